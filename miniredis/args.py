@@ -1,0 +1,89 @@
+"""Argument parsing shared by every command, with Redis's exact acceptance rules.
+
+Redis reads integers with ``string2ll`` (no spaces, no '+', no leading zeros, 64-bit
+range) and doubles with ``strtod`` (decimal or hex notation, ``inf``/``infinity``,
+never NaN, no surrounding spaces). Python's ``int()``/``float()`` accept more
+(underscores, spaces, ``nan``), so every command goes through these instead.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Optional
+
+from . import errors
+from .errors import CommandError
+
+LLONG_MIN = -(2 ** 63)
+LLONG_MAX = 2 ** 63 - 1
+
+_FLOAT_RE = re.compile(
+    rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?)\Z", re.IGNORECASE)
+_HEX_FLOAT_RE = re.compile(
+    rb"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?\Z")
+
+
+def to_int(value: bytes) -> Optional[int]:
+    """``value`` as a signed 64-bit integer under string2ll's rules, or None."""
+    n = len(value)
+    if n == 0 or n > 20:
+        return None
+    if value.isdigit():
+        if value[0] == 48 and n > 1:
+            return None
+    elif value[0] == 45 and n > 1 and value[1:].isdigit():
+        if value[1] == 48:
+            return None
+    else:
+        return None
+    number = int(value)
+    if LLONG_MIN <= number <= LLONG_MAX:
+        return number
+    return None
+
+
+def parse_int(value: bytes, message: str = errors.NOT_INTEGER) -> int:
+    """An integer argument, else the error ``message``."""
+    number = to_int(value)
+    if number is None:
+        raise CommandError(message)
+    return number
+
+
+def to_float(value: bytes) -> Optional[float]:
+    """``value`` as a double under strtod's rules (NaN refused), or None."""
+    if _FLOAT_RE.match(value):
+        number = float(value)
+    elif _HEX_FLOAT_RE.match(value):
+        text = value.decode()
+        sign = -1.0 if text.startswith("-") else 1.0
+        text = text.lstrip("+-")
+        if "p" not in text.lower():
+            text += "p0"
+        try:
+            number = sign * float.fromhex(text)
+        except (ValueError, OverflowError):
+            return None
+    else:
+        return None
+    if math.isnan(number):
+        return None
+    return number
+
+
+def parse_float(value: bytes, message: str = errors.NOT_FLOAT) -> float:
+    """A floating point argument, else the error ``message``."""
+    number = to_float(value)
+    if number is None:
+        raise CommandError(message)
+    return number
+
+
+def parse_timeout(value: bytes) -> float:
+    """A blocking timeout in seconds (float; 0 waits forever), Redis's errors."""
+    number = to_float(value)
+    if number is None or math.isinf(number):
+        raise CommandError(errors.TIMEOUT_NOT_FLOAT)
+    if number < 0:
+        raise CommandError(errors.TIMEOUT_NEGATIVE)
+    return number

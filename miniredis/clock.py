@@ -1,0 +1,78 @@
+"""One injectable source of time.
+
+Every component asks the server's clock, never ``time`` directly, so tests can freeze
+time and fast-forward it: keys expire and blocking timeouts fire exactly as if the time
+had really passed.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, List, Optional
+
+
+class Clock:
+    """Wall-clock milliseconds and monotonic seconds, optionally frozen.
+
+    While frozen, ``advance()`` moves both clocks forward and runs the callbacks the
+    server registered (active expiry, blocking timeouts) so the effects of the elapsed
+    time happen at once.
+    """
+
+    def __init__(self) -> None:
+        self._frozen_ms: Optional[int] = None
+        self._frozen_mono: float = 0.0
+        self._offset_ms = 0
+        self._on_advance: List[Callable[[], None]] = []
+
+    # -- reading -----------------------------------------------------------------
+    def ms(self) -> int:
+        """Unix time in milliseconds."""
+        if self._frozen_ms is not None:
+            return self._frozen_ms
+        return int(time.time() * 1000) + self._offset_ms
+
+    def us(self) -> int:
+        """Unix time in microseconds."""
+        if self._frozen_ms is not None:
+            return self._frozen_ms * 1000
+        return int(time.time() * 1_000_000) + self._offset_ms * 1000
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary origin; never goes backwards."""
+        if self._frozen_ms is not None:
+            return self._frozen_mono
+        return time.monotonic() + self._offset_ms / 1000.0
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_ms is not None
+
+    # -- control (tests) ---------------------------------------------------------
+    def freeze(self, at_ms: Optional[int] = None) -> None:
+        """Stop time at ``at_ms`` (default: now)."""
+        now = self.ms()
+        mono = self.monotonic()
+        self._frozen_ms = now if at_ms is None else int(at_ms)
+        self._frozen_mono = mono
+
+    def unfreeze(self) -> None:
+        """Let time run again from where the frozen clock stands."""
+        if self._frozen_ms is None:
+            return
+        self._offset_ms = self._frozen_ms - int(time.time() * 1000)
+        self._frozen_ms = None
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds`` and run the time-driven callbacks."""
+        delta_ms = int(round(seconds * 1000))
+        if self._frozen_ms is not None:
+            self._frozen_ms += delta_ms
+            self._frozen_mono += delta_ms / 1000.0
+        else:
+            self._offset_ms += delta_ms
+        for callback in list(self._on_advance):
+            callback()
+
+    def on_advance(self, callback: Callable[[], None]) -> None:
+        """Register a callback run after every ``advance()``."""
+        self._on_advance.append(callback)

@@ -1,0 +1,170 @@
+"""The command table: every command declared once, with Redis's metadata.
+
+A handler is registered with ``@command(...)``: its name, arity (Redis convention:
+negative means "at least"), flags, key positions and documentation fields. Dispatch,
+``COMMAND INFO/DOCS/LIST/GETKEYS``, MULTI queueing, auth gating, Lua restrictions and
+AOF logging all read this one table, so nothing about a command is stated twice.
+
+A handler is ``handler(client, args) -> reply`` where ``args`` is the full argv
+(``args[0]`` is the command name as sent) and the reply is a typed value
+(see :mod:`miniredis.protocol`).
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
+
+from .. import errors
+from ..errors import CommandError
+
+Handler = Callable[..., object]
+
+
+class Command:
+    """One entry of the command table (a command or a subcommand)."""
+
+    __slots__ = (
+        "name", "fullname", "handler", "arity", "flags", "first_key", "last_key",
+        "key_step", "group", "since", "summary", "subcommands", "parent",
+        "is_write", "calls", "usec", "failed_calls", "rejected_calls", "key_finder",
+    )
+
+    def __init__(self, name: str, handler: Optional[Handler], arity: int,
+                 flags: Iterable[str], keys: Tuple[int, int, int], group: str,
+                 since: str, summary: str, parent: Optional["Command"] = None,
+                 key_finder: Optional[Callable[[List[bytes]], List[int]]] = None) -> None:
+        self.name = name
+        self.fullname = f"{parent.name}|{name}" if parent else name
+        self.handler = handler
+        self.arity = arity
+        self.flags: FrozenSet[str] = frozenset(flags)
+        self.first_key, self.last_key, self.key_step = keys
+        self.group = group
+        self.since = since
+        self.summary = summary
+        self.subcommands: Dict[bytes, "Command"] = {}
+        self.parent = parent
+        self.is_write = "write" in self.flags
+        self.key_finder = key_finder
+        self.calls = 0
+        self.usec = 0
+        self.failed_calls = 0
+        self.rejected_calls = 0
+
+    def key_indexes(self, args: List[bytes]) -> List[int]:
+        """Positions of the key arguments in ``args`` (for COMMAND GETKEYS, WATCH, AOF)."""
+        if self.key_finder is not None:
+            return self.key_finder(args)
+        if self.first_key == 0:
+            return []
+        last = self.last_key if self.last_key >= 0 else len(args) + self.last_key
+        return list(range(self.first_key, last + 1, self.key_step))
+
+    def arity_ok(self, nargs: int) -> bool:
+        arity = self.arity
+        return nargs == arity if arity >= 0 else nargs >= -arity
+
+    def __repr__(self) -> str:
+        return f"<Command {self.fullname}>"
+
+
+# name (lower case bytes) -> Command; also the upper-case spelling, which
+# redis-benchmark and many clients send, so dispatch rarely needs .lower().
+COMMANDS: Dict[bytes, Command] = {}
+_LOOKUP: Dict[bytes, Command] = {}
+
+
+def command(name: str, arity: int, flags: str = "", keys: Tuple[int, int, int] = (0, 0, 0),
+            group: str = "generic", since: str = "1.0.0", summary: str = "",
+            key_finder: Optional[Callable[[List[bytes]], List[int]]] = None,
+            ) -> Callable[[Handler], Handler]:
+    """Register a command or, with ``"parent|sub"``, a subcommand.
+
+    ``flags`` is a space-separated list of Redis command flags (``write``,
+    ``readonly``, ``denyoom``, ``fast``, ``admin``, ``noscript``, ``blocking``,
+    ``loading``, ``stale``, ``pubsub``, ``no_auth``, ``no_multi``...).
+    """
+    def register(handler: Handler) -> Handler:
+        if "|" in name:
+            parent_name, sub = name.split("|", 1)
+            parent = COMMANDS[parent_name.encode()]
+            cmd = Command(sub, handler, arity, flags.split(), keys, group, since, summary,
+                          parent=parent, key_finder=key_finder)
+            parent.subcommands[sub.encode()] = cmd
+        else:
+            cmd = Command(name, handler, arity, flags.split(), keys, group, since, summary,
+                          key_finder=key_finder)
+            COMMANDS[name.encode()] = cmd
+            _LOOKUP[name.encode()] = cmd
+            _LOOKUP[name.upper().encode()] = cmd
+        return handler
+    return register
+
+
+def container(name: str, arity: int = -2, flags: str = "", group: str = "server",
+              since: str = "1.0.0", summary: str = "") -> None:
+    """Declare a command that only dispatches to subcommands (CONFIG, CLIENT...)."""
+    cmd = Command(name, None, arity, flags.split(), (0, 0, 0), group, since, summary)
+    COMMANDS[name.encode()] = cmd
+    _LOOKUP[name.encode()] = cmd
+    _LOOKUP[name.upper().encode()] = cmd
+
+
+def lookup(name: bytes) -> Optional[Command]:
+    """The command called ``name`` (any case), or None."""
+    cmd = _LOOKUP.get(name)
+    if cmd is None:
+        try:
+            cmd = COMMANDS.get(name.lower())
+        except AttributeError:
+            return None
+    return cmd
+
+
+def resolve(args: List[bytes]) -> Command:
+    """The command (or subcommand) ``args`` invokes, with its arity checked.
+
+    Raises the unknown-command, unknown-subcommand or wrong-arity error exactly as
+    Redis words them.
+    """
+    cmd = lookup(args[0])
+    if cmd is None:
+        raise CommandError(unknown_command_message(args))
+    if cmd.subcommands or cmd.handler is None:
+        if len(args) < 2 and cmd.handler is None:
+            raise CommandError(errors.WRONG_ARITY.format(cmd.name))
+        if len(args) >= 2:
+            sub = cmd.subcommands.get(args[1].lower())
+            if sub is None:
+                if cmd.handler is None:
+                    raise CommandError(errors.UNKNOWN_SUBCOMMAND.format(
+                        _printable(args[1][:128]), _printable(args[0]).upper()))
+            else:
+                cmd = sub
+    if not cmd.arity_ok(len(args)):
+        raise CommandError(errors.WRONG_ARITY.format(cmd.fullname))
+    return cmd
+
+
+def unknown_command_message(args: List[bytes]) -> str:
+    """Redis's text: the name, then quoted arguments until 128 characters are shown."""
+    shown = ""
+    for arg in args[1:]:
+        if len(shown) >= 128:
+            break
+        shown += "'%s' " % _printable(arg[:128 - len(shown)])
+    return errors.UNKNOWN_COMMAND.format(_printable(args[0][:128]), shown)
+
+
+def _printable(value: bytes) -> str:
+    """An argument quoted in an error text: Redis turns CR and LF into spaces."""
+    return value.decode("utf-8", "surrogateescape").replace("\r", " ").replace("\n", " ")
+
+
+def all_commands() -> List[Command]:
+    """Every registered top-level command."""
+    return list(COMMANDS.values())
+
+
+def load_all() -> None:
+    """Import every command module so its decorators register its commands."""
+    from . import connection, keys, server, strings  # noqa: F401

@@ -1,0 +1,511 @@
+"""One ``Client`` per socket: the read loop, request parsing, dispatch and replies.
+
+Parsing follows Redis (networking.c): requests are arrays of bulk strings, read with
+``hiredis.Reader``; anything else at a request boundary is an *inline* command (a line
+of space-separated words, as telnet and ``redis-cli`` in some modes send), which hiredis
+would reject, so we split those lines ourselves. Every complete request in a read is
+executed in order and all replies leave in one write.
+
+hiredis is only ever given whole requests: a request still incomplete at the end of a
+read is kept here, and its headers are validated as they arrive (multibulk count, bulk
+lengths), so an absurd length is refused at once, as Redis does, instead of hiredis
+waiting for (or allocating) gigabytes.
+"""
+from __future__ import annotations
+
+import socket
+import time
+import traceback
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+
+import hiredis
+
+from . import errors
+from .commands import _LOOKUP, Command, resolve
+from .errors import CommandError, ProtocolError
+from .protocol import OK, OK_BYTES, RESP2, RESP3, Encoder
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .state import ServerState
+
+_perf_counter = time.perf_counter
+
+INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
+MULTIBULK_MAX = 1024 * 1024     # largest argument count Redis accepts
+READ_SIZE = 64 * 1024
+
+
+class Client:
+    """A connected client and all its per-connection state."""
+
+    def __init__(self, state: "ServerState", sock: Any, addr: str, laddr: str,
+                 unix: bool = False) -> None:
+        self.state = state
+        self.sock = sock
+        self.id = state.new_client_id()
+        self.addr = addr
+        self.laddr = laddr
+        self.unix = unix
+        try:
+            self.fd = sock.fileno()
+        except OSError:
+            self.fd = -1
+        self.name: Optional[str] = None
+        self.lib_name = ""
+        self.lib_ver = ""
+        self.db = state.dbs[0]
+        self.resp = 2
+        self.encoder: Encoder = RESP2
+        self.authenticated = not state.config["requirepass"]
+        now = time.time()
+        self.created = now
+        self.last_interaction = now
+        self.last_command = "NULL"
+        self.reply_mode = "on"          # CLIENT REPLY ON|OFF|SKIP
+        self.no_evict = False
+        self.closing = False            # close once pending replies are written
+        self.closed = False
+        self.multi: Optional[List[Any]] = None
+        self.out: List[bytes] = []
+        self.reader = hiredis.Reader()
+        self._pending = bytearray()     # bytes of a request not complete yet
+        self._pending_inline = False
+        self._scan_pos = 0              # header scan progress within _pending
+        self._scan_left = -1            # arguments still to scan; -1: count unread
+        self.gated = False              # a slow-path check applies (auth, MULTI...)
+        self._update_gate()
+
+    # -- state --------------------------------------------------------------------
+    @property
+    def db_index(self) -> int:
+        return self.db.id
+
+    def set_protocol(self, version: int) -> None:
+        self.resp = version
+        self.encoder = RESP3 if version == 3 else RESP2
+
+    def _update_gate(self) -> None:
+        self.gated = (not self.authenticated) or self.multi is not None \
+            or self.reply_mode != "on"
+
+    def set_authenticated(self, value: bool) -> None:
+        self.authenticated = value
+        self._update_gate()
+
+    # -- the read loop ----------------------------------------------------------------
+    def run(self) -> None:
+        """Serve this client until it disconnects or is killed."""
+        sock = self.sock
+        recv = sock.recv
+        state = self.state
+        stats = state.stats
+        try:
+            while not self.closing:
+                try:
+                    data = recv(READ_SIZE)
+                except (OSError, ConnectionError):
+                    break
+                if not data:
+                    break
+                stats.total_net_input_bytes += len(data)
+                self.last_interaction = time.time()
+                try:
+                    requests, error = self._parse(data)
+                except ProtocolError as exc:  # query buffer overflow: close silently
+                    state.log("warning", "Closing client: %s" % exc)
+                    break
+                for args in requests:
+                    self.execute(args)
+                    if self.closing:
+                        break
+                if error is not None and not self.closing:
+                    self.out.append(b"-%s\r\n" % error.encode())
+                    stats.total_error_replies += 1
+                    self.closing = True
+                if self.out:
+                    self.flush()
+        finally:
+            self.close()
+
+    def flush(self) -> None:
+        """Write every buffered reply in one send."""
+        out = self.out
+        if not out:
+            return
+        data = out[0] if len(out) == 1 else b"".join(out)
+        self.out = []
+        self.state.stats.total_net_output_bytes += len(data)
+        try:
+            self.sock.sendall(data)
+        except (OSError, ConnectionError):
+            self.closing = True
+
+    def kill(self) -> None:
+        """Disconnect this client from another greenlet (CLIENT KILL, shutdown)."""
+        self.closing = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.closing = True
+        for hook in self.state.on_client_close:
+            hook(self)
+        self.state.clients.pop(self.id, None)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    # -- dispatch ---------------------------------------------------------------------
+    def execute(self, args: List[bytes]) -> None:
+        """Run one request and append its reply to ``self.out``."""
+        state = self.state
+        cmd = _LOOKUP.get(args[0])
+        try:
+            if cmd is None or cmd.handler is None or not (
+                    len(args) == cmd.arity if cmd.arity >= 0 else len(args) >= -cmd.arity):
+                cmd = resolve(args)
+        except CommandError as exc:
+            self._reject(args, exc)
+            return
+        if self.gated and self._gate(cmd, args):
+            return
+        self.last_command = cmd.fullname
+        start = _perf_counter()
+        try:
+            reply = cmd.handler(self, args)
+        except CommandError as exc:
+            reply = exc
+            cmd.failed_calls += 1
+        except Exception:  # a bug must never kill the connection or the server
+            state.log("warning", "Error running %s: %s" % (cmd.fullname, traceback.format_exc()))
+            reply = CommandError("ERR internal error while running '%s'" % cmd.fullname)
+            cmd.failed_calls += 1
+        elapsed = _perf_counter() - start
+        cmd.calls += 1
+        usec = int(elapsed * 1_000_000)
+        cmd.usec += usec
+        stats = state.stats
+        stats.total_commands_processed += 1
+        threshold = state.config.values["slowlog-log-slower-than"]
+        if 0 <= threshold <= usec:
+            state.add_slowlog(args, usec, self)
+        if cmd.is_write and reply.__class__ is not CommandError:
+            state.dirty += 1
+        if self.reply_mode != "on" and self._suppress_reply():
+            return
+        if reply is OK:
+            self.out.append(OK_BYTES)
+        elif reply.__class__ is bytes:
+            self.out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+        else:
+            if reply.__class__ is CommandError:
+                self._count_error(reply.message)
+            self.encoder.encode_into(reply, self.out)
+
+    def _reject(self, args: List[bytes], exc: CommandError) -> None:
+        """An unknown command or bad arity: refused before it runs."""
+        cmd = _LOOKUP.get(args[0])
+        if cmd is not None:
+            cmd.rejected_calls += 1
+        if self.multi is not None:
+            self.state.on_queue_error(self)
+        self._count_error(exc.message)
+        if self.reply_mode != "on" and self._suppress_reply():
+            return
+        self.encoder.encode_into(exc, self.out)
+
+    def _count_error(self, message: str) -> None:
+        stats = self.state.stats
+        stats.total_error_replies += 1
+        code = message.split(" ", 1)[0]
+        stats.error_counts[code] = stats.error_counts.get(code, 0) + 1
+
+    def _suppress_reply(self) -> bool:
+        if self.reply_mode == "skip":
+            self.reply_mode = "on"
+            self._update_gate()
+            return True
+        return self.reply_mode == "off"
+
+    def _gate(self, cmd: Command, args: List[bytes]) -> bool:
+        """Slow-path checks before running ``cmd``; True if the request was handled."""
+        if not self.authenticated and "no_auth" not in cmd.flags:
+            self._count_error(errors.NOAUTH)
+            self.encoder.encode_into(CommandError(errors.NOAUTH), self.out)
+            return True
+        if self.multi is not None:
+            return self.state.on_multi_command(self, cmd, args)
+        return False
+
+    # -- parsing ----------------------------------------------------------------------
+    def _parse(self, data: bytes) -> Tuple[List[List[bytes]], Optional[str]]:
+        """Split ``data`` (plus held-back bytes) into requests.
+
+        Returns the complete requests and, if the input turned malformed after them,
+        the protocol error to send before closing the connection.
+        """
+        requests: List[List[bytes]] = []
+        if self._pending:
+            self._pending += data
+            if self._pending_inline:
+                buf = bytes(self._pending)
+                self._pending = bytearray()
+                self._pending_inline = False
+            else:
+                try:
+                    end = self._scan_pending()
+                except ProtocolError as exc:
+                    return requests, str(exc)
+                if end < 0:
+                    if len(self._pending) > self.state.config.values["client-query-buffer-limit"]:
+                        raise ProtocolError("query buffer limit reached")
+                    return requests, None
+                buf = bytes(self._pending)
+                self._pending = bytearray()
+                self._scan_pos = 0
+                self._scan_left = -1
+        else:
+            buf = data
+        try:
+            self._split(buf, requests)
+        except ProtocolError as exc:
+            return requests, str(exc)
+        return requests, None
+
+    def _split(self, buf: bytes, requests: List[List[bytes]]) -> None:
+        pos = 0
+        size = len(buf)
+        while pos < size:
+            if buf[pos] == 42:  # '*': a multibulk request, hiredis's job
+                pos = self._split_multibulk(buf, pos, requests)
+                if pos < 0:
+                    return
+            else:
+                newline = buf.find(b"\n", pos)
+                if newline < 0:
+                    if size - pos > INLINE_MAX:
+                        raise ProtocolError(errors.PROTO_BIG_INLINE)
+                    self._pending = bytearray(buf[pos:])
+                    self._pending_inline = True
+                    return
+                if newline - pos > INLINE_MAX:
+                    raise ProtocolError(errors.PROTO_BIG_INLINE)
+                line = buf[pos:newline]
+                if line.endswith(b"\r"):
+                    line = line[:-1]
+                args = split_inline(line)
+                if args is None:
+                    raise ProtocolError(errors.PROTO_UNBALANCED_QUOTES)
+                if args:
+                    requests.append(args)
+                pos = newline + 1
+
+    def _split_multibulk(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> int:
+        """Let hiredis parse from ``pos``; return where it stopped (-1: all consumed)."""
+        reader = self.reader
+        reader.feed(buf if pos == 0 else buf[pos:])
+        parsed: List[List[bytes]] = []
+        stop_reason = None
+        try:
+            while True:
+                req = reader.gets()
+                if req is False:
+                    break
+                if req.__class__ is not list:
+                    stop_reason = "not-multibulk"
+                    break
+                for arg in req:
+                    if arg.__class__ is not bytes:
+                        stop_reason = "bad-element"
+                        break
+                if stop_reason:
+                    break
+                if len(req) > MULTIBULK_MAX:
+                    raise ProtocolError(errors.PROTO_INVALID_MULTIBULK)
+                parsed.append(req)
+        except hiredis.ProtocolError:
+            stop_reason = "hiredis-error"
+        if stop_reason is None and not reader.has_data():
+            requests.extend(r for r in parsed if r)
+            return -1
+        # Slow path: find where hiredis stopped, in our own terms, and take over there.
+        self.reader = hiredis.Reader()
+        requests.extend(r for r in parsed if r)
+        offset = pos + sum(_encoded_length(r) for r in parsed)
+        if stop_reason is None:
+            # An incomplete request: keep it and validate its headers as it grows.
+            self._pending = bytearray(buf[offset:])
+            self._scan_pos = 0
+            self._scan_left = -1
+            if self._scan_pending() >= 0:  # cannot happen: hiredis saw it incomplete
+                buf2 = bytes(self._pending)
+                self._pending = bytearray()
+                self._scan_left = -1
+                self._split_multibulk(buf2, 0, requests)
+            return -1
+        if buf[offset] != 42:
+            return offset  # an inline command follows: the caller's loop handles it
+        return self._multibulk_header_error(buf, offset, requests)
+
+    def _multibulk_header_error(self, buf: bytes, offset: int,
+                                requests: List[List[bytes]]) -> int:
+        """A '*' request hiredis refused: reproduce Redis's verdict on it."""
+        self._pending = bytearray(buf[offset:])
+        self._scan_pos = 0
+        self._scan_left = -1
+        end = self._scan_pending()   # raises the precise protocol error if there is one
+        self._pending = bytearray()
+        self._scan_pos = 0
+        self._scan_left = -1
+        if end == 0:
+            return offset + _line_end(buf, offset)  # '*0' or negative: ignored by Redis
+        raise ProtocolError(errors.PROTO_INVALID_MULTIBULK)
+
+    def _scan_pending(self) -> int:
+        """Validate the held-back request's headers as far as they have arrived.
+
+        Returns the request's end offset once it is complete (0 for an empty request
+        that is skipped), -1 while incomplete; raises ProtocolError with Redis's text
+        for a bad count or length.
+        """
+        buf = self._pending
+        pos = self._scan_pos
+        left = self._scan_left
+        if left < 0:
+            newline = buf.find(b"\r\n", pos)
+            if newline < 0:
+                if len(buf) - pos > INLINE_MAX:
+                    raise ProtocolError(errors.PROTO_BIG_MBULK)
+                return -1
+            count = _parse_length(buf[pos + 1:newline])
+            if count is None or count > MULTIBULK_MAX:
+                raise ProtocolError(errors.PROTO_INVALID_MULTIBULK)
+            pos = newline + 2
+            if count <= 0:
+                self._scan_pos, self._scan_left = 0, -1
+                return 0
+            left = count
+        max_bulk = self.state.config.values["proto-max-bulk-len"]
+        size = len(buf)
+        while left > 0 and pos < size:
+            if buf[pos] != 36:  # '$'
+                raise ProtocolError(errors.PROTO_EXPECTED_DOLLAR.format(chr(buf[pos])))
+            newline = buf.find(b"\r\n", pos)
+            if newline < 0:
+                if size - pos > INLINE_MAX:
+                    raise ProtocolError(errors.PROTO_BIG_BULK)
+                break
+            length = _parse_length(buf[pos + 1:newline])
+            if length is None or length < 0 or length > max_bulk:
+                raise ProtocolError(errors.PROTO_INVALID_BULK)
+            end = newline + 2 + length + 2
+            if end > size:
+                break
+            pos = end
+            left -= 1
+        self._scan_pos = pos
+        self._scan_left = left
+        return pos if left == 0 else -1
+
+
+def _line_end(buf: bytes, offset: int) -> int:
+    newline = buf.find(b"\r\n", offset)
+    return newline + 2 - offset
+
+
+def _parse_length(text: bytes) -> Optional[int]:
+    """A length as Redis's string2ll reads it (no sign but '-', no leading zeros)."""
+    if not text or len(text) > 20:
+        return None
+    if text[0] == 48 and len(text) > 1:  # leading zero
+        return None
+    try:
+        if not (text.isdigit() or (text[0] == 45 and text[1:].isdigit())):
+            return None
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _encoded_length(args: List[bytes]) -> int:
+    """Bytes a request occupies on the wire (requests reach us canonically encoded)."""
+    total = len(b"*%d\r\n" % len(args))
+    for arg in args:
+        n = len(arg)
+        total += len(b"$%d\r\n" % n) + n + 2
+    return total
+
+
+_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b",
+            ord("a"): b"\a"}
+_SPACE = b" \t\n\r\v\f"
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def split_inline(line: bytes) -> Optional[List[bytes]]:
+    """Split an inline command line like Redis's sdssplitargs (None: bad quotes)."""
+    args: List[bytes] = []
+    i = 0
+    n = len(line)
+    while True:
+        while i < n and line[i] in _SPACE:
+            i += 1
+        if i >= n:
+            return args
+        current = bytearray()
+        in_double = in_single = False
+        while True:
+            if in_double:
+                if i >= n:
+                    return None
+                c = line[i]
+                if c == 92 and i + 3 < n and line[i + 1] == 120 \
+                        and line[i + 2] in _HEX and line[i + 3] in _HEX:  # \xHH
+                    current.append(int(line[i + 2:i + 4], 16))
+                    i += 3
+                elif c == 92 and i + 1 < n:
+                    i += 1
+                    current += _ESCAPES.get(line[i], bytes([line[i]]))
+                elif c == 34:  # closing quote must be followed by a space or the end
+                    if i + 1 < n and line[i + 1] not in _SPACE:
+                        return None
+                    in_double = False
+                    i += 1
+                    break
+                else:
+                    current.append(c)
+            elif in_single:
+                if i >= n:
+                    return None
+                c = line[i]
+                if c == 92 and i + 1 < n and line[i + 1] == 39:
+                    i += 1
+                    current.append(39)
+                elif c == 39:
+                    if i + 1 < n and line[i + 1] not in _SPACE:
+                        return None
+                    in_single = False
+                    i += 1
+                    break
+                else:
+                    current.append(c)
+            else:
+                if i >= n:
+                    break
+                c = line[i]
+                if c in _SPACE:
+                    break
+                if c == 34:
+                    in_double = True
+                elif c == 39:
+                    in_single = True
+                else:
+                    current.append(c)
+            i += 1
+        args.append(bytes(current))

@@ -1,0 +1,71 @@
+"""Every error the server sends, in one place, with Redis 7's exact texts.
+
+Handlers raise ``CommandError(MESSAGE)``; the dispatcher turns it into a ``-...`` reply.
+A message starts with its error code (``ERR``, ``WRONGTYPE``, ``NOAUTH``...), exactly as
+it goes on the wire.
+"""
+from __future__ import annotations
+
+
+class CommandError(Exception):
+    """A Redis error reply. ``message`` is the full text after the ``-``."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ProtocolError(Exception):
+    """Malformed client input: the client gets the error, then is disconnected."""
+
+
+# --- generic -------------------------------------------------------------------------
+SYNTAX = "ERR syntax error"
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+NOT_INTEGER = "ERR value is not an integer or out of range"
+NOT_FLOAT = "ERR value is not a valid float"
+OVERFLOW = "ERR increment or decrement would overflow"
+INCR_FLOAT_NAN = "ERR increment would produce NaN or Infinity"
+NO_SUCH_KEY = "ERR no such key"
+OUT_OF_RANGE_POSITIVE = "ERR value is out of range, must be positive"
+INDEX_OUT_OF_RANGE = "ERR index out of range"
+DB_INDEX_OUT_OF_RANGE = "ERR DB index is out of range"
+INVALID_DB_INDEX = "ERR invalid DB index"
+SAME_OBJECT = "ERR source and destination objects are the same"
+INVALID_EXPIRE = "ERR invalid expire time in '{}' command"
+NX_XX_GT_LT = "ERR NX and XX, GT or LT options at the same time are not compatible"
+GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible"
+TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+TIMEOUT_NEGATIVE = "ERR timeout is negative"
+STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+BIT_OFFSET = "ERR bit offset is not an integer or out of range"
+BIT_VALUE = "ERR bit is not an integer or out of range"
+
+# --- commands and arity ------------------------------------------------------------
+UNKNOWN_COMMAND = "ERR unknown command '{}', with args beginning with: {}"
+UNKNOWN_SUBCOMMAND = "ERR unknown subcommand '{}'. Try {} HELP."
+WRONG_ARITY = "ERR wrong number of arguments for '{}' command"
+
+# --- connection ----------------------------------------------------------------------
+NOAUTH = "NOAUTH Authentication required."
+WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+AUTH_NOT_CONFIGURED = (
+    "ERR AUTH <password> called without any password configured for the default user. "
+    "Are you sure your configuration is correct?"
+)
+NOPROTO = "NOPROTO unsupported protocol version"
+MAX_CLIENTS = "ERR max number of clients reached"
+SELECT_NOT_ALLOWED = "ERR SELECT is not allowed in cluster mode"
+CLIENT_NAME_SPACES = "ERR Client names cannot contain spaces, newlines or special characters."
+
+# --- protocol (the client is disconnected after these) -------------------------------
+PROTO_INVALID_MULTIBULK = "ERR Protocol error: invalid multibulk length"
+PROTO_INVALID_BULK = "ERR Protocol error: invalid bulk length"
+PROTO_EXPECTED_DOLLAR = "ERR Protocol error: expected '$', got '{}'"
+PROTO_UNBALANCED_QUOTES = "ERR Protocol error: unbalanced quotes in request"
+PROTO_BIG_INLINE = "ERR Protocol error: too big inline request"
+PROTO_BIG_MBULK = "ERR Protocol error: too big mbulk count string"
+PROTO_BIG_BULK = "ERR Protocol error: too big bulk count string"
+PROTO_QUERY_BUFFER = "ERR Protocol error: query buffer limit exceeded"  # closed, not sent

@@ -1,0 +1,40 @@
+"""Redis-style log lines (``pid:M 23 Nov 2026 10:00:00.123 * message``)."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Optional, TextIO
+
+LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
+_MARKS = {"debug": ".", "verbose": "-", "notice": "*", "warning": "#"}
+
+
+class Logger:
+    """Writes to stderr or the configured logfile, filtered by loglevel."""
+
+    def __init__(self, level: str = "notice", path: str = "", quiet: bool = False) -> None:
+        self.level = level
+        self.quiet = quiet
+        self._stream: Optional[TextIO] = None
+        if path:
+            self._stream = open(path, "a", encoding="utf-8")
+
+    def __call__(self, level: str, message: str) -> None:
+        if self.quiet or LEVELS.get(level, 2) < LEVELS.get(self.level, 2):
+            return
+        now = time.time()
+        stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
+        line = "%d:M %s.%03d %s %s\n" % (os.getpid(), stamp, int(now * 1000) % 1000,
+                                         _MARKS.get(level, "*"), message)
+        stream = self._stream or sys.stderr
+        try:
+            stream.write(line)
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None

@@ -1,0 +1,217 @@
+"""Typed replies and the one RESP2/RESP3 encoder.
+
+Handlers return values whose Python *type* says which RESP type they are; nothing is
+guessed from content:
+
+============================  ====================  ==========================
+handler returns               RESP2                 RESP3
+============================  ====================  ==========================
+``bytes`` / ``bytearray``     bulk string           bulk string
+``str``                       bulk string (UTF-8)   bulk string (UTF-8)
+``int``                       integer               integer
+``None``                      null bulk ``$-1``     null ``_``
+``NULL_ARRAY``                null array ``*-1``    null ``_``
+``list`` / ``tuple``          array                 array
+``Simple("OK")``              ``+OK``               ``+OK``
+``Double(1.5)``               bulk string           double ``,``
+``Map({...})``                flat array            map ``%``
+``Set([...])``                array                 set ``~``
+``Push([...])``               array                 push ``>``
+``Verbatim("text")``          bulk string           verbatim ``=``
+``Bool(True)``                integer 1/0           boolean ``#``
+``CommandError``              error ``-``           error ``-``
+============================  ====================  ==========================
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Dict, List
+
+from .errors import CommandError
+
+
+class Simple(str):
+    """A simple string reply (``+OK``)."""
+
+    __slots__ = ()
+
+
+class Double(float):
+    """A floating point reply: a bulk string in RESP2, a double in RESP3."""
+
+    __slots__ = ()
+
+
+class Map(dict):
+    """A map reply: a flat key/value array in RESP2."""
+
+    __slots__ = ()
+
+
+class Set(list):
+    """A set reply: an array in RESP2."""
+
+    __slots__ = ()
+
+
+class Push(list):
+    """An out-of-band push (pub/sub messages): an array in RESP2."""
+
+    __slots__ = ()
+
+
+class Verbatim(str):
+    """Verbatim text (INFO, CLIENT INFO in RESP3): a bulk string in RESP2."""
+
+    __slots__ = ()
+
+
+class Bool(int):
+    """A boolean: integer 1/0 in RESP2, ``#t``/``#f`` in RESP3."""
+
+    __slots__ = ()
+
+
+class _NullArray:
+    """The null *array* (``*-1`` in RESP2), distinct from the null bulk string."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NULL_ARRAY"
+
+
+NULL_ARRAY = _NullArray()
+OK = Simple("OK")
+PONG = Simple("PONG")
+QUEUED = Simple("QUEUED")
+
+OK_BYTES = b"+OK\r\n"
+
+
+def format_double(value: float) -> bytes:
+    """Redis 7.0's ``%.17g`` rendering of a double (as ZSCORE and friends send it)."""
+    if math.isinf(value):
+        return b"inf" if value > 0 else b"-inf"
+    if math.isnan(value):
+        return b"nan"
+    if value == int(value) and abs(value) < 1e17:
+        return b"%d" % int(value)
+    return (b"%.17g" % value)
+
+
+def _bulk(value: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+# Small integers are replied to constantly: cache their encodings.
+_INT_CACHE = [b":%d\r\n" % i for i in range(-1, 10001)]
+
+
+def _int(value: int) -> bytes:
+    if -1 <= value <= 10000:
+        return _INT_CACHE[value + 1]
+    return b":%d\r\n" % value
+
+
+class Encoder:
+    """Encodes typed replies for one protocol version (2 or 3)."""
+
+    def __init__(self, resp3: bool) -> None:
+        self.resp3 = resp3
+        enc: Dict[type, Callable[[Any, List[bytes]], None]] = {}
+        self._enc = enc
+        append_bulk = self._append_bulk
+        enc[bytes] = append_bulk
+        enc[bytearray] = append_bulk
+        enc[memoryview] = lambda v, out: append_bulk(bytes(v), out)
+        enc[str] = lambda v, out: append_bulk(v.encode(), out)
+        enc[int] = lambda v, out: out.append(_int(v))
+        enc[Simple] = lambda v, out: out.append(b"+%s\r\n" % v.encode())
+        enc[CommandError] = lambda v, out: out.append(b"-%s\r\n" % _error_text(v.message))
+        enc[list] = self._append_array
+        enc[tuple] = self._append_array
+        if resp3:
+            enc[type(None)] = lambda v, out: out.append(b"_\r\n")
+            enc[_NullArray] = lambda v, out: out.append(b"_\r\n")
+            enc[Double] = lambda v, out: out.append(b",%s\r\n" % format_double(v))
+            enc[Map] = self._append_map
+            enc[Set] = lambda v, out: self._append_aggregate(b"~", v, out)
+            enc[Push] = lambda v, out: self._append_aggregate(b">", v, out)
+            enc[Verbatim] = self._append_verbatim
+            enc[Bool] = lambda v, out: out.append(b"#t\r\n" if v else b"#f\r\n")
+        else:
+            enc[type(None)] = lambda v, out: out.append(b"$-1\r\n")
+            enc[_NullArray] = lambda v, out: out.append(b"*-1\r\n")
+            enc[Double] = lambda v, out: append_bulk(format_double(v), out)
+            enc[Map] = self._append_map_as_array
+            enc[Set] = self._append_array
+            enc[Push] = self._append_array
+            enc[Verbatim] = lambda v, out: append_bulk(v.encode(), out)
+            enc[Bool] = lambda v, out: out.append(b":1\r\n" if v else b":0\r\n")
+
+    @staticmethod
+    def _append_bulk(value: bytes, out: List[bytes]) -> None:
+        out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+
+    def _append_array(self, value: Any, out: List[bytes]) -> None:
+        self._append_aggregate(b"*", value, out)
+
+    def _append_aggregate(self, prefix: bytes, value: Any, out: List[bytes]) -> None:
+        out.append(b"%s%d\r\n" % (prefix, len(value)))
+        enc = self._enc
+        for item in value:
+            t = type(item)
+            if t is bytes:
+                out.append(b"$%d\r\n%s\r\n" % (len(item), item))
+            else:
+                enc[t](item, out)
+
+    def _append_map(self, value: Map, out: List[bytes]) -> None:
+        out.append(b"%%%d\r\n" % len(value))
+        encode = self.encode_into
+        for k, v in value.items():
+            encode(k, out)
+            encode(v, out)
+
+    def _append_map_as_array(self, value: Map, out: List[bytes]) -> None:
+        out.append(b"*%d\r\n" % (2 * len(value)))
+        encode = self.encode_into
+        for k, v in value.items():
+            encode(k, out)
+            encode(v, out)
+
+    @staticmethod
+    def _append_verbatim(value: str, out: List[bytes]) -> None:
+        data = value.encode()
+        out.append(b"=%d\r\ntxt:%s\r\n" % (len(data) + 4, data))
+
+    def encode_into(self, value: Any, out: List[bytes]) -> None:
+        """Append the encoding of ``value`` to ``out``."""
+        try:
+            self._enc[type(value)](value, out)
+        except KeyError:
+            if isinstance(value, CommandError):
+                self._enc[CommandError](value, out)
+            elif isinstance(value, bool):
+                self._enc[Bool](Bool(value), out)
+            else:
+                raise TypeError("reply of unsupported type %r" % type(value)) from None
+
+    def encode(self, value: Any) -> bytes:
+        """The encoding of ``value`` as one bytes object."""
+        out: List[bytes] = []
+        self.encode_into(value, out)
+        return b"".join(out)
+
+
+def _error_text(message: str) -> bytes:
+    # An error reply is one line: Redis replaces newlines in error texts by spaces.
+    text = message.encode("utf-8", "surrogateescape")
+    if b"\r" in text or b"\n" in text:
+        text = text.replace(b"\r\n", b" ").replace(b"\n", b" ").replace(b"\r", b" ")
+    return text
+
+
+RESP2 = Encoder(resp3=False)
+RESP3 = Encoder(resp3=True)

@@ -1,0 +1,283 @@
+"""The network side: listeners, the per-connection greenlets, background work, lifecycle.
+
+A ``Server`` runs its gevent hub either in the calling thread (``serve_forever``) or in
+a background thread (``start``/``stop``, or as a context manager), so a test or an
+application can embed a server in-process. All data lives in ``self.state``
+(:class:`miniredis.state.ServerState`) and is only touched from the hub's thread.
+"""
+from __future__ import annotations
+
+import os
+import socket as _stdsocket
+import threading
+from typing import Any, List, Optional
+
+import gevent
+import gevent.event
+import gevent.socket
+from gevent.server import StreamServer
+
+from . import commands
+from .clock import Clock
+from .config import Config
+from .connection import Client
+from .errors import MAX_CLIENTS
+from .log import Logger
+from .state import ServerState
+
+__all__ = ["Server"]
+
+
+class Server:
+    """A miniredis server.
+
+    >>> with Server(port=0) as srv:      # a free port, served from a background thread
+    ...     url = srv.url
+
+    Keyword options are configuration parameters with ``_`` for ``-``
+    (``requirepass="x"``, ``databases=4``...).
+    """
+
+    def __init__(self, host: Optional[str] = None, port: Optional[int] = None,
+                 unixsocket: Optional[str] = None, config: Optional[Config] = None,
+                 clock: Optional[Clock] = None, quiet: bool = True, **options: Any) -> None:
+        commands.load_all()
+        config = config or Config()
+        if host is not None:
+            config.set("bind", host, startup=True)
+        if port is not None:
+            config.set("port", str(port), startup=True)
+        if unixsocket is not None:
+            config.set("unixsocket", unixsocket, startup=True)
+        for name, value in options.items():
+            text = ("yes" if value else "no") if isinstance(value, bool) else str(value)
+            config.set(name.replace("_", "-"), text, startup=True)
+        self.config = config
+        self.state = ServerState(config, clock)
+        self.logger = Logger(config["loglevel"], config["logfile"], quiet=quiet)
+        self.state.log = self.logger
+        self.state.shutdown_requested = self._shutdown_from_command
+        self._servers: List[StreamServer] = []
+        self._thread: Optional[threading.Thread] = None
+        self._ready = threading.Event()
+        self._start_error: Optional[BaseException] = None
+        self._stopped: Optional[gevent.event.Event] = None
+        self._stop_watcher: Any = None
+        self._cron: Optional[gevent.Greenlet] = None
+        self.state.clock.on_advance(self._on_clock_advance)
+
+    # -- addresses ----------------------------------------------------------------
+    @property
+    def host(self) -> str:
+        return self.config["bind"].split()[0]
+
+    @property
+    def port(self) -> int:
+        """The TCP port actually bound (useful with ``port=0``)."""
+        return self.state.tcp_port
+
+    @property
+    def unixsocket(self) -> Optional[str]:
+        return self.state.unixsocket
+
+    @property
+    def url(self) -> str:
+        """``redis://host:port/0`` (or ``unix://path`` when only a socket is served)."""
+        if self.port == 0 and self.unixsocket:
+            return "unix://" + self.unixsocket
+        host = self.host
+        if ":" in host:
+            host = "[%s]" % host
+        return "redis://%s:%d/0" % (host, self.port)
+
+    # -- lifecycle ----------------------------------------------------------------
+    def start(self) -> "Server":
+        """Serve from a background thread; returns once connections are accepted."""
+        if self._thread is not None:
+            raise RuntimeError("server already started")
+        self._thread = threading.Thread(target=self._thread_main, name="miniredis",
+                                        daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._start_error is not None:
+            self._thread.join()
+            self._thread = None
+            raise self._start_error
+        return self
+
+    def stop(self) -> None:
+        """Close every client and listener; joins the background thread if any."""
+        if self._thread is not None:
+            if self._stop_watcher is not None:
+                self._stop_watcher.send()
+            self._thread.join()
+            self._thread = None
+        elif self._stopped is not None:
+            self._shutdown()
+
+    def __enter__(self) -> "Server":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until SHUTDOWN, SIGTERM/SIGINT or ``stop()``."""
+        self._listen()
+        self._install_signal_handlers()
+        self.logger("notice", self._ready_message())
+        try:
+            self._stopped.wait()
+        finally:
+            self._shutdown()
+
+    def _thread_main(self) -> None:
+        try:
+            self._listen()
+            hub = gevent.get_hub()
+            self._stop_watcher = hub.loop.async_()
+            self._stop_watcher.start(self._stopped.set)
+        except BaseException as exc:  # reported to the caller of start()
+            self._start_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._stopped.wait()
+        finally:
+            self._shutdown()
+            self._stop_watcher.close()
+            self._stop_watcher = None
+            gevent.get_hub().destroy(destroy_loop=True)
+
+    def _listen(self) -> None:
+        state = self.state
+        config = self.config
+        self._stopped = gevent.event.Event()
+        backlog = config["tcp-backlog"]
+        port = config["port"]
+        if port != 0 or not config["unixsocket"]:
+            for address in config["bind"].split():
+                family = _stdsocket.AF_INET6 if ":" in address else _stdsocket.AF_INET
+                listener = gevent.socket.socket(family, _stdsocket.SOCK_STREAM)
+                listener.setsockopt(_stdsocket.SOL_SOCKET, _stdsocket.SO_REUSEADDR, 1)
+                listener.bind((address, state.tcp_port or port))
+                listener.listen(backlog)
+                state.tcp_port = listener.getsockname()[1]
+                self._servers.append(StreamServer(listener, self._handle_tcp))
+        path = config["unixsocket"]
+        if path:
+            if os.path.exists(path):
+                os.unlink(path)
+            listener = gevent.socket.socket(_stdsocket.AF_UNIX, _stdsocket.SOCK_STREAM)
+            listener.bind(path)
+            if config["unixsocketperm"]:
+                os.chmod(path, config["unixsocketperm"])
+            listener.listen(backlog)
+            state.unixsocket = path
+            self._servers.append(StreamServer(listener, self._handle_unix))
+        for server in self._servers:
+            server.start()
+        self._cron = gevent.spawn(self._cron_loop)
+
+    def _ready_message(self) -> str:
+        where = []
+        if self.state.tcp_port:
+            where.append("%s:%d" % (self.host, self.state.tcp_port))
+        if self.state.unixsocket:
+            where.append("unix:%s" % self.state.unixsocket)
+        return "miniredis ready to accept connections on %s (pid %d)" % (
+            ", ".join(where), os.getpid())
+
+    def _install_signal_handlers(self) -> None:
+        import signal
+
+        def on_signal(signame: str) -> None:
+            self.logger("warning", "Received %s scheduling shutdown..." % signame)
+            self._stopped.set()
+
+        gevent.signal_handler(signal.SIGTERM, on_signal, "SIGTERM")
+        gevent.signal_handler(signal.SIGINT, on_signal, "SIGINT")
+
+    def _shutdown(self) -> None:
+        for server in self._servers:
+            server.stop(timeout=0)
+        self._servers = []
+        if self._cron is not None:
+            self._cron.kill(block=False)
+            self._cron = None
+        for client in list(self.state.clients.values()):
+            client.kill()
+            client.close()
+        path = self.state.unixsocket
+        if path and os.path.exists(path):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        self.logger("notice", "miniredis is now ready to exit, bye bye...")
+
+    def _shutdown_from_command(self, save: bool) -> None:
+        if self._stopped is not None:
+            self._stopped.set()
+
+    # -- connections --------------------------------------------------------------
+    def _handle_tcp(self, sock: Any, address: Any) -> None:
+        try:
+            sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
+            local = sock.getsockname()
+        except OSError:
+            return
+        self._serve_client(sock, _format_addr(address), _format_addr(local), unix=False)
+
+    def _handle_unix(self, sock: Any, address: Any) -> None:
+        path = self.state.unixsocket or ""
+        self._serve_client(sock, "%s:0" % path, "%s:0" % path, unix=True)
+
+    def _serve_client(self, sock: Any, addr: str, laddr: str, unix: bool) -> None:
+        state = self.state
+        if len(state.clients) >= self.config["maxclients"]:
+            state.stats.rejected_connections += 1
+            try:
+                sock.sendall(b"-%s\r\n" % MAX_CLIENTS.encode())
+            except OSError:
+                pass
+            sock.close()
+            return
+        client = Client(state, sock, addr, laddr, unix=unix)
+        state.clients[client.id] = client
+        state.stats.total_connections_received += 1
+        client.run()
+
+    # -- background work ----------------------------------------------------------
+    def _cron_loop(self) -> None:
+        """Active expiry and idle-client timeouts, ``hz`` times a second."""
+        state = self.state
+        while True:
+            hz = max(1, min(500, self.config["hz"]))
+            gevent.sleep(1.0 / hz)
+            try:
+                state.active_expire()
+                self._close_idle_clients()
+            except Exception as exc:  # pragma: no cover - never let the cron die
+                self.logger("warning", "cron error: %r" % exc)
+
+    def _close_idle_clients(self) -> None:
+        timeout = self.config["timeout"]
+        if not timeout:
+            return
+        import time
+        limit = time.time() - timeout
+        for client in list(self.state.clients.values()):
+            if client.last_interaction < limit and not getattr(client, "blocked", False):
+                client.kill()
+
+    def _on_clock_advance(self) -> None:
+        self.state.active_expire()
+
+
+def _format_addr(address: Any) -> str:
+    if isinstance(address, tuple):
+        host, port = address[0], address[1]
+        return "%s:%d" % (host, port)
+    return str(address)

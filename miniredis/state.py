@@ -1,0 +1,123 @@
+"""Everything a command can see: databases, clients, config, clock, statistics.
+
+Kept apart from the network code (server.py) so that the whole keyspace can be
+driven without sockets: tests and the embedding API touch data directly through it.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+
+from .clock import Clock
+from .config import Config
+from .keyspace import Database
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .connection import Client
+
+
+class Stats:
+    """Counters reported by INFO stats (reset by CONFIG RESETSTAT where Redis does)."""
+
+    def __init__(self) -> None:
+        self.reset()
+        self.total_connections_received = 0
+        self.rejected_connections = 0
+
+    def reset(self) -> None:
+        self.total_commands_processed = 0
+        self.keyspace_hits = 0
+        self.keyspace_misses = 0
+        self.expired_keys = 0
+        self.evicted_keys = 0
+        self.total_net_input_bytes = 0
+        self.total_net_output_bytes = 0
+        self.total_error_replies = 0
+        self.unexpected_error_replies = 0
+        self.error_counts: Dict[str, int] = {}
+        self.total_connections_received = getattr(self, "total_connections_received", 0)
+        self.rejected_connections = getattr(self, "rejected_connections", 0)
+
+
+class SlowlogEntry:
+    __slots__ = ("id", "time", "duration", "args", "addr", "name")
+
+    def __init__(self, entry_id: int, when: int, duration: int, args: List[bytes],
+                 addr: str, name: str) -> None:
+        self.id = entry_id
+        self.time = when
+        self.duration = duration
+        self.args = args
+        self.addr = addr
+        self.name = name
+
+
+class ServerState:
+    """The server's shared state; one per Server, touched only from its hub thread."""
+
+    def __init__(self, config: Optional[Config] = None, clock: Optional[Clock] = None) -> None:
+        self.config = config or Config()
+        self.clock = clock or Clock()
+        self.dbs: List[Database] = [Database(i, self) for i in range(self.config["databases"])]
+        self.clients: Dict[int, "Client"] = {}
+        self.next_client_id = 1
+        self.stats = Stats()
+        self.start_time = time.time()
+        self.start_monotonic = time.monotonic()
+        self.pid = os.getpid()
+        self.run_id = os.urandom(20).hex()
+        self.dirty = 0                      # writes since the last save
+        self.last_save = int(time.time())
+        self.slowlog: List[SlowlogEntry] = []
+        self.slowlog_next_id = 0
+        self.tcp_port = 0
+        self.unixsocket: Optional[str] = None
+        self.executable = ""
+        self.config_file = ""
+        # Hooks later subsystems attach to (transactions, blocking, keyspace events).
+        self.on_key_modified: Optional[Callable[[Database, bytes], None]] = None
+        self.on_key_expired: Optional[Callable[[Database, bytes], None]] = None
+        self.on_client_reset: List[Callable[["Client"], None]] = []
+        self.on_client_close: List[Callable[["Client"], None]] = []
+        self.shutdown_requested: Optional[Callable[[bool], None]] = None
+        self.log: Callable[[str, str], None] = lambda level, message: None
+
+    # Transactions (MULTI) plug in here; until then nothing is ever queued.
+    def on_multi_command(self, client: "Client", cmd: Any, args: List[bytes]) -> bool:
+        return False
+
+    def on_queue_error(self, client: "Client") -> None:
+        pass
+
+    def new_client_id(self) -> int:
+        client_id = self.next_client_id
+        self.next_client_id += 1
+        return client_id
+
+    def active_expire(self) -> None:
+        """One active-expiry cycle over every database (bounded work per db)."""
+        now = self.clock.ms()
+        for db in self.dbs:
+            if db.expires:
+                db.active_expire(now)
+
+    def uptime(self) -> float:
+        return time.monotonic() - self.start_monotonic
+
+    def add_slowlog(self, args: List[bytes], duration_us: int, client: "Client") -> None:
+        """Record a slow command as Redis does (args capped at 32, each at 128 bytes)."""
+        max_len = self.config["slowlog-max-len"]
+        shown: List[bytes] = []
+        for i, arg in enumerate(args):
+            if i == 31 and len(args) > 32:
+                shown.append(b"... (%d more arguments)" % (len(args) - 31))
+                break
+            if len(arg) > 128:
+                arg = arg[:128] + b"... (%d more bytes)" % (len(arg) - 128)
+            shown.append(arg)
+        entry = SlowlogEntry(self.slowlog_next_id, int(time.time()), duration_us, shown,
+                             client.addr, client.name or "")
+        self.slowlog_next_id += 1
+        self.slowlog.insert(0, entry)
+        del self.slowlog[max_len:]
