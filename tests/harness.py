@@ -1,0 +1,260 @@
+"""Differential-testing harness: the same raw commands to miniredis and a real Redis.
+
+``Differ.check(*commands)`` sends a command sequence to both servers over fresh raw
+connections (RESP2, then again RESP3 after ``HELLO 3``), each after FLUSHALL, and
+asserts that the raw reply bytes are identical. Wrap a command in ``Unordered(...)``
+when Redis leaves the order of its reply unspecified (SMEMBERS, KEYS...), or in
+``SameType(...)`` when only the reply's type is deterministic (PTTL, RANDOMKEY...).
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+Command = Union[str, bytes, Sequence[Union[str, bytes, int]]]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def encode_command(args: Sequence[Union[str, bytes, int]]) -> bytes:
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        if isinstance(arg, int):
+            arg = str(arg)
+        if isinstance(arg, str):
+            arg = arg.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(parts)
+
+
+def to_args(command: Command) -> List[bytes]:
+    if isinstance(command, bytes):
+        command = command.decode("latin-1")
+    if isinstance(command, str):
+        return [w.encode("latin-1") for w in shlex.split(command)]
+    return [a if isinstance(a, bytes) else str(a).encode() for a in command]
+
+
+class RawConnection:
+    """A socket speaking raw RESP: send requests, read back one whole raw reply."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def send(self, *args: Union[str, bytes, int]) -> None:
+        self.sock.sendall(encode_command(args))
+
+    def _fill(self) -> None:
+        data = self.sock.recv(1 << 20)
+        if not data:
+            raise ConnectionError("connection closed by server")
+        self.buf += data
+
+    def _line(self, pos: int) -> Tuple[bytes, int]:
+        while True:
+            end = self.buf.find(b"\r\n", pos)
+            if end >= 0:
+                return self.buf[pos:end], end + 2
+            self._fill()
+
+    def _skip(self, pos: int) -> int:
+        """Offset just past the reply starting at ``pos`` (reading more as needed)."""
+        while pos >= len(self.buf):
+            self._fill()
+        kind = self.buf[pos:pos + 1]
+        line, nxt = self._line(pos)
+        body = line[1:]
+        if kind in b"+-:,#_(":
+            return nxt
+        if kind in b"$=!":
+            length = int(body)
+            if length < 0:
+                return nxt
+            while len(self.buf) < nxt + length + 2:
+                self._fill()
+            return nxt + length + 2
+        if kind in b"*~>%|":
+            count = int(body)
+            if count < 0:
+                return nxt
+            if kind in b"%|":
+                count *= 2
+            pos = nxt
+            for _ in range(count):
+                pos = self._skip(pos)
+            if kind == b"|":  # an attribute precedes the real reply
+                return self._skip(pos)
+            return pos
+        raise AssertionError("unparseable reply at %r" % self.buf[pos:pos + 50])
+
+    def read_raw(self) -> bytes:
+        end = self._skip(0)
+        raw, self.buf = self.buf[:end], self.buf[end:]
+        return raw
+
+    def call(self, *args: Union[str, bytes, int]) -> bytes:
+        self.send(*args)
+        return self.read_raw()
+
+    def closed_by_peer(self, wait: float = 2.0) -> bool:
+        """True once the server has closed the connection (reads EOF)."""
+        self.sock.settimeout(wait)
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    return True
+                self.buf += data
+        except socket.timeout:
+            return False
+        except OSError:
+            return True
+
+
+def parse_raw(raw: bytes) -> Any:
+    """Decode one raw reply into nested Python values (for order-insensitive checks)."""
+    value, _ = _parse(raw, 0)
+    return value
+
+
+def _parse(raw: bytes, pos: int) -> Tuple[Any, int]:
+    end = raw.index(b"\r\n", pos)
+    kind, body, nxt = raw[pos:pos + 1], raw[pos + 1:end], end + 2
+    if kind in b"+-:,#_(":
+        return (kind, body), nxt
+    if kind in b"$=!":
+        length = int(body)
+        if length < 0:
+            return (kind, None), nxt
+        return (kind, raw[nxt:nxt + length]), nxt + length + 2
+    count = int(body)
+    if count < 0:
+        return (kind, None), nxt
+    items = []
+    pos = nxt
+    for _ in range(count * (2 if kind in b"%|" else 1)):
+        item, pos = _parse(raw, pos)
+        items.append(item)
+    if kind == b"%":
+        pairs = [(items[i], items[i + 1]) for i in range(0, len(items), 2)]
+        return (kind, tuple(sorted(pairs, key=repr))), pos
+    return (kind, tuple(items)), pos
+
+
+def canonical_unordered(raw: bytes) -> Any:
+    """The reply with its top-level elements sorted (maps: its pairs)."""
+    kind, items = parse_raw(raw)
+    if isinstance(items, tuple):
+        return kind, tuple(sorted(items, key=repr))
+    return kind, items
+
+
+class Unordered:
+    """Compare this command's reply ignoring the order of its top-level elements."""
+
+    def __init__(self, command: Command) -> None:
+        self.command = command
+
+
+class SameType:
+    """Compare only the type of this command's reply (the value is not deterministic)."""
+
+    def __init__(self, command: Command) -> None:
+        self.command = command
+
+
+class RedisProcess:
+    """A real redis-server on a free port, in a temporary directory."""
+
+    def __init__(self, executable: str, extra: Sequence[str] = ()) -> None:
+        self.dir = tempfile.mkdtemp(prefix="real-redis-")
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir, "--enable-debug-command", "yes",
+             *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("redis-server did not start")
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def find_redis_server() -> Optional[str]:
+    return os.environ.get("REDIS_SERVER") or shutil.which("redis-server")
+
+
+class Differ:
+    """Runs command sequences on both servers and compares the raw replies."""
+
+    def __init__(self, real_port: int, mini_port: int) -> None:
+        self.ports = {"redis": real_port, "miniredis": mini_port}
+
+    def replies(self, port: int, commands: Sequence[Any], protocol: int,
+                db: int = 9) -> List[bytes]:
+        conn = RawConnection(port)
+        try:
+            if protocol == 3:
+                conn.call("HELLO", "3")
+            conn.call("SELECT", str(db))
+            conn.call("FLUSHALL")
+            out = []
+            for command in commands:
+                inner = command.command if isinstance(command, (Unordered, SameType)) \
+                    else command
+                raw = conn.call(*to_args(inner))
+                if isinstance(command, Unordered):
+                    out.append(canonical_unordered(raw))
+                elif isinstance(command, SameType):
+                    out.append(raw[:1])
+                else:
+                    out.append(raw)
+            return out
+        finally:
+            conn.close()
+
+    def check(self, *commands: Any, protocols: Sequence[int] = (2, 3)) -> List[bytes]:
+        """Assert both servers answer ``commands`` identically; returns Redis's replies."""
+        result: List[bytes] = []
+        for protocol in protocols:
+            expected = self.replies(self.ports["redis"], commands, protocol)
+            actual = self.replies(self.ports["miniredis"], commands, protocol)
+            for i, (want, got) in enumerate(zip(expected, actual)):
+                cmd = commands[i]
+                shown = cmd.command if isinstance(cmd, (Unordered, SameType)) else cmd
+                assert got == want, (
+                    "RESP%d reply #%d to %r differs:\n  redis:     %r\n  miniredis: %r"
+                    % (protocol, i, shown, want, got))
+            if protocol == protocols[0]:
+                result = expected
+        return result
