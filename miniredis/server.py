@@ -1,4 +1,8 @@
-"""The network side: listeners, the per-connection greenlets, background work, lifecycle.
+"""The network side: listeners, accepting clients, background work, lifecycle.
+
+Like Redis's event loop, nothing here runs a greenlet per connection: the listening
+sockets and every client socket are libev watchers whose callbacks run in the hub
+(see :mod:`miniredis.connection`), so a request costs no context switch.
 
 A ``Server`` runs its gevent hub either in the calling thread (``serve_forever``) or in
 a background thread (``start``/``stop``, or as a context manager), so a test or an
@@ -10,12 +14,10 @@ from __future__ import annotations
 import os
 import socket as _stdsocket
 import threading
-from typing import Any, List, Optional
+from typing import Any, Callable, List, Optional
 
 import gevent
 import gevent.event
-import gevent.socket
-from gevent.server import StreamServer
 
 from . import commands
 from .clock import Clock
@@ -57,7 +59,9 @@ class Server:
         self.logger = Logger(config["loglevel"], config["logfile"], quiet=quiet)
         self.state.log = self.logger
         self.state.shutdown_requested = self._shutdown_from_command
-        self._servers: List[StreamServer] = []
+        self._listeners: List[Any] = []      # (socket, io watcher) pairs
+        self._loop: Any = None
+        self._hub_thread: Optional[int] = None
         self._thread: Optional[threading.Thread] = None
         self._ready = threading.Event()
         self._start_error: Optional[BaseException] = None
@@ -154,30 +158,41 @@ class Server:
         state = self.state
         config = self.config
         self._stopped = gevent.event.Event()
+        self._loop = gevent.get_hub().loop
+        self._hub_thread = threading.get_ident()
         backlog = config["tcp-backlog"]
         port = config["port"]
-        if port != 0 or not config["unixsocket"]:
-            for address in config["bind"].split():
-                family = _stdsocket.AF_INET6 if ":" in address else _stdsocket.AF_INET
-                listener = gevent.socket.socket(family, _stdsocket.SOCK_STREAM)
-                listener.setsockopt(_stdsocket.SOL_SOCKET, _stdsocket.SO_REUSEADDR, 1)
-                listener.bind((address, state.tcp_port or port))
+        sockets = []
+        try:
+            if port != 0 or not config["unixsocket"]:
+                for address in config["bind"].split():
+                    family = _stdsocket.AF_INET6 if ":" in address else _stdsocket.AF_INET
+                    listener = _stdsocket.socket(family, _stdsocket.SOCK_STREAM)
+                    sockets.append((listener, False))
+                    listener.setsockopt(_stdsocket.SOL_SOCKET, _stdsocket.SO_REUSEADDR, 1)
+                    listener.bind((address, state.tcp_port or port))
+                    listener.listen(backlog)
+                    state.tcp_port = listener.getsockname()[1]
+            path = config["unixsocket"]
+            if path:
+                if os.path.exists(path):
+                    os.unlink(path)
+                listener = _stdsocket.socket(_stdsocket.AF_UNIX, _stdsocket.SOCK_STREAM)
+                sockets.append((listener, True))
+                listener.bind(path)
+                if config["unixsocketperm"]:
+                    os.chmod(path, config["unixsocketperm"])
                 listener.listen(backlog)
-                state.tcp_port = listener.getsockname()[1]
-                self._servers.append(StreamServer(listener, self._handle_tcp))
-        path = config["unixsocket"]
-        if path:
-            if os.path.exists(path):
-                os.unlink(path)
-            listener = gevent.socket.socket(_stdsocket.AF_UNIX, _stdsocket.SOCK_STREAM)
-            listener.bind(path)
-            if config["unixsocketperm"]:
-                os.chmod(path, config["unixsocketperm"])
-            listener.listen(backlog)
-            state.unixsocket = path
-            self._servers.append(StreamServer(listener, self._handle_unix))
-        for server in self._servers:
-            server.start()
+                state.unixsocket = path
+        except BaseException:
+            for listener, _ in sockets:
+                listener.close()
+            raise
+        for listener, unix in sockets:
+            listener.setblocking(False)
+            watcher = self._loop.io(listener.fileno(), 1)
+            watcher.start(self._on_acceptable, listener, unix)
+            self._listeners.append((listener, watcher))
         self._cron = gevent.spawn(self._cron_loop)
 
     def _ready_message(self) -> str:
@@ -200,14 +215,15 @@ class Server:
         gevent.signal_handler(signal.SIGINT, on_signal, "SIGINT")
 
     def _shutdown(self) -> None:
-        for server in self._servers:
-            server.stop(timeout=0)
-        self._servers = []
+        for listener, watcher in self._listeners:
+            watcher.stop()
+            watcher.close()
+            listener.close()
+        self._listeners = []
         if self._cron is not None:
             self._cron.kill(block=False)
             self._cron = None
         for client in list(self.state.clients.values()):
-            client.kill()
             client.close()
         path = self.state.unixsocket
         if path and os.path.exists(path):
@@ -215,6 +231,8 @@ class Server:
                 os.unlink(path)
             except OSError:
                 pass
+        self._loop = None
+        self._hub_thread = None
         self.logger("notice", "miniredis is now ready to exit, bye bye...")
 
     def _shutdown_from_command(self, save: bool) -> None:
@@ -222,24 +240,36 @@ class Server:
             self._stopped.set()
 
     # -- connections --------------------------------------------------------------
-    def _handle_tcp(self, sock: Any, address: Any) -> None:
-        try:
-            sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
-            local = sock.getsockname()
-        except OSError:
-            return
-        self._serve_client(sock, _format_addr(address), _format_addr(local), unix=False)
-
-    def _handle_unix(self, sock: Any, address: Any) -> None:
-        path = self.state.unixsocket or ""
-        self._serve_client(sock, "%s:0" % path, "%s:0" % path, unix=True)
+    def _on_acceptable(self, listener: Any, unix: bool) -> None:
+        """Accept every pending connection (called by the loop, in the hub)."""
+        for _ in range(1000):
+            try:
+                sock, address = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. EMFILE: log, keep the listener alive
+                self.logger("warning", "Accepting client connection: %s" % exc)
+                return
+            try:
+                sock.setblocking(False)
+                if unix:
+                    path = self.state.unixsocket or ""
+                    addr = laddr = "%s:0" % path
+                else:
+                    sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
+                    addr = _format_addr(address)
+                    laddr = _format_addr(sock.getsockname())
+            except OSError:
+                sock.close()
+                continue
+            self._serve_client(sock, addr, laddr, unix)
 
     def _serve_client(self, sock: Any, addr: str, laddr: str, unix: bool) -> None:
         state = self.state
         if len(state.clients) >= self.config["maxclients"]:
             state.stats.rejected_connections += 1
             try:
-                sock.sendall(b"-%s\r\n" % MAX_CLIENTS.encode())
+                sock.send(b"-%s\r\n" % MAX_CLIENTS.encode())
             except OSError:
                 pass
             sock.close()
@@ -247,7 +277,7 @@ class Server:
         client = Client(state, sock, addr, laddr, unix=unix)
         state.clients[client.id] = client
         state.stats.total_connections_received += 1
-        client.run()
+        client.start(self._loop)
 
     # -- background work ----------------------------------------------------------
     def _cron_loop(self) -> None:
@@ -273,7 +303,34 @@ class Server:
                 client.kill()
 
     def _on_clock_advance(self) -> None:
-        self.state.active_expire()
+        # advance() is typically called from a test's thread: expire in the hub's.
+        self.call(self.state.active_expire)
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run ``function(*args)`` in the server's thread and return its result.
+
+        The data is only ever touched from the thread running the hub; a test or an
+        application in another thread inspects or changes it through this.
+        """
+        loop = self._loop
+        if loop is None or self._hub_thread in (None, threading.get_ident()):
+            return function(*args)
+        done = threading.Event()
+        outcome: List[Any] = [None, None]
+
+        def run() -> None:
+            try:
+                outcome[0] = function(*args)
+            except BaseException as exc:  # handed to the calling thread
+                outcome[1] = exc
+            finally:
+                done.set()
+
+        loop.run_callback_threadsafe(run)
+        done.wait()
+        if outcome[1] is not None:
+            raise outcome[1]
+        return outcome[0]
 
 
 def _format_addr(address: Any) -> str:

@@ -25,7 +25,7 @@ class Command:
     __slots__ = (
         "name", "fullname", "handler", "arity", "flags", "first_key", "last_key",
         "key_step", "group", "since", "summary", "subcommands", "parent",
-        "is_write", "calls", "usec", "failed_calls", "rejected_calls", "key_finder",
+        "is_write", "calls", "seconds", "failed_calls", "rejected_calls", "key_finder",
     )
 
     def __init__(self, name: str, handler: Optional[Handler], arity: int,
@@ -46,7 +46,7 @@ class Command:
         self.is_write = "write" in self.flags
         self.key_finder = key_finder
         self.calls = 0
-        self.usec = 0
+        self.seconds = 0.0      # time spent in the handler (INFO commandstats)
         self.failed_calls = 0
         self.rejected_calls = 0
 
@@ -58,6 +58,15 @@ class Command:
             return []
         last = self.last_key if self.last_key >= 0 else len(args) + self.last_key
         return list(range(self.first_key, last + 1, self.key_step))
+
+    @property
+    def usec(self) -> int:
+        """Microseconds spent running this command (the dispatcher sums seconds)."""
+        return int(self.seconds * 1_000_000)
+
+    @usec.setter
+    def usec(self, value: int) -> None:
+        self.seconds = value / 1_000_000
 
     def arity_ok(self, nargs: int) -> bool:
         arity = self.arity
