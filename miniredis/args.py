@@ -80,10 +80,16 @@ def parse_float(value: bytes, message: str = errors.NOT_FLOAT) -> float:
 
 
 def parse_timeout(value: bytes) -> float:
-    """A blocking timeout in seconds (float; 0 waits forever), Redis's errors."""
+    """A blocking timeout in seconds (0 waits forever), with Redis's verdicts.
+
+    Redis converts seconds to whole milliseconds with a C cast: infinities and values
+    too large for 64 bits come out negative ("timeout is negative"), and a tiny
+    negative value truncates to 0, which waits forever.
+    """
     number = to_float(value)
-    if number is None or math.isinf(number):
+    if number is None:
         raise CommandError(errors.TIMEOUT_NOT_FLOAT)
-    if number < 0:
+    millis = number * 1000
+    if math.isinf(millis) or not -LLONG_MAX <= millis < LLONG_MAX or int(millis) < 0:
         raise CommandError(errors.TIMEOUT_NEGATIVE)
-    return number
+    return max(number, 0.0)

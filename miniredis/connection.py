@@ -23,6 +23,7 @@ import hiredis
 from . import errors
 from .commands import _LOOKUP, Command, resolve
 from .errors import CommandError, ProtocolError
+from .blocking import BLOCKED
 from .protocol import OK, OK_BYTES, RESP2, RESP3, Encoder
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,6 +73,9 @@ class Client:
         self._read_watcher: Any = None
         self._write_watcher: Any = None
         self.in_callback = False        # running this client's requests right now
+        self.blocked: Any = None        # the blocking.Waiter while parked in BLPOP & co.
+        self.no_blocking = False        # inside EXEC or a script: never park
+        self._held: List[List[bytes]] = []  # requests waiting for the client to unblock
         self.reader = hiredis.Reader()
         self._pending = bytearray()     # bytes of a request not complete yet
         self._pending_inline = False
@@ -138,6 +142,9 @@ class Client:
             state.log("warning", "Closing client: %s" % exc)
             self.close()
             return
+        if self.blocked is not None or self._held:
+            self._held.extend(requests)     # run once the client is released
+            requests = ()
         self.in_callback = True
         self.run_requests(requests)
         self.in_callback = False
@@ -197,6 +204,37 @@ class Client:
         elif self._read_watcher is not None:
             self._read_watcher.start(self._on_readable)
 
+    def resume(self, reply: Any) -> None:
+        """Released from a blocking command: send ``reply``, then run what was held.
+
+        Held requests run from a loop callback, after the command that released this
+        client has finished (Redis does it in beforeSleep), never re-entrantly.
+        """
+        if self.closed:
+            return
+        if self.reply_mode == "on" or not self._suppress_reply():
+            if reply.__class__ is CommandError:
+                self._count_error(reply.message)
+            self.encoder.encode_into(reply, self.out)
+        if self.out and not self.in_callback:
+            self.flush()
+        if self._held and self._loop is not None:
+            self._loop.run_callback(self._run_held)
+
+    def _run_held(self) -> None:
+        if self.closed or self.blocked is not None or not self._held:
+            return
+        held, self._held = self._held, []
+        self.in_callback = True
+        try:
+            self.run_requests(held)
+        finally:
+            self.in_callback = False
+        if self.out:
+            self.flush()
+        if self.closing and not self._unsent:
+            self.close()
+
     @property
     def output_pending(self) -> int:
         """Bytes of replies not yet taken by the socket (CLIENT LIST omem/obl)."""
@@ -247,6 +285,7 @@ class Client:
         closing; returns how many requests ran.
         """
         state = self.state
+        ready = state.blocking.ready
         slowlog_usec = state.config.values["slowlog-log-slower-than"]
         slow = slowlog_usec / 1_000_000 if slowlog_usec >= 0 else float("inf")
         lookup = _LOOKUP.get
@@ -291,6 +330,12 @@ class Client:
             cls = reply.__class__
             if cmd.is_write and cls is not CommandError:
                 state.dirty += 1
+            if ready and not state.blocking.suspended:
+                state.blocking.serve_ready()
+            if reply is BLOCKED:
+                # No reply now; the rest of the pipeline waits for the release.
+                self._held[:0] = requests[done:]
+                break
             if self.reply_mode != "on" and self._suppress_reply():
                 continue
             if reply is OK:

@@ -69,3 +69,13 @@ PROTO_BIG_INLINE = "ERR Protocol error: too big inline request"
 PROTO_BIG_MBULK = "ERR Protocol error: too big mbulk count string"
 PROTO_BIG_BULK = "ERR Protocol error: too big bulk count string"
 PROTO_QUERY_BUFFER = "ERR Protocol error: query buffer limit exceeded"  # closed, not sent
+
+# --- lists and blocking ----------------------------------------------------------------
+LPOS_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 2 from the "
+                  "second ... or use negative to start from the end of the list")
+LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
+NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
+COUNT_POSITIVE = "ERR count should be greater than 0"
+TIMEOUT_OUT_OF_RANGE = "ERR timeout is out of range"
+UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"

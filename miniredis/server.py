@@ -160,6 +160,7 @@ class Server:
         self._stopped = gevent.event.Event()
         self._loop = gevent.get_hub().loop
         self._hub_thread = threading.get_ident()
+        state.loop = self._loop
         backlog = config["tcp-backlog"]
         port = config["port"]
         sockets = []
@@ -233,6 +234,7 @@ class Server:
                 pass
         self._loop = None
         self._hub_thread = None
+        self.state.loop = None
         self.logger("notice", "miniredis is now ready to exit, bye bye...")
 
     def _shutdown_from_command(self, save: bool) -> None:
@@ -304,7 +306,11 @@ class Server:
 
     def _on_clock_advance(self) -> None:
         # advance() is typically called from a test's thread: expire in the hub's.
-        self.call(self.state.active_expire)
+        self.call(self._after_time_jump)
+
+    def _after_time_jump(self) -> None:
+        self.state.active_expire()
+        self.state.blocking.expire_due()
 
     def call(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function(*args)`` in the server's thread and return its result.

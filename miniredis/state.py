@@ -82,6 +82,9 @@ class ServerState:
         self.on_client_close: List[Callable[["Client"], None]] = []
         self.shutdown_requested: Optional[Callable[[bool], None]] = None
         self.log: Callable[[str, str], None] = lambda level, message: None
+        self.loop: Any = None               # the hub's libev loop, set by the Server
+        from .blocking import Blocking
+        self.blocking = Blocking(self)      # clients parked in BLPOP & co.
 
     # Transactions (MULTI) plug in here; until then nothing is ever queued.
     def on_multi_command(self, client: "Client", cmd: Any, args: List[bytes]) -> bool:

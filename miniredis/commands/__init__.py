@@ -176,4 +176,4 @@ def all_commands() -> List[Command]:
 
 def load_all() -> None:
     """Import every command module so its decorators register its commands."""
-    from . import connection, keys, server, strings  # noqa: F401
+    from . import connection, keys, lists, server, strings  # noqa: F401

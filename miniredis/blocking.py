@@ -1,0 +1,228 @@
+"""Clients parked in blocking commands, served as Redis serves them (blocked.c).
+
+A blocking command that finds nothing to pop calls :func:`block`, which queues the
+client on every key it waits for (one FIFO queue per (db, key)) and returns
+``BLOCKED``: the dispatcher then sends no reply and holds the client's later pipelined
+requests. Writers call :func:`signal_ready` for keys they add data to; that only
+records the key when somebody waits on it. After every top-level command (EXEC and
+scripts count as one) the dispatcher calls :meth:`Blocking.serve_ready`, which visits
+the ready keys in the order they became ready and offers each key to its waiters,
+oldest first. A waiter's ``serve`` callback pops what it needs from that key (the
+command's own semantics) or declines. Serving can make more keys ready (BLMOVE pushes
+onward), and those are served in the same pass, as in Redis.
+
+Idle waiters cost nothing: a timeout is one libev timer (a heap entry), not a poll.
+Deadlines are read from the server's injectable clock, so a frozen clock holds them
+and ``clock.advance()`` fires them.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Tuple
+
+from . import errors
+from .args import LLONG_MAX, parse_timeout
+from .errors import CommandError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .connection import Client
+    from .keyspace import Database
+    from .state import ServerState
+
+
+class _Blocked:
+    """The reply of a handler that parked its client (nothing is sent yet)."""
+
+    def __repr__(self) -> str:
+        return "BLOCKED"
+
+
+BLOCKED = _Blocked()
+
+# serve(client, db, key) -> a reply, or NOT_SERVED to stay blocked. (Also the "not
+# given" default of block's unblockable_reply.)
+NOT_SERVED = object()
+ServeFunction = Callable[["Client", "Database", bytes], Any]
+
+
+class Waiter:
+    """One blocked client: what it waits for and what to answer on timeout."""
+
+    __slots__ = ("client", "db_id", "keys", "serve", "timeout_reply", "deadline", "timer",
+                 "command")
+
+    def __init__(self, client: "Client", keys: List[bytes], serve: ServeFunction,
+                 timeout_reply: Any, deadline: Optional[float], command: Any) -> None:
+        self.client = client
+        self.db_id = client.db.id
+        self.keys = keys
+        self.serve = serve
+        self.timeout_reply = timeout_reply
+        self.deadline = deadline      # clock.monotonic() seconds, None: wait forever
+        self.timer: Any = None
+        self.command = command        # the Command, for statistics
+
+
+class Blocking:
+    """Per-server registry of waiters and ready keys."""
+
+    def __init__(self, state: "ServerState") -> None:
+        self.state = state
+        self.queues: Dict[Tuple[int, bytes], Deque[Waiter]] = {}
+        # Keys that received data while someone waits on them, in order (a dict is an
+        # ordered set here). Mutated in place: the dispatcher holds a reference.
+        self.ready: Dict[Tuple[int, bytes], None] = {}
+        self.count = 0                # blocked clients (INFO clients: blocked_clients)
+        self.suspended = 0            # >0 inside EXEC or a script: serve afterwards
+        self._loop: Any = None
+        state.on_client_close.append(self._client_closed)
+
+    # -- parking ------------------------------------------------------------------
+    def block(self, client: "Client", keys: List[bytes], timeout: float,
+              serve: ServeFunction, timeout_reply: Any,
+              unblockable_reply: Any = NOT_SERVED) -> Any:
+        """Park ``client`` on ``keys`` for ``timeout`` seconds (0: forever).
+
+        Returns ``BLOCKED``; where Redis would not block (inside MULTI/EXEC or a
+        script) returns ``unblockable_reply`` (default: ``timeout_reply``) at once.
+        """
+        if client.no_blocking:
+            return timeout_reply if unblockable_reply is NOT_SERVED else unblockable_reply
+        deadline = None
+        millis = int(timeout * 1000)
+        if millis > 0:
+            deadline = self.state.clock.monotonic() + millis / 1000.0
+        waiter = Waiter(client, list(dict.fromkeys(keys)), serve, timeout_reply, deadline,
+                        None)
+        db_id = waiter.db_id
+        for key in waiter.keys:
+            queue = self.queues.get((db_id, key))
+            if queue is None:
+                queue = self.queues[(db_id, key)] = deque()
+            queue.append(waiter)
+        client.blocked = waiter
+        self.count += 1
+        if deadline is not None:
+            self._arm(waiter, millis / 1000.0)
+        return BLOCKED
+
+    def _arm(self, waiter: Waiter, seconds: float) -> None:
+        loop = self.state.loop
+        if loop is None:
+            return
+        waiter.timer = loop.timer(max(seconds, 0.0))
+        waiter.timer.start(self._on_timer, waiter)
+
+    def _on_timer(self, waiter: Waiter) -> None:
+        if waiter.client.blocked is not waiter:
+            return
+        clock = self.state.clock
+        remaining = waiter.deadline - clock.monotonic()
+        if remaining > 0:
+            # The clock is frozen or was set back: look again later.
+            waiter.timer.stop()
+            self._arm(waiter, 1.0 if clock.frozen else remaining)
+            return
+        self.unblock(waiter.client, waiter.timeout_reply)
+
+    def expire_due(self) -> None:
+        """Time out every waiter whose deadline has passed (after ``clock.advance``)."""
+        now = self.state.clock.monotonic()
+        due = {id(w): w for queue in self.queues.values() for w in queue
+               if w.deadline is not None and w.deadline <= now}
+        for waiter in due.values():
+            if waiter.client.blocked is waiter:
+                self.unblock(waiter.client, waiter.timeout_reply)
+
+    # -- waking -------------------------------------------------------------------
+    def signal_ready(self, db: "Database", key: bytes) -> None:
+        if (db.id, key) in self.queues:
+            self.ready[(db.id, key)] = None
+
+    def serve_ready(self) -> None:
+        """Serve waiters on every ready key, oldest first, until nothing is ready."""
+        ready = self.ready
+        dbs = self.state.dbs
+        while ready:
+            db_key = next(iter(ready))
+            del ready[db_key]
+            queue = self.queues.get(db_key)
+            if not queue:
+                continue
+            db = dbs[db_key[0]]
+            key = db_key[1]
+            for waiter in list(queue):
+                if waiter.client.blocked is not waiter:
+                    continue
+                try:
+                    reply = waiter.serve(waiter.client, db, key)
+                except CommandError as exc:
+                    reply = exc
+                if reply is NOT_SERVED:
+                    if db.get(key) is None:
+                        break     # nothing left for anyone behind this waiter
+                    continue
+                self.unblock(waiter.client, reply)
+
+    def unblock(self, client: "Client", reply: Any) -> None:
+        """Release ``client`` with ``reply``; its held requests run right after."""
+        waiter = client.blocked
+        if waiter is None:
+            return
+        self._forget(waiter)
+        client.resume(reply)
+
+    def _forget(self, waiter: Waiter) -> None:
+        client = waiter.client
+        client.blocked = None
+        self.count -= 1
+        if waiter.timer is not None:
+            waiter.timer.stop()
+            waiter.timer.close()
+            waiter.timer = None
+        for key in waiter.keys:
+            db_key = (waiter.db_id, key)
+            queue = self.queues.get(db_key)
+            if queue is None:
+                continue
+            try:
+                queue.remove(waiter)
+            except ValueError:
+                pass
+            if not queue:
+                del self.queues[db_key]
+
+    def _client_closed(self, client: "Client") -> None:
+        if client.blocked is not None:
+            self._forget(client.blocked)
+
+    def unblock_by_request(self, client: "Client", as_error: bool) -> bool:
+        """CLIENT UNBLOCK: end the wait with the timeout reply or an error."""
+        waiter = client.blocked
+        if waiter is None:
+            return False
+        reply = CommandError(errors.UNBLOCKED) if as_error else waiter.timeout_reply
+        self.unblock(client, reply)
+        return True
+
+
+def signal_ready(db: "Database", key: bytes) -> None:
+    """``key`` in ``db`` received data: serve its waiters after this command."""
+    blocking = db.state.blocking
+    if blocking.queues:
+        blocking.signal_ready(db, key)
+
+
+def block(client: "Client", keys: List[bytes], timeout: float, serve: ServeFunction,
+          timeout_reply: Any, unblockable_reply: Any = NOT_SERVED) -> Any:
+    """Park ``client``; see :meth:`Blocking.block`."""
+    return client.state.blocking.block(client, keys, timeout, serve, timeout_reply,
+                                       unblockable_reply)
+
+
+def parse_block_timeout(value: bytes, now_ms: int = 0) -> float:
+    """A blocking command's timeout argument in seconds (0: forever)."""
+    seconds = parse_timeout(value)
+    if int(seconds * 1000) > LLONG_MAX - now_ms:
+        raise CommandError(errors.TIMEOUT_OUT_OF_RANGE)
+    return seconds

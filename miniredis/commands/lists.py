@@ -1,0 +1,493 @@
+"""List commands. A Redis list is a ``collections.deque``: O(1) at both ends.
+
+Every command that adds elements reports the key to the blocking machinery
+(:func:`miniredis.blocking.signal_ready`) so clients parked in BLPOP & co. are served
+after the command completes, oldest first, exactly as Redis does.
+"""
+from __future__ import annotations
+
+from collections import deque
+from itertools import islice
+from typing import Any, List, Optional
+
+from .. import errors
+from ..args import LLONG_MIN, parse_int, to_int
+from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
+from ..errors import CommandError
+from ..protocol import NULL_ARRAY, OK
+from . import command
+
+_WHERE = {b"left": True, b"right": False}
+
+
+def get_list(client, key: bytes) -> Optional[deque]:
+    """The list at ``key``, None if missing, WRONGTYPE for anything else."""
+    return client.db.get_typed(key, deque)
+
+
+def _push(client, args: List[bytes], left: bool, only_existing: bool) -> int:
+    db = client.db
+    key = args[1]
+    values = get_list(client, key)
+    if values is None:
+        if only_existing:
+            return 0
+        values = deque()
+        db.set(key, values)
+    if left:
+        values.extendleft(args[2:])
+    else:
+        values.extend(args[2:])
+    db.signal_modified(key)
+    signal_ready(db, key)
+    return len(values)
+
+
+@command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), group="list", since="1.0.0",
+         summary="Prepends one or more elements to a list. Creates the key if it "
+                 "doesn't exist.")
+def lpush(client, args: List[bytes]):
+    return _push(client, args, left=True, only_existing=False)
+
+
+@command("rpush", -3, "write denyoom fast", keys=(1, 1, 1), group="list", since="1.0.0",
+         summary="Appends one or more elements to a list. Creates the key if it "
+                 "doesn't exist.")
+def rpush(client, args: List[bytes]):
+    return _push(client, args, left=False, only_existing=False)
+
+
+@command("lpushx", -3, "write denyoom fast", keys=(1, 1, 1), group="list", since="2.2.0",
+         summary="Prepends one or more elements to a list only when the list exists.")
+def lpushx(client, args: List[bytes]):
+    return _push(client, args, left=True, only_existing=True)
+
+
+@command("rpushx", -3, "write denyoom fast", keys=(1, 1, 1), group="list", since="2.2.0",
+         summary="Appends an element to a list only when the list exists.")
+def rpushx(client, args: List[bytes]):
+    return _push(client, args, left=False, only_existing=True)
+
+
+def pop_elements(client, key: bytes, values: deque, left: bool, count: int) -> List[bytes]:
+    """Pop up to ``count`` elements from one end, deleting the key once emptied."""
+    pop = values.popleft if left else values.pop
+    popped = [pop() for _ in range(min(count, len(values)))]
+    db = client.db
+    db.delete_if_empty(key, values)
+    db.signal_modified(key)
+    return popped
+
+
+def _pop(client, args: List[bytes], left: bool):
+    if len(args) > 3:
+        raise CommandError(errors.WRONG_ARITY.format(args[0].decode(errors="replace").lower()))
+    key = args[1]
+    count = None
+    if len(args) == 3:
+        count = to_int(args[2])
+        if count is None or count < 0:
+            raise CommandError(errors.OUT_OF_RANGE_POSITIVE)
+    values = get_list(client, key)
+    if values is None:
+        return None if count is None else NULL_ARRAY
+    if count is None:
+        return pop_elements(client, key, values, left, 1)[0]
+    if count == 0:
+        return []
+    return pop_elements(client, key, values, left, count)
+
+
+@command("lpop", -2, "write fast", keys=(1, 1, 1), group="list", since="1.0.0",
+         summary="Returns the first elements in a list after removing it. Deletes the "
+                 "list if the last element was popped.")
+def lpop(client, args: List[bytes]):
+    return _pop(client, args, left=True)
+
+
+@command("rpop", -2, "write fast", keys=(1, 1, 1), group="list", since="1.0.0",
+         summary="Returns and removes the last elements of a list. Deletes the list if "
+                 "the last element was popped.")
+def rpop(client, args: List[bytes]):
+    return _pop(client, args, left=False)
+
+
+@command("llen", 2, "readonly fast", keys=(1, 1, 1), group="list", since="1.0.0",
+         summary="Returns the length of a list.")
+def llen(client, args: List[bytes]):
+    values = get_list(client, args[1])
+    return 0 if values is None else len(values)
+
+
+def _range_bounds(start: int, end: int, size: int) -> Optional[tuple]:
+    """Redis's index normalisation for LRANGE/LTRIM: an inclusive (start, end) or None."""
+    if start < 0:
+        start = max(size + start, 0)
+    if end < 0:
+        end += size
+    if start > end or start >= size:
+        return None
+    return start, min(end, size - 1)
+
+
+@command("lrange", 4, "readonly", keys=(1, 1, 1), group="list", since="1.0.0",
+         summary="Returns a range of elements from a list.")
+def lrange(client, args: List[bytes]):
+    start, end = parse_int(args[2]), parse_int(args[3])
+    values = get_list(client, args[1])
+    if values is None:
+        return []
+    bounds = _range_bounds(start, end, len(values))
+    if bounds is None:
+        return []
+    start, end = bounds
+    if start > len(values) // 2:  # walk from the nearer end
+        return list(islice(reversed(values), len(values) - 1 - end,
+                           len(values) - start))[::-1]
+    return list(islice(values, start, end + 1))
+
+
+@command("lindex", 3, "readonly", keys=(1, 1, 1), group="list", since="1.0.0",
+         summary="Returns an element from a list by its index.")
+def lindex(client, args: List[bytes]):
+    index = parse_int(args[2])
+    values = get_list(client, args[1])
+    if values is None:
+        return None
+    if index < 0:
+        index += len(values)
+    if 0 <= index < len(values):
+        return values[index]
+    return None
+
+
+@command("lset", 4, "write denyoom", keys=(1, 1, 1), group="list", since="1.0.0",
+         summary="Sets the value of an element in a list by its index.")
+def lset(client, args: List[bytes]):
+    key = args[1]
+    index = parse_int(args[2])
+    values = get_list(client, key)
+    if values is None:
+        raise CommandError(errors.NO_SUCH_KEY)
+    if index < 0:
+        index += len(values)
+    if not 0 <= index < len(values):
+        raise CommandError(errors.INDEX_OUT_OF_RANGE)
+    values[index] = args[3]
+    client.db.signal_modified(key)
+    return OK
+
+
+@command("linsert", 5, "write denyoom", keys=(1, 1, 1), group="list", since="2.2.0",
+         summary="Inserts an element before or after another element in a list.")
+def linsert(client, args: List[bytes]):
+    key = args[1]
+    where = args[2].lower()
+    if where not in (b"before", b"after"):
+        raise CommandError(errors.SYNTAX)
+    values = get_list(client, key)
+    if values is None:
+        return 0
+    try:
+        index = values.index(args[3])
+    except ValueError:
+        return -1
+    values.insert(index if where == b"before" else index + 1, args[4])
+    client.db.signal_modified(key)
+    return len(values)
+
+
+@command("lrem", 4, "write", keys=(1, 1, 1), group="list", since="1.0.0",
+         summary="Removes elements from a list. Deletes the list if the last element "
+                 "was removed.")
+def lrem(client, args: List[bytes]):
+    key = args[1]
+    count = parse_int(args[2])
+    element = args[3]
+    values = get_list(client, key)
+    if values is None:
+        return 0
+    if count == 0:
+        kept = [v for v in values if v != element]
+        removed = len(values) - len(kept)
+        if removed:
+            values.clear()
+            values.extend(kept)
+    else:
+        # Remove the first |count| matches from the head (count > 0) or the tail.
+        items = list(values) if count > 0 else list(reversed(values))
+        limit = abs(count)
+        kept = []
+        removed = 0
+        for item in items:
+            if removed < limit and item == element:
+                removed += 1
+            else:
+                kept.append(item)
+        if removed:
+            values.clear()
+            values.extend(kept if count > 0 else reversed(kept))
+    if removed:
+        client.db.delete_if_empty(key, values)
+        client.db.signal_modified(key)
+    return removed
+
+
+@command("ltrim", 4, "write", keys=(1, 1, 1), group="list", since="1.0.0",
+         summary="Removes elements from both ends a list. Deletes the list if all "
+                 "elements were trimmed.")
+def ltrim(client, args: List[bytes]):
+    key = args[1]
+    start, end = parse_int(args[2]), parse_int(args[3])
+    values = get_list(client, key)
+    if values is None:
+        return OK
+    bounds = _range_bounds(start, end, len(values))
+    if bounds is None:
+        values.clear()
+    else:
+        start, end = bounds
+        for _ in range(len(values) - 1 - end):
+            values.pop()
+        for _ in range(start):
+            values.popleft()
+    client.db.delete_if_empty(key, values)
+    client.db.signal_modified(key)
+    return OK
+
+
+@command("lpos", -3, "readonly", keys=(1, 1, 1), group="list", since="6.0.6",
+         summary="Returns the index of matching elements in a list.")
+def lpos(client, args: List[bytes]):
+    rank, count, maxlen = 1, None, 0
+    i = 3
+    while i < len(args):
+        option = args[i].lower()
+        if i + 1 >= len(args) or option not in (b"rank", b"count", b"maxlen"):
+            raise CommandError(errors.SYNTAX)
+        number = parse_int(args[i + 1])
+        if option == b"rank":
+            if number == 0:
+                raise CommandError(errors.LPOS_RANK_ZERO)
+            rank = number
+        elif option == b"count":
+            if number < 0:
+                raise CommandError(errors.LPOS_COUNT_NEGATIVE)
+            count = number
+        else:
+            if number < 0:
+                raise CommandError(errors.LPOS_MAXLEN_NEGATIVE)
+            maxlen = number
+        i += 2
+    values = get_list(client, args[1])
+    if values is None:
+        return None if count is None else []
+    size = len(values)
+    if rank == LLONG_MIN:
+        rank = -1  # Redis cannot negate it and ends up matching from the first hit
+    skip = abs(rank) - 1
+    wanted = 1 if count is None else (count or size)
+    items: Any = enumerate(values) if rank > 0 else \
+        ((size - 1 - j, v) for j, v in enumerate(reversed(values)))
+    if maxlen:
+        items = islice(items, maxlen)
+    found = []
+    for index, value in items:
+        if value == args[2]:
+            if skip:
+                skip -= 1
+                continue
+            found.append(index)
+            if len(found) >= wanted:
+                break
+    if count is None:
+        return found[0] if found else None
+    return found
+
+
+def parse_where(word: bytes) -> bool:
+    """LEFT -> True, RIGHT -> False, anything else a syntax error."""
+    where = _WHERE.get(word.lower())
+    if where is None:
+        raise CommandError(errors.SYNTAX)
+    return where
+
+
+def move_element(client, source: bytes, destination: bytes, from_left: bool,
+                 to_left: bool) -> Optional[bytes]:
+    """LMOVE's effect: pop from ``source``, push onto ``destination`` (type-checked
+    first, as Redis does), and wake clients blocked on ``destination``."""
+    values = get_list(client, source)
+    if values is None:
+        return None
+    target = get_list(client, destination)
+    element = values.popleft() if from_left else values.pop()
+    db = client.db
+    if target is None:
+        if source == destination and not values:
+            target = values  # the list was emptied and recreated with the same element
+        else:
+            target = deque()
+            db.set(destination, target)
+    if to_left:
+        target.appendleft(element)
+    else:
+        target.append(element)
+    db.delete_if_empty(source, values)
+    db.signal_modified(source)
+    db.signal_modified(destination)
+    signal_ready(db, destination)
+    return element
+
+
+@command("lmove", 5, "write denyoom", keys=(1, 2, 1), group="list", since="6.2.0",
+         summary="Returns an element after popping it from one list and pushing it to "
+                 "another. Deletes the list if the last element was moved.")
+def lmove(client, args: List[bytes]):
+    from_left, to_left = parse_where(args[3]), parse_where(args[4])
+    return move_element(client, args[1], args[2], from_left, to_left)
+
+
+@command("rpoplpush", 3, "write denyoom", keys=(1, 2, 1), group="list", since="1.2.0",
+         summary="Returns the last element of a list after removing and pushing it to "
+                 "another list. Deletes the list if the last element was popped.")
+def rpoplpush(client, args: List[bytes]):
+    return move_element(client, args[1], args[2], from_left=False, to_left=True)
+
+
+def parse_mpop(args: List[bytes], first: int) -> tuple:
+    """``numkeys key... LEFT|RIGHT [COUNT n]`` from ``args[first]``: (keys, left, count)."""
+    numkeys = to_int(args[first])
+    if numkeys is None or numkeys <= 0:
+        raise CommandError(errors.NUMKEYS_POSITIVE)
+    where_at = first + 1 + numkeys
+    if where_at >= len(args):
+        raise CommandError(errors.SYNTAX)
+    keys = args[first + 1:where_at]
+    left = parse_where(args[where_at])
+    count = 1
+    rest = args[where_at + 1:]
+    if rest:
+        if len(rest) != 2 or rest[0].lower() != b"count":
+            raise CommandError(errors.SYNTAX)
+        count = to_int(rest[1])
+        if count is None or count <= 0:
+            raise CommandError(errors.COUNT_POSITIVE)
+    return keys, left, count
+
+
+def mpop_keys(args: List[bytes], first: int = 1) -> List[int]:
+    """Key positions of LMPOP-style commands (numkeys at ``args[first]``)."""
+    numkeys = to_int(args[first]) if len(args) > first else None
+    if not numkeys or numkeys < 0:
+        return []
+    return list(range(first + 1, min(first + 1 + numkeys, len(args))))
+
+
+def mpop_from(client, keys: List[bytes], left: bool, count: int) -> Any:
+    """Pop from the first non-empty list among ``keys``: [key, [elements]] or None."""
+    for key in keys:
+        values = get_list(client, key)
+        if values:
+            return [key, pop_elements(client, key, values, left, count)]
+    return None
+
+
+@command("lmpop", -4, "write", keys=(0, 0, 0), group="list", since="7.0.0",
+         summary="Returns multiple elements from a list after removing them. Deletes "
+                 "the list if the last element was popped.",
+         key_finder=mpop_keys)
+def lmpop(client, args: List[bytes]):
+    keys, left, count = parse_mpop(args, 1)
+    result = mpop_from(client, keys, left, count)
+    return NULL_ARRAY if result is None else result
+
+
+# -- blocking variants ---------------------------------------------------------------
+def _serve_pop(left: bool):
+    """A waiter's serve function for BLPOP/BRPOP: one element from the ready key."""
+    def serve(client, db, key):
+        values = db.get(key)
+        if values.__class__ is not deque or not values:
+            return NOT_SERVED
+        return [key, pop_elements(client, key, values, left, 1)[0]]
+    return serve
+
+
+def _blocking_pop(client, args: List[bytes], left: bool):
+    timeout = parse_block_timeout(args[-1])
+    keys = args[1:-1]
+    for key in keys:
+        values = get_list(client, key)
+        if values:
+            return [key, pop_elements(client, key, values, left, 1)[0]]
+    return block(client, keys, timeout, _serve_pop(left), NULL_ARRAY)
+
+
+@command("blpop", -3, "write noscript blocking", keys=(1, -2, 1), group="list",
+         since="2.0.0", summary="Removes and returns the first element in a list. Blocks "
+         "until an element is available otherwise. Deletes the list if the last element "
+         "was popped.")
+def blpop(client, args: List[bytes]):
+    return _blocking_pop(client, args, left=True)
+
+
+@command("brpop", -3, "write noscript blocking", keys=(1, -2, 1), group="list",
+         since="2.0.0", summary="Removes and returns the last element in a list. Blocks "
+         "until an element is available otherwise. Deletes the list if the last element "
+         "was popped.")
+def brpop(client, args: List[bytes]):
+    return _blocking_pop(client, args, left=False)
+
+
+def _blocking_move(client, source: bytes, destination: bytes, from_left: bool,
+                   to_left: bool, timeout: float):
+    values = get_list(client, source)
+    if values:
+        return move_element(client, source, destination, from_left, to_left)
+
+    def serve(client, db, key):
+        ready = db.get(key)
+        if ready.__class__ is not deque or not ready:
+            return NOT_SERVED
+        return move_element(client, source, destination, from_left, to_left)
+    # Timing out answers a null array, but not blocking at all (MULTI) a null bulk.
+    return block(client, [source], timeout, serve, NULL_ARRAY, unblockable_reply=None)
+
+
+@command("brpoplpush", 4, "write denyoom noscript blocking", keys=(1, 2, 1), group="list",
+         since="2.2.0", summary="Pops an element from a list, pushes it to another list "
+         "and returns it. Block until an element is available otherwise. Deletes the list "
+         "if the last element was popped.")
+def brpoplpush(client, args: List[bytes]):
+    timeout = parse_block_timeout(args[3])
+    return _blocking_move(client, args[1], args[2], False, True, timeout)
+
+
+@command("blmove", 6, "write denyoom noscript blocking", keys=(1, 2, 1), group="list",
+         since="6.2.0", summary="Pops an element from a list, pushes it to another list "
+         "and returns it. Blocks until an element is available otherwise. Deletes the "
+         "list if the last element was moved.")
+def blmove(client, args: List[bytes]):
+    from_left, to_left = parse_where(args[3]), parse_where(args[4])
+    timeout = parse_block_timeout(args[5])
+    return _blocking_move(client, args[1], args[2], from_left, to_left, timeout)
+
+
+@command("blmpop", -5, "write blocking", keys=(0, 0, 0), group="list", since="7.0.0",
+         summary="Pops the first element from one of multiple lists. Blocks until an "
+         "element is available otherwise. Deletes the list if the last element was "
+         "popped.", key_finder=lambda args: mpop_keys(args, 2))
+def blmpop(client, args: List[bytes]):
+    timeout = parse_block_timeout(args[1])
+    keys, left, count = parse_mpop(args, 2)
+    result = mpop_from(client, keys, left, count)
+    if result is not None:
+        return result
+
+    def serve(client, db, key):
+        values = db.get(key)
+        if values.__class__ is not deque or not values:
+            return NOT_SERVED
+        return [key, pop_elements(client, key, values, left, count)]
+    return block(client, keys, timeout, serve, NULL_ARRAY)
