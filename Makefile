@@ -1,0 +1,49 @@
+# miniredis: `make run` serves on 127.0.0.1:6379, `make test` runs every test.
+# Both set themselves up: a virtualenv in .venv with the package and the test tools,
+# and (for the differential tests) a real redis-server from Debian when it is missing.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test venv redis-server bench clean
+
+run: $(STAMP)
+	$(BIN)/miniredis $(ARGS)
+
+test: $(STAMP) redis-server
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
+
+venv: $(STAMP)
+
+$(STAMP): setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# The differential tests compare against a real redis-server. Install Debian's when it
+# is missing and we may (root with apt-get); otherwise warn loudly: those tests then
+# skip, except under CI=true where they fail.
+redis-server:
+	@if command -v redis-server >/dev/null 2>&1; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing redis-server (Debian package) for the differential tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools \
+			>/dev/null && \
+		(systemctl stop redis-server >/dev/null 2>&1 || service redis-server stop \
+			>/dev/null 2>&1 || true); \
+	else \
+		echo "WARNING: redis-server is not installed and cannot be installed here:"; \
+		echo "WARNING: the differential tests will be SKIPPED."; \
+	fi
+
+bench: $(STAMP) redis-server
+	$(BIN)/python benchmarks/compare.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,115 @@
+"""The ``miniredis`` command: redis-server's command line, on this server.
+
+``miniredis [/path/to/redis.conf] [--option value ...]``: every configuration
+parameter this server has is accepted as ``--name value`` (as redis-server does), the
+optional file is read first and the command line overrides it. Mistakes are one line
+on stderr and exit code 1, never a traceback.
+"""
+from __future__ import annotations
+
+import sys
+from typing import List, Optional, Sequence, Tuple
+
+from . import __version__
+from .config import Config, ConfigError, get_param, parse_directives
+
+USAGE = """\
+Usage: miniredis [/path/to/redis.conf] [options]
+       miniredis -v or --version
+       miniredis -h or --help
+
+A Redis-compatible server (protocol RESP2/RESP3, Redis 7.0 commands) in Python.
+
+Common options (any configuration parameter works as --name value):
+  --port <port>             TCP port (default 6379; 0 picks a free port)
+  --bind <addr> [addr...]   addresses to listen on (default 127.0.0.1)
+  --unixsocket <path>       also listen on a unix socket
+  --requirepass <password>  require AUTH
+  --databases <n>           number of databases (default 16)
+  --dir <path>              working directory for the append-only file
+  --appendonly yes|no       persistence through an append-only file
+  --appendfsync always|everysec|no
+  --loglevel debug|verbose|notice|warning|nothing
+  --logfile <path>          log to a file instead of stderr
+  --maxclients <n>          maximum simultaneous clients (default 10000)
+
+Examples:
+  miniredis                       (run on 127.0.0.1:6379)
+  miniredis --port 7777
+  miniredis /etc/redis/6379.conf --loglevel verbose
+"""
+
+
+class UsageError(Exception):
+    """A mistake on the command line: reported in one line, exit code 1."""
+
+
+def parse_arguments(argv: Sequence[str]) -> List[Tuple[str, str]]:
+    """The (name, value) directives given by a config file and options, in order."""
+    args = list(argv)
+    directives: List[Tuple[str, str]] = []
+    if args and not args[0].startswith("-"):
+        path = args.pop(0)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                directives.extend(parse_directives(handle.read()))
+        except OSError as exc:
+            raise UsageError("Fatal error, can't open config file '%s': %s"
+                             % (path, exc.strerror)) from None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) == 2:
+            raise UsageError("Invalid argument '%s' (options start with --)" % arg)
+        name = arg[2:].lower()
+        values = []
+        i += 1
+        while i < len(args) and not args[i].startswith("--"):
+            values.append(args[i])
+            i += 1
+        directives.append((name, " ".join(values)))
+    return directives
+
+
+def build_config(directives: Sequence[Tuple[str, str]]) -> Config:
+    """A Config with every directive applied, or UsageError naming the bad one."""
+    config = Config()
+    for name, value in directives:
+        if get_param(name) is None:
+            raise UsageError("Bad directive or wrong number of arguments: '%s'" % name)
+        try:
+            config.set(name, value, startup=True)
+        except ConfigError as exc:
+            raise UsageError("Invalid value for '%s' ('%s'): %s" % (name, value, exc)) \
+                from None
+    return config
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the server in the foreground until SIGTERM/SIGINT/SHUTDOWN."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("-v", "--version"):
+        print("miniredis %s (Redis 7.0 compatible)" % __version__)
+        return 0
+    if args and args[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0
+    try:
+        config = build_config(parse_arguments(args))
+    except UsageError as exc:
+        print("miniredis: %s" % exc, file=sys.stderr)
+        return 1
+    from .server import Server
+    try:
+        server = Server(config=config, quiet=False)
+        server.serve_forever()
+    except OSError as exc:
+        print("miniredis: could not listen: %s" % exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""Packaging for miniredis: ``pip install -e .[test]`` (the Makefile does it for you)."""
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"',
+                    (HERE / "miniredis" / "__init__.py").read_text()).group(1)
+
+setup(
+    name="miniredis",
+    version=VERSION,
+    description="A Redis-protocol-compatible server in Python, for development and tests",
+    long_description=(HERE / "README.rst").read_text(),
+    long_description_content_type="text/x-rst",
+    packages=find_packages(include=["miniredis", "miniredis.*"]),
+    python_requires=">=3.9",
+    install_requires=[
+        "gevent>=22.10",
+        "hiredis>=2.0",
+        "sortedcontainers>=2.4",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6", "redis>=5", "pytest-asyncio>=0.21"],
+    },
+    entry_points={"console_scripts": ["miniredis = miniredis.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Database",
+        "Topic :: Software Development :: Testing",
+    ],
+)
