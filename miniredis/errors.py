@@ -79,3 +79,18 @@ NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
 COUNT_POSITIVE = "ERR count should be greater than 0"
 TIMEOUT_OUT_OF_RANGE = "ERR timeout is out of range"
 UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+
+# --- keyspace ------------------------------------------------------------------------
+INVALID_CURSOR = "ERR invalid cursor"
+UNSUPPORTED_OPTION = "ERR Unsupported option {}"
+GT_AND_LT = "ERR GT and LT options at the same time are not compatible"
+INVALID_FIRST_DB = "ERR invalid first DB index"
+INVALID_SECOND_DB = "ERR invalid second DB index"
+OBJECT_FREQ_NOT_LFU = (
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please "
+    "note that when switching between policies at runtime LRU and LFU data will take "
+    "some time to adjust.")
+OBJECT_IDLETIME_LFU = (
+    "ERR An LRU maxmemory policy is not selected, no access time tracked. Please note "
+    "that when switching between policies at runtime LRU and LFU data will take some "
+    "time to adjust.")

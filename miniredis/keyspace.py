@@ -53,7 +53,8 @@ def type_name(value: Any) -> str:
 class Database:
     """One numbered database: ``data`` holds values, ``expires`` absolute deadlines (ms)."""
 
-    __slots__ = ("id", "data", "expires", "_heap", "state", "avg_ttl")
+    __slots__ = ("id", "data", "expires", "_heap", "state", "avg_ttl", "_slots",
+                 "_slot_of", "_free", "access")
 
     def __init__(self, index: int, state: "ServerState") -> None:
         self.id = index
@@ -62,10 +63,32 @@ class Database:
         self._heap: List[Tuple[int, bytes]] = []
         self.state = state
         self.avg_ttl = 0
+        # SCAN's index: every key has a fixed slot for as long as it exists, so a
+        # cursor (a slot number) never skips a key present for the whole scan. Freed
+        # slots are reused by new keys; nothing ever moves.
+        self._slots: List[Optional[bytes]] = []
+        self._slot_of: Dict[bytes, int] = {}
+        self._free: List[int] = []
+        # Last access (state.lru_clock seconds) per key, for OBJECT IDLETIME.
+        self.access: Dict[bytes, int] = {}
 
     # -- lookups ------------------------------------------------------------------
     def get(self, key: bytes) -> Any:
-        """The live value at ``key`` or None, expiring it first if its time has come."""
+        """The live value at ``key`` or None, expiring it first if its time has come.
+
+        Records the access (OBJECT IDLETIME), as every Redis key lookup does.
+        """
+        if self.expires and key in self.expires:
+            if self.expires[key] <= self.state.clock.ms():
+                self._expire(key)
+                return None
+        value = self.data.get(key)
+        if value is not None:
+            self.access[key] = self.state.lru_clock
+        return value
+
+    def peek(self, key: bytes) -> Any:
+        """Like :meth:`get` but not counted as an access (OBJECT, TYPE-less checks)."""
         if self.expires and key in self.expires:
             if self.expires[key] <= self.state.clock.ms():
                 self._expire(key)
@@ -113,27 +136,46 @@ class Database:
     # -- writes -------------------------------------------------------------------
     def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
         """Store ``value`` at ``key``, dropping any TTL unless ``keep_ttl``."""
-        self.data[key] = value
+        data = self.data
+        if key not in data:
+            self._add_slot(key)
+        data[key] = value
+        self.access[key] = self.state.lru_clock
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
         self.signal_modified(key)
+
+    def _add_slot(self, key: bytes) -> None:
+        if self._free:
+            slot = self._free.pop()
+            self._slots[slot] = key
+        else:
+            slot = len(self._slots)
+            self._slots.append(key)
+        self._slot_of[key] = slot
+
+    def _remove(self, key: bytes) -> None:
+        """Forget ``key`` entirely: value, TTL, SCAN slot, access time."""
+        del self.data[key]
+        if self.expires:
+            self.expires.pop(key, None)
+        slot = self._slot_of.pop(key)
+        self._slots[slot] = None
+        self._free.append(slot)
+        self.access.pop(key, None)
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key``; True if it existed (and was not already expired)."""
         if self.get(key) is None:
             return False
-        del self.data[key]
-        if self.expires:
-            self.expires.pop(key, None)
+        self._remove(key)
         self.signal_modified(key)
         return True
 
     def delete_if_empty(self, key: bytes, value: Any) -> None:
         """An emptied hash, list, set, zset no longer exists (Redis's rule)."""
         if not value:
-            del self.data[key]
-            if self.expires:
-                self.expires.pop(key, None)
+            self._remove(key)
 
     def signal_modified(self, key: bytes) -> None:
         """A key changed: invalidate WATCHes on it (hooked by transactions)."""
@@ -150,6 +192,10 @@ class Database:
         self.data = {}
         self.expires = {}
         self._heap = []
+        self._slots = []
+        self._slot_of = {}
+        self._free = []
+        self.access = {}
 
     # -- expiry -------------------------------------------------------------------
     def set_expire(self, key: bytes, when_ms: int) -> None:
@@ -168,8 +214,7 @@ class Database:
         return self.expires.pop(key, None) is not None
 
     def _expire(self, key: bytes) -> None:
-        del self.data[key]
-        del self.expires[key]
+        self._remove(key)
         self.state.stats.expired_keys += 1
         self.signal_modified(key)
         hook = self.state.on_key_expired
@@ -218,9 +263,27 @@ class Database:
 
     def swap(self, other: "Database") -> None:
         """Exchange contents with ``other`` (SWAPDB)."""
-        self.data, other.data = other.data, self.data
-        self.expires, other.expires = other.expires, self.expires
-        self._heap, other._heap = other._heap, self._heap
+        for name in ("data", "expires", "_heap", "_slots", "_slot_of", "_free", "access"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            setattr(self, name, theirs)
+            setattr(other, name, mine)
+
+    def scan(self, cursor: int, count: int) -> Tuple[int, List[bytes]]:
+        """Keys in slots from ``cursor``: about ``count`` of them and the next cursor
+        (0 when the walk is complete). Expired keys are skipped."""
+        slots = self._slots
+        end = len(slots)
+        found: List[bytes] = []
+        visited = 0
+        position = cursor
+        budget = max(count, 1) * 10  # also bound the empty slots walked per call
+        while position < end and len(found) < count and visited < budget:
+            key = slots[position]
+            position += 1
+            visited += 1
+            if key is not None and self.get(key) is not None:
+                found.append(key)
+        return (0 if position >= end else position), found
 
 
 def _random_dict_key(data: Dict[bytes, Any], random: Any) -> bytes:
@@ -233,3 +296,51 @@ def _random_dict_key(data: Dict[bytes, Any], random: Any) -> bytes:
         if i == target:
             return key
     return next(iter(data))
+
+
+# -- OBJECT ENCODING ------------------------------------------------------------------
+def _string_encoding(value: Any, config: Any) -> str:
+    if value.__class__ is bytearray:
+        return "raw"       # grown in place by APPEND/SETRANGE/SETBIT: Redis says raw
+    if len(value) <= 20:
+        from .args import to_int
+        if to_int(value) is not None:
+            return "int"
+    return "embstr" if len(value) <= 44 else "raw"
+
+
+def _hash_encoding(value: Dict[bytes, bytes], config: Any) -> str:
+    limit = config["hash-max-listpack-value"]
+    if len(value) <= config["hash-max-listpack-entries"] and all(
+            len(k) <= limit and len(v) <= limit for k, v in value.items()):
+        return "listpack"
+    return "hashtable"
+
+
+def _set_encoding(value: set, config: Any) -> str:
+    from .args import to_int
+    if len(value) <= config["set-max-intset-entries"] and all(
+            to_int(member) is not None for member in value):
+        return "intset"
+    return "hashtable"
+
+
+# Python type -> function(value, config) -> Redis's encoding name. Modules defining a
+# value class (sorted sets, streams) add theirs with register_encoding.
+_ENCODINGS: Dict[type, Any] = {
+    bytes: _string_encoding,
+    bytearray: _string_encoding,
+    deque: lambda value, config: "quicklist",   # Redis 7.0 lists are always quicklists
+    dict: _hash_encoding,
+    set: _set_encoding,
+}
+
+
+def register_encoding(cls: type, function: Any) -> None:
+    """Declare how OBJECT ENCODING names values of class ``cls``."""
+    _ENCODINGS[cls] = function
+
+
+def encoding_of(value: Any, config: Any) -> str:
+    """The encoding Redis would report for ``value`` (OBJECT ENCODING)."""
+    return _ENCODINGS[type(value)](value, config)

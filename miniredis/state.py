@@ -82,6 +82,7 @@ class ServerState:
         self.on_client_close: List[Callable[["Client"], None]] = []
         self.shutdown_requested: Optional[Callable[[bool], None]] = None
         self.log: Callable[[str, str], None] = lambda level, message: None
+        self.lru_clock = int(self.clock.monotonic())  # seconds, refreshed by the cron
         self.loop: Any = None               # the hub's libev loop, set by the Server
         from .blocking import Blocking
         self.blocking = Blocking(self)      # clients parked in BLPOP & co.
@@ -100,6 +101,7 @@ class ServerState:
 
     def active_expire(self) -> None:
         """One active-expiry cycle over every database (bounded work per db)."""
+        self.lru_clock = int(self.clock.monotonic())
         now = self.clock.ms()
         for db in self.dbs:
             if db.expires:

@@ -1,9 +1,19 @@
-"""Generic keyspace commands: DEL, EXISTS, TYPE, expiry, RENAME, COPY, SCAN..."""
+"""Generic keyspace commands: DEL, EXISTS, TYPE, KEYS/SCAN, RENAME, COPY, MOVE, expiry."""
 from __future__ import annotations
 
-from typing import List
+import copy as _copy
+import re
+from collections import deque
+from typing import Any, List, Optional
 
-from . import command
+from .. import errors
+from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
+from ..blocking import signal_ready
+from ..errors import CommandError
+from ..glob import compile_pattern
+from ..keyspace import Database, encoding_of, type_name
+from ..protocol import OK, Simple
+from . import command, container
 
 
 @command("del", -2, "write", keys=(1, -1, 1), group="generic", since="1.0.0",
@@ -24,3 +34,422 @@ def unlink(client, args: List[bytes]):
 def exists(client, args: List[bytes]):
     get_value = client.db.get
     return sum(1 for key in args[1:] if get_value(key) is not None)
+
+
+@command("touch", -2, "readonly fast", keys=(1, -1, 1), group="generic", since="3.2.1",
+         summary="Returns the number of existing keys out of those specified after "
+                 "updating the time they were last accessed.")
+def touch(client, args: List[bytes]):
+    return exists(client, args)
+
+
+@command("type", 2, "readonly fast", keys=(1, 1, 1), group="generic", since="1.0.0",
+         summary="Determines the type of value stored at a key.")
+def type_(client, args: List[bytes]):
+    return Simple(type_name(client.db.peek(args[1])))
+
+
+@command("keys", 2, "readonly", keys=(0, 0, 0), group="generic", since="1.0.0",
+         summary="Returns all key names that match a pattern.")
+def keys(client, args: List[bytes]):
+    matches = compile_pattern(args[1])
+    return [key for key in client.db.keys() if matches(key)]
+
+
+@command("randomkey", 1, "readonly", group="generic", since="1.0.0",
+         summary="Returns a random key name from the database.")
+def randomkey(client, args: List[bytes]):
+    return client.db.random_key()
+
+
+_CURSOR = re.compile(rb"[ \t\n\v\f\r]*[+-]?[0-9]+\Z")
+
+
+def parse_cursor(text: bytes) -> int:
+    """A SCAN cursor as C's strtoull reads it (a leading '-' wraps around)."""
+    if not _CURSOR.match(text):
+        raise CommandError(errors.INVALID_CURSOR)
+    value = int(text.strip())
+    if not -(2 ** 64) < value < 2 ** 64:
+        raise CommandError(errors.INVALID_CURSOR)
+    return value % (2 ** 64)
+
+
+def parse_scan_options(args: List[bytes], start: int, allow_type: bool) -> tuple:
+    """MATCH/COUNT(/TYPE) options of the SCAN family: (predicate or None, count, type)."""
+    pattern = None
+    count = 10
+    wanted_type = None
+    i = start
+    while i < len(args):
+        option = args[i].lower()
+        if i + 1 >= len(args):
+            raise CommandError(errors.SYNTAX)
+        if option == b"count":
+            count = parse_int(args[i + 1])
+            if count < 1:
+                raise CommandError(errors.SYNTAX)
+        elif option == b"match":
+            pattern = args[i + 1]
+        elif option == b"type" and allow_type:
+            wanted_type = args[i + 1].decode("latin-1").lower()
+        else:
+            raise CommandError(errors.SYNTAX)
+        i += 2
+    matches = None if pattern is None or pattern == b"*" else compile_pattern(pattern)
+    return matches, count, wanted_type
+
+
+@command("scan", -2, "readonly", group="generic", since="2.8.0",
+         summary="Iterates over the key names in the database.")
+def scan(client, args: List[bytes]):
+    cursor = parse_cursor(args[1])
+    matches, count, wanted_type = parse_scan_options(args, 2, allow_type=True)
+    db = client.db
+    next_cursor, found = db.scan(cursor, count)
+    if matches is not None:
+        found = [key for key in found if matches(key)]
+    if wanted_type is not None:
+        found = [key for key in found if type_name(db.peek(key)) == wanted_type]
+    return [b"%d" % next_cursor, found]
+
+
+# -- renaming, copying, moving -------------------------------------------------------
+def _move_value(source_db: Database, key: bytes, target_db: Database, new_key: bytes,
+                value: Any) -> None:
+    """Store ``value`` (with ``key``'s TTL) at ``new_key`` in ``target_db``."""
+    deadline = source_db.get_expire(key)
+    target_db.set(new_key, value)
+    if deadline is not None:
+        target_db.set_expire(new_key, deadline)
+    signal_ready(target_db, new_key)
+
+
+def _rename(client, args: List[bytes], only_if_new: bool):
+    db = client.db
+    source, target = args[1], args[2]
+    value = db.get(source)
+    if value is None:
+        raise CommandError(errors.NO_SUCH_KEY)
+    if source == target:
+        return 0 if only_if_new else OK
+    if db.get(target) is not None:
+        if only_if_new:
+            return 0
+        db.delete(target)
+    deadline = db.get_expire(source)
+    db.delete(source)
+    db.set(target, value)
+    if deadline is not None:
+        db.set_expire(target, deadline)
+    signal_ready(db, target)
+    return 1 if only_if_new else OK
+
+
+@command("rename", 3, "write", keys=(1, 2, 1), group="generic", since="1.0.0",
+         summary="Renames a key and overwrites the destination.")
+def rename(client, args: List[bytes]):
+    return _rename(client, args, only_if_new=False)
+
+
+@command("renamenx", 3, "write fast", keys=(1, 2, 1), group="generic", since="1.0.0",
+         summary="Renames a key only when the target key name doesn't exist.")
+def renamenx(client, args: List[bytes]):
+    return _rename(client, args, only_if_new=True)
+
+
+def _db_index(client, text: bytes) -> Database:
+    index = parse_int(text)
+    if not 0 <= index < len(client.state.dbs):
+        raise CommandError(errors.DB_INDEX_OUT_OF_RANGE)
+    return client.state.dbs[index]
+
+
+def copy_value(value: Any) -> Any:
+    """An independent copy of a stored value (strings are immutable bytes)."""
+    if value.__class__ is bytes:
+        return value
+    if isinstance(value, (bytearray, deque, dict, set)):
+        return value.copy()
+    if hasattr(value, "copy"):
+        return value.copy()
+    return _copy.deepcopy(value)
+
+
+@command("copy", -3, "write denyoom", keys=(1, 2, 1), group="generic", since="6.2.0",
+         summary="Copies the value of a key to a new key.")
+def copy(client, args: List[bytes]):
+    source, target = args[1], args[2]
+    source_db = client.db
+    target_db = source_db
+    replace = False
+    i = 3
+    while i < len(args):
+        option = args[i].lower()
+        if option == b"replace":
+            replace = True
+        elif option == b"db" and i + 1 < len(args):
+            target_db = _db_index(client, args[i + 1])
+            i += 1
+        else:
+            raise CommandError(errors.SYNTAX)
+        i += 1
+    if source_db is target_db and source == target:
+        raise CommandError(errors.SAME_OBJECT)
+    value = source_db.get(source)
+    if value is None:
+        return 0
+    if target_db.get(target) is not None:
+        if not replace:
+            return 0
+        target_db.delete(target)
+    _move_value(source_db, source, target_db, target, copy_value(value))
+    return 1
+
+
+@command("move", 3, "write fast", keys=(1, 1, 1), group="generic", since="1.0.0",
+         summary="Moves a key to another database.")
+def move(client, args: List[bytes]):
+    key = args[1]
+    source_db = client.db
+    target_db = _db_index(client, args[2])
+    if target_db is source_db:
+        raise CommandError(errors.SAME_OBJECT)
+    value = source_db.get(key)
+    if value is None or target_db.get(key) is not None:
+        return 0
+    _move_value(source_db, key, target_db, key, value)
+    source_db.delete(key)
+    return 1
+
+
+@command("swapdb", 3, "write fast", group="server", since="4.0.0",
+         summary="Swaps two Redis databases.")
+def swapdb(client, args: List[bytes]):
+    first = to_int(args[1])
+    if first is None:
+        raise CommandError(errors.INVALID_FIRST_DB)
+    second = to_int(args[2])
+    if second is None:
+        raise CommandError(errors.INVALID_SECOND_DB)
+    dbs = client.state.dbs
+    if not (0 <= first < len(dbs) and 0 <= second < len(dbs)):
+        raise CommandError(errors.DB_INDEX_OUT_OF_RANGE)
+    if first == second:
+        return OK
+    a, b = dbs[first], dbs[second]
+    # WATCHed keys of both databases are touched, waiters see the new contents.
+    hook = client.state.on_key_modified
+    if hook is not None:
+        for db in (a, b):
+            for key in list(db.data):
+                hook(db, key)
+    a.swap(b)
+    if hook is not None:
+        for db in (a, b):
+            for key in list(db.data):
+                hook(db, key)
+    for db in (a, b):
+        for key in list(db.data):
+            signal_ready(db, key)
+    return OK
+
+
+# -- expiry --------------------------------------------------------------------------
+_NX, _XX, _GT, _LT = 1, 2, 4, 8
+_EXPIRE_FLAGS = {b"nx": _NX, b"xx": _XX, b"gt": _GT, b"lt": _LT}
+
+
+def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
+    key = args[1]
+    amount = parse_int(args[2])
+    flags = 0
+    for word in args[3:]:
+        flag = _EXPIRE_FLAGS.get(word.lower())
+        if flag is None:
+            raise CommandError(errors.UNSUPPORTED_OPTION.format(
+                word.decode("utf-8", "replace")))
+        flags |= flag
+    if flags & _NX and flags & (_XX | _GT | _LT):
+        raise CommandError(errors.NX_XX_GT_LT)
+    if flags & _GT and flags & _LT:
+        raise CommandError(errors.GT_AND_LT)
+    name = args[0].decode("latin-1").lower()
+    if unit_ms == 1000 and not LLONG_MIN // 1000 <= amount <= LLONG_MAX // 1000:
+        raise CommandError(errors.INVALID_EXPIRE.format(name))
+    when = amount * unit_ms
+    if not absolute:
+        now = client.state.clock.ms()
+        if when > LLONG_MAX - now:
+            raise CommandError(errors.INVALID_EXPIRE.format(name))
+        when += now
+    db = client.db
+    if db.get(key) is None:
+        return 0
+    current = db.get_expire(key)
+    if flags:
+        if flags & _NX and current is not None:
+            return 0
+        if flags & _XX and current is None:
+            return 0
+        # A key without a TTL counts as expiring never: GT fails, LT succeeds.
+        if flags & _GT and (current is None or when <= current):
+            return 0
+        if flags & _LT and current is not None and when >= current:
+            return 0
+    if when <= client.state.clock.ms():
+        db.delete(key)
+        return 1
+    db.set_expire(key, when)
+    db.signal_modified(key)
+    return 1
+
+
+@command("expire", -3, "write fast", keys=(1, 1, 1), group="generic", since="1.0.0",
+         summary="Sets the expiration time of a key in seconds.")
+def expire(client, args: List[bytes]):
+    return _expire_generic(client, args, 1000, absolute=False)
+
+
+@command("pexpire", -3, "write fast", keys=(1, 1, 1), group="generic", since="2.6.0",
+         summary="Sets the expiration time of a key in milliseconds.")
+def pexpire(client, args: List[bytes]):
+    return _expire_generic(client, args, 1, absolute=False)
+
+
+@command("expireat", -3, "write fast", keys=(1, 1, 1), group="generic", since="1.2.0",
+         summary="Sets the expiration time of a key to a Unix timestamp.")
+def expireat(client, args: List[bytes]):
+    return _expire_generic(client, args, 1000, absolute=True)
+
+
+@command("pexpireat", -3, "write fast", keys=(1, 1, 1), group="generic", since="2.6.0",
+         summary="Sets the expiration time of a key to a Unix milliseconds timestamp.")
+def pexpireat(client, args: List[bytes]):
+    return _expire_generic(client, args, 1, absolute=True)
+
+
+def _ttl_generic(client, key: bytes, in_ms: bool, absolute: bool) -> int:
+    db = client.db
+    if db.peek(key) is None:
+        return -2
+    deadline = db.get_expire(key)
+    if deadline is None:
+        return -1
+    value = deadline if absolute else max(deadline - client.state.clock.ms(), 0)
+    return value if in_ms else (value + 500) // 1000
+
+
+@command("ttl", 2, "readonly fast", keys=(1, 1, 1), group="generic", since="1.0.0",
+         summary="Returns the expiration time in seconds of a key.")
+def ttl(client, args: List[bytes]):
+    return _ttl_generic(client, args[1], in_ms=False, absolute=False)
+
+
+@command("pttl", 2, "readonly fast", keys=(1, 1, 1), group="generic", since="2.6.0",
+         summary="Returns the expiration time in milliseconds of a key.")
+def pttl(client, args: List[bytes]):
+    return _ttl_generic(client, args[1], in_ms=True, absolute=False)
+
+
+@command("expiretime", 2, "readonly fast", keys=(1, 1, 1), group="generic", since="7.0.0",
+         summary="Returns the expiration time of a key as a Unix timestamp.")
+def expiretime(client, args: List[bytes]):
+    return _ttl_generic(client, args[1], in_ms=False, absolute=True)
+
+
+@command("pexpiretime", 2, "readonly fast", keys=(1, 1, 1), group="generic",
+         since="7.0.0", summary="Returns the expiration time of a key as a Unix "
+         "milliseconds timestamp.")
+def pexpiretime(client, args: List[bytes]):
+    return _ttl_generic(client, args[1], in_ms=True, absolute=True)
+
+
+@command("persist", 2, "write fast", keys=(1, 1, 1), group="generic", since="2.2.0",
+         summary="Removes the expiration time of a key.")
+def persist(client, args: List[bytes]):
+    db = client.db
+    key = args[1]
+    if db.get(key) is None or not db.persist(key):
+        return 0
+    db.signal_modified(key)
+    return 1
+
+
+# -- OBJECT --------------------------------------------------------------------------
+container("object", -2, group="generic", since="2.2.3",
+          summary="A container for object introspection commands.")
+
+_OBJECT_HELP = [
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Prints this help.",
+]
+
+
+def _object_value(client, key: bytes) -> Optional[Any]:
+    return client.db.peek(key)
+
+
+@command("object|encoding", 3, "readonly", keys=(2, 2, 1), group="generic",
+         since="2.2.3", summary="Returns the internal encoding of a Redis object.")
+def object_encoding(client, args: List[bytes]):
+    value = _object_value(client, args[2])
+    if value is None:
+        return None
+    return encoding_of(value, client.state.config).encode()
+
+
+@command("object|refcount", 3, "readonly", keys=(2, 2, 1), group="generic",
+         since="2.2.3", summary="Returns the reference count of a value of a key.")
+def object_refcount(client, args: List[bytes]):
+    value = _object_value(client, args[2])
+    if value is None:
+        return None
+    # Redis shares the integers 0..9999 between keys: they report INT_MAX.
+    if value.__class__ is bytes and encoding_of(value, client.state.config) == "int" \
+            and 0 <= int(value) < 10000:
+        return 2147483647
+    return 1
+
+
+@command("object|idletime", 3, "readonly", keys=(2, 2, 1), group="generic",
+         since="2.2.3", summary="Returns the time since the last access to a Redis "
+         "object.")
+def object_idletime(client, args: List[bytes]):
+    key = args[2]
+    db = client.db
+    if _object_value(client, key) is None:
+        return None
+    if "lfu" in client.state.config["maxmemory-policy"]:
+        raise CommandError(errors.OBJECT_IDLETIME_LFU)
+    last = db.access.get(key, client.state.lru_clock)
+    return max(int(client.state.clock.monotonic()) - last, 0)
+
+
+@command("object|freq", 3, "readonly", keys=(2, 2, 1), group="generic", since="4.0.0",
+         summary="Returns the logarithmic access frequency counter of a Redis object.")
+def object_freq(client, args: List[bytes]):
+    if _object_value(client, args[2]) is None:
+        return None
+    if "lfu" not in client.state.config["maxmemory-policy"]:
+        raise CommandError(errors.OBJECT_FREQ_NOT_LFU)
+    return 0
+
+
+@command("object|help", 2, "loading stale", group="generic", since="6.2.0",
+         summary="Returns helpful text about the different subcommands.")
+def object_help(client, args: List[bytes]):
+    return [Simple(line) for line in _OBJECT_HELP]
