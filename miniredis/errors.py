@@ -94,3 +94,14 @@ OBJECT_IDLETIME_LFU = (
     "ERR An LRU maxmemory policy is not selected, no access time tracked. Please note "
     "that when switching between policies at runtime LRU and LFU data will take some "
     "time to adjust.")
+
+# --- strings and bits ------------------------------------------------------------------
+OFFSET_OUT_OF_RANGE = "ERR offset is out of range"
+BITPOS_BIT = "ERR The bit argument must be 1 or 0."
+BITOP_NOT = "ERR BITOP NOT must be called with a single source key."
+BITFIELD_TYPE = ("ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is "
+                 "not supported but i64 is.")
+BITFIELD_OVERFLOW = "ERR Invalid OVERFLOW type specified"
+BITFIELD_RO = "ERR BITFIELD_RO only supports the GET subcommand"
+LCS_NOT_STRINGS = "ERR The specified keys must contain string values"
+LCS_LEN_AND_IDX = "ERR If you want both the length and indexes, please just use IDX."

@@ -1,12 +1,14 @@
 """String commands: GET/SET and friends, counters, ranges and bit operations."""
 from __future__ import annotations
 
-from typing import List, Optional
+import math
+from fractions import Fraction
+from typing import Any, List, Optional
 
 from .. import errors
-from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
+from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_float, to_int
 from ..errors import CommandError
-from ..protocol import OK
+from ..protocol import OK, Map
 from . import command
 
 
@@ -157,3 +159,637 @@ def mset(client, args: List[bytes]):
     for i in range(1, len(args), 2):
         db.set(args[i], args[i + 1])
     return OK
+
+
+# -- more setters and getters ----------------------------------------------------------
+@command("setnx", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
+         summary="Set the string value of a key only when the key doesn't exist.")
+def setnx(client, args: List[bytes]):
+    db = client.db
+    if db.get(args[1]) is not None:
+        return 0
+    db.set(args[1], args[2])
+    return 1
+
+
+def _set_with_expiry(client, args: List[bytes], unit_ms: int, name: str):
+    deadline = expire_deadline(client, args[2], unit_ms, False, name)
+    db = client.db
+    db.set(args[1], args[3])
+    db.set_expire(args[1], deadline)
+    return OK
+
+
+@command("setex", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.0.0",
+         summary="Sets the string value and expiration time of a key. Creates the key if "
+                 "it doesn't exist.")
+def setex(client, args: List[bytes]):
+    return _set_with_expiry(client, args, 1000, "setex")
+
+
+@command("psetex", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.6.0",
+         summary="Sets both string value and expiration time in milliseconds of a key. "
+                 "The key is created if it doesn't exist.")
+def psetex(client, args: List[bytes]):
+    return _set_with_expiry(client, args, 1, "psetex")
+
+
+@command("msetnx", -3, "write denyoom", keys=(1, -1, 2), group="string", since="1.0.1",
+         summary="Atomically modifies the string values of one or more keys only when "
+                 "all keys don't exist.")
+def msetnx(client, args: List[bytes]):
+    if len(args) % 2 == 0:
+        raise CommandError(errors.WRONG_ARITY.format("msetnx"))
+    db = client.db
+    if any(db.get(args[i]) is not None for i in range(1, len(args), 2)):
+        return 0
+    for i in range(1, len(args), 2):
+        db.set(args[i], args[i + 1])
+    return 1
+
+
+@command("getset", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
+         summary="Returns the previous string value of a key after setting it to a new "
+                 "value.")
+def getset(client, args: List[bytes]):
+    old = client.db.get_string(args[1])
+    client.db.set(args[1], args[2])
+    return bytes(old) if old is not None else None
+
+
+@command("getdel", 2, "write fast", keys=(1, 1, 1), group="string", since="6.2.0",
+         summary="Returns the string value of a key after deleting the key.")
+def getdel(client, args: List[bytes]):
+    value = client.db.get_string(args[1])
+    if value is not None:
+        client.db.delete(args[1])
+        return bytes(value)
+    return None
+
+
+_GETEX_UNITS = {b"ex": (1000, False), b"px": (1, False), b"exat": (1000, True),
+                b"pxat": (1, True)}
+
+
+@command("getex", -2, "write fast", keys=(1, 1, 1), group="string", since="6.2.0",
+         summary="Returns the string value of a key after setting its expiration time.")
+def getex(client, args: List[bytes]):
+    key = args[1]
+    deadline = None
+    persist = False
+    if len(args) > 2:
+        option = args[2].lower()
+        if option == b"persist" and len(args) == 3:
+            persist = True
+        elif option in _GETEX_UNITS and len(args) == 4:
+            unit, absolute = _GETEX_UNITS[option]
+            deadline = expire_deadline(client, args[3], unit, absolute, "getex")
+        else:
+            raise CommandError(errors.SYNTAX)
+    db = client.db
+    value = db.get_string(key)
+    if value is None:
+        return None
+    if deadline is not None:
+        if deadline <= client.state.clock.ms():
+            db.delete(key)
+        else:
+            db.set_expire(key, deadline)
+            db.signal_modified(key)
+    elif persist and db.persist(key):
+        db.signal_modified(key)
+    return bytes(value)
+
+
+@command("append", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="2.0.0",
+         summary="Appends a string to the value of a key. Creates the key if it doesn't "
+                 "exist.")
+def append(client, args: List[bytes]):
+    db = client.db
+    key = args[1]
+    value = db.get_string(key)
+    if value is None:
+        db.set(key, args[2])
+        return len(args[2])
+    _check_size(len(value) + len(args[2]), client)
+    if value.__class__ is bytes:
+        value = bytearray(value)   # grown in place from now on (Redis: raw encoding)
+        value += args[2]
+        db.set(key, value, keep_ttl=True)
+    else:
+        value += args[2]
+        db.signal_modified(key)
+    return len(value)
+
+
+def _check_size(size: int, client) -> None:
+    if size > client.state.config["proto-max-bulk-len"]:
+        raise CommandError(errors.STRING_TOO_LONG)
+
+
+@command("strlen", 2, "readonly fast", keys=(1, 1, 1), group="string", since="2.2.0",
+         summary="Returns the length of a string value.")
+def strlen(client, args: List[bytes]):
+    value = client.db.get_string(args[1])
+    return 0 if value is None else len(value)
+
+
+def _getrange(client, args: List[bytes]):
+    start, end = parse_int(args[2]), parse_int(args[3])
+    value = client.db.get_string(args[1])
+    if value is None:
+        return b""
+    size = len(value)
+    if start < 0 and end < 0 and start > end:
+        return b""
+    if start < 0:
+        start = max(size + start, 0)
+    if end < 0:
+        end = max(size + end, 0)
+    end = min(end, size - 1)
+    if start > end or size == 0:
+        return b""
+    return bytes(value[start:end + 1])
+
+
+@command("getrange", 4, "readonly", keys=(1, 1, 1), group="string", since="2.4.0",
+         summary="Returns a substring of the string stored at a key.")
+def getrange(client, args: List[bytes]):
+    return _getrange(client, args)
+
+
+@command("substr", 4, "readonly", keys=(1, 1, 1), group="string", since="1.0.0",
+         summary="Returns a substring from a string value.")
+def substr(client, args: List[bytes]):
+    return _getrange(client, args)
+
+
+@command("setrange", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.2.0",
+         summary="Overwrites a part of a string value with another by an offset. Creates "
+                 "the key if it doesn't exist.")
+def setrange(client, args: List[bytes]):
+    key = args[1]
+    offset = parse_int(args[2])
+    patch = args[3]
+    if offset < 0:
+        raise CommandError(errors.OFFSET_OUT_OF_RANGE)
+    db = client.db
+    value = db.get_string(key)
+    if not patch:
+        return 0 if value is None else len(value)
+    _check_size(offset + len(patch), client)
+    value = _mutable_string(db, key, value)
+    if len(value) < offset + len(patch):
+        value.extend(bytes(offset + len(patch) - len(value)))
+    value[offset:offset + len(patch)] = patch
+    db.signal_modified(key)
+    return len(value)
+
+
+def _mutable_string(db, key: bytes, value: Optional[bytes]) -> bytearray:
+    """The string at ``key`` as a bytearray stored in place (created empty if absent)."""
+    if value.__class__ is bytearray:
+        return value
+    mutable = bytearray(value or b"")
+    db.set(key, mutable, keep_ttl=True)
+    return mutable
+
+
+# -- INCRBYFLOAT: long double arithmetic, as Redis does it ------------------------------
+def _to_extended(number: Fraction) -> Fraction:
+    """Round an exact number to x87 extended precision (64-bit significand)."""
+    if number == 0:
+        return number
+    sign = -1 if number < 0 else 1
+    number = abs(number)
+    exponent = number.numerator.bit_length() - number.denominator.bit_length() - 64
+    scaled = number / (Fraction(2) ** exponent)
+    while scaled >= 2 ** 64:
+        exponent += 1
+        scaled /= 2
+    while scaled < 2 ** 63:
+        exponent -= 1
+        scaled *= 2
+    return sign * round(scaled) * Fraction(2) ** exponent
+
+
+_LONG_DOUBLE_MAX = Fraction(2 ** 64 - 1) * Fraction(2) ** (16383 - 63)
+
+
+def _parse_long_double(text: bytes) -> Optional[Fraction]:
+    """strtold's reading of a whole argument (None if it isn't a number), rounded."""
+    if len(text) > 5 * 1024:
+        return None
+    number = to_float(text)   # validates the syntax with strtod's rules
+    if number is None:
+        return None
+    if math.isinf(number):
+        return None  # infinite, or beyond double range: outside our emulation
+    if b"x" in text.lower():
+        return Fraction(number)
+    return _to_extended(Fraction(text.decode()))
+
+
+def format_long_double(number: Fraction) -> bytes:
+    """Redis's human-friendly long double text: %.17Lf without trailing zeros."""
+    scaled = round(number * 10 ** 17)
+    sign = "-" if scaled < 0 else ""
+    digits = str(abs(scaled)).rjust(18, "0")
+    text = "%s%s.%s" % (sign, digits[:-17], digits[-17:])
+    text = text.rstrip("0").rstrip(".")
+    return b"0" if text in ("-0", "") else text.encode()
+
+
+@command("incrbyfloat", 3, "write denyoom fast", keys=(1, 1, 1), group="string",
+         since="2.6.0", summary="Increment the floating point value of a key by a number. "
+         "Uses 0 if the key doesn't exist.")
+def incrbyfloat(client, args: List[bytes]):
+    db = client.db
+    key = args[1]
+    current = db.get_string(key)
+    if current is None:
+        base = Fraction(0)
+    else:
+        base = _parse_long_double(bytes(current))
+        if base is None:
+            raise CommandError(errors.NOT_FLOAT)
+    if args[2].lower().lstrip(b"+-") in (b"inf", b"infinity"):
+        raise CommandError(errors.INCR_FLOAT_NAN)
+    increment = _parse_long_double(args[2])
+    if increment is None:
+        raise CommandError(errors.NOT_FLOAT)
+    result = _to_extended(base + increment)
+    if abs(result) > _LONG_DOUBLE_MAX:
+        raise CommandError(errors.INCR_FLOAT_NAN)
+    text = format_long_double(result)
+    db.set(key, text, keep_ttl=True)
+    return text
+
+
+# -- bits --------------------------------------------------------------------------------
+_MAX_BIT_OFFSET = 4 * 1024 * 1024 * 1024 - 1   # 512 MB of bits
+
+
+def parse_bit_offset(text: bytes, hash_allowed: bool = False, bits: int = 1) -> int:
+    """A bit offset (``#N`` counts in units of ``bits`` where allowed), Redis's error."""
+    multiplier = 1
+    if hash_allowed and text[:1] == b"#":
+        text, multiplier = text[1:], bits
+    value = to_int(text)
+    if value is None or value < 0 or value * multiplier > _MAX_BIT_OFFSET:
+        raise CommandError(errors.BIT_OFFSET)
+    return value * multiplier
+
+
+@command("setbit", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.2.0",
+         summary="Sets or clears the bit at offset of the string value. Creates the key "
+                 "if it doesn't exist.")
+def setbit(client, args: List[bytes]):
+    key = args[1]
+    offset = parse_bit_offset(args[2])
+    if args[3] not in (b"0", b"1"):
+        raise CommandError(errors.BIT_VALUE)
+    db = client.db
+    value = _mutable_string(db, key, db.get_string(key))
+    index, mask = offset >> 3, 0x80 >> (offset & 7)
+    if index >= len(value):
+        value.extend(bytes(index + 1 - len(value)))
+    old = 1 if value[index] & mask else 0
+    if args[3] == b"1":
+        value[index] |= mask
+    else:
+        value[index] &= ~mask & 0xFF
+    db.signal_modified(key)
+    return old
+
+
+@command("getbit", 3, "readonly fast", keys=(1, 1, 1), group="string", since="2.2.0",
+         summary="Returns a bit value by offset.")
+def getbit(client, args: List[bytes]):
+    offset = parse_bit_offset(args[2])
+    value = client.db.get_string(args[1])
+    if value is None or (offset >> 3) >= len(value):
+        return 0
+    return 1 if value[offset >> 3] & (0x80 >> (offset & 7)) else 0
+
+
+def _range_unit(args: List[bytes], at: int) -> bool:
+    """The optional BYTE|BIT word at ``args[at]``: True for BIT."""
+    if len(args) <= at:
+        return False
+    unit = args[at].lower()
+    if unit == b"bit":
+        return True
+    if unit == b"byte":
+        return False
+    raise CommandError(errors.SYNTAX)
+
+
+def _normalize_range(start: int, end: int, size: int) -> Optional[tuple]:
+    if start < 0:
+        start = max(size + start, 0)
+    if end < 0:
+        end = max(size + end, 0)
+    end = min(end, size - 1)
+    if start > end or size == 0:
+        return None
+    return start, end
+
+
+@command("bitcount", -2, "readonly", keys=(1, 1, 1), group="bitmap", since="2.6.0",
+         summary="Counts the number of set bits (population counting) in a string.")
+def bitcount(client, args: List[bytes]):
+    if len(args) == 3 or len(args) > 5:
+        raise CommandError(errors.SYNTAX)
+    start = end = None
+    if len(args) >= 4:
+        start, end = parse_int(args[2]), parse_int(args[3])
+    in_bits = _range_unit(args, 4)
+    value = client.db.get_string(args[1])
+    if value is None:
+        return 0
+    if start is None:
+        return int.from_bytes(value, "big").bit_count() if value else 0
+    size = len(value) * 8 if in_bits else len(value)
+    bounds = _normalize_range(start, end, size)
+    if bounds is None:
+        return 0
+    first, last = bounds
+    if not in_bits:
+        return int.from_bytes(value[first:last + 1], "big").bit_count()
+    chunk = int.from_bytes(value[first >> 3:(last >> 3) + 1], "big")
+    width = ((last >> 3) + 1 - (first >> 3)) * 8
+    chunk >>= 7 - (last & 7)
+    chunk &= (1 << (last - first + 1)) - 1
+    return chunk.bit_count() if width else 0
+
+
+@command("bitpos", -3, "readonly", keys=(1, 1, 1), group="bitmap", since="2.8.7",
+         summary="Finds the first set (1) or clear (0) bit in a string.")
+def bitpos(client, args: List[bytes]):
+    if args[2] not in (b"0", b"1"):
+        if to_int(args[2]) is None:
+            raise CommandError(errors.NOT_INTEGER)
+        raise CommandError(errors.BITPOS_BIT)
+    if len(args) > 6:
+        raise CommandError(errors.SYNTAX)
+    bit = args[2] == b"1"
+    start = parse_int(args[3]) if len(args) > 3 else 0
+    end_given = len(args) > 4
+    end = parse_int(args[4]) if end_given else -1
+    in_bits = _range_unit(args, 5)
+    value = client.db.get_string(args[1])
+    if value is None:
+        return -1 if bit else 0
+    size = len(value) * 8 if in_bits else len(value)
+    bounds = _normalize_range(start, end, size)
+    if bounds is None:
+        return -1
+    first, last = bounds
+    if not in_bits:
+        first, last = first * 8, last * 8 + 7
+    for position in range(first, last + 1):
+        if bool(value[position >> 3] & (0x80 >> (position & 7))) == bit:
+            return position
+    # Looking for a clear bit past an all-ones range with no end given: Redis
+    # answers the first bit after the string.
+    if not bit and not end_given and not in_bits:
+        return last + 1
+    return -1
+
+
+@command("bitop", -4, "write denyoom", keys=(2, -1, 1), group="bitmap", since="2.6.0",
+         summary="Performs bitwise operations on multiple strings, and stores the result.")
+def bitop(client, args: List[bytes]):
+    operation = args[1].lower()
+    if operation not in (b"and", b"or", b"xor", b"not"):
+        raise CommandError(errors.SYNTAX)
+    if operation == b"not" and len(args) != 4:
+        raise CommandError(errors.BITOP_NOT)
+    db = client.db
+    sources = [db.get_string(key) for key in args[3:]]
+    sources = [bytes(s) if s is not None else b"" for s in sources]
+    size = max(len(s) for s in sources)
+    destination = args[2]
+    if size == 0:
+        db.delete(destination)
+        return 0
+    numbers = [int.from_bytes(s.ljust(size, b"\0"), "big") for s in sources]
+    if operation == b"not":
+        result = numbers[0] ^ ((1 << (8 * size)) - 1)
+    else:
+        result = numbers[0]
+        for number in numbers[1:]:
+            if operation == b"and":
+                result &= number
+            elif operation == b"or":
+                result |= number
+            else:
+                result ^= number
+    db.set(destination, result.to_bytes(size, "big"))
+    return size
+
+
+# -- BITFIELD ----------------------------------------------------------------------------
+def _bitfield_type(text: bytes) -> tuple:
+    """``i8``/``u16``...: (signed, bits); u64 and beyond are refused as in Redis."""
+    kind = text[:1].lower()
+    bits = to_int(text[1:])
+    if kind not in (b"i", b"u") or bits is None or bits < 1 or \
+            (kind == b"i" and bits > 64) or (kind == b"u" and bits > 63):
+        raise CommandError(errors.BITFIELD_TYPE)
+    return kind == b"i", bits
+
+
+def _read_bits(value: bytes, offset: int, bits: int) -> int:
+    first, last = offset >> 3, (offset + bits - 1) >> 3
+    chunk = bytes(value[first:last + 1]).ljust(last - first + 1, b"\0")
+    number = int.from_bytes(chunk, "big")
+    number >>= (last - first + 1) * 8 - (offset & 7) - bits
+    return number & ((1 << bits) - 1)
+
+
+def _write_bits(value: bytearray, offset: int, bits: int, number: int) -> None:
+    first, last = offset >> 3, (offset + bits - 1) >> 3
+    if len(value) <= last:
+        value.extend(bytes(last + 1 - len(value)))
+    width = (last - first + 1) * 8
+    shift = width - (offset & 7) - bits
+    chunk = int.from_bytes(value[first:last + 1], "big")
+    mask = ((1 << bits) - 1) << shift
+    chunk = (chunk & ~mask) | ((number & ((1 << bits) - 1)) << shift)
+    value[first:last + 1] = chunk.to_bytes(last - first + 1, "big")
+
+
+def _signed(number: int, bits: int) -> int:
+    return number - (1 << bits) if number >> (bits - 1) else number
+
+
+def _overflow(number: int, signed: bool, bits: int, policy: bytes) -> Optional[int]:
+    """``number`` brought into the type's range per WRAP/SAT/FAIL (None: FAIL hit)."""
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else \
+        (0, (1 << bits) - 1)
+    if low <= number <= high:
+        return number
+    if policy == b"fail":
+        return None
+    if policy == b"sat":
+        return high if number > high else low
+    wrapped = number & ((1 << bits) - 1)
+    return _signed(wrapped, bits) if signed else wrapped
+
+
+def _bitfield(client, args: List[bytes], read_only: bool):
+    operations = []
+    policy = b"wrap"
+    i = 2
+    while i < len(args):
+        word = args[i].lower()
+        if word == b"get" and i + 2 < len(args):
+            signed, bits = _bitfield_type(args[i + 1])
+            operations.append((b"get", signed, bits,
+                               parse_bit_offset(args[i + 2], True, bits), 0, policy))
+            i += 3
+        elif word in (b"set", b"incrby") and i + 3 < len(args):
+            signed, bits = _bitfield_type(args[i + 1])
+            offset = parse_bit_offset(args[i + 2], True, bits)
+            number = parse_int(args[i + 3])
+            operations.append((word, signed, bits, offset, number, policy))
+            i += 4
+        elif word == b"overflow" and i + 1 < len(args):
+            policy = args[i + 1].lower()
+            if policy not in (b"wrap", b"sat", b"fail"):
+                raise CommandError(errors.BITFIELD_OVERFLOW)
+            i += 2
+        else:
+            raise CommandError(errors.SYNTAX)
+    if read_only and any(op[0] != b"get" for op in operations):
+        raise CommandError(errors.BITFIELD_RO)
+    db = client.db
+    key = args[1]
+    value = db.get_string(key)
+    writes = any(op[0] != b"get" for op in operations)
+    if writes:
+        value = _mutable_string(db, key, value)
+    elif value is None:
+        value = b""
+    results: List[Optional[int]] = []
+    changed = False
+    for kind, signed, bits, offset, number, how in operations:
+        current = _read_bits(value, offset, bits)
+        if signed:
+            current = _signed(current, bits)
+        if kind == b"get":
+            results.append(current)
+            continue
+        if kind == b"set":
+            # SET stores the value truncated to the type unless FAIL/SAT says otherwise.
+            stored = _overflow(number, signed, bits, how)
+            if stored is None:
+                results.append(None)
+                continue
+            _write_bits(value, offset, bits, stored)
+            results.append(current)
+        else:
+            total = _overflow(current + number, signed, bits, how)
+            if total is None:
+                results.append(None)
+                continue
+            _write_bits(value, offset, bits, total)
+            results.append(total)
+        changed = True
+    if writes and changed:
+        db.signal_modified(key)
+    return results
+
+
+@command("bitfield", -2, "write denyoom", keys=(1, 1, 1), group="bitmap", since="3.2.0",
+         summary="Performs arbitrary bitfield integer operations on strings.")
+def bitfield(client, args: List[bytes]):
+    return _bitfield(client, args, read_only=False)
+
+
+@command("bitfield_ro", -2, "readonly fast", keys=(1, 1, 1), group="bitmap",
+         since="6.0.0", summary="Performs arbitrary read-only bitfield integer operations "
+         "on strings.")
+def bitfield_ro(client, args: List[bytes]):
+    return _bitfield(client, args, read_only=True)
+
+
+# -- LCS -----------------------------------------------------------------------------------
+@command("lcs", -3, "readonly", keys=(1, 2, 1), group="string", since="7.0.0",
+         summary="Finds the longest common substring.")
+def lcs(client, args: List[bytes]):
+    want_len = want_idx = with_match_len = False
+    min_match = 0
+    i = 3
+    while i < len(args):
+        option = args[i].lower()
+        if option == b"idx":
+            want_idx = True
+        elif option == b"len":
+            want_len = True
+        elif option == b"withmatchlen":
+            with_match_len = True
+        elif option == b"minmatchlen" and i + 1 < len(args):
+            min_match = max(parse_int(args[i + 1]), 0)
+            i += 1
+        else:
+            raise CommandError(errors.SYNTAX)
+        i += 1
+    db = client.db
+    values = []
+    for key in args[1:3]:
+        value = db.get(key)
+        if value is not None and value.__class__ not in (bytes, bytearray):
+            raise CommandError(errors.LCS_NOT_STRINGS)
+        values.append(bytes(value or b""))
+    if want_len and want_idx:
+        raise CommandError(errors.LCS_LEN_AND_IDX)
+    a, b = values
+    # Classic dynamic programming table, then a walk back from the end (Redis's order).
+    rows = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for x in range(1, len(a) + 1):
+        row, previous, ax = rows[x], rows[x - 1], a[x - 1]
+        for y in range(1, len(b) + 1):
+            if ax == b[y - 1]:
+                row[y] = previous[y - 1] + 1
+            else:
+                row[y] = max(previous[y], row[y - 1])
+    length = rows[len(a)][len(b)]
+    if want_len:
+        return length
+    common = bytearray()
+    matches = []
+    x, y = len(a), len(b)
+    current = None   # [a_start, a_end, b_start, b_end] of the match being extended
+    while x > 0 and y > 0:
+        if a[x - 1] == b[y - 1]:
+            common.append(a[x - 1])
+            if current is not None and current[0] == x and current[2] == y:
+                current[0] -= 1
+                current[2] -= 1
+            else:
+                if current is not None:
+                    matches.append(current)
+                current = [x - 1, x - 1, y - 1, y - 1]
+            x -= 1
+            y -= 1
+        elif rows[x - 1][y] > rows[x][y - 1]:
+            x -= 1
+        else:
+            y -= 1
+    if current is not None:
+        matches.append(current)
+    if not want_idx:
+        return bytes(reversed(common))
+    shown = []
+    for a_start, a_end, b_start, b_end in matches:
+        match_len = a_end - a_start + 1
+        if match_len < min_match:
+            continue
+        entry: List[Any] = [[a_start, a_end], [b_start, b_end]]
+        if with_match_len:
+            entry.append(match_len)
+        shown.append(entry)
+    return Map({b"matches": shown, b"len": length})
