@@ -370,6 +370,10 @@ class Client:
         stats.error_counts[code] = stats.error_counts.get(code, 0) + 1
 
     def _suppress_reply(self) -> bool:
+        # CLIENT REPLY SKIP sets "skip_next": its own reply goes, then the next one.
+        if self.reply_mode == "skip_next":
+            self.reply_mode = "skip"
+            return True
         if self.reply_mode == "skip":
             self.reply_mode = "on"
             self._update_gate()

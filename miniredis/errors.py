@@ -105,3 +105,23 @@ BITFIELD_OVERFLOW = "ERR Invalid OVERFLOW type specified"
 BITFIELD_RO = "ERR BITFIELD_RO only supports the GET subcommand"
 LCS_NOT_STRINGS = "ERR The specified keys must contain string values"
 LCS_LEN_AND_IDX = "ERR If you want both the length and indexes, please just use IDX."
+
+# --- CLIENT ----------------------------------------------------------------------------
+CLIENT_NO_SUCH = "ERR No such client"
+CLIENT_ID_POSITIVE = "ERR client-id should be greater than 0"
+CLIENT_INVALID_ID = "ERR Invalid client ID"
+CLIENT_UNKNOWN_TYPE = "ERR Unknown client type '{}'"
+CLIENT_UNBLOCK_MODE = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"
+CLIENT_SETINFO_ATTR = "ERR Unrecognized option '{}'"
+CLIENT_SETINFO_VALUE = "ERR {} cannot contain spaces, newlines or special characters."
+NO_SUCH_USER = "ERR No such user '{}'"
+
+# --- server ----------------------------------------------------------------------------
+CONFIG_SET_UNKNOWN = "ERR Unknown option or number of arguments for CONFIG SET - '{}'"
+CONFIG_SET_DUPLICATE = "ERR CONFIG SET failed (possibly related to argument '{}') - duplicate parameter"
+CONFIG_SET_FAILED = "ERR CONFIG SET failed (possibly related to argument '{}') - {}"
+GETKEYS_INVALID = "ERR Invalid command specified"
+GETKEYS_ARITY = "ERR Invalid number of arguments specified for command"
+GETKEYS_NO_KEYS = "ERR The command has no key arguments"
+SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
+SHUTDOWN_NOT_IN_PROGRESS = "ERR No shutdown in progress."

@@ -80,6 +80,7 @@ class Command:
 # redis-benchmark and many clients send, so dispatch rarely needs .lower().
 COMMANDS: Dict[bytes, Command] = {}
 _LOOKUP: Dict[bytes, Command] = {}
+_BARE: Dict[bytes, Command] = {}   # name -> the form run without a subcommand
 
 
 def command(name: str, arity: int, flags: str = "", keys: Tuple[int, int, int] = (0, 0, 0),
@@ -99,6 +100,13 @@ def command(name: str, arity: int, flags: str = "", keys: Tuple[int, int, int] =
             cmd = Command(sub, handler, arity, flags.split(), keys, group, since, summary,
                           parent=parent, key_finder=key_finder)
             parent.subcommands[sub.encode()] = cmd
+            if parent.handler is not None:
+                # A command that also runs bare (COMMAND): dispatch must look at the
+                # subcommand first, so the bare form moves to its own entry.
+                bare = Command(parent.name, parent.handler, 1, parent.flags, (0, 0, 0),
+                               parent.group, parent.since, parent.summary)
+                _BARE[parent.name.encode()] = bare
+                parent.handler = None
         else:
             cmd = Command(name, handler, arity, flags.split(), keys, group, since, summary,
                           key_finder=key_finder)
@@ -140,6 +148,9 @@ def resolve(args: List[bytes]) -> Command:
         raise CommandError(unknown_command_message(args))
     if cmd.subcommands or cmd.handler is None:
         if len(args) < 2 and cmd.handler is None:
+            bare = _BARE.get(cmd.name.encode())
+            if bare is not None:
+                return bare
             raise CommandError(errors.WRONG_ARITY.format(cmd.name))
         if len(args) >= 2:
             sub = cmd.subcommands.get(args[1].lower())

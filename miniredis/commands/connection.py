@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import List
 
 from .. import errors
-from ..args import parse_int
+from ..args import parse_int, to_int
 from ..errors import CommandError
-from ..protocol import OK, PONG, Map, Simple
-from . import command
+from ..protocol import OK, PONG, Map, Simple, Verbatim
+from . import command, container
 
 REDIS_VERSION = "7.0.15"
 
@@ -136,3 +136,200 @@ def reset(client, args: List[bytes]):
     client.name = None
     client.set_authenticated(not state.config["requirepass"])
     return Simple("RESET")
+
+
+# -- CLIENT ----------------------------------------------------------------------------
+container("client", -2, group="connection", since="2.4.0",
+          summary="A container for client connection commands.")
+
+
+def client_flags(client) -> str:
+    flags = ""
+    if client.blocked is not None:
+        flags += "b"
+    if client.multi is not None:
+        flags += "x"
+    if client.unix:
+        flags += "U"
+    if client.no_evict:
+        flags += "e"
+    return flags or "N"
+
+
+def client_line(client, now: float) -> str:
+    """One CLIENT LIST / CLIENT INFO line, with Redis 7.0's fields."""
+    pending = client.output_pending
+    return (
+        "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 "
+        "ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 "
+        "obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d"
+        % (client.id, client.addr, client.laddr, client.fd, client.name or "",
+           int(now - client.created), int(now - client.last_interaction),
+           client_flags(client), client.db.id,
+           -1 if client.multi is None else len(client.multi), pending, pending + 20000,
+           client.last_command.lower(), client.resp))
+
+
+@command("client|id", 2, "noscript loading stale", group="connection", since="5.0.0",
+         summary="Returns the unique client ID of the connection.")
+def client_id(client, args: List[bytes]):
+    return client.id
+
+
+@command("client|getname", 2, "noscript loading stale", group="connection",
+         since="2.6.9", summary="Returns the name of the connection.")
+def client_getname(client, args: List[bytes]):
+    return client.name.encode("utf-8", "surrogateescape") if client.name else None
+
+
+@command("client|setname", 3, "noscript loading stale", group="connection",
+         since="2.6.9", summary="Sets the connection name.")
+def client_setname(client, args: List[bytes]):
+    if not valid_client_name(args[2]):
+        raise CommandError(errors.CLIENT_NAME_SPACES)
+    client.name = args[2].decode("utf-8", "surrogateescape") or None
+    return OK
+
+
+@command("client|setinfo", 4, "noscript loading stale", group="connection",
+         since="7.2.0", summary="Sets information specific to the client or connection.")
+def client_setinfo(client, args: List[bytes]):
+    attribute = args[2].lower()
+    if attribute not in (b"lib-name", b"lib-ver"):
+        raise CommandError(errors.CLIENT_SETINFO_ATTR.format(
+            args[2].decode("utf-8", "replace")))
+    value = args[3].decode("utf-8", "surrogateescape")
+    if not valid_client_name(args[3]) and args[3]:
+        raise CommandError(errors.CLIENT_SETINFO_VALUE.format(attribute.decode()))
+    if attribute == b"lib-name":
+        client.lib_name = value
+    else:
+        client.lib_ver = value
+    return OK
+
+
+@command("client|info", 2, "noscript loading stale", group="connection", since="6.2.0",
+         summary="Returns information about the connection.")
+def client_info(client, args: List[bytes]):
+    import time
+    return Verbatim(client_line(client, time.time()) + "\n")
+
+
+@command("client|list", -2, "admin noscript loading stale", group="connection",
+         since="2.4.0", summary="Lists open connections.")
+def client_list(client, args: List[bytes]):
+    import time
+    clients = list(client.state.clients.values())
+    if len(args) > 2:
+        option = args[2].lower()
+        if option == b"type" and len(args) == 4:
+            kind = args[3].lower()
+            if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
+                raise CommandError(errors.CLIENT_UNKNOWN_TYPE.format(
+                    args[3].decode("utf-8", "replace")))
+            clients = clients if kind == b"normal" else []
+        elif option == b"id" and len(args) > 3:
+            wanted = []
+            for text in args[3:]:
+                number = to_int(text)
+                if number is None or number <= 0:
+                    raise CommandError(errors.CLIENT_INVALID_ID)
+                wanted.append(number)
+            by_id = client.state.clients
+            clients = [by_id[i] for i in dict.fromkeys(wanted) if i in by_id]
+        else:
+            raise CommandError(errors.SYNTAX)
+    now = time.time()
+    return Verbatim("".join(client_line(c, now) + "\n" for c in clients))
+
+
+@command("client|kill", -3, "admin noscript loading stale", group="connection",
+         since="2.4.0", summary="Terminates open connections.")
+def client_kill(client, args: List[bytes]):
+    clients = client.state.clients
+    if len(args) == 3:  # the old form: CLIENT KILL addr:port
+        address = args[2].decode("utf-8", "replace")
+        for other in list(clients.values()):
+            if other.addr == address:
+                other.kill()
+                return OK
+        raise CommandError(errors.CLIENT_NO_SUCH)
+    if len(args) % 2 != 0:
+        raise CommandError(errors.SYNTAX)
+    filters = []
+    skip_me = True
+    for i in range(2, len(args), 2):
+        option, value = args[i].lower(), args[i + 1]
+        text = value.decode("utf-8", "replace")
+        if option == b"id":
+            number = to_int(value)
+            if number is None or number <= 0:
+                raise CommandError(errors.CLIENT_ID_POSITIVE)
+            filters.append(lambda c, n=number: c.id == n)
+        elif option == b"addr":
+            filters.append(lambda c, t=text: c.addr == t)
+        elif option == b"laddr":
+            filters.append(lambda c, t=text: c.laddr == t)
+        elif option == b"type":
+            kind = value.lower()
+            if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
+                raise CommandError(errors.CLIENT_UNKNOWN_TYPE.format(text))
+            filters.append(lambda c, k=kind: k == b"normal")
+        elif option == b"user":
+            if text != "default":
+                raise CommandError(errors.NO_SUCH_USER.format(text))
+        elif option == b"skipme":
+            if value.lower() not in (b"yes", b"no"):
+                raise CommandError(errors.SYNTAX)
+            skip_me = value.lower() == b"yes"
+        else:
+            raise CommandError(errors.SYNTAX)
+    killed = 0
+    for other in list(clients.values()):
+        if skip_me and other is client:
+            continue
+        if all(test(other) for test in filters):
+            other.kill()
+            killed += 1
+    return killed
+
+
+@command("client|reply", 3, "noscript loading stale", group="connection", since="3.2.0",
+         summary="Instructs the server whether to reply to commands.")
+def client_reply(client, args: List[bytes]):
+    mode = args[2].lower()
+    if mode not in (b"on", b"off", b"skip"):
+        raise CommandError(errors.SYNTAX)
+    # OFF and SKIP are not acknowledged; SKIP applies to the next command.
+    client.reply_mode = {b"on": "on", b"off": "off", b"skip": "skip_next"}[mode]
+    client._update_gate()
+    return OK
+
+
+@command("client|no-evict", 3, "admin noscript loading stale", group="connection",
+         since="7.0.0", summary="Sets the client eviction mode of the connection.")
+def client_no_evict(client, args: List[bytes]):
+    mode = args[2].lower()
+    if mode not in (b"on", b"off"):
+        raise CommandError(errors.SYNTAX)
+    client.no_evict = mode == b"on"
+    return OK
+
+
+@command("client|unblock", -3, "admin noscript loading stale", group="connection",
+         since="5.0.0", summary="Unblocks a client blocked by a blocking command from a "
+         "different connection.")
+def client_unblock(client, args: List[bytes]):
+    target_id = parse_int(args[2])
+    as_error = False
+    if len(args) == 4:
+        mode = args[3].lower()
+        if mode not in (b"timeout", b"error"):
+            raise CommandError(errors.CLIENT_UNBLOCK_MODE)
+        as_error = mode == b"error"
+    elif len(args) > 4:
+        raise CommandError(errors.SYNTAX)
+    target = client.state.clients.get(target_id)
+    if target is None:
+        return 0
+    return 1 if client.state.blocking.unblock_by_request(target, as_error) else 0

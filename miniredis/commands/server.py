@@ -1,12 +1,22 @@
 """Server commands: FLUSHDB/FLUSHALL, DBSIZE, INFO, CONFIG, CLIENT, COMMAND, ..."""
 from __future__ import annotations
 
-from typing import List
+import os
+import platform
+import resource
+import sys
+import time as _time
+from typing import Any, List, Optional
 
-from .. import errors
+from .. import __version__, errors
+from ..args import to_float, to_int
+from ..config import ConfigError, get_param
 from ..errors import CommandError
-from ..protocol import OK
-from . import command
+from ..glob import compile_pattern
+from ..keyspace import encoding_of
+from ..protocol import OK, Map, Set, Simple, Verbatim
+from . import COMMANDS, all_commands, command, container, lookup
+from .connection import REDIS_VERSION
 
 
 def _flush_mode(args: List[bytes]) -> None:
@@ -35,3 +45,464 @@ def flushall(client, args: List[bytes]):
          summary="Returns the number of keys in the database.")
 def dbsize(client, args: List[bytes]):
     return len(client.db)
+
+
+# -- INFO --------------------------------------------------------------------------------
+_DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication",
+                     "cpu", "modules", "errorstats", "cluster", "keyspace"]
+_ALL_SECTIONS = _DEFAULT_SECTIONS[:-3] + ["commandstats"] + _DEFAULT_SECTIONS[-3:]
+
+
+def _section_server(state) -> List[str]:
+    uptime = int(state.uptime())
+    return [
+        "redis_version:%s" % REDIS_VERSION, "redis_git_sha1:00000000", "redis_git_dirty:0",
+        "redis_build_id:miniredis", "redis_mode:standalone",
+        "os:%s %s %s" % (platform.system(), platform.release(), platform.machine()),
+        "arch_bits:64", "monotonic_clock:POSIX clock_gettime",
+        "multiplexing_api:epoll", "atomicvar_api:c11-builtin", "gcc_version:0.0.0",
+        "process_id:%d" % state.pid, "process_supervised:no", "run_id:%s" % state.run_id,
+        "tcp_port:%d" % state.tcp_port, "server_time_usec:%d" % state.clock.us(),
+        "uptime_in_seconds:%d" % uptime, "uptime_in_days:%d" % (uptime // 86400),
+        "hz:%d" % state.config["hz"], "configured_hz:%d" % state.config["hz"],
+        "lru_clock:%d" % (state.lru_clock & 0xFFFFFF),
+        "executable:%s" % (state.executable or sys.executable),
+        "config_file:%s" % state.config_file, "io_threads_active:0",
+        "miniredis_version:%s" % __version__,
+    ]
+
+
+def _section_clients(state) -> List[str]:
+    return [
+        "connected_clients:%d" % len(state.clients), "cluster_connections:0",
+        "maxclients:%d" % state.config["maxclients"],
+        "client_recent_max_input_buffer:0", "client_recent_max_output_buffer:0",
+        "blocked_clients:%d" % state.blocking.count, "tracking_clients:0",
+        "clients_in_timeout_table:%d" % sum(
+            1 for c in state.clients.values()
+            if c.blocked is not None and c.blocked.deadline is not None),
+    ]
+
+
+def _section_memory(state) -> List[str]:
+    rss = _rss_bytes()
+    return [
+        "used_memory:%d" % rss, "used_memory_human:%s" % _human(rss),
+        "used_memory_rss:%d" % rss, "used_memory_rss_human:%s" % _human(rss),
+        "used_memory_peak:%d" % rss, "used_memory_peak_human:%s" % _human(rss),
+        "total_system_memory:%d" % _total_memory(), "maxmemory:%d" % state.config["maxmemory"],
+        "maxmemory_human:%s" % _human(state.config["maxmemory"]),
+        "maxmemory_policy:%s" % state.config["maxmemory-policy"],
+        "mem_fragmentation_ratio:1.00", "mem_allocator:pymalloc", "lazyfree_pending_objects:0",
+    ]
+
+
+def _section_persistence(state) -> List[str]:
+    return [
+        "loading:0", "async_loading:0", "current_cow_peak:0", "current_cow_size:0",
+        "rdb_changes_since_last_save:%d" % state.dirty, "rdb_bgsave_in_progress:0",
+        "rdb_last_save_time:%d" % state.last_save, "rdb_last_bgsave_status:ok",
+        "aof_enabled:%d" % (1 if state.config["appendonly"] else 0),
+        "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0",
+        "aof_last_bgrewrite_status:ok", "aof_last_write_status:ok",
+    ]
+
+
+def _section_stats(state) -> List[str]:
+    stats = state.stats
+    return [
+        "total_connections_received:%d" % stats.total_connections_received,
+        "total_commands_processed:%d" % stats.total_commands_processed,
+        "instantaneous_ops_per_sec:0",
+        "total_net_input_bytes:%d" % stats.total_net_input_bytes,
+        "total_net_output_bytes:%d" % stats.total_net_output_bytes,
+        "rejected_connections:%d" % stats.rejected_connections,
+        "expired_keys:%d" % stats.expired_keys, "evicted_keys:%d" % stats.evicted_keys,
+        "keyspace_hits:%d" % stats.keyspace_hits, "keyspace_misses:%d" % stats.keyspace_misses,
+        "pubsub_channels:0", "pubsub_patterns:0",
+        "total_error_replies:%d" % stats.total_error_replies,
+        "unexpected_error_replies:%d" % stats.unexpected_error_replies,
+    ]
+
+
+def _section_replication(state) -> List[str]:
+    return ["role:master", "connected_slaves:0", "master_failover_state:no-failover",
+            "master_replid:%s" % state.run_id, "master_replid2:" + "0" * 40,
+            "master_repl_offset:0", "second_repl_offset:-1", "repl_backlog_active:0",
+            "repl_backlog_size:1048576", "repl_backlog_first_byte_offset:0",
+            "repl_backlog_histlen:0"]
+
+
+def _section_cpu(state) -> List[str]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ["used_cpu_sys:%.6f" % usage.ru_stime, "used_cpu_user:%.6f" % usage.ru_utime,
+            "used_cpu_sys_children:%.6f" % children.ru_stime,
+            "used_cpu_user_children:%.6f" % children.ru_utime]
+
+
+def _section_errorstats(state) -> List[str]:
+    return ["errorstat_%s:count=%d" % (code, count)
+            for code, count in sorted(state.stats.error_counts.items())]
+
+
+def _section_keyspace(state) -> List[str]:
+    return ["db%d:keys=%d,expires=%d,avg_ttl=0" % (db.id, len(db), len(db.expires))
+            for db in state.dbs if len(db)]
+
+
+def _section_commandstats(state) -> List[str]:
+    lines = []
+    for cmd in all_commands():
+        for entry in [cmd] + list(cmd.subcommands.values()):
+            if entry.calls or entry.rejected_calls or entry.failed_calls:
+                usec = entry.usec
+                lines.append(
+                    "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,"
+                    "failed_calls=%d" % (entry.fullname, entry.calls, usec,
+                                         usec / entry.calls if entry.calls else 0.0,
+                                         entry.rejected_calls, entry.failed_calls))
+    return lines
+
+
+_SECTIONS = {
+    "server": _section_server, "clients": _section_clients, "memory": _section_memory,
+    "persistence": _section_persistence, "stats": _section_stats,
+    "replication": _section_replication, "cpu": _section_cpu,
+    "modules": lambda state: [], "errorstats": _section_errorstats,
+    "cluster": lambda state: ["cluster_enabled:0"], "keyspace": _section_keyspace,
+    "commandstats": _section_commandstats,
+}
+
+
+_TITLES = {"cpu": "CPU"}
+
+
+def info_text(state, words: List[str]) -> str:
+    """INFO's text for the requested sections (Redis's section selection rules)."""
+    wanted: List[str] = []
+    if not words:
+        wanted = list(_DEFAULT_SECTIONS)
+    for word in words:
+        word = word.lower()
+        if word in ("all", "everything"):
+            wanted += _ALL_SECTIONS
+        elif word == "default":
+            wanted += _DEFAULT_SECTIONS
+        elif word in _SECTIONS:
+            wanted.append(word)
+    blocks = []
+    for name in dict.fromkeys(wanted):
+        blocks.append("\r\n".join(["# " + _TITLES.get(name, name.capitalize())]
+                                  + _SECTIONS[name](state)))
+    return "\r\n".join(blocks) + ("\r\n" if blocks else "")
+
+
+@command("info", -1, "loading stale", group="server", since="1.0.0",
+         summary="Returns information and statistics about the server.")
+def info(client, args: List[bytes]):
+    words = [arg.decode("utf-8", "replace") for arg in args[1:]]
+    return Verbatim(info_text(client.state, words))
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _total_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 0
+
+
+def _human(size: int) -> str:
+    for unit, factor in (("G", 1024 ** 3), ("M", 1024 ** 2), ("K", 1024)):
+        if size >= factor:
+            return "%.2f%s" % (size / factor, unit)
+    return "%dB" % size
+
+
+# -- CONFIG --------------------------------------------------------------------------------
+container("config", -2, group="server", since="2.0.0",
+          summary="A container for server configuration commands.")
+
+
+@command("config|get", -3, "admin noscript loading stale", group="server", since="2.0.0",
+         summary="Returns the effective values of configuration parameters.")
+def config_get(client, args: List[bytes]):
+    found: dict = {}
+    for pattern in args[2:]:
+        for name, value in client.state.config.matching(pattern.decode("utf-8", "replace")):
+            found.setdefault(name, value)
+    return Map((name.encode(), value.encode()) for name, value in found.items())
+
+
+@command("config|set", -4, "admin noscript loading stale", group="server", since="2.0.0",
+         summary="Sets configuration parameters in-flight.")
+def config_set(client, args: List[bytes]):
+    if len(args) % 2 != 0:
+        raise CommandError(errors.WRONG_ARITY.format("config|set"))
+    config = client.state.config
+    pairs = []
+    seen = set()
+    for i in range(2, len(args), 2):
+        name = args[i].decode("utf-8", "replace")
+        param = get_param(name)
+        if param is None:
+            raise CommandError(errors.CONFIG_SET_UNKNOWN.format(name))
+        if param.name in seen:
+            raise CommandError(errors.CONFIG_SET_DUPLICATE.format(name))
+        seen.add(param.name)
+        pairs.append((name, param, args[i + 1].decode("utf-8", "surrogateescape")))
+    # All or nothing: validate every value before applying any.
+    old = {param.name: config.values[param.name] for _, param, _ in pairs}
+    try:
+        for name, param, text in pairs:
+            config.set(param.name, text)
+    except ConfigError as exc:
+        config.values.update(old)
+        raise CommandError(errors.CONFIG_SET_FAILED.format(name, exc)) from None
+    return OK
+
+
+@command("config|resetstat", 2, "admin noscript loading stale", group="server",
+         since="2.0.0", summary="Resets the server's statistics.")
+def config_resetstat(client, args: List[bytes]):
+    state = client.state
+    state.stats.reset()
+    state.slowlog.clear()
+    for cmd in all_commands():
+        for entry in [cmd] + list(cmd.subcommands.values()):
+            entry.calls = entry.failed_calls = entry.rejected_calls = 0
+            entry.seconds = 0.0
+    return OK
+
+
+# -- COMMAND -------------------------------------------------------------------------------
+container("command", -1, group="server", since="2.8.13",
+          summary="Returns detailed information about all commands.")
+
+
+def _command_info(cmd) -> list:
+    flags = [Simple(flag) for flag in sorted(cmd.flags) if flag not in ("no_auth",)]
+    subcommands = [_command_info(sub) for sub in cmd.subcommands.values()]
+    key_specs = []
+    if cmd.first_key > 0:
+        key_specs.append(Map([
+            (b"flags", []),
+            (b"begin_search", Map([(b"type", b"index"),
+                                   (b"spec", Map([(b"index", cmd.first_key)]))])),
+            (b"find_keys", Map([(b"type", b"range"),
+                                (b"spec", Map([(b"lastkey", cmd.last_key - cmd.first_key
+                                                if cmd.last_key >= 0 else cmd.last_key),
+                                               (b"keystep", cmd.key_step),
+                                               (b"limit", 0)]))])),
+        ]))
+    return [cmd.fullname.encode(), cmd.arity, Set(flags), cmd.first_key, cmd.last_key,
+            cmd.key_step, Set([Simple("@" + cmd.group)]), Set([]), key_specs, subcommands]
+
+
+@command("command", -1, "loading stale", group="server", since="2.8.13",
+         summary="Returns detailed information about all commands.")
+def command_(client, args: List[bytes]):
+    return [_command_info(cmd) for cmd in all_commands()]
+
+
+# COMMAND without a subcommand is registered first; its subcommands follow.
+@command("command|count", 2, "loading stale", group="server", since="2.8.13",
+         summary="Returns a count of commands.")
+def command_count(client, args: List[bytes]):
+    return len(all_commands())
+
+
+def _named(args: List[bytes]) -> List[Optional[Any]]:
+    found = []
+    for name in args:
+        cmd = lookup(name)
+        if cmd is not None and b"|" in name:
+            cmd = None
+        found.append(cmd)
+    return found
+
+
+@command("command|info", -2, "loading stale", group="server", since="2.8.13",
+         summary="Returns information about one, multiple or all commands.")
+def command_info(client, args: List[bytes]):
+    if len(args) == 2:
+        return [_command_info(cmd) for cmd in all_commands()]
+    return [None if cmd is None else _command_info(cmd) for cmd in _named(args[2:])]
+
+
+def _command_docs(cmd) -> Map:
+    doc = Map([(b"summary", cmd.summary.encode()), (b"since", cmd.since.encode()),
+               (b"group", cmd.group.encode())])
+    if cmd.subcommands:
+        doc[b"subcommands"] = Map((sub.fullname.encode(), _command_docs(sub))
+                                  for sub in cmd.subcommands.values())
+    return doc
+
+
+@command("command|docs", -2, "loading stale", group="server", since="7.0.0",
+         summary="Returns documentary information about one, multiple or all commands.")
+def command_docs(client, args: List[bytes]):
+    commands = all_commands() if len(args) == 2 else \
+        [cmd for cmd in _named(args[2:]) if cmd is not None]
+    return Map((cmd.name.encode(), _command_docs(cmd)) for cmd in commands)
+
+
+@command("command|list", -2, "loading stale", group="server", since="7.0.0",
+         summary="Returns a list of command names.")
+def command_list(client, args: List[bytes]):
+    names = []
+    for cmd in all_commands():
+        names.append(cmd.name)
+        names.extend(sub.fullname for sub in cmd.subcommands.values())
+    if len(args) > 2:
+        if len(args) != 5 or args[2].lower() != b"filterby":
+            raise CommandError(errors.SYNTAX)
+        kind, value = args[3].lower(), args[4]
+        if kind == b"pattern":
+            matches = compile_pattern(value, nocase=True)
+            names = [n for n in names if matches(n.encode())]
+        elif kind == b"aclcat":
+            wanted = value.decode("utf-8", "replace").lower().lstrip("@")
+            names = [n for n in names if _group_of(n) == wanted]
+        elif kind == b"module":
+            names = []
+        else:
+            raise CommandError(errors.SYNTAX)
+    return [name.encode() for name in names]
+
+
+def _group_of(fullname: str) -> str:
+    cmd = COMMANDS.get(fullname.split("|")[0].encode())
+    return cmd.group if cmd is not None else ""
+
+
+@command("command|getkeys", -4, "loading stale", group="server", since="2.8.13",
+         summary="Extracts the key names from an arbitrary command.")
+def command_getkeys(client, args: List[bytes]):
+    target = args[2:]
+    cmd = lookup(target[0])
+    if cmd is None:
+        raise CommandError(errors.GETKEYS_INVALID)
+    if cmd.subcommands and len(target) > 1:
+        cmd = cmd.subcommands.get(target[1].lower(), cmd)
+    if not cmd.arity_ok(len(target)):
+        raise CommandError(errors.GETKEYS_ARITY)
+    positions = cmd.key_indexes(target)
+    if not positions:
+        raise CommandError(errors.GETKEYS_NO_KEYS)
+    return [target[i] for i in positions if i < len(target)]
+
+
+# -- TIME, LASTSAVE, DEBUG, SHUTDOWN, SLOWLOG ---------------------------------------------
+@command("time", 1, "loading stale fast", group="server", since="2.6.0",
+         summary="Returns the server time.")
+def time_(client, args: List[bytes]):
+    micros = client.state.clock.us()
+    return [b"%d" % (micros // 1_000_000), b"%d" % (micros % 1_000_000)]
+
+
+@command("lastsave", 1, "loading stale fast", group="server", since="1.0.0",
+         summary="Returns the Unix timestamp of the last successful save to disk.")
+def lastsave(client, args: List[bytes]):
+    return client.state.last_save
+
+
+container("debug", -2, group="server", since="1.0.0",
+          summary="A container for debugging commands.")
+
+
+@command("debug|sleep", 3, "admin noscript loading stale", group="server", since="1.0.0",
+         summary="Blocks the whole server for the given number of seconds.")
+def debug_sleep(client, args: List[bytes]):
+    seconds = to_float(args[2]) or 0.0   # Redis reads it with atof: junk is 0
+    # Like Redis: the entire server stops (handlers run in the hub, so no greenlet runs).
+    _time.sleep(max(seconds, 0.0))
+    return OK
+
+
+@command("debug|object", 3, "admin noscript loading stale", group="server",
+         since="1.0.0", summary="Shows low-level information about a key.")
+def debug_object(client, args: List[bytes]):
+    key = args[2]
+    value = client.db.peek(key)
+    if value is None:
+        raise CommandError(errors.NO_SUCH_KEY)
+    encoding = encoding_of(value, client.state.config)
+    idle = max(client.state.lru_clock - client.db.access.get(key, client.state.lru_clock), 0)
+    size = len(value) if isinstance(value, (bytes, bytearray)) else 0
+    return Simple("Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d "
+                  "lru_seconds_idle:%d" % (id(value), encoding, size,
+                                           client.state.lru_clock & 0xFFFFFF, idle))
+
+
+@command("debug|set-active-expire", 3, "admin noscript loading stale", group="server",
+         since="1.0.0", summary="Enables or disables the active expiry cycle.")
+def debug_set_active_expire(client, args: List[bytes]):
+    client.state.active_expire_enabled = args[2] != b"0"
+    return OK
+
+
+@command("shutdown", -1, "admin noscript loading stale no_multi sentinel allow_busy",
+         group="server", since="1.0.0",
+         summary="Synchronously saves the database(s) to disk and shuts down the Redis "
+                 "server.")
+def shutdown(client, args: List[bytes]):
+    save = None
+    for word in (arg.lower() for arg in args[1:]):
+        if word in (b"nosave", b"save"):
+            if save is not None:
+                raise CommandError(errors.SYNTAX)
+            save = word == b"save"
+        elif word in (b"now", b"force"):
+            pass
+        elif word == b"abort":
+            raise CommandError(errors.SHUTDOWN_NOT_IN_PROGRESS)
+        else:
+            raise CommandError(errors.SYNTAX)
+    hook = client.state.shutdown_requested
+    if hook is not None:
+        hook(bool(save))
+    client.closing = True
+    return None
+
+
+container("slowlog", -2, group="server", since="2.2.12",
+          summary="A container for slow log commands.")
+
+
+@command("slowlog|get", -2, "admin loading stale", group="server", since="2.2.12",
+         summary="Returns the slow log's entries.")
+def slowlog_get(client, args: List[bytes]):
+    count = 10
+    if len(args) == 3:
+        count = to_int(args[2])
+        if count is None or count < -1:
+            raise CommandError(errors.SLOWLOG_COUNT)
+        if count == -1:
+            count = len(client.state.slowlog)
+    elif len(args) > 3:
+        raise CommandError(errors.WRONG_ARITY.format("slowlog|get"))
+    return [[entry.id, entry.time, entry.duration, list(entry.args),
+             entry.addr.encode(), entry.name.encode()]
+            for entry in client.state.slowlog[:count]]
+
+
+@command("slowlog|len", 2, "admin loading stale", group="server", since="2.2.12",
+         summary="Returns the number of entries in the slow log.")
+def slowlog_len(client, args: List[bytes]):
+    return len(client.state.slowlog)
+
+
+@command("slowlog|reset", 2, "admin loading stale", group="server", since="2.2.12",
+         summary="Clears all entries from the slow log.")
+def slowlog_reset(client, args: List[bytes]):
+    client.state.slowlog.clear()
+    return OK
