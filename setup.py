@@ -22,7 +22,7 @@ setup(
         "sortedcontainers>=2.4",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "redis>=5", "pytest-asyncio>=0.21"],
+        "test": ["pytest>=7", "hypothesis>=6", "redis>=5"],
     },
     entry_points={"console_scripts": ["miniredis = miniredis.cli:main"]},
     classifiers=[

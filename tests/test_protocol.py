@@ -1,0 +1,98 @@
+"""The wire: inline commands, pipelining, split reads, malformed and oversized input."""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from tests.harness import RawConnection, encode_command
+
+
+def _exchange(port: int, data: bytes, wait: float = 0.3) -> bytes:
+    """Send raw bytes, then read everything until the server closes or goes quiet."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(data)
+    sock.settimeout(wait)
+    out = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except socket.timeout:
+        pass
+    sock.close()
+    return out
+
+
+def _same_raw(differ, data: bytes) -> bytes:
+    replies = {name: _exchange(port, data) for name, port in differ.ports.items()}
+    assert replies["miniredis"] == replies["redis"], replies
+    return replies["redis"]
+
+
+@pytest.mark.parametrize("data", [
+    b"PING\r\n", b"PING\n", b"ECHO hello\r\n", b"ECHO \"a b\\n\"\r\n", b"ECHO 'it''s'\r\n",
+    b"ECHO \"\\x41\\x4\"\r\n", b"\r\n\r\nPING\r\n", b"   \r\nECHO   spaced    out  \r\n",
+    b"ECHO \"unbalanced\r\n", b"ECHO 'x'y\r\n", b"SET inl \"v v\"\r\nGET inl\r\nDEL inl\r\n",
+])
+def test_inline_commands(differ, data):
+    _same_raw(differ, data)
+
+
+@pytest.mark.parametrize("data", [
+    b"*abc\r\n", b"*1\r\nfoo\r\n", b"*1\r\n$x\r\n", b"*1\r\n$-5\r\n", b"*2000000\r\n",
+    b"*1\r\n$600000000\r\n", b"*1\r\n$3\r\nabcd\r\n", b"*0\r\nPING\r\n", b"*-1\r\nPING\r\n",
+    b"*1\r\n:5\r\n", b"*2\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n", b"PING\r\n*x\r\n",
+    b"*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n",
+])
+def test_malformed_input(differ, data):
+    _same_raw(differ, data)
+
+
+def test_pipeline_of_ten_thousand(mini):
+    conn = RawConnection(mini.port)
+    conn.call("DEL", "pipe")
+    conn.send_raw(encode_command(["INCR", "pipe"]) * 10000)
+    for i in range(1, 10001):
+        assert conn.read_raw() == b":%d\r\n" % i
+    conn.call("DEL", "pipe")
+    conn.close()
+
+
+def test_request_split_at_every_byte(mini):
+    request = encode_command(["SET", "split", "value with\r\nnewline"]) + \
+        encode_command(["GET", "split"]) + b"ECHO inline\r\n"
+    expected = b"+OK\r\n$19\r\nvalue with\r\nnewline\r\n$6\r\ninline\r\n"
+    for cut in range(1, len(request)):
+        sock = socket.create_connection(("127.0.0.1", mini.port))
+        sock.sendall(request[:cut])
+        time.sleep(0.002)
+        sock.sendall(request[cut:])
+        sock.settimeout(5)
+        got = b""
+        while len(got) < len(expected):
+            got += sock.recv(65536)
+        assert got == expected, cut
+        sock.close()
+
+
+def test_byte_by_byte(mini):
+    sock = socket.create_connection(("127.0.0.1", mini.port))
+    for byte in encode_command(["ECHO", "slow"]):
+        sock.sendall(bytes([byte]))
+    sock.settimeout(5)
+    assert sock.recv(100) == b"$4\r\nslow\r\n"
+    sock.close()
+
+
+def test_disconnect_mid_request_leaves_others_alone(mini):
+    other = RawConnection(mini.port)
+    for partial in (b"*3\r\n$3\r\nSET", b"*1\r\n$100\r\nabc", b"ECHO unfinished"):
+        sock = socket.create_connection(("127.0.0.1", mini.port))
+        sock.sendall(partial)
+        sock.close()
+    assert other.call("PING") == b"+PONG\r\n"
+    other.close()
