@@ -17,8 +17,12 @@ the background cycle find expired keys without scanning the keyspace.
 from __future__ import annotations
 
 import heapq
+import random as _random
+from array import array
+from bisect import bisect_left
 from collections import deque
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple
+from typing import (TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Optional,
+                    Tuple)
 
 from . import errors
 from .errors import CommandError
@@ -37,6 +41,13 @@ TYPE_NAMES: Dict[type, str] = {
 
 STRING_TYPES = (bytes, bytearray)
 
+# SCAN index tuning (see Database._compact): cursor layout and compaction thresholds.
+_POSITION_BITS = 40
+_POSITION_MASK = (1 << _POSITION_BITS) - 1
+_EPOCH_MASK = (1 << 24) - 1
+_COMPACT_MIN_FREE = 1024
+_HISTORY_MAX = 8
+
 
 def register_type(cls: type, name: str) -> None:
     """Declare a value class (ZSet, Stream...) and its Redis type name."""
@@ -54,7 +65,7 @@ class Database:
     """One numbered database: ``data`` holds values, ``expires`` absolute deadlines (ms)."""
 
     __slots__ = ("id", "data", "expires", "_heap", "state", "avg_ttl", "_slots",
-                 "_slot_of", "_free", "access")
+                 "_slot_of", "_free", "access", "_epoch", "_history")
 
     def __init__(self, index: int, state: "ServerState") -> None:
         self.id = index
@@ -63,12 +74,13 @@ class Database:
         self._heap: List[Tuple[int, bytes]] = []
         self.state = state
         self.avg_ttl = 0
-        # SCAN's index: every key has a fixed slot for as long as it exists, so a
-        # cursor (a slot number) never skips a key present for the whole scan. Freed
-        # slots are reused by new keys; nothing ever moves.
+        # SCAN's index (see "SCAN index" below): slot table, key -> slot, free slots,
+        # compaction epoch and the translation tables of recent compactions.
         self._slots: List[Optional[bytes]] = []
         self._slot_of: Dict[bytes, int] = {}
         self._free: List[int] = []
+        self._epoch = 0
+        self._history: Deque[Tuple[int, array]] = deque()
         # Last access (state.lru_clock seconds) per key, for OBJECT IDLETIME.
         self.access: Dict[bytes, int] = {}
 
@@ -146,8 +158,9 @@ class Database:
         self.signal_modified(key)
 
     def _add_slot(self, key: bytes) -> None:
-        if self._free:
-            slot = self._free.pop()
+        free = self._free
+        if free:
+            slot = free.pop()
             self._slots[slot] = key
         else:
             slot = len(self._slots)
@@ -161,12 +174,15 @@ class Database:
             self.expires.pop(key, None)
         slot = self._slot_of.pop(key)
         self._slots[slot] = None
-        self._free.append(slot)
+        free = self._free
+        free.append(slot)
         self.access.pop(key, None)
+        if len(free) > _COMPACT_MIN_FREE and 2 * len(free) > len(self._slots):
+            self._compact()
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key``; True if it existed (and was not already expired)."""
-        if self.get(key) is None:
+        if self.peek(key) is None:
             return False
         self._remove(key)
         self.signal_modified(key)
@@ -196,6 +212,10 @@ class Database:
         self._slot_of = {}
         self._free = []
         self.access = {}
+        # Cursors of scans begun before the flush point at nothing that still exists:
+        # a new epoch without history makes them start over (every key is new anyway).
+        self._epoch += 1
+        self._history = deque()
 
     # -- expiry -------------------------------------------------------------------
     def set_expire(self, key: bytes, when_ms: int) -> None:
@@ -263,27 +283,97 @@ class Database:
 
     def swap(self, other: "Database") -> None:
         """Exchange contents with ``other`` (SWAPDB)."""
-        for name in ("data", "expires", "_heap", "_slots", "_slot_of", "_free", "access"):
+        for name in ("data", "expires", "_heap", "_slots", "_slot_of", "_free", "access",
+                     "_epoch", "_history"):
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)
             setattr(other, name, mine)
 
+    # -- SCAN index -------------------------------------------------------------------
+    # Every key owns a slot in ``_slots`` for as long as it exists and never moves while
+    # it lives, except in a compaction (below). A cursor is a slot number: SCAN walks
+    # slots upwards from it, so a key present for the whole scan sits in one slot the
+    # whole time and the walk must pass it. Deleting a key leaves a tombstone (None)
+    # whose slot is reused by the next new key (a new key may or may not be returned:
+    # Redis promises nothing for those either). Nothing is ever sorted.
+    #
+    # Tombstones are compacted once they outnumber live slots (and there are more than
+    # _COMPACT_MIN_FREE of them), so a walk never wades through a mostly empty table.
+    # Compaction keeps the keys' relative order and starts a new epoch; the cursor
+    # carries the epoch in its high bits (position in the low _POSITION_BITS). For each
+    # recent compaction the sorted old slot numbers of the survivors are kept, and an
+    # old cursor p becomes "how many survivors sat below p" -- exactly the new slot of
+    # the first key at or after p -- so an interrupted scan resumes where it stopped,
+    # losing nothing. A cursor from an epoch older than the kept history restarts at 0
+    # (duplicates are allowed; omissions are not).
+    def _compact(self) -> None:
+        """Squeeze out tombstones, keeping order; remember how old slots map to new."""
+        old_positions = array("q")
+        live: List[bytes] = []
+        for position, key in enumerate(self._slots):
+            if key is not None:
+                old_positions.append(position)
+                live.append(key)
+        self._slots = live
+        self._slot_of = {key: i for i, key in enumerate(live)}
+        self._free = []
+        self._epoch += 1
+        history = self._history
+        history.append((self._epoch, old_positions))
+        # Bounded memory: a few translation tables, never much more than the keyspace.
+        total = sum(len(table) for _, table in history)
+        while len(history) > _HISTORY_MAX or (
+                len(history) > 1 and total > 4 * len(live) + 65536):
+            total -= len(history.popleft()[1])
+
+    def _resume(self, cursor: int) -> int:
+        """The slot at which a scan holding ``cursor`` continues in the current epoch."""
+        position = cursor & _POSITION_MASK
+        tag = cursor >> _POSITION_BITS
+        current = self._epoch & _EPOCH_MASK
+        if tag == current:
+            return position
+        history = self._history
+        # The compactions after the cursor's epoch, oldest first, must all be known.
+        behind = (current - tag) & _EPOCH_MASK
+        if behind > len(history):
+            return 0
+        for _, old_positions in list(history)[len(history) - behind:]:
+            position = bisect_left(old_positions, position)
+        return position
+
     def scan(self, cursor: int, count: int) -> Tuple[int, List[bytes]]:
         """Keys in slots from ``cursor``: about ``count`` of them and the next cursor
-        (0 when the walk is complete). Expired keys are skipped."""
+        (0 when the walk is complete). Expired keys are reclaimed and skipped."""
         slots = self._slots
-        end = len(slots)
+        position = self._resume(cursor)
         found: List[bytes] = []
-        visited = 0
-        position = cursor
-        budget = max(count, 1) * 10  # also bound the empty slots walked per call
-        while position < end and len(found) < count and visited < budget:
+        budget = max(count, 1) * 10  # also bound the tombstones walked per call
+        expires = self.expires
+        now = self.state.clock.ms() if expires else 0
+        while budget and position < len(slots) and len(found) < count:
             key = slots[position]
             position += 1
-            visited += 1
-            if key is not None and self.get(key) is not None:
-                found.append(key)
-        return (0 if position >= end else position), found
+            budget -= 1
+            if key is None:
+                continue
+            if expires:
+                deadline = expires.get(key)
+                if deadline is not None and deadline <= now:
+                    epoch = self._epoch
+                    self._expire(key)
+                    if self._epoch != epoch:  # that deletion compacted the table
+                        position = self._resume(
+                            ((epoch & _EPOCH_MASK) << _POSITION_BITS) | position)
+                        slots = self._slots
+                    continue
+            found.append(key)
+        if position >= len(slots):
+            return 0, found
+        return self._cursor(position), found
+
+    def _cursor(self, position: int) -> int:
+        return ((self._epoch & _EPOCH_MASK) << _POSITION_BITS) | position
 
 
 def _random_dict_key(data: Dict[bytes, Any], random: Any) -> bytes:
