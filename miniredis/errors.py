@@ -125,3 +125,10 @@ GETKEYS_ARITY = "ERR Invalid number of arguments specified for command"
 GETKEYS_NO_KEYS = "ERR The command has no key arguments"
 SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
 SHUTDOWN_NOT_IN_PROGRESS = "ERR No shutdown in progress."
+
+# --- keyspace (appended) ---------------------------------------------------------------
+INT_RANGE = "ERR value is out of range, value must between -2147483648 and 2147483647"
+OBJECT_IDLETIME_IS_LFU = (
+    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that "
+    "when switching between policies at runtime LRU and LFU data will take some time to "
+    "adjust.")

@@ -267,19 +267,24 @@ class Database:
         return iter([k for k in self.data if expires.get(k, now + 1) > now])
 
     def random_key(self) -> Optional[bytes]:
-        """A random live key, or None when empty."""
-        import random
-        data = self.data
-        for _ in range(100):
-            if not data:
-                return None
-            # dict has no O(1) random pick; sample through an iterator from a random
-            # start among the first few entries to stay cheap on big keyspaces.
-            key = _random_dict_key(data, random)
-            if self.get(key) is not None:
+        """A uniformly random live key, or None when empty (RANDOMKEY).
+
+        Picks a random SCAN slot: compaction keeps tombstones at most about half the
+        table, so a few draws find a key. Expired keys met on the way are reclaimed,
+        as Redis does.
+        """
+        while self.data:
+            slots = self._slots
+            key = None
+            for _ in range(16):
+                key = slots[_random.randrange(len(slots))]
+                if key is not None:
+                    break
+            if key is None:  # a small keyspace among many tombstones
+                key = _random.choice(list(self.data))
+            if self.peek(key) is not None:
                 return key
-        keys = list(self.keys())
-        return random.choice(keys) if keys else None
+        return None
 
     def swap(self, other: "Database") -> None:
         """Exchange contents with ``other`` (SWAPDB)."""
@@ -374,18 +379,6 @@ class Database:
 
     def _cursor(self, position: int) -> int:
         return ((self._epoch & _EPOCH_MASK) << _POSITION_BITS) | position
-
-
-def _random_dict_key(data: Dict[bytes, Any], random: Any) -> bytes:
-    n = len(data)
-    if n <= 64:
-        return random.choice(list(data))
-    # Pick a random position; iterating to it is O(position), bounded by sampling.
-    target = random.randrange(min(n, 4096))
-    for i, key in enumerate(data):
-        if i == target:
-            return key
-    return next(iter(data))
 
 
 # -- OBJECT ENCODING ------------------------------------------------------------------

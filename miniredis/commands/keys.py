@@ -7,7 +7,7 @@ from collections import deque
 from typing import Any, List, Optional
 
 from .. import errors
-from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
+from ..args import LLONG_MAX, parse_int, to_int
 from ..blocking import signal_ready
 from ..errors import CommandError
 from ..glob import compile_pattern
@@ -32,15 +32,16 @@ def unlink(client, args: List[bytes]):
 @command("exists", -2, "readonly fast", keys=(1, -1, 1), group="generic", since="1.0.0",
          summary="Determines whether one or more keys exist.")
 def exists(client, args: List[bytes]):
-    get_value = client.db.get
-    return sum(1 for key in args[1:] if get_value(key) is not None)
+    peek = client.db.peek  # Redis looks EXISTS keys up with LOOKUP_NOTOUCH
+    return sum(1 for key in args[1:] if peek(key) is not None)
 
 
 @command("touch", -2, "readonly fast", keys=(1, -1, 1), group="generic", since="3.2.1",
          summary="Returns the number of existing keys out of those specified after "
                  "updating the time they were last accessed.")
 def touch(client, args: List[bytes]):
-    return exists(client, args)
+    get_value = client.db.get  # a real lookup: refreshes the access time
+    return sum(1 for key in args[1:] if get_value(key) is not None)
 
 
 @command("type", 2, "readonly fast", keys=(1, 1, 1), group="generic", since="1.0.0",
@@ -52,7 +53,10 @@ def type_(client, args: List[bytes]):
 @command("keys", 2, "readonly", keys=(0, 0, 0), group="generic", since="1.0.0",
          summary="Returns all key names that match a pattern.")
 def keys(client, args: List[bytes]):
-    matches = compile_pattern(args[1])
+    pattern = args[1]
+    if pattern == b"*":  # Redis skips matching here, so even the empty key is listed
+        return list(client.db.keys())
+    matches = compile_pattern(pattern)
     return [key for key in client.db.keys() if matches(key)]
 
 
@@ -62,14 +66,17 @@ def randomkey(client, args: List[bytes]):
     return client.db.random_key()
 
 
-_CURSOR = re.compile(rb"[ \t\n\v\f\r]*[+-]?[0-9]+\Z")
+_CURSOR = re.compile(rb"(?:[+-]?[0-9]+)?\Z")
 
 
 def parse_cursor(text: bytes) -> int:
-    """A SCAN cursor as C's strtoull reads it (a leading '-' wraps around)."""
+    """A SCAN cursor as Redis reads it: strtoul (so "" is 0 and "-1" wraps around),
+    but a leading space is refused, as is anything after the digits."""
     if not _CURSOR.match(text):
         raise CommandError(errors.INVALID_CURSOR)
-    value = int(text.strip())
+    if not text:
+        return 0
+    value = int(text)
     if not -(2 ** 64) < value < 2 ** 64:
         raise CommandError(errors.INVALID_CURSOR)
     return value % (2 ** 64)
@@ -158,8 +165,18 @@ def renamenx(client, args: List[bytes]):
     return _rename(client, args, only_if_new=True)
 
 
+def _parse_c_int(text: bytes, message: Optional[str] = None) -> int:
+    """getIntFromObjectOrReply: a 32-bit int; ``message`` (if given) for any failure."""
+    value = to_int(text)
+    if value is None:
+        raise CommandError(message or errors.NOT_INTEGER)
+    if not -2 ** 31 <= value < 2 ** 31:
+        raise CommandError(message or errors.INT_RANGE)
+    return value
+
+
 def _db_index(client, text: bytes) -> Database:
-    index = parse_int(text)
+    index = _parse_c_int(text)
     if not 0 <= index < len(client.state.dbs):
         raise CommandError(errors.DB_INDEX_OUT_OF_RANGE)
     return client.state.dbs[index]
@@ -226,12 +243,8 @@ def move(client, args: List[bytes]):
 @command("swapdb", 3, "write fast", group="server", since="4.0.0",
          summary="Swaps two Redis databases.")
 def swapdb(client, args: List[bytes]):
-    first = to_int(args[1])
-    if first is None:
-        raise CommandError(errors.INVALID_FIRST_DB)
-    second = to_int(args[2])
-    if second is None:
-        raise CommandError(errors.INVALID_SECOND_DB)
+    first = _parse_c_int(args[1], errors.INVALID_FIRST_DB)
+    second = _parse_c_int(args[2], errors.INVALID_SECOND_DB)
     dbs = client.state.dbs
     if not (0 <= first < len(dbs) and 0 <= second < len(dbs)):
         raise CommandError(errors.DB_INDEX_OUT_OF_RANGE)
@@ -275,7 +288,8 @@ def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
     if flags & _GT and flags & _LT:
         raise CommandError(errors.GT_AND_LT)
     name = args[0].decode("latin-1").lower()
-    if unit_ms == 1000 and not LLONG_MIN // 1000 <= amount <= LLONG_MAX // 1000:
+    # C's LLONG_MIN / 1000 truncates toward zero: the bounds are symmetric.
+    if unit_ms == 1000 and not -(LLONG_MAX // 1000) <= amount <= LLONG_MAX // 1000:
         raise CommandError(errors.INVALID_EXPIRE.format(name))
     when = amount * unit_ms
     if not absolute:
@@ -418,9 +432,14 @@ def object_refcount(client, args: List[bytes]):
     value = _object_value(client, args[2])
     if value is None:
         return None
-    # Redis shares the integers 0..9999 between keys: they report INT_MAX.
-    if value.__class__ is bytes and encoding_of(value, client.state.config) == "int" \
-            and 0 <= int(value) < 10000:
+    # Redis shares the integers 0..9999 between keys (they report INT_MAX) unless
+    # maxmemory is set with an LRU/LFU policy, which needs a private object per key.
+    # (Redis decides when the value is stored; this looks at the current config.)
+    config = client.state.config
+    if value.__class__ is bytes and encoding_of(value, config) == "int" \
+            and 0 <= int(value) < 10000 and not (
+                config["maxmemory"] and ("lru" in config["maxmemory-policy"]
+                                         or "lfu" in config["maxmemory-policy"])):
         return 2147483647
     return 1
 
@@ -434,7 +453,7 @@ def object_idletime(client, args: List[bytes]):
     if _object_value(client, key) is None:
         return None
     if "lfu" in client.state.config["maxmemory-policy"]:
-        raise CommandError(errors.OBJECT_IDLETIME_LFU)
+        raise CommandError(errors.OBJECT_IDLETIME_IS_LFU)
     last = db.access.get(key, client.state.lru_clock)
     return max(int(client.state.clock.monotonic()) - last, 0)
 
