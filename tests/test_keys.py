@@ -174,3 +174,204 @@ def test_object_idletime_counts_up(mini):
     finally:
         conn.call("DEL", "idle")
         conn.close()
+
+
+# -- glob rules: tricky patterns, compared with real Redis KEYS ------------------------
+GLOB_KEYS = [b"", b"a", b"b", b"A", b"ab", b"aB", b"abc", b"a\\b", b"a*b", b"a?b", b"a[b",
+             b"a]b", b"a-b", b"a^b", b"\xff", b"\x80", b"a\xffb", b"\x00", b"a\x00b",
+             b"\n", b"zz", b"-", b"]", b"[", b"\\", b"^", b"aaaa", b"abab", b"ba"]
+
+
+def _glob_setup():
+    return [["MSET", *[x for k in GLOB_KEYS for x in (k, b"v")]]]
+
+
+def test_glob_tricky_patterns(differ):
+    patterns = [
+        b"**", b"***", b"", b"?", b"??", b"?*", b"*?", b"a*", b"*a", b"*a*", b"a**b",
+        b"a\\*b", b"a\\?b", b"a\\[b", b"a\\", b"\\", b"\\\\", b"a\\\\b", b"a\\b",
+        b"[", b"[^", b"[]", b"[^]", b"[]]", b"[]a]", b"[^]a]", b"[a", b"[^a", b"[a-",
+        b"[a-]", b"[-a]", b"[-]", b"[a-b]", b"[b-a]", b"[B-a]", b"[a-B]", b"[\\]]",
+        b"[\\-]", b"[\\\\]", b"[\\", b"a[\\", b"[a\\", b"a[^b]", b"a[^]b", b"a[]b",
+        b"a[*]b", b"a[?]b", b"[*]", b"[?]", b"a[a-z]*", b"[\\a-z]", b"[a-\\z]",
+        b"[\x00-a]", b"[a-\xff]", b"[\xff-a]", b"[\x80-\xff]", b"[\x01-\x90]",
+        b"[^\x80-\xff]", b"?\xff?", b"*\xff*", b"\x00", b"*\x00*", b"a?b*", b"*ab",
+        b"*b*b", b"[[]", b"[a]]", b"[^^]", b"^*", b"[a-a]", b"[z-a]", b"*[a-c]",
+        b"[A-z]", b"[]-a]", b"h[e-]llo", b"*\\", b"*[",
+    ]
+    differ.check(*_glob_setup(), *[Unordered(["KEYS", p]) for p in patterns])
+
+
+def test_glob_scan_match_agrees(differ):
+    """SCAN MATCH (one call covering the small keyspace) uses the same matcher."""
+    patterns = [b"**", b"*", b"", b"a*", b"[a-\xff]", b"*b", b"[^a]*"]
+    results = {}
+    for name, port in differ.ports.items():
+        conn = RawConnection(port)
+        conn.call("SELECT", "9")
+        conn.call("FLUSHDB")
+        conn.call(*_glob_setup()[0])
+        results[name] = [sorted(_scan_all(conn, "MATCH", p, "COUNT", "1000"))
+                         for p in patterns]
+        conn.call("FLUSHDB")
+        conn.close()
+    assert results["redis"] == results["miniredis"]
+
+
+def test_glob_random_patterns(differ):
+    rng = random.Random(11)
+    atoms = [b"a", b"b", b"A", b"-", b"]", b"[", b"\\", b"^", b"\xff", b"\x80", b"*",
+             b"?", b"[^", b"\x00"]
+    patterns = []
+    for _ in range(400):
+        pattern = b"".join(rng.choice(atoms) for _ in range(rng.randrange(1, 7)))
+        if pattern != b"*":
+            patterns.append(pattern)
+    differ.check(*_glob_setup(), *[Unordered(["KEYS", p]) for p in patterns],
+                 protocols=(2,))
+
+
+def test_glob_match_api_and_nocase():
+    from miniredis.glob import GlobPattern, compile_pattern, match
+    assert match(b"h?llo", b"hello") and not match(b"h?llo", b"hllo")
+    assert not match(b"*", b"") and match(b"", b"")
+    assert GlobPattern(b"a*c")(b"abbc") and GlobPattern(b"a*c").match(b"ac")
+    assert compile_pattern(b"[a-c]")(b"b")
+    # nocase: literals and ranges fold A-Z only; an escaped byte in a class stays exact
+    assert match(b"HeLLo*", b"hello world", nocase=True)
+    assert not match(b"HeLLo*", b"hello world")
+    assert match(b"[A-C]x", b"bX", nocase=True)
+    assert not match(b"[\\A]", b"a", nocase=True) and match(b"[\\A]", b"A", nocase=True)
+    assert match(b"\\A", b"a", nocase=True)
+    assert match(b"[^a]", b"B", nocase=True) and not match(b"[^a]", b"A", nocase=True)
+    # Redis folds the bounds after ordering them: [Z-a] becomes the empty range z..a
+    assert not match(b"[Z-a]", b"b", nocase=True) and match(b"[Z-a]", b"_")
+    assert match(b"\xc9", b"\xc9", nocase=True) and not match(b"\xc9", b"\xe9", nocase=True)
+    # signed char ranges: [a-\xff] is -1..97
+    assert match(b"[a-\xff]", b"\x00") and match(b"[a-\xff]", b"\xff")
+    assert not match(b"[a-\xff]", b"b") and not match(b"[a-\xff]", b"\xfe")
+
+
+def test_glob_no_exponential_blowup():
+    from miniredis.glob import match
+    started = time.perf_counter()
+    assert not match(b"a*" * 60 + b"b", b"a" * 20000)
+    assert not match(b"*a*a*a*a*a*a*a*a*a*a*c", b"a" * 5000)
+    assert match(b"*a*a*a*a*a*a*a*a*a*a*c", b"a" * 5000 + b"c")
+    assert time.perf_counter() - started < 2.0
+
+
+# -- SCAN ------------------------------------------------------------------------------
+def test_scan_cursor_parsing(differ):
+    differ.check("SET k v", ["SCAN", ""], "SCAN +0", "SCAN -0", ["SCAN", " 0"],
+                 ["SCAN", "0 "], "SCAN +", "SCAN -", "SCAN 0x10", "SCAN 1.5", "SCAN 1e3",
+                 "SCAN -18446744073709551616", "SCAN 18446744073709551616",
+                 "SCAN 0 COUNT 99999999999999999999", "SCAN 0 count 5 count",
+                 "SCAN 0 MATCH a MATCH", "SCAN 0 TYPE", "SCAN 0 COUNT 1 FOO",
+                 ["SCAN", "0", "COUNT", "1\x00"], "SCAN")
+
+
+def _scan_set(port, *options):
+    conn = RawConnection(port)
+    try:
+        conn.call("SELECT", "9")
+        return sorted(set(_scan_all(conn, *options)))
+    finally:
+        conn.close()
+
+
+def test_scan_match_type_and_expired(differ):
+    setup = ["FLUSHDB", "MSET s1 a s2 b x1 c", "RPUSH l1 a", "RPUSH l2 b",
+             "SET gone v PX 20", "RPUSH lgone a", "PEXPIRE lgone 20"]
+    for port in differ.ports.values():
+        conn = RawConnection(port)
+        conn.call("SELECT", "9")
+        for command in setup:
+            conn.call(*command.split())
+        conn.close()
+    time.sleep(0.1)
+    for options in [(), ("TYPE", "list"), ("TYPE", "LIST"), ("TYPE", "string"),
+                    ("TYPE", "hash"), ("TYPE", "bogus"), ("MATCH", "s*"),
+                    ("MATCH", "*1", "TYPE", "list"), ("COUNT", "1", "MATCH", "?1"),
+                    ("TYPE", "string", "TYPE", "list")]:
+        assert _scan_set(differ.ports["redis"], *options) == \
+            _scan_set(differ.ports["miniredis"], *options), options
+    differ.check("SET a 1", "SCAN 0 TYPE list COUNT 100", "SCAN 0 MATCH zz* COUNT 100")
+
+
+def test_scan_index_survives_compaction_directly():
+    """Property: across many mass deletions (which compact the slot table) and
+    insertions between calls, every key present for the whole scan is returned."""
+    from miniredis.state import ServerState
+    compactions = 0
+    for seed in range(60):
+        rng = random.Random(seed)
+        db = ServerState().dbs[0]
+        stable, churn = set(), set()
+        for i in range(rng.randrange(0, 4000)):
+            key = b"k%d" % i
+            (stable if rng.random() < 0.3 else churn).add(key)
+            db.set(key, b"v")
+        start_epoch = db._epoch
+        cursor, seen, calls = 0, set(), 0
+        while True:
+            cursor, found = db.scan(cursor, rng.choice([1, 5, 10, 100]))
+            assert len(found) == len(set(found))
+            seen.update(found)
+            calls += 1
+            roll = rng.random()
+            if roll < 0.3 and churn:
+                for key in rng.sample(sorted(churn), min(len(churn), rng.randrange(1, 2500))):
+                    db.delete(key)
+                    churn.discard(key)
+            elif roll < 0.6:
+                for _ in range(rng.randrange(1, 600)):
+                    key = b"c%d" % rng.randrange(10 ** 9)
+                    db.set(key, b"v")
+                    churn.add(key)
+            if cursor == 0:
+                break
+            assert calls < 100000
+        assert stable <= seen
+        compactions += db._epoch - start_epoch
+    assert compactions > 10  # the property was exercised across compactions
+
+
+def test_scan_table_stays_dense_after_mass_delete():
+    from miniredis.state import ServerState
+    db = ServerState().dbs[0]
+    for i in range(50000):
+        db.set(b"k%d" % i, b"v")
+    for i in range(49990):
+        db.delete(b"k%d" % i)
+    assert len(db._slots) < 2100
+    cursor, seen, calls = 0, set(), 0
+    while True:
+        cursor, found = db.scan(cursor, 10)
+        seen.update(found)
+        calls += 1
+        if cursor == 0:
+            break
+    assert seen == {b"k%d" % i for i in range(49990, 50000)} and calls < 300
+
+
+def test_scan_old_cursor_after_flush_restarts(mini):
+    conn = RawConnection(mini.port)
+    conn.call("SELECT", "4")
+    conn.call("FLUSHDB")
+    for i in range(50):
+        conn.call("SET", "a%d" % i, "v")
+    _, (cursor, _) = parse_raw(conn.call("SCAN", "0", "COUNT", "10"))
+    conn.call("FLUSHDB")
+    conn.call("SET", "fresh", "v")
+    seen = []
+    cursor = cursor[1]
+    while True:
+        _, (cursor, keys) = parse_raw(conn.call("SCAN", cursor, "COUNT", "10"))
+        seen.extend(k for _, k in keys[1])
+        cursor = cursor[1]
+        if cursor == b"0":
+            break
+    assert seen == [b"fresh"]
+    conn.call("FLUSHDB")
+    conn.close()
