@@ -247,7 +247,13 @@ class Database:
         heapq.heapify(self._heap)
 
     def active_expire(self, now_ms: int, budget: int = 2000) -> int:
-        """Delete up to ``budget`` keys whose deadline has passed; return how many."""
+        """Delete up to ``budget`` keys whose deadline has passed; return how many.
+
+        Does nothing while DEBUG SET-ACTIVE-EXPIRE 0 is in force (expired keys then
+        stay counted by DBSIZE until a lookup reclaims them, as in Redis).
+        """
+        if not getattr(self.state, "active_expire_enabled", True):
+            return 0
         heap = self._heap
         expires = self.expires
         done = 0
@@ -347,20 +353,29 @@ class Database:
             position = bisect_left(old_positions, position)
         return position
 
-    def scan(self, cursor: int, count: int) -> Tuple[int, List[bytes]]:
-        """Keys in slots from ``cursor``: about ``count`` of them and the next cursor
-        (0 when the walk is complete). Expired keys are reclaimed and skipped."""
+    def scan(self, cursor: int, count: int,
+             matches: Optional[Callable[[bytes], bool]] = None) -> Tuple[int, List[bytes]]:
+        """Walk about ``count`` keys from ``cursor``; return the next cursor (0 when the
+        walk is complete) and those walked keys that pass ``matches`` and are live.
+
+        As in Redis, the pattern is applied first and only matching keys are checked
+        for expiry (and reclaimed if expired); keys failing the pattern stay untouched.
+        """
         slots = self._slots
         position = self._resume(cursor)
         found: List[bytes] = []
+        walked = 0
         budget = max(count, 1) * 10  # also bound the tombstones walked per call
         expires = self.expires
         now = self.state.clock.ms() if expires else 0
-        while budget and position < len(slots) and len(found) < count:
+        while budget and position < len(slots) and walked < count:
             key = slots[position]
             position += 1
             budget -= 1
             if key is None:
+                continue
+            walked += 1
+            if matches is not None and not matches(key):
                 continue
             if expires:
                 deadline = expires.get(key)

@@ -375,3 +375,198 @@ def test_scan_old_cursor_after_flush_restarts(mini):
     assert seen == [b"fresh"]
     conn.call("FLUSHDB")
     conn.close()
+
+
+# -- expiry with the active cycle off: lookups reclaim, DBSIZE counts the rest ---------
+def test_expired_keys_with_active_expiry_off(differ):
+    try:
+        differ.check(
+            "DEBUG SET-ACTIVE-EXPIRE 0", "SET a 1 PX 10", "SET b 2 PX 10", "SET c 3",
+            "DEBUG SLEEP 0.05", "DBSIZE", "KEYS *", "DBSIZE", "SCAN 0 MATCH nomatch",
+            "DBSIZE", "SCAN 0 MATCH a", "DBSIZE", "SCAN 0", "DBSIZE", "SET d 1 PX 10",
+            "DEBUG SLEEP 0.05", "TYPE d", "DBSIZE", "SET x 1 PX 10", "SET y 1",
+            "SET z 1 PX 10", "DEBUG SLEEP 0.05", "RENAME y x", "DBSIZE",
+            "SCAN 0 TYPE list", "DBSIZE", "SET e 1 PX 10", "DEBUG SLEEP 0.05",
+            "EXISTS e", "TTL e", "PERSIST e", "EXPIRE e 10", "COPY e e2", "MOVE e 1",
+            "RENAME e e3", "TOUCH e", "OBJECT ENCODING e", "DBSIZE", "FLUSHDB",
+            "SET a 1 PX 10", "SET b 1 PX 10", "DEBUG SLEEP 0.05", "RANDOMKEY", "DBSIZE",
+            "DEBUG SET-ACTIVE-EXPIRE 1")
+    finally:
+        for port in differ.ports.values():
+            conn = RawConnection(port)
+            conn.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            conn.close()
+
+
+def test_expire_bounds_and_options(differ):
+    differ.check(
+        "SET a 1", "EXPIRE a 10 nx nx", "EXPIRE a 5 gt gt", "EXPIRE a 5 xx gt",
+        "EXPIRE a 50 xx lt", "TTL a", "EXPIRE a 20 xx gt", "TTL a", "EXPIRE a 10 LT GT NX",
+        "EXPIRE a 10 GT NX", "EXPIRE a 10 LT NX", "EXPIRE a 10 nx xx lt gt",
+        "EXPIRE a 10 GT LT", "EXPIRE a 10 XX GT LT", "PEXPIRE a 10 BOGUS NX",
+        ["EXPIRE", "a", "10", b"\xff"], ["EXPIRE", "a", "10", "a\r\nb"],
+        ["EXPIRE", "a", "10", "a\x00b"], "EXPIRE a abc NX XX", "EXPIRE a 1.5",
+        "EXPIRE a ''", "EXPIREAT a -9223372036854775808", "EXISTS a",
+        "PEXPIREAT a 9223372036854775807", "PEXPIRETIME a", "EXPIRETIME a",
+        "EXPIRE a 9223372036854775", "EXPIRE a 9223372036854776",
+        "EXPIRE a 9223372036854775807", "PEXPIRE a 9223372036854775807",
+        "PEXPIRE a 9223372036854775806", "EXPIREAT a 9223372036854775808",
+        "PEXPIRE a -9223372036854775808", "EXISTS a", "SET a 1",
+        "EXPIRE a -9223372036854775", "EXISTS a", "SET a 1",
+        "EXPIRE a -9223372036854776", "EXISTS a", "EXPIRE missing 10 NX",
+        "EXPIRE missing 10 GT LT", "EXPIRE", "EXPIRE a", "TTL", "PTTL a b",
+        "PERSIST", "EXPIRETIME", "PEXPIRETIME a b")
+
+
+def test_expire_ttl_replacement_on_rename(differ):
+    differ.check("SET a 1", "SET b 2", "EXPIRE b 100", "RENAME a b", "TTL b",
+                 "RPUSH l x", "EXPIRE l 100", "RENAME b l", "TYPE l", "TTL l",
+                 "SET c 1", "PEXPIRE c 100000", "RENAMENX c d", "TTL d", "EXISTS c",
+                 "RENAME d d", "TTL d", "RENAMENX", "RENAME a b c")
+
+
+def test_pexpire_then_gone(differ):
+    differ.check("SET a 1", "PEXPIRE a 50", SameType("PTTL a"), "EXISTS a",
+                 "RPUSH l 1", "PEXPIREAT l 1", "EXISTS l", "TYPE l")
+    for port in differ.ports.values():
+        conn = RawConnection(port)
+        conn.call("SELECT", "9")
+        conn.call("SET", "short", "v", "PX", "50")
+        time.sleep(0.1)
+        assert conn.call("GET", "short") == b"$-1\r\n"
+        assert conn.call("TTL", "short") == b":-2\r\n"
+        conn.call("FLUSHDB")
+        conn.close()
+
+
+def test_db_index_errors(differ):
+    differ.check(
+        "SET a 1", "SWAPDB 2147483648 1", "SWAPDB 1 2147483648", "SWAPDB 1 -2147483649",
+        "SWAPDB 1.0 1", "SWAPDB 1 x", "SWAPDB 16 1", "SWAPDB 1 16", "SWAPDB -1 -1",
+        "MOVE a 2147483648", "MOVE a -2147483649", "MOVE a x", "MOVE a 16", "MOVE a -1",
+        "MOVE a 9", "MOVE missing 9", "COPY a b DB 2147483648", "COPY a b DB x",
+        "COPY a b DB", "COPY a b REPLACE DB", "COPY a b DB 16", "COPY a b DB -1",
+        "COPY a b replace replace", "COPY a b DB 0 DB 1", "SELECT 1", "GET b",
+        "COPY b b DB 1", "COPY b b DB 9", "SELECT 9", "GET b", "SWAPDB", "MOVE a",
+        "COPY a", "SELECT 1", "FLUSHDB", "SELECT 9")
+
+
+def test_copy_replace_keeps_ttl_rules(differ):
+    differ.check("SET a 1", "SET b 2", "EXPIRE b 100", "COPY a b REPLACE", "TTL b",
+                 "EXPIRE a 100", "COPY a c", "TTL c", "RPUSH l x y", "COPY l a",
+                 "COPY l a REPLACE", "TYPE a", "LRANGE a 0 -1", "TTL a", "RPUSH a z",
+                 "LRANGE l 0 -1", "COPY missing a REPLACE", "EXISTS a")
+
+
+def test_object_strings_and_refcount(differ):
+    differ.check(
+        "SET s1 abc", "APPEND s1 d", "OBJECT ENCODING s1", "SET s2 9223372036854775807",
+        "OBJECT ENCODING s2", "SET s3 9223372036854775808", "OBJECT ENCODING s3",
+        "SET s4 -9223372036854775808", "OBJECT ENCODING s4", "SET s5 ' 1'",
+        "OBJECT ENCODING s5", "SET s6 +1", "OBJECT ENCODING s6", "INCRBYFLOAT f 1.5",
+        "OBJECT ENCODING f", "SET n 9999", "OBJECT REFCOUNT n", "SET n 10000",
+        "OBJECT REFCOUNT n", "SET n -1", "OBJECT REFCOUNT n", "INCR cnt",
+        "OBJECT REFCOUNT cnt", "OBJECT ENCODING cnt", "SETRANGE sr 0 12",
+        "OBJECT ENCODING sr", "APPEND ap 12", "OBJECT ENCODING ap", "SET e ''",
+        "OBJECT ENCODING e", "OBJECT REFCOUNT e", "RPUSH l a", "OBJECT REFCOUNT l",
+        "OBJECT ENCODING l", "OBJECT FREQ l", "OBJECT foo", "OBJECT foo bar baz",
+        "OBJECT HELP x", "OBJECT help", "OBJECT encoding s1 x", "OBJECT IDLETIME",
+        "OBJECT FREQ", "OBJECT REFCOUNT")
+
+
+def test_object_under_maxmemory_policies(differ):
+    try:
+        differ.check(
+            "SET a 100", "CONFIG SET maxmemory 100mb",
+            "CONFIG SET maxmemory-policy allkeys-lru", "SET r 100", "OBJECT REFCOUNT r",
+            "OBJECT ENCODING r", "OBJECT IDLETIME r", "OBJECT FREQ r",
+            "CONFIG SET maxmemory-policy volatile-lfu", "SET r 200", "OBJECT REFCOUNT r",
+            "OBJECT IDLETIME r", "OBJECT IDLETIME missing", "OBJECT FREQ missing",
+            "CONFIG SET maxmemory-policy allkeys-random", "SET r 300",
+            "OBJECT REFCOUNT r", "CONFIG SET maxmemory 0",
+            "CONFIG SET maxmemory-policy allkeys-lfu", "OBJECT IDLETIME a",
+            "SET r 400", "OBJECT REFCOUNT r")
+    finally:
+        for port in differ.ports.values():
+            conn = RawConnection(port)
+            conn.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
+            conn.call("CONFIG", "SET", "maxmemory", "0")
+            conn.close()
+
+
+def test_exists_type_ttl_do_not_touch_but_touch_does(mini):
+    conn = RawConnection(mini.port)
+    conn.call("SELECT", "5")
+    conn.call("SET", "idle", "v")
+    db = mini.state.dbs[5]
+    try:
+        mini.call(lambda: db.access.__setitem__(b"idle", db.access[b"idle"] - 10))
+        for command in (("EXISTS", "idle"), ("TYPE", "idle"), ("TTL", "idle"),
+                        ("OBJECT", "ENCODING", "idle"), ("SCAN", "0")):
+            conn.call(*command)
+        assert conn.call("OBJECT", "IDLETIME", "idle") in (b":10\r\n", b":11\r\n")
+        assert conn.call("TOUCH", "idle", "nope") == b":1\r\n"
+        assert conn.call("OBJECT", "IDLETIME", "idle") in (b":0\r\n", b":1\r\n")
+    finally:
+        conn.call("FLUSHDB")
+        conn.close()
+
+
+def test_randomkey_is_uniform_and_skips_tombstones():
+    from collections import Counter
+    from miniredis.state import ServerState
+    db = ServerState().dbs[0]
+    for i in range(3000):
+        db.set(b"k%d" % i, b"v")
+    for i in range(0, 3000, 3):
+        db.delete(b"k%d" % i)
+    live = {b"k%d" % i for i in range(3000) if i % 3}
+    counts = Counter(db.random_key() for _ in range(20000))
+    assert set(counts) <= live
+    assert len(counts) > 1800  # not biased towards the first entries
+    for key in list(live):
+        db.delete(key)
+    assert db.random_key() is None
+
+
+def test_copy_value_is_deep_for_aggregates():
+    from collections import deque
+    from miniredis.commands.keys import copy_value
+
+    class Box:
+        def __init__(self, items):
+            self.items = items
+
+        def copy(self):
+            return Box(list(self.items))
+
+    values = [deque([b"a"]), {b"f": b"v"}, {b"m"}, bytearray(b"raw"), Box([1])]
+    for value in values:
+        clone = copy_value(value)
+        assert clone is not value and type(clone) is type(value)
+    assert copy_value(b"s") == b"s"
+    box = Box([1])
+    clone = copy_value(box)
+    clone.items.append(2)
+    assert box.items == [1]
+
+
+def test_encoding_of_registry():
+    from miniredis.config import Config
+    from miniredis.keyspace import encoding_of, register_encoding
+    config = Config()
+    assert encoding_of(b"12", config) == "int"
+    assert encoding_of(b"x" * 44, config) == "embstr"
+    assert encoding_of(b"x" * 45, config) == "raw"
+    assert encoding_of(bytearray(b"1"), config) == "raw"
+    assert encoding_of({b"f": b"v"}, config) == "listpack"
+    assert encoding_of({b"f": b"v" * 65}, config) == "hashtable"
+    assert encoding_of({b"%d" % i: b"v" for i in range(129)}, config) == "hashtable"
+    assert encoding_of({b"1", b"2"}, config) == "intset"
+    assert encoding_of({b"1", b"x"}, config) == "hashtable"
+
+    class Custom:
+        pass
+
+    register_encoding(Custom, lambda value, config: "skiplist")
+    assert encoding_of(Custom(), config) == "skiplist"

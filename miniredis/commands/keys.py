@@ -113,9 +113,7 @@ def scan(client, args: List[bytes]):
     cursor = parse_cursor(args[1])
     matches, count, wanted_type = parse_scan_options(args, 2, allow_type=True)
     db = client.db
-    next_cursor, found = db.scan(cursor, count)
-    if matches is not None:
-        found = [key for key in found if matches(key)]
+    next_cursor, found = db.scan(cursor, count, matches)
     if wanted_type is not None:
         found = [key for key in found if type_name(db.peek(key)) == wanted_type]
     return [b"%d" % next_cursor, found]
@@ -270,23 +268,27 @@ def swapdb(client, args: List[bytes]):
 
 # -- expiry --------------------------------------------------------------------------
 _NX, _XX, _GT, _LT = 1, 2, 4, 8
+# addReplyErrorFormat maps every CR and LF to a space (one each, not one per CRLF).
+_CRLF_TO_SPACES = bytes.maketrans(b"\r\n", b"  ")
 _EXPIRE_FLAGS = {b"nx": _NX, b"xx": _XX, b"gt": _GT, b"lt": _LT}
 
 
 def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
     key = args[1]
-    amount = parse_int(args[2])
     flags = 0
     for word in args[3:]:
         flag = _EXPIRE_FLAGS.get(word.lower())
         if flag is None:
+            # Redis formats the option with %s: bytes kept as is, cut at a NUL.
             raise CommandError(errors.UNSUPPORTED_OPTION.format(
-                word.decode("utf-8", "replace")))
+                word.split(b"\0", 1)[0].translate(_CRLF_TO_SPACES)
+                .decode("utf-8", "surrogateescape")))
         flags |= flag
     if flags & _NX and flags & (_XX | _GT | _LT):
         raise CommandError(errors.NX_XX_GT_LT)
     if flags & _GT and flags & _LT:
         raise CommandError(errors.GT_AND_LT)
+    amount = parse_int(args[2])  # Redis reads the options first, then the time
     name = args[0].decode("latin-1").lower()
     # C's LLONG_MIN / 1000 truncates toward zero: the bounds are symmetric.
     if unit_ms == 1000 and not -(LLONG_MAX // 1000) <= amount <= LLONG_MAX // 1000:
@@ -454,8 +456,10 @@ def object_idletime(client, args: List[bytes]):
         return None
     if "lfu" in client.state.config["maxmemory-policy"]:
         raise CommandError(errors.OBJECT_IDLETIME_IS_LFU)
-    last = db.access.get(key, client.state.lru_clock)
-    return max(int(client.state.clock.monotonic()) - last, 0)
+    # Both ends read the cron-refreshed LRU clock, as Redis's LRU_CLOCK() does, so a
+    # key touched just now never reads 1 because the cache lagged a second boundary.
+    now = client.state.lru_clock
+    return max(now - db.access.get(key, now), 0)
 
 
 @command("object|freq", 3, "readonly", keys=(2, 2, 1), group="generic", since="4.0.0",
