@@ -177,7 +177,7 @@ class Database:
         free = self._free
         free.append(slot)
         self.access.pop(key, None)
-        if len(free) > _COMPACT_MIN_FREE and 2 * len(free) > len(self._slots):
+        if len(free) > _COMPACT_MIN_FREE and 4 * len(free) > 3 * len(self._slots):
             self._compact()
 
     def delete(self, key: bytes) -> bool:
@@ -308,7 +308,7 @@ class Database:
     # whose slot is reused by the next new key (a new key may or may not be returned:
     # Redis promises nothing for those either). Nothing is ever sorted.
     #
-    # Tombstones are compacted once they outnumber live slots (and there are more than
+    # Tombstones are compacted once they fill three quarters of the table (and there are more than
     # _COMPACT_MIN_FREE of them), so a walk never wades through a mostly empty table.
     # Compaction keeps the keys' relative order and starts a new epoch; the cursor
     # carries the epoch in its high bits (position in the low _POSITION_BITS). For each
@@ -319,14 +319,11 @@ class Database:
     # (duplicates are allowed; omissions are not).
     def _compact(self) -> None:
         """Squeeze out tombstones, keeping order; remember how old slots map to new."""
-        old_positions = array("q")
-        live: List[bytes] = []
-        for position, key in enumerate(self._slots):
-            if key is not None:
-                old_positions.append(position)
-                live.append(key)
+        slots = self._slots
+        old_positions = array("q", [i for i, key in enumerate(slots) if key is not None])
+        live: List[bytes] = [key for key in slots if key is not None]
         self._slots = live
-        self._slot_of = {key: i for i, key in enumerate(live)}
+        self._slot_of = dict(zip(live, range(len(live))))
         self._free = []
         self._epoch += 1
         history = self._history
