@@ -132,3 +132,10 @@ OBJECT_IDLETIME_IS_LFU = (
     "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that "
     "when switching between policies at runtime LRU and LFU data will take some time to "
     "adjust.")
+
+# Server and connection commands (CLIENT PAUSE/CACHING, CONFIG, COMMAND, DEBUG)
+CLIENT_CACHING_NO_TRACKING = (
+    "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN "
+    "or OPTOUT mode enabled")
+CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
+TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"

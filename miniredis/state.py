@@ -17,6 +17,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from .connection import Client
 
 
+def resident_bytes() -> int:
+    """The process's resident set size (INFO memory has no allocator to ask)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 class Stats:
     """Counters reported by INFO stats (reset by CONFIG RESETSTAT where Redis does)."""
 
@@ -75,6 +85,8 @@ class ServerState:
         self.unixsocket: Optional[str] = None
         self.executable = ""
         self.config_file = ""
+        self.memory_startup = resident_bytes()  # INFO memory: the baseline before data
+        self.memory_peak = self.memory_startup
         # Hooks later subsystems attach to (transactions, blocking, keyspace events).
         self.on_key_modified: Optional[Callable[[Database, bytes], None]] = None
         self.on_key_expired: Optional[Callable[[Database, bytes], None]] = None

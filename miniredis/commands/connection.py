@@ -6,7 +6,7 @@ from typing import List
 from .. import errors
 from ..args import parse_int, to_int
 from ..errors import CommandError
-from ..protocol import OK, PONG, Map, Simple, Verbatim
+from ..protocol import OK, PONG, Map, Set, Simple, Verbatim
 from . import command, container
 
 REDIS_VERSION = "7.0.15"
@@ -138,9 +138,95 @@ def reset(client, args: List[bytes]):
     return Simple("RESET")
 
 
+def help_reply(args: List[bytes], lines: List[str]) -> List[Simple]:
+    """A container's HELP reply as Redis's addReplyHelp builds it (status lines)."""
+    name = args[0].decode("utf-8", "replace").upper()
+    return [Simple(line) for line in
+            ["%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:" % name]
+            + lines + ["HELP", "    Prints this help."]]
+
+
 # -- CLIENT ----------------------------------------------------------------------------
 container("client", -2, group="connection", since="2.4.0",
           summary="A container for client connection commands.")
+
+# Redis 7.0's text, less the tracking subcommands this server does not offer, plus the
+# SETINFO entry of Redis 7.2 (redis-py sends CLIENT SETINFO on connect).
+_CLIENT_HELP = [
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "SETINFO <option> <value>",
+    "    Set client meta attr. Options are:",
+    "    * LIB-NAME: the client lib name.",
+    "    * LIB-VER: the client lib version.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+]
+
+
+@command("client|help", 2, "loading stale", group="connection", since="5.0.0",
+         summary="Returns helpful text about the different subcommands.")
+def client_help(client, args: List[bytes]):
+    return help_reply(args, _CLIENT_HELP)
+
+
+# Client-side caching (CLIENT TRACKING) is not offered, so a connection's tracking state
+# is always "off": these answer exactly as Redis does for a client that never enabled it.
+@command("client|getredir", 2, "noscript loading stale", group="connection",
+         since="6.0.0", summary="Returns the client ID to which the connection's tracking "
+         "notifications are redirected.")
+def client_getredir(client, args: List[bytes]):
+    return -1
+
+
+@command("client|trackinginfo", 2, "noscript loading stale", group="connection",
+         since="6.2.0", summary="Returns information about server-assisted client-side "
+         "caching for the connection.")
+def client_trackinginfo(client, args: List[bytes]):
+    return Map([(b"flags", Set([b"off"])), (b"redirect", -1), (b"prefixes", [])])
+
+
+@command("client|caching", 3, "noscript loading stale", group="connection",
+         since="6.0.0", summary="Instructs the server whether to track the keys in the "
+         "next request.")
+def client_caching(client, args: List[bytes]):
+    raise CommandError(errors.CLIENT_CACHING_NO_TRACKING)
 
 
 def client_flags(client) -> str:

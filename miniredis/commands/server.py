@@ -8,15 +8,16 @@ import sys
 import time as _time
 from typing import Any, List, Optional
 
-from .. import __version__, errors
+from .. import errors
 from ..args import to_float, to_int
 from ..config import ConfigError, get_param
 from ..errors import CommandError
 from ..glob import compile_pattern
 from ..keyspace import encoding_of
+from ..state import resident_bytes
 from ..protocol import OK, Map, Set, Simple, Verbatim
 from . import COMMANDS, all_commands, command, container, lookup
-from .connection import REDIS_VERSION
+from .connection import REDIS_VERSION, help_reply
 
 
 def _flush_mode(args: List[bytes]) -> None:
@@ -48,9 +49,11 @@ def dbsize(client, args: List[bytes]):
 
 
 # -- INFO --------------------------------------------------------------------------------
-_DEFAULT_SECTIONS = ["server", "clients", "memory", "persistence", "stats", "replication",
-                     "cpu", "modules", "errorstats", "cluster", "keyspace"]
-_ALL_SECTIONS = _DEFAULT_SECTIONS[:-3] + ["commandstats"] + _DEFAULT_SECTIONS[-3:]
+# Redis prints the sections it was asked for in this fixed order, whatever the order of
+# the arguments; "default" is everything but commandstats and latencystats.
+_ORDER = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu",
+          "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"]
+_DEFAULT_SECTIONS = [name for name in _ORDER if name not in ("commandstats", "latencystats")]
 
 
 def _section_server(state) -> List[str]:
@@ -59,7 +62,8 @@ def _section_server(state) -> List[str]:
         "redis_version:%s" % REDIS_VERSION, "redis_git_sha1:00000000", "redis_git_dirty:0",
         "redis_build_id:miniredis", "redis_mode:standalone",
         "os:%s %s %s" % (platform.system(), platform.release(), platform.machine()),
-        "arch_bits:64", "monotonic_clock:POSIX clock_gettime",
+        "arch_bits:%d" % (64 if sys.maxsize > 2 ** 32 else 32),
+        "monotonic_clock:POSIX clock_gettime",
         "multiplexing_api:epoll", "atomicvar_api:c11-builtin", "gcc_version:0.0.0",
         "process_id:%d" % state.pid, "process_supervised:no", "run_id:%s" % state.run_id,
         "tcp_port:%d" % state.tcp_port, "server_time_usec:%d" % state.clock.us(),
@@ -68,7 +72,6 @@ def _section_server(state) -> List[str]:
         "lru_clock:%d" % (state.lru_clock & 0xFFFFFF),
         "executable:%s" % (state.executable or sys.executable),
         "config_file:%s" % state.config_file, "io_threads_active:0",
-        "miniredis_version:%s" % __version__,
     ]
 
 
@@ -85,26 +88,59 @@ def _section_clients(state) -> List[str]:
 
 
 def _section_memory(state) -> List[str]:
-    rss = _rss_bytes()
+    # There is no allocator to ask, so "used" memory is the process's resident set:
+    # the startup figure is the interpreter and code, the rest counts as the dataset.
+    rss = resident_bytes()
+    peak = state.memory_peak = max(state.memory_peak, rss)
+    startup = min(state.memory_startup or rss, rss)
+    dataset = rss - startup
+    maxmemory = state.config["maxmemory"]
+    total = _total_memory()
+    normal = sum(c.output_pending for c in state.clients.values())
     return [
         "used_memory:%d" % rss, "used_memory_human:%s" % _human(rss),
         "used_memory_rss:%d" % rss, "used_memory_rss_human:%s" % _human(rss),
-        "used_memory_peak:%d" % rss, "used_memory_peak_human:%s" % _human(rss),
-        "total_system_memory:%d" % _total_memory(), "maxmemory:%d" % state.config["maxmemory"],
-        "maxmemory_human:%s" % _human(state.config["maxmemory"]),
+        "used_memory_peak:%d" % peak, "used_memory_peak_human:%s" % _human(peak),
+        "used_memory_peak_perc:%.2f%%" % (rss * 100 / peak),
+        "used_memory_overhead:%d" % startup, "used_memory_startup:%d" % startup,
+        "used_memory_dataset:%d" % dataset,
+        "used_memory_dataset_perc:%.2f%%" % (dataset * 100 / rss),
+        "allocator_allocated:%d" % rss, "allocator_active:%d" % rss,
+        "allocator_resident:%d" % rss,
+        "total_system_memory:%d" % total, "total_system_memory_human:%s" % _human(total),
+        "used_memory_lua:0", "used_memory_vm_eval:0", "used_memory_lua_human:0B",
+        "used_memory_scripts_eval:0", "number_of_cached_scripts:0", "number_of_functions:0",
+        "number_of_libraries:0", "used_memory_vm_functions:0", "used_memory_vm_total:0",
+        "used_memory_vm_total_human:0B", "used_memory_functions:0", "used_memory_scripts:0",
+        "used_memory_scripts_human:0B",
+        "maxmemory:%d" % maxmemory, "maxmemory_human:%s" % _human(maxmemory),
         "maxmemory_policy:%s" % state.config["maxmemory-policy"],
-        "mem_fragmentation_ratio:1.00", "mem_allocator:pymalloc", "lazyfree_pending_objects:0",
+        "allocator_frag_ratio:1.00", "allocator_frag_bytes:0", "allocator_rss_ratio:1.00",
+        "allocator_rss_bytes:0", "rss_overhead_ratio:1.00", "rss_overhead_bytes:0",
+        "mem_fragmentation_ratio:1.00", "mem_fragmentation_bytes:0",
+        "mem_not_counted_for_evict:0", "mem_replication_backlog:0",
+        "mem_total_replication_buffers:0", "mem_clients_slaves:0",
+        "mem_clients_normal:%d" % normal, "mem_cluster_links:0", "mem_aof_buffer:0",
+        "mem_allocator:pymalloc", "active_defrag_running:0", "lazyfree_pending_objects:0",
+        "lazyfreed_objects:0",
     ]
 
 
 def _section_persistence(state) -> List[str]:
     return [
         "loading:0", "async_loading:0", "current_cow_peak:0", "current_cow_size:0",
+        "current_cow_size_age:0", "current_fork_perc:0.00", "current_save_keys_processed:0",
+        "current_save_keys_total:0",
         "rdb_changes_since_last_save:%d" % state.dirty, "rdb_bgsave_in_progress:0",
         "rdb_last_save_time:%d" % state.last_save, "rdb_last_bgsave_status:ok",
+        "rdb_last_bgsave_time_sec:-1", "rdb_current_bgsave_time_sec:-1", "rdb_saves:0",
+        "rdb_last_cow_size:0", "rdb_last_load_keys_expired:0", "rdb_last_load_keys_loaded:0",
         "aof_enabled:%d" % (1 if state.config["appendonly"] else 0),
         "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0",
-        "aof_last_bgrewrite_status:ok", "aof_last_write_status:ok",
+        "aof_last_rewrite_time_sec:-1", "aof_current_rewrite_time_sec:-1",
+        "aof_last_bgrewrite_status:ok", "aof_rewrites:0",
+        "aof_rewrites_consecutive_failures:0", "aof_last_write_status:ok",
+        "aof_last_cow_size:0", "module_fork_in_progress:0", "module_fork_last_cow_size:0",
     ]
 
 
@@ -116,12 +152,29 @@ def _section_stats(state) -> List[str]:
         "instantaneous_ops_per_sec:0",
         "total_net_input_bytes:%d" % stats.total_net_input_bytes,
         "total_net_output_bytes:%d" % stats.total_net_output_bytes,
+        "total_net_repl_input_bytes:0", "total_net_repl_output_bytes:0",
+        "instantaneous_input_kbps:0.00", "instantaneous_output_kbps:0.00",
+        "instantaneous_input_repl_kbps:0.00", "instantaneous_output_repl_kbps:0.00",
         "rejected_connections:%d" % stats.rejected_connections,
-        "expired_keys:%d" % stats.expired_keys, "evicted_keys:%d" % stats.evicted_keys,
+        "sync_full:0", "sync_partial_ok:0", "sync_partial_err:0",
+        "expired_keys:%d" % stats.expired_keys, "expired_stale_perc:0.00",
+        "expired_time_cap_reached_count:0", "expire_cycle_cpu_milliseconds:0",
+        "evicted_keys:%d" % stats.evicted_keys, "evicted_clients:0",
+        "total_eviction_exceeded_time:0", "current_eviction_exceeded_time:0",
         "keyspace_hits:%d" % stats.keyspace_hits, "keyspace_misses:%d" % stats.keyspace_misses,
-        "pubsub_channels:0", "pubsub_patterns:0",
-        "total_error_replies:%d" % stats.total_error_replies,
+        "pubsub_channels:0", "pubsub_patterns:0", "pubsubshard_channels:0",
+        "latest_fork_usec:0", "total_forks:0", "migrate_cached_sockets:0",
+        "slave_expires_tracked_keys:0", "active_defrag_hits:0", "active_defrag_misses:0",
+        "active_defrag_key_hits:0", "active_defrag_key_misses:0",
+        "total_active_defrag_time:0", "current_active_defrag_time:0",
+        "tracking_total_keys:0", "tracking_total_items:0", "tracking_total_prefixes:0",
         "unexpected_error_replies:%d" % stats.unexpected_error_replies,
+        "total_error_replies:%d" % stats.total_error_replies,
+        "dump_payload_sanitizations:0",
+        "total_reads_processed:%d" % getattr(stats, "total_reads_processed", 0),
+        "total_writes_processed:%d" % getattr(stats, "total_writes_processed", 0),
+        "io_threaded_reads_processed:0", "io_threaded_writes_processed:0",
+        "reply_buffer_shrinks:0", "reply_buffer_expands:0",
     ]
 
 
@@ -136,9 +189,14 @@ def _section_replication(state) -> List[str]:
 def _section_cpu(state) -> List[str]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ["used_cpu_sys:%.6f" % usage.ru_stime, "used_cpu_user:%.6f" % usage.ru_utime,
-            "used_cpu_sys_children:%.6f" % children.ru_stime,
-            "used_cpu_user_children:%.6f" % children.ru_utime]
+    lines = ["used_cpu_sys:%.6f" % usage.ru_stime, "used_cpu_user:%.6f" % usage.ru_utime,
+             "used_cpu_sys_children:%.6f" % children.ru_stime,
+             "used_cpu_user_children:%.6f" % children.ru_utime]
+    if hasattr(resource, "RUSAGE_THREAD"):  # INFO runs in the hub: the "main thread"
+        hub = resource.getrusage(resource.RUSAGE_THREAD)
+        lines += ["used_cpu_sys_main_thread:%.6f" % hub.ru_stime,
+                  "used_cpu_user_main_thread:%.6f" % hub.ru_utime]
+    return lines
 
 
 def _section_errorstats(state) -> List[str]:
@@ -170,6 +228,9 @@ _SECTIONS = {
     "persistence": _section_persistence, "stats": _section_stats,
     "replication": _section_replication, "cpu": _section_cpu,
     "modules": lambda state: [], "errorstats": _section_errorstats,
+    # Per-command latency histograms are not kept (latency-tracking is "no" here),
+    # which Redis shows as the bare header.
+    "latencystats": lambda state: [],
     "cluster": lambda state: ["cluster_enabled:0"], "keyspace": _section_keyspace,
     "commandstats": _section_commandstats,
 }
@@ -179,23 +240,28 @@ _TITLES = {"cpu": "CPU"}
 
 
 def info_text(state, words: List[str]) -> str:
-    """INFO's text for the requested sections (Redis's section selection rules)."""
-    wanted: List[str] = []
+    """INFO's text for the requested sections (Redis's section selection rules).
+
+    Sections come in Redis's fixed order, each "# Title\\r\\n" then "field:value\\r\\n"
+    lines, separated by an empty line; unknown names select nothing.
+    """
+    wanted = set()
     if not words:
-        wanted = list(_DEFAULT_SECTIONS)
+        wanted.update(_DEFAULT_SECTIONS)
     for word in words:
         word = word.lower()
         if word in ("all", "everything"):
-            wanted += _ALL_SECTIONS
+            wanted.update(_ORDER)
         elif word == "default":
-            wanted += _DEFAULT_SECTIONS
+            wanted.update(_DEFAULT_SECTIONS)
         elif word in _SECTIONS:
-            wanted.append(word)
+            wanted.add(word)
     blocks = []
-    for name in dict.fromkeys(wanted):
-        blocks.append("\r\n".join(["# " + _TITLES.get(name, name.capitalize())]
-                                  + _SECTIONS[name](state)))
-    return "\r\n".join(blocks) + ("\r\n" if blocks else "")
+    for name in _ORDER:
+        if name in wanted:
+            lines = ["# " + _TITLES.get(name, name.capitalize())] + _SECTIONS[name](state)
+            blocks.append("".join(line + "\r\n" for line in lines))
+    return "\r\n".join(blocks)
 
 
 @command("info", -1, "loading stale", group="server", since="1.0.0",
@@ -203,14 +269,6 @@ def info_text(state, words: List[str]) -> str:
 def info(client, args: List[bytes]):
     words = [arg.decode("utf-8", "replace") for arg in args[1:]]
     return Verbatim(info_text(client.state, words))
-
-
-def _rss_bytes() -> int:
-    try:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * resource.getpagesize()
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _total_memory() -> int:
@@ -221,9 +279,12 @@ def _total_memory() -> int:
 
 
 def _human(size: int) -> str:
-    for unit, factor in (("G", 1024 ** 3), ("M", 1024 ** 2), ("K", 1024)):
-        if size >= factor:
-            return "%.2f%s" % (size / factor, unit)
+    """Redis's bytesToHuman: B below 1K, else two decimals with K/M/G/T/P."""
+    if size < 1024:
+        return "%dB" % size
+    for unit, power in (("K", 1), ("M", 2), ("G", 3), ("T", 4), ("P", 5)):
+        if size < 1024 ** (power + 1) or unit == "P":
+            return "%.2f%s" % (size / 1024 ** power, unit)
     return "%dB" % size
 
 
@@ -268,6 +329,21 @@ def config_set(client, args: List[bytes]):
         config.values.update(old)
         raise CommandError(errors.CONFIG_SET_FAILED.format(name, exc)) from None
     return OK
+
+
+@command("config|help", 2, "loading stale", group="server", since="5.0.0",
+         summary="Returns helpful text about the different subcommands.")
+def config_help(client, args: List[bytes]):
+    return help_reply(args, [
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+    ] + (["REWRITE", "    Rewrite the configuration file."]
+         if "rewrite" in (sub.name for sub in COMMANDS[b"config"].subcommands.values())
+         else []))
 
 
 @command("config|resetstat", 2, "admin noscript loading stale", group="server",
@@ -384,6 +460,29 @@ def _group_of(fullname: str) -> str:
     return cmd.group if cmd is not None else ""
 
 
+@command("command|help", 2, "loading stale", group="server", since="5.0.0",
+         summary="Returns helpful text about the different subcommands.")
+def command_help(client, args: List[bytes]):
+    return help_reply(args, [
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+    ])
+
+
 @command("command|getkeys", -4, "loading stale", group="server", since="2.8.13",
          summary="Extracts the key names from an arbitrary command.")
 def command_getkeys(client, args: List[bytes]):
@@ -493,6 +592,22 @@ def slowlog_get(client, args: List[bytes]):
     return [[entry.id, entry.time, entry.duration, list(entry.args),
              entry.addr.encode(), entry.name.encode()]
             for entry in client.state.slowlog[:count]]
+
+
+@command("slowlog|help", 2, "loading stale", group="server", since="6.2.0",
+         summary="Show helpful text about the different subcommands")
+def slowlog_help(client, args: List[bytes]):
+    return help_reply(args, [
+        "GET [<count>]",
+        "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
+        "    Entries are made of:",
+        "    id, timestamp, time in microseconds, arguments array, client IP and port,",
+        "    client name",
+        "LEN",
+        "    Return the length of the slowlog.",
+        "RESET",
+        "    Reset the slowlog.",
+    ])
 
 
 @command("slowlog|len", 2, "admin loading stale", group="server", since="2.2.12",
