@@ -296,30 +296,50 @@ container("config", -2, group="server", since="2.0.0",
 @command("config|get", -3, "admin noscript loading stale", group="server", since="2.0.0",
          summary="Returns the effective values of configuration parameters.")
 def config_get(client, args: List[bytes]):
+    state = client.state
     found: dict = {}
     for pattern in args[2:]:
-        for name, value in client.state.config.matching(pattern.decode("utf-8", "replace")):
-            found.setdefault(name, value)
-    return Map((name.encode(), value.encode()) for name, value in found.items())
+        for name, value in state.config.matching(pattern.decode("utf-8", "surrogateescape")):
+            if name.lower() == "port" and state.tcp_port:
+                value = str(state.tcp_port)     # the port actually bound (port 0)
+            found.setdefault(name.lower(), (name, value))
+    return Map((name.encode("utf-8", "surrogateescape"), value.encode("utf-8", "surrogateescape"))
+               for name, value in found.values())
+
+
+def _is_local(client) -> bool:
+    return client.unix or client.addr.startswith(("127.0.0.1:", "[::1]:", "::1:"))
+
+
+def protected_allowed(client, setting: str) -> bool:
+    """Whether a "yes/no/local" option (enable-protected-configs...) lets ``client`` in."""
+    value = client.state.config[setting]
+    return value == "yes" or (value == "local" and _is_local(client))
 
 
 @command("config|set", -4, "admin noscript loading stale", group="server", since="2.0.0",
          summary="Sets configuration parameters in-flight.")
 def config_set(client, args: List[bytes]):
     if len(args) % 2 != 0:
-        raise CommandError(errors.WRONG_ARITY.format("config|set"))
+        raise CommandError(errors.SYNTAX)
     config = client.state.config
     pairs = []
     seen = set()
     for i in range(2, len(args), 2):
-        name = args[i].decode("utf-8", "replace")
+        name = args[i].decode("utf-8", "surrogateescape")
         param = get_param(name)
         if param is None:
             raise CommandError(errors.CONFIG_SET_UNKNOWN.format(name))
-        if param.name in seen:
+        # Redis refuses a name given twice, but an alias and its parameter may both be.
+        if name.lower() in seen:
             raise CommandError(errors.CONFIG_SET_DUPLICATE.format(name))
-        seen.add(param.name)
+        seen.add(name.lower())
         pairs.append((name, param, args[i + 1].decode("utf-8", "surrogateescape")))
+    for name, param, _ in pairs:
+        if not param.mutable:
+            raise CommandError(errors.CONFIG_SET_FAILED.format(name, "can't set immutable config"))
+        if param.protected and not protected_allowed(client, "enable-protected-configs"):
+            raise CommandError(errors.CONFIG_SET_FAILED.format(name, "can't set protected config"))
     # All or nothing: validate every value before applying any.
     old = {param.name: config.values[param.name] for _, param, _ in pairs}
     try:
