@@ -33,7 +33,7 @@ def _incr_by(client, key: bytes, delta: int) -> int:
 
 
 @command("get", 2, "readonly fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Returns the string value of a key.")
+         summary="Get the value of a key")
 def get(client, args: List[bytes]):
     return client.db.get_string(args[1])
 
@@ -68,8 +68,7 @@ def expire_deadline(client, text: bytes, unit_ms: int, absolute: bool, cmd: str)
 
 
 @command("set", -3, "write denyoom", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Sets the string value of a key, ignoring its type. The key is created "
-                 "if it doesn't exist.")
+         summary="Set the string value of a key")
 def set_(client, args: List[bytes]):
     key, value = args[1], args[2]
     if len(args) == 3:
@@ -112,25 +111,25 @@ def set_(client, args: List[bytes]):
 
 
 @command("incr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Increments the integer value of a key by one.")
+         summary="Increment the integer value of a key by one")
 def incr(client, args: List[bytes]):
     return _incr_by(client, args[1], 1)
 
 
 @command("decr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Decrements the integer value of a key by one.")
+         summary="Decrement the integer value of a key by one")
 def decr(client, args: List[bytes]):
     return _incr_by(client, args[1], -1)
 
 
 @command("incrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Increments the integer value of a key by a number.")
+         summary="Increment the integer value of a key by the given amount")
 def incrby(client, args: List[bytes]):
     return _incr_by(client, args[1], parse_int(args[2]))
 
 
 @command("decrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Decrements a number from the integer value of a key.")
+         summary="Decrement the integer value of a key by the given number")
 def decrby(client, args: List[bytes]):
     delta = parse_int(args[2])
     if delta == LLONG_MIN:
@@ -139,7 +138,7 @@ def decrby(client, args: List[bytes]):
 
 
 @command("mget", -2, "readonly fast", keys=(1, -1, 1), group="string", since="1.0.0",
-         summary="Atomically returns the string values of one or more keys.")
+         summary="Get the values of all the given keys")
 def mget(client, args: List[bytes]):
     get_value = client.db.get
     result = []
@@ -151,7 +150,7 @@ def mget(client, args: List[bytes]):
 
 
 @command("mset", -3, "write denyoom", keys=(1, -1, 2), group="string", since="1.0.1",
-         summary="Atomically creates or modifies the string values of one or more keys.")
+         summary="Set multiple keys to multiple values")
 def mset(client, args: List[bytes]):
     if len(args) % 2 == 0:
         raise CommandError(errors.WRONG_ARITY.format("mset"))
@@ -163,7 +162,7 @@ def mset(client, args: List[bytes]):
 
 # -- more setters and getters ----------------------------------------------------------
 @command("setnx", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Set the string value of a key only when the key doesn't exist.")
+         summary="Set the value of a key, only if the key does not exist")
 def setnx(client, args: List[bytes]):
     db = client.db
     if db.get(args[1]) is not None:
@@ -181,22 +180,19 @@ def _set_with_expiry(client, args: List[bytes], unit_ms: int, name: str):
 
 
 @command("setex", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.0.0",
-         summary="Sets the string value and expiration time of a key. Creates the key if "
-                 "it doesn't exist.")
+         summary="Set the value and expiration of a key")
 def setex(client, args: List[bytes]):
     return _set_with_expiry(client, args, 1000, "setex")
 
 
 @command("psetex", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.6.0",
-         summary="Sets both string value and expiration time in milliseconds of a key. "
-                 "The key is created if it doesn't exist.")
+         summary="Set the value and expiration in milliseconds of a key")
 def psetex(client, args: List[bytes]):
     return _set_with_expiry(client, args, 1, "psetex")
 
 
 @command("msetnx", -3, "write denyoom", keys=(1, -1, 2), group="string", since="1.0.1",
-         summary="Atomically modifies the string values of one or more keys only when "
-                 "all keys don't exist.")
+         summary="Set multiple keys to multiple values, only if none of the keys exist")
 def msetnx(client, args: List[bytes]):
     if len(args) % 2 == 0:
         raise CommandError(errors.WRONG_ARITY.format("msetnx"))
@@ -209,8 +205,7 @@ def msetnx(client, args: List[bytes]):
 
 
 @command("getset", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Returns the previous string value of a key after setting it to a new "
-                 "value.")
+         summary="Set the string value of a key and return its old value")
 def getset(client, args: List[bytes]):
     old = client.db.get_string(args[1])
     client.db.set(args[1], args[2])
@@ -218,7 +213,7 @@ def getset(client, args: List[bytes]):
 
 
 @command("getdel", 2, "write fast", keys=(1, 1, 1), group="string", since="6.2.0",
-         summary="Returns the string value of a key after deleting the key.")
+         summary="Get the value of a key and delete the key")
 def getdel(client, args: List[bytes]):
     value = client.db.get_string(args[1])
     if value is not None:
@@ -232,24 +227,33 @@ _GETEX_UNITS = {b"ex": (1000, False), b"px": (1, False), b"exat": (1000, True),
 
 
 @command("getex", -2, "write fast", keys=(1, 1, 1), group="string", since="6.2.0",
-         summary="Returns the string value of a key after setting its expiration time.")
+         summary="Get the value of a key and optionally set its expiration")
 def getex(client, args: List[bytes]):
+    # Redis's option loop: an option may repeat (the last value wins) but never meet
+    # a conflicting one; the time is only checked once the key is known to be a string.
     key = args[1]
-    deadline = None
-    persist = False
-    if len(args) > 2:
-        option = args[2].lower()
-        if option == b"persist" and len(args) == 3:
-            persist = True
-        elif option in _GETEX_UNITS and len(args) == 4:
-            unit, absolute = _GETEX_UNITS[option]
-            deadline = expire_deadline(client, args[3], unit, absolute, "getex")
+    chosen = None       # b"persist" or one of _GETEX_UNITS
+    expire_arg = None
+    i = 2
+    while i < len(args):
+        option = args[i].lower()
+        if option == b"persist" and chosen in (None, b"persist"):
+            chosen = option
+        elif option in _GETEX_UNITS and chosen in (None, option) and i + 1 < len(args):
+            chosen, expire_arg = option, args[i + 1]
+            i += 1
         else:
             raise CommandError(errors.SYNTAX)
+        i += 1
     db = client.db
     value = db.get_string(key)
     if value is None:
         return None
+    persist = chosen == b"persist"
+    deadline = None
+    if expire_arg is not None:
+        unit, absolute = _GETEX_UNITS[chosen]
+        deadline = expire_deadline(client, expire_arg, unit, absolute, "getex")
     if deadline is not None:
         if deadline <= client.state.clock.ms():
             db.delete(key)
@@ -262,8 +266,7 @@ def getex(client, args: List[bytes]):
 
 
 @command("append", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="2.0.0",
-         summary="Appends a string to the value of a key. Creates the key if it doesn't "
-                 "exist.")
+         summary="Append a value to a key")
 def append(client, args: List[bytes]):
     db = client.db
     key = args[1]
@@ -288,7 +291,7 @@ def _check_size(size: int, client) -> None:
 
 
 @command("strlen", 2, "readonly fast", keys=(1, 1, 1), group="string", since="2.2.0",
-         summary="Returns the length of a string value.")
+         summary="Get the length of the value stored in a key")
 def strlen(client, args: List[bytes]):
     value = client.db.get_string(args[1])
     return 0 if value is None else len(value)
@@ -313,20 +316,19 @@ def _getrange(client, args: List[bytes]):
 
 
 @command("getrange", 4, "readonly", keys=(1, 1, 1), group="string", since="2.4.0",
-         summary="Returns a substring of the string stored at a key.")
+         summary="Get a substring of the string stored at a key")
 def getrange(client, args: List[bytes]):
     return _getrange(client, args)
 
 
 @command("substr", 4, "readonly", keys=(1, 1, 1), group="string", since="1.0.0",
-         summary="Returns a substring from a string value.")
+         summary="Get a substring of the string stored at a key")
 def substr(client, args: List[bytes]):
     return _getrange(client, args)
 
 
 @command("setrange", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.2.0",
-         summary="Overwrites a part of a string value with another by an offset. Creates "
-                 "the key if it doesn't exist.")
+         summary="Overwrite part of a string at key starting at the specified offset")
 def setrange(client, args: List[bytes]):
     key = args[1]
     offset = parse_int(args[2])
@@ -401,8 +403,7 @@ def format_long_double(number: Fraction) -> bytes:
 
 
 @command("incrbyfloat", 3, "write denyoom fast", keys=(1, 1, 1), group="string",
-         since="2.6.0", summary="Increment the floating point value of a key by a number. "
-         "Uses 0 if the key doesn't exist.")
+         since="2.6.0", summary="Increment the float value of a key by the given amount")
 def incrbyfloat(client, args: List[bytes]):
     db = client.db
     key = args[1]
@@ -441,9 +442,8 @@ def parse_bit_offset(text: bytes, hash_allowed: bool = False, bits: int = 1) -> 
     return value * multiplier
 
 
-@command("setbit", 4, "write denyoom", keys=(1, 1, 1), group="string", since="2.2.0",
-         summary="Sets or clears the bit at offset of the string value. Creates the key "
-                 "if it doesn't exist.")
+@command("setbit", 4, "write denyoom", keys=(1, 1, 1), group="bitmap", since="2.2.0",
+         summary="Sets or clears the bit at offset in the string value stored at key")
 def setbit(client, args: List[bytes]):
     key = args[1]
     offset = parse_bit_offset(args[2])
@@ -463,8 +463,8 @@ def setbit(client, args: List[bytes]):
     return old
 
 
-@command("getbit", 3, "readonly fast", keys=(1, 1, 1), group="string", since="2.2.0",
-         summary="Returns a bit value by offset.")
+@command("getbit", 3, "readonly fast", keys=(1, 1, 1), group="bitmap", since="2.2.0",
+         summary="Returns the bit value at offset in the string value stored at key")
 def getbit(client, args: List[bytes]):
     offset = parse_bit_offset(args[2])
     value = client.db.get_string(args[1])
@@ -497,7 +497,7 @@ def _normalize_range(start: int, end: int, size: int) -> Optional[tuple]:
 
 
 @command("bitcount", -2, "readonly", keys=(1, 1, 1), group="bitmap", since="2.6.0",
-         summary="Counts the number of set bits (population counting) in a string.")
+         summary="Count set bits in a string")
 def bitcount(client, args: List[bytes]):
     if len(args) == 3 or len(args) > 5:
         raise CommandError(errors.SYNTAX)
@@ -525,7 +525,7 @@ def bitcount(client, args: List[bytes]):
 
 
 @command("bitpos", -3, "readonly", keys=(1, 1, 1), group="bitmap", since="2.8.7",
-         summary="Finds the first set (1) or clear (0) bit in a string.")
+         summary="Find first bit set or clear in a string")
 def bitpos(client, args: List[bytes]):
     if args[2] not in (b"0", b"1"):
         if to_int(args[2]) is None:
@@ -559,7 +559,7 @@ def bitpos(client, args: List[bytes]):
 
 
 @command("bitop", -4, "write denyoom", keys=(2, -1, 1), group="bitmap", since="2.6.0",
-         summary="Performs bitwise operations on multiple strings, and stores the result.")
+         summary="Perform bitwise operations between strings")
 def bitop(client, args: List[bytes]):
     operation = args[1].lower()
     if operation not in (b"and", b"or", b"xor", b"not"):
@@ -704,21 +704,21 @@ def _bitfield(client, args: List[bytes], read_only: bool):
 
 
 @command("bitfield", -2, "write denyoom", keys=(1, 1, 1), group="bitmap", since="3.2.0",
-         summary="Performs arbitrary bitfield integer operations on strings.")
+         summary="Perform arbitrary bitfield integer operations on strings")
 def bitfield(client, args: List[bytes]):
     return _bitfield(client, args, read_only=False)
 
 
 @command("bitfield_ro", -2, "readonly fast", keys=(1, 1, 1), group="bitmap",
-         since="6.0.0", summary="Performs arbitrary read-only bitfield integer operations "
-         "on strings.")
+         since="6.0.0", summary="Perform arbitrary bitfield integer operations on strings. "
+                 "Read-only variant of BITFIELD")
 def bitfield_ro(client, args: List[bytes]):
     return _bitfield(client, args, read_only=True)
 
 
 # -- LCS -----------------------------------------------------------------------------------
 @command("lcs", -3, "readonly", keys=(1, 2, 1), group="string", since="7.0.0",
-         summary="Finds the longest common substring.")
+         summary="Find longest common substring")
 def lcs(client, args: List[bytes]):
     want_len = want_idx = with_match_len = False
     min_match = 0
