@@ -139,3 +139,9 @@ CLIENT_CACHING_NO_TRACKING = (
     "or OPTOUT mode enabled")
 CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
 TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
+UNKNOWN_SUBCOMMAND_OR_ARITY = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
+                               "Try {} HELP.")
+DEBUG_NOT_ALLOWED = (
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
+    "you can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server.")

@@ -13,7 +13,7 @@ REDIS_VERSION = "7.0.15"
 
 
 @command("ping", -1, "fast sentinel", group="connection", since="1.0.0",
-         summary="Returns the server's liveliness response.")
+         summary="Ping the server")
 def ping(client, args: List[bytes]):
     if len(args) > 2:
         raise CommandError(errors.WRONG_ARITY.format("ping"))
@@ -22,21 +22,21 @@ def ping(client, args: List[bytes]):
     return PONG
 
 
-@command("echo", 2, "fast", group="connection", since="1.0.0",
-         summary="Returns the given string.")
+@command("echo", 2, "loading stale fast", group="connection", since="1.0.0",
+         summary="Echo the given string")
 def echo(client, args: List[bytes]):
     return args[1]
 
 
 @command("quit", -1, "noscript loading stale fast no_auth allow_busy", group="connection",
-         since="1.0.0", summary="Closes the connection.")
+         since="1.0.0", summary="Close the connection")
 def quit_(client, args: List[bytes]):
     client.closing = True
     return OK
 
 
 @command("select", 2, "loading stale fast", group="connection", since="1.0.0",
-         summary="Changes the selected database.")
+         summary="Change the selected database for the current connection")
 def select(client, args: List[bytes]):
     index = parse_int(args[1])
     dbs = client.state.dbs
@@ -56,7 +56,7 @@ def _check_password(client, username: bytes, password: bytes) -> None:
 
 
 @command("auth", -2, "noscript loading stale fast no_auth allow_busy", group="connection",
-         since="1.0.0", summary="Authenticates the connection.")
+         since="1.0.0", summary="Authenticate to the server")
 def auth(client, args: List[bytes]):
     if len(args) > 3:
         raise CommandError(errors.SYNTAX)
@@ -75,7 +75,7 @@ def valid_client_name(name: bytes) -> bool:
 
 
 @command("hello", -1, "noscript loading stale fast no_auth allow_busy", group="connection",
-         since="6.0.0", summary="Handshakes with the Redis server.")
+         since="6.0.0", summary="Handshake with Redis")
 def hello(client, args: List[bytes]):
     version = client.resp
     i = 1
@@ -124,7 +124,7 @@ def hello(client, args: List[bytes]):
 
 
 @command("reset", 1, "noscript loading stale fast no_auth allow_busy", group="connection",
-         since="6.2.0", summary="Resets the connection.")
+         since="6.2.0", summary="Reset the connection")
 def reset(client, args: List[bytes]):
     state = client.state
     for hook in state.on_client_reset:
@@ -148,7 +148,7 @@ def help_reply(args: List[bytes], lines: List[str]) -> List[Simple]:
 
 # -- CLIENT ----------------------------------------------------------------------------
 container("client", -2, group="connection", since="2.4.0",
-          summary="A container for client connection commands.")
+          summary="A container for client connection commands")
 
 # Redis 7.0's text, less the tracking subcommands this server does not offer, plus the
 # SETINFO entry of Redis 7.2 (redis-py sends CLIENT SETINFO on connect).
@@ -201,7 +201,7 @@ _CLIENT_HELP = [
 
 
 @command("client|help", 2, "loading stale", group="connection", since="5.0.0",
-         summary="Returns helpful text about the different subcommands.")
+         summary="Show helpful text about the different subcommands")
 def client_help(client, args: List[bytes]):
     return help_reply(args, _CLIENT_HELP)
 
@@ -209,22 +209,19 @@ def client_help(client, args: List[bytes]):
 # Client-side caching (CLIENT TRACKING) is not offered, so a connection's tracking state
 # is always "off": these answer exactly as Redis does for a client that never enabled it.
 @command("client|getredir", 2, "noscript loading stale", group="connection",
-         since="6.0.0", summary="Returns the client ID to which the connection's tracking "
-         "notifications are redirected.")
+         since="6.0.0", summary="Get tracking notifications redirection client ID if any")
 def client_getredir(client, args: List[bytes]):
     return -1
 
 
 @command("client|trackinginfo", 2, "noscript loading stale", group="connection",
-         since="6.2.0", summary="Returns information about server-assisted client-side "
-         "caching for the connection.")
+         since="6.2.0", summary="Return information about server assisted client side caching for the current connection")
 def client_trackinginfo(client, args: List[bytes]):
     return Map([(b"flags", Set([b"off"])), (b"redirect", -1), (b"prefixes", [])])
 
 
 @command("client|caching", 3, "noscript loading stale", group="connection",
-         since="6.0.0", summary="Instructs the server whether to track the keys in the "
-         "next request.")
+         since="6.0.0", summary="Instruct the server about tracking or not keys in the next request")
 def client_caching(client, args: List[bytes]):
     raise CommandError(errors.CLIENT_CACHING_NO_TRACKING)
 
@@ -257,19 +254,19 @@ def client_line(client, now: float) -> str:
 
 
 @command("client|id", 2, "noscript loading stale", group="connection", since="5.0.0",
-         summary="Returns the unique client ID of the connection.")
+         summary="Returns the client ID for the current connection")
 def client_id(client, args: List[bytes]):
     return client.id
 
 
 @command("client|getname", 2, "noscript loading stale", group="connection",
-         since="2.6.9", summary="Returns the name of the connection.")
+         since="2.6.9", summary="Get the current connection name")
 def client_getname(client, args: List[bytes]):
     return client.name.encode("utf-8", "surrogateescape") if client.name else None
 
 
 @command("client|setname", 3, "noscript loading stale", group="connection",
-         since="2.6.9", summary="Sets the connection name.")
+         since="2.6.9", summary="Set the current connection name")
 def client_setname(client, args: List[bytes]):
     if not valid_client_name(args[2]):
         raise CommandError(errors.CLIENT_NAME_SPACES)
@@ -295,14 +292,14 @@ def client_setinfo(client, args: List[bytes]):
 
 
 @command("client|info", 2, "noscript loading stale", group="connection", since="6.2.0",
-         summary="Returns information about the connection.")
+         summary="Returns information about the current client connection.")
 def client_info(client, args: List[bytes]):
     import time
     return Verbatim(client_line(client, time.time()) + "\n")
 
 
 @command("client|list", -2, "admin noscript loading stale", group="connection",
-         since="2.4.0", summary="Lists open connections.")
+         since="2.4.0", summary="Get the list of client connections")
 def client_list(client, args: List[bytes]):
     import time
     clients = list(client.state.clients.values())
@@ -318,7 +315,7 @@ def client_list(client, args: List[bytes]):
             wanted = []
             for text in args[3:]:
                 number = to_int(text)
-                if number is None or number <= 0:
+                if number is None:   # zero or negative ids are valid, and match nothing
                     raise CommandError(errors.CLIENT_INVALID_ID)
                 wanted.append(number)
             by_id = client.state.clients
@@ -330,7 +327,7 @@ def client_list(client, args: List[bytes]):
 
 
 @command("client|kill", -3, "admin noscript loading stale", group="connection",
-         since="2.4.0", summary="Terminates open connections.")
+         since="2.4.0", summary="Kill the connection of a client")
 def client_kill(client, args: List[bytes]):
     clients = client.state.clients
     if len(args) == 3:  # the old form: CLIENT KILL addr:port
@@ -381,7 +378,7 @@ def client_kill(client, args: List[bytes]):
 
 
 @command("client|reply", 3, "noscript loading stale", group="connection", since="3.2.0",
-         summary="Instructs the server whether to reply to commands.")
+         summary="Instruct the server whether to reply to commands")
 def client_reply(client, args: List[bytes]):
     mode = args[2].lower()
     if mode not in (b"on", b"off", b"skip"):
@@ -393,7 +390,7 @@ def client_reply(client, args: List[bytes]):
 
 
 @command("client|no-evict", 3, "admin noscript loading stale", group="connection",
-         since="7.0.0", summary="Sets the client eviction mode of the connection.")
+         since="7.0.0", summary="Set client eviction mode for the current connection")
 def client_no_evict(client, args: List[bytes]):
     mode = args[2].lower()
     if mode not in (b"on", b"off"):
@@ -403,8 +400,7 @@ def client_no_evict(client, args: List[bytes]):
 
 
 @command("client|unblock", -3, "admin noscript loading stale", group="connection",
-         since="5.0.0", summary="Unblocks a client blocked by a blocking command from a "
-         "different connection.")
+         since="5.0.0", summary="Unblock a client blocked in a blocking command from a different connection")
 def client_unblock(client, args: List[bytes]):
     target_id = parse_int(args[2])
     as_error = False

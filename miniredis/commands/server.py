@@ -26,7 +26,7 @@ def _flush_mode(args: List[bytes]) -> None:
 
 
 @command("flushdb", -1, "write", group="server", since="1.0.0",
-         summary="Removes all keys from the current database.")
+         summary="Remove all keys from the current database")
 def flushdb(client, args: List[bytes]):
     _flush_mode(args)
     client.db.flush()
@@ -34,7 +34,7 @@ def flushdb(client, args: List[bytes]):
 
 
 @command("flushall", -1, "write", group="server", since="1.0.0",
-         summary="Removes all keys from all databases.")
+         summary="Remove all keys from all databases")
 def flushall(client, args: List[bytes]):
     _flush_mode(args)
     for db in client.state.dbs:
@@ -43,7 +43,7 @@ def flushall(client, args: List[bytes]):
 
 
 @command("dbsize", 1, "readonly fast", group="server", since="1.0.0",
-         summary="Returns the number of keys in the database.")
+         summary="Return the number of keys in the selected database")
 def dbsize(client, args: List[bytes]):
     return len(client.db)
 
@@ -265,7 +265,7 @@ def info_text(state, words: List[str]) -> str:
 
 
 @command("info", -1, "loading stale", group="server", since="1.0.0",
-         summary="Returns information and statistics about the server.")
+         summary="Get information and statistics about the server")
 def info(client, args: List[bytes]):
     words = [arg.decode("utf-8", "replace") for arg in args[1:]]
     return Verbatim(info_text(client.state, words))
@@ -290,11 +290,11 @@ def _human(size: int) -> str:
 
 # -- CONFIG --------------------------------------------------------------------------------
 container("config", -2, group="server", since="2.0.0",
-          summary="A container for server configuration commands.")
+          summary="A container for server configuration commands")
 
 
 @command("config|get", -3, "admin noscript loading stale", group="server", since="2.0.0",
-         summary="Returns the effective values of configuration parameters.")
+         summary="Get the values of configuration parameters")
 def config_get(client, args: List[bytes]):
     state = client.state
     found: dict = {}
@@ -318,7 +318,7 @@ def protected_allowed(client, setting: str) -> bool:
 
 
 @command("config|set", -4, "admin noscript loading stale", group="server", since="2.0.0",
-         summary="Sets configuration parameters in-flight.")
+         summary="Set configuration parameters to the given values")
 def config_set(client, args: List[bytes]):
     if len(args) % 2 != 0:
         raise CommandError(errors.SYNTAX)
@@ -352,7 +352,7 @@ def config_set(client, args: List[bytes]):
 
 
 @command("config|help", 2, "loading stale", group="server", since="5.0.0",
-         summary="Returns helpful text about the different subcommands.")
+         summary="Show helpful text about the different subcommands")
 def config_help(client, args: List[bytes]):
     return help_reply(args, [
         "GET <pattern>",
@@ -367,7 +367,7 @@ def config_help(client, args: List[bytes]):
 
 
 @command("config|resetstat", 2, "admin noscript loading stale", group="server",
-         since="2.0.0", summary="Resets the server's statistics.")
+         since="2.0.0", summary="Reset the stats returned by INFO")
 def config_resetstat(client, args: List[bytes]):
     state = client.state
     state.stats.reset()
@@ -381,16 +381,88 @@ def config_resetstat(client, args: List[bytes]):
 
 # -- COMMAND -------------------------------------------------------------------------------
 container("command", -1, group="server", since="2.8.13",
-          summary="Returns detailed information about all commands.")
+          summary="Get array of Redis command details")
+
+
+# COMMAND INFO lists flags and ACL categories in Redis's own (bit) order. The hidden
+# flags (sentinel, may_replicate, ...) are never shown, as in Redis.
+_FLAG_ORDER = ["write", "readonly", "denyoom", "module", "admin", "pubsub", "noscript",
+               "blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "asking",
+               "fast", "no_auth", "no_mandatory_keys", "no_async_loading", "no_multi",
+               "movablekeys", "allow_busy"]
+_CATEGORY_ORDER = ["keyspace", "read", "write", "set", "sortedset", "list", "hash", "string",
+                   "bitmap", "hyperloglog", "geo", "stream", "pubsub", "admin", "fast",
+                   "slow", "blocking", "dangerous", "connection", "transaction", "scripting"]
+# The category a command's documentation group implies (Redis states these per command;
+# they follow the group except for the exceptions below).
+_GROUP_CATEGORY = {"generic": "keyspace", "string": "string", "list": "list", "set": "set",
+                   "sorted_set": "sortedset", "hash": "hash", "bitmap": "bitmap",
+                   "hyperloglog": "hyperloglog", "geo": "geo", "stream": "stream",
+                   "pubsub": "pubsub", "connection": "connection",
+                   "transactions": "transaction", "scripting": "scripting"}
+# Redis 7.0's explicit categories where they differ from the group's.
+_CATEGORY_EXCEPTIONS = {
+    "keys": ("keyspace", "dangerous"), "flushall": ("keyspace", "dangerous"),
+    "flushdb": ("keyspace", "dangerous"), "dbsize": ("keyspace",),
+    "swapdb": ("keyspace", "dangerous"), "migrate": ("keyspace", "dangerous"),
+    "sort": ("set", "sortedset", "list", "dangerous"),
+    "sort_ro": ("set", "sortedset", "list", "dangerous"),
+    "info": ("dangerous",), "lastsave": ("admin", "dangerous"), "time": (),
+    "client": (), "client|kill": ("connection",), "client|list": ("connection",),
+    "client|no-evict": ("connection",), "client|pause": ("connection",),
+    "client|unpause": ("connection",), "client|unblock": ("connection",),
+    "client|help": ("connection",), "client|setinfo": ("connection",),
+    "command": ("connection",), "command|count": ("connection",),
+    "command|info": ("connection",), "command|docs": ("connection",),
+    "command|list": ("connection",), "command|help": ("connection",),
+    "command|getkeys": ("connection",), "object": (), "object|help": ("keyspace",),
+    "debug": (), "slowlog": (), "config": (), "hello": ("connection",),
+}
+
+
+def _categories(cmd) -> List[str]:
+    """ACL categories as Redis derives them: explicit ones plus those the flags imply."""
+    explicit = _CATEGORY_EXCEPTIONS.get(cmd.fullname)
+    if explicit is None:
+        explicit = (_GROUP_CATEGORY[cmd.group],) if cmd.group in _GROUP_CATEGORY else ()
+    found = set(explicit)
+    flags = cmd.flags
+    if "write" in flags:
+        found.add("write")
+    if "readonly" in flags and "scripting" not in found:
+        found.add("read")
+    if "admin" in flags:
+        found.update(("admin", "dangerous"))
+    if "pubsub" in flags:
+        found.add("pubsub")
+    if "blocking" in flags:
+        found.add("blocking")
+    found.add("fast" if "fast" in flags else "slow")
+    return [name for name in _CATEGORY_ORDER if name in found]
+
+
+def _flags(cmd) -> List[str]:
+    flags = set(cmd.flags)
+    if cmd.key_finder is not None:
+        flags.add("movablekeys")
+    return [name for name in _FLAG_ORDER if name in flags]
+
+
+def _key_spec_flags(cmd) -> List[bytes]:
+    # Redis documents per key whether it is read, written, inserted, deleted...; the
+    # registry only knows the command's nature, which gives the common case.
+    if "write" in cmd.flags:
+        return [Simple("RW"), Simple("update")]
+    return [Simple("RO"), Simple("access")]
 
 
 def _command_info(cmd) -> list:
-    flags = [Simple(flag) for flag in sorted(cmd.flags) if flag not in ("no_auth",)]
-    subcommands = [_command_info(sub) for sub in cmd.subcommands.values()]
+    subcommands: Any = [_command_info(sub) for sub in cmd.subcommands.values()] \
+        or Set([])
     key_specs = []
     if cmd.first_key > 0:
         key_specs.append(Map([
-            (b"flags", []),
+            (b"flags", Set(_key_spec_flags(cmd))),
             (b"begin_search", Map([(b"type", b"index"),
                                    (b"spec", Map([(b"index", cmd.first_key)]))])),
             (b"find_keys", Map([(b"type", b"range"),
@@ -399,35 +471,40 @@ def _command_info(cmd) -> list:
                                                (b"keystep", cmd.key_step),
                                                (b"limit", 0)]))])),
         ]))
-    return [cmd.fullname.encode(), cmd.arity, Set(flags), cmd.first_key, cmd.last_key,
-            cmd.key_step, Set([Simple("@" + cmd.group)]), Set([]), key_specs, subcommands]
+    return [cmd.fullname.encode(), cmd.arity, Set([Simple(f) for f in _flags(cmd)]),
+            cmd.first_key, cmd.last_key, cmd.key_step,
+            Set([Simple("@" + c) for c in _categories(cmd)]), Set([]), Set(key_specs),
+            subcommands]
 
 
 @command("command", -1, "loading stale", group="server", since="2.8.13",
-         summary="Returns detailed information about all commands.")
+         summary="Get array of Redis command details")
 def command_(client, args: List[bytes]):
     return [_command_info(cmd) for cmd in all_commands()]
 
 
 # COMMAND without a subcommand is registered first; its subcommands follow.
 @command("command|count", 2, "loading stale", group="server", since="2.8.13",
-         summary="Returns a count of commands.")
+         summary="Get total number of Redis commands")
 def command_count(client, args: List[bytes]):
     return len(all_commands())
 
 
 def _named(args: List[bytes]) -> List[Optional[Any]]:
+    """The commands COMMAND INFO/DOCS name: "get", or "config|get" for a subcommand."""
     found = []
     for name in args:
-        cmd = lookup(name)
-        if cmd is not None and b"|" in name:
-            cmd = None
+        parent, _, sub = name.partition(b"|")
+        cmd = lookup(parent)
+        if cmd is not None and sub:
+            cmd = cmd.subcommands.get(sub.lower())
         found.append(cmd)
     return found
 
 
 @command("command|info", -2, "loading stale", group="server", since="2.8.13",
-         summary="Returns information about one, multiple or all commands.")
+         summary="Get array of specific Redis command details, or all when no argument is "
+                 "given.")
 def command_info(client, args: List[bytes]):
     if len(args) == 2:
         return [_command_info(cmd) for cmd in all_commands()]
@@ -444,7 +521,7 @@ def _command_docs(cmd) -> Map:
 
 
 @command("command|docs", -2, "loading stale", group="server", since="7.0.0",
-         summary="Returns documentary information about one, multiple or all commands.")
+         summary="Get array of specific Redis command documentation")
 def command_docs(client, args: List[bytes]):
     commands = all_commands() if len(args) == 2 else \
         [cmd for cmd in _named(args[2:]) if cmd is not None]
@@ -452,7 +529,7 @@ def command_docs(client, args: List[bytes]):
 
 
 @command("command|list", -2, "loading stale", group="server", since="7.0.0",
-         summary="Returns a list of command names.")
+         summary="Get an array of Redis command names")
 def command_list(client, args: List[bytes]):
     names = []
     for cmd in all_commands():
@@ -466,8 +543,8 @@ def command_list(client, args: List[bytes]):
             matches = compile_pattern(value, nocase=True)
             names = [n for n in names if matches(n.encode())]
         elif kind == b"aclcat":
-            wanted = value.decode("utf-8", "replace").lower().lstrip("@")
-            names = [n for n in names if _group_of(n) == wanted]
+            wanted = value.decode("utf-8", "replace").lower()
+            names = [n for n in names if wanted in _categories(_named([n.encode()])[0])]
         elif kind == b"module":
             names = []
         else:
@@ -475,13 +552,8 @@ def command_list(client, args: List[bytes]):
     return [name.encode() for name in names]
 
 
-def _group_of(fullname: str) -> str:
-    cmd = COMMANDS.get(fullname.split("|")[0].encode())
-    return cmd.group if cmd is not None else ""
-
-
 @command("command|help", 2, "loading stale", group="server", since="5.0.0",
-         summary="Returns helpful text about the different subcommands.")
+         summary="Show helpful text about the different subcommands")
 def command_help(client, args: List[bytes]):
     return help_reply(args, [
         "(no subcommand)",
@@ -504,7 +576,7 @@ def command_help(client, args: List[bytes]):
 
 
 @command("command|getkeys", -4, "loading stale", group="server", since="2.8.13",
-         summary="Extracts the key names from an arbitrary command.")
+         summary="Extract keys given a full Redis command")
 def command_getkeys(client, args: List[bytes]):
     target = args[2:]
     cmd = lookup(target[0])
@@ -522,57 +594,104 @@ def command_getkeys(client, args: List[bytes]):
 
 # -- TIME, LASTSAVE, DEBUG, SHUTDOWN, SLOWLOG ---------------------------------------------
 @command("time", 1, "loading stale fast", group="server", since="2.6.0",
-         summary="Returns the server time.")
+         summary="Return the current server time")
 def time_(client, args: List[bytes]):
     micros = client.state.clock.us()
     return [b"%d" % (micros // 1_000_000), b"%d" % (micros % 1_000_000)]
 
 
 @command("lastsave", 1, "loading stale fast", group="server", since="1.0.0",
-         summary="Returns the Unix timestamp of the last successful save to disk.")
+         summary="Get the UNIX time stamp of the last successful save to disk")
 def lastsave(client, args: List[bytes]):
     return client.state.last_save
 
 
-container("debug", -2, group="server", since="1.0.0",
-          summary="A container for debugging commands.")
-
-
-@command("debug|sleep", 3, "admin noscript loading stale", group="server", since="1.0.0",
-         summary="Blocks the whole server for the given number of seconds.")
-def debug_sleep(client, args: List[bytes]):
+# DEBUG is a single command in Redis (not a container): its subcommands have no table
+# entries, and a wrong name or argument count gets one combined error.
+def _debug_sleep(client, args: List[bytes]):
     seconds = to_float(args[2]) or 0.0   # Redis reads it with atof: junk is 0
     # Like Redis: the entire server stops (handlers run in the hub, so no greenlet runs).
     _time.sleep(max(seconds, 0.0))
     return OK
 
 
-@command("debug|object", 3, "admin noscript loading stale", group="server",
-         since="1.0.0", summary="Shows low-level information about a key.")
-def debug_object(client, args: List[bytes]):
+def _string_serialized_length(value: bytes) -> int:
+    """RDB length of a string without LZF: integer encodings, else length + bytes."""
+    text = value
+    if len(text) <= 11 and (text == b"0" or (text[:1] != b"0" and text[:2] != b"-0")):
+        try:
+            number = int(text)
+        except ValueError:
+            number = None
+        if number is not None and str(number).encode() == text:
+            if -(2 ** 7) <= number < 2 ** 7:
+                return 2
+            if -(2 ** 15) <= number < 2 ** 15:
+                return 3
+            if -(2 ** 31) <= number < 2 ** 31:
+                return 5
+    size = len(text)
+    return size + (1 if size < 64 else 2 if size < 16384 else 5 if size < 2 ** 32 else 9)
+
+
+def _debug_object(client, args: List[bytes]):
     key = args[2]
+    state = client.state
     value = client.db.peek(key)
     if value is None:
         raise CommandError(errors.NO_SUCH_KEY)
-    encoding = encoding_of(value, client.state.config)
-    idle = max(client.state.lru_clock - client.db.access.get(key, client.state.lru_clock), 0)
-    size = len(value) if isinstance(value, (bytes, bytearray)) else 0
-    return Simple("Value at:0x%x refcount:1 encoding:%s serializedlength:%d lru:%d "
-                  "lru_seconds_idle:%d" % (id(value), encoding, size,
-                                           client.state.lru_clock & 0xFFFFFF, idle))
+    encoding = encoding_of(value, state.config)
+    idle = max(state.lru_clock - client.db.access.get(key, state.lru_clock), 0)
+    refcount = 1
+    size = 0
+    if isinstance(value, (bytes, bytearray)):
+        size = _string_serialized_length(bytes(value))
+        refcount_cmd = COMMANDS[b"object"].subcommands.get(b"refcount")
+        if refcount_cmd is not None:   # shared small integers, as OBJECT REFCOUNT says
+            refcount = refcount_cmd.handler(client, [b"object", b"refcount", key]) or 1
+    return Simple("Value at:0x%x refcount:%d encoding:%s serializedlength:%d lru:%d "
+                  "lru_seconds_idle:%d" % (id(value), refcount, encoding, size,
+                                           state.lru_clock & 0xFFFFFF, idle))
 
 
-@command("debug|set-active-expire", 3, "admin noscript loading stale", group="server",
-         since="1.0.0", summary="Enables or disables the active expiry cycle.")
-def debug_set_active_expire(client, args: List[bytes]):
+def _debug_set_active_expire(client, args: List[bytes]):
     client.state.active_expire_enabled = args[2] != b"0"
     return OK
 
 
+def _debug_help(client, args: List[bytes]):
+    return help_reply(args, [
+        "OBJECT <key>",
+        "    Show low level info about `key` and associated value.",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "    Setting it to 0 disables expiring keys in background when they are not",
+        "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+        "    default.",
+        "SLEEP <seconds>",
+        "    Stop the server for <seconds>. Decimals allowed.",
+    ])
+
+
+# subcommand -> (handler, number of arguments including DEBUG and the subcommand)
+_DEBUG = {b"sleep": (_debug_sleep, 3), b"object": (_debug_object, 3),
+          b"set-active-expire": (_debug_set_active_expire, 3), b"help": (_debug_help, 2)}
+
+
+@command("debug", -2, "admin noscript loading stale", group="server", since="1.0.0",
+         summary="A container for debugging commands")
+def debug(client, args: List[bytes]):
+    if not protected_allowed(client, "enable-debug-command"):
+        raise CommandError(errors.DEBUG_NOT_ALLOWED)
+    entry = _DEBUG.get(args[1].lower())
+    if entry is None or len(args) != entry[1]:
+        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
+            args[1].decode("utf-8", "replace"), "DEBUG"))
+    return entry[0](client, args)
+
+
 @command("shutdown", -1, "admin noscript loading stale no_multi sentinel allow_busy",
          group="server", since="1.0.0",
-         summary="Synchronously saves the database(s) to disk and shuts down the Redis "
-                 "server.")
+         summary="Synchronously save the dataset to disk and then shut down the server")
 def shutdown(client, args: List[bytes]):
     save = None
     for word in (arg.lower() for arg in args[1:]):
@@ -583,6 +702,8 @@ def shutdown(client, args: List[bytes]):
         elif word in (b"now", b"force"):
             pass
         elif word == b"abort":
+            if len(args) != 2:   # ABORT takes no other option
+                raise CommandError(errors.SYNTAX)
             raise CommandError(errors.SHUTDOWN_NOT_IN_PROGRESS)
         else:
             raise CommandError(errors.SYNTAX)
@@ -594,11 +715,11 @@ def shutdown(client, args: List[bytes]):
 
 
 container("slowlog", -2, group="server", since="2.2.12",
-          summary="A container for slow log commands.")
+          summary="A container for slow log commands")
 
 
 @command("slowlog|get", -2, "admin loading stale", group="server", since="2.2.12",
-         summary="Returns the slow log's entries.")
+         summary="Get the slow log's entries")
 def slowlog_get(client, args: List[bytes]):
     count = 10
     if len(args) == 3:
@@ -631,13 +752,13 @@ def slowlog_help(client, args: List[bytes]):
 
 
 @command("slowlog|len", 2, "admin loading stale", group="server", since="2.2.12",
-         summary="Returns the number of entries in the slow log.")
+         summary="Get the slow log's length")
 def slowlog_len(client, args: List[bytes]):
     return len(client.state.slowlog)
 
 
 @command("slowlog|reset", 2, "admin loading stale", group="server", since="2.2.12",
-         summary="Clears all entries from the slow log.")
+         summary="Clear all entries from the slow log")
 def slowlog_reset(client, args: List[bytes]):
     client.state.slowlog.clear()
     return OK
