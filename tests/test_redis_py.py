@@ -38,6 +38,21 @@ def test_sync_client(mini, protocol):
             assert client.object("encoding", "a") in (b"int", "int")
             assert isinstance(client.time(), tuple)
             assert client.dbsize() == 5
+            assert client.client_setinfo("LIB-NAME", "probe") is True
+            info = client.client_info()
+            assert info["name"] == "py" and info["lib-name"] == "probe"
+            assert isinstance(client.client_id(), int)
+            assert client.config_set("slowlog-max-len", 64) is True
+            assert client.config_get("slowlog-*")["slowlog-max-len"] == "64"
+            client.config_set("slowlog-max-len", 128)
+            assert "cmdstat_set" in client.info("commandstats")
+            assert client.info("everything")["role"] == "master"
+            assert isinstance(client.slowlog_get(), list)
+            assert client.slowlog_len() >= 0
+            assert client.command_count() > 50
+            assert "get" in client.command()
+            assert isinstance(client.lastsave(), object)
+            assert client.config_resetstat() is True
             client.flushdb()
         finally:
             client.close()
@@ -53,6 +68,10 @@ def test_asyncio_client(mini, protocol):
             assert await client.get("k") == b"v"
             assert await client.exists("k") == 1
             assert await client.delete("k") == 1
+            assert (await client.info())["redis_mode"] == "standalone"
+            assert (await client.config_get("maxmemory"))["maxmemory"] == "0"
+            assert await client.client_setname("async") is True
+            assert any(c["name"] == "async" for c in await client.client_list())
             await client.flushdb()
         finally:
             await client.aclose()

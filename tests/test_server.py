@@ -8,7 +8,7 @@ import time
 import pytest
 
 from miniredis import Server
-from tests.harness import RawConnection, SameType, encode_command, parse_raw
+from tests.harness import RawConnection, SameType, Unordered, encode_command, parse_raw
 
 
 def test_client_name_id_errors(differ):
@@ -44,7 +44,7 @@ def test_client_list_and_info_format(mini):
     info = parse_raw(conn.call("CLIENT", "INFO"))[1].decode()
     assert re.match(r"id=\d+ addr=127\.0\.0\.1:\d+ laddr=127\.0\.0\.1:\d+ fd=\d+ "
                     r"name=lister age=\d+ idle=\d+ flags=N db=0 .* cmd=client\|info "
-                    r"user=default redir=-1 resp=2\n$", info), info
+                    r"user=default redir=-1 resp=2 lib-name= lib-ver=\n$", info), info
     listing = parse_raw(conn.call("CLIENT", "LIST"))[1].decode()
     assert "name=lister" in listing and listing.endswith("\n")
     conn.close()
@@ -62,7 +62,8 @@ def test_client_kill_by_id_and_addr(mini):
     assert other.closed_by_peer()
     assert killer.call("CLIENT", "KILL", "ID", str(killer.call("CLIENT", "ID")[1:-2].decode()),
                        "SKIPME", "yes") == b":0\r\n"
-    killer.close()
+    for conn in (victim, other, killer):
+        conn.close()
 
 
 def test_client_setinfo(mini):
@@ -180,6 +181,7 @@ def test_shutdown_stops_server():
     conn = RawConnection(server.port)
     conn.send("SHUTDOWN", "NOSAVE")
     assert conn.closed_by_peer()
+    conn.close()
     server.stop()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
@@ -195,3 +197,121 @@ def test_maxclients():
         assert second.call("PING") == b"+PONG\r\n"
         for conn in (first, second, third):
             conn.close()
+
+
+def test_help_and_non_tracking_client(differ):
+    differ.check("SLOWLOG HELP", "CLIENT GETREDIR", "CLIENT TRACKINGINFO",
+                 "CLIENT CACHING yes", "CLIENT LIST ID 0", "CLIENT LIST ID -5",
+                 "SHUTDOWN ABORT", "SHUTDOWN ABORT NOW", "CLIENT HELP x", "ECHO hi")
+
+
+def test_config_values_and_errors(differ):
+    # Every sequence restores what it changes: both servers live for the whole session.
+    differ.check(
+        "CONFIG SET appendfsync foo", "CONFIG SET loglevel foo", "CONFIG SET maxmemory -1",
+        "CONFIG SET maxmemory ' 5'", "CONFIG SET maxmemory 9999999999gb",
+        "CONFIG GET maxmemory", "CONFIG SET maxmemory mb", "CONFIG GET maxmemory",
+        "CONFIG SET hz 1000", "CONFIG GET hz", "CONFIG SET hz 0", "CONFIG GET hz",
+        "CONFIG SET hz 10", "CONFIG SET maxclients 0", "CONFIG SET timeout 05",
+        "CONFIG SET timeout +5", "CONFIG SET timeout -0", "CONFIG SET maxclients 99999999999999999999",
+        "CONFIG SET dbfilename x.rdb", "CONFIG SET dir /tmp", "CONFIG SET enable-debug-command yes",
+        "CONFIG SET save '0 0'", "CONFIG SET save '+5 0 10 3'", "CONFIG GET save",
+        "CONFIG SET save ''",
+        "CONFIG SET client-output-buffer-limit 'normal x 2 3'",
+        "CONFIG SET client-output-buffer-limit 'replica 1 2 3 master 1 2 3'",
+        "CONFIG SET client-output-buffer-limit 'replica 1mb 2 3'",
+        "CONFIG GET client-output-buffer-limit",
+        "CONFIG SET client-output-buffer-limit 'slave 268435456 67108864 60'",
+        "CONFIG SET list-max-listpack-size -6", "CONFIG GET list-max-listpack-size",
+        "CONFIG SET list-max-listpack-size -2",
+        "CONFIG SET notify-keyspace-events 'g$lshzxetd'", "CONFIG GET notify-keyspace-events",
+        "CONFIG SET notify-keyspace-events KEAmn", "CONFIG GET notify-keyspace-events",
+        "CONFIG SET notify-keyspace-events nKl", "CONFIG GET notify-keyspace-events",
+        "CONFIG SET notify-keyspace-events ''",
+        "CONFIG SET lua-time-limit 1 busy-reply-threshold 2", "CONFIG GET lua-time-limit",
+        "CONFIG SET busy-reply-threshold 5000", "CONFIG SET slowlog-log-slower-than -2",
+        "CONFIG SET hz 5 foo", "CONFIG SET maxmemory-policy ALLKEYS-LRU hz x",
+        "CONFIG GET maxmemory-policy", "CONFIG GET HZ", "CONFIG GET Lua-Time-Limit",
+        "CONFIG GET hash-max-ziplist-entries", "CONFIG SET io-threads 2",
+        "CONFIG SET hll-sparse-max-bytes 1k", "CONFIG GET hll-sparse-max-bytes",
+        "CONFIG SET hll-sparse-max-bytes 3000", "CONFIG HELP x")
+
+
+def test_config_get_globs(differ):
+    differ.check(Unordered("CONFIG GET maxmemory hz maxmemory"),
+                 Unordered("CONFIG GET *max-*-entries*"), Unordered("CONFIG GET HASH-*"),
+                 Unordered("CONFIG GET list-max-*"), Unordered("CONFIG GET slowlog*"))
+
+
+def _info_fields(port, section):
+    conn = RawConnection(port)
+    try:
+        text = parse_raw(conn.call("INFO", section))[1].decode()
+    finally:
+        conn.close()
+    return [line.split(":", 1)[0] if ":" in line else line for line in text.split("\r\n")]
+
+
+@pytest.mark.parametrize("section", ["server", "clients", "memory", "persistence", "stats",
+                                     "replication", "cpu", "modules", "cluster"])
+def test_info_fields_match_redis(differ, section):
+    # Values differ (pids, memory...), but the field names and their order must not.
+    assert _info_fields(differ.ports["miniredis"], section) == \
+        _info_fields(differ.ports["redis"], section)
+
+
+def test_info_section_order_and_separators(mini):
+    conn = RawConnection(mini.port)
+    text = parse_raw(conn.call("INFO", "keyspace", "server", "SERVER"))[1].decode()
+    assert text.startswith("# Server\r\n") and "\r\n\r\n# Keyspace\r\n" in text
+    assert text.count("# Server") == 1 and text.endswith("\r\n")
+    everything = parse_raw(conn.call("INFO", "everything"))[1].decode()
+    headers = re.findall(r"^# (\w+)", everything, re.M)
+    assert headers == ["Server", "Clients", "Memory", "Persistence", "Stats", "Replication",
+                       "CPU", "Modules", "Commandstats", "Errorstats", "Latencystats",
+                       "Cluster", "Keyspace"]
+    assert "\r\n\r\n# Clients\r\n" in everything
+    conn.close()
+
+
+def test_command_info_matches_redis(differ):
+    differ.check("COMMAND INFO get", "COMMAND INFO echo", "COMMAND INFO config|get",
+                 "COMMAND INFO debug", "COMMAND INFO client|kill", "COMMAND INFO GET",
+                 "COMMAND INFO config|resetstat", "COMMAND INFO command|count",
+                 "COMMAND INFO quit auth hello", "COMMAND INFO nosuch|x",
+                 "COMMAND HELP x")
+
+
+def test_debug_matches_redis(differ):
+    differ.check("DEBUG SLEEP", "DEBUG OBJECT", "DEBUG FOO", "DEBUG OBJECT a b",
+                 "DEBUG SET-ACTIVE-EXPIRE", "DEBUG SET-ACTIVE-EXPIRE 1", "DEBUG",
+                 "DEBUG OBJECT missing")
+    shown = {}
+    for name, port in differ.ports.items():
+        conn = RawConnection(port)
+        conn.call("SELECT", "9")
+        lines = []
+        for value in ("hello", "123", "-40000", "0123", "99999999999"):
+            conn.call("SET", "dbg", value)
+            reply = conn.call("DEBUG", "OBJECT", "dbg").decode()
+            lines.append(re.sub(r"at:0x[0-9a-f]+|lru:\d+|lru_seconds_idle:\d+", "", reply))
+        conn.call("DEL", "dbg")
+        conn.close()
+        shown[name] = lines
+    assert shown["miniredis"] == shown["redis"]
+
+
+def test_debug_command_can_be_disabled():
+    with Server(port=0, enable_debug_command="no") as server:
+        conn = RawConnection(server.port)
+        assert conn.call("DEBUG", "SLEEP", "0").startswith(b"-ERR DEBUG command not allowed")
+        conn.close()
+
+
+def test_config_get_port_and_dir(mini):
+    conn = RawConnection(mini.port)
+    kind, items = parse_raw(conn.call("CONFIG", "GET", "port"))
+    assert items[1][1] == str(mini.port).encode()
+    kind, items = parse_raw(conn.call("CONFIG", "GET", "dir"))
+    assert items[1][1].startswith(b"/")
+    conn.close()

@@ -240,17 +240,19 @@ def client_flags(client) -> str:
 
 
 def client_line(client, now: float) -> str:
-    """One CLIENT LIST / CLIENT INFO line, with Redis 7.0's fields."""
+    """One CLIENT LIST / CLIENT INFO line: Redis 7.0's fields, then 7.2's lib-name and
+    lib-ver (this server accepts CLIENT SETINFO, which redis-py sends on connect)."""
     pending = client.output_pending
     return (
         "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 "
         "ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 "
-        "obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d"
+        "obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d "
+        "lib-name=%s lib-ver=%s"
         % (client.id, client.addr, client.laddr, client.fd, client.name or "",
            int(now - client.created), int(now - client.last_interaction),
            client_flags(client), client.db.id,
            -1 if client.multi is None else len(client.multi), pending, pending + 20000,
-           client.last_command.lower(), client.resp))
+           client.last_command.lower(), client.resp, client.lib_name, client.lib_ver))
 
 
 @command("client|id", 2, "noscript loading stale", group="connection", since="5.0.0",
