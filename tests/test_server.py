@@ -202,7 +202,8 @@ def test_maxclients():
 def test_help_and_non_tracking_client(differ):
     differ.check("SLOWLOG HELP", "CLIENT GETREDIR", "CLIENT TRACKINGINFO",
                  "CLIENT CACHING yes", "CLIENT LIST ID 0", "CLIENT LIST ID -5",
-                 "SHUTDOWN ABORT", "SHUTDOWN ABORT NOW", "CLIENT HELP x", "ECHO hi")
+                 "SHUTDOWN ABORT", "SHUTDOWN ABORT NOW", "CLIENT HELP x", "ECHO hi",
+                 "SLOWLOG GET 1 2", "SLOWLOG get x", "AUTH foo", "AUTH a b", "AUTH a b c")
 
 
 def test_config_values_and_errors(differ):
