@@ -350,11 +350,19 @@ def setrange(client, args: List[bytes]):
 
 
 def _mutable_string(db, key: bytes, value: Optional[bytes]) -> bytearray:
-    """The string at ``key`` as a bytearray stored in place (created empty if absent)."""
+    """The string at ``key`` as a bytearray stored in place (created empty if absent).
+
+    Like Redis's dbUnshareStringValue, turning an existing value into a mutable
+    one is not itself a modification: the caller signals only if it changes bytes
+    (OBJECT ENCODING still reports raw afterwards, as in Redis).
+    """
     if value.__class__ is bytearray:
         return value
     mutable = bytearray(value or b"")
-    db.set(key, mutable, keep_ttl=True)
+    if value is None:
+        db.set(key, mutable, keep_ttl=True)
+    else:
+        db.data[key] = mutable
     return mutable
 
 
@@ -498,34 +506,45 @@ def incrbyfloat(client, args: List[bytes]):
 
 
 # -- bits --------------------------------------------------------------------------------
-_MAX_BIT_OFFSET = 4 * 1024 * 1024 * 1024 - 1   # 512 MB of bits
-
-
-def parse_bit_offset(text: bytes, hash_allowed: bool = False, bits: int = 1) -> int:
-    """A bit offset (``#N`` counts in units of ``bits`` where allowed), Redis's error."""
+def parse_bit_offset(client, text: bytes, hash_allowed: bool = False, bits: int = 1) -> int:
+    """getBitOffsetFromArgument: a bit offset (``#N`` counts in units of ``bits`` where
+    allowed, multiplied in 64-bit C arithmetic), below proto-max-bulk-len bytes."""
     multiplier = 1
-    if hash_allowed and text[:1] == b"#":
+    if hash_allowed and len(text) > 1 and text[:1] == b"#":
         text, multiplier = text[1:], bits
     value = to_int(text)
-    if value is None or value < 0 or value * multiplier > _MAX_BIT_OFFSET:
+    if value is None:
         raise CommandError(errors.BIT_OFFSET)
-    return value * multiplier
+    value = _wrap_int64(value * multiplier)
+    if value < 0 or (value >> 3) >= client.state.config["proto-max-bulk-len"]:
+        raise CommandError(errors.BIT_OFFSET)
+    return value
+
+
+def _wrap_int64(number: int) -> int:
+    """``number`` as a C int64 after wrap-around."""
+    number &= (1 << 64) - 1
+    return number - (1 << 64) if number >> 63 else number
 
 
 @command("setbit", 4, "write denyoom", keys=(1, 1, 1), group="bitmap", since="2.2.0",
          summary="Sets or clears the bit at offset in the string value stored at key")
 def setbit(client, args: List[bytes]):
     key = args[1]
-    offset = parse_bit_offset(args[2])
+    offset = parse_bit_offset(client, args[2])
     if args[3] not in (b"0", b"1"):
         raise CommandError(errors.BIT_VALUE)
     db = client.db
-    value = _mutable_string(db, key, db.get_string(key))
+    value = db.get_string(key)
     index, mask = offset >> 3, 0x80 >> (offset & 7)
+    old = 1 if value is not None and index < len(value) and value[index] & mask else 0
+    on = args[3] == b"1"
+    value = _mutable_string(db, key, value)
+    if index < len(value) and old == on:
+        return old          # Redis does not signal a key whose bytes did not change
     if index >= len(value):
         value.extend(bytes(index + 1 - len(value)))
-    old = 1 if value[index] & mask else 0
-    if args[3] == b"1":
+    if on:
         value[index] |= mask
     else:
         value[index] &= ~mask & 0xFF
@@ -536,18 +555,16 @@ def setbit(client, args: List[bytes]):
 @command("getbit", 3, "readonly fast", keys=(1, 1, 1), group="bitmap", since="2.2.0",
          summary="Returns the bit value at offset in the string value stored at key")
 def getbit(client, args: List[bytes]):
-    offset = parse_bit_offset(args[2])
+    offset = parse_bit_offset(client, args[2])
     value = client.db.get_string(args[1])
     if value is None or (offset >> 3) >= len(value):
         return 0
     return 1 if value[offset >> 3] & (0x80 >> (offset & 7)) else 0
 
 
-def _range_unit(args: List[bytes], at: int) -> bool:
-    """The optional BYTE|BIT word at ``args[at]``: True for BIT."""
-    if len(args) <= at:
-        return False
-    unit = args[at].lower()
+def _range_unit(word: bytes) -> bool:
+    """The BYTE|BIT word of BITCOUNT/BITPOS: True for BIT, else a syntax error."""
+    unit = word.lower()
     if unit == b"bit":
         return True
     if unit == b"byte":
@@ -555,77 +572,110 @@ def _range_unit(args: List[bytes], at: int) -> bool:
     raise CommandError(errors.SYNTAX)
 
 
-def _normalize_range(start: int, end: int, size: int) -> Optional[tuple]:
+def _clamp_range(start: int, end: int, total: int) -> tuple:
+    """Redis's index conversion: negatives count from the end, then both are clamped
+    to the string (the range is empty when start > end afterwards)."""
     if start < 0:
-        start = max(size + start, 0)
+        start += total
     if end < 0:
-        end = max(size + end, 0)
-    end = min(end, size - 1)
-    if start > end or size == 0:
-        return None
+        end += total
+    start, end = max(start, 0), max(end, 0)
+    if end >= total:
+        end = total - 1
     return start, end
+
+
+def _bit_slice(value, first: int, last: int) -> tuple:
+    """Bits ``first``..``last`` (inclusive) of ``value`` as (int, width)."""
+    chunk = int.from_bytes(value[first >> 3:(last >> 3) + 1], "big")
+    chunk >>= 7 - (last & 7)
+    width = last - first + 1
+    return chunk & ((1 << width) - 1), width
 
 
 @command("bitcount", -2, "readonly", keys=(1, 1, 1), group="bitmap", since="2.6.0",
          summary="Count set bits in a string")
 def bitcount(client, args: List[bytes]):
-    if len(args) == 3 or len(args) > 5:
-        raise CommandError(errors.SYNTAX)
-    start = end = None
-    if len(args) >= 4:
-        start, end = parse_int(args[2]), parse_int(args[3])
-    in_bits = _range_unit(args, 4)
+    # As in Redis 7.0 the key is looked up first: a missing key counts 0 whatever the
+    # other arguments say, and a wrong type wins over argument errors.
     value = client.db.get_string(args[1])
     if value is None:
         return 0
-    if start is None:
-        return int.from_bytes(value, "big").bit_count() if value else 0
-    size = len(value) * 8 if in_bits else len(value)
-    bounds = _normalize_range(start, end, size)
-    if bounds is None:
+    if len(args) == 2:
+        return int.from_bytes(value, "big").bit_count()
+    if len(args) not in (4, 5):
+        raise CommandError(errors.SYNTAX)
+    start, end = parse_int(args[2]), parse_int(args[3])
+    in_bits = _range_unit(args[4]) if len(args) == 5 else False
+    total = len(value) * 8 if in_bits else len(value)
+    if start < 0 and end < 0 and start > end:
         return 0
-    first, last = bounds
+    start, end = _clamp_range(start, end, total)
+    if start > end:
+        return 0
     if not in_bits:
-        return int.from_bytes(value[first:last + 1], "big").bit_count()
-    chunk = int.from_bytes(value[first >> 3:(last >> 3) + 1], "big")
-    width = ((last >> 3) + 1 - (first >> 3)) * 8
-    chunk >>= 7 - (last & 7)
-    chunk &= (1 << (last - first + 1)) - 1
-    return chunk.bit_count() if width else 0
+        return int.from_bytes(value[start:end + 1], "big").bit_count()
+    return _bit_slice(value, start, end)[0].bit_count()
+
+
+def _first_bit(value, first: int, last: int, bit: bool) -> int:
+    """Position of the first ``bit`` in bit positions first..last, or -1."""
+    skip = b"\0" if bit else b"\xff"
+    position = first
+    while position <= last:
+        if position & 7 == 0 and position + 7 <= last:
+            # Whole bytes: skip those holding none of the wanted bit at C speed.
+            whole_end = ((last + 1) >> 3)
+            segment = bytes(value[position >> 3:whole_end])
+            skipped = len(segment) - len(segment.lstrip(skip))
+            position += skipped * 8
+            if skipped < len(segment):
+                byte = segment[skipped] if bit else segment[skipped] ^ 0xFF
+                return position + 8 - byte.bit_length()
+            continue
+        if bool(value[position >> 3] & (0x80 >> (position & 7))) == bit:
+            return position
+        position += 1
+    return -1
 
 
 @command("bitpos", -3, "readonly", keys=(1, 1, 1), group="bitmap", since="2.8.7",
          summary="Find first bit set or clear in a string")
 def bitpos(client, args: List[bytes]):
-    if args[2] not in (b"0", b"1"):
-        if to_int(args[2]) is None:
-            raise CommandError(errors.NOT_INTEGER)
+    # Redis 7.0's order: the bit, then the key (missing: answered at once), then the
+    # range arguments (start, the BYTE|BIT word, end).
+    bit_number = parse_int(args[2])
+    if bit_number not in (0, 1):
         raise CommandError(errors.BITPOS_BIT)
-    if len(args) > 6:
-        raise CommandError(errors.SYNTAX)
-    bit = args[2] == b"1"
-    start = parse_int(args[3]) if len(args) > 3 else 0
-    end_given = len(args) > 4
-    end = parse_int(args[4]) if end_given else -1
-    in_bits = _range_unit(args, 5)
+    bit = bit_number == 1
     value = client.db.get_string(args[1])
     if value is None:
         return -1 if bit else 0
-    size = len(value) * 8 if in_bits else len(value)
-    bounds = _normalize_range(start, end, size)
-    if bounds is None:
+    in_bits = end_given = False
+    size = len(value)
+    if len(args) == 3:
+        start, end = 0, size - 1
+    elif len(args) <= 6:
+        start = parse_int(args[3])
+        if len(args) == 6:
+            in_bits = _range_unit(args[5])
+        if len(args) >= 5:
+            end = parse_int(args[4])
+            end_given = True
+        else:
+            end = size - 1
+        start, end = _clamp_range(start, end, size * 8 if in_bits else size)
+    else:
+        raise CommandError(errors.SYNTAX)
+    if start > end:
         return -1
-    first, last = bounds
-    if not in_bits:
-        first, last = first * 8, last * 8 + 7
-    for position in range(first, last + 1):
-        if bool(value[position >> 3] & (0x80 >> (position & 7))) == bit:
-            return position
-    # Looking for a clear bit past an all-ones range with no end given: Redis
-    # answers the first bit after the string.
-    if not bit and not end_given and not in_bits:
-        return last + 1
-    return -1
+    first, last = (start, end) if in_bits else (start * 8, end * 8 + 7)
+    found = _first_bit(value, first, last, bit)
+    if found >= 0 or bit or end_given:
+        return found
+    # Looking for a clear bit with no end given: the string counts as padded with
+    # zeros, so the answer is the first bit after the range searched.
+    return ((last >> 3) + 1) * 8
 
 
 @command("bitop", -4, "write denyoom", keys=(2, -1, 1), group="bitmap", since="2.6.0",
@@ -662,8 +712,10 @@ def bitop(client, args: List[bytes]):
 
 # -- BITFIELD ----------------------------------------------------------------------------
 def _bitfield_type(text: bytes) -> tuple:
-    """``i8``/``u16``...: (signed, bits); u64 and beyond are refused as in Redis."""
-    kind = text[:1].lower()
+    """``i8``/``u16``...: (signed, bits). Lower-case letter only, u64 and beyond
+    refused, the C string ends at a NUL byte (all as getBitfieldTypeFromArgument)."""
+    text = text.split(b"\0", 1)[0]
+    kind = text[:1]
     bits = to_int(text[1:])
     if kind not in (b"i", b"u") or bits is None or bits < 1 or \
             (kind == b"i" and bits > 64) or (kind == b"u" and bits > 63):
@@ -671,7 +723,8 @@ def _bitfield_type(text: bytes) -> tuple:
     return kind == b"i", bits
 
 
-def _read_bits(value: bytes, offset: int, bits: int) -> int:
+def _read_bits(value, offset: int, bits: int) -> int:
+    """The unsigned field at bit ``offset``; bytes past the string read as zeros."""
     first, last = offset >> 3, (offset + bits - 1) >> 3
     chunk = bytes(value[first:last + 1]).ljust(last - first + 1, b"\0")
     number = int.from_bytes(chunk, "big")
@@ -680,9 +733,8 @@ def _read_bits(value: bytes, offset: int, bits: int) -> int:
 
 
 def _write_bits(value: bytearray, offset: int, bits: int, number: int) -> None:
+    """Store ``number`` (two's complement, truncated) in the field at bit ``offset``."""
     first, last = offset >> 3, (offset + bits - 1) >> 3
-    if len(value) <= last:
-        value.extend(bytes(last + 1 - len(value)))
     width = (last - first + 1) * 8
     shift = width - (offset & 7) - bits
     chunk = int.from_bytes(value[first:last + 1], "big")
@@ -695,34 +747,44 @@ def _signed(number: int, bits: int) -> int:
     return number - (1 << bits) if number >> (bits - 1) else number
 
 
-def _overflow(number: int, signed: bool, bits: int, policy: bytes) -> Optional[int]:
-    """``number`` brought into the type's range per WRAP/SAT/FAIL (None: FAIL hit)."""
-    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else \
-        (0, (1 << bits) - 1)
-    if low <= number <= high:
-        return number
+def _bitfield_result(value: int, incr: int, signed: bool, bits: int,
+                     policy: bytes) -> Optional[int]:
+    """``value + incr`` brought into the field's range per WRAP/SAT/FAIL (None when
+    FAIL refuses). As in Redis's unsigned check, SET of a negative number to an
+    unsigned field reads it as a huge uint64, so it overflows upwards (SAT: max)."""
+    if signed:
+        low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    else:
+        low, high = 0, (1 << bits) - 1
+        if value < 0:
+            value += 1 << 64
+    total = value + incr
+    if low <= total <= high:
+        return total
     if policy == b"fail":
         return None
     if policy == b"sat":
-        return high if number > high else low
-    wrapped = number & ((1 << bits) - 1)
+        return high if total > high else low
+    wrapped = total & ((1 << bits) - 1)
     return _signed(wrapped, bits) if signed else wrapped
 
 
 def _bitfield(client, args: List[bytes], read_only: bool):
     operations = []
     policy = b"wrap"
+    highest_bit = -1     # the farthest bit a SET/INCRBY reaches: the string grows to it
     i = 2
     while i < len(args):
         word = args[i].lower()
         if word == b"get" and i + 2 < len(args):
             signed, bits = _bitfield_type(args[i + 1])
             operations.append((b"get", signed, bits,
-                               parse_bit_offset(args[i + 2], True, bits), 0, policy))
+                               parse_bit_offset(client, args[i + 2], True, bits), 0, policy))
             i += 3
         elif word in (b"set", b"incrby") and i + 3 < len(args):
             signed, bits = _bitfield_type(args[i + 1])
-            offset = parse_bit_offset(args[i + 2], True, bits)
+            offset = parse_bit_offset(client, args[i + 2], True, bits)
+            highest_bit = max(highest_bit, offset + bits - 1)
             number = parse_int(args[i + 3])
             operations.append((word, signed, bits, offset, number, policy))
             i += 4
@@ -733,42 +795,45 @@ def _bitfield(client, args: List[bytes], read_only: bool):
             i += 2
         else:
             raise CommandError(errors.SYNTAX)
-    if read_only and any(op[0] != b"get" for op in operations):
-        raise CommandError(errors.BITFIELD_RO)
     db = client.db
     key = args[1]
+    writes = highest_bit >= 0
+    if writes and read_only:
+        raise CommandError(errors.BITFIELD_RO)
     value = db.get_string(key)
-    writes = any(op[0] != b"get" for op in operations)
+    dirty = False
     if writes:
+        # Redis makes room for every write up front (even one FAIL will refuse).
+        dirty = value is None
         value = _mutable_string(db, key, value)
+        size = (highest_bit >> 3) + 1
+        if len(value) < size:
+            value.extend(bytes(size - len(value)))
+            dirty = True
     elif value is None:
         value = b""
     results: List[Optional[int]] = []
-    changed = False
+    changes = 0
     for kind, signed, bits, offset, number, how in operations:
-        current = _read_bits(value, offset, bits)
+        old = _read_bits(value, offset, bits)
         if signed:
-            current = _signed(current, bits)
+            old = _signed(old, bits)
         if kind == b"get":
-            results.append(current)
+            results.append(old)
             continue
         if kind == b"set":
-            # SET stores the value truncated to the type unless FAIL/SAT says otherwise.
-            stored = _overflow(number, signed, bits, how)
-            if stored is None:
-                results.append(None)
-                continue
-            _write_bits(value, offset, bits, stored)
-            results.append(current)
+            new = _bitfield_result(number, 0, signed, bits, how)
+            reply = old
         else:
-            total = _overflow(current + number, signed, bits, how)
-            if total is None:
-                results.append(None)
-                continue
-            _write_bits(value, offset, bits, total)
-            results.append(total)
-        changed = True
-    if writes and changed:
+            new = reply = _bitfield_result(old, number, signed, bits, how)
+        if new is None:
+            results.append(None)
+            continue
+        _write_bits(value, offset, bits, new)
+        results.append(reply)
+        if dirty or new != old:
+            changes += 1
+    if changes:
         db.signal_modified(key)
     return results
 
