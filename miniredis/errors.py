@@ -145,3 +145,7 @@ DEBUG_NOT_ALLOWED = (
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", "
     "you can run it from a local connection, otherwise you need to set this option in the "
     "configuration file, and then restart the server.")
+
+# --- strings (appended) ----------------------------------------------------------------
+LCS_TOO_MUCH_MEMORY = ("ERR Insufficient memory, transient memory for LCS exceeds "
+                       "proto-max-bulk-len")
