@@ -663,3 +663,40 @@ def test_modification_signals_match_watch(mini, real_redis, command):
         setup = [("SET", "k", "1")]
     assert _mini_signals(mini, setup, command) == _redis_signals(real_redis.port, setup,
                                                                  command)
+
+
+def _hits_and_misses(port: int, command: str):
+    conn = RawConnection(port)
+    try:
+        conn.call("SELECT", "9")
+        conn.call("FLUSHALL")
+        conn.call("SET", "k", "hello")
+        conn.call("SET", "n", "5")
+        conn.call("CONFIG", "RESETSTAT")
+        conn.call(*command.split())
+        info = conn.call("INFO", "stats").decode()
+    finally:
+        conn.close()
+    fields = dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line)
+    return fields["keyspace_hits"], fields["keyspace_misses"]
+
+
+STATS_CASES = [
+    "GET k", "GET m", "SET k v GET", "SET m v GET", "SET k v", "SET k v NX", "SETNX k v",
+    "INCR n", "INCR m", "INCRBY n 2", "DECR n", "INCRBYFLOAT n 1", "INCRBYFLOAT m 1",
+    "MGET k m n", "MSET k 1", "MSETNX m 1", "GETSET k v", "GETSET m v", "GETDEL k",
+    "GETDEL m", "GETEX k", "GETEX m", "GETEX k EX 10", "APPEND k x", "APPEND m x",
+    "STRLEN k", "STRLEN m", "GETRANGE k 0 1", "GETRANGE m 0 1", "SUBSTR k 0 1",
+    "SETRANGE k 0 x", "SETRANGE m 0 x", "SETBIT k 0 1", "SETBIT m 0 1", "GETBIT k 0",
+    "GETBIT m 0", "BITCOUNT k", "BITCOUNT m", "BITPOS k 1", "BITPOS m 1", "BITOP AND d k m",
+    "BITFIELD k GET u8 0", "BITFIELD m GET u8 0", "BITFIELD k SET u8 0 1",
+    "BITFIELD m SET u8 0 1", "BITFIELD_RO k GET u8 0", "LCS k m", "LCS k k", "SETEX k 10 v",
+    "PSETEX m 100 v"]
+
+
+def test_keyspace_hits_and_misses(differ):
+    """Read lookups count a hit or a miss; write lookups (INCR, APPEND, SETRANGE, SETBIT,
+    BITFIELD with writes...) count neither, as in Redis."""
+    for command in STATS_CASES:
+        assert _hits_and_misses(differ.ports["miniredis"], command) == \
+            _hits_and_misses(differ.ports["redis"], command), command

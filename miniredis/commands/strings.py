@@ -13,6 +13,16 @@ from ..protocol import OK, Map
 from . import command
 
 
+def _string_for_write(db, key: bytes):
+    """The string at ``key`` (None if absent) looked up as Redis's lookupKeyWrite
+    does: WRONGTYPE for other types, and no keyspace hit/miss counted."""
+    value = db.get(key)
+    if value is not None and value.__class__ is not bytes and \
+            value.__class__ is not bytearray:
+        raise CommandError(errors.WRONGTYPE)
+    return value
+
+
 def _counter_value(value: Optional[bytes]) -> int:
     """The integer a string holds for INCR/DECR (absent counts as 0)."""
     if value is None:
@@ -25,7 +35,7 @@ def _counter_value(value: Optional[bytes]) -> int:
 
 def _incr_by(client, key: bytes, delta: int) -> int:
     db = client.db
-    current = _counter_value(db.get_string(key))
+    current = _counter_value(_string_for_write(db, key))
     result = current + delta
     if not LLONG_MIN <= result <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
@@ -98,7 +108,7 @@ def set_(client, args: List[bytes]):
         deadline = expire_deadline(client, expire_arg, unit,
                                    bool(flags & (_SET_EXAT | _SET_PXAT)), "set")
     db = client.db
-    old = db.get(key)
+    old = db.get_read(key) if flags & _SET_GET else db.get(key)
     if flags & _SET_GET and old is not None and not isinstance(old, (bytes, bytearray)):
         raise CommandError(errors.WRONGTYPE)
     if (flags & _SET_NX and old is not None) or (flags & _SET_XX and old is None):
@@ -141,7 +151,7 @@ def decrby(client, args: List[bytes]):
 @command("mget", -2, "readonly fast", keys=(1, -1, 1), group="string", since="1.0.0",
          summary="Get the values of all the given keys")
 def mget(client, args: List[bytes]):
-    get_value = client.db.get
+    get_value = client.db.get_read
     result = []
     for key in args[1:]:
         value = get_value(key)
@@ -271,7 +281,7 @@ def getex(client, args: List[bytes]):
 def append(client, args: List[bytes]):
     db = client.db
     key = args[1]
-    value = db.get_string(key)
+    value = _string_for_write(db, key)
     if value is None:
         db.set(key, args[2])
         return len(args[2])
@@ -337,7 +347,7 @@ def setrange(client, args: List[bytes]):
     if offset < 0:
         raise CommandError(errors.OFFSET_OUT_OF_RANGE)
     db = client.db
-    value = db.get_string(key)
+    value = _string_for_write(db, key)
     if not patch:
         return 0 if value is None else len(value)
     _check_size(offset + len(patch), client)
@@ -488,7 +498,7 @@ def format_long_double(number: Fraction) -> bytes:
 def incrbyfloat(client, args: List[bytes]):
     db = client.db
     key = args[1]
-    current = db.get_string(key)
+    current = _string_for_write(db, key)
     base = Fraction(0) if current is None else parse_long_double(current)
     if base is None:
         raise CommandError(errors.NOT_FLOAT)
@@ -535,7 +545,7 @@ def setbit(client, args: List[bytes]):
     if args[3] not in (b"0", b"1"):
         raise CommandError(errors.BIT_VALUE)
     db = client.db
-    value = db.get_string(key)
+    value = _string_for_write(db, key)
     index, mask = offset >> 3, 0x80 >> (offset & 7)
     old = 1 if value is not None and index < len(value) and value[index] & mask else 0
     on = args[3] == b"1"
@@ -800,7 +810,7 @@ def _bitfield(client, args: List[bytes], read_only: bool):
     writes = highest_bit >= 0
     if writes and read_only:
         raise CommandError(errors.BITFIELD_RO)
-    value = db.get_string(key)
+    value = _string_for_write(db, key) if writes else db.get_string(key)
     dirty = False
     if writes:
         # Redis makes room for every write up front (even one FAIL will refuse).
