@@ -700,3 +700,24 @@ def test_keyspace_hits_and_misses(differ):
     for command in STATS_CASES:
         assert _hits_and_misses(differ.ports["miniredis"], command) == \
             _hits_and_misses(differ.ports["redis"], command), command
+
+
+def test_replies_are_snapshots_of_mutable_strings(mini):
+    """A string grown in place is a bytearray; replies must not change with it later
+    (a reply may be encoded after further commands, as in MULTI/EXEC)."""
+    from types import SimpleNamespace
+
+    from miniredis.commands.strings import get, mget, set_, setbit
+
+    db = mini.state.dbs[8]
+    client = SimpleNamespace(db=db, state=mini.state)
+
+    def run():
+        db.flush()
+        setbit(client, [b"setbit", b"k", b"7", b"1"])
+        replies = [get(client, [b"get", b"k"]), mget(client, [b"mget", b"k"])[0],
+                   set_(client, [b"set", b"k", b"x", b"NX", b"GET"])]
+        setbit(client, [b"setbit", b"k", b"6", b"1"])
+        db.flush()
+        return replies
+    assert mini.call(run) == [b"\x01", b"\x01", b"\x01"]

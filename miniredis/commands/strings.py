@@ -13,6 +13,11 @@ from ..protocol import OK, Map
 from . import command
 
 
+def _snapshot(value):
+    """An immutable copy of a stored string for a reply (bytearrays change in place)."""
+    return bytes(value) if value.__class__ is bytearray else value
+
+
 def _string_for_write(db, key: bytes):
     """The string at ``key`` (None if absent) looked up as Redis's lookupKeyWrite
     does: WRONGTYPE for other types, and no keyspace hit/miss counted."""
@@ -46,7 +51,10 @@ def _incr_by(client, key: bytes, delta: int) -> int:
 @command("get", 2, "readonly fast", keys=(1, 1, 1), group="string", since="1.0.0",
          summary="Get the value of a key")
 def get(client, args: List[bytes]):
-    return client.db.get_string(args[1])
+    value = client.db.get_string(args[1])
+    # A bytearray is mutated in place by later SETBIT/APPEND...: reply with a snapshot
+    # in case the reply is encoded later (MULTI/EXEC, scripts).
+    return _snapshot(value)
 
 
 # SET's options: name -> (flag bit, takes a value)
@@ -112,12 +120,12 @@ def set_(client, args: List[bytes]):
     if flags & _SET_GET and old is not None and not isinstance(old, (bytes, bytearray)):
         raise CommandError(errors.WRONGTYPE)
     if (flags & _SET_NX and old is not None) or (flags & _SET_XX and old is None):
-        return old if flags & _SET_GET else None
+        return _snapshot(old) if flags & _SET_GET else None
     db.set(key, value, keep_ttl=bool(flags & _SET_KEEPTTL))
     if deadline is not None:
         db.set_expire(key, deadline)
     if flags & _SET_GET:
-        return old
+        return _snapshot(old)
     return OK
 
 
@@ -155,8 +163,12 @@ def mget(client, args: List[bytes]):
     result = []
     for key in args[1:]:
         value = get_value(key)
-        result.append(value if value.__class__ is bytes or value.__class__ is bytearray
-                      else None)
+        if value.__class__ is bytes:
+            result.append(value)
+        elif value.__class__ is bytearray:
+            result.append(bytes(value))   # a snapshot, as GET gives
+        else:
+            result.append(None)
     return result
 
 
