@@ -591,6 +591,12 @@ def test_encodings_after_in_place_changes(differ):
                      "BITFIELD n OVERFLOW FAIL INCRBY u8 0 1000", "BITFIELD_RO n GET u8 0",
                      "GETRANGE n 0 0", "SETBIT n 100 0", "GETBIT n 3"]:
         commands += ["SET n 5", mutation, "OBJECT ENCODING n", "GET n"]
+    for creation in ["APPEND k 12", "APPEND k hello", "SETRANGE k 0 12", "SETBIT k 1 1",
+                     "BITFIELD k SET u8 0 49", "BITFIELD k OVERFLOW FAIL SET u8 0 1000",
+                     "SETNX k 12", "SETEX k 10 12", "MSETNX k 12", "GETSET k 12", "INCR k",
+                     "INCRBYFLOAT k 1.5", "BITOP NOT k missing", "BITOP NOT k n",
+                     "BITOP AND k n n", "BITOP OR k n missing", "GETEX n EX 100"]:
+        commands += ["DEL k", "SET n 12", creation, "OBJECT ENCODING k", "GET k"]
     differ.check(*commands)
 
 

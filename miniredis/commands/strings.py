@@ -728,7 +728,8 @@ def bitop(client, args: List[bytes]):
                 result |= number
             else:
                 result ^= number
-    db.set(destination, result.to_bytes(size, "big"))
+    # Redis stores the result as a raw string object (OBJECT ENCODING says raw).
+    db.set(destination, bytearray(result.to_bytes(size, "big")))
     return size
 
 
