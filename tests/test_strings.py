@@ -338,7 +338,8 @@ def test_setbit_getbit_edges(differ):
     differ.check(
         "SETBIT", "SETBIT k", "SETBIT k 0", "SETBIT k 0 1 1", "SETBIT k 0 01", "SETBIT k 0 -0",
         "SETBIT k 0 -1", "SETBIT k 0 ''", "SETBIT k 0 +1", "SETBIT k 01 1", "SETBIT k +1 1",
-        "SETBIT k '' 1", "SETBIT k # 1", "SETBIT k #1 1", "SETBIT k 4294967296 0", "SETBIT k x y", "SETBIT k -1 y",
+        "SETBIT k '' 1", "SETBIT k # 1", "SETBIT k #1 1", "SETBIT k 4294967296 0",
+        "SETBIT k x y", "SETBIT k -1 y",
         "SETBIT k 9223372036854775807 1", "SETBIT k 9223372036854775808 1",
         "GETBIT k 4294967295", "GETBIT k 4294967296", "GETBIT k -1", "GETBIT k #1",
         "GETBIT", "GETBIT k", "GETBIT k 1 2", "SET n 5", "SETBIT n 1 1", "GET n",
