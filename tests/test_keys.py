@@ -561,7 +561,9 @@ def test_encoding_of_registry():
     assert encoding_of(bytearray(b"1"), config) == "raw"
     assert encoding_of({b"f": b"v"}, config) == "listpack"
     assert encoding_of({b"f": b"v" * 65}, config) == "hashtable"
-    assert encoding_of({b"%d" % i: b"v" for i in range(129)}, config) == "hashtable"
+    limit = config["hash-max-listpack-entries"]
+    assert encoding_of({b"%d" % i: b"v" for i in range(limit)}, config) == "listpack"
+    assert encoding_of({b"%d" % i: b"v" for i in range(limit + 1)}, config) == "hashtable"
     assert encoding_of({b"1", b"2"}, config) == "intset"
     assert encoding_of({b"1", b"x"}, config) == "hashtable"
 
