@@ -186,5 +186,12 @@ def all_commands() -> List[Command]:
 
 
 def load_all() -> None:
-    """Import every command module so its decorators register its commands."""
-    from . import connection, keys, lists, server, strings  # noqa: F401
+    """Import every command module so its decorators register its commands.
+
+    Every module in this package is a command group; a new group is picked up by
+    adding its file, with no list to keep in step.
+    """
+    import importlib
+    import pkgutil
+    for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        importlib.import_module(f"{__name__}.{module}")

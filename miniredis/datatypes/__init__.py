@@ -1,0 +1,1 @@
+"""Value classes for the Redis types Python has no container for (sorted sets, streams)."""
