@@ -16,12 +16,13 @@ from __future__ import annotations
 import socket
 import time
 import traceback
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import hiredis
 
 from . import errors
 from .commands import _LOOKUP, Command, resolve
+from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
 from .blocking import BLOCKED
 from .protocol import OK, OK_BYTES, RESP2, RESP3, Encoder
@@ -66,7 +67,10 @@ class Client:
         self.no_evict = False
         self.closing = False            # close once pending replies are written
         self.closed = False
-        self.multi: Optional[List[Any]] = None
+        self.multi: Optional[List[List[bytes]]] = None  # queued requests in MULTI
+        self.multi_error = False        # a command was refused while queueing
+        self.watched: Dict[Tuple[int, bytes], bool] = {}  # WATCHed (db, key) entries
+        self.watch_dirty = False        # a watched key changed: EXEC will fail
         self.out: List[bytes] = []
         self._unsent = bytearray()      # reply bytes the socket has not accepted yet
         self._loop: Any = None
@@ -356,12 +360,23 @@ class Client:
         cmd = _LOOKUP.get(args[0])
         if cmd is not None:
             cmd.rejected_calls += 1
-        if self.multi is not None:
-            self.state.on_queue_error(self)
-        self._count_error(exc.message)
         if self.reply_mode != "on" and self._suppress_reply():
+            if self.multi is not None:
+                flag_queue_error(self)
             return
-        self.encoder.encode_into(exc, self.out)
+        self._refuse(cmd, exc.message)
+
+    def _refuse(self, cmd: Optional[Command], message: str) -> None:
+        """Answer a request refused before it ran (rejectCommand in Redis).
+
+        Inside MULTI the refusal dooms the transaction; a refused EXEC ends it at once
+        with Redis's ``EXECABORT ... because of:`` text.
+        """
+        if cmd is not None and cmd.name == "exec" and cmd.parent is None:
+            message = exec_abort(self, message)
+        elif self.multi is not None:
+            flag_queue_error(self)
+        self.reply_error(message)
 
     def _count_error(self, message: str) -> None:
         stats = self.state.stats
@@ -383,12 +398,16 @@ class Client:
     def _gate(self, cmd: Command, args: List[bytes]) -> bool:
         """Slow-path checks before running ``cmd``; True if the request was handled."""
         if not self.authenticated and "no_auth" not in cmd.flags:
-            self._count_error(errors.NOAUTH)
-            self.encoder.encode_into(CommandError(errors.NOAUTH), self.out)
+            self._refuse(cmd, errors.NOAUTH)
             return True
         if self.multi is not None:
-            return self.state.on_multi_command(self, cmd, args)
+            return queue_command(self, cmd, args)
         return False
+
+    def reply_error(self, message: str) -> None:
+        """Send an error reply for a request refused before it ran."""
+        self._count_error(message)
+        self.encoder.encode_into(CommandError(message), self.out)
 
     # -- parsing ----------------------------------------------------------------------
     def _parse(self, data: bytes) -> Tuple[List[List[bytes]], Optional[str]]:

@@ -168,6 +168,13 @@ LCS_TOO_MUCH_MEMORY = ("ERR Insufficient memory, transient memory for LCS exceed
 
 
 # --- transactions ------------------------------------------------------------------------
+MULTI_NESTED = "ERR MULTI calls can not be nested"
+EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
+DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
+EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+EXECABORT_BECAUSE = "EXECABORT Transaction discarded because of: "
+WATCH_IN_MULTI = "ERR WATCH inside MULTI is not allowed"
+NOT_ALLOWED_IN_MULTI = "ERR Command not allowed inside a transaction"
 
 
 

@@ -20,6 +20,7 @@ handler returns               RESP2                 RESP3
 ``Verbatim("text")``          bulk string           verbatim ``=``
 ``Bool(True)``                integer 1/0           boolean ``#``
 ``CommandError``              error ``-``           error ``-``
+``Raw(b"...")``               the bytes as they are (already encoded: EXEC)
 ============================  ====================  ==========================
 """
 from __future__ import annotations
@@ -28,6 +29,10 @@ import math
 from typing import Any, Callable, Dict, List
 
 from .errors import CommandError
+
+
+class Raw(bytes):
+    """Reply bytes encoded already (EXEC's replies, encoded as each command ran)."""
 
 
 class Simple(str):
@@ -131,6 +136,7 @@ class Encoder:
         enc[CommandError] = lambda v, out: out.append(b"-%s\r\n" % _error_text(v.message))
         enc[list] = self._append_array
         enc[tuple] = self._append_array
+        enc[Raw] = lambda v, out: out.append(v)
         if resp3:
             enc[type(None)] = lambda v, out: out.append(b"_\r\n")
             enc[_NullArray] = lambda v, out: out.append(b"_\r\n")
@@ -206,10 +212,11 @@ class Encoder:
 
 
 def _error_text(message: str) -> bytes:
-    # An error reply is one line: Redis replaces newlines in error texts by spaces.
+    # An error reply is one line: Redis turns every CR and every LF of an error text
+    # into a space (so CRLF becomes two spaces).
     text = message.encode("utf-8", "surrogateescape")
     if b"\r" in text or b"\n" in text:
-        text = text.replace(b"\r\n", b" ").replace(b"\n", b" ").replace(b"\r", b" ")
+        text = text.replace(b"\n", b" ").replace(b"\r", b" ")
     return text
 
 

@@ -99,13 +99,6 @@ class ServerState:
         from .blocking import Blocking
         self.blocking = Blocking(self)      # clients parked in BLPOP & co.
 
-    # Transactions (MULTI) plug in here; until then nothing is ever queued.
-    def on_multi_command(self, client: "Client", cmd: Any, args: List[bytes]) -> bool:
-        return False
-
-    def on_queue_error(self, client: "Client") -> None:
-        pass
-
     def new_client_id(self) -> int:
         client_id = self.next_client_id
         self.next_client_id += 1

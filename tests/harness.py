@@ -258,3 +258,45 @@ class Differ:
             if protocol == protocols[0]:
                 result = expected
         return result
+
+
+# -- scenarios over several connections ------------------------------------------------
+# A scenario is ``scenario(port, protocol, admin) -> list of observations``, run once on
+# each server (after FLUSHALL, on database 9) with its own connections; the lists must
+# be equal. Used where one connection's replies depend on another's (blocking, WATCH,
+# pub/sub).
+def connect(port: int, protocol: int = 2) -> RawConnection:
+    """A raw connection on database 9, switched to RESP3 when ``protocol`` is 3."""
+    conn = RawConnection(port)
+    if protocol == 3:
+        conn.call("HELLO", "3")
+    conn.call("SELECT", "9")
+    return conn
+
+
+def run_scenario(port: int, protocol: int, scenario: Any) -> Any:
+    admin = connect(port, protocol)
+    admin.call("FLUSHALL")
+    try:
+        return scenario(port, protocol, admin)
+    finally:
+        admin.close()
+
+
+def compare_scenario(differ: "Differ", scenario: Any, protocols: Sequence[int] = (2, 3)) -> None:
+    """Run ``scenario`` on redis-server and miniredis; assert equal observations."""
+    for protocol in protocols:
+        results = {name: run_scenario(port, protocol, scenario)
+                   for name, port in differ.ports.items()}
+        assert results["miniredis"] == results["redis"], (protocol, results)
+
+
+def wait_blocked(admin: RawConnection, count: int) -> None:
+    """Wait until ``count`` clients are blocked (both servers report it in INFO)."""
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        info = admin.call("INFO", "clients")
+        if b"blocked_clients:%d\r\n" % count in info:
+            return
+        time.sleep(0.005)
+    raise AssertionError("clients did not block")

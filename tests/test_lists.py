@@ -6,7 +6,7 @@ import time
 import pytest
 
 from miniredis.commands import COMMANDS, load_all
-from tests.harness import RawConnection
+from tests.harness import RawConnection, compare_scenario, connect, wait_blocked
 
 load_all()
 needs_multi = pytest.mark.skipif(
@@ -85,43 +85,10 @@ def test_blocking_immediate_and_errors(differ):
 
 
 # -- several connections -------------------------------------------------------------
-def _both(differ):
-    return [("redis", differ.ports["redis"]), ("miniredis", differ.ports["miniredis"])]
-
-
-def _conn(port, protocol=2):
-    conn = RawConnection(port)
-    if protocol == 3:
-        conn.call("HELLO", "3")
-    conn.call("SELECT", "9")
-    return conn
-
-
-def _run_blocking_scenario(port, protocol, scenario):
-    admin = _conn(port, protocol)
-    admin.call("FLUSHALL")
-    try:
-        return scenario(port, protocol, admin)
-    finally:
-        admin.close()
-
-
-def _compare(differ, scenario, protocols=(2, 3)):
-    for protocol in protocols:
-        results = {name: _run_blocking_scenario(port, protocol, scenario)
-                   for name, port in _both(differ)}
-        assert results["miniredis"] == results["redis"], (protocol, results)
-
-
-def _wait_blocked(admin, count):
-    """Wait until ``count`` clients are blocked (both servers report it in INFO)."""
-    deadline = time.time() + 5
-    while time.time() < deadline:
-        info = admin.call("INFO", "clients")
-        if b"blocked_clients:%d\r\n" % count in info:
-            return
-        time.sleep(0.005)
-    raise AssertionError("clients did not block")
+# Multi-connection scenarios run on both servers (shared with other test modules).
+_conn = connect
+_compare = compare_scenario
+_wait_blocked = wait_blocked
 
 
 def test_fifo_among_three_waiters(differ):

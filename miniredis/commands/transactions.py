@@ -1,0 +1,233 @@
+"""Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH (Redis's multi.c).
+
+While a client is in MULTI the dispatcher hands every command to
+:func:`queue_command` instead of running it (except the few Redis runs at once: EXEC,
+DISCARD, MULTI, WATCH, QUIT, RESET). A command refused while queueing (unknown, wrong
+arity, not allowed in a transaction) marks the transaction so EXEC answers EXECABORT.
+
+EXEC runs the queued requests through the dispatcher's own loop with the replies
+collected into one array: each command is timed, counted and encoded exactly as if it
+had been sent alone. Blocking commands answer at once inside EXEC, and clients blocked
+on keys it writes are served only after the whole transaction (``blocking.suspended``).
+
+WATCH is optimistic locking: :class:`Watches` maps (db, key) to the clients watching
+it, and the keyspace's modification signal marks those clients dirty, so EXEC returns
+a null reply. The signal hook is installed only while some key is watched, so
+unwatched traffic pays nothing for it.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List, Set, Tuple
+
+from .. import errors
+from ..errors import CommandError
+from ..protocol import NULL_ARRAY, OK, Raw
+from . import Command, command
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..connection import Client
+    from ..keyspace import Database
+    from ..state import ServerState
+
+# Commands that run at once even inside MULTI (multi.c's list in processCommand).
+_RUN_IN_MULTI = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
+
+WatchKey = Tuple[int, bytes]
+
+
+class Watches:
+    """Which clients WATCH which keys, for one server.
+
+    A client's own record (``client.watched``) maps each (db id, key) to whether the
+    key was already logically expired when watched: deleting such a key later is no
+    change (Redis 7's rule), while any other modification makes the client dirty.
+    """
+
+    def __init__(self, state: "ServerState") -> None:
+        self.state = state
+        self.by_key: Dict[WatchKey, Set["Client"]] = {}
+        state.on_client_close.append(self.unwatch_all)
+        state.on_client_reset.append(_reset_client)
+
+    def watch(self, client: "Client", db: "Database", key: bytes) -> None:
+        entry = (db.id, key)
+        if entry in client.watched:
+            return
+        expires = db.expires.get(key) if db.expires else None
+        client.watched[entry] = (key in db.data and expires is not None
+                                 and expires <= self.state.clock.ms())
+        self.by_key.setdefault(entry, set()).add(client)
+        self.state.on_key_modified = self.key_modified
+
+    def unwatch_all(self, client: "Client") -> None:
+        by_key = self.by_key
+        for entry in client.watched:
+            clients = by_key.get(entry)
+            if clients is not None:
+                clients.discard(client)
+                if not clients:
+                    del by_key[entry]
+        client.watched = {}
+        client.watch_dirty = False
+        if not by_key:
+            self.state.on_key_modified = None
+
+    def key_modified(self, db: "Database", key: bytes) -> None:
+        """The keyspace's modification signal (installed while anything is watched)."""
+        clients = self.by_key.get((db.id, key))
+        if not clients:
+            return
+        entry = (db.id, key)
+        for client in clients:
+            if client.watched.get(entry) and key not in db.data:
+                # Watched while already expired, and now deleted: logically unchanged.
+                client.watched[entry] = False
+                continue
+            client.watch_dirty = True
+
+    def expired_since_watch(self, client: "Client") -> bool:
+        """Has a key that was alive when watched expired since (even if not deleted)?"""
+        now = self.state.clock.ms()
+        dbs = self.state.dbs
+        for (db_id, key), was_expired in client.watched.items():
+            if was_expired:
+                continue
+            expires = dbs[db_id].expires
+            when = expires.get(key) if expires else None
+            if when is not None and when <= now and key in dbs[db_id].data:
+                return True
+        return False
+
+
+def _watches(state: "ServerState") -> Watches:
+    watches = getattr(state, "watches", None)
+    if watches is None:
+        watches = state.watches = Watches(state)
+    return watches
+
+
+def _reset_client(client: "Client") -> None:
+    # RESET: leave any transaction and forget every watched key.
+    _end_multi(client)
+    if client.watched:
+        _watches(client.state).unwatch_all(client)
+
+
+def _end_multi(client: "Client") -> None:
+    client.multi = None
+    client.multi_error = False
+    client._update_gate()
+
+
+# -- dispatcher hooks -----------------------------------------------------------------
+def queue_command(client: "Client", cmd: Command, args: List[bytes]) -> bool:
+    """Called for every command while ``client`` is in MULTI; True if it was queued
+    (the reply ``+QUEUED`` is appended), False if it must run now."""
+    if cmd.name in _RUN_IN_MULTI and cmd.parent is None:
+        return False
+    if "no_multi" in cmd.flags:
+        client._refuse(cmd, errors.NOT_ALLOWED_IN_MULTI)
+        return True
+    client.multi.append(args)
+    client.out.append(b"+QUEUED\r\n")
+    return True
+
+
+def exec_abort(client: "Client", message: str) -> str:
+    """EXEC itself was refused (arity, auth): the transaction ends; the reply's text."""
+    _end_multi(client)
+    if client.watched:
+        _watches(client.state).unwatch_all(client)
+    if message.startswith("ERR "):
+        message = message[4:]
+    return errors.EXECABORT_BECAUSE + message
+
+
+def flag_queue_error(client: "Client") -> None:
+    """A command was refused while queueing: EXEC will answer EXECABORT."""
+    client.multi_error = True
+
+
+# -- commands -------------------------------------------------------------------------
+@command("multi", 1, "noscript loading stale fast allow_busy", group="transactions",
+         since="1.2.0", summary="Start a transaction block")
+def multi(client: "Client", args: List[bytes]) -> Any:
+    if client.multi is not None:
+        raise CommandError(errors.MULTI_NESTED)
+    _watches(client.state)  # registers the RESET and disconnect hooks
+    client.multi = []
+    client.multi_error = False
+    client._update_gate()
+    return OK
+
+
+@command("discard", 1, "noscript loading stale fast allow_busy", group="transactions",
+         since="2.0.0", summary="Discard all commands issued after MULTI")
+def discard(client: "Client", args: List[bytes]) -> Any:
+    if client.multi is None:
+        raise CommandError(errors.DISCARD_WITHOUT_MULTI)
+    _end_multi(client)
+    if client.watched:
+        _watches(client.state).unwatch_all(client)
+    return OK
+
+
+@command("exec", 1, "noscript loading stale skip_slowlog", group="transactions",
+         since="1.2.0", summary="Execute all commands issued after MULTI")
+def exec_(client: "Client", args: List[bytes]) -> Any:
+    if client.multi is None:
+        raise CommandError(errors.EXEC_WITHOUT_MULTI)
+    queued = client.multi
+    aborted = client.multi_error
+    _end_multi(client)
+    dirty = False
+    if client.watched:
+        watches = _watches(client.state)
+        dirty = client.watch_dirty or watches.expired_since_watch(client)
+        # Unwatch before running: the transaction's own writes touch nothing.
+        watches.unwatch_all(client)
+    if aborted:
+        raise CommandError(errors.EXECABORT)
+    if dirty:
+        return NULL_ARRAY
+    return _run_queued(client, queued)
+
+
+def _run_queued(client: "Client", queued: List[List[bytes]]) -> Raw:
+    """Run the queued requests as one atomic step; their encoded replies as one array."""
+    blocking = client.state.blocking
+    saved_out, saved_mode = client.out, client.reply_mode
+    client.out = replies = []
+    client.reply_mode = "on"
+    client.no_blocking = True
+    blocking.suspended += 1
+    try:
+        ran = client.run_requests(queued)
+    finally:
+        blocking.suspended -= 1
+        client.no_blocking = False
+        client.out = saved_out
+        client.reply_mode = saved_mode
+        client._update_gate()
+    return Raw(b"*%d\r\n%s" % (ran, b"".join(replies)))
+
+
+@command("watch", -2, "noscript loading stale fast allow_busy", keys=(1, -1, 1),
+         group="transactions", since="2.2.0",
+         summary="Watch the given keys to determine execution of the MULTI/EXEC block")
+def watch(client: "Client", args: List[bytes]) -> Any:
+    if client.multi is not None:
+        raise CommandError(errors.WATCH_IN_MULTI)
+    watches = _watches(client.state)
+    db = client.db
+    for key in args[1:]:
+        watches.watch(client, db, key)
+    return OK
+
+
+@command("unwatch", 1, "noscript loading stale fast allow_busy", group="transactions",
+         since="2.2.0", summary="Forget about all watched keys")
+def unwatch(client: "Client", args: List[bytes]) -> Any:
+    if client.watched:
+        _watches(client.state).unwatch_all(client)
+    return OK
