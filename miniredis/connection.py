@@ -22,6 +22,7 @@ import hiredis
 
 from . import errors
 from .commands import _LOOKUP, Command, resolve
+from .commands.pubsub import refused_while_subscribed
 from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
 from .blocking import BLOCKED
@@ -71,6 +72,12 @@ class Client:
         self.multi_error = False        # a command was refused while queueing
         self.watched: Dict[Tuple[int, bytes], bool] = {}  # WATCHed (db, key) entries
         self.watch_dirty = False        # a watched key changed: EXEC will fail
+        self.subscriptions: Dict[bytes, None] = {}   # channels (in subscription order)
+        self.psubscriptions: Dict[bytes, None] = {}  # patterns
+        self.ssubscriptions: Dict[bytes, None] = {}  # shard channels
+        self.subscribed = False         # any of the three: RESP2 limits the commands
+        self._flush_scheduled = False   # pushed messages wait for a loop callback
+        self._over_soft_limit_since = 0.0
         self.out: List[bytes] = []
         self._unsent = bytearray()      # reply bytes the socket has not accepted yet
         self._loop: Any = None
@@ -97,10 +104,11 @@ class Client:
     def set_protocol(self, version: int) -> None:
         self.resp = version
         self.encoder = RESP3 if version == 3 else RESP2
+        self._update_gate()
 
     def _update_gate(self) -> None:
         self.gated = (not self.authenticated) or self.multi is not None \
-            or self.reply_mode != "on"
+            or self.reply_mode != "on" or (self.subscribed and self.resp == 2)
 
     def set_authenticated(self, value: bool) -> None:
         self.authenticated = value
@@ -207,6 +215,54 @@ class Client:
             self.close()
         elif self._read_watcher is not None:
             self._read_watcher.start(self._on_readable)
+
+    def push(self, data: bytes) -> None:
+        """Queue an out-of-band message (pub/sub) for this client.
+
+        The publisher's own message goes out with its reply; other receivers are
+        flushed once from a loop callback however many messages the publishing batch
+        produced. A receiver past ``client-output-buffer-limit pubsub`` is dropped.
+        """
+        if self.closed:
+            return
+        self.out.append(data)
+        if self.in_callback or self._flush_scheduled:
+            return
+        if self._loop is None:
+            self.flush()
+            self._check_output_limit()
+            return
+        self._flush_scheduled = True
+        self._loop.run_callback(self._flush_pushed)
+
+    def _flush_pushed(self) -> None:
+        self._flush_scheduled = False
+        if self.closed:
+            return
+        self.flush()
+        self._check_output_limit()
+        if self.closing and not self._unsent:
+            self.close()
+
+    def _check_output_limit(self) -> None:
+        """Disconnect a subscriber whose unsent output passed its class's limits."""
+        if not self.subscribed or self.closed:
+            return
+        hard, soft, seconds = self.state.config["client-output-buffer-limit"]["pubsub"]
+        pending = len(self._unsent)
+        now = time.monotonic()
+        over = bool(hard) and pending >= hard
+        if soft and pending >= soft:
+            if not self._over_soft_limit_since:
+                self._over_soft_limit_since = now
+            elif now - self._over_soft_limit_since >= seconds:
+                over = True
+        else:
+            self._over_soft_limit_since = 0.0
+        if over:
+            self.state.log("warning", "Client id=%d addr=%s closed for overcoming of output "
+                           "buffer limits." % (self.id, self.addr))
+            self.close()
 
     def resume(self, reply: Any) -> None:
         """Released from a blocking command: send ``reply``, then run what was held.
@@ -400,6 +456,11 @@ class Client:
         if not self.authenticated and "no_auth" not in cmd.flags:
             self._refuse(cmd, errors.NOAUTH)
             return True
+        if self.subscribed and self.resp == 2:
+            refusal = refused_while_subscribed(self, cmd)
+            if refusal is not None:
+                self._refuse(cmd, refusal)
+                return True
         if self.multi is not None:
             return queue_command(self, cmd, args)
         return False

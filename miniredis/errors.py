@@ -179,6 +179,8 @@ NOT_ALLOWED_IN_MULTI = "ERR Command not allowed inside a transaction"
 
 
 # --- pub/sub -----------------------------------------------------------------------------
+PUBSUB_CONTEXT = ("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                  "QUIT / RESET are allowed in this context")
 
 
 

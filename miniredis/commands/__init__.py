@@ -26,12 +26,14 @@ class Command:
         "name", "fullname", "handler", "arity", "flags", "first_key", "last_key",
         "key_step", "group", "since", "summary", "subcommands", "parent",
         "is_write", "calls", "seconds", "failed_calls", "rejected_calls", "key_finder",
+        "key_flags",
     )
 
     def __init__(self, name: str, handler: Optional[Handler], arity: int,
                  flags: Iterable[str], keys: Tuple[int, int, int], group: str,
                  since: str, summary: str, parent: Optional["Command"] = None,
-                 key_finder: Optional[Callable[[List[bytes]], List[int]]] = None) -> None:
+                 key_finder: Optional[Callable[[List[bytes]], List[int]]] = None,
+                 key_flags: str = "") -> None:
         self.name = name
         self.fullname = f"{parent.name}|{name}" if parent else name
         self.handler = handler
@@ -45,6 +47,8 @@ class Command:
         self.parent = parent
         self.is_write = "write" in self.flags
         self.key_finder = key_finder
+        # Redis's key-spec flags (COMMAND INFO), when not the usual RW/RO pair.
+        self.key_flags = key_flags.split()
         self.calls = 0
         self.seconds = 0.0      # time spent in the handler (INFO commandstats)
         self.failed_calls = 0
@@ -86,19 +90,21 @@ _BARE: Dict[bytes, Command] = {}   # name -> the form run without a subcommand
 def command(name: str, arity: int, flags: str = "", keys: Tuple[int, int, int] = (0, 0, 0),
             group: str = "generic", since: str = "1.0.0", summary: str = "",
             key_finder: Optional[Callable[[List[bytes]], List[int]]] = None,
-            ) -> Callable[[Handler], Handler]:
+            key_flags: str = "") -> Callable[[Handler], Handler]:
     """Register a command or, with ``"parent|sub"``, a subcommand.
 
     ``flags`` is a space-separated list of Redis command flags (``write``,
     ``readonly``, ``denyoom``, ``fast``, ``admin``, ``noscript``, ``blocking``,
-    ``loading``, ``stale``, ``pubsub``, ``no_auth``, ``no_multi``...).
+    ``loading``, ``stale``, ``pubsub``, ``no_auth``, ``no_multi``...). ``key_flags``
+    gives the key-spec flags COMMAND INFO shows (``"RW insert"``, ``"not_key"``...)
+    where the default derived from ``write`` (``RW update`` / ``RO access``) is wrong.
     """
     def register(handler: Handler) -> Handler:
         if "|" in name:
             parent_name, sub = name.split("|", 1)
             parent = COMMANDS[parent_name.encode()]
             cmd = Command(sub, handler, arity, flags.split(), keys, group, since, summary,
-                          parent=parent, key_finder=key_finder)
+                          parent=parent, key_finder=key_finder, key_flags=key_flags)
             parent.subcommands[sub.encode()] = cmd
             if parent.handler is not None:
                 # A command that also runs bare (COMMAND): dispatch must look at the
@@ -109,7 +115,7 @@ def command(name: str, arity: int, flags: str = "", keys: Tuple[int, int, int] =
                 parent.handler = None
         else:
             cmd = Command(name, handler, arity, flags.split(), keys, group, since, summary,
-                          key_finder=key_finder)
+                          key_finder=key_finder, key_flags=key_flags)
             COMMANDS[name.encode()] = cmd
             _LOOKUP[name.encode()] = cmd
             _LOOKUP[name.upper().encode()] = cmd

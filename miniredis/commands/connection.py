@@ -17,6 +17,9 @@ REDIS_VERSION = "7.0.15"
 def ping(client, args: List[bytes]):
     if len(args) > 2:
         raise CommandError(errors.WRONG_ARITY.format("ping"))
+    if client.subscribed and client.resp == 2:
+        # A RESP2 subscriber's replies are all arrays, so is its PONG.
+        return [b"pong", args[1] if len(args) == 2 else b""]
     if len(args) == 2:
         return args[1]
     return PONG
@@ -232,6 +235,8 @@ def client_flags(client) -> str:
         flags += "b"
     if client.multi is not None:
         flags += "x"
+    if client.subscribed:
+        flags += "P"
     if client.unix:
         flags += "U"
     if client.no_evict:
@@ -244,13 +249,14 @@ def client_line(client, now: float) -> str:
     lib-ver (this server accepts CLIENT SETINFO, which redis-py sends on connect)."""
     pending = client.output_pending
     return (
-        "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=0 psub=0 "
-        "ssub=0 multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 "
+        "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
+        "ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 "
         "obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d "
         "lib-name=%s lib-ver=%s"
         % (client.id, client.addr, client.laddr, client.fd, client.name or "",
            int(now - client.created), int(now - client.last_interaction),
-           client_flags(client), client.db.id,
+           client_flags(client), client.db.id, len(client.subscriptions),
+           len(client.psubscriptions), len(client.ssubscriptions),
            -1 if client.multi is None else len(client.multi), pending, pending + 20000,
            client.last_command.lower(), client.resp, client.lib_name, client.lib_ver))
 

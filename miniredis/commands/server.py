@@ -18,6 +18,7 @@ from ..state import resident_bytes
 from ..protocol import OK, Map, Set, Simple, Verbatim
 from . import COMMANDS, all_commands, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
+from .pubsub import info_fields as pubsub_info
 
 
 def _flush_mode(args: List[bytes]) -> None:
@@ -146,6 +147,7 @@ def _section_persistence(state) -> List[str]:
 
 def _section_stats(state) -> List[str]:
     stats = state.stats
+    pubsub = pubsub_info(state)
     return [
         "total_connections_received:%d" % stats.total_connections_received,
         "total_commands_processed:%d" % stats.total_commands_processed,
@@ -162,7 +164,9 @@ def _section_stats(state) -> List[str]:
         "evicted_keys:%d" % stats.evicted_keys, "evicted_clients:0",
         "total_eviction_exceeded_time:0", "current_eviction_exceeded_time:0",
         "keyspace_hits:%d" % stats.keyspace_hits, "keyspace_misses:%d" % stats.keyspace_misses,
-        "pubsub_channels:0", "pubsub_patterns:0", "pubsubshard_channels:0",
+        "pubsub_channels:%(pubsub_channels)d" % pubsub,
+        "pubsub_patterns:%(pubsub_patterns)d" % pubsub,
+        "pubsubshard_channels:%(pubsubshard_channels)d" % pubsub,
         "latest_fork_usec:0", "total_forks:0", "migrate_cached_sockets:0",
         "slave_expires_tracked_keys:0", "active_defrag_hits:0", "active_defrag_misses:0",
         "active_defrag_key_hits:0", "active_defrag_key_misses:0",
@@ -417,6 +421,7 @@ _CATEGORY_EXCEPTIONS = {
     "command|list": ("connection",), "command|help": ("connection",),
     "command|getkeys": ("connection",), "object": (), "object|help": ("keyspace",),
     "debug": (), "slowlog": (), "config": (), "hello": ("connection",),
+    "pubsub": (), "pubsub|help": (),
 }
 
 
@@ -449,8 +454,10 @@ def _flags(cmd) -> List[str]:
 
 
 def _key_spec_flags(cmd) -> List[bytes]:
-    # Redis documents per key whether it is read, written, inserted, deleted...; the
-    # registry only knows the command's nature, which gives the common case.
+    # Redis documents per key whether it is read, written, inserted, deleted...; a
+    # command declares that when it differs from the common case its nature implies.
+    if cmd.key_flags:
+        return [Simple(flag) for flag in cmd.key_flags]
     if "write" in cmd.flags:
         return [Simple("RW"), Simple("update")]
     return [Simple("RO"), Simple("access")]
