@@ -26,6 +26,7 @@ from typing import (TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, O
 
 from . import errors
 from .errors import CommandError
+from .notify import notify
 
 if TYPE_CHECKING:  # pragma: no cover
     from .server import ServerState
@@ -113,6 +114,7 @@ class Database:
         stats = self.state.stats
         if value is None:
             stats.keyspace_misses += 1
+            notify(self, "m", b"keymiss", key)
         else:
             stats.keyspace_hits += 1
         return value
@@ -125,11 +127,20 @@ class Database:
             raise CommandError(errors.WRONGTYPE)
         return value
 
+    def get_typed_read(self, key: bytes, cls: Any) -> Any:
+        """:meth:`get_typed` for read commands: counts a keyspace hit or miss and
+        publishes the ``keymiss`` event, as Redis's lookupKeyRead does."""
+        value = self.get_read(key)
+        if value is not None and not isinstance(value, cls):
+            raise CommandError(errors.WRONGTYPE)
+        return value
+
     def get_string(self, key: bytes) -> Optional[bytes]:
         """The string at ``key`` (bytes or bytearray), None, or WRONGTYPE."""
         value = self.get(key)
         if value is None:
             self.state.stats.keyspace_misses += 1
+            notify(self, "m", b"keymiss", key)
             return None
         if value.__class__ is not bytes and value.__class__ is not bytearray:
             raise CommandError(errors.WRONGTYPE)
@@ -151,7 +162,10 @@ class Database:
         data = self.data
         if key not in data:
             self._add_slot(key)
-        data[key] = value
+            data[key] = value
+            notify(self, "n", b"new", key)
+        else:
+            data[key] = value
         self.access[key] = self.state.lru_clock
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
@@ -188,10 +202,17 @@ class Database:
         self.signal_modified(key)
         return True
 
-    def delete_if_empty(self, key: bytes, value: Any) -> None:
-        """An emptied hash, list, set, zset no longer exists (Redis's rule)."""
-        if not value:
-            self._remove(key)
+    def delete_if_empty(self, key: bytes, value: Any) -> bool:
+        """An emptied hash, list, set, zset no longer exists (Redis's rule).
+
+        Publishes the ``del`` keyspace event, so call it after notifying the
+        command's own event (Redis's order: ``lpop`` then ``del``). True if deleted.
+        """
+        if value:
+            return False
+        self._remove(key)
+        notify(self, "g", b"del", key)
+        return True
 
     def signal_modified(self, key: bytes) -> None:
         """A key changed: invalidate WATCHes on it (hooked by transactions)."""
@@ -236,6 +257,7 @@ class Database:
     def _expire(self, key: bytes) -> None:
         self._remove(key)
         self.state.stats.expired_keys += 1
+        notify(self, "x", b"expired", key)
         self.signal_modified(key)
         hook = self.state.on_key_expired
         if hook is not None:

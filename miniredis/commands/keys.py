@@ -13,14 +13,20 @@ from ..errors import CommandError
 from ..glob import compile_pattern
 from ..keyspace import Database, encoding_of, type_name
 from ..protocol import OK, Simple
+from ..notify import notify
 from . import command, container
 
 
 @command("del", -2, "write", keys=(1, -1, 1), group="generic", since="1.0.0",
          summary="Deletes one or more keys.")
 def del_(client, args: List[bytes]):
-    delete = client.db.delete
-    return sum(1 for key in args[1:] if delete(key))
+    db = client.db
+    deleted = 0
+    for key in args[1:]:
+        if db.delete(key):
+            notify(db, "g", b"del", key)
+            deleted += 1
+    return deleted
 
 
 @command("unlink", -2, "write fast", keys=(1, -1, 1), group="generic", since="4.0.0",
@@ -148,6 +154,8 @@ def _rename(client, args: List[bytes], only_if_new: bool):
     if deadline is not None:
         db.set_expire(target, deadline)
     signal_ready(db, target)
+    notify(db, "g", b"rename_from", source)
+    notify(db, "g", b"rename_to", target)
     return 1 if only_if_new else OK
 
 
@@ -219,6 +227,7 @@ def copy(client, args: List[bytes]):
             return 0
         target_db.delete(target)
     _move_value(source_db, source, target_db, target, copy_value(value))
+    notify(target_db, "g", b"copy_to", target)
     return 1
 
 
@@ -235,6 +244,8 @@ def move(client, args: List[bytes]):
         return 0
     _move_value(source_db, key, target_db, key, value)
     source_db.delete(key)
+    notify(source_db, "g", b"move_from", key)
+    notify(target_db, "g", b"move_to", key)
     return 1
 
 
@@ -315,9 +326,11 @@ def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
             return 0
     if when <= client.state.clock.ms():
         db.delete(key)
+        notify(db, "g", b"del", key)
         return 1
     db.set_expire(key, when)
     db.signal_modified(key)
+    notify(db, "g", b"expire", key)
     return 1
 
 
@@ -389,6 +402,7 @@ def persist(client, args: List[bytes]):
     if db.get(key) is None or not db.persist(key):
         return 0
     db.signal_modified(key)
+    notify(db, "g", b"persist", key)
     return 1
 
 

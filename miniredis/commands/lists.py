@@ -15,6 +15,7 @@ from ..args import LLONG_MIN, parse_int, to_int
 from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, OK
+from ..notify import notify
 from . import command
 
 _WHERE = {b"left": True, b"right": False}
@@ -23,6 +24,11 @@ _WHERE = {b"left": True, b"right": False}
 def get_list(client, key: bytes) -> Optional[deque]:
     """The list at ``key``, None if missing, WRONGTYPE for anything else."""
     return client.db.get_typed(key, deque)
+
+
+def _read_list(client, key: bytes) -> Optional[deque]:
+    """Like :func:`get_list` for read-only commands (hit/miss stats, keymiss event)."""
+    return client.db.get_typed_read(key, deque)
 
 
 def _push(client, args: List[bytes], left: bool, only_existing: bool) -> int:
@@ -40,6 +46,7 @@ def _push(client, args: List[bytes], left: bool, only_existing: bool) -> int:
         values.extend(args[2:])
     db.signal_modified(key)
     signal_ready(db, key)
+    notify(db, "l", b"lpush" if left else b"rpush", key)
     return len(values)
 
 
@@ -74,6 +81,7 @@ def pop_elements(client, key: bytes, values: deque, left: bool, count: int) -> L
     pop = values.popleft if left else values.pop
     popped = [pop() for _ in range(min(count, len(values)))]
     db = client.db
+    notify(db, "l", b"lpop" if left else b"rpop", key)
     db.delete_if_empty(key, values)
     db.signal_modified(key)
     return popped
@@ -115,7 +123,7 @@ def rpop(client, args: List[bytes]):
 @command("llen", 2, "readonly fast", keys=(1, 1, 1), group="list", since="1.0.0",
          summary="Returns the length of a list.")
 def llen(client, args: List[bytes]):
-    values = get_list(client, args[1])
+    values = _read_list(client, args[1])
     return 0 if values is None else len(values)
 
 
@@ -134,7 +142,7 @@ def _range_bounds(start: int, end: int, size: int) -> Optional[tuple]:
          summary="Returns a range of elements from a list.")
 def lrange(client, args: List[bytes]):
     start, end = parse_int(args[2]), parse_int(args[3])
-    values = get_list(client, args[1])
+    values = _read_list(client, args[1])
     if values is None:
         return []
     bounds = _range_bounds(start, end, len(values))
@@ -151,7 +159,7 @@ def lrange(client, args: List[bytes]):
          summary="Returns an element from a list by its index.")
 def lindex(client, args: List[bytes]):
     index = parse_int(args[2])
-    values = get_list(client, args[1])
+    values = _read_list(client, args[1])
     if values is None:
         return None
     if index < 0:
@@ -175,6 +183,7 @@ def lset(client, args: List[bytes]):
         raise CommandError(errors.INDEX_OUT_OF_RANGE)
     values[index] = args[3]
     client.db.signal_modified(key)
+    notify(client.db, "l", b"lset", key)
     return OK
 
 
@@ -194,6 +203,7 @@ def linsert(client, args: List[bytes]):
         return -1
     values.insert(index if where == b"before" else index + 1, args[4])
     client.db.signal_modified(key)
+    notify(client.db, "l", b"linsert", key)
     return len(values)
 
 
@@ -228,6 +238,7 @@ def lrem(client, args: List[bytes]):
             values.clear()
             values.extend(kept if count > 0 else reversed(kept))
     if removed:
+        notify(client.db, "l", b"lrem", key)
         client.db.delete_if_empty(key, values)
         client.db.signal_modified(key)
     return removed
@@ -251,6 +262,7 @@ def ltrim(client, args: List[bytes]):
             values.pop()
         for _ in range(start):
             values.popleft()
+    notify(client.db, "l", b"ltrim", key)
     client.db.delete_if_empty(key, values)
     client.db.signal_modified(key)
     return OK
@@ -279,7 +291,7 @@ def lpos(client, args: List[bytes]):
                 raise CommandError(errors.LPOS_MAXLEN_NEGATIVE)
             maxlen = number
         i += 2
-    values = get_list(client, args[1])
+    values = _read_list(client, args[1])
     if values is None:
         return None if count is None else []
     size = len(values)
@@ -333,6 +345,9 @@ def move_element(client, source: bytes, destination: bytes, from_left: bool,
         target.appendleft(element)
     else:
         target.append(element)
+    # Redis's order: the push on the destination, the pop on the source, its del.
+    notify(db, "l", b"lpush" if to_left else b"rpush", destination)
+    notify(db, "l", b"lpop" if from_left else b"rpop", source)
     db.delete_if_empty(source, values)
     db.signal_modified(source)
     db.signal_modified(destination)

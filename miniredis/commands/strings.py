@@ -10,6 +10,7 @@ from .. import errors
 from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..errors import CommandError
 from ..protocol import OK, Map
+from ..notify import notify
 from . import command
 
 
@@ -45,6 +46,7 @@ def _incr_by(client, key: bytes, delta: int) -> int:
     if not LLONG_MIN <= result <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
     db.set(key, b"%d" % result, keep_ttl=True)
+    notify(db, "$", b"incrby", key)
     return result
 
 
@@ -91,7 +93,9 @@ def expire_deadline(client, text: bytes, unit_ms: int, absolute: bool, cmd: str)
 def set_(client, args: List[bytes]):
     key, value = args[1], args[2]
     if len(args) == 3:
-        client.db.set(key, value)
+        db = client.db
+        db.set(key, value)
+        notify(db, "$", b"set", key)
         return OK
     flags = 0
     expire_arg = None
@@ -122,8 +126,10 @@ def set_(client, args: List[bytes]):
     if (flags & _SET_NX and old is not None) or (flags & _SET_XX and old is None):
         return _snapshot(old) if flags & _SET_GET else None
     db.set(key, value, keep_ttl=bool(flags & _SET_KEEPTTL))
+    notify(db, "$", b"set", key)
     if deadline is not None:
         db.set_expire(key, deadline)
+        notify(db, "g", b"expire", key)
     if flags & _SET_GET:
         return _snapshot(old)
     return OK
@@ -180,6 +186,7 @@ def mset(client, args: List[bytes]):
     db = client.db
     for i in range(1, len(args), 2):
         db.set(args[i], args[i + 1])
+        notify(db, "$", b"set", args[i])
     return OK
 
 
@@ -191,6 +198,7 @@ def setnx(client, args: List[bytes]):
     if db.get(args[1]) is not None:
         return 0
     db.set(args[1], args[2])
+    notify(db, "$", b"set", args[1])
     return 1
 
 
@@ -199,6 +207,8 @@ def _set_with_expiry(client, args: List[bytes], unit_ms: int, name: str):
     db = client.db
     db.set(args[1], args[3])
     db.set_expire(args[1], deadline)
+    notify(db, "$", b"set", args[1])
+    notify(db, "g", b"expire", args[1])
     return OK
 
 
@@ -224,23 +234,28 @@ def msetnx(client, args: List[bytes]):
         return 0
     for i in range(1, len(args), 2):
         db.set(args[i], args[i + 1])
+        notify(db, "$", b"set", args[i])
     return 1
 
 
 @command("getset", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
          summary="Set the string value of a key and return its old value")
 def getset(client, args: List[bytes]):
-    old = client.db.get_string(args[1])
-    client.db.set(args[1], args[2])
+    db = client.db
+    old = db.get_string(args[1])
+    db.set(args[1], args[2])
+    notify(db, "$", b"set", args[1])
     return bytes(old) if old is not None else None
 
 
 @command("getdel", 2, "write fast", keys=(1, 1, 1), group="string", since="6.2.0",
          summary="Get the value of a key and delete the key")
 def getdel(client, args: List[bytes]):
-    value = client.db.get_string(args[1])
+    db = client.db
+    value = db.get_string(args[1])
     if value is not None:
-        client.db.delete(args[1])
+        db.delete(args[1])
+        notify(db, "g", b"del", args[1])
         return bytes(value)
     return None
 
@@ -280,11 +295,14 @@ def getex(client, args: List[bytes]):
     if deadline is not None:
         if deadline <= client.state.clock.ms():
             db.delete(key)
+            notify(db, "g", b"del", key)
         else:
             db.set_expire(key, deadline)
             db.signal_modified(key)
+            notify(db, "g", b"expire", key)
     elif persist and db.persist(key):
         db.signal_modified(key)
+        notify(db, "g", b"persist", key)
     return bytes(value)
 
 
@@ -296,6 +314,7 @@ def append(client, args: List[bytes]):
     value = _string_for_write(db, key)
     if value is None:
         db.set(key, args[2])
+        notify(db, "$", b"append", key)
         return len(args[2])
     _check_size(len(value) + len(args[2]), client)
     if value.__class__ is bytes:
@@ -305,6 +324,7 @@ def append(client, args: List[bytes]):
     else:
         value += args[2]
         db.signal_modified(key)
+    notify(db, "$", b"append", key)
     return len(value)
 
 
@@ -368,6 +388,7 @@ def setrange(client, args: List[bytes]):
         value.extend(bytes(offset + len(patch) - len(value)))
     value[offset:offset + len(patch)] = patch
     db.signal_modified(key)
+    notify(db, "$", b"setrange", key)
     return len(value)
 
 
@@ -524,6 +545,7 @@ def incrbyfloat(client, args: List[bytes]):
         raise CommandError(errors.INCR_FLOAT_NAN)
     text = format_long_double(result)
     db.set(key, text, keep_ttl=True)
+    notify(db, "$", b"incrbyfloat", key)
     return text
 
 
@@ -571,6 +593,7 @@ def setbit(client, args: List[bytes]):
     else:
         value[index] &= ~mask & 0xFF
     db.signal_modified(key)
+    notify(db, "$", b"setbit", key)
     return old
 
 
@@ -714,7 +737,8 @@ def bitop(client, args: List[bytes]):
     size = max(len(s) for s in sources)
     destination = args[2]
     if size == 0:
-        db.delete(destination)
+        if db.delete(destination):
+            notify(db, "g", b"del", destination)
         return 0
     numbers = [int.from_bytes(s.ljust(size, b"\0"), "big") for s in sources]
     if operation == b"not":
@@ -730,6 +754,7 @@ def bitop(client, args: List[bytes]):
                 result ^= number
     # Redis stores the result as a raw string object (OBJECT ENCODING says raw).
     db.set(destination, bytearray(result.to_bytes(size, "big")))
+    notify(db, "$", b"set", destination)
     return size
 
 
@@ -858,6 +883,7 @@ def _bitfield(client, args: List[bytes], read_only: bool):
             changes += 1
     if changes:
         db.signal_modified(key)
+        notify(db, "$", b"setbit", key)
     return results
 
 

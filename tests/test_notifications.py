@@ -1,0 +1,97 @@
+"""Keyspace notifications: the events each command publishes, compared with redis-server.
+
+A subscriber on ``__key*@9__:*`` records every event while a command sequence runs;
+the recorded messages (channel and payload, in order) must be identical.
+"""
+from __future__ import annotations
+
+import shlex
+import time
+
+import pytest
+
+from tests.harness import compare_scenario, connect
+
+
+def _events(commands, flags="KEA", setup=()):
+    def scenario(port, protocol, admin):
+        admin.call("CONFIG", "SET", "notify-keyspace-events", flags)
+        sub = connect(port, protocol)
+        try:
+            sub.call("PSUBSCRIBE", "__key*@9__:*")
+            for cmd in setup:
+                admin.call(*cmd.split())
+            replies = []
+            for cmd in commands:
+                if cmd == "sleep":
+                    time.sleep(0.15)
+                    continue
+                replies.append(admin.call(*shlex.split(cmd)))
+            marker = admin.call("PUBLISH", "__keyspace@9__:END", "end")
+            assert marker == b":1\r\n"
+            events = []
+            while True:
+                raw = sub.read_raw()
+                if b"__keyspace@9__:END" in raw:
+                    break
+                events.append(raw)
+            return [replies, events]
+        finally:
+            admin.call("CONFIG", "SET", "notify-keyspace-events", "")
+            sub.close()
+    return scenario
+
+
+CASES = {
+    "strings": ["SET a 1", "SET a 2 EX 100", "SETNX a 3", "SETNX b 3", "SETEX c 10 v",
+                "PSETEX d 1000 v", "GETSET a 9", "MSET e 1 f 2", "MSETNX g 1 h 2",
+                "MSETNX g 1 z 2", "APPEND a x", "APPEND new x", "SETRANGE a 0 yy",
+                "SETRANGE a 0 ''", "INCR n", "DECR n", "INCRBY n 5", "DECRBY n 2",
+                "INCRBYFLOAT n 1.5", "GETDEL a", "GETDEL a", "GETEX b EX 100",
+                "GETEX b PERSIST", "GETEX b", "GETEX b PX 0", "SET k v KEEPTTL",
+                "SET k v NX", "SET k w XX GET", "SET q v PXAT 1"],
+    "bits": ["SETBIT b 7 1", "SETBIT b 7 1", "SETBIT b 7 0", "SET x abc", "BITOP AND d b x",
+             "BITOP OR e nothere", "BITFIELD bf SET u8 0 200 GET u8 0",
+             "BITFIELD bf GET u8 0", "BITFIELD bf INCRBY u8 0 100", "BITFIELD_RO bf GET u8 0"],
+    "generic": ["SET a 1", "SET b 2", "DEL a b c", "SET a 1", "UNLINK a", "SET a 1",
+                "EXPIRE a 100", "PEXPIRE a 100000", "EXPIREAT a 99999999999",
+                "PERSIST a", "PERSIST a", "EXPIRE a 100 NX", "EXPIRE a 50 GT",
+                "EXPIRE a -1", "SET a 1", "PEXPIREAT a 1", "SET a 1", "RENAME a b",
+                "SET a 1", "RENAME a b", "RENAMENX b c", "RENAMENX c c", "COPY c d",
+                "COPY c d", "COPY c d REPLACE", "MOVE d 10", "SET x 1 PX 50", "sleep",
+                "GET x", "SET y 1", "TOUCH y", "EXISTS y", "TYPE y"],
+    "lists": ["RPUSH l a b c d e f", "LPUSH l z", "LPUSHX l y", "RPUSHX l x", "LPUSHX no y",
+              "LPOP l", "RPOP l 2", "LSET l 0 q", "LINSERT l BEFORE q p",
+              "LINSERT l BEFORE nothing p", "LREM l 1 p", "LREM l 0 nothing", "LTRIM l 0 1",
+              "RPOPLPUSH l m", "LMOVE l m RIGHT LEFT", "LMOVE m m LEFT RIGHT",
+              "LMPOP 2 x m LEFT COUNT 5", "RPUSH l2 a", "LTRIM l2 1 0",
+              "RPUSH l3 a", "BLPOP l3 1", "RPUSH l4 a", "BRPOPLPUSH l4 l5 1",
+              "BLMPOP 1 1 l5 RIGHT"],
+    "keymiss": ["GET nothing", "MGET a b", "SET a 1", "GET a", "STRLEN nothing",
+                "GETRANGE nothing 0 1", "LRANGE nothing 0 1"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_events_of_commands(differ, name):
+    flags = "KEA" if name != "keymiss" else "KEm"
+    compare_scenario(differ, _events(CASES[name], flags=flags), protocols=(2,))
+
+
+@pytest.mark.parametrize("flags", ["KEA", "K$", "El", "Kg", "KEx", "Ex", "KEn", "KEA$n", "E"])
+def test_event_classes(differ, flags):
+    commands = ["SET a 1", "RPUSH l x", "DEL a", "SET e 1 PX 20", "sleep", "GET e",
+                "LPOP l"]
+    compare_scenario(differ, _events(commands, flags=flags), protocols=(2,))
+
+
+def test_resp3_subscriber_gets_pushes(differ):
+    compare_scenario(differ, _events(["SET a 1", "DEL a"]), protocols=(3,))
+
+
+def test_config_round_trip(differ):
+    differ.check("CONFIG SET notify-keyspace-events KEA", "CONFIG GET notify-keyspace-events",
+                 "CONFIG SET notify-keyspace-events Elgx$",
+                 "CONFIG GET notify-keyspace-events",
+                 "CONFIG SET notify-keyspace-events Q", "CONFIG SET notify-keyspace-events ''",
+                 "CONFIG GET notify-keyspace-events")
