@@ -26,7 +26,9 @@ from .commands.pubsub import refused_while_subscribed
 from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
 from .blocking import BLOCKED
-from .protocol import OK, OK_BYTES, RESP2, RESP3, Encoder
+from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder
+
+PONG_BYTES = b"+PONG\r\n"
 
 if TYPE_CHECKING:  # pragma: no cover
     from .state import ServerState
@@ -350,7 +352,9 @@ class Client:
         slow = slowlog_usec / 1_000_000 if slowlog_usec >= 0 else float("inf")
         lookup = _LOOKUP.get
         perf = _perf_counter
+        out = self.out
         done = 0
+        cmd = None
         started = perf()
         for args in requests:
             if self.closing:
@@ -362,13 +366,13 @@ class Client:
                 try:
                     cmd = resolve(args)
                 except CommandError as exc:
+                    cmd = None
                     self._reject(args, exc)
                     started = perf()
                     continue
             if self.gated and self._gate(cmd, args):
                 started = perf()
                 continue
-            self.last_command = cmd.fullname
             try:
                 reply = cmd.handler(self, args)
             except CommandError as exc:
@@ -396,18 +400,26 @@ class Client:
                 # No reply now; the rest of the pipeline waits for the release.
                 self._held[:0] = requests[done:]
                 break
+            if out is not self.out:  # a handler swapped the buffer (EXEC)
+                out = self.out
             if self.reply_mode != "on" and self._suppress_reply():
                 continue
             if reply is OK:
-                self.out.append(OK_BYTES)
+                out.append(OK_BYTES)
+            elif reply is PONG:
+                out.append(PONG_BYTES)
             elif cls is bytes:
-                self.out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+                out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
             elif cls is int:
-                self.out.append(b":%d\r\n" % reply)
+                out.append(b":%d\r\n" % reply)
             else:
                 if cls is CommandError:
                     self._count_error(reply.message)
-                self.encoder.encode_into(reply, self.out)
+                self.encoder.encode_into(reply, out)
+        if cmd is not None:
+            # CLIENT LIST's cmd= field; set once per batch (CLIENT LIST/INFO set their
+            # own name for the calling client).
+            self.last_command = cmd.fullname
         state.stats.total_commands_processed += done
         return done
 
@@ -513,6 +525,21 @@ class Client:
     def _split(self, buf: bytes, requests: List[List[bytes]]) -> None:
         pos = 0
         size = len(buf)
+        if buf[0] != 42 and size <= INLINE_MAX and b"\n*" not in buf \
+                and b'"' not in buf and b"'" not in buf:
+            # Only unquoted inline commands (redis-cli, telnet, PING_INLINE): every
+            # line splits on whitespace, as sdssplitargs does without quotes.
+            lines = buf.split(b"\n")
+            tail = lines.pop()
+            append = requests.append
+            for line in lines:
+                args = line.split()
+                if args:
+                    append(args)
+            if tail:
+                self._pending = bytearray(tail)
+                self._pending_inline = True
+            return
         while pos < size:
             if buf[pos] == 42:  # '*': a multibulk request, hiredis's job
                 pos = self._split_multibulk(buf, pos, requests)

@@ -136,14 +136,23 @@ class Database:
         return value
 
     def get_string(self, key: bytes) -> Optional[bytes]:
-        """The string at ``key`` (bytes or bytearray), None, or WRONGTYPE."""
-        value = self.get(key)
+        """The string at ``key`` (bytes or bytearray), None, or WRONGTYPE.
+
+        Counts a keyspace hit or miss. GET's path, so :meth:`get` is inlined.
+        """
+        expires = self.expires
+        if expires and key in expires and expires[key] <= self.state.clock.ms():
+            self._expire(key)
+            value = None
+        else:
+            value = self.data.get(key)
         if value is None:
             self.state.stats.keyspace_misses += 1
             notify(self, "m", b"keymiss", key)
             return None
         if value.__class__ is not bytes and value.__class__ is not bytearray:
             raise CommandError(errors.WRONGTYPE)
+        self.access[key] = self.state.lru_clock
         self.state.stats.keyspace_hits += 1
         return value
 
@@ -160,16 +169,29 @@ class Database:
     def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
         """Store ``value`` at ``key``, dropping any TTL unless ``keep_ttl``."""
         data = self.data
-        if key not in data:
+        state = self.state
+        if key in data:
+            data[key] = value
+            if not keep_ttl and self.expires:
+                self.expires.pop(key, None)
+        else:
             self._add_slot(key)
             data[key] = value
             notify(self, "n", b"new", key)
-        else:
-            data[key] = value
-        self.access[key] = self.state.lru_clock
-        if not keep_ttl and self.expires:
-            self.expires.pop(key, None)
-        self.signal_modified(key)
+        self.access[key] = state.lru_clock
+        hook = state.on_key_modified   # signal_modified, inlined: every write comes here
+        if hook is not None:
+            hook(self, key)
+
+    def overwrite(self, key: bytes, value: Any) -> None:
+        """Replace the value of ``key``, which exists, keeping its TTL (INCR & co.):
+        :meth:`set` without the new-key and TTL work."""
+        self.data[key] = value
+        state = self.state
+        self.access[key] = state.lru_clock
+        hook = state.on_key_modified
+        if hook is not None:
+            hook(self, key)
 
     def _add_slot(self, key: bytes) -> None:
         free = self._free

@@ -303,6 +303,7 @@ def client_setinfo(client, args: List[bytes]):
          summary="Returns information about the current client connection.")
 def client_info(client, args: List[bytes]):
     import time
+    client.last_command = "client|info"
     return Verbatim(client_line(client, time.time()) + "\n")
 
 
@@ -331,6 +332,7 @@ def client_list(client, args: List[bytes]):
         else:
             raise CommandError(errors.SYNTAX)
     now = time.time()
+    client.last_command = "client|list"
     return Verbatim("".join(client_line(c, now) + "\n" for c in clients))
 
 

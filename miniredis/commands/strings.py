@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from .. import errors
 from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
@@ -29,23 +29,37 @@ def _string_for_write(db, key: bytes):
     return value
 
 
-def _counter_value(value: Optional[bytes]) -> int:
-    """The integer a string holds for INCR/DECR (absent counts as 0)."""
-    if value is None:
-        return 0
-    number = to_int(bytes(value))
-    if number is None:
-        raise CommandError(errors.NOT_INTEGER)
-    return number
+# Text -> value of the numbers INCR & co. stored: the next increment of a counter
+# skips parsing (Redis keeps counters int-encoded for the same reason). A memo of a
+# pure function, so it never needs invalidating; bounded by clearing.
+_COUNTER_VALUES: Dict[bytes, int] = {}
 
 
 def _incr_by(client, key: bytes, delta: int) -> int:
+    # The INCR family's hot path: lookupKeyWrite, string2ll and the store, inlined.
     db = client.db
-    current = _counter_value(_string_for_write(db, key))
+    value = db.get(key)
+    if value is None:
+        if not LLONG_MIN <= delta <= LLONG_MAX:
+            raise CommandError(errors.OVERFLOW)
+        db.set(key, b"%d" % delta)
+        notify(db, "$", b"incrby", key)
+        return delta
+    current = _COUNTER_VALUES.get(value) if value.__class__ is bytes else None
+    if current is None:
+        if value.__class__ is not bytes and value.__class__ is not bytearray:
+            raise CommandError(errors.WRONGTYPE)
+        current = to_int(value)
+        if current is None:
+            raise CommandError(errors.NOT_INTEGER)
     result = current + delta
     if not LLONG_MIN <= result <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
-    db.set(key, b"%d" % result, keep_ttl=True)
+    text = b"%d" % result
+    if len(_COUNTER_VALUES) >= 65536:
+        _COUNTER_VALUES.clear()
+    _COUNTER_VALUES[text] = result
+    db.overwrite(key, text)
     notify(db, "$", b"incrby", key)
     return result
 
@@ -55,8 +69,10 @@ def _incr_by(client, key: bytes, delta: int) -> int:
 def get(client, args: List[bytes]):
     value = client.db.get_string(args[1])
     # A bytearray is mutated in place by later SETBIT/APPEND...: reply with a snapshot
-    # in case the reply is encoded later (MULTI/EXEC, scripts).
-    return _snapshot(value)
+    # in case the reply is encoded later (scripts).
+    if value.__class__ is bytearray:
+        return bytes(value)
+    return value
 
 
 # SET's options: name -> (flag bit, takes a value)
