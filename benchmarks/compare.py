@@ -44,14 +44,17 @@ def wait_for(port: int, proc: subprocess.Popen) -> None:
     raise SystemExit("server on port %d did not start" % port)
 
 
-def start_servers(workdir: str) -> Tuple[Dict[str, int], List[subprocess.Popen]]:
+def start_servers(workdir: str, maxclients: int = 10000
+                  ) -> Tuple[Dict[str, int], List[subprocess.Popen]]:
     ports = {"redis-server": free_port(), "miniredis": free_port()}
     procs = [
         subprocess.Popen(["redis-server", "--port", str(ports["redis-server"]), "--save", "",
-                          "--appendonly", "no", "--dir", workdir],
+                          "--appendonly", "no", "--dir", workdir,
+                          "--maxclients", str(maxclients)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([sys.executable, "-m", "miniredis", "--port",
-                          str(ports["miniredis"]), "--loglevel", "warning"], cwd=ROOT,
+                          str(ports["miniredis"]), "--loglevel", "warning",
+                          "--maxclients", str(maxclients)], cwd=ROOT,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]
     for proc, port in zip(procs, ports.values()):
@@ -73,7 +76,7 @@ def run_benchmark(port: int, requests: int, tests: str, extra: List[str]) -> Dic
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", "--requests", type=int, default=100000)
-    parser.add_argument("--tests", default="ping,set,get,incr,mset")
+    parser.add_argument("--tests", default="ping,set,get,incr,mset,lpush,rpush,lpop,rpop,lrange_100")
     parser.add_argument("--quick", action="store_true", help="20000 requests per test")
     options = parser.parse_args()
     for tool in ("redis-server", "redis-benchmark"):
