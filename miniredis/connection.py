@@ -100,7 +100,7 @@ class Client:
 
     def _update_gate(self) -> None:
         self.gated = (not self.authenticated) or self.multi is not None \
-            or self.reply_mode != "on"
+            or self.reply_mode != "on" or self.state.busy_script is not None
 
     def set_authenticated(self, value: bool) -> None:
         self.authenticated = value
@@ -399,6 +399,11 @@ class Client:
         """Slow-path checks before running ``cmd``; True if the request was handled."""
         if not self.authenticated and "no_auth" not in cmd.flags:
             self._refuse(cmd, errors.NOAUTH)
+            return True
+        if self.state.busy_script is not None and "allow_busy" not in cmd.flags:
+            # A script runs past busy-reply-threshold (we are served from its hook).
+            cmd.rejected_calls += 1
+            self._refuse(cmd, errors.BUSY_SCRIPT)
             return True
         if self.multi is not None:
             return queue_command(self, cmd, args)
