@@ -218,6 +218,9 @@ return {
     -- Once killed it fires on every line, so pcall cannot swallow the kill.
     local hook
     hook = function()
+      -- Only script code is interrupted, never this file's own functions.
+      local running = dbg.getinfo(2, 'S')
+      if running and running.source == '=[redis]' then return end
       if tick() then
         dbg.sethook(hook, 'l')
         error({err='ERR Script killed by user with SCRIPT KILL...'}, 0)

@@ -118,8 +118,8 @@ class Scripting:
         try:
             ok, value = engine.run(script.function, keys, argv)
         finally:
-            engine.sethook(None, 0)
             self.running = None
+            engine.sethook(None, 0)
             if run.busy:
                 self._leave_busy(run)
             blocking.suspended -= 1
@@ -332,6 +332,8 @@ def _eval_keys(args: List[bytes]) -> List[int]:
 
 
 def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) -> Any:
+    if by_sha and len(args[1]) != 40:
+        raise CommandError(errors.NOSCRIPT)   # checked before numkeys, as in Redis
     numkeys = parse_int(args[2])
     if numkeys > len(args) - 3:
         raise CommandError(errors.NUMKEYS_TOO_BIG)
@@ -340,7 +342,7 @@ def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) ->
     scripting = _scripting(client.state)
     if by_sha:
         sha = args[1].lower()
-        script = scripting.scripts.get(sha) if len(sha) == 40 else None
+        script = scripting.scripts.get(sha)
         if script is None:
             raise CommandError(errors.NOSCRIPT)
     else:
