@@ -19,6 +19,7 @@ setup(
     install_requires=[
         "gevent>=22.10",
         "hiredis>=2.0",
+        "lupa>=2.0",
         "sortedcontainers>=2.4",
     ],
     extras_require={

@@ -110,7 +110,8 @@ class Client:
 
     def _update_gate(self) -> None:
         self.gated = (not self.authenticated) or self.multi is not None \
-            or self.reply_mode != "on" or (self.subscribed and self.resp == 2)
+            or self.reply_mode != "on" or (self.subscribed and self.resp == 2) \
+            or self.state.busy_script is not None
 
     def set_authenticated(self, value: bool) -> None:
         self.authenticated = value
@@ -473,6 +474,11 @@ class Client:
             if refusal is not None:
                 self._refuse(cmd, refusal)
                 return True
+        if self.state.busy_script is not None and "allow_busy" not in cmd.flags:
+            # A script runs past busy-reply-threshold (we are served from its hook).
+            cmd.rejected_calls += 1
+            self._refuse(cmd, errors.BUSY_SCRIPT)
+            return True
         if self.multi is not None:
             return queue_command(self, cmd, args)
         return False

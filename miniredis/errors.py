@@ -185,6 +185,28 @@ PUBSUB_CONTEXT = ("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIB
 
 
 # --- scripting ---------------------------------------------------------------------------
+NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
+NUMKEYS_TOO_BIG = "ERR Number of keys can't be greater than number of args"
+NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative"
+SCRIPT_COMPILE = "ERR Error compiling script (new function): {}"
+SCRIPT_SHEBANG_INVALID = "ERR Invalid script shebang"
+SCRIPT_SHEBANG_ENGINE = "ERR Unexpected engine in script shebang: {}"
+SCRIPT_SHEBANG_NO_ENGINE = "ERR Invalid engine in script shebang"
+SCRIPT_SHEBANG_FLAG = "ERR Unexpected flag in script shebang: {}"
+SCRIPT_SHEBANG_OPTION = "ERR Unknown lua shebang option: {}"
+SCRIPT_WRITE_FLAG_RO = "ERR Can not execute a script with write flag using *_ro command."
+SCRIPT_UNKNOWN_COMMAND = "ERR Unknown Redis command called from script"
+SCRIPT_WRONG_ARITY = "ERR Wrong number of args calling Redis command from script"
+SCRIPT_NOT_ALLOWED = "ERR This Redis command is not allowed from script"
+SCRIPT_READONLY = "ERR Write commands are not allowed from read-only scripts."
+SCRIPT_KILLED = "ERR Script killed by user with SCRIPT KILL..."
+SCRIPT_FLUSH_OPTION = "ERR SCRIPT FLUSH only support SYNC|ASYNC option"
+NOTBUSY = "NOTBUSY No scripts in execution right now."
+UNKILLABLE = ("UNKILLABLE Sorry the script already executed write commands against the "
+              "dataset. You can either wait the script termination or kill the server in a "
+              "hard way using the SHUTDOWN NOSAVE command.")
+BUSY_SCRIPT = ("BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+               "SHUTDOWN NOSAVE.")
 
 
 

@@ -19,6 +19,7 @@ handler returns               RESP2                 RESP3
 ``Push([...])``               array                 push ``>``
 ``Verbatim("text")``          bulk string           verbatim ``=``
 ``Bool(True)``                integer 1/0           boolean ``#``
+``BigNumber("123")``          bulk string           big number ``(``
 ``CommandError``              error ``-``           error ``-``
 ``Raw(b"...")``               the bytes as they are (already encoded: EXEC)
 ============================  ====================  ==========================
@@ -73,6 +74,12 @@ class Verbatim(str):
 
 class Bool(int):
     """A boolean: integer 1/0 in RESP2, ``#t``/``#f`` in RESP3."""
+
+    __slots__ = ()
+
+
+class BigNumber(str):
+    """A big number (only Lua scripts produce one): a bulk string in RESP2."""
 
     __slots__ = ()
 
@@ -146,6 +153,7 @@ class Encoder:
             enc[Push] = lambda v, out: self._append_aggregate(b">", v, out)
             enc[Verbatim] = self._append_verbatim
             enc[Bool] = lambda v, out: out.append(b"#t\r\n" if v else b"#f\r\n")
+            enc[BigNumber] = lambda v, out: out.append(b"(%s\r\n" % v.encode())
         else:
             enc[type(None)] = lambda v, out: out.append(b"$-1\r\n")
             enc[_NullArray] = lambda v, out: out.append(b"*-1\r\n")
@@ -155,6 +163,7 @@ class Encoder:
             enc[Push] = self._append_array
             enc[Verbatim] = lambda v, out: append_bulk(v.encode(), out)
             enc[Bool] = lambda v, out: out.append(b":1\r\n" if v else b":0\r\n")
+            enc[BigNumber] = lambda v, out: append_bulk(v.encode(), out)
 
     @staticmethod
     def _append_bulk(value: bytes, out: List[bytes]) -> None:

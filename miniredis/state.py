@@ -98,6 +98,7 @@ class ServerState:
         self.loop: Any = None               # the hub's libev loop, set by the Server
         from .blocking import Blocking
         self.blocking = Blocking(self)      # clients parked in BLPOP & co.
+        self.busy_script: Any = None        # a script past busy-reply-threshold
 
     def new_client_id(self) -> int:
         client_id = self.next_client_id

@@ -38,6 +38,7 @@ def _events(commands, flags="KEA", setup=()):
             return [replies, events]
         finally:
             admin.call("CONFIG", "SET", "notify-keyspace-events", "")
+            sub.call("RESET")   # drop the pattern before the next test counts patterns
             sub.close()
     return scenario
 

@@ -10,6 +10,13 @@ import pytest
 from tests.harness import RawConnection, compare_scenario, connect
 
 
+def _close(conn):
+    """Leave every subscription synchronously (RESET), then close: the next test must
+    not see this connection's channels and patterns while its close is in flight."""
+    conn.call("RESET")
+    conn.close()
+
+
 def _read(conn, count):
     return [conn.read_raw() for _ in range(count)]
 
@@ -39,7 +46,7 @@ def test_subscribe_publish_unsubscribe(differ):
         replies += _read(sub, 2)
         replies += [sub.call("UNSUBSCRIBE"), sub.call("PUNSUBSCRIBE"),
                     sub.call("SUNSUBSCRIBE"), sub.call("PING")]
-        sub.close()
+        _close(sub)
         return replies
     compare_scenario(differ, scenario)
 
@@ -58,7 +65,7 @@ def test_patterns_and_channels_together(differ):
         replies += _read(sub, 1)
         replies += [sub.call("PUNSUBSCRIBE", "news.*"), sub.call("PUNSUBSCRIBE", "nothing"),
                     admin.call("PUBLISH", "news.art", "m3"), admin.call("PUBSUB", "NUMPAT")]
-        sub.close()
+        _close(sub)
         return replies
     compare_scenario(differ, scenario)
 
@@ -73,7 +80,7 @@ def test_resp2_subscriber_command_limits(differ):
         if protocol == 3:
             replies.append(sub.read_raw())  # the message to itself
         replies += [sub.call("UNSUBSCRIBE"), sub.call("PING"), sub.call("GET", "k")]
-        sub.close()
+        _close(sub)
         return replies
     compare_scenario(differ, scenario)
 
@@ -92,7 +99,7 @@ def test_shard_channels(differ):
         replies += _read(sub, 1)
         replies += [sub.call("SUNSUBSCRIBE", "s1"), sub.call("SUNSUBSCRIBE")]
         replies += [sub.call("UNSUBSCRIBE", "c")]
-        sub.close()
+        _close(sub)
         return replies
     compare_scenario(differ, scenario)
 
@@ -113,10 +120,11 @@ def test_pubsub_introspection(differ):
         subs[0].close()
         _numsub_wait(admin, "x", 1)
         replies.append(admin.call("PUBSUB", "NUMSUB", "x"))
-        subs[1].call("RESET")
+        replies.append(subs[1].read_raw())   # the message published to x above
+        replies.append(subs[1].call("RESET"))
         replies += [admin.call("PUBSUB", "NUMSUB", "x", "y"), admin.call("PUBSUB", "NUMPAT"),
                     admin.call("PUBSUB", "CHANNELS")]
-        subs[1].close()
+        _close(subs[1])
         return replies
     compare_scenario(differ, scenario)
 
@@ -144,7 +152,7 @@ def test_subscriber_sees_its_place_in_client_list(mini):
     listing = admin.call("CLIENT", "LIST")
     line = [l for l in listing.split(b"\n") if b"sub=2" in l]
     assert line and b" psub=1 ssub=0 " in line[0] and b"flags=P " in line[0]
-    sub.close()
+    _close(sub)
     admin.close()
 
 

@@ -1,0 +1,437 @@
+"""Lua scripting: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (Redis 7.0's eval.c).
+
+A script runs atomically inside the EVAL that started it: its ``redis.call``s go
+through the command table (same handlers, same statistics as Redis counts them) with
+the caller's client, whose database, protocol and blocking mode are swapped for the
+script's and restored afterwards (SELECT inside a script lasts until its end, blocking
+commands answer at once, clients waiting on keys the script writes are served after
+it, as after EXEC).
+
+Past ``busy-reply-threshold`` the script's count hook runs the event loop for a moment
+now and then, as Redis's processEventsWhileBlocked does: other clients get ``-BUSY``
+for everything but the commands flagged ``allow_busy`` (SCRIPT KILL, SHUTDOWN...), and
+SCRIPT KILL makes the hook raise the kill error inside the script.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+
+from .. import errors
+from ..args import parse_int
+from ..errors import CommandError
+from ..lua import LuaEngine, ScriptError
+from ..protocol import OK
+from . import _BARE, Command, command, container, lookup
+from .connection import REDIS_VERSION, help_reply
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..connection import Client
+    from ..state import ServerState
+
+HOOK_INSTRUCTIONS = 100000      # Redis's LUA_MASKCOUNT period
+
+# Shebang flags (scripts_flags_def); only no-writes changes anything here.
+_SHEBANG_FLAGS = {b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster",
+                  b"allow-cross-slot-keys"}
+
+
+class _Script:
+    """A compiled script of the cache, with its shebang flags."""
+
+    __slots__ = ("sha", "function", "compat", "no_writes")
+
+    def __init__(self, sha: bytes, function: Any, compat: bool, no_writes: bool) -> None:
+        self.sha = sha
+        self.function = function
+        self.compat = compat          # no shebang: Redis's EVAL compatibility mode
+        self.no_writes = no_writes
+
+
+class _Run:
+    """The script being run: who runs it and what it has done (scriptRunCtx)."""
+
+    __slots__ = ("client", "script", "read_only", "wrote", "killed", "busy", "started",
+                 "watcher_was_active")
+
+    def __init__(self, client: "Client", script: _Script, read_only: bool) -> None:
+        self.client = client
+        self.script = script
+        self.read_only = read_only
+        self.wrote = False            # a write command ran: SCRIPT KILL refuses
+        self.killed = False
+        self.busy = False             # past busy-reply-threshold
+        self.started = time.monotonic()
+        self.watcher_was_active = False
+
+
+class Scripting:
+    """The script cache and the Lua engine of one server."""
+
+    def __init__(self, state: "ServerState") -> None:
+        self.state = state
+        self.scripts: Dict[bytes, _Script] = {}
+        self._engine: Optional[LuaEngine] = None
+        self.running: Optional[_Run] = None
+
+    @property
+    def engine(self) -> LuaEngine:
+        if self._engine is None:
+            self._engine = LuaEngine(self._call, self._log, REDIS_VERSION)
+        return self._engine
+
+    def flush(self) -> None:
+        """SCRIPT FLUSH: forget every script and start a fresh interpreter."""
+        self.scripts.clear()
+        self._engine = None
+
+    # -- loading -------------------------------------------------------------------
+    def load(self, body: bytes) -> _Script:
+        """The cached script for ``body``, compiling it (with its shebang) if new."""
+        sha = hashlib.sha1(body).hexdigest().encode()
+        script = self.scripts.get(sha)
+        if script is not None:
+            return script
+        compat, no_writes, skip = _parse_shebang(body)
+        function, error = self.engine.compile(body[skip:])
+        if function is None:
+            raise CommandError(errors.SCRIPT_COMPILE.format(
+                error.decode("utf-8", "surrogateescape")))
+        script = self.scripts[sha] = _Script(sha, function, compat, no_writes)
+        return script
+
+    # -- running -------------------------------------------------------------------
+    def execute(self, client: "Client", script: _Script, keys: List[bytes],
+                argv: List[bytes], read_only: bool) -> Any:
+        """Run ``script`` for ``client``; its reply (errors raised)."""
+        engine = self.engine
+        state = self.state
+        run = _Run(client, script, read_only)
+        saved_db, saved_resp = client.db, client.resp
+        saved_no_blocking = client.no_blocking
+        blocking = state.blocking
+        client.no_blocking = True
+        blocking.suspended += 1
+        self.running = run
+        engine.sethook(self._tick, HOOK_INSTRUCTIONS)
+        try:
+            ok, value = engine.run(script.function, keys, argv)
+        finally:
+            self.running = None
+            engine.sethook(None, 0)
+            if run.busy:
+                self._leave_busy(run)
+            blocking.suspended -= 1
+            client.no_blocking = saved_no_blocking
+            client.db = saved_db
+            client.set_protocol(saved_resp)
+        if ok:
+            reply = engine.from_lua(value, engine.resp)
+            if isinstance(reply, CommandError):
+                raise reply
+            return reply
+        raise self._error_reply(engine, script, value)
+
+    @staticmethod
+    def _error_reply(engine: LuaEngine, script: _Script, value: Any) -> CommandError:
+        """The reply for an error the script raised (an error table from the handler)."""
+        if engine.lua_type(value) != "table":
+            text = value if isinstance(value, bytes) else str(value).encode()
+            return CommandError("ERR Error running script %s, %s"
+                                % (script.sha.decode(), text[:100].decode("utf-8", "replace")))
+        rawget = engine._rawget
+        message = rawget(value, b"err")
+        if isinstance(message, (int, float)):
+            message = str(message).encode()
+        if not isinstance(message, bytes):
+            message = b"ERR unknown error"
+        text = message.decode("utf-8", "surrogateescape")
+        source = rawget(value, b"source")
+        line = rawget(value, b"line")
+        if source is not None and line is not None:
+            if isinstance(line, float) and line == int(line):
+                line = int(line)
+            if isinstance(source, bytes):
+                source = source.decode("utf-8", "surrogateescape")
+            text += " script: %s, on %s:%s." % (script.sha.decode(), source, line)
+        if rawget(value, b"ignore_error_stats_update") is True:
+            return ScriptError(text)
+        return CommandError(text)
+
+    def _call(self, *args: bytes) -> Tuple[bool, Any]:
+        """redis.call/pcall: run one command for the script (scriptCall)."""
+        run = self.running
+        engine = self.engine
+        if run is None:  # pragma: no cover - only scripts call this
+            return False, engine._error_table("ERR no script is running")
+        client = run.client
+        argv = list(args)
+        cmd = _script_lookup(argv)
+        if cmd is None:
+            return self._refuse(client, None, errors.SCRIPT_UNKNOWN_COMMAND)
+        if not cmd.arity_ok(len(argv)):
+            return self._refuse(client, cmd, errors.SCRIPT_WRONG_ARITY)
+        flags = cmd.flags
+        if "noscript" in flags:
+            return self._refuse(client, cmd, errors.SCRIPT_NOT_ALLOWED)
+        if run.read_only and (cmd.is_write or "may_replicate" in flags):
+            return self._refuse(client, cmd, errors.SCRIPT_READONLY)
+        if cmd.is_write:
+            run.wrote = True
+        state = self.state
+        client.set_protocol(engine.resp)
+        started = time.perf_counter()
+        try:
+            reply = cmd.handler(client, argv)
+        except CommandError as exc:
+            reply = exc
+            cmd.failed_calls += 1
+        except Exception:  # a bug must not escape into Lua as a Python exception
+            import traceback
+            state.log("warning", "Error running %s from a script: %s"
+                      % (cmd.fullname, traceback.format_exc()))
+            reply = CommandError("ERR internal error while running '%s'" % cmd.fullname)
+            cmd.failed_calls += 1
+        cmd.calls += 1
+        cmd.seconds += time.perf_counter() - started
+        state.stats.total_commands_processed += 1
+        if isinstance(reply, CommandError):
+            client._count_error(reply.message)
+            return False, engine.to_lua(reply)
+        if cmd.is_write:
+            state.dirty += 1
+        return True, engine.to_lua(reply)
+
+    def _refuse(self, client: "Client", cmd: Optional[Command],
+                message: str) -> Tuple[bool, Any]:
+        # Counted now (error stats, rejected calls); the table says not to count again.
+        if cmd is not None:
+            cmd.rejected_calls += 1
+        client._count_error(message)
+        return False, self.engine._error_table(message)
+
+    def _log(self, level: int, message: bytes) -> None:
+        names = ("debug", "verbose", "notice", "warning")
+        self.state.log(names[int(level)], message.decode("utf-8", "replace"))
+
+    # -- busy scripts and SCRIPT KILL ------------------------------------------------
+    def _tick(self) -> bool:
+        """The count hook: True stops the script (SCRIPT KILL)."""
+        run = self.running
+        if run is None:
+            return False
+        if run.killed:
+            return True
+        threshold = self.state.config["busy-reply-threshold"]
+        if (time.monotonic() - run.started) * 1000 < threshold:
+            return False
+        if not run.busy:
+            self._enter_busy(run)
+        loop = self.state.loop
+        if loop is not None:
+            loop.run(nowait=True, once=True)   # serve other clients: -BUSY or KILL
+        return run.killed
+
+    def _enter_busy(self, run: _Run) -> None:
+        state = self.state
+        run.busy = True
+        state.busy_script = run
+        self.state.log("warning", "Slow script detected: still in execution after %d "
+                       "milliseconds. You can try killing the script using the SCRIPT "
+                       "KILL command. Script name is: %s."
+                       % ((time.monotonic() - run.started) * 1000, run.script.sha.decode()))
+        # The caller's further input waits (Redis protects the client), and the cron's
+        # active expiry must not change data under the script.
+        watcher = run.client._read_watcher
+        run.watcher_was_active = bool(watcher is not None and watcher.active)
+        if run.watcher_was_active:
+            watcher.stop()
+        state.active_expire = lambda: None
+        for other in list(state.clients.values()):
+            other._update_gate()
+
+    def _leave_busy(self, run: _Run) -> None:
+        state = self.state
+        state.busy_script = None
+        state.__dict__.pop("active_expire", None)
+        client = run.client
+        if run.watcher_was_active and client._read_watcher is not None \
+                and not client.closed:
+            client._read_watcher.start(client._on_readable)
+        for other in list(state.clients.values()):
+            other._update_gate()
+
+    def kill(self) -> Any:
+        run = self.running
+        if run is None:
+            raise CommandError(errors.NOTBUSY)
+        if run.wrote:
+            raise CommandError(errors.UNKILLABLE)
+        run.killed = True
+        return OK
+
+
+def _scripting(state: "ServerState") -> Scripting:
+    scripting = getattr(state, "scripting", None)
+    if scripting is None:
+        scripting = state.scripting = Scripting(state)
+    return scripting
+
+
+def _script_lookup(args: List[bytes]) -> Optional[Command]:
+    """The command a script names (lookupCommand: a container's subcommand or None)."""
+    cmd = lookup(args[0])
+    if cmd is None:
+        return None
+    if len(args) == 1 or not cmd.subcommands:
+        if cmd.handler is None:
+            return _BARE.get(cmd.name.encode(), cmd)
+        return cmd
+    return cmd.subcommands.get(args[1].lower())
+
+
+def _parse_shebang(body: bytes) -> Tuple[bool, bool, int]:
+    """(compat mode, no-writes, length of the shebang line) for a script body."""
+    if not body.startswith(b"#!"):
+        return True, False, 0
+    end = body.find(b"\n")
+    if end < 0:
+        raise CommandError(errors.SCRIPT_SHEBANG_INVALID)
+    from ..connection import split_inline
+    parts = split_inline(body[:end])
+    if not parts:
+        raise CommandError(errors.SCRIPT_SHEBANG_NO_ENGINE)
+    if parts[0] != b"#!lua":
+        raise CommandError(errors.SCRIPT_SHEBANG_ENGINE.format(_text(parts[0])))
+    no_writes = False
+    for part in parts[1:]:
+        if not part.startswith(b"flags="):
+            raise CommandError(errors.SCRIPT_SHEBANG_OPTION.format(_text(part)))
+        for flag in part[6:].split(b",") if part[6:] else ():
+            if flag not in _SHEBANG_FLAGS:
+                raise CommandError(errors.SCRIPT_SHEBANG_FLAG.format(_text(flag)))
+            if flag == b"no-writes":
+                no_writes = True
+    return False, no_writes, end
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", "surrogateescape")
+
+
+def _eval_keys(args: List[bytes]) -> List[int]:
+    """Key positions of EVAL-like commands: numkeys at 2, keys from 3."""
+    try:
+        numkeys = int(args[2])
+    except (ValueError, IndexError):
+        return []
+    if numkeys < 0 or numkeys > len(args) - 3:
+        return []
+    return list(range(3, 3 + numkeys))
+
+
+def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) -> Any:
+    if by_sha and len(args[1]) != 40:
+        raise CommandError(errors.NOSCRIPT)   # checked before numkeys, as in Redis
+    numkeys = parse_int(args[2])
+    if numkeys > len(args) - 3:
+        raise CommandError(errors.NUMKEYS_TOO_BIG)
+    if numkeys < 0:
+        raise CommandError(errors.NUMKEYS_NEGATIVE)
+    scripting = _scripting(client.state)
+    if by_sha:
+        sha = args[1].lower()
+        script = scripting.scripts.get(sha)
+        if script is None:
+            raise CommandError(errors.NOSCRIPT)
+    else:
+        script = scripting.load(args[1])
+    if read_only and not script.compat and not script.no_writes:
+        raise CommandError(errors.SCRIPT_WRITE_FLAG_RO)
+    keys = args[3:3 + numkeys]
+    argv = args[3 + numkeys:]
+    return scripting.execute(client, script, keys, argv,
+                             read_only or (not script.compat and script.no_writes))
+
+
+_EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys"
+
+
+@command("eval", -3, _EVAL_FLAGS, group="scripting", since="2.6.0",
+         summary="Execute a Lua script server side", key_finder=_eval_keys)
+def eval_(client: "Client", args: List[bytes]) -> Any:
+    return _eval(client, args, by_sha=False, read_only=False)
+
+
+@command("evalsha", -3, _EVAL_FLAGS, group="scripting", since="2.6.0",
+         summary="Execute a Lua script server side", key_finder=_eval_keys)
+def evalsha(client: "Client", args: List[bytes]) -> Any:
+    return _eval(client, args, by_sha=True, read_only=False)
+
+
+@command("eval_ro", -3, "readonly " + _EVAL_FLAGS, group="scripting", since="7.0.0",
+         summary="Execute a read-only Lua script server side", key_finder=_eval_keys)
+def eval_ro(client: "Client", args: List[bytes]) -> Any:
+    return _eval(client, args, by_sha=False, read_only=True)
+
+
+@command("evalsha_ro", -3, "readonly " + _EVAL_FLAGS, group="scripting", since="7.0.0",
+         summary="Execute a read-only Lua script server side", key_finder=_eval_keys)
+def evalsha_ro(client: "Client", args: List[bytes]) -> Any:
+    return _eval(client, args, by_sha=True, read_only=True)
+
+
+# -- SCRIPT ------------------------------------------------------------------------------
+container("script", -2, group="scripting", since="2.6.0",
+          summary="A container for Lua scripts management commands")
+
+
+@command("script|exists", -3, "noscript", group="scripting", since="2.6.0",
+         summary="Check existence of scripts in the script cache.")
+def script_exists(client: "Client", args: List[bytes]) -> Any:
+    scripts = _scripting(client.state).scripts
+    return [1 if sha.lower() in scripts else 0 for sha in args[2:]]
+
+
+@command("script|flush", -2, "noscript", group="scripting", since="2.6.0",
+         summary="Remove all the scripts from the script cache.")
+def script_flush(client: "Client", args: List[bytes]) -> Any:
+    if len(args) > 3 or (len(args) == 3 and args[2].lower() not in (b"sync", b"async")):
+        raise CommandError(errors.SCRIPT_FLUSH_OPTION)
+    _scripting(client.state).flush()
+    return OK
+
+
+@command("script|help", 2, "loading stale", group="scripting", since="5.0.0",
+         summary="Show helpful text about the different subcommands")
+def script_help(client: "Client", args: List[bytes]) -> Any:
+    return help_reply(args, [
+        "DEBUG (YES|SYNC|NO)",
+        "    Set the debug mode for subsequent scripts executed.",
+        "EXISTS <sha1> [<sha1> ...]",
+        "    Return information about the existence of the scripts in the script cache.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Flush the Lua scripts cache. Very dangerous on replicas.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the scripts cache.",
+        "    * SYNC: Synchronously flush the scripts cache.",
+        "KILL",
+        "    Kill the currently executing Lua script.",
+        "LOAD <script>",
+        "    Load a script into the scripts cache without executing it.",
+    ])
+
+
+@command("script|kill", 2, "noscript allow_busy", group="scripting", since="2.6.0",
+         summary="Kill the script currently in execution.")
+def script_kill(client: "Client", args: List[bytes]) -> Any:
+    return _scripting(client.state).kill()
+
+
+@command("script|load", 3, "noscript stale", group="scripting", since="2.6.0",
+         summary="Load the specified Lua script into the script cache.")
+def script_load(client: "Client", args: List[bytes]) -> Any:
+    return _scripting(client.state).load(args[2]).sha
+

@@ -1,0 +1,688 @@
+"""The Lua 5.1 runtime scripts run in, shaped like Redis 7.0's (script_lua.c, eval.c).
+
+One :class:`LuaEngine` per server holds a ``lupa.lua51`` runtime prepared as Redis
+prepares its own: the same globals (no ``os``, ``io``, ``print``, ``dofile``...), the
+``redis`` library, a ``pcall`` that unwraps Redis error tables, the error handler
+Redis installs (``__redis__err__handler``: it turns any error into a table carrying
+the script position), and globals that can neither be created nor read when missing.
+Redis makes the global table and the libraries read-only; plain Lua 5.1 cannot refuse
+assignments to existing fields, so creating a global is refused as in Redis and the
+globals and libraries are put back as they were after every script.
+
+The ``redis`` functions are thin Lua wrappers (compiled under the chunk name
+``=[redis]``) around Python callbacks: arguments are checked and numbers formatted in
+Lua exactly as Redis does, and errors are raised from Lua as tables, so the error
+handler sees the script's line. It skips the wrappers' own frames when it looks for
+that line, which makes them as invisible as Redis's C functions.
+
+Replies cross the boundary through :meth:`LuaEngine.to_lua` (a handler's typed reply
+to a Lua value, for the script's RESP version) and :meth:`LuaEngine.from_lua` (a Lua
+value to a typed reply), never by guessing from content.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from lupa import lua51
+
+from .errors import CommandError
+from .protocol import (NULL_ARRAY, BigNumber, Bool, Double, Map, Push, Raw, Set, Simple,
+                       Verbatim, format_double)
+
+INTERNAL_CHUNK = "=[redis]"
+LLONG_MIN = -(2 ** 63)
+LLONG_MAX = 2 ** 63 - 1
+
+# Lua code of the sandbox, run once per runtime. ``__py`` is a table of Python
+# callbacks, removed from the globals at the end.
+_PRELUDE = r"""
+local py = __py
+__py = nil
+local dbg = debug
+local G = _G
+local type, tostring, select, error, rawget, rawset, format, unpack, pairs, next =
+      type, tostring, select, error, rawget, rawset, string.format, unpack, pairs, next
+local setmetatable, getmetatable, floor = setmetatable, getmetatable, math.floor
+
+-- Redis's error handler: every error becomes {err=..., source=..., line=...}. The
+-- frames of this file's own wrappers are skipped, as Redis's C functions are.
+function __redis__err__handler(err)
+  if type(err) == 'userdata' then err = py.unwrap(err) end
+  local frames = {}
+  local level = 2
+  while #frames < 2 do
+    local i = dbg.getinfo(level, 'nSl')
+    if not i then break end
+    if i.source ~= '=[redis]' then frames[#frames + 1] = i end
+    level = level + 1
+  end
+  local i = frames[1]
+  if i and i.what == 'C' then i = frames[2] end
+  if type(err) ~= 'table' then
+    err = {err='ERR ' .. tostring(err)}
+  end
+  if i then
+    err['source'] = i.source
+    err['line'] = i.currentline
+  end
+  return err
+end
+
+local unwrap = py.unwrap
+
+-- Errors raised by the Python functions below arrive as userdata: unwrapped here.
+local function error_value(e)
+  if type(e) == 'userdata' then return unwrap(e) end
+  return e
+end
+
+local redis = {}
+-- Functions that can raise are Python callables (C functions to Lua): a tail call
+-- to them keeps the script's frame, so errors point at its line as in Redis.
+redis.call = py.call
+redis.sha1hex = py.sha1hex
+redis.log = py.log
+redis.setresp = py.setresp
+redis.set_repl = py.set_repl
+redis.acl_check_cmd = py.acl_check_cmd
+local pcall_command = py.pcall
+function redis.pcall(...)
+  return pcall_command(...)
+end
+
+-- "-CODE message" or "message" (gets the ERR code), trailing CR/LF trimmed.
+local function error_table(text)
+  local code, message
+  if text:sub(1, 1) == '-' then
+    local space = text:find(' ', 1, true)
+    if space then
+      code, message = text:sub(2, space - 1), text:sub(space + 1)
+    else
+      code, message = 'ERR', text:sub(2)
+    end
+  else
+    code, message = 'ERR', text
+  end
+  message = message:gsub('^[\r\n]+', ''):gsub('[\r\n]+$', '')
+  return {err=code .. ' ' .. message}
+end
+
+function redis.error_reply(...)
+  local e = ...
+  if select('#', ...) ~= 1 or type(e) ~= 'string' then
+    return error_table('wrong number or type of arguments')
+  end
+  if e:sub(1, 1) ~= '-' then e = '-' .. e end
+  return error_table(e)
+end
+
+function redis.status_reply(...)
+  local s = ...
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then
+    return error_table('wrong number or type of arguments')
+  end
+  return {ok=s}
+end
+
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL =
+  0, 1, 2, 2, 3
+redis.REDIS_VERSION = py.version
+redis.REDIS_VERSION_NUM = py.version_num
+function redis.replicate_commands() return true end
+function redis.breakpoint() return false end
+function redis.debug() end
+G.redis = redis
+
+-- Redis's pcall: an error table raised by the redis library comes back as its text.
+local rawpcall = pcall
+local function pcall_result(ok, ...)
+  if ok then return true, ... end
+  local e = error_value((...))
+  if type(e) == 'table' then
+    local m = e.err
+    if type(m) == 'string' or type(m) == 'number' then return false, m end
+  end
+  return false, e
+end
+function pcall(...)
+  return pcall_result(rawpcall(...))
+end
+
+-- math.random and math.randomseed on Redis's own rand48, as in redis/deps.
+math.random = py.random
+math.randomseed = py.randomseed
+
+-- The sandbox: what Redis 7.0 does not offer to scripts.
+for _, name in ipairs({'os', 'io', 'package', 'require', 'module', 'dofile', 'loadfile',
+                       'print', 'getfenv', 'setfenv', 'newproxy', 'debug', 'python'}) do
+  G[name] = nil
+end
+
+-- Snapshots of the globals and of every library table, restored after each script.
+local libraries = {}
+local saved = {}
+for k, v in pairs(G) do
+  saved[k] = v
+  if type(v) == 'table' and k ~= '_G' then
+    local copy = {}
+    for kk, vv in pairs(v) do copy[kk] = vv end
+    libraries[k] = copy
+  end
+end
+
+local protect = {}
+protect.__index = function(t, k)
+  -- lupa itself looks up debug.traceback from C on every call into Lua: lookups
+  -- from C (no script frame) just find nothing.
+  local caller = dbg.getinfo(2, 'S')
+  if caller == nil or caller.what == 'C' then return nil end
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+protect.__newindex = function(t, k, v)
+  error('Attempt to modify a readonly table', 2)
+end
+setmetatable(G, protect)
+
+local function restore_table(t, want)
+  for k in next, t do
+    if want[k] == nil then rawset(t, k, nil) end
+  end
+  for k, v in next, want do
+    if rawget(t, k) ~= v then rawset(t, k, v) end
+  end
+end
+
+-- Called from Python around every script run.
+local compile = loadstring
+local keys_argv = {}
+return {
+  compile = function(body)
+    return compile(body, '@user_script')
+  end,
+  run = function(fn, keys, argv)
+    rawset(G, 'KEYS', keys)
+    rawset(G, 'ARGV', argv)
+    return xpcall(fn, __redis__err__handler)
+  end,
+  restore = function()
+    if getmetatable(G) ~= protect then setmetatable(G, protect) end
+    saved.KEYS, saved.ARGV = rawget(G, 'KEYS'), rawget(G, 'ARGV')
+    restore_table(G, saved)
+    for name, copy in next, libraries do restore_table(saved[name], copy) end
+  end,
+  sethook = function(tick, count)
+    -- A count hook asking Python (tick) whether to go on: SCRIPT KILL's way in.
+    -- Once killed it fires on every line, so pcall cannot swallow the kill.
+    local hook
+    hook = function()
+      -- Only script code is interrupted, never this file's own functions.
+      local running = dbg.getinfo(2, 'S')
+      if running and running.source == '=[redis]' then return end
+      if tick() then
+        dbg.sethook(hook, 'l')
+        error({err='ERR Script killed by user with SCRIPT KILL...'}, 0)
+      end
+    end
+    if tick then dbg.sethook(hook, '', count) else dbg.sethook() end
+  end,
+  rawget = rawget,
+  type = type,
+  -- luaL_where(L, 1) seen from a Python function: the frame that called it.
+  where = function()
+    local i = dbg.getinfo(3, 'Sl')
+    if i and i.currentline > 0 then return i.short_src .. ':' .. i.currentline .. ': ' end
+    return ''
+  end,
+}
+"""
+
+
+class Rand48:
+    """Redis's rand48 (redisLrand48): scripts' math.random, identical sequences."""
+
+    _A = 0x5DEECE66D
+    _C = 0xB
+    _MASK = (1 << 48) - 1
+
+    def __init__(self) -> None:
+        self.seed(0)
+
+    def seed(self, value: int) -> None:
+        self.x = (((value & 0xFFFFFFFF) << 16) | 0x330E) & self._MASK
+
+    def next(self) -> int:
+        self.x = (self._A * self.x + self._C) & self._MASK
+        return self.x >> 17
+
+    def random(self) -> float:
+        # (lrand48() % REDIS_LRAND48_MAX) / REDIS_LRAND48_MAX, REDIS_LRAND48_MAX = INT32_MAX
+        return (self.next() % 0x7FFFFFFF) / 0x7FFFFFFF
+
+
+def lua_number_to_int(value: float) -> int:
+    """A Lua number as Redis replies it: C's (long long) cast (x86 gives LLONG_MIN)."""
+    if isinstance(value, int):
+        return value if LLONG_MIN <= value <= LLONG_MAX else LLONG_MIN
+    if math.isnan(value) or math.isinf(value):
+        return LLONG_MIN
+    truncated = int(value)
+    return truncated if LLONG_MIN <= truncated <= LLONG_MAX else LLONG_MIN
+
+
+class LuaRaise(Exception):
+    """Raised by a Python function called from Lua: the script sees ``payload``.
+
+    lupa hands a Python exception to Lua as a userdata; the error handler and
+    Redis's pcall unwrap it (``_unwrap``) into the table or string Redis would raise.
+    """
+
+    def __init__(self, payload: Any) -> None:
+        super().__init__("script error")
+        self.payload = payload
+
+
+def _unwrap(error: Any) -> Any:
+    if isinstance(error, LuaRaise):
+        return error.payload
+    if isinstance(error, BaseException):
+        return str(error).encode()
+    return error
+
+
+def _lua_tostring(number: Any) -> bytes:
+    """Lua 5.1's number to string (LUA_NUMBER_FMT "%.14g")."""
+    return b"%.14g" % number
+
+
+def _lua_tonumber(value: Any) -> Any:
+    """lua_tonumber's conversion (strings in Lua number syntax too), or None."""
+    if value.__class__ in (int, float):
+        return value
+    if value.__class__ is bytes:
+        text = value.strip()
+        try:
+            if text[:2].lower() in (b"0x", b"-0x", b"+0x") or text[:3].lower() in (b"-0x",):
+                return float(int(text, 16))
+            number = float(text)
+        except ValueError:
+            return None
+        if text.lower().lstrip(b"+-") in (b"inf", b"nan", b"infinity"):
+            return None
+        return number
+    return None
+
+
+def _map_newlines(text: bytes) -> bytes:
+    return text.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+class ScriptError(CommandError):
+    """An error reply that Redis does not count again in the error statistics.
+
+    Errors produced by commands a script ran were counted when they happened; a
+    script that returns or raises one of them must not count it a second time (the
+    ``ignore_error_stats_update`` field of Redis's error tables). The dispatcher
+    counts only exact :class:`CommandError` instances.
+    """
+
+    __slots__ = ()
+
+
+class LuaEngine:
+    """One Lua interpreter with Redis's sandbox and libraries, for one server."""
+
+    def __init__(self, call: Callable[..., Tuple[bool, Any]],
+                 log: Callable[[int, bytes], None], version: str) -> None:
+        self.rand = Rand48()
+        self.resp = 2                  # the running script's redis.setresp()
+        self.runtime = lua51.LuaRuntime(encoding=None, register_eval=False,
+                                        register_builtins=False,
+                                        unpack_returned_tuples=True)
+        rt = self.runtime
+        self._table = rt.table
+        major, minor, patch = (int(p) for p in (version.split(".") + ["0", "0"])[:3])
+        self._command = call
+        self._log = log
+        self._where: Any = None
+        callbacks = rt.table_from({
+            b"call": self._redis_call,
+            b"pcall": self._redis_pcall,
+            b"sha1hex": self._sha1hex,
+            b"log": self._redis_log,
+            b"setresp": self._setresp,
+            b"set_repl": self._set_repl,
+            b"acl_check_cmd": self._acl_check_cmd,
+            b"random": self._random,
+            b"randomseed": self._randomseed,
+            b"unwrap": _unwrap,
+            b"version": version.encode(),
+            b"version_num": (major << 16) | (minor << 8) | patch,
+        })
+        rt.globals()[b"__py"] = callbacks
+        from . import lualibs
+        lualibs.install(self)
+        # Compiled under the internal chunk name the error handler recognises.
+        chunk = rt.globals()[b"loadstring"](_PRELUDE.encode(), INTERNAL_CHUNK.encode())
+        if chunk is None or isinstance(chunk, tuple):  # pragma: no cover - a prelude bug
+            raise RuntimeError("Lua prelude does not compile: %r" % (chunk,))
+        api = chunk()
+        self._compile = api[b"compile"]
+        self._run = api[b"run"]
+        self.restore = api[b"restore"]
+        self.sethook = api[b"sethook"]
+        self._rawget = api[b"rawget"]
+        self._type = api[b"type"]
+        self._where = api[b"where"]
+
+    # -- the Python side of the redis library ------------------------------------------
+    def raise_table(self, message: bytes) -> None:
+        """Raise Redis's error table {err=message} in the calling script."""
+        raise LuaRaise(self._table_of({b"err": message}))
+
+    def raise_here(self, message: str) -> None:
+        """Raise ``message`` as luaL_error does: prefixed with the caller's position."""
+        raise LuaRaise(self._where() + message.encode())
+
+    def _command_args(self, args: Tuple[Any, ...]) -> List[bytes]:
+        if not args:
+            self.raise_table(b"ERR Please specify at least one argument for this redis lib call")
+        argv = []
+        for arg in args:
+            cls = arg.__class__
+            if cls is bytes:
+                argv.append(arg)
+            elif cls is int or cls is float:
+                argv.append(b"%.17g" % arg)
+            else:
+                self.raise_table(b"ERR Lua redis lib command arguments must be strings or "
+                                 b"integers")
+        return argv
+
+    def _redis_call(self, *args: Any) -> Any:
+        ok, reply = self._command(*self._command_args(args))
+        if not ok:
+            raise LuaRaise(reply)
+        return reply
+
+    def _redis_pcall(self, *args: Any) -> Any:
+        try:
+            argv = self._command_args(args)
+        except LuaRaise as exc:
+            return exc.payload
+        return self._command(*argv)[1]
+
+    def _sha1hex(self, *args: Any) -> bytes:
+        if len(args) != 1:
+            self.raise_table(b"ERR wrong number of arguments")
+        value = args[0]
+        if value.__class__ in (int, float):
+            value = _lua_tostring(value)
+        elif value.__class__ is not bytes:
+            value = b""
+        return hashlib.sha1(value).hexdigest().encode()
+
+    def _redis_log(self, *args: Any) -> None:
+        if len(args) < 2:
+            self.raise_table(b"ERR redis.log() requires two arguments or more.")
+        level = args[0]
+        if level.__class__ not in (int, float):
+            self.raise_table(b"ERR First argument must be a number (log level).")
+        if not 0 <= int(level) <= 3:
+            self.raise_table(b"ERR Invalid debug level.")
+        parts = [_lua_tostring(a) if a.__class__ in (int, float) else a
+                 for a in args[1:] if a.__class__ in (bytes, int, float)]
+        self._log(int(level), b" ".join(parts))
+
+    def _setresp(self, *args: Any) -> None:
+        if len(args) != 1:
+            self.raise_table(b"ERR redis.setresp() requires one argument.")
+        version = _lua_tonumber(args[0])
+        if version not in (2, 3):
+            self.raise_table(b"ERR RESP version must be 2 or 3.")
+        self.resp = int(version)
+
+    def _set_repl(self, *args: Any) -> None:
+        if len(args) != 1:
+            self.raise_table(b"ERR redis.set_repl() requires two arguments.")
+        flags = int(_lua_tonumber(args[0]) or 0)
+        if flags & ~3:
+            self.raise_table(b"ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
+                             b"REPL_ALL or REPL_NONE.")
+
+    def _acl_check_cmd(self, *args: Any) -> bool:
+        # Every command is allowed to the default user (no ACL users here).
+        argv = self._command_args(args)
+        from .commands import lookup
+        if lookup(argv[0]) is None:
+            self.raise_table(b"ERR Invalid command passed to redis.acl_check_cmd()")
+        return True
+
+    def check_int(self, args: Tuple[Any, ...], index: int, function: str) -> int:
+        """luaL_checkint: the argument as a C int, or Lua's 'bad argument' error."""
+        if index >= len(args):
+            self.raise_here("bad argument #%d to '%s' (number expected, got no value)"
+                            % (index + 1, function))
+        number = _lua_tonumber(args[index])
+        if number is None:
+            self.raise_here("bad argument #%d to '%s' (number expected, got %s)"
+                            % (index + 1, function, self.lua_type(args[index])))
+        return int(number)
+
+    def check_int_or_number(self, args: Tuple[Any, ...], index: int, function: str) -> Any:
+        """luaL_checknumber: the argument as a number, or Lua's 'bad argument' error."""
+        if index >= len(args):
+            self.raise_here("bad argument #%d to '%s' (number expected, got no value)"
+                            % (index + 1, function))
+        number = _lua_tonumber(args[index])
+        if number is None:
+            self.raise_here("bad argument #%d to '%s' (number expected, got %s)"
+                            % (index + 1, function, self.lua_type(args[index])))
+        return number
+
+    def _random(self, *args: Any) -> Any:
+        r = self.rand.random()
+        if not args:
+            return r
+        if len(args) == 1:
+            upper = self.check_int(args, 0, "random")
+            if upper < 1:
+                self.raise_here("bad argument #1 to 'random' (interval is empty)")
+            return float(math.floor(r * upper) + 1)
+        if len(args) == 2:
+            lower = self.check_int(args, 0, "random")
+            upper = self.check_int(args, 1, "random")
+            if lower > upper:
+                self.raise_here("bad argument #2 to 'random' (interval is empty)")
+            return float(math.floor(r * (upper - lower + 1)) + lower)
+        self.raise_here("wrong number of arguments")
+
+    def _randomseed(self, *args: Any) -> None:
+        self.rand.seed(self.check_int(args, 0, "randomseed"))
+
+    # -- compiling and running -----------------------------------------------------
+    def compile(self, body: bytes) -> Tuple[Any, Optional[bytes]]:
+        """The compiled chunk, or (None, Lua's error message)."""
+        result = self._compile(body)
+        if isinstance(result, tuple):
+            return None, result[1]
+        return result, None
+
+    def run(self, function: Any, keys: List[bytes], argv: List[bytes]) -> Tuple[bool, Any]:
+        """Run a compiled script: (True, its value) or (False, Redis's error table)."""
+        rt = self.runtime
+        self.resp = 2
+        try:
+            result = self._run(function, rt.table_from(keys), rt.table_from(argv))
+        finally:
+            self.restore()
+        if not isinstance(result, tuple):  # xpcall's status alone: nothing returned
+            return bool(result), None
+        ok = result[0]
+        value = result[1] if len(result) > 1 else None
+        return bool(ok), value
+
+    def lua_type(self, value: Any) -> str:
+        if value is None:
+            return "nil"
+        return self._type(value).decode()
+
+    # -- typed reply -> Lua --------------------------------------------------------
+    def to_lua(self, reply: Any) -> Any:
+        """A handler's typed reply as Redis hands it to the script (redis.call)."""
+        cls = reply.__class__
+        resp3 = self.resp == 3
+        if cls is bytes:
+            return reply
+        if cls is int:
+            return reply
+        if reply is None or reply is NULL_ARRAY:
+            return None if resp3 else False
+        if cls is Simple:
+            return self._table_of({b"ok": reply.encode()})
+        if isinstance(reply, CommandError):
+            return self._error_table(reply.message)
+        if cls is Double:
+            if resp3:
+                return self._table_of({b"double": float(reply)})
+            return format_double(reply)
+        if cls is Bool or cls is bool:
+            if resp3:
+                return bool(reply)
+            return int(reply)
+        if cls is Map:
+            if resp3:
+                inner = self._table()
+                for key, value in reply.items():
+                    inner[self.to_lua(key)] = self.to_lua(value)
+                return self._table_of({b"map": inner})
+            flat = []
+            for key, value in reply.items():
+                flat.append(key)
+                flat.append(value)
+            return self._array(flat)
+        if cls is Set:
+            if resp3:
+                inner = self._table()
+                for member in reply:
+                    inner[self.to_lua(member)] = True
+                return self._table_of({b"set": inner})
+            return self._array(reply)
+        if cls is Verbatim:
+            data = reply.encode()
+            if resp3:
+                return self._table_of({b"verbatim_string": self._table_of(
+                    {b"format": b"txt", b"string": data})})
+            return data
+        if cls is str:
+            return reply.encode()
+        if cls in (bytearray, memoryview):
+            return bytes(reply)
+        if cls in (list, tuple, Push):
+            return self._array(reply)
+        if cls is Raw:
+            return self._from_raw(reply)
+        if isinstance(reply, int):
+            return int(reply)
+        raise TypeError("reply of unsupported type %r" % cls)
+
+    def _array(self, items: Any) -> Any:
+        table = self._table()
+        for i, item in enumerate(items, 1):
+            table[i] = self.to_lua(item)
+        return table
+
+    def _table_of(self, fields: Dict[bytes, Any]) -> Any:
+        table = self._table()
+        for key, value in fields.items():
+            table[key] = value
+        return table
+
+    def _error_table(self, message: str) -> Any:
+        text = message.encode("utf-8", "surrogateescape")
+        return self._table_of({b"err": text, b"ignore_error_stats_update": True})
+
+    def _from_raw(self, raw: bytes) -> Any:
+        # Already-encoded replies (EXEC's) never reach scripts; decoded for safety.
+        import hiredis
+        reader = hiredis.Reader()
+        reader.feed(raw)
+        return self.to_lua(_plain(reader.gets()))
+
+    # -- Lua -> typed reply --------------------------------------------------------
+    def from_lua(self, value: Any, resp: int, depth: int = 0) -> Any:
+        """A script's return value as Redis replies it (luaReplyToRedisReply)."""
+        if value is None:
+            return None
+        cls = value.__class__
+        if cls is bytes:
+            return value
+        if cls is bool:
+            if resp == 3:
+                return Bool(value)
+            return 1 if value else None
+        if cls is int or cls is float:
+            return lua_number_to_int(value)
+        kind = self.lua_type(value)
+        if kind != "table":
+            return None
+        rawget = self._rawget
+        err = rawget(value, b"err")
+        if err.__class__ is bytes:
+            message = err.decode("utf-8", "surrogateescape")
+            if rawget(value, b"ignore_error_stats_update") is True:
+                return ScriptError(message)
+            return CommandError(message)
+        ok = rawget(value, b"ok")
+        if ok.__class__ is bytes:
+            return Simple(_map_newlines(ok).decode("utf-8", "surrogateescape"))
+        double = rawget(value, b"double")
+        if double.__class__ in (int, float):
+            return Double(float(double))
+        big = rawget(value, b"big_number")
+        if big.__class__ is bytes:
+            return BigNumber(_map_newlines(big).decode("utf-8", "surrogateescape"))
+        mapping = rawget(value, b"map")
+        if mapping is not None and self.lua_type(mapping) == "table":
+            result = Map()
+            for key, item in mapping.items():
+                converted = self.from_lua(key, resp, depth + 1)
+                result[_hashable(converted)] = self.from_lua(item, resp, depth + 1)
+            return result
+        members = rawget(value, b"set")
+        if members is not None and self.lua_type(members) == "table":
+            return Set(self.from_lua(key, resp, depth + 1) for key in members.keys())
+        verbatim = rawget(value, b"verbatim_string")
+        if verbatim is not None and self.lua_type(verbatim) == "table":
+            fmt = rawget(verbatim, b"format")
+            text = rawget(verbatim, b"string")
+            if fmt.__class__ is bytes and text.__class__ is bytes:
+                if fmt == b"txt":
+                    try:
+                        return Verbatim(text.decode())
+                    except UnicodeDecodeError:
+                        return text
+                return text
+        items = []
+        i = 1
+        while True:
+            item = rawget(value, i)
+            if item is None:
+                break
+            items.append(self.from_lua(item, resp, depth + 1))
+            i += 1
+        return items
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,410 @@
+"""Lua scripting: EVAL & co. and SCRIPT, compared raw with a real redis-server."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.harness import RawConnection, compare_scenario, connect, parse_raw, wait_blocked
+
+
+def test_metadata(differ):
+    for name in ("eval", "evalsha", "eval_ro", "evalsha_ro", "script|load", "script|exists",
+                 "script|flush", "script|kill", "script|help"):
+        real, mini = (_metadata(port, name) for port in differ.ports.values())
+        assert mini == real, name
+    differ.check("COMMAND GETKEYS eval x 2 a b c", "COMMAND GETKEYS evalsha_ro x 1 c d")
+
+
+def _metadata(port: int, name: str):
+    """COMMAND INFO's name, arity, flags and key range; COMMAND DOCS summary/since/group."""
+    conn = RawConnection(port)
+    try:
+        conn.call("HELLO", "3")
+        info = parse_raw(conn.call("COMMAND", "INFO", name))[1][0][1]
+        parent, _, sub = name.partition("|")
+        docs = dict(parse_raw(conn.call("COMMAND", "DOCS", parent))[1])
+        doc = dict(docs[(b"$", parent.encode())][1])
+        if sub:
+            doc = dict(dict(doc[(b"$", b"subcommands")][1])[(b"$", name.encode())][1])
+        fields = tuple(doc[(b"$", key)] for key in (b"summary", b"since", b"group"))
+    finally:
+        conn.close()
+    return info[:6], fields
+
+
+def test_numkeys_keys_argv(differ):
+    differ.check(
+        "EVAL 'return {KEYS, ARGV}' 0", "EVAL 'return KEYS' 2 a b c d",
+        "EVAL 'return ARGV' 2 a b c d", "EVAL 'return {KEYS[1], ARGV[1]}' 1 k v",
+        "EVAL 'return 1' 1", "EVAL 'return 1' -1", "EVAL 'return 1' x", "EVAL 'return 1' 01",
+        "EVAL 'return 1' 9999999999999999999999 a", "EVAL 'return 1'", "EVAL",
+        "EVAL_RO 'return 1' -1", "EVALSHA x -1", "EVALSHA x 5", "EVAL 'return #KEYS' 0 a b")
+
+
+def test_lua_to_resp(differ):
+    differ.check(
+        "EVAL 'return 3.99' 0", "EVAL 'return -3.99' 0", "EVAL 'return true' 0",
+        "EVAL 'return false' 0", "EVAL 'return nil' 0", "EVAL 'return' 0",
+        "EVAL 'return {1,2,3,nil,4}' 0", "EVAL \"return {1,'a',true,false,3.99,-2.5}\" 0",
+        "EVAL 'return {{1,{2}},{}}' 0", "EVAL 'return {a=1}' 0", "EVAL 'return {1,2,a=3}' 0",
+        "EVAL 'return 1e20' 0", "EVAL 'return -1e20' 0", "EVAL 'return 0/0' 0",
+        "EVAL 'return 1/0' 0", "EVAL \"return {ok='fine'}\" 0", "EVAL \"return {ok=''}\" 0",
+        "EVAL \"return {err='My Error'}\" 0", "EVAL \"return {err='-bad'}\" 0",
+        "EVAL \"return {err=''}\" 0", "EVAL \"return {err='x', ok='y'}\" 0",
+        "EVAL 'return {ok={1}}' 0", "EVAL 'return {err={1}}' 0",
+        "EVAL \"return {1, {err='x'}, {ok='y'}}\" 0", "EVAL \"return {ok='a\\r\\nb'}\" 0",
+        "EVAL \"return {err='a\\nb'}\" 0", "EVAL \"return 'bulk'\" 0",
+        "EVAL 'return {double=3.5}' 0", "EVAL 'return {double=0.1}' 0",
+        "EVAL \"return {double='x'}\" 0", "EVAL 'return {map={a=1}}' 0",
+        "EVAL 'return {map={a={1,2}}}' 0", "EVAL 'return {set={a=true}}' 0",
+        "EVAL 'return {set={1}}' 0", "EVAL \"return {big_number='123'}\" 0",
+        "EVAL \"return {big_number='12\\n3'}\" 0",
+        "EVAL \"return {verbatim_string={format='txt', string='abc'}}\" 0",
+        "EVAL 'redis.setresp(3); return true' 0", "EVAL 'redis.setresp(3); return false' 0",
+        "EVAL 'redis.setresp(3); return nil' 0", "EVAL 'return cjson.null' 0")
+
+
+def test_resp_to_lua(differ):
+    differ.check(
+        "SET s v", "RPUSH l a b", "SET n 10",
+        "EVAL \"return redis.call('get', 's')\" 0", "EVAL \"return redis.call('incr', 'n')\" 0",
+        "EVAL \"return type(redis.call('incr', 'n'))\" 0",
+        "EVAL \"return redis.call('get', 'nokey')\" 0",
+        "EVAL \"return type(redis.call('get', 'nokey'))\" 0",
+        "EVAL \"return redis.call('lrange', 'l', 0, -1)\" 0",
+        "EVAL \"return redis.call('ping')\" 0", "EVAL \"return redis.call('ping').ok\" 0",
+        "EVAL \"return redis.call('set', 'a', 'b', 'get')\" 0",
+        "EVAL \"return redis.pcall('lpush', 's', 'x')\" 0",
+        "EVAL \"return redis.pcall('lpush', 's', 'x').err\" 0",
+        "EVAL \"redis.setresp(3); return type(redis.call('get', 'nokey'))\" 0",
+        "EVAL \"redis.setresp(3); return redis.call('get', 'nokey')\" 0",
+        "EVAL \"return redis.call('lmpop', 1, 'nokey', 'left')\" 0",
+        "EVAL \"return type(redis.call('lmpop', 1, 'nokey', 'left'))\" 0",
+        "EVAL \"redis.setresp(3); return type(redis.call('lmpop', 1, 'nokey', 'left'))\" 0",
+        "EVAL \"return redis.call('config', 'get', 'maxmemory')\" 0",
+        "EVAL \"redis.setresp(3); local m = redis.call('config', 'get', 'maxmemory'); "
+        "return m.map.maxmemory\" 0",
+        "EVAL \"redis.setresp(3); return redis.call('config', 'get', 'maxmemory')\" 0",
+        "EVAL \"return redis.call('incrbyfloat', 'f', '1.5')\" 0",
+        "EVAL \"redis.call('set', 'k', 0.1); return redis.call('get', 'k')\" 0",
+        "EVAL \"redis.call('set', 'k', 1/3); return redis.call('get', 'k')\" 0",
+        "EVAL \"redis.call('set', 'k', 123456789012345); return redis.call('get', 'k')\" 0",
+        "EVAL \"redis.call('set', 'k', 1e20); return redis.call('get', 'k')\" 0")
+
+
+def test_redis_call_errors(differ):
+    differ.check(
+        "SET str x",
+        "EVAL \"return redis.call('nosuch')\" 0", "EVAL \"return redis.call('get')\" 0",
+        "EVAL \"return redis.call('set','a')\" 0", "EVAL \"return redis.call('multi')\" 0",
+        "EVAL \"return redis.call('blpop', 'l', 0)\" 0",
+        "EVAL \"return redis.call('eval', 'return 1', 0)\" 0",
+        "EVAL \"return redis.call('script', 'load', 'return 1')\" 0",
+        "EVAL \"return redis.call('config', 'nosuch')\" 0",
+        "EVAL \"return redis.call('config')\" 0",
+        "EVAL \"return redis.call('lpush', 'str', 'y')\" 0",
+        "EVAL \"return redis.call()\" 0", "EVAL 'return redis.call({})' 0",
+        "EVAL \"return redis.call('get', {})\" 0", "EVAL \"return redis.call('set', 'k', nil)\" 0",
+        "EVAL \"return redis.call('set', 'k', true)\" 0",
+        "EVAL \"return redis.call('select', 300)\" 0",
+        "EVAL \"local x = 1\n\nreturn redis.call('nosuch')\" 0",
+        "EVAL \"redis.call('nosuch')\" 0",
+        "EVAL \"local ok, t = pcall(redis.call, 'nosuch'); return {tostring(ok), type(t), t}\" 0",
+        "EVAL \"local ok, t = pcall(function() return redis.call('lpush', 'str', 1) end); "
+        "return {tostring(ok), type(t), t}\" 0",
+        "EVAL \"local ok, t = pcall(redis.call, 'nosuch'); error(t)\" 0")
+
+
+def test_redis_pcall(differ):
+    differ.check(
+        "SET str x", "EVAL \"return redis.pcall('nosuch')\" 0",
+        "EVAL \"return redis.pcall('get')\" 0", "EVAL \"return redis.pcall('multi')\" 0",
+        "EVAL \"return redis.pcall('lpush','str','y')\" 0",
+        "EVAL \"redis.pcall('lpush','str','y'); return 1\" 0",
+        "EVAL \"return redis.pcall()\" 0", "EVAL \"return redis.pcall('get', {})\" 0",
+        "EVAL \"local t = redis.pcall('nosuch'); local r = {} for k,v in pairs(t) do "
+        "r[#r+1] = k .. '=' .. tostring(v) end table.sort(r) return r\" 0",
+        "EVAL \"local t = redis.pcall('lpush', 'str', 'x'); local r = {} for k,v in pairs(t) "
+        "do r[#r+1] = k .. '=' .. tostring(v) end table.sort(r) return r\" 0")
+
+
+def test_error_and_status_reply(differ):
+    differ.check(
+        "EVAL \"return redis.error_reply('My Error')\" 0",
+        "EVAL \"return redis.error_reply('-My Error')\" 0",
+        "EVAL \"return redis.error_reply('NOSPACE')\" 0",
+        "EVAL \"return redis.error_reply('-NOSPACE')\" 0",
+        "EVAL \"return redis.error_reply('')\" 0",
+        "EVAL \"return redis.error_reply('a\\r\\nb')\" 0",
+        "EVAL 'return redis.error_reply()' 0", "EVAL 'return redis.error_reply(1)' 0",
+        "EVAL \"return redis.error_reply('x').err\" 0",
+        "EVAL \"return redis.status_reply('FINE')\" 0",
+        "EVAL \"return redis.status_reply('a\\nb')\" 0", "EVAL 'return redis.status_reply()' 0",
+        "EVAL \"return redis.status_reply('x').ok\" 0",
+        "EVAL \"error(redis.error_reply('CODE raised'))\" 0")
+
+
+def test_runtime_errors(differ):
+    differ.check(
+        "EVAL 'return foo()' 0", "EVAL 'foo = 1' 0", "EVAL 'return foo' 0",
+        "EVAL \"error('xx')\" 0", "EVAL \"error({err='xx'})\" 0",
+        "EVAL \"error({err='ERR xx'})\" 0", "EVAL 'error(123)' 0",
+        "EVAL \"error('ERR bad', 0)\" 0", "EVAL \"error('', 0)\" 0", "EVAL 'error()' 0",
+        "EVAL 'local a = nil; a()' 0", "EVAL 'local a = {}; return a.b.c' 0",
+        "EVAL 'return 1 +' 0", "EVAL \"return 1\n\nerror('line3')\" 0",
+        "EVAL \"local t = {}\nlocal x = t.a.b\" 0", "EVAL \"error('a\\nb')\" 0",
+        "EVAL 'local function f() return {} + 1 end; f()' 0",
+        "EVAL 'return print' 0", "EVAL 'return os' 0", "EVAL 'return io' 0",
+        "EVAL 'return debug' 0", "EVAL 'return dofile' 0", "EVAL 'return loadfile' 0",
+        "EVAL 'return require' 0", "EVAL 'return getfenv' 0",
+        "EVAL \"return loadstring('return 5')()\" 0",
+        "EVAL \"local f = loadstring('return nosuch'); return f()\" 0",
+        "EVAL \"local ok, t = pcall(error, 'x'); return t\" 0",
+        "EVAL \"local ok, t = pcall(function() return nosuchvar end); return t\" 0",
+        "EVAL \"local ok, e = pcall(function() x = 1 end) return e\" 0",
+        "EVAL \"return coroutine.wrap(function() error('in co') end)()\" 0",
+        "EVAL \"KEYS[1] = 'x' return KEYS[1]\" 0", "EVAL 'return _VERSION' 0",
+        "EVAL \"local r = {}; for k,v in pairs(_G) do if k ~= 'cmsgpack' and k ~= 'struct' "
+        "then table.insert(r, k) end end; table.sort(r); return r\" 0")
+
+
+def test_redis_library(differ):
+    differ.check(
+        "EVAL \"return redis.sha1hex('')\" 0", "EVAL 'return redis.sha1hex(1)' 0",
+        "EVAL 'return redis.sha1hex()' 0",
+        "EVAL 'return redis.log(redis.LOG_WARNING, \"from a script\")' 0",
+        "EVAL 'return redis.log()' 0", "EVAL 'return redis.log(1)' 0",
+        "EVAL \"return redis.log('x', 'y')\" 0", "EVAL \"return redis.log(99, 'y')\" 0",
+        "EVAL 'return redis.set_repl(redis.REPL_ALL)' 0", "EVAL 'return redis.set_repl()' 0",
+        "EVAL 'return redis.set_repl(99)' 0", "EVAL 'return redis.replicate_commands()' 0",
+        "EVAL 'return redis.breakpoint()' 0", "EVAL \"return redis.debug('x')\" 0",
+        "EVAL 'return redis.setresp(3)' 0", "EVAL 'return redis.setresp(4)' 0",
+        "EVAL 'return redis.setresp()' 0", "EVAL \"return redis.setresp('x')\" 0",
+        "EVAL 'return {redis.REPL_ALL, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, "
+        "redis.REPL_NONE, redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, "
+        "redis.LOG_WARNING}' 0",
+        "EVAL 'return {redis.REDIS_VERSION, redis.REDIS_VERSION_NUM}' 0",
+        "EVAL \"return redis.acl_check_cmd('get', 'x')\" 0")
+
+
+def test_math_random_is_rand48(differ):
+    differ.check(
+        "EVAL 'math.randomseed(42); local t = {} ; for i=1,3 do t[i] = math.random(1000) end;"
+        " return t' 0",
+        "EVAL 'math.randomseed(7); local t = {} ; for i=1,3 do t[i] = tostring(math.random()) "
+        "end ; return t' 0",
+        "EVAL 'math.randomseed(7); local t = {} ; for i=1,3 do t[i] = math.random(5, 10) end;"
+        " return t' 0",
+        "EVAL 'return math.random(0)' 0", "EVAL 'return math.random(1,2,3)' 0",
+        "EVAL 'return math.random(3,1)' 0", "EVAL \"return math.random('x')\" 0",
+        "EVAL 'return math.randomseed()' 0")
+
+
+def test_cjson_and_bit(differ):
+    differ.check(
+        "EVAL 'return cjson.encode({1,2,3,{a=1}})' 0",
+        "EVAL \"return cjson.encode({a='x\\n/\\\"',b=1.5,c=true,d=cjson.null, e={}})\" 0",
+        "EVAL 'return cjson.encode({[1]=1, [3]=3})' 0",
+        "EVAL 'return cjson.encode({[1]=1, [12]=3})' 0",
+        "EVAL \"return cjson.encode({1, 'a', b=2})\" 0", "EVAL 'return cjson.encode(0.1)' 0",
+        "EVAL 'return cjson.encode(1e20)' 0", "EVAL 'return cjson.encode(1/0)' 0",
+        "EVAL \"return cjson.encode('\\1\\127\\128\\255')\" 0",
+        "EVAL 'return cjson.encode(function() end)' 0",
+        "EVAL 'return cjson.encode({[true]=1})' 0",
+        "EVAL 'local t={} t[1]=t return cjson.encode(t)' 0",
+        "EVAL \"return cjson.decode('[1,2')\" 0", "EVAL \"return cjson.decode('')\" 0",
+        "EVAL \"return cjson.decode('tru')\" 0", "EVAL 'return cjson.decode()' 0",
+        "EVAL \"return cjson.decode('123456789012345678')\" 0",
+        "EVAL \"return cjson.decode('[1] x')\" 0",
+        "EVAL \"return cjson.encode(cjson.decode('[1e3, -0, 0.5]'))\" 0",
+        "EVAL \"return cjson.encode(cjson.decode("
+        "'{\\\"k\\\":{\\\"x\\\":[true,false,null]},\\\"n\\\":-12.5e-3}'))\" 0",
+        "EVAL 'return bit.band(0xff, 0x0f)' 0", "EVAL 'return bit.tohex(255)' 0",
+        "EVAL 'return bit.tohex(-1, -4)' 0", "EVAL 'return bit.bnot(0)' 0",
+        "EVAL 'return {bit.lshift(1, 31), bit.rshift(-1, 28), bit.arshift(-256, 4), "
+        "bit.rol(1, 33), bit.ror(1,1), bit.bswap(0x12345678), bit.tobit(2^32+5), "
+        "bit.bor(1,2,4), bit.bxor(7, 2)}' 0",
+        "EVAL 'return bit.band()' 0", "EVAL \"return bit.band(1, 'x')\" 0")
+
+
+def test_select_inside_lasts_for_the_script(differ):
+    differ.check(
+        "EVAL \"return redis.call('select', 3)\" 0",
+        "EVAL \"redis.call('select', 3); redis.call('set', 'dbkey', 'v'); "
+        "return redis.call('get','dbkey')\" 0",
+        "GET dbkey", "SELECT 3", "GET dbkey", "DEL dbkey", "SELECT 9",
+        "EVAL \"redis.call('select', 3); error('x')\" 0", "SET here 1", "EXISTS here")
+
+
+def test_read_only_scripts_and_shebang(differ):
+    differ.check(
+        "EVAL_RO \"return redis.call('set','x','y')\" 0",
+        "EVAL_RO \"return redis.pcall('set','x','y')\" 0",
+        "EVAL_RO \"return redis.call('get','x')\" 0",
+        "EVAL_RO \"return redis.call('nosuch')\" 0", "EVAL_RO \"return redis.call('set')\" 0",
+        "EVAL_RO \"return redis.call('eval', 'return 1', '0')\" 0",
+        ["EVAL", "#!lua\nreturn 1", "0"],
+        ["EVAL", "#!lua flags=no-writes\nreturn redis.call('set','x','y')", "0"],
+        ["EVAL", "#!lua flags=no-writes\nreturn redis.pcall('set','x','y')", "0"],
+        ["EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'x')", "0"],
+        ["EVAL", "#!lua name=foo\nreturn 1", "0"], ["EVAL", "#!notlua\nreturn 1", "0"],
+        ["EVAL", "#!luax\nreturn 1", "0"], ["EVAL", "#!lua flags=bad\nreturn 1", "0"],
+        ["EVAL", "#!lua flags=no-writes,allow-oom,allow-stale,no-cluster,"
+                 "allow-cross-slot-keys\nreturn 1", "0"],
+        ["EVAL", "#!lua flags=\nreturn 1", "0"], ["EVAL", "#!lua", "0"],
+        ["EVAL", "#!lua\treturn 1", "0"], ["EVAL", "#!lua\nerror('x')", "0"],
+        ["EVAL", "#!lua\nreturn 1 +", "0"],
+        ["EVAL_RO", "#!lua\nreturn redis.call('set','x','y')", "0"],
+        ["EVAL_RO", "#!lua flags=no-writes\nreturn redis.call('get','x')", "0"],
+        "EXISTS x")
+
+
+def test_script_subcommands_and_evalsha(differ):
+    differ.check(
+        "SCRIPT FLUSH", "SCRIPT HELP", "EVALSHA e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0",
+        "SCRIPT LOAD 'return 1'", "SCRIPT LOAD 'return 1 +'",
+        "SCRIPT EXISTS e0e1f9fabfc9d4800c877a703b823ac0578ff8db abc "
+        "E0E1F9FABFC9D4800C877A703B823AC0578FF8DB",
+        "EVALSHA e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0",
+        "EVALSHA E0E1F9FABFC9D4800C877A703B823AC0578FF8DB 0",
+        "EVALSHA_RO e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0",
+        "EVALSHA e0e1f9fabfc9d4800c877a703b823ac0578ff8dbXX 0",
+        "EVALSHA e0e1f9fabfc9d4800c877a703b823ac0578ff8d 0",
+        "EVAL 'return 2' 0", "EVALSHA 7f923f79fe76194c868d7e1d0820de36700eb649 0",
+        "SCRIPT EXISTS", "SCRIPT FLUSH ASYNC", "SCRIPT FLUSH sync", "SCRIPT FLUSH foo",
+        "SCRIPT FLUSH sync async", "SCRIPT EXISTS e0e1f9fabfc9d4800c877a703b823ac0578ff8db",
+        "EVALSHA e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0", "SCRIPT KILL",
+        "SCRIPT KILL x", "SCRIPT LOAD", "SCRIPT LOAD a b", "SCRIPT NOSUCH", "SCRIPT",
+        "SCRIPT HELP x")
+
+
+def test_blocking_commands_inside_answer_at_once(differ):
+    differ.check(
+        "EVAL \"return redis.call('blmpop', 0, 1, 'nokey', 'left')\" 0",
+        "EVAL \"return redis.call('blmpop', 0.01, 1, 'nokey', 'left')\" 0",
+        "EVAL \"redis.call('rpush', 'q', 'a'); "
+        "return redis.call('blmpop', 0, 1, 'q', 'left')\" 0")
+
+
+def test_waiters_are_served_after_the_script(differ):
+    def scenario(port, protocol, admin):
+        waiter = connect(port, protocol)
+        waiter.send("BLPOP", "q", "0")
+        wait_blocked(admin, 1)
+        # The script pushes then pops: the waiter sees nothing until it ends.
+        first = admin.call("EVAL", "redis.call('rpush', 'q', 'a', 'b'); "
+                           "return redis.call('lpop', 'q')", "0")
+        got = waiter.read_raw()
+        rest = admin.call("LRANGE", "q", "0", "-1")
+        waiter.close()
+        return [first, got, rest]
+    compare_scenario(differ, scenario)
+
+
+def test_stats_of_inner_commands(differ):
+    differ.check(
+        "SET str x", "CONFIG RESETSTAT",
+        "EVAL \"return redis.pcall('lpush','str','y')\" 0",
+        "EVAL \"return redis.call('lpush','str','y')\" 0",
+        "EVAL \"redis.pcall('lpush','str','y'); return 1\" 0",
+        "EVAL \"return redis.pcall('nosuch')\" 0", "EVAL \"redis.pcall('nosuch') return 1\" 0",
+        "EVAL \"return redis.call('nosuch')\" 0", "EVAL \"return redis.pcall('get')\" 0",
+        "EVAL \"return redis.call('multi')\" 0", "EVAL \"return {err='XYZ foo'}\" 0",
+        "EVAL \"return redis.error_reply('ABC foo')\" 0", "EVAL \"error('x')\" 0",
+        "EVAL_RO \"return redis.call('set','a','b')\" 0", "EVAL 'return 1 +' 0",
+        "INFO errorstats")
+    for name, port in differ.ports.items():
+        conn = RawConnection(port)
+        conn.call("SELECT", "9")
+        conn.call("SET", "str", "x")
+        conn.call("CONFIG", "RESETSTAT")
+        conn.call("EVAL", "return redis.pcall('lpush','str','y')", "0")
+        conn.call("EVAL", "redis.pcall('lpush','str','y'); redis.call('get', 'str'); "
+                  "return 1", "0")
+        conn.call("EVAL_RO", "return redis.call('set','a','b')", "0")
+        conn.call("EVAL", "return redis.pcall('get')", "0")
+        stats = conn.call("INFO", "commandstats").decode()
+        processed = conn.call("INFO", "stats").decode()
+        conn.close()
+        counts = {}
+        for line in stats.split("\r\n"):
+            if line.startswith("cmdstat_"):
+                cmd, _, fields = line.partition(":")
+                parts = dict(f.split("=") for f in fields.split(","))
+                counts[cmd] = (parts["calls"], parts["rejected_calls"], parts["failed_calls"])
+        total = [line for line in processed.split("\r\n")
+                 if line.startswith("total_commands_processed")]
+        if name == "redis":
+            want = counts, total
+        else:
+            got = counts, total
+    assert got == want
+
+
+def test_scripts_inside_multi(differ):
+    differ.check("MULTI", "EVAL \"return redis.call('incr', 'n')\" 0",
+                 "EVAL \"return redis.call('nosuch')\" 0", "EXEC", "GET n")
+
+
+def test_busy_script_and_script_kill(differ):
+    def scenario(port, protocol, admin):
+        admin.call("CONFIG", "SET", "busy-reply-threshold", "50")
+        try:
+            runner = connect(port, protocol)
+            runner.send("EVAL", "local i = 0\nwhile true do i = i + 1 end", "0")
+            time.sleep(0.3)
+            other = connect(port, protocol)
+            seen = [admin.call("GET", "x"), admin.call("MULTI"), admin.call("GET", "x"),
+                    admin.call("DISCARD"), admin.call("SCRIPT", "KILL")]
+            seen.append(runner.read_raw())
+            seen.append(other.call("PING"))
+            seen.append(admin.call("SCRIPT", "KILL"))
+            # Busy for 0.8 s of wall time after a write: SCRIPT KILL refuses.
+            runner.send("EVAL", "redis.call('set', 'w', 1)\n"
+                        "local function now() local t = redis.call('time') "
+                        "return t[1] + t[2] / 1e6 end\n"
+                        "local start = now() while now() - start < 0.8 do end return 1", "0")
+            time.sleep(0.3)
+            seen.append(admin.call("SCRIPT", "KILL"))
+            seen.append(runner.read_raw())
+            runner.close()
+            other.close()
+        finally:
+            admin.call("CONFIG", "SET", "busy-reply-threshold", "5000")
+        return seen
+    compare_scenario(differ, scenario, protocols=(2,))
+
+
+def test_redis_py_register_script_and_lock(mini):
+    import redis
+    client = redis.Redis(port=mini.port)
+    try:
+        client.script_flush()
+        incr_by = client.register_script(
+            "local v = redis.call('incrby', KEYS[1], ARGV[1]) return v * 2")
+        assert incr_by(keys=["counter"], args=[5]) == 10
+        client.script_flush()              # NOSCRIPT: redis-py loads it again
+        assert incr_by(keys=["counter"], args=[1]) == 12
+        pipe = client.pipeline()
+        incr_by(keys=["counter"], args=[1], client=pipe)
+        assert pipe.execute() == [14]
+        lock = client.lock("resource", timeout=5)
+        assert lock.acquire(blocking=False)
+        assert not client.lock("resource").acquire(blocking=False)
+        assert lock.extend(5)
+        assert lock.reacquire()
+        assert lock.locked() and lock.owned()
+        lock.release()
+        assert not lock.locked()
+        with pytest.raises(redis.exceptions.LockError):
+            lock.release()
+        stranger = client.lock("resource", timeout=5)
+        assert stranger.acquire(blocking=False)
+        stranger.local.token = b"not-the-owner"     # the release script refuses
+        with pytest.raises(redis.exceptions.LockNotOwnedError):
+            stranger.release()
+        assert client.eval("return redis.call('get', KEYS[1])", 1, "counter") == b"7"
+    finally:
+        client.delete("counter", "resource")
+        client.close()
