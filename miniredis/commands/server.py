@@ -417,6 +417,7 @@ _CATEGORY_EXCEPTIONS = {
     "command|list": ("connection",), "command|help": ("connection",),
     "command|getkeys": ("connection",), "object": (), "object|help": ("keyspace",),
     "debug": (), "slowlog": (), "config": (), "hello": ("connection",),
+    "xgroup": (), "xinfo": (),
 }
 
 
