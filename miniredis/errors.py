@@ -169,6 +169,7 @@ STREAM_INVALID_START = "ERR invalid start ID for the interval"
 STREAM_INVALID_END = "ERR invalid end ID for the interval"
 XADD_ID_TOO_SMALL = ("ERR The ID specified in XADD is equal or smaller than the target "
                      "stream top item")
+XADD_TOO_LARGE = "ERR Elements are too large to be stored"
 XADD_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0"
 XADD_EXHAUSTED = ("ERR The stream has exhausted the last possible ID, unable to add more "
                   "items")
@@ -176,19 +177,19 @@ XADD_MAXLEN_AND_MINID = ("ERR syntax error, MAXLEN and MINID options at the same
                          "not compatible")
 XADD_MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
 XADD_LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
+XADD_LIMIT_WITHOUT_STRATEGY = ("ERR syntax error, LIMIT cannot be used without specifying "
+                               "a trimming strategy")
 XADD_LIMIT_WITHOUT_APPROX = ("ERR syntax error, LIMIT cannot be used without the special ~ "
                              "option")
 XSETID_ENTRIES_ADDED_NEGATIVE = "ERR entries_added must be positive"
 XSETID_BELOW_GIVEN_MAX_DELETED = ("ERR The ID specified in XSETID is smaller than the "
                                   "provided max_deleted_entry_id")
-XSETID_BELOW_MAX_DELETED = ("ERR The ID specified in XSETID is smaller than current "
-                            "max_deleted_entry_id")
 XSETID_BELOW_TOP = ("ERR The ID specified in XSETID is smaller than the target stream top "
                     "item")
 XSETID_ENTRIES_ADDED_SMALL = ("ERR The entries_added specified in XSETID is smaller than "
                               "the target stream length")
-XREAD_UNBALANCED = ("ERR Unbalanced '{}' list of streams: for each stream key an ID or "
-                    "'{}' must be specified.")
+XREAD_UNBALANCED = ("ERR Unbalanced XREAD list of streams: for each stream key an ID or "
+                    "'$' must be specified.")
 XREAD_GROUP_OPTION = ("ERR The GROUP option is only supported by XREADGROUP. You called "
                       "XREAD instead.")
 XREAD_NOACK_OPTION = ("ERR The NOACK option is only supported by XREADGROUP. You called "
@@ -219,6 +220,8 @@ XCLAIM_RETRYCOUNT = "ERR Invalid RETRYCOUNT option argument for XCLAIM"
 XCLAIM_OPTION = "ERR Unrecognized XCLAIM option '{}'"
 XAUTOCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XAUTOCLAIM"
 XAUTOCLAIM_COUNT = "ERR COUNT must be > 0"
+XAUTOCLAIM_NO_MEMORY = ("ERR Insufficient memory, failed allocating transient memory, COUNT "
+                        "too high.")
 
 
 

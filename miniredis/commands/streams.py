@@ -324,6 +324,8 @@ def _parse_trim_args(client, args: List[bytes], xadd: bool) -> Tuple[_TrimArgs, 
             raise CommandError(errors.SYNTAX)
         i += 1
     if parsed.limit_given:
+        if not parsed.trims:
+            raise CommandError(errors.XADD_LIMIT_WITHOUT_STRATEGY)
         if not parsed.approx:
             raise CommandError(errors.XADD_LIMIT_WITHOUT_APPROX)
     elif parsed.approx:
@@ -361,7 +363,8 @@ def xadd(client, args: List[bytes]):
             new_id = parsed.id
         elif last[0] == parsed.id[0]:
             if last[1] == U64_MAX:
-                raise CommandError(errors.XADD_ID_TOO_SMALL)
+                # Redis 7.0.15 reports this case with its "too large" text.
+                raise CommandError(errors.XADD_TOO_LARGE)
             new_id = (last[0], last[1] + 1)
         else:
             new_id = parsed.id
@@ -488,8 +491,6 @@ def xsetid(client, args: List[bytes]):
     stream = _lookup(client, args[1], read=False)
     if stream is None:
         raise CommandError(errors.NO_SUCH_KEY)
-    if new_id < stream.max_deleted_id:
-        raise CommandError(errors.XSETID_BELOW_MAX_DELETED)
     if len(stream):
         if new_id < stream.last_valid_id():
             raise CommandError(errors.XSETID_BELOW_TOP)
@@ -530,12 +531,16 @@ def xread_keys(args: List[bytes]) -> List[int]:
 
 
 def _parse_block(client, value: bytes) -> int:
-    """BLOCK's milliseconds (Redis's getTimeoutFromObjectOrReply, UNIT_MILLISECONDS)."""
+    """BLOCK's milliseconds (Redis's getTimeoutFromObjectOrReply, UNIT_MILLISECONDS).
+
+    Redis 7.0.15 adds the current time without an overflow check: a deadline past
+    the 64-bit range wraps into a value its timeout table never reaches, so the
+    client waits forever (0 here)."""
     millis = _parse_ll(value, errors.TIMEOUT_NOT_INTEGER)
     if millis < 0:
         raise CommandError(errors.TIMEOUT_NEGATIVE)
-    if millis > 0 and millis > LLONG_MAX - _now(client):
-        raise CommandError(errors.TIMEOUT_OUT_OF_RANGE)
+    if millis > LLONG_MAX - _now(client):
+        return 0
     return millis
 
 
@@ -560,8 +565,7 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
         elif opt == b"streams" and more:
             streams_arg = i + 1
             if (n - streams_arg) % 2:
-                raise CommandError(errors.XREAD_UNBALANCED.format(
-                    "xreadgroup" if xreadgroup else "xread", ">" if xreadgroup else "$"))
+                raise CommandError(errors.XREAD_UNBALANCED)
             break
         elif opt == b"group" and more >= 2:
             if not xreadgroup:
@@ -1035,6 +1039,8 @@ def xautoclaim(client, args: List[bytes]):
             raise CommandError(errors.SYNTAX)
         j += 1
     stream, group = _group_or_nogroup(client, args)
+    if count * 16 > _memory_limit():
+        raise CommandError(errors.XAUTOCLAIM_NO_MEMORY)
     attempts = count * 10
     now = _now(client)
     consumer: Optional[Consumer] = None
@@ -1065,6 +1071,20 @@ def xautoclaim(client, args: List[bytes]):
     if claimed or deleted:
         client.db.signal_modified(args[1])
     return [cursor, claimed, deleted]
+
+
+def _memory_limit() -> int:
+    """What Linux's heuristic overcommit lets one allocation reach (RAM plus swap):
+    Redis allocates COUNT stream IDs up front and reports failure past that."""
+    total = 0
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith(("MemTotal:", "SwapTotal:")):
+                    total += int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return total or 1 << 47
 
 
 # -- XINFO ---------------------------------------------------------------------------------
