@@ -552,3 +552,186 @@ def test_registered():
         if sub:
             cmd = cmd.subcommands[sub.encode()]
         assert cmd.group == "stream", name
+
+
+# -- blocking, with real concurrent connections ----------------------------------------------
+from tests.test_lists import _compare, _conn, _wait_blocked  # noqa: E402
+
+
+def test_xread_block_wakes_every_reader_oldest_first(differ):
+    def scenario(port, protocol, admin):
+        admin.call("XADD", "s", "1-1", "f", "old")
+        readers = [_conn(port, protocol) for _ in range(3)]
+        for i, conn in enumerate(readers):
+            conn.send("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+            _wait_blocked(admin, i + 1)
+        replies = [admin.call("XADD", "s", "2-1", "f", "new")]
+        replies += [conn.read_raw() for conn in readers]
+        replies.append(admin.call("INFO", "clients").count(b"blocked_clients:0"))
+        for conn in readers:
+            conn.close()
+        return replies
+    _compare(differ, scenario)
+
+
+def test_xreadgroup_block_serves_one_consumer_per_entry(differ):
+    def scenario(port, protocol, admin):
+        admin.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+        workers = [_conn(port, protocol) for _ in range(3)]
+        for i, conn in enumerate(workers):
+            conn.send("XREADGROUP", "GROUP", "g", "w%d" % i, "BLOCK", "0", "STREAMS", "s", ">")
+            _wait_blocked(admin, i + 1)
+        replies = [admin.call("XADD", "s", "1-1", "job", "a"), workers[0].read_raw()]
+        _wait_blocked(admin, 2)
+        replies += [admin.call("XADD", "s", "2-1", "job", "b"), workers[1].read_raw(),
+                    admin.call("XADD", "s", "3-1", "job", "c"), workers[2].read_raw(),
+                    admin.call("XPENDING", "s", "g"), admin.call("XINFO", "GROUPS", "s")]
+        for conn in workers:
+            conn.close()
+        return replies
+    _compare(differ, scenario)
+
+
+def test_block_on_several_streams_and_count(differ):
+    def scenario(port, protocol, admin):
+        admin.call("XADD", "a", "5-1", "f", "1")
+        reader = _conn(port, protocol)
+        reader.send("XREAD", "COUNT", "2", "BLOCK", "0", "STREAMS", "a", "b", "$", "0")
+        _wait_blocked(admin, 1)
+        replies = [admin.call("XADD", "b", "1-1", "f", "2"), reader.read_raw()]
+        reader.send("XREAD", "BLOCK", "0", "STREAMS", "b", "a", "1-1", "5-1")
+        _wait_blocked(admin, 1)
+        replies += [admin.call("XADD", "a", "6-1", "f", "3"), reader.read_raw()]
+        # The ID given before blocking is kept: entries already past it are delivered.
+        admin.call("XADD", "c", "1-1", "f", "x")
+        reader.send("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "c", ">")
+        replies.append(reader.read_raw())
+        reader.close()
+        return replies
+    _compare(differ, scenario)
+
+
+def test_block_timeout_and_pipelined_commands_wait(differ):
+    def scenario(port, protocol, admin):
+        admin.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+        waiter = _conn(port, protocol)
+        started = time.time()
+        waiter.send_raw(b"*6\r\n$5\r\nXREAD\r\n$5\r\nBLOCK\r\n$3\r\n150\r\n$7\r\nSTREAMS\r\n"
+                        b"$1\r\ns\r\n$1\r\n$\r\n*2\r\n$4\r\nECHO\r\n$5\r\nafter\r\n")
+        replies = [waiter.read_raw(), waiter.read_raw()]
+        waiter.send("XREADGROUP", "GROUP", "g", "c", "BLOCK", "100", "STREAMS", "s", ">")
+        replies.append(waiter.read_raw())
+        replies.append(0.2 < time.time() - started < 1.5)
+        replies.append(admin.call("XINFO", "CONSUMERS", "s", "g").count(b"name"))
+        waiter.close()
+        return replies
+    _compare(differ, scenario)
+
+
+@pytest.mark.parametrize("action", [
+    ["DEL", "s"], ["SET", "s", "x"], ["FLUSHALL"], ["FLUSHDB"], ["RENAME", "s", "t"],
+    ["EXPIRE", "s", "0"], ["SWAPDB", "9", "8"], ["XGROUP", "DESTROY", "s", "g"],
+    ["XGROUP", "DELCONSUMER", "s", "g", "c"], ["XGROUP", "SETID", "s", "g", "0"],
+    ["XTRIM", "s", "MAXLEN", "0"]])
+def test_blocked_xreadgroup_when_stream_or_group_goes(differ, action):
+    def scenario(port, protocol, admin):
+        admin.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+        group_reader = _conn(port, protocol)
+        plain_reader = _conn(port, protocol)
+        plain_id = plain_reader.call("CLIENT", "ID")[1:-2]
+        group_id = group_reader.call("CLIENT", "ID")[1:-2]
+        plain_reader.send("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+        _wait_blocked(admin, 1)
+        group_reader.send("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s",
+                          ">")
+        _wait_blocked(admin, 2)
+        # Whoever is still blocked after the action is released by CLIENT UNBLOCK (1).
+        replies = [admin.call(*action), admin.call("CLIENT", "UNBLOCK", group_id),
+                   group_reader.read_raw(), admin.call("CLIENT", "UNBLOCK", plain_id),
+                   plain_reader.read_raw()]
+        group_reader.close()
+        plain_reader.close()
+        admin.call("SELECT", "8")
+        admin.call("FLUSHDB")
+        return replies
+    _compare(differ, scenario)
+
+
+def test_disconnected_waiter_is_forgotten_and_noack(differ):
+    def scenario(port, protocol, admin):
+        admin.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+        gone = _conn(port, protocol)
+        gone.send("XREADGROUP", "GROUP", "g", "gone", "BLOCK", "0", "STREAMS", "s", ">")
+        _wait_blocked(admin, 1)
+        stays = _conn(port, protocol)
+        stays.send("XREADGROUP", "GROUP", "g", "stays", "NOACK", "BLOCK", "0",
+                   "STREAMS", "s", ">")
+        _wait_blocked(admin, 2)
+        gone.close()
+        _wait_blocked(admin, 1)
+        replies = [admin.call("XADD", "s", "1-1", "f", "v"), stays.read_raw(),
+                   admin.call("XPENDING", "s", "g"), admin.call("XINFO", "GROUPS", "s")]
+        stays.close()
+        return replies
+    _compare(differ, scenario)
+
+
+def test_client_unblock_xread(differ):
+    def scenario(port, protocol, admin):
+        waiter = _conn(port, protocol)
+        client_id = int(waiter.call("CLIENT", "ID")[1:-2])
+        waiter.send("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+        _wait_blocked(admin, 1)
+        replies = [admin.call("CLIENT", "UNBLOCK", str(client_id)), waiter.read_raw()]
+        waiter.send("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+        _wait_blocked(admin, 1)
+        replies += [admin.call("CLIENT", "UNBLOCK", str(client_id), "ERROR"),
+                    waiter.read_raw()]
+        waiter.close()
+        return replies
+    _compare(differ, scenario)
+
+
+@needs_multi
+def test_blocking_stream_reads_inside_multi_and_count(differ):
+    differ.check("XGROUP CREATE s g $ MKSTREAM", "MULTI", "XREAD BLOCK 0 STREAMS s $",
+                 "XREADGROUP GROUP g c BLOCK 0 STREAMS s >", "EXEC")
+
+    def scenario(port, protocol, admin):
+        reader = _conn(port, protocol)
+        reader.send("XREAD", "COUNT", "2", "BLOCK", "0", "STREAMS", "s", "$")
+        _wait_blocked(admin, 1)
+        replies = [admin.call("MULTI"), admin.call("XADD", "s", "1-1", "f", "1"),
+                   admin.call("XADD", "s", "2-1", "f", "2"),
+                   admin.call("XADD", "s", "3-1", "f", "3"), admin.call("EXEC"),
+                   reader.read_raw()]
+        reader.close()
+        return replies
+    _compare(differ, scenario)
+
+
+def test_block_forever_is_woken_and_frozen_clock_timeout(mini):
+    clock = mini.state.clock
+    conn = _conn(mini.port)
+    admin = _conn(mini.port)
+    clock.freeze()
+    try:
+        conn.call("DEL", "frozen")
+        conn.send("XREAD", "BLOCK", "5000", "STREAMS", "frozen", "$")
+        time.sleep(0.3)
+        conn.sock.settimeout(0.2)
+        with pytest.raises(OSError):
+            conn.sock.recv(10)
+        clock.advance(6)
+        conn.sock.settimeout(5)
+        assert conn.read_raw() == b"*-1\r\n"
+        conn.send("XREAD", "BLOCK", "0", "STREAMS", "frozen", "$")
+        _wait_blocked(admin, 1)
+        clock.advance(3600)
+        admin.call("XADD", "frozen", "1-1", "f", "v")
+        assert conn.read_raw() == (b"*1\r\n*2\r\n$6\r\nfrozen\r\n*1\r\n*2\r\n$3\r\n1-1\r\n"
+                                   b"*2\r\n$1\r\nf\r\n$1\r\nv\r\n")
+    finally:
+        clock.unfreeze()
+        conn.close()
+        admin.close()

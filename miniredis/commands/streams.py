@@ -620,8 +620,9 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
             if not history and len(stream) and stream.last_valid_id() > group.last_id:
                 serve = True
                 gt = group.last_id
-            consumer = group.consumer(consumer_name, now)
             if serve:
+                # Redis 7.0 looks the consumer up (creating it) only when it serves.
+                consumer = group.consumer(consumer_name, now)
                 start = incr_id(gt) or MAX_ID   # type: ignore[arg-type]
                 if history:
                     entries = _history(stream, start, count, consumer, now)
