@@ -735,3 +735,106 @@ def test_block_forever_is_woken_and_frozen_clock_timeout(mini):
         clock.unfreeze()
         conn.close()
         admin.close()
+
+
+def test_more_group_edges(differ):
+    _masked_check(
+        differ, "XADD s 1-1 f 1", "XADD s 2-1 f 2", "XADD s 3-1 f 3",
+        "XGROUP CREATE s big 0 ENTRIESREAD 100", "XGROUP CREATE s g 0", "XINFO GROUPS s",
+        "XCLAIM s g c 0 3-1 FORCE", "XCLAIM s g c 0 3-1 FORCE", "XPENDING s g - + 10",
+        "XREADGROUP GROUP big c STREAMS s >", "XINFO GROUPS s",
+        "XREADGROUP GROUP g c STREAMS s >", "XPENDING s g - + 10",
+        "XREADGROUP GROUP g d STREAMS s 0", "XAUTOCLAIM s g d 0 0 COUNT 1",
+        "XPENDING s g - + 10", "XGROUP SETID s g 0", "XREADGROUP GROUP g d COUNT 1 STREAMS s >",
+        "XPENDING s g - + 10", "XINFO STREAM s FULL")
+
+
+def test_keyspace_hits_and_misses(differ):
+    def stats(port):
+        conn = RawConnection(port)
+        try:
+            conn.call("SELECT", "9")
+            conn.call("FLUSHALL")
+            conn.call("XADD", "s", "1-1", "f", "v")
+            conn.call("XGROUP", "CREATE", "s", "g", "0")
+            conn.call("CONFIG", "RESETSTAT")
+            for command in ("XLEN s", "XLEN m", "XRANGE s - +", "XREVRANGE m + -",
+                            "XREAD STREAMS s m 0 0", "XREADGROUP GROUP g c STREAMS s >",
+                            "XACK s g 1-1", "XACK m g 1-1", "XPENDING s g", "XPENDING m g",
+                            "XCLAIM s g c 0 1-1", "XAUTOCLAIM s g c 0 0", "XINFO STREAM s",
+                            "XINFO GROUPS m", "XADD s 2-1 f v", "XDEL s 2-1",
+                            "XTRIM s MAXLEN 5", "XSETID s 5-0", "XGROUP CREATECONSUMER s g x"):
+                conn.call(*command.split())
+            info = conn.call("INFO", "stats").decode()
+            return [line for line in info.split("\r\n") if line.startswith("keyspace_")]
+        finally:
+            conn.close()
+    assert stats(differ.ports["miniredis"]) == stats(differ.ports["redis"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_sequences(differ, seed):
+    """Random command mixes over one small stream, two groups and three consumers."""
+    rng = random.Random(seed)
+    for port in differ.ports.values():
+        conn = RawConnection(port)
+        conn.call("CONFIG", "SET", "stream-node-max-entries", "4")
+        conn.close()
+    ms = 0
+    ids = []
+    commands = ["XGROUP CREATE s g 0 MKSTREAM", "XGROUP CREATE s h $"]
+
+    def some_id():
+        if ids and rng.random() < 0.8:
+            return rng.choice(ids)
+        return "%d-%d" % (rng.randrange(ms + 2), rng.randrange(3))
+
+    for _ in range(250):
+        roll = rng.random()
+        group = rng.choice("gh")
+        consumer = rng.choice(["a", "b", "c"])
+        if roll < 0.3:
+            ms += rng.choice([0, 1, 1, 2])
+            new = "%d-%d" % (ms, rng.randrange(1, 4)) if rng.random() < 0.7 else "%d-*" % ms
+            trim = rng.choice(["", "", "MAXLEN ~ 6", "MAXLEN 8", "MINID %d" % max(ms - 5, 0)])
+            commands.append("XADD s %s %s f %d" % (trim, new, ms))
+            if "*" not in new:
+                ids.append(new)
+        elif roll < 0.4:
+            commands.append("XDEL s %s %s" % (some_id(), some_id()))
+        elif roll < 0.45:
+            commands.append(rng.choice(["XTRIM s MAXLEN ~ 5", "XTRIM s MAXLEN 7",
+                                        "XTRIM s MINID ~ %d" % ms, "XTRIM s MINID %s" % some_id()]))
+        elif roll < 0.6:
+            start = rng.choice([">", ">", "0", some_id()])
+            commands.append("XREADGROUP GROUP %s %s COUNT %d %sSTREAMS s %s" % (
+                group, consumer, rng.randrange(4), rng.choice(["", "NOACK "]), start))
+        elif roll < 0.67:
+            commands.append("XACK s %s %s %s" % (group, some_id(), some_id()))
+        elif roll < 0.72:
+            commands.append("XCLAIM s %s %s 0 %s %s %s" % (
+                group, consumer, some_id(), some_id(),
+                rng.choice(["", "JUSTID", "FORCE", "RETRYCOUNT 3", "LASTID %s" % some_id()])))
+        elif roll < 0.77:
+            commands.append("XAUTOCLAIM s %s %s 0 %s COUNT %d%s" % (
+                group, consumer, rng.choice(["0", some_id()]), rng.randrange(1, 4),
+                rng.choice(["", " JUSTID"])))
+        elif roll < 0.82:
+            commands.append(rng.choice([
+                "XGROUP SETID s %s %s" % (group, rng.choice(["0", "$", some_id()])),
+                "XGROUP DELCONSUMER s %s %s" % (group, consumer),
+                "XGROUP CREATECONSUMER s %s %s" % (group, consumer)]))
+        else:
+            commands.append(rng.choice([
+                "XINFO STREAM s", "XINFO GROUPS s", "XPENDING s %s" % group,
+                "XPENDING s %s - + 10 %s" % (group, consumer), "XRANGE s - +",
+                "XREVRANGE s + - COUNT 3", "XINFO STREAM s FULL", "XINFO CONSUMERS s g",
+                "XREAD STREAMS s %s" % some_id(), "XLEN s"]))
+    commands += ["XINFO STREAM s FULL COUNT 0", "XINFO GROUPS s"]
+    try:
+        _masked_check(differ, *commands)
+    finally:
+        for port in differ.ports.values():
+            conn = RawConnection(port)
+            conn.call("CONFIG", "SET", "stream-node-max-entries", "100")
+            conn.close()
