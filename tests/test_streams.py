@@ -301,6 +301,8 @@ def test_xreadgroup_delivery_and_history(differ):
         "XREADGROUP GROUP g dave STREAMS s 0-0", "XREADGROUP GROUP g dave STREAMS s >",
         "XADD t 1-1 f 1", "XGROUP CREATE t g $", "XREADGROUP GROUP g alice STREAMS s t 0 >",
         "XREADGROUP GROUP g alice STREAMS t s > >", "XREADGROUP GROUP g alice STREAMS s s 0 0",
+        "XREADGROUP GROUP g alice STREAMS s 18446744073709551615-18446744073709551615",
+        "XREADGROUP GROUP g alice STREAMS s 18446744073709551615-18446744073709551614",
         "XINFO CONSUMERS s g")
 
 

@@ -605,7 +605,9 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
                 raise CommandError(errors.XREAD_GT)
             ids.append(None)
         else:
-            ids.append(_strict_id(id_arg))
+            stream_id = _strict_id(id_arg)
+            # Redis marks ">" with the maximum ID: given explicitly, it means ">".
+            ids.append(None if xreadgroup and stream_id == MAX_ID else stream_id)
 
     now = _now(client)
     served: List[Tuple[bytes, list]] = []
