@@ -659,6 +659,18 @@ def test_blocked_xreadgroup_when_stream_or_group_goes(differ, action):
     _compare(differ, scenario)
 
 
+def test_stream_expiring_while_xreadgroup_waits(differ):
+    def scenario(port, protocol, admin):
+        admin.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+        waiter = _conn(port, protocol)
+        waiter.send("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")
+        _wait_blocked(admin, 1)
+        replies = [admin.call("PEXPIRE", "s", "50"), waiter.read_raw()]
+        waiter.close()
+        return replies
+    _compare(differ, scenario)
+
+
 def test_disconnected_waiter_is_forgotten_and_noack(differ):
     def scenario(port, protocol, admin):
         admin.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
