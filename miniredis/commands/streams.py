@@ -21,7 +21,7 @@ from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, U64_MAX, C
                                 Group, Nack, Stream, StreamID, decr_id, format_id,
                                 incr_id)
 from ..errors import CommandError
-from ..protocol import NULL_ARRAY, OK, Map, Simple
+from ..protocol import NULL_ARRAY, OK, Map
 from . import command, container
 from .connection import help_reply
 
@@ -1212,5 +1212,3 @@ def xinfo_help(client, args: List[bytes]):
         "    Show information about the stream.",
     ])
 
-
-__all__ = ["parse_id", "xread_keys", "Stream", "Simple"]

@@ -10,7 +10,7 @@ observable, so :class:`_Node` keeps exactly the bookkeeping Redis's listpacks ha
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 from sortedcontainers import SortedDict
 
