@@ -159,8 +159,8 @@ class Blocking:
                 except CommandError as exc:
                     reply = exc
                 if reply is NOT_SERVED:
-                    if db.get(key) is None:
-                        break     # nothing left for anyone behind this waiter
+                    # Even with the key gone, later waiters get their turn: XREADGROUP
+                    # answers a deleted stream with an error (Redis 7.0).
                     continue
                 self.unblock(waiter.client, reply)
 

@@ -164,6 +164,64 @@ LCS_TOO_MUCH_MEMORY = ("ERR Insufficient memory, transient memory for LCS exceed
 
 
 # --- streams -----------------------------------------------------------------------------
+STREAM_INVALID_ID = "ERR Invalid stream ID specified as stream command argument"
+STREAM_INVALID_START = "ERR invalid start ID for the interval"
+STREAM_INVALID_END = "ERR invalid end ID for the interval"
+XADD_ID_TOO_SMALL = ("ERR The ID specified in XADD is equal or smaller than the target "
+                     "stream top item")
+XADD_TOO_LARGE = "ERR Elements are too large to be stored"
+XADD_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0"
+XADD_EXHAUSTED = ("ERR The stream has exhausted the last possible ID, unable to add more "
+                  "items")
+XADD_MAXLEN_AND_MINID = ("ERR syntax error, MAXLEN and MINID options at the same time are "
+                         "not compatible")
+XADD_MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
+XADD_LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
+XADD_LIMIT_WITHOUT_STRATEGY = ("ERR syntax error, LIMIT cannot be used without specifying "
+                               "a trimming strategy")
+XADD_LIMIT_WITHOUT_APPROX = ("ERR syntax error, LIMIT cannot be used without the special ~ "
+                             "option")
+XSETID_ENTRIES_ADDED_NEGATIVE = "ERR entries_added must be positive"
+XSETID_BELOW_GIVEN_MAX_DELETED = ("ERR The ID specified in XSETID is smaller than the "
+                                  "provided max_deleted_entry_id")
+XSETID_BELOW_TOP = ("ERR The ID specified in XSETID is smaller than the target stream top "
+                    "item")
+XSETID_ENTRIES_ADDED_SMALL = ("ERR The entries_added specified in XSETID is smaller than "
+                              "the target stream length")
+XREAD_UNBALANCED = ("ERR Unbalanced XREAD list of streams: for each stream key an ID or "
+                    "'$' must be specified.")
+XREAD_GROUP_OPTION = ("ERR The GROUP option is only supported by XREADGROUP. You called "
+                      "XREAD instead.")
+XREAD_NOACK_OPTION = ("ERR The NOACK option is only supported by XREADGROUP. You called "
+                      "XREAD instead.")
+XREAD_GT = ("ERR The > ID can be specified only when calling XREADGROUP using the GROUP "
+            "<group> <consumer> option.")
+XREADGROUP_NO_GROUP = "ERR Missing GROUP option for XREADGROUP"
+XREADGROUP_NOGROUP = ("NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with "
+                      "GROUP option")
+XREADGROUP_DOLLAR = (
+    "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the "
+    "history of this consumer by specifying a proper ID, or use the > ID to get new "
+    "messages. The $ ID would just return an empty result set.")
+XREADGROUP_KEY_DELETED = "UNBLOCKED the stream key no longer exists"
+XREADGROUP_GROUP_DESTROYED = ("NOGROUP the consumer group this client was blocked on no "
+                              "longer exists")
+XGROUP_KEY_REQUIRED = (
+    "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may "
+    "want to use the MKSTREAM option to create an empty stream automatically.")
+XGROUP_NOGROUP = "NOGROUP No such consumer group '{}' for key name '{}'"
+XGROUP_ENTRIESREAD = "ERR value for ENTRIESREAD must be positive or -1"
+BUSYGROUP = "BUSYGROUP Consumer Group name already exists"
+STREAM_NOGROUP = "NOGROUP No such key '{}' or consumer group '{}'"
+XCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XCLAIM"
+XCLAIM_IDLE = "ERR Invalid IDLE option argument for XCLAIM"
+XCLAIM_TIME = "ERR Invalid TIME option argument for XCLAIM"
+XCLAIM_RETRYCOUNT = "ERR Invalid RETRYCOUNT option argument for XCLAIM"
+XCLAIM_OPTION = "ERR Unrecognized XCLAIM option '{}'"
+XAUTOCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XAUTOCLAIM"
+XAUTOCLAIM_COUNT = "ERR COUNT must be > 0"
+XAUTOCLAIM_NO_MEMORY = ("ERR Insufficient memory, failed allocating transient memory, COUNT "
+                        "too high.")
 
 
 

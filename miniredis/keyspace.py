@@ -171,6 +171,8 @@ class Database:
         data = self.data
         state = self.state
         if key in data:
+            if state.blocking.queues:
+                self._signal_gone(key)   # a replaced value may strand XREADGROUP waiters
             data[key] = value
             if not keep_ttl and self.expires:
                 self.expires.pop(key, None)
@@ -210,6 +212,7 @@ class Database:
             self.expires.pop(key, None)
         slot = self._slot_of.pop(key)
         self._slots[slot] = None
+        self._signal_gone(key)
         free = self._free
         free.append(slot)
         self.access.pop(key, None)
@@ -236,6 +239,19 @@ class Database:
         notify(self, "g", b"del", key)
         return True
 
+    def _signal_gone(self, key: Optional[bytes]) -> None:
+        """A value left ``key`` (``None``: every key): its blocked clients are looked at
+        again, as Redis 7.0's signalDeletedKeyAsReady does (XREADGROUP gets an error)."""
+        blocking = getattr(self.state, "blocking", None)
+        if blocking is None or not blocking.queues:
+            return
+        if key is not None:
+            blocking.signal_ready(self, key)
+            return
+        for db_id, waited in list(blocking.queues):
+            if db_id == self.id:
+                blocking.signal_ready(self, waited)
+
     def signal_modified(self, key: bytes) -> None:
         """A key changed: invalidate WATCHes on it (hooked by transactions)."""
         hook = self.state.on_key_modified
@@ -248,6 +264,7 @@ class Database:
         if hook is not None:
             for key in list(self.data):
                 hook(self, key)
+        self._signal_gone(None)
         self.data = {}
         self.expires = {}
         self._heap = []
@@ -343,6 +360,8 @@ class Database:
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)
             setattr(other, name, mine)
+        self._signal_gone(None)
+        other._signal_gone(None)
 
     # -- SCAN index -------------------------------------------------------------------
     # Every key owns a slot in ``_slots`` for as long as it exists and never moves while

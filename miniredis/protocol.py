@@ -210,6 +210,8 @@ class Encoder:
                 self._enc[CommandError](value, out)
             elif isinstance(value, bool):
                 self._enc[Bool](Bool(value), out)
+            elif isinstance(value, Map):      # a subclass (streams' repeatable-key map)
+                self._enc[Map](value, out)
             else:
                 raise TypeError("reply of unsupported type %r" % type(value)) from None
 

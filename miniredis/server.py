@@ -290,6 +290,8 @@ class Server:
             gevent.sleep(1.0 / hz)
             try:
                 state.active_expire()
+                if state.blocking.ready:      # expired streams answer XREADGROUP waiters
+                    state.blocking.serve_ready()
                 self._close_idle_clients()
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)
@@ -310,6 +312,8 @@ class Server:
 
     def _after_time_jump(self) -> None:
         self.state.active_expire()
+        if self.state.blocking.ready:
+            self.state.blocking.serve_ready()
         self.state.blocking.expire_due()
 
     def call(self, function: Callable[..., Any], *args: Any) -> Any:

@@ -1,0 +1,1214 @@
+"""Stream commands and consumer groups (Redis 7.0's t_stream.c semantics).
+
+The value class is :class:`miniredis.datatypes.stream.Stream`. Argument parsing follows
+Redis's order of checks exactly (the order decides which error a bad command gets),
+IDs are parsed with Redis's ``string2ull`` rules (which fall back to ``strtoull``),
+and every time is read from the server's injectable clock.
+
+XREAD and XREADGROUP with BLOCK park the client through :mod:`miniredis.blocking`;
+XADD (and XGROUP DESTROY, and the deletion of a stream key) marks the key ready, and
+the waiter's ``serve`` callback re-evaluates what it can deliver, as Redis's
+serveClientsBlockedOnStreamKey does.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+from .. import errors
+from ..args import LLONG_MAX, to_int
+from ..blocking import NOT_SERVED, block, signal_ready
+from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, U64_MAX, Consumer,
+                                Group, Nack, Stream, StreamID, decr_id, format_id,
+                                incr_id)
+from ..errors import CommandError
+from ..protocol import NULL_ARRAY, OK, Map
+from . import command, container
+from .connection import help_reply
+
+XREAD_BLOCKED_DEFAULT_COUNT = 1000
+_SPACES = b" \t\n\v\f\r"
+
+
+# -- lookups -------------------------------------------------------------------------------
+def _lookup(client, key: bytes, read: bool = True) -> Optional[Stream]:
+    """The stream at ``key`` or None; WRONGTYPE for another type. ``read`` lookups
+    count keyspace hits/misses (Redis's lookupKeyRead), write lookups do not."""
+    db = client.db
+    value = db.get_read(key) if read else db.get(key)
+    if value is not None and value.__class__ is not Stream:
+        raise CommandError(errors.WRONGTYPE)
+    return value
+
+
+def _now(client) -> int:
+    return client.state.clock.ms()
+
+
+def _text(value: bytes) -> str:
+    """An argument inside an error text (a C string: it ends at a NUL byte)."""
+    return value.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+# -- numbers and IDs -------------------------------------------------------------------------
+def _parse_ll(value: bytes, message: str = errors.NOT_INTEGER) -> int:
+    number = to_int(value)
+    if number is None:
+        raise CommandError(message)
+    return number
+
+
+def _string2ull(text: bytes) -> Optional[int]:
+    """Redis's string2ull: string2ll first, then C's strtoull (which allows leading
+    spaces, a sign, leading zeros, and wraps negative numbers)."""
+    number = to_int(text)
+    if number is not None:
+        return number if number >= 0 else None
+    i = 0
+    while i < len(text) and text[i] in _SPACES:
+        i += 1
+    negative = False
+    if i < len(text) and text[i] in b"+-":
+        negative = text[i] == 45
+        i += 1
+    digits = text[i:]
+    if not digits or not digits.isdigit():
+        return None
+    number = int(digits)
+    if number > U64_MAX:
+        return None
+    return (-number) % (U64_MAX + 1) if negative else number
+
+
+def parse_id(value: bytes, missing_seq: int = 0, strict: bool = False,
+             star: bool = False) -> Tuple[StreamID, bool]:
+    """An ID argument: ``(id, seq_given)``. ``strict`` refuses ``-`` and ``+``;
+    ``star`` accepts XADD's ``<ms>-*`` (then seq_given is False)."""
+    if len(value) > 127:
+        raise CommandError(errors.STREAM_INVALID_ID)
+    buf = value.split(b"\0", 1)[0]
+    if buf == b"-" or buf == b"+":
+        if strict:
+            raise CommandError(errors.STREAM_INVALID_ID)
+        return (MIN_ID if buf == b"-" else MAX_ID), True
+    ms_text, dash, seq_text = buf.partition(b"-")
+    ms = _string2ull(ms_text)
+    if ms is None:
+        raise CommandError(errors.STREAM_INVALID_ID)
+    if not dash:
+        return (ms, missing_seq), True
+    if star and seq_text == b"*":
+        return (ms, 0), False
+    seq = _string2ull(seq_text)
+    if seq is None:
+        raise CommandError(errors.STREAM_INVALID_ID)
+    return (ms, seq), True
+
+
+def _strict_id(value: bytes, missing_seq: int = 0) -> StreamID:
+    return parse_id(value, missing_seq, strict=True)[0]
+
+
+def _interval_start(value: bytes) -> StreamID:
+    """A range start: ``-``, an ID (missing seq 0) or ``(ID`` (exclusive)."""
+    if len(value) > 1 and value[:1] == b"(":
+        stream_id = incr_id(_strict_id(value[1:], 0))
+        if stream_id is None:
+            raise CommandError(errors.STREAM_INVALID_START)
+        return stream_id
+    return parse_id(value, 0)[0]
+
+
+def _interval_end(value: bytes) -> StreamID:
+    """A range end: ``+``, an ID (missing seq is the maximum) or ``(ID``."""
+    if len(value) > 1 and value[:1] == b"(":
+        stream_id = decr_id(_strict_id(value[1:], U64_MAX))
+        if stream_id is None:
+            raise CommandError(errors.STREAM_INVALID_END)
+        return stream_id
+    return parse_id(value, U64_MAX)[0]
+
+
+# -- replies -----------------------------------------------------------------------------
+def _entry(stream_id: StreamID, pairs: List[bytes]) -> list:
+    return [format_id(stream_id), list(pairs)]
+
+
+def _range_reply(stream: Stream, start: StreamID, end: StreamID, count: int = 0,
+                 reverse: bool = False) -> list:
+    return [_entry(i, p) for i, p in stream.range(start, end, count, reverse)]
+
+
+def _streams_reply(client, items: List[Tuple[bytes, list]]) -> Any:
+    """XREAD's reply: [[key, entries], ...] in RESP2, a map in RESP3."""
+    if client.resp == 3:
+        # Keys can repeat (XREAD ... STREAMS s s 0 0): a map would fold them.
+        return _PairMap(items)
+    return [[key, entries] for key, entries in items]
+
+
+class _PairMap(Map):
+    """A RESP3 map given as (key, value) pairs that may repeat a key, as Redis can."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: List[Tuple[bytes, Any]]) -> None:
+        super().__init__()
+        self.pairs = pairs
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def items(self):  # type: ignore[override]
+        return list(self.pairs)
+
+
+# -- group bookkeeping ---------------------------------------------------------------------
+def _range_has_tombstones(stream: Stream, start: Optional[StreamID],
+                          end: Optional[StreamID]) -> bool:
+    """Redis's streamRangeHasTombstones: may a deleted entry lie in [start, end]?"""
+    if not len(stream) or stream.max_deleted_id == MIN_ID:
+        return False
+    if stream.first_id > stream.max_deleted_id:
+        return False
+    low = start if start is not None else MIN_ID
+    high = end if end is not None else MAX_ID
+    return low <= stream.max_deleted_id <= high
+
+
+def _estimate_entries_read(stream: Stream, stream_id: StreamID) -> int:
+    """Redis's streamEstimateDistanceFromFirstEverEntry (-1 when unknowable)."""
+    if not stream.entries_added:
+        return 0
+    if not len(stream) and stream_id <= stream.last_id:
+        return stream.entries_added
+    if stream_id == stream.last_id:
+        return stream.entries_added
+    if stream_id > stream.last_id:
+        return INVALID_ENTRIES_READ
+    if stream.max_deleted_id == MIN_ID or stream.max_deleted_id < stream.first_id:
+        if stream_id < stream.first_id:
+            return stream.entries_added - len(stream)
+        if stream_id == stream.first_id:
+            return stream.entries_added - len(stream) + 1
+    return INVALID_ENTRIES_READ
+
+
+def _lag(stream: Stream, group: Group) -> Optional[int]:
+    """A group's lag for XINFO (None when Redis cannot tell)."""
+    if not stream.entries_added:
+        return 0
+    if group.entries_read != INVALID_ENTRIES_READ and not _range_has_tombstones(
+            stream, group.last_id, None):
+        return stream.entries_added - group.entries_read
+    entries_read = _estimate_entries_read(stream, group.last_id)
+    if entries_read != INVALID_ENTRIES_READ:
+        return stream.entries_added - entries_read
+    return None
+
+
+def _deliver(stream: Stream, start: StreamID, count: int, group: Group,
+             consumer: Consumer, noack: bool, now: int) -> list:
+    """XREADGROUP ``>``: new entries from ``start``, moving the group's last ID and
+    adding them to the PELs (unless NOACK)."""
+    out = []
+    for stream_id, pairs in list(stream.range(start, MAX_ID, count)):
+        if stream_id > group.last_id:
+            if group.entries_read != INVALID_ENTRIES_READ and not _range_has_tombstones(
+                    stream, stream_id, None):
+                group.entries_read += 1
+            elif stream.entries_added:
+                group.entries_read = _estimate_entries_read(stream, stream_id)
+            group.last_id = stream_id
+        out.append(_entry(stream_id, pairs))
+        if not noack:
+            nack = group.pel.get(stream_id)
+            if nack is None:
+                nack = Nack(consumer, now)
+                group.pel[stream_id] = nack
+            else:
+                if nack.consumer is not None:
+                    nack.consumer.pel.pop(stream_id, None)
+                nack.consumer = consumer
+                nack.delivery_time = now
+                nack.delivery_count = 1
+            consumer.pel[stream_id] = nack
+            consumer.active_time = now
+    return out
+
+
+def _history(stream: Stream, start: StreamID, count: int, consumer: Consumer,
+             now: int) -> list:
+    """XREADGROUP with an ID: the consumer's own pending entries from ``start``
+    (a deleted entry shows as its ID with a null array)."""
+    out: list = []
+    for stream_id in list(consumer.pel.irange(start)):
+        if count and len(out) >= count:
+            break
+        pairs = stream.entries.get(stream_id)
+        if pairs is None:
+            out.append([format_id(stream_id), NULL_ARRAY])
+            continue
+        nack = consumer.pel[stream_id]
+        nack.delivery_time = now
+        nack.delivery_count += 1
+        out.append(_entry(stream_id, pairs))
+    return out
+
+
+# -- XADD / XTRIM ------------------------------------------------------------------------
+class _TrimArgs:
+    """The options XADD and XTRIM share (Redis's streamAddTrimArgs)."""
+
+    __slots__ = ("maxlen", "minid", "approx", "limit", "limit_given", "nomkstream",
+                 "id", "seq_given", "id_given")
+
+    def __init__(self) -> None:
+        self.maxlen: Optional[int] = None
+        self.minid: Optional[StreamID] = None
+        self.approx = False
+        self.limit = 0
+        self.limit_given = False
+        self.nomkstream = False
+        self.id: StreamID = MIN_ID
+        self.seq_given = True
+        self.id_given = False
+
+    @property
+    def trims(self) -> bool:
+        return self.maxlen is not None or self.minid is not None
+
+
+def _parse_trim_args(client, args: List[bytes], xadd: bool) -> Tuple[_TrimArgs, int]:
+    """Parse from args[2]; returns the options and the position of XADD's ID."""
+    parsed = _TrimArgs()
+    i = 2
+    n = len(args)
+    while i < n:
+        more = n - 1 - i
+        opt = args[i]
+        low = opt.lower()
+        if xadd and opt == b"*":
+            break
+        if low in (b"maxlen", b"minid") and more:
+            if parsed.trims:
+                raise CommandError(errors.XADD_MAXLEN_AND_MINID)
+            parsed.approx = False
+            nxt = args[i + 1]
+            if more >= 2 and nxt == b"~":
+                parsed.approx = True
+                i += 1
+            elif more >= 2 and nxt == b"=":
+                i += 1
+            if low == b"maxlen":
+                maxlen = _parse_ll(args[i + 1])
+                if maxlen < 0:
+                    raise CommandError(errors.XADD_MAXLEN_NEGATIVE)
+                parsed.maxlen = maxlen
+            else:
+                parsed.minid = _strict_id(args[i + 1])
+            i += 1
+        elif low == b"limit" and more:
+            limit = _parse_ll(args[i + 1])
+            if limit < 0:
+                raise CommandError(errors.XADD_LIMIT_NEGATIVE)
+            parsed.limit = limit
+            parsed.limit_given = True
+            i += 1
+        elif xadd and low == b"nomkstream":
+            parsed.nomkstream = True
+        elif xadd:
+            parsed.id, parsed.seq_given = parse_id(opt, 0, strict=True, star=True)
+            parsed.id_given = True
+            break
+        else:
+            raise CommandError(errors.SYNTAX)
+        i += 1
+    if parsed.limit_given:
+        if not parsed.trims:
+            raise CommandError(errors.XADD_LIMIT_WITHOUT_STRATEGY)
+        if not parsed.approx:
+            raise CommandError(errors.XADD_LIMIT_WITHOUT_APPROX)
+    elif parsed.approx:
+        limit = 100 * client.state.config["stream-node-max-entries"]
+        parsed.limit = limit if 0 < limit <= 10000 else 10000
+    return parsed, i
+
+
+def _trim(client, stream: Stream, parsed: _TrimArgs) -> int:
+    return stream.trim(parsed.maxlen, parsed.minid, parsed.approx, parsed.limit)
+
+
+@command("xadd", -5, "write denyoom fast", keys=(1, 1, 1), group="stream",
+         since="5.0.0", summary="Appends a new entry to a stream")
+def xadd(client, args: List[bytes]):
+    parsed, id_pos = _parse_trim_args(client, args, xadd=True)
+    pairs = args[id_pos + 1:]
+    if len(pairs) < 2 or len(pairs) % 2:
+        raise CommandError(errors.WRONG_ARITY.format("xadd"))
+    if parsed.id_given and parsed.seq_given and parsed.id == MIN_ID:
+        raise CommandError(errors.XADD_ID_ZERO)
+    key = args[1]
+    db = client.db
+    stream = _lookup(client, key, read=False)
+    if stream is None:
+        if parsed.nomkstream:
+            return None
+        stream = Stream()
+        db.set(key, stream)
+    if stream.last_id == MAX_ID:
+        raise CommandError(errors.XADD_EXHAUSTED)
+    last = stream.last_id
+    if parsed.id_given:
+        if parsed.seq_given:
+            new_id = parsed.id
+        elif last[0] == parsed.id[0]:
+            if last[1] == U64_MAX:
+                # Redis 7.0.15 reports this case with its "too large" text.
+                raise CommandError(errors.XADD_TOO_LARGE)
+            new_id = (last[0], last[1] + 1)
+        else:
+            new_id = parsed.id
+    else:
+        ms = _now(client)
+        new_id = (ms, 0) if ms > last[0] else incr_id(last)  # type: ignore[assignment]
+    if new_id <= last:
+        raise CommandError(errors.XADD_ID_TOO_SMALL)
+    config = client.state.config
+    stream.append(new_id, pairs, config["stream-node-max-bytes"],
+                  config["stream-node-max-entries"])
+    if parsed.trims:
+        _trim(client, stream, parsed)
+    db.signal_modified(key)
+    signal_ready(db, key)
+    return format_id(new_id)
+
+
+@command("xtrim", -4, "write", keys=(1, 1, 1), group="stream", since="5.0.0",
+         summary="Trims the stream to (approximately if '~' is passed) a certain size")
+def xtrim(client, args: List[bytes]):
+    parsed, _ = _parse_trim_args(client, args, xadd=False)
+    stream = _lookup(client, args[1], read=False)
+    if stream is None:
+        return 0
+    deleted = _trim(client, stream, parsed)
+    if deleted:
+        client.db.signal_modified(args[1])
+    return deleted
+
+
+# -- reading -------------------------------------------------------------------------------
+@command("xlen", 2, "readonly fast", keys=(1, 1, 1), group="stream", since="5.0.0",
+         summary="Return the number of entries in a stream")
+def xlen(client, args: List[bytes]):
+    stream = _lookup(client, args[1])
+    return 0 if stream is None else len(stream)
+
+
+def _xrange(client, args: List[bytes], reverse: bool):
+    start_arg, end_arg = (args[3], args[2]) if reverse else (args[2], args[3])
+    start = _interval_start(start_arg)
+    end = _interval_end(end_arg)
+    count = -1
+    j = 4
+    while j < len(args):
+        if args[j].lower() == b"count" and j + 1 < len(args):
+            count = max(_parse_ll(args[j + 1]), 0)
+            j += 2
+        else:
+            raise CommandError(errors.SYNTAX)
+    stream = _lookup(client, args[1])
+    if stream is None:
+        return []
+    if count == 0:
+        return NULL_ARRAY
+    return _range_reply(stream, start, end, max(count, 0), reverse)
+
+
+@command("xrange", -4, "readonly", keys=(1, 1, 1), group="stream", since="5.0.0",
+         summary="Return a range of elements in a stream, with IDs matching the "
+                 "specified IDs interval")
+def xrange(client, args: List[bytes]):
+    return _xrange(client, args, reverse=False)
+
+
+@command("xrevrange", -4, "readonly", keys=(1, 1, 1), group="stream", since="5.0.0",
+         summary="Return a range of elements in a stream, with IDs matching the "
+                 "specified IDs interval, in reverse order (from greater to smaller IDs) "
+                 "compared to XRANGE")
+def xrevrange(client, args: List[bytes]):
+    return _xrange(client, args, reverse=True)
+
+
+# -- deleting ------------------------------------------------------------------------------
+@command("xdel", -3, "write fast", keys=(1, 1, 1), group="stream", since="5.0.0",
+         summary="Removes the specified entries from the stream. Returns the number of "
+                 "items actually deleted, that may be different from the number of IDs "
+                 "passed in case certain IDs do not exist.")
+def xdel(client, args: List[bytes]):
+    stream = _lookup(client, args[1], read=False)
+    if stream is None:
+        return 0
+    ids = [_strict_id(arg) for arg in args[2:]]
+    deleted = 0
+    first_gone = False
+    for stream_id in ids:
+        if stream.delete(stream_id):
+            if stream_id == stream.first_id:
+                first_gone = True
+            if stream_id > stream.max_deleted_id:
+                stream.max_deleted_id = stream_id
+            deleted += 1
+    if deleted:
+        if not len(stream):
+            stream.first_id = MIN_ID
+        elif first_gone:
+            stream.first_id = stream.entries.peekitem(0)[0]
+        client.db.signal_modified(args[1])
+    return deleted
+
+
+@command("xsetid", -3, "write denyoom fast", keys=(1, 1, 1), group="stream",
+         since="5.0.0", summary="An internal command for replicating stream values")
+def xsetid(client, args: List[bytes]):
+    new_id = _strict_id(args[2])
+    entries_added = -1
+    max_deleted = MIN_ID
+    i = 3
+    while i < len(args):
+        more = len(args) - 1 - i
+        opt = args[i].lower()
+        if opt == b"entriesadded" and more:
+            entries_added = _parse_ll(args[i + 1])
+            if entries_added < 0:
+                raise CommandError(errors.XSETID_ENTRIES_ADDED_NEGATIVE)
+        elif opt == b"maxdeletedid" and more:
+            max_deleted = _strict_id(args[i + 1])
+            if new_id < max_deleted:
+                raise CommandError(errors.XSETID_BELOW_GIVEN_MAX_DELETED)
+        else:
+            raise CommandError(errors.SYNTAX)
+        i += 2
+    stream = _lookup(client, args[1], read=False)
+    if stream is None:
+        raise CommandError(errors.NO_SUCH_KEY)
+    if len(stream):
+        if new_id < stream.last_valid_id():
+            raise CommandError(errors.XSETID_BELOW_TOP)
+        if entries_added != -1 and len(stream) > entries_added:
+            raise CommandError(errors.XSETID_ENTRIES_ADDED_SMALL)
+    stream.last_id = new_id
+    if entries_added != -1:
+        stream.entries_added = entries_added
+    if max_deleted != MIN_ID:
+        stream.max_deleted_id = max_deleted
+    client.db.signal_modified(args[1])
+    return OK
+
+
+# -- XREAD / XREADGROUP --------------------------------------------------------------------
+def xread_keys(args: List[bytes]) -> List[int]:
+    """Key positions of XREAD/XREADGROUP: the first half after STREAMS."""
+    streams_pos = -1
+    i = 1
+    while i < len(args):
+        word = args[i].lower()
+        if word in (b"block", b"count"):
+            i += 1
+        elif word == b"group":
+            i += 2
+        elif word == b"noack":
+            pass
+        elif word == b"streams":
+            streams_pos = i
+            break
+        else:
+            break
+        i += 1
+    num = len(args) - streams_pos - 1
+    if streams_pos == -1 or num == 0 or num % 2:
+        return []
+    return list(range(streams_pos + 1, streams_pos + 1 + num // 2))
+
+
+def _parse_block(client, value: bytes) -> int:
+    """BLOCK's milliseconds (Redis's getTimeoutFromObjectOrReply, UNIT_MILLISECONDS).
+
+    Redis 7.0.15 adds the current time without an overflow check: a deadline past
+    the 64-bit range wraps into a value its timeout table never reaches, so the
+    client waits forever (0 here)."""
+    millis = _parse_ll(value, errors.TIMEOUT_NOT_INTEGER)
+    if millis < 0:
+        raise CommandError(errors.TIMEOUT_NEGATIVE)
+    if millis > LLONG_MAX - _now(client):
+        return 0
+    return millis
+
+
+def _xread(client, args: List[bytes], xreadgroup: bool):
+    timeout = -1
+    count = 0
+    streams_arg = 0
+    noack = False
+    group_name: Optional[bytes] = None
+    consumer_name = b""
+    n = len(args)
+    i = 1
+    while i < n:
+        more = n - i - 1
+        opt = args[i].lower()
+        if opt == b"block" and more:
+            i += 1
+            timeout = _parse_block(client, args[i])
+        elif opt == b"count" and more:
+            i += 1
+            count = max(_parse_ll(args[i]), 0)
+        elif opt == b"streams" and more:
+            streams_arg = i + 1
+            if (n - streams_arg) % 2:
+                raise CommandError(errors.XREAD_UNBALANCED)
+            break
+        elif opt == b"group" and more >= 2:
+            if not xreadgroup:
+                raise CommandError(errors.XREAD_GROUP_OPTION)
+            group_name, consumer_name = args[i + 1], args[i + 2]
+            i += 2
+        elif opt == b"noack":
+            if not xreadgroup:
+                raise CommandError(errors.XREAD_NOACK_OPTION)
+            noack = True
+        else:
+            raise CommandError(errors.SYNTAX)
+        i += 1
+    if streams_arg == 0:
+        raise CommandError(errors.SYNTAX)
+    if xreadgroup and group_name is None:
+        raise CommandError(errors.XREADGROUP_NO_GROUP)
+    streams_count = (n - streams_arg) // 2
+    keys = args[streams_arg:streams_arg + streams_count]
+    ids: List[Optional[StreamID]] = []       # None: ">"
+    groups: List[Optional[Group]] = []
+    for key, id_arg in zip(keys, args[streams_arg + streams_count:]):
+        stream = _lookup(client, key)
+        group = None
+        if group_name is not None:
+            group = stream.groups.get(group_name) if stream is not None else None
+            if group is None:
+                raise CommandError(errors.XREADGROUP_NOGROUP.format(
+                    _text(key), _text(group_name)))
+        groups.append(group)
+        if id_arg == b"$":
+            if xreadgroup:
+                raise CommandError(errors.XREADGROUP_DOLLAR)
+            ids.append(stream.last_id if stream is not None else MIN_ID)
+        elif id_arg == b">":
+            if not xreadgroup:
+                raise CommandError(errors.XREAD_GT)
+            ids.append(None)
+        else:
+            stream_id = _strict_id(id_arg)
+            # Redis marks ">" with the maximum ID: given explicitly, it means ">".
+            ids.append(None if xreadgroup and stream_id == MAX_ID else stream_id)
+
+    now = _now(client)
+    served: List[Tuple[bytes, list]] = []
+    for key, stream_id, group in zip(keys, ids, groups):
+        stream = _lookup(client, key)
+        if stream is None:
+            continue
+        if group is not None:
+            history = stream_id is not None
+            serve = history
+            gt = stream_id
+            if not history and len(stream) and stream.last_valid_id() > group.last_id:
+                serve = True
+                gt = group.last_id
+            if serve:
+                # Redis 7.0 looks the consumer up (creating it) only when it serves.
+                consumer = group.consumer(consumer_name, now)
+                start = incr_id(gt) or MAX_ID   # type: ignore[arg-type]
+                if history:
+                    entries = _history(stream, start, count, consumer, now)
+                else:
+                    entries = _deliver(stream, start, count, group, consumer, noack, now)
+                served.append((key, entries))
+        elif len(stream) and stream.last_valid_id() > stream_id:  # type: ignore[operator]
+            start = incr_id(stream_id)  # type: ignore[arg-type]
+            served.append((key, _range_reply(stream, start, MAX_ID, count)))
+    if served:
+        return _streams_reply(client, served)
+    if timeout == -1:
+        return NULL_ARRAY
+
+    waits: Dict[bytes, Optional[StreamID]] = {}
+    for key, stream_id in zip(keys, ids):
+        waits.setdefault(key, stream_id)
+    serve_count = count or XREAD_BLOCKED_DEFAULT_COUNT
+
+    def serve(client, db, key):
+        # Redis's serveClientsBlockedOnStreamKey for one waiter and one ready key.
+        stream = db.get(key)
+        if stream.__class__ is not Stream:
+            if group_name is not None:
+                return CommandError(errors.XREADGROUP_KEY_DELETED)
+            return NOT_SERVED
+        group = None
+        if group_name is not None:
+            group = stream.groups.get(group_name)
+            if group is None:
+                return CommandError(errors.XREADGROUP_GROUP_DESTROYED)
+            gt = group.last_id
+        else:
+            gt = waits[key]
+        if not stream.last_id > gt:
+            return NOT_SERVED
+        start = incr_id(gt)
+        now = _now(client)
+        if group is not None:
+            consumer = group.consumer(consumer_name, now)
+            entries = _deliver(stream, start, serve_count, group, consumer, noack, now)
+        else:
+            entries = _range_reply(stream, start, MAX_ID, serve_count)
+        return _streams_reply(client, [(key, entries)])
+    return block(client, list(waits), timeout / 1000.0, serve, NULL_ARRAY)
+
+
+@command("xread", -4, "readonly blocking", keys=(0, 0, 0), group="stream",
+         since="5.0.0", summary="Return never seen elements in multiple streams, with IDs "
+         "greater than the ones reported by the caller for each stream. Can block.",
+         key_finder=xread_keys)
+def xread(client, args: List[bytes]):
+    return _xread(client, args, xreadgroup=False)
+
+
+@command("xreadgroup", -7, "write blocking", keys=(0, 0, 0), group="stream",
+         since="5.0.0", summary="Return new entries from a stream using a consumer "
+         "group, or access the history of the pending entries for a given consumer. "
+         "Can block.", key_finder=xread_keys)
+def xreadgroup(client, args: List[bytes]):
+    return _xread(client, args, xreadgroup=True)
+
+
+# -- XGROUP ----------------------------------------------------------------------------------
+container("xgroup", -2, group="stream", since="5.0.0",
+          summary="A container for consumer groups commands")
+
+
+def _subcommand_syntax(args: List[bytes]) -> CommandError:
+    return CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
+        _text(args[1]), _text(args[0]).upper()))
+
+
+def _xgroup_target(client, args: List[bytes], mkstream: bool = False,
+                   need_group: bool = True) -> Tuple[Optional[Stream], Optional[Group]]:
+    """The stream and group an XGROUP subcommand works on, with Redis's errors."""
+    stream = _lookup(client, args[2], read=False)
+    group = stream.groups.get(args[3]) if stream is not None else None
+    if group is None and need_group and stream is not None:
+        raise CommandError(errors.XGROUP_NOGROUP.format(_text(args[3]), _text(args[2])))
+    if stream is None and not mkstream:
+        raise CommandError(errors.XGROUP_KEY_REQUIRED)
+    return stream, group
+
+
+def _entries_read_arg(value: bytes) -> int:
+    entries_read = _parse_ll(value)
+    if entries_read < 0 and entries_read != INVALID_ENTRIES_READ:
+        raise CommandError(errors.XGROUP_ENTRIESREAD)
+    return entries_read
+
+
+@command("xgroup|create", -5, "write denyoom", keys=(2, 2, 1), group="stream",
+         since="5.0.0", summary="Create a consumer group.")
+def xgroup_create(client, args: List[bytes]):
+    mkstream = False
+    entries_read = INVALID_ENTRIES_READ
+    i = 5
+    while i < len(args):
+        opt = args[i].lower()
+        if opt == b"mkstream":
+            mkstream = True
+            i += 1
+        elif opt == b"entriesread" and i + 1 < len(args):
+            entries_read = _entries_read_arg(args[i + 1])
+            i += 2
+        else:
+            raise _subcommand_syntax(args)
+    stream, group = _xgroup_target(client, args, mkstream=mkstream, need_group=False)
+    if len(args) > 8:
+        raise _subcommand_syntax(args)
+    if args[4] == b"$":
+        last_id = stream.last_id if stream is not None else MIN_ID
+    else:
+        last_id = _strict_id(args[4])
+    key = args[2]
+    if stream is None:
+        stream = Stream()
+        client.db.set(key, stream)
+    if args[3] in stream.groups:
+        raise CommandError(errors.BUSYGROUP)
+    stream.groups[args[3]] = Group(args[3], last_id, entries_read)
+    client.db.signal_modified(key)
+    return OK
+
+
+@command("xgroup|setid", -5, "write", keys=(2, 2, 1), group="stream", since="5.0.0",
+         summary="Set a consumer group to an arbitrary last delivered ID value.")
+def xgroup_setid(client, args: List[bytes]):
+    entries_read = INVALID_ENTRIES_READ
+    i = 5
+    while i < len(args):
+        if args[i].lower() == b"entriesread" and i + 1 < len(args):
+            entries_read = _entries_read_arg(args[i + 1])
+            i += 2
+        else:
+            raise _subcommand_syntax(args)
+    stream, group = _xgroup_target(client, args)
+    if len(args) not in (5, 7):
+        raise _subcommand_syntax(args)
+    if args[4] == b"$":
+        last_id = stream.last_id  # type: ignore[union-attr]
+    else:
+        last_id = parse_id(args[4], 0)[0]
+    group.last_id = last_id  # type: ignore[union-attr]
+    group.entries_read = entries_read  # type: ignore[union-attr]
+    client.db.signal_modified(args[2])
+    return OK
+
+
+@command("xgroup|destroy", 4, "write", keys=(2, 2, 1), group="stream", since="5.0.0",
+         summary="Destroy a consumer group.")
+def xgroup_destroy(client, args: List[bytes]):
+    stream, group = _xgroup_target(client, args, need_group=False)
+    if group is None:
+        return 0
+    del stream.groups[args[3]]  # type: ignore[union-attr]
+    db = client.db
+    db.signal_modified(args[2])
+    signal_ready(db, args[2])        # XREADGROUP waiters get -NOGROUP
+    return 1
+
+
+@command("xgroup|createconsumer", 5, "write denyoom", keys=(2, 2, 1), group="stream",
+         since="6.2.0", summary="Create a consumer in a consumer group.")
+def xgroup_createconsumer(client, args: List[bytes]):
+    stream, group = _xgroup_target(client, args)
+    if args[4] in group.consumers:  # type: ignore[union-attr]
+        return 0
+    group.consumer(args[4], _now(client))  # type: ignore[union-attr]
+    client.db.signal_modified(args[2])
+    return 1
+
+
+@command("xgroup|delconsumer", 5, "write", keys=(2, 2, 1), group="stream",
+         since="5.0.0", summary="Delete a consumer from a consumer group.")
+def xgroup_delconsumer(client, args: List[bytes]):
+    stream, group = _xgroup_target(client, args)
+    consumer = group.consumers.get(args[4])  # type: ignore[union-attr]
+    if consumer is None:
+        return 0
+    pending = group.delete_consumer(consumer)  # type: ignore[union-attr]
+    client.db.signal_modified(args[2])
+    return pending
+
+
+@command("xgroup|help", 2, "loading stale", group="stream", since="5.0.0",
+         summary="Show helpful text about the different subcommands")
+def xgroup_help(client, args: List[bytes]):
+    return help_reply(args, [
+        "CREATE <key> <groupname> <id|$> [option]",
+        "    Create a new consumer group. Options are:",
+        "    * MKSTREAM",
+        "      Create the empty stream if it does not exist.",
+        "    * ENTRIESREAD entries_read",
+        "      Set the group's entries_read counter (internal use).",
+        "CREATECONSUMER <key> <groupname> <consumer>",
+        "    Create a new consumer in the specified group.",
+        "DELCONSUMER <key> <groupname> <consumer>",
+        "    Remove the specified consumer.",
+        "DESTROY <key> <groupname>",
+        "    Remove the specified group.",
+        "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+        "    Set the current group ID and entries_read counter.",
+    ])
+
+
+# -- acknowledging, pending, claiming --------------------------------------------------------
+@command("xack", -4, "write fast", keys=(1, 1, 1), group="stream", since="5.0.0",
+         summary="Marks a pending message as correctly processed, effectively removing it "
+                 "from the pending entries list of the consumer group. Return value of the "
+                 "command is the number of messages successfully acknowledged, that is, "
+                 "the IDs we were actually able to resolve in the PEL.")
+def xack(client, args: List[bytes]):
+    stream = _lookup(client, args[1])
+    group = stream.groups.get(args[2]) if stream is not None else None
+    if group is None:
+        return 0
+    ids = [_strict_id(arg) for arg in args[3:]]
+    acknowledged = 0
+    for stream_id in ids:
+        nack = group.pel.pop(stream_id, None)
+        if nack is not None:
+            if nack.consumer is not None:
+                nack.consumer.pel.pop(stream_id, None)
+            acknowledged += 1
+    if acknowledged:
+        client.db.signal_modified(args[1])
+    return acknowledged
+
+
+def _group_or_nogroup(client, args: List[bytes]) -> Tuple[Stream, Group]:
+    stream = _lookup(client, args[1])
+    group = stream.groups.get(args[2]) if stream is not None else None
+    if group is None:
+        raise CommandError(errors.STREAM_NOGROUP.format(_text(args[1]), _text(args[2])))
+    return stream, group  # type: ignore[return-value]
+
+
+@command("xpending", -3, "readonly", keys=(1, 1, 1), group="stream", since="5.0.0",
+         summary="Return information and entries from a stream consumer group pending "
+                 "entries list, that are messages fetched but never acknowledged.")
+def xpending(client, args: List[bytes]):
+    n = len(args)
+    if n != 3 and not 6 <= n <= 9:
+        raise CommandError(errors.SYNTAX)
+    min_idle = 0
+    start = end = MIN_ID
+    count = 0
+    consumer_name = None
+    if n >= 6:
+        first = 3
+        if args[3].lower() == b"idle":
+            min_idle = _parse_ll(args[4])
+            if n < 8:
+                raise CommandError(errors.SYNTAX)
+            first += 2
+        count = max(_parse_ll(args[first + 2]), 0)
+        start = _interval_start(args[first])
+        end = _interval_end(args[first + 1])
+        if first + 3 < n:
+            consumer_name = args[first + 3]
+    stream, group = _group_or_nogroup(client, args)
+    if n == 3:
+        if not group.pel:
+            return [0, None, None, NULL_ARRAY]
+        owners = [[c.name, b"%d" % len(c.pel)] for c in group.sorted_consumers() if c.pel]
+        return [len(group.pel), format_id(group.pel.peekitem(0)[0]),
+                format_id(group.pel.peekitem(-1)[0]), owners]
+    pel = group.pel
+    if consumer_name is not None:
+        consumer = group.consumers.get(consumer_name)
+        if consumer is None:
+            return []
+        pel = consumer.pel
+    now = _now(client)
+    out = []
+    if start > end:
+        return out
+    for stream_id in pel.irange(start, end):
+        if not count:
+            break
+        nack = pel[stream_id]
+        idle = now - nack.delivery_time
+        if min_idle and idle < min_idle:
+            continue
+        count -= 1
+        out.append([format_id(stream_id), nack.consumer.name, max(idle, 0),
+                    nack.delivery_count])
+    return out
+
+
+def _claim_one(group: Group, consumer: Consumer, stream_id: StreamID, nack: Nack,
+               delivery_time: int, retry: Optional[int], justid: bool) -> None:
+    """Move a pending entry to ``consumer`` (XCLAIM/XAUTOCLAIM's common step)."""
+    if nack.consumer is not consumer and nack.consumer is not None:
+        nack.consumer.pel.pop(stream_id, None)
+    nack.delivery_time = delivery_time
+    if retry is not None:
+        nack.delivery_count = retry
+    elif not justid:
+        nack.delivery_count += 1
+    if nack.consumer is not consumer:
+        consumer.pel[stream_id] = nack
+        nack.consumer = consumer
+
+
+def _drop_nack(group: Group, stream_id: StreamID) -> None:
+    nack = group.pel.pop(stream_id)
+    if nack.consumer is not None:
+        nack.consumer.pel.pop(stream_id, None)
+
+
+@command("xclaim", -6, "write fast", keys=(1, 1, 1), group="stream", since="5.0.0",
+         summary="Changes (or acquires) ownership of a message in a consumer group, as if "
+                 "the message was delivered to the specified consumer.")
+def xclaim(client, args: List[bytes]):
+    stream, group = _group_or_nogroup(client, args)
+    min_idle = max(_parse_ll(args[4], errors.XCLAIM_MIN_IDLE), 0)
+    n = len(args)
+    ids: List[StreamID] = []
+    j = 5
+    while j < n:
+        try:
+            ids.append(_strict_id(args[j]))
+        except CommandError:
+            break
+        j += 1
+    now = _now(client)
+    retry: Optional[int] = None
+    delivery_time = -1
+    force = justid = False
+    last_id = MIN_ID
+    while j < n:
+        more = n - 1 - j
+        opt = args[j].lower()
+        if opt == b"force":
+            force = True
+        elif opt == b"justid":
+            justid = True
+        elif opt == b"idle" and more:
+            j += 1
+            delivery_time = now - _parse_ll(args[j], errors.XCLAIM_IDLE)
+        elif opt == b"time" and more:
+            j += 1
+            delivery_time = _parse_ll(args[j], errors.XCLAIM_TIME)
+        elif opt == b"retrycount" and more:
+            j += 1
+            retry = _parse_ll(args[j], errors.XCLAIM_RETRYCOUNT)
+        elif opt == b"lastid" and more:
+            j += 1
+            last_id = _strict_id(args[j])
+        else:
+            raise CommandError(errors.XCLAIM_OPTION.format(_text(args[j])))
+        j += 1
+    changed = False
+    if last_id > group.last_id:
+        group.last_id = last_id
+        changed = True
+    if delivery_time != -1:
+        if delivery_time < 0 or delivery_time > now:
+            delivery_time = now
+    else:
+        delivery_time = now
+    if retry is not None and retry < 0:
+        retry = None
+    consumer: Optional[Consumer] = None
+    out = []
+    for stream_id in ids:
+        nack = group.pel.get(stream_id)
+        if stream_id not in stream.entries:
+            if nack is not None:
+                _drop_nack(group, stream_id)
+                changed = True
+            continue
+        if force and nack is None:
+            nack = group.pel[stream_id] = Nack(None, now)
+        if nack is None:
+            continue
+        if nack.consumer is not None and min_idle and now - nack.delivery_time < min_idle:
+            continue
+        if consumer is None:
+            consumer = group.consumer(args[3], now)
+        _claim_one(group, consumer, stream_id, nack, delivery_time, retry, justid)
+        consumer.active_time = now
+        changed = True
+        out.append(format_id(stream_id) if justid
+                   else _entry(stream_id, stream.entries[stream_id]))
+    if changed:
+        client.db.signal_modified(args[1])
+    return out
+
+
+@command("xautoclaim", -6, "write fast", keys=(1, 1, 1), group="stream", since="6.2.0",
+         summary="Changes (or acquires) ownership of messages in a consumer group, as if "
+                 "the messages were delivered to the specified consumer.")
+def xautoclaim(client, args: List[bytes]):
+    min_idle = max(_parse_ll(args[4], errors.XAUTOCLAIM_MIN_IDLE), 0)
+    start = _interval_start(args[5])
+    count = 100
+    justid = False
+    j = 6
+    max_count = LLONG_MAX // 16
+    while j < len(args):
+        more = len(args) - 1 - j
+        opt = args[j].lower()
+        if opt == b"count" and more:
+            count = to_int(args[j + 1])  # type: ignore[assignment]
+            if count is None or not 1 <= count <= max_count:
+                raise CommandError(errors.XAUTOCLAIM_COUNT)
+            j += 1
+        elif opt == b"justid":
+            justid = True
+        else:
+            raise CommandError(errors.SYNTAX)
+        j += 1
+    stream, group = _group_or_nogroup(client, args)
+    if count * 16 > _memory_limit():
+        raise CommandError(errors.XAUTOCLAIM_NO_MEMORY)
+    attempts = count * 10
+    now = _now(client)
+    consumer: Optional[Consumer] = None
+    claimed: list = []
+    deleted: list = []
+    pending = list(group.pel.irange(start))
+    position = 0
+    while attempts and count and position < len(pending):
+        attempts -= 1
+        stream_id = pending[position]
+        position += 1
+        nack = group.pel[stream_id]
+        if stream_id not in stream.entries:
+            _drop_nack(group, stream_id)
+            deleted.append(format_id(stream_id))
+            count -= 1
+            continue
+        if min_idle and now - nack.delivery_time < min_idle:
+            continue
+        if consumer is None:
+            consumer = group.consumer(args[3], now)
+        _claim_one(group, consumer, stream_id, nack, now, None, justid)
+        consumer.active_time = now
+        claimed.append(format_id(stream_id) if justid
+                       else _entry(stream_id, stream.entries[stream_id]))
+        count -= 1
+    cursor = format_id(pending[position]) if position < len(pending) else b"0-0"
+    if claimed or deleted:
+        client.db.signal_modified(args[1])
+    return [cursor, claimed, deleted]
+
+
+def _memory_limit() -> int:
+    """What Linux's heuristic overcommit lets one allocation reach (RAM plus swap):
+    Redis allocates COUNT stream IDs up front and reports failure past that."""
+    total = 0
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith(("MemTotal:", "SwapTotal:")):
+                    total += int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return total or 1 << 47
+
+
+# -- XINFO ---------------------------------------------------------------------------------
+container("xinfo", -2, group="stream", since="5.0.0",
+          summary="A container for stream introspection commands")
+
+
+def _info_stream(client, args: List[bytes]) -> Tuple[Stream, bytes]:
+    stream = _lookup(client, args[2])
+    if stream is None:
+        raise CommandError(errors.NO_SUCH_KEY)
+    return stream, args[2]
+
+
+@command("xinfo|consumers", 4, "readonly", keys=(2, 2, 1), group="stream",
+         since="5.0.0", summary="List the consumers in a consumer group")
+def xinfo_consumers(client, args: List[bytes]):
+    stream, key = _info_stream(client, args)
+    group = stream.groups.get(args[3])
+    if group is None:
+        raise CommandError(errors.XGROUP_NOGROUP.format(_text(args[3]), _text(key)))
+    now = _now(client)
+    out = []
+    for consumer in group.sorted_consumers():
+        inactive = now - consumer.active_time if consumer.active_time != -1 else -1
+        out.append(Map([(b"name", consumer.name), (b"pending", len(consumer.pel)),
+                        (b"idle", max(now - consumer.seen_time, 0)),
+                        (b"inactive", inactive)]))
+    return out
+
+
+def _group_info(stream: Stream, group: Group) -> Map:
+    return Map([(b"name", group.name), (b"consumers", len(group.consumers)),
+                (b"pending", len(group.pel)),
+                (b"last-delivered-id", format_id(group.last_id)),
+                (b"entries-read", None if group.entries_read == INVALID_ENTRIES_READ
+                 else group.entries_read),
+                (b"lag", _lag(stream, group))])
+
+
+@command("xinfo|groups", 3, "readonly", keys=(2, 2, 1), group="stream", since="5.0.0",
+         summary="List the consumer groups of a stream")
+def xinfo_groups(client, args: List[bytes]):
+    stream, _ = _info_stream(client, args)
+    return [_group_info(stream, stream.groups[name]) for name in sorted(stream.groups)]
+
+
+@command("xinfo|stream", -3, "readonly", keys=(2, 2, 1), group="stream", since="5.0.0",
+         summary="Get information about a stream")
+def xinfo_stream(client, args: List[bytes]):
+    stream, _ = _info_stream(client, args)
+    extra = args[3:]
+    full = bool(extra)
+    count = 10
+    if extra:
+        if extra[0].lower() != b"full" or len(extra) not in (1, 3):
+            raise _subcommand_syntax(args)
+        if len(extra) == 3:
+            if extra[1].lower() != b"count":
+                raise _subcommand_syntax(args)
+            count = _parse_ll(extra[2])
+            if count < 0:
+                count = 10
+    fields: List[Tuple[bytes, Any]] = [
+        (b"length", len(stream)), (b"radix-tree-keys", len(stream.nodes)),
+        (b"radix-tree-nodes", stream.radix_tree_nodes()),
+        (b"last-generated-id", format_id(stream.last_id)),
+        (b"max-deleted-entry-id", format_id(stream.max_deleted_id)),
+        (b"entries-added", stream.entries_added),
+        (b"recorded-first-entry-id", format_id(stream.first_id))]
+    if not full:
+        first = _range_reply(stream, MIN_ID, MAX_ID, 1)
+        last = _range_reply(stream, MIN_ID, MAX_ID, 1, reverse=True)
+        fields += [(b"groups", len(stream.groups)),
+                   (b"first-entry", first[0] if first else None),
+                   (b"last-entry", last[0] if last else None)]
+        return Map(fields)
+    groups = []
+    for name in sorted(stream.groups):
+        group = stream.groups[name]
+        pending = [[format_id(i), nack.consumer.name, nack.delivery_time,
+                    nack.delivery_count]
+                   for i, nack in _first(group.pel.items(), count)]
+        consumers = []
+        for consumer in group.sorted_consumers():
+            own = [[format_id(i), nack.delivery_time, nack.delivery_count]
+                   for i, nack in _first(consumer.pel.items(), count)]
+            consumers.append(Map([(b"name", consumer.name),
+                                  (b"seen-time", consumer.seen_time),
+                                  (b"pel-count", len(consumer.pel)),
+                                  (b"pending", own)]))
+        info = _group_info(stream, group)
+        groups.append(Map([(b"name", group.name),
+                           (b"last-delivered-id", info[b"last-delivered-id"]),
+                           (b"entries-read", info[b"entries-read"]),
+                           (b"lag", info[b"lag"]), (b"pel-count", len(group.pel)),
+                           (b"pending", pending), (b"consumers", consumers)]))
+    fields += [(b"entries", _range_reply(stream, MIN_ID, MAX_ID, count)),
+               (b"groups", groups)]
+    return Map(fields)
+
+
+def _first(items: Any, count: int) -> list:
+    """The first ``count`` items (all of them when count is 0)."""
+    out = []
+    for item in items:
+        if count and len(out) >= count:
+            break
+        out.append(item)
+    return out
+
+
+@command("xinfo|help", 2, "loading stale", group="stream", since="5.0.0",
+         summary="Show helpful text about the different subcommands")
+def xinfo_help(client, args: List[bytes]):
+    return help_reply(args, [
+        "CONSUMERS <key> <groupname>",
+        "    Show consumers of <groupname>.",
+        "GROUPS <key>",
+        "    Show the stream consumer groups.",
+        "STREAM <key> [FULL [COUNT <count>]",
+        "    Show information about the stream.",
+    ])
+

@@ -1,0 +1,378 @@
+"""The stream value: entries ordered by ID, consumer groups, pending entries lists.
+
+Entries live in a ``SortedDict`` keyed by ``(ms, seq)`` tuples, so finding the start of
+a range is O(log n). Redis stores entries in listpack "nodes" (at most
+``stream-node-max-entries`` entries or ``stream-node-max-bytes`` bytes each) indexed by
+a radix tree keyed by each node's first ("master") ID; approximate trimming removes
+whole nodes only, and XINFO STREAM reports the tree's key and node counts. Those are
+observable, so :class:`_Node` keeps exactly the bookkeeping Redis's listpacks have
+(live and deleted counts, master fields, encoded size) without storing the bytes.
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+
+from sortedcontainers import SortedDict
+
+from ..args import to_int
+from ..keyspace import register_encoding, register_type
+
+StreamID = Tuple[int, int]
+U64_MAX = 2 ** 64 - 1
+MIN_ID: StreamID = (0, 0)
+MAX_ID: StreamID = (U64_MAX, U64_MAX)
+INVALID_ENTRIES_READ = -1       # Redis's SCG_INVALID_ENTRIES_READ
+LISTPACK_MAX_SIZE = 1 << 30     # STREAM_LISTPACK_MAX_SIZE
+
+
+def format_id(stream_id: StreamID) -> bytes:
+    """``ms-seq`` as Redis prints an ID."""
+    return b"%d-%d" % stream_id
+
+
+def incr_id(stream_id: StreamID) -> Optional[StreamID]:
+    """The next possible ID, None past the last one (Redis's streamIncrID)."""
+    ms, seq = stream_id
+    if seq == U64_MAX:
+        if ms == U64_MAX:
+            return None
+        return ms + 1, 0
+    return ms, seq + 1
+
+
+def decr_id(stream_id: StreamID) -> Optional[StreamID]:
+    """The previous possible ID, None before 0-0 (Redis's streamDecrID)."""
+    ms, seq = stream_id
+    if seq == 0:
+        if ms == 0:
+            return None
+        return ms - 1, U64_MAX
+    return ms, seq - 1
+
+
+# -- listpack size model -------------------------------------------------------------
+# Only the sizes matter: a node is full once its listpack would reach
+# stream-node-max-bytes, so we add up what each element would take in Redis.
+def _backlen(size: int) -> int:
+    if size <= 127:
+        return 1
+    if size < 16383:
+        return 2
+    if size < 2097151:
+        return 3
+    if size < 268435455:
+        return 4
+    return 5
+
+
+def _int_size(value: int) -> int:
+    """Bytes of an integer listpack element (encoding plus back-length)."""
+    value = (value + 2 ** 63) % 2 ** 64 - 2 ** 63    # stored as a C int64
+    if 0 <= value <= 127:
+        size = 1
+    elif -4096 <= value <= 4095:
+        size = 2
+    elif -32768 <= value <= 32767:
+        size = 3
+    elif -8388608 <= value <= 8388607:
+        size = 4
+    elif -2 ** 31 <= value < 2 ** 31:
+        size = 5
+    else:
+        size = 9
+    return size + _backlen(size)
+
+
+def _str_size(value: bytes) -> int:
+    """Bytes of a string element; strings that read as integers are stored as such."""
+    number = to_int(value)
+    if number is not None:
+        return _int_size(number)
+    length = len(value)
+    size = length + (1 if length < 64 else 2 if length < 4096 else 5)
+    return size + _backlen(size)
+
+
+class _Node:
+    """Bookkeeping of one Redis listpack node (no data: entries live in the stream)."""
+
+    __slots__ = ("master", "fields", "fields_bytes", "live", "deleted", "entry_bytes",
+                 "last")
+
+    def __init__(self, master: StreamID, fields: List[bytes]) -> None:
+        self.master = master
+        self.fields = fields                 # the master entry's field names
+        self.fields_bytes = sum(_str_size(f) for f in fields)
+        self.live = 0
+        self.deleted = 0                     # entries flagged deleted, still in place
+        self.entry_bytes = 0
+        self.last = master                   # last ID inserted (deleted or not)
+
+    def size(self) -> int:
+        """lpBytes of the node: header, master entry, entries, terminator."""
+        return (7 + _int_size(self.live) + _int_size(self.deleted)
+                + _int_size(len(self.fields)) + self.fields_bytes + _int_size(0)
+                + self.entry_bytes)
+
+    def copy(self) -> "_Node":
+        node = _Node.__new__(_Node)
+        for name in _Node.__slots__:
+            setattr(node, name, getattr(self, name))
+        return node
+
+
+# -- consumer groups -------------------------------------------------------------------
+class Nack:
+    """A pending entry: delivered to ``consumer`` and not acknowledged yet."""
+
+    __slots__ = ("consumer", "delivery_time", "delivery_count")
+
+    def __init__(self, consumer: Optional["Consumer"], delivery_time: int,
+                 delivery_count: int = 1) -> None:
+        self.consumer = consumer
+        self.delivery_time = delivery_time
+        self.delivery_count = delivery_count
+
+
+class Consumer:
+    """A named consumer of a group, with its own view of the group's PEL."""
+
+    __slots__ = ("name", "seen_time", "active_time", "pel")
+
+    def __init__(self, name: bytes, now: int) -> None:
+        self.name = name
+        self.seen_time = now        # last attempted interaction (XINFO idle)
+        self.active_time = -1       # last successful one (Redis 7.2's inactive)
+        self.pel: SortedDict = SortedDict()   # StreamID -> Nack (shared with group)
+
+
+class Group:
+    """A consumer group: last delivered ID, read counter, PEL and consumers."""
+
+    __slots__ = ("name", "last_id", "entries_read", "pel", "consumers")
+
+    def __init__(self, name: bytes, last_id: StreamID, entries_read: int) -> None:
+        self.name = name
+        self.last_id = last_id
+        self.entries_read = entries_read
+        self.pel: SortedDict = SortedDict()   # StreamID -> Nack
+        self.consumers: Dict[bytes, Consumer] = {}
+
+    def consumer(self, name: bytes, now: int, refresh: bool = True) -> Consumer:
+        """The consumer called ``name``, created if needed (its seen time refreshed)."""
+        consumer = self.consumers.get(name)
+        if consumer is None:
+            consumer = self.consumers[name] = Consumer(name, now)
+        elif refresh:
+            consumer.seen_time = now
+        return consumer
+
+    def delete_consumer(self, consumer: Consumer) -> int:
+        """Forget ``consumer`` and its pending entries; their number."""
+        pending = len(consumer.pel)
+        for stream_id in consumer.pel:
+            del self.pel[stream_id]
+        del self.consumers[consumer.name]
+        return pending
+
+    def sorted_consumers(self) -> List[Consumer]:
+        # Redis keeps consumers in a radix tree: byte order of their names.
+        return [self.consumers[name] for name in sorted(self.consumers)]
+
+
+# -- the stream --------------------------------------------------------------------------
+class Stream:
+    """A Redis stream (see the module docstring for the layout)."""
+
+    __slots__ = ("entries", "nodes", "last_id", "entries_added", "max_deleted_id",
+                 "first_id", "groups")
+
+    def __init__(self) -> None:
+        self.entries: SortedDict = SortedDict()   # StreamID -> [field, value, ...]
+        self.nodes: SortedDict = SortedDict()     # master StreamID -> _Node
+        self.last_id: StreamID = MIN_ID
+        self.entries_added = 0
+        self.max_deleted_id: StreamID = MIN_ID
+        self.first_id: StreamID = MIN_ID
+        self.groups: Dict[bytes, Group] = {}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __bool__(self) -> bool:
+        # An empty stream still exists (unlike an empty list): never falsy.
+        return True
+
+    def copy(self) -> "Stream":
+        """A deep, independent copy (COPY): groups, consumers and NACKs included."""
+        other = Stream()
+        other.entries = SortedDict((k, list(v)) for k, v in self.entries.items())
+        other.nodes = SortedDict((k, n.copy()) for k, n in self.nodes.items())
+        other.last_id = self.last_id
+        other.entries_added = self.entries_added
+        other.max_deleted_id = self.max_deleted_id
+        other.first_id = self.first_id
+        for name, group in self.groups.items():
+            twin = other.groups[name] = Group(name, group.last_id, group.entries_read)
+            for cname, consumer in group.consumers.items():
+                copy = twin.consumers[cname] = Consumer(cname, consumer.seen_time)
+                copy.active_time = consumer.active_time
+            for stream_id, nack in group.pel.items():
+                owner = twin.consumers[nack.consumer.name] if nack.consumer else None
+                new = Nack(owner, nack.delivery_time, nack.delivery_count)
+                twin.pel[stream_id] = new
+                if owner is not None:
+                    owner.pel[stream_id] = new
+        return other
+
+    # -- IDs -----------------------------------------------------------------------------
+    def last_valid_id(self) -> StreamID:
+        """The ID of the last entry still present (streamLastValidID)."""
+        return self.entries.peekitem(-1)[0] if self.entries else MIN_ID
+
+    def _refresh_first(self) -> None:
+        self.first_id = self.entries.peekitem(0)[0] if self.entries else MIN_ID
+
+    # -- adding ----------------------------------------------------------------------------
+    def append(self, stream_id: StreamID, pairs: List[bytes], max_bytes: int,
+               max_entries: int) -> None:
+        """Add an entry (the caller checked that ``stream_id`` > last_id)."""
+        node = self.nodes.peekitem(-1)[1] if self.nodes else None
+        if node is not None:
+            if max_bytes == 0 or max_bytes > LISTPACK_MAX_SIZE:
+                max_bytes = LISTPACK_MAX_SIZE
+            if node.size() + sum(len(p) for p in pairs) >= max_bytes:
+                node = None
+            elif max_entries and node.live + node.deleted >= max_entries:
+                node = None
+        fields = pairs[0::2]
+        if node is None:
+            node = _Node(stream_id, list(fields))
+            self.nodes[stream_id] = node
+            same_fields = True
+        else:
+            same_fields = fields == node.fields
+        master = node.master
+        size = (_int_size(2 if same_fields else 0) + _int_size(stream_id[0] - master[0])
+                + _int_size(stream_id[1] - master[1]))
+        if same_fields:
+            size += sum(_str_size(v) for v in pairs[1::2])
+            size += _int_size(len(fields) + 3)
+        else:
+            size += _int_size(len(fields)) + sum(_str_size(p) for p in pairs)
+            size += _int_size(2 * len(fields) + 4)
+        node.entry_bytes += size
+        node.live += 1
+        node.last = stream_id
+        self.entries[stream_id] = list(pairs)
+        self.last_id = stream_id
+        self.entries_added += 1
+        if len(self.entries) == 1:
+            self.first_id = stream_id
+
+    # -- removing --------------------------------------------------------------------------
+    def _node_of(self, stream_id: StreamID) -> _Node:
+        index = self.nodes.bisect_right(stream_id) - 1
+        return self.nodes.peekitem(index)[1]
+
+    def delete(self, stream_id: StreamID) -> bool:
+        """XDEL of one ID: True if it was there. A node left without entries goes."""
+        if stream_id not in self.entries:
+            return False
+        node = self._node_of(stream_id)
+        del self.entries[stream_id]
+        if node.live == 1:
+            del self.nodes[node.master]
+        else:
+            node.live -= 1
+            node.deleted += 1
+        return True
+
+    def trim(self, maxlen: Optional[int], minid: Optional[StreamID], approx: bool,
+             limit: int) -> int:
+        """Redis's streamTrim: whole nodes from the head, then (exact mode only)
+        entries inside the first node that must stay. Returns entries removed."""
+        deleted = 0
+        entries = self.entries
+        for master in list(self.nodes.keys()):
+            if maxlen is not None and len(entries) <= maxlen:
+                break
+            node = self.nodes[master]
+            live = node.live
+            if limit and deleted + live > limit:
+                break
+            if maxlen is not None:
+                remove_node = len(entries) - live >= maxlen
+            else:
+                remove_node = node.last < minid
+            if remove_node:
+                for stream_id in list(entries.irange(master, node.last)):
+                    del entries[stream_id]
+                del self.nodes[master]
+                deleted += live
+                continue
+            if approx:
+                break
+            for stream_id in list(entries.irange(master, node.last)):
+                if maxlen is not None:
+                    if len(entries) <= maxlen:
+                        break
+                elif stream_id >= minid:
+                    break
+                del entries[stream_id]
+                node.live -= 1
+                node.deleted += 1
+                deleted += 1
+            break
+        self._refresh_first()
+        return deleted
+
+    # -- reading ---------------------------------------------------------------------------
+    def range(self, start: StreamID, end: StreamID, count: int = 0,
+              reverse: bool = False) -> Iterator[Tuple[StreamID, List[bytes]]]:
+        """Entries with start <= ID <= end, at most ``count`` (0: all)."""
+        if start > end:
+            return
+        keys: Iterable[StreamID] = self.entries.irange(start, end, reverse=reverse)
+        entries = self.entries
+        for n, stream_id in enumerate(keys):
+            if count and n >= count:
+                return
+            yield stream_id, entries[stream_id]
+
+    # -- radix tree statistics (XINFO STREAM) ------------------------------------------
+    def radix_tree_nodes(self) -> int:
+        """rax->numnodes of Redis's tree of node keys (16-byte big-endian IDs).
+
+        Redis's radix tree keeps every chain of single children compressed into one
+        node, so the count follows from the keys alone: the root, one node per
+        branching point and per child of a branching point, and one per key end.
+        """
+        keys = [ms.to_bytes(8, "big") + seq.to_bytes(8, "big") for ms, seq in self.nodes]
+        if not keys:
+            return 1
+        return _rax_nodes(keys, 0)
+
+
+def _rax_nodes(keys: List[bytes], depth: int) -> int:
+    """Nodes of the (compressed) subtree at ``depth`` holding the sorted ``keys``."""
+    if depth == 16:
+        return 1
+    first, last = keys[0], keys[-1]
+    if first[depth] == last[depth]:
+        # Sorted keys: they share as many bytes as the first and last share.
+        common = depth
+        while common < 16 and first[common] == last[common]:
+            common += 1
+        return 1 + _rax_nodes(keys, common)
+    total = 1
+    start = 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i][depth] != keys[start][depth]:
+            total += _rax_nodes(keys[start:i], depth + 1)
+            start = i
+    return total
+
+
+register_type(Stream, "stream")
+register_encoding(Stream, lambda value, config: "stream")
