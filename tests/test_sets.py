@@ -187,6 +187,33 @@ def test_random_members_are_spread(mini):
         conn.close()
 
 
+def test_random_draws_see_added_members_and_drain_exactly(mini):
+    """Members added after a random draw can be drawn; SPOP one at a time (members
+    added meanwhile) returns every member exactly once, then the key is gone."""
+    conn = _conn(mini.port)
+    try:
+        conn.call("DEL", "s")
+        conn.call("SADD", "s", "a")
+        conn.call("SRANDMEMBER", "s")
+        conn.call("SADD", "s", "b")
+        assert {parse_raw(conn.call("SRANDMEMBER", "s"))[1] for _ in range(100)} == \
+            {b"a", b"b"}
+        conn.call("DEL", "s")
+        conn.call("SADD", "s", *["m%d" % i for i in range(300)])
+        popped = [parse_raw(conn.call("SPOP", "s"))[1] for _ in range(200)]
+        conn.call("SADD", "s", *["n%d" % i for i in range(50)])
+        while True:
+            kind, member = parse_raw(conn.call("SPOP", "s"))
+            if member is None:
+                break
+            popped.append(member)
+        assert sorted(popped) == sorted([b"m%d" % i for i in range(300)]
+                                        + [b"n%d" % i for i in range(50)])
+        assert conn.call("EXISTS", "s") == b":0\r\n"
+    finally:
+        conn.close()
+
+
 def test_spop_rebuild_makes_an_intset_again(differ):
     """When SPOP with a count leaves few members, Redis rebuilds the set from them, so a
     hash table of integers becomes an intset; otherwise the encoding stays."""

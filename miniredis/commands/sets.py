@@ -35,14 +35,16 @@ _SPOP_MOVE_STRATEGY_MUL = 5
 class SetValue(set):
     """A set value that knows whether Redis would hold it as a hash table (else an
     intset). ``scan_snapshot`` caches the scan order during SSCAN (see
-    :func:`miniredis.commands.hashes.scan_members`)."""
+    :func:`miniredis.commands.hashes.scan_members`); ``draw_pool`` caches the members
+    for random draws (see :func:`_random_member`)."""
 
-    __slots__ = ("hashtable", "scan_snapshot")
+    __slots__ = ("hashtable", "scan_snapshot", "draw_pool")
 
     def __init__(self, members: Iterable[bytes] = ()) -> None:
         super().__init__(members)
         self.hashtable = False
         self.scan_snapshot: Any = None
+        self.draw_pool: Optional[tuple] = None
 
     def copy(self) -> "SetValue":
         """COPY duplicates the encoding too (Redis's setTypeDup keeps it)."""
@@ -114,11 +116,29 @@ def _add(client, value: SetValue, members: Iterable[bytes]) -> int:
             added += 1
             if not non_integer and not value.hashtable and not _is_integer(member):
                 non_integer = True
+    if added:
+        value.draw_pool = None      # new members must be drawable
     if added and not value.hashtable and (
             non_integer or len(value) > client.state.config["set-max-intset-entries"]):
         value.hashtable = True
         value.scan_snapshot = None
     return added
+
+
+def _random_member(value: SetValue) -> bytes:
+    """A uniformly random member in O(1) amortised time (a Python set cannot index).
+
+    Draws from a cached tuple of the members, rejecting those removed since. The
+    cache is dropped whenever members are added (see :func:`_add`) and rebuilt once
+    more than half of it is stale, so a loop of SPOPs costs O(n) overall, not O(n**2).
+    """
+    pool = value.draw_pool
+    if pool is None or 2 * len(value) < len(pool):
+        pool = value.draw_pool = tuple(value)
+    while True:
+        member = pool[random.randrange(len(pool))]
+        if member in value:
+            return member
 
 
 def _remove_key_if_empty(client, key: bytes, value: SetValue) -> None:
@@ -234,7 +254,7 @@ def spop(client, args: List[bytes]):
         value = get_set(client, key)
         if value is None:
             return None
-        member = random.choice(tuple(value))
+        member = _random_member(value)
         value.remove(member)
         _remove_key_if_empty(client, key, value)
         db.signal_modified(key)
@@ -277,7 +297,7 @@ def srandmember(client, args: List[bytes]):
         value = read_set(client, args[1])
         if value is None:
             return None
-        return random.choice(tuple(value))
+        return _random_member(value)
     count = parse_random_count(args[2])
     value = read_set(client, args[1])
     if value is None or count == 0:
