@@ -430,3 +430,25 @@ def test_keyspace_hits_and_misses(differ):
     for command in STATS_CASES:
         assert _hits_and_misses(differ.ports["miniredis"], command) == \
             _hits_and_misses(differ.ports["redis"], command), command
+
+
+def test_plain_dicts_stored_by_other_code_are_adopted(mini):
+    """A loader may store a plain dict: hash commands work on it, and its encoding is
+    judged from its contents (as Redis does when it loads a hash)."""
+    db = mini.state.dbs[9]
+    conn = _conn(mini.port)
+    try:
+        conn.call("FLUSHDB")
+        mini.call(db.set, b"small", {b"a": b"1"})
+        mini.call(db.set, b"long", {b"a": b"x" * 100})
+        assert conn.call("HSET", "small", "b", "2") == b":1\r\n"
+        assert conn.call("HGETALL", "small") == \
+            b"*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
+        assert conn.call("OBJECT", "ENCODING", "small") == b"$8\r\nlistpack\r\n"
+        assert conn.call("HDEL", "long", "a") == b":1\r\n"
+        assert conn.call("EXISTS", "long") == b":0\r\n"
+        mini.call(db.set, b"long", {b"a": b"x" * 100, b"b": b"1"})
+        assert conn.call("HDEL", "long", "a") == b":1\r\n"
+        assert conn.call("OBJECT", "ENCODING", "long") == b"$9\r\nhashtable\r\n"
+    finally:
+        conn.close()

@@ -21,7 +21,7 @@ from typing import Any, Iterable, List, Optional, Tuple
 from .. import errors
 from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..errors import CommandError
-from ..keyspace import register_encoding, register_type
+from ..keyspace import encoding_of, register_encoding, register_type
 from ..protocol import OK, Map
 from . import command
 from .keys import parse_cursor, parse_scan_options
@@ -78,17 +78,9 @@ def _adopt(db, key: bytes, value: Any) -> Any:
     if value is None or value.__class__ is Hash:
         return value
     adopted = Hash(value)
-    adopted.hashtable = _content_encoding(adopted, db.state.config) == "hashtable"
+    adopted.hashtable = encoding_of(value, db.state.config) == "hashtable"
     db.data[key] = adopted
     return adopted
-
-
-def _content_encoding(value: dict, config: Any) -> str:
-    limit = config["hash-max-listpack-value"]
-    if len(value) <= config["hash-max-listpack-entries"] and all(
-            len(k) <= limit and len(v) <= limit for k, v in value.items()):
-        return "listpack"
-    return "hashtable"
 
 
 def _hash_for_write(client, key: bytes) -> Hash:
