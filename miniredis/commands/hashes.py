@@ -50,6 +50,7 @@ class Hash(dict):
 
 
 def _encoding(value: Hash, config: Any) -> str:
+    """OBJECT ENCODING: the remembered state, not the current contents (see module)."""
     return "hashtable" if value.hashtable else "listpack"
 
 

@@ -54,6 +54,7 @@ class SetValue(set):
 
 
 def _encoding(value: SetValue, config: Any) -> str:
+    """OBJECT ENCODING: the remembered state, not the current contents (see module)."""
     return "hashtable" if value.hashtable else "intset"
 
 
@@ -62,6 +63,7 @@ register_encoding(SetValue, _encoding)
 
 
 def _is_integer(member: bytes) -> bool:
+    """Whether an intset can hold ``member`` (string2ll's rules: "007", "+1" cannot)."""
     return to_int(member) is not None
 
 
@@ -141,10 +143,6 @@ def _random_member(value: SetValue) -> bytes:
             return member
 
 
-def _remove_key_if_empty(client, key: bytes, value: SetValue) -> None:
-    client.db.delete_if_empty(key, value)
-
-
 # -- membership ---------------------------------------------------------------------------
 @command("sadd", -3, "write denyoom fast", keys=(1, 1, 1), group="set", since="1.0.0",
          summary="Add one or more members to a set")
@@ -177,7 +175,7 @@ def srem(client, args: List[bytes]):
             if not value:
                 break   # Redis deletes the key at once and stops looking
     if removed:
-        _remove_key_if_empty(client, key, value)
+        client.db.delete_if_empty(key, value)
         client.db.signal_modified(key)
     return removed
 
@@ -230,7 +228,7 @@ def smove(client, args: List[bytes]):
     if member not in source:
         return 0
     source.remove(member)
-    _remove_key_if_empty(client, source_key, source)
+    db.delete_if_empty(source_key, source)
     db.signal_modified(source_key)
     destination = _adopt(client, destination_key, destination)
     if destination is None:
@@ -256,7 +254,7 @@ def spop(client, args: List[bytes]):
             return None
         member = _random_member(value)
         value.remove(member)
-        _remove_key_if_empty(client, key, value)
+        client.db.delete_if_empty(key, value)
         db.signal_modified(key)
         return member
     count = to_int(args[2])
