@@ -152,10 +152,19 @@ LCS_TOO_MUCH_MEMORY = ("ERR Insufficient memory, transient memory for LCS exceed
 
 
 # --- hashes ------------------------------------------------------------------------------
+HASH_NOT_INTEGER = "ERR hash value is not an integer"
+HASH_NOT_FLOAT = "ERR hash value is not a float"
+INCREMENT_NAN_OR_INFINITY = "ERR value is NaN or Infinity"
+# The range of a random-count argument (HRANDFIELD, SRANDMEMBER): -LONG_MAX..LONG_MAX.
+RANDOM_COUNT_RANGE = ("ERR value is out of range, value must between -9223372036854775807 "
+                      "and 9223372036854775807")
+VALUE_OUT_OF_RANGE = "ERR value is out of range"
 
 
 
 # --- sets --------------------------------------------------------------------------------
+NUMKEYS_EXCEED_ARGS = "ERR Number of keys can't be greater than number of args"
+LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 
 
 

@@ -1,0 +1,410 @@
+"""Hash commands. A Redis hash is a :class:`Hash`: a ``dict`` of bytes fields to bytes
+values that also remembers its Redis encoding.
+
+Redis keeps a small hash as a listpack and converts it to a hash table once a field or
+value grows longer than ``hash-max-listpack-value`` or the hash gets more than
+``hash-max-listpack-entries`` fields. It never converts back: a hash emptied down to
+one short field stays a hash table. That history cannot be recomputed from the
+contents, so the value carries it (``Hash.hashtable``), set by the writes that make
+Redis convert, and OBJECT ENCODING reports it.
+
+The encoding is observable beyond OBJECT ENCODING, and followed here: a listpack hash
+lists its fields in insertion order (a Python dict does the same, including "deleted
+then re-added goes last"), and HSCAN returns a listpack hash whole with cursor 0.
+"""
+from __future__ import annotations
+
+import random
+from bisect import bisect_left
+from typing import Any, Iterable, List, Optional, Tuple
+
+from .. import errors
+from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
+from ..errors import CommandError
+from ..keyspace import encoding_of, register_encoding, register_type
+from ..protocol import OK, Map
+from . import command
+from .keys import parse_cursor, parse_scan_options
+from .strings import _LONG_DOUBLE_MAX, _to_extended, format_long_double, parse_long_double
+
+
+class Hash(dict):
+    """A hash value: a dict that knows whether Redis would hold it as a hash table.
+
+    ``scan_snapshot`` caches the scan order of a hash-table hash during HSCAN (see
+    :func:`scan_members`).
+    """
+
+    __slots__ = ("hashtable", "scan_snapshot")
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.hashtable = False
+        self.scan_snapshot: Optional[Tuple[List[int], List[bytes]]] = None
+
+    def copy(self) -> "Hash":
+        """COPY duplicates the encoding too (Redis's hashTypeDup keeps it)."""
+        duplicate = Hash(self)
+        duplicate.hashtable = self.hashtable
+        return duplicate
+
+
+def _encoding(value: Hash, config: Any) -> str:
+    """OBJECT ENCODING: the remembered state, not the current contents (see module)."""
+    return "hashtable" if value.hashtable else "listpack"
+
+
+register_type(Hash, "hash")
+register_encoding(Hash, _encoding)
+
+
+def get_hash(client, key: bytes) -> Optional[Hash]:
+    """The hash at ``key`` for a write (no keyspace hit/miss counted), None if missing,
+    WRONGTYPE for anything else."""
+    return _adopt(client.db, key, client.db.get_typed(key, dict))
+
+
+def read_hash(client, key: bytes) -> Optional[Hash]:
+    """The hash at ``key`` for a read command: counts a keyspace hit or miss."""
+    db = client.db
+    value = db.get_read(key)
+    if value is not None and not isinstance(value, dict):
+        raise CommandError(errors.WRONGTYPE)
+    return _adopt(db, key, value)
+
+
+def _adopt(db, key: bytes, value: Any) -> Any:
+    """A plain dict stored by other code (a loader) becomes a Hash, its encoding
+    judged from its contents as Redis does when it loads a hash."""
+    if value is None or value.__class__ is Hash:
+        return value
+    adopted = Hash(value)
+    adopted.hashtable = encoding_of(value, db.state.config) == "hashtable"
+    db.data[key] = adopted
+    return adopted
+
+
+def _hash_for_write(client, key: bytes) -> Hash:
+    """The hash at ``key``, created empty (and stored) if missing."""
+    value = get_hash(client, key)
+    if value is None:
+        value = Hash()
+        client.db.set(key, value)
+    return value
+
+
+def _check_conversion(client, value: Hash, longest: int) -> None:
+    """After a write: convert to a hash table as Redis would (a field or value longer
+    than hash-max-listpack-value was written, or too many fields). Never back."""
+    if value.hashtable:
+        return
+    config = client.state.config
+    if longest > config["hash-max-listpack-value"] or \
+            len(value) > config["hash-max-listpack-entries"]:
+        value.hashtable = True
+        value.scan_snapshot = None
+
+
+# -- scanning (shared with sets) ------------------------------------------------------
+_SCAN_MASK = (1 << 62) - 1
+
+
+def _scan_position(member: bytes) -> int:
+    """A member's place in scan order: its hash (fixed for the life of the process),
+    never 0, which is the cursor that ends a scan."""
+    return (hash(member) & _SCAN_MASK) + 1
+
+
+def scan_members(value: Any, cursor: int, count: int) -> Tuple[int, List[bytes]]:
+    """One step of HSCAN/SSCAN over a hash-table encoded hash or set.
+
+    Members are visited in increasing :func:`_scan_position`; the cursor is the
+    position of the next member to visit, so a call returns every present member whose
+    position lies at or after the cursor, ``count`` at a time, and members never move.
+    A member present during the whole scan is therefore returned at least once,
+    whatever is added or removed meanwhile (members sharing a position are returned
+    together, never split across calls). That needs no state; the sorted order is
+    cached on the value (``scan_snapshot``) so that each call costs O(log n + count):
+    the cache is rebuilt when a scan starts (cursor 0), so it always holds every member
+    present since the start of any scan in progress. Members removed since are skipped.
+    """
+    snapshot = value.scan_snapshot
+    if cursor == 0 or snapshot is None:
+        order = sorted((_scan_position(member), member) for member in value)
+        snapshot = ([position for position, _ in order], [member for _, member in order])
+        value.scan_snapshot = snapshot
+    positions, members = snapshot
+    size = len(positions)
+    index = bisect_left(positions, cursor)
+    found: List[bytes] = []
+    budget = count * 10     # also bound the removed members walked over, as Redis does
+    while index < size and budget and len(found) < count:
+        member = members[index]
+        if member in value:
+            found.append(member)
+        index += 1
+        budget -= 1
+    while index < size and index and positions[index] == positions[index - 1]:
+        member = members[index]
+        if member in value:
+            found.append(member)
+        index += 1
+    if index >= size:
+        value.scan_snapshot = None   # a finished scan; the next one starts afresh
+        return 0, found
+    return positions[index], found
+
+
+def parse_scan(args: List[bytes]) -> Tuple[Any, int]:
+    """HSCAN/SSCAN options after the cursor: (MATCH predicate or None, COUNT)."""
+    matches, count, _ = parse_scan_options(args, 3, allow_type=False)
+    return matches, count
+
+
+# -- setting and getting ------------------------------------------------------------------
+def _set_pairs(client, args: List[bytes]) -> int:
+    if len(args) % 2:
+        raise CommandError(errors.WRONG_ARITY.format(args[0].decode(errors="replace").lower()))
+    key = args[1]
+    value = _hash_for_write(client, key)
+    before = len(value)
+    for i in range(2, len(args), 2):
+        value[args[i]] = args[i + 1]
+    _check_conversion(client, value, max(len(a) for a in args[2:]))
+    client.db.signal_modified(key)
+    return len(value) - before
+
+
+@command("hset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0",
+         summary="Set the string value of a hash field")
+def hset(client, args: List[bytes]):
+    return _set_pairs(client, args)
+
+
+@command("hmset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0",
+         summary="Set multiple hash fields to multiple values")
+def hmset(client, args: List[bytes]):
+    _set_pairs(client, args)
+    return OK
+
+
+@command("hsetnx", 4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0",
+         summary="Set the value of a hash field, only if the field does not exist")
+def hsetnx(client, args: List[bytes]):
+    key, field = args[1], args[2]
+    value = _hash_for_write(client, key)
+    if field in value:
+        return 0
+    value[field] = args[3]
+    _check_conversion(client, value, max(len(field), len(args[3])))
+    client.db.signal_modified(key)
+    return 1
+
+
+@command("hget", 3, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0",
+         summary="Get the value of a hash field")
+def hget(client, args: List[bytes]):
+    value = read_hash(client, args[1])
+    return None if value is None else value.get(args[2])
+
+
+@command("hmget", -3, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0",
+         summary="Get the values of all the given hash fields")
+def hmget(client, args: List[bytes]):
+    value = read_hash(client, args[1])
+    if value is None:
+        return [None] * (len(args) - 2)
+    get = value.get
+    return [get(field) for field in args[2:]]
+
+
+@command("hdel", -3, "write fast", keys=(1, 1, 1), group="hash", since="2.0.0",
+         summary="Delete one or more hash fields")
+def hdel(client, args: List[bytes]):
+    key = args[1]
+    value = get_hash(client, key)
+    if value is None:
+        return 0
+    deleted = 0
+    for field in args[2:]:
+        if field in value:
+            del value[field]
+            deleted += 1
+            if not value:
+                break   # Redis deletes the key at once and stops looking
+    if deleted:
+        db = client.db
+        db.delete_if_empty(key, value)
+        db.signal_modified(key)
+    return deleted
+
+
+@command("hexists", 3, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0",
+         summary="Determine if a hash field exists")
+def hexists(client, args: List[bytes]):
+    value = read_hash(client, args[1])
+    return int(value is not None and args[2] in value)
+
+
+@command("hlen", 2, "readonly fast", keys=(1, 1, 1), group="hash", since="2.0.0",
+         summary="Get the number of fields in a hash")
+def hlen(client, args: List[bytes]):
+    value = read_hash(client, args[1])
+    return 0 if value is None else len(value)
+
+
+@command("hstrlen", 3, "readonly fast", keys=(1, 1, 1), group="hash", since="3.2.0",
+         summary="Get the length of the value of a hash field")
+def hstrlen(client, args: List[bytes]):
+    value = read_hash(client, args[1])
+    if value is None:
+        return 0
+    return len(value.get(args[2], b""))
+
+
+@command("hkeys", 2, "readonly", keys=(1, 1, 1), group="hash", since="2.0.0",
+         summary="Get all the fields in a hash")
+def hkeys(client, args: List[bytes]):
+    value = read_hash(client, args[1])
+    return [] if value is None else list(value)
+
+
+@command("hvals", 2, "readonly", keys=(1, 1, 1), group="hash", since="2.0.0",
+         summary="Get all the values in a hash")
+def hvals(client, args: List[bytes]):
+    value = read_hash(client, args[1])
+    return [] if value is None else list(value.values())
+
+
+@command("hgetall", 2, "readonly", keys=(1, 1, 1), group="hash", since="2.0.0",
+         summary="Get all the fields and values in a hash")
+def hgetall(client, args: List[bytes]):
+    value = read_hash(client, args[1])
+    return Map() if value is None else Map(value)
+
+
+# -- counters -----------------------------------------------------------------------------
+@command("hincrby", 4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0",
+         summary="Increment the integer value of a hash field by the given number")
+def hincrby(client, args: List[bytes]):
+    key, field = args[1], args[2]
+    increment = parse_int(args[3])
+    value = get_hash(client, key)
+    current = 0
+    if value is not None and field in value:
+        current = to_int(value[field])
+        if current is None:
+            raise CommandError(errors.HASH_NOT_INTEGER)
+    result = current + increment
+    if not LLONG_MIN <= result <= LLONG_MAX:
+        raise CommandError(errors.OVERFLOW)
+    text = b"%d" % result
+    _store_counter(client, key, value, field, text)
+    return result
+
+
+@command("hincrbyfloat", 4, "write denyoom fast", keys=(1, 1, 1), group="hash",
+         since="2.6.0", summary="Increment the float value of a hash field by the given "
+         "amount")
+def hincrbyfloat(client, args: List[bytes]):
+    """Long double arithmetic and formatting exactly as INCRBYFLOAT (commands.strings)."""
+    key, field = args[1], args[2]
+    increment = parse_long_double(args[3])
+    if increment is None:
+        raise CommandError(errors.NOT_FLOAT)
+    if isinstance(increment, float):            # inf or -inf
+        raise CommandError(errors.INCREMENT_NAN_OR_INFINITY)
+    value = get_hash(client, key)
+    current: Any = 0
+    if value is not None and field in value:
+        current = parse_long_double(value[field])
+        if current is None:
+            raise CommandError(errors.HASH_NOT_FLOAT)
+    if isinstance(current, float):               # a stored "inf": the sum is infinite
+        raise CommandError(errors.INCR_FLOAT_NAN)
+    result = _to_extended(current + increment)
+    if abs(result) > _LONG_DOUBLE_MAX:
+        raise CommandError(errors.INCR_FLOAT_NAN)
+    text = format_long_double(result)
+    _store_counter(client, key, value, field, text)
+    return text
+
+
+def _store_counter(client, key: bytes, value: Optional[Hash], field: bytes,
+                   text: bytes) -> None:
+    if value is None:
+        value = Hash()
+        client.db.set(key, value)
+    value[field] = text
+    _check_conversion(client, value, max(len(field), len(text)))
+    client.db.signal_modified(key)
+
+
+# -- random fields ------------------------------------------------------------------------
+def parse_random_count(text: bytes) -> int:
+    """A count of HRANDFIELD/SRANDMEMBER: an integer in -LONG_MAX..LONG_MAX."""
+    count = parse_int(text)
+    if count == LLONG_MIN:
+        raise CommandError(errors.RANDOM_COUNT_RANGE)
+    return count
+
+
+def _pairs(items: Iterable[Tuple[bytes, bytes]], resp3: bool) -> List[Any]:
+    """WITHVALUES replies: [field, value] pairs in RESP3, one flat array in RESP2."""
+    if resp3:
+        return [[field, value] for field, value in items]
+    return [x for pair in items for x in pair]
+
+
+@command("hrandfield", -2, "readonly", keys=(1, 1, 1), group="hash", since="6.2.0",
+         summary="Get one or multiple random fields from a hash")
+def hrandfield(client, args: List[bytes]):
+    if len(args) == 2:
+        value = read_hash(client, args[1])
+        if value is None:
+            return None
+        return random.choice(list(value))
+    count = parse_random_count(args[2])
+    withvalues = False
+    if len(args) > 4 or (len(args) == 4 and args[3].lower() != b"withvalues"):
+        raise CommandError(errors.SYNTAX)
+    if len(args) == 4:
+        withvalues = True
+        if not -(LLONG_MAX // 2) <= count <= LLONG_MAX // 2:
+            raise CommandError(errors.VALUE_OUT_OF_RANGE)
+    value = read_hash(client, args[1])
+    if value is None or count == 0:
+        return []
+    resp3 = client.resp == 3
+    if count < 0:
+        # Repetitions allowed: -count independent draws.
+        items = list(value.items())
+        chosen = random.choices(items, k=-count)
+        return _pairs(chosen, resp3) if withvalues else [field for field, _ in chosen]
+    if count >= len(value):
+        chosen = list(value.items())           # the whole hash, in its own order
+    elif value.hashtable:
+        chosen = random.sample(list(value.items()), count)
+    else:
+        # Redis samples a listpack's entries and replies in listpack order.
+        items = list(value.items())
+        chosen = [items[i] for i in sorted(random.sample(range(len(items)), count))]
+    return _pairs(chosen, resp3) if withvalues else [field for field, _ in chosen]
+
+
+# -- scanning -----------------------------------------------------------------------------
+@command("hscan", -3, "readonly", keys=(1, 1, 1), group="hash", since="2.8.0",
+         summary="Incrementally iterate hash fields and associated values")
+def hscan(client, args: List[bytes]):
+    cursor = parse_cursor(args[2])
+    value = read_hash(client, args[1])
+    if value is None:
+        return [b"0", []]
+    matches, count = parse_scan(args)
+    if value.hashtable:
+        cursor, fields = scan_members(value, cursor, count)
+    else:
+        cursor, fields = 0, list(value)      # a listpack is returned whole
+    if matches is not None:
+        fields = [field for field in fields if matches(field)]
+    return [b"%d" % cursor, [x for field in fields for x in (field, value[field])]]
