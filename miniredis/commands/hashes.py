@@ -23,6 +23,7 @@ from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..errors import CommandError
 from ..keyspace import encoding_of, register_encoding, register_type
 from ..protocol import OK, Map
+from ..notify import notify
 from . import command
 from .keys import parse_cursor, parse_scan_options
 from .strings import _LONG_DOUBLE_MAX, _to_extended, format_long_double, parse_long_double
@@ -172,6 +173,7 @@ def _set_pairs(client, args: List[bytes]) -> int:
         value[args[i]] = args[i + 1]
     _check_conversion(client, value, max(len(a) for a in args[2:]))
     client.db.signal_modified(key)
+    notify(client.db, "h", b"hset", key)
     return len(value) - before
 
 
@@ -198,6 +200,7 @@ def hsetnx(client, args: List[bytes]):
     value[field] = args[3]
     _check_conversion(client, value, max(len(field), len(args[3])))
     client.db.signal_modified(key)
+    notify(client.db, "h", b"hset", key)
     return 1
 
 
@@ -234,6 +237,7 @@ def hdel(client, args: List[bytes]):
                 break   # Redis deletes the key at once and stops looking
     if deleted:
         db = client.db
+        notify(db, "h", b"hdel", key)
         db.delete_if_empty(key, value)
         db.signal_modified(key)
     return deleted
@@ -300,6 +304,7 @@ def hincrby(client, args: List[bytes]):
         raise CommandError(errors.OVERFLOW)
     text = b"%d" % result
     _store_counter(client, key, value, field, text)
+    notify(client.db, "h", b"hincrby", key)
     return result
 
 
@@ -327,6 +332,7 @@ def hincrbyfloat(client, args: List[bytes]):
         raise CommandError(errors.INCR_FLOAT_NAN)
     text = format_long_double(result)
     _store_counter(client, key, value, field, text)
+    notify(client.db, "h", b"hincrbyfloat", key)
     return text
 
 

@@ -22,6 +22,7 @@ from ..args import to_int
 from ..errors import CommandError
 from ..keyspace import register_encoding, register_type
 from ..protocol import Set
+from ..notify import notify
 from . import command
 from .hashes import parse_random_count, parse_scan, scan_members
 from .keys import parse_cursor
@@ -157,6 +158,7 @@ def sadd(client, args: List[bytes]):
     added = _add(client, value, args[2:])
     if added:
         client.db.signal_modified(key)
+        notify(client.db, "s", b"sadd", key)
     return added
 
 
@@ -175,6 +177,7 @@ def srem(client, args: List[bytes]):
             if not value:
                 break   # Redis deletes the key at once and stops looking
     if removed:
+        notify(client.db, "s", b"srem", key)
         client.db.delete_if_empty(key, value)
         client.db.signal_modified(key)
     return removed
@@ -228,6 +231,7 @@ def smove(client, args: List[bytes]):
     if member not in source:
         return 0
     source.remove(member)
+    notify(db, "s", b"srem", source_key)
     db.delete_if_empty(source_key, source)
     db.signal_modified(source_key)
     destination = _adopt(client, destination_key, destination)
@@ -237,6 +241,7 @@ def smove(client, args: List[bytes]):
         db.set(destination_key, destination)
     if _add(client, destination, (member,)):
         db.signal_modified(destination_key)
+        notify(db, "s", b"sadd", destination_key)
     return 1
 
 
@@ -254,7 +259,8 @@ def spop(client, args: List[bytes]):
             return None
         member = _random_member(value)
         value.remove(member)
-        client.db.delete_if_empty(key, value)
+        notify(db, "s", b"spop", key)
+        db.delete_if_empty(key, value)
         db.signal_modified(key)
         return member
     count = to_int(args[2])
@@ -264,12 +270,14 @@ def spop(client, args: List[bytes]):
     if value is None or count == 0:
         return Set()
     size = len(value)
+    notify(db, "s", b"spop", key)
     if count >= size:
         # The whole set, replied as Redis's union of it (an intset when it can be):
         # Redis runs SUNION here, whose read lookup counts a keyspace hit.
         db.get_read(key)
         popped = _ordered(new_set(client, value))
         db.delete(key)
+        notify(db, "g", b"del", key)
         return Set(popped)
     remaining = size - count
     members = tuple(value)
@@ -351,14 +359,15 @@ def _difference(sets: List[Optional[SetValue]]) -> set:
     return result
 
 
-def _store(client, destination: bytes, members: Iterable[bytes]) -> int:
+def _store(client, destination: bytes, members: Iterable[bytes], event: bytes) -> int:
     """Replace ``destination`` by the result (deleting it when the result is empty)."""
     db = client.db
     value = new_set(client, members)
     if value:
         db.set(destination, value)
-    else:
-        db.delete(destination)
+        notify(db, "s", event, destination)
+    elif db.delete(destination):
+        notify(db, "g", b"del", destination)
     return len(value)
 
 
@@ -377,7 +386,7 @@ def sinter(client, args: List[bytes]):
          summary="Intersect multiple sets and store the resulting set in a key")
 def sinterstore(client, args: List[bytes]):
     sets = _lookup_all(client, args[2:])
-    return _store(client, args[1], _intersection(sets))
+    return _store(client, args[1], _intersection(sets), b"sinterstore")
 
 
 @command("sunion", -2, "readonly", keys=(1, -1, 1), group="set", since="1.0.0",
@@ -390,7 +399,7 @@ def sunion(client, args: List[bytes]):
          summary="Add multiple sets and store the resulting set in a key")
 def sunionstore(client, args: List[bytes]):
     sets = _lookup_all(client, args[2:])
-    return _store(client, args[1], _union(sets))
+    return _store(client, args[1], _union(sets), b"sunionstore")
 
 
 @command("sdiff", -2, "readonly", keys=(1, -1, 1), group="set", since="1.0.0",
@@ -403,7 +412,7 @@ def sdiff(client, args: List[bytes]):
          summary="Subtract multiple sets and store the resulting set in a key")
 def sdiffstore(client, args: List[bytes]):
     sets = _lookup_all(client, args[2:])
-    return _store(client, args[1], _difference(sets))
+    return _store(client, args[1], _difference(sets), b"sdiffstore")
 
 
 @command("sintercard", -3, "readonly", keys=(0, 0, 0), group="set", since="7.0.0",

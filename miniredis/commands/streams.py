@@ -22,6 +22,7 @@ from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, U64_MAX, C
                                 incr_id)
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, OK, Map
+from ..notify import notify
 from . import command, container
 from .connection import help_reply
 
@@ -30,6 +31,16 @@ _SPACES = b" \t\n\v\f\r"
 
 
 # -- lookups -------------------------------------------------------------------------------
+def _get_consumer(db, key: bytes, group: Group, name: bytes, now: int) -> Consumer:
+    """The consumer ``name`` of ``group`` (seen now), created with its keyspace event
+    when new, as streamCreateConsumer does for XREADGROUP, XCLAIM and XAUTOCLAIM."""
+    created = name not in group.consumers
+    consumer = group.consumer(name, now)
+    if created:
+        notify(db, "t", b"xgroup-createconsumer", key)
+    return consumer
+
+
 def _lookup(client, key: bytes, read: bool = True) -> Optional[Stream]:
     """The stream at ``key`` or None; WRONGTYPE for another type. ``read`` lookups
     count keyspace hits/misses (Redis's lookupKeyRead), write lookups do not."""
@@ -376,8 +387,9 @@ def xadd(client, args: List[bytes]):
     config = client.state.config
     stream.append(new_id, pairs, config["stream-node-max-bytes"],
                   config["stream-node-max-entries"])
-    if parsed.trims:
-        _trim(client, stream, parsed)
+    notify(db, "t", b"xadd", key)
+    if parsed.trims and _trim(client, stream, parsed):
+        notify(db, "t", b"xtrim", key)
     db.signal_modified(key)
     signal_ready(db, key)
     return format_id(new_id)
@@ -393,6 +405,7 @@ def xtrim(client, args: List[bytes]):
     deleted = _trim(client, stream, parsed)
     if deleted:
         client.db.signal_modified(args[1])
+        notify(client.db, "t", b"xtrim", args[1])
     return deleted
 
 
@@ -464,6 +477,7 @@ def xdel(client, args: List[bytes]):
         elif first_gone:
             stream.first_id = stream.entries.peekitem(0)[0]
         client.db.signal_modified(args[1])
+        notify(client.db, "t", b"xdel", args[1])
     return deleted
 
 
@@ -502,6 +516,7 @@ def xsetid(client, args: List[bytes]):
     if max_deleted != MIN_ID:
         stream.max_deleted_id = max_deleted
     client.db.signal_modified(args[1])
+    notify(client.db, "t", b"xsetid", args[1])
     return OK
 
 
@@ -624,7 +639,7 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
                 gt = group.last_id
             if serve:
                 # Redis 7.0 looks the consumer up (creating it) only when it serves.
-                consumer = group.consumer(consumer_name, now)
+                consumer = _get_consumer(client.db, key, group, consumer_name, now)
                 start = incr_id(gt) or MAX_ID   # type: ignore[arg-type]
                 if history:
                     entries = _history(stream, start, count, consumer, now)
@@ -664,7 +679,7 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
         start = incr_id(gt)
         now = _now(client)
         if group is not None:
-            consumer = group.consumer(consumer_name, now)
+            consumer = _get_consumer(db, key, group, consumer_name, now)
             entries = _deliver(stream, start, serve_count, group, consumer, noack, now)
         else:
             entries = _range_reply(stream, start, MAX_ID, serve_count)
@@ -748,6 +763,7 @@ def xgroup_create(client, args: List[bytes]):
         raise CommandError(errors.BUSYGROUP)
     stream.groups[args[3]] = Group(args[3], last_id, entries_read)
     client.db.signal_modified(key)
+    notify(client.db, "t", b"xgroup-create", key)
     return OK
 
 
@@ -772,6 +788,7 @@ def xgroup_setid(client, args: List[bytes]):
     group.last_id = last_id  # type: ignore[union-attr]
     group.entries_read = entries_read  # type: ignore[union-attr]
     client.db.signal_modified(args[2])
+    notify(client.db, "t", b"xgroup-setid", args[2])
     return OK
 
 
@@ -784,6 +801,7 @@ def xgroup_destroy(client, args: List[bytes]):
     del stream.groups[args[3]]  # type: ignore[union-attr]
     db = client.db
     db.signal_modified(args[2])
+    notify(db, "t", b"xgroup-destroy", args[2])
     signal_ready(db, args[2])        # XREADGROUP waiters get -NOGROUP
     return 1
 
@@ -796,6 +814,7 @@ def xgroup_createconsumer(client, args: List[bytes]):
         return 0
     group.consumer(args[4], _now(client))  # type: ignore[union-attr]
     client.db.signal_modified(args[2])
+    notify(client.db, "t", b"xgroup-createconsumer", args[2])
     return 1
 
 
@@ -808,6 +827,7 @@ def xgroup_delconsumer(client, args: List[bytes]):
         return 0
     pending = group.delete_consumer(consumer)  # type: ignore[union-attr]
     client.db.signal_modified(args[2])
+    notify(client.db, "t", b"xgroup-delconsumer", args[2])
     return pending
 
 
@@ -1007,7 +1027,7 @@ def xclaim(client, args: List[bytes]):
         if nack.consumer is not None and min_idle and now - nack.delivery_time < min_idle:
             continue
         if consumer is None:
-            consumer = group.consumer(args[3], now)
+            consumer = _get_consumer(client.db, args[1], group, args[3], now)
         _claim_one(group, consumer, stream_id, nack, delivery_time, retry, justid)
         consumer.active_time = now
         changed = True
@@ -1064,7 +1084,7 @@ def xautoclaim(client, args: List[bytes]):
         if min_idle and now - nack.delivery_time < min_idle:
             continue
         if consumer is None:
-            consumer = group.consumer(args[3], now)
+            consumer = _get_consumer(client.db, args[1], group, args[3], now)
         _claim_one(group, consumer, stream_id, nack, now, None, justid)
         consumer.active_time = now
         claimed.append(format_id(stream_id) if justid
