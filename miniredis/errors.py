@@ -123,6 +123,7 @@ CONFIG_SET_FAILED = "ERR CONFIG SET failed (possibly related to argument '{}') -
 GETKEYS_INVALID = "ERR Invalid command specified"
 GETKEYS_ARITY = "ERR Invalid number of arguments specified for command"
 GETKEYS_NO_KEYS = "ERR The command has no key arguments"
+GETKEYS_INVALID_ARGS = "ERR Invalid arguments specified for command"
 SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
 SHUTDOWN_NOT_IN_PROGRESS = "ERR No shutdown in progress."
 

@@ -595,7 +595,11 @@ def command_getkeys(client, args: List[bytes]):
         raise CommandError(errors.GETKEYS_ARITY)
     positions = cmd.key_indexes(target)
     if not positions:
-        raise CommandError(errors.GETKEYS_NO_KEYS)
+        if cmd.key_finder is None:
+            raise CommandError(errors.GETKEYS_NO_KEYS)
+        if "no_mandatory_keys" in cmd.flags:   # EVAL with 0 keys: none, validly
+            return []
+        raise CommandError(errors.GETKEYS_INVALID_ARGS)
     return [target[i] for i in positions if i < len(target)]
 
 
