@@ -835,3 +835,31 @@ def test_random_ranges_against_redis(differ):
              "WITHSCORES"],
             ["ZRANK", "r", rng.choice(members)], ["ZREVRANK", "r", rng.choice(members)]]
     differ.check(*commands, protocols=(2,))
+
+
+def test_keyspace_hits_and_misses(differ):
+    """Read commands count a keyspace hit or miss per key looked up; writes do not."""
+    commands = [
+        "ZADD z 1 a 2 b", "SET s x", "ZSCORE z a", "ZSCORE missing a", "ZCARD z",
+        "ZMSCORE missing a", "ZRANK z a", "ZREVRANK missing a", "ZCOUNT z 0 1",
+        "ZLEXCOUNT missing - +", "ZRANGE z 0 -1", "ZRANGEBYSCORE missing 0 1",
+        "ZRANGEBYLEX z - +", "ZRANGESTORE d z 0 -1", "ZRANGESTORE d missing 0 -1",
+        "ZUNION 2 z missing", "ZINTERSTORE d 2 z missing", "ZINTERCARD 2 z z",
+        "ZRANDMEMBER z", "ZRANDMEMBER missing 2", "ZSCAN z 0", "ZSCAN missing 0",
+        "ZSCORE s a", "ZRANGE s 0 1", "ZADD z 3 c", "ZINCRBY z 1 a", "ZREM z nobody",
+        "ZPOPMIN missing", "ZREMRANGEBYRANK z 5 6", "ZMPOP 1 missing MIN",
+        "BZPOPMIN z 0", "ZCOUNT z a b"]
+    found = {}
+    for name, port in _both(differ):
+        conn = _conn(port)
+        try:
+            conn.call("FLUSHALL")
+            conn.call("CONFIG", "RESETSTAT")
+            for command in commands:
+                conn.call(*command.split())
+            info = conn.call("INFO", "stats").decode()
+            found[name] = [line for line in info.split("\r\n")
+                           if line.startswith(("keyspace_hits:", "keyspace_misses:"))]
+        finally:
+            conn.close()
+    assert found["miniredis"] == found["redis"]

@@ -63,6 +63,8 @@ def _strtod(text: bytes) -> Optional[Tuple[float, bool]]:
 def _parse_score(text: bytes, message: str = errors.NOT_FLOAT) -> float:
     """A score/increment/weight, by Redis's string2d: the whole argument must be a
     number, with no leading space, no NaN, no overflow and no underflow to zero."""
+    if text.isdigit() and len(text) < 300:    # plain digits: nothing to refuse
+        return float(text)
     parsed = _strtod(text)
     if parsed is None or parsed[1]:
         raise CommandError(message)
@@ -74,6 +76,8 @@ def _parse_range_end(text: bytes) -> Optional[float]:
     strtod, which skips leading spaces, saturates out-of-range values and reads ""
     as 0, and only requires that what follows the number is the end of the C
     string (so anything after a NUL byte is ignored). NaN is refused."""
+    if text.isdigit():               # the common case, and exactly what strtod reads
+        return float(text)
     nul = text.find(b"\x00")
     if nul >= 0:
         text = text[:nul]
@@ -120,8 +124,19 @@ def _score_range_empty(low: float, low_ex: bool, high: float, high_ex: bool) -> 
 
 # -- lookups and replies ---------------------------------------------------------------
 def get_zset(client, key: bytes) -> Optional[ZSet]:
-    """The sorted set at ``key``, None if missing, WRONGTYPE for anything else."""
+    """The sorted set at ``key``, None if missing, WRONGTYPE for anything else.
+
+    A write lookup (lookupKeyWrite): no keyspace hit/miss is counted."""
     return client.db.get_typed(key, ZSet)
+
+
+def _read_zset(client, key: bytes) -> Optional[ZSet]:
+    """Like :func:`get_zset` for read commands, which count a keyspace hit or miss
+    (INFO stats) before the type is checked, as lookupKeyRead does."""
+    value = client.db.get_read(key)
+    if value is not None and value.__class__ is not ZSet:
+        raise CommandError(errors.WRONGTYPE)
+    return value
 
 
 def _limits(client) -> Tuple[int, int]:
@@ -269,7 +284,7 @@ def zrem(client, args: List[bytes]):
 @command("zcard", 2, "readonly fast", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
          summary="Get the number of members in a sorted set")
 def zcard(client, args: List[bytes]):
-    zset = get_zset(client, args[1])
+    zset = _read_zset(client, args[1])
     return 0 if zset is None else len(zset)
 
 
@@ -277,7 +292,7 @@ def zcard(client, args: List[bytes]):
          since="1.2.0", summary="Get the score associated with the given member in a "
          "sorted set")
 def zscore(client, args: List[bytes]):
-    zset = get_zset(client, args[1])
+    zset = _read_zset(client, args[1])
     if zset is None:
         return None
     score = zset.scores.get(args[2])
@@ -288,7 +303,7 @@ def zscore(client, args: List[bytes]):
          since="6.2.0", summary="Get the score associated with the given members in a "
          "sorted set")
 def zmscore(client, args: List[bytes]):
-    zset = get_zset(client, args[1])
+    zset = _read_zset(client, args[1])
     scores = zset.scores if zset is not None else {}
     out = []
     for member in args[2:]:
@@ -307,7 +322,7 @@ def _rank(client, args: List[bytes], reverse: bool):
             raise CommandError(errors.SYNTAX)
         with_score = True
     missing = NULL_ARRAY if with_score else None
-    zset = get_zset(client, args[1])
+    zset = _read_zset(client, args[1])
     if zset is None:
         return missing
     rank = zset.rank(args[2])
@@ -338,7 +353,7 @@ def zrevrank(client, args: List[bytes]):
          "the given values")
 def zcount(client, args: List[bytes]):
     low, low_ex, high, high_ex = _score_range(args[2], args[3])
-    zset = get_zset(client, args[1])
+    zset = _read_zset(client, args[1])
     if zset is None or _score_range_empty(low, low_ex, high, high_ex):
         return 0
     return max(0, zset.score_stop(high, high_ex) - zset.score_start(low, low_ex))
@@ -349,7 +364,7 @@ def zcount(client, args: List[bytes]):
          "given lexicographical range")
 def zlexcount(client, args: List[bytes]):
     low, high = _lex_range(args[2], args[3])
-    zset = get_zset(client, args[1])
+    zset = _read_zset(client, args[1])
     if zset is None:
         return 0
     start = zset.lex_first(low, high)
@@ -450,8 +465,7 @@ def _zrange(client, args: List[bytes], first: int, store: bool, kind: Optional[s
         bounds = _score_range(min_arg, max_arg)
     else:
         bounds = _lex_range(min_arg, max_arg)
-    zset = get_zset(client, args[first]) if not store else \
-        client.db.get_typed(args[first], ZSet)
+    zset = _read_zset(client, args[first])
     entries = [] if zset is None else \
         _range_entries(zset, kind, reverse, bounds, offset, limit)
     if store:
@@ -705,7 +719,7 @@ def bzmpop(client, args: List[bytes]):
 def _source(client, key: bytes) -> Optional[Dict[bytes, float]]:
     """An input of the set operations: a sorted set's scores, a plain set's members
     (score 1), None when missing; WRONGTYPE for other types."""
-    value = client.db.get(key)
+    value = client.db.get_read(key)
     if value is None:
         return None
     if value.__class__ is ZSet:
@@ -882,7 +896,7 @@ _HALF_LONG = LLONG_MAX // 2
          since="6.2.0", summary="Get one or multiple random elements from a sorted set")
 def zrandmember(client, args: List[bytes]):
     if len(args) == 2:
-        zset = get_zset(client, args[1])
+        zset = _read_zset(client, args[1])
         if zset is None:
             return None
         return zset.entry(random.randrange(len(zset)))[1]
@@ -896,7 +910,7 @@ def zrandmember(client, args: List[bytes]):
         with_scores = True
         if count < -_HALF_LONG or count > _HALF_LONG:
             raise CommandError(errors.ZRANDMEMBER_OUT_OF_RANGE)
-    zset = get_zset(client, args[1])
+    zset = _read_zset(client, args[1])
     if zset is None or count == 0:
         return []
     size = len(zset)
@@ -929,7 +943,7 @@ def _scan_score(score: float, listpack: bool) -> bytes:
          summary="Incrementally iterate sorted sets elements and associated scores")
 def zscan(client, args: List[bytes]):
     cursor = parse_cursor(args[2])
-    zset = get_zset(client, args[1])
+    zset = _read_zset(client, args[1])
     if zset is None:
         return [b"0", []]
     matches, count, _ = parse_scan_options(args, 3, allow_type=False)

@@ -214,14 +214,17 @@ class ZSet:
         """Entries at positions ``start <= i < stop``, descending when ``reverse``."""
         if start >= stop:
             return []
-        return list(self.order.islice(start, stop, reverse=reverse))
+        taken = self.order[start:stop]     # slicing beats islice for short ranges
+        if reverse:
+            taken.reverse()
+        return taken
 
     def remove_slice(self, start: int, stop: int) -> int:
         """Remove the entries at positions ``start <= i < stop``; how many."""
         if start >= stop:
             return 0
         order = self.order
-        removed = list(order.islice(start, stop))
+        removed = order[start:stop]
         del order[start:stop]
         scores = self.scores
         scan = self._scan
