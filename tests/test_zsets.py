@@ -635,6 +635,9 @@ def test_zrandmember_guarantees(mini):
         distinct = parse_raw(conn.call("ZRANDMEMBER", "rz", "7"))[1]
         names = [item[1] for item in distinct]
         assert len(names) == 7 == len(set(names)) and set(names) <= set(members)
+        for _ in range(10):   # a small sample of a listpack comes in ascending order
+            sample = [item[1] for item in parse_raw(conn.call("ZRANDMEMBER", "rz", "6"))[1]]
+            assert sample == sorted(sample, key=members.index)
         seen = set()
         for _ in range(30):
             seen.add(parse_raw(conn.call("ZRANDMEMBER", "rz"))[1])

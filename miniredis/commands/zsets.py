@@ -920,8 +920,11 @@ def zrandmember(client, args: List[bytes]):
         # The whole set, walked from the highest entry down as Redis's iterator does.
         entries = zset.slice(0, size, reverse=True)
     else:
-        picked = sorted(random.sample(range(size), count))
-        random.shuffle(picked)
+        picked = random.sample(range(size), count)
+        if zset.listpack and count * 3 <= size:
+            # Redis samples a listpack in place and replies in its (ascending) order;
+            # larger samples come from a dict, in no particular order.
+            picked.sort()
         entries = [zset.entry(i) for i in picked]
     return _pairs(client, entries, with_scores)
 
