@@ -400,7 +400,8 @@ _CATEGORY_ORDER = ["keyspace", "read", "write", "set", "sortedset", "list", "has
 # The category a command's documentation group implies (Redis states these per command;
 # they follow the group except for the exceptions below).
 _GROUP_CATEGORY = {"generic": "keyspace", "string": "string", "list": "list", "set": "set",
-                   "sorted_set": "sortedset", "hash": "hash", "bitmap": "bitmap",
+                   "sorted_set": "sortedset", "sorted-set": "sortedset", "hash": "hash",
+                   "bitmap": "bitmap",
                    "hyperloglog": "hyperloglog", "geo": "geo", "stream": "stream",
                    "pubsub": "pubsub", "connection": "connection",
                    "transactions": "transaction", "scripting": "scripting"}
