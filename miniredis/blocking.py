@@ -49,7 +49,7 @@ class Waiter:
     """One blocked client: what it waits for and what to answer on timeout."""
 
     __slots__ = ("client", "db_id", "keys", "serve", "timeout_reply", "deadline", "timer",
-                 "command")
+                 "command", "args")
 
     def __init__(self, client: "Client", keys: List[bytes], serve: ServeFunction,
                  timeout_reply: Any, deadline: Optional[float], command: Any) -> None:
@@ -61,6 +61,7 @@ class Waiter:
         self.deadline = deadline      # clock.monotonic() seconds, None: wait forever
         self.timer: Any = None
         self.command = command        # the Command, for statistics
+        self.args: Optional[List[bytes]] = None  # the request (set by the dispatcher)
 
 
 class Blocking:
@@ -162,6 +163,8 @@ class Blocking:
                     # Even with the key gone, later waiters get their turn: XREADGROUP
                     # answers a deleted stream with an error (Redis 7.0).
                     continue
+                if self.state.aof is not None:
+                    self.state.aof.served(waiter, reply)   # BLPOP logged as LPOP...
                 self.unblock(waiter.client, reply)
 
     def unblock(self, client: "Client", reply: Any) -> None:

@@ -99,10 +99,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UsageError as exc:
         print("miniredis: %s" % exc, file=sys.stderr)
         return 1
+    from .aof import AOFLoadError
     from .server import Server
     try:
         server = Server(config=config, quiet=False)
         server.serve_forever()
+    except AOFLoadError as exc:
+        # Refuse to start on a damaged AOF (Redis exits too): the files stay untouched.
+        print("miniredis: %s" % exc, file=sys.stderr)
+        return 1
     except OSError as exc:
         print("miniredis: could not listen: %s" % exc, file=sys.stderr)
         return 1

@@ -177,6 +177,9 @@ class Client:
         out = self.out
         if not out or self.closed:
             return
+        aof = self.state.aof
+        if aof is not None and (aof.buf or aof.pending):
+            aof.write()     # effects reach the file before any reply leaves
         data = out[0] if len(out) == 1 else b"".join(out)
         self.out = []
         self.state.stats.total_net_output_bytes += len(data)
@@ -395,9 +398,12 @@ class Client:
             cls = reply.__class__
             if cmd.is_write and cls is not CommandError:
                 state.dirty += 1
+                if state.aof is not None:   # log the effect (before serving waiters)
+                    state.aof.feed(self, cmd, args, reply)
             if ready and not state.blocking.suspended:
                 state.blocking.serve_ready()
             if reply is BLOCKED:
+                self.blocked.args = args    # its effect is logged when served (AOF)
                 # No reply now; the rest of the pipeline waits for the release.
                 self._held[:0] = requests[done:]
                 break

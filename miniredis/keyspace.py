@@ -295,6 +295,8 @@ class Database:
 
     def _expire(self, key: bytes) -> None:
         self._remove(key)
+        if self.state.aof is not None:
+            self.state.aof.expired(self, key)   # logged as DEL, as Redis propagates it
         self.state.stats.expired_keys += 1
         notify(self, "x", b"expired", key)
         self.signal_modified(key)

@@ -20,6 +20,7 @@ import gevent
 import gevent.event
 
 from . import commands
+from .commands import persistence
 from .clock import Clock
 from .config import Config
 from .connection import Client
@@ -58,6 +59,7 @@ class Server:
         self.state = ServerState(config, clock)
         self.logger = Logger(config["loglevel"], config["logfile"], quiet=quiet)
         self.state.log = self.logger
+        persistence.start(self.state)   # load the AOF (AOFLoadError: refuse to start)
         self.state.shutdown_requested = self._shutdown_from_command
         self._listeners: List[Any] = []      # (socket, io watcher) pairs
         self._loop: Any = None
@@ -226,6 +228,7 @@ class Server:
             self._cron = None
         for client in list(self.state.clients.values()):
             client.close()
+        persistence.shutdown(self.state)   # the AOF's last writes, fsynced
         path = self.state.unixsocket
         if path and os.path.exists(path):
             try:
@@ -293,6 +296,7 @@ class Server:
                 if state.blocking.ready:      # expired streams answer XREADGROUP waiters
                     state.blocking.serve_ready()
                 self._close_idle_clients()
+                persistence.cron(state)       # AOF: write, fsync everysec, rewrites
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)
 

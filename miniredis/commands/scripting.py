@@ -25,6 +25,7 @@ from ..lua import LuaEngine, ScriptError
 from ..protocol import OK
 from . import _BARE, Command, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
+from .persistence import begin_unit, end_unit
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -113,6 +114,7 @@ class Scripting:
         blocking = state.blocking
         client.no_blocking = True
         blocking.suspended += 1
+        begin_unit(state)           # the AOF logs the script's writes as one unit
         self.running = run
         engine.sethook(self._tick, HOOK_INSTRUCTIONS)
         try:
@@ -122,6 +124,7 @@ class Scripting:
             engine.sethook(None, 0)
             if run.busy:
                 self._leave_busy(run)
+            end_unit(state)
             blocking.suspended -= 1
             client.no_blocking = saved_no_blocking
             client.db = saved_db
@@ -201,6 +204,8 @@ class Scripting:
             return False, engine.to_lua(reply)
         if cmd.is_write:
             state.dirty += 1
+            if state.aof is not None:
+                state.aof.feed(client, cmd, argv, reply)   # effects replication
         return True, engine.to_lua(reply)
 
     def _refuse(self, client: "Client", cmd: Optional[Command],

@@ -19,6 +19,7 @@ from ..protocol import OK, Map, Set, Simple, Verbatim
 from . import COMMANDS, all_commands, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
 from .pubsub import info_fields as pubsub_info
+from . import persistence
 
 
 def _flush_mode(args: List[bytes]) -> None:
@@ -136,13 +137,7 @@ def _section_persistence(state) -> List[str]:
         "rdb_last_save_time:%d" % state.last_save, "rdb_last_bgsave_status:ok",
         "rdb_last_bgsave_time_sec:-1", "rdb_current_bgsave_time_sec:-1", "rdb_saves:0",
         "rdb_last_cow_size:0", "rdb_last_load_keys_expired:0", "rdb_last_load_keys_loaded:0",
-        "aof_enabled:%d" % (1 if state.config["appendonly"] else 0),
-        "aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0",
-        "aof_last_rewrite_time_sec:-1", "aof_current_rewrite_time_sec:-1",
-        "aof_last_bgrewrite_status:ok", "aof_rewrites:0",
-        "aof_rewrites_consecutive_failures:0", "aof_last_write_status:ok",
-        "aof_last_cow_size:0", "module_fork_in_progress:0", "module_fork_last_cow_size:0",
-    ]
+    ] + persistence.info_lines(state)
 
 
 def _section_stats(state) -> List[str]:
@@ -352,6 +347,8 @@ def config_set(client, args: List[bytes]):
     except ConfigError as exc:
         config.values.update(old)
         raise CommandError(errors.CONFIG_SET_FAILED.format(name, exc)) from None
+    if "appendonly" in old:
+        persistence.appendonly_changed(client.state)   # on: rewrite; off: stop logging
     return OK
 
 

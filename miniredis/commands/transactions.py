@@ -23,6 +23,7 @@ from .. import errors
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, OK, Raw
 from . import Command, command
+from .persistence import begin_unit, end_unit
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -201,9 +202,11 @@ def _run_queued(client: "Client", queued: List[List[bytes]]) -> Raw:
     client.reply_mode = "on"
     client.no_blocking = True
     blocking.suspended += 1
+    begin_unit(client.state)        # the AOF logs the effects as one MULTI/EXEC
     try:
         ran = client.run_requests(queued)
     finally:
+        end_unit(client.state)
         blocking.suspended -= 1
         client.no_blocking = False
         client.out = saved_out
