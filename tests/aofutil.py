@@ -77,23 +77,36 @@ def dump(port: int, databases: int = 16) -> Dict[Tuple[int, bytes], Any]:
     for db in range(databases):
         r = redis.Redis(port=port, db=db)
         now = int(r.execute_command("TIME")[0]) * 1000
-        for key in r.keys("*"):
-            kind = r.type(key).decode()
+        keys = r.keys("*")
+        pipe = r.pipeline(transaction=False)
+        for key in keys:
+            pipe.type(key)
+            pipe.pttl(key)
+        answers = pipe.execute()
+        kinds = [kind.decode() for kind in answers[0::2]]
+        pttls = answers[1::2]
+        pipe = r.pipeline(transaction=False)
+        for key, kind in zip(keys, kinds):
             if kind == "string":
-                value: Any = r.get(key)
+                pipe.get(key)
             elif kind == "list":
-                value = r.lrange(key, 0, -1)
+                pipe.lrange(key, 0, -1)
             elif kind == "hash":
-                value = r.hgetall(key)
+                pipe.hgetall(key)
             elif kind == "set":
-                value = sorted(r.smembers(key))
+                pipe.smembers(key)
             elif kind == "zset":
-                value = r.zrange(key, 0, -1, withscores=True)
+                pipe.zrange(key, 0, -1, withscores=True)
+            else:
+                pipe.exists(key)
+        values = pipe.execute()
+        for key, kind, pttl, value in zip(keys, kinds, pttls, values):
+            if kind == "set":
+                value = sorted(value)
             elif kind == "stream":
                 value = _stream_state(port, db, key)
-            else:  # pragma: no cover
+            elif kind not in ("string", "list", "hash", "zset"):  # pragma: no cover
                 raise AssertionError(kind)
-            pttl = r.pttl(key)
             out[(db, key)] = (kind, value, now + pttl if pttl >= 0 else None)
         r.close()
     return out
