@@ -450,6 +450,9 @@ class AOF:
         self.manifest = Manifest()
         self.fd = -1
         self.buf: List[bytes] = []          # committed effects not yet written
+        self.waiting: Dict[Any, None] = {}  # clients whose replies wait for write()
+        self.group_scheduled = False
+        self.releasing = False              # sending the held replies now
         self.pending: List[Tuple[int, bytes]] = []   # effects of the open unit
         self.depth = 0                      # open units (EXEC, scripts)
         self.file_db: Optional[int] = None  # the database the file has SELECTed
@@ -528,6 +531,36 @@ class AOF:
         self.propagate(db.id, [b"DEL", key])
 
     # -- the file -------------------------------------------------------------------
+    def defer(self, client: "Client") -> bool:
+        """Hold ``client``'s replies until the buffered effects are written: all the
+        clients served in one loop iteration share one write (and, with ``always``,
+        one fsync), as Redis's beforeSleep does. False: written now, send at once."""
+        loop = self.state.loop
+        if loop is None or self.releasing:
+            if loop is None:
+                self.write()
+            return False   # (releasing after a failed write: replies go regardless)
+        self.waiting[client] = None
+        if not self.group_scheduled:
+            self.group_scheduled = True
+            loop.run_callback(self._group_write)
+        return True
+
+    def _group_write(self) -> None:
+        self.group_scheduled = False
+        self.write()
+        waiting, self.waiting = self.waiting, {}
+        self.releasing = True
+        try:
+            for client in waiting:
+                if client.closed:
+                    continue
+                client.flush()
+                if client.closing and not client._unsent:
+                    client.close()
+        finally:
+            self.releasing = False
+
     def write(self) -> None:
         """Write the buffered effects (and fsync them under ``always``)."""
         if self.pending and not self.depth:

@@ -169,7 +169,7 @@ class Client:
             self.closing = True
         if self.out:
             self.flush()
-        if self.closing and not self._unsent:
+        if self.closing and not self._unsent and not self.out:
             self.close()
 
     def flush(self) -> None:
@@ -178,8 +178,8 @@ class Client:
         if not out or self.closed:
             return
         aof = self.state.aof
-        if aof is not None and (aof.buf or aof.pending):
-            aof.write()     # effects reach the file before any reply leaves
+        if aof is not None and (aof.buf or aof.pending) and aof.defer(self):
+            return          # sent once the effects are in the file (one write per loop)
         data = out[0] if len(out) == 1 else b"".join(out)
         self.out = []
         self.state.stats.total_net_output_bytes += len(data)
@@ -247,7 +247,7 @@ class Client:
             return
         self.flush()
         self._check_output_limit()
-        if self.closing and not self._unsent:
+        if self.closing and not self._unsent and not self.out:
             self.close()
 
     def _check_output_limit(self) -> None:
@@ -298,7 +298,7 @@ class Client:
             self.in_callback = False
         if self.out:
             self.flush()
-        if self.closing and not self._unsent:
+        if self.closing and not self._unsent and not self.out:
             self.close()
 
     @property
