@@ -54,6 +54,7 @@ def start_servers(workdir: str, maxclients: int = 10000
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([sys.executable, "-m", "miniredis", "--port",
                           str(ports["miniredis"]), "--loglevel", "warning",
+                          "--save", "", "--dir", workdir,
                           "--maxclients", str(maxclients)], cwd=ROOT,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]

@@ -1086,6 +1086,14 @@ class Loader:
         client = self.client
         pos = 0
         size = len(data)
+        if data[:5] == b"REDIS":
+            # An RDB preamble (Redis's default base, aof-use-rdb-preamble yes): the
+            # snapshot, then possibly commands.
+            from .rdb import RDBError, load_bytes
+            try:
+                pos = load_bytes(self.state, data, name)[2]
+            except RDBError as exc:
+                raise AOFLoadError(str(exc)) from None
         in_multi_since = -1
         batch: List[List[bytes]] = []
         try:
@@ -1186,19 +1194,8 @@ def load(state: "ServerState") -> Optional[Manifest]:
     files = ([manifest.base[0]] if manifest.base else []) + [n for n, _ in manifest.incrs]
     for index, name in enumerate(files):
         path = aof._path(name)
-        if index == 0 and manifest.base is not None and _starts_with_rdb(path):
-            raise AOFLoadError("The AOF base file %s has an RDB preamble, which this "
-                               "server cannot read" % name)
         loader.load_file(path, last=index == len(files) - 1)
     loader.finish()
     state.log("notice", "DB loaded from append only file: %.3f seconds"
               % (time.monotonic() - started))
     return manifest
-
-
-def _starts_with_rdb(path: str) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(5) == b"REDIS"
-    except OSError:
-        return False

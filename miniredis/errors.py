@@ -294,3 +294,11 @@ BUSY_SCRIPT = ("BUSY Redis is busy running a script. You can only call SCRIPT KI
 
 
 # --- persistence -------------------------------------------------------------------------
+REWRITE_RUNNING = "ERR Background append only file rewriting already in progress"
+REWRITE_CANT_START = ("ERR Can't execute an AOF background rewriting. Please check the "
+                      "server logs for more information.")
+BGSAVE_RUNNING = "ERR Background save already in progress"
+BGSAVE_REWRITE_RUNNING = ("ERR Another child process is active (AOF?): can't BGSAVE right "
+                          "now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever "
+                          "possible.")
+SAVE_FAILED = "ERR"

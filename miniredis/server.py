@@ -45,7 +45,11 @@ class Server:
                  unixsocket: Optional[str] = None, config: Optional[Config] = None,
                  clock: Optional[Clock] = None, quiet: bool = True, **options: Any) -> None:
         commands.load_all()
-        config = config or Config()
+        if config is None:
+            config = Config()
+            # Embedded (tests, applications): no automatic snapshots in the working
+            # directory unless asked for; the command line keeps Redis's save points.
+            config.set("save", "", startup=True)
         if host is not None:
             config.set("bind", host, startup=True)
         if port is not None:
@@ -70,6 +74,7 @@ class Server:
         self._stopped: Optional[gevent.event.Event] = None
         self._stop_watcher: Any = None
         self._cron: Optional[gevent.Greenlet] = None
+        self._shutdown_save: Optional[bool] = None   # SHUTDOWN SAVE / NOSAVE / neither
         self.state.clock.on_advance(self._on_clock_advance)
 
     # -- addresses ----------------------------------------------------------------
@@ -228,7 +233,8 @@ class Server:
             self._cron = None
         for client in list(self.state.clients.values()):
             client.close()
-        persistence.shutdown(self.state)   # the AOF's last writes, fsynced
+        # The AOF's last writes fsynced; an RDB save if SHUTDOWN/save points ask for it.
+        persistence.shutdown(self.state, self._shutdown_save)
         path = self.state.unixsocket
         if path and os.path.exists(path):
             try:
@@ -240,7 +246,8 @@ class Server:
         self.state.loop = None
         self.logger("notice", "miniredis is now ready to exit, bye bye...")
 
-    def _shutdown_from_command(self, save: bool) -> None:
+    def _shutdown_from_command(self, save: Optional[bool]) -> None:
+        self._shutdown_save = save
         if self._stopped is not None:
             self._stopped.set()
 

@@ -565,3 +565,141 @@ def test_appendfsync_always_and_no(workdir):
             assert _incr_bytes(folder).count(b"RPUSH") == 50
         with Server(port=0, appendonly=True, dir=folder) as server:
             assert redis.Redis(port=server.port).llen("l") == 50
+
+
+# -- RDB snapshots -----------------------------------------------------------------------
+def test_save_and_bgsave_load_into_real_redis(workdir, redis_server):
+    with Server(port=0, dir=workdir) as server:
+        populate(server.port)
+        r = redis.Redis(port=server.port)
+        before = r.lastsave()
+        time.sleep(1.01)
+        assert r.info("persistence")["rdb_changes_since_last_save"] > 0
+        assert r.save() is True
+        info = r.info("persistence")
+        assert info["rdb_changes_since_last_save"] == 0 and info["rdb_saves"] == 1
+        assert r.lastsave() > before
+        expected = dump(server.port)
+        real = RedisProcess(redis_server, ["--dir", workdir])
+        try:
+            assert_same(expected, dump(real.port))
+        finally:
+            real.stop()
+        r.set("after", "1")
+        assert r.bgsave() is True
+        deadline = time.time() + 10
+        while r.info("persistence")["rdb_bgsave_in_progress"]:
+            assert time.time() < deadline
+            time.sleep(0.01)
+        assert r.info("persistence")["rdb_last_bgsave_status"] == "ok"
+        expected = dump(server.port)
+    real = RedisProcess(redis_server, ["--dir", workdir])
+    try:
+        assert_same(expected, dump(real.port))
+    finally:
+        real.stop()
+    # miniredis starts from its own dump too.
+    with Server(port=0, dir=workdir) as server:
+        assert_same(expected, dump(server.port))
+        info = redis.Redis(port=server.port).info("persistence")
+        assert info["rdb_last_load_keys_loaded"] == len(expected)
+
+
+def test_loads_dump_written_by_real_redis(workdir, redis_server):
+    # Redis's compact encodings: LZF strings, integers, listpacks, intsets,
+    # quicklists, stream listpack nodes with groups and consumers.
+    real = RedisProcess(redis_server, ["--dir", workdir])
+    try:
+        populate(real.port)
+        r = redis.Redis(port=real.port)
+        r.set("lzf", "abc" * 400)
+        r.set("int", 12345)
+        r.set("neg", -70000)
+        r.rpush("biglist", *range(3000))
+        r.rpush("hugeitem", "x" * 20000)
+        r.sadd("intset", 1, 2, -3, 70000, 2 ** 40)
+        r.hset("bighash", mapping={"f%d" % i: i for i in range(600)})
+        r.zadd("bigz", {"m%d" % i: i / 3 for i in range(200)})
+        r.set("short-ttl", "v", ex=1000)
+        for i in range(250):
+            r.xadd("bigstream", {"i": i, "f%d" % (i % 3): "v"})
+        r.xdel("bigstream", r.xrange("bigstream", count=3)[2][0])
+        r.xgroup_create("bigstream", "g", "0")
+        r.xreadgroup("g", "c", {"bigstream": ">"}, count=120)
+        assert r.save()
+        expected = dump(real.port)
+    finally:
+        real.stop()
+    with Server(port=0, dir=workdir) as server:
+        assert_same(expected, dump(server.port))
+
+
+def test_rdb_commands_replies_as_redis(workdir, redis_server):
+    real = _fresh_redis(redis_server)
+    try:
+        with Server(port=0, dir=workdir) as server:
+            got = []
+            for port in (real.port, server.port):
+                got.append(_replies(port, ("SET", "a", "1"), ("SAVE",), ("BGSAVE", "x"),
+                                    ("BGSAVE", "SCHEDULE", "x"), ("MULTI",), ("SAVE",),
+                                    ("DISCARD",), ("COMMAND", "INFO", "SAVE", "BGSAVE")))
+            assert got[0] == got[1]
+            assert got[0][1] == b"+OK\r\n"
+            assert got[0][5] == b"-ERR Command not allowed inside a transaction\r\n"
+    finally:
+        real.stop()
+
+
+def test_save_points_and_shutdown_save(workdir):
+    with Server(port=0, dir=workdir, save="1 1") as server:
+        r = redis.Redis(port=server.port)
+        r.set("a", "1")
+        deadline = time.time() + 10
+        while not r.info("persistence")["rdb_saves"]:
+            assert time.time() < deadline
+            time.sleep(0.05)
+        assert os.path.exists(os.path.join(workdir, "dump.rdb"))
+        r.set("b", "2")
+        conn = RawConnection(server.port)
+        conn.send("SHUTDOWN", "SAVE")
+        assert conn.closed_by_peer(5)
+        conn.close()
+        deadline = time.time() + 10
+        while server.state.loop is not None:
+            assert time.time() < deadline
+            time.sleep(0.02)
+    with Server(port=0, dir=workdir) as server:
+        assert redis.Redis(port=server.port).mget("a", "b") == [b"1", b"2"]
+
+
+def test_corrupt_rdb_refused(workdir):
+    with Server(port=0, dir=workdir) as server:
+        r = redis.Redis(port=server.port)
+        r.set("key", "value")
+        r.save()
+    path = os.path.join(workdir, "dump.rdb")
+    data = bytearray(open(path, "rb").read())
+    data[data.index(b"value")] ^= 1
+    open(path, "wb").write(bytes(data))
+    done = run_mini(workdir)
+    assert done.returncode == 1 and b"Wrong RDB checksum" in done.stderr
+    open(path, "wb").write(bytes(data[:-15]))
+    done = run_mini(workdir)
+    assert done.returncode == 1 and b"Short read" in done.stderr
+
+
+def test_loads_real_redis_aof_with_rdb_preamble(workdir, redis_server):
+    # Redis 7's defaults: the base of the AOF directory is an RDB file.
+    real = RedisProcess(redis_server, ["--appendonly", "yes", "--dir", workdir])
+    try:
+        populate(real.port)
+        r = redis.Redis(port=real.port)
+        assert r.bgrewriteaof()
+        wait_rewrite_done(r)
+        r.set("in-incr", "1")
+        expected = dump(real.port)
+    finally:
+        real.stop()
+    assert aof_files(workdir)[0].endswith(".base.rdb")
+    with Server(port=0, appendonly=True, dir=workdir) as server:
+        assert_same(expected, dump(server.port))

@@ -1,4 +1,9 @@
-"""Persistence commands and the server's persistence life cycle (Redis's aof.c glue).
+"""Persistence commands and the server's persistence life cycle (aof.c and rdb.c glue).
+
+SAVE, BGSAVE, LASTSAVE's timestamp and the ``save`` points write Redis's RDB format
+(:mod:`miniredis.rdb`) to ``dir``/``dbfilename``; start-up loads it when AOF is off.
+A background save copies the dataset at once (handlers never yield, so the copy is a
+point in time) and writes it from a greenlet in slices, as the rewrite does.
 
 The append-only file itself lives in :mod:`miniredis.aof`. This module owns the one
 ``AOF`` object of a server (``state.aof_files``, kept while AOF is off so its statistics
@@ -11,20 +16,18 @@ CONFIG SET calls :func:`appendonly_changed`; INFO calls :func:`info_lines`.
 """
 from __future__ import annotations
 
+import os
 import time
-from typing import TYPE_CHECKING, Any, List
+from typing import TYPE_CHECKING, Any, List, Optional
 
 from .. import aof as _aof
+from .. import errors, rdb
 from ..errors import CommandError
+from ..protocol import OK, Simple
 from . import all_commands, command
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
-
-REWRITE_STARTED = "Background append only file rewriting started"
-REWRITE_SCHEDULED = "Background append only file rewriting scheduled"
-REWRITE_RUNNING = "ERR Background append only file rewriting already in progress"
-
 
 def files(state: "ServerState") -> _aof.AOF:
     """The server's AOF object (created on first use)."""
@@ -35,11 +38,24 @@ def files(state: "ServerState") -> _aof.AOF:
 
 
 def start(state: "ServerState") -> None:
-    """At start-up: load the AOF if appendonly is on, then start appending.
+    """At start-up: load the AOF if appendonly is on (then start appending), else the
+    RDB file if there is one.
 
     Raises :class:`miniredis.aof.AOFLoadError` when the files cannot be loaded.
     """
     if not state.config["appendonly"]:
+        path = _rdb_path(state)
+        if os.path.exists(path):
+            started = time.monotonic()
+            try:
+                loaded, expired = rdb.load_file(state, path)
+            except (rdb.RDBError, OSError) as exc:
+                raise _aof.AOFLoadError(str(exc)) from None
+            saves = snapshots(state)
+            saves.loaded, saves.expired = loaded, expired
+            state.log("notice", "DB loaded from disk: %.3f seconds"
+                      % (time.monotonic() - started))
+            state.last_save = int(os.path.getmtime(path))
         return
     manifest = _aof.load(state)
     # Loading ran commands: that is not traffic (Redis's loading client is not counted).
@@ -71,16 +87,50 @@ def appendonly_changed(state: "ServerState") -> None:
 
 def cron(state: "ServerState") -> None:
     """Called by the server's cron (``hz`` times a second)."""
+    saves = getattr(state, "snapshots", None)
+    aof = getattr(state, "aof_files", None)
+    rewriting = aof is not None and aof.rewrite is not None
+    if saves is not None and saves.scheduled and saves.greenlet is None and not rewriting:
+        saves.start_background(state)
+    elif _save_point_reached(state) and not rewriting:
+        snapshots(state).start_background(state)
     if state.aof is not None:
         state.aof.cron()
         return
-    aof = getattr(state, "aof_files", None)
     if aof is not None and aof.rewrite_scheduled and aof.rewrite is None:
         aof.start_rewrite()
 
 
-def shutdown(state: "ServerState") -> None:
-    """Write and fsync what is buffered; stop any rewrite (its temp file is removed)."""
+def _save_point_reached(state: "ServerState") -> bool:
+    points = state.config["save"].split()
+    if not points or not state.dirty:
+        return False
+    saves = getattr(state, "snapshots", None)
+    if saves is not None and (saves.greenlet is not None or (
+            not saves.last_ok and time.time() - saves.last_try < 5)):
+        return False   # running, or failed less than 5 s ago (CONFIG_BGSAVE_RETRY_DELAY)
+    elapsed = time.time() - state.last_save
+    for i in range(0, len(points), 2):
+        if state.dirty >= int(points[i + 1]) and elapsed > int(points[i]):
+            state.log("notice", "%s changes in %s seconds. Saving..."
+                      % (points[i + 1], points[i]))
+            return True
+    return False
+
+
+def shutdown(state: "ServerState", save: Optional[bool] = None) -> None:
+    """Write and fsync the AOF; stop any rewrite (its temp file is removed); save the
+    RDB when asked (SHUTDOWN SAVE) or, unless NOSAVE, when save points are configured
+    and something changed (an unchanged dataset is already on disk as it is)."""
+    saves = getattr(state, "snapshots", None)
+    if saves is not None and saves.greenlet is not None:
+        saves.greenlet.kill(block=False)
+        saves.greenlet = None
+    if save or (save is None and state.config["save"] and state.dirty):
+        try:
+            snapshots(state).save(state)
+        except OSError as exc:
+            state.log("warning", "Error trying to save the DB, can't exit: %s" % exc)
     aof = getattr(state, "aof_files", None)
     if aof is None:
         return
@@ -91,10 +141,24 @@ def shutdown(state: "ServerState") -> None:
 
 
 def info_lines(state: "ServerState") -> List[str]:
-    """The AOF fields of INFO persistence, as Redis 7.0 lists them."""
+    """INFO persistence, as Redis 7.0 lists it (RDB and AOF fields)."""
+    saves = getattr(state, "snapshots", None) or Snapshots()
     aof = getattr(state, "aof_files", None)
     rewrite = aof.rewrite if aof is not None else None
     lines = [
+        "loading:0", "async_loading:0", "current_cow_peak:0", "current_cow_size:0",
+        "current_cow_size_age:0", "current_fork_perc:0.00", "current_save_keys_processed:0",
+        "current_save_keys_total:0",
+        "rdb_changes_since_last_save:%d" % state.dirty,
+        "rdb_bgsave_in_progress:%d" % (saves.greenlet is not None),
+        "rdb_last_save_time:%d" % state.last_save,
+        "rdb_last_bgsave_status:%s" % ("ok" if saves.last_ok else "err"),
+        "rdb_last_bgsave_time_sec:%d" % saves.last_seconds,
+        "rdb_current_bgsave_time_sec:%d" % (
+            int(time.monotonic() - saves.started) if saves.greenlet is not None else -1),
+        "rdb_saves:%d" % saves.saves, "rdb_last_cow_size:0",
+        "rdb_last_load_keys_expired:%d" % saves.expired,
+        "rdb_last_load_keys_loaded:%d" % saves.loaded,
         "aof_enabled:%d" % (1 if state.config["appendonly"] else 0),
         "aof_rewrite_in_progress:%d" % (rewrite is not None),
         "aof_rewrite_scheduled:%d" % (aof is not None and aof.rewrite_scheduled),
@@ -135,23 +199,124 @@ def bgrewriteaof(client: Any, args: List[bytes]) -> Any:
     state = client.state
     aof = files(state)
     if aof.rewrite is not None:
-        raise CommandError(REWRITE_RUNNING)
-    if aof.depth or client.no_blocking:
+        raise CommandError(errors.REWRITE_RUNNING)
+    saves = getattr(state, "snapshots", None)
+    if aof.depth or client.no_blocking or (saves is not None and saves.greenlet is not None):
         # Inside EXEC the transaction's effects are not logged yet: after it (Redis
         # schedules the rewrite whenever it cannot start one at once).
         aof.rewrite_scheduled = True
-        return _status(REWRITE_SCHEDULED)
+        return _status("Background append only file rewriting scheduled")
     try:
         aof.start_rewrite()
     except OSError as exc:
         aof.last_rewrite_ok = False
         aof.rewrite_failures += 1
         state.log("warning", "Can't rewrite append only file in background: %s" % exc)
-        raise CommandError("ERR Can't execute an AOF background rewriting. Please check "
-                           "the server logs for more information.") from None
-    return _status(REWRITE_STARTED)
+        raise CommandError(errors.REWRITE_CANT_START) from None
+    return _status("Background append only file rewriting started")
 
 
 def _status(text: str) -> Any:
-    from ..protocol import Simple
     return Simple(text)
+
+
+# -- RDB snapshots ------------------------------------------------------------------------
+def _rdb_path(state: "ServerState") -> str:
+    return os.path.join(os.path.abspath(state.config["dir"]), state.config["dbfilename"])
+
+
+class Snapshots:
+    """SAVE/BGSAVE state of one server (INFO's rdb_* fields)."""
+
+    def __init__(self) -> None:
+        self.greenlet: Any = None          # the running background save
+        self.scheduled = False             # BGSAVE SCHEDULE while a rewrite runs
+        self.started = 0.0
+        self.last_ok = True
+        self.last_try = 0.0
+        self.last_seconds = -1
+        self.saves = 0
+        self.loaded = 0                    # keys loaded from the RDB at start-up
+        self.expired = 0                   # ... and skipped as already expired
+
+    def save(self, state: "ServerState") -> None:
+        """SAVE: write the snapshot now (clients wait, as with Redis)."""
+        self._write(state, _aof.snapshot_dataset(state), None, state.dirty)
+
+    def start_background(self, state: "ServerState") -> None:
+        import gevent
+        self.scheduled = False
+        snapshot = _aof.snapshot_dataset(state)   # the point in time: nothing yields
+        self.started = time.monotonic()
+        dirty = state.dirty
+        if state.loop is None:
+            self._run(state, snapshot, None, dirty)
+            return
+        self.greenlet = gevent.spawn(self._run, state, snapshot, lambda: gevent.sleep(0),
+                                     dirty)
+
+    def _run(self, state: "ServerState", snapshot: Any, pause: Any, dirty: int) -> None:
+        try:
+            self._write(state, snapshot, pause, dirty)
+            state.log("notice", "Background saving terminated with success")
+        except Exception as exc:  # disk full...: reported by INFO, the old file stays
+            state.log("warning", "Background saving error: %s" % exc)
+        finally:
+            self.greenlet = None
+            self.last_seconds = int(time.monotonic() - self.started)
+
+    def _write(self, state: "ServerState", snapshot: Any, pause: Any, dirty: int) -> None:
+        self.last_try = time.time()
+        try:
+            rdb.write(_rdb_path(state), snapshot, state.config, pause)
+        except Exception:
+            self.last_ok = False
+            raise
+        self.last_ok = True
+        self.saves += 1
+        state.dirty = max(0, state.dirty - dirty)   # writes since the copy still count
+        state.last_save = int(time.time())
+
+
+def snapshots(state: "ServerState") -> Snapshots:
+    found = getattr(state, "snapshots", None)
+    if found is None:
+        found = state.snapshots = Snapshots()
+    return found
+
+
+@command("save", 1, "admin noscript no_async_loading no_multi", group="server",
+         since="1.0.0", summary="Synchronously save the dataset to disk")
+def save(client: Any, args: List[bytes]) -> Any:
+    saves = snapshots(client.state)
+    if saves.greenlet is not None:
+        raise CommandError(errors.BGSAVE_RUNNING)
+    try:
+        saves.save(client.state)
+    except Exception as exc:
+        client.state.log("warning", "Failed saving the DB: %s" % exc)
+        raise CommandError(errors.SAVE_FAILED) from None
+    return OK
+
+
+@command("bgsave", -1, "admin noscript no_async_loading", group="server", since="1.0.0",
+         summary="Asynchronously save the dataset to disk")
+def bgsave(client: Any, args: List[bytes]) -> Any:
+    schedule = False
+    if len(args) > 1:
+        if len(args) == 2 and args[1].lower() == b"schedule":
+            schedule = True
+        else:
+            raise CommandError(errors.SYNTAX)
+    state = client.state
+    saves = snapshots(state)
+    aof = getattr(state, "aof_files", None)
+    if saves.greenlet is not None:
+        raise CommandError(errors.BGSAVE_RUNNING)
+    if aof is not None and aof.rewrite is not None:
+        if not schedule:
+            raise CommandError(errors.BGSAVE_REWRITE_RUNNING)
+        saves.scheduled = True
+        return _status("Background saving scheduled")
+    saves.start_background(state)
+    return _status("Background saving started")

@@ -129,15 +129,7 @@ def _section_memory(state) -> List[str]:
 
 
 def _section_persistence(state) -> List[str]:
-    return [
-        "loading:0", "async_loading:0", "current_cow_peak:0", "current_cow_size:0",
-        "current_cow_size_age:0", "current_fork_perc:0.00", "current_save_keys_processed:0",
-        "current_save_keys_total:0",
-        "rdb_changes_since_last_save:%d" % state.dirty, "rdb_bgsave_in_progress:0",
-        "rdb_last_save_time:%d" % state.last_save, "rdb_last_bgsave_status:ok",
-        "rdb_last_bgsave_time_sec:-1", "rdb_current_bgsave_time_sec:-1", "rdb_saves:0",
-        "rdb_last_cow_size:0", "rdb_last_load_keys_expired:0", "rdb_last_load_keys_loaded:0",
-    ] + persistence.info_lines(state)
+    return persistence.info_lines(state)
 
 
 def _section_stats(state) -> List[str]:
@@ -718,7 +710,7 @@ def shutdown(client, args: List[bytes]):
             raise CommandError(errors.SYNTAX)
     hook = client.state.shutdown_requested
     if hook is not None:
-        hook(bool(save))
+        hook(save)      # None: save only if save points are configured
     client.closing = True
     return None
 

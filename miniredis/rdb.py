@@ -1,0 +1,609 @@
+"""Redis's RDB snapshot format: writing ``dump.rdb`` and loading one (ours or Redis's).
+
+Written files are RDB version 10 (Redis 7.0's) and load into a real redis-server:
+strings as raw strings, lists, sets and hashes in their plain encodings (types 1, 2,
+4), sorted sets as type 5 (binary doubles), streams as type 19 (listpack nodes built
+here, groups, PEL and consumers), expiry times in milliseconds, a CRC64 trailer.
+
+Loading accepts what Redis 7.0 (and 7.2) write: integer-encoded and LZF-compressed
+strings, quicklist-of-listpacks lists, intsets, listpack hashes, sets and sorted sets,
+stream types 15/19/21, expiry in seconds or milliseconds, LRU/LFU opcodes (skipped).
+The pre-7 ziplist encodings, modules and functions are refused with a clear error.
+"""
+from __future__ import annotations
+
+import os
+import struct
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+
+from .datatypes.stream import Consumer, Group, Nack, Stream
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .state import ServerState
+
+RDB_VERSION = 10
+_MAX_VERSION = 11
+
+# Value types and opcodes (rdb.h).
+T_STRING, T_LIST, T_SET, T_ZSET, T_HASH, T_ZSET_2 = 0, 1, 2, 3, 4, 5
+T_INTSET, T_HASH_LISTPACK, T_ZSET_LISTPACK, T_LIST_QUICKLIST_2 = 11, 16, 17, 18
+T_STREAM, T_STREAM_2, T_SET_LISTPACK, T_STREAM_3 = 15, 19, 20, 21
+OP_FUNCTION_PRE_GA, OP_FUNCTION2, OP_MODULE_AUX, OP_IDLE, OP_FREQ = 246, 245, 247, 248, 249
+OP_AUX, OP_RESIZEDB, OP_EXPIRETIME_MS, OP_EXPIRETIME, OP_SELECTDB, OP_EOF = (
+    250, 251, 252, 253, 254, 255)
+
+_U64 = 2 ** 64
+
+
+class RDBError(Exception):
+    """The RDB file cannot be loaded."""
+
+
+# -- CRC64 (Jones polynomial, reflected: Redis's crc64.c) -------------------------------
+def _crc64_table() -> List[int]:
+    poly = 0x95AC9329AC4BC9B5
+    table = []
+    for i in range(256):
+        crc = i
+        for _ in range(8):
+            crc = (crc >> 1) ^ poly if crc & 1 else crc >> 1
+        table.append(crc)
+    return table
+
+
+_CRC_TABLE = _crc64_table()
+
+
+def crc64(crc: int, data: bytes) -> int:
+    """Continue the CRC64 ``crc`` over ``data`` (crc64(0, b"123456789") is
+    0xe9c6d914c4b8d9ca)."""
+    table = _CRC_TABLE
+    for byte in data:
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return crc
+
+
+# -- encoding helpers ---------------------------------------------------------------------
+def _len(value: int) -> bytes:
+    """rdbSaveLen: 6, 14, 32 or 64 bits (negative values as their 64-bit pattern)."""
+    if value < 0:
+        value += _U64
+    if value < 64:
+        return bytes((value,))
+    if value < 16384:
+        return bytes((0x40 | (value >> 8), value & 0xFF))
+    if value < 2 ** 32:
+        return b"\x80" + struct.pack(">I", value)
+    return b"\x81" + struct.pack(">Q", value)
+
+
+def _string(value: bytes) -> bytes:
+    return _len(len(value)) + bytes(value)
+
+
+def _raw_id(stream_id: Tuple[int, int]) -> bytes:
+    return struct.pack(">QQ", *stream_id)
+
+
+def _lp_int(value: int) -> bytes:
+    if 0 <= value <= 127:
+        return bytes((value,))
+    if -4096 <= value <= 4095:
+        value &= 0x1FFF
+        return bytes((0xC0 | (value >> 8), value & 0xFF))
+    if -32768 <= value <= 32767:
+        return b"\xf1" + struct.pack("<h", value)
+    if -(2 ** 23) <= value < 2 ** 23:
+        return b"\xf2" + struct.pack("<i", value)[:3]
+    if -(2 ** 31) <= value < 2 ** 31:
+        return b"\xf3" + struct.pack("<i", value)
+    return b"\xf4" + struct.pack("<q", value)
+
+
+def _lp_str(value: bytes) -> bytes:
+    size = len(value)
+    if size < 64:
+        return bytes((0x80 | size,)) + value
+    if size < 4096:
+        return bytes((0xE0 | (size >> 8), size & 0xFF)) + value
+    return b"\xf0" + struct.pack("<I", size) + value
+
+
+def _backlen(size: int) -> bytes:
+    """lpEncodeBacklen, spelled as Redis does."""
+    if size <= 127:
+        return bytes((size,))
+    if size < 16383:
+        return bytes((size >> 7, (size & 127) | 128))
+    if size < 2097151:
+        return bytes((size >> 14, ((size >> 7) & 127) | 128, (size & 127) | 128))
+    if size < 268435455:
+        return bytes((size >> 21, ((size >> 14) & 127) | 128, ((size >> 7) & 127) | 128,
+                      (size & 127) | 128))
+    return bytes((size >> 28, ((size >> 21) & 127) | 128, ((size >> 14) & 127) | 128,
+                  ((size >> 7) & 127) | 128, (size & 127) | 128))
+
+
+def listpack(elements: List[Any]) -> bytes:
+    """A listpack holding ``elements`` (ints as integers, the rest as strings)."""
+    body = []
+    for element in elements:
+        entry = _lp_int(element) if isinstance(element, int) else _lp_str(bytes(element))
+        body.append(entry + _backlen(len(entry)))
+    data = b"".join(body)
+    count = len(elements) if len(elements) < 65535 else 65535
+    return struct.pack("<IH", 6 + len(data) + 1, count) + data + b"\xff"
+
+
+# -- writing ------------------------------------------------------------------------------
+def _stream_value(stream: Stream, node_entries: int) -> bytes:
+    parts: List[bytes] = []
+    items = list(stream.entries.items())
+    per_node = node_entries if node_entries > 0 else 100
+    nodes = [items[i:i + per_node] for i in range(0, len(items), per_node)]
+    parts.append(_len(len(nodes)))
+    for node in nodes:
+        master_id, master_pairs = node[0]
+        fields = list(master_pairs[0::2])
+        elements: List[Any] = [len(node), 0, len(fields)] + fields + [0]
+        for stream_id, pairs in node:
+            ms_diff = stream_id[0] - master_id[0]
+            seq_diff = stream_id[1] - master_id[1]
+            if list(pairs[0::2]) == fields:
+                elements += [2, ms_diff, seq_diff] + list(pairs[1::2]) + [len(fields) + 3]
+            else:
+                count = len(pairs) // 2
+                elements += [0, ms_diff, seq_diff, count] + list(pairs) + [2 * count + 4]
+        parts.append(_string(_raw_id(master_id)))
+        parts.append(_string(listpack(elements)))
+    parts += [_len(len(stream)), _len(stream.last_id[0]), _len(stream.last_id[1]),
+              _len(stream.first_id[0]), _len(stream.first_id[1]),
+              _len(stream.max_deleted_id[0]), _len(stream.max_deleted_id[1]),
+              _len(stream.entries_added), _len(len(stream.groups))]
+    for name, group in stream.groups.items():
+        parts += [_string(name), _len(group.last_id[0]), _len(group.last_id[1]),
+                  _len(group.entries_read), _len(len(group.pel))]
+        for stream_id, nack in group.pel.items():
+            parts += [_raw_id(stream_id), struct.pack("<q", nack.delivery_time),
+                      _len(nack.delivery_count)]
+        parts.append(_len(len(group.consumers)))
+        for consumer in group.consumers.values():
+            parts += [_string(consumer.name), struct.pack("<q", consumer.seen_time),
+                      _len(len(consumer.pel))]
+            parts += [_raw_id(stream_id) for stream_id in consumer.pel]
+    return b"".join(parts)
+
+
+def _value(value: Any, node_entries: int) -> Tuple[int, bytes]:
+    """(type byte, encoding) of a snapshot value (see aof.snapshot_dataset)."""
+    if value.__class__ is bytes:
+        return T_STRING, _string(value)
+    kind, data = value
+    if kind == "list":
+        return T_LIST, _len(len(data)) + b"".join(_string(x) for x in data)
+    if kind == "set":
+        return T_SET, _len(len(data)) + b"".join(_string(x) for x in data)
+    if kind == "hash":
+        return T_HASH, _len(len(data)) + b"".join(_string(f) + _string(v) for f, v in data)
+    if kind == "zset":
+        return T_ZSET_2, _len(len(data)) + b"".join(
+            _string(m) + struct.pack("<d", s) for m, s in data)
+    return T_STREAM_2, _stream_value(data, node_entries)
+
+
+def _aux(name: bytes, value: bytes) -> bytes:
+    return bytes((OP_AUX,)) + _string(name) + _string(value)
+
+
+def write(path: str, snapshot: Any, config: Any,
+          pause: Optional[Callable[[], None]] = None) -> int:
+    """Write ``snapshot`` (aof.snapshot_dataset's) to ``path`` atomically: a temp file,
+    fsync, rename, fsync of the directory. ``pause`` is called between slices (a
+    background save lets clients run there). Returns the file's size."""
+    directory = os.path.dirname(path) or "."
+    temp = os.path.join(directory, "temp-%d.rdb" % os.getpid())
+    checksum = bool(config["rdbchecksum"])
+    node_entries = config["stream-node-max-entries"]
+    crc = 0
+    size = 0
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        chunk: List[bytes] = [b"REDIS%04d" % RDB_VERSION,
+                              _aux(b"redis-ver", b"7.0.15"), _aux(b"redis-bits", b"64"),
+                              _aux(b"ctime", b"%d" % int(time.time())),
+                              _aux(b"used-mem", b"0"), _aux(b"aof-base", b"0")]
+        pending = 0
+
+        def flush() -> None:
+            nonlocal crc, size, chunk, pending
+            data = b"".join(chunk)
+            if checksum:
+                crc = crc64(crc, data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            size += len(data)
+            chunk, pending = [], 0
+            if pause is not None:
+                pause()
+
+        for db_id, items in snapshot:
+            expiring = sum(1 for _, _, when in items if when is not None)
+            chunk.append(bytes((OP_SELECTDB,)) + _len(db_id))
+            chunk.append(bytes((OP_RESIZEDB,)) + _len(len(items)) + _len(expiring))
+            for key, value, when in items:
+                if when is not None:
+                    chunk.append(bytes((OP_EXPIRETIME_MS,)) + struct.pack("<q", when))
+                kind, data = _value(value, node_entries)
+                chunk.append(bytes((kind,)) + _string(key) + data)
+                pending += len(data)
+                if pending >= 65536:
+                    flush()
+        chunk.append(bytes((OP_EOF,)))
+        flush()
+        trailer = struct.pack("<Q", crc if checksum else 0)
+        os.write(fd, trailer)
+        size += len(trailer)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    os.close(fd)
+    os.replace(temp, path)
+    dfd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+    return size
+
+
+# -- reading ------------------------------------------------------------------------------
+class _Reader:
+    def __init__(self, data: bytes, name: str) -> None:
+        self.data = data
+        self.pos = 0
+        self.name = name
+
+    def fail(self, why: str) -> "RDBError":
+        return RDBError("Bad RDB file %s at byte offset %d: %s" % (self.name, self.pos, why))
+
+    def take(self, count: int) -> bytes:
+        end = self.pos + count
+        if end > len(self.data):
+            raise RDBError("Short read loading the RDB file %s (at byte offset %d). "
+                           "Unrecoverable error, aborting now." % (self.name, self.pos))
+        out = self.data[self.pos:end]
+        self.pos = end
+        return out
+
+    def byte(self) -> int:
+        return self.take(1)[0]
+
+    def length(self) -> Tuple[int, bool]:
+        """(value, is_encoded): rdbLoadLenByRef."""
+        first = self.byte()
+        kind = first >> 6
+        if kind == 0:
+            return first & 0x3F, False
+        if kind == 1:
+            return ((first & 0x3F) << 8) | self.byte(), False
+        if kind == 3:
+            return first & 0x3F, True
+        if first == 0x80:
+            return struct.unpack(">I", self.take(4))[0], False
+        if first == 0x81:
+            return struct.unpack(">Q", self.take(8))[0], False
+        raise self.fail("unknown length encoding 0x%02x" % first)
+
+    def number(self) -> int:
+        value, encoded = self.length()
+        if encoded:
+            raise self.fail("unexpected encoded length")
+        return value
+
+    def signed(self) -> int:
+        value = self.number()
+        return value - _U64 if value >= 2 ** 63 else value
+
+    def string(self) -> bytes:
+        value, encoded = self.length()
+        if not encoded:
+            return self.take(value)
+        if value == 0:
+            return b"%d" % struct.unpack("<b", self.take(1))[0]
+        if value == 1:
+            return b"%d" % struct.unpack("<h", self.take(2))[0]
+        if value == 2:
+            return b"%d" % struct.unpack("<i", self.take(4))[0]
+        if value == 3:
+            compressed = self.number()
+            size = self.number()
+            return lzf_decompress(self.take(compressed), size)
+        raise self.fail("unknown string encoding %d" % value)
+
+    def double_text(self) -> float:
+        size = self.byte()
+        if size == 253:
+            return float("nan")
+        if size == 254:
+            return float("inf")
+        if size == 255:
+            return float("-inf")
+        return float(self.take(size))
+
+
+def lzf_decompress(data: bytes, size: int) -> bytes:
+    """LZF, as lzf_d.c decodes it."""
+    out = bytearray()
+    i = 0
+    n = len(data)
+    while i < n:
+        ctrl = data[i]
+        i += 1
+        if ctrl < 32:
+            out += data[i:i + ctrl + 1]
+            i += ctrl + 1
+            continue
+        length = ctrl >> 5
+        if length == 7:
+            length += data[i]
+            i += 1
+        ref = len(out) - ((ctrl & 0x1F) << 8) - data[i] - 1
+        i += 1
+        if ref < 0:
+            raise RDBError("Invalid LZF compressed string")
+        for _ in range(length + 2):
+            out.append(out[ref])
+            ref += 1
+    if len(out) != size:
+        raise RDBError("Invalid LZF compressed string")
+    return bytes(out)
+
+
+def parse_listpack(blob: bytes) -> List[Any]:
+    """The elements of a listpack (ints for integer encodings, bytes for strings)."""
+    out: List[Any] = []
+    pos = 6
+    end = len(blob) - 1
+    while pos < end:
+        first = blob[pos]
+        if first < 0x80:
+            value: Any = first
+            size = 1
+        elif first < 0xC0:
+            length = first & 0x3F
+            value = blob[pos + 1:pos + 1 + length]
+            size = 1 + length
+        elif first < 0xE0:
+            raw = ((first & 0x1F) << 8) | blob[pos + 1]
+            value = raw - 8192 if raw >= 4096 else raw
+            size = 2
+        elif first < 0xF0:
+            length = ((first & 0x0F) << 8) | blob[pos + 1]
+            value = blob[pos + 2:pos + 2 + length]
+            size = 2 + length
+        elif first == 0xF0:
+            length = struct.unpack("<I", blob[pos + 1:pos + 5])[0]
+            value = blob[pos + 5:pos + 5 + length]
+            size = 5 + length
+        elif first == 0xF1:
+            value = struct.unpack("<h", blob[pos + 1:pos + 3])[0]
+            size = 3
+        elif first == 0xF2:
+            raw = int.from_bytes(blob[pos + 1:pos + 4], "little")
+            value = raw - (1 << 24) if raw >= (1 << 23) else raw
+            size = 4
+        elif first == 0xF3:
+            value = struct.unpack("<i", blob[pos + 1:pos + 5])[0]
+            size = 5
+        elif first == 0xF4:
+            value = struct.unpack("<q", blob[pos + 1:pos + 9])[0]
+            size = 9
+        else:
+            raise RDBError("Invalid listpack entry encoding 0x%02x" % first)
+        out.append(value)
+        pos += size + len(_backlen(size))
+    return out
+
+
+def _text(value: Any) -> bytes:
+    return b"%d" % value if isinstance(value, int) else bytes(value)
+
+
+def _intset(blob: bytes) -> List[bytes]:
+    width, count = struct.unpack("<II", blob[:8])
+    code = {2: "h", 4: "i", 8: "q"}.get(width)
+    if code is None:
+        raise RDBError("Invalid intset encoding")
+    return [b"%d" % v for v in struct.unpack("<%d%s" % (count, code), blob[8:8 + width * count])]
+
+
+def _pairs(elements: List[Any]) -> List[Tuple[Any, Any]]:
+    return list(zip(elements[0::2], elements[1::2]))
+
+
+def _read_stream(reader: _Reader, kind: int, config: Any) -> Stream:
+    stream = Stream()
+    nodes = reader.number()
+    max_bytes = config["stream-node-max-bytes"]
+    max_entries = config["stream-node-max-entries"]
+    for _ in range(nodes):
+        master = struct.unpack(">QQ", reader.string())
+        elements = parse_listpack(reader.string())
+        count, deleted, nfields = elements[0], elements[1], elements[2]
+        fields = [_text(f) for f in elements[3:3 + nfields]]
+        pos = 3 + nfields + 1
+        for _ in range(count + deleted):
+            flags, ms_diff, seq_diff = elements[pos:pos + 3]
+            pos += 3
+            if flags & 2:
+                pairs = []
+                for field, value in zip(fields, elements[pos:pos + nfields]):
+                    pairs += [field, _text(value)]
+                pos += nfields
+            else:
+                own = elements[pos]
+                pairs = [_text(x) for x in elements[pos + 1:pos + 1 + 2 * own]]
+                pos += 1 + 2 * own
+            pos += 1  # lp-count
+            if flags & 1:
+                continue  # deleted
+            stream.append((master[0] + ms_diff, master[1] + seq_diff), pairs, max_bytes,
+                          max_entries)
+    reader.number()  # length (entries counted as appended)
+    stream.last_id = (reader.number(), reader.number())
+    if kind >= T_STREAM_2:
+        stream.first_id = (reader.number(), reader.number())
+        stream.max_deleted_id = (reader.number(), reader.number())
+        stream.entries_added = reader.number()
+    else:
+        stream.entries_added = len(stream)
+    for _ in range(reader.number()):
+        name = reader.string()
+        last_id = (reader.number(), reader.number())
+        entries_read = reader.signed() if kind >= T_STREAM_2 else -1
+        group = stream.groups[name] = Group(name, last_id, entries_read)
+        for _ in range(reader.number()):
+            stream_id = struct.unpack(">QQ", reader.take(16))
+            when = struct.unpack("<q", reader.take(8))[0]
+            group.pel[stream_id] = Nack(None, when, reader.number())
+        for _ in range(reader.number()):
+            consumer_name = reader.string()
+            seen = struct.unpack("<q", reader.take(8))[0]
+            consumer = group.consumers[consumer_name] = Consumer(consumer_name, seen)
+            if kind >= T_STREAM_3:
+                consumer.active_time = struct.unpack("<q", reader.take(8))[0]
+            for _ in range(reader.number()):
+                stream_id = struct.unpack(">QQ", reader.take(16))
+                nack = group.pel.get(stream_id)
+                if nack is None:
+                    raise reader.fail("consumer PEL entry missing from the group PEL")
+                nack.consumer = consumer
+                consumer.pel[stream_id] = nack
+    return stream
+
+
+def _read_value(reader: _Reader, kind: int, config: Any) -> Any:
+    if kind == T_STRING:
+        return reader.string()
+    if kind == T_LIST:
+        return deque(reader.string() for _ in range(reader.number()))
+    if kind == T_LIST_QUICKLIST_2:
+        items: deque = deque()
+        for _ in range(reader.number()):
+            container = reader.number()
+            blob = reader.string()
+            if container == 1:
+                items.append(blob)
+            else:
+                items.extend(_text(x) for x in parse_listpack(blob))
+        return items
+    if kind == T_SET:
+        return {reader.string() for _ in range(reader.number())}
+    if kind == T_INTSET:
+        return set(_intset(reader.string()))
+    if kind == T_SET_LISTPACK:
+        return {_text(x) for x in parse_listpack(reader.string())}
+    if kind == T_HASH:
+        return {reader.string(): reader.string() for _ in range(reader.number())}
+    if kind == T_HASH_LISTPACK:
+        return {_text(f): _text(v) for f, v in _pairs(parse_listpack(reader.string()))}
+    if kind in (T_ZSET, T_ZSET_2, T_ZSET_LISTPACK):
+        from .datatypes.zset import ZSet
+        scores: Dict[bytes, float] = {}
+        if kind == T_ZSET_LISTPACK:
+            for member, score in _pairs(parse_listpack(reader.string())):
+                scores[_text(member)] = float(_text(score))
+        else:
+            for _ in range(reader.number()):
+                member = reader.string()
+                scores[member] = (struct.unpack("<d", reader.take(8))[0]
+                                  if kind == T_ZSET_2 else reader.double_text())
+        return ZSet.build(scores, (config["zset-max-listpack-entries"],
+                                   config["zset-max-listpack-value"]))
+    if kind in (T_STREAM, T_STREAM_2, T_STREAM_3):
+        return _read_stream(reader, kind, config)
+    raise reader.fail("unsupported value type %d (old ziplist encodings, modules)" % kind)
+
+
+def load_bytes(state: "ServerState", data: bytes, name: str) -> Tuple[int, int, int]:
+    """Load an RDB image into the (empty) keyspace.
+
+    Returns (keys loaded, expired keys skipped, offset after the RDB: an AOF tail may
+    follow in a preamble file). Raises RDBError.
+    """
+    reader = _Reader(data, name)
+    if reader.take(5) != b"REDIS":
+        raise RDBError("Wrong signature trying to load DB from file %s" % name)
+    try:
+        version = int(reader.take(4))
+    except ValueError:
+        raise RDBError("Wrong signature trying to load DB from file %s" % name) from None
+    if not 1 <= version <= _MAX_VERSION:
+        raise RDBError("Can't handle RDB format version %d" % version)
+    config = state.config
+    now = state.clock.ms()
+    db = state.dbs[0]
+    expires_at: Optional[int] = None
+    loaded = expired = 0
+    while True:
+        opcode = reader.byte()
+        if opcode == OP_EOF:
+            break
+        if opcode == OP_SELECTDB:
+            index = reader.number()
+            if index >= len(state.dbs):
+                raise RDBError("FATAL: Data file was created with a Redis server configured "
+                               "to handle more than %d databases. Exiting" % len(state.dbs))
+            db = state.dbs[index]
+        elif opcode == OP_RESIZEDB:
+            reader.number()
+            reader.number()
+        elif opcode == OP_AUX:
+            reader.string()
+            reader.string()
+        elif opcode == OP_EXPIRETIME_MS:
+            expires_at = struct.unpack("<q", reader.take(8))[0]
+        elif opcode == OP_EXPIRETIME:
+            expires_at = struct.unpack("<i", reader.take(4))[0] * 1000
+        elif opcode == OP_FREQ:
+            reader.byte()
+        elif opcode == OP_IDLE:
+            reader.number()
+        elif opcode in (OP_MODULE_AUX, OP_FUNCTION2, OP_FUNCTION_PRE_GA):
+            raise reader.fail("modules and functions are not supported")
+        else:
+            key = reader.string()
+            value = _read_value(reader, opcode, config)
+            if expires_at is not None and expires_at <= now:
+                expired += 1            # as a master does: expired keys are not loaded
+            elif key in db.data:
+                raise reader.fail("duplicate key '%s'" % key.decode("utf-8", "replace"))
+            else:
+                db.set(key, value)
+                if expires_at is not None:
+                    db.set_expire(key, expires_at)
+                loaded += 1
+            expires_at = None
+    if version >= 5:
+        stored = struct.unpack("<Q", reader.take(8))[0]
+        if stored and config["rdbchecksum"]:
+            if crc64(0, data[:reader.pos - 8]) != stored:
+                raise RDBError("Wrong RDB checksum expected: (%016x) got: (%016x). "
+                               "Aborting now." % (stored, crc64(0, data[:reader.pos - 8])))
+    return loaded, expired, reader.pos
+
+
+def load_file(state: "ServerState", path: str) -> Tuple[int, int]:
+    """Load ``path`` (dump.rdb); (keys loaded, expired keys skipped)."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    loaded, expired, _ = load_bytes(state, data, os.path.basename(path))
+    return loaded, expired
