@@ -324,4 +324,6 @@ def test_getkeys_of_commands_with_movable_keys(differ):
                  "COMMAND GETKEYS SINTERCARD 2 a b LIMIT 1", "COMMAND GETKEYS LMPOP 0 a LEFT",
                  "COMMAND GETKEYS LMPOP 2 a b LEFT", "COMMAND GETKEYS BLMPOP 0 1 a LEFT",
                  "COMMAND GETKEYS XREAD STREAMS a b 0 0", "COMMAND GETKEYS SET a",
-                 "COMMAND GETKEYS GET a")
+                 "COMMAND GETKEYS GET a", "COMMAND GETKEYS ZUNIONSTORE d 0 a",
+                 "COMMAND GETKEYS ZUNIONSTORE d 2 a", "COMMAND GETKEYS ZUNION 2 a b",
+                 "COMMAND GETKEYS ZMPOP 1 a MIN", "COMMAND GETKEYS ZMPOP 3 a MIN")

@@ -23,6 +23,7 @@ from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..datatypes.zset import LexBound, ZSet
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, Double
+from ..notify import notify
 from . import command
 from .keys import parse_cursor, parse_scan_options
 
@@ -162,20 +163,23 @@ def _nested_pairs(entries) -> list:
     return [[member, Double(score)] for score, member in entries]
 
 
-def _changed(client, key: bytes, zset: ZSet) -> None:
-    """After removing members: delete the emptied key and tell WATCH."""
+def _changed(client, key: bytes, zset: ZSet, event: bytes) -> None:
+    """After removing members: the keyspace event, delete the emptied key, tell WATCH."""
     db = client.db
+    notify(db, "z", event, key)
     db.delete_if_empty(key, zset)
     db.signal_modified(key)
 
 
-def _store(client, key: bytes, scores: Dict[bytes, float]) -> int:
+def _store(client, key: bytes, scores: Dict[bytes, float], event: bytes) -> int:
     """STORE commands: replace ``key`` by a new set (or delete it when empty)."""
     db = client.db
     if not scores:
-        db.delete(key)
+        if db.delete(key):
+            notify(db, "g", b"del", key)
         return 0
     db.set(key, ZSet.build(scores, _limits(client)))
+    notify(db, "z", event, key)
     signal_ready(db, key)
     return len(scores)
 
@@ -242,6 +246,7 @@ def _zadd(client, args: List[bytes], incr: bool):
     finally:
         if added or updated:
             db.signal_modified(key)
+            notify(db, "z", b"zincr" if incr else b"zadd", key)
         if added:
             signal_ready(db, key)
     if incr:
@@ -277,7 +282,7 @@ def zrem(client, args: List[bytes]):
             if not zset:
                 break
     if removed:
-        _changed(client, key, zset)
+        _changed(client, key, zset, b"zrem")
     return removed
 
 
@@ -469,7 +474,8 @@ def _zrange(client, args: List[bytes], first: int, store: bool, kind: Optional[s
     entries = [] if zset is None else \
         _range_entries(zset, kind, reverse, bounds, offset, limit)
     if store:
-        return _store(client, args[1], {member: score for score, member in entries})
+        return _store(client, args[1], {member: score for score, member in entries},
+                      b"zrangestore")
     return _pairs(client, entries, with_scores)
 
 
@@ -552,7 +558,7 @@ def _remove_range(client, args: List[bytes], kind: str) -> int:
             start, stop = zset.score_start(low, low_ex), zset.score_stop(high, high_ex)
         removed = zset.remove_slice(start, stop)
     if removed:
-        _changed(client, key, zset)
+        _changed(client, key, zset, b"zremrangeby" + kind.encode())
     return removed
 
 
@@ -580,7 +586,7 @@ def zremrangebylex(client, args: List[bytes]):
 # -- popping ------------------------------------------------------------------------------
 def _pop_from(client, key: bytes, zset: ZSet, count: int, highest: bool) -> list:
     taken = zset.pop(count, highest)
-    _changed(client, key, zset)
+    _changed(client, key, zset, b"zpopmax" if highest else b"zpopmin")
     return taken
 
 
@@ -642,9 +648,9 @@ def _parse_mpop(args: List[bytes], first: int) -> Tuple[List[bytes], bool, int]:
 def _mpop_keys(args: List[bytes], first: int = 1) -> List[int]:
     """Key positions of ZMPOP-style commands (numkeys at ``args[first]``)."""
     numkeys = to_int(args[first]) if len(args) > first else None
-    if not numkeys or numkeys < 0:
-        return []
-    return list(range(first + 1, min(first + 1 + numkeys, len(args))))
+    if not numkeys or numkeys < 0 or first + numkeys >= len(args):
+        return []   # not a valid call: COMMAND GETKEYS reports invalid arguments
+    return list(range(first + 1, first + 1 + numkeys))
 
 
 def _mpop_from(client, keys: List[bytes], highest: bool, count: int) -> Any:
@@ -826,20 +832,21 @@ def _set_operation(client, args: List[bytes], numkeys_at: int, op: str, store: b
             result = {m: s for m, s in first.items()
                       if not any(m in other for other in others)}
     if store:
-        return _store(client, args[1], result)
+        return _store(client, args[1], result, b"z%sstore" % op.encode())
     entries = sorted((score, member) for member, score in result.items())
     return _pairs(client, entries, with_scores)
 
 
 def _numkeys_keys(args: List[bytes], at: int) -> List[int]:
     numkeys = to_int(args[at]) if len(args) > at else None
-    if not numkeys or numkeys < 0:
-        return []
-    return list(range(at + 1, min(at + 1 + numkeys, len(args))))
+    if not numkeys or numkeys < 0 or at + numkeys >= len(args):
+        return []   # not a valid call: COMMAND GETKEYS reports invalid arguments
+    return list(range(at + 1, at + 1 + numkeys))
 
 
 def _store_keys(args: List[bytes]) -> List[int]:
-    return [1] + _numkeys_keys(args, 2)
+    sources = _numkeys_keys(args, 2)
+    return [1] + sources if sources else []
 
 
 @command("zunion", -3, "readonly", keys=(0, 0, 0), group="sorted-set", since="6.2.0",
