@@ -24,7 +24,7 @@ from ..datatypes.zset import LexBound, ZSet
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, Double
 from ..notify import notify
-from . import command
+from . import command, numkeys_positions
 from .keys import parse_cursor, parse_scan_options
 
 # -- number parsing --------------------------------------------------------------------
@@ -645,14 +645,6 @@ def _parse_mpop(args: List[bytes], first: int) -> Tuple[List[bytes], bool, int]:
     return args[first + 1:where_at], where == b"max", count or 1
 
 
-def _mpop_keys(args: List[bytes], first: int = 1) -> List[int]:
-    """Key positions of ZMPOP-style commands (numkeys at ``args[first]``)."""
-    numkeys = to_int(args[first]) if len(args) > first else None
-    if not numkeys or numkeys < 0 or first + numkeys >= len(args):
-        return []   # not a valid call: COMMAND GETKEYS reports invalid arguments
-    return list(range(first + 1, first + 1 + numkeys))
-
-
 def _mpop_from(client, keys: List[bytes], highest: bool, count: int) -> Any:
     """Pop from the first existing key (WRONGTYPE if it is not a sorted set)."""
     for key in keys:
@@ -664,7 +656,7 @@ def _mpop_from(client, keys: List[bytes], highest: bool, count: int) -> Any:
 
 @command("zmpop", -4, "write", keys=(0, 0, 0), group="sorted-set", since="7.0.0",
          summary="Remove and return members with scores in a sorted set",
-         key_finder=_mpop_keys)
+         key_finder=numkeys_positions)
 def zmpop(client, args: List[bytes]):
     keys, highest, count = _parse_mpop(args, 1)
     result = _mpop_from(client, keys, highest, count)
@@ -705,7 +697,7 @@ def bzpopmax(client, args: List[bytes]):
 
 @command("bzmpop", -5, "write blocking", keys=(0, 0, 0), group="sorted-set",
          since="7.0.0", summary="Remove and return members with scores in a sorted set or "
-         "block until one is available", key_finder=lambda args: _mpop_keys(args, 2))
+         "block until one is available", key_finder=lambda args: numkeys_positions(args, 2))
 def bzmpop(client, args: List[bytes]):
     timeout = parse_block_timeout(args[1])
     keys, highest, count = _parse_mpop(args, 2)
@@ -837,32 +829,25 @@ def _set_operation(client, args: List[bytes], numkeys_at: int, op: str, store: b
     return _pairs(client, entries, with_scores)
 
 
-def _numkeys_keys(args: List[bytes], at: int) -> List[int]:
-    numkeys = to_int(args[at]) if len(args) > at else None
-    if not numkeys or numkeys < 0 or at + numkeys >= len(args):
-        return []   # not a valid call: COMMAND GETKEYS reports invalid arguments
-    return list(range(at + 1, at + 1 + numkeys))
-
-
 def _store_keys(args: List[bytes]) -> List[int]:
-    sources = _numkeys_keys(args, 2)
+    sources = numkeys_positions(args, 2)
     return [1] + sources if sources else []
 
 
 @command("zunion", -3, "readonly", keys=(0, 0, 0), group="sorted-set", since="6.2.0",
-         summary="Add multiple sorted sets", key_finder=lambda a: _numkeys_keys(a, 1))
+         summary="Add multiple sorted sets", key_finder=lambda a: numkeys_positions(a, 1))
 def zunion(client, args: List[bytes]):
     return _set_operation(client, args, 1, "union", store=False)
 
 
 @command("zinter", -3, "readonly", keys=(0, 0, 0), group="sorted-set", since="6.2.0",
-         summary="Intersect multiple sorted sets", key_finder=lambda a: _numkeys_keys(a, 1))
+         summary="Intersect multiple sorted sets", key_finder=lambda a: numkeys_positions(a, 1))
 def zinter(client, args: List[bytes]):
     return _set_operation(client, args, 1, "inter", store=False)
 
 
 @command("zdiff", -3, "readonly", keys=(0, 0, 0), group="sorted-set", since="6.2.0",
-         summary="Subtract multiple sorted sets", key_finder=lambda a: _numkeys_keys(a, 1))
+         summary="Subtract multiple sorted sets", key_finder=lambda a: numkeys_positions(a, 1))
 def zdiff(client, args: List[bytes]):
     return _set_operation(client, args, 1, "diff", store=False)
 
@@ -890,7 +875,7 @@ def zdiffstore(client, args: List[bytes]):
 
 @command("zintercard", -3, "readonly", keys=(0, 0, 0), group="sorted-set",
          since="7.0.0", summary="Intersect multiple sorted sets and return the "
-         "cardinality of the result", key_finder=lambda a: _numkeys_keys(a, 1))
+         "cardinality of the result", key_finder=lambda a: numkeys_positions(a, 1))
 def zintercard(client, args: List[bytes]):
     return _set_operation(client, args, 1, "inter", store=False, card_only=True)
 
