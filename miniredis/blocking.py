@@ -110,6 +110,9 @@ class Blocking:
         loop = self.state.loop
         if loop is None:
             return
+        # libev times from the loop's cached "now", which lags while a long batch
+        # runs: refresh it so the timer neither fires early (and re-arms) nor late.
+        loop.update_now()
         waiter.timer = loop.timer(max(seconds, 0.0))
         waiter.timer.start(self._on_timer, waiter)
 
