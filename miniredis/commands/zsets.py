@@ -71,13 +71,18 @@ def _parse_score(text: bytes, message: str = errors.NOT_FLOAT) -> float:
     return parsed[0]
 
 
+_COMMON_ENDS = {b"+inf": math.inf, b"-inf": -math.inf, b"inf": math.inf}
+
+
 def _parse_range_end(text: bytes) -> Optional[float]:
     """A ZRANGEBYSCORE bound after its optional ``(``, as zslParseRange reads it:
     strtod, which skips leading spaces, saturates out-of-range values and reads ""
     as 0, and only requires that what follows the number is the end of the C
     string (so anything after a NUL byte is ignored). NaN is refused."""
-    if text.isdigit():               # the common case, and exactly what strtod reads
+    if text.isdigit():               # the common cases, read exactly as strtod would
         return float(text)
+    if text in _COMMON_ENDS:
+        return _COMMON_ENDS[text]
     nul = text.find(b"\x00")
     if nul >= 0:
         text = text[:nul]
@@ -116,6 +121,11 @@ def _lex_item(arg: bytes) -> LexBound:
 
 def _lex_range(min_arg: bytes, max_arg: bytes) -> Tuple[LexBound, LexBound]:
     return _lex_item(min_arg), _lex_item(max_arg)
+
+
+def _below(score: float, high: float, exclusive: bool) -> bool:
+    """Is ``score`` within a range's upper end?"""
+    return score < high if exclusive else score <= high
 
 
 def _score_range_empty(low: float, low_ex: bool, high: float, high_ex: bool) -> bool:
@@ -406,6 +416,13 @@ def _range_entries(zset: ZSet, kind: str, reverse: bool, bounds: Any, offset: in
         if _score_range_empty(low, low_ex, high, high_ex):
             return []
         first = zset.score_start(low, low_ex)
+        if not reverse and limit >= 0:
+            # The common LIMIT case: take ``limit`` entries, then cut at the upper
+            # bound (cheaper than a second bisection).
+            taken = zset.slice(first + offset, first + offset + limit)
+            if taken and not _below(taken[-1][0], high, high_ex):
+                taken = [e for e in taken if _below(e[0], high, high_ex)]
+            return taken
         stop = zset.score_stop(high, high_ex)
         if first >= stop:
             return []
