@@ -123,11 +123,6 @@ def _lex_range(min_arg: bytes, max_arg: bytes) -> Tuple[LexBound, LexBound]:
     return _lex_item(min_arg), _lex_item(max_arg)
 
 
-def _below(score: float, high: float, exclusive: bool) -> bool:
-    """Is ``score`` within a range's upper end?"""
-    return score < high if exclusive else score <= high
-
-
 def _score_range_empty(low: float, low_ex: bool, high: float, high_ex: bool) -> bool:
     return low > high or (low == high and (low_ex or high_ex))
 
@@ -415,24 +410,7 @@ def _range_entries(zset: ZSet, kind: str, reverse: bool, bounds: Any, offset: in
         low, low_ex, high, high_ex = bounds
         if _score_range_empty(low, low_ex, high, high_ex):
             return []
-        first = zset.score_start(low, low_ex)
-        if not reverse and limit >= 0:
-            # The common LIMIT case: take ``limit`` entries, then cut at the upper
-            # bound (cheaper than a second bisection).
-            taken = zset.slice(first + offset, first + offset + limit)
-            if taken and not _below(taken[-1][0], high, high_ex):
-                taken = [e for e in taken if _below(e[0], high, high_ex)]
-            return taken
-        stop = zset.score_stop(high, high_ex)
-        if first >= stop:
-            return []
-        if reverse:
-            stop -= offset
-            start = first if limit < 0 else max(first, stop - limit)
-            return zset.slice(start, stop, reverse=True)
-        first += offset
-        stop = stop if limit < 0 else min(stop, first + limit)
-        return zset.slice(first, stop)
+        return zset.score_range(low, low_ex, high, high_ex, reverse, offset, limit)
     low, high = bounds
     start = zset.lex_last(low, high) if reverse else zset.lex_first(low, high)
     if start is None:
