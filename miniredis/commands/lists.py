@@ -394,9 +394,9 @@ def parse_mpop(args: List[bytes], first: int) -> tuple:
 def mpop_keys(args: List[bytes], first: int = 1) -> List[int]:
     """Key positions of LMPOP-style commands (numkeys at ``args[first]``)."""
     numkeys = to_int(args[first]) if len(args) > first else None
-    if not numkeys or numkeys < 0:
-        return []
-    return list(range(first + 1, min(first + 1 + numkeys, len(args))))
+    if not numkeys or numkeys < 0 or first + numkeys >= len(args):
+        return []   # not a valid call: COMMAND GETKEYS reports invalid arguments
+    return list(range(first + 1, first + 1 + numkeys))
 
 
 def mpop_from(client, keys: List[bytes], left: bool, count: int) -> Any:
