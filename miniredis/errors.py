@@ -123,6 +123,7 @@ CONFIG_SET_FAILED = "ERR CONFIG SET failed (possibly related to argument '{}') -
 GETKEYS_INVALID = "ERR Invalid command specified"
 GETKEYS_ARITY = "ERR Invalid number of arguments specified for command"
 GETKEYS_NO_KEYS = "ERR The command has no key arguments"
+GETKEYS_INVALID_ARGS = "ERR Invalid arguments specified for command"
 SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
 SHUTDOWN_NOT_IN_PROGRESS = "ERR No shutdown in progress."
 
@@ -169,6 +170,21 @@ LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 
 
 # --- sorted sets -------------------------------------------------------------------------
+ZADD_NX_XX = "ERR XX and NX options at the same time are not compatible"
+ZADD_GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible"
+ZADD_INCR_PAIR = "ERR INCR option supports a single increment-element pair"
+ZSET_NAN = "ERR resulting score is not a number (NaN)"
+ZSET_RANGE_NOT_FLOAT = "ERR min or max is not a float"
+ZSET_RANGE_NOT_STRING = "ERR min or max not valid string range item"
+ZRANGE_LIMIT = ("ERR syntax error, LIMIT is only supported in combination with either "
+                "BYSCORE or BYLEX")
+ZRANGE_WITHSCORES_BYLEX = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+ZSET_NEED_KEYS = "ERR at least 1 input key is needed for '{}' command"
+ZSET_WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
+ZSET_LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
+ZRANDMEMBER_RANGE = ("ERR value is out of range, value must between -9223372036854775807 "
+                     "and 9223372036854775807")
+ZRANDMEMBER_OUT_OF_RANGE = "ERR value is out of range"
 
 
 

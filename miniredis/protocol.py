@@ -107,6 +107,8 @@ def format_double(value: float) -> bytes:
         return b"inf" if value > 0 else b"-inf"
     if math.isnan(value):
         return b"nan"
+    if value == 0:
+        return b"-0" if math.copysign(1.0, value) < 0 else b"0"   # %.17g keeps the sign
     if value == int(value) and abs(value) < 1e17:
         return b"%d" % int(value)
     return (b"%.17g" % value)

@@ -316,3 +316,14 @@ def test_config_get_port_and_dir(mini):
     kind, items = parse_raw(conn.call("CONFIG", "GET", "dir"))
     assert items[1][1].startswith(b"/")
     conn.close()
+
+
+def test_getkeys_of_commands_with_movable_keys(differ):
+    differ.check('COMMAND GETKEYS EVAL "return 1" 0', 'COMMAND GETKEYS EVAL "return 1" 1 k',
+                 "COMMAND GETKEYS SINTERCARD 0 a", "COMMAND GETKEYS SINTERCARD 5 a",
+                 "COMMAND GETKEYS SINTERCARD 2 a b LIMIT 1", "COMMAND GETKEYS LMPOP 0 a LEFT",
+                 "COMMAND GETKEYS LMPOP 2 a b LEFT", "COMMAND GETKEYS BLMPOP 0 1 a LEFT",
+                 "COMMAND GETKEYS XREAD STREAMS a b 0 0", "COMMAND GETKEYS SET a",
+                 "COMMAND GETKEYS GET a", "COMMAND GETKEYS ZUNIONSTORE d 0 a",
+                 "COMMAND GETKEYS ZUNIONSTORE d 2 a", "COMMAND GETKEYS ZUNION 2 a b",
+                 "COMMAND GETKEYS ZMPOP 1 a MIN", "COMMAND GETKEYS ZMPOP 3 a MIN")

@@ -400,7 +400,8 @@ _CATEGORY_ORDER = ["keyspace", "read", "write", "set", "sortedset", "list", "has
 # The category a command's documentation group implies (Redis states these per command;
 # they follow the group except for the exceptions below).
 _GROUP_CATEGORY = {"generic": "keyspace", "string": "string", "list": "list", "set": "set",
-                   "sorted_set": "sortedset", "hash": "hash", "bitmap": "bitmap",
+                   "sorted_set": "sortedset", "sorted-set": "sortedset", "hash": "hash",
+                   "bitmap": "bitmap",
                    "hyperloglog": "hyperloglog", "geo": "geo", "stream": "stream",
                    "pubsub": "pubsub", "connection": "connection",
                    "transactions": "transaction", "scripting": "scripting"}
@@ -595,7 +596,11 @@ def command_getkeys(client, args: List[bytes]):
         raise CommandError(errors.GETKEYS_ARITY)
     positions = cmd.key_indexes(target)
     if not positions:
-        raise CommandError(errors.GETKEYS_NO_KEYS)
+        if cmd.key_finder is None:
+            raise CommandError(errors.GETKEYS_NO_KEYS)
+        if "no_mandatory_keys" in cmd.flags:   # EVAL with 0 keys: none, validly
+            return []
+        raise CommandError(errors.GETKEYS_INVALID_ARGS)
     return [target[i] for i in positions if i < len(target)]
 
 

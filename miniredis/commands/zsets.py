@@ -1,0 +1,957 @@
+"""Sorted set commands. A sorted set is a :class:`miniredis.datatypes.zset.ZSet`.
+
+Parsing follows Redis 7.0 argument by argument, because the order in which Redis
+validates options, ranges and the key decides which error a client sees. Scores given
+to ZADD/ZINCRBY/WEIGHTS are read with ``string2d`` rules (:func:`_parse_score`), range
+ends with the laxer ``strtod`` rules of ``zslParseRange`` (:func:`_parse_range_end`).
+
+Replies with scores use ``Double``: a bulk string (``%.17g``) in RESP2 and a RESP3
+double; member/score pairs are flat in RESP2 and nested pairs in RESP3, as Redis sends
+them. Writes that add members report the key to the blocking machinery so that
+BZPOPMIN/BZPOPMAX/BZMPOP waiters are served, oldest first.
+"""
+from __future__ import annotations
+
+import math
+import random
+import re
+from typing import Any, Dict, List, Optional, Tuple
+
+from .. import errors
+from ..args import LLONG_MAX, parse_int, to_int
+from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
+from ..datatypes.zset import LexBound, ZSet
+from ..errors import CommandError
+from ..protocol import NULL_ARRAY, Double
+from ..notify import notify
+from . import command, numkeys_positions
+from .keys import parse_cursor, parse_scan_options
+
+# -- number parsing --------------------------------------------------------------------
+_DECIMAL = re.compile(rb"[+-]?(\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
+_HEX = re.compile(rb"[+-]?0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
+                  rb"(?:[pP][+-]?\d+)?\Z")
+_INFINITY = re.compile(rb"[+-]?(?:inf|infinity)\Z", re.IGNORECASE)
+_NONZERO_DIGIT = re.compile(rb"[1-9a-fA-F]")
+_SPACES = b" \t\n\v\f\r"
+
+
+def _strtod(text: bytes) -> Optional[Tuple[float, bool]]:
+    """``text`` read whole by C's strtod: (value, out of range), or None if strtod
+    would stop early. Out of range means overflow to infinity or underflow to zero
+    (strtod's ERANGE cases that Redis refuses)."""
+    match = _DECIMAL.match(text)
+    if match:
+        value = float(text)
+        mantissa = match.group(1)
+    else:
+        match = _HEX.match(text)
+        if match:
+            try:
+                value = float.fromhex(text.decode())
+            except OverflowError:
+                value = -math.inf if text.startswith(b"-") else math.inf
+            mantissa = match.group(1)
+        elif _INFINITY.match(text):
+            return (-math.inf if text.startswith(b"-") else math.inf), False
+        else:
+            return None
+    out_of_range = math.isinf(value) or (
+        value == 0 and _NONZERO_DIGIT.search(mantissa) is not None)
+    return value, out_of_range
+
+
+def _parse_score(text: bytes, message: str = errors.NOT_FLOAT) -> float:
+    """A score/increment/weight, by Redis's string2d: the whole argument must be a
+    number, with no leading space, no NaN, no overflow and no underflow to zero."""
+    if text.isdigit() and len(text) < 300:    # plain digits: nothing to refuse
+        return float(text)
+    parsed = _strtod(text)
+    if parsed is None or parsed[1]:
+        raise CommandError(message)
+    return parsed[0]
+
+
+def _parse_range_end(text: bytes) -> Optional[float]:
+    """A ZRANGEBYSCORE bound after its optional ``(``, as zslParseRange reads it:
+    strtod, which skips leading spaces, saturates out-of-range values and reads ""
+    as 0, and only requires that what follows the number is the end of the C
+    string (so anything after a NUL byte is ignored). NaN is refused."""
+    if text.isdigit():               # the common case, and exactly what strtod reads
+        return float(text)
+    nul = text.find(b"\x00")
+    if nul >= 0:
+        text = text[:nul]
+    if not text:
+        return 0.0
+    parsed = _strtod(text.lstrip(_SPACES))
+    if parsed is None or math.isnan(parsed[0]):
+        return None
+    return parsed[0]
+
+
+def _score_range(min_arg: bytes, max_arg: bytes) -> Tuple[float, bool, float, bool]:
+    """(min, min exclusive, max, max exclusive) or ``min or max is not a float``."""
+    bounds = []
+    for arg in (min_arg, max_arg):
+        exclusive = arg[:1] == b"("
+        value = _parse_range_end(arg[1:] if exclusive else arg)
+        if value is None:
+            raise CommandError(errors.ZSET_RANGE_NOT_FLOAT)
+        bounds += [value, exclusive]
+    return bounds[0], bounds[1], bounds[2], bounds[3]
+
+
+def _lex_item(arg: bytes) -> LexBound:
+    head = arg[:1]
+    if head in (b"+", b"-"):
+        if arg[1:2] not in (b"", b"\x00"):
+            raise CommandError(errors.ZSET_RANGE_NOT_STRING)
+        return LexBound(1 if head == b"+" else -1, b"", True)
+    if head == b"(":
+        return LexBound(0, arg[1:], True)
+    if head == b"[":
+        return LexBound(0, arg[1:], False)
+    raise CommandError(errors.ZSET_RANGE_NOT_STRING)
+
+
+def _lex_range(min_arg: bytes, max_arg: bytes) -> Tuple[LexBound, LexBound]:
+    return _lex_item(min_arg), _lex_item(max_arg)
+
+
+def _score_range_empty(low: float, low_ex: bool, high: float, high_ex: bool) -> bool:
+    return low > high or (low == high and (low_ex or high_ex))
+
+
+# -- lookups and replies ---------------------------------------------------------------
+def get_zset(client, key: bytes) -> Optional[ZSet]:
+    """The sorted set at ``key``, None if missing, WRONGTYPE for anything else.
+
+    A write lookup (lookupKeyWrite): no keyspace hit/miss is counted."""
+    return client.db.get_typed(key, ZSet)
+
+
+def _read_zset(client, key: bytes) -> Optional[ZSet]:
+    """Like :func:`get_zset` for read commands, which count a keyspace hit or miss
+    (INFO stats) before the type is checked, as lookupKeyRead does."""
+    value = client.db.get_read(key)
+    if value is not None and value.__class__ is not ZSet:
+        raise CommandError(errors.WRONGTYPE)
+    return value
+
+
+def _limits(client) -> Tuple[int, int]:
+    values = client.state.config.values
+    return values["zset-max-listpack-entries"], values["zset-max-listpack-value"]
+
+
+def _pairs(client, entries, with_scores: bool = True) -> list:
+    """Members, or member/score pairs: flat in RESP2, nested pairs in RESP3."""
+    if not with_scores:
+        return [member for _, member in entries]
+    if client.resp == 3:
+        return [[member, Double(score)] for score, member in entries]
+    out: list = []
+    for score, member in entries:
+        out.append(member)
+        out.append(Double(score))
+    return out
+
+
+def _nested_pairs(entries) -> list:
+    """Member/score pairs as arrays in both protocols (ZMPOP, BZMPOP)."""
+    return [[member, Double(score)] for score, member in entries]
+
+
+def _changed(client, key: bytes, zset: ZSet, event: bytes) -> None:
+    """After removing members: the keyspace event, delete the emptied key, tell WATCH."""
+    db = client.db
+    notify(db, "z", event, key)
+    db.delete_if_empty(key, zset)
+    db.signal_modified(key)
+
+
+def _store(client, key: bytes, scores: Dict[bytes, float], event: bytes) -> int:
+    """STORE commands: replace ``key`` by a new set (or delete it when empty)."""
+    db = client.db
+    if not scores:
+        if db.delete(key):
+            notify(db, "g", b"del", key)
+        return 0
+    db.set(key, ZSet.build(scores, _limits(client)))
+    notify(db, "z", event, key)
+    signal_ready(db, key)
+    return len(scores)
+
+
+# -- ZADD / ZINCRBY ---------------------------------------------------------------------
+_ZADD_FLAGS = {b"nx": "nx", b"xx": "xx", b"ch": "ch", b"incr": "incr", b"gt": "gt",
+               b"lt": "lt"}
+
+
+def _zadd(client, args: List[bytes], incr: bool):
+    key = args[1]
+    flags = {"incr"} if incr else set()
+    index = 2
+    while index < len(args):
+        flag = _ZADD_FLAGS.get(args[index].lower())
+        if flag is None:
+            break
+        flags.add(flag)
+        index += 1
+    rest = len(args) - index
+    if rest == 0 or rest % 2:
+        raise CommandError(errors.SYNTAX)
+    nx, xx, gt, lt = "nx" in flags, "xx" in flags, "gt" in flags, "lt" in flags
+    incr = "incr" in flags
+    if nx and xx:
+        raise CommandError(errors.ZADD_NX_XX)
+    if (gt and nx) or (lt and nx) or (gt and lt):
+        raise CommandError(errors.ZADD_GT_LT_NX)
+    if incr and rest > 2:
+        raise CommandError(errors.ZADD_INCR_PAIR)
+    pairs = [(_parse_score(args[i]), args[i + 1]) for i in range(index, len(args), 2)]
+
+    db = client.db
+    zset = get_zset(client, key)
+    added = updated = processed = 0
+    score = 0.0
+    if zset is None:
+        if xx:
+            return None if incr else 0
+        zset = ZSet()
+        db.set(key, zset)
+        signal_ready(db, key)
+    limits = _limits(client)
+    try:
+        for score, member in pairs:
+            current = zset.scores.get(member)
+            if current is not None:
+                if nx:
+                    continue
+                if incr:
+                    score += current
+                    if math.isnan(score):
+                        raise CommandError(errors.ZSET_NAN)
+                if (lt and score >= current) or (gt and score <= current):
+                    continue
+                processed += 1
+                if score != current:
+                    zset.update(member, score)
+                    updated += 1
+            elif not xx:
+                zset.insert(member, score, limits)
+                added += 1
+                processed += 1
+    finally:
+        if added or updated:
+            db.signal_modified(key)
+            notify(db, "z", b"zincr" if incr else b"zadd", key)
+        if added:
+            signal_ready(db, key)
+    if incr:
+        return Double(score) if processed else None
+    return added + updated if "ch" in flags else added
+
+
+@command("zadd", -4, "write denyoom fast", keys=(1, 1, 1), group="sorted-set",
+         since="1.2.0", summary="Add one or more members to a sorted set, or update its "
+         "score if it already exists")
+def zadd(client, args: List[bytes]):
+    return _zadd(client, args, incr=False)
+
+
+@command("zincrby", 4, "write denyoom fast", keys=(1, 1, 1), group="sorted-set",
+         since="1.2.0", summary="Increment the score of a member in a sorted set")
+def zincrby(client, args: List[bytes]):
+    return _zadd(client, args, incr=True)
+
+
+# -- simple reads and removal -----------------------------------------------------------
+@command("zrem", -3, "write fast", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
+         summary="Remove one or more members from a sorted set")
+def zrem(client, args: List[bytes]):
+    key = args[1]
+    zset = get_zset(client, key)
+    if zset is None:
+        return 0
+    removed = 0
+    for member in args[2:]:
+        if zset.remove(member):
+            removed += 1
+            if not zset:
+                break
+    if removed:
+        _changed(client, key, zset, b"zrem")
+    return removed
+
+
+@command("zcard", 2, "readonly fast", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
+         summary="Get the number of members in a sorted set")
+def zcard(client, args: List[bytes]):
+    zset = _read_zset(client, args[1])
+    return 0 if zset is None else len(zset)
+
+
+@command("zscore", 3, "readonly fast", keys=(1, 1, 1), group="sorted-set",
+         since="1.2.0", summary="Get the score associated with the given member in a "
+         "sorted set")
+def zscore(client, args: List[bytes]):
+    zset = _read_zset(client, args[1])
+    if zset is None:
+        return None
+    score = zset.scores.get(args[2])
+    return None if score is None else Double(score)
+
+
+@command("zmscore", -3, "readonly fast", keys=(1, 1, 1), group="sorted-set",
+         since="6.2.0", summary="Get the score associated with the given members in a "
+         "sorted set")
+def zmscore(client, args: List[bytes]):
+    zset = _read_zset(client, args[1])
+    scores = zset.scores if zset is not None else {}
+    out = []
+    for member in args[2:]:
+        score = scores.get(member)
+        out.append(None if score is None else Double(score))
+    return out
+
+
+def _rank(client, args: List[bytes], reverse: bool):
+    # WITHSCORE is Redis 7.2's addition: [rank, score], or a null array when missing.
+    if len(args) > 4:
+        raise CommandError(errors.WRONG_ARITY.format(args[0].decode("latin-1").lower()))
+    with_score = False
+    if len(args) == 4:
+        if args[3].lower() != b"withscore":
+            raise CommandError(errors.SYNTAX)
+        with_score = True
+    missing = NULL_ARRAY if with_score else None
+    zset = _read_zset(client, args[1])
+    if zset is None:
+        return missing
+    rank = zset.rank(args[2])
+    if rank is None:
+        return missing
+    if reverse:
+        rank = len(zset) - 1 - rank
+    if with_score:
+        return [rank, Double(zset.scores[args[2]])]
+    return rank
+
+
+@command("zrank", -3, "readonly fast", keys=(1, 1, 1), group="sorted-set",
+         since="2.0.0", summary="Determine the index of a member in a sorted set")
+def zrank(client, args: List[bytes]):
+    return _rank(client, args, reverse=False)
+
+
+@command("zrevrank", -3, "readonly fast", keys=(1, 1, 1), group="sorted-set",
+         since="2.0.0", summary="Determine the index of a member in a sorted set, with "
+         "scores ordered from high to low")
+def zrevrank(client, args: List[bytes]):
+    return _rank(client, args, reverse=True)
+
+
+@command("zcount", 4, "readonly fast", keys=(1, 1, 1), group="sorted-set",
+         since="2.0.0", summary="Count the members in a sorted set with scores within "
+         "the given values")
+def zcount(client, args: List[bytes]):
+    low, low_ex, high, high_ex = _score_range(args[2], args[3])
+    zset = _read_zset(client, args[1])
+    if zset is None or _score_range_empty(low, low_ex, high, high_ex):
+        return 0
+    return max(0, zset.score_stop(high, high_ex) - zset.score_start(low, low_ex))
+
+
+@command("zlexcount", 4, "readonly fast", keys=(1, 1, 1), group="sorted-set",
+         since="2.8.9", summary="Count the number of members in a sorted set between a "
+         "given lexicographical range")
+def zlexcount(client, args: List[bytes]):
+    low, high = _lex_range(args[2], args[3])
+    zset = _read_zset(client, args[1])
+    if zset is None:
+        return 0
+    start = zset.lex_first(low, high)
+    if start is None:
+        return 0
+    return len(zset.lex_walk(start, low, high, reverse=False))
+
+
+# -- ZRANGE and its family ----------------------------------------------------------------
+def _rank_bounds(start: int, end: int, size: int) -> Optional[Tuple[int, int]]:
+    """Redis's rank normalisation: an inclusive (start, end) or None when empty."""
+    if start < 0:
+        start += size
+    if end < 0:
+        end += size
+    if start < 0:
+        start = 0
+    if start > end or start >= size:
+        return None
+    return start, min(end, size - 1)
+
+
+def _range_entries(zset: ZSet, kind: str, reverse: bool, bounds: Any, offset: int,
+                   limit: int) -> list:
+    """The (score, member) entries a ZRANGE of ``kind`` (rank/score/lex) selects."""
+    size = len(zset)
+    if kind == "rank":
+        span = _rank_bounds(bounds[0], bounds[1], size)
+        if span is None:
+            return []
+        start, end = span
+        if reverse:
+            return zset.slice(size - 1 - end, size - start, reverse=True)
+        return zset.slice(start, end + 1)
+    if offset < 0 or (offset > 0 and offset >= size):
+        return []
+    if kind == "score":
+        low, low_ex, high, high_ex = bounds
+        if _score_range_empty(low, low_ex, high, high_ex):
+            return []
+        first = zset.score_start(low, low_ex)
+        stop = zset.score_stop(high, high_ex)
+        if first >= stop:
+            return []
+        if reverse:
+            stop -= offset
+            start = first if limit < 0 else max(first, stop - limit)
+            return zset.slice(start, stop, reverse=True)
+        first += offset
+        stop = stop if limit < 0 else min(stop, first + limit)
+        return zset.slice(first, stop)
+    low, high = bounds
+    start = zset.lex_last(low, high) if reverse else zset.lex_first(low, high)
+    if start is None:
+        return []
+    return zset.lex_walk(start, low, high, reverse, offset, limit)
+
+
+def _zrange(client, args: List[bytes], first: int, store: bool, kind: Optional[str],
+            reverse: Optional[bool]) -> Any:
+    """ZRANGE and every legacy form (zrangeGenericCommand): options, then conflicts,
+    then the range, then the key. ``first`` is the source key's position."""
+    with_scores = False
+    offset, limit = 0, -1
+    has_limit = False
+    index = first + 3
+    while index < len(args):
+        word = args[index].lower()
+        more = len(args) - index - 1
+        if not store and word == b"withscores":
+            with_scores = True
+        elif word == b"limit" and more >= 2:
+            offset = parse_int(args[index + 1])
+            limit = parse_int(args[index + 2])
+            has_limit = True
+            index += 2
+        elif reverse is None and word == b"rev":
+            reverse = True
+        elif kind is None and word == b"bylex":
+            kind = "lex"
+        elif kind is None and word == b"byscore":
+            kind = "score"
+        else:
+            raise CommandError(errors.SYNTAX)
+        index += 1
+    reverse = bool(reverse)
+    kind = kind or "rank"
+    if has_limit and limit != -1 and kind == "rank":
+        raise CommandError(errors.ZRANGE_LIMIT)
+    if with_scores and kind == "lex":
+        raise CommandError(errors.ZRANGE_WITHSCORES_BYLEX)
+    min_arg, max_arg = args[first + 1], args[first + 2]
+    if reverse and kind != "rank":
+        min_arg, max_arg = max_arg, min_arg
+    if kind == "rank":
+        bounds: Any = (parse_int(min_arg), parse_int(max_arg))
+    elif kind == "score":
+        bounds = _score_range(min_arg, max_arg)
+    else:
+        bounds = _lex_range(min_arg, max_arg)
+    zset = _read_zset(client, args[first])
+    entries = [] if zset is None else \
+        _range_entries(zset, kind, reverse, bounds, offset, limit)
+    if store:
+        return _store(client, args[1], {member: score for score, member in entries},
+                      b"zrangestore")
+    return _pairs(client, entries, with_scores)
+
+
+@command("zrange", -4, "readonly", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
+         summary="Return a range of members in a sorted set")
+def zrange(client, args: List[bytes]):
+    return _zrange(client, args, 1, False, None, None)
+
+
+@command("zrangestore", -5, "write denyoom", keys=(1, 2, 1), group="sorted-set",
+         since="6.2.0", summary="Store a range of members from sorted set into another "
+         "key")
+def zrangestore(client, args: List[bytes]):
+    return _zrange(client, args, 2, True, None, None)
+
+
+@command("zrevrange", -4, "readonly", keys=(1, 1, 1), group="sorted-set",
+         since="1.2.0", summary="Return a range of members in a sorted set, by index, "
+         "with scores ordered from high to low")
+def zrevrange(client, args: List[bytes]):
+    return _zrange(client, args, 1, False, "rank", True)
+
+
+@command("zrangebyscore", -4, "readonly", keys=(1, 1, 1), group="sorted-set",
+         since="1.0.5", summary="Return a range of members in a sorted set, by score")
+def zrangebyscore(client, args: List[bytes]):
+    return _zrange(client, args, 1, False, "score", False)
+
+
+@command("zrevrangebyscore", -4, "readonly", keys=(1, 1, 1), group="sorted-set",
+         since="2.2.0", summary="Return a range of members in a sorted set, by score, "
+         "with scores ordered from high to low")
+def zrevrangebyscore(client, args: List[bytes]):
+    return _zrange(client, args, 1, False, "score", True)
+
+
+@command("zrangebylex", -4, "readonly", keys=(1, 1, 1), group="sorted-set",
+         since="2.8.9", summary="Return a range of members in a sorted set, by "
+         "lexicographical range")
+def zrangebylex(client, args: List[bytes]):
+    return _zrange(client, args, 1, False, "lex", False)
+
+
+@command("zrevrangebylex", -4, "readonly", keys=(1, 1, 1), group="sorted-set",
+         since="2.8.9", summary="Return a range of members in a sorted set, by "
+         "lexicographical range, ordered from higher to lower strings.")
+def zrevrangebylex(client, args: List[bytes]):
+    return _zrange(client, args, 1, False, "lex", True)
+
+
+# -- ZREMRANGEBY* -------------------------------------------------------------------------
+def _remove_range(client, args: List[bytes], kind: str) -> int:
+    if kind == "rank":
+        bounds: Any = (parse_int(args[2]), parse_int(args[3]))
+    elif kind == "score":
+        bounds = _score_range(args[2], args[3])
+    else:
+        bounds = _lex_range(args[2], args[3])
+    key = args[1]
+    zset = get_zset(client, key)
+    if zset is None:
+        return 0
+    if kind == "lex":
+        low, high = bounds
+        start = zset.lex_first(low, high)
+        if start is None:
+            return 0
+        removed = zset.remove_slice(
+            start, start + len(zset.lex_walk(start, low, high, reverse=False)))
+    else:
+        if kind == "rank":
+            span = _rank_bounds(bounds[0], bounds[1], len(zset))
+            if span is None:
+                return 0
+            start, stop = span[0], span[1] + 1
+        else:
+            low, low_ex, high, high_ex = bounds
+            if _score_range_empty(low, low_ex, high, high_ex):
+                return 0
+            start, stop = zset.score_start(low, low_ex), zset.score_stop(high, high_ex)
+        removed = zset.remove_slice(start, stop)
+    if removed:
+        _changed(client, key, zset, b"zremrangeby" + kind.encode())
+    return removed
+
+
+@command("zremrangebyrank", 4, "write", keys=(1, 1, 1), group="sorted-set",
+         since="2.0.0", summary="Remove all members in a sorted set within the given "
+         "indexes")
+def zremrangebyrank(client, args: List[bytes]):
+    return _remove_range(client, args, "rank")
+
+
+@command("zremrangebyscore", 4, "write", keys=(1, 1, 1), group="sorted-set",
+         since="1.2.0", summary="Remove all members in a sorted set within the given "
+         "scores")
+def zremrangebyscore(client, args: List[bytes]):
+    return _remove_range(client, args, "score")
+
+
+@command("zremrangebylex", 4, "write", keys=(1, 1, 1), group="sorted-set",
+         since="2.8.9", summary="Remove all members in a sorted set between the given "
+         "lexicographical range")
+def zremrangebylex(client, args: List[bytes]):
+    return _remove_range(client, args, "lex")
+
+
+# -- popping ------------------------------------------------------------------------------
+def _pop_from(client, key: bytes, zset: ZSet, count: int, highest: bool) -> list:
+    taken = zset.pop(count, highest)
+    _changed(client, key, zset, b"zpopmax" if highest else b"zpopmin")
+    return taken
+
+
+def _zpop(client, args: List[bytes], highest: bool):
+    if len(args) > 3:
+        raise CommandError(errors.SYNTAX)
+    count = None
+    if len(args) == 3:
+        count = to_int(args[2])
+        if count is None or count < 0:
+            raise CommandError(errors.OUT_OF_RANGE_POSITIVE)
+    key = args[1]
+    zset = get_zset(client, key)
+    if zset is None or count == 0:
+        return []
+    taken = _pop_from(client, key, zset, 1 if count is None else count, highest)
+    if count is None:
+        score, member = taken[0]
+        return [member, Double(score)]
+    return _pairs(client, taken)
+
+
+@command("zpopmin", -2, "write fast", keys=(1, 1, 1), group="sorted-set", since="5.0.0",
+         summary="Remove and return members with the lowest scores in a sorted set")
+def zpopmin(client, args: List[bytes]):
+    return _zpop(client, args, highest=False)
+
+
+@command("zpopmax", -2, "write fast", keys=(1, 1, 1), group="sorted-set", since="5.0.0",
+         summary="Remove and return members with the highest scores in a sorted set")
+def zpopmax(client, args: List[bytes]):
+    return _zpop(client, args, highest=True)
+
+
+def _parse_mpop(args: List[bytes], first: int) -> Tuple[List[bytes], bool, int]:
+    """``numkeys key... MIN|MAX [COUNT n]`` from ``args[first]``: (keys, max?, count)."""
+    numkeys = to_int(args[first])
+    if numkeys is None or numkeys <= 0:
+        raise CommandError(errors.NUMKEYS_POSITIVE)
+    where_at = first + 1 + numkeys
+    if where_at >= len(args):
+        raise CommandError(errors.SYNTAX)
+    where = args[where_at].lower()
+    if where not in (b"min", b"max"):
+        raise CommandError(errors.SYNTAX)
+    count = None
+    index = where_at + 1
+    while index < len(args):
+        if count is None and args[index].lower() == b"count" and index + 1 < len(args):
+            count = to_int(args[index + 1])
+            if count is None or count <= 0:
+                raise CommandError(errors.COUNT_POSITIVE)
+            index += 2
+        else:
+            raise CommandError(errors.SYNTAX)
+    return args[first + 1:where_at], where == b"max", count or 1
+
+
+def _mpop_from(client, keys: List[bytes], highest: bool, count: int) -> Any:
+    """Pop from the first existing key (WRONGTYPE if it is not a sorted set)."""
+    for key in keys:
+        zset = get_zset(client, key)
+        if zset is not None:
+            return [key, _nested_pairs(_pop_from(client, key, zset, count, highest))]
+    return None
+
+
+@command("zmpop", -4, "write", keys=(0, 0, 0), group="sorted-set", since="7.0.0",
+         summary="Remove and return members with scores in a sorted set",
+         key_finder=numkeys_positions)
+def zmpop(client, args: List[bytes]):
+    keys, highest, count = _parse_mpop(args, 1)
+    result = _mpop_from(client, keys, highest, count)
+    return NULL_ARRAY if result is None else result
+
+
+def _blocking_pop(client, args: List[bytes], highest: bool):
+    timeout = parse_block_timeout(args[-1])
+    keys = args[1:-1]
+    for key in keys:
+        zset = get_zset(client, key)
+        if zset is not None:
+            score, member = _pop_from(client, key, zset, 1, highest)[0]
+            return [key, member, Double(score)]
+
+    def serve(client, db, key):
+        zset = db.get(key)
+        if zset.__class__ is not ZSet or not zset:
+            return NOT_SERVED
+        score, member = _pop_from(client, key, zset, 1, highest)[0]
+        return [key, member, Double(score)]
+    return block(client, keys, timeout, serve, NULL_ARRAY)
+
+
+@command("bzpopmin", -3, "write noscript blocking fast", keys=(1, -2, 1),
+         group="sorted-set", since="5.0.0", summary="Remove and return the member with the "
+         "lowest score from one or more sorted sets, or block until one is available")
+def bzpopmin(client, args: List[bytes]):
+    return _blocking_pop(client, args, highest=False)
+
+
+@command("bzpopmax", -3, "write noscript blocking fast", keys=(1, -2, 1),
+         group="sorted-set", since="5.0.0", summary="Remove and return the member with the "
+         "highest score from one or more sorted sets, or block until one is available")
+def bzpopmax(client, args: List[bytes]):
+    return _blocking_pop(client, args, highest=True)
+
+
+@command("bzmpop", -5, "write blocking", keys=(0, 0, 0), group="sorted-set",
+         since="7.0.0", summary="Remove and return members with scores in a sorted set or "
+         "block until one is available", key_finder=lambda args: numkeys_positions(args, 2))
+def bzmpop(client, args: List[bytes]):
+    timeout = parse_block_timeout(args[1])
+    keys, highest, count = _parse_mpop(args, 2)
+    result = _mpop_from(client, keys, highest, count)
+    if result is not None:
+        return result
+
+    def serve(client, db, key):
+        zset = db.get(key)
+        if zset.__class__ is not ZSet or not zset:
+            return NOT_SERVED
+        return [key, _nested_pairs(_pop_from(client, key, zset, count, highest))]
+    return block(client, keys, timeout, serve, NULL_ARRAY)
+
+
+# -- ZUNION / ZINTER / ZDIFF (and STORE, ZINTERCARD) --------------------------------------
+def _source(client, key: bytes) -> Optional[Dict[bytes, float]]:
+    """An input of the set operations: a sorted set's scores, a plain set's members
+    (score 1), None when missing; WRONGTYPE for other types."""
+    value = client.db.get_read(key)
+    if value is None:
+        return None
+    if value.__class__ is ZSet:
+        return value.scores
+    if isinstance(value, set):
+        return dict.fromkeys(value, 1.0)
+    raise CommandError(errors.WRONGTYPE)
+
+
+def _aggregate(target: float, value: float, how: bytes) -> float:
+    if how == b"sum":
+        total = target + value
+        return 0.0 if math.isnan(total) else total   # inf + -inf counts as 0
+    if how == b"min":
+        return value if value < target else target
+    return value if value > target else target
+
+
+def _set_operation(client, args: List[bytes], numkeys_at: int, op: str, store: bool,
+                   card_only: bool = False) -> Any:
+    """zunionInterDiffGenericCommand: numkeys, key types, options, then the result
+    (a dict member -> score, or the cardinality for ZINTERCARD)."""
+    name = args[0].decode("latin-1").lower()
+    setnum = parse_int(args[numkeys_at])
+    if setnum < 1:
+        raise CommandError(errors.ZSET_NEED_KEYS.format(name))
+    if setnum > len(args) - numkeys_at - 1:
+        raise CommandError(errors.SYNTAX)
+    keys_end = numkeys_at + 1 + setnum
+    sources = [_source(client, key) for key in args[numkeys_at + 1:keys_end]]
+    weights = [1.0] * setnum
+    how = b"sum"
+    with_scores = False
+    limit = 0
+    index = keys_end
+    while index < len(args):
+        word = args[index].lower()
+        remaining = len(args) - index
+        if op != "diff" and not card_only and remaining >= setnum + 1 \
+                and word == b"weights":
+            weights = [_parse_score(arg, errors.ZSET_WEIGHT_NOT_FLOAT)
+                       for arg in args[index + 1:index + 1 + setnum]]
+            index += 1 + setnum
+        elif op != "diff" and not card_only and remaining >= 2 and word == b"aggregate":
+            how = args[index + 1].lower()
+            if how not in (b"sum", b"min", b"max"):
+                raise CommandError(errors.SYNTAX)
+            index += 2
+        elif not store and not card_only and word == b"withscores":
+            with_scores = True
+            index += 1
+        elif card_only and remaining >= 2 and word == b"limit":
+            limit = to_int(args[index + 1])
+            if limit is None or limit < 0:
+                raise CommandError(errors.ZSET_LIMIT_NEGATIVE)
+            index += 2
+        else:
+            raise CommandError(errors.SYNTAX)
+
+    result: Dict[bytes, float] = {}
+    if op == "inter":
+        # Smallest input first (a stable sort, as glibc's qsort is for small arrays);
+        # each member's score is aggregated over the inputs in that order.
+        ordered = sorted(zip(sources, weights), key=lambda sw: len(sw[0] or ()))
+        smallest, first_weight = ordered[0]
+        if smallest:
+            count = 0
+            for member, score in list(smallest.items()):
+                total = first_weight * score
+                if math.isnan(total):
+                    total = 0.0
+                for other, weight in ordered[1:]:
+                    value = other.get(member) if other is not None else None
+                    if value is None:
+                        break
+                    total = _aggregate(total, value * weight, how)
+                else:
+                    if card_only:
+                        count += 1
+                        if limit and count >= limit:
+                            break
+                    else:
+                        result[member] = total
+            if card_only:
+                return count
+        elif card_only:
+            return 0
+    elif op == "union":
+        ordered = sorted(zip(sources, weights), key=lambda sw: len(sw[0] or ()))
+        for source, weight in ordered:
+            if not source:
+                continue
+            for member, score in source.items():
+                value = weight * score
+                if math.isnan(value):
+                    value = 0.0
+                current = result.get(member)
+                result[member] = value if current is None else \
+                    _aggregate(current, value, how)
+    else:
+        first = sources[0]
+        if first:
+            others = [s for s in sources[1:] if s]
+            result = {m: s for m, s in first.items()
+                      if not any(m in other for other in others)}
+    if store:
+        return _store(client, args[1], result, b"z%sstore" % op.encode())
+    entries = sorted((score, member) for member, score in result.items())
+    return _pairs(client, entries, with_scores)
+
+
+def _store_keys(args: List[bytes]) -> List[int]:
+    sources = numkeys_positions(args, 2)
+    return [1] + sources if sources else []
+
+
+@command("zunion", -3, "readonly", keys=(0, 0, 0), group="sorted-set", since="6.2.0",
+         summary="Add multiple sorted sets", key_finder=lambda a: numkeys_positions(a, 1))
+def zunion(client, args: List[bytes]):
+    return _set_operation(client, args, 1, "union", store=False)
+
+
+@command("zinter", -3, "readonly", keys=(0, 0, 0), group="sorted-set", since="6.2.0",
+         summary="Intersect multiple sorted sets", key_finder=lambda a: numkeys_positions(a, 1))
+def zinter(client, args: List[bytes]):
+    return _set_operation(client, args, 1, "inter", store=False)
+
+
+@command("zdiff", -3, "readonly", keys=(0, 0, 0), group="sorted-set", since="6.2.0",
+         summary="Subtract multiple sorted sets", key_finder=lambda a: numkeys_positions(a, 1))
+def zdiff(client, args: List[bytes]):
+    return _set_operation(client, args, 1, "diff", store=False)
+
+
+@command("zunionstore", -4, "write denyoom", keys=(1, 1, 1), group="sorted-set",
+         since="2.0.0", summary="Add multiple sorted sets and store the resulting sorted "
+         "set in a new key", key_finder=_store_keys)
+def zunionstore(client, args: List[bytes]):
+    return _set_operation(client, args, 2, "union", store=True)
+
+
+@command("zinterstore", -4, "write denyoom", keys=(1, 1, 1), group="sorted-set",
+         since="2.0.0", summary="Intersect multiple sorted sets and store the resulting "
+         "sorted set in a new key", key_finder=_store_keys)
+def zinterstore(client, args: List[bytes]):
+    return _set_operation(client, args, 2, "inter", store=True)
+
+
+@command("zdiffstore", -4, "write denyoom", keys=(1, 1, 1), group="sorted-set",
+         since="6.2.0", summary="Subtract multiple sorted sets and store the resulting "
+         "sorted set in a new key", key_finder=_store_keys)
+def zdiffstore(client, args: List[bytes]):
+    return _set_operation(client, args, 2, "diff", store=True)
+
+
+@command("zintercard", -3, "readonly", keys=(0, 0, 0), group="sorted-set",
+         since="7.0.0", summary="Intersect multiple sorted sets and return the "
+         "cardinality of the result", key_finder=lambda a: numkeys_positions(a, 1))
+def zintercard(client, args: List[bytes]):
+    return _set_operation(client, args, 1, "inter", store=False, card_only=True)
+
+
+# -- ZRANDMEMBER ---------------------------------------------------------------------------
+_HALF_LONG = LLONG_MAX // 2
+
+
+@command("zrandmember", -2, "readonly", keys=(1, 1, 1), group="sorted-set",
+         since="6.2.0", summary="Get one or multiple random elements from a sorted set")
+def zrandmember(client, args: List[bytes]):
+    if len(args) == 2:
+        zset = _read_zset(client, args[1])
+        if zset is None:
+            return None
+        return zset.entry(random.randrange(len(zset)))[1]
+    count = parse_int(args[2])
+    if count < -LLONG_MAX:
+        raise CommandError(errors.ZRANDMEMBER_RANGE)
+    with_scores = False
+    if len(args) > 3:
+        if len(args) > 4 or args[3].lower() != b"withscores":
+            raise CommandError(errors.SYNTAX)
+        with_scores = True
+        if count < -_HALF_LONG or count > _HALF_LONG:
+            raise CommandError(errors.ZRANDMEMBER_OUT_OF_RANGE)
+    zset = _read_zset(client, args[1])
+    if zset is None or count == 0:
+        return []
+    size = len(zset)
+    if count < 0:
+        entries = [zset.entry(random.randrange(size)) for _ in range(-count)]
+    elif count >= size:
+        # The whole set, walked from the highest entry down as Redis's iterator does.
+        entries = zset.slice(0, size, reverse=True)
+    else:
+        picked = random.sample(range(size), count)
+        if zset.listpack and count * 3 <= size:
+            # Redis samples a listpack in place and replies in its (ascending) order;
+            # larger samples come from a dict, in no particular order.
+            picked.sort()
+        entries = [zset.entry(i) for i in picked]
+    return _pairs(client, entries, with_scores)
+
+
+# -- ZSCAN -------------------------------------------------------------------------------
+def _scan_score(score: float, listpack: bool) -> bytes:
+    """A score as ZSCAN prints it: a listpack holds integral scores in +-2^62 as
+    integers; otherwise ``%.17g``."""
+    if math.isinf(score):
+        return b"inf" if score > 0 else b"-inf"
+    if listpack and score == int(score) and -(2 ** 62) <= score <= 2 ** 62:
+        return b"%d" % int(score)
+    if score == 0:
+        return b"-0" if math.copysign(1.0, score) < 0 else b"0"
+    return b"%.17g" % score
+
+
+@command("zscan", -3, "readonly", keys=(1, 1, 1), group="sorted-set", since="2.8.0",
+         summary="Incrementally iterate sorted sets elements and associated scores")
+def zscan(client, args: List[bytes]):
+    cursor = parse_cursor(args[2])
+    zset = _read_zset(client, args[1])
+    if zset is None:
+        return [b"0", []]
+    matches, count, _ = parse_scan_options(args, 3, allow_type=False)
+    if zset.listpack:
+        next_cursor = 0
+        members = [member for _, member in zset.entries()]
+    else:
+        next_cursor, members = zset.scan(cursor, count)
+    out = []
+    scores = zset.scores
+    for member in members:
+        if matches is None or matches(member):
+            out.append(member)
+            out.append(_scan_score(scores[member], zset.listpack))
+    return [b"%d" % next_cursor, out]
+

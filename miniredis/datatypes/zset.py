@@ -1,0 +1,358 @@
+"""The sorted set value: a dict (member -> score) plus a SortedList of (score, member).
+
+The dict answers ZSCORE and membership in O(1); the SortedList keeps Redis's order
+(score, then member bytes compared as memcmp does) so ranks, rank ranges and score
+ranges are bisections, and a range costs only what it returns.
+
+Redis keeps small sets in a *listpack* and converts them to a *skiplist* once they
+exceed ``zset-max-listpack-entries`` members or hold a member longer than
+``zset-max-listpack-value`` bytes, and never converts back (only the STORE commands
+build a fresh value and choose its encoding from the result). The encoding is
+visible through OBJECT ENCODING and in three behaviours we reproduce:
+
+* a listpack stores a score as text, so ``-0`` comes back as ``0``;
+* ZSCAN returns a listpack whole, with integral scores printed as integers;
+* lexicographic ranges over members of *different* scores (order unspecified by the
+  documentation) follow the listpack's linear walk, which we emulate exactly; for a
+  skiplist we bisect, which is what Redis's skiplist walk gives for equal scores.
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from sortedcontainers import SortedList
+
+from ..keyspace import register_encoding, register_type
+
+Entry = Tuple[float, bytes]
+
+
+class _Top:
+    """Sorts after every bytes member: ``(score, TOP)`` follows all entries of score."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return True
+
+    def __le__(self, other: object) -> bool:
+        return other is self
+
+    def __ge__(self, other: object) -> bool:
+        return True
+
+
+TOP = _Top()
+
+
+class LexBound:
+    """One end of a ZRANGEBYLEX interval: ``-``, ``+`` or a string, open or closed.
+
+    ``kind`` is -1 for ``-`` (below everything), 1 for ``+`` (above everything) and 0
+    for a string ``value``. Redis marks ``-`` and ``+`` exclusive, which matters only
+    for the emptiness test of ``- -`` and ``+ +``.
+    """
+
+    __slots__ = ("kind", "value", "exclusive")
+
+    def __init__(self, kind: int, value: bytes, exclusive: bool) -> None:
+        self.kind = kind
+        self.value = value
+        self.exclusive = exclusive
+
+    def below(self, member: bytes) -> bool:
+        """As a minimum: does ``member`` lie at or above it (zzlLexValueGteMin)?"""
+        if self.kind:
+            return self.kind < 0
+        return member > self.value if self.exclusive else member >= self.value
+
+    def above(self, member: bytes) -> bool:
+        """As a maximum: does ``member`` lie at or below it (zzlLexValueLteMax)?"""
+        if self.kind:
+            return self.kind > 0
+        return member < self.value if self.exclusive else member <= self.value
+
+
+def lex_interval_empty(low: LexBound, high: LexBound) -> bool:
+    """Redis's early test: min above max, or equal with an open end."""
+    if low.kind == high.kind and low.kind:
+        cmp = 0
+    elif low.kind < 0 or high.kind > 0:
+        cmp = -1
+    elif low.kind > 0 or high.kind < 0:
+        cmp = 1
+    else:
+        cmp = (low.value > high.value) - (low.value < high.value)
+    return cmp > 0 or (cmp == 0 and (low.exclusive or high.exclusive))
+
+
+class _ScanSlots:
+    """Stable positions for ZSCAN over a large (skiplist) set.
+
+    Built on the first ZSCAN and kept up to date afterwards: every member owns a slot
+    for as long as it is in the set; a removed member leaves a hole that the next new
+    member reuses. A cursor is a slot number, so a member present for a whole scan is
+    returned exactly once however the set changes meanwhile. The table never grows
+    beyond the largest size the set has had.
+    """
+
+    __slots__ = ("slots", "slot_of", "free")
+
+    def __init__(self, members: Iterator[bytes]) -> None:
+        self.slots: List[Optional[bytes]] = list(members)
+        self.slot_of: Dict[bytes, int] = {m: i for i, m in enumerate(self.slots)}
+        self.free: List[int] = []
+
+    def add(self, member: bytes) -> None:
+        if self.free:
+            slot = self.free.pop()
+            self.slots[slot] = member
+        else:
+            slot = len(self.slots)
+            self.slots.append(member)
+        self.slot_of[member] = slot
+
+    def remove(self, member: bytes) -> None:
+        slot = self.slot_of.pop(member)
+        self.slots[slot] = None
+        self.free.append(slot)
+
+
+class ZSet:
+    """A Redis sorted set (see the module docstring)."""
+
+    __slots__ = ("scores", "order", "listpack", "_scan")
+
+    def __init__(self) -> None:
+        self.scores: Dict[bytes, float] = {}
+        self.order = SortedList()
+        self.listpack = True          # the encoding Redis would use (False: skiplist)
+        self._scan: Optional[_ScanSlots] = None
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def __bool__(self) -> bool:
+        return bool(self.scores)
+
+    def __contains__(self, member: bytes) -> bool:
+        return member in self.scores
+
+    def __repr__(self) -> str:
+        return "ZSet(%r)" % list(self.order)
+
+    # -- building ---------------------------------------------------------------------
+    @classmethod
+    def build(cls, scores: Dict[bytes, float], limits: Tuple[int, int]) -> "ZSet":
+        """A new set holding ``scores``, encoded as a STORE command's result would be."""
+        zset = cls()
+        entries, value_limit = limits
+        zset.listpack = len(scores) <= entries and all(
+            len(member) <= value_limit for member in scores)
+        if zset.listpack:
+            scores = {m: (0.0 if s == 0 else s) for m, s in scores.items()}
+        zset.scores = scores
+        zset.order = SortedList((s, m) for m, s in scores.items())
+        return zset
+
+    def copy(self) -> "ZSet":
+        """An independent copy with the same encoding (COPY)."""
+        other = ZSet()
+        other.scores = dict(self.scores)
+        other.order = SortedList(self.order)
+        other.listpack = self.listpack
+        return other
+
+    # -- single members ---------------------------------------------------------------
+    def insert(self, member: bytes, score: float, limits: Tuple[int, int]) -> None:
+        """Add a member that is not in the set yet, converting to skiplist as Redis
+        does before an insertion that would exceed the listpack limits."""
+        if self.listpack:
+            if len(self.scores) + 1 > limits[0] or len(member) > limits[1]:
+                self.listpack = False
+            elif score == 0:
+                score = 0.0           # stored as text "0": the sign of zero is lost
+        self.scores[member] = score
+        self.order.add((score, member))
+        if self._scan is not None:
+            self._scan.add(member)
+
+    def update(self, member: bytes, score: float) -> None:
+        """Give an existing member a new (different) score."""
+        if self.listpack and score == 0:
+            score = 0.0
+        order = self.order
+        order.remove((self.scores[member], member))
+        order.add((score, member))
+        self.scores[member] = score
+
+    def remove(self, member: bytes) -> bool:
+        """Remove ``member``; False if it was not there."""
+        score = self.scores.pop(member, None)
+        if score is None:
+            return False
+        self.order.remove((score, member))
+        if self._scan is not None:
+            self._scan.remove(member)
+        return True
+
+    def rank(self, member: bytes) -> Optional[int]:
+        """0-based position of ``member`` in ascending order, or None."""
+        score = self.scores.get(member)
+        if score is None:
+            return None
+        return self.order.bisect_left((score, member))
+
+    # -- positions and ranges ---------------------------------------------------------
+    def entry(self, index: int) -> Entry:
+        return self.order[index]
+
+    def slice(self, start: int, stop: int, reverse: bool = False) -> List[Entry]:
+        """Entries at positions ``start <= i < stop``, descending when ``reverse``."""
+        if start >= stop:
+            return []
+        taken = self.order[start:stop]     # slicing beats islice for short ranges
+        if reverse:
+            taken.reverse()
+        return taken
+
+    def remove_slice(self, start: int, stop: int) -> int:
+        """Remove the entries at positions ``start <= i < stop``; how many."""
+        if start >= stop:
+            return 0
+        order = self.order
+        removed = order[start:stop]
+        del order[start:stop]
+        scores = self.scores
+        scan = self._scan
+        for _, member in removed:
+            del scores[member]
+            if scan is not None:
+                scan.remove(member)
+        return len(removed)
+
+    def score_start(self, low: float, exclusive: bool) -> int:
+        """First position whose score is >= low (> low when ``exclusive``)."""
+        if exclusive:
+            return self.order.bisect_right((low, TOP))
+        return self.order.bisect_left((low,))
+
+    def score_stop(self, high: float, exclusive: bool) -> int:
+        """One past the last position whose score is <= high (< high when exclusive)."""
+        if exclusive:
+            return self.order.bisect_left((high,))
+        return self.order.bisect_right((high, TOP))
+
+    def lex_first(self, low: LexBound, high: LexBound) -> Optional[int]:
+        """Where a forward lex walk starts (zzlFirstInLexRange), or None."""
+        n = len(self.order)
+        if not n or lex_interval_empty(low, high):
+            return None
+        order = self.order
+        if not low.below(order[-1][1]) or not high.above(order[0][1]):
+            return None
+        if self.listpack:
+            index = next((i for i, (_, m) in enumerate(order) if low.below(m)), None)
+            if index is None:
+                return None
+        else:
+            index = self._bisect_members(lambda m: low.below(m))
+        return index if index < n and high.above(order[index][1]) else None
+
+    def lex_last(self, low: LexBound, high: LexBound) -> Optional[int]:
+        """Where a backward lex walk starts (zzlLastInLexRange), or None."""
+        n = len(self.order)
+        if not n or lex_interval_empty(low, high):
+            return None
+        order = self.order
+        if not low.below(order[-1][1]) or not high.above(order[0][1]):
+            return None
+        if self.listpack:
+            index = next((n - 1 - i for i, (_, m) in
+                          enumerate(order.islice(reverse=True)) if high.above(m)), None)
+            if index is None:
+                return None
+        else:
+            index = self._bisect_members(lambda m: not high.above(m)) - 1
+        return index if index >= 0 and low.below(order[index][1]) else None
+
+    def _bisect_members(self, past) -> int:
+        """First position whose member satisfies ``past`` (members assumed sorted)."""
+        order = self.order
+        lo, hi = 0, len(order)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if past(order[mid][1]):
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def lex_walk(self, start: int, low: LexBound, high: LexBound, reverse: bool,
+                 offset: int = 0, limit: int = -1) -> List[Entry]:
+        """Redis's walk from ``start``: skip ``offset`` entries unconditionally, then
+        take entries while they stay on the far side's bound (``limit`` < 0: all)."""
+        order = self.order
+        n = len(order)
+        if reverse:
+            positions = range(start - offset, -1, -1)
+            ok = low.below
+        else:
+            positions = range(start + offset, n)
+            ok = high.above
+        taken: List[Entry] = []
+        if offset >= n:
+            return taken
+        for index in positions:
+            if limit == 0:
+                break
+            entry = order[index]
+            if not ok(entry[1]):
+                break
+            taken.append(entry)
+            limit -= 1
+        return taken
+
+    def pop(self, count: int, highest: bool) -> List[Entry]:
+        """Remove and return up to ``count`` entries from the low or high end."""
+        n = len(self.order)
+        count = min(count, n)
+        if highest:
+            taken = self.slice(n - count, n, reverse=True)
+            self.remove_slice(n - count, n)
+        else:
+            taken = self.slice(0, count)
+            self.remove_slice(0, count)
+        return taken
+
+    def entries(self) -> Iterator[Entry]:
+        """Every (score, member) in ascending order."""
+        return iter(self.order)
+
+    # -- ZSCAN ----------------------------------------------------------------------------
+    def scan(self, cursor: int, count: int) -> Tuple[int, List[bytes]]:
+        """Walk about ``count`` member slots from ``cursor``: (next cursor, members).
+
+        Only meaningful for a skiplist-encoded set (a listpack is returned whole)."""
+        if self._scan is None:
+            self._scan = _ScanSlots(iter(self.scores))
+        slots = self._scan.slots
+        found: List[bytes] = []
+        position = cursor
+        budget = max(count, 1) * 10   # bound the holes walked per call too
+        walked = 0
+        while position < len(slots) and walked < count and budget:
+            member = slots[position]
+            position += 1
+            budget -= 1
+            if member is not None:
+                walked += 1
+                found.append(member)
+        return (0 if position >= len(slots) else position), found
+
+
+register_type(ZSet, "zset")
+register_encoding(ZSet, lambda value, config: "listpack" if value.listpack else "skiplist")
