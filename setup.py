@@ -23,7 +23,7 @@ setup(
         "sortedcontainers>=2.4",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "redis>=5"],
+        "test": ["pytest>=7", "hypothesis>=6", "redis>=5", "walrus>=0.9"],
     },
     entry_points={"console_scripts": ["miniredis = miniredis.cli:main"]},
     classifiers=[
