@@ -293,4 +293,7 @@ BUSY_SCRIPT = ("BUSY Redis is busy running a script. You can only call SCRIPT KI
 
 
 
+# --- sort (SORT, SORT_RO) -----------------------------------------------------------------
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
+
 # --- persistence -------------------------------------------------------------------------

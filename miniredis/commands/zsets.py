@@ -72,13 +72,18 @@ def _parse_score(text: bytes, message: str = errors.NOT_FLOAT) -> float:
     return parsed[0]
 
 
+_COMMON_ENDS = {b"+inf": math.inf, b"-inf": -math.inf, b"inf": math.inf}
+
+
 def _parse_range_end(text: bytes) -> Optional[float]:
     """A ZRANGEBYSCORE bound after its optional ``(``, as zslParseRange reads it:
     strtod, which skips leading spaces, saturates out-of-range values and reads ""
     as 0, and only requires that what follows the number is the end of the C
     string (so anything after a NUL byte is ignored). NaN is refused."""
-    if text.isdigit():               # the common case, and exactly what strtod reads
+    if text.isdigit():               # the common cases, read exactly as strtod would
         return float(text)
+    if text in _COMMON_ENDS:
+        return _COMMON_ENDS[text]
     nul = text.find(b"\x00")
     if nul >= 0:
         text = text[:nul]
@@ -103,6 +108,8 @@ def _score_range(min_arg: bytes, max_arg: bytes) -> Tuple[float, bool, float, bo
 
 
 def _lex_item(arg: bytes) -> LexBound:
+    """One ZRANGEBYLEX end (zslParseLexRangeItem): ``-``/``+`` alone (Redis only
+    looks at the next C character, so a NUL may follow), ``(x`` or ``[x``."""
     head = arg[:1]
     if head in (b"+", b"-"):
         if arg[1:2] not in (b"", b"\x00"):
@@ -116,10 +123,12 @@ def _lex_item(arg: bytes) -> LexBound:
 
 
 def _lex_range(min_arg: bytes, max_arg: bytes) -> Tuple[LexBound, LexBound]:
+    """Both ends, or ``min or max not valid string range item``."""
     return _lex_item(min_arg), _lex_item(max_arg)
 
 
 def _score_range_empty(low: float, low_ex: bool, high: float, high_ex: bool) -> bool:
+    """Redis's early test (zslIsInRange): min above max, or equal with an open end."""
     return low > high or (low == high and (low_ex or high_ex))
 
 
@@ -141,6 +150,8 @@ def _read_zset(client, key: bytes) -> Optional[ZSet]:
 
 
 def _limits(client) -> Tuple[int, int]:
+    """(zset-max-listpack-entries, zset-max-listpack-value), read at each write since
+    CONFIG SET may change them at any time."""
     values = client.state.config.values
     return values["zset-max-listpack-entries"], values["zset-max-listpack-value"]
 
@@ -190,6 +201,9 @@ _ZADD_FLAGS = {b"nx": "nx", b"xx": "xx", b"ch": "ch", b"incr": "incr", b"gt": "g
 
 
 def _zadd(client, args: List[bytes], incr: bool):
+    """ZADD and ZINCRBY (zaddGenericCommand). Options are words until the first
+    non-option, so ``ZINCRBY k nx m`` is a syntax error as in Redis; every score is
+    parsed before anything changes, so the command applies fully or not at all."""
     key = args[1]
     flags = {"incr"} if incr else set()
     index = 2
@@ -410,17 +424,7 @@ def _range_entries(zset: ZSet, kind: str, reverse: bool, bounds: Any, offset: in
         low, low_ex, high, high_ex = bounds
         if _score_range_empty(low, low_ex, high, high_ex):
             return []
-        first = zset.score_start(low, low_ex)
-        stop = zset.score_stop(high, high_ex)
-        if first >= stop:
-            return []
-        if reverse:
-            stop -= offset
-            start = first if limit < 0 else max(first, stop - limit)
-            return zset.slice(start, stop, reverse=True)
-        first += offset
-        stop = stop if limit < 0 else min(stop, first + limit)
-        return zset.slice(first, stop)
+        return zset.score_range(low, low_ex, high, high_ex, reverse, offset, limit)
     low, high = bounds
     start = zset.lex_last(low, high) if reverse else zset.lex_first(low, high)
     if start is None:
@@ -528,6 +532,7 @@ def zrevrangebylex(client, args: List[bytes]):
 
 # -- ZREMRANGEBY* -------------------------------------------------------------------------
 def _remove_range(client, args: List[bytes], kind: str) -> int:
+    """ZREMRANGEBYRANK/SCORE/LEX: the range is parsed before the key is looked up."""
     if kind == "rank":
         bounds: Any = (parse_int(args[2]), parse_int(args[3]))
     elif kind == "score":
@@ -591,6 +596,8 @@ def _pop_from(client, key: bytes, zset: ZSet, count: int, highest: bool) -> list
 
 
 def _zpop(client, args: List[bytes], highest: bool):
+    """ZPOPMIN/ZPOPMAX. Without a count the reply is one flat member/score pair even in
+    RESP3; with one it is a list of pairs (nested in RESP3)."""
     if len(args) > 3:
         raise CommandError(errors.SYNTAX)
     count = None
@@ -664,6 +671,8 @@ def zmpop(client, args: List[bytes]):
 
 
 def _blocking_pop(client, args: List[bytes], highest: bool):
+    """BZPOPMIN/BZPOPMAX: pop from the first non-empty key (type-checking the keys in
+    order until then), else park the client; the reply is [key, member, score]."""
     timeout = parse_block_timeout(args[-1])
     keys = args[1:-1]
     for key in keys:
@@ -728,6 +737,8 @@ def _source(client, key: bytes) -> Optional[Dict[bytes, float]]:
 
 
 def _aggregate(target: float, value: float, how: bytes) -> float:
+    """zunionInterAggregate: SUM turns NaN (inf + -inf) into 0; MIN/MAX keep the
+    current value when a comparison involves NaN."""
     if how == b"sum":
         total = target + value
         return 0.0 if math.isnan(total) else total   # inf + -inf counts as 0
