@@ -206,7 +206,19 @@ def _rows(node: Any, index: int) -> Any:
 
 
 def _mask_consumer_info(key: bytes, value: Any) -> Any:
-    return _time(value) if key in (b"idle", b"inactive") else value
+    return _time(value) if key == b"idle" else value
+
+
+def _without_inactive(node: Any) -> Any:
+    """An XINFO CONSUMERS row without Redis 7.2's ``inactive`` field, which we report
+    and the 7.0 oracle lacks (tests/test_streams.py checks its values)."""
+    kind, body = node
+    if not isinstance(body, tuple):
+        return node
+    if kind == b"%":
+        return kind, tuple((k, v) for k, v in body if k[1] != b"inactive")
+    pairs = [body[i:i + 2] for i in range(0, len(body) - 1, 2)]
+    return kind, tuple(x for pair in pairs if pair[0][1] != b"inactive" for x in pair)
 
 
 def _mask_full_consumer(key: bytes, value: Any) -> Any:
@@ -240,7 +252,8 @@ def masked(args: List[bytes], raw: bytes) -> Any:
     if name == b"XPENDING" and len(args) > 3:
         return _rows(node, 2)
     if name == b"XINFO" and sub == b"CONSUMERS":
-        return node[0], tuple(_map_values(c, _mask_consumer_info) for c in node[1])
+        return node[0], tuple(_map_values(_without_inactive(c), _mask_consumer_info)
+                              for c in node[1])
     if name == b"XINFO" and sub == b"STREAM" and len(args) > 3:
         return _map_values(node, _mask_full_stream)
     return None
@@ -359,3 +372,4 @@ def test_masking_keeps_everything_but_times():
     assert masked(args, info % (b"c", 1)) == masked(args, info % (b"c", 77))
     assert masked(args, info % (b"c", 1)) != masked(args, info % (b"d", 1))
     assert masked([b"GET", b"k"], b"$1\r\na\r\n") is None
+

@@ -243,6 +243,7 @@ def _deliver(stream: Stream, start: StreamID, count: int, group: Group,
                 nack.delivery_time = now
                 nack.delivery_count = 1
             consumer.pel[stream_id] = nack
+            consumer.active_time = now
     return out
 
 
@@ -1028,6 +1029,7 @@ def xclaim(client, args: List[bytes]):
         if consumer is None:
             consumer = _get_consumer(client.db, args[1], group, args[3], now)
         _claim_one(group, consumer, stream_id, nack, delivery_time, retry, justid)
+        consumer.active_time = now
         changed = True
         out.append(format_id(stream_id) if justid
                    else _entry(stream_id, stream.entries[stream_id]))
@@ -1084,6 +1086,7 @@ def xautoclaim(client, args: List[bytes]):
         if consumer is None:
             consumer = _get_consumer(client.db, args[1], group, args[3], now)
         _claim_one(group, consumer, stream_id, nack, now, None, justid)
+        consumer.active_time = now
         claimed.append(format_id(stream_id) if justid
                        else _entry(stream_id, stream.entries[stream_id]))
         count -= 1
@@ -1129,9 +1132,10 @@ def xinfo_consumers(client, args: List[bytes]):
     now = _now(client)
     out = []
     for consumer in group.sorted_consumers():
-        # Redis 7.0's three fields (7.2 added "inactive").
+        inactive = now - consumer.active_time if consumer.active_time != -1 else -1
         out.append(Map([(b"name", consumer.name), (b"pending", len(consumer.pel)),
-                        (b"idle", max(now - consumer.seen_time, 0))]))
+                        (b"idle", max(now - consumer.seen_time, 0)),
+                        (b"inactive", inactive)]))
     return out
 
 

@@ -138,13 +138,12 @@ class Nack:
 class Consumer:
     """A named consumer of a group, with its own view of the group's PEL."""
 
-    __slots__ = ("name", "seen_time", "pel")
+    __slots__ = ("name", "seen_time", "active_time", "pel")
 
     def __init__(self, name: bytes, now: int) -> None:
         self.name = name
-        # Last interaction (XINFO's idle). Redis 7.0 has no "active time" (7.2's
-        # inactive field), so none is kept.
-        self.seen_time = now
+        self.seen_time = now        # last attempted interaction (XINFO idle)
+        self.active_time = -1       # last successful one (Redis 7.2's inactive)
         self.pel: SortedDict = SortedDict()   # StreamID -> Nack (shared with group)
 
 
@@ -217,7 +216,8 @@ class Stream:
         for name, group in self.groups.items():
             twin = other.groups[name] = Group(name, group.last_id, group.entries_read)
             for cname, consumer in group.consumers.items():
-                twin.consumers[cname] = Consumer(cname, consumer.seen_time)
+                copy = twin.consumers[cname] = Consumer(cname, consumer.seen_time)
+                copy.active_time = consumer.active_time
             for stream_id, nack in group.pel.items():
                 owner = twin.consumers[nack.consumer.name] if nack.consumer else None
                 new = Nack(owner, nack.delivery_time, nack.delivery_count)

@@ -45,10 +45,12 @@ def _database(port: int, protocol: int) -> Any:
 
 
 def _mask(value: Any) -> Any:
-    """``value`` with the times in it replaced (their presence is still compared)."""
+    """``value`` with the times in it replaced (their presence is still compared).
+    XINFO CONSUMERS' ``inactive`` (Redis 7.2; the 7.0 oracle lacks it) is dropped."""
     if isinstance(value, dict):
-        return {k: ("<time>" if (k.decode() if isinstance(k, bytes) else k) in _TIME_KEYS
-                    else _mask(v)) for k, v in value.items()}
+        named = {(k.decode() if isinstance(k, bytes) else k): (k, v) for k, v in value.items()}
+        return {k: ("<time>" if name in _TIME_KEYS else _mask(v))
+                for name, (k, v) in named.items() if name != "inactive"}
     if isinstance(value, (list, tuple)):
         return type(value)(_mask(v) for v in value)
     if isinstance(value, walrus.streams.Message):
@@ -149,7 +151,7 @@ def _consumer_group_scenario(db: Any, rec: Recorder, protocol: int) -> None:
 
     consumers = rec("consumers info", cg.sa.consumers_info)
     assert sorted(c["name"] for c in consumers) == [b"grp.c1", b"worker2", b"worker3"]
-    assert all(set(c) == {"name", "pending", "idle"} for c in consumers)
+    assert all(set(c) - {"inactive"} == {"name", "pending", "idle"} for c in consumers)
     rec("groups info", lambda: sa.groups_info())
     rec("stream info", cg.stream_info)
     rec("stream consumers info", lambda: sa.consumers_info("grp"))
