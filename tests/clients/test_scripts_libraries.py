@@ -358,3 +358,95 @@ def test_rate_limiter_scripts_raw_replies(differ):
     commands += ["HGETALL bucket", "HGETALL odd", "ZRANGE window 0 -1 WITHSCORES",
                  "GET fixed"]
     differ.check(*commands)
+
+
+# -- whole library flows, every reply compared ------------------------------------------
+@pytest.fixture
+def tee(mini, real_redis):
+    """A :class:`TeeProxy`: the library talks to redis-server through it, and every
+    request also runs on miniredis with the raw replies compared."""
+    from tests.clients.teeproxy import TeeProxy
+
+    for port in (real_redis.port, mini.port):
+        _client(port).flushdb()
+    proxy = TeeProxy(real_redis.port, mini.port)
+    yield proxy
+    proxy.close()
+    for port in (real_redis.port, mini.port):
+        _client(port).flushdb()
+
+
+def test_rq_flow_through_tee_proxy(tee):
+    from rq import Queue, Retry, SimpleWorker
+    from rq.job import Job
+    from rq.registry import FailedJobRegistry
+
+    from tests.clients.tasks_rq import add, boom, flaky
+
+    conn = _client(tee.port)
+    queue = Queue("tee", connection=conn)
+    queue.enqueue(add, 1, 2, job_id="a")
+    queue.enqueue(boom, job_id="b", retry=Retry(max=1))
+    queue.enqueue(add, 3, 4, job_id="c", depends_on="a")
+    queue.enqueue(flaky, "tee:flaky", 1, job_id="d", retry=Retry(max=2))
+    queue.enqueue_in(datetime.timedelta(seconds=100), add, 0, 0, job_id="e")
+    queue.enqueue(add, 5, 5, job_id="f", at_front=True, result_ttl=0)
+    # In-process worker without fork; its pub/sub connection is relayed, not compared.
+    SimpleWorker([queue], connection=conn, name="tee-worker").work(burst=True)
+    assert [Job.fetch(i, connection=conn).get_status().value for i in "abcd"] == [
+        "finished", "failed", "finished", "finished"]
+    FailedJobRegistry(queue=queue).requeue("b")
+    SimpleWorker([queue], connection=conn, name="tee-worker-2").work(burst=True)
+    queue.delete(delete_jobs=True)
+    conn.close()
+    assert tee.compared > 300
+    assert tee.mismatches == []
+
+
+def test_huey_and_kombu_flows_through_tee_proxy(tee):
+    from kombu import Connection, Exchange, Queue
+
+    from tests.clients.tasks_huey import make_huey
+
+    url = "redis://127.0.0.1:%d/%d" % (tee.port, DB)
+    for kind in ("plain", "priority", "expire"):
+        huey, tasks = make_huey(kind, url)
+        huey.storage.read_timeout = 0.1     # the last, empty BRPOP/BZPOPMIN times out
+        options = {"priority": 5} if kind == "priority" else {}
+        results = [tasks.add(1, 2), tasks.flaky("tee:%s" % kind), tasks.record("x", **options)]
+        tasks.add.schedule((1, 1), delay=60)
+        tasks.add(5, 5).revoke()
+        while True:     # the consumer's work, done in this process: dequeue, execute
+            task = huey.dequeue()
+            if task is None:
+                break
+            huey.execute(task)
+        assert results[0].get() == 3
+        assert huey.read_schedule(datetime.datetime.utcnow()) == []
+        assert len(huey.read_schedule(datetime.datetime.utcnow() +
+                                      datetime.timedelta(seconds=120))) == 1
+        with huey.lock_task("L"):
+            assert huey.is_locked("L")
+        huey.flush()
+    with Connection(url, transport_options={"visibility_timeout": 0}) as connection:
+        simple = connection.SimpleQueue("simple")
+        for i in range(5):
+            simple.put({"i": i}, priority=i % 3)
+        payloads = []
+        for _ in range(3):
+            message = simple.get(timeout=1)
+            payloads.append(message.payload["i"])
+            message.ack()
+        simple.get(timeout=1).requeue()
+        simple.get(timeout=1).reject()
+        assert len(set(payloads)) == 3 and simple.qsize() == 1
+        simple.clear()
+        simple.close()
+        channel = connection.channel()
+        exchange = Exchange("fan", type="fanout")
+        for name in ("f1", "f2"):
+            Queue(name, exchange)(channel).declare()
+        Queue("f1", exchange)(channel).delete()
+        channel.close()
+    assert tee.compared > 200
+    assert tee.mismatches == []
