@@ -23,9 +23,18 @@ setup(
         "sortedcontainers>=2.4",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "redis>=5"],
+        "test": [
+            "pytest>=7", "hypothesis>=6", "redis>=5",
+            # tests/clients/ and scripts/: the libraries run against miniredis
+            "valkey>=6", "walrus>=0.9", "hotqueue>=0.2.8", "rpqueue>=0.33", "flask>=2",
+            "huey", "rq", "celery", "kombu",
+        ],
     },
-    entry_points={"console_scripts": ["miniredis = miniredis.cli:main"]},
+    entry_points={
+        "console_scripts": ["miniredis = miniredis.cli:main"],
+        # installing miniredis makes its fixtures available to every pytest run
+        "pytest11": ["miniredis = miniredis.pytest_plugin"],
+    },
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Database",

@@ -63,6 +63,13 @@ def start_servers(workdir: str, maxclients: int = 10000
     return ports, procs
 
 
+def stop_servers(procs: List[subprocess.Popen], workdir: str) -> None:
+    for proc in procs:
+        proc.terminate()
+        proc.wait(10)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def run_benchmark(port: int, requests: int, tests: str, extra: List[str]) -> Dict[str, float]:
     output = subprocess.run(
         ["redis-benchmark", "-p", str(port), "-n", str(requests), "-t", tests, "--csv",
@@ -101,10 +108,7 @@ def main() -> int:
                 print("%-18s %-16s %14.0f %14.0f %7.0f%%" % (
                     label, test, real_rps, mini_rps, 100.0 * mini_rps / real_rps))
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
+        stop_servers(procs, workdir)
     return 0
 
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import start_servers  # noqa: E402
+from compare import start_servers, stop_servers  # noqa: E402
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -86,10 +86,7 @@ def main() -> int:
             for sock in socks:
                 sock.close()
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
+        stop_servers(procs, workdir)
     return 0
 
 

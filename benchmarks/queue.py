@@ -17,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import start_servers  # noqa: E402
+from compare import start_servers, stop_servers  # noqa: E402
 
 
 def _redis_cli(port: int, *args: str) -> str:
@@ -65,10 +65,7 @@ def main() -> int:
         print("  miniredis     %10.0f msg/s" % rates["miniredis"])
         print("  ratio         %10.0f%%" % (100.0 * rates["miniredis"] / rates["redis-server"]))
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
+        stop_servers(procs, workdir)
     return 0
 
 

@@ -11,12 +11,15 @@ oldest first. A waiter's ``serve`` callback pops what it needs from that key (th
 command's own semantics) or declines. Serving can make more keys ready (BLMOVE pushes
 onward), and those are served in the same pass, as in Redis.
 
-Idle waiters cost nothing: a timeout is one libev timer (a heap entry), not a poll.
+Idle waiters cost nothing: timeouts wait in one heap ordered by deadline, watched by a
+single libev timer set for the earliest one (Redis keeps them in a radix tree the same
+way); nothing polls. When it fires, every waiter whose time has come is answered.
 Deadlines are read from the server's injectable clock, so a frozen clock holds them
 and ``clock.advance()`` fires them.
 """
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Tuple
 
@@ -48,7 +51,7 @@ ServeFunction = Callable[["Client", "Database", bytes], Any]
 class Waiter:
     """One blocked client: what it waits for and what to answer on timeout."""
 
-    __slots__ = ("client", "db_id", "keys", "serve", "timeout_reply", "deadline", "timer",
+    __slots__ = ("client", "db_id", "keys", "serve", "timeout_reply", "deadline",
                  "command", "args")
 
     def __init__(self, client: "Client", keys: List[bytes], serve: ServeFunction,
@@ -59,7 +62,6 @@ class Waiter:
         self.serve = serve
         self.timeout_reply = timeout_reply
         self.deadline = deadline      # clock.monotonic() seconds, None: wait forever
-        self.timer: Any = None
         self.command = command        # the Command, for statistics
         self.args: Optional[List[bytes]] = None  # the request (set by the dispatcher)
 
@@ -76,6 +78,12 @@ class Blocking:
         self.count = 0                # blocked clients (INFO clients: blocked_clients)
         self.suspended = 0            # >0 inside EXEC or a script: serve afterwards
         self._loop: Any = None
+        # (deadline, sequence, waiter) for waiters with a timeout; entries of waiters
+        # released otherwise stay until they surface (or a rebuild drops them).
+        self._deadlines: List[Tuple[float, int, Waiter]] = []
+        self._sequence = 0
+        self._timer: Any = None           # the one libev timer, for the earliest deadline
+        self._timer_due: Optional[float] = None
         state.on_client_close.append(self._client_closed)
 
     # -- parking ------------------------------------------------------------------
@@ -104,36 +112,57 @@ class Blocking:
         client.blocked = waiter
         self.count += 1
         if deadline is not None:
-            self._arm(waiter, millis / 1000.0)
+            self._add_deadline(waiter)
         return BLOCKED
 
-    def _arm(self, waiter: Waiter, seconds: float) -> None:
-        loop = self.state.loop
-        if loop is None:
-            return
-        waiter.timer = loop.timer(max(seconds, 0.0))
-        waiter.timer.start(self._on_timer, waiter)
+    def _add_deadline(self, waiter: Waiter) -> None:
+        heap = self._deadlines
+        self._sequence += 1
+        heapq.heappush(heap, (waiter.deadline, self._sequence, waiter))
+        if len(heap) > 2 * self.count + 1024:
+            # Mostly released waiters: keep only the live ones.
+            heap[:] = [entry for entry in heap if entry[2].client.blocked is entry[2]]
+            heapq.heapify(heap)
+        if self._timer_due is None or waiter.deadline < self._timer_due:
+            self._schedule()
 
-    def _on_timer(self, waiter: Waiter) -> None:
-        if waiter.client.blocked is not waiter:
+    def _schedule(self) -> None:
+        """Set the timer for the earliest live deadline (or stop it: none left)."""
+        heap = self._deadlines
+        while heap and heap[0][2].client.blocked is not heap[0][2]:
+            heapq.heappop(heap)
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer_due = None
+        loop = self.state.loop
+        if not heap or loop is None:
             return
         clock = self.state.clock
-        remaining = waiter.deadline - clock.monotonic()
-        if remaining > 0:
-            # The clock is frozen or was set back: look again later.
-            waiter.timer.stop()
-            self._arm(waiter, 1.0 if clock.frozen else remaining)
-            return
-        self.unblock(waiter.client, waiter.timeout_reply)
+        due = heap[0][0]
+        # A frozen clock only moves by clock.advance(), which calls expire_due; the
+        # timer just looks again now and then. libev times from the loop's cached
+        # "now", which lags after a long batch: refresh it first.
+        delay = 1.0 if clock.frozen else max(due - clock.monotonic(), 0.0)
+        loop.update_now()
+        if self._timer is not None:
+            self._timer.close()
+        self._timer = loop.timer(delay)
+        self._timer_due = due
+        self._timer.start(self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer_due = None
+        self.expire_due()
 
     def expire_due(self) -> None:
-        """Time out every waiter whose deadline has passed (after ``clock.advance``)."""
+        """Time out every waiter whose deadline has passed (the timer, ``clock.advance``)."""
         now = self.state.clock.monotonic()
-        due = {id(w): w for queue in self.queues.values() for w in queue
-               if w.deadline is not None and w.deadline <= now}
-        for waiter in due.values():
+        heap = self._deadlines
+        while heap and heap[0][0] <= now:
+            waiter = heapq.heappop(heap)[2]
             if waiter.client.blocked is waiter:
                 self.unblock(waiter.client, waiter.timeout_reply)
+        self._schedule()
 
     # -- waking -------------------------------------------------------------------
     def signal_ready(self, db: "Database", key: bytes) -> None:
@@ -179,10 +208,6 @@ class Blocking:
         client = waiter.client
         client.blocked = None
         self.count -= 1
-        if waiter.timer is not None:
-            waiter.timer.stop()
-            waiter.timer.close()
-            waiter.timer = None
         for key in waiter.keys:
             db_key = (waiter.db_id, key)
             queue = self.queues.get(db_key)

@@ -433,6 +433,10 @@ class Client:
     def _reject(self, args: List[bytes], exc: CommandError) -> None:
         """An unknown command or bad arity: refused before it runs."""
         cmd = _LOOKUP.get(args[0])
+        if cmd is not None and cmd.subcommands and len(args) >= 2:
+            # As Redis's lookupCommand: a bad arity counts on the subcommand itself, an
+            # unknown subcommand is an unknown command and counts nowhere.
+            cmd = cmd.subcommands.get(args[1].lower())
         if cmd is not None:
             cmd.rejected_calls += 1
         if self.reply_mode != "on" and self._suppress_reply():

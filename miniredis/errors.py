@@ -293,6 +293,9 @@ BUSY_SCRIPT = ("BUSY Redis is busy running a script. You can only call SCRIPT KI
 
 
 
+# --- sort (SORT, SORT_RO) -----------------------------------------------------------------
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
+
 # --- persistence -------------------------------------------------------------------------
 REWRITE_RUNNING = "ERR Background append only file rewriting already in progress"
 REWRITE_CANT_START = ("ERR Can't execute an AOF background rewriting. Please check the "

@@ -24,6 +24,7 @@ from .commands import persistence
 from .clock import Clock
 from .config import Config
 from .connection import Client
+from .embed import DataAccess
 from .errors import MAX_CLIENTS
 from .log import Logger
 from .state import ServerState
@@ -31,14 +32,15 @@ from .state import ServerState
 __all__ = ["Server"]
 
 
-class Server:
+class Server(DataAccess):
     """A miniredis server.
 
     >>> with Server(port=0) as srv:      # a free port, served from a background thread
     ...     url = srv.url
 
     Keyword options are configuration parameters with ``_`` for ``-``
-    (``requirepass="x"``, ``databases=4``...).
+    (``requirepass="x"``, ``databases=4``...). The data and the clock can be read and
+    changed without a client: see :class:`miniredis.embed.DataAccess`.
     """
 
     def __init__(self, host: Optional[str] = None, port: Optional[int] = None,

@@ -94,7 +94,7 @@ def test_reliable_queue_with_processes_and_a_crash():
 def test_thousands_of_timeouts_fire_on_time():
     # The server runs in its own process: sharing this one's GIL with the selector
     # loop below would measure the test, not the server.
-    waiters = 1000
+    waiters = 2000
     timeout = 0.5
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "miniredis", "--port", str(port),

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from miniredis import Server
-from tests.harness import RawConnection, SameType, Unordered, encode_command, parse_raw
+from tests.harness import (RawConnection, SameType, Unordered, compare_scenario,
+                           encode_command, parse_raw)
 
 
 def test_client_name_id_errors(differ):
@@ -324,4 +325,25 @@ def test_getkeys_of_commands_with_movable_keys(differ):
                  "COMMAND GETKEYS SINTERCARD 2 a b LIMIT 1", "COMMAND GETKEYS LMPOP 0 a LEFT",
                  "COMMAND GETKEYS LMPOP 2 a b LEFT", "COMMAND GETKEYS BLMPOP 0 1 a LEFT",
                  "COMMAND GETKEYS XREAD STREAMS a b 0 0", "COMMAND GETKEYS SET a",
-                 "COMMAND GETKEYS GET a")
+                 "COMMAND GETKEYS GET a", "COMMAND GETKEYS ZUNIONSTORE d 0 a",
+                 "COMMAND GETKEYS ZUNIONSTORE d 2 a", "COMMAND GETKEYS ZUNION 2 a b",
+                 "COMMAND GETKEYS ZMPOP 1 a MIN", "COMMAND GETKEYS ZMPOP 3 a MIN")
+
+
+def test_commandstats_of_rejected_subcommands(differ):
+    """A subcommand's bad arity counts as rejected on the subcommand (cmdstat_client|
+    setname), an unknown subcommand counts nowhere (redis-py sends several on connect),
+    a container without its subcommand counts on the container."""
+    def scenario(port, protocol, admin):
+        admin.call("CONFIG", "RESETSTAT")
+        for command in (["CLIENT", "SETNAME"], ["CLIENT", "NOSUCH"], ["CONFIG"],
+                        ["CONFIG", "nosuch", "x"], ["GET"], ["COMMAND", "nosuch"],
+                        ["XINFO", "STREAM"], ["OBJECT", "nosuch", "k"]):
+            admin.call(*command)
+        text = parse_raw(admin.call("INFO", "commandstats"))[1].decode()
+        return sorted(re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", line)
+                      for line in text.split("\r\n")
+                      if line.startswith("cmdstat_") and "resetstat" not in line
+                      and not line.startswith(("cmdstat_select", "cmdstat_hello")))
+
+    compare_scenario(differ, scenario)

@@ -220,7 +220,7 @@ def test_sorted_sets_state_machine(differ, protocol, entries):
     Machine.ports = (differ.ports["redis"], differ.ports["miniredis"])
     Machine.protocol = protocol
     Machine.entries = entries
-    examples = int(os.environ.get("MINIREDIS_HYPOTHESIS_EXAMPLES", "100"))
+    examples = int(os.environ.get("MINIREDIS_HYPOTHESIS_EXAMPLES", "75"))
     run_state_machine_as_test(Machine, settings=settings(
         max_examples=examples, stateful_step_count=40, deadline=None,
         suppress_health_check=list(HealthCheck)))

@@ -866,3 +866,27 @@ def test_keyspace_hits_and_misses(differ):
         finally:
             conn.close()
     assert found["miniredis"] == found["redis"]
+
+
+def test_score_range_paths_agree_with_brute_force():
+    """ZSet.score_range walks (short skips) or uses positions (long skips): both must
+    give what a plain filter of the ordered entries gives."""
+    rng = random.Random(7)
+    zset = ZSet()
+    for i in range(300):
+        zset.insert(b"m%03d" % i, float(rng.choice([-1.5, 0, 1, 2, 2, 3, 10])), (0, 0))
+    ordered = list(zset.entries())
+    ends = [-float("inf"), -1.5, 0.0, 1.0, 2.0, 2.5, 3.0, 10.0, float("inf")]
+    for _ in range(400):
+        low, high = rng.choice(ends), rng.choice(ends)
+        low_ex, high_ex = rng.random() < 0.5, rng.random() < 0.5
+        reverse = rng.random() < 0.5
+        offset, limit = rng.choice([0, 1, 5, 63, 64, 65, 100, 250]), rng.randint(-1, 80)
+        inside = [e for e in ordered
+                  if (e[0] > low if low_ex else e[0] >= low)
+                  and (e[0] < high if high_ex else e[0] <= high)]
+        if reverse:
+            inside.reverse()
+        want = inside[offset:] if limit < 0 else inside[offset:offset + limit]
+        got = zset.score_range(low, low_ex, high, high_ex, reverse, offset, limit)
+        assert got == want, (low, low_ex, high, high_ex, reverse, offset, limit)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .. import errors
+from ..args import to_int
 from ..errors import CommandError
 
 Handler = Callable[..., object]
@@ -184,6 +185,16 @@ def unknown_command_message(args: List[bytes]) -> str:
 def _printable(value: bytes) -> str:
     """An argument quoted in an error text: Redis turns CR and LF into spaces."""
     return value.decode("utf-8", "surrogateescape").replace("\r", " ").replace("\n", " ")
+
+
+def numkeys_positions(args: List[bytes], at: int = 1) -> List[int]:
+    """Key positions of commands whose key count is at ``args[at]`` (LMPOP, ZUNION,
+    SINTERCARD...); empty when the count is not a positive number of keys present,
+    which COMMAND GETKEYS reports as invalid arguments."""
+    numkeys = to_int(args[at]) if len(args) > at else None
+    if not numkeys or numkeys < 0 or at + numkeys >= len(args):
+        return []
+    return list(range(at + 1, at + 1 + numkeys))
 
 
 def all_commands() -> List[Command]:

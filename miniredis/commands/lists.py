@@ -16,7 +16,7 @@ from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, OK
 from ..notify import notify
-from . import command
+from . import command, numkeys_positions
 
 _WHERE = {b"left": True, b"right": False}
 
@@ -391,14 +391,6 @@ def parse_mpop(args: List[bytes], first: int) -> tuple:
     return keys, left, count
 
 
-def mpop_keys(args: List[bytes], first: int = 1) -> List[int]:
-    """Key positions of LMPOP-style commands (numkeys at ``args[first]``)."""
-    numkeys = to_int(args[first]) if len(args) > first else None
-    if not numkeys or numkeys < 0 or first + numkeys >= len(args):
-        return []   # not a valid call: COMMAND GETKEYS reports invalid arguments
-    return list(range(first + 1, first + 1 + numkeys))
-
-
 def mpop_from(client, keys: List[bytes], left: bool, count: int) -> Any:
     """Pop from the first non-empty list among ``keys``: [key, [elements]] or None."""
     for key in keys:
@@ -411,7 +403,7 @@ def mpop_from(client, keys: List[bytes], left: bool, count: int) -> Any:
 @command("lmpop", -4, "write", keys=(0, 0, 0), group="list", since="7.0.0",
          summary="Returns multiple elements from a list after removing them. Deletes "
                  "the list if the last element was popped.",
-         key_finder=mpop_keys)
+         key_finder=numkeys_positions)
 def lmpop(client, args: List[bytes]):
     keys, left, count = parse_mpop(args, 1)
     result = mpop_from(client, keys, left, count)
@@ -492,7 +484,7 @@ def blmove(client, args: List[bytes]):
 @command("blmpop", -5, "write blocking", keys=(0, 0, 0), group="list", since="7.0.0",
          summary="Pops the first element from one of multiple lists. Blocks until an "
          "element is available otherwise. Deletes the list if the last element was "
-         "popped.", key_finder=lambda args: mpop_keys(args, 2))
+         "popped.", key_finder=lambda args: numkeys_positions(args, 2))
 def blmpop(client, args: List[bytes]):
     timeout = parse_block_timeout(args[1])
     keys, left, count = parse_mpop(args, 2)

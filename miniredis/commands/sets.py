@@ -23,10 +23,9 @@ from ..errors import CommandError
 from ..keyspace import register_encoding, register_type
 from ..protocol import Set
 from ..notify import notify
-from . import command
+from . import command, numkeys_positions
 from .hashes import parse_random_count, parse_scan, scan_members
 from .keys import parse_cursor
-from .lists import mpop_keys
 
 # SPOP with a count rebuilds the set from the survivors when few of them remain
 # (Redis's SPOP_MOVE_STRATEGY_MUL): observable because the rebuilt set may be an intset.
@@ -417,7 +416,7 @@ def sdiffstore(client, args: List[bytes]):
 
 @command("sintercard", -3, "readonly", keys=(0, 0, 0), group="set", since="7.0.0",
          summary="Intersect multiple sets and return the cardinality of the result",
-         key_finder=mpop_keys)
+         key_finder=numkeys_positions)
 def sintercard(client, args: List[bytes]):
     numkeys = to_int(args[1])
     if numkeys is None or numkeys <= 0:

@@ -23,7 +23,8 @@ from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..datatypes.zset import LexBound, ZSet
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, Double
-from . import command
+from ..notify import notify
+from . import command, numkeys_positions
 from .keys import parse_cursor, parse_scan_options
 
 # -- number parsing --------------------------------------------------------------------
@@ -71,13 +72,18 @@ def _parse_score(text: bytes, message: str = errors.NOT_FLOAT) -> float:
     return parsed[0]
 
 
+_COMMON_ENDS = {b"+inf": math.inf, b"-inf": -math.inf, b"inf": math.inf}
+
+
 def _parse_range_end(text: bytes) -> Optional[float]:
     """A ZRANGEBYSCORE bound after its optional ``(``, as zslParseRange reads it:
     strtod, which skips leading spaces, saturates out-of-range values and reads ""
     as 0, and only requires that what follows the number is the end of the C
     string (so anything after a NUL byte is ignored). NaN is refused."""
-    if text.isdigit():               # the common case, and exactly what strtod reads
+    if text.isdigit():               # the common cases, read exactly as strtod would
         return float(text)
+    if text in _COMMON_ENDS:
+        return _COMMON_ENDS[text]
     nul = text.find(b"\x00")
     if nul >= 0:
         text = text[:nul]
@@ -102,6 +108,8 @@ def _score_range(min_arg: bytes, max_arg: bytes) -> Tuple[float, bool, float, bo
 
 
 def _lex_item(arg: bytes) -> LexBound:
+    """One ZRANGEBYLEX end (zslParseLexRangeItem): ``-``/``+`` alone (Redis only
+    looks at the next C character, so a NUL may follow), ``(x`` or ``[x``."""
     head = arg[:1]
     if head in (b"+", b"-"):
         if arg[1:2] not in (b"", b"\x00"):
@@ -115,10 +123,12 @@ def _lex_item(arg: bytes) -> LexBound:
 
 
 def _lex_range(min_arg: bytes, max_arg: bytes) -> Tuple[LexBound, LexBound]:
+    """Both ends, or ``min or max not valid string range item``."""
     return _lex_item(min_arg), _lex_item(max_arg)
 
 
 def _score_range_empty(low: float, low_ex: bool, high: float, high_ex: bool) -> bool:
+    """Redis's early test (zslIsInRange): min above max, or equal with an open end."""
     return low > high or (low == high and (low_ex or high_ex))
 
 
@@ -140,6 +150,8 @@ def _read_zset(client, key: bytes) -> Optional[ZSet]:
 
 
 def _limits(client) -> Tuple[int, int]:
+    """(zset-max-listpack-entries, zset-max-listpack-value), read at each write since
+    CONFIG SET may change them at any time."""
     values = client.state.config.values
     return values["zset-max-listpack-entries"], values["zset-max-listpack-value"]
 
@@ -162,20 +174,23 @@ def _nested_pairs(entries) -> list:
     return [[member, Double(score)] for score, member in entries]
 
 
-def _changed(client, key: bytes, zset: ZSet) -> None:
-    """After removing members: delete the emptied key and tell WATCH."""
+def _changed(client, key: bytes, zset: ZSet, event: bytes) -> None:
+    """After removing members: the keyspace event, delete the emptied key, tell WATCH."""
     db = client.db
+    notify(db, "z", event, key)
     db.delete_if_empty(key, zset)
     db.signal_modified(key)
 
 
-def _store(client, key: bytes, scores: Dict[bytes, float]) -> int:
+def _store(client, key: bytes, scores: Dict[bytes, float], event: bytes) -> int:
     """STORE commands: replace ``key`` by a new set (or delete it when empty)."""
     db = client.db
     if not scores:
-        db.delete(key)
+        if db.delete(key):
+            notify(db, "g", b"del", key)
         return 0
     db.set(key, ZSet.build(scores, _limits(client)))
+    notify(db, "z", event, key)
     signal_ready(db, key)
     return len(scores)
 
@@ -186,6 +201,9 @@ _ZADD_FLAGS = {b"nx": "nx", b"xx": "xx", b"ch": "ch", b"incr": "incr", b"gt": "g
 
 
 def _zadd(client, args: List[bytes], incr: bool):
+    """ZADD and ZINCRBY (zaddGenericCommand). Options are words until the first
+    non-option, so ``ZINCRBY k nx m`` is a syntax error as in Redis; every score is
+    parsed before anything changes, so the command applies fully or not at all."""
     key = args[1]
     flags = {"incr"} if incr else set()
     index = 2
@@ -242,6 +260,7 @@ def _zadd(client, args: List[bytes], incr: bool):
     finally:
         if added or updated:
             db.signal_modified(key)
+            notify(db, "z", b"zincr" if incr else b"zadd", key)
         if added:
             signal_ready(db, key)
     if incr:
@@ -277,7 +296,7 @@ def zrem(client, args: List[bytes]):
             if not zset:
                 break
     if removed:
-        _changed(client, key, zset)
+        _changed(client, key, zset, b"zrem")
     return removed
 
 
@@ -405,17 +424,7 @@ def _range_entries(zset: ZSet, kind: str, reverse: bool, bounds: Any, offset: in
         low, low_ex, high, high_ex = bounds
         if _score_range_empty(low, low_ex, high, high_ex):
             return []
-        first = zset.score_start(low, low_ex)
-        stop = zset.score_stop(high, high_ex)
-        if first >= stop:
-            return []
-        if reverse:
-            stop -= offset
-            start = first if limit < 0 else max(first, stop - limit)
-            return zset.slice(start, stop, reverse=True)
-        first += offset
-        stop = stop if limit < 0 else min(stop, first + limit)
-        return zset.slice(first, stop)
+        return zset.score_range(low, low_ex, high, high_ex, reverse, offset, limit)
     low, high = bounds
     start = zset.lex_last(low, high) if reverse else zset.lex_first(low, high)
     if start is None:
@@ -469,7 +478,8 @@ def _zrange(client, args: List[bytes], first: int, store: bool, kind: Optional[s
     entries = [] if zset is None else \
         _range_entries(zset, kind, reverse, bounds, offset, limit)
     if store:
-        return _store(client, args[1], {member: score for score, member in entries})
+        return _store(client, args[1], {member: score for score, member in entries},
+                      b"zrangestore")
     return _pairs(client, entries, with_scores)
 
 
@@ -522,6 +532,7 @@ def zrevrangebylex(client, args: List[bytes]):
 
 # -- ZREMRANGEBY* -------------------------------------------------------------------------
 def _remove_range(client, args: List[bytes], kind: str) -> int:
+    """ZREMRANGEBYRANK/SCORE/LEX: the range is parsed before the key is looked up."""
     if kind == "rank":
         bounds: Any = (parse_int(args[2]), parse_int(args[3]))
     elif kind == "score":
@@ -552,7 +563,7 @@ def _remove_range(client, args: List[bytes], kind: str) -> int:
             start, stop = zset.score_start(low, low_ex), zset.score_stop(high, high_ex)
         removed = zset.remove_slice(start, stop)
     if removed:
-        _changed(client, key, zset)
+        _changed(client, key, zset, b"zremrangeby" + kind.encode())
     return removed
 
 
@@ -580,11 +591,13 @@ def zremrangebylex(client, args: List[bytes]):
 # -- popping ------------------------------------------------------------------------------
 def _pop_from(client, key: bytes, zset: ZSet, count: int, highest: bool) -> list:
     taken = zset.pop(count, highest)
-    _changed(client, key, zset)
+    _changed(client, key, zset, b"zpopmax" if highest else b"zpopmin")
     return taken
 
 
 def _zpop(client, args: List[bytes], highest: bool):
+    """ZPOPMIN/ZPOPMAX. Without a count the reply is one flat member/score pair even in
+    RESP3; with one it is a list of pairs (nested in RESP3)."""
     if len(args) > 3:
         raise CommandError(errors.SYNTAX)
     count = None
@@ -639,14 +652,6 @@ def _parse_mpop(args: List[bytes], first: int) -> Tuple[List[bytes], bool, int]:
     return args[first + 1:where_at], where == b"max", count or 1
 
 
-def _mpop_keys(args: List[bytes], first: int = 1) -> List[int]:
-    """Key positions of ZMPOP-style commands (numkeys at ``args[first]``)."""
-    numkeys = to_int(args[first]) if len(args) > first else None
-    if not numkeys or numkeys < 0:
-        return []
-    return list(range(first + 1, min(first + 1 + numkeys, len(args))))
-
-
 def _mpop_from(client, keys: List[bytes], highest: bool, count: int) -> Any:
     """Pop from the first existing key (WRONGTYPE if it is not a sorted set)."""
     for key in keys:
@@ -658,7 +663,7 @@ def _mpop_from(client, keys: List[bytes], highest: bool, count: int) -> Any:
 
 @command("zmpop", -4, "write", keys=(0, 0, 0), group="sorted-set", since="7.0.0",
          summary="Remove and return members with scores in a sorted set",
-         key_finder=_mpop_keys)
+         key_finder=numkeys_positions)
 def zmpop(client, args: List[bytes]):
     keys, highest, count = _parse_mpop(args, 1)
     result = _mpop_from(client, keys, highest, count)
@@ -666,6 +671,8 @@ def zmpop(client, args: List[bytes]):
 
 
 def _blocking_pop(client, args: List[bytes], highest: bool):
+    """BZPOPMIN/BZPOPMAX: pop from the first non-empty key (type-checking the keys in
+    order until then), else park the client; the reply is [key, member, score]."""
     timeout = parse_block_timeout(args[-1])
     keys = args[1:-1]
     for key in keys:
@@ -699,7 +706,7 @@ def bzpopmax(client, args: List[bytes]):
 
 @command("bzmpop", -5, "write blocking", keys=(0, 0, 0), group="sorted-set",
          since="7.0.0", summary="Remove and return members with scores in a sorted set or "
-         "block until one is available", key_finder=lambda args: _mpop_keys(args, 2))
+         "block until one is available", key_finder=lambda args: numkeys_positions(args, 2))
 def bzmpop(client, args: List[bytes]):
     timeout = parse_block_timeout(args[1])
     keys, highest, count = _parse_mpop(args, 2)
@@ -730,6 +737,8 @@ def _source(client, key: bytes) -> Optional[Dict[bytes, float]]:
 
 
 def _aggregate(target: float, value: float, how: bytes) -> float:
+    """zunionInterAggregate: SUM turns NaN (inf + -inf) into 0; MIN/MAX keep the
+    current value when a comparison involves NaN."""
     if how == b"sum":
         total = target + value
         return 0.0 if math.isnan(total) else total   # inf + -inf counts as 0
@@ -826,36 +835,30 @@ def _set_operation(client, args: List[bytes], numkeys_at: int, op: str, store: b
             result = {m: s for m, s in first.items()
                       if not any(m in other for other in others)}
     if store:
-        return _store(client, args[1], result)
+        return _store(client, args[1], result, b"z%sstore" % op.encode())
     entries = sorted((score, member) for member, score in result.items())
     return _pairs(client, entries, with_scores)
 
 
-def _numkeys_keys(args: List[bytes], at: int) -> List[int]:
-    numkeys = to_int(args[at]) if len(args) > at else None
-    if not numkeys or numkeys < 0:
-        return []
-    return list(range(at + 1, min(at + 1 + numkeys, len(args))))
-
-
 def _store_keys(args: List[bytes]) -> List[int]:
-    return [1] + _numkeys_keys(args, 2)
+    sources = numkeys_positions(args, 2)
+    return [1] + sources if sources else []
 
 
 @command("zunion", -3, "readonly", keys=(0, 0, 0), group="sorted-set", since="6.2.0",
-         summary="Add multiple sorted sets", key_finder=lambda a: _numkeys_keys(a, 1))
+         summary="Add multiple sorted sets", key_finder=lambda a: numkeys_positions(a, 1))
 def zunion(client, args: List[bytes]):
     return _set_operation(client, args, 1, "union", store=False)
 
 
 @command("zinter", -3, "readonly", keys=(0, 0, 0), group="sorted-set", since="6.2.0",
-         summary="Intersect multiple sorted sets", key_finder=lambda a: _numkeys_keys(a, 1))
+         summary="Intersect multiple sorted sets", key_finder=lambda a: numkeys_positions(a, 1))
 def zinter(client, args: List[bytes]):
     return _set_operation(client, args, 1, "inter", store=False)
 
 
 @command("zdiff", -3, "readonly", keys=(0, 0, 0), group="sorted-set", since="6.2.0",
-         summary="Subtract multiple sorted sets", key_finder=lambda a: _numkeys_keys(a, 1))
+         summary="Subtract multiple sorted sets", key_finder=lambda a: numkeys_positions(a, 1))
 def zdiff(client, args: List[bytes]):
     return _set_operation(client, args, 1, "diff", store=False)
 
@@ -883,7 +886,7 @@ def zdiffstore(client, args: List[bytes]):
 
 @command("zintercard", -3, "readonly", keys=(0, 0, 0), group="sorted-set",
          since="7.0.0", summary="Intersect multiple sorted sets and return the "
-         "cardinality of the result", key_finder=lambda a: _numkeys_keys(a, 1))
+         "cardinality of the result", key_finder=lambda a: numkeys_positions(a, 1))
 def zintercard(client, args: List[bytes]):
     return _set_operation(client, args, 1, "inter", store=False, card_only=True)
 

@@ -66,21 +66,22 @@ def _backlen(size: int) -> int:
 
 
 def _int_size(value: int) -> int:
-    """Bytes of an integer listpack element (encoding plus back-length)."""
-    value = (value + 2 ** 63) % 2 ** 64 - 2 ** 63    # stored as a C int64
+    """Bytes of an integer listpack element: encoding plus a one-byte back-length
+    (every integer encoding is at most 9 bytes). XADD calls this several times per
+    entry, so the common small values are answered first."""
     if 0 <= value <= 127:
-        size = 1
-    elif -4096 <= value <= 4095:
-        size = 2
-    elif -32768 <= value <= 32767:
-        size = 3
-    elif -8388608 <= value <= 8388607:
-        size = 4
-    elif -2 ** 31 <= value < 2 ** 31:
-        size = 5
-    else:
-        size = 9
-    return size + _backlen(size)
+        return 2
+    if not -2 ** 63 <= value < 2 ** 63:
+        value = (value + 2 ** 63) % 2 ** 64 - 2 ** 63    # stored as a C int64
+    if -4096 <= value <= 4095:
+        return 2 if 0 <= value <= 127 else 3
+    if -32768 <= value <= 32767:
+        return 4
+    if -8388608 <= value <= 8388607:
+        return 5
+    if -2 ** 31 <= value < 2 ** 31:
+        return 6
+    return 10
 
 
 def _str_size(value: bytes) -> int:

@@ -18,6 +18,7 @@ visible through OBJECT ENCODING and in three behaviours we reproduce:
 """
 from __future__ import annotations
 
+from itertools import islice
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from sortedcontainers import SortedList
@@ -239,6 +240,29 @@ class ZSet:
         if exclusive:
             return self.order.bisect_right((low, TOP))
         return self.order.bisect_left((low,))
+
+    def score_range(self, low: float, low_ex: bool, high: float, high_ex: bool,
+                    reverse: bool = False, offset: int = 0,
+                    limit: int = -1) -> List[Entry]:
+        """Entries with low <= score <= high (ends open when ``*_ex``), descending
+        when ``reverse``, skipping ``offset`` and taking at most ``limit`` (< 0: all).
+
+        A short skip walks from a bisection of the sublists (irange) and never touches
+        SortedList's positional index: at a million entries that saves many cache
+        misses on the commonest queries. Long skips use positions."""
+        if offset > 64:
+            first = self.score_start(low, low_ex)
+            stop = self.score_stop(high, high_ex)
+            if reverse:
+                stop -= offset
+                start = first if limit < 0 else max(first, stop - limit)
+                return self.slice(start, stop, reverse=True)
+            first += offset
+            return self.slice(first, stop if limit < 0 else min(stop, first + limit))
+        entries = self.order.irange((low, TOP) if low_ex else (low,),
+                                    (high,) if high_ex else (high, TOP),
+                                    inclusive=(True, True), reverse=reverse)
+        return list(islice(entries, offset, None if limit < 0 else offset + limit))
 
     def score_stop(self, high: float, exclusive: bool) -> int:
         """One past the last position whose score is <= high (< high when exclusive)."""
