@@ -15,7 +15,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from contextlib import contextmanager
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
 Command = Union[str, bytes, Sequence[Union[str, bytes, int]]]
 
@@ -300,3 +301,48 @@ def wait_blocked(admin: RawConnection, count: int) -> None:
             return
         time.sleep(0.005)
     raise AssertionError("clients did not block")
+
+
+@contextmanager
+def configured(differ: "Differ", settings: Sequence[str],
+               restore: Sequence[str]) -> Iterator["Differ"]:
+    """CONFIG SET ``settings`` (name, value, ...) on both servers for the block, and
+    ``restore`` afterwards: encodings and limits tested against small thresholds."""
+    def set_all(pairs: Sequence[str]) -> None:
+        for port in differ.ports.values():
+            conn = RawConnection(port)
+            try:
+                assert conn.call("CONFIG", "SET", *pairs) == b"+OK\r\n", pairs
+            finally:
+                conn.close()
+    set_all(settings)
+    try:
+        yield differ
+    finally:
+        set_all(restore)
+
+
+def _hits_and_misses(port: int, setup: Sequence[Command], command: str) -> Tuple[str, str]:
+    conn = RawConnection(port)
+    try:
+        conn.call("SELECT", "9")
+        conn.call("FLUSHDB")
+        for args in setup:
+            conn.call(*to_args(args))
+        conn.call("CONFIG", "RESETSTAT")
+        conn.call(*command.split())
+        info = conn.call("INFO", "stats").decode()
+    finally:
+        conn.close()
+    fields = dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line)
+    return fields["keyspace_hits"], fields["keyspace_misses"]
+
+
+def assert_same_hits_and_misses(differ: "Differ", setup: Sequence[Command],
+                                cases: Sequence[str]) -> None:
+    """Each command of ``cases``, run after ``setup`` in an empty database, moves
+    INFO's keyspace_hits and keyspace_misses as on Redis (reads count a hit or a miss,
+    writes neither)."""
+    for command in cases:
+        assert _hits_and_misses(differ.ports["miniredis"], setup, command) == \
+            _hits_and_misses(differ.ports["redis"], setup, command), command

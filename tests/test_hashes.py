@@ -13,7 +13,8 @@ import random
 import pytest
 
 from miniredis.commands import load_all, lookup
-from tests.harness import RawConnection, SameType, Unordered, parse_raw
+from tests.harness import (RawConnection, SameType, Unordered, assert_same_hits_and_misses,
+                           configured, parse_raw)
 from tests.test_strings import _fields
 
 load_all()
@@ -34,19 +35,8 @@ def _conn(port: int, protocol: int = 2) -> RawConnection:
 @pytest.fixture
 def small_listpack(differ):
     """hash-max-listpack-entries 4 and -value 8 on both servers, restored afterwards."""
-    def set_all(entries: str, value: str) -> None:
-        for port in differ.ports.values():
-            conn = RawConnection(port)
-            try:
-                assert conn.call("CONFIG", "SET", "hash-max-listpack-entries", entries,
-                                 "hash-max-listpack-value", value) == b"+OK\r\n"
-            finally:
-                conn.close()
-    set_all("4", "8")
-    try:
+    with configured(differ, ['hash-max-listpack-entries', '4', 'hash-max-listpack-value', '8'], ['hash-max-listpack-entries', '512', 'hash-max-listpack-value', '64']):
         yield differ
-    finally:
-        set_all("512", "64")
 
 
 # -- metadata -------------------------------------------------------------------------------
@@ -411,25 +401,9 @@ STATS_CASES = [
 ]
 
 
-def _hits_and_misses(port: int, command: str):
-    conn = _conn(port)
-    try:
-        conn.call("FLUSHDB")
-        conn.call("HSET", "h", "a", "1", "n", "5")
-        conn.call("CONFIG", "RESETSTAT")
-        conn.call(*command.split())
-        info = conn.call("INFO", "stats").decode()
-    finally:
-        conn.close()
-    fields = dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line)
-    return fields["keyspace_hits"], fields["keyspace_misses"]
-
-
 def test_keyspace_hits_and_misses(differ):
     """Read commands count a hit or a miss; writes count neither, as in Redis."""
-    for command in STATS_CASES:
-        assert _hits_and_misses(differ.ports["miniredis"], command) == \
-            _hits_and_misses(differ.ports["redis"], command), command
+    assert_same_hits_and_misses(differ, ['HSET h a 1 n 5'], STATS_CASES)
 
 
 def test_plain_dicts_stored_by_other_code_are_adopted(mini):

@@ -13,7 +13,8 @@ import random
 import pytest
 
 from miniredis.commands import load_all, lookup
-from tests.harness import RawConnection, SameType, Unordered, parse_raw
+from tests.harness import (SameType, Unordered, assert_same_hits_and_misses,
+                           configured, parse_raw)
 from tests.test_hashes import _conn, _mini_signals, _redis_signals
 from tests.test_strings import _fields
 
@@ -27,19 +28,8 @@ ALL_SET_COMMANDS = (
 @pytest.fixture
 def small_intset(differ):
     """set-max-intset-entries 4 on both servers, restored afterwards."""
-    def set_all(value: str) -> None:
-        for port in differ.ports.values():
-            conn = RawConnection(port)
-            try:
-                assert conn.call("CONFIG", "SET", "set-max-intset-entries", value) \
-                    == b"+OK\r\n"
-            finally:
-                conn.close()
-    set_all("4")
-    try:
+    with configured(differ, ['set-max-intset-entries', '4'], ['set-max-intset-entries', '512']):
         yield differ
-    finally:
-        set_all("512")
 
 
 # -- metadata -------------------------------------------------------------------------------
@@ -415,25 +405,8 @@ STATS_CASES = [
 ]
 
 
-def _set_hits_and_misses(port: int, command: str):
-    conn = _conn(port)
-    try:
-        conn.call("FLUSHDB")
-        conn.call("SADD", "s", "a", "b")
-        conn.call("SADD", "t", "b", "c")
-        conn.call("CONFIG", "RESETSTAT")
-        conn.call(*command.split())
-        info = conn.call("INFO", "stats").decode()
-    finally:
-        conn.close()
-    fields = dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line)
-    return fields["keyspace_hits"], fields["keyspace_misses"]
-
-
 def test_keyspace_hits_and_misses(differ):
-    for command in STATS_CASES:
-        assert _set_hits_and_misses(differ.ports["miniredis"], command) == \
-            _set_hits_and_misses(differ.ports["redis"], command), command
+    assert_same_hits_and_misses(differ, ['SADD s a b', 'SADD t b c'], STATS_CASES)
 
 
 def test_reply_types(differ):

@@ -12,7 +12,7 @@ import pytest
 
 from miniredis.commands import load_all, lookup
 from miniredis.commands.strings import format_long_double, parse_long_double
-from tests.harness import RawConnection, parse_raw
+from tests.harness import RawConnection, assert_same_hits_and_misses, configured, parse_raw
 
 ALL_STRING_COMMANDS = (
     "get set incr decr incrby decrby mget mset setnx setex psetex msetnx getset getdel "
@@ -23,18 +23,8 @@ ALL_STRING_COMMANDS = (
 @pytest.fixture
 def small_bulk_len(differ):
     """proto-max-bulk-len at its 1 MB minimum on both servers, restored afterwards."""
-    def set_all(value: str) -> None:
-        for port in differ.ports.values():
-            conn = RawConnection(port)
-            try:
-                assert conn.call("CONFIG", "SET", "proto-max-bulk-len", value) == b"+OK\r\n"
-            finally:
-                conn.close()
-    set_all("1048576")
-    try:
+    with configured(differ, ['proto-max-bulk-len', '1048576'], ['proto-max-bulk-len', '536870912']):
         yield differ
-    finally:
-        set_all("536870912")
 
 
 # -- metadata -------------------------------------------------------------------------------
@@ -673,22 +663,6 @@ def test_modification_signals_match_watch(mini, real_redis, command):
                                                                  command)
 
 
-def _hits_and_misses(port: int, command: str):
-    conn = RawConnection(port)
-    try:
-        conn.call("SELECT", "9")
-        conn.call("FLUSHALL")
-        conn.call("SET", "k", "hello")
-        conn.call("SET", "n", "5")
-        conn.call("CONFIG", "RESETSTAT")
-        conn.call(*command.split())
-        info = conn.call("INFO", "stats").decode()
-    finally:
-        conn.close()
-    fields = dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line)
-    return fields["keyspace_hits"], fields["keyspace_misses"]
-
-
 STATS_CASES = [
     "GET k", "GET m", "SET k v GET", "SET m v GET", "SET k v", "SET k v NX", "SETNX k v",
     "INCR n", "INCR m", "INCRBY n 2", "DECR n", "INCRBYFLOAT n 1", "INCRBYFLOAT m 1",
@@ -705,9 +679,7 @@ STATS_CASES = [
 def test_keyspace_hits_and_misses(differ):
     """Read lookups count a hit or a miss; write lookups (INCR, APPEND, SETRANGE, SETBIT,
     BITFIELD with writes...) count neither, as in Redis."""
-    for command in STATS_CASES:
-        assert _hits_and_misses(differ.ports["miniredis"], command) == \
-            _hits_and_misses(differ.ports["redis"], command), command
+    assert_same_hits_and_misses(differ, ['SET k hello', 'SET n 5'], STATS_CASES)
 
 
 def test_replies_are_snapshots_of_mutable_strings(mini):

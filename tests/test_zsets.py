@@ -14,7 +14,7 @@ import pytest
 
 from miniredis.commands import COMMANDS, load_all, lookup
 from miniredis.datatypes.zset import ZSet
-from tests.harness import RawConnection, SameType, parse_raw
+from tests.harness import RawConnection, SameType, configured, parse_raw
 
 load_all()
 needs_multi = pytest.mark.skipif(
@@ -35,19 +35,8 @@ _ARITY_72 = {"zrank": -3, "zrevrank": -3}
 @pytest.fixture
 def listpack_limits(differ):
     """Small listpack limits on both servers (restored afterwards)."""
-    def set_all(entries: str, value: str) -> None:
-        for port in differ.ports.values():
-            conn = RawConnection(port)
-            try:
-                assert conn.call("CONFIG", "SET", "zset-max-listpack-entries", entries,
-                                 "zset-max-listpack-value", value) == b"+OK\r\n"
-            finally:
-                conn.close()
-    set_all("4", "8")
-    try:
+    with configured(differ, ['zset-max-listpack-entries', '4', 'zset-max-listpack-value', '8'], ['zset-max-listpack-entries', '128', 'zset-max-listpack-value', '64']):
         yield differ
-    finally:
-        set_all("128", "64")
 
 
 # -- metadata ----------------------------------------------------------------------------
