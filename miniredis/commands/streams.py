@@ -345,6 +345,10 @@ def _parse_trim_args(client, args: List[bytes], xadd: bool) -> Tuple[_TrimArgs, 
     return parsed, i
 
 
+# XADD key * ...: options as parsed from none (shared, never modified).
+_NO_OPTIONS = _TrimArgs()
+
+
 def _trim(client, stream: Stream, parsed: _TrimArgs) -> int:
     return stream.trim(parsed.maxlen, parsed.minid, parsed.approx, parsed.limit)
 
@@ -352,7 +356,10 @@ def _trim(client, stream: Stream, parsed: _TrimArgs) -> int:
 @command("xadd", -5, "write denyoom fast", keys=(1, 1, 1), group="stream",
          since="5.0.0", summary="Appends a new entry to a stream")
 def xadd(client, args: List[bytes]):
-    parsed, id_pos = _parse_trim_args(client, args, xadd=True)
+    if args[2] == b"*":                 # the usual form: no options to parse
+        parsed, id_pos = _NO_OPTIONS, 2
+    else:
+        parsed, id_pos = _parse_trim_args(client, args, xadd=True)
     pairs = args[id_pos + 1:]
     if len(pairs) < 2 or len(pairs) % 2:
         raise CommandError(errors.WRONG_ARITY.format("xadd"))

@@ -85,12 +85,16 @@ def _int_size(value: int) -> int:
 
 
 def _str_size(value: bytes) -> int:
-    """Bytes of a string element; strings that read as integers are stored as such."""
-    number = to_int(value)
-    if number is not None:
-        return _int_size(number)
+    """Bytes of a string element; strings that read as integers are stored as such.
+    (On XADD's path for every value: short words are answered without calls.)"""
     length = len(value)
-    size = length + (1 if length < 64 else 2 if length < 4096 else 5)
+    if length <= 20 and (value.isdigit() or value[:1] == b"-"):
+        number = to_int(value)
+        if number is not None:
+            return _int_size(number)
+    if length < 64:
+        return length + 2          # 1-byte header, 1-byte back-length
+    size = length + (2 if length < 4096 else 5)
     return size + _backlen(size)
 
 
@@ -111,7 +115,10 @@ class _Node:
 
     def size(self) -> int:
         """lpBytes of the node: header, master entry, entries, terminator."""
-        return (7 + _int_size(self.live) + _int_size(self.deleted)
+        live, deleted = self.live, self.deleted
+        if 0 <= live <= 127 and 0 <= deleted <= 127:      # the usual node (XADD's path)
+            return 13 + _int_size(len(self.fields)) + self.fields_bytes + self.entry_bytes
+        return (7 + _int_size(live) + _int_size(deleted)
                 + _int_size(len(self.fields)) + self.fields_bytes + _int_size(0)
                 + self.entry_bytes)
 
@@ -237,35 +244,40 @@ class Stream:
     # -- adding ----------------------------------------------------------------------------
     def append(self, stream_id: StreamID, pairs: List[bytes], max_bytes: int,
                max_entries: int) -> None:
-        """Add an entry (the caller checked that ``stream_id`` > last_id)."""
-        node = self.nodes.peekitem(-1)[1] if self.nodes else None
+        """Add an entry (the caller checked that ``stream_id`` > last_id); the stream
+        keeps ``pairs`` itself, so the caller hands over a list of its own."""
+        nodes = self.nodes
+        node = nodes.peekitem(-1)[1] if nodes else None
         if node is not None:
             if max_bytes == 0 or max_bytes > LISTPACK_MAX_SIZE:
                 max_bytes = LISTPACK_MAX_SIZE
-            if node.size() + sum(len(p) for p in pairs) >= max_bytes:
+            if max_entries and node.live + node.deleted >= max_entries:
                 node = None
-            elif max_entries and node.live + node.deleted >= max_entries:
+            elif node.size() + sum(map(len, pairs)) >= max_bytes:
                 node = None
         fields = pairs[0::2]
         if node is None:
-            node = _Node(stream_id, list(fields))
-            self.nodes[stream_id] = node
+            node = _Node(stream_id, fields)
+            nodes[stream_id] = node
             same_fields = True
         else:
             same_fields = fields == node.fields
         master = node.master
-        size = (_int_size(2 if same_fields else 0) + _int_size(stream_id[0] - master[0])
-                + _int_size(stream_id[1] - master[1]))
+        # flags (2 bytes: 0 or 2), ms and seq deltas, then the values (and fields when
+        # they differ from the master entry's), then lp-count.
+        size = 2 + _int_size(stream_id[0] - master[0]) + _int_size(stream_id[1] - master[1])
         if same_fields:
-            size += sum(_str_size(v) for v in pairs[1::2])
+            for value in pairs[1::2]:
+                size += _str_size(value)
             size += _int_size(len(fields) + 3)
         else:
-            size += _int_size(len(fields)) + sum(_str_size(p) for p in pairs)
-            size += _int_size(2 * len(fields) + 4)
+            for item in pairs:
+                size += _str_size(item)
+            size += _int_size(len(fields)) + _int_size(2 * len(fields) + 4)
         node.entry_bytes += size
         node.live += 1
         node.last = stream_id
-        self.entries[stream_id] = list(pairs)
+        self.entries[stream_id] = pairs
         self.last_id = stream_id
         self.entries_added += 1
         if len(self.entries) == 1:
