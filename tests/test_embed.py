@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -227,3 +229,15 @@ def _wait_until(predicate, timeout: float = 5.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached"
         time.sleep(0.01)
+
+
+def test_embed_start_benchmark_runs():
+    """benchmarks/embed_start.py (figures in benchmarks/README.rst) still runs."""
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "benchmarks", "embed_start.py")
+    out = subprocess.run([sys.executable, script, "--rounds", "3", "--no-redis-server"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[1] == "miniredis Server(port=0), 3 rounds"
+    assert [line.split()[0] for line in lines[2:]] == ["start()", "start()", "stop()"]

@@ -459,3 +459,83 @@ def test_asyncio(server, protocol):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         asyncio.run(scenario())
+
+
+def test_asyncio_pool_patterns_scans_scripts_and_waiting_lock(server, protocol):
+    """redis.asyncio beyond the basics: a blocking pool shared by many tasks, pattern
+    subscriptions, the hash/set/zset scan iterators, scripts reloaded after SCRIPT
+    FLUSH, a lock waited for, errors collected from a pipeline, a blocking XREAD."""
+    async def scenario() -> None:
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            server.url, max_connections=4, timeout=10, protocol=protocol)
+        client = redis.asyncio.Redis(connection_pool=pool)
+        try:
+            async def work(n: int) -> None:
+                for i in range(20):
+                    await client.incr("counter")
+                    await client.rpush("list:%d" % n, i)
+                async with client.pipeline() as pipe:
+                    await pipe.incr("tx").incr("tx").execute()
+
+            await asyncio.gather(*(work(n) for n in range(30)))
+            assert await client.get("counter") == b"600"
+            assert await client.get("tx") == b"60"
+            assert await client.lrange("list:7", 0, -1) == [b"%d" % i for i in range(20)]
+            assert len(pool._available_connections) + len(pool._in_use_connections) <= 4
+
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            await pubsub.psubscribe("user.*")
+            assert await client.publish("user.1", "hi") == 1
+            message = None
+            for _ in range(20):
+                message = await pubsub.get_message(timeout=0.1)
+                if message:
+                    break
+            assert (message["type"], message["pattern"], message["channel"],
+                    message["data"]) == ("pmessage", b"user.*", b"user.1", b"hi")
+            await pubsub.punsubscribe()
+            await pubsub.aclose()
+
+            await client.hset("h", mapping={"f%d" % i: i for i in range(200)})
+            await client.sadd("s", *range(200))
+            await client.zadd("z", {"m%d" % i: i for i in range(200)})
+            fields = {k: v async for k, v in client.hscan_iter("h", count=15)}
+            assert len(fields) == 200 and fields[b"f99"] == b"99"
+            members = {m async for m in client.sscan_iter("s", match="1*", count=15)}
+            assert members == {b"%d" % i for i in range(200) if str(i).startswith("1")}
+            scored = [pair async for pair in client.zscan_iter("z", count=15)]
+            assert len(scored) == 200 and dict(scored)[b"m150"] == 150.0
+
+            script = client.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+            assert await script(keys=["n"], args=[3]) == 3
+            await client.script_flush()
+            assert await script(keys=["n"], args=[4]) == 7          # NOSCRIPT, reloaded
+
+            holder = client.lock("res", timeout=5)
+            assert await holder.acquire(blocking=False)
+            waiter = client.lock("res", timeout=5, blocking_timeout=3, sleep=0.02)
+            acquiring = asyncio.ensure_future(waiter.acquire())
+            await asyncio.sleep(0.1)
+            assert not acquiring.done()
+            await holder.release()
+            assert await acquiring is True and await waiter.owned()
+            await waiter.release()
+
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.set("str", "x").lpush("str", "y").get("str")
+                results = await pipe.execute(raise_on_error=False)
+            assert results[0] is True and results[2] == b"x"
+            assert isinstance(results[1], redis.ResponseError)
+
+            reading = asyncio.ensure_future(client.xread({"events": "$"}, block=5000))
+            await asyncio.sleep(0.1)
+            await client.xadd("events", {"k": "v"}, id="7-0")
+            assert await reading in ([[b"events", [(b"7-0", {b"k": b"v"})]]],
+                                     {b"events": [[(b"7-0", {b"k": b"v"})]]})
+        finally:
+            await client.aclose()
+            await pool.disconnect()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        asyncio.run(scenario())
