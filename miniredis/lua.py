@@ -20,7 +20,10 @@ The ``redis`` functions are thin Lua wrappers (compiled under the chunk name
 ``=[redis]``) around Python callbacks: arguments are checked and numbers formatted in
 Lua exactly as Redis does, and errors are raised from Lua as tables, so the error
 handler sees the script's line. It skips the wrappers' own frames when it looks for
-that line, which makes them as invisible as Redis's C functions.
+that line, which makes them as invisible as Redis's C functions. Python callbacks
+that scripts can reach (redis.call, math.random, cjson, bit, cmsgpack, struct) go
+through lupa's ``python.as_function``: Lua sees C functions, as in Redis (``type()``
+says ``function``, and a tail call keeps the script's frame for error positions).
 
 Replies cross the boundary through :meth:`LuaEngine.to_lua` (a handler's typed reply
 to a Lua value, for the script's RESP version) and :meth:`LuaEngine.from_lua` (a Lua
@@ -53,6 +56,9 @@ local type, tostring, select, error, rawget, rawset, format, unpack, pairs, next
       type, tostring, select, error, rawget, rawset, string.format, unpack, pairs, next
 local setmetatable, getmetatable, floor = setmetatable, getmetatable, math.floor
 local setfenv, tonumber = setfenv, tonumber
+-- Python callables are userdata to Lua; lupa's as_function makes them C functions,
+-- which is what Redis's library functions are (type() says 'function').
+local as_function = python.as_function
 
 -- Redis's error handler: every error becomes {err=..., source=..., line=...}. The
 -- frames of this file's own wrappers are skipped, as Redis's C functions are.
@@ -89,12 +95,12 @@ end
 local redis = {}
 -- Functions that can raise are Python callables (C functions to Lua): a tail call
 -- to them keeps the script's frame, so errors point at its line as in Redis.
-redis.call = py.call
-redis.sha1hex = py.sha1hex
-redis.log = py.log
-redis.setresp = py.setresp
-redis.set_repl = py.set_repl
-redis.acl_check_cmd = py.acl_check_cmd
+redis.call = as_function(py.call)
+redis.sha1hex = as_function(py.sha1hex)
+redis.log = as_function(py.log)
+redis.setresp = as_function(py.setresp)
+redis.set_repl = as_function(py.set_repl)
+redis.acl_check_cmd = as_function(py.acl_check_cmd)
 local pcall_command = py.pcall
 function redis.pcall(...)
   return pcall_command(...)
@@ -160,8 +166,8 @@ function pcall(...)
 end
 
 -- math.random and math.randomseed on Redis's own rand48, as in redis/deps.
-math.random = py.random
-math.randomseed = py.randomseed
+math.random = as_function(py.random)
+math.randomseed = as_function(py.randomseed)
 
 -- The sandbox: what Redis 7.0 does not offer to scripts.
 for _, name in ipairs({'os', 'io', 'package', 'require', 'module', 'dofile', 'loadfile',
@@ -249,7 +255,7 @@ local string_mt_view = view(string_mt)
 
 -- Redis's globals metatable, as getmetatable(_G) shows it: __index only (a C
 -- function in Redis, a Python one here, so its errors carry the caller's line).
-local globals_mt_view = view({__index = py.protected_table_error})
+local globals_mt_view = view({__index = as_function(py.protected_table_error)})
 
 local env = setmetatable({}, {__index = G, __newindex = refuse})
 real_of[env] = G

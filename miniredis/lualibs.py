@@ -78,6 +78,9 @@ local type, tostring, select, error, pairs, next, format, concat, floor, huge =
       math.floor, math.huge
 local rawpcall = pcall
 
+-- Python callables become C functions (lupa's as_function), as Redis's are.
+local as_function = python.as_function
+for name, f in pairs(py.bit) do py.bit[name] = as_function(f) end
 _G.bit = py.bit
 _G.cmsgpack = py.cmsgpack
 _G.struct = py.struct
@@ -170,8 +173,8 @@ encode_value = function(v, depth, out)
   end
 end
 
-cjson.encode = py.encode
-cjson.decode = py.decode
+cjson.encode = as_function(py.encode)
+cjson.decode = as_function(py.decode)
 
 -- The encoder proper, run by the Python cjson.encode: (true, json) or (false, error).
 local function encode(v)

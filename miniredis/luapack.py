@@ -719,19 +719,20 @@ end
 # that pairs() walks them in the same order.
 _TABLES = r"""
 local py = ...
+local as_function = python.as_function   -- C functions, as in Redis
 local cmsgpack = {}
-cmsgpack.pack = py.cmsgpack.pack
-cmsgpack.unpack = py.cmsgpack.unpack
-cmsgpack.unpack_one = py.cmsgpack.unpack_one
-cmsgpack.unpack_limit = py.cmsgpack.unpack_limit
+cmsgpack.pack = as_function(py.cmsgpack.pack)
+cmsgpack.unpack = as_function(py.cmsgpack.unpack)
+cmsgpack.unpack_one = as_function(py.cmsgpack.unpack_one)
+cmsgpack.unpack_limit = as_function(py.cmsgpack.unpack_limit)
 cmsgpack._NAME = 'cmsgpack'
 cmsgpack._VERSION = 'lua-cmsgpack 0.4.0'
 cmsgpack._COPYRIGHT = 'Copyright (C) 2012, Salvatore Sanfilippo'
 cmsgpack._DESCRIPTION = 'MessagePack C implementation for Lua'
 local struct = {}
-struct.pack = py.struct.pack
-struct.unpack = py.struct.unpack
-struct.size = py.struct.size
+struct.pack = as_function(py.struct.pack)
+struct.unpack = as_function(py.struct.unpack)
+struct.size = as_function(py.struct.size)
 return cmsgpack, struct
 """
 

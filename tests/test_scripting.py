@@ -463,3 +463,16 @@ def test_scripts_cannot_break_the_sandbox_for_later_ones(differ):
         "pcall(table.insert, string, 'junk') pcall(rawset, _G, 'junk', 1) return 1",
         "return ('x'):rep(2)", "return nosuch", "return redis.call('ping')",
         "return #string", "return type(rawget(_G, 'junk'))")])
+
+
+def test_library_functions_are_functions(differ):
+    differ.check(*[["EVAL", source, "0"] for source in (
+        "return {type(redis.call), type(redis.pcall), type(redis.sha1hex), type(redis.log),"
+        " type(redis.setresp), type(redis.set_repl), type(redis.acl_check_cmd),"
+        " type(math.random), type(math.randomseed), type(cjson.encode), type(cjson.decode),"
+        " type(bit.band), type(bit.tohex), type(cmsgpack.pack), type(cmsgpack.unpack),"
+        " type(cmsgpack.unpack_one), type(cmsgpack.unpack_limit), type(struct.pack),"
+        " type(struct.unpack), type(struct.size), type(getmetatable(_G).__index),"
+        " type(cjson.null)}",
+        "return getmetatable(redis.call)", "return getmetatable(cmsgpack.pack)",
+        "return (string.format('%s', tostring(redis.call)):sub(1, 9))")])
