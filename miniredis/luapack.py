@@ -151,7 +151,14 @@ class _Calls:
         if cls is int or cls is float:
             return b"number"
         kind = lua51.lua_type(value)
-        return kind.encode() if kind else b"userdata"
+        if kind:
+            # lupa hands a coroutine that has not run yet over as a function
+            if cls.__name__ == "_LuaCoroutineFunction":
+                return b"thread"
+            return kind.encode()
+        # A Python object: lupa hands our C functions (as_function) back as the
+        # callables they wrap; anything else (cjson.null) is userdata to Lua.
+        return b"function" if callable(value) else b"userdata"
 
     def check_string(self, args: Tuple[Any, ...], index: int) -> bytes:
         """luaL_checklstring: a string, or a number turned into one."""

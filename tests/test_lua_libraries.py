@@ -173,6 +173,11 @@ def test_unpack_every_type_byte(differ):
 def test_unpack_errors(differ):
     differ.check(*evals(
         "return {cmsgpack.unpack()}", "return {cmsgpack.unpack({})}",
+        "return {cmsgpack.unpack(redis.call)}", "return {cmsgpack.unpack(cjson.null)}",
+        "return {cmsgpack.unpack(function() end)}", "return struct.pack('b', struct.pack)",
+        "return struct.pack('c', coroutine.create(function() end))",
+        "local co = coroutine.create(function() coroutine.yield() end) coroutine.resume(co) "
+        "return struct.pack('c', co)",
         "return {cmsgpack.unpack(nil)}", "return cmsgpack:unpack_one()",
         "local t = {f = cmsgpack.unpack} return t.f()",
         "return {cmsgpack.unpack('\\205\\1')}", "return {cmsgpack.unpack('\\193')}",
@@ -454,7 +459,7 @@ def _tables(children):
     return st.one_of(arrays, maps, mixed)
 
 
-_values = st.recursive(_scalars, _tables, max_leaves=30)
+_values = st.recursive(_scalars, lambda children: _tables(children), max_leaves=30)
 
 
 def test_random_values_pack_alike(differ):
