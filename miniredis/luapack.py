@@ -468,6 +468,8 @@ def _cmsgpack_library(calls: _Calls) -> Dict[bytes, Callable[..., Any]]:
     def pack(*args: Any) -> bytes:
         if not args:
             raise calls.argerror(0, b"MessagePack pack needs input.")
+        if len(args) * 2 > _MAXCSTACK:   # a packed string per argument on the stack
+            raise calls.argerror(0, b"Too many arguments for MessagePack pack.")
         out = bytearray()
         for value in args:
             _pack_value(value, 0, out)

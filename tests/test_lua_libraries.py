@@ -105,7 +105,9 @@ def test_pack_errors(differ):
     differ.check(*evals(
         "return cmsgpack.pack()", "return (cmsgpack.pack())",
         "local p = cmsgpack.pack return p()", "return cmsgpack.pack(print)",
-        "return select(2, pcall(cmsgpack.pack))"))
+        "return select(2, pcall(cmsgpack.pack))",
+        *("local t = {} for i = 1, %d do t[i] = i end return #cmsgpack.pack(unpack(t))" % n
+          for n in (4000, 4001, 7990))))
 
 
 # -- cmsgpack.unpack, unpack_one, unpack_limit ----------------------------------------
