@@ -11,9 +11,14 @@ and every error text. Redis's C functions check the Lua stack as they push resul
 the same limits (LUAI_MAXCSTACK, 8000 slots) are counted here, so a script gets the
 same "stack overflow" errors at the same sizes.
 
-The functions are Python callables, which Lua calls as C functions: errors carry
-the calling script's position (luaL_error) and the name it called the function by
-(luaL_argerror), found with a small Lua helper that reads the call stack.
+The functions are Python callables that scripts see as C functions (lupa's
+``python.as_function``): errors carry the calling script's position (luaL_error) and
+the name it called the function by (luaL_argerror), found with a small Lua helper
+that reads the call stack. Known differences, all from lupa: a -0.0 argument arrives
+as the integer 0 (``struct.pack('d', -0.0)`` packs +0.0); inside a coroutine the
+helper reads the main thread's stack, so positions and names in errors are those of
+the resume call; and maps with string keys of 32 bytes or more are walked in another
+order (Redis's Lua hashes long strings differently), which changes packed maps.
 """
 from __future__ import annotations
 
