@@ -5,15 +5,25 @@ prepares its own: the same globals (no ``os``, ``io``, ``print``, ``dofile``...)
 ``redis`` library, a ``pcall`` that unwraps Redis error tables, the error handler
 Redis installs (``__redis__err__handler``: it turns any error into a table carrying
 the script position), and globals that can neither be created nor read when missing.
-Redis makes the global table and the libraries read-only; plain Lua 5.1 cannot refuse
-assignments to existing fields, so creating a global is refused as in Redis and the
-globals and libraries are put back as they were after every script.
+Redis makes the global table, the libraries and the string metatable read-only.
+Plain Lua 5.1 cannot refuse an assignment to a field that exists, so scripts run in
+read-only views of them (empty tables that read through and refuse writes), and the
+few functions that bypass metamethods (next, pairs, rawget, rawset, getmetatable,
+setmetatable, loadstring, load, table.insert, table.foreach) are replaced by Lua
+versions that see through views or refuse them, as Redis's patched Lua does. Those
+replacements are Lua functions: when a script calls one in tail position with bad
+arguments, the error cannot name the script's line (Lua forgets the frame of a tail
+call; Redis's are C functions, which it does not). Everything is also put back as
+it was after every script.
 
 The ``redis`` functions are thin Lua wrappers (compiled under the chunk name
 ``=[redis]``) around Python callbacks: arguments are checked and numbers formatted in
 Lua exactly as Redis does, and errors are raised from Lua as tables, so the error
 handler sees the script's line. It skips the wrappers' own frames when it looks for
-that line, which makes them as invisible as Redis's C functions.
+that line, which makes them as invisible as Redis's C functions. Python callbacks
+that scripts can reach (redis.call, math.random, cjson, bit, cmsgpack, struct) go
+through lupa's ``python.as_function``: Lua sees C functions, as in Redis (``type()``
+says ``function``, and a tail call keeps the script's frame for error positions).
 
 Replies cross the boundary through :meth:`LuaEngine.to_lua` (a handler's typed reply
 to a Lua value, for the script's RESP version) and :meth:`LuaEngine.from_lua` (a Lua
@@ -45,6 +55,10 @@ local G = _G
 local type, tostring, select, error, rawget, rawset, format, unpack, pairs, next =
       type, tostring, select, error, rawget, rawset, string.format, unpack, pairs, next
 local setmetatable, getmetatable, floor = setmetatable, getmetatable, math.floor
+local setfenv, tonumber = setfenv, tonumber
+-- Python callables are userdata to Lua; lupa's as_function makes them C functions,
+-- which is what Redis's library functions are (type() says 'function').
+local as_function = python.as_function
 
 -- Redis's error handler: every error becomes {err=..., source=..., line=...}. The
 -- frames of this file's own wrappers are skipped, as Redis's C functions are.
@@ -81,12 +95,12 @@ end
 local redis = {}
 -- Functions that can raise are Python callables (C functions to Lua): a tail call
 -- to them keeps the script's frame, so errors point at its line as in Redis.
-redis.call = py.call
-redis.sha1hex = py.sha1hex
-redis.log = py.log
-redis.setresp = py.setresp
-redis.set_repl = py.set_repl
-redis.acl_check_cmd = py.acl_check_cmd
+redis.call = as_function(py.call)
+redis.sha1hex = as_function(py.sha1hex)
+redis.log = as_function(py.log)
+redis.setresp = as_function(py.setresp)
+redis.set_repl = as_function(py.set_repl)
+redis.acl_check_cmd = as_function(py.acl_check_cmd)
 local pcall_command = py.pcall
 function redis.pcall(...)
   return pcall_command(...)
@@ -152,8 +166,8 @@ function pcall(...)
 end
 
 -- math.random and math.randomseed on Redis's own rand48, as in redis/deps.
-math.random = py.random
-math.randomseed = py.randomseed
+math.random = as_function(py.random)
+math.randomseed = as_function(py.randomseed)
 
 -- The sandbox: what Redis 7.0 does not offer to scripts.
 for _, name in ipairs({'os', 'io', 'package', 'require', 'module', 'dofile', 'loadfile',
@@ -161,17 +175,184 @@ for _, name in ipairs({'os', 'io', 'package', 'require', 'module', 'dofile', 'lo
   G[name] = nil
 end
 
+-- Redis 7.0 makes the globals, every library and the string metatable read-only:
+-- assigning to them fails with "Attempt to modify a readonly table". Stock Lua 5.1
+-- cannot refuse an assignment to a field that exists, so scripts see views instead:
+-- empty tables reading through to the real one (__index) and refusing writes
+-- (__newindex). Scripts run with the view of the globals as their environment, each
+-- library global holds its view, and the functions that look inside tables without
+-- metamethods (next, pairs, rawget, rawset, getmetatable, setmetatable, table.insert,
+-- table.foreach) see through views or refuse them. loadstring/load give the chunks
+-- they make the same environment. Argument errors of those replacements are raised
+-- at the caller's level, with the C functions' texts.
+local READONLY = 'Attempt to modify a readonly table'
+local function refuse() error(READONLY, 2) end
+local rawnext, rawloadstring, rawload, rawgetmetatable = next, loadstring, load, getmetatable
+local real_of = {}                   -- view -> the table it shows
+local function view(t)
+  local v = setmetatable({}, {__index = t, __newindex = refuse})
+  real_of[v] = t
+  return v
+end
+
+local function got(n, ...)
+  if select('#', ...) < n then return 'no value' end
+  return type((select(n, ...)))
+end
+local function expected(what, n, ...)
+  return what .. ' expected, got ' .. got(n, ...)
+end
+-- luaL_argerror for the replacements below, raised at their caller's level, naming
+-- the function as its caller did ('?' from C; the C name when a tail call lost it).
+local function badarg(n, name, extra)
+  local info = dbg.getinfo(2, 'n')
+  local called = info and info.name
+  if not called then
+    local caller = dbg.getinfo(3, 'S')
+    called = (caller and caller.what == 'tail') and name or '?'
+  end
+  error(format("bad argument #%d to '%s' (%s)", n, called, extra), 3)
+end
+
+-- The table functions that write raw or walk with next, minding views.
+local rawinsert, rawforeach = table.insert, table.foreach
+function table.insert(...)
+  local t = ...
+  local n = select('#', ...)
+  if type(t) ~= 'table' then badarg(1, 'insert', expected('table', 1, ...)) end
+  if n == 3 then
+    if tonumber((select(2, ...))) == nil then
+      badarg(2, 'insert', expected('number', 2, ...))
+    end
+  elseif n ~= 2 then
+    error("wrong number of arguments to 'insert'", 2)
+  end
+  if real_of[t] then error(READONLY, 0) end
+  return rawinsert(...)
+end
+function table.foreach(...)
+  local t, f = ...
+  if type(t) ~= 'table' then badarg(1, 'foreach', expected('table', 1, ...)) end
+  if type(f) ~= 'function' then badarg(2, 'foreach', expected('function', 2, ...)) end
+  return rawforeach(real_of[t] or t, f)
+end
+
 -- Snapshots of the globals and of every library table, restored after each script.
 local libraries = {}
-local saved = {}
+local reals = {}
 for k, v in pairs(G) do
-  saved[k] = v
   if type(v) == 'table' and k ~= '_G' then
     local copy = {}
     for kk, vv in pairs(v) do copy[kk] = vv end
     libraries[k] = copy
+    reals[k] = v
   end
 end
+for k, v in pairs(reals) do G[k] = view(v) end
+local string_mt = rawgetmetatable('')
+string_mt.__index = G.string
+local string_mt_view = view(string_mt)
+
+-- Redis's globals metatable, as getmetatable(_G) shows it: __index only (a C
+-- function in Redis, a Python one here, so its errors carry the caller's line).
+local globals_mt_view = view({__index = as_function(py.protected_table_error)})
+
+local env = setmetatable({}, {__index = G, __newindex = refuse})
+real_of[env] = G
+G._G = env
+
+function G.next(...)
+  local t, k = ...
+  if type(t) ~= 'table' then badarg(1, 'next', expected('table', 1, ...)) end
+  return rawnext(real_of[t] or t, k)
+end
+
+function G.pairs(...)
+  local t = ...
+  if type(t) ~= 'table' then badarg(1, 'pairs', expected('table', 1, ...)) end
+  return rawnext, real_of[t] or t, nil
+end
+
+function G.rawget(...)
+  local t, k = ...
+  if type(t) ~= 'table' then badarg(1, 'rawget', expected('table', 1, ...)) end
+  if select('#', ...) < 2 then badarg(2, 'rawget', 'value expected') end
+  return rawget(real_of[t] or t, k)
+end
+
+function G.rawset(...)
+  local t, k, v = ...
+  local n = select('#', ...)
+  if type(t) ~= 'table' then badarg(1, 'rawset', expected('table', 1, ...)) end
+  if n < 2 then badarg(2, 'rawset', 'value expected') end
+  if n < 3 then badarg(3, 'rawset', 'value expected') end
+  if real_of[t] then error(READONLY, 0) end
+  return rawset(t, k, v)
+end
+
+function G.getmetatable(...)
+  if select('#', ...) == 0 then
+    badarg(1, 'getmetatable', 'value expected')
+  end
+  local v = ...
+  if v == env then return globals_mt_view end
+  if v ~= nil and real_of[v] then return nil end
+  local kind = type(v)
+  if kind == 'string' then return string_mt_view end
+  -- Python objects (cjson.null, library functions) are userdata with lupa's
+  -- metatable: Redis's lightuserdata and C functions have none.
+  if kind == 'userdata' then return nil end
+  return rawgetmetatable(v)
+end
+
+function G.setmetatable(...)
+  local t, mt = ...
+  if type(t) ~= 'table' then badarg(1, 'setmetatable', expected('table', 1, ...)) end
+  local kind = got(2, ...)
+  if kind ~= 'nil' and kind ~= 'table' then
+    badarg(2, 'setmetatable', 'nil or table expected')
+  end
+  local old = dbg.getmetatable(t)
+  if old and rawget(old, '__metatable') ~= nil then
+    error('cannot change a protected metatable', 2)
+  end
+  if real_of[t] then error(READONLY, 0) end
+  return setmetatable(t, mt)
+end
+
+local function in_env(f, e)
+  if f then
+    setfenv(f, env)
+    return f
+  end
+  return nil, e
+end
+
+function G.loadstring(...)
+  local s, name = ...
+  local kind = got(1, ...)
+  if kind ~= 'string' and kind ~= 'number' then
+    badarg(1, 'loadstring', expected('string', 1, ...))
+  end
+  kind = type(name)
+  if kind ~= 'nil' and kind ~= 'string' and kind ~= 'number' then
+    badarg(2, 'loadstring', expected('string', 2, ...))
+  end
+  return in_env(rawloadstring(s, name))
+end
+
+function G.load(...)
+  local f, name = ...
+  if type(f) ~= 'function' then badarg(1, 'load', expected('function', 1, ...)) end
+  local kind = type(name)
+  if kind ~= 'nil' and kind ~= 'string' and kind ~= 'number' then
+    badarg(2, 'load', expected('string', 2, ...))
+  end
+  return in_env(rawload(f, name))
+end
+
+local saved = {}
+for k, v in pairs(G) do saved[k] = v end
 
 local protect = {}
 protect.__index = function(t, k)
@@ -181,26 +362,28 @@ protect.__index = function(t, k)
   if caller == nil or caller.what == 'C' then return nil end
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end
-protect.__newindex = function(t, k, v)
-  error('Attempt to modify a readonly table', 2)
-end
+protect.__newindex = refuse
 setmetatable(G, protect)
 
 local function restore_table(t, want)
-  for k in next, t do
+  for k in rawnext, t do
     if want[k] == nil then rawset(t, k, nil) end
   end
-  for k, v in next, want do
+  for k, v in rawnext, want do
     if rawget(t, k) ~= v then rawset(t, k, v) end
   end
 end
+local empty = {}
 
 -- Called from Python around every script run.
-local compile = loadstring
-local keys_argv = {}
 return {
   compile = function(body)
-    return compile(body, '@user_script')
+    local f, e = rawloadstring(body, '@user_script')
+    if f then
+      setfenv(f, env)
+      return f
+    end
+    return nil, e
   end,
   run = function(fn, keys, argv)
     rawset(G, 'KEYS', keys)
@@ -211,7 +394,11 @@ return {
     if getmetatable(G) ~= protect then setmetatable(G, protect) end
     saved.KEYS, saved.ARGV = rawget(G, 'KEYS'), rawget(G, 'ARGV')
     restore_table(G, saved)
-    for name, copy in next, libraries do restore_table(saved[name], copy) end
+    for name, copy in rawnext, libraries do restore_table(reals[name], copy) end
+    -- table.insert and friends write into views raw: emptied again.
+    for v in rawnext, real_of do
+      if rawnext(v) ~= nil then restore_table(v, empty) end
+    end
   end,
   sethook = function(tick, count)
     -- A count hook asking Python (tick) whether to go on: SCRIPT KILL's way in.
@@ -358,6 +545,7 @@ class LuaEngine:
             b"random": self._random,
             b"randomseed": self._randomseed,
             b"unwrap": _unwrap,
+            b"protected_table_error": self._protected_table_error,
             b"version": version.encode(),
             b"version_num": (major << 16) | (minor << 8) | patch,
         })
@@ -459,6 +647,19 @@ class LuaEngine:
         if lookup(argv[0]) is None:
             self.raise_table(b"ERR Invalid command passed to redis.acl_check_cmd()")
         return True
+
+    def _protected_table_error(self, *args: Any) -> None:
+        # luaProtectedTableError, the __index of getmetatable(_G) in Redis 7.0.
+        if len(args) != 2:
+            self.raise_here("Wrong number of arguments to luaProtectedTableError")
+        name = args[1]
+        if name.__class__ in (int, float):
+            name = _lua_tostring(name)
+        elif name.__class__ is not bytes:
+            self.raise_here("Second argument to luaProtectedTableError must be a string or "
+                            "number")
+        raise LuaRaise(self._where() + b"Script attempted to access nonexistent global "
+                       b"variable '" + name + b"'")
 
     def check_int(self, args: Tuple[Any, ...], index: int, function: str) -> int:
         """luaL_checkint: the argument as a C int, or Lua's 'bad argument' error."""

@@ -1,6 +1,7 @@
 """The C libraries Redis links into its Lua (bit, cjson), rebuilt for lupa's Lua 5.1.
 
-lupa's Lua has none of them. ``bit`` (LuaBitOp) is computed in Python behind Lua
+lupa's Lua has none of them (cmsgpack and struct are in ``luapack``; all four become
+globals here). ``bit`` (LuaBitOp) is computed in Python behind Lua
 wrappers that check arguments as ``luaL_checknumber`` does. ``cjson.encode`` is
 written in Lua, so tables are walked in Lua's own ``next`` order, which is what fixes
 the key order of Redis's output (same Lua 5.1 hashing); ``cjson.decode`` is a Python
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import math
 from typing import Any, List, Tuple
+
+from . import luapack
 
 _U32 = 0xFFFFFFFF
 
@@ -75,7 +78,12 @@ local type, tostring, select, error, pairs, next, format, concat, floor, huge =
       math.floor, math.huge
 local rawpcall = pcall
 
+-- Python callables become C functions (lupa's as_function), as Redis's are.
+local as_function = python.as_function
+for name, f in pairs(py.bit) do py.bit[name] = as_function(f) end
 _G.bit = py.bit
+_G.cmsgpack = py.cmsgpack
+_G.struct = py.struct
 
 -- cjson.encode, as lua-cjson 2.1 writes JSON (14 significant digits, sparse arrays
 -- refused beyond ratio 2 / safe 10, depth 1000).
@@ -165,8 +173,8 @@ encode_value = function(v, depth, out)
   end
 end
 
-cjson.encode = py.encode
-cjson.decode = py.decode
+cjson.encode = as_function(py.encode)
+cjson.decode = as_function(py.decode)
 
 -- The encoder proper, run by the Python cjson.encode: (true, json) or (false, error).
 local function encode(v)
@@ -377,7 +385,8 @@ class _Decoder:
 
 
 def install(engine: Any) -> None:
-    """Define ``bit`` and ``cjson`` in the engine's runtime (before the sandbox)."""
+    """Define ``bit``, ``cjson``, ``cmsgpack`` and ``struct`` in the engine's runtime
+    (before the sandbox)."""
     runtime = engine.runtime
     null = _Null()
     encoder: List[Any] = []
@@ -421,7 +430,10 @@ def install(engine: Any) -> None:
             engine.raise_here(str(exc))
         return value
 
+    cmsgpack, struct = luapack.tables(runtime)
     py = runtime.table_from({
+        b"cmsgpack": cmsgpack,
+        b"struct": struct,
         b"bit": runtime.table_from({name: bit_function(name, function)
                                     for name, function in _BIT_FUNCTIONS.items()}),
         b"null": null,

@@ -408,3 +408,71 @@ def test_redis_py_register_script_and_lock(mini):
     finally:
         client.delete("counter", "resource")
         client.close()
+
+
+def test_globals_libraries_and_metatables_are_read_only(differ):
+    differ.check(*[["EVAL", source, "1", "k", "a"] for source in (
+        "cmsgpack.pack = nil", "struct.pack = nil", "cjson.encode = nil", "bit.x = 1",
+        "string.format = nil", "math.x = 1", "table.insert = nil", "coroutine.x = 1",
+        "redis.call = nil", "redis = nil", "cmsgpack = nil", "KEYS = {}", "os = nil",
+        "x = 1", "_G.x = 1", "function f() end", "local s = string s.x = 1",
+        "KEYS[1] = 'changed' ARGV[5] = 'x' return {KEYS, ARGV}",
+        "table.insert(ARGV, 'z') return ARGV",
+        "rawset(cjson, 'encode', 1)", "rawset(_G, 'cjson', 1)", "rawset(_G, 'new', 1)",
+        "local t = rawset({}, 1, 2) return t[1]", "setmetatable(cjson, {})",
+        "setmetatable(_G, nil)", "table.insert(string, 1)", "table.insert(_G, 1)",
+        "getmetatable('').__index = nil", "getmetatable('').x = 1",
+        "getmetatable(_G).__index = nil", "return getmetatable('').x",
+        "return getmetatable(cjson)", "return getmetatable(redis.call)",
+        "return getmetatable(cjson.null)", "return type(getmetatable(_G))",
+        "local t = {} for k in pairs(getmetatable(_G)) do t[#t+1] = k end return t",
+        "local x = getmetatable(_G).__index('x') return x",
+        "return getmetatable(_G).__index(_G, 'nosuch')",
+        "return getmetatable(_G).__index(_G, {})",
+        "return getmetatable('').__index == string", "return ('x'):rep(3)",
+        "return rawequal(string, getmetatable('').__index)",
+        "return rawget(_G, 'redis') == redis", "return rawget(_G, 'nosuch')",
+        "return rawget(string, 'format') == string.format", "return _G._G == _G",
+        "local t = {} for k in pairs(_G) do t[#t+1] = k end table.sort(t) return t",
+        "local n = 0 for k, v in next, string do n = n + 1 end return n",
+        "return {next(struct)}", "return select('#', next(_G, nil))", "return #string",
+        "local t = {} table.foreach(cmsgpack, function(k) t[#t+1] = k end) return t",
+        "local f = loadstring('x = 1') f()", "local f = loadstring('cjson = nil') f()",
+        "return loadstring('return KEYS[1]')()", "return select('#', loadstring('return 1'))",
+        "return {loadstring('return +')}", "return {loadstring('return +', 'chunky')}",
+        "local done = false return load(function() if done then return nil end "
+        "done = true return 'return 7' end)()",
+        "local co = coroutine.create(function() x = 1 end) return {coroutine.resume(co)}",
+        "return {pcall(function() cjson.encode = 1 end)}",
+        "return {pcall(rawset, cjson, 'encode', 1)}", "return {pcall(next)}",
+        "return {pcall(getmetatable)}", "return {pcall(setmetatable, _G, {})}",
+        "local x = next() return x", "local x = rawget({}) return x",
+        "local x = rawset({}, 1) return x", "local x = setmetatable({}, 1) return x",
+        "local t = setmetatable({}, {__metatable = 1}) local x = setmetatable(t, {}) "
+        "return x",
+        "local x = loadstring({}) return x", "local x = table.insert({}, 1, 2, 3) return x",
+        "local x = table.insert({}, 'a', 2) return x",
+        "local n = next local x = n(1) return x")])
+
+
+def test_scripts_cannot_break_the_sandbox_for_later_ones(differ):
+    differ.check(*[["EVAL", source, "0"] for source in (
+        "pcall(function() getmetatable('').__index = nil end) "
+        "pcall(function() getmetatable(_G).__index = nil end) "
+        "pcall(function() getmetatable(redis.call).__call = nil end) "
+        "pcall(table.insert, string, 'junk') pcall(rawset, _G, 'junk', 1) return 1",
+        "return ('x'):rep(2)", "return nosuch", "return redis.call('ping')",
+        "return #string", "return type(rawget(_G, 'junk'))")])
+
+
+def test_library_functions_are_functions(differ):
+    differ.check(*[["EVAL", source, "0"] for source in (
+        "return {type(redis.call), type(redis.pcall), type(redis.sha1hex), type(redis.log),"
+        " type(redis.setresp), type(redis.set_repl), type(redis.acl_check_cmd),"
+        " type(math.random), type(math.randomseed), type(cjson.encode), type(cjson.decode),"
+        " type(bit.band), type(bit.tohex), type(cmsgpack.pack), type(cmsgpack.unpack),"
+        " type(cmsgpack.unpack_one), type(cmsgpack.unpack_limit), type(struct.pack),"
+        " type(struct.unpack), type(struct.size), type(getmetatable(_G).__index),"
+        " type(cjson.null)}",
+        "return getmetatable(redis.call)", "return getmetatable(cmsgpack.pack)",
+        "return (string.format('%s', tostring(redis.call)):sub(1, 9))")])
