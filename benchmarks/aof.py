@@ -19,34 +19,16 @@ import csv
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from typing import Dict, List
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import free_port, wait_for  # noqa: E402
+
 CONFIGURATIONS = [("50 clients", ["-c", "50"]), ("50 clients -P 16", ["-c", "50", "-P", "16"])]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(port: int, proc: subprocess.Popen) -> None:
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("server on port %d exited at start-up" % port)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("server on port %d did not start" % port)
 
 
 def _persistence(policy: str) -> List[str]:
@@ -57,7 +39,7 @@ def _persistence(policy: str) -> List[str]:
 
 
 def _start(name: str, policy: str, workdir: str) -> subprocess.Popen:
-    port = _free_port()
+    port = free_port()
     folder = os.path.join(workdir, "%s-%s" % (name, policy))
     os.makedirs(folder)
     options = ["--port", str(port), "--dir", folder, "--save", ""] + _persistence(policy)
@@ -68,7 +50,7 @@ def _start(name: str, policy: str, workdir: str) -> subprocess.Popen:
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     proc.port = port  # type: ignore[attr-defined]
-    _wait_for(port, proc)
+    wait_for(port, proc)
     return proc
 
 

@@ -15,14 +15,8 @@ import redis
 import redis.asyncio
 from redis.lock import Lock
 
+from tests.clients._common import pairs, protocol, wait_until  # noqa: F401 (fixture)
 from tests.clients._embedded import embedded_server, server  # noqa: F401 (fixtures)
-
-PROTOCOLS = [2, 3]
-
-
-@pytest.fixture(params=PROTOCOLS, ids=["resp2", "resp3"])
-def protocol(request) -> int:
-    return request.param
 
 
 @pytest.fixture
@@ -39,18 +33,6 @@ def rd(server, protocol):
     client = redis.Redis.from_url(server.url, protocol=protocol, decode_responses=True)
     yield client
     client.close()
-
-
-def _pairs(reply):
-    """(member, score) pairs: redis-py gives tuples on RESP2, lists on RESP3."""
-    return [tuple(pair) for pair in reply]
-
-
-def _wait_until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
 
 
 # -- replies of every type, through redis-py's parsers -------------------------------
@@ -70,9 +52,9 @@ def test_data_types(rd):
     assert rd.zadd("z", {"a": 1, "b": 2.5, "c": -1}) == 3
     assert rd.zscore("z", "b") == 2.5
     assert rd.zincrby("z", 1, "a") == 2.0
-    assert _pairs(rd.zrange("z", 0, -1, withscores=True)) == [
+    assert pairs(rd.zrange("z", 0, -1, withscores=True)) == [
         ("c", -1.0), ("a", 2.0), ("b", 2.5)]
-    assert _pairs(rd.zrevrangebyscore("z", "+inf", 0, withscores=True)) == [
+    assert pairs(rd.zrevrangebyscore("z", "+inf", 0, withscores=True)) == [
         ("b", 2.5), ("a", 2.0)]
     assert rd.zpopmin("z") in ([("c", -1.0)], ["c", -1.0])   # RESP2 / RESP3 shapes
     assert rd.zmscore("z", ["a", "nope"]) == [2.0, None]
@@ -144,9 +126,9 @@ def test_blocking_commands(r, server):
 
     thread = threading.Thread(target=consumer)
     thread.start()
-    _wait_until(lambda: r.info("clients")["blocked_clients"] == 1)
+    wait_until(lambda: r.info("clients")["blocked_clients"] == 1)
     r.rpush("src", "job")
-    _wait_until(lambda: len(results) == 1 and r.info("clients")["blocked_clients"] == 1)
+    wait_until(lambda: len(results) == 1 and r.info("clients")["blocked_clients"] == 1)
     r.xadd("s", {"k": "v"}, id="5-0")
     thread.join(5)
     assert results[0] == b"job" and r.lrange("dst", 0, -1) == [b"job"]
@@ -254,12 +236,12 @@ def test_pubsub_handlers_in_a_thread_and_health_checks(server, protocol):
     worker = pubsub.run_in_thread(sleep_time=0.05, daemon=True)
     try:
         publisher = redis.Redis.from_url(server.url, protocol=protocol)
-        _wait_until(lambda: publisher.pubsub_numsub("events")[0][1] == 1)
+        wait_until(lambda: publisher.pubsub_numsub("events")[0][1] == 1)
         publisher.config_resetstat()
         time.sleep(1.2)     # the next read sends PING redis-py-health-check
         for i in range(50):
             publisher.publish("events", i)
-        _wait_until(lambda: len(received) == 50)
+        wait_until(lambda: len(received) == 50)
         assert publisher.info("commandstats")["cmdstat_ping"]["calls"] >= 1
         assert received == [str(i).encode() for i in range(50)]
     finally:
@@ -403,7 +385,7 @@ def test_asyncio(server, protocol):
             await client.hset("h", mapping={"x": "1"})
             assert await client.hgetall("h") == {b"x": b"1"}
             await client.zadd("z", {"m": 1.5})
-            assert _pairs(await client.zrange("z", 0, -1, withscores=True)) == [
+            assert pairs(await client.zrange("z", 0, -1, withscores=True)) == [
                 (b"m", 1.5)]
             async with client.pipeline(transaction=True) as pipe:
                 pipe.incr("a").get("a").smembers("missing")

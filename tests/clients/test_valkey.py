@@ -17,12 +17,9 @@ import valkey
 import valkey.asyncio
 from valkey.lock import Lock
 
+from tests.clients._common import pairs, protocol, wait_until  # noqa: F401 (fixture)
 from tests.clients._embedded import embedded_server, server  # noqa: F401 (fixtures)
 
-
-@pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
-def protocol(request) -> int:
-    return request.param
 
 
 @pytest.fixture
@@ -39,18 +36,6 @@ def vd(server, protocol):
     client = valkey.Valkey.from_url(server.url, protocol=protocol, decode_responses=True)
     yield client
     client.close()
-
-
-def _pairs(reply):
-    """(member, score) pairs: tuples on RESP2, lists on RESP3."""
-    return [tuple(pair) for pair in reply]
-
-
-def _wait_until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
 
 
 def test_handshake(server, protocol):
@@ -130,10 +115,10 @@ def test_sets(vd):
 def test_sorted_sets(vd):
     assert vd.zadd("z", {"a": 1, "b": 2.5, "c": -1}) == 3
     assert vd.zscore("z", "b") == 2.5 and vd.zincrby("z", 1, "a") == 2.0
-    assert _pairs(vd.zrange("z", 0, -1, withscores=True)) == [
+    assert pairs(vd.zrange("z", 0, -1, withscores=True)) == [
         ("c", -1.0), ("a", 2.0), ("b", 2.5)]
     assert vd.zrangebyscore("z", 0, "+inf") == ["a", "b"]
-    assert _pairs(vd.zrevrange("z", 0, 0, withscores=True)) == [("b", 2.5)]
+    assert pairs(vd.zrevrange("z", 0, 0, withscores=True)) == [("b", 2.5)]
     assert vd.zrank("z", "b") == 2 and vd.zcard("z") == 3 and vd.zcount("z", 0, 3) == 2
     assert vd.zmscore("z", ["a", "nope"]) == [2.0, None]
     assert vd.zpopmin("z") in ([("c", -1.0)], ["c", -1.0])
@@ -244,10 +229,10 @@ def test_pubsub_in_a_thread(server, protocol):
     pubsub.subscribe(events=lambda message: received.append(message["data"]))
     worker = pubsub.run_in_thread(sleep_time=0.05, daemon=True)
     try:
-        _wait_until(lambda: client.pubsub_numsub("events")[0][1] == 1)
+        wait_until(lambda: client.pubsub_numsub("events")[0][1] == 1)
         for i in range(20):
             client.publish("events", i)
-        _wait_until(lambda: len(received) == 20)
+        wait_until(lambda: len(received) == 20)
         assert received == [str(i).encode() for i in range(20)]
     finally:
         worker.stop()
