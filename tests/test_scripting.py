@@ -347,13 +347,22 @@ def test_scripts_inside_multi(differ):
                  "EVAL \"return redis.call('nosuch')\" 0", "EXEC", "GET n")
 
 
+def _wait_busy(admin) -> None:
+    """Until the server answers BUSY (a script ran past busy-reply-threshold): polled,
+    not slept, so a loaded machine cannot make the check early."""
+    deadline = time.monotonic() + 10
+    while not admin.call("PING").startswith(b"-BUSY"):
+        assert time.monotonic() < deadline, "the script never became busy"
+        time.sleep(0.01)
+
+
 def test_busy_script_and_script_kill(differ):
     def scenario(port, protocol, admin):
         admin.call("CONFIG", "SET", "busy-reply-threshold", "50")
         try:
             runner = connect(port, protocol)
             runner.send("EVAL", "local i = 0\nwhile true do i = i + 1 end", "0")
-            time.sleep(0.3)
+            _wait_busy(admin)
             other = connect(port, protocol)
             seen = [admin.call("GET", "x"), admin.call("MULTI"), admin.call("GET", "x"),
                     admin.call("DISCARD"), admin.call("SCRIPT", "KILL")]
@@ -365,7 +374,7 @@ def test_busy_script_and_script_kill(differ):
                         "local function now() local t = redis.call('time') "
                         "return t[1] + t[2] / 1e6 end\n"
                         "local start = now() while now() - start < 0.8 do end return 1", "0")
-            time.sleep(0.3)
+            _wait_busy(admin)
             seen.append(admin.call("SCRIPT", "KILL"))
             seen.append(runner.read_raw())
             runner.close()
