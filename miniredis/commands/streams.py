@@ -482,7 +482,7 @@ def xdel(client, args: List[bytes]):
         if not len(stream):
             stream.first_id = MIN_ID
         elif first_gone:
-            stream.first_id = stream.entries.peekitem(0)[0]
+            stream.first_id = stream.first_entry_id()
         client.db.signal_modified(args[1])
         notify(client.db, "t", b"xdel", args[1])
     return deleted
