@@ -78,3 +78,74 @@ def test_stream_operations_across_chunks(monkeypatch: pytest.MonkeyPatch) -> Non
     assert stream.trim(maxlen=0, minid=None, approx=False, limit=0) == 11
     assert len(stream) == 0 and stream.tail is None and not stream.nodes
     assert len(copy) == 11
+
+
+# -- lazy listpack sizing -----------------------------------------------------------------
+ELEMENTS = st.one_of(
+    st.sampled_from([b"", b"f", b"0", b"-1", b"127", b"128", b"-4096", b"4095", b"32767",
+                     b"-32769", b"8388608", b"2147483647", b"-2147483649",
+                     b"9223372036854775807", b"-9223372036854775808",
+                     b"18446744073709551615", b"007", b"-", b"1e3"]),
+    st.binary(max_size=70),
+    st.integers(60, 5000).map(lambda n: b"x" * n))
+PAIRS = st.lists(st.tuples(ELEMENTS, ELEMENTS), min_size=1, max_size=8).map(
+    lambda ps: [x for p in ps for x in p])
+U64 = 2 ** 64 - 1
+
+
+@settings(max_examples=400, deadline=None)
+@given(pairs=PAIRS, master_pairs=PAIRS, master=st.tuples(st.integers(0, U64),
+                                                          st.integers(0, U64)),
+       delta=st.tuples(st.integers(0, U64), st.integers(-U64, U64)),
+       many=st.booleans())
+def test_entry_bound_is_an_upper_bound(pairs, master_pairs, master, delta, many) -> None:
+    if many:                                    # past the 2-byte counts
+        pairs = pairs * 20
+    node = stream_module._Node(master, master_pairs[0::2])
+    stream_id = (master[0] + delta[0], master[1] + delta[1])
+    for candidate in (node, stream_module._Node(master, pairs[0::2])):
+        assert stream_module._entry_size(candidate, stream_id, pairs) <= \
+            stream_module._entry_bound(sum(map(len, pairs)), len(pairs))
+
+
+STREAM_OPS = st.lists(st.one_of(
+    st.tuples(st.just("add"), PAIRS, st.integers(0, 3)),
+    st.tuples(st.just("del"), st.integers(0, 1000)),
+    st.tuples(st.just("maxlen"), st.integers(0, 30)),
+    st.tuples(st.just("minid"), st.integers(0, 1000)),
+), max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=STREAM_OPS, max_bytes=st.sampled_from([0, 40, 100, 300, 1000, 4096]),
+       max_entries=st.sampled_from([0, 1, 3, 10, 100]))
+def test_lazy_sizing_splits_nodes_as_exact_sizing(ops, max_bytes, max_entries) -> None:
+    """Nodes sized lazily end up exactly as with every entry sized at once."""
+    lazy, eager = Stream(), Stream()
+    ms = 1
+    for op in ops:
+        if op[0] == "add":
+            ms += op[2]
+            stream_id = (ms, 0) if (ms, 0) > lazy.last_id else (ms, lazy.last_id[1] + 1)
+            for stream in (lazy, eager):
+                stream.append(stream_id, list(op[1]), max_bytes, max_entries)
+            eager.tail.settle(eager)
+        elif op[0] == "del" and len(lazy):
+            stream_id = list(lazy.entries)[op[1] % len(lazy)]
+            assert lazy.delete(stream_id) and eager.delete(stream_id)
+        elif op[0] == "maxlen":
+            assert lazy.trim(op[1], None, False, 0) == eager.trim(op[1], None, False, 0)
+        elif op[0] == "minid" and len(lazy):
+            minid = list(lazy.entries)[op[1] % len(lazy)]
+            assert lazy.trim(None, minid, True, 0) == eager.trim(None, minid, True, 0)
+        shape = []
+        for stream in (lazy, eager):
+            nodes = []
+            for node in stream.nodes.values():
+                settled = node.copy()           # sizing it leaves the stream as it is
+                settled.settle(stream)
+                nodes.append((node.master, node.live, node.deleted, node.last,
+                              settled.size()))
+            shape.append(nodes)
+        assert shape[0] == shape[1]
+        assert all(node.unsized == 0 for node in eager.nodes.values())

@@ -13,6 +13,7 @@ fields, encoded size) without storing the bytes.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from itertools import islice
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from sortedcontainers import SortedDict
@@ -101,29 +102,71 @@ def _str_size(value: bytes) -> int:
     return size + _backlen(size)
 
 
-class _Node:
-    """Bookkeeping of one Redis listpack node (no data: entries live in the stream)."""
+def _entry_size(node: "_Node", stream_id: StreamID, pairs: List[bytes]) -> int:
+    """Bytes of an entry in ``node``'s listpack: flags, ms and seq deltas from the
+    master ID, the values (with the fields and their count if they differ from the
+    master entry's), lp-count."""
+    master = node.master
+    size = 2 + _int_size(stream_id[0] - master[0]) + _int_size(stream_id[1] - master[1])
+    fields = pairs[0::2]
+    if fields == node.fields:
+        items = pairs[1::2]
+        size += _int_size(len(fields) + 3)
+    else:
+        items = pairs
+        size += _int_size(len(fields)) + _int_size(2 * len(fields) + 4)
+    for item in items:
+        size += _str_size(item)
+    return size
 
-    __slots__ = ("master", "fields", "fields_bytes", "live", "deleted", "entry_bytes",
+
+def _entry_bound(total: int, items: int) -> int:
+    """At most the bytes of an entry of ``items`` fields and values whose lengths add
+    up to ``total``, whatever its node: each element takes at most its length + 10
+    bytes (+ 2 below 64 bytes), flags 2, each ID delta at most 10, the counts 2 each
+    below 128 (at most 10 each)."""
+    if total < 64 and items <= 123:
+        return total + 2 * items + 26
+    return total + 10 * items + 42
+
+
+class _Node:
+    """Bookkeeping of one Redis listpack node (no data: entries live in the stream).
+
+    Only XADD's node-full test needs the exact size, and only when it is close: the
+    newest ``unsized`` entries are counted in ``bound`` by an upper bound of their
+    size (cheap to tell from their lengths) and in ``bytes`` only once :meth:`settle`
+    runs, when the bound reaches stream-node-max-bytes or before any entry of the
+    node is deleted (so the entries still to size are always the newest, all there).
+    """
+
+    __slots__ = ("master", "fields", "live", "deleted", "bytes", "unsized", "bound",
                  "last")
 
     def __init__(self, master: StreamID, fields: List[bytes]) -> None:
         self.master = master
         self.fields = fields                 # the master entry's field names
-        self.fields_bytes = sum(_str_size(f) for f in fields)
         self.live = 0
         self.deleted = 0                     # entries flagged deleted, still in place
-        self.entry_bytes = 0
+        # lpBytes but for the live and deleted counts: the 6-byte header, the master
+        # entry's field count, fields and terminating 0, the sized entries, the end.
+        self.bytes = 9 + _int_size(len(fields)) + sum(_str_size(f) for f in fields)
+        self.unsized = 0
+        self.bound = 0
         self.last = master                   # last ID inserted (deleted or not)
 
+    def settle(self, stream: "Stream") -> None:
+        """Count the unsized entries' exact bytes in ``bytes``."""
+        if self.unsized:
+            entries = stream.entries
+            ids = stream.index.irange(self.master, self.last, reverse=True)
+            for stream_id in islice(ids, self.unsized):
+                self.bytes += _entry_size(self, stream_id, entries[stream_id])
+            self.unsized = self.bound = 0
+
     def size(self) -> int:
-        """lpBytes of the node: header, master entry, entries, terminator."""
-        live, deleted = self.live, self.deleted
-        if 0 <= live <= 127 and 0 <= deleted <= 127:      # the usual node (XADD's path)
-            return 13 + _int_size(len(self.fields)) + self.fields_bytes + self.entry_bytes
-        return (7 + _int_size(live) + _int_size(deleted)
-                + _int_size(len(self.fields)) + self.fields_bytes + _int_size(0)
-                + self.entry_bytes)
+        """lpBytes of the node (once settled; at most this before)."""
+        return self.bytes + self.bound + _int_size(self.live) + _int_size(self.deleted)
 
     def copy(self) -> "_Node":
         node = _Node.__new__(_Node)
@@ -380,33 +423,27 @@ class Stream:
         """Add an entry (the caller checked that ``stream_id`` > last_id); the stream
         keeps ``pairs`` itself, so the caller hands over a list of its own."""
         node = self.tail
+        total = sum(map(len, pairs))
         if node is not None:
-            if max_bytes == 0 or max_bytes > LISTPACK_MAX_SIZE:
-                max_bytes = LISTPACK_MAX_SIZE
-            if max_entries and node.live + node.deleted >= max_entries:
+            count = node.live + node.deleted
+            if max_entries and count >= max_entries:
                 node = None
-            elif node.size() + sum(map(len, pairs)) >= max_bytes:
-                node = None
-        fields = pairs[0::2]
+            else:
+                if max_bytes == 0 or max_bytes > LISTPACK_MAX_SIZE:
+                    max_bytes = LISTPACK_MAX_SIZE
+                # Redis's test: lpBytes plus the new arguments' total length. Counts
+                # below 128 take 2 bytes each; an upper bound of the size will do
+                # until it reaches the limit.
+                size = node.bytes + node.bound + 4 if count < 128 else node.size()
+                if size + total >= max_bytes:
+                    node.settle(self)
+                    if node.size() + total >= max_bytes:
+                        node = None
         if node is None:
-            node = self.tail = _Node(stream_id, fields)
+            node = self.tail = _Node(stream_id, pairs[0::2])
             self.nodes[stream_id] = node
-            same_fields = True
-        else:
-            same_fields = fields == node.fields
-        master = node.master
-        # flags (2 bytes: 0 or 2), ms and seq deltas, then the values (and fields when
-        # they differ from the master entry's), then lp-count.
-        size = 2 + _int_size(stream_id[0] - master[0]) + _int_size(stream_id[1] - master[1])
-        if same_fields:
-            for value in pairs[1::2]:
-                size += _str_size(value)
-            size += _int_size(len(fields) + 3)
-        else:
-            for item in pairs:
-                size += _str_size(item)
-            size += _int_size(len(fields)) + _int_size(2 * len(fields) + 4)
-        node.entry_bytes += size
+        node.unsized += 1
+        node.bound += _entry_bound(total, len(pairs))
         node.live += 1
         node.last = stream_id
         entries = self.entries
@@ -424,10 +461,12 @@ class Stream:
 
     def delete(self, stream_id: StreamID) -> bool:
         """XDEL of one ID: True if it was there. A node left without entries goes."""
-        if self.entries.pop(stream_id, None) is None:
+        if stream_id not in self.entries:
             return False
-        self.index.remove(stream_id)
         node = self._node_of(stream_id)
+        node.settle(self)           # while the entry is still there to be sized
+        del self.entries[stream_id]
+        self.index.remove(stream_id)
         if node.live == 1:
             del self.nodes[node.master]
             if node is self.tail:
@@ -469,6 +508,7 @@ class Stream:
             if approx:
                 break
             # Exact: the node's first entries, flagged deleted in its listpack.
+            node.settle(self)
             if maxlen is not None:
                 count = len(entries) - maxlen
             else:
