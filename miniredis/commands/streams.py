@@ -398,7 +398,12 @@ def xadd(client, args: List[bytes]):
     else:
         # From the clock: always past the last ID (which is not MAX_ID).
         ms = state.clock.ms()
-        new_id = (ms, 0) if ms > last[0] else incr_id(last)  # type: ignore[assignment]
+        if ms > last[0]:
+            new_id = (ms, 0)
+        elif last[1] != U64_MAX:         # incr_id(last), inlined
+            new_id = (last[0], last[1] + 1)
+        else:
+            new_id = (last[0] + 1, 0)
     config = state.config.values
     stream.append(new_id, pairs, config["stream-node-max-bytes"],
                   config["stream-node-max-entries"])
