@@ -148,4 +148,4 @@ def test_lazy_sizing_splits_nodes_as_exact_sizing(ops, max_bytes, max_entries) -
                               settled.size()))
             shape.append(nodes)
         assert shape[0] == shape[1]
-        assert all(node.unsized == 0 for node in eager.nodes.values())
+        assert all(node.bound == 0 for node in eager.nodes.values())

@@ -13,7 +13,6 @@ fields, encoded size) without storing the bytes.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from itertools import islice
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from sortedcontainers import SortedDict
@@ -102,6 +101,9 @@ def _str_size(value: bytes) -> int:
     return size + _backlen(size)
 
 
+_NOT_SIZED: StreamID = (-1, -1)   # below every ID: no entry of the node sized yet
+
+
 def _entry_size(node: "_Node", stream_id: StreamID, pairs: List[bytes]) -> int:
     """Bytes of an entry in ``node``'s listpack: flags, ms and seq deltas from the
     master ID, the values (with the fields and their count if they differ from the
@@ -134,13 +136,13 @@ class _Node:
     """Bookkeeping of one Redis listpack node (no data: entries live in the stream).
 
     Only XADD's node-full test needs the exact size, and only when it is close: the
-    newest ``unsized`` entries are counted in ``bound`` by an upper bound of their
+    entries after ``sized_to`` are counted in ``bound`` by an upper bound of their
     size (cheap to tell from their lengths) and in ``bytes`` only once :meth:`settle`
-    runs, when the bound reaches stream-node-max-bytes or before any entry of the
-    node is deleted (so the entries still to size are always the newest, all there).
+    runs, when the bound reaches stream-node-max-bytes. A deleted entry keeps its
+    place in a listpack: :meth:`deleting` sizes it first if it was not yet.
     """
 
-    __slots__ = ("master", "fields", "live", "deleted", "bytes", "unsized", "bound",
+    __slots__ = ("master", "fields", "live", "deleted", "bytes", "bound", "sized_to",
                  "last")
 
     def __init__(self, master: StreamID, fields: List[bytes]) -> None:
@@ -151,18 +153,29 @@ class _Node:
         # lpBytes but for the live and deleted counts: the 6-byte header, the master
         # entry's field count, fields and terminating 0, the sized entries, the end.
         self.bytes = 9 + _int_size(len(fields)) + sum(_str_size(f) for f in fields)
-        self.unsized = 0
-        self.bound = 0
+        self.bound = 0                       # >= the bytes of entries not sized yet
+        self.sized_to: StreamID = _NOT_SIZED  # entries up to this ID are in bytes
         self.last = master                   # last ID inserted (deleted or not)
 
     def settle(self, stream: "Stream") -> None:
         """Count the unsized entries' exact bytes in ``bytes``."""
-        if self.unsized:
+        if self.bound:
             entries = stream.entries
-            ids = stream.index.irange(self.master, self.last, reverse=True)
-            for stream_id in islice(ids, self.unsized):
+            sized_to = self.sized_to
+            for stream_id in stream.index.irange(self.master, self.last, reverse=True):
+                if stream_id <= sized_to:
+                    break
                 self.bytes += _entry_size(self, stream_id, entries[stream_id])
-            self.unsized = self.bound = 0
+            self.sized_to = self.last
+            self.bound = 0
+
+    def deleting(self, stream_id: StreamID, pairs: List[bytes]) -> None:
+        """An entry of this node is flagged deleted: its bytes stay, so size it if it
+        was not. (Its bound stays in ``bound`` too, which remains an upper bound.)"""
+        if stream_id > self.sized_to:
+            self.bytes += _entry_size(self, stream_id, pairs)
+        self.live -= 1
+        self.deleted += 1
 
     def size(self) -> int:
         """lpBytes of the node (once settled; at most this before)."""
@@ -444,7 +457,6 @@ class Stream:
         if node is None:
             node = self.tail = _Node(stream_id, pairs[0::2])
             self.nodes[stream_id] = node
-        node.unsized += 1
         node.bound += _entry_bound(total, len(pairs))
         node.live += 1
         node.last = stream_id
@@ -463,19 +475,17 @@ class Stream:
 
     def delete(self, stream_id: StreamID) -> bool:
         """XDEL of one ID: True if it was there. A node left without entries goes."""
-        if stream_id not in self.entries:
+        pairs = self.entries.pop(stream_id, None)
+        if pairs is None:
             return False
-        node = self._node_of(stream_id)
-        node.settle(self)           # while the entry is still there to be sized
-        del self.entries[stream_id]
         self.index.remove(stream_id)
+        node = self._node_of(stream_id)
         if node.live == 1:
             del self.nodes[node.master]
             if node is self.tail:
                 self._refresh_tail()
         else:
-            node.live -= 1
-            node.deleted += 1
+            node.deleting(stream_id, pairs)
         return True
 
     def trim(self, maxlen: Optional[int], minid: Optional[StreamID], approx: bool,
@@ -510,7 +520,6 @@ class Stream:
             if approx:
                 break
             # Exact: the node's first entries, flagged deleted in its listpack.
-            node.settle(self)
             if maxlen is not None:
                 count = len(entries) - maxlen
             else:
@@ -520,9 +529,7 @@ class Stream:
                         break
                     count += 1
             for stream_id in index.remove_head(count):
-                del entries[stream_id]
-            node.live -= count
-            node.deleted += count
+                node.deleting(stream_id, entries.pop(stream_id))
             deleted += count
             break
         self._refresh_first()
