@@ -124,9 +124,9 @@ def _entry_size(node: "_Node", stream_id: StreamID, pairs: List[bytes]) -> int:
 
 def _entry_bound(total: int, items: int) -> int:
     """At most the bytes of an entry of ``items`` fields and values whose lengths add
-    up to ``total``, whatever its node: each element takes at most its length + 10
-    bytes (+ 2 below 64 bytes), flags 2, each ID delta at most 10, the counts 2 each
-    below 128 (at most 10 each)."""
+    up to ``total``, whatever its node: an element takes at most its length + 2 bytes
+    below 64 bytes (integers included), + 10 otherwise; flags 2, each ID delta at
+    most 10, the counts 2 each below 128 (at most 10 each)."""
     if total < 64 and items <= 123:
         return total + 2 * items + 26
     return total + 10 * items + 42
