@@ -356,27 +356,34 @@ def _trim(client, stream: Stream, parsed: _TrimArgs) -> int:
 @command("xadd", -5, "write denyoom fast", keys=(1, 1, 1), group="stream",
          since="5.0.0", summary="Appends a new entry to a stream")
 def xadd(client, args: List[bytes]):
-    if args[2] == b"*":                 # the usual form: no options to parse
+    # The hot path of stream producers: names are bound once, the stream lookup,
+    # WATCH hook, ready-key signal and reply are inlined (as db.set does), and the
+    # usual form "XADD key * field value..." parses no options.
+    if args[2] == b"*":
         parsed, id_pos = _NO_OPTIONS, 2
     else:
         parsed, id_pos = _parse_trim_args(client, args, xadd=True)
     pairs = args[id_pos + 1:]
-    if len(pairs) < 2 or len(pairs) % 2:
+    if len(pairs) < 2 or len(pairs) & 1:
         raise CommandError(errors.WRONG_ARITY.format("xadd"))
-    if parsed.id_given and parsed.seq_given and parsed.id == MIN_ID:
+    id_given = parsed.id_given
+    if id_given and parsed.seq_given and parsed.id == MIN_ID:
         raise CommandError(errors.XADD_ID_ZERO)
     key = args[1]
     db = client.db
-    stream = _lookup(client, key, read=False)
-    if stream is None:
+    state = db.state
+    stream = db.get(key)
+    if stream.__class__ is not Stream:
+        if stream is not None:
+            raise CommandError(errors.WRONGTYPE)
         if parsed.nomkstream:
             return None
         stream = Stream()
         db.set(key, stream)
-    if stream.last_id == MAX_ID:
-        raise CommandError(errors.XADD_EXHAUSTED)
     last = stream.last_id
-    if parsed.id_given:
+    if last == MAX_ID:
+        raise CommandError(errors.XADD_EXHAUSTED)
+    if id_given:
         if parsed.seq_given:
             new_id = parsed.id
         elif last[0] == parsed.id[0]:
@@ -386,20 +393,30 @@ def xadd(client, args: List[bytes]):
             new_id = (last[0], last[1] + 1)
         else:
             new_id = parsed.id
+        if new_id <= last:
+            raise CommandError(errors.XADD_ID_TOO_SMALL)
     else:
-        ms = _now(client)
-        new_id = (ms, 0) if ms > last[0] else incr_id(last)  # type: ignore[assignment]
-    if new_id <= last:
-        raise CommandError(errors.XADD_ID_TOO_SMALL)
-    config = client.state.config
+        # From the clock: always past the last ID (which is not MAX_ID).
+        ms = state.clock.ms()
+        if ms > last[0]:
+            new_id = (ms, 0)
+        elif last[1] != U64_MAX:         # incr_id(last), inlined
+            new_id = (last[0], last[1] + 1)
+        else:
+            new_id = (last[0] + 1, 0)
+    config = state.config.values
     stream.append(new_id, pairs, config["stream-node-max-bytes"],
                   config["stream-node-max-entries"])
-    notify(db, "t", b"xadd", key)
-    if parsed.trims and _trim(client, stream, parsed):
+    if config["notify-keyspace-events"]:
+        notify(db, "t", b"xadd", key)
+    if parsed is not _NO_OPTIONS and parsed.trims and _trim(client, stream, parsed):
         notify(db, "t", b"xtrim", key)
-    db.signal_modified(key)
-    signal_ready(db, key)
-    return format_id(new_id)
+    hook = state.on_key_modified        # db.signal_modified(key)
+    if hook is not None:
+        hook(db, key)
+    if state.blocking.queues:           # signal_ready(db, key)
+        state.blocking.signal_ready(db, key)
+    return b"%d-%d" % new_id            # format_id
 
 
 @command("xtrim", -4, "write", keys=(1, 1, 1), group="stream", since="5.0.0",
@@ -482,7 +499,7 @@ def xdel(client, args: List[bytes]):
         if not len(stream):
             stream.first_id = MIN_ID
         elif first_gone:
-            stream.first_id = stream.entries.peekitem(0)[0]
+            stream.first_id = stream.first_entry_id()
         client.db.signal_modified(args[1])
         notify(client.db, "t", b"xdel", args[1])
     return deleted

@@ -1,16 +1,19 @@
 """The stream value: entries ordered by ID, consumer groups, pending entries lists.
 
-Entries live in a ``SortedDict`` keyed by ``(ms, seq)`` tuples, so finding the start of
-a range is O(log n). Redis stores entries in listpack "nodes" (at most
-``stream-node-max-entries`` entries or ``stream-node-max-bytes`` bytes each) indexed by
-a radix tree keyed by each node's first ("master") ID; approximate trimming removes
-whole nodes only, and XINFO STREAM reports the tree's key and node counts. Those are
-observable, so :class:`_Node` keeps exactly the bookkeeping Redis's listpacks have
-(live and deleted counts, master fields, encoded size) without storing the bytes.
+Entries live in a plain dict keyed by ``(ms, seq)`` tuples: XADD only ever adds an ID
+greater than all others, so the dict's order is ID order. An :class:`_Index` of the
+same IDs (sorted chunks) finds the start of a range in O(log n). Redis stores entries
+in listpack "nodes" (at most ``stream-node-max-entries`` entries or
+``stream-node-max-bytes`` bytes each) indexed by a radix tree keyed by each node's
+first ("master") ID; approximate trimming removes whole nodes only, and XINFO STREAM
+reports the tree's key and node counts. Those are observable, so :class:`_Node` keeps
+exactly the bookkeeping Redis's listpacks have (live and deleted counts, master
+fields, encoded size) without storing the bytes.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from bisect import bisect_left, bisect_right
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from sortedcontainers import SortedDict
 
@@ -98,29 +101,85 @@ def _str_size(value: bytes) -> int:
     return size + _backlen(size)
 
 
-class _Node:
-    """Bookkeeping of one Redis listpack node (no data: entries live in the stream)."""
+_NOT_SIZED: StreamID = (-1, -1)   # below every ID: no entry of the node sized yet
 
-    __slots__ = ("master", "fields", "fields_bytes", "live", "deleted", "entry_bytes",
+
+def _entry_size(node: "_Node", stream_id: StreamID, pairs: List[bytes]) -> int:
+    """Bytes of an entry in ``node``'s listpack: flags, ms and seq deltas from the
+    master ID, the values (with the fields and their count if they differ from the
+    master entry's), lp-count."""
+    master = node.master
+    size = 2 + _int_size(stream_id[0] - master[0]) + _int_size(stream_id[1] - master[1])
+    fields = pairs[0::2]
+    if fields == node.fields:
+        items = pairs[1::2]
+        size += _int_size(len(fields) + 3)
+    else:
+        items = pairs
+        size += _int_size(len(fields)) + _int_size(2 * len(fields) + 4)
+    for item in items:
+        size += _str_size(item)
+    return size
+
+
+def _entry_bound(total: int, items: int) -> int:
+    """At most the bytes of an entry of ``items`` fields and values whose lengths add
+    up to ``total``, whatever its node: an element takes at most its length + 2 bytes
+    below 64 bytes (integers included), + 10 otherwise; flags 2, each ID delta at
+    most 10, the counts 2 each below 128 (at most 10 each)."""
+    if total < 64 and items <= 123:
+        return total + 2 * items + 26
+    return total + 10 * items + 42
+
+
+class _Node:
+    """Bookkeeping of one Redis listpack node (no data: entries live in the stream).
+
+    Only XADD's node-full test needs the exact size, and only when it is close: the
+    entries after ``sized_to`` are counted in ``bound`` by an upper bound of their
+    size (cheap to tell from their lengths) and in ``bytes`` only once :meth:`settle`
+    runs, when the bound reaches stream-node-max-bytes. A deleted entry keeps its
+    place in a listpack: :meth:`deleting` sizes it first if it was not yet.
+    """
+
+    __slots__ = ("master", "fields", "live", "deleted", "bytes", "bound", "sized_to",
                  "last")
 
     def __init__(self, master: StreamID, fields: List[bytes]) -> None:
         self.master = master
         self.fields = fields                 # the master entry's field names
-        self.fields_bytes = sum(_str_size(f) for f in fields)
         self.live = 0
         self.deleted = 0                     # entries flagged deleted, still in place
-        self.entry_bytes = 0
+        # lpBytes but for the live and deleted counts: the 6-byte header, the master
+        # entry's field count, fields and terminating 0, the sized entries, the end.
+        self.bytes = 9 + _int_size(len(fields)) + sum(_str_size(f) for f in fields)
+        self.bound = 0                       # >= the bytes of entries not sized yet
+        self.sized_to: StreamID = _NOT_SIZED  # entries up to this ID are in bytes
         self.last = master                   # last ID inserted (deleted or not)
 
+    def settle(self, stream: "Stream") -> None:
+        """Count the unsized entries' exact bytes in ``bytes``."""
+        if self.bound:
+            entries = stream.entries
+            sized_to = self.sized_to
+            for stream_id in stream.index.irange(self.master, self.last, reverse=True):
+                if stream_id <= sized_to:
+                    break
+                self.bytes += _entry_size(self, stream_id, entries[stream_id])
+            self.sized_to = self.last
+            self.bound = 0
+
+    def deleting(self, stream_id: StreamID, pairs: List[bytes]) -> None:
+        """An entry of this node is flagged deleted: its bytes stay, so size it if it
+        was not. (Its bound stays in ``bound`` too, which remains an upper bound.)"""
+        if stream_id > self.sized_to:
+            self.bytes += _entry_size(self, stream_id, pairs)
+        self.live -= 1
+        self.deleted += 1
+
     def size(self) -> int:
-        """lpBytes of the node: header, master entry, entries, terminator."""
-        live, deleted = self.live, self.deleted
-        if 0 <= live <= 127 and 0 <= deleted <= 127:      # the usual node (XADD's path)
-            return 13 + _int_size(len(self.fields)) + self.fields_bytes + self.entry_bytes
-        return (7 + _int_size(live) + _int_size(deleted)
-                + _int_size(len(self.fields)) + self.fields_bytes + _int_size(0)
-                + self.entry_bytes)
+        """lpBytes of the node (once settled; at most this before)."""
+        return self.bytes + self.bound + _int_size(self.live) + _int_size(self.deleted)
 
     def copy(self) -> "_Node":
         node = _Node.__new__(_Node)
@@ -188,16 +247,136 @@ class Group:
         return [self.consumers[name] for name in sorted(self.consumers)]
 
 
+# -- the ID index ----------------------------------------------------------------------
+_CHUNK = 512     # IDs per chunk of the index (chunks only ever shrink after that)
+
+
+class _Index:
+    """The stream's IDs in order, for range queries, XDEL and trimming.
+
+    A list of sorted chunks plus the first ID of each (what a lookup bisects). XADD
+    only ever adds an ID greater than all others, so it appends to the last chunk
+    (a SortedDict insertion there was a fifth of XADD's time). Chunks never split and
+    never merge: XDEL deletes inside one chunk, trimming takes from the head, and a
+    chunk left empty goes. So a lookup is O(log n), XDEL O(log n + chunk), and a
+    range O(log n + output).
+    """
+
+    __slots__ = ("chunks", "firsts")
+
+    def __init__(self) -> None:
+        self.chunks: List[List[StreamID]] = []
+        self.firsts: List[StreamID] = []
+
+    def copy(self) -> "_Index":
+        other = _Index()
+        other.chunks = [list(chunk) for chunk in self.chunks]
+        other.firsts = list(self.firsts)
+        return other
+
+    def append(self, stream_id: StreamID) -> None:
+        """Add an ID greater than every other."""
+        chunks = self.chunks
+        if chunks:
+            last = chunks[-1]
+            if len(last) < _CHUNK:
+                last.append(stream_id)
+                return
+        chunks.append([stream_id])
+        self.firsts.append(stream_id)
+
+    def first(self) -> StreamID:
+        return self.chunks[0][0]
+
+    def last(self) -> StreamID:
+        return self.chunks[-1][-1]
+
+    def remove(self, stream_id: StreamID) -> None:
+        """Remove an ID that is present."""
+        firsts = self.firsts
+        i = bisect_right(firsts, stream_id) - 1
+        chunk = self.chunks[i]
+        j = bisect_left(chunk, stream_id)
+        del chunk[j]
+        if not chunk:
+            del self.chunks[i]
+            del firsts[i]
+        elif j == 0:
+            firsts[i] = chunk[0]
+
+    def remove_head(self, count: int) -> List[StreamID]:
+        """Remove the ``count`` first IDs (there are as many); they are returned."""
+        chunks, firsts = self.chunks, self.firsts
+        gone: List[StreamID] = []
+        whole = 0
+        while whole < len(chunks) and len(gone) + len(chunks[whole]) <= count:
+            gone += chunks[whole]
+            whole += 1
+        del chunks[:whole]
+        del firsts[:whole]
+        rest = count - len(gone)
+        if rest:
+            chunk = chunks[0]
+            gone += chunk[:rest]
+            del chunk[:rest]
+            firsts[0] = chunk[0]
+        return gone
+
+    def irange(self, start: StreamID, end: StreamID,
+               reverse: bool = False) -> Iterator[StreamID]:
+        """IDs with start <= ID <= end, ascending (descending with ``reverse``)."""
+        chunks, firsts = self.chunks, self.firsts
+        if reverse:
+            i = bisect_right(firsts, end) - 1
+            if i < 0:
+                return
+            j = bisect_right(chunks[i], end) - 1
+            while i >= 0:
+                chunk = chunks[i]
+                while j >= 0:
+                    stream_id = chunk[j]
+                    if stream_id < start:
+                        return
+                    yield stream_id
+                    j -= 1
+                i -= 1
+                if i >= 0:
+                    j = len(chunks[i]) - 1
+        else:
+            i = bisect_right(firsts, start) - 1
+            if i < 0:
+                i = 0
+                j = 0
+            else:
+                j = bisect_left(chunks[i], start)
+            count = len(chunks)
+            while i < count:
+                chunk = chunks[i]
+                size = len(chunk)
+                while j < size:
+                    stream_id = chunk[j]
+                    if stream_id > end:
+                        return
+                    yield stream_id
+                    j += 1
+                i += 1
+                j = 0
+
+
 # -- the stream --------------------------------------------------------------------------
 class Stream:
     """A Redis stream (see the module docstring for the layout)."""
 
-    __slots__ = ("entries", "nodes", "last_id", "entries_added", "max_deleted_id",
-                 "first_id", "groups")
+    __slots__ = ("entries", "index", "nodes", "tail", "last_id", "entries_added",
+                 "max_deleted_id", "first_id", "groups")
 
     def __init__(self) -> None:
-        self.entries: SortedDict = SortedDict()   # StreamID -> [field, value, ...]
+        # StreamID -> [field, value, ...]. IDs only ever grow on insertion, so the
+        # dict's own order is ID order (AOF/RDB/embed iterate it as such).
+        self.entries: Dict[StreamID, List[bytes]] = {}
+        self.index = _Index()                     # the same IDs, for ranges
         self.nodes: SortedDict = SortedDict()     # master StreamID -> _Node
+        self.tail: Optional[_Node] = None         # nodes' last value (XADD's node)
         self.last_id: StreamID = MIN_ID
         self.entries_added = 0
         self.max_deleted_id: StreamID = MIN_ID
@@ -214,8 +393,10 @@ class Stream:
     def copy(self) -> "Stream":
         """A deep, independent copy (COPY): groups, consumers and NACKs included."""
         other = Stream()
-        other.entries = SortedDict((k, list(v)) for k, v in self.entries.items())
+        other.entries = {k: list(v) for k, v in self.entries.items()}
+        other.index = self.index.copy()
         other.nodes = SortedDict((k, n.copy()) for k, n in self.nodes.items())
+        other._refresh_tail()
         other.last_id = self.last_id
         other.entries_added = self.entries_added
         other.max_deleted_id = self.max_deleted_id
@@ -236,51 +417,55 @@ class Stream:
     # -- IDs -----------------------------------------------------------------------------
     def last_valid_id(self) -> StreamID:
         """The ID of the last entry still present (streamLastValidID)."""
-        return self.entries.peekitem(-1)[0] if self.entries else MIN_ID
+        return self.index.last() if self.entries else MIN_ID
+
+    def first_entry_id(self) -> StreamID:
+        """The ID of the first entry still present (MIN_ID when empty)."""
+        return self.index.first() if self.entries else MIN_ID
 
     def _refresh_first(self) -> None:
-        self.first_id = self.entries.peekitem(0)[0] if self.entries else MIN_ID
+        self.first_id = self.first_entry_id()
+
+    def _refresh_tail(self) -> None:
+        # Whenever nodes go: XADD appends to whatever node is now the last one.
+        self.tail = self.nodes.peekitem(-1)[1] if self.nodes else None
 
     # -- adding ----------------------------------------------------------------------------
     def append(self, stream_id: StreamID, pairs: List[bytes], max_bytes: int,
                max_entries: int) -> None:
         """Add an entry (the caller checked that ``stream_id`` > last_id); the stream
         keeps ``pairs`` itself, so the caller hands over a list of its own."""
-        nodes = self.nodes
-        node = nodes.peekitem(-1)[1] if nodes else None
+        node = self.tail
+        total = 0               # (a loop beats sum(map(len, pairs)) for a few items)
+        for item in pairs:
+            total += len(item)
         if node is not None:
-            if max_bytes == 0 or max_bytes > LISTPACK_MAX_SIZE:
-                max_bytes = LISTPACK_MAX_SIZE
-            if max_entries and node.live + node.deleted >= max_entries:
+            count = node.live + node.deleted
+            if max_entries and count >= max_entries:
                 node = None
-            elif node.size() + sum(map(len, pairs)) >= max_bytes:
-                node = None
-        fields = pairs[0::2]
+            else:
+                if max_bytes == 0 or max_bytes > LISTPACK_MAX_SIZE:
+                    max_bytes = LISTPACK_MAX_SIZE
+                # Redis's test: lpBytes plus the new arguments' total length. Counts
+                # below 128 take 2 bytes each; an upper bound of the size will do
+                # until it reaches the limit.
+                size = node.bytes + node.bound + 4 if count < 128 else node.size()
+                if size + total >= max_bytes:
+                    node.settle(self)
+                    if node.size() + total >= max_bytes:
+                        node = None
         if node is None:
-            node = _Node(stream_id, fields)
-            nodes[stream_id] = node
-            same_fields = True
-        else:
-            same_fields = fields == node.fields
-        master = node.master
-        # flags (2 bytes: 0 or 2), ms and seq deltas, then the values (and fields when
-        # they differ from the master entry's), then lp-count.
-        size = 2 + _int_size(stream_id[0] - master[0]) + _int_size(stream_id[1] - master[1])
-        if same_fields:
-            for value in pairs[1::2]:
-                size += _str_size(value)
-            size += _int_size(len(fields) + 3)
-        else:
-            for item in pairs:
-                size += _str_size(item)
-            size += _int_size(len(fields)) + _int_size(2 * len(fields) + 4)
-        node.entry_bytes += size
+            node = self.tail = _Node(stream_id, pairs[0::2])
+            self.nodes[stream_id] = node
+        node.bound += _entry_bound(total, len(pairs))
         node.live += 1
         node.last = stream_id
-        self.entries[stream_id] = pairs
+        entries = self.entries
+        entries[stream_id] = pairs
+        self.index.append(stream_id)
         self.last_id = stream_id
         self.entries_added += 1
-        if len(self.entries) == 1:
+        if len(entries) == 1:
             self.first_id = stream_id
 
     # -- removing --------------------------------------------------------------------------
@@ -290,27 +475,35 @@ class Stream:
 
     def delete(self, stream_id: StreamID) -> bool:
         """XDEL of one ID: True if it was there. A node left without entries goes."""
-        if stream_id not in self.entries:
+        pairs = self.entries.pop(stream_id, None)
+        if pairs is None:
             return False
+        self.index.remove(stream_id)
         node = self._node_of(stream_id)
-        del self.entries[stream_id]
         if node.live == 1:
             del self.nodes[node.master]
+            if node is self.tail:
+                self._refresh_tail()
         else:
-            node.live -= 1
-            node.deleted += 1
+            node.deleting(stream_id, pairs)
         return True
 
     def trim(self, maxlen: Optional[int], minid: Optional[StreamID], approx: bool,
              limit: int) -> int:
         """Redis's streamTrim: whole nodes from the head, then (exact mode only)
-        entries inside the first node that must stay. Returns entries removed."""
+        entries inside the first node that must stay. Returns entries removed.
+
+        Nodes go from the head, so the entries removed are always the stream's first
+        ones (a node's live entries are the first ``live`` IDs once the nodes before
+        it are gone)."""
         deleted = 0
         entries = self.entries
-        for master in list(self.nodes.keys()):
+        index = self.index
+        nodes = self.nodes
+        while nodes:
             if maxlen is not None and len(entries) <= maxlen:
                 break
-            node = self.nodes[master]
+            master, node = nodes.peekitem(0)
             live = node.live
             if limit and deleted + live > limit:
                 break
@@ -319,25 +512,29 @@ class Stream:
             else:
                 remove_node = node.last < minid
             if remove_node:
-                for stream_id in list(entries.irange(master, node.last)):
+                for stream_id in index.remove_head(live):
                     del entries[stream_id]
-                del self.nodes[master]
+                del nodes[master]
                 deleted += live
                 continue
             if approx:
                 break
-            for stream_id in list(entries.irange(master, node.last)):
-                if maxlen is not None:
-                    if len(entries) <= maxlen:
+            # Exact: the node's first entries, flagged deleted in its listpack.
+            if maxlen is not None:
+                count = len(entries) - maxlen
+            else:
+                count = 0
+                for stream_id in index.irange(MIN_ID, minid):
+                    if stream_id >= minid or count == live:
                         break
-                elif stream_id >= minid:
-                    break
-                del entries[stream_id]
-                node.live -= 1
-                node.deleted += 1
-                deleted += 1
+                    count += 1
+            for stream_id in index.remove_head(count):
+                node.deleting(stream_id, entries.pop(stream_id))
+            deleted += count
             break
         self._refresh_first()
+        if not nodes:       # only the head goes: the tail does when all nodes do
+            self.tail = None
         return deleted
 
     # -- reading ---------------------------------------------------------------------------
@@ -346,9 +543,8 @@ class Stream:
         """Entries with start <= ID <= end, at most ``count`` (0: all)."""
         if start > end:
             return
-        keys: Iterable[StreamID] = self.entries.irange(start, end, reverse=reverse)
         entries = self.entries
-        for n, stream_id in enumerate(keys):
+        for n, stream_id in enumerate(self.index.irange(start, end, reverse)):
             if count and n >= count:
                 return
             yield stream_id, entries[stream_id]

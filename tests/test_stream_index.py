@@ -1,0 +1,151 @@
+"""The stream's internal ID index (chunked sorted list) against a plain sorted list.
+
+Chunks hold hundreds of IDs in the server, more than the differential tests put in a
+stream; here they hold 1 to 4, so every operation crosses chunk boundaries.
+"""
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from miniredis.datatypes import stream as stream_module
+from miniredis.datatypes.stream import MAX_ID, MIN_ID, Stream, _Index
+
+IDS = st.tuples(st.integers(0, 6), st.integers(0, 3))
+OPS = st.lists(st.one_of(
+    st.tuples(st.just("append"), st.integers(1, 3)),
+    st.tuples(st.just("remove"), st.integers(0, 1000)),
+    st.tuples(st.just("head"), st.integers(0, 1000)),
+    st.tuples(st.just("range"), st.tuples(IDS, IDS)),
+), max_size=60)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 4])
+@settings(max_examples=150, deadline=None)
+@given(ops=OPS)
+def test_index_matches_sorted_list(chunk: int, ops: List[Tuple[str, object]]) -> None:
+    saved = stream_module._CHUNK
+    stream_module._CHUNK = chunk
+    try:
+        index, model = _Index(), []           # type: ignore[var-annotated]
+        next_id = (0, 0)
+        for op, arg in ops:
+            if op == "append":
+                for _ in range(arg):          # type: ignore[call-overload]
+                    next_id = (next_id[0] + next_id[1] // 3, (next_id[1] + 1) % 4)
+                    index.append(next_id)
+                    model.append(next_id)
+            elif op == "remove" and model:
+                stream_id = model.pop(arg % len(model))   # type: ignore[operator]
+                index.remove(stream_id)
+            elif op == "head":
+                count = arg % (len(model) + 1)            # type: ignore[operator]
+                assert index.remove_head(count) == model[:count]
+                del model[:count]
+            elif op == "range":
+                start, end = arg                          # type: ignore[misc]
+                expected = [i for i in model if start <= i <= end]
+                assert list(index.irange(start, end)) == expected
+                assert list(index.irange(start, end, reverse=True)) == expected[::-1]
+            assert [i for c in index.chunks for i in c] == model
+            assert all(index.chunks) and index.firsts == [c[0] for c in index.chunks]
+            assert list(index.irange(MIN_ID, MAX_ID)) == model
+            if model:
+                assert (index.first(), index.last()) == (model[0], model[-1])
+    finally:
+        stream_module._CHUNK = saved
+
+
+def test_stream_operations_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stream_module, "_CHUNK", 3)
+    stream = Stream()
+    for ms in range(1, 21):
+        stream.append((ms, 0), [b"f", b"%d" % ms], 4096, 5)
+    assert [i for i, _ in stream.range((4, 0), (9, 0), count=3)] == [(4, 0), (5, 0), (6, 0)]
+    assert [i for i, _ in stream.range(MIN_ID, (3, 0), reverse=True)] == [(3, 0), (2, 0),
+                                                                           (1, 0)]
+    assert stream.delete((20, 0)) and stream.delete((16, 0)) and not stream.delete((16, 0))
+    assert stream.last_valid_id() == (19, 0)
+    assert stream.trim(maxlen=None, minid=(8, 0), approx=False, limit=0) == 7
+    assert stream.first_id == (8, 0) and len(stream) == 11
+    copy = stream.copy()
+    assert list(copy.entries) == list(stream.entries) == list(stream.index.irange(MIN_ID,
+                                                                                  MAX_ID))
+    assert copy.tail is copy.nodes.peekitem(-1)[1] and copy.tail is not stream.tail
+    assert stream.trim(maxlen=0, minid=None, approx=False, limit=0) == 11
+    assert len(stream) == 0 and stream.tail is None and not stream.nodes
+    assert len(copy) == 11
+
+
+# -- lazy listpack sizing -----------------------------------------------------------------
+ELEMENTS = st.one_of(
+    st.sampled_from([b"", b"f", b"0", b"-1", b"127", b"128", b"-4096", b"4095", b"32767",
+                     b"-32769", b"8388608", b"2147483647", b"-2147483649",
+                     b"9223372036854775807", b"-9223372036854775808",
+                     b"18446744073709551615", b"007", b"-", b"1e3"]),
+    st.binary(max_size=70),
+    st.integers(60, 5000).map(lambda n: b"x" * n))
+PAIRS = st.lists(st.tuples(ELEMENTS, ELEMENTS), min_size=1, max_size=8).map(
+    lambda ps: [x for p in ps for x in p])
+U64 = 2 ** 64 - 1
+
+
+@settings(max_examples=400, deadline=None)
+@given(pairs=PAIRS, master_pairs=PAIRS, master=st.tuples(st.integers(0, U64),
+                                                          st.integers(0, U64)),
+       delta=st.tuples(st.integers(0, U64), st.integers(-U64, U64)),
+       many=st.booleans())
+def test_entry_bound_is_an_upper_bound(pairs, master_pairs, master, delta, many) -> None:
+    if many:                                    # past the 2-byte counts
+        pairs = pairs * 20
+    node = stream_module._Node(master, master_pairs[0::2])
+    stream_id = (master[0] + delta[0], master[1] + delta[1])
+    for candidate in (node, stream_module._Node(master, pairs[0::2])):
+        assert stream_module._entry_size(candidate, stream_id, pairs) <= \
+            stream_module._entry_bound(sum(map(len, pairs)), len(pairs))
+
+
+STREAM_OPS = st.lists(st.one_of(
+    st.tuples(st.just("add"), PAIRS, st.integers(0, 3)),
+    st.tuples(st.just("del"), st.integers(0, 1000)),
+    st.tuples(st.just("maxlen"), st.integers(0, 30)),
+    st.tuples(st.just("minid"), st.integers(0, 1000)),
+), max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=STREAM_OPS, max_bytes=st.sampled_from([0, 40, 100, 300, 1000, 4096]),
+       max_entries=st.sampled_from([0, 1, 3, 10, 100]))
+def test_lazy_sizing_splits_nodes_as_exact_sizing(ops, max_bytes, max_entries) -> None:
+    """Nodes sized lazily end up exactly as with every entry sized at once."""
+    lazy, eager = Stream(), Stream()
+    ms = 1
+    for op in ops:
+        if op[0] == "add":
+            ms += op[2]
+            stream_id = (ms, 0) if (ms, 0) > lazy.last_id else (ms, lazy.last_id[1] + 1)
+            for stream in (lazy, eager):
+                stream.append(stream_id, list(op[1]), max_bytes, max_entries)
+            eager.tail.settle(eager)
+        elif op[0] == "del" and len(lazy):
+            stream_id = list(lazy.entries)[op[1] % len(lazy)]
+            assert lazy.delete(stream_id) and eager.delete(stream_id)
+        elif op[0] == "maxlen":
+            assert lazy.trim(op[1], None, False, 0) == eager.trim(op[1], None, False, 0)
+        elif op[0] == "minid" and len(lazy):
+            minid = list(lazy.entries)[op[1] % len(lazy)]
+            assert lazy.trim(None, minid, True, 0) == eager.trim(None, minid, True, 0)
+        shape = []
+        for stream in (lazy, eager):
+            nodes = []
+            for node in stream.nodes.values():
+                settled = node.copy()           # sizing it leaves the stream as it is
+                settled.settle(stream)
+                nodes.append((node.master, node.live, node.deleted, node.last,
+                              settled.size()))
+            shape.append(nodes)
+        assert shape[0] == shape[1]
+        assert all(node.bound == 0 for node in eager.nodes.values())
