@@ -47,10 +47,13 @@ class Server(DataAccess):
                  unixsocket: Optional[str] = None, config: Optional[Config] = None,
                  clock: Optional[Clock] = None, quiet: bool = True, **options: Any) -> None:
         commands.load_all()
+        # Embedded (tests, applications): no automatic snapshots in the working
+        # directory, and no dump.rdb picked up from it, unless a dir or dbfilename is
+        # given: a fixture's server starts empty wherever pytest runs. The command line
+        # (which passes its own config) keeps Redis's save points and loading.
+        load_rdb = config is not None or "dir" in options or "dbfilename" in options
         if config is None:
             config = Config()
-            # Embedded (tests, applications): no automatic snapshots in the working
-            # directory unless asked for; the command line keeps Redis's save points.
             config.set("save", "", startup=True)
         if host is not None:
             config.set("bind", host, startup=True)
@@ -65,7 +68,7 @@ class Server(DataAccess):
         self.state = ServerState(config, clock)
         self.logger = Logger(config["loglevel"], config["logfile"], quiet=quiet)
         self.state.log = self.logger
-        persistence.start(self.state)   # load the AOF (AOFLoadError: refuse to start)
+        persistence.start(self.state, load_rdb)   # AOFLoadError: refuse to start
         self.state.shutdown_requested = self._shutdown_from_command
         self._listeners: List[Any] = []      # (socket, io watcher) pairs
         self._loop: Any = None

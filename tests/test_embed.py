@@ -241,3 +241,17 @@ def test_embed_start_benchmark_runs():
     lines = out.stdout.splitlines()
     assert lines[1] == "miniredis Server(port=0), 3 rounds"
     assert [line.split()[0] for line in lines[2:]] == ["start()", "start()", "stop()"]
+
+
+def test_embedded_server_ignores_a_dump_in_the_working_directory(tmp_path, monkeypatch):
+    """A fixture's server starts empty wherever pytest runs; given a dir, it loads
+    that dir's dump.rdb as redis-server would."""
+    with Server(port=0, dir=str(tmp_path)) as first:
+        first.set("kept", b"v")
+        first.execute("SAVE")
+    assert (tmp_path / "dump.rdb").exists()
+    monkeypatch.chdir(tmp_path)
+    with Server(port=0) as plain:
+        assert plain.keys() == []
+    with Server(port=0, dir=str(tmp_path)) as again:
+        assert again.get("kept") == b"v"

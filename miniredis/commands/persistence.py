@@ -37,15 +37,15 @@ def files(state: "ServerState") -> _aof.AOF:
     return found
 
 
-def start(state: "ServerState") -> None:
+def start(state: "ServerState", load_rdb: bool = True) -> None:
     """At start-up: load the AOF if appendonly is on (then start appending), else the
-    RDB file if there is one.
+    RDB file if there is one (and ``load_rdb``).
 
     Raises :class:`miniredis.aof.AOFLoadError` when the files cannot be loaded.
     """
     if not state.config["appendonly"]:
         path = _rdb_path(state)
-        if os.path.exists(path):
+        if load_rdb and os.path.exists(path):
             started = time.monotonic()
             try:
                 loaded, expired = rdb.load_file(state, path)
