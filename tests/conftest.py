@@ -11,9 +11,11 @@ from tests.harness import Differ, RedisProcess, find_redis_server
 
 
 @pytest.fixture(scope="session")
-def mini():
-    """A miniredis served from a background thread on a free port."""
-    server = Server(port=0)
+def mini(tmp_path_factory):
+    """A miniredis served from a background thread on a free port. Its files (a save
+    point set by a CONFIG SET test, SHUTDOWN SAVE...) go to a temporary directory,
+    never to the working tree."""
+    server = Server(port=0, dir=str(tmp_path_factory.mktemp("mini")))
     server.start()
     yield server
     server.stop()
