@@ -98,7 +98,8 @@ def test_thousands_of_timeouts_fire_on_time():
     timeout = 0.5
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "miniredis", "--port", str(port),
-                             "--maxclients", str(waiters + 100), "--loglevel", "warning"],
+                             "--maxclients", str(waiters + 100), "--loglevel", "warning",
+                             "--save", ""],       # no dump.rdb at shutdown in the cwd
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for_port(port)
