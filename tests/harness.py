@@ -346,3 +346,24 @@ def assert_same_hits_and_misses(differ: "Differ", setup: Sequence[Command],
     for command in cases:
         assert _hits_and_misses(differ.ports["miniredis"], setup, command) == \
             _hits_and_misses(differ.ports["redis"], setup, command), command
+
+
+def command_metadata(port: int, name: str) -> Tuple[Any, ...]:
+    """What COMMAND INFO and COMMAND DOCS say of ``name``: its name, arity, flags, key
+    range, ACL categories, and the summary, since and group of its docs (compared
+    between the servers by every module's metadata test)."""
+    conn = RawConnection(port)
+    try:
+        info = parse_raw(conn.call("COMMAND", "INFO", name))
+        docs = parse_raw(conn.call("COMMAND", "DOCS", name))
+    finally:
+        conn.close()
+    entry = info[1][0][1]
+    flags = sorted(item[1] for item in entry[2][1])
+    keys = tuple(field[1] for field in entry[3:6])
+    categories = sorted(item[1] for item in entry[6][1])
+    pairs = docs[1][1][1]
+    doc = {pairs[i][1]: pairs[i + 1][1] for i in range(0, len(pairs), 2)
+           if pairs[i + 1][0] in (b"$", b"+")}
+    return (entry[0][1], int(entry[1][1]), flags, keys, categories,
+            doc[b"summary"], doc[b"since"], doc[b"group"])

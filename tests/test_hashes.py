@@ -14,8 +14,7 @@ import pytest
 
 from miniredis.commands import load_all, lookup
 from tests.harness import (RawConnection, SameType, Unordered, assert_same_hits_and_misses,
-                           configured, parse_raw)
-from tests.test_strings import _fields
+                           command_metadata, configured, parse_raw)
 
 load_all()
 
@@ -35,7 +34,8 @@ def _conn(port: int, protocol: int = 2) -> RawConnection:
 @pytest.fixture
 def small_listpack(differ):
     """hash-max-listpack-entries 4 and -value 8 on both servers, restored afterwards."""
-    with configured(differ, ['hash-max-listpack-entries', '4', 'hash-max-listpack-value', '8'], ['hash-max-listpack-entries', '512', 'hash-max-listpack-value', '64']):
+    with configured(differ, ['hash-max-listpack-entries', '4', 'hash-max-listpack-value', '8'],
+                    ['hash-max-listpack-entries', '512', 'hash-max-listpack-value', '64']):
         yield differ
 
 
@@ -43,7 +43,8 @@ def small_listpack(differ):
 @pytest.mark.parametrize("name", ALL_HASH_COMMANDS)
 def test_command_metadata_matches_redis(differ, name):
     """Arity, flags, key positions, summary, since and group as Redis 7.0 has them."""
-    assert _fields(differ.ports["miniredis"], name) == _fields(differ.ports["redis"], name)
+    assert command_metadata(differ.ports["miniredis"], name) == \
+        command_metadata(differ.ports["redis"], name)
 
 
 def test_every_command_is_registered():

@@ -13,10 +13,9 @@ import random
 import pytest
 
 from miniredis.commands import load_all, lookup
-from tests.harness import (SameType, Unordered, assert_same_hits_and_misses,
+from tests.harness import (SameType, Unordered, assert_same_hits_and_misses, command_metadata,
                            configured, parse_raw)
 from tests.test_hashes import _conn, _mini_signals, _redis_signals
-from tests.test_strings import _fields
 
 load_all()
 
@@ -36,7 +35,8 @@ def small_intset(differ):
 @pytest.mark.parametrize("name", ALL_SET_COMMANDS)
 def test_command_metadata_matches_redis(differ, name):
     """Arity, flags, key positions, summary, since and group as Redis 7.0 has them."""
-    assert _fields(differ.ports["miniredis"], name) == _fields(differ.ports["redis"], name)
+    assert command_metadata(differ.ports["miniredis"], name) == \
+        command_metadata(differ.ports["redis"], name)
 
 
 def test_every_command_is_registered():

@@ -7,30 +7,12 @@ from __future__ import annotations
 import pytest
 
 from miniredis.commands.sort import _strtod
-from tests.harness import RawConnection, Unordered, connect, parse_raw
-
-
-def _fields(port: int, name: str):
-    """COMMAND INFO's name, arity, flags, key range, categories; DOCS summary etc."""
-    conn = RawConnection(port)
-    try:
-        info = parse_raw(conn.call("COMMAND", "INFO", name))
-        docs = parse_raw(conn.call("COMMAND", "DOCS", name))
-    finally:
-        conn.close()
-    entry = info[1][0][1]
-    flags = sorted(item[1] for item in entry[2][1])
-    categories = sorted(item[1] for item in entry[6][1])
-    pairs = docs[1][1][1]
-    doc = {pairs[i][1]: pairs[i + 1][1] for i in range(0, len(pairs), 2)
-           if pairs[i + 1][0] in (b"$", b"+")}
-    return (entry[0][1], int(entry[1][1]), flags, [f[1] for f in entry[3:6]], categories,
-            doc[b"summary"], doc[b"since"], doc[b"group"])
-
+from tests.harness import Unordered, command_metadata, connect, parse_raw
 
 @pytest.mark.parametrize("name", ["sort", "sort_ro"])
 def test_command_metadata(differ, name):
-    assert _fields(differ.ports["miniredis"], name) == _fields(differ.ports["redis"], name)
+    assert command_metadata(differ.ports["miniredis"], name) == \
+        command_metadata(differ.ports["redis"], name)
 
 
 def test_getkeys(differ):

@@ -13,8 +13,7 @@ import time
 import pytest
 
 from miniredis.commands import COMMANDS, load_all, lookup
-from tests.harness import RawConnection, parse_raw
-
+from tests.harness import RawConnection, command_metadata, parse_raw
 load_all()
 needs_multi = pytest.mark.skipif(
     b"multi" not in COMMANDS, reason="MULTI/EXEC come with the transactions issue")
@@ -27,27 +26,11 @@ STREAM_COMMANDS = (
 
 
 # -- metadata -------------------------------------------------------------------------------
-def _fields(port: int, name: str):
-    conn = RawConnection(port)
-    try:
-        info = parse_raw(conn.call("COMMAND", "INFO", name))
-        docs = parse_raw(conn.call("COMMAND", "DOCS", name))
-    finally:
-        conn.close()
-    entry = info[1][0][1]
-    arity, flags = entry[1][1], sorted(item[1] for item in entry[2][1])
-    keys = tuple(field[1] for field in entry[3:6])
-    categories = sorted(item[1] for item in entry[6][1])
-    pairs = docs[1][1][1]
-    doc = {pairs[i][1]: pairs[i + 1][1] for i in range(0, len(pairs), 2)
-           if pairs[i + 1][0] in (b"$", b"+")}
-    return arity, flags, keys, categories, doc[b"summary"], doc[b"since"], doc[b"group"]
-
-
 @pytest.mark.parametrize("name", STREAM_COMMANDS)
 def test_command_metadata_matches_redis(differ, name):
     """Arity, flags, keys, ACL categories, summary, since and group as in Redis 7.0."""
-    assert _fields(differ.ports["miniredis"], name) == _fields(differ.ports["redis"], name)
+    assert command_metadata(differ.ports["miniredis"], name) == \
+        command_metadata(differ.ports["redis"], name)
 
 
 def test_getkeys(differ):

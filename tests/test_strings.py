@@ -12,8 +12,8 @@ import pytest
 
 from miniredis.commands import load_all, lookup
 from miniredis.commands.strings import format_long_double, parse_long_double
-from tests.harness import RawConnection, assert_same_hits_and_misses, configured, parse_raw
-
+from tests.harness import (RawConnection, assert_same_hits_and_misses, command_metadata,
+                           configured)
 ALL_STRING_COMMANDS = (
     "get set incr decr incrby decrby mget mset setnx setex psetex msetnx getset getdel "
     "getex append strlen getrange substr setrange incrbyfloat setbit getbit bitcount "
@@ -23,31 +23,17 @@ ALL_STRING_COMMANDS = (
 @pytest.fixture
 def small_bulk_len(differ):
     """proto-max-bulk-len at its 1 MB minimum on both servers, restored afterwards."""
-    with configured(differ, ['proto-max-bulk-len', '1048576'], ['proto-max-bulk-len', '536870912']):
+    with configured(differ, ['proto-max-bulk-len', '1048576'],
+                    ['proto-max-bulk-len', '536870912']):
         yield differ
 
 
 # -- metadata -------------------------------------------------------------------------------
-def _fields(port: int, name: str):
-    conn = RawConnection(port)
-    try:
-        info = parse_raw(conn.call("COMMAND", "INFO", name))
-        docs = parse_raw(conn.call("COMMAND", "DOCS", name))
-    finally:
-        conn.close()
-    entry = info[1][0][1]
-    arity, flags = entry[1][1], sorted(item[1] for item in entry[2][1])
-    keys = tuple(field[1] for field in entry[3:6])
-    pairs = docs[1][1][1]
-    doc = {pairs[i][1]: pairs[i + 1][1] for i in range(0, len(pairs), 2)
-           if pairs[i + 1][0] in (b"$", b"+")}
-    return arity, flags, keys, doc[b"summary"], doc[b"since"], doc[b"group"]
-
-
 @pytest.mark.parametrize("name", ALL_STRING_COMMANDS)
 def test_command_metadata_matches_redis(differ, name):
     """Arity, flags, key positions, summary, since and group as Redis 7.0 has them."""
-    assert _fields(differ.ports["miniredis"], name) == _fields(differ.ports["redis"], name)
+    assert command_metadata(differ.ports["miniredis"], name) == \
+        command_metadata(differ.ports["redis"], name)
 
 
 def test_every_command_is_registered():

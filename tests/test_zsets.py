@@ -14,8 +14,7 @@ import pytest
 
 from miniredis.commands import COMMANDS, load_all, lookup
 from miniredis.datatypes.zset import ZSet
-from tests.harness import RawConnection, SameType, configured, parse_raw
-
+from tests.harness import RawConnection, SameType, command_metadata, configured, parse_raw
 load_all()
 needs_multi = pytest.mark.skipif(
     b"multi" not in COMMANDS, reason="MULTI/EXEC come with the transactions issue")
@@ -35,37 +34,21 @@ _ARITY_72 = {"zrank": -3, "zrevrank": -3}
 @pytest.fixture
 def listpack_limits(differ):
     """Small listpack limits on both servers (restored afterwards)."""
-    with configured(differ, ['zset-max-listpack-entries', '4', 'zset-max-listpack-value', '8'], ['zset-max-listpack-entries', '128', 'zset-max-listpack-value', '64']):
+    with configured(differ, ['zset-max-listpack-entries', '4', 'zset-max-listpack-value', '8'],
+                    ['zset-max-listpack-entries', '128', 'zset-max-listpack-value', '64']):
         yield differ
 
 
 # -- metadata ----------------------------------------------------------------------------
-def _fields(port: int, name: str):
-    conn = RawConnection(port)
-    try:
-        info = parse_raw(conn.call("COMMAND", "INFO", name))
-        docs = parse_raw(conn.call("COMMAND", "DOCS", name))
-    finally:
-        conn.close()
-    entry = info[1][0][1]
-    arity, flags = int(entry[1][1]), sorted(item[1] for item in entry[2][1])
-    categories = sorted(item[1] for item in entry[6][1])
-    keys = tuple(field[1] for field in entry[3:6])
-    pairs = docs[1][1][1]
-    doc = {pairs[i][1]: pairs[i + 1][1] for i in range(0, len(pairs), 2)
-           if pairs[i + 1][0] in (b"$", b"+")}
-    return arity, flags, categories, keys, doc[b"summary"], doc[b"since"], doc[b"group"]
-
-
 @pytest.mark.parametrize("name", ALL_ZSET_COMMANDS)
 def test_command_metadata_matches_redis(differ, name):
     """Arity, flags, ACL categories, key positions, summary, since and group as Redis
     7.0 reports them (ZRANK/ZREVRANK arity as 7.2, for WITHSCORE)."""
-    mine = _fields(differ.ports["miniredis"], name)
-    theirs = _fields(differ.ports["redis"], name)
-    if name in _ARITY_72:
-        assert mine[0] == _ARITY_72[name]
-        mine, theirs = mine[1:], theirs[1:]
+    mine = command_metadata(differ.ports["miniredis"], name)
+    theirs = command_metadata(differ.ports["redis"], name)
+    if name in _ARITY_72:                   # (name, arity, ...)
+        assert mine[1] == _ARITY_72[name]
+        mine, theirs = mine[:1] + mine[2:], theirs[:1] + theirs[2:]
     assert mine == theirs
 
 
