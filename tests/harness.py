@@ -367,3 +367,51 @@ def command_metadata(port: int, name: str) -> Tuple[Any, ...]:
            if pairs[i + 1][0] in (b"$", b"+")}
     return (entry[0][1], int(entry[1][1]), flags, keys, categories,
             doc[b"summary"], doc[b"since"], doc[b"group"])
+
+
+def redis_signals(port: int, setup: Sequence[Command], command: Command) -> bool:
+    """Whether ``command`` (from another client, after ``setup`` in an empty database 9)
+    invalidates a WATCH on ``k`` in redis-server."""
+    watcher, other = RawConnection(port), RawConnection(port)
+    try:
+        watcher.call("SELECT", "9")
+        other.call("SELECT", "9")
+        watcher.call("FLUSHDB")
+        for item in setup:
+            watcher.call(*to_args(item))
+        watcher.call("WATCH", "k")
+        other.call(*to_args(command))
+        watcher.call("MULTI")
+        watcher.call("PING")
+        return watcher.call("EXEC") == b"*-1\r\n"
+    finally:
+        watcher.close()
+        other.close()
+
+
+def mini_signals(mini: Any, setup: Sequence[Command], command: Command) -> bool:
+    """Whether ``command`` (after ``setup`` in an empty database 9) makes the in-process
+    miniredis ``mini`` signal ``k`` as modified (seen through its on_key_modified hook,
+    the one WATCH uses): compared with :func:`redis_signals`."""
+    conn = RawConnection(mini.port)
+    seen: List[bytes] = []
+    state = mini.state
+    try:
+        conn.call("SELECT", "9")
+        conn.call("FLUSHDB")
+        for item in setup:
+            conn.call(*to_args(item))
+        previous = state.on_key_modified
+
+        def hook(db: Any, key: bytes) -> None:
+            seen.append(key)
+            if previous is not None:
+                previous(db, key)
+        mini.call(setattr, state, "on_key_modified", hook)
+        try:
+            conn.call(*to_args(command))
+        finally:
+            mini.call(setattr, state, "on_key_modified", previous)
+        return b"k" in seen
+    finally:
+        conn.close()

@@ -14,7 +14,8 @@ import pytest
 
 from miniredis.commands import load_all, lookup
 from tests.harness import (RawConnection, SameType, Unordered, assert_same_hits_and_misses,
-                           command_metadata, configured, parse_raw)
+                           command_metadata, configured, mini_signals, parse_raw,
+                           redis_signals)
 
 load_all()
 
@@ -334,47 +335,6 @@ def test_hash_table_order_is_only_compared_unordered(small_listpack):
 
 
 # -- keyspace: signals, statistics ---------------------------------------------------------
-def _redis_signals(port: int, setup, command) -> bool:
-    """Whether ``command`` (from another client) invalidates a WATCH on ``k``."""
-    watcher, other = _conn(port), _conn(port)
-    try:
-        watcher.call("FLUSHDB")
-        for item in setup:
-            watcher.call(*item.split())
-        watcher.call("WATCH", "k")
-        other.call(*command.split())
-        watcher.call("MULTI")
-        watcher.call("PING")
-        return watcher.call("EXEC") == b"*-1\r\n"
-    finally:
-        watcher.close()
-        other.close()
-
-
-def _mini_signals(mini, setup, command) -> bool:
-    conn = _conn(mini.port)
-    seen = []
-    state = mini.state
-    try:
-        conn.call("FLUSHDB")
-        for item in setup:
-            conn.call(*item.split())
-        previous = state.on_key_modified
-
-        def hook(db, key):
-            seen.append(key)
-            if previous is not None:
-                previous(db, key)
-        mini.call(setattr, state, "on_key_modified", hook)
-        try:
-            conn.call(*command.split())
-        finally:
-            mini.call(setattr, state, "on_key_modified", previous)
-        return b"k" in seen
-    finally:
-        conn.close()
-
-
 SIGNAL_CASES = [
     "HSET k a 1", "HSET k a 2", "HSET k z 1", "HMSET k a 1", "HSETNX k a 1", "HSETNX k z 1",
     "HDEL k zz", "HDEL k a", "HDEL k a b", "HINCRBY k a 1", "HINCRBY k a 0",
@@ -388,8 +348,8 @@ SIGNAL_CASES = [
 def test_modification_signals_match_watch(mini, real_redis, command):
     """Exactly the commands that change ``k`` invalidate a WATCH on it, as in Redis."""
     setup = ["HSET k a 1 b x"]
-    assert _mini_signals(mini, setup, command) == _redis_signals(real_redis.port, setup,
-                                                                 command)
+    assert mini_signals(mini, setup, command) == \
+        redis_signals(real_redis.port, setup, command)
 
 
 STATS_CASES = [

@@ -14,8 +14,8 @@ import pytest
 
 from miniredis.commands import load_all, lookup
 from tests.harness import (SameType, Unordered, assert_same_hits_and_misses, command_metadata,
-                           configured, parse_raw)
-from tests.test_hashes import _conn, _mini_signals, _redis_signals
+                           configured, mini_signals, parse_raw, redis_signals)
+from tests.test_hashes import _conn
 
 load_all()
 
@@ -384,14 +384,14 @@ SIGNAL_CASES = [
 def test_modification_signals_match_watch(mini, real_redis, command):
     """Exactly the commands that change ``k`` invalidate a WATCH on it, as in Redis."""
     setup = ["SADD k a b", "SADD other a c"]
-    assert _mini_signals(mini, setup, command) == _redis_signals(real_redis.port, setup,
-                                                                 command)
+    assert mini_signals(mini, setup, command) == \
+        redis_signals(real_redis.port, setup, command)
 
 
 def test_store_of_empty_result_on_missing_destination_signals_nothing(mini, real_redis):
     for command in ["SINTERSTORE k missing", "SDIFFSTORE k missing", "SUNIONSTORE k missing"]:
-        assert _mini_signals(mini, [], command) == _redis_signals(real_redis.port, [],
-                                                                  command)
+        assert mini_signals(mini, [], command) == \
+        redis_signals(real_redis.port, [], command)
 
 
 STATS_CASES = [

@@ -12,8 +12,8 @@ import pytest
 
 from miniredis.commands import load_all, lookup
 from miniredis.commands.strings import format_long_double, parse_long_double
-from tests.harness import (RawConnection, assert_same_hits_and_misses, command_metadata,
-                           configured)
+from tests.harness import (assert_same_hits_and_misses, command_metadata,
+                           configured, mini_signals, redis_signals)
 ALL_STRING_COMMANDS = (
     "get set incr decr incrby decrby mget mset setnx setex psetex msetnx getset getdel "
     "getex append strlen getrange substr setrange incrbyfloat setbit getbit bitcount "
@@ -578,51 +578,6 @@ def test_encodings_after_in_place_changes(differ):
     differ.check(*commands)
 
 
-def _redis_signals(port: int, setup, command) -> bool:
-    """Whether ``command`` (from another client) invalidates a WATCH on ``k``."""
-    watcher, other = RawConnection(port), RawConnection(port)
-    try:
-        watcher.call("SELECT", "9")
-        other.call("SELECT", "9")
-        watcher.call("FLUSHALL")
-        for item in setup:
-            watcher.call(*item)
-        watcher.call("WATCH", "k")
-        other.call(*command)
-        watcher.call("MULTI")
-        watcher.call("PING")
-        return watcher.call("EXEC") == b"*-1\r\n"
-    finally:
-        watcher.close()
-        other.close()
-
-
-def _mini_signals(mini, setup, command) -> bool:
-    """Whether ``command`` makes miniredis signal ``k`` as modified."""
-    conn = RawConnection(mini.port)
-    seen = []
-    state = mini.state
-    try:
-        conn.call("SELECT", "9")
-        conn.call("FLUSHALL")
-        for item in setup:
-            conn.call(*item)
-        previous = state.on_key_modified
-
-        def hook(db, key):
-            seen.append(key)
-            if previous is not None:
-                previous(db, key)
-        mini.call(setattr, state, "on_key_modified", hook)
-        try:
-            conn.call(*command)
-        finally:
-            mini.call(setattr, state, "on_key_modified", previous)
-        return b"k" in seen
-    finally:
-        conn.close()
-
-
 SIGNAL_CASES = [
     ("SETBIT", "k", "1", "1"), ("SETBIT", "k", "0", "0"), ("SETBIT", "k", "0", "1"),
     ("SETBIT", "k", "100", "0"), ("SETRANGE", "k", "0", "h"), ("SETRANGE", "k", "0", ""),
@@ -645,8 +600,8 @@ def test_modification_signals_match_watch(mini, real_redis, command):
     setup = [("SET", "k", "hello")]
     if command[0] == "INCRBYFLOAT":
         setup = [("SET", "k", "1")]
-    assert _mini_signals(mini, setup, command) == _redis_signals(real_redis.port, setup,
-                                                                 command)
+    assert mini_signals(mini, setup, command) == \
+        redis_signals(real_redis.port, setup, command)
 
 
 STATS_CASES = [
