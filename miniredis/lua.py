@@ -663,14 +663,7 @@ class LuaEngine:
 
     def check_int(self, args: Tuple[Any, ...], index: int, function: str) -> int:
         """luaL_checkint: the argument as a C int, or Lua's 'bad argument' error."""
-        if index >= len(args):
-            self.raise_here("bad argument #%d to '%s' (number expected, got no value)"
-                            % (index + 1, function))
-        number = _lua_tonumber(args[index])
-        if number is None:
-            self.raise_here("bad argument #%d to '%s' (number expected, got %s)"
-                            % (index + 1, function, self.lua_type(args[index])))
-        return int(number)
+        return int(self.check_int_or_number(args, index, function))
 
     def check_int_or_number(self, args: Tuple[Any, ...], index: int, function: str) -> Any:
         """luaL_checknumber: the argument as a number, or Lua's 'bad argument' error."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import errors
-from ..args import LLONG_MAX, to_int
+from ..args import LLONG_MAX, parse_int, to_int
 from ..blocking import NOT_SERVED, block, signal_ready
 from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, U64_MAX, Consumer,
                                 Group, Nack, Stream, StreamID, decr_id, format_id,
@@ -61,13 +61,6 @@ def _text(value: bytes) -> str:
 
 
 # -- numbers and IDs -------------------------------------------------------------------------
-def _parse_ll(value: bytes, message: str = errors.NOT_INTEGER) -> int:
-    number = to_int(value)
-    if number is None:
-        raise CommandError(message)
-    return number
-
-
 def _string2ull(text: bytes) -> Optional[int]:
     """Redis's string2ull: string2ll first, then C's strtoull (which allows leading
     spaces, a sign, leading zeros, and wraps negative numbers)."""
@@ -311,7 +304,7 @@ def _parse_trim_args(client, args: List[bytes], xadd: bool) -> Tuple[_TrimArgs, 
             elif more >= 2 and nxt == b"=":
                 i += 1
             if low == b"maxlen":
-                maxlen = _parse_ll(args[i + 1])
+                maxlen = parse_int(args[i + 1])
                 if maxlen < 0:
                     raise CommandError(errors.XADD_MAXLEN_NEGATIVE)
                 parsed.maxlen = maxlen
@@ -319,7 +312,7 @@ def _parse_trim_args(client, args: List[bytes], xadd: bool) -> Tuple[_TrimArgs, 
                 parsed.minid = _strict_id(args[i + 1])
             i += 1
         elif low == b"limit" and more:
-            limit = _parse_ll(args[i + 1])
+            limit = parse_int(args[i + 1])
             if limit < 0:
                 raise CommandError(errors.XADD_LIMIT_NEGATIVE)
             parsed.limit = limit
@@ -449,7 +442,7 @@ def _xrange(client, args: List[bytes], reverse: bool):
     j = 4
     while j < len(args):
         if args[j].lower() == b"count" and j + 1 < len(args):
-            count = max(_parse_ll(args[j + 1]), 0)
+            count = max(parse_int(args[j + 1]), 0)
             j += 2
         else:
             raise CommandError(errors.SYNTAX)
@@ -516,7 +509,7 @@ def xsetid(client, args: List[bytes]):
         more = len(args) - 1 - i
         opt = args[i].lower()
         if opt == b"entriesadded" and more:
-            entries_added = _parse_ll(args[i + 1])
+            entries_added = parse_int(args[i + 1])
             if entries_added < 0:
                 raise CommandError(errors.XSETID_ENTRIES_ADDED_NEGATIVE)
         elif opt == b"maxdeletedid" and more:
@@ -575,7 +568,7 @@ def _parse_block(client, value: bytes) -> int:
     Redis 7.0.15 adds the current time without an overflow check: a deadline past
     the 64-bit range wraps into a value its timeout table never reaches, so the
     client waits forever (0 here)."""
-    millis = _parse_ll(value, errors.TIMEOUT_NOT_INTEGER)
+    millis = parse_int(value, errors.TIMEOUT_NOT_INTEGER)
     if millis < 0:
         raise CommandError(errors.TIMEOUT_NEGATIVE)
     if millis > LLONG_MAX - _now(client):
@@ -600,7 +593,7 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
             timeout = _parse_block(client, args[i])
         elif opt == b"count" and more:
             i += 1
-            count = max(_parse_ll(args[i]), 0)
+            count = max(parse_int(args[i]), 0)
         elif opt == b"streams" and more:
             streams_arg = i + 1
             if (n - streams_arg) % 2:
@@ -750,7 +743,7 @@ def _xgroup_target(client, args: List[bytes], mkstream: bool = False,
 
 
 def _entries_read_arg(value: bytes) -> int:
-    entries_read = _parse_ll(value)
+    entries_read = parse_int(value)
     if entries_read < 0 and entries_read != INVALID_ENTRIES_READ:
         raise CommandError(errors.XGROUP_ENTRIESREAD)
     return entries_read
@@ -922,11 +915,11 @@ def xpending(client, args: List[bytes]):
     if n >= 6:
         first = 3
         if args[3].lower() == b"idle":
-            min_idle = _parse_ll(args[4])
+            min_idle = parse_int(args[4])
             if n < 8:
                 raise CommandError(errors.SYNTAX)
             first += 2
-        count = max(_parse_ll(args[first + 2]), 0)
+        count = max(parse_int(args[first + 2]), 0)
         start = _interval_start(args[first])
         end = _interval_end(args[first + 1])
         if first + 3 < n:
@@ -987,7 +980,7 @@ def _drop_nack(group: Group, stream_id: StreamID) -> None:
                  "the message was delivered to the specified consumer.")
 def xclaim(client, args: List[bytes]):
     stream, group = _group_or_nogroup(client, args)
-    min_idle = max(_parse_ll(args[4], errors.XCLAIM_MIN_IDLE), 0)
+    min_idle = max(parse_int(args[4], errors.XCLAIM_MIN_IDLE), 0)
     n = len(args)
     ids: List[StreamID] = []
     j = 5
@@ -1011,13 +1004,13 @@ def xclaim(client, args: List[bytes]):
             justid = True
         elif opt == b"idle" and more:
             j += 1
-            delivery_time = now - _parse_ll(args[j], errors.XCLAIM_IDLE)
+            delivery_time = now - parse_int(args[j], errors.XCLAIM_IDLE)
         elif opt == b"time" and more:
             j += 1
-            delivery_time = _parse_ll(args[j], errors.XCLAIM_TIME)
+            delivery_time = parse_int(args[j], errors.XCLAIM_TIME)
         elif opt == b"retrycount" and more:
             j += 1
-            retry = _parse_ll(args[j], errors.XCLAIM_RETRYCOUNT)
+            retry = parse_int(args[j], errors.XCLAIM_RETRYCOUNT)
         elif opt == b"lastid" and more:
             j += 1
             last_id = _strict_id(args[j])
@@ -1066,7 +1059,7 @@ def xclaim(client, args: List[bytes]):
          summary="Changes (or acquires) ownership of messages in a consumer group, as if "
                  "the messages were delivered to the specified consumer.")
 def xautoclaim(client, args: List[bytes]):
-    min_idle = max(_parse_ll(args[4], errors.XAUTOCLAIM_MIN_IDLE), 0)
+    min_idle = max(parse_int(args[4], errors.XAUTOCLAIM_MIN_IDLE), 0)
     start = _interval_start(args[5])
     count = 100
     justid = False
@@ -1192,7 +1185,7 @@ def xinfo_stream(client, args: List[bytes]):
         if len(extra) == 3:
             if extra[1].lower() != b"count":
                 raise _subcommand_syntax(args)
-            count = _parse_ll(extra[2])
+            count = parse_int(extra[2])
             if count < 0:
                 count = 10
     fields: List[Tuple[bytes, Any]] = [
