@@ -34,7 +34,9 @@ PROCESSED = PREFIX + "processed"      # hash: item -> times processed
 PROCESSED_BY = PREFIX + "processed-by"  # hash: item -> consumer name
 STOP = PREFIX + "stop"
 HEARTBEAT_MS = 2000
-WORK_SECONDS = 0.002                  # each item "takes" this long
+# Each item "takes" this long: long enough next to the kill step's 50 ms look that a
+# consumer is caught holding one before the queue runs dry.
+WORK_SECONDS = 0.02
 
 
 def processing_key(name: str) -> str:
@@ -93,7 +95,7 @@ def recover(client: redis.Redis) -> List[Tuple[str, List[bytes]]]:
 
 
 def _kill_mid_item(client: redis.Redis, consumers: List[multiprocessing.Process],
-                   names: List[str]) -> Tuple[str, bytes]:
+                   names: List[str], deadline: float) -> Tuple[str, bytes]:
     """SIGKILL a consumer while an item is in its processing list.
 
     The consumer is first frozen (SIGSTOP) and its list checked after a moment (so that
@@ -111,6 +113,8 @@ def _kill_mid_item(client: redis.Redis, consumers: List[multiprocessing.Process]
                 process.join()
                 return name, held[0]
             os.kill(process.pid, signal.SIGCONT)
+        if time.monotonic() > deadline:
+            raise TimeoutError("no consumer was caught holding an item")
         time.sleep(0.001)
 
 
@@ -139,7 +143,7 @@ def run(url: str, producers: int = 3, consumers: int = 3, items: int = 200,
             if time.monotonic() > deadline:
                 raise TimeoutError("consumers too slow")
             time.sleep(0.01)
-        victim, item = _kill_mid_item(client, workers, names)
+        victim, item = _kill_mid_item(client, workers, names, deadline)
         print("killed %s while it held %s" % (victim, item.decode()))
         recovered: List[Tuple[str, List[bytes]]] = []
         while client.hlen(PROCESSED) < total:

@@ -31,7 +31,7 @@ def _run(script: str, *args: str, timeout: float = 60) -> str:
 
 def test_reliable_queue_script():
     lines = _run("reliable_queue.py", "--producers", "2", "--consumers", "3",
-                 "--items", "60", timeout=20).splitlines()
+                 "--items", "60").splitlines()
     assert lines[0] == "2 producers push 120 items; 3 consumers take them"
     killed = re.fullmatch(r"killed (consumer-\d) while it held (p\d-\d+)", lines[1])
     assert killed, lines
