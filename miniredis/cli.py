@@ -99,7 +99,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except UsageError as exc:
         print("miniredis: %s" % exc, file=sys.stderr)
         return 1
-    from .aof import AOFLoadError
+    from .persistence.aof import AOFLoadError
     from .server import Server
     try:
         server = Server(config=config, quiet=False)

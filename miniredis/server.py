@@ -20,7 +20,7 @@ import gevent
 import gevent.event
 
 from . import commands
-from .commands import persistence
+from . import persistence
 from .clock import Clock
 from .config import Config
 from .connection import Client

@@ -99,7 +99,7 @@ class ServerState:
         from .blocking import Blocking
         self.blocking = Blocking(self)      # clients parked in BLPOP & co.
         self.busy_script: Any = None        # a script past busy-reply-threshold
-        self.aof: Any = None                # miniredis.aof.AOF while appendonly is on
+        self.aof: Any = None                # miniredis.persistence.aof.AOF while appendonly is on
 
     def new_client_id(self) -> int:
         client_id = self.next_client_id

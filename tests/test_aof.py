@@ -15,7 +15,8 @@ import time
 import pytest
 import redis
 
-from miniredis import Server, aof as aof_module
+from miniredis import Server
+from miniredis.persistence import aof as aof_module
 from tests.aofutil import (MiniProcess, aof_files, assert_same, dump, pipe_into, run_mini,
                            wait_rewrite_done)
 from tests.harness import RawConnection, RedisProcess, find_redis_server

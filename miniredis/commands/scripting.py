@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 from .. import errors
 from ..args import parse_int
 from ..errors import CommandError
-from ..lua import LuaEngine, ScriptError
+from ..scripting.lua import LuaEngine, ScriptError
 from ..protocol import OK
 from . import _BARE, Command, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
-from .persistence import begin_unit, end_unit
+from ..persistence import begin_unit, end_unit
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client

@@ -19,7 +19,7 @@ from ..protocol import OK, Map, Set, Simple, Verbatim
 from . import COMMANDS, all_commands, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
 from .pubsub import info_fields as pubsub_info
-from . import persistence
+from .. import persistence
 
 
 def _flush_mode(args: List[bytes]) -> None:

@@ -23,7 +23,7 @@ from .. import errors
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, OK, Raw
 from . import Command, command
-from .persistence import begin_unit, end_unit
+from ..persistence import begin_unit, end_unit
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client

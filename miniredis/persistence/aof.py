@@ -40,15 +40,15 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
-from .blocking import BLOCKED
-from .commands import lookup as lookup_command
-from .datatypes.stream import Stream, format_id
-from .protocol import NULL_ARRAY, Map, format_double
+from ..blocking import BLOCKED
+from ..commands import lookup as lookup_command
+from ..datatypes.stream import Stream, format_id
+from ..protocol import NULL_ARRAY, Map, format_double
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .connection import Client
-    from .keyspace import Database
-    from .state import ServerState
+    from ..connection import Client
+    from ..keyspace import Database
+    from ..state import ServerState
 
 _ITEMS_PER_COMMAND = 64         # AOF_REWRITE_ITEMS_PER_CMD: elements per RPUSH/SADD...
 _REWRITE_SLICE_SECONDS = 0.005  # serialise for this long, then let clients run
@@ -1068,7 +1068,7 @@ class Loader:
     """Replays AOF files into the keyspace through a socket-less client."""
 
     def __init__(self, state: "ServerState") -> None:
-        from .connection import Client
+        from ..connection import Client
         self.state = state
         self.client = Client(state, _NoSocket(), "", "")
         self.client.set_authenticated(True)

@@ -37,8 +37,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from lupa import lua51
 
-from .errors import CommandError
-from .protocol import (NULL_ARRAY, BigNumber, Bool, Double, Map, Push, Raw, Set, Simple,
+from ..errors import CommandError
+from ..protocol import (NULL_ARRAY, BigNumber, Bool, Double, Map, Push, Raw, Set, Simple,
                        Verbatim, format_double)
 
 INTERNAL_CHUNK = "=[redis]"
@@ -643,7 +643,7 @@ class LuaEngine:
     def _acl_check_cmd(self, *args: Any) -> bool:
         # Every command is allowed to the default user (no ACL users here).
         argv = self._command_args(args)
-        from .commands import lookup
+        from ..commands import lookup
         if lookup(argv[0]) is None:
             self.raise_table(b"ERR Invalid command passed to redis.acl_check_cmd()")
         return True

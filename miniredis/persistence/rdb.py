@@ -18,10 +18,10 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
-from .datatypes.stream import Consumer, Group, Nack, Stream
+from ..datatypes.stream import Consumer, Group, Nack, Stream
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .state import ServerState
+    from ..state import ServerState
 
 RDB_VERSION = 10
 _MAX_VERSION = 11
@@ -516,7 +516,7 @@ def _read_value(reader: _Reader, kind: int, config: Any) -> Any:
     if kind == T_HASH_LISTPACK:
         return {_text(f): _text(v) for f, v in _pairs(parse_listpack(reader.string()))}
     if kind in (T_ZSET, T_ZSET_2, T_ZSET_LISTPACK):
-        from .datatypes.zset import ZSet
+        from ..datatypes.zset import ZSet
         scores: Dict[bytes, float] = {}
         if kind == T_ZSET_LISTPACK:
             for member, score in _pairs(parse_listpack(reader.string())):
