@@ -75,7 +75,7 @@ def build_config(directives: Sequence[Tuple[str, str]]) -> Config:
     """A Config with every directive applied, or UsageError naming the bad one."""
     config = Config()
     for name, value in directives:
-        if get_param(name) is None:
+        if get_param(name) is None and name != "user":
             raise UsageError("Bad directive or wrong number of arguments: '%s'" % name)
         try:
             config.set(name, value, startup=True)
@@ -100,10 +100,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("miniredis: %s" % exc, file=sys.stderr)
         return 1
     from .persistence.aof import AOFLoadError
+    from .security.acl import ACLStartupError
     from .server import Server
     try:
         server = Server(config=config, quiet=False)
         server.serve_forever()
+    except ACLStartupError as exc:
+        print("miniredis: %s" % exc, file=sys.stderr)
+        return 1
     except AOFLoadError as exc:
         # Refuse to start on a damaged AOF (Redis exits too): the files stay untouched.
         print("miniredis: %s" % exc, file=sys.stderr)

@@ -100,6 +100,8 @@ class ServerState:
         self.blocking = Blocking(self)      # clients parked in BLPOP & co.
         self.busy_script: Any = None        # a script past busy-reply-threshold
         self.aof: Any = None                # miniredis.persistence.aof.AOF while appendonly is on
+        from .security.acl import ACL
+        self.acl = ACL(self)                # users, permissions, the ACL log
 
     def new_client_id(self) -> int:
         client_id = self.next_client_id
