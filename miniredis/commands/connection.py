@@ -104,7 +104,7 @@ def hello(client, args: List[bytes]):
     if not client.authenticated:
         raise CommandError(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise "
-            "the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the "
+            "the HELLO AUTH <user> <pass> option can be used to authenticate the "
             "client and select the RESP protocol version at the same time")
     client.set_protocol(version)
     return Map([

@@ -40,7 +40,7 @@ _CATEGORY_EXCEPTIONS = {
     "command|list": ("connection",), "command|help": ("connection",),
     "command|getkeys": ("connection",), "object": (), "object|help": ("keyspace",),
     "debug": (), "slowlog": (), "config": (), "hello": ("connection",),
-    "pubsub": (), "pubsub|help": (), "xgroup": (), "xinfo": (),
+    "pubsub": (), "pubsub|help": (), "xgroup": (), "xinfo": (), "script": (),
 }
 
 
