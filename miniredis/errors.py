@@ -357,3 +357,5 @@ ACL_RULE_BAD_HASH = ("The password hash must be exactly 64 characters and contai
 ACL_RULE_DUPLICATE_USER = ("Duplicate user found. A user can only be defined once in config "
                            "files")
 ACL_RULE_SUBCOMMAND_FIRSTARG = "Allowing first-arg of a subcommand is not supported"
+SORT_BY_ACL = "ERR BY option of SORT denied due to insufficient ACL permissions."
+SORT_GET_ACL = "ERR GET option of SORT denied due to insufficient ACL permissions."

@@ -311,6 +311,11 @@ PERMISSION_CASES = [
     (["-@all", "+select|0", "~*"], [("SELECT", "0"), ("SELECT", "1")]),
     (["-@all", "+acl|whoami"], [("ACL", "WHOAMI"), ("ACL", "LIST"), ("PING",)]),
     (["+@all", "~k"], [("SORT", "k"), ("SORT", "k", "STORE", "other")]),
+    (["+@all", "~k*"], [("RPUSH", "k", "1"), ("SORT", "k", "BY", "w_*"),
+                        ("SORT", "k", "BY", "nosort"), ("SORT", "k", "GET", "#"),
+                        ("SORT_RO", "k", "GET", "x_*")]),
+    (["+@all", "%R~*", "~k"], [("RPUSH", "k", "1"), ("SORT", "k", "BY", "w_*", "GET", "#")]),
+    (["+@all", "%W~*", "~k"], [("RPUSH", "k", "1"), ("SORT", "k", "BY", "w_*")]),
     (["+@all", "~a", "(~b +get)"], [("GET", "a"), ("GET", "b"), ("SET", "b", "v"),
                                     ("MGET", "a", "b"), ("GET", "c")]),
     (["+get", "~a", "(+set ~b)"], [("GET", "b"), ("SET", "a", "1"), ("SET", "b", "1")]),
@@ -387,8 +392,8 @@ def test_multi_queue_time_and_exec_time(pair):
     same(pair, _as(["+@all", "-set", "~*"], ("MULTI",), ("GET", "k"), ("SET", "k", "v"),
                    ("EXEC",)) + [("ACL", "LOG")], view=_log_view)
     # Rules changed between queueing and EXEC.
-    same(pair, _as(["+@all", "~*"], ("MULTI",), ("SET", "k", "v"), ("GET", "k"),
-                   ("PUBLISH", "c", "m")) + [
+    same(pair, _as(["+@all", "~*", "&*"], ("MULTI",), ("SET", "k", "v"), ("GET", "k"),
+                   ("PUBLISH", "c", "m"), ("PING",)) + [
         ("ACL", "SETUSER", "u", "-set", "resetkeys", "~other", "resetchannels"),
         ("@u", "EXEC"), ("ACL", "LOG")], view=_log_view)
     same(pair, _as(["+@all", "~*"], ("MULTI",), ("GET", "k")) + [

@@ -271,6 +271,27 @@ def acl_check_script_call(client: Any, cmd: "Command", args: List[bytes]) -> Opt
     return client.state.acl.script_refusal(client, cmd, args)
 
 
+def full_key_read_access(client: Any, args: List[bytes]) -> bool:
+    """May ``client`` run ``args`` with read access to every key? SORT's BY and GET
+    patterns name keys no ACL check saw (ACLUserCheckCmdWithUnrestrictedKeyAccess)."""
+    user = client.user
+    if not user.restricted:
+        return True
+    from ..commands import resolve
+    cmd = resolve(args)
+    keys = None
+    positions = cmd.key_indexes(args)
+    if positions:
+        keys = (positions, key_needs(cmd.fullname, args, positions))
+    for selector in user.selectors:
+        if selector.check(cmd, cmd.fullname, args, keys)[0]:
+            continue
+        if selector.allkeys or any(pattern == b"*" and flags & READ
+                                   for pattern, flags in selector.keys):
+            return True
+    return False
+
+
 class ACLStartupError(Exception):
     """The ACL configuration (``user`` lines, ``aclfile``) is unusable: do not start."""
 
