@@ -493,8 +493,9 @@ class Client:
         if self.user.restricted and not (self.multi is not None
                                          and "no_multi" in cmd.flags):
             # One call into security checks the command, its keys and channels.
-            refusal = self.state.acl.refusal(self, cmd, args)
-            if refusal is not None:
+            reason, pos = self.user.check(cmd, args)
+            if reason:
+                refusal = self.state.acl.denied(self, cmd, args, reason, pos)
                 if not self.in_exec:
                     cmd.rejected_calls += 1
                 self._refuse(cmd, refusal)

@@ -39,6 +39,7 @@ _REASON_NAMES = {DENIED_CMD: "command", DENIED_KEY: "key", DENIED_AUTH: "auth",
 
 READ = 1
 WRITE = 2
+_ALLOWED = (0, 0)
 
 LOG_GROUPING_MS = 60000     # similar denials within a minute share one log entry
 
@@ -88,8 +89,7 @@ class Selector:
 
     def key_matchers(self) -> List[Tuple[int, Any]]:
         if self._matchers is None:
-            self._matchers = [(flags, compile_pattern(pattern))
-                              for pattern, flags in self.keys]
+            self._matchers = [(flags, _matcher(pattern)) for pattern, flags in self.keys]
         return self._matchers
 
     def invalidate(self) -> None:
@@ -99,7 +99,10 @@ class Selector:
     def check_key(self, key: bytes, need: int) -> bool:
         if self.allkeys:
             return True
-        for flags, matches in self.key_matchers():
+        matchers = self._matchers
+        if matchers is None:
+            matchers = self.key_matchers()
+        for flags, matches in matchers:
             if flags & need == need and matches(key):
                 return True
         return False
@@ -120,11 +123,13 @@ class Selector:
             first = args[2 if cmd.parent is not None else 1].lower()
             if not any(first == arg.lower() for arg in allowed):
                 return DENIED_CMD, 0
-        if not self.allkeys and keys is not None:
+        if keys is not None and not self.allkeys:
             positions, needs = keys
-            for pos, need in zip(positions, needs):
-                if not self.check_key(args[pos], need):
+            i = 0
+            for pos in positions:
+                if not self.check_key(args[pos], needs[i]):
                     return DENIED_KEY, pos
+                i += 1
         if not self.allchannels:
             spec = _CHANNEL_COMMANDS.get(fullname)
             if spec is not None:
@@ -134,7 +139,20 @@ class Selector:
                     if pos < len(args) and not channel_allowed(self.channels, args[pos],
                                                                is_pattern):
                         return DENIED_CHANNEL, pos
-        return 0, 0
+        return _ALLOWED
+
+
+def _matcher(pattern: bytes) -> Any:
+    """A key pattern's predicate; "prefix*" (the usual ACL pattern) is a startswith."""
+    if pattern.endswith(b"*") and not any(ch in pattern[:-1] for ch in b"*?[\\"):
+        return _prefix(pattern[:-1])
+    return compile_pattern(pattern)
+
+
+def _prefix(prefix: bytes) -> Any:
+    def matches(key: bytes) -> bool:
+        return key.startswith(prefix)
+    return matches
 
 
 def channel_allowed(patterns: List[bytes], channel: bytes, is_pattern: bool) -> bool:
@@ -231,15 +249,18 @@ class User:
         Redis reports (ACLCheckAllUserCommandPerm)."""
         fullname = cmd.fullname
         keys = None
-        if "not_key" not in cmd.key_flags:
+        if (cmd.first_key or cmd.key_finder is not None) and "not_key" not in cmd.key_flags:
             positions = cmd.key_indexes(args)
             if positions:
                 keys = (positions, key_needs(fullname, args, positions))
+        selectors = self.selectors
+        if len(selectors) == 1:
+            return selectors[0].check(cmd, fullname, args, keys)
         reason, where = DENIED_CMD, 0
-        for selector in self.selectors:
+        for selector in selectors:
             result, pos = selector.check(cmd, fullname, args, keys)
             if not result:
-                return 0, 0
+                return _ALLOWED
             if result > reason or (result == reason and pos > where):
                 reason, where = result, pos
         return reason, where
@@ -444,6 +465,11 @@ class ACL:
         reason, pos = client.user.check(cmd, args)
         if not reason:
             return None
+        return self.denied(client, cmd, args, reason, pos)
+
+    def denied(self, client: Any, cmd: "Command", args: List[bytes], reason: int,
+               pos: int) -> str:
+        """Log a denial found by ``User.check``; the error text for where it happened."""
         if client.in_exec:
             self.add_log(client, reason, "multi", cmd=cmd, args=args, pos=pos)
             return aclrules.EXEC_DENIED.format(aclrules.EXEC_REASONS[reason])

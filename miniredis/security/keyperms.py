@@ -52,15 +52,25 @@ NEEDS.update({
 })
 
 
+_BOTH_BOTH = (BOTH, BOTH)
+
+
 def key_needs(fullname: str, args: List[bytes], positions: List[int]) -> List[int]:
     """The access each key at ``positions`` needs (READ/WRITE bits, in order)."""
-    first, rest = NEEDS.get(fullname, (BOTH, BOTH))
+    first, rest = NEEDS.get(fullname, _BOTH_BOTH)
     if fullname == "set":
         # Variable flags: SET ... GET reads the old value too.
-        first = BOTH if any(arg.lower() == b"get" for arg in args[3:]) else WRITE
+        first = WRITE
+        if len(args) > 3:
+            for arg in args[3:]:
+                if arg.lower() == b"get":
+                    first = BOTH
     elif fullname == "bitfield":
         first = READ if _bitfield_read_only(args) else BOTH
-    return [first if i == 0 else rest for i in range(len(positions))]
+    count = len(positions)
+    if count == 1:
+        return [first]
+    return [first] + [rest] * (count - 1)
 
 
 def _bitfield_read_only(args: List[bytes]) -> bool:
