@@ -730,3 +730,74 @@ def test_unrestricted_clients_stay_off_the_slow_path():
             assert gated() == [False]
         finally:
             conn.close()
+
+
+# -- key permissions per command (read / write / both), through DRYRUN -------------
+ONE_KEY = """GET K|SET K v|SET K v GET|SET K v get EX 10|INCR K|APPEND K v|DEL K|EXISTS K|TYPE K
+|TOUCH K|STRLEN K|GETDEL K|GETEX K|GETSET K v|SETNX K v|SETEX K 10 v|PSETEX K 10 v
+|SETRANGE K 0 v|GETRANGE K 0 1|SUBSTR K 0 1|SETBIT K 0 1|GETBIT K 0|BITCOUNT K|BITPOS K 0
+|BITFIELD K GET u8 0|BITFIELD K SET u8 0 1|BITFIELD K OVERFLOW SAT GET u8 0
+|BITFIELD K INCRBY u8 0 1|BITFIELD K BOGUS|BITFIELD_RO K GET u8 0|EXPIRE K 10|TTL K
+|PTTL K|PERSIST K|EXPIRETIME K|PEXPIRE K 10|EXPIREAT K 10|OBJECT ENCODING K|OBJECT FREQ K
+|OBJECT IDLETIME K|OBJECT REFCOUNT K|HSET K f v|HMSET K f v|HSETNX K f v|HGET K f|HMGET K f
+|HLEN K|HSTRLEN K f|HEXISTS K f|HINCRBY K f 1|HINCRBYFLOAT K f 1|HDEL K f|HGETALL K|HKEYS K
+|HVALS K|HRANDFIELD K|HSCAN K 0|LPUSH K a|RPUSHX K a|LPOP K|RPOP K|LLEN K|LRANGE K 0 1
+|LINDEX K 0|LINSERT K BEFORE a b|LSET K 0 a|LREM K 0 a|LTRIM K 0 1|LPOS K a|BLPOP K 0
+|BRPOP K 0|SADD K a|SREM K a|SCARD K|SISMEMBER K a|SMISMEMBER K a|SMEMBERS K|SPOP K
+|SRANDMEMBER K|SSCAN K 0|SINTERCARD 1 K|SINTER K|SUNION K|SDIFF K|ZADD K 1 a|ZSCORE K a
+|ZMSCORE K a|ZCARD K|ZINCRBY K 1 a|ZRANGE K 0 1|ZRANGEBYSCORE K 0 1|ZREVRANGE K 0 1
+|ZRANK K a|ZPOPMIN K|BZPOPMIN K 0|ZREM K a|ZREMRANGEBYRANK K 0 1|ZCOUNT K 0 1
+|ZLEXCOUNT K - +|ZINTERCARD 1 K|ZRANDMEMBER K|ZSCAN K 0|ZMPOP 1 K MIN|BZMPOP 0 1 K MIN
+|LMPOP 1 K LEFT|BLMPOP 0 1 K LEFT|XADD K * f v|XLEN K|XRANGE K - +|XREVRANGE K + -
+|XDEL K 1-1|XTRIM K MAXLEN 1|XREAD STREAMS K 0|XREADGROUP GROUP g c STREAMS K >
+|XGROUP CREATE K g $|XGROUP DESTROY K g|XGROUP SETID K g $|XGROUP CREATECONSUMER K g c
+|XGROUP DELCONSUMER K g c|XINFO STREAM K|XINFO GROUPS K|XINFO CONSUMERS K g|XPENDING K g
+|XACK K g 1-1|XCLAIM K g c 0 1-1|XAUTOCLAIM K g c 0 0|XSETID K 1-1|EVAL 'return 1' 1 K
+|EVAL_RO 'return 1' 1 K|EVALSHA abc 1 K|SORT K|SORT_RO K|WATCH K|MOVE K 1|LCS K K|MSET K v
+|MSETNX K v|MGET K|UNLINK K|SPUBLISH K m|SSUBSCRIBE K|SUNSUBSCRIBE K"""
+
+TWO_KEYS = """RENAME K1 K2|RENAMENX K1 K2|COPY K1 K2|SMOVE K1 K2 a|LMOVE K1 K2 LEFT LEFT
+|RPOPLPUSH K1 K2|BLMOVE K1 K2 LEFT LEFT 0|BRPOPLPUSH K1 K2 0|SUNIONSTORE K1 K2
+|SINTERSTORE K1 K2|SDIFFSTORE K1 K2|ZUNIONSTORE K1 1 K2|ZINTERSTORE K1 1 K2
+|ZDIFFSTORE K1 1 K2|ZRANGESTORE K1 K2 0 1|BITOP AND K1 K2|BITOP NOT K1 K2|SORT K1 STORE K2
+|MSET K1 a K2 b|MGET K1 K2|SUNION K1 K2|SINTERCARD 2 K1 K2|ZUNION 2 K1 K2|ZDIFF 2 K1 K2
+|LMPOP 2 K1 K2 LEFT|DEL K1 K2|EXISTS K1 K2|XREAD STREAMS K1 K2 0 0|EVAL 'return 1' 2 K1 K2
+|BLPOP K1 K2 0|ZINTERCARD 2 K1 K2"""
+
+
+def _templates(text):
+    import shlex
+    return [shlex.split(line.strip()) for line in text.replace("\n", "").split("|")]
+
+
+def test_key_permissions_of_every_command_like_redis(pair):
+    names = ("read", "write", "rw")
+    steps = [("ACL", "SETUSER", "kp", "on", "nopass", "+@all", "%R~read*", "%W~write*",
+              "%RW~rw*", "&*")]
+    for template in _templates(ONE_KEY):
+        for key in names:
+            steps.append(("ACL", "DRYRUN", "kp") + tuple(key if w == "K" else w
+                                                         for w in template))
+    for template in _templates(TWO_KEYS):
+        for first in names:
+            for second in names:
+                steps.append(("ACL", "DRYRUN", "kp") + tuple(
+                    first if w == "K1" else second if w == "K2" else w for w in template))
+    same(pair, steps, protocols=(2,))
+
+
+SELECTOR_CASES = [
+    ["()"], [" () "], ["("], [")"], ["(this-is-invalid)"], ["(&* &fail)"],
+    ["(~key1 +get )", "( ~key2 +get )", "( ~key3 +get)", "(~key4 +get)"],
+    ["(~key5", "+get", ")", "(", "~key6", "+get", ")"],
+    ["reset", "()"], ["(\"~quoted key\" +get)"], ["('~a' +get)"], ["(\"unbalanced +get)"],
+    ["-@all", "+get", "resetchannels", "&channel1", "%R~foo1", "%W~bar1", "~baz1",
+     "(-@all +set resetchannels &channel2 %R~foo2 %W~bar2 ~baz2)"],
+    ["%R~foo", "%W~foo", "%RW~bar"],
+]
+
+
+@pytest.mark.parametrize("rules", SELECTOR_CASES, ids=[" ".join(r) for r in SELECTOR_CASES])
+def test_selectors_like_redis(pair, rules):
+    same(pair, [("ACL", "SETUSER", "sel", "on", *rules), ("ACL", "GETUSER", "sel"),
+                ("ACL", "LIST")])
