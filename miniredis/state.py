@@ -122,6 +122,8 @@ class ServerState:
     def add_slowlog(self, args: List[bytes], duration_us: int, client: "Client") -> None:
         """Record a slow command as Redis does (args capped at 32, each at 128 bytes)."""
         max_len = self.config["slowlog-max-len"]
+        from .security.acl import redact_arguments
+        args = redact_arguments(args)      # no passwords or ACL rules in the log
         shown: List[bytes] = []
         for i, arg in enumerate(args):
             if i == 31 and len(args) > 32:

@@ -801,3 +801,16 @@ SELECTOR_CASES = [
 def test_selectors_like_redis(pair, rules):
     same(pair, [("ACL", "SETUSER", "sel", "on", *rules), ("ACL", "GETUSER", "sel"),
                 ("ACL", "LIST")])
+
+
+def test_slowlog_redacts_passwords_and_rules(pair):
+    def slowlog(conns):
+        entries = parse_raw(conns("main").call("SLOWLOG", "GET", "20"))[1]
+        return [tuple(arg for _, arg in entry[1][3][1]) for entry in entries]
+    same(pair, [("CONFIG", "SET", "slowlog-log-slower-than", "0"), ("SLOWLOG", "RESET"),
+                ("AUTH", "x", "y"), ("AUTH", "x"), ("HELLO", "2", "AUTH", "a", "b",
+                                                    "SETNAME", "n"),
+                ("ACL", "SETUSER", "zz", "on", ">p"),
+                ("CONFIG", "SET", "requirepass", "", "maxclients", "10000"),
+                ("ACL", "DRYRUN", "zz", "GET", "x"), slowlog,
+                ("CONFIG", "SET", "slowlog-log-slower-than", "10000")], protocols=(2,))

@@ -313,6 +313,40 @@ def full_key_read_access(client: Any, args: List[bytes]) -> bool:
     return False
 
 
+_SENSITIVE_CONFIGS = (b"requirepass", b"masterauth")
+
+
+def redact_arguments(args: List[bytes]) -> List[bytes]:
+    """``args`` as SLOWLOG may show them: passwords and ACL rules become "(redacted)"
+    (AUTH, HELLO ... AUTH, ACL SETUSER, CONFIG SET of a sensitive parameter)."""
+    name = args[0].lower()
+    hidden: List[int] = []
+    if name == b"auth":
+        hidden = list(range(1, len(args)))
+    elif name == b"hello":
+        i = 2
+        while i < len(args):
+            option = args[i].lower()
+            if option == b"auth" and len(args) - i - 1 >= 2:
+                hidden += [i + 1, i + 2]
+                i += 3
+            elif option == b"setname" and len(args) - i - 1 >= 1:
+                i += 2
+            else:
+                break
+    elif name == b"acl" and len(args) > 2 and args[1].lower() == b"setuser":
+        hidden = list(range(2, len(args)))
+    elif name == b"config" and len(args) > 3 and args[1].lower() == b"set":
+        hidden = [i + 1 for i in range(2, len(args) - 1, 2)
+                  if args[i].lower() in _SENSITIVE_CONFIGS]
+    if not hidden:
+        return args
+    shown = list(args)
+    for i in hidden:
+        shown[i] = b"(redacted)"
+    return shown
+
+
 class ACLStartupError(Exception):
     """The ACL configuration (``user`` lines, ``aclfile``) is unusable: do not start."""
 
