@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .. import errors
 from ..glob import compile_pattern
-from .keyperms import key_needs
+from .keyperms import NEEDS, VARIABLE_NEEDS, key_needs
 from . import aclrules
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,7 +39,10 @@ _REASON_NAMES = {DENIED_CMD: "command", DENIED_KEY: "key", DENIED_AUTH: "auth",
 
 READ = 1
 WRITE = 2
+BOTH = READ | WRITE
 _ALLOWED = (0, 0)
+_DENIED_COMMAND = (DENIED_CMD, 0)
+_GENERAL = object()          # a plan: check the general way
 
 LOG_GROUPING_MS = 60000     # similar denials within a minute share one log entry
 
@@ -124,10 +127,18 @@ class Selector:
             if not any(first == arg.lower() for arg in allowed):
                 return DENIED_CMD, 0
         if keys is not None and not self.allkeys:
+            matchers = self._matchers
+            if matchers is None:
+                matchers = self.key_matchers()
             positions, needs = keys
             i = 0
             for pos in positions:
-                if not self.check_key(args[pos], needs[i]):
+                need = needs[i]
+                key = args[pos]
+                for flags, matches in matchers:
+                    if flags & need == need and matches(key):
+                        break
+                else:
                     return DENIED_KEY, pos
                 i += 1
         if not self.allchannels:
@@ -171,7 +182,7 @@ class User:
     """An ACL user: flags, password hashes and selectors (the first is the root)."""
 
     __slots__ = ("name", "enabled", "disabled", "nopass", "sanitize", "skip_sanitize",
-                 "passwords", "selectors", "restricted", "_description")
+                 "passwords", "selectors", "restricted", "_description", "_plans")
 
     def __init__(self, name: bytes, allchannels: bool = False) -> None:
         self.name = name
@@ -184,6 +195,7 @@ class User:
         self.selectors: List[Selector] = [Selector(allchannels)]
         self.restricted = True               # dispatch must check this user's rights
         self._description: Optional[bytes] = None
+        self._plans: Dict[Any, Any] = {}     # Command -> precomputed check (see _plan)
 
     @property
     def root(self) -> Selector:
@@ -206,6 +218,7 @@ class User:
     def changed(self) -> None:
         """Forget what was derived from the rules (after any change)."""
         self._description = None
+        self._plans = {}
         self.restricted = not self.root.unrestricted
         for selector in self.selectors:
             selector.invalidate()
@@ -246,10 +259,62 @@ class User:
 
     def check(self, cmd: "Command", args: List[bytes]) -> Tuple[int, int]:
         """(0, 0) if this user may run ``args``; else the reason and argument position
-        Redis reports (ACLCheckAllUserCommandPerm)."""
+        Redis reports (ACLCheckAllUserCommandPerm).
+
+        The dispatcher calls this for every command of a restricted user, so what can
+        be decided from the command alone is decided once per command (``_plan``):
+        allowed, refused, or one fixed key to match; anything else takes the general
+        path (``_check``).
+        """
+        plan = self._plans.get(cmd)
+        if plan is None:
+            plan = self._plans[cmd] = self._plan(cmd)
+        if plan.__class__ is tuple:
+            return plan                      # _ALLOWED or _DENIED_COMMAND
+        if plan is _GENERAL:
+            return self._check(cmd, args)
+        pos, need, matchers = plan
+        if len(args) <= pos:
+            return self._check(cmd, args)
+        if need is None:                     # SET ... GET, BITFIELD: from the arguments
+            need = key_needs(cmd.fullname, args, [pos])[0]
+        key = args[pos]
+        for flags, matches in matchers:
+            if flags & need == need and matches(key):
+                return _ALLOWED
+        return DENIED_KEY, pos
+
+    def _plan(self, cmd: "Command") -> Any:
+        if len(self.selectors) != 1:
+            return _GENERAL
+        selector = self.root
+        fullname = cmd.fullname
+        if not (selector.allcommands or fullname in selector.commands
+                or "no_auth" in cmd.flags):
+            return _GENERAL if fullname in selector.firstargs else _DENIED_COMMAND
+        if not selector.allchannels and fullname in _CHANNEL_COMMANDS:
+            return _GENERAL
+        if selector.allkeys or "not_key" in cmd.key_flags or \
+                (cmd.first_key == 0 and cmd.key_finder is None):
+            return _ALLOWED
+        if cmd.key_finder is None and cmd.first_key == cmd.last_key:
+            need = None if fullname in VARIABLE_NEEDS else \
+                NEEDS.get(fullname, (BOTH, BOTH))[0]
+            return [cmd.first_key, need, selector.key_matchers()]   # a list: one key
+        return _GENERAL
+
+    def _check(self, cmd: "Command", args: List[bytes]) -> Tuple[int, int]:
         fullname = cmd.fullname
         keys = None
-        if (cmd.first_key or cmd.key_finder is not None) and "not_key" not in cmd.key_flags:
+        first = cmd.first_key
+        if cmd.key_finder is None:
+            if first:
+                # The usual single key (GET, SET...) without building a range.
+                positions = [first] if cmd.last_key == first and len(args) > first \
+                    else cmd.key_indexes(args)
+                if positions and "not_key" not in cmd.key_flags:
+                    keys = (positions, key_needs(fullname, args, positions))
+        elif "not_key" not in cmd.key_flags:
             positions = cmd.key_indexes(args)
             if positions:
                 keys = (positions, key_needs(fullname, args, positions))

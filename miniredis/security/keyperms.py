@@ -53,6 +53,8 @@ NEEDS.update({
 
 
 _BOTH_BOTH = (BOTH, BOTH)
+# Commands whose key's access depends on their arguments (handled in key_needs).
+VARIABLE_NEEDS = frozenset(("set", "bitfield"))
 
 
 def key_needs(fullname: str, args: List[bytes], positions: List[int]) -> List[int]:
