@@ -814,3 +814,33 @@ def test_slowlog_redacts_passwords_and_rules(pair):
                 ("CONFIG", "SET", "requirepass", "", "maxclients", "10000"),
                 ("ACL", "DRYRUN", "zz", "GET", "x"), slowlog,
                 ("CONFIG", "SET", "slowlog-log-slower-than", "10000")], protocols=(2,))
+
+
+def test_acl_configuration_parameters(pair):
+    same(pair, [("CONFIG", "GET", "acl*"), ("CONFIG", "SET", "aclfile", "x"),
+                ("CONFIG", "SET", "acl-pubsub-default", "bogus"),
+                ("CONFIG", "SET", "acl-pubsub-default", "allchannels"),
+                ("ACL", "SETUSER", "pub1", "on"), ("ACL", "SETUSER", "pub2", "reset"),
+                ("ACL", "LIST"),
+                ("CONFIG", "SET", "acl-pubsub-default", "resetchannels"),
+                ("ACL", "SETUSER", "pub3", "on"), ("ACL", "GETUSER", "pub3")])
+
+
+def test_startup_refuses_bad_acl_configuration(tmp_path):
+    from miniredis.security.acl import ACLStartupError
+    with pytest.raises(ACLStartupError, match="opening file .*No such file"):
+        Server(port=0, dir=str(tmp_path), aclfile="nosuch.acl")
+    (tmp_path / "bad.acl").write_text("user a on +nosuch\n")
+    with pytest.raises(ACLStartupError, match="Aborting Redis startup because of ACL "
+                                              "errors: bad.acl:1: Error in applying"):
+        Server(port=0, dir=str(tmp_path), aclfile="bad.acl")
+    (tmp_path / "good.acl").write_text("user a on >p +@all ~*\n")
+    with pytest.raises(ACLStartupError, match="users defined in redis.conf"):
+        Server(port=0, dir=str(tmp_path), aclfile="good.acl", user="b on nopass")
+    with Server(port=0, dir=str(tmp_path), aclfile="good.acl") as server:
+        conn = RawConnection(server.port)
+        try:
+            assert conn.call("AUTH", "a", "p") == b"+OK\r\n"
+            assert conn.call("ACL", "WHOAMI") == b"$1\r\na\r\n"
+        finally:
+            conn.close()
