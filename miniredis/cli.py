@@ -24,7 +24,9 @@ Common options (any configuration parameter works as --name value):
   --port <port>             TCP port (default 6379; 0 picks a free port)
   --bind <addr> [addr...]   addresses to listen on (default 127.0.0.1)
   --unixsocket <path>       also listen on a unix socket
-  --requirepass <password>  require AUTH
+  --requirepass <password>  require AUTH (the default user's password)
+  --aclfile <path>          ACL users, one "user <name> <rules...>" line each
+                            (config files may also hold such "user" lines instead)
   --databases <n>           number of databases (default 16)
   --dir <path>              working directory for the append-only file
   --appendonly yes|no       persistence through an append-only file
