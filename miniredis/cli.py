@@ -24,7 +24,9 @@ Common options (any configuration parameter works as --name value):
   --port <port>             TCP port (default 6379; 0 picks a free port)
   --bind <addr> [addr...]   addresses to listen on (default 127.0.0.1)
   --unixsocket <path>       also listen on a unix socket
-  --requirepass <password>  require AUTH
+  --requirepass <password>  require AUTH (the default user's password)
+  --aclfile <path>          ACL users, one "user <name> <rules...>" line each
+                            (config files may also hold such "user" lines instead)
   --databases <n>           number of databases (default 16)
   --dir <path>              working directory for the append-only file
   --appendonly yes|no       persistence through an append-only file
@@ -75,7 +77,7 @@ def build_config(directives: Sequence[Tuple[str, str]]) -> Config:
     """A Config with every directive applied, or UsageError naming the bad one."""
     config = Config()
     for name, value in directives:
-        if get_param(name) is None:
+        if get_param(name) is None and name != "user":
             raise UsageError("Bad directive or wrong number of arguments: '%s'" % name)
         try:
             config.set(name, value, startup=True)
@@ -100,10 +102,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("miniredis: %s" % exc, file=sys.stderr)
         return 1
     from .persistence.aof import AOFLoadError
+    from .security.acl import ACLStartupError
     from .server import Server
     try:
         server = Server(config=config, quiet=False)
         server.serve_forever()
+    except ACLStartupError as exc:
+        print("miniredis: %s" % exc, file=sys.stderr)
+        return 1
     except AOFLoadError as exc:
         # Refuse to start on a damaged AOF (Redis exits too): the files stay untouched.
         print("miniredis: %s" % exc, file=sys.stderr)

@@ -61,7 +61,10 @@ class Client:
         self.db = state.dbs[0]
         self.resp = 2
         self.encoder: Encoder = RESP2
-        self.authenticated = not state.config["requirepass"]
+        acl = state.acl
+        self.user = acl.default          # the ACL user this connection runs as
+        self.authenticated = acl.open    # as Redis: only a nopass, enabled default user
+        self.in_exec = False             # running EXEC's queued commands (ACL context)
         now = time.time()
         self.created = now
         self.last_interaction = now
@@ -109,11 +112,18 @@ class Client:
         self._update_gate()
 
     def _update_gate(self) -> None:
-        self.gated = (not self.authenticated) or self.multi is not None \
+        # A user with every right (the default user, unless restricted) stays off the
+        # slow path; the ACL registry calls this for every client when rules change.
+        self.gated = self.user.restricted \
+            or (not self.authenticated and not self.state.acl.open) \
+            or self.multi is not None \
             or self.reply_mode != "on" or (self.subscribed and self.resp == 2) \
             or self.state.busy_script is not None
 
-    def set_authenticated(self, value: bool) -> None:
+    def set_authenticated(self, value: bool, user: Any = None) -> None:
+        """Mark the connection (un)authenticated, optionally as ``user``."""
+        if user is not None:
+            self.user = user
         self.authenticated = value
         self._update_gate()
 
@@ -476,9 +486,20 @@ class Client:
 
     def _gate(self, cmd: Command, args: List[bytes]) -> bool:
         """Slow-path checks before running ``cmd``; True if the request was handled."""
-        if not self.authenticated and "no_auth" not in cmd.flags:
+        if not self.authenticated and not self.state.acl.open \
+                and "no_auth" not in cmd.flags:
             self._refuse(cmd, errors.NOAUTH)
             return True
+        if self.user.restricted and not (self.multi is not None
+                                         and "no_multi" in cmd.flags):
+            # One call into security checks the command, its keys and channels.
+            reason, pos = self.user.check(cmd, args)
+            if reason:
+                refusal = self.state.acl.denied(self, cmd, args, reason, pos)
+                if not self.in_exec:
+                    cmd.rejected_calls += 1
+                self._refuse(cmd, refusal)
+                return True
         if self.subscribed and self.resp == 2:
             refusal = refused_while_subscribed(self, cmd)
             if refusal is not None:

@@ -66,6 +66,7 @@ class Server(DataAccess):
             config.set(name.replace("_", "-"), text, startup=True)
         self.config = config
         self.state = ServerState(config, clock)
+        self.state.acl.load_at_startup()     # ACLStartupError: refuse to start
         self.logger = Logger(config["loglevel"], config["logfile"], quiet=quiet)
         self.state.log = self.logger
         persistence.start(self.state, load_rdb)   # AOFLoadError: refuse to start

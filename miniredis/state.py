@@ -100,6 +100,8 @@ class ServerState:
         self.blocking = Blocking(self)      # clients parked in BLPOP & co.
         self.busy_script: Any = None        # a script past busy-reply-threshold
         self.aof: Any = None                # miniredis.persistence.aof.AOF while appendonly is on
+        from .security.acl import ACL
+        self.acl = ACL(self)                # users, permissions, the ACL log
 
     def new_client_id(self) -> int:
         client_id = self.next_client_id
@@ -120,6 +122,8 @@ class ServerState:
     def add_slowlog(self, args: List[bytes], duration_us: int, client: "Client") -> None:
         """Record a slow command as Redis does (args capped at 32, each at 128 bytes)."""
         max_len = self.config["slowlog-max-len"]
+        from .security.acl import redact_arguments
+        args = redact_arguments(args)      # no passwords or ACL rules in the log
         shown: List[bytes] = []
         for i, arg in enumerate(args):
             if i == 31 and len(args) > 32:

@@ -26,6 +26,7 @@ from ..protocol import OK
 from . import _BARE, Command, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
 from ..persistence import begin_unit, end_unit
+from ..security.acl import acl_check_script_call
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -80,7 +81,18 @@ class Scripting:
     def engine(self) -> LuaEngine:
         if self._engine is None:
             self._engine = LuaEngine(self._call, self._log, REDIS_VERSION)
+            self._engine.acl_check = self._acl_check_cmd
         return self._engine
+
+    def _acl_check_cmd(self, argv: List[bytes]) -> Optional[bool]:
+        """redis.acl_check_cmd: may the running script's caller run ``argv``?"""
+        cmd = _script_lookup(argv)
+        if cmd is None:
+            return None
+        run = self.running
+        if run is None or not run.client.user.restricted:
+            return True
+        return not run.client.user.check(cmd, argv)[0]
 
     def flush(self) -> None:
         """SCRIPT FLUSH: forget every script and start a fresh interpreter."""
@@ -178,6 +190,10 @@ class Scripting:
         flags = cmd.flags
         if "noscript" in flags:
             return self._refuse(client, cmd, errors.SCRIPT_NOT_ALLOWED)
+        if client.user.restricted:
+            refusal = acl_check_script_call(client, cmd, argv)
+            if refusal is not None:
+                return self._refuse(client, cmd, refusal)
         if run.read_only and (cmd.is_write or "may_replicate" in flags):
             return self._refuse(client, cmd, errors.SCRIPT_READONLY)
         if cmd.is_write:

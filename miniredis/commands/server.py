@@ -15,6 +15,7 @@ from ..errors import CommandError
 from ..glob import compile_pattern
 from ..keyspace import encoding_of
 from ..state import resident_bytes
+from ..security.categories import categories as _categories
 from ..protocol import OK, Map, Set, Simple, Verbatim
 from . import COMMANDS, all_commands, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
@@ -341,6 +342,9 @@ def config_set(client, args: List[bytes]):
         raise CommandError(errors.CONFIG_SET_FAILED.format(name, exc)) from None
     if "appendonly" in old:
         persistence.appendonly_changed(client.state)   # on: rewrite; off: stop logging
+    if "requirepass" in old:
+        # requirepass is the default user's password, as in Redis.
+        client.state.acl.set_default_password(config["requirepass"])
     return OK
 
 
@@ -383,57 +387,6 @@ _FLAG_ORDER = ["write", "readonly", "denyoom", "module", "admin", "pubsub", "nos
                "blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "asking",
                "fast", "no_auth", "no_mandatory_keys", "no_async_loading", "no_multi",
                "movablekeys", "allow_busy"]
-_CATEGORY_ORDER = ["keyspace", "read", "write", "set", "sortedset", "list", "hash", "string",
-                   "bitmap", "hyperloglog", "geo", "stream", "pubsub", "admin", "fast",
-                   "slow", "blocking", "dangerous", "connection", "transaction", "scripting"]
-# The category a command's documentation group implies (Redis states these per command;
-# they follow the group except for the exceptions below).
-_GROUP_CATEGORY = {"generic": "keyspace", "string": "string", "list": "list", "set": "set",
-                   "sorted_set": "sortedset", "sorted-set": "sortedset", "hash": "hash",
-                   "bitmap": "bitmap",
-                   "hyperloglog": "hyperloglog", "geo": "geo", "stream": "stream",
-                   "pubsub": "pubsub", "connection": "connection",
-                   "transactions": "transaction", "scripting": "scripting"}
-# Redis 7.0's explicit categories where they differ from the group's.
-_CATEGORY_EXCEPTIONS = {
-    "keys": ("keyspace", "dangerous"), "flushall": ("keyspace", "dangerous"),
-    "flushdb": ("keyspace", "dangerous"), "dbsize": ("keyspace",),
-    "swapdb": ("keyspace", "dangerous"), "migrate": ("keyspace", "dangerous"),
-    "sort": ("set", "sortedset", "list", "dangerous"),
-    "sort_ro": ("set", "sortedset", "list", "dangerous"),
-    "info": ("dangerous",), "lastsave": ("admin", "dangerous"), "time": (),
-    "client": (), "client|kill": ("connection",), "client|list": ("connection",),
-    "client|no-evict": ("connection",), "client|pause": ("connection",),
-    "client|unpause": ("connection",), "client|unblock": ("connection",),
-    "client|help": ("connection",), "client|setinfo": ("connection",),
-    "command": ("connection",), "command|count": ("connection",),
-    "command|info": ("connection",), "command|docs": ("connection",),
-    "command|list": ("connection",), "command|help": ("connection",),
-    "command|getkeys": ("connection",), "object": (), "object|help": ("keyspace",),
-    "debug": (), "slowlog": (), "config": (), "hello": ("connection",),
-    "pubsub": (), "pubsub|help": (), "xgroup": (), "xinfo": (),
-}
-
-
-def _categories(cmd) -> List[str]:
-    """ACL categories as Redis derives them: explicit ones plus those the flags imply."""
-    explicit = _CATEGORY_EXCEPTIONS.get(cmd.fullname)
-    if explicit is None:
-        explicit = (_GROUP_CATEGORY[cmd.group],) if cmd.group in _GROUP_CATEGORY else ()
-    found = set(explicit)
-    flags = cmd.flags
-    if "write" in flags:
-        found.add("write")
-    if "readonly" in flags and "scripting" not in found:
-        found.add("read")
-    if "admin" in flags:
-        found.update(("admin", "dangerous"))
-    if "pubsub" in flags:
-        found.add("pubsub")
-    if "blocking" in flags:
-        found.add("blocking")
-    found.add("fast" if "fast" in flags else "slow")
-    return [name for name in _CATEGORY_ORDER if name in found]
 
 
 def _flags(cmd) -> List[str]:
