@@ -25,6 +25,7 @@ from .commands import _LOOKUP, Command, resolve
 from .commands.pubsub import refused_while_subscribed
 from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
+from .evict import refuse_oom
 from .blocking import BLOCKED
 from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder
 
@@ -111,7 +112,7 @@ class Client:
     def _update_gate(self) -> None:
         self.gated = (not self.authenticated) or self.multi is not None \
             or self.reply_mode != "on" or (self.subscribed and self.resp == 2) \
-            or self.state.busy_script is not None
+            or self.state.busy_script is not None or self.state.maxmemory_gate
 
     def set_authenticated(self, value: bool) -> None:
         self.authenticated = value
@@ -478,6 +479,8 @@ class Client:
         """Slow-path checks before running ``cmd``; True if the request was handled."""
         if not self.authenticated and "no_auth" not in cmd.flags:
             self._refuse(cmd, errors.NOAUTH)
+            return True
+        if self.state.maxmemory_gate and refuse_oom(self, cmd, args):
             return True
         if self.subscribed and self.resp == 2:
             refusal = refused_while_subscribed(self, cmd)

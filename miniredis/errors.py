@@ -305,3 +305,9 @@ BGSAVE_REWRITE_RUNNING = ("ERR Another child process is active (AOF?): can't BGS
                           "now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever "
                           "possible.")
 SAVE_FAILED = "ERR"
+
+# --- maxmemory and MEMORY (evict.py, commands/memory.py) -------------------------------
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+SCRIPT_OOM_NO_ALLOW = ("OOM allow-oom flag is not set on the script, can not run it "
+                       "when used memory > 'maxmemory'")
+MEMORY_PURGE_FAILED = "ERR Error purging dirty pages"
