@@ -503,3 +503,25 @@ def test_used_memory_drops_after_eviction_and_peak_stays(servers):
         assert int(_info_field(conn, "memory", "used_memory_peak")) >= peak
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("policy", ["allkeys-random", "allkeys-lru", "allkeys-lfu",
+                                    "volatile-lru", "volatile-lfu", "volatile-random",
+                                    "volatile-ttl"])
+def test_the_limit_is_honoured(servers, policy):
+    """maxmemory.tcl's "is the memory limit honoured?": fill up to 100 KB over the
+    current usage with SETEX, then as many keys again: still under the limit."""
+    def run(conn: RawConnection) -> Any:
+        limit = _used(conn) + 100 * 1024
+        conn.call("CONFIG", "SET", "maxmemory", str(limit), "maxmemory-policy", policy)
+        rng = random.Random(3)
+        count = 0
+        while True:
+            conn.call("SETEX", "key:%d" % rng.randrange(10 ** 9), "10000", "x")
+            count += 1
+            if _used(conn) + 4096 > limit:
+                break
+        for _ in range(count):
+            conn.call("SETEX", "key:%d" % rng.randrange(10 ** 9), "10000", "x")
+        return count > 10, _used(conn) < limit + 4096
+    assert _same(servers, run) == (True, True)
