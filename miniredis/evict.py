@@ -130,6 +130,10 @@ def apply_config(state: "ServerState", startup: bool = False,
         elif not lfu and db.access.__class__ is LFUAccess:
             clock = state.lru_clock
             db.access = dict.fromkeys(db.data, clock)
+    pool_owner = getattr(state, "evictor", None)
+    if pool_owner is not None and pool_owner.policy != config["maxmemory-policy"]:
+        pool_owner.pool.clear()     # scores of another policy mean nothing now
+        pool_owner.policy = config["maxmemory-policy"]
     gate = bool(config["maxmemory"])
     if gate != state.maxmemory_gate:
         state.maxmemory_gate = gate
@@ -211,6 +215,7 @@ class Evictor:
         self.state = state
         self.pool: List[Tuple[int, int, bytes]] = []     # (score, db id, key), ascending
         self.next_db = 0
+        self.policy = state.config.values["maxmemory-policy"]   # the pool's scores'
         self._timer: Any = None
 
     def perform(self) -> int:

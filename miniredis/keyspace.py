@@ -253,7 +253,7 @@ class Database:
         self.signal_modified(key)
 
     def sample_keys(self, count: int, volatile: bool = False) -> List[bytes]:
-        """Up to ``count`` random keys (only keys with a TTL if ``volatile``), in O(count):
+        """Up to ``count`` distinct random keys (only keys with a TTL if ``volatile``):
         random SCAN slots, or random entries of the expiry heap checked against
         ``expires``; a small set is sampled from its keys directly."""
         found: List[bytes] = []
@@ -265,7 +265,7 @@ class Database:
             heap = self._heap
             for _ in range(max(count * 8, 64)):
                 when, key = heap[_random.randrange(len(heap))]
-                if expires.get(key) == when:
+                if expires.get(key) == when and key not in found:
                     found.append(key)
                     if len(found) == count:
                         break
@@ -277,7 +277,7 @@ class Database:
         slots = self._slots
         for _ in range(max(count * 8, 64)):
             key = slots[_random.randrange(len(slots))]
-            if key is not None:
+            if key is not None and key not in found:
                 found.append(key)
                 if len(found) == count:
                     break

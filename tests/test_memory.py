@@ -413,7 +413,8 @@ def _shrink_to_evict(conn: RawConnection, amount: int) -> List[bytes]:
 
 def test_volatile_ttl_evicts_the_nearest_expiry_first(servers):
     def run(conn: RawConnection) -> Any:
-        conn.call("CONFIG", "SET", "maxmemory-policy", "volatile-ttl")
+        conn.call("CONFIG", "SET", "maxmemory-samples", "10",
+                  "maxmemory-policy", "volatile-ttl")
         for i in range(10):
             conn.call("SET", "t%d" % i, "x" * 20000, "EX", str(1000 + 100 * i))
         conn.call("SET", "persistent", "x" * 20000)
@@ -426,7 +427,8 @@ def test_lru_evicts_idle_keys_first(servers):
     conns = {name: RawConnection(port) for name, port in servers.items()}
     try:
         for conn in conns.values():
-            conn.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+            conn.call("CONFIG", "SET", "maxmemory-samples", "10",
+                      "maxmemory-policy", "allkeys-lru")
             for i in range(10):
                 conn.call("SET", "k%d" % i, "x" * 20000)
         time.sleep(2.2)               # the LRU clock ticks in seconds
@@ -445,7 +447,8 @@ def test_lru_evicts_idle_keys_first(servers):
 
 def test_lfu_evicts_rarely_used_keys_first(servers):
     def run(conn: RawConnection) -> bool:
-        conn.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu", "lfu-log-factor", "0")
+        conn.call("CONFIG", "SET", "maxmemory-samples", "10",
+                  "maxmemory-policy", "allkeys-lfu", "lfu-log-factor", "0")
         for i in range(10):
             conn.call("SET", "k%d" % i, "x" * 20000)
         for _ in range(5):
