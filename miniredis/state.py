@@ -109,8 +109,11 @@ class ServerState:
         return new_access_map(self)
 
     def memory_cron(self) -> None:
-        """Bring used_memory up to date (the cron, when maxmemory leaves it idle)."""
-        self.memory.refresh_clients()
+        """Bring used_memory up to date: settle the writes since the last tick (work in
+        proportion to them). Clients are re-summed (O(clients)) only while a limit
+        needs them; INFO and MEMORY re-sum them anyway."""
+        if self.maxmemory_gate:
+            self.memory.refresh_clients()
         self.memory.used()
 
     def new_client_id(self) -> int:
