@@ -215,7 +215,7 @@ class Evictor:
         self.state = state
         self.pool: List[Tuple[int, int, bytes]] = []     # (score, db id, key), ascending
         self.next_db = 0
-        self.policy = state.config.values["maxmemory-policy"]   # the pool's scores'
+        self.policy = state.config.values["maxmemory-policy"]   # what the scores mean
         self._timer: Any = None
 
     def perform(self) -> int:
