@@ -528,3 +528,26 @@ def test_the_limit_is_honoured(servers, policy):
             conn.call("SETEX", "key:%d" % rng.randrange(10 ** 9), "10000", "x")
         return count > 10, _used(conn) < limit + 4096
     assert _same(servers, run) == (True, True)
+
+
+def test_eviction_goes_on_in_the_background(servers):
+    """With maxmemory-eviction-tenacity 0 a command evicts only 16 keys, then a timer
+    carries on: the command is not refused meanwhile, and memory gets under the limit."""
+    def run(conn: RawConnection) -> Any:
+        conn.send_raw(b"".join(b"*3\r\n$3\r\nSET\r\n$7\r\nk:%05d\r\n$500\r\n%s\r\n"
+                               % (i, b"x" * 500) for i in range(5000)))
+        for _ in range(5000):
+            conn.read_raw()
+        conn.call("CONFIG", "SET", "maxmemory-eviction-tenacity", "0",
+                  "maxmemory-policy", "allkeys-random")
+        limit = _used(conn) - 1000000
+        first = conn.call("CONFIG", "SET", "maxmemory", str(limit))
+        after_one = int(conn.call("DBSIZE")[1:-2])
+        written = conn.call("SET", "new", "1")
+        deadline = time.time() + 20
+        while _used(conn) > limit and time.time() < deadline:
+            time.sleep(0.05)
+        under = _used(conn) <= limit
+        conn.call("CONFIG", "SET", "maxmemory-eviction-tenacity", "10")
+        return first, after_one > 3000, written, under
+    assert _same(servers, run) == (b"+OK\r\n", True, b"+OK\r\n", True)
