@@ -25,6 +25,7 @@ from .commands import _LOOKUP, Command, resolve
 from .commands.pubsub import refused_while_subscribed
 from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
+from .evict import refuse_oom
 from .blocking import BLOCKED
 from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder
 
@@ -118,7 +119,7 @@ class Client:
             or (not self.authenticated and not self.state.acl.open) \
             or self.multi is not None \
             or self.reply_mode != "on" or (self.subscribed and self.resp == 2) \
-            or self.state.busy_script is not None
+            or self.state.busy_script is not None or self.state.maxmemory_gate
 
     def set_authenticated(self, value: bool, user: Any = None) -> None:
         """Mark the connection (un)authenticated, optionally as ``user``."""
@@ -500,6 +501,8 @@ class Client:
                     cmd.rejected_calls += 1
                 self._refuse(cmd, refusal)
                 return True
+        if self.state.maxmemory_gate and refuse_oom(self, cmd, args):
+            return True
         if self.subscribed and self.resp == 2:
             refusal = refused_while_subscribed(self, cmd)
             if refusal is not None:

@@ -359,3 +359,8 @@ ACL_RULE_DUPLICATE_USER = ("Duplicate user found. A user can only be defined onc
 ACL_RULE_SUBCOMMAND_FIRSTARG = "Allowing first-arg of a subcommand is not supported"
 SORT_BY_ACL = "ERR BY option of SORT denied due to insufficient ACL permissions."
 SORT_GET_ACL = "ERR GET option of SORT denied due to insufficient ACL permissions."
+# --- maxmemory and MEMORY (evict.py, commands/memory.py) -------------------------------
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+SCRIPT_OOM_NO_ALLOW = ("OOM allow-oom flag is not set on the script, can not run it "
+                       "when used memory > 'maxmemory'")
+MEMORY_PURGE_FAILED = "ERR Error purging dirty pages"

@@ -42,13 +42,15 @@ _SHEBANG_FLAGS = {b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster",
 class _Script:
     """A compiled script of the cache, with its shebang flags."""
 
-    __slots__ = ("sha", "function", "compat", "no_writes")
+    __slots__ = ("sha", "function", "compat", "no_writes", "allow_oom")
 
-    def __init__(self, sha: bytes, function: Any, compat: bool, no_writes: bool) -> None:
+    def __init__(self, sha: bytes, function: Any, compat: bool, no_writes: bool,
+                 allow_oom: bool = False) -> None:
         self.sha = sha
         self.function = function
         self.compat = compat          # no shebang: Redis's EVAL compatibility mode
         self.no_writes = no_writes
+        self.allow_oom = allow_oom
 
 
 class _Run:
@@ -111,7 +113,8 @@ class Scripting:
         if function is None:
             raise CommandError(errors.SCRIPT_COMPILE.format(
                 error.decode("utf-8", "surrogateescape")))
-        script = self.scripts[sha] = _Script(sha, function, compat, no_writes)
+        allow_oom = not compat and b"allow-oom" in _shebang_flags(body)
+        script = self.scripts[sha] = _Script(sha, function, compat, no_writes, allow_oom)
         return script
 
     # -- running -------------------------------------------------------------------
@@ -196,9 +199,13 @@ class Scripting:
                 return self._refuse(client, cmd, refusal)
         if run.read_only and (cmd.is_write or "may_replicate" in flags):
             return self._refuse(client, cmd, errors.SCRIPT_READONLY)
+        state = self.state
+        if state.pre_command_oom and "denyoom" in flags and not run.wrote \
+                and not run.script.allow_oom and state.config.values["maxmemory"]:
+            # scriptVerifyOOM: over maxmemory when the script began, and no write yet.
+            return self._refuse(client, cmd, errors.OOM)
         if cmd.is_write:
             run.wrote = True
-        state = self.state
         client.set_protocol(engine.resp)
         started = time.perf_counter()
         try:
@@ -337,6 +344,44 @@ def _parse_shebang(body: bytes) -> Tuple[bool, bool, int]:
     return False, no_writes, end
 
 
+def _shebang_flags(body: bytes) -> List[bytes]:
+    """The flags of a (valid) shebang line."""
+    from ..connection import split_inline
+    end = body.find(b"\n")
+    flags: List[bytes] = []
+    for part in split_inline(body[:end])[1:]:
+        flags.extend(part[6:].split(b",") if part[6:] else ())
+    return flags
+
+
+def script_denies_oom(state: "ServerState", cmd: Command, args: List[bytes]) -> bool:
+    """EVAL & co. count as denyoom when the script has a shebang without allow-oom or
+    no-writes (evalGetCommandFlags); a script without one keeps EVAL's own flags."""
+    if len(args) < 2:
+        return "denyoom" in cmd.flags
+    by_sha = cmd.name.startswith("evalsha")
+    scripting = _scripting(state)
+    if by_sha:
+        script = scripting.scripts.get(args[1].lower())
+        if script is None:
+            return "denyoom" in cmd.flags
+        compat, no_writes, allow_oom = script.compat, script.no_writes, script.allow_oom
+    else:
+        sha = hashlib.sha1(args[1]).hexdigest().encode()
+        script = scripting.scripts.get(sha)
+        if script is not None:
+            compat, no_writes, allow_oom = script.compat, script.no_writes, script.allow_oom
+        else:
+            try:
+                compat, no_writes, _ = _parse_shebang(args[1])
+            except CommandError:
+                return "denyoom" in cmd.flags
+            allow_oom = not compat and b"allow-oom" in _shebang_flags(args[1])
+    if compat:
+        return "denyoom" in cmd.flags
+    return not (allow_oom or no_writes)
+
+
 def _text(value: bytes) -> str:
     return value.decode("utf-8", "surrogateescape")
 
@@ -370,6 +415,10 @@ def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) ->
         script = scripting.load(args[1])
     if read_only and not script.compat and not script.no_writes:
         raise CommandError(errors.SCRIPT_WRITE_FLAG_RO)
+    state = client.state
+    if state.pre_command_oom and state.config.values["maxmemory"] and not script.compat \
+            and not (script.allow_oom or script.no_writes):
+        raise CommandError(errors.SCRIPT_OOM_NO_ALLOW)      # scriptPrepareForRun
     keys = args[3:3 + numkeys]
     argv = args[3 + numkeys:]
     return scripting.execute(client, script, keys, argv,
