@@ -111,7 +111,7 @@ class Client:
     def _update_gate(self) -> None:
         self.gated = (not self.authenticated) or self.multi is not None \
             or self.reply_mode != "on" or (self.subscribed and self.resp == 2) \
-            or self.state.busy_script is not None
+            or self.state.busy_script is not None or self.state.write_denied is not None
 
     def set_authenticated(self, value: bool) -> None:
         self.authenticated = value
@@ -484,6 +484,12 @@ class Client:
             if refusal is not None:
                 self._refuse(cmd, refusal)
                 return True
+        denied = self.state.write_denied
+        if denied is not None and _disk_denied(self, cmd):
+            # Persistence fails (processCommand's writeCommandsDeniedByDiskError).
+            cmd.rejected_calls += 1
+            self._refuse(cmd, denied)
+            return True
         if self.state.busy_script is not None and "allow_busy" not in cmd.flags:
             # A script runs past busy-reply-threshold (we are served from its hook).
             cmd.rejected_calls += 1
@@ -710,6 +716,21 @@ class Client:
         self._scan_pos = pos
         self._scan_left = left
         return pos if left == 0 else -1
+
+
+def _disk_denied(client: Client, cmd: Command) -> bool:
+    """Refused while the disk fails: write commands, PING, and an EXEC whose queue
+    holds a write command (Redis checks the transaction's accumulated flags)."""
+    if cmd.is_write or (cmd.name == "ping" and cmd.parent is None):
+        return True
+    if cmd.name == "exec" and cmd.parent is None and client.multi:
+        for args in client.multi:
+            queued = _LOOKUP.get(args[0])
+            if queued is not None and queued.subcommands and len(args) > 1:
+                queued = queued.subcommands.get(args[1].lower(), queued)
+            if queued is not None and queued.is_write:
+                return True
+    return False
 
 
 def _line_end(buf: bytes, offset: int) -> int:

@@ -100,6 +100,9 @@ class ServerState:
         self.blocking = Blocking(self)      # clients parked in BLPOP & co.
         self.busy_script: Any = None        # a script past busy-reply-threshold
         self.aof: Any = None                # miniredis.persistence.aof.AOF while appendonly is on
+        # The MISCONF text write commands get while persistence fails, else None
+        # (kept by miniredis.persistence.refresh_write_denied; part of Client.gated).
+        self.write_denied: Optional[str] = None
 
     def new_client_id(self) -> int:
         client_id = self.next_client_id

@@ -25,7 +25,7 @@ from ..scripting.lua import LuaEngine, ScriptError
 from ..protocol import OK
 from . import _BARE, Command, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
-from ..persistence import begin_unit, end_unit
+from ..persistence import begin_unit, end_unit, script_denial
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -180,6 +180,8 @@ class Scripting:
             return self._refuse(client, cmd, errors.SCRIPT_NOT_ALLOWED)
         if run.read_only and (cmd.is_write or "may_replicate" in flags):
             return self._refuse(client, cmd, errors.SCRIPT_READONLY)
+        if cmd.is_write and self.state.write_denied is not None:
+            return self._refuse(client, cmd, self.state.write_denied)   # disk errors
         if cmd.is_write:
             run.wrote = True
         state = self.state
@@ -354,6 +356,9 @@ def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) ->
         script = scripting.load(args[1])
     if read_only and not script.compat and not script.no_writes:
         raise CommandError(errors.SCRIPT_WRITE_FLAG_RO)
+    if not script.compat and not script.no_writes and \
+            client.state.write_denied is not None:
+        raise CommandError(script_denial(client.state))    # a script that may write
     keys = args[3:3 + numkeys]
     argv = args[3 + numkeys:]
     return scripting.execute(client, script, keys, argv,

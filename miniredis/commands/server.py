@@ -340,7 +340,12 @@ def config_set(client, args: List[bytes]):
         config.values.update(old)
         raise CommandError(errors.CONFIG_SET_FAILED.format(name, exc)) from None
     if "appendonly" in old:
-        persistence.appendonly_changed(client.state)   # on: rewrite; off: stop logging
+        failure = persistence.appendonly_changed(client.state)   # on: rewrite; off: stop
+        if failure is not None:
+            config.values.update(old)        # all or nothing, as Redis's apply step
+            raise CommandError(errors.CONFIG_SET_FAILED.format("appendonly", failure))
+    if "save" in old or "stop-writes-on-bgsave-error" in old:
+        persistence.refresh_write_denied(client.state)
     return OK
 
 

@@ -35,6 +35,7 @@ describes a complete dataset, so a crash or a failed rewrite loses nothing.
 """
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections import deque
@@ -44,6 +45,7 @@ from ..blocking import BLOCKED
 from ..commands import lookup as lookup_command
 from ..datatypes.stream import Stream, format_id
 from ..protocol import NULL_ARRAY, Map, format_double
+from . import diskio
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -51,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
 
 _ITEMS_PER_COMMAND = 64         # AOF_REWRITE_ITEMS_PER_CMD: elements per RPUSH/SADD...
-_REWRITE_SLICE_SECONDS = 0.005  # serialise for this long, then let clients run
+_WRITE_ERROR_LOG_SECONDS = 30  # AOF_WRITE_LOG_ERROR_RATE: one error line per 30 s
 
 
 class AOFLoadError(Exception):
@@ -130,19 +132,15 @@ def write_atomically(path: str, data: bytes) -> None:
     temp = "%s.tmp-%d" % (path, os.getpid())
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
+        diskio.write_or_raise(fd, data)
+        diskio.fsync(fd)
+    except BaseException:
         os.close(fd)
+        _remove(temp)
+        raise
+    os.close(fd)
     os.replace(temp, path)
     _fsync_dir(os.path.dirname(path) or ".")
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
 
 
 # -- effects of individual commands -----------------------------------------------------
@@ -462,7 +460,12 @@ class AOF:
         self.fsync_running = False
         self.last_fsync = time.monotonic()
         self.last_write_ok = True
-        self.last_write_error = ""
+        self.last_write_error = ""          # strerror of the last failed write
+        self.fsync_ok = True                # the last background fsync worked
+        self.fsync_error = ""
+        self.error_logged_at = -1e9         # write errors are logged once per 30 s
+        self.retried_at = 0.0               # last retry of a failed write (cron)
+        self.incr_size = 0                  # bytes in the incr file being appended to
         self.delayed_fsync = 0
         self.rewrite: Optional["_Rewrite"] = None
         self.rewrite_scheduled = False
@@ -562,53 +565,110 @@ class AOF:
             self.releasing = False
 
     def write(self) -> None:
-        """Write the buffered effects (and fsync them under ``always``)."""
+        """Write the buffered effects (and fsync them under ``always``): Redis's
+        flushAppendOnlyFile. A short or failed write never leaves a partial record
+        in the file: the written part is truncated away (or, if even that fails,
+        only the unwritten remainder stays buffered), the error is recorded (write
+        commands get MISCONF) and the cron retries; ``always`` exits instead."""
         if self.pending and not self.depth:
             self.commit()
         if not self.buf or self.fd < 0:
             return
-        data = b"".join(self.buf)
-        try:
-            _write_all(self.fd, data)
-        except OSError as exc:
-            self._write_failed(exc)
+        buf = self.buf
+        data = buf[0] if len(buf) == 1 else b"".join(buf)
+        written, error = diskio.write_all(self.fd, data)
+        if error is not None:
+            self._write_failed(data, written, error)
             return
         self.buf = []
-        self.current_size += len(data)
+        self.current_size += written
+        self.incr_size += written
         if not self.last_write_ok:
             self.state.log("warning", "AOF write error looks solved, Redis can write again.")
-        self.last_write_ok = True
+            self.last_write_ok = True
+            self._status_changed()
         if self.state.config.values["appendfsync"] == "always":
             try:
-                os.fsync(self.fd)
+                diskio.fsync(self.fd)
             except OSError as exc:
-                self._write_failed(exc)
-                return
+                self.state.log("warning", "Can't persist AOF for fsync error when the AOF "
+                                          "fsync policy is 'always': %s. Exiting..."
+                               % diskio.strerror(exc))
+                os._exit(1)
             self.last_fsync = time.monotonic()
         else:
             self.unsynced = True
 
-    def _write_failed(self, exc: OSError) -> None:
-        self.last_write_ok = False
-        self.last_write_error = exc.strerror or str(exc)
-        self.state.log("warning", "Error writing to the AOF file: %s" % self.last_write_error)
+    def _write_failed(self, data: bytes, written: int, error: OSError) -> None:
+        now = time.monotonic()
+        can_log = now - self.error_logged_at > _WRITE_ERROR_LOG_SECONDS
+        if can_log:
+            self.error_logged_at = now
+        log = self.state.log
+        if not written:
+            if can_log:
+                log("warning", "Error writing to the AOF file: %s" % diskio.strerror(error))
+            self.last_write_error = diskio.strerror(error)
+        else:
+            if can_log:
+                log("warning", "Short write while writing to the AOF file: (nwritten=%d, "
+                               "expected=%d)" % (written, len(data)))
+            try:
+                diskio.ftruncate(self.fd, self.incr_size)
+                written = 0          # the partial record is gone: rewrite all of it
+            except OSError as exc:
+                if can_log:
+                    log("warning", "Could not remove short write from the append-only "
+                                   "file.  Redis may refuse to load the AOF the next time "
+                                   "it starts.  ftruncate: %s" % diskio.strerror(exc))
+            self.last_write_error = os.strerror(errno.ENOSPC)
         if self.state.config.values["appendfsync"] == "always":
-            # Redis's rule: an acknowledged write must be on disk, so nothing more may
-            # be acknowledged. (The written part may repeat: loading tolerates it.)
-            self.state.log("warning", "Can't recover from AOF write error when the AOF "
-                                      "fsync policy is 'always'. Exiting...")
+            # An acknowledged write must be on disk, and replies (reads included)
+            # already wait in output buffers: Redis cannot go on, nor can we.
+            log("warning", "Can't recover from AOF write error when the AOF fsync policy "
+                           "is 'always'. Exiting...")
             os._exit(1)
+        if written:
+            # The written part stays: keep exactly the remainder (never write twice).
+            self.current_size += written
+            self.incr_size += written
+            data = data[written:]
+        self.buf = [data]
+        if self.last_write_ok:
+            self.last_write_ok = False
+            self._status_changed()
+
+    def _status_changed(self) -> None:
+        """The AOF's health changed: refresh the refusal of write commands."""
+        from . import refresh_write_denied
+        refresh_write_denied(self.state)
+
+    @property
+    def healthy(self) -> bool:
+        """No write or background fsync error pending (INFO aof_last_write_status)."""
+        return self.last_write_ok and self.fsync_ok
+
+    @property
+    def error_text(self) -> str:
+        """strerror of the last write or fsync error (for MISCONF)."""
+        return self.last_write_error if not self.last_write_ok else self.fsync_error
 
     def cron(self) -> None:
-        """Called by the server's cron: write, fsync once a second, auto-rewrite."""
-        self.write()
-        policy = self.state.config.values["appendfsync"]
+        """Called by the server's cron: write (after a failed write: once a second),
+        fsync once a second, finish a rewrite child, auto-rewrite."""
         now = time.monotonic()
-        if policy == "everysec" and self.unsynced and now - self.last_fsync >= 1.0:
+        if self.last_write_ok or now - self.retried_at >= 1.0:
+            self.retried_at = now
+            self.write()
+        policy = self.state.config.values["appendfsync"]
+        if policy == "everysec" and (self.unsynced or not self.fsync_ok) \
+                and now - self.last_fsync >= 1.0:
             if self.fsync_running:
                 self.delayed_fsync += 1
             else:
                 self._fsync_in_background()
+        if self.rewrite is not None:
+            self.rewrite.poll()
         if self.rewrite is None:
             if self.rewrite_scheduled and not self.depth:
                 self.start_rewrite()
@@ -628,21 +688,42 @@ class AOF:
             and self._growth() >= percentage
 
     def _fsync_in_background(self) -> None:
+        """Redis's bio fsync: a worker thread fsyncs; its outcome is recorded here
+        (a failure refuses writes with MISCONF until an fsync succeeds again)."""
         import gevent
         fd = self.fd
         self.unsynced = False
         self.fsync_running = True
         self.last_fsync = time.monotonic()
 
-        def done(_: Any) -> None:
+        def fsync() -> Optional[str]:
+            try:
+                diskio.fsync(fd)
+            except OSError as exc:
+                if exc.errno not in (errno.EBADF, errno.EINVAL):  # fd closed meanwhile
+                    return diskio.strerror(exc)
+            return None
+
+        def done(result: Any) -> None:
             self.fsync_running = False
+            self._fsync_done(result.value if result.successful() else None)
 
         try:
-            result = gevent.get_hub().threadpool.spawn(_fsync_quietly, fd)
+            result = gevent.get_hub().threadpool.spawn(fsync)
             result.rawlink(done)
         except Exception:  # no hub (embedded without a loop): do it here
-            _fsync_quietly(fd)
             self.fsync_running = False
+            self._fsync_done(fsync())
+
+    def _fsync_done(self, error: Optional[str]) -> None:
+        ok = error is None
+        if not ok:
+            if self.fsync_ok:
+                self.state.log("warning", "Fail to fsync the AOF file: %s" % error)
+            self.fsync_error = error
+        if ok != self.fsync_ok:
+            self.fsync_ok = ok
+            self._status_changed()
 
     # -- files and manifest ---------------------------------------------------------
     def _name(self, seq: int, kind: str) -> str:
@@ -669,13 +750,19 @@ class AOF:
 
     def _open_incr(self, name: str) -> None:
         """Make ``name`` the file effects are appended to (the previous one is closed)."""
-        fd = os.open(self._path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            fd = os.open(self._path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:
+            self.state.log("warning", "Can't open the append-only file %s: %s"
+                           % (name, diskio.strerror(exc)))
+            raise
         old = self.fd
         self.write()
         if old >= 0:
             _fsync_quietly(old)
             os.close(old)
         self.fd = fd
+        self.incr_size = os.fstat(fd).st_size   # a short write is truncated back to it
         self.file_db = None   # a new file starts with no SELECTed database
         self.unsynced = False
 
@@ -720,10 +807,30 @@ class AOF:
     # -- rewrite ---------------------------------------------------------------------
     def enable(self) -> None:
         """CONFIG SET appendonly yes: log from now on; the first rewrite makes the base
-        (until it is done the manifest on disk is not touched, as in Redis)."""
+        (until it is done the manifest on disk is not touched, as in Redis). Raises
+        OSError when the directory or the first incr file cannot be created."""
         self.on = True
         self.complete = False
+        # Earlier errors belong to files no longer written (Redis's startAppendOnly).
+        if not self.fsync_ok:
+            self.state.log("warning", "AOF reopen, just ignore the AOF fsync error in bio job")
+            self.fsync_ok = True
+        if not self.last_write_ok:
+            self.state.log("warning", "AOF reopen, just ignore the last error.")
+            self.last_write_ok = True
+            self.buf = []
         self.start_rewrite()
+
+    def disable_after_failed_enable(self) -> None:
+        """``enable`` raised: back to AOF off, no file left open."""
+        self.on = False
+        self.complete = True
+        if self.orphan:
+            _remove(self._path(self.orphan))
+            self.orphan = None
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
     def start_rewrite(self) -> None:
         """Begin a background rewrite (BGREWRITEAOF, growth, or turning AOF on).
@@ -732,8 +839,12 @@ class AOF:
         naming it alone, as Redis 7 writes.
         """
         self.rewrite_scheduled = False
-        os.makedirs(self.dir, exist_ok=True)
-        snapshot = snapshot_dataset(self.state)
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+        except OSError as exc:
+            self.state.log("warning", "Can't open or create append-only dir %s: %s"
+                           % (self.state.config["appenddirname"], diskio.strerror(exc)))
+            raise
         # The files on disk describe the dataset only while AOF is on and complete;
         # otherwise only their numbers matter, and they are replaced at the end.
         trusted = self.on and self.complete
@@ -749,11 +860,22 @@ class AOF:
                 self.orphan = None
             if trusted:
                 # A crash during the rewrite loads old base + old incrs + the new incr.
-                self.save_manifest(Manifest(old.base, old.incrs + [incr]))
+                try:
+                    self.save_manifest(Manifest(old.base, old.incrs + [incr]))
+                except OSError:
+                    # The new incr is in no manifest: keep appending to the old one.
+                    if old.incrs:
+                        self._open_incr(old.incrs[-1][0])
+                    _remove(self._path(incr[0]))
+                    raise
             else:
                 self.orphan = incr[0]
-        self.rewrite = _Rewrite(self, snapshot, base_seq, incr, old)
-        self.rewrite.start()
+        self.rewrite = _Rewrite(self, base_seq, incr, old)
+        try:
+            self.rewrite.start()
+        except OSError:                       # fork failed: nothing runs
+            self.rewrite = None
+            raise
 
     def rewrite_finished(self, rewrite: "_Rewrite", error: Optional[str]) -> None:
         self.rewrite = None
@@ -832,25 +954,6 @@ def _copy_value(value: Any) -> Any:
     raise TypeError("no AOF rewrite for values of type %r" % cls)
 
 
-def snapshot_dataset(state: "ServerState") -> List[Tuple[int, List[Tuple[bytes, Any,
-                                                                        Optional[int]]]]]:
-    """Every live key of every database, copied: [(db id, [(key, copy, expiry)])]."""
-    now = state.clock.ms()
-    out = []
-    for db in state.dbs:
-        if not db.data:
-            continue
-        expires = db.expires
-        items = []
-        for key, value in db.data.items():
-            when = expires.get(key) if expires else None
-            if when is not None and when <= now:
-                continue
-            items.append((key, _copy_value(value), when))
-        out.append((db.id, items))
-    return out
-
-
 def rewrite_commands(key: bytes, value: Any, when: Optional[int]) -> List[List[Any]]:
     """The minimal commands that rebuild one key (Redis's rewriteAppendOnlyFileRio)."""
     out: List[List[Any]] = []
@@ -900,42 +1003,120 @@ def _rewrite_stream(key: bytes, stream: Stream) -> List[List[Any]]:
     return out
 
 
-class _Rewrite:
-    """One background rewrite: serialises a snapshot into a new base file."""
+def iter_dataset(state: "ServerState", raw_strings: bool = False) -> Any:
+    """Every live key of every database as it is now, without copying the dataset:
+    yields (db id, key count, expiring count, generator of (key, value, expiry)),
+    values as :func:`_copy_value` gives them (``raw_strings``: strings as stored, a
+    bytearray too). Meant for a forked child, whose data is frozen at the fork, or
+    for work done before the event loop runs again."""
+    now = state.clock.ms()
+    convert = _copy_value
+    if raw_strings:
+        def convert(value: Any) -> Any:
+            cls = value.__class__
+            return value if cls is bytes or cls is bytearray else _copy_value(value)
 
-    def __init__(self, aof: AOF, snapshot: Any, base_seq: int,
-                 incr: Optional[Tuple[str, int]], old: Manifest) -> None:
+    def keys(db: "Database") -> Any:
+        expires = db.expires
+        for key, value in db.data.items():
+            when = expires.get(key) if expires else None
+            if when is not None and when <= now:
+                continue
+            yield key, convert(value), when
+
+    for db in state.dbs:
+        if db.data:
+            yield db.id, len(db.data), len(db.expires), keys(db)
+
+
+def write_base(state: "ServerState", path: str) -> None:
+    """Write the rewrite of the current dataset to ``path`` and fsync it (run in the
+    rewrite's child, or inline when there is no event loop)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        chunk: List[bytes] = []
+        chunk_size = 0
+        for db_id, _, _, items in iter_dataset(state):
+            chunk.append(encode([b"SELECT", db_id]))
+            for key, value, when in items:
+                for argv in rewrite_commands(key, value, when):
+                    data = encode(argv)
+                    chunk.append(data)
+                    chunk_size += len(data)
+                if chunk_size >= 65536:
+                    diskio.write_or_raise(fd, b"".join(chunk))
+                    chunk, chunk_size = [], 0
+        diskio.write_or_raise(fd, b"".join(chunk))
+        diskio.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _Rewrite:
+    """One background rewrite: a forked child writes the dataset as it was at the
+    fork into a temporary base file (the parent keeps serving and logs later writes
+    into the new incr file); when the child is done, the parent installs the base
+    and a new manifest (a rename and a small file: no stall)."""
+
+    def __init__(self, aof: AOF, base_seq: int, incr: Optional[Tuple[str, int]],
+                 old: Manifest) -> None:
         self.aof = aof
-        self.snapshot = snapshot
         self.base_seq = base_seq
         self.incr = incr
         self.old = old                       # the files the new base replaces
         self.started = time.monotonic()
         self.size = 0
         self.temp = os.path.join(aof.dir, "temp-rewriteaof-bg-%d.aof" % os.getpid())
-        self.greenlet: Any = None
+        self.child: Optional[diskio.Child] = None
         self.aborted = False
 
     def start(self) -> None:
-        import gevent
-        if self.aof.state.loop is None:
-            self.run()                       # no event loop (embedded, not serving)
+        """Fork the child (raises OSError when fork fails); without an event loop
+        (embedded, not serving) the base is written here and now."""
+        state = self.aof.state
+        if state.loop is None:
+            try:
+                write_base(state, self.temp)
+            except Exception as exc:
+                self._failed(exc if not isinstance(exc, OSError)
+                             else diskio.strerror(exc))
+                return
+            self._install()
+            return
+        temp = self.temp
+        self.child = diskio.Child(lambda: write_base(state, temp))
+
+    def poll(self) -> None:
+        """Called by the cron: finish the rewrite once the child has exited."""
+        child = self.child
+        if child is None:
+            return
+        outcome = child.poll()
+        if outcome is None:
+            return
+        self.child = None
+        if outcome:
+            self._install()
         else:
-            self.greenlet = gevent.spawn(self.run)
+            self._failed(child.error)
 
     def abort(self, why: str) -> None:
         self.aborted = True
-        if self.greenlet is not None:
-            self.greenlet.kill(block=False)
+        if self.child is not None:
+            self.child.kill()
+            self.child = None
         _remove(self.temp)
         self.aof.rewrite_finished(self, why)
 
-    def run(self) -> None:
+    def _failed(self, why: Any) -> None:
+        _remove(self.temp)
+        if not self.aborted:
+            self.aof.rewrite_finished(self, str(why))
+
+    def _install(self) -> None:
         aof = self.aof
         try:
-            self._write_base()
-            if self.aborted:
-                return
+            self.size = _size(self.temp)
             base_name = aof._name(self.base_seq, "base")
             os.replace(self.temp, aof._path(base_name))
             old = self.old
@@ -945,48 +1126,11 @@ class _Rewrite:
             for name in ([old.base[0]] if old.base else []) + [n for n, _ in old.incrs]:
                 if name not in keep:
                     _remove(aof._path(name))
-        except Exception as exc:  # disk full, permissions...: the old files stay in use
-            _remove(self.temp)
-            if not self.aborted:
-                aof.rewrite_finished(self, "%s: %s" % (type(exc).__name__, exc))
+        except OSError as exc:  # disk full, permissions...: the old files stay in use
+            self._failed(diskio.strerror(exc))
             return
         if not self.aborted:
             aof.rewrite_finished(self, None)
-
-    def _write_base(self) -> None:
-        import gevent
-        fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            chunk: List[bytes] = []
-            chunk_size = 0
-            deadline = time.monotonic() + _REWRITE_SLICE_SECONDS
-            for db_id, items in self.snapshot:
-                chunk.append(encode([b"SELECT", db_id]))
-                for count, (key, value, when) in enumerate(items):
-                    for argv in rewrite_commands(key, value, when):
-                        data = encode(argv)
-                        chunk.append(data)
-                        chunk_size += len(data)
-                    if chunk_size >= 65536:
-                        _write_all(fd, b"".join(chunk))
-                        self.size += chunk_size
-                        chunk, chunk_size = [], 0
-                    if count % 64 == 0 and time.monotonic() >= deadline:
-                        if self.greenlet is not None:
-                            gevent.sleep(0)      # let clients run between slices
-                        if self.aborted:
-                            return
-                        deadline = time.monotonic() + _REWRITE_SLICE_SECONDS
-            data = b"".join(chunk)
-            _write_all(fd, data)
-            self.size = os.fstat(fd).st_size
-            if self.greenlet is not None:
-                gevent.get_hub().threadpool.apply(os.fsync, (fd,))
-            else:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        self.snapshot = None
 
 
 def _remove(path: str) -> None:
