@@ -305,17 +305,10 @@ BGSAVE_REWRITE_RUNNING = ("ERR Another child process is active (AOF?): can't BGS
                           "now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever "
                           "possible.")
 SAVE_FAILED = "ERR"
-# Writes refused while persistence fails (server.c writeCommandsGetDiskErrorMessage,
-# script.c scriptPrepareForRun).
+# Writes refused while persistence fails (server.c writeCommandsGetDiskErrorMessage).
 MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's currently "
                "unable to persist to disk. Commands that may modify the data set are "
                "disabled, because this instance is configured to report errors during "
                "writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
                "Please check the Redis logs for details about the RDB error.")
 MISCONF_AOF = "MISCONF Errors writing to the AOF file: {}"
-MISCONF_SCRIPT_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's "
-                      "currently unable to persist to disk. Writable scripts are blocked. "
-                      "Use 'no-writes' flag for read only scripts.")
-MISCONF_SCRIPT_AOF = ("MISCONF Redis is configured to persist data to AOF, but it's "
-                      "currently unable to persist to disk. Writable scripts are blocked. "
-                      "Use 'no-writes' flag for read only scripts. AOF error: {}")

@@ -25,7 +25,7 @@ from ..scripting.lua import LuaEngine, ScriptError
 from ..protocol import OK
 from . import _BARE, Command, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
-from ..persistence import begin_unit, end_unit, script_denial
+from ..persistence import begin_unit, end_unit
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -358,7 +358,8 @@ def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) ->
         raise CommandError(errors.SCRIPT_WRITE_FLAG_RO)
     if not script.compat and not script.no_writes and \
             client.state.write_denied is not None:
-        raise CommandError(script_denial(client.state))    # a script that may write
+        # A script that may write is a write command (processCommand refuses it).
+        raise CommandError(client.state.write_denied)
     keys = args[3:3 + numkeys]
     argv = args[3 + numkeys:]
     return scripting.execute(client, script, keys, argv,

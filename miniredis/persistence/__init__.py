@@ -375,11 +375,3 @@ def refresh_write_denied(state: "ServerState") -> None:
         state.write_denied = message
         for client in list(state.clients.values()):
             client._update_gate()
-
-
-def script_denial(state: "ServerState") -> str:
-    """The error a script that may write gets while writes are refused (scripts with
-    a shebang and without no-writes, checked before they run)."""
-    if write_denial(state) == "rdb":
-        return errors.MISCONF_SCRIPT_RDB
-    return errors.MISCONF_SCRIPT_AOF.format(state.aof.error_text)
