@@ -38,6 +38,7 @@ _perf_counter = time.perf_counter
 INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
 MULTIBULK_MAX = 1024 * 1024     # largest argument count Redis accepts
 READ_SIZE = 64 * 1024
+BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
 
 
 class Client:
@@ -532,6 +533,10 @@ class Client:
                     if len(self._pending) > self.state.config.values["client-query-buffer-limit"]:
                         raise ProtocolError("query buffer limit reached")
                     return requests, None
+                if end >= BIG_REQUEST:
+                    requests.append(self._take_big_request(end))
+                    if len(self._pending) == 0:
+                        return requests, None
                 buf = bytes(self._pending)
                 self._pending = bytearray()
                 self._scan_pos = 0
@@ -543,6 +548,30 @@ class Client:
         except ProtocolError as exc:
             return requests, str(exc)
         return requests, None
+
+    def _take_big_request(self, end: int) -> List[bytes]:
+        """The complete request that starts ``_pending`` (its headers validated by
+        :meth:`_scan_pending`), arguments copied straight out of the buffer, which
+        keeps only the bytes after ``end``. Through hiredis a large value would exist
+        four times at once (buffer, bytes copy, hiredis's buffer, the argument)."""
+        buf = self._pending
+        view = memoryview(buf)
+        newline = buf.find(b"\r\n")
+        count = int(buf[1:newline])
+        pos = newline + 2
+        args = []
+        for _ in range(count):
+            newline = buf.find(b"\r\n", pos)
+            start = newline + 2
+            stop = start + int(buf[pos + 1:newline])
+            args.append(bytes(view[start:stop]))
+            pos = stop + 2
+        rest = bytearray(view[end:])
+        view.release()
+        self._pending = rest
+        self._scan_pos = 0
+        self._scan_left = -1
+        return args
 
     def _split(self, buf: bytes, requests: List[List[bytes]]) -> None:
         pos = 0

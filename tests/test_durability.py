@@ -553,3 +553,38 @@ def _answers(port: int) -> bool:
         return redis.Redis(port=port, socket_timeout=0.5).ping()
     except redis.RedisError:
         return False
+
+
+# -- memory of large values -----------------------------------------------------------------
+def _memory(pid: int) -> dict:
+    fields = {}
+    for line in open("/proc/%d/status" % pid):
+        name, _, value = line.partition(":")
+        if name in ("VmHWM", "VmRSS"):
+            fields[name] = int(value.split()[0]) * 1024
+    return fields
+
+
+@pytest.mark.parametrize("appendonly", ["no", "yes"])
+def test_large_set_peaks_at_twice_its_size(workdir, appendonly):
+    """A SET of N bytes costs at most ~2N at its peak (the query buffer and the
+    value), with the AOF on too; Redis peaks at N without AOF and 3N with it."""
+    mini = MiniProcess(workdir, "--appendonly", appendonly, "--save", "")
+    try:
+        r = redis.Redis(port=mini.port, socket_timeout=60)
+        time.sleep(0.3)
+        base = _memory(mini.proc.pid)["VmRSS"]
+        size = 100 * 1024 * 1024
+        conn = RawConnection(mini.port)
+        # The big request, then more requests in the same stream.
+        conn.send_raw(b"*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$%d\r\n" % size + b"v" * size
+                      + b"\r\n*2\r\n$6\r\nSTRLEN\r\n$3\r\nbig\r\nPING\r\n")
+        assert conn.read_raw() == b"+OK\r\n"
+        assert conn.read_raw() == b":%d\r\n" % size
+        assert conn.read_raw() == b"+PONG\r\n"
+        conn.close()
+        peak = _memory(mini.proc.pid)["VmHWM"] - base
+        assert peak < 2.4 * size, "peak +%d MB for a %d MB value" % (peak >> 20, size >> 20)
+        assert r.getrange("big", size - 3, -1) == b"vvv"
+    finally:
+        mini.kill()

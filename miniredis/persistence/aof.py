@@ -70,6 +70,35 @@ def encode(argv: List[Any]) -> bytes:
     return b"".join(parts)
 
 
+_LARGE_ARG = 65536              # an effect with an argument this long is kept in pieces
+_JOIN_LIMIT = 1 << 20           # buffers up to this size go out in one write(2)
+
+
+def _encode_effect(argv: List[Any]) -> Any:
+    """As :func:`encode`, but a command with a large argument stays a list of pieces
+    that reference the argument (a 200 MB SET is not copied twice more)."""
+    parts = [b"*%d\r\n" % len(argv)]
+    large = False
+    for arg in argv:
+        if arg.__class__ is not bytes:
+            arg = b"%d" % arg if isinstance(arg, int) else bytes(arg)
+        if len(arg) >= _LARGE_ARG:
+            large = True
+            parts += [b"$%d\r\n" % len(arg), arg, b"\r\n"]
+        else:
+            parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return parts if large else b"".join(parts)
+
+
+def _drop_prefix(pieces: List[bytes], count: int) -> List[bytes]:
+    """``pieces`` without their first ``count`` bytes."""
+    for index, piece in enumerate(pieces):
+        if count < len(piece):
+            return [piece[count:]] + pieces[index + 1:]
+        count -= len(piece)
+    return []
+
+
 _MULTI = encode([b"MULTI"])
 _EXEC = encode([b"EXEC"])
 
@@ -482,17 +511,20 @@ class AOF:
     # -- effects --------------------------------------------------------------------
     def propagate(self, db_id: int, argv: List[Any]) -> None:
         """Log ``argv`` as an effect in database ``db_id``."""
-        data = encode(argv)
+        data = _encode_effect(argv)
         if self.depth:
             self.pending.append((db_id, data))
         else:
             self._emit(db_id, data)
 
-    def _emit(self, db_id: int, data: bytes) -> None:
+    def _emit(self, db_id: int, data: Any) -> None:
         if db_id != self.file_db:
             self.buf.append(encode([b"SELECT", db_id]))
             self.file_db = db_id
-        self.buf.append(data)
+        if data.__class__ is list:
+            self.buf += data
+        else:
+            self.buf.append(data)
 
     def commit(self) -> None:
         """Close the open unit: its effects, wrapped in MULTI/EXEC if more than one."""
@@ -575,10 +607,11 @@ class AOF:
         if not self.buf or self.fd < 0:
             return
         buf = self.buf
-        data = buf[0] if len(buf) == 1 else b"".join(buf)
-        written, error = diskio.write_all(self.fd, data)
+        if len(buf) > 1 and sum(map(len, buf)) <= _JOIN_LIMIT:
+            buf = [b"".join(buf)]
+        written, error = diskio.write_pieces(self.fd, buf)
         if error is not None:
-            self._write_failed(data, written, error)
+            self._write_failed(buf, written, error)
             return
         self.buf = []
         self.current_size += written
@@ -599,7 +632,7 @@ class AOF:
         else:
             self.unsynced = True
 
-    def _write_failed(self, data: bytes, written: int, error: OSError) -> None:
+    def _write_failed(self, data: List[bytes], written: int, error: OSError) -> None:
         now = time.monotonic()
         can_log = now - self.error_logged_at > _WRITE_ERROR_LOG_SECONDS
         if can_log:
@@ -612,7 +645,7 @@ class AOF:
         else:
             if can_log:
                 log("warning", "Short write while writing to the AOF file: (nwritten=%d, "
-                               "expected=%d)" % (written, len(data)))
+                               "expected=%d)" % (written, sum(map(len, data))))
             try:
                 diskio.ftruncate(self.fd, self.incr_size)
                 written = 0          # the partial record is gone: rewrite all of it
@@ -632,8 +665,8 @@ class AOF:
             # The written part stays: keep exactly the remainder (never write twice).
             self.current_size += written
             self.incr_size += written
-            data = data[written:]
-        self.buf = [data]
+            data = _drop_prefix(data, written)
+        self.buf = data
         if self.last_write_ok:
             self.last_write_ok = False
             self._status_changed()

@@ -15,8 +15,9 @@ from __future__ import annotations
 import errno
 import gc
 import os
+import resource
 import signal
-from typing import Callable, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 write = os.write
 fsync = os.fsync
@@ -39,6 +40,17 @@ def write_all(fd: int, data: bytes) -> Tuple[int, Optional[OSError]]:
         if written <= 0:   # a zero-length write: treat as a full disk (never loop)
             return total, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         total += written
+    return total, None
+
+
+def write_pieces(fd: int, pieces: List[bytes]) -> Tuple[int, Optional[OSError]]:
+    """:func:`write_all` over several buffers in order (large ones are not joined)."""
+    total = 0
+    for piece in pieces:
+        written, error = write_all(fd, piece)
+        total += written
+        if error is not None:
+            return total, error
     return total, None
 
 
@@ -69,7 +81,12 @@ class Child:
         if pid == 0:                                  # the child: never returns
             status = 1
             try:
-                os.close(read_end)
+                # Sockets (listeners, clients) must not outlive the parent's close():
+                # keep only stdio and the pipe (Redis closes its listeners too).
+                top = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+                top = top if 0 < top < 1 << 20 else 1 << 16
+                os.closerange(3, write_end)
+                os.closerange(write_end + 1, top)
                 gc.disable()      # a collection would touch (copy) every object's page
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
