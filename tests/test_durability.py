@@ -22,7 +22,7 @@ import pytest
 import redis
 
 from miniredis import Server, errors
-from miniredis.persistence import aof as aof_module
+from miniredis.persistence import aofload
 from miniredis.persistence import diskio
 from tests.aofutil import ROOT, MiniProcess, aof_files, run_mini
 from tests.harness import RawConnection, RedisProcess, find_redis_server, free_port
@@ -90,7 +90,7 @@ def _records(path: str) -> List[List[bytes]]:
     data = open(path, "rb").read()
     pos, out = 0, []
     while pos < len(data):
-        args, pos = aof_module._parse_command(data, pos)
+        args, pos = aofload._parse_command(data, pos)
         out.append(args)
     return out
 

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from . import aof as _aof
-from . import diskio, rdb
+from . import aofload, diskio, rdb, snapshot
 from .. import errors
 from ..commands import all_commands
 
@@ -65,7 +65,7 @@ def start(state: "ServerState", load_rdb: bool = True) -> None:
                       % (time.monotonic() - started))
             state.last_save = int(os.path.getmtime(path))
         return
-    manifest = _aof.load(state)
+    manifest = aofload.load(state)
     # Loading ran commands: that is not traffic (Redis's loading client is not counted).
     state.stats.reset()
     for cmd in all_commands():
@@ -98,7 +98,7 @@ def appendonly_changed(state: "ServerState") -> Optional[str]:
                 aof.rewrite.abort("AOF turned on")
             try:
                 aof.enable()
-            except OSError as exc:
+            except OSError:
                 state.log("warning", "Redis needs to enable the AOF but can't trigger a "
                                      "background AOF rewrite operation. Check the above "
                                      "logs for more info about the error.")
@@ -255,7 +255,7 @@ class Snapshots:
         self.last_try = time.time()
         dirty = state.dirty
         try:
-            rdb.write(_rdb_path(state), _aof.iter_dataset(state, raw_strings=True),
+            rdb.write(_rdb_path(state), snapshot.iter_dataset(state, raw_strings=True),
                       state.config)
         except OSError as exc:
             state.log("warning", "Write error saving DB on disk: %s" % diskio.strerror(exc))
@@ -273,7 +273,7 @@ class Snapshots:
         config = state.config
 
         def work() -> None:
-            rdb.write(path, _aof.iter_dataset(state, raw_strings=True), config)
+            rdb.write(path, snapshot.iter_dataset(state, raw_strings=True), config)
 
         if state.loop is None:             # no event loop to reap a child: inline
             try:

@@ -205,7 +205,7 @@ _LARGE = 65536   # values at least this long are written from where they are, un
 
 
 def _value(value: Any, node_entries: int) -> Tuple[int, bytes]:
-    """(type byte, encoding) of a snapshot value (see aof.iter_dataset)."""
+    """(type byte, encoding) of a snapshot value (see snapshot.iter_dataset)."""
     cls = value.__class__
     if cls is bytes or cls is bytearray:
         return T_STRING, _string(value)
@@ -262,7 +262,7 @@ class _Output:
 
 
 def write(path: str, dataset: Any, config: Any) -> int:
-    """Write ``dataset`` (aof.iter_dataset's, with values kept as they are) to
+    """Write ``dataset`` (snapshot.iter_dataset's, with values kept as they are) to
     ``path`` atomically: a temp file, fsync, rename, fsync of the directory.
     Returns the file's size. Strings are stored raw (never LZF-compressed: the
     format allows it, Redis loads them, and it costs no CPU)."""
