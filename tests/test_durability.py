@@ -310,20 +310,55 @@ def test_failed_bgsave_refuses_writes_while_configured(workdir, disk):
         assert r.set("b", "4")
 
 
-def test_save_of_a_large_string_is_fast_and_loads(workdir):
+def test_save_of_a_large_string_is_fast_and_loads(workdir, redis_server):
+    noise = os.urandom(200000)
     with Server(port=0, dir=workdir) as server:
         r = redis.Redis(port=server.port, socket_timeout=30)
-        r.setbit("big", 1016301586, 1)               # a 127 MB string
+        r.setbit("big", 1016301586, 1)               # a 127 MB bitmap: zero runs
+        r.setbit("big", 4242, 1)
+        r.set("noise", noise)                        # incompressible: stored raw
         r.set("small", "s")
         started = time.monotonic()
         assert r.save()
         elapsed = time.monotonic() - started
         assert elapsed < 3, "SAVE of 127 MB took %.1f s" % elapsed
+    assert os.path.getsize(os.path.join(workdir, "dump.rdb")) < 2000000 + len(noise)
     with Server(port=0, dir=workdir) as server:
         r = redis.Redis(port=server.port, socket_timeout=30)
-        assert r.strlen("big") == 127037699
-        assert r.getbit("big", 1016301586) == 1 and r.bitcount("big") == 1
-        assert r.get("small") == b"s"
+        assert r.strlen("big") == 127037699 and r.bitcount("big") == 2
+        assert r.getbit("big", 1016301586) == 1 and r.getbit("big", 4242) == 1
+        assert r.get("noise") == noise and r.get("small") == b"s"
+    real = RedisProcess(redis_server, ("--dir", workdir))    # Redis reads our LZF
+    try:
+        r = redis.Redis(port=real.port, socket_timeout=30)
+        assert r.strlen("big") == 127037699 and r.bitcount("big") == 2
+        assert r.getbit("big", 1016301586) == 1 and r.get("noise") == noise
+    finally:
+        real.proc.terminate()
+        real.proc.wait(10)
+
+
+def test_zero_run_compression_round_trips():
+    import random
+    from miniredis.persistence.rdb import lzf_decompress, lzf_zero_runs
+    rng = random.Random(7)
+    packed_some = 0
+    for _ in range(300):
+        size = rng.choice([65536, 100000, 300001])
+        value = bytearray(size)
+        for _ in range(rng.randint(0, 40)):
+            at = rng.randrange(size)
+            chunk = rng.randbytes(rng.randint(1, 600))
+            value[at:at + len(chunk)] = chunk
+        value = value[:size]
+        assert len(value) == size
+        packed = lzf_zero_runs(value)
+        if packed is not None:
+            packed_some += 1
+            assert len(packed) < size
+            assert lzf_decompress(packed, size) == bytes(value)
+    assert packed_some > 100
+    assert lzf_zero_runs(os.urandom(100000)) is None
 
 
 @pytest.mark.parametrize("command", ["BGSAVE", "BGREWRITEAOF"])

@@ -226,6 +226,66 @@ def _aux(name: bytes, value: bytes) -> bytes:
     return bytes((OP_AUX,)) + _string(name) + _string(value)
 
 
+# -- LZF for strings made mostly of zero runs (sparse bitmaps) ------------------------------
+# There is no maintained C LZF compressor on PyPI, and one in Python costs seconds per
+# 100 MB, so strings are stored raw, except large ones that are mostly runs of zero
+# bytes (SETBIT bitmaps): those are LZF-encoded here at C speed (bytes.find, lstrip),
+# as back-references at distance 1, which any LZF decoder (Redis's too) accepts.
+_RUN = 256                      # zero runs at least this long become back-references
+_ZEROS = bytes(_RUN)
+
+
+def _zero_runs(value: Any) -> List[Tuple[int, int]]:
+    """(start, end) of every run of at least _RUN zero bytes, in order."""
+    runs = []
+    size = len(value)
+    pos = value.find(_ZEROS)
+    while pos >= 0:
+        end = pos + _RUN
+        step = 4096
+        while end < size:
+            stop = min(size, end + step)
+            rest = value[end:stop].lstrip(b"\0")
+            if rest:
+                end = stop - len(rest)
+                break
+            end = stop
+            step = min(step * 2, 1 << 24)
+        runs.append((pos, end))
+        pos = value.find(_ZEROS, end)
+    return runs
+
+
+def _literals(out: List[bytes], value: Any, start: int, stop: int) -> None:
+    for at in range(start, stop, 32):
+        piece = bytes(value[at:min(stop, at + 32)])
+        out.append(bytes((len(piece) - 1,)) + piece)
+
+
+def lzf_zero_runs(value: Any) -> Optional[bytes]:
+    """``value`` LZF-compressed when at least 3/4 of it is long zero runs (else None:
+    store it raw)."""
+    runs = _zero_runs(value)
+    size = len(value)
+    if sum(end - start for start, end in runs) * 4 < size * 3:
+        return None
+    out: List[bytes] = []
+    pos = 0
+    for start, end in runs:
+        _literals(out, value, pos, start + 1)       # the run's first zero, literally
+        full, rest = divmod(end - start - 1, 264)  # then copies of the previous byte
+        out.append(b"\xe0\xff\x00" * full)
+        if rest >= 9:
+            out.append(bytes((0xE0, rest - 9, 0)))
+        elif rest >= 3:
+            out.append(bytes(((rest - 2) << 5, 0)))
+        elif rest:
+            out.append(bytes((rest - 1,)) + bytes(rest))
+        pos = end
+    _literals(out, value, pos, size)
+    return b"".join(out)
+
+
 class _Output:
     """The RDB byte stream: buffered small pieces, large ones written in place, a
     running CRC64, every write through :mod:`diskio` (faults surface as OSError)."""
@@ -264,11 +324,12 @@ class _Output:
 def write(path: str, dataset: Any, config: Any) -> int:
     """Write ``dataset`` (snapshot.iter_dataset's, with values kept as they are) to
     ``path`` atomically: a temp file, fsync, rename, fsync of the directory.
-    Returns the file's size. Strings are stored raw (never LZF-compressed: the
-    format allows it, Redis loads them, and it costs no CPU)."""
+    Returns the file's size. Strings are stored raw (the format allows it), except
+    large ones that are mostly zero runs (see :func:`lzf_zero_runs`)."""
     directory = os.path.dirname(path) or "."
     temp = os.path.join(directory, "temp-%d.rdb" % os.getpid())
     node_entries = config["stream-node-max-entries"]
+    compress = bool(config["rdbcompression"])
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         out = _Output(fd, bool(config["rdbchecksum"]))
@@ -286,6 +347,12 @@ def write(path: str, dataset: Any, config: Any) -> int:
                     add(bytes((OP_EXPIRETIME_MS,)) + struct.pack("<q", when))
                 cls = value.__class__
                 if (cls is bytes or cls is bytearray) and len(value) >= _LARGE:
+                    packed = lzf_zero_runs(value) if compress else None
+                    if packed is not None:
+                        add(bytes((T_STRING,)) + _string(key) + b"\xc3"
+                            + _len(len(packed)) + _len(len(value)))
+                        add(packed)
+                        continue
                     add(bytes((T_STRING,)) + _string(key) + _len(len(value)))
                     add(value if cls is bytes else memoryview(value))
                     continue
@@ -409,9 +476,12 @@ def lzf_decompress(data: bytes, size: int) -> bytes:
         i += 1
         if ref < 0:
             raise RDBError("Invalid LZF compressed string")
-        for _ in range(length + 2):
-            out.append(out[ref])
-            ref += 1
+        length += 2
+        distance = len(out) - ref
+        if distance >= length:
+            out += out[ref:ref + length]
+        else:                    # overlapping: the last ``distance`` bytes repeat
+            out += (out[ref:] * (length // distance + 1))[:length]
     if len(out) != size:
         raise RDBError("Invalid LZF compressed string")
     return bytes(out)
