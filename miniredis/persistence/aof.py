@@ -51,7 +51,7 @@ from ..blocking import BLOCKED
 from ..commands import lookup as lookup_command
 from . import diskio
 from .effects import EFFECTS
-from .snapshot import encode, write_base
+from .snapshot import encode, encode_pieces, write_base
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -65,24 +65,7 @@ class AOFLoadError(Exception):
     """The AOF cannot be loaded (corruption, refused truncation): start-up must stop."""
 
 
-_LARGE_ARG = 65536              # an effect with an argument this long is kept in pieces
 _JOIN_LIMIT = 1 << 20           # buffers up to this size go out in one write(2)
-
-
-def _encode_effect(argv: List[Any]) -> Any:
-    """As :func:`encode`, but a command with a large argument stays a list of pieces
-    that reference the argument (a 200 MB SET is not copied twice more)."""
-    parts = [b"*%d\r\n" % len(argv)]
-    large = False
-    for arg in argv:
-        if arg.__class__ is not bytes:
-            arg = b"%d" % arg if isinstance(arg, int) else bytes(arg)
-        if len(arg) >= _LARGE_ARG:
-            large = True
-            parts += [b"$%d\r\n" % len(arg), arg, b"\r\n"]
-        else:
-            parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return parts if large else b"".join(parts)
 
 
 def _drop_prefix(pieces: List[bytes], count: int) -> List[bytes]:
@@ -214,7 +197,7 @@ class AOF:
     # -- effects --------------------------------------------------------------------
     def propagate(self, db_id: int, argv: List[Any]) -> None:
         """Log ``argv`` as an effect in database ``db_id``."""
-        data = _encode_effect(argv)
+        data = encode_pieces(argv)
         if self.depth:
             self.pending.append((db_id, data))
         else:

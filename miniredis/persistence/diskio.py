@@ -17,7 +17,7 @@ import gc
 import os
 import resource
 import signal
-from typing import Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 write = os.write
 fsync = os.fsync
@@ -52,6 +52,13 @@ def write_pieces(fd: int, pieces: List[bytes]) -> Tuple[int, Optional[OSError]]:
         if error is not None:
             return total, error
     return total, None
+
+
+def write_pieces_or_raise(fd: int, pieces: List[Any]) -> None:
+    """Write all of ``pieces`` in order or raise the OSError that stopped it."""
+    _, error = write_pieces(fd, pieces)
+    if error is not None:
+        raise error
 
 
 def write_or_raise(fd: int, data: bytes) -> None:

@@ -32,6 +32,27 @@ def encode(argv: List[Any]) -> bytes:
     return b"".join(parts)
 
 
+_LARGE_ARG = 65536              # an effect with an argument this long is kept in pieces
+
+
+def encode_pieces(argv: List[Any], frozen: bool = False) -> Any:
+    """As :func:`encode`, but a command with a large argument stays a list of pieces
+    that reference the argument (a 200 MB SET is not copied twice more). ``frozen``:
+    a bytearray argument cannot change before the pieces are written (the rewrite's
+    child), so it is referenced too instead of copied."""
+    parts = [b"*%d\r\n" % len(argv)]
+    large = False
+    for arg in argv:
+        if arg.__class__ is not bytes and not (frozen and arg.__class__ is bytearray):
+            arg = b"%d" % arg if isinstance(arg, int) else bytes(arg)
+        if len(arg) >= _LARGE_ARG:
+            large = True
+            parts += [b"$%d\r\n" % len(arg), arg, b"\r\n"]
+        else:
+            parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return parts if large else b"".join(parts)
+
+
 def _copy_value(value: Any) -> Any:
     """An independent copy of a stored value, cheap to take (C-level copies)."""
     cls = value.__class__
@@ -56,7 +77,7 @@ def _copy_value(value: Any) -> Any:
 def rewrite_commands(key: bytes, value: Any, when: Optional[int]) -> List[List[Any]]:
     """The minimal commands that rebuild one key (Redis's rewriteAppendOnlyFileRio)."""
     out: List[List[Any]] = []
-    if value.__class__ is bytes:
+    if value.__class__ is bytes or value.__class__ is bytearray:
         out.append([b"SET", key, value])
     else:
         kind, data = value
@@ -136,11 +157,16 @@ def write_base(state: "ServerState", path: str) -> None:
     try:
         chunk: List[bytes] = []
         chunk_size = 0
-        for db_id, _, _, items in iter_dataset(state):
+        for db_id, _, _, items in iter_dataset(state, raw_strings=True):
             chunk.append(encode([b"SELECT", db_id]))
             for key, value, when in items:
                 for argv in rewrite_commands(key, value, when):
-                    data = encode(argv)
+                    data = encode_pieces(argv, frozen=True)
+                    if data.__class__ is list:       # a large value: written in place
+                        diskio.write_or_raise(fd, b"".join(chunk))
+                        chunk, chunk_size = [], 0
+                        diskio.write_pieces_or_raise(fd, data)
+                        continue
                     chunk.append(data)
                     chunk_size += len(data)
                 if chunk_size >= 65536:
