@@ -84,7 +84,18 @@ class Child:
 
     def __init__(self, work: Callable[[], None]) -> None:
         read_end, write_end = os.pipe()
-        pid = os.fork()
+        # Objects that exist now are left out of the parent's collections until the
+        # child is done: a collection writes to every object it visits, which would
+        # copy (copy-on-write) each of their pages while the child holds them.
+        gc.freeze()
+        Child._frozen += 1
+        try:
+            pid = os.fork()
+        except OSError:
+            self._thaw()
+            os.close(read_end)
+            os.close(write_end)
+            raise
         if pid == 0:                                  # the child: never returns
             status = 1
             try:
@@ -115,6 +126,14 @@ class Child:
         self._pipe = read_end
         self.error: Optional[str] = None
 
+    _frozen = 0                  # children alive that asked for gc.freeze()
+
+    @staticmethod
+    def _thaw() -> None:
+        Child._frozen -= 1
+        if not Child._frozen:
+            gc.unfreeze()
+
     def poll(self) -> Optional[bool]:
         """None while the child runs; then True (success) or False (see ``error``)."""
         try:
@@ -137,6 +156,7 @@ class Child:
             return self._finished(status)
 
     def _finished(self, status: int) -> bool:
+        self._thaw()
         message = b""
         try:
             while True:
@@ -158,6 +178,8 @@ class Child:
 
     def kill(self) -> None:
         """Stop the child and reap it (Redis's killRDBChild / killAppendOnlyChild)."""
+        if self._pipe < 0:
+            return                                    # already reaped
         try:
             os.kill(self.pid, signal.SIGKILL)
         except OSError:
@@ -166,6 +188,6 @@ class Child:
             os.waitpid(self.pid, 0)
         except (ChildProcessError, OSError):
             pass
-        if self._pipe >= 0:
-            os.close(self._pipe)
-            self._pipe = -1
+        os.close(self._pipe)
+        self._pipe = -1
+        self._thaw()
