@@ -657,3 +657,23 @@ def test_large_set_peaks_at_twice_its_size(workdir, appendonly):
         assert r.getrange("big", size - 3, -1) == b"vvv"
     finally:
         mini.kill()
+
+
+def test_flushall_kills_a_running_bgsave_and_saves(workdir):
+    """FLUSHALL (Redis's flushAllDataAndResetRDB): an older snapshot never lands after
+    it, and with save points the empty dataset is saved at once."""
+    with Server(port=0, dir=workdir, save="3600 1") as server:
+        r = redis.Redis(port=server.port)
+        pipe = r.pipeline(transaction=False)
+        for i in range(50000):
+            pipe.set("k%d" % i, "v")
+        pipe.execute()
+        assert r.bgsave()
+        assert r.flushall()
+        assert r.info("persistence")["rdb_bgsave_in_progress"] == 0
+        time.sleep(1)                      # a surviving child would be done by now
+        copy = os.path.join(workdir, "copy")
+        os.makedirs(copy)
+        shutil.copy(os.path.join(workdir, "dump.rdb"), copy)
+    with Server(port=0, dir=copy) as server:
+        assert redis.Redis(port=server.port).keys() == []

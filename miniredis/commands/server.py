@@ -41,6 +41,7 @@ def flushall(client, args: List[bytes]):
     _flush_mode(args)
     for db in client.state.dbs:
         db.flush()
+    persistence.flushed_all(client.state)   # no older snapshot may land after this
     return OK
 
 

@@ -133,6 +133,20 @@ def cron(state: "ServerState") -> None:
         aof.start_rewrite()
 
 
+def flushed_all(state: "ServerState") -> None:
+    """FLUSHALL (Redis's flushAllDataAndResetRDB): a running background save would
+    install the old dataset, so it is killed; with save points, the now empty
+    dataset is saved at once."""
+    saves = getattr(state, "snapshots", None)
+    if saves is not None and saves.child is not None:
+        saves.kill(state)
+    if state.config["save"].strip():
+        try:
+            snapshots(state).save(state)
+        except OSError:
+            pass                                  # logged; FLUSHALL still succeeds
+
+
 def _save_point_reached(state: "ServerState") -> bool:
     points = state.config["save"].split()
     if not points or not state.dirty:
