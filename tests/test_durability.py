@@ -677,3 +677,28 @@ def test_flushall_kills_a_running_bgsave_and_saves(workdir):
         shutil.copy(os.path.join(workdir, "dump.rdb"), copy)
     with Server(port=0, dir=copy) as server:
         assert redis.Redis(port=server.port).keys() == []
+
+
+def test_failing_automatic_rewrites_are_limited(workdir, monkeypatch):
+    """After 3 consecutive failures automatic rewrites wait (1, 2, 4... minutes), as
+    Redis's aofRewriteLimited; BGREWRITEAOF is not held back."""
+    from miniredis.persistence import snapshot
+
+    def broken(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(snapshot, "rewrite_commands", broken)
+    log = os.path.join(workdir, "log.txt")
+    with Server(port=0, appendonly=True, dir=workdir, logfile=log, quiet=False,
+                auto_aof_rewrite_min_size="1", auto_aof_rewrite_percentage="1") as server:
+        r = redis.Redis(port=server.port)
+        r.set("k", "v" * 1000)
+        wait_until(lambda: "triggered the limit, will retry in 1 minutes" in _log(log))
+        time.sleep(0.5)
+        info = r.info("persistence")
+        assert info["aof_rewrites_consecutive_failures"] == 3
+        assert info["aof_last_bgrewrite_status"] == "err"
+        assert not info["aof_rewrite_in_progress"]
+        assert r.set("k", "still writable")            # a failed rewrite is no MISCONF
+        monkeypatch.undo()
+        assert r.bgrewriteaof()
+        wait_until(lambda: r.info("persistence")["aof_last_bgrewrite_status"] == "ok")

@@ -127,10 +127,8 @@ def cron(state: "ServerState") -> None:
         saves.start_background(state)
     elif _save_point_reached(state) and not rewriting:
         snapshots(state).start_background(state)
-    if state.aof is not None:
-        return
-    if aof is not None and aof.rewrite_scheduled and aof.rewrite is None:
-        aof.start_rewrite()
+    if state.aof is None and aof is not None:
+        aof.maybe_start_rewrite()            # BGREWRITEAOF scheduled with AOF off
 
 
 def flushed_all(state: "ServerState") -> None:

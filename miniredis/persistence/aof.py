@@ -186,6 +186,8 @@ class AOF:
         self.rewrite_scheduled = False
         self.rewrites = 0
         self.rewrite_failures = 0           # consecutive
+        self.limit_minutes = 0              # _rewrite_limited's current delay
+        self.limit_until = 0.0
         self.last_rewrite_ok = True
         self.last_rewrite_seconds = -1
         # Does the manifest on disk describe the dataset? Not while the first rewrite
@@ -388,13 +390,51 @@ class AOF:
                 self._fsync_in_background()
         if self.rewrite is not None:
             self.rewrite.poll()
-        if self.rewrite is None:
-            if self.rewrite_scheduled and not self.depth:
-                self.start_rewrite()
-            elif self._rewrite_due():
-                self.state.log("notice", "Starting automatic rewriting of AOF on %d%% growth"
-                               % self._growth())
-                self.start_rewrite()
+        self.maybe_start_rewrite()
+
+    def maybe_start_rewrite(self) -> None:
+        """From the cron: a scheduled or (AOF on) automatic rewrite, when no child
+        runs and repeated failures do not hold it back (Redis's serverCron)."""
+        if self.rewrite is not None or self.depth or _saving(self.state):
+            return
+        if self.rewrite_scheduled:
+            if not self._rewrite_limited():
+                self._start_from_cron()
+        elif self.on and self._rewrite_due() and not self._rewrite_limited():
+            self.state.log("notice", "Starting automatic rewriting of AOF on %d%% growth"
+                           % self._growth())
+            self._start_from_cron()
+
+    def _start_from_cron(self) -> None:
+        try:
+            self.start_rewrite()
+        except OSError as exc:   # the directory, the new incr file, or fork: retry later
+            self.state.log("warning", "Can't rewrite append only file in background: %s"
+                           % diskio.strerror(exc))
+            self.last_rewrite_ok = False
+            self.rewrite_failures += 1
+            if self.on and not self.complete:
+                self.rewrite_scheduled = True
+
+    def _rewrite_limited(self) -> bool:
+        """Redis's aofRewriteLimited: after 3 consecutive failures, wait 1, 2, 4...
+        up to 60 minutes between automatic attempts (BGREWRITEAOF is not held)."""
+        if self.rewrite_failures < 3:
+            self.limit_minutes = 0
+            self.limit_until = 0.0
+            return False
+        now = time.monotonic()
+        if self.limit_until:
+            if now < self.limit_until:
+                return True
+            self.limit_until = 0.0
+            return False
+        self.limit_minutes = min(60, self.limit_minutes * 2 or 1)
+        self.limit_until = now + self.limit_minutes * 60
+        self.state.log("warning", "Background AOF rewrite has repeatedly failed and "
+                                  "triggered the limit, will retry in %d minutes"
+                       % self.limit_minutes)
+        return True
 
     def _growth(self) -> int:
         base = self.base_size or 1
@@ -628,6 +668,12 @@ class AOF:
             "aof_pending_bio_fsync:%d" % int(self.fsync_running),
             "aof_delayed_fsync:%d" % self.delayed_fsync,
         ]
+
+
+def _saving(state: "ServerState") -> bool:
+    """A BGSAVE child is running (one child at a time, as Redis)."""
+    saves = getattr(state, "snapshots", None)
+    return saves is not None and saves.child is not None
 
 
 def _quiet_manifest(aof: AOF) -> Optional[Manifest]:
