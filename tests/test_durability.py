@@ -702,3 +702,30 @@ def test_failing_automatic_rewrites_are_limited(workdir, monkeypatch):
         monkeypatch.undo()
         assert r.bgrewriteaof()
         wait_until(lambda: r.info("persistence")["aof_last_bgrewrite_status"] == "ok")
+
+
+def test_full_disk_failed_bgsave_refuses_writes_until_a_save_succeeds(small_tmpfs):
+    mini = MiniProcess(small_tmpfs, "--save", "1 1", "--appendonly", "no")
+    try:
+        r = redis.Redis(port=mini.port)
+        r.set("big", b"x" * 300000)
+        filler = _fill(small_tmpfs)
+        r.set("trigger", "1")                     # a save point fires within a second
+        wait_until(lambda: r.info("persistence")["rdb_last_bgsave_status"] == "err")
+        with pytest.raises(redis.ResponseError) as refused:
+            r.set("refused", "1")
+        assert str(refused.value) == errors.MISCONF_RDB
+        os.unlink(filler)
+        # The save point is retried 5 s after the failure (CONFIG_BGSAVE_RETRY_DELAY).
+        wait_until(lambda: r.info("persistence")["rdb_last_bgsave_status"] == "ok", 15)
+        assert r.set("after", "1")
+        assert r.save()
+        mini.proc.send_signal(signal.SIGKILL)
+        mini.proc.wait()
+        mini = MiniProcess(small_tmpfs, "--save", "", port=free_port())
+        r = redis.Redis(port=mini.port)
+        assert len(r.get("big")) == 300000 and r.get("trigger") == b"1"
+        assert r.get("refused") is None and r.get("after") == b"1"
+    finally:
+        mini.proc.kill()
+        mini.proc.wait()
