@@ -729,3 +729,18 @@ def test_full_disk_failed_bgsave_refuses_writes_until_a_save_succeeds(small_tmpf
     finally:
         mini.proc.kill()
         mini.proc.wait()
+
+
+def test_without_fork_snapshots_are_written_inline(workdir, monkeypatch):
+    """Where os.fork does not exist the background commands write in place."""
+    monkeypatch.setattr(diskio, "CAN_FORK", False)
+    with Server(port=0, dir=workdir, appendonly=True) as server:
+        r = redis.Redis(port=server.port)
+        r.set("a", "1")
+        assert r.bgsave() and r.bgrewriteaof()
+        info = r.info("persistence")
+        assert not info["rdb_bgsave_in_progress"] and not info["aof_rewrite_in_progress"]
+        assert info["rdb_last_bgsave_status"] == "ok"
+        assert info["aof_last_bgrewrite_status"] == "ok" and info["aof_rewrites"] == 1
+    with Server(port=0, dir=workdir) as server:
+        assert redis.Redis(port=server.port).get("a") == b"1"

@@ -180,8 +180,9 @@ class Scripting:
             return self._refuse(client, cmd, errors.SCRIPT_NOT_ALLOWED)
         if run.read_only and (cmd.is_write or "may_replicate" in flags):
             return self._refuse(client, cmd, errors.SCRIPT_READONLY)
-        if cmd.is_write and self.state.write_denied is not None:
-            return self._refuse(client, cmd, self.state.write_denied)   # disk errors
+        if cmd.is_write and self.state.write_denied is not None and not run.wrote:
+            # Disk errors; a script that already wrote is not failed halfway (Redis).
+            return self._refuse(client, cmd, self.state.write_denied)
         if cmd.is_write:
             run.wrote = True
         state = self.state

@@ -287,7 +287,7 @@ class Snapshots:
         def work() -> None:
             rdb.write(path, snapshot.iter_dataset(state, raw_strings=True), config)
 
-        if state.loop is None:             # no event loop to reap a child: inline
+        if state.loop is None or not diskio.CAN_FORK:   # no loop to reap a child: inline
             try:
                 work()
             except OSError as exc:

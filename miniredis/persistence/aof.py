@@ -719,7 +719,7 @@ class _Rewrite:
         """Fork the child (raises OSError when fork fails); without an event loop
         (embedded, not serving) the base is written here and now."""
         state = self.aof.state
-        if state.loop is None:
+        if state.loop is None or not diskio.CAN_FORK:
             try:
                 write_base(state, self.temp)
             except Exception as exc:

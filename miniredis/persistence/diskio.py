@@ -22,6 +22,7 @@ from typing import Any, Callable, List, Optional, Tuple
 write = os.write
 fsync = os.fsync
 ftruncate = os.ftruncate
+CAN_FORK = hasattr(os, "fork")   # elsewhere (Windows) snapshots are written inline
 
 
 def write_all(fd: int, data: bytes) -> Tuple[int, Optional[OSError]]:
