@@ -480,17 +480,17 @@ class Client:
         if not self.authenticated and "no_auth" not in cmd.flags:
             self._refuse(cmd, errors.NOAUTH)
             return True
-        if self.subscribed and self.resp == 2:
-            refusal = refused_while_subscribed(self, cmd)
-            if refusal is not None:
-                self._refuse(cmd, refusal)
-                return True
         denied = self.state.write_denied
         if denied is not None and _disk_denied(self, cmd):
             # Persistence fails (processCommand's writeCommandsDeniedByDiskError).
             cmd.rejected_calls += 1
             self._refuse(cmd, denied)
             return True
+        if self.subscribed and self.resp == 2:
+            refusal = refused_while_subscribed(self, cmd)
+            if refusal is not None:
+                self._refuse(cmd, refusal)
+                return True
         if self.state.busy_script is not None and "allow_busy" not in cmd.flags:
             # A script runs past busy-reply-threshold (we are served from its hook).
             cmd.rejected_calls += 1

@@ -435,9 +435,13 @@ def test_bgsave_failure_misconf_as_redis(redis_server):
                 conn.call("SET", "b", "1"), conn.call("PING"), conn.call("GET", "a"),
                 conn.call("MULTI"), conn.call("INCR", "n"), conn.call("EXEC"),
                 conn.call("EVAL", "return redis.call('del', 'a')", "0").split(b" script:")[0],
-                conn.call("SAVE"),
-                conn.call("CONFIG", "SET", "stop-writes-on-bgsave-error", "no"),
-                conn.call("SET", "b", "1")])
+                conn.call("SAVE")])
+            subscriber = RawConnection(port)      # the disk check comes first
+            replies[-1] += [subscriber.call("SUBSCRIBE", "ch"),
+                            subscriber.call("SET", "b", "1"), subscriber.call("GET", "b")]
+            subscriber.close()
+            replies[-1] += [conn.call("CONFIG", "SET", "stop-writes-on-bgsave-error", "no"),
+                            conn.call("SET", "b", "1")]
             conn.close()
         assert replies[0] == replies[1]
         assert replies[0][1] == b"-%s\r\n" % errors.MISCONF_RDB.encode()
