@@ -7,6 +7,8 @@ on stderr and exit code 1, never a traceback.
 """
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from typing import List, Optional, Sequence, Tuple
 
@@ -104,16 +106,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .persistence.aof import AOFLoadError
     from .security.acl import ACLStartupError
     from .server import Server
+    directory = config["dir"]
+    if not os.path.isdir(directory):
+        # Redis chdirs into dir at start-up and exits when it cannot.
+        reason = os.strerror(errno.ENOTDIR if os.path.exists(directory) else errno.ENOENT)
+        print("miniredis: Can't chdir to '%s': %s" % (directory, reason), file=sys.stderr)
+        return 1
     try:
         server = Server(config=config, quiet=False)
-        server.serve_forever()
     except ACLStartupError as exc:
         print("miniredis: %s" % exc, file=sys.stderr)
         return 1
     except AOFLoadError as exc:
-        # Refuse to start on a damaged AOF (Redis exits too): the files stay untouched.
+        # Refuse to start on a damaged or unwritable AOF (Redis exits too): the files
+        # stay untouched.
         print("miniredis: %s" % exc, file=sys.stderr)
         return 1
+    except OSError as exc:
+        print("miniredis: can't start: %s%s" % (
+            "%s: " % exc.filename if exc.filename else "", exc.strerror or exc),
+            file=sys.stderr)
+        return 1
+    try:
+        server.serve_forever()
     except OSError as exc:
         print("miniredis: could not listen: %s" % exc, file=sys.stderr)
         return 1

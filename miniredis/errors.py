@@ -364,3 +364,11 @@ OOM = "OOM command not allowed when used memory > 'maxmemory'."
 SCRIPT_OOM_NO_ALLOW = ("OOM allow-oom flag is not set on the script, can not run it "
                        "when used memory > 'maxmemory'")
 MEMORY_PURGE_FAILED = "ERR Error purging dirty pages"
+
+# Writes refused while persistence fails (server.c writeCommandsGetDiskErrorMessage).
+MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's currently "
+               "unable to persist to disk. Commands that may modify the data set are "
+               "disabled, because this instance is configured to report errors during "
+               "writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
+               "Please check the Redis logs for details about the RDB error.")
+MISCONF_AOF = "MISCONF Errors writing to the AOF file: {}"

@@ -104,6 +104,9 @@ class ServerState:
         self.aof: Any = None                # miniredis.persistence.aof.AOF while appendonly is on
         from .security.acl import ACL
         self.acl = ACL(self)                # users, permissions, the ACL log
+        # The MISCONF text write commands get while persistence fails, else None
+        # (kept by miniredis.persistence.refresh_write_denied; part of Client.gated).
+        self.write_denied: Optional[str] = None
 
     def new_access_map(self) -> Any:
         """A database's empty access map: LRU seconds, or LFU counters (evict.py)."""

@@ -199,6 +199,9 @@ class Scripting:
                 return self._refuse(client, cmd, refusal)
         if run.read_only and (cmd.is_write or "may_replicate" in flags):
             return self._refuse(client, cmd, errors.SCRIPT_READONLY)
+        if cmd.is_write and self.state.write_denied is not None and not run.wrote:
+            # Disk errors; a script that already wrote is not failed halfway (Redis).
+            return self._refuse(client, cmd, self.state.write_denied)
         state = self.state
         if state.pre_command_oom and "denyoom" in flags and not run.wrote \
                 and not run.script.allow_oom and state.config.values["maxmemory"]:
@@ -415,6 +418,10 @@ def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) ->
         script = scripting.load(args[1])
     if read_only and not script.compat and not script.no_writes:
         raise CommandError(errors.SCRIPT_WRITE_FLAG_RO)
+    if not script.compat and not script.no_writes and \
+            client.state.write_denied is not None:
+        # A script that may write is a write command (processCommand refuses it).
+        raise CommandError(client.state.write_denied)
     state = client.state
     if state.pre_command_oom and state.config.values["maxmemory"] and not script.compat \
             and not (script.allow_oom or script.no_writes):

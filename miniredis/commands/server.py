@@ -42,6 +42,7 @@ def flushall(client, args: List[bytes]):
     _flush_mode(args)
     for db in client.state.dbs:
         db.flush()
+    persistence.flushed_all(client.state)   # no older snapshot may land after this
     return OK
 
 
@@ -352,7 +353,12 @@ def config_set(client, args: List[bytes]):
         config.values.update(old)
         raise CommandError(errors.CONFIG_SET_FAILED.format(name, exc)) from None
     if "appendonly" in old:
-        persistence.appendonly_changed(client.state)   # on: rewrite; off: stop logging
+        failure = persistence.appendonly_changed(client.state)   # on: rewrite; off: stop
+        if failure is not None:
+            config.values.update(old)        # all or nothing, as Redis's apply step
+            raise CommandError(errors.CONFIG_SET_FAILED.format("appendonly", failure))
+    if "save" in old or "stop-writes-on-bgsave-error" in old:
+        persistence.refresh_write_denied(client.state)
     if "requirepass" in old:
         # requirepass is the default user's password, as in Redis.
         client.state.acl.set_default_password(config["requirepass"])
