@@ -378,7 +378,7 @@ def full_key_read_access(client: Any, args: List[bytes]) -> bool:
     return False
 
 
-_SENSITIVE_CONFIGS = (b"requirepass", b"masterauth")
+_SENSITIVE_CONFIGS = (b"requirepass", b"masterauth", b"masteruser")
 
 
 def redact_arguments(args: List[bytes]) -> List[bytes]:
