@@ -298,7 +298,7 @@ class Server(DataAccess):
         for listener, key in opened:
             self._watch(listener, key)
         live = [entry for entry in self._listeners if entry[2] is not None]
-        self.state.tcp_port = port if live else 0
+        self.state.tcp_port = port     # still the port, as in Redis, with no address
         self.logger("notice", "Listening on %s" % (", ".join(
             "%s:%d" % entry[2] for entry in live) or "no TCP port"))
 

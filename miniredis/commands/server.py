@@ -398,14 +398,18 @@ def _apply_memory(state, old: dict) -> Optional[str]:
     return None
 
 
-def _apply_listeners(error: str):
+def _apply_listeners(error: str, for_port: bool):
     """bind/port: the server opens the new listeners before closing the old ones; if
     it cannot, the old ones stay and CONFIG SET answers Redis's ``error``."""
     def apply(state, old: dict) -> Optional[str]:
         if state.rebind is None:       # no network layer (a bare ServerState)
             return None
+        port = state.config["port"]
+        if not for_port:
+            # A server started on port 0 took a free port: bind keeps using that one.
+            port = port or state.tcp_port
         try:
-            state.rebind(state.config["bind"], state.config["port"])
+            state.rebind(state.config["bind"], port)
         except OSError:
             return error
         return None
@@ -416,8 +420,8 @@ _APPLY = {
     "appendonly": _apply_appendonly,
     "requirepass": _apply_requirepass,
     "maxmemory": _apply_memory, "maxmemory-policy": _apply_memory,
-    "port": _apply_listeners("Unable to listen on this port. Check server logs."),
-    "bind": _apply_listeners("Failed to bind to specified addresses."),
+    "port": _apply_listeners("Unable to listen on this port. Check server logs.", True),
+    "bind": _apply_listeners("Failed to bind to specified addresses.", False),
 }
 
 
