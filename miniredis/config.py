@@ -3,6 +3,33 @@
 The same table serves the command line, the redis.conf-style file, and CONFIG GET/SET,
 so a parameter is declared once. Values are kept parsed (ints, bools...) in
 ``Config.values``; ``Config.render(name)`` gives the text CONFIG GET shows.
+
+The table is Redis 7.0.15's (src/config.c): all 192 names CONFIG GET * lists (aliases
+included) plus its hidden ones, with Redis's defaults, bounds, units, aliases,
+mutability, protection and error texts. Defaults differ only for ``bind``
+(127.0.0.1 rather than "* -::*") and where noted on the table.
+
+Accepted, validated and reported, but with no effect on this server:
+
+- replication: replicaof/slaveof, masterauth, masteruser, replica-* / slave-*,
+  repl-*, min-replicas-*, propagation-error-behavior;
+- cluster: cluster-* ; TLS: tls-* (tls-port opens no listener);
+- threads, memory allocator and process: io-threads, io-threads-do-reads,
+  jemalloc-bg-thread, activedefrag (only "no" is accepted, as on a Redis built
+  without its jemalloc), active-defrag-*, lazyfree-lazy-*, activerehashing,
+  dynamic-hz, active-expire-effort, server_cpulist, bio_cpulist, aof_rewrite_cpulist,
+  bgsave_cpulist, oom-score-adj, oom-score-adj-values, disable-thp, set-proc-title,
+  proc-title-template, daemonize, pidfile, supervised, always-show-logo,
+  crash-log-enabled, crash-memcheck-enabled, use-exit-on-panic, watchdog-period,
+  socket-mark-id, bind-source-addr, tcp-keepalive, ignore-warnings,
+  syslog-enabled, syslog-ident, syslog-facility, shutdown-on-sigint,
+  shutdown-on-sigterm, shutdown-timeout, enable-module-command;
+- persistence tuning: rdbcompression, rdb-del-sync-files, rdb-save-incremental-fsync,
+  aof-rewrite-incremental-fsync, no-appendfsync-on-rewrite, aof-disable-auto-gc,
+  aof-use-rdb-preamble (the AOF base is always RESP), stop-writes-on-bgsave-error,
+  rdb-key-save-delay, key-load-delay, loading-process-events-interval-bytes;
+- encodings and limits not modelled: list-max-listpack-size, list-compress-depth,
+  sanitize-dump-payload, maxmemory-clients (no client eviction).
 """
 from __future__ import annotations
 
