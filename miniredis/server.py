@@ -186,8 +186,8 @@ class Server(DataAccess):
                 for address in config["bind"].split():
                     listener = self._open_tcp(address, state.tcp_port or port)
                     if listener is not None:
-                        sockets.append((listener, (address, port)))
                         state.tcp_port = listener.getsockname()[1]
+                        sockets.append((listener, (address, state.tcp_port)))
             path = config["unixsocket"]
             if path:
                 if os.path.exists(path):

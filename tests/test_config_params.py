@@ -440,3 +440,15 @@ def test_protected_dir_when_allowed(tmp_path):
         conn = RawConnection(server.port)
         assert [conn.call(*command) for command in commands] == expected
         conn.close()
+
+
+def test_unchanged_listeners_are_kept():
+    """Rebinding to what is already bound keeps the very same socket (no window in
+    which the address is closed), on a server started with port 0 too."""
+    with Server(port=0) as server:
+        before = [entry[0] for entry in server._listeners]
+        conn = RawConnection(server.port)
+        assert conn.call("CONFIG", "SET", "bind", "127.0.0.1") == b"+OK\r\n"
+        assert conn.call("CONFIG", "SET", "port", str(server.port)) == b"+OK\r\n"
+        assert [entry[0] for entry in server._listeners] == before
+        conn.close()
