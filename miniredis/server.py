@@ -247,6 +247,8 @@ class Server(DataAccess):
         kept; new ones open before the old ones close. If one cannot open, the old
         ones are left as they were (reopened if they had to make room) and OSError
         is raised."""
+        if self._loop is None:      # not serving yet (or any more): start() reads config
+            return
         wanted = [(address, port) for address in bind.split()] if port else []
         tcp = [entry for entry in self._listeners if entry[2] is not None]
         keep = [entry for entry in tcp if entry[2] in wanted]
