@@ -372,3 +372,16 @@ MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's curr
                "writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
                "Please check the Redis logs for details about the RDB error.")
 MISCONF_AOF = "MISCONF Errors writing to the AOF file: {}"
+
+# --- DUMP / RESTORE / MIGRATE ------------------------------------------------------------
+DUMP_PAYLOAD_WRONG = "ERR DUMP payload version or checksum are wrong"
+BUSYKEY = "BUSYKEY Target key name already exists."
+INVALID_TTL = "ERR Invalid TTL value, must be >= 0"
+BAD_DATA_FORMAT = "ERR Bad data format"
+INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+MIGRATE_KEYS_NEED_EMPTY_KEY = ("ERR When using MIGRATE KEYS option, the key argument must "
+                               "be set to the empty string")
+MIGRATE_CONNECT = "IOERR error or timeout connecting to the client"
+MIGRATE_IO = "IOERR error or timeout {} to target instance"
+MIGRATE_TARGET = "ERR Target instance replied with error: {}"

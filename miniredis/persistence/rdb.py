@@ -163,7 +163,10 @@ def listpack(elements: List[Any]) -> bytes:
 
 
 # -- writing ------------------------------------------------------------------------------
-def _stream_value(stream: Stream, node_entries: int) -> bytes:
+def _stream_value(stream: Stream, node_entries: int,
+                  _string: Callable[[bytes], bytes] = _string) -> bytes:
+    """A stream's encoding (``_string`` writes its strings: DUMP passes one that
+    integer-encodes and compresses as Redis does)."""
     parts: List[bytes] = []
     items = list(stream.entries.items())
     per_node = node_entries if node_entries > 0 else 100
