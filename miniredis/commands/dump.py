@@ -6,6 +6,7 @@ server waits for the transfer (Redis does MIGRATE synchronously too).
 """
 from __future__ import annotations
 
+import re
 import socket
 from typing import Any, List, Optional, Tuple
 
@@ -148,6 +149,12 @@ def _migrate_key_positions(args: List[bytes]) -> List[int]:
     return [3]
 
 
+def _atoi(text: bytes) -> int:
+    """C's atoi, as Redis reads MIGRATE's port ("notaport" is port 0)."""
+    match = re.match(rb"\s*([+-]?\d+)", text)
+    return int(match.group(1)) if match else 0
+
+
 def _bulk(argv: List[bytes]) -> bytes:
     out = [b"*%d\r\n" % len(argv)]
     for arg in argv:
@@ -224,8 +231,12 @@ def migrate(client, args: List[bytes]):
         return Simple("NOKEY")
     try:
         sock = socket.create_connection(
-            (args[1].decode("utf-8", "replace"), int(args[2]) if args[2].isdigit() else -1),
+            (args[1].decode("utf-8", "replace"), _atoi(args[2])),
             timeout=timeout / 1000)
+    except ConnectionRefusedError:
+        # Redis's non-blocking connect sees a refusal as "writable": the failure shows
+        # when the commands are written.
+        raise CommandError(errors.MIGRATE_IO.format("writing")) from None
     except (OSError, ValueError, OverflowError):
         raise CommandError(errors.MIGRATE_CONNECT) from None
     try:
