@@ -33,7 +33,7 @@ def dump(client, args: List[bytes]):
     value = client.db.get(args[1])
     if value is None:
         return None
-    return payloads.create(value, client.state.config)
+    return payloads.create(value, client.state.config, client.state.packed_threshold)
 
 
 def _set_lru_or_lfu(client, key: bytes, idle: int, freq: int) -> None:
@@ -80,7 +80,7 @@ def _restore(client, args: List[bytes]):
     if ttl < 0:
         raise CommandError(errors.INVALID_TTL)
     payload = args[3]
-    if not payloads.verify(payload):
+    if not payloads.verify(payload, not client.state.skip_checksum_validation):
         raise CommandError(errors.DUMP_PAYLOAD_WRONG)
     try:
         value = payloads.load(payload, client.state.config)
@@ -268,7 +268,8 @@ def _transfer(client, sock: socket.socket, timeout: int, found: List[Tuple[bytes
             if ttl < 0:
                 continue
             ttl = max(ttl, 1)
-        argv = [b"RESTORE", key, b"%d" % ttl, payloads.create(value, state.config)]
+        argv = [b"RESTORE", key, b"%d" % ttl, payloads.create(value, state.config,
+                                                                    state.packed_threshold)]
         if replace:
             argv.append(b"REPLACE")
         requests.append(_bulk(argv))

@@ -84,13 +84,20 @@ def _entry_size(element: Any) -> int:
     return size + len(rdb._backlen(size))
 
 
-def _quicklist(items: Any, fill: int, string: Any) -> bytes:
-    """A list as RDB_TYPE_LIST_QUICKLIST_2, nodes split as successive RPUSHes would."""
-    nodes: List[List[Any]] = []
+def _quicklist(items: Any, fill: int, string: Any, plain_threshold: int) -> bytes:
+    """A list as RDB_TYPE_LIST_QUICKLIST_2, nodes split as successive RPUSHes would;
+    elements of ``plain_threshold`` bytes or more each get a plain node of their own."""
+    nodes: List[Any] = []
     current: List[Any] = []
     size = 0
     limit = _FILL_LEVELS[-fill - 1] if -len(_FILL_LEVELS) <= fill < 0 else None
     for item in items:
+        if len(item) >= plain_threshold:
+            if current:
+                nodes.append(current)
+                current, size = [], 0
+            nodes.append(bytes(item))
+            continue
         element = _lp_element(bytes(item))
         if current:
             new_size = size + len(item) + _SIZE_ESTIMATE_OVERHEAD
@@ -109,7 +116,10 @@ def _quicklist(items: Any, fill: int, string: Any) -> bytes:
         nodes.append(current)
     parts = [rdb._len(len(nodes))]
     for node in nodes:
-        parts.append(b"\x02" + string(rdb.listpack(node)))   # 2: packed container
+        if isinstance(node, bytes):
+            parts.append(b"\x01" + string(node))              # 1: plain container
+        else:
+            parts.append(b"\x02" + string(rdb.listpack(node)))   # 2: packed container
     return b"".join(parts)
 
 
@@ -124,7 +134,7 @@ def _intset(members: List[int]) -> bytes:
         "<%d%s" % (len(members), code), *members)
 
 
-def serialize(value: Any, config: Any) -> bytes:
+def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
     """The RDB type byte and encoding of ``value`` (rdbSaveObjectType + rdbSaveObject)."""
     from ..keyspace import encoding_of
     compress = bool(config["rdbcompression"])
@@ -137,7 +147,7 @@ def serialize(value: Any, config: Any) -> bytes:
         return b"\x00" + string(bytes(value))
     if isinstance(value, deque):
         return bytes((rdb.T_LIST_QUICKLIST_2,)) + _quicklist(
-            value, config["list-max-listpack-size"], string)
+            value, config["list-max-listpack-size"], string, plain_threshold)
     if isinstance(value, dict):
         if encoding_of(value, config) == "listpack":
             elements: List[Any] = []
@@ -168,9 +178,9 @@ def serialize(value: Any, config: Any) -> bytes:
     raise TypeError("cannot dump values of type %r" % cls)
 
 
-def create(value: Any, config: Any) -> bytes:
+def create(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
     """A DUMP payload: the serialized value, the RDB version, the CRC64."""
-    body = serialize(value, config) + struct.pack("<H", PAYLOAD_VERSION)
+    body = serialize(value, config, plain_threshold) + struct.pack("<H", PAYLOAD_VERSION)
     return body + struct.pack("<Q", rdb.crc64(0, body))
 
 

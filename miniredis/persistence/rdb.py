@@ -656,8 +656,10 @@ def _read_value(reader: _Reader, kind: int, config: Any) -> Any:
     raise reader.fail("unsupported value type %d (old ziplist encodings, modules)" % kind)
 
 
-def load_bytes(state: "ServerState", data: bytes, name: str) -> Tuple[int, int, int]:
-    """Load an RDB image into the (empty) keyspace.
+def load_bytes(state: "ServerState", data: bytes, name: str,
+               merge: bool = False) -> Tuple[int, int, int]:
+    """Load an RDB image into the (empty) keyspace; with ``merge`` (DEBUG RELOAD MERGE)
+    a key already present is replaced by the file's.
 
     Returns (keys loaded, expired keys skipped, offset after the RDB: an AOF tail may
     follow in a preamble file). Raises RDBError.
@@ -707,9 +709,11 @@ def load_bytes(state: "ServerState", data: bytes, name: str) -> Tuple[int, int, 
             value = _read_value(reader, opcode, config)
             if expires_at is not None and expires_at <= now:
                 expired += 1            # as a master does: expired keys are not loaded
-            elif key in db.data:
+            elif key in db.data and not merge:
                 raise reader.fail("duplicate key '%s'" % key.decode("utf-8", "replace"))
             else:
+                if merge and key in db.data:
+                    db.delete(key)
                 db.set(key, value)
                 if expires_at is not None:
                     db.set_expire(key, expires_at)
