@@ -43,7 +43,16 @@ IDENTICAL = {
     "hashtable-one": [["HSET", "k", "f", _noise(65, 2)]],
     "skiplist-one": [["ZADD", "k", "1.5", _noise(65, 3)]],
     "set-one": [["SADD", "k", "member"]],
+    "stream": [["XADD", "k", "1-1", "a", "1", "b", "hello"], ["XADD", "k", "1-2", "a", "2", "b", "x"],
+               ["XADD", "k", "5-0", "z", "-17"]],
+    "stream-group": [["XADD", "k", "1-1", "a", "1"], ["XGROUP", "CREATE", "k", "g", "0"]],
+    "counter": [["SET", "k", "5"], ["INCRBY", "k", "1000000000000"]],
 }
+
+
+def test_skiplist_dumped_from_the_highest_score(differ):
+    differ.check("CONFIG SET zset-max-listpack-entries 2", "ZADD k 1 a 2 b 3 c 1 d",
+                 "DUMP k", "CONFIG SET zset-max-listpack-entries 128")
 
 
 @pytest.mark.parametrize("name", sorted(IDENTICAL))

@@ -151,6 +151,20 @@ def _backlen(size: int) -> bytes:
                   ((size >> 7) & 127) | 128, (size & 127) | 128))
 
 
+def _lp_value(value: Any) -> Any:
+    """What lpAppend stores for a string: an integer when string2ll reads it as one
+    (canonical decimal, 64-bit), else the string."""
+    if len(value) <= 20 and value[:1] in b"-0123456789" and value:
+        text = bytes(value)
+        try:
+            number = int(text)
+        except ValueError:
+            return value
+        if b"%d" % number == text and -(2 ** 63) <= number < 2 ** 63:
+            return number
+    return value
+
+
 def listpack(elements: List[Any]) -> bytes:
     """A listpack holding ``elements`` (ints as integers, the rest as strings)."""
     body = []
@@ -174,16 +188,18 @@ def _stream_value(stream: Stream, node_entries: int,
     parts.append(_len(len(nodes)))
     for node in nodes:
         master_id, master_pairs = node[0]
-        fields = list(master_pairs[0::2])
+        fields = [_lp_value(f) for f in master_pairs[0::2]]
         elements: List[Any] = [len(node), 0, len(fields)] + fields + [0]
         for stream_id, pairs in node:
             ms_diff = stream_id[0] - master_id[0]
             seq_diff = stream_id[1] - master_id[1]
-            if list(pairs[0::2]) == fields:
-                elements += [2, ms_diff, seq_diff] + list(pairs[1::2]) + [len(fields) + 3]
+            if [_lp_value(f) for f in pairs[0::2]] == fields:
+                elements += ([2, ms_diff, seq_diff] + [_lp_value(v) for v in pairs[1::2]]
+                             + [len(fields) + 3])
             else:
                 count = len(pairs) // 2
-                elements += [0, ms_diff, seq_diff, count] + list(pairs) + [2 * count + 4]
+                elements += ([0, ms_diff, seq_diff, count] + [_lp_value(v) for v in pairs]
+                             + [2 * count + 4])
         parts.append(_string(_raw_id(master_id)))
         parts.append(_string(listpack(elements)))
     parts += [_len(len(stream)), _len(stream.last_id[0]), _len(stream.last_id[1]),
