@@ -16,7 +16,7 @@ import os
 import re
 import struct
 import time as _time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 from .. import errors
 from ..errors import CommandError

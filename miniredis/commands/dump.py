@@ -296,17 +296,17 @@ def _transfer(client, sock: socket.socket, timeout: int, found: List[Tuple[bytes
                 moved.append(key)
     except OSError:
         if error is None:
-            _log_partial(client, moved, error_reply=True)
+            _log_partial(client, moved)
             raise CommandError(errors.MIGRATE_IO.format("reading")) from None
     if error is not None:
-        _log_partial(client, moved, error_reply=True)
+        _log_partial(client, moved)
         raise CommandError(errors.MIGRATE_TARGET.format(
             error[1:].decode("utf-8", "replace")))
-    client.migrated = moved
+    client.migrated = moved          # for _migrate_effect, which runs right after
     return OK
 
 
-def _log_partial(client, moved: List[bytes], error_reply: bool) -> None:
+def _log_partial(client, moved: List[bytes]) -> None:
     """Keys deleted before an error: Redis still propagates their DEL."""
     state = client.state
     if moved:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import struct
 from collections import deque
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional
 
 from ..args import to_int
 from ..datatypes.stream import Stream
