@@ -3,13 +3,13 @@ miniredis, with AUTH and AUTH2; error texts compared with Redis's; the AOF logs 
 MIGRATE as the DEL of the keys it moved."""
 from __future__ import annotations
 
-import os
+import shutil
 import tempfile
 
 import pytest
 
 from miniredis import Server
-from tests.aofutil import aof_files
+from tests.aofutil import aof_files, pipe_into
 from tests.harness import (RawConnection, RedisProcess, find_redis_server, free_port,
                            parse_raw)
 
@@ -170,16 +170,30 @@ def test_migrate_logged_as_del(real_redis):
         _call(server.port, "MIGRATE", "127.0.0.1", str(real_redis.port), "c", "0", "1000",
               "COPY")
         _call(server.port, "RESTORE", "r", "100000", _payload(server.port, "c"))
+        _call(server.port, "SET", "gone", "x")
+        # an already expired RESTORE ... REPLACE deletes the old key: logged as DEL
+        assert _call(server.port, "RESTORE", "gone", "1", _payload(server.port, "c"),
+                     "ABSTTL", "REPLACE") == b"+OK\r\n"
         data = open(aof_files(workdir)[-1], "rb").read()
     assert b"*3\r\n$3\r\nDEL\r\n$1\r\na\r\n$1\r\nb\r\n" in data
     assert data.count(b"MIGRATE") == 0
     restore = data[data.index(b"RESTORE"):]
     assert b"ABSTTL" in restore and b"100000\r\n" not in restore
+    assert data.endswith(b"*2\r\n$3\r\nDEL\r\n$4\r\ngone\r\n")
     with Server(port=0, appendonly=True, dir=workdir) as server:
-        assert _call(server.port, "MGET", "a", "b", "c", "r") == (
-            b"*4\r\n$-1\r\n$-1\r\n$1\r\n3\r\n$1\r\n3\r\n")
+        assert _call(server.port, "MGET", "a", "b", "c", "r", "gone") == (
+            b"*5\r\n$-1\r\n$-1\r\n$1\r\n3\r\n$1\r\n3\r\n$-1\r\n")
         assert 0 < int(_call(server.port, "PTTL", "r")[1:-2]) <= 100000
-    assert os.path.isdir(workdir)
+        paths = aof_files(workdir)
+    replayed = RedisProcess(find_redis_server())     # Redis replays our log the same way
+    try:
+        pipe_into(replayed.port, paths)
+        assert _call(replayed.port, "MGET", "a", "b", "c", "r", "gone") == (
+            b"*5\r\n$-1\r\n$-1\r\n$1\r\n3\r\n$1\r\n3\r\n$-1\r\n")
+        assert 0 < int(_call(replayed.port, "PTTL", "r")[1:-2]) <= 100000
+    finally:
+        replayed.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _payload(port, key):
