@@ -182,6 +182,8 @@ def test_restore_options(differ):
         ["RESTORE", "k3", "99999999999999", good, "ABSTTL"], "TTL k3",
         ["RESTORE", "k4", "0", good, "IDLETIME", "1000"], "OBJECT IDLETIME k4",
         ["RESTORE", "k5", "0", good, "FREQ", "100"], "OBJECT IDLETIME k5",
+        ["RESTORE", "k6", "9223372036854775807", good], "EXISTS k6",
+        ["RESTORE", "k7", "9223372036854775807", good, "ABSTTL"], "EXISTS k7",
         "OBJECT FREQ k5")
 
 

@@ -90,6 +90,8 @@ def _restore(client, args: List[bytes]):
     now = client.state.clock.ms()
     if ttl and not absttl:
         ttl += now
+        if ttl >= 2 ** 63:         # C's signed overflow: a negative time, so expired
+            ttl -= 2 ** 64
     if ttl and ttl <= now:
         if deleted:
             notify(db, "g", b"del", key)
