@@ -509,6 +509,7 @@ PARAMS: List[Param] = [
     Param("list-max-listpack-size", -2, _int(INT_MIN, INT_MAX),
           aliases=("list-max-ziplist-size",)),
     Param("list-compress-depth", 0, _int(0, INT_MAX)),
+    Param("sanitize-dump-payload", "no", _enum("no", "yes", "clients")),
     Param("set-max-intset-entries", 512, _int(0, LONG_MAX)),
     Param("zset-max-listpack-entries", 128, _int(0, LONG_MAX),
           aliases=("zset-max-ziplist-entries",)),

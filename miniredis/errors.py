@@ -372,3 +372,27 @@ MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's curr
                "writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
                "Please check the Redis logs for details about the RDB error.")
 MISCONF_AOF = "MISCONF Errors writing to the AOF file: {}"
+
+# --- DUMP / RESTORE / MIGRATE ------------------------------------------------------------
+DUMP_PAYLOAD_WRONG = "ERR DUMP payload version or checksum are wrong"
+BUSYKEY = "BUSYKEY Target key name already exists."
+INVALID_TTL = "ERR Invalid TTL value, must be >= 0"
+BAD_DATA_FORMAT = "ERR Bad data format"
+INVALID_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0"
+INVALID_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255"
+MIGRATE_KEYS_NEED_EMPTY_KEY = ("ERR When using MIGRATE KEYS option, the key argument must "
+                               "be set to the empty string")
+MIGRATE_CONNECT = "IOERR error or timeout connecting to the client"
+MIGRATE_IO = "IOERR error or timeout {} to target instance"
+MIGRATE_TARGET = "ERR Target instance replied with error: {}"
+
+# --- DEBUG -------------------------------------------------------------------------------
+DEBUG_RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+DEBUG_RELOAD_FAILED = "ERR Error trying to load the RDB dump"
+RESP2_NOT_SUPPORTED = "ERR RESP2 is not supported by this command"
+DEBUG_PROTOCOL_TYPE = ("ERR Wrong protocol type name. Please use one of the following: "
+                       "string|integer|double|bignum|null|array|set|map|attrib|push|"
+                       "verbatim|true|false")
+DEBUG_PACKED_THRESHOLD = "ERR argument must be a memory value bigger than 1 and smaller than 4gb"
+DEBUG_NOT_LISTPACK = "ERR Not a listpack encoded object."
+DEBUG_NOT_QUICKLIST = "ERR Not a quicklist encoded object."

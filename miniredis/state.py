@@ -82,6 +82,15 @@ class ServerState:
         self.start_monotonic = time.monotonic()
         self.pid = os.getpid()
         self.run_id = os.urandom(20).hex()
+        self.replid = os.urandom(20).hex()  # master_replid (DEBUG CHANGE-REPL-ID renews it)
+        # DEBUG switches (debug.c's globals): noscript commands allowed in scripts,
+        # RESTORE's CRC check skipped, list elements this long dumped as plain nodes,
+        # and two accepted for tests but without effect here (AOF-FLUSH-SLEEP, PAUSE-CRON).
+        self.script_disable_deny_script = 0
+        self.skip_checksum_validation = 0
+        self.packed_threshold = 1 << 30
+        self.aof_flush_sleep = 0
+        self.pause_cron = 0
         self.dirty = 0                      # writes since the last save
         self.last_save = int(time.time())
         self.slowlog: List[SlowlogEntry] = []

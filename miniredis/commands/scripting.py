@@ -191,7 +191,7 @@ class Scripting:
         if not cmd.arity_ok(len(argv)):
             return self._refuse(client, cmd, errors.SCRIPT_WRONG_ARITY)
         flags = cmd.flags
-        if "noscript" in flags:
+        if "noscript" in flags and not client.state.script_disable_deny_script:
             return self._refuse(client, cmd, errors.SCRIPT_NOT_ALLOWED)
         if client.user.restricted:
             refusal = acl_check_script_call(client, cmd, argv)

@@ -5,15 +5,13 @@ import os
 import platform
 import resource
 import sys
-import time as _time
 from typing import Any, List, Optional
 
 from .. import errors
-from ..args import to_float, to_int
+from ..args import to_int
 from ..config import ConfigError, get_param
 from ..errors import CommandError
 from ..glob import compile_pattern
-from ..keyspace import encoding_of
 from ..state import resident_bytes
 from ..security.categories import categories as _categories
 from ..protocol import OK, Map, Set, Simple, Verbatim
@@ -184,7 +182,7 @@ def _section_stats(state) -> List[str]:
 
 def _section_replication(state) -> List[str]:
     return ["role:master", "connected_slaves:0", "master_failover_state:no-failover",
-            "master_replid:%s" % state.run_id, "master_replid2:" + "0" * 40,
+            "master_replid:%s" % state.replid, "master_replid2:" + "0" * 40,
             "master_repl_offset:0", "second_repl_offset:-1", "repl_backlog_active:0",
             "repl_backlog_size:1048576", "repl_backlog_first_byte_offset:0",
             "repl_backlog_histlen:0"]
@@ -631,7 +629,7 @@ def command_getkeys(client, args: List[bytes]):
     return [target[i] for i in positions if i < len(target)]
 
 
-# -- TIME, LASTSAVE, DEBUG, SHUTDOWN, SLOWLOG ---------------------------------------------
+# -- TIME, LASTSAVE, SHUTDOWN, SLOWLOG (DEBUG: commands/debug.py) ---------------------------------------------
 @command("time", 1, "loading stale fast", group="server", since="2.6.0",
          summary="Return the current server time")
 def time_(client, args: List[bytes]):
@@ -643,89 +641,6 @@ def time_(client, args: List[bytes]):
          summary="Get the UNIX time stamp of the last successful save to disk")
 def lastsave(client, args: List[bytes]):
     return client.state.last_save
-
-
-# DEBUG is a single command in Redis (not a container): its subcommands have no table
-# entries, and a wrong name or argument count gets one combined error.
-def _debug_sleep(client, args: List[bytes]):
-    seconds = to_float(args[2]) or 0.0   # Redis reads it with atof: junk is 0
-    # Like Redis: the entire server stops (handlers run in the hub, so no greenlet runs).
-    _time.sleep(max(seconds, 0.0))
-    return OK
-
-
-def _string_serialized_length(value: bytes) -> int:
-    """RDB length of a string without LZF: integer encodings, else length + bytes."""
-    text = value
-    if len(text) <= 11 and (text == b"0" or (text[:1] != b"0" and text[:2] != b"-0")):
-        try:
-            number = int(text)
-        except ValueError:
-            number = None
-        if number is not None and str(number).encode() == text:
-            if -(2 ** 7) <= number < 2 ** 7:
-                return 2
-            if -(2 ** 15) <= number < 2 ** 15:
-                return 3
-            if -(2 ** 31) <= number < 2 ** 31:
-                return 5
-    size = len(text)
-    return size + (1 if size < 64 else 2 if size < 16384 else 5 if size < 2 ** 32 else 9)
-
-
-def _debug_object(client, args: List[bytes]):
-    key = args[2]
-    state = client.state
-    value = client.db.peek(key)
-    if value is None:
-        raise CommandError(errors.NO_SUCH_KEY)
-    encoding = encoding_of(value, state.config)
-    idle = max(state.lru_clock - client.db.access.get(key, state.lru_clock), 0)
-    refcount = 1
-    size = 0
-    if isinstance(value, (bytes, bytearray)):
-        size = _string_serialized_length(bytes(value))
-        refcount_cmd = COMMANDS[b"object"].subcommands.get(b"refcount")
-        if refcount_cmd is not None:   # shared small integers, as OBJECT REFCOUNT says
-            refcount = refcount_cmd.handler(client, [b"object", b"refcount", key]) or 1
-    return Simple("Value at:0x%x refcount:%d encoding:%s serializedlength:%d lru:%d "
-                  "lru_seconds_idle:%d" % (id(value), refcount, encoding, size,
-                                           state.lru_clock & 0xFFFFFF, idle))
-
-
-def _debug_set_active_expire(client, args: List[bytes]):
-    client.state.active_expire_enabled = args[2] != b"0"
-    return OK
-
-
-def _debug_help(client, args: List[bytes]):
-    return help_reply(args, [
-        "OBJECT <key>",
-        "    Show low level info about `key` and associated value.",
-        "SET-ACTIVE-EXPIRE <0|1>",
-        "    Setting it to 0 disables expiring keys in background when they are not",
-        "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
-        "    default.",
-        "SLEEP <seconds>",
-        "    Stop the server for <seconds>. Decimals allowed.",
-    ])
-
-
-# subcommand -> (handler, number of arguments including DEBUG and the subcommand)
-_DEBUG = {b"sleep": (_debug_sleep, 3), b"object": (_debug_object, 3),
-          b"set-active-expire": (_debug_set_active_expire, 3), b"help": (_debug_help, 2)}
-
-
-@command("debug", -2, "admin noscript loading stale", group="server", since="1.0.0",
-         summary="A container for debugging commands")
-def debug(client, args: List[bytes]):
-    if not protected_allowed(client, "enable-debug-command"):
-        raise CommandError(errors.DEBUG_NOT_ALLOWED)
-    entry = _DEBUG.get(args[1].lower())
-    if entry is None or len(args) != entry[1]:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
-            args[1].decode("utf-8", "replace"), "DEBUG"))
-    return entry[0](client, args)
 
 
 @command("shutdown", -1, "admin noscript loading stale no_multi sentinel allow_busy",

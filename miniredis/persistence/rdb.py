@@ -151,6 +151,20 @@ def _backlen(size: int) -> bytes:
                   ((size >> 7) & 127) | 128, (size & 127) | 128))
 
 
+def _lp_value(value: Any) -> Any:
+    """What lpAppend stores for a string: an integer when string2ll reads it as one
+    (canonical decimal, 64-bit), else the string."""
+    if len(value) <= 20 and value[:1] in b"-0123456789" and value:
+        text = bytes(value)
+        try:
+            number = int(text)
+        except ValueError:
+            return value
+        if b"%d" % number == text and -(2 ** 63) <= number < 2 ** 63:
+            return number
+    return value
+
+
 def listpack(elements: List[Any]) -> bytes:
     """A listpack holding ``elements`` (ints as integers, the rest as strings)."""
     body = []
@@ -163,7 +177,10 @@ def listpack(elements: List[Any]) -> bytes:
 
 
 # -- writing ------------------------------------------------------------------------------
-def _stream_value(stream: Stream, node_entries: int) -> bytes:
+def _stream_value(stream: Stream, node_entries: int,
+                  _string: Callable[[bytes], bytes] = _string) -> bytes:
+    """A stream's encoding (``_string`` writes its strings: DUMP passes one that
+    integer-encodes and compresses as Redis does)."""
     parts: List[bytes] = []
     items = list(stream.entries.items())
     per_node = node_entries if node_entries > 0 else 100
@@ -171,16 +188,18 @@ def _stream_value(stream: Stream, node_entries: int) -> bytes:
     parts.append(_len(len(nodes)))
     for node in nodes:
         master_id, master_pairs = node[0]
-        fields = list(master_pairs[0::2])
+        fields = [_lp_value(f) for f in master_pairs[0::2]]
         elements: List[Any] = [len(node), 0, len(fields)] + fields + [0]
         for stream_id, pairs in node:
             ms_diff = stream_id[0] - master_id[0]
             seq_diff = stream_id[1] - master_id[1]
-            if list(pairs[0::2]) == fields:
-                elements += [2, ms_diff, seq_diff] + list(pairs[1::2]) + [len(fields) + 3]
+            if [_lp_value(f) for f in pairs[0::2]] == fields:
+                elements += ([2, ms_diff, seq_diff] + [_lp_value(v) for v in pairs[1::2]]
+                             + [len(fields) + 3])
             else:
                 count = len(pairs) // 2
-                elements += [0, ms_diff, seq_diff, count] + list(pairs) + [2 * count + 4]
+                elements += ([0, ms_diff, seq_diff, count] + [_lp_value(v) for v in pairs]
+                             + [2 * count + 4])
         parts.append(_string(_raw_id(master_id)))
         parts.append(_string(listpack(elements)))
     parts += [_len(len(stream)), _len(stream.last_id[0]), _len(stream.last_id[1]),
@@ -653,8 +672,10 @@ def _read_value(reader: _Reader, kind: int, config: Any) -> Any:
     raise reader.fail("unsupported value type %d (old ziplist encodings, modules)" % kind)
 
 
-def load_bytes(state: "ServerState", data: bytes, name: str) -> Tuple[int, int, int]:
-    """Load an RDB image into the (empty) keyspace.
+def load_bytes(state: "ServerState", data: bytes, name: str,
+               merge: bool = False) -> Tuple[int, int, int]:
+    """Load an RDB image into the (empty) keyspace; with ``merge`` (DEBUG RELOAD MERGE)
+    a key already present is replaced by the file's.
 
     Returns (keys loaded, expired keys skipped, offset after the RDB: an AOF tail may
     follow in a preamble file). Raises RDBError.
@@ -704,9 +725,11 @@ def load_bytes(state: "ServerState", data: bytes, name: str) -> Tuple[int, int, 
             value = _read_value(reader, opcode, config)
             if expires_at is not None and expires_at <= now:
                 expired += 1            # as a master does: expired keys are not loaded
-            elif key in db.data:
+            elif key in db.data and not merge:
                 raise reader.fail("duplicate key '%s'" % key.decode("utf-8", "replace"))
             else:
+                if merge and key in db.data:
+                    db.delete(key)
                 db.set(key, value)
                 if expires_at is not None:
                     db.set_expire(key, expires_at)

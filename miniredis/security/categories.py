@@ -28,6 +28,7 @@ _CATEGORY_EXCEPTIONS = {
     "keys": ("keyspace", "dangerous"), "flushall": ("keyspace", "dangerous"),
     "flushdb": ("keyspace", "dangerous"), "dbsize": ("keyspace",),
     "swapdb": ("keyspace", "dangerous"), "migrate": ("keyspace", "dangerous"),
+    "restore": ("keyspace", "dangerous"), "restore-asking": ("keyspace", "dangerous"),
     "sort": ("set", "sortedset", "list", "dangerous"),
     "sort_ro": ("set", "sortedset", "list", "dangerous"),
     "info": ("dangerous",), "lastsave": ("admin", "dangerous"), "time": (),

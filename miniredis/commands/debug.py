@@ -1,0 +1,484 @@
+"""DEBUG: Redis's grab bag of introspection and test helpers (one command, no
+subcommand table: a wrong name or argument count gets one combined error).
+
+Implemented: OBJECT, SLEEP, SET-ACTIVE-EXPIRE, ERROR, LOG, RELOAD, DIGEST,
+DIGEST-VALUE (Redis's SHA1 mix, so digests equal redis-server's for the same data),
+PROTOCOL, POPULATE, CHANGE-REPL-ID, QUICKLIST-PACKED-THRESHOLD, LISTPACK, QUICKLIST,
+STRINGMATCH-TEST, SET-DISABLE-DENY-SCRIPTS, SET-SKIP-CHECKSUM-VALIDATION, LEAK,
+AOF-FLUSH-SLEEP, PAUSE-CRON, HELP. The crash helpers (SEGFAULT, PANIC, ASSERT, OOM,
+RESTART...) and jemalloc/cluster ones are not offered: they get Redis's unknown
+subcommand error.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import struct
+import time as _time
+from typing import Any, Callable, Dict, List, Tuple
+
+from .. import errors
+from ..errors import CommandError
+from ..keyspace import encoding_of
+from ..datatypes.stream import Stream
+from ..persistence import dump as payloads
+from ..protocol import (OK, BigNumber, Bool, Double, Map, Raw, Set, Simple, Verbatim)
+from . import COMMANDS, command
+from .connection import help_reply
+from .server import protected_allowed
+
+
+# DEBUG is a single command in Redis (not a container): its subcommands have no table
+# entries, and a wrong name or argument count gets one combined error.
+_FLOAT_PREFIX = re.compile(rb"\s*[+-]?(?:inf(?:inity)?|nan|(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)",
+                           re.IGNORECASE)
+_INT_PREFIX = re.compile(rb"\s*[+-]?\d+")
+
+
+def _strtod(text: bytes) -> float:
+    """C's strtod on the longest numeric prefix ("junk" is 0, "1.5s" is 1.5)."""
+    match = _FLOAT_PREFIX.match(text)
+    return float(match.group(0)) if match else 0.0
+
+
+def _atoi(text: bytes) -> int:
+    match = _INT_PREFIX.match(text)
+    return int(match.group(0)) if match else 0
+
+
+def _debug_sleep(client, args: List[bytes]):
+    seconds = _strtod(args[2])
+    if seconds != seconds:
+        seconds = 0.0
+    # Like Redis: the entire server stops (handlers run in the hub, so no greenlet runs).
+    _time.sleep(max(seconds, 0.0))
+    return OK
+
+
+def _debug_object(client, args: List[bytes]):
+    key = args[2]
+    state = client.state
+    value = client.db.peek(key)
+    if value is None:
+        raise CommandError(errors.NO_SUCH_KEY)
+    encoding = encoding_of(value, state.config)
+    idle = max(state.lru_clock - client.db.access.get(key, state.lru_clock), 0)
+    refcount = 1
+    size = 0
+    size = len(payloads.serialize(value, state.config)) - 1   # rdbSavedObjectLen
+    if isinstance(value, (bytes, bytearray)):
+        refcount_cmd = COMMANDS[b"object"].subcommands.get(b"refcount")
+        if refcount_cmd is not None:   # shared small integers, as OBJECT REFCOUNT says
+            refcount = refcount_cmd.handler(client, [b"object", b"refcount", key]) or 1
+    return Simple("Value at:0x%x refcount:%d encoding:%s serializedlength:%d lru:%d "
+                  "lru_seconds_idle:%d" % (id(value), refcount, encoding, size,
+                                           state.lru_clock & 0xFFFFFF, idle))
+
+
+def _debug_set_active_expire(client, args: List[bytes]):
+    client.state.active_expire_enabled = args[2] != b"0"
+    return OK
+
+
+_HELP = [  # Redis 7.0's text (its HELP line is added by help_reply)
+    'AOF-FLUSH-SLEEP <microsec>',
+    '    Server will sleep before flushing the AOF, this is used for testing.',
+    'ASSERT',
+    '    Crash by assertion failed.',
+    'CHANGE-REPL-ID',
+    '    Change the replication IDs of the instance.',
+    '    Dangerous: should be used only for testing the replication subsystem.',
+    'CONFIG-REWRITE-FORCE-ALL',
+    '    Like CONFIG REWRITE but writes all configuration options, including',
+    '    keywords not listed in original configuration file or default values.',
+    'CRASH-AND-RECOVER [<milliseconds>]',
+    '    Hard crash and restart after a <milliseconds> delay (default 0).',
+    'DIGEST',
+    '    Output a hex signature representing the current DB content.',
+    'DIGEST-VALUE <key> [<key> ...]',
+    '    Output a hex signature of the values of all the specified keys.',
+    'ERROR <string>',
+    '    Return a Redis protocol error with <string> as message. Useful for clients',
+    '    unit tests to simulate Redis errors.',
+    'LEAK <string>',
+    '    Create a memory leak of the input string.',
+    'LOG <message>',
+    '    Write <message> to the server log.',
+    'HTSTATS <dbid>',
+    '    Return hash table statistics of the specified Redis database.',
+    'HTSTATS-KEY <key>',
+    "    Like HTSTATS but for the hash table stored at <key>'s value.",
+    'LOADAOF',
+    '    Flush the AOF buffers on disk and reload the AOF in memory.',
+    'REPLICATE <string>',
+    '    Replicates the provided string to replicas, allowing data divergence.',
+    'MALLCTL <key> [<val>]',
+    '    Get or set a malloc tuning integer.',
+    'MALLCTL-STR <key> [<val>]',
+    '    Get or set a malloc tuning string.',
+    'OBJECT <key>',
+    '    Show low level info about `key` and associated value.',
+    'DROP-CLUSTER-PACKET-FILTER <packet-type>',
+    '    Drop all packets that match the filtered type. Set to -1 allow all packets.',
+    'OOM',
+    '    Crash the server simulating an out-of-memory error.',
+    'PANIC',
+    '    Crash the server simulating a panic.',
+    'POPULATE <count> [<prefix>] [<size>]',
+    '    Create <count> string keys named key:<num>. If <prefix> is specified then',
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    '    replicas. Cluster slots are not respected so keys not belonging to the',
+    '    current node can be created in cluster mode.',
+    'PROTOCOL <type>',
+    '    Reply with a test value of the specified type. <type> can be: string,',
+    '    integer, double, bignum, null, array, set, map, attrib, push, verbatim,',
+    '    true, false.',
+    'RELOAD [option ...]',
+    '    Save the RDB on disk and reload it back to memory. Valid <option> values:',
+    '    * MERGE: conflicting keys will be loaded from RDB.',
+    '    * NOFLUSH: the existing database will not be removed before load, but',
+    '      conflicting keys will generate an exception and kill the server.',
+    '    * NOSAVE: the database will be loaded from an existing RDB file.',
+    '    Examples:',
+    '    * DEBUG RELOAD: verify that the server is able to persist, flush and reload',
+    '      the database.',
+    '    * DEBUG RELOAD NOSAVE: replace the current database with the contents of an',
+    '      existing RDB file.',
+    '    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB',
+    '      file to the database.',
+    'RESTART [<milliseconds>]',
+    '    Graceful restart: save config, db, restart after a <milliseconds> delay (default 0).',
+    'SDSLEN <key>',
+    '    Show low level SDS string info representing `key` and value.',
+    'SEGFAULT',
+    '    Crash the server with sigsegv.',
+    'SET-ACTIVE-EXPIRE <0|1>',
+    '    Setting it to 0 disables expiring keys in background when they are not',
+    '    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the',
+    '    default.',
+    'QUICKLIST-PACKED-THRESHOLD <size>',
+    '    Sets the threshold for elements to be inserted as plain vs packed nodes',
+    '    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.',
+    'SET-SKIP-CHECKSUM-VALIDATION <0|1>',
+    "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
+    'SLEEP <seconds>',
+    '    Stop the server for <seconds>. Decimals allowed.',
+    'STRINGMATCH-TEST',
+    '    Run a fuzz tester against the stringmatchlen() function.',
+    'STRUCTSIZE',
+    '    Return the size of different Redis core C structures.',
+    'LISTPACK <key>',
+    '    Show low level info about the listpack encoding of <key>.',
+    'QUICKLIST <key> [<0|1>]',
+    '    Show low level info about the quicklist encoding of <key>.',
+    '    The optional argument (0 by default) sets the level of detail',
+    'CLIENT-EVICTION',
+    '    Show low level client eviction pools info (maxmemory-clients).',
+    'PAUSE-CRON <0|1>',
+    '    Stop periodic cron job processing.',
+    'REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>',
+    '    Sets the time (in milliseconds) to wait between client reply buffer peak resets.',
+    '    In case NEVER is provided the last observed peak will never be reset',
+    '    In case RESET is provided the peak reset time will be restored to the default value',
+    'REPLYBUFFER RESIZING <0|1>',
+    '    Enable or disable the reply buffer resize cron job',
+    'CLUSTERLINK KILL <to|from|all> <node-id>',
+    '    Kills the link based on the direction to/from (both) with the provided node.',
+]
+
+
+def _debug_help(client, args: List[bytes]):
+    return help_reply(args, _HELP)
+
+
+def _debug_error(client, args: List[bytes]):
+    # Sent as is: an error reply that Redis does not count as a failed command.
+    text = bytes(args[2]).replace(b"\n", b" ").replace(b"\r", b" ")
+    return Raw(b"-" + text + b"\r\n")
+
+
+def _debug_log(client, args: List[bytes]):
+    client.state.log("warning", "DEBUG LOG: %s" % args[2].decode("utf-8", "replace"))
+    return OK
+
+
+def _debug_reload(client, args: List[bytes]):
+    from .. import persistence
+    from ..persistence import rdb
+    merge, flush, save = False, True, True
+    for option in args[2:]:
+        word = option.lower()
+        if word == b"merge":
+            merge = True
+        elif word == b"noflush":
+            flush = False
+        elif word == b"nosave":
+            save = False
+        else:
+            raise CommandError(errors.DEBUG_RELOAD_OPTIONS)
+    state = client.state
+    if save:
+        try:
+            persistence.snapshots(state).save(state)
+        except OSError:
+            raise CommandError(errors.SAVE_FAILED) from None
+    if flush:
+        for db in state.dbs:
+            db.flush()
+    path = persistence._rdb_path(state)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        rdb.load_bytes(state, data, os.path.basename(path), merge=merge)
+    except (OSError, rdb.RDBError):
+        raise CommandError(errors.DEBUG_RELOAD_FAILED) from None
+    state.log("warning", "DB reloaded by DEBUG RELOAD")
+    return OK
+
+
+# -- DIGEST (debug.c's xorDigest / mixDigest over SHA1) ----------------------------------
+def _xor(digest: bytearray, data: bytes) -> None:
+    for i, byte in enumerate(hashlib.sha1(data).digest()):
+        digest[i] ^= byte
+
+
+def _mix(digest: bytearray, data: bytes) -> None:
+    _xor(digest, data)
+    digest[:] = hashlib.sha1(bytes(digest)).digest()
+
+
+def _score_text(score: float) -> bytes:
+    if score != score:
+        return b"nan"
+    if score in (float("inf"), float("-inf")):
+        return b"inf" if score > 0 else b"-inf"
+    return b"%.17g" % score
+
+
+def _object_digest(db: Any, key: bytes, digest: bytearray, value: Any) -> None:
+    """xorObjectDigest: the type, then the value (ordered parts mixed, unordered
+    ones xored), then a mark when the key has a TTL."""
+    if isinstance(value, (bytes, bytearray)):
+        kind = 0
+    elif isinstance(value, Stream):
+        kind = 6
+    elif isinstance(value, dict):
+        kind = 4
+    elif isinstance(value, (set, frozenset)):
+        kind = 2
+    elif hasattr(value, "scores"):
+        kind = 3
+    else:
+        kind = 1
+    _mix(digest, struct.pack(">I", kind))
+    if kind == 0:
+        _mix(digest, bytes(value))
+    elif kind == 1:
+        for item in value:
+            _mix(digest, bytes(item))
+    elif kind == 2:
+        for member in value:
+            _xor(digest, member)
+    elif kind == 3:
+        for member, score in value.scores.items():
+            element = bytearray(20)
+            _mix(element, member)
+            _mix(element, _score_text(score))
+            _xor(digest, bytes(element))
+    elif kind == 4:
+        for field, item in value.items():
+            element = bytearray(20)
+            _mix(element, field)
+            _mix(element, item)
+            _xor(digest, bytes(element))
+    else:
+        for stream_id, pairs in value.entries.items():
+            _mix(digest, b"%d.%d" % stream_id)
+            for part in pairs:
+                _mix(digest, bytes(part))
+    if db.expires and key in db.expires:
+        _xor(digest, b"!!expire!!")
+
+
+def dataset_digest(state: Any) -> bytes:
+    """computeDatasetDigest: 20 bytes, all zero for an empty dataset."""
+    final = bytearray(20)
+    for index, db in enumerate(state.dbs):
+        if not db.data:
+            continue
+        _mix(final, struct.pack(">I", index))
+        for key, value in db.data.items():
+            digest = bytearray(20)
+            _mix(digest, key)
+            _object_digest(db, key, digest, value)
+            _xor(final, bytes(digest))
+    return bytes(final)
+
+
+def _debug_digest(client, args: List[bytes]):
+    return Simple(dataset_digest(client.state).hex())
+
+
+def _debug_digest_value(client, args: List[bytes]):
+    db = client.db
+    out = []
+    for key in args[2:]:
+        digest = bytearray(20)
+        value = db.data.get(key)          # logically expired keys too, as Redis
+        if value is not None:
+            _object_digest(db, key, digest, value)
+        out.append(Simple(bytes(digest).hex()))
+    return out
+
+
+# -- PROTOCOL -----------------------------------------------------------------------------
+def _debug_protocol(client, args: List[bytes]):
+    name = args[2].lower()
+    resp3 = client.resp >= 3
+    if name == b"string":
+        return b"Hello World"
+    if name == b"integer":
+        return 12345
+    if name == b"double":
+        return Double(3.141)
+    if name == b"bignum":
+        return BigNumber("1234567999999999999999999999999999999")
+    if name == b"null":
+        return None
+    if name == b"array":
+        return [0, 1, 2]
+    if name == b"set":
+        return Set([0, 1, 2])
+    if name == b"map":
+        return Map((j, Bool(j == 1)) for j in range(3))
+    if name == b"attrib":
+        tail = b"$39\r\nSome real reply following the attribute\r\n"
+        if resp3:
+            return Raw(b"|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n"
+                       + tail)
+        return Raw(tail)
+    if name == b"push":
+        if not resp3:
+            raise CommandError(errors.RESP2_NOT_SUPPORTED)
+        return Raw(b">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n"
+                   b"$40\r\nSome real reply following the push reply\r\n")
+    if name == b"true":
+        return Bool(1)
+    if name == b"false":
+        return Bool(0)
+    if name == b"verbatim":
+        return Verbatim("This is a verbatim\nstring")
+    raise CommandError(errors.DEBUG_PROTOCOL_TYPE)
+
+
+# -- small switches -----------------------------------------------------------------------
+def _debug_populate(client, args: List[bytes]):
+    count = _positive(args[2])
+    size = _positive(args[4]) if len(args) == 5 else 0
+    prefix = args[3] if len(args) >= 4 else b"key"
+    db = client.db
+    for j in range(count):
+        key = b"%s:%d" % (prefix, j)
+        if db.get(key) is not None:
+            continue
+        value = b"value:%d" % j
+        if size:
+            value = value[:size] + bytes(max(size - len(value), 0))
+        db.set(key, value)
+    return OK
+
+
+def _positive(value: bytes) -> int:
+    from ..args import to_int
+    number = to_int(value)      # getPositiveLongFromObjectOrReply: one error for both
+    if number is None or number < 0:
+        raise CommandError(errors.OUT_OF_RANGE_POSITIVE)
+    return number
+
+
+def _debug_change_repl_id(client, args: List[bytes]):
+    client.state.log("warning", "Changing replication IDs after receiving DEBUG "
+                     "change-repl-id")
+    client.state.replid = os.urandom(20).hex()
+    return OK
+
+
+_MEMORY_UNITS = {b"": 1, b"b": 1, b"k": 1000, b"kb": 1024, b"m": 1000 ** 2, b"mb": 1024 ** 2,
+                 b"g": 1000 ** 3, b"gb": 1024 ** 3}
+
+
+def _debug_packed_threshold(client, args: List[bytes]):
+    match = re.fullmatch(rb"(\d+)([a-z]*)", args[2].lower())
+    unit = _MEMORY_UNITS.get(match.group(2)) if match else None
+    size = int(match.group(1)) * unit if unit is not None else None
+    if size is None or size > (1 << 32) - (1 << 20):
+        raise CommandError(errors.DEBUG_PACKED_THRESHOLD)
+    client.state.packed_threshold = size or (1 << 30)
+    return OK
+
+
+def _encoded_object(client, key: bytes) -> Any:
+    value = client.db.peek(key)
+    if value is None:
+        raise CommandError(errors.NO_SUCH_KEY)
+    return encoding_of(value, client.state.config)
+
+
+def _debug_listpack(client, args: List[bytes]):
+    if _encoded_object(client, args[2]) != "listpack":
+        raise CommandError(errors.DEBUG_NOT_LISTPACK)
+    return Simple("Listpack structure printed on stdout")
+
+
+def _debug_quicklist(client, args: List[bytes]):
+    if _encoded_object(client, args[2]) != "quicklist":
+        raise CommandError(errors.DEBUG_NOT_QUICKLIST)
+    return Simple("Quicklist structure printed on stdout")
+
+
+def _debug_stringmatch_test(client, args: List[bytes]):
+    return Simple("Apparently Redis did not crash: test passed")
+
+
+def _setter(attribute: str) -> Callable[..., Any]:
+    def handler(client, args: List[bytes]):
+        setattr(client.state, attribute, _atoi(args[2]))
+        return OK
+    return handler
+
+
+def _debug_ok(client, args: List[bytes]):
+    return OK
+
+
+# subcommand -> (handler, fewest and most arguments, DEBUG and the subcommand included)
+_MANY = 1 << 30
+_DEBUG: Dict[bytes, Tuple[Callable[..., Any], int, int]] = {
+    b"sleep": (_debug_sleep, 3, 3), b"object": (_debug_object, 3, 3),
+    b"set-active-expire": (_debug_set_active_expire, 3, 3), b"help": (_debug_help, 2, 2),
+    b"error": (_debug_error, 3, 3), b"log": (_debug_log, 3, 3),
+    b"leak": (_debug_ok, 3, 3), b"reload": (_debug_reload, 2, _MANY),
+    b"digest": (_debug_digest, 2, 2), b"digest-value": (_debug_digest_value, 2, _MANY),
+    b"protocol": (_debug_protocol, 3, 3), b"populate": (_debug_populate, 3, 5),
+    b"change-repl-id": (_debug_change_repl_id, 2, 2),
+    b"quicklist-packed-threshold": (_debug_packed_threshold, 3, 3),
+    b"listpack": (_debug_listpack, 3, 3), b"quicklist": (_debug_quicklist, 3, 4),
+    b"stringmatch-test": (_debug_stringmatch_test, 2, 2),
+    b"set-disable-deny-scripts": (_setter("script_disable_deny_script"), 3, 3),
+    b"set-skip-checksum-validation": (_setter("skip_checksum_validation"), 3, 3),
+    b"aof-flush-sleep": (_setter("aof_flush_sleep"), 3, 3),
+    b"pause-cron": (_setter("pause_cron"), 3, 3),
+}
+
+
+@command("debug", -2, "admin noscript loading stale", group="server", since="1.0.0",
+         summary="A container for debugging commands")
+def debug(client, args: List[bytes]):
+    if not protected_allowed(client, "enable-debug-command"):
+        raise CommandError(errors.DEBUG_NOT_ALLOWED)
+    entry = _DEBUG.get(args[1].lower())
+    if entry is None or not entry[1] <= len(args) <= entry[2]:
+        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
+            args[1].decode("utf-8", "replace"), "DEBUG"))
+    return entry[0](client, args)

@@ -1,0 +1,235 @@
+"""DUMP payloads: one value in Redis's RDB serialization, as DUMP writes and RESTORE
+reads them (cluster.c's createDumpPayload / verifyDumpPayload).
+
+A payload is the value's RDB type byte and encoding, the RDB version as 2 bytes
+(little endian) and a CRC64 of everything before it (8 bytes, little endian).
+
+Values are encoded as Redis 7.0 would encode them from the encoding OBJECT ENCODING
+names, so a DUMP is byte for byte Redis's for the same value: strings integer-encoded
+when they are short canonical integers; lists as a quicklist of listpack nodes split
+as RPUSH would split them; sets as an intset or a plain set; hashes and sorted sets as
+a listpack or their plain forms (sorted sets from the highest score, as Redis writes a
+skiplist); streams as type 19. Strings inside (values, listpack blobs, members) are
+written as rdbSaveRawString writes them, LZF included (see :mod:`.lzf`; strings over
+64 KB are left uncompressed: still a valid payload, not Redis's bytes).
+"""
+from __future__ import annotations
+
+import struct
+from collections import deque
+from typing import Any, List, Optional
+
+from ..args import to_int
+from ..datatypes.stream import Stream
+from . import lzf, rdb
+
+PAYLOAD_VERSION = rdb.RDB_VERSION
+
+# Redis's list-max-listpack-size levels for negative fills (bytes per node).
+_FILL_LEVELS = (4096, 8192, 16384, 32768, 65536)
+_SIZE_SAFETY_LIMIT = 8192
+_SIZE_ESTIMATE_OVERHEAD = 8
+
+
+class PayloadError(Exception):
+    """The payload is not a value Redis could have dumped (RESTORE's Bad data format)."""
+
+
+_LZF_LIMIT = 1 << 16    # longer strings are stored uncompressed (Python LZF is slow)
+
+
+def _raw_string(value: bytes, compress: bool = True) -> bytes:
+    """rdbSaveRawString: short canonical integers as 1, 2 or 4 bytes, strings over 20
+    bytes LZF-compressed when that saves more than 4 bytes, the rest verbatim."""
+    if len(value) <= 11:
+        number = to_int(value)
+        if number is not None:
+            if -(2 ** 7) <= number < 2 ** 7:
+                return b"\xc0" + struct.pack("<b", number)
+            if -(2 ** 15) <= number < 2 ** 15:
+                return b"\xc1" + struct.pack("<h", number)
+            if -(2 ** 31) <= number < 2 ** 31:
+                return b"\xc2" + struct.pack("<i", number)
+    size = len(value)
+    if compress and 20 < size <= _LZF_LIMIT:
+        packed = lzf.compress(bytes(value), size - 4)
+        if packed is not None:
+            return b"\xc3" + rdb._len(len(packed)) + rdb._len(size) + packed
+    return rdb._len(len(value)) + bytes(value)
+
+
+def _lp_element(value: bytes) -> Any:
+    """What lpAppend stores for a string: an integer when it is one (string2ll)."""
+    number = to_int(value) if len(value) <= 20 else None
+    return value if number is None else number
+
+
+def _score_element(score: float) -> Any:
+    """zzlInsertAt's score: an integer when exact (double2ll), else %.17g text."""
+    if score != score:
+        return b"nan"
+    if score in (float("inf"), float("-inf")):
+        return b"inf" if score > 0 else b"-inf"
+    if -(2 ** 62) <= score <= 2 ** 62 and score == int(score):
+        return int(score)
+    return (b"%.17g" % score)
+
+
+def _entry_size(element: Any) -> int:
+    """Bytes of one listpack entry (encoding plus back length)."""
+    if isinstance(element, int):
+        size = len(rdb._lp_int(element))
+    else:
+        size = len(rdb._lp_str(element))
+    return size + len(rdb._backlen(size))
+
+
+def _quicklist(items: Any, fill: int, string: Any, plain_threshold: int) -> bytes:
+    """A list as RDB_TYPE_LIST_QUICKLIST_2, nodes split as successive RPUSHes would;
+    elements of ``plain_threshold`` bytes or more each get a plain node of their own."""
+    nodes: List[Any] = []
+    current: List[Any] = []
+    size = 0
+    limit = _FILL_LEVELS[-fill - 1] if -len(_FILL_LEVELS) <= fill < 0 else None
+    for item in items:
+        if len(item) >= plain_threshold:
+            if current:
+                nodes.append(current)
+                current, size = [], 0
+            nodes.append(bytes(item))
+            continue
+        element = _lp_element(bytes(item))
+        if current:
+            new_size = size + len(item) + _SIZE_ESTIMATE_OVERHEAD
+            if limit is not None:
+                allowed = new_size <= limit
+            else:
+                allowed = new_size <= _SIZE_SAFETY_LIMIT and len(current) < fill
+            if not allowed:
+                nodes.append(current)
+                current, size = [], 0
+        if not current:
+            size = 7                       # empty listpack: header and end byte
+        current.append(element)
+        size += _entry_size(element)
+    if current:
+        nodes.append(current)
+    parts = [rdb._len(len(nodes))]
+    for node in nodes:
+        if isinstance(node, bytes):
+            parts.append(b"\x01" + string(node))              # 1: plain container
+        else:
+            parts.append(b"\x02" + string(rdb.listpack(node)))   # 2: packed container
+    return b"".join(parts)
+
+
+def _intset(members: List[int]) -> bytes:
+    members.sort()
+    width = 2
+    for number in (members[0], members[-1]):
+        if not -(2 ** 15) <= number < 2 ** 15:
+            width = max(width, 4 if -(2 ** 31) <= number < 2 ** 31 else 8)
+    code = {2: "h", 4: "i", 8: "q"}[width]
+    return struct.pack("<II", width, len(members)) + struct.pack(
+        "<%d%s" % (len(members), code), *members)
+
+
+def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
+    """The RDB type byte and encoding of ``value`` (rdbSaveObjectType + rdbSaveObject)."""
+    from ..keyspace import encoding_of
+    compress = bool(config["rdbcompression"])
+
+    def string(data: bytes) -> bytes:
+        return _raw_string(data, compress)
+
+    cls = value.__class__
+    if cls is bytes or cls is bytearray:
+        return b"\x00" + string(bytes(value))
+    if isinstance(value, deque):
+        return bytes((rdb.T_LIST_QUICKLIST_2,)) + _quicklist(
+            value, config["list-max-listpack-size"], string, plain_threshold)
+    if isinstance(value, dict):
+        if encoding_of(value, config) == "listpack":
+            elements: List[Any] = []
+            for field, item in value.items():
+                elements += [_lp_element(field), _lp_element(item)]
+            return bytes((rdb.T_HASH_LISTPACK,)) + string(rdb.listpack(elements))
+        return bytes((rdb.T_HASH,)) + rdb._len(len(value)) + b"".join(
+            string(f) + string(v) for f, v in value.items())
+    if isinstance(value, (set, frozenset)):
+        if encoding_of(value, config) == "intset":
+            blob = _intset([int(member) for member in value])
+            return bytes((rdb.T_INTSET,)) + string(blob)
+        return bytes((rdb.T_SET,)) + rdb._len(len(value)) + b"".join(
+            string(member) for member in value)
+    if isinstance(value, Stream):
+        return bytes((rdb.T_STREAM_2,)) + rdb._stream_value(
+            value, config["stream-node-max-entries"], string)
+    if hasattr(value, "entries") and hasattr(value, "listpack"):      # a ZSet
+        if value.listpack:
+            elements = []
+            for score, member in value.entries():
+                elements += [_lp_element(member), _score_element(score)]
+            return bytes((rdb.T_ZSET_LISTPACK,)) + string(rdb.listpack(elements))
+        entries = list(value.entries())
+        return bytes((rdb.T_ZSET_2,)) + rdb._len(len(entries)) + b"".join(
+            string(member) + struct.pack("<d", score)
+            for score, member in reversed(entries))
+    raise TypeError("cannot dump values of type %r" % cls)
+
+
+def create(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
+    """A DUMP payload: the serialized value, the RDB version, the CRC64."""
+    body = serialize(value, config, plain_threshold) + struct.pack("<H", PAYLOAD_VERSION)
+    return body + struct.pack("<Q", rdb.crc64(0, body))
+
+
+def verify(payload: bytes, check_crc: bool = True) -> bool:
+    """verifyDumpPayload: long enough, a version this server reads, a matching CRC."""
+    if len(payload) < 10:
+        return False
+    version = struct.unpack("<H", payload[-10:-8])[0]
+    if version > PAYLOAD_VERSION:
+        return False
+    if not check_crc:
+        return True
+    return struct.unpack("<Q", payload[-8:])[0] == rdb.crc64(0, payload[:-8])
+
+
+def _empty(value: Any) -> bool:
+    if isinstance(value, (bytes, bytearray, Stream)):
+        return False
+    return len(value) == 0
+
+
+def load(payload: bytes, config: Any) -> Any:
+    """The value a verified payload holds (keyspace types). Raises PayloadError for
+    anything that is not a well-formed value: unknown types, short or inconsistent
+    data, empty collections."""
+    # Like Redis, the value is read from the whole payload: a value that runs into the
+    # version and CRC bytes is read from them, and bytes left over are ignored.
+    body = payload
+    reader = rdb._Reader(body, "DUMP payload")
+    try:
+        kind = reader.byte()
+        value = rdb._read_value(reader, kind, config)
+    except PayloadError:
+        raise
+    except Exception as exc:           # any malformation: short reads, bad encodings...
+        raise PayloadError(str(exc)) from None
+    if _empty(value):
+        raise PayloadError("empty value")
+    scores = getattr(value, "scores", None)
+    if isinstance(scores, dict) and any(score != score for score in scores.values()):
+        raise PayloadError("NaN score")         # would break the set's ordering
+    if isinstance(value, set) and kind == rdb.T_INTSET and len(value) != _intset_count(body):
+        raise PayloadError("duplicate intset members")
+    return value
+
+
+def _intset_count(body: bytes) -> Optional[int]:
+    reader = rdb._Reader(body, "DUMP payload")
+    reader.byte()
+    blob = reader.string()
+    return struct.unpack("<I", blob[4:8])[0] if len(blob) >= 8 else None
+
