@@ -473,21 +473,24 @@ def _search(client, args: List[bytes], source_at: int, flags: int):
     return returned
 
 
-def _radius_keys(args: List[bytes]) -> List[int]:
-    """georadiusGetKeys: the source, and the last STORE/STOREDIST key if any."""
-    stored = None
-    i = 5
-    while i < len(args):
-        if _word(args[i]) in (b"store", b"storedist") and i + 1 < len(args):
-            stored = i + 1
-            i += 1
-        i += 1
-    return [1] if stored is None else [1, stored]
+def _store_keys(start: int) -> Callable[[List[bytes]], List[int]]:
+    """The key specs of GEORADIUS/GEORADIUSBYMEMBER: the source, then the key after
+    the first STORE, then the key after the first STOREDIST, searched from the
+    options' position ``start``."""
+    def keys(args: List[bytes]) -> List[int]:
+        found = [1]
+        for keyword in (b"store", b"storedist"):
+            for i in range(start, len(args) - 1):
+                if _word(args[i]) == keyword:
+                    found.append(i + 1)
+                    break
+        return found
+    return keys
 
 
 @command("georadius", -6, "write denyoom", keys=(1, 1, 1), group="geo", since="3.2.0",
          summary="Query a sorted set representing a geospatial index to fetch members "
-         "matching a given maximum distance from a point", key_finder=_radius_keys)
+         "matching a given maximum distance from a point", key_finder=_store_keys(6))
 def georadius(client, args: List[bytes]):
     return _search(client, args, 1, _COORDS)
 
@@ -501,7 +504,7 @@ def georadius_ro(client, args: List[bytes]):
 @command("georadiusbymember", -5, "write denyoom", keys=(1, 1, 1), group="geo",
          since="3.2.0", summary="Query a sorted set representing a geospatial index to "
          "fetch members matching a given maximum distance from a member",
-         key_finder=_radius_keys)
+         key_finder=_store_keys(5))
 def georadiusbymember(client, args: List[bytes]):
     return _search(client, args, 1, _MEMBER)
 

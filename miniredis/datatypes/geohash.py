@@ -98,7 +98,9 @@ class Area:
 
 def _to_uint64(score: float) -> int:
     """C's ``(uint64_t)score`` as x86-64 code computes it (for any stored score)."""
-    if math.isnan(score) or math.isinf(score):
+    # Below 2^63: cvttsd2si (out of range or NaN: 2^63). From 2^63: cvttsd2si of
+    # score - 2^63, top bit flipped (so 2^64 and above, +inf included, give 0).
+    if math.isnan(score):
         return 1 << 63
     if score >= 9223372036854775808.0:
         if score >= 18446744073709551616.0:
