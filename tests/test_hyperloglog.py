@@ -246,3 +246,58 @@ def test_pfadd_speed_in_process():
         hll.count(value)
     per_count = (time.perf_counter() - started) / 50
     assert per_add < 2e-4 and per_count < 5e-3, (per_add, per_count)
+
+
+# -- AOF ------------------------------------------------------------------------------------
+AOF_COMMANDS = [
+    ["PFADD", "h", "a", "b"], ["PFADD", "h", "a"], ["PFCOUNT", "h"], ["PFCOUNT", "h"],
+    ["PFCOUNT", "h", "h"], ["PFMERGE", "d", "h"], ["PFDEBUG", "ENCODING", "h"],
+    ["PFDEBUG", "DECODE", "h"], ["PFDEBUG", "TODENSE", "h"], ["PFDEBUG", "TODENSE", "h"],
+    ["PFDEBUG", "GETREG", "d"], ["PFADD", "h", "c"], ["PFCOUNT", "h", "d"],
+    ["MULTI"], ["PFADD", "m", "x"], ["PFCOUNT", "m"], ["EXEC"],
+    ["EVAL", "redis.call('pfadd', KEYS[1], 'q'); return redis.call('pfcount', KEYS[1])",
+     "1", "lua"],
+    ["GEOADD", "g", "ch", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669",
+     "Catania"], ["GEORADIUS", "g", "15", "37", "200", "km"],
+    ["GEORADIUS", "g", "15", "37", "200", "km", "STORE", "s"],
+    ["GEORADIUSBYMEMBER", "g", "Palermo", "200", "km", "WITHDIST"],
+    ["GEORADIUSBYMEMBER", "g", "Palermo", "200", "km", "STOREDIST", "s3"],
+    ["GEOSEARCHSTORE", "s2", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"],
+    ["GEOSEARCH", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"],
+    ["GEOADD", "g", "1", "1", "x"], ["GEOADD", "g", "500", "1", "bad"],
+]
+
+
+def _incr_file(directory: str) -> bytes:
+    from tests.aofutil import aof_files
+    return open(aof_files(directory)[-1], "rb").read()
+
+
+def test_aof_effects_are_redis_bytes(tmp_path, real_redis):
+    """The incr file after the same commands is byte for byte Redis's, and replaying
+    ours (miniredis restart) gives back the same values."""
+    from miniredis import Server
+    from tests.harness import RedisProcess, find_redis_server
+    real_dir, mini_dir = tmp_path / "real", tmp_path / "mini"
+    real_dir.mkdir()
+    mini_dir.mkdir()
+    redis_proc = RedisProcess(find_redis_server(), ["--appendonly", "yes", "--dir",
+                                                    str(real_dir)])
+    try:
+        with Server(port=0, appendonly=True, dir=str(mini_dir)) as server:
+            replies = {}
+            for name, port in (("redis", redis_proc.port), ("mini", server.port)):
+                conn = RawConnection(port)
+                replies[name] = [conn.call(*cmd) for cmd in AOF_COMMANDS]
+                replies[name].append(conn.call("GET", "h"))
+                replies[name].append(conn.call("ZRANGE", "s3", "0", "-1", "WITHSCORES"))
+                conn.close()
+            assert replies["mini"] == replies["redis"]
+            assert _incr_file(str(mini_dir)) == _incr_file(str(real_dir))
+        with Server(port=0, appendonly=True, dir=str(mini_dir)) as server:
+            conn = RawConnection(server.port)
+            assert conn.call("GET", "h") == replies["redis"][-2]
+            assert conn.call("ZRANGE", "s3", "0", "-1", "WITHSCORES") == replies["redis"][-1]
+            conn.close()
+    finally:
+        redis_proc.stop()

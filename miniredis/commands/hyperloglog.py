@@ -110,7 +110,7 @@ def pfcount(client, args: List[bytes]):
     state.dirty += 1
     if state.aof is not None:
         # A read-only command that changed the string: logged as Redis propagates it.
-        state.aof.propagate(db.id, [b"PFCOUNT", key])
+        state.aof.propagate(db.id, list(args))
     return _signed(card)
 
 

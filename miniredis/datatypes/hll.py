@@ -24,6 +24,7 @@ Values handled here are ``bytearray`` objects edited in place; functions return 
 from __future__ import annotations
 
 import math
+import re
 import struct
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -147,6 +148,15 @@ _R_SHR4 = _table(lambda b: (b & 63) >> 4)
 _R_SHL2 = _table(lambda b: (b & 63) << 2)
 _QUARTER = REGISTERS // 4
 
+# Sparse opcode bytes: registers covered by a one-byte opcode (ZERO, VAL), and the
+# byte sets of each kind, for bulk scans.
+_SPAN = _table(lambda b: b + 1 if b < 0x40 else ((b & 3) + 1 if b >= 0x80 else 0))
+_NOT_XZERO = bytes(b for b in range(256) if not 0x40 <= b < 0x80)
+_NOT_ZERO = bytes(range(0x40, 256))
+_NOT_VAL = bytes(range(0x80))
+_BLOCK = 64
+_XZERO_BYTE = re.compile(rb"[\x40-\x7f]")
+
 
 def _bytewise_or(a: bytes, b: bytes) -> bytes:
     """a | b byte by byte, for strings whose bytes share no set bit (one addition)."""
@@ -267,7 +277,47 @@ def dense_set(value: bytearray, index: int, count: int) -> int:
     if not last:
         fb8 = 8 - fb
         value[pos + 1] = (b1 & ~(63 >> fb8) | (count >> fb8)) & 0xff
+    if _HISTOGRAMS:
+        entry = _HISTOGRAMS.get(id(value))
+        if entry is not None and entry[0] is value:
+            _follow(entry, pos, fb, count)
     return 1
+
+
+# Histograms of dense values counted lately: id -> (value, copy of the value when the
+# histogram was right, histogram). dense_set applies each change to the copy and the
+# histogram alike, so PFCOUNT after a few PFADDs skips the full count; the copy being
+# equal to the value proves the histogram is current (SETRANGE & co. break equality).
+_HISTOGRAMS: Dict[int, Tuple[bytearray, bytearray, List[int]]] = {}
+_HISTOGRAMS_MAX = 32
+
+
+def _follow(entry: Tuple[bytearray, bytearray, List[int]], pos: int, fb: int,
+            count: int) -> None:
+    """Set the register at (pos, fb) of the copy to ``count``, histogram alike."""
+    copy, hist = entry[1], entry[2]
+    b0 = copy[pos]
+    last = pos + 1 >= len(copy)
+    b1 = 0 if last else copy[pos + 1]
+    old = ((b0 >> fb) | (b1 << (8 - fb))) & 63
+    hist[old] -= 1
+    hist[count] += 1
+    copy[pos] = (b0 & ~(63 << fb) | (count << fb)) & 0xff
+    if not last:
+        fb8 = 8 - fb
+        copy[pos + 1] = (b1 & ~(63 >> fb8) | (count >> fb8)) & 0xff
+
+
+def _dense_histogram(value: Buffer) -> List[int]:
+    entry = _HISTOGRAMS.get(id(value))
+    if entry is not None and entry[0] is value and entry[1] == value:
+        return list(entry[2])
+    hist = histogram_of_registers(b"".join(_dense_quarters(value)))
+    if value.__class__ is bytearray:
+        if len(_HISTOGRAMS) >= _HISTOGRAMS_MAX:
+            del _HISTOGRAMS[next(iter(_HISTOGRAMS))]
+        _HISTOGRAMS[id(value)] = (value, bytearray(value), list(hist))
+    return hist
 
 
 def _val(reg: int, run: int) -> int:
@@ -302,7 +352,20 @@ def _scan(value: bytearray, index: int, cursor: Optional[SparseCursor]):
     span = 0
     if cursor is None:
         p, first, prev = HEADER, 0, None
+        block_end = 0
         while p < end:
+            if p >= block_end and p + _BLOCK <= end:
+                # 64 one-byte opcodes (no XZERO byte among them) are skipped whole
+                # when they end before ``index``: two translations and a sum in C.
+                block = value[p:p + _BLOCK]
+                if not block.translate(None, _NOT_XZERO):
+                    covered = sum(block.translate(_SPAN))
+                    if first + covered <= index:
+                        first += covered
+                        prev = p + _BLOCK - 1
+                        p += _BLOCK
+                        continue
+                block_end = p + _BLOCK
             b = value[p]
             if b < 0x40:
                 span = b + 1
@@ -468,13 +531,52 @@ def histogram(value: Buffer) -> Tuple[List[int], bool]:
     """(register histogram, valid) of a dense or sparse value (hllCount's first step:
     a sparse value not covering exactly 16384 registers is invalid)."""
     if value[4] == DENSE:
-        return histogram_of_registers(b"".join(_dense_quarters(value))), True
+        return _dense_histogram(value), True
+    return _sparse_histogram(value)
+
+
+def _xzero_pairs(body: bytes) -> List[int]:
+    """Offsets in ``body`` (a sparse value without its header) of its XZERO opcodes:
+    in order, every byte 0x40-0x7f is one unless it is the second byte of the one
+    just found (all other opcodes are one byte long)."""
+    found: List[int] = []
+    if not body.translate(None, _NOT_XZERO):
+        return found
+    after = 0
+    for match in _XZERO_BYTE.finditer(body):
+        q = match.start()
+        if q >= after:
+            found.append(q)
+            after = q + 2
+    return found
+
+
+def _sparse_histogram(value: Buffer) -> Tuple[List[int], bool]:
+    """The register histogram of a sparse value by bulk operations: XZERO pairs are
+    taken out first, then ZERO and VAL bytes are counted by kind."""
+    body = bytes(value[HEADER:])
     hist = [0] * 64
-    idx = 0
-    for kind, run, reg in _opcodes(value):
-        idx += run
-        hist[reg] += run
-    return hist, idx == REGISTERS
+    total = 0
+    pairs = _xzero_pairs(body)
+    if pairs:
+        pieces = []
+        previous = 0
+        for q in pairs:
+            pieces.append(body[previous:q])
+            low = body[q + 1] if q + 1 < len(body) else 0
+            total += ((body[q] & 63) << 8 | low) + 1
+            previous = q + 2
+        pieces.append(body[previous:])
+        body = b"".join(pieces)
+    zeros = body.translate(None, _NOT_ZERO)
+    total += sum(zeros) + len(zeros)
+    hist[0] = total
+    vals = body.translate(None, _NOT_VAL)
+    for b in set(vals):
+        run = ((b & 3) + 1) * vals.count(b)
+        hist[((b >> 2) & 31) + 1] += run
+        total += run
+    return hist, total == REGISTERS
 
 
 def _sigma(x: float) -> float:
