@@ -318,3 +318,20 @@ def test_notifications(differ):
             admin.call("CONFIG", "SET", "notify-keyspace-events", "")
             listener.close()
     compare_scenario(differ, scenario)
+
+
+def test_from_scripts_and_transactions(differ):
+    """Coordinates reach Lua as doubles in RESP3 and as strings in RESP2; queued in
+    MULTI they are encoded as the command runs."""
+    differ.check(
+        SICILY,
+        "EVAL \"return redis.call('geopos', KEYS[1], 'Palermo', 'x')\" 1 Sicily",
+        "EVAL \"redis.setresp(3); return redis.call('geopos', KEYS[1], 'Palermo', 'x')\" "
+        "1 Sicily",
+        "EVAL \"redis.setresp(3); return redis.call('geosearch', KEYS[1], 'FROMLONLAT', "
+        "15, 37, 'BYRADIUS', 200, 'km', 'WITHCOORD', 'WITHDIST', 'ASC')\" 1 Sicily",
+        "EVAL \"return redis.call('geodist', KEYS[1], 'Palermo', 'Catania')\" 1 Sicily",
+        "EVAL_RO \"return redis.call('georadius', KEYS[1], 15, 37, 200, 'km')\" 1 Sicily",
+        "EVAL_RO \"return redis.call('georadius_ro', KEYS[1], 15, 37, 200, 'km')\" 1 Sicily",
+        "MULTI", "GEOPOS Sicily Palermo", "GEOADD Sicily 1 1 x", "GEOHASH Sicily x",
+        "EXEC")

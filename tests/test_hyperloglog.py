@@ -301,3 +301,19 @@ def test_aof_effects_are_redis_bytes(tmp_path, real_redis):
             conn.close()
     finally:
         redis_proc.stop()
+
+
+def test_keyspace_hits_and_misses(differ):
+    from tests.harness import assert_same_hits_and_misses
+    assert_same_hits_and_misses(differ, ["PFADD h a", "PFADD h2 b"], [
+        "PFCOUNT h", "PFCOUNT nosuch", "PFCOUNT h nosuch h2", "PFMERGE d h nosuch",
+        "PFMERGE h h2", "PFADD h c", "PFDEBUG ENCODING h"])
+
+
+def test_from_scripts_and_transactions(differ):
+    differ.check(
+        "EVAL \"redis.call('pfadd', KEYS[1], 'a', 'b'); return redis.call('pfcount', "
+        "KEYS[1])\" 1 h", "EVAL_RO \"return redis.call('pfcount', KEYS[1])\" 1 h",
+        "EVAL_RO \"return redis.call('pfadd', KEYS[1], 'z')\" 1 h",
+        "MULTI", "PFADD h c", "PFCOUNT h", "PFMERGE d h", "GET d", "EXEC", "GET h",
+        "OBJECT ENCODING h", "APPEND h x", "PFCOUNT h")

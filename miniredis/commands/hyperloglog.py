@@ -216,9 +216,9 @@ def pfselftest(client, args: List[bytes]):
     seed = rng.getrandbits(64)
     for j in range(1, _SELFTEST_ELEMENTS + 1):
         element = ((j ^ seed) & ((1 << 64) - 1)).to_bytes(8, "little")
-        index, count = hll.pattern(element)
+        index, count = hll.pattern_of_hash(hll.murmur64a(element))
         hll.dense_set(dense, index, count)
-        hll.add(sparse, element, max_bytes)
+        hll.add_pattern(sparse, index, count, max_bytes)
         if j != checkpoint:
             continue
         if j < max_bytes // 2 and sparse[4] != hll.SPARSE:

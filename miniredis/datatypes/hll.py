@@ -78,14 +78,18 @@ def murmur64a(data: bytes, seed: int = _SEED) -> int:
 _PATTERNS: Dict[bytes, Tuple[int, int]] = {}
 
 
+def pattern_of_hash(h: int) -> Tuple[int, int]:
+    """(register index, length of the 0...01 run after the index bits) of a hash."""
+    rest = (h >> HLL_P) | (1 << HLL_Q)
+    return h & _P_MASK, (rest & -rest).bit_length()
+
+
 def pattern(element: bytes) -> Tuple[int, int]:
     """(register index, length of the 0...01 run) of ``element`` (hllPatLen)."""
     found = _PATTERNS.get(element)
     if found is not None:
         return found
-    h = murmur64a(element)
-    rest = (h >> HLL_P) | (1 << HLL_Q)
-    found = (h & _P_MASK, (rest & -rest).bit_length())
+    found = pattern_of_hash(murmur64a(element))
     if len(_PATTERNS) >= 65536:
         _PATTERNS.clear()
     _PATTERNS[bytes(element)] = found
@@ -146,7 +150,6 @@ _LOW4_SHL4 = _table(lambda b: (b & 15) << 4)
 _R_SHR2 = _table(lambda b: (b & 63) >> 2)
 _R_SHR4 = _table(lambda b: (b & 63) >> 4)
 _R_SHL2 = _table(lambda b: (b & 63) << 2)
-_QUARTER = REGISTERS // 4
 
 # Sparse opcode bytes: registers covered by a one-byte opcode (ZERO, VAL), and the
 # byte sets of each kind, for bulk scans.
@@ -504,6 +507,11 @@ def _promote(value: bytearray, index: int, count: int) -> int:
 def add(value: bytearray, element: bytes, max_bytes: int) -> int:
     """hllAdd: 1 if the estimate may have changed, 0 if not, -1 if corrupted."""
     index, count = pattern(element)
+    return add_pattern(value, index, count, max_bytes)
+
+
+def add_pattern(value: bytearray, index: int, count: int, max_bytes: int) -> int:
+    """:func:`add` of an element already hashed to (register, run length)."""
     encoding = value[4]
     if encoding == DENSE:
         return dense_set(value, index, count)
