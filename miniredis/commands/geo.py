@@ -206,24 +206,8 @@ def _member_position(zset: ZSet, member: bytes) -> Tuple[float, float]:
 
 
 def _points_in(zset: ZSet, shape: Shape, limit: int) -> List[_Point]:
-    """membersOfAllNeighbors: the hits of every cell, in cell then score order,
-    stopping once ``limit`` hits are found (0: no limit; COUNT ... ANY)."""
-    found: List[_Point] = []
-    order = zset.order
-    decode = geohash.decode_score
-    within = geohash.within
-    for bits, step in geohash.search_cells(shape):
-        if found and limit and len(found) >= limit:
-            break
-        low, high = geohash.score_range(bits, step)
-        for score, member in order.irange((low,), (high,), inclusive=(True, False)):
-            longitude, latitude = decode(score)
-            dist = within(shape, longitude, latitude)
-            if dist is not None:
-                found.append(_Point(longitude, latitude, dist, score, member))
-            if found and limit and len(found) >= limit:
-                break
-    return found
+    """The search hits (see :func:`miniredis.datatypes.geohash.collect`)."""
+    return [_Point(*hit) for hit in geohash.collect(zset.order, shape, limit)]
 
 
 def _compare_asc(a: _Point, b: _Point) -> int:

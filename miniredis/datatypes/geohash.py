@@ -111,21 +111,57 @@ def _to_uint64(score: float) -> int:
     return int(score) & _U64
 
 
+def _compact_table(odd: int) -> bytes:
+    """For every 16-bit number, its even (or odd) bits packed into 8 bits."""
+    out = bytearray(65536)
+    for value in range(65536):
+        packed = 0
+        for bit in range(8):
+            packed |= ((value >> (2 * bit + odd)) & 1) << bit
+        out[value] = packed
+    return bytes(out)
+
+
+_EVEN16 = _compact_table(0)
+_ODD16 = _compact_table(1)
+
+# score -> (longitude, latitude): searches decode the same stored scores again and
+# again. A memo of a pure function; bounded by clearing.
+_DECODED: dict = {}
+
+
 def decode_score(score: float) -> Tuple[float, float]:
     """(longitude, latitude) of the centre of the cell a score names, clamped to the
     supported area (geohashDecodeToLongLatWGS84 of a 26-step hash)."""
-    area = Area(_to_uint64(score), STEP_MAX)
-    longitude = (area.long_min + area.long_max) / 2
+    found = _DECODED.get(score)
+    if found is not None:
+        return found
+    bits = _to_uint64(score)
+    even, odd = _EVEN16, _ODD16
+    c0, c1, c2, c3 = (bits & 0xffff, (bits >> 16) & 0xffff, (bits >> 32) & 0xffff,
+                      bits >> 48)
+    lat_bits = even[c0] | even[c1] << 8 | even[c2] << 16 | even[c3] << 24
+    long_bits = odd[c0] | odd[c1] << 8 | odd[c2] << 16 | odd[c3] << 24
+    cells = 67108864.0                       # 2^26
+    lat_scale = LAT_MAX - LAT_MIN
+    lat_min = LAT_MIN + (lat_bits * 1.0 / cells) * lat_scale
+    lat_max = LAT_MIN + ((lat_bits + 1) * 1.0 / cells) * lat_scale
+    long_min = LONG_MIN + (long_bits * 1.0 / cells) * 360.0
+    long_max = LONG_MIN + ((long_bits + 1) * 1.0 / cells) * 360.0
+    longitude = (long_min + long_max) / 2
     if longitude > LONG_MAX:
         longitude = LONG_MAX
     if longitude < LONG_MIN:
         longitude = LONG_MIN
-    latitude = (area.lat_min + area.lat_max) / 2
+    latitude = (lat_min + lat_max) / 2
     if latitude > LAT_MAX:
         latitude = LAT_MAX
     if latitude < LAT_MIN:
         latitude = LAT_MIN
-    return longitude, latitude
+    if len(_DECODED) >= 65536:
+        _DECODED.clear()
+    found = _DECODED[score] = (longitude, latitude)
+    return found
 
 
 def geohash_string(score: float) -> bytes:
@@ -338,6 +374,58 @@ def within(shape: Shape, longitude: float, latitude: float) -> Optional[float]:
     if distance(longitude, latitude, x1, latitude) > width / 2:
         return None
     return distance(x1, y1, longitude, latitude)
+
+
+def collect(order, shape: Shape, limit: int) -> List[tuple]:
+    """membersOfAllNeighbors over a sorted set's SortedList of (score, member): the
+    (longitude, latitude, distance, score, member) of every point inside ``shape``,
+    cell by cell in Redis's order, each cell in score order; stops once ``limit``
+    points are found (0: no limit).
+
+    The hot loop of every search: the decoding memo and, for circles, the distance
+    are inlined (the same operations in the same order as :func:`distance`, so the
+    same doubles)."""
+    found: List[tuple] = []
+    append = found.append
+    memo = _DECODED
+    decode = decode_score
+    circle = shape.kind == CIRCLE
+    x1, y1 = shape.xy
+    radius = shape.radius * shape.conversion
+    sin, cos, sqrt, asin = math.sin, math.cos, math.sqrt, math.asin
+    d_r = _D_R
+    lon1r = x1 * d_r
+    lat1r = y1 * d_r
+    cos1 = cos(lat1r)
+    two_r = 2.0 * EARTH_RADIUS
+    nan = math.nan
+    for bits, step in search_cells(shape):
+        if found and limit and len(found) >= limit:
+            break
+        low, high = score_range(bits, step)
+        for score, member in order.irange((low,), (high,), inclusive=(True, False)):
+            position = memo.get(score)
+            if position is None:
+                position = decode(score)
+            longitude, latitude = position
+            if circle:
+                v = sin((longitude * d_r - lon1r) / 2)
+                if v == 0.0:
+                    d = EARTH_RADIUS * abs(latitude * d_r - lat1r)
+                else:
+                    lat2r = latitude * d_r
+                    u = sin((lat2r - lat1r) / 2)
+                    root = sqrt(u * u + cos1 * cos(lat2r) * v * v)
+                    d = nan if root > 1.0 else two_r * asin(root)
+                if not d > radius:
+                    append((longitude, latitude, d, score, member))
+            else:
+                d = within(shape, longitude, latitude)
+                if d is not None:
+                    append((longitude, latitude, d, score, member))
+            if found and limit and len(found) >= limit:
+                break
+    return found
 
 
 # -- texts ---------------------------------------------------------------------------
