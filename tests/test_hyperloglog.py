@@ -317,3 +317,27 @@ def test_from_scripts_and_transactions(differ):
         "EVAL_RO \"return redis.call('pfadd', KEYS[1], 'z')\" 1 h",
         "MULTI", "PFADD h c", "PFCOUNT h", "PFMERGE d h", "GET d", "EXEC", "GET h",
         "OBJECT ENCODING h", "APPEND h x", "PFCOUNT h")
+
+
+def test_rdb_snapshot_loads_in_redis(tmp_path, real_redis):
+    """A HLL saved by miniredis (SAVE) is read by redis-server as the same string."""
+    from miniredis import Server
+    from tests.harness import RedisProcess, find_redis_server
+    with Server(port=0, dir=str(tmp_path)) as server:
+        conn = RawConnection(server.port)
+        conn.call("PFADD", "small", "a", "b", "c")
+        conn.call("PFADD", "big", *("e%d" % i for i in range(5000)))
+        conn.call("PFCOUNT", "big")
+        conn.call("GEOADD", "geo", "13.361389", "38.115556", "Palermo")
+        values = [conn.call("GET", "small"), conn.call("GET", "big")]
+        assert conn.call("SAVE") == b"+OK\r\n"
+        conn.close()
+    loaded = RedisProcess(find_redis_server(), ["--dir", str(tmp_path)])
+    try:
+        conn = RawConnection(loaded.port)
+        assert [conn.call("GET", "small"), conn.call("GET", "big")] == values
+        assert conn.call("PFDEBUG", "ENCODING", "big") == b"+dense\r\n"
+        assert conn.call("GEOPOS", "geo", "Palermo").startswith(b"*1\r\n*2\r\n$20\r\n13.36")
+        conn.close()
+    finally:
+        loaded.stop()
