@@ -112,18 +112,13 @@ def _to_uint64(score: float) -> int:
 
 
 def _compact_table(odd: int) -> bytes:
-    """For every 16-bit number, its even (or odd) bits packed into 8 bits."""
-    out = bytearray(65536)
-    for value in range(65536):
-        packed = 0
-        for bit in range(8):
-            packed |= ((value >> (2 * bit + odd)) & 1) << bit
-        out[value] = packed
-    return bytes(out)
+    """For every byte, its even (or odd) bits packed into 4 bits."""
+    return bytes(sum(((value >> (2 * bit + odd)) & 1) << bit for bit in range(4))
+                 for value in range(256))
 
 
-_EVEN16 = _compact_table(0)
-_ODD16 = _compact_table(1)
+_EVEN8 = _compact_table(0)
+_ODD8 = _compact_table(1)
 
 # score -> (longitude, latitude): searches decode the same stored scores again and
 # again. A memo of a pure function; bounded by clearing.
@@ -136,12 +131,12 @@ def decode_score(score: float) -> Tuple[float, float]:
     found = _DECODED.get(score)
     if found is not None:
         return found
-    bits = _to_uint64(score)
-    even, odd = _EVEN16, _ODD16
-    c0, c1, c2, c3 = (bits & 0xffff, (bits >> 16) & 0xffff, (bits >> 32) & 0xffff,
-                      bits >> 48)
-    lat_bits = even[c0] | even[c1] << 8 | even[c2] << 16 | even[c3] << 24
-    long_bits = odd[c0] | odd[c1] << 8 | odd[c2] << 16 | odd[c3] << 24
+    b0, b1, b2, b3, b4, b5, b6, b7 = _to_uint64(score).to_bytes(8, "little")
+    even, odd = _EVEN8, _ODD8
+    lat_bits = (even[b0] | even[b1] << 4 | even[b2] << 8 | even[b3] << 12 |
+                even[b4] << 16 | even[b5] << 20 | even[b6] << 24 | even[b7] << 28)
+    long_bits = (odd[b0] | odd[b1] << 4 | odd[b2] << 8 | odd[b3] << 12 |
+                 odd[b4] << 16 | odd[b5] << 20 | odd[b6] << 24 | odd[b7] << 28)
     cells = 67108864.0                       # 2^26
     lat_scale = LAT_MAX - LAT_MIN
     lat_min = LAT_MIN + (lat_bits * 1.0 / cells) * lat_scale
