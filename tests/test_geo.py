@@ -234,7 +234,7 @@ def _random_point(rng: random.Random, centre=None, spread=5.0):
     return lon, lat
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(12))
 def test_random_searches(differ, seed):
     rng = random.Random(seed)
     centre = _random_point(rng)

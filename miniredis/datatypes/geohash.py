@@ -394,6 +394,11 @@ def collect(order, shape: Shape, limit: int) -> List[tuple]:
     cos1 = cos(lat1r)
     two_r = 2.0 * EARTH_RADIUS
     nan = math.nan
+    # A point whose latitude alone puts it beyond the radius is out whatever the
+    # haversine rounds to (a generous margin). Only for radii far below half the
+    # globe, where no candidate is near antipodal (Redis keeps those, as NaN).
+    band = radius * (1 + 1e-9) + 1e-6 if circle and radius < 1e6 else math.inf
+    band_rad = band / EARTH_RADIUS
     for bits, step in search_cells(shape):
         if found and limit and len(found) >= limit:
             break
@@ -404,6 +409,8 @@ def collect(order, shape: Shape, limit: int) -> List[tuple]:
                 position = decode(score)
             longitude, latitude = position
             if circle:
+                if abs(latitude * d_r - lat1r) > band_rad:
+                    continue
                 v = sin((longitude * d_r - lon1r) / 2)
                 if v == 0.0:
                     d = EARTH_RADIUS * abs(latitude * d_r - lat1r)
