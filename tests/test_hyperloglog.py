@@ -341,3 +341,24 @@ def test_rdb_snapshot_loads_in_redis(tmp_path, real_redis):
         conn.close()
     finally:
         loaded.stop()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_merges_give_identical_bytes(differ, seed):
+    """PFMERGE of random sparse and dense HLLs, into new and existing (sparse or
+    dense) destinations, register by register as Redis: the same bytes."""
+    rng = random.Random(seed)
+    limit = rng.choice(["3000", "300", "1200"])
+    with configured(differ, ["hll-sparse-max-bytes", limit],
+                    ["hll-sparse-max-bytes", "3000"]):
+        commands = []
+        for i in range(5):
+            size = rng.choice([1, 4, 30, 120, 400, 2500])
+            commands.append(["PFADD", "k%d" % i,
+                             *("%d:%d" % (i, rng.randrange(10 ** 7)) for _ in range(size))])
+        for _ in range(8):
+            sources = rng.sample(["k0", "k1", "k2", "k3", "k4", "nosuch"], rng.randrange(1, 4))
+            dest = rng.choice(["d", "e", "k0", "k3"])
+            commands += [["PFMERGE", dest, *sources], ["GET", dest],
+                         ["PFDEBUG", "ENCODING", dest], ["PFCOUNT", dest, *sources]]
+        differ.check(*commands, protocols=(2,))
