@@ -677,29 +677,22 @@ def merge_into(merged: Optional[int], value: Buffer) -> int:
 
 def write_registers(value: bytearray, raw: bytes, max_bytes: int) -> None:
     """PFMERGE's last step: raise each register of ``value`` to ``raw`` in increasing
-    order, as Redis does register by register (a sparse value may turn dense midway,
-    and its opcodes come out exactly as Redis's)."""
-    if value[4] == DENSE:
-        current = dense_registers(value)
-        merged = int_to_registers(merge_max(int.from_bytes(current, "little"), raw))
-        value[HEADER:DENSE_SIZE] = pack_dense(merged)
-        return
-    cursor = SparseCursor()
-    index = -1
-    while True:
-        # Next nonzero register (find on bytes is C speed).
-        index = _next_nonzero(raw, index + 1)
-        if index < 0:
+    order, as Redis does register by register, so a sparse value's opcodes come out
+    exactly as Redis's. Once the value is (or turns) dense, the rest is a register-wise
+    maximum, which is what the remaining single updates would give."""
+    if value[4] == SPARSE:
+        cursor = SparseCursor()
+        for match in _NONZERO.finditer(raw):
+            index = match.start()
+            if sparse_set(value, index, raw[index], max_bytes, cursor) == -1:
+                return
+            if value[4] == DENSE:
+                break
+        else:
             return
-        if value[4] == DENSE:
-            dense_set(value, index, raw[index])
-            continue
-        if sparse_set(value, index, raw[index], max_bytes, cursor) == -1:
-            return
+    current = dense_registers(value)
+    merged = int_to_registers(merge_max(int.from_bytes(current, "little"), raw))
+    value[HEADER:DENSE_SIZE] = pack_dense(merged)
 
 
-def _next_nonzero(raw: bytes, start: int) -> int:
-    stripped = raw[start:].lstrip(b"\x00")
-    if not stripped:
-        return -1
-    return len(raw) - len(stripped)
+_NONZERO = re.compile(rb"[^\x00]")
