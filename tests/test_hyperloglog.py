@@ -180,7 +180,7 @@ def test_values_move_between_servers(differ):
 
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(batches=st.lists(st.lists(st.binary(max_size=12), min_size=1, max_size=30),
+@given(batches=st.lists(st.lists(st.binary(max_size=40), min_size=1, max_size=30),
                         min_size=1, max_size=12),
        limit=st.sampled_from([3000, 120, 600]))
 def test_random_adds_give_identical_bytes(differ, batches, limit):
@@ -265,6 +265,8 @@ AOF_COMMANDS = [
     ["GEOSEARCHSTORE", "s2", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"],
     ["GEOSEARCH", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"],
     ["GEOADD", "g", "1", "1", "x"], ["GEOADD", "g", "500", "1", "bad"],
+    ["GEOADD", "g", "NX", "1", "1", "x"], ["GEOADD", "g", "CH", "1", "1", "x"],
+    ["GEOADD", "g", "CH", "2", "1", "x"],
 ]
 
 

@@ -89,21 +89,23 @@ def _coordinate(client, value: float) -> Any:
 
 
 # -- GEOADD ------------------------------------------------------------------------------
+def geoadd_options(args: List[bytes]) -> List[bytes]:
+    """GEOADD's leading options (NX, XX, CH), as strcasecmp reads them."""
+    options = []
+    for arg in args[2:]:
+        word = _word(arg)
+        if word not in (b"nx", b"xx", b"ch"):
+            break
+        options.append(word)
+    return options
+
+
 def zadd_arguments(args: List[bytes]) -> List[bytes]:
     """The ZADD that GEOADD runs (and Redis propagates): options as given, then a
     score and a member per point; the errors GEOADD checks first."""
-    nx = xx = False
-    index = 2
-    while index < len(args):
-        word = _word(args[index])
-        if word == b"nx":
-            nx = True
-        elif word == b"xx":
-            xx = True
-        elif word != b"ch":
-            break
-        index += 1
-    if (len(args) - index) % 3 or (nx and xx):
+    options = geoadd_options(args)
+    index = 2 + len(options)
+    if (len(args) - index) % 3 or (b"nx" in options and b"xx" in options):
         raise CommandError(errors.SYNTAX)
     argv = [b"ZADD", args[1]] + list(args[2:index])
     for at in range(index, len(args), 3):

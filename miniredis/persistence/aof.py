@@ -453,8 +453,11 @@ def _pfdebug_effect(client: "Client", args: List[bytes], reply: Any) -> List[Lis
 
 @effect("geoadd")
 def _geoadd_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
-    # GEOADD runs ZADD and Redis propagates that ZADD (spelled "zadd").
-    from ..commands.geo import zadd_arguments
+    # GEOADD runs ZADD and Redis propagates that ZADD (spelled "zadd"), unless
+    # nothing changed: known from a reply of 0 with CH, or with NX (no updates).
+    from ..commands.geo import geoadd_options, zadd_arguments
+    if reply == 0 and {b"ch", b"nx"} & set(geoadd_options(args)):
+        return []
     argv = zadd_arguments(args)
     argv[0] = b"zadd"
     return [argv]
