@@ -153,7 +153,7 @@ def decode_score(score: float) -> Tuple[float, float]:
         latitude = LAT_MAX
     if latitude < LAT_MIN:
         latitude = LAT_MIN
-    if len(_DECODED) >= 65536:
+    if len(_DECODED) >= 32768:
         _DECODED.clear()
     found = _DECODED[score] = (longitude, latitude)
     return found

@@ -90,7 +90,7 @@ def pattern(element: bytes) -> Tuple[int, int]:
     if found is not None:
         return found
     found = pattern_of_hash(murmur64a(element))
-    if len(_PATTERNS) >= 65536:
+    if len(_PATTERNS) >= 16384:
         _PATTERNS.clear()
     _PATTERNS[bytes(element)] = found
     return found
