@@ -119,17 +119,10 @@ def zadd_arguments(args: List[bytes]) -> List[bytes]:
          summary="Add one or more geospatial items in the geospatial index represented "
          "using a sorted set")
 def geoadd(client, args: List[bytes]):
-    return zadd(client, _zadd_argv(zadd_arguments(args)))
-
-
-def _zadd_argv(argv: List[bytes]) -> List[bytes]:
-    """ZADD's arguments with GEOADD's options spelled as ZADD reads them."""
-    out = argv[:2]
-    index = 2
-    while index < len(argv) and _word(argv[index]) in (b"nx", b"xx", b"ch"):
-        out.append(_word(argv[index]))
-        index += 1
-    return out + argv[index:]
+    argv = zadd_arguments(args)
+    options = geoadd_options(args)
+    # ZADD reads its options again: spelled here as GEOADD read them (a NUL ends one).
+    return zadd(client, argv[:2] + options + argv[2 + len(options):])
 
 
 # -- GEODIST / GEOHASH / GEOPOS -------------------------------------------------------------

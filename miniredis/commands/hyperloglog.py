@@ -69,7 +69,7 @@ def pfadd(client, args: List[bytes]):
     if updated:
         db.signal_modified(key)
         notify(db, "$", b"pfadd", key)
-        value[15] |= 0x80                    # the cached estimate is stale
+        hll.invalidate_cache(value)
         return 1
     return 0
 
@@ -147,7 +147,7 @@ def pfmerge(client, args: List[bytes]):
     if use_dense and not hll.to_dense(value):
         raise CommandError(errors.HLL_INVALID)
     hll.write_registers(value, hll.int_to_registers(merged), _max_bytes(client))
-    value[15] |= 0x80
+    hll.invalidate_cache(value)
     db.signal_modified(dest)
     notify(db, "$", b"pfadd", dest)
     return OK

@@ -120,6 +120,7 @@ def is_valid(value: Buffer) -> bool:
 
 
 def invalidate_cache(value: bytearray) -> None:
+    """Mark the cached cardinality stale (HLL_INVALIDATE_CACHE)."""
     value[15] |= 0x80
 
 
@@ -131,6 +132,7 @@ def cached_count(value: Buffer) -> Optional[int]:
 
 
 def store_count(value: bytearray, count: int) -> None:
+    """Cache a freshly computed cardinality (valid: top bit clear)."""
     value[8:16] = (count & _MASK64).to_bytes(8, "little")
 
 
