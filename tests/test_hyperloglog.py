@@ -364,3 +364,36 @@ def test_random_merges_give_identical_bytes(differ, seed):
             commands += [["PFMERGE", dest, *sources], ["GET", dest],
                          ["PFDEBUG", "ENCODING", dest], ["PFCOUNT", dest, *sources]]
         differ.check(*commands, protocols=(2,))
+
+
+def test_batch_editor_matches_single_updates():
+    """PFADD of many elements edits a sparse value as an opcode list: the bytes are
+    those of one update after the other (Redis's order), promotion included, and a
+    corrupted value falls back to the byte editor."""
+    rng = random.Random(5)
+    for trial in range(120):
+        limit = rng.choice([3000, 3000, 200, 700, 40])
+        one, batch = hll.new_sparse(), hll.new_sparse()
+        for _ in range(rng.randrange(1, 6)):
+            elements = [rng.randbytes(rng.randrange(0, 20))
+                        for _ in range(rng.choice([8, 20, 200, 1500]))]
+            if trial % 7 == 0 and one[4] == hll.SPARSE:
+                spot = rng.randrange(hll.HEADER, len(one))
+                one[spot] = batch[spot] = rng.randrange(256)
+            expected = 0
+            for element in elements:
+                result = hll.add(one, element, limit)
+                if result < 0:
+                    expected = -1
+                    break
+                expected |= result
+            got = hll.add_many(batch, elements, limit)
+            assert got == expected
+            assert bytes(batch)[:15] + bytes(batch)[16:] == \
+                bytes(one)[:15] + bytes(one)[16:], trial
+            if got >= 0 and expected:
+                hll.invalidate_cache(one)
+                hll.invalidate_cache(batch)
+            assert batch == one, trial
+            if got < 0:
+                break

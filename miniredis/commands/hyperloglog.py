@@ -59,13 +59,10 @@ def pfadd(client, args: List[bytes]):
     else:
         value = _hll_value(client, key, value)
     if len(args) > 2:
-        max_bytes = _max_bytes(client)
-        add = hll.add
-        for element in args[2:]:
-            result = add(value, element, max_bytes)
-            if result < 0:
-                raise CommandError(errors.HLL_INVALID)
-            updated |= result
+        result = hll.add_many(value, args[2:], _max_bytes(client))
+        if result < 0:
+            raise CommandError(errors.HLL_INVALID)
+        updated |= result
     if updated:
         db.signal_modified(key)
         notify(db, "$", b"pfadd", key)
