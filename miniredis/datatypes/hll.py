@@ -676,7 +676,7 @@ def add_many(value: bytearray, elements: List[bytes], max_bytes: int) -> int:
     updated = 0
     i = 0
     n = len(elements)
-    if value[4] == SPARSE and n >= 8:
+    if value[4] == SPARSE and n >= 32:
         editor = _SparseOps.parse(value)
         if editor is not None:
             while i < n:
