@@ -231,7 +231,9 @@ PARAMS: List[Param] = [
     Param("unixsocket", "", _string, mutable=False),
     Param("unixsocketperm", 0, lambda t: int(t, 8), render=lambda v: "%o" % v if v else "0",
           mutable=False),
-    Param("requirepass", "", _string),
+    Param("requirepass", "", _string),   # the default user's password (security.acl)
+    Param("aclfile", "", _string, mutable=False),
+    Param("acl-pubsub-default", "resetchannels", _enum("allchannels", "resetchannels")),
     Param("databases", 16, _int(1, INT_MAX), mutable=False),
     Param("dir", ".", _dir, _render_dir, protected=True),
     Param("dbfilename", "dump.rdb", _string, protected=True),
@@ -345,6 +347,8 @@ class Config:
 
     def __init__(self, **overrides: Any) -> None:
         self.values: Dict[str, Any] = {p.name: p.default for p in PARAMS}
+        # ``user`` directives (ACL users of the config file), applied at startup.
+        self.user_lines: List[str] = []
         for name, value in overrides.items():
             self.set(name.replace("_", "-"), value if isinstance(value, str) else
                      _to_text(value), startup=True)
@@ -354,6 +358,9 @@ class Config:
 
     def set(self, name: str, text: str, startup: bool = False) -> Any:
         """Parse ``text`` and store it; raise ConfigError (or KeyError if unknown)."""
+        if startup and name.lower() == "user":
+            self.user_lines.append(text)
+            return text
         param = PARAMS_BY_NAME[name.lower()]
         if not startup and not param.mutable:
             raise ConfigError("can't set immutable config")

@@ -20,7 +20,7 @@ import gevent
 import gevent.event
 
 from . import commands
-from . import persistence
+from . import evict, persistence
 from .clock import Clock
 from .config import Config
 from .connection import Client
@@ -66,9 +66,11 @@ class Server(DataAccess):
             config.set(name.replace("_", "-"), text, startup=True)
         self.config = config
         self.state = ServerState(config, clock)
+        self.state.acl.load_at_startup()     # ACLStartupError: refuse to start
         self.logger = Logger(config["loglevel"], config["logfile"], quiet=quiet)
         self.state.log = self.logger
         persistence.start(self.state, load_rdb)   # AOFLoadError: refuse to start
+        evict.apply_config(self.state, startup=True)   # maxmemory: gates, LFU maps
         self.state.shutdown_requested = self._shutdown_from_command
         self._listeners: List[Any] = []      # (socket, io watcher) pairs
         self._loop: Any = None
@@ -308,6 +310,7 @@ class Server(DataAccess):
                 if state.blocking.ready:      # expired streams answer XREADGROUP waiters
                     state.blocking.serve_ready()
                 self._close_idle_clients()
+                state.memory_cron()           # used_memory follows idle-time writes
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)

@@ -33,7 +33,9 @@ def _hll_value(client, key: bytes, value) -> bytearray:
         if not hll.is_valid(value):
             raise CommandError(errors.HLL_WRONGTYPE)
         value = bytearray(value)
-        client.db.data[key] = value          # unshared: not a modification
+        db = client.db
+        db.data[key] = value                 # unshared: not a modification (no WATCH)
+        db.touched.add(key)                  # but its memory estimate is redone
         return value
     if not hll.is_valid(value):
         raise CommandError(errors.HLL_WRONGTYPE)
@@ -167,6 +169,7 @@ def pfdebug(client, args: List[bytes]):
         if value[4] == hll.SPARSE:
             if not hll.to_dense(value):
                 raise CommandError(errors.HLL_INVALID)
+            db.touched.add(key)              # grown: not signalled (as Redis), counted
         return list(hll.dense_registers(value))
     if name == b"decode":
         if value[4] != hll.SPARSE:
@@ -178,6 +181,7 @@ def pfdebug(client, args: List[bytes]):
         if value[4] == hll.SPARSE:
             if not hll.to_dense(value):
                 raise CommandError(errors.HLL_INVALID)
+            db.touched.add(key)
             return 1
         return 0
     raise CommandError(errors.HLL_UNKNOWN_SUBCOMMAND.format(

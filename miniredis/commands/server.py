@@ -15,11 +15,12 @@ from ..errors import CommandError
 from ..glob import compile_pattern
 from ..keyspace import encoding_of
 from ..state import resident_bytes
+from ..security.categories import categories as _categories
 from ..protocol import OK, Map, Set, Simple, Verbatim
 from . import COMMANDS, all_commands, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
 from .pubsub import info_fields as pubsub_info
-from .. import persistence
+from .. import evict, persistence
 
 
 def _flush_mode(args: List[bytes]) -> None:
@@ -41,6 +42,7 @@ def flushall(client, args: List[bytes]):
     _flush_mode(args)
     for db in client.state.dbs:
         db.flush()
+    persistence.flushed_all(client.state)   # no older snapshot may land after this
     return OK
 
 
@@ -90,39 +92,50 @@ def _section_clients(state) -> List[str]:
 
 
 def _section_memory(state) -> List[str]:
-    # There is no allocator to ask, so "used" memory is the process's resident set:
-    # the startup figure is the interpreter and code, the rest counts as the dataset.
+    # used_memory is our estimate (miniredis/memory.py); RSS is the process's own.
+    memory = state.memory
+    memory.refresh_clients()
+    figures = memory.overhead()
+    used = figures["used"]
     rss = resident_bytes()
-    peak = state.memory_peak = max(state.memory_peak, rss)
-    startup = min(state.memory_startup or rss, rss)
-    dataset = rss - startup
+    peak = max(memory.peak, used)
+    startup = memory.startup
+    overhead = figures["overhead"]
+    dataset = figures["dataset"]
+    net = max(used - startup, 1)
     maxmemory = state.config["maxmemory"]
     total = _total_memory()
-    normal = sum(c.output_pending for c in state.clients.values())
+    scripts = memory.scripts()
+    cached = len(getattr(getattr(state, "scripting", None), "scripts", ()) or ())
+    frag = rss / used if used else 0.0
     return [
-        "used_memory:%d" % rss, "used_memory_human:%s" % _human(rss),
+        "used_memory:%d" % used, "used_memory_human:%s" % _human(used),
         "used_memory_rss:%d" % rss, "used_memory_rss_human:%s" % _human(rss),
         "used_memory_peak:%d" % peak, "used_memory_peak_human:%s" % _human(peak),
-        "used_memory_peak_perc:%.2f%%" % (rss * 100 / peak),
-        "used_memory_overhead:%d" % startup, "used_memory_startup:%d" % startup,
+        "used_memory_peak_perc:%.2f%%" % (used * 100 / peak),
+        "used_memory_overhead:%d" % overhead, "used_memory_startup:%d" % startup,
         "used_memory_dataset:%d" % dataset,
-        "used_memory_dataset_perc:%.2f%%" % (dataset * 100 / rss),
-        "allocator_allocated:%d" % rss, "allocator_active:%d" % rss,
+        "used_memory_dataset_perc:%.2f%%" % (dataset * 100 / net),
+        "allocator_allocated:%d" % used, "allocator_active:%d" % used,
         "allocator_resident:%d" % rss,
         "total_system_memory:%d" % total, "total_system_memory_human:%s" % _human(total),
-        "used_memory_lua:0", "used_memory_vm_eval:0", "used_memory_lua_human:0B",
-        "used_memory_scripts_eval:0", "number_of_cached_scripts:0", "number_of_functions:0",
-        "number_of_libraries:0", "used_memory_vm_functions:0", "used_memory_vm_total:0",
-        "used_memory_vm_total_human:0B", "used_memory_functions:0", "used_memory_scripts:0",
-        "used_memory_scripts_human:0B",
+        "used_memory_lua:%d" % scripts, "used_memory_vm_eval:%d" % scripts,
+        "used_memory_lua_human:%s" % _human(scripts),
+        "used_memory_scripts_eval:%d" % scripts, "number_of_cached_scripts:%d" % cached,
+        "number_of_functions:0", "number_of_libraries:0", "used_memory_vm_functions:0",
+        "used_memory_vm_total:%d" % scripts,
+        "used_memory_vm_total_human:%s" % _human(scripts), "used_memory_functions:0",
+        "used_memory_scripts:%d" % scripts, "used_memory_scripts_human:%s" % _human(scripts),
         "maxmemory:%d" % maxmemory, "maxmemory_human:%s" % _human(maxmemory),
         "maxmemory_policy:%s" % state.config["maxmemory-policy"],
-        "allocator_frag_ratio:1.00", "allocator_frag_bytes:0", "allocator_rss_ratio:1.00",
-        "allocator_rss_bytes:0", "rss_overhead_ratio:1.00", "rss_overhead_bytes:0",
-        "mem_fragmentation_ratio:1.00", "mem_fragmentation_bytes:0",
-        "mem_not_counted_for_evict:0", "mem_replication_backlog:0",
+        "allocator_frag_ratio:1.00", "allocator_frag_bytes:0",
+        "allocator_rss_ratio:%.2f" % frag, "allocator_rss_bytes:%d" % (rss - used),
+        "rss_overhead_ratio:1.00", "rss_overhead_bytes:0",
+        "mem_fragmentation_ratio:%.2f" % frag, "mem_fragmentation_bytes:%d" % (rss - used),
+        "mem_not_counted_for_evict:%d" % figures["aof"], "mem_replication_backlog:0",
         "mem_total_replication_buffers:0", "mem_clients_slaves:0",
-        "mem_clients_normal:%d" % normal, "mem_cluster_links:0", "mem_aof_buffer:0",
+        "mem_clients_normal:%d" % memory.clients, "mem_cluster_links:0",
+        "mem_aof_buffer:%d" % figures["aof"],
         "mem_allocator:pymalloc", "active_defrag_running:0", "lazyfree_pending_objects:0",
         "lazyfreed_objects:0",
     ]
@@ -340,7 +353,18 @@ def config_set(client, args: List[bytes]):
         config.values.update(old)
         raise CommandError(errors.CONFIG_SET_FAILED.format(name, exc)) from None
     if "appendonly" in old:
-        persistence.appendonly_changed(client.state)   # on: rewrite; off: stop logging
+        failure = persistence.appendonly_changed(client.state)   # on: rewrite; off: stop
+        if failure is not None:
+            config.values.update(old)        # all or nothing, as Redis's apply step
+            raise CommandError(errors.CONFIG_SET_FAILED.format("appendonly", failure))
+    if "save" in old or "stop-writes-on-bgsave-error" in old:
+        persistence.refresh_write_denied(client.state)
+    if "requirepass" in old:
+        # requirepass is the default user's password, as in Redis.
+        client.state.acl.set_default_password(config["requirepass"])
+    if "maxmemory" in old or "maxmemory-policy" in old:
+        # gates, LFU maps, evict if now over
+        evict.apply_config(client.state, maxmemory_changed="maxmemory" in old)
     return OK
 
 
@@ -383,57 +407,6 @@ _FLAG_ORDER = ["write", "readonly", "denyoom", "module", "admin", "pubsub", "nos
                "blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "asking",
                "fast", "no_auth", "no_mandatory_keys", "no_async_loading", "no_multi",
                "movablekeys", "allow_busy"]
-_CATEGORY_ORDER = ["keyspace", "read", "write", "set", "sortedset", "list", "hash", "string",
-                   "bitmap", "hyperloglog", "geo", "stream", "pubsub", "admin", "fast",
-                   "slow", "blocking", "dangerous", "connection", "transaction", "scripting"]
-# The category a command's documentation group implies (Redis states these per command;
-# they follow the group except for the exceptions below).
-_GROUP_CATEGORY = {"generic": "keyspace", "string": "string", "list": "list", "set": "set",
-                   "sorted_set": "sortedset", "sorted-set": "sortedset", "hash": "hash",
-                   "bitmap": "bitmap",
-                   "hyperloglog": "hyperloglog", "geo": "geo", "stream": "stream",
-                   "pubsub": "pubsub", "connection": "connection",
-                   "transactions": "transaction", "scripting": "scripting"}
-# Redis 7.0's explicit categories where they differ from the group's.
-_CATEGORY_EXCEPTIONS = {
-    "keys": ("keyspace", "dangerous"), "flushall": ("keyspace", "dangerous"),
-    "flushdb": ("keyspace", "dangerous"), "dbsize": ("keyspace",),
-    "swapdb": ("keyspace", "dangerous"), "migrate": ("keyspace", "dangerous"),
-    "sort": ("set", "sortedset", "list", "dangerous"),
-    "sort_ro": ("set", "sortedset", "list", "dangerous"),
-    "info": ("dangerous",), "lastsave": ("admin", "dangerous"), "time": (),
-    "client": (), "client|kill": ("connection",), "client|list": ("connection",),
-    "client|no-evict": ("connection",), "client|pause": ("connection",),
-    "client|unpause": ("connection",), "client|unblock": ("connection",),
-    "client|help": ("connection",), "client|setinfo": ("connection",),
-    "command": ("connection",), "command|count": ("connection",),
-    "command|info": ("connection",), "command|docs": ("connection",),
-    "command|list": ("connection",), "command|help": ("connection",),
-    "command|getkeys": ("connection",), "object": (), "object|help": ("keyspace",),
-    "debug": (), "slowlog": (), "config": (), "hello": ("connection",),
-    "pubsub": (), "pubsub|help": (), "xgroup": (), "xinfo": (),
-}
-
-
-def _categories(cmd) -> List[str]:
-    """ACL categories as Redis derives them: explicit ones plus those the flags imply."""
-    explicit = _CATEGORY_EXCEPTIONS.get(cmd.fullname)
-    if explicit is None:
-        explicit = (_GROUP_CATEGORY[cmd.group],) if cmd.group in _GROUP_CATEGORY else ()
-    found = set(explicit)
-    flags = cmd.flags
-    if "write" in flags:
-        found.add("write")
-    if "readonly" in flags and "scripting" not in found:
-        found.add("read")
-    if "admin" in flags:
-        found.update(("admin", "dangerous"))
-    if "pubsub" in flags:
-        found.add("pubsub")
-    if "blocking" in flags:
-        found.add("blocking")
-    found.add("fast" if "fast" in flags else "slow")
-    return [name for name in _CATEGORY_ORDER if name in found]
 
 
 def _flags(cmd) -> List[str]:
