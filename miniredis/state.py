@@ -96,6 +96,9 @@ class ServerState:
         self.on_client_reset: List[Callable[["Client"], None]] = []
         self.on_client_close: List[Callable[["Client"], None]] = []
         self.shutdown_requested: Optional[Callable[[bool], None]] = None
+        # Set by the Server: rebind(bind, port) swaps the TCP listeners (CONFIG SET
+        # bind/port), raising OSError and keeping the old ones if it cannot.
+        self.rebind: Optional[Callable[[str, int], None]] = None
         self.log: Callable[[str, str], None] = lambda level, message: None
         self.loop: Any = None               # the hub's libev loop, set by the Server
         from .blocking import Blocking

@@ -324,48 +324,113 @@ def protected_allowed(client, setting: str) -> bool:
 @command("config|set", -4, "admin noscript loading stale", group="server", since="2.0.0",
          summary="Set configuration parameters to the given values")
 def config_set(client, args: List[bytes]):
+    """Redis 7 semantics: every name is checked first (unknown, immutable, protected,
+    duplicate), then all values are set, then their side effects applied; a failure
+    anywhere restores every old value and undoes the side effects already applied."""
     if len(args) % 2 != 0:
         raise CommandError(errors.SYNTAX)
-    config = client.state.config
+    state = client.state
+    config = state.config
     pairs = []
-    seen = set()
+    unknown = problem = None
     for i in range(2, len(args), 2):
         name = args[i].decode("utf-8", "surrogateescape")
         param = get_param(name)
         if param is None:
-            raise CommandError(errors.CONFIG_SET_UNKNOWN.format(name))
-        # Redis refuses a name given twice, but an alias and its parameter may both be.
-        if name.lower() in seen:
-            raise CommandError(errors.CONFIG_SET_DUPLICATE.format(name))
-        seen.add(name.lower())
+            if problem is None and unknown is None:
+                unknown = name
+            continue
+        if unknown is not None or problem is not None:
+            continue
+        if not param.mutable or (param.protected and
+                                 not protected_allowed(client, "enable-protected-configs")):
+            problem = (name, "can't set immutable config" if not param.mutable
+                       else "can't set protected config")
+            continue
+        # An alias and its parameter are distinct entries (both may be given once).
+        if any(seen.lower() == name.lower() for seen, _, _ in pairs):
+            problem = (name, "duplicate parameter")
         pairs.append((name, param, args[i + 1].decode("utf-8", "surrogateescape")))
-    for name, param, _ in pairs:
-        if not param.mutable:
-            raise CommandError(errors.CONFIG_SET_FAILED.format(name, "can't set immutable config"))
-        if param.protected and not protected_allowed(client, "enable-protected-configs"):
-            raise CommandError(errors.CONFIG_SET_FAILED.format(name, "can't set protected config"))
-    # All or nothing: validate every value before applying any.
+    if unknown is not None:
+        raise CommandError(errors.CONFIG_SET_UNKNOWN.format(unknown))
+    if problem is not None:
+        raise CommandError(errors.CONFIG_SET_FAILED.format(*problem))
     old = {param.name: config.values[param.name] for _, param, _ in pairs}
     try:
         for name, param, text in pairs:
             config.set(param.name, text)
     except ConfigError as exc:
         config.values.update(old)
-        raise CommandError(errors.CONFIG_SET_FAILED.format(name, exc)) from None
-    if "appendonly" in old:
-        failure = persistence.appendonly_changed(client.state)   # on: rewrite; off: stop
-        if failure is not None:
-            config.values.update(old)        # all or nothing, as Redis's apply step
-            raise CommandError(errors.CONFIG_SET_FAILED.format("appendonly", failure))
-    if "save" in old or "stop-writes-on-bgsave-error" in old:
-        persistence.refresh_write_denied(client.state)
-    if "requirepass" in old:
-        # requirepass is the default user's password, as in Redis.
-        client.state.acl.set_default_password(config["requirepass"])
-    if "maxmemory" in old or "maxmemory-policy" in old:
-        # gates, LFU maps, evict if now over
-        evict.apply_config(client.state, maxmemory_changed="maxmemory" in old)
+        raise CommandError(errors.CONFIG_SET_FAILED.format(name.lower(), exc)) from None
+    # Side effects, once per function, in the order their parameters were named.
+    applies: list = []
+    for name, param, _ in pairs:
+        apply = _APPLY.get(param.name)
+        if apply is not None and apply not in [a for a, _ in applies] and \
+                (param.name == "bind" or config.values[param.name] != old[param.name]):
+            applies.append((apply, name.lower()))
+    done = []
+    for apply, name in applies:
+        error = apply(state, old)
+        if error is not None:
+            config.values.update(old)
+            for undo in done:      # best effort, as Redis's restoreBackupConfig
+                undo(state, old)
+            raise CommandError(errors.CONFIG_SET_FAILED.format(name, error))
+        done.append(apply)
     return OK
+
+
+def _apply_appendonly(state, old: dict) -> Optional[str]:
+    # on: rewrite; off: stop logging. Files that cannot be opened: the failure text.
+    return persistence.appendonly_changed(state)
+
+
+def _apply_write_denied(state, old: dict) -> Optional[str]:
+    # Whether a failed bgsave still denies writes (MISCONF) depends on these.
+    persistence.refresh_write_denied(state)
+    return None
+
+
+def _apply_requirepass(state, old: dict) -> Optional[str]:
+    # requirepass is the default user's password, as in Redis.
+    state.acl.set_default_password(state.config["requirepass"])
+    return None
+
+
+def _apply_memory(state, old: dict) -> Optional[str]:
+    # gates, LFU maps, evict if now over
+    evict.apply_config(state, maxmemory_changed=old.get("maxmemory", state.config["maxmemory"])
+                       != state.config["maxmemory"])
+    return None
+
+
+def _apply_listeners(error: str, for_port: bool):
+    """bind/port: the server opens the new listeners before closing the old ones; if
+    it cannot, the old ones stay and CONFIG SET answers Redis's ``error``."""
+    def apply(state, old: dict) -> Optional[str]:
+        if state.rebind is None:       # no network layer (a bare ServerState)
+            return None
+        port = state.config["port"]
+        if not for_port:
+            # A server started on port 0 took a free port: bind keeps using that one.
+            port = port or state.tcp_port
+        try:
+            state.rebind(state.config["bind"], port)
+        except OSError:
+            return error
+        return None
+    return apply
+
+
+_APPLY = {
+    "appendonly": _apply_appendonly,
+    "requirepass": _apply_requirepass,
+    "save": _apply_write_denied, "stop-writes-on-bgsave-error": _apply_write_denied,
+    "maxmemory": _apply_memory, "maxmemory-policy": _apply_memory,
+    "port": _apply_listeners("Unable to listen on this port. Check server logs.", True),
+    "bind": _apply_listeners("Failed to bind to specified addresses.", False),
+}
 
 
 @command("config|help", 2, "loading stale", group="server", since="5.0.0",

@@ -21,6 +21,7 @@ import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .. import errors
+from ..config import PARAMS
 from ..glob import compile_pattern
 from .keyperms import NEEDS, VARIABLE_NEEDS, key_needs
 from . import aclrules
@@ -378,7 +379,8 @@ def full_key_read_access(client: Any, args: List[bytes]) -> bool:
     return False
 
 
-_SENSITIVE_CONFIGS = (b"requirepass", b"masterauth")
+# CONFIG SET values redacted from SLOWLOG (SENSITIVE_CONFIG in Redis's table).
+_SENSITIVE_CONFIGS = tuple(param.name.encode() for param in PARAMS if param.sensitive)
 
 
 def redact_arguments(args: List[bytes]) -> List[bytes]:
