@@ -306,6 +306,32 @@ BGSAVE_REWRITE_RUNNING = ("ERR Another child process is active (AOF?): can't BGS
                           "possible.")
 SAVE_FAILED = "ERR"
 
+# --- HyperLogLog (PFADD, PFCOUNT, PFMERGE, PFDEBUG) -----------------------------------------
+HLL_INVALID = "INVALIDOBJ Corrupted HLL object detected"
+HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value."
+HLL_NO_KEY = "ERR The specified key does not exist"
+HLL_NOT_SPARSE = "ERR HLL encoding is not sparse"
+HLL_UNKNOWN_SUBCOMMAND = "ERR Unknown PFDEBUG subcommand '{}'"
+HLL_TEST_REGISTER = "TESTFAILED Register {} should be {} but is {}"
+HLL_TEST_SPARSE = "TESTFAILED sparse encoding not used"
+HLL_TEST_DISAGREE = "TESTFAILED dense/sparse disagree"
+HLL_TEST_ERROR = "TESTFAILED Too big error. card:{} abserr:{}"
+
+# --- GEO -------------------------------------------------------------------------------------
+GEO_INVALID_PAIR = "ERR invalid longitude,latitude pair {:f},{:f}"
+GEO_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI"
+GEO_NEED_RADIUS = "ERR need numeric radius"
+GEO_RADIUS_NEGATIVE = "ERR radius cannot be negative"
+GEO_NEED_WIDTH = "ERR need numeric width"
+GEO_NEED_HEIGHT = "ERR need numeric height"
+GEO_BOX_NEGATIVE = "ERR height or width cannot be negative"
+GEO_MEMBER = "ERR could not decode requested zset member"
+GEO_COUNT = "ERR COUNT must be > 0"
+GEO_STORE_OPTIONS = "ERR {} is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+GEO_FROM = "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {}"
+GEO_BY = "ERR exactly one of BYRADIUS and BYBOX can be specified for {}"
+GEO_ANY = "ERR the ANY argument requires COUNT argument"
+
 # --- ACL (security/acl.py, commands/acl.py) -----------------------------------------
 NOPERM_COMMAND = "NOPERM this user has no permissions to run the '{}' command"
 NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments"

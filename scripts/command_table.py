@@ -23,7 +23,7 @@ START = ".. command-table-start"
 END = ".. command-table-end"
 # Redis's documentation order; a group we do not know yet goes last.
 GROUP_ORDER = ["generic", "string", "bitmap", "list", "hash", "set", "sorted-set",
-               "stream", "pubsub", "transactions", "scripting", "connection", "server"]
+               "hyperloglog", "geo", "stream", "pubsub", "transactions", "scripting", "connection", "server"]
 
 Row = Tuple[str, str, str, str]       # command, group, arity, flags
 

@@ -306,3 +306,37 @@ def _xgroup_effect(client: "Client", args: List[bytes], reply: Any) -> List[List
         return [[b"XGROUP", b"CREATE", key, group_name, format_id(group.last_id),
                  b"MKSTREAM", b"ENTRIESREAD", group.entries_read]]
     return _group_position(client.db, key, group_name)
+
+
+@effect("pfadd")
+def _pfadd_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    return [args] if reply else []       # no register changed: Redis logs nothing
+
+
+@effect("pfdebug")
+def _pfdebug_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    # Only a conversion to dense is logged (GETREG converts too: always restated).
+    sub = args[1].split(b"\x00", 1)[0].lower()
+    if sub == b"todense":
+        return [args] if reply == 1 else []
+    return [args] if sub == b"getreg" else []
+
+
+@effect("geoadd")
+def _geoadd_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    # GEOADD runs ZADD and Redis propagates that ZADD (spelled "zadd"), unless
+    # nothing changed: known from a reply of 0 with CH, or with NX (no updates).
+    from ..commands.geo import geoadd_options, zadd_arguments
+    if reply == 0 and {b"ch", b"nx"} & set(geoadd_options(args)):
+        return []
+    argv = zadd_arguments(args)
+    argv[0] = b"zadd"
+    return [argv]
+
+
+@effect("georadius", "georadiusbymember")
+def _georadius_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    # A write command only with STORE/STOREDIST; then it is logged as it came.
+    from ..commands import lookup
+    cmd = lookup(args[0])
+    return [args] if cmd is not None and len(cmd.key_indexes(args)) > 1 else []

@@ -780,6 +780,8 @@ class LuaEngine:
             return self._array(reply)
         if cls is Raw:
             return self._from_raw(reply)
+        if cls is float:              # a RESP3 double decoded from a Raw reply (GEOPOS)
+            return self.to_lua(Double(reply))
         if isinstance(reply, int):
             return int(reply)
         raise TypeError("reply of unsupported type %r" % cls)
