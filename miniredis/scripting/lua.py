@@ -59,11 +59,12 @@ local setfenv, tonumber = setfenv, tonumber
 -- Python callables are userdata to Lua; lupa's as_function makes them C functions,
 -- which is what Redis's library functions are (type() says 'function').
 local as_function = python.as_function
+local unwrap_error = as_function(py.unwrap)
 
 -- Redis's error handler: every error becomes {err=..., source=..., line=...}. The
 -- frames of this file's own wrappers are skipped, as Redis's C functions are.
 function __redis__err__handler(err)
-  if type(err) == 'userdata' then err = py.unwrap(err) end
+  if type(err) == 'userdata' then err = unwrap_error(err) end
   local frames = {}
   local level = 2
   while #frames < 2 do
@@ -84,9 +85,13 @@ function __redis__err__handler(err)
   return err
 end
 
-local unwrap = py.unwrap
+local unwrap = as_function(py.unwrap)
 
--- Errors raised by the Python functions below arrive as userdata: unwrapped here.
+-- An error raised by a Python function travels through Lua as lupa's wrapper of the
+-- Python exception. Scripts never see it: every place where Lua hands an error value
+-- to a script (pcall, xpcall's handler, coroutine.resume, coroutine.wrap, load, and
+-- the handler above) passes it through here first, which turns it into the string
+-- or table Redis would have raised.
 local function error_value(e)
   if type(e) == 'userdata' then return unwrap(e) end
   return e
@@ -151,7 +156,7 @@ function redis.debug() end
 G.redis = redis
 
 -- Redis's pcall: an error table raised by the redis library comes back as its text.
-local rawpcall = pcall
+local rawpcall, rawxpcall = pcall, xpcall
 local function pcall_result(ok, ...)
   if ok then return true, ... end
   local e = error_value((...))
@@ -237,6 +242,21 @@ function table.foreach(...)
   return rawforeach(real_of[t] or t, f)
 end
 
+-- coroutine.resume, another way an error reaches a script. (coroutine.wrap stays
+-- Lua's C function, so that a script's tail call to it keeps the script's line in
+-- errors: it raises the coroutine's error again, Python exception and all, and the
+-- pcall, xpcall or handler that catches it converts it. Unlike in Redis, it cannot
+-- prefix its caller's position to errors of the Python library functions.)
+local coroutine_lib = coroutine
+local rawresume = coroutine_lib.resume
+local function resume_result(ok, ...)
+  if ok then return true, ... end
+  return false, error_value((...))
+end
+function coroutine_lib.resume(...)
+  if type((...)) ~= 'thread' then badarg(1, 'resume', 'coroutine expected') end
+  return resume_result(rawresume(...))
+end
 -- Snapshots of the globals and of every library table, restored after each script.
 local libraries = {}
 local reals = {}
@@ -328,6 +348,15 @@ local function in_env(f, e)
   return nil, e
 end
 
+-- Redis's Lua compiles every chunk as text, so bytecode (string.dump's output, which
+-- starts with ESC) fails to parse: "<chunk>:1: unexpected symbol near 'char(27)'".
+-- The chunk name is Lua's own, got by compiling a one-token chunk under that name.
+local BINARY_SUFFIX = "1: unexpected symbol near '='"
+local function binary_chunk_error(chunkname)
+  local _, e = rawloadstring('=', chunkname)
+  return nil, e:sub(1, #e - #BINARY_SUFFIX) .. "1: unexpected symbol near 'char(27)'"
+end
+
 function G.loadstring(...)
   local s, name = ...
   local kind = got(1, ...)
@@ -338,9 +367,15 @@ function G.loadstring(...)
   if kind ~= 'nil' and kind ~= 'string' and kind ~= 'number' then
     badarg(2, 'loadstring', expected('string', 2, ...))
   end
+  if type(s) == 'string' and s:byte(1) == 27 then
+    return binary_chunk_error(name or s)
+  end
   return in_env(rawloadstring(s, name))
 end
 
+-- load(reader): the pieces are read first (errors of the reader are load's result,
+-- as in Lua), then compiled as one string, which is how bytecode is refused.
+local concat = table.concat
 function G.load(...)
   local f, name = ...
   if type(f) ~= 'function' then badarg(1, 'load', expected('function', 1, ...)) end
@@ -348,7 +383,29 @@ function G.load(...)
   if kind ~= 'nil' and kind ~= 'string' and kind ~= 'number' then
     badarg(2, 'load', expected('string', 2, ...))
   end
-  return in_env(rawload(f, name))
+  local parts, n = {}, 0
+  while true do
+    local ok, piece = rawpcall(f)
+    if not ok then return nil, error_value(piece) end
+    if piece == nil or piece == '' then break end
+    kind = type(piece)
+    if kind ~= 'string' and kind ~= 'number' then
+      return nil, 'reader function must return a string'
+    end
+    n = n + 1
+    parts[n] = piece
+  end
+  local source = concat(parts)
+  if source:byte(1) == 27 then return binary_chunk_error(name or '=(load)') end
+  return in_env(rawloadstring(source, name or '=(load)'))
+end
+
+-- xpcall: the handler gets the error as Redis raises it (a table from redis.call,
+-- a string from the libraries), never the Python exception behind it.
+function G.xpcall(...)
+  local f, handler = ...
+  if select('#', ...) < 2 then badarg(2, 'xpcall', 'value expected') end
+  return rawxpcall(f, function(e) return handler(error_value(e)) end)
 end
 
 local saved = {}
@@ -388,7 +445,7 @@ return {
   run = function(fn, keys, argv)
     rawset(G, 'KEYS', keys)
     rawset(G, 'ARGV', argv)
-    return xpcall(fn, __redis__err__handler)
+    return rawxpcall(fn, __redis__err__handler)
   end,
   restore = function()
     if getmetatable(G) ~= protect then setmetatable(G, protect) end
@@ -472,11 +529,27 @@ class LuaRaise(Exception):
 
 
 def _unwrap(error: Any) -> Any:
+    """The Lua value for an error a Python function raised (see error_value)."""
     if isinstance(error, LuaRaise):
         return error.payload
     if isinstance(error, BaseException):
-        return str(error).encode()
+        return str(error).encode("utf-8", "replace")
+    if lua51.lua_type(error) is None and error.__class__ not in _LUA_SCALARS:
+        return b"a Python object"   # never reached: no Python object enters Lua
     return error
+
+
+_LUA_SCALARS = (bytes, int, float, bool)
+
+
+def _refuse_get(obj: Any, name: Any) -> Any:
+    """lupa's attribute getter for Python objects in Lua: every index refused."""
+    raise LuaRaise(b"attempt to index a userdata value")
+
+
+def _refuse_set(obj: Any, name: Any, value: Any) -> None:
+    """lupa's attribute setter for Python objects in Lua: every index refused."""
+    raise LuaRaise(b"attempt to index a userdata value")
 
 
 def _lua_tostring(number: Any) -> bytes:
@@ -525,9 +598,13 @@ class LuaEngine:
                  log: Callable[[int, bytes], None], version: str) -> None:
         self.rand = Rand48()
         self.resp = 2                  # the running script's redis.setresp()
+        # No Python object is ever handed to Lua (see the module doc); should one
+        # slip through, the attribute handlers refuse every index on it, so that
+        # nothing of Python (its classes, modules, builtins) can be reached from it.
         self.runtime = lua51.LuaRuntime(encoding=None, register_eval=False,
                                         register_builtins=False,
-                                        unpack_returned_tuples=True)
+                                        unpack_returned_tuples=True,
+                                        attribute_handlers=(_refuse_get, _refuse_set))
         rt = self.runtime
         self._table = rt.table
         major, minor, patch = (int(p) for p in (version.split(".") + ["0", "0"])[:3])

@@ -751,17 +751,28 @@ return cmsgpack, struct
 """
 
 
+def calls(runtime: Any) -> _Calls:
+    """Argument checks and errors, worded as Lua's C functions word them, for
+    Python library functions of ``runtime``."""
+    info = runtime.globals()[b"loadstring"](_INFO.encode(), b"=[redis]")()
+    return _Calls(runtime, info)
+
+
+def to_int64(number: float) -> int:
+    """A Lua number as lua_Integer (x86-64's conversion)."""
+    return _to_int64(number)
+
+
 def tables(runtime: Any) -> Tuple[Any, Any]:
     """The ``cmsgpack`` and ``struct`` library tables for ``runtime`` (lualibs sets
     them as globals next to cjson and bit)."""
     load = runtime.globals()[b"loadstring"]
-    info = load(_INFO.encode(), b"=[redis]")()
-    calls = _Calls(runtime, info)
+    checks = calls(runtime)
     py = runtime.table_from({
-        b"cmsgpack": runtime.table_from(_cmsgpack_library(calls)),
-        b"struct": runtime.table_from(_struct_library(calls)),
+        b"cmsgpack": runtime.table_from(_cmsgpack_library(checks)),
+        b"struct": runtime.table_from(_struct_library(checks)),
     })
     return load(_TABLES.encode(), b"=[redis]")(py)
 
 
-__all__: List[str] = ["tables"]
+__all__: List[str] = ["calls", "tables", "to_int64"]
