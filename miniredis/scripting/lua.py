@@ -611,6 +611,7 @@ class LuaEngine:
         self._command = call
         self._log = log
         self._where: Any = None
+        self.reply_depth = 0             # nesting of the last from_lua reply
         callbacks = rt.table_from({
             b"call": self._redis_call,
             b"pcall": self._redis_pcall,
@@ -883,48 +884,86 @@ class LuaEngine:
         return self.to_lua(_plain(reader.gets()))
 
     # -- Lua -> typed reply --------------------------------------------------------
-    def from_lua(self, value: Any, resp: int, depth: int = 0) -> Any:
-        """A script's return value as Redis replies it (luaReplyToRedisReply)."""
+    def from_lua(self, value: Any, resp: int) -> Any:
+        """A script's return value as Redis replies it (luaReplyToRedisReply).
+
+        Iterative, so that nesting is bounded by what Redis allows, not by Python's
+        recursion limit: Redis converts on the Lua stack, and a value reached when
+        fewer than 4 of its 8000 slots are left becomes ``-ERR reached lua stack
+        limit`` (each array level takes one slot, a map key four, a map value or set
+        member three; the reply itself starts at two). A self-referencing table thus
+        gives thousands of nested arrays ending in that error, as in Redis.
+        ``self.reply_depth`` is set to the nesting depth of the reply."""
+        frames: List[List[Any]] = []      # [container, source iterator, slots, map key]
+        depth = 0
+        result, child = self._convert(value, resp, _REPLY_SLOTS)
+        if child is None:
+            self.reply_depth = 0
+            return result
+        frames.append(child)
+        root = result
+        while frames:
+            frame = frames[-1]
+            source = frame[1]
+            item = next(source, _DONE)
+            if item is _DONE:
+                frames.pop()
+                if frames:
+                    _store(frames[-1], frame[0])
+                continue
+            slots = frame[2]
+            if frame[0].__class__ is PairsMap:
+                if frame[3] is _DONE:          # a key: its copy is a fourth slot
+                    converted, child = self._convert(item, resp, slots + 4)
+                else:
+                    converted, child = self._convert(item, resp, slots + 3)
+            else:
+                converted, child = self._convert(item, resp, slots + 1 if
+                                                 frame[0].__class__ is list else slots + 3)
+            if child is None:
+                _store(frame, converted)
+            else:
+                frames.append(child)
+                if len(frames) > depth:
+                    depth = len(frames)
+        self.reply_depth = depth
+        return root
+
+    def _convert(self, value: Any, resp: int, slots: int) -> Tuple[Any, Optional[List[Any]]]:
+        """(reply, None) for a value converted at once, or (empty container, frame)
+        for a table whose elements the caller converts."""
+        if slots + 4 > _LUA_STACK:
+            return CommandError("ERR reached lua stack limit"), None
         if value is None:
-            return None
+            return None, None
         cls = value.__class__
         if cls is bytes:
-            return value
+            return value, None
         if cls is bool:
             if resp == 3:
-                return Bool(value)
-            return 1 if value else None
+                return Bool(value), None
+            return (1 if value else None), None
         if cls is int or cls is float:
-            return lua_number_to_int(value)
+            return lua_number_to_int(value), None
         kind = self.lua_type(value)
         if kind != "table":
-            return None
+            return None, None
         rawget = self._rawget
         err = rawget(value, b"err")
         if err.__class__ is bytes:
             message = err.decode("utf-8", "surrogateescape")
             if rawget(value, b"ignore_error_stats_update") is True:
-                return ScriptError(message)
-            return CommandError(message)
+                return ScriptError(message), None
+            return CommandError(message), None
         ok = rawget(value, b"ok")
         if ok.__class__ is bytes:
-            return Simple(_map_newlines(ok).decode("utf-8", "surrogateescape"))
+            return Simple(_map_newlines(ok).decode("utf-8", "surrogateescape")), None
         double = rawget(value, b"double")
         if double.__class__ in (int, float):
-            return Double(float(double))
+            return Double(float(double)), None
         big = rawget(value, b"big_number")
         if big.__class__ is bytes:
-            return BigNumber(_map_newlines(big).decode("utf-8", "surrogateescape"))
-        mapping = rawget(value, b"map")
-        if mapping is not None and self.lua_type(mapping) == "table":
-            result = Map()
-            for key, item in mapping.items():
-                converted = self.from_lua(key, resp, depth + 1)
-                result[_hashable(converted)] = self.from_lua(item, resp, depth + 1)
-            return result
-        members = rawget(value, b"set")
-        if members is not None and self.lua_type(members) == "table":
-            return Set(self.from_lua(key, resp, depth + 1) for key in members.keys())
+            return BigNumber(_map_newlines(big).decode("utf-8", "surrogateescape")), None
         verbatim = rawget(value, b"verbatim_string")
         if verbatim is not None and self.lua_type(verbatim) == "table":
             fmt = rawget(verbatim, b"format")
@@ -932,25 +971,73 @@ class LuaEngine:
             if fmt.__class__ is bytes and text.__class__ is bytes:
                 if fmt == b"txt":
                     try:
-                        return Verbatim(text.decode())
+                        return Verbatim(text.decode()), None
                     except UnicodeDecodeError:
-                        return text
-                return text
-        items = []
-        i = 1
-        while True:
-            item = rawget(value, i)
-            if item is None:
-                break
-            items.append(self.from_lua(item, resp, depth + 1))
-            i += 1
-        return items
+                        return text, None
+                return text, None
+        mapping = rawget(value, b"map")
+        if mapping is not None and self.lua_type(mapping) == "table":
+            result = PairsMap()
+            return result, [result, _flat_items(mapping), slots, _DONE]
+        members = rawget(value, b"set")
+        if members is not None and self.lua_type(members) == "table":
+            result = Set()
+            return result, [result, iter(members.keys()), slots, None]
+        items: List[Any] = []
+        return items, [items, _array_items(rawget, value), slots, None]
 
 
-def _hashable(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(value)
-    return value
+_LUA_STACK = 8000              # LUAI_MAXCSTACK
+_REPLY_SLOTS = 2               # the Lua stack a script's reply starts with in Redis
+_DONE = object()
+
+
+def _flat_items(table: Any) -> Any:
+    """A map's keys and values, alternately, in lua_next order."""
+    for key, value in table.items():
+        yield key
+        yield value
+
+
+def _array_items(rawget: Any, table: Any) -> Any:
+    """t[1], t[2]... up to the first nil, read as Redis reads them (lua_rawget)."""
+    i = 1
+    while True:
+        item = rawget(table, i)
+        if item is None:
+            return
+        yield item
+        i += 1
+
+
+def _store(frame: List[Any], value: Any) -> None:
+    """Put a converted element into the container being built by ``frame``."""
+    container = frame[0]
+    if container.__class__ is PairsMap:
+        if frame[3] is _DONE:
+            frame[3] = value
+        else:
+            container.pairs.append((frame[3], value))
+            frame[3] = _DONE
+    else:
+        container.append(value)
+
+
+class PairsMap(Map):
+    """A script's map reply: the pairs in Lua's order, as Redis writes them (two keys
+    may convert to the same reply, 1 and 1.5 to :1, and a key may be a table)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pairs: List[Tuple[Any, Any]] = []
+
+    def items(self) -> Any:  # type: ignore[override]
+        return self.pairs
+
+    def __len__(self) -> int:
+        return len(self.pairs)
 
 
 def _plain(value: Any) -> Any:

@@ -10,20 +10,19 @@ name, so errors point at the script line that called the library, as from C.
 """
 from __future__ import annotations
 
-import math
+import struct as _struct
 from typing import Any, Dict, List, Tuple
 
 from . import luapack
 
 _U32 = 0xFFFFFFFF
+_DOUBLE = _struct.Struct("<d")
 
 
 def _bits(value: Any) -> int:
-    """LuaBitOp's argument normalisation: round to nearest (even), keep 32 bits."""
-    number = float(value)
-    if math.isnan(number) or math.isinf(number):
-        return 0
-    return int(round(number)) & _U32
+    """LuaBitOp's barg: the low 32 bits of the double ``value + 2^52 + 2^51`` (round to
+    nearest even; NaN and the infinities give 0), exactly as the C library does."""
+    return int.from_bytes(_DOUBLE.pack(float(value) + 6755399441055744.0)[:4], "little")
 
 
 def _signed(value: int) -> int:
@@ -33,9 +32,11 @@ def _signed(value: int) -> int:
 
 def _tohex(value: Any, digits: Any = 8) -> bytes:
     n = _bits(value)
-    count = int(digits) if digits is not None else 8
+    count = _signed(_bits(digits)) if digits is not None else 8
     upper = count < 0
-    count = min(abs(count), 8)
+    count = min(abs(count), 8) if count != -2 ** 31 else 0
+    if count == 0:
+        return b""
     if count < 8:
         n &= (1 << (4 * count)) - 1
     text = ("%0*X" if upper else "%0*x") % (count, n)
