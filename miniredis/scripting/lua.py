@@ -248,14 +248,23 @@ end
 -- pcall, xpcall or handler that catches it converts it. Unlike in Redis, it cannot
 -- prefix its caller's position to errors of the Python library functions.)
 local coroutine_lib = coroutine
-local rawresume = coroutine_lib.resume
+local resume = coroutine_lib.resume    -- named so: errors inside name 'resume'
 local function resume_result(ok, ...)
   if ok then return true, ... end
   return false, error_value((...))
 end
+-- The coroutines being resumed, innermost last: Python library functions read the
+-- stack of the one they run in to name their caller's position in errors.
+local threads = py.threads
+local function resumed(...)
+  threads[#threads] = nil
+  return resume_result(...)
+end
 function coroutine_lib.resume(...)
-  if type((...)) ~= 'thread' then badarg(1, 'resume', 'coroutine expected') end
-  return resume_result(rawresume(...))
+  local co = ...
+  if type(co) ~= 'thread' then badarg(1, 'resume', 'coroutine expected') end
+  threads[#threads + 1] = co
+  return resumed(resume(...))
 end
 -- Snapshots of the globals and of every library table, restored after each script.
 local libraries = {}
@@ -385,8 +394,10 @@ function G.load(...)
   end
   local parts, n = {}, 0
   while true do
-    local ok, piece = rawpcall(f)
-    if not ok then return nil, error_value(piece) end
+    -- Lua runs the reader under the error handler in force: Redis's at a script's
+    -- top level (inside a pcall there is none, and Redis gives the bare message).
+    local ok, piece = rawxpcall(f, __redis__err__handler)
+    if not ok then return nil, piece end
     if piece == nil or piece == '' then break end
     kind = type(piece)
     if kind ~= 'string' and kind ~= 'number' then
@@ -448,6 +459,7 @@ return {
     return rawxpcall(fn, __redis__err__handler)
   end,
   restore = function()
+    for i = #threads, 1, -1 do threads[i] = nil end
     if getmetatable(G) ~= protect then setmetatable(G, protect) end
     saved.KEYS, saved.ARGV = rawget(G, 'KEYS'), rawget(G, 'ARGV')
     restore_table(G, saved)
@@ -475,8 +487,15 @@ return {
   rawget = rawget,
   type = type,
   -- luaL_where(L, 1) seen from a Python function: the frame that called it.
+  -- Frames of this file's own functions (coroutine.resume's wrapper...) are skipped.
   where = function()
-    local i = dbg.getinfo(3, 'Sl')
+    local co = threads[#threads]
+    local level = co and 1 or 3
+    local i = co and dbg.getinfo(co, level, 'Sl') or dbg.getinfo(level, 'Sl')
+    while i and i.source == '=[redis]' do
+      level = level + 1
+      i = co and dbg.getinfo(co, level, 'Sl') or dbg.getinfo(level, 'Sl')
+    end
     if i and i.currentline > 0 then return i.short_src .. ':' .. i.currentline .. ': ' end
     return ''
   end,
@@ -628,7 +647,10 @@ class LuaEngine:
             b"version_num": (major << 16) | (minor << 8) | patch,
         })
         rt.globals()[b"__py"] = callbacks
-        from . import lualibs
+        from . import lualibs, luapack
+        threads = rt.table()             # the coroutines being resumed, innermost last
+        self.calls = luapack.calls(rt, threads)   # Lua's argument checks and errors
+        callbacks[b"threads"] = threads
         lualibs.install(self)
         # Compiled under the internal chunk name the error handler recognises.
         chunk = rt.globals()[b"loadstring"](_PRELUDE.encode(), INTERNAL_CHUNK.encode())
@@ -739,40 +761,33 @@ class LuaEngine:
         raise LuaRaise(self._where() + b"Script attempted to access nonexistent global "
                        b"variable '" + name + b"'")
 
-    def check_int(self, args: Tuple[Any, ...], index: int, function: str) -> int:
-        """luaL_checkint: the argument as a C int, or Lua's 'bad argument' error."""
-        return int(self.check_int_or_number(args, index, function))
-
-    def check_int_or_number(self, args: Tuple[Any, ...], index: int, function: str) -> Any:
-        """luaL_checknumber: the argument as a number, or Lua's 'bad argument' error."""
-        if index >= len(args):
-            self.raise_here("bad argument #%d to '%s' (number expected, got no value)"
-                            % (index + 1, function))
-        number = _lua_tonumber(args[index])
-        if number is None:
-            self.raise_here("bad argument #%d to '%s' (number expected, got %s)"
-                            % (index + 1, function, self.lua_type(args[index])))
-        return number
+    def check_int(self, args: Tuple[Any, ...], index: int) -> int:
+        """luaL_checkint: the argument as a C int, or Lua's 'bad argument' error (named
+        as the caller named the function, '?' from pcall, as Lua does)."""
+        number = self.calls.check_number(args, index)
+        if number != number or number in (math.inf, -math.inf):
+            return -2 ** 31                  # (int) of NaN or Inf on x86-64
+        return int(number)
 
     def _random(self, *args: Any) -> Any:
         r = self.rand.random()
         if not args:
             return r
         if len(args) == 1:
-            upper = self.check_int(args, 0, "random")
+            upper = self.check_int(args, 0)
             if upper < 1:
-                self.raise_here("bad argument #1 to 'random' (interval is empty)")
+                raise self.calls.argerror(1, b"interval is empty")
             return float(math.floor(r * upper) + 1)
         if len(args) == 2:
-            lower = self.check_int(args, 0, "random")
-            upper = self.check_int(args, 1, "random")
+            lower = self.check_int(args, 0)
+            upper = self.check_int(args, 1)
             if lower > upper:
-                self.raise_here("bad argument #2 to 'random' (interval is empty)")
+                raise self.calls.argerror(2, b"interval is empty")
             return float(math.floor(r * (upper - lower + 1)) + lower)
         self.raise_here("wrong number of arguments")
 
     def _randomseed(self, *args: Any) -> None:
-        self.rand.seed(self.check_int(args, 0, "randomseed"))
+        self.rand.seed(self.check_int(args, 0))
 
     # -- compiling and running -----------------------------------------------------
     def compile(self, body: bytes) -> Tuple[Any, Optional[bytes]]:

@@ -508,47 +508,41 @@ def install(engine: Any) -> None:
     (before the sandbox)."""
     runtime = engine.runtime
     lib: List[Any] = []                 # the Lua encoder, then cjson.null
-    calls = luapack.calls(runtime)
+    calls = engine.calls
     config = _CJSONConfig(runtime.table())
 
     def bit_function(name: bytes, function: Any) -> Any:
         count = _BIT_ARITY[name]
-        label = name.decode()
 
         def run(*args: Any) -> Any:
             wanted = max(len(args), 1) if count < 0 else count
             if name == b"tohex" and len(args) > 1:
                 wanted = 2   # the optional digit count
-            numbers = [engine.check_int_or_number(args, i, label) for i in range(wanted)]
+            numbers = [calls.check_number(args, i) for i in range(wanted)]
             return function(*numbers)
         return run
 
     def encode(*args: Any) -> bytes:
         if len(args) != 1:
-            engine.raise_here("bad argument #1 to 'encode' (expected 1 argument)")
+            raise calls.argerror(1, b"expected 1 argument")
         result = lib[0](args[0])
         if not result[0]:
-            engine.raise_here(result[1].decode("utf-8", "surrogateescape"))
+            raise calls.error(result[1])
         return result[1]
 
     def decode(*args: Any) -> Any:
         if len(args) != 1:
-            engine.raise_here("bad argument #1 to 'decode' (expected 1 argument)")
-        text = args[0]
-        if text.__class__ in (int, float):
-            text = b"%.14g" % text
-        elif text.__class__ is not bytes:
-            engine.raise_here("bad argument #1 to 'decode' (string expected, got %s)"
-                              % engine.lua_type(text))
+            raise calls.argerror(1, b"expected 1 argument")
+        text = calls.check_string(args, 0)
         if len(text) >= 2 and (text[0] == 0 or text[1] == 0):
-            engine.raise_here("JSON parser does not support UTF-16 or UTF-32")
+            raise calls.error(b"JSON parser does not support UTF-16 or UTF-32")
         decoder = _Decoder(runtime, lib[1], text)
         try:
             return decoder.document(config.values["decode_max_depth"])
         except _JSONError as exc:
-            engine.raise_here(str(exc))
+            raise calls.error(str(exc).encode()) from None
 
-    cmsgpack, struct = luapack.tables(runtime)
+    cmsgpack, struct = luapack.tables(runtime, calls)
     py = runtime.table_from({
         b"cmsgpack": cmsgpack,
         b"struct": struct,

@@ -15,9 +15,9 @@ The functions are Python callables that scripts see as C functions (lupa's
 ``python.as_function``): errors carry the calling script's position (luaL_error) and
 the name it called the function by (luaL_argerror), found with a small Lua helper
 that reads the call stack. Known differences, all from lupa: a -0.0 argument arrives
-as the integer 0 (``struct.pack('d', -0.0)`` packs +0.0); inside a coroutine the
-helper reads the main thread's stack, so positions and names in errors are those of
-the resume call; and maps with string keys of 32 bytes or more are walked in another
+as the integer 0 (``struct.pack('d', -0.0)`` packs +0.0); inside a coroutine run
+by ``coroutine.wrap`` (not tracked, unlike ``coroutine.resume``) positions and names
+in errors are those of an enclosing frame; and maps with string keys of 32 bytes or more are walked in another
 order (Redis's Lua hashes long strings differently), which changes packed maps.
 """
 from __future__ import annotations
@@ -718,9 +718,30 @@ def _struct_library(calls: _Calls) -> Dict[bytes, Callable[..., Any]]:
 # called by the Python function (level 2), called by the script (level 3).
 _INFO = r"""
 local getinfo = debug.getinfo
+-- The coroutines being resumed (coroutine.resume keeps the list): this helper runs on
+-- the main thread, so for a library function running in a coroutine it reads that
+-- coroutine's stack (level 0, the library function; level 1, its caller).
+local threads = ...
 return function()
-  local callee = getinfo(2, 'n')
-  local caller = getinfo(3, 'Sl')
+  local co = threads[#threads]
+  local callee, caller, level
+  if co then
+    callee = getinfo(co, 0, 'n')
+    level = 1
+    caller = getinfo(co, level, 'Sl')
+    while caller and caller.source == '=[redis]' do   -- the sandbox's own wrappers
+      level = level + 1
+      caller = getinfo(co, level, 'Sl')
+    end
+  else
+    callee = getinfo(2, 'n')
+    level = 3
+    caller = getinfo(level, 'Sl')
+    while caller and caller.source == '=[redis]' do
+      level = level + 1
+      caller = getinfo(level, 'Sl')
+    end
+  end
   local where = ''
   if caller and caller.currentline > 0 then
     where = caller.short_src .. ':' .. caller.currentline .. ': '
@@ -751,10 +772,11 @@ return cmsgpack, struct
 """
 
 
-def calls(runtime: Any) -> _Calls:
+def calls(runtime: Any, threads: Any) -> _Calls:
     """Argument checks and errors, worded as Lua's C functions word them, for
-    Python library functions of ``runtime``."""
-    info = runtime.globals()[b"loadstring"](_INFO.encode(), b"=[redis]")()
+    Python library functions of ``runtime``; ``threads`` is the Lua list of the
+    coroutines being resumed."""
+    info = runtime.globals()[b"loadstring"](_INFO.encode(), b"=[redis]")(threads)
     return _Calls(runtime, info)
 
 
@@ -763,11 +785,10 @@ def to_int64(number: float) -> int:
     return _to_int64(number)
 
 
-def tables(runtime: Any) -> Tuple[Any, Any]:
+def tables(runtime: Any, checks: _Calls) -> Tuple[Any, Any]:
     """The ``cmsgpack`` and ``struct`` library tables for ``runtime`` (lualibs sets
     them as globals next to cjson and bit)."""
     load = runtime.globals()[b"loadstring"]
-    checks = calls(runtime)
     py = runtime.table_from({
         b"cmsgpack": runtime.table_from(_cmsgpack_library(checks)),
         b"struct": runtime.table_from(_struct_library(checks)),
