@@ -11,10 +11,27 @@ read-only views of them (empty tables that read through and refuse writes), and 
 few functions that bypass metamethods (next, pairs, rawget, rawset, getmetatable,
 setmetatable, loadstring, load, table.insert, table.foreach) are replaced by Lua
 versions that see through views or refuse them, as Redis's patched Lua does. Those
-replacements are Lua functions: when a script calls one in tail position with bad
-arguments, the error cannot name the script's line (Lua forgets the frame of a tail
-call; Redis's are C functions, which it does not). Everything is also put back as
-it was after every script.
+replacements (and those of xpcall and the coroutine functions, below) are Lua
+functions: when a script calls one in tail position with bad arguments, the error
+cannot name the script's line (Lua forgets the frame of a tail call; Redis's are C
+functions, which it does not). Everything is also put back as it was after every
+script.
+
+The sandbox holds nothing of Python. lupa gives Lua a ``python`` module (removed,
+and ``register_eval``/``register_builtins`` off) and wraps Python objects handed to
+Lua as userdata whose attributes Lua could read (``__class__``, then
+``__subclasses__()``, then ``os.system``). No Python object is handed to a script:
+script arguments and replies are strings, numbers, booleans and tables; cjson.null
+is a userdata made in Lua; the library functions written in Python are sealed C
+functions (``python.as_function``: a C closure whose upvalue not even Lua's debug
+library can read). The one Python object that does travel through Lua is the
+exception a Python function raises (lupa makes it the Lua error value): every way
+an error reaches a script (pcall, xpcall's handler, coroutine.resume, load's reader,
+and Redis's error handler) turns it into the string or table Redis raises first.
+Should any Python object still leak, lupa's attribute handlers refuse every index on
+it. ``loadstring`` and ``load`` refuse bytecode, as Redis's Lua (which only parses
+text) does, with the same syntax error. tests/test_lua_sandbox.py walks the runtime
+to check all this.
 
 The ``redis`` functions are thin Lua wrappers (compiled under the chunk name
 ``=[redis]``) around Python callbacks: arguments are checked and numbers formatted in
@@ -242,30 +259,70 @@ function table.foreach(...)
   return rawforeach(real_of[t] or t, f)
 end
 
--- coroutine.resume, another way an error reaches a script. (coroutine.wrap stays
--- Lua's C function, so that a script's tail call to it keeps the script's line in
--- errors: it raises the coroutine's error again, Python exception and all, and the
--- pcall, xpcall or handler that catches it converts it. Unlike in Redis, it cannot
--- prefix its caller's position to errors of the Python library functions.)
+-- Coroutines. coroutine.resume is another way an error reaches a script: its result
+-- is converted as pcall's. (coroutine.wrap's function stays Lua's C function, so that
+-- a script's tail call to it keeps the script's line in errors: it raises the
+-- coroutine's error again, Python exception and all, and the pcall, xpcall or error
+-- handler that catches it converts it. Unlike Redis's, it cannot prefix its caller's
+-- position to errors of the Python library functions.)
+-- Python library functions name their caller's position and their own name in errors
+-- from the stack they run on; lupa runs them on the main thread's stack, so the
+-- coroutines being run are noted (innermost last) for them to read the right one:
+-- every coroutine's body notes its thread when it starts or is resumed after a
+-- yield, and unnotes it when it yields; a finished one is found dead and dropped.
 local coroutine_lib = coroutine
-local resume = coroutine_lib.resume    -- named so: errors inside name 'resume'
+local resume, rawcreate, rawwrap, rawyield, running =
+  coroutine_lib.resume, coroutine_lib.create, coroutine_lib.wrap, coroutine_lib.yield,
+  coroutine_lib.running
+local threads = py.threads
 local function resume_result(ok, ...)
   if ok then return true, ... end
   return false, error_value((...))
 end
--- The coroutines being resumed, innermost last: Python library functions read the
--- stack of the one they run in to name their caller's position in errors.
-local threads = py.threads
-local function resumed(...)
-  threads[#threads] = nil
-  return resume_result(...)
-end
 function coroutine_lib.resume(...)
-  local co = ...
-  if type(co) ~= 'thread' then badarg(1, 'resume', 'coroutine expected') end
-  threads[#threads + 1] = co
-  return resumed(resume(...))
+  if type((...)) ~= 'thread' then badarg(1, 'resume', 'coroutine expected') end
+  return resume_result(resume(...))
 end
+-- The body tail-calls the script's function: no frame of its own stays in the way.
+local function tracked(f)
+  return function(...)
+    threads[#threads + 1] = running()
+    return f(...)
+  end
+end
+local function is_lua_function(f)
+  return type(f) == 'function' and dbg.getinfo(f, 'S').what ~= 'C'
+end
+function coroutine_lib.create(...)
+  local f = ...
+  if not is_lua_function(f) then badarg(1, 'create', 'Lua function expected') end
+  return rawcreate(tracked(f))
+end
+function coroutine_lib.wrap(...)
+  local f = ...
+  if not is_lua_function(f) then badarg(1, 'wrap', 'Lua function expected') end
+  return rawwrap(tracked(f))
+end
+-- The innermost coroutine running, or nil on the main thread.
+local status = coroutine_lib.status
+local function current_thread()
+  local co = threads[#threads]
+  while co and status(co) == 'dead' do
+    threads[#threads] = nil
+    co = threads[#threads]
+  end
+  return co
+end
+local function yielded(co, ...)
+  if co ~= nil then threads[#threads + 1] = co end
+  return ...
+end
+function coroutine_lib.yield(...)
+  local co = running()
+  if co ~= nil and threads[#threads] == co then threads[#threads] = nil end
+  return yielded(co, rawyield(...))
+end
+
 -- Snapshots of the globals and of every library table, restored after each script.
 local libraries = {}
 local reals = {}
@@ -486,10 +543,11 @@ return {
   end,
   rawget = rawget,
   type = type,
+  debug = dbg,
   -- luaL_where(L, 1) seen from a Python function: the frame that called it.
   -- Frames of this file's own functions (coroutine.resume's wrapper...) are skipped.
   where = function()
-    local co = threads[#threads]
+    local co = current_thread()
     local level = co and 1 or 3
     local i = co and dbg.getinfo(co, level, 'Sl') or dbg.getinfo(level, 'Sl')
     while i and i.source == '=[redis]' do
@@ -648,7 +706,7 @@ class LuaEngine:
         })
         rt.globals()[b"__py"] = callbacks
         from . import lualibs, luapack
-        threads = rt.table()             # the coroutines being resumed, innermost last
+        threads = rt.table()             # the coroutines running, innermost last
         self.calls = luapack.calls(rt, threads)   # Lua's argument checks and errors
         callbacks[b"threads"] = threads
         lualibs.install(self)
@@ -664,6 +722,9 @@ class LuaEngine:
         self._rawget = api[b"rawget"]
         self._type = api[b"type"]
         self._where = api[b"where"]
+        # Lua's debug library, which scripts never get: for diagnostics and the
+        # sandbox tests (tests/test_lua_sandbox.py walks the runtime with it).
+        self.debug = api[b"debug"]
 
     # -- the Python side of the redis library ------------------------------------------
     def raise_table(self, message: bytes) -> None:

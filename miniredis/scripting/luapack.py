@@ -15,9 +15,7 @@ The functions are Python callables that scripts see as C functions (lupa's
 ``python.as_function``): errors carry the calling script's position (luaL_error) and
 the name it called the function by (luaL_argerror), found with a small Lua helper
 that reads the call stack. Known differences, all from lupa: a -0.0 argument arrives
-as the integer 0 (``struct.pack('d', -0.0)`` packs +0.0); inside a coroutine run
-by ``coroutine.wrap`` (not tracked, unlike ``coroutine.resume``) positions and names
-in errors are those of an enclosing frame; and maps with string keys of 32 bytes or more are walked in another
+as the integer 0 (``struct.pack('d', -0.0)`` packs +0.0); and maps with string keys of 32 bytes or more are walked in another
 order (Redis's Lua hashes long strings differently), which changes packed maps.
 """
 from __future__ import annotations
@@ -718,12 +716,18 @@ def _struct_library(calls: _Calls) -> Dict[bytes, Callable[..., Any]]:
 # called by the Python function (level 2), called by the script (level 3).
 _INFO = r"""
 local getinfo = debug.getinfo
--- The coroutines being resumed (coroutine.resume keeps the list): this helper runs on
--- the main thread, so for a library function running in a coroutine it reads that
--- coroutine's stack (level 0, the library function; level 1, its caller).
+-- The coroutines running (the sandbox's coroutine functions keep the list, innermost
+-- last, finished ones dropped here): this helper runs on the main thread, so for a
+-- library function running in a coroutine it reads that coroutine's stack (level 0,
+-- the library function; level 1, its caller).
 local threads = ...
+local status = coroutine.status
 return function()
   local co = threads[#threads]
+  while co and status(co) == 'dead' do
+    threads[#threads] = nil
+    co = threads[#threads]
+  end
   local callee, caller, level
   if co then
     callee = getinfo(co, 0, 'n')
@@ -775,7 +779,7 @@ return cmsgpack, struct
 def calls(runtime: Any, threads: Any) -> _Calls:
     """Argument checks and errors, worded as Lua's C functions word them, for
     Python library functions of ``runtime``; ``threads`` is the Lua list of the
-    coroutines being resumed."""
+    coroutines running."""
     info = runtime.globals()[b"loadstring"](_INFO.encode(), b"=[redis]")(threads)
     return _Calls(runtime, info)
 
