@@ -988,7 +988,16 @@ class LuaEngine:
                     _store(frames[-1], frame[0])
                 continue
             slots = frame[2]
-            if frame[0].__class__ is PairsMap:
+            container = frame[0]
+            if container.__class__ is list and slots < _LUA_STACK - 5:
+                cls = item.__class__            # the common elements, converted here
+                if cls is bytes:
+                    container.append(item)
+                    continue
+                if cls is int:
+                    container.append(item if LLONG_MIN <= item <= LLONG_MAX else LLONG_MIN)
+                    continue
+            if container.__class__ is PairsMap:
                 if frame[3] is _DONE:          # a key: its copy is a fourth slot
                     converted, child = self._convert(item, resp, slots + 4)
                 else:
