@@ -17,21 +17,8 @@ cannot name the script's line (Lua forgets the frame of a tail call; Redis's are
 functions, which it does not). Everything is also put back as it was after every
 script.
 
-The sandbox holds nothing of Python. lupa gives Lua a ``python`` module (removed,
-and ``register_eval``/``register_builtins`` off) and wraps Python objects handed to
-Lua as userdata whose attributes Lua could read (``__class__``, then
-``__subclasses__()``, then ``os.system``). No Python object is handed to a script:
-script arguments and replies are strings, numbers, booleans and tables; cjson.null
-is a userdata made in Lua; the library functions written in Python are sealed C
-functions (``python.as_function``: a C closure whose upvalue not even Lua's debug
-library can read). The one Python object that does travel through Lua is the
-exception a Python function raises (lupa makes it the Lua error value): every way
-an error reaches a script (pcall, xpcall's handler, coroutine.resume, load's reader,
-and Redis's error handler) turns it into the string or table Redis raises first.
-Should any Python object still leak, lupa's attribute handlers refuse every index on
-it. ``loadstring`` and ``load`` refuse bytecode, as Redis's Lua (which only parses
-text) does, with the same syntax error. tests/test_lua_sandbox.py walks the runtime
-to check all this.
+The sandbox's Lua code (the prelude) is in :mod:`miniredis.scripting.sandbox`,
+which also says how it keeps everything of Python out of scripts' reach.
 
 The ``redis`` functions are thin Lua wrappers (compiled under the chunk name
 ``=[redis]``) around Python callbacks: arguments are checked and numbers formatted in
@@ -54,6 +41,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from lupa import lua51
 
+from .sandbox import PRELUDE
+
 from ..errors import CommandError
 from ..protocol import (NULL_ARRAY, BigNumber, Bool, Double, Map, Push, Raw, Set, Simple,
                        Verbatim, format_double)
@@ -61,505 +50,6 @@ from ..protocol import (NULL_ARRAY, BigNumber, Bool, Double, Map, Push, Raw, Set
 INTERNAL_CHUNK = "=[redis]"
 LLONG_MIN = -(2 ** 63)
 LLONG_MAX = 2 ** 63 - 1
-
-# Lua code of the sandbox, run once per runtime. ``__py`` is a table of Python
-# callbacks, removed from the globals at the end.
-_PRELUDE = r"""
-local py = __py
-__py = nil
-local dbg = debug
-local G = _G
-local type, tostring, select, error, rawget, rawset, format, unpack, pairs, next =
-      type, tostring, select, error, rawget, rawset, string.format, unpack, pairs, next
-local setmetatable, getmetatable, floor = setmetatable, getmetatable, math.floor
-local setfenv, tonumber = setfenv, tonumber
--- Python callables are userdata to Lua; lupa's as_function makes them C functions,
--- which is what Redis's library functions are (type() says 'function').
-local as_function = python.as_function
-local unwrap_error = as_function(py.unwrap)
-
--- Redis's error handler: every error becomes {err=..., source=..., line=...}. The
--- frames of this file's own wrappers are skipped, as Redis's C functions are.
-function __redis__err__handler(err)
-  if type(err) == 'userdata' then err = unwrap_error(err) end
-  local frames = {}
-  local level = 2
-  while #frames < 2 do
-    local i = dbg.getinfo(level, 'nSl')
-    if not i then break end
-    if i.source ~= '=[redis]' then frames[#frames + 1] = i end
-    level = level + 1
-  end
-  local i = frames[1]
-  if i and i.what == 'C' then i = frames[2] end
-  if type(err) ~= 'table' then
-    err = {err='ERR ' .. tostring(err)}
-  end
-  if i then
-    err['source'] = i.source
-    err['line'] = i.currentline
-  end
-  return err
-end
-
-local unwrap = as_function(py.unwrap)
-
--- An error raised by a Python function travels through Lua as lupa's wrapper of the
--- Python exception. Scripts never see it: every place where Lua hands an error value
--- to a script (pcall, xpcall's handler, coroutine.resume, coroutine.wrap, load, and
--- the handler above) passes it through here first, which turns it into the string
--- or table Redis would have raised.
-local function error_value(e)
-  if type(e) == 'userdata' then return unwrap(e) end
-  return e
-end
-
-local redis = {}
--- Functions that can raise are Python callables (C functions to Lua): a tail call
--- to them keeps the script's frame, so errors point at its line as in Redis.
-redis.call = as_function(py.call)
-redis.sha1hex = as_function(py.sha1hex)
-redis.log = as_function(py.log)
-redis.setresp = as_function(py.setresp)
-redis.set_repl = as_function(py.set_repl)
-redis.acl_check_cmd = as_function(py.acl_check_cmd)
-local pcall_command = py.pcall
-function redis.pcall(...)
-  return pcall_command(...)
-end
-
--- "-CODE message" or "message" (gets the ERR code), trailing CR/LF trimmed.
-local function error_table(text)
-  local code, message
-  if text:sub(1, 1) == '-' then
-    local space = text:find(' ', 1, true)
-    if space then
-      code, message = text:sub(2, space - 1), text:sub(space + 1)
-    else
-      code, message = 'ERR', text:sub(2)
-    end
-  else
-    code, message = 'ERR', text
-  end
-  message = message:gsub('^[\r\n]+', ''):gsub('[\r\n]+$', '')
-  return {err=code .. ' ' .. message}
-end
-
-function redis.error_reply(...)
-  local e = ...
-  if select('#', ...) ~= 1 or type(e) ~= 'string' then
-    return error_table('wrong number or type of arguments')
-  end
-  if e:sub(1, 1) ~= '-' then e = '-' .. e end
-  return error_table(e)
-end
-
-function redis.status_reply(...)
-  local s = ...
-  if select('#', ...) ~= 1 or type(s) ~= 'string' then
-    return error_table('wrong number or type of arguments')
-  end
-  return {ok=s}
-end
-
-redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
-redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL =
-  0, 1, 2, 2, 3
-redis.REDIS_VERSION = py.version
-redis.REDIS_VERSION_NUM = py.version_num
-function redis.replicate_commands() return true end
-function redis.breakpoint() return false end
-function redis.debug() end
-G.redis = redis
-
--- Redis's pcall: an error table raised by the redis library comes back as its text.
-local rawpcall, rawxpcall = pcall, xpcall
-local function pcall_result(ok, ...)
-  if ok then return true, ... end
-  local e = error_value((...))
-  if type(e) == 'table' then
-    local m = e.err
-    if type(m) == 'string' or type(m) == 'number' then return false, m end
-  end
-  return false, e
-end
-function pcall(...)
-  return pcall_result(rawpcall(...))
-end
-
--- math.random and math.randomseed on Redis's own rand48, as in redis/deps.
-math.random = as_function(py.random)
-math.randomseed = as_function(py.randomseed)
-
--- The sandbox: what Redis 7.0 does not offer to scripts.
-for _, name in ipairs({'os', 'io', 'package', 'require', 'module', 'dofile', 'loadfile',
-                       'print', 'getfenv', 'setfenv', 'newproxy', 'debug', 'python'}) do
-  G[name] = nil
-end
-
--- Redis 7.0 makes the globals, every library and the string metatable read-only:
--- assigning to them fails with "Attempt to modify a readonly table". Stock Lua 5.1
--- cannot refuse an assignment to a field that exists, so scripts see views instead:
--- empty tables reading through to the real one (__index) and refusing writes
--- (__newindex). Scripts run with the view of the globals as their environment, each
--- library global holds its view, and the functions that look inside tables without
--- metamethods (next, pairs, rawget, rawset, getmetatable, setmetatable, table.insert,
--- table.foreach) see through views or refuse them. loadstring/load give the chunks
--- they make the same environment. Argument errors of those replacements are raised
--- at the caller's level, with the C functions' texts.
-local READONLY = 'Attempt to modify a readonly table'
-local function refuse() error(READONLY, 2) end
-local rawnext, rawloadstring, rawload, rawgetmetatable = next, loadstring, load, getmetatable
-local real_of = {}                   -- view -> the table it shows
-local function view(t)
-  local v = setmetatable({}, {__index = t, __newindex = refuse})
-  real_of[v] = t
-  return v
-end
-
-local function got(n, ...)
-  if select('#', ...) < n then return 'no value' end
-  return type((select(n, ...)))
-end
-local function expected(what, n, ...)
-  return what .. ' expected, got ' .. got(n, ...)
-end
--- luaL_argerror for the replacements below, raised at their caller's level, naming
--- the function as its caller did ('?' from C; the C name when a tail call lost it).
-local function badarg(n, name, extra)
-  local info = dbg.getinfo(2, 'n')
-  local called = info and info.name
-  if not called then
-    local caller = dbg.getinfo(3, 'S')
-    called = (caller and caller.what == 'tail') and name or '?'
-  end
-  error(format("bad argument #%d to '%s' (%s)", n, called, extra), 3)
-end
-
--- The table functions that write raw or walk with next, minding views.
-local rawinsert, rawforeach = table.insert, table.foreach
-function table.insert(...)
-  local t = ...
-  local n = select('#', ...)
-  if type(t) ~= 'table' then badarg(1, 'insert', expected('table', 1, ...)) end
-  if n == 3 then
-    if tonumber((select(2, ...))) == nil then
-      badarg(2, 'insert', expected('number', 2, ...))
-    end
-  elseif n ~= 2 then
-    error("wrong number of arguments to 'insert'", 2)
-  end
-  if real_of[t] then error(READONLY, 0) end
-  return rawinsert(...)
-end
-function table.foreach(...)
-  local t, f = ...
-  if type(t) ~= 'table' then badarg(1, 'foreach', expected('table', 1, ...)) end
-  if type(f) ~= 'function' then badarg(2, 'foreach', expected('function', 2, ...)) end
-  return rawforeach(real_of[t] or t, f)
-end
-
--- Coroutines. coroutine.resume is another way an error reaches a script: its result
--- is converted as pcall's. (coroutine.wrap's function stays Lua's C function, so that
--- a script's tail call to it keeps the script's line in errors: it raises the
--- coroutine's error again, Python exception and all, and the pcall, xpcall or error
--- handler that catches it converts it. Unlike Redis's, it cannot prefix its caller's
--- position to errors of the Python library functions.)
--- Python library functions name their caller's position and their own name in errors
--- from the stack they run on; lupa runs them on the main thread's stack, so the
--- coroutines being run are noted (innermost last) for them to read the right one:
--- every coroutine's body notes its thread when it starts or is resumed after a
--- yield, and unnotes it when it yields; a finished one is found dead and dropped.
-local coroutine_lib = coroutine
-local resume, rawcreate, rawwrap, rawyield, running =
-  coroutine_lib.resume, coroutine_lib.create, coroutine_lib.wrap, coroutine_lib.yield,
-  coroutine_lib.running
-local threads = py.threads
-local function resume_result(ok, ...)
-  if ok then return true, ... end
-  return false, error_value((...))
-end
-function coroutine_lib.resume(...)
-  if type((...)) ~= 'thread' then badarg(1, 'resume', 'coroutine expected') end
-  return resume_result(resume(...))
-end
--- The body tail-calls the script's function: no frame of its own stays in the way.
-local function tracked(f)
-  return function(...)
-    threads[#threads + 1] = running()
-    return f(...)
-  end
-end
-local function is_lua_function(f)
-  return type(f) == 'function' and dbg.getinfo(f, 'S').what ~= 'C'
-end
-function coroutine_lib.create(...)
-  local f = ...
-  if not is_lua_function(f) then badarg(1, 'create', 'Lua function expected') end
-  return rawcreate(tracked(f))
-end
-function coroutine_lib.wrap(...)
-  local f = ...
-  if not is_lua_function(f) then badarg(1, 'wrap', 'Lua function expected') end
-  return rawwrap(tracked(f))
-end
--- The innermost coroutine running, or nil on the main thread.
-local status = coroutine_lib.status
-local function current_thread()
-  local co = threads[#threads]
-  while co and status(co) == 'dead' do
-    threads[#threads] = nil
-    co = threads[#threads]
-  end
-  return co
-end
-local function yielded(co, ...)
-  if co ~= nil then threads[#threads + 1] = co end
-  return ...
-end
-function coroutine_lib.yield(...)
-  local co = running()
-  if co ~= nil and threads[#threads] == co then threads[#threads] = nil end
-  return yielded(co, rawyield(...))
-end
-
--- Snapshots of the globals and of every library table, restored after each script.
-local libraries = {}
-local reals = {}
-for k, v in pairs(G) do
-  if type(v) == 'table' and k ~= '_G' then
-    local copy = {}
-    for kk, vv in pairs(v) do copy[kk] = vv end
-    libraries[k] = copy
-    reals[k] = v
-  end
-end
-for k, v in pairs(reals) do G[k] = view(v) end
-local string_mt = rawgetmetatable('')
-string_mt.__index = G.string
-local string_mt_view = view(string_mt)
-
--- Redis's globals metatable, as getmetatable(_G) shows it: __index only (a C
--- function in Redis, a Python one here, so its errors carry the caller's line).
-local globals_mt_view = view({__index = as_function(py.protected_table_error)})
-
-local env = setmetatable({}, {__index = G, __newindex = refuse})
-real_of[env] = G
-G._G = env
-
-function G.next(...)
-  local t, k = ...
-  if type(t) ~= 'table' then badarg(1, 'next', expected('table', 1, ...)) end
-  return rawnext(real_of[t] or t, k)
-end
-
-function G.pairs(...)
-  local t = ...
-  if type(t) ~= 'table' then badarg(1, 'pairs', expected('table', 1, ...)) end
-  return rawnext, real_of[t] or t, nil
-end
-
-function G.rawget(...)
-  local t, k = ...
-  if type(t) ~= 'table' then badarg(1, 'rawget', expected('table', 1, ...)) end
-  if select('#', ...) < 2 then badarg(2, 'rawget', 'value expected') end
-  return rawget(real_of[t] or t, k)
-end
-
-function G.rawset(...)
-  local t, k, v = ...
-  local n = select('#', ...)
-  if type(t) ~= 'table' then badarg(1, 'rawset', expected('table', 1, ...)) end
-  if n < 2 then badarg(2, 'rawset', 'value expected') end
-  if n < 3 then badarg(3, 'rawset', 'value expected') end
-  if real_of[t] then error(READONLY, 0) end
-  return rawset(t, k, v)
-end
-
-function G.getmetatable(...)
-  if select('#', ...) == 0 then
-    badarg(1, 'getmetatable', 'value expected')
-  end
-  local v = ...
-  if v == env then return globals_mt_view end
-  if v ~= nil and real_of[v] then return nil end
-  local kind = type(v)
-  if kind == 'string' then return string_mt_view end
-  -- Python objects (cjson.null, library functions) are userdata with lupa's
-  -- metatable: Redis's lightuserdata and C functions have none.
-  if kind == 'userdata' then return nil end
-  return rawgetmetatable(v)
-end
-
-function G.setmetatable(...)
-  local t, mt = ...
-  if type(t) ~= 'table' then badarg(1, 'setmetatable', expected('table', 1, ...)) end
-  local kind = got(2, ...)
-  if kind ~= 'nil' and kind ~= 'table' then
-    badarg(2, 'setmetatable', 'nil or table expected')
-  end
-  local old = dbg.getmetatable(t)
-  if old and rawget(old, '__metatable') ~= nil then
-    error('cannot change a protected metatable', 2)
-  end
-  if real_of[t] then error(READONLY, 0) end
-  return setmetatable(t, mt)
-end
-
-local function in_env(f, e)
-  if f then
-    setfenv(f, env)
-    return f
-  end
-  return nil, e
-end
-
--- Redis's Lua compiles every chunk as text, so bytecode (string.dump's output, which
--- starts with ESC) fails to parse: "<chunk>:1: unexpected symbol near 'char(27)'".
--- The chunk name is Lua's own, got by compiling a one-token chunk under that name.
-local BINARY_SUFFIX = "1: unexpected symbol near '='"
-local function binary_chunk_error(chunkname)
-  local _, e = rawloadstring('=', chunkname)
-  return nil, e:sub(1, #e - #BINARY_SUFFIX) .. "1: unexpected symbol near 'char(27)'"
-end
-
-function G.loadstring(...)
-  local s, name = ...
-  local kind = got(1, ...)
-  if kind ~= 'string' and kind ~= 'number' then
-    badarg(1, 'loadstring', expected('string', 1, ...))
-  end
-  kind = type(name)
-  if kind ~= 'nil' and kind ~= 'string' and kind ~= 'number' then
-    badarg(2, 'loadstring', expected('string', 2, ...))
-  end
-  if type(s) == 'string' and s:byte(1) == 27 then
-    return binary_chunk_error(name or s)
-  end
-  return in_env(rawloadstring(s, name))
-end
-
--- load(reader): the pieces are read first (errors of the reader are load's result,
--- as in Lua), then compiled as one string, which is how bytecode is refused.
-local concat = table.concat
-function G.load(...)
-  local f, name = ...
-  if type(f) ~= 'function' then badarg(1, 'load', expected('function', 1, ...)) end
-  local kind = type(name)
-  if kind ~= 'nil' and kind ~= 'string' and kind ~= 'number' then
-    badarg(2, 'load', expected('string', 2, ...))
-  end
-  local parts, n = {}, 0
-  while true do
-    -- Lua runs the reader under the error handler in force: Redis's at a script's
-    -- top level (inside a pcall there is none, and Redis gives the bare message).
-    local ok, piece = rawxpcall(f, __redis__err__handler)
-    if not ok then return nil, piece end
-    if piece == nil or piece == '' then break end
-    kind = type(piece)
-    if kind ~= 'string' and kind ~= 'number' then
-      return nil, 'reader function must return a string'
-    end
-    n = n + 1
-    parts[n] = piece
-  end
-  local source = concat(parts)
-  if source:byte(1) == 27 then return binary_chunk_error(name or '=(load)') end
-  return in_env(rawloadstring(source, name or '=(load)'))
-end
-
--- xpcall: the handler gets the error as Redis raises it (a table from redis.call,
--- a string from the libraries), never the Python exception behind it.
-function G.xpcall(...)
-  local f, handler = ...
-  if select('#', ...) < 2 then badarg(2, 'xpcall', 'value expected') end
-  return rawxpcall(f, function(e) return handler(error_value(e)) end)
-end
-
-local saved = {}
-for k, v in pairs(G) do saved[k] = v end
-
-local protect = {}
-protect.__index = function(t, k)
-  -- lupa itself looks up debug.traceback from C on every call into Lua: lookups
-  -- from C (no script frame) just find nothing.
-  local caller = dbg.getinfo(2, 'S')
-  if caller == nil or caller.what == 'C' then return nil end
-  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-end
-protect.__newindex = refuse
-setmetatable(G, protect)
-
-local function restore_table(t, want)
-  for k in rawnext, t do
-    if want[k] == nil then rawset(t, k, nil) end
-  end
-  for k, v in rawnext, want do
-    if rawget(t, k) ~= v then rawset(t, k, v) end
-  end
-end
-local empty = {}
-
--- Called from Python around every script run.
-return {
-  compile = function(body)
-    local f, e = rawloadstring(body, '@user_script')
-    if f then
-      setfenv(f, env)
-      return f
-    end
-    return nil, e
-  end,
-  run = function(fn, keys, argv)
-    rawset(G, 'KEYS', keys)
-    rawset(G, 'ARGV', argv)
-    return rawxpcall(fn, __redis__err__handler)
-  end,
-  restore = function()
-    for i = #threads, 1, -1 do threads[i] = nil end
-    if getmetatable(G) ~= protect then setmetatable(G, protect) end
-    saved.KEYS, saved.ARGV = rawget(G, 'KEYS'), rawget(G, 'ARGV')
-    restore_table(G, saved)
-    for name, copy in rawnext, libraries do restore_table(reals[name], copy) end
-    -- table.insert and friends write into views raw: emptied again.
-    for v in rawnext, real_of do
-      if rawnext(v) ~= nil then restore_table(v, empty) end
-    end
-  end,
-  sethook = function(tick, count)
-    -- A count hook asking Python (tick) whether to go on: SCRIPT KILL's way in.
-    -- Once killed it fires on every line, so pcall cannot swallow the kill.
-    local hook
-    hook = function()
-      -- Only script code is interrupted, never this file's own functions.
-      local running = dbg.getinfo(2, 'S')
-      if running and running.source == '=[redis]' then return end
-      if tick() then
-        dbg.sethook(hook, 'l')
-        error({err='ERR Script killed by user with SCRIPT KILL...'}, 0)
-      end
-    end
-    if tick then dbg.sethook(hook, '', count) else dbg.sethook() end
-  end,
-  rawget = rawget,
-  type = type,
-  debug = dbg,
-  -- luaL_where(L, 1) seen from a Python function: the frame that called it.
-  -- Frames of this file's own functions (coroutine.resume's wrapper...) are skipped.
-  where = function()
-    local co = current_thread()
-    local level = co and 1 or 3
-    local i = co and dbg.getinfo(co, level, 'Sl') or dbg.getinfo(level, 'Sl')
-    while i and i.source == '=[redis]' do
-      level = level + 1
-      i = co and dbg.getinfo(co, level, 'Sl') or dbg.getinfo(level, 'Sl')
-    end
-    if i and i.currentline > 0 then return i.short_src .. ':' .. i.currentline .. ': ' end
-    return ''
-  end,
-}
-"""
-
 
 class Rand48:
     """Redis's rand48 (redisLrand48): scripts' math.random, identical sequences."""
@@ -603,6 +93,40 @@ class LuaRaise(Exception):
     def __init__(self, payload: Any) -> None:
         super().__init__("script error")
         self.payload = payload
+
+
+def new_table_function(runtime: Any) -> Callable[[], Any]:
+    """A function making empty Lua tables that belong to the main Lua thread.
+
+    lupa ties every Lua object it hands to Python to the Lua thread it was running on
+    (a coroutine, inside a library function a coroutine called), and releases the
+    object on that thread's stack when Python drops it: once the coroutine is dead
+    and collected, that is a use after free (the segfaults of the sandbox tests). A
+    Lua function made here runs on the main thread, so its tables are the main
+    thread's."""
+    return runtime.execute(b"return function() return {} end")
+
+
+def sealed(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` as scripts call it: its errors reach Lua with nothing of Python
+    attached but the exception itself.
+
+    lupa keeps the last exception a Python function raised, traceback included, and
+    a traceback keeps its frames' locals: arguments and tables of a coroutine's Lua
+    thread, which must not outlive it (see new_table_function). The exception is
+    raised again from here, where no local holds a Lua object."""
+    def call(*args: Any) -> Any:
+        try:
+            return function(*args)
+        except LuaRaise as exc:
+            payload = exc.payload
+        except Exception as exc:  # a bug: its text, as Lua would show a C error
+            payload = str(exc).encode("utf-8", "replace")
+        args = ()
+        raise LuaRaise(payload)
+    call.__name__ = getattr(function, "__name__", "call")
+    call.__qualname__ = call.__name__
+    return call
 
 
 def _unwrap(error: Any) -> Any:
@@ -683,35 +207,37 @@ class LuaEngine:
                                         unpack_returned_tuples=True,
                                         attribute_handlers=(_refuse_get, _refuse_set))
         rt = self.runtime
-        self._table = rt.table
+        # Tables made from Python belong to the main Lua thread, whichever thread runs
+        # the library function making them (see new_table_function).
+        self._table = new_table_function(rt)
         major, minor, patch = (int(p) for p in (version.split(".") + ["0", "0"])[:3])
         self._command = call
         self._log = log
         self._where: Any = None
         self.reply_depth = 0             # nesting of the last from_lua reply
         callbacks = rt.table_from({
-            b"call": self._redis_call,
-            b"pcall": self._redis_pcall,
-            b"sha1hex": self._sha1hex,
-            b"log": self._redis_log,
-            b"setresp": self._setresp,
-            b"set_repl": self._set_repl,
-            b"acl_check_cmd": self._acl_check_cmd,
-            b"random": self._random,
-            b"randomseed": self._randomseed,
-            b"unwrap": _unwrap,
-            b"protected_table_error": self._protected_table_error,
+            b"call": sealed(self._redis_call),
+            b"pcall": sealed(self._redis_pcall),
+            b"sha1hex": sealed(self._sha1hex),
+            b"log": sealed(self._redis_log),
+            b"setresp": sealed(self._setresp),
+            b"set_repl": sealed(self._set_repl),
+            b"acl_check_cmd": sealed(self._acl_check_cmd),
+            b"random": sealed(self._random),
+            b"randomseed": sealed(self._randomseed),
+            b"unwrap": sealed(_unwrap),
+            b"protected_table_error": sealed(self._protected_table_error),
             b"version": version.encode(),
             b"version_num": (major << 16) | (minor << 8) | patch,
         })
         rt.globals()[b"__py"] = callbacks
         from . import lualibs, luapack
         threads = rt.table()             # the coroutines running, innermost last
-        self.calls = luapack.calls(rt, threads)   # Lua's argument checks and errors
+        self.calls = luapack.calls(rt, threads, self._table)   # Lua's argument checks
         callbacks[b"threads"] = threads
         lualibs.install(self)
         # Compiled under the internal chunk name the error handler recognises.
-        chunk = rt.globals()[b"loadstring"](_PRELUDE.encode(), INTERNAL_CHUNK.encode())
+        chunk = rt.globals()[b"loadstring"](PRELUDE.encode(), INTERNAL_CHUNK.encode())
         if chunk is None or isinstance(chunk, tuple):  # pragma: no cover - a prelude bug
             raise RuntimeError("Lua prelude does not compile: %r" % (chunk,))
         api = chunk()

@@ -14,6 +14,7 @@ import struct as _struct
 from typing import Any, Dict, List, Tuple
 
 from . import luapack
+from .lua import sealed
 
 _U32 = 0xFFFFFFFF
 _DOUBLE = _struct.Struct("<d")
@@ -231,8 +232,8 @@ _WS = b" \t\r\n"
 class _Decoder:
     """lua-cjson's decoder: tokens, Lua tables, its exact error texts."""
 
-    def __init__(self, runtime: Any, null: Any, data: bytes) -> None:
-        self.rt = runtime
+    def __init__(self, new_table: Any, null: Any, data: bytes) -> None:
+        self.new_table = new_table
         self.null = null
         self.data = data
         self.pos = 0
@@ -368,7 +369,7 @@ class _Decoder:
                 if len(stack) + 1 > max_depth or used + slots > _MAXCSTACK:
                     raise _JSONError("Found too many nested data structures (%d) at "
                                      "character %d" % (len(stack) + 1, token[2] + 1))
-                table = self.rt.table()
+                table = self.new_table()
                 token = self.token()
                 if token[0] == ("T_OBJ_END" if is_object else "T_ARR_END"):
                     value = table
@@ -536,7 +537,7 @@ def install(engine: Any) -> None:
         text = calls.check_string(args, 0)
         if len(text) >= 2 and (text[0] == 0 or text[1] == 0):
             raise calls.error(b"JSON parser does not support UTF-16 or UTF-32")
-        decoder = _Decoder(runtime, lib[1], text)
+        decoder = _Decoder(calls.new_table, lib[1], text)
         try:
             return decoder.document(config.values["decode_max_depth"])
         except _JSONError as exc:
@@ -546,12 +547,13 @@ def install(engine: Any) -> None:
     py = runtime.table_from({
         b"cmsgpack": cmsgpack,
         b"struct": struct,
-        b"bit": runtime.table_from({name: bit_function(name, function)
+        b"bit": runtime.table_from({name: sealed(bit_function(name, function))
                                     for name, function in _BIT_FUNCTIONS.items()}),
-        b"encode": encode,
-        b"decode": decode,
+        b"encode": sealed(encode),
+        b"decode": sealed(decode),
         b"cfg": config.table,
-        b"config": runtime.table_from(_config_functions(calls, config)),
+        b"config": runtime.table_from({name: sealed(function) for name, function
+                                       in _config_functions(calls, config).items()}),
     })
     chunk = runtime.globals()[b"loadstring"](_LIBS.encode(), b"=[redis]")
     if isinstance(chunk, tuple):  # pragma: no cover - a bug in the library source

@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from lupa import lua51
 
-from .lua import LuaRaise
+from .lua import LuaRaise, sealed
 
 _MAXCSTACK = 8000                    # Lua 5.1's LUAI_MAXCSTACK
 _U64 = (1 << 64) - 1
@@ -119,9 +119,10 @@ class _Calls:
     function and the name its caller used for it (lua_getinfo "n").
     """
 
-    def __init__(self, runtime: Any, info: Any) -> None:
+    def __init__(self, runtime: Any, info: Any, new_table: Any) -> None:
         self.runtime = runtime
         self.info = info
+        self.new_table = new_table      # main-thread tables (lua.new_table_function)
 
     def error(self, message: bytes) -> LuaRaise:
         """luaL_error: the caller's position, then the message."""
@@ -332,7 +333,7 @@ class _Decoder:
 
     def __init__(self, calls: _Calls, data: bytes, offset: int) -> None:
         self.calls = calls
-        self.table = calls.runtime.table
+        self.table = calls.new_table
         self.data = data
         self.pos = offset
 
@@ -776,12 +777,12 @@ return cmsgpack, struct
 """
 
 
-def calls(runtime: Any, threads: Any) -> _Calls:
+def calls(runtime: Any, threads: Any, new_table: Any) -> _Calls:
     """Argument checks and errors, worded as Lua's C functions word them, for
     Python library functions of ``runtime``; ``threads`` is the Lua list of the
-    coroutines running."""
+    coroutines running, ``new_table`` makes the tables they return."""
     info = runtime.globals()[b"loadstring"](_INFO.encode(), b"=[redis]")(threads)
-    return _Calls(runtime, info)
+    return _Calls(runtime, info, new_table)
 
 
 def to_int64(number: float) -> int:
@@ -794,8 +795,10 @@ def tables(runtime: Any, checks: _Calls) -> Tuple[Any, Any]:
     them as globals next to cjson and bit)."""
     load = runtime.globals()[b"loadstring"]
     py = runtime.table_from({
-        b"cmsgpack": runtime.table_from(_cmsgpack_library(checks)),
-        b"struct": runtime.table_from(_struct_library(checks)),
+        b"cmsgpack": runtime.table_from({name: sealed(function) for name, function
+                                         in _cmsgpack_library(checks).items()}),
+        b"struct": runtime.table_from({name: sealed(function) for name, function
+                                       in _struct_library(checks).items()}),
     })
     return load(_TABLES.encode(), b"=[redis]")(py)
 
