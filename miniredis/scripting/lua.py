@@ -103,7 +103,8 @@ def new_table_function(runtime: Any) -> Callable[[], Any]:
     object on that thread's stack when Python drops it: once the coroutine is dead
     and collected, that is a use after free (the segfaults of the sandbox tests). A
     Lua function made here runs on the main thread, so its tables are the main
-    thread's."""
+    thread's. (It costs a call into Lua: LuaEngine._table uses it only while a
+    coroutine runs.)"""
     return runtime.execute(b"return function() return {} end")
 
 
@@ -209,7 +210,8 @@ class LuaEngine:
         rt = self.runtime
         # Tables made from Python belong to the main Lua thread, whichever thread runs
         # the library function making them (see new_table_function).
-        self._table = new_table_function(rt)
+        self._main_table = new_table_function(rt)
+        self._rt_table = rt.table
         major, minor, patch = (int(p) for p in (version.split(".") + ["0", "0"])[:3])
         self._command = call
         self._log = log
@@ -232,7 +234,7 @@ class LuaEngine:
         })
         rt.globals()[b"__py"] = callbacks
         from . import lualibs, luapack
-        threads = rt.table()             # the coroutines running, innermost last
+        threads = self._threads = rt.table()   # the coroutines running, innermost last
         self.calls = luapack.calls(rt, threads, self._table)   # Lua's argument checks
         callbacks[b"threads"] = threads
         lualibs.install(self)
@@ -246,11 +248,18 @@ class LuaEngine:
         self.restore = api[b"restore"]
         self.sethook = api[b"sethook"]
         self._rawget = api[b"rawget"]
+        self._array_part = api[b"array_part"]
         self._type = api[b"type"]
         self._where = api[b"where"]
         # Lua's debug library, which scripts never get: for diagnostics and the
         # sandbox tests (tests/test_lua_sandbox.py walks the runtime with it).
         self.debug = api[b"debug"]
+
+    def _table(self) -> Any:
+        """A new Lua table (of the main Lua thread, see new_table_function)."""
+        if len(self._threads):            # a coroutine is running: slower, but safe
+            return self._main_table()
+        return self._rt_table()
 
     # -- the Python side of the redis library ------------------------------------------
     def raise_table(self, message: bytes) -> None:
@@ -595,7 +604,7 @@ class LuaEngine:
             result = Set()
             return result, [result, iter(members.keys()), slots, None]
         items: List[Any] = []
-        return items, [items, _array_items(rawget, value), slots, None]
+        return items, [items, _array_items(self._array_part, value), slots, None]
 
 
 _LUA_STACK = 8000              # LUAI_MAXCSTACK
@@ -610,15 +619,18 @@ def _flat_items(table: Any) -> Any:
         yield value
 
 
-def _array_items(rawget: Any, table: Any) -> Any:
-    """t[1], t[2]... up to the first nil, read as Redis reads them (lua_rawget)."""
+def _array_items(array_part: Any, table: Any) -> Any:
+    """t[1], t[2]... up to the first nil, read as Redis reads them (lua_rawget), a
+    few thousand per call into Lua."""
     i = 1
     while True:
-        item = rawget(table, i)
-        if item is None:
+        part = array_part(table, i)
+        if part.__class__ is not tuple:       # the count alone: no element
             return
-        yield item
-        i += 1
+        yield from part[1:]
+        if part[0] < 4000:
+            return
+        i += part[0]
 
 
 def _store(frame: List[Any], value: Any) -> None:

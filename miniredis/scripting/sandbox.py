@@ -504,6 +504,13 @@ return {
     if tick then dbg.sethook(hook, '', count) else dbg.sethook() end
   end,
   rawget = rawget,
+  -- t[i], t[i+1]... up to the first nil or 4000 of them, after their count: a
+  -- script's reply read in one call into Lua rather than one per element.
+  array_part = function(t, i)
+    local j = i
+    while j < i + 4000 and rawget(t, j) ~= nil do j = j + 1 end
+    return j - i, unpack(t, i, j - 1)
+  end,
   type = type,
   debug = dbg,
   -- luaL_where(L, 1) seen from a Python function: the frame that called it.
