@@ -20,6 +20,7 @@ setup(
         "gevent>=22.10",
         "hiredis>=2.0",
         "lupa>=2.0",
+        "anycrc>=2.1",
         "sortedcontainers>=2.4",
     ],
     extras_require={

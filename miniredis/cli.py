@@ -7,6 +7,8 @@ on stderr and exit code 1, never a traceback.
 """
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from typing import List, Optional, Sequence, Tuple
 
@@ -24,7 +26,9 @@ Common options (any configuration parameter works as --name value):
   --port <port>             TCP port (default 6379; 0 picks a free port)
   --bind <addr> [addr...]   addresses to listen on (default 127.0.0.1)
   --unixsocket <path>       also listen on a unix socket
-  --requirepass <password>  require AUTH
+  --requirepass <password>  require AUTH (the default user's password)
+  --aclfile <path>          ACL users, one "user <name> <rules...>" line each
+                            (config files may also hold such "user" lines instead)
   --databases <n>           number of databases (default 16)
   --dir <path>              working directory for the append-only file
   --appendonly yes|no       persistence through an append-only file
@@ -75,7 +79,7 @@ def build_config(directives: Sequence[Tuple[str, str]]) -> Config:
     """A Config with every directive applied, or UsageError naming the bad one."""
     config = Config()
     for name, value in directives:
-        if get_param(name) is None:
+        if get_param(name) is None and name != "user":
             raise UsageError("Bad directive or wrong number of arguments: '%s'" % name)
         try:
             config.set(name, value, startup=True)
@@ -100,14 +104,31 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("miniredis: %s" % exc, file=sys.stderr)
         return 1
     from .persistence.aof import AOFLoadError
+    from .security.acl import ACLStartupError
     from .server import Server
+    directory = config["dir"]
+    if not os.path.isdir(directory):
+        # Redis chdirs into dir at start-up and exits when it cannot.
+        reason = os.strerror(errno.ENOTDIR if os.path.exists(directory) else errno.ENOENT)
+        print("miniredis: Can't chdir to '%s': %s" % (directory, reason), file=sys.stderr)
+        return 1
     try:
         server = Server(config=config, quiet=False)
-        server.serve_forever()
-    except AOFLoadError as exc:
-        # Refuse to start on a damaged AOF (Redis exits too): the files stay untouched.
+    except ACLStartupError as exc:
         print("miniredis: %s" % exc, file=sys.stderr)
         return 1
+    except AOFLoadError as exc:
+        # Refuse to start on a damaged or unwritable AOF (Redis exits too): the files
+        # stay untouched.
+        print("miniredis: %s" % exc, file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print("miniredis: can't start: %s%s" % (
+            "%s: " % exc.filename if exc.filename else "", exc.strerror or exc),
+            file=sys.stderr)
+        return 1
+    try:
+        server.serve_forever()
     except OSError as exc:
         print("miniredis: could not listen: %s" % exc, file=sys.stderr)
         return 1

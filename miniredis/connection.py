@@ -25,6 +25,7 @@ from .commands import _LOOKUP, Command, resolve
 from .commands.pubsub import refused_while_subscribed
 from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
+from .evict import refuse_oom
 from .blocking import BLOCKED
 from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder
 
@@ -38,6 +39,7 @@ _perf_counter = time.perf_counter
 INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
 MULTIBULK_MAX = 1024 * 1024     # largest argument count Redis accepts
 READ_SIZE = 64 * 1024
+BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
 
 
 class Client:
@@ -61,7 +63,10 @@ class Client:
         self.db = state.dbs[0]
         self.resp = 2
         self.encoder: Encoder = RESP2
-        self.authenticated = not state.config["requirepass"]
+        acl = state.acl
+        self.user = acl.default          # the ACL user this connection runs as
+        self.authenticated = acl.open    # as Redis: only a nopass, enabled default user
+        self.in_exec = False             # running EXEC's queued commands (ACL context)
         now = time.time()
         self.created = now
         self.last_interaction = now
@@ -109,11 +114,19 @@ class Client:
         self._update_gate()
 
     def _update_gate(self) -> None:
-        self.gated = (not self.authenticated) or self.multi is not None \
+        # A user with every right (the default user, unless restricted) stays off the
+        # slow path; the ACL registry calls this for every client when rules change.
+        self.gated = self.user.restricted \
+            or (not self.authenticated and not self.state.acl.open) \
+            or self.multi is not None \
             or self.reply_mode != "on" or (self.subscribed and self.resp == 2) \
-            or self.state.busy_script is not None
+            or self.state.busy_script is not None or self.state.maxmemory_gate \
+            or self.state.write_denied is not None
 
-    def set_authenticated(self, value: bool) -> None:
+    def set_authenticated(self, value: bool, user: Any = None) -> None:
+        """Mark the connection (un)authenticated, optionally as ``user``."""
+        if user is not None:
+            self.user = user
         self.authenticated = value
         self._update_gate()
 
@@ -476,8 +489,27 @@ class Client:
 
     def _gate(self, cmd: Command, args: List[bytes]) -> bool:
         """Slow-path checks before running ``cmd``; True if the request was handled."""
-        if not self.authenticated and "no_auth" not in cmd.flags:
+        if not self.authenticated and not self.state.acl.open \
+                and "no_auth" not in cmd.flags:
             self._refuse(cmd, errors.NOAUTH)
+            return True
+        if self.user.restricted and not (self.multi is not None
+                                         and "no_multi" in cmd.flags):
+            # One call into security checks the command, its keys and channels.
+            reason, pos = self.user.check(cmd, args)
+            if reason:
+                refusal = self.state.acl.denied(self, cmd, args, reason, pos)
+                if not self.in_exec:
+                    cmd.rejected_calls += 1
+                self._refuse(cmd, refusal)
+                return True
+        if self.state.maxmemory_gate and refuse_oom(self, cmd, args):
+            return True
+        denied = self.state.write_denied
+        if denied is not None and _disk_denied(self, cmd):
+            # Persistence fails (processCommand's writeCommandsDeniedByDiskError).
+            cmd.rejected_calls += 1
+            self._refuse(cmd, denied)
             return True
         if self.subscribed and self.resp == 2:
             refusal = refused_while_subscribed(self, cmd)
@@ -526,6 +558,10 @@ class Client:
                     if len(self._pending) > self.state.config.values["client-query-buffer-limit"]:
                         raise ProtocolError("query buffer limit reached")
                     return requests, None
+                if end >= BIG_REQUEST:
+                    requests.append(self._take_big_request(end))
+                    if len(self._pending) == 0:
+                        return requests, None
                 buf = bytes(self._pending)
                 self._pending = bytearray()
                 self._scan_pos = 0
@@ -537,6 +573,30 @@ class Client:
         except ProtocolError as exc:
             return requests, str(exc)
         return requests, None
+
+    def _take_big_request(self, end: int) -> List[bytes]:
+        """The complete request that starts ``_pending`` (its headers validated by
+        :meth:`_scan_pending`), arguments copied straight out of the buffer, which
+        keeps only the bytes after ``end``. Through hiredis a large value would exist
+        four times at once (buffer, bytes copy, hiredis's buffer, the argument)."""
+        buf = self._pending
+        view = memoryview(buf)
+        newline = buf.find(b"\r\n")
+        count = int(buf[1:newline])
+        pos = newline + 2
+        args = []
+        for _ in range(count):
+            newline = buf.find(b"\r\n", pos)
+            start = newline + 2
+            stop = start + int(buf[pos + 1:newline])
+            args.append(bytes(view[start:stop]))
+            pos = stop + 2
+        rest = bytearray(view[end:])
+        view.release()
+        self._pending = rest
+        self._scan_pos = 0
+        self._scan_left = -1
+        return args
 
     def _split(self, buf: bytes, requests: List[List[bytes]]) -> None:
         pos = 0
@@ -710,6 +770,21 @@ class Client:
         self._scan_pos = pos
         self._scan_left = left
         return pos if left == 0 else -1
+
+
+def _disk_denied(client: Client, cmd: Command) -> bool:
+    """Refused while the disk fails: write commands, PING, and an EXEC whose queue
+    holds a write command (Redis checks the transaction's accumulated flags)."""
+    if cmd.is_write or (cmd.name == "ping" and cmd.parent is None):
+        return True
+    if cmd.name == "exec" and cmd.parent is None and client.multi:
+        for args in client.multi:
+            queued = _LOOKUP.get(args[0])
+            if queued is not None and queued.subcommands and len(args) > 1:
+                queued = queued.subcommands.get(args[1].lower(), queued)
+            if queued is not None and queued.is_write:
+                return True
+    return False
 
 
 def _line_end(buf: bytes, offset: int) -> int:

@@ -307,3 +307,70 @@ BGSAVE_REWRITE_RUNNING = ("ERR Another child process is active (AOF?): can't BGS
                           "now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever "
                           "possible.")
 SAVE_FAILED = "ERR"
+
+# --- ACL (security/acl.py, commands/acl.py) -----------------------------------------
+NOPERM_COMMAND = "NOPERM this user has no permissions to run the '{}' command"
+NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments"
+NOPERM_CHANNEL = ("NOPERM this user has no permissions to access one of the channels used "
+                  "as arguments")
+NOPERM_EXEC = ("NOPERM ACLs rules changed between the moment the transaction was "
+               "accumulated and the EXEC call. This command is no longer allowed for the "
+               "following reason: {}")
+NOPERM_EXEC_REASONS = {1: "no permission to execute the command or subcommand",
+                       2: "no permission to touch the specified keys",
+                       4: "no permission to access one of the channels used as arguments"}
+# getAclErrorMessage: scripts ("The user executing the script ...").
+ACL_DENIED_MESSAGES = {
+    1: "can't run this command or subcommand",
+    2: "can't access at least one of the keys mentioned in the command arguments",
+    4: "can't publish to the channel mentioned in the command"}
+ACL_SCRIPT_DENIED = "ERR The user executing the script {}"
+# ACL DRYRUN answers these as bulk strings, not errors.
+ACL_DRYRUN_COMMAND = "This user has no permissions to run the '{}' command"
+ACL_DRYRUN_KEY = "This user has no permissions to access the '{}' key"
+ACL_DRYRUN_CHANNEL = "This user has no permissions to access the '{}' channel"
+ACL_SETUSER_MODIFIER = "ERR Error in ACL SETUSER modifier '{}': {}"
+ACL_UNMATCHED_PARENTHESIS = "ERR Unmatched parenthesis in acl selector starting at '{}'."
+ACL_USERNAME_SPACES = "ERR Usernames can't contain spaces or null characters"
+ACL_DELETE_DEFAULT = "ERR The 'default' user cannot be removed"
+ACL_NO_FILE = (
+    "ERR This Redis instance is not configured to use an ACL file. You may want to specify "
+    "users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have "
+    "a Redis configuration file set) in order to store users in the Redis configuration.")
+ACL_SAVE_FAILED = ("ERR There was an error trying to save the ACLs. Please check the server "
+                   "logs for more information")
+ACL_UNKNOWN_CATEGORY = "ERR Unknown category '{}'"
+ACL_GENPASS_BITS = ("ERR ACL GENPASS argument must be the number of bits for the output "
+                    "password, a positive number up to 4096")
+ACL_DRYRUN_NO_USER = "ERR User '{}' not found"
+ACL_DRYRUN_NO_COMMAND = "ERR Command '{}' not found"
+# ACLSetUserStringError: why a rule was refused.
+ACL_RULE_UNKNOWN = "Unknown command or category name in ACL"
+ACL_RULE_SYNTAX = "Syntax error"
+ACL_RULE_KEYS_AFTER_ALL = (
+    "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does "
+    "not have any effect. Try 'resetkeys' to start with an empty list of patterns")
+ACL_RULE_CHANNELS_AFTER_ALL = (
+    "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and "
+    "does not have any effect. Try 'resetchannels' to start with an empty list of channels")
+ACL_RULE_NO_PASSWORD = "The password you are trying to remove from the user does not exist"
+ACL_RULE_BAD_HASH = ("The password hash must be exactly 64 characters and contain only "
+                     "lowercase hexadecimal characters")
+ACL_RULE_DUPLICATE_USER = ("Duplicate user found. A user can only be defined once in config "
+                           "files")
+ACL_RULE_SUBCOMMAND_FIRSTARG = "Allowing first-arg of a subcommand is not supported"
+SORT_BY_ACL = "ERR BY option of SORT denied due to insufficient ACL permissions."
+SORT_GET_ACL = "ERR GET option of SORT denied due to insufficient ACL permissions."
+# --- maxmemory and MEMORY (evict.py, commands/memory.py) -------------------------------
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+SCRIPT_OOM_NO_ALLOW = ("OOM allow-oom flag is not set on the script, can not run it "
+                       "when used memory > 'maxmemory'")
+MEMORY_PURGE_FAILED = "ERR Error purging dirty pages"
+
+# Writes refused while persistence fails (server.c writeCommandsGetDiskErrorMessage).
+MISCONF_RDB = ("MISCONF Redis is configured to save RDB snapshots, but it's currently "
+               "unable to persist to disk. Commands that may modify the data set are "
+               "disabled, because this instance is configured to report errors during "
+               "writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). "
+               "Please check the Redis logs for details about the RDB error.")
+MISCONF_AOF = "MISCONF Errors writing to the AOF file: {}"

@@ -13,6 +13,12 @@ stream     ``miniredis.datatypes.stream.Stream`` (registered by that module)
 
 Expiry is lazy (checked on every lookup) plus active: a heap ordered by deadline lets
 the background cycle find expired keys without scanning the keyspace.
+
+Memory accounting (INFO used_memory, maxmemory) is incremental: every write adds its
+key to ``touched`` (one set insertion, the only cost on the write path), and
+:meth:`Database.settle` later re-estimates just those keys, keeping each key's last
+estimate in ``sizes`` (indexed by its SCAN slot, so no per-key Python object) and
+their sum in ``used``. Removing a key subtracts its estimate at once.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from typing import (TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, O
                     Tuple)
 
 from . import errors
+from .datatypes.memsize import key_size
 from .errors import CommandError
 from .notify import notify
 
@@ -66,7 +73,8 @@ class Database:
     """One numbered database: ``data`` holds values, ``expires`` absolute deadlines (ms)."""
 
     __slots__ = ("id", "data", "expires", "_heap", "state", "avg_ttl", "_slots",
-                 "_slot_of", "_free", "access", "_epoch", "_history")
+                 "_slot_of", "_free", "access", "_epoch", "_history", "touched", "sizes",
+                 "used")
 
     def __init__(self, index: int, state: "ServerState") -> None:
         self.id = index
@@ -82,8 +90,14 @@ class Database:
         self._free: List[int] = []
         self._epoch = 0
         self._history: Deque[Tuple[int, array]] = deque()
-        # Last access (state.lru_clock seconds) per key, for OBJECT IDLETIME.
-        self.access: Dict[bytes, int] = {}
+        # Last access (state.lru_clock seconds) per key, for OBJECT IDLETIME; under an
+        # LFU policy a miniredis.evict.LFUAccess holding packed LFU counters instead.
+        self.access: Dict[bytes, int] = state.new_access_map()
+        # Memory accounting (see the module docstring): keys written since the last
+        # settle, each slot's last estimate, and their sum.
+        self.touched: set = set()
+        self.sizes = array("Q")
+        self.used = 0
 
     # -- lookups ------------------------------------------------------------------
     def get(self, key: bytes) -> Any:
@@ -181,6 +195,7 @@ class Database:
             data[key] = value
             notify(self, "n", b"new", key)
         self.access[key] = state.lru_clock
+        self.touched.add(key)
         hook = state.on_key_modified   # signal_modified, inlined: every write comes here
         if hook is not None:
             hook(self, key)
@@ -191,6 +206,7 @@ class Database:
         self.data[key] = value
         state = self.state
         self.access[key] = state.lru_clock
+        self.touched.add(key)
         hook = state.on_key_modified
         if hook is not None:
             hook(self, key)
@@ -203,6 +219,7 @@ class Database:
         else:
             slot = len(self._slots)
             self._slots.append(key)
+            self.sizes.append(0)
         self._slot_of[key] = slot
 
     def _remove(self, key: bytes) -> None:
@@ -212,6 +229,9 @@ class Database:
             self.expires.pop(key, None)
         slot = self._slot_of.pop(key)
         self._slots[slot] = None
+        sizes = self.sizes
+        self.used -= sizes[slot]
+        sizes[slot] = 0
         self._signal_gone(key)
         free = self._free
         free.append(slot)
@@ -226,6 +246,43 @@ class Database:
         self._remove(key)
         self.signal_modified(key)
         return True
+
+    def remove(self, key: bytes) -> None:
+        """Delete ``key``, which exists, whatever its TTL (eviction): no event here."""
+        self._remove(key)
+        self.signal_modified(key)
+
+    def sample_keys(self, count: int, volatile: bool = False) -> List[bytes]:
+        """Up to ``count`` distinct random keys (only keys with a TTL if ``volatile``):
+        random SCAN slots, or random entries of the expiry heap checked against
+        ``expires``; a small set is sampled from its keys directly."""
+        found: List[bytes] = []
+        if volatile:
+            expires = self.expires
+            if len(expires) <= 64:
+                keys = list(expires)
+                return keys if len(keys) <= count else _random.sample(keys, count)
+            heap = self._heap
+            for _ in range(max(count * 8, 64)):
+                when, key = heap[_random.randrange(len(heap))]
+                if expires.get(key) == when and key not in found:
+                    found.append(key)
+                    if len(found) == count:
+                        break
+            # Stale heap entries can outnumber live ones; never report "none" wrongly.
+            return found or [_random.choice(list(expires))]
+        data = self.data
+        if len(data) <= count:
+            return list(data)
+        slots = self._slots
+        for _ in range(max(count * 8, 64)):
+            key = slots[_random.randrange(len(slots))]
+            if key is not None and key not in found:
+                found.append(key)
+                if len(found) == count:
+                    break
+        # Tombstones fill at most 3/4 of the table, so this is all but never needed.
+        return found or [_random.choice(list(data))]
 
     def delete_if_empty(self, key: bytes, value: Any) -> bool:
         """An emptied hash, list, set, zset no longer exists (Redis's rule).
@@ -253,7 +310,9 @@ class Database:
                 blocking.signal_ready(self, waited)
 
     def signal_modified(self, key: bytes) -> None:
-        """A key changed: invalidate WATCHes on it (hooked by transactions)."""
+        """A key changed: invalidate WATCHes on it (hooked by transactions) and have
+        its memory estimate redone at the next :meth:`settle`."""
+        self.touched.add(key)
         hook = self.state.on_key_modified
         if hook is not None:
             hook(self, key)
@@ -271,11 +330,41 @@ class Database:
         self._slots = []
         self._slot_of = {}
         self._free = []
-        self.access = {}
+        self.access = self.state.new_access_map()
+        self.touched = set()
+        self.sizes = array("Q")
+        self.used = 0
         # Cursors of scans begun before the flush point at nothing that still exists:
         # a new epoch without history makes them start over (every key is new anyway).
         self._epoch += 1
         self._history = deque()
+
+    # -- memory accounting ------------------------------------------------------------
+    def settle(self) -> int:
+        """Re-estimate the keys written since the last call; return ``used``, this
+        database's estimated bytes (key names, values, table entries; TTLs apart)."""
+        touched = self.touched
+        if touched:
+            self.touched = set()
+            data = self.data
+            slot_of = self._slot_of
+            sizes = self.sizes
+            delta = 0
+            for key in touched:
+                value = data.get(key)
+                if value is None:
+                    continue            # removed: _remove already subtracted it
+                slot = slot_of[key]
+                size = key_size(key, value)
+                delta += size - sizes[slot]
+                sizes[slot] = size
+            self.used += delta
+        return self.used
+
+    def key_bytes(self, key: bytes) -> int:
+        """The last settled estimate of ``key`` (0 if unknown)."""
+        slot = self._slot_of.get(key)
+        return 0 if slot is None else self.sizes[slot]
 
     # -- expiry -------------------------------------------------------------------
     def set_expire(self, key: bytes, when_ms: int) -> None:
@@ -358,7 +447,7 @@ class Database:
     def swap(self, other: "Database") -> None:
         """Exchange contents with ``other`` (SWAPDB)."""
         for name in ("data", "expires", "_heap", "_slots", "_slot_of", "_free", "access",
-                     "_epoch", "_history"):
+                     "_epoch", "_history", "touched", "sizes", "used"):
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)
             setattr(other, name, mine)
@@ -387,6 +476,8 @@ class Database:
         slots = self._slots
         old_positions = array("q", [i for i, key in enumerate(slots) if key is not None])
         live: List[bytes] = [key for key in slots if key is not None]
+        sizes = self.sizes
+        self.sizes = array("Q", [sizes[i] for i in old_positions])
         self._slots = live
         self._slot_of = dict(zip(live, range(len(live))))
         self._free = []

@@ -11,6 +11,7 @@ application can embed a server in-process. All data lives in ``self.state``
 """
 from __future__ import annotations
 
+import errno
 import os
 import socket as _stdsocket
 import threading
@@ -20,7 +21,7 @@ import gevent
 import gevent.event
 
 from . import commands
-from . import persistence
+from . import evict, persistence
 from .clock import Clock
 from .config import Config
 from .connection import Client
@@ -66,11 +67,16 @@ class Server(DataAccess):
             config.set(name.replace("_", "-"), text, startup=True)
         self.config = config
         self.state = ServerState(config, clock)
+        self.state.acl.load_at_startup()     # ACLStartupError: refuse to start
         self.logger = Logger(config["loglevel"], config["logfile"], quiet=quiet)
         self.state.log = self.logger
         persistence.start(self.state, load_rdb)   # AOFLoadError: refuse to start
+        evict.apply_config(self.state, startup=True)   # maxmemory: gates, LFU maps
         self.state.shutdown_requested = self._shutdown_from_command
-        self._listeners: List[Any] = []      # (socket, io watcher) pairs
+        self.state.rebind = self._rebind      # CONFIG SET bind/port
+        # (socket, io watcher, key): key is (bind address, port), or None for the
+        # unix socket.
+        self._listeners: List[Any] = []
         self._loop: Any = None
         self._hub_thread: Optional[int] = None
         self._thread: Optional[threading.Thread] = None
@@ -173,40 +179,130 @@ class Server(DataAccess):
         self._loop = gevent.get_hub().loop
         self._hub_thread = threading.get_ident()
         state.loop = self._loop
-        backlog = config["tcp-backlog"]
         port = config["port"]
         sockets = []
         try:
             if port != 0 or not config["unixsocket"]:
                 for address in config["bind"].split():
-                    family = _stdsocket.AF_INET6 if ":" in address else _stdsocket.AF_INET
-                    listener = _stdsocket.socket(family, _stdsocket.SOCK_STREAM)
-                    sockets.append((listener, False))
-                    listener.setsockopt(_stdsocket.SOL_SOCKET, _stdsocket.SO_REUSEADDR, 1)
-                    listener.bind((address, state.tcp_port or port))
-                    listener.listen(backlog)
-                    state.tcp_port = listener.getsockname()[1]
+                    listener = self._open_tcp(address, state.tcp_port or port)
+                    if listener is not None:
+                        state.tcp_port = listener.getsockname()[1]
+                        sockets.append((listener, (address, state.tcp_port)))
             path = config["unixsocket"]
             if path:
                 if os.path.exists(path):
                     os.unlink(path)
                 listener = _stdsocket.socket(_stdsocket.AF_UNIX, _stdsocket.SOCK_STREAM)
-                sockets.append((listener, True))
+                sockets.append((listener, None))
                 listener.bind(path)
                 if config["unixsocketperm"]:
                     os.chmod(path, config["unixsocketperm"])
-                listener.listen(backlog)
+                listener.listen(config["tcp-backlog"])
                 state.unixsocket = path
         except BaseException:
             for listener, _ in sockets:
                 listener.close()
             raise
-        for listener, unix in sockets:
-            listener.setblocking(False)
-            watcher = self._loop.io(listener.fileno(), 1)
-            watcher.start(self._on_acceptable, listener, unix)
-            self._listeners.append((listener, watcher))
+        for listener, key in sockets:
+            self._watch(listener, key)
         self._cron = gevent.spawn(self._cron_loop)
+
+    def _open_tcp(self, address: str, port: int) -> Optional[Any]:
+        """A listening TCP socket on ``address`` (Redis's spelling: ``*`` and ``::*``
+        for any, a leading ``-`` for optional); None if the address is optional and
+        absent, or of a protocol this host lacks. OSError otherwise."""
+        optional = address.startswith("-")
+        host = address[1:] if optional else address
+        family = _stdsocket.AF_INET6 if ":" in host else _stdsocket.AF_INET
+        host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
+        listener = None
+        try:
+            listener = _stdsocket.socket(family, _stdsocket.SOCK_STREAM)
+            listener.setsockopt(_stdsocket.SOL_SOCKET, _stdsocket.SO_REUSEADDR, 1)
+            if family == _stdsocket.AF_INET6:
+                listener.setsockopt(_stdsocket.IPPROTO_IPV6, _stdsocket.IPV6_V6ONLY, 1)
+            listener.bind((host, port))
+            listener.listen(self.config["tcp-backlog"])
+        except OSError as exc:
+            if listener is not None:
+                listener.close()
+            self.logger("warning", "Could not create server TCP listening socket %s:%d: %s"
+                        % (address, port, exc.strerror or exc))
+            if (exc.errno == errno.EADDRNOTAVAIL and optional) or exc.errno in (
+                    errno.ENOPROTOOPT, errno.EPROTONOSUPPORT, errno.ESOCKTNOSUPPORT,
+                    errno.EPFNOSUPPORT, errno.EAFNOSUPPORT):
+                return None
+            raise
+        return listener
+
+    def _watch(self, listener: Any, key: Any) -> None:
+        listener.setblocking(False)
+        watcher = self._loop.io(listener.fileno(), 1)
+        watcher.start(self._on_acceptable, listener, key is None)
+        self._listeners.append((listener, watcher, key))
+
+    def _rebind(self, bind: str, port: int) -> None:
+        """Listen on ``bind`` at ``port`` (0: no TCP) instead of the current TCP
+        listeners (CONFIG SET bind/port, in the hub). Listeners that stay the same are
+        kept; new ones open before the old ones close. If one cannot open, the old
+        ones are left as they were (reopened if they had to make room) and OSError
+        is raised."""
+        if self._loop is None:      # not serving yet (or any more): start() reads config
+            return
+        wanted = [(address, port) for address in bind.split()] if port else []
+        tcp = [entry for entry in self._listeners if entry[2] is not None]
+        keep = [entry for entry in tcp if entry[2] in wanted]
+        drop = [entry for entry in tcp if entry[2] not in wanted]
+        kept_keys = [entry[2] for entry in keep]
+        opened: List[Any] = []
+
+        def open_new() -> None:
+            for key in wanted:
+                if key not in kept_keys:
+                    listener = self._open_tcp(*key)
+                    if listener is not None:
+                        opened.append((listener, key))
+
+        def close(entries: List[Any]) -> None:
+            for listener, watcher, _ in entries:
+                watcher.stop()
+                watcher.close()
+                listener.close()
+                self._listeners.remove((listener, watcher, _))
+
+        try:
+            open_new()
+        except OSError as exc:
+            for listener, _ in opened:
+                listener.close()
+            opened.clear()
+            if exc.errno != errno.EADDRINUSE or not any(key[1] == port for _, _, key in drop):
+                raise
+            # An old listener may hold the address (127.0.0.1:P against *:P): close
+            # the old ones first, as Redis does, and put them back if that fails too.
+            old_keys = [entry[2] for entry in drop]
+            close(drop)
+            drop = []
+            try:
+                open_new()
+            except OSError:
+                for listener, _ in opened:
+                    listener.close()
+                for key in old_keys:
+                    try:
+                        listener = self._open_tcp(*key)
+                    except OSError:
+                        continue
+                    if listener is not None:
+                        self._watch(listener, key)
+                raise
+        close(drop)
+        for listener, key in opened:
+            self._watch(listener, key)
+        live = [entry for entry in self._listeners if entry[2] is not None]
+        self.state.tcp_port = port     # still the port, as in Redis, with no address
+        self.logger("notice", "Listening on %s" % (", ".join(
+            "%s:%d" % entry[2] for entry in live) or "no TCP port"))
 
     def _ready_message(self) -> str:
         where = []
@@ -228,7 +324,7 @@ class Server(DataAccess):
         gevent.signal_handler(signal.SIGINT, on_signal, "SIGINT")
 
     def _shutdown(self) -> None:
-        for listener, watcher in self._listeners:
+        for listener, watcher, _ in self._listeners:
             watcher.stop()
             watcher.close()
             listener.close()
@@ -308,6 +404,7 @@ class Server(DataAccess):
                 if state.blocking.ready:      # expired streams answer XREADGROUP waiters
                     state.blocking.serve_ready()
                 self._close_idle_clients()
+                state.memory_cron()           # used_memory follows idle-time writes
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)

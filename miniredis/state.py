@@ -69,6 +69,11 @@ class ServerState:
     def __init__(self, config: Optional[Config] = None, clock: Optional[Clock] = None) -> None:
         self.config = config or Config()
         self.clock = clock or Clock()
+        self.lru_clock = int(self.clock.monotonic())  # seconds, refreshed by the cron
+        from .memory import Memory
+        self.memory = Memory(self)          # used_memory and its parts
+        self.maxmemory_gate = False         # maxmemory set: every client takes _gate
+        self.pre_command_oom = False        # OOM seen before the current command
         self.dbs: List[Database] = [Database(i, self) for i in range(self.config["databases"])]
         self.clients: Dict[int, "Client"] = {}
         self.next_client_id = 1
@@ -85,21 +90,39 @@ class ServerState:
         self.unixsocket: Optional[str] = None
         self.executable = ""
         self.config_file = ""
-        self.memory_startup = resident_bytes()  # INFO memory: the baseline before data
-        self.memory_peak = self.memory_startup
         # Hooks later subsystems attach to (transactions, blocking, keyspace events).
         self.on_key_modified: Optional[Callable[[Database, bytes], None]] = None
         self.on_key_expired: Optional[Callable[[Database, bytes], None]] = None
         self.on_client_reset: List[Callable[["Client"], None]] = []
         self.on_client_close: List[Callable[["Client"], None]] = []
         self.shutdown_requested: Optional[Callable[[bool], None]] = None
+        # Set by the Server: rebind(bind, port) swaps the TCP listeners (CONFIG SET
+        # bind/port), raising OSError and keeping the old ones if it cannot.
+        self.rebind: Optional[Callable[[str, int], None]] = None
         self.log: Callable[[str, str], None] = lambda level, message: None
-        self.lru_clock = int(self.clock.monotonic())  # seconds, refreshed by the cron
         self.loop: Any = None               # the hub's libev loop, set by the Server
         from .blocking import Blocking
         self.blocking = Blocking(self)      # clients parked in BLPOP & co.
         self.busy_script: Any = None        # a script past busy-reply-threshold
         self.aof: Any = None                # miniredis.persistence.aof.AOF while appendonly is on
+        from .security.acl import ACL
+        self.acl = ACL(self)                # users, permissions, the ACL log
+        # The MISCONF text write commands get while persistence fails, else None
+        # (kept by miniredis.persistence.refresh_write_denied; part of Client.gated).
+        self.write_denied: Optional[str] = None
+
+    def new_access_map(self) -> Any:
+        """A database's empty access map: LRU seconds, or LFU counters (evict.py)."""
+        from .evict import new_access_map
+        return new_access_map(self)
+
+    def memory_cron(self) -> None:
+        """Bring used_memory up to date: settle the writes since the last tick (work in
+        proportion to them). Clients are re-summed (O(clients)) only while a limit
+        needs them; INFO and MEMORY re-sum them anyway."""
+        if self.maxmemory_gate:
+            self.memory.refresh_clients()
+        self.memory.used()
 
     def new_client_id(self) -> int:
         client_id = self.next_client_id
@@ -120,6 +143,8 @@ class ServerState:
     def add_slowlog(self, args: List[bytes], duration_us: int, client: "Client") -> None:
         """Record a slow command as Redis does (args capped at 32, each at 128 bytes)."""
         max_len = self.config["slowlog-max-len"]
+        from .security.acl import redact_arguments
+        args = redact_arguments(args)      # no passwords or ACL rules in the log
         shown: List[bytes] = []
         for i, arg in enumerate(args):
             if i == 31 and len(args) > 32:

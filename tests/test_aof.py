@@ -17,6 +17,7 @@ import redis
 
 from miniredis import Server
 from miniredis.persistence import aof as aof_module
+from miniredis.persistence import snapshot as snapshot_module
 from tests.aofutil import (MiniProcess, aof_files, assert_same, dump, pipe_into, run_mini,
                            wait_rewrite_done)
 from tests.harness import RawConnection, RedisProcess, find_redis_server
@@ -404,7 +405,7 @@ def test_failed_rewrite_keeps_the_old_files_and_reports(workdir, monkeypatch):
 
         def broken(*args):
             raise OSError(28, "No space left on device")
-        monkeypatch.setattr(aof_module, "rewrite_commands", broken)
+        monkeypatch.setattr(snapshot_module, "rewrite_commands", broken)
         assert r.bgrewriteaof()
         info = wait_rewrite_done(r)
         assert info["aof_last_bgrewrite_status"] == "err"

@@ -49,26 +49,20 @@ def select(client, args: List[bytes]):
     return OK
 
 
-def _check_password(client, username: bytes, password: bytes) -> None:
-    """Authenticate ``client`` as the default user or raise WRONGPASS."""
-    required = client.state.config["requirepass"]
-    if username != b"default" or (required and password.decode("utf-8", "surrogateescape")
-                                  != required):
-        raise CommandError(errors.WRONGPASS)
-    client.set_authenticated(True)
-
-
 @command("auth", -2, "noscript loading stale fast no_auth allow_busy", group="connection",
          since="1.0.0", summary="Authenticate to the server")
 def auth(client, args: List[bytes]):
     if len(args) > 3:
         raise CommandError(errors.SYNTAX)
+    acl = client.state.acl
     if len(args) == 2:
-        if not client.state.config["requirepass"]:
+        if acl.default.nopass:
             raise CommandError(errors.AUTH_NOT_CONFIGURED)
-        _check_password(client, b"default", args[1])
+        username, password = b"default", args[1]
     else:
-        _check_password(client, args[1], args[2])
+        username, password = args[1], args[2]
+    if not acl.authenticate(client, username, password, args[0]):
+        raise CommandError(errors.WRONGPASS)
     return OK
 
 
@@ -90,30 +84,28 @@ def hello(client, args: List[bytes]):
         if version < 2 or version > 3:
             raise CommandError(errors.NOPROTO)
         i = 2
-    name = None
-    authenticated_now = False
     while i < len(args):
+        # Options take effect in order, as in Redis: a SETNAME before a failing AUTH stays.
         option = args[i].lower()
         more = len(args) - i - 1
         if option == b"auth" and more >= 2:
-            _check_password(client, args[i + 1], args[i + 2])
-            authenticated_now = True
+            if not client.state.acl.authenticate(client, args[i + 1], args[i + 2], args[0]):
+                raise CommandError(errors.WRONGPASS)
             i += 3
         elif option == b"setname" and more >= 1:
             name = args[i + 1]
             if not valid_client_name(name):
                 raise CommandError(errors.CLIENT_NAME_SPACES)
+            client.name = name.decode("utf-8", "surrogateescape") or None
             i += 2
         else:
             raise CommandError("ERR Syntax error in HELLO option '%s'"
                                % args[i].decode("utf-8", "surrogateescape"))
-    if not client.authenticated and not authenticated_now:
+    if not client.authenticated:
         raise CommandError(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise "
-            "the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the "
+            "the HELLO AUTH <user> <pass> option can be used to authenticate the "
             "client and select the RESP protocol version at the same time")
-    if name is not None:
-        client.name = name.decode("utf-8", "surrogateescape") or None
     client.set_protocol(version)
     return Map([
         ("server", "redis"),
@@ -137,7 +129,8 @@ def reset(client, args: List[bytes]):
     client.reply_mode = "on"
     client.no_evict = False
     client.name = None
-    client.set_authenticated(not state.config["requirepass"])
+    # Back to the default user, authenticated only if it needs no password.
+    client.set_authenticated(state.acl.open, state.acl.default)
     return Simple("RESET")
 
 
@@ -251,14 +244,15 @@ def client_line(client, now: float) -> str:
     return (
         "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
         "ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 "
-        "obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=default redir=-1 resp=%d "
+        "obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=%s redir=-1 resp=%d "
         "lib-name=%s lib-ver=%s"
         % (client.id, client.addr, client.laddr, client.fd, client.name or "",
            int(now - client.created), int(now - client.last_interaction),
            client_flags(client), client.db.id, len(client.subscriptions),
            len(client.psubscriptions), len(client.ssubscriptions),
            -1 if client.multi is None else len(client.multi), pending, pending + 20000,
-           client.last_command.lower(), client.resp, client.lib_name, client.lib_ver))
+           client.last_command.lower(), client.user.name_text, client.resp, client.lib_name,
+           client.lib_ver))
 
 
 @command("client|id", 2, "noscript loading stale", group="connection", since="5.0.0",
@@ -369,8 +363,10 @@ def client_kill(client, args: List[bytes]):
                 raise CommandError(errors.CLIENT_UNKNOWN_TYPE.format(text))
             filters.append(lambda c, k=kind: k == b"normal")
         elif option == b"user":
-            if text != "default":
+            user = client.state.acl.get(value)
+            if user is None:
                 raise CommandError(errors.NO_SUCH_USER.format(text))
+            filters.append(lambda c, u=user: c.user is u)
         elif option == b"skipme":
             if value.lower() not in (b"yes", b"no"):
                 raise CommandError(errors.SYNTAX)

@@ -11,6 +11,7 @@ from ..args import LLONG_MAX, parse_int, to_int
 from ..blocking import signal_ready
 from ..errors import CommandError
 from ..glob import compile_pattern
+from ..evict import lfu_counter
 from ..keyspace import Database, encoding_of, type_name
 from ..protocol import OK, Simple
 from ..notify import notify
@@ -481,9 +482,11 @@ def object_idletime(client, args: List[bytes]):
 def object_freq(client, args: List[bytes]):
     if _object_value(client, args[2]) is None:
         return None
-    if "lfu" not in client.state.config["maxmemory-policy"]:
+    state = client.state
+    if "lfu" not in state.config["maxmemory-policy"]:
         raise CommandError(errors.OBJECT_FREQ_NOT_LFU)
-    return 0
+    packed = client.db.access.get(args[2])
+    return 0 if packed is None else lfu_counter(state, packed)
 
 
 @command("object|help", 2, "loading stale", group="generic", since="6.2.0",

@@ -6,7 +6,7 @@ from typing import Any, List
 
 from .. import errors
 from ..errors import CommandError
-from ..persistence import files, snapshots
+from ..persistence import diskio, files, snapshots
 from ..protocol import OK, Simple
 from . import command
 
@@ -19,7 +19,7 @@ def bgrewriteaof(client: Any, args: List[bytes]) -> Any:
     if aof.rewrite is not None:
         raise CommandError(errors.REWRITE_RUNNING)
     saves = getattr(state, "snapshots", None)
-    if aof.depth or client.no_blocking or (saves is not None and saves.greenlet is not None):
+    if aof.depth or client.no_blocking or (saves is not None and saves.child is not None):
         # Inside EXEC the transaction's effects are not logged yet: after it (Redis
         # schedules the rewrite whenever it cannot start one at once).
         aof.rewrite_scheduled = True
@@ -29,7 +29,8 @@ def bgrewriteaof(client: Any, args: List[bytes]) -> Any:
     except OSError as exc:
         aof.last_rewrite_ok = False
         aof.rewrite_failures += 1
-        state.log("warning", "Can't rewrite append only file in background: %s" % exc)
+        state.log("warning", "Can't rewrite append only file in background: %s"
+                  % diskio.strerror(exc))
         raise CommandError(errors.REWRITE_CANT_START) from None
     return _status("Background append only file rewriting started")
 
@@ -42,12 +43,11 @@ def _status(text: str) -> Any:
          since="1.0.0", summary="Synchronously save the dataset to disk")
 def save(client: Any, args: List[bytes]) -> Any:
     saves = snapshots(client.state)
-    if saves.greenlet is not None:
+    if saves.child is not None:
         raise CommandError(errors.BGSAVE_RUNNING)
     try:
         saves.save(client.state)
-    except Exception as exc:
-        client.state.log("warning", "Failed saving the DB: %s" % exc)
+    except OSError:     # logged as Redis's rdbSave does
         raise CommandError(errors.SAVE_FAILED) from None
     return OK
 
@@ -64,12 +64,13 @@ def bgsave(client: Any, args: List[bytes]) -> Any:
     state = client.state
     saves = snapshots(state)
     aof = getattr(state, "aof_files", None)
-    if saves.greenlet is not None:
+    if saves.child is not None:
         raise CommandError(errors.BGSAVE_RUNNING)
     if aof is not None and aof.rewrite is not None:
         if not schedule:
             raise CommandError(errors.BGSAVE_REWRITE_RUNNING)
         saves.scheduled = True
         return _status("Background saving scheduled")
-    saves.start_background(state)
+    if not saves.start_background(state):
+        raise CommandError(errors.SAVE_FAILED)      # fork failed (logged)
     return _status("Background saving started")

@@ -26,6 +26,7 @@ from ..protocol import OK, RESP2, RESP3, Raw
 from . import _BARE, Command, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
 from ..persistence import begin_unit, end_unit
+from ..security.acl import acl_check_script_call
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -42,13 +43,15 @@ _SHEBANG_FLAGS = {b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster",
 class _Script:
     """A compiled script of the cache, with its shebang flags."""
 
-    __slots__ = ("sha", "function", "compat", "no_writes")
+    __slots__ = ("sha", "function", "compat", "no_writes", "allow_oom")
 
-    def __init__(self, sha: bytes, function: Any, compat: bool, no_writes: bool) -> None:
+    def __init__(self, sha: bytes, function: Any, compat: bool, no_writes: bool,
+                 allow_oom: bool = False) -> None:
         self.sha = sha
         self.function = function
         self.compat = compat          # no shebang: Redis's EVAL compatibility mode
         self.no_writes = no_writes
+        self.allow_oom = allow_oom
 
 
 class _Run:
@@ -81,7 +84,18 @@ class Scripting:
     def engine(self) -> LuaEngine:
         if self._engine is None:
             self._engine = LuaEngine(self._call, self._log, REDIS_VERSION)
+            self._engine.acl_check = self._acl_check_cmd
         return self._engine
+
+    def _acl_check_cmd(self, argv: List[bytes]) -> Optional[bool]:
+        """redis.acl_check_cmd: may the running script's caller run ``argv``?"""
+        cmd = _script_lookup(argv)
+        if cmd is None:
+            return None
+        run = self.running
+        if run is None or not run.client.user.restricted:
+            return True
+        return not run.client.user.check(cmd, argv)[0]
 
     def flush(self) -> None:
         """SCRIPT FLUSH: forget every script and start a fresh interpreter."""
@@ -100,7 +114,8 @@ class Scripting:
         if function is None:
             raise CommandError(errors.SCRIPT_COMPILE.format(
                 error.decode("utf-8", "surrogateescape")))
-        script = self.scripts[sha] = _Script(sha, function, compat, no_writes)
+        allow_oom = not compat and b"allow-oom" in _shebang_flags(body)
+        script = self.scripts[sha] = _Script(sha, function, compat, no_writes, allow_oom)
         return script
 
     # -- running -------------------------------------------------------------------
@@ -182,11 +197,22 @@ class Scripting:
         flags = cmd.flags
         if "noscript" in flags:
             return self._refuse(client, cmd, errors.SCRIPT_NOT_ALLOWED)
+        if client.user.restricted:
+            refusal = acl_check_script_call(client, cmd, argv)
+            if refusal is not None:
+                return self._refuse(client, cmd, refusal)
         if run.read_only and (cmd.is_write or "may_replicate" in flags):
             return self._refuse(client, cmd, errors.SCRIPT_READONLY)
+        if cmd.is_write and self.state.write_denied is not None and not run.wrote:
+            # Disk errors; a script that already wrote is not failed halfway (Redis).
+            return self._refuse(client, cmd, self.state.write_denied)
+        state = self.state
+        if state.pre_command_oom and "denyoom" in flags and not run.wrote \
+                and not run.script.allow_oom and state.config.values["maxmemory"]:
+            # scriptVerifyOOM: over maxmemory when the script began, and no write yet.
+            return self._refuse(client, cmd, errors.OOM)
         if cmd.is_write:
             run.wrote = True
-        state = self.state
         client.set_protocol(engine.resp)
         started = time.perf_counter()
         try:
@@ -325,6 +351,44 @@ def _parse_shebang(body: bytes) -> Tuple[bool, bool, int]:
     return False, no_writes, end
 
 
+def _shebang_flags(body: bytes) -> List[bytes]:
+    """The flags of a (valid) shebang line."""
+    from ..connection import split_inline
+    end = body.find(b"\n")
+    flags: List[bytes] = []
+    for part in split_inline(body[:end])[1:]:
+        flags.extend(part[6:].split(b",") if part[6:] else ())
+    return flags
+
+
+def script_denies_oom(state: "ServerState", cmd: Command, args: List[bytes]) -> bool:
+    """EVAL & co. count as denyoom when the script has a shebang without allow-oom or
+    no-writes (evalGetCommandFlags); a script without one keeps EVAL's own flags."""
+    if len(args) < 2:
+        return "denyoom" in cmd.flags
+    by_sha = cmd.name.startswith("evalsha")
+    scripting = _scripting(state)
+    if by_sha:
+        script = scripting.scripts.get(args[1].lower())
+        if script is None:
+            return "denyoom" in cmd.flags
+        compat, no_writes, allow_oom = script.compat, script.no_writes, script.allow_oom
+    else:
+        sha = hashlib.sha1(args[1]).hexdigest().encode()
+        script = scripting.scripts.get(sha)
+        if script is not None:
+            compat, no_writes, allow_oom = script.compat, script.no_writes, script.allow_oom
+        else:
+            try:
+                compat, no_writes, _ = _parse_shebang(args[1])
+            except CommandError:
+                return "denyoom" in cmd.flags
+            allow_oom = not compat and b"allow-oom" in _shebang_flags(args[1])
+    if compat:
+        return "denyoom" in cmd.flags
+    return not (allow_oom or no_writes)
+
+
 def _text(value: bytes) -> str:
     return value.decode("utf-8", "surrogateescape")
 
@@ -358,6 +422,14 @@ def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) ->
         script = scripting.load(args[1])
     if read_only and not script.compat and not script.no_writes:
         raise CommandError(errors.SCRIPT_WRITE_FLAG_RO)
+    if not script.compat and not script.no_writes and \
+            client.state.write_denied is not None:
+        # A script that may write is a write command (processCommand refuses it).
+        raise CommandError(client.state.write_denied)
+    state = client.state
+    if state.pre_command_oom and state.config.values["maxmemory"] and not script.compat \
+            and not (script.allow_oom or script.no_writes):
+        raise CommandError(errors.SCRIPT_OOM_NO_ALLOW)      # scriptPrepareForRun
     keys = args[3:3 + numkeys]
     argv = args[3 + numkeys:]
     return scripting.execute(client, script, keys, argv,

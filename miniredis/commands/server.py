@@ -15,11 +15,12 @@ from ..errors import CommandError
 from ..glob import compile_pattern
 from ..keyspace import encoding_of
 from ..state import resident_bytes
+from ..security.categories import categories as _categories
 from ..protocol import OK, Map, Set, Simple, Verbatim
 from . import COMMANDS, all_commands, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
 from .pubsub import info_fields as pubsub_info
-from .. import persistence
+from .. import evict, persistence
 
 
 def _flush_mode(args: List[bytes]) -> None:
@@ -41,6 +42,7 @@ def flushall(client, args: List[bytes]):
     _flush_mode(args)
     for db in client.state.dbs:
         db.flush()
+    persistence.flushed_all(client.state)   # no older snapshot may land after this
     return OK
 
 
@@ -90,39 +92,50 @@ def _section_clients(state) -> List[str]:
 
 
 def _section_memory(state) -> List[str]:
-    # There is no allocator to ask, so "used" memory is the process's resident set:
-    # the startup figure is the interpreter and code, the rest counts as the dataset.
+    # used_memory is our estimate (miniredis/memory.py); RSS is the process's own.
+    memory = state.memory
+    memory.refresh_clients()
+    figures = memory.overhead()
+    used = figures["used"]
     rss = resident_bytes()
-    peak = state.memory_peak = max(state.memory_peak, rss)
-    startup = min(state.memory_startup or rss, rss)
-    dataset = rss - startup
+    peak = max(memory.peak, used)
+    startup = memory.startup
+    overhead = figures["overhead"]
+    dataset = figures["dataset"]
+    net = max(used - startup, 1)
     maxmemory = state.config["maxmemory"]
     total = _total_memory()
-    normal = sum(c.output_pending for c in state.clients.values())
+    scripts = memory.scripts()
+    cached = len(getattr(getattr(state, "scripting", None), "scripts", ()) or ())
+    frag = rss / used if used else 0.0
     return [
-        "used_memory:%d" % rss, "used_memory_human:%s" % _human(rss),
+        "used_memory:%d" % used, "used_memory_human:%s" % _human(used),
         "used_memory_rss:%d" % rss, "used_memory_rss_human:%s" % _human(rss),
         "used_memory_peak:%d" % peak, "used_memory_peak_human:%s" % _human(peak),
-        "used_memory_peak_perc:%.2f%%" % (rss * 100 / peak),
-        "used_memory_overhead:%d" % startup, "used_memory_startup:%d" % startup,
+        "used_memory_peak_perc:%.2f%%" % (used * 100 / peak),
+        "used_memory_overhead:%d" % overhead, "used_memory_startup:%d" % startup,
         "used_memory_dataset:%d" % dataset,
-        "used_memory_dataset_perc:%.2f%%" % (dataset * 100 / rss),
-        "allocator_allocated:%d" % rss, "allocator_active:%d" % rss,
+        "used_memory_dataset_perc:%.2f%%" % (dataset * 100 / net),
+        "allocator_allocated:%d" % used, "allocator_active:%d" % used,
         "allocator_resident:%d" % rss,
         "total_system_memory:%d" % total, "total_system_memory_human:%s" % _human(total),
-        "used_memory_lua:0", "used_memory_vm_eval:0", "used_memory_lua_human:0B",
-        "used_memory_scripts_eval:0", "number_of_cached_scripts:0", "number_of_functions:0",
-        "number_of_libraries:0", "used_memory_vm_functions:0", "used_memory_vm_total:0",
-        "used_memory_vm_total_human:0B", "used_memory_functions:0", "used_memory_scripts:0",
-        "used_memory_scripts_human:0B",
+        "used_memory_lua:%d" % scripts, "used_memory_vm_eval:%d" % scripts,
+        "used_memory_lua_human:%s" % _human(scripts),
+        "used_memory_scripts_eval:%d" % scripts, "number_of_cached_scripts:%d" % cached,
+        "number_of_functions:0", "number_of_libraries:0", "used_memory_vm_functions:0",
+        "used_memory_vm_total:%d" % scripts,
+        "used_memory_vm_total_human:%s" % _human(scripts), "used_memory_functions:0",
+        "used_memory_scripts:%d" % scripts, "used_memory_scripts_human:%s" % _human(scripts),
         "maxmemory:%d" % maxmemory, "maxmemory_human:%s" % _human(maxmemory),
         "maxmemory_policy:%s" % state.config["maxmemory-policy"],
-        "allocator_frag_ratio:1.00", "allocator_frag_bytes:0", "allocator_rss_ratio:1.00",
-        "allocator_rss_bytes:0", "rss_overhead_ratio:1.00", "rss_overhead_bytes:0",
-        "mem_fragmentation_ratio:1.00", "mem_fragmentation_bytes:0",
-        "mem_not_counted_for_evict:0", "mem_replication_backlog:0",
+        "allocator_frag_ratio:1.00", "allocator_frag_bytes:0",
+        "allocator_rss_ratio:%.2f" % frag, "allocator_rss_bytes:%d" % (rss - used),
+        "rss_overhead_ratio:1.00", "rss_overhead_bytes:0",
+        "mem_fragmentation_ratio:%.2f" % frag, "mem_fragmentation_bytes:%d" % (rss - used),
+        "mem_not_counted_for_evict:%d" % figures["aof"], "mem_replication_backlog:0",
         "mem_total_replication_buffers:0", "mem_clients_slaves:0",
-        "mem_clients_normal:%d" % normal, "mem_cluster_links:0", "mem_aof_buffer:0",
+        "mem_clients_normal:%d" % memory.clients, "mem_cluster_links:0",
+        "mem_aof_buffer:%d" % figures["aof"],
         "mem_allocator:pymalloc", "active_defrag_running:0", "lazyfree_pending_objects:0",
         "lazyfreed_objects:0",
     ]
@@ -311,37 +324,113 @@ def protected_allowed(client, setting: str) -> bool:
 @command("config|set", -4, "admin noscript loading stale", group="server", since="2.0.0",
          summary="Set configuration parameters to the given values")
 def config_set(client, args: List[bytes]):
+    """Redis 7 semantics: every name is checked first (unknown, immutable, protected,
+    duplicate), then all values are set, then their side effects applied; a failure
+    anywhere restores every old value and undoes the side effects already applied."""
     if len(args) % 2 != 0:
         raise CommandError(errors.SYNTAX)
-    config = client.state.config
+    state = client.state
+    config = state.config
     pairs = []
-    seen = set()
+    unknown = problem = None
     for i in range(2, len(args), 2):
         name = args[i].decode("utf-8", "surrogateescape")
         param = get_param(name)
         if param is None:
-            raise CommandError(errors.CONFIG_SET_UNKNOWN.format(name))
-        # Redis refuses a name given twice, but an alias and its parameter may both be.
-        if name.lower() in seen:
-            raise CommandError(errors.CONFIG_SET_DUPLICATE.format(name))
-        seen.add(name.lower())
+            if problem is None and unknown is None:
+                unknown = name
+            continue
+        if unknown is not None or problem is not None:
+            continue
+        if not param.mutable or (param.protected and
+                                 not protected_allowed(client, "enable-protected-configs")):
+            problem = (name, "can't set immutable config" if not param.mutable
+                       else "can't set protected config")
+            continue
+        # An alias and its parameter are distinct entries (both may be given once).
+        if any(seen.lower() == name.lower() for seen, _, _ in pairs):
+            problem = (name, "duplicate parameter")
         pairs.append((name, param, args[i + 1].decode("utf-8", "surrogateescape")))
-    for name, param, _ in pairs:
-        if not param.mutable:
-            raise CommandError(errors.CONFIG_SET_FAILED.format(name, "can't set immutable config"))
-        if param.protected and not protected_allowed(client, "enable-protected-configs"):
-            raise CommandError(errors.CONFIG_SET_FAILED.format(name, "can't set protected config"))
-    # All or nothing: validate every value before applying any.
+    if unknown is not None:
+        raise CommandError(errors.CONFIG_SET_UNKNOWN.format(unknown))
+    if problem is not None:
+        raise CommandError(errors.CONFIG_SET_FAILED.format(*problem))
     old = {param.name: config.values[param.name] for _, param, _ in pairs}
     try:
         for name, param, text in pairs:
             config.set(param.name, text)
     except ConfigError as exc:
         config.values.update(old)
-        raise CommandError(errors.CONFIG_SET_FAILED.format(name, exc)) from None
-    if "appendonly" in old:
-        persistence.appendonly_changed(client.state)   # on: rewrite; off: stop logging
+        raise CommandError(errors.CONFIG_SET_FAILED.format(name.lower(), exc)) from None
+    # Side effects, once per function, in the order their parameters were named.
+    applies: list = []
+    for name, param, _ in pairs:
+        apply = _APPLY.get(param.name)
+        if apply is not None and apply not in [a for a, _ in applies] and \
+                (param.name == "bind" or config.values[param.name] != old[param.name]):
+            applies.append((apply, name.lower()))
+    done = []
+    for apply, name in applies:
+        error = apply(state, old)
+        if error is not None:
+            config.values.update(old)
+            for undo in done:      # best effort, as Redis's restoreBackupConfig
+                undo(state, old)
+            raise CommandError(errors.CONFIG_SET_FAILED.format(name, error))
+        done.append(apply)
     return OK
+
+
+def _apply_appendonly(state, old: dict) -> Optional[str]:
+    # on: rewrite; off: stop logging. Files that cannot be opened: the failure text.
+    return persistence.appendonly_changed(state)
+
+
+def _apply_write_denied(state, old: dict) -> Optional[str]:
+    # Whether a failed bgsave still denies writes (MISCONF) depends on these.
+    persistence.refresh_write_denied(state)
+    return None
+
+
+def _apply_requirepass(state, old: dict) -> Optional[str]:
+    # requirepass is the default user's password, as in Redis.
+    state.acl.set_default_password(state.config["requirepass"])
+    return None
+
+
+def _apply_memory(state, old: dict) -> Optional[str]:
+    # gates, LFU maps, evict if now over
+    evict.apply_config(state, maxmemory_changed=old.get("maxmemory", state.config["maxmemory"])
+                       != state.config["maxmemory"])
+    return None
+
+
+def _apply_listeners(error: str, for_port: bool):
+    """bind/port: the server opens the new listeners before closing the old ones; if
+    it cannot, the old ones stay and CONFIG SET answers Redis's ``error``."""
+    def apply(state, old: dict) -> Optional[str]:
+        if state.rebind is None:       # no network layer (a bare ServerState)
+            return None
+        port = state.config["port"]
+        if not for_port:
+            # A server started on port 0 took a free port: bind keeps using that one.
+            port = port or state.tcp_port
+        try:
+            state.rebind(state.config["bind"], port)
+        except OSError:
+            return error
+        return None
+    return apply
+
+
+_APPLY = {
+    "appendonly": _apply_appendonly,
+    "requirepass": _apply_requirepass,
+    "save": _apply_write_denied, "stop-writes-on-bgsave-error": _apply_write_denied,
+    "maxmemory": _apply_memory, "maxmemory-policy": _apply_memory,
+    "port": _apply_listeners("Unable to listen on this port. Check server logs.", True),
+    "bind": _apply_listeners("Failed to bind to specified addresses.", False),
+}
 
 
 @command("config|help", 2, "loading stale", group="server", since="5.0.0",
@@ -383,57 +472,6 @@ _FLAG_ORDER = ["write", "readonly", "denyoom", "module", "admin", "pubsub", "nos
                "blocking", "loading", "stale", "skip_monitor", "skip_slowlog", "asking",
                "fast", "no_auth", "no_mandatory_keys", "no_async_loading", "no_multi",
                "movablekeys", "allow_busy"]
-_CATEGORY_ORDER = ["keyspace", "read", "write", "set", "sortedset", "list", "hash", "string",
-                   "bitmap", "hyperloglog", "geo", "stream", "pubsub", "admin", "fast",
-                   "slow", "blocking", "dangerous", "connection", "transaction", "scripting"]
-# The category a command's documentation group implies (Redis states these per command;
-# they follow the group except for the exceptions below).
-_GROUP_CATEGORY = {"generic": "keyspace", "string": "string", "list": "list", "set": "set",
-                   "sorted_set": "sortedset", "sorted-set": "sortedset", "hash": "hash",
-                   "bitmap": "bitmap",
-                   "hyperloglog": "hyperloglog", "geo": "geo", "stream": "stream",
-                   "pubsub": "pubsub", "connection": "connection",
-                   "transactions": "transaction", "scripting": "scripting"}
-# Redis 7.0's explicit categories where they differ from the group's.
-_CATEGORY_EXCEPTIONS = {
-    "keys": ("keyspace", "dangerous"), "flushall": ("keyspace", "dangerous"),
-    "flushdb": ("keyspace", "dangerous"), "dbsize": ("keyspace",),
-    "swapdb": ("keyspace", "dangerous"), "migrate": ("keyspace", "dangerous"),
-    "sort": ("set", "sortedset", "list", "dangerous"),
-    "sort_ro": ("set", "sortedset", "list", "dangerous"),
-    "info": ("dangerous",), "lastsave": ("admin", "dangerous"), "time": (),
-    "client": (), "client|kill": ("connection",), "client|list": ("connection",),
-    "client|no-evict": ("connection",), "client|pause": ("connection",),
-    "client|unpause": ("connection",), "client|unblock": ("connection",),
-    "client|help": ("connection",), "client|setinfo": ("connection",),
-    "command": ("connection",), "command|count": ("connection",),
-    "command|info": ("connection",), "command|docs": ("connection",),
-    "command|list": ("connection",), "command|help": ("connection",),
-    "command|getkeys": ("connection",), "object": (), "object|help": ("keyspace",),
-    "debug": (), "slowlog": (), "config": (), "hello": ("connection",),
-    "pubsub": (), "pubsub|help": (), "xgroup": (), "xinfo": (),
-}
-
-
-def _categories(cmd) -> List[str]:
-    """ACL categories as Redis derives them: explicit ones plus those the flags imply."""
-    explicit = _CATEGORY_EXCEPTIONS.get(cmd.fullname)
-    if explicit is None:
-        explicit = (_GROUP_CATEGORY[cmd.group],) if cmd.group in _GROUP_CATEGORY else ()
-    found = set(explicit)
-    flags = cmd.flags
-    if "write" in flags:
-        found.add("write")
-    if "readonly" in flags and "scripting" not in found:
-        found.add("read")
-    if "admin" in flags:
-        found.update(("admin", "dangerous"))
-    if "pubsub" in flags:
-        found.add("pubsub")
-    if "blocking" in flags:
-        found.add("blocking")
-    found.add("fast" if "fast" in flags else "slow")
-    return [name for name in _CATEGORY_ORDER if name in found]
 
 
 def _flags(cmd) -> List[str]:

@@ -26,6 +26,7 @@ from .. import errors
 from ..args import to_int
 from ..blocking import signal_ready
 from ..errors import CommandError
+from ..security.acl import full_key_read_access
 from ..keyspace import type_name
 from ..notify import notify
 from . import command
@@ -103,8 +104,9 @@ def _lookup_by_pattern(db, pattern: bytes, element: bytes) -> Optional[bytes]:
     return bytes(value)
 
 
-def _parse(args: List[bytes], readonly: bool) -> Tuple[Any, ...]:
-    """SORT's options, parsed (and refused) exactly in Redis's order."""
+def _parse(args: List[bytes], readonly: bool, full_access: bool = True) -> Tuple[Any, ...]:
+    """SORT's options, parsed (and refused) exactly in Redis's order. Without read
+    access to every key (``full_access``, ACL), BY and GET patterns are refused."""
     desc = alpha = dontsort = False
     limit_start, limit_count = 0, -1
     store = by = None
@@ -133,8 +135,12 @@ def _parse(args: List[bytes], readonly: bool) -> Tuple[Any, ...]:
             by = args[j + 1]
             if b"*" not in by:
                 dontsort = True
+            elif not full_access:
+                raise CommandError(errors.SORT_BY_ACL)
             j += 1
         elif word == b"get" and left >= 1:
+            if not full_access:
+                raise CommandError(errors.SORT_GET_ACL)
             gets.append(args[j + 1])
             j += 1
         else:
@@ -163,7 +169,7 @@ def _elements(value: Any) -> Tuple[str, List[bytes]]:
 
 def _sort(client, args: List[bytes], readonly: bool):
     desc, alpha, dontsort, limit_start, limit_count, store, by, gets = \
-        _parse(args, readonly)
+        _parse(args, readonly, full_key_read_access(client, args))
     db = client.db
     value = db.get_read(args[1])
     if value is None:

@@ -404,7 +404,8 @@ def xadd(client, args: List[bytes]):
         notify(db, "t", b"xadd", key)
     if parsed is not _NO_OPTIONS and parsed.trims and _trim(client, stream, parsed):
         notify(db, "t", b"xtrim", key)
-    hook = state.on_key_modified        # db.signal_modified(key)
+    db.touched.add(key)                 # db.signal_modified(key), inlined
+    hook = state.on_key_modified
     if hook is not None:
         hook(db, key)
     if state.blocking.queues:           # signal_ready(db, key)

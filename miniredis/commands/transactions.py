@@ -201,11 +201,13 @@ def _run_queued(client: "Client", queued: List[List[bytes]]) -> Raw:
     client.out = replies = []
     client.reply_mode = "on"
     client.no_blocking = True
+    client.in_exec = True           # ACL denials now say the rules changed since queueing
     blocking.suspended += 1
     begin_unit(client.state)        # the AOF logs the effects as one MULTI/EXEC
     try:
         ran = client.run_requests(queued)
     finally:
+        client.in_exec = False
         end_unit(client.state)
         blocking.suspended -= 1
         client.no_blocking = False

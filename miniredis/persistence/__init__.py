@@ -3,8 +3,13 @@ cycle (aof.c and rdb.c glue).
 
 SAVE, BGSAVE, LASTSAVE's timestamp and the ``save`` points write Redis's RDB format
 (:mod:`miniredis.persistence.rdb`) to ``dir``/``dbfilename``; start-up loads it when AOF
-is off. A background save copies the dataset at once (handlers never yield, so the copy
-is a point in time) and writes it from a greenlet in slices, as the rewrite does.
+is off. A background save, like an AOF rewrite, runs in a forked child (its view of
+the dataset is frozen at the fork, copy-on-write), so clients are never paused.
+
+While the disk refuses writes (a failed AOF write or fsync, or a failed background
+save with ``stop-writes-on-bgsave-error``), ``state.write_denied`` holds Redis's
+MISCONF text and the dispatcher refuses write commands and PING with it
+(:func:`refresh_write_denied`); it clears itself when a retry succeeds.
 
 The append-only file itself lives in :mod:`miniredis.persistence.aof`. This module owns
 the one ``AOF`` object of a server (``state.aof_files``, kept while AOF is off so its
@@ -21,10 +26,11 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from . import aof as _aof
-from . import rdb
+from . import aofload, diskio, rdb, snapshot
+from .. import errors
 from ..commands import all_commands
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,7 +65,7 @@ def start(state: "ServerState", load_rdb: bool = True) -> None:
                       % (time.monotonic() - started))
             state.last_save = int(os.path.getmtime(path))
         return
-    manifest = _aof.load(state)
+    manifest = aofload.load(state)
     # Loading ran commands: that is not traffic (Redis's loading client is not counted).
     state.stats.reset()
     for cmd in all_commands():
@@ -69,38 +75,74 @@ def start(state: "ServerState", load_rdb: bool = True) -> None:
     state.dirty = 0
     state.next_client_id = 1
     aof = files(state)
-    aof.open_after_load(manifest)
+    try:
+        aof.open_after_load(manifest)
+    except OSError as exc:
+        # Redis exits too: AOF on with files it cannot create or append to.
+        where = exc.filename or aof.dir
+        raise _aof.AOFLoadError("Can't open or create the append-only file %s: %s"
+                                % (where, diskio.strerror(exc))) from None
     state.aof = aof
 
 
-def appendonly_changed(state: "ServerState") -> None:
-    """CONFIG SET appendonly: turning it on rewrites the base, off stops logging."""
+def appendonly_changed(state: "ServerState") -> Optional[str]:
+    """CONFIG SET appendonly: turning it on rewrites the base, off stops logging.
+
+    Returns None, or (turning on failed: nothing changed, the cause is logged) the
+    reason CONFIG SET must report, as Redis's updateAppendonly.
+    """
     aof = files(state)
     if state.config["appendonly"]:
         if state.aof is None:
             if aof.rewrite is not None:      # a BGREWRITEAOF with AOF off: superseded
                 aof.rewrite.abort("AOF turned on")
-            aof.enable()
+            try:
+                aof.enable()
+            except OSError:
+                state.log("warning", "Redis needs to enable the AOF but can't trigger a "
+                                     "background AOF rewrite operation. Check the above "
+                                     "logs for more info about the error.")
+                aof.disable_after_failed_enable()
+                return "Unable to turn on AOF. Check server logs."
             state.aof = aof
     elif state.aof is not None:
         state.aof = None
         aof.close()
+    refresh_write_denied(state)
+    return None
 
 
 def cron(state: "ServerState") -> None:
     """Called by the server's cron (``hz`` times a second)."""
     saves = getattr(state, "snapshots", None)
     aof = getattr(state, "aof_files", None)
+    if saves is not None and saves.child is not None:
+        saves.poll(state)
+    if state.aof is not None:
+        state.aof.cron()
+    elif aof is not None and aof.rewrite is not None:
+        aof.rewrite.poll()
     rewriting = aof is not None and aof.rewrite is not None
-    if saves is not None and saves.scheduled and saves.greenlet is None and not rewriting:
+    if saves is not None and saves.scheduled and saves.child is None and not rewriting:
         saves.start_background(state)
     elif _save_point_reached(state) and not rewriting:
         snapshots(state).start_background(state)
-    if state.aof is not None:
-        state.aof.cron()
-        return
-    if aof is not None and aof.rewrite_scheduled and aof.rewrite is None:
-        aof.start_rewrite()
+    if state.aof is None and aof is not None:
+        aof.maybe_start_rewrite()            # BGREWRITEAOF scheduled with AOF off
+
+
+def flushed_all(state: "ServerState") -> None:
+    """FLUSHALL (Redis's flushAllDataAndResetRDB): a running background save would
+    install the old dataset, so it is killed; with save points, the now empty
+    dataset is saved at once."""
+    saves = getattr(state, "snapshots", None)
+    if saves is not None and saves.child is not None:
+        saves.kill(state)
+    if state.config["save"].strip():
+        try:
+            snapshots(state).save(state)
+        except OSError:
+            pass                                  # logged; FLUSHALL still succeeds
 
 
 def _save_point_reached(state: "ServerState") -> bool:
@@ -108,7 +150,7 @@ def _save_point_reached(state: "ServerState") -> bool:
     if not points or not state.dirty:
         return False
     saves = getattr(state, "snapshots", None)
-    if saves is not None and (saves.greenlet is not None or (
+    if saves is not None and (saves.child is not None or (
             not saves.last_ok and time.time() - saves.last_try < 5)):
         return False   # running, or failed less than 5 s ago (CONFIG_BGSAVE_RETRY_DELAY)
     elapsed = time.time() - state.last_save
@@ -125,9 +167,9 @@ def shutdown(state: "ServerState", save: Optional[bool] = None) -> None:
     RDB when asked (SHUTDOWN SAVE) or, unless NOSAVE, when save points are configured
     and something changed (an unchanged dataset is already on disk as it is)."""
     saves = getattr(state, "snapshots", None)
-    if saves is not None and saves.greenlet is not None:
-        saves.greenlet.kill(block=False)
-        saves.greenlet = None
+    if saves is not None and saves.child is not None:
+        state.log("warning", "There is a child saving an .rdb. Killing it!")
+        saves.kill(state)
     if save or (save is None and state.config["save"] and state.dirty):
         try:
             snapshots(state).save(state)
@@ -152,12 +194,12 @@ def info_lines(state: "ServerState") -> List[str]:
         "current_cow_size_age:0", "current_fork_perc:0.00", "current_save_keys_processed:0",
         "current_save_keys_total:0",
         "rdb_changes_since_last_save:%d" % state.dirty,
-        "rdb_bgsave_in_progress:%d" % (saves.greenlet is not None),
+        "rdb_bgsave_in_progress:%d" % (saves.child is not None),
         "rdb_last_save_time:%d" % state.last_save,
         "rdb_last_bgsave_status:%s" % ("ok" if saves.last_ok else "err"),
         "rdb_last_bgsave_time_sec:%d" % saves.last_seconds,
         "rdb_current_bgsave_time_sec:%d" % (
-            int(time.monotonic() - saves.started) if saves.greenlet is not None else -1),
+            int(time.monotonic() - saves.started) if saves.child is not None else -1),
         "rdb_saves:%d" % saves.saves, "rdb_last_cow_size:0",
         "rdb_last_load_keys_expired:%d" % saves.expired,
         "rdb_last_load_keys_loaded:%d" % saves.loaded,
@@ -171,7 +213,7 @@ def info_lines(state: "ServerState") -> List[str]:
                                           else "err"),
         "aof_rewrites:%d" % (aof.rewrites if aof else 0),
         "aof_rewrites_consecutive_failures:%d" % (aof.rewrite_failures if aof else 0),
-        "aof_last_write_status:%s" % ("ok" if aof is None or aof.last_write_ok else "err"),
+        "aof_last_write_status:%s" % ("ok" if aof is None or aof.healthy else "err"),
         "aof_last_cow_size:0", "module_fork_in_progress:0", "module_fork_last_cow_size:0",
     ]
     if state.aof is not None:
@@ -201,13 +243,19 @@ def _rdb_path(state: "ServerState") -> str:
 
 
 class Snapshots:
-    """SAVE/BGSAVE state of one server (INFO's rdb_* fields)."""
+    """SAVE/BGSAVE state of one server (INFO's rdb_* fields).
+
+    BGSAVE forks (Redis's rdbSaveBackground): the child writes the dataset as it was
+    at the fork and exits; the cron reaps it (:meth:`poll`). The server never pauses
+    for a background save, whatever the dataset's size.
+    """
 
     def __init__(self) -> None:
-        self.greenlet: Any = None          # the running background save
+        self.child: Optional[diskio.Child] = None   # the running background save
         self.scheduled = False             # BGSAVE SCHEDULE while a rewrite runs
         self.started = 0.0
-        self.last_ok = True
+        self.dirty_at_start = 0            # state.dirty when the child forked
+        self.last_ok = True                # rdb_last_bgsave_status
         self.last_try = 0.0
         self.last_seconds = -1
         self.saves = 0
@@ -215,42 +263,93 @@ class Snapshots:
         self.expired = 0                   # ... and skipped as already expired
 
     def save(self, state: "ServerState") -> None:
-        """SAVE: write the snapshot now (clients wait, as with Redis)."""
-        self._write(state, _aof.snapshot_dataset(state), None, state.dirty)
-
-    def start_background(self, state: "ServerState") -> None:
-        import gevent
-        self.scheduled = False
-        snapshot = _aof.snapshot_dataset(state)   # the point in time: nothing yields
-        self.started = time.monotonic()
-        dirty = state.dirty
-        if state.loop is None:
-            self._run(state, snapshot, None, dirty)
-            return
-        self.greenlet = gevent.spawn(self._run, state, snapshot, lambda: gevent.sleep(0),
-                                     dirty)
-
-    def _run(self, state: "ServerState", snapshot: Any, pause: Any, dirty: int) -> None:
-        try:
-            self._write(state, snapshot, pause, dirty)
-            state.log("notice", "Background saving terminated with success")
-        except Exception as exc:  # disk full...: reported by INFO, the old file stays
-            state.log("warning", "Background saving error: %s" % exc)
-        finally:
-            self.greenlet = None
-            self.last_seconds = int(time.monotonic() - self.started)
-
-    def _write(self, state: "ServerState", snapshot: Any, pause: Any, dirty: int) -> None:
+        """SAVE: write the snapshot now (clients wait, as with Redis). Raises OSError."""
         self.last_try = time.time()
+        dirty = state.dirty
         try:
-            rdb.write(_rdb_path(state), snapshot, state.config, pause)
-        except Exception:
-            self.last_ok = False
+            rdb.write(_rdb_path(state), snapshot.iter_dataset(state, raw_strings=True),
+                      state.config)
+        except OSError as exc:
+            state.log("warning", "Write error saving DB on disk: %s" % diskio.strerror(exc))
             raise
-        self.last_ok = True
+        state.log("notice", "DB saved on disk")
+        self._succeeded(state, dirty)
+
+    def start_background(self, state: "ServerState") -> bool:
+        """BGSAVE: fork the child. False when fork failed (logged, status err)."""
+        self.scheduled = False
+        self.started = time.monotonic()
+        self.last_try = time.time()
+        self.dirty_at_start = state.dirty
+        path = _rdb_path(state)
+        config = state.config
+
+        def work() -> None:
+            rdb.write(path, snapshot.iter_dataset(state, raw_strings=True), config)
+
+        if state.loop is None or not diskio.CAN_FORK:   # no loop to reap a child: inline
+            try:
+                work()
+            except OSError as exc:
+                self._failed(state, diskio.strerror(exc))
+                return True
+            self._succeeded(state, self.dirty_at_start)
+            self.last_seconds = int(time.monotonic() - self.started)
+            return True
+        try:
+            self.child = diskio.Child(work)
+        except OSError as exc:
+            state.log("warning", "Can't save in background: fork: %s" % diskio.strerror(exc))
+            self._set_status(state, False)
+            return False
+        state.log("notice", "Background saving started by pid %d" % self.child.pid)
+        return True
+
+    def poll(self, state: "ServerState") -> None:
+        """Called by the cron: reap a finished child (Redis's backgroundSaveDoneHandler)."""
+        child = self.child
+        if child is None:
+            return
+        outcome = child.poll()
+        if outcome is None:
+            return
+        self.child = None
+        self.last_seconds = int(time.monotonic() - self.started)
+        if outcome:
+            state.log("notice", "Background saving terminated with success")
+            self._succeeded(state, self.dirty_at_start)
+        else:
+            self._failed(state, child.error or "")
+
+    def kill(self, state: "ServerState") -> None:
+        """Stop a running background save and remove its temporary file."""
+        child = self.child
+        if child is None:
+            return
+        self.child = None
+        child.kill()
+        path = os.path.join(os.path.dirname(_rdb_path(state)), "temp-%d.rdb" % child.pid)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+    def _succeeded(self, state: "ServerState", dirty: int) -> None:
         self.saves += 1
-        state.dirty = max(0, state.dirty - dirty)   # writes since the copy still count
+        state.dirty = max(0, state.dirty - dirty)   # writes since the fork still count
         state.last_save = int(time.time())
+        self._set_status(state, True)
+
+    def _failed(self, state: "ServerState", why: str) -> None:
+        if why:
+            state.log("warning", "Write error saving DB on disk: %s" % why)
+        state.log("warning", "Background saving error")
+        self._set_status(state, False)
+
+    def _set_status(self, state: "ServerState", ok: bool) -> None:
+        if ok != self.last_ok:
+            self.last_ok = ok
+            refresh_write_denied(state)
 
 
 def snapshots(state: "ServerState") -> Snapshots:
@@ -258,3 +357,33 @@ def snapshots(state: "ServerState") -> Snapshots:
     if found is None:
         found = state.snapshots = Snapshots()
     return found
+
+
+# -- refusing writes while persistence fails ----------------------------------------------
+def write_denial(state: "ServerState") -> Optional[str]:
+    """Redis's writeCommandsDeniedByDiskError: "rdb", "aof" or None."""
+    values = state.config.values
+    saves = getattr(state, "snapshots", None)
+    if values["stop-writes-on-bgsave-error"] and values["save"].strip() \
+            and saves is not None and not saves.last_ok:
+        return "rdb"
+    aof = state.aof
+    if aof is not None and not aof.healthy:
+        return "aof"
+    return None
+
+
+def refresh_write_denied(state: "ServerState") -> None:
+    """Recompute ``state.write_denied`` (the MISCONF text write commands and PING get,
+    or None) and, when it changes, every client's dispatch gate."""
+    kind = write_denial(state)
+    if kind == "rdb":
+        message: Optional[str] = errors.MISCONF_RDB
+    elif kind == "aof":
+        message = errors.MISCONF_AOF.format(state.aof.error_text)
+    else:
+        message = None
+    if message != state.write_denied:
+        state.write_denied = message
+        for client in list(state.clients.values()):
+            client._update_gate()

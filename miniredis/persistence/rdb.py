@@ -19,6 +19,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from ..datatypes.stream import Consumer, Group, Nack, Stream
+from . import diskio
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
@@ -56,13 +57,37 @@ def _crc64_table() -> List[int]:
 _CRC_TABLE = _crc64_table()
 
 
-def crc64(crc: int, data: bytes) -> int:
-    """Continue the CRC64 ``crc`` over ``data`` (crc64(0, b"123456789") is
-    0xe9c6d914c4b8d9ca)."""
+def _crc64_python(crc: int, data: Any) -> int:
     table = _CRC_TABLE
-    for byte in data:
+    for byte in bytes(data):
         crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
     return crc
+
+
+def _crc64_function() -> Callable[[int, Any], int]:
+    """The fastest CRC64 at hand: anycrc's (C, ~10 GB/s), else crcmod's C extension,
+    else pure Python (~5 MB/s: a large SAVE would take seconds per 100 MB)."""
+    try:
+        import anycrc
+        model = anycrc.Model("CRC64-REDIS")
+        return lambda crc, data: model.calc(data, crc)
+    except Exception:  # pragma: no cover - anycrc is a dependency
+        pass
+    try:  # pragma: no cover
+        import crcmod
+        function = crcmod.mkCrcFun(0x1AD93D23594C935A9, initCrc=0, rev=True, xorOut=0)
+        return lambda crc, data: function(bytes(data), crc)
+    except Exception:  # pragma: no cover
+        return _crc64_python
+
+
+_crc64 = _crc64_function()
+
+
+def crc64(crc: int, data: Any) -> int:
+    """Continue the CRC64 ``crc`` over ``data`` (crc64(0, b"123456789") is
+    0xe9c6d914c4b8d9ca)."""
+    return _crc64(crc, data)
 
 
 # -- encoding helpers ---------------------------------------------------------------------
@@ -176,9 +201,13 @@ def _stream_value(stream: Stream, node_entries: int) -> bytes:
     return b"".join(parts)
 
 
+_LARGE = 65536   # values at least this long are written from where they are, uncopied
+
+
 def _value(value: Any, node_entries: int) -> Tuple[int, bytes]:
-    """(type byte, encoding) of a snapshot value (see aof.snapshot_dataset)."""
-    if value.__class__ is bytes:
+    """(type byte, encoding) of a snapshot value (see snapshot.iter_dataset)."""
+    cls = value.__class__
+    if cls is bytes or cls is bytearray:
         return T_STRING, _string(value)
     kind, data = value
     if kind == "list":
@@ -197,56 +226,144 @@ def _aux(name: bytes, value: bytes) -> bytes:
     return bytes((OP_AUX,)) + _string(name) + _string(value)
 
 
-def write(path: str, snapshot: Any, config: Any,
-          pause: Optional[Callable[[], None]] = None) -> int:
-    """Write ``snapshot`` (aof.snapshot_dataset's) to ``path`` atomically: a temp file,
-    fsync, rename, fsync of the directory. ``pause`` is called between slices (a
-    background save lets clients run there). Returns the file's size."""
+# -- LZF for strings made mostly of zero runs (sparse bitmaps) ------------------------------
+# There is no maintained C LZF compressor on PyPI, and one in Python costs seconds per
+# 100 MB, so strings are stored raw, except large ones that are mostly runs of zero
+# bytes (SETBIT bitmaps): those are LZF-encoded here at C speed (bytes.find, lstrip),
+# as back-references at distance 1, which any LZF decoder (Redis's too) accepts.
+_RUN = 256                      # zero runs at least this long become back-references
+_ZEROS = bytes(_RUN)
+
+
+def _zero_runs(value: Any) -> List[Tuple[int, int]]:
+    """(start, end) of every run of at least _RUN zero bytes, in order."""
+    runs = []
+    size = len(value)
+    pos = value.find(_ZEROS)
+    while pos >= 0:
+        end = pos + _RUN
+        step = 4096
+        while end < size:
+            stop = min(size, end + step)
+            rest = value[end:stop].lstrip(b"\0")
+            if rest:
+                end = stop - len(rest)
+                break
+            end = stop
+            step = min(step * 2, 1 << 24)
+        runs.append((pos, end))
+        pos = value.find(_ZEROS, end)
+    return runs
+
+
+def _literals(out: List[bytes], value: Any, start: int, stop: int) -> None:
+    for at in range(start, stop, 32):
+        piece = bytes(value[at:min(stop, at + 32)])
+        out.append(bytes((len(piece) - 1,)) + piece)
+
+
+def lzf_zero_runs(value: Any) -> Optional[bytes]:
+    """``value`` LZF-compressed when at least 3/4 of it is long zero runs (else None:
+    store it raw)."""
+    runs = _zero_runs(value)
+    size = len(value)
+    if sum(end - start for start, end in runs) * 4 < size * 3:
+        return None
+    out: List[bytes] = []
+    pos = 0
+    for start, end in runs:
+        _literals(out, value, pos, start + 1)       # the run's first zero, literally
+        full, rest = divmod(end - start - 1, 264)  # then copies of the previous byte
+        out.append(b"\xe0\xff\x00" * full)
+        if rest >= 9:
+            out.append(bytes((0xE0, rest - 9, 0)))
+        elif rest >= 3:
+            out.append(bytes(((rest - 2) << 5, 0)))
+        elif rest:
+            out.append(bytes((rest - 1,)) + bytes(rest))
+        pos = end
+    _literals(out, value, pos, size)
+    return b"".join(out)
+
+
+class _Output:
+    """The RDB byte stream: buffered small pieces, large ones written in place, a
+    running CRC64, every write through :mod:`diskio` (faults surface as OSError)."""
+
+    def __init__(self, fd: int, checksum: bool) -> None:
+        self.fd = fd
+        self.checksum = checksum
+        self.crc = 0
+        self.size = 0
+        self.chunk: List[Any] = []
+        self.pending = 0
+
+    def add(self, data: Any) -> None:
+        if len(data) >= _LARGE:
+            self.flush()
+            self._emit(data)
+            return
+        self.chunk.append(data)
+        self.pending += len(data)
+        if self.pending >= _LARGE:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.chunk:
+            data = b"".join(self.chunk)
+            self.chunk, self.pending = [], 0
+            self._emit(data)
+
+    def _emit(self, data: Any) -> None:
+        if self.checksum:
+            self.crc = crc64(self.crc, data)
+        diskio.write_or_raise(self.fd, data)
+        self.size += len(data)
+
+
+def write(path: str, dataset: Any, config: Any) -> int:
+    """Write ``dataset`` (snapshot.iter_dataset's, with values kept as they are) to
+    ``path`` atomically: a temp file, fsync, rename, fsync of the directory.
+    Returns the file's size. Strings are stored raw (the format allows it), except
+    large ones that are mostly zero runs (see :func:`lzf_zero_runs`)."""
     directory = os.path.dirname(path) or "."
     temp = os.path.join(directory, "temp-%d.rdb" % os.getpid())
-    checksum = bool(config["rdbchecksum"])
     node_entries = config["stream-node-max-entries"]
-    crc = 0
-    size = 0
+    compress = bool(config["rdbcompression"])
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        chunk: List[bytes] = [b"REDIS%04d" % RDB_VERSION,
-                              _aux(b"redis-ver", b"7.0.15"), _aux(b"redis-bits", b"64"),
-                              _aux(b"ctime", b"%d" % int(time.time())),
-                              _aux(b"used-mem", b"0"), _aux(b"aof-base", b"0")]
-        pending = 0
-
-        def flush() -> None:
-            nonlocal crc, size, chunk, pending
-            data = b"".join(chunk)
-            if checksum:
-                crc = crc64(crc, data)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            size += len(data)
-            chunk, pending = [], 0
-            if pause is not None:
-                pause()
-
-        for db_id, items in snapshot:
-            expiring = sum(1 for _, _, when in items if when is not None)
-            chunk.append(bytes((OP_SELECTDB,)) + _len(db_id))
-            chunk.append(bytes((OP_RESIZEDB,)) + _len(len(items)) + _len(expiring))
+        out = _Output(fd, bool(config["rdbchecksum"]))
+        add = out.add
+        for piece in (b"REDIS%04d" % RDB_VERSION,
+                      _aux(b"redis-ver", b"7.0.15"), _aux(b"redis-bits", b"64"),
+                      _aux(b"ctime", b"%d" % int(time.time())),
+                      _aux(b"used-mem", b"0"), _aux(b"aof-base", b"0")):
+            add(piece)
+        for db_id, count, expiring, items in dataset:
+            add(bytes((OP_SELECTDB,)) + _len(db_id))
+            add(bytes((OP_RESIZEDB,)) + _len(count) + _len(expiring))
             for key, value, when in items:
                 if when is not None:
-                    chunk.append(bytes((OP_EXPIRETIME_MS,)) + struct.pack("<q", when))
+                    add(bytes((OP_EXPIRETIME_MS,)) + struct.pack("<q", when))
+                cls = value.__class__
+                if (cls is bytes or cls is bytearray) and len(value) >= _LARGE:
+                    packed = lzf_zero_runs(value) if compress else None
+                    if packed is not None:
+                        add(bytes((T_STRING,)) + _string(key) + b"\xc3"
+                            + _len(len(packed)) + _len(len(value)))
+                        add(packed)
+                        continue
+                    add(bytes((T_STRING,)) + _string(key) + _len(len(value)))
+                    add(value if cls is bytes else memoryview(value))
+                    continue
                 kind, data = _value(value, node_entries)
-                chunk.append(bytes((kind,)) + _string(key) + data)
-                pending += len(data)
-                if pending >= 65536:
-                    flush()
-        chunk.append(bytes((OP_EOF,)))
-        flush()
-        trailer = struct.pack("<Q", crc if checksum else 0)
-        os.write(fd, trailer)
-        size += len(trailer)
-        os.fsync(fd)
+                add(bytes((kind,)) + _string(key) + data)
+        add(bytes((OP_EOF,)))
+        out.flush()
+        trailer = struct.pack("<Q", out.crc if out.checksum else 0)
+        diskio.write_or_raise(fd, trailer)
+        size = out.size + len(trailer)
+        diskio.fsync(fd)
     except BaseException:
         os.close(fd)
         try:
@@ -359,9 +476,12 @@ def lzf_decompress(data: bytes, size: int) -> bytes:
         i += 1
         if ref < 0:
             raise RDBError("Invalid LZF compressed string")
-        for _ in range(length + 2):
-            out.append(out[ref])
-            ref += 1
+        length += 2
+        distance = len(out) - ref
+        if distance >= length:
+            out += out[ref:ref + length]
+        else:                    # overlapping: the last ``distance`` bytes repeat
+            out += (out[ref:] * (length // distance + 1))[:length]
     if len(out) != size:
         raise RDBError("Invalid LZF compressed string")
     return bytes(out)

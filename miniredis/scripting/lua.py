@@ -217,6 +217,8 @@ class LuaEngine:
         self._log = log
         self._where: Any = None
         self.reply_depth = 0             # nesting of the last from_lua reply
+        # argv -> may the script's caller run it (None: no such command); ACL's hook.
+        self.acl_check: Optional[Callable[[List[bytes]], Optional[bool]]] = None
         callbacks = rt.table_from({
             b"call": sealed(self._redis_call),
             b"pcall": sealed(self._redis_pcall),
@@ -337,12 +339,12 @@ class LuaEngine:
                              b"REPL_ALL or REPL_NONE.")
 
     def _acl_check_cmd(self, *args: Any) -> bool:
-        # Every command is allowed to the default user (no ACL users here).
+        # The script's caller's rights, through the hook Scripting installs.
         argv = self._command_args(args)
-        from ..commands import lookup
-        if lookup(argv[0]) is None:
+        allowed = self.acl_check(argv) if self.acl_check is not None else True
+        if allowed is None:
             self.raise_table(b"ERR Invalid command passed to redis.acl_check_cmd()")
-        return True
+        return allowed
 
     def _protected_table_error(self, *args: Any) -> None:
         # luaProtectedTableError, the __index of getmetatable(_G) in Redis 7.0.

@@ -15,8 +15,9 @@ The functions are Python callables that scripts see as C functions (lupa's
 ``python.as_function``): errors carry the calling script's position (luaL_error) and
 the name it called the function by (luaL_argerror), found with a small Lua helper
 that reads the call stack. Known differences, all from lupa: a -0.0 argument arrives
-as the integer 0 (``struct.pack('d', -0.0)`` packs +0.0); and maps with string keys of 32 bytes or more are walked in another
-order (Redis's Lua hashes long strings differently), which changes packed maps.
+as the integer 0 (``struct.pack('d', -0.0)`` packs +0.0); and maps with string keys
+of 32 bytes or more are walked in another order (Redis's Lua hashes long strings
+differently), which changes packed maps.
 """
 from __future__ import annotations
 

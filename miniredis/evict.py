@@ -1,0 +1,359 @@
+"""maxmemory: the OOM check before commands, key eviction and LFU counters (evict.c).
+
+Nothing here runs while ``maxmemory`` is 0: the dispatcher consults :func:`refuse_oom`
+only on its slow path, which ``state.maxmemory_gate`` opens for every client when a
+limit is set (see :func:`apply_config`).
+
+Eviction follows Redis 7.0: before each command, if ``used_memory`` (see
+:mod:`miniredis.memory`) is over the limit, keys are deleted until enough is freed,
+chosen by ``maxmemory-policy``:
+
+* ``*-lru``, ``*-lfu``, ``volatile-ttl``: every database contributes
+  ``maxmemory-samples`` random keys (all keys, or only those with a TTL) to a pool of
+  the 16 best candidates seen so far, scored by idle time, inverted LFU frequency or
+  nearness of expiry; the best surviving entry is evicted;
+* ``*-random``: a random key of the next database in turn;
+* ``noeviction`` (or nothing left to evict): commands flagged ``denyoom`` are refused.
+
+Evicting is bounded in time by ``maxmemory-eviction-tenacity``; past that it goes on
+from a loop timer and the command is allowed meanwhile, as in Redis.
+
+LFU: under an ``*-lfu`` policy each database's access map is an :class:`LFUAccess`,
+whose values pack the minutes of the last decrement and a logarithmic counter
+(Redis's 16+8 bits); any key access goes through its ``__setitem__``. Under other
+policies it is a plain dict of LRU clock seconds, so the access path pays nothing.
+"""
+from __future__ import annotations
+
+import random
+import time
+from bisect import bisect_left
+from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Tuple
+
+from . import errors
+from .datatypes.memsize import EXPIRE_OVERHEAD
+from .notify import notify
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .commands import Command
+    from .connection import Client
+    from .keyspace import Database
+    from .state import ServerState
+
+EVPOOL_SIZE = 16
+LFU_INIT_VAL = 5
+EVICT_OK, EVICT_RUNNING, EVICT_FAIL = 0, 1, 2
+
+# Commands that pass a MULTI even when out of memory (processCommand's exceptions).
+_MULTI_OOM_EXEMPT = frozenset(("exec", "discard", "quit", "reset"))
+_EVAL_COMMANDS = frozenset(("eval", "evalsha", "eval_ro", "evalsha_ro"))
+
+
+# -- LFU ------------------------------------------------------------------------------
+def lfu_minutes(state: "ServerState") -> int:
+    """LFUGetTimeInMinutes: wall-clock minutes, 16 bits."""
+    return (state.clock.ms() // 60000) & 0xFFFF
+
+
+def lfu_counter(state: "ServerState", packed: int) -> int:
+    """LFUDecrAndReturn: the counter after the decay of the periods elapsed since."""
+    counter = packed & 255
+    decay = state.config.values["lfu-decay-time"]
+    if not decay:
+        return counter
+    last = packed >> 8
+    now = lfu_minutes(state)
+    elapsed = now - last if now >= last else 65535 - last + now
+    periods = elapsed // decay
+    if periods:
+        counter = 0 if periods > counter else counter - periods
+    return counter
+
+
+def _lfu_log_incr(counter: int, factor: int) -> int:
+    if counter == 255:
+        return 255
+    base = counter - LFU_INIT_VAL
+    if base < 0:
+        base = 0
+    if random.random() < 1.0 / (base * factor + 1):
+        counter += 1
+    return counter
+
+
+class LFUAccess(dict):
+    """A database's access map under an LFU policy: key -> (minutes << 8 | counter).
+
+    Every access assigns to the map (``access[key] = lru_clock``); here that
+    assignment decays and increments the key's counter instead, as Redis's updateLFU.
+    A key seen for the first time starts at LFU_INIT_VAL.
+    """
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: "ServerState", keys: Iterable[bytes] = ()) -> None:
+        super().__init__()
+        self.state = state
+        start = (lfu_minutes(state) << 8) | LFU_INIT_VAL
+        for key in keys:
+            dict.__setitem__(self, key, start)
+
+    def __setitem__(self, key: bytes, _clock: int) -> None:
+        state = self.state
+        old = self.get(key)
+        if old is None:
+            dict.__setitem__(self, key, (lfu_minutes(state) << 8) | LFU_INIT_VAL)
+            return
+        counter = _lfu_log_incr(lfu_counter(state, old),
+                                state.config.values["lfu-log-factor"])
+        dict.__setitem__(self, key, (lfu_minutes(state) << 8) | counter)
+
+
+def new_access_map(state: "ServerState") -> Any:
+    """An empty access map of the kind the current policy needs."""
+    if "lfu" in state.config.values["maxmemory-policy"]:
+        return LFUAccess(state)
+    return {}
+
+
+# -- configuration ----------------------------------------------------------------------
+def apply_config(state: "ServerState", startup: bool = False,
+                 maxmemory_changed: bool = True) -> None:
+    """maxmemory or maxmemory-policy changed (or the server starts): open or close
+    every client's slow path, convert the access maps between LRU and LFU, and evict
+    at once if the new limit is already exceeded (updateMaxmemory)."""
+    config = state.config.values
+    lfu = "lfu" in config["maxmemory-policy"]
+    for db in state.dbs:
+        if lfu and db.access.__class__ is not LFUAccess:
+            db.access = LFUAccess(state, db.data)
+        elif not lfu and db.access.__class__ is LFUAccess:
+            clock = state.lru_clock
+            db.access = dict.fromkeys(db.data, clock)
+    pool_owner = getattr(state, "evictor", None)
+    if pool_owner is not None and pool_owner.policy != config["maxmemory-policy"]:
+        pool_owner.pool.clear()     # scores of another policy mean nothing now
+        pool_owner.policy = config["maxmemory-policy"]
+    gate = bool(config["maxmemory"])
+    if gate != state.maxmemory_gate:
+        state.maxmemory_gate = gate
+        for client in list(state.clients.values()):
+            client._update_gate()
+    if gate and not startup:
+        used = state.memory.used()
+        if maxmemory_changed and used > config["maxmemory"]:
+            state.log("warning", "WARNING: the new maxmemory value set via CONFIG SET "
+                      "(%d) is smaller than the current memory usage (%d). This will "
+                      "result in key eviction and/or the inability to accept new write "
+                      "commands depending on the maxmemory-policy."
+                      % (config["maxmemory"], used))
+        evictor(state).perform()
+
+
+# -- the check before each command -----------------------------------------------------
+def refuse_oom(client: "Client", cmd: "Command", args: List[bytes]) -> bool:
+    """processCommand's maxmemory step: evict if needed, then refuse (True, reply
+    sent) a command that may grow memory while still over the limit."""
+    state = client.state
+    if state.blocking.suspended or state.busy_script is not None:
+        return False        # inside EXEC or a busy script: Redis checks nothing here
+    out_of_memory = evictor(state).perform() == EVICT_FAIL
+    state.pre_command_oom = out_of_memory
+    if not out_of_memory:
+        return False
+    reject = _denyoom(state, cmd, args) or (
+        client.multi is not None and not (cmd.parent is None
+                                          and cmd.name in _MULTI_OOM_EXEMPT))
+    if cmd.name == "exec" and cmd.parent is None and client.multi is not None:
+        reject = any(_denyoom(state, *_resolve(queued)) for queued in client.multi)
+    if not reject:
+        return False
+    cmd.rejected_calls += 1
+    client._refuse(cmd, errors.OOM)
+    return True
+
+
+def _resolve(args: List[bytes]) -> Tuple[Optional["Command"], List[bytes]]:
+    from .commands import resolve
+    try:
+        return resolve(args), args
+    except Exception:
+        return None, args
+
+
+def _denyoom(state: "ServerState", cmd: Optional["Command"], args: List[bytes]) -> bool:
+    """Does ``cmd`` count as denyoom (getCommandFlags, with a script's own flags)?"""
+    if cmd is None:
+        return False
+    if cmd.parent is None and cmd.name in _EVAL_COMMANDS:
+        from .commands.scripting import script_denies_oom
+        return script_denies_oom(state, cmd, args)
+    return "denyoom" in cmd.flags
+
+
+# -- eviction -------------------------------------------------------------------------------
+def evictor(state: "ServerState") -> "Evictor":
+    found = getattr(state, "evictor", None)
+    if found is None:
+        found = state.evictor = Evictor(state)
+    return found
+
+
+def _time_limit(tenacity: int) -> float:
+    """evictionTimeLimitUs, in seconds."""
+    if tenacity <= 10:
+        return 50e-6 * tenacity
+    if tenacity < 100:
+        return 500e-6 * 1.15 ** (tenacity - 10)
+    return float("inf")
+
+
+class Evictor:
+    """performEvictions and its pool of candidates, for one server."""
+
+    def __init__(self, state: "ServerState") -> None:
+        self.state = state
+        self.pool: List[Tuple[int, int, bytes]] = []     # (score, db id, key), ascending
+        self.next_db = 0
+        self.policy = state.config.values["maxmemory-policy"]   # what the scores mean
+        self._timer: Any = None
+
+    def perform(self) -> int:
+        """Evict until under maxmemory: EVICT_OK, EVICT_RUNNING (time ran out: a loop
+        timer carries on, as Redis's evictionTimeProc) or EVICT_FAIL (over the limit
+        and nothing may be evicted)."""
+        result = self._run()
+        if result == EVICT_OK and self._timer is not None:
+            return EVICT_RUNNING
+        return result
+
+    def _run(self) -> int:
+        state = self.state
+        config = state.config.values
+        limit = config["maxmemory"]
+        if not limit or state.busy_script is not None:
+            return EVICT_OK
+        used = state.memory.used()
+        if used <= limit:
+            return EVICT_OK
+        policy = config["maxmemory-policy"]
+        if policy == "noeviction":
+            return EVICT_FAIL
+        to_free = used - limit
+        freed = 0
+        evicted = 0
+        time_limit = _time_limit(config["maxmemory-eviction-tenacity"])
+        started = time.perf_counter()
+        while freed < to_free:
+            found = self._pick(policy)
+            if found is None:
+                return EVICT_FAIL
+            db, key = found
+            freed += self._evict(db, key)
+            evicted += 1
+            if evicted % 16 == 0 and time.perf_counter() - started > time_limit:
+                if self._start_timer():
+                    return EVICT_RUNNING
+        return EVICT_OK
+
+    # -- choosing ---------------------------------------------------------------------
+    def _pick(self, policy: str) -> Optional[Tuple["Database", bytes]]:
+        dbs = self.state.dbs
+        allkeys = policy.startswith("allkeys")
+        if policy.endswith("random"):
+            for _ in range(len(dbs)):
+                self.next_db = (self.next_db + 1) % len(dbs)
+                db = dbs[self.next_db]
+                keys = _sample(db, allkeys, 1)
+                if keys:
+                    return db, keys[0]
+            return None
+        pool = self.pool
+        score = _scorer(self.state, policy)
+        while True:
+            total = 0
+            for db in dbs:
+                source = db.data if allkeys else db.expires
+                if source:
+                    total += len(source)
+                    for key in _sample(db, allkeys,
+                                       self.state.config.values["maxmemory-samples"]):
+                        _pool_insert(pool, score(db, key), db.id, key)
+            if not total:
+                return None
+            while pool:
+                _, db_id, key = pool.pop()
+                db = dbs[db_id]
+                if key in (db.data if allkeys else db.expires):
+                    return db, key
+                # a ghost (deleted since it was pooled): try the next best
+
+    def _evict(self, db: "Database", key: bytes) -> int:
+        """Delete ``key`` as an eviction; the bytes this frees (estimated)."""
+        state = self.state
+        size = db.key_bytes(key)
+        if db.expires and key in db.expires:
+            size += EXPIRE_OVERHEAD
+        db.remove(key)
+        state.stats.evicted_keys += 1
+        notify(db, "e", b"evicted", key)
+        if state.aof is not None:
+            state.aof.propagate(db.id, [b"DEL", key])
+        return size
+
+    # -- carrying on later ----------------------------------------------------------------
+    def _start_timer(self) -> bool:
+        """Go on evicting from the event loop; False if there is no loop (embedded
+        state without a server: the caller just keeps going)."""
+        if self._timer is not None:
+            return True
+        loop = self.state.loop
+        if loop is None:
+            return False
+        self._timer = loop.timer(0.001, 0.001)
+        self._timer.start(self._on_timer)
+        return True
+
+    def _on_timer(self) -> None:
+        if self._run() != EVICT_RUNNING:
+            timer, self._timer = self._timer, None
+            if timer is not None:
+                timer.stop()
+                timer.close()
+
+
+def _scorer(state: "ServerState", policy: str) -> Any:
+    """The pool score of a key under ``policy``: higher is a better eviction."""
+    if policy.endswith("lru"):
+        clock = state.lru_clock
+
+        def idle(db: "Database", key: bytes) -> int:
+            return clock - db.access.get(key, clock)
+        return idle
+    if policy.endswith("lfu"):
+        def inverse_frequency(db: "Database", key: bytes) -> int:
+            packed = db.access.get(key)
+            return 255 - (lfu_counter(state, packed) if packed is not None else 0)
+        return inverse_frequency
+
+    def nearness(db: "Database", key: bytes) -> int:
+        return -db.expires.get(key, 0)
+    return nearness
+
+
+def _pool_insert(pool: List[Tuple[int, int, bytes]], score: int, db_id: int,
+                 key: bytes) -> None:
+    """evictionPoolPopulate's insertion: keep the EVPOOL_SIZE best, ascending."""
+    k = bisect_left(pool, (score,))
+    if k == 0 and len(pool) >= EVPOOL_SIZE:
+        return              # worse than everything in a full pool
+    if len(pool) < EVPOOL_SIZE:
+        pool.insert(k, (score, db_id, key))
+    else:
+        del pool[0]         # drop the worst to make room
+        pool.insert(k - 1, (score, db_id, key))
+
+
+def _sample(db: "Database", allkeys: bool, count: int) -> List[bytes]:
+    """Up to ``count`` random keys of ``db`` (all keys, or those with a TTL)."""
+    return db.sample_keys(count, volatile=not allkeys)

@@ -1,0 +1,194 @@
+"""The file layer every persistence write goes through, and background children.
+
+``write``, ``fsync`` and ``ftruncate`` are looked up in this module at each call, so a
+test can replace them (``monkeypatch.setattr(diskio, "write", faulty)``) to inject
+ENOSPC, EIO, short writes or a failing fsync deterministically: the AOF writer and
+the RDB writer never call ``os.write``/``os.fsync`` directly.
+
+:class:`Child` runs a snapshot (BGSAVE, an AOF rewrite) in a forked process, as Redis
+does: the child sees the dataset frozen at the fork (copy-on-write pages), writes its
+file with plain blocking I/O and exits; the parent never stops serving and learns the
+outcome from :meth:`Child.poll`, called by the cron (Redis's checkChildrenDone).
+"""
+from __future__ import annotations
+
+import errno
+import gc
+import os
+import resource
+import signal
+from typing import Any, Callable, List, Optional, Tuple
+
+write = os.write
+fsync = os.fsync
+ftruncate = os.ftruncate
+CAN_FORK = hasattr(os, "fork")   # elsewhere (Windows) snapshots are written inline
+
+
+def write_all(fd: int, data: bytes) -> Tuple[int, Optional[OSError]]:
+    """Write ``data`` as Redis's aofWrite does: retry partial writes until all is
+    written or a write fails. Returns (bytes written, the error or None)."""
+    view = memoryview(data)
+    total = 0
+    size = len(view)
+    while total < size:
+        try:
+            written = write(fd, view[total:])
+        except InterruptedError:
+            continue
+        except OSError as exc:
+            return total, exc
+        if written <= 0:   # a zero-length write: treat as a full disk (never loop)
+            return total, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        total += written
+    return total, None
+
+
+def write_pieces(fd: int, pieces: List[bytes]) -> Tuple[int, Optional[OSError]]:
+    """:func:`write_all` over several buffers in order (large ones are not joined)."""
+    total = 0
+    for piece in pieces:
+        written, error = write_all(fd, piece)
+        total += written
+        if error is not None:
+            return total, error
+    return total, None
+
+
+def write_pieces_or_raise(fd: int, pieces: List[Any]) -> None:
+    """Write all of ``pieces`` in order or raise the OSError that stopped it."""
+    _, error = write_pieces(fd, pieces)
+    if error is not None:
+        raise error
+
+
+def write_or_raise(fd: int, data: bytes) -> None:
+    """Write all of ``data`` or raise the OSError that stopped it."""
+    _, error = write_all(fd, data)
+    if error is not None:
+        raise error
+
+
+def strerror(exc: BaseException) -> str:
+    """The C library's text for an OSError (what Redis's strerror(errno) prints)."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return os.strerror(exc.errno)
+    return str(exc)
+
+
+class Child:
+    """A forked process doing one background job (``work`` raises on failure).
+
+    The child writes the text of its failure, if any, to a pipe and exits with 1;
+    the parent reads it in :meth:`poll` once the child has exited.
+    """
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        read_end, write_end = os.pipe()
+        # Objects that exist now are left out of the parent's collections until the
+        # child is done: a collection writes to every object it visits, which would
+        # copy (copy-on-write) each of their pages while the child holds them.
+        gc.freeze()
+        Child._frozen += 1
+        try:
+            pid = os.fork()
+        except OSError:
+            self._thaw()
+            os.close(read_end)
+            os.close(write_end)
+            raise
+        if pid == 0:                                  # the child: never returns
+            status = 1
+            try:
+                # Sockets (listeners, clients) must not outlive the parent's close():
+                # keep only stdio and the pipe (Redis closes its listeners too).
+                top = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+                top = top if 0 < top < 1 << 20 else 1 << 16
+                os.closerange(3, write_end)
+                os.closerange(write_end + 1, top)
+                gc.disable()      # a collection would touch (copy) every object's page
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                try:
+                    work()
+                    status = 0
+                except BaseException as exc:  # reported to the parent through the pipe
+                    text = strerror(exc) if isinstance(exc, OSError) else (
+                        "%s: %s" % (type(exc).__name__, exc))
+                    try:
+                        os.write(write_end, text.encode("utf-8", "replace")[:4000])
+                    except OSError:
+                        pass
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        os.set_blocking(read_end, False)
+        self.pid = pid
+        self._pipe = read_end
+        self.error: Optional[str] = None
+
+    _frozen = 0                  # children alive that asked for gc.freeze()
+
+    @staticmethod
+    def _thaw() -> None:
+        Child._frozen -= 1
+        if not Child._frozen:
+            gc.unfreeze()
+
+    def poll(self) -> Optional[bool]:
+        """None while the child runs; then True (success) or False (see ``error``)."""
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            pid, status = self.pid, 1 << 8            # reaped elsewhere: unknown outcome
+        if pid == 0:
+            return None
+        return self._finished(status)
+
+    def wait(self) -> bool:
+        """Block until the child is done (no event loop to poll from)."""
+        while True:
+            try:
+                _, status = os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                status = 1 << 8
+            except InterruptedError:
+                continue
+            return self._finished(status)
+
+    def _finished(self, status: int) -> bool:
+        self._thaw()
+        message = b""
+        try:
+            while True:
+                chunk = os.read(self._pipe, 4096)
+                if not chunk:
+                    break
+                message += chunk
+        except OSError:
+            pass
+        os.close(self._pipe)
+        self._pipe = -1
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            return True
+        if os.WIFSIGNALED(status):
+            self.error = "child terminated by signal %d" % os.WTERMSIG(status)
+        else:
+            self.error = message.decode("utf-8", "replace") or "child failed"
+        return False
+
+    def kill(self) -> None:
+        """Stop the child and reap it (Redis's killRDBChild / killAppendOnlyChild)."""
+        if self._pipe < 0:
+            return                                    # already reaped
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except (ChildProcessError, OSError):
+            pass
+        os.close(self._pipe)
+        self._pipe = -1
+        self._thaw()

@@ -1,0 +1,308 @@
+"""What the AOF logs for a command: its deterministic effect (Redis's propagation).
+
+A write command is logged as itself unless it is listed in :data:`EFFECTS`: relative
+expiries become absolute, ``XADD *`` gets its concrete ID, served blocking pops become
+plain pops, SPOP becomes SREM... Each function runs right after its command, so the
+keyspace shows the command's result.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple
+
+from ..datatypes.stream import Stream, format_id
+from ..protocol import NULL_ARRAY, Map
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..connection import Client
+    from ..keyspace import Database
+
+
+# name -> function(client, args, reply) -> the effects (argv lists) to log instead of
+# ``args``. Called right after the command ran, so the keyspace shows its result.
+EffectFunction = Callable[["Client", List[bytes], Any], List[List[Any]]]
+EFFECTS: Dict[str, EffectFunction] = {}
+
+
+def effect(*names: str) -> Callable[[EffectFunction], EffectFunction]:
+    """Declare the effect function of the commands ``names`` (full names)."""
+    def register(function: EffectFunction) -> EffectFunction:
+        for name in names:
+            EFFECTS[name] = function
+        return function
+    return register
+
+
+def _restate_string(db: "Database", key: bytes) -> List[List[Any]]:
+    """The string at ``key`` as it is now (value and absolute expiry), or its deletion:
+    correct whatever the command did (SET NX that did nothing restates the same)."""
+    value = db.data.get(key)
+    if value is None:
+        return [[b"DEL", key]]
+    if value.__class__ is not bytes and value.__class__ is not bytearray:
+        return []
+    when = db.expires.get(key) if db.expires else None
+    if when is None:
+        return [[b"SET", key, bytes(value)]]
+    return [[b"SET", key, bytes(value), b"PXAT", when]]
+
+
+@effect("set")
+def _set_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    # Relative (EX/PX) and second-resolution (EXAT) expiries become SET ... PXAT.
+    for arg in args[3:]:
+        if arg.lower() in (b"ex", b"px", b"exat"):
+            return _restate_string(client.db, args[1])
+    return [args]
+
+
+@effect("setex", "psetex")
+def _setex_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    return _restate_string(client.db, args[1])
+
+
+@effect("getex")
+def _getex_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    if reply is None or len(args) == 2:
+        return []                       # no key, or a plain read
+    key = args[1]
+    db = client.db
+    if args[2].lower() == b"persist":
+        return [[b"PERSIST", key]]
+    if key not in db.data:
+        return [[b"DEL", key]]          # an expiry in the past deleted it
+    return [[b"PEXPIREAT", key, db.expires[key]]]
+
+
+@effect("expire", "pexpire", "expireat")
+def _expire_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    if reply != 1:
+        return []
+    key = args[1]
+    db = client.db
+    if key not in db.data:
+        return [[b"DEL", key]]
+    return [[b"PEXPIREAT", key, db.expires[key]]]
+
+
+@effect("incrbyfloat")
+def _incrbyfloat_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    # The float rendering is the server's: log the result, not the addition.
+    return [[b"SET", args[1], reply, b"KEEPTTL"]]
+
+
+@effect("hincrbyfloat")
+def _hincrbyfloat_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    return [[b"HSET", args[1], args[2], reply]]
+
+
+@effect("spop")
+def _spop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    if reply is None or reply is NULL_ARRAY:
+        return []
+    members = [reply] if isinstance(reply, (bytes, bytearray)) else list(reply)
+    if not members:
+        return []
+    return [[b"SREM", args[1]] + members]
+
+
+@effect("blpop", "brpop")
+def _bpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    if not isinstance(reply, list):
+        return []
+    name = b"LPOP" if args[0].lower() == b"blpop" else b"RPOP"
+    return [[name, reply[0]]]
+
+
+@effect("brpoplpush")
+def _brpoplpush_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    if not isinstance(reply, (bytes, bytearray)):
+        return []
+    return [[b"RPOPLPUSH", args[1], args[2]]]
+
+
+@effect("blmove")
+def _blmove_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    if not isinstance(reply, (bytes, bytearray)):
+        return []
+    return [[b"LMOVE", args[1], args[2], args[3], args[4]]]
+
+
+def _mpop_direction(args: List[bytes]) -> bytes:
+    numkeys = int(args[2])
+    return args[3 + numkeys].upper()
+
+
+@effect("blmpop")
+def _blmpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    if not isinstance(reply, list):
+        return []
+    key, elements = reply
+    name = b"LPOP" if _mpop_direction(args) == b"LEFT" else b"RPOP"
+    return [[name, key, len(elements)]]
+
+
+@effect("bzpopmin", "bzpopmax")
+def _bzpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    if not isinstance(reply, list):
+        return []
+    return [[b"ZREM", reply[0], reply[1]]]
+
+
+@effect("bzmpop")
+def _bzmpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    if not isinstance(reply, list):
+        return []
+    key, pairs = reply
+    return [[b"ZREM", key] + [pair[0] for pair in pairs]]
+
+
+def _trim_threshold(stream: Stream, maxlen: bool) -> List[Any]:
+    """An approximate trim as the exact one with the same result (Redis does this)."""
+    if maxlen or not len(stream):
+        return [b"MAXLEN", b"=", len(stream)]
+    return [b"MINID", b"=", format_id(stream.first_id)]
+
+
+def _parse_trim(args: List[bytes], xadd: bool) -> Tuple[bool, bool, bool, int]:
+    """XADD/XTRIM options from args[2]: (NOMKSTREAM?, approximate?, MAXLEN (not
+    MINID)?, index of what follows: XADD's ID)."""
+    nomkstream = approx = False
+    maxlen = True
+    i = 2
+    n = len(args)
+    while i < n:
+        low = args[i].lower()
+        if low in (b"maxlen", b"minid"):
+            maxlen = low == b"maxlen"
+            i += 1
+            if args[i] in (b"~", b"="):
+                approx = args[i] == b"~"
+                i += 1
+            i += 1
+        elif low == b"limit":
+            i += 2
+        elif low == b"nomkstream" and xadd:
+            nomkstream = True
+            i += 1
+        else:
+            break
+    return nomkstream, approx, maxlen, i
+
+
+@effect("xadd")
+def _xadd_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    if reply is None:
+        return []                       # NOMKSTREAM on a missing key
+    nomkstream, approx, maxlen, i = _parse_trim(args, xadd=True)
+    if not approx:
+        return [list(args[:i]) + [reply] + list(args[i + 1:])]
+    stream = client.db.data.get(args[1])
+    options = [b"NOMKSTREAM"] if nomkstream else []
+    return [[b"XADD", args[1]] + options + _trim_threshold(stream, maxlen) + [reply]
+            + list(args[i + 1:])]
+
+
+@effect("xtrim")
+def _xtrim_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    _, approx, maxlen, _ = _parse_trim(args, xadd=False)
+    if not approx:
+        return [args]
+    stream = client.db.data.get(args[1])
+    if stream is None:
+        return []
+    return [[b"XTRIM", args[1]] + _trim_threshold(stream, maxlen)]
+
+
+def _restate_pending(db: "Database", key: bytes, group_name: bytes,
+                     ids: List[bytes]) -> List[List[Any]]:
+    """The PEL entries ``ids`` of a group as they are now: XCLAIM each one that is
+    pending (owner, delivery time and count, the group's last ID), XACK the others."""
+    stream = db.data.get(key)
+    if stream.__class__ is not Stream:
+        return []
+    group = stream.groups.get(group_name)
+    if group is None:
+        return []
+    out: List[List[Any]] = []
+    gone: List[bytes] = []
+    last = format_id(group.last_id)
+    for text in ids:
+        ms, _, seq = text.partition(b"-")
+        nack = group.pel.get((int(ms), int(seq)))
+        if nack is None or nack.consumer is None:
+            gone.append(text)
+            continue
+        out.append([b"XCLAIM", key, group_name, nack.consumer.name, b"0", text,
+                    b"TIME", nack.delivery_time, b"RETRYCOUNT", nack.delivery_count,
+                    b"FORCE", b"JUSTID", b"LASTID", last])
+    if gone:
+        out.append([b"XACK", key, group_name] + gone)
+    return out
+
+
+def _group_position(db: "Database", key: bytes, group_name: bytes) -> List[List[Any]]:
+    stream = db.data.get(key)
+    group = stream.groups.get(group_name) if stream.__class__ is Stream else None
+    if group is None:
+        return []
+    return [[b"XGROUP", b"SETID", key, group_name, format_id(group.last_id),
+             b"ENTRIESREAD", group.entries_read]]
+
+
+def _stream_items(reply: Any) -> List[Tuple[bytes, Any]]:
+    if isinstance(reply, Map):
+        return list(reply.items())
+    return [(item[0], item[1]) for item in reply]
+
+
+@effect("xreadgroup")
+def _xreadgroup_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    if not isinstance(reply, (list, Map)):
+        return []
+    for i, arg in enumerate(args):
+        if arg.lower() == b"group":
+            group_name, consumer = args[i + 1], args[i + 2]
+            break
+    db = client.db
+    out: List[List[Any]] = []
+    for key, entries in _stream_items(reply):
+        # Deleted entries read from the history (ID with a null body) are untouched.
+        ids = [entry[0] for entry in entries if entry[1] is not NULL_ARRAY]
+        claims = _restate_pending(db, key, group_name, ids)
+        claims = [c for c in claims if c[0] == b"XCLAIM"]   # NOACK: nothing pending
+        if not claims:
+            out.append([b"XGROUP", b"CREATECONSUMER", key, group_name, consumer])
+        out += claims
+        out += _group_position(db, key, group_name)
+    return out
+
+
+@effect("xclaim")
+def _xclaim_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    ids = []
+    for arg in args[5:]:
+        if b"-" not in arg and not arg.isdigit():
+            break
+        ids.append(arg if b"-" in arg else arg + b"-0")
+    out = _restate_pending(client.db, args[1], args[2], ids)
+    return out + _group_position(client.db, args[1], args[2])
+
+
+@effect("xautoclaim")
+def _xautoclaim_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    claimed = [item if isinstance(item, (bytes, bytearray)) else item[0]
+               for item in reply[1]]
+    return _restate_pending(client.db, args[1], args[2], claimed + list(reply[2]))
+
+
+@effect("xgroup|create", "xgroup|setid")
+def _xgroup_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    key, group_name = args[2], args[3]
+    stream = client.db.data.get(key)
+    group = stream.groups.get(group_name) if stream.__class__ is Stream else None
+    if group is None:
+        return []
+    if args[1].lower() == b"create":
+        return [[b"XGROUP", b"CREATE", key, group_name, format_id(group.last_id),
+                 b"MKSTREAM", b"ENTRIESREAD", group.entries_read]]
+    return _group_position(client.db, key, group_name)

@@ -1,0 +1,178 @@
+"""The dataset as a sequence of commands or values: what an AOF rewrite (a base file)
+and an RDB snapshot are written from.
+
+:func:`iter_dataset` walks the live keyspace without copying it whole: it is meant to
+run in a forked child (whose view is frozen at the fork) or before the event loop
+runs again. :func:`write_base` is the rewrite child's work.
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from typing import TYPE_CHECKING, Any, List, Optional
+
+from ..datatypes.stream import Stream, format_id
+from ..protocol import format_double
+from . import diskio
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..keyspace import Database
+    from ..state import ServerState
+
+_ITEMS_PER_COMMAND = 64         # AOF_REWRITE_ITEMS_PER_CMD: elements per RPUSH/SADD...
+
+
+def encode(argv: List[Any]) -> bytes:
+    """One command as a RESP array of bulk strings (ints written in decimal)."""
+    parts = [b"*%d\r\n" % len(argv)]
+    for arg in argv:
+        if arg.__class__ is not bytes:
+            arg = b"%d" % arg if isinstance(arg, int) else bytes(arg)
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(parts)
+
+
+_LARGE_ARG = 65536              # an effect with an argument this long is kept in pieces
+
+
+def encode_pieces(argv: List[Any], frozen: bool = False) -> Any:
+    """As :func:`encode`, but a command with a large argument stays a list of pieces
+    that reference the argument (a 200 MB SET is not copied twice more). ``frozen``:
+    a bytearray argument cannot change before the pieces are written (the rewrite's
+    child), so it is referenced too instead of copied."""
+    parts = [b"*%d\r\n" % len(argv)]
+    large = False
+    for arg in argv:
+        if arg.__class__ is not bytes and not (frozen and arg.__class__ is bytearray):
+            arg = b"%d" % arg if isinstance(arg, int) else bytes(arg)
+        if len(arg) >= _LARGE_ARG:
+            large = True
+            parts += [b"$%d\r\n" % len(arg), arg, b"\r\n"]
+        else:
+            parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return parts if large else b"".join(parts)
+
+
+def _copy_value(value: Any) -> Any:
+    """An independent copy of a stored value, cheap to take (C-level copies)."""
+    cls = value.__class__
+    if cls is bytes:
+        return value
+    if cls is bytearray:
+        return bytes(value)
+    if isinstance(value, deque):
+        return ("list", list(value))
+    if isinstance(value, dict):
+        return ("hash", list(value.items()))
+    if isinstance(value, (set, frozenset)):
+        return ("set", list(value))
+    if isinstance(value, Stream):
+        return ("stream", value.copy())
+    scores = getattr(value, "scores", None)
+    if isinstance(scores, dict):
+        return ("zset", list(scores.items()))
+    raise TypeError("no AOF rewrite for values of type %r" % cls)
+
+
+def rewrite_commands(key: bytes, value: Any, when: Optional[int]) -> List[List[Any]]:
+    """The minimal commands that rebuild one key (Redis's rewriteAppendOnlyFileRio)."""
+    out: List[List[Any]] = []
+    if value.__class__ is bytes or value.__class__ is bytearray:
+        out.append([b"SET", key, value])
+    else:
+        kind, data = value
+        if kind == "stream":
+            out += _rewrite_stream(key, data)
+        else:
+            name, flatten = {
+                "list": (b"RPUSH", lambda items: items),
+                "set": (b"SADD", lambda items: items),
+                "hash": (b"HMSET", lambda items: [x for pair in items for x in pair]),
+                "zset": (b"ZADD", lambda items: [x for member, score in items
+                                                for x in (format_double(score), member)]),
+            }[kind]
+            for start in range(0, len(data), _ITEMS_PER_COMMAND):
+                out.append([name, key] + flatten(data[start:start + _ITEMS_PER_COMMAND]))
+    if when is not None:
+        out.append([b"PEXPIREAT", key, when])
+    return out
+
+
+def _rewrite_stream(key: bytes, stream: Stream) -> List[List[Any]]:
+    out: List[List[Any]] = []
+    if len(stream):
+        for stream_id, pairs in stream.entries.items():
+            out.append([b"XADD", key, format_id(stream_id)] + list(pairs))
+    else:
+        # An empty stream still exists: create it with its last ID, then empty it.
+        out.append([b"XADD", key, b"MAXLEN", b"0", format_id(stream.last_id), b"x", b"y"])
+    out.append([b"XSETID", key, format_id(stream.last_id), b"ENTRIESADDED",
+                stream.entries_added, b"MAXDELETEDID", format_id(stream.max_deleted_id)])
+    for name, group in stream.groups.items():
+        out.append([b"XGROUP", b"CREATE", key, name, format_id(group.last_id),
+                    b"ENTRIESREAD", group.entries_read])
+        for stream_id, nack in group.pel.items():
+            if nack.consumer is None:
+                continue
+            out.append([b"XCLAIM", key, name, nack.consumer.name, b"0",
+                        format_id(stream_id), b"TIME", nack.delivery_time, b"RETRYCOUNT",
+                        nack.delivery_count, b"JUSTID", b"FORCE"])
+        for consumer in group.consumers.values():
+            if not consumer.pel:
+                out.append([b"XGROUP", b"CREATECONSUMER", key, name, consumer.name])
+    return out
+
+
+def _raw_or_copy(value: Any) -> Any:
+    cls = value.__class__
+    return value if cls is bytes or cls is bytearray else _copy_value(value)
+
+
+def iter_dataset(state: "ServerState", raw_strings: bool = False) -> Any:
+    """Every live key of every database as it is now, without copying the dataset:
+    yields (db id, key count, expiring count, generator of (key, value, expiry)),
+    values as :func:`_copy_value` gives them (``raw_strings``: strings as stored, a
+    bytearray too). Meant for a forked child, whose data is frozen at the fork, or
+    for work done before the event loop runs again."""
+    now = state.clock.ms()
+    convert = _raw_or_copy if raw_strings else _copy_value
+
+    def keys(db: "Database") -> Any:
+        expires = db.expires
+        for key, value in db.data.items():
+            when = expires.get(key) if expires else None
+            if when is not None and when <= now:
+                continue
+            yield key, convert(value), when
+
+    for db in state.dbs:
+        if db.data:
+            yield db.id, len(db.data), len(db.expires), keys(db)
+
+
+def write_base(state: "ServerState", path: str) -> None:
+    """Write the rewrite of the current dataset to ``path`` and fsync it (run in the
+    rewrite's child, or inline when there is no event loop)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        chunk: List[bytes] = []
+        chunk_size = 0
+        for db_id, _, _, items in iter_dataset(state, raw_strings=True):
+            chunk.append(encode([b"SELECT", db_id]))
+            for key, value, when in items:
+                for argv in rewrite_commands(key, value, when):
+                    data = encode_pieces(argv, frozen=True)
+                    if data.__class__ is list:       # a large value: written in place
+                        diskio.write_or_raise(fd, b"".join(chunk))
+                        chunk, chunk_size = [], 0
+                        diskio.write_pieces_or_raise(fd, data)
+                        continue
+                    chunk.append(data)
+                    chunk_size += len(data)
+                if chunk_size >= 65536:
+                    diskio.write_or_raise(fd, b"".join(chunk))
+                    chunk, chunk_size = [], 0
+        diskio.write_or_raise(fd, b"".join(chunk))
+        diskio.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Run Redis's own Tcl test suite against miniredis and redis-server, unit by unit.
+
+Redis's suite (the ``tests/`` directory of a Redis 7.0.15 source tree, which this
+project never copies) can test an already running server: ``./runtest --host H --port P``.
+This script starts a fresh server of each kind for every unit (units leave CONFIG
+changes and keys behind), runs the unit with the flags below, and prints one table:
+per unit, how many tests passed (ok), failed (err, including exceptions) and were
+skipped or ignored on each server. ``--failures`` also lists every test that passes on
+redis-server but not on miniredis, which is the yardstick: that list should be empty.
+
+    python scripts/redis_test_suite.py /path/to/redis-7.0.15
+    python scripts/redis_test_suite.py SRC --units unit/type/incr unit/expire --failures
+
+The source tree needs ``runtest`` and ``tests/``; ``tclsh`` must be installed (Debian:
+``tcl``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Tags Redis's test suite offers for servers that cannot do everything a test needs;
+# the same for both servers, so the comparison is fair.
+DENY_TAGS = ("-needs:repl -needs:debug -needs:pfdebug -needs:config-maxmemory "
+             "-needs:config-resetstat -needs:reset -needs:save")
+RUNTEST_FLAGS = ["--singledb", "--durable", "--ignore-encoding", "--ignore-digest",
+                 "--tags", DENY_TAGS]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_RESULT = re.compile(r"^\[(ok|err|exception|ignore|skip)\]: (.*?)(?: \(\d+ ms\))?$")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def all_units(source: str) -> List[str]:
+    """The units listed in ``tests/test_helper.tcl``'s ``all_tests``."""
+    with open(os.path.join(source, "tests", "test_helper.tcl")) as handle:
+        text = handle.read()
+    match = re.search(r"set ::all_tests \{(.*?)\}", text, re.S)
+    if match is None:
+        raise SystemExit("no all_tests list in tests/test_helper.tcl")
+    return match.group(1).split()
+
+
+def server_command(kind: str, port: int, directory: str, redis_server: str) -> List[str]:
+    """How to start a fresh server of ``kind`` ("redis" or "mini") on ``port``."""
+    common = ["--port", str(port), "--save", "", "--dir", directory, "--bind", "127.0.0.1"]
+    if kind == "redis":
+        return [redis_server, *common, "--logfile", os.path.join(directory, "log")]
+    return [sys.executable, "-m", "miniredis", *common,
+            "--logfile", os.path.join(directory, "log")]
+
+
+def run_unit(source: str, unit: str, kind: str, redis_server: str,
+             timeout: float) -> Tuple[Dict[str, str], str]:
+    """Run one unit against a fresh server; returns ({test name: outcome}, status)."""
+    directory = tempfile.mkdtemp(prefix="suite-%s-" % kind)
+    port = _free_port()
+    proc = subprocess.Popen(server_command(kind, port, directory, redis_server),
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results: Dict[str, str] = {}
+    status = "done"
+    try:
+        if not _wait_for_port(port, proc):
+            return results, "no server"
+        try:
+            out = subprocess.run(
+                ["./runtest", "--host", "127.0.0.1", "--port", str(port), "--single", unit,
+                 *RUNTEST_FLAGS],
+                cwd=source, capture_output=True, text=True, timeout=timeout,
+                errors="replace", start_new_session=True).stdout
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) \
+                else (exc.stdout or "")
+            status = "timeout"
+        for line in _ANSI.sub("", out).splitlines():
+            match = _RESULT.match(line.strip())
+            if match:
+                outcome = match.group(1)
+                results[match.group(2)] = {"exception": "err", "skip": "ignore"}.get(
+                    outcome, outcome)
+            elif "[exception]" in line or "Killing still running" in line:
+                status = "exception"
+        if proc.poll() is not None and status == "done":
+            status = "server died"
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+    return results, status
+
+
+def _counts(results: Dict[str, str]) -> str:
+    values = list(results.values())
+    return "%d/%d/%d" % (values.count("ok"), values.count("err"), values.count("ignore"))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", help="a Redis 7.0.15 source tree (runtest, tests/)")
+    parser.add_argument("--units", nargs="*", help="units to run (default: all_tests)")
+    parser.add_argument("--redis-server", default=shutil.which("redis-server") or "",
+                        help="the redis-server to compare with")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per unit")
+    parser.add_argument("--only", choices=("both", "mini", "redis"), default="both")
+    parser.add_argument("--failures", action="store_true",
+                        help="list the tests that pass on redis-server only")
+    args = parser.parse_args(argv)
+    source = os.path.abspath(args.source)
+    units = args.units or all_units(source)
+    kinds = ["redis", "mini"] if args.only == "both" else [args.only]
+    if "redis" in kinds and not args.redis_server:
+        parser.error("no redis-server found: pass --redis-server")
+
+    print("%-36s %-16s %-16s %s" % ("unit", "redis ok/err/ign", "mini ok/err/ign",
+                                    "passing on redis only"))
+    totals = {kind: {"ok": 0, "err": 0, "ignore": 0} for kind in kinds}
+    missing: List[Tuple[str, str]] = []
+    for unit in units:
+        row = {}
+        for kind in kinds:
+            results, status = run_unit(source, unit, kind, args.redis_server, args.timeout)
+            row[kind] = (results, status)
+            for outcome in results.values():
+                totals[kind][outcome] = totals[kind].get(outcome, 0) + 1
+        cells = []
+        for kind in ("redis", "mini"):
+            if kind in row:
+                results, status = row[kind]
+                cells.append(_counts(results) + ("" if status == "done" else " " + status))
+            else:
+                cells.append("-")
+        only_redis = []
+        if len(kinds) == 2:
+            redis_results, mini_results = row["redis"][0], row["mini"][0]
+            only_redis = [name for name, outcome in redis_results.items()
+                          if outcome == "ok" and mini_results.get(name) != "ok"]
+            missing += [(unit, name) for name in only_redis]
+        print("%-36s %-16s %-16s %s" % (unit, cells[0], cells[1],
+                                        len(only_redis) if len(kinds) == 2 else ""))
+        sys.stdout.flush()
+    for kind in kinds:
+        t = totals[kind]
+        print("total %-5s ok %d, err %d, ignored %d" % (kind, t["ok"], t["err"], t["ignore"]))
+    if len(kinds) == 2:
+        print("tests passing on redis-server but not on miniredis: %d" % len(missing))
+        if args.failures:
+            for unit, name in missing:
+                print("  %s: %s" % (unit, name))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
