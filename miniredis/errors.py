@@ -222,6 +222,8 @@ XREAD_NOACK_OPTION = ("ERR The NOACK option is only supported by XREADGROUP. You
 XREAD_GT = ("ERR The > ID can be specified only when calling XREADGROUP using the GROUP "
             "<group> <consumer> option.")
 XREADGROUP_NO_GROUP = "ERR Missing GROUP option for XREADGROUP"
+# {} is the command name as the script spelled it
+XREAD_BLOCK_IN_SCRIPT = "ERR {} command is not allowed with BLOCK option from scripts"
 XREADGROUP_NOGROUP = ("NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with "
                       "GROUP option")
 XREADGROUP_DOLLAR = (

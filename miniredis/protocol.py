@@ -131,6 +131,7 @@ def _int(value: int) -> bytes:
 # "$<len>\r\n" for the usual lengths, and the one type set that takes the fast path.
 _BULK_HEAD = [b"$%d\r\n" % n for n in range(1024)]
 _ONLY_BYTES = {bytes}
+_END = object()
 
 
 def _bulk_run(items: Any) -> bytes:
@@ -205,7 +206,11 @@ class Encoder:
             if t is bytes:
                 out.append(b"$%d\r\n%s\r\n" % (len(item), item))
             else:
-                enc[t](item, out)
+                encoder = enc.get(t)
+                if encoder is None:       # a subclass (a script's error, a bool...)
+                    self.encode_into(item, out)
+                else:
+                    encoder(item, out)
 
     def _append_map(self, value: Map, out: List[bytes]) -> None:
         out.append(b"%%%d\r\n" % len(value))
@@ -244,6 +249,35 @@ class Encoder:
         """The encoding of ``value`` as one bytes object."""
         out: List[bytes] = []
         self.encode_into(value, out)
+        return b"".join(out)
+
+    def encode_deep(self, value: Any) -> bytes:
+        """Like :meth:`encode`, without recursion: for replies nested deeper than
+        Python's recursion limit allows (a Lua script may return 8000 levels)."""
+        out: List[bytes] = []
+        resp3 = self.resp3
+        stack = [iter((value,))]
+        while stack:
+            item = next(stack[-1], _END)
+            if item is _END:
+                stack.pop()
+                continue
+            if isinstance(item, Map):
+                if resp3:
+                    out.append(b"%%%d\r\n" % len(item))
+                else:
+                    out.append(b"*%d\r\n" % (2 * len(item)))
+                stack.append(iter([part for pair in item.items() for part in pair]))
+            elif isinstance(item, (list, tuple)) and not isinstance(item, Raw):
+                prefix = b"*"
+                if resp3 and isinstance(item, Set):
+                    prefix = b"~"
+                elif resp3 and isinstance(item, Push):
+                    prefix = b">"
+                out.append(b"%s%d\r\n" % (prefix, len(item)))
+                stack.append(iter(item))
+            else:
+                self.encode_into(item, out)
         return b"".join(out)
 
 

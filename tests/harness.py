@@ -76,34 +76,39 @@ class RawConnection:
             self._fill()
 
     def _skip(self, pos: int) -> int:
-        """Offset just past the reply starting at ``pos`` (reading more as needed)."""
-        while pos >= len(self.buf):
-            self._fill()
-        kind = self.buf[pos:pos + 1]
-        line, nxt = self._line(pos)
-        body = line[1:]
-        if kind in b"+-:,#_(":
-            return nxt
-        if kind in b"$=!":
-            length = int(body)
-            if length < 0:
-                return nxt
-            while len(self.buf) < nxt + length + 2:
+        """Offset just past the reply starting at ``pos`` (reading more as needed).
+        Iterative: a script's reply may nest thousands of levels deep."""
+        remaining = 1                  # values still to skip
+        while remaining:
+            remaining -= 1
+            while pos >= len(self.buf):
                 self._fill()
-            return nxt + length + 2
-        if kind in b"*~>%|":
-            count = int(body)
-            if count < 0:
-                return nxt
-            if kind in b"%|":
-                count *= 2
-            pos = nxt
-            for _ in range(count):
-                pos = self._skip(pos)
-            if kind == b"|":  # an attribute precedes the real reply
-                return self._skip(pos)
-            return pos
-        raise AssertionError("unparseable reply at %r" % self.buf[pos:pos + 50])
+            kind = self.buf[pos:pos + 1]
+            line, nxt = self._line(pos)
+            body = line[1:]
+            if kind in b"+-:,#_(":
+                pos = nxt
+            elif kind in b"$=!":
+                length = int(body)
+                if length < 0:
+                    pos = nxt
+                    continue
+                while len(self.buf) < nxt + length + 2:
+                    self._fill()
+                pos = nxt + length + 2
+            elif kind in b"*~>%|":
+                count = int(body)
+                pos = nxt
+                if count < 0:
+                    continue
+                if kind in b"%|":
+                    count *= 2
+                if kind == b"|":   # an attribute precedes the real reply
+                    count += 1
+                remaining += count
+            else:
+                raise AssertionError("unparseable reply at %r" % self.buf[pos:pos + 50])
+        return pos
 
     def read_raw(self) -> bytes:
         end = self._skip(0)

@@ -234,14 +234,16 @@ def punsubscribe(client: "Client", args: List[bytes]) -> Any:
     return Raw(b"".join(out))
 
 
-@command("publish", 3, "pubsub loading stale fast", group="pubsub", since="2.0.0",
+@command("publish", 3, "pubsub loading stale fast may_replicate", group="pubsub",
+         since="2.0.0",
          summary="Post a message to a channel")
 def publish(client: "Client", args: List[bytes]) -> Any:
     return pubsub_of(client.state).publish(args[1], args[2])
 
 
-@command("spublish", 3, "pubsub loading stale fast", keys=(1, 1, 1), group="pubsub",
-         key_flags="not_key", since="7.0.0", summary="Post a message to a shard channel")
+@command("spublish", 3, "pubsub loading stale fast may_replicate", keys=(1, 1, 1),
+         group="pubsub", key_flags="not_key", since="7.0.0",
+         summary="Post a message to a shard channel")
 def spublish(client: "Client", args: List[bytes]) -> Any:
     return pubsub_of(client.state).publish(args[1], args[2], shard=True)
 

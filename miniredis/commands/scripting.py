@@ -22,7 +22,7 @@ from .. import errors
 from ..args import parse_int
 from ..errors import CommandError
 from ..scripting.lua import LuaEngine, ScriptError
-from ..protocol import OK
+from ..protocol import OK, RESP2, RESP3, Raw
 from . import _BARE, Command, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
 from ..persistence import begin_unit, end_unit
@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
 
 HOOK_INSTRUCTIONS = 100000      # Redis's LUA_MASKCOUNT period
+_DEEP_REPLY = 100               # nesting past which a script's reply is encoded here
 
 # Shebang flags (scripts_flags_def); only no-writes changes anything here.
 _SHEBANG_FLAGS = {b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster",
@@ -148,6 +149,9 @@ class Scripting:
             reply = engine.from_lua(value, engine.resp)
             if isinstance(reply, CommandError):
                 raise reply
+            if engine.reply_depth > _DEEP_REPLY:
+                # encoded here, without recursion (the reply encoder recurses)
+                return Raw((RESP3 if client.resp == 3 else RESP2).encode_deep(reply))
             return reply
         raise self._error_reply(engine, script, value)
 

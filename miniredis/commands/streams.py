@@ -577,6 +577,12 @@ def _parse_block(client, value: bytes) -> int:
     return millis
 
 
+def _in_script(client) -> bool:
+    """Run by a script's redis.call (Redis refuses BLOCK there, as pointless)."""
+    scripting = getattr(client.state, "scripting", None)
+    return scripting is not None and scripting.running is not None
+
+
 def _xread(client, args: List[bytes], xreadgroup: bool):
     timeout = -1
     count = 0
@@ -590,6 +596,8 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
         more = n - i - 1
         opt = args[i].lower()
         if opt == b"block" and more:
+            if _in_script(client):
+                raise CommandError(errors.XREAD_BLOCK_IN_SCRIPT.format(_text(args[0])))
             i += 1
             timeout = _parse_block(client, args[i])
         elif opt == b"count" and more:

@@ -11,10 +11,14 @@ read-only views of them (empty tables that read through and refuse writes), and 
 few functions that bypass metamethods (next, pairs, rawget, rawset, getmetatable,
 setmetatable, loadstring, load, table.insert, table.foreach) are replaced by Lua
 versions that see through views or refuse them, as Redis's patched Lua does. Those
-replacements are Lua functions: when a script calls one in tail position with bad
-arguments, the error cannot name the script's line (Lua forgets the frame of a tail
-call; Redis's are C functions, which it does not). Everything is also put back as
-it was after every script.
+replacements (and those of xpcall and the coroutine functions, below) are Lua
+functions: when a script calls one in tail position with bad arguments, the error
+cannot name the script's line (Lua forgets the frame of a tail call; Redis's are C
+functions, which it does not). Everything is also put back as it was after every
+script.
+
+The sandbox's Lua code (the prelude) is in :mod:`miniredis.scripting.sandbox`,
+which also says how it keeps everything of Python out of scripts' reach.
 
 The ``redis`` functions are thin Lua wrappers (compiled under the chunk name
 ``=[redis]``) around Python callbacks: arguments are checked and numbers formatted in
@@ -37,6 +41,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from lupa import lua51
 
+from .sandbox import PRELUDE
+
 from ..errors import CommandError
 from ..protocol import (NULL_ARRAY, BigNumber, Bool, Double, Map, Push, Raw, Set, Simple,
                        Verbatim, format_double)
@@ -44,388 +50,6 @@ from ..protocol import (NULL_ARRAY, BigNumber, Bool, Double, Map, Push, Raw, Set
 INTERNAL_CHUNK = "=[redis]"
 LLONG_MIN = -(2 ** 63)
 LLONG_MAX = 2 ** 63 - 1
-
-# Lua code of the sandbox, run once per runtime. ``__py`` is a table of Python
-# callbacks, removed from the globals at the end.
-_PRELUDE = r"""
-local py = __py
-__py = nil
-local dbg = debug
-local G = _G
-local type, tostring, select, error, rawget, rawset, format, unpack, pairs, next =
-      type, tostring, select, error, rawget, rawset, string.format, unpack, pairs, next
-local setmetatable, getmetatable, floor = setmetatable, getmetatable, math.floor
-local setfenv, tonumber = setfenv, tonumber
--- Python callables are userdata to Lua; lupa's as_function makes them C functions,
--- which is what Redis's library functions are (type() says 'function').
-local as_function = python.as_function
-
--- Redis's error handler: every error becomes {err=..., source=..., line=...}. The
--- frames of this file's own wrappers are skipped, as Redis's C functions are.
-function __redis__err__handler(err)
-  if type(err) == 'userdata' then err = py.unwrap(err) end
-  local frames = {}
-  local level = 2
-  while #frames < 2 do
-    local i = dbg.getinfo(level, 'nSl')
-    if not i then break end
-    if i.source ~= '=[redis]' then frames[#frames + 1] = i end
-    level = level + 1
-  end
-  local i = frames[1]
-  if i and i.what == 'C' then i = frames[2] end
-  if type(err) ~= 'table' then
-    err = {err='ERR ' .. tostring(err)}
-  end
-  if i then
-    err['source'] = i.source
-    err['line'] = i.currentline
-  end
-  return err
-end
-
-local unwrap = py.unwrap
-
--- Errors raised by the Python functions below arrive as userdata: unwrapped here.
-local function error_value(e)
-  if type(e) == 'userdata' then return unwrap(e) end
-  return e
-end
-
-local redis = {}
--- Functions that can raise are Python callables (C functions to Lua): a tail call
--- to them keeps the script's frame, so errors point at its line as in Redis.
-redis.call = as_function(py.call)
-redis.sha1hex = as_function(py.sha1hex)
-redis.log = as_function(py.log)
-redis.setresp = as_function(py.setresp)
-redis.set_repl = as_function(py.set_repl)
-redis.acl_check_cmd = as_function(py.acl_check_cmd)
-local pcall_command = py.pcall
-function redis.pcall(...)
-  return pcall_command(...)
-end
-
--- "-CODE message" or "message" (gets the ERR code), trailing CR/LF trimmed.
-local function error_table(text)
-  local code, message
-  if text:sub(1, 1) == '-' then
-    local space = text:find(' ', 1, true)
-    if space then
-      code, message = text:sub(2, space - 1), text:sub(space + 1)
-    else
-      code, message = 'ERR', text:sub(2)
-    end
-  else
-    code, message = 'ERR', text
-  end
-  message = message:gsub('^[\r\n]+', ''):gsub('[\r\n]+$', '')
-  return {err=code .. ' ' .. message}
-end
-
-function redis.error_reply(...)
-  local e = ...
-  if select('#', ...) ~= 1 or type(e) ~= 'string' then
-    return error_table('wrong number or type of arguments')
-  end
-  if e:sub(1, 1) ~= '-' then e = '-' .. e end
-  return error_table(e)
-end
-
-function redis.status_reply(...)
-  local s = ...
-  if select('#', ...) ~= 1 or type(s) ~= 'string' then
-    return error_table('wrong number or type of arguments')
-  end
-  return {ok=s}
-end
-
-redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
-redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL =
-  0, 1, 2, 2, 3
-redis.REDIS_VERSION = py.version
-redis.REDIS_VERSION_NUM = py.version_num
-function redis.replicate_commands() return true end
-function redis.breakpoint() return false end
-function redis.debug() end
-G.redis = redis
-
--- Redis's pcall: an error table raised by the redis library comes back as its text.
-local rawpcall = pcall
-local function pcall_result(ok, ...)
-  if ok then return true, ... end
-  local e = error_value((...))
-  if type(e) == 'table' then
-    local m = e.err
-    if type(m) == 'string' or type(m) == 'number' then return false, m end
-  end
-  return false, e
-end
-function pcall(...)
-  return pcall_result(rawpcall(...))
-end
-
--- math.random and math.randomseed on Redis's own rand48, as in redis/deps.
-math.random = as_function(py.random)
-math.randomseed = as_function(py.randomseed)
-
--- The sandbox: what Redis 7.0 does not offer to scripts.
-for _, name in ipairs({'os', 'io', 'package', 'require', 'module', 'dofile', 'loadfile',
-                       'print', 'getfenv', 'setfenv', 'newproxy', 'debug', 'python'}) do
-  G[name] = nil
-end
-
--- Redis 7.0 makes the globals, every library and the string metatable read-only:
--- assigning to them fails with "Attempt to modify a readonly table". Stock Lua 5.1
--- cannot refuse an assignment to a field that exists, so scripts see views instead:
--- empty tables reading through to the real one (__index) and refusing writes
--- (__newindex). Scripts run with the view of the globals as their environment, each
--- library global holds its view, and the functions that look inside tables without
--- metamethods (next, pairs, rawget, rawset, getmetatable, setmetatable, table.insert,
--- table.foreach) see through views or refuse them. loadstring/load give the chunks
--- they make the same environment. Argument errors of those replacements are raised
--- at the caller's level, with the C functions' texts.
-local READONLY = 'Attempt to modify a readonly table'
-local function refuse() error(READONLY, 2) end
-local rawnext, rawloadstring, rawload, rawgetmetatable = next, loadstring, load, getmetatable
-local real_of = {}                   -- view -> the table it shows
-local function view(t)
-  local v = setmetatable({}, {__index = t, __newindex = refuse})
-  real_of[v] = t
-  return v
-end
-
-local function got(n, ...)
-  if select('#', ...) < n then return 'no value' end
-  return type((select(n, ...)))
-end
-local function expected(what, n, ...)
-  return what .. ' expected, got ' .. got(n, ...)
-end
--- luaL_argerror for the replacements below, raised at their caller's level, naming
--- the function as its caller did ('?' from C; the C name when a tail call lost it).
-local function badarg(n, name, extra)
-  local info = dbg.getinfo(2, 'n')
-  local called = info and info.name
-  if not called then
-    local caller = dbg.getinfo(3, 'S')
-    called = (caller and caller.what == 'tail') and name or '?'
-  end
-  error(format("bad argument #%d to '%s' (%s)", n, called, extra), 3)
-end
-
--- The table functions that write raw or walk with next, minding views.
-local rawinsert, rawforeach = table.insert, table.foreach
-function table.insert(...)
-  local t = ...
-  local n = select('#', ...)
-  if type(t) ~= 'table' then badarg(1, 'insert', expected('table', 1, ...)) end
-  if n == 3 then
-    if tonumber((select(2, ...))) == nil then
-      badarg(2, 'insert', expected('number', 2, ...))
-    end
-  elseif n ~= 2 then
-    error("wrong number of arguments to 'insert'", 2)
-  end
-  if real_of[t] then error(READONLY, 0) end
-  return rawinsert(...)
-end
-function table.foreach(...)
-  local t, f = ...
-  if type(t) ~= 'table' then badarg(1, 'foreach', expected('table', 1, ...)) end
-  if type(f) ~= 'function' then badarg(2, 'foreach', expected('function', 2, ...)) end
-  return rawforeach(real_of[t] or t, f)
-end
-
--- Snapshots of the globals and of every library table, restored after each script.
-local libraries = {}
-local reals = {}
-for k, v in pairs(G) do
-  if type(v) == 'table' and k ~= '_G' then
-    local copy = {}
-    for kk, vv in pairs(v) do copy[kk] = vv end
-    libraries[k] = copy
-    reals[k] = v
-  end
-end
-for k, v in pairs(reals) do G[k] = view(v) end
-local string_mt = rawgetmetatable('')
-string_mt.__index = G.string
-local string_mt_view = view(string_mt)
-
--- Redis's globals metatable, as getmetatable(_G) shows it: __index only (a C
--- function in Redis, a Python one here, so its errors carry the caller's line).
-local globals_mt_view = view({__index = as_function(py.protected_table_error)})
-
-local env = setmetatable({}, {__index = G, __newindex = refuse})
-real_of[env] = G
-G._G = env
-
-function G.next(...)
-  local t, k = ...
-  if type(t) ~= 'table' then badarg(1, 'next', expected('table', 1, ...)) end
-  return rawnext(real_of[t] or t, k)
-end
-
-function G.pairs(...)
-  local t = ...
-  if type(t) ~= 'table' then badarg(1, 'pairs', expected('table', 1, ...)) end
-  return rawnext, real_of[t] or t, nil
-end
-
-function G.rawget(...)
-  local t, k = ...
-  if type(t) ~= 'table' then badarg(1, 'rawget', expected('table', 1, ...)) end
-  if select('#', ...) < 2 then badarg(2, 'rawget', 'value expected') end
-  return rawget(real_of[t] or t, k)
-end
-
-function G.rawset(...)
-  local t, k, v = ...
-  local n = select('#', ...)
-  if type(t) ~= 'table' then badarg(1, 'rawset', expected('table', 1, ...)) end
-  if n < 2 then badarg(2, 'rawset', 'value expected') end
-  if n < 3 then badarg(3, 'rawset', 'value expected') end
-  if real_of[t] then error(READONLY, 0) end
-  return rawset(t, k, v)
-end
-
-function G.getmetatable(...)
-  if select('#', ...) == 0 then
-    badarg(1, 'getmetatable', 'value expected')
-  end
-  local v = ...
-  if v == env then return globals_mt_view end
-  if v ~= nil and real_of[v] then return nil end
-  local kind = type(v)
-  if kind == 'string' then return string_mt_view end
-  -- Python objects (cjson.null, library functions) are userdata with lupa's
-  -- metatable: Redis's lightuserdata and C functions have none.
-  if kind == 'userdata' then return nil end
-  return rawgetmetatable(v)
-end
-
-function G.setmetatable(...)
-  local t, mt = ...
-  if type(t) ~= 'table' then badarg(1, 'setmetatable', expected('table', 1, ...)) end
-  local kind = got(2, ...)
-  if kind ~= 'nil' and kind ~= 'table' then
-    badarg(2, 'setmetatable', 'nil or table expected')
-  end
-  local old = dbg.getmetatable(t)
-  if old and rawget(old, '__metatable') ~= nil then
-    error('cannot change a protected metatable', 2)
-  end
-  if real_of[t] then error(READONLY, 0) end
-  return setmetatable(t, mt)
-end
-
-local function in_env(f, e)
-  if f then
-    setfenv(f, env)
-    return f
-  end
-  return nil, e
-end
-
-function G.loadstring(...)
-  local s, name = ...
-  local kind = got(1, ...)
-  if kind ~= 'string' and kind ~= 'number' then
-    badarg(1, 'loadstring', expected('string', 1, ...))
-  end
-  kind = type(name)
-  if kind ~= 'nil' and kind ~= 'string' and kind ~= 'number' then
-    badarg(2, 'loadstring', expected('string', 2, ...))
-  end
-  return in_env(rawloadstring(s, name))
-end
-
-function G.load(...)
-  local f, name = ...
-  if type(f) ~= 'function' then badarg(1, 'load', expected('function', 1, ...)) end
-  local kind = type(name)
-  if kind ~= 'nil' and kind ~= 'string' and kind ~= 'number' then
-    badarg(2, 'load', expected('string', 2, ...))
-  end
-  return in_env(rawload(f, name))
-end
-
-local saved = {}
-for k, v in pairs(G) do saved[k] = v end
-
-local protect = {}
-protect.__index = function(t, k)
-  -- lupa itself looks up debug.traceback from C on every call into Lua: lookups
-  -- from C (no script frame) just find nothing.
-  local caller = dbg.getinfo(2, 'S')
-  if caller == nil or caller.what == 'C' then return nil end
-  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-end
-protect.__newindex = refuse
-setmetatable(G, protect)
-
-local function restore_table(t, want)
-  for k in rawnext, t do
-    if want[k] == nil then rawset(t, k, nil) end
-  end
-  for k, v in rawnext, want do
-    if rawget(t, k) ~= v then rawset(t, k, v) end
-  end
-end
-local empty = {}
-
--- Called from Python around every script run.
-return {
-  compile = function(body)
-    local f, e = rawloadstring(body, '@user_script')
-    if f then
-      setfenv(f, env)
-      return f
-    end
-    return nil, e
-  end,
-  run = function(fn, keys, argv)
-    rawset(G, 'KEYS', keys)
-    rawset(G, 'ARGV', argv)
-    return xpcall(fn, __redis__err__handler)
-  end,
-  restore = function()
-    if getmetatable(G) ~= protect then setmetatable(G, protect) end
-    saved.KEYS, saved.ARGV = rawget(G, 'KEYS'), rawget(G, 'ARGV')
-    restore_table(G, saved)
-    for name, copy in rawnext, libraries do restore_table(reals[name], copy) end
-    -- table.insert and friends write into views raw: emptied again.
-    for v in rawnext, real_of do
-      if rawnext(v) ~= nil then restore_table(v, empty) end
-    end
-  end,
-  sethook = function(tick, count)
-    -- A count hook asking Python (tick) whether to go on: SCRIPT KILL's way in.
-    -- Once killed it fires on every line, so pcall cannot swallow the kill.
-    local hook
-    hook = function()
-      -- Only script code is interrupted, never this file's own functions.
-      local running = dbg.getinfo(2, 'S')
-      if running and running.source == '=[redis]' then return end
-      if tick() then
-        dbg.sethook(hook, 'l')
-        error({err='ERR Script killed by user with SCRIPT KILL...'}, 0)
-      end
-    end
-    if tick then dbg.sethook(hook, '', count) else dbg.sethook() end
-  end,
-  rawget = rawget,
-  type = type,
-  -- luaL_where(L, 1) seen from a Python function: the frame that called it.
-  where = function()
-    local i = dbg.getinfo(3, 'Sl')
-    if i and i.currentline > 0 then return i.short_src .. ':' .. i.currentline .. ': ' end
-    return ''
-  end,
-}
-"""
-
 
 class Rand48:
     """Redis's rand48 (redisLrand48): scripts' math.random, identical sequences."""
@@ -471,12 +95,63 @@ class LuaRaise(Exception):
         self.payload = payload
 
 
+def new_table_function(runtime: Any) -> Callable[[], Any]:
+    """A function making empty Lua tables that belong to the main Lua thread.
+
+    lupa ties every Lua object it hands to Python to the Lua thread it was running on
+    (a coroutine, inside a library function a coroutine called), and releases the
+    object on that thread's stack when Python drops it: once the coroutine is dead
+    and collected, that is a use after free (the segfaults of the sandbox tests). A
+    Lua function made here runs on the main thread, so its tables are the main
+    thread's. (It costs a call into Lua: LuaEngine._table uses it only while a
+    coroutine runs.)"""
+    return runtime.execute(b"return function() return {} end")
+
+
+def sealed(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` as scripts call it: its errors reach Lua with nothing of Python
+    attached but the exception itself.
+
+    lupa keeps the last exception a Python function raised, traceback included, and
+    a traceback keeps its frames' locals: arguments and tables of a coroutine's Lua
+    thread, which must not outlive it (see new_table_function). The exception is
+    raised again from here, where no local holds a Lua object."""
+    def call(*args: Any) -> Any:
+        try:
+            return function(*args)
+        except LuaRaise as exc:
+            payload = exc.payload
+        except Exception as exc:  # a bug: its text, as Lua would show a C error
+            payload = str(exc).encode("utf-8", "replace")
+        args = ()
+        raise LuaRaise(payload)
+    call.__name__ = getattr(function, "__name__", "call")
+    call.__qualname__ = call.__name__
+    return call
+
+
 def _unwrap(error: Any) -> Any:
+    """The Lua value for an error a Python function raised (see error_value)."""
     if isinstance(error, LuaRaise):
         return error.payload
     if isinstance(error, BaseException):
-        return str(error).encode()
+        return str(error).encode("utf-8", "replace")
+    if lua51.lua_type(error) is None and error.__class__ not in _LUA_SCALARS:
+        return b"a Python object"   # never reached: no Python object enters Lua
     return error
+
+
+_LUA_SCALARS = (bytes, int, float, bool)
+
+
+def _refuse_get(obj: Any, name: Any) -> Any:
+    """lupa's attribute getter for Python objects in Lua: every index refused."""
+    raise LuaRaise(b"attempt to index a userdata value")
+
+
+def _refuse_set(obj: Any, name: Any, value: Any) -> None:
+    """lupa's attribute setter for Python objects in Lua: every index refused."""
+    raise LuaRaise(b"attempt to index a userdata value")
 
 
 def _lua_tostring(number: Any) -> bytes:
@@ -525,37 +200,48 @@ class LuaEngine:
                  log: Callable[[int, bytes], None], version: str) -> None:
         self.rand = Rand48()
         self.resp = 2                  # the running script's redis.setresp()
+        # No Python object is ever handed to Lua (see the module doc); should one
+        # slip through, the attribute handlers refuse every index on it, so that
+        # nothing of Python (its classes, modules, builtins) can be reached from it.
         self.runtime = lua51.LuaRuntime(encoding=None, register_eval=False,
                                         register_builtins=False,
-                                        unpack_returned_tuples=True)
+                                        unpack_returned_tuples=True,
+                                        attribute_handlers=(_refuse_get, _refuse_set))
         rt = self.runtime
-        self._table = rt.table
+        # Tables made from Python belong to the main Lua thread, whichever thread runs
+        # the library function making them (see new_table_function).
+        self._main_table = new_table_function(rt)
+        self._rt_table = rt.table
         major, minor, patch = (int(p) for p in (version.split(".") + ["0", "0"])[:3])
         self._command = call
         self._log = log
         self._where: Any = None
+        self.reply_depth = 0             # nesting of the last from_lua reply
         # argv -> may the script's caller run it (None: no such command); ACL's hook.
         self.acl_check: Optional[Callable[[List[bytes]], Optional[bool]]] = None
         callbacks = rt.table_from({
-            b"call": self._redis_call,
-            b"pcall": self._redis_pcall,
-            b"sha1hex": self._sha1hex,
-            b"log": self._redis_log,
-            b"setresp": self._setresp,
-            b"set_repl": self._set_repl,
-            b"acl_check_cmd": self._acl_check_cmd,
-            b"random": self._random,
-            b"randomseed": self._randomseed,
-            b"unwrap": _unwrap,
-            b"protected_table_error": self._protected_table_error,
+            b"call": sealed(self._redis_call),
+            b"pcall": sealed(self._redis_pcall),
+            b"sha1hex": sealed(self._sha1hex),
+            b"log": sealed(self._redis_log),
+            b"setresp": sealed(self._setresp),
+            b"set_repl": sealed(self._set_repl),
+            b"acl_check_cmd": sealed(self._acl_check_cmd),
+            b"random": sealed(self._random),
+            b"randomseed": sealed(self._randomseed),
+            b"unwrap": sealed(_unwrap),
+            b"protected_table_error": sealed(self._protected_table_error),
             b"version": version.encode(),
             b"version_num": (major << 16) | (minor << 8) | patch,
         })
         rt.globals()[b"__py"] = callbacks
-        from . import lualibs
+        from . import lualibs, luapack
+        threads = self._threads = rt.table()   # the coroutines running, innermost last
+        self.calls = luapack.calls(rt, threads, self._table)   # Lua's argument checks
+        callbacks[b"threads"] = threads
         lualibs.install(self)
         # Compiled under the internal chunk name the error handler recognises.
-        chunk = rt.globals()[b"loadstring"](_PRELUDE.encode(), INTERNAL_CHUNK.encode())
+        chunk = rt.globals()[b"loadstring"](PRELUDE.encode(), INTERNAL_CHUNK.encode())
         if chunk is None or isinstance(chunk, tuple):  # pragma: no cover - a prelude bug
             raise RuntimeError("Lua prelude does not compile: %r" % (chunk,))
         api = chunk()
@@ -564,8 +250,18 @@ class LuaEngine:
         self.restore = api[b"restore"]
         self.sethook = api[b"sethook"]
         self._rawget = api[b"rawget"]
+        self._array_part = api[b"array_part"]
         self._type = api[b"type"]
         self._where = api[b"where"]
+        # Lua's debug library, which scripts never get: for diagnostics and the
+        # sandbox tests (tests/test_lua_sandbox.py walks the runtime with it).
+        self.debug = api[b"debug"]
+
+    def _table(self) -> Any:
+        """A new Lua table (of the main Lua thread, see new_table_function)."""
+        if len(self._threads):            # a coroutine is running: slower, but safe
+            return self._main_table()
+        return self._rt_table()
 
     # -- the Python side of the redis library ------------------------------------------
     def raise_table(self, message: bytes) -> None:
@@ -663,40 +359,33 @@ class LuaEngine:
         raise LuaRaise(self._where() + b"Script attempted to access nonexistent global "
                        b"variable '" + name + b"'")
 
-    def check_int(self, args: Tuple[Any, ...], index: int, function: str) -> int:
-        """luaL_checkint: the argument as a C int, or Lua's 'bad argument' error."""
-        return int(self.check_int_or_number(args, index, function))
-
-    def check_int_or_number(self, args: Tuple[Any, ...], index: int, function: str) -> Any:
-        """luaL_checknumber: the argument as a number, or Lua's 'bad argument' error."""
-        if index >= len(args):
-            self.raise_here("bad argument #%d to '%s' (number expected, got no value)"
-                            % (index + 1, function))
-        number = _lua_tonumber(args[index])
-        if number is None:
-            self.raise_here("bad argument #%d to '%s' (number expected, got %s)"
-                            % (index + 1, function, self.lua_type(args[index])))
-        return number
+    def check_int(self, args: Tuple[Any, ...], index: int) -> int:
+        """luaL_checkint: the argument as a C int, or Lua's 'bad argument' error (named
+        as the caller named the function, '?' from pcall, as Lua does)."""
+        number = self.calls.check_number(args, index)
+        if number != number or number in (math.inf, -math.inf):
+            return -2 ** 31                  # (int) of NaN or Inf on x86-64
+        return int(number)
 
     def _random(self, *args: Any) -> Any:
         r = self.rand.random()
         if not args:
             return r
         if len(args) == 1:
-            upper = self.check_int(args, 0, "random")
+            upper = self.check_int(args, 0)
             if upper < 1:
-                self.raise_here("bad argument #1 to 'random' (interval is empty)")
+                raise self.calls.argerror(1, b"interval is empty")
             return float(math.floor(r * upper) + 1)
         if len(args) == 2:
-            lower = self.check_int(args, 0, "random")
-            upper = self.check_int(args, 1, "random")
+            lower = self.check_int(args, 0)
+            upper = self.check_int(args, 1)
             if lower > upper:
-                self.raise_here("bad argument #2 to 'random' (interval is empty)")
+                raise self.calls.argerror(2, b"interval is empty")
             return float(math.floor(r * (upper - lower + 1)) + lower)
         self.raise_here("wrong number of arguments")
 
     def _randomseed(self, *args: Any) -> None:
-        self.rand.seed(self.check_int(args, 0, "randomseed"))
+        self.rand.seed(self.check_int(args, 0))
 
     # -- compiling and running -----------------------------------------------------
     def compile(self, body: bytes) -> Tuple[Any, Optional[bytes]]:
@@ -810,48 +499,95 @@ class LuaEngine:
         return self.to_lua(_plain(reader.gets()))
 
     # -- Lua -> typed reply --------------------------------------------------------
-    def from_lua(self, value: Any, resp: int, depth: int = 0) -> Any:
-        """A script's return value as Redis replies it (luaReplyToRedisReply)."""
+    def from_lua(self, value: Any, resp: int) -> Any:
+        """A script's return value as Redis replies it (luaReplyToRedisReply).
+
+        Iterative, so that nesting is bounded by what Redis allows, not by Python's
+        recursion limit: Redis converts on the Lua stack, and a value reached when
+        fewer than 4 of its 8000 slots are left becomes ``-ERR reached lua stack
+        limit`` (each array level takes one slot, a map key four, a map value or set
+        member three; the reply itself starts at two). A self-referencing table thus
+        gives thousands of nested arrays ending in that error, as in Redis.
+        ``self.reply_depth`` is set to the nesting depth of the reply."""
+        frames: List[List[Any]] = []      # [container, source iterator, slots, map key]
+        depth = 0
+        result, child = self._convert(value, resp, _REPLY_SLOTS)
+        if child is None:
+            self.reply_depth = 0
+            return result
+        frames.append(child)
+        root = result
+        while frames:
+            frame = frames[-1]
+            source = frame[1]
+            item = next(source, _DONE)
+            if item is _DONE:
+                frames.pop()
+                if frames:
+                    _store(frames[-1], frame[0])
+                continue
+            slots = frame[2]
+            container = frame[0]
+            if container.__class__ is list and slots < _LUA_STACK - 5:
+                cls = item.__class__            # the common elements, converted here
+                if cls is bytes:
+                    container.append(item)
+                    continue
+                if cls is int:
+                    container.append(item if LLONG_MIN <= item <= LLONG_MAX else LLONG_MIN)
+                    continue
+            if container.__class__ is PairsMap:
+                if frame[3] is _DONE:          # a key: its copy is a fourth slot
+                    converted, child = self._convert(item, resp, slots + 4)
+                else:
+                    converted, child = self._convert(item, resp, slots + 3)
+            else:
+                converted, child = self._convert(item, resp, slots + 1 if
+                                                 frame[0].__class__ is list else slots + 3)
+            if child is None:
+                _store(frame, converted)
+            else:
+                frames.append(child)
+                if len(frames) > depth:
+                    depth = len(frames)
+        self.reply_depth = depth
+        return root
+
+    def _convert(self, value: Any, resp: int, slots: int) -> Tuple[Any, Optional[List[Any]]]:
+        """(reply, None) for a value converted at once, or (empty container, frame)
+        for a table whose elements the caller converts."""
+        if slots + 4 > _LUA_STACK:
+            return CommandError("ERR reached lua stack limit"), None
         if value is None:
-            return None
+            return None, None
         cls = value.__class__
         if cls is bytes:
-            return value
+            return value, None
         if cls is bool:
             if resp == 3:
-                return Bool(value)
-            return 1 if value else None
+                return Bool(value), None
+            return (1 if value else None), None
         if cls is int or cls is float:
-            return lua_number_to_int(value)
+            return lua_number_to_int(value), None
         kind = self.lua_type(value)
         if kind != "table":
-            return None
+            return None, None
         rawget = self._rawget
         err = rawget(value, b"err")
         if err.__class__ is bytes:
             message = err.decode("utf-8", "surrogateescape")
             if rawget(value, b"ignore_error_stats_update") is True:
-                return ScriptError(message)
-            return CommandError(message)
+                return ScriptError(message), None
+            return CommandError(message), None
         ok = rawget(value, b"ok")
         if ok.__class__ is bytes:
-            return Simple(_map_newlines(ok).decode("utf-8", "surrogateescape"))
+            return Simple(_map_newlines(ok).decode("utf-8", "surrogateescape")), None
         double = rawget(value, b"double")
         if double.__class__ in (int, float):
-            return Double(float(double))
+            return Double(float(double)), None
         big = rawget(value, b"big_number")
         if big.__class__ is bytes:
-            return BigNumber(_map_newlines(big).decode("utf-8", "surrogateescape"))
-        mapping = rawget(value, b"map")
-        if mapping is not None and self.lua_type(mapping) == "table":
-            result = Map()
-            for key, item in mapping.items():
-                converted = self.from_lua(key, resp, depth + 1)
-                result[_hashable(converted)] = self.from_lua(item, resp, depth + 1)
-            return result
-        members = rawget(value, b"set")
-        if members is not None and self.lua_type(members) == "table":
-            return Set(self.from_lua(key, resp, depth + 1) for key in members.keys())
+            return BigNumber(_map_newlines(big).decode("utf-8", "surrogateescape")), None
         verbatim = rawget(value, b"verbatim_string")
         if verbatim is not None and self.lua_type(verbatim) == "table":
             fmt = rawget(verbatim, b"format")
@@ -859,25 +595,76 @@ class LuaEngine:
             if fmt.__class__ is bytes and text.__class__ is bytes:
                 if fmt == b"txt":
                     try:
-                        return Verbatim(text.decode())
+                        return Verbatim(text.decode()), None
                     except UnicodeDecodeError:
-                        return text
-                return text
-        items = []
-        i = 1
-        while True:
-            item = rawget(value, i)
-            if item is None:
-                break
-            items.append(self.from_lua(item, resp, depth + 1))
-            i += 1
-        return items
+                        return text, None
+                return text, None
+        mapping = rawget(value, b"map")
+        if mapping is not None and self.lua_type(mapping) == "table":
+            result = PairsMap()
+            return result, [result, _flat_items(mapping), slots, _DONE]
+        members = rawget(value, b"set")
+        if members is not None and self.lua_type(members) == "table":
+            result = Set()
+            return result, [result, iter(members.keys()), slots, None]
+        items: List[Any] = []
+        return items, [items, _array_items(self._array_part, value), slots, None]
 
 
-def _hashable(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(value)
-    return value
+_LUA_STACK = 8000              # LUAI_MAXCSTACK
+_REPLY_SLOTS = 2               # the Lua stack a script's reply starts with in Redis
+_DONE = object()
+
+
+def _flat_items(table: Any) -> Any:
+    """A map's keys and values, alternately, in lua_next order."""
+    for key, value in table.items():
+        yield key
+        yield value
+
+
+def _array_items(array_part: Any, table: Any) -> Any:
+    """t[1], t[2]... up to the first nil, read as Redis reads them (lua_rawget), a
+    few thousand per call into Lua."""
+    i = 1
+    while True:
+        part = array_part(table, i)
+        if part.__class__ is not tuple:       # the count alone: no element
+            return
+        yield from part[1:]
+        if part[0] < 4000:
+            return
+        i += part[0]
+
+
+def _store(frame: List[Any], value: Any) -> None:
+    """Put a converted element into the container being built by ``frame``."""
+    container = frame[0]
+    if container.__class__ is PairsMap:
+        if frame[3] is _DONE:
+            frame[3] = value
+        else:
+            container.pairs.append((frame[3], value))
+            frame[3] = _DONE
+    else:
+        container.append(value)
+
+
+class PairsMap(Map):
+    """A script's map reply: the pairs in Lua's order, as Redis writes them (two keys
+    may convert to the same reply, 1 and 1.5 to :1, and a key may be a table)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pairs: List[Tuple[Any, Any]] = []
+
+    def items(self) -> Any:  # type: ignore[override]
+        return self.pairs
+
+    def __len__(self) -> int:
+        return len(self.pairs)
 
 
 def _plain(value: Any) -> Any:

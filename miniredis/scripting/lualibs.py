@@ -10,20 +10,20 @@ name, so errors point at the script line that called the library, as from C.
 """
 from __future__ import annotations
 
-import math
-from typing import Any, List, Tuple
+import struct as _struct
+from typing import Any, Dict, List, Tuple
 
 from . import luapack
+from .lua import sealed
 
 _U32 = 0xFFFFFFFF
+_DOUBLE = _struct.Struct("<d")
 
 
 def _bits(value: Any) -> int:
-    """LuaBitOp's argument normalisation: round to nearest (even), keep 32 bits."""
-    number = float(value)
-    if math.isnan(number) or math.isinf(number):
-        return 0
-    return int(round(number)) & _U32
+    """LuaBitOp's barg: the low 32 bits of the double ``value + 2^52 + 2^51`` (round to
+    nearest even; NaN and the infinities give 0), exactly as the C library does."""
+    return int.from_bytes(_DOUBLE.pack(float(value) + 6755399441055744.0)[:4], "little")
 
 
 def _signed(value: int) -> int:
@@ -33,9 +33,11 @@ def _signed(value: int) -> int:
 
 def _tohex(value: Any, digits: Any = 8) -> bytes:
     n = _bits(value)
-    count = int(digits) if digits is not None else 8
+    count = _signed(_bits(digits)) if digits is not None else 8
     upper = count < 0
-    count = min(abs(count), 8)
+    count = min(abs(count), 8) if count != -2 ** 31 else 0
+    if count == 0:
+        return b""
     if count < 8:
         n &= (1 << (4 * count)) - 1
     text = ("%0*X" if upper else "%0*x") % (count, n)
@@ -85,10 +87,21 @@ _G.bit = py.bit
 _G.cmsgpack = py.cmsgpack
 _G.struct = py.struct
 
--- cjson.encode, as lua-cjson 2.1 writes JSON (14 significant digits, sparse arrays
--- refused beyond ratio 2 / safe 10, depth 1000).
+-- cjson.null: lua-cjson's NULL light userdata. Lua cannot make one, so it is a
+-- userdata of its own that prints as Redis's does; nothing of Python is in it.
+local null = newproxy(true)
+local null_meta = getmetatable(null)
+null_meta.__tostring = function() return 'userdata: (nil)' end
+null_meta.__metatable = false
+
+-- The encoder's configuration (set by cjson.encode_* from Python).
+local cfg = py.cfg
+
+-- cjson.encode, as lua-cjson 2.1 writes JSON: sparse arrays, nesting depth, number
+-- precision and NaN/Inf handling as configured. The Lua stack lua-cjson would use
+-- (one slot per array level, two per object level; 8000 at most) is counted too.
 local cjson = {_NAME='cjson', _VERSION='2.1.0'}
-cjson.null = py.null
+cjson.null = null
 local escapes = {['"']='\\"', ['\\']='\\\\', ['/']='\\/', ['\b']='\\b', ['\f']='\\f',
                  ['\n']='\\n', ['\r']='\\r', ['\t']='\\t'}
 for i = 0, 31 do
@@ -103,9 +116,16 @@ end
 
 local function encode_number(n)
   if n ~= n or n == huge or n == -huge then
-    error('Cannot serialise number: must not be NaN or Inf', 0)
+    local invalid = cfg.invalid_numbers
+    if invalid == 0 then
+      error('Cannot serialise number: must not be NaN or Inf', 0)
+    elseif invalid == 2 then
+      return 'null'
+    elseif n ~= n then
+      return 'nan'
+    end
   end
-  return format('%.14g', n)
+  return format(cfg.number_format, n)
 end
 
 local encode_value
@@ -113,20 +133,24 @@ local encode_value
 local function array_length(t)
   local max, items = 0, 0
   for k in next, t do
-    if type(k) == 'number' and k > 0 and floor(k) == k then
+    if type(k) == 'number' and k >= 1 and floor(k) == k then
       if k > max then max = k end
       items = items + 1
     else
       return -1
     end
   end
-  if max > 10 and max > items * 2 then
-    error('Cannot serialise table: excessively sparse array', 0)
+  local ratio = cfg.sparse_ratio
+  if ratio > 0 and max > items * ratio and max > cfg.sparse_safe then
+    if not cfg.sparse_convert then
+      error('Cannot serialise table: excessively sparse array', 0)
+    end
+    return -1
   end
   return max
 end
 
-encode_value = function(v, depth, out)
+encode_value = function(v, depth, used, out)
   local t = type(v)
   if t == 'string' then
     out[#out + 1] = encode_string(v)
@@ -134,11 +158,11 @@ encode_value = function(v, depth, out)
     out[#out + 1] = encode_number(v)
   elseif t == 'boolean' then
     out[#out + 1] = v and 'true' or 'false'
-  elseif t == 'nil' or v == cjson.null then
+  elseif t == 'nil' or v == null then
     out[#out + 1] = 'null'
   elseif t == 'table' then
     depth = depth + 1
-    if depth > 1000 then
+    if depth > cfg.encode_max_depth or used + 3 > 8000 then
       error(format('Cannot serialise, excessive nesting (%d)', depth), 0)
     end
     local len = array_length(v)
@@ -146,7 +170,7 @@ encode_value = function(v, depth, out)
       out[#out + 1] = '['
       for i = 1, len do
         if i > 1 then out[#out + 1] = ',' end
-        encode_value(v[i], depth, out)
+        encode_value(v[i], depth, used + 1, out)
       end
       out[#out + 1] = ']'
     else
@@ -164,7 +188,7 @@ encode_value = function(v, depth, out)
           error('Cannot serialise ' .. kt .. ': table key must be a number or string', 0)
         end
         out[#out + 1] = ':'
-        encode_value(item, depth, out)
+        encode_value(item, depth, used + 2, out)
       end
       out[#out + 1] = '}'
     end
@@ -179,30 +203,21 @@ cjson.decode = as_function(py.decode)
 -- The encoder proper, run by the Python cjson.encode: (true, json) or (false, error).
 local function encode(v)
   local out = {}
-  local ok, err = rawpcall(encode_value, v, 0, out)
+  local ok, err = rawpcall(encode_value, v, 0, 1, out)
   if not ok then return false, err end
   return true, concat(out)
 end
 
--- Configuration functions: accepted, with lua-cjson's defaults reported.
-function cjson.encode_sparse_array() return false, 2, 10 end
-function cjson.encode_max_depth() return 1000 end
-function cjson.decode_max_depth() return 1000 end
-function cjson.encode_number_precision() return 14 end
-function cjson.encode_keep_buffer() return true end
-function cjson.encode_invalid_numbers() return false end
-function cjson.decode_invalid_numbers() return true end
+-- The configuration functions (C functions in Redis, Python ones here).
+for _, name in ipairs({'encode_sparse_array', 'encode_max_depth', 'decode_max_depth',
+                       'encode_number_precision', 'encode_keep_buffer',
+                       'encode_invalid_numbers', 'decode_invalid_numbers'}) do
+  cjson[name] = as_function(py.config[name])
+end
 function cjson.new() return cjson end
 _G.cjson = cjson
-return encode
+return encode, null
 """
-
-
-class _Null:
-    """cjson.null: a userdata distinct from every other value."""
-
-    def __repr__(self) -> str:
-        return "cjson.null"
 
 
 class _JSONError(Exception):
@@ -217,8 +232,8 @@ _WS = b" \t\r\n"
 class _Decoder:
     """lua-cjson's decoder: tokens, Lua tables, its exact error texts."""
 
-    def __init__(self, runtime: Any, null: Any, data: bytes) -> None:
-        self.rt = runtime
+    def __init__(self, new_table: Any, null: Any, data: bytes) -> None:
+        self.new_table = new_table
         self.null = null
         self.data = data
         self.pos = 0
@@ -328,122 +343,222 @@ class _Decoder:
         raise _JSONError("Expected %s but found %s at character %d"
                          % (expected, found, index + 1))
 
-    def value(self, token: Tuple[str, Any, int], depth: int) -> Any:
-        kind, value, _ = token
-        if kind in ("T_STRING", "T_NUMBER", "T_BOOLEAN"):
-            return value
-        if kind == "T_NULL":
-            return self.null
-        if kind == "T_OBJ_BEGIN":
-            return self._object(depth + 1, token)
-        if kind == "T_ARR_BEGIN":
-            return self._array(depth + 1, token)
-        self.fail("value", token)
-
-    def _depth(self, depth: int, token: Tuple[str, Any, int]) -> None:
-        if depth > 1000:
-            raise _JSONError("Found too many nested data structures (%d) at character %d"
-                             % (depth, token[2] + 1))
-
-    def _object(self, depth: int, opening: Tuple[str, Any, int]) -> Any:
-        self._depth(depth, opening)
-        table = self.rt.table()
+    def document(self, max_depth: int) -> Any:
+        """The whole text as a Lua value. Iterative: nesting is bounded only by
+        decode_max_depth and the Lua stack lua-cjson would use (8000 slots: one per
+        array level, two per object level), never by Python's recursion limit."""
+        value = self._value(self.token(), max_depth)
         token = self.token()
-        if token[0] == "T_OBJ_END":
-            return table
-        while True:
-            if token[0] != "T_STRING":
-                self.fail("object key string", token)
-            key = token[1]
-            token = self.token()
-            if token[0] != "T_COLON":
-                self.fail("colon", token)
-            table[key] = self.value(self.token(), depth)
-            token = self.token()
-            if token[0] == "T_OBJ_END":
-                return table
-            if token[0] != "T_COMMA":
-                self.fail("comma or object end", token)
-            token = self.token()
+        if token[0] != "T_END":
+            self.fail("the end", token)
+        return value
 
-    def _array(self, depth: int, opening: Tuple[str, Any, int]) -> Any:
-        self._depth(depth, opening)
-        table = self.rt.table()
-        token = self.token()
-        if token[0] == "T_ARR_END":
-            return table
-        i = 1
+    def _value(self, token: Tuple[str, Any, int], max_depth: int) -> Any:
+        # frames: [is_object, table, next array index or pending key]
+        stack: List[List[Any]] = []
+        used = 1                                # the Lua stack: cjson.decode's argument
         while True:
-            table[i] = self.value(token, depth)
-            i += 1
-            token = self.token()
-            if token[0] == "T_ARR_END":
-                return table
-            if token[0] != "T_COMMA":
-                self.fail("comma or array end", token)
-            token = self.token()
+            kind = token[0]
+            if kind in ("T_STRING", "T_NUMBER", "T_BOOLEAN"):
+                value = token[1]
+            elif kind == "T_NULL":
+                value = self.null
+            elif kind == "T_OBJ_BEGIN" or kind == "T_ARR_BEGIN":
+                is_object = kind == "T_OBJ_BEGIN"
+                slots = 3 if is_object else 2
+                if len(stack) + 1 > max_depth or used + slots > _MAXCSTACK:
+                    raise _JSONError("Found too many nested data structures (%d) at "
+                                     "character %d" % (len(stack) + 1, token[2] + 1))
+                table = self.new_table()
+                token = self.token()
+                if token[0] == ("T_OBJ_END" if is_object else "T_ARR_END"):
+                    value = table
+                else:
+                    frame = [is_object, table, 1]
+                    if is_object:
+                        frame[2] = self._key(token)
+                        token = self.token()
+                    stack.append(frame)
+                    used += slots - 1
+                    continue
+            else:
+                self.fail("value", token)
+            # A value is complete: store it in its container, closing finished ones.
+            while True:
+                if not stack:
+                    return value
+                frame = stack[-1]
+                is_object, table = frame[0], frame[1]
+                table[frame[2]] = value
+                token = self.token()
+                if token[0] == ("T_OBJ_END" if is_object else "T_ARR_END"):
+                    stack.pop()
+                    used -= 2 if is_object else 1
+                    value = table
+                    continue
+                if token[0] != "T_COMMA":
+                    self.fail("comma or object end" if is_object else "comma or array end",
+                              token)
+                token = self.token()
+                if is_object:
+                    frame[2] = self._key(token)
+                    token = self.token()
+                else:
+                    frame[2] += 1
+                break
+
+    def _key(self, token: Tuple[str, Any, int]) -> bytes:
+        """An object's key and its colon; the token after them is read next."""
+        if token[0] != "T_STRING":
+            self.fail("object key string", token)
+        colon = self.token()
+        if colon[0] != "T_COLON":
+            self.fail("colon", colon)
+        return token[1]
+
+
+_MAXCSTACK = 8000        # Lua 5.1's LUAI_MAXCSTACK
+_INT_MAX = 2 ** 31 - 1
+
+
+class _CJSONConfig:
+    """lua-cjson's configuration (one per Lua state, so it lasts until SCRIPT FLUSH),
+    kept here and mirrored into the Lua table the encoder reads."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.values = {"sparse_convert": 0, "sparse_ratio": 2, "sparse_safe": 10,
+                       "encode_max_depth": 1000, "decode_max_depth": 1000,
+                       "precision": 14, "keep_buffer": 1, "invalid_numbers": 0,
+                       "decode_invalid_numbers": 1}
+        for name in self.values:
+            self.set(name, self.values[name])
+
+    def set(self, name: str, value: int) -> None:
+        self.values[name] = value
+        if name == "sparse_convert":
+            self.table[b"sparse_convert"] = bool(value)
+        elif name == "precision":
+            self.table[b"number_format"] = b"%%.%dg" % value
+        else:
+            self.table[name.encode()] = value
+
+
+def _config_functions(calls: Any, config: _CJSONConfig) -> Dict[bytes, Any]:
+    """cjson.encode_sparse_array & co., with lua-cjson's argument handling
+    (json_arg_init, json_integer_option, json_enum_option)."""
+
+    def arg_init(args: Tuple[Any, ...], count: int) -> Tuple[Any, ...]:
+        if len(args) > count:
+            raise calls.argerror(count + 1, b"found too many arguments")
+        return args + (None,) * (count - len(args))
+
+    def integer(args: Tuple[Any, ...], index: int, name: str, low: int, high: int) -> int:
+        if args[index] is not None:
+            value = luapack.to_int64(calls.check_number(args, index)) & 0xFFFFFFFF
+            if value & 0x80000000:
+                value -= 1 << 32                  # stored in a C int
+            if not low <= value <= high:
+                # lua-cjson names argument 1 whichever argument it checks
+                raise calls.argerror(1, b"expected integer between %d and %d" % (low, high))
+            config.set(name, value)
+        return config.values[name]
+
+    def enum(args: Tuple[Any, ...], index: int, name: str,
+             options: Tuple[bytes, ...] = (b"off", b"on")) -> Any:
+        value = args[index]
+        if value is not None:
+            if value is True or value is False:
+                config.set(name, int(value))
+            else:
+                text = calls.check_string(args, index)
+                if text not in options:
+                    raise calls.argerror(index + 1, b"invalid option '%s'"
+                                         % text.split(b"\0", 1)[0])
+                config.set(name, options.index(text))
+        setting = config.values[name]
+        return bool(setting) if setting in (0, 1) else options[setting]
+
+    def sparse(*args: Any) -> Tuple[Any, ...]:
+        args = arg_init(args, 3)
+        return (enum(args, 0, "sparse_convert"),
+                integer(args, 1, "sparse_ratio", 0, _INT_MAX),
+                integer(args, 2, "sparse_safe", 0, _INT_MAX))
+
+    def one(kind: str, name: str, *extra: Any) -> Any:
+        def run(*args: Any) -> Any:
+            args = arg_init(args, 1)
+            if kind == "int":
+                return integer(args, 0, name, *extra)
+            return enum(args, 0, name, *extra)
+        return run
+
+    return {
+        b"encode_sparse_array": sparse,
+        b"encode_max_depth": one("int", "encode_max_depth", 1, _INT_MAX),
+        b"decode_max_depth": one("int", "decode_max_depth", 1, _INT_MAX),
+        b"encode_number_precision": one("int", "precision", 1, 14),
+        b"encode_keep_buffer": one("enum", "keep_buffer"),
+        b"encode_invalid_numbers": one("enum", "invalid_numbers", (b"off", b"on", b"null")),
+        b"decode_invalid_numbers": one("enum", "decode_invalid_numbers"),
+    }
 
 
 def install(engine: Any) -> None:
     """Define ``bit``, ``cjson``, ``cmsgpack`` and ``struct`` in the engine's runtime
     (before the sandbox)."""
     runtime = engine.runtime
-    null = _Null()
-    encoder: List[Any] = []
+    lib: List[Any] = []                 # the Lua encoder, then cjson.null
+    calls = engine.calls
+    config = _CJSONConfig(runtime.table())
 
     def bit_function(name: bytes, function: Any) -> Any:
         count = _BIT_ARITY[name]
-        label = name.decode()
 
         def run(*args: Any) -> Any:
             wanted = max(len(args), 1) if count < 0 else count
             if name == b"tohex" and len(args) > 1:
                 wanted = 2   # the optional digit count
-            numbers = [engine.check_int_or_number(args, i, label) for i in range(wanted)]
+            numbers = [calls.check_number(args, i) for i in range(wanted)]
             return function(*numbers)
         return run
 
     def encode(*args: Any) -> bytes:
         if len(args) != 1:
-            engine.raise_here("bad argument #1 to 'encode' (expected 1 argument)")
-        result = encoder[0](args[0])
+            raise calls.argerror(1, b"expected 1 argument")
+        result = lib[0](args[0])
         if not result[0]:
-            engine.raise_here(result[1].decode("utf-8", "surrogateescape"))
+            raise calls.error(result[1])
         return result[1]
 
     def decode(*args: Any) -> Any:
         if len(args) != 1:
-            engine.raise_here("bad argument #1 to 'decode' (expected 1 argument)")
-        text = args[0]
-        if text.__class__ in (int, float):
-            text = b"%.14g" % text
-        elif text.__class__ is not bytes:
-            engine.raise_here("bad argument #1 to 'decode' (string expected, got %s)"
-                              % engine.lua_type(text))
-        decoder = _Decoder(runtime, null, text)
+            raise calls.argerror(1, b"expected 1 argument")
+        text = calls.check_string(args, 0)
+        if len(text) >= 2 and (text[0] == 0 or text[1] == 0):
+            raise calls.error(b"JSON parser does not support UTF-16 or UTF-32")
+        decoder = _Decoder(calls.new_table, lib[1], text)
         try:
-            value = decoder.value(decoder.token(), 0)
-            token = decoder.token()
-            if token[0] != "T_END":
-                decoder.fail("the end", token)
+            return decoder.document(config.values["decode_max_depth"])
         except _JSONError as exc:
-            engine.raise_here(str(exc))
-        return value
+            raise calls.error(str(exc).encode()) from None
 
-    cmsgpack, struct = luapack.tables(runtime)
+    cmsgpack, struct = luapack.tables(runtime, calls)
     py = runtime.table_from({
         b"cmsgpack": cmsgpack,
         b"struct": struct,
-        b"bit": runtime.table_from({name: bit_function(name, function)
+        b"bit": runtime.table_from({name: sealed(bit_function(name, function))
                                     for name, function in _BIT_FUNCTIONS.items()}),
-        b"null": null,
-        b"encode": encode,
-        b"decode": decode,
+        b"encode": sealed(encode),
+        b"decode": sealed(decode),
+        b"cfg": config.table,
+        b"config": runtime.table_from({name: sealed(function) for name, function
+                                       in _config_functions(calls, config).items()}),
     })
     chunk = runtime.globals()[b"loadstring"](_LIBS.encode(), b"=[redis]")
     if isinstance(chunk, tuple):  # pragma: no cover - a bug in the library source
         raise RuntimeError("Lua libraries do not compile: %r" % (chunk,))
-    encoder.append(chunk(py))
+    lib.extend(chunk(py))
 
 
 __all__: List[str] = ["install"]

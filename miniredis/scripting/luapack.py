@@ -15,10 +15,9 @@ The functions are Python callables that scripts see as C functions (lupa's
 ``python.as_function``): errors carry the calling script's position (luaL_error) and
 the name it called the function by (luaL_argerror), found with a small Lua helper
 that reads the call stack. Known differences, all from lupa: a -0.0 argument arrives
-as the integer 0 (``struct.pack('d', -0.0)`` packs +0.0); inside a coroutine the
-helper reads the main thread's stack, so positions and names in errors are those of
-the resume call; and maps with string keys of 32 bytes or more are walked in another
-order (Redis's Lua hashes long strings differently), which changes packed maps.
+as the integer 0 (``struct.pack('d', -0.0)`` packs +0.0); and maps with string keys
+of 32 bytes or more are walked in another order (Redis's Lua hashes long strings
+differently), which changes packed maps.
 """
 from __future__ import annotations
 
@@ -29,7 +28,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from lupa import lua51
 
-from .lua import LuaRaise
+from .lua import LuaRaise, sealed
 
 _MAXCSTACK = 8000                    # Lua 5.1's LUAI_MAXCSTACK
 _U64 = (1 << 64) - 1
@@ -121,9 +120,10 @@ class _Calls:
     function and the name its caller used for it (lua_getinfo "n").
     """
 
-    def __init__(self, runtime: Any, info: Any) -> None:
+    def __init__(self, runtime: Any, info: Any, new_table: Any) -> None:
         self.runtime = runtime
         self.info = info
+        self.new_table = new_table      # main-thread tables (lua.new_table_function)
 
     def error(self, message: bytes) -> LuaRaise:
         """luaL_error: the caller's position, then the message."""
@@ -334,7 +334,7 @@ class _Decoder:
 
     def __init__(self, calls: _Calls, data: bytes, offset: int) -> None:
         self.calls = calls
-        self.table = calls.runtime.table
+        self.table = calls.new_table
         self.data = data
         self.pos = offset
 
@@ -718,9 +718,36 @@ def _struct_library(calls: _Calls) -> Dict[bytes, Callable[..., Any]]:
 # called by the Python function (level 2), called by the script (level 3).
 _INFO = r"""
 local getinfo = debug.getinfo
+-- The coroutines running (the sandbox's coroutine functions keep the list, innermost
+-- last, finished ones dropped here): this helper runs on the main thread, so for a
+-- library function running in a coroutine it reads that coroutine's stack (level 0,
+-- the library function; level 1, its caller).
+local threads = ...
+local status = coroutine.status
 return function()
-  local callee = getinfo(2, 'n')
-  local caller = getinfo(3, 'Sl')
+  local co = threads[#threads]
+  while co and status(co) == 'dead' do
+    threads[#threads] = nil
+    co = threads[#threads]
+  end
+  local callee, caller, level
+  if co then
+    callee = getinfo(co, 0, 'n')
+    level = 1
+    caller = getinfo(co, level, 'Sl')
+    while caller and caller.source == '=[redis]' do   -- the sandbox's own wrappers
+      level = level + 1
+      caller = getinfo(co, level, 'Sl')
+    end
+  else
+    callee = getinfo(2, 'n')
+    level = 3
+    caller = getinfo(level, 'Sl')
+    while caller and caller.source == '=[redis]' do
+      level = level + 1
+      caller = getinfo(level, 'Sl')
+    end
+  end
   local where = ''
   if caller and caller.currentline > 0 then
     where = caller.short_src .. ':' .. caller.currentline .. ': '
@@ -751,17 +778,30 @@ return cmsgpack, struct
 """
 
 
-def tables(runtime: Any) -> Tuple[Any, Any]:
+def calls(runtime: Any, threads: Any, new_table: Any) -> _Calls:
+    """Argument checks and errors, worded as Lua's C functions word them, for
+    Python library functions of ``runtime``; ``threads`` is the Lua list of the
+    coroutines running, ``new_table`` makes the tables they return."""
+    info = runtime.globals()[b"loadstring"](_INFO.encode(), b"=[redis]")(threads)
+    return _Calls(runtime, info, new_table)
+
+
+def to_int64(number: float) -> int:
+    """A Lua number as lua_Integer (x86-64's conversion)."""
+    return _to_int64(number)
+
+
+def tables(runtime: Any, checks: _Calls) -> Tuple[Any, Any]:
     """The ``cmsgpack`` and ``struct`` library tables for ``runtime`` (lualibs sets
     them as globals next to cjson and bit)."""
     load = runtime.globals()[b"loadstring"]
-    info = load(_INFO.encode(), b"=[redis]")()
-    calls = _Calls(runtime, info)
     py = runtime.table_from({
-        b"cmsgpack": runtime.table_from(_cmsgpack_library(calls)),
-        b"struct": runtime.table_from(_struct_library(calls)),
+        b"cmsgpack": runtime.table_from({name: sealed(function) for name, function
+                                         in _cmsgpack_library(checks).items()}),
+        b"struct": runtime.table_from({name: sealed(function) for name, function
+                                       in _struct_library(checks).items()}),
     })
     return load(_TABLES.encode(), b"=[redis]")(py)
 
 
-__all__: List[str] = ["tables"]
+__all__: List[str] = ["calls", "tables", "to_int64"]

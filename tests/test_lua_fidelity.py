@@ -1,0 +1,169 @@
+"""Lua scripting edge cases, compared raw with redis-server in RESP2 and RESP3.
+
+Errors nested in a script's reply, self-referencing tables (Redis's Lua stack limit),
+cjson's configuration and nesting limits, redis.call with thousands of arguments,
+writes (PUBLISH) from read-only scripts, LuaBitOp's argument conversion, XREAD BLOCK
+inside scripts. Every test that changes cjson's configuration (which lasts as long as
+the Lua interpreter) puts it back in the same script.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import RawConnection
+
+
+def evals(*sources):
+    return [["EVAL", source, "0"] for source in sources]
+
+
+def test_errors_inside_the_reply(differ):
+    differ.check(
+        "SET s abc",
+        *evals("return {redis.pcall('incr', 's')}",
+               "return {1, redis.pcall('incr', 's'), 'x', {redis.pcall('nosuch')}}",
+               "return {redis.error_reply('MY err'), redis.status_reply('fine')}",
+               "return {map={a=redis.pcall('incr', 's')}}",
+               "return {set={[redis.pcall('incr', 's')]=true}}"),
+        ["EVAL_RO", "return {redis.pcall('incr', 's')}", "0"])
+
+
+def test_self_referencing_tables_hit_the_lua_stack_limit(differ):
+    differ.check(*evals(
+        "local t = {} t[1] = t return t",
+        "local t = {} t[1] = t t[2] = 'x' return t",
+        "local t = {} t.map = {} t.map[1] = t return t",
+        "local t = {} t.map = {} t.map[t] = 1 return t",
+        "local t = {} t.set = {} t.set[t] = true return t",
+        "local t = {} t.map = {} t.map.k = {t, 'after'} return {t, 'end'}",
+        "local t = {} local c = t for i = 1, 7994 do c[1] = {} c = c[1] end return t",
+        "local t = {} local c = t for i = 1, 7995 do c[1] = {} c = c[1] end return t",
+        "return {map={[1]='a', [1.5]='b'}}",
+        "return {map={a={map={b=1}}, c={set={x=true}}}}"))
+
+
+def test_deeply_nested_json_round_trips(differ):
+    differ.check(*evals(
+        "return cjson.decode(string.rep('[', 600) .. string.rep(']', 600))",
+        "return #cjson.encode(cjson.decode(string.rep('[', 1000) .. string.rep(']', 1000)))",
+        "return {pcall(cjson.decode, string.rep('[', 1001) .. string.rep(']', 1001))}",
+        "return {pcall(cjson.decode, string.rep('{\"a\":', 1001))}",
+        "local t = {} local c = t for i = 1, 1000 do c[1] = {} c = c[1] end "
+        "return {pcall(cjson.encode, t)}",
+        "return #cjson.encode(cjson.decode(string.rep('[{\"a\":', 499) .. '1' "
+        ".. string.rep('}]', 499)))"))
+
+
+def test_cjson_configuration(differ):
+    differ.check(*evals(
+        "return {cjson.encode_max_depth(), cjson.decode_max_depth()}",
+        "cjson.decode_max_depth(3) local r = {pcall(cjson.decode, '[[[[1]]]]')} "
+        "cjson.decode_max_depth(1000) return r",
+        "cjson.decode_max_depth(3) local r = {pcall(cjson.decode, '[[[1]]]')} "
+        "cjson.decode_max_depth(1000) return r",
+        "cjson.encode_max_depth(3) local r = {pcall(cjson.encode, {{{{1}}}})} "
+        "cjson.encode_max_depth(1000) return r",
+        "cjson.decode_max_depth(100000) local ok, e = pcall(cjson.decode, "
+        "string.rep('[', 9000)) cjson.decode_max_depth(1000) return e",
+        "cjson.decode_max_depth(100000) local ok, e = pcall(cjson.decode, "
+        "string.rep('{\"a\":', 9000)) cjson.decode_max_depth(1000) return e",
+        "cjson.encode_max_depth(100000) local t = {} local c = t for i = 1, 9000 do "
+        "c[1] = {} c = c[1] end local ok, e = pcall(cjson.encode, t) "
+        "cjson.encode_max_depth(1000) return e",
+        "cjson.encode_max_depth(100000) local t = {} local c = t for i = 1, 9000 do "
+        "c.a = {} c = c.a end local ok, e = pcall(cjson.encode, t) "
+        "cjson.encode_max_depth(1000) return e",
+        "cjson.encode_number_precision(3) local r = cjson.encode({1.23456, 100000}) "
+        "cjson.encode_number_precision(14) return r",
+        "cjson.encode_invalid_numbers('null') local r = cjson.encode({1/0, 0/0}) "
+        "cjson.encode_invalid_numbers(false) return r",
+        "cjson.encode_invalid_numbers(true) local r = cjson.encode({1/0, -1/0, 0/0}) "
+        "cjson.encode_invalid_numbers(false) return r",
+        "local r = {cjson.encode_invalid_numbers('null')} "
+        "cjson.encode_invalid_numbers(false) return r",
+        "cjson.encode_sparse_array(true) local r = cjson.encode({[1]=1, [20]=2}) "
+        "cjson.encode_sparse_array(false) return r",
+        "local r = {cjson.encode_sparse_array(nil, 0, 0)} "
+        "r[4] = cjson.encode({[1]=1, [20]=2}) cjson.encode_sparse_array(false, 2, 10) "
+        "return r",
+        "local r = {cjson.encode_keep_buffer(false)} r[2] = cjson.encode_keep_buffer('on') "
+        "return r",
+        "return {cjson.encode_max_depth(2^32 + 1000)}",
+        "return cjson.decode('\\0a')"))
+    for call in ("cjson.decode_max_depth('x')", "cjson.decode_max_depth(0)",
+                 "cjson.encode_max_depth(1, 2)", "cjson.encode_sparse_array('x')",
+                 "cjson.encode_sparse_array(true, 'x')", "cjson.encode_sparse_array(1)",
+                 "cjson.encode_sparse_array(false, -1)",
+                 "cjson.encode_sparse_array(false, 2, 10, 1)",
+                 "cjson.encode_keep_buffer('x')", "cjson.encode_keep_buffer({})",
+                 "cjson.encode_number_precision(0)", "cjson.encode_number_precision(15)",
+                 "cjson.encode_invalid_numbers('x')", "cjson.decode_invalid_numbers(1)",
+                 "cjson.encode()", "cjson.encode(1, 2)", "cjson.decode()",
+                 "cjson.decode({})"):
+        differ.check(*evals("return " + call, "return {pcall(function() return %s end)}"
+                            % call, "local f = %s return f" % call.split("(")[0]))
+
+
+def test_redis_call_with_thousands_of_arguments(differ):
+    # Up to 7,997 arguments pass as in Redis (lupa's C wrapper needs two more slots
+    # of the 8,000-slot Lua stack than Redis's own C function: see the report).
+    differ.check(*evals(
+        "local t = {'del'} for i = 1, 7996 do t[#t + 1] = 'k' .. i end "
+        "return redis.call(unpack(t))",
+        "local t = {} for i = 1, 7990 do t[#t + 1] = i end return bit.bor(unpack(t))",
+        "local t = {'del'} for i = 1, 7999 do t[#t + 1] = 'k' .. i end "
+        "return redis.call(unpack(t))"))
+
+
+def test_read_only_scripts_cannot_publish(differ):
+    differ.check(
+        ["EVAL_RO", "return redis.call('publish', 'ch', 'x')", "0"],
+        ["EVAL_RO", "return redis.pcall('publish', 'ch', 'x')", "0"],
+        ["EVAL_RO", "return redis.pcall('spublish', 'ch', 'x')", "0"],
+        ["EVAL", "#!lua flags=no-writes\nreturn redis.call('publish', 'ch', 'x')", "0"],
+        ["EVAL", "#!lua flags=no-writes\nreturn redis.pcall('spublish', 'ch', 'x')", "0"],
+        ["EVAL", "return redis.call('publish', 'ch', 'x')", "0"],
+        ["EVAL", "#!lua\nreturn redis.call('publish', 'ch', 'x')", "0"])
+
+
+def test_bit_argument_conversion(differ):
+    differ.check(*evals(
+        "return bit.tohex(-1, 0/0)", "return bit.tohex(1, 1/0)", "return bit.tohex(255, -1/0)",
+        "return bit.tohex(255, 2^40)", "return bit.tohex(255, -2)", "return bit.tohex(255, 2.5)",
+        "return bit.tohex(255, 3.5)", "return bit.tohex(255, 0)", "return bit.tohex(255, 9)",
+        "return bit.tohex(2^53 + 3)", "return bit.tobit(2^31 + 0.5)", "return bit.band(0/0, 1)",
+        "return bit.bor(1/0, 2)", "return bit.lshift(1, 0/0)", "return bit.tohex('0x10')",
+        "return bit.tohex(-1, 'x')", "return bit.tohex('x')", "return bit.band(1, 'x')",
+        "return bit.band()", "return bit.lshift(1)", "return bit.bor(1, 2, {})",
+        "return {pcall(bit.tohex, 1, {})}", "local f = bit.band return f({})",
+        "return math.random(0/0)", "return {pcall(math.random, 'x')}",
+        "return math.random(1, 'x')", "return math.randomseed()"))
+
+
+def test_xread_block_inside_scripts(differ):
+    differ.check(
+        "XADD s 1-1 f v",
+        *evals("return redis.pcall('xread', 'block', '0', 'streams', 's', '$')",
+               "return redis.pcall('XREAD', 'BLOCK', '10', 'streams', 'nos', '0')",
+               "return redis.pcall('xread', 'count', '1', 'block', '0', 'streams', 's', '0')",
+               "return redis.pcall('xread', 'streams', 's', '0')",
+               "return redis.call('xread', 'block', 'x', 'streams', 's', '0')"),
+        "XGROUP CREATE s g 0",
+        *evals("return redis.pcall('xreadgroup', 'group', 'g', 'c', 'block', '0', "
+               "'streams', 's', '>')",
+               "return redis.pcall('XReadGroup', 'GROUP', 'g', 'c', 'BLOCK', '0', "
+               "'STREAMS', 's', '>')",
+               "return redis.pcall('xreadgroup', 'group', 'g', 'c', 'streams', 's', '>')"))
+
+
+@pytest.mark.parametrize("script", [
+    "local t = {} t[1] = t return t",
+    "return cjson.decode(string.rep('[', 1000) .. string.rep(']', 1000))",
+])
+def test_deep_replies_leave_the_server_serving(mini, script):
+    conn = RawConnection(mini.port)
+    try:
+        assert conn.call("EVAL", script, "0").startswith(b"*1\r\n*1\r\n")
+        assert conn.call("PING") == b"+PONG\r\n"
+    finally:
+        conn.close()
