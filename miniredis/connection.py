@@ -519,7 +519,7 @@ class Client:
         if self.state.busy_script is not None and "allow_busy" not in cmd.flags:
             # A script runs past busy-reply-threshold (we are served from its hook).
             cmd.rejected_calls += 1
-            self._refuse(cmd, errors.BUSY_SCRIPT)
+            self._refuse(cmd, self.state.busy_script.busy_error)
             return True
         if self.multi is not None:
             return queue_command(self, cmd, args)

@@ -292,6 +292,37 @@ UNKILLABLE = ("UNKILLABLE Sorry the script already executed write commands again
               "hard way using the SHUTDOWN NOSAVE command.")
 BUSY_SCRIPT = ("BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
                "SHUTDOWN NOSAVE.")
+BUSY_FUNCTION = ("BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+                 "SHUTDOWN NOSAVE.")
+
+# --- functions (FUNCTION, FCALL, FCALL_RO) ---------------------------------------------
+FUNCTION_NO_METADATA = "ERR Missing library metadata"
+FUNCTION_BAD_METADATA = "ERR Invalid library metadata"
+FUNCTION_NAME_TWICE = "ERR Invalid metadata value, name argument was given multiple times"
+FUNCTION_BAD_METADATA_VALUE = "ERR Invalid metadata value given: {}"
+FUNCTION_NO_LIBRARY_NAME = "ERR Library name was not given"
+FUNCTION_BAD_NAME = ("ERR Library names can only contain letters, numbers, or underscores(_) "
+                     "and must be at least one character long")
+FUNCTION_NO_ENGINE = "ERR Engine '{}' not found"
+FUNCTION_LIBRARY_EXISTS = "ERR Library '{}' already exists"
+FUNCTION_LIBRARY_EXISTS_JOIN = "ERR Library {} already exists"
+FUNCTION_EXISTS = "ERR Function {} already exists"
+FUNCTION_NONE_REGISTERED = "ERR No functions registered"
+FUNCTION_COMPILE = "ERR Error compiling function: {}"
+FUNCTION_REGISTER = "ERR Error registering functions: {}"
+FUNCTION_LIBRARY_NOT_FOUND = "ERR Library not found"
+FUNCTION_NOT_FOUND = "ERR Function not found"
+FUNCTION_BAD_NUMKEYS = "ERR Bad number of keys provided"
+FUNCTION_NUMKEYS_TOO_BIG = "ERR Number of keys can't be greater than number of args"
+FUNCTION_NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative"
+FUNCTION_LIST_NO_NAME = "ERR library name argument was not given"
+FUNCTION_LIST_UNKNOWN = "ERR Unknown argument {}"
+FUNCTION_LOAD_OPTION = "ERR Unknown option given: {}"
+FUNCTION_LOAD_NO_CODE = "ERR Function code is missing"
+FUNCTION_FLUSH_OPTION = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option"
+FUNCTION_RESTORE_POLICY = ("ERR Wrong restore policy given, value should be either FLUSH, "
+                           "APPEND or REPLACE.")
+FUNCTION_RESTORE_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
 
 
 

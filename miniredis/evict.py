@@ -188,6 +188,9 @@ def _denyoom(state: "ServerState", cmd: Optional["Command"], args: List[bytes]) 
     if cmd.parent is None and cmd.name in _EVAL_COMMANDS:
         from .commands.scripting import script_denies_oom
         return script_denies_oom(state, cmd, args)
+    if cmd.parent is None and cmd.name in ("fcall", "fcall_ro"):
+        from .commands.functions import fcall_denies_oom
+        return fcall_denies_oom(state, cmd, args)
     return "denyoom" in cmd.flags
 
 

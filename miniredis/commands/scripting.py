@@ -58,7 +58,7 @@ class _Run:
     """The script being run: who runs it and what it has done (scriptRunCtx)."""
 
     __slots__ = ("client", "script", "read_only", "wrote", "killed", "busy", "started",
-                 "watcher_was_active")
+                 "watcher_was_active", "busy_error", "argv")
 
     def __init__(self, client: "Client", script: _Script, read_only: bool) -> None:
         self.client = client
@@ -69,6 +69,8 @@ class _Run:
         self.busy = False             # past busy-reply-threshold
         self.started = time.monotonic()
         self.watcher_was_active = False
+        self.busy_error = errors.BUSY_SCRIPT    # what other clients get meanwhile
+        self.argv: List[bytes] = []             # the calling command (FUNCTION STATS)
 
 
 class Scripting:
@@ -124,7 +126,7 @@ class Scripting:
         """Run ``script`` for ``client``; its reply (errors raised)."""
         engine = self.engine
         state = self.state
-        run = _Run(client, script, read_only)
+        run = self.new_run(client, script, read_only)
         saved_db, saved_resp = client.db, client.resp
         saved_no_blocking = client.no_blocking
         blocking = state.blocking
@@ -134,7 +136,7 @@ class Scripting:
         self.running = run
         engine.sethook(self._tick, HOOK_INSTRUCTIONS)
         try:
-            ok, value = engine.run(script.function, keys, argv)
+            ok, value = self.invoke(engine, script, keys, argv)
         finally:
             self.running = None
             engine.sethook(None, 0)
@@ -154,6 +156,14 @@ class Scripting:
                 return Raw((RESP3 if client.resp == 3 else RESP2).encode_deep(reply))
             return reply
         raise self._error_reply(engine, script, value)
+
+    def new_run(self, client: "Client", script: Any, read_only: bool) -> _Run:
+        return _Run(client, script, read_only)
+
+    def invoke(self, engine: LuaEngine, script: Any, keys: List[bytes],
+               argv: List[bytes]) -> Tuple[bool, Any]:
+        """Run the script's Lua code: (ok, value or error table)."""
+        return engine.run(script.function, keys, argv)
 
     @staticmethod
     def _error_reply(engine: LuaEngine, script: _Script, value: Any) -> CommandError:
@@ -297,12 +307,22 @@ class Scripting:
         for other in list(state.clients.values()):
             other._update_gate()
 
-    def kill(self) -> Any:
+    def kill(self, is_eval: bool = True) -> Any:
+        """SCRIPT KILL (``is_eval``) or FUNCTION KILL of whichever script runs
+        (scriptKill: one refuses to kill what the other started)."""
         run = self.running
         if run is None:
-            raise CommandError(errors.NOTBUSY)
+            other = self.state.busy_script
+            if other is None or other is run:
+                raise CommandError(errors.NOTBUSY)
+            run = other
         if run.wrote:
             raise CommandError(errors.UNKILLABLE)
+        function = run.busy_error is errors.BUSY_FUNCTION
+        if is_eval and function:
+            raise CommandError(errors.BUSY_FUNCTION)
+        if not is_eval and not function:
+            raise CommandError(errors.BUSY_SCRIPT)
         run.killed = True
         return OK
 
@@ -420,6 +440,16 @@ def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) ->
             raise CommandError(errors.NOSCRIPT)
     else:
         script = scripting.load(args[1])
+    prepare_run(client, script, read_only)
+    keys = args[3:3 + numkeys]
+    argv = args[3 + numkeys:]
+    return scripting.execute(client, script, keys, argv,
+                             read_only or (not script.compat and script.no_writes))
+
+
+def prepare_run(client: "Client", script: Any, read_only: bool) -> None:
+    """scriptPrepareForRun's refusals for a script or function with flags (EVAL with
+    a shebang, FCALL): a writing script from a *_RO command, MISCONF, OOM."""
     if read_only and not script.compat and not script.no_writes:
         raise CommandError(errors.SCRIPT_WRITE_FLAG_RO)
     if not script.compat and not script.no_writes and \
@@ -430,10 +460,6 @@ def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) ->
     if state.pre_command_oom and state.config.values["maxmemory"] and not script.compat \
             and not (script.allow_oom or script.no_writes):
         raise CommandError(errors.SCRIPT_OOM_NO_ALLOW)      # scriptPrepareForRun
-    keys = args[3:3 + numkeys]
-    argv = args[3 + numkeys:]
-    return scripting.execute(client, script, keys, argv,
-                             read_only or (not script.compat and script.no_writes))
 
 
 _EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys"

@@ -197,7 +197,11 @@ class LuaEngine:
     """One Lua interpreter with Redis's sandbox and libraries, for one server."""
 
     def __init__(self, call: Callable[..., Tuple[bool, Any]],
-                 log: Callable[[int, bytes], None], version: str) -> None:
+                 log: Callable[[int, bytes], None], version: str,
+                 register: Optional[Callable[..., Optional[bytes]]] = None) -> None:
+        # ``register``: redis.register_function's Python side (name, description,
+        # callback, comma-separated flags) -> error text or None; given only for the
+        # runtime of functions (see miniredis.scripting.functions).
         self.rand = Rand48()
         self.resp = 2                  # the running script's redis.setresp()
         # No Python object is ever handed to Lua (see the module doc); should one
@@ -234,6 +238,8 @@ class LuaEngine:
             b"version": version.encode(),
             b"version_num": (major << 16) | (minor << 8) | patch,
         })
+        if register is not None:
+            callbacks[b"register_function"] = sealed(register)
         rt.globals()[b"__py"] = callbacks
         from . import lualibs, luapack
         threads = self._threads = rt.table()   # the coroutines running, innermost last
@@ -247,6 +253,8 @@ class LuaEngine:
         api = chunk()
         self._compile = api[b"compile"]
         self._run = api[b"run"]
+        self.load_library = api[b"load_library"]
+        self._call_function = api[b"call_function"]
         self.restore = api[b"restore"]
         self.sethook = api[b"sethook"]
         self._rawget = api[b"rawget"]
@@ -408,6 +416,19 @@ class LuaEngine:
         ok = result[0]
         value = result[1] if len(result) > 1 else None
         return bool(ok), value
+
+    def run_function(self, function: Any, keys: List[bytes],
+                     argv: List[bytes]) -> Tuple[bool, Any]:
+        """Run a registered function (FCALL): KEYS and ARGV are its arguments."""
+        rt = self.runtime
+        self.resp = 2
+        try:
+            result = self._call_function(function, rt.table_from(keys), rt.table_from(argv))
+        finally:
+            self.restore()
+        if not isinstance(result, tuple):
+            return bool(result), None
+        return bool(result[0]), (result[1] if len(result) > 1 else None)
 
     def lua_type(self, value: Any) -> str:
         if value is None:

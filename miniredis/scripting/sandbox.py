@@ -462,6 +462,121 @@ local function restore_table(t, want)
 end
 local empty = {}
 
+-- Redis 7.0's function engine (function_lua.c), used by the runtime of FUNCTION and
+-- FCALL only: a library's code runs once, at FUNCTION LOAD, seeing nothing but the
+-- load API (a ``redis`` table with register_function, log and the version); the
+-- functions it registers keep the library's environment, which later reads through
+-- to the ordinary globals. Both are read-only, as Redis's globals are.
+local library_api, library_env, library_mt = nil, nil, nil
+if py.register_function then
+  local lower, sub = string.lower, string.sub
+  local register = py.register_function
+  local function register_error(msg) error({err='ERR ' .. msg}, 0) end
+  local flag_names = {['no-writes']=true, ['allow-oom']=true, ['allow-stale']=true,
+                      ['no-cluster']=true, ['allow-cross-slot-keys']=true}
+  local function is_string(v) local t = type(v) return t == 'string' or t == 'number' end
+  local function read_flags(t)
+    local flags, j = {}, 1
+    while true do
+      local v = t[j]
+      if v == nil then return flags end
+      if not is_string(v) then return nil end
+      v = lower(tostring(v))
+      if not flag_names[v] then return nil end
+      flags[#flags + 1] = v
+      j = j + 1
+    end
+  end
+  local function register_function(...)
+    local n = select('#', ...)
+    if n < 1 or n > 2 then
+      register_error('wrong number of arguments to redis.register_function')
+    end
+    local name, desc, callback, flags
+    if n == 1 then
+      local t = ...
+      if type(t) ~= 'table' then
+        register_error('calling redis.register_function with a single argument is only ' ..
+                       'applicable to Lua table (representing named arguments).')
+      end
+      for k, v in rawnext, real_of[t] or t do
+        if not is_string(k) then
+          register_error('named argument key given to redis.register_function is not a string')
+        end
+        local key = lower(tostring(k))
+        if key == 'function_name' then
+          if not is_string(v) then
+            register_error('function_name argument given to redis.register_function ' ..
+                           'must be a string')
+          end
+          name = tostring(v)
+        elseif key == 'description' then
+          if not is_string(v) then
+            register_error('description argument given to redis.register_function ' ..
+                           'must be a string')
+          end
+          desc = tostring(v)
+        elseif key == 'callback' then
+          if type(v) ~= 'function' then
+            register_error('callback argument given to redis.register_function must be ' ..
+                           'a function')
+          end
+          callback = v
+        elseif key == 'flags' then
+          if type(v) ~= 'table' then
+            register_error('flags argument to redis.register_function must be a table ' ..
+                           'representing function flags')
+          end
+          flags = read_flags(v)
+          if not flags then register_error('unknown flag given') end
+        else
+          register_error('unknown argument given to redis.register_function')
+        end
+      end
+      if not name then
+        register_error('redis.register_function must get a function name argument')
+      end
+      if not callback then
+        register_error('redis.register_function must get a callback argument')
+      end
+    else
+      local f
+      name, f = ...
+      if not is_string(name) then
+        register_error('first argument to redis.register_function must be a string')
+      end
+      if type(f) ~= 'function' then
+        register_error('second argument to redis.register_function must be a function')
+      end
+      name, callback = tostring(name), f
+    end
+    local err = register(name, desc, callback, concat(flags or empty, ','))
+    if err then error({err=err}, 0) end
+  end
+  local function missing(t, k)
+    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+  end
+  local api_redis = setmetatable({
+    register_function = register_function, log = redis.log,
+    LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+    REDIS_VERSION = redis.REDIS_VERSION, REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+  }, {__index = missing, __newindex = refuse})
+  library_api = setmetatable({redis = api_redis}, {__index = missing, __newindex = refuse})
+  library_mt = {__index = env, __newindex = refuse}
+  library_env = setmetatable({}, library_mt)
+  real_of[library_env] = G
+end
+
+local function load_error(e)
+  e = error_value(e)
+  if type(e) == 'table' then
+    local m = rawget(e, 'err')
+    if type(m) == 'string' then return m end
+    return 'ERR unknown error'
+  end
+  return 'ERR ' .. tostring(e)
+end
+
 -- Called from Python around every script run.
 return {
   compile = function(body)
@@ -488,7 +603,7 @@ return {
       if rawnext(v) ~= nil then restore_table(v, empty) end
     end
   end,
-  sethook = function(tick, count)
+  sethook = function(tick, count, message)
     -- A count hook asking Python (tick) whether to go on: SCRIPT KILL's way in.
     -- Once killed it fires on every line, so pcall cannot swallow the kill.
     local hook
@@ -498,10 +613,26 @@ return {
       if running and running.source == '=[redis]' then return end
       if tick() then
         dbg.sethook(hook, 'l')
-        error({err='ERR Script killed by user with SCRIPT KILL...'}, 0)
+        error({err=message or 'ERR Script killed by user with SCRIPT KILL...'}, 0)
       end
     end
     if tick then dbg.sethook(hook, '', count) else dbg.sethook() end
+  end,
+  -- FUNCTION LOAD: compile a library's code and run it with the load API; nil and
+  -- the compile error, or false and the run's error text, or true.
+  load_library = function(body)
+    local f, e = rawloadstring(body, '@user_function')
+    if not f then return nil, e end
+    setfenv(f, library_env)
+    library_mt.__index = library_api
+    local ok, err = rawpcall(f)
+    library_mt.__index = env
+    if ok then return true end
+    return false, load_error(err)
+  end,
+  -- FCALL: a registered function gets KEYS and ARGV as its two arguments.
+  call_function = function(fn, keys, argv)
+    return rawxpcall(function() return fn(keys, argv) end, __redis__err__handler)
   end,
   rawget = rawget,
   -- t[i], t[i+1]... up to the first nil or 4000 of them, after their count: a

@@ -1,0 +1,269 @@
+"""Redis 7.0 functions: the library registry behind FUNCTION and FCALL (functions.c).
+
+A library is Lua code starting with a ``#!lua name=<lib>`` line. FUNCTION LOAD runs
+it once in the runtime of functions (a :class:`~miniredis.scripting.lua.LuaEngine`
+of its own, separate from EVAL's, with the load API only: see the sandbox's
+``load_library``); every ``redis.register_function`` it makes lands in
+:meth:`Registry.register`. A library is committed only when its code ran, registered
+at least one function, and none of its function names is taken by another library;
+with REPLACE the old library comes back on any failure.
+
+The registry also knows the FUNCTION DUMP/RESTORE payload (one RDB FUNCTION2 opcode
+and the library code per library, the RDB version, a CRC64), which is also how the
+libraries are stored in dump.rdb.
+"""
+from __future__ import annotations
+
+import re
+import struct
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .. import errors
+from ..errors import CommandError
+
+# scripts_flags_def, in Redis's order (FUNCTION LIST lists flags in this order).
+FLAG_NAMES = (b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster",
+              b"allow-cross-slot-keys")
+LOAD_TIMEOUT_MS = 500
+_VALID_NAME = re.compile(rb"[A-Za-z0-9_]+\Z")
+OP_FUNCTION2 = 245
+_OP_FUNCTION_PRE_GA = 246
+
+
+class Function:
+    """A registered function; it quacks like an EVAL script for the shared runner
+    (``sha`` is its name, as error replies and the slow-script log name it)."""
+
+    __slots__ = ("name", "sha", "library", "function", "description", "flags",
+                 "compat", "no_writes", "allow_oom")
+
+    def __init__(self, name: bytes, library: "Library", function: Any,
+                 description: Optional[bytes], flags: List[bytes]) -> None:
+        self.name = self.sha = name
+        self.library = library
+        self.function = function
+        self.description = description
+        self.flags = [f for f in FLAG_NAMES if f in flags]
+        self.compat = False
+        self.no_writes = b"no-writes" in flags
+        self.allow_oom = b"allow-oom" in flags
+
+
+class Library:
+    """A loaded library: its name, its code (as given), its functions by lower name."""
+
+    __slots__ = ("name", "code", "functions")
+
+    def __init__(self, name: bytes, code: bytes) -> None:
+        self.name = name
+        self.code = code
+        self.functions: Dict[bytes, Function] = {}
+
+
+def parse_metadata(code: bytes) -> Tuple[bytes, bytes, bytes]:
+    """(engine, library name, the code after the shebang line) of a library
+    (functionExtractLibMetaData), or Redis's error."""
+    if not code.startswith(b"#!"):
+        raise CommandError(errors.FUNCTION_NO_METADATA)
+    end = code.find(b"\n")
+    if end < 0:
+        raise CommandError(errors.FUNCTION_BAD_METADATA)
+    from ..connection import split_inline
+    try:
+        parts = split_inline(code[:end])
+    except CommandError:
+        parts = None
+    if not parts:
+        raise CommandError(errors.FUNCTION_BAD_METADATA)
+    engine = parts[0][2:]
+    name: Optional[bytes] = None
+    for part in parts[1:]:
+        if part[:5].lower() == b"name=":
+            if name is not None:
+                raise CommandError(errors.FUNCTION_NAME_TWICE)
+            name = part[5:]
+            continue
+        raise CommandError(errors.FUNCTION_BAD_METADATA_VALUE.format(_text(part)))
+    if name is None:
+        raise CommandError(errors.FUNCTION_NO_LIBRARY_NAME)
+    return engine, name, code[end:]
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", "surrogateescape")
+
+
+class Registry:
+    """The libraries and functions of one server (functionsLibCtx)."""
+
+    def __init__(self, engine: Callable[[], Any]) -> None:
+        self._engine = engine            # the runtime of functions, made on demand
+        self.libraries: Dict[bytes, Library] = {}
+        self.functions: Dict[bytes, Function] = {}   # by lower-case name
+        self._loading: Optional[Library] = None
+
+    def stats(self) -> Tuple[int, int]:
+        """(libraries, functions)."""
+        return len(self.libraries), len(self.functions)
+
+    # -- redis.register_function ----------------------------------------------------
+    def register(self, name: bytes, description: Optional[bytes], callback: Any,
+                 flags: bytes) -> Optional[bytes]:
+        """The Python side of redis.register_function: None, or the error text."""
+        library = self._loading
+        if library is None:
+            return (b"ERR redis.register_function can only be called on FUNCTION LOAD "
+                    b"command")
+        if not _VALID_NAME.match(name):
+            return ("ERR " + errors.FUNCTION_BAD_NAME[4:]).encode()
+        key = name.lower()
+        if key in library.functions:
+            return b"ERR Function already exists in the library"
+        library.functions[key] = Function(name, library, callback, description,
+                                          flags.split(b",") if flags else [])
+        return None
+
+    # -- FUNCTION LOAD ----------------------------------------------------------------
+    def create(self, code: bytes, replace: bool, timeout_ms: int = LOAD_TIMEOUT_MS) -> bytes:
+        """Load a library (functionsCreateWithLibraryCtx); its name, or Redis's error."""
+        engine_name, name, body = parse_metadata(code)
+        if not _VALID_NAME.match(name):
+            raise CommandError(errors.FUNCTION_BAD_NAME)
+        if engine_name.upper() != b"LUA":
+            raise CommandError(errors.FUNCTION_NO_ENGINE.format(_text(engine_name)))
+        old = self.libraries.get(name)
+        if old is not None and not replace:
+            raise CommandError(errors.FUNCTION_LIBRARY_EXISTS.format(_text(name)))
+        if old is not None:
+            self._unlink(old)
+        try:
+            library = self._run_library(name, code, body, timeout_ms)
+            for key, function in library.functions.items():
+                if key in self.functions:
+                    raise CommandError(errors.FUNCTION_EXISTS.format(_text(function.name)))
+        except BaseException:
+            if old is not None:
+                self._link(old)
+            raise
+        self._link(library)
+        return name
+
+    def _run_library(self, name: bytes, code: bytes, body: bytes,
+                     timeout_ms: int) -> Library:
+        engine = self._engine()
+        library = Library(name, code)
+        self._loading = library
+        started = time.monotonic()
+
+        def tick() -> bool:
+            return timeout_ms > 0 and (time.monotonic() - started) * 1000 > timeout_ms
+
+        engine.sethook(tick, 100000, b"ERR FUNCTION LOAD timeout")
+        try:
+            result = engine.load_library(body)
+        finally:
+            engine.sethook(None, 0)
+            engine.restore()
+            self._loading = None
+        ok, error = (result if isinstance(result, tuple) else (result, None))
+        if ok is None:
+            raise CommandError(errors.FUNCTION_COMPILE.format(_text(error)))
+        if not ok:
+            raise CommandError(errors.FUNCTION_REGISTER.format(_text(error)))
+        if not library.functions:
+            raise CommandError(errors.FUNCTION_NONE_REGISTERED)
+        return library
+
+    def _link(self, library: Library) -> None:
+        self.libraries[library.name] = library
+        self.functions.update(library.functions)
+
+    def _unlink(self, library: Library) -> None:
+        del self.libraries[library.name]
+        for key in library.functions:
+            self.functions.pop(key, None)
+
+    def delete(self, name: bytes) -> None:
+        library = self.libraries.get(name)
+        if library is None:
+            raise CommandError(errors.FUNCTION_LIBRARY_NOT_FOUND)
+        self._unlink(library)
+
+    def flush(self) -> None:
+        self.libraries.clear()
+        self.functions.clear()
+
+    # -- FUNCTION DUMP / RESTORE, and dump.rdb ---------------------------------------
+    def rdb_records(self, compress: bool = True) -> bytes:
+        """The libraries as dump.rdb stores them: FUNCTION2 opcode and code each."""
+        from ..persistence.dump import _raw_string
+        return b"".join(bytes((OP_FUNCTION2,)) + _raw_string(library.code, compress)
+                        for library in self.libraries.values())
+
+    def dump(self) -> bytes:
+        """FUNCTION DUMP's payload."""
+        from ..persistence import rdb
+        from ..persistence.dump import PAYLOAD_VERSION
+        body = self.rdb_records() + struct.pack("<H", PAYLOAD_VERSION)
+        return body + struct.pack("<Q", rdb.crc64(0, body))
+
+    def restore(self, payload: bytes, policy: bytes) -> None:
+        """FUNCTION RESTORE: all the payload's libraries, or none (Redis's texts)."""
+        from ..persistence import dump
+        if not dump.verify(payload):
+            raise CommandError(errors.FUNCTION_RESTORE_PAYLOAD)
+        from ..persistence.rdb import RDBError, _Reader
+        reader = _Reader(payload[:-10], "payload")
+        codes: List[bytes] = []
+        try:
+            while reader.pos < len(payload) - 10:
+                kind = reader.byte()
+                if kind == _OP_FUNCTION_PRE_GA:
+                    raise CommandError("ERR Pre-GA function format not supported")
+                if kind != OP_FUNCTION2:
+                    raise CommandError("ERR given type is not a function")
+                codes.append(reader.string())
+        except RDBError:
+            raise CommandError("ERR can not read data type") from None
+        self.restore_codes(codes, policy)
+
+    def restore_codes(self, codes: List[bytes], policy: bytes) -> None:
+        """Load ``codes`` as new libraries under a RESTORE policy (FLUSH, APPEND,
+        REPLACE), all or nothing (rdbFunctionLoad, then libraryJoin)."""
+        fresh: Dict[bytes, Library] = {}
+        names: Dict[bytes, bytes] = {}
+        for code in codes:
+            engine_name, name, body = parse_metadata(code)
+            if not _VALID_NAME.match(name):
+                raise CommandError(errors.FUNCTION_BAD_NAME)
+            if engine_name.upper() != b"LUA":
+                raise CommandError(errors.FUNCTION_NO_ENGINE.format(_text(engine_name)))
+            if name in fresh:
+                raise CommandError(errors.FUNCTION_LIBRARY_EXISTS.format(_text(name)))
+            library = self._run_library(name, code, body, 0)
+            for key, function in library.functions.items():
+                if key in names:
+                    raise CommandError(errors.FUNCTION_EXISTS.format(_text(function.name)))
+                names[key] = name
+            fresh[name] = library
+        saved_libraries, saved_functions = dict(self.libraries), dict(self.functions)
+        try:
+            if policy == b"FLUSH":
+                self.flush()
+            for library in fresh.values():
+                old = self.libraries.get(library.name)
+                if old is not None:
+                    if policy != b"REPLACE":
+                        raise CommandError(errors.FUNCTION_LIBRARY_EXISTS_JOIN.format(
+                            _text(library.name)))
+                    self._unlink(old)
+            for library in fresh.values():
+                for key, function in library.functions.items():
+                    if key in self.functions:
+                        raise CommandError(errors.FUNCTION_EXISTS.format(
+                            _text(function.name)))
+                self._link(library)
+        except CommandError:
+            self.libraries, self.functions = saved_libraries, saved_functions
+            raise
