@@ -323,6 +323,9 @@ FUNCTION_FLUSH_OPTION = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option"
 FUNCTION_RESTORE_POLICY = ("ERR Wrong restore policy given, value should be either FLUSH, "
                            "APPEND or REPLACE.")
 FUNCTION_RESTORE_PAYLOAD = "ERR DUMP payload version or checksum are wrong"
+FUNCTION_RESTORE_TYPE = "ERR can not read data type"
+FUNCTION_RESTORE_NOT_FUNCTION = "ERR given type is not a function"
+FUNCTION_RESTORE_LIBRARY = "ERR Failed loading library payload"
 
 
 

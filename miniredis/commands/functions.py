@@ -195,7 +195,9 @@ def function_list(client: "Client", args: List[bytes]) -> Any:
 @command("function|flush", -2, "write noscript", group="scripting", since="7.0.0",
          summary="Deleting all functions")
 def function_flush(client: "Client", args: List[bytes]) -> Any:
-    if len(args) > 3 or (len(args) == 3 and args[2].lower() not in (b"sync", b"async")):
+    if len(args) > 3:
+        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format("FLUSH", "FUNCTION"))
+    if len(args) == 3 and args[2].lower() not in (b"sync", b"async"):
         raise CommandError(errors.FUNCTION_FLUSH_OPTION)
     functions(client.state).registry.flush()
     client.state.dirty += 1
@@ -212,7 +214,7 @@ def function_dump(client: "Client", args: List[bytes]) -> Any:
          since="7.0.0", summary="Restore all the functions on the given payload")
 def function_restore(client: "Client", args: List[bytes]) -> Any:
     if len(args) > 4:
-        raise CommandError(errors.SYNTAX)
+        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format("RESTORE", "FUNCTION"))
     policy = b"APPEND"
     if len(args) == 4:
         policy = args[3].upper()

@@ -106,6 +106,15 @@ def _section_memory(state) -> List[str]:
     scripts = memory.scripts()
     cached = len(getattr(getattr(state, "scripting", None), "scripts", ()) or ())
     frag = rss / used if used else 0.0
+    # Functions: counts, and estimates of their Lua runtime and registry (Redis
+    # reports an empty Lua state as 32768 bytes).
+    runner = getattr(state, "functions", None)
+    libraries = runner.registry.libraries if runner is not None else {}
+    n_libraries = len(libraries)
+    n_functions = len(runner.registry.functions) if runner is not None else 0
+    code = sum(len(library.code) for library in libraries.values())
+    vm_functions = 32768 + 4 * code + 512 * n_functions
+    functions_mem = (code + 200 * n_functions + 184 * n_libraries) if n_libraries else 0
     return [
         "used_memory:%d" % used, "used_memory_human:%s" % _human(used),
         "used_memory_rss:%d" % rss, "used_memory_rss_human:%s" % _human(rss),
@@ -120,10 +129,13 @@ def _section_memory(state) -> List[str]:
         "used_memory_lua:%d" % scripts, "used_memory_vm_eval:%d" % scripts,
         "used_memory_lua_human:%s" % _human(scripts),
         "used_memory_scripts_eval:%d" % scripts, "number_of_cached_scripts:%d" % cached,
-        "number_of_functions:0", "number_of_libraries:0", "used_memory_vm_functions:0",
-        "used_memory_vm_total:%d" % scripts,
-        "used_memory_vm_total_human:%s" % _human(scripts), "used_memory_functions:0",
-        "used_memory_scripts:%d" % scripts, "used_memory_scripts_human:%s" % _human(scripts),
+        "number_of_functions:%d" % n_functions, "number_of_libraries:%d" % n_libraries,
+        "used_memory_vm_functions:%d" % vm_functions,
+        "used_memory_vm_total:%d" % (scripts + vm_functions),
+        "used_memory_vm_total_human:%s" % _human(scripts + vm_functions),
+        "used_memory_functions:%d" % functions_mem,
+        "used_memory_scripts:%d" % (scripts + functions_mem),
+        "used_memory_scripts_human:%s" % _human(scripts + functions_mem),
         "maxmemory:%d" % maxmemory, "maxmemory_human:%s" % _human(maxmemory),
         "maxmemory_policy:%s" % state.config["maxmemory-policy"],
         "allocator_frag_ratio:1.00", "allocator_frag_bytes:0",

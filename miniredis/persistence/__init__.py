@@ -268,7 +268,7 @@ class Snapshots:
         dirty = state.dirty
         try:
             rdb.write(_rdb_path(state), snapshot.iter_dataset(state, raw_strings=True),
-                      state.config)
+                      state.config, snapshot.function_records(state))
         except OSError as exc:
             state.log("warning", "Write error saving DB on disk: %s" % diskio.strerror(exc))
             raise
@@ -284,8 +284,11 @@ class Snapshots:
         path = _rdb_path(state)
         config = state.config
 
+        functions = snapshot.function_records(state)
+
         def work() -> None:
-            rdb.write(path, snapshot.iter_dataset(state, raw_strings=True), config)
+            rdb.write(path, snapshot.iter_dataset(state, raw_strings=True), config,
+                      functions)
 
         if state.loop is None or not diskio.CAN_FORK:   # no loop to reap a child: inline
             try:

@@ -340,7 +340,7 @@ class _Output:
         self.size += len(data)
 
 
-def write(path: str, dataset: Any, config: Any) -> int:
+def write(path: str, dataset: Any, config: Any, functions: bytes = b"") -> int:
     """Write ``dataset`` (snapshot.iter_dataset's, with values kept as they are) to
     ``path`` atomically: a temp file, fsync, rename, fsync of the directory.
     Returns the file's size. Strings are stored raw (the format allows it), except
@@ -358,6 +358,8 @@ def write(path: str, dataset: Any, config: Any) -> int:
                       _aux(b"ctime", b"%d" % int(time.time())),
                       _aux(b"used-mem", b"0"), _aux(b"aof-base", b"0")):
             add(piece)
+        if functions:                     # the libraries' records, before the keys
+            add(functions)
         for db_id, count, expiring, items in dataset:
             add(bytes((OP_SELECTDB,)) + _len(db_id))
             add(bytes((OP_RESIZEDB,)) + _len(count) + _len(expiring))
@@ -718,8 +720,10 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
             reader.byte()
         elif opcode == OP_IDLE:
             reader.number()
-        elif opcode in (OP_MODULE_AUX, OP_FUNCTION2, OP_FUNCTION_PRE_GA):
-            raise reader.fail("modules and functions are not supported")
+        elif opcode in (OP_FUNCTION2, OP_FUNCTION_PRE_GA):
+            _load_function(state, reader, opcode == OP_FUNCTION_PRE_GA)
+        elif opcode == OP_MODULE_AUX:
+            raise reader.fail("modules are not supported")
         else:
             key = reader.string()
             value = _read_value(reader, opcode, config)
@@ -742,6 +746,22 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
                 raise RDBError("Wrong RDB checksum expected: (%016x) got: (%016x). "
                                "Aborting now." % (stored, crc64(0, data[:reader.pos - 8])))
     return loaded, expired, reader.pos
+
+
+def _load_function(state: "ServerState", reader: _Reader, pre_ga: bool) -> None:
+    """A library of the file (rdbFunctionLoad): loaded at once, replacing one of the
+    same name (DEBUG RELOAD keeps the functions it had)."""
+    from ..commands.functions import functions
+    from ..errors import CommandError
+    from ..scripting.functions import read_pre_ga
+    try:
+        code = read_pre_ga(reader) if pre_ga else reader.string()
+    except CommandError as exc:
+        raise reader.fail(exc.message) from None
+    try:
+        functions(state).registry.create(code, True, 0)
+    except CommandError as exc:
+        raise reader.fail("Failed loading library, %s" % exc.message) from None
 
 
 def load_file(state: "ServerState", path: str) -> Tuple[int, int]:

@@ -150,12 +150,29 @@ def iter_dataset(state: "ServerState", raw_strings: bool = False) -> Any:
             yield db.id, len(db.data), len(db.expires), keys(db)
 
 
+def function_records(state: "ServerState") -> bytes:
+    """The function libraries as dump.rdb stores them (b"" when there are none)."""
+    runner = getattr(state, "functions", None)
+    if runner is None or not runner.registry.libraries:
+        return b""
+    return runner.registry.rdb_records(bool(state.config["rdbcompression"]))
+
+
+def function_loads(state: "ServerState") -> List[bytes]:
+    """FUNCTION LOAD of every library, as a rewrite's base starts (rewriteFunctions)."""
+    runner = getattr(state, "functions", None)
+    if runner is None:
+        return []
+    return [encode([b"FUNCTION", b"LOAD", library.code])
+            for library in runner.registry.libraries.values()]
+
+
 def write_base(state: "ServerState", path: str) -> None:
     """Write the rewrite of the current dataset to ``path`` and fsync it (run in the
     rewrite's child, or inline when there is no event loop)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        chunk: List[bytes] = []
+        chunk: List[bytes] = function_loads(state)
         chunk_size = 0
         for db_id, _, _, items in iter_dataset(state, raw_strings=True):
             chunk.append(encode([b"SELECT", db_id]))

@@ -51,7 +51,7 @@ class Function:
 
 
 class Library:
-    """A loaded library: its name, its code (as given), its functions by lower name."""
+    """A loaded library: its name, its code (as given), its functions by name."""
 
     __slots__ = ("name", "code", "functions")
 
@@ -94,6 +94,26 @@ def _text(value: bytes) -> str:
     return value.decode("utf-8", "surrogateescape")
 
 
+def read_pre_ga(reader: Any) -> bytes:
+    """A library in 7.0-rc1/rc2's format (name, engine, optional description, code),
+    as the code with its shebang line (rdbFunctionLoad's translation)."""
+    from ..persistence.rdb import RDBError
+    step = "library name"
+    try:
+        name = reader.string()
+        step = "engine name"
+        engine = reader.string()
+        step = "library description indicator"
+        if reader.number():
+            step = "library description"
+            reader.string()
+        step = "library blob"
+        blob = reader.string()
+    except RDBError:
+        raise CommandError("ERR Failed loading %s" % step) from None
+    return b"#!" + engine + b" name=" + name + b"\n" + blob
+
+
 class Registry:
     """The libraries and functions of one server (functionsLibCtx)."""
 
@@ -104,8 +124,9 @@ class Registry:
         self._loading: Optional[Library] = None
 
     def stats(self) -> Tuple[int, int]:
-        """(libraries, functions)."""
-        return len(self.libraries), len(self.functions)
+        """(libraries, functions), functions counted per library as Redis does."""
+        return len(self.libraries), sum(len(library.functions)
+                                        for library in self.libraries.values())
 
     # -- redis.register_function ----------------------------------------------------
     def register(self, name: bytes, description: Optional[bytes], callback: Any,
@@ -117,10 +138,9 @@ class Registry:
                     b"command")
         if not _VALID_NAME.match(name):
             return ("ERR " + errors.FUNCTION_BAD_NAME[4:]).encode()
-        key = name.lower()
-        if key in library.functions:
+        if name in library.functions:      # case-sensitive here, not in FCALL (Redis)
             return b"ERR Function already exists in the library"
-        library.functions[key] = Function(name, library, callback, description,
+        library.functions[name] = Function(name, library, callback, description,
                                           flags.split(b",") if flags else [])
         return None
 
@@ -139,8 +159,8 @@ class Registry:
             self._unlink(old)
         try:
             library = self._run_library(name, code, body, timeout_ms)
-            for key, function in library.functions.items():
-                if key in self.functions:
+            for function in library.functions.values():
+                if function.name.lower() in self.functions:
                     raise CommandError(errors.FUNCTION_EXISTS.format(_text(function.name)))
         except BaseException:
             if old is not None:
@@ -177,12 +197,14 @@ class Registry:
 
     def _link(self, library: Library) -> None:
         self.libraries[library.name] = library
-        self.functions.update(library.functions)
+        for function in library.functions.values():
+            self.functions[function.name.lower()] = function
 
     def _unlink(self, library: Library) -> None:
         del self.libraries[library.name]
-        for key in library.functions:
-            self.functions.pop(key, None)
+        for function in library.functions.values():
+            if self.functions.get(function.name.lower()) is function:
+                del self.functions[function.name.lower()]
 
     def delete(self, name: bytes) -> None:
         library = self.libraries.get(name)
@@ -214,18 +236,22 @@ class Registry:
         if not dump.verify(payload):
             raise CommandError(errors.FUNCTION_RESTORE_PAYLOAD)
         from ..persistence.rdb import RDBError, _Reader
-        reader = _Reader(payload[:-10], "payload")
+        reader = _Reader(payload, "payload")   # reads may run into the trailer, as in Redis
         codes: List[bytes] = []
-        try:
-            while reader.pos < len(payload) - 10:
+        while reader.pos < len(payload) - 10:
+            try:
                 kind = reader.byte()
-                if kind == _OP_FUNCTION_PRE_GA:
-                    raise CommandError("ERR Pre-GA function format not supported")
-                if kind != OP_FUNCTION2:
-                    raise CommandError("ERR given type is not a function")
+            except RDBError:
+                raise CommandError(errors.FUNCTION_RESTORE_TYPE) from None
+            if kind == _OP_FUNCTION_PRE_GA:
+                codes.append(read_pre_ga(reader))
+                continue
+            if kind != OP_FUNCTION2:
+                raise CommandError(errors.FUNCTION_RESTORE_NOT_FUNCTION)
+            try:
                 codes.append(reader.string())
-        except RDBError:
-            raise CommandError("ERR can not read data type") from None
+            except RDBError:
+                raise CommandError(errors.FUNCTION_RESTORE_LIBRARY) from None
         self.restore_codes(codes, policy)
 
     def restore_codes(self, codes: List[bytes], policy: bytes) -> None:
@@ -242,7 +268,8 @@ class Registry:
             if name in fresh:
                 raise CommandError(errors.FUNCTION_LIBRARY_EXISTS.format(_text(name)))
             library = self._run_library(name, code, body, 0)
-            for key, function in library.functions.items():
+            for function in library.functions.values():
+                key = function.name.lower()
                 if key in names:
                     raise CommandError(errors.FUNCTION_EXISTS.format(_text(function.name)))
                 names[key] = name
@@ -259,8 +286,8 @@ class Registry:
                             _text(library.name)))
                     self._unlink(old)
             for library in fresh.values():
-                for key, function in library.functions.items():
-                    if key in self.functions:
+                for function in library.functions.values():
+                    if function.name.lower() in self.functions:
                         raise CommandError(errors.FUNCTION_EXISTS.format(
                             _text(function.name)))
                 self._link(library)

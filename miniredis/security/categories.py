@@ -42,6 +42,7 @@ _CATEGORY_EXCEPTIONS = {
     "command|getkeys": ("connection",), "object": (), "object|help": ("keyspace",),
     "debug": (), "slowlog": (), "config": (), "hello": ("connection",),
     "pubsub": (), "pubsub|help": (), "xgroup": (), "xinfo": (), "script": (),
+    "function": (),
 }
 
 
