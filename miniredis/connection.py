@@ -6,13 +6,18 @@ of space-separated words, as telnet and ``redis-cli`` in some modes send), which
 would reject, so we split those lines ourselves. Every complete request in a read is
 executed in order and all replies leave in one write.
 
-hiredis is only ever given whole requests: a request still incomplete at the end of a
-read is kept here, and its headers are validated as they arrive (multibulk count, bulk
-lengths), so an absurd length is refused at once, as Redis does, instead of hiredis
-waiting for (or allocating) gigabytes.
+hiredis is only ever given requests it cannot overspend on: a request still incomplete
+at the end of a read is kept here, and its headers are validated as they arrive
+(multibulk count, bulk lengths), so an absurd length is refused at once, as Redis does,
+and an announced count costs memory only as its arguments arrive. hiredis allocates
+the list for an aggregate header as soon as it reads it, so a buffer that announces a
+count its bytes cannot fill is parsed here, request by request, instead
+(``_unsafe_for_hiredis``). A client that must still authenticate is held to Redis's
+small limits and parsed one request at a time (``_parse_unauthenticated``).
 """
 from __future__ import annotations
 
+import re
 import socket
 import time
 import traceback
@@ -27,6 +32,8 @@ from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
 from .blocking import BLOCKED
 from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder
+from .security.protected import (PROTECTED_COMMANDS, UNAUTH_MAX_ARGS, UNAUTH_MAX_BULK,
+                                 auth_required, command_refusal)
 
 PONG_BYTES = b"+PONG\r\n"
 
@@ -36,8 +43,15 @@ if TYPE_CHECKING:  # pragma: no cover
 _perf_counter = time.perf_counter
 
 INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
-MULTIBULK_MAX = 1024 * 1024     # largest argument count Redis accepts
+INT_MAX = 2 ** 31 - 1           # largest argument count Redis accepts
 READ_SIZE = 64 * 1024
+REDIS_READ = 16 * 1024          # PROTO_IOBUF_LEN: what Redis reads at a time
+
+# A hint that hiredis may be about to see a big aggregate header ('*' and 4+ digits);
+# RESP3's other aggregates ('>', '~', '|') are rare enough to be looked at whenever
+# present. The candidates themselves (see _unsafe_for_hiredis):
+_BIG_STAR = re.compile(rb"\*[0-9]{4}")
+_BIG_AGGREGATE = re.compile(rb"[*>~|]([0-9]{4,})")
 
 
 class Client:
@@ -95,6 +109,8 @@ class Client:
         self._unsure: Any = None        # last read's (buf, pos, requests) if undecided
         self._scan_pos = 0              # header scan progress within _pending
         self._scan_left = -1            # arguments still to scan; -1: count unread
+        self._read_start = 0            # where the newest read begins in the parsed buffer
+        self._deferred: Optional[bytes] = None  # unparsed input of an unauthenticated client
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
 
@@ -151,18 +167,27 @@ class Client:
         stats = state.stats
         stats.total_net_input_bytes += len(data)
         self.last_interaction = time.time()
-        try:
-            requests, error = self._parse(data)
-        except ProtocolError as exc:  # query buffer overflow: close silently
-            state.log("warning", "Closing client: %s" % exc)
-            self.close()
-            return
-        if self.blocked is not None or self._held:
-            self._held.extend(requests)     # run once the client is released
-            requests = ()
-        self.in_callback = True
-        self.run_requests(requests)
-        self.in_callback = False
+        while True:
+            try:
+                requests, error = self._parse(data)
+            except ProtocolError as exc:  # query buffer overflow: close silently
+                state.log("warning", "Closing client: %s" % exc)
+                self.close()
+                return
+            if self.blocked is not None or self._held:
+                self._held.extend(requests)     # run once the client is released
+                requests = ()
+            self.in_callback = True
+            self.run_requests(requests)
+            self.in_callback = False
+            # A client that must authenticate is parsed a request at a time (its
+            # limits may lift after each): the rest of its input waits here.
+            data = self._deferred
+            if data is None:
+                break
+            self._deferred = None
+            if error is not None or self.closing:
+                break
         if error is not None and not self.closing:
             self.out.append(b"-%s\r\n" % error.encode())
             stats.total_error_replies += 1
@@ -476,6 +501,12 @@ class Client:
 
     def _gate(self, cmd: Command, args: List[bytes]) -> bool:
         """Slow-path checks before running ``cmd``; True if the request was handled."""
+        if cmd.name in PROTECTED_COMMANDS:  # DEBUG: refused before NOAUTH and MULTI
+            refusal = command_refusal(self, cmd.name)
+            if refusal is not None:
+                cmd.rejected_calls += 1
+                self._refuse(cmd, refusal)
+                return True
         if not self.authenticated and "no_auth" not in cmd.flags:
             self._refuse(cmd, errors.NOAUTH)
             return True
@@ -505,6 +536,8 @@ class Client:
         Returns the complete requests and, if the input turned malformed after them,
         the protocol error to send before closing the connection.
         """
+        if not self.authenticated and auth_required(self):
+            return self._parse_unauthenticated(data)
         requests: List[List[bytes]] = []
         if self._unsure is not None:
             unsure, self._unsure = self._unsure, None
@@ -512,6 +545,7 @@ class Client:
             if data[:1] != b"*":
                 self._settle_boundary(*unsure)
         if self._pending:
+            self._read_start = len(self._pending)
             self._pending += data
             if self._pending_inline:
                 buf = bytes(self._pending)
@@ -531,6 +565,7 @@ class Client:
                 self._scan_pos = 0
                 self._scan_left = -1
         else:
+            self._read_start = 0
             buf = data
         try:
             self._split(buf, requests)
@@ -538,11 +573,65 @@ class Client:
             return requests, str(exc)
         return requests, None
 
+    def _parse_unauthenticated(self, data: bytes) -> Tuple[List[List[bytes]], Optional[str]]:
+        """Parse one request of a client that must still authenticate.
+
+        Redis holds such a client to at most 10 arguments of at most 16 KB each, and a
+        request is parsed only after the previous one ran (AUTH may lift the limits),
+        so this returns at most one request and leaves the rest of the bytes in
+        ``_deferred`` for :meth:`process` to parse next. Rare and small: no hurry here.
+        """
+        if self._unsure is not None:
+            unsure, self._unsure = self._unsure, None
+            self._settle_boundary(*unsure)
+        requests: List[List[bytes]] = []
+        if self._pending:
+            self._read_start = len(self._pending)
+            buf = bytes(self._pending) + data
+        else:
+            self._read_start = 0
+            buf = data
+        self._pending = bytearray()
+        self._pending_inline = False
+        self._scan_pos = 0
+        self._scan_left = -1
+        size = len(buf)
+        pos = 0
+        try:
+            while pos < size:
+                if buf[pos] == 42:  # '*'
+                    end, left = _scan_headers(buf, pos, -1, self._read_start,
+                                              self.state.config.values["proto-max-bulk-len"],
+                                              True)
+                    if left:
+                        self._pending = bytearray(buf[pos:])
+                        pos = size
+                        break
+                    request = _decode_request(buf, pos, end)
+                    pos = end
+                else:
+                    newline = _inline_end(buf, pos, self._read_start)
+                    if newline < 0:
+                        self._pending = bytearray(buf[pos:])
+                        self._pending_inline = True
+                        pos = size
+                        break
+                    request = _inline_args(buf, pos, newline)
+                    pos = newline + 1
+                if request:
+                    requests.append(request)
+                    break
+        except ProtocolError as exc:
+            return requests, str(exc)
+        if pos < size:
+            self._deferred = buf[pos:]
+        return requests, None
+
     def _split(self, buf: bytes, requests: List[List[bytes]]) -> None:
         pos = 0
         size = len(buf)
         if buf[0] != 42 and size <= INLINE_MAX and b"\n*" not in buf \
-                and b'"' not in buf and b"'" not in buf:
+                and b'"' not in buf and b"'" not in buf and b"\0" not in buf:
             # Only unquoted inline commands (redis-cli, telnet, PING_INLINE): every
             # line splits on whitespace, as sdssplitargs does without quotes.
             lines = buf.split(b"\n")
@@ -562,27 +651,22 @@ class Client:
                 if pos < 0:
                     return
             else:
-                newline = buf.find(b"\n", pos)
+                newline = _inline_end(buf, pos, self._read_start)
                 if newline < 0:
-                    if size - pos > INLINE_MAX:
-                        raise ProtocolError(errors.PROTO_BIG_INLINE)
                     self._pending = bytearray(buf[pos:])
                     self._pending_inline = True
                     return
-                if newline - pos > INLINE_MAX:
-                    raise ProtocolError(errors.PROTO_BIG_INLINE)
-                line = buf[pos:newline]
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                args = split_inline(line)
-                if args is None:
-                    raise ProtocolError(errors.PROTO_UNBALANCED_QUOTES)
+                args = _inline_args(buf, pos, newline)
                 if args:
                     requests.append(args)
                 pos = newline + 1
 
     def _split_multibulk(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> int:
         """Let hiredis parse from ``pos``; return where it stopped (-1: all consumed)."""
+        if _BIG_STAR.search(buf, pos) is not None or b">" in buf or b"~" in buf \
+                or b"|" in buf:
+            if _unsafe_for_hiredis(buf, pos):
+                return self._split_careful(buf, pos, requests)
         reader = self.reader
         reader.feed(buf if pos == 0 else buf[pos:])
         parsed: List[List[bytes]] = []
@@ -603,8 +687,6 @@ class Client:
                 except TypeError:
                     stop_reason = "bad-element"
                     break
-                if len(req) > MULTIBULK_MAX:
-                    raise ProtocolError(errors.PROTO_INVALID_MULTIBULK)
                 append(req)
         except hiredis.ProtocolError:
             stop_reason = "hiredis-error"
@@ -623,18 +705,37 @@ class Client:
         offset = pos + sum(_encoded_length(r) for r in parsed)
         if stop_reason is None:
             # An incomplete request: keep it and validate its headers as it grows.
-            self._pending = bytearray(buf[offset:])
-            self._scan_pos = 0
-            self._scan_left = -1
-            if self._scan_pending() >= 0:  # cannot happen: hiredis saw it incomplete
-                buf2 = bytes(self._pending)
-                self._pending = bytearray()
-                self._scan_left = -1
-                self._split_multibulk(buf2, 0, requests)
-            return -1
+            return self._split_careful(buf, offset, requests)
         if buf[offset] != 42:
             return offset  # an inline command follows: the caller's loop handles it
-        return self._multibulk_header_error(buf, offset, requests)
+        return self._split_careful(buf, offset, requests)
+
+    def _split_careful(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> int:
+        """Parse multibulk requests one at a time, checking each header ourselves first.
+
+        hiredis only ever sees a request whose headers passed Redis's checks and whose
+        bytes have all arrived, so nothing is allocated ahead of the data. An
+        incomplete request is kept in ``_pending``; returns where an inline command
+        starts, or -1 when the buffer is used up. Raises ProtocolError with Redis's
+        text at the first bad header.
+        """
+        size = len(buf)
+        max_bulk = self.state.config.values["proto-max-bulk-len"]
+        read_start = self._read_start
+        while pos < size:
+            if buf[pos] != 42:
+                return pos
+            end, left = _scan_headers(buf, pos, -1, read_start, max_bulk, False)
+            if left:
+                self._pending = bytearray(buf[pos:])
+                self._scan_pos = end - pos
+                self._scan_left = left
+                return -1
+            request = _decode_request(buf, pos, end)
+            if request:
+                requests.append(request)
+            pos = end
+        return -1
 
     def _settle_boundary(self, buf: bytes, pos: int, parsed: List[List[bytes]]) -> None:
         """Work out exactly whether the last read ended inside a request.
@@ -651,70 +752,157 @@ class Client:
         self._scan_pos = 0
         self._scan_left = -1
 
-    def _multibulk_header_error(self, buf: bytes, offset: int,
-                                requests: List[List[bytes]]) -> int:
-        """A '*' request hiredis refused: reproduce Redis's verdict on it."""
-        self._pending = bytearray(buf[offset:])
-        self._scan_pos = 0
-        self._scan_left = -1
-        end = self._scan_pending()   # raises the precise protocol error if there is one
-        self._pending = bytearray()
-        self._scan_pos = 0
-        self._scan_left = -1
-        if end == 0:
-            return offset + _line_end(buf, offset)  # '*0' or negative: ignored by Redis
-        raise ProtocolError(errors.PROTO_INVALID_MULTIBULK)
-
     def _scan_pending(self) -> int:
         """Validate the held-back request's headers as far as they have arrived.
 
-        Returns the request's end offset once it is complete (0 for an empty request
-        that is skipped), -1 while incomplete; raises ProtocolError with Redis's text
-        for a bad count or length.
+        Returns the request's end offset once it is complete, -1 while incomplete;
+        raises ProtocolError with Redis's text for a bad count or length.
         """
-        buf = self._pending
-        pos = self._scan_pos
-        left = self._scan_left
-        if left < 0:
-            newline = buf.find(b"\r\n", pos)
-            if newline < 0:
-                if len(buf) - pos > INLINE_MAX:
-                    raise ProtocolError(errors.PROTO_BIG_MBULK)
-                return -1
-            count = _parse_length(buf[pos + 1:newline])
-            if count is None or count > MULTIBULK_MAX:
-                raise ProtocolError(errors.PROTO_INVALID_MULTIBULK)
-            pos = newline + 2
-            if count <= 0:
-                self._scan_pos, self._scan_left = 0, -1
-                return 0
-            left = count
-        max_bulk = self.state.config.values["proto-max-bulk-len"]
-        size = len(buf)
-        while left > 0 and pos < size:
-            if buf[pos] != 36:  # '$'
-                raise ProtocolError(errors.PROTO_EXPECTED_DOLLAR.format(chr(buf[pos])))
-            newline = buf.find(b"\r\n", pos)
-            if newline < 0:
-                if size - pos > INLINE_MAX:
-                    raise ProtocolError(errors.PROTO_BIG_BULK)
-                break
-            length = _parse_length(buf[pos + 1:newline])
-            if length is None or length < 0 or length > max_bulk:
-                raise ProtocolError(errors.PROTO_INVALID_BULK)
-            end = newline + 2 + length + 2
-            if end > size:
-                break
-            pos = end
-            left -= 1
+        pos, left = _scan_headers(self._pending, self._scan_pos, self._scan_left,
+                                  self._read_start,
+                                  self.state.config.values["proto-max-bulk-len"], False)
         self._scan_pos = pos
         self._scan_left = left
-        return pos if left == 0 else -1
+        return -1 if left else pos
 
 
-def _line_end(buf: bytes, offset: int) -> int:
-    newline = buf.find(b"\r\n", offset)
-    return newline + 2 - offset
+def _header_end(buf: bytes, pos: int) -> int:
+    """Where the header line at ``pos`` ends (its '\\r'), or -1 while it is incomplete.
+
+    As Redis reads it (strchr): the first '\\r', which needs one more byte after it
+    (not checked to be '\\n'); a NUL byte before it hides it.
+    """
+    end = buf.find(b"\r", pos)
+    if end < 0 or end + 1 >= len(buf) or buf.find(b"\0", pos, end) >= 0:
+        return -1
+    return end
+
+
+def _line_limit(start: int, read_start: int) -> int:
+    """How far past ``start`` the end of a line may be before Redis refuses it.
+
+    Redis reads 16 KB at a time and, after each read, refuses a line still without
+    its terminator past 64 KB; a line may so run to the end of the read that crossed
+    64 KB. ``read_start`` is where the newest read began in the buffer.
+    """
+    first = read_start - start      # the newest read's start, relative to the line
+    chunks = max(1, (INLINE_MAX - first) // REDIS_READ + 1)
+    return first + REDIS_READ * chunks
+
+
+def _check_line(buf: bytes, start: int, end: int, read_start: int, message: str) -> None:
+    """Raise Redis's "too big" error for a line (header or inline) that ran too long."""
+    if end < 0:
+        if len(buf) - start > INLINE_MAX:
+            raise ProtocolError(message)
+    elif end - start >= _line_limit(start, read_start):
+        raise ProtocolError(message)
+
+
+def _scan_headers(buf: bytes, pos: int, left: int, read_start: int, max_bulk: int,
+                  unauthenticated: bool) -> Tuple[int, int]:
+    """Redis's checks on a multibulk request's headers (processMultibulkBuffer).
+
+    Starts at ``pos`` with ``left`` arguments still to check (-1: the count line is
+    next). Returns ``(pos, left)``: with ``left == 0`` the request is complete and ends
+    at ``pos`` (a count of 0 or less ends after its line); otherwise the scan stopped
+    at ``pos`` for lack of data. Raises ProtocolError with Redis's text. Nothing is
+    allocated for what a header announces.
+    """
+    size = len(buf)
+    if left < 0:
+        newline = _header_end(buf, pos)
+        _check_line(buf, pos, newline, read_start, errors.PROTO_BIG_MBULK)
+        if newline < 0:
+            return pos, -1
+        count = _parse_length(buf[pos + 1:newline])
+        if count is None or count > INT_MAX:
+            raise ProtocolError(errors.PROTO_INVALID_MULTIBULK)
+        if count > UNAUTH_MAX_ARGS and unauthenticated:
+            raise ProtocolError(errors.PROTO_UNAUTH_MULTIBULK)
+        pos = newline + 2
+        if count <= 0:
+            return pos, 0
+        left = count
+    while left > 0 and pos < size:
+        newline = _header_end(buf, pos)
+        _check_line(buf, pos, newline, read_start, errors.PROTO_BIG_BULK)
+        if newline < 0:
+            break
+        if buf[pos] != 36:  # '$'
+            raise ProtocolError(errors.PROTO_EXPECTED_DOLLAR.format(chr(buf[pos])))
+        length = _parse_length(buf[pos + 1:newline])
+        if length is None or length < 0 or length > max_bulk:
+            raise ProtocolError(errors.PROTO_INVALID_BULK)
+        if length > UNAUTH_MAX_BULK and unauthenticated:
+            raise ProtocolError(errors.PROTO_UNAUTH_BULK)
+        end = newline + 2 + length + 2
+        if end > size:
+            break
+        pos = end
+        left -= 1
+    return pos, left
+
+
+def _decode_request(buf: bytes, pos: int, end: int) -> List[bytes]:
+    """The arguments of the complete request at ``pos`` that _scan_headers accepted.
+
+    Read as Redis reads it (a header ends at its '\\r', whatever byte follows), which
+    hiredis would not always accept; '*0' and negative counts give no request.
+    """
+    find = buf.find
+    newline = find(b"\r", pos)
+    count = int(buf[pos + 1:newline])
+    args: List[bytes] = []
+    pos = newline + 2
+    for _ in range(count):
+        newline = find(b"\r", pos)
+        start = newline + 2
+        stop = start + int(buf[pos + 1:newline])
+        args.append(buf[start:stop])
+        pos = stop + 2
+    return args
+
+
+def _inline_end(buf: bytes, pos: int, read_start: int) -> int:
+    """Where the inline line at ``pos`` ends (its '\\n'), or -1 while incomplete.
+
+    As Redis's strchr: a NUL byte hides what follows it. Raises ProtocolError when
+    the line has run past what Redis accepts.
+    """
+    newline = buf.find(b"\n", pos)
+    if newline >= 0 and buf.find(b"\0", pos, newline) >= 0:
+        newline = -1
+    _check_line(buf, pos, newline, read_start, errors.PROTO_BIG_INLINE)
+    return newline
+
+
+def _inline_args(buf: bytes, pos: int, newline: int) -> List[bytes]:
+    """The words of the inline line ``buf[pos:newline]`` (Redis's sdssplitargs)."""
+    line = buf[pos:newline]
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    args = split_inline(line)
+    if args is None:
+        raise ProtocolError(errors.PROTO_UNBALANCED_QUOTES)
+    return args
+
+
+def _unsafe_for_hiredis(buf: bytes, pos: int) -> bool:
+    """Whether hiredis might allocate more for ``buf[pos:]`` than its bytes justify.
+
+    hiredis.Reader creates the list for an aggregate ('*', and RESP3's '>', '~', '|'
+    that it also understands) as soon as it reads the header, sized by the announced
+    count. A count of 1000 or more passes only when the rest of the buffer could hold
+    that many arguments (6 bytes each at least): the list then costs memory in
+    proportion to bytes that arrived. The caller has already seen a hint of a big
+    header; this looks at each candidate.
+    """
+    room = len(buf)
+    for match in _BIG_AGGREGATE.finditer(buf, pos):
+        if int(match.group(1)) * 6 > room - match.end():
+            return True
+    return False
 
 
 def _parse_length(text: bytes) -> Optional[int]:
@@ -722,6 +910,8 @@ def _parse_length(text: bytes) -> Optional[int]:
     if not text or len(text) > 20:
         return None
     if text[0] == 48 and len(text) > 1:  # leading zero
+        return None
+    if text[0] == 45 and text[1:2] in (b"", b"0"):  # '-', '-0', '-01'
         return None
     try:
         if not (text.isdigit() or (text[0] == 45 and text[1:].isdigit())):

@@ -16,6 +16,7 @@ from ..glob import compile_pattern
 from ..keyspace import encoding_of
 from ..state import resident_bytes
 from ..protocol import OK, Map, Set, Simple, Verbatim
+from ..security.protected import command_refusal
 from . import COMMANDS, all_commands, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
 from .pubsub import info_fields as pubsub_info
@@ -681,8 +682,11 @@ _DEBUG = {b"sleep": (_debug_sleep, 3), b"object": (_debug_object, 3),
 @command("debug", -2, "admin noscript loading stale", group="server", since="1.0.0",
          summary="A container for debugging commands")
 def debug(client, args: List[bytes]):
-    if not protected_allowed(client, "enable-debug-command"):
-        raise CommandError(errors.DEBUG_NOT_ALLOWED)
+    # Also checked before authentication and MULTI queueing (Client._gate), as Redis
+    # does; here for clients on the ungated fast path.
+    refusal = command_refusal(client, "debug")
+    if refusal is not None:
+        raise CommandError(refusal)
     entry = _DEBUG.get(args[1].lower())
     if entry is None or len(args) != entry[1]:
         raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
