@@ -690,10 +690,14 @@ class Client:
                 append(req)
         except hiredis.ProtocolError:
             stop_reason = "hiredis-error"
-        if stop_reason is None and not reader.has_data() and buf[-1] == 10:
-            # Everything was consumed and the data ends a line: most likely at a
-            # request boundary, but hiredis may also hold a request whose header or
-            # first arguments came whole. Decided when the next read arrives.
+        if stop_reason is None and not reader.has_data() and buf[-1] == 10 and parsed \
+                and parsed[-1] and buf.endswith(b"$%d\r\n%s\r\n" % (
+                    len(parsed[-1][-1]), parsed[-1][-1])):
+            # Everything was consumed and the data ends with the last request's last
+            # argument: most likely at a request boundary, but hiredis may also hold a
+            # request whose header or first arguments came whole. Decided when the
+            # next read arrives. (Any other ending is surely inside a request, which
+            # the slow path below takes over now, so a bad header is refused at once.)
             self._unsure = (buf, pos, parsed)
             if [] in parsed:  # '*0' requests are skipped, as Redis does
                 parsed = [r for r in parsed if r]
@@ -900,7 +904,8 @@ def _unsafe_for_hiredis(buf: bytes, pos: int) -> bool:
     """
     room = len(buf)
     for match in _BIG_AGGREGATE.finditer(buf, pos):
-        if int(match.group(1)) * 6 > room - match.end():
+        digits = match.group(1)
+        if len(digits) > 12 or int(digits) * 6 > room - match.end():
             return True
     return False
 
