@@ -47,10 +47,13 @@ INT_MAX = 2 ** 31 - 1           # largest argument count Redis accepts
 READ_SIZE = 64 * 1024
 REDIS_READ = 16 * 1024          # PROTO_IOBUF_LEN: what Redis reads at a time
 
-# A hint that hiredis may be about to see a big aggregate header ('*' and 4+ digits);
-# RESP3's other aggregates ('>', '~', '|') are rare enough to be looked at whenever
-# present. The candidates themselves (see _unsafe_for_hiredis):
-_BIG_STAR = re.compile(rb"\*[0-9]{4}")
+# Lines hiredis must not be trusted with (see _unsafe_for_hiredis): a big aggregate
+# header, '*' (or RESP3's '>', '~', '|', which hiredis also reads) with 4+ digits, or a
+# RESP3 string type ('+', '=', '(') that hiredis turns into bytes like a bulk string
+# although Redis accepts only '$'. One search over the buffer, at line starts (the
+# buffer's own first header is checked apart).
+_SUSPECT_LINE = re.compile(rb"\n(?:[+=(]|[*>~|][0-9]{4})")
+_ODD_STRING = re.compile(rb"\n[+=(]")
 _BIG_AGGREGATE = re.compile(rb"[*>~|]([0-9]{4,})")
 
 
@@ -663,8 +666,7 @@ class Client:
 
     def _split_multibulk(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> int:
         """Let hiredis parse from ``pos``; return where it stopped (-1: all consumed)."""
-        if _BIG_STAR.search(buf, pos) is not None or b">" in buf or b"~" in buf \
-                or b"|" in buf:
+        if _SUSPECT_LINE.search(buf, pos) is not None or buf[pos + 1:pos + 5].isdigit():
             if _unsafe_for_hiredis(buf, pos):
                 return self._split_careful(buf, pos, requests)
         reader = self.reader
@@ -691,8 +693,7 @@ class Client:
         except hiredis.ProtocolError:
             stop_reason = "hiredis-error"
         if stop_reason is None and not reader.has_data() and buf[-1] == 10 and parsed \
-                and parsed[-1] and buf.endswith(b"$%d\r\n%s\r\n" % (
-                    len(parsed[-1][-1]), parsed[-1][-1])):
+                and parsed[-1] and buf.endswith(parsed[-1][-1], 0, -2):
             # Everything was consumed and the data ends with the last request's last
             # argument: most likely at a request boundary, but hiredis may also hold a
             # request whose header or first arguments came whole. Decided when the
@@ -893,15 +894,18 @@ def _inline_args(buf: bytes, pos: int, newline: int) -> List[bytes]:
 
 
 def _unsafe_for_hiredis(buf: bytes, pos: int) -> bool:
-    """Whether hiredis might allocate more for ``buf[pos:]`` than its bytes justify.
+    """Whether ``buf[pos:]`` must be parsed here rather than by hiredis.
 
     hiredis.Reader creates the list for an aggregate ('*', and RESP3's '>', '~', '|'
     that it also understands) as soon as it reads the header, sized by the announced
     count. A count of 1000 or more passes only when the rest of the buffer could hold
     that many arguments (6 bytes each at least): the list then costs memory in
-    proportion to bytes that arrived. The caller has already seen a hint of a big
-    header; this looks at each candidate.
+    proportion to bytes that arrived. A line starting like a RESP3 string ('+', '=',
+    '(') may be an argument of a kind Redis refuses and hiredis would not tell apart
+    (or just bulk data that looks so). The caller has seen a hint; this decides.
     """
+    if _ODD_STRING.search(buf, pos) is not None:
+        return True
     room = len(buf)
     for match in _BIG_AGGREGATE.finditer(buf, pos):
         digits = match.group(1)

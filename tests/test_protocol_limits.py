@@ -223,3 +223,15 @@ def test_debug_refused_inside_multi(differ):
     assert configured["miniredis"] == configured["redis"]
     assert b"EXECABORT" in configured["redis"]
     assert b"cmdstat_debug:calls=0" in configured["redis"]
+
+
+@pytest.mark.parametrize("data", [
+    b"*1\r\n+PING\r\n", b"*2\r\n$4\r\nECHO\r\n+hi\r\n", b"*2\r\n$4\r\nECHO\r\n=5\r\ntxt:a\r\n",
+    b"*2\r\n$4\r\nECHO\r\n(123\r\n", b"*2\r\n$4\r\nECHO\r\n:1\r\n", b"*2\r\n$4\r\nECHO\r\n_\r\n",
+    b"*2\r\n$4\r\nECHO\r\n,1.5\r\n", b"*2\r\n$4\r\nECHO\r\n#t\r\n", b"*2\r\n$4\r\nECHO\r\n-x\r\n",
+    b"*2\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n", b"*2\r\n$4\r\nECHO\r\n%1\r\n$1\r\na\r\n$1\r\nb\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$5\r\na\n+bc\r\n",   # looks odd, but only bulk data
+])
+def test_only_bulk_strings_are_arguments(differ, data):
+    """Redis takes only '$' bulk strings as arguments; hiredis reads RESP3 types too."""
+    _same(differ.ports, data)
