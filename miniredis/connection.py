@@ -55,6 +55,8 @@ REDIS_READ = 16 * 1024          # PROTO_IOBUF_LEN: what Redis reads at a time
 _SUSPECT_LINE = re.compile(rb"\n(?:[+=(]|[*>~|][0-9]{4})")
 _ODD_STRING = re.compile(rb"\n[+=(]")
 _BIG_AGGREGATE = re.compile(rb"[*>~|]([0-9]{4,})")
+# Commands that may authenticate a client (and so lift the limits before AUTH).
+_AUTHENTICATING = (b"auth", b"hello")
 
 
 class Client:
@@ -113,7 +115,8 @@ class Client:
         self._scan_pos = 0              # header scan progress within _pending
         self._scan_left = -1            # arguments still to scan; -1: count unread
         self._read_start = 0            # where the newest read begins in the parsed buffer
-        self._deferred: Optional[bytes] = None  # unparsed input of an unauthenticated client
+        # Unparsed input of a client that must authenticate: (buffer, offset).
+        self._deferred: Optional[Tuple[bytes, int]] = None
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
 
@@ -170,9 +173,10 @@ class Client:
         stats = state.stats
         stats.total_net_input_bytes += len(data)
         self.last_interaction = time.time()
+        start = 0
         while True:
             try:
-                requests, error = self._parse(data)
+                requests, error = self._parse(data, start)
             except ProtocolError as exc:  # query buffer overflow: close silently
                 state.log("warning", "Closing client: %s" % exc)
                 self.close()
@@ -185,12 +189,13 @@ class Client:
             self.in_callback = False
             # A client that must authenticate is parsed a request at a time (its
             # limits may lift after each): the rest of its input waits here.
-            data = self._deferred
-            if data is None:
+            deferred = self._deferred
+            if deferred is None:
                 break
             self._deferred = None
             if error is not None or self.closing:
                 break
+            data, start = deferred
         if error is not None and not self.closing:
             self.out.append(b"-%s\r\n" % error.encode())
             stats.total_error_replies += 1
@@ -533,14 +538,17 @@ class Client:
         self.encoder.encode_into(CommandError(message), self.out)
 
     # -- parsing ----------------------------------------------------------------------
-    def _parse(self, data: bytes) -> Tuple[List[List[bytes]], Optional[str]]:
+    def _parse(self, data: bytes, start: int = 0) -> Tuple[List[List[bytes]], Optional[str]]:
         """Split ``data`` (plus held-back bytes) into requests.
 
         Returns the complete requests and, if the input turned malformed after them,
-        the protocol error to send before closing the connection.
+        the protocol error to send before closing the connection. ``start`` > 0 only
+        for the rest of a read an unauthenticated client's request was taken from.
         """
         if not self.authenticated and auth_required(self):
-            return self._parse_unauthenticated(data)
+            return self._parse_unauthenticated(data, start)
+        if start:
+            data = data[start:]
         requests: List[List[bytes]] = []
         if self._unsure is not None:
             unsure, self._unsure = self._unsure, None
@@ -576,19 +584,22 @@ class Client:
             return requests, str(exc)
         return requests, None
 
-    def _parse_unauthenticated(self, data: bytes) -> Tuple[List[List[bytes]], Optional[str]]:
-        """Parse one request of a client that must still authenticate.
+    def _parse_unauthenticated(self, data: bytes,
+                               start: int) -> Tuple[List[List[bytes]], Optional[str]]:
+        """Parse the requests of a client that must still authenticate.
 
-        Redis holds such a client to at most 10 arguments of at most 16 KB each, and a
-        request is parsed only after the previous one ran (AUTH may lift the limits),
-        so this returns at most one request and leaves the rest of the bytes in
-        ``_deferred`` for :meth:`process` to parse next. Rare and small: no hurry here.
+        Redis holds such a client to at most 10 arguments of at most 16 KB each, and
+        parses a request only after the previous one ran. Only AUTH or HELLO can lift
+        the limits, so parsing stops after one of those, and the rest of the bytes wait
+        in ``_deferred`` for :meth:`process` to parse next (as an offset: no copies).
         """
         if self._unsure is not None:
             unsure, self._unsure = self._unsure, None
             self._settle_boundary(*unsure)
         requests: List[List[bytes]] = []
-        if self._pending:
+        if start:
+            buf = data          # the same read, after the request that just ran
+        elif self._pending:
             self._read_start = len(self._pending)
             buf = bytes(self._pending) + data
         else:
@@ -599,7 +610,7 @@ class Client:
         self._scan_pos = 0
         self._scan_left = -1
         size = len(buf)
-        pos = 0
+        pos = start
         try:
             while pos < size:
                 if buf[pos] == 42:  # '*'
@@ -623,11 +634,12 @@ class Client:
                     pos = newline + 1
                 if request:
                     requests.append(request)
-                    break
+                    if request[0].lower() in _AUTHENTICATING:
+                        break   # its success would lift the limits for what follows
         except ProtocolError as exc:
             return requests, str(exc)
         if pos < size:
-            self._deferred = buf[pos:]
+            self._deferred = (buf, pos)
         return requests, None
 
     def _split(self, buf: bytes, requests: List[List[bytes]]) -> None:
@@ -690,7 +702,7 @@ class Client:
                     stop_reason = "bad-element"
                     break
                 append(req)
-        except hiredis.ProtocolError:
+        except Exception:  # ProtocolError; TypeError for a RESP3 set or map of lists...
             stop_reason = "hiredis-error"
         if stop_reason is None and not reader.has_data() and buf[-1] == 10 and parsed \
                 and parsed[-1] and buf.endswith(parsed[-1][-1], 0, -2):
