@@ -197,13 +197,31 @@ class Client:
                 break
             data, start = deferred
         if error is not None and not self.closing:
-            self.out.append(b"-%s\r\n" % error.encode())
+            # As Redis's addReplyErrorFormat: no line breaks inside, the byte as it
+            # came (expected '$', got '<any byte>').
+            self.out.append(b"-%s\r\n" % error.replace("\r", " ").replace(
+                "\n", " ").encode("latin-1", "replace"))
             stats.total_error_replies += 1
             self.closing = True
         if self.out:
             self.flush()
         if self.closing and not self._unsent and not self.out:
             self.close()
+
+    def settle_input(self) -> None:
+        """Decide a read left undecided (see ``_split_multibulk``) without new data.
+
+        Called by the server's cron: a client that sent a request hiredis holds only in
+        part, and then waits, still gets Redis's verdict on its headers promptly.
+        """
+        if self._unsure is None or self.closed or self.in_callback:
+            return
+        unsure, self._unsure = self._unsure, None
+        self._settle_boundary(*unsure)
+        if self._pending:
+            idle_since = self.last_interaction
+            self.process(b"")
+            self.last_interaction = idle_since
 
     def flush(self) -> None:
         """Send buffered replies now; what the socket won't take waits for writability."""
@@ -646,7 +664,8 @@ class Client:
         pos = 0
         size = len(buf)
         if buf[0] != 42 and size <= INLINE_MAX and b"\n*" not in buf \
-                and b'"' not in buf and b"'" not in buf and b"\0" not in buf:
+                and b'"' not in buf and b"'" not in buf and b"\0" not in buf \
+                and b"\v" not in buf and b"\f" not in buf:
             # Only unquoted inline commands (redis-cli, telnet, PING_INLINE): every
             # line splits on whitespace, as sdssplitargs does without quotes.
             lines = buf.split(b"\n")
@@ -953,14 +972,16 @@ def _encoded_length(args: List[bytes]) -> int:
 
 _ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b",
             ord("a"): b"\a"}
-_SPACE = b" \t\n\r\v\f"
+_SPACE = b" \t\n\r\v\f"        # isspace(): skipped between words, needed after a quote
+_WORD_END = b" \t\n\r\0"        # what ends an unquoted word ('\v' and '\f' do not)
 _HEX = b"0123456789abcdefABCDEF"
 
 
 def split_inline(line: bytes) -> Optional[List[bytes]]:
     """Split an inline command line like Redis's sdssplitargs (None: bad quotes)."""
     if b'"' not in line and b"'" not in line:
-        return line.split()  # no quoting: words split on the same whitespace as isspace()
+        if b"\v" not in line and b"\f" not in line and b"\0" not in line:
+            return line.split()  # words split on the same whitespace as sdssplitargs
     args: List[bytes] = []
     i = 0
     n = len(line)
@@ -1010,7 +1031,7 @@ def split_inline(line: bytes) -> Optional[List[bytes]]:
                 if i >= n:
                     break
                 c = line[i]
-                if c in _SPACE:
+                if c in _WORD_END:
                     break
                 if c == 34:
                     in_double = True

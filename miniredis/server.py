@@ -320,6 +320,8 @@ class Server(DataAccess):
                 if state.blocking.ready:      # expired streams answer XREADGROUP waiters
                     state.blocking.serve_ready()
                 self._close_idle_clients()
+                for client in list(state.clients.values()):
+                    client.settle_input()     # partial requests that stopped arriving
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)

@@ -40,7 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = 20260207
 BAD_CONNECTIONS = 420
 FRAMES_PER_CONNECTION = 250
-GARBAGE_CONNECTIONS = 120
+GARBAGE_CONNECTIONS = 240
 WORKERS = 8
 RSS_BOUND_MB = 80
 VSZ_BOUND_MB = 512
@@ -242,6 +242,8 @@ def _bad_connection(port: int, seed: int, failures: List[str]) -> int:
 
 def _garbage(rng: random.Random) -> bytes:
     """Random bytes with some RESP shape; no real command name but PING/ECHO."""
+    if rng.random() < 0.5:
+        return _mutated(rng)
     tokens = [b"*", b"$", b"\r\n", b"\n", b"\r", b"\0", b"1", b"2", b"10", b"-1",
               b"99999", b"PING", b"ECHO", b" ", b'"', b"'", b"\\x4", b"+", b":", b"%",
               b"~", b">", b"|", b"_", b"a", b"\xff"]
@@ -252,6 +254,23 @@ def _garbage(rng: random.Random) -> bytes:
         else:
             parts.append(rng.choice(tokens))
     return b"".join(parts)
+
+
+def _mutated(rng: random.Random) -> bytes:
+    """A few valid PING/ECHO requests with bytes flipped, inserted or dropped."""
+    data = bytearray(b"".join(
+        _req(b"ECHO", bytes(rng.randrange(256) for _ in range(rng.randrange(12))))
+        if rng.random() < 0.6 else _req(b"PING") for _ in range(rng.randrange(1, 6))))
+    for _ in range(rng.randrange(1, 4)):
+        at = rng.randrange(len(data))
+        action = rng.randrange(3)
+        if action == 0:
+            data[at] = rng.choice(b"*$\r\n0123456789-+:%~>|_ \0xa")
+        elif action == 1:
+            data.insert(at, rng.choice(b"*$\r\n0123456789-+ \0"))
+        else:
+            del data[at]
+    return bytes(data)
 
 
 def _exchange(port: int, data: bytes) -> bytes:
