@@ -211,7 +211,8 @@ def test_debug_refused_inside_multi(differ):
             pytest.skip("redis-server not found")
         real = RedisProcess(executable, ["--enable-debug-command", "no"])
         try:
-            data = (_req(b"MULTI") + _req(b"DEBUG", b"SLEEP", b"0") + _req(b"PING") +
+            data = (_req(b"CONFIG", b"RESETSTAT") + _req(b"MULTI") +
+                    _req(b"DEBUG", b"SLEEP", b"0") + _req(b"PING") +
                     _req(b"EXEC") + _req(b"INFO", b"commandstats"))
             for name, port in (("redis", real.port), ("miniredis", server.port)):
                 reply = _exchange(port, data)
@@ -235,3 +236,12 @@ def test_debug_refused_inside_multi(differ):
 def test_only_bulk_strings_are_arguments(differ, data):
     """Redis takes only '$' bulk strings as arguments; hiredis reads RESP3 types too."""
     _same(differ.ports, data)
+
+
+def test_security_settings_at_run_time(differ):
+    """protected-mode is settable at run time; the enable-* options are not."""
+    differ.check("CONFIG GET protected-mode", "CONFIG SET protected-mode no",
+                 "CONFIG GET protected-mode", "CONFIG SET protected-mode maybe",
+                 "CONFIG SET protected-mode yes", "CONFIG GET protected-mode",
+                 "CONFIG SET enable-protected-configs yes",
+                 "CONFIG SET enable-debug-command no", "CONFIG SET enable-module-command yes")
