@@ -13,7 +13,7 @@ and an announced count costs memory only as its arguments arrive. hiredis alloca
 the list for an aggregate header as soon as it reads it, so a buffer that announces a
 count its bytes cannot fill is parsed here, request by request, instead
 (``_unsafe_for_hiredis``). A client that must still authenticate is held to Redis's
-small limits and parsed one request at a time (``_parse_unauthenticated``).
+small limits, parsed here up to each AUTH or HELLO (``_parse_unauthenticated``).
 """
 from __future__ import annotations
 
@@ -187,8 +187,8 @@ class Client:
             self.in_callback = True
             self.run_requests(requests)
             self.in_callback = False
-            # A client that must authenticate is parsed a request at a time (its
-            # limits may lift after each): the rest of its input waits here.
+            # A client that must authenticate is parsed up to each AUTH or HELLO (its
+            # limits may lift after one): the rest of its input waits here.
             deferred = self._deferred
             if deferred is None:
                 break
@@ -800,6 +800,13 @@ class Client:
         self._scan_pos = pos
         self._scan_left = left
         return -1 if left else pos
+
+
+def settle_input(clients: Any) -> None:
+    """``Client.settle_input`` for every client of ``clients`` (a dict's values) that
+    has an undecided read, cheaply enough for the cron to call on every tick."""
+    for client in [c for c in clients if c._unsure is not None]:
+        client.settle_input()
 
 
 def _header_end(buf: bytes, pos: int) -> int:

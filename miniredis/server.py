@@ -23,7 +23,7 @@ from . import commands
 from . import persistence
 from .clock import Clock
 from .config import Config
-from .connection import Client
+from .connection import Client, settle_input
 from .embed import DataAccess
 from .errors import MAX_CLIENTS
 from .log import Logger
@@ -320,8 +320,7 @@ class Server(DataAccess):
                 if state.blocking.ready:      # expired streams answer XREADGROUP waiters
                     state.blocking.serve_ready()
                 self._close_idle_clients()
-                for client in list(state.clients.values()):
-                    client.settle_input()     # partial requests that stopped arriving
+                settle_input(state.clients.values())  # requests that stopped arriving
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)
