@@ -245,3 +245,16 @@ def test_security_settings_at_run_time(differ):
                  "CONFIG SET protected-mode yes", "CONFIG GET protected-mode",
                  "CONFIG SET enable-protected-configs yes",
                  "CONFIG SET enable-debug-command no", "CONFIG SET enable-module-command yes")
+
+
+def test_debug_defaults_of_the_embedded_server():
+    """Embedded: "local", so loopback clients and Server.execute may use DEBUG."""
+    with Server(port=0) as server:
+        assert server.config["enable-debug-command"] == "local"
+        assert server.execute("DEBUG", "SLEEP", "0") == b"OK"
+        conn = RawConnection(server.port)
+        assert conn.call("DEBUG", "SLEEP", "0") == b"+OK\r\n"
+        conn.close()
+    with Server(port=0, enable_debug_command="no") as server:
+        with pytest.raises(Exception, match="DEBUG command not allowed"):
+            server.execute("DEBUG", "SLEEP", "0")

@@ -57,8 +57,9 @@ def is_loopback(host: str) -> bool:
 
 
 def is_local(client: Any) -> bool:
-    """islocalClient(): the unix socket, or a loopback TCP peer."""
-    if client.unix:
+    """islocalClient(): the unix socket, or a loopback TCP peer. An in-process client
+    without a socket (the embedding API's ``Server.execute``) is local too."""
+    if client.unix or client.fd < 0:
         return True
     host = client.addr.rsplit(":", 1)[0]
     return is_loopback(host)
