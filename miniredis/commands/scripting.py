@@ -333,7 +333,7 @@ def _parse_shebang(body: bytes) -> Tuple[bool, bool, int]:
     end = body.find(b"\n")
     if end < 0:
         raise CommandError(errors.SCRIPT_SHEBANG_INVALID)
-    from ..connection import split_inline
+    from ..wire import split_inline
     parts = split_inline(body[:end])
     if not parts:
         raise CommandError(errors.SCRIPT_SHEBANG_NO_ENGINE)

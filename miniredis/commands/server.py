@@ -15,6 +15,7 @@ from ..glob import compile_pattern
 from ..state import resident_bytes
 from ..security.categories import categories as _categories
 from ..protocol import OK, Map, Set, Simple, Verbatim
+from ..security.protected import command_refusal, is_local
 from . import COMMANDS, all_commands, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
 from .pubsub import info_fields as pubsub_info
@@ -310,7 +311,7 @@ def config_get(client, args: List[bytes]):
 
 
 def _is_local(client) -> bool:
-    return client.unix or client.addr.startswith(("127.0.0.1:", "[::1]:", "::1:"))
+    return is_local(client)
 
 
 def protected_allowed(client, setting: str) -> bool:
