@@ -99,6 +99,7 @@ class Client:
         self._unsure: Any = None        # last read's (buf, pos, requests) if undecided
         self._scan_pos = 0              # header scan progress within _pending
         self._scan_left = -1            # arguments still to scan; -1: count unread
+        self.tracking: Any = None       # tracking.ClientTracking while CLIENT TRACKING is on
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
 
@@ -119,7 +120,8 @@ class Client:
             or (not self.authenticated and not self.state.acl.open) \
             or self.multi is not None \
             or self.reply_mode != "on" or (self.subscribed and self.resp == 2) \
-            or self.state.busy_script is not None or self.state.maxmemory_gate
+            or self.state.busy_script is not None or self.state.maxmemory_gate \
+            or self.tracking is not None
 
     def set_authenticated(self, value: bool, user: Any = None) -> None:
         """Mark the connection (un)authenticated, optionally as ``user``."""
@@ -438,6 +440,8 @@ class Client:
             # CLIENT LIST's cmd= field; set once per batch (CLIENT LIST/INFO set their
             # own name for the calling client).
             self.last_command = cmd.fullname
+        if self.tracking is not None:
+            state.tracking.after_batch(self)
         state.stats.total_commands_processed += done
         return done
 
@@ -487,6 +491,8 @@ class Client:
 
     def _gate(self, cmd: Command, args: List[bytes]) -> bool:
         """Slow-path checks before running ``cmd``; True if the request was handled."""
+        if self.tracking is not None:   # keys read by the previous command, own notices
+            self.state.tracking.before_command(self, cmd, args)
         if not self.authenticated and not self.state.acl.open \
                 and "no_auth" not in cmd.flags:
             self._refuse(cmd, errors.NOAUTH)
