@@ -39,7 +39,7 @@ class ClientTracking:
     """One client's tracking mode (its CLIENT_TRACKING_* flags in Redis)."""
 
     __slots__ = ("redirect", "bcast", "optin", "optout", "noloop", "caching",
-                 "broken", "prefixes", "candidate", "previous")
+                 "broken", "prefixes", "candidate", "inner")
 
     def __init__(self) -> None:
         self.redirect = 0                  # client id, 0: none
@@ -54,7 +54,7 @@ class ClientTracking:
         # remembered once it has run (its count went up), at the next request or at
         # the end of the batch.
         self.candidate: Optional[Tuple[Any, List[bytes], int, bool]] = None
-        self.previous: Any = None          # the last command that went through the gate
+        self.inner: Optional[Tuple[Any, List[bytes], int, bool]] = None  # within EXEC
 
     def flags(self) -> List[bytes]:
         """TRACKINGINFO's flags after "on", in Redis's order."""
@@ -183,8 +183,11 @@ class Tracking:
     def before_command(self, client: Any, cmd: "Command", args: List[bytes]) -> None:
         """A tracking client's request is about to be checked and run (slow path)."""
         mode = client.tracking
-        self._finish(client, mode)
         in_exec = client.in_exec
+        if in_exec:
+            self._finish_inner(client, mode)
+        else:
+            self._finish(client, mode)
         self.current = client
         if not in_exec and self.state.config.values["tracking-table-max-keys"]:
             self.limit()                   # processCommand's check, before the call
@@ -194,38 +197,50 @@ class Tracking:
                             or (mode.optout and mode.caching))
         else:
             remember = False
-        mode.candidate = (cmd, args, cmd.calls, remember)
+        if in_exec:
+            mode.inner = (cmd, args, cmd.calls, remember)
+        else:
+            mode.candidate = (cmd, args, cmd.calls, remember)
 
     def after_batch(self, client: Any) -> None:
         """The end of a tracking client's batch of requests (or of EXEC's commands)."""
         mode = client.tracking
+        if client.in_exec:
+            self._finish_inner(client, mode)
+            return
         self._finish(client, mode)
-        if not client.in_exec:
-            self.current = None
-            if self.state.config.values["tracking-table-max-keys"]:
-                self.limit()
-            if self.state.loop is None and self.prefixes:
-                self.broadcast()           # no event loop to wait for (embedded use)
+        self.current = None
+        if self.state.config.values["tracking-table-max-keys"]:
+            self.limit()
+        if self.state.loop is None and self.prefixes:
+            self.broadcast()               # no event loop to wait for (embedded use)
 
     def _finish(self, client: Any, mode: ClientTracking) -> None:
         """The previous command is over: remember its keys, send what it invalidated
         for this client (after its reply), drop a spent CLIENT CACHING."""
         candidate = mode.candidate
         if candidate is None:
-            if self.pending and not client.in_exec and self.current is client:
+            if self.pending and self.current is client:
                 self._flush_pending(client)
             return
         mode.candidate = None
         cmd, args, calls, remember = candidate
         if remember and cmd.calls != calls:   # it ran (a refused or queued one did not)
             self.remember(client, cmd, args)
-        if client.in_exec:
-            return
         if self.pending:
             self._flush_pending(client)
         # resetClient: CACHING applies to one command (or transaction), CLIENT aside.
         if client.multi is None and (cmd.parent is None or cmd.parent.name != "client"):
             mode.caching = False
+
+    def _finish_inner(self, client: Any, mode: ClientTracking) -> None:
+        """A command run by EXEC is over: remember its keys (notices wait for EXEC)."""
+        inner = mode.inner
+        if inner is not None:
+            mode.inner = None
+            cmd, args, calls, remember = inner
+            if remember and cmd.calls != calls:
+                self.remember(client, cmd, args)
 
     def _flush_pending(self, client: Any) -> None:
         pending, self.pending = self.pending, []
