@@ -311,6 +311,8 @@ class Server(DataAccess):
                     state.blocking.serve_ready()
                 self._close_idle_clients()
                 state.memory_cron()           # used_memory follows idle-time writes
+                if state.tracking.clients:    # tracking-table-max-keys, as serverCron
+                    state.tracking.limit()
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)
