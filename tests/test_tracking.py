@@ -29,11 +29,16 @@ def drain(conn: RawConnection) -> List[bytes]:
 
 
 def client_fields(conn: RawConnection) -> List[bytes]:
-    """CLIENT LIST's flags= and redir= fields, one pair per client."""
+    """CLIENT LIST's flags= and redir= fields of the scenario's own clients (others,
+    left by earlier tests, may be connected)."""
     pairs = []
-    for line in conn.call("CLIENT", "LIST").split(b"\n"):
+    raw = conn.call("CLIENT", "LIST")
+    text = raw[raw.index(b"\r\n") + 2:]
+    if raw[:1] == b"=":
+        text = text[4:]                  # RESP3 verbatim string: "txt:" comes first
+    for line in text.split(b"\n"):
         fields = dict(f.split(b"=", 1) for f in line.split(b" ") if b"=" in f)
-        if b"flags" in fields:
+        if b"flags" in fields and fields[b"id"] in conn.world_ids:
             pairs.append(b"flags=%s redir=%s " % (fields[b"flags"], fields[b"redir"]))
     return pairs
 
@@ -45,10 +50,13 @@ class World:
         self.port = port
         self.conns: List[RawConnection] = []
         self.ids: Dict[bytes, bytes] = {}
+        self.all_ids: set = set()
 
     def connect(self, protocol: int = 2, name: str = "") -> RawConnection:
         conn = RawConnection(self.port)
         self.conns.append(conn)
+        self.all_ids.add(conn.call("CLIENT", "ID")[1:-2])
+        conn.world_ids = self.all_ids    # type: ignore[attr-defined]
         if protocol == 3:
             conn.call("HELLO", "3")
         if name:
