@@ -398,10 +398,6 @@ class Tracking:
         else:
             self._limit_rounds += 1
 
-    # -- INFO -------------------------------------------------------------------------
-    def info_keys(self) -> int:
-        return len(self.table)
-
 
 def _keys_array(keys: List[Tuple[bytes, Any]], exclude: Any) -> Optional[bytes]:
     """The RESP array of modified keys, without those ``exclude`` modified (NOLOOP);
