@@ -175,9 +175,14 @@ class Tracking:
 
     def _install(self) -> None:
         # The keyspace calls us only while there is something to invalidate.
+        state = self.state
         wanted = self.key_modified if (self.table or self.prefixes) else None
-        if self.state.key_hooks.get("tracking") != wanted:
-            self.state.set_key_hook("tracking", wanted)
+        if state.key_hooks.get("tracking") != wanted:
+            state.set_key_hook("tracking", wanted)
+        if self.prefixes:
+            state.on_key_expired = self.server_modified
+        elif state.on_key_expired == self.server_modified:
+            state.on_key_expired = None
 
     # -- the dispatcher's side --------------------------------------------------------
     def before_command(self, client: Any, cmd: "Command", args: List[bytes]) -> None:
@@ -293,6 +298,13 @@ class Tracking:
                 self._schedule_broadcast()
         if key in self.table:
             self._invalidate(key, True)
+
+    def server_modified(self, db: "Database", key: bytes) -> None:
+        """``key`` just expired or was evicted: for BCAST's NOLOOP no client modified
+        it (Redis signals those with no client), whoever's command was running."""
+        for prefix, entry in self.prefixes.items():
+            if key in entry.keys:
+                entry.keys[key] = None
 
     def _invalidate(self, key: bytes, in_command: bool) -> None:
         """Tell the clients that read ``key`` and forget them (trackingInvalidateKey).

@@ -405,3 +405,17 @@ def test_tracking_off_and_disconnect_counts(differ):
         seen.append(info())
         return seen
     compare(differ, scenario)
+
+
+def test_bcast_noloop_expiry_is_nobodys_write(differ):
+    def scenario(w: World) -> List[Any]:
+        tracker = w.connect(3)
+        other = w.connect(2)
+        seen = [other.call("DEBUG", "SET-ACTIVE-EXPIRE", "0"),
+                other.call("SET", "k:1", "v", "PX", "30"),
+                tracker.call("CLIENT", "TRACKING", "on", "BCAST", "NOLOOP", "PREFIX", "k:")]
+        time.sleep(0.1)
+        seen += [tracker.call("GET", "k:1"), drain(tracker), tracker.call("SET", "k:2", "v"),
+                 drain(tracker), other.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")]
+        return seen
+    compare(differ, scenario)
