@@ -152,8 +152,30 @@ def test_mode_errors_and_info(differ):
         "CLIENT TRACKING on BCAST", "CLIENT TRACKING on BCAST PREFIX x",
         "CLIENT TRACKINGINFO", "CLIENT TRACKING off", "CLIENT TRACKINGINFO",
         "CLIENT TRACKING on BCAST PREFIX a PREFIX b PREFIX bc", "CLIENT TRACKINGINFO",
-        "CLIENT TRACKING off", "CLIENT TRACKING on OPTIN", "RESET", "CLIENT TRACKINGINFO",
-        "CLIENT HELP")
+        "CLIENT TRACKING off", "CLIENT TRACKING on OPTIN", "RESET", "CLIENT TRACKINGINFO")
+
+
+def test_overlap_quirk_answers_twice(differ):
+    # Redis 7.0 sends the overlap error and then +OK (tracking is enabled): the raw
+    # connection reads the two as the replies of two requests.
+    differ.check("CLIENT TRACKING on BCAST PREFIX a PREFIX b PREFIX bc", "PING",
+                 "CLIENT TRACKINGINFO", "PING")
+
+
+def test_client_help_lists_tracking(differ):
+    # miniredis's CLIENT HELP also lists SETINFO (Redis 7.2's): the rest is Redis's.
+    def lines(port: int) -> List[bytes]:
+        conn = RawConnection(port)
+        try:
+            raw = conn.call("CLIENT", "HELP")
+        finally:
+            conn.close()
+        return [line for line in raw.split(b"\r\n")[1:] if line]
+    want = lines(differ.ports["redis"])
+    got = lines(differ.ports["miniredis"])
+    at = got.index(b"+SETINFO <option> <value>")
+    assert got[:at] + got[at + 4:] == want
+    assert b"+TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]" in got
 
 
 # -- default mode ------------------------------------------------------------------------
