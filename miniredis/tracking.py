@@ -290,7 +290,11 @@ class Tracking:
     def key_modified(self, db: "Database", key: bytes) -> None:
         """The keyspace's modification hook (installed while anything is tracked)."""
         if self.prefixes:
-            modifier = self.current
+            # Who wrote it, for NOLOOP: a script's writes are its own client's in
+            # Redis (not the caller's), so nobody's here.
+            scripting = getattr(self.state, "scripting", None)
+            modifier = None if scripting is not None and scripting.running is not None \
+                else self.current
             for prefix, entry in self.prefixes.items():
                 if key.startswith(prefix):
                     entry.keys[key] = modifier

@@ -441,3 +441,13 @@ def test_bcast_noloop_expiry_is_nobodys_write(differ):
                  drain(tracker), other.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")]
         return seen
     compare(differ, scenario)
+
+
+def test_bcast_noloop_script_writes(differ):
+    def scenario(w: World) -> List[Any]:
+        tracker = w.connect(3)
+        return [tracker.call("CLIENT", "TRACKING", "on", "BCAST", "NOLOOP", "PREFIX", "k:"),
+                tracker.call("EVAL", "redis.call('set', KEYS[1], 'v') return 1", "1", "k:1"),
+                drain(tracker), tracker.call("MULTI"), tracker.call("SET", "k:2", "v"),
+                tracker.call("EXEC"), drain(tracker)]
+    compare(differ, scenario)
