@@ -112,6 +112,7 @@ class Client:
         self._read_start = 0            # where the newest read begins in the parsed buffer
         # Unparsed input of a client that must authenticate: (buffer, offset).
         self._deferred: Optional[Tuple[bytes, int]] = None
+        self.tracking: Any = None       # tracking.ClientTracking while CLIENT TRACKING is on
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
 
@@ -133,7 +134,8 @@ class Client:
             or self.multi is not None \
             or self.reply_mode != "on" or (self.subscribed and self.resp == 2) \
             or self.state.busy_script is not None or self.state.maxmemory_gate \
-            or self.state.write_denied is not None
+            or self.state.write_denied is not None \
+            or self.tracking is not None
 
     def set_authenticated(self, value: bool, user: Any = None) -> None:
         """Mark the connection (un)authenticated, optionally as ``user``."""
@@ -481,6 +483,8 @@ class Client:
             # CLIENT LIST's cmd= field; set once per batch (CLIENT LIST/INFO set their
             # own name for the calling client).
             self.last_command = cmd.fullname
+        if self.tracking is not None:
+            state.tracking.after_batch(self)
         state.stats.total_commands_processed += done
         return done
 
@@ -530,6 +534,8 @@ class Client:
 
     def _gate(self, cmd: Command, args: List[bytes]) -> bool:
         """Slow-path checks before running ``cmd``; True if the request was handled."""
+        if self.tracking is not None:   # keys read by the previous command, own notices
+            self.state.tracking.before_command(self, cmd, args)
         if cmd.name in PROTECTED_COMMANDS:  # DEBUG: refused before NOAUTH and MULTI
             refusal = command_refusal(self, cmd.name)
             if refusal is not None:

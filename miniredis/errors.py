@@ -159,6 +159,27 @@ CLIENT_CACHING_NO_TRACKING = (
     "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN "
     "or OPTOUT mode enabled")
 CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
+CLIENT_CACHING_YES_OPTIN = (
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+CLIENT_CACHING_NO_OPTOUT = (
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+TRACKING_ONE_REDIRECT = "ERR A client can only redirect to a single other client"
+TRACKING_NO_REDIRECT_CLIENT = "ERR The client ID you want redirect to does not exist"
+TRACKING_PREFIX_NEEDS_BCAST = "ERR PREFIX option requires BCAST mode to be enabled"
+TRACKING_SWITCH_BCAST = (
+    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
+    "and then re-enabling it with a different mode.")
+TRACKING_BCAST_OPTIN = "ERR OPTIN and OPTOUT are not compatible with BCAST"
+TRACKING_OPTIN_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode"
+TRACKING_SWITCH_OPTIN = (
+    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, "
+    "and then re-enabling it with a different mode.")
+TRACKING_PREFIX_OVERLAP_EXISTING = (
+    "ERR Prefix '{}' overlaps with an existing prefix '{}'. "
+    "Prefixes for a single client must not overlap.")
+TRACKING_PREFIX_OVERLAP = (
+    "ERR Prefix '{}' overlaps with another provided prefix '{}'. "
+    "Prefixes for a single client must not overlap.")
 TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 UNKNOWN_SUBCOMMAND_OR_ARITY = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
                                "Try {} HELP.")

@@ -418,6 +418,8 @@ class Server(DataAccess):
                 self._close_idle_clients()
                 state.memory_cron()           # used_memory follows idle-time writes
                 settle_input(state.clients.values())  # requests that stopped arriving
+                if state.tracking.clients:    # tracking-table-max-keys, as serverCron
+                    state.tracking.limit()
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)

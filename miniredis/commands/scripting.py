@@ -229,6 +229,8 @@ class Scripting:
         cmd.calls += 1
         cmd.seconds += time.perf_counter() - started
         state.stats.total_commands_processed += 1
+        if client.tracking is not None and "readonly" in flags:
+            state.tracking.script_read(client, cmd, argv)   # the caller read these keys
         if isinstance(reply, CommandError):
             client._count_error(reply.message)
             return False, engine.to_lua(reply)

@@ -32,6 +32,7 @@ def _flush_mode(args: List[bytes]) -> None:
 def flushdb(client, args: List[bytes]):
     _flush_mode(args)
     client.db.flush()
+    client.state.tracking.flushed(client)
     return OK
 
 
@@ -42,6 +43,7 @@ def flushall(client, args: List[bytes]):
     for db in client.state.dbs:
         db.flush()
     persistence.flushed_all(client.state)   # no older snapshot may land after this
+    client.state.tracking.flushed(client)
     return OK
 
 
@@ -83,7 +85,8 @@ def _section_clients(state) -> List[str]:
         "connected_clients:%d" % len(state.clients), "cluster_connections:0",
         "maxclients:%d" % state.config["maxclients"],
         "client_recent_max_input_buffer:0", "client_recent_max_output_buffer:0",
-        "blocked_clients:%d" % state.blocking.count, "tracking_clients:0",
+        "blocked_clients:%d" % state.blocking.count,
+        "tracking_clients:%d" % state.tracking.clients,
         "clients_in_timeout_table:%d" % sum(
             1 for c in state.clients.values()
             if c.blocked is not None and c.blocked.deadline is not None),
@@ -170,7 +173,9 @@ def _section_stats(state) -> List[str]:
         "slave_expires_tracked_keys:0", "active_defrag_hits:0", "active_defrag_misses:0",
         "active_defrag_key_hits:0", "active_defrag_key_misses:0",
         "total_active_defrag_time:0", "current_active_defrag_time:0",
-        "tracking_total_keys:0", "tracking_total_items:0", "tracking_total_prefixes:0",
+        "tracking_total_keys:%d" % len(state.tracking.table),
+        "tracking_total_items:%d" % state.tracking.total_items,
+        "tracking_total_prefixes:%d" % len(state.tracking.prefixes),
         "unexpected_error_replies:%d" % stats.unexpected_error_replies,
         "total_error_replies:%d" % stats.total_error_replies,
         "dump_payload_sanitizations:0",
