@@ -493,11 +493,12 @@ PARAMS: List[Param] = [
     Param("auto-aof-rewrite-min-size", 64 * 1024 ** 2, _memory(0, LONG_MAX)),
     Param("daemonize", False, _bool, _render_bool, mutable=False),
     Param("pidfile", "", _string, mutable=False),
-    Param("protected-mode", False, _bool, _render_bool),
+    # Refuse non-loopback TCP clients while the default user has no password.
+    Param("protected-mode", True, _bool, _render_bool),
     Param("enable-protected-configs", "no", _enum("no", "yes", "local"), mutable=False),
-    # DEBUG is always available in this server (its tests and tools rely on it), so the
-    # default differs from Redis's "no"; setting "no" or "local" is honoured.
-    Param("enable-debug-command", "yes", _enum("no", "yes", "local"), mutable=False),
+    # Redis's "no" on the command line; the embedded Server() defaults to "local" (tests
+    # drive DEBUG from loopback). Immutable at run time, as in Redis.
+    Param("enable-debug-command", "no", _enum("no", "yes", "local"), mutable=False),
     Param("enable-module-command", "no", _enum("no", "yes", "local"), mutable=False),
     Param("lfu-log-factor", 10, _int(0, INT_MAX)),
     Param("lfu-decay-time", 1, _int(0, INT_MAX)),

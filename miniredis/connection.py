@@ -6,10 +6,15 @@ of space-separated words, as telnet and ``redis-cli`` in some modes send), which
 would reject, so we split those lines ourselves. Every complete request in a read is
 executed in order and all replies leave in one write.
 
-hiredis is only ever given whole requests: a request still incomplete at the end of a
-read is kept here, and its headers are validated as they arrive (multibulk count, bulk
-lengths), so an absurd length is refused at once, as Redis does, instead of hiredis
-waiting for (or allocating) gigabytes.
+hiredis is only ever given requests it cannot overspend on: a request still incomplete
+at the end of a read is kept here, and its headers are validated as they arrive
+(multibulk count, bulk lengths), so an absurd length is refused at once, as Redis does,
+and an announced count costs memory only as its arguments arrive. hiredis allocates
+the list for an aggregate header as soon as it reads it, so a buffer that announces a
+count its bytes cannot fill is parsed here, request by request, instead
+(``unsafe_for_hiredis``). A client that must still authenticate is held to Redis's
+small limits, parsed here up to each AUTH or HELLO (``_parse_unauthenticated``). The
+syntax itself (header checks, inline splitting) lives in :mod:`miniredis.wire`.
 """
 from __future__ import annotations
 
@@ -28,6 +33,10 @@ from .errors import CommandError, ProtocolError
 from .evict import refuse_oom
 from .blocking import BLOCKED
 from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder
+from .security.protected import PROTECTED_COMMANDS, auth_required, command_refusal
+from .wire import (INLINE_MAX, SUSPECT_LINE, decode_request, encoded_length, inline_args,
+                   inline_end, scan_headers, unsafe_for_hiredis)
+from .wire import split_inline  # noqa: F401  (re-exported: its old home)
 
 PONG_BYTES = b"+PONG\r\n"
 
@@ -36,10 +45,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _perf_counter = time.perf_counter
 
-INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
-MULTIBULK_MAX = 1024 * 1024     # largest argument count Redis accepts
 READ_SIZE = 64 * 1024
 BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
+# Commands that may authenticate a client (and so lift the limits before AUTH).
+_AUTHENTICATING = (b"auth", b"hello")
 
 
 class Client:
@@ -100,6 +109,10 @@ class Client:
         self._unsure: Any = None        # last read's (buf, pos, requests) if undecided
         self._scan_pos = 0              # header scan progress within _pending
         self._scan_left = -1            # arguments still to scan; -1: count unread
+        self._read_start = 0            # where the newest read begins in the parsed buffer
+        # Unparsed input of a client that must authenticate: (buffer, offset).
+        self._deferred: Optional[Tuple[bytes, int]] = None
+        self.tracking: Any = None       # tracking.ClientTracking while CLIENT TRACKING is on
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
 
@@ -121,7 +134,8 @@ class Client:
             or self.multi is not None \
             or self.reply_mode != "on" or (self.subscribed and self.resp == 2) \
             or self.state.busy_script is not None or self.state.maxmemory_gate \
-            or self.state.write_denied is not None
+            or self.state.write_denied is not None \
+            or self.tracking is not None
 
     def set_authenticated(self, value: bool, user: Any = None) -> None:
         """Mark the connection (un)authenticated, optionally as ``user``."""
@@ -164,26 +178,55 @@ class Client:
         stats = state.stats
         stats.total_net_input_bytes += len(data)
         self.last_interaction = time.time()
-        try:
-            requests, error = self._parse(data)
-        except ProtocolError as exc:  # query buffer overflow: close silently
-            state.log("warning", "Closing client: %s" % exc)
-            self.close()
-            return
-        if self.blocked is not None or self._held:
-            self._held.extend(requests)     # run once the client is released
-            requests = ()
-        self.in_callback = True
-        self.run_requests(requests)
-        self.in_callback = False
+        start = 0
+        while True:
+            try:
+                requests, error = self._parse(data, start)
+            except ProtocolError as exc:  # query buffer overflow: close silently
+                state.log("warning", "Closing client: %s" % exc)
+                self.close()
+                return
+            if self.blocked is not None or self._held:
+                self._held.extend(requests)     # run once the client is released
+                requests = ()
+            self.in_callback = True
+            self.run_requests(requests)
+            self.in_callback = False
+            # A client that must authenticate is parsed up to each AUTH or HELLO (its
+            # limits may lift after one): the rest of its input waits here.
+            deferred = self._deferred
+            if deferred is None:
+                break
+            self._deferred = None
+            if error is not None or self.closing:
+                break
+            data, start = deferred
         if error is not None and not self.closing:
-            self.out.append(b"-%s\r\n" % error.encode())
+            # As Redis's addReplyErrorFormat: no line breaks inside, the byte as it
+            # came (expected '$', got '<any byte>').
+            self.out.append(b"-%s\r\n" % error.replace("\r", " ").replace(
+                "\n", " ").encode("latin-1", "replace"))
             stats.total_error_replies += 1
             self.closing = True
         if self.out:
             self.flush()
         if self.closing and not self._unsent and not self.out:
             self.close()
+
+    def settle_input(self) -> None:
+        """Decide a read left undecided (see ``_split_multibulk``) without new data.
+
+        Called by the server's cron: a client that sent a request hiredis holds only in
+        part, and then waits, still gets Redis's verdict on its headers promptly.
+        """
+        if self._unsure is None or self.closed or self.in_callback:
+            return
+        unsure, self._unsure = self._unsure, None
+        self._settle_boundary(*unsure)
+        if self._pending:
+            idle_since = self.last_interaction
+            self.process(b"")
+            self.last_interaction = idle_since
 
     def flush(self) -> None:
         """Send buffered replies now; what the socket won't take waits for writability."""
@@ -440,6 +483,8 @@ class Client:
             # CLIENT LIST's cmd= field; set once per batch (CLIENT LIST/INFO set their
             # own name for the calling client).
             self.last_command = cmd.fullname
+        if self.tracking is not None:
+            state.tracking.after_batch(self)
         state.stats.total_commands_processed += done
         return done
 
@@ -489,6 +534,14 @@ class Client:
 
     def _gate(self, cmd: Command, args: List[bytes]) -> bool:
         """Slow-path checks before running ``cmd``; True if the request was handled."""
+        if self.tracking is not None:   # keys read by the previous command, own notices
+            self.state.tracking.before_command(self, cmd, args)
+        if cmd.name in PROTECTED_COMMANDS:  # DEBUG: refused before NOAUTH and MULTI
+            refusal = command_refusal(self, cmd.name)
+            if refusal is not None:
+                cmd.rejected_calls += 1
+                self._refuse(cmd, refusal)
+                return True
         if not self.authenticated and not self.state.acl.open \
                 and "no_auth" not in cmd.flags:
             self._refuse(cmd, errors.NOAUTH)
@@ -531,12 +584,17 @@ class Client:
         self.encoder.encode_into(CommandError(message), self.out)
 
     # -- parsing ----------------------------------------------------------------------
-    def _parse(self, data: bytes) -> Tuple[List[List[bytes]], Optional[str]]:
+    def _parse(self, data: bytes, start: int = 0) -> Tuple[List[List[bytes]], Optional[str]]:
         """Split ``data`` (plus held-back bytes) into requests.
 
         Returns the complete requests and, if the input turned malformed after them,
-        the protocol error to send before closing the connection.
+        the protocol error to send before closing the connection. ``start`` > 0 only
+        for the rest of a read an unauthenticated client's request was taken from.
         """
+        if not self.authenticated and auth_required(self):
+            return self._parse_unauthenticated(data, start)
+        if start:
+            data = data[start:]
         requests: List[List[bytes]] = []
         if self._unsure is not None:
             unsure, self._unsure = self._unsure, None
@@ -544,6 +602,7 @@ class Client:
             if data[:1] != b"*":
                 self._settle_boundary(*unsure)
         if self._pending:
+            self._read_start = len(self._pending)
             self._pending += data
             if self._pending_inline:
                 buf = bytes(self._pending)
@@ -567,6 +626,7 @@ class Client:
                 self._scan_pos = 0
                 self._scan_left = -1
         else:
+            self._read_start = 0
             buf = data
         try:
             self._split(buf, requests)
@@ -581,12 +641,12 @@ class Client:
         four times at once (buffer, bytes copy, hiredis's buffer, the argument)."""
         buf = self._pending
         view = memoryview(buf)
-        newline = buf.find(b"\r\n")
+        newline = buf.find(b"\r")      # a header ends at its CR, as wire.py reads it
         count = int(buf[1:newline])
         pos = newline + 2
         args = []
         for _ in range(count):
-            newline = buf.find(b"\r\n", pos)
+            newline = buf.find(b"\r", pos)
             start = newline + 2
             stop = start + int(buf[pos + 1:newline])
             args.append(bytes(view[start:stop]))
@@ -598,11 +658,70 @@ class Client:
         self._scan_left = -1
         return args
 
+    def _parse_unauthenticated(self, data: bytes,
+                               start: int) -> Tuple[List[List[bytes]], Optional[str]]:
+        """Parse the requests of a client that must still authenticate.
+
+        Redis holds such a client to at most 10 arguments of at most 16 KB each, and
+        parses a request only after the previous one ran. Only AUTH or HELLO can lift
+        the limits, so parsing stops after one of those, and the rest of the bytes wait
+        in ``_deferred`` for :meth:`process` to parse next (as an offset: no copies).
+        """
+        if self._unsure is not None:
+            unsure, self._unsure = self._unsure, None
+            self._settle_boundary(*unsure)
+        requests: List[List[bytes]] = []
+        if start:
+            buf = data          # the same read, after the request that just ran
+        elif self._pending:
+            self._read_start = len(self._pending)
+            buf = bytes(self._pending) + data
+        else:
+            self._read_start = 0
+            buf = data
+        self._pending = bytearray()
+        self._pending_inline = False
+        self._scan_pos = 0
+        self._scan_left = -1
+        size = len(buf)
+        pos = start
+        try:
+            while pos < size:
+                if buf[pos] == 42:  # '*'
+                    end, left = scan_headers(buf, pos, -1, self._read_start,
+                                              self.state.config.values["proto-max-bulk-len"],
+                                              True)
+                    if left:
+                        self._pending = bytearray(buf[pos:])
+                        pos = size
+                        break
+                    request = decode_request(buf, pos, end)
+                    pos = end
+                else:
+                    newline = inline_end(buf, pos, self._read_start)
+                    if newline < 0:
+                        self._pending = bytearray(buf[pos:])
+                        self._pending_inline = True
+                        pos = size
+                        break
+                    request = inline_args(buf, pos, newline)
+                    pos = newline + 1
+                if request:
+                    requests.append(request)
+                    if request[0].lower() in _AUTHENTICATING:
+                        break   # its success would lift the limits for what follows
+        except ProtocolError as exc:
+            return requests, str(exc)
+        if pos < size:
+            self._deferred = (buf, pos)
+        return requests, None
+
     def _split(self, buf: bytes, requests: List[List[bytes]]) -> None:
         pos = 0
         size = len(buf)
         if buf[0] != 42 and size <= INLINE_MAX and b"\n*" not in buf \
-                and b'"' not in buf and b"'" not in buf:
+                and b'"' not in buf and b"'" not in buf and b"\0" not in buf \
+                and b"\v" not in buf and b"\f" not in buf:
             # Only unquoted inline commands (redis-cli, telnet, PING_INLINE): every
             # line splits on whitespace, as sdssplitargs does without quotes.
             lines = buf.split(b"\n")
@@ -622,27 +741,21 @@ class Client:
                 if pos < 0:
                     return
             else:
-                newline = buf.find(b"\n", pos)
+                newline = inline_end(buf, pos, self._read_start)
                 if newline < 0:
-                    if size - pos > INLINE_MAX:
-                        raise ProtocolError(errors.PROTO_BIG_INLINE)
                     self._pending = bytearray(buf[pos:])
                     self._pending_inline = True
                     return
-                if newline - pos > INLINE_MAX:
-                    raise ProtocolError(errors.PROTO_BIG_INLINE)
-                line = buf[pos:newline]
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                args = split_inline(line)
-                if args is None:
-                    raise ProtocolError(errors.PROTO_UNBALANCED_QUOTES)
+                args = inline_args(buf, pos, newline)
                 if args:
                     requests.append(args)
                 pos = newline + 1
 
     def _split_multibulk(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> int:
         """Let hiredis parse from ``pos``; return where it stopped (-1: all consumed)."""
+        if SUSPECT_LINE.search(buf, pos) is not None or buf[pos + 1:pos + 5].isdigit():
+            if unsafe_for_hiredis(buf, pos):
+                return self._split_careful(buf, pos, requests)
         reader = self.reader
         reader.feed(buf if pos == 0 else buf[pos:])
         parsed: List[List[bytes]] = []
@@ -663,15 +776,16 @@ class Client:
                 except TypeError:
                     stop_reason = "bad-element"
                     break
-                if len(req) > MULTIBULK_MAX:
-                    raise ProtocolError(errors.PROTO_INVALID_MULTIBULK)
                 append(req)
-        except hiredis.ProtocolError:
+        except Exception:  # ProtocolError; TypeError for a RESP3 set or map of lists...
             stop_reason = "hiredis-error"
-        if stop_reason is None and not reader.has_data() and buf[-1] == 10:
-            # Everything was consumed and the data ends a line: most likely at a
-            # request boundary, but hiredis may also hold a request whose header or
-            # first arguments came whole. Decided when the next read arrives.
+        if stop_reason is None and not reader.has_data() and buf[-1] == 10 and parsed \
+                and parsed[-1] and buf.endswith(parsed[-1][-1], 0, -2):
+            # Everything was consumed and the data ends with the last request's last
+            # argument: most likely at a request boundary, but hiredis may also hold a
+            # request whose header or first arguments came whole. Decided when the
+            # next read arrives. (Any other ending is surely inside a request, which
+            # the slow path below takes over now, so a bad header is refused at once.)
             self._unsure = (buf, pos, parsed)
             if [] in parsed:  # '*0' requests are skipped, as Redis does
                 parsed = [r for r in parsed if r]
@@ -680,21 +794,40 @@ class Client:
         # Slow path: find where hiredis stopped, in our own terms, and take over there.
         self.reader = hiredis.Reader()
         requests.extend(r for r in parsed if r)
-        offset = pos + sum(_encoded_length(r) for r in parsed)
+        offset = pos + sum(encoded_length(r) for r in parsed)
         if stop_reason is None:
             # An incomplete request: keep it and validate its headers as it grows.
-            self._pending = bytearray(buf[offset:])
-            self._scan_pos = 0
-            self._scan_left = -1
-            if self._scan_pending() >= 0:  # cannot happen: hiredis saw it incomplete
-                buf2 = bytes(self._pending)
-                self._pending = bytearray()
-                self._scan_left = -1
-                self._split_multibulk(buf2, 0, requests)
-            return -1
+            return self._split_careful(buf, offset, requests)
         if buf[offset] != 42:
             return offset  # an inline command follows: the caller's loop handles it
-        return self._multibulk_header_error(buf, offset, requests)
+        return self._split_careful(buf, offset, requests)
+
+    def _split_careful(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> int:
+        """Parse multibulk requests one at a time, checking each header ourselves first.
+
+        hiredis only ever sees a request whose headers passed Redis's checks and whose
+        bytes have all arrived, so nothing is allocated ahead of the data. An
+        incomplete request is kept in ``_pending``; returns where an inline command
+        starts, or -1 when the buffer is used up. Raises ProtocolError with Redis's
+        text at the first bad header.
+        """
+        size = len(buf)
+        max_bulk = self.state.config.values["proto-max-bulk-len"]
+        read_start = self._read_start
+        while pos < size:
+            if buf[pos] != 42:
+                return pos
+            end, left = scan_headers(buf, pos, -1, read_start, max_bulk, False)
+            if left:
+                self._pending = bytearray(buf[pos:])
+                self._scan_pos = end - pos
+                self._scan_left = left
+                return -1
+            request = decode_request(buf, pos, end)
+            if request:
+                requests.append(request)
+            pos = end
+        return -1
 
     def _settle_boundary(self, buf: bytes, pos: int, parsed: List[List[bytes]]) -> None:
         """Work out exactly whether the last read ended inside a request.
@@ -702,7 +835,7 @@ class Client:
         If it did, hiredis's partial state is dropped and the unfinished request's
         bytes move to ``_pending``, where its headers are validated as it grows.
         """
-        offset = pos + sum(_encoded_length(r) for r in parsed)
+        offset = pos + sum(encoded_length(r) for r in parsed)
         if offset >= len(buf):
             return
         self.reader = hiredis.Reader()
@@ -711,65 +844,18 @@ class Client:
         self._scan_pos = 0
         self._scan_left = -1
 
-    def _multibulk_header_error(self, buf: bytes, offset: int,
-                                requests: List[List[bytes]]) -> int:
-        """A '*' request hiredis refused: reproduce Redis's verdict on it."""
-        self._pending = bytearray(buf[offset:])
-        self._scan_pos = 0
-        self._scan_left = -1
-        end = self._scan_pending()   # raises the precise protocol error if there is one
-        self._pending = bytearray()
-        self._scan_pos = 0
-        self._scan_left = -1
-        if end == 0:
-            return offset + _line_end(buf, offset)  # '*0' or negative: ignored by Redis
-        raise ProtocolError(errors.PROTO_INVALID_MULTIBULK)
-
     def _scan_pending(self) -> int:
         """Validate the held-back request's headers as far as they have arrived.
 
-        Returns the request's end offset once it is complete (0 for an empty request
-        that is skipped), -1 while incomplete; raises ProtocolError with Redis's text
-        for a bad count or length.
+        Returns the request's end offset once it is complete, -1 while incomplete;
+        raises ProtocolError with Redis's text for a bad count or length.
         """
-        buf = self._pending
-        pos = self._scan_pos
-        left = self._scan_left
-        if left < 0:
-            newline = buf.find(b"\r\n", pos)
-            if newline < 0:
-                if len(buf) - pos > INLINE_MAX:
-                    raise ProtocolError(errors.PROTO_BIG_MBULK)
-                return -1
-            count = _parse_length(buf[pos + 1:newline])
-            if count is None or count > MULTIBULK_MAX:
-                raise ProtocolError(errors.PROTO_INVALID_MULTIBULK)
-            pos = newline + 2
-            if count <= 0:
-                self._scan_pos, self._scan_left = 0, -1
-                return 0
-            left = count
-        max_bulk = self.state.config.values["proto-max-bulk-len"]
-        size = len(buf)
-        while left > 0 and pos < size:
-            if buf[pos] != 36:  # '$'
-                raise ProtocolError(errors.PROTO_EXPECTED_DOLLAR.format(chr(buf[pos])))
-            newline = buf.find(b"\r\n", pos)
-            if newline < 0:
-                if size - pos > INLINE_MAX:
-                    raise ProtocolError(errors.PROTO_BIG_BULK)
-                break
-            length = _parse_length(buf[pos + 1:newline])
-            if length is None or length < 0 or length > max_bulk:
-                raise ProtocolError(errors.PROTO_INVALID_BULK)
-            end = newline + 2 + length + 2
-            if end > size:
-                break
-            pos = end
-            left -= 1
+        pos, left = scan_headers(self._pending, self._scan_pos, self._scan_left,
+                                  self._read_start,
+                                  self.state.config.values["proto-max-bulk-len"], False)
         self._scan_pos = pos
         self._scan_left = left
-        return pos if left == 0 else -1
+        return -1 if left else pos
 
 
 def _disk_denied(client: Client, cmd: Command) -> bool:
@@ -787,100 +873,8 @@ def _disk_denied(client: Client, cmd: Command) -> bool:
     return False
 
 
-def _line_end(buf: bytes, offset: int) -> int:
-    newline = buf.find(b"\r\n", offset)
-    return newline + 2 - offset
-
-
-def _parse_length(text: bytes) -> Optional[int]:
-    """A length as Redis's string2ll reads it (no sign but '-', no leading zeros)."""
-    if not text or len(text) > 20:
-        return None
-    if text[0] == 48 and len(text) > 1:  # leading zero
-        return None
-    try:
-        if not (text.isdigit() or (text[0] == 45 and text[1:].isdigit())):
-            return None
-        return int(text)
-    except ValueError:
-        return None
-
-
-def _encoded_length(args: List[bytes]) -> int:
-    """Bytes a request occupies on the wire (requests reach us canonically encoded)."""
-    total = len(b"*%d\r\n" % len(args))
-    for arg in args:
-        n = len(arg)
-        total += len(b"$%d\r\n" % n) + n + 2
-    return total
-
-
-_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b",
-            ord("a"): b"\a"}
-_SPACE = b" \t\n\r\v\f"
-_HEX = b"0123456789abcdefABCDEF"
-
-
-def split_inline(line: bytes) -> Optional[List[bytes]]:
-    """Split an inline command line like Redis's sdssplitargs (None: bad quotes)."""
-    if b'"' not in line and b"'" not in line:
-        return line.split()  # no quoting: words split on the same whitespace as isspace()
-    args: List[bytes] = []
-    i = 0
-    n = len(line)
-    while True:
-        while i < n and line[i] in _SPACE:
-            i += 1
-        if i >= n:
-            return args
-        current = bytearray()
-        in_double = in_single = False
-        while True:
-            if in_double:
-                if i >= n:
-                    return None
-                c = line[i]
-                if c == 92 and i + 3 < n and line[i + 1] == 120 \
-                        and line[i + 2] in _HEX and line[i + 3] in _HEX:  # \xHH
-                    current.append(int(line[i + 2:i + 4], 16))
-                    i += 3
-                elif c == 92 and i + 1 < n:
-                    i += 1
-                    current += _ESCAPES.get(line[i], bytes([line[i]]))
-                elif c == 34:  # closing quote must be followed by a space or the end
-                    if i + 1 < n and line[i + 1] not in _SPACE:
-                        return None
-                    in_double = False
-                    i += 1
-                    break
-                else:
-                    current.append(c)
-            elif in_single:
-                if i >= n:
-                    return None
-                c = line[i]
-                if c == 92 and i + 1 < n and line[i + 1] == 39:
-                    i += 1
-                    current.append(39)
-                elif c == 39:
-                    if i + 1 < n and line[i + 1] not in _SPACE:
-                        return None
-                    in_single = False
-                    i += 1
-                    break
-                else:
-                    current.append(c)
-            else:
-                if i >= n:
-                    break
-                c = line[i]
-                if c in _SPACE:
-                    break
-                if c == 34:
-                    in_double = True
-                elif c == 39:
-                    in_single = True
-                else:
-                    current.append(c)
-            i += 1
-        args.append(bytes(current))
+def settle_input(clients: Any) -> None:
+    """``Client.settle_input`` for every client of ``clients`` (a dict's values) that
+    has an undecided read, cheaply enough for the cron to call on every tick."""
+    for client in [c for c in clients if c._unsure is not None]:
+        client.settle_input()

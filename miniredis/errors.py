@@ -69,6 +69,26 @@ PROTO_BIG_INLINE = "ERR Protocol error: too big inline request"
 PROTO_BIG_MBULK = "ERR Protocol error: too big mbulk count string"
 PROTO_BIG_BULK = "ERR Protocol error: too big bulk count string"
 PROTO_QUERY_BUFFER = "ERR Protocol error: query buffer limit exceeded"  # closed, not sent
+# A client that must still authenticate may announce at most 10 arguments of 16 KB.
+PROTO_UNAUTH_MULTIBULK = "ERR Protocol error: unauthenticated multibulk length"
+PROTO_UNAUTH_BULK = "ERR Protocol error: unauthenticated bulk length"
+
+# --- protected mode (sent, then the connection is closed) -----------------------------
+PROTECTED_MODE_DENIED = (
+    "DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted "
+    "from the loopback interface. If you want to connect from external computers to "
+    "Redis you may adopt one of the following solutions: 1) Just disable protected mode "
+    "sending the command 'CONFIG SET protected-mode no' from the loopback interface by "
+    "connecting to Redis from the same host the server is running, however MAKE SURE "
+    "Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to "
+    "make this change permanent. 2) Alternatively you can just disable the protected mode "
+    "by editing the Redis configuration file, and setting the protected mode option to "
+    "'no', and then restarting the server. 3) If you started the server manually just for "
+    "testing, restart it with the '--protected-mode no' option. 4) Setup a an "
+    "authentication password for the default user. NOTE: You only need to do one of the "
+    "above things in order for the server to start accepting connections from the "
+    "outside.")
 
 # --- lists and blocking ----------------------------------------------------------------
 LPOS_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 2 from the "
@@ -139,6 +159,27 @@ CLIENT_CACHING_NO_TRACKING = (
     "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN "
     "or OPTOUT mode enabled")
 CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
+CLIENT_CACHING_YES_OPTIN = (
+    "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+CLIENT_CACHING_NO_OPTOUT = (
+    "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+TRACKING_ONE_REDIRECT = "ERR A client can only redirect to a single other client"
+TRACKING_NO_REDIRECT_CLIENT = "ERR The client ID you want redirect to does not exist"
+TRACKING_PREFIX_NEEDS_BCAST = "ERR PREFIX option requires BCAST mode to be enabled"
+TRACKING_SWITCH_BCAST = (
+    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, "
+    "and then re-enabling it with a different mode.")
+TRACKING_BCAST_OPTIN = "ERR OPTIN and OPTOUT are not compatible with BCAST"
+TRACKING_OPTIN_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode"
+TRACKING_SWITCH_OPTIN = (
+    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, "
+    "and then re-enabling it with a different mode.")
+TRACKING_PREFIX_OVERLAP_EXISTING = (
+    "ERR Prefix '{}' overlaps with an existing prefix '{}'. "
+    "Prefixes for a single client must not overlap.")
+TRACKING_PREFIX_OVERLAP = (
+    "ERR Prefix '{}' overlaps with another provided prefix '{}'. "
+    "Prefixes for a single client must not overlap.")
 TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
 UNKNOWN_SUBCOMMAND_OR_ARITY = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
                                "Try {} HELP.")

@@ -298,6 +298,8 @@ class Evictor:
         if db.expires and key in db.expires:
             size += EXPIRE_OVERHEAD
         db.remove(key)
+        if state.tracking.prefixes:
+            state.tracking.server_modified(db, key)   # no client did it (NOLOOP)
         state.stats.evicted_keys += 1
         notify(db, "e", b"evicted", key)
         if state.aof is not None:

@@ -318,8 +318,9 @@ class Database:
             hook(self, key)
 
     def flush(self) -> None:
-        """Remove every key (FLUSHDB)."""
-        hook = self.state.on_key_modified
+        """Remove every key (FLUSHDB): WATCHes of its keys are touched (client-side
+        caching is told by the FLUSH commands, with one null, not key by key)."""
+        hook = self.state.key_hooks.get("watch")
         if hook is not None:
             for key in list(self.data):
                 hook(self, key)

@@ -24,10 +24,11 @@ from . import commands
 from . import evict, persistence
 from .clock import Clock
 from .config import Config
-from .connection import Client
+from .connection import Client, settle_input
 from .embed import DataAccess
 from .errors import MAX_CLIENTS
 from .log import Logger
+from .security.protected import refuse_connection
 from .state import ServerState
 
 __all__ = ["Server"]
@@ -56,6 +57,8 @@ class Server(DataAccess):
         if config is None:
             config = Config()
             config.set("save", "", startup=True)
+            # Tests and applications embedding a server use DEBUG from loopback.
+            config.set("enable-debug-command", "local", startup=True)
         if host is not None:
             config.set("bind", host, startup=True)
         if port is not None:
@@ -363,26 +366,35 @@ class Server(DataAccess):
             except OSError as exc:  # e.g. EMFILE: log, keep the listener alive
                 self.logger("warning", "Accepting client connection: %s" % exc)
                 return
+            host = ""
             try:
                 sock.setblocking(False)
                 if unix:
                     path = self.state.unixsocket or ""
                     addr = laddr = "%s:0" % path
                 else:
+                    host = address[0]
                     sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
                     addr = _format_addr(address)
                     laddr = _format_addr(sock.getsockname())
             except OSError:
                 sock.close()
                 continue
-            self._serve_client(sock, addr, laddr, unix)
+            self._serve_client(sock, addr, laddr, unix, host)
 
-    def _serve_client(self, sock: Any, addr: str, laddr: str, unix: bool) -> None:
+    def _serve_client(self, sock: Any, addr: str, laddr: str, unix: bool,
+                      host: str = "") -> None:
         state = self.state
+        # As Redis: the client limit first, then protected mode (clientAcceptHandler).
+        refusal: Optional[bytes] = None
         if len(state.clients) >= self.config["maxclients"]:
+            refusal = b"-%s\r\n" % MAX_CLIENTS.encode()
+        else:
+            refusal = refuse_connection(state, host, unix)
+        if refusal is not None:
             state.stats.rejected_connections += 1
             try:
-                sock.send(b"-%s\r\n" % MAX_CLIENTS.encode())
+                sock.send(refusal)
             except OSError:
                 pass
             sock.close()
@@ -405,6 +417,9 @@ class Server(DataAccess):
                     state.blocking.serve_ready()
                 self._close_idle_clients()
                 state.memory_cron()           # used_memory follows idle-time writes
+                settle_input(state.clients.values())  # requests that stopped arriving
+                if state.tracking.clients:    # tracking-table-max-keys, as serverCron
+                    state.tracking.limit()
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)

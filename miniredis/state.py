@@ -100,7 +100,10 @@ class ServerState:
         self.executable = ""
         self.config_file = ""
         # Hooks later subsystems attach to (transactions, blocking, keyspace events).
+        # on_key_modified is what the keyspace calls on every write: None, or the one
+        # installed hook, or a function calling each (see set_key_hook).
         self.on_key_modified: Optional[Callable[[Database, bytes], None]] = None
+        self.key_hooks: Dict[str, Callable[[Database, bytes], None]] = {}
         self.on_key_expired: Optional[Callable[[Database, bytes], None]] = None
         self.on_client_reset: List[Callable[["Client"], None]] = []
         self.on_client_close: List[Callable[["Client"], None]] = []
@@ -119,6 +122,26 @@ class ServerState:
         # The MISCONF text write commands get while persistence fails, else None
         # (kept by miniredis.persistence.refresh_write_denied; part of Client.gated).
         self.write_denied: Optional[str] = None
+        from .tracking import Tracking
+        self.tracking = Tracking(self)      # CLIENT TRACKING's tables
+
+    def set_key_hook(self, name: str, hook: Optional[Callable[[Database, bytes], None]]) -> None:
+        """Install (or with None remove) a named key-modification hook ("watch",
+        "tracking"); writes call ``on_key_modified``, left None while no hook is set."""
+        if hook is None:
+            self.key_hooks.pop(name, None)
+        else:
+            self.key_hooks[name] = hook
+        hooks = list(self.key_hooks.values())
+        if not hooks:
+            self.on_key_modified = None
+        elif len(hooks) == 1:
+            self.on_key_modified = hooks[0]
+        else:
+            def every_hook(db: Database, key: bytes) -> None:
+                for each in hooks:
+                    each(db, key)
+            self.on_key_modified = every_hook
 
     def new_access_map(self) -> Any:
         """A database's empty access map: LRU seconds, or LFU counters (evict.py)."""

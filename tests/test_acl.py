@@ -701,7 +701,7 @@ def test_config_file_bad_user_lines_refuse_to_start(text):
 
 
 def test_default_user_has_password_helper():
-    from miniredis.security.acl import default_user_has_password
+    from miniredis.security.protected import default_user_has_password
     with Server(port=0) as server:
         assert not default_user_has_password(server.state)
     with Server(port=0, requirepass="pw") as server:

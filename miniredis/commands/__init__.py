@@ -183,7 +183,10 @@ def unknown_command_message(args: List[bytes]) -> str:
 
 
 def _printable(value: bytes) -> str:
-    """An argument quoted in an error text: Redis turns CR and LF into spaces."""
+    """An argument quoted in an error text: Redis turns CR and LF into spaces, and its
+    C formatting ends the argument at a NUL byte."""
+    if b"\0" in value:
+        value = value[:value.index(b"\0")]
     return value.decode("utf-8", "surrogateescape").replace("\r", " ").replace("\n", " ")
 
 

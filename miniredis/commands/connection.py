@@ -1,4 +1,4 @@
-"""Connection commands: PING, ECHO, QUIT, RESET, SELECT, AUTH, HELLO."""
+"""Connection commands: PING, ECHO, QUIT, RESET, SELECT, AUTH, HELLO, CLIENT."""
 from __future__ import annotations
 
 from typing import List
@@ -6,7 +6,7 @@ from typing import List
 from .. import errors
 from ..args import parse_int, to_int
 from ..errors import CommandError
-from ..protocol import OK, PONG, Map, Set, Simple, Verbatim
+from ..protocol import OK, PONG, Map, Raw, Set, Simple, Verbatim
 from . import command, container
 
 REDIS_VERSION = "7.0.15"
@@ -146,9 +146,11 @@ def help_reply(args: List[bytes], lines: List[str]) -> List[Simple]:
 container("client", -2, group="connection", since="2.4.0",
           summary="A container for client connection commands")
 
-# Redis 7.0's text, less the tracking subcommands this server does not offer, plus the
-# SETINFO entry of Redis 7.2 (redis-py sends CLIENT SETINFO on connect).
+# Redis 7.0's text plus the SETINFO entry of Redis 7.2 (redis-py sends CLIENT SETINFO
+# on connect).
 _CLIENT_HELP = [
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
     "GETREDIR",
     "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
@@ -189,6 +191,9 @@ _CLIENT_HELP = [
     "    * LIB-VER: the client lib version.",
     "UNBLOCK <clientid> [TIMEOUT|ERROR]",
     "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
     "TRACKINGINFO",
     "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
@@ -202,24 +207,102 @@ def client_help(client, args: List[bytes]):
     return help_reply(args, _CLIENT_HELP)
 
 
-# Client-side caching (CLIENT TRACKING) is not offered, so a connection's tracking state
-# is always "off": these answer exactly as Redis does for a client that never enabled it.
-@command("client|getredir", 2, "noscript loading stale", group="connection",
-         since="6.0.0", summary="Get tracking notifications redirection client ID if any")
-def client_getredir(client, args: List[bytes]):
-    return -1
-
-
-@command("client|trackinginfo", 2, "noscript loading stale", group="connection",
-         since="6.2.0", summary="Return information about server assisted client side caching for the current connection")
-def client_trackinginfo(client, args: List[bytes]):
-    return Map([(b"flags", Set([b"off"])), (b"redirect", -1), (b"prefixes", [])])
+# -- client-side caching (the tables live in miniredis/tracking.py) ---------------------
+@command("client|tracking", -3, "noscript loading stale", group="connection",
+         since="6.0.0", summary="Enable or disable server assisted client side caching support")
+def client_tracking(client, args: List[bytes]):
+    redirect = 0
+    bcast = optin = optout = noloop = False
+    prefixes: List[bytes] = []
+    state = client.state
+    i = 3
+    while i < len(args):
+        option = args[i].lower()
+        more = i < len(args) - 1
+        if option == b"redirect" and more:
+            i += 1
+            if redirect != 0:
+                raise CommandError(errors.TRACKING_ONE_REDIRECT)
+            redirect = parse_int(args[i])
+            # The target must exist now, even though it may disconnect later.
+            if redirect not in state.clients:
+                raise CommandError(errors.TRACKING_NO_REDIRECT_CLIENT)
+        elif option == b"bcast":
+            bcast = True
+        elif option == b"optin":
+            optin = True
+        elif option == b"optout":
+            optout = True
+        elif option == b"noloop":
+            noloop = True
+        elif option == b"prefix" and more:
+            i += 1
+            prefixes.append(args[i])
+        else:
+            raise CommandError(errors.SYNTAX)
+        i += 1
+    switch = args[2].lower()
+    if switch == b"off":
+        state.tracking.disable(client)
+        return OK
+    if switch != b"on":
+        raise CommandError(errors.SYNTAX)
+    mode = client.tracking
+    if prefixes and not bcast:
+        raise CommandError(errors.TRACKING_PREFIX_NEEDS_BCAST)
+    if mode is not None and mode.bcast != bcast:
+        raise CommandError(errors.TRACKING_SWITCH_BCAST)
+    if bcast and (optin or optout):
+        raise CommandError(errors.TRACKING_BCAST_OPTIN)
+    if optin and optout:
+        raise CommandError(errors.TRACKING_OPTIN_OPTOUT)
+    if mode is not None and ((optin and mode.optout) or (optout and mode.optin)):
+        raise CommandError(errors.TRACKING_SWITCH_OPTIN)
+    conflict, proceed = None, True
+    if bcast:
+        conflict, proceed = state.tracking.prefix_conflict(client, prefixes)
+        if not proceed:
+            raise CommandError(conflict)
+    state.tracking.enable(client, redirect, bcast, optin, optout, noloop, prefixes)
+    if conflict is not None:     # Redis 7.0 answers both (see prefix_conflict)
+        client._count_error(conflict)
+        return Raw(b"-%s\r\n+OK\r\n" % conflict.encode("utf-8", "surrogateescape"))
+    return OK
 
 
 @command("client|caching", 3, "noscript loading stale", group="connection",
          since="6.0.0", summary="Instruct the server about tracking or not keys in the next request")
 def client_caching(client, args: List[bytes]):
-    raise CommandError(errors.CLIENT_CACHING_NO_TRACKING)
+    mode = client.tracking
+    if mode is None:
+        raise CommandError(errors.CLIENT_CACHING_NO_TRACKING)
+    answer = args[2].lower()
+    if answer == b"yes":
+        if not mode.optin:
+            raise CommandError(errors.CLIENT_CACHING_YES_OPTIN)
+    elif answer == b"no":
+        if not mode.optout:
+            raise CommandError(errors.CLIENT_CACHING_NO_OPTOUT)
+    else:
+        raise CommandError(errors.SYNTAX)
+    mode.caching = True     # for the next command (or transaction) only
+    return OK
+
+
+@command("client|getredir", 2, "noscript loading stale", group="connection",
+         since="6.0.0", summary="Get tracking notifications redirection client ID if any")
+def client_getredir(client, args: List[bytes]):
+    return -1 if client.tracking is None else client.tracking.redirect
+
+
+@command("client|trackinginfo", 2, "noscript loading stale", group="connection",
+         since="6.2.0", summary="Return information about server assisted client side caching for the current connection")
+def client_trackinginfo(client, args: List[bytes]):
+    mode = client.tracking
+    if mode is None:
+        return Map([(b"flags", Set([b"off"])), (b"redirect", -1), (b"prefixes", [])])
+    return Map([(b"flags", Set([b"on"] + mode.flags())), (b"redirect", mode.redirect),
+                (b"prefixes", sorted(mode.prefixes))])
 
 
 def client_flags(client) -> str:
@@ -230,6 +313,9 @@ def client_flags(client) -> str:
         flags += "x"
     if client.subscribed:
         flags += "P"
+    mode = client.tracking
+    if mode is not None:
+        flags += "t" + ("R" if mode.broken else "") + ("B" if mode.bcast else "")
     if client.unix:
         flags += "U"
     if client.no_evict:
@@ -244,14 +330,16 @@ def client_line(client, now: float) -> str:
     return (
         "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
         "ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 "
-        "obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=%s redir=-1 resp=%d "
+        "obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=%s redir=%d resp=%d "
         "lib-name=%s lib-ver=%s"
         % (client.id, client.addr, client.laddr, client.fd, client.name or "",
            int(now - client.created), int(now - client.last_interaction),
            client_flags(client), client.db.id, len(client.subscriptions),
            len(client.psubscriptions), len(client.ssubscriptions),
            -1 if client.multi is None else len(client.multi), pending, pending + 20000,
-           client.last_command.lower(), client.user.name_text, client.resp, client.lib_name,
+           client.last_command.lower(), client.user.name_text,
+           -1 if client.tracking is None else client.tracking.redirect, client.resp,
+           client.lib_name,
            client.lib_ver))
 
 

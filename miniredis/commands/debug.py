@@ -26,7 +26,7 @@ from ..persistence import dump as payloads
 from ..protocol import (OK, BigNumber, Bool, Double, Map, Raw, Set, Simple, Verbatim)
 from . import COMMANDS, command
 from .connection import help_reply
-from .server import protected_allowed
+from ..security.protected import command_refusal
 
 
 # DEBUG is a single command in Redis (not a container): its subcommands have no table
@@ -475,8 +475,11 @@ _DEBUG: Dict[bytes, Tuple[Callable[..., Any], int, int]] = {
 @command("debug", -2, "admin noscript loading stale", group="server", since="1.0.0",
          summary="A container for debugging commands")
 def debug(client, args: List[bytes]):
-    if not protected_allowed(client, "enable-debug-command"):
-        raise CommandError(errors.DEBUG_NOT_ALLOWED)
+    # Also checked before authentication and MULTI queueing (Client._gate), as Redis
+    # does; here for clients on the ungated fast path.
+    refusal = command_refusal(client, "debug")
+    if refusal is not None:
+        raise CommandError(refusal)
     entry = _DEBUG.get(args[1].lower())
     if entry is None or not entry[1] <= len(args) <= entry[2]:
         raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(

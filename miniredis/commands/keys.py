@@ -262,7 +262,7 @@ def swapdb(client, args: List[bytes]):
         return OK
     a, b = dbs[first], dbs[second]
     # WATCHed keys of both databases are touched, waiters see the new contents.
-    hook = client.state.on_key_modified
+    hook = client.state.key_hooks.get("watch")   # tracking is not told, as in Redis
     if hook is not None:
         for db in (a, b):
             for key in list(db.data):

@@ -239,6 +239,8 @@ class Scripting:
         cmd.calls += 1
         cmd.seconds += time.perf_counter() - started
         state.stats.total_commands_processed += 1
+        if client.tracking is not None and "readonly" in flags:
+            state.tracking.script_read(client, cmd, argv)   # the caller read these keys
         if isinstance(reply, CommandError):
             client._count_error(reply.message)
             return False, engine.to_lua(reply)
@@ -353,7 +355,7 @@ def _parse_shebang(body: bytes) -> Tuple[bool, bool, int]:
     end = body.find(b"\n")
     if end < 0:
         raise CommandError(errors.SCRIPT_SHEBANG_INVALID)
-    from ..connection import split_inline
+    from ..wire import split_inline
     parts = split_inline(body[:end])
     if not parts:
         raise CommandError(errors.SCRIPT_SHEBANG_NO_ENGINE)

@@ -15,6 +15,7 @@ from ..glob import compile_pattern
 from ..state import resident_bytes
 from ..security.categories import categories as _categories
 from ..protocol import OK, Map, Set, Simple, Verbatim
+from ..security.protected import command_refusal, is_local
 from . import COMMANDS, all_commands, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
 from .pubsub import info_fields as pubsub_info
@@ -31,6 +32,7 @@ def _flush_mode(args: List[bytes]) -> None:
 def flushdb(client, args: List[bytes]):
     _flush_mode(args)
     client.db.flush()
+    client.state.tracking.flushed(client)
     return OK
 
 
@@ -41,6 +43,7 @@ def flushall(client, args: List[bytes]):
     for db in client.state.dbs:
         db.flush()
     persistence.flushed_all(client.state)   # no older snapshot may land after this
+    client.state.tracking.flushed(client)
     return OK
 
 
@@ -82,7 +85,8 @@ def _section_clients(state) -> List[str]:
         "connected_clients:%d" % len(state.clients), "cluster_connections:0",
         "maxclients:%d" % state.config["maxclients"],
         "client_recent_max_input_buffer:0", "client_recent_max_output_buffer:0",
-        "blocked_clients:%d" % state.blocking.count, "tracking_clients:0",
+        "blocked_clients:%d" % state.blocking.count,
+        "tracking_clients:%d" % state.tracking.clients,
         "clients_in_timeout_table:%d" % sum(
             1 for c in state.clients.values()
             if c.blocked is not None and c.blocked.deadline is not None),
@@ -181,7 +185,9 @@ def _section_stats(state) -> List[str]:
         "slave_expires_tracked_keys:0", "active_defrag_hits:0", "active_defrag_misses:0",
         "active_defrag_key_hits:0", "active_defrag_key_misses:0",
         "total_active_defrag_time:0", "current_active_defrag_time:0",
-        "tracking_total_keys:0", "tracking_total_items:0", "tracking_total_prefixes:0",
+        "tracking_total_keys:%d" % len(state.tracking.table),
+        "tracking_total_items:%d" % state.tracking.total_items,
+        "tracking_total_prefixes:%d" % len(state.tracking.prefixes),
         "unexpected_error_replies:%d" % stats.unexpected_error_replies,
         "total_error_replies:%d" % stats.total_error_replies,
         "dump_payload_sanitizations:0",
@@ -322,7 +328,7 @@ def config_get(client, args: List[bytes]):
 
 
 def _is_local(client) -> bool:
-    return client.unix or client.addr.startswith(("127.0.0.1:", "[::1]:", "::1:"))
+    return is_local(client)
 
 
 def protected_allowed(client, setting: str) -> bool:

@@ -58,7 +58,8 @@ class Watches:
         client.watched[entry] = (key in db.data and expires is not None
                                  and expires <= self.state.clock.ms())
         self.by_key.setdefault(entry, set()).add(client)
-        self.state.on_key_modified = self.key_modified
+        if "watch" not in self.state.key_hooks:
+            self.state.set_key_hook("watch", self.key_modified)
 
     def unwatch_all(self, client: "Client") -> None:
         by_key = self.by_key
@@ -71,7 +72,7 @@ class Watches:
         client.watched = {}
         client.watch_dirty = False
         if not by_key:
-            self.state.on_key_modified = None
+            self.state.set_key_hook("watch", None)
 
     def key_modified(self, db: "Database", key: bytes) -> None:
         """The keyspace's modification signal (installed while anything is watched)."""

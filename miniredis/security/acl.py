@@ -418,11 +418,6 @@ class ACLStartupError(Exception):
     """The ACL configuration (``user`` lines, ``aclfile``) is unusable: do not start."""
 
 
-def default_user_has_password(state: "ServerState") -> bool:
-    """Whether the default user needs a password (not ``nopass``): protected mode asks."""
-    return not state.acl.default.nopass
-
-
 class ACL:
     """The users of one server, its ACL log, and the checks dispatch consults."""
 

@@ -1,0 +1,260 @@
+"""Request limits: huge counts, header edge cases, long inline lines, limits before AUTH,
+and DEBUG refused before NOAUTH and MULTI, each byte for byte against redis-server."""
+from __future__ import annotations
+
+import resource
+import socket
+import threading
+import time
+
+import pytest
+
+from miniredis import Server, errors
+from tests.harness import RawConnection, RedisProcess, encode_command, find_redis_server
+
+
+def _exchange(port: int, data: bytes, wait: float = 0.3) -> bytes:
+    """Send raw bytes, then read until the server closes (marked) or goes quiet."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    out = b""
+    try:
+        sock.sendall(data)
+        sock.settimeout(wait)
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                out += b"<closed>"
+                break
+            out += chunk
+    except socket.timeout:
+        pass
+    except (ConnectionResetError, BrokenPipeError):
+        out += b"<closed>"     # closed while we were still sending: Redis does it too
+    sock.close()
+    return out
+
+
+def _same(ports, data: bytes) -> bytes:
+    replies = {name: _exchange(port, data) for name, port in ports.items()}
+    assert replies["miniredis"] == replies["redis"], replies
+    return replies["redis"]
+
+
+def _req(*args: bytes) -> bytes:
+    return encode_command(list(args))
+
+
+@pytest.mark.parametrize("data", [
+    b"*2147483647\r\n$1\r\na\r\n",          # INT_MAX: accepted, waits for its arguments
+    b"*2147483648\r\n$1\r\na\r\n",          # above: refused
+    b"*3000000000\r\n",
+    b"*99999999999999999999999\r\n",
+    b"*2000000\r\n$4\r\nPING\r\n",          # above the old 1,048,576 cap: accepted
+    b"*1\r\n*2147483647\r\n$1\r\na\r\n",    # nested aggregates: expected '$'
+    b"*2\r\n$4\r\nECHO\r\n>2147483647\r\n",
+    b"*2\r\n$4\r\nECHO\r\n~2147483647\r\n",
+    b"*2\r\n$4\r\nECHO\r\n|2147483647\r\n",
+    b"*2\r\n$4\r\nECHO\r\n%2147483647\r\n",
+    b"PING\r\n*1\r\n*20000\r\n",
+    b"*1\rX$4\r\nPING\r\n",                  # a header ends at '\r', whatever follows
+    b"*1\r\n$4\rXPING\r\n",
+    b"PING\x00\r\n",                          # a NUL hides the end of the line
+    b"*1\x00\r\n$4\r\nPING\r\n",
+    b"*-0\r\nPING\r\n", b"*-01\r\n", b"*1\r\n$-0\r\n", b"*01\r\n", b"*+1\r\n",
+    b"*1\r\nX", b"*1\r\nX\r\n", b"*1\r\n$4\r\nPING\r\n*1\r\nX\r\n",
+    b"*1\r\n$" + b"1" * 70000 + b"\r\n",
+    b"*1" + b"1" * 70000,
+    b"*2\r\n$4\r\nECHO\r\n$3\r\nabcXY*1\r\n$4\r\nPING\r\n",
+])
+def test_counts_and_headers(differ, data):
+    _same(differ.ports, data)
+
+
+@pytest.mark.parametrize("length", [60000, 70000, 100000, 200000])
+def test_long_inline_lines(differ, length):
+    """Redis reads 16 KB at a time: a line may end a little past 64 KB."""
+    data = b"ECHO " + b"a" * (length - 5) + b"\r\n"
+    reply = _same(differ.ports, data)
+    assert reply.startswith(b"$" if length <= 70000 else b"-ERR Protocol error: too big")
+
+
+def test_unterminated_inline_past_64k(differ):
+    reply = _same(differ.ports, b"ECHO " + b"a" * 70000)
+    assert reply.startswith(b"-ERR Protocol error: too big inline request")
+
+
+# -- limits before AUTH ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def auth_ports(tmp_path_factory):
+    executable = find_redis_server()
+    if executable is None:
+        pytest.skip("redis-server not found")
+    real = RedisProcess(executable, ["--requirepass", "pw"])
+    mini = Server(port=0, requirepass="pw", dir=str(tmp_path_factory.mktemp("limits")))
+    mini.start()
+    yield {"redis": real.port, "miniredis": mini.port}
+    mini.stop()
+    real.stop()
+
+
+@pytest.mark.parametrize("data", [
+    _req(b"PING"),
+    _req(*[b"a"] * 10),
+    _req(*[b"a"] * 11),
+    b"*11\r\n",
+    b"*0\r\n*11\r\n",
+    b"*-1\r\n" + _req(b"PING"),
+    _req(b"SET", b"k", b"v" * 16384),
+    _req(b"SET", b"k", b"v" * 16385),
+    b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$16385\r\n",
+    b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$999999999999\r\n",
+    b"*2147483648\r\n",
+    b"ECHO " + b"a " * 100 + b"\r\n",        # inline: no argument limit
+    b"ECHO " + b"a" * 60000 + b"\r\n",
+    _req(b"AUTH", b"pw") + _req(b"SET", b"k", b"v" * 20000) + _req(*[b"DEL"] * 20),
+    _req(b"AUTH", b"bad") + _req(b"SET", b"k", b"v" * 20000),
+    b"AUTH pw\r\nSET k " + b"v" * 20000 + b"\r\nGET k\r\n",
+    _req(b"AUTH", b"pw") + b"*2147483648\r\n",
+    _req(b"AUTH", b"default", b"pw") + _req(*[b"x"] * 12),
+    _req(b"AUTH", b"pw") + _req(b"DEL", b"k"),
+    _req(b"DEBUG", b"SLEEP", b"0"),          # refused for DEBUG before NOAUTH
+])
+def test_limits_before_auth(auth_ports, data):
+    _same(auth_ports, data)
+
+
+def test_unauthenticated_big_bulk_costs_nothing(auth_ports):
+    """A 200 MB bulk announced before AUTH is refused at its header."""
+    for name, port in auth_ports.items():
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$200000000\r\n" + b"x" * 65536)
+        sock.settimeout(5)
+        reply = b""
+        try:
+            while True:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+        except ConnectionResetError:
+            pass
+        assert reply == b"-%s\r\n" % errors.PROTO_UNAUTH_BULK.encode(), name
+        sock.close()
+
+
+# -- huge counts cost nothing and stall nobody -----------------------------------------
+def test_huge_count_does_not_stall_or_allocate(mini):
+    """Each huge announced count is a few bytes of pending input, not a 2^31 list."""
+    other = RawConnection(mini.port)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    socks = []
+    worst = 0.0
+    for count in (2147483647, 2000000000, 1500000000, 100000000):
+        sock = socket.create_connection(("127.0.0.1", mini.port))
+        sock.sendall(b"*%d\r\n$1\r\na\r\n" % count)
+        socks.append(sock)
+        started = time.perf_counter()
+        assert other.call("PING") == b"+PONG\r\n"
+        worst = max(worst, time.perf_counter() - started)
+    # Nested and RESP3 aggregates hiredis would also preallocate for.
+    for data in (b"*1\r\n*2147483647\r\n", b"*2\r\n$1\r\na\r\n>2147483647\r\n",
+                 b"*2\r\n$1\r\na\r\n~2147483647\r\n", b"*2\r\n$1\r\na\r\n|2147483647\r\n"):
+        sock = socket.create_connection(("127.0.0.1", mini.port))
+        sock.sendall(data)
+        socks.append(sock)
+        started = time.perf_counter()
+        assert other.call("PING") == b"+PONG\r\n"
+        worst = max(worst, time.perf_counter() - started)
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    for sock in socks:
+        sock.close()
+    other.close()
+    assert worst < 0.5, worst          # a 2^31 list took seconds
+    assert grown_kb < 50 * 1024, grown_kb
+
+
+def test_big_request_arriving_slowly_is_served(mini):
+    """A count above 1,048,576 is accepted and served once its arguments arrive."""
+    count = 1100000
+    conn = RawConnection(mini.port)
+    conn.send_raw(b"*%d\r\n$5\r\nRPUSH\r\n$3\r\nbig\r\n" % (count + 2))
+    chunk = b"$1\r\nx\r\n" * 100000
+    sent = 0
+    while sent < count:
+        n = min(100000, count - sent)
+        conn.send_raw(chunk if n == 100000 else b"$1\r\nx\r\n" * n)
+        sent += n
+    assert conn.read_raw() == b":%d\r\n" % count
+    assert conn.call("DEL", "big") == b":1\r\n"
+    conn.close()
+
+
+def test_pipelined_requests_with_many_arguments_still_parsed(mini):
+    """Counts of 1000+ whose arguments are all in the buffer go to hiredis as before."""
+    conn = RawConnection(mini.port)
+    members = [b"m%d" % i for i in range(3000)]
+    conn.send_raw(encode_command([b"SADD", b"many"] + members) * 3 +
+                  encode_command([b"SCARD", b"many"]))
+    assert [conn.read_raw() for _ in range(4)] == [b":3000\r\n", b":0\r\n", b":0\r\n",
+                                                    b":3000\r\n"]
+    conn.call("DEL", "many")
+    conn.close()
+
+
+# -- DEBUG refused before NOAUTH and MULTI ---------------------------------------------
+def test_debug_refused_inside_multi(differ):
+    """Refused when queued: the transaction is doomed, as for any rejected command."""
+    configured = {}
+    with Server(port=0, enable_debug_command="no") as server:
+        executable = find_redis_server()
+        if executable is None:
+            pytest.skip("redis-server not found")
+        real = RedisProcess(executable, ["--enable-debug-command", "no"])
+        try:
+            data = (_req(b"CONFIG", b"RESETSTAT") + _req(b"MULTI") +
+                    _req(b"DEBUG", b"SLEEP", b"0") + _req(b"PING") +
+                    _req(b"EXEC") + _req(b"INFO", b"commandstats"))
+            for name, port in (("redis", real.port), ("miniredis", server.port)):
+                reply = _exchange(port, data)
+                head, stats = reply.split(b"# Commandstats")
+                configured[name] = head.rsplit(b"$", 1)[0] + b"".join(
+                    line for line in stats.split(b"\n") if line.startswith(b"cmdstat_debug"))
+        finally:
+            real.stop()
+    assert configured["miniredis"] == configured["redis"]
+    assert b"EXECABORT" in configured["redis"]
+    assert b"cmdstat_debug:calls=0" in configured["redis"]
+
+
+@pytest.mark.parametrize("data", [
+    b"*1\r\n+PING\r\n", b"*2\r\n$4\r\nECHO\r\n+hi\r\n", b"*2\r\n$4\r\nECHO\r\n=5\r\ntxt:a\r\n",
+    b"*2\r\n$4\r\nECHO\r\n(123\r\n", b"*2\r\n$4\r\nECHO\r\n:1\r\n", b"*2\r\n$4\r\nECHO\r\n_\r\n",
+    b"*2\r\n$4\r\nECHO\r\n,1.5\r\n", b"*2\r\n$4\r\nECHO\r\n#t\r\n", b"*2\r\n$4\r\nECHO\r\n-x\r\n",
+    b"*2\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n", b"*2\r\n$4\r\nECHO\r\n%1\r\n$1\r\na\r\n$1\r\nb\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$5\r\na\n+bc\r\n",   # looks odd, but only bulk data
+])
+def test_only_bulk_strings_are_arguments(differ, data):
+    """Redis takes only '$' bulk strings as arguments; hiredis reads RESP3 types too."""
+    _same(differ.ports, data)
+
+
+def test_security_settings_at_run_time(differ):
+    """protected-mode is settable at run time; the enable-* options are not."""
+    differ.check("CONFIG GET protected-mode", "CONFIG SET protected-mode no",
+                 "CONFIG GET protected-mode", "CONFIG SET protected-mode maybe",
+                 "CONFIG SET protected-mode yes", "CONFIG GET protected-mode",
+                 "CONFIG SET enable-protected-configs yes",
+                 "CONFIG SET enable-debug-command no", "CONFIG SET enable-module-command yes")
+
+
+def test_debug_defaults_of_the_embedded_server():
+    """Embedded: "local", so loopback clients and Server.execute may use DEBUG."""
+    with Server(port=0) as server:
+        assert server.config["enable-debug-command"] == "local"
+        assert server.execute("DEBUG", "SLEEP", "0") == b"OK"
+        conn = RawConnection(server.port)
+        assert conn.call("DEBUG", "SLEEP", "0") == b"+OK\r\n"
+        conn.close()
+    with Server(port=0, enable_debug_command="no") as server:
+        with pytest.raises(Exception, match="DEBUG command not allowed"):
+            server.execute("DEBUG", "SLEEP", "0")
