@@ -109,7 +109,8 @@ def test_function_names_case(differ):
     # Case-sensitive within a library, case-insensitive across libraries and in FCALL.
     differ.check(FLUSH, load(lib("a", "redis.register_function('f', function() return 1 end)",
                                  "redis.register_function('F', function() return 2 end)")),
-                 "FCALL f 0", "FCALL F 0",
+                 # which of f and F FCALL finds depends on Redis's hash order
+                 SameType("FCALL f 0"), SameType("FCALL F 0"),
                  load(lib("A", "redis.register_function('g', function() return 3 end)")),
                  load(lib("b", "redis.register_function('G', function() return 4 end)")),
                  "FCALL G 0", "FUNCTION DELETE A", "FUNCTION STATS")
@@ -236,7 +237,7 @@ def test_delete_flush_stats_help(differ):
         FLUSH, load(LIB1), load(LIB_RO), "FUNCTION STATS", "FUNCTION DELETE lib1",
         "FUNCTION DELETE lib1", "FUNCTION DELETE", "FUNCTION DELETE a b", "FCALL set1 0",
         "FUNCTION STATS", "FUNCTION FLUSH BAD", "FUNCTION FLUSH ASYNC", "FUNCTION FLUSH sync",
-        "FUNCTION FLUSH a b", "FUNCTION STATS", "FUNCTION STATS x", "FUNCTION HELP",
+        "FUNCTION FLUSH a b", "function flush a b", "FUNCTION STATS", "FUNCTION STATS x", "FUNCTION HELP",
         "FUNCTION HELP x", "FUNCTION", "FUNCTION NOPE", "FUNCTION KILL", "FUNCTION KILL x")
 
 
@@ -251,7 +252,8 @@ def test_dump_bytes_equal_redis(differ):
 
 def test_restore_errors_and_policies(differ):
     differ.check(FLUSH, "FUNCTION RESTORE bad", "FUNCTION RESTORE bad FLUSH",
-                 "FUNCTION RESTORE bad nope", "FUNCTION RESTORE a b c")
+                 "FUNCTION RESTORE bad nope", "FUNCTION RESTORE a b c",
+                 "function restore a b c")
     real, mini = (redis.Redis(port=p) for p in (differ.ports["redis"], differ.ports["miniredis"]))
     for r in (real, mini):
         r.function_flush()

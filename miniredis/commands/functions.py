@@ -196,7 +196,8 @@ def function_list(client: "Client", args: List[bytes]) -> Any:
          summary="Deleting all functions")
 def function_flush(client: "Client", args: List[bytes]) -> Any:
     if len(args) > 3:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format("FLUSH", "FUNCTION"))
+        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(_text(args[1]),
+                                                                     "FUNCTION"))
     if len(args) == 3 and args[2].lower() not in (b"sync", b"async"):
         raise CommandError(errors.FUNCTION_FLUSH_OPTION)
     functions(client.state).registry.flush()
@@ -214,7 +215,8 @@ def function_dump(client: "Client", args: List[bytes]) -> Any:
          since="7.0.0", summary="Restore all the functions on the given payload")
 def function_restore(client: "Client", args: List[bytes]) -> Any:
     if len(args) > 4:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format("RESTORE", "FUNCTION"))
+        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(_text(args[1]),
+                                                                     "FUNCTION"))
     policy = b"APPEND"
     if len(args) == 4:
         policy = args[3].upper()
@@ -300,3 +302,7 @@ def function_help(client: "Client", args: List[bytes]) -> Any:
         "a chance of failure",
         "      in case of functions name collision with another library).",
     ])
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", "surrogateescape")
