@@ -390,6 +390,44 @@ def test_busy_function_and_kill(differ):
                                            b"You can only call FUNCTION KILL")
 
 
+def _busy_eval(port: int):
+    """An endless EVAL: what FUNCTION KILL and FUNCTION STATS answer meanwhile."""
+    r = redis.Redis(port=port)
+    r.config_set("busy-reply-threshold", 100)
+    result = {}
+
+    def run():
+        try:
+            redis.Redis(port=port).eval("#!lua flags=no-writes\nwhile true do end", 0)
+        except redis.ResponseError as exc:
+            result["eval"] = str(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.5)
+    conn = RawConnection(port)
+    try:
+        result["function kill"] = conn.call("FUNCTION", "KILL")
+        result["function stats"] = conn.call("FUNCTION", "STATS")
+        result["kill"] = conn.call("SCRIPT", "KILL")
+    finally:
+        conn.close()
+    thread.join(10)
+    r.config_set("busy-reply-threshold", 5000)
+    return result
+
+
+def test_function_kill_and_stats_refuse_a_busy_eval(differ):
+    got = {name: _busy_eval(port) for name, port in differ.ports.items()}
+    assert got["miniredis"] == got["redis"]
+    assert got["redis"]["function kill"].startswith(b"-BUSY")
+
+
+def test_debug_reload_keeps_functions(differ):
+    differ.check(FLUSH, load(LIB1), "SET k v", "DEBUG RELOAD", "FCALL set1 1 k w", "GET k",
+                 "FUNCTION STATS")
+
+
 # -- persistence ------------------------------------------------------------------------------
 def test_rdb_round_trip_with_redis_server(tmp_path):
     directory = str(tmp_path)

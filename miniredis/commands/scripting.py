@@ -284,10 +284,12 @@ class Scripting:
         state = self.state
         run.busy = True
         state.busy_script = run
+        kill = "FUNCTION KILL" if run.busy_error is errors.BUSY_FUNCTION else "SCRIPT KILL"
         self.state.log("warning", "Slow script detected: still in execution after %d "
-                       "milliseconds. You can try killing the script using the SCRIPT "
-                       "KILL command. Script name is: %s."
-                       % ((time.monotonic() - run.started) * 1000, run.script.sha.decode()))
+                       "milliseconds. You can try killing the script using the %s "
+                       "command. Script name is: %s."
+                       % ((time.monotonic() - run.started) * 1000, kill,
+                          run.script.sha.decode("utf-8", "replace")))
         # The caller's further input waits (Redis protects the client), and the cron's
         # active expiry must not change data under the script.
         watcher = run.client._read_watcher
