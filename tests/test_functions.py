@@ -507,3 +507,31 @@ def test_aof_logs_function_commands_and_rewrite_loads_libraries(tmp_path):
         assert r.get("k") == b"w"
     finally:
         mini.stop()
+
+
+# -- the sandbox of the runtime of functions -----------------------------------------------
+def test_functions_runtime_holds_no_python_object():
+    """The walk of tests/test_lua_sandbox.py over the runtime of functions, a library
+    loaded: its load API, its environment and its registered callbacks."""
+    from miniredis.scripting.functions import Registry
+    from miniredis.scripting.lua import LuaEngine
+    from tests.test_lua_sandbox import _walk
+
+    def call(*args):
+        return True, engine.to_lua([b"a", 1, None, [b"nested"]])
+
+    registry = Registry(lambda: engine)
+    engine = LuaEngine(call, lambda level, message: None, "7.0.15",
+                       register=registry.register)
+    registry.create(LIB1.encode(), False)
+    registry.create(LIB_ALL_FLAGS.encode(), False)
+    runtime = engine.runtime
+    callbacks = runtime.table_from({f.name: f.function
+                                    for f in registry.functions.values()})
+    some = next(iter(registry.functions.values())).function
+    library_env = engine.debug.getfenv(some)
+    found, _, _ = _walk(engine, {b"_G": runtime.globals(), b"functions": callbacks,
+                                 b"library_env": library_env,
+                                 b"library_env<mt>": engine.debug.getmetatable(library_env),
+                                 b"string<mt>": engine.debug.getmetatable(b"")})
+    assert list(found.values()) == []

@@ -470,7 +470,7 @@ local empty = {}
 local library_api, library_env, library_mt = nil, nil, nil
 if py.register_function then
   local lower, sub = string.lower, string.sub
-  local register = py.register_function
+  local register = as_function(py.register_function)
   local function register_error(msg) error({err='ERR ' .. msg}, 0) end
   local flag_names = {['no-writes']=true, ['allow-oom']=true, ['allow-stale']=true,
                       ['no-cluster']=true, ['allow-cross-slot-keys']=true}
