@@ -17,7 +17,7 @@ from ..errors import CommandError
 from ..args import to_int
 from ..glob import match
 from ..protocol import OK, Map, Set, Simple
-from ..scripting.functions import Function, Registry
+from ..scripting.functions import LOAD_TIMEOUT_MS, Function, Registry
 from ..scripting.lua import LuaEngine
 from . import command, container
 from .connection import REDIS_VERSION, help_reply
@@ -142,7 +142,10 @@ def function_load(client: "Client", args: List[bytes]) -> Any:
             option.decode("utf-8", "surrogateescape")))
     if position >= len(args):
         raise CommandError(errors.FUNCTION_LOAD_NO_CODE)
-    name = functions(client.state).registry.create(args[position], replace)
+    # The AOF's loading client (no socket) is obeyed without the load timeout.
+    obeyed = getattr(client, "obeyed", False)
+    name = functions(client.state).registry.create(args[position], replace,
+                                                   0 if obeyed else LOAD_TIMEOUT_MS)
     client.state.dirty += 1
     return name
 

@@ -89,6 +89,7 @@ class Loader:
         self.state = state
         self.client = Client(state, _NoSocket(), "", "")
         self.client.set_authenticated(True, state.acl.superuser)   # no ACL checks
+        self.client.obeyed = True        # mustObeyClient: FUNCTION LOAD without timeout
         self.commands = 0
 
     def load_file(self, path: str, last: bool) -> int:
