@@ -222,6 +222,24 @@ def test_acl_inside_functions(differ):
         "AUTH default x", "ACL DELUSER fnuser")
 
 
+def test_acl_key_permissions_and_getkeys(differ):
+    differ.check(
+        FLUSH, load(LIB1), load(LIB_RO),
+        "COMMAND GETKEYS FCALL get1 2 a b c", "COMMAND GETKEYS FCALL_RO get1 0 x",
+        "COMMAND GETKEYS FCALL get1 5 a",
+        "ACL SETUSER keyuser on nopass +@all ~allowed*",
+        "AUTH keyuser x", "FCALL get1 1 other", "FCALL get1 1 allowed1",
+        "FCALL set1 1 allowed2 v", "FCALL get1 0", "FUNCTION DELETE libro",
+        "AUTH default x", "ACL SETUSER nofunc on nopass +@all -function ~*",
+        "AUTH nofunc x", "FUNCTION LIST", "FCALL set1 1 k v",
+        "AUTH default x", "ACL DELUSER keyuser nofunc")
+
+
+def test_functions_in_multi(differ):
+    differ.check(FLUSH, "MULTI", load(LIB1), "FCALL set1 1 k v", "FUNCTION DELETE lib1",
+                 "EXEC", "GET k", "FUNCTION STATS")
+
+
 # -- LIST / DELETE / FLUSH / STATS / HELP ------------------------------------------------
 def test_list(differ):
     differ.check(
