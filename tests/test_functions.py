@@ -95,6 +95,20 @@ LOAD_ERRORS = {
                                   "callback=function() end}"),
     "named-key-not-string": lib("a", "redis.register_function{function_name='f', "
                                      "[true]=1, callback=function() end}"),
+    "number-name": lib("a", "redis.register_function(123, function() return 1 end)"),
+    "named-number-fields": lib("a", "redis.register_function{function_name=45, "
+                                    "description=1.5, callback=function() end, "
+                                    "FLAGS={'NO-WRITES', 'allow-stale'}}"),
+    "named-flag-number": lib("a", "redis.register_function{function_name='f', "
+                                  "flags={1}, callback=function() end}"),
+    "named-empty-flags": lib("a", "redis.register_function{Function_Name='f', "
+                                  "flags={}, callback=function() end}"),
+    "named-flags-hole": lib("a", "redis.register_function{function_name='f', "
+                                 "flags={'no-writes', nil, 'bad'}, callback=function() end}"),
+    "named-array-part": lib("a", "redis.register_function{'x', function_name='f', "
+                                 "callback=function() end}"),
+    "register-in-pcall": lib("a", "local ok, e = pcall(redis.register_function, 'f')",
+                             "redis.register_function('g', function() return e end)"),
     "same-function-twice": lib("a", "redis.register_function('f', function() end)",
                                "redis.register_function('F', function() end)"),
 }
@@ -102,7 +116,9 @@ LOAD_ERRORS = {
 
 @pytest.mark.parametrize("name", sorted(LOAD_ERRORS))
 def test_load_errors(differ, name):
-    differ.check(FLUSH, load(LOAD_ERRORS[name]), "FUNCTION STATS")
+    # FUNCTION LIST shows the library when it loaded (two functions: Redis's hash order)
+    listing = "FUNCTION STATS" if name == "same-function-twice" else "FUNCTION LIST"
+    differ.check(FLUSH, load(LOAD_ERRORS[name]), "FUNCTION STATS", listing, "FCALL g 0")
 
 
 def test_function_names_case(differ):
@@ -152,8 +168,10 @@ def test_register_function_outside_load(differ):
         "keep", "local r = redis",
         "redis.register_function('f', function() local x = r.register_function('g', "
         "function() end) return x end)",
-        "redis.register_function('h', function() return redis.register_function end)")),
-        "FCALL f 0", "FCALL h 0")
+        "redis.register_function('h', function() return redis.register_function end)",
+        "redis.register_function('t', function() return r.register_function('g', "
+        "function() end) end)")),
+        "FCALL f 0", "FCALL h 0", "FCALL t 0")
 
 
 # -- FCALL / FCALL_RO ------------------------------------------------------------------

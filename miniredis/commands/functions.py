@@ -44,9 +44,8 @@ class FunctionRunner(Scripting):
             self._engine.acl_check = self._acl_check_cmd
         return self._engine
 
-    def _register(self, name: bytes, description: Any, callback: Any,
-                  flags: bytes) -> Any:
-        return self.registry.register(name, description, callback, flags)
+    def _register(self, *args: Any) -> None:
+        self.registry.register(*args)
 
     def new_run(self, client: "Client", script: Any, read_only: bool) -> _Run:
         run = _Run(client, script, read_only)

@@ -114,6 +114,76 @@ def read_pre_ga(reader: Any) -> bytes:
     return b"#!" + engine + b" name=" + name + b"\n" + blob
 
 
+def _refuse(engine: Any, message: str) -> None:
+    engine.raise_table(b"ERR " + message.encode())
+
+
+def _lua_string(value: Any) -> bytes:
+    """lua_tostring of a string or number."""
+    if value.__class__ is bytes:
+        return value
+    from .lua import _lua_tostring
+    return _lua_tostring(value)
+
+
+def _named_arguments(engine: Any, table: Any) -> Tuple[bytes, Optional[bytes], Any,
+                                                       List[bytes]]:
+    """(name, description, callback, flags) of register_function's table form."""
+    if engine.lua_type(table) != "table":
+        _refuse(engine, "calling redis.register_function with a single argument is only "
+                        "applicable to Lua table (representing named arguments).")
+    name = description = callback = None
+    flags: List[bytes] = []
+    for key, value in table.items():
+        if engine.lua_type(key) not in ("string", "number"):
+            _refuse(engine, "named argument key given to redis.register_function is not "
+                            "a string")
+        key = _lua_string(key).lower()
+        kind = engine.lua_type(value)
+        if key == b"function_name":
+            if kind not in ("string", "number"):
+                _refuse(engine, "function_name argument given to redis.register_function "
+                                "must be a string")
+            name = _lua_string(value)
+        elif key == b"description":
+            if kind not in ("string", "number"):
+                _refuse(engine, "description argument given to redis.register_function "
+                                "must be a string")
+            description = _lua_string(value)
+        elif key == b"callback":
+            if kind != "function":
+                _refuse(engine, "callback argument given to redis.register_function must "
+                                "be a function")
+            callback = value
+        elif key == b"flags":
+            if kind != "table":
+                _refuse(engine, "flags argument to redis.register_function must be a table "
+                                "representing function flags")
+            flags = _flags(engine, value)
+        else:
+            _refuse(engine, "unknown argument given to redis.register_function")
+    if name is None:
+        _refuse(engine, "redis.register_function must get a function name argument")
+    if callback is None:
+        _refuse(engine, "redis.register_function must get a callback argument")
+    return name, description, callback, flags
+
+
+def _flags(engine: Any, table: Any) -> List[bytes]:
+    """The flags of a flags table, t[1], t[2]... up to the first nil."""
+    flags: List[bytes] = []
+    index = 1
+    while True:
+        value = table[index]
+        if value is None:
+            return flags
+        if engine.lua_type(value) not in ("string", "number") \
+                or _lua_string(value).lower() not in FLAG_NAMES:
+            _refuse(engine, "unknown flag given")
+        flags.append(_lua_string(value).lower())
+        index += 1
+
+
 class Registry:
     """The libraries and functions of one server (functionsLibCtx)."""
 
@@ -129,20 +199,32 @@ class Registry:
                                         for library in self.libraries.values())
 
     # -- redis.register_function ----------------------------------------------------
-    def register(self, name: bytes, description: Optional[bytes], callback: Any,
-                 flags: bytes) -> Optional[bytes]:
-        """The Python side of redis.register_function: None, or the error text."""
+    def register(self, *args: Any) -> None:
+        """redis.register_function(name, callback) or ({function_name=, callback=,
+        flags=, description=}): checks and texts of function_lua.c, errors raised
+        in Lua as Redis's error tables."""
+        engine = self._engine()
         library = self._loading
         if library is None:
-            return (b"ERR redis.register_function can only be called on FUNCTION LOAD "
-                    b"command")
+            engine.raise_table(b"ERR redis.register_function can only be called on "
+                               b"FUNCTION LOAD command")
+        if not 1 <= len(args) <= 2:
+            _refuse(engine, "wrong number of arguments to redis.register_function")
+        if len(args) == 1:
+            name, description, callback, flags = _named_arguments(engine, args[0])
+        else:
+            name, callback = args
+            if engine.lua_type(name) not in ("string", "number"):
+                _refuse(engine, "first argument to redis.register_function must be a string")
+            if engine.lua_type(callback) != "function":
+                _refuse(engine, "second argument to redis.register_function must be a "
+                                "function")
+            name, description, flags = _lua_string(name), None, []
         if not _VALID_NAME.match(name):
-            return ("ERR " + errors.FUNCTION_BAD_NAME[4:]).encode()
+            _refuse(engine, errors.FUNCTION_BAD_NAME[4:])
         if name in library.functions:      # case-sensitive here, not in FCALL (Redis)
-            return b"ERR Function already exists in the library"
-        library.functions[name] = Function(name, library, callback, description,
-                                          flags.split(b",") if flags else [])
-        return None
+            _refuse(engine, "Function already exists in the library")
+        library.functions[name] = Function(name, library, callback, description, flags)
 
     # -- FUNCTION LOAD ----------------------------------------------------------------
     def create(self, code: bytes, replace: bool, timeout_ms: int = LOAD_TIMEOUT_MS) -> bytes:

@@ -198,10 +198,9 @@ class LuaEngine:
 
     def __init__(self, call: Callable[..., Tuple[bool, Any]],
                  log: Callable[[int, bytes], None], version: str,
-                 register: Optional[Callable[..., Optional[bytes]]] = None) -> None:
-        # ``register``: redis.register_function's Python side (name, description,
-        # callback, comma-separated flags) -> error text or None; given only for the
-        # runtime of functions (see miniredis.scripting.functions).
+                 register: Optional[Callable[..., None]] = None) -> None:
+        # ``register``: redis.register_function, given only for the runtime of
+        # functions (see miniredis.scripting.functions).
         self.rand = Rand48()
         self.resp = 2                  # the running script's redis.setresp()
         # No Python object is ever handed to Lua (see the module doc); should one
