@@ -4,10 +4,7 @@ RESP3), flags, ACL inside functions, payloads and dump.rdb crossing between the
 servers, the AOF (its commands and its rewrite base)."""
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import tempfile
 import threading
 import time
 
@@ -297,7 +294,6 @@ def test_restore_errors_and_policies(differ):
         r.function_load(LIB_RO)
     payload = real.function_dump()
     assert mini.function_dump() != b""
-    lib1_only = None
     for r in (real, mini):
         r.function_delete("libro")
     lib1_only = real.function_dump()
@@ -571,3 +567,33 @@ def test_functions_runtime_holds_no_python_object():
                                  b"library_env<mt>": engine.debug.getmetatable(library_env),
                                  b"string<mt>": engine.debug.getmetatable(b"")})
     assert list(found.values()) == []
+
+
+def test_hostile_restore_payloads_get_errors(mini):
+    """Seeded mutations of a real payload (CRC made right): an error or OK, never a
+    dead server or a traceback."""
+    import random
+    r = redis.Redis(port=mini.port)
+    r.function_flush()
+    r.function_load(LIB1)
+    r.function_load(LIB_ALL_FLAGS)
+    body = r.function_dump()[:-10]
+    r.function_flush()
+    rng = random.Random(7)
+    for _ in range(300):
+        data = bytearray(body)
+        for _ in range(rng.randrange(1, 4)):
+            choice = rng.random()
+            if choice < 0.5 and data:
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            elif choice < 0.75:
+                start = rng.randrange(len(data) + 1)
+                del data[start:start + rng.randrange(1, 8)]
+            else:
+                data[rng.randrange(len(data) + 1):0] = bytes([rng.randrange(256)])
+        try:
+            r.function_restore(_payload(bytes(data)), "FLUSH")
+        except redis.ResponseError as exc:
+            assert "internal error" not in str(exc).lower()
+    assert r.ping()
+    r.function_flush()
