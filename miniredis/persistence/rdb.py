@@ -478,7 +478,14 @@ class _Reader:
 
 
 def lzf_decompress(data: bytes, size: int) -> bytes:
-    """LZF, as lzf_d.c decodes it."""
+    """LZF, as lzf_d.c decodes it (RDBError for a truncated or corrupt one)."""
+    try:
+        return _lzf_decompress(data, size)
+    except IndexError:          # a back reference or literal run cut short
+        raise RDBError("Invalid LZF compressed string") from None
+
+
+def _lzf_decompress(data: bytes, size: int) -> bytes:
     out = bytearray()
     i = 0
     n = len(data)
@@ -495,7 +502,7 @@ def lzf_decompress(data: bytes, size: int) -> bytes:
             i += 1
         ref = len(out) - ((ctrl & 0x1F) << 8) - data[i] - 1
         i += 1
-        if ref < 0:
+        if ref < 0 or len(out) + length + 2 > size:
             raise RDBError("Invalid LZF compressed string")
         length += 2
         distance = len(out) - ref
