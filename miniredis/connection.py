@@ -26,6 +26,7 @@ from .commands.pubsub import refused_while_subscribed
 from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
 from .blocking import BLOCKED
+from .monitor import feed as monitor_feed, shown as monitor_shown
 from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder
 
 PONG_BYTES = b"+PONG\r\n"
@@ -118,7 +119,7 @@ class Client:
             or (not self.authenticated and not self.state.acl.open) \
             or self.multi is not None \
             or self.reply_mode != "on" or (self.subscribed and self.resp == 2) \
-            or self.state.busy_script is not None
+            or self.state.busy_script is not None or self.state.gate_all
 
     def set_authenticated(self, value: bool, user: Any = None) -> None:
         """Mark the connection (un)authenticated, optionally as ``user``."""
@@ -386,6 +387,13 @@ class Client:
                     continue
             if self.gated and self._gate(cmd, args):
                 started = perf()
+                if self._held and self.state.pause.postponed.get(self.id) is self \
+                        and not self.in_exec:
+                    # CLIENT PAUSE holds this request: it and the rest of the
+                    # pipeline wait for the pause to end.
+                    self._held[1:1] = requests[done:]
+                    done -= 1
+                    break
                 continue
             try:
                 reply = cmd.handler(self, args)
@@ -405,6 +413,8 @@ class Client:
             cmd.seconds += elapsed
             if elapsed >= slow:
                 state.add_slowlog(args, int(elapsed * 1_000_000), self)
+            if self.gated and state.monitors and monitor_shown(cmd):
+                monitor_feed(state, self, args)
             cls = reply.__class__
             if cmd.is_write and cls is not CommandError:
                 state.dirty += 1
@@ -414,6 +424,7 @@ class Client:
                 state.blocking.serve_ready()
             if reply is BLOCKED:
                 self.blocked.args = args    # its effect is logged when served (AOF)
+                self.blocked.command = cmd  # failed_calls if served with an error
                 # No reply now; the rest of the pipeline waits for the release.
                 self._held[:0] = requests[done:]
                 break
@@ -510,6 +521,14 @@ class Client:
             cmd.rejected_calls += 1
             self._refuse(cmd, errors.BUSY_SCRIPT)
             return True
+        state = self.state
+        if state.gate_all:
+            if state.pause.type and not self.in_exec and state.pause.holds(self, cmd):
+                state.pause.postpone(self, [args])
+                return True
+            if state.monitors and self.multi is None and "skip_monitor" in cmd.flags \
+                    and cmd.group == "scripting":
+                monitor_feed(state, self, args)   # EVAL & co.: before their commands
         if self.multi is not None:
             return queue_command(self, cmd, args)
         return False

@@ -359,3 +359,13 @@ ACL_RULE_DUPLICATE_USER = ("Duplicate user found. A user can only be defined onc
 ACL_RULE_SUBCOMMAND_FIRSTARG = "Allowing first-arg of a subcommand is not supported"
 SORT_BY_ACL = "ERR BY option of SORT denied due to insufficient ACL permissions."
 SORT_GET_ACL = "ERR GET option of SORT denied due to insufficient ACL permissions."
+
+# -- server administration (MONITOR, CLIENT PAUSE, MODULE, WAIT, LATENCY) ----------------
+MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client"
+CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
+MODULE_NOT_ALLOWED = (
+    "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", "
+    "you can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server.")
+MODULE_LOAD_FAILED = "ERR Error loading the extension. Please check the server logs."
+MODULE_UNLOAD_MISSING = "ERR Error unloading module: no such module with that name"

@@ -102,6 +102,27 @@ class ServerState:
         self.aof: Any = None                # miniredis.persistence.aof.AOF while appendonly is on
         from .security.acl import ACL
         self.acl = ACL(self)                # users, permissions, the ACL log
+        # MONITOR clients and CLIENT PAUSE: while either is active every client takes
+        # the dispatcher's slow path (gate_all), which feeds monitors and holds
+        # paused commands; idle, they cost the hot path nothing.
+        from .pause import Pause
+        self.monitors: Dict[int, "Client"] = {}
+        self.pause = Pause(self)
+        self.gate_all = False
+        self.on_client_close.append(self._forget_client)
+
+    def refresh_gates(self) -> None:
+        """Recompute ``gate_all`` and every client's slow-path flag after it changed."""
+        gate_all = bool(self.monitors) or self.pause.type != 0
+        if gate_all != self.gate_all:
+            self.gate_all = gate_all
+            for client in list(self.clients.values()):
+                client._update_gate()
+
+    def _forget_client(self, client: "Client") -> None:
+        self.pause.forget(client)
+        if self.monitors.pop(client.id, None) is not None:
+            self.refresh_gates()
 
     def new_client_id(self) -> int:
         client_id = self.next_client_id
@@ -111,6 +132,8 @@ class ServerState:
     def active_expire(self) -> None:
         """One active-expiry cycle over every database (bounded work per db)."""
         self.lru_clock = int(self.clock.monotonic())
+        if self.pause.type and self.pause.check():
+            return      # paused: the data set stays constant (keys expire afterwards)
         now = self.clock.ms()
         for db in self.dbs:
             if db.expires:

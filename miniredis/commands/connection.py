@@ -223,7 +223,7 @@ def client_caching(client, args: List[bytes]):
 
 
 def client_flags(client) -> str:
-    flags = ""
+    flags = "O" if client.id in client.state.monitors else ""
     if client.blocked is not None:
         flags += "b"
     if client.multi is not None:
