@@ -27,7 +27,8 @@ from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
 from .blocking import BLOCKED
 from .monitor import feed as monitor_feed, shown as monitor_shown
-from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder
+from .pause import may_replicate
+from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
 
 PONG_BYTES = b"+PONG\r\n"
 
@@ -99,6 +100,7 @@ class Client:
         self._unsure: Any = None        # last read's (buf, pos, requests) if undecided
         self._scan_pos = 0              # header scan progress within _pending
         self._scan_left = -1            # arguments still to scan; -1: count unread
+        self._read_len = 0
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
 
@@ -162,6 +164,7 @@ class Client:
         stats = state.stats
         stats.total_net_input_bytes += len(data)
         self.last_interaction = time.time()
+        self._read_len = len(data)      # CLIENT LIST qbuf while this read runs
         try:
             requests, error = self._parse(data)
         except ProtocolError as exc:  # query buffer overflow: close silently
@@ -313,6 +316,24 @@ class Client:
             self.close()
 
     @property
+    def input_pending(self) -> int:
+        """CLIENT LIST qbuf: query-buffer bytes Redis would still hold for this client.
+
+        While its requests run, the whole read; otherwise what an incomplete request
+        has left unconsumed (Redis has moved complete headers and arguments out).
+        """
+        if self.in_callback:
+            return self._read_len
+        pending = self._pending
+        if not pending or self._pending_inline or self._scan_left < 0:
+            return len(pending)
+        pos = self._scan_pos
+        newline = pending.find(b"\r\n", pos)
+        if newline >= 0:
+            pos = newline + 2
+        return len(pending) - pos
+
+    @property
     def output_pending(self) -> int:
         """Bytes of replies not yet taken by the socket (CLIENT LIST omem/obl)."""
         return len(self._unsent) + sum(len(chunk) for chunk in self.out)
@@ -430,8 +451,9 @@ class Client:
                 break
             if out is not self.out:  # a handler swapped the buffer (EXEC)
                 out = self.out
-            if self.reply_mode != "on" and self._suppress_reply():
-                continue
+            if self.reply_mode != "on" and self._suppress_reply() \
+                    and not (cls is Raw and "pubsub" in cmd.flags):
+                continue    # (subscription notices are pushes: never silenced)
             if reply is OK:
                 out.append(OK_BYTES)
             elif reply is PONG:
@@ -523,6 +545,10 @@ class Client:
             return True
         state = self.state
         if state.gate_all:
+            if self.id in state.monitors and not self.in_exec and (
+                    may_replicate(cmd) or "readonly" in cmd.flags):
+                self._refuse(cmd, errors.REPLICA_KEYSPACE)   # a monitor is a replica
+                return True
             if state.pause.type and not self.in_exec and state.pause.holds(self, cmd):
                 state.pause.postpone(self, [args])
                 return True

@@ -369,3 +369,4 @@ MODULE_NOT_ALLOWED = (
     "configuration file, and then restart the server.")
 MODULE_LOAD_FAILED = "ERR Error loading the extension. Please check the server logs."
 MODULE_UNLOAD_MISSING = "ERR Error unloading module: no such module with that name"
+REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"

@@ -56,5 +56,11 @@ def feed(state: "ServerState", client: Any, args: List[bytes], lua: bool = False
     line = b"+%d.%06d [%d %s] %s\r\n" % (
         seconds, int((now - seconds) * 1_000_000), client.db.id, origin,
         b" ".join([quote(arg) for arg in redact_arguments(args)]))
+    loop = state.loop
     for monitor in list(monitors.values()):
-        monitor.push(line)
+        if monitor is client and loop is not None and not lua:
+            # Redis adds the command's own reply first: a monitor sees its own
+            # commands after their replies.
+            loop.run_callback(monitor.push, line)
+        else:
+            monitor.push(line)

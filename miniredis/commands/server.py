@@ -90,6 +90,12 @@ def _section_clients(state) -> List[str]:
     ]
 
 
+def _cached_scripts(state) -> int:
+    """Scripts in the EVAL cache (SCRIPT LOAD and EVAL add, SCRIPT FLUSH empties)."""
+    scripting = getattr(state, "scripting", None)
+    return len(scripting.scripts) if scripting is not None else 0
+
+
 def _section_memory(state) -> List[str]:
     # There is no allocator to ask, so "used" memory is the process's resident set:
     # the startup figure is the interpreter and code, the rest counts as the dataset.
@@ -112,7 +118,7 @@ def _section_memory(state) -> List[str]:
         "allocator_resident:%d" % rss,
         "total_system_memory:%d" % total, "total_system_memory_human:%s" % _human(total),
         "used_memory_lua:0", "used_memory_vm_eval:0", "used_memory_lua_human:0B",
-        "used_memory_scripts_eval:0", "number_of_cached_scripts:0", "number_of_functions:0",
+        "used_memory_scripts_eval:0", "number_of_cached_scripts:%d" % _cached_scripts(state), "number_of_functions:0",
         "number_of_libraries:0", "used_memory_vm_functions:0", "used_memory_vm_total:0",
         "used_memory_vm_total_human:0B", "used_memory_functions:0", "used_memory_scripts:0",
         "used_memory_scripts_human:0B",
@@ -522,6 +528,8 @@ def command_help(client, args: List[bytes]):
         "    commands are returned.",
         "GETKEYS <full-command>",
         "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
     ])
 
 
