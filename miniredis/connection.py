@@ -386,6 +386,8 @@ class Client:
         ready = state.blocking.ready
         slowlog_usec = state.config.values["slowlog-log-slower-than"]
         slow = slowlog_usec / 1_000_000 if slowlog_usec >= 0 else float("inf")
+        if state.monitors:
+            slow = -1.0     # every command takes the _after_slow branch: MONITOR feed
         lookup = _LOOKUP.get
         perf = _perf_counter
         out = self.out
@@ -433,9 +435,7 @@ class Client:
             cmd.calls += 1
             cmd.seconds += elapsed
             if elapsed >= slow:
-                state.add_slowlog(args, int(elapsed * 1_000_000), self)
-            if self.gated and state.monitors and monitor_shown(cmd):
-                monitor_feed(state, self, args)
+                self._after_slow(cmd, args, elapsed)
             cls = reply.__class__
             if cmd.is_write and cls is not CommandError:
                 state.dirty += 1
@@ -472,6 +472,16 @@ class Client:
             self.last_command = cmd.fullname
         state.stats.total_commands_processed += done
         return done
+
+    def _after_slow(self, cmd: Command, args: List[bytes], elapsed: float) -> None:
+        """After a command past the batch's threshold: SLOWLOG, and (the threshold is
+        below zero while monitors exist) the MONITOR feed. Off the hot path."""
+        state = self.state
+        usec = state.config.values["slowlog-log-slower-than"]
+        if usec >= 0 and elapsed >= usec / 1_000_000:
+            state.add_slowlog(args, int(elapsed * 1_000_000), self)
+        if state.monitors and monitor_shown(cmd):
+            monitor_feed(state, self, args)
 
     def _reject(self, args: List[bytes], exc: CommandError) -> None:
         """An unknown command or bad arity: refused before it runs."""
