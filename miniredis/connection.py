@@ -384,10 +384,12 @@ class Client:
         """
         state = self.state
         ready = state.blocking.ready
-        slowlog_usec = state.config.values["slowlog-log-slower-than"]
+        values = state.config.values
+        slowlog_usec = values["slowlog-log-slower-than"]
         slow = slowlog_usec / 1_000_000 if slowlog_usec >= 0 else float("inf")
-        if state.monitors:
-            slow = -1.0     # every command takes the _after_slow branch: MONITOR feed
+        if state.monitors or values["latency-monitor-threshold"]:
+            # Every command takes the _after_slow branch: MONITOR feed, LATENCY events.
+            slow = -1.0
         lookup = _LOOKUP.get
         perf = _perf_counter
         out = self.out
@@ -482,6 +484,11 @@ class Client:
             state.add_slowlog(args, int(elapsed * 1_000_000), self)
         if state.monitors and monitor_shown(cmd):
             monitor_feed(state, self, args)
+        threshold = state.config.values["latency-monitor-threshold"]
+        if threshold:
+            state.latency.add_if_needed(
+                threshold, "fast-command" if "fast" in cmd.flags else "command",
+                int(elapsed * 1_000_000) // 1000)
 
     def _reject(self, args: List[bytes], exc: CommandError) -> None:
         """An unknown command or bad arity: refused before it runs."""

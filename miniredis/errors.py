@@ -370,3 +370,4 @@ MODULE_NOT_ALLOWED = (
 MODULE_LOAD_FAILED = "ERR Error loading the extension. Please check the server logs."
 MODULE_UNLOAD_MISSING = "ERR Error unloading module: no such module with that name"
 REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
+LATENCY_NO_SAMPLES = "ERR No samples available for event '{}'"

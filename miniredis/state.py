@@ -109,6 +109,8 @@ class ServerState:
         self.monitors: Dict[int, "Client"] = {}
         self.pause = Pause(self)
         self.gate_all = False
+        from .latency import LatencyMonitor
+        self.latency = LatencyMonitor()     # LATENCY events (latency-monitor-threshold)
         self.on_client_close.append(self._forget_client)
 
     def refresh_gates(self) -> None:

@@ -319,3 +319,73 @@ def test_client_list_qbuf(differ):
         return [re.search(rb"qbuf=\d+", me).group(0),
                 [re.search(rb"qbuf=\d+", entry).group(0) for entry in line]]
     compare_scenario(differ, scenario, protocols=(2,))
+
+
+# -- LATENCY -------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["latency", "latency|help", "latency|latest",
+                                  "latency|history", "latency|reset", "latency|graph",
+                                  "latency|histogram", "latency|doctor"])
+def test_latency_metadata(differ, name):
+    redis_port, mini_port = differ.ports["redis"], differ.ports["miniredis"]
+    assert command_metadata(mini_port, name) == command_metadata(redis_port, name)
+
+
+def test_latency_without_events(differ):
+    for port in differ.ports.values():
+        RawConnection(port).call("LATENCY", "RESET")
+    differ.check("LATENCY HELP", "LATENCY LATEST", "LATENCY HISTORY command",
+                 "LATENCY GRAPH command", "LATENCY GRAPH", "LATENCY RESET",
+                 "LATENCY RESET a b", "LATENCY DOCTOR", "LATENCY FOO", "LATENCY",
+                 "LATENCY LATEST x", "LATENCY HISTORY")
+
+
+def test_latency_events(differ):
+    def scenario(port, protocol, admin):
+        admin.call("LATENCY", "RESET")
+        admin.call("CONFIG", "SET", "latency-monitor-threshold", "20")
+        try:
+            admin.call("DEBUG", "SLEEP", "0")             # below the threshold
+            admin.call("DEBUG", "SLEEP", "0.05")
+            admin.call("DEBUG", "SLEEP", "0.03")           # same second: keeps the max
+            latest = parse_raw(admin.call("LATENCY", "LATEST"))
+            history = parse_raw(admin.call("LATENCY", "HISTORY", "command"))
+            graph = admin.call("LATENCY", "GRAPH", "command")
+            doctor = parse_raw(admin.call("LATENCY", "DOCTOR"))[1]
+            seen = [[[entry[1][0], entry[1][2][1][:1], entry[1][3][1][:1]]
+                     for entry in latest[1]]]
+            seen += [len(history[1]), history[1][0][1][1][1][:1]]
+            seen.append(re.sub(rb"\d\d ms", b"NN ms", graph))
+            # THP advice depends on the process, the latencies on the machine.
+            doctor = doctor.split(b"- I detected a non zero amount")[0]
+            seen.append(re.sub(rb"\d\dms", b"NNms", doctor))
+            seen.append(admin.call("LATENCY", "RESET", "COMMAND", "other"))
+            seen.append(admin.call("LATENCY", "LATEST"))
+            return seen
+        finally:
+            admin.call("CONFIG", "SET", "latency-monitor-threshold", "0")
+            admin.call("LATENCY", "RESET")
+    compare_scenario(differ, scenario)
+
+
+def test_latency_histogram_untracked(tmp_path):
+    from tests.harness import RedisProcess, find_redis_server
+    from miniredis import Server
+    executable = find_redis_server()
+    if executable is None:
+        pytest.skip("redis-server not found")
+    real = RedisProcess(executable, ["--latency-tracking", "no"])
+    mini = Server(port=0, dir=str(tmp_path))
+    mini.start()
+    try:
+        replies = []
+        for port in (real.port, mini.port):
+            conn = RawConnection(port)
+            got = [conn.call("SET", "a", "1"), conn.call("LATENCY", "HISTOGRAM"),
+                   conn.call("LATENCY", "HISTOGRAM", "set", "nosuch"),
+                   conn.call("HELLO", "3")[:1], conn.call("LATENCY", "HISTOGRAM", "get")]
+            replies.append(got)
+            conn.close()
+        assert replies[0] == replies[1]
+    finally:
+        mini.stop()
+        real.stop()
