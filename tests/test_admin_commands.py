@@ -389,3 +389,42 @@ def test_latency_histogram_untracked(tmp_path):
     finally:
         mini.stop()
         real.stop()
+
+
+def test_paused_client_counts_as_blocked(differ):
+    def scenario(port, protocol, admin):
+        other = connect(port, protocol)
+        seen = [admin.call("CLIENT", "PAUSE", "100000", "WRITE")]
+        other.send("SET", "k", "v")
+        time.sleep(0.1)
+        info = admin.call("INFO", "clients")
+        seen.append(re.search(rb"blocked_clients:\d+", info).group(0))
+        listing = parse_raw(admin.call("CLIENT", "LIST"))[1]
+        seen.append(sorted(re.findall(rb"flags=(\w+) db=9 .*cmd=(\S+)", listing)))
+        seen += [admin.call("CLIENT", "UNPAUSE"), other.read_raw(),
+                 re.search(rb"blocked_clients:\d+",
+                           admin.call("INFO", "clients")).group(0)]
+        other.close()
+        return seen
+    try:
+        compare_scenario(differ, scenario)
+    finally:
+        for port in differ.ports.values():
+            RawConnection(port).call("CLIENT", "UNPAUSE")
+
+
+def test_wait_blocks_until_timeout_or_unblock(differ):
+    def scenario(port, protocol, admin):
+        waiter = connect(port, protocol)
+        waiter_id = parse_raw(waiter.call("CLIENT", "ID"))[1]
+        started = time.time()
+        seen = [waiter.call("WAIT", "1", "100"), time.time() - started >= 0.09]
+        waiter.send("WAIT", "1", "0")
+        wait_blocked(admin, 1)
+        seen += [admin.call("CLIENT", "UNBLOCK", waiter_id), waiter.read_raw()]
+        waiter.send("WAIT", "1", "0")
+        wait_blocked(admin, 1)
+        seen += [admin.call("CLIENT", "UNBLOCK", waiter_id, "ERROR"), waiter.read_raw()]
+        waiter.close()
+        return seen
+    compare_scenario(differ, scenario)

@@ -224,8 +224,8 @@ def client_caching(client, args: List[bytes]):
 
 def client_flags(client) -> str:
     flags = "O" if client.id in client.state.monitors else ""
-    if client.blocked is not None:
-        flags += "b"
+    if client.blocked is not None or client.id in client.state.pause.postponed:
+        flags += "b"            # blocked, or held by CLIENT PAUSE
     if client.multi is not None:
         flags += "x"
     if client.subscribed:

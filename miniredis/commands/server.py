@@ -83,7 +83,7 @@ def _section_clients(state) -> List[str]:
         "connected_clients:%d" % len(state.clients), "cluster_connections:0",
         "maxclients:%d" % state.config["maxclients"],
         "client_recent_max_input_buffer:0", "client_recent_max_output_buffer:0",
-        "blocked_clients:%d" % state.blocking.count, "tracking_clients:0",
+        "blocked_clients:%d" % (state.blocking.count + len(state.pause.postponed)), "tracking_clients:0",
         "clients_in_timeout_table:%d" % sum(
             1 for c in state.clients.values()
             if c.blocked is not None and c.blocked.deadline is not None),
