@@ -112,6 +112,7 @@ class ServerState:
         from .latency import LatencyMonitor
         self.latency = LatencyMonitor()     # LATENCY events (latency-monitor-threshold)
         self.on_client_close.append(self._forget_client)
+        self.on_client_reset.append(self._stop_monitoring)   # RESET ends MONITOR
 
     def refresh_gates(self) -> None:
         """Recompute ``gate_all`` and every client's slow-path flag after it changed."""
@@ -120,6 +121,10 @@ class ServerState:
             self.gate_all = gate_all
             for client in list(self.clients.values()):
                 client._update_gate()
+
+    def _stop_monitoring(self, client: "Client") -> None:
+        if self.monitors.pop(client.id, None) is not None:
+            self.refresh_gates()
 
     def _forget_client(self, client: "Client") -> None:
         self.pause.forget(client)

@@ -428,3 +428,18 @@ def test_wait_blocks_until_timeout_or_unblock(differ):
         waiter.close()
         return seen
     compare_scenario(differ, scenario)
+
+
+def test_reset_ends_monitor(differ):
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        seen = [conn.call("MONITOR"), conn.call("RESET"), conn.call("SET", "k", "v")]
+        admin.call("PING")
+        conn.sock.settimeout(0.2)
+        try:
+            seen.append(conn.sock.recv(1000))
+        except socket.timeout:
+            seen.append(b"nothing")
+        conn.close()
+        return seen
+    compare_scenario(differ, scenario)
