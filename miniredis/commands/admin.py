@@ -14,7 +14,7 @@ from ..args import LLONG_MAX, parse_int
 from ..blocking import block
 from ..errors import CommandError
 from ..pause import ALL, WRITE
-from ..protocol import OK, Raw, Set, Simple, Verbatim
+from ..protocol import OK, Raw, Set, Verbatim
 from . import command, container, lookup
 from . import server as _server   # COMMAND's container must exist before GETKEYSANDFLAGS
 from .connection import REDIS_VERSION, help_reply
