@@ -39,7 +39,9 @@ def test_lolwut(differ):
                  "LOLWUT VERSION", "LOLWUT VERSION x", "LOLWUT VERSION 5 10 3 2",
                  "LOLWUT VERSION 5 40 5 2", "LOLWUT VERSION 5 1 1 1",
                  "LOLWUT VERSION 5 0 0 0", "LOLWUT VERSION 5 x",
-                 "LOLWUT VERSION 5 2000 300 1", "LOLWUT VERSION 4 3", "LOLWUT VERSION -1")
+                 "LOLWUT VERSION 5 2000 300 1", "LOLWUT VERSION 4 3", "LOLWUT VERSION -1",
+                 "LOLWUT VERSION 5 1 200 1", "LOLWUT VERSION 5 2 3 1", "LOLWUT VERSION 5 3 1 1",
+                 "LOLWUT VERSION 5 2 1 1", "LOLWUT VERSION 5 7 2 2")
 
 
 def test_lolwut_random_rows_keep_the_trailer(mini):

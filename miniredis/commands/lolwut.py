@@ -14,9 +14,12 @@ import struct
 from typing import List
 
 
-def _f32(value: float) -> float:
+_FLOAT = struct.Struct("f")
+
+
+def _f32(value: float, _pack=_FLOAT.pack, _unpack=_FLOAT.unpack) -> float:
     """``value`` rounded to a C float."""
-    return struct.unpack("f", struct.pack("f", value))[0]
+    return _unpack(_pack(value))[0]
 
 
 def _c_round(value: float) -> int:
@@ -24,21 +27,32 @@ def _c_round(value: float) -> int:
     return int(math.floor(value + 0.5)) if value >= 0 else -int(math.floor(-value + 0.5))
 
 
+# Braille dot of each pixel within its 2x4 cell, by (y % 4, x % 2) (lwTranslatePixelsGroup).
+_DOT = {(0, 0): 1 << 0, (1, 0): 1 << 1, (2, 0): 1 << 2, (0, 1): 1 << 3, (1, 1): 1 << 4,
+        (2, 1): 1 << 5, (3, 0): 1 << 6, (3, 1): 1 << 7}
+_BRAILLE = [chr(0x2800 + byte) for byte in range(256)]
+# Cells (2x4 pixels) a canvas may hold: Redis would render a 1000-column, 200-row grid
+# of one square per row (a 2000 x 400000 canvas, ~300 MB of text); we stop drawing
+# below this many cells instead of stalling the server.
+MAX_CELLS = 4_000_000
+
+
 class _Canvas:
-    """A width x height grid of 0/1 pixels; drawing outside it is ignored."""
+    """A width x height 0/1 canvas stored directly as braille cells (2x4 pixels each),
+    so drawing costs per pixel set and rendering per cell; outside pixels are ignored."""
 
     def __init__(self, width: int, height: int) -> None:
+        self.cols = (width + 1) // 2
+        rows = (height + 3) // 4
+        if self.cols * rows > MAX_CELLS:
+            rows = max(MAX_CELLS // self.cols, 1)
+            height = min(height, rows * 4)
         self.width, self.height = width, height
-        self.pixels = bytearray(width * height)
+        self.cells = [0] * (self.cols * rows)
 
     def set(self, x: int, y: int) -> None:
         if 0 <= x < self.width and 0 <= y < self.height:
-            self.pixels[x + y * self.width] = 1
-
-    def get(self, x: int, y: int) -> int:
-        if 0 <= x < self.width and 0 <= y < self.height:
-            return self.pixels[x + y * self.width]
-        return 0
+            self.cells[(y >> 2) * self.cols + (x >> 1)] |= _DOT[(y & 3, x & 1)]
 
     def line(self, x1: int, y1: int, x2: int, y2: int) -> None:
         """Bresenham, as lwDrawLine."""
@@ -70,21 +84,19 @@ class _Canvas:
             self.line(px[j], py[j], px[(j + 1) % 4], py[(j + 1) % 4])
 
     def render(self) -> str:
-        """Braille: each character shows a 2x4 block of pixels."""
-        rows: List[str] = []
-        get = self.get
-        for y in range(0, self.height, 4):
-            chars = []
-            for x in range(0, self.width, 2):
-                byte = (get(x, y) | get(x, y + 1) << 1 | get(x, y + 2) << 2
-                        | get(x + 1, y) << 3 | get(x + 1, y + 1) << 4
-                        | get(x + 1, y + 2) << 5 | get(x, y + 3) << 6
-                        | get(x + 1, y + 3) << 7)
-                chars.append(chr(0x2800 + byte))
-            rows.append("".join(chars))
-            if y != self.height - 1:
-                rows.append("\n")
-        return "".join(rows)
+        """renderCanvas: one character per cell, rows separated by newlines (and one
+        after the last unless the canvas height is one more than a multiple of 4)."""
+        cols = self.cols
+        cells = self.cells
+        braille = _BRAILLE
+        rows = []
+        for start in range(0, len(cells), cols):
+            rows.append("".join([braille[c] for c in cells[start:start + cols]]))
+        if not rows:
+            return ""
+        text = "\n".join(rows)
+        last_y = (len(rows) - 1) * 4
+        return text if last_y == self.height - 1 else text + "\n"
 
 
 def schotter(cols: int, per_row: int, per_col: int) -> str:
