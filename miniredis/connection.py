@@ -32,7 +32,9 @@ from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
 from .evict import refuse_oom
 from .blocking import BLOCKED
-from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder
+from .monitor import feed as monitor_feed, shown as monitor_shown
+from .pause import may_replicate
+from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
 from .security.protected import PROTECTED_COMMANDS, auth_required, command_refusal
 from .wire import (INLINE_MAX, SUSPECT_LINE, decode_request, encoded_length, inline_args,
                    inline_end, scan_headers, unsafe_for_hiredis)
@@ -113,6 +115,7 @@ class Client:
         # Unparsed input of a client that must authenticate: (buffer, offset).
         self._deferred: Optional[Tuple[bytes, int]] = None
         self.tracking: Any = None       # tracking.ClientTracking while CLIENT TRACKING is on
+        self._read_len = 0
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
 
@@ -135,7 +138,8 @@ class Client:
             or self.reply_mode != "on" or (self.subscribed and self.resp == 2) \
             or self.state.busy_script is not None or self.state.maxmemory_gate \
             or self.state.write_denied is not None \
-            or self.tracking is not None
+            or self.tracking is not None \
+            or self.state.gate_all
 
     def set_authenticated(self, value: bool, user: Any = None) -> None:
         """Mark the connection (un)authenticated, optionally as ``user``."""
@@ -178,6 +182,7 @@ class Client:
         stats = state.stats
         stats.total_net_input_bytes += len(data)
         self.last_interaction = time.time()
+        self._read_len = len(data)      # CLIENT LIST qbuf while this read runs
         start = 0
         while True:
             try:
@@ -358,6 +363,24 @@ class Client:
             self.close()
 
     @property
+    def input_pending(self) -> int:
+        """CLIENT LIST qbuf: query-buffer bytes Redis would still hold for this client.
+
+        While its requests run, the whole read; otherwise what an incomplete request
+        has left unconsumed (Redis has moved complete headers and arguments out).
+        """
+        if self.in_callback:
+            return self._read_len
+        pending = self._pending
+        if not pending or self._pending_inline or self._scan_left < 0:
+            return len(pending)
+        pos = self._scan_pos
+        newline = pending.find(b"\r\n", pos)
+        if newline >= 0:
+            pos = newline + 2
+        return len(pending) - pos
+
+    @property
     def output_pending(self) -> int:
         """Bytes of replies not yet taken by the socket (CLIENT LIST omem/obl)."""
         return len(self._unsent) + sum(len(chunk) for chunk in self.out)
@@ -408,8 +431,12 @@ class Client:
         """
         state = self.state
         ready = state.blocking.ready
-        slowlog_usec = state.config.values["slowlog-log-slower-than"]
+        values = state.config.values
+        slowlog_usec = values["slowlog-log-slower-than"]
         slow = slowlog_usec / 1_000_000 if slowlog_usec >= 0 else float("inf")
+        if state.monitors or values["latency-monitor-threshold"]:
+            # Every command takes the _after_slow branch: MONITOR feed, LATENCY events.
+            slow = -1.0
         lookup = _LOOKUP.get
         perf = _perf_counter
         out = self.out
@@ -432,6 +459,13 @@ class Client:
                     continue
             if self.gated and self._gate(cmd, args):
                 started = perf()
+                if self._held and self.state.pause.postponed.get(self.id) is self \
+                        and not self.in_exec:
+                    # CLIENT PAUSE holds this request: it and the rest of the
+                    # pipeline wait for the pause to end.
+                    self._held[1:1] = requests[done:]
+                    done -= 1
+                    break
                 continue
             try:
                 reply = cmd.handler(self, args)
@@ -450,7 +484,7 @@ class Client:
             cmd.calls += 1
             cmd.seconds += elapsed
             if elapsed >= slow:
-                state.add_slowlog(args, int(elapsed * 1_000_000), self)
+                self._after_slow(cmd, args, elapsed)
             cls = reply.__class__
             if cmd.is_write and cls is not CommandError:
                 state.dirty += 1
@@ -460,13 +494,15 @@ class Client:
                 state.blocking.serve_ready()
             if reply is BLOCKED:
                 self.blocked.args = args    # its effect is logged when served (AOF)
+                self.blocked.command = cmd  # failed_calls if served with an error
                 # No reply now; the rest of the pipeline waits for the release.
                 self._held[:0] = requests[done:]
                 break
             if out is not self.out:  # a handler swapped the buffer (EXEC)
                 out = self.out
-            if self.reply_mode != "on" and self._suppress_reply():
-                continue
+            if self.reply_mode != "on" and self._suppress_reply() \
+                    and not (cls is Raw and "pubsub" in cmd.flags):
+                continue    # (subscription notices are pushes: never silenced)
             if reply is OK:
                 out.append(OK_BYTES)
             elif reply is PONG:
@@ -487,6 +523,21 @@ class Client:
             state.tracking.after_batch(self)
         state.stats.total_commands_processed += done
         return done
+
+    def _after_slow(self, cmd: Command, args: List[bytes], elapsed: float) -> None:
+        """After a command past the batch's threshold: SLOWLOG, and (the threshold is
+        below zero while monitors exist) the MONITOR feed. Off the hot path."""
+        state = self.state
+        usec = state.config.values["slowlog-log-slower-than"]
+        if usec >= 0 and elapsed >= usec / 1_000_000:
+            state.add_slowlog(args, int(elapsed * 1_000_000), self)
+        if state.monitors and monitor_shown(cmd):
+            monitor_feed(state, self, args)
+        threshold = state.config.values["latency-monitor-threshold"]
+        if threshold:
+            state.latency.add_if_needed(
+                threshold, "fast-command" if "fast" in cmd.flags else "command",
+                int(elapsed * 1_000_000) // 1000)
 
     def _reject(self, args: List[bytes], exc: CommandError) -> None:
         """An unknown command or bad arity: refused before it runs."""
@@ -574,6 +625,18 @@ class Client:
             cmd.rejected_calls += 1
             self._refuse(cmd, errors.BUSY_SCRIPT)
             return True
+        state = self.state
+        if state.gate_all:
+            if self.id in state.monitors and not self.in_exec and (
+                    may_replicate(cmd) or "readonly" in cmd.flags):
+                self._refuse(cmd, errors.REPLICA_KEYSPACE)   # a monitor is a replica
+                return True
+            if state.pause.type and not self.in_exec and state.pause.holds(self, cmd):
+                state.pause.postpone(self, [args])
+                return True
+            if state.monitors and self.multi is None and "skip_monitor" in cmd.flags \
+                    and cmd.group == "scripting":
+                monitor_feed(state, self, args)   # EVAL & co.: before their commands
         if self.multi is not None:
             return queue_command(self, cmd, args)
         return False
