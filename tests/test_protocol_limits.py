@@ -10,32 +10,14 @@ import time
 import pytest
 
 from miniredis import Server, errors
-from tests.harness import RawConnection, RedisProcess, encode_command, find_redis_server
+from tests.harness import (RawConnection, RedisProcess, encode_command, exchange,
+                           find_redis_server)
 
 
-def _exchange(port: int, data: bytes, wait: float = 0.3) -> bytes:
-    """Send raw bytes, then read until the server closes (marked) or goes quiet."""
-    sock = socket.create_connection(("127.0.0.1", port))
-    out = b""
-    try:
-        sock.sendall(data)
-        sock.settimeout(wait)
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                out += b"<closed>"
-                break
-            out += chunk
-    except socket.timeout:
-        pass
-    except (ConnectionResetError, BrokenPipeError):
-        out += b"<closed>"     # closed while we were still sending: Redis does it too
-    sock.close()
-    return out
 
 
 def _same(ports, data: bytes) -> bytes:
-    replies = {name: _exchange(port, data) for name, port in ports.items()}
+    replies = {name: exchange(port, data) for name, port in ports.items()}
     assert replies["miniredis"] == replies["redis"], replies
     return replies["redis"]
 
@@ -215,7 +197,7 @@ def test_debug_refused_inside_multi(differ):
                     _req(b"DEBUG", b"SLEEP", b"0") + _req(b"PING") +
                     _req(b"EXEC") + _req(b"INFO", b"commandstats"))
             for name, port in (("redis", real.port), ("miniredis", server.port)):
-                reply = _exchange(port, data)
+                reply = exchange(port, data)
                 head, stats = reply.split(b"# Commandstats")
                 configured[name] = head.rsplit(b"$", 1)[0] + b"".join(
                     line for line in stats.split(b"\n") if line.startswith(b"cmdstat_debug"))
