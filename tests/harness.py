@@ -239,6 +239,20 @@ class RedisProcess:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def redis_server_or_skip() -> str:
+    """The redis-server a differential test runs against. Without one the test is
+    skipped, except under ``CI=true``, where a missing oracle is a failure."""
+    executable = find_redis_server()
+    if executable is None:
+        import pytest
+        message = ("redis-server not found: differential tests are SKIPPED "
+                   "(install the Debian package redis-server)")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return executable
+
+
 def find_redis_server() -> Optional[str]:
     return os.environ.get("REDIS_SERVER") or shutil.which("redis-server")
 

@@ -373,11 +373,9 @@ def test_latency_events(differ):
 
 
 def test_latency_histogram_untracked(tmp_path):
-    from tests.harness import RedisProcess, find_redis_server
+    from tests.harness import RedisProcess, redis_server_or_skip
     from miniredis import Server
-    executable = find_redis_server()
-    if executable is None:
-        pytest.skip("redis-server not found")
+    executable = redis_server_or_skip()
     real = RedisProcess(executable, ["--latency-tracking", "no"])
     mini = Server(port=0, dir=str(tmp_path))
     mini.start()

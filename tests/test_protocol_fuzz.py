@@ -34,7 +34,7 @@ from typing import List, Optional, Tuple
 import pytest
 
 from miniredis import errors
-from tests.harness import RedisProcess, exchange, find_redis_server, free_port
+from tests.harness import RedisProcess, exchange, redis_server_or_skip, free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = 20260207
@@ -422,9 +422,7 @@ HOLDERS = [b"*2147483647\r\n$1\r\na\r\n", b"*2\r\n$4\r\nECHO\r\n$500000000\r\nxx
 
 def test_garbage_same_as_redis(server):
     """Random garbage: the same bytes back from miniredis and redis-server."""
-    executable = find_redis_server()
-    if executable is None:
-        pytest.skip("redis-server not found")
+    executable = redis_server_or_skip()
     port, proc = server
     real = RedisProcess(executable, ["--requirepass", PASSWORD.decode(),
                                      "--enable-debug-command", "no"])

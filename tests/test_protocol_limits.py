@@ -11,9 +11,7 @@ import pytest
 
 from miniredis import Server, errors
 from tests.harness import (RawConnection, RedisProcess, encode_command, exchange,
-                           find_redis_server)
-
-
+                           redis_server_or_skip)
 
 
 def _same(ports, data: bytes) -> bytes:
@@ -68,9 +66,7 @@ def test_unterminated_inline_past_64k(differ):
 # -- limits before AUTH ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def auth_ports(tmp_path_factory):
-    executable = find_redis_server()
-    if executable is None:
-        pytest.skip("redis-server not found")
+    executable = redis_server_or_skip()
     real = RedisProcess(executable, ["--requirepass", "pw"])
     mini = Server(port=0, requirepass="pw", dir=str(tmp_path_factory.mktemp("limits")))
     mini.start()
@@ -188,9 +184,7 @@ def test_debug_refused_inside_multi(differ):
     """Refused when queued: the transaction is doomed, as for any rejected command."""
     configured = {}
     with Server(port=0, enable_debug_command="no") as server:
-        executable = find_redis_server()
-        if executable is None:
-            pytest.skip("redis-server not found")
+        executable = redis_server_or_skip()
         real = RedisProcess(executable, ["--enable-debug-command", "no"])
         try:
             data = (_req(b"CONFIG", b"RESETSTAT") + _req(b"MULTI") +
