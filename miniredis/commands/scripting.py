@@ -358,7 +358,7 @@ def _parse_shebang(body: bytes) -> Tuple[bool, bool, int]:
 
 def _shebang_flags(body: bytes) -> List[bytes]:
     """The flags of a (valid) shebang line."""
-    from ..connection import split_inline
+    from ..wire import split_inline
     end = body.find(b"\n")
     flags: List[bytes] = []
     for part in split_inline(body[:end])[1:]:
