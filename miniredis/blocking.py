@@ -188,6 +188,8 @@ class Blocking:
                     reply = waiter.serve(waiter.client, db, key)
                 except CommandError as exc:
                     reply = exc
+                if reply.__class__ is CommandError and waiter.command is not None:
+                    waiter.command.failed_calls += 1   # as updateStatsOnUnblock
                 if reply is NOT_SERVED:
                     # Even with the key gone, later waiters get their turn: XREADGROUP
                     # answers a deleted stream with an error (Redis 7.0).

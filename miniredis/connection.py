@@ -1,24 +1,13 @@
-"""One ``Client`` per socket: the read loop, request parsing, dispatch and replies.
+"""One ``Client`` per socket: the read loop, dispatch and replies.
 
-Parsing follows Redis (networking.c): requests are arrays of bulk strings, read with
-``hiredis.Reader``; anything else at a request boundary is an *inline* command (a line
-of space-separated words, as telnet and ``redis-cli`` in some modes send), which hiredis
-would reject, so we split those lines ourselves. Every complete request in a read is
-executed in order and all replies leave in one write.
-
-hiredis is only ever given requests it cannot overspend on: a request still incomplete
-at the end of a read is kept here, and its headers are validated as they arrive
-(multibulk count, bulk lengths), so an absurd length is refused at once, as Redis does,
-and an announced count costs memory only as its arguments arrive. hiredis allocates
-the list for an aggregate header as soon as it reads it, so a buffer that announces a
-count its bytes cannot fill is parsed here, request by request, instead
-(``unsafe_for_hiredis``). A client that must still authenticate is held to Redis's
-small limits, parsed here up to each AUTH or HELLO (``_parse_unauthenticated``). The
-syntax itself (header checks, inline splitting) lives in :mod:`miniredis.wire`.
+Every complete request in a read is executed in order through the command table
+(:meth:`Client.run_requests`, the hot path) and all replies leave in one write. How
+bytes become requests (hiredis plus Redis's own rules for inline commands, huge
+announcements and unauthenticated clients) is :class:`miniredis.parsing.RequestParser`,
+which ``Client`` inherits.
 """
 from __future__ import annotations
 
-import socket
 import time
 import traceback
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
@@ -32,11 +21,11 @@ from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
 from .evict import refuse_oom
 from .blocking import BLOCKED
-from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder
-from .security.protected import PROTECTED_COMMANDS, auth_required, command_refusal
-from .wire import (INLINE_MAX, SUSPECT_LINE, decode_request, encoded_length, inline_args,
-                   inline_end, scan_headers, unsafe_for_hiredis)
-from .wire import split_inline  # noqa: F401  (re-exported: its old home)
+from .monitor import feed as monitor_feed, shown as monitor_shown
+from .pause import may_replicate
+from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
+from .security.protected import PROTECTED_COMMANDS, command_refusal
+from .parsing import RequestParser
 
 PONG_BYTES = b"+PONG\r\n"
 
@@ -46,12 +35,9 @@ if TYPE_CHECKING:  # pragma: no cover
 _perf_counter = time.perf_counter
 
 READ_SIZE = 64 * 1024
-BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
-# Commands that may authenticate a client (and so lift the limits before AUTH).
-_AUTHENTICATING = (b"auth", b"hello")
 
 
-class Client:
+class Client(RequestParser):
     """A connected client and all its per-connection state."""
 
     def __init__(self, state: "ServerState", sock: Any, addr: str, laddr: str,
@@ -113,6 +99,7 @@ class Client:
         # Unparsed input of a client that must authenticate: (buffer, offset).
         self._deferred: Optional[Tuple[bytes, int]] = None
         self.tracking: Any = None       # tracking.ClientTracking while CLIENT TRACKING is on
+        self._read_len = 0
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
 
@@ -135,7 +122,8 @@ class Client:
             or self.reply_mode != "on" or (self.subscribed and self.resp == 2) \
             or self.state.busy_script is not None or self.state.maxmemory_gate \
             or self.state.write_denied is not None \
-            or self.tracking is not None
+            or self.tracking is not None \
+            or self.state.gate_all
 
     def set_authenticated(self, value: bool, user: Any = None) -> None:
         """Mark the connection (un)authenticated, optionally as ``user``."""
@@ -178,6 +166,7 @@ class Client:
         stats = state.stats
         stats.total_net_input_bytes += len(data)
         self.last_interaction = time.time()
+        self._read_len = len(data)      # CLIENT LIST qbuf while this read runs
         start = 0
         while True:
             try:
@@ -212,21 +201,6 @@ class Client:
             self.flush()
         if self.closing and not self._unsent and not self.out:
             self.close()
-
-    def settle_input(self) -> None:
-        """Decide a read left undecided (see ``_split_multibulk``) without new data.
-
-        Called by the server's cron: a client that sent a request hiredis holds only in
-        part, and then waits, still gets Redis's verdict on its headers promptly.
-        """
-        if self._unsure is None or self.closed or self.in_callback:
-            return
-        unsure, self._unsure = self._unsure, None
-        self._settle_boundary(*unsure)
-        if self._pending:
-            idle_since = self.last_interaction
-            self.process(b"")
-            self.last_interaction = idle_since
 
     def flush(self) -> None:
         """Send buffered replies now; what the socket won't take waits for writability."""
@@ -408,8 +382,12 @@ class Client:
         """
         state = self.state
         ready = state.blocking.ready
-        slowlog_usec = state.config.values["slowlog-log-slower-than"]
+        values = state.config.values
+        slowlog_usec = values["slowlog-log-slower-than"]
         slow = slowlog_usec / 1_000_000 if slowlog_usec >= 0 else float("inf")
+        if state.monitors or values["latency-monitor-threshold"]:
+            # Every command takes the _after_slow branch: MONITOR feed, LATENCY events.
+            slow = -1.0
         lookup = _LOOKUP.get
         perf = _perf_counter
         out = self.out
@@ -432,6 +410,13 @@ class Client:
                     continue
             if self.gated and self._gate(cmd, args):
                 started = perf()
+                if self._held and self.state.pause.postponed.get(self.id) is self \
+                        and not self.in_exec:
+                    # CLIENT PAUSE holds this request: it and the rest of the
+                    # pipeline wait for the pause to end.
+                    self._held[1:1] = requests[done:]
+                    done -= 1
+                    break
                 continue
             try:
                 reply = cmd.handler(self, args)
@@ -450,7 +435,7 @@ class Client:
             cmd.calls += 1
             cmd.seconds += elapsed
             if elapsed >= slow:
-                state.add_slowlog(args, int(elapsed * 1_000_000), self)
+                self._after_slow(cmd, args, elapsed)
             cls = reply.__class__
             if cmd.is_write and cls is not CommandError:
                 state.dirty += 1
@@ -460,13 +445,15 @@ class Client:
                 state.blocking.serve_ready()
             if reply is BLOCKED:
                 self.blocked.args = args    # its effect is logged when served (AOF)
+                self.blocked.command = cmd  # failed_calls if served with an error
                 # No reply now; the rest of the pipeline waits for the release.
                 self._held[:0] = requests[done:]
                 break
             if out is not self.out:  # a handler swapped the buffer (EXEC)
                 out = self.out
-            if self.reply_mode != "on" and self._suppress_reply():
-                continue
+            if self.reply_mode != "on" and self._suppress_reply() \
+                    and not (cls is Raw and "pubsub" in cmd.flags):
+                continue    # (subscription notices are pushes: never silenced)
             if reply is OK:
                 out.append(OK_BYTES)
             elif reply is PONG:
@@ -487,6 +474,21 @@ class Client:
             state.tracking.after_batch(self)
         state.stats.total_commands_processed += done
         return done
+
+    def _after_slow(self, cmd: Command, args: List[bytes], elapsed: float) -> None:
+        """After a command past the batch's threshold: SLOWLOG, and (the threshold is
+        below zero while monitors exist) the MONITOR feed. Off the hot path."""
+        state = self.state
+        usec = state.config.values["slowlog-log-slower-than"]
+        if usec >= 0 and elapsed >= usec / 1_000_000:
+            state.add_slowlog(args, int(elapsed * 1_000_000), self)
+        if state.monitors and monitor_shown(cmd):
+            monitor_feed(state, self, args)
+        threshold = state.config.values["latency-monitor-threshold"]
+        if threshold:
+            state.latency.add_if_needed(
+                threshold, "fast-command" if "fast" in cmd.flags else "command",
+                int(elapsed * 1_000_000) // 1000)
 
     def _reject(self, args: List[bytes], exc: CommandError) -> None:
         """An unknown command or bad arity: refused before it runs."""
@@ -574,6 +576,18 @@ class Client:
             cmd.rejected_calls += 1
             self._refuse(cmd, self.state.busy_script.busy_error)
             return True
+        state = self.state
+        if state.gate_all:
+            if self.id in state.monitors and not self.in_exec and (
+                    may_replicate(cmd) or "readonly" in cmd.flags):
+                self._refuse(cmd, errors.REPLICA_KEYSPACE)   # a monitor is a replica
+                return True
+            if state.pause.type and not self.in_exec and state.pause.holds(self, cmd):
+                state.pause.postpone(self, [args])
+                return True
+            if state.monitors and self.multi is None and "skip_monitor" in cmd.flags \
+                    and cmd.group == "scripting":
+                monitor_feed(state, self, args)   # EVAL & co.: before their commands
         if self.multi is not None:
             return queue_command(self, cmd, args)
         return False
@@ -582,281 +596,6 @@ class Client:
         """Send an error reply for a request refused before it ran."""
         self._count_error(message)
         self.encoder.encode_into(CommandError(message), self.out)
-
-    # -- parsing ----------------------------------------------------------------------
-    def _parse(self, data: bytes, start: int = 0) -> Tuple[List[List[bytes]], Optional[str]]:
-        """Split ``data`` (plus held-back bytes) into requests.
-
-        Returns the complete requests and, if the input turned malformed after them,
-        the protocol error to send before closing the connection. ``start`` > 0 only
-        for the rest of a read an unauthenticated client's request was taken from.
-        """
-        if not self.authenticated and auth_required(self):
-            return self._parse_unauthenticated(data, start)
-        if start:
-            data = data[start:]
-        requests: List[List[bytes]] = []
-        if self._unsure is not None:
-            unsure, self._unsure = self._unsure, None
-            # A legitimate client continues a request with '$'; '*' starts a new one.
-            if data[:1] != b"*":
-                self._settle_boundary(*unsure)
-        if self._pending:
-            self._read_start = len(self._pending)
-            self._pending += data
-            if self._pending_inline:
-                buf = bytes(self._pending)
-                self._pending = bytearray()
-                self._pending_inline = False
-            else:
-                try:
-                    end = self._scan_pending()
-                except ProtocolError as exc:
-                    return requests, str(exc)
-                if end < 0:
-                    if len(self._pending) > self.state.config.values["client-query-buffer-limit"]:
-                        raise ProtocolError("query buffer limit reached")
-                    return requests, None
-                if end >= BIG_REQUEST:
-                    requests.append(self._take_big_request(end))
-                    if len(self._pending) == 0:
-                        return requests, None
-                buf = bytes(self._pending)
-                self._pending = bytearray()
-                self._scan_pos = 0
-                self._scan_left = -1
-        else:
-            self._read_start = 0
-            buf = data
-        try:
-            self._split(buf, requests)
-        except ProtocolError as exc:
-            return requests, str(exc)
-        return requests, None
-
-    def _take_big_request(self, end: int) -> List[bytes]:
-        """The complete request that starts ``_pending`` (its headers validated by
-        :meth:`_scan_pending`), arguments copied straight out of the buffer, which
-        keeps only the bytes after ``end``. Through hiredis a large value would exist
-        four times at once (buffer, bytes copy, hiredis's buffer, the argument)."""
-        buf = self._pending
-        view = memoryview(buf)
-        newline = buf.find(b"\r")      # a header ends at its CR, as wire.py reads it
-        count = int(buf[1:newline])
-        pos = newline + 2
-        args = []
-        for _ in range(count):
-            newline = buf.find(b"\r", pos)
-            start = newline + 2
-            stop = start + int(buf[pos + 1:newline])
-            args.append(bytes(view[start:stop]))
-            pos = stop + 2
-        rest = bytearray(view[end:])
-        view.release()
-        self._pending = rest
-        self._scan_pos = 0
-        self._scan_left = -1
-        return args
-
-    def _parse_unauthenticated(self, data: bytes,
-                               start: int) -> Tuple[List[List[bytes]], Optional[str]]:
-        """Parse the requests of a client that must still authenticate.
-
-        Redis holds such a client to at most 10 arguments of at most 16 KB each, and
-        parses a request only after the previous one ran. Only AUTH or HELLO can lift
-        the limits, so parsing stops after one of those, and the rest of the bytes wait
-        in ``_deferred`` for :meth:`process` to parse next (as an offset: no copies).
-        """
-        if self._unsure is not None:
-            unsure, self._unsure = self._unsure, None
-            self._settle_boundary(*unsure)
-        requests: List[List[bytes]] = []
-        if start:
-            buf = data          # the same read, after the request that just ran
-        elif self._pending:
-            self._read_start = len(self._pending)
-            buf = bytes(self._pending) + data
-        else:
-            self._read_start = 0
-            buf = data
-        self._pending = bytearray()
-        self._pending_inline = False
-        self._scan_pos = 0
-        self._scan_left = -1
-        size = len(buf)
-        pos = start
-        try:
-            while pos < size:
-                if buf[pos] == 42:  # '*'
-                    end, left = scan_headers(buf, pos, -1, self._read_start,
-                                              self.state.config.values["proto-max-bulk-len"],
-                                              True)
-                    if left:
-                        self._pending = bytearray(buf[pos:])
-                        pos = size
-                        break
-                    request = decode_request(buf, pos, end)
-                    pos = end
-                else:
-                    newline = inline_end(buf, pos, self._read_start)
-                    if newline < 0:
-                        self._pending = bytearray(buf[pos:])
-                        self._pending_inline = True
-                        pos = size
-                        break
-                    request = inline_args(buf, pos, newline)
-                    pos = newline + 1
-                if request:
-                    requests.append(request)
-                    if request[0].lower() in _AUTHENTICATING:
-                        break   # its success would lift the limits for what follows
-        except ProtocolError as exc:
-            return requests, str(exc)
-        if pos < size:
-            self._deferred = (buf, pos)
-        return requests, None
-
-    def _split(self, buf: bytes, requests: List[List[bytes]]) -> None:
-        pos = 0
-        size = len(buf)
-        if buf[0] != 42 and size <= INLINE_MAX and b"\n*" not in buf \
-                and b'"' not in buf and b"'" not in buf and b"\0" not in buf \
-                and b"\v" not in buf and b"\f" not in buf:
-            # Only unquoted inline commands (redis-cli, telnet, PING_INLINE): every
-            # line splits on whitespace, as sdssplitargs does without quotes.
-            lines = buf.split(b"\n")
-            tail = lines.pop()
-            append = requests.append
-            for line in lines:
-                args = line.split()
-                if args:
-                    append(args)
-            if tail:
-                self._pending = bytearray(tail)
-                self._pending_inline = True
-            return
-        while pos < size:
-            if buf[pos] == 42:  # '*': a multibulk request, hiredis's job
-                pos = self._split_multibulk(buf, pos, requests)
-                if pos < 0:
-                    return
-            else:
-                newline = inline_end(buf, pos, self._read_start)
-                if newline < 0:
-                    self._pending = bytearray(buf[pos:])
-                    self._pending_inline = True
-                    return
-                args = inline_args(buf, pos, newline)
-                if args:
-                    requests.append(args)
-                pos = newline + 1
-
-    def _split_multibulk(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> int:
-        """Let hiredis parse from ``pos``; return where it stopped (-1: all consumed)."""
-        if SUSPECT_LINE.search(buf, pos) is not None or buf[pos + 1:pos + 5].isdigit():
-            if unsafe_for_hiredis(buf, pos):
-                return self._split_careful(buf, pos, requests)
-        reader = self.reader
-        reader.feed(buf if pos == 0 else buf[pos:])
-        parsed: List[List[bytes]] = []
-        append = parsed.append
-        gets = reader.gets
-        join = b"".join
-        stop_reason = None
-        try:
-            while True:
-                req = gets()
-                if req is False:
-                    break
-                if req.__class__ is not list:
-                    stop_reason = "not-multibulk"
-                    break
-                try:
-                    join(req)   # C-speed check that every element is a bulk string
-                except TypeError:
-                    stop_reason = "bad-element"
-                    break
-                append(req)
-        except Exception:  # ProtocolError; TypeError for a RESP3 set or map of lists...
-            stop_reason = "hiredis-error"
-        if stop_reason is None and not reader.has_data() and buf[-1] == 10 and parsed \
-                and parsed[-1] and buf.endswith(parsed[-1][-1], 0, -2):
-            # Everything was consumed and the data ends with the last request's last
-            # argument: most likely at a request boundary, but hiredis may also hold a
-            # request whose header or first arguments came whole. Decided when the
-            # next read arrives. (Any other ending is surely inside a request, which
-            # the slow path below takes over now, so a bad header is refused at once.)
-            self._unsure = (buf, pos, parsed)
-            if [] in parsed:  # '*0' requests are skipped, as Redis does
-                parsed = [r for r in parsed if r]
-            requests.extend(parsed)
-            return -1
-        # Slow path: find where hiredis stopped, in our own terms, and take over there.
-        self.reader = hiredis.Reader()
-        requests.extend(r for r in parsed if r)
-        offset = pos + sum(encoded_length(r) for r in parsed)
-        if stop_reason is None:
-            # An incomplete request: keep it and validate its headers as it grows.
-            return self._split_careful(buf, offset, requests)
-        if buf[offset] != 42:
-            return offset  # an inline command follows: the caller's loop handles it
-        return self._split_careful(buf, offset, requests)
-
-    def _split_careful(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> int:
-        """Parse multibulk requests one at a time, checking each header ourselves first.
-
-        hiredis only ever sees a request whose headers passed Redis's checks and whose
-        bytes have all arrived, so nothing is allocated ahead of the data. An
-        incomplete request is kept in ``_pending``; returns where an inline command
-        starts, or -1 when the buffer is used up. Raises ProtocolError with Redis's
-        text at the first bad header.
-        """
-        size = len(buf)
-        max_bulk = self.state.config.values["proto-max-bulk-len"]
-        read_start = self._read_start
-        while pos < size:
-            if buf[pos] != 42:
-                return pos
-            end, left = scan_headers(buf, pos, -1, read_start, max_bulk, False)
-            if left:
-                self._pending = bytearray(buf[pos:])
-                self._scan_pos = end - pos
-                self._scan_left = left
-                return -1
-            request = decode_request(buf, pos, end)
-            if request:
-                requests.append(request)
-            pos = end
-        return -1
-
-    def _settle_boundary(self, buf: bytes, pos: int, parsed: List[List[bytes]]) -> None:
-        """Work out exactly whether the last read ended inside a request.
-
-        If it did, hiredis's partial state is dropped and the unfinished request's
-        bytes move to ``_pending``, where its headers are validated as it grows.
-        """
-        offset = pos + sum(encoded_length(r) for r in parsed)
-        if offset >= len(buf):
-            return
-        self.reader = hiredis.Reader()
-        self._pending = bytearray(buf[offset:])
-        self._pending_inline = False
-        self._scan_pos = 0
-        self._scan_left = -1
-
-    def _scan_pending(self) -> int:
-        """Validate the held-back request's headers as far as they have arrived.
-
-        Returns the request's end offset once it is complete, -1 while incomplete;
-        raises ProtocolError with Redis's text for a bad count or length.
-        """
-        pos, left = scan_headers(self._pending, self._scan_pos, self._scan_left,
-                                  self._read_start,
-                                  self.state.config.values["proto-max-bulk-len"], False)
-        self._scan_pos = pos
-        self._scan_left = left
-        return -1 if left else pos
-
 
 def _disk_denied(client: Client, cmd: Command) -> bool:
     """Refused while the disk fails: write commands, PING, and an EXEC whose queue
@@ -871,10 +610,3 @@ def _disk_denied(client: Client, cmd: Command) -> bool:
             if queued is not None and queued.is_write:
                 return True
     return False
-
-
-def settle_input(clients: Any) -> None:
-    """``Client.settle_input`` for every client of ``clients`` (a dict's values) that
-    has an undecided read, cheaply enough for the cron to call on every tick."""
-    for client in [c for c in clients if c._unsure is not None]:
-        client.settle_input()

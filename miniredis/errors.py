@@ -499,3 +499,15 @@ DEBUG_PROTOCOL_TYPE = ("ERR Wrong protocol type name. Please use one of the foll
 DEBUG_PACKED_THRESHOLD = "ERR argument must be a memory value bigger than 1 and smaller than 4gb"
 DEBUG_NOT_LISTPACK = "ERR Not a listpack encoded object."
 DEBUG_NOT_QUICKLIST = "ERR Not a quicklist encoded object."
+
+# -- server administration (MONITOR, CLIENT PAUSE, MODULE, WAIT, LATENCY) ----------------
+MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client"
+CLIENT_PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL"
+MODULE_NOT_ALLOWED = (
+    "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", "
+    "you can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server.")
+MODULE_LOAD_FAILED = "ERR Error loading the extension. Please check the server logs."
+MODULE_UNLOAD_MISSING = "ERR Error unloading module: no such module with that name"
+REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
+LATENCY_NO_SAMPLES = "ERR No samples available for event '{}'"

@@ -384,6 +384,8 @@ class Database:
         return self.expires.pop(key, None) is not None
 
     def _expire(self, key: bytes) -> None:
+        if self.state.pause.type and self.state.pause.check():
+            return      # CLIENT PAUSE: reported missing, but kept until the pause ends
         self._remove(key)
         if self.state.aof is not None:
             self.state.aof.expired(self, key)   # logged as DEL, as Redis propagates it

@@ -24,7 +24,8 @@ from . import commands
 from . import evict, persistence
 from .clock import Clock
 from .config import Config
-from .connection import Client, settle_input
+from .connection import Client
+from .parsing import settle_input
 from .embed import DataAccess
 from .errors import MAX_CLIENTS
 from .log import Logger

@@ -124,6 +124,17 @@ class ServerState:
         self.write_denied: Optional[str] = None
         from .tracking import Tracking
         self.tracking = Tracking(self)      # CLIENT TRACKING's tables
+        # MONITOR clients and CLIENT PAUSE: while either is active every client takes
+        # the dispatcher's slow path (gate_all), which feeds monitors and holds
+        # paused commands; idle, they cost the hot path nothing.
+        from .pause import Pause
+        self.monitors: Dict[int, "Client"] = {}
+        self.pause = Pause(self)
+        self.gate_all = False
+        from .latency import LatencyMonitor
+        self.latency = LatencyMonitor()     # LATENCY events (latency-monitor-threshold)
+        self.on_client_close.append(self._forget_client)
+        self.on_client_reset.append(self._stop_monitoring)   # RESET ends MONITOR
 
     def set_key_hook(self, name: str, hook: Optional[Callable[[Database, bytes], None]]) -> None:
         """Install (or with None remove) a named key-modification hook ("watch",
@@ -156,6 +167,23 @@ class ServerState:
             self.memory.refresh_clients()
         self.memory.used()
 
+    def refresh_gates(self) -> None:
+        """Recompute ``gate_all`` and every client's slow-path flag after it changed."""
+        gate_all = bool(self.monitors) or self.pause.type != 0
+        if gate_all != self.gate_all:
+            self.gate_all = gate_all
+            for client in list(self.clients.values()):
+                client._update_gate()
+
+    def _stop_monitoring(self, client: "Client") -> None:
+        if self.monitors.pop(client.id, None) is not None:
+            self.refresh_gates()
+
+    def _forget_client(self, client: "Client") -> None:
+        self.pause.forget(client)
+        if self.monitors.pop(client.id, None) is not None:
+            self.refresh_gates()
+
     def new_client_id(self) -> int:
         client_id = self.next_client_id
         self.next_client_id += 1
@@ -164,6 +192,8 @@ class ServerState:
     def active_expire(self) -> None:
         """One active-expiry cycle over every database (bounded work per db)."""
         self.lru_clock = int(self.clock.monotonic())
+        if self.pause.type and self.pause.check():
+            return      # paused: the data set stays constant (keys expire afterwards)
         now = self.clock.ms()
         for db in self.dbs:
             if db.expires:

@@ -134,6 +134,29 @@ class RawConnection:
             return True
 
 
+def exchange(port: int, data: bytes, wait: float = 0.3) -> bytes:
+    """Send raw bytes on a new connection, then read until the server closes (marked
+    ``<closed>``, also when it closed while we were still sending) or goes quiet for
+    ``wait`` seconds."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    out = b""
+    try:
+        sock.sendall(data)
+        sock.settimeout(wait)
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                out += b"<closed>"
+                break
+            out += chunk
+    except socket.timeout:
+        pass
+    except (ConnectionResetError, BrokenPipeError):
+        out += b"<closed>"
+    sock.close()
+    return out
+
+
 def parse_raw(raw: bytes) -> Any:
     """Decode one raw reply into nested Python values (for order-insensitive checks)."""
     value, _ = _parse(raw, 0)
@@ -214,6 +237,20 @@ class RedisProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def redis_server_or_skip() -> str:
+    """The redis-server a differential test runs against. Without one the test is
+    skipped, except under ``CI=true``, where a missing oracle is a failure."""
+    executable = find_redis_server()
+    if executable is None:
+        import pytest
+        message = ("redis-server not found: differential tests are SKIPPED "
+                   "(install the Debian package redis-server)")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return executable
 
 
 def find_redis_server() -> Optional[str]:

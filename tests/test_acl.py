@@ -17,7 +17,7 @@ import time
 import pytest
 
 from miniredis import Server
-from tests.harness import RawConnection, RedisProcess, find_redis_server, free_port, \
+from tests.harness import RawConnection, RedisProcess, redis_server_or_skip, free_port, \
     parse_raw
 
 
@@ -60,9 +60,7 @@ class Pair:
 
 @pytest.fixture(scope="module")
 def pair():
-    executable = find_redis_server()
-    if executable is None:
-        pytest.skip("redis-server not found: differential ACL tests need it")
+    executable = redis_server_or_skip()
     servers = Pair(executable)
     yield servers
     servers.stop()
@@ -651,9 +649,7 @@ def _start_mini_cli(folder, config_path):
 
 
 def test_config_file_user_lines():
-    executable = find_redis_server()
-    if executable is None:
-        pytest.skip("redis-server not found")
+    executable = redis_server_or_skip()
     folder = tempfile.mkdtemp(prefix="acl-conf-")
     config_path = os.path.join(folder, "redis.conf")
     with open(config_path, "w") as handle:

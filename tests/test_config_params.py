@@ -17,7 +17,7 @@ import pytest
 from miniredis import Server
 from miniredis.cli import UsageError, build_config, parse_arguments
 from miniredis.config import PARAMS, Config
-from tests.harness import RawConnection, RedisProcess, Unordered, find_redis_server, \
+from tests.harness import RawConnection, RedisProcess, Unordered, redis_server_or_skip, \
     free_port, parse_raw
 
 # Values that cannot be equal to a default redis-server's, and why:
@@ -44,9 +44,7 @@ def _pairs(port: int, *patterns: str) -> dict:
 @pytest.fixture(scope="module")
 def default_redis():
     """A redis-server with nothing configured but where it runs."""
-    executable = find_redis_server()
-    if executable is None:
-        pytest.skip("redis-server not found")
+    executable = redis_server_or_skip()
     directory = tempfile.mkdtemp(prefix="real-redis-defaults-")
     port = free_port()
     proc = subprocess.Popen([executable, "--port", str(port), "--bind", "127.0.0.1",
@@ -283,9 +281,7 @@ def test_command_line_and_file_accept_every_parameter(tmp_path):
 
 def test_command_line_values_as_redis(tmp_path):
     """The same options on both command lines give the same CONFIG GET answers."""
-    executable = find_redis_server()
-    if executable is None:
-        pytest.skip("redis-server not found")
+    executable = redis_server_or_skip()
     options = ["--save", "60", "1", "--save", "30", "2", "--maxmemory-clients", "10%",
                "--oom-score-adj-values", "1 2 3", "--shutdown-on-sigterm", "nosave", "now",
                "--slave-announce-port", "7", "--unixsocketperm", "0700",
@@ -422,9 +418,7 @@ def test_rebinding_with_a_unix_socket_keeps_it(tmp_path):
 
 
 def test_protected_dir_when_allowed(tmp_path):
-    executable = find_redis_server()
-    if executable is None:
-        pytest.skip("redis-server not found")
+    executable = redis_server_or_skip()
     commands = [("CONFIG", "SET", "dir", "/nonexistent/x"), ("CONFIG", "SET", "dir", "/etc/passwd"),
                 ("CONFIG", "SET", "dbfilename", "a/b"), ("CONFIG", "SET", "dbfilename", "ok.rdb"),
                 ("CONFIG", "GET", "dbfilename"), ("CONFIG", "SET", "dir", str(tmp_path)),

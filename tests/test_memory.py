@@ -20,7 +20,7 @@ import pytest
 
 from miniredis import Server
 from miniredis.datatypes.memsize import EXPIRE_OVERHEAD, key_size, value_size
-from tests.harness import (RawConnection, RedisProcess, command_metadata, find_redis_server,
+from tests.harness import (RawConnection, RedisProcess, command_metadata, redis_server_or_skip,
                            parse_raw)
 
 OOM = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
@@ -37,9 +37,7 @@ def own_mini(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def own_redis():
-    executable = find_redis_server()
-    if executable is None:
-        pytest.skip("redis-server not found: differential tests are SKIPPED")
+    executable = redis_server_or_skip()
     proc = RedisProcess(executable)
     yield proc
     proc.stop()

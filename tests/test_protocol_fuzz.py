@@ -34,7 +34,7 @@ from typing import List, Optional, Tuple
 import pytest
 
 from miniredis import errors
-from tests.harness import RedisProcess, find_redis_server, free_port
+from tests.harness import RedisProcess, exchange, redis_server_or_skip, free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = 20260207
@@ -274,23 +274,8 @@ def _mutated(rng: random.Random) -> bytes:
 
 
 def _exchange(port: int, data: bytes) -> bytes:
-    sock = socket.create_connection(("127.0.0.1", port))
-    out = b""
-    try:
-        sock.sendall(_req(b"AUTH", PASSWORD) + data)
-        sock.settimeout(0.25)
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                out += b"<closed>"
-                break
-            out += chunk
-    except socket.timeout:
-        pass
-    except ConnectionResetError:
-        out += b"<closed>"
-    sock.close()
-    return out
+    """``data`` after AUTH on a new connection; what came back (see harness.exchange)."""
+    return exchange(port, _req(b"AUTH", PASSWORD) + data, wait=0.25)
 
 
 class Sampler(threading.Thread):
@@ -437,9 +422,7 @@ HOLDERS = [b"*2147483647\r\n$1\r\na\r\n", b"*2\r\n$4\r\nECHO\r\n$500000000\r\nxx
 
 def test_garbage_same_as_redis(server):
     """Random garbage: the same bytes back from miniredis and redis-server."""
-    executable = find_redis_server()
-    if executable is None:
-        pytest.skip("redis-server not found")
+    executable = redis_server_or_skip()
     port, proc = server
     real = RedisProcess(executable, ["--requirepass", PASSWORD.decode(),
                                      "--enable-debug-command", "no"])

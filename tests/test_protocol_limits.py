@@ -10,32 +10,12 @@ import time
 import pytest
 
 from miniredis import Server, errors
-from tests.harness import RawConnection, RedisProcess, encode_command, find_redis_server
-
-
-def _exchange(port: int, data: bytes, wait: float = 0.3) -> bytes:
-    """Send raw bytes, then read until the server closes (marked) or goes quiet."""
-    sock = socket.create_connection(("127.0.0.1", port))
-    out = b""
-    try:
-        sock.sendall(data)
-        sock.settimeout(wait)
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                out += b"<closed>"
-                break
-            out += chunk
-    except socket.timeout:
-        pass
-    except (ConnectionResetError, BrokenPipeError):
-        out += b"<closed>"     # closed while we were still sending: Redis does it too
-    sock.close()
-    return out
+from tests.harness import (RawConnection, RedisProcess, encode_command, exchange,
+                           redis_server_or_skip)
 
 
 def _same(ports, data: bytes) -> bytes:
-    replies = {name: _exchange(port, data) for name, port in ports.items()}
+    replies = {name: exchange(port, data) for name, port in ports.items()}
     assert replies["miniredis"] == replies["redis"], replies
     return replies["redis"]
 
@@ -86,9 +66,7 @@ def test_unterminated_inline_past_64k(differ):
 # -- limits before AUTH ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def auth_ports(tmp_path_factory):
-    executable = find_redis_server()
-    if executable is None:
-        pytest.skip("redis-server not found")
+    executable = redis_server_or_skip()
     real = RedisProcess(executable, ["--requirepass", "pw"])
     mini = Server(port=0, requirepass="pw", dir=str(tmp_path_factory.mktemp("limits")))
     mini.start()
@@ -206,16 +184,14 @@ def test_debug_refused_inside_multi(differ):
     """Refused when queued: the transaction is doomed, as for any rejected command."""
     configured = {}
     with Server(port=0, enable_debug_command="no") as server:
-        executable = find_redis_server()
-        if executable is None:
-            pytest.skip("redis-server not found")
+        executable = redis_server_or_skip()
         real = RedisProcess(executable, ["--enable-debug-command", "no"])
         try:
             data = (_req(b"CONFIG", b"RESETSTAT") + _req(b"MULTI") +
                     _req(b"DEBUG", b"SLEEP", b"0") + _req(b"PING") +
                     _req(b"EXEC") + _req(b"INFO", b"commandstats"))
             for name, port in (("redis", real.port), ("miniredis", server.port)):
-                reply = _exchange(port, data)
+                reply = exchange(port, data)
                 head, stats = reply.split(b"# Commandstats")
                 configured[name] = head.rsplit(b"$", 1)[0] + b"".join(
                     line for line in stats.split(b"\n") if line.startswith(b"cmdstat_debug"))

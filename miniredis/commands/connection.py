@@ -306,9 +306,9 @@ def client_trackinginfo(client, args: List[bytes]):
 
 
 def client_flags(client) -> str:
-    flags = ""
-    if client.blocked is not None:
-        flags += "b"
+    flags = "O" if client.id in client.state.monitors else ""
+    if client.blocked is not None or client.id in client.state.pause.postponed:
+        flags += "b"            # blocked, or held by CLIENT PAUSE
     if client.multi is not None:
         flags += "x"
     if client.subscribed:
@@ -329,14 +329,15 @@ def client_line(client, now: float) -> str:
     pending = client.output_pending
     return (
         "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
-        "ssub=%d multi=%d qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 "
+        "ssub=%d multi=%d qbuf=%d qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 "
         "obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=%s redir=%d resp=%d "
         "lib-name=%s lib-ver=%s"
         % (client.id, client.addr, client.laddr, client.fd, client.name or "",
            int(now - client.created), int(now - client.last_interaction),
            client_flags(client), client.db.id, len(client.subscriptions),
            len(client.psubscriptions), len(client.ssubscriptions),
-           -1 if client.multi is None else len(client.multi), pending, pending + 20000,
+           -1 if client.multi is None else len(client.multi),
+           client.input_pending, pending, pending + 20000,
            client.last_command.lower(), client.user.name_text,
            -1 if client.tracking is None else client.tracking.redirect, client.resp,
            client.lib_name,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .. import errors
 from ..args import parse_int
+from ..monitor import feed as monitor_feed, shown as monitor_shown
 from ..errors import CommandError
 from ..scripting.lua import LuaEngine, ScriptError
 from ..protocol import OK, RESP2, RESP3, Raw
@@ -241,6 +242,8 @@ class Scripting:
         state.stats.total_commands_processed += 1
         if client.tracking is not None and "readonly" in flags:
             state.tracking.script_read(client, cmd, argv)   # the caller read these keys
+        if state.monitors and monitor_shown(cmd):
+            monitor_feed(state, client, argv, lua=True)
         if isinstance(reply, CommandError):
             client._count_error(reply.message)
             return False, engine.to_lua(reply)
@@ -377,7 +380,7 @@ def _parse_shebang(body: bytes) -> Tuple[bool, bool, int]:
 
 def _shebang_flags(body: bytes) -> List[bytes]:
     """The flags of a (valid) shebang line."""
-    from ..connection import split_inline
+    from ..wire import split_inline
     end = body.find(b"\n")
     flags: List[bytes] = []
     for part in split_inline(body[:end])[1:]:

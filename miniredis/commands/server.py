@@ -85,12 +85,18 @@ def _section_clients(state) -> List[str]:
         "connected_clients:%d" % len(state.clients), "cluster_connections:0",
         "maxclients:%d" % state.config["maxclients"],
         "client_recent_max_input_buffer:0", "client_recent_max_output_buffer:0",
-        "blocked_clients:%d" % state.blocking.count,
+        "blocked_clients:%d" % (state.blocking.count + len(state.pause.postponed)),
         "tracking_clients:%d" % state.tracking.clients,
         "clients_in_timeout_table:%d" % sum(
             1 for c in state.clients.values()
             if c.blocked is not None and c.blocked.deadline is not None),
     ]
+
+
+def _cached_scripts(state) -> int:
+    """Scripts in the EVAL cache (SCRIPT LOAD and EVAL add, SCRIPT FLUSH empties)."""
+    scripting = getattr(state, "scripting", None)
+    return len(scripting.scripts) if scripting is not None else 0
 
 
 def _section_memory(state) -> List[str]:
@@ -108,7 +114,6 @@ def _section_memory(state) -> List[str]:
     maxmemory = state.config["maxmemory"]
     total = _total_memory()
     scripts = memory.scripts()
-    cached = len(getattr(getattr(state, "scripting", None), "scripts", ()) or ())
     frag = rss / used if used else 0.0
     # Functions: counts, and estimates of their Lua runtime and registry (Redis
     # reports an empty Lua state as 32768 bytes).
@@ -132,7 +137,8 @@ def _section_memory(state) -> List[str]:
         "total_system_memory:%d" % total, "total_system_memory_human:%s" % _human(total),
         "used_memory_lua:%d" % scripts, "used_memory_vm_eval:%d" % scripts,
         "used_memory_lua_human:%s" % _human(scripts),
-        "used_memory_scripts_eval:%d" % scripts, "number_of_cached_scripts:%d" % cached,
+        "used_memory_scripts_eval:%d" % scripts, "number_of_cached_scripts:%d"
+        % _cached_scripts(state),
         "number_of_functions:%d" % n_functions, "number_of_libraries:%d" % n_libraries,
         "used_memory_vm_functions:%d" % vm_functions,
         "used_memory_vm_total:%d" % (scripts + vm_functions),
@@ -623,6 +629,8 @@ def command_help(client, args: List[bytes]):
         "    commands are returned.",
         "GETKEYS <full-command>",
         "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
     ])
 
 

@@ -601,7 +601,10 @@ def setbit(client, args: List[bytes]):
     on = args[3] == b"1"
     value = _mutable_string(db, key, value)
     if index < len(value) and old == on:
-        return old          # Redis does not signal a key whose bytes did not change
+        # Redis does not signal a key whose bytes did not change, nor count it as a
+        # change to save (the dispatcher counts every write: take it back).
+        client.state.dirty -= 1
+        return old
     if index >= len(value):
         value.extend(bytes(index + 1 - len(value)))
     if on:
@@ -900,6 +903,10 @@ def _bitfield(client, args: List[bytes], read_only: bool):
     if changes:
         db.signal_modified(key)
         notify(db, "$", b"setbit", key)
+    if not read_only:
+        # Redis counts one change per operation that changed bits (the dispatcher
+        # already counted the command once).
+        client.state.dirty += changes - 1
     return results
 
 

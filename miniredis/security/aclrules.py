@@ -263,7 +263,7 @@ def _apply_user_rule(user: "User", op: bytes, pubsub_all: bool) -> None:
         user.passwords.remove(hashed)
     elif op[:1] == b"(" and op[-1:] == b")":
         selector = Selector(pubsub_all)
-        from ..connection import split_inline
+        from ..wire import split_inline
         for rule in split_inline(op[1:-1]) or []:
             apply_selector_rule(selector, rule)
         user.selectors.append(selector)

@@ -32,6 +32,8 @@ _CATEGORY_EXCEPTIONS = {
     "sort": ("set", "sortedset", "list", "dangerous"),
     "sort_ro": ("set", "sortedset", "list", "dangerous"),
     "info": ("dangerous",), "lastsave": ("admin", "dangerous"), "time": (),
+    "role": ("admin", "dangerous"), "wait": ("connection",), "latency": (), "module": (),
+    "command|getkeysandflags": ("connection",),
     "client": (), "client|kill": ("connection",), "client|list": ("connection",),
     "client|no-evict": ("connection",), "client|pause": ("connection",),
     "client|unpause": ("connection",), "client|unblock": ("connection",),

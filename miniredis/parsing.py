@@ -1,0 +1,350 @@
+"""How a client's bytes become requests: Redis's parsing rules around hiredis.
+
+Requests are arrays of bulk strings, read with ``hiredis.Reader``; anything else at a
+request boundary is an *inline* command (a line of space-separated words, as telnet and
+``redis-cli`` in some modes send), which hiredis would reject, so those lines are split
+here. hiredis is only ever given requests it cannot overspend on: a request still
+incomplete at the end of a read is kept, and its headers are validated as they arrive
+(multibulk count, bulk lengths), so an absurd length is refused at once, as Redis does,
+and an announced count costs memory only as its arguments arrive. hiredis allocates the
+list for an aggregate header as soon as it reads it, so a buffer that announces a count
+its bytes cannot fill is parsed here, request by request, instead
+(``unsafe_for_hiredis``). A client that must still authenticate is held to Redis's small
+limits, parsed here up to each AUTH or HELLO (``_parse_unauthenticated``). The syntax
+itself (header checks, inline splitting) lives in :mod:`miniredis.wire`.
+
+:class:`RequestParser` is the parsing half of :class:`miniredis.connection.Client`
+(a mixin over the client's own buffers), kept apart so each file holds one concern.
+"""
+from __future__ import annotations
+
+from typing import Any, List, Optional, Tuple
+
+import hiredis
+
+from .errors import ProtocolError
+from .security.protected import auth_required
+from .wire import (INLINE_MAX, SUSPECT_LINE, decode_request, encoded_length, inline_args,
+                   inline_end, scan_headers, unsafe_for_hiredis)
+
+BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
+# Commands that may authenticate a client (and so lift the limits before AUTH).
+_AUTHENTICATING = (b"auth", b"hello")
+
+
+class RequestParser:
+    """Request parsing for a Client: ``_parse`` turns each read into requests."""
+
+    def settle_input(self) -> None:
+        """Decide a read left undecided (see ``_split_multibulk``) without new data.
+
+        Called by the server's cron: a client that sent a request hiredis holds only in
+        part, and then waits, still gets Redis's verdict on its headers promptly.
+        """
+        if self._unsure is None or self.closed or self.in_callback:
+            return
+        unsure, self._unsure = self._unsure, None
+        self._settle_boundary(*unsure)
+        if self._pending:
+            idle_since = self.last_interaction
+            self.process(b"")
+            self.last_interaction = idle_since
+
+    @property
+    def input_pending(self) -> int:
+        """CLIENT LIST qbuf: query-buffer bytes Redis would still hold for this client.
+
+        While its requests run, the whole read; otherwise what an incomplete request
+        has left unconsumed (Redis has moved complete headers and arguments out).
+        """
+        if self.in_callback:
+            return self._read_len
+        pending = self._pending
+        if not pending or self._pending_inline or self._scan_left < 0:
+            return len(pending)
+        pos = self._scan_pos
+        newline = pending.find(b"\r\n", pos)
+        if newline >= 0:
+            pos = newline + 2
+        return len(pending) - pos
+
+    # -- parsing ----------------------------------------------------------------------
+    def _parse(self, data: bytes, start: int = 0) -> Tuple[List[List[bytes]], Optional[str]]:
+        """Split ``data`` (plus held-back bytes) into requests.
+
+        Returns the complete requests and, if the input turned malformed after them,
+        the protocol error to send before closing the connection. ``start`` > 0 only
+        for the rest of a read an unauthenticated client's request was taken from.
+        """
+        if not self.authenticated and auth_required(self):
+            return self._parse_unauthenticated(data, start)
+        if start:
+            data = data[start:]
+        requests: List[List[bytes]] = []
+        if self._unsure is not None:
+            unsure, self._unsure = self._unsure, None
+            # A legitimate client continues a request with '$'; '*' starts a new one.
+            if data[:1] != b"*":
+                self._settle_boundary(*unsure)
+        if self._pending:
+            self._read_start = len(self._pending)
+            self._pending += data
+            if self._pending_inline:
+                buf = bytes(self._pending)
+                self._pending = bytearray()
+                self._pending_inline = False
+            else:
+                try:
+                    end = self._scan_pending()
+                except ProtocolError as exc:
+                    return requests, str(exc)
+                if end < 0:
+                    if len(self._pending) > self.state.config.values["client-query-buffer-limit"]:
+                        raise ProtocolError("query buffer limit reached")
+                    return requests, None
+                if end >= BIG_REQUEST:
+                    requests.append(self._take_big_request(end))
+                    if len(self._pending) == 0:
+                        return requests, None
+                buf = bytes(self._pending)
+                self._pending = bytearray()
+                self._scan_pos = 0
+                self._scan_left = -1
+        else:
+            self._read_start = 0
+            buf = data
+        try:
+            self._split(buf, requests)
+        except ProtocolError as exc:
+            return requests, str(exc)
+        return requests, None
+
+    def _take_big_request(self, end: int) -> List[bytes]:
+        """The complete request that starts ``_pending`` (its headers validated by
+        :meth:`_scan_pending`), arguments copied straight out of the buffer, which
+        keeps only the bytes after ``end``. Through hiredis a large value would exist
+        four times at once (buffer, bytes copy, hiredis's buffer, the argument)."""
+        buf = self._pending
+        view = memoryview(buf)
+        newline = buf.find(b"\r")      # a header ends at its CR, as wire.py reads it
+        count = int(buf[1:newline])
+        pos = newline + 2
+        args = []
+        for _ in range(count):
+            newline = buf.find(b"\r", pos)
+            start = newline + 2
+            stop = start + int(buf[pos + 1:newline])
+            args.append(bytes(view[start:stop]))
+            pos = stop + 2
+        rest = bytearray(view[end:])
+        view.release()
+        self._pending = rest
+        self._scan_pos = 0
+        self._scan_left = -1
+        return args
+
+    def _parse_unauthenticated(self, data: bytes,
+                               start: int) -> Tuple[List[List[bytes]], Optional[str]]:
+        """Parse the requests of a client that must still authenticate.
+
+        Redis holds such a client to at most 10 arguments of at most 16 KB each, and
+        parses a request only after the previous one ran. Only AUTH or HELLO can lift
+        the limits, so parsing stops after one of those, and the rest of the bytes wait
+        in ``_deferred`` for :meth:`process` to parse next (as an offset: no copies).
+        """
+        if self._unsure is not None:
+            unsure, self._unsure = self._unsure, None
+            self._settle_boundary(*unsure)
+        requests: List[List[bytes]] = []
+        if start:
+            buf = data          # the same read, after the request that just ran
+        elif self._pending:
+            self._read_start = len(self._pending)
+            buf = bytes(self._pending) + data
+        else:
+            self._read_start = 0
+            buf = data
+        self._pending = bytearray()
+        self._pending_inline = False
+        self._scan_pos = 0
+        self._scan_left = -1
+        size = len(buf)
+        pos = start
+        try:
+            while pos < size:
+                if buf[pos] == 42:  # '*'
+                    end, left = scan_headers(buf, pos, -1, self._read_start,
+                                              self.state.config.values["proto-max-bulk-len"],
+                                              True)
+                    if left:
+                        self._pending = bytearray(buf[pos:])
+                        pos = size
+                        break
+                    request = decode_request(buf, pos, end)
+                    pos = end
+                else:
+                    newline = inline_end(buf, pos, self._read_start)
+                    if newline < 0:
+                        self._pending = bytearray(buf[pos:])
+                        self._pending_inline = True
+                        pos = size
+                        break
+                    request = inline_args(buf, pos, newline)
+                    pos = newline + 1
+                if request:
+                    requests.append(request)
+                    if request[0].lower() in _AUTHENTICATING:
+                        break   # its success would lift the limits for what follows
+        except ProtocolError as exc:
+            return requests, str(exc)
+        if pos < size:
+            self._deferred = (buf, pos)
+        return requests, None
+
+    def _split(self, buf: bytes, requests: List[List[bytes]]) -> None:
+        pos = 0
+        size = len(buf)
+        if buf[0] != 42 and size <= INLINE_MAX and b"\n*" not in buf \
+                and b'"' not in buf and b"'" not in buf and b"\0" not in buf \
+                and b"\v" not in buf and b"\f" not in buf:
+            # Only unquoted inline commands (redis-cli, telnet, PING_INLINE): every
+            # line splits on whitespace, as sdssplitargs does without quotes.
+            lines = buf.split(b"\n")
+            tail = lines.pop()
+            append = requests.append
+            for line in lines:
+                args = line.split()
+                if args:
+                    append(args)
+            if tail:
+                self._pending = bytearray(tail)
+                self._pending_inline = True
+            return
+        while pos < size:
+            if buf[pos] == 42:  # '*': a multibulk request, hiredis's job
+                pos = self._split_multibulk(buf, pos, requests)
+                if pos < 0:
+                    return
+            else:
+                newline = inline_end(buf, pos, self._read_start)
+                if newline < 0:
+                    self._pending = bytearray(buf[pos:])
+                    self._pending_inline = True
+                    return
+                args = inline_args(buf, pos, newline)
+                if args:
+                    requests.append(args)
+                pos = newline + 1
+
+    def _split_multibulk(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> int:
+        """Let hiredis parse from ``pos``; return where it stopped (-1: all consumed)."""
+        if SUSPECT_LINE.search(buf, pos) is not None or buf[pos + 1:pos + 5].isdigit():
+            if unsafe_for_hiredis(buf, pos):
+                return self._split_careful(buf, pos, requests)
+        reader = self.reader
+        reader.feed(buf if pos == 0 else buf[pos:])
+        parsed: List[List[bytes]] = []
+        append = parsed.append
+        gets = reader.gets
+        join = b"".join
+        stop_reason = None
+        try:
+            while True:
+                req = gets()
+                if req is False:
+                    break
+                if req.__class__ is not list:
+                    stop_reason = "not-multibulk"
+                    break
+                try:
+                    join(req)   # C-speed check that every element is a bulk string
+                except TypeError:
+                    stop_reason = "bad-element"
+                    break
+                append(req)
+        except Exception:  # ProtocolError; TypeError for a RESP3 set or map of lists...
+            stop_reason = "hiredis-error"
+        if stop_reason is None and not reader.has_data() and buf[-1] == 10 and parsed \
+                and parsed[-1] and buf.endswith(parsed[-1][-1], 0, -2):
+            # Everything was consumed and the data ends with the last request's last
+            # argument: most likely at a request boundary, but hiredis may also hold a
+            # request whose header or first arguments came whole. Decided when the
+            # next read arrives. (Any other ending is surely inside a request, which
+            # the slow path below takes over now, so a bad header is refused at once.)
+            self._unsure = (buf, pos, parsed)
+            if [] in parsed:  # '*0' requests are skipped, as Redis does
+                parsed = [r for r in parsed if r]
+            requests.extend(parsed)
+            return -1
+        # Slow path: find where hiredis stopped, in our own terms, and take over there.
+        self.reader = hiredis.Reader()
+        requests.extend(r for r in parsed if r)
+        offset = pos + sum(encoded_length(r) for r in parsed)
+        if stop_reason is None:
+            # An incomplete request: keep it and validate its headers as it grows.
+            return self._split_careful(buf, offset, requests)
+        if buf[offset] != 42:
+            return offset  # an inline command follows: the caller's loop handles it
+        return self._split_careful(buf, offset, requests)
+
+    def _split_careful(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> int:
+        """Parse multibulk requests one at a time, checking each header ourselves first.
+
+        hiredis only ever sees a request whose headers passed Redis's checks and whose
+        bytes have all arrived, so nothing is allocated ahead of the data. An
+        incomplete request is kept in ``_pending``; returns where an inline command
+        starts, or -1 when the buffer is used up. Raises ProtocolError with Redis's
+        text at the first bad header.
+        """
+        size = len(buf)
+        max_bulk = self.state.config.values["proto-max-bulk-len"]
+        read_start = self._read_start
+        while pos < size:
+            if buf[pos] != 42:
+                return pos
+            end, left = scan_headers(buf, pos, -1, read_start, max_bulk, False)
+            if left:
+                self._pending = bytearray(buf[pos:])
+                self._scan_pos = end - pos
+                self._scan_left = left
+                return -1
+            request = decode_request(buf, pos, end)
+            if request:
+                requests.append(request)
+            pos = end
+        return -1
+
+    def _settle_boundary(self, buf: bytes, pos: int, parsed: List[List[bytes]]) -> None:
+        """Work out exactly whether the last read ended inside a request.
+
+        If it did, hiredis's partial state is dropped and the unfinished request's
+        bytes move to ``_pending``, where its headers are validated as it grows.
+        """
+        offset = pos + sum(encoded_length(r) for r in parsed)
+        if offset >= len(buf):
+            return
+        self.reader = hiredis.Reader()
+        self._pending = bytearray(buf[offset:])
+        self._pending_inline = False
+        self._scan_pos = 0
+        self._scan_left = -1
+
+    def _scan_pending(self) -> int:
+        """Validate the held-back request's headers as far as they have arrived.
+
+        Returns the request's end offset once it is complete, -1 while incomplete;
+        raises ProtocolError with Redis's text for a bad count or length.
+        """
+        pos, left = scan_headers(self._pending, self._scan_pos, self._scan_left,
+                                  self._read_start,
+                                  self.state.config.values["proto-max-bulk-len"], False)
+        self._scan_pos = pos
+        self._scan_left = left
+        return -1 if left else pos
+
+
+def settle_input(clients: Any) -> None:
+    """``Client.settle_input`` for every client of ``clients`` (a dict's values) that
+    has an undecided read, cheaply enough for the cron to call on every tick."""
+    for client in [c for c in clients if c._unsure is not None]:
+        client.settle_input()

@@ -1,0 +1,121 @@
+"""CLIENT PAUSE: commands held (not refused) until the pause ends, as Redis 7.0.
+
+A pause has a type (WRITE or ALL) and an end time; a later CLIENT PAUSE keeps the more
+restrictive type and the later end (pauseClients). While a pause is on, every client
+is on the dispatcher's slow path (``ServerState.gate_all``); there :meth:`Pause.holds`
+decides, as processCommand does, whether a command waits: under ALL every command,
+under WRITE the write commands, EXEC of a transaction holding one, and the commands
+that may replicate (PUBLISH, SPUBLISH, PFCOUNT, EVAL, EVALSHA, FCALL). A held request
+and everything the client pipelined after it wait in the client's held queue; when
+the pause ends (its timer, or CLIENT UNPAUSE) the postponed clients run again in the
+order they were paused, from loop callbacks (Redis reprocesses them in beforeSleep),
+and may be held again if a pause still applies to them. Active and lazy expiry keep
+every key while paused (the data set stays constant).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .state import ServerState
+
+OFF, WRITE, ALL = 0, 1, 2
+# Commands Redis flags CMD_MAY_REPLICATE: held by a WRITE pause though not writes.
+_MAY_REPLICATE = frozenset(("publish", "spublish", "pfcount", "eval", "evalsha", "fcall"))
+
+
+def may_replicate(cmd: Any) -> bool:
+    """Whether a WRITE pause holds ``cmd`` (write or may-replicate)."""
+    return cmd.is_write or (cmd.parent is None and cmd.name in _MAY_REPLICATE)
+
+
+class Pause:
+    """The server's client pause: its type, its deadline and the clients it holds."""
+
+    def __init__(self, state: "ServerState") -> None:
+        self.state = state
+        self.type = OFF
+        self.end_ms = 0                       # clock.ms() at which the pause ends
+        self.postponed: Dict[int, Any] = {}   # client id -> client, in pause order
+        self._timer: Any = None
+
+    def pause(self, end_ms: int, kind: int) -> None:
+        """CLIENT PAUSE: the more restrictive type and the later end win."""
+        if self.type == OFF:
+            self.type, self.end_ms = kind, end_ms
+        else:
+            self.type = max(self.type, kind)
+            self.end_ms = max(self.end_ms, end_ms)
+        self.state.refresh_gates()
+        self._arm()
+
+    def unpause(self) -> None:
+        """CLIENT UNPAUSE, or the deadline passed: release every postponed client."""
+        if self.type == OFF:
+            return
+        self.type = OFF
+        self.end_ms = 0
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.state.refresh_gates()
+        postponed, self.postponed = self.postponed, {}
+        loop = self.state.loop
+        for client in postponed.values():
+            if client.closed:
+                continue
+            if loop is not None:
+                loop.run_callback(client._run_held)
+            else:
+                client._run_held()
+
+    def check(self) -> bool:
+        """Whether a pause is on now (ending it first if its deadline has passed)."""
+        if self.type != OFF and self.end_ms < self.state.clock.ms():
+            self.unpause()
+        return self.type != OFF
+
+    def holds(self, client: Any, cmd: Any) -> bool:
+        """Whether ``client``'s ``cmd`` must wait for the pause to end."""
+        if not self.check():
+            return False
+        if self.type == ALL:
+            return True
+        if may_replicate(cmd):
+            return True
+        if cmd.name == "exec" and cmd.parent is None and client.multi:
+            from .commands import lookup
+            for queued in client.multi:
+                target = lookup(queued[0])
+                if target is not None and target.subcommands and len(queued) > 1:
+                    target = target.subcommands.get(queued[1].lower(), target)
+                if target is not None and may_replicate(target):
+                    return True
+        return False
+
+    def postpone(self, client: Any, requests: List[List[bytes]]) -> None:
+        """Hold ``requests`` (the paused one first) until the pause ends."""
+        client._held[:0] = requests
+        self.postponed[client.id] = client
+
+    def forget(self, client: Any) -> None:
+        self.postponed.pop(client.id, None)
+
+    def _arm(self) -> None:
+        """One timer for the deadline (Redis notices it in its cron, within 1/hz s)."""
+        loop = self.state.loop
+        if loop is None:
+            return
+        if self._timer is not None:
+            self._timer.stop()
+        delay = max(self.end_ms - self.state.clock.ms(), 0) / 1000.0 + 0.001
+        loop.update_now()
+        self._timer = loop.timer(delay)
+        self._timer.start(self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self.type != OFF and not self.check():
+            return
+        if self.type != OFF:       # not due yet (clock frozen or moved back): look again
+            self._arm()
