@@ -54,6 +54,7 @@ LOAD_ERRORS = {
     "no-shebang": "return 1",
     "no-newline": "#!lua name=x",
     "empty-shebang": "#! \nreturn 1",
+    "bad-quotes": "#!lua name=\"a\nreturn 1",
     "no-name": "#!lua\nreturn 1",
     "name-twice": "#!lua name=a name=b\nreturn 1",
     "bad-option": "#!lua name=a foo=bar\nreturn 1",

@@ -69,11 +69,8 @@ def parse_metadata(code: bytes) -> Tuple[bytes, bytes, bytes]:
     end = code.find(b"\n")
     if end < 0:
         raise CommandError(errors.FUNCTION_BAD_METADATA)
-    from ..connection import split_inline
-    try:
-        parts = split_inline(code[:end])
-    except CommandError:
-        parts = None
+    from ..wire import split_inline
+    parts = split_inline(code[:end])      # None: unbalanced quotes
     if not parts:
         raise CommandError(errors.FUNCTION_BAD_METADATA)
     engine = parts[0][2:]
