@@ -13,7 +13,7 @@ redis-server but not on miniredis, which is the yardstick: that list should be e
     python scripts/redis_test_suite.py SRC --units unit/type/incr unit/expire --failures
 
 The source tree needs ``runtest`` and ``tests/``; ``tclsh`` must be installed (Debian:
-``tcl``).
+``tcl``). Run one copy at a time per source tree: runtest cleans ``tests/tmp``.
 """
 from __future__ import annotations
 
@@ -92,15 +92,19 @@ def run_unit(source: str, unit: str, kind: str, redis_server: str,
     try:
         if not _wait_for_port(port, proc):
             return results, "no server"
+        # runtest starts a test server and client processes of its own: on a timeout the
+        # whole process group goes, or they would hold tests/tmp and ports for the next
+        # unit.
+        runner = subprocess.Popen(
+            ["./runtest", "--host", "127.0.0.1", "--port", str(port), "--single", unit,
+             *RUNTEST_FLAGS],
+            cwd=source, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace", start_new_session=True)
         try:
-            out = subprocess.run(
-                ["./runtest", "--host", "127.0.0.1", "--port", str(port), "--single", unit,
-                 *RUNTEST_FLAGS],
-                cwd=source, capture_output=True, text=True, timeout=timeout,
-                errors="replace", start_new_session=True).stdout
-        except subprocess.TimeoutExpired as exc:
-            out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) \
-                else (exc.stdout or "")
+            out = runner.communicate(timeout=timeout)[0]
+        except subprocess.TimeoutExpired:
+            os.killpg(runner.pid, signal.SIGKILL)
+            out = runner.communicate()[0]
             status = "timeout"
         for line in _ANSI.sub("", out).splitlines():
             match = _RESULT.match(line.strip())
