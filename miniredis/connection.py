@@ -582,7 +582,7 @@ class Client(RequestParser):
                     may_replicate(cmd) or "readonly" in cmd.flags):
                 self._refuse(cmd, errors.REPLICA_KEYSPACE)   # a monitor is a replica
                 return True
-            if state.pause.type and not self.in_exec and state.pause.holds(self, cmd):
+            if state.pause.type and not self.in_exec and state.pause.holds(self, cmd, args):
                 state.pause.postpone(self, [args])
                 return True
             if state.monitors and self.multi is None and "skip_monitor" in cmd.flags \

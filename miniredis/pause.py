@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
 OFF, WRITE, ALL = 0, 1, 2
 # Commands Redis flags CMD_MAY_REPLICATE: held by a WRITE pause though not writes.
 _MAY_REPLICATE = frozenset(("publish", "spublish", "pfcount", "eval", "evalsha", "fcall"))
+_SCRIPTS = frozenset(("eval", "evalsha", "fcall"))      # their scripts may declare flags
 
 
 def may_replicate(cmd: Any) -> bool:
@@ -75,13 +76,13 @@ class Pause:
             self.unpause()
         return self.type != OFF
 
-    def holds(self, client: Any, cmd: Any) -> bool:
+    def holds(self, client: Any, cmd: Any, args: List[bytes]) -> bool:
         """Whether ``client``'s ``cmd`` must wait for the pause to end."""
         if not self.check():
             return False
         if self.type == ALL:
             return True
-        if may_replicate(cmd):
+        if self._may_replicate(cmd, args):
             return True
         if cmd.name == "exec" and cmd.parent is None and client.multi:
             from .commands import lookup
@@ -89,9 +90,23 @@ class Pause:
                 target = lookup(queued[0])
                 if target is not None and target.subcommands and len(queued) > 1:
                     target = target.subcommands.get(queued[1].lower(), target)
-                if target is not None and may_replicate(target):
+                if target is not None and self._may_replicate(target, queued):
                     return True
         return False
+
+    def _may_replicate(self, cmd: Any, args: List[bytes]) -> bool:
+        """may_replicate, with the flags a script or function declared: one marked
+        no-writes is neither a write nor may-replicate (getCommandFlags in Redis)."""
+        if cmd.parent is None and cmd.name in _SCRIPTS:
+            if cmd.name == "fcall":
+                from .commands.functions import declared_flags as function_flags
+                flags = function_flags(self.state, args)
+            else:
+                from .commands.scripting import declared_flags
+                flags = declared_flags(self.state, cmd, args)
+            if flags is not None:
+                return not flags[0]
+        return may_replicate(cmd)
 
     def postpone(self, client: Any, requests: List[List[bytes]]) -> None:
         """Hold ``requests`` (the paused one first) until the pause ends."""

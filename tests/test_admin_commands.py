@@ -217,6 +217,40 @@ def test_client_pause_keeps_expiring_keys(differ):
             RawConnection(port).call("CLIENT", "UNPAUSE")
 
 
+def test_write_pause_runs_scripts_declared_no_writes(differ):
+    """A WRITE pause holds EVAL/FCALL by their declared flags: a no-writes shebang or
+    function runs at once (pause.tcl's "RO scripts are not blocked by pause RO"); a
+    script without a shebang, or one that may write, is held."""
+    library = ("#!lua name=pauselib\nredis.register_function{function_name='ro', "
+               "callback=function() return 'ro' end, flags={'no-writes'}}\n"
+               "redis.register_function('rw', function() return 'rw' end)")
+
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        seen = [admin.call("FUNCTION", "LOAD", "REPLACE", library),
+                admin.call("SET", "x", "y"),
+                admin.call("CLIENT", "PAUSE", "300", "WRITE")]
+        started = time.time()
+        seen.append(conn.call("EVAL", "#!lua flags=no-writes\nreturn 'unique ro'", "0"))
+        seen.append(conn.call("EVAL_RO", "return redis.call('GET', KEYS[1])", "1", "x"))
+        seen.append(conn.call("FCALL", "ro", "0"))
+        seen.append(time.time() - started < 0.2)            # none of those waited
+        seen.append(conn.call("FCALL", "rw", "0"))
+        seen.append(time.time() - started >= 0.25)           # that one did
+        seen.append(admin.call("CLIENT", "PAUSE", "300", "WRITE"))
+        started = time.time()
+        seen.append(conn.call("EVAL", "return 'compat'", "0"))
+        seen.append(time.time() - started >= 0.25)           # no shebang: held
+        seen.append(admin.call("FUNCTION", "DELETE", "pauselib"))
+        conn.close()
+        return seen
+    try:
+        compare_scenario(differ, scenario, protocols=(2,))
+    finally:
+        for port in differ.ports.values():
+            RawConnection(port).call("CLIENT", "UNPAUSE")
+
+
 def test_client_pause_in_multi_exec_with_write(differ):
     def scenario(port, protocol, admin):
         conn = connect(port, protocol)

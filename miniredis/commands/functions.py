@@ -10,7 +10,7 @@ registered function called with KEYS and ARGV as its arguments.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, List, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from .. import errors
 from ..errors import CommandError
@@ -66,15 +66,25 @@ def functions(state: "ServerState") -> FunctionRunner:
     return runner
 
 
+def declared_flags(state: "ServerState", args: List[bytes]) -> Optional[Tuple[bool, bool]]:
+    """(no-writes, allow-oom) of the function an FCALL names, or None for an unknown
+    function, whose FCALL keeps its own flags (fcallGetCommandFlags)."""
+    if len(args) < 2:
+        return None
+    function = functions(state).registry.functions.get(args[1].lower())
+    if function is None:
+        return None
+    return function.no_writes, function.allow_oom
+
+
 def fcall_denies_oom(state: "ServerState", cmd: Any, args: List[bytes]) -> bool:
     """FCALL counts as denyoom unless its function has allow-oom or no-writes
     (fcallGetCommandFlags); an unknown function keeps FCALL's own flags."""
-    if len(args) < 2:
+    flags = declared_flags(state, args)
+    if flags is None:
         return "denyoom" in cmd.flags
-    function = functions(state).registry.functions.get(args[1].lower())
-    if function is None:
-        return "denyoom" in cmd.flags
-    return not (function.allow_oom or function.no_writes)
+    no_writes, allow_oom = flags
+    return not (allow_oom or no_writes)
 
 
 # -- FCALL, FCALL_RO ----------------------------------------------------------------------

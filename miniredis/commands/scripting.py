@@ -388,17 +388,18 @@ def _shebang_flags(body: bytes) -> List[bytes]:
     return flags
 
 
-def script_denies_oom(state: "ServerState", cmd: Command, args: List[bytes]) -> bool:
-    """EVAL & co. count as denyoom when the script has a shebang without allow-oom or
-    no-writes (evalGetCommandFlags); a script without one keeps EVAL's own flags."""
+def declared_flags(state: "ServerState", cmd: Command,
+                   args: List[bytes]) -> Optional[Tuple[bool, bool]]:
+    """(no-writes, allow-oom) as an EVAL-like command's script declared them in its
+    shebang, or None where the command's own flags apply: no shebang, an EVALSHA of a
+    script not in the cache, an unreadable shebang (evalGetCommandFlags)."""
     if len(args) < 2:
-        return "denyoom" in cmd.flags
-    by_sha = cmd.name.startswith("evalsha")
+        return None
     scripting = _scripting(state)
-    if by_sha:
+    if cmd.name.startswith("evalsha"):
         script = scripting.scripts.get(args[1].lower())
         if script is None:
-            return "denyoom" in cmd.flags
+            return None
         compat, no_writes, allow_oom = script.compat, script.no_writes, script.allow_oom
     else:
         sha = hashlib.sha1(args[1]).hexdigest().encode()
@@ -409,10 +410,20 @@ def script_denies_oom(state: "ServerState", cmd: Command, args: List[bytes]) -> 
             try:
                 compat, no_writes, _ = _parse_shebang(args[1])
             except CommandError:
-                return "denyoom" in cmd.flags
+                return None
             allow_oom = not compat and b"allow-oom" in _shebang_flags(args[1])
     if compat:
+        return None
+    return no_writes, allow_oom
+
+
+def script_denies_oom(state: "ServerState", cmd: Command, args: List[bytes]) -> bool:
+    """EVAL & co. count as denyoom when the script has a shebang without allow-oom or
+    no-writes (evalGetCommandFlags); a script without one keeps EVAL's own flags."""
+    flags = declared_flags(state, cmd, args)
+    if flags is None:
         return "denyoom" in cmd.flags
+    no_writes, allow_oom = flags
     return not (allow_oom or no_writes)
 
 
