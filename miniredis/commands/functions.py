@@ -21,7 +21,7 @@ from ..scripting.functions import LOAD_TIMEOUT_MS, Function, Registry
 from ..scripting.lua import LuaEngine
 from . import command, container
 from .connection import REDIS_VERSION, help_reply
-from .scripting import Scripting, _Run, prepare_run
+from .scripting import Scripting, _Run, prepare_run, script_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -88,16 +88,6 @@ def fcall_denies_oom(state: "ServerState", cmd: Any, args: List[bytes]) -> bool:
 
 
 # -- FCALL, FCALL_RO ----------------------------------------------------------------------
-def _fcall_keys(args: List[bytes]) -> List[int]:
-    try:
-        numkeys = int(args[2])
-    except (ValueError, IndexError):
-        return []
-    if numkeys < 0 or numkeys > len(args) - 3:
-        return []
-    return list(range(3, 3 + numkeys))
-
-
 def _fcall(client: "Client", args: List[bytes], read_only: bool) -> Any:
     runner = functions(client.state)
     function: Function = runner.registry.functions.get(args[1].lower())
@@ -120,13 +110,13 @@ _FCALL_FLAGS = "noscript stale skip_monitor no_mandatory_keys"
 
 
 @command("fcall", -3, _FCALL_FLAGS, group="scripting", since="7.0.0",
-         summary="Invoke a function", key_finder=_fcall_keys)
+         summary="Invoke a function", key_finder=script_keys)
 def fcall(client: "Client", args: List[bytes]) -> Any:
     return _fcall(client, args, read_only=False)
 
 
 @command("fcall_ro", -3, "readonly " + _FCALL_FLAGS, group="scripting", since="7.0.0",
-         summary="Invoke a read-only function", key_finder=_fcall_keys)
+         summary="Invoke a read-only function", key_finder=script_keys)
 def fcall_ro(client: "Client", args: List[bytes]) -> Any:
     return _fcall(client, args, read_only=True)
 

@@ -431,8 +431,8 @@ def _text(value: bytes) -> str:
     return value.decode("utf-8", "surrogateescape")
 
 
-def _eval_keys(args: List[bytes]) -> List[int]:
-    """Key positions of EVAL-like commands: numkeys at 2, keys from 3."""
+def script_keys(args: List[bytes]) -> List[int]:
+    """Key positions of EVAL-like commands and FCALL: numkeys at 2, keys from 3."""
     try:
         numkeys = int(args[2])
     except (ValueError, IndexError):
@@ -484,25 +484,25 @@ _EVAL_FLAGS = "noscript stale skip_monitor no_mandatory_keys"
 
 
 @command("eval", -3, _EVAL_FLAGS, group="scripting", since="2.6.0",
-         summary="Execute a Lua script server side", key_finder=_eval_keys)
+         summary="Execute a Lua script server side", key_finder=script_keys)
 def eval_(client: "Client", args: List[bytes]) -> Any:
     return _eval(client, args, by_sha=False, read_only=False)
 
 
 @command("evalsha", -3, _EVAL_FLAGS, group="scripting", since="2.6.0",
-         summary="Execute a Lua script server side", key_finder=_eval_keys)
+         summary="Execute a Lua script server side", key_finder=script_keys)
 def evalsha(client: "Client", args: List[bytes]) -> Any:
     return _eval(client, args, by_sha=True, read_only=False)
 
 
 @command("eval_ro", -3, "readonly " + _EVAL_FLAGS, group="scripting", since="7.0.0",
-         summary="Execute a read-only Lua script server side", key_finder=_eval_keys)
+         summary="Execute a read-only Lua script server side", key_finder=script_keys)
 def eval_ro(client: "Client", args: List[bytes]) -> Any:
     return _eval(client, args, by_sha=False, read_only=True)
 
 
 @command("evalsha_ro", -3, "readonly " + _EVAL_FLAGS, group="scripting", since="7.0.0",
-         summary="Execute a read-only Lua script server side", key_finder=_eval_keys)
+         summary="Execute a read-only Lua script server side", key_finder=script_keys)
 def evalsha_ro(client: "Client", args: List[bytes]) -> Any:
     return _eval(client, args, by_sha=True, read_only=True)
 
