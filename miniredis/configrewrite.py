@@ -74,8 +74,9 @@ class RewriteState:
         self.force_all = force_all
 
     def load(self, data: bytes) -> None:
-        """Take the old file's content (rewriteConfigReadOldFile)."""
-        for raw in data.split(b"\n"):
+        """Take the old file's content (rewriteConfigReadOldFile); an empty file has
+        no lines at all."""
+        for raw in data.split(b"\n") if data else ():
             line = trim(raw)
             if line[:1] in (b"#", b""):
                 if self.needs_signature and line == SIGNATURE:
