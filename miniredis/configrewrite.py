@@ -301,10 +301,15 @@ def _read_old(path: str) -> bytes:
         return b""
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once, as Redis does at startup: flipping the process's umask later could race
+# with another thread (an embedded server's host) creating files.
+_UMASK = _read_umask()
 
 
 def overwrite(path: str, content: bytes) -> None:
@@ -321,7 +326,7 @@ def overwrite(path: str, content: bytes) -> None:
             written = os.write(fd, view)
             view = view[written:]
         os.fsync(fd)
-        os.fchmod(fd, 0o644 & ~_umask())
+        os.fchmod(fd, 0o644 & ~_UMASK)
         os.rename(temp, path)
         done = True
         _fsync_directory(directory or ".")
