@@ -35,10 +35,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class ConfServer:
     """redis-server or ``python -m miniredis`` started from a config file."""
 
-    def __init__(self, kind: str, conf: str, *options: str) -> None:
+    def __init__(self, kind: str, conf: str, *options: str, port: int = 0) -> None:
         self.kind = kind
         self.conf = conf
-        self.port = free_port()
+        self.port = port or free_port()
         if kind == "redis":
             argv = [redis_server_or_skip(), conf]
         else:
@@ -547,3 +547,58 @@ def test_replicaof_lines():
         b"replicaof 10.0.0.3 7000\n# x\n\n")
     config.set("cluster-enabled", "yes", startup=True)
     assert new_content(ServerState(config), old).startswith(b"\n# x\n\n")
+
+
+# -- Redis's own introspection.tcl scenarios, on both servers -----------------------------
+@pytest.mark.parametrize("order", [("hash-max-listpack-entries", "hash-max-ziplist-entries"),
+                                   ("hash-max-ziplist-entries", "hash-max-listpack-entries")])
+def test_alias_lines(pair_dirs, order):
+    """Both spellings in the file: the first line takes the value, the other goes."""
+    text = "port 6379\nbind 127.0.0.1\n%s 20\n%s 21\n" % order
+    real_file, mini_file = run_both(pair_dirs, text, [
+        ("CONFIG", "GET", "hash-max-listpack-entries"),
+        ("CONFIG", "SET", "hash-max-listpack-entries", "100")])
+    assert b"\nhash-max-listpack-entries 100\n\n" in mini_file
+    conf = _write(os.path.join(pair_dirs[1], "again.conf"), mini_file)
+    assert restart_values(conf, ["hash-max-listpack-entries"]) == {
+        "redis": {"hash-max-listpack-entries": "100"},
+        "mini": {"hash-max-listpack-entries": "100"}}
+
+
+def test_save_and_shutdown_survive_a_restart(pair_dirs):
+    """'CONFIG REWRITE handles save and shutdown properly'."""
+    names = ["save", "shutdown-on-sigterm", "shutdown-on-sigint"]
+    real_file, mini_file = run_both(pair_dirs, "port 6379\nbind 127.0.0.1\n", [
+        ("CONFIG", "SET", "save", "3600 1 300 100 60 10000"),
+        ("CONFIG", "SET", "shutdown-on-sigterm", "nosave now"),
+        ("CONFIG", "SET", "shutdown-on-sigint", "save")])
+    conf = _write(os.path.join(pair_dirs[1], "again.conf"), mini_file)
+    expected = {"save": "3600 1 300 100 60 10000", "shutdown-on-sigterm": "nosave now",
+                "shutdown-on-sigint": "save"}
+    assert restart_values(conf, names) == {"redis": expected, "mini": expected}
+    real_file, mini_file = run_both(pair_dirs, mini_file, [
+        ("CONFIG", "SET", "save", ""), ("CONFIG", "SET", "shutdown-on-sigterm", "default")])
+    conf = _write(os.path.join(pair_dirs[1], "again.conf"), mini_file)
+    expected = {"save": "", "shutdown-on-sigterm": "default", "shutdown-on-sigint": "save"}
+    assert restart_values(conf, names) == {"redis": expected, "mini": expected}
+
+
+def test_force_all_restarts_with_the_same_configuration(pair_dirs):
+    """'CONFIG REWRITE sanity': after DEBUG CONFIG-REWRITE-FORCE-ALL each server,
+    restarted from its file, answers CONFIG GET * as before."""
+    for kind, directory in zip(("redis", "mini"), pair_dirs):
+        conf = _write(os.path.join(directory, "r.conf"),
+                      "bind 127.0.0.1\nenable-debug-command yes\ndir %s\n" % directory)
+        server = ConfServer(kind, conf)
+        try:
+            server.call("CONFIG", "SET", "maxmemory", "3mb", "masteruser", "a b")
+            before = parse_raw(server.call("CONFIG", "GET", "*"))
+            assert server.call("DEBUG", "CONFIG-REWRITE-FORCE-ALL") == b"+OK\r\n"
+        finally:
+            server.stop()
+        again = ConfServer(kind, conf, port=server.port)
+        try:
+            after = parse_raw(again.call("CONFIG", "GET", "*"))
+        finally:
+            again.stop()
+        assert sorted(after[1]) == sorted(before[1]), kind
