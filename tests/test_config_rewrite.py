@@ -602,3 +602,28 @@ def test_force_all_restarts_with_the_same_configuration(pair_dirs):
         finally:
             again.stop()
         assert sorted(after[1]) == sorted(before[1]), kind
+
+
+def test_rename_command_and_include_lines_as_redis_keeps_them(tmp_path):
+    """This server loads neither rename-command nor include, but its rewrite treats
+    their lines as Redis's does (kept verbatim): the same old file and the same values
+    give the same new file. Redis also writes what an included file set (timeout)."""
+    included = _write(str(tmp_path / "inc.conf"), "timeout 5\n")
+    old = ("bind 127.0.0.1\nrename-command flushdb badger\ninclude %s\nsave \"\"\n"
+           "rename-command FLUSHALL \"\"\n# end\n" % included)
+    conf = _write(str(tmp_path / "r.conf"), old)
+    server = ConfServer("redis", conf, "--dir", str(tmp_path))
+    try:
+        assert server.call("FLUSHDB") .startswith(b"-ERR unknown command")
+        assert server.call("CONFIG", "SET", "hz", "20") == b"+OK\r\n"
+        assert server.call("CONFIG", "REWRITE") == b"+OK\r\n"
+    finally:
+        server.stop()
+    config = Config()
+    for name, value in (("port", str(server.port)), ("dir", str(tmp_path)), ("timeout", "5"),
+                        ("hz", "20"), ("save", "")):
+        config.set(name, value, startup=True)
+    ours = new_content(ServerState(config), old.encode())
+    assert normalize(ours, server.port, str(tmp_path)) == \
+        normalize(_read(conf), server.port, str(tmp_path))
+    assert ours.startswith(old.encode())
