@@ -14,7 +14,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 from . import __version__
 from .config import Config, ConfigError, get_param, parse_directives
-from .configfile import absolute_path
+from .configfile import UnbalancedQuotes, absolute_path
 
 # (name, words): a directive of the config file or of the command line.
 Directive = Tuple[str, Union[str, List[str]]]
@@ -71,7 +71,7 @@ def parse_arguments(argv: Sequence[str]) -> List[Directive]:
                              % (path, exc.strerror)) from None
         try:
             directives.extend(parse_directives(data))
-        except ConfigError as exc:
+        except UnbalancedQuotes as exc:
             raise UsageError(str(exc)) from None
     i = 0
     while i < len(args):

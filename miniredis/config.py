@@ -37,7 +37,7 @@ import os
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .configfile import read_directives, split_args, to_bytes, to_text
+from .configfile import parse_directives, split_args, to_bytes, to_text
 from .glob import compile_pattern
 
 
@@ -777,28 +777,6 @@ def _to_text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
-
-
-# Directives Redis 7.0 still accepts and ignores (with this many words, name included).
-DEPRECATED = {"list-max-ziplist-entries": 2, "list-max-ziplist-value": 2,
-              "lua-replicate-commands": 2}
-
-
-def parse_directives(text: Any) -> List[Tuple[str, List[str]]]:
-    """Split redis.conf text (bytes or str) into (name, words) pairs as Redis does
-    (sdssplitargs per line; ``#`` starts a comment line). ConfigError names the first
-    line with unbalanced quotes."""
-    data = text if isinstance(text, bytes) else to_bytes(text)
-    result = []
-    for number, line, words in read_directives(data):
-        if words is None:
-            raise ConfigError("Unbalanced quotes in configuration line %d: '%s'"
-                              % (number, to_text(line)))
-        name = to_text(words[0]).lower()
-        if DEPRECATED.get(name) == len(words):
-            continue
-        result.append((name, [to_text(word) for word in words[1:]]))
-    return result
 
 
 def get_param(name: str) -> Optional[Param]:

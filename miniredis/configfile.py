@@ -10,7 +10,7 @@ escapes, 'single quotes' only \\'), and CONFIG REWRITE writes string values back
 from __future__ import annotations
 
 import os
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 _C_SPACE = b" \t\n\v\f\r"          # isspace() in the C locale
 _HEX = b"0123456789abcdefABCDEF"
@@ -131,6 +131,32 @@ def read_directives(data: bytes) -> List[Tuple[int, bytes, Optional[List[bytes]]
             continue
         out.append((number, line, words))
     return out
+
+
+# Directives Redis 7.0 still accepts and ignores (with this many words, name included).
+DEPRECATED = {"list-max-ziplist-entries": 2, "list-max-ziplist-value": 2,
+              "lua-replicate-commands": 2}
+
+
+class UnbalancedQuotes(ValueError):
+    """A config file line sdssplitargs cannot split (Redis refuses to start)."""
+
+
+def parse_directives(text: Union[bytes, str]) -> List[Tuple[str, List[str]]]:
+    """Split redis.conf text into (name, words) pairs as Redis does (sdssplitargs per
+    line; ``#`` starts a comment line). UnbalancedQuotes names the first line with
+    unbalanced quotes."""
+    data = text if isinstance(text, bytes) else to_bytes(text)
+    result = []
+    for number, line, words in read_directives(data):
+        if words is None:
+            raise UnbalancedQuotes("Unbalanced quotes in configuration line %d: '%s'"
+                              % (number, to_text(line)))
+        name = to_text(words[0]).lower()
+        if DEPRECATED.get(name) == len(words):
+            continue
+        result.append((name, [to_text(word) for word in words[1:]]))
+    return result
 
 
 def absolute_path(path: str) -> str:
