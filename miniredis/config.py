@@ -201,13 +201,26 @@ def _shutdown_flags(args: List[str]) -> str:
     return " ".join(shown) or "default"
 
 
+def _c_string(text: str) -> str:
+    """What a C string keeps of ``text``: Redis stores most string parameters as
+    char*, so a value ends at its first NUL (CONFIG SET masteruser "a\\0b" reads "a")."""
+    end = text.find("\x00")
+    return text if end < 0 else text[:end]
+
+
 def _string(text: str) -> str:
+    return _c_string(text)
+
+
+def _sds(text: str) -> str:
+    """requirepass, masterauth: binary-safe strings (sds), NULs included."""
     return text
 
 
 def _basename(what: str, kind: str = "filename", empty_ok: bool = True) -> Callable[[str], str]:
     """A file name without a directory part (dbfilename, appendfilename...)."""
     def parse(text: str) -> str:
+        text = _c_string(text)
         if not text and not empty_ok:
             raise ConfigError("%s can't be empty" % what)
         if "/" in text or "\\" in text:
@@ -217,6 +230,7 @@ def _basename(what: str, kind: str = "filename", empty_ok: bool = True) -> Calla
 
 
 def _hostname(text: str) -> str:
+    text = _c_string(text)
     if len(text) >= 256:
         raise ConfigError("Hostnames must be less than 256 characters")
     if not re.fullmatch(r"[A-Za-z0-9.-]*", text):
@@ -231,6 +245,7 @@ _TITLE_VARIABLES = {"title": "", "listen-addr": "*:0", "server-mode": "", "confi
 
 def _proc_title_template(text: str) -> str:
     """Redis's template check: known {variables}, "{{" for a brace, not blank."""
+    text = _c_string(text)
     out, i = [], 0
     while i < len(text):
         start = text.find("{", i)
@@ -452,8 +467,9 @@ INT_MIN = -(2 ** 31)
 # acts on; the rest are accepted and reported (clients and tools read them) but have
 # no effect here (replication, cluster, TLS-free persistence tuning...).
 for _parse, _parse_kind in ((_bool, "bool"), (_activedefrag, "bool"), (_string, "string"),
-                           (_hostname, "string"), (_proc_title_template, "string"),
-                           (_shutdown_flags, "enum"), (_dir, "string")):
+                           (_sds, "string"), (_hostname, "string"),
+                           (_proc_title_template, "string"), (_shutdown_flags, "enum"),
+                           (_dir, "string")):
     _kind(_parse, _parse_kind)
 
 
@@ -465,7 +481,7 @@ PARAMS: List[Param] = [
     Param("unixsocket", "", _string, mutable=False),
     Param("unixsocketperm", 0, _octal(0, 0o777), _render_octal, mutable=False),
     # the default user's password (security.acl)
-    Param("requirepass", "", _string, sensitive=True),
+    Param("requirepass", "", _sds, sensitive=True),
     Param("aclfile", "", _string, mutable=False),
     Param("acl-pubsub-default", "resetchannels", _enum("allchannels", "resetchannels")),
     Param("databases", 16, _int(1, INT_MAX), mutable=False),
@@ -557,7 +573,7 @@ PARAMS: List[Param] = [
     Param("repl-diskless-sync-delay", 5, _int(0, INT_MAX)),
     Param("min-replicas-to-write", 0, _int(0, INT_MAX), aliases=("min-slaves-to-write",)),
     Param("min-replicas-max-lag", 10, _int(0, INT_MAX), aliases=("min-slaves-max-lag",)),
-    Param("masterauth", "", _string, sensitive=True),
+    Param("masterauth", "", _sds, sensitive=True),
     Param("masteruser", "", _string, sensitive=True),
     Param("cluster-enabled", False, _bool, _render_bool, mutable=False),
     Param("io-threads", 1, _int(1, 128), mutable=False),

@@ -627,3 +627,18 @@ def test_rename_command_and_include_lines_as_redis_keeps_them(tmp_path):
     assert normalize(ours, server.port, str(tmp_path)) == \
         normalize(_read(conf), server.port, str(tmp_path))
     assert ours.startswith(old.encode())
+
+
+def test_string_parameters_end_at_a_nul(differ):
+    """Redis keeps most string parameters as C strings (a value ends at its first NUL,
+    so a rewrite writes only that much); requirepass and masterauth are binary-safe."""
+    try:
+        differ.check(("CONFIG", "SET", "masteruser", b"a\0b"), ("CONFIG", "GET", "masteruser"),
+                     ("CONFIG", "SET", "masterauth", b"a\0b"), ("CONFIG", "GET", "masterauth"),
+                     ("CONFIG", "SET", "ignore-warnings", b"\0x"),
+                     ("CONFIG", "GET", "ignore-warnings"),
+                     ("CONFIG", "SET", "cluster-announce-hostname", b"ab\0!"),
+                     ("CONFIG", "GET", "cluster-announce-hostname"))
+    finally:
+        differ.check(("CONFIG", "SET", "masteruser", "", "masterauth", "",
+                      "ignore-warnings", "", "cluster-announce-hostname", ""))
