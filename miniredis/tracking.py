@@ -100,6 +100,9 @@ class Tracking:
         self.pending: List[Optional[bytes]] = []   # its own invalidations (None: flush)
         self._broadcast_scheduled = False
         self._limit_rounds = 0
+        # processCommand's evictions run before the command: Redis sends the requester
+        # their notices at once (after its reply only from within the call).
+        self.before_call = False
         state.on_client_close.append(self._client_closed)
         state.on_client_reset.append(self._client_closed)
 
@@ -220,6 +223,20 @@ class Tracking:
         if self.state.loop is None and self.prefixes:
             self.broadcast()               # no event loop to wait for (embedded use)
 
+    def enter_unblocked(self, client: Any) -> Tuple[Any, List[Optional[bytes]]]:
+        """A blocked ``client`` is being served: it is the running client until
+        :meth:`leave_unblocked` (the releasing client's state is set aside)."""
+        saved = (self.current, self.pending)
+        self.current, self.pending = client, []
+        return saved
+
+    def leave_unblocked(self, client: Any,
+                        saved: Tuple[Any, List[Optional[bytes]]]) -> None:
+        """The served client got its reply: now its own invalidations (afterCommand)."""
+        if self.pending and client.tracking is not None and not client.closed:
+            self._flush_pending(client)
+        self.current, self.pending = saved
+
     def _finish(self, client: Any, mode: ClientTracking) -> None:
         """The previous command is over: remember its keys, send what it invalidated
         for this client (after its reply), drop a spent CLIENT CACHING."""
@@ -279,12 +296,16 @@ class Tracking:
                 self.total_items += 1
         self._install()
 
-    def script_read(self, client: Any, cmd: "Command", args: List[bytes]) -> None:
-        """A read-only command run by ``client``'s script: its keys count as read."""
+    def script_read(self, client: Any) -> None:
+        """``client``'s script ran a read-only command: as in Redis, that makes the
+        keys the script *declared* (EVAL's or FCALL's keys, not the ones the command
+        touched) read by ``client``."""
         mode = client.tracking
         if mode.bcast or (mode.optin and not mode.caching) or (mode.optout and mode.caching):
             return
-        self.remember(client, cmd, args)
+        caller = mode.inner if client.in_exec else mode.candidate
+        if caller is not None:
+            self.remember(client, caller[0], caller[1])
 
     # -- invalidation -----------------------------------------------------------------
     def key_modified(self, db: "Database", key: bytes) -> None:
@@ -301,7 +322,7 @@ class Tracking:
             if not self._broadcast_scheduled:
                 self._schedule_broadcast()
         if key in self.table:
-            self._invalidate(key, True)
+            self._invalidate(key, not self.before_call)
 
     def server_modified(self, db: "Database", key: bytes) -> None:
         """``key`` just expired or was evicted: for BCAST's NOLOOP no client modified
