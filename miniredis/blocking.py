@@ -188,7 +188,7 @@ class Blocking:
                 if tracking.clients:
                     # The served client runs its command now: its own invalidations
                     # follow its reply, NOLOOP counts its writes as its own.
-                    saved = tracking.enter_unblocked(waiter.client)
+                    saved = tracking.enter_unblocked(waiter, key)
                     try:
                         self._serve(waiter, db, key)
                     finally:

@@ -31,6 +31,9 @@ INVALIDATE_PUSH = b">2\r\n$10\r\ninvalidate\r\n"
 INVALIDATE_MESSAGE = b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n"
 _NULL = {2: b"$-1\r\n", 3: b"_\r\n"}
 
+# Blocking commands whose served pop of the ready list is not a signalled modification.
+_QUIET_SOURCE = frozenset(("blpop", "brpop", "blmove", "brpoplpush"))
+
 # Read-only commands whose own keys are not remembered (the commands they run are).
 _NOT_REMEMBERED = frozenset(("eval_ro", "evalsha_ro", "fcall_ro"))
 
@@ -103,6 +106,9 @@ class Tracking:
         # processCommand's evictions run before the command: Redis sends the requester
         # their notices at once (after its reply only from within the call).
         self.before_call = False
+        self.quiet_key: Optional[bytes] = None   # see enter_unblocked
+        self.releaser: Any = None
+        self.releaser_pending: List[Optional[bytes]] = []
         state.on_client_close.append(self._client_closed)
         state.on_client_reset.append(self._client_closed)
 
@@ -223,19 +229,35 @@ class Tracking:
         if self.state.loop is None and self.prefixes:
             self.broadcast()               # no event loop to wait for (embedded use)
 
-    def enter_unblocked(self, client: Any) -> Tuple[Any, List[Optional[bytes]]]:
-        """A blocked ``client`` is being served: it is the running client until
-        :meth:`leave_unblocked` (the releasing client's state is set aside)."""
-        saved = (self.current, self.pending)
-        self.current, self.pending = client, []
+    def enter_unblocked(self, waiter: Any, key: bytes) -> Tuple[Any, List[Optional[bytes]]]:
+        """A blocked client is about to be served from the ready ``key``: it is the
+        running client until :meth:`leave_unblocked` (the releasing client's state is
+        set aside).
+
+        Redis does not signal the list it pops for a served BLPOP, BRPOP, BLMOVE or
+        BRPOPLPUSH (the push that made it ready did): no invalidation for it, and for
+        BCAST's NOLOOP its last writer stays the pusher. BLMPOP and the sorted-set
+        commands do signal it, as the served client's write."""
+        saved = (self.current, self.pending, self.quiet_key)
+        # The releasing client's reply is not written yet: its notices wait for it.
+        self.releaser = self.current
+        self.releaser_pending = self.pending
+        self.current, self.pending = waiter.client, []
+        command = waiter.command
+        name = command.name if command is not None else ""
+        args = waiter.args
+        if name in _QUIET_SOURCE and not (name != "blpop" and name != "brpop" and args
+                                          and args[1] == args[2]):
+            self.quiet_key = key        # (a list moved onto itself is signalled)
         return saved
 
-    def leave_unblocked(self, client: Any,
-                        saved: Tuple[Any, List[Optional[bytes]]]) -> None:
+    def leave_unblocked(self, client: Any, saved: Tuple[Any, List[Optional[bytes]],
+                                                         Optional[bytes]]) -> None:
         """The served client got its reply: now its own invalidations (afterCommand)."""
         if self.pending and client.tracking is not None and not client.closed:
             self._flush_pending(client)
-        self.current, self.pending = saved
+        self.current, self.pending, self.quiet_key = saved
+        self.releaser = None
 
     def _finish(self, client: Any, mode: ClientTracking) -> None:
         """The previous command is over: remember its keys, send what it invalidated
@@ -310,6 +332,8 @@ class Tracking:
     # -- invalidation -----------------------------------------------------------------
     def key_modified(self, db: "Database", key: bytes) -> None:
         """The keyspace's modification hook (installed while anything is tracked)."""
+        if key == self.quiet_key:
+            return
         if self.prefixes:
             # Who wrote it, for NOLOOP: a script's writes are its own client's in
             # Redis (not the caller's), so nobody's here.
@@ -353,6 +377,11 @@ class Tracking:
                 if in_command:
                     self.pending.append(key)
                     continue
+            elif target is self.releaser:
+                # Its command released a blocked client being served now: the
+                # notice follows that command's reply.
+                self.releaser_pending.append(key)
+                continue
             self.send(target, b"*1\r\n$%d\r\n%s\r\n" % (len(key), key))
         if not self.table and not self.prefixes:
             self._install()
