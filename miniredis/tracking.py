@@ -16,6 +16,14 @@ client is ``gated``: its requests take the dispatcher's slow path, where
 :meth:`Tracking.before_command` records the keys of the previous command (keys are
 remembered after a command ran, as Redis's call() does) and sends the invalidations that
 the client's own writes caused (they follow the command's reply, as in Redis).
+
+Three cases are not the tracking client's plain commands. A script (EVAL, FCALL and
+their _RO forms) that runs a read-only command makes its caller track the keys the
+script declared, as Redis does, whatever key that command read. A key evicted before a
+command runs (maxmemory) is announced at once, so before that command's reply. A client
+served by the release of its blocking command is the running client while served: its
+own notices follow its reply, and those of the client whose write released it follow
+that client's reply.
 """
 from __future__ import annotations
 
@@ -229,7 +237,8 @@ class Tracking:
         if self.state.loop is None and self.prefixes:
             self.broadcast()               # no event loop to wait for (embedded use)
 
-    def enter_unblocked(self, waiter: Any, key: bytes) -> Tuple[Any, List[Optional[bytes]]]:
+    def enter_unblocked(self, waiter: Any,
+                        key: bytes) -> Tuple[Any, List[Optional[bytes]], Optional[bytes]]:
         """A blocked client is about to be served from the ready ``key``: it is the
         running client until :meth:`leave_unblocked` (the releasing client's state is
         set aside).
