@@ -241,7 +241,7 @@ class Scripting:
         cmd.seconds += time.perf_counter() - started
         state.stats.total_commands_processed += 1
         if client.tracking is not None and "readonly" in flags:
-            state.tracking.script_read(client, cmd, argv)   # the caller read these keys
+            state.tracking.script_read(client)   # the script's declared keys were read
         if state.monitors and monitor_shown(cmd):
             monitor_feed(state, client, argv, lua=True)
         if isinstance(reply, CommandError):

@@ -2,6 +2,10 @@
 
 Reading through a group (XREADGROUP) lives with XREAD in ``streams.py``, which also
 holds the ID parsing and lookups these commands share.
+
+None of these is a signalled modification of the key in Redis 7.0 (no WATCH touch, no
+client-side caching invalidation), except XGROUP CREATE MKSTREAM creating the stream:
+their changes only have the key's memory estimate redone (``db.touched``).
 """
 from __future__ import annotations
 
@@ -74,7 +78,7 @@ def xgroup_create(client, args: List[bytes]):
     if args[3] in stream.groups:
         raise CommandError(errors.BUSYGROUP)
     stream.groups[args[3]] = Group(args[3], last_id, entries_read)
-    client.db.signal_modified(key)
+    client.db.touched.add(key)   # not signalled in Redis
     notify(client.db, "t", b"xgroup-create", key)
     return OK
 
@@ -99,7 +103,7 @@ def xgroup_setid(client, args: List[bytes]):
         last_id = parse_id(args[4], 0)[0]
     group.last_id = last_id  # type: ignore[union-attr]
     group.entries_read = entries_read  # type: ignore[union-attr]
-    client.db.signal_modified(args[2])
+    client.db.touched.add(args[2])   # not signalled in Redis
     notify(client.db, "t", b"xgroup-setid", args[2])
     return OK
 
@@ -112,7 +116,7 @@ def xgroup_destroy(client, args: List[bytes]):
         return 0
     del stream.groups[args[3]]  # type: ignore[union-attr]
     db = client.db
-    db.signal_modified(args[2])
+    db.touched.add(args[2])   # not signalled in Redis
     notify(db, "t", b"xgroup-destroy", args[2])
     signal_ready(db, args[2])        # XREADGROUP waiters get -NOGROUP
     return 1
@@ -125,7 +129,7 @@ def xgroup_createconsumer(client, args: List[bytes]):
     if args[4] in group.consumers:  # type: ignore[union-attr]
         return 0
     group.consumer(args[4], _now(client))  # type: ignore[union-attr]
-    client.db.signal_modified(args[2])
+    client.db.touched.add(args[2])   # not signalled in Redis
     notify(client.db, "t", b"xgroup-createconsumer", args[2])
     return 1
 
@@ -138,7 +142,7 @@ def xgroup_delconsumer(client, args: List[bytes]):
     if consumer is None:
         return 0
     pending = group.delete_consumer(consumer)  # type: ignore[union-attr]
-    client.db.signal_modified(args[2])
+    client.db.touched.add(args[2])   # not signalled in Redis
     notify(client.db, "t", b"xgroup-delconsumer", args[2])
     return pending
 
@@ -184,7 +188,7 @@ def xack(client, args: List[bytes]):
                 nack.consumer.pel.pop(stream_id, None)
             acknowledged += 1
     if acknowledged:
-        client.db.signal_modified(args[1])
+        client.db.touched.add(args[1])   # not signalled in Redis
     return acknowledged
 
 
@@ -346,7 +350,7 @@ def xclaim(client, args: List[bytes]):
         out.append(format_id(stream_id) if justid
                    else _entry(stream_id, stream.entries[stream_id]))
     if changed:
-        client.db.signal_modified(args[1])
+        client.db.touched.add(args[1])   # not signalled in Redis
     return out
 
 
@@ -404,7 +408,7 @@ def xautoclaim(client, args: List[bytes]):
         count -= 1
     cursor = format_id(pending[position]) if position < len(pending) else b"0-0"
     if claimed or deleted:
-        client.db.signal_modified(args[1])
+        client.db.touched.add(args[1])   # not signalled in Redis
     return [cursor, claimed, deleted]
 
 

@@ -10,7 +10,8 @@ and every time is read from the server's injectable clock.
 XREAD and XREADGROUP with BLOCK park the client through :mod:`miniredis.blocking`;
 XADD (and XGROUP DESTROY, and the deletion of a stream key) marks the key ready, and
 the waiter's ``serve`` callback re-evaluates what it can deliver, as Redis's
-serveClientsBlockedOnStreamKey does.
+serveClientsBlockedOnStreamKey does. XSETID, like the consumer-group commands, is no
+signalled modification in Redis 7.0 (XADD, XTRIM and XDEL are).
 """
 from __future__ import annotations
 
@@ -534,7 +535,7 @@ def xsetid(client, args: List[bytes]):
         stream.entries_added = entries_added
     if max_deleted != MIN_ID:
         stream.max_deleted_id = max_deleted
-    client.db.signal_modified(args[1])
+    client.db.touched.add(args[1])   # not signalled in Redis
     notify(client.db, "t", b"xsetid", args[1])
     return OK
 
