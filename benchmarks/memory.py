@@ -15,6 +15,9 @@ Datasets (``--scale 0.1`` loads a tenth of each, as ``--quick`` does):
 * zsets: 100,000 sorted sets of 10 members (``ZADD zset:%06d 0 member:0 ... 9 member:9``)
 * list: one list of 1,000,000 items (``RPUSH list item:%07d ...``, 100 per command)
 
+Peers are loaded by socket_load (they reject the empty line redis-cli --pipe sends),
+fakeredis with a fifth of each dataset.
+
     python benchmarks/memory.py [--quick | --scale F] [--datasets strings,hashes]
         [--no-peers] [--json FILE]
 """
@@ -76,6 +79,11 @@ DATASETS: Dict[str, Tuple[str, int, Callable[[int], Iterator[bytes]], float]] = 
 }
 
 
+# fakeredis loads about 5,000 keys a second: it gets a fifth of each dataset (its
+# figure is still per key; the table marks it with *).
+PEER_SHARE = {"fakeredis": 0.2}
+
+
 def write_dataset(name: str, count: int, path: str) -> None:
     with open(path, "wb") as out:
         batch: List[bytes] = []
@@ -100,7 +108,7 @@ def measure(kind: str, workdir: str, path: str) -> Dict[str, float]:
     return {"before": before, "after": after, "seconds": seconds}
 
 
-def run(options: argparse.Namespace, log=print) -> dict:
+def run(options: argparse.Namespace, log=servers.log) -> dict:
     scale = options.scale if options.scale else (0.1 if options.quick else 1.0)
     kinds = ["redis-server", "miniredis"]
     if not options.no_peers:
@@ -112,11 +120,16 @@ def run(options: argparse.Namespace, log=print) -> dict:
             unit, full, _, goal = DATASETS[name]
             count = max(int(full * scale), 100)
             path = os.path.join(workdir, name + ".resp")
-            write_dataset(name, count, path)
             results[name] = {"unit": unit, "count": count, "goal": goal, "servers": {}}
-            for kind in kinds:
+            written = 0
+            for kind in sorted(kinds, key=lambda k: -PEER_SHARE.get(k, 1.0)):
+                own = max(int(count * PEER_SHARE.get(kind, 1.0)), 100)
+                if own != written:
+                    write_dataset(name, own, path)
+                    written = own
                 sample = measure(kind, workdir, path)
-                sample["per_key"] = (sample["after"] - sample["before"]) / count
+                sample["count"] = own
+                sample["per_key"] = (sample["after"] - sample["before"]) / own
                 results[name]["servers"][kind] = sample
                 log("  memory %-8s %-13s %8.1f bytes per %s (load %.1f s)"
                     % (name, kind, sample["per_key"], unit, sample["seconds"]))
@@ -152,8 +165,15 @@ def report(results: dict) -> Dict[str, bool]:
             name, data["unit"], data["count"], real, mini, ratio,
             "<=%g" % data["goal"], "yes" if ok else "NO")
         for peer in peers:
-            line += " %12s" % ("%.1f" % per[peer]["per_key"] if peer in per else "-")
+            value = per.get(peer)
+            line += " %12s" % ("-" if value is None else "%.1f%s" % (
+                value["per_key"], "*" if value.get("count", data["count"]) != data["count"]
+                else ""))
         print(line)
+    if any(value.get("count", data["count"]) != data["count"]
+           for data in results["datasets"].values() for value in data["servers"].values()):
+        print("* measured on a %g share of the dataset (a slow loader)"
+              % min(PEER_SHARE.values()))
     return {"4": met}
 
 

@@ -40,6 +40,11 @@ _FAKEREDIS_MAIN = (
     "server.serve_forever()\n")
 
 
+def log(*args: object) -> None:
+    """Progress lines: flushed at once, so a piped ``make bench`` shows them live."""
+    print(*args, flush=True)
+
+
 def free_port() -> int:
     """A port nobody listens on right now (the server binds it a moment later)."""
     with socket.socket() as sock:
