@@ -16,7 +16,7 @@ checked at that scale. Without ``--publish`` the output goes to benchmarks/resul
 (not committed); ``--publish`` writes benchmarks/latest.json and benchmarks/chart.png.
 
     python benchmarks/bench.py [--quick] [--publish] [--only throughput,zset,memory]
-        [--no-peers] [--rounds 2] [--baseline FILE]
+        [--no-peers] [--rounds 2] [--baseline FILE] [--pythonpath SRC]
 """
 from __future__ import annotations
 
@@ -64,10 +64,7 @@ def run_zset(members: int, requests: int, rounds: int, log=servers.log) -> dict:
     finally:
         for server in running.values():
             server.stop()
-        try:
-            os.rmdir(workdir)
-        except OSError:
-            pass
+        shutil.rmtree(workdir, ignore_errors=True)
     return {"members": members, "requests": requests, "results": results}
 
 
@@ -106,7 +103,12 @@ def _meta(options: argparse.Namespace, peers: List[str]) -> dict:
             return subprocess.run(argv, capture_output=True, text=True).stdout.strip()
         except OSError:
             return ""
+    source = os.environ.get("MINIREDIS_PYTHONPATH") or os.path.dirname(HERE)
     commit = version(["git", "-C", os.path.dirname(HERE), "log", "-1", "--format=%h %s"])
+    if os.environ.get("MINIREDIS_PYTHONPATH"):
+        stamp = os.path.join(source, "COMMIT")  # written next to a git archive
+        commit = "miniredis from %s%s" % (
+            source, " (%s)" % open(stamp).read().strip() if os.path.exists(stamp) else "")
     return {
         "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
         "quick": bool(options.quick), "rounds": options.rounds,
@@ -129,11 +131,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("-n", "--requests", type=int, default=None)
+    parser.add_argument("--pythonpath", default=None,
+                        help="run miniredis from this source tree (e.g. git archive main)")
     parser.add_argument("--baseline", default=None,
                         help="earlier results for goal 6 (default benchmarks/latest.json)")
     options = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so every server started so far is stopped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if options.pythonpath:
+        os.environ["MINIREDIS_PYTHONPATH"] = os.path.abspath(options.pythonpath)
     for tool in ("redis-server", "redis-benchmark", "redis-cli"):
         if shutil.which(tool) is None:
             print("%s is required (Debian packages redis-server, redis-tools)" % tool)

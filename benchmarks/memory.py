@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -135,10 +136,7 @@ def run(options: argparse.Namespace, log=servers.log) -> dict:
                     % (name, kind, sample["per_key"], unit, sample["seconds"]))
             os.unlink(path)
     finally:
-        try:
-            os.rmdir(workdir)
-        except OSError:
-            pass
+        shutil.rmtree(workdir, ignore_errors=True)
     return {"scale": scale, "datasets": results}
 
 

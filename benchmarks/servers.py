@@ -99,8 +99,14 @@ class Server:
             argv = [sys.executable, "-c", _FAKEREDIS_MAIN, port]
         else:
             raise ValueError(kind)
-        self.proc = subprocess.Popen(argv, cwd=ROOT if kind == "miniredis" else self.workdir,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = None
+        cwd = self.workdir
+        if kind == "miniredis":
+            # MINIREDIS_PYTHONPATH: run another source tree (git archive main | tar x)
+            cwd = os.environ.get("MINIREDIS_PYTHONPATH") or ROOT
+            env = dict(os.environ, PYTHONPATH=cwd)
+        self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
         self._wait_ready()
 
     @property

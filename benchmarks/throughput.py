@@ -24,6 +24,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -302,7 +303,7 @@ def run(options: argparse.Namespace, log=servers.log) -> dict:
     finally:
         for server in running.values():
             server.stop()
-        os.rmdir(workdir) if not os.listdir(workdir) else None
+        shutil.rmtree(workdir, ignore_errors=True)
     return {"throughput": commands, "keyscale": {"small": 1000, "large": large,
                                                  "results": keyscale},
             "requests": requests, "rounds": options.rounds}
