@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from benchmarks import memory, servers, throughput  # noqa: E402
 from benchmarks.servers import Server  # noqa: E402
-from benchmarks.throughput import _turns  # noqa: E402
+from benchmarks.throughput import turns  # noqa: E402
 from benchmarks.zset_scale import TESTS as ZSET_TESTS, bench as zset_bench, fill  # noqa: E402
 
 PUBLISHED = os.path.join(HERE, "latest.json")
@@ -56,7 +56,7 @@ def run_zset(members: int, requests: int, rounds: int, log=servers.log) -> dict:
             log("  filled %s with %d members: %.1f s"
                 % (kind, members, fill(running[kind].port, members)))
         for round_no in range(rounds):
-            for kind in _turns(list(running), round_no):
+            for kind in turns(list(running), round_no):
                 for label, args in ZSET_TESTS:
                     rps = zset_bench(running[kind].port, args, requests, 50, members)
                     per = results.setdefault(label, {})

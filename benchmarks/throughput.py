@@ -97,7 +97,7 @@ def _keep_best(into: Dict[str, Sample], sample: Dict[str, Sample]) -> None:
         best["p50"] = min(best["p50"], value["p50"])
 
 
-def _turns(kinds: List[str], round_no: int) -> List[str]:
+def turns(kinds: List[str], round_no: int) -> List[str]:
     """The servers' order in one round: alternate so neither always goes first."""
     return kinds if round_no % 2 == 0 else list(reversed(kinds))
 
@@ -110,7 +110,7 @@ def measure_commands(running: Dict[str, Server], requests: int, rounds: int,
     for label, extra, share in CONFIGS:
         best: Dict[str, Dict[str, Sample]] = {kind: {} for kind in kinds}
         for round_no in range(rounds):
-            for kind in _turns(kinds, round_no):
+            for kind in turns(kinds, round_no):
                 server = running[kind]
                 count = min(requests * share * REQUEST_SHARE[kind],
                             REQUEST_CAP.get((kind, "-P" in extra), float("inf")))
@@ -158,9 +158,9 @@ def measure_keyscale(running: Dict[str, Server], workdir: str, requests: int, ro
     for label, extra, share in CONFIGS[:2]:
         out[label] = {kind: {"small": 0.0, "large": 0.0} for kind in running}
         for round_no in range(rounds):
-            for kind in _turns(list(running), round_no):
+            for kind in turns(list(running), round_no):
                 # alternate the two key spaces too
-                for db, size in _turns([(0, small), (1, large)], round_no):
+                for db, size in turns([(0, small), (1, large)], round_no):
                     rps = redis_benchmark(running[kind].port, requests * share,
                                           [*extra, "-r", str(size), "--dbnum", str(db)],
                                           tests=["get"])["GET"]["rps"]

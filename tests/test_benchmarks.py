@@ -67,8 +67,8 @@ def test_csv_names_and_turns():
     assert throughput._test_name("MSET (10 keys)") == "MSET"
     assert throughput._test_name("XADD mystream * field value") == "XADD"
     assert throughput._test_name("LPUSH (needed to benchmark LRANGE)") is None
-    assert throughput._turns(["a", "b"], 0) == ["a", "b"]
-    assert throughput._turns(["a", "b"], 1) == ["b", "a"]
+    assert throughput.turns(["a", "b"], 0) == ["a", "b"]
+    assert throughput.turns(["a", "b"], 1) == ["b", "a"]
 
 
 def test_chart_draws(tmp_path):
