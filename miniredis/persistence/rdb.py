@@ -18,6 +18,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
+from ..datatypes.stream import MAX_ID as MAX_STREAM_ID
 from ..datatypes.stream import Consumer, Group, Nack, Stream
 from . import diskio
 
@@ -181,16 +182,18 @@ def _stream_value(stream: Stream, node_entries: int,
                   _string: Callable[[bytes], bytes] = _string) -> bytes:
     """A stream's encoding (``_string`` writes its strings: DUMP passes one that
     integer-encodes and compresses as Redis does)."""
-    parts: List[bytes] = []
-    items = list(stream.entries.items())
-    per_node = node_entries if node_entries > 0 else 100
-    nodes = [items[i:i + per_node] for i in range(0, len(items), per_node)]
-    parts.append(_len(len(nodes)))
-    for node in nodes:
-        master_id, master_pairs = node[0]
-        fields = [_lp_value(f) for f in master_pairs[0::2]]
-        elements: List[Any] = [len(node), 0, len(fields)] + fields + [0]
-        for stream_id, pairs in node:
+    parts: List[bytes] = [_len(len(stream.nodes))]
+    entries = stream.entries
+    for master_id, node in stream.nodes.items():
+        parts.append(_string(_raw_id(master_id)))
+        if node.raw is not None:        # loaded and unchanged since: Redis's bytes
+            parts.append(_string(node.raw))
+            continue
+        fields = [_lp_value(f) for f in node.fields]
+        ids = list(stream.index.irange(master_id, node.last))
+        elements: List[Any] = [len(ids), 0, len(fields)] + fields + [0]
+        for stream_id in ids:
+            pairs = entries[stream_id]
             ms_diff = stream_id[0] - master_id[0]
             seq_diff = stream_id[1] - master_id[1]
             if [_lp_value(f) for f in pairs[0::2]] == fields:
@@ -200,7 +203,6 @@ def _stream_value(stream: Stream, node_entries: int,
                 count = len(pairs) // 2
                 elements += ([0, ms_diff, seq_diff, count] + [_lp_value(v) for v in pairs]
                              + [2 * count + 4])
-        parts.append(_string(_raw_id(master_id)))
         parts.append(_string(listpack(elements)))
     parts += [_len(len(stream)), _len(stream.last_id[0]), _len(stream.last_id[1]),
               _len(stream.first_id[0]), _len(stream.first_id[1]),
@@ -577,46 +579,79 @@ def _pairs(elements: List[Any]) -> List[Tuple[Any, Any]]:
     return list(zip(elements[0::2], elements[1::2]))
 
 
+def _read_stream_node(reader: _Reader, stream: Stream,
+                      after: Optional[Tuple[int, int]]) -> None:
+    """One listpack node: its key (master ID) and listpack, kept as read (tombstones
+    and all) so that writing the stream again gives the same bytes."""
+    key = reader.string()
+    if len(key) != 16:
+        raise reader.fail("Stream node key entry is not the size of a stream ID")
+    master = struct.unpack(">QQ", key)
+    blob = bytes(reader.string())
+    elements = parse_listpack(blob)
+    if not elements:
+        raise reader.fail("Empty listpack inside stream")
+    if after is not None and master <= after:
+        raise reader.fail("Listpack re-added with existing key")
+    count, deleted, nfields = elements[0], elements[1], elements[2]
+    fields = [_text(f) for f in elements[3:3 + nfields]]
+    pos = 3 + nfields + 1
+    entries = []
+    last = after
+    for _ in range(count + deleted):
+        flags, ms_diff, seq_diff = elements[pos:pos + 3]
+        pos += 3
+        if flags & 2:
+            pairs = []
+            for field, value in zip(fields, elements[pos:pos + nfields]):
+                pairs += [field, _text(value)]
+            pos += nfields
+        else:
+            own = elements[pos]
+            pairs = [_text(x) for x in elements[pos + 1:pos + 1 + 2 * own]]
+            pos += 1 + 2 * own
+        pos += 1  # lp-count
+        stream_id = (master[0] + ms_diff, master[1] + seq_diff)
+        if (last is not None and stream_id <= last) or not (
+                0 <= stream_id[0] < _U64 and 0 <= stream_id[1] < _U64):
+            raise reader.fail("Stream entry IDs out of order")
+        last = stream_id
+        if not flags & 1:
+            entries.append((stream_id, pairs))
+    if count < 0 or deleted < 0 or count + deleted == 0 or pos > len(elements):
+        raise reader.fail("Stream listpack inconsistent with its counts")
+    stream.load_node(master, fields, entries, deleted, last, blob)
+
+
 def _read_stream(reader: _Reader, kind: int, config: Any) -> Stream:
+    """A stream (types 15, 19 and 21). Type 15 (Redis <= 6.2) lacks the first and
+    max-deleted IDs, the entries-added counter and the groups' entries-read: they
+    are derived as Redis 7.0's rdbLoadObject derives them."""
     stream = Stream()
-    nodes = reader.number()
-    max_bytes = config["stream-node-max-bytes"]
-    max_entries = config["stream-node-max-entries"]
-    for _ in range(nodes):
-        master = struct.unpack(">QQ", reader.string())
-        elements = parse_listpack(reader.string())
-        count, deleted, nfields = elements[0], elements[1], elements[2]
-        fields = [_text(f) for f in elements[3:3 + nfields]]
-        pos = 3 + nfields + 1
-        for _ in range(count + deleted):
-            flags, ms_diff, seq_diff = elements[pos:pos + 3]
-            pos += 3
-            if flags & 2:
-                pairs = []
-                for field, value in zip(fields, elements[pos:pos + nfields]):
-                    pairs += [field, _text(value)]
-                pos += nfields
-            else:
-                own = elements[pos]
-                pairs = [_text(x) for x in elements[pos + 1:pos + 1 + 2 * own]]
-                pos += 1 + 2 * own
-            pos += 1  # lp-count
-            if flags & 1:
-                continue  # deleted
-            stream.append((master[0] + ms_diff, master[1] + seq_diff), pairs, max_bytes,
-                          max_entries)
-    reader.number()  # length (entries counted as appended)
+    last: Optional[Tuple[int, int]] = None
+    for _ in range(reader.number()):
+        _read_stream_node(reader, stream, last)
+        last = stream.tail.last     # type: ignore[union-attr]
+    length = reader.number()
     stream.last_id = (reader.number(), reader.number())
     if kind >= T_STREAM_2:
         stream.first_id = (reader.number(), reader.number())
         stream.max_deleted_id = (reader.number(), reader.number())
         stream.entries_added = reader.number()
     else:
-        stream.entries_added = len(stream)
+        stream.entries_added = length
+        stream.first_id = stream.first_entry_id() if len(stream) else MAX_STREAM_ID
+    if length and not stream.nodes:
+        raise reader.fail("Stream length inconsistent with rax entries")
     for _ in range(reader.number()):
         name = reader.string()
         last_id = (reader.number(), reader.number())
-        entries_read = reader.signed() if kind >= T_STREAM_2 else -1
+        if kind >= T_STREAM_2:
+            entries_read = reader.signed()
+        else:
+            entries_read = stream.estimate_entries_read(last_id)
+        if name in stream.groups:
+            raise reader.fail("Duplicated consumer group name")
         group = stream.groups[name] = Group(name, last_id, entries_read)
         for _ in range(reader.number()):
             stream_id = struct.unpack(">QQ", reader.take(16))
