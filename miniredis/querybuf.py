@@ -34,6 +34,7 @@ IOBUF_LEN = 16 * 1024           # PROTO_IOBUF_LEN
 BIG_ARG = 32 * 1024             # PROTO_MBULK_BIG_ARG
 RESIZE_THRESHOLD = 32 * 1024    # PROTO_RESIZE_THRESHOLD
 _MAX_PREALLOC = 1024 * 1024     # SDS_MAX_PREALLOC
+_ARGV_WALK = 10000              # arguments argv_memory reads at most
 CLIENT_FIXED = 768              # zmalloc_size(client) as Redis 7.0.15 reports it
 
 
@@ -119,18 +120,14 @@ def _big_args(buf: Any, start: int) -> List[Tuple[int, int]]:
 def on_read(client: Any, data: bytes) -> None:
     """Replay Redis's reads of ``data`` (called before it is parsed, only when the
     read is longer than the recent peak or part of a request is held back)."""
-    pending = client._pending
-    held = len(pending)
-    if held:
-        length = client.input_pending          # Redis's sdslen: the unconsumed part
-        buf: Any = pending + data
-    else:
-        length = 0
-        buf = data
+    held = len(client._pending)
+    length = client.input_pending if held else 0    # Redis's sdslen: unconsumed bytes
     big = client.qb_big
-    bigs = _big_args(buf, 0) if len(buf) >= BIG_ARG and big < 0 else []
+    # Big arguments announced in this read (when it starts at a request boundary; a
+    # held request's big argument is found by on_held, after parsing).
+    bigs = _big_args(data, 0) if not held and big < 0 and len(data) >= BIG_ARG else []
     alloc, peak = client.qb_alloc, client.qb_peak
-    pos, end = held, held + len(data)           # the new bytes, in buf's offsets
+    pos, end = 0, len(data)
     while pos < end:
         if big >= 0:                # the rest of a big argument, exactly
             need = big + 2 - length
@@ -176,13 +173,23 @@ def on_read(client: Any, data: bytes) -> None:
 
 def on_held(client: Any) -> None:
     """After a read left a request incomplete: if the argument still arriving is a
-    big one, Redis trims the buffer to its bytes and sizes it to hold exactly it."""
-    pending = client._pending
-    bigs = _big_args(pending, 0)
-    if not bigs:
+    big one, Redis trims the buffer to its bytes and sizes it to hold exactly it.
+    The parser's header scan tells where that argument's header is."""
+    if client._scan_left <= 0 or client._pending_inline:
         return
-    header_end, size = bigs[-1]
-    if header_end + size + 2 <= len(pending):
+    pending = client._pending
+    pos = client._scan_pos
+    if pos >= len(pending) or pending[pos] != 36:     # '$'
+        return
+    end = pending.find(b"\r\n", pos)
+    if end < 0:
+        return
+    try:
+        size = int(pending[pos + 1:end])
+    except ValueError:
+        return
+    header_end = end + 2
+    if size < BIG_ARG or header_end + size + 2 <= len(pending):
         return
     length = len(pending) - header_end
     client.qb_big = size
@@ -287,13 +294,16 @@ def argv_memory(client: Any, args: Any = None) -> Tuple[int, int]:
         return 0, 0
     total = count = 0
     find = pending.find
+    # (at most _ARGV_WALK arguments are counted: CLIENT LIST stays cheap for a
+    # request announcing a million)
     end = find(b"\r\n")
     try:
         wanted = int(pending[1:end]) if end > 0 else 0
     except ValueError:
         return 0, 0
     pos = end + 2
-    while count < wanted and pos < len(pending) and pending[pos] == 36:
+    while count < wanted and count < _ARGV_WALK and pos < len(pending) \
+            and pending[pos] == 36:
         end = find(b"\r\n", pos)
         if end < 0:
             break
