@@ -162,9 +162,9 @@ class Client(RequestParser):
         if not data:
             self.close()
             return
-        if len(data) > self.qb_fast or self._pending:
-            querybuf_read(self, data)
         try:
+            if len(data) > self.qb_fast or self._pending:
+                querybuf_read(self, data)   # Redis's query buffer, as modelled
             self.process(data)
             if self._pending and self.qb_big < 0:
                 querybuf_held(self)
