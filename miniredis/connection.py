@@ -26,6 +26,7 @@ from .pause import may_replicate
 from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
 from .security.protected import PROTECTED_COMMANDS, command_refusal
 from .parsing import RequestParser
+from .querybuf import on_held as querybuf_held, on_read as querybuf_read
 
 PONG_BYTES = b"+PONG\r\n"
 
@@ -100,6 +101,14 @@ class Client(RequestParser):
         self._deferred: Optional[Tuple[bytes, int]] = None
         self.tracking: Any = None       # tracking.ClientTracking while CLIENT TRACKING is on
         self._read_len = 0
+        # Redis's query buffer as modelled by miniredis.querybuf (CLIENT LIST, memory).
+        self.qb_alloc = 0               # its sdsalloc
+        self.qb_peak = 0                # its largest length since the clients cron
+        self.qb_big = -1                # length of a big argument being read into it
+        self.qb_fast = 0                # reads up to this long change none of these
+        self.rb_size = 16384            # Redis's reply buffer: size (rbs), peak (rbp)
+        self.rb_peak = 16384
+        self.rb_reset = int(now)        # (seconds, compared with ms: as Redis does)
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
 
@@ -154,7 +163,11 @@ class Client(RequestParser):
             self.close()
             return
         try:
+            if len(data) > self.qb_fast or self._pending:
+                querybuf_read(self, data)   # Redis's query buffer, as modelled
             self.process(data)
+            if self._pending and self.qb_big < 0:
+                querybuf_held(self)
         except Exception:  # never let a bug escape into the hub
             self.state.log("warning", "Closing client after internal error: %s"
                            % traceback.format_exc())
@@ -212,6 +225,8 @@ class Client(RequestParser):
             return          # sent once the effects are in the file (one write per loop)
         data = out[0] if len(out) == 1 else b"".join(out)
         self.out = []
+        if len(data) > self.rb_peak:    # the reply buffer's peak (querybuf.py)
+            self.rb_peak = min(len(data), self.rb_size)
         self.state.stats.total_net_output_bytes += len(data)
         if self._unsent:
             self._unsent += data

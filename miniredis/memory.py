@@ -12,7 +12,8 @@
   (:mod:`miniredis.datatypes.memsize`), brought up to date by ``Database.settle``, which
   re-estimates only the keys written since its last call.
 * expiry entries: ``EXPIRE_OVERHEAD`` per key with a TTL (a count, O(1)).
-* clients: per connection a fixed cost plus its pending replies, summed by the cron
+* clients: per connection CLIENT LIST's tot-mem (:func:`miniredis.querybuf.client_memory`:
+  its pending replies, the modelled query buffer, fixed costs), summed by the cron
   (``refresh_clients``) rather than on every command.
 """
 from __future__ import annotations
@@ -20,12 +21,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 from .datatypes.memsize import EXPIRE_OVERHEAD, KEY_OVERHEAD
+from .querybuf import client_memory
 
 if TYPE_CHECKING:  # pragma: no cover
     from .state import ServerState
 
 STARTUP_BYTES = 1024 * 1024     # used_memory_startup (see the module docstring)
-CLIENT_BYTES = 4096             # a connection: Client object, reader, buffers, socket
 SCRIPT_BYTES = 1024             # a cached script's compiled function and body
 
 
@@ -42,7 +43,7 @@ class Memory:
         """Re-sum the clients' memory (O(clients): cron and INFO only)."""
         total = 0
         for client in self.state.clients.values():
-            total += CLIENT_BYTES + client.output_pending + len(client._pending)
+            total += client_memory(client)
         self.clients = total
         return total
 

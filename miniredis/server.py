@@ -417,6 +417,7 @@ class Server(DataAccess):
                 if state.blocking.ready:      # expired streams answer XREADGROUP waiters
                     state.blocking.serve_ready()
                 self._close_idle_clients()
+                state.clients_cron.run(state.clients.values(), hz)
                 state.memory_cron()           # used_memory follows idle-time writes
                 settle_input(state.clients.values())  # requests that stopped arriving
                 if state.tracking.clients:    # tracking-table-max-keys, as serverCron

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 from .clock import Clock
 from .config import Config
 from .keyspace import Database
+from .querybuf import ClientsCron
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Client
@@ -72,6 +73,7 @@ class ServerState:
         self.lru_clock = int(self.clock.monotonic())  # seconds, refreshed by the cron
         from .memory import Memory
         self.memory = Memory(self)          # used_memory and its parts
+        self.clients_cron = ClientsCron()   # query-buffer resizing (clientsCron)
         self.maxmemory_gate = False         # maxmemory set: every client takes _gate
         self.pre_command_oom = False        # OOM seen before the current command
         self.dbs: List[Database] = [Database(i, self) for i in range(self.config["databases"])]

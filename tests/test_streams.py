@@ -642,6 +642,40 @@ def test_blocked_xreadgroup_when_stream_or_group_goes(differ, action):
     _compare(differ, scenario)
 
 
+def test_blocked_xread_survives_set_then_served_by_new_stream(differ):
+    """XREAD stays blocked while the key is a string, and is served by the entry of
+    a stream created again under the same name (stream-cgroups.tcl's "Blocking XREAD:
+    key type changed with SET", with the reader surely blocked before the SET)."""
+    def scenario(port, protocol, admin):
+        admin.call("XADD", "s", "666", "f", "v")
+        reader = _conn(port, protocol)
+        reader.send("XREAD", "BLOCK", "0", "STREAMS", "s", "$")
+        _wait_blocked(admin, 1)
+        replies = [admin.call("SET", "s", "val1"), admin.call("INFO", "clients").count(
+            b"blocked_clients:1"), admin.call("DEL", "s"),
+            admin.call("XADD", "s", "667", "f", "v"), reader.read_raw()]
+        reader.close()
+        return replies
+    _compare(differ, scenario)
+
+
+@pytest.mark.parametrize("action", [["DEL", "s"], ["SET", "s", "val1"], ["FLUSHALL"]])
+def test_blocked_xreadgroup_on_a_populated_stream_when_key_goes(differ, action):
+    """stream-cgroups.tcl's "Blocking XREADGROUP: key deleted / key type changed with
+    SET / flushed DB": the waiter gets the -UNBLOCKED error as soon as the key goes."""
+    def scenario(port, protocol, admin):
+        admin.call("XADD", "s", "666", "f", "v")
+        admin.call("XGROUP", "CREATE", "s", "g", "$")
+        reader = _conn(port, protocol)
+        reader.send("XREADGROUP", "GROUP", "g", "Alice", "BLOCK", "0", "STREAMS", "s", ">")
+        _wait_blocked(admin, 1)
+        replies = [admin.call(*action), reader.read_raw(),
+                   admin.call("INFO", "clients").count(b"blocked_clients:0")]
+        reader.close()
+        return replies
+    _compare(differ, scenario)
+
+
 def test_stream_expiring_while_xreadgroup_waits(differ):
     def scenario(port, protocol, admin):
         admin.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")

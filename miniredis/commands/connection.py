@@ -1,12 +1,13 @@
 """Connection commands: PING, ECHO, QUIT, RESET, SELECT, AUTH, HELLO, CLIENT."""
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 from .. import errors
 from ..args import parse_int, to_int
 from ..errors import CommandError
 from ..protocol import OK, PONG, Map, Raw, Set, Simple, Verbatim
+from ..querybuf import argv_memory, client_memory
 from . import command, container
 
 REDIS_VERSION = "7.0.15"
@@ -323,21 +324,26 @@ def client_flags(client) -> str:
     return flags or "N"
 
 
-def client_line(client, now: float) -> str:
+def client_line(client, now: float, args: Optional[List[bytes]] = None) -> str:
     """One CLIENT LIST / CLIENT INFO line: Redis 7.0's fields, then 7.2's lib-name and
-    lib-ver (this server accepts CLIENT SETINFO, which redis-py sends on connect)."""
+    lib-ver (this server accepts CLIENT SETINFO, which redis-py sends on connect).
+    ``args``: the command running for this client (the one asking)."""
     pending = client.output_pending
+    qbuf = client.input_pending
+    argv = argv_memory(client, args)
     return (
         "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
-        "ssub=%d multi=%d qbuf=%d qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 "
+        "ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=0 rbs=%d rbp=%d "
         "obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=%s redir=%d resp=%d "
         "lib-name=%s lib-ver=%s"
         % (client.id, client.addr, client.laddr, client.fd, client.name or "",
-           int(now - client.created), int(now - client.last_interaction),
+           # Whole seconds on both sides, as Redis's unixtime and lastinteraction.
+           int(now) - int(client.created), int(now) - int(client.last_interaction),
            client_flags(client), client.db.id, len(client.subscriptions),
            len(client.psubscriptions), len(client.ssubscriptions),
            -1 if client.multi is None else len(client.multi),
-           client.input_pending, pending, pending + 20000,
+           qbuf, max(client.qb_alloc - qbuf, 0), argv[0], client.rb_size, client.rb_peak,
+           pending, client_memory(client, argv),
            client.last_command.lower(), client.user.name_text,
            -1 if client.tracking is None else client.tracking.redirect, client.resp,
            client.lib_name,
@@ -387,7 +393,7 @@ def client_setinfo(client, args: List[bytes]):
 def client_info(client, args: List[bytes]):
     import time
     client.last_command = "client|info"
-    return Verbatim(client_line(client, time.time()) + "\n")
+    return Verbatim(client_line(client, time.time(), args) + "\n")
 
 
 @command("client|list", -2, "admin noscript loading stale", group="connection",
@@ -416,7 +422,8 @@ def client_list(client, args: List[bytes]):
             raise CommandError(errors.SYNTAX)
     now = time.time()
     client.last_command = "client|list"
-    return Verbatim("".join(client_line(c, now) + "\n" for c in clients))
+    return Verbatim("".join(client_line(c, now, args if c is client else None) + "\n"
+                            for c in clients))
 
 
 @command("client|kill", -3, "admin noscript loading stale", group="connection",

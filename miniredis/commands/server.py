@@ -84,7 +84,8 @@ def _section_clients(state) -> List[str]:
     return [
         "connected_clients:%d" % len(state.clients), "cluster_connections:0",
         "maxclients:%d" % state.config["maxclients"],
-        "client_recent_max_input_buffer:0", "client_recent_max_output_buffer:0",
+        "client_recent_max_input_buffer:%d" % state.clients_cron.recent_max_input(),
+        "client_recent_max_output_buffer:0",
         "blocked_clients:%d" % (state.blocking.count + len(state.pause.postponed)),
         "tracking_clients:%d" % state.tracking.clients,
         "clients_in_timeout_table:%d" % sum(

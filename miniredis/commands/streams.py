@@ -183,20 +183,7 @@ def _range_has_tombstones(stream: Stream, start: Optional[StreamID],
 
 def _estimate_entries_read(stream: Stream, stream_id: StreamID) -> int:
     """Redis's streamEstimateDistanceFromFirstEverEntry (-1 when unknowable)."""
-    if not stream.entries_added:
-        return 0
-    if not len(stream) and stream_id <= stream.last_id:
-        return stream.entries_added
-    if stream_id == stream.last_id:
-        return stream.entries_added
-    if stream_id > stream.last_id:
-        return INVALID_ENTRIES_READ
-    if stream.max_deleted_id == MIN_ID or stream.max_deleted_id < stream.first_id:
-        if stream_id < stream.first_id:
-            return stream.entries_added - len(stream)
-        if stream_id == stream.first_id:
-            return stream.entries_added - len(stream) + 1
-    return INVALID_ENTRIES_READ
+    return stream.estimate_entries_read(stream_id)
 
 
 def _lag(stream: Stream, group: Group) -> Optional[int]:

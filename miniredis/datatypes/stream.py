@@ -140,10 +140,14 @@ class _Node:
     size (cheap to tell from their lengths) and in ``bytes`` only once :meth:`settle`
     runs, when the bound reaches stream-node-max-bytes. A deleted entry keeps its
     place in a listpack: :meth:`deleting` sizes it first if it was not yet.
+
+    A node read from an RDB file or DUMP payload keeps the listpack it was read from
+    in ``raw`` until it changes, so that writing it again gives Redis's bytes
+    (tombstones included), as Redis writes the listpack it loaded.
     """
 
     __slots__ = ("master", "fields", "live", "deleted", "bytes", "bound", "sized_to",
-                 "last")
+                 "last", "raw")
 
     def __init__(self, master: StreamID, fields: List[bytes]) -> None:
         self.master = master
@@ -156,6 +160,7 @@ class _Node:
         self.bound = 0                       # >= the bytes of entries not sized yet
         self.sized_to: StreamID = _NOT_SIZED  # entries up to this ID are in bytes
         self.last = master                   # last ID inserted (deleted or not)
+        self.raw: Optional[bytes] = None     # the listpack as loaded, while unchanged
 
     def settle(self, stream: "Stream") -> None:
         """Count the unsized entries' exact bytes in ``bytes``."""
@@ -174,6 +179,7 @@ class _Node:
         was not. (Its bound stays in ``bound`` too, which remains an upper bound.)"""
         if stream_id > self.sized_to:
             self.bytes += _entry_size(self, stream_id, pairs)
+        self.raw = None
         self.live -= 1
         self.deleted += 1
 
@@ -457,6 +463,8 @@ class Stream:
         if node is None:
             node = self.tail = _Node(stream_id, pairs[0::2])
             self.nodes[stream_id] = node
+        elif node.raw is not None:
+            node.raw = None
         node.bound += _entry_bound(total, len(pairs))
         node.live += 1
         node.last = stream_id
@@ -467,6 +475,24 @@ class Stream:
         self.entries_added += 1
         if len(entries) == 1:
             self.first_id = stream_id
+
+    def load_node(self, master: StreamID, fields: List[bytes],
+                  entries: List[Tuple[StreamID, List[bytes]]], deleted: int,
+                  last: StreamID, raw: bytes) -> None:
+        """Add a node read from a listpack ``raw`` (RDB/RESTORE): its live ``entries``
+        in ID order, ``deleted`` tombstones, ``last`` its last ID (deleted or not).
+        The caller checked that its IDs follow the stream's."""
+        node = self.tail = _Node(master, fields)
+        self.nodes[master] = node
+        node.live = len(entries)
+        node.deleted = deleted
+        node.bytes = len(raw) - _int_size(node.live) - _int_size(deleted)
+        node.last = node.sized_to = last
+        node.raw = raw
+        store = self.entries
+        for stream_id, pairs in entries:
+            store[stream_id] = pairs
+            self.index.append(stream_id)
 
     # -- removing --------------------------------------------------------------------------
     def _node_of(self, stream_id: StreamID) -> _Node:
@@ -536,6 +562,24 @@ class Stream:
         if not nodes:       # only the head goes: the tail does when all nodes do
             self.tail = None
         return deleted
+
+    def estimate_entries_read(self, stream_id: StreamID) -> int:
+        """Redis's streamEstimateDistanceFromFirstEverEntry: how many entries were
+        ever added up to ``stream_id`` (INVALID_ENTRIES_READ when unknowable)."""
+        if not self.entries_added:
+            return 0
+        if not self.entries and stream_id <= self.last_id:
+            return self.entries_added
+        if stream_id == self.last_id:
+            return self.entries_added
+        if stream_id > self.last_id:
+            return INVALID_ENTRIES_READ
+        if self.max_deleted_id == MIN_ID or self.max_deleted_id < self.first_id:
+            if stream_id < self.first_id:
+                return self.entries_added - len(self.entries)
+            if stream_id == self.first_id:
+                return self.entries_added - len(self.entries) + 1
+        return INVALID_ENTRIES_READ
 
     # -- reading ---------------------------------------------------------------------------
     def range(self, start: StreamID, end: StreamID, count: int = 0,

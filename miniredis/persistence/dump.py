@@ -21,7 +21,7 @@ from typing import Any, List, Optional
 
 from ..args import to_int
 from ..datatypes.stream import Stream
-from . import lzf, rdb
+from . import lzf, rdb, rdb_stream
 
 PAYLOAD_VERSION = rdb.RDB_VERSION
 
@@ -163,7 +163,7 @@ def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
         return bytes((rdb.T_SET,)) + rdb._len(len(value)) + b"".join(
             string(member) for member in value)
     if isinstance(value, Stream):
-        return bytes((rdb.T_STREAM_2,)) + rdb._stream_value(
+        return bytes((rdb.T_STREAM_2,)) + rdb_stream.stream_value(
             value, config["stream-node-max-entries"], string)
     if hasattr(value, "entries") and hasattr(value, "listpack"):      # a ZSet
         if value.listpack:

@@ -2,8 +2,9 @@
 
 Written files are RDB version 10 (Redis 7.0's) and load into a real redis-server:
 strings as raw strings, lists, sets and hashes in their plain encodings (types 1, 2,
-4), sorted sets as type 5 (binary doubles), streams as type 19 (listpack nodes built
-here, groups, PEL and consumers), expiry times in milliseconds, a CRC64 trailer.
+4), sorted sets as type 5 (binary doubles), streams as type 19 (:mod:`.rdb_stream`:
+listpack nodes, groups, PEL and consumers), expiry times in milliseconds, a CRC64
+trailer.
 
 Loading accepts what Redis 7.0 (and 7.2) write: integer-encoded and LZF-compressed
 strings, quicklist-of-listpacks lists, intsets, listpack hashes, sets and sorted sets,
@@ -18,7 +19,6 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
-from ..datatypes.stream import Consumer, Group, Nack, Stream
 from . import diskio
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -177,49 +177,6 @@ def listpack(elements: List[Any]) -> bytes:
 
 
 # -- writing ------------------------------------------------------------------------------
-def _stream_value(stream: Stream, node_entries: int,
-                  _string: Callable[[bytes], bytes] = _string) -> bytes:
-    """A stream's encoding (``_string`` writes its strings: DUMP passes one that
-    integer-encodes and compresses as Redis does)."""
-    parts: List[bytes] = []
-    items = list(stream.entries.items())
-    per_node = node_entries if node_entries > 0 else 100
-    nodes = [items[i:i + per_node] for i in range(0, len(items), per_node)]
-    parts.append(_len(len(nodes)))
-    for node in nodes:
-        master_id, master_pairs = node[0]
-        fields = [_lp_value(f) for f in master_pairs[0::2]]
-        elements: List[Any] = [len(node), 0, len(fields)] + fields + [0]
-        for stream_id, pairs in node:
-            ms_diff = stream_id[0] - master_id[0]
-            seq_diff = stream_id[1] - master_id[1]
-            if [_lp_value(f) for f in pairs[0::2]] == fields:
-                elements += ([2, ms_diff, seq_diff] + [_lp_value(v) for v in pairs[1::2]]
-                             + [len(fields) + 3])
-            else:
-                count = len(pairs) // 2
-                elements += ([0, ms_diff, seq_diff, count] + [_lp_value(v) for v in pairs]
-                             + [2 * count + 4])
-        parts.append(_string(_raw_id(master_id)))
-        parts.append(_string(listpack(elements)))
-    parts += [_len(len(stream)), _len(stream.last_id[0]), _len(stream.last_id[1]),
-              _len(stream.first_id[0]), _len(stream.first_id[1]),
-              _len(stream.max_deleted_id[0]), _len(stream.max_deleted_id[1]),
-              _len(stream.entries_added), _len(len(stream.groups))]
-    for name, group in stream.groups.items():
-        parts += [_string(name), _len(group.last_id[0]), _len(group.last_id[1]),
-                  _len(group.entries_read), _len(len(group.pel))]
-        for stream_id, nack in group.pel.items():
-            parts += [_raw_id(stream_id), struct.pack("<q", nack.delivery_time),
-                      _len(nack.delivery_count)]
-        parts.append(_len(len(group.consumers)))
-        for consumer in group.consumers.values():
-            parts += [_string(consumer.name), struct.pack("<q", consumer.seen_time),
-                      _len(len(consumer.pel))]
-            parts += [_raw_id(stream_id) for stream_id in consumer.pel]
-    return b"".join(parts)
-
-
 _LARGE = 65536   # values at least this long are written from where they are, uncopied
 
 
@@ -238,7 +195,8 @@ def _value(value: Any, node_entries: int) -> Tuple[int, bytes]:
     if kind == "zset":
         return T_ZSET_2, _len(len(data)) + b"".join(
             _string(m) + struct.pack("<d", s) for m, s in data)
-    return T_STREAM_2, _stream_value(data, node_entries)
+    from .rdb_stream import stream_value
+    return T_STREAM_2, stream_value(data, node_entries)
 
 
 def _aux(name: bytes, value: bytes) -> bytes:
@@ -577,67 +535,6 @@ def _pairs(elements: List[Any]) -> List[Tuple[Any, Any]]:
     return list(zip(elements[0::2], elements[1::2]))
 
 
-def _read_stream(reader: _Reader, kind: int, config: Any) -> Stream:
-    stream = Stream()
-    nodes = reader.number()
-    max_bytes = config["stream-node-max-bytes"]
-    max_entries = config["stream-node-max-entries"]
-    for _ in range(nodes):
-        master = struct.unpack(">QQ", reader.string())
-        elements = parse_listpack(reader.string())
-        count, deleted, nfields = elements[0], elements[1], elements[2]
-        fields = [_text(f) for f in elements[3:3 + nfields]]
-        pos = 3 + nfields + 1
-        for _ in range(count + deleted):
-            flags, ms_diff, seq_diff = elements[pos:pos + 3]
-            pos += 3
-            if flags & 2:
-                pairs = []
-                for field, value in zip(fields, elements[pos:pos + nfields]):
-                    pairs += [field, _text(value)]
-                pos += nfields
-            else:
-                own = elements[pos]
-                pairs = [_text(x) for x in elements[pos + 1:pos + 1 + 2 * own]]
-                pos += 1 + 2 * own
-            pos += 1  # lp-count
-            if flags & 1:
-                continue  # deleted
-            stream.append((master[0] + ms_diff, master[1] + seq_diff), pairs, max_bytes,
-                          max_entries)
-    reader.number()  # length (entries counted as appended)
-    stream.last_id = (reader.number(), reader.number())
-    if kind >= T_STREAM_2:
-        stream.first_id = (reader.number(), reader.number())
-        stream.max_deleted_id = (reader.number(), reader.number())
-        stream.entries_added = reader.number()
-    else:
-        stream.entries_added = len(stream)
-    for _ in range(reader.number()):
-        name = reader.string()
-        last_id = (reader.number(), reader.number())
-        entries_read = reader.signed() if kind >= T_STREAM_2 else -1
-        group = stream.groups[name] = Group(name, last_id, entries_read)
-        for _ in range(reader.number()):
-            stream_id = struct.unpack(">QQ", reader.take(16))
-            when = struct.unpack("<q", reader.take(8))[0]
-            group.pel[stream_id] = Nack(None, when, reader.number())
-        for _ in range(reader.number()):
-            consumer_name = reader.string()
-            seen = struct.unpack("<q", reader.take(8))[0]
-            consumer = group.consumers[consumer_name] = Consumer(consumer_name, seen)
-            if kind >= T_STREAM_3:
-                consumer.active_time = struct.unpack("<q", reader.take(8))[0]
-            for _ in range(reader.number()):
-                stream_id = struct.unpack(">QQ", reader.take(16))
-                nack = group.pel.get(stream_id)
-                if nack is None:
-                    raise reader.fail("consumer PEL entry missing from the group PEL")
-                nack.consumer = consumer
-                consumer.pel[stream_id] = nack
-    return stream
-
-
 def _read_value(reader: _Reader, kind: int, config: Any) -> Any:
     if kind == T_STRING:
         return reader.string()
@@ -677,7 +574,8 @@ def _read_value(reader: _Reader, kind: int, config: Any) -> Any:
         return ZSet.build(scores, (config["zset-max-listpack-entries"],
                                    config["zset-max-listpack-value"]))
     if kind in (T_STREAM, T_STREAM_2, T_STREAM_3):
-        return _read_stream(reader, kind, config)
+        from .rdb_stream import read_stream
+        return read_stream(reader, kind, config)
     raise reader.fail("unsupported value type %d (old ziplist encodings, modules)" % kind)
 
 
