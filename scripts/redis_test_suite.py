@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import random
 import tempfile
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -95,9 +96,13 @@ def run_unit(source: str, unit: str, kind: str, redis_server: str,
         # runtest starts a test server and client processes of its own: on a timeout the
         # whole process group goes, or they would hold tests/tmp and ports for the next
         # unit.
+        # runtest's own test server listens below --baseport (default 21111): several
+        # suites running at once on one machine would fight over that port, so each run
+        # picks its own.
+        baseport = random.randrange(12000, 20000, 64)
         runner = subprocess.Popen(
             ["./runtest", "--host", "127.0.0.1", "--port", str(port), "--single", unit,
-             *RUNTEST_FLAGS],
+             "--baseport", str(baseport), *RUNTEST_FLAGS],
             cwd=source, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", start_new_session=True)
         try:
