@@ -156,6 +156,23 @@ def test_xread_block_inside_scripts(differ):
                "return redis.pcall('xreadgroup', 'group', 'g', 'c', 'streams', 's', '>')"))
 
 
+def test_xread_block_inside_functions(differ):
+    """FCALL refuses BLOCK as EVAL does (the function's runner is the one running)."""
+    code = ("#!lua name=xr\n"
+            "redis.register_function('xr', function(k, a) return redis.pcall("
+            "'xread', 'block', '0', 'streams', k[1], '$') end)\n"
+            "redis.register_function('xg', function(k, a) return redis.pcall("
+            "'xreadgroup', 'group', 'g', 'c', 'BLOCK', '0', 'streams', k[1], '>') end)\n"
+            "redis.register_function('xc', function(k, a) return redis.call("
+            "'xread', 'BLOCK', '0', 'streams', k[1], '$') end)\n"
+            "redis.register_function('xn', function(k, a) return redis.pcall("
+            "'xread', 'streams', k[1], '0') end)")
+    differ.check(
+        "XADD s 1-1 f v", "XGROUP CREATE s g 0", ["FUNCTION", "LOAD", "REPLACE", code],
+        "FCALL xr 1 s", "FCALL xg 1 s", "FCALL xc 1 s", "FCALL xn 1 s", "FCALL_RO xn 1 s",
+        "FUNCTION DELETE xr")
+
+
 @pytest.mark.parametrize("script", [
     "local t = {} t[1] = t return t",
     "return cjson.decode(string.rep('[', 1000) .. string.rep(']', 1000))",

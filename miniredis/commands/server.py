@@ -414,6 +414,12 @@ def _apply_write_denied(state, old: dict) -> Optional[str]:
     return None
 
 
+def _apply_min_replicas(state, old: dict) -> Optional[str]:
+    # Whether write commands get NOREPLICAS depends on these.
+    state.refresh_no_replicas()
+    return None
+
+
 def _apply_requirepass(state, old: dict) -> Optional[str]:
     # requirepass is the default user's password, as in Redis.
     state.acl.set_default_password(state.config["requirepass"])
@@ -449,6 +455,8 @@ _APPLY = {
     "appendonly": _apply_appendonly,
     "requirepass": _apply_requirepass,
     "save": _apply_write_denied, "stop-writes-on-bgsave-error": _apply_write_denied,
+    "min-replicas-to-write": _apply_min_replicas,
+    "min-replicas-max-lag": _apply_min_replicas,
     "maxmemory": _apply_memory, "maxmemory-policy": _apply_memory,
     "port": _apply_listeners("Unable to listen on this port. Check server logs.", True),
     "bind": _apply_listeners("Failed to bind to specified addresses.", False),
