@@ -186,6 +186,28 @@ def test_errors_in_tail_calls_name_the_line(differ):
         "FCALL tail 1 s", "FCALL helped 1 s", "FUNCTION DELETE tails")
 
 
+def test_tail_call_rewrite_keeps_every_chunk_intact(differ):
+    """The bytecode rewrite (tailcalls.py) over chunks with every kind of constant,
+    closures with upvalues, and table constructors long enough for SETLIST to take
+    an extra operand word: results and error lines as in Redis."""
+    constructor = "{" + "7," * 26000 + "}"
+    differ.check(*evals(
+        "local t = %s local u = %s\nreturn #t + #u, next(1)" % (constructor, constructor),
+        "local t = %s\nreturn redis.call('incr', #t)" % constructor,
+        "local t = %s local a, b, c = 1, 'x', 2.5\n"
+        "local function f() return a, b, c, t[26000], #t end\n"
+        "local function g() return f() end\nreturn {g()}" % constructor,
+        "local x = nil local y = x == nil and true or false local z = x == true\n"
+        "local t = {[1.5] = 'f', s = 'str', [true] = 1}\n"
+        "return {y, z, t[1.5], t.s, t[true], select('#', unpack({1, 2, 3}))}",
+        "local up1, up2, up3 = redis, table, 'k'\n"
+        "local function outer()\n  local function inner()\n"
+        "    return up1.call('set', up3, up2.concat({'a', 'b'}))\n  end\n"
+        "  return inner()\nend\nreturn {outer(), redis.call('get', 'k')}",
+        "local up1 = redis\nlocal function outer()\n  local function inner()\n"
+        "    return up1.call('incr', 'k')\n  end\n  return inner()\nend\nreturn outer()"))
+
+
 def test_read_only_scripts_cannot_publish(differ):
     differ.check(
         ["EVAL_RO", "return redis.call('publish', 'ch', 'x')", "0"],

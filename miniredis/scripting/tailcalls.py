@@ -164,6 +164,13 @@ def keep_frames(dump: bytes) -> Optional[bytes]:
     or None when there is none (or the dump is not of this Lua build)."""
     if not dump.startswith(_HEADER):
         return None
+    try:
+        return _patched(dump)
+    except (struct.error, ValueError, IndexError, RecursionError):  # pragma: no cover
+        return None          # not understood: the chunk runs as compiled
+
+
+def _patched(dump: bytes) -> Optional[bytes]:
     out: Optional[bytearray] = None
     pending = [_Reader(dump).function()]
     every = []
