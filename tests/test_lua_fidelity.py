@@ -277,3 +277,18 @@ def test_deep_replies_leave_the_server_serving(mini, script):
         assert conn.call("PING") == b"+PONG\r\n"
     finally:
         conn.close()
+
+
+def test_huge_scripts_compile_in_linear_time(differ):
+    """The tail-call rewrite looks up where each callee came from in per-register
+    tables: a script with 20,000 tail calls compiles in well under a second (a scan
+    per call took minutes)."""
+    import time
+    body = "local c = redis.call\nlocal function f(p, x)\n" + "".join(
+        "if x == %d then return p(%d) end\nif x == -%d then return c('incr', 's') end\n"
+        % (i, i, i) for i in range(20000)) + "end\nreturn f(tostring, ARGV[1])"
+    started = time.monotonic()
+    differ.check(["SCRIPT", "LOAD", body], "SET s x",
+                 ["EVAL", body, "0", "7"], ["EVAL", body, "0", "-19999"],
+                 protocols=(2,))
+    assert time.monotonic() - started < 30

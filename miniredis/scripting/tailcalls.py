@@ -24,7 +24,8 @@ bytecode from a script (scripts cannot load bytecode at all).
 from __future__ import annotations
 
 import struct
-from typing import List, Optional, Set, Tuple
+from bisect import bisect_right
+from typing import Dict, List, Optional, Set, Tuple
 
 # Lua 5.1 opcodes (lopcodes.h).
 _MOVE, _LOADK, _LOADBOOL, _LOADNIL, _GETUPVAL, _GETGLOBAL, _GETTABLE = range(7)
@@ -42,7 +43,8 @@ _HEADER = b"\x1bLuaQ\x00\x01\x04\x08\x04\x08\x00"   # 5.1, little endian, x86-64
 class _Proto:
     """Where one function's code is in the dump, and what the analysis needs."""
 
-    __slots__ = ("code_at", "code", "nups", "protos", "data", "parent", "closure_pc")
+    __slots__ = ("code_at", "code", "nups", "protos", "data", "parent", "closure_pc",
+                 "writers")
 
     def __init__(self, code_at: int, code: Tuple[int, ...]) -> None:
         self.code_at = code_at
@@ -52,13 +54,18 @@ class _Proto:
         self.data: Set[int] = set()      # words that are operands, not instructions
         self.parent: Optional["_Proto"] = None
         self.closure_pc = 0              # the parent's CLOSURE making this function
+        self.writers: Dict[int, List[int]] = {}   # register -> pcs writing it, in order
 
     def link(self) -> None:
-        """Find the operand words, and tell each nested function where it is made."""
+        """Find the operand words and the writes of each register, and tell each
+        nested function where it is made."""
+        writers = self.writers
         for pc, ins in enumerate(self.code):
             if pc in self.data:
                 continue
             op = ins & 0x3F
+            if op in _WRITES_A:
+                writers.setdefault((ins >> 6) & 0xFF, []).append(pc)
             if op == _CLOSURE:
                 child = self.protos[ins >> 14]
                 child.parent, child.closure_pc = self, pc
@@ -122,22 +129,20 @@ def _from_library(proto: _Proto, pc: int, reg: int, depth: int = 0) -> bool:
     functions (closures, or read from its own tables) are not."""
     if depth > 16:
         return False
-    code = proto.code
-    for back in range(pc, -1, -1):
-        if back in proto.data:
-            continue
-        ins = code[back]
-        op = ins & 0x3F
-        if (ins >> 6) & 0xFF != reg or op not in _WRITES_A:
-            continue
-        if op == _GETGLOBAL:
-            return True
-        if op == _MOVE or op == _GETTABLE or op == _SELF:   # copy, or the table's origin
-            return _from_library(proto, back - 1, (ins >> 23) & 0x1FF, depth + 1)
-        if op == _GETUPVAL:
-            return _upvalue_from_library(proto, ins >> 23, depth + 1)
-        return False
-    return False                      # a parameter
+    pcs = proto.writers.get(reg)
+    at = bisect_right(pcs, pc) if pcs else 0
+    if at == 0:
+        return False                  # a parameter
+    back = pcs[at - 1]
+    ins = proto.code[back]
+    op = ins & 0x3F
+    if op == _GETGLOBAL:
+        return True
+    if op == _MOVE or op == _GETTABLE or op == _SELF:   # a copy, or the table's origin
+        return _from_library(proto, back - 1, (ins >> 23) & 0x1FF, depth + 1)
+    if op == _GETUPVAL:
+        return _upvalue_from_library(proto, ins >> 23, depth + 1)
+    return False
 
 
 def _upvalue_from_library(proto: _Proto, index: int, depth: int) -> bool:
