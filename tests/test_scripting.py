@@ -514,6 +514,34 @@ def test_min_replicas_to_write_refuses_writes(differ):
         "FUNCTION DELETE nr")
 
 
+def test_min_replicas_to_write_in_info_replication(differ):
+    """INFO replication counts the good replicas while min-replicas-to-write is on."""
+    def fields(port):
+        conn = RawConnection(port)
+        try:
+            text = parse_raw(conn.call("INFO", "replication"))[1].decode()
+        finally:
+            conn.close()
+        return [line for line in text.split("\r\n")
+                if line.startswith(("connected_slaves", "min_slaves", "master_failover"))]
+    seen = {}
+    for name, port in differ.ports.items():
+        conn = RawConnection(port)
+        try:
+            before = fields(port)
+            conn.call("CONFIG", "SET", "min-replicas-to-write", "3")
+            during = fields(port)
+            conn.call("CONFIG", "SET", "min-slaves-max-lag", "0")
+            no_lag = fields(port)
+        finally:
+            conn.call("CONFIG", "SET", "min-replicas-to-write", "0",
+                      "min-replicas-max-lag", "10")
+            conn.close()
+        seen[name] = (before, during, no_lag)
+    assert seen["miniredis"] == seen["redis"]
+    assert "min_slaves_good_slaves:0" in seen["redis"][1]
+
+
 def test_min_replicas_to_write_from_the_command_line(tmp_path):
     """Set at startup (no CONFIG SET), the refusal is there from the first command."""
     from tests.aofutil import MiniProcess

@@ -205,7 +205,9 @@ def _section_stats(state) -> List[str]:
 
 
 def _section_replication(state) -> List[str]:
-    return ["role:master", "connected_slaves:0", "master_failover_state:no-failover",
+    # min-replicas-to-write in force: Redis counts its good replicas (never any here).
+    good = ["min_slaves_good_slaves:0"] if state.no_replicas else []
+    return ["role:master", "connected_slaves:0", *good, "master_failover_state:no-failover",
             "master_replid:%s" % state.replid, "master_replid2:" + "0" * 40,
             "master_repl_offset:0", "second_repl_offset:-1", "repl_backlog_active:0",
             "repl_backlog_size:1048576", "repl_backlog_first_byte_offset:0",
