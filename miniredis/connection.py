@@ -130,7 +130,7 @@ class Client(RequestParser):
             or self.multi is not None \
             or self.reply_mode != "on" or (self.subscribed and self.resp == 2) \
             or self.state.busy_script is not None or self.state.maxmemory_gate \
-            or self.state.write_denied is not None \
+            or self.state.write_denied is not None or self.state.no_replicas \
             or self.tracking is not None \
             or self.state.gate_all
 
@@ -581,6 +581,11 @@ class Client(RequestParser):
             cmd.rejected_calls += 1
             self._refuse(cmd, denied)
             return True
+        if self.state.no_replicas and _writes(self, cmd):
+            # processCommand's checkGoodReplicasStatus: no replica to write to.
+            cmd.rejected_calls += 1
+            self._refuse(cmd, errors.NOREPLICAS)
+            return True
         if self.subscribed and self.resp == 2:
             refusal = refused_while_subscribed(self, cmd)
             if refusal is not None:
@@ -613,9 +618,14 @@ class Client(RequestParser):
         self.encoder.encode_into(CommandError(message), self.out)
 
 def _disk_denied(client: Client, cmd: Command) -> bool:
-    """Refused while the disk fails: write commands, PING, and an EXEC whose queue
-    holds a write command (Redis checks the transaction's accumulated flags)."""
-    if cmd.is_write or (cmd.name == "ping" and cmd.parent is None):
+    """Refused while the disk fails: write commands (see _writes) and PING."""
+    return (cmd.name == "ping" and cmd.parent is None) or _writes(client, cmd)
+
+
+def _writes(client: Client, cmd: Command) -> bool:
+    """A write command, or an EXEC whose queue holds one (Redis checks the
+    transaction's accumulated flags)."""
+    if cmd.is_write:
         return True
     if cmd.name == "exec" and cmd.parent is None and client.multi:
         for args in client.multi:

@@ -58,6 +58,8 @@ AUTH_NOT_CONFIGURED = (
 NOPROTO = "NOPROTO unsupported protocol version"
 MAX_CLIENTS = "ERR max number of clients reached"
 SELECT_NOT_ALLOWED = "ERR SELECT is not allowed in cluster mode"
+NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
+CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
 CLIENT_NAME_SPACES = "ERR Client names cannot contain spaces, newlines or special characters."
 
 # --- protocol (the client is disconnected after these) -------------------------------

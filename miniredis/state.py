@@ -124,6 +124,10 @@ class ServerState:
         # The MISCONF text write commands get while persistence fails, else None
         # (kept by miniredis.persistence.refresh_write_denied; part of Client.gated).
         self.write_denied: Optional[str] = None
+        # min-replicas-to-write asks for replicas this master never has: write
+        # commands get NOREPLICAS (kept by refresh_no_replicas; part of Client.gated).
+        self.no_replicas = False
+        self.refresh_no_replicas()
         from .tracking import Tracking
         self.tracking = Tracking(self)      # CLIENT TRACKING's tables
         # MONITOR clients and CLIENT PAUSE: while either is active every client takes
@@ -137,6 +141,17 @@ class ServerState:
         self.latency = LatencyMonitor()     # LATENCY events (latency-monitor-threshold)
         self.on_client_close.append(self._forget_client)
         self.on_client_reset.append(self._stop_monitoring)   # RESET ends MONITOR
+
+    def refresh_no_replicas(self) -> None:
+        """Recompute ``no_replicas`` (Redis's checkGoodReplicasStatus failing: a master
+        with min-replicas-to-write and min-replicas-max-lag set and, here, never a
+        replica) and, when it changes, every client's dispatch gate."""
+        values = self.config.values
+        refuse = bool(values["min-replicas-to-write"] and values["min-replicas-max-lag"])
+        if refuse != self.no_replicas:
+            self.no_replicas = refuse
+            for client in list(self.clients.values()):
+                client._update_gate()
 
     def set_key_hook(self, name: str, hook: Optional[Callable[[Database, bytes], None]]) -> None:
         """Install (or with None remove) a named key-modification hook ("watch",

@@ -30,6 +30,8 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
+from .scripting import script_running
+
 if TYPE_CHECKING:  # pragma: no cover
     from .commands import Command
     from .keyspace import Database
@@ -346,9 +348,7 @@ class Tracking:
         if self.prefixes:
             # Who wrote it, for NOLOOP: a script's writes are its own client's in
             # Redis (not the caller's), so nobody's here.
-            scripting = getattr(self.state, "scripting", None)
-            modifier = None if scripting is not None and scripting.running is not None \
-                else self.current
+            modifier = None if script_running(self.state) else self.current
             for prefix, entry in self.prefixes.items():
                 if key.startswith(prefix):
                     entry.keys[key] = modifier

@@ -485,3 +485,81 @@ def test_library_functions_are_functions(differ):
         " type(cjson.null)}",
         "return getmetatable(redis.call)", "return getmetatable(cmsgpack.pack)",
         "return (string.format('%s', tostring(redis.call)):sub(1, 9))")])
+
+
+def test_min_replicas_to_write_refuses_writes(differ):
+    """A master with min-replicas-to-write (and a max lag) and no replica: write
+    commands, scripts that may write (a shebang without no-writes, functions likewise,
+    *_RO commands included) and writes inside flagless scripts get NOREPLICAS."""
+    lib = ("#!lua name=nr\n"
+           "redis.register_function('w', function(k, a) return redis.call('get', k[1]) end)\n"
+           "redis.register_function{function_name='r', callback=function(k, a) "
+           "return redis.call('get', k[1]) end, flags={'no-writes'}}")
+    differ.check(
+        "SET x v", ["FUNCTION", "LOAD", "REPLACE", lib],
+        "CONFIG SET min-replicas-to-write 1",
+        "SET x 1", "INCR y", "GET x", "PING", "DEL x", "MULTI", "SET x 2", "GET x", "EXEC",
+        ["EVAL", "#!lua\nreturn redis.call('get', 'x')", "1", "x"],
+        ["EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'x')", "1", "x"],
+        ["EVAL_RO", "#!lua\nreturn redis.call('get', 'x')", "1", "x"],
+        ["EVAL", "return redis.call('get', 'x')", "1", "x"],
+        ["EVAL", "return redis.call('set', 'x', 1)", "1", "x"],
+        ["EVAL", "return redis.pcall('set', 'x', 1)", "1", "x"],
+        ["EVAL", "return {redis.pcall('get', 'x'), redis.pcall('incr', 'y')}", "0"],
+        "FCALL w 1 x", "FCALL r 1 x", "FCALL_RO r 1 x", "FCALL_RO w 1 x",
+        # A lag of 0 turns the check off, as does min-replicas-to-write 0.
+        "CONFIG SET min-replicas-max-lag 0", "SET x 3", "FCALL w 1 x",
+        "CONFIG SET min-replicas-max-lag 10", "SET x 4",
+        "CONFIG SET min-replicas-to-write 0", "SET x 5", "FCALL w 1 x",
+        "FUNCTION DELETE nr")
+
+
+def test_min_replicas_to_write_in_info_replication(differ):
+    """INFO replication counts the good replicas while min-replicas-to-write is on."""
+    def fields(port):
+        conn = RawConnection(port)
+        try:
+            text = parse_raw(conn.call("INFO", "replication"))[1].decode()
+        finally:
+            conn.close()
+        return [line for line in text.split("\r\n")
+                if line.startswith(("connected_slaves", "min_slaves", "master_failover"))]
+    seen = {}
+    for name, port in differ.ports.items():
+        conn = RawConnection(port)
+        try:
+            before = fields(port)
+            conn.call("CONFIG", "SET", "min-replicas-to-write", "3")
+            during = fields(port)
+            conn.call("CONFIG", "SET", "min-slaves-max-lag", "0")
+            no_lag = fields(port)
+        finally:
+            conn.call("CONFIG", "SET", "min-replicas-to-write", "0",
+                      "min-replicas-max-lag", "10")
+            conn.close()
+        seen[name] = (before, during, no_lag)
+    assert seen["miniredis"] == seen["redis"]
+    assert "min_slaves_good_slaves:0" in seen["redis"][1]
+
+
+def test_min_replicas_to_write_from_the_command_line(tmp_path):
+    """Set at startup (no CONFIG SET), the refusal is there from the first command."""
+    from tests.aofutil import MiniProcess
+    from tests.harness import RedisProcess, redis_server_or_skip
+    real = RedisProcess(redis_server_or_skip(), ["--min-replicas-to-write", "2"])
+    mini = MiniProcess(str(tmp_path), "--min-replicas-to-write", "2")
+    try:
+        seen = []
+        for port in (real.port, mini.port):
+            conn = RawConnection(port)
+            try:
+                seen.append([conn.call(*cmd) for cmd in (
+                    ("SET", "x", "1"), ("GET", "x"), ("EVAL", "#!lua\nreturn 1", "0"),
+                    ("CONFIG", "SET", "min-replicas-to-write", "0"), ("SET", "x", "1"))])
+            finally:
+                conn.close()
+        assert seen[0] == seen[1]
+        assert seen[0][0].startswith(b"-NOREPLICAS")
+    finally:
+        real.stop()
+        mini.stop()

@@ -217,6 +217,8 @@ class Scripting:
         if cmd.is_write and self.state.write_denied is not None and not run.wrote:
             # Disk errors; a script that already wrote is not failed halfway (Redis).
             return self._refuse(client, cmd, self.state.write_denied)
+        if cmd.is_write and self.state.no_replicas and not run.wrote:
+            return self._refuse(client, cmd, errors.NOREPLICAS)
         state = self.state
         if state.pre_command_oom and "denyoom" in flags and not run.wrote \
                 and not run.script.allow_oom and state.config.values["maxmemory"]:
@@ -467,14 +469,18 @@ def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) ->
 
 def prepare_run(client: "Client", script: Any, read_only: bool) -> None:
     """scriptPrepareForRun's refusals for a script or function with flags (EVAL with
-    a shebang, FCALL): a writing script from a *_RO command, MISCONF, OOM."""
-    if read_only and not script.compat and not script.no_writes:
-        raise CommandError(errors.SCRIPT_WRITE_FLAG_RO)
-    if not script.compat and not script.no_writes and \
-            client.state.write_denied is not None:
-        # A script that may write is a write command (processCommand refuses it).
-        raise CommandError(client.state.write_denied)
+    a shebang, FCALL): MISCONF, NOREPLICAS, a writing script from a *_RO command, OOM.
+
+    A script that may write makes its command a write command, which processCommand
+    refuses first on a disk error or missing replicas, *_RO commands included."""
     state = client.state
+    may_write = not script.compat and not script.no_writes
+    if may_write and state.write_denied is not None:
+        raise CommandError(state.write_denied)
+    if may_write and state.no_replicas:
+        raise CommandError(errors.NOREPLICAS)
+    if read_only and may_write:
+        raise CommandError(errors.SCRIPT_WRITE_FLAG_RO)
     if state.pre_command_oom and state.config.values["maxmemory"] and not script.compat \
             and not (script.allow_oom or script.no_writes):
         raise CommandError(errors.SCRIPT_OOM_NO_ALLOW)      # scriptPrepareForRun

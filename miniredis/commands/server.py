@@ -206,7 +206,9 @@ def _section_stats(state) -> List[str]:
 
 
 def _section_replication(state) -> List[str]:
-    return ["role:master", "connected_slaves:0", "master_failover_state:no-failover",
+    # min-replicas-to-write in force: Redis counts its good replicas (never any here).
+    good = ["min_slaves_good_slaves:0"] if state.no_replicas else []
+    return ["role:master", "connected_slaves:0", *good, "master_failover_state:no-failover",
             "master_replid:%s" % state.replid, "master_replid2:" + "0" * 40,
             "master_repl_offset:0", "second_repl_offset:-1", "repl_backlog_active:0",
             "repl_backlog_size:1048576", "repl_backlog_first_byte_offset:0",
@@ -415,6 +417,12 @@ def _apply_write_denied(state, old: dict) -> Optional[str]:
     return None
 
 
+def _apply_min_replicas(state, old: dict) -> Optional[str]:
+    # Whether write commands get NOREPLICAS depends on these.
+    state.refresh_no_replicas()
+    return None
+
+
 def _apply_requirepass(state, old: dict) -> Optional[str]:
     # requirepass is the default user's password, as in Redis.
     state.acl.set_default_password(state.config["requirepass"])
@@ -450,6 +458,8 @@ _APPLY = {
     "appendonly": _apply_appendonly,
     "requirepass": _apply_requirepass,
     "save": _apply_write_denied, "stop-writes-on-bgsave-error": _apply_write_denied,
+    "min-replicas-to-write": _apply_min_replicas,
+    "min-replicas-max-lag": _apply_min_replicas,
     "maxmemory": _apply_memory, "maxmemory-policy": _apply_memory,
     "port": _apply_listeners("Unable to listen on this port. Check server logs.", True),
     "bind": _apply_listeners("Failed to bind to specified addresses.", False),

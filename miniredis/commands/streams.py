@@ -26,6 +26,7 @@ from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, U64_MAX, C
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, OK, Map
 from ..notify import notify
+from ..scripting import script_running
 from . import command
 
 XREAD_BLOCKED_DEFAULT_COUNT = 1000
@@ -568,8 +569,7 @@ def _parse_block(client, value: bytes) -> int:
 
 def _in_script(client) -> bool:
     """Run by a script's redis.call (Redis refuses BLOCK there, as pointless)."""
-    scripting = getattr(client.state, "scripting", None)
-    return scripting is not None and scripting.running is not None
+    return script_running(client.state)
 
 
 def _xread(client, args: List[bytes], xreadgroup: bool):

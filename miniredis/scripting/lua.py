@@ -11,10 +11,11 @@ read-only views of them (empty tables that read through and refuse writes), and 
 few functions that bypass metamethods (next, pairs, rawget, rawset, getmetatable,
 setmetatable, loadstring, load, table.insert, table.foreach) are replaced by Lua
 versions that see through views or refuse them, as Redis's patched Lua does. Those
-replacements (and those of xpcall and the coroutine functions, below) are Lua
-functions: when a script calls one in tail position with bad arguments, the error
-cannot name the script's line (Lua forgets the frame of a tail call; Redis's are C
-functions, which it does not). Everything is also put back as it was after every
+replacements (and those of xpcall, string.dump and the coroutine functions, below)
+are Lua functions, where Redis's are C functions: Lua forgets the frame of a Lua
+function's caller on a tail call, so scripts are compiled with their tail calls to
+library functions made plain calls (:mod:`miniredis.scripting.tailcalls`), and errors
+still name the script's line. Everything is also put back as it was after every
 script.
 
 The sandbox's Lua code (the prelude) is in :mod:`miniredis.scripting.sandbox`,
@@ -25,9 +26,12 @@ The ``redis`` functions are thin Lua wrappers (compiled under the chunk name
 Lua exactly as Redis does, and errors are raised from Lua as tables, so the error
 handler sees the script's line. It skips the wrappers' own frames when it looks for
 that line, which makes them as invisible as Redis's C functions. Python callbacks
-that scripts can reach (redis.call, math.random, cjson, bit, cmsgpack, struct) go
-through lupa's ``python.as_function``: Lua sees C functions, as in Redis (``type()``
-says ``function``, and a tail call keeps the script's frame for error positions).
+that scripts can reach (math.random, cjson, bit, cmsgpack, struct, and behind
+redis.call) go through lupa's ``python.as_function``: Lua sees C functions, as in Redis
+(``type()`` says ``function``, and a tail call keeps the script's frame for error
+positions). redis.call and redis.pcall are Lua functions in front of them, which pass
+a call with thousands of arguments (more than lupa's C wrapper can take on the Lua
+stack) in a table.
 
 Replies cross the boundary through :meth:`LuaEngine.to_lua` (a handler's typed reply
 to a Lua value, for the script's RESP version) and :meth:`LuaEngine.from_lua` (a Lua
@@ -41,6 +45,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from lupa import lua51
 
+from . import tailcalls
 from .sandbox import PRELUDE
 
 from ..errors import CommandError
@@ -225,6 +230,9 @@ class LuaEngine:
         callbacks = rt.table_from({
             b"call": sealed(self._redis_call),
             b"pcall": sealed(self._redis_pcall),
+            b"call_many": sealed(self._redis_call_many),
+            b"pcall_many": sealed(self._redis_pcall_many),
+            b"keep_frames": sealed(tailcalls.keep_frames),
             b"sha1hex": sealed(self._sha1hex),
             b"log": sealed(self._redis_log),
             b"setresp": sealed(self._setresp),
@@ -299,6 +307,20 @@ class LuaEngine:
         if not ok:
             raise LuaRaise(reply)
         return reply
+
+    def _redis_call_many(self, count: int, table: Any) -> Any:
+        """redis.call with thousands of arguments, passed as a table (see the prelude)."""
+        return self._redis_call(*self._unpacked(count, table))
+
+    def _redis_pcall_many(self, count: int, table: Any) -> Any:
+        return self._redis_pcall(*self._unpacked(count, table))
+
+    def _unpacked(self, count: int, table: Any) -> List[Any]:
+        # t[1..count], nils included (they fail the argument check, as in Redis).
+        values: List[Any] = []
+        for part in _array_items(self._array_part, table):
+            values.append(part)
+        return values + [None] * (count - len(values))
 
     def _redis_pcall(self, *args: Any) -> Any:
         try:

@@ -79,15 +79,31 @@ end
 local redis = {}
 -- Functions that can raise are Python callables (C functions to Lua): a tail call
 -- to them keeps the script's frame, so errors point at its line as in Redis.
-redis.call = as_function(py.call)
+-- redis.call and redis.pcall are Lua functions around them: lupa's C wrapper needs
+-- two slots of the C function's 8000-slot Lua stack (LUAI_MAXCSTACK) beyond the
+-- arguments, so a call with thousands of arguments (unpack of a big table: up to
+-- 8,000 and more, which Redis's C function takes) passes them in a table instead.
+-- A script's tail call to them stays an ordinary call (see tailcalls.py), so their
+-- errors still name the script's line.
+local MANY_ARGS = 7990
+local call_command = as_function(py.call)
+local call_many = as_function(py.call_many)
+function redis.call(...)
+  local n = select('#', ...)
+  if n < MANY_ARGS then return call_command(...) end
+  return call_many(n, {...})
+end
 redis.sha1hex = as_function(py.sha1hex)
 redis.log = as_function(py.log)
 redis.setresp = as_function(py.setresp)
 redis.set_repl = as_function(py.set_repl)
 redis.acl_check_cmd = as_function(py.acl_check_cmd)
 local pcall_command = py.pcall
+local pcall_many = as_function(py.pcall_many)
 function redis.pcall(...)
-  return pcall_command(...)
+  local n = select('#', ...)
+  if n < MANY_ARGS then return pcall_command(...) end
+  return pcall_many(n, {...})
 end
 
 -- "-CODE message" or "message" (gets the ERR code), trailing CR/LF trimmed.
@@ -219,6 +235,18 @@ function table.foreach(...)
   if type(t) ~= 'table' then badarg(1, 'foreach', expected('table', 1, ...)) end
   if type(f) ~= 'function' then badarg(2, 'foreach', expected('function', 2, ...)) end
   return rawforeach(real_of[t] or t, f)
+end
+
+-- string.dump cannot dump C functions, which all of Redis's library functions are;
+-- this file's Lua functions (redis.call, next, table.insert...) are refused alike.
+local rawdump = string.dump
+function string.dump(...)
+  local f = ...
+  if type(f) ~= 'function' then badarg(1, 'dump', expected('function', 1, ...)) end
+  if dbg.getinfo(f, 'S').source == '=[redis]' then
+    error('unable to dump given function', 2)
+  end
+  return rawdump(f)
 end
 
 -- Coroutines. coroutine.resume is another way an error reaches a script: its result
@@ -368,8 +396,18 @@ function G.setmetatable(...)
   return setmetatable(t, mt)
 end
 
+-- A chunk compiled from a script's text, with its tail calls to library functions
+-- made ordinary calls (tailcalls.py says why).
+local patched_dump = as_function(py.keep_frames)
+local function keep_frames(f)
+  local patched = patched_dump(rawdump(f))
+  if patched then return rawloadstring(patched) end
+  return f
+end
+
 local function in_env(f, e)
   if f then
+    f = keep_frames(f)
     setfenv(f, env)
     return f
   end
@@ -501,6 +539,7 @@ return {
   compile = function(body)
     local f, e = rawloadstring(body, '@user_script')
     if f then
+      f = keep_frames(f)
       setfenv(f, env)
       return f
     end
@@ -542,6 +581,7 @@ return {
   load_library = function(body)
     local f, e = rawloadstring(body, '@user_function')
     if not f then return nil, e end
+    f = keep_frames(f)
     setfenv(f, library_env)
     library_mt.__index = library_api
     local ok, err = rawpcall(f)

@@ -44,7 +44,8 @@ _CATEGORY_EXCEPTIONS = {
     "command|getkeys": ("connection",), "object": (), "object|help": ("keyspace",),
     "debug": (), "slowlog": (), "config": (), "hello": ("connection",),
     "pubsub": (), "pubsub|help": (), "xgroup": (), "xinfo": (), "script": (),
-    "function": (),
+    "function": (), "readonly": ("connection",), "readwrite": ("connection",),
+    "asking": ("connection",),
 }
 
 
