@@ -46,6 +46,8 @@ BIT_VALUE = "ERR bit is not an integer or out of range"
 # --- commands and arity ------------------------------------------------------------
 UNKNOWN_COMMAND = "ERR unknown command '{}', with args beginning with: {}"
 UNKNOWN_SUBCOMMAND = "ERR unknown subcommand '{}'. Try {} HELP."
+CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
+CONFIG_NO_FILE = "ERR The server is running without a config file"
 WRONG_ARITY = "ERR wrong number of arguments for '{}' command"
 
 # --- connection ----------------------------------------------------------------------
