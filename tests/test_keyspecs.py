@@ -81,7 +81,9 @@ _CASES = [
     # Channels are not keys; commands without keys; errors.
     "SPUBLISH ch m", "SSUBSCRIBE a b", "SUNSUBSCRIBE a", "PUBLISH ch m", "GET", "PING",
     "TIME x", "FOO a", "CLUSTER INFO", "CLUSTER KEYSLOT a", "CONFIG GET x",
-    "OBJECT HELP", "UNWATCH",
+    "OBJECT HELP", "UNWATCH", "OBJECT", "OBJECT FOO k", "OBJECT ENCODING",
+    "MEMORY USAGE", "MEMORY USAGE k SAMPLES 5", "XINFO STREAM", "COMMAND",
+    "COMMAND FOO x", "COMMAND GETKEYS get k",
 ]
 
 

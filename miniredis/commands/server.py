@@ -658,10 +658,10 @@ def find_keys(target: List[bytes]) -> List[tuple]:
     """(position, key-spec flags) of the keys of the command ``target`` spells, with
     COMMAND GETKEYS's errors."""
     cmd = lookup(target[0])
+    if cmd is not None and cmd.subcommands and len(target) > 1:
+        cmd = cmd.subcommands.get(target[1].lower())    # "OBJECT FOO": no such command
     if cmd is None:
         raise CommandError(errors.GETKEYS_INVALID)
-    if cmd.subcommands and len(target) > 1:
-        cmd = cmd.subcommands.get(target[1].lower(), cmd)
     if not has_keys(cmd.fullname, cmd.key_finder is not None):
         raise CommandError(errors.GETKEYS_NO_KEYS)
     if not cmd.arity_ok(len(target)):
