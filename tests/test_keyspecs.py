@@ -1,6 +1,7 @@
-"""Key specs (miniredis/keyspecs.py) against redis-server: COMMAND INFO's key_specs of
-every command, COMMAND GETKEYS/GETKEYSANDFLAGS across the key-finding cases, COMMAND
-LIST's pattern filter, and the CLUSTER command of a server not in cluster mode."""
+"""Key specs (miniredis/keyspecs.py) against redis-server: COMMAND INFO's key_specs and
+tips (miniredis/commandtips.py) of every command, COMMAND GETKEYS/GETKEYSANDFLAGS
+across the key-finding cases, COMMAND LIST's pattern filter, and the CLUSTER command of
+a server not in cluster mode."""
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,9 @@ import pytest
 from .harness import RawConnection, command_metadata, parse_raw
 
 
-def _key_specs(port: int, protocol: int):
-    """{command full name: its raw key_specs element} over COMMAND's whole reply."""
+def _info_field(port: int, protocol: int, field: int = 8):
+    """{command full name: its raw COMMAND INFO ``field``} over COMMAND's whole reply
+    (8: key specs, 7: tips)."""
     conn = RawConnection(port)
     try:
         if protocol == 3:
@@ -21,7 +23,7 @@ def _key_specs(port: int, protocol: int):
 
     def walk(entry):
         fields = entry[1]
-        found[fields[0][1]] = fields[8]
+        found[fields[0][1]] = fields[field]
         for sub in fields[9][1]:
             walk(sub)
 
@@ -32,11 +34,20 @@ def _key_specs(port: int, protocol: int):
 
 @pytest.mark.parametrize("protocol", [2, 3])
 def test_command_info_key_specs_of_every_command(differ, protocol):
-    real = _key_specs(differ.ports["redis"], protocol)
-    mini = _key_specs(differ.ports["miniredis"], protocol)
+    real = _info_field(differ.ports["redis"], protocol)
+    mini = _info_field(differ.ports["miniredis"], protocol)
     # Commands of Redis that miniredis lacks (replication, SCRIPT DEBUG) have no keys.
     assert all(real[name] == ((b"~" if protocol == 3 else b"*"), ())
                for name in set(real) - set(mini))
+    wrong = {name.decode(): (real[name], mini[name])
+             for name in set(real) & set(mini) if real[name] != mini[name]}
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_command_info_tips_of_every_command(differ, protocol):
+    real = _info_field(differ.ports["redis"], protocol, 7)
+    mini = _info_field(differ.ports["miniredis"], protocol, 7)
     wrong = {name.decode(): (real[name], mini[name])
              for name in set(real) & set(mini) if real[name] != mini[name]}
     assert not wrong, wrong

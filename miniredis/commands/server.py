@@ -12,6 +12,7 @@ from ..args import to_int
 from ..config import ConfigError, get_param
 from ..errors import CommandError
 from ..glob import compile_pattern
+from ..commandtips import tips_of
 from ..keyspecs import has_keys, keys_and_flags, specs_of
 from ..state import resident_bytes
 from ..security.categories import categories as _categories
@@ -544,7 +545,8 @@ def _command_info(cmd) -> list:
         or Set([])
     return [cmd.fullname.encode(), cmd.arity, Set([Simple(f) for f in _flags(cmd)]),
             cmd.first_key, cmd.last_key, cmd.key_step,
-            Set([Simple("@" + c) for c in _categories(cmd)]), Set([]), _key_specs(cmd),
+            Set([Simple("@" + c) for c in _categories(cmd)]),
+            Set([tip.encode() for tip in tips_of(cmd.fullname)]), _key_specs(cmd),
             subcommands]
 
 
