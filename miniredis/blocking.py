@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from . import errors
@@ -52,7 +53,7 @@ class Waiter:
     """One blocked client: what it waits for and what to answer on timeout."""
 
     __slots__ = ("client", "db_id", "keys", "serve", "timeout_reply", "deadline",
-                 "command", "args")
+                 "command", "args", "duration")
 
     def __init__(self, client: "Client", keys: List[bytes], serve: ServeFunction,
                  timeout_reply: Any, deadline: Optional[float], command: Any) -> None:
@@ -64,6 +65,7 @@ class Waiter:
         self.deadline = deadline      # clock.monotonic() seconds, None: wait forever
         self.command = command        # the Command, for statistics
         self.args: Optional[List[bytes]] = None  # the request (set by the dispatcher)
+        self.duration = 0.0           # seconds its first run took (set by the dispatcher)
 
 
 class Blocking:
@@ -198,6 +200,7 @@ class Blocking:
 
     def _serve(self, waiter: Waiter, db: "Database", key: bytes) -> None:
         """Try to serve one waiter on a ready key; released with its reply if served."""
+        started = perf_counter()
         try:
             reply = waiter.serve(waiter.client, db, key)
         except CommandError as exc:
@@ -210,7 +213,17 @@ class Blocking:
             return
         if self.state.aof is not None:
             self.state.aof.served(waiter, reply)   # BLPOP logged as LPOP...
+        self._slowlog_served(waiter, perf_counter() - started)
         self.unblock(waiter.client, reply)
+
+    def _slowlog_served(self, waiter: Waiter, serving: float) -> None:
+        """Redis's updateStatsOnUnblock: a served blocked command enters the SLOWLOG
+        now, as it was sent (BLPOP, not the LPOP it became), timed as its first run
+        plus the serving. Timeouts and CLIENT UNBLOCK are not logged (Redis 7.0)."""
+        usec = self.state.config.values["slowlog-log-slower-than"]
+        total = int((waiter.duration + serving) * 1_000_000)
+        if waiter.args is not None and 0 <= usec <= total:
+            self.state.add_slowlog(waiter.args, total, waiter.client)
 
     def unblock(self, client: "Client", reply: Any) -> None:
         """Release ``client`` with ``reply``; its held requests run right after."""
@@ -247,6 +260,14 @@ class Blocking:
             return False
         reply = CommandError(errors.UNBLOCKED) if as_error else waiter.timeout_reply
         self.unblock(client, reply)
+        # Redis 7.0 counts this as a failed call of the command, whichever the reply,
+        # and logs it in the SLOWLOG after resetting the client: an entry with no
+        # arguments, timed as the command's first run.
+        if waiter.command is not None:
+            waiter.command.failed_calls += 1
+        usec = self.state.config.values["slowlog-log-slower-than"]
+        if 0 <= usec <= int(waiter.duration * 1_000_000):
+            self.state.add_slowlog([], int(waiter.duration * 1_000_000), client)
         return True
 
 

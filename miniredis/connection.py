@@ -450,7 +450,7 @@ class Client(RequestParser):
             cmd.calls += 1
             cmd.seconds += elapsed
             if elapsed >= slow:
-                self._after_slow(cmd, args, elapsed)
+                self._after_slow(cmd, args, elapsed, reply)
             cls = reply.__class__
             if cmd.is_write and cls is not CommandError:
                 state.dirty += 1
@@ -461,6 +461,7 @@ class Client(RequestParser):
             if reply is BLOCKED:
                 self.blocked.args = args    # its effect is logged when served (AOF)
                 self.blocked.command = cmd  # failed_calls if served with an error
+                self.blocked.duration = elapsed     # SLOWLOG when served
                 # No reply now; the rest of the pipeline waits for the release.
                 self._held[:0] = requests[done:]
                 break
@@ -490,12 +491,18 @@ class Client(RequestParser):
         state.stats.total_commands_processed += done
         return done
 
-    def _after_slow(self, cmd: Command, args: List[bytes], elapsed: float) -> None:
+    def _after_slow(self, cmd: Command, args: List[bytes], elapsed: float,
+                    reply: Any) -> None:
         """After a command past the batch's threshold: SLOWLOG, and (the threshold is
-        below zero while monitors exist) the MONITOR feed. Off the hot path."""
+        below zero while monitors exist) the MONITOR feed. Off the hot path.
+
+        As in Redis, EXEC (skip_slowlog) is not logged, only the commands it ran, and a
+        command that blocked is logged when it is served (Blocking.serve_ready), with
+        the arguments it was sent with."""
         state = self.state
         usec = state.config.values["slowlog-log-slower-than"]
-        if usec >= 0 and elapsed >= usec / 1_000_000:
+        if usec >= 0 and elapsed >= usec / 1_000_000 and reply is not BLOCKED \
+                and "skip_slowlog" not in cmd.flags:
             state.add_slowlog(args, int(elapsed * 1_000_000), self)
         if state.monitors and monitor_shown(cmd):
             monitor_feed(state, self, args)

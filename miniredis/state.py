@@ -219,11 +219,14 @@ class ServerState:
     def uptime(self) -> float:
         return time.monotonic() - self.start_monotonic
 
-    def add_slowlog(self, args: List[bytes], duration_us: int, client: "Client") -> None:
-        """Record a slow command as Redis does (args capped at 32, each at 128 bytes)."""
+    def add_slowlog(self, args: List[bytes], duration_us: int,
+                    client: Optional["Client"]) -> None:
+        """Record a slow command as Redis does (args capped at 32, each at 128 bytes).
+        ``client`` None: a command a script ran (Redis's Lua client, shown as "?:0")."""
         max_len = self.config["slowlog-max-len"]
         from .security.acl import redact_arguments
-        args = redact_arguments(args)      # no passwords or ACL rules in the log
+        if args:    # (CLIENT UNBLOCK logs its target with none)
+            args = redact_arguments(args)  # no passwords or ACL rules in the log
         shown: List[bytes] = []
         for i, arg in enumerate(args):
             if i == 31 and len(args) > 32:
@@ -233,7 +236,8 @@ class ServerState:
                 arg = arg[:128] + b"... (%d more bytes)" % (len(arg) - 128)
             shown.append(arg)
         entry = SlowlogEntry(self.slowlog_next_id, int(time.time()), duration_us, shown,
-                             client.addr, client.name or "")
+                             client.addr if client else "?:0",
+                             (client.name or "") if client else "")
         self.slowlog_next_id += 1
         self.slowlog.insert(0, entry)
         del self.slowlog[max_len:]

@@ -52,6 +52,60 @@ def test_lolwut_random_rows_keep_the_trailer(mini):
     assert len(text.split("\n")) > 10
 
 
+def test_lolwut6_exact_where_nothing_is_random(differ):
+    # One row is too low for any building: white cells, the same on both servers.
+    differ.check("LOLWUT VERSION 6 10 1", "LOLWUT VERSION 6 0 0", "LOLWUT VERSION 6 -5 -9",
+                 "LOLWUT VERSION 6 5000 1", "LOLWUT VERSION 6 3 1 extra",
+                 "LOLWUT VERSION 6 abc", "LOLWUT VERSION 6 10 abc",
+                 "LOLWUT VERSION 6 10 99999999999999999999", "LOLWUT VERSION 4294967302 2 1")
+
+
+_GRAY_CELL = re.compile(r"\x1b\[0;(30;40|90;100|37;47|97;107)m \x1b\[0m")
+_WHITE = "97;107"
+
+
+def _grounded(column) -> bool:
+    """White from the top down to a building, then never white again: buildings stand
+    on the bottom row, and their walls and windows are never white."""
+    top = 0
+    while top < len(column) and column[top] == _WHITE:
+        top += 1
+    return _WHITE not in column[top:]
+
+
+def _skyline_shape(text: str):
+    """What any two of LOLWUT 6's random skylines of one size have in common: the
+    trailer, rows x columns of gray cells and nothing else, a white top row (no
+    building reaches it), and grounded columns."""
+    art, _, trailer = text.rpartition("\nDedicated")
+    lines = art.split("\n")
+    rows = [_GRAY_CELL.findall(line) for line in lines]
+    only_cells = all(_GRAY_CELL.sub("", line) == "" for line in lines)
+    return (trailer, only_cells, len(rows), sorted({len(row) for row in rows}),
+            set(rows[0]) == {_WHITE}, all(_grounded(col) for col in zip(*rows)))
+
+
+@pytest.mark.parametrize("args", [(), ("80", "20"), ("30", "40"), ("7", "3"),
+                                  ("200", "60"), ("1", "30"), ("2", "2")])
+def test_lolwut6_skyline_shape(differ, args):
+    # Redis seeds rand() from the clock and its pid: its skylines differ every time,
+    # so the servers are compared on what every skyline of a size shares.
+    shapes = {}
+    for name, port in differ.ports.items():
+        conn = RawConnection(port)
+        try:
+            texts = [parse_raw(conn.call("LOLWUT", "VERSION", "6", *args))[1].decode()
+                     for _ in range(5)]
+        finally:
+            conn.close()
+        shapes[name] = [_skyline_shape(text) for text in texts]
+        if not args:
+            # Five different skylines, using the four grays between them.
+            shapes[name].append(len(set(texts)))
+            shapes[name].append(sorted(set(_GRAY_CELL.findall("".join(texts)))))
+    assert shapes["miniredis"] == shapes["redis"]
+
+
 def test_command_getkeysandflags(differ):
     differ.check("COMMAND GETKEYSANDFLAGS GET a", "COMMAND GETKEYSANDFLAGS MGET a b c",
                  "COMMAND GETKEYSANDFLAGS GET",

@@ -16,6 +16,7 @@ from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
 from .. import errors
 from ..args import to_int
 from ..errors import CommandError
+from ..keyspecs import specs_of
 
 Handler = Callable[..., object]
 
@@ -33,8 +34,7 @@ class Command:
     def __init__(self, name: str, handler: Optional[Handler], arity: int,
                  flags: Iterable[str], keys: Tuple[int, int, int], group: str,
                  since: str, summary: str, parent: Optional["Command"] = None,
-                 key_finder: Optional[Callable[[List[bytes]], List[int]]] = None,
-                 key_flags: str = "") -> None:
+                 key_finder: Optional[Callable[[List[bytes]], List[int]]] = None) -> None:
         self.name = name
         self.fullname = f"{parent.name}|{name}" if parent else name
         self.handler = handler
@@ -48,8 +48,9 @@ class Command:
         self.parent = parent
         self.is_write = "write" in self.flags
         self.key_finder = key_finder
-        # Redis's key-spec flags (COMMAND INFO), when not the usual RW/RO pair.
-        self.key_flags = key_flags.split()
+        # The flags of its first key spec (miniredis/keyspecs.py): ACL checks not_key.
+        specs = specs_of(self.fullname)
+        self.key_flags = list(specs[0].flags) if specs else []
         self.calls = 0
         self.seconds = 0.0      # time spent in the handler (INFO commandstats)
         self.failed_calls = 0
@@ -90,22 +91,21 @@ _BARE: Dict[bytes, Command] = {}   # name -> the form run without a subcommand
 
 def command(name: str, arity: int, flags: str = "", keys: Tuple[int, int, int] = (0, 0, 0),
             group: str = "generic", since: str = "1.0.0", summary: str = "",
-            key_finder: Optional[Callable[[List[bytes]], List[int]]] = None,
-            key_flags: str = "") -> Callable[[Handler], Handler]:
+            key_finder: Optional[Callable[[List[bytes]], List[int]]] = None
+            ) -> Callable[[Handler], Handler]:
     """Register a command or, with ``"parent|sub"``, a subcommand.
 
     ``flags`` is a space-separated list of Redis command flags (``write``,
     ``readonly``, ``denyoom``, ``fast``, ``admin``, ``noscript``, ``blocking``,
-    ``loading``, ``stale``, ``pubsub``, ``no_auth``, ``no_multi``...). ``key_flags``
-    gives the key-spec flags COMMAND INFO shows (``"RW insert"``, ``"not_key"``...)
-    where the default derived from ``write`` (``RW update`` / ``RO access``) is wrong.
+    ``loading``, ``stale``, ``pubsub``, ``no_auth``, ``no_multi``...). How each key is
+    used (Redis's key specs) is in :mod:`miniredis.keyspecs`, by command name.
     """
     def register(handler: Handler) -> Handler:
         if "|" in name:
             parent_name, sub = name.split("|", 1)
             parent = COMMANDS[parent_name.encode()]
             cmd = Command(sub, handler, arity, flags.split(), keys, group, since, summary,
-                          parent=parent, key_finder=key_finder, key_flags=key_flags)
+                          parent=parent, key_finder=key_finder)
             parent.subcommands[sub.encode()] = cmd
             if parent.handler is not None:
                 # A command that also runs bare (COMMAND): dispatch must look at the
@@ -116,7 +116,7 @@ def command(name: str, arity: int, flags: str = "", keys: Tuple[int, int, int] =
                 parent.handler = None
         else:
             cmd = Command(name, handler, arity, flags.split(), keys, group, since, summary,
-                          key_finder=key_finder, key_flags=key_flags)
+                          key_finder=key_finder)
             COMMANDS[name.encode()] = cmd
             _LOOKUP[name.encode()] = cmd
             _LOOKUP[name.upper().encode()] = cmd

@@ -14,8 +14,8 @@ from ..args import LLONG_MAX, parse_int
 from ..blocking import block
 from ..errors import CommandError
 from ..pause import ALL, WRITE
-from ..protocol import OK, Raw, Set, Verbatim
-from . import command, container, lookup
+from ..protocol import OK, Raw, Set, Simple, Verbatim
+from . import command, container
 from . import server as _server   # COMMAND's container must exist before GETKEYSANDFLAGS
 from .connection import REDIS_VERSION, help_reply
 from .server import protected_allowed
@@ -165,10 +165,5 @@ def lolwut(client, args: List[bytes]):
 @command("command|getkeysandflags", -4, "loading stale", group="server", since="7.0.0",
          summary="Extract keys and access flags given a full Redis command")
 def command_getkeysandflags(client, args: List[bytes]):
-    keys = _server.command_getkeys(client, args)
-    target = args[2:]
-    cmd = lookup(target[0])
-    if cmd.subcommands and len(target) > 1:
-        cmd = cmd.subcommands.get(target[1].lower(), cmd)
-    flags = _server._key_spec_flags(cmd)
-    return [[key, Set(list(flags))] for key in keys]
+    return [[args[2 + pos], Set([Simple(flag) for flag in flags])]
+            for pos, flags in _server.find_keys(args[2:])]

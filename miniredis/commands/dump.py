@@ -106,14 +106,13 @@ def _restore(client, args: List[bytes]):
 
 @command("restore", -4, "write denyoom", keys=(1, 1, 1), group="generic", since="2.6.0",
          summary="Create a key using the provided serialized value, previously obtained "
-         "using DUMP.", key_flags="OW update")
+         "using DUMP.")
 def restore(client, args: List[bytes]):
     return _restore(client, args)
 
 
 @command("restore-asking", -4, "write denyoom asking", keys=(1, 1, 1), group="server",
-         since="3.0.0", summary="An internal command for migrating keys in a cluster",
-         key_flags="OW update")
+         since="3.0.0", summary="An internal command for migrating keys in a cluster")
 def restore_asking(client, args: List[bytes]):
     return _restore(client, args)
 
@@ -145,8 +144,9 @@ def _migrate_key_positions(args: List[bytes]) -> List[int]:
         if word == b"auth2":
             j += 3
             continue
-        if word == b"keys" and args[3] == b"":
-            return list(range(j + 1, len(args)))
+        if word == b"keys":
+            # With a key argument too, MIGRATE will answer a syntax error: no keys.
+            return list(range(j + 1, len(args))) if args[3] == b"" else []
         j += 1
     return [3]
 
@@ -219,7 +219,7 @@ def _parse_migrate(args: List[bytes]) -> Tuple[bool, bool, Optional[bytes],
 
 @command("migrate", -6, "write", keys=(3, 3, 1), group="generic", since="2.6.0",
          summary="Atomically transfer a key from a Redis instance to another one.",
-         key_finder=_migrate_key_positions, key_flags="RW access delete")
+         key_finder=_migrate_key_positions)
 def migrate(client, args: List[bytes]):
     copy, replace, username, password, names = _parse_migrate(args)
     timeout = _integer(args[5])

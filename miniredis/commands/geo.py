@@ -469,8 +469,7 @@ def _store_keys(start: int) -> Callable[[List[bytes]], List[int]]:
 
 @command("georadius", -6, "write denyoom", keys=(1, 1, 1), group="geo", since="3.2.0",
          summary="Query a sorted set representing a geospatial index to fetch members "
-         "matching a given maximum distance from a point", key_finder=_store_keys(6),
-         key_flags="RO access")
+         "matching a given maximum distance from a point", key_finder=_store_keys(6))
 def georadius(client, args: List[bytes]):
     return _search(client, args, 1, _COORDS)
 
@@ -484,7 +483,7 @@ def georadius_ro(client, args: List[bytes]):
 @command("georadiusbymember", -5, "write denyoom", keys=(1, 1, 1), group="geo",
          since="3.2.0", summary="Query a sorted set representing a geospatial index to "
          "fetch members matching a given maximum distance from a member",
-         key_finder=_store_keys(5), key_flags="RO access")
+         key_finder=_store_keys(5))
 def georadiusbymember(client, args: List[bytes]):
     return _search(client, args, 1, _MEMBER)
 
@@ -505,6 +504,6 @@ def geosearch(client, args: List[bytes]):
 @command("geosearchstore", -8, "write denyoom", keys=(1, 2, 1), group="geo",
          since="6.2.0", summary="Query a sorted set representing a geospatial index to "
          "fetch members inside an area of a box or a circle, and store the result in "
-         "another key.", key_flags="OW update")
+         "another key.")
 def geosearchstore(client, args: List[bytes]):
     return _search(client, args, 2, _SEARCH | _SEARCHSTORE)

@@ -47,8 +47,7 @@ def _max_bytes(client) -> int:
 
 
 @command("pfadd", -2, "write denyoom fast", keys=(1, 1, 1), group="hyperloglog",
-         since="2.8.9", summary="Adds the specified elements to the specified HyperLogLog.",
-         key_flags="RW insert")
+         since="2.8.9", summary="Adds the specified elements to the specified HyperLogLog.")
 def pfadd(client, args: List[bytes]):
     db = client.db
     key = args[1]
@@ -75,7 +74,7 @@ def pfadd(client, args: List[bytes]):
 
 @command("pfcount", -2, "readonly may_replicate", keys=(1, -1, 1), group="hyperloglog",
          since="2.8.9", summary="Return the approximated cardinality of the set(s) "
-         "observed by the HyperLogLog at key(s).", key_flags="RW access")
+         "observed by the HyperLogLog at key(s).")
 def pfcount(client, args: List[bytes]):
     db = client.db
     if len(args) > 2:
@@ -119,8 +118,7 @@ def _signed(card: int) -> int:
 
 
 @command("pfmerge", -2, "write denyoom", keys=(1, -1, 1), group="hyperloglog",
-         since="2.8.9", summary="Merge N different HyperLogLogs into a single one.",
-         key_flags="RW access insert")
+         since="2.8.9", summary="Merge N different HyperLogLogs into a single one.")
 def pfmerge(client, args: List[bytes]):
     db = client.db
     merged = None
@@ -153,8 +151,7 @@ def pfmerge(client, args: List[bytes]):
 
 
 @command("pfdebug", 3, "write denyoom admin", keys=(2, 2, 1), group="hyperloglog",
-         since="2.8.9", summary="Internal commands for debugging HyperLogLog values",
-         key_flags="RW access")
+         since="2.8.9", summary="Internal commands for debugging HyperLogLog values")
 def pfdebug(client, args: List[bytes]):
     # Redis compares the subcommand as a C string: a NUL ends it.
     sub = args[1].split(b"\x00", 1)[0]

@@ -4,7 +4,10 @@ Version 5 draws Georg Nees's "Schotter" in braille characters, as Redis's lolwut
 squares in a grid, rotated and shifted more and more randomly row after row (the first
 two rows are never disturbed, so a grid of at most two rows is exactly Redis's). The
 geometry keeps C's single-precision arithmetic so the pixels land where Redis puts them.
-Any other version prints just the version line, as Redis 7.0 does for its own.
+Version 6 draws lolwut6.c's skyline of random buildings with the same geometry and
+random draws; Redis seeds C's rand() from the clock and its pid, so no two skylines
+match, on either server. Any other version prints just the version line, as Redis 7.0
+does for its own.
 """
 from __future__ import annotations
 
@@ -122,6 +125,93 @@ def schotter(cols: int, per_row: int, per_col: int) -> str:
     return canvas.render()
 
 
+# Version 6: a city skyline in the four grays of the Game Boy, one terminal cell per
+# pixel, each drawn as a space with its foreground and background colors set.
+_GRAYS = ["\033[%s \033[0m" % code
+          for code in ("0;30;40m", "0;90;100m", "0;37;47m", "0;97;107m")]
+
+
+def _rand() -> int:
+    """A non-negative int like C's rand() (Redis seeds rand() from the clock and pid,
+    so its skylines are never reproducible either)."""
+    return random.getrandbits(31)
+
+
+class _Skyline:
+    """lolwut6.c's canvas: ``height`` rows of ``width`` gray levels (0 black..3 white),
+    white at first; drawing outside it is ignored, reading outside it gives black."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self.rows = [[3] * width for _ in range(height)]
+
+    def get(self, x: int, y: int) -> int:
+        if 0 <= x < self.width and 0 <= y < self.height:
+            return self.rows[y][x]
+        return 0
+
+    def skyscraper(self, xoff: int, width: int, height: int, windows: bool,
+                   color: int) -> None:
+        """A building standing on the bottom row; its roof row is four pixels
+        narrower, and the windows (two pixels wide, one tall, on every other row
+        and pair of columns, away from the walls) are one of the two grays."""
+        starty = self.height - 1
+        endy = starty - height + 1
+        for y in range(starty, endy - 1, -1):
+            if not 0 <= y < self.height:
+                continue
+            row = self.rows[y]
+            left, right = (xoff + 2, xoff + width - 2) if y == endy else \
+                (xoff, xoff + width)
+            left, right = max(left, 0), min(right, self.width)
+            if left < right:
+                row[left:right] = [color] * (right - left)
+            rely = y - (endy + 1)
+            if not windows or not endy + 1 < y < starty - 1 or not rely % 2:
+                continue
+            for x in range(xoff + 2, xoff + width - 2):
+                relx = x - (xoff + 1)
+                if (relx // 2) % 2:
+                    pixel = 1 + _rand() % 2
+                    while pixel == color:
+                        pixel = 1 + _rand() % 2
+                    if relx % 2:
+                        pixel = self.get(x - 1, y)   # the window's left half
+                    if 0 <= x < self.width:
+                        row[x] = pixel
+
+    def render(self) -> str:
+        grays = _GRAYS
+        return "\n".join("".join([grays[pixel] for pixel in row]) for row in self.rows)
+
+
+def skyline(cols: int, rows: int) -> str:
+    """generateSkyline + renderCanvas: two passes of window-less buildings (the
+    lighter gray behind), then black ones with windows in front."""
+    canvas = _Skyline(cols, rows)
+    for color in (2, 1):
+        offset = -10
+        while offset < cols:
+            offset += _rand() % 8
+            width = 10 + _rand() % 9
+            if color == 2:
+                height = rows // 2 + (_rand() % rows) // 2
+            else:
+                height = rows // 2 + (_rand() % rows) // 3
+            canvas.skyscraper(offset, width, height, False, color)
+            offset += width // 2 if color == 2 else width + 1
+    offset = -10
+    while offset < cols:
+        offset += _rand() % 8
+        width = 5 + _rand() % 14
+        if width % 4:
+            width += width % 3
+        height = rows // 3 + (_rand() % rows) // 2
+        canvas.skyscraper(offset, width, height, True, 0)
+        offset += width + 5
+    return canvas.render()
+
+
 def _long(value: bytes) -> int:
     from ..args import parse_int
     return parse_int(value)
@@ -138,5 +228,12 @@ def render(version: int, args: List[bytes], redis_version: str) -> str:
         per_col = min(max(per_col, 1), 200)
         return (schotter(cols, per_row, per_col)
                 + "\nGeorg Nees - schotter, plotter on paper, 1968. Redis ver. "
+                + redis_version + "\n")
+    if version == 6:
+        cols = _long(args[0]) if len(args) > 0 else 80
+        rows = _long(args[1]) if len(args) > 1 else 20
+        return (skyline(min(max(cols, 1), 1000), min(max(rows, 1), 1000))
+                + "\nDedicated to the 8 bit game developers of past and present.\n"
+                "Original 8 bit image from Plaguemon by hikikomori. Redis ver. "
                 + redis_version + "\n")
     return "Redis ver. %s\n" % redis_version

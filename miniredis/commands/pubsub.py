@@ -181,7 +181,7 @@ def subscribe(client: "Client", args: List[bytes]) -> Any:
 
 
 @command("ssubscribe", -2, "pubsub noscript loading stale", keys=(1, -1, 1),
-         key_flags="not_key", group="pubsub", since="7.0.0",
+         group="pubsub", since="7.0.0",
          summary="Listen for messages published to the given shard channels")
 def ssubscribe(client: "Client", args: List[bytes]) -> Any:
     return _subscribe(client, args, shard=True)
@@ -194,7 +194,7 @@ def unsubscribe(client: "Client", args: List[bytes]) -> Any:
 
 
 @command("sunsubscribe", -1, "pubsub noscript loading stale", keys=(1, -1, 1),
-         key_flags="not_key", group="pubsub", since="7.0.0",
+         group="pubsub", since="7.0.0",
          summary="Stop listening for messages posted to the given shard channels")
 def sunsubscribe(client: "Client", args: List[bytes]) -> Any:
     return _unsubscribe(client, args, shard=True)
@@ -242,7 +242,7 @@ def publish(client: "Client", args: List[bytes]) -> Any:
 
 
 @command("spublish", 3, "pubsub loading stale fast may_replicate", keys=(1, 1, 1),
-         group="pubsub", key_flags="not_key", since="7.0.0",
+         group="pubsub", since="7.0.0",
          summary="Post a message to a shard channel")
 def spublish(client: "Client", args: List[bytes]) -> Any:
     return pubsub_of(client.state).publish(args[1], args[2], shard=True)

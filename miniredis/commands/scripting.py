@@ -239,9 +239,14 @@ class Scripting:
                       % (cmd.fullname, traceback.format_exc()))
             reply = CommandError("ERR internal error while running '%s'" % cmd.fullname)
             cmd.failed_calls += 1
+        elapsed = time.perf_counter() - started
         cmd.calls += 1
-        cmd.seconds += time.perf_counter() - started
+        cmd.seconds += elapsed
         state.stats.total_commands_processed += 1
+        slowlog_usec = state.config.values["slowlog-log-slower-than"]
+        if 0 <= slowlog_usec <= elapsed * 1_000_000:
+            # Redis logs what scripts run too, as its Lua client (no address, no name).
+            state.add_slowlog(argv, int(elapsed * 1_000_000), None)
         if client.tracking is not None and "readonly" in flags:
             state.tracking.script_read(client)   # the script's declared keys were read
         if state.monitors and monitor_shown(cmd):

@@ -12,10 +12,12 @@ from ..args import to_int
 from ..config import ConfigError, get_param
 from ..errors import CommandError
 from ..glob import compile_pattern
+from ..commandtips import tips_of
+from ..keyspecs import has_keys, keys_and_flags, specs_of
 from ..state import resident_bytes
 from ..security.categories import categories as _categories
 from ..protocol import OK, Map, Set, Simple, Verbatim
-from ..security.protected import command_refusal, is_local
+from ..security.protected import is_local
 from . import COMMANDS, all_commands, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
 from .pubsub import info_fields as pubsub_info
@@ -532,34 +534,39 @@ def _flags(cmd) -> List[str]:
     return [name for name in _FLAG_ORDER if name in flags]
 
 
-def _key_spec_flags(cmd) -> List[bytes]:
-    # Redis documents per key whether it is read, written, inserted, deleted...; a
-    # command declares that when it differs from the common case its nature implies.
-    if cmd.key_flags:
-        return [Simple(flag) for flag in cmd.key_flags]
-    if "write" in cmd.flags:
-        return [Simple("RW"), Simple("update")]
-    return [Simple("RO"), Simple("access")]
+def _key_specs(cmd) -> Set:
+    """COMMAND INFO's key specs: flags, begin_search and find_keys of each."""
+    reply = Set([])
+    for spec in specs_of(cmd.fullname):
+        entry = Map()
+        if spec.notes:
+            entry[b"notes"] = spec.notes.encode()
+        entry[b"flags"] = Set([Simple(flag) for flag in spec.flags])
+        if spec.begin[0] == "index":
+            begin = Map([(b"index", spec.begin[1])])
+        elif spec.begin[0] == "keyword":
+            begin = Map([(b"keyword", spec.begin[1].encode()), (b"startfrom", spec.begin[2])])
+        else:
+            begin = Map()
+        entry[b"begin_search"] = Map([(b"type", spec.begin[0].encode()), (b"spec", begin)])
+        if spec.find[0] == "range":
+            find = Map(zip((b"lastkey", b"keystep", b"limit"), spec.find[1:]))
+        elif spec.find[0] == "keynum":
+            find = Map(zip((b"keynumidx", b"firstkey", b"keystep"), spec.find[1:]))
+        else:
+            find = Map()
+        entry[b"find_keys"] = Map([(b"type", spec.find[0].encode()), (b"spec", find)])
+        reply.append(entry)
+    return reply
 
 
 def _command_info(cmd) -> list:
     subcommands: Any = [_command_info(sub) for sub in cmd.subcommands.values()] \
         or Set([])
-    key_specs = []
-    if cmd.first_key > 0:
-        key_specs.append(Map([
-            (b"flags", Set(_key_spec_flags(cmd))),
-            (b"begin_search", Map([(b"type", b"index"),
-                                   (b"spec", Map([(b"index", cmd.first_key)]))])),
-            (b"find_keys", Map([(b"type", b"range"),
-                                (b"spec", Map([(b"lastkey", cmd.last_key - cmd.first_key
-                                                if cmd.last_key >= 0 else cmd.last_key),
-                                               (b"keystep", cmd.key_step),
-                                               (b"limit", 0)]))])),
-        ]))
     return [cmd.fullname.encode(), cmd.arity, Set([Simple(f) for f in _flags(cmd)]),
             cmd.first_key, cmd.last_key, cmd.key_step,
-            Set([Simple("@" + c) for c in _categories(cmd)]), Set([]), Set(key_specs),
+            Set([Simple("@" + c) for c in _categories(cmd)]),
+            Set([tip.encode() for tip in tips_of(cmd.fullname)]), _key_specs(cmd),
             subcommands]
 
 
@@ -666,22 +673,25 @@ def command_help(client, args: List[bytes]):
 @command("command|getkeys", -4, "loading stale", group="server", since="2.8.13",
          summary="Extract keys given a full Redis command")
 def command_getkeys(client, args: List[bytes]):
-    target = args[2:]
+    return [args[2 + pos] for pos, _ in find_keys(args[2:])]
+
+
+def find_keys(target: List[bytes]) -> List[tuple]:
+    """(position, key-spec flags) of the keys of the command ``target`` spells, with
+    COMMAND GETKEYS's errors."""
     cmd = lookup(target[0])
+    if cmd is not None and cmd.subcommands and len(target) > 1:
+        cmd = cmd.subcommands.get(target[1].lower())    # "OBJECT FOO": no such command
     if cmd is None:
         raise CommandError(errors.GETKEYS_INVALID)
-    if cmd.subcommands and len(target) > 1:
-        cmd = cmd.subcommands.get(target[1].lower(), cmd)
+    if not has_keys(cmd.fullname, cmd.key_finder is not None):
+        raise CommandError(errors.GETKEYS_NO_KEYS)
     if not cmd.arity_ok(len(target)):
         raise CommandError(errors.GETKEYS_ARITY)
-    positions = cmd.key_indexes(target)
-    if not positions:
-        if cmd.key_finder is None:
-            raise CommandError(errors.GETKEYS_NO_KEYS)
-        if "no_mandatory_keys" in cmd.flags:   # EVAL with 0 keys: none, validly
-            return []
+    found = keys_and_flags(cmd, target)
+    if not found and "no_mandatory_keys" not in cmd.flags:   # EVAL with 0 keys: valid
         raise CommandError(errors.GETKEYS_INVALID_ARGS)
-    return [target[i] for i in positions if i < len(target)]
+    return found
 
 
 # -- TIME, LASTSAVE, SHUTDOWN, SLOWLOG (DEBUG: commands/debug.py) ---------------------------------------------

@@ -101,7 +101,6 @@ class Loader:
                 data = handle.read()
         except FileNotFoundError:
             raise AOFLoadError("The AOF file %s doesn't exist" % name) from None
-        client = self.client
         pos = 0
         size = len(data)
         if data[:5] == b"REDIS":

@@ -34,6 +34,7 @@ _CATEGORY_EXCEPTIONS = {
     "info": ("dangerous",), "lastsave": ("admin", "dangerous"), "time": (),
     "role": ("admin", "dangerous"), "wait": ("connection",), "latency": (), "module": (),
     "command|getkeysandflags": ("connection",),
+    "asking": ("connection",), "readonly": ("connection",), "readwrite": ("connection",),
     "client": (), "client|kill": ("connection",), "client|list": ("connection",),
     "client|no-evict": ("connection",), "client|pause": ("connection",),
     "client|unpause": ("connection",), "client|unblock": ("connection",),

@@ -1,0 +1,138 @@
+"""SLOWLOG against redis-server: which commands are logged, and as what.
+
+Redis logs a command with the arguments it was sent with, not those it is rewritten to
+for replication (SPOP with a count, GEOADD, GETSET, INCRBYFLOAT, EXPIRE...); EXEC is
+not logged (skip_slowlog), only what it ran; a command that blocks is logged when it is
+served, and not at all when it times out; CLIENT UNBLOCK logs an entry with no
+arguments (Redis resets the client first). Commands scripts run are logged too.
+"""
+from __future__ import annotations
+
+import re
+import time
+
+from .harness import RawConnection, compare_scenario, connect, parse_raw, wait_blocked
+
+
+def _logged(admin: RawConnection):
+    """What SLOWLOG GET shows, newest first: each entry's arguments, whether its client
+    address is Lua's "?:0", and its client name (durations and ports vary, and so do
+    client ids, which CLIENT UNBLOCK takes)."""
+    kind, entries = parse_raw(admin.call("SLOWLOG", "GET", "-1"))
+    seen = []
+    for entry in entries:
+        fields = entry[1]
+        args = [arg[1] for arg in fields[3][1]]
+        if args[:2] == [b"CLIENT", b"UNBLOCK"]:
+            args[2] = b"<id>"
+        elif args[:1] == [b"INFO"]:
+            continue        # wait_blocked polls INFO a varying number of times
+        seen.append((tuple(args), fields[4][1] == b"?:0", fields[5][1]))
+    return seen
+
+
+def _failed_calls(admin: RawConnection, name: str) -> int:
+    info = admin.call("INFO", "commandstats").decode()
+    match = re.search(r"cmdstat_%s:.*failed_calls=(\d+)" % name, info)
+    return int(match.group(1)) if match else 0
+
+
+def _slowlog_all(scenario):
+    """Run ``scenario`` with every command logged, restoring the threshold after."""
+    def wrapped(port, protocol, admin):
+        admin.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
+        try:
+            return scenario(port, protocol, admin)
+        finally:
+            admin.call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+            admin.call("SLOWLOG", "RESET")
+    return wrapped
+
+
+@_slowlog_all
+def _rewritten(port, protocol, admin):
+    seen = []
+    for setup, command in [
+            (["SADD", "set", "a", "b", "c", "d", "e"], ["SPOP", "set", "10"]),
+            (["SADD", "set2", "a", "b", "c"], ["SPOP", "set2", "1"]),
+            (["PING"], ["GEOADD", "cities", "-122.33207", "47.60621", "Seattle"]),
+            (["SET", "A", "5"], ["GETSET", "a", "5"]),
+            (["SET", "A", "0"], ["INCRBYFLOAT", "A", "1.0"]),
+            (["SET", "k", "v"], ["EXPIRE", "k", "100"]),
+            (["SET", "k", "v"], ["GETEX", "k", "EX", "100"]),
+            (["SET", "k", "v"], ["SET", "k", "v", "EX", "100", "KEEPTTL"]),
+            (["SET", "k", "v"], ["SET", "k", "v", "PX", "100000"]),
+            (["HSET", "h", "f", "1"], ["HINCRBYFLOAT", "h", "f", "0.5"]),
+            (["RPUSH", "src", "x"], ["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"]),
+            (["RPUSH", "l2", "x"], ["BRPOPLPUSH", "l2", "dst", "0"]),
+            (["ZADD", "z", "1", "m"], ["BZPOPMIN", "z", "0"]),
+            (["PING"], ["EVAL", "return redis.call('set', KEYS[1], 'x')", "1", "e"]),
+            (["CLIENT", "SETNAME", "scripter"],
+             ["EVAL", "redis.call('set', KEYS[1], 'x'); return redis.pcall('incr', "
+              "KEYS[1])", "1", "e"]),
+            (["FUNCTION", "LOAD", "REPLACE", "#!lua name=slowlib\nredis.register_function("
+              "'f', function(keys) return redis.call('get', keys[1]) end)"],
+             ["FCALL", "f", "1", "e"]),
+    ]:
+        admin.call(*setup)
+        admin.call("SLOWLOG", "RESET")
+        admin.call(*command)
+        seen.append(_logged(admin))
+    admin.call("FUNCTION", "DELETE", "slowlib")
+    admin.call("CLIENT", "SETNAME", "")
+    return seen
+
+
+def test_rewritten_commands_are_logged_as_sent(differ):
+    compare_scenario(differ, _rewritten)
+
+
+@_slowlog_all
+def _exec_and_served(port, protocol, admin):
+    seen = []
+    waiter = connect(port, protocol)
+    try:
+        # EXEC itself is not logged; what it ran is, and the BLPOP it served after.
+        waiter.send("BLPOP", "l", "0")
+        wait_blocked(admin, 1)
+        admin.call("MULTI")
+        admin.call("LPUSH", "l", "foo")
+        admin.call("SLOWLOG", "RESET")
+        admin.call("EXEC")
+        seen.append(waiter.read_raw())
+        seen.append(_logged(admin))
+        # Served outside a transaction, by a list and by a sorted set.
+        for command, feed in ((["BRPOP", "a", "b", "0"], ["RPUSH", "b", "1", "2"]),
+                              (["BZPOPMAX", "z", "0"], ["ZADD", "z", "1", "m"]),
+                              (["BLMPOP", "0", "1", "m", "LEFT", "COUNT", "2"],
+                               ["RPUSH", "m", "1", "2", "3"])):
+            admin.call("SLOWLOG", "RESET")
+            waiter.send(*command)
+            wait_blocked(admin, 1)
+            admin.call(*feed)
+            seen.append(waiter.read_raw())
+            seen.append(_logged(admin))
+        # A timeout ends a wait without logging the command; CLIENT UNBLOCK logs an
+        # entry without arguments, and counts a failed call whichever the reply.
+        failed_before = _failed_calls(admin, "blpop")
+        admin.call("SLOWLOG", "RESET")
+        seen.append(waiter.call("BLPOP", "none", "0.05"))
+        waiter_id = waiter.call("CLIENT", "ID")[1:-2]
+        waiter.send("BLPOP", "none", "0")
+        wait_blocked(admin, 1)
+        admin.call("CLIENT", "UNBLOCK", waiter_id)
+        seen.append(waiter.read_raw())
+        waiter.send("BLPOP", "none", "0")
+        wait_blocked(admin, 1)
+        admin.call("CLIENT", "UNBLOCK", waiter_id, "ERROR")
+        seen.append(waiter.read_raw())
+        time.sleep(0.01)
+        seen.append(_logged(admin))
+        seen.append(_failed_calls(admin, "blpop") - failed_before)
+    finally:
+        waiter.close()
+    return seen
+
+
+def test_exec_and_served_blocked_commands(differ):
+    compare_scenario(differ, _exec_and_served)
