@@ -30,6 +30,7 @@ from .parsing import RequestParser
 PONG_BYTES = b"+PONG\r\n"
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .readiness import ReadyQueue
     from .state import ServerState
 
 _perf_counter = time.perf_counter
@@ -83,6 +84,7 @@ class Client(RequestParser):
         self.out: List[bytes] = []
         self._unsent = bytearray()      # reply bytes the socket has not accepted yet
         self._loop: Any = None
+        self._ready: Any = None         # the server's ReadyQueue once started
         self._read_watcher: Any = None
         self._write_watcher: Any = None
         self.in_callback = False        # running this client's requests right now
@@ -136,13 +138,29 @@ class Client(RequestParser):
     # A client is not a greenlet: like Redis's ae loop, libev calls us when the socket
     # is readable (or, with replies left unsent, writable), in the hub itself. Handlers
     # never block, so this saves a greenlet switch and a failed recv per request.
-    def start(self, loop: Any) -> None:
-        """Begin serving this client from ``loop`` (the hub's libev loop)."""
+    def start(self, loop: Any, ready: "ReadyQueue") -> None:
+        """Begin serving this client from ``loop`` (the hub's libev loop); ``ready``
+        orders the clients one poll finds readable (see :mod:`miniredis.readiness`)."""
         self._loop = loop
+        self._ready = ready
         self._read_watcher = loop.io(self.fd, 1)
         self._read_watcher.start(self._on_readable)
 
     def _on_readable(self) -> None:
+        # libev calls the watchers of one poll last-in-first-out: unless this is the
+        # only one, wait for the batch and be served in the kernel's order.
+        ready = self._ready
+        if ready.waiting or self._loop.pendingcnt:
+            ready.defer(self)
+            return
+        self._read()
+
+    def serve_ready(self) -> None:
+        """Read and serve what the socket holds (called by the ReadyQueue)."""
+        if not self.closed:
+            self._read()
+
+    def _read(self) -> None:
         try:
             data = self.sock.recv(READ_SIZE)
         except (BlockingIOError, InterruptedError):

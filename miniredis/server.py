@@ -29,6 +29,7 @@ from .parsing import settle_input
 from .embed import DataAccess
 from .errors import MAX_CLIENTS
 from .log import Logger
+from .readiness import ReadyQueue
 from .security.protected import refuse_connection
 from .state import ServerState
 
@@ -82,6 +83,7 @@ class Server(DataAccess):
         # unix socket.
         self._listeners: List[Any] = []
         self._loop: Any = None
+        self._ready_queue: Optional[ReadyQueue] = None   # ready sockets, in the kernel's order
         self._hub_thread: Optional[int] = None
         self._thread: Optional[threading.Thread] = None
         self._ready = threading.Event()
@@ -181,6 +183,7 @@ class Server(DataAccess):
         config = self.config
         self._stopped = gevent.event.Event()
         self._loop = gevent.get_hub().loop
+        self._ready_queue = ReadyQueue(self._loop)
         self._hub_thread = threading.get_ident()
         state.loop = self._loop
         port = config["port"]
@@ -242,7 +245,7 @@ class Server(DataAccess):
     def _watch(self, listener: Any, key: Any) -> None:
         listener.setblocking(False)
         watcher = self._loop.io(listener.fileno(), 1)
-        watcher.start(self._on_acceptable, listener, key is None)
+        watcher.start(self._on_acceptable, _Acceptor(self, listener, key is None))
         self._listeners.append((listener, watcher, key))
 
     def _rebind(self, bind: str, port: int) -> None:
@@ -357,8 +360,17 @@ class Server(DataAccess):
             self._stopped.set()
 
     # -- connections --------------------------------------------------------------
-    def _on_acceptable(self, listener: Any, unix: bool) -> None:
-        """Accept every pending connection (called by the loop, in the hub)."""
+    def _on_acceptable(self, acceptor: "_Acceptor") -> None:
+        # A listener takes its turn among the clients one poll found ready, as in
+        # Redis's event loop (see miniredis.readiness).
+        ready = self._ready_queue
+        if ready.waiting or self._loop.pendingcnt:
+            ready.defer(acceptor)
+        else:
+            acceptor.serve_ready()
+
+    def _accept(self, listener: Any, unix: bool) -> None:
+        """Accept every pending connection (in the hub)."""
         for _ in range(1000):
             try:
                 sock, address = listener.accept()
@@ -403,7 +415,7 @@ class Server(DataAccess):
         client = Client(state, sock, addr, laddr, unix=unix)
         state.clients[client.id] = client
         state.stats.total_connections_received += 1
-        client.start(self._loop)
+        client.start(self._loop, self._ready_queue)
 
     # -- background work ----------------------------------------------------------
     def _cron_loop(self) -> None:
@@ -470,6 +482,21 @@ class Server(DataAccess):
         if outcome[1] is not None:
             raise outcome[1]
         return outcome[0]
+
+
+class _Acceptor:
+    """A listening socket as a ReadyQueue source: accepts when its turn comes."""
+
+    __slots__ = ("server", "listener", "unix")
+
+    def __init__(self, server: Server, listener: Any, unix: bool) -> None:
+        self.server = server
+        self.listener = listener
+        self.unix = unix
+
+    def serve_ready(self) -> None:
+        if self.listener.fileno() >= 0:   # not closed meanwhile (CONFIG SET port)
+            self.server._accept(self.listener, self.unix)
 
 
 def _format_addr(address: Any) -> str:
