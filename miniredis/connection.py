@@ -146,21 +146,17 @@ class Client(RequestParser):
         self._read_watcher = loop.io(self.fd, 1)
         self._read_watcher.start(self._on_readable)
 
-    def _on_readable(self) -> None:
-        # libev calls the watchers of one poll last-in-first-out: unless this is the
-        # only one, wait for the batch and be served in the kernel's order.
-        ready = self._ready
-        if ready.waiting or self._loop.pendingcnt:
-            ready.defer(self)
+    def _on_readable(self, in_turn: bool = False) -> None:
+        """The read watcher's callback; ``in_turn``: called by the ReadyQueue."""
+        if not in_turn:
+            # libev calls the watchers of one poll last-in-first-out: unless this is
+            # the only one, wait for the batch and be served in the kernel's order.
+            ready = self._ready
+            if ready.waiting or self._loop.pendingcnt:
+                ready.defer(self)
+                return
+        elif self.closed:
             return
-        self._read()
-
-    def serve_ready(self) -> None:
-        """Read and serve what the socket holds (called by the ReadyQueue)."""
-        if not self.closed:
-            self._read()
-
-    def _read(self) -> None:
         try:
             data = self.sock.recv(READ_SIZE)
         except (BlockingIOError, InterruptedError):
@@ -177,6 +173,10 @@ class Client(RequestParser):
             self.state.log("warning", "Closing client after internal error: %s"
                            % traceback.format_exc())
             self.close()
+
+    def serve_ready(self) -> None:
+        """Read and serve what the socket holds, now (called by the ReadyQueue)."""
+        self._on_readable(True)
 
     def process(self, data: bytes) -> None:
         """Parse ``data``, run every complete request, send all replies at once."""
