@@ -144,16 +144,22 @@ class Client(RequestParser):
         self._loop = loop
         self._ready = ready
         self._read_watcher = loop.io(self.fd, 1)
-        self._read_watcher.start(self._on_readable)
+        self._read_watcher.start(self.on_readable)
 
-    def _on_readable(self, in_turn: bool = False) -> None:
-        """The read watcher's callback; ``in_turn``: called by the ReadyQueue."""
+    def on_readable(self, in_turn: bool = False) -> None:
+        """Read and serve what the socket holds: the read watcher's callback, and the
+        ReadyQueue's call (``in_turn``) when this client's turn in the batch comes."""
         if not in_turn:
             # libev calls the watchers of one poll last-in-first-out: unless this is
             # the only one, wait for the batch and be served in the kernel's order.
             ready = self._ready
-            if ready.waiting or self._loop.pendingcnt:
-                ready.defer(self)
+            pending = self._loop.pendingcnt
+            if pending or ready.waiting:
+                ready.waiting.append(self)
+                if not pending:
+                    ready.run()         # the batch's last watcher: serve it now
+                elif not ready.scheduled:
+                    ready.schedule()
                 return
         elif self.closed:
             return
@@ -173,10 +179,6 @@ class Client(RequestParser):
             self.state.log("warning", "Closing client after internal error: %s"
                            % traceback.format_exc())
             self.close()
-
-    def serve_ready(self) -> None:
-        """Read and serve what the socket holds, now (called by the ReadyQueue)."""
-        self._on_readable(True)
 
     def process(self, data: bytes) -> None:
         """Parse ``data``, run every complete request, send all replies at once."""
@@ -268,7 +270,7 @@ class Client(RequestParser):
         if self.closing:
             self.close()
         elif self._read_watcher is not None:
-            self._read_watcher.start(self._on_readable)
+            self._read_watcher.start(self.on_readable)
 
     def push(self, data: bytes) -> None:
         """Queue an out-of-band message (pub/sub) for this client.

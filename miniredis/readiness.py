@@ -24,34 +24,34 @@ __all__ = ["ReadyQueue"]
 class ReadyQueue:
     """The sources (clients, listeners) found ready by one poll, not served yet.
 
-    A source has ``serve_ready()``, which reads or accepts what is there (nothing, if
-    it was closed or drained in the meantime). Its watcher callback calls
-    :meth:`defer` when ``waiting`` is not empty or the loop still has pending
-    watchers (``loop.pendingcnt``); otherwise it serves itself directly.
+    A source's ``on_readable(in_turn=False)`` is its watcher's callback: it serves at
+    once when ``waiting`` is empty and the loop has no other pending watcher
+    (``loop.pendingcnt``); otherwise it appends itself to ``waiting`` and, if it was the
+    last pending watcher, calls :meth:`run`, else :meth:`schedule` (once). :meth:`run`
+    calls ``on_readable(True)`` on each: read or accept what is there (nothing, if the
+    source was closed or drained meanwhile). The check is inlined in the callbacks:
+    they are the server's hot path.
     """
 
-    __slots__ = ("waiting", "_loop", "_scheduled")
+    __slots__ = ("waiting", "scheduled", "_loop")
 
     def __init__(self, loop: Any) -> None:
         self.waiting: List[Any] = []   # in the order libev called them (reversed)
+        self.scheduled = False
         self._loop = loop
-        self._scheduled = False
 
-    def defer(self, source: Any) -> None:
-        """Queue ``source``; serve the batch if it was the loop's last pending watcher."""
-        self.waiting.append(source)
-        if not self._loop.pendingcnt:
-            self.run()
-        elif not self._scheduled:
-            # Normally the last watcher of the batch serves it (above). A watcher stopped
-            # while pending (a client closed by another's command) still counts until
-            # libev reaches it, as do watchers of lower priority: the batch is then
-            # served from the loop's callbacks, before it polls again.
-            self._scheduled = True
-            self._loop.run_callback(self._run_later)
+    def schedule(self) -> None:
+        """Serve the batch from the loop's callbacks, before it polls again.
+
+        Normally the last watcher of the batch serves it. But a watcher stopped while
+        pending (a client closed by another's command) still counts until libev
+        reaches it, as do watchers of lower priority: this covers those cases.
+        """
+        self.scheduled = True
+        self._loop.run_callback(self._run_later)
 
     def _run_later(self) -> None:
-        self._scheduled = False
+        self.scheduled = False
         self.run()
 
     def run(self) -> None:
@@ -64,4 +64,4 @@ class ReadyQueue:
             batch = self.waiting
             self.waiting = []
             for source in reversed(batch):
-                source.serve_ready()
+                source.on_readable(True)

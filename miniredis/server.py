@@ -245,7 +245,7 @@ class Server(DataAccess):
     def _watch(self, listener: Any, key: Any) -> None:
         listener.setblocking(False)
         watcher = self._loop.io(listener.fileno(), 1)
-        watcher.start(self._on_acceptable, _Acceptor(self, listener, key is None))
+        watcher.start(_Acceptor(self, listener, key is None).on_readable)
         self._listeners.append((listener, watcher, key))
 
     def _rebind(self, bind: str, port: int) -> None:
@@ -360,15 +360,6 @@ class Server(DataAccess):
             self._stopped.set()
 
     # -- connections --------------------------------------------------------------
-    def _on_acceptable(self, acceptor: "_Acceptor") -> None:
-        # A listener takes its turn among the clients one poll found ready, as in
-        # Redis's event loop (see miniredis.readiness).
-        ready = self._ready_queue
-        if ready.waiting or self._loop.pendingcnt:
-            ready.defer(acceptor)
-        else:
-            acceptor.serve_ready()
-
     def _accept(self, listener: Any, unix: bool) -> None:
         """Accept every pending connection (in the hub)."""
         for _ in range(1000):
@@ -485,7 +476,8 @@ class Server(DataAccess):
 
 
 class _Acceptor:
-    """A listening socket as a ReadyQueue source: accepts when its turn comes."""
+    """A listening socket as a ReadyQueue source: it takes its turn among the clients
+    one poll found ready, as in Redis's event loop (see miniredis.readiness)."""
 
     __slots__ = ("server", "listener", "unix")
 
@@ -494,9 +486,20 @@ class _Acceptor:
         self.listener = listener
         self.unix = unix
 
-    def serve_ready(self) -> None:
+    def on_readable(self, in_turn: bool = False) -> None:
+        server = self.server
+        if not in_turn:
+            ready = server._ready_queue
+            pending = server._loop.pendingcnt
+            if pending or ready.waiting:
+                ready.waiting.append(self)
+                if not pending:
+                    ready.run()
+                elif not ready.scheduled:
+                    ready.schedule()
+                return
         if self.listener.fileno() >= 0:   # not closed meanwhile (CONFIG SET port)
-            self.server._accept(self.listener, self.unix)
+            server._accept(self.listener, self.unix)
 
 
 def _format_addr(address: Any) -> str:
