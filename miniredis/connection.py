@@ -31,6 +31,7 @@ from .querybuf import on_held as querybuf_held, on_read as querybuf_read
 PONG_BYTES = b"+PONG\r\n"
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .readiness import ReadyQueue
     from .state import ServerState
 
 _perf_counter = time.perf_counter
@@ -84,6 +85,7 @@ class Client(RequestParser):
         self.out: List[bytes] = []
         self._unsent = bytearray()      # reply bytes the socket has not accepted yet
         self._loop: Any = None
+        self._ready: Any = None         # the server's ReadyQueue once started
         self._read_watcher: Any = None
         self._write_watcher: Any = None
         self.in_callback = False        # running this client's requests right now
@@ -145,13 +147,31 @@ class Client(RequestParser):
     # A client is not a greenlet: like Redis's ae loop, libev calls us when the socket
     # is readable (or, with replies left unsent, writable), in the hub itself. Handlers
     # never block, so this saves a greenlet switch and a failed recv per request.
-    def start(self, loop: Any) -> None:
-        """Begin serving this client from ``loop`` (the hub's libev loop)."""
+    def start(self, loop: Any, ready: "ReadyQueue") -> None:
+        """Begin serving this client from ``loop`` (the hub's libev loop); ``ready``
+        orders the clients one poll finds readable (see :mod:`miniredis.readiness`)."""
         self._loop = loop
+        self._ready = ready
         self._read_watcher = loop.io(self.fd, 1)
-        self._read_watcher.start(self._on_readable)
+        self._read_watcher.start(self.on_readable)
 
-    def _on_readable(self) -> None:
+    def on_readable(self, in_turn: bool = False) -> None:
+        """Read and serve what the socket holds: the read watcher's callback, and the
+        ReadyQueue's call (``in_turn``) when this client's turn in the batch comes."""
+        if not in_turn:
+            # libev calls the watchers of one poll last-in-first-out: unless this is
+            # the only one, wait for the batch and be served in the kernel's order.
+            ready = self._ready
+            pending = self._loop.pendingcnt
+            if pending or ready.waiting:
+                ready.waiting.append(self)
+                if not pending:
+                    ready.run()         # the batch's last watcher: serve it now
+                elif not ready.scheduled:
+                    ready.schedule()
+                return
+        elif self.closed:
+            return
         try:
             data = self.sock.recv(READ_SIZE)
         except (BlockingIOError, InterruptedError):
@@ -265,7 +285,7 @@ class Client(RequestParser):
         if self.closing:
             self.close()
         elif self._read_watcher is not None:
-            self._read_watcher.start(self._on_readable)
+            self._read_watcher.start(self.on_readable)
 
     def push(self, data: bytes) -> None:
         """Queue an out-of-band message (pub/sub) for this client.

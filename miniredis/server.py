@@ -29,6 +29,7 @@ from .parsing import settle_input
 from .embed import DataAccess
 from .errors import MAX_CLIENTS
 from .log import Logger
+from .readiness import ReadyQueue
 from .security.protected import refuse_connection
 from .state import ServerState
 
@@ -82,6 +83,7 @@ class Server(DataAccess):
         # unix socket.
         self._listeners: List[Any] = []
         self._loop: Any = None
+        self._ready_queue: Optional[ReadyQueue] = None   # ready sockets, in the kernel's order
         self._hub_thread: Optional[int] = None
         self._thread: Optional[threading.Thread] = None
         self._ready = threading.Event()
@@ -181,6 +183,7 @@ class Server(DataAccess):
         config = self.config
         self._stopped = gevent.event.Event()
         self._loop = gevent.get_hub().loop
+        self._ready_queue = ReadyQueue(self._loop)
         self._hub_thread = threading.get_ident()
         state.loop = self._loop
         port = config["port"]
@@ -242,7 +245,7 @@ class Server(DataAccess):
     def _watch(self, listener: Any, key: Any) -> None:
         listener.setblocking(False)
         watcher = self._loop.io(listener.fileno(), 1)
-        watcher.start(self._on_acceptable, listener, key is None)
+        watcher.start(_Acceptor(self, listener, key is None).on_readable)
         self._listeners.append((listener, watcher, key))
 
     def _rebind(self, bind: str, port: int) -> None:
@@ -357,8 +360,8 @@ class Server(DataAccess):
             self._stopped.set()
 
     # -- connections --------------------------------------------------------------
-    def _on_acceptable(self, listener: Any, unix: bool) -> None:
-        """Accept every pending connection (called by the loop, in the hub)."""
+    def _accept(self, listener: Any, unix: bool) -> None:
+        """Accept every pending connection (in the hub)."""
         for _ in range(1000):
             try:
                 sock, address = listener.accept()
@@ -403,7 +406,7 @@ class Server(DataAccess):
         client = Client(state, sock, addr, laddr, unix=unix)
         state.clients[client.id] = client
         state.stats.total_connections_received += 1
-        client.start(self._loop)
+        client.start(self._loop, self._ready_queue)
 
     # -- background work ----------------------------------------------------------
     def _cron_loop(self) -> None:
@@ -471,6 +474,33 @@ class Server(DataAccess):
         if outcome[1] is not None:
             raise outcome[1]
         return outcome[0]
+
+
+class _Acceptor:
+    """A listening socket as a ReadyQueue source: it takes its turn among the clients
+    one poll found ready, as in Redis's event loop (see miniredis.readiness)."""
+
+    __slots__ = ("server", "listener", "unix")
+
+    def __init__(self, server: Server, listener: Any, unix: bool) -> None:
+        self.server = server
+        self.listener = listener
+        self.unix = unix
+
+    def on_readable(self, in_turn: bool = False) -> None:
+        server = self.server
+        if not in_turn:
+            ready = server._ready_queue
+            pending = server._loop.pendingcnt
+            if pending or ready.waiting:
+                ready.waiting.append(self)
+                if not pending:
+                    ready.run()
+                elif not ready.scheduled:
+                    ready.schedule()
+                return
+        if self.listener.fileno() >= 0:   # not closed meanwhile (CONFIG SET port)
+            server._accept(self.listener, self.unix)
 
 
 def _format_addr(address: Any) -> str:

@@ -317,7 +317,7 @@ class Scripting:
         client = run.client
         if run.watcher_was_active and client._read_watcher is not None \
                 and not client.closed:
-            client._read_watcher.start(client._on_readable)
+            client._read_watcher.start(client.on_readable)
         for other in list(state.clients.values()):
             other._update_gate()
 

@@ -1,0 +1,67 @@
+"""Serving the sockets one poll found ready in the order the kernel reported them.
+
+Redis takes the ready file descriptors from one ``epoll_wait`` and serves them in the
+order epoll lists them: the order in which they became ready. Two clients that write
+"at the same instant" (both before the server wakes) are therefore served in the
+order they wrote, and Redis's own tests count on it (a PUNSUBSCRIBE on one connection
+followed by a PUBLISH on another, EXEC against a push, WATCH...).
+
+libev reads the same epoll list, but keeps the watchers it makes pending in an array
+that it runs from the end: last-in-first-out, so left to itself it serves those
+clients in the *opposite* order. The watchers of clients and listeners therefore do
+not serve directly when another watcher is still pending in this loop iteration;
+they join a :class:`ReadyQueue`, which serves the batch reversed (that is, in epoll's
+order) once the last of them has been called. A lone ready socket, the common case,
+is served at once without touching the queue.
+"""
+from __future__ import annotations
+
+from typing import Any, List
+
+__all__ = ["ReadyQueue"]
+
+
+class ReadyQueue:
+    """The sources (clients, listeners) found ready by one poll, not served yet.
+
+    A source's ``on_readable(in_turn=False)`` is its watcher's callback: it serves at
+    once when ``waiting`` is empty and the loop has no other pending watcher
+    (``loop.pendingcnt``); otherwise it appends itself to ``waiting`` and, if it was the
+    last pending watcher, calls :meth:`run`, else :meth:`schedule` (once). :meth:`run`
+    calls ``on_readable(True)`` on each: read or accept what is there (nothing, if the
+    source was closed or drained meanwhile). The check is inlined in the callbacks:
+    they are the server's hot path.
+    """
+
+    __slots__ = ("waiting", "scheduled", "_loop")
+
+    def __init__(self, loop: Any) -> None:
+        self.waiting: List[Any] = []   # in the order libev called them (reversed)
+        self.scheduled = False
+        self._loop = loop
+
+    def schedule(self) -> None:
+        """Serve the batch from the loop's callbacks, before it polls again.
+
+        Normally the last watcher of the batch serves it. But a watcher stopped while
+        pending (a client closed by another's command) still counts until libev
+        reaches it, as do watchers of lower priority: this covers those cases.
+        """
+        self.scheduled = True
+        self._loop.run_callback(self._run_later)
+
+    def _run_later(self) -> None:
+        self.scheduled = False
+        self.run()
+
+    def run(self) -> None:
+        """Serve every waiting source, in the order the kernel reported them.
+
+        Re-entrant: a busy script serves other clients from a nested loop iteration
+        while a batch is being served; that iteration has its own batch.
+        """
+        while self.waiting:
+            batch = self.waiting
+            self.waiting = []
+            for source in reversed(batch):
+                source.on_readable(True)
