@@ -7,7 +7,6 @@ there, SET here, PFCOUNT) and corrupt values with SETRANGE/APPEND.
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 from hypothesis import given, settings, HealthCheck
