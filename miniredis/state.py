@@ -195,9 +195,14 @@ class ServerState:
         if self.pause.type and self.pause.check():
             return      # paused: the data set stays constant (keys expire afterwards)
         now = self.clock.ms()
+        threshold = self.config.values["latency-monitor-threshold"]
+        started = time.perf_counter_ns() if threshold else 0
         for db in self.dbs:
             if db.expires:
                 db.active_expire(now)
+        if threshold:       # the cycle's duration is a latency event (LATENCY LATEST)
+            self.latency.add_if_needed(threshold, "expire-cycle",
+                                       (time.perf_counter_ns() - started) // 1_000_000)
 
     def uptime(self) -> float:
         return time.monotonic() - self.start_monotonic

@@ -1,7 +1,6 @@
-"""LATENCY: the latency monitor's events (see :mod:`miniredis.latency`) as Redis 7.0
-reports them. Per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats)
-are recorded only while ``latency-tracking`` is on, which this server leaves off by
-default, so HISTOGRAM answers an empty map as Redis does for commands without data."""
+"""LATENCY: the latency monitor's events (see :mod:`miniredis.latency`) and the
+per-command latency histograms (see :mod:`miniredis.histogram`, recorded while
+``latency-tracking`` is on) as Redis 7.0 reports them."""
 from __future__ import annotations
 
 import time
@@ -9,9 +8,10 @@ from typing import List
 
 from .. import errors
 from ..errors import CommandError
+from ..histogram import distribution, has_histogram
 from ..latency import LatencyMonitor
-from ..protocol import Map, Verbatim
-from . import command, container
+from ..protocol import Map, PairMap, Verbatim
+from . import by_fullname, command, container, stats_entries
 from .connection import help_reply
 
 
@@ -85,7 +85,19 @@ def latency_graph(client, args: List[bytes]):
          since="7.0.0", summary="Return the cumulative distribution of latencies of a "
                                 "subset of commands or all.")
 def latency_histogram(client, args: List[bytes]):
-    return Map()      # no command has a histogram while latency-tracking is off
+    """Every command with a histogram, or those named (a name that is no command is
+    skipped; a command's subcommands come with it; a repeated name repeats)."""
+    if len(args) == 2:
+        entries = stats_entries()
+    else:
+        entries = [entry for name in args[2:] for entry in by_fullname(name)]
+    return PairMap([(entry.fullname.encode(), _histogram_reply(entry))
+                    for entry in entries if has_histogram(entry)])
+
+
+def _histogram_reply(entry) -> Map:
+    calls, buckets = distribution(entry)
+    return Map({b"calls": calls, b"histogram_usec": Map(buckets)})
 
 
 # -- DOCTOR ------------------------------------------------------------------------------

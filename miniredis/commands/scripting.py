@@ -22,6 +22,7 @@ from .. import errors
 from ..args import parse_int
 from ..monitor import feed as monitor_feed, shown as monitor_shown
 from ..errors import CommandError
+from ..histogram import record as record_latency
 from ..scripting.lua import LuaEngine, ScriptError
 from ..protocol import OK, RESP2, RESP3, Raw
 from . import _BARE, Command, command, container, lookup
@@ -225,7 +226,7 @@ class Scripting:
         if cmd.is_write:
             run.wrote = True
         client.set_protocol(engine.resp)
-        started = time.perf_counter()
+        started = time.perf_counter_ns()
         try:
             reply = cmd.handler(client, argv)
         except CommandError as exc:
@@ -237,8 +238,11 @@ class Scripting:
                       % (cmd.fullname, traceback.format_exc()))
             reply = CommandError("ERR internal error while running '%s'" % cmd.fullname)
             cmd.failed_calls += 1
+        elapsed = time.perf_counter_ns() - started
         cmd.calls += 1
-        cmd.seconds += time.perf_counter() - started
+        cmd.nanos += elapsed
+        if state.config.values["latency-tracking"]:
+            record_latency(cmd, elapsed // 1000)    # as call() does for a script's commands
         state.stats.total_commands_processed += 1
         if client.tracking is not None and "readonly" in flags:
             state.tracking.script_read(client, cmd, argv)   # the caller read these keys
