@@ -235,7 +235,8 @@ def test_latencystats_percentiles(differ):
                 for name, value in debug:
                     assert _is_cell_top(value, lowest=name == b"p0"), (name, value)
                     high = name in (b"p99.99", b"p100", b"p99", b"p99.9")
-                    assert (30000 if high else 6000) <= value < (60000 if high else 8000), \
+                    # (a loaded machine may oversleep by milliseconds)
+                    assert (30000 if high else 6000) <= value < (90000 if high else 30000), \
                         (name, value)
                 seen.append((sorted(stats), [[name for name, _ in values]
                                              for values in stats.values()]))
