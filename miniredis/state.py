@@ -197,10 +197,12 @@ class ServerState:
         now = self.clock.ms()
         threshold = self.config.values["latency-monitor-threshold"]
         started = time.perf_counter_ns() if threshold else 0
+        worked = False
         for db in self.dbs:
             if db.expires:
                 db.active_expire(now)
-        if threshold:       # the cycle's duration is a latency event (LATENCY LATEST)
+                worked = True
+        if threshold and worked:    # the cycle's duration is a latency event
             self.latency.add_if_needed(threshold, "expire-cycle",
                                        (time.perf_counter_ns() - started) // 1_000_000)
 
