@@ -135,6 +135,8 @@ _ADVICE = {
     "  5) Check if the problem is allocator-related by recompiling Redis with "
     "MALLOC=libc, if you are using Jemalloc. However this may create fragmentation "
     "problems.\n",
+    "hz": "- In order to make the Redis keys expiring process more incremental, try to set "
+    "the 'hz' configuration parameter to 100 using 'CONFIG SET hz 100'.\n",
     "large_objects": "- Deleting, expiring or evicting (because of maxmemory policy) large "
     "objects is a blocking operation. If you have very large objects that are often "
     "deleted, expired, or evicted, try to fragment those objects into multiple smaller "
@@ -148,7 +150,7 @@ _ADVICE = {
     "process to get rid of the huge pages already created.\n",
 }
 _ADVICE_ORDER = ["slowlog_enabled", "slowlog_tuning", "slowlog_inspect", "scheduler",
-                 "large_objects", "disable_thp"]
+                 "hz", "large_objects", "disable_thp"]
 
 
 def _anon_huge_pages() -> int:
@@ -165,7 +167,8 @@ def _anon_huge_pages() -> int:
 
 
 def doctor_report(state) -> str:
-    """createLatencyReport for the events this server records (command, fast-command)."""
+    """createLatencyReport for the events this server records (command, fast-command,
+    expire-cycle, expire-del)."""
     monitor = monitor_of(state)
     threshold = state.config["latency-monitor-threshold"]
     if not monitor.events and threshold == 0:
@@ -197,6 +200,8 @@ def doctor_report(state) -> str:
             advices["slowlog_inspect"] = advices["large_objects"] = 1
         elif lowered == "fast-command":
             advices["scheduler"] = 1
+        elif lowered == "expire-cycle":
+            advices["hz"] = advices["large_objects"] = 1
         report += "\n"
     if _anon_huge_pages() > 0:
         advices["disable_thp"] = 1
@@ -206,6 +211,8 @@ def doctor_report(state) -> str:
         return report + _NO_FIX
     report += "\nI have a few advices for you:\n\n"
     for name in _ADVICE_ORDER:
+        if name == "hz" and state.config["hz"] >= 100:
+            continue        # (counted as advice all the same, as in Redis)
         if name in advices:
             text = _ADVICE[name]
             report += text % (threshold * 1000) if "%d" in text else text
