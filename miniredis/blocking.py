@@ -20,7 +20,7 @@ and ``clock.advance()`` fires them.
 from __future__ import annotations
 
 import heapq
-from time import perf_counter_ns
+from time import perf_counter
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Tuple
 
@@ -54,7 +54,7 @@ class Waiter:
     """One blocked client: what it waits for and what to answer on timeout."""
 
     __slots__ = ("client", "db_id", "keys", "serve", "timeout_reply", "deadline",
-                 "command", "args", "nanos")
+                 "command", "args", "seconds")
 
     def __init__(self, client: "Client", keys: List[bytes], serve: ServeFunction,
                  timeout_reply: Any, deadline: Optional[float], command: Any) -> None:
@@ -66,7 +66,7 @@ class Waiter:
         self.deadline = deadline      # clock.monotonic() seconds, None: wait forever
         self.command = command        # the Command, for statistics
         self.args: Optional[List[bytes]] = None  # the request (set by the dispatcher)
-        self.nanos = 0                # how long the blocking call ran (the dispatcher)
+        self.seconds = 0.0            # how long the blocking call ran (the dispatcher)
 
 
 class Blocking:
@@ -187,7 +187,7 @@ class Blocking:
             for waiter in list(queue):
                 if waiter.client.blocked is not waiter:
                     continue
-                started = perf_counter_ns()
+                started = perf_counter()
                 try:
                     reply = waiter.serve(waiter.client, db, key)
                 except CommandError as exc:
@@ -199,7 +199,7 @@ class Blocking:
                     # answers a deleted stream with an error (Redis 7.0).
                     continue
                 # updateStatsOnUnblock: the call and its serving make one sample.
-                self._record_latency(waiter, perf_counter_ns() - started)
+                self._record_latency(waiter, perf_counter() - started)
                 if self.state.aof is not None:
                     self.state.aof.served(waiter, reply)   # BLPOP logged as LPOP...
                 self.unblock(waiter.client, reply)
@@ -240,17 +240,17 @@ class Blocking:
         reply = CommandError(errors.UNBLOCKED) if as_error else waiter.timeout_reply
         # As updateStatsOnUnblock(target, 0, 0, 1) in Redis, either way: a latency
         # sample and a failed call (a timeout of its own records neither).
-        self._record_latency(waiter, 0)
+        self._record_latency(waiter, 0.0)
         if waiter.command is not None:
             waiter.command.failed_calls += 1
         self.unblock(client, reply)
         return True
 
-    def _record_latency(self, waiter: Waiter, serving: int) -> None:
+    def _record_latency(self, waiter: Waiter, serving: float) -> None:
         """The latency histogram sample of a blocking call that ends now (served, or
         unblocked with an error); the dispatcher records none when it blocks."""
         if waiter.command is not None and self.state.config.values["latency-tracking"]:
-            record_latency(waiter.command, (waiter.nanos + serving) // 1000)
+            record_latency(waiter.command, int((waiter.seconds + serving) * 1_000_000))
 
 
 def signal_ready(db: "Database", key: bytes) -> None:

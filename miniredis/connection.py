@@ -33,8 +33,7 @@ PONG_BYTES = b"+PONG\r\n"
 if TYPE_CHECKING:  # pragma: no cover
     from .state import ServerState
 
-_perf_counter_ns = time.perf_counter_ns
-_NEVER = 1 << 62                # a threshold no duration reaches (ns)
+_perf_counter = time.perf_counter
 
 READ_SIZE = 64 * 1024
 
@@ -386,13 +385,13 @@ class Client(RequestParser):
         ready = state.blocking.ready
         values = state.config.values
         slowlog_usec = values["slowlog-log-slower-than"]
-        slow = slowlog_usec * 1000 if slowlog_usec >= 0 else _NEVER     # ns
+        slow = slowlog_usec / 1_000_000 if slowlog_usec >= 0 else float("inf")
         if state.monitors or values["latency-monitor-threshold"]:
             # Every command takes the _after_slow branch: MONITOR feed, LATENCY events.
-            slow = -1
+            slow = -1.0
         track = values["latency-tracking"]     # per-command latency histograms
         lookup = _LOOKUP.get
-        perf = _perf_counter_ns       # integers: a duration is in whole ns at once
+        perf = _perf_counter
         out = self.out
         done = 0
         cmd = None
@@ -436,7 +435,7 @@ class Client(RequestParser):
             elapsed = finished - started
             started = finished
             cmd.calls += 1
-            cmd.nanos += elapsed
+            cmd.seconds += elapsed
             if elapsed >= slow:
                 self._after_slow(cmd, args, elapsed)
             cls = reply.__class__
@@ -449,7 +448,7 @@ class Client(RequestParser):
             if reply is BLOCKED:
                 self.blocked.args = args    # its effect is logged when served (AOF)
                 self.blocked.command = cmd  # failed_calls if served with an error
-                self.blocked.nanos = elapsed  # its latency sample when it ends
+                self.blocked.seconds = elapsed  # its latency sample when it ends
                 # No reply now; the rest of the pipeline waits for the release.
                 self._held[:0] = requests[done:]
                 break
@@ -457,7 +456,7 @@ class Client(RequestParser):
                 track = values["latency-tracking"]     # as Redis: read after the call
             if track:   # (a blocked command counts when it is served, as in Redis)
                 try:
-                    cmd.hist[elapsed // 1000] += 1
+                    cmd.hist[int(elapsed * 1000000)] += 1
                 except IndexError:      # its first call, or 256 us and more
                     record_overflow(cmd, elapsed)
             if out is not self.out:  # a handler swapped the buffer (EXEC)
@@ -486,20 +485,20 @@ class Client(RequestParser):
         state.stats.total_commands_processed += done
         return done
 
-    def _after_slow(self, cmd: Command, args: List[bytes], elapsed: int) -> None:
+    def _after_slow(self, cmd: Command, args: List[bytes], elapsed: float) -> None:
         """After a command past the batch's threshold: SLOWLOG, and (the threshold is
         below zero while monitors exist) the MONITOR feed. Off the hot path."""
         state = self.state
         usec = state.config.values["slowlog-log-slower-than"]
-        if usec >= 0 and elapsed >= usec * 1000:
-            state.add_slowlog(args, elapsed // 1000, self)
+        if usec >= 0 and elapsed >= usec / 1_000_000:
+            state.add_slowlog(args, int(elapsed * 1_000_000), self)
         if state.monitors and monitor_shown(cmd):
             monitor_feed(state, self, args)
         threshold = state.config.values["latency-monitor-threshold"]
         if threshold:
             state.latency.add_if_needed(
                 threshold, "fast-command" if "fast" in cmd.flags else "command",
-                elapsed // 1_000_000)
+                int(elapsed * 1_000_000) // 1000)
 
     def _reject(self, args: List[bytes], exc: CommandError) -> None:
         """An unknown command or bad arity: refused before it runs."""

@@ -28,7 +28,7 @@ class Command:
     __slots__ = (
         "name", "fullname", "handler", "arity", "flags", "first_key", "last_key",
         "key_step", "group", "since", "summary", "subcommands", "parent",
-        "is_write", "calls", "nanos", "failed_calls", "rejected_calls", "key_finder",
+        "is_write", "calls", "seconds", "failed_calls", "rejected_calls", "key_finder",
         "key_flags", "hist", "hist_big", "changes_config",
     )
 
@@ -53,7 +53,7 @@ class Command:
         # Redis's key-spec flags (COMMAND INFO), when not the usual RW/RO pair.
         self.key_flags = key_flags.split()
         self.calls = 0
-        self.nanos = 0          # time spent in the handler (INFO commandstats)
+        self.seconds = 0.0      # time spent in the handler (INFO commandstats)
         self.failed_calls = 0
         self.rejected_calls = 0
         # Latency histogram (see miniredis.histogram): a list once the command has one.
@@ -65,7 +65,7 @@ class Command:
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT (and the end of loading): calls, timings, histogram."""
         self.calls = self.failed_calls = self.rejected_calls = 0
-        self.nanos = 0
+        self.seconds = 0.0
         self.hist = NO_HISTOGRAM
         self.hist_big = None
 
@@ -80,12 +80,12 @@ class Command:
 
     @property
     def usec(self) -> int:
-        """Microseconds spent running this command (the dispatcher sums nanoseconds)."""
-        return self.nanos // 1000
+        """Microseconds spent running this command (the dispatcher sums seconds)."""
+        return int(self.seconds * 1_000_000)
 
     @usec.setter
     def usec(self, value: int) -> None:
-        self.nanos = value * 1000
+        self.seconds = value / 1_000_000
 
     def arity_ok(self, nargs: int) -> bool:
         arity = self.arity
