@@ -42,8 +42,22 @@ redis-server:
 		echo "WARNING: the differential tests will be SKIPPED."; \
 	fi
 
-bench: $(STAMP) redis-server
-	$(BIN)/python benchmarks/compare.py $(ARGS)
+# make bench [ARGS=--quick] [ARGS=--publish]: every performance goal side by side with
+# redis-server (benchmarks/bench.py), tables and a chart. The bench extra adds
+# matplotlib and fakeredis; the Go peer is built when the go command can fetch it.
+BENCH_STAMP := $(VENV)/.bench-installed
+ALICEBOB := benchmarks/peers/alicebob/alicebob-miniredis
+
+bench: $(STAMP) $(BENCH_STAMP) redis-server
+	@if [ ! -x $(ALICEBOB) ] && [ -z "$$ALICEBOB_MINIREDIS" ] && command -v go >/dev/null; then \
+		timeout 120 benchmarks/peers/alicebob/build.sh >/dev/null 2>&1 || \
+			echo "alicebob/miniredis (Go) peer not built: see benchmarks/README.rst"; \
+	fi
+	$(BIN)/python benchmarks/bench.py $(ARGS)
+
+$(BENCH_STAMP): $(STAMP) setup.py
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

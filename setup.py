@@ -32,6 +32,8 @@ setup(
             # tests/test_command_table.py: README.rst must stay valid reStructuredText
             "docutils",
         ],
+        # make bench: the chart, and fakeredis's TCP server as a peer to compare with
+        "bench": ["matplotlib>=3.5", "fakeredis>=2.20"],
     },
     entry_points={
         "console_scripts": ["miniredis = miniredis.cli:main"],

@@ -176,6 +176,7 @@ class Blocking:
         """Serve waiters on every ready key, oldest first, until nothing is ready."""
         ready = self.ready
         dbs = self.state.dbs
+        tracking = self.state.tracking
         while ready:
             db_key = next(iter(ready))
             del ready[db_key]
@@ -187,22 +188,35 @@ class Blocking:
             for waiter in list(queue):
                 if waiter.client.blocked is not waiter:
                     continue
-                started = perf_counter()
-                try:
-                    reply = waiter.serve(waiter.client, db, key)
-                except CommandError as exc:
-                    reply = exc
-                if reply.__class__ is CommandError and waiter.command is not None:
-                    waiter.command.failed_calls += 1   # as updateStatsOnUnblock
-                if reply is NOT_SERVED:
-                    # Even with the key gone, later waiters get their turn: XREADGROUP
-                    # answers a deleted stream with an error (Redis 7.0).
-                    continue
-                # updateStatsOnUnblock: the call and its serving make one sample.
-                self._record_latency(waiter, perf_counter() - started)
-                if self.state.aof is not None:
-                    self.state.aof.served(waiter, reply)   # BLPOP logged as LPOP...
-                self.unblock(waiter.client, reply)
+                if tracking.clients:
+                    # The served client runs its command now: its own invalidations
+                    # follow its reply, NOLOOP counts its writes as its own.
+                    saved = tracking.enter_unblocked(waiter, key)
+                    try:
+                        self._serve(waiter, db, key)
+                    finally:
+                        tracking.leave_unblocked(waiter.client, saved)
+                else:
+                    self._serve(waiter, db, key)
+
+    def _serve(self, waiter: Waiter, db: "Database", key: bytes) -> None:
+        """Try to serve one waiter on a ready key; released with its reply if served."""
+        started = perf_counter()
+        try:
+            reply = waiter.serve(waiter.client, db, key)
+        except CommandError as exc:
+            reply = exc
+        if reply.__class__ is CommandError and waiter.command is not None:
+            waiter.command.failed_calls += 1   # as updateStatsOnUnblock
+        if reply is NOT_SERVED:
+            # Even with the key gone, later waiters get their turn: XREADGROUP
+            # answers a deleted stream with an error (Redis 7.0).
+            return
+        # updateStatsOnUnblock: the call and its serving make one sample.
+        self._record_latency(waiter, perf_counter() - started)
+        if self.state.aof is not None:
+            self.state.aof.served(waiter, reply)   # BLPOP logged as LPOP...
+        self.unblock(waiter.client, reply)
 
     def unblock(self, client: "Client", reply: Any) -> None:
         """Release ``client`` with ``reply``; its held requests run right after."""

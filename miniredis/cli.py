@@ -10,10 +10,14 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 from . import __version__
 from .config import Config, ConfigError, get_param, parse_directives
+from .configfile import UnbalancedQuotes, absolute_path
+
+# (name, words): a directive of the config file or of the command line.
+Directive = Tuple[str, Union[str, List[str]]]
 
 USAGE = """\
 Usage: miniredis [/path/to/redis.conf] [options]
@@ -48,18 +52,27 @@ class UsageError(Exception):
     """A mistake on the command line: reported in one line, exit code 1."""
 
 
-def parse_arguments(argv: Sequence[str]) -> List[Tuple[str, str]]:
-    """The (name, value) directives given by a config file and options, in order."""
+def config_file_of(argv: Sequence[str]) -> str:
+    """The config file named first on the command line, or ""."""
+    return argv[0] if argv and not argv[0].startswith("-") else ""
+
+
+def parse_arguments(argv: Sequence[str]) -> List[Directive]:
+    """The (name, words) directives given by a config file and options, in order."""
     args = list(argv)
-    directives: List[Tuple[str, str]] = []
-    if args and not args[0].startswith("-"):
+    directives: List[Directive] = []
+    if config_file_of(args):
         path = args.pop(0)
         try:
-            with open(path, encoding="utf-8") as handle:
-                directives.extend(parse_directives(handle.read()))
+            with open(path, "rb") as handle:
+                data = handle.read()
         except OSError as exc:
             raise UsageError("Fatal error, can't open config file '%s': %s"
                              % (path, exc.strerror)) from None
+        try:
+            directives.extend(parse_directives(data))
+        except UnbalancedQuotes as exc:
+            raise UsageError(str(exc)) from None
     i = 0
     while i < len(args):
         arg = args[i]
@@ -71,21 +84,25 @@ def parse_arguments(argv: Sequence[str]) -> List[Tuple[str, str]]:
         while i < len(args) and not args[i].startswith("--"):
             values.append(args[i])
             i += 1
-        directives.append((name, " ".join(values)))
+        directives.append((name, values))
     return directives
 
 
-def build_config(directives: Sequence[Tuple[str, str]]) -> Config:
-    """A Config with every directive applied, or UsageError naming the bad one."""
+def build_config(directives: Sequence[Directive], config_file: str = "") -> Config:
+    """A Config with every directive applied, or UsageError naming the bad one. A
+    value may be its list of words or one string (a single word)."""
     config = Config()
+    if config_file:
+        config.file = absolute_path(config_file)
     for name, value in directives:
         if get_param(name) is None and name != "user":
             raise UsageError("Bad directive or wrong number of arguments: '%s'" % name)
+        words = [value] if isinstance(value, str) else list(value)
         try:
-            config.set(name, value, startup=True)
+            config.set_args(name, words)
         except ConfigError as exc:
-            raise UsageError("Invalid value for '%s' ('%s'): %s" % (name, value, exc)) \
-                from None
+            raise UsageError("Invalid value for '%s' ('%s'): %s"
+                             % (name, " ".join(words), exc)) from None
     return config
 
 
@@ -99,7 +116,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(USAGE, end="")
         return 0
     try:
-        config = build_config(parse_arguments(args))
+        config = build_config(parse_arguments(args), config_file_of(args))
     except UsageError as exc:
         print("miniredis: %s" % exc, file=sys.stderr)
         return 1

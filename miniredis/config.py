@@ -37,6 +37,7 @@ import os
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from .configfile import parse_directives, split_args, to_bytes, to_text
 from .glob import compile_pattern
 
 
@@ -117,6 +118,13 @@ class Param:
         self.sensitive = sensitive
 
 
+def _kind(parse: Callable[..., Any], kind: str) -> Callable[..., Any]:
+    """Tag a parser with the kind of value it yields: CONFIG REWRITE writes each kind
+    as Redis does (miniredis.configrewrite)."""
+    parse.kind = kind          # type: ignore[attr-defined]
+    return parse
+
+
 def _int(lo: int, hi: int, clamp: Optional[Tuple[int, int]] = None) -> Callable[[str], int]:
     """An integer parameter; ``clamp`` bounds the stored value as Redis does for hz."""
     def parse(text: str) -> int:
@@ -128,7 +136,7 @@ def _int(lo: int, hi: int, clamp: Optional[Tuple[int, int]] = None) -> Callable[
         if clamp is not None:
             value = max(clamp[0], min(clamp[1], value))
         return value
-    return parse
+    return _kind(parse, "int")
 
 
 def _memory(lo: int, hi: int) -> Callable[[str], int]:
@@ -137,7 +145,7 @@ def _memory(lo: int, hi: int) -> Callable[[str], int]:
         if not lo <= value <= hi:
             raise ConfigError(f"argument must be between {lo} and {hi} inclusive")
         return value
-    return parse
+    return _kind(parse, "memory")
 
 
 def _bool(text: str) -> bool:
@@ -170,7 +178,7 @@ def _enum(*choices: str, canonical: Optional[Dict[str, str]] = None) -> Callable
         if low not in choices:
             raise ConfigError("argument(s) must be one of the following: " + ", ".join(choices))
         return (canonical or {}).get(low, low)
-    return parse
+    return _kind(parse, "enum")
 
 
 # shutdown-on-sigint/sigterm: several flags at once; "default" adds none.
@@ -193,22 +201,36 @@ def _shutdown_flags(args: List[str]) -> str:
     return " ".join(shown) or "default"
 
 
+def _c_string(text: str) -> str:
+    """What a C string keeps of ``text``: Redis stores most string parameters as
+    char*, so a value ends at its first NUL (CONFIG SET masteruser "a\\0b" reads "a")."""
+    end = text.find("\x00")
+    return text if end < 0 else text[:end]
+
+
 def _string(text: str) -> str:
+    return _c_string(text)
+
+
+def _sds(text: str) -> str:
+    """requirepass, masterauth: binary-safe strings (sds), NULs included."""
     return text
 
 
 def _basename(what: str, kind: str = "filename", empty_ok: bool = True) -> Callable[[str], str]:
     """A file name without a directory part (dbfilename, appendfilename...)."""
     def parse(text: str) -> str:
+        text = _c_string(text)
         if not text and not empty_ok:
             raise ConfigError("%s can't be empty" % what)
         if "/" in text or "\\" in text:
             raise ConfigError("%s can't be a path, just a %s" % (what, kind))
         return text
-    return parse
+    return _kind(parse, "string")
 
 
 def _hostname(text: str) -> str:
+    text = _c_string(text)
     if len(text) >= 256:
         raise ConfigError("Hostnames must be less than 256 characters")
     if not re.fullmatch(r"[A-Za-z0-9.-]*", text):
@@ -223,6 +245,7 @@ _TITLE_VARIABLES = {"title": "", "listen-addr": "*:0", "server-mode": "", "confi
 
 def _proc_title_template(text: str) -> str:
     """Redis's template check: known {variables}, "{{" for a brace, not blank."""
+    text = _c_string(text)
     out, i = [], 0
     while i < len(text):
         start = text.find("{", i)
@@ -254,7 +277,7 @@ def _octal(lo: int, hi: int) -> Callable[[str], int]:
         if not lo <= value % 2 ** 64 <= hi:
             raise ConfigError("argument must be between %o and %o inclusive" % (lo, hi))
         return value
-    return parse
+    return _kind(parse, "octal")
 
 
 def _render_octal(value: int) -> str:
@@ -278,7 +301,7 @@ def _memory_or_percent(lo: int, hi: int) -> Callable[[str], int]:
         elif value > hi:
             raise ConfigError(f"argument must be between {lo} and {hi} inclusive")
         return value
-    return parse
+    return _kind(parse, "percent")
 
 
 def _render_percent(value: int) -> str:
@@ -428,8 +451,9 @@ def _check_dir(path: str) -> None:
 
 
 def _render_dir(value: str) -> str:
-    # Redis chdir()s into dir and reports getcwd(): always an absolute path.
-    return os.path.abspath(value)
+    # Redis chdir()s into dir and reports getcwd(): an absolute path without
+    # symbolic links.
+    return os.path.realpath(value)
 
 
 LONG_MAX = 2 ** 63 - 1
@@ -442,6 +466,13 @@ INT_MIN = -(2 ** 31)
 # Defaults, ranges and mutability are Redis 7.0's. The first group is what this server
 # acts on; the rest are accepted and reported (clients and tools read them) but have
 # no effect here (replication, cluster, TLS-free persistence tuning...).
+for _parse, _parse_kind in ((_bool, "bool"), (_activedefrag, "bool"), (_string, "string"),
+                           (_sds, "string"), (_hostname, "string"),
+                           (_proc_title_template, "string"), (_shutdown_flags, "enum"),
+                           (_dir, "string")):
+    _kind(_parse, _parse_kind)
+
+
 PARAMS: List[Param] = [
     # bind differs from Redis's "* -::*" on purpose: an embedded or casually started
     # server listens on loopback only unless told otherwise.
@@ -450,7 +481,7 @@ PARAMS: List[Param] = [
     Param("unixsocket", "", _string, mutable=False),
     Param("unixsocketperm", 0, _octal(0, 0o777), _render_octal, mutable=False),
     # the default user's password (security.acl)
-    Param("requirepass", "", _string, sensitive=True),
+    Param("requirepass", "", _sds, sensitive=True),
     Param("aclfile", "", _string, mutable=False),
     Param("acl-pubsub-default", "resetchannels", _enum("allchannels", "resetchannels")),
     Param("databases", 16, _int(1, INT_MAX), mutable=False),
@@ -542,7 +573,7 @@ PARAMS: List[Param] = [
     Param("repl-diskless-sync-delay", 5, _int(0, INT_MAX)),
     Param("min-replicas-to-write", 0, _int(0, INT_MAX), aliases=("min-slaves-to-write",)),
     Param("min-replicas-max-lag", 10, _int(0, INT_MAX), aliases=("min-slaves-max-lag",)),
-    Param("masterauth", "", _string, sensitive=True),
+    Param("masterauth", "", _sds, sensitive=True),
     Param("masteruser", "", _string, sensitive=True),
     Param("cluster-enabled", False, _bool, _render_bool, mutable=False),
     Param("io-threads", 1, _int(1, 128), mutable=False),
@@ -672,6 +703,8 @@ class Config:
         self.values: Dict[str, Any] = {p.name: p.default for p in PARAMS}
         # ``user`` directives (ACL users of the config file), applied at startup.
         self.user_lines: List[str] = []
+        # The config file's absolute path ("" without one): CONFIG REWRITE writes it.
+        self.file = ""
         self._save_loaded = False       # the first startup "save" replaces the default
         for name, value in overrides.items():
             self.set(name.replace("_", "-"), value if isinstance(value, str) else
@@ -694,6 +727,31 @@ class Config:
             value = param.parse((text.split() or [""]) if startup else text.split(" "))
         else:
             value = param.parse(text)
+        return self._store(param, value, startup)
+
+    def set_args(self, name: str, args: List[str]) -> Any:
+        """A directive of the config file or command line, as its words after the
+        name (loadServerConfigFromString): one word for a plain parameter; a
+        multi-word one also takes its words quoted together ("1 2 3")."""
+        if name.lower() == "user":
+            if not args:
+                raise ConfigError("wrong number of arguments")
+            self.user_lines.append(" ".join(args))
+            return None
+        param = PARAMS_BY_NAME[name.lower()]
+        if not param.multi:
+            if len(args) != 1:
+                raise ConfigError("wrong number of arguments")
+            return self._store(param, param.parse(args[0]), True)
+        if len(args) == 1 and args[0]:
+            words = split_args(to_bytes(args[0]))
+            if words is None:
+                raise ConfigError("Unbalanced quotes in configuration line")
+            args = [to_text(word) for word in words]
+        return self._store(param, param.parse(args), True)
+
+    def _store(self, param: Param, value: Any, startup: bool) -> Any:
+        """Keep a parsed value (``set`` and ``set_args`` share this)."""
         if param.name == "dir" and not startup:
             _check_dir(value)
         if param.combine is not None:
@@ -725,9 +783,9 @@ class Config:
         return [(name, self.render(name)) for name, param in PARAMS_BY_NAME.items()
                 if not param.hidden and matches(name.encode())]
 
-    def load_file(self, path: str) -> List[Tuple[str, str]]:
-        """The (name, value) directives of a redis.conf-style file, in order."""
-        with open(path, encoding="utf-8") as handle:
+    def load_file(self, path: str) -> List[Tuple[str, List[str]]]:
+        """The (name, words) directives of a redis.conf-style file, in order."""
+        with open(path, "rb") as handle:
             return parse_directives(handle.read())
 
 
@@ -735,22 +793,6 @@ def _to_text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
-
-
-def parse_directives(text: str) -> List[Tuple[str, str]]:
-    """Split redis.conf text into (name, value) pairs; ``#`` starts a comment line."""
-    result = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split(None, 1)
-        name = parts[0].lower()
-        value = parts[1] if len(parts) > 1 else ""
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        result.append((name, value))
-    return result
 
 
 def get_param(name: str) -> Optional[Param]:

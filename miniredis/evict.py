@@ -157,7 +157,16 @@ def refuse_oom(client: "Client", cmd: "Command", args: List[bytes]) -> bool:
     state = client.state
     if state.blocking.suspended or state.busy_script is not None:
         return False        # inside EXEC or a busy script: Redis checks nothing here
-    out_of_memory = evictor(state).perform() == EVICT_FAIL
+    tracking = state.tracking
+    if tracking.clients:
+        # Evicted before the call: a notice for the requester itself precedes its reply.
+        tracking.before_call = True
+        try:
+            out_of_memory = evictor(state).perform() == EVICT_FAIL
+        finally:
+            tracking.before_call = False
+    else:
+        out_of_memory = evictor(state).perform() == EVICT_FAIL
     state.pre_command_oom = out_of_memory
     if not out_of_memory:
         return False

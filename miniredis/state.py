@@ -98,7 +98,7 @@ class ServerState:
         self.tcp_port = 0
         self.unixsocket: Optional[str] = None
         self.executable = ""
-        self.config_file = ""
+        self.config_file = self.config.file   # absolute path, "" without one (CONFIG REWRITE)
         # Hooks later subsystems attach to (transactions, blocking, keyspace events).
         # on_key_modified is what the keyspace calls on every write: None, or the one
         # installed hook, or a function calling each (see set_key_hook).

@@ -16,6 +16,14 @@ client is ``gated``: its requests take the dispatcher's slow path, where
 :meth:`Tracking.before_command` records the keys of the previous command (keys are
 remembered after a command ran, as Redis's call() does) and sends the invalidations that
 the client's own writes caused (they follow the command's reply, as in Redis).
+
+Three cases are not the tracking client's plain commands. A script (EVAL, FCALL and
+their _RO forms) that runs a read-only command makes its caller track the keys the
+script declared, as Redis does, whatever key that command read. A key evicted before a
+command runs (maxmemory) is announced at once, so before that command's reply. A client
+served by the release of its blocking command is the running client while served: its
+own notices follow its reply, and those of the client whose write released it follow
+that client's reply.
 """
 from __future__ import annotations
 
@@ -30,6 +38,9 @@ if TYPE_CHECKING:  # pragma: no cover
 INVALIDATE_PUSH = b">2\r\n$10\r\ninvalidate\r\n"
 INVALIDATE_MESSAGE = b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n"
 _NULL = {2: b"$-1\r\n", 3: b"_\r\n"}
+
+# Blocking commands whose served pop of the ready list is not a signalled modification.
+_QUIET_SOURCE = frozenset(("blpop", "brpop", "blmove", "brpoplpush"))
 
 # Read-only commands whose own keys are not remembered (the commands they run are).
 _NOT_REMEMBERED = frozenset(("eval_ro", "evalsha_ro", "fcall_ro"))
@@ -100,6 +111,12 @@ class Tracking:
         self.pending: List[Optional[bytes]] = []   # its own invalidations (None: flush)
         self._broadcast_scheduled = False
         self._limit_rounds = 0
+        # processCommand's evictions run before the command: Redis sends the requester
+        # their notices at once (after its reply only from within the call).
+        self.before_call = False
+        self.quiet_key: Optional[bytes] = None   # see enter_unblocked
+        self.releaser: Any = None
+        self.releaser_pending: List[Optional[bytes]] = []
         state.on_client_close.append(self._client_closed)
         state.on_client_reset.append(self._client_closed)
 
@@ -220,6 +237,37 @@ class Tracking:
         if self.state.loop is None and self.prefixes:
             self.broadcast()               # no event loop to wait for (embedded use)
 
+    def enter_unblocked(self, waiter: Any,
+                        key: bytes) -> Tuple[Any, List[Optional[bytes]], Optional[bytes]]:
+        """A blocked client is about to be served from the ready ``key``: it is the
+        running client until :meth:`leave_unblocked` (the releasing client's state is
+        set aside).
+
+        Redis does not signal the list it pops for a served BLPOP, BRPOP, BLMOVE or
+        BRPOPLPUSH (the push that made it ready did): no invalidation for it, and for
+        BCAST's NOLOOP its last writer stays the pusher. BLMPOP and the sorted-set
+        commands do signal it, as the served client's write."""
+        saved = (self.current, self.pending, self.quiet_key)
+        # The releasing client's reply is not written yet: its notices wait for it.
+        self.releaser = self.current
+        self.releaser_pending = self.pending
+        self.current, self.pending = waiter.client, []
+        command = waiter.command
+        name = command.name if command is not None else ""
+        args = waiter.args
+        if name in _QUIET_SOURCE and not (name != "blpop" and name != "brpop" and args
+                                          and args[1] == args[2]):
+            self.quiet_key = key        # (a list moved onto itself is signalled)
+        return saved
+
+    def leave_unblocked(self, client: Any, saved: Tuple[Any, List[Optional[bytes]],
+                                                         Optional[bytes]]) -> None:
+        """The served client got its reply: now its own invalidations (afterCommand)."""
+        if self.pending and client.tracking is not None and not client.closed:
+            self._flush_pending(client)
+        self.current, self.pending, self.quiet_key = saved
+        self.releaser = None
+
     def _finish(self, client: Any, mode: ClientTracking) -> None:
         """The previous command is over: remember its keys, send what it invalidated
         for this client (after its reply), drop a spent CLIENT CACHING."""
@@ -279,16 +327,22 @@ class Tracking:
                 self.total_items += 1
         self._install()
 
-    def script_read(self, client: Any, cmd: "Command", args: List[bytes]) -> None:
-        """A read-only command run by ``client``'s script: its keys count as read."""
+    def script_read(self, client: Any) -> None:
+        """``client``'s script ran a read-only command: as in Redis, that makes the
+        keys the script *declared* (EVAL's or FCALL's keys, not the ones the command
+        touched) read by ``client``."""
         mode = client.tracking
         if mode.bcast or (mode.optin and not mode.caching) or (mode.optout and mode.caching):
             return
-        self.remember(client, cmd, args)
+        caller = mode.inner if client.in_exec else mode.candidate
+        if caller is not None:
+            self.remember(client, caller[0], caller[1])
 
     # -- invalidation -----------------------------------------------------------------
     def key_modified(self, db: "Database", key: bytes) -> None:
         """The keyspace's modification hook (installed while anything is tracked)."""
+        if key == self.quiet_key:
+            return
         if self.prefixes:
             # Who wrote it, for NOLOOP: a script's writes are its own client's in
             # Redis (not the caller's), so nobody's here.
@@ -301,7 +355,7 @@ class Tracking:
             if not self._broadcast_scheduled:
                 self._schedule_broadcast()
         if key in self.table:
-            self._invalidate(key, True)
+            self._invalidate(key, not self.before_call)
 
     def server_modified(self, db: "Database", key: bytes) -> None:
         """``key`` just expired or was evicted: for BCAST's NOLOOP no client modified
@@ -332,6 +386,11 @@ class Tracking:
                 if in_command:
                     self.pending.append(key)
                     continue
+            elif target is self.releaser:
+                # Its command released a blocked client being served now: the
+                # notice follows that command's reply.
+                self.releaser_pending.append(key)
+                continue
             self.send(target, b"*1\r\n$%d\r\n%s\r\n" % (len(key), key))
         if not self.table and not self.prefixes:
             self._install()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import shutil
 import signal
@@ -61,6 +62,13 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> 
     return False
 
 
+def _base_port() -> int:
+    """A base port for runtest's own test server and clients, drawn at random so that
+    runs in other source trees at the same time do not collide on runtest's default
+    (21111, which it probes from 32 ports below)."""
+    return random.randrange(12000, 30000, 100)
+
+
 def all_units(source: str) -> List[str]:
     """The units listed in ``tests/test_helper.tcl``'s ``all_tests``."""
     with open(os.path.join(source, "tests", "test_helper.tcl")) as handle:
@@ -97,7 +105,7 @@ def run_unit(source: str, unit: str, kind: str, redis_server: str,
         # unit.
         runner = subprocess.Popen(
             ["./runtest", "--host", "127.0.0.1", "--port", str(port), "--single", unit,
-             *RUNTEST_FLAGS],
+             "--baseport", str(_base_port()), *RUNTEST_FLAGS],
             cwd=source, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", start_new_session=True)
         try:

@@ -628,7 +628,8 @@ def test_replies_are_snapshots_of_mutable_strings(mini):
     (a reply may be encoded after further commands, as in MULTI/EXEC)."""
     from types import SimpleNamespace
 
-    from miniredis.commands.strings import get, mget, set_, setbit
+    from miniredis.commands.bitmaps import setbit
+    from miniredis.commands.strings import get, mget, set_
 
     db = mini.state.dbs[8]
     client = SimpleNamespace(db=db, state=mini.state)

@@ -11,6 +11,7 @@ subcommand error.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -18,7 +19,7 @@ import struct
 import time as _time
 from typing import Any, Callable, Dict, List, Tuple
 
-from .. import errors
+from .. import configrewrite, errors
 from ..errors import CommandError
 from ..keyspace import encoding_of
 from ..datatypes.stream import Stream
@@ -452,6 +453,19 @@ def _debug_ok(client, args: List[bytes]):
     return OK
 
 
+def _debug_config_rewrite_force_all(client, args: List[bytes]):
+    # CONFIG REWRITE writing every parameter, defaults included.
+    state = client.state
+    try:
+        if not state.config_file:    # Redis's fopen(NULL): EFAULT
+            raise OSError(errno.EFAULT, os.strerror(errno.EFAULT))
+        configrewrite.rewrite_config(state, force_all=True)
+    except OSError as exc:
+        raise CommandError(errors.CONFIG_REWRITE_FORCE_ALL_FAILED.format(
+            os.strerror(exc.errno) if exc.errno else exc)) from None
+    return OK
+
+
 # subcommand -> (handler, fewest and most arguments, DEBUG and the subcommand included)
 _MANY = 1 << 30
 _DEBUG: Dict[bytes, Tuple[Callable[..., Any], int, int]] = {
@@ -469,6 +483,7 @@ _DEBUG: Dict[bytes, Tuple[Callable[..., Any], int, int]] = {
     b"set-skip-checksum-validation": (_setter("skip_checksum_validation"), 3, 3),
     b"aof-flush-sleep": (_setter("aof_flush_sleep"), 3, 3),
     b"pause-cron": (_setter("pause_cron"), 3, 3),
+    b"config-rewrite-force-all": (_debug_config_rewrite_force_all, 2, 2),
 }
 
 

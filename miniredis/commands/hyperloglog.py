@@ -16,7 +16,7 @@ import random
 from typing import List
 
 from .. import errors
-from ..datatypes import hll
+from ..datatypes import hll, hll_bulk
 from ..errors import CommandError
 from ..notify import notify
 from ..protocol import OK, Simple
@@ -61,7 +61,7 @@ def pfadd(client, args: List[bytes]):
     else:
         value = _hll_value(client, key, value)
     if len(args) > 2:
-        result = hll.add_many(value, args[2:], _max_bytes(client))
+        result = hll_bulk.add_many(value, args[2:], _max_bytes(client))
         if result < 0:
             raise CommandError(errors.HLL_INVALID)
         updated |= result

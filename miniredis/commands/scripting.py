@@ -245,7 +245,7 @@ class Scripting:
             record_latency(cmd, int(elapsed * 1_000_000))  # as call() does for a script's
         state.stats.total_commands_processed += 1
         if client.tracking is not None and "readonly" in flags:
-            state.tracking.script_read(client, cmd, argv)   # the caller read these keys
+            state.tracking.script_read(client)   # the script's declared keys were read
         if state.monitors and monitor_shown(cmd):
             monitor_feed(state, client, argv, lua=True)
         if isinstance(reply, CommandError):

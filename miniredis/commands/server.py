@@ -20,7 +20,7 @@ from ..security.protected import command_refusal, is_local
 from . import COMMANDS, all_commands, command, container, lookup, stats_entries
 from .connection import REDIS_VERSION, help_reply
 from .pubsub import info_fields as pubsub_info
-from .. import evict, persistence
+from .. import configrewrite, evict, persistence
 
 
 def _flush_mode(args: List[bytes]) -> None:
@@ -493,6 +493,24 @@ def config_resetstat(client, args: List[bytes]):
     state.slowlog.clear()
     for entry in stats_entries():
         entry.reset_stats()     # latency histograms too
+    return OK
+
+
+@command("config|rewrite", 2, "admin noscript loading stale", group="server",
+         since="2.8.0", summary="Rewrite the configuration file with the in memory "
+         "configuration")
+def config_rewrite(client, args: List[bytes]):
+    """Write the running configuration into the config file (miniredis.configrewrite)."""
+    state = client.state
+    if not state.config_file:
+        raise CommandError(errors.CONFIG_REWRITE_NO_FILE)
+    try:
+        configrewrite.rewrite_config(state)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        state.log("warning", "CONFIG REWRITE failed: %s" % reason)
+        raise CommandError(errors.CONFIG_REWRITE_FAILED.format(reason)) from None
+    state.log("warning", "CONFIG REWRITE executed with success.")
     return OK
 
 

@@ -1,0 +1,175 @@
+"""The redis.conf file format: how a line splits into words and how a value is quoted.
+
+Redis reads a config file line by line, splitting each with ``sdssplitargs`` (blanks
+separate words; "double quotes" understand \\n \\r \\t \\b \\a \\xHH and backslash
+escapes, 'single quotes' only \\'), and CONFIG REWRITE writes string values back with
+``sdscatrepr`` so that they split into the same word again. Both are here, on bytes
+(a value may be any bytes), with the str helpers the configuration uses
+(surrogateescape text, as CONFIG SET decodes its arguments).
+"""
+from __future__ import annotations
+
+import os
+from typing import List, Optional, Tuple, Union
+
+_C_SPACE = b" \t\n\v\f\r"          # isspace() in the C locale
+_HEX = b"0123456789abcdefABCDEF"
+_ESCAPED = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b",
+            ord("a"): b"\a"}
+
+
+def split_args(line: bytes) -> Optional[List[bytes]]:
+    """sdssplitargs: the words of ``line``, or None for unbalanced quotes (or a closing
+    quote followed by something other than a blank). The line ends at a NUL byte, as
+    the C string it is in Redis."""
+    if b"\0" in line:
+        line = line[:line.index(b"\0")]
+    words: List[bytes] = []
+    pos, end = 0, len(line)
+    while True:
+        while pos < end and line[pos] in _C_SPACE:
+            pos += 1
+        if pos >= end:
+            return words
+        current = bytearray()
+        in_double = in_single = False
+        while True:
+            char = line[pos] if pos < end else 0
+            after = line[pos + 1] if pos + 1 < end else 0
+            if in_double:
+                if char == 0x5c and after == 0x78 and pos + 3 < end \
+                        and line[pos + 2] in _HEX and line[pos + 3] in _HEX:
+                    current.append(int(line[pos + 2:pos + 4], 16))
+                    pos += 3
+                elif char == 0x5c and after:
+                    pos += 1
+                    current += _ESCAPED.get(after, bytes((after,)))
+                elif char == 0x22:
+                    if after and after not in _C_SPACE:
+                        return None
+                    pos += 1
+                    break
+                elif not char:
+                    return None
+                else:
+                    current.append(char)
+            elif in_single:
+                if char == 0x5c and after == 0x27:
+                    pos += 1
+                    current.append(0x27)
+                elif char == 0x27:
+                    if after and after not in _C_SPACE:
+                        return None
+                    pos += 1
+                    break
+                elif not char:
+                    return None
+                else:
+                    current.append(char)
+            elif char in b" \n\r\t" or not char:
+                if char:
+                    pos += 1
+                break
+            elif char == 0x22:
+                in_double = True
+            elif char == 0x27:
+                in_single = True
+            else:
+                current.append(char)
+            pos += 1
+        words.append(bytes(current))
+
+
+def quote(value: bytes) -> bytes:
+    """sdscatrepr: ``value`` in double quotes, with \\\\ \\" \\n \\r \\t \\a \\b escaped and
+    every other byte outside printable ASCII as \\xHH."""
+    out = bytearray(b'"')
+    for byte in value:
+        if byte in (0x5c, 0x22):
+            out += b"\\" + bytes((byte,))
+        elif byte == 0x0a:
+            out += b"\\n"
+        elif byte == 0x0d:
+            out += b"\\r"
+        elif byte == 0x09:
+            out += b"\\t"
+        elif byte == 0x07:
+            out += b"\\a"
+        elif byte == 0x08:
+            out += b"\\b"
+        elif 0x20 <= byte <= 0x7e:
+            out.append(byte)
+        else:
+            out += b"\\x%02x" % byte
+    out += b'"'
+    return bytes(out)
+
+
+def to_bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def to_text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def trim(line: bytes) -> bytes:
+    """sdstrim with the blanks Redis strips from a config line."""
+    return line.strip(b" \t\r\n")
+
+
+def read_directives(data: bytes) -> List[Tuple[int, bytes, Optional[List[bytes]]]]:
+    """(line number from 1, trimmed line, its words or None if unbalanced) for each
+    line of a config file that is not blank or a comment."""
+    out = []
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        line = trim(raw)
+        if not line or line[:1] == b"#":
+            continue
+        words = split_args(line)
+        if words == []:
+            continue
+        out.append((number, line, words))
+    return out
+
+
+# Directives Redis 7.0 still accepts and ignores (with this many words, name included).
+DEPRECATED = {"list-max-ziplist-entries": 2, "list-max-ziplist-value": 2,
+              "lua-replicate-commands": 2}
+
+
+class UnbalancedQuotes(ValueError):
+    """A config file line sdssplitargs cannot split (Redis refuses to start)."""
+
+
+def parse_directives(text: Union[bytes, str]) -> List[Tuple[str, List[str]]]:
+    """Split redis.conf text into (name, words) pairs as Redis does (sdssplitargs per
+    line; ``#`` starts a comment line). UnbalancedQuotes names the first line with
+    unbalanced quotes."""
+    data = text if isinstance(text, bytes) else to_bytes(text)
+    result = []
+    for number, line, words in read_directives(data):
+        if words is None:
+            raise UnbalancedQuotes("Unbalanced quotes in configuration line %d: '%s'"
+                              % (number, to_text(line)))
+        name = to_text(words[0]).lower()
+        if DEPRECATED.get(name) == len(words):
+            continue
+        result.append((name, [to_text(word) for word in words[1:]]))
+    return result
+
+
+def absolute_path(path: str) -> str:
+    """getAbsolutePath: the config file as Redis remembers it (trimmed, joined to the
+    working directory, leading "../" folded; a symbolic link is not resolved)."""
+    relative = path.strip(" \r\n\t")
+    if relative.startswith("/"):
+        return relative
+    base = os.getcwd()
+    if not base.endswith("/"):
+        base += "/"
+    while relative.startswith("../"):
+        relative = relative[3:]
+        if len(base) > 1:
+            base = base[:base.rstrip("/").rfind("/") + 1] or "/"
+    return base + relative
