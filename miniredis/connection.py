@@ -8,6 +8,7 @@ which ``Client`` inherits.
 """
 from __future__ import annotations
 
+import math
 import time
 import traceback
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .state import ServerState
 
 _perf_counter = time.perf_counter
+_floor = math.floor
 
 READ_SIZE = 64 * 1024
 
@@ -456,7 +458,7 @@ class Client(RequestParser):
                 track = values["latency-tracking"]     # as Redis: read after the call
             if track:   # (a blocked command counts when it is served, as in Redis)
                 try:
-                    cmd.hist[int(elapsed * 1000000)] += 1
+                    cmd.hist[_floor(elapsed * 1000000)] += 1   # (floor: cheaper than int)
                 except IndexError:      # its first call, or 256 us and more
                     record_overflow(cmd, elapsed)
             if out is not self.out:  # a handler swapped the buffer (EXEC)
