@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Tu
 from . import errors
 from .args import LLONG_MAX, parse_timeout
 from .errors import CommandError
+from .histogram import record as record_latency
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Client
@@ -211,6 +212,8 @@ class Blocking:
             # Even with the key gone, later waiters get their turn: XREADGROUP
             # answers a deleted stream with an error (Redis 7.0).
             return
+        # updateStatsOnUnblock: the call and its serving make one sample.
+        self._record_latency(waiter, perf_counter() - started)
         if self.state.aof is not None:
             self.state.aof.served(waiter, reply)   # BLPOP logged as LPOP...
         self._slowlog_served(waiter, perf_counter() - started)
@@ -259,6 +262,9 @@ class Blocking:
         if waiter is None:
             return False
         reply = CommandError(errors.UNBLOCKED) if as_error else waiter.timeout_reply
+        # As updateStatsOnUnblock(target, 0, 0, 1) in Redis, either way: a latency
+        # sample and a failed call (a timeout of its own records neither).
+        self._record_latency(waiter, 0.0)
         self.unblock(client, reply)
         # Redis 7.0 counts this as a failed call of the command, whichever the reply,
         # and logs it in the SLOWLOG after resetting the client: an entry with no
@@ -269,6 +275,12 @@ class Blocking:
         if 0 <= usec <= int(waiter.duration * 1_000_000):
             self.state.add_slowlog([], int(waiter.duration * 1_000_000), client)
         return True
+
+    def _record_latency(self, waiter: Waiter, serving: float) -> None:
+        """The latency histogram sample of a blocking call that ends now (served, or
+        unblocked with an error); the dispatcher records none when it blocks."""
+        if waiter.command is not None and self.state.config.values["latency-tracking"]:
+            record_latency(waiter.command, int((waiter.duration + serving) * 1_000_000))
 
 
 def signal_ready(db: "Database", key: bytes) -> None:

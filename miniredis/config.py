@@ -551,7 +551,7 @@ PARAMS: List[Param] = [
     Param("stream-node-max-entries", 100, _int(0, LONG_MAX)),
     Param("hll-sparse-max-bytes", 3000, _memory(0, LONG_MAX)),
     # Not acted upon here: Redis's values, for clients and tools that read them.
-    Param("latency-tracking", False, _bool, _render_bool),   # no latency histograms
+    Param("latency-tracking", True, _bool, _render_bool),
     Param("latency-tracking-info-percentiles", "50 99 99.9", _percentiles, multi=True),
     Param("activerehashing", True, _bool, _render_bool),
     Param("activedefrag", False, _activedefrag, _render_bool),

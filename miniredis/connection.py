@@ -8,6 +8,7 @@ which ``Client`` inherits.
 """
 from __future__ import annotations
 
+import math
 import time
 import traceback
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
@@ -20,6 +21,7 @@ from .commands.pubsub import refused_while_subscribed
 from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
 from .evict import refuse_oom
+from .histogram import record_overflow
 from .blocking import BLOCKED
 from .monitor import feed as monitor_feed, shown as monitor_shown
 from .pause import may_replicate
@@ -35,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .state import ServerState
 
 _perf_counter = time.perf_counter
+_floor = math.floor
 
 READ_SIZE = 64 * 1024
 
@@ -423,6 +426,7 @@ class Client(RequestParser):
         if state.monitors or values["latency-monitor-threshold"]:
             # Every command takes the _after_slow branch: MONITOR feed, LATENCY events.
             slow = -1.0
+        track = values["latency-tracking"]     # per-command latency histograms
         lookup = _LOOKUP.get
         perf = _perf_counter
         out = self.out
@@ -481,10 +485,17 @@ class Client(RequestParser):
             if reply is BLOCKED:
                 self.blocked.args = args    # its effect is logged when served (AOF)
                 self.blocked.command = cmd  # failed_calls if served with an error
-                self.blocked.duration = elapsed     # SLOWLOG when served
+                self.blocked.duration = elapsed  # SLOWLOG and latency sample when served
                 # No reply now; the rest of the pipeline waits for the release.
                 self._held[:0] = requests[done:]
                 break
+            if cmd.changes_config:
+                track = values["latency-tracking"]     # as Redis: read after the call
+            if track:   # (a blocked command counts when it is served, as in Redis)
+                try:
+                    cmd.hist[_floor(elapsed * 1000000)] += 1   # (floor: cheaper than int)
+                except IndexError:      # its first call, or 256 us and more
+                    record_overflow(cmd, elapsed)
             if out is not self.out:  # a handler swapped the buffer (EXEC)
                 out = self.out
             if self.reply_mode != "on" and self._suppress_reply() \

@@ -27,6 +27,7 @@ import random as _random
 from array import array
 from bisect import bisect_left
 from collections import deque
+from time import perf_counter_ns
 from typing import (TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Optional,
                     Tuple)
 
@@ -386,7 +387,14 @@ class Database:
     def _expire(self, key: bytes) -> None:
         if self.state.pause.type and self.state.pause.check():
             return      # CLIENT PAUSE: reported missing, but kept until the pause ends
-        self._remove(key)
+        threshold = self.state.config.values["latency-monitor-threshold"]
+        if threshold:       # deleting a big value is a latency event of its own
+            started = perf_counter_ns()
+            self._remove(key)
+            self.state.latency.add_if_needed(
+                threshold, "expire-del", (perf_counter_ns() - started) // 1_000_000)
+        else:
+            self._remove(key)
         if self.state.aof is not None:
             self.state.aof.expired(self, key)   # logged as DEL, as Redis propagates it
         self.state.stats.expired_keys += 1

@@ -2,7 +2,8 @@
 
 With ``latency-monitor-threshold`` above zero, every command lasting at least that many
 milliseconds adds a sample to its event, ``command`` or ``fast-command`` (commands
-flagged fast). An event keeps its last 160 samples, one per second (a later one in the
+flagged fast); so do an active expire cycle (``expire-cycle``) and the deletion of an
+expired key (``expire-del``) lasting that long. An event keeps its last 160 samples, one per second (a later one in the
 same second keeps the higher latency), and its all-time maximum.
 
 Idle cost is nil: the dispatcher only calls :meth:`LatencyMonitor.command_ran` from the

@@ -27,7 +27,7 @@ handler returns               RESP2                 RESP3
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 from .errors import CommandError
 
@@ -52,6 +52,23 @@ class Map(dict):
     """A map reply: a flat key/value array in RESP2."""
 
     __slots__ = ()
+
+
+class PairMap(Map):
+    """A map reply given as (key, value) pairs, where a key may repeat as Redis can
+    reply (LATENCY HISTOGRAM set set)."""
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: List[Tuple[Any, Any]]) -> None:
+        super().__init__()
+        self.pairs = pairs
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def items(self):  # type: ignore[override]
+        return list(self.pairs)
 
 
 class Set(list):

@@ -212,9 +212,16 @@ class ServerState:
         if self.pause.type and self.pause.check():
             return      # paused: the data set stays constant (keys expire afterwards)
         now = self.clock.ms()
+        threshold = self.config.values["latency-monitor-threshold"]
+        started = time.perf_counter_ns() if threshold else 0
+        worked = False
         for db in self.dbs:
             if db.expires:
                 db.active_expire(now)
+                worked = True
+        if threshold and worked:    # the cycle's duration is a latency event
+            self.latency.add_if_needed(threshold, "expire-cycle",
+                                       (time.perf_counter_ns() - started) // 1_000_000)
 
     def uptime(self) -> float:
         return time.monotonic() - self.start_monotonic

@@ -26,9 +26,7 @@ from tests.harness import RawConnection, RedisProcess, Unordered, redis_server_o
 #         reachable from the network); Redis's is "* -::*".
 #   protected-mode, enable-debug-command: their defaults are being settled on the
 #         wire branch (the command line's defaults there follow Redis's).
-#   latency-tracking: per-command latency histograms are the admin branch's.
-HOST_OR_BRANCH_SPECIFIC = {"dir", "port", "bind", "protected-mode", "enable-debug-command",
-                           "latency-tracking"}
+HOST_OR_BRANCH_SPECIFIC = {"dir", "port", "bind", "protected-mode", "enable-debug-command"}
 
 
 def _pairs(port: int, *patterns: str) -> dict:

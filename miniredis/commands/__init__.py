@@ -11,14 +11,16 @@ A handler is ``handler(client, args) -> reply`` where ``args`` is the full argv
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .. import errors
+from ..histogram import NO_HISTOGRAM
 from ..args import to_int
 from ..errors import CommandError
 from ..keyspecs import specs_of
 
 Handler = Callable[..., object]
+_CHANGES_CONFIG = ("config|set", "exec")    # (EXEC: a CONFIG SET it ran)
 
 
 class Command:
@@ -28,7 +30,7 @@ class Command:
         "name", "fullname", "handler", "arity", "flags", "first_key", "last_key",
         "key_step", "group", "since", "summary", "subcommands", "parent",
         "is_write", "calls", "seconds", "failed_calls", "rejected_calls", "key_finder",
-        "key_flags",
+        "key_flags", "hist", "hist_big", "changes_config",
     )
 
     def __init__(self, name: str, handler: Optional[Handler], arity: int,
@@ -55,6 +57,18 @@ class Command:
         self.seconds = 0.0      # time spent in the handler (INFO commandstats)
         self.failed_calls = 0
         self.rejected_calls = 0
+        # Latency histogram (see miniredis.histogram): a list once the command has one.
+        self.hist: Any = NO_HISTOGRAM
+        self.hist_big: Optional[Dict[int, int]] = None
+        # The dispatcher reads settings once per batch, and again after these.
+        self.changes_config = self.fullname in _CHANGES_CONFIG
+
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT (and the end of loading): calls, timings, histogram."""
+        self.calls = self.failed_calls = self.rejected_calls = 0
+        self.seconds = 0.0
+        self.hist = NO_HISTOGRAM
+        self.hist_big = None
 
     def key_indexes(self, args: List[bytes]) -> List[int]:
         """Positions of the key arguments in ``args`` (for COMMAND GETKEYS, WATCH, AOF)."""
@@ -203,6 +217,33 @@ def numkeys_positions(args: List[bytes], at: int = 1) -> List[int]:
 def all_commands() -> List[Command]:
     """Every registered top-level command."""
     return list(COMMANDS.values())
+
+
+def stats_entries() -> List[Command]:
+    """Every command that keeps statistics (INFO commandstats and latencystats, LATENCY
+    HISTOGRAM, CONFIG RESETSTAT), in table order: each command (the form run without a
+    subcommand where it has one, as COMMAND) followed by its subcommands."""
+    entries = []
+    for cmd in COMMANDS.values():
+        entries.append(_BARE.get(cmd.name.encode(), cmd))
+        entries.extend(cmd.subcommands.values())
+    return entries
+
+
+def by_fullname(name: bytes) -> List[Command]:
+    """LATENCY HISTOGRAM's lookup (lookupCommandBySds): ``name`` or ``parent|sub`` in any
+    case; the entries holding its statistics: the command (its bare form where it has
+    one) then its subcommands. Empty when no such command."""
+    parts = name.lower().split(b"|")
+    if len(parts) > 2:
+        return []
+    cmd = COMMANDS.get(parts[0])
+    if cmd is None:
+        return []
+    if len(parts) == 2:
+        sub = cmd.subcommands.get(parts[1])
+        return [sub] if sub is not None else []
+    return [_BARE.get(cmd.name.encode(), cmd)] + list(cmd.subcommands.values())
 
 
 def load_all() -> None:

@@ -1,7 +1,6 @@
-"""LATENCY: the latency monitor's events (see :mod:`miniredis.latency`) as Redis 7.0
-reports them. Per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats)
-are recorded only while ``latency-tracking`` is on, which this server leaves off by
-default, so HISTOGRAM answers an empty map as Redis does for commands without data."""
+"""LATENCY: the latency monitor's events (see :mod:`miniredis.latency`) and the
+per-command latency histograms (see :mod:`miniredis.histogram`, recorded while
+``latency-tracking`` is on) as Redis 7.0 reports them."""
 from __future__ import annotations
 
 import time
@@ -9,9 +8,10 @@ from typing import List
 
 from .. import errors
 from ..errors import CommandError
+from ..histogram import distribution, has_histogram
 from ..latency import LatencyMonitor
-from ..protocol import Map, Verbatim
-from . import command, container
+from ..protocol import Map, PairMap, Verbatim
+from . import by_fullname, command, container, stats_entries
 from .connection import help_reply
 
 
@@ -85,7 +85,19 @@ def latency_graph(client, args: List[bytes]):
          since="7.0.0", summary="Return the cumulative distribution of latencies of a "
                                 "subset of commands or all.")
 def latency_histogram(client, args: List[bytes]):
-    return Map()      # no command has a histogram while latency-tracking is off
+    """Every command with a histogram, or those named (a name that is no command is
+    skipped; a command's subcommands come with it; a repeated name repeats)."""
+    if len(args) == 2:
+        entries = stats_entries()
+    else:
+        entries = [entry for name in args[2:] for entry in by_fullname(name)]
+    return PairMap([(entry.fullname.encode(), _histogram_reply(entry))
+                    for entry in entries if has_histogram(entry)])
+
+
+def _histogram_reply(entry) -> Map:
+    calls, buckets = distribution(entry)
+    return Map({b"calls": calls, b"histogram_usec": Map(buckets)})
 
 
 # -- DOCTOR ------------------------------------------------------------------------------
@@ -123,6 +135,8 @@ _ADVICE = {
     "  5) Check if the problem is allocator-related by recompiling Redis with "
     "MALLOC=libc, if you are using Jemalloc. However this may create fragmentation "
     "problems.\n",
+    "hz": "- In order to make the Redis keys expiring process more incremental, try to set "
+    "the 'hz' configuration parameter to 100 using 'CONFIG SET hz 100'.\n",
     "large_objects": "- Deleting, expiring or evicting (because of maxmemory policy) large "
     "objects is a blocking operation. If you have very large objects that are often "
     "deleted, expired, or evicted, try to fragment those objects into multiple smaller "
@@ -136,7 +150,7 @@ _ADVICE = {
     "process to get rid of the huge pages already created.\n",
 }
 _ADVICE_ORDER = ["slowlog_enabled", "slowlog_tuning", "slowlog_inspect", "scheduler",
-                 "large_objects", "disable_thp"]
+                 "hz", "large_objects", "disable_thp"]
 
 
 def _anon_huge_pages() -> int:
@@ -153,7 +167,8 @@ def _anon_huge_pages() -> int:
 
 
 def doctor_report(state) -> str:
-    """createLatencyReport for the events this server records (command, fast-command)."""
+    """createLatencyReport for the events this server records (command, fast-command,
+    expire-cycle, expire-del)."""
     monitor = monitor_of(state)
     threshold = state.config["latency-monitor-threshold"]
     if not monitor.events and threshold == 0:
@@ -185,6 +200,8 @@ def doctor_report(state) -> str:
             advices["slowlog_inspect"] = advices["large_objects"] = 1
         elif lowered == "fast-command":
             advices["scheduler"] = 1
+        elif lowered == "expire-cycle":
+            advices["hz"] = advices["large_objects"] = 1
         report += "\n"
     if _anon_huge_pages() > 0:
         advices["disable_thp"] = 1
@@ -194,6 +211,8 @@ def doctor_report(state) -> str:
         return report + _NO_FIX
     report += "\nI have a few advices for you:\n\n"
     for name in _ADVICE_ORDER:
+        if name == "hz" and state.config["hz"] >= 100:
+            continue        # (counted as advice all the same, as in Redis)
         if name in advices:
             text = _ADVICE[name]
             report += text % (threshold * 1000) if "%d" in text else text

@@ -22,6 +22,7 @@ from .. import errors
 from ..args import parse_int
 from ..monitor import feed as monitor_feed, shown as monitor_shown
 from ..errors import CommandError
+from ..histogram import record as record_latency
 from ..scripting.lua import LuaEngine, ScriptError
 from ..protocol import OK, RESP2, RESP3, Raw
 from . import _BARE, Command, command, container, lookup
@@ -242,6 +243,8 @@ class Scripting:
         elapsed = time.perf_counter() - started
         cmd.calls += 1
         cmd.seconds += elapsed
+        if state.config.values["latency-tracking"]:
+            record_latency(cmd, int(elapsed * 1_000_000))  # as call() does for a script's
         state.stats.total_commands_processed += 1
         slowlog_usec = state.config.values["slowlog-log-slower-than"]
         if 0 <= slowlog_usec <= elapsed * 1_000_000:

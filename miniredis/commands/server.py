@@ -16,9 +16,10 @@ from ..commandtips import tips_of
 from ..keyspecs import has_keys, keys_and_flags, specs_of
 from ..state import resident_bytes
 from ..security.categories import categories as _categories
+from ..histogram import has_histogram, percentiles
 from ..protocol import OK, Map, Set, Simple, Verbatim
 from ..security.protected import is_local
-from . import COMMANDS, all_commands, command, container, lookup
+from . import COMMANDS, all_commands, command, container, lookup, stats_entries
 from .connection import REDIS_VERSION, help_reply
 from .pubsub import info_fields as pubsub_info
 from .. import configrewrite, evict, persistence
@@ -242,15 +243,31 @@ def _section_keyspace(state) -> List[str]:
 
 def _section_commandstats(state) -> List[str]:
     lines = []
-    for cmd in all_commands():
-        for entry in [cmd] + list(cmd.subcommands.values()):
-            if entry.calls or entry.rejected_calls or entry.failed_calls:
-                usec = entry.usec
-                lines.append(
-                    "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,"
-                    "failed_calls=%d" % (entry.fullname, entry.calls, usec,
-                                         usec / entry.calls if entry.calls else 0.0,
-                                         entry.rejected_calls, entry.failed_calls))
+    for entry in stats_entries():
+        if entry.calls or entry.rejected_calls or entry.failed_calls:
+            usec = entry.usec
+            lines.append(
+                "cmdstat_%s:calls=%d,usec=%d,usec_per_call=%.2f,rejected_calls=%d,"
+                "failed_calls=%d" % (entry.fullname, entry.calls, usec,
+                                     usec / entry.calls if entry.calls else 0.0,
+                                     entry.rejected_calls, entry.failed_calls))
+    return lines
+
+
+def _section_latencystats(state) -> List[str]:
+    """Percentiles of every command's latency histogram, while latency-tracking is on
+    (Redis then shows the bare header)."""
+    values = state.config.values
+    if not values["latency-tracking"]:
+        return []
+    names = values["latency-tracking-info-percentiles"].split()
+    wanted = [float(name) for name in names]
+    lines = []
+    for entry in stats_entries():
+        if has_histogram(entry):
+            shown = ",".join("p%s=%.3f" % (name, value) for name, value
+                             in zip(names, percentiles(entry, wanted)))
+            lines.append("latency_percentiles_usec_%s:%s" % (entry.fullname, shown))
     return lines
 
 
@@ -259,9 +276,7 @@ _SECTIONS = {
     "persistence": _section_persistence, "stats": _section_stats,
     "replication": _section_replication, "cpu": _section_cpu,
     "modules": lambda state: [], "errorstats": _section_errorstats,
-    # Per-command latency histograms are not kept (latency-tracking is "no" here),
-    # which Redis shows as the bare header.
-    "latencystats": lambda state: [],
+    "latencystats": _section_latencystats,
     "cluster": lambda state: ["cluster_enabled:0"], "keyspace": _section_keyspace,
     "commandstats": _section_commandstats,
 }
@@ -489,10 +504,8 @@ def config_resetstat(client, args: List[bytes]):
     state = client.state
     state.stats.reset()
     state.slowlog.clear()
-    for cmd in all_commands():
-        for entry in [cmd] + list(cmd.subcommands.values()):
-            entry.calls = entry.failed_calls = entry.rejected_calls = 0
-            entry.seconds = 0.0
+    for entry in stats_entries():
+        entry.reset_stats()     # latency histograms too
     return OK
 
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, List, Optional
 from . import aof as _aof
 from . import aofload, diskio, rdb, snapshot
 from .. import errors
-from ..commands import all_commands
+from ..commands import stats_entries
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
@@ -68,10 +68,8 @@ def start(state: "ServerState", load_rdb: bool = True) -> None:
     manifest = aofload.load(state)
     # Loading ran commands: that is not traffic (Redis's loading client is not counted).
     state.stats.reset()
-    for cmd in all_commands():
-        for entry in [cmd] + list(cmd.subcommands.values()):
-            entry.calls = entry.failed_calls = entry.rejected_calls = 0
-            entry.seconds = 0.0
+    for entry in stats_entries():
+        entry.reset_stats()
     state.dirty = 0
     state.next_client_id = 1
     aof = files(state)
