@@ -167,7 +167,7 @@ def test_object_idletime_counts_up(mini):
     # 0, or 1 if the LRU clock (seconds, advanced by cron) ticked in between.
     assert conn.call("OBJECT", "IDLETIME", "idle") in (b":0\r\n", b":1\r\n")
     db = mini.state.dbs[0]
-    mini.call(lambda: db.access.__setitem__(b"idle", db.access[b"idle"] - 5))
+    mini.call(lambda: db.set_access(b"idle", db.access_of(b"idle") - 5))
     try:
         assert conn.call("OBJECT", "IDLETIME", "idle") in (b":5\r\n", b":6\r\n")
         conn.call("GET", "idle")
@@ -503,7 +503,7 @@ def test_exists_type_ttl_do_not_touch_but_touch_does(mini):
     conn.call("SET", "idle", "v")
     db = mini.state.dbs[5]
     try:
-        mini.call(lambda: db.access.__setitem__(b"idle", db.access[b"idle"] - 10))
+        mini.call(lambda: db.set_access(b"idle", db.access_of(b"idle") - 10))
         for command in (("EXISTS", "idle"), ("TYPE", "idle"), ("TTL", "idle"),
                         ("OBJECT", "ENCODING", "idle"), ("SCAN", "0")):
             conn.call(*command)
