@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Tuple
 
 from . import errors
 from .datatypes.memsize import EXPIRE_OVERHEAD
-from .keyspace import NO_ACCESS
+from .keyspace import ACCESS_TYPE, NO_ACCESS
 from .notify import notify
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -95,7 +95,7 @@ class LFUAccess(array):
     __slots__ = ("state",)
 
     def __new__(cls, state: "ServerState") -> "LFUAccess":
-        table = super().__new__(cls, "q")
+        table = super().__new__(cls, ACCESS_TYPE)
         table.state = state
         return table
 
@@ -118,7 +118,7 @@ def new_access_map(state: "ServerState") -> Any:
     """An empty access table of the kind the current policy needs."""
     if "lfu" in state.config.values["maxmemory-policy"]:
         return LFUAccess(state)
-    return array("q")
+    return array(ACCESS_TYPE)
 
 
 # -- configuration ----------------------------------------------------------------------

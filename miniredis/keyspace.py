@@ -65,9 +65,14 @@ _COMPACT_MIN_FREE = 1024
 _HISTORY_MAX = 8
 
 
-# Access-table entry of a slot that no access has touched yet (LFU: counter starts at
+# Access tables are array("i") (LRU clocks are 31-bit seconds, LFU entries 24 bits);
+# this entry marks a slot no access has touched yet (LFU: the counter starts at
 # LFU_INIT_VAL on the first one; see miniredis.evict.LFUAccess).
-NO_ACCESS = -1
+ACCESS_TYPE = "i"
+NO_ACCESS = -(1 << 31)
+# Memory estimates are array("I"); a key estimated at _BIG_SIZE bytes or more keeps
+# its estimate in Database._big_sizes instead.
+_BIG_SIZE = (1 << 32) - 1
 
 
 class KeyValues:
@@ -135,7 +140,7 @@ class Database:
 
     __slots__ = ("id", "index", "_values", "data", "expires", "_heap", "state", "avg_ttl",
                  "_slots", "_free", "access", "_epoch", "_history", "touched", "sizes",
-                 "used")
+                 "_big_sizes", "used")
 
     def __init__(self, index: int, state: "ServerState") -> None:
         self.id = index
@@ -158,7 +163,8 @@ class Database:
         # Memory accounting (see the module docstring): keys written since the last
         # settle, each slot's last estimate, and their sum.
         self.touched: set = set()
-        self.sizes = array("Q")
+        self.sizes = array("I")
+        self._big_sizes: Dict[bytes, int] = {}
         self.used = 0
 
     # -- lookups ------------------------------------------------------------------
@@ -311,7 +317,7 @@ class Database:
     def set_access(self, key: bytes, stamp: int) -> None:
         """Store ``stamp`` as the raw access entry of ``key`` (which exists), bypassing
         LFU's increment (RESTORE IDLETIME/FREQ, OBJECT tests)."""
-        array.__setitem__(self.access, self.index[key], stamp)
+        array.__setitem__(self.access, self.index[key], max(stamp, NO_ACCESS + 1))
 
     def reset_access(self) -> None:
         """Rebuild the access table for the current policy (LRU <-> LFU switch): every
@@ -319,7 +325,7 @@ class Database:
         fresh = self.state.new_access_map()
         initial = getattr(fresh, "initial", None)
         start = initial() if initial is not None else self.state.lru_clock
-        fresh.extend(array("q", [start]) * len(self._slots))
+        fresh.extend(array(ACCESS_TYPE, [start]) * len(self._slots))
         self.access = fresh
 
     def _remove(self, key: bytes) -> None:
@@ -330,7 +336,10 @@ class Database:
         self._slots[slot] = None
         self._values[slot] = None
         sizes = self.sizes
-        self.used -= sizes[slot]
+        size = sizes[slot]
+        if size == _BIG_SIZE:
+            size = self._big_sizes.pop(key)
+        self.used -= size
         sizes[slot] = 0
         self._signal_gone(key)
         free = self._free
@@ -432,7 +441,8 @@ class Database:
         self._free = []
         self.access = self.state.new_access_map()
         self.touched = set()
-        self.sizes = array("Q")
+        self.sizes = array("I")
+        self._big_sizes = {}
         self.used = 0
         # Cursors of scans begun before the flush point at nothing that still exists:
         # a new epoch without history makes them start over (every key is new anyway).
@@ -455,7 +465,13 @@ class Database:
                 if slot is None:
                     continue            # removed: _remove already subtracted it
                 size = key_size(key, values[slot])
-                delta += size - sizes[slot]
+                old = sizes[slot]
+                if old == _BIG_SIZE:
+                    old = self._big_sizes.pop(key)
+                delta += size - old
+                if size >= _BIG_SIZE:
+                    self._big_sizes[key] = size
+                    size = _BIG_SIZE
                 sizes[slot] = size
             self.used += delta
         return self.used
@@ -463,7 +479,10 @@ class Database:
     def key_bytes(self, key: bytes) -> int:
         """The last settled estimate of ``key`` (0 if unknown)."""
         slot = self.index.get(key)
-        return 0 if slot is None else self.sizes[slot]
+        if slot is None:
+            return 0
+        size = self.sizes[slot]
+        return self._big_sizes[key] if size == _BIG_SIZE else size
 
     # -- expiry -------------------------------------------------------------------
     def set_expire(self, key: bytes, when_ms: int) -> None:
@@ -548,7 +567,7 @@ class Database:
     def swap(self, other: "Database") -> None:
         """Exchange contents with ``other`` (SWAPDB)."""
         for name in ("index", "_values", "expires", "_heap", "_slots", "_free", "access",
-                     "_epoch", "_history", "touched", "sizes", "used"):
+                     "_epoch", "_history", "touched", "sizes", "_big_sizes", "used"):
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)
             setattr(other, name, mine)
@@ -578,12 +597,12 @@ class Database:
         old_positions = array("q", [i for i, key in enumerate(slots) if key is not None])
         live: List[bytes] = [key for key in slots if key is not None]
         sizes = self.sizes
-        self.sizes = array("Q", [sizes[i] for i in old_positions])
+        self.sizes = array("I", [sizes[i] for i in old_positions])
         values = self._values
         self._values = [values[i] for i in old_positions]
         access = self.access
         fresh = self.state.new_access_map()
-        fresh.extend(array("q", [access[i] for i in old_positions]))
+        fresh.extend(array(ACCESS_TYPE, [access[i] for i in old_positions]))
         self.access = fresh
         self._slots = live
         self.index = dict(zip(live, range(len(live))))

@@ -575,3 +575,29 @@ def test_encoding_of_registry():
 
     register_encoding(Custom, lambda value, config: "skiplist")
     assert encoding_of(Custom(), config) == "skiplist"
+
+
+def test_compaction_keeps_values_access_and_estimates():
+    """Values, access stamps and memory estimates live in slot-indexed tables: a
+    compaction that renumbers slots must carry them along (issue 17)."""
+    from miniredis.state import ServerState
+    db = ServerState().dbs[0]
+    for i in range(5000):
+        db.set(b"k%d" % i, b"v%d" % i)
+    db.settle()
+    for i in range(0, 5000, 7):
+        db.set_access(b"k%d" % i, 1000 + i)
+    epoch = db._epoch
+    for i in range(5000):
+        if i % 7:
+            db.delete(b"k%d" % i)
+    assert db._epoch != epoch                      # compacted
+    survivors = range(0, 5000, 7)
+    assert len(db) == len(survivors)
+    for i in survivors:
+        key = b"k%d" % i
+        assert db.peek(key) == b"v%d" % i
+        assert db.access_of(key) == 1000 + i
+    assert db.settle() == sum(db.key_bytes(b"k%d" % i) for i in survivors) > 0
+    db.set(b"new", b"x")                           # a reused or appended slot starts fresh
+    assert db.peek(b"new") == b"x"

@@ -549,3 +549,24 @@ def test_eviction_goes_on_in_the_background(servers):
         conn.call("CONFIG", "SET", "maxmemory-eviction-tenacity", "10")
         return first, after_one > 3000, written, under
     assert _same(servers, run) == (b"+OK\r\n", True, b"+OK\r\n", True)
+
+
+def test_estimates_past_four_gigabytes_are_kept_exactly(monkeypatch):
+    """Per-key estimates live in a 32-bit array; larger ones must not wrap (issue 17)."""
+    import miniredis.keyspace as keyspace
+    from miniredis.state import ServerState
+    db = ServerState().dbs[0]
+    huge = 5 * 2 ** 30
+    real = keyspace.key_size
+    monkeypatch.setattr(keyspace, "key_size",
+                        lambda key, value: huge if key == b"huge" else real(key, value))
+    db.set(b"small", b"v")
+    db.set(b"huge", b"v")
+    used = db.settle()
+    assert db.key_bytes(b"huge") == huge
+    assert used == huge + real(b"small", b"v")
+    db.set(b"huge", b"w")                    # re-estimated: the delta is exact
+    assert db.settle() == used
+    db.delete(b"huge")
+    assert db.settle() == real(b"small", b"v")
+    assert db.key_bytes(b"huge") == 0
