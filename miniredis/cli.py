@@ -110,7 +110,7 @@ def build_config(directives: Sequence[Directive], config_file: str = "") -> Conf
 # _tune_allocator.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _MMAP_THRESHOLD = 1024 * 1024
-_TRIM_THRESHOLD = 128 * 1024
+_TRIM_THRESHOLD = 2 * _MMAP_THRESHOLD   # what the dynamic rule would pick
 
 
 def _tune_allocator() -> None:
