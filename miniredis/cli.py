@@ -106,6 +106,33 @@ def build_config(directives: Sequence[Directive], config_file: str = "") -> Conf
     return config
 
 
+# glibc's mallopt parameters (malloc.h) and the fixed threshold we set: see
+# _tune_allocator.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD = 1024 * 1024
+_TRIM_THRESHOLD = 2 * _MMAP_THRESHOLD   # what the dynamic rule would pick
+
+
+def _tune_allocator() -> None:
+    """Fix glibc's mmap threshold at 1 MiB (issue 17, memory per key).
+
+    By default glibc raises the threshold whenever a large mmapped block is freed (up
+    to 32 MiB); the keyspace's big tables (the key index, slot-indexed lists and
+    arrays) grow by reallocation, so after the first resize their successors land in
+    the brk heap and every later growth leaves a hole there that RSS keeps (measured
+    ~12 B per key at 1M small strings). A fixed threshold keeps them mmapped: resized
+    by mremap, returned to the system when freed. Only for the server process we own
+    (the embedded server leaves its host's allocator alone); a no-op off glibc."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+    mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the server in the foreground until SIGTERM/SIGINT/SHUTDOWN."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -129,6 +156,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         reason = os.strerror(errno.ENOTDIR if os.path.exists(directory) else errno.ENOENT)
         print("miniredis: Can't chdir to '%s': %s" % (directory, reason), file=sys.stderr)
         return 1
+    _tune_allocator()
     try:
         server = Server(config=config, quiet=False)
     except ACLStartupError as exc:

@@ -18,20 +18,23 @@ chosen by ``maxmemory-policy``:
 Evicting is bounded in time by ``maxmemory-eviction-tenacity``; past that it goes on
 from a loop timer and the command is allowed meanwhile, as in Redis.
 
-LFU: under an ``*-lfu`` policy each database's access map is an :class:`LFUAccess`,
-whose values pack the minutes of the last decrement and a logarithmic counter
-(Redis's 16+8 bits); any key access goes through its ``__setitem__``. Under other
-policies it is a plain dict of LRU clock seconds, so the access path pays nothing.
+LFU: under an ``*-lfu`` policy each database's access table (indexed by SCAN slot) is
+an :class:`LFUAccess`, whose entries pack the minutes of the last decrement and a
+logarithmic counter (Redis's 16+8 bits); any key access goes through its
+``__setitem__``. Under other policies it is a plain ``array`` of LRU clock seconds, so
+the access path pays nothing.
 """
 from __future__ import annotations
 
 import random
 import time
+from array import array
 from bisect import bisect_left
-from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from . import errors
 from .datatypes.memsize import EXPIRE_OVERHEAD
+from .keyspace import ACCESS_TYPE, NO_ACCESS
 from .notify import notify
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,39 +84,41 @@ def _lfu_log_incr(counter: int, factor: int) -> int:
     return counter
 
 
-class LFUAccess(dict):
-    """A database's access map under an LFU policy: key -> (minutes << 8 | counter).
+class LFUAccess(array):
+    """A database's access table under an LFU policy: slot -> (minutes << 8 | counter).
 
-    Every access assigns to the map (``access[key] = lru_clock``); here that
+    Every access assigns to the table (``access[slot] = lru_clock``); here that
     assignment decays and increments the key's counter instead, as Redis's updateLFU.
-    A key seen for the first time starts at LFU_INIT_VAL.
+    A slot never accessed (NO_ACCESS, a new key) starts at LFU_INIT_VAL.
     """
 
     __slots__ = ("state",)
 
-    def __init__(self, state: "ServerState", keys: Iterable[bytes] = ()) -> None:
-        super().__init__()
-        self.state = state
-        start = (lfu_minutes(state) << 8) | LFU_INIT_VAL
-        for key in keys:
-            dict.__setitem__(self, key, start)
+    def __new__(cls, state: "ServerState") -> "LFUAccess":
+        table = super().__new__(cls, ACCESS_TYPE)
+        table.state = state
+        return table
 
-    def __setitem__(self, key: bytes, _clock: int) -> None:
+    def initial(self) -> int:
+        """The packed entry of a key seen for the first time."""
+        return (lfu_minutes(self.state) << 8) | LFU_INIT_VAL
+
+    def __setitem__(self, slot: int, _clock: int) -> None:  # type: ignore[override]
         state = self.state
-        old = self.get(key)
-        if old is None:
-            dict.__setitem__(self, key, (lfu_minutes(state) << 8) | LFU_INIT_VAL)
+        old = array.__getitem__(self, slot)
+        if old == NO_ACCESS:
+            array.__setitem__(self, slot, (lfu_minutes(state) << 8) | LFU_INIT_VAL)
             return
         counter = _lfu_log_incr(lfu_counter(state, old),
                                 state.config.values["lfu-log-factor"])
-        dict.__setitem__(self, key, (lfu_minutes(state) << 8) | counter)
+        array.__setitem__(self, slot, (lfu_minutes(state) << 8) | counter)
 
 
 def new_access_map(state: "ServerState") -> Any:
-    """An empty access map of the kind the current policy needs."""
+    """An empty access table of the kind the current policy needs."""
     if "lfu" in state.config.values["maxmemory-policy"]:
         return LFUAccess(state)
-    return {}
+    return array(ACCESS_TYPE)
 
 
 # -- configuration ----------------------------------------------------------------------
@@ -125,11 +130,8 @@ def apply_config(state: "ServerState", startup: bool = False,
     config = state.config.values
     lfu = "lfu" in config["maxmemory-policy"]
     for db in state.dbs:
-        if lfu and db.access.__class__ is not LFUAccess:
-            db.access = LFUAccess(state, db.data)
-        elif not lfu and db.access.__class__ is LFUAccess:
-            clock = state.lru_clock
-            db.access = dict.fromkeys(db.data, clock)
+        if (db.access.__class__ is LFUAccess) != lfu:
+            db.reset_access()
     pool_owner = getattr(state, "evictor", None)
     if pool_owner is not None and pool_owner.policy != config["maxmemory-policy"]:
         pool_owner.pool.clear()     # scores of another policy mean nothing now
@@ -342,11 +344,12 @@ def _scorer(state: "ServerState", policy: str) -> Any:
         clock = state.lru_clock
 
         def idle(db: "Database", key: bytes) -> int:
-            return clock - db.access.get(key, clock)
+            stamp = db.access_of(key)
+            return clock - (clock if stamp is None else stamp)
         return idle
     if policy.endswith("lfu"):
         def inverse_frequency(db: "Database", key: bytes) -> int:
-            packed = db.access.get(key)
+            packed = db.access_of(key)
             return 255 - (lfu_counter(state, packed) if packed is not None else 0)
         return inverse_frequency
 

@@ -14,6 +14,14 @@ stream     ``miniredis.datatypes.stream.Stream`` (registered by that module)
 Expiry is lazy (checked on every lookup) plus active: a heap ordered by deadline lets
 the background cycle find expired keys without scanning the keyspace.
 
+Per-key layout (issue 17: the per-key overhead is what a large keyspace costs): one
+dict, ``index``, maps each key to its SCAN slot; everything else about the key lives in
+flat tables indexed by that slot -- ``_slots`` (the key, for SCAN), ``_values`` (the
+value), ``access`` (an ``array`` of LRU clocks or packed LFU counters) and ``sizes``
+(memory estimates). A lookup is one dict probe plus list/array indexing, and a key
+costs one dict entry, one int (its slot) and a few machine words. ``data`` is a small
+read-only mapping view (key -> value) for callers off the hot path.
+
 Memory accounting (INFO used_memory, maxmemory) is incremental: every write adds its
 key to ``touched`` (one set insertion, the only cost on the write path), and
 :meth:`Database.settle` later re-estimates just those keys, keeping each key's last
@@ -58,6 +66,63 @@ _COMPACT_MIN_FREE = 1024
 _HISTORY_MAX = 8
 
 
+# Access tables are array("i") (LRU clocks are 31-bit seconds, LFU entries 24 bits);
+# this entry marks a slot no access has touched yet (LFU: the counter starts at
+# LFU_INIT_VAL on the first one; see miniredis.evict.LFUAccess).
+ACCESS_TYPE = "i"
+NO_ACCESS = -(1 << 31)
+# Memory estimates are array("I"); a key estimated at _BIG_SIZE bytes or more keeps
+# its estimate in Database._big_sizes instead.
+_BIG_SIZE = (1 << 32) - 1
+
+
+class KeyValues:
+    """``db.data``: a read-only mapping key -> value over a database's slot tables,
+    for callers off the hot path (persistence, DEBUG, transactions...). Assigning to
+    an existing key replaces its value without any signal (an unshared copy)."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: "Database") -> None:
+        self._db = db
+
+    def get(self, key: bytes, default: Any = None) -> Any:
+        db = self._db
+        slot = db.index.get(key)
+        return default if slot is None else db._values[slot]
+
+    def __getitem__(self, key: bytes) -> Any:
+        db = self._db
+        return db._values[db.index[key]]
+
+    def __setitem__(self, key: bytes, value: Any) -> None:
+        db = self._db
+        db._values[db.index[key]] = value     # KeyError for a missing key
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._db.index
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._db.index)
+
+    def __len__(self) -> int:
+        return len(self._db.index)
+
+    def __bool__(self) -> bool:
+        return bool(self._db.index)
+
+    def keys(self) -> Any:
+        return self._db.index.keys()
+
+    def items(self) -> Iterator[Tuple[bytes, Any]]:
+        values = self._db._values
+        return ((key, values[slot]) for key, slot in self._db.index.items())
+
+    def values(self) -> Iterator[Any]:
+        values = self._db._values
+        return (values[slot] for slot in self._db.index.values())
+
+
 def register_type(cls: type, name: str) -> None:
     """Declare a value class (ZSet, Stream...) and its Redis type name."""
     TYPE_NAMES[cls] = name
@@ -71,15 +136,18 @@ def type_name(value: Any) -> str:
 
 
 class Database:
-    """One numbered database: ``data`` holds values, ``expires`` absolute deadlines (ms)."""
+    """One numbered database: ``index`` maps keys to slots of the value table,
+    ``expires`` holds absolute deadlines (ms)."""
 
-    __slots__ = ("id", "data", "expires", "_heap", "state", "avg_ttl", "_slots",
-                 "_slot_of", "_free", "access", "_epoch", "_history", "touched", "sizes",
-                 "used")
+    __slots__ = ("id", "index", "_values", "data", "expires", "_heap", "state", "avg_ttl",
+                 "_slots", "_free", "access", "_epoch", "_history", "touched", "sizes",
+                 "_big_sizes", "used")
 
     def __init__(self, index: int, state: "ServerState") -> None:
         self.id = index
-        self.data: Dict[bytes, Any] = {}
+        self.index: Dict[bytes, int] = {}
+        self._values: List[Any] = []
+        self.data = KeyValues(self)
         self.expires: Dict[bytes, int] = {}
         self._heap: List[Tuple[int, bytes]] = []
         self.state = state
@@ -87,17 +155,17 @@ class Database:
         # SCAN's index (see "SCAN index" below): slot table, key -> slot, free slots,
         # compaction epoch and the translation tables of recent compactions.
         self._slots: List[Optional[bytes]] = []
-        self._slot_of: Dict[bytes, int] = {}
         self._free: List[int] = []
         self._epoch = 0
         self._history: Deque[Tuple[int, array]] = deque()
-        # Last access (state.lru_clock seconds) per key, for OBJECT IDLETIME; under an
+        # Last access (state.lru_clock seconds) per slot, for OBJECT IDLETIME; under an
         # LFU policy a miniredis.evict.LFUAccess holding packed LFU counters instead.
-        self.access: Dict[bytes, int] = state.new_access_map()
+        self.access: array = state.new_access_map()
         # Memory accounting (see the module docstring): keys written since the last
         # settle, each slot's last estimate, and their sum.
         self.touched: set = set()
-        self.sizes = array("Q")
+        self.sizes = array("I")
+        self._big_sizes: Dict[bytes, int] = {}
         self.used = 0
 
     # -- lookups ------------------------------------------------------------------
@@ -110,10 +178,11 @@ class Database:
             if self.expires[key] <= self.state.clock.ms():
                 self._expire(key)
                 return None
-        value = self.data.get(key)
-        if value is not None:
-            self.access[key] = self.state.lru_clock
-        return value
+        slot = self.index.get(key)
+        if slot is None:
+            return None
+        self.access[slot] = self.state.lru_clock
+        return self._values[slot]
 
     def peek(self, key: bytes) -> Any:
         """Like :meth:`get` but not counted as an access (OBJECT, TYPE-less checks)."""
@@ -121,7 +190,8 @@ class Database:
             if self.expires[key] <= self.state.clock.ms():
                 self._expire(key)
                 return None
-        return self.data.get(key)
+        slot = self.index.get(key)
+        return None if slot is None else self._values[slot]
 
     def get_read(self, key: bytes) -> Any:
         """Like :meth:`get`, counting a keyspace hit or miss (for read commands)."""
@@ -158,17 +228,19 @@ class Database:
         expires = self.expires
         if expires and key in expires and expires[key] <= self.state.clock.ms():
             self._expire(key)
-            value = None
+            slot = None
         else:
-            value = self.data.get(key)
-        if value is None:
-            self.state.stats.keyspace_misses += 1
+            slot = self.index.get(key)
+        state = self.state
+        if slot is None:
+            state.stats.keyspace_misses += 1
             notify(self, "m", b"keymiss", key)
             return None
+        value = self._values[slot]
         if value.__class__ is not bytes and value.__class__ is not bytearray:
             raise CommandError(errors.WRONGTYPE)
-        self.access[key] = self.state.lru_clock
-        self.state.stats.keyspace_hits += 1
+        self.access[slot] = state.lru_clock
+        state.stats.keyspace_hits += 1
         return value
 
     def exists(self, key: bytes) -> bool:
@@ -178,24 +250,23 @@ class Database:
         return self.get(key) is not None
 
     def __len__(self) -> int:
-        return len(self.data)
+        return len(self.index)
 
     # -- writes -------------------------------------------------------------------
     def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
         """Store ``value`` at ``key``, dropping any TTL unless ``keep_ttl``."""
-        data = self.data
         state = self.state
-        if key in data:
+        slot = self.index.get(key)
+        if slot is not None:
             if state.blocking.queues:
                 self._signal_gone(key)   # a replaced value may strand XREADGROUP waiters
-            data[key] = value
+            self._values[slot] = value
             if not keep_ttl and self.expires:
                 self.expires.pop(key, None)
         else:
-            self._add_slot(key)
-            data[key] = value
+            slot = self._add_slot(key, value)
             notify(self, "n", b"new", key)
-        self.access[key] = state.lru_clock
+        self.access[slot] = state.lru_clock
         self.touched.add(key)
         hook = state.on_key_modified   # signal_modified, inlined: every write comes here
         if hook is not None:
@@ -204,39 +275,76 @@ class Database:
     def overwrite(self, key: bytes, value: Any) -> None:
         """Replace the value of ``key``, which exists, keeping its TTL (INCR & co.):
         :meth:`set` without the new-key and TTL work."""
-        self.data[key] = value
+        slot = self.index[key]
+        self._values[slot] = value
         state = self.state
-        self.access[key] = state.lru_clock
+        self.access[slot] = state.lru_clock
         self.touched.add(key)
         hook = state.on_key_modified
         if hook is not None:
             hook(self, key)
 
-    def _add_slot(self, key: bytes) -> None:
+    def _add_slot(self, key: bytes, value: Any) -> int:
+        """Give a new key a slot (a free one, else a new one at the end); its slot."""
         free = self._free
         if free:
             slot = free.pop()
             self._slots[slot] = key
+            self._values[slot] = value
+            self.access[slot] = NO_ACCESS
         else:
             slot = len(self._slots)
             self._slots.append(key)
+            self._values.append(value)
             self.sizes.append(0)
-        self._slot_of[key] = slot
+            self.access.append(NO_ACCESS)
+        self.index[key] = slot
+        return slot
+
+    def replace_value(self, key: bytes, value: Any) -> None:
+        """Swap the value object of ``key`` (which exists) for an equal one (an
+        unshared or converted copy): not a modification, no signal, no access."""
+        self._values[self.index[key]] = value
+
+    def access_of(self, key: bytes) -> Optional[int]:
+        """The access-table entry of ``key`` (LRU clock or packed LFU counter), None
+        if the key is missing or was never accessed."""
+        slot = self.index.get(key)
+        if slot is None:
+            return None
+        stamp = self.access[slot]
+        return None if stamp == NO_ACCESS else stamp
+
+    def set_access(self, key: bytes, stamp: int) -> None:
+        """Store ``stamp`` as the raw access entry of ``key`` (which exists), bypassing
+        LFU's increment (RESTORE IDLETIME/FREQ, OBJECT tests)."""
+        array.__setitem__(self.access, self.index[key], max(stamp, NO_ACCESS + 1))
+
+    def reset_access(self) -> None:
+        """Rebuild the access table for the current policy (LRU <-> LFU switch): every
+        key looks accessed now (LRU) or starts at the initial LFU counter."""
+        fresh = self.state.new_access_map()
+        initial = getattr(fresh, "initial", None)
+        start = initial() if initial is not None else self.state.lru_clock
+        fresh.extend(array(ACCESS_TYPE, [start]) * len(self._slots))
+        self.access = fresh
 
     def _remove(self, key: bytes) -> None:
         """Forget ``key`` entirely: value, TTL, SCAN slot, access time."""
-        del self.data[key]
+        slot = self.index.pop(key)
         if self.expires:
             self.expires.pop(key, None)
-        slot = self._slot_of.pop(key)
         self._slots[slot] = None
+        self._values[slot] = None
         sizes = self.sizes
-        self.used -= sizes[slot]
+        size = sizes[slot]
+        if size == _BIG_SIZE:
+            size = self._big_sizes.pop(key)
+        self.used -= size
         sizes[slot] = 0
         self._signal_gone(key)
         free = self._free
         free.append(slot)
-        self.access.pop(key, None)
         if len(free) > _COMPACT_MIN_FREE and 4 * len(free) > 3 * len(self._slots):
             self._compact()
 
@@ -272,7 +380,7 @@ class Database:
                         break
             # Stale heap entries can outnumber live ones; never report "none" wrongly.
             return found or [_random.choice(list(expires))]
-        data = self.data
+        data = self.index
         if len(data) <= count:
             return list(data)
         slots = self._slots
@@ -323,18 +431,19 @@ class Database:
         caching is told by the FLUSH commands, with one null, not key by key)."""
         hook = self.state.key_hooks.get("watch")
         if hook is not None:
-            for key in list(self.data):
+            for key in list(self.index):
                 hook(self, key)
         self._signal_gone(None)
-        self.data = {}
+        self.index = {}
+        self._values = []
         self.expires = {}
         self._heap = []
         self._slots = []
-        self._slot_of = {}
         self._free = []
         self.access = self.state.new_access_map()
         self.touched = set()
-        self.sizes = array("Q")
+        self.sizes = array("I")
+        self._big_sizes = {}
         self.used = 0
         # Cursors of scans begun before the flush point at nothing that still exists:
         # a new epoch without history makes them start over (every key is new anyway).
@@ -348,25 +457,33 @@ class Database:
         touched = self.touched
         if touched:
             self.touched = set()
-            data = self.data
-            slot_of = self._slot_of
+            index = self.index
+            values = self._values
             sizes = self.sizes
             delta = 0
             for key in touched:
-                value = data.get(key)
-                if value is None:
+                slot = index.get(key)
+                if slot is None:
                     continue            # removed: _remove already subtracted it
-                slot = slot_of[key]
-                size = key_size(key, value)
-                delta += size - sizes[slot]
+                size = key_size(key, values[slot])
+                old = sizes[slot]
+                if old == _BIG_SIZE:
+                    old = self._big_sizes.pop(key)
+                delta += size - old
+                if size >= _BIG_SIZE:
+                    self._big_sizes[key] = size
+                    size = _BIG_SIZE
                 sizes[slot] = size
             self.used += delta
         return self.used
 
     def key_bytes(self, key: bytes) -> int:
         """The last settled estimate of ``key`` (0 if unknown)."""
-        slot = self._slot_of.get(key)
-        return 0 if slot is None else self.sizes[slot]
+        slot = self.index.get(key)
+        if slot is None:
+            return 0
+        size = self.sizes[slot]
+        return self._big_sizes[key] if size == _BIG_SIZE else size
 
     # -- expiry -------------------------------------------------------------------
     def set_expire(self, key: bytes, when_ms: int) -> None:
@@ -430,10 +547,10 @@ class Database:
     def keys(self) -> Iterator[bytes]:
         """Live keys (expired ones are skipped, not yet deleted)."""
         if not self.expires:
-            return iter(list(self.data))
+            return iter(list(self.index))
         now = self.state.clock.ms()
         expires = self.expires
-        return iter([k for k in self.data if expires.get(k, now + 1) > now])
+        return iter([k for k in self.index if expires.get(k, now + 1) > now])
 
     def random_key(self) -> Optional[bytes]:
         """A uniformly random live key, or None when empty (RANDOMKEY).
@@ -442,7 +559,7 @@ class Database:
         table, so a few draws find a key. Expired keys met on the way are reclaimed,
         as Redis does.
         """
-        while self.data:
+        while self.index:
             slots = self._slots
             key = None
             for _ in range(16):
@@ -450,15 +567,15 @@ class Database:
                 if key is not None:
                     break
             if key is None:  # a small keyspace among many tombstones
-                key = _random.choice(list(self.data))
+                key = _random.choice(list(self.index))
             if self.peek(key) is not None:
                 return key
         return None
 
     def swap(self, other: "Database") -> None:
         """Exchange contents with ``other`` (SWAPDB)."""
-        for name in ("data", "expires", "_heap", "_slots", "_slot_of", "_free", "access",
-                     "_epoch", "_history", "touched", "sizes", "used"):
+        for name in ("index", "_values", "expires", "_heap", "_slots", "_free", "access",
+                     "_epoch", "_history", "touched", "sizes", "_big_sizes", "used"):
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)
             setattr(other, name, mine)
@@ -488,9 +605,15 @@ class Database:
         old_positions = array("q", [i for i, key in enumerate(slots) if key is not None])
         live: List[bytes] = [key for key in slots if key is not None]
         sizes = self.sizes
-        self.sizes = array("Q", [sizes[i] for i in old_positions])
+        self.sizes = array("I", [sizes[i] for i in old_positions])
+        values = self._values
+        self._values = [values[i] for i in old_positions]
+        access = self.access
+        fresh = self.state.new_access_map()
+        fresh.extend(array(ACCESS_TYPE, [access[i] for i in old_positions]))
+        self.access = fresh
         self._slots = live
-        self._slot_of = dict(zip(live, range(len(live))))
+        self.index = dict(zip(live, range(len(live))))
         self._free = []
         self._epoch += 1
         history = self._history

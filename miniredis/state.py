@@ -70,7 +70,8 @@ class ServerState:
     def __init__(self, config: Optional[Config] = None, clock: Optional[Clock] = None) -> None:
         self.config = config or Config()
         self.clock = clock or Clock()
-        self.lru_clock = int(self.clock.monotonic())  # seconds, refreshed by the cron
+        # Seconds, refreshed by the cron; 31 bits, as the access tables store int32.
+        self.lru_clock = int(self.clock.monotonic()) & 0x7FFFFFFF
         from .memory import Memory
         self.memory = Memory(self)          # used_memory and its parts
         self.clients_cron = ClientsCron()   # query-buffer resizing (clientsCron)
@@ -208,7 +209,7 @@ class ServerState:
 
     def active_expire(self) -> None:
         """One active-expiry cycle over every database (bounded work per db)."""
-        self.lru_clock = int(self.clock.monotonic())
+        self.lru_clock = int(self.clock.monotonic()) & 0x7FFFFFFF
         if self.pause.type and self.pause.check():
             return      # paused: the data set stays constant (keys expire afterwards)
         now = self.clock.ms()

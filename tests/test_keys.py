@@ -167,7 +167,7 @@ def test_object_idletime_counts_up(mini):
     # 0, or 1 if the LRU clock (seconds, advanced by cron) ticked in between.
     assert conn.call("OBJECT", "IDLETIME", "idle") in (b":0\r\n", b":1\r\n")
     db = mini.state.dbs[0]
-    mini.call(lambda: db.access.__setitem__(b"idle", db.access[b"idle"] - 5))
+    mini.call(lambda: db.set_access(b"idle", db.access_of(b"idle") - 5))
     try:
         assert conn.call("OBJECT", "IDLETIME", "idle") in (b":5\r\n", b":6\r\n")
         conn.call("GET", "idle")
@@ -503,7 +503,7 @@ def test_exists_type_ttl_do_not_touch_but_touch_does(mini):
     conn.call("SET", "idle", "v")
     db = mini.state.dbs[5]
     try:
-        mini.call(lambda: db.access.__setitem__(b"idle", db.access[b"idle"] - 10))
+        mini.call(lambda: db.set_access(b"idle", db.access_of(b"idle") - 10))
         for command in (("EXISTS", "idle"), ("TYPE", "idle"), ("TTL", "idle"),
                         ("OBJECT", "ENCODING", "idle"), ("SCAN", "0")):
             conn.call(*command)
@@ -575,3 +575,29 @@ def test_encoding_of_registry():
 
     register_encoding(Custom, lambda value, config: "skiplist")
     assert encoding_of(Custom(), config) == "skiplist"
+
+
+def test_compaction_keeps_values_access_and_estimates():
+    """Values, access stamps and memory estimates live in slot-indexed tables: a
+    compaction that renumbers slots must carry them along (issue 17)."""
+    from miniredis.state import ServerState
+    db = ServerState().dbs[0]
+    for i in range(5000):
+        db.set(b"k%d" % i, b"v%d" % i)
+    db.settle()
+    for i in range(0, 5000, 7):
+        db.set_access(b"k%d" % i, 1000 + i)
+    epoch = db._epoch
+    for i in range(5000):
+        if i % 7:
+            db.delete(b"k%d" % i)
+    assert db._epoch != epoch                      # compacted
+    survivors = range(0, 5000, 7)
+    assert len(db) == len(survivors)
+    for i in survivors:
+        key = b"k%d" % i
+        assert db.peek(key) == b"v%d" % i
+        assert db.access_of(key) == 1000 + i
+    assert db.settle() == sum(db.key_bytes(b"k%d" % i) for i in survivors) > 0
+    db.set(b"new", b"x")                           # a reused or appended slot starts fresh
+    assert db.peek(b"new") == b"x"

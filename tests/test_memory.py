@@ -575,3 +575,24 @@ def test_a_big_value_set_keeps_no_slack(servers):
             out.append((size, after_big == fresh, size != 33000 or after_big < 42000))
         return out
     _same(servers, run)
+
+
+def test_estimates_past_four_gigabytes_are_kept_exactly(monkeypatch):
+    """Per-key estimates live in a 32-bit array; larger ones must not wrap (issue 17)."""
+    import miniredis.keyspace as keyspace
+    from miniredis.state import ServerState
+    db = ServerState().dbs[0]
+    huge = 5 * 2 ** 30
+    real = keyspace.key_size
+    monkeypatch.setattr(keyspace, "key_size",
+                        lambda key, value: huge if key == b"huge" else real(key, value))
+    db.set(b"small", b"v")
+    db.set(b"huge", b"v")
+    used = db.settle()
+    assert db.key_bytes(b"huge") == huge
+    assert used == huge + real(b"small", b"v")
+    db.set(b"huge", b"w")                    # re-estimated: the delta is exact
+    assert db.settle() == used
+    db.delete(b"huge")
+    assert db.settle() == real(b"small", b"v")
+    assert db.key_bytes(b"huge") == 0

@@ -64,7 +64,8 @@ def _debug_object(client, args: List[bytes]):
     if value is None:
         raise CommandError(errors.NO_SUCH_KEY)
     encoding = encoding_of(value, state.config)
-    idle = max(state.lru_clock - client.db.access.get(key, state.lru_clock), 0)
+    stamp = client.db.access_of(key)
+    idle = 0 if stamp is None else max(state.lru_clock - stamp, 0)
     refcount = 1
     size = 0
     size = len(payloads.serialize(value, state.config)) - 1   # rdbSavedObjectLen

@@ -39,13 +39,13 @@ def dump(client, args: List[bytes]):
 def _set_lru_or_lfu(client, key: bytes, idle: int, freq: int) -> None:
     """objectSetLRUOrLFU: FREQ under an LFU policy, IDLETIME under the others."""
     state = client.state
-    access = client.db.access
+    db = client.db
     if "lfu" in state.config["maxmemory-policy"]:
         if freq >= 0:
             from ..evict import lfu_minutes
-            dict.__setitem__(access, key, (lfu_minutes(state) << 8) | freq)
+            db.set_access(key, (lfu_minutes(state) << 8) | freq)
     elif idle >= 0:
-        access[key] = state.lru_clock - idle
+        db.set_access(key, state.lru_clock - idle)
 
 
 def _restore(client, args: List[bytes]):

@@ -81,7 +81,7 @@ def _adopt(db, key: bytes, value: Any) -> Any:
         return value
     adopted = Hash(value)
     adopted.hashtable = encoding_of(value, db.state.config) == "hashtable"
-    db.data[key] = adopted
+    db.replace_value(key, adopted)
     return adopted
 
 

@@ -34,7 +34,7 @@ def _hll_value(client, key: bytes, value) -> bytearray:
             raise CommandError(errors.HLL_WRONGTYPE)
         value = bytearray(value)
         db = client.db
-        db.data[key] = value                 # unshared: not a modification (no WATCH)
+        db.replace_value(key, value)    # unshared: not a modification (no WATCH)
         db.touched.add(key)                  # but its memory estimate is redone
         return value
     if not hll.is_valid(value):

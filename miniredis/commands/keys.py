@@ -474,7 +474,8 @@ def object_idletime(client, args: List[bytes]):
     # Both ends read the cron-refreshed LRU clock, as Redis's LRU_CLOCK() does, so a
     # key touched just now never reads 1 because the cache lagged a second boundary.
     now = client.state.lru_clock
-    return max(now - db.access.get(key, now), 0)
+    stamp = db.access_of(key)
+    return 0 if stamp is None else max(now - stamp, 0)
 
 
 @command("object|freq", 3, "readonly", keys=(2, 2, 1), group="generic", since="4.0.0",
@@ -485,7 +486,7 @@ def object_freq(client, args: List[bytes]):
     state = client.state
     if "lfu" not in state.config["maxmemory-policy"]:
         raise CommandError(errors.OBJECT_FREQ_NOT_LFU)
-    packed = client.db.access.get(args[2])
+    packed = client.db.access_of(args[2])
     return 0 if packed is None else lfu_counter(state, packed)
 
 

@@ -103,7 +103,7 @@ def _adopt(client, key: bytes, value: Any) -> Any:
     if value is None or value.__class__ is SetValue:
         return value
     adopted = new_set(client, value)
-    client.db.data[key] = adopted
+    client.db.replace_value(key, adopted)
     return adopted
 
 
@@ -288,7 +288,7 @@ def spop(client, args: List[bytes]):
         kept = random.sample(members, remaining)
         value.difference_update(kept)
         popped = list(value)
-        db.data[key] = new_set(client, kept)
+        db.replace_value(key, new_set(client, kept))
     db.signal_modified(key)
     return Set(popped)
 

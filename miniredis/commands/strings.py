@@ -422,7 +422,7 @@ def _mutable_string(db, key: bytes, value: Optional[bytes]) -> bytearray:
     if value is None:
         db.set(key, mutable, keep_ttl=True)
     else:
-        db.data[key] = mutable
+        db.replace_value(key, mutable)
     return mutable
 
 
