@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, List, Tuple
 from .. import configrewrite, errors
 from ..errors import CommandError
 from ..keyspace import encoding_of
+from ..datatypes.packed import PackedHash
 from ..datatypes.stream import Stream
 from ..persistence import dump as payloads
 from ..protocol import (OK, BigNumber, Bool, Double, Map, Raw, Set, Simple, Verbatim)
@@ -264,7 +265,7 @@ def _object_digest(db: Any, key: bytes, digest: bytearray, value: Any) -> None:
         kind = 0
     elif isinstance(value, Stream):
         kind = 6
-    elif isinstance(value, dict):
+    elif isinstance(value, (dict, PackedHash)):
         kind = 4
     elif isinstance(value, (set, frozenset)):
         kind = 2

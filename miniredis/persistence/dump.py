@@ -20,6 +20,7 @@ from collections import deque
 from typing import Any, List, Optional
 
 from ..args import to_int
+from ..datatypes.packed import PackedHash
 from ..datatypes.stream import Stream
 from . import lzf, rdb
 
@@ -148,7 +149,7 @@ def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
     if isinstance(value, deque):
         return bytes((rdb.T_LIST_QUICKLIST_2,)) + _quicklist(
             value, config["list-max-listpack-size"], string, plain_threshold)
-    if isinstance(value, dict):
+    if isinstance(value, (dict, PackedHash)):
         if encoding_of(value, config) == "listpack":
             elements: List[Any] = []
             for field, item in value.items():
