@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import io
 import pickle
+import threading
 from typing import Iterable, List, Sequence
 
-# One pickler reused for every pack (the server is single-threaded); "fast" mode
-# writes no memo opcodes, which only matter for shared or recursive objects.
-_OUT = io.BytesIO()
-_PICKLER = pickle.Pickler(_OUT, 4)
-_PICKLER.fast = True
+# One pickler per thread, reused for every pack (several embedded servers may run in
+# one process, each in its own thread); "fast" mode writes no memo opcodes, which
+# only matter for shared or recursive objects.
+_LOCAL = threading.local()
 _FRAME = 0x95
 EMPTY = b"]."            # pack([])
 unpack = pickle.loads      # the list of elements of a blob, as new bytes objects
@@ -32,10 +32,16 @@ unpack = pickle.loads      # the list of elements of a blob, as new bytes object
 
 def pack(items: List[bytes]) -> bytes:
     """The blob holding ``items`` (a list of bytes) in order."""
-    out = _OUT
+    try:
+        out, pickler = _LOCAL.pickler
+    except AttributeError:
+        out = io.BytesIO()
+        pickler = pickle.Pickler(out, 4)
+        pickler.fast = True
+        _LOCAL.pickler = (out, pickler)
     out.seek(0)
     out.truncate()
-    _PICKLER.dump(items)
+    pickler.dump(items)
     blob = out.getvalue()
     # Drop PROTO (2 bytes) and the first FRAME header (9), both optional to loads.
     return blob[11:] if blob[2] == _FRAME else blob[2:]
