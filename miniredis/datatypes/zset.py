@@ -33,7 +33,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from sortedcontainers import SortedList
 
 from ..keyspace import register_encoding, register_type
-from .packed import pack, unpack
+from .packed import EMPTY, pack, unpack
 
 # Listpack sets kept hydrated at once (see the module docstring). More than any one
 # command touches and then writes to through a reference it already holds.
@@ -229,13 +229,28 @@ class ZSet:
         return [(member, score) for score, member in self._order]  # type: ignore
 
     def __len__(self) -> int:
-        return len(self.scores)
+        if self._blob is not None:        # answered from the blob: no hydration
+            return len(unpack(self._blob)) >> 1
+        return len(self._scores)                          # type: ignore[arg-type]
 
     def __bool__(self) -> bool:
-        return bool(self.scores)
+        if self._blob is not None:
+            return self._blob != EMPTY
+        return bool(self._scores)
 
     def __contains__(self, member: bytes) -> bool:
-        return member in self.scores
+        return self.score_of(member) is not None
+
+    def score_of(self, member: bytes) -> Optional[float]:
+        """``member``'s score or None; a packed set is searched without hydrating it
+        (ZSCORE on many small sets must not rebuild each one)."""
+        if self._blob is not None:
+            flat = unpack(self._blob)
+            try:
+                return float(flat[2 * flat[::2].index(member) + 1])
+            except ValueError:
+                return None
+        return self._scores.get(member)                   # type: ignore[union-attr]
 
     def __repr__(self) -> str:
         return "ZSet(%r)" % list(self.order)
