@@ -195,7 +195,7 @@ class ZSet:
         members = flat[::2]
         scores = list(map(float, flat[1::2]))
         self._scores = dict(zip(members, scores))
-        self._order = SortedList(zip(scores, members))
+        self._order = _sorted_list(list(zip(scores, members)))
         self._blob = None
         _hydrated(self)
 
@@ -499,6 +499,20 @@ def frozen_items(frozen: Any) -> List[Tuple[bytes, float]]:
         flat = unpack(frozen)
         return list(zip(flat[::2], map(float, flat[1::2])))
     return frozen
+
+
+def _sorted_list(entries: List[Entry]) -> SortedList:
+    """A SortedList of ``entries``, already in order (a blob's): one sublist set
+    directly, skipping the sort and split of SortedList(iterable), when they fit in one
+    (sortedcontainers' documented layout: _lists, _maxes, _len)."""
+    order = SortedList()
+    if not entries or len(entries) > order._load:
+        order.update(entries)
+        return order
+    order._lists.append(entries)
+    order._maxes.append(entries[-1])
+    order._len = len(entries)
+    return order
 
 
 def _hydrated(zset: ZSet) -> None:
