@@ -21,12 +21,14 @@ members, where Redis's listpack costs 200 bytes; so a listpack-encoded set at re
 one packed blob (datatypes.packed: members and scores in order) and nothing else. The
 first access *hydrates* it (builds the dict and SortedList, O(n) for n within the
 listpack limits, as a listpack walk is O(n)); the most recently hydrated sets stay so
-(``_HYDRATED``, a few), and older ones are packed again. A command works on a set it
+(``_hydrated_sets``, a few, per thread: embedded servers may run in several threads
+of one process, and one never packs another's sets), and older ones are packed again. A command works on a set it
 has just looked up, so it always finds it hydrated; the structures only ever change
 through the set's own attributes, which rehydrate from the blob when needed.
 """
 from __future__ import annotations
 
+import threading
 from itertools import islice
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -38,7 +40,16 @@ from .packed import EMPTY, pack, unpack
 # Listpack sets kept hydrated at once (see the module docstring). More than any one
 # command touches and then writes to through a reference it already holds.
 _KEEP_HYDRATED = 16
-_HYDRATED: "Dict[ZSet, None]" = {}     # oldest first (a dict keeps insertion order)
+_LOCAL = threading.local()
+
+
+def _hydrated_sets() -> "Dict[ZSet, None]":
+    """This thread's hydrated listpack sets, oldest first (a dict keeps insertion order)."""
+    try:
+        return _LOCAL.sets
+    except AttributeError:
+        _LOCAL.sets = {}
+        return _LOCAL.sets
 _EXACT_INT = float(1 << 53)
 
 
@@ -208,7 +219,7 @@ class ZSet:
             flat += (member, _compact_score(score))
         self._blob = pack(flat)
         self._scores = self._order = None
-        _HYDRATED.pop(self, None)
+        _hydrated_sets().pop(self, None)
 
     def packed_size(self) -> Optional[int]:
         """The bytes of the blob object when packed at rest, else None."""
@@ -517,11 +528,12 @@ def _sorted_list(entries: List[Entry]) -> SortedList:
 
 def _hydrated(zset: ZSet) -> None:
     """Note a set just hydrated (or created); pack the oldest beyond the few kept."""
-    _HYDRATED.pop(zset, None)            # to the newest end
-    _HYDRATED[zset] = None
-    if len(_HYDRATED) > _KEEP_HYDRATED:
-        oldest = next(iter(_HYDRATED))
-        del _HYDRATED[oldest]
+    hydrated = _hydrated_sets()
+    hydrated.pop(zset, None)            # to the newest end
+    hydrated[zset] = None
+    if len(hydrated) > _KEEP_HYDRATED:
+        oldest = next(iter(hydrated))
+        del hydrated[oldest]
         oldest.compact()
 
 
