@@ -32,22 +32,25 @@ def test_packed_hash_behaves_as_an_ordered_dict():
     packed, plain = PackedHash([(b"a", b"1"), (b"b", b"2"), (b"a", b"3")]), {}
     plain.update([(b"a", b"1"), (b"b", b"2"), (b"a", b"3")])
     assert packed.items() == list(plain.items())
-    assert packed.update([b"c", b"4", b"a", b"5", b"1", b"a"]) == 2
+    before = packed
+    packed, added = packed.updated([b"c", b"4", b"a", b"5", b"1", b"a"])
+    assert added == 2 and before.items() == [(b"a", b"3"), (b"b", b"2")]   # immutable
     plain.update({b"c": b"4", b"a": b"5", b"1": b"a"})
-    assert packed.delete([b"b", b"zz", b"b"]) == 1
+    packed, deleted = packed.without([b"b", b"zz", b"b"])
+    assert deleted == 1
     del plain[b"b"]
-    packed[b"b"] = b"6"
+    packed, added = packed.updated([b"b", b"6"] + [b"a", b"5"] * 5)   # indexed path
     plain[b"b"] = b"6"
-    assert packed.items() == list(plain.items()) and packed == plain
+    assert added == 1 and packed.items() == list(plain.items())
     assert packed.keys() == list(plain) and packed.values() == list(plain.values())
     assert len(packed) == 4 and bool(packed) and b"a" in packed and b"5" not in packed
     assert packed.get(b"1") == b"a" and packed.get(b"a") == b"5" and packed.get(b"v") is None
     assert packed[b"c"] == b"4" and list(packed) == list(plain)
     with pytest.raises(KeyError):
         packed[b"zz"]
-    copy = packed.copy()
-    assert packed.delete([b"a", b"c", b"1", b"b", b"a"]) == 4
-    assert not packed and len(packed) == 0 and copy == plain
+    emptied, deleted = packed.without([b"a", b"c", b"1", b"b", b"a"])
+    assert deleted == 4 and not emptied and len(emptied) == 0
+    assert packed.without([b"zz"]) == (packed, 0) and packed.copy() is packed
 
 
 # -- hashes -------------------------------------------------------------------------------
@@ -215,3 +218,16 @@ def test_listpack_zset_is_packed_at_rest(mini):
         assert isinstance(db.data[b"z0"], ZSet)
     finally:
         conn.close()
+
+
+def test_string_commands_refuse_listpack_hashes(differ):
+    """A listpack hash is held as a bytes subclass: every string, bit and HLL command
+    must still see a hash (WRONGTYPE), as in Redis."""
+    differ.check("HSET h a 1", "GET h", "SET h x GET", "APPEND h x", "STRLEN h",
+                 "GETRANGE h 0 -1", "SETRANGE h 0 x", "INCR h", "INCRBYFLOAT h 1",
+                 "GETDEL h", "GETEX h", "BITCOUNT h", "GETBIT h 0", "SETBIT h 0 1",
+                 "BITPOS h 1", "BITFIELD h GET u8 0", "PFADD h x", "PFCOUNT h",
+                 "LCS h h", "MGET h", "TYPE h", "OBJECT ENCODING h",
+                 "OBJECT REFCOUNT h", "DEBUG DIGEST-VALUE h", "SORT h",
+                 "LPUSH h x", "SADD h x", "ZADD h 1 x", "XADD h * a 1", "HGETALL h",
+                 "SET h x", "TYPE h", "GET h")

@@ -69,7 +69,7 @@ def _debug_object(client, args: List[bytes]):
     refcount = 1
     size = 0
     size = len(payloads.serialize(value, state.config)) - 1   # rdbSavedObjectLen
-    if isinstance(value, (bytes, bytearray)):
+    if value.__class__ is bytes or value.__class__ is bytearray:   # (not a PackedHash)
         refcount_cmd = COMMANDS[b"object"].subcommands.get(b"refcount")
         if refcount_cmd is not None:   # shared small integers, as OBJECT REFCOUNT says
             refcount = refcount_cmd.handler(client, [b"object", b"refcount", key]) or 1
@@ -261,7 +261,7 @@ def _score_text(score: float) -> bytes:
 def _object_digest(db: Any, key: bytes, digest: bytearray, value: Any) -> None:
     """xorObjectDigest: the type, then the value (ordered parts mixed, unordered
     ones xored), then a mark when the key has a TTL."""
-    if isinstance(value, (bytes, bytearray)):
+    if value.__class__ is bytes or value.__class__ is bytearray:   # (not a PackedHash)
         kind = 0
     elif isinstance(value, Stream):
         kind = 6

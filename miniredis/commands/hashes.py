@@ -24,7 +24,7 @@ from typing import Any, Iterable, List, Optional, Tuple
 from .. import errors
 from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..datatypes.memsize import alloc, register_sizer
-from ..datatypes.packed import PackedHash
+from ..datatypes.packed import EMPTY_HASH, PackedHash
 from ..errors import CommandError
 from ..keyspace import register_encoding, register_type
 from ..protocol import OK, Map
@@ -64,8 +64,8 @@ register_type(Hash, "hash")
 register_encoding(Hash, _encoding)
 register_type(PackedHash, "hash")
 register_encoding(PackedHash, lambda value, config: "listpack")
-# The PackedHash object (one slot) and its blob: both exact, O(1).
-register_sizer(PackedHash, lambda value, samples: 48 + alloc(value.blob_size()))
+# A PackedHash is one bytes object (plus the GC header of a subclass): exact, O(1).
+register_sizer(PackedHash, lambda value, samples: alloc(16 + value.blob_size()))
 
 HASH_TYPES = (dict, PackedHash)
 
@@ -108,13 +108,13 @@ def _adopt(db, key: bytes, value: Any) -> Any:
     return adopted
 
 
-def _hash_for_write(client, key: bytes) -> Any:
-    """The hash at ``key``, created empty (and stored) if missing."""
-    value = get_hash(client, key)
-    if value is None:
-        value = PackedHash()
-        client.db.set(key, value)
-    return value
+def _store_packed(client, key: bytes, old: Any, new: PackedHash) -> None:
+    """Store the new PackedHash a write made (they are immutable) in place of ``old``
+    (None: the key is new)."""
+    if old is None:
+        client.db.set(key, new)
+    else:
+        client.db.data[key] = new      # same key, same TTL: only the value object
 
 
 def _check_conversion(client, key: bytes, value: Any, longest: int) -> None:
@@ -198,9 +198,11 @@ def _set_pairs(client, args: List[bytes]) -> int:
     if len(args) % 2:
         raise CommandError(errors.WRONG_ARITY.format(args[0].decode(errors="replace").lower()))
     key = args[1]
-    value = _hash_for_write(client, key)
-    if value.__class__ is PackedHash:
-        added = value.update(args[2:])
+    value = get_hash(client, key)
+    if value is None or value.__class__ is PackedHash:
+        new, added = (value or EMPTY_HASH).updated(args[2:])
+        _store_packed(client, key, value, new)
+        value = new
     else:
         before = len(value)
         for i in range(2, len(args), 2):
@@ -229,10 +231,15 @@ def hmset(client, args: List[bytes]):
          summary="Set the value of a hash field, only if the field does not exist")
 def hsetnx(client, args: List[bytes]):
     key, field = args[1], args[2]
-    value = _hash_for_write(client, key)
-    if field in value:
+    value = get_hash(client, key)
+    if value is not None and field in value:
         return 0
-    value[field] = args[3]
+    if value is None or value.__class__ is PackedHash:
+        new = (value or EMPTY_HASH).updated((field, args[3]))[0]
+        _store_packed(client, key, value, new)
+        value = new
+    else:
+        value[field] = args[3]
     _check_conversion(client, key, value, max(len(field), len(args[3])))
     client.db.signal_modified(key)
     notify(client.db, "h", b"hset", key)
@@ -264,7 +271,10 @@ def hdel(client, args: List[bytes]):
     if value is None:
         return 0
     if value.__class__ is PackedHash:
-        deleted = value.delete(args[2:])
+        new, deleted = value.without(args[2:])
+        if deleted:
+            _store_packed(client, key, value, new)
+            value = new
     else:
         deleted = 0
         for field in args[2:]:
@@ -376,10 +386,12 @@ def hincrbyfloat(client, args: List[bytes]):
 
 def _store_counter(client, key: bytes, value: Any, field: bytes,
                    text: bytes) -> None:
-    if value is None:
-        value = PackedHash()
-        client.db.set(key, value)
-    value[field] = text
+    if value is None or value.__class__ is PackedHash:
+        new = (value or EMPTY_HASH).updated((field, text))[0]
+        _store_packed(client, key, value, new)
+        value = new
+    else:
+        value[field] = text
     _check_conversion(client, key, value, max(len(field), len(text)))
     client.db.signal_modified(key)
 

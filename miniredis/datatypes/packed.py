@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import pickle
 import threading
-from typing import Iterable, List, Sequence
+from typing import Iterable, List, Sequence, Tuple
 
 # One pickler per thread, reused for every pack (several embedded servers may run in
 # one process, each in its own thread); "fast" mode writes no memo opcodes, which
@@ -47,18 +47,25 @@ def pack(items: List[bytes]) -> bytes:
     return blob[11:] if blob[2] == _FRAME else blob[2:]
 
 
-class PackedHash:
+class PackedHash(bytes):
     """A listpack-encoded hash: fields and values alternate in one packed blob, in
     insertion order (a field set again keeps its place; one deleted and re-added goes
-    last, as in a listpack). Offers the read and write methods of a dict that the
-    hash commands, persistence and DEBUG use; Redis's conversion to a hash table is
-    done by the commands (commands.hashes), which replace this value with a dict.
+    last, as in a listpack).
+
+    It IS the blob (a bytes subclass without slots: no object besides the bytes,
+    which saves a wrapper's 48 bytes per hash), so it is immutable: a write makes a
+    new one (:meth:`updated`, :meth:`without`) that the commands store in place of
+    the old. It offers the read methods of a dict that the hash commands, persistence
+    and DEBUG use; the length, iteration and membership are the hash's, not the
+    blob's. Stored values are told from strings by exact class (``cls is bytes``), as
+    the keyspace already does. Redis's conversion to a hash table is done by the
+    commands (commands.hashes), which replace this value with a dict.
     """
 
-    __slots__ = ("_blob",)
+    __slots__ = ()
     hashtable = False          # the listpack encoding, for code shared with Hash
 
-    def __init__(self, pairs: Iterable[Sequence[bytes]] = ()) -> None:
+    def __new__(cls, pairs: Iterable[Sequence[bytes]] = ()) -> "PackedHash":
         flat: List[bytes] = []
         index = {}
         for field, value in pairs:
@@ -68,77 +75,75 @@ class PackedHash:
                 flat += (field, value)
             else:
                 flat[at + 1] = value
-        self._blob = pack(flat)
+        return bytes.__new__(cls, pack(flat))
+
+    @classmethod
+    def _of(cls, flat: List[bytes]) -> "PackedHash":
+        return bytes.__new__(cls, pack(flat))
 
     # -- reading -----------------------------------------------------------------------
     def flat(self) -> List[bytes]:
         """[field, value, field, value...] in order (a new list)."""
-        return unpack(self._blob)
+        return unpack(self)
 
     def __len__(self) -> int:
-        return len(unpack(self._blob)) >> 1
+        return len(unpack(self)) >> 1
 
     def __bool__(self) -> bool:
-        return self._blob != EMPTY
+        return bytes.__ne__(self, EMPTY)
 
     def get(self, field: bytes, default=None):
-        flat = unpack(self._blob)
+        flat = unpack(self)
         try:
             return flat[2 * flat[::2].index(field) + 1]
         except ValueError:
             return default
 
-    def __getitem__(self, field: bytes) -> bytes:
-        flat = unpack(self._blob)
+    def __getitem__(self, field: bytes) -> bytes:   # type: ignore[override]
+        flat = unpack(self)
         try:
             return flat[2 * flat[::2].index(field) + 1]
         except ValueError:
             raise KeyError(field) from None
 
     def __contains__(self, field: object) -> bool:
-        return field in unpack(self._blob)[::2]
+        return field in unpack(self)[::2]
 
     def keys(self) -> List[bytes]:
-        return unpack(self._blob)[::2]
+        return unpack(self)[::2]
 
-    def __iter__(self):
-        return iter(unpack(self._blob)[::2])
+    def __iter__(self):                               # type: ignore[override]
+        return iter(unpack(self)[::2])
 
     def values(self) -> List[bytes]:
-        return unpack(self._blob)[1::2]
+        return unpack(self)[1::2]
 
     def items(self) -> List[tuple]:
-        flat = unpack(self._blob)
+        flat = unpack(self)
         return list(zip(flat[::2], flat[1::2]))
 
     def copy(self) -> "PackedHash":
-        duplicate = PackedHash.__new__(PackedHash)
-        duplicate._blob = self._blob
-        return duplicate
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, PackedHash):
-            return dict(self.items()) == dict(other.items())
-        if isinstance(other, dict):
-            return dict(self.items()) == other
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
+        return self                                   # immutable
 
     def __repr__(self) -> str:
         return "PackedHash(%r)" % (self.items(),)
 
-    # -- writing -----------------------------------------------------------------------
-    def update(self, flat_pairs: Sequence[bytes]) -> int:
-        """Set field/value pairs given flat ([f, v, f, v...]); the number of new fields."""
-        flat = unpack(self._blob)
+    def blob_size(self) -> int:
+        """Bytes held by the object (for memory estimates)."""
+        return 33 + bytes.__len__(self)
+
+    # -- writing: new values -----------------------------------------------------------
+    def updated(self, flat_pairs: Sequence[bytes]) -> Tuple["PackedHash", int]:
+        """This hash with field/value pairs (flat: [f, v, f, v...]) set, and the number
+        of new fields."""
+        flat = unpack(self)
         fields = flat[::2]
         added = 0
         index = None
+        if len(flat_pairs) > 8:
+            index = {f: 2 * n for n, f in enumerate(fields)}
         for i in range(0, len(flat_pairs), 2):
             field = flat_pairs[i]
-            if index is None and len(flat_pairs) > 8:
-                index = {f: 2 * n for n, f in enumerate(fields)}
             if index is not None:
                 at = index.get(field)
             else:
@@ -155,16 +160,12 @@ class PackedHash:
                 added += 1
             else:
                 flat[at + 1] = flat_pairs[i + 1]
-        self._blob = pack(flat)
-        return added
+        return PackedHash._of(flat), added
 
-    def __setitem__(self, field: bytes, value: bytes) -> None:
-        self.update((field, value))
-
-    def delete(self, fields: Iterable[bytes]) -> int:
-        """Remove ``fields``; how many were present. Stops once the hash is empty
-        (Redis's HDEL deletes the key at once and looks no further)."""
-        flat = unpack(self._blob)
+    def without(self, fields: Iterable[bytes]) -> Tuple["PackedHash", int]:
+        """This hash without ``fields``, and how many were present. Stops once the
+        hash is empty (Redis's HDEL deletes the key at once and looks no further)."""
+        flat = unpack(self)
         deleted = 0
         for field in fields:
             if not flat:
@@ -175,14 +176,7 @@ class PackedHash:
                 continue
             del flat[at:at + 2]
             deleted += 1
-        if deleted:
-            self._blob = pack(flat)
-        return deleted
+        return (PackedHash._of(flat) if deleted else self), deleted
 
-    def __delitem__(self, field: bytes) -> None:
-        if not self.delete((field,)):
-            raise KeyError(field)
 
-    def blob_size(self) -> int:
-        """Bytes held by the blob object itself (for memory estimates)."""
-        return 33 + len(self._blob)
+EMPTY_HASH = PackedHash()

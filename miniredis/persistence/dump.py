@@ -198,7 +198,8 @@ def verify(payload: bytes, check_crc: bool = True) -> bool:
 
 
 def _empty(value: Any) -> bool:
-    if isinstance(value, (bytes, bytearray, Stream)):
+    if value.__class__ is bytes or value.__class__ is bytearray or \
+            isinstance(value, Stream):     # (a PackedHash is bytes too: sized below)
         return False
     return len(value) == 0
 
