@@ -74,7 +74,7 @@ def _plain(value: Any) -> Any:
     if kind == "list":
         return list(value)
     if kind == "hash":
-        return dict(value)
+        return dict(value.items())
     if kind == "set":
         return set(value)
     if kind == "zset":

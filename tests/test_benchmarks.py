@@ -91,3 +91,14 @@ def test_chart_draws(tmp_path):
     path = tmp_path / "chart.png"
     chart.draw(results, str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_value_sizes_runs(capsys):
+    """benchmarks/value_sizes.py: one row per type and size, the encodings Redis would
+    give (no figure is asserted: they are measurements)."""
+    from benchmarks import value_sizes
+    assert value_sizes.main(["--count", "3", "--sizes", "2,129"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [row[:3] for row in rows] == [
+        ["hash", "2", "listpack"], ["hash", "129", "hashtable"],
+        ["zset", "2", "listpack"], ["zset", "129", "skiplist"]]

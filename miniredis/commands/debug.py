@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, List, Tuple
 from .. import configrewrite, errors
 from ..errors import CommandError
 from ..keyspace import encoding_of
+from ..datatypes.packed import PackedHash
 from ..datatypes.stream import Stream
 from ..persistence import dump as payloads
 from ..protocol import (OK, BigNumber, Bool, Double, Map, Raw, Set, Simple, Verbatim)
@@ -69,7 +70,7 @@ def _debug_object(client, args: List[bytes]):
     refcount = 1
     size = 0
     size = len(payloads.serialize(value, state.config)) - 1   # rdbSavedObjectLen
-    if isinstance(value, (bytes, bytearray)):
+    if value.__class__ is bytes or value.__class__ is bytearray:   # (not a PackedHash)
         refcount_cmd = COMMANDS[b"object"].subcommands.get(b"refcount")
         if refcount_cmd is not None:   # shared small integers, as OBJECT REFCOUNT says
             refcount = refcount_cmd.handler(client, [b"object", b"refcount", key]) or 1
@@ -261,11 +262,11 @@ def _score_text(score: float) -> bytes:
 def _object_digest(db: Any, key: bytes, digest: bytearray, value: Any) -> None:
     """xorObjectDigest: the type, then the value (ordered parts mixed, unordered
     ones xored), then a mark when the key has a TTL."""
-    if isinstance(value, (bytes, bytearray)):
+    if value.__class__ is bytes or value.__class__ is bytearray:   # (not a PackedHash)
         kind = 0
     elif isinstance(value, Stream):
         kind = 6
-    elif isinstance(value, dict):
+    elif isinstance(value, (dict, PackedHash)):
         kind = 4
     elif isinstance(value, (set, frozenset)):
         kind = 2

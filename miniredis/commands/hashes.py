@@ -1,12 +1,15 @@
-"""Hash commands. A Redis hash is a :class:`Hash`: a ``dict`` of bytes fields to bytes
-values that also remembers its Redis encoding.
+"""Hash commands. A Redis hash is either a :class:`PackedHash` (datatypes.packed: the
+listpack encoding, one packed blob) or a :class:`Hash`: a ``dict`` of bytes fields to
+bytes values that also remembers its Redis encoding (the hash-table encoding).
 
 Redis keeps a small hash as a listpack and converts it to a hash table once a field or
 value grows longer than ``hash-max-listpack-value`` or the hash gets more than
 ``hash-max-listpack-entries`` fields. It never converts back: a hash emptied down to
 one short field stays a hash table. That history cannot be recomputed from the
-contents, so the value carries it (``Hash.hashtable``), set by the writes that make
-Redis convert, and OBJECT ENCODING reports it.
+contents, so the value carries it: a new hash is a PackedHash, and the writes that make
+Redis convert replace it with a Hash (``Hash.hashtable``), which stays one; OBJECT
+ENCODING reports it. Memory follows the encoding: a small hash costs one object and
+one blob, as a listpack costs Redis one allocation.
 
 The encoding is observable beyond OBJECT ENCODING, and followed here: a listpack hash
 lists its fields in insertion order (a Python dict does the same, including "deleted
@@ -20,8 +23,10 @@ from typing import Any, Iterable, List, Optional, Tuple
 
 from .. import errors
 from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
+from ..datatypes.memsize import alloc, register_sizer
+from ..datatypes.packed import EMPTY_HASH, PackedHash
 from ..errors import CommandError
-from ..keyspace import encoding_of, register_encoding, register_type
+from ..keyspace import register_encoding, register_type
 from ..protocol import OK, Map
 from ..notify import notify
 from . import command
@@ -57,53 +62,79 @@ def _encoding(value: Hash, config: Any) -> str:
 
 register_type(Hash, "hash")
 register_encoding(Hash, _encoding)
+register_type(PackedHash, "hash")
+register_encoding(PackedHash, lambda value, config: "listpack")
+# A PackedHash is one bytes object (plus the GC header of a subclass): exact, O(1).
+register_sizer(PackedHash, lambda value, samples: alloc(16 + value.blob_size()))
+
+HASH_TYPES = (dict, PackedHash)
 
 
 def get_hash(client, key: bytes) -> Optional[Hash]:
     """The hash at ``key`` for a write (no keyspace hit/miss counted), None if missing,
     WRONGTYPE for anything else."""
-    return _adopt(client.db, key, client.db.get_typed(key, dict))
+    return _adopt(client.db, key, client.db.get_typed(key, HASH_TYPES))
 
 
 def read_hash(client, key: bytes) -> Optional[Hash]:
     """The hash at ``key`` for a read command: counts a keyspace hit or miss."""
     db = client.db
     value = db.get_read(key)
-    if value is not None and not isinstance(value, dict):
+    if value is not None and not isinstance(value, HASH_TYPES):
         raise CommandError(errors.WRONGTYPE)
     return _adopt(db, key, value)
 
 
+def build_hash(pairs: Any, config: Any) -> Any:
+    """A hash value holding ``pairs`` (a dict or (field, value) pairs), in the encoding
+    Redis gives a hash it loads: a listpack within both hash-max-listpack limits."""
+    items = list(pairs.items()) if isinstance(pairs, dict) else list(pairs)
+    limit = config["hash-max-listpack-value"]
+    if len(items) <= config["hash-max-listpack-entries"] and all(
+            len(field) <= limit and len(value) <= limit for field, value in items):
+        return PackedHash(items)
+    value = Hash(items)
+    value.hashtable = True
+    return value
+
+
 def _adopt(db, key: bytes, value: Any) -> Any:
-    """A plain dict stored by other code (a loader) becomes a Hash, its encoding
-    judged from its contents as Redis does when it loads a hash."""
-    if value is None or value.__class__ is Hash:
+    """A plain dict stored by other code (a loader) becomes a Hash or PackedHash, its
+    encoding judged from its contents as Redis does when it loads a hash."""
+    if value is None or value.__class__ is Hash or value.__class__ is PackedHash:
         return value
-    adopted = Hash(value)
-    adopted.hashtable = encoding_of(value, db.state.config) == "hashtable"
+    adopted = build_hash(value, db.state.config)
     db.replace_value(key, adopted)
     return adopted
 
 
-def _hash_for_write(client, key: bytes) -> Hash:
-    """The hash at ``key``, created empty (and stored) if missing."""
-    value = get_hash(client, key)
-    if value is None:
-        value = Hash()
-        client.db.set(key, value)
-    return value
+def _store_packed(client, key: bytes, old: Any, new: PackedHash) -> None:
+    """Store the new PackedHash a write made (they are immutable) in place of ``old``
+    (None: the key is new)."""
+    if old is None:
+        client.db.set(key, new)
+    else:
+        client.db.replace_value(key, new)   # same key, same TTL: only the value object
 
 
-def _check_conversion(client, value: Hash, longest: int) -> None:
+def _check_conversion(client, key: bytes, value: Any, longest: int) -> None:
     """After a write: convert to a hash table as Redis would (a field or value longer
-    than hash-max-listpack-value was written, or too many fields). Never back."""
+    than hash-max-listpack-value was written, or too many fields). Never back.
+
+    A PackedHash is replaced in the keyspace by an equal Hash; a Hash not yet marked
+    (one adopted from a loader) is marked."""
     if value.hashtable:
         return
     config = client.state.config
     if longest > config["hash-max-listpack-value"] or \
             len(value) > config["hash-max-listpack-entries"]:
-        value.hashtable = True
-        value.scan_snapshot = None
+        if value.__class__ is PackedHash:
+            converted = Hash(value.items())
+            converted.hashtable = True
+            client.db.replace_value(key, converted)
+        else:
+            value.hashtable = True
+            value.scan_snapshot = None
 
 
 # -- scanning (shared with sets) ------------------------------------------------------
@@ -167,14 +198,20 @@ def _set_pairs(client, args: List[bytes]) -> int:
     if len(args) % 2:
         raise CommandError(errors.WRONG_ARITY.format(args[0].decode(errors="replace").lower()))
     key = args[1]
-    value = _hash_for_write(client, key)
-    before = len(value)
-    for i in range(2, len(args), 2):
-        value[args[i]] = args[i + 1]
-    _check_conversion(client, value, max(len(a) for a in args[2:]))
+    value = get_hash(client, key)
+    if value is None or value.__class__ is PackedHash:
+        new, added = (value or EMPTY_HASH).updated(args[2:])
+        _store_packed(client, key, value, new)
+        value = new
+    else:
+        before = len(value)
+        for i in range(2, len(args), 2):
+            value[args[i]] = args[i + 1]
+        added = len(value) - before
+    _check_conversion(client, key, value, max(len(a) for a in args[2:]))
     client.db.signal_modified(key)
     notify(client.db, "h", b"hset", key)
-    return len(value) - before
+    return added
 
 
 @command("hset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0",
@@ -194,11 +231,16 @@ def hmset(client, args: List[bytes]):
          summary="Set the value of a hash field, only if the field does not exist")
 def hsetnx(client, args: List[bytes]):
     key, field = args[1], args[2]
-    value = _hash_for_write(client, key)
-    if field in value:
+    value = get_hash(client, key)
+    if value is not None and field in value:
         return 0
-    value[field] = args[3]
-    _check_conversion(client, value, max(len(field), len(args[3])))
+    if value is None or value.__class__ is PackedHash:
+        new = (value or EMPTY_HASH).updated((field, args[3]))[0]
+        _store_packed(client, key, value, new)
+        value = new
+    else:
+        value[field] = args[3]
+    _check_conversion(client, key, value, max(len(field), len(args[3])))
     client.db.signal_modified(key)
     notify(client.db, "h", b"hset", key)
     return 1
@@ -228,13 +270,19 @@ def hdel(client, args: List[bytes]):
     value = get_hash(client, key)
     if value is None:
         return 0
-    deleted = 0
-    for field in args[2:]:
-        if field in value:
-            del value[field]
-            deleted += 1
-            if not value:
-                break   # Redis deletes the key at once and stops looking
+    if value.__class__ is PackedHash:
+        new, deleted = value.without(args[2:])
+        if deleted:
+            _store_packed(client, key, value, new)
+            value = new
+    else:
+        deleted = 0
+        for field in args[2:]:
+            if field in value:
+                del value[field]
+                deleted += 1
+                if not value:
+                    break   # Redis deletes the key at once and stops looking
     if deleted:
         db = client.db
         notify(db, "h", b"hdel", key)
@@ -284,7 +332,7 @@ def hvals(client, args: List[bytes]):
          summary="Get all the fields and values in a hash")
 def hgetall(client, args: List[bytes]):
     value = read_hash(client, args[1])
-    return Map() if value is None else Map(value)
+    return Map() if value is None else Map(value.items())
 
 
 # -- counters -----------------------------------------------------------------------------
@@ -336,13 +384,15 @@ def hincrbyfloat(client, args: List[bytes]):
     return text
 
 
-def _store_counter(client, key: bytes, value: Optional[Hash], field: bytes,
+def _store_counter(client, key: bytes, value: Any, field: bytes,
                    text: bytes) -> None:
-    if value is None:
-        value = Hash()
-        client.db.set(key, value)
-    value[field] = text
-    _check_conversion(client, value, max(len(field), len(text)))
+    if value is None or value.__class__ is PackedHash:
+        new = (value or EMPTY_HASH).updated((field, text))[0]
+        _store_packed(client, key, value, new)
+        value = new
+    else:
+        value[field] = text
+    _check_conversion(client, key, value, max(len(field), len(text)))
     client.db.signal_modified(key)
 
 
@@ -409,8 +459,9 @@ def hscan(client, args: List[bytes]):
     matches, count = parse_scan(args)
     if value.hashtable:
         cursor, fields = scan_members(value, cursor, count)
+        pairs = [(field, value[field]) for field in fields]
     else:
-        cursor, fields = 0, list(value)      # a listpack is returned whole
+        cursor, pairs = 0, value.items()      # a listpack is returned whole
     if matches is not None:
-        fields = [field for field in fields if matches(field)]
-    return [b"%d" % cursor, [x for field in fields for x in (field, value[field])]]
+        pairs = [pair for pair in pairs if matches(pair[0])]
+    return [b"%d" % cursor, [x for pair in pairs for x in pair]]

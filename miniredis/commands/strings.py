@@ -138,7 +138,8 @@ def set_(client, args: List[bytes]):
                                    bool(flags & (_SET_EXAT | _SET_PXAT)), "set")
     db = client.db
     old = db.get_read(key) if flags & _SET_GET else db.get(key)
-    if flags & _SET_GET and old is not None and not isinstance(old, (bytes, bytearray)):
+    if flags & _SET_GET and old is not None and old.__class__ is not bytes \
+            and old.__class__ is not bytearray:
         raise CommandError(errors.WRONGTYPE)
     if (flags & _SET_NX and old is not None) or (flags & _SET_XX and old is None):
         return _snapshot(old) if flags & _SET_GET else None

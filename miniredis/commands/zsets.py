@@ -316,7 +316,7 @@ def zscore(client, args: List[bytes]):
     zset = _read_zset(client, args[1])
     if zset is None:
         return None
-    score = zset.scores.get(args[2])
+    score = zset.score_of(args[2])
     return None if score is None else Double(score)
 
 
@@ -325,10 +325,9 @@ def zscore(client, args: List[bytes]):
          "sorted set")
 def zmscore(client, args: List[bytes]):
     zset = _read_zset(client, args[1])
-    scores = zset.scores if zset is not None else {}
     out = []
     for member in args[2:]:
-        score = scores.get(member)
+        score = None if zset is None else zset.score_of(member)
         out.append(None if score is None else Double(score))
     return out
 

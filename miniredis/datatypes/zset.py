@@ -15,15 +15,50 @@ visible through OBJECT ENCODING and in three behaviours we reproduce:
 * lexicographic ranges over members of *different* scores (order unspecified by the
   documentation) follow the listpack's linear walk, which we emulate exactly; for a
   skiplist we bisect, which is what Redis's skiplist walk gives for equal scores.
+
+Memory follows the encoding too. A dict and a SortedList cost about 2.5 KB for ten
+members, where Redis's listpack costs 200 bytes; so a listpack-encoded set at rest is
+one packed blob (datatypes.packed: members and scores in order) and nothing else. The
+first access *hydrates* it (builds the dict and SortedList, O(n) for n within the
+listpack limits, as a listpack walk is O(n)); the most recently hydrated sets stay so
+(``_hydrated_sets``, a few, per thread: embedded servers may run in several threads
+of one process, and one never packs another's sets), and older ones are packed again. A command works on a set it
+has just looked up, so it always finds it hydrated; the structures only ever change
+through the set's own attributes, which rehydrate from the blob when needed.
 """
 from __future__ import annotations
 
+import threading
 from itertools import islice
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from sortedcontainers import SortedList
 
 from ..keyspace import register_encoding, register_type
+from .packed import EMPTY, pack, unpack
+
+# Listpack sets kept hydrated at once (see the module docstring). More than any one
+# command touches and then writes to through a reference it already holds.
+_KEEP_HYDRATED = 16
+_LOCAL = threading.local()
+
+
+def _hydrated_sets() -> "Dict[ZSet, None]":
+    """This thread's hydrated listpack sets, oldest first (a dict keeps insertion order)."""
+    try:
+        return _LOCAL.sets
+    except AttributeError:
+        _LOCAL.sets = {}
+        return _LOCAL.sets
+_EXACT_INT = float(1 << 53)
+
+
+def _compact_score(score: float) -> Any:
+    """A score as the packed blob holds it: an int when integral (2 bytes in the blob
+    for 0..255 instead of 9), the float otherwise; read back with float()."""
+    if score.is_integer() and -_EXACT_INT < score < _EXACT_INT:
+        return int(score)
+    return score
 
 Entry = Tuple[float, bytes]
 
@@ -125,22 +160,108 @@ class _ScanSlots:
 class ZSet:
     """A Redis sorted set (see the module docstring)."""
 
-    __slots__ = ("scores", "order", "listpack", "_scan")
+    __slots__ = ("_scores", "_order", "listpack", "_scan", "_blob")
 
     def __init__(self) -> None:
-        self.scores: Dict[bytes, float] = {}
-        self.order = SortedList()
+        self._scores: Optional[Dict[bytes, float]] = {}
+        self._order: Optional[SortedList] = SortedList()
         self.listpack = True          # the encoding Redis would use (False: skiplist)
         self._scan: Optional[_ScanSlots] = None
+        self._blob: Optional[bytes] = None   # a packed listpack set (then no _scores)
+        _hydrated(self)
+
+    # -- packed at rest (see the module docstring) ------------------------------------
+    @property
+    def scores(self) -> Dict[bytes, float]:
+        """member -> score."""
+        scores = self._scores
+        if scores is None:
+            self._hydrate()
+            scores = self._scores
+        return scores                     # type: ignore[return-value]
+
+    @scores.setter
+    def scores(self, value: Dict[bytes, float]) -> None:
+        if self._scores is None:
+            self._hydrate()
+        self._scores = value
+
+    @property
+    def order(self) -> SortedList:
+        """(score, member) in Redis's order."""
+        order = self._order
+        if order is None:
+            self._hydrate()
+            order = self._order
+        return order
+
+    @order.setter
+    def order(self, value: SortedList) -> None:
+        if self._scores is None:
+            self._hydrate()
+        self._order = value
+
+    def _hydrate(self) -> None:
+        flat = unpack(self._blob)         # type: ignore[arg-type]
+        members = flat[::2]
+        scores = list(map(float, flat[1::2]))
+        self._scores = dict(zip(members, scores))
+        self._order = _sorted_list(list(zip(scores, members)))
+        self._blob = None
+        _hydrated(self)
+
+    def compact(self) -> None:
+        """Pack a hydrated listpack set into its blob (a skiplist set stays as is)."""
+        if not self.listpack or self._scores is None:
+            return
+        flat: List[Any] = []
+        for score, member in self._order:   # type: ignore[union-attr]
+            flat += (member, _compact_score(score))
+        self._blob = pack(flat)
+        self._scores = self._order = None
+        _hydrated_sets().pop(self, None)
+
+    def packed_size(self) -> Optional[int]:
+        """The bytes of the blob object when packed at rest, else None."""
+        return None if self._blob is None else 33 + len(self._blob)
+
+    def frozen(self) -> Any:
+        """A copy for a snapshot, cheap to take: the (immutable) blob of a packed set,
+        else a list of (member, score); :func:`frozen_items` reads either."""
+        if self._blob is not None:
+            return self._blob
+        return list(self._scores.items())                 # type: ignore[union-attr]
+
+    def member_scores(self) -> List[Tuple[bytes, float]]:
+        """(member, score) pairs in order, read without hydrating a packed set."""
+        if self._blob is not None:
+            flat = unpack(self._blob)
+            return list(zip(flat[::2], map(float, flat[1::2])))
+        return [(member, score) for score, member in self._order]  # type: ignore
 
     def __len__(self) -> int:
-        return len(self.scores)
+        if self._blob is not None:        # answered from the blob: no hydration
+            return len(unpack(self._blob)) >> 1
+        return len(self._scores)                          # type: ignore[arg-type]
 
     def __bool__(self) -> bool:
-        return bool(self.scores)
+        if self._blob is not None:
+            return self._blob != EMPTY
+        return bool(self._scores)
 
     def __contains__(self, member: bytes) -> bool:
-        return member in self.scores
+        return self.score_of(member) is not None
+
+    def score_of(self, member: bytes) -> Optional[float]:
+        """``member``'s score or None; a packed set is searched without hydrating it
+        (ZSCORE on many small sets must not rebuild each one)."""
+        if self._blob is not None:
+            flat = unpack(self._blob)
+            try:
+                return float(flat[2 * flat[::2].index(member) + 1])
+            except ValueError:
+                return None
+        return self._scores.get(member)                   # type: ignore[union-attr]
 
     def __repr__(self) -> str:
         return "ZSet(%r)" % list(self.order)
@@ -155,16 +276,21 @@ class ZSet:
             len(member) <= value_limit for member in scores)
         if zset.listpack:
             scores = {m: (0.0 if s == 0 else s) for m, s in scores.items()}
-        zset.scores = scores
-        zset.order = SortedList((s, m) for m, s in scores.items())
+        zset._scores = scores
+        zset._order = SortedList((s, m) for m, s in scores.items())
         return zset
 
     def copy(self) -> "ZSet":
-        """An independent copy with the same encoding (COPY)."""
+        """An independent copy with the same encoding (COPY); a packed set shares its
+        blob, which is immutable."""
         other = ZSet()
-        other.scores = dict(self.scores)
-        other.order = SortedList(self.order)
         other.listpack = self.listpack
+        if self._blob is not None:
+            other._blob = self._blob
+            other._scores = other._order = None
+        else:
+            other._scores = dict(self._scores)          # type: ignore[arg-type]
+            other._order = SortedList(self._order)
         return other
 
     # -- single members ---------------------------------------------------------------
@@ -376,6 +502,39 @@ class ZSet:
                 walked += 1
                 found.append(member)
         return (0 if position >= len(slots) else position), found
+
+
+def frozen_items(frozen: Any) -> List[Tuple[bytes, float]]:
+    """The (member, score) pairs of a :meth:`ZSet.frozen` copy."""
+    if frozen.__class__ is bytes:
+        flat = unpack(frozen)
+        return list(zip(flat[::2], map(float, flat[1::2])))
+    return frozen
+
+
+def _sorted_list(entries: List[Entry]) -> SortedList:
+    """A SortedList of ``entries``, already in order (a blob's): one sublist set
+    directly, skipping the sort and split of SortedList(iterable), when they fit in one
+    (sortedcontainers' documented layout: _lists, _maxes, _len)."""
+    order = SortedList()
+    if not entries or len(entries) > order._load:
+        order.update(entries)
+        return order
+    order._lists.append(entries)
+    order._maxes.append(entries[-1])
+    order._len = len(entries)
+    return order
+
+
+def _hydrated(zset: ZSet) -> None:
+    """Note a set just hydrated (or created); pack the oldest beyond the few kept."""
+    hydrated = _hydrated_sets()
+    hydrated.pop(zset, None)            # to the newest end
+    hydrated[zset] = None
+    if len(hydrated) > _KEEP_HYDRATED:
+        oldest = next(iter(hydrated))
+        del hydrated[oldest]
+        oldest.compact()
 
 
 register_type(ZSet, "zset")

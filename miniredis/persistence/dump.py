@@ -20,6 +20,7 @@ from collections import deque
 from typing import Any, List, Optional
 
 from ..args import to_int
+from ..datatypes.packed import PackedHash
 from ..datatypes.stream import Stream
 from . import lzf, rdb, rdb_stream
 
@@ -148,7 +149,7 @@ def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
     if isinstance(value, deque):
         return bytes((rdb.T_LIST_QUICKLIST_2,)) + _quicklist(
             value, config["list-max-listpack-size"], string, plain_threshold)
-    if isinstance(value, dict):
+    if isinstance(value, (dict, PackedHash)):
         if encoding_of(value, config) == "listpack":
             elements: List[Any] = []
             for field, item in value.items():
@@ -197,7 +198,8 @@ def verify(payload: bytes, check_crc: bool = True) -> bool:
 
 
 def _empty(value: Any) -> bool:
-    if isinstance(value, (bytes, bytearray, Stream)):
+    if value.__class__ is bytes or value.__class__ is bytearray or \
+            isinstance(value, Stream):     # (a PackedHash is bytes too: sized below)
         return False
     return len(value) == 0
 

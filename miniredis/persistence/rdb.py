@@ -191,8 +191,13 @@ def _value(value: Any, node_entries: int) -> Tuple[int, bytes]:
     if kind == "set":
         return T_SET, _len(len(data)) + b"".join(_string(x) for x in data)
     if kind == "hash":
+        if data.__class__ is not list:
+            data = data.items()            # a shared PackedHash (snapshot._copy_value)
         return T_HASH, _len(len(data)) + b"".join(_string(f) + _string(v) for f, v in data)
     if kind == "zset":
+        if data.__class__ is bytes:        # a packed set (snapshot._copy_value)
+            from ..datatypes.zset import frozen_items
+            data = frozen_items(data)
         return T_ZSET_2, _len(len(data)) + b"".join(
             _string(m) + struct.pack("<d", s) for m, s in data)
     from .rdb_stream import stream_value
@@ -557,9 +562,13 @@ def _read_value(reader: _Reader, kind: int, config: Any) -> Any:
     if kind == T_SET_LISTPACK:
         return {_text(x) for x in parse_listpack(reader.string())}
     if kind == T_HASH:
-        return {reader.string(): reader.string() for _ in range(reader.number())}
+        from ..commands.hashes import build_hash
+        return build_hash({reader.string(): reader.string()
+                           for _ in range(reader.number())}, config)
     if kind == T_HASH_LISTPACK:
-        return {_text(f): _text(v) for f, v in _pairs(parse_listpack(reader.string()))}
+        from ..commands.hashes import build_hash
+        return build_hash({_text(f): _text(v)
+                           for f, v in _pairs(parse_listpack(reader.string()))}, config)
     if kind in (T_ZSET, T_ZSET_2, T_ZSET_LISTPACK):
         from ..datatypes.zset import ZSet
         scores: Dict[bytes, float] = {}

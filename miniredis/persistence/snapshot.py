@@ -11,7 +11,9 @@ import os
 from collections import deque
 from typing import TYPE_CHECKING, Any, List, Optional
 
+from ..datatypes.packed import PackedHash
 from ..datatypes.stream import Stream, format_id
+from ..datatypes.zset import ZSet, frozen_items
 from ..protocol import format_double
 from . import diskio
 
@@ -64,14 +66,22 @@ def _copy_value(value: Any) -> Any:
         return ("list", list(value))
     if isinstance(value, dict):
         return ("hash", list(value.items()))
+    if value.__class__ is PackedHash:
+        # Its blob is immutable (writes replace it): sharing it is a copy, and the
+        # unpacking is left to the writer (see :func:`hash_items`).
+        return ("hash", value.copy())
     if isinstance(value, (set, frozenset)):
         return ("set", list(value))
     if isinstance(value, Stream):
         return ("stream", value.copy())
-    scores = getattr(value, "scores", None)
-    if isinstance(scores, dict):
-        return ("zset", list(scores.items()))
+    if value.__class__ is ZSet:
+        return ("zset", value.frozen())
     raise TypeError("no AOF rewrite for values of type %r" % cls)
+
+
+def hash_items(data: Any) -> List[Any]:
+    """The (field, value) pairs of a copied hash (a list, or a shared PackedHash)."""
+    return data.items() if data.__class__ is PackedHash else data
 
 
 def rewrite_commands(key: bytes, value: Any, when: Optional[int]) -> List[List[Any]]:
@@ -81,6 +91,10 @@ def rewrite_commands(key: bytes, value: Any, when: Optional[int]) -> List[List[A
         out.append([b"SET", key, value])
     else:
         kind, data = value
+        if kind == "hash":
+            data = hash_items(data)
+        elif kind == "zset":
+            data = frozen_items(data)
         if kind == "stream":
             out += _rewrite_stream(key, data)
         else:
