@@ -41,14 +41,11 @@ def _push(client, args: List[bytes], left: bool, only_existing: bool) -> int:
             return 0
         values = PackedList()
         db.set(key, values)
-    if left:
-        values.extendleft(args[2:])
-    else:
-        values.extend(args[2:])
+    length = values.extendleft(args[2:]) if left else values.extend(args[2:])
     db.signal_modified(key)
     signal_ready(db, key)
     notify(db, "l", b"lpush" if left else b"rpush", key)
-    return len(values)
+    return length
 
 
 @command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), group="list", since="1.0.0",

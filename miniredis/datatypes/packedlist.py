@@ -39,12 +39,8 @@ def _pack(items: List[bytes]) -> Chunk:
 
 def _unpack(chunk: Chunk) -> List[bytes]:
     blob, ends = chunk
-    return [blob[start:end] for start, end in zip(_starts(ends), ends)]
-
-
-def _starts(ends: array) -> Iterator[int]:
-    yield 0
-    yield from islice(ends, len(ends) - 1)
+    stops = ends.tolist()
+    return [blob[start:stop] for start, stop in zip([0] + stops, stops)]
 
 
 def _item(chunk: Chunk, index: int) -> bytes:
@@ -54,6 +50,11 @@ def _item(chunk: Chunk, index: int) -> bytes:
 
 def _pack_all(items: List[bytes]) -> List[Chunk]:
     """``items`` as successive chunks (each at most CHUNK elements / ~_CHUNK_BYTES)."""
+    if not items:
+        return []
+    ends = list(accumulate(map(len, items)))
+    if len(items) <= CHUNK and (len(items) == 1 or ends[-2] < _CHUNK_BYTES):
+        return [(b"".join(items), array("I", ends))]    # the usual case: one chunk
     chunks = []
     start = 0
     while start < len(items):
@@ -83,8 +84,12 @@ class PackedList:
         self._chunks: deque = deque()
         self._tail: deque = deque()
         self._middle = 0   # elements held in chunks
-        if items:
-            self.extend(items)
+        iterator = iter(items)
+        while True:        # in batches, so a long iterator never sits all unpacked
+            batch = list(islice(iterator, 4096))
+            if not batch:
+                break
+            self.extend(batch)
 
     # -- size and iteration -----------------------------------------------------------
     def __len__(self) -> int:
@@ -128,33 +133,40 @@ class PackedList:
         if len(head) >= _LIMIT:
             self._pack_head()
 
-    def extend(self, items: Iterable[bytes]) -> None:
+    def extend(self, items: Iterable[bytes]) -> int:
+        """Append every item; returns the new length (RPUSH's reply, saving a call)."""
         tail = self._tail
         tail.extend(items)
         if len(tail) >= _LIMIT:
             self._pack_tail()
+        return len(self._head) + self._middle + len(tail)
 
-    def extendleft(self, items: Iterable[bytes]) -> None:
-        """Like deque.extendleft: each item pushed in turn, so they end up reversed."""
+    def extendleft(self, items: Iterable[bytes]) -> int:
+        """Like deque.extendleft: each item pushed in turn, so they end up reversed.
+        Returns the new length (LPUSH's reply)."""
         head = self._head
         head.extendleft(items)
         if len(head) >= _LIMIT:
             self._pack_head()
+        return len(head) + self._middle + len(self._tail)
 
     def _pack_tail(self) -> None:
         # Pack the tail's leftmost elements (just after the chunks) until CHUNK remain.
         tail = self._tail
-        popleft = tail.popleft
-        items = [popleft() for _ in range(len(tail) - CHUNK)]
+        items = list(tail)
+        tail.clear()
+        tail.extend(items[-CHUNK:])
+        del items[-CHUNK:]
         for chunk in _pack_all(items):
             self._chunks.append(chunk)
         self._middle += len(items)
 
     def _pack_head(self) -> None:
         head = self._head
-        pop = head.pop
-        items = [pop() for _ in range(len(head) - CHUNK)]
-        items.reverse()
+        items = list(head)
+        head.clear()
+        head.extend(items[:CHUNK])
+        del items[:CHUNK]
         for chunk in reversed(_pack_all(items)):
             self._chunks.appendleft(chunk)
         self._middle += len(items)
@@ -162,25 +174,25 @@ class PackedList:
     def pop(self) -> bytes:
         """Remove and return the last element (IndexError when empty)."""
         tail = self._tail
-        if not tail:
-            if self._chunks:
-                chunk = self._chunks.pop()
-                self._middle -= len(chunk[1])
-                tail.extend(_unpack(chunk))
-            else:
-                return self._head.pop()
+        if tail:
+            return tail.pop()
+        if not self._chunks:
+            return self._head.pop()
+        chunk = self._chunks.pop()
+        self._middle -= len(chunk[1])
+        tail.extend(_unpack(chunk))
         return tail.pop()
 
     def popleft(self) -> bytes:
         """Remove and return the first element (IndexError when empty)."""
         head = self._head
-        if not head:
-            if self._chunks:
-                chunk = self._chunks.popleft()
-                self._middle -= len(chunk[1])
-                head.extend(_unpack(chunk))
-            else:
-                return self._tail.popleft()
+        if head:
+            return head.popleft()
+        if not self._chunks:
+            return self._tail.popleft()
+        chunk = self._chunks.popleft()
+        self._middle -= len(chunk[1])
+        head.extend(_unpack(chunk))
         return head.popleft()
 
     def pop_many(self, count: int, left: bool, keep: bool = True) -> List[bytes]:
