@@ -18,7 +18,6 @@ elements (0 = all of them). Each estimate is therefore O(samples), never O(n).
 from __future__ import annotations
 
 import sys
-from collections import deque
 from itertools import islice
 from typing import Any, Callable, Dict, Iterable
 
@@ -29,7 +28,6 @@ DEFAULT_SAMPLES = 5         # OBJ_COMPUTE_SIZE_DEF_SAMPLES
 _getsizeof = sys.getsizeof
 _FLOAT = _getsizeof(0.5)
 _TUPLE2 = _getsizeof((1, 2))
-_DEQUE = _getsizeof(deque())
 
 
 def alloc(size: int) -> int:
@@ -69,7 +67,7 @@ def _list_size(value: Any, samples: int) -> int:
     # array, a tuple and a deque slot. SAMPLES 0 sums the real lengths; otherwise the
     # mean length of the first few elements stands for all.
     loose, packed, chunks = value.layout()
-    fixed = _getsizeof(value) + 3 * _DEQUE + chunks * (alloc(33) + 64 + 56 + 8)
+    fixed = value.containers_size() + chunks * (alloc(33) + 64 + 56 + 8)
     count = loose + packed
     if samples <= 0 or samples >= count:
         return fixed + sum(bytes_size(item) + 8 for item in value.loose()) + \

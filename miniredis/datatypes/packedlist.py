@@ -10,10 +10,13 @@ The two ends are plain deques, so pushes and pops run at C speed, and a small li
 few hundred elements) lives entirely in them. When an end grows past ``2 * CHUNK``
 elements its inner ``CHUNK`` elements are packed into one chunk: a ``(blob, ends)``
 pair where ``blob`` is the elements joined and ``ends`` an ``array('I')`` of their end
-offsets (about 4 bytes per element besides the data). Popping an end that is empty
+offsets (4 bytes per element besides the data; a chunk holds at most CHUNK elements and
+stops growing past 64 KB). Popping an end that is empty
 unpacks the nearest chunk into it, so push and pop are O(1) amortised at both ends.
 Chunks are immutable once built (a change replaces the chunk), so :meth:`copy` shares
-them.
+them. A small list (never packed) keeps everything in the tail deque: its head and
+chunks are the shared empty tuple until the first packing, so it costs one deque (an
+empty deque is ~760 bytes) as the plain deque it replaces did.
 
 Positional access walks chunks from the nearer end (O(n / CHUNK) plus O(CHUNK)), as
 Redis walks quicklist nodes; :meth:`slice` skips whole chunks before the start. The
@@ -22,9 +25,10 @@ class knows no commands: :mod:`miniredis.commands.lists` is its main user.
 from __future__ import annotations
 
 from array import array
+from sys import getsizeof
 from collections import deque
 from itertools import accumulate, islice
-from typing import Iterable, Iterator, List, Tuple
+from typing import Any, Iterable, Iterator, List, Tuple
 
 CHUNK = 128            # elements per packed chunk
 _CHUNK_BYTES = 1 << 16  # ...or fewer once the chunk holds this many bytes
@@ -34,7 +38,12 @@ Chunk = Tuple[bytes, array]
 
 
 def _pack(items: List[bytes]) -> Chunk:
-    return b"".join(items), array("I", accumulate(map(len, items)))
+    return _chunk(items, list(accumulate(map(len, items))))
+
+
+def _chunk(items: List[bytes], ends: List[int]) -> Chunk:
+    # 4-byte offsets, unless a (huge, proto-max-bulk-len raised) blob passes 4 GB.
+    return b"".join(items), array("I" if ends[-1] < 1 << 32 else "Q", ends)
 
 
 def _unpack(chunk: Chunk) -> List[bytes]:
@@ -54,7 +63,7 @@ def _pack_all(items: List[bytes]) -> List[Chunk]:
         return []
     ends = list(accumulate(map(len, items)))
     if len(items) <= CHUNK and (len(items) == 1 or ends[-2] < _CHUNK_BYTES):
-        return [(b"".join(items), array("I", ends))]    # the usual case: one chunk
+        return [_chunk(items, ends)]    # the usual case: one chunk
     chunks = []
     start = 0
     while start < len(items):
@@ -80,8 +89,9 @@ class PackedList:
     __slots__ = ("_head", "_chunks", "_tail", "_middle")
 
     def __init__(self, items: Iterable[bytes] = ()) -> None:
-        self._head: deque = deque()
-        self._chunks: deque = deque()
+        # () while small (everything in the tail); deques from the first packing on.
+        self._head: Any = ()
+        self._chunks: Any = ()
         self._tail: deque = deque()
         self._middle = 0   # elements held in chunks
         iterator = iter(items)
@@ -129,6 +139,12 @@ class PackedList:
 
     def appendleft(self, item: bytes) -> None:
         head = self._head
+        if head.__class__ is tuple:      # small: the tail deque holds everything
+            head = self._tail
+            head.appendleft(item)
+            if len(head) >= _LIMIT:
+                self._pack_tail()
+            return
         head.appendleft(item)
         if len(head) >= _LIMIT:
             self._pack_head()
@@ -145,6 +161,12 @@ class PackedList:
         """Like deque.extendleft: each item pushed in turn, so they end up reversed.
         Returns the new length (LPUSH's reply)."""
         head = self._head
+        if head.__class__ is tuple:      # small: the tail deque holds everything
+            tail = self._tail
+            tail.extendleft(items)
+            if len(tail) >= _LIMIT:
+                self._pack_tail()
+            return len(self._head) + self._middle + len(tail)
         head.extendleft(items)
         if len(head) >= _LIMIT:
             self._pack_head()
@@ -152,6 +174,9 @@ class PackedList:
 
     def _pack_tail(self) -> None:
         # Pack the tail's leftmost elements (just after the chunks) until CHUNK remain.
+        if self._head.__class__ is tuple:
+            self._head = deque()
+            self._chunks = deque()
         tail = self._tail
         items = list(tail)
         tail.clear()
@@ -177,7 +202,7 @@ class PackedList:
         if tail:
             return tail.pop()
         if not self._chunks:
-            return self._head.pop()
+            return (self._head or tail).pop()   # IndexError when empty
         chunk = self._chunks.pop()
         self._middle -= len(chunk[1])
         tail.extend(_unpack(chunk))
@@ -200,10 +225,11 @@ class PackedList:
         empty list when ``keep`` is false: whole chunks are then dropped unread)."""
         count = min(count, len(self))
         out: List[bytes] = []
+        head = self._tail if self._head.__class__ is tuple else self._head
         if left:
-            near, far, take_chunk = self._head, self._tail, self._chunks.popleft
+            near, far = head, self._tail
         else:
-            near, far, take_chunk = self._tail, self._head, self._chunks.pop
+            near, far = self._tail, head
         pop = near.popleft if left else near.pop
         while count:
             if near:
@@ -216,12 +242,11 @@ class PackedList:
                 count -= n
             elif self._chunks:
                 chunk_len = len((self._chunks[0] if left else self._chunks[-1])[1])
+                chunk = self._chunks.popleft() if left else self._chunks.pop()
                 if not keep and chunk_len <= count:
-                    take_chunk()
                     self._middle -= chunk_len
                     count -= chunk_len
                     continue
-                chunk = take_chunk()
                 self._middle -= chunk_len
                 near.extend(_unpack(chunk))
             else:
@@ -235,16 +260,17 @@ class PackedList:
         return out
 
     def clear(self) -> None:
-        self._head.clear()
-        self._chunks.clear()
+        self._head = ()
+        self._chunks = ()
         self._tail.clear()
         self._middle = 0
 
     def copy(self) -> "PackedList":
         """An independent copy (chunks are immutable, so they are shared)."""
         other = PackedList()
-        other._head = self._head.copy()
-        other._chunks = self._chunks.copy()
+        if self._head.__class__ is not tuple:
+            other._head = self._head.copy()
+            other._chunks = self._chunks.copy()
         other._tail = self._tail.copy()
         other._middle = self._middle
         return other
@@ -319,7 +345,7 @@ class PackedList:
     def insert(self, index: int, item: bytes) -> None:
         """Insert ``item`` before position ``index`` (0 <= index <= len)."""
         head = len(self._head)
-        if index <= head:
+        if index <= head and self._head.__class__ is not tuple:
             self._head.insert(index, item)
             if head + 1 >= _LIMIT:
                 self._pack_head()
@@ -379,6 +405,13 @@ class PackedList:
     def layout(self) -> Tuple[int, int, int]:
         """(loose elements, packed elements, chunks): for size estimates."""
         return len(self._head) + len(self._tail), self._middle, len(self._chunks)
+
+    def containers_size(self) -> int:
+        """Bytes of this object and its deques (sys.getsizeof), chunks apart."""
+        size = getsizeof(self) + getsizeof(self._tail)
+        if self._head.__class__ is not tuple:
+            size += getsizeof(self._head) + getsizeof(self._chunks)
+        return size
 
     def packed_bytes(self) -> int:
         """Total length of the packed elements (O(chunks))."""
