@@ -4,7 +4,7 @@ Values are stored as plain Python objects whose type *is* the Redis type:
 
 =========  =================================================
 string     ``bytes`` (``bytearray`` once APPEND/SETRANGE/SETBIT grow it in place)
-list       ``collections.deque``
+list       ``datatypes.packedlist.PackedList`` (registered by that module)
 hash       ``dict``
 set        ``set``
 zset       ``miniredis.datatypes.zset.ZSet`` (registered by that module)
@@ -51,7 +51,6 @@ if TYPE_CHECKING:  # pragma: no cover
 TYPE_NAMES: Dict[type, str] = {
     bytes: "string",
     bytearray: "string",
-    deque: "list",
     dict: "hash",
     set: "set",
 }
@@ -715,7 +714,6 @@ def _set_encoding(value: set, config: Any) -> str:
 _ENCODINGS: Dict[type, Any] = {
     bytes: _string_encoding,
     bytearray: _string_encoding,
-    deque: lambda value, config: "quicklist",   # Redis 7.0 lists are always quicklists
     dict: _hash_encoding,
     set: _set_encoding,
 }

@@ -170,8 +170,8 @@ def test_used_memory_follows_the_dataset(own_mini):
 
 
 def test_collection_estimates_sample_a_few_elements():
-    from collections import deque
-    items = deque(b"x" * 100 for _ in range(10000))
+    from miniredis.datatypes.packedlist import PackedList
+    items = PackedList(b"x" * 100 for _ in range(10000))
     # Five sampled elements stand for all; SAMPLES 0 looks at every one (same here).
     assert value_size(items, 5) == value_size(items, 0)
     items.appendleft(b"y" * 10000)

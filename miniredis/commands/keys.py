@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import copy as _copy
 import re
-from collections import deque
 from typing import Any, List, Optional
 
+from ..datatypes.packedlist import PackedList
 from .. import errors
 from ..args import LLONG_MAX, parse_int, to_int
 from ..blocking import signal_ready
@@ -193,7 +193,7 @@ def copy_value(value: Any) -> Any:
     """An independent copy of a stored value (strings are immutable bytes)."""
     if value.__class__ is bytes:
         return value
-    if isinstance(value, (bytearray, deque, dict, set)):
+    if isinstance(value, (bytearray, PackedList, dict, set)):
         return value.copy()
     if hasattr(value, "copy"):
         return value.copy()

@@ -1,4 +1,5 @@
-"""List commands. A Redis list is a ``collections.deque``: O(1) at both ends.
+"""List commands. A Redis list is a :class:`~miniredis.datatypes.packedlist.PackedList`:
+O(1) amortised at both ends, elements packed in chunks.
 
 Every command that adds elements reports the key to the blocking machinery
 (:func:`miniredis.blocking.signal_ready`) so clients parked in BLPOP & co. are served
@@ -6,12 +7,12 @@ after the command completes, oldest first, exactly as Redis does.
 """
 from __future__ import annotations
 
-from collections import deque
 from itertools import islice
 from typing import Any, List, Optional
 
 from .. import errors
 from ..args import LLONG_MIN, parse_int, to_int
+from ..datatypes.packedlist import PackedList
 from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, OK
@@ -21,14 +22,14 @@ from . import command, numkeys_positions
 _WHERE = {b"left": True, b"right": False}
 
 
-def get_list(client, key: bytes) -> Optional[deque]:
+def get_list(client, key: bytes) -> Optional[PackedList]:
     """The list at ``key``, None if missing, WRONGTYPE for anything else."""
-    return client.db.get_typed(key, deque)
+    return client.db.get_typed(key, PackedList)
 
 
-def _read_list(client, key: bytes) -> Optional[deque]:
+def _read_list(client, key: bytes) -> Optional[PackedList]:
     """Like :func:`get_list` for read-only commands (hit/miss stats, keymiss event)."""
-    return client.db.get_typed_read(key, deque)
+    return client.db.get_typed_read(key, PackedList)
 
 
 def _push(client, args: List[bytes], left: bool, only_existing: bool) -> int:
@@ -38,16 +39,13 @@ def _push(client, args: List[bytes], left: bool, only_existing: bool) -> int:
     if values is None:
         if only_existing:
             return 0
-        values = deque()
+        values = PackedList()
         db.set(key, values)
-    if left:
-        values.extendleft(args[2:])
-    else:
-        values.extend(args[2:])
+    length = values.extendleft(args[2:]) if left else values.extend(args[2:])
     db.signal_modified(key)
     signal_ready(db, key)
     notify(db, "l", b"lpush" if left else b"rpush", key)
-    return len(values)
+    return length
 
 
 @command("lpush", -3, "write denyoom fast", keys=(1, 1, 1), group="list", since="1.0.0",
@@ -76,10 +74,12 @@ def rpushx(client, args: List[bytes]):
     return _push(client, args, left=False, only_existing=True)
 
 
-def pop_elements(client, key: bytes, values: deque, left: bool, count: int) -> List[bytes]:
+def pop_elements(client, key: bytes, values: PackedList, left: bool, count: int) -> List[bytes]:
     """Pop up to ``count`` elements from one end, deleting the key once emptied."""
-    pop = values.popleft if left else values.pop
-    popped = [pop() for _ in range(min(count, len(values)))]
+    if count == 1 and values:
+        popped = [values.popleft() if left else values.pop()]
+    else:
+        popped = values.pop_many(count, left)
     db = client.db
     notify(db, "l", b"lpop" if left else b"rpop", key)
     db.delete_if_empty(key, values)
@@ -149,10 +149,7 @@ def lrange(client, args: List[bytes]):
     if bounds is None:
         return []
     start, end = bounds
-    if start > len(values) // 2:  # walk from the nearer end
-        return list(islice(reversed(values), len(values) - 1 - end,
-                           len(values) - start))[::-1]
-    return list(islice(values, start, end + 1))
+    return values.slice(start, end + 1)
 
 
 @command("lindex", 3, "readonly", keys=(1, 1, 1), group="list", since="1.0.0",
@@ -258,10 +255,8 @@ def ltrim(client, args: List[bytes]):
         values.clear()
     else:
         start, end = bounds
-        for _ in range(len(values) - 1 - end):
-            values.pop()
-        for _ in range(start):
-            values.popleft()
+        values.pop_many(len(values) - 1 - end, left=False, keep=False)
+        values.pop_many(start, left=True, keep=False)
     notify(client.db, "l", b"ltrim", key)
     client.db.delete_if_empty(key, values)
     client.db.signal_modified(key)
@@ -339,7 +334,7 @@ def move_element(client, source: bytes, destination: bytes, from_left: bool,
         if source == destination and not values:
             target = values  # the list was emptied and recreated with the same element
         else:
-            target = deque()
+            target = PackedList()
             db.set(destination, target)
     if to_left:
         target.appendleft(element)
@@ -415,7 +410,7 @@ def _serve_pop(left: bool):
     """A waiter's serve function for BLPOP/BRPOP: one element from the ready key."""
     def serve(client, db, key):
         values = db.get(key)
-        if values.__class__ is not deque or not values:
+        if values.__class__ is not PackedList or not values:
             return NOT_SERVED
         return [key, pop_elements(client, key, values, left, 1)[0]]
     return serve
@@ -455,7 +450,7 @@ def _blocking_move(client, source: bytes, destination: bytes, from_left: bool,
 
     def serve(client, db, key):
         ready = db.get(key)
-        if ready.__class__ is not deque or not ready:
+        if ready.__class__ is not PackedList or not ready:
             return NOT_SERVED
         return move_element(client, source, destination, from_left, to_left)
     # Timing out answers a null array, but not blocking at all (MULTI) a null bulk.
@@ -494,7 +489,7 @@ def blmpop(client, args: List[bytes]):
 
     def serve(client, db, key):
         values = db.get(key)
-        if values.__class__ is not deque or not values:
+        if values.__class__ is not PackedList or not values:
             return NOT_SERVED
         return [key, pop_elements(client, key, values, left, count)]
     return block(client, keys, timeout, serve, NULL_ARRAY)

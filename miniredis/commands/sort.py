@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections import deque
 from typing import Any, Iterable, List, Optional, Tuple
 
+from ..datatypes.packedlist import PackedList
 from .. import errors
 from ..args import to_int
 from ..blocking import signal_ready
@@ -227,7 +227,7 @@ def _store(db, key: bytes, selected: Iterable[bytes], gets: List[bytes]) -> int:
     else:
         items = list(selected)
     if items:
-        db.set(key, deque(items))
+        db.set(key, PackedList(items))
         signal_ready(db, key)
         notify(db, "l", b"sortstore", key)
     elif db.delete(key):

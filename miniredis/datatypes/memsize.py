@@ -18,7 +18,6 @@ elements (0 = all of them). Each estimate is therefore O(samples), never O(n).
 from __future__ import annotations
 
 import sys
-from collections import deque
 from itertools import islice
 from typing import Any, Callable, Dict, Iterable
 
@@ -62,8 +61,20 @@ def _sampled(container_bytes: int, count: int, items: Iterable[Any],
     return container_bytes + int(total / taken * count)
 
 
-def _list_size(value: deque, samples: int) -> int:
-    return _sampled(_getsizeof(value), len(value), value, bytes_size, samples)
+def _list_size(value: Any, samples: int) -> int:
+    # A PackedList: loose bytes objects at both ends (plus a deque slot each), packed
+    # elements (their bytes plus a 4-byte offset), and per chunk a blob, an offset
+    # array, a tuple and a deque slot. SAMPLES 0 sums the real lengths; otherwise the
+    # mean length of the first few elements stands for all.
+    loose, packed, chunks = value.layout()
+    fixed = value.containers_size() + chunks * (alloc(33) + 64 + 56 + 8)
+    count = loose + packed
+    if samples <= 0 or samples >= count:
+        return fixed + sum(bytes_size(item) + 8 for item in value.loose()) + \
+            value.packed_bytes() + 4 * packed
+    sample = list(islice(value.loose(), samples)) or list(islice(value, samples))
+    mean = sum(map(len, sample)) / len(sample)
+    return int(fixed + loose * (alloc(33 + int(mean)) + 8) + packed * (mean + 4))
 
 
 def _hash_size(value: Dict[bytes, bytes], samples: int) -> int:
@@ -104,7 +115,6 @@ def _stream_size(value: Any, samples: int) -> int:
 
 
 _SIZERS: Dict[type, Callable[[Any, int], int]] = {
-    deque: _list_size,
     dict: _hash_size,
     set: _set_size,
 }
@@ -147,7 +157,9 @@ def key_size(key: bytes, value: Any, samples: int = DEFAULT_SAMPLES) -> int:
 def _register_late() -> None:
     # ZSet and Stream live in sibling modules that import the keyspace (which imports
     # this module): bound on first use instead of at import.
+    from .packedlist import PackedList
     from .stream import Stream
     from .zset import ZSet
+    register_sizer(PackedList, _list_size)
     register_sizer(ZSet, _zset_size)
     register_sizer(Stream, _stream_size)

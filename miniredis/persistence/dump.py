@@ -16,9 +16,9 @@ written as rdbSaveRawString writes them, LZF included (see :mod:`.lzf`; strings 
 from __future__ import annotations
 
 import struct
-from collections import deque
 from typing import Any, List, Optional
 
+from ..datatypes.packedlist import PackedList
 from ..args import to_int
 from ..datatypes.packed import PackedHash
 from ..datatypes.stream import Stream
@@ -146,7 +146,7 @@ def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
     cls = value.__class__
     if cls is bytes or cls is bytearray:
         return b"\x00" + string(bytes(value))
-    if isinstance(value, deque):
+    if isinstance(value, PackedList):
         return bytes((rdb.T_LIST_QUICKLIST_2,)) + _quicklist(
             value, config["list-max-listpack-size"], string, plain_threshold)
     if isinstance(value, (dict, PackedHash)):

@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 import struct
 import time
-from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
+from ..datatypes.packedlist import PackedList
 from . import diskio
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -544,9 +544,9 @@ def _read_value(reader: _Reader, kind: int, config: Any) -> Any:
     if kind == T_STRING:
         return reader.string()
     if kind == T_LIST:
-        return deque(reader.string() for _ in range(reader.number()))
+        return PackedList(reader.string() for _ in range(reader.number()))
     if kind == T_LIST_QUICKLIST_2:
-        items: deque = deque()
+        items = PackedList()
         for _ in range(reader.number()):
             container = reader.number()
             blob = reader.string()

@@ -8,10 +8,10 @@ runs again. :func:`write_base` is the rewrite child's work.
 from __future__ import annotations
 
 import os
-from collections import deque
 from typing import TYPE_CHECKING, Any, List, Optional
 
 from ..datatypes.packed import PackedHash
+from ..datatypes.packedlist import PackedList
 from ..datatypes.stream import Stream, format_id
 from ..datatypes.zset import ZSet, frozen_items
 from ..protocol import format_double
@@ -62,7 +62,7 @@ def _copy_value(value: Any) -> Any:
         return value
     if cls is bytearray:
         return bytes(value)
-    if isinstance(value, deque):
+    if isinstance(value, PackedList):
         return ("list", list(value))
     if isinstance(value, dict):
         return ("hash", list(value.items()))

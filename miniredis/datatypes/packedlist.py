@@ -1,0 +1,431 @@
+"""A compact list of bytes: the value class of Redis lists (like Redis's quicklist).
+
+A Python ``bytes`` object costs ~40 bytes of overhead, so a list holding one object per
+element costs 3-4 times Redis's memory. :class:`PackedList` keeps its elements in three
+parts, in order::
+
+    head (deque of bytes)  +  chunks (deque of packed chunks)  +  tail (deque of bytes)
+
+The two ends are plain deques, so pushes and pops run at C speed, and a small list (a
+few hundred elements) lives entirely in them. When an end grows past ``2 * CHUNK``
+elements its inner ``CHUNK`` elements are packed into one chunk: a ``(blob, ends)``
+pair where ``blob`` is the elements joined and ``ends`` an ``array('I')`` of their end
+offsets (4 bytes per element besides the data; a chunk holds at most CHUNK elements and
+stops growing past 64 KB). Popping an end that is empty
+unpacks the nearest chunk into it, so push and pop are O(1) amortised at both ends.
+Chunks are immutable once built (a change replaces the chunk), so :meth:`copy` shares
+them. A small list (never packed) keeps everything in the tail deque: its head and
+chunks are the shared empty tuple until the first packing, so it costs one deque (an
+empty deque is ~760 bytes) as the plain deque it replaces did.
+
+Positional access walks chunks from the nearer end (O(n / CHUNK) plus O(CHUNK)), as
+Redis walks quicklist nodes; :meth:`slice` skips whole chunks before the start. The
+class knows no commands: :mod:`miniredis.commands.lists` is its main user.
+"""
+from __future__ import annotations
+
+from array import array
+from sys import getsizeof
+from collections import deque
+from itertools import accumulate, islice
+from typing import Any, Iterable, Iterator, List, Tuple
+
+CHUNK = 128            # elements per packed chunk
+_CHUNK_BYTES = 1 << 16  # ...or fewer once the chunk holds this many bytes
+_LIMIT = 2 * CHUNK     # an end deque holding this many elements gets packed
+
+Chunk = Tuple[bytes, array]
+
+
+def _pack(items: List[bytes]) -> Chunk:
+    return _chunk(items, list(accumulate(map(len, items))))
+
+
+def _chunk(items: List[bytes], ends: List[int]) -> Chunk:
+    # 4-byte offsets, unless a (huge, proto-max-bulk-len raised) blob passes 4 GB.
+    return b"".join(items), array("I" if ends[-1] < 1 << 32 else "Q", ends)
+
+
+def _unpack(chunk: Chunk) -> List[bytes]:
+    blob, ends = chunk
+    stops = ends.tolist()
+    return [blob[start:stop] for start, stop in zip([0] + stops, stops)]
+
+
+def _item(chunk: Chunk, index: int) -> bytes:
+    blob, ends = chunk
+    return blob[ends[index - 1] if index else 0:ends[index]]
+
+
+def _pack_all(items: List[bytes]) -> List[Chunk]:
+    """``items`` as successive chunks (each at most CHUNK elements / ~_CHUNK_BYTES)."""
+    if not items:
+        return []
+    ends = list(accumulate(map(len, items)))
+    if len(items) <= CHUNK and (len(items) == 1 or ends[-2] < _CHUNK_BYTES):
+        return [_chunk(items, ends)]    # the usual case: one chunk
+    chunks = []
+    start = 0
+    while start < len(items):
+        stop, size = start, 0
+        while stop < len(items) and stop - start < CHUNK and size < _CHUNK_BYTES:
+            size += len(items[stop])
+            stop += 1
+        chunks.append(_pack(items[start:stop]))
+        start = stop
+    return chunks
+
+
+class PackedList:
+    """A list of bytes with O(1) amortised push/pop at both ends and compact storage.
+
+    API (a subset of ``collections.deque`` plus bulk helpers): ``append``,
+    ``appendleft``, ``extend``, ``extendleft``, ``pop``, ``popleft``, ``pop_many``,
+    ``len``, iteration both ways, ``[i]`` get/set (int index, negative allowed),
+    ``insert``, ``index``, ``slice``, ``clear``, ``copy``; ``layout``, ``loose`` and
+    ``packed_bytes`` for size estimates.
+    """
+
+    __slots__ = ("_head", "_chunks", "_tail", "_middle")
+
+    def __init__(self, items: Iterable[bytes] = ()) -> None:
+        # () while small (everything in the tail); deques from the first packing on.
+        self._head: Any = ()
+        self._chunks: Any = ()
+        self._tail: deque = deque()
+        self._middle = 0   # elements held in chunks
+        iterator = iter(items)
+        while True:        # in batches, so a long iterator never sits all unpacked
+            batch = list(islice(iterator, 4096))
+            if not batch:
+                break
+            self.extend(batch)
+
+    # -- size and iteration -----------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._head) + self._middle + len(self._tail)
+
+    def __bool__(self) -> bool:
+        return bool(self._head or self._middle or self._tail)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._head
+        for chunk in self._chunks:
+            yield from _unpack(chunk)
+        yield from self._tail
+
+    def __reversed__(self) -> Iterator[bytes]:
+        yield from reversed(self._tail)
+        for chunk in reversed(self._chunks):
+            yield from reversed(_unpack(chunk))
+        yield from reversed(self._head)
+
+    def __repr__(self) -> str:
+        return "PackedList(%r)" % list(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PackedList):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # -- the ends -----------------------------------------------------------------------
+    def append(self, item: bytes) -> None:
+        tail = self._tail
+        tail.append(item)
+        if len(tail) >= _LIMIT:
+            self._pack_tail()
+
+    def appendleft(self, item: bytes) -> None:
+        head = self._head
+        if head.__class__ is tuple:      # small: the tail deque holds everything
+            head = self._tail
+            head.appendleft(item)
+            if len(head) >= _LIMIT:
+                self._pack_tail()
+            return
+        head.appendleft(item)
+        if len(head) >= _LIMIT:
+            self._pack_head()
+
+    def extend(self, items: Iterable[bytes]) -> int:
+        """Append every item; returns the new length (RPUSH's reply, saving a call)."""
+        tail = self._tail
+        tail.extend(items)
+        if len(tail) >= _LIMIT:
+            self._pack_tail()
+        return len(self._head) + self._middle + len(tail)
+
+    def extendleft(self, items: Iterable[bytes]) -> int:
+        """Like deque.extendleft: each item pushed in turn, so they end up reversed.
+        Returns the new length (LPUSH's reply)."""
+        head = self._head
+        if head.__class__ is tuple:      # small: the tail deque holds everything
+            tail = self._tail
+            tail.extendleft(items)
+            if len(tail) >= _LIMIT:
+                self._pack_tail()
+            return len(self._head) + self._middle + len(tail)
+        head.extendleft(items)
+        if len(head) >= _LIMIT:
+            self._pack_head()
+        return len(head) + self._middle + len(self._tail)
+
+    def _pack_tail(self) -> None:
+        # Pack the tail's leftmost elements (just after the chunks) until CHUNK remain.
+        if self._head.__class__ is tuple:
+            self._head = deque()
+            self._chunks = deque()
+        tail = self._tail
+        items = list(tail)
+        tail.clear()
+        tail.extend(items[-CHUNK:])
+        del items[-CHUNK:]
+        for chunk in _pack_all(items):
+            self._chunks.append(chunk)
+        self._middle += len(items)
+
+    def _pack_head(self) -> None:
+        head = self._head
+        items = list(head)
+        head.clear()
+        head.extend(items[:CHUNK])
+        del items[:CHUNK]
+        for chunk in reversed(_pack_all(items)):
+            self._chunks.appendleft(chunk)
+        self._middle += len(items)
+
+    def pop(self) -> bytes:
+        """Remove and return the last element (IndexError when empty)."""
+        tail = self._tail
+        if tail:
+            return tail.pop()
+        if not self._chunks:
+            return (self._head or tail).pop()   # IndexError when empty
+        chunk = self._chunks.pop()
+        self._middle -= len(chunk[1])
+        tail.extend(_unpack(chunk))
+        return tail.pop()
+
+    def popleft(self) -> bytes:
+        """Remove and return the first element (IndexError when empty)."""
+        head = self._head
+        if head:
+            return head.popleft()
+        if not self._chunks:
+            return self._tail.popleft()
+        chunk = self._chunks.popleft()
+        self._middle -= len(chunk[1])
+        head.extend(_unpack(chunk))
+        return head.popleft()
+
+    def pop_many(self, count: int, left: bool, keep: bool = True) -> List[bytes]:
+        """Remove up to ``count`` elements from one end; return them in pop order (an
+        empty list when ``keep`` is false: whole chunks are then dropped unread)."""
+        count = min(count, len(self))
+        out: List[bytes] = []
+        head = self._tail if self._head.__class__ is tuple else self._head
+        if left:
+            near, far = head, self._tail
+        else:
+            near, far = self._tail, head
+        pop = near.popleft if left else near.pop
+        while count:
+            if near:
+                n = min(count, len(near))
+                if keep:
+                    out += [pop() for _ in range(n)]
+                else:
+                    for _ in range(n):
+                        pop()
+                count -= n
+            elif self._chunks:
+                chunk_len = len((self._chunks[0] if left else self._chunks[-1])[1])
+                chunk = self._chunks.popleft() if left else self._chunks.pop()
+                if not keep and chunk_len <= count:
+                    self._middle -= chunk_len
+                    count -= chunk_len
+                    continue
+                self._middle -= chunk_len
+                near.extend(_unpack(chunk))
+            else:
+                far_pop = far.popleft if left else far.pop
+                if keep:
+                    out += [far_pop() for _ in range(count)]
+                else:
+                    for _ in range(count):
+                        far_pop()
+                count = 0
+        return out
+
+    def clear(self) -> None:
+        self._head = ()
+        self._chunks = ()
+        self._tail.clear()
+        self._middle = 0
+
+    def copy(self) -> "PackedList":
+        """An independent copy (chunks are immutable, so they are shared)."""
+        other = PackedList()
+        if self._head.__class__ is not tuple:
+            other._head = self._head.copy()
+            other._chunks = self._chunks.copy()
+        other._tail = self._tail.copy()
+        other._middle = self._middle
+        return other
+
+    # -- positional access --------------------------------------------------------------
+    def _locate(self, index: int) -> Tuple[int, int]:
+        """Chunk number and offset in it of middle index ``index`` (0 <= index <
+        _middle), walking from the nearer end."""
+        chunks = self._chunks
+        if index < self._middle // 2:
+            for number, chunk in enumerate(chunks):
+                size = len(chunk[1])
+                if index < size:
+                    return number, index
+                index -= size
+        else:
+            index = self._middle - 1 - index   # distance from the middle's last element
+            last = len(chunks) - 1
+            for number, chunk in enumerate(reversed(chunks)):
+                size = len(chunk[1])
+                if index < size:
+                    return last - number, size - 1 - index
+                index -= size
+        raise IndexError("PackedList index out of range")  # pragma: no cover
+
+    def _normalise(self, index: int) -> int:
+        size = len(self)
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError("PackedList index out of range")
+        return index
+
+    def __getitem__(self, index: int) -> bytes:
+        index = self._normalise(index)
+        head = len(self._head)
+        if index < head:
+            return self._head[index]
+        index -= head
+        if index >= self._middle:
+            return self._tail[index - self._middle]
+        number, offset = self._locate(index)
+        return _item(self._chunks[number], offset)
+
+    def __setitem__(self, index: int, item: bytes) -> None:
+        index = self._normalise(index)
+        head = len(self._head)
+        if index < head:
+            self._head[index] = item
+            return
+        index -= head
+        if index >= self._middle:
+            self._tail[index - self._middle] = item
+            return
+        number, offset = self._locate(index)
+        items = _unpack(self._chunks[number])
+        items[offset] = item
+        self._replace_chunk(number, items)
+
+    def _replace_chunk(self, number: int, items: List[bytes]) -> None:
+        chunks = self._chunks
+        old = len(chunks[number][1])
+        new = _pack_all(items)
+        if len(new) == 1:
+            chunks[number] = new[0]
+        else:
+            del chunks[number]
+            for chunk in reversed(new):
+                chunks.insert(number, chunk)
+        self._middle += len(items) - old
+
+    def insert(self, index: int, item: bytes) -> None:
+        """Insert ``item`` before position ``index`` (0 <= index <= len)."""
+        head = len(self._head)
+        if index <= head and self._head.__class__ is not tuple:
+            self._head.insert(index, item)
+            if head + 1 >= _LIMIT:
+                self._pack_head()
+            return
+        index -= head
+        if index >= self._middle:
+            self._tail.insert(index - self._middle, item)
+            if len(self._tail) >= _LIMIT:
+                self._pack_tail()
+            return
+        number, offset = self._locate(index)
+        items = _unpack(self._chunks[number])
+        items.insert(offset, item)
+        self._replace_chunk(number, items)
+
+    def index(self, item: bytes) -> int:
+        """Position of the first element equal to ``item`` (ValueError when absent)."""
+        for position, value in enumerate(self):
+            if value == item:
+                return position
+        raise ValueError("item not in list")
+
+    def slice(self, start: int, stop: int) -> List[bytes]:
+        """Elements ``start`` to ``stop - 1`` (0 <= start <= stop <= len): whole chunks
+        before ``start`` are skipped, so the cost is O(start / CHUNK + stop - start)."""
+        out: List[bytes] = []
+        if start >= stop:
+            return out
+        head = self._head
+        if start < len(head):
+            out += islice(head, start, min(stop, len(head)))
+        start -= len(head)
+        stop -= len(head)
+        if stop > 0 and start < self._middle:
+            position, first = 0, 0
+            if start > self._middle // 2:   # find the first chunk from the nearer end
+                position = self._middle
+                first = len(self._chunks)
+                for chunk in reversed(self._chunks):
+                    if position <= start:
+                        break
+                    position -= len(chunk[1])
+                    first -= 1
+            for chunk in islice(self._chunks, first, None):
+                size = len(chunk[1])
+                if position + size > start:
+                    out += _unpack(chunk)[max(start - position, 0):stop - position]
+                position += size
+                if position >= stop:
+                    break
+        start -= self._middle
+        stop -= self._middle
+        if stop > 0:
+            out += islice(self._tail, max(start, 0), stop)
+        return out
+
+    def layout(self) -> Tuple[int, int, int]:
+        """(loose elements, packed elements, chunks): for size estimates."""
+        return len(self._head) + len(self._tail), self._middle, len(self._chunks)
+
+    def containers_size(self) -> int:
+        """Bytes of this object and its deques (sys.getsizeof), chunks apart."""
+        size = getsizeof(self) + getsizeof(self._tail)
+        if self._head.__class__ is not tuple:
+            size += getsizeof(self._head) + getsizeof(self._chunks)
+        return size
+
+    def packed_bytes(self) -> int:
+        """Total length of the packed elements (O(chunks))."""
+        return sum(len(blob) for blob, _ in self._chunks)
+
+    def loose(self) -> Iterator[bytes]:
+        """The elements held unpacked, one bytes object each (at both ends)."""
+        yield from self._head
+        yield from self._tail
+
+
+
+# Registered here so any module creating lists (RDB loading, SORT STORE) has the type.
+from ..keyspace import register_encoding, register_type  # noqa: E402
+
+register_type(PackedList, "list")
+register_encoding(PackedList, lambda value, config: "quicklist")  # Redis 7.0: always

@@ -1,0 +1,140 @@
+"""Long lists: the PackedList representation (elements packed in chunks past a few
+hundred) must answer every list command exactly as Redis does, wherever in the list
+(loose ends, packed chunks, chunk boundaries) the elements sit."""
+from __future__ import annotations
+
+import random
+
+from miniredis.datatypes.packedlist import CHUNK, PackedList
+
+
+def _values(start: int, count: int):
+    return ["v%d" % (i % 37) for i in range(start, start + count)]
+
+
+def test_packed_list_matches_a_python_list():
+    rnd = random.Random(7)
+    for _ in range(40):
+        packed, plain = PackedList(), []
+        for _ in range(rnd.randrange(1, 2500)):
+            op = rnd.random()
+            value = b"%d" % rnd.randrange(500) * rnd.randrange(1, 4)
+            if op < .25:
+                items = [value + b"%d" % i for i in range(rnd.choice((1, 1, 1, 300)))]
+                packed.extend(items)
+                plain.extend(items)
+            elif op < .5:
+                items = [value + b"%d" % i for i in range(rnd.choice((1, 1, 1, 300)))]
+                packed.extendleft(items)
+                plain[:0] = items[::-1]
+            elif op < .6 and plain:
+                assert packed.pop() == plain.pop()
+            elif op < .7 and plain:
+                assert packed.popleft() == plain.pop(0)
+            elif op < .75 and plain:
+                count, left, keep = rnd.randrange(600), rnd.random() < .5, rnd.random() < .5
+                got = packed.pop_many(count, left, keep)
+                count = min(count, len(plain))
+                want = plain[:count] if left else plain[::-1][:count]
+                if left:
+                    del plain[:count]
+                else:
+                    del plain[len(plain) - count:]
+                assert got == (want if keep else [])
+            elif op < .8 and plain:
+                index = rnd.randrange(-len(plain), len(plain))
+                assert packed[index] == plain[index]
+            elif op < .85 and plain:
+                index = rnd.randrange(-len(plain), len(plain))
+                packed[index] = plain[index] = value
+            elif op < .9:
+                index = rnd.randrange(len(plain) + 1)
+                packed.insert(index, value)
+                plain.insert(index, value)
+            elif op < .95:
+                start = rnd.randrange(len(plain) + 1)
+                stop = rnd.randrange(start, len(plain) + 1)
+                assert packed.slice(start, stop) == plain[start:stop]
+            elif op < .97:
+                copy = packed.copy()
+                copy.append(b"extra")
+                assert list(copy) == plain + [b"extra"]
+            assert len(packed) == len(plain)
+        assert list(packed) == plain and list(reversed(packed)) == plain[::-1]
+        assert packed.layout()[0] + packed.layout()[1] == len(plain)
+    assert CHUNK < 1000   # the differential tests below do reach packed chunks
+
+
+def test_long_list_positional_commands(differ):
+    n = 3000
+    differ.check(
+        ["RPUSH", "l"] + _values(0, n // 2), ["LPUSH", "l"] + _values(n // 2, n // 2),
+        "LLEN l", "LINDEX l 0", "LINDEX l 299", "LINDEX l 1500", "LINDEX l 1777",
+        "LINDEX l -1", "LINDEX l -300", "LINDEX l -1501", "LINDEX l 3000",
+        "LSET l 1000 X", "LSET l -1000 Y", "LSET l 2 Z", "LINDEX l 1000", "LINDEX l -1000",
+        "LINSERT l BEFORE X before-x", "LINSERT l AFTER Y after-y", "LLEN l",
+        "LRANGE l 995 1010", "LRANGE l -1010 -990", "LRANGE l 1490 1520",
+        "LRANGE l 2990 5000", "LRANGE l -3 -1", "LPOS l v5", "LPOS l v5 RANK -3",
+        "LPOS l v5 COUNT 0", "LPOS l v5 RANK 2 COUNT 5 MAXLEN 2000", "LPOS l X",
+        "LPOS l Y RANK -1", "LPOS l after-y", "LREM l 3 v7", "LREM l -4 v8", "LLEN l",
+        "LRANGE l 0 -1", "LREM l 0 v9", "LLEN l", "LRANGE l 0 -1")
+
+
+def test_long_list_trims_pops_and_moves(differ):
+    differ.check(
+        ["RPUSH", "l"] + _values(0, 2000), "LPOP l 5", "RPOP l 700", "LLEN l",
+        "LPOP l 600", "LRANGE l 0 9", "LTRIM l 100 -100", "LLEN l", "LRANGE l 0 -1",
+        "LTRIM l 1 -2", "LINDEX l 0", "LINDEX l -1", "LMOVE l d LEFT RIGHT",
+        "LMOVE l d RIGHT LEFT", "RPOPLPUSH l l", "LMPOP 2 x l RIGHT COUNT 250",
+        "LLEN l", ["RPUSH", "l"] + _values(5, 900), "LTRIM l -5 -1", "LRANGE l 0 -1",
+        ["LPUSH", "m"] + _values(1, 1200), "LTRIM m 600 599", "EXISTS m",
+        "OBJECT ENCODING l", "TYPE l", "SORT l ALPHA LIMIT 0 10",
+        ["RPUSH", "n"] + _values(3, 1500), "SORT n ALPHA STORE s", "LRANGE s 1000 1010",
+        "LLEN s", "COPY n c", "RPOP n 1000", "LLEN c", "LRANGE c 600 610")
+
+
+def test_long_list_dump_restore_and_reload(differ):
+    # DUMP payloads are byte-identical, whatever the internal chunking.
+    differ.check(
+        ["RPUSH", "l"] + _values(0, 1000), ["LPUSH", "l"] + _values(7, 700),
+        "LSET l 900 changed", "LINSERT l BEFORE changed inserted", "DUMP l")
+    dumped = differ.check(["RPUSH", "l"] + _values(0, 1700), "DUMP l")[1]
+    payload = dumped.split(b"\r\n", 1)[1][:-2]
+    differ.check(["RESTORE", "r", "0", payload], "LLEN r", "LRANGE r 1000 1020",
+                 "LINDEX r -1", "DUMP r", "DEBUG RELOAD", "LLEN r", "LRANGE r 0 -1")
+
+
+def test_random_long_list_operations(differ):
+    rnd = random.Random(11)
+    commands = []
+    for _ in range(400):
+        op = rnd.random()
+        if op < .2:
+            commands.append(["RPUSH", "l"] + _values(rnd.randrange(99), rnd.randrange(1, 200)))
+        elif op < .4:
+            commands.append(["LPUSH", "l"] + _values(rnd.randrange(99), rnd.randrange(1, 200)))
+        elif op < .5:
+            commands.append(["LPOP" if rnd.random() < .5 else "RPOP", "l",
+                             str(rnd.randrange(1, 150))])
+        elif op < .6:
+            commands.append(["LINDEX", "l", str(rnd.randrange(-2000, 2000))])
+        elif op < .65:
+            commands.append(["LSET", "l", str(rnd.randrange(-2000, 2000)), "set"])
+        elif op < .7:
+            commands.append(["LINSERT", "l", rnd.choice(("BEFORE", "AFTER")),
+                             "v%d" % rnd.randrange(40), "ins"])
+        elif op < .8:
+            start = rnd.randrange(-2000, 2000)
+            commands.append(["LRANGE", "l", str(start), str(start + rnd.randrange(50))])
+        elif op < .85:
+            commands.append(["LREM", "l", str(rnd.randrange(-5, 6)), "v%d" % rnd.randrange(40)])
+        elif op < .9:
+            commands.append(["LPOS", "l", "v%d" % rnd.randrange(40), "RANK",
+                             str(rnd.choice((1, 2, -1, -3))), "COUNT", "3"])
+        elif op < .93:
+            commands.append(["LTRIM", "l", str(rnd.randrange(0, 50)),
+                             str(-rnd.randrange(1, 50))])
+        else:
+            commands.append(["LLEN", "l"])
+    commands.append("LRANGE l 0 -1")
+    differ.check(*commands, protocols=(2,))
