@@ -457,3 +457,21 @@ def mini_signals(mini: Any, setup: Sequence[Command], command: Command) -> bool:
         return b"k" in seen
     finally:
         conn.close()
+
+
+def command_info_and_docs(port: int, name: str) -> Tuple[list, tuple]:
+    """COMMAND INFO's raw reply for ``name`` (RESP3) and its COMMAND DOCS summary, since
+    and group; unlike :func:`command_metadata`, ``name`` may be ``parent|sub``."""
+    conn = RawConnection(port)
+    try:
+        conn.call("HELLO", "3")
+        info = parse_raw(conn.call("COMMAND", "INFO", name))[1][0][1]
+        parent, _, sub = name.partition("|")
+        docs = dict(parse_raw(conn.call("COMMAND", "DOCS", parent))[1])
+        doc = dict(docs[(b"$", parent.encode())][1])
+        if sub:
+            doc = dict(dict(doc[(b"$", b"subcommands")][1])[(b"$", name.encode())][1])
+        fields = tuple(doc[(b"$", key)] for key in (b"summary", b"since", b"group"))
+    finally:
+        conn.close()
+    return info, fields

@@ -2,7 +2,7 @@
 compared raw with a real redis-server (started, as ours, with cluster-enabled no)."""
 from __future__ import annotations
 
-from tests.harness import RawConnection, parse_raw
+from tests.harness import command_info_and_docs
 
 # Every CLUSTER subcommand of Redis 7.0.15, with arguments its arity accepts.
 _SUBCOMMANDS = [
@@ -63,18 +63,6 @@ def test_acl_categories(differ):
 
 
 def _metadata(port: int, name: str):
-    """COMMAND INFO's name, arity, flags, keys and categories; COMMAND DOCS's summary,
-    since and group."""
-    conn = RawConnection(port)
-    try:
-        conn.call("HELLO", "3")
-        info = parse_raw(conn.call("COMMAND", "INFO", name))[1][0][1]
-        parent, _, sub = name.partition("|")
-        docs = dict(parse_raw(conn.call("COMMAND", "DOCS", parent))[1])
-        doc = dict(docs[(b"$", parent.encode())][1])
-        if sub:
-            doc = dict(dict(doc[(b"$", b"subcommands")][1])[(b"$", name.encode())][1])
-        fields = tuple(doc[(b"$", key)] for key in (b"summary", b"since", b"group"))
-    finally:
-        conn.close()
+    """COMMAND INFO's name, arity, flags, keys and categories; COMMAND DOCS's summary, since and group."""
+    info, fields = command_info_and_docs(port, name)
     return info[:7], fields

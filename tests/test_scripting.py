@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from tests.harness import RawConnection, compare_scenario, connect, parse_raw, wait_blocked
+from tests.harness import (RawConnection, command_info_and_docs, compare_scenario, connect,
+                           parse_raw, wait_blocked)
 
 
 def test_metadata(differ):
@@ -17,19 +18,8 @@ def test_metadata(differ):
 
 
 def _metadata(port: int, name: str):
-    """COMMAND INFO's name, arity, flags and key range; COMMAND DOCS summary/since/group."""
-    conn = RawConnection(port)
-    try:
-        conn.call("HELLO", "3")
-        info = parse_raw(conn.call("COMMAND", "INFO", name))[1][0][1]
-        parent, _, sub = name.partition("|")
-        docs = dict(parse_raw(conn.call("COMMAND", "DOCS", parent))[1])
-        doc = dict(docs[(b"$", parent.encode())][1])
-        if sub:
-            doc = dict(dict(doc[(b"$", b"subcommands")][1])[(b"$", name.encode())][1])
-        fields = tuple(doc[(b"$", key)] for key in (b"summary", b"since", b"group"))
-    finally:
-        conn.close()
+    """COMMAND INFO's name, arity, flags and key range; COMMAND DOCS's summary, since and group."""
+    info, fields = command_info_and_docs(port, name)
     return info[:6], fields
 
 

@@ -24,7 +24,7 @@ from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, U64_MAX, C
                                 Group, Nack, Stream, StreamID, decr_id, format_id,
                                 incr_id)
 from ..errors import CommandError
-from ..protocol import NULL_ARRAY, OK, Map
+from ..protocol import NULL_ARRAY, OK, PairMap
 from ..notify import notify
 from ..scripting import script_running
 from . import command
@@ -149,24 +149,8 @@ def _streams_reply(client, items: List[Tuple[bytes, list]]) -> Any:
     """XREAD's reply: [[key, entries], ...] in RESP2, a map in RESP3."""
     if client.resp == 3:
         # Keys can repeat (XREAD ... STREAMS s s 0 0): a map would fold them.
-        return _PairMap(items)
+        return PairMap(items)
     return [[key, entries] for key, entries in items]
-
-
-class _PairMap(Map):
-    """A RESP3 map given as (key, value) pairs that may repeat a key, as Redis can."""
-
-    __slots__ = ("pairs",)
-
-    def __init__(self, pairs: List[Tuple[bytes, Any]]) -> None:
-        super().__init__()
-        self.pairs = pairs
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def items(self):  # type: ignore[override]
-        return list(self.pairs)
 
 
 # -- group bookkeeping ---------------------------------------------------------------------
