@@ -6,7 +6,7 @@ import time
 import pytest
 
 from miniredis.commands import COMMANDS, load_all
-from tests.harness import RawConnection, compare_scenario, connect, wait_blocked
+from tests.harness import compare_scenario, connect, wait_blocked
 
 load_all()
 needs_multi = pytest.mark.skipif(
@@ -194,7 +194,15 @@ def test_client_unblock(differ):
     _compare(differ, scenario)
 
 
-def test_frozen_clock_fires_timeouts_on_advance(mini):
+def test_frozen_clock_fires_timeouts_on_advance(tmp_path):
+    """On a server of its own: advancing the clock leaves that server ahead of real
+    time, which would skew the shared server's TTLs against redis-server later."""
+    from miniredis import Server
+    with Server(port=0, dir=str(tmp_path)) as server:
+        _frozen_clock_fires_timeouts_on_advance(server)
+
+
+def _frozen_clock_fires_timeouts_on_advance(mini) -> None:
     clock = mini.state.clock
     conn = _conn(mini.port)
     clock.freeze()

@@ -462,8 +462,15 @@ def test_xinfo_full_and_consumers_masked(differ):
         "XPENDING s g IDLE 0 - + 3 bob")
 
 
-def test_idle_times_with_frozen_clock(mini):
-    """Idle, inactive, delivery times and XPENDING IDLE filter against the clock."""
+def test_idle_times_with_frozen_clock(tmp_path):
+    """Idle, inactive, delivery times and XPENDING IDLE filter against the clock (on a
+    server of its own: advancing the clock leaves that server ahead of real time)."""
+    from miniredis import Server
+    with Server(port=0, dir=str(tmp_path)) as server:
+        _idle_times_with_frozen_clock(server)
+
+
+def _idle_times_with_frozen_clock(mini) -> None:
     clock = mini.state.clock
     conn = RawConnection(mini.port)
     clock.freeze()
@@ -741,7 +748,15 @@ def test_blocking_stream_reads_inside_multi_and_count(differ):
     _compare(differ, scenario)
 
 
-def test_block_forever_is_woken_and_frozen_clock_timeout(mini):
+def test_block_forever_is_woken_and_frozen_clock_timeout(tmp_path):
+    """On a server of its own: advancing the clock leaves that server ahead of real
+    time, which would skew the shared server's TTLs against redis-server later."""
+    from miniredis import Server
+    with Server(port=0, dir=str(tmp_path)) as server:
+        _block_forever_is_woken_and_frozen_clock_timeout(server)
+
+
+def _block_forever_is_woken_and_frozen_clock_timeout(mini) -> None:
     clock = mini.state.clock
     conn = _conn(mini.port)
     admin = _conn(mini.port)
