@@ -13,6 +13,7 @@ from .clock import Clock
 from .config import Config
 from .keyspace import Database
 from .querybuf import ClientsCron
+from .replication.state import ReplicationState
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Client
@@ -85,7 +86,7 @@ class ServerState:
         self.start_monotonic = time.monotonic()
         self.pid = os.getpid()
         self.run_id = os.urandom(20).hex()
-        self.replid = os.urandom(20).hex()  # master_replid (DEBUG CHANGE-REPL-ID renews it)
+        self.repl = ReplicationState()      # replication IDs, offset and role
         # DEBUG switches (debug.c's globals): noscript commands allowed in scripts,
         # RESTORE's CRC check skipped, list elements this long dumped as plain nodes,
         # and two accepted for tests but without effect here (AOF-FLUSH-SLEEP, PAUSE-CRON).

@@ -25,6 +25,7 @@ from ..keyspace import encoding_of
 from ..datatypes.packed import PackedHash
 from ..datatypes.stream import Stream
 from ..persistence import dump as payloads
+from ..replication.state import new_replid
 from ..protocol import (OK, BigNumber, Bool, Double, Map, Raw, Set, Simple, Verbatim)
 from . import COMMANDS, command
 from .connection import help_reply
@@ -403,7 +404,9 @@ def _positive(value: bytes) -> int:
 def _debug_change_repl_id(client, args: List[bytes]):
     client.state.log("warning", "Changing replication IDs after receiving DEBUG "
                      "change-repl-id")
-    client.state.replid = os.urandom(20).hex()
+    repl = client.state.repl
+    repl.replid = new_replid()
+    repl.clear_replid2()
     return OK
 
 

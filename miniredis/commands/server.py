@@ -212,8 +212,9 @@ def _section_replication(state) -> List[str]:
     # min-replicas-to-write in force: Redis counts its good replicas (never any here).
     good = ["min_slaves_good_slaves:0"] if state.no_replicas else []
     return ["role:master", "connected_slaves:0", *good, "master_failover_state:no-failover",
-            "master_replid:%s" % state.replid, "master_replid2:" + "0" * 40,
-            "master_repl_offset:0", "second_repl_offset:-1", "repl_backlog_active:0",
+            "master_replid:%s" % state.repl.replid, "master_replid2:%s" % state.repl.replid2,
+            "master_repl_offset:%d" % state.repl.offset,
+            "second_repl_offset:%d" % state.repl.second_replid_offset, "repl_backlog_active:0",
             "repl_backlog_size:1048576", "repl_backlog_first_byte_offset:0",
             "repl_backlog_histlen:0"]
 

@@ -1,0 +1,53 @@
+"""The replication identity of one server: IDs, offsets and role (``state.repl``).
+
+Redis's PSYNC2 keeps two IDs: the current history (``replid``) and, after a promotion,
+the master's history it continues (``replid2``, valid up to ``second_replid_offset``), so
+replicas of the old master can continue with a partial resynchronisation.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+
+def new_replid() -> str:
+    """A fresh 40-hex-digit replication ID."""
+    return os.urandom(20).hex()
+
+
+class ReplicationState:
+    """IDs, offset and role shared by the master and replica sides.
+
+    ``offset`` is master_repl_offset: the bytes of replication stream this server has
+    produced (as a master) or applied (as a replica). ``master_host`` is None while
+    the server is a master.
+    """
+
+    def __init__(self) -> None:
+        self.replid = new_replid()
+        self.replid2 = "0" * 40
+        self.offset = 0
+        self.second_replid_offset = -1
+        self.master_host: Optional[str] = None
+        self.master_port = 0
+
+    @property
+    def is_replica(self) -> bool:
+        return self.master_host is not None
+
+    @property
+    def role(self) -> str:
+        """"master" or "slave", as INFO, ROLE and HELLO spell it."""
+        return "slave" if self.master_host is not None else "master"
+
+    def shift_replid(self) -> None:
+        """Start a new history that continues the current one (a replica promoted, or
+        a replica switching masters): Redis's shiftReplicationId."""
+        self.replid2 = self.replid
+        self.second_replid_offset = self.offset + 1
+        self.replid = new_replid()
+
+    def clear_replid2(self) -> None:
+        """Forget the previous history (Redis's clearReplicationId2)."""
+        self.replid2 = "0" * 40
+        self.second_replid_offset = -1
