@@ -213,6 +213,8 @@ class ServerState:
         self.lru_clock = int(self.clock.monotonic()) & 0x7FFFFFFF
         if self.pause.type and self.pause.check():
             return      # paused: the data set stays constant (keys expire afterwards)
+        if self.repl.master_host is not None:
+            return      # a replica: the master's DELs remove expired keys
         now = self.clock.ms()
         threshold = self.config.values["latency-monitor-threshold"]
         started = time.perf_counter_ns() if threshold else 0

@@ -607,6 +607,9 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
         raise RDBError("Can't handle RDB format version %d" % version)
     config = state.config
     now = state.clock.ms()
+    # A replica loads expired keys too: its master's DELs will follow (rdbLoad's
+    # iAmMaster test).
+    replica_keeps = state.repl.master_host is not None
     db = state.dbs[0]
     expires_at: Optional[int] = None
     loaded = expired = 0
@@ -641,7 +644,7 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
         else:
             key = reader.string()
             value = _read_value(reader, opcode, config)
-            if expires_at is not None and expires_at <= now:
+            if expires_at is not None and expires_at <= now and replica_keeps is False:
                 expired += 1            # as a master does: expired keys are not loaded
             elif key in db.data and not merge:
                 raise reader.fail("duplicate key '%s'" % key.decode("utf-8", "replace"))

@@ -48,6 +48,7 @@ class Function:
         self.compat = False
         self.no_writes = b"no-writes" in flags
         self.allow_oom = b"allow-oom" in flags
+        self.allow_stale = b"allow-stale" in flags
 
 
 class Library:
