@@ -258,7 +258,7 @@ def redis_on_port(executable: str, port: int, extra: List[str] = ()) -> RedisPro
     proc.port = port
     proc.proc = subprocess.Popen(
         [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--dir", proc.dir, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--dir", proc.dir, "--enable-debug-command", "yes", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 10
     while True:
         try:

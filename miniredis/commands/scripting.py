@@ -487,17 +487,19 @@ def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) ->
 
 def prepare_run(client: "Client", script: Any, read_only: bool) -> None:
     """scriptPrepareForRun's refusals for a script or function with flags (EVAL with
-    a shebang, FCALL): MISCONF, NOREPLICAS, a writing script from a *_RO command, OOM.
+    a shebang, FCALL): MISCONF, NOREPLICAS, a writing script from a *_RO command, OOM;
+    on a replica, MASTERDOWN and READONLY (processCommand's, by the script's flags).
 
     A script that may write makes its command a write command, which processCommand
     refuses first on a disk error or missing replicas, *_RO commands included."""
     state = client.state
     may_write = not script.compat and not script.no_writes
-    if state.repl.gate and not script.compat and not script.allow_stale \
-            and link_down_refuses_stale(state):
-        raise CommandError(errors.MASTERDOWN)   # processCommand: not a stale command
     if may_write and replica_read_only(state) and not getattr(client, "obeyed", False):
         raise CommandError(errors.READONLY_REPLICA)     # processCommand: a write command
+    if state.repl.gate and not script.allow_stale and link_down_refuses_stale(state):
+        # processCommand's MASTERDOWN: Redis 7.0 refuses EVAL without a shebang too,
+        # and a script or function unless it declares allow-stale.
+        raise CommandError(errors.MASTERDOWN)
     if may_write and state.write_denied is not None:
         raise CommandError(state.write_denied)
     if may_write and state.no_replicas:
