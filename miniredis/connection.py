@@ -637,9 +637,13 @@ class Client(RequestParser):
                 self._refuse(cmd, refusal)
                 return True
         if self.state.repl.gate and link_down_refuses_stale(self.state) \
-                and _denies_stale(self, cmd):
+                and _denies(self, cmd, "stale"):
             cmd.rejected_calls += 1     # replica-serve-stale-data no, link down
             self._refuse(cmd, errors.MASTERDOWN)
+            return True
+        if self.state.repl.loading and _denies(self, cmd, "loading"):
+            cmd.rejected_calls += 1     # a replica loading its master's RDB
+            self._refuse(cmd, errors.LOADING)
             return True
         if self.state.busy_script is not None and "allow_busy" not in cmd.flags:
             # A script runs past busy-reply-threshold (we are served from its hook).
@@ -672,16 +676,17 @@ def _disk_denied(client: Client, cmd: Command) -> bool:
     return (cmd.name == "ping" and cmd.parent is None) or _writes(client, cmd)
 
 
-def _denies_stale(client: Client, cmd: Command) -> bool:
-    """A command without the stale flag, or an EXEC whose queue holds one."""
-    if "stale" not in cmd.flags:
+def _denies(client: Client, cmd: Command, flag: str) -> bool:
+    """A command without ``flag`` ("stale", "loading"), or an EXEC whose queue holds
+    one (Redis's cmd_inv_flags)."""
+    if flag not in cmd.flags:
         return True
     if cmd.name == "exec" and cmd.parent is None and client.multi:
         for args in client.multi:
             queued = _LOOKUP.get(args[0])
             if queued is not None and queued.subcommands and len(args) > 1:
                 queued = queued.subcommands.get(args[1].lower(), queued)
-            if queued is not None and "stale" not in queued.flags:
+            if queued is not None and flag not in queued.flags:
                 return True
     return False
 

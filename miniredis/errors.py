@@ -64,6 +64,7 @@ READONLY_REPLICA = "READONLY You can't write against a read only replica."
 MASTERDOWN = ("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to "
               "'no'.")
 SCRIPT_STALE_REPLICA = "ERR Can not execute the command on a stale replica"
+LOADING = "LOADING Redis is loading the dataset in memory"
 REPLICAOF_INVALID_PORT = "ERR Invalid master port"
 REPLICAOF_FROM_REPLICA = "ERR Command is not valid when client is a replica."
 UNBLOCKED_ROLE_CHANGE = ("UNBLOCKED force unblock from blocking operation, instance state "

@@ -593,3 +593,48 @@ def test_replica_aof_holds_what_it_applied(master, tmp_path):
     with Server(port=0, dir=str(directory), appendonly="yes") as restarted:
         got = {place: logical(restarted.port, *place) for place in dataset(restarted.port)}
     assert len(got) > 400 and got == expected
+
+
+def test_clients_get_loading_while_the_rdb_loads(master, replica):
+    """Loading the master's RDB yields to the event loop every 1024 keys: clients
+    are answered -LOADING meanwhile (commands with the loading flag run)."""
+    call(master.port, "DEBUG", "POPULATE", 200000)
+    call(replica.port, "REPLICAOF", "127.0.0.1", master.port)
+    conn = RawConnection(replica.port)
+    replies, infos = set(), set()
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        replies.add(conn.call("GET", "key:1"))
+        infos.add(info(replica.port, "persistence")["loading"])
+        if replies and b"$7\r\nvalue:1\r\n" in replies:
+            break
+    conn.close()
+    assert b"-LOADING Redis is loading the dataset in memory\r\n" in replies
+    assert replies <= {b"-LOADING Redis is loading the dataset in memory\r\n",
+                       b"$-1\r\n", b"$7\r\nvalue:1\r\n"}
+    assert "1" in infos
+    wait_caught_up(master.port, replica.port)
+    assert call(replica.port, "DBSIZE") == 200000
+
+
+def test_announced_address_and_port(master, replica):
+    call(replica.port, "CONFIG", "SET", "replica-announce-ip", "10.1.2.3")
+    call(replica.port, "CONFIG", "SET", "replica-announce-port", "4321")
+    attach(replica.port, master.port)
+    wait_until(lambda: "ip=10.1.2.3,port=4321," in info(master.port).get("slave0", ""), 10,
+               "the announced address on the master")
+
+
+def test_blocked_reader_on_the_replica_served_by_the_stream(master, replica):
+    attach(replica.port, master.port)
+    reader = RawConnection(replica.port)
+    try:
+        reader.send("XREAD", "BLOCK", 5000, "STREAMS", "events", "$")
+        reader.send("BLPOP", "q", 1)    # a write command: refused on a read-only replica
+        time.sleep(0.2)
+        call(master.port, "XADD", "events", "1-1", "f", "v")
+        assert decode(reader.read_raw()) == [[b"events", [[b"1-1", [b"f", b"v"]]]]]
+        assert reader.read_raw() == b"-READONLY You can't write against a read only " \
+                                    b"replica.\r\n"
+    finally:
+        reader.close()

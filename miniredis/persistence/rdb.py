@@ -589,9 +589,11 @@ def _read_value(reader: _Reader, kind: int, config: Any) -> Any:
 
 
 def load_bytes(state: "ServerState", data: bytes, name: str,
-               merge: bool = False) -> Tuple[int, int, int]:
+               merge: bool = False,
+               progress: Optional[Callable[[], None]] = None) -> Tuple[int, int, int]:
     """Load an RDB image into the (empty) keyspace; with ``merge`` (DEBUG RELOAD MERGE)
-    a key already present is replaced by the file's.
+    a key already present is replaced by the file's. ``progress`` is called every 1024
+    keys (a replica serves -LOADING to its clients meanwhile).
 
     Returns (keys loaded, expired keys skipped, offset after the RDB: an AOF tail may
     follow in a preamble file). Raises RDBError.
@@ -655,6 +657,8 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
                 if expires_at is not None:
                     db.set_expire(key, expires_at)
                 loaded += 1
+                if progress is not None and not loaded & 1023:
+                    progress()
             expires_at = None
     if version >= 5:
         stored = struct.unpack("<Q", reader.take(8))[0]

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Callable, Tuple
 
+import gevent
+
 from ..persistence import rdb
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,8 +83,11 @@ def load(state: "ServerState", payload: bytes, log: Callable[[str, str], None]) 
     flush_everything(state)
     log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
     started = time.monotonic()
+    state.repl.loading = True
     try:
-        loaded, _, end = rdb.load_bytes(state, payload, "the master's RDB")
+        # Every 1024 keys the hub serves clients: -LOADING, as processEventsWhileBlocked.
+        loaded, _, end = rdb.load_bytes(state, payload, "the master's RDB",
+                                        progress=lambda: gevent.sleep(0))
     except rdb.RDBError as exc:
         flush_everything(state)
         raise LinkError("Failed trying to load the MASTER synchronization DB from disk: "
@@ -91,6 +96,8 @@ def load(state: "ServerState", payload: bytes, log: Callable[[str, str], None]) 
         flush_everything(state)
         raise LinkError("Failed trying to load the MASTER synchronization DB from disk: "
                         "%r" % exc) from None
+    finally:
+        state.repl.loading = False
     if end != len(payload):
         flush_everything(state)
         raise LinkError("Failed trying to load the MASTER synchronization DB from disk: "

@@ -37,6 +37,7 @@ class ReplicationState:
         self.link: Any = None
         self.gate = False
         self.applying = False
+        self.loading = False        # the master's RDB is loading: -LOADING (gated)
 
     @property
     def is_replica(self) -> bool:
