@@ -45,6 +45,7 @@ class Stats:
         self.evicted_keys = 0
         self.total_net_input_bytes = 0
         self.total_net_output_bytes = 0
+        self.total_net_repl_input_bytes = 0     # read from this replica's master
         self.total_error_replies = 0
         self.unexpected_error_replies = 0
         self.error_counts: Dict[str, int] = {}

@@ -638,3 +638,15 @@ def test_blocked_reader_on_the_replica_served_by_the_stream(master, replica):
                                     b"replica.\r\n"
     finally:
         reader.close()
+
+
+def test_replica_ignores_maxmemory_and_counts_replication_input(master, replica):
+    call(master.port, "DEBUG", "POPULATE", 5000, "key", 100)    # (not propagated)
+    attach(replica.port, master.port)
+    call(replica.port, "CONFIG", "SET", "maxmemory-policy", "allkeys-random")
+    call(replica.port, "CONFIG", "SET", "maxmemory", "1mb")
+    call(master.port, "SET", "one-more", "x")
+    wait_caught_up(master.port, replica.port)
+    assert call(replica.port, "DBSIZE") == 5001       # nothing evicted (replica-ignore-)
+    assert int(info(replica.port, "stats")["total_net_repl_input_bytes"]) > 5000 * 20
+    call(replica.port, "CONFIG", "SET", "maxmemory", "0")

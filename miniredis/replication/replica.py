@@ -240,6 +240,7 @@ class MasterLink:
         if not data:
             raise LinkError("Connection with MASTER %s:%d lost" % (self.host, self.port))
         self._buf += data
+        self.state.stats.total_net_repl_input_bytes += len(data)
         self.transfer_lastio = time.time()
 
     def _readline(self, timeout: float = SYNCIO_TIMEOUT) -> bytes:
@@ -486,7 +487,7 @@ class MasterLink:
         reader.feed(data)
         self._raw += data
         self.read_reploff += len(data)
-        self.state.stats.total_net_input_bytes += len(data)
+        self.state.stats.total_net_repl_input_bytes += len(data)
         batch: List[List[bytes]] = []
         sizes: List[int] = []
         while True:
