@@ -644,9 +644,13 @@ def test_replica_ignores_maxmemory_and_counts_replication_input(master, replica)
     call(master.port, "DEBUG", "POPULATE", 5000, "key", 100)    # (not propagated)
     attach(replica.port, master.port)
     call(replica.port, "CONFIG", "SET", "maxmemory-policy", "allkeys-random")
-    call(replica.port, "CONFIG", "SET", "maxmemory", "1mb")
+    call(replica.port, "CONFIG", "SET", "maxmemory", "100kb")
     call(master.port, "SET", "one-more", "x")
     wait_caught_up(master.port, replica.port)
-    assert call(replica.port, "DBSIZE") == 5001       # nothing evicted (replica-ignore-)
+    assert call(replica.port, "GET", "one-more") == b"x"    # a client's command...
+    assert call(replica.port, "DBSIZE") == 5001       # ... evicts nothing on a replica
+    call(replica.port, "CONFIG", "SET", "replica-ignore-maxmemory", "no")
+    call(replica.port, "GET", "one-more")
+    assert call(replica.port, "DBSIZE") < 5001        # (unless told not to ignore it)
     assert int(info(replica.port, "stats")["total_net_repl_input_bytes"]) > 5000 * 20
     call(replica.port, "CONFIG", "SET", "maxmemory", "0")
