@@ -654,3 +654,28 @@ def test_replica_ignores_maxmemory_and_counts_replication_input(master, replica)
     assert call(replica.port, "DBSIZE") < 5001        # (unless told not to ignore it)
     assert int(info(replica.port, "stats")["total_net_repl_input_bytes"]) > 5000 * 20
     call(replica.port, "CONFIG", "SET", "maxmemory", "0")
+
+
+def test_failover_to_a_promoted_sibling_is_a_partial_resync(master, replica, real_replica):
+    """PSYNC2: the replica asks the promoted sibling for the old master's history
+    (its replid2) and continues without a full sync, as Sentinel's failover needs."""
+    preload(master.port)
+    attach(replica.port, master.port)
+    attach(real_replica.port, master.port)
+    mixed_load(master.port, rounds=3)
+    wait_caught_up(master.port, replica.port)
+    wait_caught_up(master.port, real_replica.port)
+    old_id = info(master.port)["master_replid"]
+    assert call(real_replica.port, "REPLICAOF", "NO", "ONE") == b"OK"
+    assert info(real_replica.port)["master_replid2"] == old_id
+    call(replica.port, "REPLICAOF", "127.0.0.1", real_replica.port)
+    wait_until(lambda: info(real_replica.port, "stats")["sync_partial_ok"] == "1", 20,
+               "a partial resync with the promoted sibling")
+    assert info(real_replica.port, "stats")["sync_full"] == "0"
+    call(real_replica.port, "SET", "after-failover", "1")
+    wait_caught_up(real_replica.port, replica.port)
+    assert call(replica.port, "GET", "after-failover") == b"1"
+    fields = info(replica.port)
+    assert fields["master_replid"] == info(real_replica.port)["master_replid"]
+    assert fields["master_replid2"] == old_id
+    assert_same_dataset(real_replica.port, replica.port)
