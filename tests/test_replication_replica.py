@@ -524,13 +524,19 @@ def test_replicaof_keyword_argument(master):
             [b"replicaof", b"127.0.0.1 %d" % master.port]
 
 
-def test_replicaof_in_the_config_file_and_rewrite(master, tmp_path):
+@pytest.mark.parametrize("where", ["file", "command line"])
+def test_replicaof_in_the_config_file_and_rewrite(master, tmp_path, where):
     call(master.port, "SET", "k", "from-file")
     port = free_port()
     conf = tmp_path / "replica.conf"
-    conf.write_text("port %d\nslaveof 127.0.0.1 %d\nsave \"\"\ndir %s\n"
-                    % (port, master.port, tmp_path))
-    proc = subprocess.Popen([sys.executable, "-m", "miniredis", str(conf)],
+    if where == "file":
+        conf.write_text("port %d\nslaveof 127.0.0.1 %d\nsave \"\"\ndir %s\n"
+                        % (port, master.port, tmp_path))
+        extra: List[str] = []
+    else:
+        conf.write_text("port %d\nsave \"\"\ndir %s\n" % (port, tmp_path))
+        extra = ["--replicaof", "127.0.0.1 %d" % master.port]
+    proc = subprocess.Popen([sys.executable, "-m", "miniredis", str(conf), *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: _answers(port), 20, "miniredis to start")
