@@ -16,11 +16,11 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import pytest
 
 from miniredis import Server
-from tests.harness import (Differ, RawConnection, RedisProcess, free_port, parse_raw,
+from tests.harness import (RawConnection, RedisProcess, free_port, parse_raw,
                            redis_server_or_skip)
 
 
-# -- helpers ------------------------------------------------------------------------------
+# -- helpers ---------------------------------------------------------------------------
 def plain(value: Any) -> Any:
     """parse_raw's (kind, body) pairs as plain values: bytes (an error's text too),
     ints, None, lists (a map as its flat list)."""
@@ -258,7 +258,8 @@ def redis_on_port(executable: str, port: int, extra: List[str] = ()) -> RedisPro
     proc.port = port
     proc.proc = subprocess.Popen(
         [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--dir", proc.dir, "--enable-debug-command", "yes", *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--dir", proc.dir, "--enable-debug-command", "yes", *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 10
     while True:
         try:
@@ -306,7 +307,7 @@ def attach(replica_port: int, master_port: int) -> None:
     wait_until(lambda: link_up(replica_port), 20, "the link to come up")
 
 
-# -- full synchronisation and the stream -------------------------------------------------------
+# -- full synchronisation and the stream -----------------------------------------------
 @pytest.mark.parametrize("diskless", ["yes", "no"])
 def test_full_sync_then_stream_of_every_type(master, replica, real_replica, diskless):
     call(master.port, "CONFIG", "SET", "repl-diskless-sync", diskless)
@@ -359,7 +360,7 @@ def test_replica_sees_writes_through_a_diskless_master_with_a_delay(redis_exe, r
         proc.stop()
 
 
-# -- partial resynchronisation ---------------------------------------------------------------
+# -- partial resynchronisation ---------------------------------------------------------
 @pytest.mark.parametrize("side", ["master", "replica"])
 def test_dropped_link_ends_in_partial_resync(master, replica, real_replica, side):
     preload(master.port)
@@ -418,7 +419,7 @@ def test_master_restart_without_backlog_ends_in_full_resync(redis_exe, replica):
         proc.stop()
 
 
-# -- promotion --------------------------------------------------------------------------------
+# -- promotion -------------------------------------------------------------------------
 def test_replicaof_no_one_promotes(master, replica):
     preload(master.port)
     attach(replica.port, master.port)
@@ -474,7 +475,7 @@ def test_switching_masters(redis_exe, replica):
         two.stop()
 
 
-# -- the master client ------------------------------------------------------------------------
+# -- the master client -----------------------------------------------------------------
 def test_master_client_in_client_list(master, replica):
     attach(replica.port, master.port)
     listing = call(replica.port, "CLIENT", "LIST", "TYPE", "master").decode()
@@ -514,7 +515,7 @@ def test_replicaof_nothing_listening_retries_without_blocking(replica):
         proc.stop()
 
 
-# -- configuration ----------------------------------------------------------------------------
+# -- configuration ---------------------------------------------------------------------
 def test_replicaof_keyword_argument(master):
     call(master.port, "SET", "k", "v")
     with Server(port=0, replicaof="127.0.0.1 %d" % master.port) as server:
@@ -584,7 +585,7 @@ def test_masterauth_and_masteruser(redis_exe, replica):
         proc.stop()
 
 
-# -- the replica's own AOF -----------------------------------------------------------------------
+# -- the replica's own AOF -------------------------------------------------------------
 def test_replica_aof_holds_what_it_applied(master, tmp_path):
     preload(master.port)
     directory = tmp_path / "aofreplica"

@@ -9,7 +9,8 @@ from typing import Dict, List
 import pytest
 
 from miniredis import Server
-from tests.harness import Differ, RawConnection, RedisProcess, free_port, redis_server_or_skip
+from tests.harness import (Differ, RawConnection, RedisProcess, free_port,
+                           redis_server_or_skip)
 from tests.test_replication_replica import (call, info, link_up, redis_on_port,
                                             wait_caught_up, wait_until)
 

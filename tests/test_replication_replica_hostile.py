@@ -7,13 +7,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List
 
 import pytest
 
 from miniredis import Server
 from tests.harness import RedisProcess, redis_server_or_skip
-from tests.test_replication_replica import call, info, link_up, wait_until
+from tests.test_replication_replica import call, info, wait_until
 
 
 class FakeMaster:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import socket as _stdsocket
 import time
 import traceback
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional
 
 import gevent
 import gevent.socket
@@ -367,6 +367,7 @@ class MasterLink:
             repl.replid2 = cached.replid
             repl.second_replid_offset = repl.offset + 1
             repl.replid = replid
+            _new_history(self.state, False)
         self.master_replid = replid
         self.reploff = cached.reploff
         self.cached = None
@@ -386,6 +387,7 @@ class MasterLink:
         payload, self._buf = rdbsync.receive(self, timeout)
         state = self.state
         self._pause_aof()
+        _new_history(state, True)
         rdbsync.load(state, payload, self._log)      # LinkError: flushed, retried
         repl = state.repl
         self.cached = None
@@ -447,8 +449,6 @@ class MasterLink:
         self.last_io = time.time()
         self._reader = hiredis.Reader()
         self._raw = bytearray()
-        for hook in _LINK_UP_HOOKS:
-            hook(state)
         if self.acks:
             self._send_ack()        # at once: a diskless master waits for it
 
@@ -606,8 +606,17 @@ class MasterLink:
                 self.reploff if self.client is not None else -1]
 
 
-# Called with the state whenever a link comes up (the master side may hook in here).
-_LINK_UP_HOOKS: List[Any] = []
+# Called as hook(state, full) when this server's replication history changes under
+# its own sub-replicas: full=True after a full resync loaded a new dataset (Redis's
+# replicationAttachToNewMaster: disconnect sub-replicas, drop the backlog), False when
+# +CONTINUE brought a new replication ID or REPLICAOF NO ONE shifted it
+# (disconnectSlaves: they reconnect and continue with PSYNC). For the master side.
+ON_NEW_HISTORY: List[Callable[["ServerState", bool], None]] = []
+
+
+def _new_history(state: "ServerState", full: bool) -> None:
+    for hook in ON_NEW_HISTORY:
+        hook(state, full)
 
 
 def _text(data: bytes) -> str:
@@ -652,6 +661,7 @@ def unset_master(state: "ServerState") -> None:
     repl.master_port = 0
     state.config.values["replicaof"] = ""
     repl.shift_replid()
+    _new_history(state, False)
     _refresh_gates(state)
 
 
