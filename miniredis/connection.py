@@ -628,8 +628,9 @@ class Client(RequestParser):
             self._refuse(cmd, errors.NOREPLICAS)
             return True
         if self.state.repl.gate and replica_read_only(self.state) and _writes(self, cmd):
-            cmd.rejected_calls += 1     # a read-only replica (its master's client is not
-            self._refuse(cmd, errors.READONLY_REPLICA)     # a Client: MasterClient)
+            # A read-only replica (its master's MasterClient has a gate of its own).
+            cmd.rejected_calls += 1
+            self._refuse(cmd, errors.READONLY_REPLICA)
             return True
         if self.subscribed and self.resp == 2:
             refusal = refused_while_subscribed(self, cmd)
