@@ -245,3 +245,15 @@ def _db9_size(port: int) -> int:
     size = int(conn.call("DBSIZE")[1:-2])
     conn.close()
     return size
+
+
+def test_sentinel_style_transactions(pair):
+    """Sentinel reconfigures servers with MULTI / SLAVEOF / CONFIG REWRITE / CLIENT
+    KILL TYPE normal / EXEC: the same replies, and the role switches."""
+    master, real, mini, differ = pair
+    differ.check("MULTI", "SLAVEOF NO ONE", "CONFIG REWRITE", "CLIENT KILL TYPE normal",
+                 "EXEC", protocols=(2,))
+    assert call(real.port, "ROLE")[0] == call(mini.port, "ROLE")[0] == b"master"
+    differ.check("MULTI", "SLAVEOF 127.0.0.1 %d" % master.port, "CONFIG REWRITE",
+                 "CLIENT KILL TYPE normal", "EXEC", protocols=(2,))
+    wait_until(lambda: link_up(real.port) and link_up(mini.port), 20, "both links")

@@ -82,7 +82,7 @@ def role(client, args: List[bytes]):
     link = client.state.repl.link
     if link is not None:
         return link.role_reply()    # a replica: its master and the link's state
-    return [b"master", 0, []]
+    return [b"master", client.state.repl.offset, []]
 
 
 @command("wait", 3, "noscript", group="generic", since="3.0.0",

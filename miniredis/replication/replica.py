@@ -132,10 +132,6 @@ class MasterLink:
         self._resume_aof()
         return cached
 
-    @property
-    def connected(self) -> bool:
-        return self.status == CONNECTED
-
     def _run(self) -> None:
         """Connect, synchronise and apply until stopped; retry after failures (once
         a second, as replicationCron; at once after losing a working link)."""
