@@ -286,3 +286,47 @@ def test_silent_master_times_out(replica):
         _healthy(replica)
     finally:
         master.close()
+
+
+def test_link_lost_inside_a_transaction_resumes_at_its_multi(replica, valid_rdb):
+    """The applied offset does not move inside MULTI (Redis's commandProcessed): a link
+    lost before EXEC asks for the stream again from the MULTI, and the transaction is
+    applied once, whole."""
+    acks: List[List[bytes]] = []
+    multi = b"*1\r\n$5\r\nMULTI\r\n"
+    set_t = b"*3\r\n$3\r\nSET\r\n$1\r\nt\r\n$1\r\n1\r\n"
+    incr = b"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"
+    exec_ = b"*1\r\n$4\r\nEXEC\r\n"
+    getack = b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"
+
+    def script(peer: Peer, n: int) -> None:
+        psync = peer.handshake()
+        if n == 1:
+            peer.send(b"+FULLRESYNC %s 500\r\n" % REPLID)
+            peer.send(b"$%d\r\n" % len(valid_rdb) + valid_rdb)
+            acks.append(peer.command())
+            peer.send(incr + multi)
+            time.sleep(0.2)             # the transaction arrives in two reads
+            peer.send(set_t + incr)
+            time.sleep(0.2)
+            peer.send(getack)
+            acks.append(peer.command())
+            return      # lost before EXEC
+        assert psync[1:] == [REPLID, b"%d" % (500 + len(incr) + 1)]
+        peer.send(b"+CONTINUE\r\n")
+        acks.append(peer.command())     # the ACK on attaching
+        peer.send(multi + set_t + incr + exec_ + getack)
+        acks.append(peer.command())
+        time.sleep(5)
+
+    master = FakeMaster(script)
+    try:
+        call(replica.port, "REPLICAOF", "127.0.0.1", master.port)
+        wait_until(lambda: len(acks) >= 4, 15, "four ACKs")
+        assert acks[1] == acks[2] == [b"REPLCONF", b"ACK", b"%d" % (500 + len(incr))]
+        assert acks[3] == [b"REPLCONF", b"ACK",
+                           b"%d" % (500 + 2 * len(incr) + len(multi) + len(set_t)
+                                    + len(exec_))]
+        assert call(replica.port, "MGET", "t", "n") == [b"1", b"2"]
+    finally:
+        master.close()

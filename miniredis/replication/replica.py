@@ -109,6 +109,7 @@ class MasterLink:
         self._buf = bytearray()     # handshake and RDB input not consumed yet
         self._reader: Any = None
         self._raw = bytearray()     # stream bytes read, not yet applied and proxied
+        self._in_multi = 0          # bytes applied inside a MULTI not yet EXECuted
         self._last_ack = 0.0
         self._greenlet: Optional[gevent.Greenlet] = None
         self._aof_paused = False    # appendonly was switched off for the load
@@ -445,6 +446,7 @@ class MasterLink:
         self.last_io = time.time()
         self._reader = hiredis.Reader()
         self._raw = bytearray()
+        self._in_multi = 0
         if self.acks:
             self._send_ack()        # at once: a diskless master waits for it
 
@@ -503,7 +505,10 @@ class MasterLink:
                 batch, sizes = [], []
                 if self.acks:
                     self._send_ack()
-                self._applied(size)
+                if self.client.multi is None:
+                    self._applied(size)
+                else:
+                    self._in_multi += size
                 continue
             batch.append(request)
             sizes.append(size)
@@ -539,7 +544,21 @@ class MasterLink:
             repl.applying = False
         client.out = []
         client._held = []
-        self._applied(sum(sizes[:done]))
+        # As Redis's commandProcessed: the applied offset does not move while the
+        # master client is inside MULTI, so a link lost mid-transaction resumes at its
+        # MULTI (and sub-replicas get whole transactions).
+        if client.multi is None:
+            self._applied(self._in_multi + sum(sizes[:done]))
+            self._in_multi = 0
+        else:
+            start = done
+            while start > 0 and batch[start - 1][0].lower() != b"multi":
+                start -= 1
+            if start > 0:       # the transaction began in this batch
+                self._applied(self._in_multi + sum(sizes[:start - 1]))
+                self._in_multi = sum(sizes[start - 1:done])
+            else:
+                self._in_multi += sum(sizes[:done])
         if done < len(batch):
             raise LinkError("Connection with master lost.")
 
