@@ -30,6 +30,7 @@ from .embed import DataAccess
 from .errors import MAX_CLIENTS
 from .log import Logger
 from .readiness import ReadyQueue
+from .replication import replica
 from .security.protected import refuse_connection
 from .state import ServerState
 
@@ -213,6 +214,7 @@ class Server(DataAccess):
         for listener, key in sockets:
             self._watch(listener, key)
         self._cron = gevent.spawn(self._cron_loop)
+        replica.start(state)        # replicaof in the configuration: connect to it
 
     def _open_tcp(self, address: str, port: int) -> Optional[Any]:
         """A listening TCP socket on ``address`` (Redis's spelling: ``*`` and ``::*``
@@ -339,6 +341,7 @@ class Server(DataAccess):
         if self._cron is not None:
             self._cron.kill(block=False)
             self._cron = None
+        replica.shutdown(self.state)
         for client in list(self.state.clients.values()):
             client.close()
         # The AOF's last writes fsynced; an RDB save if SHUTDOWN/save points ask for it.
@@ -436,7 +439,8 @@ class Server(DataAccess):
         import time
         limit = time.time() - timeout
         for client in list(self.state.clients.values()):
-            if client.last_interaction < limit and not getattr(client, "blocked", False):
+            if client.last_interaction < limit and not getattr(client, "blocked", False) \
+                    and client.kind != "master":    # repl-timeout watches the master
                 client.kill()
 
     def _on_clock_advance(self) -> None:

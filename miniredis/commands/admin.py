@@ -79,7 +79,10 @@ def client_unpause(client, args: List[bytes]):
 @command("role", 1, "noscript loading stale fast", group="server", since="2.8.12",
          summary="Return the role of the instance in the context of replication")
 def role(client, args: List[bytes]):
-    return [b"master", 0, []]
+    link = client.state.repl.link
+    if link is not None:
+        return link.role_reply()    # a replica: its master and the link's state
+    return [b"master", client.state.repl.offset, []]
 
 
 @command("wait", 3, "noscript", group="generic", since="3.0.0",

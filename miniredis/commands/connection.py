@@ -114,7 +114,7 @@ def hello(client, args: List[bytes]):
         ("proto", version),
         ("id", client.id),
         ("mode", "standalone"),
-        ("role", "master"),
+        ("role", client.state.repl.role),
         ("modules", []),
     ])
 
@@ -306,8 +306,15 @@ def client_trackinginfo(client, args: List[bytes]):
                 (b"prefixes", sorted(mode.prefixes))])
 
 
+# CLIENT LIST/KILL TYPE names and Client.kind ("slave": a replica's connection).
+_TYPE_KIND = {b"normal": "normal", b"master": "master", b"replica": "slave",
+              b"slave": "slave"}
+
+
 def client_flags(client) -> str:
     flags = "O" if client.id in client.state.monitors else ""
+    if client.kind == "master":
+        flags += "M"
     if client.blocked is not None or client.id in client.state.pause.postponed:
         flags += "b"            # blocked, or held by CLIENT PAUSE
     if client.multi is not None:
@@ -408,7 +415,7 @@ def client_list(client, args: List[bytes]):
             if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
                 raise CommandError(errors.CLIENT_UNKNOWN_TYPE.format(
                     args[3].decode("utf-8", "replace")))
-            clients = clients if kind == b"normal" else []
+            clients = [c for c in clients if c.kind == _TYPE_KIND.get(kind, "pubsub")]
         elif option == b"id" and len(args) > 3:
             wanted = []
             for text in args[3:]:
@@ -457,7 +464,7 @@ def client_kill(client, args: List[bytes]):
             kind = value.lower()
             if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
                 raise CommandError(errors.CLIENT_UNKNOWN_TYPE.format(text))
-            filters.append(lambda c, k=kind: k == b"normal")
+            filters.append(lambda c, k=_TYPE_KIND.get(kind, "pubsub"): c.kind == k)
         elif option == b"user":
             user = client.state.acl.get(value)
             if user is None:

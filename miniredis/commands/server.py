@@ -178,7 +178,8 @@ def _section_stats(state) -> List[str]:
         "instantaneous_ops_per_sec:0",
         "total_net_input_bytes:%d" % stats.total_net_input_bytes,
         "total_net_output_bytes:%d" % stats.total_net_output_bytes,
-        "total_net_repl_input_bytes:0", "total_net_repl_output_bytes:0",
+        "total_net_repl_input_bytes:%d" % stats.total_net_repl_input_bytes,
+        "total_net_repl_output_bytes:0",
         "instantaneous_input_kbps:0.00", "instantaneous_output_kbps:0.00",
         "instantaneous_input_repl_kbps:0.00", "instantaneous_output_repl_kbps:0.00",
         "rejected_connections:%d" % stats.rejected_connections,
@@ -211,7 +212,9 @@ def _section_stats(state) -> List[str]:
 def _section_replication(state) -> List[str]:
     # min-replicas-to-write in force: Redis counts its good replicas (never any here).
     good = ["min_slaves_good_slaves:0"] if state.no_replicas else []
-    return ["role:master", "connected_slaves:0", *good, "master_failover_state:no-failover",
+    link = state.repl.link      # a replica: its master's fields (replication.replica)
+    mine = ["role:slave", *link.info_lines()] if link is not None else ["role:master"]
+    return [*mine, "connected_slaves:0", *good, "master_failover_state:no-failover",
             "master_replid:%s" % state.repl.replid, "master_replid2:%s" % state.repl.replid2,
             "master_repl_offset:%d" % state.repl.offset,
             "second_repl_offset:%d" % state.repl.second_replid_offset, "repl_backlog_active:0",
