@@ -564,6 +564,7 @@ class Database:
         as Redis does.
         """
         tries = 0
+        key = None
         while self.index:
             tries += 1
             if tries > 100 and self.state.repl.master_host is not None:

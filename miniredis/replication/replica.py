@@ -30,6 +30,7 @@ from . import rdbsync
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
+    from .masterclient import MasterClient
 
 # Link states as ROLE names them (Redis's repl_state; every handshake step is
 # "handshake").
