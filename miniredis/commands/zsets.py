@@ -284,7 +284,34 @@ def _zadd(client, args: List[bytes], incr: bool):
          since="1.2.0", summary="Add one or more members to a sorted set, or update its "
          "score if it already exists")
 def zadd(client, args: List[bytes]):
+    score = args[2]
+    if len(args) == 4 and score.isdigit() and len(score) < 300:
+        return _zadd_one(client, args[1], float(score), args[3])
     return _zadd(client, args, incr=False)
+
+
+def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
+    """``ZADD key <digits> member``, the commonest form (no option can be spelled
+    with digits): :func:`_zadd` without the option and pair lists, same effects in
+    the same order."""
+    db = client.db
+    zset = db.get_typed(key, ZSet)
+    if zset is None:
+        zset = ZSet()
+        db.set(key, zset)
+        signal_ready(db, key)
+    current = zset.scores.get(member)
+    if current is not None:
+        if score != current:
+            zset.update(member, score)
+            db.signal_modified(key)
+            notify(db, "z", b"zadd", key)
+        return 0
+    zset.insert(member, score, _limits(client))
+    db.signal_modified(key)
+    notify(db, "z", b"zadd", key)
+    signal_ready(db, key)
+    return 1
 
 
 @command("zincrby", 4, "write denyoom fast", keys=(1, 1, 1), group="sorted-set",
