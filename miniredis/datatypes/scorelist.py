@@ -190,19 +190,21 @@ class ScoreList:
         self._maxes[chunk:chunk + 1] = array("d", (scores[half - 1], scores[-1]))
         self._tree = None
 
-    def remove(self, entry: Entry) -> None:
-        """Delete (score, member); ValueError if it is not present."""
+    def remove(self, entry: Entry) -> bytes:
+        """Delete (score, member); ValueError if it is not present. Returns the member
+        object that was stored (equal to ``member``, not always the same object: a
+        score update reinserts the stored one, so the set keeps one copy per member)."""
         score, member = entry
         if self._len:
             chunk, offset = self._find(score, member)
             members = self._members[chunk]
             if offset < len(members) and members[offset] == member \
                     and self._scores[chunk][offset] == score:
-                del members[offset]
+                stored = members.pop(offset)
                 del self._scores[chunk][offset]
                 self._len -= 1
                 self._shrunk(chunk, 1)
-                return
+                return stored
         raise ValueError("%r not in list" % (entry,))
 
     def _shrunk(self, chunk: int, removed: int) -> None:

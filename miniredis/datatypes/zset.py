@@ -318,9 +318,11 @@ class ZSet:
         if self.listpack and score == 0:
             score = 0.0
         order = self.order
-        order.remove((self.scores[member], member))
-        order.add((score, member))
-        self.scores[member] = score
+        scores = self.scores
+        # The stored member object goes back in (the dict keeps its own key object
+        # too: the same one), not the request's copy.
+        order.add((score, order.remove((scores[member], member))))
+        scores[member] = score
 
     def remove(self, member: bytes) -> bool:
         """Remove ``member``; False if it was not there."""
