@@ -92,3 +92,32 @@ def test_bulk_building_and_ties(chunks) -> None:
         _check(order, model, rand)
         for score, member in model[::13]:
             assert order.rank(score, member) == model.index((score, member))
+
+
+def test_packed_zset_keeps_writes_across_evictions() -> None:
+    """A listpack set packed again while a caller holds it (more than _KEEP_HYDRATED
+    other sets hydrated meanwhile) loses nothing: writes go through its methods,
+    which rehydrate it, and a reader's stale structures still hold the old contents."""
+    from miniredis.datatypes import zset as zset_module
+    from miniredis.datatypes.zset import ZSet
+
+    limits = (128, 64)
+    target = ZSet()
+    target.insert(b"a", 1.0, limits)
+    stale_scores = target.scores
+    stale_order = target.order
+    others = []
+    for i in range(zset_module._KEEP_HYDRATED + 4):
+        other = ZSet()
+        other.insert(b"m%d" % i, float(i), limits)
+        others.append(other)
+    assert target.packed_size() is not None          # packed while we held it
+    target.insert(b"b", 2.0, limits)
+    target.update(b"a", 3.0)
+    for other in others:                             # pack it again, then read
+        other.insert(b"x", 0.5, limits)
+    assert target.member_scores() == [(b"b", 2.0), (b"a", 3.0)]
+    assert target.rank(b"a") == 1 and len(target) == 2
+    assert stale_scores == {b"a": 1.0} and list(stale_order) == [(1.0, b"a")]
+    assert [o.member_scores() for o in others[:2]] == \
+        [[(b"m0", 0.0), (b"x", 0.5)], [(b"x", 0.5), (b"m1", 1.0)]]
