@@ -89,8 +89,8 @@ def _set_size(value: set, samples: int) -> int:
 def _zset_size(value: Any, samples: int) -> int:
     # member -> score dict plus a ScoreList: per member a float (the dict's), a
     # double and a list slot in the ScoreList's chunks, and the member itself.
-    packed = value.packed_size()
-    if packed is not None:              # the object (5 slots) and its blob
+    packed = value.listpack_size()
+    if packed is not None:              # the object (5 slots) and its blob at rest
         return 80 + alloc(packed)
     scores = value.scores
     per_member = _FLOAT + 16

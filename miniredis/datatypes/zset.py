@@ -231,6 +231,19 @@ class ZSet:
         """The bytes of the blob object when packed at rest, else None."""
         return None if self._blob is None else 33 + len(self._blob)
 
+    def listpack_size(self) -> Optional[int]:
+        """The bytes of the blob object a listpack set has at rest, packed now or not
+        (None for a skiplist set): memory estimates must not change when a set is
+        merely hydrated or packed again, or used_memory would drift from them."""
+        if self._blob is not None:
+            return 33 + len(self._blob)
+        if not self.listpack:
+            return None
+        flat: List[Any] = []
+        for score, member in self._order:   # type: ignore[union-attr]
+            flat += (member, _compact_score(score))
+        return 33 + len(pack(flat))
+
     def frozen(self) -> Any:
         """A copy for a snapshot, cheap to take: the (immutable) blob of a packed set,
         else a list of (member, score); :func:`frozen_items` reads either."""
