@@ -8,7 +8,7 @@ which ``Client`` inherits.
 """
 from __future__ import annotations
 
-import math
+import os
 import time
 import traceback
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
@@ -21,7 +21,7 @@ from .commands.pubsub import refused_while_subscribed
 from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
 from .evict import refuse_oom
-from .histogram import record_overflow
+from .histogram import record_overflow_ns
 from .blocking import BLOCKED
 from .monitor import feed as monitor_feed, shown as monitor_shown
 from .pause import may_replicate
@@ -36,8 +36,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .readiness import ReadyQueue
     from .state import ServerState
 
-_perf_counter = time.perf_counter
-_floor = math.floor
+_perf_counter_ns = time.perf_counter_ns
+_NEVER = 1 << 62    # a slowlog threshold no command reaches
+_time = time.time
+_read = os.read
+_write = os.write
 
 READ_SIZE = 64 * 1024
 
@@ -98,7 +101,6 @@ class Client(RequestParser):
         self.reader = hiredis.Reader()
         self._pending = bytearray()     # bytes of a request not complete yet
         self._pending_inline = False
-        self._unsure: Any = None        # last read's (buf, pos, requests) if undecided
         self._scan_pos = 0              # header scan progress within _pending
         self._scan_left = -1            # arguments still to scan; -1: count unread
         self._read_start = 0            # where the newest read begins in the parsed buffer
@@ -164,19 +166,15 @@ class Client(RequestParser):
         if not in_turn:
             # libev calls the watchers of one poll last-in-first-out: unless this is
             # the only one, wait for the batch and be served in the kernel's order.
-            ready = self._ready
-            pending = self._loop.pendingcnt
-            if pending or ready.waiting:
-                ready.waiting.append(self)
-                if not pending:
-                    ready.run()         # the batch's last watcher: serve it now
-                elif not ready.scheduled:
-                    ready.schedule()
+            if self._loop.pendingcnt or self._ready.waiting:
+                self._ready.join(self)
                 return
         elif self.closed:
             return
         try:
-            data = self.sock.recv(READ_SIZE)
+            # (os.read: the socket object's recv parses its arguments the slow way;
+            # the watcher is stopped when the client closes, so the fd is ours)
+            data = _read(self.fd, READ_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -198,17 +196,43 @@ class Client(RequestParser):
 
     def process(self, data: bytes) -> None:
         """Parse ``data``, run every complete request, send all replies at once."""
-        state = self.state
-        stats = state.stats
-        stats.total_net_input_bytes += len(data)
-        self.last_interaction = time.time()
-        self._read_len = len(data)      # CLIENT LIST qbuf while this read runs
+        size = len(data)
+        self.state.stats.total_net_input_bytes += size
+        self.last_interaction = _time()
+        self._read_len = size           # CLIENT LIST qbuf while this read runs
+        if self._pending or not self.authenticated or self.blocked is not None \
+                or self._held:
+            self._process_parsed(data)
+            return
+        # The common case: a read that starts at a request boundary, from a client
+        # with nothing held back (what _parse does, without its detours).
+        self._read_start = 0
+        requests: List[List[bytes]] = []
+        try:
+            self._split(data, requests)
+        except ProtocolError as exc:
+            error: Optional[str] = str(exc)
+        else:
+            error = None
+        self.in_callback = True
+        self.run_requests(requests)
+        self.in_callback = False
+        if error is not None and not self.closing:
+            self._protocol_error(error)
+        if self.out:
+            self.flush()
+        if self.closing and not self._unsent and not self.out:
+            self.close()
+
+    def _process_parsed(self, data: bytes) -> None:
+        """:meth:`process` for every other read: held-back bytes, a client that must
+        authenticate (parsed up to each AUTH or HELLO), a blocked client."""
         start = 0
         while True:
             try:
                 requests, error = self._parse(data, start)
             except ProtocolError as exc:  # query buffer overflow: close silently
-                state.log("warning", "Closing client: %s" % exc)
+                self.state.log("warning", "Closing client: %s" % exc)
                 self.close()
                 return
             if self.blocked is not None or self._held:
@@ -227,35 +251,41 @@ class Client(RequestParser):
                 break
             data, start = deferred
         if error is not None and not self.closing:
-            # As Redis's addReplyErrorFormat: no line breaks inside, the byte as it
-            # came (expected '$', got '<any byte>').
-            self.out.append(b"-%s\r\n" % error.replace("\r", " ").replace(
-                "\n", " ").encode("latin-1", "replace"))
-            stats.total_error_replies += 1
-            self.closing = True
+            self._protocol_error(error)
         if self.out:
             self.flush()
         if self.closing and not self._unsent and not self.out:
             self.close()
+
+    def _protocol_error(self, error: str) -> None:
+        """Answer malformed input with Redis's error; the connection then closes."""
+        # As Redis's addReplyErrorFormat: no line breaks inside, the byte as it came
+        # (expected '$', got '<any byte>').
+        self.out.append(b"-%s\r\n" % error.replace("\r", " ").replace(
+            "\n", " ").encode("latin-1", "replace"))
+        self.state.stats.total_error_replies += 1
+        self.closing = True
 
     def flush(self) -> None:
         """Send buffered replies now; what the socket won't take waits for writability."""
         out = self.out
         if not out or self.closed:
             return
-        aof = self.state.aof
+        state = self.state
+        aof = state.aof
         if aof is not None and (aof.buf or aof.pending) and aof.defer(self):
             return          # sent once the effects are in the file (one write per loop)
         data = out[0] if len(out) == 1 else b"".join(out)
         self.out = []
-        if len(data) > self.rb_peak:    # the reply buffer's peak (querybuf.py)
-            self.rb_peak = min(len(data), self.rb_size)
-        self.state.stats.total_net_output_bytes += len(data)
+        size = len(data)
+        if size > self.rb_peak:         # the reply buffer's peak (querybuf.py)
+            self.rb_peak = min(size, self.rb_size)
+        state.stats.total_net_output_bytes += size
         if self._unsent:
             self._unsent += data
             return
         try:
-            sent = self.sock.send(data)
+            sent = _write(self.fd, data)    # (not closed: checked above)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError:
@@ -263,7 +293,7 @@ class Client(RequestParser):
             if not self.in_callback:
                 self.close()
             return
-        if sent < len(data):
+        if sent < size:
             # Back-pressure: stop reading until the client takes its replies.
             self._unsent = bytearray(data[sent:])
             if self._read_watcher is not None:
@@ -273,7 +303,7 @@ class Client(RequestParser):
 
     def _on_writable(self) -> None:
         try:
-            sent = self.sock.send(self._unsent)
+            sent = _write(self.fd, self._unsent)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -422,13 +452,13 @@ class Client(RequestParser):
         ready = state.blocking.ready
         values = state.config.values
         slowlog_usec = values["slowlog-log-slower-than"]
-        slow = slowlog_usec / 1_000_000 if slowlog_usec >= 0 else float("inf")
+        slow = slowlog_usec * 1000 if slowlog_usec >= 0 else _NEVER     # (in ns)
         if state.monitors or values["latency-monitor-threshold"]:
             # Every command takes the _after_slow branch: MONITOR feed, LATENCY events.
-            slow = -1.0
+            slow = -1
         track = values["latency-tracking"]     # per-command latency histograms
-        lookup = _LOOKUP.get
-        perf = _perf_counter
+        table = _LOOKUP
+        perf = _perf_counter_ns
         out = self.out
         done = 0
         cmd = None
@@ -437,9 +467,11 @@ class Client(RequestParser):
             if self.closing:
                 break
             done += 1
-            cmd = lookup(args[0])
-            if cmd is None or cmd.handler is None or not (
-                    len(args) == cmd.arity if cmd.arity >= 0 else len(args) >= -cmd.arity):
+            try:
+                cmd = table[args[0]]
+            except KeyError:    # another spelling of a name, or no such command
+                cmd = None
+            if cmd is None or not cmd.min_args <= len(args) <= cmd.max_args:
                 try:
                     cmd = resolve(args)
                 except CommandError as exc:
@@ -469,12 +501,12 @@ class Client(RequestParser):
                                      % cmd.fullname)
                 cmd.failed_calls += 1
             finished = perf()
-            elapsed = finished - started
+            elapsed = finished - started   # (ns)
             started = finished
             cmd.calls += 1
-            cmd.seconds += elapsed
+            cmd.nanos += elapsed
             if elapsed >= slow:
-                self._after_slow(cmd, args, elapsed, reply)
+                self._after_slow(cmd, args, elapsed / 1e9, reply)
             cls = reply.__class__
             if cmd.is_write and cls is not CommandError:
                 state.dirty += 1
@@ -485,7 +517,7 @@ class Client(RequestParser):
             if reply is BLOCKED:
                 self.blocked.args = args    # its effect is logged when served (AOF)
                 self.blocked.command = cmd  # failed_calls if served with an error
-                self.blocked.duration = elapsed  # SLOWLOG and latency sample when served
+                self.blocked.duration = elapsed / 1e9  # SLOWLOG, latency when served
                 # No reply now; the rest of the pipeline waits for the release.
                 self._held[:0] = requests[done:]
                 break
@@ -493,9 +525,9 @@ class Client(RequestParser):
                 track = values["latency-tracking"]     # as Redis: read after the call
             if track:   # (a blocked command counts when it is served, as in Redis)
                 try:
-                    cmd.hist[_floor(elapsed * 1000000)] += 1   # (floor: cheaper than int)
+                    cmd.hist[elapsed // 1000] += 1
                 except IndexError:      # its first call, or 256 us and more
-                    record_overflow(cmd, elapsed)
+                    record_overflow_ns(cmd, elapsed)
             if out is not self.out:  # a handler swapped the buffer (EXEC)
                 out = self.out
             if self.reply_mode != "on" and self._suppress_reply() \

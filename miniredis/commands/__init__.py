@@ -29,8 +29,8 @@ class Command:
     __slots__ = (
         "name", "fullname", "handler", "arity", "flags", "first_key", "last_key",
         "key_step", "group", "since", "summary", "subcommands", "parent",
-        "is_write", "calls", "seconds", "failed_calls", "rejected_calls", "key_finder",
-        "key_flags", "hist", "hist_big", "changes_config",
+        "is_write", "calls", "nanos", "failed_calls", "rejected_calls", "key_finder",
+        "key_flags", "hist", "hist_big", "changes_config", "min_args", "max_args",
     )
 
     def __init__(self, name: str, handler: Optional[Handler], arity: int,
@@ -54,7 +54,7 @@ class Command:
         specs = specs_of(self.fullname)
         self.key_flags = list(specs[0].flags) if specs else []
         self.calls = 0
-        self.seconds = 0.0      # time spent in the handler (INFO commandstats)
+        self.nanos = 0          # time spent in the handler (INFO commandstats)
         self.failed_calls = 0
         self.rejected_calls = 0
         # Latency histogram (see miniredis.histogram): a list once the command has one.
@@ -62,11 +62,33 @@ class Command:
         self.hist_big: Optional[Dict[int, int]] = None
         # The dispatcher reads settings once per batch, and again after these.
         self.changes_config = self.fullname in _CHANGES_CONFIG
+        self.min_args = self.max_args = 0
+        self.set_dispatch_range()
+
+    def set_dispatch_range(self) -> None:
+        """Argument counts (``min_args`` to ``max_args``) with which dispatch runs the
+        handler straight away: one range check per request instead of the arity rule.
+        None for a command without a handler of its own (subcommands decide)."""
+        if self.handler is None:
+            self.min_args, self.max_args = 1 << 62, 0
+        elif self.arity >= 0:
+            self.min_args = self.max_args = self.arity
+        else:
+            self.min_args, self.max_args = -self.arity, 1 << 62
+
+    @property
+    def seconds(self) -> float:
+        """Time spent running this command (the dispatcher sums nanoseconds)."""
+        return self.nanos / 1e9
+
+    @seconds.setter
+    def seconds(self, value: float) -> None:
+        self.nanos = round(value * 1e9)
 
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT (and the end of loading): calls, timings, histogram."""
         self.calls = self.failed_calls = self.rejected_calls = 0
-        self.seconds = 0.0
+        self.nanos = 0
         self.hist = NO_HISTOGRAM
         self.hist_big = None
 
@@ -81,12 +103,12 @@ class Command:
 
     @property
     def usec(self) -> int:
-        """Microseconds spent running this command (the dispatcher sums seconds)."""
-        return int(self.seconds * 1_000_000)
+        """Microseconds spent running this command."""
+        return self.nanos // 1000
 
     @usec.setter
     def usec(self, value: int) -> None:
-        self.seconds = value / 1_000_000
+        self.nanos = value * 1000
 
     def arity_ok(self, nargs: int) -> bool:
         arity = self.arity
@@ -128,6 +150,7 @@ def command(name: str, arity: int, flags: str = "", keys: Tuple[int, int, int] =
                                parent.group, parent.since, parent.summary)
                 _BARE[parent.name.encode()] = bare
                 parent.handler = None
+                parent.set_dispatch_range()
         else:
             cmd = Command(name, handler, arity, flags.split(), keys, group, since, summary,
                           key_finder=key_finder)
