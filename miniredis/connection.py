@@ -8,6 +8,7 @@ which ``Client`` inherits.
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 import traceback
@@ -21,7 +22,7 @@ from .commands.pubsub import refused_while_subscribed
 from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
 from .evict import refuse_oom
-from .histogram import record_overflow_ns
+from .histogram import record_overflow
 from .blocking import BLOCKED
 from .monitor import feed as monitor_feed, shown as monitor_shown
 from .pause import may_replicate
@@ -36,8 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .readiness import ReadyQueue
     from .state import ServerState
 
-_perf_counter_ns = time.perf_counter_ns
-_NEVER = 1 << 62    # a slowlog threshold no command reaches
+_perf_counter = time.perf_counter
+_floor = math.floor
 _time = time.time
 _read = os.read
 _write = os.write
@@ -184,14 +185,65 @@ class Client(RequestParser):
             self.close()
             return
         try:
-            if len(data) > self.qb_fast or self._pending:
-                querybuf_read(self, data)   # Redis's query buffer, as modelled
-            self.process(data)
+            size = len(data)
+            if size > self.qb_fast or self._pending or not self.authenticated \
+                    or self.blocked is not None or self._held or data[0] != 42:
+                if size > self.qb_fast or self._pending:
+                    querybuf_read(self, data)   # Redis's query buffer, as modelled
+                self.process(data)
+            else:
+                self._serve_read(data, size)
             if self._pending and self.qb_big < 0:
                 querybuf_held(self)
         except Exception:  # never let a bug escape into the hub
             self.state.log("warning", "Closing client after internal error: %s"
                            % traceback.format_exc())
+            self.close()
+
+    def _serve_read(self, data: bytes, size: int) -> None:
+        """:meth:`process` for the common read: it starts with a multibulk request, at
+        a request boundary, from a client that runs requests as they come. The
+        general steps, with the layers and checks that cannot apply left out."""
+        state = self.state
+        state.stats.total_net_input_bytes += size
+        self.last_interaction = _time()
+        self._read_len = size           # CLIENT LIST qbuf while this read runs
+        self._read_start = 0
+        requests: List[List[bytes]] = []
+        error = None
+        try:
+            pos = self._split_multibulk(data, 0, requests)
+            if pos >= 0:
+                self._split_from(data, pos, requests)
+        except ProtocolError as exc:
+            error = str(exc)
+        self.in_callback = True
+        self.run_requests(requests)
+        self.in_callback = False
+        if error is not None and not self.closing:
+            self._protocol_error(error)
+        out = self.out
+        if out:
+            if self._unsent or state.aof is not None or self.closed:
+                self.flush()
+            else:
+                # flush(), for a socket with nothing queued and no AOF to wait for.
+                data = out[0] if len(out) == 1 else b"".join(out)
+                self.out = []
+                size = len(data)
+                if size > self.rb_peak:     # the reply buffer's peak (querybuf.py)
+                    self.rb_peak = min(size, self.rb_size)
+                state.stats.total_net_output_bytes += size
+                try:
+                    sent = _write(self.fd, data)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError:
+                    self.close()
+                    return
+                if sent < size:
+                    self._wait_writable(data, sent)
+        if self.closing and not self._unsent and not self.out:
             self.close()
 
     def process(self, data: bytes) -> None:
@@ -200,29 +252,7 @@ class Client(RequestParser):
         self.state.stats.total_net_input_bytes += size
         self.last_interaction = _time()
         self._read_len = size           # CLIENT LIST qbuf while this read runs
-        if self._pending or not self.authenticated or self.blocked is not None \
-                or self._held:
-            self._process_parsed(data)
-            return
-        # The common case: a read that starts at a request boundary, from a client
-        # with nothing held back (what _parse does, without its detours).
-        self._read_start = 0
-        requests: List[List[bytes]] = []
-        try:
-            self._split(data, requests)
-        except ProtocolError as exc:
-            error: Optional[str] = str(exc)
-        else:
-            error = None
-        self.in_callback = True
-        self.run_requests(requests)
-        self.in_callback = False
-        if error is not None and not self.closing:
-            self._protocol_error(error)
-        if self.out:
-            self.flush()
-        if self.closing and not self._unsent and not self.out:
-            self.close()
+        self._process_parsed(data)
 
     def _process_parsed(self, data: bytes) -> None:
         """:meth:`process` for every other read: held-back bytes, a client that must
@@ -294,12 +324,16 @@ class Client(RequestParser):
                 self.close()
             return
         if sent < size:
-            # Back-pressure: stop reading until the client takes its replies.
-            self._unsent = bytearray(data[sent:])
-            if self._read_watcher is not None:
-                self._read_watcher.stop()
-            self._write_watcher = self._loop.io(self.fd, 2)
-            self._write_watcher.start(self._on_writable)
+            self._wait_writable(data, sent)
+
+    def _wait_writable(self, data: bytes, sent: int) -> None:
+        """Back-pressure: keep what the socket did not take and stop reading until
+        the client takes its replies."""
+        self._unsent = bytearray(data[sent:])
+        if self._read_watcher is not None:
+            self._read_watcher.stop()
+        self._write_watcher = self._loop.io(self.fd, 2)
+        self._write_watcher.start(self._on_writable)
 
     def _on_writable(self) -> None:
         try:
@@ -452,13 +486,13 @@ class Client(RequestParser):
         ready = state.blocking.ready
         values = state.config.values
         slowlog_usec = values["slowlog-log-slower-than"]
-        slow = slowlog_usec * 1000 if slowlog_usec >= 0 else _NEVER     # (in ns)
+        slow = slowlog_usec / 1_000_000 if slowlog_usec >= 0 else float("inf")
         if state.monitors or values["latency-monitor-threshold"]:
             # Every command takes the _after_slow branch: MONITOR feed, LATENCY events.
-            slow = -1
+            slow = -1.0
         track = values["latency-tracking"]     # per-command latency histograms
         table = _LOOKUP
-        perf = _perf_counter_ns
+        perf = _perf_counter
         out = self.out
         done = 0
         cmd = None
@@ -501,12 +535,12 @@ class Client(RequestParser):
                                      % cmd.fullname)
                 cmd.failed_calls += 1
             finished = perf()
-            elapsed = finished - started   # (ns)
+            elapsed = finished - started
             started = finished
             cmd.calls += 1
-            cmd.nanos += elapsed
+            cmd.seconds += elapsed
             if elapsed >= slow:
-                self._after_slow(cmd, args, elapsed / 1e9, reply)
+                self._after_slow(cmd, args, elapsed, reply)
             cls = reply.__class__
             if cmd.is_write and cls is not CommandError:
                 state.dirty += 1
@@ -517,7 +551,7 @@ class Client(RequestParser):
             if reply is BLOCKED:
                 self.blocked.args = args    # its effect is logged when served (AOF)
                 self.blocked.command = cmd  # failed_calls if served with an error
-                self.blocked.duration = elapsed / 1e9  # SLOWLOG, latency when served
+                self.blocked.duration = elapsed  # SLOWLOG and latency sample when served
                 # No reply now; the rest of the pipeline waits for the release.
                 self._held[:0] = requests[done:]
                 break
@@ -525,9 +559,9 @@ class Client(RequestParser):
                 track = values["latency-tracking"]     # as Redis: read after the call
             if track:   # (a blocked command counts when it is served, as in Redis)
                 try:
-                    cmd.hist[elapsed // 1000] += 1
+                    cmd.hist[_floor(elapsed * 1000000)] += 1   # (floor: cheaper than int)
                 except IndexError:      # its first call, or 256 us and more
-                    record_overflow_ns(cmd, elapsed)
+                    record_overflow(cmd, elapsed)
             if out is not self.out:  # a handler swapped the buffer (EXEC)
                 out = self.out
             if self.reply_mode != "on" and self._suppress_reply() \

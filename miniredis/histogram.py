@@ -10,7 +10,7 @@ arithmetic is HdrHistogram's for the configuration Redis uses (lowest discernibl
 1, so unit magnitude 0, and 256 sub-buckets per bucket).
 
 Recording must cost next to nothing: the dispatcher (``Client.run_requests``) counts a
-call with one list increment, ``cmd.hist[nanoseconds // 1000] += 1``. ``hist`` is a list of
+call with one list increment, ``cmd.hist[floor(seconds * 1000000)] += 1``. ``hist`` is a list of
 ``SMALL`` counts indexed by whole microseconds (each microsecond below 256 is a cell of
 its own), or the shared empty tuple while the command has no histogram; either way a
 duration that does not fit raises IndexError and lands in :func:`record_overflow`, which
@@ -44,11 +44,6 @@ def _ns(usec: int) -> int:
 def record_overflow(cmd: Any, seconds: float) -> None:
     """A call the dispatcher's list increment could not count (see the module doc)."""
     record(cmd, int(seconds * 1_000_000))
-
-
-def record_overflow_ns(cmd: Any, nanos: int) -> None:
-    """:func:`record_overflow` for a duration in nanoseconds."""
-    record(cmd, nanos // 1000)
 
 
 def record(cmd: Any, usec: int) -> None:

@@ -34,6 +34,7 @@ _BIG_COUNT = re.compile(rb"\*[0-9]{4}").search
 # Fed to hiredis after a read it consumed whole: '*0' parses as an empty request only
 # at a request boundary (inside a request it is an element).
 _PROBE = b"*0\r\n"
+_join = b"".join
 # Commands that may authenticate a client (and so lift the limits before AUTH).
 _AUTHENTICATING = (b"auth", b"hello")
 
@@ -195,6 +196,10 @@ class RequestParser:
             pos = 0
             if self._split_inline_only(buf, requests):
                 return
+        self._split_from(buf, pos, requests)
+
+    def _split_from(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> None:
+        """:meth:`_split` from ``pos``, where an inline command or a request starts."""
         size = len(buf)
         while pos < size:
             if buf[pos] == 42:  # '*': a multibulk request, hiredis's job
@@ -237,20 +242,23 @@ class RequestParser:
     def _split_multibulk(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> int:
         """Let hiredis parse from ``pos``; return where it stopped (-1: all consumed)."""
         # Bytes hiredis could misread or overspend on can only be there if one of
-        # '+=(>~|' or a '*' with 4 digits is: a few memchr scans and one regex with a
-        # literal first byte rule that out. Otherwise, the exact (costlier) checks.
+        # '+=(>~|' or a '*' with 4 digits is: a few memchr scans rule that out, and a
+        # look at the first header when it holds the only '*' (else a regex with a
+        # literal first byte). Otherwise, the exact (costlier) checks.
         if (43 in buf or 61 in buf or 40 in buf or 62 in buf or 126 in buf or 124 in buf
-                or _BIG_COUNT(buf, pos) is not None) \
+                or not (pos == 0 and len(buf) > 3 and buf[2] == 13 and 42 not in buf[3:])
+                and _BIG_COUNT(buf, pos) is not None) \
                 and (SUSPECT_LINE.search(buf, pos) is not None
                      or buf[pos + 1:pos + 5].isdigit()) \
                 and unsafe_for_hiredis(buf, pos):
             return self._split_careful(buf, pos, requests)
         reader = self.reader
         reader.feed(buf if pos == 0 else buf[pos:])
-        parsed: List[List[bytes]] = []
-        append = parsed.append
+        first = len(requests)
+        append = requests.append
         gets = reader.gets
-        join = b"".join
+        join = _join
+        empty = 0           # '*0' requests: skipped, as Redis does
         stop_reason = None
         try:
             while True:
@@ -260,6 +268,9 @@ class RequestParser:
                         break
                     stop_reason = "not-multibulk"
                     break
+                if not req:
+                    empty += 1
+                    continue
                 try:
                     join(req)   # C-speed check that every element is a bulk string
                 except TypeError:
@@ -275,18 +286,13 @@ class RequestParser:
             # stood at a boundary; anything else, error included, means inside.
             reader.feed(_PROBE)
             try:
-                boundary = gets() == []
+                if gets() == []:
+                    return -1
             except Exception:
-                boundary = False
-            if boundary:
-                if [] in parsed:  # '*0' requests are skipped, as Redis does
-                    parsed = [r for r in parsed if r]
-                requests.extend(parsed)
-                return -1
+                pass
         # Slow path: find where hiredis stopped, in our own terms, and take over there.
         self.reader = hiredis.Reader()
-        requests.extend(r for r in parsed if r)
-        offset = pos + sum(encoded_length(r) for r in parsed)
+        offset = pos + 4 * empty + sum(encoded_length(r) for r in requests[first:])
         if stop_reason is None:
             # An incomplete request: keep it and validate its headers as it grows.
             return self._split_careful(buf, offset, requests)

@@ -29,7 +29,7 @@ class Command:
     __slots__ = (
         "name", "fullname", "handler", "arity", "flags", "first_key", "last_key",
         "key_step", "group", "since", "summary", "subcommands", "parent",
-        "is_write", "calls", "nanos", "failed_calls", "rejected_calls", "key_finder",
+        "is_write", "calls", "seconds", "failed_calls", "rejected_calls", "key_finder",
         "key_flags", "hist", "hist_big", "changes_config", "min_args", "max_args",
     )
 
@@ -54,7 +54,7 @@ class Command:
         specs = specs_of(self.fullname)
         self.key_flags = list(specs[0].flags) if specs else []
         self.calls = 0
-        self.nanos = 0          # time spent in the handler (INFO commandstats)
+        self.seconds = 0.0      # time spent in the handler (INFO commandstats)
         self.failed_calls = 0
         self.rejected_calls = 0
         # Latency histogram (see miniredis.histogram): a list once the command has one.
@@ -76,19 +76,10 @@ class Command:
         else:
             self.min_args, self.max_args = -self.arity, 1 << 62
 
-    @property
-    def seconds(self) -> float:
-        """Time spent running this command (the dispatcher sums nanoseconds)."""
-        return self.nanos / 1e9
-
-    @seconds.setter
-    def seconds(self, value: float) -> None:
-        self.nanos = round(value * 1e9)
-
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT (and the end of loading): calls, timings, histogram."""
         self.calls = self.failed_calls = self.rejected_calls = 0
-        self.nanos = 0
+        self.seconds = 0.0
         self.hist = NO_HISTOGRAM
         self.hist_big = None
 
@@ -103,12 +94,12 @@ class Command:
 
     @property
     def usec(self) -> int:
-        """Microseconds spent running this command."""
-        return self.nanos // 1000
+        """Microseconds spent running this command (the dispatcher sums seconds)."""
+        return int(self.seconds * 1_000_000)
 
     @usec.setter
     def usec(self, value: int) -> None:
-        self.nanos = value * 1000
+        self.seconds = value / 1_000_000
 
     def arity_ok(self, nargs: int) -> bool:
         arity = self.arity
