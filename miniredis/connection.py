@@ -494,6 +494,7 @@ class Client(RequestParser):
         table = _LOOKUP
         perf = _perf_counter
         out = self.out
+        append = out.append
         done = 0
         cmd = None
         started = perf()
@@ -564,17 +565,18 @@ class Client(RequestParser):
                     record_overflow(cmd, elapsed)
             if out is not self.out:  # a handler swapped the buffer (EXEC)
                 out = self.out
+                append = out.append
             if self.reply_mode != "on" and self._suppress_reply() \
                     and not (cls is Raw and "pubsub" in cmd.flags):
                 continue    # (subscription notices are pushes: never silenced)
             if reply is OK:
-                out.append(OK_BYTES)
+                append(OK_BYTES)
             elif reply is PONG:
-                out.append(PONG_BYTES)
+                append(PONG_BYTES)
             elif cls is bytes:
-                out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+                append(b"$%d\r\n%s\r\n" % (len(reply), reply))
             elif cls is int:
-                out.append(b":%d\r\n" % reply)
+                append(b":%d\r\n" % reply)
             else:
                 if cls is CommandError:
                     self._count_error(reply.message)
