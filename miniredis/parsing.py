@@ -243,11 +243,11 @@ class RequestParser:
         """Let hiredis parse from ``pos``; return where it stopped (-1: all consumed)."""
         # Bytes hiredis could misread or overspend on can only be there if one of
         # '+=(>~|' or a '*' with 4 digits is: a few memchr scans rule that out, and a
-        # look at the first header when it holds the only '*' (else a regex with a
-        # literal first byte). Otherwise, the exact (costlier) checks.
+        # look at the first header when it holds the only '*' (``lone``; else a regex
+        # with a literal first byte). Otherwise, the exact (costlier) checks.
+        lone = pos == 0 and len(buf) > 3 and buf[2] == 13 and 42 not in buf[3:]
         if (43 in buf or 61 in buf or 40 in buf or 62 in buf or 126 in buf or 124 in buf
-                or not (pos == 0 and len(buf) > 3 and buf[2] == 13 and 42 not in buf[3:])
-                and _BIG_COUNT(buf, pos) is not None) \
+                or not lone and _BIG_COUNT(buf, pos) is not None) \
                 and (SUSPECT_LINE.search(buf, pos) is not None
                      or buf[pos + 1:pos + 5].isdigit()) \
                 and unsafe_for_hiredis(buf, pos):
@@ -282,7 +282,13 @@ class RequestParser:
         if stop_reason is None and not reader.has_data():
             # Every byte was consumed: at a request boundary, or inside a request
             # (whose header and first arguments came whole, or just a type byte).
-            # hiredis tells which: an empty request now is one of its own only if it
+            if lone and len(requests) + empty > first and buf[-1] == 10 \
+                    and 37 not in buf:
+                # The only aggregate header ('*'; no '%', and '>~|' were ruled out
+                # above) began a request that came whole, and the data ends a line
+                # (not after a lone type byte): nothing can be left inside hiredis.
+                return -1
+            # Else hiredis tells: an empty request now is one of its own only if it
             # stood at a boundary; anything else, error included, means inside.
             reader.feed(_PROBE)
             try:
