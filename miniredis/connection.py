@@ -49,6 +49,14 @@ READ_SIZE = 64 * 1024
 class Client(RequestParser):
     """A connected client and all its per-connection state."""
 
+    # on_readable's shortcut (_serve_read) parses, runs and writes as process() and
+    # flush() do: only for a class that keeps both as they are here.
+    _plain_io = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_io = cls.process is Client.process and cls.flush is Client.flush
+
     def __init__(self, state: "ServerState", sock: Any, addr: str, laddr: str,
                  unix: bool = False) -> None:
         self.state = state
@@ -187,7 +195,8 @@ class Client(RequestParser):
         try:
             size = len(data)
             if size > self.qb_fast or self._pending or not self.authenticated \
-                    or self.blocked is not None or self._held or data[0] != 42:
+                    or self.blocked is not None or self._held or data[0] != 42 \
+                    or not self._plain_io:
                 if size > self.qb_fast or self._pending:
                     querybuf_read(self, data)   # Redis's query buffer, as modelled
                 self.process(data)
