@@ -49,14 +49,6 @@ READ_SIZE = 64 * 1024
 class Client(RequestParser):
     """A connected client and all its per-connection state."""
 
-    # on_readable's shortcut (_serve_read) parses, runs and writes as process() and
-    # flush() do: only for a class that keeps both as they are here.
-    _plain_io = True
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._plain_io = cls.process is Client.process and cls.flush is Client.flush
-
     def __init__(self, state: "ServerState", sock: Any, addr: str, laddr: str,
                  unix: bool = False) -> None:
         self.state = state
@@ -127,6 +119,14 @@ class Client(RequestParser):
         self.rb_reset = int(now)        # (seconds, compared with ms: as Redis does)
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
+
+    # on_readable's shortcut (_serve_read) parses, runs and writes as process() and
+    # flush() do: only for a class that keeps both as they are here.
+    _plain_io = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_io = cls.process is Client.process and cls.flush is Client.flush
 
     # -- state --------------------------------------------------------------------
     @property
