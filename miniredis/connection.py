@@ -9,6 +9,7 @@ which ``Client`` inherits.
 from __future__ import annotations
 
 import math
+import os
 import time
 import traceback
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
@@ -39,6 +40,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _perf_counter = time.perf_counter
 _floor = math.floor
+_time = time.time
+_read = os.read
+_write = os.write
 
 READ_SIZE = 64 * 1024
 
@@ -101,7 +105,6 @@ class Client(RequestParser):
         self.reader = hiredis.Reader()
         self._pending = bytearray()     # bytes of a request not complete yet
         self._pending_inline = False
-        self._unsure: Any = None        # last read's (buf, pos, requests) if undecided
         self._scan_pos = 0              # header scan progress within _pending
         self._scan_left = -1            # arguments still to scan; -1: count unread
         self._read_start = 0            # where the newest read begins in the parsed buffer
@@ -119,6 +122,14 @@ class Client(RequestParser):
         self.rb_reset = int(now)        # (seconds, compared with ms: as Redis does)
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
+
+    # on_readable's shortcut (_serve_read) parses, runs and writes as process() and
+    # flush() do: only for a class that keeps both as they are here.
+    _plain_io = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_io = cls.process is Client.process and cls.flush is Client.flush
 
     # -- state --------------------------------------------------------------------
     @property
@@ -167,19 +178,15 @@ class Client(RequestParser):
         if not in_turn:
             # libev calls the watchers of one poll last-in-first-out: unless this is
             # the only one, wait for the batch and be served in the kernel's order.
-            ready = self._ready
-            pending = self._loop.pendingcnt
-            if pending or ready.waiting:
-                ready.waiting.append(self)
-                if not pending:
-                    ready.run()         # the batch's last watcher: serve it now
-                elif not ready.scheduled:
-                    ready.schedule()
+            if self._loop.pendingcnt or self._ready.waiting:
+                self._ready.join(self)
                 return
         elif self.closed:
             return
         try:
-            data = self.sock.recv(READ_SIZE)
+            # (os.read: the socket object's recv parses its arguments the slow way;
+            # the watcher is stopped when the client closes, so the fd is ours)
+            data = _read(self.fd, READ_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -189,9 +196,15 @@ class Client(RequestParser):
             self.close()
             return
         try:
-            if len(data) > self.qb_fast or self._pending:
-                querybuf_read(self, data)   # Redis's query buffer, as modelled
-            self.process(data)
+            size = len(data)
+            if size > self.qb_fast or self._pending or not self.authenticated \
+                    or self.blocked is not None or self._held or data[0] != 42 \
+                    or not self._plain_io:
+                if size > self.qb_fast or self._pending:
+                    querybuf_read(self, data)   # Redis's query buffer, as modelled
+                self.process(data)
+            else:
+                self._serve_read(data, size)
             if self._pending and self.qb_big < 0:
                 querybuf_held(self)
         except Exception:  # never let a bug escape into the hub
@@ -199,19 +212,69 @@ class Client(RequestParser):
                            % traceback.format_exc())
             self.close()
 
+    def _serve_read(self, data: bytes, size: int) -> None:
+        """:meth:`process` for the common read: it starts with a multibulk request, at
+        a request boundary, from a client that runs requests as they come. The
+        general steps, with the layers and checks that cannot apply left out."""
+        state = self.state
+        state.stats.total_net_input_bytes += size
+        self.last_interaction = _time()
+        self._read_len = size           # CLIENT LIST qbuf while this read runs
+        self._read_start = 0
+        requests: List[List[bytes]] = []
+        error = None
+        try:
+            pos = self._split_multibulk(data, 0, requests)
+            if pos >= 0:
+                self._split_from(data, pos, requests)
+        except ProtocolError as exc:
+            error = str(exc)
+        self.in_callback = True
+        self.run_requests(requests)
+        self.in_callback = False
+        if error is not None and not self.closing:
+            self._protocol_error(error)
+        out = self.out
+        if out:
+            if self._unsent or state.aof is not None or self.closed:
+                self.flush()
+            else:
+                # flush(), for a socket with nothing queued and no AOF to wait for.
+                data = out[0] if len(out) == 1 else b"".join(out)
+                self.out = []
+                size = len(data)
+                if size > self.rb_peak:     # the reply buffer's peak (querybuf.py)
+                    self.rb_peak = min(size, self.rb_size)
+                state.stats.total_net_output_bytes += size
+                try:
+                    sent = _write(self.fd, data)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError:
+                    self.close()
+                    return
+                if sent < size:
+                    self._wait_writable(data, sent)
+        if self.closing and not self._unsent and not self.out:
+            self.close()
+
     def process(self, data: bytes) -> None:
         """Parse ``data``, run every complete request, send all replies at once."""
-        state = self.state
-        stats = state.stats
-        stats.total_net_input_bytes += len(data)
-        self.last_interaction = time.time()
-        self._read_len = len(data)      # CLIENT LIST qbuf while this read runs
+        size = len(data)
+        self.state.stats.total_net_input_bytes += size
+        self.last_interaction = _time()
+        self._read_len = size           # CLIENT LIST qbuf while this read runs
+        self._process_parsed(data)
+
+    def _process_parsed(self, data: bytes) -> None:
+        """:meth:`process` for every other read: held-back bytes, a client that must
+        authenticate (parsed up to each AUTH or HELLO), a blocked client."""
         start = 0
         while True:
             try:
                 requests, error = self._parse(data, start)
             except ProtocolError as exc:  # query buffer overflow: close silently
-                state.log("warning", "Closing client: %s" % exc)
+                self.state.log("warning", "Closing client: %s" % exc)
                 self.close()
                 return
             if self.blocked is not None or self._held:
@@ -230,35 +293,41 @@ class Client(RequestParser):
                 break
             data, start = deferred
         if error is not None and not self.closing:
-            # As Redis's addReplyErrorFormat: no line breaks inside, the byte as it
-            # came (expected '$', got '<any byte>').
-            self.out.append(b"-%s\r\n" % error.replace("\r", " ").replace(
-                "\n", " ").encode("latin-1", "replace"))
-            stats.total_error_replies += 1
-            self.closing = True
+            self._protocol_error(error)
         if self.out:
             self.flush()
         if self.closing and not self._unsent and not self.out:
             self.close()
+
+    def _protocol_error(self, error: str) -> None:
+        """Answer malformed input with Redis's error; the connection then closes."""
+        # As Redis's addReplyErrorFormat: no line breaks inside, the byte as it came
+        # (expected '$', got '<any byte>').
+        self.out.append(b"-%s\r\n" % error.replace("\r", " ").replace(
+            "\n", " ").encode("latin-1", "replace"))
+        self.state.stats.total_error_replies += 1
+        self.closing = True
 
     def flush(self) -> None:
         """Send buffered replies now; what the socket won't take waits for writability."""
         out = self.out
         if not out or self.closed:
             return
-        aof = self.state.aof
+        state = self.state
+        aof = state.aof
         if aof is not None and (aof.buf or aof.pending) and aof.defer(self):
             return          # sent once the effects are in the file (one write per loop)
         data = out[0] if len(out) == 1 else b"".join(out)
         self.out = []
-        if len(data) > self.rb_peak:    # the reply buffer's peak (querybuf.py)
-            self.rb_peak = min(len(data), self.rb_size)
-        self.state.stats.total_net_output_bytes += len(data)
+        size = len(data)
+        if size > self.rb_peak:         # the reply buffer's peak (querybuf.py)
+            self.rb_peak = min(size, self.rb_size)
+        state.stats.total_net_output_bytes += size
         if self._unsent:
             self._unsent += data
             return
         try:
-            sent = self.sock.send(data)
+            sent = _write(self.fd, data)    # (not closed: checked above)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError:
@@ -266,17 +335,21 @@ class Client(RequestParser):
             if not self.in_callback:
                 self.close()
             return
-        if sent < len(data):
-            # Back-pressure: stop reading until the client takes its replies.
-            self._unsent = bytearray(data[sent:])
-            if self._read_watcher is not None:
-                self._read_watcher.stop()
-            self._write_watcher = self._loop.io(self.fd, 2)
-            self._write_watcher.start(self._on_writable)
+        if sent < size:
+            self._wait_writable(data, sent)
+
+    def _wait_writable(self, data: bytes, sent: int) -> None:
+        """Back-pressure: keep what the socket did not take and stop reading until
+        the client takes its replies."""
+        self._unsent = bytearray(data[sent:])
+        if self._read_watcher is not None:
+            self._read_watcher.stop()
+        self._write_watcher = self._loop.io(self.fd, 2)
+        self._write_watcher.start(self._on_writable)
 
     def _on_writable(self) -> None:
         try:
-            sent = self.sock.send(self._unsent)
+            sent = _write(self.fd, self._unsent)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -430,9 +503,10 @@ class Client(RequestParser):
             # Every command takes the _after_slow branch: MONITOR feed, LATENCY events.
             slow = -1.0
         track = values["latency-tracking"]     # per-command latency histograms
-        lookup = _LOOKUP.get
+        table = _LOOKUP
         perf = _perf_counter
         out = self.out
+        append = out.append
         done = 0
         cmd = None
         started = perf()
@@ -440,9 +514,11 @@ class Client(RequestParser):
             if self.closing:
                 break
             done += 1
-            cmd = lookup(args[0])
-            if cmd is None or cmd.handler is None or not (
-                    len(args) == cmd.arity if cmd.arity >= 0 else len(args) >= -cmd.arity):
+            try:
+                cmd = table[args[0]]
+            except KeyError:    # another spelling of a name, or no such command
+                cmd = None
+            if cmd is None or not cmd.min_args <= len(args) <= cmd.max_args:
                 try:
                     cmd = resolve(args)
                 except CommandError as exc:
@@ -501,17 +577,18 @@ class Client(RequestParser):
                     record_overflow(cmd, elapsed)
             if out is not self.out:  # a handler swapped the buffer (EXEC)
                 out = self.out
+                append = out.append
             if self.reply_mode != "on" and self._suppress_reply() \
                     and not (cls is Raw and "pubsub" in cmd.flags):
                 continue    # (subscription notices are pushes: never silenced)
             if reply is OK:
-                out.append(OK_BYTES)
+                append(OK_BYTES)
             elif reply is PONG:
-                out.append(PONG_BYTES)
+                append(PONG_BYTES)
             elif cls is bytes:
-                out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+                append(b"$%d\r\n%s\r\n" % (len(reply), reply))
             elif cls is int:
-                out.append(b":%d\r\n" % reply)
+                append(b":%d\r\n" % reply)
             else:
                 if cls is CommandError:
                     self._count_error(reply.message)

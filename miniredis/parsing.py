@@ -18,6 +18,7 @@ itself (header checks, inline splitting) lives in :mod:`miniredis.wire`.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, List, Optional, Tuple
 
 import hiredis
@@ -28,27 +29,18 @@ from .wire import (INLINE_MAX, SUSPECT_LINE, decode_request, encoded_length, inl
                    inline_end, scan_headers, unsafe_for_hiredis)
 
 BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
+# A '*' with 4 digits or more: maybe an aggregate header hiredis would size a list by.
+_BIG_COUNT = re.compile(rb"\*[0-9]{4}").search
+# Fed to hiredis after a read it consumed whole: '*0' parses as an empty request only
+# at a request boundary (inside a request it is an element).
+_PROBE = b"*0\r\n"
+_join = b"".join
 # Commands that may authenticate a client (and so lift the limits before AUTH).
 _AUTHENTICATING = (b"auth", b"hello")
 
 
 class RequestParser:
     """Request parsing for a Client: ``_parse`` turns each read into requests."""
-
-    def settle_input(self) -> None:
-        """Decide a read left undecided (see ``_split_multibulk``) without new data.
-
-        Called by the server's cron: a client that sent a request hiredis holds only in
-        part, and then waits, still gets Redis's verdict on its headers promptly.
-        """
-        if self._unsure is None or self.closed or self.in_callback:
-            return
-        unsure, self._unsure = self._unsure, None
-        self._settle_boundary(*unsure)
-        if self._pending:
-            idle_since = self.last_interaction
-            self.process(b"")
-            self.last_interaction = idle_since
 
     @property
     def input_pending(self) -> int:
@@ -81,11 +73,6 @@ class RequestParser:
         if start:
             data = data[start:]
         requests: List[List[bytes]] = []
-        if self._unsure is not None:
-            unsure, self._unsure = self._unsure, None
-            # A legitimate client continues a request with '$'; '*' starts a new one.
-            if data[:1] != b"*":
-                self._settle_boundary(*unsure)
         if self._pending:
             self._read_start = len(self._pending)
             self._pending += data
@@ -152,9 +139,6 @@ class RequestParser:
         the limits, so parsing stops after one of those, and the rest of the bytes wait
         in ``_deferred`` for :meth:`process` to parse next (as an offset: no copies).
         """
-        if self._unsure is not None:
-            unsure, self._unsure = self._unsure, None
-            self._settle_boundary(*unsure)
         requests: List[List[bytes]] = []
         if start:
             buf = data          # the same read, after the request that just ran
@@ -202,24 +186,21 @@ class RequestParser:
         return requests, None
 
     def _split(self, buf: bytes, requests: List[List[bytes]]) -> None:
-        pos = 0
+        """Append the complete requests of ``buf`` (which starts at a request
+        boundary) to ``requests``; keep an incomplete one back. Raises ProtocolError."""
+        if buf[0] == 42:    # '*': the common case
+            pos = self._split_multibulk(buf, 0, requests)
+            if pos < 0:
+                return
+        else:
+            pos = 0
+            if self._split_inline_only(buf, requests):
+                return
+        self._split_from(buf, pos, requests)
+
+    def _split_from(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> None:
+        """:meth:`_split` from ``pos``, where an inline command or a request starts."""
         size = len(buf)
-        if buf[0] != 42 and size <= INLINE_MAX and b"\n*" not in buf \
-                and b'"' not in buf and b"'" not in buf and b"\0" not in buf \
-                and b"\v" not in buf and b"\f" not in buf:
-            # Only unquoted inline commands (redis-cli, telnet, PING_INLINE): every
-            # line splits on whitespace, as sdssplitargs does without quotes.
-            lines = buf.split(b"\n")
-            tail = lines.pop()
-            append = requests.append
-            for line in lines:
-                args = line.split()
-                if args:
-                    append(args)
-            if tail:
-                self._pending = bytearray(tail)
-                self._pending_inline = True
-            return
         while pos < size:
             if buf[pos] == 42:  # '*': a multibulk request, hiredis's job
                 pos = self._split_multibulk(buf, pos, requests)
@@ -236,26 +217,60 @@ class RequestParser:
                     requests.append(args)
                 pos = newline + 1
 
+    def _split_inline_only(self, buf: bytes, requests: List[List[bytes]]) -> bool:
+        """A buffer of unquoted inline commands only, split at once; False if not."""
+        # (byte values, not one-byte strings: ``in`` tries an int first, and a
+        # failed try costs more than the search)
+        if len(buf) <= INLINE_MAX and 34 not in buf and 39 not in buf \
+                and 0 not in buf and 11 not in buf and 12 not in buf \
+                and b"\n*" not in buf:   # no '"', "'", NUL, '\v', '\f'; no multibulk
+            # Only unquoted inline commands (redis-cli, telnet, PING_INLINE): every
+            # line splits on whitespace, as sdssplitargs does without quotes.
+            lines = buf.split(b"\n")
+            tail = lines.pop()
+            append = requests.append
+            for line in lines:
+                args = line.split()
+                if args:
+                    append(args)
+            if tail:
+                self._pending = bytearray(tail)
+                self._pending_inline = True
+            return True
+        return False
+
     def _split_multibulk(self, buf: bytes, pos: int, requests: List[List[bytes]]) -> int:
         """Let hiredis parse from ``pos``; return where it stopped (-1: all consumed)."""
-        if SUSPECT_LINE.search(buf, pos) is not None or buf[pos + 1:pos + 5].isdigit():
-            if unsafe_for_hiredis(buf, pos):
-                return self._split_careful(buf, pos, requests)
+        # Bytes hiredis could misread or overspend on can only be there if one of
+        # '+=(>~|' or a '*' with 4 digits is: a few memchr scans rule that out, and a
+        # look at the first header when it holds the only '*' (``lone``; else a regex
+        # with a literal first byte). Otherwise, the exact (costlier) checks.
+        lone = pos == 0 and len(buf) > 3 and buf[2] == 13 and 42 not in buf[3:]
+        if (43 in buf or 61 in buf or 40 in buf or 62 in buf or 126 in buf or 124 in buf
+                or not lone and _BIG_COUNT(buf, pos) is not None) \
+                and (SUSPECT_LINE.search(buf, pos) is not None
+                     or buf[pos + 1:pos + 5].isdigit()) \
+                and unsafe_for_hiredis(buf, pos):
+            return self._split_careful(buf, pos, requests)
         reader = self.reader
         reader.feed(buf if pos == 0 else buf[pos:])
-        parsed: List[List[bytes]] = []
-        append = parsed.append
+        first = len(requests)
+        append = requests.append
         gets = reader.gets
-        join = b"".join
+        join = _join
+        empty = 0           # '*0' requests: skipped, as Redis does
         stop_reason = None
         try:
             while True:
                 req = gets()
-                if req is False:
-                    break
                 if req.__class__ is not list:
+                    if req is False:
+                        break
                     stop_reason = "not-multibulk"
                     break
+                if not req:
+                    empty += 1
+                    continue
                 try:
                     join(req)   # C-speed check that every element is a bulk string
                 except TypeError:
@@ -264,22 +279,26 @@ class RequestParser:
                 append(req)
         except Exception:  # ProtocolError; TypeError for a RESP3 set or map of lists...
             stop_reason = "hiredis-error"
-        if stop_reason is None and not reader.has_data() and buf[-1] == 10 and parsed \
-                and parsed[-1] and buf.endswith(parsed[-1][-1], 0, -2):
-            # Everything was consumed and the data ends with the last request's last
-            # argument: most likely at a request boundary, but hiredis may also hold a
-            # request whose header or first arguments came whole. Decided when the
-            # next read arrives. (Any other ending is surely inside a request, which
-            # the slow path below takes over now, so a bad header is refused at once.)
-            self._unsure = (buf, pos, parsed)
-            if [] in parsed:  # '*0' requests are skipped, as Redis does
-                parsed = [r for r in parsed if r]
-            requests.extend(parsed)
-            return -1
+        if stop_reason is None and not reader.has_data():
+            # Every byte was consumed: at a request boundary, or inside a request
+            # (whose header and first arguments came whole, or just a type byte).
+            if lone and len(requests) + empty > first and buf[-1] == 10 \
+                    and 37 not in buf:
+                # The only aggregate header ('*'; no '%', and '>~|' were ruled out
+                # above) began a request that came whole, and the data ends a line
+                # (not after a lone type byte): nothing can be left inside hiredis.
+                return -1
+            # Else hiredis tells: an empty request now is one of its own only if it
+            # stood at a boundary; anything else, error included, means inside.
+            reader.feed(_PROBE)
+            try:
+                if gets() == []:
+                    return -1
+            except Exception:
+                pass
         # Slow path: find where hiredis stopped, in our own terms, and take over there.
         self.reader = hiredis.Reader()
-        requests.extend(r for r in parsed if r)
-        offset = pos + sum(encoded_length(r) for r in parsed)
+        offset = pos + 4 * empty + sum(encoded_length(r) for r in requests[first:])
         if stop_reason is None:
             # An incomplete request: keep it and validate its headers as it grows.
             return self._split_careful(buf, offset, requests)
@@ -314,21 +333,6 @@ class RequestParser:
             pos = end
         return -1
 
-    def _settle_boundary(self, buf: bytes, pos: int, parsed: List[List[bytes]]) -> None:
-        """Work out exactly whether the last read ended inside a request.
-
-        If it did, hiredis's partial state is dropped and the unfinished request's
-        bytes move to ``_pending``, where its headers are validated as it grows.
-        """
-        offset = pos + sum(encoded_length(r) for r in parsed)
-        if offset >= len(buf):
-            return
-        self.reader = hiredis.Reader()
-        self._pending = bytearray(buf[offset:])
-        self._pending_inline = False
-        self._scan_pos = 0
-        self._scan_left = -1
-
     def _scan_pending(self) -> int:
         """Validate the held-back request's headers as far as they have arrived.
 
@@ -342,9 +346,3 @@ class RequestParser:
         self._scan_left = left
         return -1 if left else pos
 
-
-def settle_input(clients: Any) -> None:
-    """``Client.settle_input`` for every client of ``clients`` (a dict's values) that
-    has an undecided read, cheaply enough for the cron to call on every tick."""
-    for client in [c for c in clients if c._unsure is not None]:
-        client.settle_input()

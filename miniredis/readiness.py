@@ -40,6 +40,15 @@ class ReadyQueue:
         self.scheduled = False
         self._loop = loop
 
+    def join(self, source: Any) -> None:
+        """``source``'s watcher was called while others of this poll are pending (or
+        waiting): queue it; the batch's last watcher serves the batch."""
+        self.waiting.append(source)
+        if not self._loop.pendingcnt:
+            self.run()
+        elif not self.scheduled:
+            self.schedule()
+
     def schedule(self) -> None:
         """Serve the batch from the loop's callbacks, before it polls again.
 

@@ -25,7 +25,6 @@ from . import evict, persistence
 from .clock import Clock
 from .config import Config
 from .connection import Client
-from .parsing import settle_input
 from .embed import DataAccess
 from .errors import MAX_CLIENTS
 from .log import Logger
@@ -425,7 +424,6 @@ class Server(DataAccess):
                 self._close_idle_clients()
                 state.clients_cron.run(state.clients.values(), hz)
                 state.memory_cron()           # used_memory follows idle-time writes
-                settle_input(state.clients.values())  # requests that stopped arriving
                 if state.tracking.clients:    # tracking-table-max-keys, as serverCron
                     state.tracking.limit()
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites

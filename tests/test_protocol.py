@@ -118,3 +118,23 @@ def test_encoder_bulk_runs_match_item_by_item_encoding():
         b":7\r\n$-1\r\n*1\r\n$1\r\nn\r\n$2\r\nba\r\n"
     members = Set([b"m%d" % i for i in range(10)])
     assert RESP3.encode(members).startswith(b"~10\r\n$2\r\nm")
+
+
+def test_subclass_with_its_own_flush_never_takes_the_inline_write():
+    """Client._serve_read writes replies itself; a subclass that replaces flush() or
+    process() (the replica's master client drops its replies) must not be served so."""
+    from miniredis.connection import Client
+
+    class Quiet(Client):
+        def flush(self) -> None:
+            self.out = []
+
+    class Plain(Client):
+        pass
+
+    class Parsing(Plain):
+        def process(self, data: bytes) -> None:
+            pass
+
+    assert Client._plain_io and Plain._plain_io
+    assert not Quiet._plain_io and not Parsing._plain_io

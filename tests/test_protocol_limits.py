@@ -234,3 +234,48 @@ def test_debug_defaults_of_the_embedded_server():
     with Server(port=0, enable_debug_command="no") as server:
         with pytest.raises(Exception, match="DEBUG command not allowed"):
             server.execute("DEBUG", "SLEEP", "0")
+
+
+def _in_two_reads(port: int, first: bytes, second: bytes) -> bytes:
+    """Send ``first``, let the server read it alone, then ``second``; every reply."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    out = b""
+    try:
+        sock.sendall(first)
+        time.sleep(0.1)
+        sock.sendall(second)
+        sock.settimeout(0.3)
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                out += b"<closed>"
+                break
+            out += chunk
+    except socket.timeout:
+        pass
+    except (ConnectionResetError, BrokenPipeError):
+        out += b"<closed>"
+    sock.close()
+    return out
+
+
+@pytest.mark.parametrize("first, second", [
+    # A whole request, then what hiredis would hold inside itself at the end of the read
+    # (a type byte, an aggregate header, a map header, a request's first arguments):
+    # the rest, read next, must be judged as Redis judges it.
+    (b"*1\r\n$4\r\nPING\r\n$", b"3\r\nfoo\r\n"),
+    (b"*1\r\n$4\r\nPING\r\n%1\r\n", b"$1\r\na\r\n$1\r\nb\r\n"),
+    (b"*1\r\n$4\r\nPING\r\n*2\r\n", b"$4\r\nECHO\r\n$2\r\nhi\r\n"),
+    (b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n", b"$2\r\nhi\r\n"),
+    (b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n", b"*1\r\n$4\r\nPING\r\n"),
+    (b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n", b"$99999999999\r\n"),
+    (b"*2\r\n$4\r\nECHO\r\n", b"$2\r\nhi\r\n"),
+    (b"*2\r\n$4\r\nECHO\r\n", b"+hi\r\n"),
+    (b"*", b"1\r\n$4\r\nPING\r\n"),
+    (b"*1\r\n$4\r\nPING\r\n*0\r\n", b"*1\r\n$4\r\nPING\r\n"),
+    (b"*1\r\n$4\r\nPING\r\n+", b"OK\r\n"),
+])
+def test_read_ending_inside_hiredis(differ, first, second):
+    replies = {name: _in_two_reads(port, first, second)
+               for name, port in differ.ports.items()}
+    assert replies["miniredis"] == replies["redis"], replies

@@ -30,7 +30,7 @@ class Command:
         "name", "fullname", "handler", "arity", "flags", "first_key", "last_key",
         "key_step", "group", "since", "summary", "subcommands", "parent",
         "is_write", "calls", "seconds", "failed_calls", "rejected_calls", "key_finder",
-        "key_flags", "hist", "hist_big", "changes_config",
+        "key_flags", "hist", "hist_big", "changes_config", "min_args", "max_args",
     )
 
     def __init__(self, name: str, handler: Optional[Handler], arity: int,
@@ -62,6 +62,19 @@ class Command:
         self.hist_big: Optional[Dict[int, int]] = None
         # The dispatcher reads settings once per batch, and again after these.
         self.changes_config = self.fullname in _CHANGES_CONFIG
+        self.min_args = self.max_args = 0
+        self.set_dispatch_range()
+
+    def set_dispatch_range(self) -> None:
+        """Argument counts (``min_args`` to ``max_args``) with which dispatch runs the
+        handler straight away: one range check per request instead of the arity rule.
+        None for a command without a handler of its own (subcommands decide)."""
+        if self.handler is None:
+            self.min_args, self.max_args = 1 << 62, 0
+        elif self.arity >= 0:
+            self.min_args = self.max_args = self.arity
+        else:
+            self.min_args, self.max_args = -self.arity, 1 << 62
 
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT (and the end of loading): calls, timings, histogram."""
@@ -128,6 +141,7 @@ def command(name: str, arity: int, flags: str = "", keys: Tuple[int, int, int] =
                                parent.group, parent.since, parent.summary)
                 _BARE[parent.name.encode()] = bare
                 parent.handler = None
+                parent.set_dispatch_range()
         else:
             cmd = Command(name, handler, arity, flags.split(), keys, group, since, summary,
                           key_finder=key_finder)
