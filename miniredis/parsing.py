@@ -19,7 +19,7 @@ itself (header checks, inline splitting) lives in :mod:`miniredis.wire`.
 from __future__ import annotations
 
 import re
-from typing import Any, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import hiredis
 
