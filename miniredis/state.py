@@ -121,6 +121,13 @@ class ServerState:
         self.blocking = Blocking(self)      # clients parked in BLPOP & co.
         self.busy_script: Any = None        # a script past busy-reply-threshold
         self.aof: Any = None                # miniredis.persistence.aof.AOF while appendonly is on
+        # The replication stream (miniredis.replication.feed.ReplicationFeed) while a
+        # backlog exists, and the one propagation stream feeding it and the AOF:
+        # ``propagator`` is None while neither wants effects (miniredis.propagate).
+        self.repl_feed: Any = None
+        from .propagate import Propagator
+        self.propagation = Propagator(self)
+        self.propagator: Optional[Propagator] = None
         from .security.acl import ACL
         self.acl = ACL(self)                # users, permissions, the ACL log
         # The MISCONF text write commands get while persistence fails, else None
