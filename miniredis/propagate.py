@@ -41,6 +41,9 @@ class Propagator:
         self.state = state
         self.depth = 0                     # open units (EXEC, scripts)
         self.pending: List[Op] = []        # effects of the open unit
+        # The client whose write is being propagated: its ``woff`` (the stream offset
+        # after its last write, which WAIT waits for) is set once the unit is fed.
+        self.writer: Any = None
 
     # -- collecting -----------------------------------------------------------------
     def propagate(self, db_id: int, argv: List[Any]) -> None:
@@ -53,6 +56,7 @@ class Propagator:
 
     def feed(self, client: "Client", cmd: Any, args: List[bytes], reply: Any) -> None:
         """A write command ran (successfully): propagate its effect."""
+        self.writer = client
         function = EFFECTS.get(cmd.fullname)
         if function is None:
             self.propagate(client.db.id, args)
@@ -102,6 +106,10 @@ class Propagator:
         feed = state.repl_feed
         if feed is not None:
             feed.append_unit(ops)
+            writer = self.writer
+            if writer is not None:
+                writer.woff = state.repl.offset
+                self.writer = None
 
 
 def refresh(state: "ServerState") -> None:

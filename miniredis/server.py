@@ -339,6 +339,7 @@ class Server(DataAccess):
         if self._cron is not None:
             self._cron.kill(block=False)
             self._cron = None
+        self.state.replicas.shutdown()       # a full sync's child
         for client in list(self.state.clients.values()):
             client.close()
         # The AOF's last writes fsynced; an RDB save if SHUTDOWN/save points ask for it.
@@ -426,6 +427,7 @@ class Server(DataAccess):
                 if state.tracking.clients:    # tracking-table-max-keys, as serverCron
                     state.tracking.limit()
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites
+                state.replicas.cron()         # replicas: pings, syncs, timeouts, backlog
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)
 
@@ -436,7 +438,8 @@ class Server(DataAccess):
         import time
         limit = time.time() - timeout
         for client in list(self.state.clients.values()):
-            if client.last_interaction < limit and not getattr(client, "blocked", False):
+            if client.last_interaction < limit and not getattr(client, "blocked", False) \
+                    and not self.state.replicas.is_replica(client):
                 client.kill()
 
     def _on_clock_advance(self) -> None:

@@ -136,6 +136,8 @@ class ServerState:
         # min-replicas-to-write asks for replicas this master never has: write
         # commands get NOREPLICAS (kept by refresh_no_replicas; part of Client.gated).
         self.no_replicas = False
+        from .replication.master import Master
+        self.replicas = Master(self)        # this server's replicas (master side)
         self.refresh_no_replicas()
         from .tracking import Tracking
         self.tracking = Tracking(self)      # CLIENT TRACKING's tables
@@ -153,10 +155,12 @@ class ServerState:
 
     def refresh_no_replicas(self) -> None:
         """Recompute ``no_replicas`` (Redis's checkGoodReplicasStatus failing: a master
-        with min-replicas-to-write and min-replicas-max-lag set and, here, never a
-        replica) and, when it changes, every client's dispatch gate."""
+        with min-replicas-to-write and min-replicas-max-lag set and fewer good replicas,
+        online with an ACK within the lag) and, when it changes, every client's gate."""
         values = self.config.values
-        refuse = bool(values["min-replicas-to-write"] and values["min-replicas-max-lag"])
+        refuse = bool(values["min-replicas-to-write"] and values["min-replicas-max-lag"]) \
+            and not self.repl.is_replica \
+            and self.replicas.good < values["min-replicas-to-write"]
         if refuse != self.no_replicas:
             self.no_replicas = refuse
             for client in list(self.clients.values()):
