@@ -346,6 +346,21 @@ def test_aof_and_replicas_receive_the_same_effects():
         m.stop()
 
 
+def test_publish_reaches_subscribers_of_the_replica(master):
+    replica = Replica(master.port)
+    try:
+        replica.wait_up()
+        pubsub = replica.r.pubsub()
+        pubsub.subscribe("news")
+        assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+        master.r.publish("news", "hello")
+        message = pubsub.get_message(timeout=5)
+        assert message is not None and message["data"] == b"hello"
+        pubsub.close()
+    finally:
+        replica.stop()
+
+
 def test_feed_raw_reaches_replicas_and_advances_the_offset(master):
     from miniredis.replication.feed import feed_raw
     raw = RawReplica(master.port, capa_eof=True)

@@ -38,6 +38,7 @@ _SEQUENCE = [
     ["SET", "nx", "1", "NX"],
     ["PFADD", "hll", "a"], ["PFADD", "hll", "a"],
     ["SELECT", "0"],
+    ["PUBLISH", "chan", "message"],
     ["SET", "z", "1"],
     ["EVAL", "return redis.call('get', 'z')", "0"],
     ["MULTI"], ["GET", "z"], ["EXEC"],

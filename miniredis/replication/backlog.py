@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+MIN_SIZE = 16 * 1024            # CONFIG_REPL_BACKLOG_MIN_SIZE
+
 
 class Backlog:
     """A bounded byte window over the replication stream (Redis's repl_backlog)."""
 
     def __init__(self, size: int, master_offset: int) -> None:
-        self.size = max(1, size)
+        self.size = max(MIN_SIZE, size)
         self.data = bytearray()
         # Offset of data[0]; with nothing held yet, the next byte's offset.
         self.first_offset = master_offset + 1
@@ -37,7 +39,7 @@ class Backlog:
 
     def resize(self, size: int) -> None:
         """CONFIG SET repl-backlog-size: keep the newest ``size`` bytes."""
-        self.size = max(1, size)
+        self.size = max(MIN_SIZE, size)
         excess = len(self.data) - self.size
         if excess > 0:
             del self.data[:excess]

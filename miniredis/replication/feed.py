@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ..persistence.snapshot import encode
-from .backlog import Backlog
+from .backlog import MIN_SIZE, Backlog
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
@@ -46,8 +46,13 @@ class ReplicationFeed:
     # -- effects ----------------------------------------------------------------------
     def append_unit(self, ops: List[Tuple[int, Any]]) -> None:
         """One unit of effects from the propagator (see the module doc)."""
-        if self.state.repl.is_replica:
+        if self.state.repl.master_host is not None:
             return      # a replica proxies its master's stream instead (feed_raw)
+        if len(ops) == 1:
+            db_id, data = ops[0]
+            if db_id == self.selected_db and data.__class__ is bytes:
+                self.write(data)                 # the common case: one effect, same db
+                return
         parts: List[Any] = []
         if len(ops) > 1:
             first = ops[0][0]
@@ -75,12 +80,14 @@ class ReplicationFeed:
     def write(self, data: bytes) -> None:
         """Append encoded stream bytes: backlog, offset, every replica."""
         backlog = self.backlog
-        size = self.state.config.values["repl-backlog-size"]
-        if size != backlog.size:
+        state = self.state
+        size = state.config.values["repl-backlog-size"]
+        if size != backlog.size and (size > MIN_SIZE or backlog.size != MIN_SIZE):
             backlog.resize(size)
         backlog.append(data)
-        self.state.repl.offset += len(data)
-        self.state.replicas.deliver(data)
+        state.repl.offset += len(data)
+        if state.replicas.links:
+            state.replicas.deliver(data)
 
 
 def feed_raw(state: "ServerState", data: bytes) -> None:
