@@ -156,7 +156,8 @@ def _section_memory(state) -> List[str]:
         "allocator_rss_ratio:%.2f" % frag, "allocator_rss_bytes:%d" % (rss - used),
         "rss_overhead_ratio:1.00", "rss_overhead_bytes:0",
         "mem_fragmentation_ratio:%.2f" % frag, "mem_fragmentation_bytes:%d" % (rss - used),
-        "mem_not_counted_for_evict:%d" % figures["aof"], "mem_replication_backlog:0",
+        "mem_not_counted_for_evict:%d" % figures["aof"], "mem_replication_backlog:%d" % (
+            state.repl_feed.backlog.histlen if state.repl_feed is not None else 0),
         "mem_total_replication_buffers:0", "mem_clients_slaves:0",
         "mem_clients_normal:%d" % memory.clients, "mem_cluster_links:0",
         "mem_aof_buffer:%d" % figures["aof"],

@@ -614,6 +614,12 @@ class Master:
         if client.id in self.links:
             self.forget(client)
 
+    def disconnect_all(self) -> None:
+        """Drop every replica (Redis's disconnectSlaves: this server is switching
+        masters, its replicas must resynchronise)."""
+        for link in list(self.links.values()):
+            link.client.kill()
+
     def is_replica(self, client: "Client") -> bool:
         return client.id in self.links
 
