@@ -18,6 +18,7 @@ MULTI/EXEC when there is more than one, as propagatePendingCommands does.
 """
 from __future__ import annotations
 
+from itertools import chain
 from typing import TYPE_CHECKING, Any, List, Tuple
 
 from .blocking import BLOCKED
@@ -32,6 +33,23 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # One effect: (database id, its RESP encoding: bytes, or a list of pieces when large).
 Op = Tuple[int, Any]
+
+_FORMATS = [b"*%d\r\n" % n + b"$%d\r\n%b\r\n" * n for n in range(9)]
+_LARGE = 65536
+
+
+def encode_effect(argv: List[Any]) -> Any:
+    """``argv`` as RESP (as snapshot.encode_pieces), with one formatting operation for
+    the common case: up to 8 bytes-like arguments, none large."""
+    n = len(argv)
+    if n <= 8:
+        try:
+            lengths = list(map(len, argv))
+            if max(lengths) < _LARGE:
+                return _FORMATS[n] % tuple(chain.from_iterable(zip(lengths, argv)))
+        except (TypeError, ValueError):
+            pass                        # an int argument: the general encoder
+    return encode_pieces(argv)
 
 
 class Propagator:
@@ -48,22 +66,35 @@ class Propagator:
     # -- collecting -----------------------------------------------------------------
     def propagate(self, db_id: int, argv: List[Any]) -> None:
         """Propagate ``argv`` as an effect in database ``db_id``."""
-        op = (db_id, encode_pieces(argv))
         if self.depth:
-            self.pending.append(op)
+            self.pending.append((db_id, encode_effect(argv)))
         else:
-            self._deliver([op])
+            self._deliver([(db_id, encode_effect(argv))])
 
     def feed(self, client: "Client", cmd: Any, args: List[bytes], reply: Any) -> None:
         """A write command ran (successfully): propagate its effect."""
         self.writer = client
         function = EFFECTS.get(cmd.fullname)
-        if function is None:
-            self.propagate(client.db.id, args)
+        if function is not None:
+            if reply is BLOCKED:
+                return                       # parked: propagated when served
+            effects = function(client, args, reply)
+            if len(effects) != 1 or effects[0] is not args:
+                self._propagate_all(client.db.id, effects)
+                return
+        # The command as it came (most writes): the shortest path.
+        data = encode_effect(args)
+        if self.depth:
+            self.pending.append((client.db.id, data))
             return
-        if reply is BLOCKED:
-            return                           # parked: propagated when served
-        self._propagate_all(client.db.id, function(client, args, reply))
+        state = self.state
+        if state.aof is not None:
+            state.aof.append_unit([(client.db.id, data)])
+        feed = state.repl_feed
+        if feed is not None:
+            feed.append_one(client.db.id, data)
+            client.woff = state.repl.offset
+            self.writer = None
 
     def _propagate_all(self, db_id: int, effects: List[List[Any]]) -> None:
         if len(effects) == 1 or self.depth:

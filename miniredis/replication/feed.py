@@ -72,6 +72,14 @@ class ReplicationFeed:
             parts.append(_EXEC)
         self.write(parts[0] if len(parts) == 1 else b"".join(parts))
 
+    def append_one(self, db_id: int, data: Any) -> None:
+        """A unit of one effect (the propagator's shortest path)."""
+        if db_id == self.selected_db and data.__class__ is bytes \
+                and self.state.repl.master_host is None:
+            self.write(data)
+        else:
+            self.append_unit([(db_id, data)])
+
     def command(self, argv: List[bytes]) -> None:
         """A command of the master's own (PING, REPLCONF GETACK): no SELECT needed."""
         self.write(encode(argv))

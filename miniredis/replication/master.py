@@ -149,6 +149,9 @@ class FullSync:
 
             try:
                 self.child = diskio.Child(work, keep=(write_end,))
+            except OSError:
+                os.close(read_end)
+                raise
             finally:
                 os.close(write_end)
             os.set_blocking(read_end, False)
@@ -358,7 +361,7 @@ class Master:
             # recording the writes since its fork (copy what it kept).
             for other in sync.links:
                 if other.state == WAIT_BGSAVE_END and other is not link \
-                        and other.conf.rdb_only == conf.rdb_only \
+                        and (not other.conf.rdb_only or conf.rdb_only) \
                         and conf.functions_only == other.conf.functions_only:
                     if not conf.rdb_only:
                         link.buffered = list(other.buffered)
@@ -402,9 +405,9 @@ class Master:
         if not waiting:
             return False
         values = state.config.values
-        eof = all(link.conf.capa_eof for link in waiting)
-        functions_only = waiting[0].conf.functions_only
+        functions_only = waiting[0].conf.functions_only      # one filter per RDB
         waiting = [link for link in waiting if link.conf.functions_only == functions_only]
+        eof = all(link.conf.capa_eof for link in waiting)
         socket_target = (bool(values["repl-diskless-sync"]) or functions_only is not None) \
             and eof
         state.log("notice", "Starting BGSAVE for SYNC with target: %s"
