@@ -143,6 +143,11 @@ class FullSync:
 
         if self.socket_target:
             read_end, write_end = os.pipe()
+            try:    # a 1 MB pipe: fewer round trips between the child and us (Linux)
+                import fcntl
+                fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+            except (OSError, ImportError):
+                pass
 
             def work() -> None:
                 rdb.write_fd(write_end, records(), config, functions, aux)
@@ -176,7 +181,7 @@ class FullSync:
         links = [link for link in self.links if not link.client.closed]
         chunks: List[bytes] = []
         ended = False
-        for _ in range(16):
+        for _ in range(64):
             try:
                 data = os.read(self.pipe, _PIPE_READ)
             except (BlockingIOError, InterruptedError):
