@@ -134,6 +134,20 @@ def test_killed_link_ends_in_partial_resync(master, who):
         replica.wait_up()
         master.r.set("before", "1")
         wait_caught_up(master, replica)
+        stop = threading.Event()
+
+        def writer() -> None:                   # writes keep flowing across the cut
+            w = redis.Redis(port=master.port)
+            i = 0
+            while not stop.is_set():
+                w.incr("counter")
+                w.rpush("log", i)
+                i += 1
+            w.close()
+
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        time.sleep(0.2)
         if who == "replica":
             replica.r.client_kill_filter(_type="master")
         else:
@@ -141,6 +155,9 @@ def test_killed_link_ends_in_partial_resync(master, who):
         for i in range(100):
             master.r.set("while-down:%d" % i, i)
         wait_until(lambda: sync_stats(master)[1] >= 1, 30, "a partial resync")
+        time.sleep(0.2)
+        stop.set()
+        thread.join(10)
         wait_caught_up(master, replica)
         assert sync_stats(master)[0] == 1                 # one full sync only
         assert_same(dump(master.port), dump(replica.port), ttl_tolerance_ms=1000)
@@ -396,3 +413,47 @@ def test_two_replicas_share_one_diskless_sync():
             if replica is not None:
                 replica.stop()
         m.stop()
+
+
+def test_old_sync_protocol(master):
+    """SYNC: a full sync without +FULLRESYNC, then the stream (no ACKs expected)."""
+    master.r.config_set("repl-diskless-sync", "no")
+    master.r.set("a", "1")
+    raw = RawReplica(master.port)
+    try:
+        raw.sync()
+        assert raw.rdb.startswith(b"REDIS0010") and b"a" in raw.rdb
+        master.r.set("b", "2")
+        assert raw.commands(2) == [[b"SELECT", b"0"], [b"SET", b"b", b"2"]]
+        assert sync_stats(master) == (1, 0, 0)
+    finally:
+        raw.close()
+
+
+def test_replica_that_never_acks_is_timed_out(master):
+    master.r.config_set("repl-timeout", "1")
+    raw = RawReplica(master.port)
+    try:
+        raw.psync()
+        assert master.info()["connected_slaves"] == 1
+        wait_until(lambda: master.info()["connected_slaves"] == 0, 10,
+                   "the silent replica timed out")
+    finally:
+        raw.close()
+
+
+def test_diskless_sync_max_replicas_starts_before_the_delay(master):
+    master.r.config_set("repl-diskless-sync-delay", "60")
+    master.r.config_set("repl-diskless-sync-max-replicas", "2")
+    first = RawReplica(master.port, capa_eof=True)
+    second = RawReplica(master.port, capa_eof=True)
+    try:
+        started = time.time()
+        first.sock.sendall(b"PSYNC ? -1\r\n")
+        time.sleep(0.5)
+        assert master.info()["slave0"]["state"] == "wait_bgsave"
+        assert second.psync().startswith(b"+FULLRESYNC")     # the second one: now
+        assert time.time() - started < 10
+    finally:
+        first.close()
+        second.close()
