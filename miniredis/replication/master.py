@@ -1,258 +1,39 @@
-"""miniredis as a replication master: its replicas, SYNC/PSYNC, full synchronisation,
-WAIT and the replication cron (``state.replicas``, Redis's replication.c master side).
+"""miniredis as a replication master: its replicas, SYNC/PSYNC, WAIT and the
+replication cron (``state.replicas``, Redis's replication.c master side).
 
-A replica is an ordinary client that sent SYNC or PSYNC: it gets a :class:`ReplicaLink`
-(``Master.links``, by client id) and its replies are suppressed from then on. PSYNC with
-a replication ID and offset the backlog still covers is answered ``+CONTINUE`` and the
-missing bytes; anything else is a full synchronisation (:class:`FullSync`): a forked
-child writes the dataset as RDB (the server keeps serving, as BGSAVE), either to
-``dbfilename`` (then sent as ``$<len>\\r\\n<rdb>``) or, diskless, into a pipe the parent
-forwards to the replica sockets as ``$EOF:<mark>\\r\\n<rdb><mark>`` (replicas that said
-``REPLCONF capa eof``, with ``repl-diskless-sync`` on). Writes made meanwhile are kept
-for each replica and follow its RDB. States are Redis's: wait_bgsave (start/end),
-send_bulk, online.
+A replica is an ordinary client that sent SYNC or PSYNC: it gets a
+:class:`~.links.ReplicaLink` (``Master.links``, by client id) and its replies are
+suppressed from then on. PSYNC with a replication ID and offset the backlog still
+covers is answered ``+CONTINUE`` and the missing bytes; anything else is a full
+synchronisation (:class:`~.fullsync.FullSync`, a forked child writing the RDB to disk
+or, diskless, to the replica sockets for replicas that said ``REPLCONF capa eof`` while
+``repl-diskless-sync`` is on). Writes made meanwhile are kept for each replica and
+follow its RDB.
 
 The cron (:meth:`Master.cron`, ``hz`` times a second) pings replicas every
-``repl-ping-replica-period`` seconds, starts delayed diskless syncs, drops replicas that
+``repl-ping-replica-period`` seconds, starts delayed diskless syncs
+(``repl-diskless-sync-delay``, ``repl-diskless-sync-max-replicas``), drops replicas that
 stopped acknowledging (``repl-timeout``) or whose output passed
-``client-output-buffer-limit replica``, times out nothing itself (WAIT uses the blocking
-layer's deadlines) and frees the backlog ``repl-backlog-ttl`` seconds after the last
-replica left.
+``client-output-buffer-limit replica``, and frees the backlog ``repl-backlog-ttl``
+seconds after the last replica left. WAIT's deadlines are the blocking layer's.
 """
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from .. import propagate
 from ..blocking import NOT_SERVED, block
-from ..persistence import diskio, rdb, snapshot
+from ..persistence import diskio
 from .feed import ReplicationFeed
+from .fullsync import FullSync
+from .links import (ONLINE, RDB_TRANSMITTED, WAIT_BGSAVE_END, WAIT_BGSAVE_START,
+                    ReplConf, ReplicaLink)
 from .state import new_replid
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
     from ..state import ServerState
-
-WAIT_BGSAVE_START = "wait_bgsave_start"
-WAIT_BGSAVE_END = "wait_bgsave_end"
-SEND_BULK = "send_bulk"
-ONLINE = "online"
-RDB_TRANSMITTED = "rdb_transmitted"
-
-_PIPE_READ = 1 << 18            # bytes read from the diskless child's pipe at a time
-_PIPE_BACKLOG = 1 << 23         # pause reading while a replica has this much unsent
-
-
-class ReplConf:
-    """What a connection said with REPLCONF before (or after) it became a replica."""
-
-    __slots__ = ("listening_port", "ip", "capa_eof", "capa_psync2", "rdb_only",
-                 "functions_only")
-
-    def __init__(self) -> None:
-        self.listening_port = 0
-        self.ip: Optional[str] = None
-        self.capa_eof = False
-        self.capa_psync2 = False
-        self.rdb_only = False
-        self.functions_only: Optional[bool] = None   # rdb-filter-only (None: no filter)
-
-
-class ReplicaLink:
-    """One replica: its state, acknowledged offset and the stream kept for it."""
-
-    def __init__(self, client: "Client", conf: ReplConf, pre_psync: bool) -> None:
-        self.client = client
-        self.conf = conf
-        self.pre_psync = pre_psync          # SYNC: no +FULLRESYNC, no ACKs expected
-        self.state = WAIT_BGSAVE_START
-        self.initial_offset = 0
-        self.ack_offset = 0
-        self.ack_time = time.time()
-        self.asked = time.monotonic()       # when it asked for the sync
-        self.buffered: List[bytes] = []     # stream kept until its RDB is through
-        self.buffered_bytes = 0
-        self.start_on_ack = False           # diskless: the stream starts on its first ACK
-        self.appended = 0                   # stream bytes put in its output since the RDB
-        self.soft_since = 0.0
-
-    @property
-    def ip(self) -> str:
-        if self.conf.ip:
-            return self.conf.ip
-        return self.client.addr.rsplit(":", 1)[0]
-
-    @property
-    def info_state(self) -> str:
-        if self.state in (WAIT_BGSAVE_START, WAIT_BGSAVE_END):
-            return "wait_bgsave"
-        return self.state
-
-    def start_stream(self) -> None:
-        """The RDB is through: what was kept follows it, then the live stream."""
-        self.start_on_ack = False
-        client = self.client
-        if self.buffered:
-            client.out += self.buffered
-            self.appended += self.buffered_bytes
-        self.buffered = []
-        self.buffered_bytes = 0
-        client.flush()
-
-    def stream_pending(self) -> int:
-        """Bytes of stream waiting for this replica (what its output limit measures):
-        the kept stream plus the unsent part of what followed the RDB."""
-        return self.buffered_bytes + min(self.client.output_pending, self.appended)
-
-
-class FullSync:
-    """One RDB being produced by a forked child for the replicas in ``links``."""
-
-    def __init__(self, master: "Master", socket_target: bool,
-                 functions_only: Optional[bool]) -> None:
-        self.master = master
-        self.socket_target = socket_target
-        self.functions_only = functions_only
-        self.links: List[ReplicaLink] = []
-        self.child: Optional[diskio.Child] = None
-        self.pipe = -1
-        self.watcher: Any = None
-        self.timer: Any = None
-        self.mark = b""
-        self.path = ""
-        self.started = time.monotonic()
-
-    def start(self) -> None:
-        """Fork the child (OSError when fork fails)."""
-        state = self.master.state
-        repl = state.repl
-        aux = ((b"repl-stream-db", b"0"), (b"repl-id", repl.replid.encode()),
-               (b"repl-offset", b"%d" % repl.offset))
-        functions = snapshot.function_records(state)
-        config = state.config
-        # rdb-filter-only: "functions" keeps only them, "" leaves an empty RDB.
-        dataset: Any = () if self.functions_only is not None else None
-        if self.functions_only is False:
-            functions = b""
-
-        def records() -> Any:
-            return dataset if dataset is not None else snapshot.iter_dataset(
-                state, raw_strings=True)
-
-        if self.socket_target:
-            read_end, write_end = os.pipe()
-            try:    # a 1 MB pipe: fewer round trips between the child and us (Linux)
-                import fcntl
-                fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-            except (OSError, ImportError):
-                pass
-
-            def work() -> None:
-                rdb.write_fd(write_end, records(), config, functions, aux)
-
-            try:
-                self.child = diskio.Child(work, keep=(write_end,))
-            except OSError:
-                os.close(read_end)
-                raise
-            finally:
-                os.close(write_end)
-            os.set_blocking(read_end, False)
-            self.pipe = read_end
-            self.mark = os.urandom(20).hex().encode()
-            for link in self.links:
-                link.client.out.append(b"$EOF:%s\r\n" % self.mark)
-                link.client.flush()
-            self.watcher = state.loop.io(read_end, 1)
-            self.watcher.start(self._on_pipe)
-        else:
-            self.path = os.path.join(os.path.abspath(config["dir"]), config["dbfilename"])
-            path = self.path
-
-            def work() -> None:
-                rdb.write(path, records(), config, functions)
-
-            self.child = diskio.Child(work)
-
-    # -- diskless: forwarding the pipe --------------------------------------------------
-    def _on_pipe(self) -> None:
-        links = [link for link in self.links if not link.client.closed]
-        chunks: List[bytes] = []
-        ended = False
-        for _ in range(64):
-            try:
-                data = os.read(self.pipe, _PIPE_READ)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                data = b""
-            if not data:
-                ended = True
-                break
-            chunks.append(data)
-        if chunks:
-            data = b"".join(chunks)
-            for link in links:
-                link.client.out.append(data)
-                link.client.flush()
-        if ended:
-            self._pipe_done()
-            return
-        if any(len(link.client._unsent) > _PIPE_BACKLOG for link in links):
-            # The slowest replica sets the pace (rdbPipeReadHandler waits the same way).
-            self.watcher.stop()
-            self.timer = self.master.state.loop.timer(0.01)
-            self.timer.start(self._resume)
-
-    def _resume(self) -> None:
-        self.timer = None
-        if self.watcher is not None:
-            self.watcher.start(self._on_pipe)
-
-    def _close_pipe(self) -> None:
-        if self.watcher is not None:
-            self.watcher.stop()
-            self.watcher.close()
-            self.watcher = None
-        if self.timer is not None:
-            self.timer.stop()
-            self.timer = None
-        if self.pipe >= 0:
-            os.close(self.pipe)
-            self.pipe = -1
-
-    def _pipe_done(self) -> None:
-        self._close_pipe()
-        ok = self.child.wait() if self.child is not None else False
-        if not ok:
-            self.master.state.log("warning", "Diskless rdb transfer failed: %s"
-                                  % (self.child.error if self.child else ""))
-        self.child = None
-        self.master.sync_finished(self, ok)
-
-    def send_mark(self, link: ReplicaLink) -> None:
-        link.client.out.append(self.mark)
-
-    def kill(self) -> None:
-        """Stop the child (every replica of this sync is gone, or shutdown)."""
-        self._close_pipe()
-        if self.child is not None:
-            self.child.kill()
-            self.child = None
-
-    # -- disk: the child's end -------------------------------------------------------
-    def poll(self) -> None:
-        if self.socket_target or self.child is None:
-            return
-        outcome = self.child.poll()
-        if outcome is None:
-            return
-        child, self.child = self.child, None
-        if not outcome:
-            self.master.state.log("warning", "Background saving error: %s" % child.error)
-        self.master.sync_finished(self, bool(outcome))
 
 
 class Master:
