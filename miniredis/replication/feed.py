@@ -105,4 +105,5 @@ def feed_raw(state: "ServerState", data: bytes) -> None:
     feedReplicationBuffer): create it first with ``state.replicas.ensure_backlog()``."""
     feed = state.repl_feed
     if feed is not None and data:
+        feed.selected_db = None     # the bytes may SELECT: our next effect re-selects
         feed.write(data)
