@@ -24,19 +24,23 @@ $(STAMP): setup.py
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# The differential tests compare against a real redis-server. Install Debian's when it
-# is missing and we may (root with apt-get); otherwise warn loudly: those tests then
-# skip, except under CI=true where they fail.
+# The differential tests compare against a real redis-server (and the replication tests
+# run redis-sentinel). Install Debian's when either is missing and we may (root with
+# apt-get); otherwise warn loudly: those tests then skip, except under CI=true where
+# they fail. The packages' own services are stopped: tests start their own servers.
 redis-server:
-	@if command -v redis-server >/dev/null 2>&1; then \
+	@if command -v redis-server >/dev/null 2>&1 && \
+			command -v redis-sentinel >/dev/null 2>&1; then \
 		true; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "Installing redis-server (Debian package) for the differential tests"; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools \
-			>/dev/null && \
-		(systemctl stop redis-server >/dev/null 2>&1 || service redis-server stop \
-			>/dev/null 2>&1 || true); \
+			redis-sentinel >/dev/null && \
+		for service in redis-server redis-sentinel; do \
+			systemctl stop $$service >/dev/null 2>&1 || service $$service stop \
+				>/dev/null 2>&1 || true; \
+		done; \
 	else \
 		echo "WARNING: redis-server is not installed and cannot be installed here:"; \
 		echo "WARNING: the differential tests will be SKIPPED."; \

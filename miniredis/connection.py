@@ -25,6 +25,7 @@ from .histogram import record_overflow
 from .blocking import BLOCKED
 from .monitor import feed as monitor_feed, shown as monitor_shown
 from .pause import may_replicate
+from .replication.replica import link_down_refuses_stale, read_only as replica_read_only
 from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
 from .security.protected import PROTECTED_COMMANDS, command_refusal
 from .parsing import RequestParser
@@ -44,6 +45,8 @@ READ_SIZE = 64 * 1024
 
 class Client(RequestParser):
     """A connected client and all its per-connection state."""
+
+    kind = "normal"     # CLIENT LIST/KILL TYPE: "master" for a replica's master client
 
     def __init__(self, state: "ServerState", sock: Any, addr: str, laddr: str,
                  unix: bool = False) -> None:
@@ -137,7 +140,7 @@ class Client(RequestParser):
             or self.state.busy_script is not None or self.state.maxmemory_gate \
             or self.state.write_denied is not None or self.state.no_replicas \
             or self.tracking is not None \
-            or self.state.gate_all
+            or self.state.gate_all or self.state.repl.gate
 
     def set_authenticated(self, value: bool, user: Any = None) -> None:
         """Mark the connection (un)authenticated, optionally as ``user``."""
@@ -624,11 +627,25 @@ class Client(RequestParser):
             cmd.rejected_calls += 1
             self._refuse(cmd, errors.NOREPLICAS)
             return True
+        if self.state.repl.gate and replica_read_only(self.state) and _writes(self, cmd):
+            # A read-only replica (its master's MasterClient has a gate of its own).
+            cmd.rejected_calls += 1
+            self._refuse(cmd, errors.READONLY_REPLICA)
+            return True
         if self.subscribed and self.resp == 2:
             refusal = refused_while_subscribed(self, cmd)
             if refusal is not None:
                 self._refuse(cmd, refusal)
                 return True
+        if self.state.repl.gate and link_down_refuses_stale(self.state) \
+                and _denies(self, cmd, "stale"):
+            cmd.rejected_calls += 1     # replica-serve-stale-data no, link down
+            self._refuse(cmd, errors.MASTERDOWN)
+            return True
+        if self.state.repl.loading and _denies(self, cmd, "loading"):
+            cmd.rejected_calls += 1     # a replica loading its master's RDB
+            self._refuse(cmd, errors.LOADING)
+            return True
         if self.state.busy_script is not None and "allow_busy" not in cmd.flags:
             # A script runs past busy-reply-threshold (we are served from its hook).
             cmd.rejected_calls += 1
@@ -658,6 +675,21 @@ class Client(RequestParser):
 def _disk_denied(client: Client, cmd: Command) -> bool:
     """Refused while the disk fails: write commands (see _writes) and PING."""
     return (cmd.name == "ping" and cmd.parent is None) or _writes(client, cmd)
+
+
+def _denies(client: Client, cmd: Command, flag: str) -> bool:
+    """A command without ``flag`` ("stale", "loading"), or an EXEC whose queue holds
+    one (Redis's cmd_inv_flags)."""
+    if flag not in cmd.flags:
+        return True
+    if cmd.name == "exec" and cmd.parent is None and client.multi:
+        for args in client.multi:
+            queued = _LOOKUP.get(args[0])
+            if queued is not None and queued.subcommands and len(args) > 1:
+                queued = queued.subcommands.get(args[1].lower(), queued)
+            if queued is not None and flag not in queued.flags:
+                return True
+    return False
 
 
 def _writes(client: Client, cmd: Command) -> bool:

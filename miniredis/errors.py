@@ -59,6 +59,16 @@ NOPROTO = "NOPROTO unsupported protocol version"
 MAX_CLIENTS = "ERR max number of clients reached"
 SELECT_NOT_ALLOWED = "ERR SELECT is not allowed in cluster mode"
 NOREPLICAS = "NOREPLICAS Not enough good replicas to write."
+# A replica (miniredis.replication.replica): replica-read-only, replica-serve-stale-data.
+READONLY_REPLICA = "READONLY You can't write against a read only replica."
+MASTERDOWN = ("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to "
+              "'no'.")
+SCRIPT_STALE_REPLICA = "ERR Can not execute the command on a stale replica"
+LOADING = "LOADING Redis is loading the dataset in memory"
+REPLICAOF_INVALID_PORT = "ERR Invalid master port"
+REPLICAOF_FROM_REPLICA = "ERR Command is not valid when client is a replica."
+UNBLOCKED_ROLE_CHANGE = ("UNBLOCKED force unblock from blocking operation, instance state "
+                         "changed (master -> replica?)")
 CLUSTER_DISABLED = "ERR This instance has cluster support disabled"
 CLIENT_NAME_SPACES = "ERR Client names cannot contain spaces, newlines or special characters."
 

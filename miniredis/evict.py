@@ -247,6 +247,8 @@ class Evictor:
         limit = config["maxmemory"]
         if not limit or state.busy_script is not None:
             return EVICT_OK
+        if state.repl.master_host is not None and config["replica-ignore-maxmemory"]:
+            return EVICT_OK     # a replica: its master evicts (and sends the DELs)
         used = state.memory.used()
         if used <= limit:
             return EVICT_OK

@@ -174,8 +174,7 @@ class Database:
         Records the access (OBJECT IDLETIME), as every Redis key lookup does.
         """
         if self.expires and key in self.expires:
-            if self.expires[key] <= self.state.clock.ms():
-                self._expire(key)
+            if self.expires[key] <= self.state.clock.ms() and self._expire(key):
                 return None
         slot = self.index.get(key)
         if slot is None:
@@ -186,8 +185,7 @@ class Database:
     def peek(self, key: bytes) -> Any:
         """Like :meth:`get` but not counted as an access (OBJECT, TYPE-less checks)."""
         if self.expires and key in self.expires:
-            if self.expires[key] <= self.state.clock.ms():
-                self._expire(key)
+            if self.expires[key] <= self.state.clock.ms() and self._expire(key):
                 return None
         slot = self.index.get(key)
         return None if slot is None else self._values[slot]
@@ -225,8 +223,8 @@ class Database:
         Counts a keyspace hit or miss. GET's path, so :meth:`get` is inlined.
         """
         expires = self.expires
-        if expires and key in expires and expires[key] <= self.state.clock.ms():
-            self._expire(key)
+        if expires and key in expires and expires[key] <= self.state.clock.ms() \
+                and self._expire(key):
             slot = None
         else:
             slot = self.index.get(key)
@@ -500,9 +498,15 @@ class Database:
         """Drop the TTL of ``key``; True if it had one."""
         return self.expires.pop(key, None) is not None
 
-    def _expire(self, key: bytes) -> None:
+    def _expire(self, key: bytes) -> bool:
+        """``key``'s deadline has passed: delete it (logged as DEL, notified). True if
+        it is to be reported missing, False if it is still live to the caller: on a
+        replica the master's DEL removes it, and the master's own commands see it."""
+        repl = self.state.repl
+        if repl.master_host is not None:
+            return not repl.applying
         if self.state.pause.type and self.state.pause.check():
-            return      # CLIENT PAUSE: reported missing, but kept until the pause ends
+            return True  # CLIENT PAUSE: reported missing, but kept until the pause ends
         threshold = self.state.config.values["latency-monitor-threshold"]
         if threshold:       # deleting a big value is a latency event of its own
             started = perf_counter_ns()
@@ -519,6 +523,7 @@ class Database:
         hook = self.state.on_key_expired
         if hook is not None:
             hook(self, key)
+        return True
 
     def _rebuild_heap(self) -> None:
         # Stale heap entries (TTL changed or key gone) pile up; start over from truth.
@@ -558,7 +563,14 @@ class Database:
         table, so a few draws find a key. Expired keys met on the way are reclaimed,
         as Redis does.
         """
+        tries = 0
+        key = None
         while self.index:
+            tries += 1
+            if tries > 100 and self.state.repl.master_host is not None:
+                # A replica whose keys all expired logically: the master has not
+                # deleted them yet (Redis gives up the same way).
+                return key
             slots = self._slots
             key = None
             for _ in range(16):
@@ -667,7 +679,9 @@ class Database:
                 deadline = expires.get(key)
                 if deadline is not None and deadline <= now:
                     epoch = self._epoch
-                    self._expire(key)
+                    if not self._expire(key):
+                        found.append(key)   # (live to a replica's master)
+                        continue
                     if self._epoch != epoch:  # that deletion compacted the table
                         position = self._resume(
                             ((epoch & _EPOCH_MASK) << _POSITION_BITS) | position)

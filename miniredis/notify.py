@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, FrozenSet
 
+from .pubsub import pubsub_of
+
 if TYPE_CHECKING:  # pragma: no cover
     from .keyspace import Database
 
@@ -37,7 +39,6 @@ def notify(db: "Database", event_class: str, event: bytes, key: bytes) -> None:
     classes = _classes(flags)
     if event_class not in classes:
         return
-    from .commands.pubsub import pubsub_of
     registry = pubsub_of(db.state)
     if "K" in classes:
         registry.publish(b"__keyspace@%d__:%s" % (db.id, key), event)

@@ -30,6 +30,7 @@ from .embed import DataAccess
 from .errors import MAX_CLIENTS
 from .log import Logger
 from .readiness import ReadyQueue
+from .replication import replica
 from .security.protected import refuse_connection
 from .state import ServerState
 
@@ -213,6 +214,7 @@ class Server(DataAccess):
         for listener, key in sockets:
             self._watch(listener, key)
         self._cron = gevent.spawn(self._cron_loop)
+        replica.start(state)        # replicaof in the configuration: connect to it
 
     def _open_tcp(self, address: str, port: int) -> Optional[Any]:
         """A listening TCP socket on ``address`` (Redis's spelling: ``*`` and ``::*``
@@ -339,6 +341,7 @@ class Server(DataAccess):
         if self._cron is not None:
             self._cron.kill(block=False)
             self._cron = None
+        replica.shutdown(self.state)
         self.state.replicas.shutdown()       # a full sync's child
         for client in list(self.state.clients.values()):
             client.close()
@@ -439,7 +442,8 @@ class Server(DataAccess):
         limit = time.time() - timeout
         for client in list(self.state.clients.values()):
             if client.last_interaction < limit and not getattr(client, "blocked", False) \
-                    and not self.state.replicas.is_replica(client):
+                    and client.kind != "master" \
+                    and not self.state.replicas.is_replica(client):   # repl-timeout
                 client.kill()
 
     def _on_clock_advance(self) -> None:

@@ -45,6 +45,7 @@ class Stats:
         self.evicted_keys = 0
         self.total_net_input_bytes = 0
         self.total_net_output_bytes = 0
+        self.total_net_repl_input_bytes = 0     # read from this replica's master
         self.total_error_replies = 0
         self.unexpected_error_replies = 0
         self.error_counts: Dict[str, int] = {}
@@ -224,6 +225,8 @@ class ServerState:
         self.lru_clock = int(self.clock.monotonic()) & 0x7FFFFFFF
         if self.pause.type and self.pause.check():
             return      # paused: the data set stays constant (keys expire afterwards)
+        if self.repl.master_host is not None:
+            return      # a replica: the master's DELs remove expired keys
         now = self.clock.ms()
         threshold = self.config.values["latency-monitor-threshold"]
         started = time.perf_counter_ns() if threshold else 0

@@ -457,3 +457,31 @@ def test_diskless_sync_max_replicas_starts_before_the_delay(master):
     finally:
         first.close()
         second.close()
+
+
+def test_chained_replica_proxies_the_stream_verbatim(master):
+    """master (miniredis) -> replica (miniredis) -> sub-replica (redis-server): the
+    middle one proxies its master's bytes (feed_raw), so every offset matches."""
+    middle = Master()
+    sub = None
+    try:
+        middle.r.execute_command("REPLICAOF", "127.0.0.1", master.port)
+        wait_until(lambda: middle.info().get("master_link_status") == "up", 30, "middle up")
+        master.r.set("before", "1")
+        sub = Replica(middle.port)
+        sub.wait_up()
+        populate(master.port)
+        wait_until(lambda: middle.info()["master_repl_offset"]
+                   == master.info()["master_repl_offset"], 30, "middle caught up")
+        wait_caught_up(middle, sub)
+        assert sub.info()["master_repl_offset"] == master.info()["master_repl_offset"]
+        assert_same(dump(master.port), dump(sub.port), ttl_tolerance_ms=1000)
+        # A dropped sub-replica link continues from the middle's backlog.
+        middle.r.client_kill_filter(_type="replica")
+        master.r.set("after", "2")
+        wait_until(lambda: sync_stats(middle)[1] >= 1, 30, "a partial resync")
+        wait_until(lambda: sub.r.get("after") == b"2", 30, "the write through the chain")
+    finally:
+        if sub is not None:
+            sub.stop()
+        middle.stop()

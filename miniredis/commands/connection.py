@@ -308,12 +308,11 @@ def client_trackinginfo(client, args: List[bytes]):
 
 def client_type(client) -> bytes:
     """Redis's getClientType, as CLIENT LIST/KILL TYPE name it: a replica (SYNC/PSYNC
-    sent), this server's master link (the replica side sets repl.master_client_id),
+    sent), this server's master link (``Client.kind`` "master", the replica side's),
     a subscriber, or normal."""
-    state = client.state
-    if state.replicas.is_replica(client):
+    if client.state.replicas.is_replica(client):
         return b"replica"
-    if getattr(state.repl, "master_client_id", None) == client.id:
+    if client.kind == "master":
         return b"master"
     return b"pubsub" if client.subscribed else b"normal"
 
@@ -326,6 +325,8 @@ def client_flags(client) -> str:
     flags = "O" if client.id in client.state.monitors else ""
     if client.state.replicas.is_replica(client):
         flags += "S"
+    if client.kind == "master":
+        flags += "M"
     if client.blocked is not None or client.id in client.state.pause.postponed:
         flags += "b"            # blocked, or held by CLIENT PAUSE
     if client.multi is not None:

@@ -1,14 +1,6 @@
 """Pub/sub: SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, their UNSUBSCRIBEs, PUBLISH, SPUBLISH, PUBSUB.
 
-:class:`PubSub` holds one server's subscriptions: channel -> subscribed clients (in
-subscription order) and pattern -> (compiled glob, clients); shard channels behave as
-plain channels of their own namespace, as on a single non-cluster Redis.
-
-A message is encoded once per protocol (an array in RESP2, a push in RESP3) and
-appended to each receiver's output; receivers other than the publisher are flushed
-from a loop callback, so a pipeline of PUBLISHes costs each subscriber one send, not
-one per message. A subscriber that stops reading has its unsent bytes checked against
-``client-output-buffer-limit pubsub`` and is disconnected past the limit, as Redis does.
+The subscriptions themselves and message delivery are :mod:`miniredis.pubsub`'s.
 
 In RESP2 a subscribed connection may only run the commands of ``_ALLOWED_SUBSCRIBED``
 (the dispatcher enforces it through :func:`refused_while_subscribed`); in RESP3 any
@@ -16,11 +8,12 @@ command runs and messages arrive as push replies.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from .. import errors
 from ..errors import CommandError
 from ..glob import compile_pattern
+from ..pubsub import Subscribers, pubsub_of, update_subscribed
 from ..protocol import Raw
 from . import command, container
 from .connection import help_reply
@@ -29,89 +22,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
     from ..state import ServerState
 
-Subscribers = Dict["Client", None]   # an insertion-ordered set of clients
-
 _ALLOWED_SUBSCRIBED = frozenset(("ping", "subscribe", "ssubscribe", "unsubscribe",
                                  "sunsubscribe", "psubscribe", "punsubscribe", "quit",
                                  "reset"))
-
-
-class PubSub:
-    """Every subscription of one server, and message delivery."""
-
-    def __init__(self, state: "ServerState") -> None:
-        self.state = state
-        self.channels: Dict[bytes, Subscribers] = {}
-        self.shard_channels: Dict[bytes, Subscribers] = {}
-        self.patterns: Dict[bytes, Tuple[Callable[[bytes], bool], Subscribers]] = {}
-        state.on_client_close.append(self.forget)
-        state.on_client_reset.append(self.forget)
-
-    def forget(self, client: "Client") -> None:
-        """Drop every subscription of ``client`` without telling it (RESET, close)."""
-        for channel in list(client.subscriptions):
-            self._remove(self.channels, client.subscriptions, client, channel)
-        for channel in list(client.ssubscriptions):
-            self._remove(self.shard_channels, client.ssubscriptions, client, channel)
-        for pattern in list(client.psubscriptions):
-            self._remove_pattern(client, pattern)
-        _update_subscribed(client)
-
-    @staticmethod
-    def _remove(table: Dict[bytes, Subscribers], mine: Dict[bytes, None],
-                client: "Client", channel: bytes) -> bool:
-        if channel not in mine:
-            return False
-        del mine[channel]
-        subscribers = table[channel]
-        del subscribers[client]
-        if not subscribers:
-            del table[channel]
-        return True
-
-    def _remove_pattern(self, client: "Client", pattern: bytes) -> bool:
-        if pattern not in client.psubscriptions:
-            return False
-        del client.psubscriptions[pattern]
-        subscribers = self.patterns[pattern][1]
-        del subscribers[client]
-        if not subscribers:
-            del self.patterns[pattern]
-        return True
-
-    def publish(self, channel: bytes, message: bytes, shard: bool = False) -> int:
-        """Deliver ``message`` to the channel's and the matching patterns' subscribers;
-        the number of deliveries (PUBLISH's reply)."""
-        received = 0
-        table = self.shard_channels if shard else self.channels
-        subscribers = table.get(channel)
-        if subscribers:
-            kind = b"smessage" if shard else b"message"
-            resp2 = b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
-                len(kind), kind, len(channel), channel, len(message), message)
-            resp3 = b">" + resp2[1:]
-            for client in list(subscribers):
-                client.push(resp3 if client.resp == 3 else resp2)
-                received += 1
-        if not shard and self.patterns:
-            for pattern, (test, clients) in list(self.patterns.items()):
-                if not test(channel):
-                    continue
-                resp2 = b"*4\r\n$8\r\npmessage\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (
-                    len(pattern), pattern, len(channel), channel, len(message), message)
-                resp3 = b">" + resp2[1:]
-                for client in list(clients):
-                    client.push(resp3 if client.resp == 3 else resp2)
-                    received += 1
-        return received
-
-
-def pubsub_of(state: "ServerState") -> PubSub:
-    """The server's subscription registry (created on first use)."""
-    registry = getattr(state, "pubsub", None)
-    if registry is None:
-        registry = state.pubsub = PubSub(state)
-    return registry
 
 
 def refused_while_subscribed(client: "Client", cmd: Any) -> Optional[str]:
@@ -119,12 +32,6 @@ def refused_while_subscribed(client: "Client", cmd: Any) -> Optional[str]:
     if cmd.parent is None and cmd.name in _ALLOWED_SUBSCRIBED:
         return None
     return errors.PUBSUB_CONTEXT.format(cmd.fullname)
-
-
-def _update_subscribed(client: "Client") -> None:
-    client.subscribed = bool(client.subscriptions or client.psubscriptions
-                             or client.ssubscriptions)
-    client._update_gate()
 
 
 def _count(client: "Client", shard: bool) -> int:
@@ -154,7 +61,7 @@ def _subscribe(client: "Client", args: List[bytes], shard: bool) -> Raw:
             mine[channel] = None
             table.setdefault(channel, {})[client] = None
         out.append(_notice(client, kind, channel, _count(client, shard)))
-    _update_subscribed(client)
+    update_subscribed(client)
     return Raw(b"".join(out))
 
 
@@ -170,7 +77,7 @@ def _unsubscribe(client: "Client", args: List[bytes], shard: bool) -> Raw:
         out.append(_notice(client, kind, channel, _count(client, shard)))
     if not channels:
         out.append(_notice(client, kind, None, _count(client, shard)))
-    _update_subscribed(client)
+    update_subscribed(client)
     return Raw(b"".join(out))
 
 
@@ -213,7 +120,7 @@ def psubscribe(client: "Client", args: List[bytes]) -> Any:
                 entry = registry.patterns[pattern] = (compile_pattern(pattern), {})
             entry[1][client] = None
         out.append(_notice(client, b"psubscribe", pattern, _count(client, False)))
-    _update_subscribed(client)
+    update_subscribed(client)
     return Raw(b"".join(out))
 
 
@@ -230,7 +137,7 @@ def punsubscribe(client: "Client", args: List[bytes]) -> Any:
         out.append(_notice(client, b"punsubscribe", pattern, _count(client, False)))
     if not patterns:
         out.append(_notice(client, b"punsubscribe", None, _count(client, False)))
-    _update_subscribed(client)
+    update_subscribed(client)
     return Raw(b"".join(out))
 
 

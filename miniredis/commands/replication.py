@@ -26,7 +26,8 @@ def _start_sync(client: Any, args: List[bytes], psync: bool) -> Any:
     if psync and len(args) > 3 and args[3].lower() == b"failover":
         if not state.repl.is_replica:
             raise CommandError(errors.PSYNC_FAILOVER_MASTER)
-    if state.repl.is_replica and not getattr(state.repl, "master_link_up", False):
+    link = state.repl.link
+    if state.repl.is_replica and (link is None or link.status != "connected"):
         raise CommandError(errors.SYNC_NO_MASTER_LINK)
     if client.out or client._unsent:
         raise CommandError(errors.SYNC_PENDING_OUTPUT)
@@ -89,9 +90,8 @@ def replconf(client: Any, args: List[bytes]) -> Any:
                     master.ack(client, offset)
             return _NO_REPLY
         elif option == b"getack":
-            ask = getattr(client.state.repl, "send_ack", None)   # the replica side's
-            if ask is not None:
-                ask()
+            # Our master's GETACK is answered by the replica side as it applies the
+            # stream; from anyone else it gets no reply, as in Redis.
             return _NO_REPLY
         elif option == b"rdb-only":
             number = parse_int(value)
@@ -132,7 +132,7 @@ def wait(client: Any, args: List[bytes]) -> Any:
          summary="Return the role of the instance in the context of replication")
 def role(client: Any, args: List[bytes]) -> Any:
     state = client.state
-    replica_role = getattr(state.repl, "role_reply", None)   # the replica side's
-    if state.repl.is_replica and replica_role is not None:
-        return replica_role()
+    link = state.repl.link
+    if link is not None:
+        return link.role_reply()    # a replica: its master and the link's state
     return [b"master", state.repl.offset, state.replicas.role_entries()]

@@ -29,6 +29,7 @@ from . import _BARE, Command, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
 from ..persistence import begin_unit, end_unit
 from ..security.acl import acl_check_script_call
+from ..replication.replica import link_down_refuses_stale, read_only as replica_read_only
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -45,15 +46,16 @@ _SHEBANG_FLAGS = {b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster",
 class _Script:
     """A compiled script of the cache, with its shebang flags."""
 
-    __slots__ = ("sha", "function", "compat", "no_writes", "allow_oom")
+    __slots__ = ("sha", "function", "compat", "no_writes", "allow_oom", "allow_stale")
 
     def __init__(self, sha: bytes, function: Any, compat: bool, no_writes: bool,
-                 allow_oom: bool = False) -> None:
+                 allow_oom: bool = False, allow_stale: bool = False) -> None:
         self.sha = sha
         self.function = function
         self.compat = compat          # no shebang: Redis's EVAL compatibility mode
         self.no_writes = no_writes
         self.allow_oom = allow_oom
+        self.allow_stale = allow_stale  # runs on a replica whose master link is down
 
 
 class _Run:
@@ -119,7 +121,9 @@ class Scripting:
             raise CommandError(errors.SCRIPT_COMPILE.format(
                 error.decode("utf-8", "surrogateescape")))
         allow_oom = not compat and b"allow-oom" in _shebang_flags(body)
-        script = self.scripts[sha] = _Script(sha, function, compat, no_writes, allow_oom)
+        allow_stale = not compat and b"allow-stale" in _shebang_flags(body)
+        script = self.scripts[sha] = _Script(sha, function, compat, no_writes, allow_oom,
+                                             allow_stale)
         return script
 
     # -- running -------------------------------------------------------------------
@@ -209,12 +213,18 @@ class Scripting:
         flags = cmd.flags
         if "noscript" in flags and not client.state.script_disable_deny_script:
             return self._refuse(client, cmd, errors.SCRIPT_NOT_ALLOWED)
+        if self.state.repl.gate and "stale" not in flags \
+                and link_down_refuses_stale(self.state):
+            return self._refuse(client, cmd, errors.SCRIPT_STALE_REPLICA)
         if client.user.restricted:
             refusal = acl_check_script_call(client, cmd, argv)
             if refusal is not None:
                 return self._refuse(client, cmd, refusal)
         if run.read_only and (cmd.is_write or "may_replicate" in flags):
             return self._refuse(client, cmd, errors.SCRIPT_READONLY)
+        if cmd.is_write and not run.wrote and replica_read_only(self.state) \
+                and not getattr(client, "obeyed", False):
+            return self._refuse(client, cmd, errors.READONLY_REPLICA)
         if cmd.is_write and self.state.write_denied is not None and not run.wrote:
             # Disk errors; a script that already wrote is not failed halfway (Redis).
             return self._refuse(client, cmd, self.state.write_denied)
@@ -477,12 +487,19 @@ def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) ->
 
 def prepare_run(client: "Client", script: Any, read_only: bool) -> None:
     """scriptPrepareForRun's refusals for a script or function with flags (EVAL with
-    a shebang, FCALL): MISCONF, NOREPLICAS, a writing script from a *_RO command, OOM.
+    a shebang, FCALL): MISCONF, NOREPLICAS, a writing script from a *_RO command, OOM;
+    on a replica, MASTERDOWN and READONLY (processCommand's, by the script's flags).
 
     A script that may write makes its command a write command, which processCommand
     refuses first on a disk error or missing replicas, *_RO commands included."""
     state = client.state
     may_write = not script.compat and not script.no_writes
+    if may_write and replica_read_only(state) and not getattr(client, "obeyed", False):
+        raise CommandError(errors.READONLY_REPLICA)     # processCommand: a write command
+    if state.repl.gate and not script.allow_stale and link_down_refuses_stale(state):
+        # processCommand's MASTERDOWN: Redis 7.0 refuses EVAL without a shebang too,
+        # and a script or function unless it declares allow-stale.
+        raise CommandError(errors.MASTERDOWN)
     if may_write and state.write_denied is not None:
         raise CommandError(state.write_denied)
     if may_write and state.no_replicas:

@@ -179,7 +179,8 @@ def _section_stats(state) -> List[str]:
         "instantaneous_ops_per_sec:0",
         "total_net_input_bytes:%d" % stats.total_net_input_bytes,
         "total_net_output_bytes:%d" % stats.total_net_output_bytes,
-        "total_net_repl_input_bytes:0", "total_net_repl_output_bytes:0",
+        "total_net_repl_input_bytes:%d" % stats.total_net_repl_input_bytes,
+        "total_net_repl_output_bytes:0",
         "instantaneous_input_kbps:0.00", "instantaneous_output_kbps:0.00",
         "instantaneous_input_repl_kbps:0.00", "instantaneous_output_repl_kbps:0.00",
         "rejected_connections:%d" % stats.rejected_connections,
@@ -212,10 +213,13 @@ def _section_stats(state) -> List[str]:
 
 
 def _section_replication(state) -> List[str]:
-    # connected_slaves, min_slaves_good_slaves, slaveN lines and the backlog's fields
-    # come from the master side (miniredis.replication.master).
+    # The replica side's fields (replication.replica) while this server replicates;
+    # connected_slaves, min_slaves_good_slaves, slaveN and the backlog's fields come
+    # from the master side (replication.master).
     replicas = state.replicas
-    return ["role:master", *replicas.info_lines(), "master_failover_state:no-failover",
+    link = state.repl.link
+    mine = ["role:slave", *link.info_lines()] if link is not None else ["role:master"]
+    return [*mine, *replicas.info_lines(), "master_failover_state:no-failover",
             "master_replid:%s" % state.repl.replid, "master_replid2:%s" % state.repl.replid2,
             "master_repl_offset:%d" % state.repl.offset,
             "second_repl_offset:%d" % state.repl.second_replid_offset,

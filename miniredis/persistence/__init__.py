@@ -190,7 +190,7 @@ def info_lines(state: "ServerState") -> List[str]:
     aof = getattr(state, "aof_files", None)
     rewrite = aof.rewrite if aof is not None else None
     lines = [
-        "loading:0", "async_loading:0", "current_cow_peak:0", "current_cow_size:0",
+        "loading:%d" % state.repl.loading, "async_loading:0", "current_cow_peak:0", "current_cow_size:0",
         "current_cow_size_age:0", "current_fork_perc:0.00", "current_save_keys_processed:0",
         "current_save_keys_total:0",
         "rdb_changes_since_last_save:%d" % state.dirty,

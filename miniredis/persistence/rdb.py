@@ -600,9 +600,11 @@ def _read_value(reader: _Reader, kind: int, config: Any) -> Any:
 
 
 def load_bytes(state: "ServerState", data: bytes, name: str,
-               merge: bool = False) -> Tuple[int, int, int]:
+               merge: bool = False,
+               progress: Optional[Callable[[], None]] = None) -> Tuple[int, int, int]:
     """Load an RDB image into the (empty) keyspace; with ``merge`` (DEBUG RELOAD MERGE)
-    a key already present is replaced by the file's.
+    a key already present is replaced by the file's. ``progress`` is called every 1024
+    keys (a replica serves -LOADING to its clients meanwhile).
 
     Returns (keys loaded, expired keys skipped, offset after the RDB: an AOF tail may
     follow in a preamble file). Raises RDBError.
@@ -618,6 +620,9 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
         raise RDBError("Can't handle RDB format version %d" % version)
     config = state.config
     now = state.clock.ms()
+    # A replica loads expired keys too: its master's DELs will follow (rdbLoad's
+    # iAmMaster test).
+    replica_keeps = state.repl.master_host is not None
     db = state.dbs[0]
     expires_at: Optional[int] = None
     loaded = expired = 0
@@ -652,7 +657,7 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
         else:
             key = reader.string()
             value = _read_value(reader, opcode, config)
-            if expires_at is not None and expires_at <= now:
+            if expires_at is not None and expires_at <= now and replica_keeps is False:
                 expired += 1            # as a master does: expired keys are not loaded
             elif key in db.data and not merge:
                 raise reader.fail("duplicate key '%s'" % key.decode("utf-8", "replace"))
@@ -663,6 +668,8 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
                 if expires_at is not None:
                     db.set_expire(key, expires_at)
                 loaded += 1
+                if progress is not None and not loaded & 1023:
+                    progress()
             expires_at = None
     if version >= 5:
         stored = struct.unpack("<Q", reader.take(8))[0]

@@ -27,6 +27,7 @@ from ..blocking import NOT_SERVED, block
 from ..persistence import diskio
 from .feed import ReplicationFeed
 from .fullsync import FullSync
+from .replica import ON_NEW_HISTORY
 from .links import (ONLINE, RDB_TRANSMITTED, WAIT_BGSAVE_END, WAIT_BGSAVE_START,
                     ReplConf, ReplicaLink)
 from .state import new_replid
@@ -34,6 +35,18 @@ from .state import new_replid
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
     from ..state import ServerState
+
+
+def _on_new_history(state: "ServerState", full: bool) -> None:
+    """The replica side changed this server's history: its own replicas must
+    resynchronise (disconnectSlaves); after a full resync the backlog describes a
+    dataset that is gone (replicationAttachToNewMaster frees it)."""
+    state.replicas.disconnect_all()
+    if full:
+        state.replicas.free_backlog()
+
+
+ON_NEW_HISTORY.append(_on_new_history)
 
 
 class Master:
@@ -133,7 +146,7 @@ class Master:
         self.sync_full += 1
         conf = self.conf(client)
         link = self._add_link(client, conf, pre_psync)
-        if state.repl_feed is None and len(self.links) == 1:
+        if state.repl_feed is None and len(self.links) == 1 and not state.repl.is_replica:
             # A backlog from scratch starts a new history (changeReplicationId).
             state.repl.replid = new_replid()
             state.repl.clear_replid2()

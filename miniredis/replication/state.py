@@ -7,7 +7,7 @@ replicas of the old master can continue with a partial resynchronisation.
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Any, Optional
 
 
 def new_replid() -> str:
@@ -30,6 +30,14 @@ class ReplicationState:
         self.second_replid_offset = -1
         self.master_host: Optional[str] = None
         self.master_port = 0
+        # The replica side (miniredis.replication.replica): the link to the master
+        # while this server is a replica; ``gate`` puts every client on the
+        # dispatcher's slow path (READONLY, MASTERDOWN); ``applying`` is True while
+        # the master's commands run (a replica's expired keys are live to them only).
+        self.link: Any = None
+        self.gate = False
+        self.applying = False
+        self.loading = False        # the master's RDB is loading: -LOADING (gated)
 
     @property
     def is_replica(self) -> bool:

@@ -36,7 +36,7 @@ class Function:
     (``sha`` is its name, as error replies and the slow-script log name it)."""
 
     __slots__ = ("name", "sha", "library", "function", "description", "flags",
-                 "compat", "no_writes", "allow_oom")
+                 "compat", "no_writes", "allow_oom", "allow_stale")
 
     def __init__(self, name: bytes, library: "Library", function: Any,
                  description: Optional[bytes], flags: List[bytes]) -> None:
@@ -48,6 +48,7 @@ class Function:
         self.compat = False
         self.no_writes = b"no-writes" in flags
         self.allow_oom = b"allow-oom" in flags
+        self.allow_stale = b"allow-stale" in flags
 
 
 class Library:

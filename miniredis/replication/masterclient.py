@@ -1,0 +1,55 @@
+"""The master as a client of its replica (Redis's ``server.master``, flag M).
+
+Commands from the replication stream run through the normal dispatcher with this
+client, which Redis trusts without question (mustObeyClient): no ACL, no read-only
+refusal, no OOM or MISCONF check, no CLIENT PAUSE, never blocking, and no replies
+(the replica only ever writes REPLCONF ACK to its master, from the link).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, List, Optional
+
+from ..commands.transactions import queue_command
+from ..connection import Client
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .replica import MasterLink
+
+
+class MasterClient(Client):
+    """The client the master's commands run as; closing it (CLIENT KILL TYPE master)
+    drops the link, which then reconnects and asks for a partial resync."""
+
+    kind = "master"
+
+    def __init__(self, link: "MasterLink", sock: Any, addr: str, laddr: str) -> None:
+        super().__init__(link.state, sock, addr, laddr)
+        self.link: Optional["MasterLink"] = link
+        self.set_authenticated(True, self.state.acl.superuser)
+        self.obeyed = True          # mustObeyClient: FUNCTION LOAD without timeout & co.
+        self.no_blocking = True     # a blocking command never parks the stream
+
+    def _update_gate(self) -> None:
+        # Only MULTI needs the slow path: its commands are queued until EXEC.
+        self.gated = self.multi is not None
+
+    def _gate(self, cmd: Any, args: List[bytes]) -> bool:
+        if self.multi is not None:
+            return queue_command(self, cmd, args)
+        return False
+
+    def flush(self) -> None:
+        self.out = []               # the master gets no replies
+
+    def push(self, data: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        """CLIENT KILL (or the link ending): close the socket, so the link's reader
+        notices and reconnects."""
+        if self.closed:
+            return
+        super().close()
+        link = self.link
+        if link is not None and link.client is self:
+            link._close_socket()
