@@ -414,6 +414,8 @@ class MasterLink:
             aof.close()
             self._aof_paused = True
             persistence.refresh_write_denied(self.state)
+            from .. import propagate
+            propagate.refresh(self.state)       # the AOF no longer wants effects
 
     def _resume_aof(self) -> None:
         """appendonly is still on: start a fresh AOF from the new data
