@@ -269,6 +269,36 @@ class Database:
         if hook is not None:
             hook(self, key)
 
+    def set_many(self, args: List[bytes], start: int) -> None:
+        """:meth:`set` of each key ``args[start::2]`` to the value after it (MSET),
+        with the names bound once. Publishes no keyspace event: only for callers that
+        checked that notify-keyspace-events is empty (else the events of successive
+        keys must interleave with theirs)."""
+        state = self.state
+        index = self.index
+        values = self._values
+        access = self.access
+        touched = self.touched
+        expires = self.expires
+        clock = state.lru_clock
+        hook = state.on_key_modified
+        waited = state.blocking.queues
+        for i in range(start, len(args), 2):
+            key = args[i]
+            slot = index.get(key)
+            if slot is not None:
+                if waited:
+                    self._signal_gone(key)
+                values[slot] = args[i + 1]
+                if expires:
+                    expires.pop(key, None)
+            else:
+                slot = self._add_slot(key, args[i + 1])
+            access[slot] = clock
+            touched.add(key)
+            if hook is not None:
+                hook(self, key)
+
     def overwrite(self, key: bytes, value: Any) -> None:
         """Replace the value of ``key``, which exists, keeping its TTL (INCR & co.):
         :meth:`set` without the new-key and TTL work."""

@@ -152,6 +152,27 @@ def test_used_memory_never_drifts_from_a_full_estimate(own_mini):
         conn.close()
 
 
+def test_small_sorted_sets_cost_the_same_hydrated_or_packed(own_mini):
+    """A listpack sorted set is packed at rest and hydrated while in use (a few at a
+    time): its memory estimate must not depend on which, or reads that hydrate some
+    sets (and pack others) would make used_memory drift from a full estimate."""
+    conn = RawConnection(own_mini.port)
+    state = own_mini.state
+    try:
+        conn.call("FLUSHALL")
+        for i in range(40):    # the sets read below are smaller than those packed
+            pairs = [part for n in range(2 if i < 20 else 12)
+                     for part in ("%d.5" % n, "member:%d" % n)]
+            conn.call("ZADD", "z%d" % i, *pairs)
+        assert own_mini.call(state.memory.used) == own_mini.call(_full_estimate, state)
+        for i in range(20):
+            conn.call("ZRANGE", "z%d" % i, "0", "-1")    # hydrates these, packs others
+        assert own_mini.call(state.memory.used) == own_mini.call(_full_estimate, state)
+        conn.call("FLUSHALL")
+    finally:
+        conn.close()
+
+
 def test_used_memory_follows_the_dataset(own_mini):
     conn = RawConnection(own_mini.port)
     try:

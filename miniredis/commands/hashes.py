@@ -214,9 +214,37 @@ def _set_pairs(client, args: List[bytes]) -> int:
     return added
 
 
+def _set_one(client, key: bytes, field: bytes, data: bytes) -> int:
+    """HSET with one field (its commonest form): :func:`_set_pairs` without the pair
+    loop, repacking a listpack hash only when the value changes."""
+    db = client.db
+    value = db.get(key)
+    if value is not None and value.__class__ is not PackedHash and \
+            value.__class__ is not Hash:
+        value = get_hash(client, key)    # a loader's dict adopted, or WRONGTYPE
+    if value is None or value.__class__ is PackedHash:
+        new, added, size = (value or EMPTY_HASH).put(field, data)
+        if new is not value:
+            _store_packed(client, key, value, new)
+            value = new
+        if size > client.state.config.values["hash-max-listpack-entries"] or \
+                max(len(field), len(data)) > \
+                client.state.config.values["hash-max-listpack-value"]:
+            _check_conversion(client, key, value, max(len(field), len(data)))
+    else:
+        added = field not in value
+        value[field] = data
+        _check_conversion(client, key, value, max(len(field), len(data)))
+    db.signal_modified(key)
+    notify(db, "h", b"hset", key)
+    return int(added)
+
+
 @command("hset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0",
          summary="Set the string value of a hash field")
 def hset(client, args: List[bytes]):
+    if len(args) == 4:
+        return _set_one(client, args[1], args[2], args[3])
     return _set_pairs(client, args)
 
 

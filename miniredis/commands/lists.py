@@ -35,7 +35,9 @@ def _read_list(client, key: bytes) -> Optional[PackedList]:
 def _push(client, args: List[bytes], left: bool, only_existing: bool) -> int:
     db = client.db
     key = args[1]
-    values = get_list(client, key)
+    values = db.get(key)                # get_list, inlined (LPUSH's hot path)
+    if values.__class__ is not PackedList and values is not None:
+        raise CommandError(errors.WRONGTYPE)
     if values is None:
         if only_existing:
             return 0
@@ -96,11 +98,20 @@ def _pop(client, args: List[bytes], left: bool):
         count = to_int(args[2])
         if count is None or count < 0:
             raise CommandError(errors.OUT_OF_RANGE_POSITIVE)
-    values = get_list(client, key)
+    db = client.db
+    values = db.get(key)                # get_list, inlined (RPOP's hot path)
     if values is None:
         return None if count is None else NULL_ARRAY
+    if values.__class__ is not PackedList:
+        raise CommandError(errors.WRONGTYPE)
     if count is None:
-        return pop_elements(client, key, values, left, 1)[0]
+        if not values:
+            return pop_elements(client, key, values, left, 1)[0]
+        popped = values.popleft() if left else values.pop()
+        notify(db, "l", b"lpop" if left else b"rpop", key)
+        db.delete_if_empty(key, values)
+        db.signal_modified(key)
+        return popped
     if count == 0:
         return []
     return pop_elements(client, key, values, left, count)

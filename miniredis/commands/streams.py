@@ -330,7 +330,7 @@ def xadd(client, args: List[bytes]):
         parsed, id_pos = _NO_OPTIONS, 2
     else:
         parsed, id_pos = _parse_trim_args(client, args, xadd=True)
-    pairs = args[id_pos + 1:]
+    pairs = tuple(args[id_pos + 1:])   # a tuple of bytes: the GC stops tracking it
     if len(pairs) < 2 or len(pairs) & 1:
         raise CommandError(errors.WRONG_ARITY.format("xadd"))
     id_given = parsed.id_given

@@ -202,6 +202,9 @@ def mset(client, args: List[bytes]):
     if len(args) % 2 == 0:
         raise CommandError(errors.WRONG_ARITY.format("mset"))
     db = client.db
+    if not client.state.config.values["notify-keyspace-events"]:
+        db.set_many(args, 1)
+        return OK
     for i in range(1, len(args), 2):
         db.set(args[i], args[i + 1])
         notify(db, "$", b"set", args[i])

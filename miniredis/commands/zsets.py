@@ -171,6 +171,16 @@ def _pairs(client, entries, with_scores: bool = True) -> list:
     return out
 
 
+def _column_pairs(client, scores: List[float], members: List[bytes]) -> list:
+    """:func:`_pairs` with scores, from a range's two columns."""
+    if client.resp == 3:
+        return [[member, Double(score)] for score, member in zip(scores, members)]
+    out: list = [None] * (2 * len(members))
+    out[::2] = members
+    out[1::2] = map(Double, scores)
+    return out
+
+
 def _nested_pairs(entries) -> list:
     """Member/score pairs as arrays in both protocols (ZMPOP, BZMPOP)."""
     return [[member, Double(score)] for score, member in entries]
@@ -274,7 +284,34 @@ def _zadd(client, args: List[bytes], incr: bool):
          since="1.2.0", summary="Add one or more members to a sorted set, or update its "
          "score if it already exists")
 def zadd(client, args: List[bytes]):
+    score = args[2]
+    if len(args) == 4 and score.isdigit() and len(score) < 300:
+        return _zadd_one(client, args[1], float(score), args[3])
     return _zadd(client, args, incr=False)
+
+
+def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
+    """``ZADD key <digits> member``, the commonest form (no option can be spelled
+    with digits): :func:`_zadd` without the option and pair lists, same effects in
+    the same order."""
+    db = client.db
+    zset = db.get_typed(key, ZSet)
+    if zset is None:
+        zset = ZSet()
+        db.set(key, zset)
+        signal_ready(db, key)
+    current = zset.scores.get(member)
+    if current is not None:
+        if score != current:
+            zset.update(member, score)
+            db.signal_modified(key)
+            notify(db, "z", b"zadd", key)
+        return 0
+    zset.insert(member, score, _limits(client))
+    db.signal_modified(key)
+    notify(db, "z", b"zadd", key)
+    signal_ready(db, key)
+    return 1
 
 
 @command("zincrby", 4, "write denyoom fast", keys=(1, 1, 1), group="sorted-set",
@@ -407,25 +444,35 @@ def _rank_bounds(start: int, end: int, size: int) -> Optional[Tuple[int, int]]:
     return start, min(end, size - 1)
 
 
-def _range_entries(zset: ZSet, kind: str, reverse: bool, bounds: Any, offset: int,
-                   limit: int) -> list:
-    """The (score, member) entries a ZRANGE of ``kind`` (rank/score/lex) selects."""
+def _range_span(zset: ZSet, kind: str, reverse: bool, bounds: Any, offset: int,
+                limit: int) -> Tuple[int, int]:
+    """The positions [start, stop) a ZRANGE by rank or score selects (read backwards
+    when ``reverse``); start >= stop when none."""
     size = len(zset)
     if kind == "rank":
         span = _rank_bounds(bounds[0], bounds[1], size)
         if span is None:
-            return []
+            return 0, 0
         start, end = span
         if reverse:
-            return zset.slice(size - 1 - end, size - start, reverse=True)
-        return zset.slice(start, end + 1)
+            return size - 1 - end, size - start
+        return start, end + 1
     if offset < 0 or (offset > 0 and offset >= size):
+        return 0, 0
+    low, low_ex, high, high_ex = bounds
+    if _score_range_empty(low, low_ex, high, high_ex):
+        return 0, 0
+    return zset.score_span(low, low_ex, high, high_ex, reverse, offset, limit)
+
+
+def _range_entries(zset: ZSet, kind: str, reverse: bool, bounds: Any, offset: int,
+                   limit: int) -> list:
+    """The (score, member) entries a ZRANGE of ``kind`` (rank/score/lex) selects."""
+    if kind != "lex":
+        start, stop = _range_span(zset, kind, reverse, bounds, offset, limit)
+        return zset.slice(start, stop, reverse)
+    if offset < 0 or (offset > 0 and offset >= len(zset)):
         return []
-    if kind == "score":
-        low, low_ex, high, high_ex = bounds
-        if _score_range_empty(low, low_ex, high, high_ex):
-            return []
-        return zset.score_range(low, low_ex, high, high_ex, reverse, offset, limit)
     low, high = bounds
     start = zset.lex_last(low, high) if reverse else zset.lex_first(low, high)
     if start is None:
@@ -476,8 +523,16 @@ def _zrange(client, args: List[bytes], first: int, store: bool, kind: Optional[s
     else:
         bounds = _lex_range(min_arg, max_arg)
     zset = _read_zset(client, args[first])
-    entries = [] if zset is None else \
-        _range_entries(zset, kind, reverse, bounds, offset, limit)
+    if zset is None:
+        entries: list = []
+    elif not store and kind != "lex":   # the reply straight from the columns
+        start, stop = _range_span(zset, kind, reverse, bounds, offset, limit)
+        scores, members = zset.columns(start, stop, reverse)
+        if not with_scores:
+            return members
+        return _column_pairs(client, scores, members)
+    else:
+        entries = _range_entries(zset, kind, reverse, bounds, offset, limit)
     if store:
         return _store(client, args[1], {member: score for score, member in entries},
                       b"zrangestore")

@@ -87,13 +87,13 @@ def _set_size(value: set, samples: int) -> int:
 
 
 def _zset_size(value: Any, samples: int) -> int:
-    # member -> score dict plus a sorted list of (score, member) tuples: per member a
-    # float, a tuple, a list slot and the member itself.
-    packed = value.packed_size()
-    if packed is not None:              # the object (5 slots) and its blob
+    # member -> score dict plus a ScoreList: per member a float (the dict's), a
+    # double and a list slot in the ScoreList's chunks, and the member itself.
+    packed = value.listpack_size()
+    if packed is not None:              # the object (5 slots) and its blob at rest
         return 80 + alloc(packed)
     scores = value.scores
-    per_member = _FLOAT + _TUPLE2 + 8
+    per_member = _FLOAT + 16
     return _sampled(_getsizeof(scores) + 64 * (1 + len(scores) // 1000), len(scores),
                     scores, lambda member: bytes_size(member) + per_member, samples)
 

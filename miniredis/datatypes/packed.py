@@ -162,6 +162,22 @@ class PackedHash(bytes):
                 flat[at + 1] = flat_pairs[i + 1]
         return PackedHash._of(flat), added
 
+    def put(self, field: bytes, value: bytes) -> Tuple["PackedHash", int, int]:
+        """This hash with ``field`` set to ``value`` (HSET's commonest form): (the new
+        hash, 1 if the field is new else 0, its number of fields). Setting a field to
+        the value it has returns this very hash: nothing to repack."""
+        flat = unpack(self)
+        size = len(flat) >> 1
+        try:
+            at = 2 * flat[::2].index(field) + 1
+        except ValueError:
+            flat += (field, value)
+            return PackedHash._of(flat), 1, size + 1
+        if flat[at] == value:
+            return self, 0, size
+        flat[at] = value
+        return PackedHash._of(flat), 0, size
+
     def without(self, fields: Iterable[bytes]) -> Tuple["PackedHash", int]:
         """This hash without ``fields``, and how many were present. Stops once the
         hash is empty (Redis's HDEL deletes the key at once and looks no further)."""

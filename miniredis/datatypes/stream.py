@@ -110,7 +110,7 @@ def _entry_size(node: "_Node", stream_id: StreamID, pairs: List[bytes]) -> int:
     master entry's), lp-count."""
     master = node.master
     size = 2 + _int_size(stream_id[0] - master[0]) + _int_size(stream_id[1] - master[1])
-    fields = pairs[0::2]
+    fields = tuple(pairs[0::2])
     if fields == node.fields:
         items = pairs[1::2]
         size += _int_size(len(fields) + 3)
@@ -151,7 +151,9 @@ class _Node:
 
     def __init__(self, master: StreamID, fields: List[bytes]) -> None:
         self.master = master
-        self.fields = fields                 # the master entry's field names
+        # The master entry's field names, a tuple whatever the entry's pairs are (XADD
+        # stores tuples, which the GC stops tracking; loaders may give lists).
+        self.fields = tuple(fields)
         self.live = 0
         self.deleted = 0                     # entries flagged deleted, still in place
         # lpBytes but for the live and deleted counts: the 6-byte header, the master

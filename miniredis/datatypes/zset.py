@@ -1,8 +1,9 @@
-"""The sorted set value: a dict (member -> score) plus a SortedList of (score, member).
+"""The sorted set value: a dict (member -> score) plus a ScoreList of (score, member).
 
-The dict answers ZSCORE and membership in O(1); the SortedList keeps Redis's order
-(score, then member bytes compared as memcmp does) so ranks, rank ranges and score
-ranges are bisections, and a range costs only what it returns.
+The dict answers ZSCORE and membership in O(1); the ScoreList (datatypes.scorelist:
+chunks of flat score arrays, a Fenwick tree for ranks) keeps Redis's order (score,
+then member bytes compared as memcmp does) so ranks, rank ranges and score ranges are
+bisections, and a range costs only what it returns.
 
 Redis keeps small sets in a *listpack* and converts them to a *skiplist* once they
 exceed ``zset-max-listpack-entries`` members or hold a member longer than
@@ -16,26 +17,31 @@ visible through OBJECT ENCODING and in three behaviours we reproduce:
   documentation) follow the listpack's linear walk, which we emulate exactly; for a
   skiplist we bisect, which is what Redis's skiplist walk gives for equal scores.
 
-Memory follows the encoding too. A dict and a SortedList cost about 2.5 KB for ten
+Memory follows the encoding too. A dict and a ScoreList cost about 2.5 KB for ten
 members, where Redis's listpack costs 200 bytes; so a listpack-encoded set at rest is
 one packed blob (datatypes.packed: members and scores in order) and nothing else. The
-first access *hydrates* it (builds the dict and SortedList, O(n) for n within the
+first access *hydrates* it (builds the dict and ScoreList, O(n) for n within the
 listpack limits, as a listpack walk is O(n)); the most recently hydrated sets stay so
 (``_hydrated_sets``, a few, per thread: embedded servers may run in several threads
 of one process, and one never packs another's sets), and older ones are packed again. A command works on a set it
 has just looked up, so it always finds it hydrated; the structures only ever change
 through the set's own attributes, which rehydrate from the blob when needed.
+
+Why a packed set cannot lose a write: packing (``compact``) never changes the hydrated
+structures, it only drops the set's references to them, and every write goes through
+a ZSet method that fetches them through those properties at its start and hydrates no
+other set before it returns. Code outside this module only reads them (``scores``,
+``order``); a reader holding them across the packing of its set still reads the same,
+unchanged contents.
 """
 from __future__ import annotations
 
 import threading
-from itertools import islice
 from typing import Any, Dict, Iterator, List, Optional, Tuple
-
-from sortedcontainers import SortedList
 
 from ..keyspace import register_encoding, register_type
 from .packed import EMPTY, pack, unpack
+from .scorelist import ScoreList
 
 # Listpack sets kept hydrated at once (see the module docstring). More than any one
 # command touches and then writes to through a reference it already holds.
@@ -164,7 +170,7 @@ class ZSet:
 
     def __init__(self) -> None:
         self._scores: Optional[Dict[bytes, float]] = {}
-        self._order: Optional[SortedList] = SortedList()
+        self._order: Optional[ScoreList] = ScoreList()
         self.listpack = True          # the encoding Redis would use (False: skiplist)
         self._scan: Optional[_ScanSlots] = None
         self._blob: Optional[bytes] = None   # a packed listpack set (then no _scores)
@@ -187,7 +193,7 @@ class ZSet:
         self._scores = value
 
     @property
-    def order(self) -> SortedList:
+    def order(self) -> ScoreList:
         """(score, member) in Redis's order."""
         order = self._order
         if order is None:
@@ -196,7 +202,7 @@ class ZSet:
         return order
 
     @order.setter
-    def order(self, value: SortedList) -> None:
+    def order(self, value: ScoreList) -> None:
         if self._scores is None:
             self._hydrate()
         self._order = value
@@ -206,7 +212,7 @@ class ZSet:
         members = flat[::2]
         scores = list(map(float, flat[1::2]))
         self._scores = dict(zip(members, scores))
-        self._order = _sorted_list(list(zip(scores, members)))
+        self._order = ScoreList.from_sorted(list(zip(scores, members)))
         self._blob = None
         _hydrated(self)
 
@@ -224,6 +230,19 @@ class ZSet:
     def packed_size(self) -> Optional[int]:
         """The bytes of the blob object when packed at rest, else None."""
         return None if self._blob is None else 33 + len(self._blob)
+
+    def listpack_size(self) -> Optional[int]:
+        """The bytes of the blob object a listpack set has at rest, packed now or not
+        (None for a skiplist set): memory estimates must not change when a set is
+        merely hydrated or packed again, or used_memory would drift from them."""
+        if self._blob is not None:
+            return 33 + len(self._blob)
+        if not self.listpack:
+            return None
+        flat: List[Any] = []
+        for score, member in self._order:   # type: ignore[union-attr]
+            flat += (member, _compact_score(score))
+        return 33 + len(pack(flat))
 
     def frozen(self) -> Any:
         """A copy for a snapshot, cheap to take: the (immutable) blob of a packed set,
@@ -277,7 +296,7 @@ class ZSet:
         if zset.listpack:
             scores = {m: (0.0 if s == 0 else s) for m, s in scores.items()}
         zset._scores = scores
-        zset._order = SortedList((s, m) for m, s in scores.items())
+        zset._order = ScoreList((s, m) for m, s in scores.items())
         return zset
 
     def copy(self) -> "ZSet":
@@ -290,7 +309,7 @@ class ZSet:
             other._scores = other._order = None
         else:
             other._scores = dict(self._scores)          # type: ignore[arg-type]
-            other._order = SortedList(self._order)
+            other._order = ScoreList.from_sorted(list(self._order))
         return other
 
     # -- single members ---------------------------------------------------------------
@@ -312,9 +331,11 @@ class ZSet:
         if self.listpack and score == 0:
             score = 0.0
         order = self.order
-        order.remove((self.scores[member], member))
-        order.add((score, member))
-        self.scores[member] = score
+        scores = self.scores
+        # The stored member object goes back in (the dict keeps its own key object
+        # too: the same one), not the request's copy.
+        order.add((score, order.remove((scores[member], member))))
+        scores[member] = score
 
     def remove(self, member: bytes) -> bool:
         """Remove ``member``; False if it was not there."""
@@ -331,7 +352,7 @@ class ZSet:
         score = self.scores.get(member)
         if score is None:
             return None
-        return self.order.bisect_left((score, member))
+        return self.order.rank(score, member)
 
     # -- positions and ranges ---------------------------------------------------------
     def entry(self, index: int) -> Entry:
@@ -341,10 +362,22 @@ class ZSet:
         """Entries at positions ``start <= i < stop``, descending when ``reverse``."""
         if start >= stop:
             return []
-        taken = self.order[start:stop]     # slicing beats islice for short ranges
+        taken = self.order.take(start, stop - start)
         if reverse:
             taken.reverse()
         return taken
+
+    def columns(self, start: int, stop: int,
+                reverse: bool = False) -> Tuple[List[float], List[bytes]]:
+        """(scores, members) at positions ``start <= i < stop`` as two lists,
+        descending when ``reverse``: no tuple per entry (the range replies)."""
+        if start >= stop:
+            return [], []
+        scores, members = self.order.columns(start, stop - start)
+        if reverse:
+            scores.reverse()
+            members.reverse()
+        return scores, members
 
     def remove_slice(self, start: int, stop: int) -> int:
         """Remove the entries at positions ``start <= i < stop``; how many."""
@@ -364,37 +397,36 @@ class ZSet:
     def score_start(self, low: float, exclusive: bool) -> int:
         """First position whose score is >= low (> low when ``exclusive``)."""
         if exclusive:
-            return self.order.bisect_right((low, TOP))
-        return self.order.bisect_left((low,))
+            return self.order.score_right(low)
+        return self.order.score_left(low)
 
     def score_range(self, low: float, low_ex: bool, high: float, high_ex: bool,
                     reverse: bool = False, offset: int = 0,
                     limit: int = -1) -> List[Entry]:
         """Entries with low <= score <= high (ends open when ``*_ex``), descending
-        when ``reverse``, skipping ``offset`` and taking at most ``limit`` (< 0: all).
+        when ``reverse``, skipping ``offset`` and taking at most ``limit`` (< 0: all):
+        two bisections, then a slice of what is returned."""
+        start, stop = self.score_span(low, low_ex, high, high_ex, reverse, offset, limit)
+        return self.slice(start, stop, reverse)
 
-        A short skip walks from a bisection of the sublists (irange) and never touches
-        SortedList's positional index: at a million entries that saves many cache
-        misses on the commonest queries. Long skips use positions."""
-        if offset > 64:
-            first = self.score_start(low, low_ex)
-            stop = self.score_stop(high, high_ex)
-            if reverse:
-                stop -= offset
-                start = first if limit < 0 else max(first, stop - limit)
-                return self.slice(start, stop, reverse=True)
-            first += offset
-            return self.slice(first, stop if limit < 0 else min(stop, first + limit))
-        entries = self.order.irange((low, TOP) if low_ex else (low,),
-                                    (high,) if high_ex else (high, TOP),
-                                    inclusive=(True, True), reverse=reverse)
-        return list(islice(entries, offset, None if limit < 0 else offset + limit))
+    def score_span(self, low: float, low_ex: bool, high: float, high_ex: bool,
+                   reverse: bool = False, offset: int = 0,
+                   limit: int = -1) -> Tuple[int, int]:
+        """The positions [start, stop) :meth:`score_range` returns (reversed when
+        ``reverse``); start >= stop when there are none."""
+        first = self.score_start(low, low_ex)
+        stop = self.score_stop(high, high_ex)
+        if reverse:
+            stop -= offset
+            return (first if limit < 0 else max(first, stop - limit)), stop
+        first += offset
+        return first, (stop if limit < 0 else min(stop, first + limit))
 
     def score_stop(self, high: float, exclusive: bool) -> int:
         """One past the last position whose score is <= high (< high when exclusive)."""
         if exclusive:
-            return self.order.bisect_left((high,))
-        return self.order.bisect_right((high, TOP))
+            return self.order.score_left(high)
+        return self.order.score_right(high)
 
     def lex_first(self, low: LexBound, high: LexBound) -> Optional[int]:
         """Where a forward lex walk starts (zzlFirstInLexRange), or None."""
@@ -435,7 +467,7 @@ class ZSet:
         lo, hi = 0, len(order)
         while lo < hi:
             mid = (lo + hi) // 2
-            if past(order[mid][1]):
+            if past(order.member_at(mid)):
                 hi = mid
             else:
                 lo = mid + 1
@@ -447,19 +479,22 @@ class ZSet:
         take entries while they stay on the far side's bound (``limit`` < 0: all)."""
         order = self.order
         n = len(order)
-        if reverse:
-            positions = range(start - offset, -1, -1)
-            ok = low.below
-        else:
-            positions = range(start + offset, n)
-            ok = high.above
         taken: List[Entry] = []
         if offset >= n:
             return taken
-        for index in positions:
+        if reverse:
+            if start - offset < 0:
+                return taken
+            walked = order.walk(start - offset, reverse=True)
+            ok = low.below
+        else:
+            if start + offset >= n:
+                return taken
+            walked = order.walk(start + offset)
+            ok = high.above
+        for entry in walked:
             if limit == 0:
                 break
-            entry = order[index]
             if not ok(entry[1]):
                 break
             taken.append(entry)
@@ -510,20 +545,6 @@ def frozen_items(frozen: Any) -> List[Tuple[bytes, float]]:
         flat = unpack(frozen)
         return list(zip(flat[::2], map(float, flat[1::2])))
     return frozen
-
-
-def _sorted_list(entries: List[Entry]) -> SortedList:
-    """A SortedList of ``entries``, already in order (a blob's): one sublist set
-    directly, skipping the sort and split of SortedList(iterable), when they fit in one
-    (sortedcontainers' documented layout: _lists, _maxes, _len)."""
-    order = SortedList()
-    if not entries or len(entries) > order._load:
-        order.update(entries)
-        return order
-    order._lists.append(entries)
-    order._maxes.append(entries[-1])
-    order._len = len(entries)
-    return order
 
 
 def _hydrated(zset: ZSet) -> None:

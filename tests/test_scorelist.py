@@ -1,0 +1,123 @@
+"""ScoreList (datatypes.scorelist) against a plain sorted list of (score, member), with
+chunks made tiny so that splits, merges and the Fenwick tree are exercised."""
+from __future__ import annotations
+
+import random
+from bisect import bisect_left, bisect_right
+
+import pytest
+
+from miniredis.datatypes import scorelist
+from miniredis.datatypes.scorelist import ScoreList
+from miniredis.datatypes.zset import TOP
+
+
+@pytest.fixture(params=[(8, 2), (1024, 64)], ids=["tiny-chunks", "default-chunks"])
+def chunks(request, monkeypatch):
+    monkeypatch.setattr(scorelist, "_MAX", request.param[0])
+    monkeypatch.setattr(scorelist, "_MIN", request.param[1])
+
+
+def _check(order: ScoreList, model: list, rand: random.Random) -> None:
+    assert len(order) == len(model)
+    assert list(order) == model
+    assert list(reversed(order)) == model[::-1]
+    for _ in range(20):
+        score = float(rand.randrange(-2, 40))
+        member = b"m%d" % rand.randrange(60)
+        assert order.rank(score, member) == bisect_left(model, (score, member))
+        assert order.score_left(score) == bisect_left(model, (score,))
+        assert order.score_right(score) == bisect_right(model, (score, TOP))
+        if model:
+            i = rand.randrange(len(model))
+            assert order[i] == model[i]
+            assert order[-1 - i] == model[-1 - i]
+            assert order.member_at(i) == model[i][1]
+            count = rand.randrange(0, 30)
+            assert order.take(i, count) == model[i:i + count]
+            assert order.columns(i, count) == ([e[0] for e in model[i:i + count]],
+                                               [e[1] for e in model[i:i + count]])
+            assert list(order.walk(i))[:count] == model[i:i + count]
+            assert list(order.walk(i, reverse=True)) == model[:i + 1][::-1]
+            j = rand.randrange(len(model) + 1)
+            assert order[i:j] == model[i:j]
+            assert list(order.islice(i, j, reverse=True)) == model[i:j][::-1]
+            low, high = sorted((score, float(rand.randrange(-2, 40))))
+            assert list(order.irange((low,), (high,), inclusive=(True, False))) == \
+                [e for e in model if low <= e[0] < high]
+            assert list(order.irange((low, TOP), (high, TOP))) == \
+                [e for e in model if low < e[0] <= high]
+
+
+def test_random_operations_match_a_sorted_list(chunks) -> None:
+    rand = random.Random(7)
+    order = ScoreList()
+    model: list = []
+    scores: dict = {}
+    for step in range(3000):
+        action = rand.random()
+        if action < 0.55 or not scores:
+            member = b"m%d" % rand.randrange(60)
+            score = float(rand.randrange(-2, 40)) * rand.choice((1, 1, 0.5, -0.0))
+            if member in scores:
+                order.remove((scores[member], member))
+                model.remove((scores[member], member))
+            scores[member] = score
+            order.add((score, member))
+            model.append((score, member))
+            model.sort()
+        elif action < 0.85:
+            member = rand.choice(sorted(scores))
+            order.remove((scores.pop(member), member))
+            model.remove(next(e for e in model if e[1] == member))
+        else:
+            start = rand.randrange(len(model))
+            stop = min(len(model), start + rand.randrange(1, 12))
+            del order[start:stop]
+            for _, member in model[start:stop]:
+                del scores[member]
+            del model[start:stop]
+        if step % 50 == 0:
+            _check(order, model, rand)
+    _check(order, model, rand)
+    with pytest.raises(ValueError):
+        order.remove((1000.0, b"absent"))
+
+
+def test_bulk_building_and_ties(chunks) -> None:
+    entries = [(float(i // 7), b"m%05d" % (i * 37 % 1000)) for i in range(1000)]
+    model = sorted(entries)
+    for order in (ScoreList(entries), ScoreList.from_sorted(model)):
+        rand = random.Random(3)
+        _check(order, model, rand)
+        for score, member in model[::13]:
+            assert order.rank(score, member) == model.index((score, member))
+
+
+def test_packed_zset_keeps_writes_across_evictions() -> None:
+    """A listpack set packed again while a caller holds it (more than _KEEP_HYDRATED
+    other sets hydrated meanwhile) loses nothing: writes go through its methods,
+    which rehydrate it, and a reader's stale structures still hold the old contents."""
+    from miniredis.datatypes import zset as zset_module
+    from miniredis.datatypes.zset import ZSet
+
+    limits = (128, 64)
+    target = ZSet()
+    target.insert(b"a", 1.0, limits)
+    stale_scores = target.scores
+    stale_order = target.order
+    others = []
+    for i in range(zset_module._KEEP_HYDRATED + 4):
+        other = ZSet()
+        other.insert(b"m%d" % i, float(i), limits)
+        others.append(other)
+    assert target.packed_size() is not None          # packed while we held it
+    target.insert(b"b", 2.0, limits)
+    target.update(b"a", 3.0)
+    for other in others:                             # pack it again, then read
+        other.insert(b"x", 0.5, limits)
+    assert target.member_scores() == [(b"b", 2.0), (b"a", 3.0)]
+    assert target.rank(b"a") == 1 and len(target) == 2
+    assert stale_scores == {b"a": 1.0} and list(stale_order) == [(1.0, b"a")]
+    assert [o.member_scores() for o in others[:2]] == \
+        [[(b"m0", 0.0), (b"x", 0.5)], [(b"x", 0.5), (b"m1", 1.0)]]
