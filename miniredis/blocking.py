@@ -214,8 +214,8 @@ class Blocking:
             return
         # updateStatsOnUnblock: the call and its serving make one sample.
         self._record_latency(waiter, perf_counter() - started)
-        if self.state.aof is not None:
-            self.state.aof.served(waiter, reply)   # BLPOP logged as LPOP...
+        if self.state.propagator is not None:
+            self.state.propagator.served(waiter, reply)   # BLPOP propagated as LPOP...
         self._slowlog_served(waiter, perf_counter() - started)
         self.unblock(waiter.client, reply)
 

@@ -315,7 +315,7 @@ class Client(RequestParser):
             return
         state = self.state
         aof = state.aof
-        if aof is not None and (aof.buf or aof.pending) and aof.defer(self):
+        if aof is not None and aof.buf and aof.defer(self):
             return          # sent once the effects are in the file (one write per loop)
         data = out[0] if len(out) == 1 else b"".join(out)
         self.out = []
@@ -557,8 +557,8 @@ class Client(RequestParser):
             cls = reply.__class__
             if cmd.is_write and cls is not CommandError:
                 state.dirty += 1
-                if state.aof is not None:   # log the effect (before serving waiters)
-                    state.aof.feed(self, cmd, args, reply)
+                if state.propagator is not None:   # AOF, replicas (before waiters)
+                    state.propagator.feed(self, cmd, args, reply)
             if ready and not state.blocking.suspended:
                 state.blocking.serve_ready()
             if reply is BLOCKED:

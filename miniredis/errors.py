@@ -526,3 +526,17 @@ MODULE_LOAD_FAILED = "ERR Error loading the extension. Please check the server l
 MODULE_UNLOAD_MISSING = "ERR Error unloading module: no such module with that name"
 REPLICA_KEYSPACE = "ERR Replica can't interact with the keyspace"
 LATENCY_NO_SAMPLES = "ERR No samples available for event '{}'"
+
+# -- replication, master side (SYNC, PSYNC, REPLCONF, WAIT) -----------------------------
+SYNC_PENDING_OUTPUT = "ERR SYNC and PSYNC are invalid with pending output"
+SYNC_NO_MASTER_LINK = "NOMASTERLINK Can't SYNC while not connected with my master"
+SYNC_FILTER_NEEDS_EOF = "ERR Filtered replica requires EOF capability"
+PSYNC_FAILOVER_MASTER = "ERR PSYNC FAILOVER can't be sent to a master."
+REPLCONF_UNKNOWN = "ERR Unrecognized REPLCONF option: {}"
+REPLCONF_IP_TOO_LONG = "ERR REPLCONF ip-address provided by replica instance is too long: {} bytes"
+REPLCONF_FILTER_MISSING = "ERR Missing rdb-filter-only values"
+REPLCONF_FILTER_UNSUPPORTED = "ERR Unsupported rdb-filter-only option: {}"
+REPLCONF_RDB_ONLY_RANGE = "ERR value is out of range, value must between 0 and 1"
+WAIT_ON_REPLICA = "ERR WAIT cannot be used with replica instances. Please also note that " \
+    "since Redis 4.0 if a replica is configured to be writable (which is not the default) " \
+    "writes to replicas are just local and are not propagated."

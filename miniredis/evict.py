@@ -315,8 +315,8 @@ class Evictor:
             state.tracking.server_modified(db, key)   # no client did it (NOLOOP)
         state.stats.evicted_keys += 1
         notify(db, "e", b"evicted", key)
-        if state.aof is not None:
-            state.aof.propagate(db.id, [b"DEL", key])
+        if state.propagator is not None:
+            state.propagator.propagate(db.id, [b"DEL", key])
         return size
 
     # -- carrying on later ----------------------------------------------------------------

@@ -545,8 +545,8 @@ class Database:
                 threshold, "expire-del", (perf_counter_ns() - started) // 1_000_000)
         else:
             self._remove(key)
-        if self.state.aof is not None:
-            self.state.aof.expired(self, key)   # logged as DEL, as Redis propagates it
+        if self.state.propagator is not None:
+            self.state.propagator.expired(self, key)   # propagated as DEL, as Redis does
         self.state.stats.expired_keys += 1
         notify(self, "x", b"expired", key)
         self.signal_modified(key)

@@ -341,6 +341,7 @@ class Server(DataAccess):
             self._cron.kill(block=False)
             self._cron = None
         replica.shutdown(self.state)
+        self.state.replicas.shutdown()       # a full sync's child
         for client in list(self.state.clients.values()):
             client.close()
         # The AOF's last writes fsynced; an RDB save if SHUTDOWN/save points ask for it.
@@ -427,6 +428,7 @@ class Server(DataAccess):
                 if state.tracking.clients:    # tracking-table-max-keys, as serverCron
                     state.tracking.limit()
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites
+                state.replicas.cron()         # replicas: pings, syncs, timeouts, backlog
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)
 
@@ -438,7 +440,8 @@ class Server(DataAccess):
         limit = time.time() - timeout
         for client in list(self.state.clients.values()):
             if client.last_interaction < limit and not getattr(client, "blocked", False) \
-                    and client.kind != "master":    # repl-timeout watches the master
+                    and client.kind != "master" \
+                    and not self.state.replicas.is_replica(client):   # repl-timeout
                 client.kill()
 
     def _on_clock_advance(self) -> None:

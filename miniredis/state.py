@@ -122,6 +122,13 @@ class ServerState:
         self.blocking = Blocking(self)      # clients parked in BLPOP & co.
         self.busy_script: Any = None        # a script past busy-reply-threshold
         self.aof: Any = None                # miniredis.persistence.aof.AOF while appendonly is on
+        # The replication stream (miniredis.replication.feed.ReplicationFeed) while a
+        # backlog exists, and the one propagation stream feeding it and the AOF:
+        # ``propagator`` is None while neither wants effects (miniredis.propagate).
+        self.repl_feed: Any = None
+        from .propagate import Propagator
+        self.propagation = Propagator(self)
+        self.propagator: Optional[Propagator] = None
         from .security.acl import ACL
         self.acl = ACL(self)                # users, permissions, the ACL log
         # The MISCONF text write commands get while persistence fails, else None
@@ -130,6 +137,8 @@ class ServerState:
         # min-replicas-to-write asks for replicas this master never has: write
         # commands get NOREPLICAS (kept by refresh_no_replicas; part of Client.gated).
         self.no_replicas = False
+        from .replication.master import Master
+        self.replicas = Master(self)        # this server's replicas (master side)
         self.refresh_no_replicas()
         from .tracking import Tracking
         self.tracking = Tracking(self)      # CLIENT TRACKING's tables
@@ -147,10 +156,12 @@ class ServerState:
 
     def refresh_no_replicas(self) -> None:
         """Recompute ``no_replicas`` (Redis's checkGoodReplicasStatus failing: a master
-        with min-replicas-to-write and min-replicas-max-lag set and, here, never a
-        replica) and, when it changes, every client's dispatch gate."""
+        with min-replicas-to-write and min-replicas-max-lag set and fewer good replicas,
+        online with an ACK within the lag) and, when it changes, every client's gate."""
         values = self.config.values
-        refuse = bool(values["min-replicas-to-write"] and values["min-replicas-max-lag"])
+        refuse = bool(values["min-replicas-to-write"] and values["min-replicas-max-lag"]) \
+            and not self.repl.is_replica \
+            and self.replicas.good < values["min-replicas-to-write"]
         if refuse != self.no_replicas:
             self.no_replicas = refuse
             for client in list(self.clients.values()):

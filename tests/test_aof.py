@@ -284,7 +284,10 @@ def test_effects_as_redis_logs_them(workdir):
         conn.call("MULTI")
         conn.call("INCR", "b")
         conn.call("EXEC")                           # one effect: no MULTI around it
-        conn.call("DEL", "nothing")
+        conn.call("DEL", "nothing")                 # changed nothing: not logged
+        conn.call("SREM", "s", "nothing")
+        conn.call("SET", "b", "2", "NX")
+        conn.call("DEL", "b")
         data = _incr_bytes(workdir)
         conn.close()
     commands = data.split(b"*")[1:]

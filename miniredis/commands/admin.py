@@ -1,6 +1,6 @@
-"""Server administration: MONITOR, CLIENT PAUSE/UNPAUSE, ROLE, WAIT, MODULE, LOLWUT and
-COMMAND GETKEYSANDFLAGS, as Redis 7.0.15 answers them on a standalone master with no
-replicas and no modules.
+"""Server administration: MONITOR, CLIENT PAUSE/UNPAUSE, MODULE, LOLWUT and COMMAND
+GETKEYSANDFLAGS, as Redis 7.0.15 answers them with no modules (ROLE and WAIT are in
+:mod:`.replication`).
 
 The mechanisms live outside the command layer (:mod:`miniredis.monitor`,
 :mod:`miniredis.pause`); these handlers only switch them on and off.
@@ -11,7 +11,6 @@ from typing import List
 
 from .. import errors
 from ..args import LLONG_MAX, parse_int
-from ..blocking import block
 from ..errors import CommandError
 from ..pause import ALL, WRITE
 from ..protocol import OK, Raw, Set, Simple, Verbatim
@@ -73,29 +72,6 @@ def client_pause(client, args: List[bytes]):
 def client_unpause(client, args: List[bytes]):
     client.state.pause.unpause()
     return OK
-
-
-# -- replication as a standalone master sees it ------------------------------------------
-@command("role", 1, "noscript loading stale fast", group="server", since="2.8.12",
-         summary="Return the role of the instance in the context of replication")
-def role(client, args: List[bytes]):
-    link = client.state.repl.link
-    if link is not None:
-        return link.role_reply()    # a replica: its master and the link's state
-    return [b"master", client.state.repl.offset, []]
-
-
-@command("wait", 3, "noscript", group="generic", since="3.0.0",
-         summary="Wait for the synchronous replication of all the write commands sent in "
-                 "the context of the current connection")
-def wait(client, args: List[bytes]):
-    wanted = parse_int(args[1])
-    end = _timeout_ms(client, args[2])
-    if wanted <= 0:
-        return 0                     # no replica acknowledges, and none is needed
-    # No replica will ever acknowledge: wait out the timeout (0: until unblocked).
-    seconds = max(end - client.state.clock.ms(), 1) / 1000.0 if end else 0.0
-    return block(client, [], seconds, lambda c, db, key: 0, 0)
 
 
 # -- MODULE (no module can be loaded) ------------------------------------------------------

@@ -306,13 +306,25 @@ def client_trackinginfo(client, args: List[bytes]):
                 (b"prefixes", sorted(mode.prefixes))])
 
 
-# CLIENT LIST/KILL TYPE names and Client.kind ("slave": a replica's connection).
-_TYPE_KIND = {b"normal": "normal", b"master": "master", b"replica": "slave",
-              b"slave": "slave"}
+def client_type(client) -> bytes:
+    """Redis's getClientType, as CLIENT LIST/KILL TYPE name it: a replica (SYNC/PSYNC
+    sent), this server's master link (``Client.kind`` "master", the replica side's),
+    a subscriber, or normal."""
+    if client.state.replicas.is_replica(client):
+        return b"replica"
+    if client.kind == "master":
+        return b"master"
+    return b"pubsub" if client.subscribed else b"normal"
+
+
+_TYPE_NAMES = {b"normal": b"normal", b"master": b"master", b"replica": b"replica",
+               b"slave": b"replica", b"pubsub": b"pubsub"}
 
 
 def client_flags(client) -> str:
     flags = "O" if client.id in client.state.monitors else ""
+    if client.state.replicas.is_replica(client):
+        flags += "S"
     if client.kind == "master":
         flags += "M"
     if client.blocked is not None or client.id in client.state.pause.postponed:
@@ -411,11 +423,11 @@ def client_list(client, args: List[bytes]):
     if len(args) > 2:
         option = args[2].lower()
         if option == b"type" and len(args) == 4:
-            kind = args[3].lower()
-            if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
+            kind = _TYPE_NAMES.get(args[3].lower())
+            if kind is None:
                 raise CommandError(errors.CLIENT_UNKNOWN_TYPE.format(
                     args[3].decode("utf-8", "replace")))
-            clients = [c for c in clients if c.kind == _TYPE_KIND.get(kind, "pubsub")]
+            clients = [c for c in clients if client_type(c) == kind]
         elif option == b"id" and len(args) > 3:
             wanted = []
             for text in args[3:]:
@@ -461,10 +473,10 @@ def client_kill(client, args: List[bytes]):
         elif option == b"laddr":
             filters.append(lambda c, t=text: c.laddr == t)
         elif option == b"type":
-            kind = value.lower()
-            if kind not in (b"normal", b"master", b"replica", b"slave", b"pubsub"):
+            kind = _TYPE_NAMES.get(value.lower())
+            if kind is None:
                 raise CommandError(errors.CLIENT_UNKNOWN_TYPE.format(text))
-            filters.append(lambda c, k=_TYPE_KIND.get(kind, "pubsub"): c.kind == k)
+            filters.append(lambda c, k=kind: client_type(c) == k)
         elif option == b"user":
             user = client.state.acl.get(value)
             if user is None:

@@ -313,8 +313,8 @@ def _log_partial(client, moved: List[bytes]) -> None:
     state = client.state
     if moved:
         state.dirty += 1
-        if state.aof is not None:
-            state.aof.propagate(client.db.id, [b"DEL"] + moved)
+        if state.propagator is not None:
+            state.propagator.propagate(client.db.id, [b"DEL"] + moved)
 
 
 @effect("migrate")

@@ -106,9 +106,9 @@ def pfcount(client, args: List[bytes]):
     db.signal_modified(key)
     state = client.state
     state.dirty += 1
-    if state.aof is not None:
-        # A read-only command that changed the string: logged as Redis propagates it.
-        state.aof.propagate(db.id, list(args))
+    if state.propagator is not None:
+        # A read-only command that changed the string: propagated as Redis does.
+        state.propagator.propagate(db.id, list(args))
     return _signed(card)
 
 

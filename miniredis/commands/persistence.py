@@ -19,7 +19,7 @@ def bgrewriteaof(client: Any, args: List[bytes]) -> Any:
     if aof.rewrite is not None:
         raise CommandError(errors.REWRITE_RUNNING)
     saves = getattr(state, "snapshots", None)
-    if aof.depth or client.no_blocking or (saves is not None and saves.child is not None):
+    if state.propagation.depth or client.no_blocking or (saves is not None and saves.child is not None):
         # Inside EXEC the transaction's effects are not logged yet: after it (Redis
         # schedules the rewrite whenever it cannot start one at once).
         aof.rewrite_scheduled = True

@@ -145,13 +145,24 @@ def punsubscribe(client: "Client", args: List[bytes]) -> Any:
          since="2.0.0",
          summary="Post a message to a channel")
 def publish(client: "Client", args: List[bytes]) -> Any:
+    if client.state.repl_feed is not None:
+        _to_replicas(client, args)
     return pubsub_of(client.state).publish(args[1], args[2])
+
+
+def _to_replicas(client: "Client", args: List[bytes]) -> None:
+    """Redis replicates PUBLISH (to replicas only, not the AOF): their subscribers
+    get the message too. (Inside MULTI or a script it goes ahead of the unit.)"""
+    from ..persistence.snapshot import encode
+    client.state.repl_feed.append_unit([(client.db.id, encode(list(args)))])
 
 
 @command("spublish", 3, "pubsub loading stale fast may_replicate", keys=(1, 1, 1),
          group="pubsub", since="7.0.0",
          summary="Post a message to a shard channel")
 def spublish(client: "Client", args: List[bytes]) -> Any:
+    if client.state.repl_feed is not None:
+        _to_replicas(client, args)
     return pubsub_of(client.state).publish(args[1], args[2], shard=True)
 
 

@@ -269,8 +269,8 @@ class Scripting:
             return False, engine.to_lua(reply)
         if cmd.is_write:
             state.dirty += 1
-            if state.aof is not None:
-                state.aof.feed(client, cmd, argv, reply)   # effects replication
+            if state.propagator is not None:
+                state.propagator.feed(client, cmd, argv, reply)   # effects replication
         return True, engine.to_lua(reply)
 
     def _refuse(self, client: "Client", cmd: Optional[Command],

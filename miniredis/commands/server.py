@@ -156,7 +156,8 @@ def _section_memory(state) -> List[str]:
         "allocator_rss_ratio:%.2f" % frag, "allocator_rss_bytes:%d" % (rss - used),
         "rss_overhead_ratio:1.00", "rss_overhead_bytes:0",
         "mem_fragmentation_ratio:%.2f" % frag, "mem_fragmentation_bytes:%d" % (rss - used),
-        "mem_not_counted_for_evict:%d" % figures["aof"], "mem_replication_backlog:0",
+        "mem_not_counted_for_evict:%d" % figures["aof"], "mem_replication_backlog:%d" % (
+            state.repl_feed.backlog.histlen if state.repl_feed is not None else 0),
         "mem_total_replication_buffers:0", "mem_clients_slaves:0",
         "mem_clients_normal:%d" % memory.clients, "mem_cluster_links:0",
         "mem_aof_buffer:%d" % figures["aof"],
@@ -183,7 +184,9 @@ def _section_stats(state) -> List[str]:
         "instantaneous_input_kbps:0.00", "instantaneous_output_kbps:0.00",
         "instantaneous_input_repl_kbps:0.00", "instantaneous_output_repl_kbps:0.00",
         "rejected_connections:%d" % stats.rejected_connections,
-        "sync_full:0", "sync_partial_ok:0", "sync_partial_err:0",
+        "sync_full:%d" % state.replicas.sync_full,
+        "sync_partial_ok:%d" % state.replicas.sync_partial_ok,
+        "sync_partial_err:%d" % state.replicas.sync_partial_err,
         "expired_keys:%d" % stats.expired_keys, "expired_stale_perc:0.00",
         "expired_time_cap_reached_count:0", "expire_cycle_cpu_milliseconds:0",
         "evicted_keys:%d" % stats.evicted_keys, "evicted_clients:0",
@@ -210,16 +213,17 @@ def _section_stats(state) -> List[str]:
 
 
 def _section_replication(state) -> List[str]:
-    # min-replicas-to-write in force: Redis counts its good replicas (never any here).
-    good = ["min_slaves_good_slaves:0"] if state.no_replicas else []
-    link = state.repl.link      # a replica: its master's fields (replication.replica)
+    # The replica side's fields (replication.replica) while this server replicates;
+    # connected_slaves, min_slaves_good_slaves, slaveN and the backlog's fields come
+    # from the master side (replication.master).
+    replicas = state.replicas
+    link = state.repl.link
     mine = ["role:slave", *link.info_lines()] if link is not None else ["role:master"]
-    return [*mine, "connected_slaves:0", *good, "master_failover_state:no-failover",
+    return [*mine, *replicas.info_lines(), "master_failover_state:no-failover",
             "master_replid:%s" % state.repl.replid, "master_replid2:%s" % state.repl.replid2,
             "master_repl_offset:%d" % state.repl.offset,
-            "second_repl_offset:%d" % state.repl.second_replid_offset, "repl_backlog_active:0",
-            "repl_backlog_size:1048576", "repl_backlog_first_byte_offset:0",
-            "repl_backlog_histlen:0"]
+            "second_repl_offset:%d" % state.repl.second_replid_offset,
+            *replicas.backlog_lines()]
 
 
 def _section_cpu(state) -> List[str]:
@@ -439,6 +443,7 @@ def _apply_write_denied(state, old: dict) -> Optional[str]:
 
 
 def _apply_min_replicas(state, old: dict) -> Optional[str]:
+    state.replicas.refresh_good()
     # Whether write commands get NOREPLICAS depends on these.
     state.refresh_no_replicas()
     return None

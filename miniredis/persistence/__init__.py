@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, List, Optional
 
 from . import aof as _aof
 from . import aofload, diskio, rdb, snapshot
-from .. import errors
+from .. import errors, propagate
 from ..commands import stats_entries
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,6 +81,7 @@ def start(state: "ServerState", load_rdb: bool = True) -> None:
         raise _aof.AOFLoadError("Can't open or create the append-only file %s: %s"
                                 % (where, diskio.strerror(exc))) from None
     state.aof = aof
+    propagate.refresh(state)
 
 
 def appendonly_changed(state: "ServerState") -> Optional[str]:
@@ -106,6 +107,7 @@ def appendonly_changed(state: "ServerState") -> Optional[str]:
     elif state.aof is not None:
         state.aof = None
         aof.close()
+    propagate.refresh(state)
     refresh_write_denied(state)
     return None
 
@@ -220,19 +222,13 @@ def info_lines(state: "ServerState") -> List[str]:
 
 
 def begin_unit(state: "ServerState") -> None:
-    """EXEC or a script starts: its effects are logged as one MULTI/EXEC block."""
-    aof = state.aof
-    if aof is not None:
-        aof.depth += 1
+    """EXEC or a script starts: its effects are propagated as one MULTI/EXEC block."""
+    state.propagation.depth += 1
 
 
 def end_unit(state: "ServerState") -> None:
     """EXEC or a script ended (see :func:`begin_unit`)."""
-    aof = state.aof
-    if aof is not None and aof.depth:
-        aof.depth -= 1
-        if not aof.depth and aof.pending:
-            aof.commit()
+    state.propagation.end_unit()
 
 
 # -- RDB snapshots ------------------------------------------------------------------------

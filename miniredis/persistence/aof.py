@@ -14,10 +14,11 @@ Every file is plain RESP (``aof-use-rdb-preamble`` is not honoured: our base is 
 ``.base.aof``), so a real redis-server 7 loads the directory as it is, and
 ``cat base incr | redis-cli --pipe`` replays it into any Redis.
 
-Effects, not requests, are logged (Redis's propagation): after a write command runs,
-:meth:`AOF.feed` appends its deterministic effect (:data:`.effects.EFFECTS`). The
-effects of one atomic unit (EXEC, a script: ``begin_unit``/``end_unit``) are wrapped
-in MULTI/EXEC when there is more than one. A SELECT is written whenever the database
+Effects, not requests, are logged (Redis's propagation): :mod:`miniredis.propagate`
+collects each write command's deterministic effect (:data:`.effects.EFFECTS`) once for
+the AOF and the replicas and hands the AOF each unit (:meth:`AOF.append_unit`); the
+effects of one atomic unit (EXEC, a script) are wrapped in MULTI/EXEC when there is
+more than one. A SELECT is written whenever the database
 of an effect differs from the file's current one.
 
 Durability: effects go to an in-memory buffer; :meth:`AOF.write` empties it into the
@@ -47,15 +48,11 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-from ..blocking import BLOCKED
-from ..commands import lookup as lookup_command
 from . import diskio
-from .effects import EFFECTS
-from .snapshot import encode, encode_pieces, write_base
+from .snapshot import encode, write_base
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
-    from ..keyspace import Database
     from ..state import ServerState
 
 _WRITE_ERROR_LOG_SECONDS = 30  # AOF_WRITE_LOG_ERROR_RATE: one error line per 30 s
@@ -166,8 +163,6 @@ class AOF:
         self.waiting: Dict[Any, None] = {}  # clients whose replies wait for write()
         self.group_scheduled = False
         self.releasing = False              # sending the held replies now
-        self.pending: List[Tuple[int, bytes]] = []   # effects of the open unit
-        self.depth = 0                      # open units (EXEC, scripts)
         self.file_db: Optional[int] = None  # the database the file has SELECTed
         self.current_size = 0               # bytes in base + incr files
         self.base_size = 0                  # current_size after the last rewrite
@@ -197,13 +192,16 @@ class AOF:
         self.orphan: Optional[str] = None   # that rewrite's incr, not in a manifest yet
 
     # -- effects --------------------------------------------------------------------
-    def propagate(self, db_id: int, argv: List[Any]) -> None:
-        """Log ``argv`` as an effect in database ``db_id``."""
-        data = encode_pieces(argv)
-        if self.depth:
-            self.pending.append((db_id, data))
-        else:
+    def append_unit(self, ops: List[Tuple[int, Any]]) -> None:
+        """Append the effects of one unit (from :class:`miniredis.propagate.Propagator`):
+        (database id, encoded command) pairs, wrapped in MULTI/EXEC if more than one."""
+        if len(ops) == 1:
+            self._emit(*ops[0])
+            return
+        self.buf.append(_MULTI)
+        for db_id, data in ops:
             self._emit(db_id, data)
+        self.buf.append(_EXEC)
 
     def _emit(self, db_id: int, data: Any) -> None:
         if db_id != self.file_db:
@@ -213,45 +211,6 @@ class AOF:
             self.buf += data
         else:
             self.buf.append(data)
-
-    def commit(self) -> None:
-        """Close the open unit: its effects, wrapped in MULTI/EXEC if more than one."""
-        pending, self.pending = self.pending, []
-        if len(pending) == 1:
-            self._emit(*pending[0])
-        elif pending:
-            self.buf.append(_MULTI)
-            for db_id, data in pending:
-                self._emit(db_id, data)
-            self.buf.append(_EXEC)
-
-    def feed(self, client: "Client", cmd: Any, args: List[bytes], reply: Any) -> None:
-        """A write command ran (successfully): log its effect."""
-        function = EFFECTS.get(cmd.fullname)
-        db_id = client.db.id
-        if function is None:
-            self.propagate(db_id, args)
-            return
-        if reply is BLOCKED:
-            return                           # parked: logged when served
-        for argv in function(client, args, reply):
-            self.propagate(db_id, argv)
-
-    def served(self, waiter: Any, reply: Any) -> None:
-        """A blocked client was served: log its command's effect (LPOP for BLPOP...)."""
-        args = getattr(waiter, "args", None)
-        if args is None or isinstance(reply, Exception):
-            return
-        cmd = lookup_command(args[0])
-        function = EFFECTS.get(cmd.fullname) if cmd is not None else None
-        if function is None:
-            return
-        for argv in function(waiter.client, args, reply):
-            self.propagate(waiter.db_id, argv)
-
-    def expired(self, db: "Database", key: bytes) -> None:
-        """A key expired (lazily or actively): Redis logs its deletion."""
-        self.propagate(db.id, [b"DEL", key])
 
     # -- the file -------------------------------------------------------------------
     def defer(self, client: "Client") -> bool:
@@ -290,8 +249,6 @@ class AOF:
         in the file: the written part is truncated away (or, if even that fails,
         only the unwritten remainder stays buffered), the error is recorded (write
         commands get MISCONF) and the cron retries; ``always`` exits instead."""
-        if self.pending and not self.depth:
-            self.commit()
         if not self.buf or self.fd < 0:
             return
         buf = self.buf
@@ -395,7 +352,7 @@ class AOF:
     def maybe_start_rewrite(self) -> None:
         """From the cron: a scheduled or (AOF on) automatic rewrite, when no child
         runs and repeated failures do not hold it back (Redis's serverCron)."""
-        if self.rewrite is not None or self.depth or _saving(self.state):
+        if self.rewrite is not None or self.state.propagation.depth or _saving(self.state):
             return
         if self.rewrite_scheduled:
             if not self._rewrite_limited():
@@ -556,7 +513,6 @@ class AOF:
         if self.rewrite is not None:
             self.rewrite.abort("the AOF was turned off or the server is shutting down")
         self.on = False
-        self.depth = 0
         self.write()
         if self.fd >= 0:
             _fsync_quietly(self.fd)

@@ -83,7 +83,9 @@ class Child:
     the parent reads it in :meth:`poll` once the child has exited.
     """
 
-    def __init__(self, work: Callable[[], None]) -> None:
+    def __init__(self, work: Callable[[], None], keep: Tuple[int, ...] = ()) -> None:
+        """``keep``: descriptors the child keeps open besides its error pipe (the
+        pipe a diskless full synchronisation streams the RDB into)."""
         read_end, write_end = os.pipe()
         # Objects that exist now are left out of the parent's collections until the
         # child is done: a collection writes to every object it visits, which would
@@ -104,8 +106,11 @@ class Child:
                 # keep only stdio and the pipe (Redis closes its listeners too).
                 top = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
                 top = top if 0 < top < 1 << 20 else 1 << 16
-                os.closerange(3, write_end)
-                os.closerange(write_end + 1, top)
+                low = 3
+                for fd in sorted(set(keep) | {write_end}):
+                    os.closerange(low, fd)
+                    low = fd + 1
+                os.closerange(low, top)
                 gc.disable()      # a collection would touch (copy) every object's page
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -48,11 +48,24 @@ def _restate_string(db: "Database", key: bytes) -> List[List[Any]]:
 
 @effect("set")
 def _set_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    if len(args) == 3:
+        return [args]
     # Relative (EX/PX) and second-resolution (EXAT) expiries become SET ... PXAT.
-    for arg in args[3:]:
-        if arg.lower() in (b"ex", b"px", b"exat"):
+    options = [arg.lower() for arg in args[3:]]
+    if reply is None and b"get" not in options:
+        return []                       # NX/XX refused it: nothing changed
+    for option in options:
+        if option in (b"ex", b"px", b"exat"):
             return _restate_string(client.db, args[1])
     return [args]
+
+
+@effect("del", "unlink", "srem", "hdel", "zrem", "lrem", "sadd", "hsetnx", "setnx",
+        "msetnx", "lpushx", "rpushx", "persist", "smove", "renamenx", "move", "copy",
+        "xack", "xdel", "zremrangebyscore", "zremrangebyrank", "zremrangebylex")
+def _unless_zero(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    # A reply of 0 means nothing changed: Redis propagates nothing (server.dirty).
+    return [] if reply == 0 else [args]
 
 
 @effect("setex", "psetex")

@@ -310,43 +310,9 @@ def write(path: str, dataset: Any, config: Any, functions: bytes = b"") -> int:
     large ones that are mostly zero runs (see :func:`lzf_zero_runs`)."""
     directory = os.path.dirname(path) or "."
     temp = os.path.join(directory, "temp-%d.rdb" % os.getpid())
-    node_entries = config["stream-node-max-entries"]
-    compress = bool(config["rdbcompression"])
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        out = _Output(fd, bool(config["rdbchecksum"]))
-        add = out.add
-        for piece in (b"REDIS%04d" % RDB_VERSION,
-                      _aux(b"redis-ver", b"7.0.15"), _aux(b"redis-bits", b"64"),
-                      _aux(b"ctime", b"%d" % int(time.time())),
-                      _aux(b"used-mem", b"0"), _aux(b"aof-base", b"0")):
-            add(piece)
-        if functions:                     # the libraries' records, before the keys
-            add(functions)
-        for db_id, count, expiring, items in dataset:
-            add(bytes((OP_SELECTDB,)) + _len(db_id))
-            add(bytes((OP_RESIZEDB,)) + _len(count) + _len(expiring))
-            for key, value, when in items:
-                if when is not None:
-                    add(bytes((OP_EXPIRETIME_MS,)) + struct.pack("<q", when))
-                cls = value.__class__
-                if (cls is bytes or cls is bytearray) and len(value) >= _LARGE:
-                    packed = lzf_zero_runs(value) if compress else None
-                    if packed is not None:
-                        add(bytes((T_STRING,)) + _string(key) + b"\xc3"
-                            + _len(len(packed)) + _len(len(value)))
-                        add(packed)
-                        continue
-                    add(bytes((T_STRING,)) + _string(key) + _len(len(value)))
-                    add(value if cls is bytes else memoryview(value))
-                    continue
-                kind, data = _value(value, node_entries)
-                add(bytes((kind,)) + _string(key) + data)
-        add(bytes((OP_EOF,)))
-        out.flush()
-        trailer = struct.pack("<Q", out.crc if out.checksum else 0)
-        diskio.write_or_raise(fd, trailer)
-        size = out.size + len(trailer)
+        size = write_fd(fd, dataset, config, functions)
         diskio.fsync(fd)
     except BaseException:
         os.close(fd)
@@ -363,6 +329,51 @@ def write(path: str, dataset: Any, config: Any, functions: bytes = b"") -> int:
     finally:
         os.close(dfd)
     return size
+
+
+def write_fd(fd: int, dataset: Any, config: Any, functions: bytes = b"",
+             aux: Tuple[Tuple[bytes, bytes], ...] = ()) -> int:
+    """Write the RDB of ``dataset`` to the open ``fd`` (a file, or the pipe a full
+    synchronisation streams to replicas); ``aux``: extra AUX fields (repl-id...).
+    Returns the number of bytes written."""
+    node_entries = config["stream-node-max-entries"]
+    compress = bool(config["rdbcompression"])
+    out = _Output(fd, bool(config["rdbchecksum"]))
+    add = out.add
+    for piece in (b"REDIS%04d" % RDB_VERSION,
+                  _aux(b"redis-ver", b"7.0.15"), _aux(b"redis-bits", b"64"),
+                  _aux(b"ctime", b"%d" % int(time.time())),
+                  _aux(b"used-mem", b"0")):
+        add(piece)
+    for name, value in aux:
+        add(_aux(name, value))
+    add(_aux(b"aof-base", b"0"))
+    if functions:                     # the libraries' records, before the keys
+        add(functions)
+    for db_id, count, expiring, items in dataset:
+        add(bytes((OP_SELECTDB,)) + _len(db_id))
+        add(bytes((OP_RESIZEDB,)) + _len(count) + _len(expiring))
+        for key, value, when in items:
+            if when is not None:
+                add(bytes((OP_EXPIRETIME_MS,)) + struct.pack("<q", when))
+            cls = value.__class__
+            if (cls is bytes or cls is bytearray) and len(value) >= _LARGE:
+                packed = lzf_zero_runs(value) if compress else None
+                if packed is not None:
+                    add(bytes((T_STRING,)) + _string(key) + b"\xc3"
+                        + _len(len(packed)) + _len(len(value)))
+                    add(packed)
+                    continue
+                add(bytes((T_STRING,)) + _string(key) + _len(len(value)))
+                add(value if cls is bytes else memoryview(value))
+                continue
+            kind, data = _value(value, node_entries)
+            add(bytes((kind,)) + _string(key) + data)
+    add(bytes((OP_EOF,)))
+    out.flush()
+    trailer = struct.pack("<Q", out.crc if out.checksum else 0)
+    diskio.write_or_raise(fd, trailer)
+    return out.size + len(trailer)
 
 
 # -- reading ------------------------------------------------------------------------------

@@ -60,6 +60,9 @@ class _Cached:
         self.db = db
 
 
+from .feed import feed_raw  # noqa: E402  (after the helpers it does not need)
+
+
 def _encoded_len(args: List[bytes]) -> int:
     """Bytes of ``args`` as a RESP multibulk: what the master sent for it (hiredis
     rejects non-canonical lengths, so the encoding is unique)."""
@@ -71,16 +74,15 @@ def _encoded_len(args: List[bytes]) -> int:
 
 
 def _proxy(state: "ServerState", data: Any) -> None:
-    """Every byte range the replica applied from its master goes through here, once.
-
-    For now it only advances ``state.repl.offset`` (master_repl_offset). When the
-    master side's ``miniredis.replication.feed.feed_raw(state, data)`` exists (branch
-    repl-master), this is where it is called: Redis proxies the master's stream
-    VERBATIM to sub-replicas (replicationFeedStreamFromMasterStream), which keeps
-    their offsets equal to ours and the master's. ``feed_raw`` must then advance the
-    offset itself (and this line go), or be told not to.
-    """
-    state.repl.offset += len(data)
+    """Every byte range the replica applied from its master goes through here, once:
+    it advances ``state.repl.offset`` (master_repl_offset) and, through the master
+    side's backlog (:func:`miniredis.replication.feed.feed_raw`, which advances the
+    offset itself), reaches this server's own replicas VERBATIM, as Redis's
+    replicationFeedStreamFromMasterStream does: their offsets stay equal to ours and
+    the master's."""
+    if state.repl_feed is None:
+        state.replicas.ensure_backlog()     # Redis creates it when the link is made
+    feed_raw(state, data)
 
 
 class MasterLink:
@@ -412,6 +414,8 @@ class MasterLink:
             aof.close()
             self._aof_paused = True
             persistence.refresh_write_denied(self.state)
+            from .. import propagate
+            propagate.refresh(self.state)       # the AOF no longer wants effects
 
     def _resume_aof(self) -> None:
         """appendonly is still on: start a fresh AOF from the new data

@@ -1,0 +1,148 @@
+"""One propagation stream: what a write command *did*, for the AOF and the replicas.
+
+Redis 7.0 hands the same argv to the AOF and to the replication stream (propagateNow
+calls feedAppendOnlyFile and replicationFeedSlaves). Here :class:`Propagator` collects
+each effect once (:data:`miniredis.persistence.effects.EFFECTS` turns a command into its
+deterministic effect: relative expiries made absolute, SPOP as SREM, a served BLPOP as
+LPOP, an expired or evicted key as DEL...) and fans it out to its *targets*: the AOF
+(while ``appendonly`` is on) and the replication feed (while a backlog exists).
+
+The dispatcher's only cost is one attribute test: ``state.propagator`` is this object
+while at least one target wants effects, else None (:func:`refresh`). The object itself
+always exists (``state.propagation``) so that EXEC and scripts can open and close their
+units whatever happens meanwhile (CONFIG SET appendonly inside a transaction).
+
+Units: the effects of one atomic step (EXEC, a script, FCALL, or one command with
+several effects such as XREADGROUP) are delivered together; a target wraps them in
+MULTI/EXEC when there is more than one, as propagatePendingCommands does.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, List, Tuple
+
+from hiredis import pack_command as _pack
+
+from .blocking import BLOCKED
+from .commands import lookup as lookup_command
+from .persistence.effects import EFFECTS
+from .persistence.snapshot import encode_pieces
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .connection import Client
+    from .keyspace import Database
+    from .state import ServerState
+
+# One effect: (database id, its RESP encoding: bytes, or a list of pieces when large).
+Op = Tuple[int, Any]
+
+_LARGE = 65536
+
+
+def encode_effect(argv: List[Any]) -> Any:
+    """``argv`` as RESP (as snapshot.encode_pieces), by hiredis's C encoder in the
+    common case: up to 16 ``bytes`` arguments, none large (a large one stays a piece
+    of its own, not copied)."""
+    if len(argv) <= 16:
+        try:
+            if max(map(len, argv)) < _LARGE:
+                return _pack(tuple(argv))
+        except (TypeError, ValueError):
+            pass        # an int or bytearray argument, or none: the general encoder
+    return encode_pieces(argv)
+
+
+class Propagator:
+    """Collects effects and delivers them, unit by unit, to the AOF and the replicas."""
+
+    def __init__(self, state: "ServerState") -> None:
+        self.state = state
+        self.depth = 0                     # open units (EXEC, scripts)
+        self.pending: List[Op] = []        # effects of the open unit
+        # The client whose write is being propagated: its ``woff`` (the stream offset
+        # after its last write, which WAIT waits for) is set once the unit is fed.
+        self.writer: Any = None
+
+    # -- collecting -----------------------------------------------------------------
+    def propagate(self, db_id: int, argv: List[Any]) -> None:
+        """Propagate ``argv`` as an effect in database ``db_id``."""
+        if self.depth:
+            self.pending.append((db_id, encode_effect(argv)))
+        else:
+            self._deliver([(db_id, encode_effect(argv))])
+
+    def feed(self, client: "Client", cmd: Any, args: List[bytes], reply: Any) -> None:
+        """A write command ran (successfully): propagate its effect."""
+        self.writer = client
+        function = EFFECTS.get(cmd.fullname)
+        if function is not None:
+            if reply is BLOCKED:
+                return                       # parked: propagated when served
+            effects = function(client, args, reply)
+            if len(effects) != 1 or effects[0] is not args:
+                self._propagate_all(client.db.id, effects)
+                return
+        # The command as it came (most writes): the shortest path.
+        data = encode_effect(args)
+        if self.depth:
+            self.pending.append((client.db.id, data))
+            return
+        state = self.state
+        if state.aof is not None:
+            state.aof.append_unit([(client.db.id, data)])
+        feed = state.repl_feed
+        if feed is not None:
+            feed.append_one(client.db.id, data)
+            client.woff = state.repl.offset
+            self.writer = None
+
+    def _propagate_all(self, db_id: int, effects: List[List[Any]]) -> None:
+        if len(effects) == 1 or self.depth:
+            for argv in effects:
+                self.propagate(db_id, argv)
+        elif effects:                        # one command, several effects: one unit
+            self._deliver([(db_id, encode_pieces(argv)) for argv in effects])
+
+    def served(self, waiter: Any, reply: Any) -> None:
+        """A blocked client was served: propagate its effect (LPOP for BLPOP...)."""
+        args = getattr(waiter, "args", None)
+        if args is None or isinstance(reply, Exception):
+            return
+        cmd = lookup_command(args[0])
+        function = EFFECTS.get(cmd.fullname) if cmd is not None else None
+        if function is None:
+            return
+        self._propagate_all(waiter.db_id, function(waiter.client, args, reply))
+
+    def expired(self, db: "Database", key: bytes) -> None:
+        """A key expired (lazily or actively): Redis propagates its deletion."""
+        self.propagate(db.id, [b"DEL", key])
+
+    # -- units ----------------------------------------------------------------------
+    def begin_unit(self) -> None:
+        self.depth += 1
+
+    def end_unit(self) -> None:
+        if not self.depth:
+            return
+        self.depth -= 1
+        if not self.depth and self.pending:
+            pending, self.pending = self.pending, []
+            self._deliver(pending)
+
+    def _deliver(self, ops: List[Op]) -> None:
+        state = self.state
+        if state.aof is not None:
+            state.aof.append_unit(ops)
+        feed = state.repl_feed
+        if feed is not None:
+            feed.append_unit(ops)
+            writer = self.writer
+            if writer is not None:
+                writer.woff = state.repl.offset
+                self.writer = None
+
+
+def refresh(state: "ServerState") -> None:
+    """Publish ``state.propagator`` while the AOF or the replication feed wants effects."""
+    wanted = state.aof is not None or state.repl_feed is not None
+    state.propagator = state.propagation if wanted else None

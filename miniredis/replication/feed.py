@@ -1,0 +1,109 @@
+"""The replication stream a master produces (Redis's replicationFeedSlaves).
+
+``state.repl_feed`` is a :class:`ReplicationFeed` while a backlog exists (from the first
+replica's SYNC until ``repl-backlog-ttl`` seconds without any); the propagator hands it
+every unit of effects (:meth:`ReplicationFeed.append_unit`). Each byte fed goes to the
+backlog, advances ``master_repl_offset`` (``state.repl.offset``) and reaches every
+replica: appended to its output at once when it is online, kept aside while its RDB is
+being produced or sent (it follows the RDB), not at all before its snapshot started.
+
+A SELECT is emitted whenever the database of an effect differs from the stream's
+(``selected_db``, Redis's slaveseldb; None after a full synchronisation starts, so every
+new replica's stream begins with one). A unit of several effects is wrapped in
+MULTI/EXEC, the SELECT for its first effect coming before the MULTI, as Redis does.
+
+:func:`feed_raw` is the entry point for bytes already encoded (a replica proxying its
+master's stream to its own replicas).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+
+from ..persistence.snapshot import encode
+from .backlog import MIN_SIZE, Backlog
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..state import ServerState
+
+_MULTI = encode([b"MULTI"])
+_EXEC = encode([b"EXEC"])
+_SELECTS = [encode([b"SELECT", b"%d" % i]) for i in range(16)]
+
+
+def _select(db_id: int) -> bytes:
+    return _SELECTS[db_id] if db_id < 16 else encode([b"SELECT", b"%d" % db_id])
+
+
+class ReplicationFeed:
+    """The backlog and the fan-out of the stream to the replicas (see module doc)."""
+
+    def __init__(self, state: "ServerState") -> None:
+        self.state = state
+        self.backlog = Backlog(state.config["repl-backlog-size"], state.repl.offset)
+        self.selected_db: Optional[int] = None     # slaveseldb
+        self.flush_scheduled = False
+
+    # -- effects ----------------------------------------------------------------------
+    def append_unit(self, ops: List[Tuple[int, Any]]) -> None:
+        """One unit of effects from the propagator (see the module doc)."""
+        if self.state.repl.master_host is not None:
+            return      # a replica proxies its master's stream instead (feed_raw)
+        if len(ops) == 1:
+            db_id, data = ops[0]
+            if db_id == self.selected_db and data.__class__ is bytes:
+                self.write(data)                 # the common case: one effect, same db
+                return
+        parts: List[Any] = []
+        if len(ops) > 1:
+            first = ops[0][0]
+            if first != self.selected_db:
+                parts.append(_select(first))
+                self.selected_db = first
+            parts.append(_MULTI)
+        for db_id, data in ops:
+            if db_id != self.selected_db:
+                parts.append(_select(db_id))
+                self.selected_db = db_id
+            if data.__class__ is list:
+                parts += data
+            else:
+                parts.append(data)
+        if len(ops) > 1:
+            parts.append(_EXEC)
+        self.write(parts[0] if len(parts) == 1 else b"".join(parts))
+
+    def append_one(self, db_id: int, data: Any) -> None:
+        """A unit of one effect (the propagator's shortest path)."""
+        if db_id == self.selected_db and data.__class__ is bytes \
+                and self.state.repl.master_host is None:
+            self.write(data)
+        else:
+            self.append_unit([(db_id, data)])
+
+    def command(self, argv: List[bytes]) -> None:
+        """A command of the master's own (PING, REPLCONF GETACK): no SELECT needed."""
+        self.write(encode(argv))
+
+    # -- bytes --------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        """Append encoded stream bytes: backlog, offset, every replica."""
+        backlog = self.backlog
+        state = self.state
+        size = state.config.values["repl-backlog-size"]
+        if size != backlog.size and (size > MIN_SIZE or backlog.size != MIN_SIZE):
+            backlog.resize(size)
+        backlog.append(data)
+        state.repl.offset += len(data)
+        if state.replicas.links:
+            state.replicas.deliver(data)
+
+
+def feed_raw(state: "ServerState", data: bytes) -> None:
+    """Append already-encoded replication stream bytes (a replica proxying its master's
+    stream to chained replicas): to the backlog (advancing ``state.repl.offset``) and
+    every online replica. Does nothing while no backlog exists (as Redis's
+    feedReplicationBuffer): create it first with ``state.replicas.ensure_backlog()``."""
+    feed = state.repl_feed
+    if feed is not None and data:
+        feed.selected_db = None     # the bytes may SELECT: our next effect re-selects
+        feed.write(data)

@@ -1,0 +1,203 @@
+"""The replication stream byte for byte against redis-server, hostile replication
+commands, and redis-cli's replication modes (--rdb, --functions-rdb, --replica)
+against a miniredis master."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+import redis
+
+from tests.aofutil import assert_same, dump
+from tests.harness import RedisProcess, exchange, redis_server_or_skip
+from tests.replutil import Master, RawReplica, redis_master, wait_until
+from tests.test_aof import populate
+
+# A command sequence whose effects do not depend on the clock: absolute expiries,
+# float increments, SPOP of a single member, MULTI, Lua switching databases...
+_SEQUENCE = [
+    ["SELECT", "3"],
+    ["SET", "a", "1", "PXAT", "4102444800000"],
+    ["SET", "b", "2", "EXAT", "4102444800"],
+    ["INCRBYFLOAT", "f", "1.5"],
+    ["INCRBYFLOAT", "f", "1e2"],
+    ["HINCRBYFLOAT", "h", "x", "0.25"],
+    ["MULTI"], ["SET", "x", "1"], ["INCR", "x"], ["EXEC"],
+    ["EVAL", "redis.call('set','e','1'); redis.call('select', 5); "
+             "redis.call('set','e5','2')", "0"],
+    ["SADD", "s", "only"], ["SPOP", "s"],
+    ["RPUSH", "l", "a", "b"], ["LPOP", "l"],
+    ["XADD", "st", "1-1", "f", "v"],
+    ["HSET", "h", "f", "v"],
+    ["GETEX", "b", "PERSIST"],
+    ["DEL", "a"],
+    ["SET", "nx", "1", "NX"], ["SET", "nx", "2", "NX"], ["SET", "gone", "3", "XX", "EX", "5"],
+    ["DEL", "missing"], ["UNLINK", "missing"], ["SREM", "s", "missing"],
+    ["SADD", "s2", "a"], ["SADD", "s2", "a"], ["HSETNX", "h", "f", "v2"],
+    ["SETNX", "nx", "4"], ["PERSIST", "nx"], ["LPUSHX", "missing", "a"],
+    ["ZREM", "missing", "a"], ["HDEL", "h", "missing"], ["LREM", "l", "0", "zz"],
+    ["COPY", "missing", "dst"], ["MOVE", "missing", "4"],
+    ["PFADD", "hll", "a"], ["PFADD", "hll", "a"],
+    ["SELECT", "0"],
+    ["PUBLISH", "chan", "message"],
+    ["SET", "z", "1"],
+    ["EVAL", "return redis.call('get', 'z')", "0"],
+    ["MULTI"], ["GET", "z"], ["EXEC"],
+    ["SETRANGE", "z", "3", "abc"],
+    ["FLUSHDB"],
+]
+
+
+def _stream_after(port: int) -> tuple:
+    """Attach a raw disk-synced replica, run the sequence, return the stream's
+    requests and its length in bytes (master_repl_offset's growth)."""
+    raw = RawReplica(port)
+    try:
+        assert raw.psync().startswith(b"+FULLRESYNC")
+        r = redis.Redis(port=port)
+        before = r.info("replication")["master_repl_offset"]
+        conn = redis.Redis(port=port, single_connection_client=True)
+        for args in _SEQUENCE:
+            conn.execute_command(*args)
+        conn.close()
+        size = r.info("replication")["master_repl_offset"] - before
+        data = raw.raw(size)
+        r.close()
+        raw.reader.feed(data)
+        commands = []
+        item = raw.reader.gets()
+        while item is not False:
+            commands.append(item)
+            item = raw.reader.gets()
+        return commands, data
+    finally:
+        raw.close()
+
+
+def test_stream_bytes_match_redis_server():
+    proc, real = redis_master("--repl-diskless-sync", "no")
+    m = Master(diskless=False)
+    try:
+        expected, expected_bytes = _stream_after(proc.port)
+        actual, actual_bytes = _stream_after(m.port)
+        assert actual == expected
+        assert actual_bytes == expected_bytes
+        assert [b"SREM", b"s", b"only"] in actual and [b"MULTI"] in actual
+    finally:
+        real.close()
+        proc.stop()
+        m.stop()
+
+
+def test_hostile_replication_commands(differ):
+    differ.check("REPLCONF", "REPLCONF foo", "REPLCONF foo bar",
+                 "REPLCONF listening-port x", "REPLCONF listening-port 6380",
+                 "REPLCONF rdb-only 2", "REPLCONF rdb-only x", "REPLCONF rdb-only 0",
+                 "REPLCONF capa foo", "REPLCONF capa eof capa psync2",
+                 "REPLCONF ip-address " + "a" * 300, "REPLCONF ip-address 10.0.0.1",
+                 "REPLCONF rdb-filter-only bogus",
+                 "REPLCONF listening-port 1 bad 2",
+                 "PSYNC", "PSYNC a", "PSYNC a b", "PSYNC a 1 failover", "SYNC x",
+                 "WAIT", "WAIT x 0", "WAIT 0 x", "WAIT 0 -1", "WAIT 0 0", "ROLE x",
+                 protocols=(2,))
+    differ.check("MULTI", "SYNC", "PSYNC ? -1", "EXEC", protocols=(2,))
+    for data in (b"REPLCONF ACK 5\r\nPING\r\n", b"REPLCONF GETACK *\r\nPING\r\n",
+                 b"PING\r\nPSYNC ? -1\r\n", b"PING\r\nSYNC\r\n"):
+        want = exchange(differ.ports["redis"], data)
+        got = exchange(differ.ports["miniredis"], data)
+        assert got == want, (data, want, got)
+
+
+def test_role_and_info_without_replicas(differ):
+    differ.check("ROLE", protocols=(2, 3))
+    for port in differ.ports.values():
+        info = redis.Redis(port=port).info("replication")
+        assert info["connected_slaves"] == 0
+        assert info["master_repl_offset"] >= 0
+
+
+def _redis_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        pytest.skip("redis-cli not found")
+    return subprocess.run([cli, *args], capture_output=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("diskless", [True, False], ids=["diskless", "disk"])
+def test_redis_cli_rdb_produces_a_file_redis_loads(diskless):
+    m = Master(diskless=diskless)
+    workdir = tempfile.mkdtemp(prefix="mini-cli-rdb-")
+    try:
+        populate(m.port)
+        expected = dump(m.port)
+        path = os.path.join(workdir, "dump.rdb")
+        done = _redis_cli("-p", str(m.port), "--rdb", path)
+        assert done.returncode == 0, done.stderr
+        assert b"Transfer finished with success" in done.stderr
+        check = subprocess.run(["redis-check-rdb", path], capture_output=True, timeout=60)
+        assert check.returncode == 0, check.stdout
+        loaded = RedisProcess(redis_server_or_skip(), ["--dir", workdir,
+                                                       "--dbfilename", "dump.rdb"])
+        try:
+            assert_same(expected, dump(loaded.port), ttl_tolerance_ms=2000)
+        finally:
+            loaded.stop()
+        wait_until(lambda: m.info()["connected_slaves"] == 0, 10, "the rdb-only replica gone")
+    finally:
+        m.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_redis_cli_functions_rdb():
+    m = Master()
+    workdir = tempfile.mkdtemp(prefix="mini-cli-frdb-")
+    try:
+        m.r.set("key", "value")
+        m.r.function_load("#!lua name=onlyfns\n"
+                          "redis.register_function('f1', function() return 1 end)")
+        path = os.path.join(workdir, "dump.rdb")
+        done = _redis_cli("-p", str(m.port), "--functions-rdb", path)
+        assert done.returncode == 0, done.stderr
+        loaded = RedisProcess(redis_server_or_skip(), ["--dir", workdir,
+                                                       "--dbfilename", "dump.rdb"])
+        try:
+            r = redis.Redis(port=loaded.port)
+            assert r.dbsize() == 0
+            assert "onlyfns" in str(r.execute_command("FUNCTION", "LIST"))
+            r.close()
+        finally:
+            loaded.stop()
+    finally:
+        m.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("diskless", [True, False], ids=["diskless", "disk"])
+def test_redis_cli_replica_prints_the_stream(diskless):
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        pytest.skip("redis-cli not found")
+    m = Master(diskless=diskless)
+    m.r.set("before", "1")
+    out_path = tempfile.mktemp(prefix="mini-cli-replica-")
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen([cli, "-p", str(m.port), "--replica"], stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: b"Logging commands from master" in open(out_path, "rb").read(),
+                   20, "redis-cli to finish its sync")
+        wait_until(lambda: m.r.execute_command("CLIENT", "LIST", "TYPE", "replica")
+                   .count(b"flags=S") == 1, 10, "the replica listed")
+        time.sleep(1.5)                               # diskless: its ACK 0 comes after 1 s
+        m.r.set("hello", "world")
+        wait_until(lambda: b'"SET","hello","world"' in open(out_path, "rb").read(),
+                   10, "the SET in redis-cli's output")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        os.unlink(out_path)
+        m.stop()
