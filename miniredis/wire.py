@@ -152,6 +152,54 @@ def inline_args(buf: bytes, pos: int, newline: int) -> List[bytes]:
     return args
 
 
+def _plain_number(digits: bytes) -> bool:
+    """A count or length as Redis writes it: 1-10 ASCII digits, no leading zero."""
+    return digits.isdigit() and len(digits) <= 10 and (digits[0] != 48 or len(digits) == 1)
+
+
+def _strings_in_bulk_only(buf: bytes, pos: int) -> bool:
+    """Whether every header from ``pos`` on is a plain '*' count or '$' length (Redis's
+    own syntax: no sign, no leading zero), each bulk followed by CRLF: then a line
+    starting with '+', '=' or '(' (XRANGE's ``+``, ZRANGEBYSCORE's ``+inf`` and
+    ``(1``) is bulk data, which hiredis reads exactly as Redis does. A request cut by
+    the end of the buffer counts as far as it goes; anything else (an inline request,
+    a RESP3 header where an argument belongs) is left to the careful parser."""
+    end = len(buf)
+    find = buf.find
+    while pos < end:
+        if buf[pos] != 42:                       # '*'
+            return False
+        eol = find(b"\r", pos)
+        if eol < 0:
+            return True
+        if eol + 1 < end and buf[eol + 1] != 10:
+            return False
+        digits = buf[pos + 1:eol]
+        if not _plain_number(digits):
+            return False
+        pos = eol + 2
+        for _ in range(int(digits)):
+            if pos >= end:
+                return True
+            if buf[pos] != 36:                   # '$'
+                return False
+            eol = find(b"\r", pos)
+            if eol < 0:
+                return True
+            if eol + 1 < end and buf[eol + 1] != 10:
+                return False
+            digits = buf[pos + 1:eol]
+            if not _plain_number(digits):
+                return False
+            pos = eol + 2 + int(digits)
+            if pos + 2 > end:
+                return True
+            if buf[pos] != 13 or buf[pos + 1] != 10:
+                return False
+            pos += 2
+    return True
+
+
 def unsafe_for_hiredis(buf: bytes, pos: int) -> bool:
     """Whether ``buf[pos:]`` must be parsed here rather than by hiredis.
 
@@ -163,7 +211,7 @@ def unsafe_for_hiredis(buf: bytes, pos: int) -> bool:
     '(') may be an argument of a kind Redis refuses and hiredis would not tell apart
     (or just bulk data that looks so). The caller has seen a hint; this decides.
     """
-    if _ODD_STRING.search(buf, pos) is not None:
+    if _ODD_STRING.search(buf, pos) is not None and not _strings_in_bulk_only(buf, pos):
         return True
     room = len(buf)
     for match in _BIG_AGGREGATE.finditer(buf, pos):
