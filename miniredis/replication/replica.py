@@ -27,6 +27,7 @@ import hiredis
 
 from .. import errors
 from . import rdbsync
+from .failover import IN_PROGRESS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
@@ -220,6 +221,8 @@ class MasterLink:
         self.status = HANDSHAKE
         self._handshake()
         outcome = self._psync()
+        if self.state.failover.status == IN_PROGRESS:
+            self.state.failover.psync_answered(True)      # the target took over
         if outcome == "continue":
             self._stream()
             return
@@ -310,7 +313,17 @@ class MasterLink:
             replid, offset = "?", -1
             self._log("notice", "Partial resynchronization not possible (no cached "
                                 "master)")
-        self._send(b"PSYNC", replid, offset)
+        failing_over = self.state.failover.status == IN_PROGRESS
+        try:
+            if failing_over:
+                # This server hands its role to the target: it promotes itself on
+                # seeing our ID (FAILOVER, replication.failover).
+                self._send(b"PSYNC", replid, offset, b"FAILOVER")
+            else:
+                self._send(b"PSYNC", replid, offset)
+        except OSError:
+            self.state.failover.abort("Write error to failover target")
+            raise
         deadline = time.time() + self.state.config.values["repl-timeout"]
         while True:
             reply = self._readline()
@@ -318,6 +331,9 @@ class MasterLink:
                 break
             if time.time() > deadline:      # newlines only: the master keeps us waiting
                 raise LinkError("Timeout connecting to the MASTER...")
+        if failing_over and not reply.startswith((b"+FULLRESYNC", b"+CONTINUE")):
+            self.state.failover.psync_answered(False)     # back to master
+            raise LinkError("Failover target rejected psync request: %s" % _text(reply))
         self.acks = True
         if reply.startswith(b"+FULLRESYNC"):
             parts = reply.split(b" ")
