@@ -358,20 +358,91 @@ def test_abort_resumes_writes(nodes, kind: str) -> None:
         replica.proc.proc.send_signal(18)
 
 
-@pytest.mark.parametrize("kind", ["mini", "real"])
-def test_target_refusing_psync_aborts(nodes, kind: str) -> None:
-    """The target answers PSYNC ... FAILOVER with an error (its replication ID is not
-    the one the old master sends: changed by hand on a miniredis replica): the old
-    master aborts, is a master again, and writes resume."""
-    master = nodes(kind)
-    replica = nodes("mini")
+_PAIRINGS = [("mini", "real"), ("real", "mini"), ("mini", "mini")]
+
+
+@pytest.mark.parametrize("first,second", _PAIRINGS)
+def test_target_refusing_psync_aborts(nodes, first: str, second: str) -> None:
+    """The target's ACL refuses PSYNC (as Redis's failover.tcl does): the old master
+    aborts, is a master again with writes resumed, and its replicas resynchronise
+    partially with its new replication ID."""
+    master = nodes(first)
+    replica = nodes(second)
     replica.replicate(master)
     master.r.set("k", "v")
     caught_up(master, replica)
-    replica.server.state.repl.replid = "f" * 40
-    assert master.r.execute_command("FAILOVER") == b"OK"
+    partial = master.r.info("stats")["sync_partial_ok"]
+    full = master.r.info("stats")["sync_full"]
+    replica.r.execute_command("ACL", "SETUSER", "default", "-psync")
+    assert master.r.execute_command("FAILOVER", "TO", "127.0.0.1", replica.port) == b"OK"
     wait_until(lambda: master.info()["role"] == "master"
                and master.info()["master_failover_state"] == "no-failover", 20,
                "the abort")
     assert master.r.set("after", "1") is True
     assert replica.info()["role"] == "slave"
+    replica.r.execute_command("ACL", "SETUSER", "default", "+psync")
+    caught_up(master, replica)
+    assert replica.r.get("after") == b"1"
+    stats = master.r.info("stats")
+    assert stats["sync_partial_ok"] - partial == 1
+    assert stats["sync_full"] == full
+    assert master.dataset() == replica.dataset()
+
+
+def _freeze(node: Node, frozen: bool) -> None:
+    """Stop a replica's acknowledgements: a redis-server process is stopped
+    (SIGSTOP/SIGCONT), a miniredis one stops sending REPLCONF ACK."""
+    if node.kind == "real":
+        node.proc.proc.send_signal(19 if frozen else 18)
+    else:
+        node.server.state.repl.link.acks = not frozen
+
+
+@pytest.mark.parametrize("first,second", _PAIRINGS)
+def test_three_nodes_as_failover_tcl(nodes, first: str, second: str) -> None:
+    """Redis's integration/failover.tcl flow with a master of one kind and two
+    replicas of the other (or all miniredis): to a named replica, then to any caught-up
+    replica (the other one frozen), the remaining nodes re-pointed; every resync is
+    partial and the datasets stay identical."""
+    n0, n1, n2 = nodes(first), nodes(second), nodes(second)
+    load(n0, 100)
+    n1.replicate(n0)
+    n2.replicate(n0)
+    caught_up(n0, n1)
+    caught_up(n0, n2)
+    base = n1.r.info("stats")
+    assert n0.r.execute_command("FAILOVER", "TO", "127.0.0.1", n1.port) == b"OK"
+    wait_until(lambda: n0.info()["master_failover_state"] == "no-failover"
+               and n0.info()["role"] == "slave", 30, "the failover to n1")
+    n2.replicate(n1)
+    wait_until(lambda: n0.info()["master_link_status"] == "up", 30, "n0's link")
+    caught_up(n1, n0)
+    caught_up(n1, n2)
+    assert [n.r.execute_command("ROLE")[0] for n in (n0, n1, n2)] == \
+        [b"slave", b"master", b"slave"]
+    stats = n1.r.info("stats")
+    assert stats["sync_partial_ok"] - base["sync_partial_ok"] == 2
+    assert stats["sync_full"] == base["sync_full"]
+    assert n0.dataset() == n1.dataset() == n2.dataset()
+
+    # Any replica: n0 is frozen, so n2 (caught up) is chosen.
+    base = n2.r.info("stats")
+    _freeze(n0, True)
+    try:
+        n1.r.set("case", "1")
+        assert n1.r.execute_command("FAILOVER") == b"OK"
+        wait_until(lambda: n1.info()["master_failover_state"] == "no-failover", 30,
+                   "the failover to any replica")
+    finally:
+        _freeze(n0, False)
+    assert n1.info()["master_port"] == n2.port
+    n0.replicate(n2)
+    caught_up(n2, n0)
+    caught_up(n2, n1)
+    assert [n.r.execute_command("ROLE")[0] for n in (n0, n1, n2)] == \
+        [b"slave", b"slave", b"master"]
+    stats = n2.r.info("stats")
+    assert stats["sync_partial_ok"] - base["sync_partial_ok"] == 2
+    assert stats["sync_full"] == base["sync_full"]
+    assert n0.dataset() == n1.dataset() == n2.dataset()
+    assert n0.r.get("case") == b"1"
