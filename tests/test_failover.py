@@ -192,6 +192,7 @@ def test_refusals_while_failing_over(nodes) -> None:
             seen = [state] + [error_of(master, *args) for args in [
                 ("FAILOVER",),
                 ("REPLICAOF", "127.0.0.1", "1"),
+                ("REPLICAOF", "NO", "ONE"),
                 ("SYNC",),
                 ("PSYNC", "?", "-1"),
             ]]
@@ -446,3 +447,30 @@ def test_three_nodes_as_failover_tcl(nodes, first: str, second: str) -> None:
     assert stats["sync_full"] == base["sync_full"]
     assert n0.dataset() == n1.dataset() == n2.dataset()
     assert n0.r.get("case") == b"1"
+
+
+@pytest.mark.parametrize("kind", ["mini", "real"])
+def test_client_unpause_keeps_the_failover_pause(nodes, kind: str) -> None:
+    """FAILOVER's write pause is its own: CLIENT UNPAUSE does not release the held
+    write; FAILOVER ABORT does."""
+    master = nodes(kind)
+    replica = nodes("real")
+    replica.replicate(master)
+    caught_up(master, replica)
+    replica.proc.proc.send_signal(19)
+    try:
+        master.r.set("k", "v")
+        assert master.r.execute_command("FAILOVER") == b"OK"
+        assert master.r.execute_command("CLIENT", "UNPAUSE") == b"OK"
+        result: List[Any] = []
+        writer = threading.Thread(target=lambda: result.append(
+            redis.Redis(port=master.port).incr("during")))
+        writer.start()
+        time.sleep(0.3)
+        assert not result                       # still held
+        assert master.r.get("k") == b"v"        # reads are not
+        assert master.r.execute_command("FAILOVER", "ABORT") == b"OK"
+        writer.join(10)
+        assert result == [1]
+    finally:
+        replica.proc.proc.send_signal(18)
