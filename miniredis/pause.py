@@ -35,31 +35,50 @@ class Pause:
 
     def __init__(self, state: "ServerState") -> None:
         self.state = state
-        self.type = OFF
-        self.end_ms = 0                       # clock.ms() at which the pause ends
+        self.type = OFF                       # the effective pause (the most restrictive)
+        self.end_ms = 0                       # clock.ms() at which CLIENT PAUSE ends
+        self.client_type = OFF                # CLIENT PAUSE's own part
+        self.failover = False                 # FAILOVER's WRITE pause (no deadline)
         self.postponed: Dict[int, Any] = {}   # client id -> client, in pause order
         self._timer: Any = None
 
     def pause(self, end_ms: int, kind: int) -> None:
         """CLIENT PAUSE: the more restrictive type and the later end win."""
-        if self.type == OFF:
-            self.type, self.end_ms = kind, end_ms
+        if self.client_type == OFF:
+            self.client_type, self.end_ms = kind, end_ms
         else:
-            self.type = max(self.type, kind)
+            self.client_type = max(self.client_type, kind)
             self.end_ms = max(self.end_ms, end_ms)
-        self.state.refresh_gates()
+        self._update()
         self._arm()
 
+    def pause_failover(self, on: bool) -> None:
+        """FAILOVER holds writes (a WRITE pause of its own, as Redis's
+        PAUSE_DURING_FAILOVER) until it succeeds or is aborted; CLIENT UNPAUSE does
+        not end it."""
+        self.failover = on
+        self._update()
+
     def unpause(self) -> None:
-        """CLIENT UNPAUSE, or the deadline passed: release every postponed client."""
-        if self.type == OFF:
+        """CLIENT UNPAUSE, or its deadline passed: end CLIENT PAUSE's part."""
+        if self.client_type == OFF:
             return
-        self.type = OFF
+        self.client_type = OFF
         self.end_ms = 0
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        self.state.refresh_gates()
+        self._update()
+
+    def _update(self) -> None:
+        """Recompute the effective type; when it gets less restrictive, postponed
+        clients run again (held anew if a pause still applies to them)."""
+        old = self.type
+        self.type = max(self.client_type, WRITE if self.failover else OFF)
+        if self.type != old:
+            self.state.refresh_gates()
+        if self.type >= old or not self.postponed:
+            return
         postponed, self.postponed = self.postponed, {}
         loop = self.state.loop
         for client in postponed.values():
@@ -72,7 +91,7 @@ class Pause:
 
     def check(self) -> bool:
         """Whether a pause is on now (ending it first if its deadline has passed)."""
-        if self.type != OFF and self.end_ms < self.state.clock.ms():
+        if self.client_type != OFF and self.end_ms < self.state.clock.ms():
             self.unpause()
         return self.type != OFF
 
@@ -130,7 +149,6 @@ class Pause:
 
     def _on_timer(self) -> None:
         self._timer = None
-        if self.type != OFF and not self.check():
-            return
-        if self.type != OFF:       # not due yet (clock frozen or moved back): look again
+        self.check()
+        if self.client_type != OFF:  # not due yet (clock frozen or moved back): look again
             self._arm()

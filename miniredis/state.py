@@ -139,6 +139,8 @@ class ServerState:
         self.no_replicas = False
         from .replication.master import Master
         self.replicas = Master(self)        # this server's replicas (master side)
+        from .replication.failover import Failover
+        self.failover = Failover(self)      # FAILOVER's state (replication.failover)
         self.refresh_no_replicas()
         from .tracking import Tracking
         self.tracking = Tracking(self)      # CLIENT TRACKING's tables

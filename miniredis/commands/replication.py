@@ -12,6 +12,7 @@ from .. import errors
 from ..args import parse_int, to_int
 from ..errors import CommandError
 from ..protocol import OK, Raw
+from ..replication import replica
 from . import command
 from .admin import _timeout_ms
 
@@ -24,8 +25,19 @@ def _start_sync(client: Any, args: List[bytes], psync: bool) -> Any:
     if master.is_replica(client):
         return _NO_REPLY                    # already a replica: ignored, as Redis
     if psync and len(args) > 3 and args[3].lower() == b"failover":
+        # Our master hands us its role (FAILOVER): if it speaks of our history,
+        # become a master; the PSYNC then goes on as from any replica.
+        state.log("warning", "Failover request received for replid %s."
+                  % args[1].decode("utf-8", "replace"))
         if not state.repl.is_replica:
             raise CommandError(errors.PSYNC_FAILOVER_MASTER)
+        if args[1].lower() != state.repl.replid.encode():
+            raise CommandError(errors.PSYNC_FAILOVER_REPLID)
+        replica.unset_master(state)
+        state.log("notice", "MASTER MODE enabled (failover request from 'id=%d addr=%s')"
+                  % (client.id, client.addr))
+    if state.failover.active:
+        raise CommandError(errors.SYNC_FAILING_OVER)
     link = state.repl.link
     if state.repl.is_replica and (link is None or link.status != "connected"):
         raise CommandError(errors.SYNC_NO_MASTER_LINK)

@@ -219,7 +219,7 @@ def _section_replication(state) -> List[str]:
     replicas = state.replicas
     link = state.repl.link
     mine = ["role:slave", *link.info_lines()] if link is not None else ["role:master"]
-    return [*mine, *replicas.info_lines(), "master_failover_state:no-failover",
+    return [*mine, *replicas.info_lines(), "master_failover_state:%s" % state.failover.status,
             "master_replid:%s" % state.repl.replid, "master_replid2:%s" % state.repl.replid2,
             "master_repl_offset:%d" % state.repl.offset,
             "second_repl_offset:%d" % state.repl.second_replid_offset,

@@ -26,6 +26,7 @@ from .. import propagate
 from ..blocking import NOT_SERVED, block
 from ..persistence import diskio
 from .feed import ReplicationFeed
+from .failover import WAIT_FOR_SYNC
 from .fullsync import FullSync
 from .replica import ON_NEW_HISTORY
 from .links import (ONLINE, RDB_TRANSMITTED, WAIT_BGSAVE_END, WAIT_BGSAVE_START,
@@ -103,6 +104,8 @@ class Master:
             link.start_stream()
         if self.waits:
             self._check_waits()
+        if self.state.failover.status == WAIT_FOR_SYNC:
+            self.state.failover.schedule()
 
     # -- SYNC / PSYNC -------------------------------------------------------------------
     def try_partial(self, client: "Client", replid: str, offset: int) -> bool:
@@ -359,7 +362,7 @@ class Master:
     def _send_getack(self) -> None:
         self.ack_scheduled = False
         feed = self.state.repl_feed
-        if feed is not None and self.links:
+        if feed is not None and self.links and not self.state.repl.is_replica:
             feed.command([b"REPLCONF", b"GETACK", b"*"])
 
     # -- WAIT ---------------------------------------------------------------------------
@@ -437,6 +440,8 @@ class Master:
     def cron(self) -> None:
         """Called by the server's cron, ``hz`` times a second."""
         state = self.state
+        if state.failover.status == WAIT_FOR_SYNC:
+            state.failover.update()
         if self.sync is not None:
             self.sync.poll()
         if self.links:
@@ -447,8 +452,11 @@ class Master:
         self.last_second = now
         values = state.config.values
         feed = state.repl_feed
+        # No PING while a FAILOVER with a TIMEOUT holds writes: it would move the
+        # offset the replicas must reach (replicationCron).
         if self.links and feed is not None and not state.repl.is_replica \
-                and now - self.last_ping >= values["repl-ping-replica-period"]:
+                and now - self.last_ping >= values["repl-ping-replica-period"] \
+                and not (state.failover.end_ms and state.pause.check()):
             self.last_ping = now
             feed.command([b"PING"])
         timeout = values["repl-timeout"]

@@ -27,6 +27,7 @@ import hiredis
 
 from .. import errors
 from . import rdbsync
+from .failover import IN_PROGRESS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
@@ -220,6 +221,8 @@ class MasterLink:
         self.status = HANDSHAKE
         self._handshake()
         outcome = self._psync()
+        if self.state.failover.status == IN_PROGRESS:
+            self.state.failover.psync_answered(True)      # the target took over
         if outcome == "continue":
             self._stream()
             return
@@ -310,7 +313,17 @@ class MasterLink:
             replid, offset = "?", -1
             self._log("notice", "Partial resynchronization not possible (no cached "
                                 "master)")
-        self._send(b"PSYNC", replid, offset)
+        failing_over = self.state.failover.status == IN_PROGRESS
+        try:
+            if failing_over:
+                # This server hands its role to the target: it promotes itself on
+                # seeing our ID (FAILOVER, replication.failover).
+                self._send(b"PSYNC", replid, offset, b"FAILOVER")
+            else:
+                self._send(b"PSYNC", replid, offset)
+        except OSError:
+            self.state.failover.abort("Write error to failover target")
+            raise
         deadline = time.time() + self.state.config.values["repl-timeout"]
         while True:
             reply = self._readline()
@@ -338,13 +351,18 @@ class MasterLink:
             self._continue(reply[10:].strip())
             return "continue"
         if reply.startswith(b"-NOMASTERLINK") or reply.startswith(b"-LOADING"):
-            raise LinkError("Master is currently unable to PSYNC but should be in the "
-                            "future: %s" % _text(reply))
+            message = "Master is currently unable to PSYNC but should be in the " \
+                      "future: %s" % _text(reply)
+            if failing_over:
+                self._log("warning", message)
+                self._failover_refused(failing_over)
+            raise LinkError(message)
         if reply.startswith(b"-ERR"):
             self._log("notice", "Master does not support PSYNC or is in error state "
                                 "(reply: %s)" % _text(reply))
         else:
             self._log("warning", "Unexpected reply to PSYNC from master: %s" % _text(reply))
+        self._failover_refused(failing_over)
         # Retry with SYNC: an old master; no offsets, so no ACKs and no partial resync.
         self._log("notice", "Retrying with SYNC...")
         self.sock.sendall(b"SYNC\r\n")
@@ -352,6 +370,13 @@ class MasterLink:
         self.master_replid = ""
         self.reploff = -1
         return "full"
+
+    def _failover_refused(self, failing_over: bool) -> None:
+        """The failover target refused our PSYNC ... FAILOVER: abort the failover
+        (this server is a master again) and end this link quietly."""
+        if failing_over:
+            self.state.failover.psync_answered(False)
+            raise gevent.GreenletExit()
 
     def _continue(self, new_id: bytes) -> None:
         """+CONTINUE [new id]: resume the cached master (replicationResurrectCachedMaster),
@@ -441,6 +466,11 @@ class MasterLink:
             addr = laddr = "?:0"
         client = MasterClient(self, sock, addr, laddr)
         state = self.state
+        if state.repl_feed is None:
+            # A synchronised replica keeps a backlog from here (Redis creates it when
+            # the sync completes), so that once promoted (REPLICAOF NO ONE, FAILOVER)
+            # its old master and siblings can continue with a partial resync.
+            state.replicas.ensure_backlog()
         if 0 <= db_index < len(state.dbs):
             client.db = state.dbs[db_index]
         state.clients[client.id] = client
