@@ -166,8 +166,9 @@ def _strings_in_bulk_only(buf: bytes, pos: int) -> bool:
     a RESP3 header where an argument belongs) is left to the careful parser."""
     end = len(buf)
     find = buf.find
+    due = 0                 # bulk strings the current request still announces
     while pos < end:
-        if buf[pos] != 42:                       # '*'
+        if buf[pos] != (36 if due else 42):      # '$' within a request, '*' between
             return False
         eol = find(b"\r", pos)
         if eol < 0:
@@ -178,25 +179,16 @@ def _strings_in_bulk_only(buf: bytes, pos: int) -> bool:
         if not _plain_number(digits):
             return False
         pos = eol + 2
-        for _ in range(int(digits)):
-            if pos >= end:
-                return True
-            if buf[pos] != 36:                   # '$'
-                return False
-            eol = find(b"\r", pos)
-            if eol < 0:
-                return True
-            if eol + 1 < end and buf[eol + 1] != 10:
-                return False
-            digits = buf[pos + 1:eol]
-            if not _plain_number(digits):
-                return False
-            pos = eol + 2 + int(digits)
-            if pos + 2 > end:
-                return True
-            if buf[pos] != 13 or buf[pos + 1] != 10:
-                return False
-            pos += 2
+        if not due:
+            due = int(digits)
+            continue
+        due -= 1
+        pos += int(digits)
+        if pos + 2 > end:
+            return True
+        if buf[pos] != 13 or buf[pos + 1] != 10:
+            return False
+        pos += 2
     return True
 
 

@@ -231,12 +231,18 @@ class RedisProcess:
                 time.sleep(0.02)
 
     def stop(self) -> None:
-        self.proc.terminate()
+        stop_process(self.proc, self.dir)
+
+
+def stop_process(proc: subprocess.Popen, directory: str) -> None:
+    """Terminate a server process (killed if it lingers) and remove its directory."""
+    if proc.poll() is None:
+        proc.terminate()
         try:
-            self.proc.wait(5)
+            proc.wait(5)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+            proc.kill()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def redis_server_or_skip() -> str:

@@ -21,7 +21,7 @@ import pytest
 import redis
 from redis.sentinel import Sentinel
 
-from tests.harness import RedisProcess, free_port, redis_server_or_skip
+from tests.harness import RedisProcess, free_port, redis_server_or_skip, stop_process
 
 GROUP = "grp"
 
@@ -61,13 +61,7 @@ class MiniProcess:
         _wait_port(self.port, self.proc, "miniredis")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_process(self.proc, self.dir)
 
 
 class SentinelProcess:
@@ -87,12 +81,7 @@ class SentinelProcess:
         _wait_port(self.port, self.proc, "redis-sentinel")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_process(self.proc, self.dir)
 
 
 def _node(kind: str, extra: Sequence[str] = ()):
