@@ -26,6 +26,7 @@ from .blocking import BLOCKED
 from .commands import lookup as lookup_command
 from .persistence.effects import EFFECTS
 from .persistence.snapshot import encode_pieces
+from .replication.feed import SETTLE_LIMIT as _SETTLE_LIMIT
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Client
@@ -40,14 +41,18 @@ _LARGE = 65536
 
 def encode_effect(argv: List[Any]) -> Any:
     """``argv`` as RESP (as snapshot.encode_pieces), by hiredis's C encoder in the
-    common case: up to 16 ``bytes`` arguments, none large (a large one stays a piece
-    of its own, not copied)."""
+    common case: up to 16 arguments, none large (a large one stays a piece of its own,
+    not copied twice more). The encoding is tried first and its length tells whether
+    any argument can be large: cheaper than measuring every argument each time."""
     if len(argv) <= 16:
         try:
-            if max(map(len, argv)) < _LARGE:
-                return _pack(tuple(argv))
-        except (TypeError, ValueError):
-            pass        # an int or bytearray argument, or none: the general encoder
+            data = _pack(tuple(argv))
+        except (TypeError, ValueError, OverflowError):
+            return encode_pieces(argv)  # a bytearray or bool argument: the general way
+        if len(data) < _LARGE:
+            return data
+        if not any(arg.__class__ is not int and len(arg) >= _LARGE for arg in argv):
+            return data
     return encode_pieces(argv)
 
 
@@ -91,8 +96,17 @@ class Propagator:
             state.aof.append_unit([(client.db.id, data)])
         feed = state.repl_feed
         if feed is not None:
-            feed.append_one(client.db.id, data)
-            client.woff = state.repl.offset
+            repl = state.repl
+            if client.db.id == feed.selected_db and data.__class__ is bytes \
+                    and feed.settle_scheduled and repl.master_host is None:
+                # ReplicationFeed.write inlined: the bytes join this iteration's batch.
+                feed.pending.append(data)
+                repl.offset += len(data)
+                if repl.offset - feed.settled > _SETTLE_LIMIT:
+                    feed.settle()
+            else:
+                feed.append_one(client.db.id, data)
+            client.woff = repl.offset
             self.writer = None
 
     def _propagate_all(self, db_id: int, effects: List[List[Any]]) -> None:

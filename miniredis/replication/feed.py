@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _MULTI = encode([b"MULTI"])
 _EXEC = encode([b"EXEC"])
-_SETTLE_LIMIT = 1 << 20      # pending bytes past this are settled at once
+SETTLE_LIMIT = 1 << 20      # pending bytes past this are settled at once
 _SELECTS = [encode([b"SELECT", b"%d" % i]) for i in range(16)]
 
 
@@ -116,7 +116,7 @@ class ReplicationFeed:
                 return
             self.settle_scheduled = True
             loop.run_callback(self.settle)
-        if repl.offset - self.settled > _SETTLE_LIMIT:
+        if repl.offset - self.settled > SETTLE_LIMIT:
             self.settle()            # a long batch (a big script): bound what waits
 
     def settle(self) -> None:
