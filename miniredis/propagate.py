@@ -26,6 +26,7 @@ from .blocking import BLOCKED
 from .commands import lookup as lookup_command
 from .persistence.effects import EFFECTS
 from .persistence.snapshot import encode_pieces
+from .replication.feed import SETTLE_LIMIT as _SETTLE_LIMIT
 
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Client
@@ -41,10 +42,13 @@ _LARGE = 65536
 def encode_effect(argv: List[Any]) -> Any:
     """``argv`` as RESP (as snapshot.encode_pieces), by hiredis's C encoder in the
     common case: up to 16 ``bytes`` arguments, none large (a large one stays a piece
-    of its own, not copied)."""
-    if len(argv) <= 16:
+    of its own, not copied). Three arguments (SET key value and its kind, most writes)
+    are measured one by one, cheaper than ``max(map(len, ...))``; the name is short."""
+    size = len(argv)
+    if size <= 16:
         try:
-            if max(map(len, argv)) < _LARGE:
+            if (len(argv[1]) < _LARGE and len(argv[2]) < _LARGE) if size == 3 \
+                    else max(map(len, argv)) < _LARGE:
                 return _pack(tuple(argv))
         except (TypeError, ValueError):
             pass        # an int or bytearray argument, or none: the general encoder
@@ -91,8 +95,17 @@ class Propagator:
             state.aof.append_unit([(client.db.id, data)])
         feed = state.repl_feed
         if feed is not None:
-            feed.append_one(client.db.id, data)
-            client.woff = state.repl.offset
+            repl = state.repl
+            if client.db.id == feed.selected_db and data.__class__ is bytes \
+                    and feed.settle_scheduled and repl.master_host is None:
+                # ReplicationFeed.write inlined: the bytes join this iteration's batch.
+                feed.pending.append(data)
+                repl.offset += len(data)
+                if repl.offset - feed.settled > _SETTLE_LIMIT:
+                    feed.settle()
+            else:
+                feed.append_one(client.db.id, data)
+            client.woff = repl.offset
             self.writer = None
 
     def _propagate_all(self, db_id: int, effects: List[List[Any]]) -> None:

@@ -7,6 +7,14 @@ backlog, advances ``master_repl_offset`` (``state.repl.offset``) and reaches eve
 replica: appended to its output at once when it is online, kept aside while its RDB is
 being produced or sent (it follows the RDB), not at all before its snapshot started.
 
+Batching: :meth:`ReplicationFeed.write` only advances the offset (so ``client.woff`` and
+WAIT stay exact) and keeps the bytes in ``pending``; once per event-loop iteration
+(:meth:`ReplicationFeed.settle`, a loop callback) they are joined once, appended to the
+backlog once and to each replica's output once, and each replica's socket gets one
+write. Everything that reads the backlog (``feed.backlog`` is a property) or changes a
+replica's place in the stream (a sync starting, PSYNC) settles first, so the bytes
+each replica and the backlog see are exactly the unbatched ones.
+
 A SELECT is emitted whenever the database of an effect differs from the stream's
 (``selected_db``, Redis's slaveseldb; None after a full synchronisation starts, so every
 new replica's stream begins with one). A unit of several effects is wrapped in
@@ -27,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _MULTI = encode([b"MULTI"])
 _EXEC = encode([b"EXEC"])
+SETTLE_LIMIT = 1 << 20      # pending bytes past this are settled at once
 _SELECTS = [encode([b"SELECT", b"%d" % i]) for i in range(16)]
 
 
@@ -39,9 +48,18 @@ class ReplicationFeed:
 
     def __init__(self, state: "ServerState") -> None:
         self.state = state
-        self.backlog = Backlog(state.config["repl-backlog-size"], state.repl.offset)
+        self._backlog = Backlog(state.config["repl-backlog-size"], state.repl.offset)
         self.selected_db: Optional[int] = None     # slaveseldb
-        self.flush_scheduled = False
+        self.pending: List[bytes] = []             # written, not yet settled
+        self.settled = state.repl.offset           # the offset after the settled bytes
+        self.settle_scheduled = False
+
+    @property
+    def backlog(self) -> Backlog:
+        """The backlog, holding every byte written so far (settles first)."""
+        if self.pending:
+            self.settle()
+        return self._backlog
 
     # -- effects ----------------------------------------------------------------------
     def append_unit(self, ops: List[Tuple[int, Any]]) -> None:
@@ -86,16 +104,41 @@ class ReplicationFeed:
 
     # -- bytes --------------------------------------------------------------------------
     def write(self, data: bytes) -> None:
-        """Append encoded stream bytes: backlog, offset, every replica."""
-        backlog = self.backlog
+        """Append encoded stream bytes: the offset now, backlog and replicas at the end
+        of this loop iteration (:meth:`settle`)."""
+        self.pending.append(data)
+        repl = self.state.repl
+        repl.offset += len(data)
+        if not self.settle_scheduled:
+            loop = self.state.loop
+            if loop is None:
+                self.settle()
+                return
+            self.settle_scheduled = True
+            loop.run_callback(self.settle)
+        if repl.offset - self.settled > SETTLE_LIMIT:
+            self.settle()            # a long batch (a big script): bound what waits
+
+    def settle(self) -> None:
+        """Put the pending bytes in the backlog and every replica's output (joined
+        once), and send them (one write per replica)."""
+        self.settle_scheduled = False
+        pending = self.pending
+        if not pending:
+            return
+        self.pending = []
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
         state = self.state
+        self.settled = state.repl.offset
+        backlog = self._backlog
         size = state.config.values["repl-backlog-size"]
         if size != backlog.size and (size > MIN_SIZE or backlog.size != MIN_SIZE):
             backlog.resize(size)
         backlog.append(data)
-        state.repl.offset += len(data)
-        if state.replicas.links:
-            state.replicas.deliver(data)
+        replicas = state.replicas
+        if replicas.links:
+            replicas.deliver(data)
+            replicas.flush_now()
 
 
 def feed_raw(state: "ServerState", data: bytes) -> None:

@@ -66,7 +66,6 @@ class Master:
         self.last_second = 0.0
         self.waits: List[Any] = []                   # (client, waiter, offset, wanted)
         self.ack_scheduled = False
-        self.flush_scheduled = False
         self.good = 0                                # good replicas (min-replicas-*)
         state.on_client_close.append(self._client_closed)
 
@@ -82,6 +81,7 @@ class Master:
     def free_backlog(self) -> None:
         state = self.state
         if state.repl_feed is not None:
+            self._settle()
             state.repl_feed = None
             propagate.refresh(state)
 
@@ -146,6 +146,7 @@ class Master:
     def full_sync(self, client: "Client", pre_psync: bool) -> None:
         """Make ``client`` a replica waiting for an RDB (syncCommand's full resync)."""
         state = self.state
+        self._settle()
         self.sync_full += 1
         conf = self.conf(client)
         link = self._add_link(client, conf, pre_psync)
@@ -190,6 +191,7 @@ class Master:
         return link
 
     def _setup_full_resync(self, link: ReplicaLink, offset: int) -> None:
+        self._settle()          # bytes before ``offset`` are not this replica's
         link.initial_offset = offset
         link.state = WAIT_BGSAVE_END
         feed = self.state.repl_feed
@@ -235,6 +237,7 @@ class Master:
     def sync_finished(self, sync: FullSync, ok: bool) -> None:
         """The child is done: send the RDB (disk) or its end (diskless), then the
         stream; a failed child drops its replicas."""
+        self._settle()
         if self.sync is sync:
             self.sync = None
         links = [link for link in sync.links if not link.client.closed
@@ -297,28 +300,20 @@ class Master:
 
     # -- the stream ---------------------------------------------------------------------
     def deliver(self, data: bytes) -> None:
-        """Stream bytes for every replica (from the feed)."""
-        scheduled = False
+        """Stream bytes for every replica (the feed settling one loop iteration's
+        bytes): in the output of online ones, kept for those awaiting their RDB."""
         for link in self.links.values():
             state = link.state
             if state == ONLINE and not link.start_on_ack:
                 link.client.out.append(data)
                 link.appended += len(data)
-                scheduled = True
             elif state != WAIT_BGSAVE_START and state != RDB_TRANSMITTED:
                 link.buffered.append(data)
                 link.buffered_bytes += len(data)
-        if scheduled and not self.flush_scheduled:
-            loop = self.state.loop
-            if loop is None:
-                self._flush()
-            else:
-                self.flush_scheduled = True
-                loop.run_callback(self._flush)
 
-    def _flush(self) -> None:
-        """Send what the stream gave the replicas this loop iteration (one write each)."""
-        self.flush_scheduled = False
+    def flush_now(self) -> None:
+        """Send what the stream gave the replicas (one write each), then check their
+        output limits."""
         for link in list(self.links.values()):
             client = link.client
             if client.closed:
@@ -326,6 +321,13 @@ class Master:
             if client.out:
                 client.flush()
             self._check_limit(link)
+
+    def _settle(self) -> None:
+        """Bytes written this loop iteration reach the backlog and the replicas now:
+        before a replica's place in the stream changes (see feed.py)."""
+        feed = self.state.repl_feed
+        if feed is not None and feed.pending:
+            feed.settle()
 
     def _check_limit(self, link: ReplicaLink) -> None:
         """client-output-buffer-limit replica: drop a replica that cannot keep up."""
@@ -502,6 +504,7 @@ class Master:
             self.start_sync()
 
     def shutdown(self) -> None:
+        self._settle()
         if self.sync is not None:
             self.sync.kill()
             self.sync = None
