@@ -9,6 +9,8 @@ a process).
 """
 from __future__ import annotations
 
+import contextlib
+import signal
 import shutil
 import tempfile
 import threading
@@ -21,6 +23,16 @@ import redis
 from miniredis import Server
 from tests.harness import RedisProcess, redis_server_or_skip
 from tests.replutil import wait_until
+
+
+@contextlib.contextmanager
+def frozen(node: Any):
+    """``node``'s process stopped for the block (SIGSTOP: no ACKs), then resumed."""
+    node.proc.proc.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        node.proc.proc.send_signal(signal.SIGCONT)
 
 
 # -- servers -------------------------------------------------------------------------------
@@ -197,8 +209,7 @@ def test_refusals_while_failing_over(nodes) -> None:
         replica.replicate(master)
         caught_up(master, replica)
         # Stop the replica's ACKs (its process frozen) so the failover waits.
-        replica.proc.proc.send_signal(19)       # SIGSTOP
-        try:
+        with frozen(replica):
             master.r.set("k", "v")
             assert master.r.execute_command("FAILOVER", "TIMEOUT", "60000") == b"OK"
             state = master.info()["master_failover_state"]
@@ -213,8 +224,6 @@ def test_refusals_while_failing_over(nodes) -> None:
             seen.append(master.info()["master_failover_state"])
             seen.append(master.r.set("after", "1"))
             results.append(seen)
-        finally:
-            replica.proc.proc.send_signal(18)   # SIGCONT
     assert results[0] == results[1]
     assert results[0][0] == "waiting-for-sync"
     assert results[0][-2:] == ["no-failover", True]
@@ -308,8 +317,7 @@ def test_timeout_without_force_aborts(nodes, kind: str) -> None:
     replica = nodes("real")
     replica.replicate(master)
     caught_up(master, replica)
-    replica.proc.proc.send_signal(19)           # no more ACKs
-    try:
+    with frozen(replica):
         master.r.set("k", "v")
         started = time.time()
         assert master.r.execute_command("FAILOVER", "TIMEOUT", "500") == b"OK"
@@ -321,8 +329,6 @@ def test_timeout_without_force_aborts(nodes, kind: str) -> None:
                    "the timeout")
         assert master.info()["role"] == "master"
         assert master.r.get("held") == b"1"
-    finally:
-        replica.proc.proc.send_signal(18)
 
 
 def test_timeout_with_force_fails_over(nodes) -> None:
@@ -350,8 +356,7 @@ def test_abort_resumes_writes(nodes, kind: str) -> None:
     replica = nodes("real")
     replica.replicate(master)
     caught_up(master, replica)
-    replica.proc.proc.send_signal(19)
-    try:
+    with frozen(replica):
         master.r.set("k", "v")              # an offset the frozen replica never acks
         assert master.r.execute_command("FAILOVER") == b"OK"
         result: List[Any] = []
@@ -366,8 +371,6 @@ def test_abort_resumes_writes(nodes, kind: str) -> None:
         assert master.info()["master_failover_state"] == "no-failover"
         assert master.info()["role"] == "master"
         assert error_of(master, "FAILOVER", "ABORT") == "No failover in progress."
-    finally:
-        replica.proc.proc.send_signal(18)
 
 
 _PAIRINGS = [("mini", "real"), ("real", "mini"), ("mini", "mini")]
@@ -468,8 +471,7 @@ def test_client_unpause_keeps_the_failover_pause(nodes, kind: str) -> None:
     replica = nodes("real")
     replica.replicate(master)
     caught_up(master, replica)
-    replica.proc.proc.send_signal(19)
-    try:
+    with frozen(replica):
         master.r.set("k", "v")
         assert master.r.execute_command("FAILOVER") == b"OK"
         assert master.r.execute_command("CLIENT", "UNPAUSE") == b"OK"
@@ -483,5 +485,3 @@ def test_client_unpause_keeps_the_failover_pause(nodes, kind: str) -> None:
         assert master.r.execute_command("FAILOVER", "ABORT") == b"OK"
         writer.join(10)
         assert result == [1]
-    finally:
-        replica.proc.proc.send_signal(18)
