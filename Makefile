@@ -6,7 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PYTEST_ARGS ?=
+# Two workers, a test file each at a time: most tests wait on sockets and processes,
+# so this halves the wall time. `make test PYTEST_ARGS=` runs them in one process.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: run test venv redis-server bench clean
 

@@ -25,7 +25,7 @@ setup(
     ],
     extras_require={
         "test": [
-            "pytest>=7", "hypothesis>=6", "redis>=5",
+            "pytest>=7", "pytest-xdist>=3", "hypothesis>=6", "redis>=5",
             # tests/clients/ and scripts/: the libraries run against miniredis
             "valkey>=6", "walrus>=0.9", "hotqueue>=0.2.8", "rpqueue>=0.33", "flask>=2",
             "huey", "rq", "celery", "kombu",

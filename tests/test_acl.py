@@ -482,7 +482,7 @@ def test_deleting_or_reloading_a_user_disconnects_its_clients(pair):
 
 def test_subscribers_dropped_when_channel_permission_revoked(pair):
     def closed(name):
-        return lambda c: c(name).closed_by_peer(0.5)
+        return lambda c: c(name).closed_by_peer(0.25)
     same(pair, [("ACL", "SETUSER", "psuser", "on", "nopass", "+@all", "resetchannels",
                  "&foo:*", "&bar"),
                 ("@s1", "AUTH", "psuser", "x"), ("@s1", "SUBSCRIBE", "foo:1"),

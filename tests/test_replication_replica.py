@@ -249,6 +249,10 @@ def preload(port: int) -> None:
         conn.close()
 
 
+# Redis's default waits 5 s for more replicas before a diskless full sync.
+NO_SYNC_DELAY = ["--repl-diskless-sync-delay", "0"]
+
+
 def redis_on_port(executable: str, port: int, extra: List[str] = ()) -> RedisProcess:
     """A real redis-server on ``port`` (a master that goes away and comes back)."""
     import socket
@@ -258,7 +262,8 @@ def redis_on_port(executable: str, port: int, extra: List[str] = ()) -> RedisPro
     proc.port = port
     proc.proc = subprocess.Popen(
         [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--dir", proc.dir, "--enable-debug-command", "yes", *extra],
+         "--dir", proc.dir, "--enable-debug-command", "yes",
+         "--repl-diskless-sync-delay", "0", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 10
     while True:
@@ -455,8 +460,8 @@ def test_promoted_replica_keeps_expiring_keys(master, replica):
 
 
 def test_switching_masters(redis_exe, replica):
-    one = RedisProcess(redis_exe)
-    two = RedisProcess(redis_exe)
+    one = RedisProcess(redis_exe, NO_SYNC_DELAY)
+    two = RedisProcess(redis_exe, NO_SYNC_DELAY)
     try:
         call(one.port, "SET", "from", "one")
         call(two.port, "SET", "from", "two")
@@ -563,7 +568,7 @@ def _answers(port: int) -> bool:
 
 
 def test_masterauth_and_masteruser(redis_exe, replica):
-    proc = RedisProcess(redis_exe, ["--requirepass", "s3cret"])
+    proc = RedisProcess(redis_exe, ["--requirepass", "s3cret", *NO_SYNC_DELAY])
     try:
         conn = RawConnection(proc.port)
         conn.call("AUTH", "s3cret")

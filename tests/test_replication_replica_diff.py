@@ -171,7 +171,7 @@ def test_role_replies_of_masters_and_no_one(differ):
 
 def test_blocked_clients_released_when_becoming_a_replica(tmp_path):
     exe = redis_server_or_skip()
-    master = RedisProcess(exe)
+    master = RedisProcess(exe, ["--repl-diskless-sync-delay", "0"])
     real = RedisProcess(exe)
     mini = Server(port=0, dir=str(tmp_path))
     mini.start()

@@ -85,6 +85,8 @@ class SentinelProcess:
 
 
 def _node(kind: str, extra: Sequence[str] = ()):
+    # No 5-second wait (Redis's default) for more replicas before a diskless full sync.
+    extra = ["--repl-diskless-sync-delay", "0", *extra]
     if kind == "mini":
         return MiniProcess(extra)
     return RedisProcess(redis_server_or_skip(), extra)
