@@ -28,41 +28,26 @@ import sys
 import time
 from typing import Callable, Dict, List, Tuple
 
-
-def _encode(*args: bytes) -> bytes:
-    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
-
-
-class _NullSocket:
-    """Takes every reply at once, like a socket with room to spare."""
-
-    def send(self, data: bytes) -> int:
-        return len(data)
-
-    def fileno(self) -> int:
-        return -1
-
-    def close(self) -> None:
-        pass
+from inprocess import NullSocket, check_open, encode
 
 
 R = b"__rand_int__"   # redis-benchmark leaves the placeholder as is without -r
 
 # name: (one request, requests per read, setup requests sent once before timing)
 PIPELINED: Dict[str, Tuple[bytes, List[bytes]]] = {
-    "PING_MBULK": (_encode(b"PING"), []),
-    "SET": (_encode(b"SET", b"key:" + R, b"xxx"), []),
-    "GET": (_encode(b"GET", b"key:" + R), [_encode(b"SET", b"key:" + R, b"xxx")]),
-    "INCR": (_encode(b"INCR", b"counter:" + R), []),
-    "LPUSH": (_encode(b"LPUSH", b"mylist", b"xxx"), []),
-    "RPOP": (_encode(b"RPOP", b"mylist"), []),       # refilled: see _refill
-    "SADD": (_encode(b"SADD", b"myset", b"element:" + R), []),
-    "HSET": (_encode(b"HSET", b"myhash", b"element:" + R, b"xxx"), []),
-    "ZADD": (_encode(b"ZADD", b"myzset", b"0", b"element:" + R), []),
-    "LRANGE_100": (_encode(b"LRANGE", b"mylist100", b"0", b"99"),
-                   [_encode(b"LPUSH", b"mylist100", *[b"xxx"] * 100)]),
-    "MSET": (_encode(b"MSET", *[b"key:" + R, b"xxx"] * 10), []),
-    "XADD": (_encode(b"XADD", b"mystream", b"*", b"field", b"value"), []),
+    "PING_MBULK": (encode(b"PING"), []),
+    "SET": (encode(b"SET", b"key:" + R, b"xxx"), []),
+    "GET": (encode(b"GET", b"key:" + R), [encode(b"SET", b"key:" + R, b"xxx")]),
+    "INCR": (encode(b"INCR", b"counter:" + R), []),
+    "LPUSH": (encode(b"LPUSH", b"mylist", b"xxx"), []),
+    "RPOP": (encode(b"RPOP", b"mylist"), []),       # refilled: see _refill
+    "SADD": (encode(b"SADD", b"myset", b"element:" + R), []),
+    "HSET": (encode(b"HSET", b"myhash", b"element:" + R, b"xxx"), []),
+    "ZADD": (encode(b"ZADD", b"myzset", b"0", b"element:" + R), []),
+    "LRANGE_100": (encode(b"LRANGE", b"mylist100", b"0", b"99"),
+                   [encode(b"LPUSH", b"mylist100", *[b"xxx"] * 100)]),
+    "MSET": (encode(b"MSET", *[b"key:" + R, b"xxx"] * 10), []),
+    "XADD": (encode(b"XADD", b"mystream", b"*", b"field", b"value"), []),
 }
 
 
@@ -70,11 +55,11 @@ def _zset_requests(members: int, count: int) -> Dict[str, List[bytes]]:
     rand = random.Random(17)
     picks = [rand.randrange(members) for _ in range(count)]
     return {
-        "big ZADD": [_encode(b"ZADD", b"zscale", b"%d" % rand.randrange(members),
+        "big ZADD": [encode(b"ZADD", b"zscale", b"%d" % rand.randrange(members),
                              b"member:%012d" % p) for p in picks],
-        "big ZRANK": [_encode(b"ZRANK", b"zscale", b"member:%012d" % p) for p in picks],
-        "big ZSCORE": [_encode(b"ZSCORE", b"zscale", b"member:%012d" % p) for p in picks],
-        "big ZRANGEBYSCORE": [_encode(b"ZRANGEBYSCORE", b"zscale", b"%d" % p, b"+inf",
+        "big ZRANK": [encode(b"ZRANK", b"zscale", b"member:%012d" % p) for p in picks],
+        "big ZSCORE": [encode(b"ZSCORE", b"zscale", b"member:%012d" % p) for p in picks],
+        "big ZRANGEBYSCORE": [encode(b"ZRANGEBYSCORE", b"zscale", b"%d" % p, b"+inf",
                                       b"LIMIT", b"0", b"10") for p in picks],
     }
 
@@ -96,7 +81,7 @@ def main() -> int:
     only = {name.strip() for name in options.only.split(",") if name.strip()}
     server = Server()
     state = server.state
-    client = Client(state, _NullSocket(), "127.0.0.1:1", "127.0.0.1:6379")
+    client = Client(state, NullSocket(), "127.0.0.1:1", "127.0.0.1:6379")
     process = client.process
     clock = time.thread_time
     timings: Dict[str, Callable[[], float]] = {}
@@ -108,7 +93,7 @@ def main() -> int:
 
         def run() -> float:
             if name == "RPOP":   # keep the list long, outside the timing
-                process(_encode(b"LPUSH", b"mylist", *[b"xxx"] * (16 * options.rounds)))
+                process(encode(b"LPUSH", b"mylist", *[b"xxx"] * (16 * options.rounds)))
             started = clock()
             for _ in range(options.rounds):
                 process(batch)
@@ -135,25 +120,25 @@ def main() -> int:
             args = [b"ZADD", b"zscale"]
             for i in range(start, min(start + batch, options.members)):
                 args += [b"%d" % i, b"member:%012d" % i]
-            process(_encode(*args))
+            process(encode(*args))
         requests = _zset_requests(options.members, options.rounds)
-        requests["PING (1 per read)"] = [_encode(b"PING")] * options.rounds
+        requests["PING (1 per read)"] = [encode(b"PING")] * options.rounds
         for name in ["PING (1 per read)"] + zset_names:
             single(name, requests[name])
 
     if not only or "GET 1k" in only or "GET 1M" in only:
         for db, size in ((2, 1000), (3, options.keys)):
-            process(_encode(b"SELECT", b"%d" % db))
+            process(encode(b"SELECT", b"%d" % db))
             for start in range(0, size, 1000):
                 args = [b"MSET"]
                 for i in range(start, min(start + 1000, size)):
                     args += [b"key:%012d" % i, b"xxx"]
-                process(_encode(*args))
+                process(encode(*args))
         rand = random.Random(3)
         for label, db, size in (("GET 1k", 2, 1000), ("GET 1M", 3, options.keys)):
-            gets = [b"".join(_encode(b"GET", b"key:%012d" % rand.randrange(size))
+            gets = [b"".join(encode(b"GET", b"key:%012d" % rand.randrange(size))
                              for _ in range(16)) for _ in range(options.rounds)]
-            select = _encode(b"SELECT", b"%d" % db)
+            select = encode(b"SELECT", b"%d" % db)
 
             def run(gets: List[bytes] = gets, select: bytes = select) -> float:
                 process(select)
@@ -162,12 +147,13 @@ def main() -> int:
                     process(data)
                 return (clock() - started) / (16 * len(gets))
             timings[label] = run
-        process(_encode(b"SELECT", b"0"))
+        process(encode(b"SELECT", b"0"))
 
     best: Dict[str, float] = {}
     for _ in range(options.repeat):
         for name, run in timings.items():
             best[name] = min(best.get(name, float("inf")), run())
+    check_open(client)
     print("%-20s %10s" % ("ns/request (CPU)", "best"))
     for name, value in best.items():
         print("%-20s %10.0f" % (name, value * 1e9))

@@ -24,32 +24,16 @@ sys.path.insert(0, ROOT)
 
 from miniredis import Server  # noqa: E402
 from miniredis.connection import Client  # noqa: E402
-
-
-class _NullSocket:
-    """Takes every reply at once, like a socket with room to spare."""
-
-    def send(self, data: bytes) -> int:
-        return len(data)
-
-    def fileno(self) -> int:
-        return -1
-
-    def close(self) -> None:
-        pass
-
-
-def _encode(*args: bytes) -> bytes:
-    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+from inprocess import NullSocket, check_open, encode  # noqa: E402
 
 
 def _workloads() -> Dict[str, Tuple[bytes, int]]:
     """name: (one read's bytes, requests in it)."""
-    sets = b"".join(_encode(b"SET", b"key:%04d" % i, b"xxx") for i in range(16))
-    gets = b"".join(_encode(b"GET", b"key:%04d" % i) for i in range(16))
+    sets = b"".join(encode(b"SET", b"key:%04d" % i, b"xxx") for i in range(16))
+    gets = b"".join(encode(b"GET", b"key:%04d" % i) for i in range(16))
     return {"SET -P 16": (sets, 16), "GET -P 16": (gets, 16),
-            "SET": (_encode(b"SET", b"key:0000", b"xxx"), 1),
-            "GET": (_encode(b"GET", b"key:0000"), 1)}
+            "SET": (encode(b"SET", b"key:0000", b"xxx"), 1),
+            "GET": (encode(b"GET", b"key:0000"), 1)}
 
 
 def _time(client: Client, data: bytes, rounds: int) -> float:
@@ -71,7 +55,7 @@ def main() -> int:
     configs: List[Tuple[str, str]] = [tuple(item.split("=", 1))  # type: ignore[misc]
                                       for item in options.config] or [("", "")]
     server = Server()
-    client = Client(server.state, _NullSocket(), "127.0.0.1:1", "127.0.0.1:6379")
+    client = Client(server.state, NullSocket(), "127.0.0.1:1", "127.0.0.1:6379")
     workloads = _workloads()
     best: Dict[Tuple[str, str], float] = {}
     for _ in range(options.repeat):
@@ -83,6 +67,7 @@ def main() -> int:
                 per = _time(client, data, rounds) / (rounds * count) * 1e9
                 key = (label, "%s=%s" % (name, value) if name else "default")
                 best[key] = min(best.get(key, float("inf")), per)
+    check_open(client)
     labels = [("%s=%s" % c) if c[0] else "default" for c in configs]
     print("%-12s" % "ns/request" + "".join("%28s" % label for label in labels))
     for workload in workloads:

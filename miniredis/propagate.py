@@ -24,7 +24,7 @@ from hiredis import pack_command as _pack
 
 from .blocking import BLOCKED
 from .commands import lookup as lookup_command
-from .persistence.effects import EFFECTS
+from .persistence.effects import AS_SENT_WITH, EFFECTS
 from .persistence.snapshot import encode_pieces
 from .replication.feed import SETTLE_LIMIT as _SETTLE_LIMIT
 
@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 Op = Tuple[int, Any]
 
 _LARGE = 65536
+_THREE = b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
 
 
 def encode_effect(argv: List[Any]) -> Any:
@@ -76,18 +77,35 @@ class Propagator:
 
     def feed(self, client: "Client", cmd: Any, args: List[bytes], reply: Any) -> None:
         """A write command ran (successfully): propagate its effect."""
-        self.writer = client
-        function = EFFECTS.get(cmd.fullname)
+        function = cmd.effect
         if function is not None:
-            if reply is BLOCKED:
-                return                       # parked: propagated when served
-            effects = function(client, args, reply)
-            if len(effects) != 1 or effects[0] is not args:
-                self._propagate_all(client.db.id, effects)
-                return
-        # The command as it came (most writes): the shortest path.
-        data = encode_effect(args)
+            if function is False:
+                function = cmd.effect = EFFECTS.get(cmd.fullname)
+            if function is not None and len(args) != AS_SENT_WITH.get(cmd.fullname):
+                if reply is BLOCKED:
+                    return                       # parked: propagated when served
+                effects = function(client, args, reply)
+                if len(effects) != 1 or effects[0] is not args:
+                    self.writer = client
+                    self._propagate_all(client.db.id, effects)
+                    return
+        # The command as it came (most writes): the shortest path. Three arguments
+        # (SET key value, LPUSH, SADD...) are formatted here: cheaper than a call.
+        if len(args) == 3:
+            first, second, third = args
+            try:
+                size2 = len(second)
+                size3 = len(third)
+                if size2 < _LARGE and size3 < _LARGE:
+                    data = _THREE % (len(first), first, size2, second, size3, third)
+                else:
+                    data = encode_pieces(args)
+            except TypeError:                # an int argument (a script's)
+                data = encode_effect(args)
+        else:
+            data = encode_effect(args)
         if self.depth:
+            self.writer = client
             self.pending.append((client.db.id, data))
             return
         state = self.state
@@ -100,13 +118,13 @@ class Propagator:
                     and feed.settle_scheduled and repl.master_host is None:
                 # ReplicationFeed.write inlined: the bytes join this iteration's batch.
                 feed.pending.append(data)
-                repl.offset += len(data)
-                if repl.offset - feed.settled > _SETTLE_LIMIT:
+                offset = repl.offset = repl.offset + len(data)
+                if offset - feed.settled > _SETTLE_LIMIT:
                     feed.settle()
+                client.woff = offset
             else:
                 feed.append_one(client.db.id, data)
-            client.woff = repl.offset
-            self.writer = None
+                client.woff = repl.offset
 
     def _propagate_all(self, db_id: int, effects: List[List[Any]]) -> None:
         if len(effects) == 1 or self.depth:

@@ -31,6 +31,7 @@ class Command:
         "key_step", "group", "since", "summary", "subcommands", "parent",
         "is_write", "calls", "seconds", "failed_calls", "rejected_calls", "key_finder",
         "key_flags", "hist", "hist_big", "changes_config", "min_args", "max_args",
+        "effect",
     )
 
     def __init__(self, name: str, handler: Optional[Handler], arity: int,
@@ -64,6 +65,9 @@ class Command:
         self.changes_config = self.fullname in _CHANGES_CONFIG
         self.min_args = self.max_args = 0
         self.set_dispatch_range()
+        # Its effect function for the AOF and replicas (miniredis.propagate), looked up
+        # there on first use: False until then, None when it is its own effect.
+        self.effect: Any = False
 
     def set_dispatch_range(self) -> None:
         """Argument counts (``min_args`` to ``max_args``) with which dispatch runs the

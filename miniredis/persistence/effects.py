@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # pragma: no cover
 # ``args``. Called right after the command ran, so the keyspace shows its result.
 EffectFunction = Callable[["Client", List[bytes], Any], List[List[Any]]]
 EFFECTS: Dict[str, EffectFunction] = {}
+# name -> an argument count with which the command is its own effect (SET key value):
+# the propagator skips the effect function then.
+AS_SENT_WITH: Dict[str, int] = {"set": 3}
 
 
 def effect(*names: str) -> Callable[[EffectFunction], EffectFunction]:

@@ -8,10 +8,14 @@ replica: appended to its output at once when it is online, kept aside while its 
 being produced or sent (it follows the RDB), not at all before its snapshot started.
 
 Batching: :meth:`ReplicationFeed.write` only advances the offset (so ``client.woff`` and
-WAIT stay exact) and keeps the bytes in ``pending``; once per event-loop iteration
-(:meth:`ReplicationFeed.settle`, a loop callback) they are joined once, appended to the
-backlog once and to each replica's output once, and each replica's socket gets one
-write. Everything that reads the backlog (``feed.backlog`` is a property) or changes a
+WAIT stay exact) and keeps the bytes in ``pending``; at the end of the event-loop
+iteration (:meth:`ReplicationFeed.settle`, a loop callback) they are joined once,
+appended to the backlog once and to each replica's output once, and each replica's
+socket gets one write. Under a steady load, iterations come every few microseconds with
+a request or two each, and a write per iteration to every replica would cost the master
+as much as the requests themselves: so when the last settle was less than
+``COALESCE`` seconds ago, the next one waits for a timer instead, at most ``COALESCE``
+later (the replicas lag by at most a millisecond more; idle writes go at once). Everything that reads the backlog (``feed.backlog`` is a property) or changes a
 replica's place in the stream (a sync starting, PSYNC) settles first, so the bytes
 each replica and the backlog see are exactly the unbatched ones.
 
@@ -36,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _MULTI = encode([b"MULTI"])
 _EXEC = encode([b"EXEC"])
 SETTLE_LIMIT = 1 << 20      # pending bytes past this are settled at once
+COALESCE = 0.001            # seconds: settles closer than this wait for a timer
 _SELECTS = [encode([b"SELECT", b"%d" % i]) for i in range(16)]
 
 
@@ -53,6 +58,8 @@ class ReplicationFeed:
         self.pending: List[bytes] = []             # written, not yet settled
         self.settled = state.repl.offset           # the offset after the settled bytes
         self.settle_scheduled = False
+        self.last_settle = 0.0                     # loop time of the last settle
+        self._timer: Any = None                    # the COALESCE timer (a loop watcher)
 
     @property
     def backlog(self) -> Backlog:
@@ -115,7 +122,13 @@ class ReplicationFeed:
                 self.settle()
                 return
             self.settle_scheduled = True
-            loop.run_callback(self.settle)
+            if loop.now() - self.last_settle < COALESCE:
+                timer = self._timer
+                if timer is None:
+                    timer = self._timer = loop.timer(COALESCE)
+                timer.start(self.settle)
+            else:
+                loop.run_callback(self.settle)
         if repl.offset - self.settled > SETTLE_LIMIT:
             self.settle()            # a long batch (a big script): bound what waits
 
@@ -123,10 +136,16 @@ class ReplicationFeed:
         """Put the pending bytes in the backlog and every replica's output (joined
         once), and send them (one write per replica)."""
         self.settle_scheduled = False
+        timer = self._timer
+        if timer is not None and timer.active:
+            timer.stop()                 # settled early (a read of the backlog...)
         pending = self.pending
         if not pending:
             return
         self.pending = []
+        loop = self.state.loop
+        if loop is not None:
+            self.last_settle = loop.now()
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         state = self.state
         self.settled = state.repl.offset
