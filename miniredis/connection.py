@@ -560,8 +560,14 @@ class Client(RequestParser):
             cls = reply.__class__
             if cmd.is_write and cls is not CommandError:
                 state.dirty += 1
-                if state.propagator is not None:   # AOF, replicas (before waiters)
-                    state.propagator.feed(self, cmd, args, reply)
+                propagator = state.propagator
+                if propagator is not None:   # AOF, replicas (before waiters)
+                    lane = propagator.lane   # (Propagator.feed's shortest path)
+                    if lane is not None and not propagator.depth and \
+                            (cmd.effect is None or len(args) == cmd.plain_arity):
+                        lane.append((self, self.db.id, args))
+                    else:
+                        propagator.feed(self, cmd, args, reply)
             if ready and not state.blocking.suspended:
                 state.blocking.serve_ready()
             if reply is BLOCKED:

@@ -18,14 +18,12 @@ MULTI/EXEC when there is more than one, as propagatePendingCommands does.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Tuple
-
-from hiredis import pack_command as _pack
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from .blocking import BLOCKED
 from .commands import lookup as lookup_command
 from .persistence.effects import AS_SENT_WITH, EFFECTS
-from .persistence.snapshot import encode_pieces
+from .persistence.snapshot import encode_effect, encode_pieces, encode_plain
 from .replication.feed import SETTLE_LIMIT as _SETTLE_LIMIT
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,26 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # One effect: (database id, its RESP encoding: bytes, or a list of pieces when large).
 Op = Tuple[int, Any]
-
-_LARGE = 65536
-_THREE = b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
-
-
-def encode_effect(argv: List[Any]) -> Any:
-    """``argv`` as RESP (as snapshot.encode_pieces), by hiredis's C encoder in the
-    common case: up to 16 ``bytes`` arguments, none large (a large one stays a piece
-    of its own, not copied). Three arguments (SET key value and its kind, most writes)
-    are measured one by one, cheaper than ``max(map(len, ...))``; the name is short."""
-    size = len(argv)
-    if size <= 16:
-        try:
-            if (len(argv[1]) < _LARGE and len(argv[2]) < _LARGE) if size == 3 \
-                    else max(map(len, argv)) < _LARGE:
-                return _pack(tuple(argv))
-        except (TypeError, ValueError):
-            pass        # an int or bytearray argument, or none: the general encoder
-    return encode_pieces(argv)
-
 
 class Propagator:
     """Collects effects and delivers them, unit by unit, to the AOF and the replicas."""
@@ -66,6 +44,8 @@ class Propagator:
         # The client whose write is being propagated: its ``woff`` (the stream offset
         # after its last write, which WAIT waits for) is set once the unit is fed.
         self.writer: Any = None
+        # The replication feed's lane while it is open (ReplicationFeed.open_lane).
+        self.lane: Optional[list] = None
 
     # -- collecting -----------------------------------------------------------------
     def propagate(self, db_id: int, argv: List[Any]) -> None:
@@ -81,7 +61,8 @@ class Propagator:
         if function is not None:
             if function is False:
                 function = cmd.effect = EFFECTS.get(cmd.fullname)
-            if function is not None and len(args) != AS_SENT_WITH.get(cmd.fullname):
+                cmd.plain_arity = AS_SENT_WITH.get(cmd.fullname, -1)
+            if function is not None and len(args) != cmd.plain_arity:
                 if reply is BLOCKED:
                     return                       # parked: propagated when served
                 effects = function(client, args, reply)
@@ -89,21 +70,14 @@ class Propagator:
                     self.writer = client
                     self._propagate_all(client.db.id, effects)
                     return
-        # The command as it came (most writes): the shortest path. Three arguments
-        # (SET key value, LPUSH, SADD...) are formatted here: cheaper than a call.
-        if len(args) == 3:
-            first, second, third = args
-            try:
-                size2 = len(second)
-                size3 = len(third)
-                if size2 < _LARGE and size3 < _LARGE:
-                    data = _THREE % (len(first), first, size2, second, size3, third)
-                else:
-                    data = encode_pieces(args)
-            except TypeError:                # an int argument (a script's)
-                data = encode_effect(args)
-        else:
-            data = encode_effect(args)
+        # The command as it came (most writes). While the replication feed's lane is
+        # open (replicas only, a settle scheduled: see replication/feed.py) it waits
+        # there unencoded; this is the shortest path.
+        lane = self.lane
+        if lane is not None and not self.depth:
+            lane.append((client, client.db.id, args))
+            return
+        data = encode_plain(args)
         if self.depth:
             self.writer = client
             self.pending.append((client.db.id, data))
@@ -174,6 +148,9 @@ class Propagator:
 
 
 def refresh(state: "ServerState") -> None:
-    """Publish ``state.propagator`` while the AOF or the replication feed wants effects."""
+    """Publish ``state.propagator`` while the AOF or the replication feed wants effects
+    (and close the feed's lane: it is for a feed without an AOF)."""
+    if state.repl_feed is not None:
+        state.repl_feed.close_lane()
     wanted = state.aof is not None or state.repl_feed is not None
     state.propagator = state.propagation if wanted else None

@@ -5,6 +5,7 @@ and the replica changes happen while the writes are still pending: the backlog,
 INFO and every replica must see exactly the unbatched stream."""
 from __future__ import annotations
 
+import os
 import socket
 
 import hiredis
@@ -168,4 +169,105 @@ def test_a_batch_larger_than_the_backlog_keeps_its_newest_bytes(master):
         backlog = master.state.repl_feed.backlog
         assert bytes(backlog.data) == stream[-16384:]
     finally:
+        raw.close()
+
+
+# -- the lane: plain writes wait unencoded until the settle (replication/feed.py) ------
+def test_lane_keeps_the_order_of_databases_effects_and_transactions(master):
+    """One pipeline mixing plain writes (the lane), rewritten effects (SET EX as PXAT),
+    other databases and a transaction: the stream holds them in order, with the
+    SELECTs Redis would emit, and the offset read in the middle is exact."""
+    raw = _attached(master)
+    try:
+        before = master.info()["master_repl_offset"]
+        payload = b"".join([
+            _resp(b"SET", b"a", b"1"), _resp(b"SELECT", b"3"), _resp(b"SET", b"b", b"2"),
+            _resp(b"SET", b"c", b"3", b"EX", b"100"), _resp(b"INCR", b"n"),
+            _resp(b"INFO", b"replication"),
+            _resp(b"MULTI"), _resp(b"SET", b"d", b"4"), _resp(b"LPUSH", b"l", b"x"),
+            _resp(b"EXEC"), _resp(b"SELECT", b"0"), _resp(b"SET", b"e", b"5")])
+        replies = _replies(master.port, payload, 12)
+        got = raw.commands(11)
+        pxat = got[3][4]
+        assert got == [
+            [b"SET", b"a", b"1"], [b"SELECT", b"3"], [b"SET", b"b", b"2"],
+            [b"SET", b"c", b"3", b"PXAT", pxat], [b"INCR", b"n"],
+            [b"MULTI"], [b"SET", b"d", b"4"], [b"LPUSH", b"l", b"x"], [b"EXEC"],
+            [b"SELECT", b"0"], [b"SET", b"e", b"5"]]
+        # The INFO came after the first five effects: its offset counts exactly them.
+        fields = dict(line.split(":", 1) for line in replies[5].decode().split("\r\n")
+                      if ":" in line)
+        assert int(fields["master_repl_offset"]) == before + len(b"".join(
+            _resp(*argv) for argv in got[:5]))
+    finally:
+        raw.close()
+
+
+def test_wait_counts_a_write_still_in_the_lane(master):
+    """WAIT right after a write of the same iteration waits for that write's offset:
+    an acknowledgement of the earlier offset does not count."""
+    raw = _attached(master)
+    try:
+        offset = master.info()["master_repl_offset"]
+        raw.ack(offset)
+        wait_until(lambda: master.info()["slave0"]["offset"] == offset)
+        # (The first write of an iteration opens the lane; the second waits there.)
+        first, second = _resp(b"SET", b"j", b"v"), _resp(b"SET", b"k", b"v")
+        sock = socket.create_connection(("127.0.0.1", master.port), timeout=10)
+        try:
+            sock.sendall(first + second + _resp(b"WAIT", b"1", b"1000"))
+            assert raw.commands(2) == [[b"SET", b"j", b"v"], [b"SET", b"k", b"v"]]
+            raw.ack(offset + len(first))        # the first write only: not enough
+            got = b""
+            while got.count(b"\r\n") < 3:
+                got += sock.recv(65536)
+            assert got == b"+OK\r\n+OK\r\n:0\r\n"
+        finally:
+            sock.close()
+        sock = socket.create_connection(("127.0.0.1", master.port), timeout=10)
+        try:
+            sock.sendall(_resp(b"SET", b"j2", b"v2") + _resp(b"SET", b"k2", b"v2") +
+                         _resp(b"WAIT", b"1", b"5000"))
+            seen = [argv for argv in raw.commands(4) if argv[:2] != [b"REPLCONF", b"GETACK"]]
+            assert seen == [[b"SET", b"j2", b"v2"], [b"SET", b"k2", b"v2"]]
+            raw.ack(master.info()["master_repl_offset"])
+            reader = hiredis.Reader()
+            replies: list = []
+            while len(replies) < 3:
+                reader.feed(sock.recv(65536))
+                reply = reader.gets()
+                while reply is not False:
+                    replies.append(reply)
+                    reply = reader.gets()
+            assert replies == [b"OK", b"OK", 1]
+        finally:
+            sock.close()
+    finally:
+        raw.close()
+
+
+def test_appendonly_turned_on_mid_pipeline_keeps_the_stream_in_order(master):
+    """CONFIG SET appendonly yes between plain writes of one pipeline closes the lane
+    (the AOF wants the effects from then on): the replica gets every write in order,
+    and the AOF (its base and increment) holds the ones after it."""
+    raw = _attached(master)
+    try:
+        payload = _resp(b"SET", b"w", b"0") + _resp(b"SET", b"x", b"1") + \
+            _resp(b"CONFIG", b"SET", b"appendonly", b"yes") + _resp(b"SET", b"y", b"2")
+        assert _replies(master.port, payload, 4) == [b"OK"] * 4
+        assert raw.commands(3) == [[b"SET", b"w", b"0"], [b"SET", b"x", b"1"],
+                                   [b"SET", b"y", b"2"]]
+        wait_until(lambda: master.info("persistence")["aof_rewrite_in_progress"] == 0)
+        master.r.set("z", "3")
+        assert raw.commands(1) == [[b"SET", b"z", b"3"]]
+        folder = os.path.join(master.dir, "appendonlydir")
+        logged = b"".join(open(os.path.join(folder, name), "rb").read()
+                          for name in os.listdir(folder) if ".incr." in name)
+        assert _resp(b"SET", b"z", b"3") in logged
+        assert _resp(b"SET", b"y", b"2") in logged or master.info(
+            "persistence")["aof_base_size"] > 0 and b"y" in b"".join(
+            open(os.path.join(folder, name), "rb").read()
+            for name in os.listdir(folder) if ".base." in name)
+    finally:
+        master.r.config_set("appendonly", "no")
         raw.close()

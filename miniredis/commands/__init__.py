@@ -31,7 +31,7 @@ class Command:
         "key_step", "group", "since", "summary", "subcommands", "parent",
         "is_write", "calls", "seconds", "failed_calls", "rejected_calls", "key_finder",
         "key_flags", "hist", "hist_big", "changes_config", "min_args", "max_args",
-        "effect",
+        "effect", "plain_arity",
     )
 
     def __init__(self, name: str, handler: Optional[Handler], arity: int,
@@ -66,8 +66,10 @@ class Command:
         self.min_args = self.max_args = 0
         self.set_dispatch_range()
         # Its effect function for the AOF and replicas (miniredis.propagate), looked up
-        # there on first use: False until then, None when it is its own effect.
+        # there on first use: False until then, None when it is its own effect; and
+        # an argument count with which it is its own effect all the same (SET k v).
         self.effect: Any = False
+        self.plain_arity = -1
 
     def set_dispatch_range(self) -> None:
         """Argument counts (``min_args`` to ``max_args``) with which dispatch runs the

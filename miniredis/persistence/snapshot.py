@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, List, Optional
 
+from hiredis import pack_command as _pack
+
 from ..datatypes.packed import PackedHash
 from ..datatypes.packedlist import PackedList
 from ..datatypes.stream import Stream, format_id
@@ -53,6 +55,39 @@ def encode_pieces(argv: List[Any], frozen: bool = False) -> Any:
         else:
             parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
     return parts if large else b"".join(parts)
+
+
+def encode_effect(argv: List[Any]) -> Any:
+    """``argv`` as :func:`encode_pieces` does, by hiredis's C encoder in the common
+    case: up to 16 ``bytes`` arguments, none large (a large one stays a piece of its
+    own, not copied)."""
+    size = len(argv)
+    if size <= 16:
+        try:
+            if max(map(len, argv)) < _LARGE_ARG:
+                return _pack(tuple(argv))
+        except (TypeError, ValueError):
+            pass        # an int or bytearray argument, or none: the general encoder
+    return encode_pieces(argv)
+
+
+_THREE = b"*3\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+
+
+def encode_plain(argv: List[Any]) -> Any:
+    """:func:`encode_effect` for a command propagated as it came. Three arguments
+    (SET key value, LPUSH, SADD...: most writes) are formatted here, cheaper than a
+    call to the encoder."""
+    if len(argv) == 3:
+        first, second, third = argv
+        try:
+            size2 = len(second)
+            size3 = len(third)
+            if size2 < _LARGE_ARG and size3 < _LARGE_ARG:
+                return _THREE % (len(first), first, size2, second, size3, third)
+        except TypeError:                # an int argument (a script's)
+            pass
+    return encode_effect(argv)
 
 
 def _copy_value(value: Any) -> Any:

@@ -15,7 +15,14 @@ socket gets one write. Under a steady load, iterations come every few microsecon
 a request or two each, and a write per iteration to every replica would cost the master
 as much as the requests themselves: so when the last settle was less than
 ``COALESCE`` seconds ago, the next one waits for a timer instead, at most ``COALESCE``
-later (the replicas lag by at most a millisecond more; idle writes go at once). Everything that reads the backlog (``feed.backlog`` is a property) or changes a
+later (the replicas lag by at most a millisecond more; idle writes go at once).
+
+The lane: while a settle is scheduled and no AOF wants the same effects, a command
+propagated as it came (most writes) is only appended to ``lane`` as (client, db, argv),
+by the propagator, and encoded with the others when the lane is encoded: at the settle,
+before any other effect or bytes (so the order holds), or when anything reads
+``state.repl.offset``, which stays exact that way. Encoding a loop iteration's writes
+together costs the master much less than one at a time between its socket reads. Everything that reads the backlog (``feed.backlog`` is a property) or changes a
 replica's place in the stream (a sync starting, PSYNC) settles first, so the bytes
 each replica and the backlog see are exactly the unbatched ones.
 
@@ -31,7 +38,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
-from ..persistence.snapshot import encode
+from ..persistence.snapshot import encode, encode_plain
 from .backlog import MIN_SIZE, Backlog
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,17 +67,22 @@ class ReplicationFeed:
         self.settle_scheduled = False
         self.last_settle = 0.0                     # loop time of the last settle
         self._timer: Any = None                    # the COALESCE timer (a loop watcher)
+        self.lane: List[Tuple[Any, int, List[bytes]]] = []   # see the module doc
+        state.repl.lane = self.lane
+        state.repl.encode_lane = self.encode_lane
 
     @property
     def backlog(self) -> Backlog:
         """The backlog, holding every byte written so far (settles first)."""
-        if self.pending:
+        if self.pending or self.lane:
             self.settle()
         return self._backlog
 
     # -- effects ----------------------------------------------------------------------
     def append_unit(self, ops: List[Tuple[int, Any]]) -> None:
         """One unit of effects from the propagator (see the module doc)."""
+        if self.lane:
+            self.encode_lane()
         if self.state.repl.master_host is not None:
             return      # a replica proxies its master's stream instead (feed_raw)
         if len(ops) == 1:
@@ -99,6 +111,8 @@ class ReplicationFeed:
 
     def append_one(self, db_id: int, data: Any) -> None:
         """A unit of one effect (the propagator's shortest path)."""
+        if self.lane:
+            self.encode_lane()
         if db_id == self.selected_db and data.__class__ is bytes \
                 and self.state.repl.master_host is None:
             self.write(data)
@@ -113,15 +127,20 @@ class ReplicationFeed:
     def write(self, data: bytes) -> None:
         """Append encoded stream bytes: the offset now, backlog and replicas at the end
         of this loop iteration (:meth:`settle`)."""
+        if self.lane:
+            self.encode_lane()
         self.pending.append(data)
         repl = self.state.repl
         repl.offset += len(data)
         if not self.settle_scheduled:
-            loop = self.state.loop
+            state = self.state
+            loop = state.loop
             if loop is None:
                 self.settle()
                 return
             self.settle_scheduled = True
+            if state.aof is None and repl.master_host is None:
+                state.propagation.lane = self.lane      # open until the settle
             if loop.now() - self.last_settle < COALESCE:
                 timer = self._timer
                 if timer is None:
@@ -135,6 +154,7 @@ class ReplicationFeed:
     def settle(self) -> None:
         """Put the pending bytes in the backlog and every replica's output (joined
         once), and send them (one write per replica)."""
+        self.close_lane()
         self.settle_scheduled = False
         timer = self._timer
         if timer is not None and timer.active:
@@ -160,6 +180,43 @@ class ReplicationFeed:
             replicas.flush_now()
 
 
+    # -- the lane -----------------------------------------------------------------------
+    def encode_lane(self) -> None:
+        """Encode the lane's writes into ``pending`` in order (with the SELECTs they
+        need), advancing the offset and each writer's ``woff`` (what WAIT waits for)."""
+        lane = self.lane
+        if not lane:
+            return
+        items = lane[:]
+        lane.clear()
+        repl = self.state.repl
+        offset = repl._offset
+        pending = self.pending
+        append = pending.append
+        selected = self.selected_db
+        for client, db_id, args in items:
+            if db_id != selected:
+                data = _select(db_id)
+                append(data)
+                offset += len(data)
+                selected = db_id
+            data = encode_plain(args)
+            if data.__class__ is list:       # a large argument, kept in pieces
+                data = b"".join(data)
+            append(data)
+            offset += len(data)
+            client.woff = offset
+        self.selected_db = selected
+        repl._offset = offset
+
+    def close_lane(self) -> None:
+        """No more writes in the lane until the next settle is scheduled (a settle,
+        an AOF turned on or off, the server becoming a replica): encode what it holds."""
+        self.state.propagation.lane = None
+        if self.lane:
+            self.encode_lane()
+
+
 def feed_raw(state: "ServerState", data: bytes) -> None:
     """Append already-encoded replication stream bytes (a replica proxying its master's
     stream to chained replicas): to the backlog (advancing ``state.repl.offset``) and
@@ -167,5 +224,6 @@ def feed_raw(state: "ServerState", data: bytes) -> None:
     feedReplicationBuffer): create it first with ``state.replicas.ensure_backlog()``."""
     feed = state.repl_feed
     if feed is not None and data:
+        feed.close_lane()
         feed.selected_db = None     # the bytes may SELECT: our next effect re-selects
         feed.write(data)

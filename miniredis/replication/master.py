@@ -374,6 +374,9 @@ class Master:
 
     def wait(self, client: "Client", wanted: int, seconds: float) -> Any:
         """WAIT numreplicas timeout: the count now, or BLOCKED until enough ACKs."""
+        feed = self.state.repl_feed
+        if feed is not None:
+            feed.encode_lane()          # sets the woff of the writes waiting there
         offset = getattr(client, "woff", 0)
         acked = self.count_acks(offset)
         if acked >= wanted or client.no_blocking:

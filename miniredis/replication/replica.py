@@ -688,6 +688,8 @@ def set_master(state: "ServerState", host: str, port: int) -> None:
     _release_blocked(state)
     if was_master:
         cached = _Cached(repl.replid, repl.offset, -1)
+    if state.repl_feed is not None:
+        state.repl_feed.close_lane()    # the master's writes are not our own effects
     repl.master_host = host
     repl.master_port = port
     state.config.values["replicaof"] = "%s %d" % (host, port)

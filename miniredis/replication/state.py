@@ -21,12 +21,18 @@ class ReplicationState:
     ``offset`` is master_repl_offset: the bytes of replication stream this server has
     produced (as a master) or applied (as a replica). ``master_host`` is None while
     the server is a master.
+
+    The feed's lane (miniredis.replication.feed) holds a loop iteration's plain writes
+    unencoded: ``lane`` is its list and ``encode_lane`` encodes it, advancing the
+    offset. Reading ``offset`` encodes what waits there first, so it is always exact.
     """
 
     def __init__(self) -> None:
         self.replid = new_replid()
         self.replid2 = "0" * 40
-        self.offset = 0
+        self._offset = 0
+        self.lane: Optional[list] = None
+        self.encode_lane: Any = None
         self.second_replid_offset = -1
         self.master_host: Optional[str] = None
         self.master_port = 0
@@ -38,6 +44,16 @@ class ReplicationState:
         self.gate = False
         self.applying = False
         self.loading = False        # the master's RDB is loading: -LOADING (gated)
+
+    @property
+    def offset(self) -> int:
+        if self.lane:
+            self.encode_lane()
+        return self._offset
+
+    @offset.setter
+    def offset(self, value: int) -> None:
+        self._offset = value
 
     @property
     def is_replica(self) -> bool:
