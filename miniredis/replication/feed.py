@@ -70,6 +70,7 @@ class ReplicationFeed:
         self.lane: List[Tuple[Any, int, List[bytes]]] = []   # see the module doc
         state.repl.lane = self.lane
         state.repl.encode_lane = self.encode_lane
+        state.propagation.lane = None          # opened by write(), closed by settle()
 
     @property
     def backlog(self) -> Backlog:

@@ -82,6 +82,7 @@ class Master:
         state = self.state
         if state.repl_feed is not None:
             self._settle()
+            state.repl_feed.close_lane()
             state.repl_feed = None
             propagate.refresh(state)
 
@@ -326,7 +327,7 @@ class Master:
         """Bytes written this loop iteration reach the backlog and the replicas now:
         before a replica's place in the stream changes (see feed.py)."""
         feed = self.state.repl_feed
-        if feed is not None and feed.pending:
+        if feed is not None and (feed.pending or feed.lane):
             feed.settle()
 
     def _check_limit(self, link: ReplicaLink) -> None:
