@@ -9,7 +9,9 @@ incomplete at the end of a read is kept, and its headers are validated as they a
 and an announced count costs memory only as its arguments arrive. hiredis allocates the
 list for an aggregate header as soon as it reads it, so a buffer that announces a count
 its bytes cannot fill is parsed here, request by request, instead
-(``unsafe_for_hiredis``). A client that must still authenticate is held to Redis's small
+(``aggregate_too_big``); and requests from a buffer with a line like a RESP3 string
+(which hiredis reads like a bulk string) are kept only if they are exactly their
+canonical encoding (``_canonical``), else parsed here. A client that must still authenticate is held to Redis's small
 limits, parsed here up to each AUTH or HELLO (``_parse_unauthenticated``). The syntax
 itself (header checks, inline splitting) lives in :mod:`miniredis.wire`.
 
@@ -25,8 +27,8 @@ import hiredis
 
 from .errors import ProtocolError
 from .security.protected import auth_required
-from .wire import (INLINE_MAX, SUSPECT_LINE, decode_request, encoded_length, inline_args,
-                   inline_end, scan_headers, unsafe_for_hiredis)
+from .wire import (INLINE_MAX, SUSPECT_LINE, aggregate_too_big, decode_request,
+                   encoded_length, inline_args, inline_end, odd_lines, scan_headers)
 
 BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
 # A '*' with 4 digits or more: maybe an aggregate header hiredis would size a list by.
@@ -37,6 +39,22 @@ _PROBE = b"*0\r\n"
 _join = b"".join
 # Commands that may authenticate a client (and so lift the limits before AUTH).
 _AUTHENTICATING = (b"auth", b"hello")
+
+
+def _canonical(buf: bytes, pos: int, requests: List[List[bytes]], first: int) -> bool:
+    """Whether ``requests[first:]``, parsed by hiredis from ``buf[pos:]``, are exactly
+    their canonical encoding there, in order (with '*0' requests between them): then
+    every argument came as a '$' bulk string, as Redis requires, and none from a line
+    like a RESP3 string. One C encoding and one comparison per request."""
+    pack = hiredis.pack_command
+    for request in requests[first:]:
+        while buf.startswith(_PROBE, pos):
+            pos += 4
+        data = pack(tuple(request))
+        if not buf.startswith(data, pos):
+            return False
+        pos += len(data)
+    return True
 
 
 class RequestParser:
@@ -246,12 +264,14 @@ class RequestParser:
         # look at the first header when it holds the only '*' (``lone``; else a regex
         # with a literal first byte). Otherwise, the exact (costlier) checks.
         lone = pos == 0 and len(buf) > 3 and buf[2] == 13 and 42 not in buf[3:]
+        verify = False
         if (43 in buf or 61 in buf or 40 in buf or 62 in buf or 126 in buf or 124 in buf
                 or not lone and _BIG_COUNT(buf, pos) is not None) \
                 and (SUSPECT_LINE.search(buf, pos) is not None
-                     or buf[pos + 1:pos + 5].isdigit()) \
-                and unsafe_for_hiredis(buf, pos):
-            return self._split_careful(buf, pos, requests)
+                     or buf[pos + 1:pos + 5].isdigit()):
+            if aggregate_too_big(buf, pos):
+                return self._split_careful(buf, pos, requests)
+            verify = odd_lines(buf, pos)
         reader = self.reader
         reader.feed(buf if pos == 0 else buf[pos:])
         first = len(requests)
@@ -279,6 +299,11 @@ class RequestParser:
                 append(req)
         except Exception:  # ProtocolError; TypeError for a RESP3 set or map of lists...
             stop_reason = "hiredis-error"
+        if verify and not _canonical(buf, pos, requests, first):
+            # hiredis took a RESP3 string for an argument: parse it all here instead.
+            self.reader = hiredis.Reader()
+            del requests[first:]
+            return self._split_careful(buf, pos, requests)
         if stop_reason is None and not reader.has_data():
             # Every byte was consumed: at a request boundary, or inside a request
             # (whose header and first arguments came whole, or just a type byte).

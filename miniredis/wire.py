@@ -20,7 +20,7 @@ INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
 INT_MAX = 2 ** 31 - 1           # largest argument count Redis accepts
 REDIS_READ = 16 * 1024          # PROTO_IOBUF_LEN: what Redis reads at a time
 
-# Lines hiredis must not be trusted with (see unsafe_for_hiredis): a big aggregate
+# Lines hiredis must not be trusted with (aggregate_too_big, odd_lines): a big aggregate
 # header, '*' (or RESP3's '>', '~', '|', which hiredis also reads) with 4+ digits, or a
 # RESP3 string type ('+', '=', '(') that hiredis turns into bytes like a bulk string
 # although Redis accepts only '$'. One search over the buffer, at line starts (the
@@ -157,60 +157,30 @@ def _plain_number(digits: bytes) -> bool:
     return digits.isdigit() and len(digits) <= 10 and (digits[0] != 48 or len(digits) == 1)
 
 
-def _strings_in_bulk_only(buf: bytes, pos: int) -> bool:
-    """Whether every header from ``pos`` on is a plain '*' count or '$' length (Redis's
-    own syntax: no sign, no leading zero), each bulk followed by CRLF: then a line
-    starting with '+', '=' or '(' (XRANGE's ``+``, ZRANGEBYSCORE's ``+inf`` and
-    ``(1``) is bulk data, which hiredis reads exactly as Redis does. A request cut by
-    the end of the buffer counts as far as it goes; anything else (an inline request,
-    a RESP3 header where an argument belongs) is left to the careful parser."""
-    end = len(buf)
-    find = buf.find
-    due = 0                 # bulk strings the current request still announces
-    while pos < end:
-        if buf[pos] != (36 if due else 42):      # '$' within a request, '*' between
-            return False
-        eol = find(b"\r", pos)
-        if eol < 0:
-            return True
-        if eol + 1 < end and buf[eol + 1] != 10:
-            return False
-        digits = buf[pos + 1:eol]
-        if not _plain_number(digits):
-            return False
-        pos = eol + 2
-        if not due:
-            due = int(digits)
-            continue
-        due -= 1
-        pos += int(digits)
-        if pos + 2 > end:
-            return True
-        if buf[pos] != 13 or buf[pos + 1] != 10:
-            return False
-        pos += 2
-    return True
-
-
-def unsafe_for_hiredis(buf: bytes, pos: int) -> bool:
-    """Whether ``buf[pos:]`` must be parsed here rather than by hiredis.
+def aggregate_too_big(buf: bytes, pos: int) -> bool:
+    """Whether ``buf[pos:]`` announces an aggregate hiredis must not be given.
 
     hiredis.Reader creates the list for an aggregate ('*', and RESP3's '>', '~', '|'
     that it also understands) as soon as it reads the header, sized by the announced
     count. A count of 1000 or more passes only when the rest of the buffer could hold
     that many arguments (6 bytes each at least): the list then costs memory in
-    proportion to bytes that arrived. A line starting like a RESP3 string ('+', '=',
-    '(') may be an argument of a kind Redis refuses and hiredis would not tell apart
-    (or just bulk data that looks so). The caller has seen a hint; this decides.
+    proportion to bytes that arrived. The caller has seen a hint; this decides.
     """
-    if _ODD_STRING.search(buf, pos) is not None and not _strings_in_bulk_only(buf, pos):
-        return True
     room = len(buf)
     for match in _BIG_AGGREGATE.finditer(buf, pos):
         digits = match.group(1)
         if len(digits) > 12 or int(digits) * 6 > room - match.end():
             return True
     return False
+
+
+def odd_lines(buf: bytes, pos: int) -> bool:
+    """Whether a line of ``buf[pos:]`` starts like a RESP3 string ('+', '=', '('):
+    hiredis would read it as bytes, like a bulk string, where Redis accepts only '$'
+    (or it is bulk data that only looks so: XRANGE's ``+``, ``+inf``, ``(1``). What
+    hiredis parsed from such a buffer is checked afterwards (the parser's
+    ``_canonical``)."""
+    return _ODD_STRING.search(buf, pos) is not None
 
 
 def _parse_length(text: bytes) -> Optional[int]:

@@ -208,6 +208,13 @@ def test_debug_refused_inside_multi(differ):
     b"*2\r\n$4\r\nECHO\r\n,1.5\r\n", b"*2\r\n$4\r\nECHO\r\n#t\r\n", b"*2\r\n$4\r\nECHO\r\n-x\r\n",
     b"*2\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n", b"*2\r\n$4\r\nECHO\r\n%1\r\n$1\r\na\r\n$1\r\nb\r\n",
     b"*2\r\n$4\r\nECHO\r\n$5\r\na\n+bc\r\n",   # looks odd, but only bulk data
+    # hiredis parses these whole; what it returned is kept only if canonical:
+    b"*2\r\n$4\r\nECHO\r\n$4\r\n+inf\r\n*2\r\n$4\r\nECHO\r\n+hi\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$2\r\n(1\r\n*0\r\n*0\r\n*2\r\n$4\r\nECHO\r\n(12\r\n",
+    b"*0\r\n*2\r\n$4\r\nECHO\r\n$1\r\n+\r\n*1\r\n$4\r\nPING\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$02\r\n+x\r\n", b"*2\r\n$4\r\nECHO\r\n$+2\r\n+x\r\n",
+    b"*02\r\n$4\r\nECHO\r\n$2\r\n+x\r\n", b"*2\r\n$4\r\nECHO\r\n=2\r\n+x\r\n",
+    b"*3\r\n$4\r\nECHO\r\n$2\r\n+x\r\n+y\r\n",
 ])
 def test_only_bulk_strings_are_arguments(differ, data):
     """Redis takes only '$' bulk strings as arguments; hiredis reads RESP3 types too."""
@@ -274,6 +281,9 @@ def _in_two_reads(port: int, first: bytes, second: bytes) -> bytes:
     (b"*", b"1\r\n$4\r\nPING\r\n"),
     (b"*1\r\n$4\r\nPING\r\n*0\r\n", b"*1\r\n$4\r\nPING\r\n"),
     (b"*1\r\n$4\r\nPING\r\n+", b"OK\r\n"),
+    (b"*2\r\n$4\r\nECHO\r\n$4\r\n+inf\r\n*2\r\n$4\r\nECHO\r\n", b"+hi\r\n"),
+    (b"*2\r\n$4\r\nECHO\r\n$4\r\n+inf\r\n*2\r\n$4\r\nECHO\r\n+h", b"i\r\n"),
+    (b"*2\r\n$4\r\nECHO\r\n+inf\r\n*1\r\n", b"$4\r\nPING\r\n"),
 ])
 def test_read_ending_inside_hiredis(differ, first, second):
     replies = {name: _in_two_reads(port, first, second)
