@@ -12,72 +12,17 @@ from __future__ import annotations
 import os
 from typing import List, Optional, Tuple, Union
 
-_C_SPACE = b" \t\n\v\f\r"          # isspace() in the C locale
-_HEX = b"0123456789abcdefABCDEF"
-_ESCAPED = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b",
-            ord("a"): b"\a"}
+from .wire import split_inline
 
 
 def split_args(line: bytes) -> Optional[List[bytes]]:
     """sdssplitargs: the words of ``line``, or None for unbalanced quotes (or a closing
     quote followed by something other than a blank). The line ends at a NUL byte, as
-    the C string it is in Redis."""
+    the C string it is in Redis. The splitting itself is the inline protocol's (one
+    implementation of sdssplitargs: :func:`miniredis.wire.split_inline`)."""
     if b"\0" in line:
         line = line[:line.index(b"\0")]
-    words: List[bytes] = []
-    pos, end = 0, len(line)
-    while True:
-        while pos < end and line[pos] in _C_SPACE:
-            pos += 1
-        if pos >= end:
-            return words
-        current = bytearray()
-        in_double = in_single = False
-        while True:
-            char = line[pos] if pos < end else 0
-            after = line[pos + 1] if pos + 1 < end else 0
-            if in_double:
-                if char == 0x5c and after == 0x78 and pos + 3 < end \
-                        and line[pos + 2] in _HEX and line[pos + 3] in _HEX:
-                    current.append(int(line[pos + 2:pos + 4], 16))
-                    pos += 3
-                elif char == 0x5c and after:
-                    pos += 1
-                    current += _ESCAPED.get(after, bytes((after,)))
-                elif char == 0x22:
-                    if after and after not in _C_SPACE:
-                        return None
-                    pos += 1
-                    break
-                elif not char:
-                    return None
-                else:
-                    current.append(char)
-            elif in_single:
-                if char == 0x5c and after == 0x27:
-                    pos += 1
-                    current.append(0x27)
-                elif char == 0x27:
-                    if after and after not in _C_SPACE:
-                        return None
-                    pos += 1
-                    break
-                elif not char:
-                    return None
-                else:
-                    current.append(char)
-            elif char in b" \n\r\t" or not char:
-                if char:
-                    pos += 1
-                break
-            elif char == 0x22:
-                in_double = True
-            elif char == 0x27:
-                in_single = True
-            else:
-                current.append(char)
-            pos += 1
-        words.append(bytes(current))
+    return split_inline(line)
 
 
 def quote(value: bytes) -> bytes:
