@@ -79,12 +79,15 @@ def tasks(embedded_server, tmp_path, monkeypatch):
 @pytest.fixture
 def worker(embedded_server, tasks, tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), ROOT]))
+    log = open(tmp_path / "worker.log", "wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "rpqueue.run", "--host", "127.0.0.1", "--port",
          str(embedded_server.port), "--module", "rpq_tasks", "--threads", "2",
          "--loglevel", "WARNING", "--wait", "0.2"],
         env=env, cwd=str(tmp_path), start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # A file, not a pipe nobody reads: a worker that logged more than a pipe
+        # holds would block on its next write and stop running tasks.
+        stdout=log, stderr=subprocess.STDOUT)
     yield process
     try:
         os.killpg(process.pid, signal.SIGTERM)
@@ -96,7 +99,7 @@ def worker(embedded_server, tasks, tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        process.stdout.close()
+        log.close()
 
 
 def _wait(predicate, timeout: float = 15.0) -> None:
