@@ -80,7 +80,7 @@ class Client(RequestParser):
         self.last_command = "NULL"
         self.reply_mode = "on"          # CLIENT REPLY ON|OFF|SKIP
         # The replication offset after this client's last write (what WAIT waits
-        # for). Set here: an attribute added later makes every other one slower.
+        # for); set by the propagator and the replication feed's lane.
         self.woff = 0
         self.no_evict = False
         self.closing = False            # close once pending replies are written

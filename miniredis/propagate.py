@@ -44,7 +44,8 @@ class Propagator:
         # The client whose write is being propagated: its ``woff`` (the stream offset
         # after its last write, which WAIT waits for) is set once the unit is fed.
         self.writer: Any = None
-        # The replication feed's lane while it is open (ReplicationFeed.open_lane).
+        # The replication feed's lane while it is open (ReplicationFeed.write opens
+        # it, the settle closes it): plain writes wait there unencoded.
         self.lane: Optional[list] = None
 
     # -- collecting -----------------------------------------------------------------
