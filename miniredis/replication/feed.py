@@ -22,7 +22,9 @@ propagated as it came (most writes) is only appended to ``lane`` as (client, db,
 by the propagator, and encoded with the others when the lane is encoded: at the settle,
 before any other effect or bytes (so the order holds), or when anything reads
 ``state.repl.offset``, which stays exact that way. Encoding a loop iteration's writes
-together costs the master much less than one at a time between its socket reads. Everything that reads the backlog (``feed.backlog`` is a property) or changes a
+together costs the master much less than one at a time between its socket reads.
+
+Everything that reads the backlog (``feed.backlog`` is a property) or changes a
 replica's place in the stream (a sync starting, PSYNC) settles first, so the bytes
 each replica and the backlog see are exactly the unbatched ones.
 
@@ -179,7 +181,6 @@ class ReplicationFeed:
         if replicas.links:
             replicas.deliver(data)
             replicas.flush_now()
-
 
     # -- the lane -----------------------------------------------------------------------
     def encode_lane(self) -> None:

@@ -84,6 +84,7 @@ class Master:
             self._settle()
             state.repl_feed.close_lane()
             state.repl_feed = None
+            state.repl.lane = state.repl.encode_lane = None
             propagate.refresh(state)
 
     # -- REPLCONF -----------------------------------------------------------------------
@@ -378,7 +379,7 @@ class Master:
         feed = self.state.repl_feed
         if feed is not None:
             feed.encode_lane()          # sets the woff of the writes waiting there
-        offset = getattr(client, "woff", 0)
+        offset = client.woff
         acked = self.count_acks(offset)
         if acked >= wanted or client.no_blocking:
             return acked
