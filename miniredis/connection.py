@@ -241,6 +241,8 @@ class Client(RequestParser):
         if out:
             if self._unsent or state.aof is not None or self.closed:
                 self.flush()
+            elif self._ready.serving is self and not self.closing:
+                self._ready.write_later(self)   # one of a batch: sent with the others
             else:
                 # flush(), for a socket with nothing queued and no AOF to wait for.
                 data = out[0] if len(out) == 1 else b"".join(out)
@@ -298,6 +300,10 @@ class Client(RequestParser):
         if error is not None and not self.closing:
             self._protocol_error(error)
         if self.out:
+            ready = self._ready
+            if ready is not None and ready.serving is self and not self.closing:
+                ready.write_later(self)     # one of a batch: sent with the others
+                return
             self.flush()
         if self.closing and not self._unsent and not self.out:
             self.close()
@@ -340,6 +346,16 @@ class Client(RequestParser):
             return
         if sent < size:
             self._wait_writable(data, sent)
+
+    def send_batched(self) -> None:
+        """Send the replies left for the batch's write (:meth:`ReadyQueue.write_later`);
+        closes the client if it was told to close meanwhile."""
+        if self.closed:
+            return
+        if self.out:
+            self.flush()
+        if self.closing and not self._unsent and not self.out:
+            self.close()
 
     def _wait_writable(self, data: bytes, sent: int) -> None:
         """Back-pressure: keep what the socket did not take and stop reading until

@@ -163,8 +163,57 @@ def _many_rpush(port: int, protocol: int, admin: RawConnection, round: int) -> L
             conn.close()
 
 
+def _set_then_killed(port: int, protocol: int, admin: RawConnection, round: int
+                     ) -> List[Any]:
+    """A client killed by a command of the same poll loses the reply of its own
+    request that ran just before: replies are written once the poll's requests have
+    all run (Redis's beforeSleep), and killing a client discards what it has not
+    been sent. Its write did happen."""
+    one, two = connect(port, protocol), connect(port, protocol)
+    key = "k%d" % round
+    try:
+        victim = int(one.call("CLIENT", "ID")[1:-2])
+        # (reads no longer than an earlier one take miniredis's shortest path)
+        one.call("SET", key, "x" * 64)
+        one.call("DEL", key)
+        _same_instant(admin, [(one, ["SET", key, "v"]),
+                              (two, ["CLIENT", "KILL", "ID", str(victim)])])
+        try:
+            seen = one.read_raw()
+        except (ConnectionError, OSError):
+            seen = b"closed"
+        return [seen, two.read_raw(), admin.call("GET", key)]
+    finally:
+        one.close()
+        two.close()
+
+
+def _reply_during_busy_script(port: int, protocol: int, admin: RawConnection,
+                              round: int) -> List[Any]:
+    """A reply left for the end of the poll goes out while a script of the same poll
+    is busy: the busy script serves the loop, and that sends pending replies (Redis's
+    processEventsWhileBlocked runs beforeSleep)."""
+    one, two, killer = (connect(port, protocol) for _ in range(3))
+    key = "b%d" % round
+    try:
+        admin.call("CONFIG", "SET", "busy-reply-threshold", "50")
+        _same_instant(admin, [(one, ["SET", key, "v"]),
+                              (two, ["EVAL", "while true do end", "0"])])
+        seen = one.read_raw()       # (would wait for ever if it waited for the script)
+        while True:
+            killed = killer.call("SCRIPT", "KILL")
+            if killed == b"+OK\r\n":
+                break
+            time.sleep(0.01)        # (-NOTBUSY until the script passes the threshold)
+        return [seen, two.read_raw(), admin.call("GET", key)]
+    finally:
+        admin.call("CONFIG", "SET", "busy-reply-threshold", "5000")
+        for conn in (one, two, killer):
+            conn.close()
+
+
 @pytest.mark.parametrize("body", [
-    _exec_then_lpush, _watch_exec_then_set, _exec_lpush_lrange,
+    _reply_during_busy_script, _set_then_killed, _exec_then_lpush, _watch_exec_then_set, _exec_lpush_lrange,
     _punsubscribe_then_publish, _unsubscribe_then_publish, _xreadgroup_then_del,
     _many_rpush,
 ], ids=lambda body: body.__name__.strip("_"))
