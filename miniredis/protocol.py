@@ -77,6 +77,14 @@ class Set(list):
     __slots__ = ()
 
 
+class Bulks(list):
+    """An array reply of elements as stored, every one ``bytes`` (LRANGE): encoded in
+    one piece without the per-item type check a plain list needs (about 1.6 us per
+    100 items). Only a handler that knows its items are bytes returns one."""
+
+    __slots__ = ()
+
+
 class Push(list):
     """An out-of-band push (pub/sub messages): an array in RESP2."""
 
@@ -174,6 +182,7 @@ class Encoder:
         self._enc = enc
         append_bulk = self._append_bulk
         enc[bytes] = append_bulk
+        enc[Bulks] = self._append_bulks
         enc[bytearray] = append_bulk
         enc[memoryview] = lambda v, out: append_bulk(bytes(v), out)
         enc[str] = lambda v, out: append_bulk(v.encode(), out)
@@ -207,6 +216,12 @@ class Encoder:
     @staticmethod
     def _append_bulk(value: bytes, out: List[bytes]) -> None:
         out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+
+    @staticmethod
+    def _append_bulks(value: Bulks, out: List[bytes]) -> None:
+        out.append(b"*%d\r\n" % len(value))
+        if value:
+            out.append(_bulk_run(value))
 
     def _append_array(self, value: Any, out: List[bytes]) -> None:
         self._append_aggregate(b"*", value, out)

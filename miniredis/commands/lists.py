@@ -15,7 +15,7 @@ from ..args import LLONG_MIN, parse_int, to_int
 from ..datatypes.packedlist import PackedList
 from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
-from ..protocol import NULL_ARRAY, OK
+from ..protocol import NULL_ARRAY, OK, Bulks
 from ..notify import notify
 from . import command, numkeys_positions
 
@@ -160,7 +160,7 @@ def lrange(client, args: List[bytes]):
     if bounds is None:
         return []
     start, end = bounds
-    return values.slice(start, end + 1)
+    return Bulks(values.slice(start, end + 1))
 
 
 @command("lindex", 3, "readonly", keys=(1, 1, 1), group="list", since="1.0.0",

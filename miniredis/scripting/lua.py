@@ -49,7 +49,7 @@ from . import tailcalls
 from .sandbox import PRELUDE
 
 from ..errors import CommandError
-from ..protocol import (NULL_ARRAY, BigNumber, Bool, Double, Map, Push, Raw, Set, Simple,
+from ..protocol import (NULL_ARRAY, BigNumber, Bool, Bulks, Double, Map, Push, Raw, Set, Simple,
                        Verbatim, format_double)
 
 INTERNAL_CHUNK = "=[redis]"
@@ -507,7 +507,7 @@ class LuaEngine:
             return reply.encode()
         if cls in (bytearray, memoryview):
             return bytes(reply)
-        if cls in (list, tuple, Push):
+        if cls in (list, tuple, Push, Bulks):
             return self._array(reply)
         if cls is Raw:
             return self._from_raw(reply)
