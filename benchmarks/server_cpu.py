@@ -12,6 +12,7 @@ the lowest CPU microseconds per request.
 
     python benchmarks/server_cpu.py [--tree DIR ...] [--members 1000000] [-n 50000]
         [--rounds 2] [--pipeline 1] [--tests zadd,zrank,zscore,zrangebyscore,get]
+        [--tests set,get,incr,hset,lpush,lrange_100]
 """
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ TESTS = {
     "zrangebyscore": ["ZRANGEBYSCORE", KEY, "__rand_int__", "+inf", "LIMIT", "0", "10"],
     "zrangebyscore-inf": ["ZRANGEBYSCORE", KEY, "__rand_int__", "inf", "LIMIT", "0", "10"],
     "get": ["GET", "key:__rand_int__"],
+    # redis-benchmark's own tests, spelled as it sends them (lrange_100 reads the list
+    # lpush filled: list them in that order)
+    "set": ["SET", "key:__rand_int__", "xxx"],
+    "incr": ["INCR", "counter:__rand_int__"],
+    "hset": ["HSET", "myhash", "element:__rand_int__", "xxx"],
+    "lpush": ["LPUSH", "mylist", "xxx"],
+    "lrange_100": ["LRANGE", "mylist", "0", "99"],
 }
 
 
