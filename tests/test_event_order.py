@@ -270,3 +270,37 @@ def test_accept_takes_its_turn(differ):
                 late.close()
             time.sleep(0.05)    # the closes are seen before the next round counts
     compare_scenario(differ, _repeat(body), protocols=(2,))
+
+
+def test_batch_of_big_replies_some_clients_gone(differ):
+    """Forty connections ask for a ~600 KB reply in one poll and half of them are
+    reset before the server wakes: the batch's writes (sent together after the poll,
+    most of them only partly taken by the socket) reach every remaining client whole,
+    and the server goes on serving (both servers)."""
+    items = [b"item:%015d" % i for i in range(30000)]
+    expected_len = len(b"*%d\r\n" % len(items)) + sum(
+        len(b"$%d\r\n%s\r\n" % (len(item), item)) for item in items)
+    for port in differ.ports.values():
+        admin = connect(port)
+        admin.call("DEL", "big")
+        for start in range(0, len(items), 1000):
+            admin.call("RPUSH", "big", *items[start:start + 1000])
+        conns = [connect(port) for _ in range(40)]
+        admin.send("DEBUG", "SLEEP", "0.3")
+        time.sleep(SETTLE)
+        for conn in conns:
+            conn.send("LRANGE", "big", 0, -1)
+        for conn in conns[::2]:     # gone before the server reads them: RST
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            conn.close()
+        assert admin.read_raw() == b"+OK\r\n"
+        for conn in conns[1::2]:
+            reply = conn.read_raw()
+            assert len(reply) == expected_len
+            assert reply.endswith(b"$20\r\n%s\r\n" % items[-1])
+            assert conn.call("PING") == b"+PONG\r\n"
+            conn.close()
+        assert admin.call("LLEN", "big") == b":%d\r\n" % len(items)
+        admin.call("DEL", "big")
+        admin.close()
