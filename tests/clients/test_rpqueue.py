@@ -80,6 +80,8 @@ def tasks(embedded_server, tmp_path, monkeypatch):
 def worker(embedded_server, tasks, tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), ROOT]))
     log = open(tmp_path / "worker.log", "wb")
+    client = redis.Redis(port=embedded_server.port)
+    before = client.info("clients")["connected_clients"]
     process = subprocess.Popen(
         [sys.executable, "-m", "rpqueue.run", "--host", "127.0.0.1", "--port",
          str(embedded_server.port), "--module", "rpq_tasks", "--threads", "2",
@@ -88,6 +90,15 @@ def worker(embedded_server, tasks, tmp_path):
         # A file, not a pipe nobody reads: a worker that logged more than a pipe
         # holds would block on its next write and stop running tasks.
         stdout=log, stderr=subprocess.STDOUT)
+    # The worker's start (an interpreter importing rpqueue and redis) can take seconds
+    # on a loaded machine: wait for its connection here, so that the tests' own
+    # timeouts measure the tasks, not the start.
+    deadline = time.monotonic() + 60
+    while client.info("clients")["connected_clients"] <= before:
+        assert process.poll() is None, (tmp_path / "worker.log").read_text()
+        assert time.monotonic() < deadline, "the rpqueue worker did not connect"
+        time.sleep(0.05)
+    client.close()
     yield process
     try:
         os.killpg(process.pid, signal.SIGTERM)
