@@ -94,8 +94,8 @@ class ReadyQueue:
         A client served by a batch (``serving``) leaves its replies here, and the
         replies of all of them are written together from a loop callback, as Redis
         writes the replies of one poll in ``beforeSleep``: the kernel's send path then
-        runs back to back instead of between every two requests, which cuts the
-        server's CPU per request by a quarter with 50 clients (benchmarks/README.rst,
+        runs back to back instead of between every two requests, which cut the
+        server's CPU per request by 16-28% with 50 clients (benchmarks/README.rst,
         "Replies written per batch"). A lone ready client writes at once. The
         callbacks also run in the nested iterations of a busy script, as
         ``beforeSleep`` runs in Redis's ``processEventsWhileBlocked``.

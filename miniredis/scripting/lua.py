@@ -49,8 +49,8 @@ from . import tailcalls
 from .sandbox import PRELUDE
 
 from ..errors import CommandError
-from ..protocol import (NULL_ARRAY, BigNumber, Bool, Bulks, Double, Map, Push, Raw, Set, Simple,
-                       Verbatim, format_double)
+from ..protocol import (NULL_ARRAY, BigNumber, Bool, Bulks, Double, Map, Push, Raw, Set,
+                       Simple, Verbatim, format_double)
 
 INTERNAL_CHUNK = "=[redis]"
 LLONG_MIN = -(2 ** 63)
