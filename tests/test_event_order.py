@@ -213,7 +213,8 @@ def _reply_during_busy_script(port: int, protocol: int, admin: RawConnection,
 
 
 @pytest.mark.parametrize("body", [
-    _reply_during_busy_script, _set_then_killed, _exec_then_lpush, _watch_exec_then_set, _exec_lpush_lrange,
+    _reply_during_busy_script, _set_then_killed, _exec_then_lpush, _watch_exec_then_set,
+    _exec_lpush_lrange,
     _punsubscribe_then_publish, _unsubscribe_then_publish, _xreadgroup_then_del,
     _many_rpush,
 ], ids=lambda body: body.__name__.strip("_"))
