@@ -24,6 +24,22 @@ def test_push_pop_len_range(differ):
         "LPOP l 1 2", "LPUSH", "LPUSH l", "LLEN missing")
 
 
+def test_lrange_replies_encoded_in_one_piece(differ):
+    """LRANGE's reply (a Bulks array, encoded without a per-item check) over lists
+    past 8 items: empty, binary and 1,024-byte-and-longer elements, packed chunks,
+    inside MULTI and through a script, in RESP2 and RESP3."""
+    items = [b"", b"a", b"\r\n", b"\x00\xff", b"x" * 1023, b"y" * 1024, b"z" * 5000]
+    items += [b"%d" % i for i in range(600)]
+    differ.check(
+        ("DEL", "big"), ("RPUSH", "big", *items),
+        ("LRANGE", "big", "0", "-1"), ("LRANGE", "big", "3", "12"),
+        ("LRANGE", "big", "-300", "-2"), ("LRANGE", "big", "590", "1000"),
+        ("LRANGE", "big", "5", "2"), ("LRANGE", "nosuch", "0", "-1"),
+        ("MULTI",), ("LRANGE", "big", "0", "9"), ("EXEC",),
+        ("EVAL", "return redis.call('lrange', KEYS[1], 0, 20)", "1", "big"),
+        ("DEL", "big"))
+
+
 def test_index_set_insert(differ):
     differ.check(
         "RPUSH l a b c b a", "LINDEX l 0", "LINDEX l -1", "LINDEX l 5", "LINDEX l -6",
