@@ -9,9 +9,9 @@ incomplete at the end of a read is kept, and its headers are validated as they a
 and an announced count costs memory only as its arguments arrive. hiredis allocates the
 list for an aggregate header as soon as it reads it, so a buffer that announces a count
 its bytes cannot fill is parsed here, request by request, instead
-(``aggregate_too_big``); and requests from a buffer with a line like a RESP3 string
-(which hiredis reads like a bulk string) are kept only if they are exactly their
-canonical encoding (``_canonical``), else parsed here. A client that must still
+(``aggregate_too_big``); and requests from a buffer holding '+', '=' or '(' (a line
+starting so is a RESP3 string, which hiredis reads like a bulk string) are kept only
+if they are exactly their canonical encoding (``_canonical``), else parsed here. A client that must still
 authenticate is held to Redis's small limits, parsed here up to each AUTH or HELLO
 (``_parse_unauthenticated``). The syntax itself (header checks, inline splitting)
 lives in :mod:`miniredis.wire`.
@@ -29,7 +29,7 @@ import hiredis
 from .errors import ProtocolError
 from .security.protected import auth_required
 from .wire import (INLINE_MAX, SUSPECT_LINE, aggregate_too_big, decode_request,
-                   encoded_length, inline_args, inline_end, odd_lines, scan_headers)
+                   encoded_length, inline_args, inline_end, scan_headers)
 
 BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
 # A '*' with 4 digits or more: maybe an aggregate header hiredis would size a list by.
@@ -38,6 +38,7 @@ _BIG_COUNT = re.compile(rb"\*[0-9]{4}").search
 # at a request boundary (inside a request it is an element).
 _PROBE = b"*0\r\n"
 _join = b"".join
+_pack = hiredis.pack_command
 # Commands that may authenticate a client (and so lift the limits before AUTH).
 _AUTHENTICATING = (b"auth", b"hello")
 
@@ -265,31 +266,38 @@ class RequestParser:
         # look at the first header when it holds the only '*' (``lone``; else a regex
         # with a literal first byte). Otherwise, the exact (costlier) checks.
         lone = pos == 0 and len(buf) > 3 and buf[2] == 13 and 42 not in buf[3:]
-        if lone and 43 not in buf and 61 not in buf and 40 not in buf and 62 not in buf \
-                and 126 not in buf and 124 not in buf and 37 not in buf:
-            # The commonest read: one request, of fewer than 10 arguments, and not one
-            # byte hiredis could read as another RESP type ('+=(>~|%'; no other '*').
-            # If hiredis returns it whole, consuming every byte, and every argument is
-            # bytes, it is exactly what the general path below would find.
+        # '+=(': hiredis reads a line starting so as bytes, like a bulk string, where
+        # Redis accepts only '$'. Such a line may start anywhere an element may: after
+        # a bulk string's data hiredis (like Redis) skips two bytes without looking at
+        # them, so ``GETXX+foo`` hides one. What hiredis parsed from a buffer holding
+        # one of these bytes is kept only if it is its canonical encoding.
+        strings = 43 in buf or 61 in buf or 40 in buf
+        if lone and 62 not in buf and 126 not in buf and 124 not in buf \
+                and 37 not in buf:
+            # The commonest read: one request, of fewer than 10 arguments, and no
+            # byte hiredis could read as an aggregate ('>~|%'; no other '*'). If
+            # hiredis returns it whole, consuming every byte, every argument is
+            # bytes and (with '+=(' about) it is canonical, it is exactly what the
+            # general path below would find.
             reader = self.reader
             try:
                 reader.feed(buf)
                 req = reader.gets()
                 if req.__class__ is list and req and not reader.has_data():
                     _join(req)      # TypeError unless every element is bytes
-                    requests.append(req)
-                    return -1
+                    if not strings or buf == _pack(tuple(req)):
+                        requests.append(req)
+                        return -1
             except Exception:  # hiredis's ProtocolError, TypeError: as below
                 pass
             self.reader = hiredis.Reader()  # start over, the general way
         verify = False
-        if (43 in buf or 61 in buf or 40 in buf or 62 in buf or 126 in buf or 124 in buf
-                or not lone and _BIG_COUNT(buf, pos) is not None) \
-                and (SUSPECT_LINE.search(buf, pos) is not None
-                     or buf[pos + 1:pos + 5].isdigit()):
-            if aggregate_too_big(buf, pos):
+        if strings or 62 in buf or 126 in buf or 124 in buf \
+                or not lone and _BIG_COUNT(buf, pos) is not None:
+            if (SUSPECT_LINE.search(buf, pos) is not None
+                    or buf[pos + 1:pos + 5].isdigit()) and aggregate_too_big(buf, pos):
                 return self._split_careful(buf, pos, requests)
-            verify = odd_lines(buf, pos)
+            verify = strings
         reader = self.reader
         reader.feed(buf if pos == 0 else buf[pos:])
         first = len(requests)

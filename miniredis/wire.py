@@ -20,13 +20,13 @@ INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
 INT_MAX = 2 ** 31 - 1           # largest argument count Redis accepts
 REDIS_READ = 16 * 1024          # PROTO_IOBUF_LEN: what Redis reads at a time
 
-# Lines hiredis must not be trusted with (aggregate_too_big, odd_lines): a big aggregate
-# header, '*' (or RESP3's '>', '~', '|', which hiredis also reads) with 4+ digits, or a
-# RESP3 string type ('+', '=', '(') that hiredis turns into bytes like a bulk string
-# although Redis accepts only '$'. One search over the buffer, at line starts (the
-# buffer's own first header is checked apart).
+# Lines that make the parser look closer (aggregate_too_big): a big aggregate header,
+# '*' (or RESP3's '>', '~', '|', which hiredis also reads) with 4+ digits, or a RESP3
+# string type ('+', '=', '(') that hiredis turns into bytes like a bulk string although
+# Redis accepts only '$' (what hiredis parsed from a buffer holding one of those bytes
+# is checked afterwards: the parser's ``_canonical``). One search over the buffer, at
+# line starts (the buffer's own first header is checked apart).
 SUSPECT_LINE = re.compile(rb"\n(?:[+=(]|[*>~|][0-9]{4})")
-_ODD_STRING = re.compile(rb"\n[+=(]")
 _BIG_AGGREGATE = re.compile(rb"[*>~|]([0-9]{4,})")
 
 
@@ -172,15 +172,6 @@ def aggregate_too_big(buf: bytes, pos: int) -> bool:
         if len(digits) > 12 or int(digits) * 6 > room - match.end():
             return True
     return False
-
-
-def odd_lines(buf: bytes, pos: int) -> bool:
-    """Whether a line of ``buf[pos:]`` starts like a RESP3 string ('+', '=', '('):
-    hiredis would read it as bytes, like a bulk string, where Redis accepts only '$'
-    (or it is bulk data that only looks so: XRANGE's ``+``, ``+inf``, ``(1``). What
-    hiredis parsed from such a buffer is checked afterwards (the parser's
-    ``_canonical``)."""
-    return _ODD_STRING.search(buf, pos) is not None
 
 
 def _parse_length(text: bytes) -> Optional[int]:

@@ -215,6 +215,19 @@ def test_debug_refused_inside_multi(differ):
     b"*2\r\n$4\r\nECHO\r\n$02\r\n+x\r\n", b"*2\r\n$4\r\nECHO\r\n$+2\r\n+x\r\n",
     b"*02\r\n$4\r\nECHO\r\n$2\r\n+x\r\n", b"*2\r\n$4\r\nECHO\r\n=2\r\n+x\r\n",
     b"*3\r\n$4\r\nECHO\r\n$2\r\n+x\r\n+y\r\n",
+    # After a bulk string's data both skip two bytes unseen: a RESP3 string (or an
+    # aggregate) may follow them on the same line.
+    b"*2\r\n$3\r\nGETXX+foo\r\n", b"*2\r\n$4\r\nECHOXX=foo\r\n",
+    b"*2\r\n$4\r\nECHOXX(12\r\n", b"*2\r\n$3\r\nGETXX$3\r\nfoo\r\n",
+    b"*3\r\n$3\r\nSETXX+foo\r\n$1\r\nx\r\n*1\r\n$4\r\nPING\r\n",
+    b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHOXX+foo\r\n",
+    b"*2\r\n$4\r\nECHOXX*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+    # One request per read, with bytes the quick path must look closer at:
+    b"*2\r\n$4\r\nECHO\r\n$4\r\n+inf\r\n", b"*2\r\n$4\r\nECHO\r\n$3\r\na=b\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$3\r\n(1)\r\n", b"*2\r\n$4\r\nECHO\r\n$3\r\n>~|\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$1\r\n%\r\n", b"*2\r\n$4\r\nECHO\r\n$1\r\n*\r\n",
+    b"*3\r\n$4\r\nECHO\r\n$2\r\n+x\r\n", b"*1\r\n$4\r\nPING\r\nPING\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$-1\r\n", b"*2\r\n$4\r\nECHO\r\n$1\r\nab\r\n",
 ])
 def test_only_bulk_strings_are_arguments(differ, data):
     """Redis takes only '$' bulk strings as arguments; hiredis reads RESP3 types too."""
