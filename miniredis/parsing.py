@@ -265,20 +265,22 @@ class RequestParser:
         # '+=(>~|' or a '*' with 4 digits is: a few memchr scans rule that out, and a
         # look at the first header when it holds the only '*' (``lone``; else a regex
         # with a literal first byte). Otherwise, the exact (costlier) checks.
-        lone = pos == 0 and len(buf) > 3 and buf[2] == 13 and 42 not in buf[3:]
+        single = pos == 0 and len(buf) > 3 and buf[2] == 13
+        lone = single and 42 not in buf[3:]
         # '+=(': hiredis reads a line starting so as bytes, like a bulk string, where
         # Redis accepts only '$'. Such a line may start anywhere an element may: after
         # a bulk string's data hiredis (like Redis) skips two bytes without looking at
         # them, so ``GETXX+foo`` hides one. What hiredis parsed from a buffer holding
         # one of these bytes is kept only if it is its canonical encoding.
         strings = 43 in buf or 61 in buf or 40 in buf
-        if lone and 62 not in buf and 126 not in buf and 124 not in buf \
-                and 37 not in buf:
+        if single and 62 not in buf and 126 not in buf and 124 not in buf \
+                and 37 not in buf and (lone or _BIG_COUNT(buf, 3) is None):
             # The commonest read: one request, of fewer than 10 arguments, and no
-            # byte hiredis could read as an aggregate ('>~|%'; no other '*'). If
-            # hiredis returns it whole, consuming every byte, every argument is
-            # bytes and (with '+=(' about) it is canonical, it is exactly what the
-            # general path below would find.
+            # byte hiredis could read as an aggregate ('>~|%'; no other '*' but
+            # with fewer than 4 digits: XADD's '*', a nested array hiredis sizes
+            # cheaply). If hiredis returns it whole, consuming every byte, every
+            # argument is bytes and (with '+=(' about) it is canonical, it is
+            # exactly what the general path below would find.
             reader = self.reader
             try:
                 reader.feed(buf)

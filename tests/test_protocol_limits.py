@@ -226,6 +226,8 @@ def test_debug_refused_inside_multi(differ):
     b"*2\r\n$4\r\nECHO\r\n$4\r\n+inf\r\n", b"*2\r\n$4\r\nECHO\r\n$3\r\na=b\r\n",
     b"*2\r\n$4\r\nECHO\r\n$3\r\n(1)\r\n", b"*2\r\n$4\r\nECHO\r\n$3\r\n>~|\r\n",
     b"*2\r\n$4\r\nECHO\r\n$1\r\n%\r\n", b"*2\r\n$4\r\nECHO\r\n$1\r\n*\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$5\r\n*1234\r\n", b"*2\r\n$4\r\nECHOXX*1\r\n$1\r\na\r\n",
+    b"*2\r\n$4\r\nECHO\r\n*2\r\n$1\r\na\r\n:1\r\n",
     b"*3\r\n$4\r\nECHO\r\n$2\r\n+x\r\n", b"*1\r\n$4\r\nPING\r\nPING\r\n",
     b"*2\r\n$4\r\nECHO\r\n$-1\r\n", b"*2\r\n$4\r\nECHO\r\n$1\r\nab\r\n",
 ])
