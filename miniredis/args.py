@@ -23,8 +23,19 @@ _HEX_FLOAT_RE = re.compile(
     rb"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?\Z")
 
 
+# The canonical spellings of the small integers commands take most (LIMIT 0 10, LRANGE
+# 0 99, EXPIRE 100...): their value in one dictionary probe.
+_SMALL_INTS = {b"%d" % number: number for number in range(-1, 10000)}
+
+
 def to_int(value: bytes) -> Optional[int]:
     """``value`` as a signed 64-bit integer under string2ll's rules, or None."""
+    try:
+        number = _SMALL_INTS.get(value)
+    except TypeError:   # a bytearray: not hashable
+        number = None
+    if number is not None:
+        return number
     n = len(value)
     if n == 0 or n > 20:
         return None
@@ -44,7 +55,12 @@ def to_int(value: bytes) -> Optional[int]:
 
 def parse_int(value: bytes, message: str = errors.NOT_INTEGER) -> int:
     """An integer argument, else the error ``message``."""
-    number = to_int(value)
+    try:
+        number = _SMALL_INTS.get(value)
+    except TypeError:   # a bytearray: not hashable
+        number = None
+    if number is None:
+        number = to_int(value)
     if number is None:
         raise CommandError(message)
     return number
