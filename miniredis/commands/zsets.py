@@ -526,8 +526,14 @@ def _zrange(client, args: List[bytes], first: int, store: bool, kind: Optional[s
     if zset is None:
         entries: list = []
     elif not store and kind != "lex":   # the reply straight from the columns
-        start, stop = _range_span(zset, kind, reverse, bounds, offset, limit)
-        scores, members = zset.columns(start, stop, reverse)
+        if kind == "score" and not reverse and not offset:
+            # The commonest score range: read from where the range starts.
+            if _score_range_empty(*bounds):
+                return []
+            scores, members = zset.score_columns(*bounds, limit)
+        else:
+            start, stop = _range_span(zset, kind, reverse, bounds, offset, limit)
+            scores, members = zset.columns(start, stop, reverse)
         if not with_scores:
             return members
         return _column_pairs(client, scores, members)

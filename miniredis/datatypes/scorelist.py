@@ -313,6 +313,35 @@ class ScoreList:
             chunk += 1
         return taken_scores, taken
 
+    def score_columns(self, low: float, low_ex: bool, high: float, high_ex: bool,
+                      limit: int) -> Tuple[List[float], List[bytes]]:
+        """:meth:`columns` of the first ``limit`` entries (< 0: all) whose score is
+        within low..high (ends open when ``*_ex``), found and read chunk by chunk as
+        Redis walks its skiplist from zslFirstInRange: no position is computed, so
+        the Fenwick tree is not consulted either way."""
+        maxes = self._maxes
+        find_low = bisect_right if low_ex else bisect_left
+        chunk = find_low(maxes, low)
+        all_scores, all_members = self._scores, self._members
+        chunks = len(all_members)
+        if chunk >= chunks or not limit:
+            return [], []
+        find_high = bisect_left if high_ex else bisect_right
+        offset = find_low(all_scores[chunk], low)
+        taken_scores: List[float] = []
+        taken: List[bytes] = []
+        while True:
+            scores = all_scores[chunk]
+            end = find_high(scores, high, offset)
+            if limit >= 0 and end - offset > limit - len(taken):
+                end = offset + limit - len(taken)
+            taken_scores += scores[offset:end].tolist()
+            taken += all_members[chunk][offset:end]
+            chunk += 1
+            if end < len(scores) or chunk == chunks or len(taken) == limit:
+                return taken_scores, taken
+            offset = 0
+
     def walk(self, start: int, reverse: bool = False) -> Iterator[Entry]:
         """Entries from position ``start`` (which must exist) onwards, or backwards."""
         chunk, offset = self._locate(start)
