@@ -873,16 +873,19 @@ def test_score_range_paths_agree_with_brute_force():
 
 
 def test_zrange_by_score_from_the_start_over_many_chunks(differ):
-    """A forward score range without an offset is read from where it starts, chunk by
-    chunk (ScoreList.score_columns): bounds inside, between and across chunks, equal
+    """A score range without an offset is read from where it starts (its top end when
+    reversed), chunk by chunk (ScoreList.score_columns): bounds inside, between and across chunks, equal
     scores spanning chunks, open ends, limits within one chunk and across several."""
     rand = random.Random(7)
     members = ["%d %s" % (i // 3 - 500, "m%05d" % i) for i in range(6000)]
     commands = ["ZADD big " + " ".join(members[i:i + 500]) for i in range(0, 6000, 500)]
     commands += ["ZADD big 0 zero -0 negzero -inf low inf high"]
+    # 2,000 members of one score: that score spans several chunks.
+    commands += ["ZADD big " + " ".join("700 s%04d" % i for i in range(j, j + 500))
+                 for j in range(0, 2000, 500)]
     bounds = ["-inf", "+inf", "inf", "0", "(0", "-500", "(-500", "1499", "(1499", "1500",
-              "-501", "170", "(170", "171.5", "(-0", "-0"]
-    for _ in range(60):
+              "-501", "170", "(170", "171.5", "(-0", "-0", "700", "(700", "699", "(701"]
+    for _ in range(80):
         low, high = rand.choice(bounds), rand.choice(bounds)
         if rand.random() < 0.6:
             low, high = str(rand.randrange(-520, 1520)), str(rand.randrange(-520, 1520))
@@ -894,10 +897,15 @@ def test_zrange_by_score_from_the_start_over_many_chunks(differ):
                             " WITHSCORES", " WITHSCORES LIMIT 0 %d" % rand.randrange(2000)])
         commands.append("ZRANGEBYSCORE big %s %s%s" % (low, high, tail))
         commands.append("ZRANGE big %s %s BYSCORE%s" % (low, high, tail))
+        commands.append("ZREVRANGEBYSCORE big %s %s%s" % (high, low, tail))
+        commands.append("ZRANGE big %s %s BYSCORE REV%s" % (high, low, tail))
     # Chunks split and merged by writes in between, then read again.
     commands += ["ZREMRANGEBYSCORE big 100 900", "ZADD big " + " ".join(
         "%d n%05d" % (rand.randrange(-600, 1600), i) for i in range(2000))]
     commands += ["ZRANGEBYSCORE big %d +inf LIMIT 0 %d" % (rand.randrange(-600, 1600),
                                                            rand.choice([5, 600, 2500]))
+                 for _ in range(30)]
+    commands += ["ZREVRANGEBYSCORE big %d -inf LIMIT 0 %d" % (rand.randrange(-600, 1600),
+                                                              rand.choice([5, 600, 2500]))
                  for _ in range(30)]
     differ.check(*commands)

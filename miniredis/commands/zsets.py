@@ -526,11 +526,12 @@ def _zrange(client, args: List[bytes], first: int, store: bool, kind: Optional[s
     if zset is None:
         entries: list = []
     elif not store and kind != "lex":   # the reply straight from the columns
-        if kind == "score" and not reverse and not offset:
-            # The commonest score range: read from where the range starts.
+        if kind == "score" and not offset:
+            # The commonest score ranges: read from where the range starts (its top
+            # end when ``reverse``).
             if _score_range_empty(*bounds):
                 return []
-            scores, members = zset.score_columns(*bounds, limit)
+            scores, members = zset.score_columns(*bounds, limit, reverse)
         else:
             start, stop = _range_span(zset, kind, reverse, bounds, offset, limit)
             scores, members = zset.columns(start, stop, reverse)

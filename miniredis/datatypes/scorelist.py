@@ -314,11 +314,14 @@ class ScoreList:
         return taken_scores, taken
 
     def score_columns(self, low: float, low_ex: bool, high: float, high_ex: bool,
-                      limit: int) -> Tuple[List[float], List[bytes]]:
+                      limit: int, reverse: bool = False) -> Tuple[List[float], List[bytes]]:
         """:meth:`columns` of the first ``limit`` entries (< 0: all) whose score is
-        within low..high (ends open when ``*_ex``), found and read chunk by chunk as
-        Redis walks its skiplist from zslFirstInRange: no position is computed, so
-        the Fenwick tree is not consulted either way."""
+        within low..high (ends open when ``*_ex``), descending when ``reverse``,
+        found and read chunk by chunk as Redis walks its skiplist from
+        zslFirstInRange (zslLastInRange): no position is computed, so the Fenwick
+        tree is not consulted either way."""
+        if reverse:
+            return self._score_columns_reverse(low, low_ex, high, high_ex, limit)
         maxes = self._maxes
         find_low = bisect_right if low_ex else bisect_left
         chunk = find_low(maxes, low)
@@ -341,6 +344,38 @@ class ScoreList:
             if end < len(scores) or chunk == chunks or len(taken) == limit:
                 return taken_scores, taken
             offset = 0
+
+    def _score_columns_reverse(self, low: float, low_ex: bool, high: float,
+                               high_ex: bool, limit: int) -> Tuple[List[float], List[bytes]]:
+        all_scores, all_members = self._scores, self._members
+        chunks = len(all_members)
+        if not chunks or not limit:
+            return [], []
+        find_high = bisect_left if high_ex else bisect_right
+        chunk = find_high(self._maxes, high)    # the first chunk reaching past high
+        if chunk >= chunks:
+            chunk = chunks - 1
+            end = len(all_members[chunk])
+        else:
+            end = find_high(all_scores[chunk], high)
+        find_low = bisect_right if low_ex else bisect_left
+        taken_scores: List[float] = []
+        taken: List[bytes] = []
+        while True:
+            scores = all_scores[chunk]
+            start = find_low(scores, low, 0, end)
+            if limit >= 0 and end - start > limit - len(taken):
+                start = end - (limit - len(taken))
+            part_scores = scores[start:end].tolist()
+            part_scores.reverse()
+            part = all_members[chunk][start:end]
+            part.reverse()
+            taken_scores += part_scores
+            taken += part
+            if start or not chunk or len(taken) == limit:
+                return taken_scores, taken
+            chunk -= 1
+            end = len(all_members[chunk])
 
     def walk(self, start: int, reverse: bool = False) -> Iterator[Entry]:
         """Entries from position ``start`` (which must exist) onwards, or backwards."""

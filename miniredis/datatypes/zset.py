@@ -380,10 +380,12 @@ class ZSet:
         return scores, members
 
     def score_columns(self, low: float, low_ex: bool, high: float, high_ex: bool,
-                      limit: int = -1) -> Tuple[List[float], List[bytes]]:
+                      limit: int = -1,
+                      reverse: bool = False) -> Tuple[List[float], List[bytes]]:
         """:meth:`columns` of the entries with low <= score <= high (ends open when
-        ``*_ex``), ascending, at most ``limit`` of them (< 0: all)."""
-        return self.order.score_columns(low, low_ex, high, high_ex, limit)
+        ``*_ex``), ascending (descending when ``reverse``), at most ``limit`` of them
+        (< 0: all)."""
+        return self.order.score_columns(low, low_ex, high, high_ex, limit, reverse)
 
     def remove_slice(self, start: int, stop: int) -> int:
         """Remove the entries at positions ``start <= i < stop``; how many."""
