@@ -22,6 +22,7 @@ def _check(order: ScoreList, model: list, rand: random.Random) -> None:
     assert len(order) == len(model)
     assert list(order) == model
     assert list(reversed(order)) == model[::-1]
+    assert [order[i] for i in range(len(model))] == model     # every position located
     for _ in range(20):
         score = float(rand.randrange(-2, 40))
         member = b"m%d" % rand.randrange(60)
@@ -47,6 +48,20 @@ def _check(order: ScoreList, model: list, rand: random.Random) -> None:
                 [e for e in model if low <= e[0] < high]
             assert list(order.irange((low, TOP), (high, TOP))) == \
                 [e for e in model if low < e[0] <= high]
+            low_ex, high_ex = rand.random() < 0.3, rand.random() < 0.3
+            if low < high or not (low_ex or high_ex):   # (callers rule out empty ranges)
+                limit = rand.choice((-1, 0, 1, 3, 30))
+                for reverse in (False, True):
+                    inside = [e for e in model
+                              if (low < e[0] if low_ex else low <= e[0])
+                              and (e[0] < high if high_ex else e[0] <= high)]
+                    if reverse:
+                        inside.reverse()
+                    if limit >= 0:
+                        inside = inside[:limit]
+                    assert order.score_columns(low, low_ex, high, high_ex, limit,
+                                               reverse) == \
+                        ([e[0] for e in inside], [e[1] for e in inside])
 
 
 def test_random_operations_match_a_sorted_list(chunks) -> None:

@@ -875,7 +875,8 @@ def test_score_range_paths_agree_with_brute_force():
 def test_zrange_by_score_from_the_start_over_many_chunks(differ):
     """A score range without an offset is read from where it starts (its top end when
     reversed), chunk by chunk (ScoreList.score_columns): bounds inside, between and across chunks, equal
-    scores spanning chunks, open ends, limits within one chunk and across several."""
+    scores spanning chunks, open ends, limits within one chunk and across several;
+    and ranges by rank at either end and in between."""
     rand = random.Random(7)
     members = ["%d %s" % (i // 3 - 500, "m%05d" % i) for i in range(6000)]
     commands = ["ZADD big " + " ".join(members[i:i + 500]) for i in range(0, 6000, 500)]
@@ -908,4 +909,11 @@ def test_zrange_by_score_from_the_start_over_many_chunks(differ):
     commands += ["ZREVRANGEBYSCORE big %d -inf LIMIT 0 %d" % (rand.randrange(-600, 1600),
                                                               rand.choice([5, 600, 2500]))
                  for _ in range(30)]
+    # Ranges by rank: the first and last chunks are found without the Fenwick tree.
+    commands += ["ZRANGE big 0 9", "ZREVRANGE big 0 9 WITHSCORES", "ZRANGE big -10 -1",
+                 "ZREVRANGE big -3 -1"]
+    for _ in range(30):
+        start = rand.randrange(-9000, 9000)
+        commands.append(rand.choice(["ZRANGE", "ZREVRANGE"]) + " big %d %d" % (
+            start, start + rand.choice([0, 1, 5, 700])))
     differ.check(*commands)

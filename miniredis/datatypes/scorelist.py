@@ -91,8 +91,16 @@ class ScoreList:
 
     def _locate(self, position: int) -> Tuple[int, int]:
         """(chunk, offset) of the entry at ``position`` (0 <= position < len)."""
-        if len(self._members) == 1:
+        members = self._members
+        first = len(members[0])
+        if position < first:
             return 0, position
+        # Ranges by rank mostly start at either end (ZRANGE key 0 9, ZREVRANGE key 0 9):
+        # the last chunk is found without the tree as well.
+        last = len(members) - 1
+        tail = self._len - len(members[last])
+        if position >= tail:
+            return last, position - tail
         tree = self._tree or self._fenwick()
         size = len(tree) - 1
         chunk = 0
