@@ -55,12 +55,7 @@ def to_int(value: bytes) -> Optional[int]:
 
 def parse_int(value: bytes, message: str = errors.NOT_INTEGER) -> int:
     """An integer argument, else the error ``message``."""
-    try:
-        number = _SMALL_INTS.get(value)
-    except TypeError:   # a bytearray: not hashable
-        number = None
-    if number is None:
-        number = to_int(value)
+    number = to_int(value)
     if number is None:
         raise CommandError(message)
     return number

@@ -11,10 +11,10 @@ list for an aggregate header as soon as it reads it, so a buffer that announces 
 its bytes cannot fill is parsed here, request by request, instead
 (``aggregate_too_big``); and requests from a buffer holding '+', '=' or '(' (a line
 starting so is a RESP3 string, which hiredis reads like a bulk string) are kept only
-if they are exactly their canonical encoding (``_canonical``), else parsed here. A client that must still
-authenticate is held to Redis's small limits, parsed here up to each AUTH or HELLO
-(``_parse_unauthenticated``). The syntax itself (header checks, inline splitting)
-lives in :mod:`miniredis.wire`.
+if they are exactly their canonical encoding (``_canonical``), else parsed here. A
+client that must still authenticate is held to Redis's small limits, parsed here up to
+each AUTH or HELLO (``_parse_unauthenticated``). The syntax itself (header checks,
+inline splitting) lives in :mod:`miniredis.wire`.
 
 :class:`RequestParser` is the parsing half of :class:`miniredis.connection.Client`
 (a mixin over the client's own buffers), kept apart so each file holds one concern.
