@@ -28,7 +28,7 @@ import hiredis
 
 from .errors import ProtocolError
 from .security.protected import auth_required
-from .wire import (INLINE_MAX, SUSPECT_LINE, aggregate_too_big, decode_request,
+from .wire import (INLINE_MAX, aggregate_too_big, decode_request,
                    encoded_length, inline_args, inline_end, scan_headers)
 
 BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
@@ -294,10 +294,13 @@ class RequestParser:
                 pass
             self.reader = hiredis.Reader()  # start over, the general way
         verify = False
-        if strings or 62 in buf or 126 in buf or 124 in buf \
-                or not lone and _BIG_COUNT(buf, pos) is not None:
-            if (SUSPECT_LINE.search(buf, pos) is not None
-                    or buf[pos + 1:pos + 5].isdigit()) and aggregate_too_big(buf, pos):
+        counts = 62 in buf or 126 in buf or 124 in buf \
+            or not lone and _BIG_COUNT(buf, pos) is not None
+        if counts or strings:
+            # An aggregate header may hide where a string may (``ECHOXX*99999999``):
+            # every count of 4 digits or more is weighed, not only those starting a
+            # line.
+            if counts and aggregate_too_big(buf, pos):
                 return self._split_careful(buf, pos, requests)
             verify = strings
         reader = self.reader

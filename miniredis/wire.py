@@ -20,13 +20,9 @@ INLINE_MAX = 64 * 1024          # PROTO_INLINE_MAX_SIZE
 INT_MAX = 2 ** 31 - 1           # largest argument count Redis accepts
 REDIS_READ = 16 * 1024          # PROTO_IOBUF_LEN: what Redis reads at a time
 
-# Lines that make the parser look closer (aggregate_too_big): a big aggregate header,
-# '*' (or RESP3's '>', '~', '|', which hiredis also reads) with 4+ digits, or a RESP3
-# string type ('+', '=', '(') that hiredis turns into bytes like a bulk string although
-# Redis accepts only '$' (what hiredis parsed from a buffer holding one of those bytes
-# is checked afterwards: the parser's ``_canonical``). One search over the buffer, at
-# line starts (the buffer's own first header is checked apart).
-SUSPECT_LINE = re.compile(rb"\n(?:[+=(]|[*>~|][0-9]{4})")
+# An aggregate header hiredis would size a list by: '*' (or RESP3's '>', '~', '|', which
+# hiredis also reads) with 4 digits or more, wherever it is (an element may start two
+# bytes after a bulk string's data, whatever those bytes are).
 _BIG_AGGREGATE = re.compile(rb"[*>~|]([0-9]{4,})")
 
 

@@ -136,7 +136,10 @@ def test_huge_count_does_not_stall_or_allocate(mini):
         worst = max(worst, time.perf_counter() - started)
     # Nested and RESP3 aggregates hiredis would also preallocate for.
     for data in (b"*1\r\n*2147483647\r\n", b"*2\r\n$1\r\na\r\n>2147483647\r\n",
-                 b"*2\r\n$1\r\na\r\n~2147483647\r\n", b"*2\r\n$1\r\na\r\n|2147483647\r\n"):
+                 b"*2\r\n$1\r\na\r\n~2147483647\r\n", b"*2\r\n$1\r\na\r\n|2147483647\r\n",
+                 # hidden after the two bytes skipped after a bulk string's data:
+                 b"*2\r\n$1\r\naXX*2147483647\r\n", b"*2\r\n$1\r\naXX>2147483647\r\n",
+                 b"*3\r\n$1\r\naXX~2147483647\r\n"):
         sock = socket.create_connection(("127.0.0.1", mini.port))
         sock.sendall(data)
         socks.append(sock)
