@@ -18,7 +18,9 @@ KINDS = {"plain": RedisHuey, "priority": PriorityRedisHuey, "expire": RedisExpir
 
 def make_huey(kind: str, url: str) -> Tuple[Any, SimpleNamespace]:
     """A Huey of ``kind`` on ``url`` and the test tasks registered on it."""
-    options: Dict[str, Any] = {"url": url}
+    # A retried task's intermediate errors are withheld (huey stores them by default,
+    # where a waiter polling between two attempts would read attempt 1's failure).
+    options: Dict[str, Any] = {"url": url, "store_intermediate_errors": False}
     if kind == "plain":
         # Results are announced on a list the waiter BLPOPs (RedisStorage's option).
         options["notify_result"] = True
