@@ -366,7 +366,7 @@ def test_background_snapshot_never_stalls_clients(workdir, command):
     with Server(port=0, dir=workdir, appendonly=command == "BGREWRITEAOF") as server:
         r = redis.Redis(port=server.port)
         pipe = r.pipeline(transaction=False)
-        for i in range(200000):
+        for i in range(120000):
             pipe.hset("h%d" % i, mapping={"f": "v", "g": str(i)})
             if i % 10000 == 9999:
                 pipe.execute()
@@ -383,14 +383,14 @@ def test_background_snapshot_never_stalls_clients(workdir, command):
             if not info["rdb_bgsave_in_progress"] and not info["aof_rewrite_in_progress"]:
                 break
         # Generous for a loaded 2-core CI machine (the ping client shares this process's
-        # GIL with the server's thread); copying the dataset in one step took ~0.3 s.
+        # GIL with the server's thread); copying 200,000 hashes in one step took ~0.3 s.
         assert worst < 0.1, "a ping waited %.3f s" % worst
         assert info["rdb_last_bgsave_status"] == "ok"
         assert info["aof_last_bgrewrite_status"] == "ok"
     with Server(port=0, dir=workdir, appendonly=command == "BGREWRITEAOF") as server:
         r = redis.Redis(port=server.port)
-        assert r.dbsize() == 200000
-        assert r.hgetall("h123456") == {b"f": b"v", b"g": b"123456"}
+        assert r.dbsize() == 120000
+        assert r.hgetall("h103456") == {b"f": b"v", b"g": b"103456"}
 
 
 # -- differential: the texts and behaviour of redis-server -----------------------------

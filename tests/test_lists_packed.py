@@ -55,7 +55,7 @@ def test_packed_list_matches_a_python_list():
                 start = rnd.randrange(len(plain) + 1)
                 stop = rnd.randrange(start, len(plain) + 1)
                 assert packed.slice(start, stop) == plain[start:stop]
-            elif op < .97:
+            elif op < .955:     # a copy is checked whole: rarely, it is O(n)
                 copy = packed.copy()
                 copy.append(b"extra")
                 assert list(copy) == plain + [b"extra"]

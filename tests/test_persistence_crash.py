@@ -100,7 +100,7 @@ def _crash_rounds(workdir: str, policy: str, rounds: int, seed: int) -> int:
 
 
 def test_sigkill_with_appendfsync_always_loses_nothing(workdir):
-    assert _crash_rounds(workdir, "always", 12, seed=7) == 0
+    assert _crash_rounds(workdir, "always", 8, seed=7) == 0
 
 
 def test_sigkill_with_appendfsync_everysec(workdir):

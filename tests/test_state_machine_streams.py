@@ -353,7 +353,7 @@ def test_streams_with_strings_and_lists(differ, protocol):
 
     Machine.ports = (differ.ports["redis"], differ.ports["miniredis"])
     Machine.protocol = protocol
-    examples = int(os.environ.get("MINIREDIS_HYPOTHESIS_EXAMPLES", "100"))
+    examples = int(os.environ.get("MINIREDIS_HYPOTHESIS_EXAMPLES", "60"))
     run_state_machine_as_test(Machine, settings=settings(
         max_examples=examples, stateful_step_count=50, deadline=None,
         suppress_health_check=list(HealthCheck)))
