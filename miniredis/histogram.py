@@ -46,18 +46,18 @@ def record_overflow(cmd: Any, seconds: float) -> None:
     record(cmd, int(seconds * 1_000_000))
 
 
-def record(cmd: Any, usec: int) -> None:
-    """Count one call of ``cmd`` lasting ``usec`` microseconds."""
+def record(cmd: Any, usec: int, calls: int = 1) -> None:
+    """Count ``calls`` calls of ``cmd`` lasting ``usec`` microseconds each."""
     if cmd.hist is NO_HISTOGRAM:
         cmd.hist = [0] * SMALL
     if 0 <= usec < SMALL:
-        cmd.hist[usec] += 1
+        cmd.hist[usec] += calls
         return
     big = cmd.hist_big
     if big is None:
         big = cmd.hist_big = {}
     low = _cell(_ns(max(usec, 0)))[0]
-    big[low] = big.get(low, 0) + 1
+    big[low] = big.get(low, 0) + calls
 
 
 def reset(cmd: Any) -> None:

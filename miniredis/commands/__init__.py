@@ -21,6 +21,13 @@ from ..keyspecs import specs_of
 
 Handler = Callable[..., object]
 _CHANGES_CONFIG = ("config|set", "exec")    # (EXEC: a CONFIG SET it ran)
+# Commands a pipeline may repeat through the dispatcher's short loop (Command.alike):
+# they never block, swap the reply buffer, change settings or the connection's state.
+_ALIKE_GROUPS = frozenset(("string", "list", "set", "sorted-set", "hash", "stream",
+                           "hyperloglog", "geo", "bitmap"))
+_ALIKE_NAMES = frozenset(("ping", "echo", "del", "unlink", "exists", "touch", "type",
+                          "expire", "pexpire", "expireat", "pexpireat", "persist", "ttl",
+                          "pttl"))
 
 
 class Command:
@@ -31,7 +38,7 @@ class Command:
         "key_step", "group", "since", "summary", "subcommands", "parent",
         "is_write", "calls", "seconds", "failed_calls", "rejected_calls", "key_finder",
         "key_flags", "hist", "hist_big", "changes_config", "min_args", "max_args",
-        "effect", "plain_arity",
+        "effect", "plain_arity", "alike",
     )
 
     def __init__(self, name: str, handler: Optional[Handler], arity: int,
@@ -70,6 +77,10 @@ class Command:
         # an argument count with which it is its own effect all the same (SET k v).
         self.effect: Any = False
         self.plain_arity = -1
+        # Several in a row run through the dispatcher's short loop, timed together.
+        self.alike = handler is not None and parent is None \
+            and "blocking" not in self.flags and not self.changes_config \
+            and (group in _ALIKE_GROUPS or name in _ALIKE_NAMES)
 
     def set_dispatch_range(self) -> None:
         """Argument counts (``min_args`` to ``max_args``) with which dispatch runs the
@@ -147,6 +158,7 @@ def command(name: str, arity: int, flags: str = "", keys: Tuple[int, int, int] =
                                parent.group, parent.since, parent.summary)
                 _BARE[parent.name.encode()] = bare
                 parent.handler = None
+                parent.alike = False
                 parent.set_dispatch_range()
         else:
             cmd = Command(name, handler, arity, flags.split(), keys, group, since, summary,

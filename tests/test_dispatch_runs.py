@@ -1,0 +1,229 @@
+"""Pipelines that repeat one command: the dispatcher's short loop (Client._run_alike).
+
+A run of the same command in one read (a pipeline of SETs, redis-benchmark's ``-P 16``)
+is dispatched without the general loop's per-request bookkeeping and timed as a whole.
+Everything a client can observe must stay as Redis has it: the replies in order, errors
+and arity refusals in the middle of a run, blocked clients served after the very write
+that fed them, INFO commandstats and errorstats, latency histograms, SLOWLOG, MONITOR,
+transactions, CLIENT REPLY, and the AOF. Each case is run on redis-server too.
+"""
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Dict, List
+
+import redis
+
+from miniredis import Server
+from tests.harness import RawConnection, compare_scenario, connect, encode_command
+from tests.replutil import Master, Replica, wait_caught_up
+
+
+def _pipeline(conn: RawConnection, commands: List[List[Any]]) -> List[bytes]:
+    """Send ``commands`` in one write; their raw replies."""
+    conn.send_raw(b"".join(encode_command(c) for c in commands))
+    return [conn.read_raw() for _ in commands]
+
+
+def _mixed_runs() -> List[List[Any]]:
+    """Runs of one command broken by errors, other spellings and other commands."""
+    commands: List[List[Any]] = []
+    commands += [["SET", "k%d" % i, "v%d" % i] for i in range(12)]
+    commands += [["GET", "k%d" % i] for i in range(0, 16, 3)]
+    commands += [["GET", "k1", "extra"], ["GET", "k2"], ["get", "k3"], ["Get", "k4"],
+                 ["GET"], ["GET", "k5"]]
+    commands += [["LPUSH", "list", "a"], ["GET", "list"], ["GET", "k6"]]  # WRONGTYPE
+    commands += [["INCR", "n"], ["INCR", "n"], ["INCR", "k0"], ["INCR", "n"],
+                 ["INCRBY", "n", "x"], ["INCR", "n"]]
+    commands += [["LPUSH", "list", "b%d" % i] for i in range(6)]
+    commands += [["RPOP", "list"] for _ in range(9)]
+    commands += [["HSET", "h", "f%d" % i, i] for i in range(5)]
+    commands += [["HSET", "h", "odd"], ["HSET", "h", "g", "1"]]
+    commands += [["ZADD", "z", i, "m%d" % i] for i in range(5)]
+    commands += [["ZADD", "z", "nan", "x"], ["ZADD", "z", "1.5", "m9"]]
+    commands += [["SADD", "s", "a", "b"], ["SADD", "s", "b"], ["SADD", "k0", "x"]]
+    commands += [["XADD", "st", "1-%d" % i, "f", "v"] for i in range(1, 5)]
+    commands += [["XADD", "st", "1-2", "f", "v"], ["XADD", "st", "2-1", "f", "v"]]
+    commands += [["MSET", "a", "1", "b", "2"], ["MSET", "a"], ["MSET", "c", "3"]]
+    commands += [["PING"], ["PING", "hello"], ["PING"], ["ECHO", "x"], ["ECHO", "y"]]
+    commands += [["EXPIRE", "k1", "100"], ["EXPIRE", "nokey", "100"], ["TTL", "k1"],
+                 ["TTL", "k2"], ["DEL", "k1"], ["DEL", "k1", "k2"], ["EXISTS", "k3"]]
+    commands += [["LRANGE", "list", 0, -1], ["LRANGE", "list", 0, 1]]
+    return commands
+
+
+def test_pipelined_runs_reply_as_redis(differ):
+    commands = _mixed_runs()
+
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        try:
+            return _pipeline(conn, commands)
+        finally:
+            conn.close()
+
+    compare_scenario(differ, scenario)
+
+
+def test_blocked_clients_served_after_each_write_of_a_run(differ):
+    def scenario(port, protocol, admin):
+        waiters = [connect(port, protocol) for _ in range(2)]
+        writer = connect(port, protocol)
+        try:
+            for waiter in waiters:
+                waiter.send("BLPOP", "q", "0")
+            _wait_blocked(admin, 2)
+            replies = _pipeline(writer, [["LPUSH", "q", "a"], ["LPUSH", "q", "b", "c"],
+                                         ["LPUSH", "q", "d"], ["LLEN", "q"],
+                                         ["LPUSH", "q", "e"], ["LRANGE", "q", 0, -1]])
+            return replies + [waiter.read_raw() for waiter in waiters]
+        finally:
+            for conn in waiters + [writer]:
+                conn.close()
+
+    compare_scenario(differ, scenario)
+
+
+def _wait_blocked(admin: RawConnection, count: int) -> None:
+    deadline = time.time() + 5
+    while b"blocked_clients:%d\r\n" % count not in admin.call("INFO", "clients"):
+        assert time.time() < deadline, "the waiters did not block"
+        time.sleep(0.01)
+
+
+def _stats(port: int) -> Dict[str, Any]:
+    r = redis.Redis(port=port, lib_name=None, lib_version=None)
+    try:
+        commands = {name: (row["calls"], row["rejected_calls"], row["failed_calls"])
+                    for name, row in r.info("commandstats").items()}
+        errors = r.info("errorstats")
+        histogram = r.execute_command("LATENCY", "HISTOGRAM", "set", "get", "incr")
+        counts = {name: fields[b"calls"] for name, fields in histogram.items()}
+        assert set(counts) == {b"set", b"get", b"incr"}
+        return {"commandstats": commands, "errorstats": errors, "histogram": counts}
+    finally:
+        r.close()
+
+
+def test_commandstats_errorstats_and_histograms_count_every_call(differ):
+    commands = _mixed_runs()
+
+    def scenario(port, protocol, admin):
+        admin.call("CONFIG", "RESETSTAT")
+        conn = connect(port, protocol)
+        try:
+            _pipeline(conn, commands)
+            _pipeline(conn, [["SET", "x", i] for i in range(40)])
+        finally:
+            conn.close()
+        stats = _stats(port)
+        # The admin's own commands (SELECT, FLUSHALL, INFO...) are left out.
+        stats["commandstats"] = {name: row for name, row in stats["commandstats"].items()
+                                 if name not in ("cmdstat_select", "cmdstat_flushall",
+                                                 "cmdstat_info", "cmdstat_config|resetstat",
+                                                 "cmdstat_hello", "cmdstat_latency|histogram")}
+        return stats
+
+    compare_scenario(differ, scenario)
+
+
+def test_slowlog_logs_every_call_of_a_run(differ):
+    def scenario(port, protocol, admin):
+        admin.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
+        conn = connect(port, protocol)
+        try:
+            admin.call("SLOWLOG", "RESET")
+            _pipeline(conn, [["SET", "k%d" % i, i] for i in range(6)]
+                      + [["GET", "k%d" % i] for i in range(3)] + [["GET", "a", "b"]])
+            r = redis.Redis(port=port, lib_name=None, lib_version=None)
+            entries = r.slowlog_get(100)
+            r.close()
+            return [entry["command"] for entry in entries]
+        finally:
+            admin.call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+            conn.close()
+
+    compare_scenario(differ, scenario)
+
+
+def test_monitor_shows_every_call_of_a_run(differ):
+    def scenario(port, protocol, admin):
+        monitor = connect(port, 2)
+        conn = connect(port, protocol)
+        try:
+            assert monitor.call("MONITOR") == b"+OK\r\n"
+            _pipeline(conn, [["SET", "k%d" % i, i] for i in range(5)] + [["GET", "k1"]])
+            lines = [monitor.read_raw() for _ in range(6)]
+            return [re.sub(rb"^\+[0-9.]+ \[9 [^\]]+\] ", b"", line) for line in lines]
+        finally:
+            monitor.close()
+            conn.close()
+
+    compare_scenario(differ, scenario)
+
+
+def test_runs_inside_multi_and_client_reply(differ):
+    commands = ([["MULTI"]] + [["INCR", "n"] for _ in range(4)] + [["INCR", "n", "x"]]
+                + [["INCR", "n"], ["EXEC"]]
+                + [["MULTI"]] + [["INCR", "n"] for _ in range(4)] + [["EXEC"]]
+                + [["CLIENT", "REPLY", "SKIP"]] + [["SET", "a", i] for i in range(4)]
+                + [["GET", "a"], ["GET", "n"]])
+
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        try:
+            # CLIENT REPLY SKIP has no reply and silences the next one.
+            conn.send_raw(b"".join(encode_command(c) for c in commands))
+            return [conn.read_raw() for _ in range(len(commands) - 2)]
+        finally:
+            conn.close()
+
+    compare_scenario(differ, scenario)
+
+
+def test_runs_reach_the_aof(tmp_path):
+    """A restart replays every write of pipelined runs, in order."""
+    with Server(port=0, dir=str(tmp_path), appendonly=True) as server:
+        conn = RawConnection(server.port)
+        writes = ([["SET", "k%d" % i, i] for i in range(30)]
+                  + [["INCR", "n"] for _ in range(25)] + [["INCR", "k0", "x"]]
+                  + [["RPUSH", "l", i] for i in range(20)]
+                  + [["LPOP", "l"] for _ in range(5)]
+                  + [["HSET", "h", "f%d" % i, i] for i in range(10)])
+        replies = _pipeline(conn, writes)
+        assert replies[-1] == b":1\r\n"
+        conn.close()
+    with Server(port=0, dir=str(tmp_path), appendonly=True) as server:
+        r = redis.Redis(port=server.port)
+        assert r.mget(["k%d" % i for i in range(30)]) == [b"%d" % i for i in range(30)]
+        assert r.get("n") == b"25"
+        assert r.lrange("l", 0, -1) == [b"%d" % i for i in range(5, 20)]
+        assert r.hlen("h") == 10
+        r.close()
+
+
+def test_runs_reach_a_redis_replica():
+    """A real redis-server replicating from us applies every write of the runs."""
+    master = Master()
+    replica = None
+    try:
+        replica = Replica(master.port)
+        replica.wait_up()
+        conn = RawConnection(master.port)
+        writes = ([["SET", "k%d" % i, i] for i in range(30)]
+                  + [["INCR", "n"] for _ in range(25)] + [["INCR", "k0", "x"]]
+                  + [["RPUSH", "l", i] for i in range(20)]
+                  + [["LPOP", "l"] for _ in range(5)]
+                  + [["SPOP", "nokey"] for _ in range(3)])
+        _pipeline(conn, writes)
+        conn.close()
+        wait_caught_up(master, replica)
+        r = replica.r
+        assert r.mget(["k%d" % i for i in range(30)]) == [b"%d" % i for i in range(30)]
+        assert r.get("n") == b"25"
+        assert r.lrange("l", 0, -1) == [b"%d" % i for i in range(5, 20)]
+    finally:
+        if replica is not None:
+            replica.stop()
+        master.stop()
