@@ -22,7 +22,7 @@ from .commands.pubsub import refused_while_subscribed
 from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
 from .evict import refuse_oom
-from .histogram import record, record_overflow
+from .histogram import record_overflow
 from .blocking import BLOCKED
 from .monitor import feed as monitor_feed, shown as monitor_shown
 from .pause import may_replicate
@@ -30,6 +30,7 @@ from .replication.replica import link_down_refuses_stale, read_only as replica_r
 from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
 from .security.protected import PROTECTED_COMMANDS, command_refusal
 from .parsing import RequestParser
+from .runs import run_alike
 from .querybuf import on_held as querybuf_held, on_read as querybuf_read
 
 PONG_BYTES = b"+PONG\r\n"
@@ -443,7 +444,7 @@ class Client(RequestParser):
             return
         if self.reply_mode == "on" or not self._suppress_reply():
             if reply.__class__ is CommandError:
-                self._count_error(reply.message)
+                self.count_error(reply.message)
             self.encoder.encode_into(reply, self.out)
         if self.out and not self.in_callback:
             self.flush()
@@ -519,7 +520,7 @@ class Client(RequestParser):
         slowlog_usec = values["slowlog-log-slower-than"]
         slow = slowlog_usec / 1_000_000 if slowlog_usec >= 0 else float("inf")
         if state.monitors or values["latency-monitor-threshold"]:
-            # Every command takes the _after_slow branch: MONITOR feed, LATENCY events.
+            # Every command takes the after_slow branch: MONITOR feed, LATENCY events.
             slow = -1.0
         track = values["latency-tracking"]     # per-command latency histograms
         table = _LOOKUP
@@ -574,7 +575,7 @@ class Client(RequestParser):
             cmd.calls += 1
             cmd.seconds += elapsed
             if elapsed >= slow:
-                self._after_slow(cmd, args, elapsed, reply)
+                self.after_slow(cmd, args, elapsed, reply)
             cls = reply.__class__
             if cmd.is_write and cls is not CommandError:
                 state.dirty += 1
@@ -618,10 +619,10 @@ class Client(RequestParser):
                 append(b":%d\r\n" % reply)
             else:
                 if cls is CommandError:
-                    self._count_error(reply.message)
+                    self.count_error(reply.message)
                 self.encoder.encode_into(reply, out)
             if done < count and cmd.alike and slow >= 0 and requests[done][0] == args[0]:
-                done = self._run_alike(cmd, requests, done, slow, track)
+                done = run_alike(self, cmd, requests, done, slow, track)
                 started = perf()
         if cmd is not None:
             # CLIENT LIST's cmd= field; set once per batch (CLIENT LIST/INFO set their
@@ -632,84 +633,7 @@ class Client(RequestParser):
         state.stats.total_commands_processed += done
         return done
 
-    def _run_alike(self, cmd: Command, requests: Any, done: int, slow: float,
-                   track: bool) -> int:
-        """Run ``requests[done:]`` while they repeat ``cmd`` (a pipeline of SETs, say);
-        returns where the run stopped. The general loop's per-request bookkeeping that
-        cannot apply to a command with ``cmd.alike`` (blocking, settings, the reply
-        buffer, the connection's state) is left out, and the run is timed as a whole:
-        each call is counted with the run's mean duration (commandstats, latency
-        histogram, SLOWLOG). Writes are counted and propagated, and blocked clients
-        served, after each call as in the general loop."""
-        state = self.state
-        blocking = state.blocking
-        ready = blocking.ready
-        handler = cmd.handler
-        low, high = cmd.min_args, cmd.max_args
-        is_write = cmd.is_write
-        name = requests[done - 1][0]
-        count = len(requests)
-        first = done
-        failed = 0
-        out = self.out
-        append = out.append
-        started = _perf_counter()
-        while done < count:
-            args = requests[done]
-            if args[0] != name or not low <= len(args) <= high or self.gated \
-                    or self.closing:
-                break
-            done += 1
-            try:
-                reply = handler(self, args)
-            except CommandError as exc:
-                reply = exc
-                failed += 1
-            except Exception:  # a bug must never kill the connection or the server
-                state.log("warning", "Error running %s: %s"
-                          % (cmd.fullname, traceback.format_exc()))
-                reply = CommandError("ERR internal error while running '%s'"
-                                     % cmd.fullname)
-                failed += 1
-            cls = reply.__class__
-            if is_write and cls is not CommandError:
-                state.dirty += 1
-                propagator = state.propagator
-                if propagator is not None:
-                    lane = propagator.lane
-                    if lane is not None and not propagator.depth and \
-                            (cmd.effect is None or len(args) == cmd.plain_arity):
-                        lane.append((self, self.db.id, args))
-                    else:
-                        propagator.feed(self, cmd, args, reply)
-            if ready and not blocking.suspended:
-                blocking.serve_ready()
-            if reply is OK:
-                append(OK_BYTES)
-            elif reply is PONG:
-                append(PONG_BYTES)
-            elif cls is bytes:
-                append(b"$%d\r\n%s\r\n" % (len(reply), reply))
-            elif cls is int:
-                append(b":%d\r\n" % reply)
-            else:
-                if cls is CommandError:
-                    self._count_error(reply.message)
-                self.encoder.encode_into(reply, out)
-        ran = done - first
-        if ran:
-            elapsed = (_perf_counter() - started) / ran
-            cmd.calls += ran
-            cmd.seconds += elapsed * ran
-            cmd.failed_calls += failed
-            if track:
-                record(cmd, _floor(elapsed * 1000000), ran)
-            if elapsed >= slow:
-                for args in requests[first:done]:
-                    self._after_slow(cmd, args, elapsed, None)
-        return done
-
-    def _after_slow(self, cmd: Command, args: List[bytes], elapsed: float,
+    def after_slow(self, cmd: Command, args: List[bytes], elapsed: float,
                     reply: Any) -> None:
         """After a command past the batch's threshold: SLOWLOG, and (the threshold is
         below zero while monitors exist) the MONITOR feed. Off the hot path.
@@ -757,7 +681,7 @@ class Client(RequestParser):
             flag_queue_error(self)
         self.reply_error(message)
 
-    def _count_error(self, message: str) -> None:
+    def count_error(self, message: str) -> None:
         stats = self.state.stats
         stats.total_error_replies += 1
         code = message.split(" ", 1)[0]
@@ -853,7 +777,7 @@ class Client(RequestParser):
 
     def reply_error(self, message: str) -> None:
         """Send an error reply for a request refused before it ran."""
-        self._count_error(message)
+        self.count_error(message)
         self.encoder.encode_into(CommandError(message), self.out)
 
 def _disk_denied(client: Client, cmd: Command) -> bool:

@@ -8,7 +8,7 @@ same second keeps the higher latency), and its all-time maximum.
 
 Idle cost is nil: the dispatcher only calls :meth:`LatencyMonitor.command_ran` from the
 branch it already takes for SLOWLOG, whose threshold it lowers below zero while the
-threshold is set (see ``Client._after_slow``).
+threshold is set (see ``Client.after_slow``).
 """
 from __future__ import annotations
 

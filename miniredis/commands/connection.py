@@ -266,7 +266,7 @@ def client_tracking(client, args: List[bytes]):
             raise CommandError(conflict)
     state.tracking.enable(client, redirect, bcast, optin, optout, noloop, prefixes)
     if conflict is not None:     # Redis 7.0 answers both (see prefix_conflict)
-        client._count_error(conflict)
+        client.count_error(conflict)
         return Raw(b"-%s\r\n+OK\r\n" % conflict.encode("utf-8", "surrogateescape"))
     return OK
 

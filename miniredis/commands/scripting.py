@@ -265,7 +265,7 @@ class Scripting:
         if state.monitors and monitor_shown(cmd):
             monitor_feed(state, client, argv, lua=True)
         if isinstance(reply, CommandError):
-            client._count_error(reply.message)
+            client.count_error(reply.message)
             return False, engine.to_lua(reply)
         if cmd.is_write:
             state.dirty += 1
@@ -278,7 +278,7 @@ class Scripting:
         # Counted now (error stats, rejected calls); the table says not to count again.
         if cmd is not None:
             cmd.rejected_calls += 1
-        client._count_error(message)
+        client.count_error(message)
         return False, self.engine._error_table(message)
 
     def _log(self, level: int, message: bytes) -> None:

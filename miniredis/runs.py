@@ -1,0 +1,105 @@
+"""Runs of one command in a pipeline: the dispatcher's short loop.
+
+redis-benchmark's ``-P 16``, a client pipelining a hundred SETs, a queue pushing a
+batch: reads often hold the same command many times in a row. After the first request
+of such a run has gone through :meth:`Client.run_requests` (the general loop),
+:func:`run_alike` serves the rest of the run without the per-request bookkeeping that
+cannot apply to a command with ``Command.alike`` set (it never blocks, swaps the reply
+buffer, changes settings or the connection's state): the run is timed as a whole and
+each call counted with the run's mean duration (INFO commandstats, the latency
+histogram, SLOWLOG). Writes are counted and propagated, and blocked clients served,
+after each call, as in the general loop.
+"""
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from typing import Any
+
+from .errors import CommandError
+from .histogram import record
+from .protocol import OK, OK_BYTES, PONG
+
+PONG_BYTES = b"+PONG\r\n"
+
+_perf_counter = time.perf_counter
+_floor = math.floor
+
+
+def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
+              track: bool) -> int:
+    """Run ``requests[done:]`` while they repeat ``cmd`` under the name the request
+    before ``done`` used; returns the position of the first request not run.
+
+    ``slow`` is the SLOWLOG threshold in seconds, ``track`` whether latency histograms
+    are kept (both as :meth:`Client.run_requests` read them for the batch)."""
+    state = client.state
+    blocking = state.blocking
+    ready = blocking.ready
+    handler = cmd.handler
+    low, high = cmd.min_args, cmd.max_args
+    is_write = cmd.is_write
+    name = requests[done - 1][0]
+    count = len(requests)
+    first = done
+    failed = 0
+    out = client.out
+    append = out.append
+    started = _perf_counter()
+    while done < count:
+        # The gate (tracking, ACL, MULTI, pause...: Client._gate) and a close are
+        # looked at again after each call that went through the handler.
+        if client.gated or client.closing:
+            break
+        args = requests[done]
+        if args[0] != name or not low <= len(args) <= high:
+            break
+        done += 1
+        try:
+            reply = handler(client, args)
+        except CommandError as exc:
+            reply = exc
+            failed += 1
+        except Exception:  # a bug must never kill the connection or the server
+            state.log("warning", "Error running %s: %s"
+                      % (cmd.fullname, traceback.format_exc()))
+            reply = CommandError("ERR internal error while running '%s'" % cmd.fullname)
+            failed += 1
+        cls = reply.__class__
+        if is_write and cls is not CommandError:
+            state.dirty += 1
+            propagator = state.propagator
+            if propagator is not None:   # (Propagator.feed's shortest path)
+                lane = propagator.lane
+                if lane is not None and not propagator.depth and \
+                        (cmd.effect is None or len(args) == cmd.plain_arity):
+                    lane.append((client, client.db.id, args))
+                else:
+                    propagator.feed(client, cmd, args, reply)
+        if ready and not blocking.suspended:
+            blocking.serve_ready()
+        if reply is OK:
+            append(OK_BYTES)
+        elif reply is PONG:
+            append(PONG_BYTES)
+        elif cls is bytes:
+            append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+        elif cls is int:
+            append(b":%d\r\n" % reply)
+        else:
+            if cls is CommandError:
+                client.count_error(reply.message)
+            client.encoder.encode_into(reply, out)
+    ran = done - first
+    if ran:
+        elapsed = (_perf_counter() - started) / ran
+        cmd.calls += ran
+        cmd.seconds += elapsed * ran
+        cmd.failed_calls += failed
+        if track:
+            record(cmd, _floor(elapsed * 1000000), ran)
+        if elapsed >= slow:
+            for args in requests[first:done]:
+                client.after_slow(cmd, args, elapsed, None)
+    return done
