@@ -233,12 +233,52 @@ class Database:
             state.stats.keyspace_misses += 1
             notify(self, "m", b"keymiss", key)
             return None
+        # A hit even when of another type, as Redis's lookupKeyRead counts it.
+        state.stats.keyspace_hits += 1
+        self.access[slot] = state.lru_clock
         value = self._values[slot]
         if value.__class__ is not bytes and value.__class__ is not bytearray:
             raise CommandError(errors.WRONGTYPE)
-        self.access[slot] = state.lru_clock
-        state.stats.keyspace_hits += 1
         return value
+
+    def read_strings(self, requests: Any, done: int, count: int, name: bytes,
+                     append: Callable[[bytes], None], null: bytes) -> int:
+        """GET repeated in a pipeline (miniredis/runs.py): appends the reply to each of
+        ``requests[done:]`` that is ``[name, key]`` with a string or nothing at a key
+        not due to expire, as :meth:`get_string` and GET would; returns the position of
+        the first other request, which the caller runs through GET itself."""
+        index = self.index
+        values = self._values
+        access = self.access
+        expires = self.expires
+        state = self.state
+        lru = state.lru_clock
+        now = state.clock.ms() if expires else 0
+        first = done
+        misses = 0
+        while done < count:
+            args = requests[done]
+            if len(args) != 2 or args[0] != name:
+                break
+            key = args[1]
+            if expires and key in expires and expires[key] <= now:
+                break
+            slot = index.get(key)
+            if slot is None:
+                misses += 1
+                notify(self, "m", b"keymiss", key)
+                append(null)
+            else:
+                value = values[slot]
+                if value.__class__ is not bytes and value.__class__ is not bytearray:
+                    break
+                access[slot] = lru
+                append(b"$%d\r\n%s\r\n" % (len(value), value))
+            done += 1
+        stats = state.stats
+        stats.keyspace_misses += misses
+        stats.keyspace_hits += done - first - misses
+        return done
 
     def exists(self, key: bytes) -> bool:
         return self.get(key) is not None

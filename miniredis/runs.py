@@ -9,6 +9,10 @@ buffer, changes settings or the connection's state): the run is timed as a whole
 each call counted with the run's mean duration (INFO commandstats, the latency
 histogram, SLOWLOG). Writes are counted and propagated, and blocked clients served,
 after each call, as in the general loop.
+
+A command may also have a loop of its own (``Command.run``, GET's is
+:meth:`Keyspace.read_strings`) for the common case; it stops at the first request it
+does not answer, which goes through the handler here, and is called again after it.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
     blocking = state.blocking
     ready = blocking.ready
     handler = cmd.handler
+    fast = cmd.run
     low, high = cmd.min_args, cmd.max_args
     is_write = cmd.is_write
     name = requests[done - 1][0]
@@ -52,6 +57,10 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
         # looked at again after each call that went through the handler.
         if client.gated or client.closing:
             break
+        if fast is not None:
+            done = fast(client, requests, done, count, name, append)
+            if done == count:
+                break
         args = requests[done]
         if args[0] != name or not low <= len(args) <= high:
             break

@@ -227,3 +227,56 @@ def test_runs_reach_a_redis_replica():
         if replica is not None:
             replica.stop()
         master.stop()
+
+
+def test_get_runs_as_redis(differ):
+    """GETs in a row (Keyspace.read_strings): strings, strings edited in place, misses,
+    other types, keys with a TTL to come and keys past it, and the stats they count."""
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        try:
+            for command in (["SET", "a", "1"], ["SETBIT", "bits", "7", "1"],
+                            ["SET", "c", "x"], ["APPEND", "c", "yz"],
+                            ["SET", "ttl", "t", "EX", "1000"], ["SET", "gone", "g", "PX", "1"],
+                            ["LPUSH", "l", "1"], ["SET", "empty", ""]):
+                conn.call(*command)
+            time.sleep(0.01)
+            admin.call("CONFIG", "RESETSTAT")
+            keys = ["a", "bits", "c", "missing", "ttl", "gone", "a", "empty", "l", "a",
+                    "nope", "c"]
+            replies = _pipeline(conn, [["GET", key] for key in keys]
+                                + [["GET", "a", "b"], ["GET", "a"], ["get", "a"],
+                                   ["get", "missing"], ["GET", "c"]])
+            stats = {line.split(b":")[0]: line.split(b":")[1]
+                     for line in admin.call("INFO", "stats").split(b"\r\n")
+                     # (not expired_keys: Redis's active expiry may come first)
+                     if line.startswith(b"keyspace_")}
+            return replies, stats
+        finally:
+            conn.close()
+
+    compare_scenario(differ, scenario)
+
+
+def test_get_runs_notify_misses_and_count_lfu_accesses(differ):
+    def scenario(port, protocol, admin):
+        subscriber = connect(port, protocol)
+        conn = connect(port, protocol)
+        admin.call("CONFIG", "SET", "notify-keyspace-events", "Em")
+        admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+        admin.call("CONFIG", "SET", "lfu-log-factor", "0")   # every access counts
+        try:
+            subscriber.call("SUBSCRIBE", "__keyevent@9__:keymiss")
+            conn.call("SET", "hot", "v")   # (not "1": Redis shares small integers)
+            replies = _pipeline(conn, [["GET", key] for key in
+                                       ("x", "hot", "y", "hot", "hot", "z", "hot")])
+            events = [subscriber.read_raw() for _ in range(3)]
+            return replies, events, conn.call("OBJECT", "FREQ", "hot")
+        finally:
+            admin.call("CONFIG", "SET", "notify-keyspace-events", "")
+            admin.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
+            admin.call("CONFIG", "SET", "lfu-log-factor", "10")
+            subscriber.close()
+            conn.close()
+
+    compare_scenario(differ, scenario)

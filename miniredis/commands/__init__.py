@@ -38,7 +38,7 @@ class Command:
         "key_step", "group", "since", "summary", "subcommands", "parent",
         "is_write", "calls", "seconds", "failed_calls", "rejected_calls", "key_finder",
         "key_flags", "hist", "hist_big", "changes_config", "min_args", "max_args",
-        "effect", "plain_arity", "alike",
+        "effect", "plain_arity", "alike", "run",
     )
 
     def __init__(self, name: str, handler: Optional[Handler], arity: int,
@@ -81,6 +81,8 @@ class Command:
         self.alike = handler is not None and parent is None \
             and "blocking" not in self.flags and not self.changes_config \
             and (group in _ALIKE_GROUPS or name in _ALIKE_NAMES)
+        # Its own loop for such runs (miniredis/runs.py), if it has one.
+        self.run: Optional[Callable[..., int]] = None
 
     def set_dispatch_range(self) -> None:
         """Argument counts (``min_args`` to ``max_args``) with which dispatch runs the
