@@ -201,6 +201,20 @@ class Database:
             stats.keyspace_hits += 1
         return value
 
+    def peek_read(self, key: bytes, notify_miss: bool = True) -> Any:
+        """:meth:`peek` counting a keyspace hit or miss, and publishing ``keymiss`` unless
+        ``notify_miss`` is false: Redis's LOOKUP_NOTOUCH (EXISTS, TYPE, TTL, SCAN's
+        TYPE) and, for OBJECT, LOOKUP_NOTOUCH|LOOKUP_NONOTIFY."""
+        value = self.peek(key)
+        stats = self.state.stats
+        if value is None:
+            stats.keyspace_misses += 1
+            if notify_miss:
+                notify(self, "m", b"keymiss", key)
+        else:
+            stats.keyspace_hits += 1
+        return value
+
     def get_typed(self, key: bytes, cls: Any) -> Any:
         """The value at ``key`` if it is of type ``cls`` (a type or tuple), None if
         missing, else a WRONGTYPE error."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 import random
 import time
 
-from tests.harness import RawConnection, SameType, Unordered, parse_raw
+from tests.harness import (RawConnection, SameType, Unordered, compare_scenario, connect,
+                           parse_raw)
 
 
 def test_del_exists_type_touch(differ):
@@ -601,3 +602,48 @@ def test_compaction_keeps_values_access_and_estimates():
     assert db.settle() == sum(db.key_bytes(b"k%d" % i) for i in survivors) > 0
     db.set(b"new", b"x")                           # a reused or appended slot starts fresh
     assert db.peek(b"new") == b"x"
+
+
+def test_lookups_count_hits_misses_and_keymiss_as_redis(differ):
+    """Which commands count keyspace hits and misses and publish ``keymiss``: Redis's
+    lookupKeyRead (GET, DUMP, TOUCH, COPY...), LOOKUP_NOTOUCH (EXISTS, TYPE, the TTL
+    family, SCAN's TYPE), LOOKUP_NONOTIFY (OBJECT: counted, never published) and the
+    write lookups that count nothing (MOVE)."""
+    commands = [["GET", "l"], ["TYPE", "s"], ["TYPE", "x"], ["EXISTS", "s", "x", "l"],
+                ["TTL", "s"], ["PTTL", "x"], ["EXPIRETIME", "s"], ["PEXPIRETIME", "x"],
+                ["OBJECT", "ENCODING", "s"], ["OBJECT", "ENCODING", "x"],
+                ["OBJECT", "REFCOUNT", "l"], ["DUMP", "s"], ["DUMP", "x"],
+                ["TOUCH", "s", "x"], ["COPY", "s", "s2"], ["COPY", "x", "x2"],
+                ["MOVE", "s", "3"], ["MOVE", "x", "3"], ["SCAN", "0", "TYPE", "string"],
+                ["SCAN", "0", "MATCH", "s*", "TYPE", "list"], ["LRANGE", "s", "0", "1"]]
+
+    def scenario(port, protocol, admin):
+        subscriber = connect(port, protocol)
+        conn = connect(port, protocol)
+        admin.call("CONFIG", "SET", "notify-keyspace-events", "Em")
+        try:
+            subscriber.call("SUBSCRIBE", "__keyevent@9__:keymiss")
+            seen = []
+            for command in commands:
+                conn.call("FLUSHDB")
+                conn.call("SET", "s", "v")
+                conn.call("RPUSH", "l", "a")
+                admin.call("CONFIG", "RESETSTAT")
+                reply = conn.call(*command)
+                stats = [line for line in admin.call("INFO", "stats").split(b"\r\n")
+                         if line.startswith(b"keyspace_")]
+                conn.call("PUBLISH", "__keyevent@9__:keymiss", "end")
+                events = []
+                while True:
+                    event = subscriber.read_raw()
+                    if event.endswith(b"$3\r\nend\r\n"):
+                        break
+                    events.append(event)
+                seen.append((command, reply, stats, events))
+            return seen
+        finally:
+            admin.call("CONFIG", "SET", "notify-keyspace-events", "")
+            subscriber.close()
+            conn.close()
+
+    compare_scenario(differ, scenario)

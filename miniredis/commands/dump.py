@@ -30,7 +30,7 @@ def _integer(value: bytes) -> int:
 @command("dump", 2, "readonly", keys=(1, 1, 1), group="generic", since="2.6.0",
          summary="Return a serialized version of the value stored at the specified key.")
 def dump(client, args: List[bytes]):
-    value = client.db.get(args[1])
+    value = client.db.get_read(args[1])
     if value is None:
         return None
     return payloads.create(value, client.state.config, client.state.packed_threshold)
@@ -227,7 +227,7 @@ def migrate(client, args: List[bytes]):
     if timeout <= 0:
         timeout = 1000
     db = client.db
-    found = [(key, value) for key, value in ((k, db.get(k)) for k in names)
+    found = [(key, value) for key, value in ((k, db.get_read(k)) for k in names)
              if value is not None]
     if not found:
         return Simple("NOKEY")

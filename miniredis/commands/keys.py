@@ -39,7 +39,7 @@ def unlink(client, args: List[bytes]):
 @command("exists", -2, "readonly fast", keys=(1, -1, 1), group="generic", since="1.0.0",
          summary="Determines whether one or more keys exist.")
 def exists(client, args: List[bytes]):
-    peek = client.db.peek  # Redis looks EXISTS keys up with LOOKUP_NOTOUCH
+    peek = client.db.peek_read  # Redis looks EXISTS keys up with LOOKUP_NOTOUCH
     return sum(1 for key in args[1:] if peek(key) is not None)
 
 
@@ -47,14 +47,14 @@ def exists(client, args: List[bytes]):
          summary="Returns the number of existing keys out of those specified after "
                  "updating the time they were last accessed.")
 def touch(client, args: List[bytes]):
-    get_value = client.db.get  # a real lookup: refreshes the access time
+    get_value = client.db.get_read  # a real lookup: refreshes the access time
     return sum(1 for key in args[1:] if get_value(key) is not None)
 
 
 @command("type", 2, "readonly fast", keys=(1, 1, 1), group="generic", since="1.0.0",
          summary="Determines the type of value stored at a key.")
 def type_(client, args: List[bytes]):
-    return Simple(type_name(client.db.peek(args[1])))
+    return Simple(type_name(client.db.peek_read(args[1])))
 
 
 @command("keys", 2, "readonly", keys=(0, 0, 0), group="generic", since="1.0.0",
@@ -122,7 +122,7 @@ def scan(client, args: List[bytes]):
     db = client.db
     next_cursor, found = db.scan(cursor, count, matches)
     if wanted_type is not None:
-        found = [key for key in found if type_name(db.peek(key)) == wanted_type]
+        found = [key for key in found if type_name(db.peek_read(key)) == wanted_type]
     return [b"%d" % next_cursor, found]
 
 
@@ -220,7 +220,7 @@ def copy(client, args: List[bytes]):
         i += 1
     if source_db is target_db and source == target:
         raise CommandError(errors.SAME_OBJECT)
-    value = source_db.get(source)
+    value = source_db.get_read(source)   # (lookupKeyRead: counted)
     if value is None:
         return 0
     if target_db.get(target) is not None:
@@ -361,7 +361,7 @@ def pexpireat(client, args: List[bytes]):
 
 def _ttl_generic(client, key: bytes, in_ms: bool, absolute: bool) -> int:
     db = client.db
-    if db.peek(key) is None:
+    if db.peek_read(key) is None:
         return -2
     deadline = db.get_expire(key)
     if deadline is None:
@@ -431,7 +431,7 @@ _OBJECT_HELP = [
 
 
 def _object_value(client, key: bytes) -> Optional[Any]:
-    return client.db.peek(key)
+    return client.db.peek_read(key, notify_miss=False)
 
 
 @command("object|encoding", 3, "readonly", keys=(2, 2, 1), group="generic",
