@@ -67,7 +67,7 @@ def _plain(value: Any) -> Any:
     """A stored value as plain Python data (see the module docstring)."""
     # Dispatch on the Redis type name, not on classes, so value classes other modules
     # define (hash and set subclasses, sorted sets, streams) need no import here.
-    from .keyspace import type_name
+    from .datatypes.names import type_name
     kind = type_name(value)
     if kind == "string":
         return bytes(value)

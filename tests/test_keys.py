@@ -557,7 +557,7 @@ def test_copy_value_is_deep_for_aggregates():
 
 def test_encoding_of_registry():
     from miniredis.config import Config
-    from miniredis.keyspace import encoding_of, register_encoding
+    from miniredis.datatypes.names import encoding_of, register_encoding
     config = Config()
     assert encoding_of(b"12", config) == "int"
     assert encoding_of(b"x" * 44, config) == "embstr"

@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Tuple
 
 from .. import configrewrite, errors
 from ..errors import CommandError
-from ..keyspace import encoding_of
+from ..datatypes.names import encoding_of
 from ..datatypes.packed import PackedHash
 from ..datatypes.stream import Stream
 from ..persistence import dump as payloads

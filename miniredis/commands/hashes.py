@@ -26,7 +26,7 @@ from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..datatypes.memsize import alloc, register_sizer
 from ..datatypes.packed import EMPTY_HASH, PackedHash
 from ..errors import CommandError
-from ..keyspace import register_encoding, register_type
+from ..datatypes.names import register_encoding, register_type
 from ..protocol import OK, Map
 from ..notify import notify
 from . import command

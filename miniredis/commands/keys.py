@@ -12,7 +12,8 @@ from ..blocking import signal_ready
 from ..errors import CommandError
 from ..glob import compile_pattern
 from ..evict import lfu_counter
-from ..keyspace import Database, encoding_of, type_name
+from ..datatypes.names import encoding_of, type_name
+from ..keyspace import Database
 from ..protocol import OK, Simple
 from ..notify import notify
 from . import command, container

@@ -20,7 +20,7 @@ from typing import Any, Iterable, List, Optional
 from .. import errors
 from ..args import to_int
 from ..errors import CommandError
-from ..keyspace import register_encoding, register_type
+from ..datatypes.names import register_encoding, register_type
 from ..protocol import Set
 from ..notify import notify
 from . import command, numkeys_positions

@@ -27,7 +27,7 @@ from ..args import to_int
 from ..blocking import signal_ready
 from ..errors import CommandError
 from ..security.acl import full_key_read_access
-from ..keyspace import type_name
+from ..datatypes.names import type_name
 from ..notify import notify
 from . import command
 

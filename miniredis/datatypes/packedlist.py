@@ -425,7 +425,7 @@ class PackedList:
 
 
 # Registered here so any module creating lists (RDB loading, SORT STORE) has the type.
-from ..keyspace import register_encoding, register_type  # noqa: E402
+from .names import register_encoding, register_type  # noqa: E402
 
 register_type(PackedList, "list")
 register_encoding(PackedList, lambda value, config: "quicklist")  # Redis 7.0: always

@@ -18,7 +18,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 from sortedcontainers import SortedDict
 
 from ..args import to_int
-from ..keyspace import register_encoding, register_type
+from .names import register_encoding, register_type
 
 StreamID = Tuple[int, int]
 U64_MAX = 2 ** 64 - 1

@@ -39,7 +39,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from ..keyspace import register_encoding, register_type
+from .names import register_encoding, register_type
 from .packed import EMPTY, pack, unpack
 from .scorelist import ScoreList
 

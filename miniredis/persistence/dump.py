@@ -137,7 +137,7 @@ def _intset(members: List[int]) -> bytes:
 
 def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
     """The RDB type byte and encoding of ``value`` (rdbSaveObjectType + rdbSaveObject)."""
-    from ..keyspace import encoding_of
+    from ..datatypes.names import encoding_of
     compress = bool(config["rdbcompression"])
 
     def string(data: bytes) -> bytes:
