@@ -65,6 +65,7 @@ NO_ACCESS = -(1 << 31)
 # Memory estimates are array("I"); a key estimated at _BIG_SIZE bytes or more keeps
 # its estimate in Database._big_sizes instead.
 _BIG_SIZE = (1 << 32) - 1
+_OK = b"+OK\r\n"
 
 
 class KeyValues:
@@ -272,6 +273,32 @@ class Database:
         stats = state.stats
         stats.keyspace_misses += misses
         stats.keyspace_hits += done - first - misses
+        return done
+
+    def write_strings(self, requests: Any, done: int, count: int, name: bytes,
+                      append: Callable[[bytes], None]) -> int:
+        """SET repeated in a pipeline (miniredis/runs.py): stores each of
+        ``requests[done:]`` that is ``[name, key, value]`` and appends ``+OK``, as SET
+        would; returns the position of the first other request. Stores nothing while
+        writes are propagated (AOF, replicas) or clients wait on keys: SET itself runs
+        then, through the dispatcher's bookkeeping for those."""
+        state = self.state
+        if state.propagator is not None or state.blocking.queues:
+            return done
+        store = self.set
+        events = state.config.values["notify-keyspace-events"]
+        first = done
+        while done < count:
+            args = requests[done]
+            if len(args) != 3 or args[0] != name:
+                break
+            key = args[1]
+            store(key, args[2])
+            if events:
+                notify(self, "$", b"set", key)
+            append(_OK)
+            done += 1
+        state.dirty += done - first
         return done
 
     def exists(self, key: bytes) -> bool:

@@ -58,9 +58,12 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
         if client.gated or client.closing:
             break
         if fast is not None:
+            start = done
             done = fast(client, requests, done, count, name, append)
             if done == count:
                 break
+            if done == start:
+                fast = None     # (it declines this run: propagation on, waiters...)
         args = requests[done]
         if args[0] != name or not low <= len(args) <= high:
             break

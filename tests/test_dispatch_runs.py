@@ -280,3 +280,73 @@ def test_get_runs_notify_misses_and_count_lfu_accesses(differ):
             conn.close()
 
     compare_scenario(differ, scenario)
+
+
+def test_set_runs_as_redis(differ):
+    """SETs in a row (Keyspace.write_strings): TTLs dropped, other types replaced, the
+    keyspace events in order, WATCH and client tracking told, the dirty counter."""
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        watcher = connect(port, protocol)
+        tracked = connect(port, 3)
+        subscriber = connect(port, protocol)
+        admin.call("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        try:
+            conn.call("SET", "ttl", "old", "EX", "1000")
+            conn.call("RPUSH", "list", "a")
+            watcher.call("WATCH", "w")
+            tracked.call("CLIENT", "TRACKING", "ON")
+            tracked.call("GET", "t")
+            subscriber.call("PSUBSCRIBE", "__key*__:*")
+            before = _dirty(admin)
+            replies = _pipeline(conn, [["SET", "new", "1"], ["SET", "ttl", "2"],
+                                       ["SET", "list", "3"], ["SET", "w", "4"],
+                                       ["SET", "t", "5"], ["SET", "new", "6"]])
+            dirty = _dirty(admin) - before
+            # (A SET NX that sets nothing leaves Redis's dirty counter alone, and ours
+            # not: counted after.)
+            replies += _pipeline(conn, [["SET", "x", "7"], ["SET", "ttl", "7", "NX"],
+                                        ["SET", "x", "8"]])
+            conn.call("PUBLISH", "__keyspace@9__:end", "end")
+            events = []
+            while True:
+                event = subscriber.read_raw()
+                if b"end" in event:
+                    break
+                events.append(event)
+            watcher.call("MULTI")
+            watcher.call("GET", "w")
+            return (replies, dirty, events, watcher.call("EXEC"), tracked.read_raw(),
+                    conn.call("TTL", "ttl"), conn.call("TYPE", "list"),
+                    conn.call("MGET", "new", "ttl", "list", "w", "t", "x"))
+        finally:
+            admin.call("CONFIG", "SET", "notify-keyspace-events", "")
+            for other in (conn, watcher, tracked, subscriber):
+                other.close()
+
+    compare_scenario(differ, scenario)
+
+
+def _dirty(admin: RawConnection) -> int:
+    info = admin.call("INFO", "persistence")
+    return int(re.search(rb"rdb_changes_since_last_save:(\d+)", info).group(1))
+
+
+def test_set_run_over_a_stream_with_a_waiting_group_reader(differ):
+    """While a client waits on a key, SETs in a row take the general way (the waiter
+    must learn at once that its stream was replaced)."""
+    def scenario(port, protocol, admin):
+        waiter = connect(port, protocol)
+        conn = connect(port, protocol)
+        try:
+            conn.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+            waiter.send("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")
+            _wait_blocked(admin, 1)
+            replies = _pipeline(conn, [["SET", "a", "1"], ["SET", "s", "x"],
+                                       ["SET", "b", "2"]])
+            return replies, waiter.read_raw(), conn.call("TYPE", "s")
+        finally:
+            waiter.close()
+            conn.close()
+
+    compare_scenario(differ, scenario)

@@ -163,6 +163,15 @@ def set_(client, args: List[bytes]):
     return OK
 
 
+def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
+             append: Any) -> int:
+    # "SET key value"s in a row (miniredis/runs.py), stored by the keyspace.
+    return client.db.write_strings(requests, done, count, name, append)
+
+
+lookup(b"set").run = _set_run
+
+
 @command("incr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
          summary="Increment the integer value of a key by one")
 def incr(client, args: List[bytes]):
