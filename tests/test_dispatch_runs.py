@@ -350,3 +350,20 @@ def test_set_run_over_a_stream_with_a_waiting_group_reader(differ):
             conn.close()
 
     compare_scenario(differ, scenario)
+
+
+def test_ping_runs_as_redis(differ):
+    """PINGs in a row, bare and with a message, from a plain client and a subscriber."""
+    pings = [["PING"], ["PING"], ["ping"], ["PING", "hi"], ["PING"], ["PING", "a", "b"],
+             ["PING"], ["PING"]]
+
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        try:
+            plain = _pipeline(conn, pings)
+            conn.call("SUBSCRIBE", "channel")
+            return plain, _pipeline(conn, pings)
+        finally:
+            conn.close()
+
+    compare_scenario(differ, scenario)
