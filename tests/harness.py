@@ -314,6 +314,17 @@ class Differ:
 # each server (after FLUSHALL, on database 9) with its own connections; the lists must
 # be equal. Used where one connection's replies depend on another's (blocking, WATCH,
 # pub/sub).
+def replies_until(conn: RawConnection, marker: bytes) -> List[bytes]:
+    """The raw replies (pushes, messages) ``conn`` reads before the first holding
+    ``marker``, which is read and dropped."""
+    seen = []
+    while True:
+        raw = conn.read_raw()
+        if marker in raw:
+            return seen
+        seen.append(raw)
+
+
 def connect(port: int, protocol: int = 2) -> RawConnection:
     """A raw connection on database 9, switched to RESP3 when ``protocol`` is 3."""
     conn = RawConnection(port)

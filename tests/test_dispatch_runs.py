@@ -16,7 +16,8 @@ from typing import Any, Dict, List
 import redis
 
 from miniredis import Server
-from tests.harness import RawConnection, compare_scenario, connect, encode_command
+from tests.harness import (RawConnection, compare_scenario, connect, encode_command,
+                           replies_until)
 from tests.replutil import Master, Replica, wait_caught_up
 
 
@@ -308,12 +309,7 @@ def test_set_runs_as_redis(differ):
             replies += _pipeline(conn, [["SET", "x", "7"], ["SET", "ttl", "7", "NX"],
                                         ["SET", "x", "8"]])
             conn.call("PUBLISH", "__keyspace@9__:end", "end")
-            events = []
-            while True:
-                event = subscriber.read_raw()
-                if b"end" in event:
-                    break
-                events.append(event)
+            events = replies_until(subscriber, b"__keyspace@9__:end")
             watcher.call("MULTI")
             watcher.call("GET", "w")
             return (replies, dirty, events, watcher.call("EXEC"), tracked.read_raw(),

@@ -5,7 +5,7 @@ import random
 import time
 
 from tests.harness import (RawConnection, SameType, Unordered, compare_scenario, connect,
-                           parse_raw)
+                           parse_raw, replies_until)
 
 
 def test_del_exists_type_touch(differ):
@@ -633,12 +633,7 @@ def test_lookups_count_hits_misses_and_keymiss_as_redis(differ):
                 stats = [line for line in admin.call("INFO", "stats").split(b"\r\n")
                          if line.startswith(b"keyspace_")]
                 conn.call("PUBLISH", "__keyevent@9__:keymiss", "end")
-                events = []
-                while True:
-                    event = subscriber.read_raw()
-                    if event.endswith(b"$3\r\nend\r\n"):
-                        break
-                    events.append(event)
+                events = replies_until(subscriber, b"$3\r\nend\r\n")
                 seen.append((command, reply, stats, events))
             return seen
         finally:

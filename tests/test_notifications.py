@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.harness import compare_scenario, connect
+from tests.harness import compare_scenario, connect, replies_until
 
 
 def _events(commands, flags="KEA", setup=()):
@@ -29,12 +29,7 @@ def _events(commands, flags="KEA", setup=()):
                 replies.append(admin.call(*shlex.split(cmd)))
             marker = admin.call("PUBLISH", "__keyspace@9__:END", "end")
             assert marker == b":1\r\n"
-            events = []
-            while True:
-                raw = sub.read_raw()
-                if b"__keyspace@9__:END" in raw:
-                    break
-                events.append(raw)
+            events = replies_until(sub, b"__keyspace@9__:END")
             return [replies, events]
         finally:
             admin.call("CONFIG", "SET", "notify-keyspace-events", "")
