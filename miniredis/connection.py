@@ -634,7 +634,7 @@ class Client(RequestParser):
         return done
 
     def after_slow(self, cmd: Command, args: List[bytes], elapsed: float,
-                    reply: Any) -> None:
+                   reply: Any) -> None:
         """After a command past the batch's threshold: SLOWLOG, and (the threshold is
         below zero while monitors exist) the MONITOR feed. Off the hot path.
 
