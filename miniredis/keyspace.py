@@ -163,6 +163,11 @@ class Database:
         self.access[slot] = self.state.lru_clock
         return self._values[slot]
 
+    def columns(self) -> Tuple[Dict[bytes, int], List[Any], array]:
+        """The tables a run loop works on (miniredis/runs.py): key -> slot, the values
+        and the access stamps, both indexed by slot."""
+        return self.index, self._values, self.access
+
     def peek(self, key: bytes) -> Any:
         """Like :meth:`get` but not counted as an access (OBJECT, TYPE-less checks)."""
         if self.expires and key in self.expires:
@@ -287,7 +292,6 @@ class Database:
             return done
         store = self.set
         events = state.config.values["notify-keyspace-events"]
-        first = done
         while done < count:
             args = requests[done]
             if len(args) != 3 or args[0] != name:
@@ -298,8 +302,7 @@ class Database:
                 notify(self, "$", b"set", key)
             append(_OK)
             done += 1
-        state.dirty += done - first
-        return done
+        return done     # (run_alike counts the run's changes: INFO's dirty counter)
 
     def exists(self, key: bytes) -> bool:
         return self.get(key) is not None

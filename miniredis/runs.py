@@ -44,7 +44,10 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
     handler = cmd.handler
     fast = cmd.run
     low, high = cmd.min_args, cmd.max_args
-    is_write = cmd.is_write
+    # A write's effect goes to the AOF and replicas when a propagator exists; none
+    # appears during a run (only configuration, replication and persistence
+    # commands start one, and none of them is alike).
+    propagator = state.propagator if cmd.is_write else None
     name = requests[done - 1][0]
     count = len(requests)
     first = done
@@ -79,16 +82,13 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
             reply = CommandError("ERR internal error while running '%s'" % cmd.fullname)
             failed += 1
         cls = reply.__class__
-        if is_write and cls is not CommandError:
-            state.dirty += 1
-            propagator = state.propagator
-            if propagator is not None:   # (Propagator.feed's shortest path)
-                lane = propagator.lane
-                if lane is not None and not propagator.depth and \
-                        (cmd.effect is None or len(args) == cmd.plain_arity):
-                    lane.append((client, client.db.id, args))
-                else:
-                    propagator.feed(client, cmd, args, reply)
+        if propagator is not None and cls is not CommandError:
+            lane = propagator.lane      # (Propagator.feed's shortest path)
+            if lane is not None and not propagator.depth and \
+                    (cmd.effect is None or len(args) == cmd.plain_arity):
+                lane.append((client, client.db.id, args))
+            else:
+                propagator.feed(client, cmd, args, reply)
         if ready and not blocking.suspended:
             blocking.serve_ready()
         # The reply, encoded as run_requests does (inlined in both: a call per reply
@@ -107,6 +107,8 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
             client.encoder.encode_into(reply, out)
     ran = done - first
     if ran:
+        if cmd.is_write:
+            state.dirty += ran - failed   # (a run's changes, counted once)
         elapsed = (_perf_counter() - started) / ran
         cmd.calls += ran
         cmd.seconds += elapsed * ran

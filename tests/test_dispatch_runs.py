@@ -363,3 +363,68 @@ def test_ping_runs_as_redis(differ):
             conn.close()
 
     compare_scenario(differ, scenario)
+
+
+def _writes_observed(port, protocol, admin, setup, commands, keys):
+    """Run ``setup`` one by one, then ``commands`` as one pipeline while a WATCH, a
+    tracking client and a keyspace-event subscriber look on; what each of them saw,
+    the replies, the dirty counter's change and the TTL, type and dump of ``keys``."""
+    conn = connect(port, protocol)
+    watcher = connect(port, protocol)
+    tracked = connect(port, 3)
+    subscriber = connect(port, protocol)
+    admin.call("CONFIG", "SET", "notify-keyspace-events", "KEA")
+    admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")   # (keys past their TTL stay in)
+    try:
+        for command in setup:
+            conn.call(*command)
+        watcher.call("WATCH", "w")
+        tracked.call("CLIENT", "TRACKING", "ON")
+        tracked.call("TYPE", "t")       # (a read: TYPE, as t may be of any type)
+        subscriber.call("PSUBSCRIBE", "__key*__:*")
+        time.sleep(0.01)                # (keys set with PX 1 are past their TTL)
+        before = _dirty(admin)
+        replies = _pipeline(conn, commands)
+        dirty = _dirty(admin) - before
+        conn.call("PUBLISH", "__keyspace@9__:end", "end")
+        events = replies_until(subscriber, b"__keyspace@9__:end")
+        watcher.call("MULTI")
+        watcher.call("PING")
+        looks = [(conn.call("TYPE", key), conn.call("TTL", key), conn.call("DUMP", key))
+                 for key in keys]
+        return (replies, dirty, events, watcher.call("EXEC"), tracked.read_raw(),
+                looks)
+    finally:
+        admin.call("CONFIG", "SET", "notify-keyspace-events", "")
+        admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+        for other in (conn, watcher, tracked, subscriber):
+            other.close()
+
+
+def test_counter_runs_as_redis(differ):
+    """INCRs and DECRs in a row (strings._counter_run): new counters, text SET wrote,
+    strings grown in place, other types, TTLs to come and past, overflows at both
+    ends, keyspace events, WATCH, client tracking and the dirty counter."""
+    setup = [["SET", "text", "41"], ["SET", "spaced", " 1"], ["APPEND", "grown", "1"],
+             ["APPEND", "grown", "2"], ["SET", "ttl", "5", "EX", "1000"],
+             ["SET", "gone", "7", "PX", "1"], ["RPUSH", "list", "a"],
+             ["SET", "max", str(2 ** 63 - 2)], ["SET", "min", str(-2 ** 63 + 1)],
+             ["SET", "w", "1"], ["SET", "t", "1"], ["SET", "float", "1.5"]]
+    # Each odd case comes after a counter the loop increments, so that the loop meets
+    # it mid-run (a loop that declines its first request is not asked again).
+    commands = [["INCR", "n"] for _ in range(4)] + [["INCR", "w"], ["INCR", "t"]]
+    for key in ("text", "text", "spaced", "grown", "grown", "ttl", "ttl", "gone",
+                "gone", "list", "max", "max", "max", "float"):
+        commands += [["INCR", "n"], ["INCR", key]]
+    commands += [["INCR", "n"], ["INCR", "n", "x"], ["INCR", "n"], ["INCR"], ["incr", "n"],
+                 ["Incr", "n"]]
+    commands += [["DECR", "n"], ["DECR", "n"]]
+    for key in ("min", "min", "min", "text", "fresh", "fresh", "list"):
+        commands += [["DECR", "n"], ["DECR", key]]
+
+    def scenario(port, protocol, admin):
+        return _writes_observed(port, protocol, admin, setup, commands,
+                                ["n", "text", "grown", "ttl", "gone", "max", "min",
+                                 "fresh"])
+
+    compare_scenario(differ, scenario)

@@ -178,10 +178,72 @@ def incr(client, args: List[bytes]):
     return _incr_by(client, args[1], 1)
 
 
+def _counter_run(delta: int) -> Any:
+    """The loop of INCRs (DECRs) in a row (miniredis/runs.py): _incr_by's commonest
+    case -- a counter that exists as a string of bytes, at a key not due to expire --
+    without a call each. Anything else (a new key, another type, a string grown in
+    place, text that is no number, an overflow) goes through the command itself."""
+    limit = LLONG_MAX if delta > 0 else LLONG_MIN
+
+    def run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
+            append: Any) -> int:
+        db = client.db
+        state = db.state
+        if state.propagator is not None or state.blocking.queues:
+            return done
+        index, values, access = db.columns()
+        expires = db.expires
+        now = state.clock.ms() if expires else 0
+        touched = db.touched
+        hook = state.on_key_modified
+        lru = state.lru_clock
+        events = state.config.values["notify-keyspace-events"]
+        counters = _COUNTER_VALUES
+        while done < count:
+            args = requests[done]
+            if len(args) != 2 or args[0] != name:
+                break
+            key = args[1]
+            slot = index.get(key)
+            if slot is None or expires and key in expires and expires[key] <= now:
+                break
+            value = values[slot]
+            if value.__class__ is not bytes:
+                break
+            result = counters.get(value)
+            if result is None:
+                result = to_int(value)      # (text SET wrote: read as INCR would)
+                if result is None:
+                    break
+            if result == limit:
+                break
+            result += delta
+            text = b"%d" % result
+            if len(counters) >= 65536:
+                counters.clear()
+            counters[text] = result
+            values[slot] = text
+            access[slot] = lru
+            touched.add(key)
+            if hook is not None:
+                hook(db, key)
+            if events:
+                notify(db, "$", b"incrby", key)
+            append(b":" + text + b"\r\n")
+            done += 1
+        return done
+
+    return run
+
+
 @command("decr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
          summary="Decrement the integer value of a key by one")
 def decr(client, args: List[bytes]):
     return _incr_by(client, args[1], -1)
+
+
+lookup(b"incr").run = _counter_run(1)
+lookup(b"decr").run = _counter_run(-1)
 
 
 @command("incrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
