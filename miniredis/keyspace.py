@@ -163,10 +163,19 @@ class Database:
         self.access[slot] = self.state.lru_clock
         return self._values[slot]
 
-    def columns(self) -> Tuple[Dict[bytes, int], List[Any], array]:
-        """The tables a run loop works on (miniredis/runs.py): key -> slot, the values
-        and the access stamps, both indexed by slot."""
-        return self.index, self._values, self.access
+    def tables_for_writes(self) -> Optional[Tuple[Any, ...]]:
+        """What a command's own loop of writes (miniredis/runs.py) works on: key ->
+        slot, the values and the access stamps by slot, the TTLs and the time they are
+        judged at, the touched keys, the write hook, the LRU clock and the settings.
+        None while writes are propagated (AOF, replicas) or clients wait on keys: the
+        command's own handler runs then, through the dispatcher's bookkeeping."""
+        state = self.state
+        if state.propagator is not None or state.blocking.queues:
+            return None
+        expires = self.expires
+        return (self.index, self._values, self.access, expires,
+                state.clock.ms() if expires else 0, self.touched,
+                state.on_key_modified, state.lru_clock, state.config.values)
 
     def peek(self, key: bytes) -> Any:
         """Like :meth:`get` but not counted as an access (OBJECT, TYPE-less checks)."""

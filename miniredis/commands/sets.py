@@ -23,7 +23,7 @@ from ..errors import CommandError
 from ..datatypes.names import register_encoding, register_type
 from ..protocol import Set
 from ..notify import notify
-from . import command, numkeys_positions
+from . import command, lookup, numkeys_positions
 from .hashes import parse_random_count, parse_scan, scan_members
 from .keys import parse_cursor
 
@@ -159,6 +159,52 @@ def sadd(client, args: List[bytes]):
         client.db.signal_modified(key)
         notify(client.db, "s", b"sadd", key)
     return added
+
+
+def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
+              append: Any) -> int:
+    # SADDs of one member in a row (miniredis/runs.py): sadd's commonest cases -- a
+    # member already there, one added to a hash table or to an intset that stays one
+    # -- at a key that exists and is not due to expire, without a call each.
+    db = client.db
+    tables = db.tables_for_writes()
+    if tables is None:
+        return done
+    index, values, access, expires, now, touched, hook, lru, config = tables
+    events = config["notify-keyspace-events"]
+    max_intset = config["set-max-intset-entries"]
+    while done < count:
+        args = requests[done]
+        if len(args) != 3 or args[0] != name:
+            break
+        key = args[1]
+        slot = index.get(key)
+        if slot is None or expires and key in expires and expires[key] <= now:
+            break
+        value = values[slot]
+        if value.__class__ is not SetValue:
+            break
+        member = args[2]
+        access[slot] = lru
+        if member in value:
+            append(b":0\r\n")
+        else:
+            if not value.hashtable and (len(value) >= max_intset
+                                        or not _is_integer(member)):
+                break                       # (converted to a hash table by SADD)
+            value.add(member)
+            value.draw_pool = None
+            touched.add(key)
+            if hook is not None:
+                hook(db, key)
+            if events:
+                notify(db, "s", b"sadd", key)
+            append(b":1\r\n")
+        done += 1
+    return done
+
+
+lookup(b"sadd").run = _sadd_run
 
 
 @command("srem", -3, "write fast", keys=(1, 1, 1), group="set", since="1.0.0",

@@ -188,16 +188,11 @@ def _counter_run(delta: int) -> Any:
     def run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
             append: Any) -> int:
         db = client.db
-        state = db.state
-        if state.propagator is not None or state.blocking.queues:
+        tables = db.tables_for_writes()
+        if tables is None:
             return done
-        index, values, access = db.columns()
-        expires = db.expires
-        now = state.clock.ms() if expires else 0
-        touched = db.touched
-        hook = state.on_key_modified
-        lru = state.lru_clock
-        events = state.config.values["notify-keyspace-events"]
+        index, values, access, expires, now, touched, hook, lru, config = tables
+        events = config["notify-keyspace-events"]
         counters = _COUNTER_VALUES
         while done < count:
             args = requests[done]

@@ -26,7 +26,7 @@ from ..datatypes.zset import LexBound, ZSet
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, Double
 from ..notify import notify
-from . import command
+from . import command, lookup
 from .keys import parse_cursor, parse_scan_options
 
 # -- number parsing --------------------------------------------------------------------
@@ -312,6 +312,56 @@ def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
     notify(db, "z", b"zadd", key)
     signal_ready(db, key)
     return 1
+
+
+def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
+              append: Any) -> int:
+    # "ZADD key <digits> member"s in a row (miniredis/runs.py): _zadd_one at a sorted
+    # set that exists and is not due to expire, without a call each.
+    db = client.db
+    tables = db.tables_for_writes()
+    if tables is None:
+        return done
+    index, values, access, expires, now, touched, hook, lru, config = tables
+    events = config["notify-keyspace-events"]
+    limits = config["zset-max-listpack-entries"], config["zset-max-listpack-value"]
+    while done < count:
+        args = requests[done]
+        if len(args) != 4 or args[0] != name:
+            break
+        score = args[2]
+        if not score.isdigit() or len(score) >= 300:
+            break
+        key = args[1]
+        slot = index.get(key)
+        if slot is None or expires and key in expires and expires[key] <= now:
+            break
+        zset = values[slot]
+        if zset.__class__ is not ZSet:
+            break
+        member = args[3]
+        number = float(score)
+        access[slot] = lru
+        current = zset.scores.get(member)
+        if current is None:
+            zset.insert(member, number, limits)
+            append(b":1\r\n")
+        else:
+            append(b":0\r\n")
+            if number == current:
+                done += 1
+                continue
+            zset.update(member, number)
+        touched.add(key)
+        if hook is not None:
+            hook(db, key)
+        if events:
+            notify(db, "z", b"zadd", key)
+        done += 1
+    return done
+
+
+lookup(b"zadd").run = _zadd_run
 
 
 @command("zincrby", 4, "write denyoom fast", keys=(1, 1, 1), group="sorted-set",
