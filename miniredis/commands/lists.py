@@ -17,7 +17,7 @@ from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, OK, Bulks
 from ..notify import notify
-from . import command, numkeys_positions
+from . import command, lookup, numkeys_positions
 
 _WHERE = {b"left": True, b"right": False}
 
@@ -129,6 +129,92 @@ def lpop(client, args: List[bytes]):
                  "the last element was popped.")
 def rpop(client, args: List[bytes]):
     return _pop(client, args, left=False)
+
+
+def _push_run(left: bool) -> Any:
+    """The loop of LPUSHes (RPUSHes) in a row (miniredis/runs.py): _push at a list that
+    exists and is not due to expire, without a call each. Anything else (a new key,
+    another type, clients waiting on keys) goes through the command itself."""
+    event = b"lpush" if left else b"rpush"
+
+    def run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
+            append: Any) -> int:
+        db = client.db
+        tables = db.tables_for_writes()
+        if tables is None:
+            return done
+        index, values, access, expires, now, touched, hook, lru, config = tables
+        events = config["notify-keyspace-events"]
+        while done < count:
+            args = requests[done]
+            if len(args) < 3 or args[0] != name:
+                break
+            key = args[1]
+            slot = index.get(key)
+            if slot is None or expires and key in expires and expires[key] <= now:
+                break
+            value = values[slot]
+            if value.__class__ is not PackedList:
+                break
+            access[slot] = lru
+            length = value.extendleft(args[2:]) if left else value.extend(args[2:])
+            touched.add(key)
+            if hook is not None:
+                hook(db, key)
+            if events:
+                notify(db, "l", event, key)
+            append(b":%d\r\n" % length)
+            done += 1
+        return done
+
+    return run
+
+
+def _pop_run(left: bool) -> Any:
+    """The loop of LPOPs (RPOPs) without a count in a row (miniredis/runs.py): _pop at
+    a list that exists and is not due to expire, the key deleted with its last
+    element, without a call each."""
+    event = b"lpop" if left else b"rpop"
+
+    def run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
+            append: Any) -> int:
+        db = client.db
+        tables = db.tables_for_writes()
+        if tables is None:
+            return done
+        index, values, access, expires, now, touched, hook, lru, config = tables
+        events = config["notify-keyspace-events"]
+        while done < count:
+            args = requests[done]
+            if len(args) != 2 or args[0] != name:
+                break
+            key = args[1]
+            slot = index.get(key)
+            if slot is None or expires and key in expires and expires[key] <= now:
+                break
+            value = values[slot]
+            if value.__class__ is not PackedList:
+                break
+            access[slot] = lru
+            popped = value.popleft() if left else value.pop()
+            if events:
+                notify(db, "l", event, key)
+            if not value:
+                db.delete_if_empty(key, value)
+            touched.add(key)
+            if hook is not None:
+                hook(db, key)
+            append(b"$%d\r\n%s\r\n" % (len(popped), popped))
+            done += 1
+        return done
+
+    return run
+
+
+lookup(b"lpush").run = _push_run(True)
+lookup(b"rpush").run = _push_run(False)
+lookup(b"lpop").run = _pop_run(True)
+lookup(b"rpop").run = _pop_run(False)
 
 
 @command("llen", 2, "readonly fast", keys=(1, 1, 1), group="list", since="1.0.0",
