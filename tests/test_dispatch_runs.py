@@ -606,3 +606,56 @@ def test_push_and_pop_runs_as_redis(differ):
             conn.close()
 
     compare_scenario(differ, scenario)
+
+
+def _without_clock_ids(reply: bytes) -> bytes:
+    """A reply with the IDs XADD took from the clock (which differ between the
+    servers) written as 'ID'; IDs after 9999999999999 (set by hand) are kept."""
+    return re.sub(rb"\$[0-9]+\r\n1[0-9]{12}-[0-9]+\r\n", b"$ID\r\n", reply)
+
+
+def test_xadd_runs_as_redis(differ):
+    """"XADD key * field value..."s in a row (streams._xadd_run): IDs from the clock,
+    after an ID set by hand far ahead, nodes filling up mid-run, several pairs, new
+    keys, other types, TTLs to come and past, options and arity refusals."""
+    setup = [["CONFIG", "SET", "stream-node-max-entries", "3"], ["XADD", "s", "1-1", "f", "v"],
+             ["XADD", "w", "1-1", "f", "v"], ["XADD", "t", "1-1", "f", "v"],
+             ["XADD", "ttl", "1-1", "f", "v"], ["EXPIRE", "ttl", "1000"],
+             ["XADD", "gone", "1-1", "f", "v"], ["PEXPIRE", "gone", "1"],
+             ["SET", "string", "x"], ["XADD", "far", "1-1", "f", "v"]]
+    odd = [["new", "*", "f", "v"], ["new", "*", "f", "v"], ["string", "*", "f", "v"],
+           ["ttl", "*", "f", "v"], ["gone", "*", "f", "v"], ["gone", "*", "f", "v"],
+           ["w", "*", "f", "v"], ["t", "*", "f", "v"], ["s", "*", "f"],
+           ["s", "*", "f", "v", "g"],
+           ["s", "MAXLEN", "5", "*", "f", "v"], ["s", "*", "a", "1", "b", "2"],
+           ["far", "9999999999999-1", "f", "v"], ["far", "*", "f", "v"],
+           ["far", "*", "f", "v"], ["s", "*", "long" * 20, "value" * 30]]
+    commands = [["XADD", "s", "*", "f", "v%d" % i] for i in range(4)]
+    for i, args in enumerate(odd):
+        commands += [["XADD", "s", "*", "f", "v%d" % i], ["XADD"] + args]
+    commands += [["XADD", "s", "*"], ["xadd", "s", "*", "g", "1"],
+                 ["XADD", "s", "*", "h", "2"]]
+    keys = ["s", "new", "ttl", "gone", "w", "t", "far"]
+
+    def scenario(port, protocol, admin):
+        try:
+            seen = _writes_observed(port, protocol, admin, setup, commands, [],
+                                    dirty=False)
+            replies = [_without_clock_ids(reply) for reply in seen[0]]
+            conn = connect(port, protocol)
+            try:
+                looks = []
+                for key in keys:
+                    info = redis.Redis(port=port, db=9).xinfo_stream(key) \
+                        if conn.call("EXISTS", key) == b":1\r\n" else {}
+                    looks.append((_without_clock_ids(conn.call("XRANGE", key, "-", "+")),
+                                  conn.call("TTL", key),
+                                  {name: info.get(name) for name in
+                                   ("length", "radix-tree-keys", "entries-added")}))
+                return replies, seen[1:], looks
+            finally:
+                conn.close()
+        finally:
+            admin.call("CONFIG", "SET", "stream-node-max-entries", "100")
+
+    compare_scenario(differ, scenario)

@@ -27,7 +27,7 @@ from ..errors import CommandError
 from ..protocol import NULL_ARRAY, OK, PairMap
 from ..notify import notify
 from ..scripting import script_running
-from . import command
+from . import command, lookup
 
 XREAD_BLOCKED_DEFAULT_COUNT = 1000
 _SPACES = b" \t\n\v\f\r"
@@ -385,6 +385,56 @@ def xadd(client, args: List[bytes]):
     if state.blocking.queues:           # signal_ready(db, key)
         state.blocking.signal_ready(db, key)
     return b"%d-%d" % new_id            # format_id
+
+
+def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
+              append: Any) -> int:
+    # "XADD key * field value..."s in a row (miniredis/runs.py): xadd at a stream that
+    # exists and is not due to expire, its ID from the clock, without a call each.
+    db = client.db
+    tables = db.tables_for_writes()
+    if tables is None:
+        return done
+    index, values, access, expires, now, touched, hook, lru, config = tables
+    events = config["notify-keyspace-events"]
+    max_bytes = config["stream-node-max-bytes"]
+    max_entries = config["stream-node-max-entries"]
+    clock = db.state.clock
+    while done < count:
+        args = requests[done]
+        size = len(args)
+        # (an odd length of at least 5: one or more field/value pairs after the '*')
+        if size < 5 or not size & 1 or args[0] != name or args[2] != b"*":
+            break
+        key = args[1]
+        slot = index.get(key)
+        if slot is None or expires and key in expires and expires[key] <= now:
+            break
+        stream = values[slot]
+        if stream.__class__ is not Stream:
+            break
+        last = stream.last_id
+        ms = clock.ms()
+        if ms > last[0]:
+            new_id = (ms, 0)
+        elif last[1] != U64_MAX:
+            new_id = (last[0], last[1] + 1)
+        else:
+            break                           # (the next millisecond, or exhausted)
+        access[slot] = lru
+        stream.append(new_id, tuple(args[3:]), max_bytes, max_entries)
+        if events:
+            notify(db, "t", b"xadd", key)
+        touched.add(key)
+        if hook is not None:
+            hook(db, key)
+        reply = b"%d-%d" % new_id
+        append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+        done += 1
+    return done
+
+
+lookup(b"xadd").run = _xadd_run
 
 
 @command("xtrim", -4, "write", keys=(1, 1, 1), group="stream", since="5.0.0",
