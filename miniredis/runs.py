@@ -10,9 +10,18 @@ each call counted with the run's mean duration (INFO commandstats, the latency
 histogram, SLOWLOG). Writes are counted and propagated, and blocked clients served,
 after each call, as in the general loop.
 
-A command may also have a loop of its own (``Command.run``, GET's is
-:meth:`Keyspace.read_strings`) for the common case; it stops at the first request it
-does not answer, which goes through the handler here, and is called again after it.
+A command may also have a loop of its own (``Command.run``) for its commonest case;
+it stops at the first request it does not answer, which goes through the handler here,
+and is called again after it (unless it answered none: then not again in this run).
+GET's and SET's are :meth:`Keyspace.read_strings` and :meth:`Keyspace.write_strings`;
+INCR/DECR, HSET, SADD, ZADD, LPUSH/RPUSH, LPOP/RPOP and XADD have theirs next to their
+handlers. Those writes share one shape, written out in each on purpose (a call per
+request would cost what the loop saves): :meth:`Keyspace.tables_for_writes` (None while
+writes are propagated or clients wait on keys: they decline the run), then per request
+the arity, a key that exists and is not due to expire, the value's exact class, the
+change, the access stamp, ``touched`` and the write hook (WATCH, tracking), the
+keyspace event, the reply. The changes are counted here, once per run (INFO's dirty
+counter).
 """
 from __future__ import annotations
 
