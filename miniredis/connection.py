@@ -1,10 +1,11 @@
-"""One ``Client`` per socket: the read loop, dispatch and replies.
+"""One ``Client`` per socket: the read loop and dispatch.
 
 Every complete request in a read is executed in order through the command table
 (:meth:`Client.run_requests`, the hot path) and all replies leave in one write. How
 bytes become requests (hiredis plus Redis's own rules for inline commands, huge
 announcements and unauthenticated clients) is :class:`miniredis.parsing.RequestParser`,
-which ``Client`` inherits.
+and how replies leave (buffer, writes, back-pressure) is
+:class:`miniredis.output.ReplyWriter`; ``Client`` inherits both.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from .pause import may_replicate
 from .replication.replica import link_down_refuses_stale, read_only as replica_read_only
 from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
 from .security.protected import PROTECTED_COMMANDS, command_refusal
+from .output import ReplyWriter
 from .parsing import RequestParser
 from .runs import run_alike
 from .querybuf import on_held as querybuf_held, on_read as querybuf_read
@@ -48,7 +50,7 @@ _write = os.write
 READ_SIZE = 64 * 1024
 
 
-class Client(RequestParser):
+class Client(RequestParser, ReplyWriter):
     """A connected client and all its per-connection state."""
 
     kind = "normal"     # CLIENT LIST/KILL TYPE: "master" for a replica's master client
@@ -318,122 +320,6 @@ class Client(RequestParser):
         self.state.stats.total_error_replies += 1
         self.closing = True
 
-    def flush(self) -> None:
-        """Send buffered replies now; what the socket won't take waits for writability."""
-        out = self.out
-        if not out or self.closed:
-            return
-        state = self.state
-        aof = state.aof
-        if aof is not None and aof.buf and aof.defer(self):
-            return          # sent once the effects are in the file (one write per loop)
-        data = out[0] if len(out) == 1 else b"".join(out)
-        self.out = []
-        size = len(data)
-        if size > self.rb_peak:         # the reply buffer's peak (querybuf.py)
-            self.rb_peak = min(size, self.rb_size)
-        state.stats.total_net_output_bytes += size
-        if self._unsent:
-            self._unsent += data
-            return
-        try:
-            sent = _write(self.fd, data)    # (not closed: checked above)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
-            self.closing = True
-            if not self.in_callback:
-                self.close()
-            return
-        if sent < size:
-            self._wait_writable(data, sent)
-
-    def send_batched(self) -> None:
-        """Send the replies left for the batch's write (:meth:`ReadyQueue.write_later`);
-        closes the client if it was told to close meanwhile."""
-        if self.closed:
-            return
-        if self.out:
-            self.flush()
-        if self.closing and not self._unsent and not self.out:
-            self.close()
-
-    def _wait_writable(self, data: bytes, sent: int) -> None:
-        """Back-pressure: keep what the socket did not take and stop reading until
-        the client takes its replies."""
-        self._unsent = bytearray(data[sent:])
-        if self._read_watcher is not None:
-            self._read_watcher.stop()
-        self._write_watcher = self._loop.io(self.fd, 2)
-        self._write_watcher.start(self._on_writable)
-
-    def _on_writable(self) -> None:
-        try:
-            sent = _write(self.fd, self._unsent)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            self.close()
-            return
-        del self._unsent[:sent]
-        if self._unsent:
-            return
-        self._write_watcher.stop()
-        self._write_watcher.close()
-        self._write_watcher = None
-        if self.closing:
-            self.close()
-        elif self._read_watcher is not None:
-            self._read_watcher.start(self.on_readable)
-
-    def push(self, data: bytes) -> None:
-        """Queue an out-of-band message (pub/sub) for this client.
-
-        The publisher's own message goes out with its reply; other receivers are
-        flushed once from a loop callback however many messages the publishing batch
-        produced. A receiver past ``client-output-buffer-limit pubsub`` is dropped.
-        """
-        if self.closed:
-            return
-        self.out.append(data)
-        if self.in_callback or self._flush_scheduled:
-            return
-        if self._loop is None:
-            self.flush()
-            self._check_output_limit()
-            return
-        self._flush_scheduled = True
-        self._loop.run_callback(self._flush_pushed)
-
-    def _flush_pushed(self) -> None:
-        self._flush_scheduled = False
-        if self.closed:
-            return
-        self.flush()
-        self._check_output_limit()
-        if self.closing and not self._unsent and not self.out:
-            self.close()
-
-    def _check_output_limit(self) -> None:
-        """Disconnect a subscriber whose unsent output passed its class's limits."""
-        if not self.subscribed or self.closed:
-            return
-        hard, soft, seconds = self.state.config["client-output-buffer-limit"]["pubsub"]
-        pending = len(self._unsent)
-        now = time.monotonic()
-        over = bool(hard) and pending >= hard
-        if soft and pending >= soft:
-            if not self._over_soft_limit_since:
-                self._over_soft_limit_since = now
-            elif now - self._over_soft_limit_since >= seconds:
-                over = True
-        else:
-            self._over_soft_limit_since = 0.0
-        if over:
-            self.state.log("warning", "Client id=%d addr=%s closed for overcoming of output "
-                           "buffer limits." % (self.id, self.addr))
-            self.close()
-
     def resume(self, reply: Any) -> None:
         """Released from a blocking command: send ``reply``, then run what was held.
 
@@ -464,11 +350,6 @@ class Client(RequestParser):
             self.flush()
         if self.closing and not self._unsent and not self.out:
             self.close()
-
-    @property
-    def output_pending(self) -> int:
-        """Bytes of replies not yet taken by the socket (CLIENT LIST omem/obl)."""
-        return len(self._unsent) + sum(len(chunk) for chunk in self.out)
 
     def kill(self) -> None:
         """Disconnect this client (CLIENT KILL, timeout, shutdown).

@@ -1,0 +1,149 @@
+"""Replies on their way out of a ``Client``: the buffer, writes and back-pressure.
+
+A client's replies collect in ``out`` (a list of bytes) while its read is served and
+leave in one ``os.write`` (:meth:`ReplyWriter.flush`), or together with the other
+clients of the same poll (:meth:`ReplyWriter.send_batched`, called by
+:class:`miniredis.readiness.ReadyQueue`). What the socket does not take waits in
+``_unsent`` and the client stops being read until it is written (back-pressure, as
+Redis's clients with pending writes). Pub/sub messages to other clients are queued
+by :meth:`ReplyWriter.push` and flushed once per publishing batch; a subscriber past
+``client-output-buffer-limit pubsub`` is disconnected.
+
+:class:`miniredis.connection.Client` inherits this; the attributes it uses (``out``,
+``_unsent``, ``fd``, the watchers, ``closing``/``closed``...) are the client's.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+_write = os.write
+
+
+class ReplyWriter:
+    """The output half of a client connection (see the module)."""
+
+    out: Any
+    _unsent: Any
+
+    def flush(self) -> None:
+        """Send buffered replies now; what the socket won't take waits for writability."""
+        out = self.out
+        if not out or self.closed:
+            return
+        state = self.state
+        aof = state.aof
+        if aof is not None and aof.buf and aof.defer(self):
+            return          # sent once the effects are in the file (one write per loop)
+        data = out[0] if len(out) == 1 else b"".join(out)
+        self.out = []
+        size = len(data)
+        if size > self.rb_peak:         # the reply buffer's peak (querybuf.py)
+            self.rb_peak = min(size, self.rb_size)
+        state.stats.total_net_output_bytes += size
+        if self._unsent:
+            self._unsent += data
+            return
+        try:
+            sent = _write(self.fd, data)    # (not closed: checked above)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self.closing = True
+            if not self.in_callback:
+                self.close()
+            return
+        if sent < size:
+            self._wait_writable(data, sent)
+
+    def send_batched(self) -> None:
+        """Send the replies left for the batch's write (:meth:`ReadyQueue.write_later`);
+        closes the client if it was told to close meanwhile."""
+        if self.closed:
+            return
+        if self.out:
+            self.flush()
+        if self.closing and not self._unsent and not self.out:
+            self.close()
+
+    def _wait_writable(self, data: bytes, sent: int) -> None:
+        """Back-pressure: keep what the socket did not take and stop reading until
+        the client takes its replies."""
+        self._unsent = bytearray(data[sent:])
+        if self._read_watcher is not None:
+            self._read_watcher.stop()
+        self._write_watcher = self._loop.io(self.fd, 2)
+        self._write_watcher.start(self._on_writable)
+
+    def _on_writable(self) -> None:
+        try:
+            sent = _write(self.fd, self._unsent)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.close()
+            return
+        del self._unsent[:sent]
+        if self._unsent:
+            return
+        self._write_watcher.stop()
+        self._write_watcher.close()
+        self._write_watcher = None
+        if self.closing:
+            self.close()
+        elif self._read_watcher is not None:
+            self._read_watcher.start(self.on_readable)
+
+    def push(self, data: bytes) -> None:
+        """Queue an out-of-band message (pub/sub) for this client.
+
+        The publisher's own message goes out with its reply; other receivers are
+        flushed once from a loop callback however many messages the publishing batch
+        produced. A receiver past ``client-output-buffer-limit pubsub`` is dropped.
+        """
+        if self.closed:
+            return
+        self.out.append(data)
+        if self.in_callback or self._flush_scheduled:
+            return
+        if self._loop is None:
+            self.flush()
+            self._check_output_limit()
+            return
+        self._flush_scheduled = True
+        self._loop.run_callback(self._flush_pushed)
+
+    def _flush_pushed(self) -> None:
+        self._flush_scheduled = False
+        if self.closed:
+            return
+        self.flush()
+        self._check_output_limit()
+        if self.closing and not self._unsent and not self.out:
+            self.close()
+
+    def _check_output_limit(self) -> None:
+        """Disconnect a subscriber whose unsent output passed its class's limits."""
+        if not self.subscribed or self.closed:
+            return
+        hard, soft, seconds = self.state.config["client-output-buffer-limit"]["pubsub"]
+        pending = len(self._unsent)
+        now = time.monotonic()
+        over = bool(hard) and pending >= hard
+        if soft and pending >= soft:
+            if not self._over_soft_limit_since:
+                self._over_soft_limit_since = now
+            elif now - self._over_soft_limit_since >= seconds:
+                over = True
+        else:
+            self._over_soft_limit_since = 0.0
+        if over:
+            self.state.log("warning", "Client id=%d addr=%s closed for overcoming of output "
+                           "buffer limits." % (self.id, self.addr))
+            self.close()
+
+    @property
+    def output_pending(self) -> int:
+        """Bytes of replies not yet taken by the socket (CLIENT LIST omem/obl)."""
+        return len(self._unsent) + sum(len(chunk) for chunk in self.out)
