@@ -5,6 +5,7 @@ import random
 import time
 
 from tests.harness import (RawConnection, SameType, Unordered, compare_scenario, connect,
+                           encode_command,
                            parse_raw, replies_until)
 
 
@@ -642,3 +643,28 @@ def test_lookups_count_hits_misses_and_keymiss_as_redis(differ):
             conn.close()
 
     compare_scenario(differ, scenario)
+
+
+def test_pexpire_one_millisecond_ahead_never_deletes_at_once(mini):
+    """PEXPIRE key 1 sets a TTL (an ``expire`` event); it deletes the key at once (a
+    ``del`` event) only when the deadline is already past. With the clock read twice
+    (deadline, then that test) a millisecond ending between the readings deleted it,
+    about once in a hundred; Redis reads its clock nanoseconds apart."""
+    conn = connect(mini.port)
+    subscriber = connect(mini.port)
+    conn.call("CONFIG", "SET", "notify-keyspace-events", "Eg")
+    try:
+        subscriber.send("SUBSCRIBE", "__keyevent@9__:del", "end")
+        subscriber.read_raw()
+        subscriber.read_raw()
+        rounds = 600
+        conn.send_raw(b"".join(encode_command(command) for _ in range(rounds)
+                               for command in (["SET", "k", "v"], ["PEXPIRE", "k", "1"])))
+        replies = [conn.read_raw() for _ in range(2 * rounds)]
+        conn.call("PUBLISH", "end", "stop")
+        assert replies[1::2] == [b":1\r\n"] * rounds
+        assert replies_until(subscriber, b"stop") == []
+    finally:
+        conn.call("CONFIG", "SET", "notify-keyspace-events", "")
+        conn.close()
+        subscriber.close()

@@ -307,8 +307,11 @@ def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
     if unit_ms == 1000 and not -(LLONG_MAX // 1000) <= amount <= LLONG_MAX // 1000:
         raise CommandError(errors.INVALID_EXPIRE.format(name))
     when = amount * unit_ms
+    # One reading of the clock for the deadline and the "already past" test: two let
+    # PEXPIRE key 1 delete the key at once whenever a millisecond ends between them
+    # (Redis's two mstime() calls are nanoseconds apart; 7.2 reads it once).
+    now = client.state.clock.ms()
     if not absolute:
-        now = client.state.clock.ms()
         if when > LLONG_MAX - now:
             raise CommandError(errors.INVALID_EXPIRE.format(name))
         when += now
@@ -326,7 +329,7 @@ def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
             return 0
         if flags & _LT and current is not None and when >= current:
             return 0
-    if when <= client.state.clock.ms():
+    if when <= now:
         db.delete(key)
         notify(db, "g", b"del", key)
         return 1
