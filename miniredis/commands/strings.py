@@ -102,14 +102,16 @@ _SET_OPTIONS = {
 }
 
 
-def expire_deadline(client, text: bytes, unit_ms: int, absolute: bool, cmd: str) -> int:
-    """Absolute deadline (ms) for EX/PX/EXAT/PXAT-style arguments, with Redis's checks."""
+def expire_deadline(client, text: bytes, unit_ms: int, absolute: bool, cmd: str,
+                    now: Optional[int] = None) -> int:
+    """Absolute deadline (ms) for EX/PX/EXAT/PXAT-style arguments, with Redis's checks;
+    ``now`` is the clock reading a caller also tests the deadline against."""
     amount = parse_int(text)
     if amount <= 0 or (unit_ms == 1000 and amount > LLONG_MAX // 1000):
         raise CommandError(errors.INVALID_EXPIRE.format(cmd))
     millis = amount * unit_ms
     if not absolute:
-        millis += client.state.clock.ms()
+        millis += client.state.clock.ms() if now is None else now
         if millis > LLONG_MAX:
             raise CommandError(errors.INVALID_EXPIRE.format(cmd))
     return millis
@@ -386,11 +388,12 @@ def getex(client, args: List[bytes]):
         return None
     persist = chosen == b"persist"
     deadline = None
+    now = client.state.clock.ms()   # (one reading: see keys._expire_generic)
     if expire_arg is not None:
         unit, absolute = _GETEX_UNITS[chosen]
-        deadline = expire_deadline(client, expire_arg, unit, absolute, "getex")
+        deadline = expire_deadline(client, expire_arg, unit, absolute, "getex", now)
     if deadline is not None:
-        if deadline <= client.state.clock.ms():
+        if deadline <= now:
             db.delete(key)
             notify(db, "g", b"del", key)
         else:
