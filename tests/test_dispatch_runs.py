@@ -656,3 +656,39 @@ def test_xadd_runs_as_redis(differ):
             admin.call("CONFIG", "SET", "stream-node-max-entries", "100")
 
     compare_scenario(differ, scenario)
+
+
+def test_mset_runs_as_redis(differ):
+    """MSETs in a row (strings._mset_run, keyspace events off): TTLs dropped, other
+    types replaced, keys repeated within one MSET, WATCH and tracking told, odd
+    argument counts refused mid-run."""
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        watcher = connect(port, protocol)
+        tracked = connect(port, 3)
+        try:
+            for command in (["SET", "ttl", "old", "EX", "1000"], ["RPUSH", "list", "a"],
+                            ["HSET", "hash", "f", "v"], ["SET", "w", "0"], ["SET", "t", "0"]):
+                conn.call(*command)
+            watcher.call("WATCH", "w")
+            tracked.call("CLIENT", "TRACKING", "ON")
+            tracked.call("GET", "t")
+            replies = _pipeline(conn, [["MSET", "a", "1", "b", "2"], ["MSET", "a", "3"],
+                                       ["MSET", "ttl", "x", "list", "y"], ["MSET", "a"],
+                                       ["MSET", "b", "4", "b", "5", "hash", "z"],
+                                       ["MSET", "a", "1", "b"], ["MSET", "c", "8"],
+                                       ["MSET"], ["mset", "c", "6"],
+                                       ["MSET", "w", "1", "t", "2"], ["MSET", "d", "7"],
+                                       ["PING"], ["MSET", "e", "1"], ["MSET", "f", "2"],
+                                       ["MSET"], ["MSET", "g", "3"]])
+            watcher.call("MULTI")
+            watcher.call("PING")
+            keys = ["a", "b", "c", "d", "e", "f", "g", "ttl", "list", "hash", "w", "t"]
+            return (replies, watcher.call("EXEC"), tracked.read_raw(),
+                    [(conn.call("TYPE", key), conn.call("TTL", key), conn.call("GET", key))
+                     for key in keys])
+        finally:
+            for other in (conn, watcher, tracked):
+                other.close()
+
+    compare_scenario(differ, scenario)
