@@ -163,15 +163,19 @@ class Database:
         self.access[slot] = self.state.lru_clock
         return self._values[slot]
 
-    def tables_for_writes(self) -> Optional[Tuple[Any, ...]]:
-        """What a command's own loop of writes (miniredis/runs.py) works on: key ->
-        slot, the values and the access stamps by slot, the TTLs and the time they are
-        judged at, the touched keys, the write hook, the LRU clock and the settings.
-        None while writes are propagated (AOF, replicas) or clients wait on keys: the
-        command's own handler runs then, through the dispatcher's bookkeeping."""
+    def own_loops_may_write(self) -> bool:
+        """Whether a command's own loop of writes (miniredis/runs.py) may store: not
+        while writes are propagated or clients wait on keys (the handlers do that)."""
         state = self.state
-        if state.propagator is not None or state.blocking.queues:
+        return state.propagator is None and not state.blocking.queues
+
+    def tables_for_writes(self) -> Optional[Tuple[Any, ...]]:
+        """What a command's own loop of writes works on (key -> slot, values and access
+        stamps by slot, TTLs and the time they are judged at, touched keys, the write
+        hook, the LRU clock, the settings); None when it may not write."""
+        if not self.own_loops_may_write():
             return None
+        state = self.state
         expires = self.expires
         return (self.index, self._values, self.access, expires,
                 state.clock.ms() if expires else 0, self.touched,
@@ -293,12 +297,11 @@ class Database:
                       append: Callable[[bytes], None]) -> int:
         """SET repeated in a pipeline (miniredis/runs.py): stores each of
         ``requests[done:]`` that is ``[name, key, value]`` and appends ``+OK``, as SET
-        would; returns the position of the first other request. Stores nothing while
-        writes are propagated (AOF, replicas) or clients wait on keys: SET itself runs
-        then, through the dispatcher's bookkeeping for those."""
-        state = self.state
-        if state.propagator is not None or state.blocking.queues:
+        would (unless :meth:`own_loops_may_write` says no); returns the position of
+        the first other request."""
+        if not self.own_loops_may_write():
             return done
+        state = self.state
         store = self.set
         events = state.config.values["notify-keyspace-events"]
         while done < count:

@@ -14,8 +14,8 @@ A command may also have a loop of its own (``Command.run``) for its commonest ca
 it stops at the first request it does not answer, which goes through the handler here,
 and is called again after it (unless it answered none: then not again in this run).
 GET's and SET's are :meth:`Keyspace.read_strings` and :meth:`Keyspace.write_strings`;
-INCR/DECR, HSET, SADD, ZADD, LPUSH/RPUSH, LPOP/RPOP and XADD have theirs next to their
-handlers. Those writes share one shape, written out in each on purpose (a call per
+INCR/DECR, HSET, SADD, ZADD, LPUSH/RPUSH, LPOP/RPOP, XADD and MSET have theirs next to
+their handlers. Those writes share one shape, written out in each on purpose (a call per
 request would cost what the loop saves): :meth:`Keyspace.tables_for_writes` (None while
 writes are propagated or clients wait on keys: they decline the run), then per request
 the arity, a key that exists and is not due to expire, the value's exact class, the

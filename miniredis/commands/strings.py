@@ -295,9 +295,7 @@ def _mset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     # without keyspace events; declined while events are on, writes are propagated or
     # clients wait on keys.
     db = client.db
-    state = db.state
-    if state.propagator is not None or state.blocking.queues or \
-            state.config.values["notify-keyspace-events"]:
+    if not db.own_loops_may_write() or db.state.config.values["notify-keyspace-events"]:
         return done
     set_many = db.set_many
     while done < count:
