@@ -53,6 +53,24 @@ READ_SIZE = 64 * 1024
 class Client(RequestParser, ReplyWriter):
     """A connected client and all its per-connection state."""
 
+    # Every attribute __init__ sets is a slot: a slot is read and written at a fixed
+    # offset, while past 30 attributes CPython keeps them in a real dict that every
+    # access looks up (the client has 61). About 6 percent of the instructions of a
+    # lone request's read (PING 26,406 -> 24,813; GET 30,718 -> 29,229). The bases keep
+    # a __dict__, so an attribute not listed here (a subclass's) still works.
+    __slots__ = (
+        "_deferred", "_flush_scheduled", "_held", "_loop", "_over_soft_limit_since",
+        "_pending", "_pending_inline", "_read_len", "_read_start", "_read_watcher",
+        "_ready", "_scan_left", "_scan_pos", "_unsent", "_write_watcher", "addr",
+        "authenticated", "blocked", "closed", "closing", "created", "db", "encoder",
+        "fd", "gated", "id", "in_callback", "in_exec", "laddr", "last_command",
+        "last_interaction", "lib_name", "lib_ver", "multi", "multi_error", "name",
+        "no_blocking", "no_evict", "out", "psubscriptions", "qb_alloc", "qb_big",
+        "qb_fast", "qb_peak", "rb_peak", "rb_reset", "rb_size", "reader", "reply_mode",
+        "resp", "sock", "ssubscriptions", "state", "subscribed", "subscriptions",
+        "tracking", "unix", "user", "watch_dirty", "watched", "woff",
+    )
+
     kind = "normal"     # CLIENT LIST/KILL TYPE: "master" for a replica's master client
 
     def __init__(self, state: "ServerState", sock: Any, addr: str, laddr: str,
