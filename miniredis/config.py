@@ -26,6 +26,8 @@ class Config:
         # The config file's absolute path ("" without one): CONFIG REWRITE writes it.
         self.file = ""
         self._save_loaded = False       # the first startup "save" replaces the default
+        self.dispatch: Tuple[float, bool] = (0.0, False)
+        self._refresh_dispatch()
         for name, value in overrides.items():
             self.set(name.replace("_", "-"), value if isinstance(value, str) else
                      _to_text(value), startup=True)
@@ -82,7 +84,22 @@ class Config:
                 value = (self.values["save"] + " " + value).strip()
             self._save_loaded = True
         self.values[param.name] = value
+        if param.name in _DISPATCH_PARAMS:
+            self._refresh_dispatch()
         return value
+
+    def _refresh_dispatch(self) -> None:
+        """``dispatch``: what the dispatcher reads per batch of requests, derived once
+        per change instead of on every read (four dict lookups and a division): the
+        seconds past which a command takes the after-call branch (SLOWLOG; -1.0 with a
+        latency monitor threshold, so every command does; +inf with the slowlog off)
+        and whether per-command latency histograms are kept."""
+        values = self.values
+        usec = values["slowlog-log-slower-than"]
+        slow = usec / 1_000_000 if usec >= 0 else float("inf")
+        if values["latency-monitor-threshold"]:
+            slow = -1.0
+        self.dispatch = (slow, values["latency-tracking"])
 
     def render(self, name: str) -> str:
         param = PARAMS_BY_NAME[name]
@@ -107,6 +124,10 @@ class Config:
         """The (name, words) directives of a redis.conf-style file, in order."""
         with open(path, "rb") as handle:
             return parse_directives(handle.read())
+
+
+_DISPATCH_PARAMS = frozenset(("slowlog-log-slower-than", "latency-monitor-threshold",
+                              "latency-tracking"))
 
 
 def _to_text(value: Any) -> str:

@@ -415,13 +415,12 @@ class Client(RequestParser, ReplyWriter):
         """
         state = self.state
         ready = state.blocking.ready
-        values = state.config.values
-        slowlog_usec = values["slowlog-log-slower-than"]
-        slow = slowlog_usec / 1_000_000 if slowlog_usec >= 0 else float("inf")
-        if state.monitors or values["latency-monitor-threshold"]:
-            # Every command takes the after_slow branch: MONITOR feed, LATENCY events.
+        # (the slowlog threshold in seconds; latency histograms kept: Config.dispatch)
+        slow, track = state.config.dispatch
+        if state.monitors:
+            # Every command takes the after_slow branch: MONITOR feed (as it does
+            # with a latency monitor threshold: LATENCY events).
             slow = -1.0
-        track = values["latency-tracking"]     # per-command latency histograms
         table = _LOOKUP
         perf = _perf_counter
         out = self.out
@@ -496,7 +495,7 @@ class Client(RequestParser, ReplyWriter):
                 self._held[:0] = requests[done:]
                 break
             if cmd.changes_config:
-                track = values["latency-tracking"]     # as Redis: read after the call
+                track = state.config.dispatch[1]   # as Redis: read after the call
             if track:   # (a blocked command counts when it is served, as in Redis)
                 try:
                     cmd.hist[_floor(elapsed * 1000000)] += 1   # (floor: cheaper than int)

@@ -283,3 +283,29 @@ def test_expire_of_a_big_key_is_a_latency_event(differ):
             admin.call("CONFIG", "SET", "latency-monitor-threshold", "0")
             admin.call("LATENCY", "RESET")
     compare_scenario(differ, scenario, protocols=(2,))
+
+
+def test_slow_command_is_a_latency_event_with_the_slowlog_off(differ):
+    # A latency monitor threshold makes every command's time weighed after the call
+    # (LATENCY events), whatever the slowlog's threshold, even with the slowlog off
+    # (-1): the dispatcher's settings follow CONFIG SET of any of the three parameters.
+    def scenario(port, protocol, admin):
+        admin.call("LATENCY", "RESET")
+        admin.call("CONFIG", "SET", "slowlog-log-slower-than", "-1")
+        admin.call("CONFIG", "SET", "latency-monitor-threshold", "1")
+        try:
+            # 5 ms: past the latency threshold, below the slowlog's default 10 ms
+            admin.call("DEBUG", "SLEEP", "0.005")    # a "command" event
+            admin.call("PING")
+            events = parse_raw(admin.call("LATENCY", "LATEST"))[1]
+            names = sorted(event[1][0][1] for event in events)
+            admin.call("CONFIG", "SET", "latency-monitor-threshold", "0")
+            admin.call("LATENCY", "RESET")
+            admin.call("DEBUG", "SLEEP", "0.005")    # no event once it is 0 again
+            after = parse_raw(admin.call("LATENCY", "LATEST"))[1]
+            return [names, after]
+        finally:
+            admin.call("CONFIG", "SET", "latency-monitor-threshold", "0")
+            admin.call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+            admin.call("LATENCY", "RESET")
+    compare_scenario(differ, scenario, protocols=(2,))
