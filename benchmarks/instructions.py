@@ -1,0 +1,189 @@
+"""Instructions per request, counted by valgrind's callgrind: a measure that noise
+cannot move.
+
+Timings on the shared two-core development machine move by 10-50% from one hour to
+the next (redis-server itself has run at a third of its usual speed), so a change of a
+few percent in the server's own work cannot be read from requests per second or even
+CPU time. Callgrind counts the instructions the process executes instead; the same
+tree gives the same count to a fraction of a percent (``PYTHONHASHSEED`` is fixed: the
+hash seed alone moves these counts by 1-2%).
+
+Each workload runs in a child interpreter under ``valgrind --tool=callgrind
+--instr-atstart=no`` that turns counting on (``callgrind_control -i on``) after its
+set-up and warm-up, then serves ``K`` reads, and again with ``2K`` reads; the
+difference divided by ``K`` and by the requests per read is what one request costs,
+with the set-up, the warm-up and the interpreter's exit cancelled out. Two kinds:
+
+* ``pipelined``: ``--pipeline`` requests (16, as ``redis-benchmark -P 16``) fed to
+  ``Client.process`` per read (hiredis parsing, dispatch and the commands' own loops,
+  the reply handed to a socket that takes everything);
+* ``lone``: one request per read through the path a readable socket takes
+  (``Client.on_readable``: the shortcut for a lone request, dispatch, the write), with
+  the read and write system calls replaced by functions returning the request and
+  accepting the reply: what one unpipelined client costs the server in Python, less
+  the kernel and the event loop.
+
+    python benchmarks/instructions.py [--tree DIR ...] [--only GET,SET,...]
+        [--kind pipelined,lone] [--pipeline 16] [--reads 200]
+
+``--tree`` (repeatable) measures other source trees side by side (``git archive
+<commit> | tar -x -C DIR``); the default is this checkout. Needs ``valgrind``
+(Debian's package); a run of every workload takes a few minutes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from typing import Dict, List, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def _workloads() -> Dict[str, Tuple[List[bytes], List[List[bytes]]]]:
+    """name: (one request's words, set-up requests), as redis-benchmark spells them."""
+    many = [b"xxx"] * 30000
+    return {
+        "PING": ([b"PING"], []),
+        "GET": ([b"GET", b"key:000000000001"], [[b"SET", b"key:000000000001", b"xxx"]]),
+        "SET": ([b"SET", b"key:000000000001", b"xxx"], []),
+        "INCR": ([b"INCR", b"counter"], []),
+        "LPUSH": ([b"LPUSH", b"mylist", b"xxx"], []),
+        "RPOP": ([b"RPOP", b"mylist"], [[b"LPUSH", b"mylist"] + many]),
+        "SADD": ([b"SADD", b"myset", b"element:1"], []),
+        "HSET": ([b"HSET", b"myhash", b"element:1", b"xxx"], []),
+        "ZADD": ([b"ZADD", b"myzset", b"0", b"element:1"], []),
+        "XADD": ([b"XADD", b"mystream", b"*", b"field", b"value"], []),
+        "MSET": ([b"MSET"] + [w for i in range(10) for w in (b"key:%012d" % i, b"xxx")],
+                 []),
+        "LRANGE_100": ([b"LRANGE", b"mylist", b"0", b"99"],
+                       [[b"LPUSH", b"mylist"] + [b"xxx"] * 600]),
+    }
+
+
+def _encode(words: List[bytes]) -> bytes:
+    return b"*%d\r\n" % len(words) + b"".join(b"$%d\r\n%s\r\n" % (len(w), w)
+                                               for w in words)
+
+
+def _child(tree: str, name: str, kind: str, per_read: int, reads: int) -> None:
+    """Set up, warm up, turn callgrind's counting on, serve ``reads`` reads."""
+    sys.path.insert(0, tree)
+    sys.path.insert(0, HERE)
+    from miniredis import Server, connection
+    from inprocess import NullSocket, check_open
+
+    server = Server()
+    client = connection.Client(server.state, NullSocket(), "127.0.0.1:1",
+                               "127.0.0.1:6379")
+    words, setup = _workloads()[name]
+    for request in setup:
+        client.process(_encode(request))
+    client.out.clear()
+    if kind == "pipelined":
+        data = _encode(words) * per_read
+        serve = client.process
+
+        def step() -> None:
+            serve(data)
+    else:
+        data = _encode(words)
+
+        class _Loop:
+            pendingcnt = 0      # no other watcher pending: served at once
+
+        class _Ready:
+            waiting: List[object] = []
+            serving = None
+
+        client._loop = _Loop()
+        client._ready = _Ready()
+        connection._read = lambda fd, size: data
+        connection._write = lambda fd, reply: len(reply)
+        step = client.on_readable   # type: ignore[assignment]
+    for _ in range(max(200, reads // 2)):
+        step()
+    check_open(client)
+    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())],
+                   capture_output=True, check=False)
+    for _ in range(reads):
+        step()
+    check_open(client)
+
+
+def _count(tree: str, name: str, kind: str, per_read: int, reads: int) -> int:
+    """Instructions callgrind collected in a child serving ``reads`` reads."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+             "--callgrind-out-file=" + out, sys.executable, os.path.abspath(__file__),
+             "--child", tree, name, kind, str(per_read), str(reads)],
+            capture_output=True, text=True, env=env, check=False)
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if done.returncode != 0 or found is None:
+            raise SystemExit("callgrind run failed (%s %s %s):\n%s"
+                             % (tree, name, kind, done.stderr[-2000:]))
+        return int(found.group(1))
+
+
+def measure(tree: str, name: str, kind: str, per_read: int, reads: int) -> float:
+    """Instructions per request: (count of 2K reads - count of K reads) / K / per_read."""
+    requests = per_read if kind == "pipelined" else 1
+    short = _count(tree, name, kind, per_read, reads)
+    long = _count(tree, name, kind, per_read, 2 * reads)
+    return (long - short) / reads / requests
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        tree, name, kind, per_read, reads = sys.argv[2:7]
+        _child(tree, name, kind, int(per_read), int(reads))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tree", action="append", default=[],
+                        help="a source tree to measure (repeatable; default: this one)")
+    parser.add_argument("--only", default="", help="comma-separated workload names")
+    parser.add_argument("--kind", default="pipelined,lone",
+                        help="pipelined, lone or both (comma-separated)")
+    parser.add_argument("--pipeline", type=int, default=16, help="requests per read")
+    parser.add_argument("--reads", type=int, default=200,
+                        help="K: reads of the shorter run (the longer has 2K)")
+    options = parser.parse_args()
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        print("valgrind is not installed (Debian: apt-get install valgrind)")
+        return 1
+    trees = [os.path.abspath(t) for t in options.tree] or [ROOT]
+    names = [n for n in options.only.split(",") if n] or list(_workloads())
+    kinds = [k for k in options.kind.split(",") if k]
+    unknown = set(names) - set(_workloads()) | set(kinds) - {"pipelined", "lone"}
+    if unknown:
+        parser.error("unknown workload or kind: %s" % ", ".join(sorted(unknown)))
+    print("instructions per request (callgrind, PYTHONHASHSEED=0)")
+    header = "%-12s %-10s" % ("request", "kind") + "".join(
+        "%14s" % os.path.basename(t.rstrip("/"))[-13:] for t in trees)
+    if len(trees) > 1:
+        header += "%10s" % "last/1st"
+    print(header)
+    for kind in kinds:
+        for name in names:
+            # One request per read runs far fewer reads' worth of instructions.
+            reads = options.reads * (4 if kind == "lone" else 1)
+            counts = [measure(t, name, kind, options.pipeline, reads) for t in trees]
+            line = "%-12s %-10s" % (name, kind if kind == "lone" else
+                                    "-P %d" % options.pipeline)
+            line += "".join("%14s" % format(round(c), ",") for c in counts)
+            if len(trees) > 1:
+                line += "%10.3f" % (counts[-1] / counts[0])
+            print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
