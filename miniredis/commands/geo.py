@@ -26,7 +26,8 @@ from ..errors import CommandError
 from ..notify import notify
 from ..protocol import NULL_ARRAY, Raw
 from . import command
-from .zsets import _parse_score as _string2d, zadd
+from .zset_args import _parse_score as _string2d
+from .zsets import zadd
 
 _UNITS = {b"m": 1.0, b"km": 1000.0, b"ft": 0.3048, b"mi": 1609.34}
 

@@ -10,7 +10,8 @@ from ..args import parse_int, to_int
 from ..datatypes.zset import ZSet
 from ..errors import CommandError
 from . import command, numkeys_positions
-from .zsets import _parse_score, _pairs, _store
+from .zset_args import _parse_score
+from .zsets import _pairs, _store
 
 
 # -- ZUNION / ZINTER / ZDIFF (and STORE, ZINTERCARD) --------------------------------------
