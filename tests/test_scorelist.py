@@ -74,11 +74,16 @@ def test_random_operations_match_a_sorted_list(chunks) -> None:
         if action < 0.55 or not scores:
             member = b"m%d" % rand.randrange(60)
             score = float(rand.randrange(-2, 40)) * rand.choice((1, 1, 0.5, -0.0))
-            if member in scores:
-                order.remove((scores[member], member))
+            if member in scores and scores[member] != score and rand.random() < 0.7:
+                stored = order.move(scores[member], member, score)
+                assert stored == member
                 model.remove((scores[member], member))
+            else:
+                if member in scores:
+                    order.remove((scores[member], member))
+                    model.remove((scores[member], member))
+                order.add((score, member))
             scores[member] = score
-            order.add((score, member))
             model.append((score, member))
             model.sort()
         elif action < 0.85:
@@ -97,6 +102,40 @@ def test_random_operations_match_a_sorted_list(chunks) -> None:
     _check(order, model, rand)
     with pytest.raises(ValueError):
         order.remove((1000.0, b"absent"))
+    with pytest.raises(ValueError):
+        order.move(1000.0, b"absent", 1.0)
+
+
+def test_moves_keep_order_sizes_and_ranks(chunks) -> None:
+    """ScoreList.move (ZADD's score update) within a chunk, between chunks with room
+    and into full ones or out of small ones (a split or a merge), with the Fenwick
+    tree built (ranks asked for) or not, against a sorted list."""
+    rand = random.Random(11)
+    count = 3 * scorelist._MAX
+    scores = {b"m%05d" % i: float(i % 97) for i in range(count)}
+    order = ScoreList((s, m) for m, s in scores.items())
+    model = sorted((s, m) for m, s in scores.items())
+    members = sorted(scores)
+    for step in range(2000):
+        member = rand.choice(members)
+        old = scores[member]
+        if rand.random() < 0.5:     # nearby: often the same chunk
+            new = old + rand.choice((-1.5, -0.5, 0.25, 1.0))
+        else:
+            new = float(rand.randrange(-5, 110)) * rand.choice((1, 0.5, -0.0))
+        if new == old:
+            continue
+        assert order.move(old, member, new) is not None
+        model.remove((old, member))
+        model.append((new, member))
+        model.sort()
+        scores[member] = new
+        if step % 3 == 0:
+            probe = rand.choice(members)
+            assert order.rank(scores[probe], probe) == model.index((scores[probe], probe))
+        if step % 400 == 0:
+            _check(order, model, rand)
+    _check(order, model, rand)
 
 
 def test_bulk_building_and_ties(chunks) -> None:

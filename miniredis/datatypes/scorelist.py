@@ -131,14 +131,19 @@ class ScoreList:
         last = len(maxes) - 1
         if chunk > last:
             chunk = last
-        else:
+        elif maxes[chunk] == score:
             members = self._members
             while chunk < last and maxes[chunk] == score and members[chunk][-1] < member:
                 chunk += 1
         scores = self._scores[chunk]
         low = bisect_left(scores, score)
         if low < len(scores) and scores[low] == score:
-            high = bisect_right(scores, score, low)
+            # Members are compared among the entries of this score only. Most scores
+            # are held once: the run's end is bisected for only when the next entry
+            # has the same score too.
+            high = low + 1
+            if high < len(scores) and scores[high] == score:
+                high = bisect_right(scores, score, high)
             low = bisect_left(self._members[chunk], member, low, high)
         return chunk, low
 
@@ -188,6 +193,49 @@ class ScoreList:
             self._split(chunk)
         else:
             self._grow(chunk, 1)
+
+    def move(self, score: float, member: bytes, new: float) -> bytes:
+        """Give the entry (score, member) the score ``new`` (!= score): what
+        ``add((new, remove((score, member))))`` does, with both places found before
+        anything moves. When the entry stays in its chunk, or leaves one that keeps
+        at least _MIN entries for one with room, no chunk is split, merged or
+        dropped, so the chunk lists and (within one chunk) the tree stay as they
+        are. Returns the stored member object; ValueError if the entry is absent."""
+        chunk, offset = self._find(score, member)
+        members = self._members[chunk]
+        scores = self._scores[chunk]
+        if offset >= len(members) or members[offset] != member \
+                or scores[offset] != score:
+            raise ValueError("%r not in list" % ((score, member),))
+        # Where (new, member) goes in the list as it is: a valid place still once the
+        # old entry has gone (positions after it, in its chunk, shift down by one).
+        target, position = self._find(new, member)
+        if target == chunk:
+            stored = members.pop(offset)
+            del scores[offset]
+            if position > offset:
+                position -= 1
+            members.insert(position, stored)
+            scores.insert(position, new)
+            self._maxes[chunk] = scores[-1]
+            return stored
+        target_members = self._members[target]
+        if len(target_members) >= _MAX or len(members) <= _MIN:
+            stored = self.remove((score, member))   # a split or a merge: the long way
+            self.add((new, stored))
+            return stored
+        stored = members.pop(offset)
+        del scores[offset]
+        self._maxes[chunk] = scores[-1]
+        target_scores = self._scores[target]
+        target_members.insert(position, stored)
+        target_scores.insert(position, new)
+        if position == len(target_members) - 1:
+            self._maxes[target] = new
+        if self._tree is not None:
+            self._grow(chunk, -1)
+            self._grow(target, 1)
+        return stored
 
     def _split(self, chunk: int) -> None:
         scores = self._scores[chunk]

@@ -334,7 +334,7 @@ class ZSet:
         scores = self.scores
         # The stored member object goes back in (the dict keeps its own key object
         # too: the same one), not the request's copy.
-        order.add((score, order.remove((scores[member], member))))
+        order.move(scores[member], member, score)
         scores[member] = score
 
     def remove(self, member: bytes) -> bool:

@@ -1,0 +1,39 @@
+"""Sorted sets of several chunks against redis-server: the paths taken by ZADD score
+updates (ScoreList.move), with the edge cases it takes a shortcut around."""
+from __future__ import annotations
+
+import random
+
+
+def _fill(count: int, key: str = "big") -> list:
+    """ZADDs giving ``key`` members m00000.. scored by their number (chunks of about
+    512 entries once past the listpack limit, as the set grows at its end)."""
+    return ["ZADD %s " % key + " ".join("%d m%05d" % (i, i)
+                                        for i in range(j, min(count, j + 500)))
+            for j in range(0, count, 500)]
+
+
+def test_score_updates_within_and_across_chunks(differ):
+    """ZADD moving members: a small step (often within the member's chunk), a jump to
+    another chunk, onto a score another member holds (ties ordered by member bytes),
+    to and from 0, -0, -inf and inf, by a plain-digits score (ZADD's one-pair path) and
+    by any other spelling; many moves into one score region (its chunk splits) and out
+    of another (its chunk shrinks and merges). Every reply, every rank and the whole
+    order afterwards must be Redis's."""
+    rand = random.Random(11)
+    commands = _fill(5000)
+    for _ in range(300):
+        number = rand.randrange(5000)
+        score = rand.choice([
+            str(number + rand.choice([1, 2, 7])), "%s" % (number - rand.choice([0.5, 3])),
+            str(rand.randrange(5000)), str(rand.randrange(0, 50) * 100), "0", "-0",
+            "-inf", "+inf", "%d.25" % rand.randrange(5000), str(number)])
+        commands.append("ZADD big %s m%05d" % (score, number))
+        if rand.random() < 0.2:
+            commands.append("ZRANK big m%05d" % number)
+    # Into one region until its chunk splits, then out of another until it merges.
+    commands += ["ZADD big %d.5 m%05d" % (2000 + i % 7, i) for i in range(3000, 3800)]
+    commands += ["ZADD big %d m%05d" % (-1 - i, i) for i in range(1000, 1480)]
+    commands += ["ZRANK big m%05d" % rand.randrange(5000) for _ in range(150)]
+    commands += ["ZRANGE big 0 -1 WITHSCORES", "ZCARD big", "OBJECT ENCODING big"]
+    differ.check(*commands, protocols=(2,))
