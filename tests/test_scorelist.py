@@ -133,6 +133,8 @@ def test_moves_keep_order_sizes_and_ranks(chunks) -> None:
         if step % 3 == 0:
             probe = rand.choice(members)
             assert order.rank(scores[probe], probe) == model.index((scores[probe], probe))
+            assert order.position(scores[probe], probe) == \
+                model.index((scores[probe], probe))
         if step % 400 == 0:
             _check(order, model, rand)
     _check(order, model, rand)
@@ -146,6 +148,7 @@ def test_bulk_building_and_ties(chunks) -> None:
         _check(order, model, rand)
         for score, member in model[::13]:
             assert order.rank(score, member) == model.index((score, member))
+            assert order.position(score, member) == model.index((score, member))
 
 
 def test_packed_zset_keeps_writes_across_evictions() -> None:

@@ -1,5 +1,6 @@
 """Sorted sets of several chunks against redis-server: the paths taken by ZADD score
-updates (ScoreList.move), with the edge cases it takes a shortcut around."""
+updates (ScoreList.move) and ZRANK without WITHSCORE (ScoreList.position), with the
+edge cases each takes a shortcut around."""
 from __future__ import annotations
 
 import random
@@ -37,3 +38,22 @@ def test_score_updates_within_and_across_chunks(differ):
     commands += ["ZRANK big m%05d" % rand.randrange(5000) for _ in range(150)]
     commands += ["ZRANGE big 0 -1 WITHSCORES", "ZCARD big", "OBJECT ENCODING big"]
     differ.check(*commands, protocols=(2,))
+
+
+def test_zrank_over_ties_and_chunk_ends(differ):
+    """ZRANK of members whose score is held once, by several members in one chunk, and
+    by a run of members spanning chunks (a score equal to a chunk's last one); of
+    missing members and keys; in a listpack set; ZREVRANK (the long way still; and
+    WITHSCORE, Redis 7.2's, is tested in test_zsets.py)."""
+    commands = _fill(3000)
+    commands += ["ZADD big " + " ".join("1500 t%04d" % i for i in range(0, 1500, 3))]
+    commands += ["ZADD big " + " ".join("2999 u%04d" % i for i in range(30))]
+    commands += ["ZADD small 1 a 1 b 2 c", "SET str x"]
+    ranks = ["m00000", "m00001", "m01499", "m01500", "m01501", "m02999", "t0000",
+             "t0003", "t1497", "u0000", "u0029", "m00511", "m00512", "m00513",
+             "m01023", "m01024", "absent", "t0001"]
+    commands += ["ZRANK big %s" % member for member in ranks]
+    commands += ["ZREVRANK big %s" % member for member in ranks[:6]]
+    commands += ["ZRANK small a", "ZRANK small b", "ZRANK small c", "ZRANK small x",
+                 "ZRANK missing a", "ZRANK str a", "ZRANK big"]
+    differ.check(*commands)

@@ -340,6 +340,9 @@ def _rank(client, args: List[bytes], reverse: bool):
 @command("zrank", -3, "readonly fast", keys=(1, 1, 1), group="sorted-set",
          since="2.0.0", summary="Determine the index of a member in a sorted set")
 def zrank(client, args: List[bytes]):
+    if len(args) == 3:              # no WITHSCORE: the rank or a null
+        zset = _read_zset(client, args[1])
+        return None if zset is None else zset.rank(args[2])
     return _rank(client, args, reverse=False)
 
 

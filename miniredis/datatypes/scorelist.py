@@ -147,6 +147,30 @@ class ScoreList:
             low = bisect_left(self._members[chunk], member, low, high)
         return chunk, low
 
+    def _find_present(self, score: float, member: bytes) -> Tuple[int, int]:
+        """(chunk, offset) of (score, member), which must be present (its set's dict
+        holds that score): as :meth:`_find`, but a score held once is found without
+        reading any member (a cache miss each at a million entries)."""
+        maxes = self._maxes
+        chunk = bisect_left(maxes, score)
+        try:
+            if maxes[chunk] == score:   # the score may go on in the next chunk
+                return self._find(score, member)
+        except IndexError:              # absent after all (move's ValueError)
+            return self._find(score, member)
+        scores = self._scores[chunk]
+        low = bisect_left(scores, score)
+        high = low + 1
+        if high < len(scores) and scores[high] == score:
+            high = bisect_right(scores, score, high)
+            return chunk, bisect_left(self._members[chunk], member, low, high)
+        return chunk, low
+
+    def position(self, score: float, member: bytes) -> int:
+        """The rank of (score, member), which must be present (see _find_present)."""
+        chunk, offset = self._find_present(score, member)
+        return self._before(chunk) + offset
+
     def rank(self, score: float, member: bytes) -> int:
         """The position (score, member) has, or would have once inserted."""
         if not self._len:
@@ -201,7 +225,7 @@ class ScoreList:
         at least _MIN entries for one with room, no chunk is split, merged or
         dropped, so the chunk lists and (within one chunk) the tree stay as they
         are. Returns the stored member object; ValueError if the entry is absent."""
-        chunk, offset = self._find(score, member)
+        chunk, offset = self._find_present(score, member)
         members = self._members[chunk]
         scores = self._scores[chunk]
         if offset >= len(members) or members[offset] != member \

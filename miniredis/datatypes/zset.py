@@ -349,10 +349,13 @@ class ZSet:
 
     def rank(self, member: bytes) -> Optional[int]:
         """0-based position of ``member`` in ascending order, or None."""
-        score = self.scores.get(member)
+        scores = self._scores
+        if scores is None:                # packed: hydrate
+            scores = self.scores
+        score = scores.get(member)
         if score is None:
             return None
-        return self.order.rank(score, member)
+        return self.order.position(score, member)
 
     # -- positions and ranges ---------------------------------------------------------
     def entry(self, index: int) -> Entry:
