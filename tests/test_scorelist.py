@@ -62,6 +62,9 @@ def _check(order: ScoreList, model: list, rand: random.Random) -> None:
                     assert order.score_columns(low, low_ex, high, high_ex, limit,
                                                reverse) == \
                         ([e[0] for e in inside], [e[1] for e in inside])
+                    if not reverse:
+                        assert order.score_members(low, low_ex, high, high_ex,
+                                                   limit) == [e[1] for e in inside]
 
 
 def test_random_operations_match_a_sorted_list(chunks) -> None:

@@ -1,6 +1,7 @@
 """Sorted sets of several chunks against redis-server: the paths taken by ZADD score
-updates (ScoreList.move) and ZRANK without WITHSCORE (ScoreList.position), with the
-edge cases each takes a shortcut around."""
+updates (ScoreList.move), ZRANK without WITHSCORE (ScoreList.position) and
+ZRANGEBYSCORE with no option or ``LIMIT 0 count`` (ScoreList.score_members), with
+the edge cases each takes a shortcut around."""
 from __future__ import annotations
 
 import random
@@ -56,4 +57,54 @@ def test_zrank_over_ties_and_chunk_ends(differ):
     commands += ["ZREVRANK big %s" % member for member in ranks[:6]]
     commands += ["ZRANK small a", "ZRANK small b", "ZRANK small c", "ZRANK small x",
                  "ZRANK missing a", "ZRANK str a", "ZRANK big"]
+    differ.check(*commands)
+
+
+def test_zrangebyscore_pages(differ):
+    """``ZRANGEBYSCORE key min max [LIMIT 0 count]``: a page within one chunk (the last
+    entry checked against max, closed or open), a page reaching max before its end, a
+    page crossing a chunk, count 0, negative and larger than the set; min and max as
+    digits, ``(``, +inf, -inf, decimals, empty ranges (min above max, equal and open),
+    ranges above every score; and the errors in Redis's order (the count before the
+    range before the key, WRONGTYPE last), LIMIT spelt in any case; the replies as a
+    script and a transaction get them."""
+    rand = random.Random(5)
+    commands = _fill(3000) + ["ZADD big 0 zero -0 nzero 1500 t1 1500 t2", "SET str x"]
+    pages = [("0", "+inf", "10"), ("100", "109", "10"), ("100", "(109", "10"),
+             ("100", "108", "10"), ("505", "+inf", "20"), ("1020", "1030", "50"),
+             ("0", "+inf", "0"), ("7", "+inf", "-1"), ("7", "20", "-5"),
+             ("2990", "+inf", "100"), ("3000", "+inf", "10"), ("(2999", "+inf", "10"),
+             ("-inf", "+inf", "3"), ("(0", "5", "4"), ("-0", "0", "4"), ("0", "-0", "9"),
+             ("5", "4", "10"), ("(5", "5", "10"), ("5", "(5", "10"), ("5", "5", "10"),
+             ("1499.5", "1500", "10"), ("1500", "1500", "2"), ("(1499", "+inf", "3"),
+             ("-inf", "-inf", "10"), ("+inf", "+inf", "10"), ("-5", "(0", "10")]
+    for low, high, count in pages:
+        commands.append("ZRANGEBYSCORE big %s %s LIMIT 0 %s" % (low, high, count))
+        commands.append("ZRANGEBYSCORE big %s %s limit 0 %s" % (low, high, count))
+    for _ in range(40):
+        low = rand.randrange(-10, 3010)
+        commands.append("ZRANGEBYSCORE big %d %s LIMIT 0 %d" % (
+            low, rand.choice(["+inf", str(low + rand.randrange(40)), "(%d" % (low + 9)]),
+            rand.choice([1, 10, 600])))
+    commands += ["ZRANGEBYSCORE big 10 20", "ZRANGEBYSCORE big (10 (20",
+                 "ZRANGEBYSCORE big 2995 +inf", "ZRANGEBYSCORE big 4000 +inf",
+                 "ZRANGEBYSCORE missing 0 1", "ZRANGEBYSCORE missing 0 1 LIMIT 0 1",
+                 "ZRANGEBYSCORE str 0 1", "ZRANGEBYSCORE str 0 1 LIMIT 0 5",
+                 "ZRANGEBYSCORE str x 1 LIMIT 0 5", "ZRANGEBYSCORE big x 1 LIMIT 0 5",
+                 "ZRANGEBYSCORE big 0 x LIMIT 0 5", "ZRANGEBYSCORE big x 1 LIMIT 0 y",
+                 "ZRANGEBYSCORE big 0 1 LIMIT 0 99999999999999999999",
+                 "ZRANGEBYSCORE big 0 1 LIMIT 00 5", "ZRANGEBYSCORE big 0 1 LIMIT 1 5",
+                 "ZRANGEBYSCORE big 0 1 LIMIT 0", "ZRANGEBYSCORE big 0 1 LIMIT 0 5 x",
+                 "ZRANGEBYSCORE big 0 1 LIMTI 0 5", "ZRANGEBYSCORE big 0 1 WITHSCORES",
+                 "ZRANGEBYSCORE big 0 1 LIMIT 0 +5", "ZRANGEBYSCORE big nan 1",
+                 "ZRANGEBYSCORE big 0 1 LIMIT 0 -0", "ZRANGEBYSCORE small 0 5 LIMIT 0 2"]
+    commands += ["ZADD small 1 a 2 b 3 c", "ZRANGEBYSCORE small 0 5 LIMIT 0 2",
+                 "ZRANGEBYSCORE small (1 5", "ZRANGEBYSCORE small 4 5 LIMIT 0 2"]
+    # The reply as a script sees it, and inside a transaction.
+    commands += [["EVAL", "return redis.call('ZRANGEBYSCORE', KEYS[1], '10', '+inf', "
+                  "'LIMIT', '0', '3')", "1", "big"],
+                 ["EVAL", "return redis.call('ZRANGEBYSCORE', KEYS[1], '5', '4')", "1",
+                  "big"],
+                 "MULTI", "ZRANGEBYSCORE big 10 +inf LIMIT 0 2", "ZRANGEBYSCORE big 5 7",
+                 "EXEC"]
     differ.check(*commands)

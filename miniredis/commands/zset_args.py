@@ -85,14 +85,23 @@ def _parse_range_end(text: bytes) -> Optional[float]:
 
 def _score_range(min_arg: bytes, max_arg: bytes) -> Tuple[float, bool, float, bool]:
     """(min, min exclusive, max, max exclusive) or ``min or max is not a float``."""
-    bounds = []
-    for arg in (min_arg, max_arg):
-        exclusive = arg[:1] == b"("
-        value = _parse_range_end(arg[1:] if exclusive else arg)
-        if value is None:
-            raise CommandError(errors.ZSET_RANGE_NOT_FLOAT)
-        bounds += [value, exclusive]
-    return bounds[0], bounds[1], bounds[2], bounds[3]
+    if min_arg.isdigit():           # (plain digits: the commonest end, read at once)
+        low, low_ex = float(min_arg), False
+    else:
+        low, low_ex = _range_end(min_arg)
+    if max_arg.isdigit():
+        return low, low_ex, float(max_arg), False
+    high, high_ex = _range_end(max_arg)
+    return low, low_ex, high, high_ex
+
+
+def _range_end(arg: bytes) -> Tuple[float, bool]:
+    """One end of a score range: (value, exclusive), or the error."""
+    exclusive = arg[:1] == b"("
+    value = _parse_range_end(arg[1:] if exclusive else arg)
+    if value is None:
+        raise CommandError(errors.ZSET_RANGE_NOT_FLOAT)
+    return value, exclusive
 
 
 def _lex_item(arg: bytes) -> LexBound:

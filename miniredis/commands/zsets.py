@@ -22,7 +22,7 @@ from ..args import LLONG_MAX, parse_int
 from ..blocking import signal_ready
 from ..datatypes.zset import ZSet
 from ..errors import CommandError
-from ..protocol import NULL_ARRAY, Double
+from ..protocol import NULL_ARRAY, Bulks, Double
 from ..notify import notify
 from . import command, lookup
 from .keys import parse_cursor, parse_scan_options
@@ -517,7 +517,22 @@ def zrevrange(client, args: List[bytes]):
 @command("zrangebyscore", -4, "readonly", keys=(1, 1, 1), group="sorted-set",
          since="1.0.5", summary="Return a range of members in a sorted set, by score")
 def zrangebyscore(client, args: List[bytes]):
+    if len(args) == 7 and args[5] == b"0" and args[4].lower() == b"limit":
+        return _score_page(client, args, parse_int(args[6]))
+    if len(args) == 4:
+        return _score_page(client, args, -1)
     return _zrange(client, args, 1, False, "score", False)
+
+
+def _score_page(client, args: List[bytes], limit: int) -> list:
+    """``ZRANGEBYSCORE key min max [LIMIT 0 count]``, members only: what _zrange
+    replies (the count, the range, then the key read in its order), without its
+    option loop, the members read straight from the range's chunks."""
+    low, low_ex, high, high_ex = _score_range(args[2], args[3])
+    zset = _read_zset(client, args[1])
+    if zset is None or _score_range_empty(low, low_ex, high, high_ex):
+        return []
+    return Bulks(zset.order.score_members(low, low_ex, high, high_ex, limit))
 
 
 @command("zrevrangebyscore", -4, "readonly", keys=(1, 1, 1), group="sorted-set",

@@ -425,6 +425,27 @@ class ScoreList:
                 return taken_scores, taken
             offset = 0
 
+    def score_members(self, low: float, low_ex: bool, high: float, high_ex: bool,
+                      limit: int) -> List[bytes]:
+        """The members :meth:`score_columns` returns ascending, without the scores
+        (ZRANGEBYSCORE without WITHSCORES): when the first ``limit`` entries from
+        where the range starts lie in one chunk and the last of them is within the
+        range, no second bisection is needed."""
+        maxes = self._maxes
+        find_low = bisect_right if low_ex else bisect_left
+        chunk = find_low(maxes, low)
+        all_members = self._members
+        if chunk >= len(all_members) or not limit:
+            return []
+        scores = self._scores[chunk]
+        offset = find_low(scores, low)
+        end = offset + limit
+        if 0 < limit and end <= len(scores):
+            last = scores[end - 1]
+            if last < high or (last == high and not high_ex):
+                return all_members[chunk][offset:end]
+        return self.score_columns(low, low_ex, high, high_ex, limit)[1]
+
     def _score_columns_reverse(self, low: float, low_ex: bool, high: float,
                                high_ex: bool, limit: int) -> Tuple[List[float], List[bytes]]:
         all_scores, all_members = self._scores, self._members
