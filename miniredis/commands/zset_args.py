@@ -88,11 +88,16 @@ def _score_range(min_arg: bytes, max_arg: bytes) -> Tuple[float, bool, float, bo
     if min_arg.isdigit():           # (plain digits: the commonest end, read at once)
         low, low_ex = float(min_arg), False
     else:
-        low, low_ex = _range_end(min_arg)
+        low, low_ex = _INFINITE_ENDS.get(min_arg) or _range_end(min_arg)
     if max_arg.isdigit():
         return low, low_ex, float(max_arg), False
-    high, high_ex = _range_end(max_arg)
+    high, high_ex = _INFINITE_ENDS.get(max_arg) or _range_end(max_arg)
     return low, low_ex, high, high_ex
+
+
+# The other common ends, (value, exclusive) as _range_end reads them.
+_INFINITE_ENDS = {b"+inf": (math.inf, False), b"-inf": (-math.inf, False),
+                  b"inf": (math.inf, False)}
 
 
 def _range_end(arg: bytes) -> Tuple[float, bool]:

@@ -330,11 +330,12 @@ class ZSet:
         """Give an existing member a new (different) score."""
         if self.listpack and score == 0:
             score = 0.0
-        order = self.order
-        scores = self.scores
+        scores = self._scores
+        if scores is None:                # packed: hydrate
+            scores = self.scores
         # The stored member object goes back in (the dict keeps its own key object
         # too: the same one), not the request's copy.
-        order.move(scores[member], member, score)
+        self._order.move(scores[member], member, score)   # type: ignore[union-attr]
         scores[member] = score
 
     def remove(self, member: bytes) -> bool:
@@ -355,7 +356,7 @@ class ZSet:
         score = scores.get(member)
         if score is None:
             return None
-        return self.order.position(score, member)
+        return self._order.position(score, member)    # type: ignore[union-attr]
 
     # -- positions and ranges ---------------------------------------------------------
     def entry(self, index: int) -> Entry:
