@@ -160,9 +160,9 @@ def _zero_op(run: int) -> int:
 
 
 def add_many(value: bytearray, elements: List[bytes], max_bytes: int) -> int:
-    """PFADD's loop: :func:`add` of each element in turn (1 if any changed the
-    registers, 0 if none did, -1 at a corrupted value, which keeps the updates made
-    before it). A sparse value is edited as an opcode list (:class:`_SparseOps`)."""
+    """PFADD's loop: :func:`add` of each element in turn (how many changed the
+    registers, -1 at a corrupted value, which keeps the updates made before it). A
+    sparse value is edited as an opcode list (:class:`_SparseOps`)."""
     updated = 0
     i = 0
     n = len(elements)
@@ -179,9 +179,9 @@ def add_many(value: bytearray, elements: List[bytes], max_bytes: int) -> int:
                         value[15] |= 0x80
                     if _promote(value, index, count) < 0:
                         return -1
-                    updated = 1
+                    updated += 1        # (the promoted element changed a register)
                     break
-                updated |= result
+                updated += result
             else:
                 value[HEADER:] = editor.body()
                 if editor.changed:
@@ -192,5 +192,5 @@ def add_many(value: bytearray, elements: List[bytes], max_bytes: int) -> int:
         i += 1
         if result < 0:
             return -1
-        updated |= result
+        updated += result
     return updated
