@@ -456,6 +456,7 @@ class Client(RequestParser, ReplyWriter):
                     done -= 1
                     break
                 continue
+            dirty = state.dirty     # (a write propagates only if it grows: dirty.py)
             try:
                 reply = cmd.handler(self, args)
             except CommandError as exc:
@@ -475,10 +476,13 @@ class Client(RequestParser, ReplyWriter):
             if elapsed >= slow:
                 self.after_slow(cmd, args, elapsed, reply)
             cls = reply.__class__
-            if cmd.is_write and cls is not CommandError:
-                state.dirty += 1
+            if cmd.is_write:
+                if cmd.adds_one and cls is not CommandError:
+                    state.dirty += 1
                 propagator = state.propagator
-                if propagator is not None:   # AOF, replicas (before waiters)
+                if propagator is not None and (state.dirty > dirty or cmd.forced and
+                                               cls is not CommandError):
+                    # AOF, replicas (before waiters)
                     lane = propagator.lane   # (Propagator.feed's shortest path)
                     if lane is not None and not propagator.depth and \
                             (cmd.effect is None or len(args) == cmd.plain_arity):

@@ -314,7 +314,7 @@ class Database:
                 notify(self, "$", b"set", key)
             append(_OK)
             done += 1
-        return done     # (run_alike counts the run's changes: INFO's dirty counter)
+        return done     # (SET's run counts the changes: INFO's dirty counter)
 
     def exists(self, key: bytes) -> bool:
         return self.get(key) is not None

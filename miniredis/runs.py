@@ -7,8 +7,8 @@ of such a run has gone through :meth:`Client.run_requests` (the general loop),
 cannot apply to a command with ``Command.alike`` set (it never blocks, swaps the reply
 buffer, changes settings or the connection's state): the run is timed as a whole and
 each call counted with the run's mean duration (INFO commandstats, the latency
-histogram, SLOWLOG). Writes are counted and propagated, and blocked clients served,
-after each call, as in the general loop.
+histogram, SLOWLOG). Writes are counted and propagated (when they changed something),
+and blocked clients served, after each call, as in the general loop.
 
 A command may also have a loop of its own (``Command.run``) for its commonest case;
 it stops at the first request it does not answer, which goes through the handler here,
@@ -20,8 +20,8 @@ request would cost what the loop saves): :meth:`Keyspace.tables_for_writes` (Non
 writes are propagated or clients wait on keys: they decline the run), then per request
 the arity, a key that exists and is not due to expire, the value's exact class, the
 change, the access stamp, ``touched`` and the write hook (WATCH, tracking), the
-keyspace event, the reply. The changes are counted here, once per run (INFO's dirty
-counter).
+keyspace event, the reply, and their changes counted once per run (INFO's dirty
+counter: miniredis/dirty.py).
 """
 from __future__ import annotations
 
@@ -57,6 +57,11 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
     # appears during a run (only configuration, replication and persistence
     # commands start one, and none of them is alike).
     propagator = state.propagator if cmd.is_write else None
+    # The dirty counter (miniredis/dirty.py): an adds_one command's changes are counted
+    # once per run, unless each is propagated; the others' handlers and own loops count
+    # their own.
+    adds_one = cmd.adds_one
+    batched = adds_one and propagator is None
     name = requests[done - 1][0]
     count = len(requests)
     first = done
@@ -80,6 +85,7 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
         if args[0] != name or not low <= len(args) <= high:
             break
         done += 1
+        dirty = state.dirty
         try:
             reply = handler(client, args)
         except CommandError as exc:
@@ -91,13 +97,17 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
             reply = CommandError("ERR internal error while running '%s'" % cmd.fullname)
             failed += 1
         cls = reply.__class__
-        if propagator is not None and cls is not CommandError:
-            lane = propagator.lane      # (Propagator.feed's shortest path)
-            if lane is not None and not propagator.depth and \
-                    (cmd.effect is None or len(args) == cmd.plain_arity):
-                lane.append((client, client.db.id, args))
-            else:
-                propagator.feed(client, cmd, args, reply)
+        if propagator is not None:
+            if adds_one and cls is not CommandError:
+                state.dirty += 1
+            # Propagated only if it changed something (none of these is forced).
+            if state.dirty > dirty:
+                lane = propagator.lane      # (Propagator.feed's shortest path)
+                if lane is not None and not propagator.depth and \
+                        (cmd.effect is None or len(args) == cmd.plain_arity):
+                    lane.append((client, client.db.id, args))
+                else:
+                    propagator.feed(client, cmd, args, reply)
         if ready and not blocking.suspended:
             blocking.serve_ready()
         # The reply, encoded as run_requests does (inlined in both: a call per reply
@@ -116,7 +126,7 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
             client.encoder.encode_into(reply, out)
     ran = done - first
     if ran:
-        if cmd.is_write:
+        if batched:
             state.dirty += ran - failed   # (a run's changes, counted once)
         elapsed = (_perf_counter() - started) / ran
         cmd.calls += ran

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tup
 from .. import errors
 from ..histogram import NO_HISTOGRAM
 from ..args import to_int
+from ..dirty import COUNTS_OWN, FORCED
 from ..errors import CommandError
 from ..keyspecs import specs_of
 
@@ -38,7 +39,7 @@ class Command:
         "key_step", "group", "since", "summary", "subcommands", "parent",
         "is_write", "calls", "seconds", "failed_calls", "rejected_calls", "key_finder",
         "key_flags", "hist", "hist_big", "changes_config", "min_args", "max_args",
-        "effect", "plain_arity", "alike", "run",
+        "effect", "plain_arity", "alike", "run", "adds_one", "forced",
     )
 
     def __init__(self, name: str, handler: Optional[Handler], arity: int,
@@ -57,6 +58,11 @@ class Command:
         self.subcommands: Dict[bytes, "Command"] = {}
         self.parent = parent
         self.is_write = "write" in self.flags
+        # The dirty counter (miniredis/dirty.py): the dispatcher adds one for it when it
+        # does not fail, or its handler counts its own changes; propagated even when
+        # it changed nothing.
+        self.adds_one = self.is_write and self.fullname not in COUNTS_OWN
+        self.forced = self.fullname in FORCED
         self.key_finder = key_finder
         # The flags of its first key spec (miniredis/keyspecs.py): ACL checks not_key.
         specs = specs_of(self.fullname)

@@ -52,8 +52,7 @@ def setbit(client, args: List[bytes]):
     value = _mutable_string(db, key, value)
     if index < len(value) and old == on:
         # Redis does not signal a key whose bytes did not change, nor count it as a
-        # change to save (the dispatcher counts every write: take it back).
-        client.state.dirty -= 1
+        # change to save.
         return old
     if index >= len(value):
         value.extend(bytes(index + 1 - len(value)))
@@ -61,6 +60,7 @@ def setbit(client, args: List[bytes]):
         value[index] |= mask
     else:
         value[index] &= ~mask & 0xFF
+    client.state.dirty += 1
     db.signal_modified(key)
     notify(db, "$", b"setbit", key)
     return old
@@ -207,6 +207,7 @@ def bitop(client, args: List[bytes]):
     destination = args[2]
     if size == 0:
         if db.delete(destination):
+            client.state.dirty += 1
             notify(db, "g", b"del", destination)
         return 0
     numbers = [int.from_bytes(s.ljust(size, b"\0"), "big") for s in sources]
@@ -223,6 +224,7 @@ def bitop(client, args: List[bytes]):
                 result ^= number
     # Redis stores the result as a raw string object (OBJECT ENCODING says raw).
     db.set(destination, bytearray(result.to_bytes(size, "big")))
+    client.state.dirty += 1
     notify(db, "$", b"set", destination)
     return size
 
@@ -351,12 +353,10 @@ def _bitfield(client, args: List[bytes], read_only: bool):
         if dirty or new != old:
             changes += 1
     if changes:
+        # Redis counts one change per operation that changed bits.
+        client.state.dirty += changes
         db.signal_modified(key)
         notify(db, "$", b"setbit", key)
-    if not read_only:
-        # Redis counts one change per operation that changed bits (the dispatcher
-        # already counted the command once).
-        client.state.dirty += changes - 1
     return results
 
 

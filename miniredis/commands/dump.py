@@ -94,8 +94,10 @@ def _restore(client, args: List[bytes]):
             ttl -= 2 ** 64
     if ttl and ttl <= now:
         if deleted:
+            client.state.dirty += 1
             notify(db, "g", b"del", key)
         return OK
+    client.state.dirty += 1
     db.set(key, value)
     if ttl:
         db.set_expire(key, ttl)
@@ -304,6 +306,7 @@ def _transfer(client, sock: socket.socket, timeout: int, found: List[Tuple[bytes
         _log_partial(client, moved)
         raise CommandError(errors.MIGRATE_TARGET.format(
             error[1:].decode("utf-8", "replace")))
+    state.dirty += len(moved)
     client.migrated = moved          # for _migrate_effect, which runs right after
     return OK
 
@@ -312,7 +315,7 @@ def _log_partial(client, moved: List[bytes]) -> None:
     """Keys deleted before an error: Redis still propagates their DEL."""
     state = client.state
     if moved:
-        state.dirty += 1
+        state.dirty += len(moved)
         if state.propagator is not None:
             state.propagator.propagate(client.db.id, [b"DEL"] + moved)
 

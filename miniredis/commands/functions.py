@@ -145,7 +145,6 @@ def function_load(client: "Client", args: List[bytes]) -> Any:
     obeyed = getattr(client, "obeyed", False)
     name = functions(client.state).registry.create(args[position], replace,
                                                    0 if obeyed else LOAD_TIMEOUT_MS)
-    client.state.dirty += 1
     return name
 
 
@@ -153,7 +152,6 @@ def function_load(client: "Client", args: List[bytes]) -> Any:
          summary="Delete a function by name")
 def function_delete(client: "Client", args: List[bytes]) -> Any:
     functions(client.state).registry.delete(args[2])
-    client.state.dirty += 1
     return OK
 
 
@@ -203,7 +201,6 @@ def function_flush(client: "Client", args: List[bytes]) -> Any:
     if len(args) == 3 and args[2].lower() not in (b"sync", b"async"):
         raise CommandError(errors.FUNCTION_FLUSH_OPTION)
     functions(client.state).registry.flush()
-    client.state.dirty += 1
     return OK
 
 
@@ -225,7 +222,6 @@ def function_restore(client: "Client", args: List[bytes]) -> Any:
         if policy not in (b"APPEND", b"REPLACE", b"FLUSH"):
             raise CommandError(errors.FUNCTION_RESTORE_POLICY)
     functions(client.state).registry.restore(args[2], policy)
-    client.state.dirty += 1
     return OK
 
 

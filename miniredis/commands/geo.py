@@ -402,6 +402,7 @@ def _search(client, args: List[bytes], source_at: int, flags: int):
     if zset is None:
         if store_key is not None:
             if db.delete(store_key):
+                client.state.dirty += 1
                 notify(db, "g", b"del", store_key)
             return 0
         return []
@@ -439,6 +440,7 @@ def _search(client, args: List[bytes], source_at: int, flags: int):
         return out
     if not returned:
         if db.delete(store_key):
+            client.state.dirty += 1
             notify(db, "g", b"del", store_key)
         return 0
     scores = {}
@@ -448,6 +450,7 @@ def _search(client, args: List[bytes], source_at: int, flags: int):
     values = client.state.config.values
     db.set(store_key, ZSet.build(scores, (values["zset-max-listpack-entries"],
                                           values["zset-max-listpack-value"])))
+    client.state.dirty += returned
     notify(db, "z", b"geosearchstore" if flags & _SEARCH else b"georadiusstore", store_key)
     signal_ready(db, store_key)
     return returned

@@ -209,6 +209,7 @@ def _set_pairs(client, args: List[bytes]) -> int:
             value[args[i]] = args[i + 1]
         added = len(value) - before
     _check_conversion(client, key, value, max(len(a) for a in args[2:]))
+    client.state.dirty += (len(args) - 2) >> 1      # (a change per pair, as Redis)
     client.db.signal_modified(key)
     notify(client.db, "h", b"hset", key)
     return added
@@ -235,6 +236,7 @@ def _set_one(client, key: bytes, field: bytes, data: bytes) -> int:
         added = field not in value
         value[field] = data
         _check_conversion(client, key, value, max(len(field), len(data)))
+    client.state.dirty += 1
     db.signal_modified(key)
     notify(db, "h", b"hset", key)
     return int(added)
@@ -261,6 +263,7 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     events = config["notify-keyspace-events"]
     max_entries = config["hash-max-listpack-entries"]
     max_value = config["hash-max-listpack-value"]
+    first = done
     while done < count:
         args = requests[done]
         if len(args) != 4 or args[0] != name:
@@ -293,6 +296,7 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             notify(db, "h", b"hset", key)
         append(b":1\r\n" if added else b":0\r\n")
         done += 1
+    db.state.dirty += done - first      # (one change per HSET of one field)
     return done
 
 
@@ -320,6 +324,7 @@ def hsetnx(client, args: List[bytes]):
     else:
         value[field] = args[3]
     _check_conversion(client, key, value, max(len(field), len(args[3])))
+    client.state.dirty += 1
     client.db.signal_modified(key)
     notify(client.db, "h", b"hset", key)
     return 1
@@ -363,6 +368,7 @@ def hdel(client, args: List[bytes]):
                 if not value:
                     break   # Redis deletes the key at once and stops looking
     if deleted:
+        client.state.dirty += deleted
         db = client.db
         notify(db, "h", b"hdel", key)
         db.delete_if_empty(key, value)

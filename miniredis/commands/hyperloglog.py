@@ -63,8 +63,9 @@ def pfadd(client, args: List[bytes]):
         result = hll_bulk.add_many(value, args[2:], _max_bytes(client))
         if result < 0:
             raise CommandError(errors.HLL_INVALID)
-        updated |= result
+        updated += result
     if updated:
+        client.state.dirty += updated   # (the creation, each element that changed it)
         db.signal_modified(key)
         notify(db, "$", b"pfadd", key)
         hll.invalidate_cache(value)
@@ -167,6 +168,7 @@ def pfdebug(client, args: List[bytes]):
             if not hll.to_dense(value):
                 raise CommandError(errors.HLL_INVALID)
             db.touched.add(key)              # grown: not signalled (as Redis), counted
+            client.state.dirty += 1
         return list(hll.dense_registers(value))
     if name == b"decode":
         if value[4] != hll.SPARSE:
@@ -179,6 +181,7 @@ def pfdebug(client, args: List[bytes]):
             if not hll.to_dense(value):
                 raise CommandError(errors.HLL_INVALID)
             db.touched.add(key)
+            client.state.dirty += 1
             return 1
         return 0
     raise CommandError(errors.HLL_UNKNOWN_SUBCOMMAND.format(

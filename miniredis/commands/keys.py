@@ -28,6 +28,7 @@ def del_(client, args: List[bytes]):
         if db.delete(key):
             notify(db, "g", b"del", key)
             deleted += 1
+    client.state.dirty += deleted
     return deleted
 
 
@@ -158,6 +159,7 @@ def _rename(client, args: List[bytes], only_if_new: bool):
     signal_ready(db, target)
     notify(db, "g", b"rename_from", source)
     notify(db, "g", b"rename_to", target)
+    client.state.dirty += 1
     return 1 if only_if_new else OK
 
 
@@ -230,6 +232,7 @@ def copy(client, args: List[bytes]):
         target_db.delete(target)
     _move_value(source_db, source, target_db, target, copy_value(value))
     notify(target_db, "g", b"copy_to", target)
+    client.state.dirty += 1
     return 1
 
 
@@ -248,6 +251,7 @@ def move(client, args: List[bytes]):
     source_db.delete(key)
     notify(source_db, "g", b"move_from", key)
     notify(target_db, "g", b"move_to", key)
+    client.state.dirty += 1
     return 1
 
 
@@ -329,6 +333,7 @@ def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
             return 0
         if flags & _LT and current is not None and when >= current:
             return 0
+    client.state.dirty += 1
     if when <= now:
         db.delete(key)
         notify(db, "g", b"del", key)
@@ -406,6 +411,7 @@ def persist(client, args: List[bytes]):
     key = args[1]
     if db.get(key) is None or not db.persist(key):
         return 0
+    client.state.dirty += 1
     db.signal_modified(key)
     notify(db, "g", b"persist", key)
     return 1

@@ -44,6 +44,7 @@ def _push(client, args: List[bytes], left: bool, only_existing: bool) -> int:
         values = PackedList()
         db.set(key, values)
     length = values.extendleft(args[2:]) if left else values.extend(args[2:])
+    client.state.dirty += len(args) - 2
     db.signal_modified(key)
     signal_ready(db, key)
     notify(db, "l", b"lpush" if left else b"rpush", key)
@@ -76,12 +77,16 @@ def rpushx(client, args: List[bytes]):
     return _push(client, args, left=False, only_existing=True)
 
 
-def pop_elements(client, key: bytes, values: PackedList, left: bool, count: int) -> List[bytes]:
-    """Pop up to ``count`` elements from one end, deleting the key once emptied."""
+def pop_elements(client, key: bytes, values: PackedList, left: bool, count: int,
+                 counted: bool = True) -> List[bytes]:
+    """Pop up to ``count`` elements from one end, deleting the key once emptied; each
+    a change to save unless not ``counted``."""
     if count == 1 and values:
         popped = [values.popleft() if left else values.pop()]
     else:
         popped = values.pop_many(count, left)
+    if counted:
+        client.state.dirty += len(popped)
     db = client.db
     notify(db, "l", b"lpop" if left else b"rpop", key)
     db.delete_if_empty(key, values)
@@ -108,6 +113,7 @@ def _pop(client, args: List[bytes], left: bool):
         if not values:
             return pop_elements(client, key, values, left, 1)[0]
         popped = values.popleft() if left else values.pop()
+        client.state.dirty += 1
         notify(db, "l", b"lpop" if left else b"rpop", key)
         db.delete_if_empty(key, values)
         db.signal_modified(key)
@@ -145,6 +151,7 @@ def _push_run(left: bool) -> Any:
             return done
         index, values, access, expires, now, touched, hook, lru, config = tables
         events = config["notify-keyspace-events"]
+        first = done
         while done < count:
             args = requests[done]
             if len(args) < 3 or args[0] != name:
@@ -165,6 +172,8 @@ def _push_run(left: bool) -> Any:
                 notify(db, "l", event, key)
             append(b":%d\r\n" % length)
             done += 1
+        # A change per element, summed once per run (no work per request).
+        db.state.dirty += sum(map(len, requests[first:done])) - 2 * (done - first)
         return done
 
     return run
@@ -184,6 +193,7 @@ def _pop_run(left: bool) -> Any:
             return done
         index, values, access, expires, now, touched, hook, lru, config = tables
         events = config["notify-keyspace-events"]
+        first = done
         while done < count:
             args = requests[done]
             if len(args) != 2 or args[0] != name:
@@ -206,6 +216,7 @@ def _pop_run(left: bool) -> Any:
                 hook(db, key)
             append(b"$%d\r\n%s\r\n" % (len(popped), popped))
             done += 1
+        db.state.dirty += done - first  # (a change per element)
         return done
 
     return run
@@ -296,6 +307,7 @@ def linsert(client, args: List[bytes]):
     except ValueError:
         return -1
     values.insert(index if where == b"before" else index + 1, args[4])
+    client.state.dirty += 1
     client.db.signal_modified(key)
     notify(client.db, "l", b"linsert", key)
     return len(values)
@@ -332,6 +344,7 @@ def lrem(client, args: List[bytes]):
             values.clear()
             values.extend(kept if count > 0 else reversed(kept))
     if removed:
+        client.state.dirty += removed
         notify(client.db, "l", b"lrem", key)
         client.db.delete_if_empty(key, values)
         client.db.signal_modified(key)
@@ -347,13 +360,15 @@ def ltrim(client, args: List[bytes]):
     values = get_list(client, key)
     if values is None:
         return OK
-    bounds = _range_bounds(start, end, len(values))
+    size = len(values)
+    bounds = _range_bounds(start, end, size)
     if bounds is None:
         values.clear()
     else:
         start, end = bounds
         values.pop_many(len(values) - 1 - end, left=False, keep=False)
         values.pop_many(start, left=True, keep=False)
+    client.state.dirty += size - len(values)    # (the elements removed)
     notify(client.db, "l", b"ltrim", key)
     client.db.delete_if_empty(key, values)
     client.db.signal_modified(key)
@@ -418,14 +433,17 @@ def parse_where(word: bytes) -> bool:
 
 
 def move_element(client, source: bytes, destination: bytes, from_left: bool,
-                 to_left: bool) -> Optional[bytes]:
+                 to_left: bool, counted: bool = True) -> Optional[bytes]:
     """LMOVE's effect: pop from ``source``, push onto ``destination`` (type-checked
-    first, as Redis does), and wake clients blocked on ``destination``."""
+    first, as Redis does), and wake clients blocked on ``destination``. A change to
+    save unless not ``counted``."""
     values = get_list(client, source)
     if values is None:
         return None
     target = get_list(client, destination)
     element = values.popleft() if from_left else values.pop()
+    if counted:
+        client.state.dirty += 1
     db = client.db
     if target is None:
         if source == destination and not values:
@@ -509,7 +527,8 @@ def _serve_pop(left: bool):
         values = db.get(key)
         if values.__class__ is not PackedList or not values:
             return NOT_SERVED
-        return [key, pop_elements(client, key, values, left, 1)[0]]
+        # Redis counts no change for a served BLPOP (it propagates its LPOP itself).
+        return [key, pop_elements(client, key, values, left, 1, counted=False)[0]]
     return serve
 
 
@@ -549,7 +568,8 @@ def _blocking_move(client, source: bytes, destination: bytes, from_left: bool,
         ready = db.get(key)
         if ready.__class__ is not PackedList or not ready:
             return NOT_SERVED
-        return move_element(client, source, destination, from_left, to_left)
+        # Served: no change counted, as Redis (it propagates the LMOVE itself).
+        return move_element(client, source, destination, from_left, to_left, False)
     # Timing out answers a null array, but not blocking at all (MULTI) a null bulk.
     return block(client, [source], timeout, serve, NULL_ARRAY, unblockable_reply=None)
 

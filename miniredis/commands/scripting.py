@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .. import errors
 from ..args import parse_int
+from ..dirty import write_done
 from ..monitor import feed as monitor_feed, shown as monitor_shown
 from ..errors import CommandError
 from ..histogram import record as record_latency
@@ -239,6 +240,7 @@ class Scripting:
             run.wrote = True
         client.set_protocol(engine.resp)
         started = time.perf_counter()
+        dirty = state.dirty
         try:
             reply = cmd.handler(client, argv)
         except CommandError as exc:
@@ -267,8 +269,7 @@ class Scripting:
         if isinstance(reply, CommandError):
             client.count_error(reply.message)
             return False, engine.to_lua(reply)
-        if cmd.is_write:
-            state.dirty += 1
+        if cmd.is_write and write_done(state, cmd, dirty, False):
             if state.propagator is not None:
                 state.propagator.feed(client, cmd, argv, reply)   # effects replication
         return True, engine.to_lua(reply)

@@ -33,6 +33,7 @@ def _flush_mode(args: List[bytes]) -> None:
          summary="Remove all keys from the current database")
 def flushdb(client, args: List[bytes]):
     _flush_mode(args)
+    client.state.dirty += len(client.db)     # (the keys removed; propagated anyway)
     client.db.flush()
     client.state.tracking.flushed(client)
     return OK
@@ -43,6 +44,7 @@ def flushdb(client, args: List[bytes]):
 def flushall(client, args: List[bytes]):
     _flush_mode(args)
     for db in client.state.dbs:
+        client.state.dirty += len(db)
         db.flush()
     persistence.flushed_all(client.state)   # no older snapshot may land after this
     client.state.tracking.flushed(client)

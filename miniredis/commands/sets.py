@@ -156,6 +156,7 @@ def sadd(client, args: List[bytes]):
         client.db.set(key, value)
     added = _add(client, value, args[2:])
     if added:
+        client.state.dirty += added
         client.db.signal_modified(key)
         notify(client.db, "s", b"sadd", key)
     return added
@@ -173,6 +174,7 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     index, values, access, expires, now, touched, hook, lru, config = tables
     events = config["notify-keyspace-events"]
     max_intset = config["set-max-intset-entries"]
+    added = 0
     while done < count:
         args = requests[done]
         if len(args) != 3 or args[0] != name:
@@ -193,6 +195,7 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
                                         or not _is_integer(member)):
                 break                       # (converted to a hash table by SADD)
             value.add(member)
+            added += 1
             value.draw_pool = None
             touched.add(key)
             if hook is not None:
@@ -201,6 +204,7 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
                 notify(db, "s", b"sadd", key)
             append(b":1\r\n")
         done += 1
+    db.state.dirty += added     # (only the members added are changes)
     return done
 
 
@@ -222,6 +226,7 @@ def srem(client, args: List[bytes]):
             if not value:
                 break   # Redis deletes the key at once and stops looking
     if removed:
+        client.state.dirty += removed
         notify(client.db, "s", b"srem", key)
         client.db.delete_if_empty(key, value)
         client.db.signal_modified(key)
@@ -276,6 +281,7 @@ def smove(client, args: List[bytes]):
     if member not in source:
         return 0
     source.remove(member)
+    client.state.dirty += 1
     notify(db, "s", b"srem", source_key)
     db.delete_if_empty(source_key, source)
     db.signal_modified(source_key)
@@ -285,6 +291,7 @@ def smove(client, args: List[bytes]):
         destination.hashtable = not _is_integer(member)
         db.set(destination_key, destination)
     if _add(client, destination, (member,)):
+        client.state.dirty += 1         # (Redis: another change when it was added)
         db.signal_modified(destination_key)
         notify(db, "s", b"sadd", destination_key)
     return 1
@@ -304,6 +311,7 @@ def spop(client, args: List[bytes]):
             return None
         member = _random_member(value)
         value.remove(member)
+        client.state.dirty += 1
         notify(db, "s", b"spop", key)
         db.delete_if_empty(key, value)
         db.signal_modified(key)
@@ -315,6 +323,7 @@ def spop(client, args: List[bytes]):
     if value is None or count == 0:
         return Set()
     size = len(value)
+    client.state.dirty += min(count, size)
     notify(db, "s", b"spop", key)
     if count >= size:
         # The whole set, replied as Redis's union of it (an intset when it can be):
@@ -410,8 +419,10 @@ def _store(client, destination: bytes, members: Iterable[bytes], event: bytes) -
     value = new_set(client, members)
     if value:
         db.set(destination, value)
+        client.state.dirty += 1
         notify(db, "s", event, destination)
     elif db.delete(destination):
+        client.state.dirty += 1
         notify(db, "g", b"del", destination)
     return len(value)
 

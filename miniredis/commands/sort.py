@@ -227,10 +227,12 @@ def _store(db, key: bytes, selected: Iterable[bytes], gets: List[bytes]) -> int:
     else:
         items = list(selected)
     if items:
+        db.state.dirty += len(items)
         db.set(key, PackedList(items))
         signal_ready(db, key)
         notify(db, "l", b"sortstore", key)
     elif db.delete(key):
+        db.state.dirty += 1
         notify(db, "g", b"del", key)
     return len(items)
 

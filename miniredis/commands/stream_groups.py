@@ -115,6 +115,7 @@ def xgroup_destroy(client, args: List[bytes]):
     if group is None:
         return 0
     del stream.groups[args[3]]  # type: ignore[union-attr]
+    client.state.dirty += 1
     db = client.db
     db.touched.add(args[2])   # not signalled in Redis
     notify(db, "t", b"xgroup-destroy", args[2])
@@ -129,6 +130,7 @@ def xgroup_createconsumer(client, args: List[bytes]):
     if args[4] in group.consumers:  # type: ignore[union-attr]
         return 0
     group.consumer(args[4], _now(client))  # type: ignore[union-attr]
+    client.state.dirty += 1
     client.db.touched.add(args[2])   # not signalled in Redis
     notify(client.db, "t", b"xgroup-createconsumer", args[2])
     return 1
@@ -142,6 +144,7 @@ def xgroup_delconsumer(client, args: List[bytes]):
     if consumer is None:
         return 0
     pending = group.delete_consumer(consumer)  # type: ignore[union-attr]
+    client.state.dirty += 1
     client.db.touched.add(args[2])   # not signalled in Redis
     notify(client.db, "t", b"xgroup-delconsumer", args[2])
     return pending
@@ -188,6 +191,7 @@ def xack(client, args: List[bytes]):
                 nack.consumer.pel.pop(stream_id, None)
             acknowledged += 1
     if acknowledged:
+        client.state.dirty += acknowledged
         client.db.touched.add(args[1])   # not signalled in Redis
     return acknowledged
 
@@ -316,10 +320,11 @@ def xclaim(client, args: List[bytes]):
         else:
             raise CommandError(errors.XCLAIM_OPTION.format(_text(args[j])))
         j += 1
-    changed = False
+    changed = advanced = False
+    changes = 0     # (dropped and claimed entries: a change each to Redis)
     if last_id > group.last_id:
         group.last_id = last_id
-        changed = True
+        changed = advanced = True
     if delivery_time != -1:
         if delivery_time < 0 or delivery_time > now:
             delivery_time = now
@@ -335,6 +340,7 @@ def xclaim(client, args: List[bytes]):
             if nack is not None:
                 _drop_nack(group, stream_id)
                 changed = True
+                changes += 1
             continue
         if force and nack is None:
             nack = group.pel[stream_id] = Nack(None, now)
@@ -347,8 +353,11 @@ def xclaim(client, args: List[bytes]):
         _claim_one(group, consumer, stream_id, nack, delivery_time, retry, justid)
         consumer.active_time = now
         changed = True
+        changes += 1
         out.append(format_id(stream_id) if justid
                    else _entry(stream_id, stream.entries[stream_id]))
+    # The new last ID is one more change, when nothing else changed (Redis).
+    client.state.dirty += changes or int(advanced)
     if changed:
         client.db.touched.add(args[1])   # not signalled in Redis
     return out
@@ -408,6 +417,7 @@ def xautoclaim(client, args: List[bytes]):
         count -= 1
     cursor = format_id(pending[position]) if position < len(pending) else b"0-0"
     if claimed or deleted:
+        client.state.dirty += len(claimed) + len(deleted)
         client.db.touched.add(args[1])   # not signalled in Redis
     return [cursor, claimed, deleted]
 

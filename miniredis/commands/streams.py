@@ -40,6 +40,7 @@ def _get_consumer(db, key: bytes, group: Group, name: bytes, now: int) -> Consum
     created = name not in group.consumers
     consumer = group.consumer(name, now)
     if created:
+        db.state.dirty += 1
         notify(db, "t", b"xgroup-createconsumer", key)
     return consumer
 
@@ -378,6 +379,7 @@ def xadd(client, args: List[bytes]):
         notify(db, "t", b"xadd", key)
     if parsed is not _NO_OPTIONS and parsed.trims and _trim(client, stream, parsed):
         notify(db, "t", b"xtrim", key)
+    state.dirty += 1
     db.touched.add(key)                 # db.signal_modified(key), inlined
     hook = state.on_key_modified
     if hook is not None:
@@ -400,6 +402,7 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     max_bytes = config["stream-node-max-bytes"]
     max_entries = config["stream-node-max-entries"]
     clock = db.state.clock
+    first = done
     while done < count:
         args = requests[done]
         size = len(args)
@@ -431,6 +434,7 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
         reply = b"%d-%d" % new_id
         append(b"$%d\r\n%s\r\n" % (len(reply), reply))
         done += 1
+    db.state.dirty += done - first      # (an entry each)
     return done
 
 
@@ -446,6 +450,7 @@ def xtrim(client, args: List[bytes]):
         return 0
     deleted = _trim(client, stream, parsed)
     if deleted:
+        client.state.dirty += deleted
         client.db.signal_modified(args[1])
         notify(client.db, "t", b"xtrim", args[1])
     return deleted
@@ -514,6 +519,7 @@ def xdel(client, args: List[bytes]):
                 stream.max_deleted_id = stream_id
             deleted += 1
     if deleted:
+        client.state.dirty += deleted
         if not len(stream):
             stream.first_id = MIN_ID
         elif first_gone:
@@ -694,6 +700,7 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
                     entries = _history(stream, start, count, consumer, now)
                 else:
                     entries = _deliver(stream, start, count, group, consumer, noack, now)
+                client.state.dirty += 1     # (Redis: a change per stream served)
                 served.append((key, entries))
         elif len(stream) and stream.last_valid_id() > stream_id:  # type: ignore[operator]
             start = incr_id(stream_id)  # type: ignore[arg-type]

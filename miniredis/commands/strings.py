@@ -124,6 +124,7 @@ def set_(client, args: List[bytes]):
     if len(args) == 3:
         db = client.db
         db.set(key, value)
+        client.state.dirty += 1
         notify(db, "$", b"set", key)
         return OK
     flags = 0
@@ -156,6 +157,7 @@ def set_(client, args: List[bytes]):
     if (flags & _SET_NX and old is not None) or (flags & _SET_XX and old is None):
         return _snapshot(old) if flags & _SET_GET else None
     db.set(key, value, keep_ttl=bool(flags & _SET_KEEPTTL))
+    client.state.dirty += 1
     notify(db, "$", b"set", key)
     if deadline is not None:
         db.set_expire(key, deadline)
@@ -167,8 +169,12 @@ def set_(client, args: List[bytes]):
 
 def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
              append: Any) -> int:
-    # "SET key value"s in a row (miniredis/runs.py), stored by the keyspace.
-    return client.db.write_strings(requests, done, count, name, append)
+    # "SET key value"s in a row (miniredis/runs.py), stored by the keyspace; each is a
+    # change (INFO's dirty counter).
+    start = done
+    done = client.db.write_strings(requests, done, count, name, append)
+    client.state.dirty += done - start
+    return done
 
 
 lookup(b"set").run = _set_run
@@ -280,6 +286,7 @@ def mset(client, args: List[bytes]):
     if len(args) % 2 == 0:
         raise CommandError(errors.WRONG_ARITY.format("mset"))
     db = client.db
+    client.state.dirty += len(args) >> 1     # (the number of keys)
     if not client.state.config.values["notify-keyspace-events"]:
         db.set_many(args, 1)
         return OK
@@ -298,6 +305,7 @@ def _mset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     if not db.own_loops_may_write() or db.state.config.values["notify-keyspace-events"]:
         return done
     set_many = db.set_many
+    first = done
     while done < count:
         args = requests[done]
         size = len(args)
@@ -306,6 +314,8 @@ def _mset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
         set_many(args, 1)
         append(OK_BYTES)
         done += 1
+    # A change per key, summed once per run (no work per request).
+    db.state.dirty += (sum(map(len, requests[first:done])) - (done - first)) >> 1
     return done
 
 
@@ -320,6 +330,7 @@ def setnx(client, args: List[bytes]):
     if db.get(args[1]) is not None:
         return 0
     db.set(args[1], args[2])
+    client.state.dirty += 1
     notify(db, "$", b"set", args[1])
     return 1
 
@@ -354,6 +365,7 @@ def msetnx(client, args: List[bytes]):
     db = client.db
     if any(db.get(args[i]) is not None for i in range(1, len(args), 2)):
         return 0
+    client.state.dirty += len(args) >> 1
     for i in range(1, len(args), 2):
         db.set(args[i], args[i + 1])
         notify(db, "$", b"set", args[i])
@@ -377,6 +389,7 @@ def getdel(client, args: List[bytes]):
     value = db.get_string(args[1])
     if value is not None:
         db.delete(args[1])
+        client.state.dirty += 1
         notify(db, "g", b"del", args[1])
         return bytes(value)
     return None
@@ -416,6 +429,7 @@ def getex(client, args: List[bytes]):
         unit, absolute = _GETEX_UNITS[chosen]
         deadline = expire_deadline(client, expire_arg, unit, absolute, "getex", now)
     if deadline is not None:
+        client.state.dirty += 1
         if deadline <= now:
             db.delete(key)
             notify(db, "g", b"del", key)
@@ -424,6 +438,7 @@ def getex(client, args: List[bytes]):
             db.signal_modified(key)
             notify(db, "g", b"expire", key)
     elif persist and db.persist(key):
+        client.state.dirty += 1
         db.signal_modified(key)
         notify(db, "g", b"persist", key)
     return bytes(value)
@@ -510,6 +525,7 @@ def setrange(client, args: List[bytes]):
     if len(value) < offset + len(patch):
         value.extend(bytes(offset + len(patch) - len(value)))
     value[offset:offset + len(patch)] = patch
+    client.state.dirty += 1
     db.signal_modified(key)
     notify(db, "$", b"setrange", key)
     return len(value)

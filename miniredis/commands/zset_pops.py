@@ -17,7 +17,7 @@ from .zsets import _changed, _nested_pairs, _pairs, get_zset
 # -- popping ------------------------------------------------------------------------------
 def _pop_from(client, key: bytes, zset: ZSet, count: int, highest: bool) -> list:
     taken = zset.pop(count, highest)
-    _changed(client, key, zset, b"zpopmax" if highest else b"zpopmin")
+    _changed(client, key, zset, b"zpopmax" if highest else b"zpopmin", len(taken))
     return taken
 
 

@@ -81,8 +81,10 @@ def _nested_pairs(entries) -> list:
     return [[member, Double(score)] for score, member in entries]
 
 
-def _changed(client, key: bytes, zset: ZSet, event: bytes) -> None:
-    """After removing members: the keyspace event, delete the emptied key, tell WATCH."""
+def _changed(client, key: bytes, zset: ZSet, event: bytes, removed: int) -> None:
+    """After removing members: count them, the keyspace event, delete the emptied key,
+    tell WATCH."""
+    client.state.dirty += removed
     db = client.db
     notify(db, "z", event, key)
     db.delete_if_empty(key, zset)
@@ -94,8 +96,10 @@ def _store(client, key: bytes, scores: Dict[bytes, float], event: bytes) -> int:
     db = client.db
     if not scores:
         if db.delete(key):
+            client.state.dirty += 1
             notify(db, "g", b"del", key)
         return 0
+    client.state.dirty += 1
     db.set(key, ZSet.build(scores, _limits(client)))
     notify(db, "z", event, key)
     signal_ready(db, key)
@@ -170,6 +174,7 @@ def _zadd(client, args: List[bytes], incr: bool):
             notify(db, "z", b"zincr" if incr else b"zadd", key)
         if added:
             signal_ready(db, key)
+    client.state.dirty += added + updated       # (not after a NaN: as Redis)
     if incr:
         return Double(score) if processed else None
     return added + updated if "ch" in flags else added
@@ -199,10 +204,12 @@ def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
     if current is not None:
         if score != current:
             zset.update(member, score)
+            client.state.dirty += 1
             db.signal_modified(key)
             notify(db, "z", b"zadd", key)
         return 0
     zset.insert(member, score, _limits(client))
+    client.state.dirty += 1
     db.signal_modified(key)
     notify(db, "z", b"zadd", key)
     signal_ready(db, key)
@@ -220,6 +227,7 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     index, values, access, expires, now, touched, hook, lru, config = tables
     events = config["notify-keyspace-events"]
     limits = config["zset-max-listpack-entries"], config["zset-max-listpack-value"]
+    changes = 0
     while done < count:
         args = requests[done]
         if len(args) != 4 or args[0] != name:
@@ -247,12 +255,14 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
                 done += 1
                 continue
             zset.update(member, number)
+        changes += 1
         touched.add(key)
         if hook is not None:
             hook(db, key)
         if events:
             notify(db, "z", b"zadd", key)
         done += 1
+    db.state.dirty += changes    # (members added or whose score changed)
     return done
 
 
@@ -280,7 +290,7 @@ def zrem(client, args: List[bytes]):
             if not zset:
                 break
     if removed:
-        _changed(client, key, zset, b"zrem")
+        _changed(client, key, zset, b"zrem", removed)
     return removed
 
 
@@ -589,7 +599,7 @@ def _remove_range(client, args: List[bytes], kind: str) -> int:
             start, stop = zset.score_start(low, low_ex), zset.score_stop(high, high_ex)
         removed = zset.remove_slice(start, stop)
     if removed:
-        _changed(client, key, zset, b"zremrangeby" + kind.encode())
+        _changed(client, key, zset, b"zremrangeby" + kind.encode(), removed)
     return removed
 
 

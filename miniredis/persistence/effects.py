@@ -3,7 +3,8 @@
 A write command is logged as itself unless it is listed in :data:`EFFECTS`: relative
 expiries become absolute, ``XADD *`` gets its concrete ID, served blocking pops become
 plain pops, SPOP becomes SREM... Each function runs right after its command, so the
-keyspace shows the command's result.
+keyspace shows the command's result. A command that changed nothing (Redis's dirty
+counter did not grow: miniredis/dirty.py) is not logged at all.
 """
 from __future__ import annotations
 
@@ -61,14 +62,6 @@ def _set_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[An
         if option in (b"ex", b"px", b"exat"):
             return _restate_string(client.db, args[1])
     return [args]
-
-
-@effect("del", "unlink", "srem", "hdel", "zrem", "lrem", "sadd", "hsetnx", "setnx",
-        "msetnx", "lpushx", "rpushx", "persist", "smove", "renamenx", "move", "copy",
-        "xack", "xdel", "zremrangebyscore", "zremrangebyrank", "zremrangebylex")
-def _unless_zero(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
-    # A reply of 0 means nothing changed: Redis propagates nothing (server.dirty).
-    return [] if reply == 0 else [args]
 
 
 @effect("setex", "psetex")
@@ -322,11 +315,6 @@ def _xgroup_effect(client: "Client", args: List[bytes], reply: Any) -> List[List
         return [[b"XGROUP", b"CREATE", key, group_name, format_id(group.last_id),
                  b"MKSTREAM", b"ENTRIESREAD", group.entries_read]]
     return _group_position(client.db, key, group_name)
-
-
-@effect("pfadd")
-def _pfadd_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
-    return [args] if reply else []       # no register changed: Redis logs nothing
 
 
 @effect("pfdebug")
