@@ -531,3 +531,48 @@ def test_save_points_follow_the_counter(differ, commands):
     actual = _saves_after(differ.ports["miniredis"], commands)
     assert actual == expected
 
+
+# -- a restart: the changes the AOF replayed stay counted ------------------------------------
+_REPLAYED = [["SADD", "s", "a", "b", "c"], ["SADD", "s", "a"], ["SET", "k", "v"],
+             ["MULTI"], ["INCR", "n"], ["HSET", "h", "a", "1", "b", "2"], ["EXEC"],
+             ["DEL", "k", "nokey"]]
+
+
+def _dirty_once_loaded(port: int) -> int:
+    conn = RawConnection(port)
+    try:
+        deadline = time.time() + 10
+        # (Redis answers INFO between the AOF's files: DBSIZE waits for the end)
+        while conn.call("DBSIZE").startswith(b"-LOADING"):
+            assert time.time() < deadline
+            time.sleep(0.02)
+        return _dirty(conn)
+    finally:
+        conn.close()
+
+
+def test_changes_replayed_from_the_aof_stay_counted(real_redis):
+    redis_dir = tempfile.mkdtemp(prefix="real-dirty-")
+    mini_dir = tempfile.mkdtemp(prefix="mini-dirty-")
+    executable = shutil.which("redis-server") or "/usr/bin/redis-server"
+    options = ["--appendonly", "yes", "--dir", redis_dir]
+    try:
+        first = RedisProcess(executable, options)
+        try:
+            _run_on(first.port, _REPLAYED)
+        finally:
+            first.stop()
+        second = RedisProcess(executable, options)
+        try:
+            expected = _dirty_once_loaded(second.port)
+        finally:
+            second.stop()
+        with Server(port=0, appendonly=True, dir=mini_dir) as server:
+            _run_on(server.port, _REPLAYED)
+        with Server(port=0, appendonly=True, dir=mini_dir) as server:
+            actual = _dirty_once_loaded(server.port)
+    finally:
+        shutil.rmtree(redis_dir, ignore_errors=True)
+        shutil.rmtree(mini_dir, ignore_errors=True)
+    assert expected == 8, expected
+    assert actual == expected

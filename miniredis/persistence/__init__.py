@@ -66,11 +66,11 @@ def start(state: "ServerState", load_rdb: bool = True) -> None:
             state.last_save = int(os.path.getmtime(path))
         return
     manifest = aofload.load(state)
-    # Loading ran commands: that is not traffic (Redis's loading client is not counted).
+    # Loading ran commands: that is not traffic (Redis's loading client is not counted),
+    # but their changes stay counted in the dirty counter, as Redis leaves them.
     state.stats.reset()
     for entry in stats_entries():
         entry.reset_stats()
-    state.dirty = 0
     state.next_client_id = 1
     aof = files(state)
     try:
