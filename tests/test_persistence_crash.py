@@ -71,6 +71,24 @@ def _check(server: MiniProcess, acked_until: int) -> int:
     return len(log)
 
 
+def _evidence(workdir: str) -> str:
+    """What a failed check leaves to go on (the directory is removed afterwards): the
+    AOF files and their sizes, the manifest, the end of the servers' log."""
+    lines = []
+    for root, _, names in os.walk(workdir):
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            lines.append("%s %d" % (os.path.relpath(path, workdir), os.path.getsize(path)))
+            if name.endswith(".manifest"):
+                with open(path, "rb") as handle:
+                    lines.append(repr(handle.read(2000)))
+    log = os.path.join(workdir, "miniredis.log")
+    if os.path.exists(log):
+        with open(log, "rb") as handle:
+            lines += handle.read().decode("utf-8", "replace").splitlines()[-40:]
+    return "\n".join(lines)
+
+
 def _crash_rounds(workdir: str, policy: str, rounds: int, seed: int) -> int:
     """SIGKILL the server ``rounds`` times while writing; returns writes lost."""
     rng = random.Random(seed)
@@ -85,7 +103,10 @@ def _crash_rounds(workdir: str, policy: str, rounds: int, seed: int) -> int:
             total += acked
             server = MiniProcess(workdir, *options)
             if policy == "always":
-                length = _check(server, length + acked)
+                try:
+                    length = _check(server, length + acked)
+                except AssertionError as exc:
+                    raise AssertionError("%s\n%s" % (exc, _evidence(workdir))) from None
             else:
                 r = redis.Redis(port=server.port)
                 now = r.llen("log")
