@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import redis
 
-from tests.harness import RawConnection, free_port, parse_raw
+from tests.harness import RawConnection, parse_raw, start_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -129,14 +129,15 @@ class MiniProcess:
 
     def __init__(self, directory: str, *options: str, port: Optional[int] = None) -> None:
         self.dir = directory
-        self.port = port or free_port()
         self.log = os.path.join(directory, "miniredis.log")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "miniredis", "--port", str(self.port), "--dir", directory,
-             "--logfile", self.log, *options],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # (The port is checked to be this process's own before the first PING: see
+        # harness.wait_serving.)
+        self.proc, self.port = start_process(
+            lambda port: [sys.executable, "-m", "miniredis", "--port", str(port), "--dir",
+                          directory, "--logfile", self.log, *options],
+            port, "miniredis", cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 20
-        while True:
+        while True:         # listening; answering once the data is loaded
             try:
                 redis.Redis(port=self.port, socket_timeout=1).ping()
                 break

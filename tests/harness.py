@@ -22,9 +22,115 @@ Command = Union[str, bytes, Sequence[Union[str, bytes, int]]]
 
 
 def free_port() -> int:
+    """A port free now. Another process may take it before the server binds it: start
+    servers with :func:`start_process` or check with :func:`wait_serving`."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class ServerExited(RuntimeError):
+    """A server process ended before it listened (its port taken, a refused start)."""
+
+
+def _listening_inodes(port: int) -> Optional[set]:
+    """The inodes of the TCP sockets listening on ``port`` (None without /proc/net)."""
+    inodes = set()
+    found = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as handle:
+                lines = handle.read().splitlines()[1:]
+        except OSError:
+            continue
+        found = True
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" \
+                    and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes if found else None
+
+
+def owns_listener(pid: int, port: int) -> Optional[bool]:
+    """Whether process ``pid`` itself holds a socket listening on ``port`` (Linux's
+    /proc); None where the system cannot tell."""
+    inodes = _listening_inodes(port)
+    if inodes is None:
+        return None
+    if not inodes:
+        return False
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:[") and link[8:-1] in inodes:
+            return True
+    return False
+
+
+def wait_serving(proc: subprocess.Popen, port: int, timeout: float = 20,
+                 what: str = "server") -> None:
+    """Wait until ``proc`` listens on ``port``.
+
+    A successful connection proves nothing: between :func:`free_port` and the bind,
+    another test's server (the other xdist worker's) can take the port, and a check
+    that only connects then passes against that server while ours failed to start --
+    a CI run once "lost" every acknowledged write of a crash test that way. Raises
+    :class:`ServerExited` if the process ends first, RuntimeError after ``timeout``.
+    """
+    deadline = time.time() + timeout
+    while True:
+        if proc.poll() is not None:
+            detail = b""
+            if proc.stderr is not None:
+                try:
+                    detail = proc.stderr.read()[-2000:]
+                except (OSError, ValueError):
+                    pass
+            raise ServerExited("%s exited with status %s before listening on port %d: %s"
+                               % (what, proc.returncode, port,
+                                  detail.decode("utf-8", "replace")))
+        owned = owns_listener(proc.pid, port)
+        if owned is None:       # no /proc: connecting is all there is
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return
+            except OSError:
+                pass
+        elif owned:
+            return
+        if time.time() > deadline:
+            raise RuntimeError("%s did not listen on port %d" % (what, port))
+        time.sleep(0.02)
+
+
+def start_process(argv_for: Any, port: Optional[int] = None, what: str = "server",
+                  timeout: float = 20, **popen: Any) -> Tuple[subprocess.Popen, int]:
+    """Start ``argv_for(port)`` (a free port unless one is given) and wait until the
+    process listens there; a free port taken meanwhile is retried with another."""
+    for attempt in range(4):
+        chosen = port or free_port()
+        proc = subprocess.Popen(argv_for(chosen), **popen)
+        try:
+            wait_serving(proc, chosen, timeout, what)
+            return proc, chosen
+        except ServerExited:
+            for stream in (proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
+            if port is not None or attempt == 3:
+                raise
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+    raise AssertionError("unreachable")
 
 
 def encode_command(args: Sequence[Union[str, bytes, int]]) -> bytes:
@@ -214,21 +320,11 @@ class RedisProcess:
 
     def __init__(self, executable: str, extra: Sequence[str] = ()) -> None:
         self.dir = tempfile.mkdtemp(prefix="real-redis-")
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir, "--enable-debug-command", "yes",
-             *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.time() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("redis-server did not start")
-                time.sleep(0.02)
+        self.proc, self.port = start_process(
+            lambda port: [executable, "--port", str(port), "--bind", "127.0.0.1",
+                          "--save", "", "--appendonly", "no", "--dir", self.dir,
+                          "--enable-debug-command", "yes", *extra],
+            what="redis-server", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop(self) -> None:
         stop_process(self.proc, self.dir)

@@ -12,13 +12,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
 from miniredis import Server
 from tests.harness import RawConnection, RedisProcess, redis_server_or_skip, free_port, \
-    parse_raw
+    parse_raw, wait_serving
 
 
 class Pair:
@@ -628,16 +627,11 @@ def _start_real(executable, folder, config_path):
 
 
 def _wait_port(port, proc):
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        if proc is not None and proc.poll() is not None:
-            return False
-        try:
-            RawConnection(port, timeout=0.2).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+    try:
+        wait_serving(proc, port, 10)
+        return True
+    except RuntimeError:
+        return False
 
 
 def _start_mini_cli(folder, config_path):

@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import tempfile
-import time
 
 import pytest
 
@@ -18,7 +17,7 @@ from miniredis import Server
 from miniredis.cli import UsageError, build_config, parse_arguments
 from miniredis.config import PARAMS, Config
 from tests.harness import RawConnection, RedisProcess, Unordered, redis_server_or_skip, \
-    free_port, parse_raw
+    free_port, parse_raw, wait_serving
 
 # Values that cannot be equal to a default redis-server's, and why:
 #   dir, port: where each server happens to run.
@@ -48,22 +47,10 @@ def default_redis():
     proc = subprocess.Popen([executable, "--port", str(port), "--bind", "127.0.0.1",
                              "--dir", directory],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait_listening(port)
+    wait_serving(proc, port, 10, "redis-server")
     yield port
     proc.terminate()
     proc.wait(5)
-
-
-def _wait_listening(port: int, host: str = "127.0.0.1") -> None:
-    deadline = time.time() + 10
-    while True:
-        try:
-            socket.create_connection((host, port), timeout=0.2).close()
-            return
-        except OSError:
-            if time.time() > deadline:
-                raise RuntimeError("no server on %s:%d" % (host, port))
-            time.sleep(0.02)
 
 
 def _refused(port: int, host: str = "127.0.0.1") -> bool:

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import sys
 import tempfile
-import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import pytest
@@ -27,7 +25,8 @@ from miniredis.config import Config, parse_directives
 from miniredis.configfile import quote, split_args
 from miniredis.configrewrite import SIGNATURE, format_memory, new_content
 from miniredis.state import ServerState
-from tests.harness import RawConnection, free_port, parse_raw, redis_server_or_skip
+from tests.harness import RawConnection, free_port, parse_raw, redis_server_or_skip, \
+    wait_serving
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,17 +44,7 @@ class ConfServer:
             argv = [sys.executable, "-m", "miniredis", conf]
         self.proc = subprocess.Popen(argv + ["--port", str(self.port), *options], cwd=ROOT,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                break
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("%s exited: %s" % (kind, self.proc.stderr.read()))
-                if time.time() > deadline:
-                    raise RuntimeError("%s did not start" % kind)
-                time.sleep(0.02)
+        wait_serving(self.proc, self.port, 20, kind)
         self.conn = RawConnection(self.port)
 
     def call(self, *args) -> bytes:

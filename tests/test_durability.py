@@ -25,7 +25,8 @@ from miniredis import Server, errors
 from miniredis.persistence import aofload
 from miniredis.persistence import diskio
 from tests.aofutil import ROOT, MiniProcess, aof_files, run_mini
-from tests.harness import RawConnection, RedisProcess, find_redis_server, free_port
+from tests.harness import RawConnection, RedisProcess, find_redis_server, free_port, \
+    wait_serving
 
 MISCONF_ENOSPC = "MISCONF Errors writing to the AOF file: No space left on device"
 
@@ -592,6 +593,7 @@ def test_full_disk_misconf_as_redis(small_tmpfs, redis_server):
             proc = subprocess.Popen([redis_server, "--port", str(port), "--dir", folder,
                                      "--appendonly", "yes", "--save", ""],
                                     stdout=subprocess.DEVNULL)
+            wait_serving(proc, port, 10, "redis-server")
             wait_until(lambda: _answers(port))
         else:
             mini = MiniProcess(folder, "--appendonly", "yes", "--save", "")

@@ -12,7 +12,8 @@ import pytest
 import redis
 
 from tests.aofutil import MiniProcess, aof_files
-from tests.harness import RawConnection, SameType, command_metadata, free_port, parse_raw
+from tests.harness import RawConnection, SameType, command_metadata, free_port, parse_raw, \
+    wait_serving
 
 FLUSH = "FUNCTION FLUSH"
 
@@ -484,6 +485,7 @@ def test_rdb_round_trip_with_redis_server(tmp_path):
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--dir", directory,
                              "--save", ""], stdout=subprocess.DEVNULL)
     try:
+        wait_serving(proc, port, 10, "redis-server")
         real = redis.Redis(port=port)
         for _ in range(100):
             try:

@@ -34,7 +34,8 @@ from typing import List, Optional, Tuple
 import pytest
 
 from miniredis import errors
-from tests.harness import RedisProcess, exchange, redis_server_or_skip, free_port
+from tests.harness import RedisProcess, exchange, redis_server_or_skip, free_port, \
+    wait_serving
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = 20260207
@@ -310,15 +311,7 @@ def server(tmp_path_factory):
          "--dir", str(tmp_path_factory.mktemp("fuzz")), "--requirepass", PASSWORD.decode(),
          "--loglevel", "warning"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("miniredis did not start")
-            time.sleep(0.05)
+    wait_serving(proc, port, 15, "miniredis")
     yield port, proc
     proc.terminate()
     proc.wait(10)

@@ -20,7 +20,7 @@ import time
 import redis
 
 from miniredis import Server
-from tests.harness import free_port
+from tests.harness import free_port, wait_serving
 
 ITEMS_PER_PRODUCER = 300
 PRODUCERS = 3
@@ -102,7 +102,7 @@ def test_thousands_of_timeouts_fire_on_time():
                              "--save", ""],       # no dump.rdb at shutdown in the cwd
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_port(port)
+        wait_serving(proc, port, 15, "miniredis")
         socks = []
         selector = selectors.DefaultSelector()
         for i in range(waiters):
@@ -140,14 +140,3 @@ def test_thousands_of_timeouts_fire_on_time():
     finally:
         proc.terminate()
         proc.wait(10)
-
-
-def _wait_for_port(port: int) -> None:
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("miniredis did not start")

@@ -17,7 +17,7 @@ import pytest
 
 from miniredis import Server
 from tests.harness import (RawConnection, RedisProcess, free_port, parse_raw,
-                           redis_server_or_skip)
+                           redis_server_or_skip, wait_serving)
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -255,7 +255,6 @@ NO_SYNC_DELAY = ["--repl-diskless-sync-delay", "0"]
 
 def redis_on_port(executable: str, port: int, extra: List[str] = ()) -> RedisProcess:
     """A real redis-server on ``port`` (a master that goes away and comes back)."""
-    import socket
     import tempfile
     proc = RedisProcess.__new__(RedisProcess)
     proc.dir = tempfile.mkdtemp(prefix="real-redis-")
@@ -265,15 +264,8 @@ def redis_on_port(executable: str, port: int, extra: List[str] = ()) -> RedisPro
          "--dir", proc.dir, "--enable-debug-command", "yes",
          "--repl-diskless-sync-delay", "0", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            if time.time() > deadline or proc.proc.poll() is not None:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.02)
+    wait_serving(proc.proc, port, 10, "redis-server")
+    return proc
 
 
 @pytest.fixture
@@ -544,6 +536,7 @@ def test_replicaof_in_the_config_file_and_rewrite(master, tmp_path, where):
     proc = subprocess.Popen([sys.executable, "-m", "miniredis", str(conf), *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        wait_serving(proc, port, 20, "miniredis")
         wait_until(lambda: _answers(port), 20, "miniredis to start")
         wait_caught_up(master.port, port)
         assert call(port, "GET", "k") == b"from-file"

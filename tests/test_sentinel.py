@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,8 @@ import pytest
 import redis
 from redis.sentinel import Sentinel
 
-from tests.harness import RedisProcess, free_port, redis_server_or_skip, stop_process
+from tests.harness import RedisProcess, free_port, redis_server_or_skip, start_process, \
+    stop_process, wait_serving
 
 GROUP = "grp"
 
@@ -36,29 +36,16 @@ def _sentinel_or_skip() -> str:
     return executable
 
 
-def _wait_port(port: int, proc: subprocess.Popen, what: str) -> None:
-    deadline = time.time() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("%s did not start" % what)
-            time.sleep(0.05)
-
-
 class MiniProcess:
     """miniredis in a process of its own, so that it can be killed like a crash."""
 
     def __init__(self, extra: Sequence[str] = ()) -> None:
         self.dir = tempfile.mkdtemp(prefix="mini-sentinel-")
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "miniredis", "--port", str(self.port), "--bind",
-             "127.0.0.1", "--save", "", "--dir", self.dir, "--loglevel", "warning", *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_port(self.port, self.proc, "miniredis")
+        self.proc, self.port = start_process(
+            lambda port: [sys.executable, "-m", "miniredis", "--port", str(port), "--bind",
+                          "127.0.0.1", "--save", "", "--dir", self.dir, "--loglevel",
+                          "warning", *extra],
+            what="miniredis", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def stop(self) -> None:
         stop_process(self.proc, self.dir)
@@ -78,7 +65,7 @@ class SentinelProcess:
             f.write("sentinel failover-timeout %s 10000\n" % GROUP)
         self.proc = subprocess.Popen([_sentinel_or_skip(), config],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_port(self.port, self.proc, "redis-sentinel")
+        wait_serving(self.proc, self.port, 15, "redis-sentinel")
 
     def stop(self) -> None:
         stop_process(self.proc, self.dir)
