@@ -299,6 +299,31 @@ def test_effects_as_redis_logs_them(workdir):
     assert commands[4] == b"3\r\n$4\r\nSREM\r\n$1\r\ns\r\n$1\r\nx\r\n"
 
 
+def test_units_select_their_database_as_redis_does(workdir, redis_server):
+    """A MULTI/EXEC unit whose first effect is in another database: the SELECT comes
+    before the MULTI (Redis propagates MULTI with its first op's database); a script's
+    own SELECT stays inside. The incr files are compared byte for byte."""
+    script = [["SELECT", "2"], ["MULTI"], ["SET", "a", "1"], ["SET", "b", "2"], ["EXEC"],
+              ["EVAL", "redis.call('set','x','1'); redis.call('select', 3); "
+                       "redis.call('set','y','1')", "0"],
+              ["SELECT", "0"], ["MULTI"], ["SELECT", "5"], ["SET", "q", "1"],
+              ["SET", "r", "1"], ["EXEC"], ["MULTI"], ["SET", "t", "1"], ["SET", "u", "1"],
+              ["EXEC"]]
+    real = _fresh_redis(redis_server, "--appendonly", "yes")
+    try:
+        with Server(port=0, appendonly=True, dir=workdir) as server:
+            for port in (real.port, server.port):
+                conn = RawConnection(port)
+                for command in script:
+                    conn.call(*command)
+                conn.close()
+            actual = _incr_bytes(workdir)
+        expected = _incr_bytes(real.dir)
+    finally:
+        real.stop()
+    assert actual == expected
+
+
 def test_lazy_and_active_expiry_logged_as_del(workdir):
     with Server(port=0, appendonly=True, dir=workdir) as server:
         r = redis.Redis(port=server.port)

@@ -198,6 +198,10 @@ class AOF:
         if len(ops) == 1:
             self._emit(*ops[0])
             return
+        first = ops[0][0]
+        if first != self.file_db:   # as Redis: the SELECT comes before the MULTI
+            self.buf.append(encode([b"SELECT", first]))
+            self.file_db = first
         self.buf.append(_MULTI)
         for db_id, data in ops:
             self._emit(db_id, data)
