@@ -65,7 +65,6 @@ NO_ACCESS = -(1 << 31)
 # Memory estimates are array("I"); a key estimated at _BIG_SIZE bytes or more keeps
 # its estimate in Database._big_sizes instead.
 _BIG_SIZE = (1 << 32) - 1
-_OK = b"+OK\r\n"
 
 
 class KeyValues:
@@ -254,67 +253,12 @@ class Database:
             raise CommandError(errors.WRONGTYPE)
         return value
 
-    def read_strings(self, requests: Any, done: int, count: int, name: bytes,
-                     append: Callable[[bytes], None], null: bytes) -> int:
-        """GET repeated in a pipeline (miniredis/runs.py): appends the reply to each of
-        ``requests[done:]`` that is ``[name, key]`` with a string or nothing at a key
-        not due to expire, as :meth:`get_string` and GET would; returns the position of
-        the first other request, which the caller runs through GET itself."""
-        index = self.index
-        values = self._values
-        access = self.access
+    def tables_for_reads(self) -> Tuple[Any, ...]:
+        """What a command's own loop of reads works on (key -> slot, values and access
+        stamps by slot, TTLs and the time they are judged at, the LRU clock)."""
         expires = self.expires
-        state = self.state
-        lru = state.lru_clock
-        now = state.clock.ms() if expires else 0
-        first = done
-        misses = 0
-        while done < count:
-            args = requests[done]
-            if len(args) != 2 or args[0] != name:
-                break
-            key = args[1]
-            if expires and key in expires and expires[key] <= now:
-                break
-            slot = index.get(key)
-            if slot is None:
-                misses += 1
-                notify(self, "m", b"keymiss", key)
-                append(null)
-            else:
-                value = values[slot]
-                if value.__class__ is not bytes and value.__class__ is not bytearray:
-                    break
-                access[slot] = lru
-                append(b"$%d\r\n%s\r\n" % (len(value), value))
-            done += 1
-        stats = state.stats
-        stats.keyspace_misses += misses
-        stats.keyspace_hits += done - first - misses
-        return done
-
-    def write_strings(self, requests: Any, done: int, count: int, name: bytes,
-                      append: Callable[[bytes], None]) -> int:
-        """SET repeated in a pipeline (miniredis/runs.py): stores each of
-        ``requests[done:]`` that is ``[name, key, value]`` and appends ``+OK``, as SET
-        would (unless :meth:`own_loops_may_write` says no); returns the position of
-        the first other request."""
-        if not self.own_loops_may_write():
-            return done
-        state = self.state
-        store = self.set
-        events = state.config.values["notify-keyspace-events"]
-        while done < count:
-            args = requests[done]
-            if len(args) != 3 or args[0] != name:
-                break
-            key = args[1]
-            store(key, args[2])
-            if events:
-                notify(self, "$", b"set", key)
-            append(_OK)
-            done += 1
-        return done     # (SET's run counts the changes: INFO's dirty counter)
+        return (self.index, self._values, self.access, expires,
+                self.state.clock.ms() if expires else 0, self.state.lru_clock)
 
     def exists(self, key: bytes) -> bool:
         return self.get(key) is not None

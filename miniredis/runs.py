@@ -13,7 +13,7 @@ and blocked clients served, after each call, as in the general loop.
 A command may also have a loop of its own (``Command.run``) for its commonest case;
 it stops at the first request it does not answer, which goes through the handler here,
 and is called again after it (unless it answered none: then not again in this run).
-GET's and SET's are :meth:`Keyspace.read_strings` and :meth:`Keyspace.write_strings`;
+GET's and SET's are ``strings._get_run`` and ``strings._set_run``;
 INCR/DECR, HSET, SADD, ZADD, LPUSH/RPUSH, LPOP/RPOP, XADD and MSET have theirs next to
 their handlers. Those writes share one shape, written out in each on purpose (a call per
 request would cost what the loop saves): :meth:`Keyspace.tables_for_writes` (None while

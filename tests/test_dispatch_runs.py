@@ -231,7 +231,7 @@ def test_runs_reach_a_redis_replica():
 
 
 def test_get_runs_as_redis(differ):
-    """GETs in a row (Keyspace.read_strings): strings, strings edited in place, misses,
+    """GETs in a row (strings._get_run): strings, strings edited in place, misses,
     other types, keys with a TTL to come and keys past it, and the stats they count."""
     def scenario(port, protocol, admin):
         conn = connect(port, protocol)
@@ -284,7 +284,7 @@ def test_get_runs_notify_misses_and_count_lfu_accesses(differ):
 
 
 def test_set_runs_as_redis(differ):
-    """SETs in a row (Keyspace.write_strings): TTLs dropped, other types replaced, the
+    """SETs in a row (strings._set_run): TTLs dropped, other types replaced, the
     keyspace events in order, WATCH and client tracking told, the dirty counter."""
     def scenario(port, protocol, admin):
         conn = connect(port, protocol)

@@ -78,9 +78,38 @@ def get(client, args: List[bytes]):
 
 def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
              append: Any) -> int:
-    # GETs in a row (miniredis/runs.py): answered by the keyspace without a call each.
-    return client.db.read_strings(requests, done, count, name, append,
-                                  b"_\r\n" if client.resp == 3 else b"$-1\r\n")
+    """GETs in a row (miniredis/runs.py), without a call each: appends the reply to
+    each of ``requests[done:]`` that is ``[name, key]`` with a string or nothing at a
+    key not due to expire, as GET would; returns the position of the first other
+    request, which the caller runs through GET itself."""
+    db = client.db
+    index, values, access, expires, now, lru = db.tables_for_reads()
+    null = b"_\r\n" if client.resp == 3 else b"$-1\r\n"
+    first = done
+    misses = 0
+    while done < count:
+        args = requests[done]
+        if len(args) != 2 or args[0] != name:
+            break
+        key = args[1]
+        if expires and key in expires and expires[key] <= now:
+            break
+        slot = index.get(key)
+        if slot is None:
+            misses += 1
+            notify(db, "m", b"keymiss", key)
+            append(null)
+        else:
+            value = values[slot]
+            if value.__class__ is not bytes and value.__class__ is not bytearray:
+                break
+            access[slot] = lru
+            append(b"$%d\r\n%s\r\n" % (len(value), value))
+        done += 1
+    stats = client.state.stats
+    stats.keyspace_misses += misses
+    stats.keyspace_hits += done - first - misses
+    return done
 
 
 lookup(b"get").run = _get_run
@@ -169,10 +198,26 @@ def set_(client, args: List[bytes]):
 
 def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
              append: Any) -> int:
-    # "SET key value"s in a row (miniredis/runs.py), stored by the keyspace; each is a
-    # change (INFO's dirty counter).
+    """"SET key value"s in a row (miniredis/runs.py): stores each of ``requests[done:]``
+    that is ``[name, key, value]`` and appends ``+OK``, as SET would (unless
+    ``Database.own_loops_may_write`` says no); returns the position of the first other
+    request. Each is a change (INFO's dirty counter)."""
+    db = client.db
+    if not db.own_loops_may_write():
+        return done
     start = done
-    done = client.db.write_strings(requests, done, count, name, append)
+    store = db.set
+    events = client.state.config.values["notify-keyspace-events"]
+    while done < count:
+        args = requests[done]
+        if len(args) != 3 or args[0] != name:
+            break
+        key = args[1]
+        store(key, args[2])
+        if events:
+            notify(db, "$", b"set", key)
+        append(OK_BYTES)
+        done += 1
     client.state.dirty += done - start
     return done
 
