@@ -17,7 +17,7 @@ from miniredis import Server
 from miniredis.cli import UsageError, build_config, parse_arguments
 from miniredis.config import PARAMS, Config
 from tests.harness import RawConnection, RedisProcess, Unordered, redis_server_or_skip, \
-    free_port, parse_raw, wait_serving
+    free_port, parse_raw, stop_process, wait_serving
 
 # Values that cannot be equal to a default redis-server's, and why:
 #   dir, port: where each server happens to run.
@@ -49,8 +49,7 @@ def default_redis():
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_serving(proc, port, 10, "redis-server")
     yield port
-    proc.terminate()
-    proc.wait(5)
+    stop_process(proc, directory)
 
 
 def _refused(port: int, host: str = "127.0.0.1") -> bool:
