@@ -40,7 +40,7 @@ from typing import (TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, O
                     Tuple)
 
 from . import errors
-from .datatypes.memsize import key_size
+from .datatypes.memsize import KEY_OVERHEAD, key_size
 from .errors import CommandError
 from .notify import notify
 
@@ -512,7 +512,14 @@ class Database:
                 slot = index.get(key)
                 if slot is None:
                     continue            # removed: _remove already subtracted it
-                size = key_size(key, values[slot])
+                value = values[slot]
+                if value.__class__ is bytes and len(key) < 480 and len(value) < 480:
+                    # key_size of a small string written out (both objects below
+                    # pymalloc's 512 bytes): a bulk load settles a million of these.
+                    size = ((48 + len(key)) & -16) + ((48 + len(value)) & -16) \
+                        + KEY_OVERHEAD
+                else:
+                    size = key_size(key, value)
                 old = sizes[slot]
                 if old == _BIG_SIZE:
                     old = self._big_sizes.pop(key)

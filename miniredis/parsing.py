@@ -29,7 +29,7 @@ import hiredis
 from .errors import ProtocolError
 from .security.protected import auth_required
 from .wire import (INLINE_MAX, aggregate_too_big, decode_request,
-                   encoded_length, inline_args, inline_end, scan_headers)
+                   inline_args, inline_end, requests_length, scan_headers)
 
 BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
 # A '*' with 4 digits or more: maybe an aggregate header hiredis would size a list by.
@@ -354,7 +354,7 @@ class RequestParser:
                 pass
         # Slow path: find where hiredis stopped, in our own terms, and take over there.
         self.reader = hiredis.Reader()
-        offset = pos + 4 * empty + sum(encoded_length(r) for r in requests[first:])
+        offset = pos + 4 * empty + requests_length(requests[first:])
         if stop_reason is None:
             # An incomplete request: keep it and validate its headers as it grows.
             return self._split_careful(buf, offset, requests)

@@ -10,6 +10,7 @@ like sdssplitargs. Nothing here allocates for what a header announces.
 from __future__ import annotations
 
 import re
+from itertools import chain
 from typing import List, Optional, Tuple
 
 from . import errors
@@ -193,6 +194,24 @@ def encoded_length(args: List[bytes]) -> int:
         n = len(arg)
         total += len(b"$%d\r\n" % n) + n + 2
     return total
+
+
+# _FRAMING[n]: the bytes around an element of n bytes ("$<n>\r\n" and "\r\n"), or
+# around n elements ("*<n>\r\n"), for the usual sizes.
+_FRAMING = [len(b"$%d\r\n\r\n" % n) for n in range(10000)]
+_framing = _FRAMING.__getitem__
+
+
+def requests_length(requests: List[List[bytes]]) -> int:
+    """Bytes ``requests`` occupy on the wire, as the sum of :func:`encoded_length`
+    would say, counted in C loops (a large pipeline's read stops inside a request
+    and the parser must find where: thousands of requests per read)."""
+    sizes = list(map(len, chain.from_iterable(requests)))
+    try:
+        return sum(sizes) + sum(map(_framing, sizes)) \
+            + sum(map(_framing, map(len, requests))) - 2 * len(requests)
+    except IndexError:          # an element of 10,000 bytes or more
+        return sum(map(encoded_length, requests))
 
 
 _ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b",

@@ -620,12 +620,31 @@ def test_estimates_past_four_gigabytes_are_kept_exactly(monkeypatch):
     monkeypatch.setattr(keyspace, "key_size",
                         lambda key, value: huge if key == b"huge" else real(key, value))
     db.set(b"small", b"v")
-    db.set(b"huge", b"v")
+    db.set(b"huge", b"v" * 500)      # (a smaller string is sized without key_size)
     used = db.settle()
     assert db.key_bytes(b"huge") == huge
     assert used == huge + real(b"small", b"v")
-    db.set(b"huge", b"w")                    # re-estimated: the delta is exact
+    db.set(b"huge", b"w" * 500)              # re-estimated: the delta is exact
     assert db.settle() == used
     db.delete(b"huge")
     assert db.settle() == real(b"small", b"v")
     assert db.key_bytes(b"huge") == 0
+
+
+def test_settled_strings_are_sized_as_key_size_says():
+    """The keyspace sizes small strings without calling key_size (a bulk load settles
+    millions): the same figure, either side of pymalloc's 512-byte limit."""
+    from miniredis.datatypes.memsize import key_size
+    from miniredis.state import ServerState
+    db = ServerState().dbs[0]
+    lengths = list(range(0, 40)) + list(range(440, 540)) + [4000]
+    expected = 0
+    for key_length in lengths:
+        for value_length in lengths:
+            key = b"k" * key_length + b"%d:%d" % (key_length, value_length)
+            value = b"v" * value_length
+            db.set(key, value)
+            expected += key_size(key, value)
+    assert db.settle() == expected
+    assert db.key_bytes(b"k" * 479 + b"479:479") == key_size(b"k" * 479 + b"479:479",
+                                                              b"v" * 479)
