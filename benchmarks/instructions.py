@@ -21,7 +21,12 @@ with the set-up, the warm-up and the interpreter's exit cancelled out. Two kinds
   (``Client.on_readable``: the shortcut for a lone request, dispatch, the write), with
   the read and write system calls replaced by functions returning the request and
   accepting the reply: what one unpipelined client costs the server in Python, less
-  the kernel and the event loop.
+  the kernel and the event loop;
+* ``batch``: ``--clients`` clients (50, as ``redis-benchmark -c 50``) found ready by
+  one poll, one request each: their watchers called as libev calls them (last first,
+  the pending count falling), so they join the ``ReadyQueue`` and are served in the
+  kernel's order, and their replies are written together from the loop's callback
+  (``ReadyQueue.write_later``) -- the path 50 unpipelined clients take.
 
 Every timing the dispatcher takes reads 0 (its clock is replaced by a C call that
 returns 0.0), else the latency histogram's path would depend on valgrind's slowness.
@@ -29,7 +34,7 @@ What the set-up created is frozen (``gc.freeze``) before counting, so a full
 collection over it does not land in one run's reads and not the other's.
 
     python benchmarks/instructions.py [--tree DIR ...] [--only GET,SET,...]
-        [--kind pipelined,lone] [--pipeline 16] [--reads 200]
+        [--kind pipelined,lone,batch] [--pipeline 16] [--clients 50] [--reads 200]
 
 ``--tree`` (repeatable) measures other source trees side by side (``git archive
 <commit> | tar -x -C DIR``); the default is this checkout. Needs ``valgrind``
@@ -45,7 +50,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -101,6 +106,8 @@ def _child(tree: str, name: str, kind: str, per_read: int, reads: int) -> None:
 
         def step() -> None:
             serve(data)
+    elif kind == "batch":
+        step = _batch(server, connection, _encode(words), per_read)
     else:
         data = _encode(words)
 
@@ -128,7 +135,51 @@ def _child(tree: str, name: str, kind: str, per_read: int, reads: int) -> None:
                    capture_output=True, check=False)
     for _ in range(reads):
         step()
-    check_open(client)
+    for served in getattr(step, "clients", [client]):
+        check_open(served)
+
+
+def _batch(server: Any, connection: Any, data: bytes, clients: int) -> Any:
+    """The step of the ``batch`` kind: ``clients`` clients made ready by one poll."""
+    from inprocess import NullSocket
+    from miniredis.readiness import ReadyQueue
+
+    class _Loop:
+        """libev as the watchers see it: the watchers still pending in this
+        iteration, and the callbacks run before the next poll."""
+        pendingcnt = 0
+
+        def __init__(self) -> None:
+            self.callbacks: List[Any] = []
+
+        def run_callback(self, function: Any, *args: Any) -> None:
+            self.callbacks.append((function, args))
+
+    loop = _Loop()
+    ready = ReadyQueue(loop)
+    group = [connection.Client(server.state, NullSocket(), "127.0.0.1:%d" % i,
+                               "127.0.0.1:6379") for i in range(2, clients + 2)]
+    for client in group:
+        client._loop = loop
+        client._ready = ready
+    connection._read = lambda fd, size: data
+    for module in (connection, sys.modules.get("miniredis.output")):
+        if module is not None and hasattr(module, "_write"):
+            module._write = lambda fd, reply: len(reply)
+    in_libev_order = group[::-1]
+
+    def step() -> None:
+        loop.pendingcnt = clients
+        for client in in_libev_order:
+            loop.pendingcnt -= 1            # (libev: decremented, then invoked)
+            client.on_readable()
+        while loop.callbacks:
+            callbacks, loop.callbacks = loop.callbacks, []
+            for function, args in callbacks:
+                function(*args)
+
+    step.clients = group    # type: ignore[attr-defined]
+    return step
 
 
 def _count(tree: str, name: str, kind: str, per_read: int, reads: int) -> int:
@@ -150,7 +201,7 @@ def _count(tree: str, name: str, kind: str, per_read: int, reads: int) -> int:
 
 def measure(tree: str, name: str, kind: str, per_read: int, reads: int) -> float:
     """Instructions per request: (count of 2K reads - count of K reads) / K / per_read."""
-    requests = per_read if kind == "pipelined" else 1
+    requests = 1 if kind == "lone" else per_read
     short = _count(tree, name, kind, per_read, reads)
     long = _count(tree, name, kind, per_read, 2 * reads)
     return (long - short) / reads / requests
@@ -166,8 +217,10 @@ def main() -> int:
                         help="a source tree to measure (repeatable; default: this one)")
     parser.add_argument("--only", default="", help="comma-separated workload names")
     parser.add_argument("--kind", default="pipelined,lone",
-                        help="pipelined, lone or both (comma-separated)")
+                        help="pipelined, lone, batch (comma-separated)")
     parser.add_argument("--pipeline", type=int, default=16, help="requests per read")
+    parser.add_argument("--clients", type=int, default=50,
+                        help="clients found ready by one poll (batch)")
     parser.add_argument("--reads", type=int, default=200,
                         help="K: reads of the shorter run (the longer has 2K)")
     options = parser.parse_args()
@@ -177,7 +230,7 @@ def main() -> int:
     trees = [os.path.abspath(t) for t in options.tree] or [ROOT]
     names = [n for n in options.only.split(",") if n] or list(_workloads())
     kinds = [k for k in options.kind.split(",") if k]
-    unknown = set(names) - set(_workloads()) | set(kinds) - {"pipelined", "lone"}
+    unknown = set(names) - set(_workloads()) | set(kinds) - {"pipelined", "lone", "batch"}
     if unknown:
         parser.error("unknown workload or kind: %s" % ", ".join(sorted(unknown)))
     print("instructions per request (callgrind, PYTHONHASHSEED=0)")
@@ -190,9 +243,10 @@ def main() -> int:
         for name in names:
             # One request per read runs far fewer reads' worth of instructions.
             reads = options.reads * (4 if kind == "lone" else 1)
-            counts = [measure(t, name, kind, options.pipeline, reads) for t in trees]
-            line = "%-12s %-10s" % (name, kind if kind == "lone" else
-                                    "-P %d" % options.pipeline)
+            per_read = options.clients if kind == "batch" else options.pipeline
+            counts = [measure(t, name, kind, per_read, reads) for t in trees]
+            line = "%-12s %-10s" % (name, {"lone": "lone", "batch": "-c %d" % per_read}
+                                    .get(kind, "-P %d" % per_read))
             line += "".join("%14s" % format(round(c), ",") for c in counts)
             if len(trees) > 1:
                 line += "%10.3f" % (counts[-1] / counts[0])
