@@ -323,6 +323,45 @@ def test_set_runs_as_redis(differ):
     compare_scenario(differ, scenario)
 
 
+def test_set_runs_without_events_as_redis(differ):
+    """SETs in a row with no keyspace events (strings._set_run stores an existing key
+    itself then): the TTL dropped, another type replaced, WATCH and client tracking
+    told, the access counted (OBJECT FREQ under an LFU policy: a key's first access
+    after its creation always takes its counter from 5 to 6), the dirty counter."""
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        watcher = connect(port, protocol)
+        tracked = connect(port, 3)
+        admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+        try:
+            conn.call("SET", "ttl", "old", "EX", "1000")
+            conn.call("RPUSH", "list", "a")
+            conn.call("SET", "plain", "v")
+            conn.call("SET", "w", "0")
+            conn.call("SET", "t", "0")
+            watcher.call("WATCH", "w")
+            tracked.call("CLIENT", "TRACKING", "ON")
+            tracked.call("GET", "t")
+            before = _dirty(admin)
+            replies = _pipeline(conn, [["SET", "new", "1"], ["SET", "ttl", "2"],
+                                       ["SET", "list", "3"], ["SET", "w", "4"],
+                                       ["SET", "t", "5"], ["SET", "plain", "6"],
+                                       ["SET", "other", "7"]])
+            dirty = _dirty(admin) - before
+            freqs = [conn.call("OBJECT", "FREQ", key) for key in ("ttl", "list", "plain")]
+            watcher.call("MULTI")
+            watcher.call("GET", "w")
+            return (replies, dirty, freqs, watcher.call("EXEC"), tracked.read_raw(),
+                    conn.call("TTL", "ttl"), conn.call("TYPE", "list"),
+                    conn.call("MGET", "new", "ttl", "list", "w", "t", "plain", "other"))
+        finally:
+            admin.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
+            for other in (conn, watcher, tracked):
+                other.close()
+
+    compare_scenario(differ, scenario)
+
+
 def _dirty(admin: RawConnection) -> int:
     info = admin.call("INFO", "persistence")
     return int(re.search(rb"rdb_changes_since_last_save:(\d+)", info).group(1))

@@ -203,19 +203,33 @@ def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     ``Database.own_loops_may_write`` says no); returns the position of the first other
     request. Each is a change (INFO's dirty counter)."""
     db = client.db
-    if not db.own_loops_may_write():
+    tables = db.tables_for_writes()
+    if tables is None:
         return done
+    index, values, access, expires, _, touched, hook, lru, config = tables
     start = done
     store = db.set
-    events = client.state.config.values["notify-keyspace-events"]
+    events = config["notify-keyspace-events"]
     while done < count:
         args = requests[done]
         if len(args) != 3 or args[0] != name:
             break
         key = args[1]
-        store(key, args[2])
-        if events:
-            notify(db, "$", b"set", key)
+        slot = index.get(key)
+        if slot is None or events:
+            store(key, args[2])     # a new key (its slot, the "new" event), or events
+            if events:
+                notify(db, "$", b"set", key)
+        else:
+            # Database.set of a key that exists, written out: any type is replaced,
+            # a TTL dropped (no client waits on a key here: tables_for_writes).
+            values[slot] = args[2]
+            if expires:
+                expires.pop(key, None)
+            access[slot] = lru
+            touched.add(key)
+            if hook is not None:
+                hook(db, key)
         append(OK_BYTES)
         done += 1
     client.state.dirty += done - start
