@@ -43,6 +43,7 @@ class Stats:
         self.keyspace_misses = 0
         self.expired_keys = 0
         self.evicted_keys = 0
+        self.lazyfreed_objects = 0      # INFO memory (miniredis.datatypes.lazyfree)
         self.total_net_input_bytes = 0
         self.total_net_output_bytes = 0
         self.total_net_repl_input_bytes = 0     # read from this replica's master
