@@ -301,6 +301,40 @@ def test_script_and_function_flush_async_count_big_tables(differ):
     assert _compare(differ, commands, ["lazyfree-lazy-user-flush", "yes"]) == 140
 
 
+def _tracking_flush(port: int, keys: Sequence[str], flush: Sequence[str]) -> int:
+    """lazyfreed_objects growth of ``flush`` after a tracking client read ``keys``."""
+    admin = connect(port)
+    tracker = connect(port, 3)
+    try:
+        admin.call("FLUSHALL", "SYNC")      # (also empties the tracking table)
+        assert tracker.call("CLIENT", "TRACKING", "ON") == b"+OK\r\n"
+        tracker.call("MGET", *keys)
+        tracker.call("GET", "other")
+        before = _lazyfreed(admin)
+        assert admin.call(*flush) == b"+OK\r\n"
+        return _lazyfreed(admin) - before
+    finally:
+        tracker.close()
+        admin.call("FLUSHALL", "SYNC")
+        admin.close()
+
+
+def test_async_flush_counts_a_big_tracking_table(differ):
+    # The client-side caching table is a radix tree of the tracked keys: freed in the
+    # background, counting its keys, past 64 nodes.
+    # ("k0".."k60" and "other": the root, "k", its 10 children, 51 keys below them,
+    # "other" and its chain head: 65 nodes; one key fewer: 64.)
+    cases = [(_members(n, prefix), flush)
+             for n, prefix in ((15, "k"), (16, "k"), (60, "k"), (61, "k"), (59, "key:"),
+                               (60, "key:"), (100, "user:1000:")) for flush in
+             (["FLUSHALL", "ASYNC"], ["FLUSHDB", "ASYNC"], ["FLUSHALL", "SYNC"])]
+    cases.append(([str(i) for i in range(200)], ["FLUSHDB", "ASYNC"]))
+    results = [[_tracking_flush(port, keys, flush) for keys, flush in cases]
+               for port in (differ.ports["redis"], differ.ports["miniredis"])]
+    assert results[1] == results[0]
+    assert sum(results[0]) > 100
+
+
 # -- overwrites and lazyfree-lazy-server-del ----------------------------------------------
 def _overwrites() -> List[Any]:
     """Each case: a fresh big set at ``big`` (DEL frees it at once), then commands."""

@@ -40,7 +40,7 @@ def flushdb(client, args: List[bytes]):
     lazy = _flush_mode(client, args)
     client.state.dirty += len(client.db)     # (the keys removed; propagated anyway)
     client.db.flush(lazy)
-    client.state.tracking.flushed(client)
+    client.state.tracking.flushed(client, lazy)
     return OK
 
 
@@ -52,7 +52,7 @@ def flushall(client, args: List[bytes]):
         client.state.dirty += len(db)
         db.flush(lazy)
     persistence.flushed_all(client.state)   # no older snapshot may land after this
-    client.state.tracking.flushed(client)
+    client.state.tracking.flushed(client, lazy)
     return OK
 
 

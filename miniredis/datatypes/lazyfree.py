@@ -145,3 +145,36 @@ def lazily_freed_entries(entries: int) -> int:
     freeFunctionsAsync hand a table of more than LAZYFREE_THRESHOLD entries to the
     background thread, counting each entry, and free a smaller one at once."""
     return entries if entries > LAZYFREE_THRESHOLD else 0
+
+
+def rax_node_count(keys: Any) -> int:
+    """rax->numnodes of a Redis radix tree holding ``keys`` (byte strings), as built by
+    insertions: the tree keeps every chain of single children in one compressed node,
+    so a node stands at the root, at each key, at each branching point and at each
+    child of one. (After removals Redis's tree may keep a chain split in two: not
+    modelled.) O(n log n): for flushes of the client-side caching table."""
+    ordered = sorted(keys)
+    positions = {b""}
+    positions.update(ordered)
+    for first, second in zip(ordered, ordered[1:]):
+        common = 0
+        for a, b in zip(first, second):
+            if a != b:
+                break
+            common += 1
+        if common < len(first):         # they part ways here: a branching point
+            positions.add(first[:common])
+            positions.add(first[:common + 1])
+            positions.add(second[:common + 1])
+    return len(positions)
+
+
+def tracking_table_freed(keys: Any) -> int:
+    """What an asynchronous flush adds to lazyfreed_objects for the client-side
+    caching table of ``keys`` (freeTrackingRadixTreeAsync: its tracked keys, when the
+    tree has more than LAZYFREE_THRESHOLD nodes; 0 when it is freed at once)."""
+    count = len(keys)
+    if 4 * count - 1 <= LAZYFREE_THRESHOLD:
+        return 0        # n keys make at most 4n - 1 nodes: n keys, n - 1 branching
+        #                 points, 2n - 1 chain heads below them, the root
+    return count if rax_node_count(keys) > LAZYFREE_THRESHOLD else 0

@@ -119,4 +119,4 @@ def flush_everything(state: "ServerState") -> None:
     if lazy:
         state.stats.lazyfreed_objects += lazily_freed_entries(len(registry.functions))
     registry.flush()
-    state.tracking.flushed(None)
+    state.tracking.flushed(None, lazy)
