@@ -453,3 +453,51 @@ def test_resetstat_resets_lazyfreed_objects(differ):
             assert b"lazyfree_pending_objects:0\r\n" in info
         finally:
             conn.close()
+
+
+# -- a replica's flush before loading its master's data --------------------------------
+def _replica_flush(replica: int, master: int, lazy: str) -> int:
+    """lazyfreed_objects after ``replica``, holding 5 keys and 70 functions, fully
+    synchronised with ``master`` (its data flushed first) under replica-lazy-flush."""
+    from tests.test_replication_replica import call, link_up, wait_until
+    conn = connect(replica)
+    try:
+        conn.call("MSET", "a", "1", "b", "2", "c", "3")
+        conn.call("SADD", "big", *_members(100))
+        conn.call("SELECT", "3")
+        conn.call("SET", "d", "4")
+        conn.call("FUNCTION", "LOAD", "#!lua name=lib\n" + "".join(
+            "redis.register_function('f%d', function() return 1 end)\n" % i
+            for i in range(70)))
+        assert conn.call("CONFIG", "SET", "replica-lazy-flush", lazy) == b"+OK\r\n"
+        conn.call("CONFIG", "RESETSTAT")
+        call(replica, "REPLICAOF", "127.0.0.1", master)
+        wait_until(lambda: link_up(replica), 20, "the replica's link")
+        return _lazyfreed(conn)
+    finally:
+        conn.close()
+
+
+def test_replica_full_sync_follows_replica_lazy_flush(tmp_path):
+    from miniredis import Server
+    from tests.harness import RedisProcess, redis_server_or_skip
+    exe = redis_server_or_skip()
+    master = RedisProcess(exe, ["--repl-diskless-sync-delay", "0"])
+    servers: List[Any] = []
+    try:
+        master_conn = connect(master.port)
+        master_conn.call("SET", "m", "1")
+        master_conn.close()
+        results = []
+        for lazy in ("no", "yes"):
+            real = RedisProcess(exe)
+            mini = Server(port=0, dir=str(tmp_path))
+            mini.start()
+            servers += [real, mini]
+            results.append((_replica_flush(real.port, master.port, lazy),
+                            _replica_flush(mini.port, master.port, lazy)))
+        assert results == [(0, 0), (75, 75)]       # 5 keys, 70 functions
+    finally:
+        for server in servers:
+            server.stop()
+        master.stop()
