@@ -84,7 +84,10 @@ def _quicklist_nodes(items: Any, fill: int, packed_threshold: int) -> int:
     Cost: a list of at most LAZYFREE_THRESHOLD elements is answered from its length,
     one too long for LAZYFREE_THRESHOLD nodes of the most elements a node can hold from
     its length too; otherwise the walk stops at the first node past the threshold, so it
-    reads at most the elements of LAZYFREE_THRESHOLD + 1 nodes."""
+    reads at most the elements of LAZYFREE_THRESHOLD + 1 nodes. Redis answers in O(1)
+    (it keeps its nodes); this walk costs about a microsecond per element, up to ~0.2 s
+    for a list of ~250,000 one-byte elements at the default fill, and only runs when a
+    lazy free is asked for (UNLINK, the lazyfree-lazy-* options)."""
     count = len(items)
     if count <= LAZYFREE_THRESHOLD:
         return count
