@@ -51,6 +51,23 @@ def _mixed_runs() -> List[List[Any]]:
     commands += [["EXPIRE", "k1", "100"], ["EXPIRE", "nokey", "100"], ["TTL", "k1"],
                  ["TTL", "k2"], ["DEL", "k1"], ["DEL", "k1", "k2"], ["EXISTS", "k3"]]
     commands += [["LRANGE", "list", 0, -1], ["LRANGE", "list", 0, 1]]
+    # Another command of the same arity right after a request a run's own loop served:
+    # the loop must stop at the name, not only at the argument count.
+    commands += [["PING"], ["PING"], ["DBSIZE"], ["PING"]]
+    commands += [["GET", "k3"], ["GET", "k4"], ["STRLEN", "k4"], ["GET", "k5"]]
+    commands += [["SET", "k7", "x"], ["SET", "k8", "y"], ["APPEND", "k8", "z"],
+                 ["SET", "k9", "w"], ["GET", "k8"]]
+    commands += [["INCR", "n"], ["INCR", "n"], ["DECR", "n"], ["INCR", "n"]]
+    commands += [["HSET", "h", "f1", "x"], ["HSET", "h", "f2", "y"],
+                 ["HSETNX", "h", "f9", "z"], ["HINCRBY", "h", "f4", "5"],
+                 ["HGETALL", "h"]]
+    commands += [["SADD", "s", "c"], ["SADD", "s", "d"], ["SREM", "s", "a"],
+                 ["SISMEMBER", "s", "c"], ["SCARD", "s"], ["SISMEMBER", "s", "a"]]
+    commands += [["ZADD", "z", "7", "m1"], ["ZADD", "z", "8", "m2"],
+                 ["ZINCRBY", "z", "5", "m3"], ["ZRANGE", "z", 0, -1, "WITHSCORES"]]
+    commands += [["LPUSH", "list", "p"], ["LPUSH", "list", "q"], ["LPUSHX", "list", "r"],
+                 ["RPUSH", "list", "s"], ["RPOP", "list"], ["RPOP", "list"],
+                 ["LLEN", "list"], ["LPOP", "list"], ["LRANGE", "list", 0, -1]]
     return commands
 
 

@@ -265,16 +265,16 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     max_value = config["hash-max-listpack-value"]
     first = done
     while done < count:
-        args = requests[done]
-        if len(args) != 4 or args[0] != name:
+        try:
+            command, key, field, data = requests[done]  # (cheapest arity test)
+        except ValueError:
             break
-        key = args[1]
+        if command != name:
+            break
         slot = index.get(key)
         if slot is None or expires and key in expires and expires[key] <= now:
             break
         value = values[slot]
-        field = args[2]
-        data = args[3]
         if value.__class__ is PackedHash:
             if len(field) > max_value or len(data) > max_value:
                 break                       # (converted to a hash table by HSET)

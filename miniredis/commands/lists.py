@@ -195,10 +195,12 @@ def _pop_run(left: bool) -> Any:
         events = config["notify-keyspace-events"]
         first = done
         while done < count:
-            args = requests[done]
-            if len(args) != 2 or args[0] != name:
+            try:
+                command, key = requests[done]  # (cheapest arity test)
+            except ValueError:
                 break
-            key = args[1]
+            if command != name:
+                break
             slot = index.get(key)
             if slot is None or expires and key in expires and expires[key] <= now:
                 break

@@ -176,17 +176,18 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     max_intset = config["set-max-intset-entries"]
     added = 0
     while done < count:
-        args = requests[done]
-        if len(args) != 3 or args[0] != name:
+        try:
+            command, key, member = requests[done]  # (cheapest arity test)
+        except ValueError:
             break
-        key = args[1]
+        if command != name:
+            break
         slot = index.get(key)
         if slot is None or expires and key in expires and expires[key] <= now:
             break
         value = values[slot]
         if value.__class__ is not SetValue:
             break
-        member = args[2]
         access[slot] = lru
         if member in value:
             append(b":0\r\n")

@@ -2,7 +2,7 @@
 ``strings.py`` for its size)."""
 from __future__ import annotations
 
-from typing import List
+from typing import Any, List
 
 from .. import errors
 from ..args import parse_int

@@ -88,11 +88,11 @@ def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     first = done
     misses = 0
     while done < count:
-        args = requests[done]
-        if len(args) != 2 or args[0] != name:
+        try:
+            command, key = requests[done]  # (cheapest arity test)
+        except ValueError:
             break
-        key = args[1]
-        if expires and key in expires and expires[key] <= now:
+        if command != name or expires and key in expires and expires[key] <= now:
             break
         slot = index.get(key)
         if slot is None:
@@ -211,19 +211,21 @@ def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     store = db.set
     events = config["notify-keyspace-events"]
     while done < count:
-        args = requests[done]
-        if len(args) != 3 or args[0] != name:
+        try:
+            command, key, value = requests[done]  # (cheapest arity test)
+        except ValueError:
             break
-        key = args[1]
+        if command != name:
+            break
         slot = index.get(key)
         if slot is None or events:
-            store(key, args[2])     # a new key (its slot, the "new" event), or events
+            store(key, value)     # a new key (its slot, the "new" event), or events
             if events:
                 notify(db, "$", b"set", key)
         else:
             # Database.set of a key that exists, written out: any type is replaced,
             # a TTL dropped (no client waits on a key here: tables_for_writes).
-            values[slot] = args[2]
+            values[slot] = value
             if expires:
                 expires.pop(key, None)
             access[slot] = lru
@@ -262,10 +264,12 @@ def _counter_run(delta: int) -> Any:
         events = config["notify-keyspace-events"]
         counters = _COUNTER_VALUES
         while done < count:
-            args = requests[done]
-            if len(args) != 2 or args[0] != name:
+            try:
+                command, key = requests[done]  # (cheapest arity test)
+            except ValueError:
                 break
-            key = args[1]
+            if command != name:
+                break
             slot = index.get(key)
             if slot is None or expires and key in expires and expires[key] <= now:
                 break

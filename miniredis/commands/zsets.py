@@ -229,20 +229,20 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     limits = config["zset-max-listpack-entries"], config["zset-max-listpack-value"]
     changes = 0
     while done < count:
-        args = requests[done]
-        if len(args) != 4 or args[0] != name:
+        try:
+            command, key, score, member = requests[done]  # (cheapest arity test)
+        except ValueError:
             break
-        score = args[2]
+        if command != name:
+            break
         if not score.isdigit() or len(score) >= 300:
             break
-        key = args[1]
         slot = index.get(key)
         if slot is None or expires and key in expires and expires[key] <= now:
             break
         zset = values[slot]
         if zset.__class__ is not ZSet:
             break
-        member = args[3]
         number = float(score)
         access[slot] = lru
         current = zset.scores.get(member)
