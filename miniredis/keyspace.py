@@ -40,7 +40,7 @@ from typing import (TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, O
                     Tuple)
 
 from . import errors
-from .datatypes.lazyfree import frees_lazily
+from .datatypes.lazyfree import lazy_verdict
 from .datatypes.memsize import KEY_OVERHEAD, key_size
 from .errors import CommandError
 from .notify import notify
@@ -355,8 +355,11 @@ class Database:
         lazyfreed_objects, as it does in Redis."""
         if lazy:
             state = self.state
-            if frees_lazily(value, state.config, state.packed_threshold):
+            verdict = lazy_verdict(value, state.config, state.packed_threshold)
+            if verdict:
                 state.stats.lazyfreed_objects += 1
+            elif verdict is None:       # a long list: its node count is walked later
+                state.lazy_frees.defer(value)
 
     def _add_slot(self, key: bytes, value: Any) -> int:
         """Give a new key a slot (a free one, else a new one at the end); its slot."""

@@ -501,3 +501,30 @@ def test_replica_full_sync_follows_replica_lazy_flush(tmp_path):
         for server in servers:
             server.stop()
         master.stop()
+
+
+# -- long lists: decided between requests ------------------------------------------------
+def test_a_long_list_is_walked_after_the_reply():
+    """A list only a walk over its elements can size (here 250,000 one-byte elements:
+    65 nodes of 8 KB) is not walked before UNLINK replies: it is pending (INFO
+    lazyfree_pending_objects) until the server has walked it between requests, then
+    counted, as Redis's background thread frees it after the reply."""
+    from miniredis import Server
+    with Server(port=0) as server:
+        conn = connect(server.port)
+        try:
+            for _ in range(25):
+                conn.call("RPUSH", "l", *["x"] * 10000)
+            conn.call("CONFIG", "RESETSTAT")
+            replies = [encode_command(["UNLINK", "l"]), encode_command(["INFO", "memory"])]
+            conn.send_raw(b"".join(replies))
+            assert conn.read_raw() == b":1\r\n"
+            info = conn.read_raw()
+            assert b"lazyfree_pending_objects:1\r\n" in info
+            assert b"lazyfreed_objects:0\r\n" in info
+            assert _lazyfreed(conn) == 1
+            assert conn.call("RPUSH", "short", *["x"] * 100) == b":100\r\n"
+            assert conn.call("UNLINK", "short") == b":1\r\n"
+            assert _lazyfreed(conn) == 1      # 100 one-byte elements: one node
+        finally:
+            conn.close()

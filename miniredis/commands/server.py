@@ -167,9 +167,10 @@ def _section_memory(state) -> List[str]:
         "mem_total_replication_buffers:0", "mem_clients_slaves:0",
         "mem_clients_normal:%d" % memory.clients, "mem_cluster_links:0",
         "mem_aof_buffer:%d" % figures["aof"],
-        # Values are freed as they leave, so nothing is ever pending; in Redis the
-        # background thread has normally freed them before the next command too.
-        "mem_allocator:pymalloc", "active_defrag_running:0", "lazyfree_pending_objects:0",
+        # Values are freed as they leave, except long lists whose lazy free is still
+        # being decided between requests (miniredis/lazyfree.py).
+        "mem_allocator:pymalloc", "active_defrag_running:0",
+        "lazyfree_pending_objects:%d" % len(state.lazy_frees),
         "lazyfreed_objects:%d" % state.stats.lazyfreed_objects,
     ]
 

@@ -17,7 +17,7 @@ lists and streams, the node structure Redis would have built (see the helpers).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 LAZYFREE_THRESHOLD = 64           # lazyfree.c
 
@@ -75,23 +75,32 @@ def frees_lazily(value: Any, config: Any, packed_threshold: int) -> bool:
 
 
 def _quicklist_nodes(items: Any, fill: int, packed_threshold: int) -> int:
-    """ql->len: the nodes of the quicklist Redis would hold, modelled as successive
-    RPUSHes of the elements build it (_quicklistNodeAllowInsert; elements of
-    ``packed_threshold`` bytes or more get a plain node each), as DUMP models it.
-    Approximation: a list shaped by other edits (LINSERT, LSET, LREM, LTRIM merging
-    nodes) may have a few nodes more or less in Redis.
+    """ql->len: the nodes of the quicklist Redis would hold (see
+    :func:`walk_list_nodes`), from the length where it decides, else by the walk."""
+    known = list_nodes_known(items, fill)
+    if known is not None:
+        return known
+    nodes = 0
+    for nodes in walk_list_nodes(items, fill, packed_threshold):
+        pass
+    return nodes
 
-    Cost: a list of at most LAZYFREE_THRESHOLD elements is answered from its length,
-    one too long for LAZYFREE_THRESHOLD nodes of the most elements a node can hold from
-    its length too; otherwise the walk stops at the first node past the threshold, so it
-    reads at most the elements of LAZYFREE_THRESHOLD + 1 nodes. Redis answers in O(1)
-    (it keeps its nodes); this walk costs about a microsecond per element, up to ~0.2 s
-    for a list of ~250,000 one-byte elements at the default fill, and only runs when a
-    lazy free is asked for (UNLINK, the lazyfree-lazy-* options)."""
+
+def _fill_limit(fill: int) -> Any:
+    """The byte limit of a node at ``fill`` (list-max-listpack-size), None for a
+    count limit."""
+    return _FILL_LEVELS[-fill - 1] if -len(_FILL_LEVELS) <= fill < 0 else None
+
+
+def list_nodes_known(items: Any, fill: int) -> Any:
+    """The node count when the length decides it (a list of at most
+    LAZYFREE_THRESHOLD elements has at most that many nodes; one too long for
+    LAZYFREE_THRESHOLD nodes of the most elements a node can hold has more), else None:
+    only :func:`walk_list_nodes` can tell."""
     count = len(items)
     if count <= LAZYFREE_THRESHOLD:
         return count
-    limit = _FILL_LEVELS[-fill - 1] if -len(_FILL_LEVELS) <= fill < 0 else None
+    limit = _fill_limit(fill)
     if limit is None:
         # A count limit (or none: fill below -5 lets one element in per node), under
         # the size safety limit; every element takes at least 2 bytes.
@@ -100,10 +109,34 @@ def _quicklist_nodes(items: Any, fill: int, packed_threshold: int) -> int:
         per_node = (limit - _EMPTY_LISTPACK - _SIZE_ESTIMATE_OVERHEAD) // 2 + 1
     if -(-count // per_node) > LAZYFREE_THRESHOLD:
         return LAZYFREE_THRESHOLD + 1
+    return None
+
+
+# The walk yields after this many elements (about a millisecond), so that the server
+# can serve clients between its slices (miniredis/lazyfree.py).
+WALK_SLICE = 1000
+
+
+def walk_list_nodes(items: Any, fill: int, packed_threshold: int) -> Iterator[Any]:
+    """The nodes of the quicklist Redis would hold for ``items``, modelled as
+    successive RPUSHes of the elements build it (_quicklistNodeAllowInsert; elements of
+    ``packed_threshold`` bytes or more get a plain node each), as DUMP models it;
+    stops at the first node past LAZYFREE_THRESHOLD. A generator: yields None after
+    every WALK_SLICE elements, and the node count last. Redis answers in O(1) (it keeps
+    its nodes); the walk reads up to LAZYFREE_THRESHOLD + 1 nodes' elements (~250,000
+    one-byte ones at the default fill), about a microsecond each, so the server runs it
+    in slices between requests. Approximation: a list shaped by other edits (LINSERT,
+    LSET, LREM, LTRIM merging nodes) may have a few nodes more or less in Redis."""
+    limit = _fill_limit(fill)
     entry_size = (_classes or _late())[3]
     nodes = in_node = 0
     size = -1                           # the open node's listpack bytes; -1: none/plain
+    seen = 0
     for item in items:
+        seen += 1
+        if seen == WALK_SLICE:
+            seen = 0
+            yield None
         length = len(item)
         if length >= packed_threshold:
             nodes += 1
@@ -124,7 +157,17 @@ def _quicklist_nodes(items: Any, fill: int, packed_threshold: int) -> int:
             in_node = 1
         if nodes > LAZYFREE_THRESHOLD:
             break
-    return nodes
+    yield nodes
+
+
+def lazy_verdict(value: Any, config: Any, packed_threshold: int) -> Any:
+    """:func:`frees_lazily` without the walk: True or False, or None for a list whose
+    node count only :func:`walk_list_nodes` can tell (the caller walks it later)."""
+    packed_list = (_classes or _late())[0]
+    if value.__class__ is packed_list and \
+            list_nodes_known(value, config["list-max-listpack-size"]) is None:
+        return None
+    return frees_lazily(value, config, packed_threshold)
 
 
 def _stream_effort(stream: Any) -> int:
