@@ -17,7 +17,7 @@ Accepted, validated and reported, but with no effect on this server:
 - cluster: cluster-* ; TLS: tls-* (tls-port opens no listener);
 - threads, memory allocator and process: io-threads, io-threads-do-reads,
   jemalloc-bg-thread, activedefrag (only "no" is accepted, as on a Redis built
-  without its jemalloc), active-defrag-*, lazyfree-lazy-*, activerehashing,
+  without its jemalloc), active-defrag-*, activerehashing,
   dynamic-hz, active-expire-effort, server_cpulist, bio_cpulist, aof_rewrite_cpulist,
   bgsave_cpulist, oom-score-adj, oom-score-adj-values, disable-thp, set-proc-title,
   proc-title-template, daemonize, pidfile, supervised, always-show-logo,
@@ -31,6 +31,9 @@ Accepted, validated and reported, but with no effect on this server:
   rdb-key-save-delay, key-load-delay, loading-process-events-interval-bytes;
 - encodings and limits not modelled: list-max-listpack-size, list-compress-depth,
   sanitize-dump-payload, maxmemory-clients (no client eviction).
+
+lazyfree-lazy-* and replica-lazy-flush decide only what INFO's lazyfreed_objects counts
+(miniredis.datatypes.lazyfree): values are always freed as they leave.
 """
 from __future__ import annotations
 

@@ -310,7 +310,7 @@ class Evictor:
         size = db.key_bytes(key)
         if db.expires and key in db.expires:
             size += EXPIRE_OVERHEAD
-        db.remove(key)
+        db.remove(key, state.config.values["lazyfree-lazy-eviction"])
         if state.tracking.prefixes:
             state.tracking.server_modified(db, key)   # no client did it (NOLOOP)
         state.stats.evicted_keys += 1

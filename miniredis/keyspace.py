@@ -40,6 +40,7 @@ from typing import (TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, O
                     Tuple)
 
 from . import errors
+from .datatypes.lazyfree import lazy_verdict
 from .datatypes.memsize import KEY_OVERHEAD, key_size
 from .errors import CommandError
 from .notify import notify
@@ -164,9 +165,12 @@ class Database:
 
     def own_loops_may_write(self) -> bool:
         """Whether a command's own loop of writes (miniredis/runs.py) may store: not
-        while writes are propagated or clients wait on keys (the handlers do that)."""
+        while writes are propagated or clients wait on keys (the handlers do that),
+        nor while overwritten values count as lazily freed (SET's loop replaces values
+        without :meth:`set`)."""
         state = self.state
-        return state.propagator is None and not state.blocking.queues
+        return state.propagator is None and not state.blocking.queues \
+            and not state.config.values["lazyfree-lazy-server-del"]
 
     def tables_for_writes(self) -> Optional[Tuple[Any, ...]]:
         """What a command's own loop of writes works on (key -> slot, values and access
@@ -277,6 +281,8 @@ class Database:
         if slot is not None:
             if state.blocking.queues:
                 self._signal_gone(key)   # a replaced value may strand XREADGROUP waiters
+            if state.config.values["lazyfree-lazy-server-del"]:
+                self._overwritten(slot, value)
             self._values[slot] = value
             if not keep_ttl and self.expires:
                 self.expires.pop(key, None)
@@ -303,12 +309,15 @@ class Database:
         clock = state.lru_clock
         hook = state.on_key_modified
         waited = state.blocking.queues
+        lazy = state.config.values["lazyfree-lazy-server-del"]
         for i in range(start, len(args), 2):
             key = args[i]
             slot = index.get(key)
             if slot is not None:
                 if waited:
                     self._signal_gone(key)
+                if lazy:
+                    self._overwritten(slot, args[i + 1])
                 values[slot] = args[i + 1]
                 if expires:
                     expires.pop(key, None)
@@ -330,6 +339,27 @@ class Database:
         hook = state.on_key_modified
         if hook is not None:
             hook(self, key)
+
+    def _overwritten(self, slot: int, value: Any) -> None:
+        """The value at ``slot`` is about to be replaced by ``value`` under
+        lazyfree-lazy-server-del (Redis's dbOverwrite frees the old one with
+        freeObjAsync)."""
+        old = self._values[slot]
+        if old is not value:
+            self.release(old)
+
+    def release(self, value: Any, lazy: bool = True) -> None:
+        """``value`` left the keyspace (deleted, overwritten) or was a command's own
+        result set (SUNION's): Python frees it at once, but when ``lazy`` and Redis's
+        freeObjAsync would have handed it to its background thread it counts in INFO's
+        lazyfreed_objects, as it does in Redis."""
+        if lazy:
+            state = self.state
+            verdict = lazy_verdict(value, state.config, state.packed_threshold)
+            if verdict:
+                state.stats.lazyfreed_objects += 1
+            elif verdict is None:       # a long list: its node count is walked later
+                state.lazy_frees.defer(value)
 
     def _add_slot(self, key: bytes, value: Any) -> int:
         """Give a new key a slot (a free one, else a new one at the end); its slot."""
@@ -376,11 +406,14 @@ class Database:
         fresh.extend(array(ACCESS_TYPE, [start]) * len(self._slots))
         self.access = fresh
 
-    def _remove(self, key: bytes) -> None:
-        """Forget ``key`` entirely: value, TTL, SCAN slot, access time."""
+    def _remove(self, key: bytes, lazy: bool = False) -> None:
+        """Forget ``key`` entirely: value, TTL, SCAN slot, access time. ``lazy``: as
+        Redis's dbAsyncDelete (see :meth:`release`), else its dbSyncDelete."""
         slot = self.index.pop(key)
         if self.expires:
             self.expires.pop(key, None)
+        if lazy:
+            self.release(self._values[slot])
         self._slots[slot] = None
         self._values[slot] = None
         sizes = self.sizes
@@ -395,17 +428,23 @@ class Database:
         if len(free) > _COMPACT_MIN_FREE and 4 * len(free) > 3 * len(self._slots):
             self._compact()
 
-    def delete(self, key: bytes) -> bool:
-        """Remove ``key``; True if it existed (and was not already expired)."""
+    def delete(self, key: bytes, lazy: Optional[bool] = None) -> bool:
+        """Remove ``key``; True if it existed (and was not already expired). ``lazy``:
+        whether Redis would free the value with dbAsyncDelete (UNLINK; DEL per
+        lazyfree-lazy-user-del...); None: as its dbDelete, per
+        lazyfree-lazy-server-del (a command's destination, RESTORE REPLACE...)."""
         if self.peek(key) is None:
             return False
-        self._remove(key)
+        if lazy is None:
+            lazy = self.state.config.values["lazyfree-lazy-server-del"]
+        self._remove(key, lazy)
         self.signal_modified(key)
         return True
 
-    def remove(self, key: bytes) -> None:
-        """Delete ``key``, which exists, whatever its TTL (eviction): no event here."""
-        self._remove(key)
+    def remove(self, key: bytes, lazy: bool = False) -> None:
+        """Delete ``key``, which exists, whatever its TTL (eviction: ``lazy`` per
+        lazyfree-lazy-eviction): no event here."""
+        self._remove(key, lazy)
         self.signal_modified(key)
 
     def sample_keys(self, count: int, volatile: bool = False) -> List[bytes]:
@@ -473,9 +512,14 @@ class Database:
         if hook is not None:
             hook(self, key)
 
-    def flush(self) -> None:
+    def flush(self, lazy: bool = False) -> None:
         """Remove every key (FLUSHDB): WATCHes of its keys are touched (client-side
-        caching is told by the FLUSH commands, with one null, not key by key)."""
+        caching is told by the FLUSH commands, with one null, not key by key).
+        ``lazy``: as Redis's emptyDbAsync, which counts every key of the database in
+        lazyfreed_objects (expired ones not yet reclaimed included), whatever its
+        value."""
+        if lazy:
+            self.state.stats.lazyfreed_objects += len(self.index)
         hook = self.state.key_hooks.get("watch")
         if hook is not None:
             for key in list(self.index):
@@ -565,13 +609,14 @@ class Database:
         if self.state.pause.type and self.state.pause.check():
             return True  # CLIENT PAUSE: reported missing, but kept until the pause ends
         threshold = self.state.config.values["latency-monitor-threshold"]
+        lazy = self.state.config.values["lazyfree-lazy-expire"]
         if threshold:       # deleting a big value is a latency event of its own
             started = perf_counter_ns()
-            self._remove(key)
+            self._remove(key, lazy)
             self.state.latency.add_if_needed(
                 threshold, "expire-del", (perf_counter_ns() - started) // 1_000_000)
         else:
-            self._remove(key)
+            self._remove(key, lazy)
         if self.state.propagator is not None:
             self.state.propagator.expired(self, key)   # propagated as DEL, as Redis does
         self.state.stats.expired_keys += 1

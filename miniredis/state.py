@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 from .clock import Clock
 from .config import Config
 from .keyspace import Database
+from .lazyfree import PendingFrees
 from .querybuf import ClientsCron
 from .replication.state import ReplicationState
 
@@ -43,6 +44,7 @@ class Stats:
         self.keyspace_misses = 0
         self.expired_keys = 0
         self.evicted_keys = 0
+        self.lazyfreed_objects = 0      # INFO memory (miniredis.datatypes.lazyfree)
         self.total_net_input_bytes = 0
         self.total_net_output_bytes = 0
         self.total_net_repl_input_bytes = 0     # read from this replica's master
@@ -118,6 +120,8 @@ class ServerState:
         self.rebind: Optional[Callable[[str, int], None]] = None
         self.log: Callable[[str, str], None] = lambda level, message: None
         self.loop: Any = None               # the hub's libev loop, set by the Server
+        # Long lists whose lazy free Redis would count, walked between requests.
+        self.lazy_frees = PendingFrees(self)
         from .blocking import Blocking
         self.blocking = Blocking(self)      # clients parked in BLPOP & co.
         self.busy_script: Any = None        # a script past busy-reply-threshold

@@ -30,6 +30,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
+from .datatypes.lazyfree import tracking_table_freed
 from .scripting import script_running
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -395,9 +396,12 @@ class Tracking:
         if not self.table and not self.prefixes:
             self._install()
 
-    def flushed(self, client: Any) -> None:
+    def flushed(self, client: Any, lazy: bool = False) -> None:
         """FLUSHDB/FLUSHALL: every tracking client is told with a null, the table is
-        emptied (trackingInvalidateKeysOnFlush)."""
+        emptied (trackingInvalidateKeysOnFlush); ``lazy``: as an asynchronous flush,
+        which frees a big table in Redis's background thread (lazyfreed_objects)."""
+        if lazy and self.table:
+            self.state.stats.lazyfreed_objects += tracking_table_freed(self.table)
         if self.clients:
             for other in list(self.state.clients.values()):
                 if other.tracking is None:

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 from .. import errors
 from ..errors import CommandError
 from ..args import to_int
+from ..datatypes.lazyfree import lazily_freed_entries
 from ..glob import match
 from ..protocol import OK, Map, Set, Simple
 from ..scripting.functions import LOAD_TIMEOUT_MS, Function, Registry
 from ..scripting.lua import LuaEngine
 from . import command, container
 from .connection import REDIS_VERSION, help_reply
-from .scripting import Scripting, _Run, prepare_run, script_keys
+from .scripting import Scripting, _Run, flush_is_async, prepare_run, script_keys
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -200,7 +201,10 @@ def function_flush(client: "Client", args: List[bytes]) -> Any:
                                                                      "FUNCTION"))
     if len(args) == 3 and args[2].lower() not in (b"sync", b"async"):
         raise CommandError(errors.FUNCTION_FLUSH_OPTION)
-    functions(client.state).registry.flush()
+    registry = functions(client.state).registry
+    if flush_is_async(client, args):
+        client.state.stats.lazyfreed_objects += lazily_freed_entries(len(registry.functions))
+    registry.flush()
     return OK
 
 

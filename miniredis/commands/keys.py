@@ -22,20 +22,25 @@ from . import command, container
 @command("del", -2, "write", keys=(1, -1, 1), group="generic", since="1.0.0",
          summary="Deletes one or more keys.")
 def del_(client, args: List[bytes]):
-    db = client.db
-    deleted = 0
-    for key in args[1:]:
-        if db.delete(key):
-            notify(db, "g", b"del", key)
-            deleted += 1
-    client.state.dirty += deleted
-    return deleted
+    return _delete_keys(client, args, client.state.config.values["lazyfree-lazy-user-del"])
 
 
 @command("unlink", -2, "write fast", keys=(1, -1, 1), group="generic", since="4.0.0",
          summary="Asynchronously deletes one or more keys.")
 def unlink(client, args: List[bytes]):
-    return del_(client, args)
+    return _delete_keys(client, args, True)
+
+
+def _delete_keys(client, args: List[bytes], lazy: bool) -> int:
+    """DEL and UNLINK (delGenericCommand): ``lazy`` frees as dbAsyncDelete does."""
+    db = client.db
+    deleted = 0
+    for key in args[1:]:
+        if db.delete(key, lazy):
+            notify(db, "g", b"del", key)
+            deleted += 1
+    client.state.dirty += deleted
+    return deleted
 
 
 @command("exists", -2, "readonly fast", keys=(1, -1, 1), group="generic", since="1.0.0",
@@ -152,7 +157,7 @@ def _rename(client, args: List[bytes], only_if_new: bool):
             return 0
         db.delete(target)
     deadline = db.get_expire(source)
-    db.delete(source)
+    db.delete(source, False)    # (Redis holds a reference: never freed lazily)
     db.set(target, value)
     if deadline is not None:
         db.set_expire(target, deadline)
@@ -248,7 +253,7 @@ def move(client, args: List[bytes]):
     if value is None or target_db.get(key) is not None:
         return 0
     _move_value(source_db, key, target_db, key, value)
-    source_db.delete(key)
+    source_db.delete(key, False)    # (moved, not freed)
     notify(source_db, "g", b"move_from", key)
     notify(target_db, "g", b"move_to", key)
     client.state.dirty += 1
@@ -335,7 +340,7 @@ def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
             return 0
     client.state.dirty += 1
     if when <= now:
-        db.delete(key)
+        db.delete(key, client.state.config.values["lazyfree-lazy-expire"])
         notify(db, "g", b"del", key)
         return 1
     db.set_expire(key, when)

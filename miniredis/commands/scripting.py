@@ -23,6 +23,7 @@ from ..args import parse_int
 from ..dirty import write_done
 from ..monitor import feed as monitor_feed, shown as monitor_shown
 from ..errors import CommandError
+from ..datatypes.lazyfree import lazily_freed_entries
 from ..histogram import record as record_latency
 from ..scripting.lua import LuaEngine, ScriptError
 from ..protocol import OK, RESP2, RESP3, Raw
@@ -556,8 +557,19 @@ def script_exists(client: "Client", args: List[bytes]) -> Any:
 def script_flush(client: "Client", args: List[bytes]) -> Any:
     if len(args) > 3 or (len(args) == 3 and args[2].lower() not in (b"sync", b"async")):
         raise CommandError(errors.SCRIPT_FLUSH_OPTION)
-    _scripting(client.state).flush()
+    scripting = _scripting(client.state)
+    if flush_is_async(client, args):
+        client.state.stats.lazyfreed_objects += lazily_freed_entries(len(scripting.scripts))
+    scripting.flush()
     return OK
+
+
+def flush_is_async(client, args: List[bytes]) -> bool:
+    """SCRIPT FLUSH's and FUNCTION FLUSH's mode (checked valid): ASYNC, SYNC, or
+    without either lazyfree-lazy-user-flush."""
+    if len(args) == 3:
+        return args[2].lower() == b"async"
+    return client.state.config.values["lazyfree-lazy-user-flush"]
 
 
 @command("script|help", 2, "loading stale", group="scripting", since="5.0.0",

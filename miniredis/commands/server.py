@@ -24,30 +24,35 @@ from .pubsub import info_fields as pubsub_info
 from .. import configrewrite, evict, persistence
 
 
-def _flush_mode(args: List[bytes]) -> None:
+def _flush_mode(client, args: List[bytes]) -> bool:
+    """Whether FLUSHALL/FLUSHDB frees asynchronously: ASYNC, SYNC, or without either
+    lazyfree-lazy-user-flush (getFlushCommandFlags)."""
     if len(args) > 2 or (len(args) == 2 and args[1].lower() not in (b"async", b"sync")):
         raise CommandError(errors.SYNTAX)
+    if len(args) == 2:
+        return args[1].lower() == b"async"
+    return client.state.config.values["lazyfree-lazy-user-flush"]
 
 
 @command("flushdb", -1, "write", group="server", since="1.0.0",
          summary="Remove all keys from the current database")
 def flushdb(client, args: List[bytes]):
-    _flush_mode(args)
+    lazy = _flush_mode(client, args)
     client.state.dirty += len(client.db)     # (the keys removed; propagated anyway)
-    client.db.flush()
-    client.state.tracking.flushed(client)
+    client.db.flush(lazy)
+    client.state.tracking.flushed(client, lazy)
     return OK
 
 
 @command("flushall", -1, "write", group="server", since="1.0.0",
          summary="Remove all keys from all databases")
 def flushall(client, args: List[bytes]):
-    _flush_mode(args)
+    lazy = _flush_mode(client, args)
     for db in client.state.dbs:
         client.state.dirty += len(db)
-        db.flush()
+        db.flush(lazy)
     persistence.flushed_all(client.state)   # no older snapshot may land after this
-    client.state.tracking.flushed(client)
+    client.state.tracking.flushed(client, lazy)
     return OK
 
 
@@ -162,8 +167,11 @@ def _section_memory(state) -> List[str]:
         "mem_total_replication_buffers:0", "mem_clients_slaves:0",
         "mem_clients_normal:%d" % memory.clients, "mem_cluster_links:0",
         "mem_aof_buffer:%d" % figures["aof"],
-        "mem_allocator:pymalloc", "active_defrag_running:0", "lazyfree_pending_objects:0",
-        "lazyfreed_objects:0",
+        # Values are freed as they leave, except long lists whose lazy free is still
+        # being decided between requests (miniredis/lazyfree.py).
+        "mem_allocator:pymalloc", "active_defrag_running:0",
+        "lazyfree_pending_objects:%d" % len(state.lazy_frees),
+        "lazyfreed_objects:%d" % state.stats.lazyfreed_objects,
     ]
 
 

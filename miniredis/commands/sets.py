@@ -328,12 +328,13 @@ def spop(client, args: List[bytes]):
     notify(db, "s", b"spop", key)
     if count >= size:
         # The whole set, replied as Redis's union of it (an intset when it can be):
-        # Redis runs SUNION here, whose read lookup counts a keyspace hit.
+        # Redis runs SUNION here: its read lookup counts a keyspace hit, and its
+        # result set is freed as SUNION's is (lazyfree-lazy-server-del).
         db.get_read(key)
-        popped = _ordered(new_set(client, value))
+        popped = _reply_built_set(client, value)
         db.delete(key)
         notify(db, "g", b"del", key)
-        return Set(popped)
+        return popped
     remaining = size - count
     members = tuple(value)
     if remaining * _SPOP_MOVE_STRATEGY_MUL > count:
@@ -345,6 +346,8 @@ def spop(client, args: List[bytes]):
         value.difference_update(kept)
         popped = list(value)
         db.replace_value(key, new_set(client, kept))
+        # Redis's dbOverwrite frees the old set, holding the popped members, then.
+        db.release(value, client.state.config.values["lazyfree-lazy-server-del"])
     db.signal_modified(key)
     return Set(popped)
 
@@ -429,8 +432,13 @@ def _store(client, destination: bytes, members: Iterable[bytes], event: bytes) -
 
 
 def _reply_built_set(client, members: Iterable[bytes]) -> Set:
-    """SUNION/SDIFF reply by walking the result set Redis builds (sorted if an intset)."""
-    return Set(_ordered(new_set(client, members)))
+    """SUNION/SDIFF reply by walking the result set Redis builds (sorted if an intset).
+    Redis then frees that set with freeObjAsync under lazyfree-lazy-server-del (its
+    encoding judged from the result: SDIFF's may have been a hash table on the way)."""
+    value = new_set(client, members)
+    if client.state.config.values["lazyfree-lazy-server-del"]:
+        client.db.release(value)
+    return Set(_ordered(value))
 
 
 @command("sinter", -2, "readonly", keys=(1, -1, 1), group="set", since="1.0.0",

@@ -101,6 +101,10 @@ def _str_size(value: bytes) -> int:
     return size + _backlen(size)
 
 
+# The same bytes for a list's quicklist nodes (miniredis.datatypes.lazyfree).
+listpack_string_size = _str_size
+
+
 _NOT_SIZED: StreamID = (-1, -1)   # below every ID: no entry of the node sized yet
 
 

@@ -663,7 +663,7 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
                 raise reader.fail("duplicate key '%s'" % key.decode("utf-8", "replace"))
             else:
                 if merge and key in db.data:
-                    db.delete(key)
+                    db.delete(key, False)       # (dbSyncDelete)
                 db.set(key, value)
                 if expires_at is not None:
                     db.set_expire(key, expires_at)

@@ -108,9 +108,15 @@ def load(state: "ServerState", payload: bytes, log: Callable[[str, str], None]) 
 
 def flush_everything(state: "ServerState") -> None:
     """Every key of every database and every function library (emptyData): WATCHers,
-    tracking clients and blocked clients see it as FLUSHALL."""
+    tracking clients and blocked clients see it as FLUSHALL. Asynchronous (counted
+    in lazyfreed_objects) with replica-lazy-flush, as Redis's readSyncBulkPayload."""
     from ..commands.functions import functions
+    from ..datatypes.lazyfree import lazily_freed_entries
+    lazy = state.config.values["replica-lazy-flush"]
     for db in state.dbs:
-        db.flush()
-    functions(state).registry.flush()
-    state.tracking.flushed(None)
+        db.flush(lazy)
+    registry = functions(state).registry
+    if lazy:
+        state.stats.lazyfreed_objects += lazily_freed_entries(len(registry.functions))
+    registry.flush()
+    state.tracking.flushed(None, lazy)
