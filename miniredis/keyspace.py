@@ -33,10 +33,9 @@ from __future__ import annotations
 import heapq
 import random as _random
 from array import array
-from bisect import bisect_left
 from collections import deque
 from time import perf_counter_ns
-from typing import (TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, List, Optional,
+from typing import (TYPE_CHECKING, Any, Deque, Dict, Iterator, List, Optional,
                     Tuple)
 
 from . import errors
@@ -44,18 +43,13 @@ from .datatypes.lazyfree import lazy_verdict
 from .datatypes.memsize import KEY_OVERHEAD, key_size
 from .errors import CommandError
 from .notify import notify
+from .scanindex import COMPACT_MIN_FREE, ScanIndex
 
 if TYPE_CHECKING:  # pragma: no cover
     from .server import ServerState
 
 STRING_TYPES = (bytes, bytearray)
 
-# SCAN index tuning (see Database._compact): cursor layout and compaction thresholds.
-_POSITION_BITS = 40
-_POSITION_MASK = (1 << _POSITION_BITS) - 1
-_EPOCH_MASK = (1 << 24) - 1
-_COMPACT_MIN_FREE = 1024
-_HISTORY_MAX = 8
 
 
 # Access tables are array("i") (LRU clocks are 31-bit seconds, LFU entries 24 bits);
@@ -115,7 +109,7 @@ class KeyValues:
         return (values[slot] for slot in self._db.index.values())
 
 
-class Database:
+class Database(ScanIndex):
     """One numbered database: ``index`` maps keys to slots of the value table,
     ``expires`` holds absolute deadlines (ms)."""
 
@@ -425,7 +419,7 @@ class Database:
         self._signal_gone(key)
         free = self._free
         free.append(slot)
-        if len(free) > _COMPACT_MIN_FREE and 4 * len(free) > 3 * len(self._slots):
+        if len(free) > COMPACT_MIN_FREE and 4 * len(free) > 3 * len(self._slots):
             self._compact()
 
     def delete(self, key: bytes, lazy: Optional[bool] = None) -> bool:
@@ -694,105 +688,3 @@ class Database:
             setattr(other, name, mine)
         self._signal_gone(None)
         other._signal_gone(None)
-
-    # -- SCAN index -------------------------------------------------------------------
-    # Every key owns a slot in ``_slots`` for as long as it exists and never moves while
-    # it lives, except in a compaction (below). A cursor is a slot number: SCAN walks
-    # slots upwards from it, so a key present for the whole scan sits in one slot the
-    # whole time and the walk must pass it. Deleting a key leaves a tombstone (None)
-    # whose slot is reused by the next new key (a new key may or may not be returned:
-    # Redis promises nothing for those either). Nothing is ever sorted.
-    #
-    # Tombstones are compacted once they fill three quarters of the table (and there are more than
-    # _COMPACT_MIN_FREE of them), so a walk never wades through a mostly empty table.
-    # Compaction keeps the keys' relative order and starts a new epoch; the cursor
-    # carries the epoch in its high bits (position in the low _POSITION_BITS). For each
-    # recent compaction the sorted old slot numbers of the survivors are kept, and an
-    # old cursor p becomes "how many survivors sat below p" -- exactly the new slot of
-    # the first key at or after p -- so an interrupted scan resumes where it stopped,
-    # losing nothing. A cursor from an epoch older than the kept history restarts at 0
-    # (duplicates are allowed; omissions are not).
-    def _compact(self) -> None:
-        """Squeeze out tombstones, keeping order; remember how old slots map to new."""
-        slots = self._slots
-        old_positions = array("q", [i for i, key in enumerate(slots) if key is not None])
-        live: List[bytes] = [key for key in slots if key is not None]
-        sizes = self.sizes
-        self.sizes = array("I", [sizes[i] for i in old_positions])
-        values = self._values
-        self._values = [values[i] for i in old_positions]
-        access = self.access
-        fresh = self.state.new_access_map()
-        fresh.extend(array(ACCESS_TYPE, [access[i] for i in old_positions]))
-        self.access = fresh
-        self._slots = live
-        self.index = dict(zip(live, range(len(live))))
-        self._free = []
-        self._epoch += 1
-        history = self._history
-        history.append((self._epoch, old_positions))
-        # Bounded memory: a few translation tables, never much more than the keyspace.
-        total = sum(len(table) for _, table in history)
-        while len(history) > _HISTORY_MAX or (
-                len(history) > 1 and total > 4 * len(live) + 65536):
-            total -= len(history.popleft()[1])
-
-    def _resume(self, cursor: int) -> int:
-        """The slot at which a scan holding ``cursor`` continues in the current epoch."""
-        position = cursor & _POSITION_MASK
-        tag = cursor >> _POSITION_BITS
-        current = self._epoch & _EPOCH_MASK
-        if tag == current:
-            return position
-        history = self._history
-        # The compactions after the cursor's epoch, oldest first, must all be known.
-        behind = (current - tag) & _EPOCH_MASK
-        if behind > len(history):
-            return 0
-        for _, old_positions in list(history)[len(history) - behind:]:
-            position = bisect_left(old_positions, position)
-        return position
-
-    def scan(self, cursor: int, count: int,
-             matches: Optional[Callable[[bytes], bool]] = None) -> Tuple[int, List[bytes]]:
-        """Walk about ``count`` keys from ``cursor``; return the next cursor (0 when the
-        walk is complete) and those walked keys that pass ``matches`` and are live.
-
-        As in Redis, the pattern is applied first and only matching keys are checked
-        for expiry (and reclaimed if expired); keys failing the pattern stay untouched.
-        """
-        slots = self._slots
-        position = self._resume(cursor)
-        found: List[bytes] = []
-        walked = 0
-        budget = max(count, 1) * 10  # also bound the tombstones walked per call
-        expires = self.expires
-        now = self.state.clock.ms() if expires else 0
-        while budget and position < len(slots) and walked < count:
-            key = slots[position]
-            position += 1
-            budget -= 1
-            if key is None:
-                continue
-            walked += 1
-            if matches is not None and not matches(key):
-                continue
-            if expires:
-                deadline = expires.get(key)
-                if deadline is not None and deadline <= now:
-                    epoch = self._epoch
-                    if not self._expire(key):
-                        found.append(key)   # (live to a replica's master)
-                        continue
-                    if self._epoch != epoch:  # that deletion compacted the table
-                        position = self._resume(
-                            ((epoch & _EPOCH_MASK) << _POSITION_BITS) | position)
-                        slots = self._slots
-                    continue
-            found.append(key)
-        if position >= len(slots):
-            return 0, found
-        return self._cursor(position), found
-
-    def _cursor(self, position: int) -> int:
-        return ((self._epoch & _EPOCH_MASK) << _POSITION_BITS) | position
