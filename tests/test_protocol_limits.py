@@ -307,3 +307,36 @@ def test_read_ending_inside_hiredis(differ, first, second):
     replies = {name: _in_two_reads(port, first, second)
                for name, port in differ.ports.items()}
     assert replies["miniredis"] == replies["redis"], replies
+
+
+def _replies_in_pieces(port: int, data: bytes, piece: int, count: int) -> list:
+    """Send ``data`` in ``piece``-byte writes a moment apart (each read of the server
+    stops inside some request) and read ``count`` replies."""
+    conn = RawConnection(port)
+    try:
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for start in range(0, len(data), piece):
+            conn.sock.sendall(data[start:start + piece])
+            time.sleep(0.001)
+        return [conn.read_raw() for _ in range(count)]
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("piece", [65536, 7919, 1021])
+def test_pipelines_split_anywhere_with_big_elements_and_counts(differ, piece):
+    """Reads that end inside a request after thousands of complete ones: the parser
+    finds where hiredis stopped from the requests' sizes (wire.requests_length), with
+    elements of 10,000 bytes and more and a request of 10,001 arguments (its C loops'
+    tables stop there), as redis-server answers the same bytes."""
+    commands = [["SET", "k%d" % i, "v" * (i % 50)] for i in range(3000)]
+    commands += [["SET", "big", "x" * 12000], ["STRLEN", "big"], ["SET", "edge", "y" * 9999],
+                 ["SET", "edge2", "z" * 10000], ["RPUSH", "l", *["e"] * 10000],
+                 ["LLEN", "l"], ["DEL", "l"]]
+    commands += [["GET", "k%d" % i] for i in range(0, 3000, 7)]
+    data = b"".join(encode_command(c) for c in commands)
+    results = []
+    for port in (differ.ports["redis"], differ.ports["miniredis"]):
+        RawConnection(port).call("FLUSHALL")
+        results.append(_replies_in_pieces(port, data, piece, len(commands)))
+    assert results[1] == results[0]
