@@ -39,12 +39,16 @@ class PendingFrees:
         return len(self.queue)
 
     def defer(self, value: Any) -> None:
-        """Decide about ``value`` (a list that left the keyspace) later; at once when
-        no event loop runs (embedded, not serving)."""
-        if self.state.loop is None:
-            self._decide(value, slices=False)
+        """Decide about ``value`` (a list that left the keyspace) later, by the node
+        layout the settings give it now; at once when no event loop runs (embedded,
+        not serving)."""
+        state = self.state
+        pending = (value, state.config.values["list-max-listpack-size"],
+                   state.packed_threshold)
+        if state.loop is None:
+            self._decide(pending)
             return
-        self.queue.append(value)
+        self.queue.append(pending)
         if self._worker is None:
             import gevent
             self._worker = gevent.spawn(self._work)
@@ -53,19 +57,19 @@ class PendingFrees:
         import gevent
         try:
             while self.queue:
-                self._decide(self.queue[0], slices=True, pause=gevent.sleep)
+                self._decide(self.queue[0], gevent.sleep)
                 self.queue.popleft()
         finally:
             self._worker = None
 
-    def _decide(self, value: Any, slices: bool, pause: Any = None) -> None:
-        state = self.state
+    def _decide(self, pending: Any, pause: Any = None) -> None:
+        """Walk one list (``pause`` between slices, if given) and count it if Redis
+        would have freed it in its background thread."""
         nodes = 0
-        for nodes in walk_list_nodes(value, state.config.values["list-max-listpack-size"],
-                                     state.packed_threshold):
-            if nodes is None and slices:
+        for nodes in walk_list_nodes(*pending):
+            if nodes is None and pause is not None:
                 # A timer, not sleep(0): the loop then polls before the next slice
                 # (callbacks queued by sleep(0) may run back to back for a while).
                 pause(_PAUSE)
         if nodes > LAZYFREE_THRESHOLD:
-            state.stats.lazyfreed_objects += 1
+            self.state.stats.lazyfreed_objects += 1
