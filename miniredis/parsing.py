@@ -273,39 +273,52 @@ class RequestParser:
         # them, so ``GETXX+foo`` hides one. What hiredis parsed from a buffer holding
         # one of these bytes is kept only if it is its canonical encoding.
         strings = 43 in buf or 61 in buf or 40 in buf
+        first = len(requests)
+        reader = None
         if single and 62 not in buf and 126 not in buf and 124 not in buf \
                 and 37 not in buf and (lone or _BIG_COUNT(buf, 3) is None):
-            # The commonest read: one request, of fewer than 10 arguments, and no
-            # byte hiredis could read as an aggregate ('>~|%'; no other '*' but
-            # with fewer than 4 digits: XADD's '*', a nested array hiredis sizes
-            # cheaply). If hiredis returns it whole, consuming every byte, every
-            # argument is bytes and (with '+=(' about) it is canonical, it is
-            # exactly what the general path below would find.
+            # The commonest read: it starts with a request of fewer than 10
+            # arguments, and holds no byte hiredis could read as an aggregate
+            # ('>~|%'; no '*' with 4 digits or more: XADD's '*' and the headers of a
+            # pipeline are arrays hiredis sizes cheaply), so hiredis may take all of
+            # it. If it returns the first request whole and every argument is bytes:
+            # when that consumed every byte and (with '+=(' about) it is canonical,
+            # it is exactly what the general path below would find; when more
+            # follows (a pipeline), the loop below goes on with this reader.
             reader = self.reader
             try:
                 reader.feed(buf)
                 req = reader.gets()
-                if req.__class__ is list and req and not reader.has_data():
+                if req.__class__ is list and req:
                     _join(req)      # TypeError unless every element is bytes
-                    if not strings or buf == _pack(tuple(req)):
+                    if reader.has_data():
+                        requests.append(req)
+                    elif not strings or buf == _pack(tuple(req)):
                         requests.append(req)
                         return -1
+                    else:
+                        reader = None
+                else:
+                    reader = None
             except Exception:  # hiredis's ProtocolError, TypeError: as below
-                pass
-            self.reader = hiredis.Reader()  # start over, the general way
-        verify = False
-        counts = 62 in buf or 126 in buf or 124 in buf \
-            or not lone and _BIG_COUNT(buf, pos) is not None
-        if counts or strings:
-            # An aggregate header may hide where a string may (``ECHOXX*99999999``):
-            # every count of 4 digits or more is weighed, not only those starting a
-            # line.
-            if counts and aggregate_too_big(buf, pos):
-                return self._split_careful(buf, pos, requests)
-            verify = strings
-        reader = self.reader
-        reader.feed(buf if pos == 0 else buf[pos:])
-        first = len(requests)
+                reader = None
+            if reader is None:
+                self.reader = hiredis.Reader()  # start over, the general way
+        if reader is not None:
+            verify = strings    # ('>~|' and big counts were ruled out above)
+        else:
+            verify = False
+            counts = 62 in buf or 126 in buf or 124 in buf \
+                or not lone and _BIG_COUNT(buf, pos) is not None
+            if counts or strings:
+                # An aggregate header may hide where a string may
+                # (``ECHOXX*99999999``): every count of 4 digits or more is weighed,
+                # not only those starting a line.
+                if counts and aggregate_too_big(buf, pos):
+                    return self._split_careful(buf, pos, requests)
+                verify = strings
+            reader = self.reader
+            reader.feed(buf if pos == 0 else buf[pos:])
         append = requests.append
         gets = reader.gets
         join = _join

@@ -233,6 +233,15 @@ def test_debug_refused_inside_multi(differ):
     b"*2\r\n$4\r\nECHO\r\n*2\r\n$1\r\na\r\n:1\r\n",
     b"*3\r\n$4\r\nECHO\r\n$2\r\n+x\r\n", b"*1\r\n$4\r\nPING\r\nPING\r\n",
     b"*2\r\n$4\r\nECHO\r\n$-1\r\n", b"*2\r\n$4\r\nECHO\r\n$1\r\nab\r\n",
+    # A pipeline whose first request is well formed (the quick path's reader goes on
+    # with the rest): what follows is judged as in any other read.
+    b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n:1\r\n*1\r\n$4\r\nPING\r\n",
+    b"*1\r\n$4\r\nPING\r\n*0\r\n*2\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n",
+    b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$-1\r\n*1\r\n$4\r\nPING\r\n",
+    b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n+hi\r\n*1\r\n$4\r\nPING\r\n",
+    b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$1\r\na\r\nPING\r\n",
+    b"*1\r\n$4\r\nPING\r\n*0\r\n*2\r\n$4\r\nECHO\r\n$3\r\nab",
+    b"*2\r\n$4\r\nECHO\r\n$1\r\na\r\n*2\r\n$4\r\nECHO\r\n$1\r\nab\r\n",
 ])
 def test_only_bulk_strings_are_arguments(differ, data):
     """Redis takes only '$' bulk strings as arguments; hiredis reads RESP3 types too."""
