@@ -28,7 +28,7 @@ from .blocking import BLOCKED
 from .monitor import feed as monitor_feed, shown as monitor_shown
 from .pause import may_replicate
 from .replication.replica import link_down_refuses_stale, read_only as replica_read_only
-from .protocol import OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
+from .protocol import BULK_HEADS, CRLF, OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
 from .security.protected import PROTECTED_COMMANDS, command_refusal
 from .output import ReplyWriter
 from .parsing import RequestParser
@@ -516,7 +516,10 @@ class Client(RequestParser, ReplyWriter):
             elif reply is PONG:
                 append(PONG_BYTES)
             elif cls is bytes:
-                append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+                try:
+                    out.extend((BULK_HEADS[len(reply)], reply, CRLF))
+                except IndexError:
+                    append(b"$%d\r\n%s\r\n" % (len(reply), reply))
             elif cls is int:
                 append(b":%d\r\n" % reply)
             else:

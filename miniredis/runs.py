@@ -32,7 +32,7 @@ from typing import Any
 
 from .errors import CommandError
 from .histogram import record
-from .protocol import OK, OK_BYTES, PONG
+from .protocol import BULK_HEADS, CRLF, OK, OK_BYTES, PONG
 
 PONG_BYTES = b"+PONG\r\n"
 
@@ -117,7 +117,10 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
         elif reply is PONG:
             append(PONG_BYTES)
         elif cls is bytes:
-            append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+            try:
+                out.extend((BULK_HEADS[len(reply)], reply, CRLF))
+            except IndexError:
+                append(b"$%d\r\n%s\r\n" % (len(reply), reply))
         elif cls is int:
             append(b":%d\r\n" % reply)
         else:

@@ -138,3 +138,36 @@ def test_subclass_with_its_own_flush_never_takes_the_inline_write():
 
     assert Client._plain_io and Plain._plain_io
     assert not Quiet._plain_io and not Parsing._plain_io
+
+
+def test_bulk_replies_are_pieces_that_never_share_a_stored_bytearray():
+    """A bulk reply of bytes leaves as three pieces (head, value, CRLF) joined at the
+    write, which for a batch of clients comes after the others ran: a string stored as
+    a bytearray (grown in place by APPEND) must be copied into its reply, or an APPEND
+    by a later client of the batch would change a reply already given. Both sides of
+    the 1024-byte head table, through GET's own loop, the dispatcher and the encoder."""
+    from benchmarks.inprocess import NullSocket
+    from miniredis import Server
+    from miniredis.connection import Client
+    from miniredis.protocol import RESP2
+
+    server = Server()
+    client = Client(server.state, NullSocket(), "127.0.0.1:1", "127.0.0.1:6379")
+    for size in (3, 1023, 1024, 5000):
+        key = b"k%d" % size
+        client.run_requests([[b"SET", key, b"a" * size], [b"APPEND", key, b"b"],
+                             [b"SET", b"plain", b"p" * size]])
+        stored = client.db.get(key)
+        assert stored.__class__ is bytearray
+        client.out = []
+        # A run of GETs (the own loop), then one GET after another command (the
+        # dispatcher), then the encoder's own bulk path.
+        client.run_requests([[b"GET", key]] * 3 + [[b"PING"], [b"GET", key],
+                                                   [b"GET", b"plain"]])
+        RESP2.encode_into(stored, client.out)
+        pieces = client.out
+        assert not any(piece is stored for piece in pieces)
+        stored += b"changed later"
+        expected = b"$%d\r\n%s\r\n" % (size + 1, b"a" * size + b"b")
+        assert b"".join(pieces) == expected * 3 + b"+PONG\r\n" + expected + \
+            b"$%d\r\n%s\r\n" % (size, b"p" * size) + expected

@@ -15,7 +15,7 @@ from ..args import LLONG_MIN, parse_int, to_int
 from ..datatypes.packedlist import PackedList
 from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
-from ..protocol import NULL_ARRAY, OK, Bulks
+from ..protocol import BULK_HEADS, CRLF, NULL_ARRAY, OK, Bulks
 from ..notify import notify
 from . import command, lookup, numkeys_positions
 
@@ -193,6 +193,7 @@ def _pop_run(left: bool) -> Any:
             return done
         index, values, access, expires, now, touched, hook, lru, config = tables
         events = config["notify-keyspace-events"]
+        extend = append.__self__.extend   # (a bulk reply in three pieces: protocol.py)
         first = done
         while done < count:
             try:
@@ -216,7 +217,10 @@ def _pop_run(left: bool) -> Any:
             touched.add(key)
             if hook is not None:
                 hook(db, key)
-            append(b"$%d\r\n%s\r\n" % (len(popped), popped))
+            try:
+                extend((BULK_HEADS[len(popped)], popped, CRLF))
+            except IndexError:
+                append(b"$%d\r\n%s\r\n" % (len(popped), popped))
             done += 1
         db.state.dirty += done - first  # (a change per element)
         return done
