@@ -8,11 +8,12 @@ miniredis per ``--tree`` (a source tree, e.g. ``git archive main | tar -x -C DIR
 default: this one), fills the 1,000,000-member sorted set of ``zset_scale.py`` in
 each, then runs each test with ``redis-benchmark -c 50 -r MEMBERS`` (servers taking
 turns, ``--rounds`` times) and prints, per server, the best requests per second and
-the lowest CPU microseconds per request.
+the lowest CPU microseconds per request. ``--floor`` adds ``floor.py`` (the leanest
+server the rules allow; not for the sorted-set tests).
 
     python benchmarks/server_cpu.py [--tree DIR ...] [--members 1000000] [-n 50000]
         [--rounds 2] [--pipeline 1] [--tests zadd,zrank,zscore,zrangebyscore,get]
-        [--tests set,get,incr,hset,lpush,lrange_100]
+        [--tests set,get,incr,hset,lpush,lrange_100] [--floor]
 """
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--pipeline", type=int, default=1)
     parser.add_argument("--tests", default="zadd,zrank,zscore,zrangebyscore")
+    parser.add_argument("--floor", action="store_true",
+                        help="also run benchmarks/floor.py (not the z* tests)")
     options = parser.parse_args()
     trees = options.tree or [ROOT]
     workdir = tempfile.mkdtemp(prefix="server-cpu-")
@@ -76,17 +79,26 @@ def main() -> int:
                 [sys.executable, "-m", "miniredis", "--port", str(port), "--loglevel",
                  "warning", "--save", "", "--dir", workdir], cwd=tree,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+        if options.floor:
+            port = free_port()
+            servers.append(("floor", port, subprocess.Popen(
+                [sys.executable, os.path.join(ROOT, "benchmarks", "floor.py"), str(port)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
         for _, port, proc in servers:
             wait_for(port, proc)
         tests = options.tests.split(",")
         if any(t.startswith("z") for t in tests):
             for name, port, _ in servers:
-                print("filling %s: %.1f s" % (name, fill(port, options.members)), flush=True)
+                if name != "floor":
+                    print("filling %s: %.1f s" % (name, fill(port, options.members)),
+                          flush=True)
         best: Dict[Tuple[str, str], Tuple[float, float]] = {}
         for round_no in range(options.rounds):
             order = servers if round_no % 2 == 0 else servers[::-1]
             for test in tests:
                 for name, port, proc in order:
+                    if name == "floor" and test.startswith("z"):
+                        continue
                     before = _cpu_seconds(proc.pid)
                     rps = _bench(port, TESTS[test], options)
                     used = _cpu_seconds(proc.pid) - before
@@ -97,7 +109,8 @@ def main() -> int:
         print("%-20s" % "test" + "".join("%26s" % n[:26] for n in names))
         for test in tests:
             print("%-20s" % test + "".join(
-                "%14.0f rps %5.1f us" % best[(test, n)] for n in names))
+                "%14.0f rps %5.1f us" % best[(test, n)] if (test, n) in best
+                else "%26s" % "-" for n in names))
         return 0
     finally:
         for _, _, proc in servers:

@@ -102,3 +102,36 @@ def test_value_sizes_runs(capsys):
     assert [row[:3] for row in rows] == [
         ["hash", "2", "listpack"], ["hash", "129", "hashtable"],
         ["zset", "2", "listpack"], ["zset", "129", "skiplist"]]
+
+
+def test_floor_server_answers_what_redis_benchmark_sends():
+    """benchmarks/floor.py (the bound the goals are read against) serves redis-benchmark's
+    commands, pipelined, and a reply larger than the socket takes at once."""
+    import subprocess
+
+    from tests.harness import RawConnection, encode_command, free_port, wait_serving
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks",
+        "floor.py"), str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_serving(proc, port)
+        conn = RawConnection(port)
+        requests = [["PING"], ["SET", "k", "v"], ["GET", "k"], ["GET", "none"],
+                    ["INCR", "n"], ["HSET", "h", "f", "x"], ["LPUSH", "l", "a", "b"],
+                    ["LRANGE", "l", "0", "99"], ["RPOP", "l"], ["MSET", "a", "1"]]
+        conn.send_raw(b"".join(encode_command(r) for r in requests))
+        replies = [conn.read_raw() for _ in requests]
+        assert replies == [b"+PONG\r\n", b"+OK\r\n", b"$1\r\nv\r\n", b"$-1\r\n", b":1\r\n",
+                           b":1\r\n", b":2\r\n", b"*2\r\n$1\r\nb\r\n$1\r\na\r\n",
+                           b"$1\r\na\r\n", b"+OK\r\n"]
+        big = b"x" * 1000
+        conn.send_raw(encode_command(["LPUSH", "big"] + [big] * 3000))
+        assert conn.read_raw() == b":3000\r\n"
+        conn.send_raw(encode_command(["LRANGE", "big", "0", "-1"]) * 4)
+        for _ in range(4):
+            assert conn.read_raw() == b"*3000\r\n" + b"$1000\r\n%s\r\n" % big * 3000
+    finally:
+        proc.kill()
+        proc.wait()
