@@ -273,7 +273,6 @@ class RequestParser:
         # them, so ``GETXX+foo`` hides one. What hiredis parsed from a buffer holding
         # one of these bytes is kept only if it is its canonical encoding.
         strings = 43 in buf or 61 in buf or 40 in buf
-        first = len(requests)
         reader = None
         if single and 62 not in buf and 126 not in buf and 124 not in buf \
                 and 37 not in buf and (lone or _BIG_COUNT(buf, 3) is None):
@@ -291,13 +290,13 @@ class RequestParser:
                 req = reader.gets()
                 if req.__class__ is list and req:
                     _join(req)      # TypeError unless every element is bytes
-                    if reader.has_data():
-                        requests.append(req)
-                    elif not strings or buf == _pack(tuple(req)):
-                        requests.append(req)
-                        return -1
-                    else:
+                    if not reader.has_data():
+                        if not strings or buf == _pack(tuple(req)):
+                            requests.append(req)
+                            return -1
                         reader = None
+                    else:
+                        requests.append(req)
                 else:
                     reader = None
             except Exception:  # hiredis's ProtocolError, TypeError: as below
@@ -305,8 +304,10 @@ class RequestParser:
             if reader is None:
                 self.reader = hiredis.Reader()  # start over, the general way
         if reader is not None:
+            first = len(requests) - 1      # (the first request is in)
             verify = strings    # ('>~|' and big counts were ruled out above)
         else:
+            first = len(requests)
             verify = False
             counts = 62 in buf or 126 in buf or 124 in buf \
                 or not lone and _BIG_COUNT(buf, pos) is not None
