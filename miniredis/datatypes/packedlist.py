@@ -52,6 +52,15 @@ def _unpack(chunk: Chunk) -> List[bytes]:
     return [blob[start:stop] for start, stop in zip([0] + stops, stops)]
 
 
+def _unpack_part(chunk: Chunk, first: int, stop: int) -> List[bytes]:
+    """Elements ``first`` to ``stop - 1`` of a chunk, leaving the others packed."""
+    blob, ends = chunk
+    stops = ends[first:stop].tolist()
+    starts = [ends[first - 1] if first else 0]
+    starts += stops[:-1]
+    return [blob[start:end] for start, end in zip(starts, stops)]
+
+
 def _item(chunk: Chunk, index: int) -> bytes:
     blob, ends = chunk
     return blob[ends[index - 1] if index else 0:ends[index]]
@@ -392,7 +401,11 @@ class PackedList:
             for chunk in islice(self._chunks, first, None):
                 size = len(chunk[1])
                 if position + size > start:
-                    out += _unpack(chunk)[max(start - position, 0):stop - position]
+                    first, last = start - position, stop - position
+                    if first <= 0 and last >= size:
+                        out += _unpack(chunk)
+                    else:       # (a page inside the chunk: only its elements)
+                        out += _unpack_part(chunk, max(first, 0), min(last, size))
                 position += size
                 if position >= stop:
                     break
