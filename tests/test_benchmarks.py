@@ -109,14 +109,13 @@ def test_floor_server_answers_what_redis_benchmark_sends():
     commands, pipelined, and a reply larger than the socket takes at once."""
     import subprocess
 
-    from tests.harness import RawConnection, encode_command, free_port, wait_serving
+    from tests.harness import RawConnection, encode_command, start_process
 
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks",
-        "floor.py"), str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    floor = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "benchmarks", "floor.py")
+    proc, port = start_process(lambda port: [sys.executable, floor, str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_serving(proc, port)
         conn = RawConnection(port)
         requests = [["PING"], ["SET", "k", "v"], ["GET", "k"], ["GET", "none"],
                     ["INCR", "n"], ["HSET", "h", "f", "x"], ["LPUSH", "l", "a", "b"],
