@@ -271,6 +271,9 @@ def _counter_run(delta: int) -> Any:
         index, values, access, expires, now, touched, hook, lru, config = tables
         events = config["notify-keyspace-events"]
         counters = _COUNTER_VALUES
+        if len(counters) >= 65536 - (count - done):
+            counters.clear()    # (room for this whole run: checked once, not per INCR)
+        extend = append.__self__.extend
         while done < count:
             try:
                 command, key = requests[done]  # (cheapest arity test)
@@ -293,8 +296,6 @@ def _counter_run(delta: int) -> Any:
                 break
             result += delta
             text = b"%d" % result
-            if len(counters) >= 65536:
-                counters.clear()
             counters[text] = result
             values[slot] = text
             access[slot] = lru
@@ -303,7 +304,7 @@ def _counter_run(delta: int) -> Any:
                 hook(db, key)
             if events:
                 notify(db, "$", b"incrby", key)
-            append(b":" + text + b"\r\n")
+            extend((b":", text, CRLF))
             done += 1
         return done
 
