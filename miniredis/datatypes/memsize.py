@@ -63,18 +63,20 @@ def _sampled(container_bytes: int, count: int, items: Iterable[Any],
 
 def _list_size(value: Any, samples: int) -> int:
     # A PackedList: loose bytes objects at both ends (plus a deque slot each), packed
-    # elements (their bytes plus a 4-byte offset), and per chunk a blob, an offset
-    # array, a tuple and a deque slot. SAMPLES 0 sums the real lengths; otherwise the
-    # mean length of the first few elements stands for all.
+    # elements (their bytes and a 2-byte pickle header: packed.pack), and per chunk a
+    # blob (with 4 bytes of pickle framing), a tuple and a deque slot. SAMPLES 0 sums
+    # the real lengths; otherwise the mean length of the first few elements stands
+    # for all.
     loose, packed, chunks = value.layout()
-    fixed = value.containers_size() + chunks * (alloc(33) + 64 + 56 + 8)
+    fixed = value.containers_size() + chunks * (alloc(33) + 56 + 8)
     count = loose + packed
     if samples <= 0 or samples >= count:
         return fixed + sum(bytes_size(item) + 8 for item in value.loose()) + \
-            value.packed_bytes() + 4 * packed
+            value.packed_bytes()
     sample = list(islice(value.loose(), samples)) or list(islice(value, samples))
     mean = sum(map(len, sample)) / len(sample)
-    return int(fixed + loose * (alloc(33 + int(mean)) + 8) + packed * (mean + 4))
+    return int(fixed + loose * (alloc(33 + int(mean)) + 8) + packed * (mean + 2)
+               + 4 * chunks)
 
 
 def _hash_size(value: Dict[bytes, bytes], samples: int) -> int:
