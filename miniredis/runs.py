@@ -1,9 +1,9 @@
 """Runs of one command in a pipeline: the dispatcher's short loop.
 
 redis-benchmark's ``-P 16``, a client pipelining a hundred SETs, a queue pushing a
-batch: reads often hold the same command many times in a row. When
-:meth:`Client.run_requests` (the general loop) finds such a run starting, at a client
-with no gate to pass, :func:`run_alike` serves all of it without the bookkeeping that
+batch: reads often hold the same command many times in a row. After the first request
+of such a run has gone through :meth:`Client.run_requests` (the general loop),
+:func:`run_alike` serves the rest of the run without the per-request bookkeeping that
 cannot apply to a command with ``Command.alike`` set (it never blocks, swaps the reply
 buffer, changes settings or the connection's state): the run is timed as a whole and
 each call counted with the run's mean duration (INFO commandstats, the latency
@@ -42,10 +42,8 @@ _floor = math.floor
 
 def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
               track: bool) -> int:
-    """Run ``requests[done:]`` while they repeat ``cmd`` under the name
-    ``requests[done]`` uses; returns the position of the first request not run. The
-    caller checked that ``requests[done]`` may run (its arity, a client not gated nor
-    closing), so at least that one runs.
+    """Run ``requests[done:]`` while they repeat ``cmd`` under the name the request
+    before ``done`` used; returns the position of the first request not run.
 
     ``slow`` is the SLOWLOG threshold in seconds, ``track`` whether latency histograms
     are kept (both as :meth:`Client.run_requests` read them for the batch)."""
@@ -64,7 +62,7 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
     # their own.
     adds_one = cmd.adds_one
     batched = adds_one and propagator is None
-    name = requests[done][0]
+    name = requests[done - 1][0]
     count = len(requests)
     first = done
     failed = 0
