@@ -136,3 +136,27 @@ def _exec_and_served(port, protocol, admin):
 
 def test_exec_and_served_blocked_commands(differ):
     compare_scenario(differ, _exec_and_served)
+
+
+def test_a_slow_request_followed_by_the_same_command_in_one_read(differ):
+    """A pipelined read of a slow SUNIONSTORE then a fast one: Redis logs the slow one
+    alone, with its own duration. The dispatcher serves same-command runs together
+    (miniredis/runs.py); a run's first request is timed on its own, so a slow request
+    does not lend half its time to its fast neighbour."""
+    from .harness import encode_command
+
+    logged = {}
+    for name, port in differ.ports.items():
+        conn = RawConnection(port)
+        conn.call("CONFIG", "SET", "slowlog-log-slower-than", "2000")
+        for start in range(0, 100000, 10000):
+            conn.call("SADD", "big", *range(start, start + 10000))
+        conn.call("SADD", "small", "a")
+        conn.call("SLOWLOG", "RESET")
+        conn.send_raw(encode_command(["SUNIONSTORE", "d1", "big"]) +
+                      encode_command(["SUNIONSTORE", "d2", "small"]))
+        replies = [conn.read_raw(), conn.read_raw()]
+        logged[name] = (replies, _logged(conn))
+        conn.call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+        conn.call("DEL", "big", "small", "d1", "d2")
+    assert logged["miniredis"] == logged["redis"]
