@@ -158,8 +158,7 @@ def _int(value: int) -> bytes:
 # value itself and ``CRLF`` (``out.extend``; IndexError past 1023 bytes): half the
 # cost of formatting ``b"$%d\r\n%s\r\n"``, since the final join copies the value
 # anyway. Never for a bytearray: the stored value could change before the write.
-_BULK_HEAD = [b"$%d\r\n" % n for n in range(1024)]
-BULK_HEADS = _BULK_HEAD
+BULK_HEADS = [b"$%d\r\n" % n for n in range(1024)]
 CRLF = b"\r\n"
 _ONLY_BYTES = {bytes}
 _END = object()
@@ -170,7 +169,7 @@ def _bulk_run(items: Any) -> bytes:
     three interleaved slices joined once: no per-item formatting in Python, about three
     times faster than appending each item's encoding (LRANGE, SMEMBERS, HKEYS...)."""
     try:
-        heads = [_BULK_HEAD[len(item)] for item in items]
+        heads = [BULK_HEADS[len(item)] for item in items]
     except IndexError:
         heads = [b"$%d\r\n" % len(item) for item in items]
     parts = [b"\r\n"] * (3 * len(heads))
@@ -226,7 +225,7 @@ class Encoder:
     @staticmethod
     def _append_bytes(value: bytes, out: List[bytes]) -> None:
         try:
-            out.extend((_BULK_HEAD[len(value)], value, CRLF))
+            out.extend((BULK_HEADS[len(value)], value, CRLF))
         except IndexError:
             out.append(b"$%d\r\n%s\r\n" % (len(value), value))
 

@@ -138,3 +138,31 @@ def test_random_long_list_operations(differ):
             commands.append(["LLEN", "l"])
     commands.append("LRANGE l 0 -1")
     differ.check(*commands, protocols=(2,))
+
+
+def test_chunks_hold_any_bytes_and_sizes():
+    """Chunks are pickles of the elements (datatypes/packed.py): elements of every
+    byte value and of the sizes where the pickle's per-element header changes (255/256
+    bytes), where its frames split (64 KB and past) and empty ones, packed at both
+    ends, come back unchanged by position, by slice, by iteration and by pops."""
+    rng = random.Random(7)
+    sizes = [0, 1, 255, 256, 257, 65535, 65536, 70000, 200000]
+    items = [bytes(rng.getrandbits(8) for _ in range(rng.choice(sizes[:5])))
+             for _ in range(900)]
+    for at in range(0, 900, 97):
+        items[at] = bytes(range(256)) * (rng.choice(sizes) // 256) + b"\x80."
+    packed = PackedList()
+    packed.extendleft(items[:450])
+    packed.extend(items[450:])
+    expected = items[:450][::-1] + items[450:]
+    _, inside, chunks = packed.layout()
+    assert inside and chunks > 1
+    assert list(packed) == expected and list(reversed(packed)) == expected[::-1]
+    for index in range(0, 900, 13):
+        assert packed[index] == expected[index]
+    for start, stop in ((0, 900), (130, 131), (200, 517), (899, 900)):
+        assert packed.slice(start, stop) == expected[start:stop]
+    while packed:
+        assert packed.pop() == expected.pop()
+        if expected:
+            assert packed.popleft() == expected.pop(0)

@@ -50,11 +50,6 @@ def _unpack(chunk: Chunk) -> List[bytes]:
     return unpack(chunk[0])     # (only ever a blob made by _pack)
 
 
-def _unpack_part(chunk: Chunk, first: int, stop: int) -> List[bytes]:
-    """Elements ``first`` to ``stop - 1`` of a chunk."""
-    return unpack(chunk[0])[first:stop]
-
-
 def _item(chunk: Chunk, index: int) -> bytes:
     return unpack(chunk[0])[index]
 
@@ -394,11 +389,7 @@ class PackedList:
             for chunk in islice(self._chunks, first, None):
                 size = chunk[1]
                 if position + size > start:
-                    first, last = start - position, stop - position
-                    if first <= 0 and last >= size:
-                        out += _unpack(chunk)
-                    else:       # (a page inside the chunk: only its elements)
-                        out += _unpack_part(chunk, max(first, 0), min(last, size))
+                    out += _unpack(chunk)[max(start - position, 0):stop - position]
                 position += size
                 if position >= stop:
                     break
