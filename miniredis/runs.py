@@ -5,9 +5,12 @@ batch: reads often hold the same command many times in a row. After the first re
 of such a run has gone through :meth:`Client.run_requests` (the general loop),
 :func:`run_alike` serves the rest of the run without the per-request bookkeeping that
 cannot apply to a command with ``Command.alike`` set (it never blocks, swaps the reply
-buffer, changes settings or the connection's state): the run is timed as a whole and
-each call counted with the run's mean duration (INFO commandstats, the latency
-histogram, SLOWLOG). Writes are counted and propagated (when they changed something),
+buffer, changes settings or the connection's state). Each request that goes through the
+handler is timed on its own, as in the general loop (one clock reading ends one and
+starts the next), so a slow request lends its duration to none of its neighbours
+(SLOWLOG, INFO commandstats, the latency histogram); the requests an own loop (below)
+answers in one call are counted with that call's mean duration (they are its commonest,
+constant-cost case). Writes are counted and propagated (when they changed something),
 and blocked clients served, after each call, as in the general loop.
 
 A command may also have a loop of its own (``Command.run``) for its commonest case;
@@ -31,7 +34,7 @@ import traceback
 from typing import Any
 
 from .errors import CommandError
-from .histogram import record
+from .histogram import record, record_overflow
 from .protocol import BULK_HEADS, CRLF, OK, OK_BYTES, PONG
 
 PONG_BYTES = b"+PONG\r\n"
@@ -68,7 +71,8 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
     failed = 0
     out = client.out
     append = out.append
-    started = _perf_counter()
+    perf = _perf_counter
+    started = perf()
     while done < count:
         # The gate (tracking, ACL, MULTI, pause...: Client._gate) and a close are
         # looked at again after each call that went through the handler.
@@ -77,10 +81,13 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
         if fast is not None:
             start = done
             done = fast(client, requests, done, count, name, append)
-            if done == count:
-                break
             if done == start:
                 fast = None     # (it declines this run: propagation on, waiters...)
+            else:
+                started = _count_answered(client, cmd, requests, start, done, started,
+                                          slow, track)
+                if done == count:
+                    break
         args = requests[done]
         if args[0] != name or not low <= len(args) <= high:
             break
@@ -96,6 +103,18 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
                       % (cmd.fullname, traceback.format_exc()))
             reply = CommandError("ERR internal error while running '%s'" % cmd.fullname)
             failed += 1
+        finished = perf()
+        elapsed = finished - started
+        started = finished
+        cmd.calls += 1
+        cmd.seconds += elapsed
+        if elapsed >= slow:
+            client.after_slow(cmd, args, elapsed, reply)
+        if track:
+            try:
+                cmd.hist[_floor(elapsed * 1000000)] += 1
+            except IndexError:      # its first call, or 256 us and more
+                record_overflow(cmd, elapsed)
         cls = reply.__class__
         if propagator is not None:
             if adds_one and cls is not CommandError:
@@ -127,17 +146,26 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
             if cls is CommandError:
                 client.count_error(reply.message)
             client.encoder.encode_into(reply, out)
-    ran = done - first
-    if ran:
-        if batched:
-            state.dirty += ran - failed   # (a run's changes, counted once)
-        elapsed = (_perf_counter() - started) / ran
-        cmd.calls += ran
-        cmd.seconds += elapsed * ran
+    if failed:
         cmd.failed_calls += failed
-        if track:
-            record(cmd, _floor(elapsed * 1000000), ran)
-        if elapsed >= slow:
-            for args in requests[first:done]:
-                client.after_slow(cmd, args, elapsed, None)
+    if batched:
+        state.dirty += done - first - failed   # (a run's changes, counted once)
     return done
+
+
+def _count_answered(client: Any, cmd: Any, requests: Any, start: int, done: int,
+                    started: float, slow: float, track: bool) -> float:
+    """Count ``requests[start:done]``, which one call of ``cmd``'s own loop answered
+    since ``started``, each with the call's mean duration; returns the clock reading
+    that starts the next request's timing."""
+    finished = _perf_counter()
+    ran = done - start
+    elapsed = (finished - started) / ran
+    cmd.calls += ran
+    cmd.seconds += elapsed * ran
+    if track:
+        record(cmd, _floor(elapsed * 1000000), ran)
+    if elapsed >= slow:
+        for args in requests[start:done]:
+            client.after_slow(cmd, args, elapsed, None)
+    return finished

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
+
 from .harness import RawConnection, compare_scenario, connect, parse_raw, wait_blocked
 
 
@@ -138,11 +140,13 @@ def test_exec_and_served_blocked_commands(differ):
     compare_scenario(differ, _exec_and_served)
 
 
-def test_a_slow_request_followed_by_the_same_command_in_one_read(differ):
-    """A pipelined read of a slow SUNIONSTORE then a fast one: Redis logs the slow one
-    alone, with its own duration. The dispatcher serves same-command runs together
-    (miniredis/runs.py); a run's first request is timed on its own, so a slow request
-    does not lend half its time to its fast neighbour."""
+@pytest.mark.parametrize("order", ["SF", "FSF", "FFSFF"])
+def test_a_slow_request_followed_by_the_same_command_in_one_read(differ, order):
+    """A pipelined read of SUNIONSTOREs, one slow (S) among fast ones (F): Redis logs
+    the slow one alone, with its own duration. The dispatcher serves same-command runs
+    together (miniredis/runs.py); a run's first request is timed on its own, and each
+    later one that goes through the handler too, so a slow request lends its time to
+    none of its neighbours, wherever it stands in the run."""
     from .harness import encode_command
 
     logged = {}
@@ -153,10 +157,11 @@ def test_a_slow_request_followed_by_the_same_command_in_one_read(differ):
             conn.call("SADD", "big", *range(start, start + 10000))
         conn.call("SADD", "small", "a")
         conn.call("SLOWLOG", "RESET")
-        conn.send_raw(encode_command(["SUNIONSTORE", "d1", "big"]) +
-                      encode_command(["SUNIONSTORE", "d2", "small"]))
-        replies = [conn.read_raw(), conn.read_raw()]
+        conn.send_raw(b"".join(
+            encode_command(["SUNIONSTORE", "d%d" % i, "big" if kind == "S" else "small"])
+            for i, kind in enumerate(order)))
+        replies = [conn.read_raw() for _ in order]
         logged[name] = (replies, _logged(conn))
         conn.call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
-        conn.call("DEL", "big", "small", "d1", "d2")
+        conn.call("DEL", "big", "small", *["d%d" % i for i in range(len(order))])
     assert logged["miniredis"] == logged["redis"]
