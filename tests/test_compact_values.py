@@ -27,6 +27,45 @@ def test_pack_round_trips(items):
     assert (blob == EMPTY) == (not items)
 
 
+@pytest.mark.parametrize("first", [0, 1, 255, 256, 70000])
+@pytest.mark.parametrize("second", [0, 3, 255, 256])
+def test_two_elements_pack_as_the_pickler_writes_them(first, second):
+    """pack() joins a pair of short elements itself (a hash of one field): the same
+    bytes the pickler writes, whatever the lengths (from 256 bytes on, it defers)."""
+    import io
+    import pickle
+    items = [b"\x00" * first, b"\xff" * second]
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, 4)
+    pickler.fast = True
+    pickler.dump(items)
+    written = out.getvalue()
+    assert pack(items) == (written[11:] if written[2] == 0x95 else written[2:])
+    assert unpack(pack(items)) == items
+    assert unpack(pack([b"m", 1.5])) == [b"m", 1.5] and unpack(pack([b"m", 2])) == [b"m", 2]
+
+
+def test_packed_hash_put_keeps_every_version_right():
+    """HSETs at one hash in a row reuse the elements put unpacked last (a memo of one
+    hash); writes to other hashes, and to older versions of the same one, in between
+    must each see their own fields."""
+    import random
+    rng = random.Random(7)
+    versions = [(PackedHash(), {})]
+    for _ in range(3000):
+        packed, plain = versions[-1] if rng.random() < 0.7 else rng.choice(versions)
+        field, value = b"f%d" % rng.randrange(6), b"v%d" % rng.randrange(3)
+        new, added, size = packed.put(field, value)
+        assert added == (field not in plain)
+        plain = dict(plain)
+        plain[field] = value
+        assert new.items() == list(plain.items()) and size == len(plain)
+        assert (new is packed) == (packed.items() == new.items())
+        versions.append((new, plain))
+    for packed, plain in versions:
+        assert packed.items() == list(plain.items())
+
+
 def test_packed_hash_behaves_as_an_ordered_dict():
     """Every dict operation the commands use, against a dict doing the same."""
     packed, plain = PackedHash([(b"a", b"1"), (b"b", b"2"), (b"a", b"3")]), {}
