@@ -7,7 +7,9 @@ had really passed.
 from __future__ import annotations
 
 import time
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
+
+wall_seconds = time.time     # (Clock.ms_terms)
 
 
 class Clock:
@@ -30,6 +32,12 @@ class Clock:
         if self._frozen_ms is not None:
             return self._frozen_ms
         return int(time.time() * 1000) + self._offset_ms
+
+    def ms_terms(self) -> Tuple[Optional[int], int]:
+        """What :meth:`ms` is made of, for a loop that reads it per item without a call
+        each: (the frozen time or None, the offset); unfrozen, ``ms()`` is
+        ``int(wall_seconds() * 1000) + offset``."""
+        return self._frozen_ms, self._offset_ms
 
     def us(self) -> int:
         """Unix time in microseconds."""

@@ -159,6 +159,7 @@ def _int(value: int) -> bytes:
 # cost of formatting ``b"$%d\r\n%s\r\n"``, since the final join copies the value
 # anyway. Never for a bytearray: the stored value could change before the write.
 BULK_HEADS = [b"$%d\r\n" % n for n in range(1024)]
+DECIMALS = [b"%d" % n for n in range(1024)]     # (replies written in pieces)
 CRLF = b"\r\n"
 _ONLY_BYTES = {bytes}
 _END = object()

@@ -669,13 +669,15 @@ def _without_clock_ids(reply: bytes) -> bytes:
 
 def test_xadd_runs_as_redis(differ):
     """"XADD key * field value..."s in a row (streams._xadd_run): IDs from the clock,
-    after an ID set by hand far ahead, nodes filling up mid-run, several pairs, new
+    after an ID set by hand far ahead (sequence numbers up to 1023 and past them),
+    nodes filling up mid-run, several pairs, new
     keys, other types, TTLs to come and past, options and arity refusals."""
     setup = [["CONFIG", "SET", "stream-node-max-entries", "3"], ["XADD", "s", "1-1", "f", "v"],
              ["XADD", "w", "1-1", "f", "v"], ["XADD", "t", "1-1", "f", "v"],
              ["XADD", "ttl", "1-1", "f", "v"], ["EXPIRE", "ttl", "1000"],
              ["XADD", "gone", "1-1", "f", "v"], ["PEXPIRE", "gone", "1"],
-             ["SET", "string", "x"], ["XADD", "far", "1-1", "f", "v"]]
+             ["SET", "string", "x"], ["XADD", "far", "1-1", "f", "v"],
+             ["XADD", "seq", "9999999999999-1020", "f", "v"]]
     odd = [["new", "*", "f", "v"], ["new", "*", "f", "v"], ["string", "*", "f", "v"],
            ["ttl", "*", "f", "v"], ["gone", "*", "f", "v"], ["gone", "*", "f", "v"],
            ["w", "*", "f", "v"], ["t", "*", "f", "v"], ["s", "*", "f"],
@@ -688,7 +690,8 @@ def test_xadd_runs_as_redis(differ):
         commands += [["XADD", "s", "*", "f", "v%d" % i], ["XADD"] + args]
     commands += [["XADD", "s", "*"], ["xadd", "s", "*", "g", "1"],
                  ["XADD", "s", "*", "h", "2"]]
-    keys = ["s", "new", "ttl", "gone", "w", "t", "far"]
+    commands += [["XADD", "seq", "*", "f", "v"]] * 6     # (sequences past 1023)
+    keys = ["s", "new", "ttl", "gone", "w", "t", "far", "seq"]
 
     def scenario(port, protocol, admin):
         try:

@@ -20,11 +20,12 @@ from typing import Any, Dict, List, Optional, Tuple
 from .. import errors
 from ..args import LLONG_MAX, parse_int, to_int
 from ..blocking import NOT_SERVED, block
+from ..clock import wall_seconds
 from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, U64_MAX, Consumer,
                                 Group, Nack, Stream, StreamID, decr_id, format_id,
                                 incr_id)
 from ..errors import CommandError
-from ..protocol import BULK_HEADS, CRLF, NULL_ARRAY, OK, PairMap
+from ..protocol import BULK_HEADS, CRLF, DECIMALS, NULL_ARRAY, OK, PairMap
 from ..notify import notify
 from ..scripting import script_running
 from . import command, lookup
@@ -401,8 +402,10 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     events = config["notify-keyspace-events"]
     max_bytes = config["stream-node-max-bytes"]
     max_entries = config["stream-node-max-entries"]
-    clock = db.state.clock
+    frozen, offset = db.state.clock.ms_terms()
     extend = append.__self__.extend     # (a bulk reply in three pieces: protocol.py)
+    stamp = -1                          # (the millisecond ``prefix`` spells)
+    prefix = b""
     first = done
     while done < count:
         args = requests[done]
@@ -418,21 +421,26 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
         if stream.__class__ is not Stream:
             break
         last = stream.last_id
-        ms = clock.ms()
+        # The clock read per XADD, as Redis 7.0's streamNextID does (clock.ms inlined).
+        ms = frozen if frozen is not None else int(wall_seconds() * 1000) + offset
         if ms > last[0]:
-            new_id = (ms, 0)
+            seq = 0
         elif last[1] != U64_MAX:
-            new_id = (last[0], last[1] + 1)
+            ms, seq = last[0], last[1] + 1
         else:
             break                           # (the next millisecond, or exhausted)
         access[slot] = lru
-        stream.append(new_id, tuple(args[3:]), max_bytes, max_entries)
+        stream.append((ms, seq), (args[3], args[4]) if size == 5 else tuple(args[3:]),
+                      max_bytes, max_entries)
         if events:
             notify(db, "t", b"xadd", key)
         touched.add(key)
         if hook is not None:
             hook(db, key)
-        reply = b"%d-%d" % new_id
+        if ms != stamp:
+            stamp = ms
+            prefix = b"%d-" % ms
+        reply = prefix + DECIMALS[seq] if seq < 1024 else b"%d-%d" % (ms, seq)
         extend((BULK_HEADS[len(reply)], reply, CRLF))   # (an ID: under 1024 bytes)
         done += 1
     db.state.dirty += done - first      # (an entry each)

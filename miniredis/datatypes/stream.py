@@ -126,16 +126,6 @@ def _entry_size(node: "_Node", stream_id: StreamID, pairs: List[bytes]) -> int:
     return size
 
 
-def _entry_bound(total: int, items: int) -> int:
-    """At most the bytes of an entry of ``items`` fields and values whose lengths add
-    up to ``total``, whatever its node: an element takes at most its length + 2 bytes
-    below 64 bytes (integers included), + 10 otherwise; flags 2, each ID delta at
-    most 10, the counts 2 each below 128 (at most 10 each)."""
-    if total < 64 and items <= 123:
-        return total + 2 * items + 26
-    return total + 10 * items + 42
-
-
 class _Node:
     """Bookkeeping of one Redis listpack node (no data: entries live in the stream).
 
@@ -471,12 +461,22 @@ class Stream:
             self.nodes[stream_id] = node
         elif node.raw is not None:
             node.raw = None
-        node.bound += _entry_bound(total, len(pairs))
+        # At most the bytes of an entry of ``items`` fields and values whose lengths
+        # add up to ``total``, whatever its node: an element takes at most its length
+        # + 2 bytes below 64 bytes (integers included), + 10 otherwise; flags 2, each
+        # ID delta at most 10, the counts 2 each below 128 (at most 10 each).
+        items = len(pairs)
+        node.bound += total + 2 * items + 26 if total < 64 and items <= 123 \
+            else total + 10 * items + 42
         node.live += 1
         node.last = stream_id
         entries = self.entries
         entries[stream_id] = pairs
-        self.index.append(stream_id)
+        chunks = self.index.chunks      # (_Index.append's commonest case, inlined)
+        if chunks and len(chunks[-1]) < _CHUNK:
+            chunks[-1].append(stream_id)
+        else:
+            self.index.append(stream_id)
         self.last_id = stream_id
         self.entries_added += 1
         if len(entries) == 1:
