@@ -74,6 +74,10 @@ def _workloads() -> Dict[str, Tuple[List[bytes], List[List[bytes]]]]:
                  []),
         "LRANGE_100": ([b"LRANGE", b"mylist", b"0", b"99"],
                        [[b"LPUSH", b"mylist"] + [b"xxx"] * 600]),
+        # (not redis-benchmark's: a cheap command without a loop of its own, so each
+        # request of a run goes through its handler in runs.run_alike)
+        "EXISTS": ([b"EXISTS", b"key:000000000001"],
+                   [[b"SET", b"key:000000000001", b"xxx"]]),
     }
 
 

@@ -72,7 +72,7 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
     out = client.out
     append = out.append
     perf = _perf_counter
-    started = perf()
+    started = begun = perf()
     while done < count:
         # The gate (tracking, ACL, MULTI, pause...: Client._gate) and a close are
         # looked at again after each call that went through the handler.
@@ -106,8 +106,6 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
         finished = perf()
         elapsed = finished - started
         started = finished
-        cmd.calls += 1
-        cmd.seconds += elapsed
         if elapsed >= slow:
             client.after_slow(cmd, args, elapsed, reply)
         if track:
@@ -146,6 +144,11 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
             if cls is CommandError:
                 client.count_error(reply.message)
             client.encoder.encode_into(reply, out)
+    if done > first:
+        # Each request's duration runs from the end of the one before (the clock
+        # readings are chained), so together they make the run's.
+        cmd.calls += done - first
+        cmd.seconds += started - begun
     if failed:
         cmd.failed_calls += failed
     if batched:
@@ -155,14 +158,13 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
 
 def _count_answered(client: Any, cmd: Any, requests: Any, start: int, done: int,
                     started: float, slow: float, track: bool) -> float:
-    """Count ``requests[start:done]``, which one call of ``cmd``'s own loop answered
-    since ``started``, each with the call's mean duration; returns the clock reading
-    that starts the next request's timing."""
+    """Time ``requests[start:done]``, which one call of ``cmd``'s own loop answered
+    since ``started``, each with the call's mean duration (the latency histogram,
+    SLOWLOG; run_alike counts the calls); returns the clock reading that starts the
+    next request's timing."""
     finished = _perf_counter()
     ran = done - start
     elapsed = (finished - started) / ran
-    cmd.calls += ran
-    cmd.seconds += elapsed * ran
     if track:
         record(cmd, _floor(elapsed * 1000000), ran)
     if elapsed >= slow:
