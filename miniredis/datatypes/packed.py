@@ -188,17 +188,22 @@ class PackedHash(bytes):
         the value it has returns this very hash: nothing to repack."""
         global _last_put
         last = _last_put
-        flat = last[1] if last[0] is self else unpack(self)
+        if last[0] is self:
+            flat = last[1]
+        else:
+            flat = unpack(self)
+            _last_put = (self, flat)
         size = len(flat) >> 1
         try:
-            at = 2 * flat[::2].index(field) + 1
+            at = flat.index(field) + 1
+            if not at & 1:                  # (a value equal to the field's name)
+                at = 2 * flat[::2].index(field) + 1
         except ValueError:
             flat = flat + [field, value]
             new = bytes.__new__(PackedHash, pack(flat))
             _last_put = (new, flat)
             return new, 1, size + 1
         if flat[at] == value:
-            _last_put = (self, flat)
             return self, 0, size
         flat = flat[:]
         flat[at] = value
