@@ -48,7 +48,8 @@ def test_two_elements_pack_as_the_pickler_writes_them(first, second):
 def test_packed_hash_put_keeps_every_version_right():
     """HSETs at one hash in a row reuse the elements put unpacked last (a memo of one
     hash); writes to other hashes, and to older versions of the same one, in between
-    must each see their own fields, and a value equal to a field's name is no field."""
+    must each see their own fields, and a value equal to a field's name is no field
+    (for put, get and [])."""
     import random
     rng = random.Random(7)
     versions = [(PackedHash(), {})]
@@ -64,6 +65,17 @@ def test_packed_hash_put_keeps_every_version_right():
         assert new.items() == list(plain.items()) and size == len(plain)
         assert (new is packed) == (packed.items() == new.items())
         versions.append((new, plain))
+        # Reads (from the remembered elements when ``new`` is the hash put wrote last).
+        old, old_plain = rng.choice(versions)
+        for hash_, model in ((new, plain), (old, old_plain)):
+            asked = b"f%d" % rng.randrange(7)
+            assert hash_.get(asked) == model.get(asked)
+            assert hash_.get(asked, b"-") == model.get(asked, b"-")
+            if asked in model:
+                assert hash_[asked] == model[asked]
+            else:
+                with pytest.raises(KeyError):
+                    hash_[asked]
     for packed, plain in versions:
         assert packed.items() == list(plain.items())
 

@@ -65,6 +65,7 @@ def pack(items: List[bytes]) -> bytes:
 # unpacked elements (a list never changed once there), so the next one need not unpack
 # it; a tuple read and replaced whole, as embedded servers in other threads may too.
 _last_put: Tuple[bytes, List[bytes]] = (b"", [])
+_ABSENT = object()
 
 
 class PackedHash(bytes):
@@ -113,18 +114,21 @@ class PackedHash(bytes):
         return bytes.__ne__(self, EMPTY)
 
     def get(self, field: bytes, default=None):
-        flat = unpack(self)
+        last = _last_put        # (HGETs of a hash HSET wrote last: not unpacked again)
+        flat = last[1] if last[0] is self else unpack(self)
         try:
-            return flat[2 * flat[::2].index(field) + 1]
+            at = flat.index(field)
+            if at & 1:                      # (a value equal to the field's name)
+                at = 2 * flat[::2].index(field)
         except ValueError:
             return default
+        return flat[at + 1]
 
     def __getitem__(self, field: bytes) -> bytes:   # type: ignore[override]
-        flat = unpack(self)
-        try:
-            return flat[2 * flat[::2].index(field) + 1]
-        except ValueError:
-            raise KeyError(field) from None
+        value = self.get(field, _ABSENT)
+        if value is _ABSENT:
+            raise KeyError(field)
+        return value
 
     def __contains__(self, field: object) -> bool:
         return field in unpack(self)[::2]
