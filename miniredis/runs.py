@@ -84,8 +84,16 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
             if done == start:
                 fast = None     # (it declines this run: propagation on, waiters...)
             else:
-                started = _count_answered(client, cmd, requests, start, done, started,
-                                          slow, track)
+                # What it answered, each with the call's mean duration (the latency
+                # histogram, SLOWLOG; the calls are counted at the end).
+                finished = perf()
+                elapsed = (finished - started) / (done - start)
+                started = finished
+                if track:
+                    record(cmd, _floor(elapsed * 1000000), done - start)
+                if elapsed >= slow:
+                    for args in requests[start:done]:
+                        client.after_slow(cmd, args, elapsed, None)
                 if done == count:
                     break
         args = requests[done]
@@ -155,19 +163,3 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
         state.dirty += done - first - failed   # (a run's changes, counted once)
     return done
 
-
-def _count_answered(client: Any, cmd: Any, requests: Any, start: int, done: int,
-                    started: float, slow: float, track: bool) -> float:
-    """Time ``requests[start:done]``, which one call of ``cmd``'s own loop answered
-    since ``started``, each with the call's mean duration (the latency histogram,
-    SLOWLOG; run_alike counts the calls); returns the clock reading that starts the
-    next request's timing."""
-    finished = _perf_counter()
-    ran = done - start
-    elapsed = (finished - started) / ran
-    if track:
-        record(cmd, _floor(elapsed * 1000000), ran)
-    if elapsed >= slow:
-        for args in requests[start:done]:
-            client.after_slow(cmd, args, elapsed, None)
-    return finished
