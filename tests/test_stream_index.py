@@ -101,12 +101,16 @@ U64 = 2 ** 64 - 1
 def test_entry_bound_is_an_upper_bound(pairs, master_pairs, master, delta, many) -> None:
     if many:                                    # past the 2-byte counts
         pairs = pairs * 20
-    node = stream_module._Node(master, master_pairs[0::2])
     stream_id = (master[0] + delta[0], master[1] + delta[1])
-    stream = Stream()       # (the bound Stream.append counts for the entry)
-    stream.append(stream_id, tuple(pairs), 0, 0)
-    for candidate in (node, stream_module._Node(master, pairs[0::2])):
-        assert stream_module._entry_size(candidate, stream_id, pairs) <= stream.tail.bound
+    # The entry appended to a node whose master entry has other fields, or its own
+    # (the bound Stream.append counts is tighter then: values only).
+    for fields in (master_pairs[0::2], pairs[0::2]):
+        candidate = stream_module._Node(master, fields)
+        stream = Stream()
+        stream.tail = stream.nodes[master] = candidate
+        stream.append(stream_id, tuple(pairs), 0, 0)
+        assert stream.tail is candidate
+        assert stream_module._entry_size(candidate, stream_id, pairs) <= candidate.bound
 
 
 STREAM_OPS = st.lists(st.one_of(

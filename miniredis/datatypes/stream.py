@@ -140,14 +140,15 @@ class _Node:
     (tombstones included), as Redis writes the listpack it loaded.
     """
 
-    __slots__ = ("master", "fields", "live", "deleted", "bytes", "bound", "sized_to",
-                 "last", "raw")
+    __slots__ = ("master", "fields", "fields_length", "live", "deleted", "bytes",
+                 "bound", "sized_to", "last", "raw")
 
     def __init__(self, master: StreamID, fields: List[bytes]) -> None:
         self.master = master
         # The master entry's field names, a tuple whatever the entry's pairs are (XADD
         # stores tuples, which the GC stops tracking; loaders may give lists).
         self.fields = tuple(fields)
+        self.fields_length = sum(map(len, fields))     # (XADD's bound of an entry)
         self.live = 0
         self.deleted = 0                     # entries flagged deleted, still in place
         # lpBytes but for the live and deleted counts: the 6-byte header, the master
@@ -438,9 +439,13 @@ class Stream:
         """Add an entry (the caller checked that ``stream_id`` > last_id); the stream
         keeps ``pairs`` itself, so the caller hands over a list of its own."""
         node = self.tail
-        total = 0               # (a loop beats sum(map(len, pairs)) for a few items)
-        for item in pairs:
-            total += len(item)
+        items = len(pairs)
+        if items == 2:          # (one pair: the commonest entry)
+            total = len(pairs[0]) + len(pairs[1])
+        else:
+            total = 0           # (a loop beats sum(map(len, pairs)) for a few items)
+            for item in pairs:
+                total += len(item)
         if node is not None:
             count = node.live + node.deleted
             if max_entries and count >= max_entries:
@@ -461,13 +466,21 @@ class Stream:
             self.nodes[stream_id] = node
         elif node.raw is not None:
             node.raw = None
-        # At most the bytes of an entry of ``items`` fields and values whose lengths
-        # add up to ``total``, whatever its node: an element takes at most its length
-        # + 2 bytes below 64 bytes (integers included), + 10 otherwise; flags 2, each
-        # ID delta at most 10, the counts 2 each below 128 (at most 10 each).
-        items = len(pairs)
-        node.bound += total + 2 * items + 26 if total < 64 and items <= 123 \
-            else total + 10 * items + 42
+        # At most the bytes of the entry: an element takes at most its length + 2
+        # bytes below 64 bytes (integers included), + 10 otherwise; flags 2, each ID
+        # delta at most 10, the counts 2 each below 128 (at most 10 each). An entry
+        # with the master entry's fields (the usual case) holds its values only, and
+        # one count: bounding it so keeps a node of small entries from reaching the
+        # byte limit by the bound alone, which would size every entry exactly.
+        if total < 64 and items <= 123:
+            fields = node.fields
+            if (pairs[0] == fields[0] and len(fields) == 1) if items == 2 \
+                    else tuple(pairs[0::2]) == fields:
+                node.bound += total - node.fields_length + items + 24
+            else:
+                node.bound += total + 2 * items + 26
+        else:
+            node.bound += total + 10 * items + 42
         node.live += 1
         node.last = stream_id
         entries = self.entries
