@@ -474,7 +474,7 @@ class Stream:
         # byte limit by the bound alone, which would size every entry exactly.
         if total < 64 and items <= 123:
             fields = node.fields
-            if (pairs[0] == fields[0] and len(fields) == 1) if items == 2 \
+            if (len(fields) == 1 and pairs[0] == fields[0]) if items == 2 \
                     else tuple(pairs[0::2]) == fields:
                 node.bound += total - node.fields_length + items + 24
             else:
