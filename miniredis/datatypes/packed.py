@@ -204,14 +204,14 @@ class PackedHash(bytes):
                 at = 2 * flat[::2].index(field) + 1
         except ValueError:
             flat = flat + [field, value]
-            new = bytes.__new__(PackedHash, pack(flat))
+            new = PackedHash._of(flat)
             _last_put = (new, flat)
             return new, 1, size + 1
         if flat[at] == value:
             return self, 0, size
         flat = flat[:]
         flat[at] = value
-        new = bytes.__new__(PackedHash, pack(flat))
+        new = PackedHash._of(flat)
         _last_put = (new, flat)
         return new, 0, size
 
