@@ -446,15 +446,23 @@ class Client(RequestParser, ReplyWriter):
                     self._reject(args, exc)
                     started = perf()
                     continue
-            if self.gated and self._gate(cmd, args):
+            if self.gated:
+                if self._gate(cmd, args):
+                    started = perf()
+                    if self._held and self.state.pause.postponed.get(self.id) is self \
+                            and not self.in_exec:
+                        # CLIENT PAUSE holds this request: it and the rest of the
+                        # pipeline wait for the pause to end.
+                        self._held[1:1] = requests[done:]
+                        done -= 1
+                        break
+                    continue
+            elif done < count and cmd.alike and slow >= 0 and \
+                    requests[done][0] == args[0]:
+                # A run of this command starts here: run_alike serves all of it,
+                # this request included (it always runs at least this one).
+                done = run_alike(self, cmd, requests, done - 1, slow, track)
                 started = perf()
-                if self._held and self.state.pause.postponed.get(self.id) is self \
-                        and not self.in_exec:
-                    # CLIENT PAUSE holds this request: it and the rest of the
-                    # pipeline wait for the pause to end.
-                    self._held[1:1] = requests[done:]
-                    done -= 1
-                    break
                 continue
             dirty = state.dirty     # (a write propagates only if it grows: dirty.py)
             try:
@@ -526,9 +534,6 @@ class Client(RequestParser, ReplyWriter):
                 if cls is CommandError:
                     self.count_error(reply.message)
                 self.encoder.encode_into(reply, out)
-            if done < count and cmd.alike and slow >= 0 and requests[done][0] == args[0]:
-                done = run_alike(self, cmd, requests, done, slow, track)
-                started = perf()
         if cmd is not None:
             # CLIENT LIST's cmd= field; set once per batch (CLIENT LIST/INFO set their
             # own name for the calling client).

@@ -1,9 +1,9 @@
 """Runs of one command in a pipeline: the dispatcher's short loop.
 
 redis-benchmark's ``-P 16``, a client pipelining a hundred SETs, a queue pushing a
-batch: reads often hold the same command many times in a row. After the first request
-of such a run has gone through :meth:`Client.run_requests` (the general loop),
-:func:`run_alike` serves the rest of the run without the per-request bookkeeping that
+batch: reads often hold the same command many times in a row. When
+:meth:`Client.run_requests` (the general loop) finds such a run starting, at a client
+with no gate to pass, :func:`run_alike` serves all of it without the bookkeeping that
 cannot apply to a command with ``Command.alike`` set (it never blocks, swaps the reply
 buffer, changes settings or the connection's state). Each request that goes through the
 handler is timed on its own, as in the general loop (one clock reading ends one and
@@ -13,8 +13,10 @@ answers in one call are counted with that call's mean duration (they are its com
 constant-cost case). Writes are counted and propagated (when they changed something),
 and blocked clients served, after each call, as in the general loop.
 
-A command may also have a loop of its own (``Command.run``) for its commonest case;
-it stops at the first request it does not answer, which goes through the handler here,
+A command may also have a loop of its own (``Command.run``) for its commonest case,
+whose requests cost about the same (those taking many keys, elements or pairs take at
+most ``commands.OWN_LOOP_ARGS`` arguments; a longer one is timed on its own through
+the handler); it stops at the first request it does not answer, which goes through the handler here,
 and is called again after it (unless it answered none: then not again in this run).
 GET's and SET's are ``strings._get_run`` and ``strings._set_run``;
 INCR/DECR, HSET, SADD, ZADD, LPUSH/RPUSH, LPOP/RPOP, XADD and MSET have theirs next to
@@ -45,8 +47,10 @@ _floor = math.floor
 
 def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
               track: bool) -> int:
-    """Run ``requests[done:]`` while they repeat ``cmd`` under the name the request
-    before ``done`` used; returns the position of the first request not run.
+    """Run ``requests[done:]`` while they repeat ``cmd`` under the name
+    ``requests[done]`` uses; returns the position of the first request not run. The
+    caller checked that ``requests[done]`` may run (its arity, a client not gated nor
+    closing), so at least that one runs.
 
     ``slow`` is the SLOWLOG threshold in seconds, ``track`` whether latency histograms
     are kept (both as :meth:`Client.run_requests` read them for the batch)."""
@@ -65,7 +69,7 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
     # their own.
     adds_one = cmd.adds_one
     batched = adds_one and propagator is None
-    name = requests[done - 1][0]
+    name = requests[done][0]
     count = len(requests)
     first = done
     failed = 0

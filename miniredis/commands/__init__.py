@@ -31,6 +31,12 @@ _ALIKE_NAMES = frozenset(("ping", "echo", "del", "unlink", "exists", "touch", "t
                           "pttl"))
 
 
+# The most arguments a request a command's own loop (Command.run) answers may have
+# (MSET, LPUSH/RPUSH, XADD take any number): runs.py times what one call of it answers
+# together, so their costs must be alike; a longer request goes through the handler.
+OWN_LOOP_ARGS = 64
+
+
 class Command:
     """One entry of the command table (a command or a subcommand)."""
 
@@ -83,7 +89,7 @@ class Command:
         # an argument count with which it is its own effect all the same (SET k v).
         self.effect: Any = False
         self.plain_arity = -1
-        # Several in a row run through the dispatcher's short loop, timed together.
+        # Several in a row run through the dispatcher's short loop (miniredis/runs.py).
         self.alike = handler is not None and parent is None \
             and "blocking" not in self.flags and not self.changes_config \
             and (group in _ALIKE_GROUPS or name in _ALIKE_NAMES)

@@ -17,7 +17,7 @@ from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, NULL_ARRAY, OK, Bulks
 from ..notify import notify
-from . import command, lookup, numkeys_positions
+from . import OWN_LOOP_ARGS, command, lookup, numkeys_positions
 
 _WHERE = {b"left": True, b"right": False}
 
@@ -154,7 +154,7 @@ def _push_run(left: bool) -> Any:
         first = done
         while done < count:
             args = requests[done]
-            if len(args) < 3 or args[0] != name:
+            if not 3 <= len(args) <= OWN_LOOP_ARGS or args[0] != name:
                 break
             key = args[1]
             slot = index.get(key)

@@ -28,7 +28,7 @@ from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, DECIMALS, NULL_ARRAY, OK, PairMap
 from ..notify import notify
 from ..scripting import script_running
-from . import command, lookup
+from . import OWN_LOOP_ARGS, command, lookup
 
 XREAD_BLOCKED_DEFAULT_COUNT = 1000
 _SPACES = b" \t\n\v\f\r"
@@ -411,7 +411,8 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
         args = requests[done]
         size = len(args)
         # (an odd length of at least 5: one or more field/value pairs after the '*')
-        if size < 5 or not size & 1 or args[0] != name or args[2] != b"*":
+        if size < 5 or not size & 1 or size > OWN_LOOP_ARGS or args[0] != name \
+                or args[2] != b"*":
             break
         key = args[1]
         slot = index.get(key)

@@ -12,7 +12,7 @@ from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, OK, OK_BYTES
 from ..notify import notify
-from . import command, lookup
+from . import OWN_LOOP_ARGS, command, lookup
 
 
 def _snapshot(value):
@@ -381,7 +381,7 @@ def _mset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     while done < count:
         args = requests[done]
         size = len(args)
-        if size < 3 or not size & 1 or args[0] != name:
+        if size < 3 or not size & 1 or size > OWN_LOOP_ARGS or args[0] != name:
             break
         set_many(args, 1)
         append(OK_BYTES)
