@@ -16,8 +16,8 @@ and blocked clients served, after each call, as in the general loop.
 A command may also have a loop of its own (``Command.run``) for its commonest case,
 whose requests cost about the same (those taking many keys, elements or pairs take at
 most ``commands.OWN_LOOP_ARGS`` arguments; a longer one is timed on its own through
-the handler); it stops at the first request it does not answer, which goes through the handler here,
-and is called again after it (unless it answered none: then not again in this run).
+the handler); it stops at the first request it does not answer, which goes through
+the handler here, and is called again after it (unless it answered none: then not again in this run).
 GET's and SET's are ``strings._get_run`` and ``strings._set_run``;
 INCR/DECR, HSET, SADD, ZADD, LPUSH/RPUSH, LPOP/RPOP, XADD and MSET have theirs next to
 their handlers. Those writes share one shape, written out in each on purpose (a call per

@@ -136,9 +136,10 @@ def _exec_and_served(port, protocol, admin):
     return seen
 
 
+@pytest.mark.parametrize("protocol", [2, 3])
 @pytest.mark.parametrize("order", ["SF", "FSF", "FFSF"])
 @pytest.mark.parametrize("command", ["MSET", "RPUSH"])
-def test_a_slow_request_among_fast_ones_of_an_own_loop(differ, command, order):
+def test_a_slow_request_among_fast_ones_of_an_own_loop(differ, command, order, protocol):
     """As above for commands with loops of their own (miniredis/runs.py), which time
     what one call answers together: a request with many keys or elements is left to
     the handler and timed alone, so Redis's entry alone is logged, wherever it stands
@@ -154,6 +155,8 @@ def test_a_slow_request_among_fast_ones_of_an_own_loop(differ, command, order):
     logged = {}
     for name, port in differ.ports.items():
         conn = RawConnection(port)
+        if protocol == 3:
+            conn.call("HELLO", "3")
         conn.call("CONFIG", "SET", "slowlog-log-slower-than", "2000")
         conn.call("RPUSH", "l", "first")
         conn.call("SLOWLOG", "RESET")

@@ -113,6 +113,16 @@ def test_entry_bound_is_an_upper_bound(pairs, master_pairs, master, delta, many)
         assert stream_module._entry_size(candidate, stream_id, pairs) <= candidate.bound
 
 
+def test_a_node_loaded_without_fields_takes_entries() -> None:
+    """A node read from a crafted RDB file may have a master entry with no fields:
+    XADD's bound of an entry still works (the general one) and nothing raises."""
+    stream = Stream()
+    stream.load_node((1, 0), [], [((1, 0), [b"a", b"b"])], 0, (1, 0), b"x" * 40)
+    stream.append((2, 0), (b"a", b"b"), 4096, 100)
+    stream.append((3, 0), (b"a", b"b", b"c", b"d"), 4096, 100)
+    assert len(stream) == 3 and stream.tail.bound == (2 + 4 + 26) + (4 + 8 + 26)
+
+
 STREAM_OPS = st.lists(st.one_of(
     st.tuples(st.just("add"), PAIRS, st.integers(0, 3)),
     st.tuples(st.just("del"), st.integers(0, 1000)),
