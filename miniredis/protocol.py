@@ -165,10 +165,19 @@ _ONLY_BYTES = {bytes}
 _END = object()
 
 
-def _bulk_run(items: Any) -> bytes:
+def bulk_run(items: Any) -> bytes:
     """The bulk strings of ``items`` (all ``bytes``) as one bytes object. Built from
     three interleaved slices joined once: no per-item formatting in Python, about three
-    times faster than appending each item's encoding (LRANGE, SMEMBERS, HKEYS...)."""
+    times faster than appending each item's encoding (LRANGE, SMEMBERS, HKEYS...).
+    Items all of one length (ids, hashes, fixed-width counters) share one head and are
+    joined around it, with no Python step per item: half the time again. The first and
+    last lengths gate the check, so mixed lengths rarely pay for it."""
+    first = len(items[0])
+    if first == len(items[-1]):
+        lengths = list(map(len, items))
+        if lengths.count(first) == len(lengths):
+            head = BULK_HEADS[first] if first < 1024 else b"$%d\r\n" % first
+            return b"".join((head, (CRLF + head).join(items), CRLF))
     try:
         heads = [BULK_HEADS[len(item)] for item in items]
     except IndexError:
@@ -234,7 +243,7 @@ class Encoder:
     def _append_bulks(value: Bulks, out: List[bytes]) -> None:
         out.append(b"*%d\r\n" % len(value))
         if value:
-            out.append(_bulk_run(value))
+            out.append(bulk_run(value))
 
     def _append_array(self, value: Any, out: List[bytes]) -> None:
         self._append_aggregate(b"*", value, out)
@@ -243,7 +252,7 @@ class Encoder:
         count = len(value)
         out.append(b"%s%d\r\n" % (prefix, count))
         if count > 8 and set(map(type, value)) == _ONLY_BYTES:
-            out.append(_bulk_run(value))
+            out.append(bulk_run(value))
             return
         enc = self._enc
         for item in value:

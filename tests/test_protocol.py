@@ -101,18 +101,24 @@ def test_disconnect_mid_request_leaves_others_alone(mini):
 def test_encoder_bulk_runs_match_item_by_item_encoding():
     """Arrays of plain bytes take a joined fast path: same bytes as item by item,
     whatever the lengths (the head table's end included) and in both protocols."""
-    from miniredis.protocol import RESP2, RESP3, Set
+    from miniredis.protocol import RESP2, RESP3, Bulks, Set
 
     def slow(items):
         return b"*%d\r\n" % len(items) + b"".join(
             b"$%d\r\n%s\r\n" % (len(item), item) for item in items)
 
+    # Items of one length share a head (a 1024+ byte length is formatted); equal
+    # first and last lengths around a different one must not take that path.
     cases = [[b"x" * n for n in range(12)], [b"a" * 1023, b"b" * 1024] * 6,
-             [b""] * 9, [b"v%d" % i for i in range(500)]]
+             [b""] * 9, [b"v%d" % i for i in range(500)], [b"xxx"] * 100,
+             [b"k%02d" % i for i in range(1, 60)], [b"y" * 5000] * 10,
+             [b"ab"] * 8 + [b"abc"] + [b"ab"] * 8, [b"ab", b""] + [b"cd"] * 9,
+             [b"\r\n$3\r\n"] * 10, [b"one"]]
     for items in cases:
         assert RESP2.encode(items) == slow(items)
         assert RESP3.encode(items) == slow(items)
         assert RESP3.encode(tuple(items)) == slow(items)
+        assert RESP2.encode(Bulks(items)) == slow(items)
     mixed = [b"a"] * 9 + [7, None, [b"n"], bytearray(b"ba")]
     assert RESP2.encode(mixed) == b"*13\r\n" + b"$1\r\na\r\n" * 9 + \
         b":7\r\n$-1\r\n*1\r\n$1\r\nn\r\n$2\r\nba\r\n"
