@@ -276,6 +276,50 @@ def test_get_runs_as_redis(differ):
     compare_scenario(differ, scenario)
 
 
+def test_lrange_runs_as_redis(differ):
+    """LRANGEs in a row (lists._range_run): small and chunked lists, elements all of
+    one length and mixed, every kind of index (negative, past either end, crossed,
+    64-bit limits, not integers), misses, other types, TTLs to come and past, arity
+    refusals, and the keyspace stats they count."""
+    big = ["e%d" % i for i in range(1000)]
+    setup = [["RPUSH", "small", "a", "bb", "", "dddd"], ["RPUSH", "same"] + ["xyz"] * 300,
+             ["RPUSH", "big"] + big, ["LPUSH", "big"] + ["v" * (i % 7) for i in range(300)],
+             ["RPUSH", "long"] + ["w" * 2000] * 20 + ["w" * 5], ["SET", "string", "x"],
+             ["RPUSH", "ttl", "a", "b"], ["EXPIRE", "ttl", "1000"],
+             ["RPUSH", "gone", "a"], ["PEXPIRE", "gone", "1"]]
+    ranges = [(0, -1), (0, 99), (-100, -1), (5, 2), (1000, 2000), (-5000, 5000),
+              (299, 300), (1, 1), (-1, -1), (0, 0), (3, -3), (-3, 3),
+              ("9223372036854775807", "9223372036854775807"),
+              ("-9223372036854775808", "9223372036854775807"), (0, "-9223372036854775808")]
+    commands = []
+    for key in ("small", "same", "big", "long"):
+        commands += [["LRANGE", key, start, stop] for start, stop in ranges]
+    for key in ("missing", "string", "ttl", "gone", "same"):
+        commands += [["LRANGE", "big", 0, 9], ["LRANGE", key, 0, 2]]
+    for start, stop in (("x", 1), (0, "y"), ("01", 2), ("", 1), (" 1", 2), ("1.0", 2),
+                        ("9223372036854775808", 1), (1, "-9223372036854775809")):
+        commands += [["LRANGE", "small", 0, 1], ["LRANGE", "small", start, stop]]
+    commands += [["LRANGE", "small", 0], ["LRANGE", "small", 0, 1, 2], ["lrange", "small", 0, 1],
+                 ["LRANGE", "same", 0, 2], ["LLEN", "same"], ["LRANGE", "same", 0, 2]]
+
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        try:
+            for command in setup:
+                conn.call(*command)
+            time.sleep(0.01)
+            admin.call("CONFIG", "RESETSTAT")
+            replies = _pipeline(conn, commands)
+            stats = {line.split(b":")[0]: line.split(b":")[1]
+                     for line in admin.call("INFO", "stats").split(b"\r\n")
+                     if line.startswith(b"keyspace_")}
+            return replies, stats
+        finally:
+            conn.close()
+
+    compare_scenario(differ, scenario)
+
+
 def test_get_runs_notify_misses_and_count_lfu_accesses(differ):
     def scenario(port, protocol, admin):
         subscriber = connect(port, protocol)
