@@ -476,6 +476,31 @@ class Client(RequestParser, ReplyWriter):
                 reply = CommandError("ERR internal error while running '%s'"
                                      % cmd.fullname)
                 cmd.failed_calls += 1
+            # The reply is encoded inside the command's time, as Redis builds it in
+            # the call: a big reply's cost is its command's, not the next one's.
+            cls = reply.__class__
+            if reply is not BLOCKED:
+                if out is not self.out:  # a handler swapped the buffer (EXEC)
+                    out = self.out
+                    append = out.append
+                if self.reply_mode != "on" and self._suppress_reply() \
+                        and not (cls is Raw and "pubsub" in cmd.flags):
+                    pass    # (subscription notices are pushes: never silenced)
+                elif reply is OK:
+                    append(OK_BYTES)
+                elif reply is PONG:
+                    append(PONG_BYTES)
+                elif cls is bytes:
+                    try:
+                        out.extend((BULK_HEADS[len(reply)], reply, CRLF))
+                    except IndexError:
+                        append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+                elif cls is int:
+                    append(b":%d\r\n" % reply)
+                else:
+                    if cls is CommandError:
+                        self.count_error(reply.message)
+                    self.encoder.encode_into(reply, out)
             finished = perf()
             elapsed = finished - started
             started = finished
@@ -483,7 +508,6 @@ class Client(RequestParser, ReplyWriter):
             cmd.seconds += elapsed
             if elapsed >= slow:
                 self.after_slow(cmd, args, elapsed, reply)
-            cls = reply.__class__
             if cmd.is_write:
                 if cmd.adds_one and cls is not CommandError:
                     state.dirty += 1
@@ -513,27 +537,6 @@ class Client(RequestParser, ReplyWriter):
                     cmd.hist[_floor(elapsed * 1000000)] += 1   # (floor: cheaper than int)
                 except IndexError:      # its first call, or 256 us and more
                     record_overflow(cmd, elapsed)
-            if out is not self.out:  # a handler swapped the buffer (EXEC)
-                out = self.out
-                append = out.append
-            if self.reply_mode != "on" and self._suppress_reply() \
-                    and not (cls is Raw and "pubsub" in cmd.flags):
-                continue    # (subscription notices are pushes: never silenced)
-            if reply is OK:
-                append(OK_BYTES)
-            elif reply is PONG:
-                append(PONG_BYTES)
-            elif cls is bytes:
-                try:
-                    out.extend((BULK_HEADS[len(reply)], reply, CRLF))
-                except IndexError:
-                    append(b"$%d\r\n%s\r\n" % (len(reply), reply))
-            elif cls is int:
-                append(b":%d\r\n" % reply)
-            else:
-                if cls is CommandError:
-                    self.count_error(reply.message)
-                self.encoder.encode_into(reply, out)
         if cmd is not None:
             # CLIENT LIST's cmd= field; set once per batch (CLIENT LIST/INFO set their
             # own name for the calling client).

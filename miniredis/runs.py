@@ -19,8 +19,9 @@ most ``commands.OWN_LOOP_ARGS`` arguments; a longer one is timed on its own thro
 the handler); it stops at the first request it does not answer, which goes through
 the handler here, and is called again after it (unless it answered none: then not again in this run).
 GET's and SET's are ``strings._get_run`` and ``strings._set_run``;
-INCR/DECR, HSET, SADD, ZADD, LPUSH/RPUSH, LPOP/RPOP, XADD and MSET have theirs next to
-their handlers. Those writes share one shape, written out in each on purpose (a call per
+INCR/DECR, HSET, SADD, ZADD, LPUSH/RPUSH, LPOP/RPOP, LRANGE (ranges of at most
+``commands.OWN_LOOP_ITEMS`` elements), XADD and MSET have theirs next to their
+handlers. Those writes share one shape, written out in each on purpose (a call per
 request would cost what the loop saves): :meth:`Keyspace.tables_for_writes` (None while
 writes are propagated or clients wait on keys: they decline the run), then per request
 the arity, a key that exists and is not due to expire, the value's exact class, the
@@ -115,32 +116,9 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
                       % (cmd.fullname, traceback.format_exc()))
             reply = CommandError("ERR internal error while running '%s'" % cmd.fullname)
             failed += 1
-        finished = perf()
-        elapsed = finished - started
-        started = finished
-        if elapsed >= slow:
-            client.after_slow(cmd, args, elapsed, reply)
-        if track:
-            try:
-                cmd.hist[_floor(elapsed * 1000000)] += 1
-            except IndexError:      # its first call, or 256 us and more
-                record_overflow(cmd, elapsed)
+        # The reply, encoded as run_requests does, inside the request's time (inlined
+        # in both: a call per reply would cost what this loop saves).
         cls = reply.__class__
-        if propagator is not None:
-            if adds_one and cls is not CommandError:
-                state.dirty += 1
-            # Propagated only if it changed something (none of these is forced).
-            if state.dirty > dirty:
-                lane = propagator.lane      # (Propagator.feed's shortest path)
-                if lane is not None and not propagator.depth and \
-                        (cmd.effect is None or len(args) == cmd.plain_arity):
-                    lane.append((client, client.db.id, args))
-                else:
-                    propagator.feed(client, cmd, args, reply)
-        if ready and not blocking.suspended:
-            blocking.serve_ready()
-        # The reply, encoded as run_requests does (inlined in both: a call per reply
-        # would cost what this loop saves).
         if reply is OK:
             append(OK_BYTES)
         elif reply is PONG:
@@ -156,6 +134,29 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
             if cls is CommandError:
                 client.count_error(reply.message)
             client.encoder.encode_into(reply, out)
+        finished = perf()
+        elapsed = finished - started
+        started = finished
+        if elapsed >= slow:
+            client.after_slow(cmd, args, elapsed, reply)
+        if track:
+            try:
+                cmd.hist[_floor(elapsed * 1000000)] += 1
+            except IndexError:      # its first call, or 256 us and more
+                record_overflow(cmd, elapsed)
+        if propagator is not None:
+            if adds_one and cls is not CommandError:
+                state.dirty += 1
+            # Propagated only if it changed something (none of these is forced).
+            if state.dirty > dirty:
+                lane = propagator.lane      # (Propagator.feed's shortest path)
+                if lane is not None and not propagator.depth and \
+                        (cmd.effect is None or len(args) == cmd.plain_arity):
+                    lane.append((client, client.db.id, args))
+                else:
+                    propagator.feed(client, cmd, args, reply)
+        if ready and not blocking.suspended:
+            blocking.serve_ready()
     if done > first:
         # Each request's duration runs from the end of the one before (the clock
         # readings are chained), so together they make the run's.

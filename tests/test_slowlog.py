@@ -138,11 +138,11 @@ def _exec_and_served(port, protocol, admin):
 
 @pytest.mark.parametrize("protocol", [2, 3])
 @pytest.mark.parametrize("order", ["SF", "FSF", "FFSF"])
-@pytest.mark.parametrize("command", ["MSET", "RPUSH"])
+@pytest.mark.parametrize("command", ["MSET", "RPUSH", "LRANGE"])
 def test_a_slow_request_among_fast_ones_of_an_own_loop(differ, command, order, protocol):
     """As above for commands with loops of their own (miniredis/runs.py), which time
-    what one call answers together: a request with many keys or elements is left to
-    the handler and timed alone, wherever it stands in the read. Everything is logged
+    what one call answers together: a request with many keys or elements, or a long
+    range, is left to the handler and timed alone, wherever it stands in the read. Everything is logged
     (threshold 0: the same entries on both servers); miniredis's slow entry must last
     several times any fast one's (sharing a call's mean, they would be equal) -- a
     ratio, not a threshold, so that a loaded machine's pause cannot fail it."""
@@ -152,7 +152,12 @@ def test_a_slow_request_among_fast_ones_of_an_own_loop(differ, command, order, p
         if command == "MSET":
             count = 40000 if kind == "S" else 1
             return ["MSET"] + [w for n in range(count) for w in ("k%d:%d" % (i, n), "v")]
+        if command == "LRANGE":     # (of the 300,001 elements pushed below)
+            return ["LRANGE", "l"] + (["0", "-1"] if kind == "S" else ["1", "1"])
         return ["RPUSH", "l"] + ["e"] * (300000 if kind == "S" else 1)   # (it exists)
+
+    def slow_one(args, argc):   # (the first three arguments, the count as logged)
+        return args[2] == b"0" if command == "LRANGE" else argc == 32
 
     logged = {}
     for name, port in differ.ports.items():
@@ -161,6 +166,8 @@ def test_a_slow_request_among_fast_ones_of_an_own_loop(differ, command, order, p
             conn.call("HELLO", "3")
         conn.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
         conn.call("RPUSH", "l", "first")
+        if command == "LRANGE":
+            conn.call(*["RPUSH", "l"] + ["e"] * 300000)
         conn.call("SLOWLOG", "RESET")
         conn.send_raw(b"".join(encode_command(request(kind, i))
                                for i, kind in enumerate(order)))
@@ -170,10 +177,51 @@ def test_a_slow_request_among_fast_ones_of_an_own_loop(differ, command, order, p
         conn.call("FLUSHALL")
         logged[name] = (replies, [entry[:2] for entry in entries])
         if name == "miniredis":
-            slow = [d for _, argc, d in entries if argc == 32]
-            fast = [d for _, argc, d in entries if argc < 32]
+            slow = [d for args, argc, d in entries if slow_one(args, argc)]
+            fast = [d for args, argc, d in entries if not slow_one(args, argc)]
             assert len(slow) == 1 and len(fast) == len(order) - 1
             assert slow[0] > 3 * max(fast), entries
+    assert logged["miniredis"] == logged["redis"]
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+@pytest.mark.parametrize("big", ["LRANGE", "HGETALL"])
+def test_a_big_reply_counts_for_its_own_command(differ, big, protocol):
+    """A reply is encoded inside its command's time, as Redis builds it in the call:
+    the request after a big reply (another command, or the same one in a run) must
+    not be charged for encoding it. Everything is logged (the same entries on both
+    servers); miniredis's big entries must last several times any small one's."""
+    from .harness import encode_command
+
+    requests = [["LRANGE", "l", "0", "-1"] if big == "LRANGE" else ["HGETALL", "h"],
+                ["EXISTS", "l"], ["ECHO", "x"]] * 2
+    requests += [requests[0], requests[0][:2] + ["1", "2"] if big == "LRANGE" else
+                 ["HGETALL", "small"]]
+    logged = {}
+    for name, port in differ.ports.items():
+        conn = RawConnection(port)
+        if protocol == 3:
+            conn.call("HELLO", "3")
+        conn.call(*["RPUSH", "l"] + ["e%d" % i for i in range(200000)])
+        conn.call(*["HSET", "h"] + ["f%d" % i for i in range(200000)])
+        conn.call("HSET", "small", "a", "b")
+        conn.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
+        conn.call("SLOWLOG", "RESET")
+        conn.send_raw(b"".join(encode_command(request) for request in requests))
+        # (a big hash's order is Redis's own: its replies are compared by their size)
+        replies = [conn.read_raw().split(b"\r\n", 1)[0] if big == "HGETALL" else
+                   conn.read_raw() for _ in requests]
+        entries = [entry for entry in _timed(conn) if entry[0][0] != b"SLOWLOG"]
+        conn.call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+        conn.call("FLUSHALL")
+        logged[name] = (replies, [entry[:2] for entry in entries])
+        if name == "miniredis":
+            slow = [d for args, _, d in entries if args == tuple(
+                a.encode() for a in requests[0][:3])]
+            fast = [d for args, _, d in entries if args != tuple(
+                a.encode() for a in requests[0][:3])]
+            assert len(slow) == 3 and len(fast) == len(requests) - 3
+            assert min(slow) > 3 * max(fast), entries
     assert logged["miniredis"] == logged["redis"]
 
 

@@ -35,6 +35,9 @@ _ALIKE_NAMES = frozenset(("ping", "echo", "del", "unlink", "exists", "touch", "t
 # (MSET, LPUSH/RPUSH, XADD take any number): runs.py times what one call of it answers
 # together, so their costs must be alike; a longer request goes through the handler.
 OWN_LOOP_ARGS = 64
+# ...and the most elements its reply may hold (LRANGE): a longer range goes through the
+# handler, timed alone.
+OWN_LOOP_ITEMS = 256
 
 
 class Command:

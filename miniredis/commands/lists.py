@@ -17,7 +17,7 @@ from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, NULL_ARRAY, OK, Bulks, bulk_run
 from ..notify import notify
-from . import OWN_LOOP_ARGS, command, lookup, numkeys_positions
+from . import OWN_LOOP_ARGS, OWN_LOOP_ITEMS, command, lookup, numkeys_positions
 
 _WHERE = {b"left": True, b"right": False}
 
@@ -270,9 +270,10 @@ def _range_run(client, requests: List[List[bytes]], done: int, count: int, name:
                append: Any) -> int:
     """LRANGEs in a row (miniredis/runs.py), without a call each: replies to each of
     ``requests[done:]`` that is ``[name, key, start, stop]`` at a list not due to
-    expire, with integer indexes, as LRANGE would; returns the position of the first
-    other request (a missing key, another type, a bad index...), which the caller runs
-    through LRANGE itself."""
+    expire, with integer indexes and at most ``OWN_LOOP_ITEMS`` elements, as LRANGE
+    would; returns the position of the first other request (a missing key, another
+    type, a bad index, a longer range...), which the caller runs through LRANGE
+    itself."""
     db = client.db
     index, values, access, expires, now, lru = db.tables_for_reads()
     first = done
@@ -293,7 +294,6 @@ def _range_run(client, requests: List[List[bytes]], done: int, count: int, name:
         stop = to_int(stop)
         if start is None or stop is None:
             break
-        access[slot] = lru
         size = len(value)
         if start < 0:
             start = max(size + start, 0)
@@ -301,6 +301,9 @@ def _range_run(client, requests: List[List[bytes]], done: int, count: int, name:
             stop += size
         elif stop >= size:
             stop = size - 1
+        if stop - start >= OWN_LOOP_ITEMS:
+            break
+        access[slot] = lru
         if start > stop:
             append(b"*0\r\n")
         else:
