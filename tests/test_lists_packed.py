@@ -166,3 +166,25 @@ def test_chunks_hold_any_bytes_and_sizes():
         assert packed.pop() == expected.pop()
         if expected:
             assert packed.popleft() == expected.pop(0)
+
+
+def test_several_pushed_at_once_leave_no_short_chunk():
+    """An end that reaches 2 * CHUNK packs its inner elements in whole chunks, keeping
+    CHUNK to 2 * CHUNK - 1 loose, however many came in the push that reached it."""
+    for extra in (0, 1, 15, CHUNK - 1, CHUNK, 3 * CHUNK + 7):
+        for left in (True, False):
+            packed = PackedList()
+            items = [b"e%d" % i for i in range(2 * CHUNK - 1)]
+            packed.extend(items)
+            more = [b"m%d" % i for i in range(1 + extra)]
+            (packed.extendleft if left else packed.extend)(more)
+            loose, inside, chunks = packed.layout()
+            assert inside % CHUNK == 0 and chunks == inside // CHUNK
+            assert inside and CHUNK <= loose < 2 * CHUNK
+            expected = more[::-1] + items if left else items + more
+            assert list(packed) == expected and len(packed) == len(expected)
+            # the end that grew keeps CHUNK to 2 * CHUNK - 1 once packed
+            for _ in range(2 * CHUNK):
+                (packed.appendleft if left else packed.append)(b"x")
+            loose, inside, chunks = packed.layout()
+            assert inside % CHUNK == 0 and chunks == inside // CHUNK

@@ -7,9 +7,10 @@ parts, in order::
     head (deque of bytes)  +  chunks (deque of packed chunks)  +  tail (deque of bytes)
 
 The two ends are plain deques, so pushes and pops run at C speed, and a small list (a
-few hundred elements) lives entirely in them. When an end grows past ``2 * CHUNK``
-elements its inner ``CHUNK`` elements are packed into one chunk: a ``(blob, count)``
-pair where ``blob`` is :func:`miniredis.datatypes.packed.pack`'s pickle of the
+few hundred elements) lives entirely in them. When an end reaches ``2 * CHUNK``
+elements its inner ones are packed in whole chunks of ``CHUNK``, leaving ``CHUNK`` to
+``2 * CHUNK - 1`` (several pushed at once leave no short chunk). A chunk is a
+``(blob, count)`` pair where ``blob`` is :func:`miniredis.datatypes.packed.pack`'s pickle of the
 elements' list (a 2-byte header per element under 256 bytes, 5 above; nothing else per
 element), which ``pickle.loads`` unpacks at C speed: ~2 us for 128 short elements,
 where slicing them out of a joined blob by an offset array took ~15 us on this VM and
@@ -170,15 +171,18 @@ class PackedList:
         return len(head) + self._middle + len(self._tail)
 
     def _pack_tail(self) -> None:
-        # Pack the tail's leftmost elements (just after the chunks) until CHUNK remain.
+        # Pack the tail's leftmost elements (just after the chunks) in whole CHUNKs
+        # until CHUNK to 2 * CHUNK - 1 remain (several pushed at once would otherwise
+        # leave a short chunk behind).
         if self._head.__class__ is tuple:
             self._head = deque()
             self._chunks = deque()
         tail = self._tail
         items = list(tail)
+        keep = CHUNK + (len(items) - CHUNK) % CHUNK
         tail.clear()
-        tail.extend(items[-CHUNK:])
-        del items[-CHUNK:]
+        tail.extend(items[-keep:])
+        del items[-keep:]
         for chunk in _pack_all(items):
             self._chunks.append(chunk)
         self._middle += len(items)
@@ -186,9 +190,10 @@ class PackedList:
     def _pack_head(self) -> None:
         head = self._head
         items = list(head)
+        keep = CHUNK + (len(items) - CHUNK) % CHUNK
         head.clear()
-        head.extend(items[:CHUNK])
-        del items[:CHUNK]
+        head.extend(items[:keep])
+        del items[:keep]
         for chunk in reversed(_pack_all(items)):
             self._chunks.appendleft(chunk)
         self._middle += len(items)
