@@ -705,6 +705,52 @@ def test_push_and_pop_runs_as_redis(differ):
     compare_scenario(differ, scenario)
 
 
+def test_push_runs_of_one_key_without_events_as_redis(differ):
+    """One-element pushes to one key in a row, with no keyspace events, WATCH or
+    tracking (lists._push_run pushes them together then): across packing boundaries,
+    broken by other keys, other spellings, several elements, arity refusals, another
+    type and a TTL past; the replies, each access counted (OBJECT FREQ under LFU),
+    the dirty counter and the lists."""
+    commands = [["RPUSH", "few", "f%d" % i] for i in range(20)]
+    commands += [["RPUSH", "q", "r%d" % i] for i in range(300)]
+    commands += [["LPUSH", "q", "l%d" % i] for i in range(300)]
+    commands += [["LPUSH", "q", "w"], ["RPUSH", "q", "x"], ["LPUSH", "q", "y"],
+                 ["LPUSH", "q", "z"], ["RPUSH", "q", "x"], ["RPUSH", "q", "y"]]
+    for push in ("LPUSH", "RPUSH"):
+        commands += [[push, "q", "a"], [push, "q", "b"], [push, "other", "c"],
+                     [push, "q", "d"], [push, "q"], [push, "q", "e"], [push, "q", "f"],
+                     [push.lower(), "q", "g"], [push, "q", "h"], [push, "q", "i", "j"],
+                     [push, "q", "k"], [push, "q", "m"], [push, "string", "n"],
+                     [push, "q", "o"], [push, "q", "p"], [push, "gone", "s"],
+                     [push, "gone", "t"], [push, "q", "u"], [push, "q", "v"]]
+
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+        admin.call("CONFIG", "SET", "lfu-log-factor", "0")   # every access counts
+        admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        try:
+            conn.call("RPUSH", "q", "first")
+            conn.call("RPUSH", "few", "first")
+            conn.call("RPUSH", "other", "first")
+            conn.call("SET", "string", "x")
+            conn.call("RPUSH", "gone", "first")
+            conn.call("PEXPIRE", "gone", "1")
+            time.sleep(0.01)
+            before = _dirty(admin)
+            replies = _pipeline(conn, commands)
+            dirty = _dirty(admin) - before
+            return (replies, dirty, conn.call("OBJECT", "FREQ", "few"),
+                    [conn.call("LRANGE", key, 0, -1) for key in ("q", "other", "gone")])
+        finally:
+            admin.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
+            admin.call("CONFIG", "SET", "lfu-log-factor", "10")
+            admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            conn.close()
+
+    compare_scenario(differ, scenario)
+
+
 def _without_clock_ids(reply: bytes) -> bytes:
     """A reply with the IDs XADD took from the clock (which differ between the
     servers) written as 'ID'; IDs after 9999999999999 (set by hand) are kept."""

@@ -7,6 +7,7 @@ after the command completes, oldest first, exactly as Redis does.
 """
 from __future__ import annotations
 
+from array import array
 from itertools import islice
 from typing import Any, List, Optional
 
@@ -20,6 +21,7 @@ from ..notify import notify
 from . import OWN_LOOP_ARGS, OWN_LOOP_ITEMS, command, lookup, numkeys_positions
 
 _WHERE = {b"left": True, b"right": False}
+_INTEGER_REPLY = b":%d\r\n"
 
 
 def get_list(client, key: bytes) -> Optional[PackedList]:
@@ -151,6 +153,7 @@ def _push_run(left: bool) -> Any:
             return done
         index, values, access, expires, now, touched, hook, lru, config = tables
         events = config["notify-keyspace-events"]
+        extend = append.__self__.extend
         first = done
         while done < count:
             args = requests[done]
@@ -164,8 +167,27 @@ def _push_run(left: bool) -> Any:
             if value.__class__ is not PackedList:
                 break
             access[slot] = lru
-            length = value.extendleft(args[2:]) if left else value.extend(args[2:])
             touched.add(key)
+            if len(args) == 3 and hook is None and not events:
+                # Pushes of one element to this key in a row (a producer filling a
+                # queue) go in together: the replies count up one by one.
+                stop = done + 1
+                while stop < count:
+                    other = requests[stop]
+                    if len(other) != 3 or other[1] != key or other[0] != name:
+                        break
+                    stop += 1
+                if stop > done + 1:
+                    if access.__class__ is not array:   # (LFU: each access counts)
+                        for _ in range(stop - done - 1):
+                            access[slot] = lru
+                    items = [other[2] for other in requests[done:stop]]
+                    length = value.extendleft(items) if left else value.extend(items)
+                    extend(map(_INTEGER_REPLY.__mod__,
+                               range(length - len(items) + 1, length + 1)))
+                    done = stop
+                    continue
+            length = value.extendleft(args[2:]) if left else value.extend(args[2:])
             if hook is not None:
                 hook(db, key)
             if events:
