@@ -161,6 +161,7 @@ def _int(value: int) -> bytes:
 BULK_HEADS = [b"$%d\r\n" % n for n in range(1024)]
 DECIMALS = [b"%d" % n for n in range(1024)]     # (replies written in pieces)
 CRLF = b"\r\n"
+INTEGER_FORMAT = b":%d\r\n"     # (own loops map its __mod__ over a range of replies)
 _ONLY_BYTES = {bytes}
 _END = object()
 

@@ -17,7 +17,10 @@ A command may also have a loop of its own (``Command.run``) for its commonest ca
 whose requests cost about the same (those taking many keys, elements or pairs take at
 most ``commands.OWN_LOOP_ARGS`` arguments; a longer one is timed on its own through
 the handler); it stops at the first request it does not answer, which goes through
-the handler here, and is called again after it (unless it answered none: then not again in this run).
+the handler here, and is called again after it (unless it answered none: then not
+again in this run). One-element LPUSH/RPUSHes and INCR/DECRs of one key in a row,
+with no keyspace events nor write hook, are applied together (one extend, one stored
+count), their replies counted up C-side.
 GET's and SET's are ``strings._get_run`` and ``strings._set_run``;
 INCR/DECR, HSET, SADD, ZADD, LPUSH/RPUSH, LPOP/RPOP, LRANGE (ranges of at most
 ``commands.OWN_LOOP_ITEMS`` elements), XADD and MSET have theirs next to their

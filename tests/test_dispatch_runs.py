@@ -534,6 +534,54 @@ def test_counter_runs_as_redis(differ):
     compare_scenario(differ, scenario)
 
 
+def test_counter_runs_of_one_key_without_events_as_redis(differ):
+    """INCRs (DECRs) of one key in a row, with no keyspace events, WATCH or tracking
+    (strings._counter_run applies them together then): runs that would cross either
+    64-bit limit, INCR and DECR alternating, other keys and spellings, arity
+    refusals, values that are no integers, a TTL past; the replies, each access
+    counted (OBJECT FREQ under LFU), the dirty counter and the values."""
+    commands = [["INCR", "few"] for _ in range(20)]
+    commands += [["INCR", "n"] for _ in range(300)] + [["DECR", "n"] for _ in range(310)]
+    commands += [["INCR", "max"] for _ in range(9)] + [["DECR", "min"] for _ in range(9)]
+    commands += [["INCR", "nearmax"] for _ in range(3)]
+    commands += [["DECR", "nearmin"] for _ in range(3)]
+    for op in ("INCR", "DECR"):
+        commands += [[op, "n"], [op, "n"], [op, "other"], [op, "n"], [op], [op, "n"],
+                     [op, "n"], [op.lower(), "n"], [op, "n"], [op, "n", "x"], [op, "n"],
+                     [op, "n"], ["INCR" if op == "DECR" else "DECR", "n"], [op, "n"],
+                     [op, "text"], [op, "text"], [op, "float"], [op, "float"],
+                     [op, "gone"], [op, "gone"], [op, "list"], [op, "n"], [op, "n"]]
+
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+        admin.call("CONFIG", "SET", "lfu-log-factor", "0")   # every access counts
+        admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        try:
+            # (counters past 10,000: Redis shares the objects of smaller integers)
+            for command in (["SET", "few", "100000"], ["SET", "n", "5"], ["SET", "other", "1"],
+                            ["SET", "max", str(2 ** 63 - 5)], ["SET", "min", str(-2 ** 63 + 5)],
+                            ["SET", "nearmax", str(2 ** 63 - 4)],
+                            ["SET", "nearmin", str(-2 ** 63 + 4)],
+                            ["SET", "text", "41"], ["SET", "float", "1.5"],
+                            ["SET", "gone", "7", "PX", "1"], ["RPUSH", "list", "a"]):
+                conn.call(*command)
+            time.sleep(0.01)
+            before = _dirty(admin)
+            replies = _pipeline(conn, commands)
+            dirty = _dirty(admin) - before
+            return (replies, dirty, conn.call("OBJECT", "FREQ", "few"),
+                    conn.call("MGET", "few", "n", "other", "max", "min", "nearmax",
+                              "nearmin", "text", "float", "gone"))
+        finally:
+            admin.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
+            admin.call("CONFIG", "SET", "lfu-log-factor", "10")
+            admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            conn.close()
+
+    compare_scenario(differ, scenario)
+
+
 def test_hset_runs_as_redis(differ):
     """HSETs of one field in a row (hashes._hset_run): listpack hashes that grow, keep
     or change a field, convert to a hash table mid-run (too many fields, a long field

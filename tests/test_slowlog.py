@@ -142,10 +142,11 @@ def _exec_and_served(port, protocol, admin):
 def test_a_slow_request_among_fast_ones_of_an_own_loop(differ, command, order, protocol):
     """As above for commands with loops of their own (miniredis/runs.py), which time
     what one call answers together: a request with many keys or elements, or a long
-    range, is left to the handler and timed alone, wherever it stands in the read. Everything is logged
-    (threshold 0: the same entries on both servers); miniredis's slow entry must last
-    several times any fast one's (sharing a call's mean, they would be equal) -- a
-    ratio, not a threshold, so that a loaded machine's pause cannot fail it."""
+    range, is left to the handler and timed alone, wherever it stands in the read.
+    Everything is logged (threshold 0: the same entries on both servers); miniredis's
+    slow entry must last several times any fast one's (sharing a call's mean, they
+    would be equal) -- a ratio, not a threshold, so that a loaded machine's pause
+    cannot fail it."""
     from .harness import encode_command
 
     def request(kind, i):

@@ -16,12 +16,11 @@ from ..args import LLONG_MIN, parse_int, to_int
 from ..datatypes.packedlist import PackedList
 from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
-from ..protocol import BULK_HEADS, CRLF, NULL_ARRAY, OK, Bulks, bulk_run
+from ..protocol import BULK_HEADS, CRLF, INTEGER_FORMAT, NULL_ARRAY, OK, Bulks, bulk_run
 from ..notify import notify
 from . import OWN_LOOP_ARGS, OWN_LOOP_ITEMS, command, lookup, numkeys_positions
 
 _WHERE = {b"left": True, b"right": False}
-_INTEGER_REPLY = b":%d\r\n"
 
 
 def get_list(client, key: bytes) -> Optional[PackedList]:
@@ -183,7 +182,7 @@ def _push_run(left: bool) -> Any:
                             access[slot] = lru
                     items = [other[2] for other in requests[done:stop]]
                     length = value.extendleft(items) if left else value.extend(items)
-                    extend(map(_INTEGER_REPLY.__mod__,
+                    extend(map(INTEGER_FORMAT.__mod__,
                                range(length - len(items) + 1, length + 1)))
                     done = stop
                     continue
