@@ -235,9 +235,10 @@ def test_latencystats_percentiles(differ):
                 for name, value in debug:
                     assert _is_cell_top(value, lowest=name == b"p0"), (name, value)
                     high = name in (b"p99.99", b"p100", b"p99", b"p99.9")
-                    # (a loaded machine may oversleep by milliseconds)
-                    assert (30000 if high else 6000) <= value < (90000 if high else 30000), \
-                        (name, value)
+                    # (a loaded machine may oversleep by milliseconds; p0 is its
+                    # cell's lowest value: 5996.544 for 6000 to 6029 us)
+                    low = (30000 if high else 6000) - (33 if name == b"p0" else 0)
+                    assert low <= value < (90000 if high else 30000), (name, value)
                 seen.append((sorted(stats), [[name for name, _ in values]
                                              for values in stats.values()]))
             return seen
