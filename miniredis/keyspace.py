@@ -304,6 +304,21 @@ class Database(ScanIndex):
         hook = state.on_key_modified
         waited = state.blocking.queues
         lazy = state.config.values["lazyfree-lazy-server-del"]
+        if hook is None and not waited and not lazy:
+            # The usual case, with the per-key work that needs no slot done per MSET.
+            keys = args[start::2]
+            for key, value in zip(keys, args[start + 1::2]):
+                slot = index.get(key)
+                if slot is None:
+                    slot = self._add_slot(key, value)
+                else:
+                    values[slot] = value
+                access[slot] = clock
+            if expires:
+                for key in keys:
+                    expires.pop(key, None)
+            touched.update(keys)
+            return
         for i in range(start, len(args), 2):
             key = args[i]
             slot = index.get(key)
