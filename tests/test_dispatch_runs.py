@@ -806,11 +806,14 @@ def _without_clock_ids(reply: bytes) -> bytes:
     return re.sub(rb"\$[0-9]+\r\n1[0-9]{12}-[0-9]+\r\n", b"$ID\r\n", reply)
 
 
-def test_xadd_runs_as_redis(differ):
+@pytest.mark.parametrize("observed", [True, False])
+def test_xadd_runs_as_redis(differ, observed):
     """"XADD key * field value..."s in a row (streams._xadd_run): IDs from the clock,
     after an ID set by hand far ahead (sequence numbers up to 1023 and past them),
-    nodes filling up mid-run, several pairs, new
-    keys, other types, TTLs to come and past, options and arity refusals."""
+    nodes filling up mid-run, several pairs, new keys, other types, TTLs to come and
+    past, options and arity refusals; with keyspace events, WATCH and tracking looking
+    on, or nobody (entries of one field to one stream then go in together:
+    Stream.append_run), with nodes full by entries and by bytes, and long values."""
     setup = [["CONFIG", "SET", "stream-node-max-entries", "3"], ["XADD", "s", "1-1", "f", "v"],
              ["XADD", "w", "1-1", "f", "v"], ["XADD", "t", "1-1", "f", "v"],
              ["XADD", "ttl", "1-1", "f", "v"], ["EXPIRE", "ttl", "1000"],
@@ -831,16 +834,48 @@ def test_xadd_runs_as_redis(differ):
                  ["XADD", "s", "*", "h", "2"]]
     commands += [["XADD", "seq", "*", "f", "v"]] * 6     # (sequences past 1023)
     keys = ["s", "new", "ttl", "gone", "w", "t", "far", "seq"]
+    # Nodes of 100 entries or 300 bytes, values that fit and some that do not.
+    many = [["XADD", "big", "*", field, "a"] for field in "ffggfgggff"]
+    many += [["XADD", "big", "*", "f", "v" * (i % 50 if i % 37 else 70)]
+             for i in range(400)]
+    many += [["XADD", "big", "*", "g", "1"], ["XADD", "big", "*", "g", "2"]]
+    many += [["XADD", "big", "*", "f", "x"]] * 30
 
     def scenario(port, protocol, admin):
         try:
-            seen = _writes_observed(port, protocol, admin, setup, commands, [],
-                                    dirty=False)
+            if observed:
+                seen = _writes_observed(port, protocol, admin, setup, commands, [],
+                                        dirty=False)
+            else:
+                conn = connect(port, protocol)
+                admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+                try:
+                    for command in setup:
+                        conn.call(*command)
+                    time.sleep(0.01)
+                    before = _dirty(admin)
+                    seen = [_pipeline(conn, commands), _dirty(admin) - before]
+                    for limit in ("300", "4096"):
+                        admin.call("CONFIG", "SET", "stream-node-max-entries", "100")
+                        admin.call("CONFIG", "SET", "stream-node-max-bytes", limit)
+                        seen[0].append(conn.call("XADD", "big", "*", "f", "first"))
+                        seen[0] += _pipeline(conn, many)
+                        admin.call("RENAME", "big", "big" + limit)
+                    # Entries added to a stream left empty (its first ID: the lag)
+                    conn.call("XTRIM", "big4096", "MAXLEN", "0")
+                    conn.call("XGROUP", "CREATE", "big4096", "g", "0")
+                    seen[0] += _pipeline(conn, [["XADD", "big4096", "*", "f", "v"]] * 5)
+                    groups = redis.Redis(port=port, db=9).xinfo_groups("big4096")
+                    seen.append([(group["entries-read"], group["lag"]) for group in groups])
+                finally:
+                    admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+                    admin.call("CONFIG", "SET", "stream-node-max-bytes", "4096")
+                    conn.close()
             replies = [_without_clock_ids(reply) for reply in seen[0]]
             conn = connect(port, protocol)
             try:
                 looks = []
-                for key in keys:
+                for key in keys + ([] if observed else ["big300", "big4096"]):
                     info = redis.Redis(port=port, db=9).xinfo_stream(key) \
                         if conn.call("EXISTS", key) == b":1\r\n" else {}
                     looks.append((_without_clock_ids(conn.call("XRANGE", key, "-", "+")),

@@ -15,6 +15,8 @@ signalled modification in Redis 7.0 (XADD, XTRIM and XDEL are).
 """
 from __future__ import annotations
 
+from array import array
+from itertools import repeat
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import errors
@@ -25,7 +27,7 @@ from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, U64_MAX, C
                                 Group, Nack, Stream, StreamID, decr_id, format_id,
                                 incr_id)
 from ..errors import CommandError
-from ..protocol import BULK_HEADS, CRLF, DECIMALS, NULL_ARRAY, OK, PairMap
+from ..protocol import BULK_HEADS, CRLF, DECIMALS, NULL_ARRAY, OK, PairMap, bulk_run
 from ..notify import notify
 from ..scripting import script_running
 from . import OWN_LOOP_ARGS, command, lookup
@@ -430,6 +432,39 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             ms, seq = last[0], last[1] + 1
         else:
             break                           # (the next millisecond, or exhausted)
+        if size == 5 and hook is None and not events:
+            # Entries of one field added to this stream in a row (a producer's
+            # pipeline) go in together, their IDs in this millisecond.
+            field = args[3]
+            stop = done + 1
+            while stop < count:
+                other = requests[stop]
+                if len(other) != 5 or other[1] != key or other[3] != field \
+                        or other[2] != b"*" or other[0] != name:
+                    break
+                stop += 1
+            added = stop - done
+            if added > 1 and seq + added <= U64_MAX:
+                added = stream.append_run(
+                    list(zip(repeat(ms, added), range(seq, seq + added))), field,
+                    [other[4] for other in requests[done:stop]], max_bytes, max_entries)
+                if added:
+                    if access.__class__ is not array:   # (LFU: each access counts)
+                        for _ in range(added):
+                            access[slot] = lru
+                    else:
+                        access[slot] = lru
+                    touched.add(key)
+                    if ms != stamp:
+                        stamp = ms
+                        prefix = b"%d-" % ms
+                    if seq + added <= 1024:
+                        replies = list(map(prefix.__add__, DECIMALS[seq:seq + added]))
+                    else:
+                        replies = [b"%d-%d" % (ms, n) for n in range(seq, seq + added)]
+                    append(bulk_run(replies))
+                    done += added
+                    continue
         access[slot] = lru
         stream.append((ms, seq), (args[3], args[4]) if size == 5 else tuple(args[3:]),
                       max_bytes, max_entries)

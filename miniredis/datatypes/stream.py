@@ -13,6 +13,7 @@ fields, encoded size) without storing the bytes.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from itertools import repeat
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from sortedcontainers import SortedDict
@@ -494,6 +495,53 @@ class Stream:
         self.entries_added += 1
         if len(entries) == 1:
             self.first_id = stream_id
+
+    def append_run(self, ids: List[StreamID], field: bytes, values: List[bytes],
+                   max_bytes: int, max_entries: int) -> int:
+        """Add entries of one pair each, ``field`` and each of ``values``, with the IDs
+        ``ids`` (ascending, past last_id), to the last node: as many as :meth:`append`
+        would put there without looking at its size (all, or fewer up to the node's
+        entry limit). Returns how many; 0 when :meth:`append` must decide (no node,
+        other fields, long values, a node that may be near its byte limit)."""
+        node = self.tail
+        if node is None or node.fields != (field,):
+            return 0
+        count = node.live + node.deleted
+        room = 128 - count                    # (append's bound holds below 128)
+        if max_entries and max_entries - count < room:
+            room = max_entries - count
+        if room < len(values):
+            if room < 2:
+                return 0
+            ids = ids[:room]
+            values = values[:room]
+        longest = len(field) + max(map(len, values))
+        if longest >= 64:
+            return 0
+        # What append adds to the bound per entry (the node's field, one value), and
+        # its byte test for the last entry with the longest one: it holds for all.
+        added = sum(map(len, values)) + 26 * len(values)
+        if max_bytes == 0 or max_bytes > LISTPACK_MAX_SIZE:
+            max_bytes = LISTPACK_MAX_SIZE
+        if node.bytes + node.bound + added + 4 + longest >= max_bytes:
+            return 0
+        node.raw = None
+        node.bound += added
+        node.live += len(values)
+        node.last = last = ids[-1]
+        entries = self.entries
+        if not entries:
+            self.first_id = ids[0]
+        entries.update(zip(ids, zip(repeat(field), values)))
+        chunks = self.index.chunks
+        if chunks and len(chunks[-1]) + len(ids) <= _CHUNK:
+            chunks[-1].extend(ids)
+        else:
+            for stream_id in ids:
+                self.index.append(stream_id)
+        self.last_id = last
+        self.entries_added += len(values)
+        return len(values)
 
     def load_node(self, master: StreamID, fields: List[bytes],
                   entries: List[Tuple[StreamID, List[bytes]]], deleted: int,
