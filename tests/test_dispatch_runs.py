@@ -834,9 +834,13 @@ def test_xadd_runs_as_redis(differ, observed):
                  ["XADD", "s", "*", "h", "2"]]
     commands += [["XADD", "seq", "*", "f", "v"]] * 6     # (sequences past 1023)
     keys = ["s", "new", "ttl", "gone", "w", "t", "far", "seq"]
-    # Nodes of 100 entries or 300 bytes, values that fit and some that do not.
+    # Nodes of 100 entries (4096 bytes: never full by bytes) or 300 bytes, values
+    # that fit the run's test and some that do not. (Redis's byte test depends on the
+    # clock: an ID whose sequence restarts in a node's next millisecond takes a byte
+    # more, so the count of 300-byte nodes is not compared; test_stream_index checks
+    # that Stream.append_run places entries as append does.)
     many = [["XADD", "big", "*", field, "a"] for field in "ffggfgggff"]
-    many += [["XADD", "big", "*", "f", "v" * (i % 50 if i % 37 else 70)]
+    many += [["XADD", "big", "*", "f", "v" * (i % 20 if i % 37 else 70)]
              for i in range(400)]
     many += [["XADD", "big", "*", "g", "1"], ["XADD", "big", "*", "g", "2"]]
     many += [["XADD", "big", "*", "f", "x"]] * 30
@@ -881,7 +885,8 @@ def test_xadd_runs_as_redis(differ, observed):
                     looks.append((_without_clock_ids(conn.call("XRANGE", key, "-", "+")),
                                   conn.call("TTL", key),
                                   {name: info.get(name) for name in
-                                   ("length", "radix-tree-keys", "entries-added")}))
+                                   ("length", "radix-tree-keys", "entries-added")
+                                   if key != "big300" or name != "radix-tree-keys"}))
                 return replies, seen[1:], looks
             finally:
                 conn.close()

@@ -164,3 +164,50 @@ def test_lazy_sizing_splits_nodes_as_exact_sizing(ops, max_bytes, max_entries) -
             shape.append(nodes)
         assert shape[0] == shape[1]
         assert all(node.bound == 0 for node in eager.nodes.values())
+
+
+RUN_OPS = st.lists(st.tuples(
+    st.sampled_from([b"f", b"f", b"f", b"g", b"field"]),
+    st.lists(st.integers(0, 70), min_size=1, max_size=40),    # value lengths
+    st.sampled_from([0, 0, 1, 130]),                          # milliseconds on
+    st.booleans()), max_size=30)                              # delete one first
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=RUN_OPS, max_bytes=st.sampled_from([0, 60, 100, 300, 1000, 4096]),
+       max_entries=st.sampled_from([0, 1, 2, 3, 10, 100, 200]))
+def test_append_run_places_entries_as_append_does(ops, max_bytes, max_entries) -> None:
+    """XADD's run (Stream.append_run, the rest by append as the caller does) leaves
+    the nodes, their counts and exact sizes, and the entries, as one append each."""
+    run, single = Stream(), Stream()
+    ms, seq = 1, 0
+    for field, lengths, step, delete in ops:
+        if delete and len(single):
+            stream_id = list(single.entries)[len(single) // 2]
+            assert run.delete(stream_id) and single.delete(stream_id)
+        ms += step
+        seq = 0 if step else seq
+        ids = [(ms, seq + i) for i in range(len(lengths))]
+        seq += len(lengths)
+        values = [b"v" * n for n in lengths]
+        for stream_id, value in zip(ids, values):
+            single.append(stream_id, (field, value), max_bytes, max_entries)
+        done = 0
+        while done < len(ids):
+            added = run.append_run(ids[done:], field, values[done:], max_bytes,
+                                   max_entries) if len(ids) - done > 1 else 0
+            if not added:
+                run.append(ids[done], (field, values[done]), max_bytes, max_entries)
+                added = 1
+            done += added
+        shape = []
+        for stream in (run, single):
+            nodes = []
+            for node in stream.nodes.values():
+                settled = node.copy()
+                settled.settle(stream)
+                nodes.append((node.master, node.fields, node.live, node.deleted,
+                              node.last, settled.size()))
+            shape.append((nodes, list(stream.entries.items()), stream.last_id,
+                          stream.first_id, stream.entries_added, list(stream.index.chunks)))
+        assert shape[0] == shape[1]

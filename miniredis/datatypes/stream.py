@@ -502,24 +502,21 @@ class Stream:
         ``ids`` (ascending, past last_id), to the last node: as many as :meth:`append`
         would put there without looking at its size (all, or fewer up to the node's
         entry limit). Returns how many; 0 when :meth:`append` must decide (no node,
-        other fields, long values, a node that may be near its byte limit)."""
+        other fields, a node that may be near its byte limit)."""
         node = self.tail
         if node is None or node.fields != (field,):
             return 0
-        count = node.live + node.deleted
-        room = 128 - count                    # (append's bound holds below 128)
-        if max_entries and max_entries - count < room:
-            room = max_entries - count
-        if room < len(values):
-            if room < 2:
-                return 0
-            ids = ids[:room]
-            values = values[:room]
+        if max_entries:
+            room = max_entries - node.live - node.deleted
+            if room < len(values):
+                if room < 2:
+                    return 0
+                ids = ids[:room]
+                values = values[:room]
         longest = len(field) + max(map(len, values))
-        if longest >= 64:
-            return 0
-        # What append adds to the bound per entry (the node's field, one value), and
-        # its byte test for the last entry with the longest one: it holds for all.
+        # What append adds to the bound per short entry (the node's field, one value;
+        # an upper bound of a longer one's bytes too), and append's byte test for the
+        # last entry with the longest one: if it holds, it holds for all.
         added = sum(map(len, values)) + 26 * len(values)
         if max_bytes == 0 or max_bytes > LISTPACK_MAX_SIZE:
             max_bytes = LISTPACK_MAX_SIZE
