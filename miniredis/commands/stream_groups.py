@@ -1,7 +1,7 @@
 """Stream consumer groups: XGROUP, XACK, XPENDING, XCLAIM and XAUTOCLAIM (t_stream.c).
 
-Reading through a group (XREADGROUP) lives with XREAD in ``streams.py``, which also
-holds the ID parsing and lookups these commands share.
+Reading through a group (XREADGROUP) lives with XREAD in ``stream_reads.py``;
+``streams.py`` holds the ID parsing and lookups these commands share.
 
 None of these is a signalled modification of the key in Redis 7.0 (no WATCH touch, no
 client-side caching invalidation), except XGROUP CREATE MKSTREAM creating the stream:
