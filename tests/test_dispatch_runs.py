@@ -248,6 +248,14 @@ def test_runs_reach_a_redis_replica():
         master.stop()
 
 
+def _keyspace_stats(admin: RawConnection) -> Dict[bytes, bytes]:
+    """INFO stats' keyspace_hits and keyspace_misses (not expired_keys: Redis's active
+    expiry may come first)."""
+    return {line.split(b":")[0]: line.split(b":")[1]
+            for line in admin.call("INFO", "stats").split(b"\r\n")
+            if line.startswith(b"keyspace_")}
+
+
 def test_get_runs_as_redis(differ):
     """GETs in a row (strings._get_run): strings, strings edited in place, misses,
     other types, keys with a TTL to come and keys past it, and the stats they count."""
@@ -266,11 +274,7 @@ def test_get_runs_as_redis(differ):
             replies = _pipeline(conn, [["GET", key] for key in keys]
                                 + [["GET", "a", "b"], ["GET", "a"], ["get", "a"],
                                    ["get", "missing"], ["GET", "c"]])
-            stats = {line.split(b":")[0]: line.split(b":")[1]
-                     for line in admin.call("INFO", "stats").split(b"\r\n")
-                     # (not expired_keys: Redis's active expiry may come first)
-                     if line.startswith(b"keyspace_")}
-            return replies, stats
+            return replies, _keyspace_stats(admin)
         finally:
             conn.close()
 
@@ -300,8 +304,9 @@ def test_lrange_runs_as_redis(differ):
     for start, stop in (("x", 1), (0, "y"), ("01", 2), ("", 1), (" 1", 2), ("1.0", 2),
                         ("9223372036854775808", 1), (1, "-9223372036854775809")):
         commands += [["LRANGE", "small", 0, 1], ["LRANGE", "small", start, stop]]
-    commands += [["LRANGE", "small", 0], ["LRANGE", "small", 0, 1, 2], ["lrange", "small", 0, 1],
-                 ["LRANGE", "same", 0, 2], ["LLEN", "same"], ["LRANGE", "same", 0, 2]]
+    commands += [["LRANGE", "small", 0], ["LRANGE", "small", 0, 1, 2],
+                 ["lrange", "small", 0, 1], ["LRANGE", "same", 0, 2], ["LLEN", "same"],
+                 ["LRANGE", "same", 0, 2]]
 
     def scenario(port, protocol, admin):
         conn = connect(port, protocol)
@@ -311,10 +316,7 @@ def test_lrange_runs_as_redis(differ):
             time.sleep(0.01)
             admin.call("CONFIG", "RESETSTAT")
             replies = _pipeline(conn, commands)
-            stats = {line.split(b":")[0]: line.split(b":")[1]
-                     for line in admin.call("INFO", "stats").split(b"\r\n")
-                     if line.startswith(b"keyspace_")}
-            return replies, stats
+            return replies, _keyspace_stats(admin)
         finally:
             conn.close()
 

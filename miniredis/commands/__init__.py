@@ -11,6 +11,7 @@ A handler is ``handler(client, args) -> reply`` where ``args`` is the full argv
 """
 from __future__ import annotations
 
+from array import array
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .. import errors
@@ -38,6 +39,30 @@ OWN_LOOP_ARGS = 64
 # ...and the most elements its reply may hold (LRANGE): a longer range goes through the
 # handler, timed alone.
 OWN_LOOP_ITEMS = 256
+
+
+def one_key_run_end(requests: List[List[bytes]], start: int, count: int, name: bytes,
+                    key: bytes, size: int) -> int:
+    """Where the run that ``requests[start]`` begins ends: the requests after it of
+    ``size`` arguments, under the name ``name``, at ``key`` (own loops that apply such
+    a run together: LPUSH/RPUSH, INCR/DECR)."""
+    stop = start + 1
+    while stop < count:
+        other = requests[stop]
+        if len(other) != size or other[1] != key or other[0] != name:
+            break
+        stop += 1
+    return stop
+
+
+def count_accesses(access: Any, slot: int, lru: int, times: int) -> None:
+    """``times`` accesses to the key at ``slot`` by an own loop's run applied together:
+    one stamp in an LRU table; an LFU table (``evict.LFUAccess``) counts each."""
+    if access.__class__ is array:
+        access[slot] = lru
+    else:
+        for _ in range(times):
+            access[slot] = lru
 
 
 class Command:

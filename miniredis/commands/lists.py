@@ -7,7 +7,6 @@ after the command completes, oldest first, exactly as Redis does.
 """
 from __future__ import annotations
 
-from array import array
 from itertools import islice
 from typing import Any, List, Optional
 
@@ -18,7 +17,8 @@ from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, INTEGER_FORMAT, NULL_ARRAY, OK, Bulks, bulk_run
 from ..notify import notify
-from . import OWN_LOOP_ARGS, OWN_LOOP_ITEMS, command, lookup, numkeys_positions
+from . import (OWN_LOOP_ARGS, OWN_LOOP_ITEMS, command, count_accesses, lookup,
+               numkeys_positions, one_key_run_end)
 
 _WHERE = {b"left": True, b"right": False}
 
@@ -165,27 +165,20 @@ def _push_run(left: bool) -> Any:
             value = values[slot]
             if value.__class__ is not PackedList:
                 break
-            access[slot] = lru
             touched.add(key)
             if len(args) == 3 and hook is None and not events:
                 # Pushes of one element to this key in a row (a producer filling a
                 # queue) go in together: the replies count up one by one.
-                stop = done + 1
-                while stop < count:
-                    other = requests[stop]
-                    if len(other) != 3 or other[1] != key or other[0] != name:
-                        break
-                    stop += 1
+                stop = one_key_run_end(requests, done, count, name, key, 3)
                 if stop > done + 1:
-                    if access.__class__ is not array:   # (LFU: each access counts)
-                        for _ in range(stop - done - 1):
-                            access[slot] = lru
+                    count_accesses(access, slot, lru, stop - done)
                     items = [other[2] for other in requests[done:stop]]
                     length = value.extendleft(items) if left else value.extend(items)
                     extend(map(INTEGER_FORMAT.__mod__,
                                range(length - len(items) + 1, length + 1)))
                     done = stop
                     continue
+            access[slot] = lru
             length = value.extendleft(args[2:]) if left else value.extend(args[2:])
             if hook is not None:
                 hook(db, key)

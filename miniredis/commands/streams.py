@@ -13,7 +13,6 @@ signalled modification in Redis 7.0 (XADD, XTRIM and XDEL are).
 """
 from __future__ import annotations
 
-from array import array
 from itertools import repeat
 from typing import Any, List, Optional, Tuple
 
@@ -25,7 +24,7 @@ from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, U64_MAX, C
 from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, DECIMALS, NULL_ARRAY, OK, bulk_run
 from ..notify import notify
-from . import OWN_LOOP_ARGS, command, lookup
+from . import OWN_LOOP_ARGS, command, count_accesses, lookup
 
 _SPACES = b" \t\n\v\f\r"
 
@@ -386,11 +385,7 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
                     list(zip(repeat(ms, added), range(seq, seq + added))), field,
                     [other[4] for other in requests[done:stop]], max_bytes, max_entries)
                 if added:
-                    if access.__class__ is not array:   # (LFU: each access counts)
-                        for _ in range(added):
-                            access[slot] = lru
-                    else:
-                        access[slot] = lru
+                    count_accesses(access, slot, lru, added)
                     touched.add(key)
                     if ms != stamp:
                         stamp = ms

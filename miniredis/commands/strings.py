@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from array import array
 from fractions import Fraction
 from typing import Any, Dict, List, Optional
 
@@ -13,7 +12,7 @@ from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, INTEGER_FORMAT, OK, OK_BYTES
 from ..notify import notify
-from . import OWN_LOOP_ARGS, command, lookup
+from . import OWN_LOOP_ARGS, command, count_accesses, lookup, one_key_run_end
 
 
 def _snapshot(value):
@@ -298,19 +297,10 @@ def _counter_run(delta: int) -> Any:
             if hook is None and not events:
                 # Counts of this key in a row (a pipeline of hits on one counter) are
                 # applied together: the replies count up C-side.
-                stop = done + 1
-                while stop < count:
-                    other = requests[stop]
-                    if len(other) != 2 or other[1] != key or other[0] != name:
-                        break
-                    stop += 1
+                stop = one_key_run_end(requests, done, count, name, key, 2)
                 final = result + delta * (stop - done)
                 if stop > done + 1 and LLONG_MIN <= final <= LLONG_MAX:
-                    if access.__class__ is not array:   # (LFU: each access counts)
-                        for _ in range(stop - done):
-                            access[slot] = lru
-                    else:
-                        access[slot] = lru
+                    count_accesses(access, slot, lru, stop - done)
                     text = b"%d" % final
                     counters[text] = final
                     values[slot] = text
