@@ -219,27 +219,33 @@ def _set_one(client, key: bytes, field: bytes, data: bytes) -> int:
     """HSET with one field (its commonest form): :func:`_set_pairs` without the pair
     loop, repacking a listpack hash only when the value changes."""
     db = client.db
+    state = db.state
     value = db.get(key)
     if value is not None and value.__class__ is not PackedHash and \
             value.__class__ is not Hash:
         value = get_hash(client, key)    # a loader's dict adopted, or WRONGTYPE
+    config = state.config.values
     if value is None or value.__class__ is PackedHash:
         new, added, size = (value or EMPTY_HASH).put(field, data)
         if new is not value:
             _store_packed(client, key, value, new)
             value = new
-        if size > client.state.config.values["hash-max-listpack-entries"] or \
-                max(len(field), len(data)) > \
-                client.state.config.values["hash-max-listpack-value"]:
-            _check_conversion(client, key, value, max(len(field), len(data)))
+        longest = len(field) if len(field) > len(data) else len(data)
+        if size > config["hash-max-listpack-entries"] or \
+                longest > config["hash-max-listpack-value"]:
+            _check_conversion(client, key, value, longest)
     else:
         added = field not in value
         value[field] = data
         _check_conversion(client, key, value, max(len(field), len(data)))
-    client.state.dirty += 1
-    db.signal_modified(key)
-    notify(db, "h", b"hset", key)
-    return int(added)
+    state.dirty += 1
+    db.touched.add(key)                 # db.signal_modified(key), inlined
+    hook = state.on_key_modified
+    if hook is not None:
+        hook(db, key)
+    if config["notify-keyspace-events"]:
+        notify(db, "h", b"hset", key)
+    return 1 if added else 0
 
 
 @command("hset", -4, "write denyoom fast", keys=(1, 1, 1), group="hash", since="2.0.0",
