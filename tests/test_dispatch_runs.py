@@ -537,6 +537,30 @@ def test_counter_runs_as_redis(differ):
     compare_scenario(differ, scenario)
 
 
+def _lfu_pipeline(port, protocol, admin, setup, commands, look):
+    """Run ``setup`` one by one, then ``commands`` as one pipeline, with no keyspace
+    events, WATCH or tracking, under allkeys-lfu counting every access and with
+    active expiry off (keys past their TTL stay in): the replies, the dirty counter's
+    change, OBJECT FREQ of the key "few" and ``look(conn)``."""
+    conn = connect(port, protocol)
+    admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+    admin.call("CONFIG", "SET", "lfu-log-factor", "0")
+    admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    try:
+        for command in setup:
+            conn.call(*command)
+        time.sleep(0.01)
+        before = _dirty(admin)
+        replies = _pipeline(conn, commands)
+        dirty = _dirty(admin) - before
+        return replies, dirty, conn.call("OBJECT", "FREQ", "few"), look(conn)
+    finally:
+        admin.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        admin.call("CONFIG", "SET", "lfu-log-factor", "10")
+        admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+        conn.close()
+
+
 def test_counter_runs_of_one_key_without_events_as_redis(differ):
     """INCRs (DECRs) of one key in a row, with no keyspace events, WATCH or tracking
     (strings._counter_run applies them together then): runs that would cross either
@@ -554,33 +578,17 @@ def test_counter_runs_of_one_key_without_events_as_redis(differ):
                      [op, "n"], ["INCR" if op == "DECR" else "DECR", "n"], [op, "n"],
                      [op, "text"], [op, "text"], [op, "float"], [op, "float"],
                      [op, "gone"], [op, "gone"], [op, "list"], [op, "n"], [op, "n"]]
+    # (counters past 10,000: Redis shares the objects of smaller integers)
+    setup = [["SET", "few", "100000"], ["SET", "n", "5"], ["SET", "other", "1"],
+             ["SET", "max", str(2 ** 63 - 5)], ["SET", "min", str(-2 ** 63 + 5)],
+             ["SET", "nearmax", str(2 ** 63 - 4)], ["SET", "nearmin", str(-2 ** 63 + 4)],
+             ["SET", "text", "41"], ["SET", "float", "1.5"],
+             ["SET", "gone", "7", "PX", "1"], ["RPUSH", "list", "a"]]
 
     def scenario(port, protocol, admin):
-        conn = connect(port, protocol)
-        admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
-        admin.call("CONFIG", "SET", "lfu-log-factor", "0")   # every access counts
-        admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
-        try:
-            # (counters past 10,000: Redis shares the objects of smaller integers)
-            for command in (["SET", "few", "100000"], ["SET", "n", "5"], ["SET", "other", "1"],
-                            ["SET", "max", str(2 ** 63 - 5)], ["SET", "min", str(-2 ** 63 + 5)],
-                            ["SET", "nearmax", str(2 ** 63 - 4)],
-                            ["SET", "nearmin", str(-2 ** 63 + 4)],
-                            ["SET", "text", "41"], ["SET", "float", "1.5"],
-                            ["SET", "gone", "7", "PX", "1"], ["RPUSH", "list", "a"]):
-                conn.call(*command)
-            time.sleep(0.01)
-            before = _dirty(admin)
-            replies = _pipeline(conn, commands)
-            dirty = _dirty(admin) - before
-            return (replies, dirty, conn.call("OBJECT", "FREQ", "few"),
-                    conn.call("MGET", "few", "n", "other", "max", "min", "nearmax",
-                              "nearmin", "text", "float", "gone"))
-        finally:
-            admin.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
-            admin.call("CONFIG", "SET", "lfu-log-factor", "10")
-            admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
-            conn.close()
+        return _lfu_pipeline(port, protocol, admin, setup, commands, lambda conn: conn.call(
+            "MGET", "few", "n", "other", "max", "min", "nearmax", "nearmin", "text",
+            "float", "gone"))
 
     compare_scenario(differ, scenario)
 
@@ -775,29 +783,12 @@ def test_push_runs_of_one_key_without_events_as_redis(differ):
                      [push, "q", "o"], [push, "q", "p"], [push, "gone", "s"],
                      [push, "gone", "t"], [push, "q", "u"], [push, "q", "v"]]
 
+    setup = [["RPUSH", "q", "first"], ["RPUSH", "few", "first"], ["RPUSH", "other", "first"],
+             ["SET", "string", "x"], ["RPUSH", "gone", "first"], ["PEXPIRE", "gone", "1"]]
+
     def scenario(port, protocol, admin):
-        conn = connect(port, protocol)
-        admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
-        admin.call("CONFIG", "SET", "lfu-log-factor", "0")   # every access counts
-        admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
-        try:
-            conn.call("RPUSH", "q", "first")
-            conn.call("RPUSH", "few", "first")
-            conn.call("RPUSH", "other", "first")
-            conn.call("SET", "string", "x")
-            conn.call("RPUSH", "gone", "first")
-            conn.call("PEXPIRE", "gone", "1")
-            time.sleep(0.01)
-            before = _dirty(admin)
-            replies = _pipeline(conn, commands)
-            dirty = _dirty(admin) - before
-            return (replies, dirty, conn.call("OBJECT", "FREQ", "few"),
-                    [conn.call("LRANGE", key, 0, -1) for key in ("q", "other", "gone")])
-        finally:
-            admin.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
-            admin.call("CONFIG", "SET", "lfu-log-factor", "10")
-            admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
-            conn.close()
+        return _lfu_pipeline(port, protocol, admin, setup, commands, lambda conn: [
+            conn.call("LRANGE", key, 0, -1) for key in ("q", "other", "gone")])
 
     compare_scenario(differ, scenario)
 
