@@ -161,7 +161,23 @@ def _int(value: int) -> bytes:
 BULK_HEADS = [b"$%d\r\n" % n for n in range(1024)]
 DECIMALS = [b"%d" % n for n in range(1024)]     # (replies written in pieces)
 CRLF = b"\r\n"
-INTEGER_FORMAT = b":%d\r\n"     # (own loops map its __mod__ over a range of replies)
+_THREE_DIGITS = [b"%03d" % n for n in range(1000)]
+
+
+def integer_run(first: int, count: int, step: int) -> bytes:
+    """The integer replies ``first``, ``first + step``... (``count`` of them, ``step``
+    1 or -1: a run of pushes' lengths or of counts) as one bytes object. Numbers of one
+    thousand share their leading digits and are joined around a table of three-digit
+    endings, with no Python step per reply; others are formatted one by one."""
+    last = first + step * (count - 1)
+    low, high = (first, last) if step > 0 else (last, first)
+    if low >= 1000 and low // 1000 == high // 1000:
+        lead = b":%d" % (low // 1000)
+        ends = _THREE_DIGITS[low % 1000:high % 1000 + 1]
+        if step < 0:
+            ends.reverse()
+        return b"".join((lead, (CRLF + lead).join(ends), CRLF))
+    return b"".join(map(b":%d\r\n".__mod__, range(first, last + step, step)))
 _ONLY_BYTES = {bytes}
 _END = object()
 

@@ -177,3 +177,18 @@ def test_bulk_replies_are_pieces_that_never_share_a_stored_bytearray():
         expected = b"$%d\r\n%s\r\n" % (size + 1, b"a" * size + b"b")
         assert b"".join(pieces) == expected * 3 + b"+PONG\r\n" + expected + \
             b"$%d\r\n%s\r\n" % (size, b"p" * size) + expected
+
+
+def test_integer_runs_match_reply_by_reply_encoding():
+    """protocol.integer_run (the replies of a run of pushes or counts applied
+    together) gives the bytes of each integer reply in turn: up and down, inside one
+    thousand, across thousands, from negatives, near 64-bit limits, one reply."""
+    from miniredis.protocol import integer_run
+
+    starts = [-1500, -1001, -999, -5, -1, 0, 1, 9, 998, 999, 1000, 1001, 1984, 1999,
+              2000, 123456, 999999, 1000000, 2 ** 63 - 40, -2 ** 63 + 40]
+    for first in starts:
+        for count in (1, 2, 3, 16, 17, 40):
+            for step in (1, -1):
+                expected = b"".join(b":%d\r\n" % (first + step * i) for i in range(count))
+                assert integer_run(first, count, step) == expected, (first, count, step)

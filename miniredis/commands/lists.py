@@ -15,7 +15,8 @@ from ..args import LLONG_MIN, parse_int, to_int
 from ..datatypes.packedlist import PackedList
 from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
-from ..protocol import BULK_HEADS, CRLF, INTEGER_FORMAT, NULL_ARRAY, OK, Bulks, bulk_run
+from ..protocol import (BULK_HEADS, CRLF, NULL_ARRAY, OK, Bulks, bulk_run,
+                        integer_run)
 from ..notify import notify
 from . import (OWN_LOOP_ARGS, OWN_LOOP_ITEMS, command, count_accesses, lookup,
                numkeys_positions, one_key_run_end)
@@ -152,7 +153,6 @@ def _push_run(left: bool) -> Any:
             return done
         index, values, access, expires, now, touched, hook, lru, config = tables
         events = config["notify-keyspace-events"]
-        extend = append.__self__.extend
         first = done
         while done < count:
             args = requests[done]
@@ -174,8 +174,7 @@ def _push_run(left: bool) -> Any:
                     count_accesses(access, slot, lru, stop - done)
                     items = [other[2] for other in requests[done:stop]]
                     length = value.extendleft(items) if left else value.extend(items)
-                    extend(map(INTEGER_FORMAT.__mod__,
-                               range(length - len(items) + 1, length + 1)))
+                    append(integer_run(length - len(items) + 1, len(items), 1))
                     done = stop
                     continue
             access[slot] = lru

@@ -390,11 +390,14 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
                     if ms != stamp:
                         stamp = ms
                         prefix = b"%d-" % ms
-                    if seq + added <= 1024:
-                        replies = list(map(prefix.__add__, DECIMALS[seq:seq + added]))
+                    end = seq + added
+                    if end <= 1024 and len(DECIMALS[seq]) == len(DECIMALS[end - 1]):
+                        # IDs of one length: one head, joined around the sequences
+                        head = BULK_HEADS[len(prefix) + len(DECIMALS[seq])]
+                        append(b"".join((head, prefix, (CRLF + head + prefix).join(
+                            DECIMALS[seq:end]), CRLF)))
                     else:
-                        replies = [b"%d-%d" % (ms, n) for n in range(seq, seq + added)]
-                    append(bulk_run(replies))
+                        append(bulk_run([b"%d-%d" % (ms, n) for n in range(seq, end)]))
                     done += added
                     continue
         access[slot] = lru

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional
 from .. import errors
 from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..errors import CommandError
-from ..protocol import BULK_HEADS, CRLF, INTEGER_FORMAT, OK, OK_BYTES
+from ..protocol import BULK_HEADS, CRLF, OK, OK_BYTES, integer_run
 from ..notify import notify
 from . import OWN_LOOP_ARGS, command, count_accesses, lookup, one_key_run_end
 
@@ -305,8 +305,7 @@ def _counter_run(delta: int) -> Any:
                     counters[text] = final
                     values[slot] = text
                     touched.add(key)
-                    extend(map(INTEGER_FORMAT.__mod__,
-                               range(result + delta, final + delta, delta)))
+                    append(integer_run(result + delta, stop - done, delta))
                     done = stop
                     continue
             result += delta
