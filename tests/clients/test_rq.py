@@ -24,6 +24,11 @@ from tests.clients.conftest import ROOT, worker_env, wait_until
 from tests.clients.tasks_rq import add, boom, flaky, whoami
 
 RQ = os.path.join(os.path.dirname(sys.executable), "rq")
+# How long a worker may take to exit: rq's pub/sub thread waits for messages 60 s at a
+# time (run_in_thread(sleep_time=60)) and its stop() joins the thread, so when that
+# thread reads the UNSUBSCRIBE confirmation before the stop flag is set, the worker
+# exits a minute later (with redis-server as with miniredis; seen on a loaded machine).
+WORKER_EXIT = 90
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 from rq_example import run_example  # noqa: E402
@@ -54,7 +59,7 @@ def test_burst_worker_statuses_results_registries_and_fetch(queue_url, conn, spa
     assert conn.smembers("rq:queues") == {b"rq:queue:default"}
 
     worker = spawn([RQ, "worker", "--burst", "--url", queue_url, "default"])
-    assert worker.wait(timeout=30) == 0, worker.log_path.read_text()
+    assert worker.wait(timeout=WORKER_EXIT) == 0, worker.log_path.read_text()
 
     assert ok.get_status(refresh=True).value == "finished"
     assert ok.return_value() == 5
@@ -138,6 +143,6 @@ def test_long_running_worker_serves_new_jobs_and_shows_in_rq_info(queue_url, con
     assert "1 workers, 1 queues" in info and "w1 " in info
 
     worker.send_signal(signal.SIGTERM)               # warm shut-down
-    assert worker.wait(timeout=15) == 0, worker.log_path.read_text()
+    assert worker.wait(timeout=WORKER_EXIT) == 0, worker.log_path.read_text()
     assert not Worker.all(connection=conn)
     assert not conn.exists("rq:scheduler-lock:default")    # released by its Lua script
