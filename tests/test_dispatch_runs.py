@@ -537,6 +537,17 @@ def test_counter_runs_as_redis(differ):
     compare_scenario(differ, scenario)
 
 
+def _setup_then_pipeline(conn, admin, setup, commands):
+    """Run ``setup`` one by one, let keys set to expire at once do so, then
+    ``commands`` as one pipeline: their replies and the dirty counter's change."""
+    for command in setup:
+        conn.call(*command)
+    time.sleep(0.01)
+    before = _dirty(admin)
+    replies = _pipeline(conn, commands)
+    return replies, _dirty(admin) - before
+
+
 def _lfu_pipeline(port, protocol, admin, setup, commands, look):
     """Run ``setup`` one by one, then ``commands`` as one pipeline, with no keyspace
     events, WATCH or tracking, under allkeys-lfu counting every access and with
@@ -547,12 +558,7 @@ def _lfu_pipeline(port, protocol, admin, setup, commands, look):
     admin.call("CONFIG", "SET", "lfu-log-factor", "0")
     admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
     try:
-        for command in setup:
-            conn.call(*command)
-        time.sleep(0.01)
-        before = _dirty(admin)
-        replies = _pipeline(conn, commands)
-        dirty = _dirty(admin) - before
+        replies, dirty = _setup_then_pipeline(conn, admin, setup, commands)
         return replies, dirty, conn.call("OBJECT", "FREQ", "few"), look(conn)
     finally:
         admin.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
@@ -847,11 +853,7 @@ def test_xadd_runs_as_redis(differ, observed):
                 conn = connect(port, protocol)
                 admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
                 try:
-                    for command in setup:
-                        conn.call(*command)
-                    time.sleep(0.01)
-                    before = _dirty(admin)
-                    seen = [_pipeline(conn, commands), _dirty(admin) - before]
+                    seen = list(_setup_then_pipeline(conn, admin, setup, commands))
                     for limit in ("300", "4096"):
                         admin.call("CONFIG", "SET", "stream-node-max-entries", "100")
                         admin.call("CONFIG", "SET", "stream-node-max-bytes", limit)
