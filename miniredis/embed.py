@@ -82,7 +82,7 @@ def _plain(value: Any) -> Any:
     if kind == "stream":
         from .datatypes.stream import format_id
         return [(format_id(entry_id), dict(zip(fields[::2], fields[1::2])))
-                for entry_id, fields in value.entries.items()]
+                for entry_id, fields in value.items()]
     raise TypeError("no plain form for a %s" % kind)
 
 

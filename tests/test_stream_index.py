@@ -17,9 +17,11 @@ from miniredis.datatypes.stream import MAX_ID, MIN_ID, Stream, _Index
 IDS = st.tuples(st.integers(0, 6), st.integers(0, 3))
 OPS = st.lists(st.one_of(
     st.tuples(st.just("append"), st.integers(1, 3)),
+    st.tuples(st.just("extend"), st.integers(1, 6)),
     st.tuples(st.just("remove"), st.integers(0, 1000)),
     st.tuples(st.just("head"), st.integers(0, 1000)),
     st.tuples(st.just("range"), st.tuples(IDS, IDS)),
+    st.tuples(st.just("get"), IDS),
 ), max_size=60)
 
 
@@ -32,29 +34,47 @@ def test_index_matches_sorted_list(chunk: int, ops: List[Tuple[str, object]]) ->
     try:
         index, model = _Index(), []           # type: ignore[var-annotated]
         next_id = (0, 0)
+
+        def new_entries(count: int) -> list:
+            nonlocal next_id
+            entries = []
+            for _ in range(count):
+                next_id = (next_id[0] + next_id[1] // 3, (next_id[1] + 1) % 4)
+                entries.append((next_id, (b"%d-%d" % next_id,)))
+            return entries
+
         for op, arg in ops:
             if op == "append":
-                for _ in range(arg):          # type: ignore[call-overload]
-                    next_id = (next_id[0] + next_id[1] // 3, (next_id[1] + 1) % 4)
-                    index.append(next_id)
-                    model.append(next_id)
+                for stream_id, pairs in new_entries(arg):   # type: ignore[arg-type]
+                    index.append(stream_id, pairs)
+                    model.append((stream_id, pairs))
+            elif op == "extend":
+                entries = new_entries(arg)                  # type: ignore[arg-type]
+                index.extend([i for i, _ in entries], iter([p for _, p in entries]))
+                model += entries
             elif op == "remove" and model:
-                stream_id = model.pop(arg % len(model))   # type: ignore[operator]
-                index.remove(stream_id)
+                stream_id, pairs = model.pop(arg % len(model))   # type: ignore[operator]
+                assert index.pop(stream_id) == pairs
+                assert index.pop(stream_id) is None
             elif op == "head":
                 count = arg % (len(model) + 1)            # type: ignore[operator]
-                assert index.remove_head(count) == model[:count]
+                ids, pairs = index.remove_head(count)
+                assert list(zip(ids, pairs)) == model[:count]
                 del model[:count]
             elif op == "range":
                 start, end = arg                          # type: ignore[misc]
-                expected = [i for i in model if start <= i <= end]
-                assert list(index.irange(start, end)) == expected
-                assert list(index.irange(start, end, reverse=True)) == expected[::-1]
-            assert [i for c in index.chunks for i in c] == model
+                expected = [e for e in model if start <= e[0] <= end]
+                assert list(index.items(start, end)) == expected
+                assert list(index.items(start, end, reverse=True)) == expected[::-1]
+            elif op == "get":
+                assert index.get(arg) == dict(model).get(arg)   # type: ignore[arg-type]
+            assert [i for c in index.chunks for i in c] == [i for i, _ in model]
+            assert [p for c in index.pairs for p in c] == [p for _, p in model]
             assert all(index.chunks) and index.firsts == [c[0] for c in index.chunks]
-            assert list(index.irange(MIN_ID, MAX_ID)) == model
+            assert list(map(len, index.pairs)) == list(map(len, index.chunks))
+            assert list(index.items(MIN_ID, MAX_ID)) == model
             if model:
-                assert (index.first(), index.last()) == (model[0], model[-1])
+                assert (index.first(), index.last()) == (model[0][0], model[-1][0])
     finally:
         stream_module._CHUNK = saved
 
@@ -72,8 +92,8 @@ def test_stream_operations_across_chunks(monkeypatch: pytest.MonkeyPatch) -> Non
     assert stream.trim(maxlen=None, minid=(8, 0), approx=False, limit=0) == 7
     assert stream.first_id == (8, 0) and len(stream) == 11
     copy = stream.copy()
-    assert list(copy.entries) == list(stream.entries) == list(stream.index.irange(MIN_ID,
-                                                                                  MAX_ID))
+    assert list(copy.items()) == list(stream.items()) == list(stream.range(MIN_ID, MAX_ID))
+    assert len(list(stream.items())) == 11 and stream.get((8, 0)) == [b"f", b"8"]
     assert copy.tail is copy.nodes.peekitem(-1)[1] and copy.tail is not stream.tail
     assert stream.trim(maxlen=0, minid=None, approx=False, limit=0) == 11
     assert len(stream) == 0 and stream.tail is None and not stream.nodes
@@ -146,12 +166,12 @@ def test_lazy_sizing_splits_nodes_as_exact_sizing(ops, max_bytes, max_entries) -
                 stream.append(stream_id, list(op[1]), max_bytes, max_entries)
             eager.tail.settle(eager)
         elif op[0] == "del" and len(lazy):
-            stream_id = list(lazy.entries)[op[1] % len(lazy)]
+            stream_id = list(lazy.items())[op[1] % len(lazy)][0]
             assert lazy.delete(stream_id) and eager.delete(stream_id)
         elif op[0] == "maxlen":
             assert lazy.trim(op[1], None, False, 0) == eager.trim(op[1], None, False, 0)
         elif op[0] == "minid" and len(lazy):
-            minid = list(lazy.entries)[op[1] % len(lazy)]
+            minid = list(lazy.items())[op[1] % len(lazy)][0]
             assert lazy.trim(None, minid, True, 0) == eager.trim(None, minid, True, 0)
         shape = []
         for stream in (lazy, eager):
@@ -183,7 +203,7 @@ def test_append_run_places_entries_as_append_does(ops, max_bytes, max_entries) -
     ms, seq = 1, 0
     for field, lengths, step, delete in ops:
         if delete and len(single):
-            stream_id = list(single.entries)[len(single) // 2]
+            stream_id = list(single.items())[len(single) // 2][0]
             assert run.delete(stream_id) and single.delete(stream_id)
         ms += step
         seq = 0 if step else seq
@@ -208,6 +228,7 @@ def test_append_run_places_entries_as_append_does(ops, max_bytes, max_entries) -
                 settled.settle(stream)
                 nodes.append((node.master, node.fields, node.live, node.deleted,
                               node.last, settled.size()))
-            shape.append((nodes, list(stream.entries.items()), stream.last_id,
-                          stream.first_id, stream.entries_added, list(stream.index.chunks)))
+            shape.append((nodes, list(stream.items()), stream.last_id,
+                          stream.first_id, stream.entries_added, list(stream.index.chunks),
+                          list(stream.index.pairs)))
         assert shape[0] == shape[1]

@@ -297,7 +297,7 @@ def _object_digest(db: Any, key: bytes, digest: bytearray, value: Any) -> None:
             _mix(element, item)
             _xor(digest, bytes(element))
     else:
-        for stream_id, pairs in value.entries.items():
+        for stream_id, pairs in value.items():
             _mix(digest, b"%d.%d" % stream_id)
             for part in pairs:
                 _mix(digest, bytes(part))

@@ -336,7 +336,8 @@ def xclaim(client, args: List[bytes]):
     out = []
     for stream_id in ids:
         nack = group.pel.get(stream_id)
-        if stream_id not in stream.entries:
+        pairs = stream.get(stream_id)
+        if pairs is None:
             if nack is not None:
                 _drop_nack(group, stream_id)
                 changed = True
@@ -354,8 +355,7 @@ def xclaim(client, args: List[bytes]):
         consumer.active_time = now
         changed = True
         changes += 1
-        out.append(format_id(stream_id) if justid
-                   else _entry(stream_id, stream.entries[stream_id]))
+        out.append(format_id(stream_id) if justid else _entry(stream_id, pairs))
     # The new last ID is one more change, when nothing else changed (Redis).
     client.state.dirty += changes or int(advanced)
     if changed:
@@ -401,7 +401,8 @@ def xautoclaim(client, args: List[bytes]):
         stream_id = pending[position]
         position += 1
         nack = group.pel[stream_id]
-        if stream_id not in stream.entries:
+        pairs = stream.get(stream_id)
+        if pairs is None:
             _drop_nack(group, stream_id)
             deleted.append(format_id(stream_id))
             count -= 1
@@ -412,8 +413,7 @@ def xautoclaim(client, args: List[bytes]):
             consumer = _get_consumer(client.db, args[1], group, args[3], now)
         _claim_one(group, consumer, stream_id, nack, now, None, justid)
         consumer.active_time = now
-        claimed.append(format_id(stream_id) if justid
-                       else _entry(stream_id, stream.entries[stream_id]))
+        claimed.append(format_id(stream_id) if justid else _entry(stream_id, pairs))
         count -= 1
     cursor = format_id(pending[position]) if position < len(pending) else b"0-0"
     if claimed or deleted:

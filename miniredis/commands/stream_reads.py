@@ -73,7 +73,7 @@ def _history(stream: Stream, start: StreamID, count: int, consumer: Consumer,
     for stream_id in list(consumer.pel.irange(start)):
         if count and len(out) >= count:
             break
-        pairs = stream.entries.get(stream_id)
+        pairs = stream.get(stream_id)
         if pairs is None:
             out.append([format_id(stream_id), NULL_ARRAY])
             continue

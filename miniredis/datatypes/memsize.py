@@ -101,16 +101,15 @@ def _zset_size(value: Any, samples: int) -> int:
 
 
 def _stream_size(value: Any, samples: int) -> int:
-    # ID -> field/value list, plus the ID index and nodes; consumer groups' PELs.
-    entries = value.entries
-    per_entry = _TUPLE2 + 2 * 32 + 8 + 56
+    # Per entry an ID tuple, its two slots in the index and its field/value tuple;
+    # the nodes; consumer groups' PELs.
+    per_entry = _TUPLE2 + 2 * 32 + 16
 
     def entry(item: Any) -> int:
         fields = item[1]
         return per_entry + _getsizeof(fields) + sum(bytes_size(f) for f in fields)
 
-    size = _sampled(_getsizeof(entries) + 64 * len(value.nodes), len(entries),
-                    entries.items(), entry, samples)
+    size = _sampled(64 * len(value.nodes), len(value), value.items(), entry, samples)
     for group in value.groups.values():
         size += 256 + len(group.pel) * 160 + len(group.consumers) * 200
     return size

@@ -1,9 +1,9 @@
 """The stream value: entries ordered by ID, consumer groups, pending entries lists.
 
-Entries live in a plain dict keyed by ``(ms, seq)`` tuples: XADD only ever adds an ID
-greater than all others, so the dict's order is ID order. An :class:`_Index` of the
-same IDs (sorted chunks) finds the start of a range in O(log n). Redis stores entries
-in listpack "nodes" (at most ``stream-node-max-entries`` entries or
+Entries live in an :class:`_Index`: sorted chunks of IDs (``(ms, seq)`` tuples) with
+each entry's field/value pairs alongside. XADD only ever adds an ID greater than all
+others, so it appends; a lookup or the start of a range is found in O(log n). Redis
+stores entries in listpack "nodes" (at most ``stream-node-max-entries`` entries or
 ``stream-node-max-bytes`` bytes each) indexed by a radix tree keyed by each node's
 first ("master") ID; approximate trimming removes whole nodes only, and XINFO STREAM
 reports the tree's key and node counts. Those are observable, so :class:`_Node` keeps
@@ -13,8 +13,8 @@ fields, encoded size) without storing the bytes.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from itertools import repeat
-from typing import Dict, Iterator, List, Optional, Tuple
+from itertools import islice, repeat
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from sortedcontainers import SortedDict
 
@@ -163,12 +163,11 @@ class _Node:
     def settle(self, stream: "Stream") -> None:
         """Count the unsized entries' exact bytes in ``bytes``."""
         if self.bound:
-            entries = stream.entries
             sized_to = self.sized_to
-            for stream_id in stream.index.irange(self.master, self.last, reverse=True):
+            for stream_id, pairs in stream.index.items(self.master, self.last, True):
                 if stream_id <= sized_to:
                     break
-                self.bytes += _entry_size(self, stream_id, entries[stream_id])
+                self.bytes += _entry_size(self, stream_id, pairs)
             self.sized_to = self.last
             self.bound = 0
 
@@ -252,42 +251,61 @@ class Group:
 
 
 # -- the ID index ----------------------------------------------------------------------
-_CHUNK = 512     # IDs per chunk of the index (chunks only ever shrink after that)
+_CHUNK = 512     # entries per chunk of the index (chunks only ever shrink after that)
+
+Pairs = Sequence[bytes]     # an entry's field, value, field, value...
 
 
 class _Index:
-    """The stream's IDs in order, for range queries, XDEL and trimming.
+    """The stream's entries in ID order: sorted chunks of IDs, each entry's pairs in
+    chunks alongside (same positions), and the first ID of each chunk (what a lookup
+    bisects).
 
-    A list of sorted chunks plus the first ID of each (what a lookup bisects). XADD
-    only ever adds an ID greater than all others, so it appends to the last chunk
-    (a SortedDict insertion there was a fifth of XADD's time). Chunks never split and
-    never merge: XDEL deletes inside one chunk, trimming takes from the head, and a
-    chunk left empty goes. So a lookup is O(log n), XDEL O(log n + chunk), and a
-    range O(log n + output).
+    XADD only ever adds an ID greater than all others, so it appends to the last
+    chunks: two list appends, where a dict keyed by IDs took a hash and a cache miss
+    per entry (a sixth of a pipelined XADD's time) and a SortedDict more. Chunks never
+    split and never merge: XDEL deletes inside one chunk, trimming takes from the
+    head, and a chunk left empty goes. So a lookup is O(log n), XDEL O(log n +
+    chunk), and a range O(log n + output).
     """
 
-    __slots__ = ("chunks", "firsts")
+    __slots__ = ("chunks", "pairs", "firsts")
 
     def __init__(self) -> None:
         self.chunks: List[List[StreamID]] = []
+        self.pairs: List[List[Pairs]] = []
         self.firsts: List[StreamID] = []
 
     def copy(self) -> "_Index":
+        """An independent copy (the pairs are shared: nothing changes them in place)."""
         other = _Index()
         other.chunks = [list(chunk) for chunk in self.chunks]
+        other.pairs = [list(chunk) for chunk in self.pairs]
         other.firsts = list(self.firsts)
         return other
 
-    def append(self, stream_id: StreamID) -> None:
-        """Add an ID greater than every other."""
+    def append(self, stream_id: StreamID, pairs: Pairs) -> None:
+        """Add an entry whose ID is greater than every other."""
         chunks = self.chunks
         if chunks:
             last = chunks[-1]
             if len(last) < _CHUNK:
                 last.append(stream_id)
+                self.pairs[-1].append(pairs)
                 return
         chunks.append([stream_id])
+        self.pairs.append([pairs])
         self.firsts.append(stream_id)
+
+    def extend(self, ids: Sequence[StreamID], pairs: Iterable[Pairs]) -> None:
+        """Add entries whose IDs (ascending) are greater than every other."""
+        chunks = self.chunks
+        if chunks and len(chunks[-1]) + len(ids) <= _CHUNK:
+            chunks[-1].extend(ids)
+            self.pairs[-1].extend(pairs)
+        else:
+            for stream_id, entry in zip(ids, pairs):
+                self.append(stream_id, entry)
 
     def first(self) -> StreamID:
         return self.chunks[0][0]
@@ -295,90 +313,108 @@ class _Index:
     def last(self) -> StreamID:
         return self.chunks[-1][-1]
 
-    def remove(self, stream_id: StreamID) -> None:
-        """Remove an ID that is present."""
-        firsts = self.firsts
-        i = bisect_right(firsts, stream_id) - 1
+    def _position(self, stream_id: StreamID) -> Tuple[int, int]:
+        """(chunk, place) of an ID that is present; (-1, -1) if it is not."""
+        i = bisect_right(self.firsts, stream_id) - 1
+        if i >= 0:
+            chunk = self.chunks[i]
+            j = bisect_left(chunk, stream_id)
+            if j < len(chunk) and chunk[j] == stream_id:
+                return i, j
+        return -1, -1
+
+    def get(self, stream_id: StreamID) -> Optional[Pairs]:
+        """The pairs of the entry ``stream_id``, None if there is none."""
+        i, j = self._position(stream_id)
+        return self.pairs[i][j] if i >= 0 else None
+
+    def pop(self, stream_id: StreamID) -> Optional[Pairs]:
+        """Remove the entry ``stream_id`` and return its pairs (None if there is none)."""
+        i, j = self._position(stream_id)
+        if i < 0:
+            return None
         chunk = self.chunks[i]
-        j = bisect_left(chunk, stream_id)
         del chunk[j]
+        pairs = self.pairs[i].pop(j)
         if not chunk:
             del self.chunks[i]
-            del firsts[i]
+            del self.pairs[i]
+            del self.firsts[i]
         elif j == 0:
-            firsts[i] = chunk[0]
+            self.firsts[i] = chunk[0]
+        return pairs
 
-    def remove_head(self, count: int) -> List[StreamID]:
-        """Remove the ``count`` first IDs (there are as many); they are returned."""
-        chunks, firsts = self.chunks, self.firsts
+    def remove_head(self, count: int) -> Tuple[List[StreamID], List[Pairs]]:
+        """Remove the ``count`` first entries (there are as many): their IDs and pairs."""
+        chunks, pairs, firsts = self.chunks, self.pairs, self.firsts
         gone: List[StreamID] = []
+        gone_pairs: List[Pairs] = []
         whole = 0
         while whole < len(chunks) and len(gone) + len(chunks[whole]) <= count:
             gone += chunks[whole]
+            gone_pairs += pairs[whole]
             whole += 1
         del chunks[:whole]
+        del pairs[:whole]
         del firsts[:whole]
         rest = count - len(gone)
         if rest:
             chunk = chunks[0]
             gone += chunk[:rest]
             del chunk[:rest]
+            gone_pairs += pairs[0][:rest]
+            del pairs[0][:rest]
             firsts[0] = chunk[0]
-        return gone
+        return gone, gone_pairs
 
-    def irange(self, start: StreamID, end: StreamID,
-               reverse: bool = False) -> Iterator[StreamID]:
-        """IDs with start <= ID <= end, ascending (descending with ``reverse``)."""
-        chunks, firsts = self.chunks, self.firsts
-        if reverse:
-            i = bisect_right(firsts, end) - 1
-            if i < 0:
-                return
-            j = bisect_right(chunks[i], end) - 1
-            while i >= 0:
-                chunk = chunks[i]
-                while j >= 0:
-                    stream_id = chunk[j]
-                    if stream_id < start:
-                        return
-                    yield stream_id
-                    j -= 1
-                i -= 1
-                if i >= 0:
-                    j = len(chunks[i]) - 1
+    def items(self, start: StreamID, end: StreamID,
+              reverse: bool = False) -> Iterator[Tuple[StreamID, Pairs]]:
+        """(ID, pairs) with start <= ID <= end, ascending (descending with ``reverse``).
+        Both ends are bisected, so the walk between them runs in C."""
+        if start > end:
+            return
+        chunks, pairs, firsts = self.chunks, self.pairs, self.firsts
+        last = bisect_right(firsts, end) - 1        # the chunk holding the end
+        if last < 0:
+            return
+        stop = bisect_right(chunks[last], end)      # (at least 1: its first <= end)
+        first = bisect_right(firsts, start) - 1     # the chunk holding the start
+        if first < 0:
+            first, begin = 0, 0
         else:
-            i = bisect_right(firsts, start) - 1
-            if i < 0:
-                i = 0
-                j = 0
-            else:
-                j = bisect_left(chunks[i], start)
-            count = len(chunks)
-            while i < count:
-                chunk = chunks[i]
-                size = len(chunk)
-                while j < size:
-                    stream_id = chunk[j]
-                    if stream_id > end:
-                        return
-                    yield stream_id
-                    j += 1
+            begin = bisect_left(chunks[first], start)
+        if reverse:
+            i, high = last, stop
+            while True:
+                low = begin if i == first else 0
+                skip = len(chunks[i]) - high
+                yield from zip(islice(reversed(chunks[i]), skip, skip + high - low),
+                               islice(reversed(pairs[i]), skip, skip + high - low))
+                if i == first:
+                    return
+                i -= 1
+                high = len(chunks[i])
+        else:
+            i, low = first, begin
+            while True:
+                high = stop if i == last else len(chunks[i])
+                yield from zip(islice(chunks[i], low, high), islice(pairs[i], low, high))
+                if i == last:
+                    return
                 i += 1
-                j = 0
+                low = 0
 
 
 # -- the stream --------------------------------------------------------------------------
 class Stream:
     """A Redis stream (see the module docstring for the layout)."""
 
-    __slots__ = ("entries", "index", "nodes", "tail", "last_id", "entries_added",
+    __slots__ = ("length", "index", "nodes", "tail", "last_id", "entries_added",
                  "max_deleted_id", "first_id", "groups")
 
     def __init__(self) -> None:
-        # StreamID -> [field, value, ...]. IDs only ever grow on insertion, so the
-        # dict's own order is ID order (AOF/RDB/embed iterate it as such).
-        self.entries: Dict[StreamID, List[bytes]] = {}
-        self.index = _Index()                     # the same IDs, for ranges
+        self.length = 0                           # entries present
+        self.index = _Index()                     # the entries, in ID order
         self.nodes: SortedDict = SortedDict()     # master StreamID -> _Node
         self.tail: Optional[_Node] = None         # nodes' last value (XADD's node)
         self.last_id: StreamID = MIN_ID
@@ -388,7 +424,7 @@ class Stream:
         self.groups: Dict[bytes, Group] = {}
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return self.length
 
     def __bool__(self) -> bool:
         # An empty stream still exists (unlike an empty list): never falsy.
@@ -397,7 +433,7 @@ class Stream:
     def copy(self) -> "Stream":
         """A deep, independent copy (COPY): groups, consumers and NACKs included."""
         other = Stream()
-        other.entries = {k: list(v) for k, v in self.entries.items()}
+        other.length = self.length
         other.index = self.index.copy()
         other.nodes = SortedDict((k, n.copy()) for k, n in self.nodes.items())
         other._refresh_tail()
@@ -421,11 +457,11 @@ class Stream:
     # -- IDs -----------------------------------------------------------------------------
     def last_valid_id(self) -> StreamID:
         """The ID of the last entry still present (streamLastValidID)."""
-        return self.index.last() if self.entries else MIN_ID
+        return self.index.last() if self.length else MIN_ID
 
     def first_entry_id(self) -> StreamID:
         """The ID of the first entry still present (MIN_ID when empty)."""
-        return self.index.first() if self.entries else MIN_ID
+        return self.index.first() if self.length else MIN_ID
 
     def _refresh_first(self) -> None:
         self.first_id = self.first_entry_id()
@@ -484,16 +520,17 @@ class Stream:
             node.bound += total + 10 * items + 42
         node.live += 1
         node.last = stream_id
-        entries = self.entries
-        entries[stream_id] = pairs
-        chunks = self.index.chunks      # (_Index.append's commonest case, inlined)
+        index = self.index
+        chunks = index.chunks           # (_Index.append's commonest case, inlined)
         if chunks and len(chunks[-1]) < _CHUNK:
             chunks[-1].append(stream_id)
+            index.pairs[-1].append(pairs)
         else:
-            self.index.append(stream_id)
+            index.append(stream_id, pairs)
         self.last_id = stream_id
         self.entries_added += 1
-        if len(entries) == 1:
+        self.length += 1
+        if self.length == 1:
             self.first_id = stream_id
 
     def append_run(self, ids: List[StreamID], field: bytes, values: List[bytes],
@@ -526,18 +563,12 @@ class Stream:
         node.bound += added
         node.live += len(values)
         node.last = last = ids[-1]
-        entries = self.entries
-        if not entries:
+        if not self.length:
             self.first_id = ids[0]
-        entries.update(zip(ids, zip(repeat(field), values)))
-        chunks = self.index.chunks
-        if chunks and len(chunks[-1]) + len(ids) <= _CHUNK:
-            chunks[-1].extend(ids)
-        else:
-            for stream_id in ids:
-                self.index.append(stream_id)
+        self.index.extend(ids, zip(repeat(field), values))
         self.last_id = last
         self.entries_added += len(values)
+        self.length += len(values)
         return len(values)
 
     def load_node(self, master: StreamID, fields: List[bytes],
@@ -553,10 +584,9 @@ class Stream:
         node.bytes = len(raw) - _int_size(node.live) - _int_size(deleted)
         node.last = node.sized_to = last
         node.raw = raw
-        store = self.entries
         for stream_id, pairs in entries:
-            store[stream_id] = pairs
-            self.index.append(stream_id)
+            self.index.append(stream_id, pairs)
+        self.length += len(entries)
 
     # -- removing --------------------------------------------------------------------------
     def _node_of(self, stream_id: StreamID) -> _Node:
@@ -565,10 +595,10 @@ class Stream:
 
     def delete(self, stream_id: StreamID) -> bool:
         """XDEL of one ID: True if it was there. A node left without entries goes."""
-        pairs = self.entries.pop(stream_id, None)
+        pairs = self.index.pop(stream_id)
         if pairs is None:
             return False
-        self.index.remove(stream_id)
+        self.length -= 1
         node = self._node_of(stream_id)
         if node.live == 1:
             del self.nodes[node.master]
@@ -587,23 +617,22 @@ class Stream:
         ones (a node's live entries are the first ``live`` IDs once the nodes before
         it are gone)."""
         deleted = 0
-        entries = self.entries
         index = self.index
         nodes = self.nodes
         while nodes:
-            if maxlen is not None and len(entries) <= maxlen:
+            if maxlen is not None and self.length <= maxlen:
                 break
             master, node = nodes.peekitem(0)
             live = node.live
             if limit and deleted + live > limit:
                 break
             if maxlen is not None:
-                remove_node = len(entries) - live >= maxlen
+                remove_node = self.length - live >= maxlen
             else:
                 remove_node = node.last < minid
             if remove_node:
-                for stream_id in index.remove_head(live):
-                    del entries[stream_id]
+                index.remove_head(live)
+                self.length -= live
                 del nodes[master]
                 deleted += live
                 continue
@@ -611,15 +640,16 @@ class Stream:
                 break
             # Exact: the node's first entries, flagged deleted in its listpack.
             if maxlen is not None:
-                count = len(entries) - maxlen
+                count = self.length - maxlen
             else:
                 count = 0
-                for stream_id in index.irange(MIN_ID, minid):
+                for stream_id, _ in index.items(MIN_ID, minid):
                     if stream_id >= minid or count == live:
                         break
                     count += 1
-            for stream_id in index.remove_head(count):
-                node.deleting(stream_id, entries.pop(stream_id))
+            for stream_id, pairs in zip(*index.remove_head(count)):
+                node.deleting(stream_id, pairs)
+            self.length -= count
             deleted += count
             break
         self._refresh_first()
@@ -632,7 +662,7 @@ class Stream:
         ever added up to ``stream_id`` (INVALID_ENTRIES_READ when unknowable)."""
         if not self.entries_added:
             return 0
-        if not self.entries and stream_id <= self.last_id:
+        if not self.length and stream_id <= self.last_id:
             return self.entries_added
         if stream_id == self.last_id:
             return self.entries_added
@@ -640,22 +670,25 @@ class Stream:
             return INVALID_ENTRIES_READ
         if self.max_deleted_id == MIN_ID or self.max_deleted_id < self.first_id:
             if stream_id < self.first_id:
-                return self.entries_added - len(self.entries)
+                return self.entries_added - self.length
             if stream_id == self.first_id:
-                return self.entries_added - len(self.entries) + 1
+                return self.entries_added - self.length + 1
         return INVALID_ENTRIES_READ
 
     # -- reading ---------------------------------------------------------------------------
     def range(self, start: StreamID, end: StreamID, count: int = 0,
               reverse: bool = False) -> Iterator[Tuple[StreamID, List[bytes]]]:
         """Entries with start <= ID <= end, at most ``count`` (0: all)."""
-        if start > end:
-            return
-        entries = self.entries
-        for n, stream_id in enumerate(self.index.irange(start, end, reverse)):
-            if count and n >= count:
-                return
-            yield stream_id, entries[stream_id]
+        entries = self.index.items(start, end, reverse)
+        return islice(entries, max(count, 0)) if count else entries
+
+    def items(self) -> Iterator[Tuple[StreamID, Pairs]]:
+        """Every entry, in ID order (AOF, RDB, DEBUG DIGEST, the embedding API)."""
+        return self.index.items(MIN_ID, MAX_ID)
+
+    def get(self, stream_id: StreamID) -> Optional[Pairs]:
+        """The pairs of the entry ``stream_id`` (None if there is none)."""
+        return self.index.get(stream_id)
 
     # -- radix tree statistics (XINFO STREAM) ------------------------------------------
     def radix_tree_nodes(self) -> int:

@@ -24,17 +24,15 @@ def stream_value(stream: Stream, node_entries: int,
     """A stream's encoding (``_string`` writes its strings: DUMP passes one that
     integer-encodes and compresses as Redis does)."""
     parts: List[bytes] = [_len(len(stream.nodes))]
-    entries = stream.entries
     for master_id, node in stream.nodes.items():
         parts.append(_string(_raw_id(master_id)))
         if node.raw is not None:        # loaded and unchanged since: Redis's bytes
             parts.append(_string(node.raw))
             continue
         fields = [_lp_value(f) for f in node.fields]
-        ids = list(stream.index.irange(master_id, node.last))
-        elements: List[Any] = [len(ids), 0, len(fields)] + fields + [0]
-        for stream_id in ids:
-            pairs = entries[stream_id]
+        entries = list(stream.index.items(master_id, node.last))
+        elements: List[Any] = [len(entries), 0, len(fields)] + fields + [0]
+        for stream_id, pairs in entries:
             ms_diff = stream_id[0] - master_id[0]
             seq_diff = stream_id[1] - master_id[1]
             if [_lp_value(f) for f in pairs[0::2]] == fields:

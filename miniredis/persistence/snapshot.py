@@ -150,7 +150,7 @@ def rewrite_commands(key: bytes, value: Any, when: Optional[int]) -> List[List[A
 def _rewrite_stream(key: bytes, stream: Stream) -> List[List[Any]]:
     out: List[List[Any]] = []
     if len(stream):
-        for stream_id, pairs in stream.entries.items():
+        for stream_id, pairs in stream.items():
             out.append([b"XADD", key, format_id(stream_id)] + list(pairs))
     else:
         # An empty stream still exists: create it with its last ID, then empty it.
