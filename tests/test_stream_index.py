@@ -15,9 +15,13 @@ from miniredis.datatypes import stream as stream_module
 from miniredis.datatypes.stream import MAX_ID, MIN_ID, Stream, _Index
 
 IDS = st.tuples(st.integers(0, 6), st.integers(0, 3))
+# An entry's shape: one pair of field f (a chunk keeps their values only), of field g
+# (turns such a chunk into pairs), or two pairs.
+SHAPES = st.sampled_from(["f", "f", "f", "g", "fg"])
 OPS = st.lists(st.one_of(
-    st.tuples(st.just("append"), st.integers(1, 3)),
-    st.tuples(st.just("extend"), st.integers(1, 6)),
+    st.tuples(st.just("append"), st.lists(SHAPES, min_size=1, max_size=3)),
+    st.tuples(st.just("extend"), st.tuples(st.sampled_from([b"f", b"g"]),
+                                           st.integers(1, 6))),
     st.tuples(st.just("remove"), st.integers(0, 1000)),
     st.tuples(st.just("head"), st.integers(0, 1000)),
     st.tuples(st.just("range"), st.tuples(IDS, IDS)),
@@ -25,8 +29,16 @@ OPS = st.lists(st.one_of(
 ), max_size=60)
 
 
+def _index_entries(index: _Index) -> list:
+    """(ID, pairs) of every entry, from the chunks themselves."""
+    out = []
+    for ids, pairs, field in zip(index.chunks, index.pairs, index.fields):
+        out += zip(ids, pairs if field is None else [(field, v) for v in pairs])
+    return out
+
+
 @pytest.mark.parametrize("chunk", [1, 2, 4])
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(ops=OPS)
 def test_index_matches_sorted_list(chunk: int, ops: List[Tuple[str, object]]) -> None:
     saved = stream_module._CHUNK
@@ -35,31 +47,33 @@ def test_index_matches_sorted_list(chunk: int, ops: List[Tuple[str, object]]) ->
         index, model = _Index(), []           # type: ignore[var-annotated]
         next_id = (0, 0)
 
-        def new_entries(count: int) -> list:
+        def new_id() -> Tuple[int, int]:
             nonlocal next_id
-            entries = []
-            for _ in range(count):
-                next_id = (next_id[0] + next_id[1] // 3, (next_id[1] + 1) % 4)
-                entries.append((next_id, (b"%d-%d" % next_id,)))
-            return entries
+            next_id = (next_id[0] + next_id[1] // 3, (next_id[1] + 1) % 4)
+            return next_id
 
         for op, arg in ops:
             if op == "append":
-                for stream_id, pairs in new_entries(arg):   # type: ignore[arg-type]
+                for shape in arg:                           # type: ignore[attr-defined]
+                    stream_id = new_id()
+                    value = b"%d-%d" % stream_id
+                    pairs = (b"f", value) if shape == "f" else (b"g", value) \
+                        if shape == "g" else (b"f", value, b"g", b"")
                     index.append(stream_id, pairs)
                     model.append((stream_id, pairs))
             elif op == "extend":
-                entries = new_entries(arg)                  # type: ignore[arg-type]
-                index.extend([i for i, _ in entries], iter([p for _, p in entries]))
-                model += entries
+                field, count = arg                          # type: ignore[misc]
+                ids = [new_id() for _ in range(count)]
+                values = [b"%d-%d" % i for i in ids]
+                index.extend(ids, field, values)
+                model += [(i, (field, v)) for i, v in zip(ids, values)]
             elif op == "remove" and model:
                 stream_id, pairs = model.pop(arg % len(model))   # type: ignore[operator]
                 assert index.pop(stream_id) == pairs
                 assert index.pop(stream_id) is None
             elif op == "head":
                 count = arg % (len(model) + 1)            # type: ignore[operator]
-                ids, pairs = index.remove_head(count)
-                assert list(zip(ids, pairs)) == model[:count]
+                index.remove_head(count)
                 del model[:count]
             elif op == "range":
                 start, end = arg                          # type: ignore[misc]
@@ -68,15 +82,28 @@ def test_index_matches_sorted_list(chunk: int, ops: List[Tuple[str, object]]) ->
                 assert list(index.items(start, end, reverse=True)) == expected[::-1]
             elif op == "get":
                 assert index.get(arg) == dict(model).get(arg)   # type: ignore[arg-type]
-            assert [i for c in index.chunks for i in c] == [i for i, _ in model]
-            assert [p for c in index.pairs for p in c] == [p for _, p in model]
+            assert _index_entries(index) == model
             assert all(index.chunks) and index.firsts == [c[0] for c in index.chunks]
             assert list(map(len, index.pairs)) == list(map(len, index.chunks))
+            assert len(index.fields) == len(index.chunks)
             assert list(index.items(MIN_ID, MAX_ID)) == model
             if model:
                 assert (index.first(), index.last()) == (model[0][0], model[-1][0])
     finally:
         stream_module._CHUNK = saved
+
+
+def test_a_chunk_of_one_field_keeps_values_only() -> None:
+    """A producer's entries (one pair, one field) cost no tuple each; another shape
+    turns the chunk into pairs."""
+    index = _Index()
+    index.append((1, 0), (b"f", b"a"))
+    index.extend([(1, 1), (1, 2)], b"f", [b"b", b"c"])
+    assert index.fields == [b"f"] and index.pairs == [[b"a", b"b", b"c"]]
+    index.append((1, 3), [b"f", b"d", b"g", b"e"])
+    assert index.fields == [None]
+    assert index.pairs == [[(b"f", b"a"), (b"f", b"b"), (b"f", b"c"),
+                            [b"f", b"d", b"g", b"e"]]]
 
 
 def test_stream_operations_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,7 +120,7 @@ def test_stream_operations_across_chunks(monkeypatch: pytest.MonkeyPatch) -> Non
     assert stream.first_id == (8, 0) and len(stream) == 11
     copy = stream.copy()
     assert list(copy.items()) == list(stream.items()) == list(stream.range(MIN_ID, MAX_ID))
-    assert len(list(stream.items())) == 11 and stream.get((8, 0)) == [b"f", b"8"]
+    assert len(list(stream.items())) == 11 and list(stream.get((8, 0))) == [b"f", b"8"]
     assert copy.tail is copy.nodes.peekitem(-1)[1] and copy.tail is not stream.tail
     assert stream.trim(maxlen=0, minid=None, approx=False, limit=0) == 11
     assert len(stream) == 0 and stream.tail is None and not stream.nodes
@@ -229,6 +256,5 @@ def test_append_run_places_entries_as_append_does(ops, max_bytes, max_entries) -
                 nodes.append((node.master, node.fields, node.live, node.deleted,
                               node.last, settled.size()))
             shape.append((nodes, list(stream.items()), stream.last_id,
-                          stream.first_id, stream.entries_added, list(stream.index.chunks),
-                          list(stream.index.pairs)))
+                          stream.first_id, stream.entries_added, list(stream.index.chunks)))
         assert shape[0] == shape[1]

@@ -263,17 +263,24 @@ class _Index:
 
     XADD only ever adds an ID greater than all others, so it appends to the last
     chunks: two list appends, where a dict keyed by IDs took a hash and a cache miss
-    per entry (a sixth of a pipelined XADD's time) and a SortedDict more. Chunks never
-    split and never merge: XDEL deletes inside one chunk, trimming takes from the
-    head, and a chunk left empty goes. So a lookup is O(log n), XDEL O(log n +
-    chunk), and a range O(log n + output).
+    per entry (a sixth of a pipelined XADD's time). A chunk whose entries all have one
+    pair with one field (a producer's usual entries) keeps that field once, in
+    ``fields``, and only each entry's value: no tuple per entry to allocate, keep and
+    have the garbage collector visit (the pairs are made when read, in C). An entry
+    of another shape turns the chunk into pairs, once. Chunks never split and never
+    merge: XDEL deletes inside one chunk, trimming takes from the head, and a chunk
+    left empty goes. So a lookup is O(log n), XDEL O(log n + chunk), and a range
+    O(log n + output).
     """
 
-    __slots__ = ("chunks", "pairs", "firsts")
+    __slots__ = ("chunks", "pairs", "fields", "firsts")
 
     def __init__(self) -> None:
         self.chunks: List[List[StreamID]] = []
-        self.pairs: List[List[Pairs]] = []
+        # Per chunk: its entries' pairs, or their values when ``fields`` holds the
+        # chunk's one field (None: pairs).
+        self.pairs: List[list] = []
+        self.fields: List[Optional[bytes]] = []
         self.firsts: List[StreamID] = []
 
     def copy(self) -> "_Index":
@@ -281,31 +288,48 @@ class _Index:
         other = _Index()
         other.chunks = [list(chunk) for chunk in self.chunks]
         other.pairs = [list(chunk) for chunk in self.pairs]
+        other.fields = list(self.fields)
         other.firsts = list(self.firsts)
         return other
+
+    def _as_pairs(self, i: int) -> None:
+        """Chunk ``i`` keeps pairs from now on (an entry of another shape comes)."""
+        field = self.fields[i]
+        self.pairs[i] = [(field, value) for value in self.pairs[i]]
+        self.fields[i] = None
 
     def append(self, stream_id: StreamID, pairs: Pairs) -> None:
         """Add an entry whose ID is greater than every other."""
         chunks = self.chunks
-        if chunks:
-            last = chunks[-1]
-            if len(last) < _CHUNK:
-                last.append(stream_id)
-                self.pairs[-1].append(pairs)
-                return
+        if chunks and len(chunks[-1]) < _CHUNK:
+            chunks[-1].append(stream_id)
+            field = self.fields[-1]
+            if field is not None:
+                if len(pairs) == 2 and pairs[0] == field:
+                    self.pairs[-1].append(pairs[1])
+                    return
+                self._as_pairs(len(chunks) - 1)
+            self.pairs[-1].append(pairs)
+            return
         chunks.append([stream_id])
-        self.pairs.append([pairs])
         self.firsts.append(stream_id)
-
-    def extend(self, ids: Sequence[StreamID], pairs: Iterable[Pairs]) -> None:
-        """Add entries whose IDs (ascending) are greater than every other."""
-        chunks = self.chunks
-        if chunks and len(chunks[-1]) + len(ids) <= _CHUNK:
-            chunks[-1].extend(ids)
-            self.pairs[-1].extend(pairs)
+        if len(pairs) == 2:
+            self.pairs.append([pairs[1]])
+            self.fields.append(pairs[0])
         else:
-            for stream_id, entry in zip(ids, pairs):
-                self.append(stream_id, entry)
+            self.pairs.append([pairs])
+            self.fields.append(None)
+
+    def extend(self, ids: Sequence[StreamID], field: bytes, values: List[bytes]) -> None:
+        """Add entries of one pair each, ``field`` and each of ``values``, whose IDs
+        (ascending) are greater than every other."""
+        chunks = self.chunks
+        if chunks and len(chunks[-1]) + len(ids) <= _CHUNK and self.fields[-1] == field:
+            chunks[-1].extend(ids)
+            self.pairs[-1].extend(values)
+        else:
+            for stream_id, value in zip(ids, values):
+                self.append(stream_id, (field, value))
 
     def first(self) -> StreamID:
         return self.chunks[0][0]
@@ -326,46 +350,45 @@ class _Index:
     def get(self, stream_id: StreamID) -> Optional[Pairs]:
         """The pairs of the entry ``stream_id``, None if there is none."""
         i, j = self._position(stream_id)
-        return self.pairs[i][j] if i >= 0 else None
+        if i < 0:
+            return None
+        field = self.fields[i]
+        return self.pairs[i][j] if field is None else (field, self.pairs[i][j])
 
     def pop(self, stream_id: StreamID) -> Optional[Pairs]:
         """Remove the entry ``stream_id`` and return its pairs (None if there is none)."""
         i, j = self._position(stream_id)
         if i < 0:
             return None
+        field = self.fields[i]
         chunk = self.chunks[i]
         del chunk[j]
         pairs = self.pairs[i].pop(j)
         if not chunk:
             del self.chunks[i]
             del self.pairs[i]
+            del self.fields[i]
             del self.firsts[i]
         elif j == 0:
             self.firsts[i] = chunk[0]
-        return pairs
+        return pairs if field is None else (field, pairs)
 
-    def remove_head(self, count: int) -> Tuple[List[StreamID], List[Pairs]]:
-        """Remove the ``count`` first entries (there are as many): their IDs and pairs."""
+    def remove_head(self, count: int) -> None:
+        """Remove the ``count`` first entries (there are as many)."""
         chunks, pairs, firsts = self.chunks, self.pairs, self.firsts
-        gone: List[StreamID] = []
-        gone_pairs: List[Pairs] = []
-        whole = 0
-        while whole < len(chunks) and len(gone) + len(chunks[whole]) <= count:
-            gone += chunks[whole]
-            gone_pairs += pairs[whole]
+        whole = removed = 0
+        while whole < len(chunks) and removed + len(chunks[whole]) <= count:
+            removed += len(chunks[whole])
             whole += 1
         del chunks[:whole]
         del pairs[:whole]
+        del self.fields[:whole]
         del firsts[:whole]
-        rest = count - len(gone)
+        rest = count - removed
         if rest:
-            chunk = chunks[0]
-            gone += chunk[:rest]
-            del chunk[:rest]
-            gone_pairs += pairs[0][:rest]
+            del chunks[0][:rest]
             del pairs[0][:rest]
-            firsts[0] = chunk[0]
-        return gone, gone_pairs
+            firsts[0] = chunks[0][0]
 
     def items(self, start: StreamID, end: StreamID,
               reverse: bool = False) -> Iterator[Tuple[StreamID, Pairs]]:
@@ -373,7 +396,7 @@ class _Index:
         Both ends are bisected, so the walk between them runs in C."""
         if start > end:
             return
-        chunks, pairs, firsts = self.chunks, self.pairs, self.firsts
+        chunks, pairs, fields, firsts = self.chunks, self.pairs, self.fields, self.firsts
         last = bisect_right(firsts, end) - 1        # the chunk holding the end
         if last < 0:
             return
@@ -388,8 +411,11 @@ class _Index:
             while True:
                 low = begin if i == first else 0
                 skip = len(chunks[i]) - high
+                entries = islice(reversed(pairs[i]), skip, skip + high - low)
+                if fields[i] is not None:
+                    entries = zip(repeat(fields[i]), entries)
                 yield from zip(islice(reversed(chunks[i]), skip, skip + high - low),
-                               islice(reversed(pairs[i]), skip, skip + high - low))
+                               entries)
                 if i == first:
                     return
                 i -= 1
@@ -398,7 +424,10 @@ class _Index:
             i, low = first, begin
             while True:
                 high = stop if i == last else len(chunks[i])
-                yield from zip(islice(chunks[i], low, high), islice(pairs[i], low, high))
+                entries = islice(pairs[i], low, high)
+                if fields[i] is not None:
+                    entries = zip(repeat(fields[i]), entries)
+                yield from zip(islice(chunks[i], low, high), entries)
                 if i == last:
                     return
                 i += 1
@@ -520,13 +549,7 @@ class Stream:
             node.bound += total + 10 * items + 42
         node.live += 1
         node.last = stream_id
-        index = self.index
-        chunks = index.chunks           # (_Index.append's commonest case, inlined)
-        if chunks and len(chunks[-1]) < _CHUNK:
-            chunks[-1].append(stream_id)
-            index.pairs[-1].append(pairs)
-        else:
-            index.append(stream_id, pairs)
+        self.index.append(stream_id, pairs)
         self.last_id = stream_id
         self.entries_added += 1
         self.length += 1
@@ -565,7 +588,7 @@ class Stream:
         node.last = last = ids[-1]
         if not self.length:
             self.first_id = ids[0]
-        self.index.extend(ids, zip(repeat(field), values))
+        self.index.extend(ids, field, values)
         self.last_id = last
         self.entries_added += len(values)
         self.length += len(values)
@@ -647,8 +670,9 @@ class Stream:
                     if stream_id >= minid or count == live:
                         break
                     count += 1
-            for stream_id, pairs in zip(*index.remove_head(count)):
+            for stream_id, pairs in list(islice(index.items(MIN_ID, MAX_ID), count)):
                 node.deleting(stream_id, pairs)
+            index.remove_head(count)
             self.length -= count
             deleted += count
             break
