@@ -32,7 +32,8 @@ OPS = st.lists(st.one_of(
 def _index_entries(index: _Index) -> list:
     """(ID, pairs) of every entry, from the chunks themselves."""
     out = []
-    for ids, pairs, field in zip(index.chunks, index.pairs, index.fields):
+    for keys, pairs, field in zip(index.chunks, index.pairs, index.fields):
+        ids = [divmod(key, 2 ** 64) for key in keys]
         out += zip(ids, pairs if field is None else [(field, v) for v in pairs])
     return out
 
@@ -63,9 +64,11 @@ def test_index_matches_sorted_list(chunk: int, ops: List[Tuple[str, object]]) ->
                     model.append((stream_id, pairs))
             elif op == "extend":
                 field, count = arg                          # type: ignore[misc]
-                ids = [new_id() for _ in range(count)]
+                ms = next_id[0] + 1                         # (IDs of one millisecond)
+                ids = [(ms, seq) for seq in range(count)]
+                next_id = ids[-1]
                 values = [b"%d-%d" % i for i in ids]
-                index.extend(ids, field, values)
+                index.extend(ms, 0, field, values)
                 model += [(i, (field, v)) for i, v in zip(ids, values)]
             elif op == "remove" and model:
                 stream_id, pairs = model.pop(arg % len(model))   # type: ignore[operator]
@@ -98,7 +101,7 @@ def test_a_chunk_of_one_field_keeps_values_only() -> None:
     turns the chunk into pairs."""
     index = _Index()
     index.append((1, 0), (b"f", b"a"))
-    index.extend([(1, 1), (1, 2)], b"f", [b"b", b"c"])
+    index.extend(1, 1, b"f", [b"b", b"c"])
     assert index.fields == [b"f"] and index.pairs == [[b"a", b"b", b"c"]]
     index.append((1, 3), [b"f", b"d", b"g", b"e"])
     assert index.fields == [None]
@@ -241,7 +244,7 @@ def test_append_run_places_entries_as_append_does(ops, max_bytes, max_entries) -
             single.append(stream_id, (field, value), max_bytes, max_entries)
         done = 0
         while done < len(ids):
-            added = run.append_run(ids[done:], field, values[done:], max_bytes,
+            added = run.append_run(ms, ids[done][1], field, values[done:], max_bytes,
                                    max_entries) if len(ids) - done > 1 else 0
             if not added:
                 run.append(ids[done], (field, values[done]), max_bytes, max_entries)

@@ -13,7 +13,6 @@ signalled modification in Redis 7.0 (XADD, XTRIM and XDEL are).
 """
 from __future__ import annotations
 
-from itertools import repeat
 from typing import Any, List, Optional, Tuple
 
 from .. import errors
@@ -382,8 +381,8 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             added = stop - done
             if added > 1 and seq + added <= U64_MAX:
                 added = stream.append_run(
-                    list(zip(repeat(ms, added), range(seq, seq + added))), field,
-                    [other[4] for other in requests[done:stop]], max_bytes, max_entries)
+                    ms, seq, field, [other[4] for other in requests[done:stop]],
+                    max_bytes, max_entries)
                 if added:
                     count_accesses(access, slot, lru, added)
                     touched.add(key)
