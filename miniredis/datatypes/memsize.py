@@ -18,7 +18,7 @@ elements (0 = all of them). Each estimate is therefore O(samples), never O(n).
 from __future__ import annotations
 
 import sys
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Callable, Dict, Iterable
 
 KEY_OVERHEAD = 192          # value/access/slot dict entries, slot list + number, size
@@ -27,7 +27,7 @@ DEFAULT_SAMPLES = 5         # OBJ_COMPUTE_SIZE_DEF_SAMPLES
 
 _getsizeof = sys.getsizeof
 _FLOAT = _getsizeof(0.5)
-_TUPLE2 = _getsizeof((1, 2))
+_STREAM_KEY = _getsizeof(1 << 105)     # an ID in a stream's index (ms << 64 | seq)
 
 
 def alloc(size: int) -> int:
@@ -101,15 +101,17 @@ def _zset_size(value: Any, samples: int) -> int:
 
 
 def _stream_size(value: Any, samples: int) -> int:
-    # Per entry an ID tuple, its two slots in the index and its field/value tuple;
-    # the nodes; consumer groups' PELs.
-    per_entry = _TUPLE2 + 2 * 32 + 16
+    # Per entry its key (an int) and two slots in the index, and its value (in a chunk
+    # of entries of one field) or pairs (a tuple); the nodes; consumer groups' PELs.
+    per_entry = _STREAM_KEY + 16
 
     def entry(item: Any) -> int:
-        fields = item[1]
-        return per_entry + _getsizeof(fields) + sum(bytes_size(f) for f in fields)
+        if item.__class__ is bytes:
+            return per_entry + bytes_size(item)
+        return per_entry + _getsizeof(item) + sum(bytes_size(f) for f in item)
 
-    size = _sampled(64 * len(value.nodes), len(value), value.items(), entry, samples)
+    size = _sampled(64 * len(value.nodes), len(value),
+                    chain.from_iterable(value.index.pairs), entry, samples)
     for group in value.groups.values():
         size += 256 + len(group.pel) * 160 + len(group.consumers) * 200
     return size
