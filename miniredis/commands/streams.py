@@ -19,7 +19,7 @@ from .. import errors
 from ..args import parse_int, to_int
 from ..clock import wall_seconds
 from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, U64_MAX, Consumer,
-                                Group, Stream, StreamID, decr_id, format_id, incr_id)
+                                Group, Stream, StreamID, decr_id, incr_id)
 from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, DECIMALS, NULL_ARRAY, OK, bulk_run
 from ..notify import notify
