@@ -329,6 +329,11 @@ def xadd(client, args: List[bytes]):
     return b"%d-%d" % new_id            # format_id
 
 
+# By a sequence's decimal width, the first sequence of the next width (DECIMALS holds
+# up to 1023).
+_NEXT_WIDTH = [0, 10, 100, 1000, 1024]
+
+
 def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
               append: Any) -> int:
     # "XADD key * field value..."s in a row (miniredis/runs.py): xadd at a stream that
@@ -392,11 +397,16 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
                         stamp = ms
                         prefix = b"%d-" % ms
                     end = seq + added
-                    if end <= 1024 and len(DECIMALS[seq]) == len(DECIMALS[end - 1]):
-                        # IDs of one length: one head, joined around the sequences
-                        head = BULK_HEADS[len(prefix) + len(DECIMALS[seq])]
-                        append(b"".join((head, prefix, (CRLF + head + prefix).join(
-                            DECIMALS[seq:end]), CRLF)))
+                    if end <= 1024:
+                        # IDs of one length at a time (a run of a millisecond's first
+                        # IDs crosses 9 -> 10): one head, joined around the sequences
+                        while seq < end:
+                            width = len(DECIMALS[seq])
+                            stop = min(end, _NEXT_WIDTH[width])
+                            head = BULK_HEADS[len(prefix) + width]
+                            append(b"".join((head, prefix, (CRLF + head + prefix).join(
+                                DECIMALS[seq:stop]), CRLF)))
+                            seq = stop
                     else:
                         append(bulk_run([b"%d-%d" % (ms, n) for n in range(seq, end)]))
                     done += added
