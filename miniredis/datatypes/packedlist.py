@@ -82,15 +82,19 @@ class PackedList:
     ``len``, iteration both ways, ``[i]`` get/set (int index, negative allowed),
     ``insert``, ``index``, ``slice``, ``clear``, ``copy``; ``layout``, ``loose`` and
     ``packed_bytes`` for size estimates.
+
+    ``head`` and ``tail`` are the end deques (``head`` is ``()`` while the list is
+    small): an own loop pops from one directly while it holds two elements or more,
+    which is exactly what ``pop``/``popleft`` would do (two calls fewer per RPOP).
     """
 
-    __slots__ = ("_head", "_chunks", "_tail", "_middle")
+    __slots__ = ("head", "_chunks", "tail", "_middle")
 
     def __init__(self, items: Iterable[bytes] = ()) -> None:
         # () while small (everything in the tail); deques from the first packing on.
-        self._head: Any = ()
+        self.head: Any = ()
         self._chunks: Any = ()
-        self._tail: deque = deque()
+        self.tail: deque = deque()
         self._middle = 0   # elements held in chunks
         iterator = iter(items)
         while True:        # in batches, so a long iterator never sits all unpacked
@@ -101,22 +105,22 @@ class PackedList:
 
     # -- size and iteration -----------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._head) + self._middle + len(self._tail)
+        return len(self.head) + self._middle + len(self.tail)
 
     def __bool__(self) -> bool:
-        return bool(self._head or self._middle or self._tail)
+        return bool(self.head or self._middle or self.tail)
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._head
+        yield from self.head
         for chunk in self._chunks:
             yield from _unpack(chunk)
-        yield from self._tail
+        yield from self.tail
 
     def __reversed__(self) -> Iterator[bytes]:
-        yield from reversed(self._tail)
+        yield from reversed(self.tail)
         for chunk in reversed(self._chunks):
             yield from reversed(_unpack(chunk))
-        yield from reversed(self._head)
+        yield from reversed(self.head)
 
     def __repr__(self) -> str:
         return "PackedList(%r)" % list(self)
@@ -130,15 +134,15 @@ class PackedList:
 
     # -- the ends -----------------------------------------------------------------------
     def append(self, item: bytes) -> None:
-        tail = self._tail
+        tail = self.tail
         tail.append(item)
         if len(tail) >= _LIMIT:
             self._pack_tail()
 
     def appendleft(self, item: bytes) -> None:
-        head = self._head
+        head = self.head
         if head.__class__ is tuple:      # small: the tail deque holds everything
-            head = self._tail
+            head = self.tail
             head.appendleft(item)
             if len(head) >= _LIMIT:
                 self._pack_tail()
@@ -149,35 +153,35 @@ class PackedList:
 
     def extend(self, items: Iterable[bytes]) -> int:
         """Append every item; returns the new length (RPUSH's reply, saving a call)."""
-        tail = self._tail
+        tail = self.tail
         tail.extend(items)
         if len(tail) >= _LIMIT:
             self._pack_tail()
-        return len(self._head) + self._middle + len(tail)
+        return len(self.head) + self._middle + len(tail)
 
     def extendleft(self, items: Iterable[bytes]) -> int:
         """Like deque.extendleft: each item pushed in turn, so they end up reversed.
         Returns the new length (LPUSH's reply)."""
-        head = self._head
+        head = self.head
         if head.__class__ is tuple:      # small: the tail deque holds everything
-            tail = self._tail
+            tail = self.tail
             tail.extendleft(items)
             if len(tail) >= _LIMIT:
                 self._pack_tail()
-            return len(self._head) + self._middle + len(tail)
+            return len(self.head) + self._middle + len(tail)
         head.extendleft(items)
         if len(head) >= _LIMIT:
             self._pack_head()
-        return len(head) + self._middle + len(self._tail)
+        return len(head) + self._middle + len(self.tail)
 
     def _pack_tail(self) -> None:
         # Pack the tail's leftmost elements (just after the chunks) in whole CHUNKs
         # until CHUNK to 2 * CHUNK - 1 remain (several pushed at once would otherwise
         # leave a short chunk behind).
-        if self._head.__class__ is tuple:
-            self._head = deque()
+        if self.head.__class__ is tuple:
+            self.head = deque()
             self._chunks = deque()
-        tail = self._tail
+        tail = self.tail
         count = len(tail) - CHUNK - (len(tail) - CHUNK) % CHUNK
         items = list(islice(tail, count))
         popleft = tail.popleft
@@ -188,7 +192,7 @@ class PackedList:
         self._middle += len(items)
 
     def _pack_head(self) -> None:
-        head = self._head
+        head = self.head
         keep = CHUNK + (len(head) - CHUNK) % CHUNK
         items = list(islice(head, keep, None))
         pop = head.pop
@@ -200,11 +204,11 @@ class PackedList:
 
     def pop(self) -> bytes:
         """Remove and return the last element (IndexError when empty)."""
-        tail = self._tail
+        tail = self.tail
         if tail:
             return tail.pop()
         if not self._chunks:
-            return (self._head or tail).pop()   # IndexError when empty
+            return (self.head or tail).pop()   # IndexError when empty
         chunk = self._chunks.pop()
         self._middle -= chunk[1]
         tail.extend(_unpack(chunk))
@@ -212,11 +216,11 @@ class PackedList:
 
     def popleft(self) -> bytes:
         """Remove and return the first element (IndexError when empty)."""
-        head = self._head
+        head = self.head
         if head:
             return head.popleft()
         if not self._chunks:
-            return self._tail.popleft()
+            return self.tail.popleft()
         chunk = self._chunks.popleft()
         self._middle -= chunk[1]
         head.extend(_unpack(chunk))
@@ -227,11 +231,11 @@ class PackedList:
         empty list when ``keep`` is false: whole chunks are then dropped unread)."""
         count = min(count, len(self))
         out: List[bytes] = []
-        head = self._tail if self._head.__class__ is tuple else self._head
+        head = self.tail if self.head.__class__ is tuple else self.head
         if left:
-            near, far = head, self._tail
+            near, far = head, self.tail
         else:
-            near, far = self._tail, head
+            near, far = self.tail, head
         pop = near.popleft if left else near.pop
         while count:
             if near:
@@ -262,18 +266,18 @@ class PackedList:
         return out
 
     def clear(self) -> None:
-        self._head = ()
+        self.head = ()
         self._chunks = ()
-        self._tail.clear()
+        self.tail.clear()
         self._middle = 0
 
     def copy(self) -> "PackedList":
         """An independent copy (chunks are immutable, so they are shared)."""
         other = PackedList()
-        if self._head.__class__ is not tuple:
-            other._head = self._head.copy()
+        if self.head.__class__ is not tuple:
+            other.head = self.head.copy()
             other._chunks = self._chunks.copy()
-        other._tail = self._tail.copy()
+        other.tail = self.tail.copy()
         other._middle = self._middle
         return other
 
@@ -308,24 +312,24 @@ class PackedList:
 
     def __getitem__(self, index: int) -> bytes:
         index = self._normalise(index)
-        head = len(self._head)
+        head = len(self.head)
         if index < head:
-            return self._head[index]
+            return self.head[index]
         index -= head
         if index >= self._middle:
-            return self._tail[index - self._middle]
+            return self.tail[index - self._middle]
         number, offset = self._locate(index)
         return _item(self._chunks[number], offset)
 
     def __setitem__(self, index: int, item: bytes) -> None:
         index = self._normalise(index)
-        head = len(self._head)
+        head = len(self.head)
         if index < head:
-            self._head[index] = item
+            self.head[index] = item
             return
         index -= head
         if index >= self._middle:
-            self._tail[index - self._middle] = item
+            self.tail[index - self._middle] = item
             return
         number, offset = self._locate(index)
         items = _unpack(self._chunks[number])
@@ -346,16 +350,16 @@ class PackedList:
 
     def insert(self, index: int, item: bytes) -> None:
         """Insert ``item`` before position ``index`` (0 <= index <= len)."""
-        head = len(self._head)
-        if index <= head and self._head.__class__ is not tuple:
-            self._head.insert(index, item)
+        head = len(self.head)
+        if index <= head and self.head.__class__ is not tuple:
+            self.head.insert(index, item)
             if head + 1 >= _LIMIT:
                 self._pack_head()
             return
         index -= head
         if index >= self._middle:
-            self._tail.insert(index - self._middle, item)
-            if len(self._tail) >= _LIMIT:
+            self.tail.insert(index - self._middle, item)
+            if len(self.tail) >= _LIMIT:
                 self._pack_tail()
             return
         number, offset = self._locate(index)
@@ -376,7 +380,7 @@ class PackedList:
         out: List[bytes] = []
         if start >= stop:
             return out
-        head = self._head
+        head = self.head
         if start < len(head):
             out += islice(head, start, min(stop, len(head)))
         start -= len(head)
@@ -401,18 +405,18 @@ class PackedList:
         start -= self._middle
         stop -= self._middle
         if stop > 0:
-            out += islice(self._tail, max(start, 0), stop)
+            out += islice(self.tail, max(start, 0), stop)
         return out
 
     def layout(self) -> Tuple[int, int, int]:
         """(loose elements, packed elements, chunks): for size estimates."""
-        return len(self._head) + len(self._tail), self._middle, len(self._chunks)
+        return len(self.head) + len(self.tail), self._middle, len(self._chunks)
 
     def containers_size(self) -> int:
         """Bytes of this object and its deques (sys.getsizeof), chunks apart."""
-        size = getsizeof(self) + getsizeof(self._tail)
-        if self._head.__class__ is not tuple:
-            size += getsizeof(self._head) + getsizeof(self._chunks)
+        size = getsizeof(self) + getsizeof(self.tail)
+        if self.head.__class__ is not tuple:
+            size += getsizeof(self.head) + getsizeof(self._chunks)
         return size
 
     def packed_bytes(self) -> int:
@@ -422,8 +426,8 @@ class PackedList:
 
     def loose(self) -> Iterator[bytes]:
         """The elements held unpacked, one bytes object each (at both ends)."""
-        yield from self._head
-        yield from self._tail
+        yield from self.head
+        yield from self.tail
 
 
 
