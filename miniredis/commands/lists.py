@@ -222,10 +222,16 @@ def _pop_run(left: bool) -> Any:
             if value.__class__ is not PackedList:
                 break
             access[slot] = lru
-            popped = value.popleft() if left else value.pop()
+            end = value.head if left else value.tail
+            if len(end) > 1:        # (pop/popleft's commonest case, written out)
+                popped = end.popleft() if left else end.pop()
+                empty = False
+            else:
+                popped = value.popleft() if left else value.pop()
+                empty = not value
             if events:
                 notify(db, "l", event, key)
-            if not value:
+            if empty:
                 db.delete_if_empty(key, value)
             touched.add(key)
             if hook is not None:
