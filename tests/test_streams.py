@@ -112,6 +112,53 @@ def test_xrange_xrevrange(differ):
         "XRANGE s 1-1 1-1 COUNT 1 extra")
 
 
+def test_entries_of_every_stored_shape_read_back_as_redis(differ):
+    """Entries kept as values alone (a chunk of one field, filled by pipelined XADDs),
+    as pairs (another shape turned the chunk), and as loaded by RESTORE, read by every
+    reply that holds an entry -- directly and through Lua, whose copy a script may
+    change without changing the stream -- and a stream emptied and refilled."""
+    run = ["XADD s %d-%d f v%d" % (1 + i // 20, i % 20, i) for i in range(60)]
+    scripts = [
+        ["EVAL", "local r = redis.call('XRANGE', KEYS[1], '-', '+') "
+                 "r[1][2][1] = 'changed' return r", "1", "s"],
+        ["EVAL", "return redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 3)", "1", "s"],
+        ["EVAL", "return redis.call('XREAD', 'COUNT', 2, 'STREAMS', KEYS[1], '2-5')",
+         "1", "s"],
+        ["EVAL", "return redis.call('XCLAIM', KEYS[1], 'g', 'c2', 0, '1-0', '3-7', '9-9')",
+         "1", "s"],
+    ]
+    differ.check(
+        "CONFIG SET stream-node-max-entries 7", *run,
+        "XRANGE s - + COUNT 25", "XREVRANGE s + - COUNT 5", "XRANGE s 2-3 2-9",
+        "XADD s 4-0 f a g b", "XADD s 4-1 f c", "XADD s 4-2 h d", "XRANGE s 3-18 +",
+        "XDEL s 1-0 2-19 4-1", "XRANGE s 1-0 2-1", "XREVRANGE s + 3-17",
+        "XGROUP CREATE s g 0", "XREADGROUP GROUP g c COUNT 4 STREAMS s >",
+        "XREADGROUP GROUP g c COUNT 2 STREAMS s 0", *scripts, "XRANGE s - + COUNT 3",
+        "XCLAIM s g c3 0 1-1 1-2", "XAUTOCLAIM s g c4 0 0 COUNT 3",
+        "XTRIM s MAXLEN 30", "XRANGE s - + COUNT 4", "XTRIM s MINID 3-15",
+        "XRANGE s - +", "XLEN s", "XINFO STREAM s",
+        "COPY s t", "XRANGE t 3-15 3-18", "XTRIM t MAXLEN 0", "XRANGE t - +",
+        "XADD t 9-1 f z", "XADD t 9-2 f y", "XRANGE t - +", "XREVRANGE t + -",
+        "CONFIG SET stream-node-max-entries 100")
+    # A stream loaded as Redis wrote it (a tombstone in its first node).
+    conn = RawConnection(differ.ports["redis"])
+    try:
+        conn.call("SELECT", "9")
+        conn.call("FLUSHALL")
+        conn.call("CONFIG", "SET", "stream-node-max-entries", "7")
+        for command in run + ["XDEL s 1-5"]:
+            conn.call(*command.split())
+        payload = parse_raw(conn.call("DUMP", "s"))
+        conn.call("CONFIG", "SET", "stream-node-max-entries", "100")
+    finally:
+        conn.close()
+    differ.check(["RESTORE", "r", "0", payload], "XRANGE r - + COUNT 8", "XREVRANGE r + - COUNT 4",
+                 "XRANGE r 1-4 1-6", "XADD r 4-0 f w", "XADD r 4-1 other w", "XRANGE r 3-18 +",
+                 ["EVAL", "return redis.call('XRANGE', KEYS[1], '2-18', '+')", "1", "r"],
+                 "XDEL r 2-0", "XRANGE r 1-19 2-2", "DEBUG DIGEST-VALUE r",
+                 "CONFIG SET stream-node-max-entries 100")
+
+
 def test_xdel_and_first_entry_bookkeeping(differ):
     differ.check(
         "XADD s 1-1 a 1", "XADD s 2-1 a 2", "XADD s 3-1 a 3", "XDEL s 2-1 9-9", "XDEL s 2-1",
