@@ -121,17 +121,20 @@ def _wait(predicate, timeout: float = 15.0) -> None:
 
 
 def _state(embedded_server, tmp_path) -> str:
-    """What the server and the worker were doing: for a failure's message (the wait
+    """What the server and the worker were doing, for a failure's message (the wait
     for the first task has failed intermittently in full runs, never alone)."""
-    lines = ["worker log:", (tmp_path / "worker.log").read_text(errors="replace")[-4000:]]
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    lines = ["worker log:", log[-4000:]]
     for command in (("CLIENT", "LIST"), ("INFO", "clients"), ("INFO", "stats"),
                     ("KEYS", "*")):
         try:
             reply = embedded_server.execute(*command)
         except Exception as exc:  # the server itself may be the one in trouble
             reply = repr(exc)
-        lines += ["%s:" % " ".join(command), reply if isinstance(reply, str) else
-                  reply.decode() if isinstance(reply, bytes) else repr(reply)]
+        if isinstance(reply, bytes):
+            reply = reply.decode(errors="replace")
+        lines += ["%s:" % " ".join(command),
+                  reply if isinstance(reply, str) else repr(reply)]
     return "\n".join(lines)
 
 
@@ -139,8 +142,10 @@ def test_immediate_tasks_and_results(tasks, worker, embedded_server, tmp_path):
     enqueued = [tasks.add.execute(i, 1) for i in range(20)]
     for number, task in enumerate(enqueued):
         started = time.monotonic()
-        assert task.wait(15), "task %d not done after %.1f s (status %s)\n%s" % (
-            number, time.monotonic() - started, task.status, _state(embedded_server, tmp_path))
+        if not task.wait(15):
+            pytest.fail("task %d not done after %.1f s (status %s)\n%s" % (
+                number, time.monotonic() - started, task.status,
+                _state(embedded_server, tmp_path)))
     assert [task.result for task in enqueued] == [i + 1 for i in range(20)]
     assert rpqueue.results([t.taskid for t in enqueued[:3]]) == [1, 2, 3]
     assert enqueued[0].status == "done"
