@@ -22,6 +22,9 @@ with the set-up, the warm-up and the interpreter's exit cancelled out. Two kinds
   the read and write system calls replaced by functions returning the request and
   accepting the reply: what one unpipelined client costs the server in Python, less
   the kernel and the event loop;
+* ``read``: as ``lone``, with ``--pipeline`` requests per read: the path a pipelining
+  client's reads take (``_serve_read`` and the write, which ``Client.process`` leaves
+  out), so the fixed cost of a read shows as in the server;
 * ``batch``: ``--clients`` clients (50, as ``redis-benchmark -c 50``) found ready by
   one poll, one request each: their watchers called as libev calls them (last first,
   the pending count falling), so they join the ``ReadyQueue`` and are served in the
@@ -34,7 +37,7 @@ What the set-up created is frozen (``gc.freeze``) before counting, so a full
 collection over it does not land in one run's reads and not the other's.
 
     python benchmarks/instructions.py [--tree DIR ...] [--only GET,SET,...]
-        [--kind pipelined,lone,batch] [--pipeline 16] [--clients 50] [--reads 200]
+        [--kind pipelined,lone,read,batch] [--pipeline 16] [--clients 50] [--reads 200]
 
 ``--tree`` (repeatable) measures other source trees side by side (``git archive
 <commit> | tar -x -C DIR``); the default is this checkout. Needs ``valgrind``
@@ -113,7 +116,7 @@ def _child(tree: str, name: str, kind: str, per_read: int, reads: int) -> None:
     elif kind == "batch":
         step = _batch(server, connection, _encode(words), per_read)
     else:
-        data = _encode(words)
+        data = _encode(words) * (per_read if kind == "read" else 1)
 
         class _Loop:
             pendingcnt = 0      # no other watcher pending: served at once
@@ -221,7 +224,7 @@ def main() -> int:
                         help="a source tree to measure (repeatable; default: this one)")
     parser.add_argument("--only", default="", help="comma-separated workload names")
     parser.add_argument("--kind", default="pipelined,lone",
-                        help="pipelined, lone, batch (comma-separated)")
+                        help="pipelined, lone, read, batch (comma-separated)")
     parser.add_argument("--pipeline", type=int, default=16, help="requests per read")
     parser.add_argument("--clients", type=int, default=50,
                         help="clients found ready by one poll (batch)")
@@ -234,7 +237,7 @@ def main() -> int:
     trees = [os.path.abspath(t) for t in options.tree] or [ROOT]
     names = [n for n in options.only.split(",") if n] or list(_workloads())
     kinds = [k for k in options.kind.split(",") if k]
-    unknown = set(names) - set(_workloads()) | set(kinds) - {"pipelined", "lone", "batch"}
+    unknown = set(names) - set(_workloads()) | set(kinds) - {"pipelined", "lone", "read", "batch"}
     if unknown:
         parser.error("unknown workload or kind: %s" % ", ".join(sorted(unknown)))
     print("instructions per request (callgrind, PYTHONHASHSEED=0)")
@@ -249,7 +252,8 @@ def main() -> int:
             reads = options.reads * (4 if kind == "lone" else 1)
             per_read = options.clients if kind == "batch" else options.pipeline
             counts = [measure(t, name, kind, per_read, reads) for t in trees]
-            line = "%-12s %-10s" % (name, {"lone": "lone", "batch": "-c %d" % per_read}
+            line = "%-12s %-10s" % (name, {"lone": "lone", "batch": "-c %d" % per_read,
+                                           "read": "read %d" % per_read}
                                     .get(kind, "-P %d" % per_read))
             line += "".join("%14s" % format(round(c), ",") for c in counts)
             if len(trees) > 1:
