@@ -12,7 +12,7 @@ Each workload runs in a child interpreter under ``valgrind --tool=callgrind
 --instr-atstart=no`` that turns counting on (``callgrind_control -i on``) after its
 set-up and warm-up, then serves ``K`` reads, and again with ``2K`` reads; the
 difference divided by ``K`` and by the requests per read is what one request costs,
-with the set-up, the warm-up and the interpreter's exit cancelled out. Two kinds:
+with the set-up, the warm-up and the interpreter's exit cancelled out. The kinds:
 
 * ``pipelined``: ``--pipeline`` requests (16, as ``redis-benchmark -P 16``) fed to
   ``Client.process`` per read (hiredis parsing, dispatch and the commands' own loops,
@@ -237,7 +237,8 @@ def main() -> int:
     trees = [os.path.abspath(t) for t in options.tree] or [ROOT]
     names = [n for n in options.only.split(",") if n] or list(_workloads())
     kinds = [k for k in options.kind.split(",") if k]
-    unknown = set(names) - set(_workloads()) | set(kinds) - {"pipelined", "lone", "read", "batch"}
+    kinds_known = {"pipelined", "lone", "read", "batch"}
+    unknown = set(names) - set(_workloads()) | set(kinds) - kinds_known
     if unknown:
         parser.error("unknown workload or kind: %s" % ", ".join(sorted(unknown)))
     print("instructions per request (callgrind, PYTHONHASHSEED=0)")
