@@ -507,6 +507,10 @@ MIGRATE_TARGET = "ERR Target instance replied with error: {}"
 # --- DEBUG -------------------------------------------------------------------------------
 DEBUG_RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
 DEBUG_RELOAD_FAILED = "ERR Error trying to load the RDB dump"
+# DEBUG LOADAOF: Redis exits when there is no AOF to load or it cannot be loaded;
+# miniredis answers these instead (its own texts: Redis has none).
+DEBUG_LOADAOF_MISSING = "ERR DEBUG LOADAOF found no append only file to load"
+DEBUG_LOADAOF_FAILED = "ERR Error trying to load the append only file: {}"
 RESP2_NOT_SUPPORTED = "ERR RESP2 is not supported by this command"
 DEBUG_PROTOCOL_TYPE = ("ERR Wrong protocol type name. Please use one of the following: "
                        "string|integer|double|bignum|null|array|set|map|attrib|push|"

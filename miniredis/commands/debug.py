@@ -241,6 +241,38 @@ def _debug_reload(client, args: List[bytes]):
     return OK
 
 
+def _debug_loadaof(client, args: List[bytes]):
+    """Write what the AOF buffers hold, empty every database and load the AOF files
+    back (debug.c): a check that they hold the dataset. The replay is not logged
+    again, and the dirty counter restarts at 0, as in Redis. Where Redis exits (no
+    AOF on disk, files it cannot load), miniredis answers an error: with no AOF the
+    data is left as it was."""
+    from .. import persistence, propagate
+    from ..persistence import aofload
+    from ..persistence.aof import AOFLoadError
+    state = client.state
+    if state.aof is not None:
+        state.aof.write()      # flushAppendOnlyFile(1)
+    try:
+        missing = persistence.files(state).read_manifest() is None
+    except AOFLoadError as exc:
+        raise CommandError(errors.DEBUG_LOADAOF_FAILED.format(exc)) from None
+    if missing:
+        raise CommandError(errors.DEBUG_LOADAOF_MISSING)
+    for db in state.dbs:
+        db.flush()
+    state.propagator = None    # (the replay must not reach the AOF or replicas)
+    try:
+        aofload.load(state)
+    except (AOFLoadError, OSError) as exc:
+        raise CommandError(errors.DEBUG_LOADAOF_FAILED.format(exc)) from None
+    finally:
+        propagate.refresh(state)
+    state.dirty = 0
+    state.log("warning", "Append Only File loaded by DEBUG LOADAOF")
+    return OK
+
+
 # -- DIGEST (debug.c's xorDigest / mixDigest over SHA1) ----------------------------------
 def _xor(digest: bytearray, data: bytes) -> None:
     for i, byte in enumerate(hashlib.sha1(data).digest()):
@@ -478,6 +510,7 @@ _DEBUG: Dict[bytes, Tuple[Callable[..., Any], int, int]] = {
     b"set-active-expire": (_debug_set_active_expire, 3, 3), b"help": (_debug_help, 2, 2),
     b"error": (_debug_error, 3, 3), b"log": (_debug_log, 3, 3),
     b"leak": (_debug_ok, 3, 3), b"reload": (_debug_reload, 2, _MANY),
+    b"loadaof": (_debug_loadaof, 2, 2),
     b"digest": (_debug_digest, 2, 2), b"digest-value": (_debug_digest_value, 2, _MANY),
     b"protocol": (_debug_protocol, 3, 3), b"populate": (_debug_populate, 3, 5),
     b"change-repl-id": (_debug_change_repl_id, 2, 2),
