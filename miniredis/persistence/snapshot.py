@@ -153,8 +153,9 @@ def _rewrite_stream(key: bytes, stream: Stream) -> List[List[Any]]:
         for stream_id, pairs in stream.items():
             out.append([b"XADD", key, format_id(stream_id)] + list(pairs))
     else:
-        # An empty stream still exists: create it with its last ID, then empty it.
-        out.append([b"XADD", key, b"MAXLEN", b"0", format_id(stream.last_id), b"x", b"y"])
+        # An empty stream still exists: create it by an entry trimmed at once (ID 0-1,
+        # as Redis's rewrite: its last ID may be 0-0, which XADD refuses), then XSETID.
+        out.append([b"XADD", key, b"MAXLEN", b"0", b"0-1", b"x", b"y"])
     out.append([b"XSETID", key, format_id(stream.last_id), b"ENTRIESADDED",
                 stream.entries_added, b"MAXDELETEDID", format_id(stream.max_deleted_id)])
     for name, group in stream.groups.items():
