@@ -125,6 +125,17 @@ def test_disable_deny_scripts(differ):
                  "EVAL \"return redis.pcall('debug', 'digest')\" 0")
 
 
+@pytest.mark.parametrize("kind", ["bignum", "attrib", "map", "double", "verbatim"])
+def test_debug_protocol_through_scripts(differ, kind):
+    """What a script gets from DEBUG PROTOCOL in RESP2 and RESP3 (redis.setresp), as
+    the client gets it back in both (Redis's scripting suite, needs:debug)."""
+    differ.check("DEBUG SET-DISABLE-DENY-SCRIPTS 1",
+                 "EVAL \"return redis.call('debug', 'protocol', '%s')\" 0" % kind,
+                 "EVAL \"redis.setresp(3); return redis.call('debug', 'protocol', '%s')\" 0"
+                 % kind,
+                 "DEBUG SET-DISABLE-DENY-SCRIPTS 0")
+
+
 def test_debug_object_serialized_length(differ):
     # serializedlength is the RDB encoding's size, LZF included
     for setup in (["SET k " + "a" * 100], ["RPUSH k a b c"], ["HSET k f v"],

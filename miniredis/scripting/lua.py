@@ -497,6 +497,10 @@ class LuaEngine:
                     inner[self.to_lua(member)] = True
                 return self._table_of({b"set": inner})
             return self._array(reply)
+        if cls is BigNumber:          # (only DEBUG PROTOCOL bignum answers one)
+            if resp3:
+                return self._table_of({b"big_number": reply.encode()})
+            return reply.encode()
         if cls is Verbatim:
             data = reply.encode()
             if resp3:
@@ -538,6 +542,8 @@ class LuaEngine:
         import hiredis
         reader = hiredis.Reader()
         reader.feed(raw)
+        if raw[:1] == b"|":
+            reader.gets()       # an attribute (DEBUG PROTOCOL attrib): Lua skips it
         return self.to_lua(_plain(reader.gets()))
 
     # -- Lua -> typed reply --------------------------------------------------------
