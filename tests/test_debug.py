@@ -125,6 +125,18 @@ def test_disable_deny_scripts(differ):
                  "EVAL \"return redis.pcall('debug', 'digest')\" 0")
 
 
+def test_debug_reload_with_functions(differ):
+    """DEBUG RELOAD empties the functions with the data; NOFLUSH without MERGE fails on
+    a library that is still there (Redis's functions suite, needs:debug)."""
+    differ.check(["FUNCTION", "LOAD", "#!lua name=test\n"
+                  "redis.register_function('test', function() return 'hello' end)"],
+                 "SET x 1", "DEBUG RELOAD", "FUNCTION LIST", "DEBUG RELOAD NOFLUSH",
+                 "DEBUG RELOAD NOFLUSH MERGE", "FUNCTION LIST", "GET x",
+                 ["FUNCTION", "LOAD", "#!lua name=other\n"
+                  "redis.register_function('other', function() return 'hi' end)"],
+                 "DEBUG RELOAD NOSAVE", "FUNCTION LIST", "FUNCTION FLUSH")
+
+
 @pytest.mark.parametrize("kind", ["bignum", "attrib", "map", "double", "verbatim"])
 def test_debug_protocol_through_scripts(differ, kind):
     """What a script gets from DEBUG PROTOCOL in RESP2 and RESP3 (redis.setresp), as

@@ -228,13 +228,17 @@ def _debug_reload(client, args: List[bytes]):
         except OSError:
             raise CommandError(errors.SAVE_FAILED) from None
     if flush:
+        # emptyData: the functions go too (the file brings back those it holds).
+        from .functions import functions
+        functions(state).registry.flush()
         for db in state.dbs:
             db.flush()
     path = persistence._rdb_path(state)
     try:
         with open(path, "rb") as handle:
             data = handle.read()
-        rdb.load_bytes(state, data, os.path.basename(path), merge=merge)
+        rdb.load_bytes(state, data, os.path.basename(path), merge=merge,
+                       replace_functions=merge)
     except (OSError, rdb.RDBError):
         raise CommandError(errors.DEBUG_RELOAD_FAILED) from None
     state.log("warning", "DB reloaded by DEBUG RELOAD")

@@ -601,10 +601,13 @@ def _read_value(reader: _Reader, kind: int, config: Any) -> Any:
 
 def load_bytes(state: "ServerState", data: bytes, name: str,
                merge: bool = False,
-               progress: Optional[Callable[[], None]] = None) -> Tuple[int, int, int]:
+               progress: Optional[Callable[[], None]] = None,
+               replace_functions: bool = True) -> Tuple[int, int, int]:
     """Load an RDB image into the (empty) keyspace; with ``merge`` (DEBUG RELOAD MERGE)
     a key already present is replaced by the file's. ``progress`` is called every 1024
-    keys (a replica serves -LOADING to its clients meanwhile).
+    keys (a replica serves -LOADING to its clients meanwhile). A library of the file
+    replaces one of the same name unless ``replace_functions`` is false (DEBUG RELOAD
+    NOFLUSH without MERGE: an error, as Redis's load without RDBFLAGS_ALLOW_DUP).
 
     Returns (keys loaded, expired keys skipped, offset after the RDB: an AOF tail may
     follow in a preamble file). Raises RDBError.
@@ -651,7 +654,7 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
         elif opcode == OP_IDLE:
             reader.number()
         elif opcode in (OP_FUNCTION2, OP_FUNCTION_PRE_GA):
-            _load_function(state, reader, opcode == OP_FUNCTION_PRE_GA)
+            _load_function(state, reader, opcode == OP_FUNCTION_PRE_GA, replace_functions)
         elif opcode == OP_MODULE_AUX:
             raise reader.fail("modules are not supported")
         else:
@@ -680,9 +683,10 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
     return loaded, expired, reader.pos
 
 
-def _load_function(state: "ServerState", reader: _Reader, pre_ga: bool) -> None:
+def _load_function(state: "ServerState", reader: _Reader, pre_ga: bool,
+                   replace: bool = True) -> None:
     """A library of the file (rdbFunctionLoad): loaded at once, replacing one of the
-    same name (DEBUG RELOAD keeps the functions it had)."""
+    same name when ``replace``."""
     from ..commands.functions import functions
     from ..errors import CommandError
     from ..scripting.functions import read_pre_ga
@@ -691,7 +695,7 @@ def _load_function(state: "ServerState", reader: _Reader, pre_ga: bool) -> None:
     except CommandError as exc:
         raise reader.fail(exc.message) from None
     try:
-        functions(state).registry.create(code, True, 0)
+        functions(state).registry.create(code, replace, 0)
     except CommandError as exc:
         raise reader.fail("Failed loading library, %s" % exc.message) from None
 
