@@ -3,6 +3,8 @@ RESP3), DIGEST / DIGEST-VALUE equal to Redis's for the same dataset, RELOAD, POP
 the small switches, and the unknown-subcommand error."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.harness import RawConnection, SameType, command_metadata, parse_raw
@@ -123,6 +125,29 @@ def test_disable_deny_scripts(differ):
                  "EVAL \"return redis.call('debug', 'digest')\" 0",
                  "DEBUG SET-DISABLE-DENY-SCRIPTS 0",
                  "EVAL \"return redis.pcall('debug', 'digest')\" 0")
+
+
+def test_debug_object_sees_a_key_past_its_ttl(differ):
+    """DEBUG OBJECT finds the key as stored (dictFind): one past its TTL is still
+    there, and looking does not expire it (Redis's scripting suite, needs:debug)."""
+    def fields(reply: bytes) -> list:
+        return [w for w in reply.split() if not w.startswith((b"+Value", b"at:", b"lru"))]
+    runs = []
+    for port in (differ.ports["redis"], differ.ports["miniredis"]):
+        conn = RawConnection(port)
+        try:
+            conn.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+            conn.call("SET", "key", "value", "PX", "1")
+            time.sleep(0.01)
+            seen = conn.call("DEBUG", "OBJECT", "key")
+            runs.append((fields(seen), conn.call("DBSIZE"), conn.call("EXISTS", "key"),
+                         conn.call("DBSIZE")))
+        finally:
+            conn.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            conn.call("FLUSHALL")
+            conn.close()
+    assert runs[1] == runs[0]
+    assert runs[0][1:] == (b":1\r\n", b":0\r\n", b":0\r\n")
 
 
 def test_debug_reload_with_functions(differ):

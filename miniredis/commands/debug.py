@@ -27,7 +27,8 @@ from ..datatypes.stream import Stream
 from ..persistence import dump as payloads
 from ..replication.state import new_replid
 from ..protocol import (OK, BigNumber, Bool, Double, Map, Raw, Set, Simple, Verbatim)
-from . import COMMANDS, command
+from . import command
+from .keys import refcount_of
 from .connection import help_reply
 from ..security.protected import command_refusal
 
@@ -62,19 +63,14 @@ def _debug_sleep(client, args: List[bytes]):
 def _debug_object(client, args: List[bytes]):
     key = args[2]
     state = client.state
-    value = client.db.peek(key)
+    value = client.db.data.get(key)     # (dictFind: a key past its TTL is still there)
     if value is None:
         raise CommandError(errors.NO_SUCH_KEY)
     encoding = encoding_of(value, state.config)
     stamp = client.db.access_of(key)
     idle = 0 if stamp is None else max(state.lru_clock - stamp, 0)
-    refcount = 1
-    size = 0
     size = len(payloads.serialize(value, state.config)) - 1   # rdbSavedObjectLen
-    if value.__class__ is bytes or value.__class__ is bytearray:   # (not a PackedHash)
-        refcount_cmd = COMMANDS[b"object"].subcommands.get(b"refcount")
-        if refcount_cmd is not None:   # shared small integers, as OBJECT REFCOUNT says
-            refcount = refcount_cmd.handler(client, [b"object", b"refcount", key]) or 1
+    refcount = refcount_of(value, state.config)
     return Simple("Value at:0x%x refcount:%d encoding:%s serializedlength:%d lru:%d "
                   "lru_seconds_idle:%d" % (id(value), refcount, encoding, size,
                                            state.lru_clock & 0xFFFFFF, idle))

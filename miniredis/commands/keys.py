@@ -464,10 +464,14 @@ def object_refcount(client, args: List[bytes]):
     value = _object_value(client, args[2])
     if value is None:
         return None
-    # Redis shares the integers 0..9999 between keys (they report INT_MAX) unless
-    # maxmemory is set with an LRU/LFU policy, which needs a private object per key.
-    # (Redis decides when the value is stored; this looks at the current config.)
-    config = client.state.config
+    return refcount_of(value, client.state.config)
+
+
+def refcount_of(value: Any, config: Any) -> int:
+    """The reference count Redis would report for ``value`` (OBJECT REFCOUNT, DEBUG
+    OBJECT). Redis shares the integers 0..9999 between keys (they report INT_MAX)
+    unless maxmemory is set with an LRU/LFU policy, which needs a private object per
+    key. (Redis decides when the value is stored; this looks at the current config.)"""
     if value.__class__ is bytes and encoding_of(value, config) == "int" \
             and 0 <= int(value) < 10000 and not (
                 config["maxmemory"] and ("lru" in config["maxmemory-policy"]
