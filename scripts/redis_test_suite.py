@@ -36,8 +36,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # the same for both servers, so the comparison is fair.
 DENY_TAGS = ("-needs:repl -needs:debug -needs:pfdebug -needs:config-maxmemory "
              "-needs:config-resetstat -needs:reset -needs:save")
-RUNTEST_FLAGS = ["--singledb", "--durable", "--ignore-encoding", "--ignore-digest",
-                 "--tags", DENY_TAGS]
+# --with-debug: both servers accept DEBUG, and only replication stays out.
+DENY_TAGS_WITH_DEBUG = "-needs:repl"
+RUNTEST_FLAGS = ["--singledb", "--durable", "--ignore-encoding", "--ignore-digest"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _RESULT = re.compile(r"^\[(ok|err|exception|ignore|skip)\]: (.*?)(?: \(\d+ ms\))?$")
@@ -79,9 +80,12 @@ def all_units(source: str) -> List[str]:
     return match.group(1).split()
 
 
-def server_command(kind: str, port: int, directory: str, redis_server: str) -> List[str]:
+def server_command(kind: str, port: int, directory: str, redis_server: str,
+                   with_debug: bool = False) -> List[str]:
     """How to start a fresh server of ``kind`` ("redis" or "mini") on ``port``."""
     common = ["--port", str(port), "--save", "", "--dir", directory, "--bind", "127.0.0.1"]
+    if with_debug:
+        common += ["--enable-debug-command", "yes"]
     if kind == "redis":
         return [redis_server, *common, "--logfile", os.path.join(directory, "log")]
     return [sys.executable, "-m", "miniredis", *common,
@@ -89,11 +93,12 @@ def server_command(kind: str, port: int, directory: str, redis_server: str) -> L
 
 
 def run_unit(source: str, unit: str, kind: str, redis_server: str,
-             timeout: float) -> Tuple[Dict[str, str], str]:
+             timeout: float, with_debug: bool = False) -> Tuple[Dict[str, str], str]:
     """Run one unit against a fresh server; returns ({test name: outcome}, status)."""
     directory = tempfile.mkdtemp(prefix="suite-%s-" % kind)
     port = _free_port()
-    proc = subprocess.Popen(server_command(kind, port, directory, redis_server),
+    command = server_command(kind, port, directory, redis_server, with_debug)
+    proc = subprocess.Popen(command,
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     results: Dict[str, str] = {}
     status = "done"
@@ -105,7 +110,8 @@ def run_unit(source: str, unit: str, kind: str, redis_server: str,
         # unit.
         runner = subprocess.Popen(
             ["./runtest", "--host", "127.0.0.1", "--port", str(port), "--single", unit,
-             "--baseport", str(_base_port()), *RUNTEST_FLAGS],
+             "--baseport", str(_base_port()), *RUNTEST_FLAGS, "--tags",
+             DENY_TAGS_WITH_DEBUG if with_debug else DENY_TAGS],
             cwd=source, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", start_new_session=True)
         try:
@@ -147,6 +153,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--only", choices=("both", "mini", "redis"), default="both")
     parser.add_argument("--failures", action="store_true",
                         help="list the tests that pass on redis-server only")
+    parser.add_argument("--with-debug", action="store_true",
+                        help="start both servers with enable-debug-command yes and run "
+                             "the tests tagged needs:debug, needs:save... too (not "
+                             "needs:repl)")
     args = parser.parse_args(argv)
     source = os.path.abspath(args.source)
     units = args.units or all_units(source)
@@ -161,7 +171,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for unit in units:
         row = {}
         for kind in kinds:
-            results, status = run_unit(source, unit, kind, args.redis_server, args.timeout)
+            results, status = run_unit(source, unit, kind, args.redis_server,
+                                       args.timeout, args.with_debug)
             row[kind] = (results, status)
             for outcome in results.values():
                 totals[kind][outcome] = totals[kind].get(outcome, 0) + 1
