@@ -153,7 +153,8 @@ def test_debug_object_sees_a_key_past_its_ttl(differ):
 def test_debug_reload_with_functions(differ):
     """DEBUG RELOAD empties the functions with the data; NOFLUSH without MERGE fails on
     a library that is still there (Redis's functions suite, needs:debug)."""
-    differ.check(["FUNCTION", "LOAD", "#!lua name=test\n"
+    differ.check("FUNCTION FLUSH",      # (other tests' libraries survive FLUSHALL)
+                 ["FUNCTION", "LOAD", "#!lua name=test\n"
                   "redis.register_function('test', function() return 'hello' end)"],
                  "SET x 1", "DEBUG RELOAD", "FUNCTION LIST", "DEBUG RELOAD NOFLUSH",
                  "DEBUG RELOAD NOFLUSH MERGE", "FUNCTION LIST", "GET x",
