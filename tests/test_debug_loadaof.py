@@ -40,6 +40,10 @@ _WRITES = [
     ["SADD", "set", "x", "y", "z"], ["SPOP", "set", "0"], ["ZADD", "z", "1", "a", "2", "b"],
     ["ZINCRBY", "z", "3", "a"],
     ["MULTI"], ["SET", "m1", "1"], ["INCR", "m1"], ["EXEC"],
+    ["FUNCTION", "LOAD", "#!lua name=kept\nredis.register_function('kept', "
+     "function() return 1 end)"],
+    ["FUNCTION", "LOAD", "#!lua name=dropped\nredis.register_function('dropped', "
+     "function() return 2 end)"], ["FUNCTION", "DELETE", "dropped"],
     ["EVAL", "redis.call('set', KEYS[1], 'lua'); return redis.call('incr', KEYS[2])",
      "2", "fromlua", "luacount"],
 ] + [["XADD", "trimmed", "%d-1" % i, "f", "v"] for i in range(1, 101)] + [
@@ -70,6 +74,7 @@ _READS = [
     ["XINFO", "STREAM", "empty"], ["XINFO", "STREAM", "trimmed"],
     ["XINFO", "GROUPS", "groups"], ["XPENDING", "groups", "g"],
     ["XINFO", "STREAM", "nolastid"], ["XINFO", "GROUPS", "nolastid"],
+    ["FUNCTION", "LIST"],
 ]
 
 

@@ -259,6 +259,8 @@ def _debug_loadaof(client, args: List[bytes]):
         raise CommandError(errors.DEBUG_LOADAOF_FAILED.format(exc)) from None
     if missing:
         raise CommandError(errors.DEBUG_LOADAOF_MISSING)
+    from .functions import functions
+    functions(state).registry.flush()   # (emptyData: the AOF brings back its own)
     for db in state.dbs:
         db.flush()
     state.propagator = None    # (the replay must not reach the AOF or replicas)
