@@ -224,11 +224,7 @@ def _debug_reload(client, args: List[bytes]):
         except OSError:
             raise CommandError(errors.SAVE_FAILED) from None
     if flush:
-        # emptyData: the functions go too (the file brings back those it holds).
-        from .functions import functions
-        functions(state).registry.flush()
-        for db in state.dbs:
-            db.flush()
+        _empty_data(state)
     path = persistence._rdb_path(state)
     try:
         with open(path, "rb") as handle:
@@ -239,6 +235,15 @@ def _debug_reload(client, args: List[bytes]):
         raise CommandError(errors.DEBUG_RELOAD_FAILED) from None
     state.log("warning", "DB reloaded by DEBUG RELOAD")
     return OK
+
+
+def _empty_data(state: Any) -> None:
+    """emptyData before DEBUG RELOAD and LOADAOF: every database and the functions
+    (the file loaded next brings back those it holds)."""
+    from .functions import functions
+    functions(state).registry.flush()
+    for db in state.dbs:
+        db.flush()
 
 
 def _debug_loadaof(client, args: List[bytes]):
@@ -259,10 +264,7 @@ def _debug_loadaof(client, args: List[bytes]):
         raise CommandError(errors.DEBUG_LOADAOF_FAILED.format(exc)) from None
     if missing:
         raise CommandError(errors.DEBUG_LOADAOF_MISSING)
-    from .functions import functions
-    functions(state).registry.flush()   # (emptyData: the AOF brings back its own)
-    for db in state.dbs:
-        db.flush()
+    _empty_data(state)
     state.propagator = None    # (the replay must not reach the AOF or replicas)
     try:
         aofload.load(state)
