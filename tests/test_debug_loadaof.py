@@ -7,24 +7,22 @@ before and after the reload, is compared raw with redis-server's. Where Redis ex
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
 
 import pytest
 
-from tests.aofutil import MiniProcess, wait_rewrite_done
-from tests.harness import RawConnection, RedisProcess, find_redis_server
+from tests.aofutil import MiniProcess, aof_files, wait_rewrite_done
+from tests.harness import RawConnection, RedisProcess, redis_server_or_skip
 
 import redis
 
 
 @pytest.fixture(scope="module")
 def redis_server():
-    executable = find_redis_server()
-    if executable is None:
-        pytest.skip("redis-server not found")
-    return executable
+    return redis_server_or_skip()
 
 
 # Writes whose AOF effects are not the commands themselves (trims, relative TTLs,
@@ -78,8 +76,10 @@ _READS = [
 ]
 
 
-def _calls(port: int, commands) -> list:
+def _calls(port: int, commands, protocol: int = 2) -> list:
     conn = RawConnection(port)
+    if protocol == 3:
+        conn.call("HELLO", "3")
     try:
         return [conn.call(*command) for command in commands]
     finally:
@@ -123,6 +123,13 @@ def test_debug_loadaof_rebuilds_what_redis_rebuilds(redis_server):
         after = [_calls(port, _READS) for port in ports]
         for want, got, command in zip(after[0], after[1], _READS):
             assert got == want, command
+        resp3 = [_calls(port, _READS, 3) for port in ports]
+        for want, got, command in zip(resp3[0], resp3[1], _READS):
+            assert got == want, ("RESP3", command)
+        for protocol in (2, 3):
+            wrong = [_calls(port, [["DEBUG", "LOADAOF", "extra"]], protocol)
+                     for port in ports]
+            assert wrong[1] == wrong[0]
         assert after[0] == before[0]
         assert _ttls(mini.port) == _ttls(real.port)
         assert _consumers(mini.port) == _consumers(real.port)
@@ -151,7 +158,43 @@ def test_debug_loadaof_without_an_aof_keeps_the_data(tmp_path):
                                   ["DEBUG", "LOADAOF", "extra"]]) == [
             b"+OK\r\n", b"-ERR DEBUG LOADAOF found no append only file to load\r\n",
             b"$1\r\nv\r\n",
-            b"-ERR unknown subcommand or wrong number of arguments for 'LOADAOF'. "
-            b"Try DEBUG HELP.\r\n"]
+            b"-ERR DEBUG LOADAOF found no append only file to load\r\n"]
+    finally:
+        mini.kill()
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "path", "missing"])
+def test_debug_loadaof_of_damaged_files_answers_an_error(tmp_path, damage):
+    """Redis exits when the AOF it reloads cannot be loaded; miniredis answers an error
+    and keeps serving. A manifest naming a path (not a file of the AOF directory) is
+    refused, as Redis's manifest reader does, and no file outside is read."""
+    outside = tmp_path / "outside.aof"
+    outside.write_bytes(b"*3\r\n$3\r\nSET\r\n$6\r\nstolen\r\n$1\r\n1\r\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    mini = MiniProcess(str(work), "--save", "", "--appendonly", "yes",
+                       "--enable-debug-command", "yes")
+    try:
+        assert _calls(mini.port, [["SET", "k", "v"]]) == [b"+OK\r\n"]
+        directory = os.path.join(str(work), "appendonlydir")
+        manifest = os.path.join(directory, "appendonly.aof.manifest")
+        incr = [p for p in aof_files(str(work)) if p.endswith(".incr.aof")][-1]
+        if damage == "corrupt":     # (in the middle: a torn tail is cut and loaded)
+            with open(incr, "rb") as handle:
+                data = handle.read()
+            with open(incr, "wb") as handle:
+                handle.write(b"junk\r\n" + data)
+        elif damage == "path":
+            with open(manifest, "ab") as handle:
+                handle.write(b"file ../../outside.aof seq 9 type i\n")
+        else:
+            os.unlink(incr)
+        reply = _calls(mini.port, [["DEBUG", "LOADAOF"]])[0]
+        assert reply.startswith(b"-ERR Error trying to load the append only file: ")
+        if damage == "path":
+            assert b"File can't be a path, just a filename" in reply
+            assert _calls(mini.port, [["GET", "k"]]) == [b"$1\r\nv\r\n"]
+        assert _calls(mini.port, [["EXISTS", "stolen"], ["PING"]]) == \
+            [b":0\r\n", b"+PONG\r\n"]
     finally:
         mini.kill()

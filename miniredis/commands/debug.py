@@ -514,7 +514,7 @@ _DEBUG: Dict[bytes, Tuple[Callable[..., Any], int, int]] = {
     b"set-active-expire": (_debug_set_active_expire, 3, 3), b"help": (_debug_help, 2, 2),
     b"error": (_debug_error, 3, 3), b"log": (_debug_log, 3, 3),
     b"leak": (_debug_ok, 3, 3), b"reload": (_debug_reload, 2, _MANY),
-    b"loadaof": (_debug_loadaof, 2, 2),
+    b"loadaof": (_debug_loadaof, 2, _MANY),     # (Redis ignores further arguments)
     b"digest": (_debug_digest, 2, 2), b"digest-value": (_debug_digest_value, 2, _MANY),
     b"protocol": (_debug_protocol, 3, 3), b"populate": (_debug_populate, 3, 5),
     b"change-repl-id": (_debug_change_repl_id, 2, 2),

@@ -108,6 +108,9 @@ class Manifest:
                     or fields.get("type") not in ("b", "h", "i"):
                 raise AOFLoadError("Invalid AOF manifest file format: %s (line %d)"
                                    % (path, number))
+            if "/" in fields["file"]:       # (pathIsBaseName: never outside the dir)
+                raise AOFLoadError("File can't be a path, just a filename: %s (line %d)"
+                                   % (path, number))
             try:
                 entry = (fields["file"], int(fields["seq"]))
             except ValueError:
