@@ -1,8 +1,9 @@
 """The stream value: entries ordered by ID, consumer groups, pending entries lists.
 
-Entries live in an :class:`_Index`: sorted chunks of IDs (``(ms, seq)`` tuples) with
-each entry's field/value pairs alongside. XADD only ever adds an ID greater than all
-others, so it appends; a lookup or the start of a range is found in O(log n). Redis
+Entries live in an :class:`_Index`: sorted chunks of IDs (each ``(ms, seq)`` kept as
+one int) with each entry's field/value pairs alongside. XADD only ever adds an ID
+greater than all others, so it appends; a lookup or the start of a range is found in
+O(log n). Redis
 stores entries in listpack "nodes" (at most ``stream-node-max-entries`` entries or
 ``stream-node-max-bytes`` bytes each) indexed by a radix tree keyed by each node's
 first ("master") ID; approximate trimming removes whole nodes only, and XINFO STREAM
@@ -273,10 +274,9 @@ class _Index:
     run of XADDs hands in its keys as a range of ints, and the tuples are made when
     read, in C (about 5% more per entry an XRANGE reads, 7% less per entry a
     pipelined XADD adds; 48 bytes less per entry). An entry of another shape turns
-    the chunk into pairs, once. Chunks never split and never
-    merge: XDEL deletes inside one chunk, trimming takes from the head, and a chunk
-    left empty goes. So a lookup is O(log n), XDEL O(log n + chunk), and a range
-    O(log n + output).
+    the chunk into pairs, once. Chunks never split and never merge: XDEL deletes
+    inside one chunk, trimming takes from the head, and a chunk left empty goes. So a
+    lookup is O(log n), XDEL O(log n + chunk), and a range O(log n + output).
     """
 
     __slots__ = ("chunks", "pairs", "fields", "firsts")
