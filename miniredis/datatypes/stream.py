@@ -3,11 +3,10 @@
 Entries live in an :class:`_Index`: sorted chunks of IDs (each ``(ms, seq)`` kept as
 one int) with each entry's field/value pairs alongside. XADD only ever adds an ID
 greater than all others, so it appends; a lookup or the start of a range is found in
-O(log n). Redis
-stores entries in listpack "nodes" (at most ``stream-node-max-entries`` entries or
-``stream-node-max-bytes`` bytes each) indexed by a radix tree keyed by each node's
-first ("master") ID; approximate trimming removes whole nodes only, and XINFO STREAM
-reports the tree's key and node counts. Those are observable, so :class:`_Node` keeps
+O(log n). Redis stores entries in listpack "nodes" (at most
+``stream-node-max-entries`` entries or ``stream-node-max-bytes`` bytes each) indexed by
+a radix tree keyed by each node's first ("master") ID; approximate trimming removes
+whole nodes only, and XINFO STREAM reports the tree's key and node counts. Those are observable, so :class:`_Node` keeps
 exactly the bookkeeping Redis's listpacks have (live and deleted counts, master
 fields, encoded size) without storing the bytes.
 """
