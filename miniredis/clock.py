@@ -25,6 +25,10 @@ class Clock:
         self._frozen_mono: float = 0.0
         self._offset_ms = 0
         self._on_advance: List[Callable[[], None]] = []
+        # The time keys' TTLs are judged at: ms(), except while a script runs, when it
+        # is the script's start (see hold_expiry). An attribute, so the lookups that
+        # call it pay nothing for the choice.
+        self.expiry_ms: Callable[[], int] = self.ms
 
     # -- reading -----------------------------------------------------------------
     def ms(self) -> int:
@@ -50,6 +54,18 @@ class Clock:
         if self._frozen_ms is not None:
             return self._frozen_mono
         return time.monotonic() + self._offset_ms / 1000.0
+
+    def hold_expiry(self) -> None:
+        """Judge TTLs at this instant until :meth:`release_expiry`: a script sees no
+        key expire while it runs (Redis's scriptTimeSnapshot in keyIsExpired), so the
+        writes it logs replay the same. Only expiry stops; ms(), TIME and the
+        deadlines that writes compute go on."""
+        snapshot = self.ms()
+        self.expiry_ms = lambda: snapshot
+
+    def release_expiry(self) -> None:
+        """Judge TTLs at the current time again."""
+        self.expiry_ms = self.ms
 
     @property
     def frozen(self) -> bool:

@@ -149,7 +149,7 @@ class Database(ScanIndex):
         Records the access (OBJECT IDLETIME), as every Redis key lookup does.
         """
         if self.expires and key in self.expires:
-            if self.expires[key] <= self.state.clock.ms() and self._expire(key):
+            if self.expires[key] <= self.state.clock.expiry_ms() and self._expire(key):
                 return None
         slot = self.index.get(key)
         if slot is None:
@@ -175,13 +175,13 @@ class Database(ScanIndex):
         state = self.state
         expires = self.expires
         return (self.index, self._values, self.access, expires,
-                state.clock.ms() if expires else 0, self.touched,
+                state.clock.expiry_ms() if expires else 0, self.touched,
                 state.on_key_modified, state.lru_clock, state.config.values)
 
     def peek(self, key: bytes) -> Any:
         """Like :meth:`get` but not counted as an access (OBJECT, TYPE-less checks)."""
         if self.expires and key in self.expires:
-            if self.expires[key] <= self.state.clock.ms() and self._expire(key):
+            if self.expires[key] <= self.state.clock.expiry_ms() and self._expire(key):
                 return None
         slot = self.index.get(key)
         return None if slot is None else self._values[slot]
@@ -233,8 +233,8 @@ class Database(ScanIndex):
         Counts a keyspace hit or miss. GET's path, so :meth:`get` is inlined.
         """
         expires = self.expires
-        if expires and key in expires and expires[key] <= self.state.clock.ms() \
-                and self._expire(key):
+        if expires and key in expires \
+                and expires[key] <= self.state.clock.expiry_ms() and self._expire(key):
             slot = None
         else:
             slot = self.index.get(key)
@@ -256,7 +256,7 @@ class Database(ScanIndex):
         stamps by slot, TTLs and the time they are judged at, the LRU clock)."""
         expires = self.expires
         return (self.index, self._values, self.access, expires,
-                self.state.clock.ms() if expires else 0, self.state.lru_clock)
+                self.state.clock.expiry_ms() if expires else 0, self.state.lru_clock)
 
     def exists(self, key: bytes) -> bool:
         return self.get(key) is not None
@@ -663,7 +663,7 @@ class Database(ScanIndex):
         """Live keys (expired ones are skipped, not yet deleted)."""
         if not self.expires:
             return iter(list(self.index))
-        now = self.state.clock.ms()
+        now = self.state.clock.expiry_ms()
         expires = self.expires
         return iter([k for k in self.index if expires.get(k, now + 1) > now])
 

@@ -102,7 +102,7 @@ class ScanIndex:
         walked = 0
         budget = max(count, 1) * 10  # also bound the tombstones walked per call
         expires = self.expires
-        now = self.state.clock.ms() if expires else 0
+        now = self.state.clock.expiry_ms() if expires else 0
         while budget and position < len(slots) and walked < count:
             key = slots[position]
             position += 1

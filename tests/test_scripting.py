@@ -292,6 +292,37 @@ def test_waiters_are_served_after_the_script(differ):
     compare_scenario(differ, scenario)
 
 
+# Waits about 5 ms of TIME inside the script, after a 1 ms TTL.
+_WAIT_PAST_TTL = (
+    "redis.call('SET', KEYS[1], 'v', 'PX', '1') "
+    "local t = redis.call('TIME') local start = t[1] * 1000000 + t[2] "
+    "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 5000 ")
+_LOOK_AT_KEY = (
+    "return {redis.call('EXISTS', KEYS[1]), redis.call('GET', KEYS[1]), "
+    "#redis.call('KEYS', '*'), redis.call('SCAN', 0)[2], redis.call('TTL', KEYS[1]), "
+    "redis.call('PTTL', KEYS[1]), redis.call('TYPE', KEYS[1])}")
+
+
+def test_keys_do_not_expire_while_a_script_runs(differ):
+    """Inside a script TTLs are judged at the script's start (keyIsExpired uses
+    scriptTimeSnapshot): a key set with PX 1 is still there 5 ms later, with a TTL of
+    0; after the script it is gone, and a script started after that time finds it
+    expired (Redis's scripting suite: "Script block the time during execution")."""
+    differ.check("FLUSHALL", ["EVAL", _WAIT_PAST_TTL + _LOOK_AT_KEY, "1", "key"],
+                 "EXISTS key", ["EVAL", _LOOK_AT_KEY, "1", "key"], "DBSIZE")
+    differ.check("FLUSHALL", ["EVAL", _WAIT_PAST_TTL, "1", "key"],
+                 ["EVAL", _LOOK_AT_KEY, "1", "key"], "DBSIZE")
+
+
+def test_keys_do_not_expire_while_a_function_runs(differ):
+    """The same for FCALL (scriptPrepareForRun snapshots the time for both)."""
+    body = ("#!lua name=snapshot\n"
+            "redis.register_function('wait', function(KEYS, ARGV) %s %s end)"
+            % (_WAIT_PAST_TTL, _LOOK_AT_KEY))
+    differ.check("FUNCTION FLUSH", "FLUSHALL", ["FUNCTION", "LOAD", body],
+                 "FCALL wait 1 key", "EXISTS key", "FUNCTION FLUSH")
+
+
 def test_stats_of_inner_commands(differ):
     differ.check(
         "SET str x", "CONFIG RESETSTAT",
