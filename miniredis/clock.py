@@ -25,8 +25,8 @@ class Clock:
         self._frozen_mono: float = 0.0
         self._offset_ms = 0
         self._on_advance: List[Callable[[], None]] = []
-        # The time keys' TTLs are judged at: ms(), except while a script runs, when it
-        # is the script's start (see hold_expiry). An attribute, so the lookups that
+        # The time keys' TTLs are judged at: ms(), except while a script or EXEC runs
+        # (see hold_expiry). An attribute, so the lookups that
         # call it pay nothing for the choice.
         self.expiry_ms: Callable[[], int] = self.ms
 
@@ -55,17 +55,21 @@ class Clock:
             return self._frozen_mono
         return time.monotonic() + self._offset_ms / 1000.0
 
-    def hold_expiry(self) -> None:
-        """Judge TTLs at this instant until :meth:`release_expiry`: a script sees no
-        key expire while it runs (Redis's scriptTimeSnapshot in keyIsExpired), so the
-        writes it logs replay the same. Only expiry stops; ms(), TIME and the
-        deadlines that writes compute go on."""
+    def hold_expiry(self) -> Callable[[], int]:
+        """Judge TTLs at this instant until :meth:`restore_expiry`: no key expires
+        while a script or a transaction runs (Redis's keyIsExpired judges at
+        scriptTimeSnapshot() in a script, at the outermost call's cached time in EXEC),
+        so what it logs replays the same. Only expiry stops; ms(), TIME and the
+        deadlines writes compute go on. Returns what to restore (holds nest: a script
+        in EXEC judges at its own start)."""
+        previous = self.expiry_ms
         snapshot = self.ms()
         self.expiry_ms = lambda: snapshot
+        return previous
 
-    def release_expiry(self) -> None:
-        """Judge TTLs at the current time again."""
-        self.expiry_ms = self.ms
+    def restore_expiry(self, previous: Callable[[], int]) -> None:
+        """End a :meth:`hold_expiry`, given what it returned."""
+        self.expiry_ms = previous
 
     @property
     def frozen(self) -> bool:

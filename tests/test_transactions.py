@@ -210,3 +210,14 @@ def test_redis_py_pipelines_and_optimistic_locking(mini):
     assert client.get("counter") == b"100"
     other.close()
     client.close()
+
+
+def test_keys_do_not_expire_during_exec(differ):
+    """EXEC judges TTLs at its start (Redis's call() caches the time for the outermost
+    command): a 1 ms key is still there after DEBUG SLEEP in the same transaction and
+    gone after it; a script inside judges at its own, later start."""
+    differ.check("FLUSHALL", "MULTI", "SET k v PX 1", "DEBUG SLEEP 0.01", "EXISTS k",
+                 "GET k", "PTTL k", "EXEC", "EXISTS k")
+    differ.check("FLUSHALL", "MULTI", "SET k v PX 1", "DEBUG SLEEP 0.01", "EXISTS k",
+                 "EVAL \"return redis.call('EXISTS', KEYS[1])\" 1 k", "EXISTS k",
+                 "EXEC", "EXISTS k")

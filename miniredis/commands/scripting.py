@@ -142,13 +142,13 @@ class Scripting:
         blocking.suspended += 1
         begin_unit(state)           # the AOF logs the script's writes as one unit
         self.running = run
-        state.clock.hold_expiry()   # no key expires while the script runs
+        judged_at = state.clock.hold_expiry()   # no key expires while the script runs
         engine.sethook(self._tick, HOOK_INSTRUCTIONS)
         try:
             ok, value = self.invoke(engine, script, keys, argv)
         finally:
             self.running = None
-            state.clock.release_expiry()
+            state.clock.restore_expiry(judged_at)
             engine.sethook(None, 0)
             if run.busy:
                 self._leave_busy(run)

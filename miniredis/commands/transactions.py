@@ -205,9 +205,11 @@ def _run_queued(client: "Client", queued: List[List[bytes]]) -> Raw:
     client.in_exec = True           # ACL denials now say the rules changed since queueing
     blocking.suspended += 1
     begin_unit(client.state)        # the AOF logs the effects as one MULTI/EXEC
+    judged_at = client.state.clock.hold_expiry()    # no key expires during EXEC
     try:
         ran = client.run_requests(queued)
     finally:
+        client.state.clock.restore_expiry(judged_at)
         client.in_exec = False
         end_unit(client.state)
         blocking.suspended -= 1
