@@ -47,6 +47,9 @@ class Propagator:
         # The replication feed's lane while it is open (ReplicationFeed.write opens
         # it, the settle closes it): plain writes wait there unencoded.
         self.lane: Optional[list] = None
+        # Effects a handler worked out as it ran (Redis's alsoPropagate), for its
+        # effect function to return: XREADGROUP's, which only the handler knows.
+        self.also: List[List[Any]] = []
 
     # -- collecting -----------------------------------------------------------------
     def propagate(self, db_id: int, argv: List[Any]) -> None:
@@ -122,6 +125,11 @@ class Propagator:
     def expired(self, db: "Database", key: bytes) -> None:
         """A key expired (lazily or actively): Redis propagates its deletion."""
         self.propagate(db.id, [b"DEL", key])
+
+    def take_also(self) -> List[List[Any]]:
+        """The effects a handler recorded in :attr:`also` (emptied)."""
+        also, self.also = self.also, []
+        return also
 
     # -- units ----------------------------------------------------------------------
     def begin_unit(self) -> None:

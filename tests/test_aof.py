@@ -162,7 +162,8 @@ def populate(port: int) -> None:
     r.xreadgroup("g1", "alice", {"x:a": ">"}, count=3)
     r.xreadgroup("g1", "bob", {"x:a": ">"}, count=2)
     r.xreadgroup("g1", "carol", {"x:a": ">"}, count=2, noack=True)
-    r.xreadgroup("g1", "alice", {"x:a": "0"})            # history: delivery counts
+    # (Not here: reading a consumer's history. Redis propagates nothing for it, so the
+    # delivery counts it bumps are not replayed: tests/test_debug_loadaof.py.)
     pending = r.xpending_range("x:a", "g1", min="-", max="+", count=10)
     r.xack("x:a", "g1", pending[0]["message_id"])
     r.xclaim("x:a", "g1", "dave", 0, [pending[1]["message_id"]])
@@ -178,6 +179,11 @@ def populate(port: int) -> None:
     r.xadd("x:mk", {"k": "v"})
     thread.join(10)
     assert results["xrg"]
+    # The XCLAIM a served read logs moves the group's last ID but not its entries-read
+    # counter (Redis's replay leaves it unknown too); a NOACK read logs XGROUP SETID
+    # with ENTRIESREAD, so the datasets compare equal.
+    r.xadd("x:mk", {"k2": "v2"})
+    r.xreadgroup("g", "late", {"x:mk": ">"}, noack=True)
     # transactions and scripts
     pipe = r.pipeline(transaction=True)
     pipe.set("t:a", "1").incr("t:a").rpush("t:l", "x").expire("t:l", 1000)

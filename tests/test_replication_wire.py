@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from tests.aofutil import assert_same, dump
-from tests.harness import RedisProcess, exchange, redis_server_or_skip
+from tests.harness import RawConnection, RedisProcess, exchange, redis_server_or_skip
 from tests.replutil import Master, RawReplica, redis_master, wait_until
 from tests.test_aof import populate
 
@@ -62,17 +62,17 @@ _SEQUENCE = [
 ]
 
 
-def _stream_after(port: int) -> tuple:
-    """Attach a raw disk-synced replica, run the sequence, return the stream's
+def _stream_after(port: int, sequence=_SEQUENCE) -> tuple:
+    """Attach a raw disk-synced replica, run ``sequence``, return the stream's
     requests and its length in bytes (master_repl_offset's growth)."""
     raw = RawReplica(port)
     try:
         assert raw.psync().startswith(b"+FULLRESYNC")
         r = redis.Redis(port=port)
         before = r.info("replication")["master_repl_offset"]
-        conn = redis.Redis(port=port, single_connection_client=True)
-        for args in _SEQUENCE:
-            conn.execute_command(*args)
+        conn = RawConnection(port)
+        for args in sequence:
+            conn.call(*args)
         conn.close()
         size = r.info("replication")["master_repl_offset"] - before
         data = raw.raw(size)
@@ -97,6 +97,70 @@ def test_stream_bytes_match_redis_server():
         assert actual == expected
         assert actual_bytes == expected_bytes
         assert [b"SREM", b"s", b"only"] in actual and [b"MULTI"] in actual
+    finally:
+        real.close()
+        proc.stop()
+        m.stop()
+
+
+# Consumer groups: what reads, claims and group commands propagate (t_stream.c).
+_GROUP_SEQUENCE = [
+    ["XGROUP", "CREATE", "gs", "g", "$", "MKSTREAM"],
+    ["XADD", "gs", "1-1", "f", "v"], ["XADD", "gs", "2-1", "f", "v"],
+    ["XADD", "gs", "3-1", "f", "v"], ["XADD", "other", "1-1", "f", "v"],
+    ["XGROUP", "CREATE", "other", "g", "0"],
+    ["XREADGROUP", "GROUP", "g", "alice", "COUNT", "2", "STREAMS", "gs", ">"],
+    ["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "gs", "0"],       # history
+    ["XREADGROUP", "GROUP", "g", "newbie", "STREAMS", "gs", "0"],      # history
+    ["XREADGROUP", "GROUP", "g", "bob", "NOACK", "STREAMS", "gs", "0"],
+    ["XREADGROUP", "GROUP", "g", "carol", "NOACK", "STREAMS", "gs", ">"],
+    ["XADD", "gs", "4-1", "f", "v"],
+    ["XREADGROUP", "GROUP", "g", "dan", "STREAMS", "gs", "other", ">", ">"],
+    ["XCLAIM", "gs", "g", "erin", "0", "1-1"],
+    ["XCLAIM", "gs", "g", "erin", "0", "4-1", "JUSTID"],
+    ["XCLAIM", "gs", "g", "erin", "0", "2"],                 # no such entry: nothing
+    ["XDEL", "gs", "2-1"],
+    ["XCLAIM", "gs", "g", "erin", "0", "2-1"],               # deleted, pending: dropped
+    ["XCLAIM", "gs", "g", "erin", "0", "9-9", "LASTID", "9-0"],
+    ["XCLAIM", "gs", "g", "erin", "0", "1-1", "LASTID", "10-0"],
+    ["XADD", "gs", "11-1", "f", "v"],
+    ["XREADGROUP", "GROUP", "g", "fay", "STREAMS", "gs", ">"],
+    ["XDEL", "gs", "11-1"],
+    ["XAUTOCLAIM", "gs", "g", "gus", "0", "0-0", "COUNT", "10"],
+    ["XGROUP", "SETID", "gs", "g", "$"],
+    ["XGROUP", "CREATE", "gs", "g2", "0", "ENTRIESREAD", "0"],
+    ["XGROUP", "SETID", "gs", "g2", "1-1", "ENTRIESREAD", "1"],
+    ["XGROUP", "CREATECONSUMER", "gs", "g2", "zed"],
+    ["XGROUP", "DELCONSUMER", "gs", "g2", "zed"],
+    ["XACK", "gs", "g", "1-1"],
+]
+
+
+def _masked_times(commands: list) -> list:
+    """XCLAIM's TIME argument (the delivery time, a clock reading) masked."""
+    out = []
+    for command in commands:
+        command = list(command)
+        for i, word in enumerate(command[:-1]):
+            if word == b"TIME":
+                command[i + 1] = b"<ms>"
+        out.append(command)
+    return out
+
+
+def test_consumer_group_effects_match_redis_server():
+    """XREADGROUP propagates an XCLAIM per entry delivered, XGROUP SETID after NOACK,
+    XGROUP CREATECONSUMER for a consumer a NOACK read created, nothing for a history
+    read; XCLAIM/XAUTOCLAIM an XCLAIM per entry claimed or dropped, SETID only for a
+    LASTID no XCLAIM carries; XGROUP commands as sent -- command for command as
+    redis-server sends them (delivery times masked)."""
+    proc, real = redis_master("--repl-diskless-sync", "no")
+    m = Master(diskless=False)
+    try:
+        expected, _ = _stream_after(proc.port, _GROUP_SEQUENCE)
+        actual, _ = _stream_after(m.port, _GROUP_SEQUENCE)
+        assert _masked_times(actual) == _masked_times(expected)
+        assert any(c[0] == b"XCLAIM" for c in actual)
     finally:
         real.close()
         proc.stop()

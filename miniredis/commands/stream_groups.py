@@ -9,7 +9,7 @@ their changes only have the key's memory estimate redone (``db.touched``).
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from .. import errors
 from ..args import LLONG_MAX, parse_int, to_int
@@ -21,8 +21,9 @@ from ..protocol import NULL_ARRAY, OK
 from ..notify import notify
 from . import command, container
 from .connection import help_reply
-from .streams import (_entry, _get_consumer, _interval_end, _interval_start, _lookup,
-                      _now, _strict_id, _subcommand_syntax, _text, parse_id)
+from .streams import (_claim_effect, _entry, _get_consumer, _interval_end,
+                      _interval_start, _lookup, _now, _setid_effect, _strict_id,
+                      _subcommand_syntax, _text, parse_id)
 
 # -- XGROUP ----------------------------------------------------------------------------------
 container("xgroup", -2, group="stream", since="5.0.0",
@@ -334,11 +335,18 @@ def xclaim(client, args: List[bytes]):
         retry = None
     consumer: Optional[Consumer] = None
     out = []
-    for stream_id in ids:
+    # What Redis propagates (alsoPropagate): an XCLAIM per entry claimed or dropped,
+    # the new last ID alone only when no XCLAIM carries it.
+    also: Optional[List[List[Any]]] = [] if client.state.propagator is not None else None
+    key, group_name = args[1], args[2]
+    for stream_id, id_text in zip(ids, args[5:]):
         nack = group.pel.get(stream_id)
         pairs = stream.get(stream_id)
         if pairs is None:
             if nack is not None:
+                if also is not None:
+                    also.append(_claim_effect(key, group_name, id_text, nack,
+                                              format_id(group.last_id)))
                 _drop_nack(group, stream_id)
                 changed = True
                 changes += 1
@@ -355,9 +363,16 @@ def xclaim(client, args: List[bytes]):
         consumer.active_time = now
         changed = True
         changes += 1
+        if also is not None:
+            also.append(_claim_effect(key, group_name, id_text, nack,
+                                      format_id(group.last_id)))
         out.append(format_id(stream_id) if justid else _entry(stream_id, pairs))
     # The new last ID is one more change, when nothing else changed (Redis).
     client.state.dirty += changes or int(advanced)
+    if also is not None:
+        if advanced and not changes:
+            also.append(_setid_effect(key, group_name, group))
+        client.state.propagation.also = also
     if changed:
         client.db.touched.add(args[1])   # not signalled in Redis
     return out
@@ -394,6 +409,8 @@ def xautoclaim(client, args: List[bytes]):
     consumer: Optional[Consumer] = None
     claimed: list = []
     deleted: list = []
+    also: Optional[List[List[Any]]] = [] if client.state.propagator is not None else None
+    key, group_name = args[1], args[2]
     pending = list(group.pel.irange(start))
     position = 0
     while attempts and count and position < len(pending):
@@ -403,6 +420,9 @@ def xautoclaim(client, args: List[bytes]):
         nack = group.pel[stream_id]
         pairs = stream.get(stream_id)
         if pairs is None:
+            if also is not None:
+                also.append(_claim_effect(key, group_name, format_id(stream_id), nack,
+                                          format_id(group.last_id)))
             _drop_nack(group, stream_id)
             deleted.append(format_id(stream_id))
             count -= 1
@@ -413,12 +433,17 @@ def xautoclaim(client, args: List[bytes]):
             consumer = _get_consumer(client.db, args[1], group, args[3], now)
         _claim_one(group, consumer, stream_id, nack, now, None, justid)
         consumer.active_time = now
+        if also is not None:
+            also.append(_claim_effect(key, group_name, format_id(stream_id), nack,
+                                      format_id(group.last_id)))
         claimed.append(format_id(stream_id) if justid else _entry(stream_id, pairs))
         count -= 1
     cursor = format_id(pending[position]) if position < len(pending) else b"0-0"
     if claimed or deleted:
         client.state.dirty += len(claimed) + len(deleted)
         client.db.touched.add(args[1])   # not signalled in Redis
+        if also:
+            client.state.propagation.also = also
     return [cursor, claimed, deleted]
 
 

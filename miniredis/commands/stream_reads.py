@@ -19,8 +19,9 @@ from ..errors import CommandError
 from ..protocol import NULL_ARRAY, PairMap
 from ..scripting import script_running
 from . import command
-from .streams import (_entry, _estimate_entries_read, _get_consumer, _lookup, _now,
-                      _range_has_tombstones, _range_reply, _strict_id, _text)
+from .streams import (_claim_effect, _entry, _estimate_entries_read, _get_consumer,
+                      _lookup, _now, _range_has_tombstones, _range_reply, _setid_effect,
+                      _strict_id, _text)
 
 XREAD_BLOCKED_DEFAULT_COUNT = 1000
 
@@ -63,6 +64,25 @@ def _deliver(stream: Stream, start: StreamID, count: int, group: Group,
             consumer.pel[stream_id] = nack
             consumer.active_time = now
     return out
+
+
+def _delivery_effects(effects: List[List[Any]], key: bytes, group_name: bytes,
+                      group: Group, entries: list, noack: bool) -> None:
+    """What Redis propagates for entries XREADGROUP ``>`` delivered (appended to
+    ``effects``): an XCLAIM per entry, whose LASTID (the group's last ID then) is
+    the entry's own ID; with NOACK one XGROUP SETID after them
+    (streamReplyWithRange)."""
+    if not entries:
+        return
+    if noack:
+        effects.append(_setid_effect(key, group_name, group))
+        return
+    pel = group.pel
+    for entry in entries:
+        text = entry[0]
+        ms, _, seq = text.partition(b"-")
+        effects.append(_claim_effect(key, group_name, text, pel[(int(ms), int(seq))],
+                                     text))
 
 
 def _history(stream: Stream, start: StreamID, count: int, consumer: Consumer,
@@ -197,6 +217,8 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
 
     now = _now(client)
     served: List[Tuple[bytes, list]] = []
+    # What XREADGROUP propagates, worked out as Redis's handler does (alsoPropagate).
+    also: Optional[List[List[Any]]] = [] if client.state.propagator is not None else None
     for key, stream_id, group in zip(keys, ids, groups):
         stream = _lookup(client, key)
         if stream is None:
@@ -210,18 +232,26 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
                 gt = group.last_id
             if serve:
                 # Redis 7.0 looks the consumer up (creating it) only when it serves.
+                created = consumer_name not in group.consumers
                 consumer = _get_consumer(client.db, key, group, consumer_name, now)
+                if also is not None and created and noack:
+                    also.append([b"XGROUP", b"CREATECONSUMER", key, group_name,
+                                 consumer_name])
                 start = incr_id(gt) or MAX_ID   # type: ignore[arg-type]
-                if history:
+                if history:     # (propagates nothing: a reload forgets the deliveries)
                     entries = _history(stream, start, count, consumer, now)
                 else:
                     entries = _deliver(stream, start, count, group, consumer, noack, now)
+                    if also is not None:
+                        _delivery_effects(also, key, group_name, group, entries, noack)
                 client.state.dirty += 1     # (Redis: a change per stream served)
                 served.append((key, entries))
         elif len(stream) and stream.last_valid_id() > stream_id:  # type: ignore[operator]
             start = incr_id(stream_id)  # type: ignore[arg-type]
             served.append((key, _range_reply(stream, start, MAX_ID, count)))
     if served:
+        if also:
+            client.state.propagation.also = also
         return _streams_reply(client, served)
     if timeout == -1:
         return NULL_ARRAY
@@ -251,8 +281,17 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
         start = incr_id(gt)
         now = _now(client)
         if group is not None:
+            created = consumer_name not in group.consumers
             consumer = _get_consumer(db, key, group, consumer_name, now)
             entries = _deliver(stream, start, serve_count, group, consumer, noack, now)
+            if db.state.propagator is not None:
+                effects: List[List[Any]] = []
+                if created and noack:
+                    effects.append([b"XGROUP", b"CREATECONSUMER", key, group_name,
+                                    consumer_name])
+                _delivery_effects(effects, key, group_name, group,  # type: ignore[arg-type]
+                                  entries, noack)
+                db.state.propagation.also = effects
         else:
             entries = _range_reply(stream, start, MAX_ID, serve_count)
         return _streams_reply(client, [(key, entries)])

@@ -19,7 +19,8 @@ from .. import errors
 from ..args import parse_int, to_int
 from ..clock import wall_seconds
 from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, U64_MAX, Consumer,
-                                Group, Stream, StreamID, decr_id, incr_id)
+                                Group, Nack, Stream, StreamID, decr_id, format_id,
+                                incr_id)
 from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, DECIMALS, NULL_ARRAY, OK, bulk_run
 from ..notify import notify
@@ -38,6 +39,24 @@ def _get_consumer(db, key: bytes, group: Group, name: bytes, now: int) -> Consum
         db.state.dirty += 1
         notify(db, "t", b"xgroup-createconsumer", key)
     return consumer
+
+
+def _claim_effect(key: bytes, group_name: bytes, id_text: bytes, nack: Nack,
+                  last_id: bytes) -> List[Any]:
+    """The XCLAIM Redis propagates for a pending entry (streamPropagateXCLAIM):
+    idempotent, it restates the entry's owner, delivery time and count, and the
+    group's last ID."""
+    owner = nack.consumer.name if nack.consumer is not None else b""
+    return [b"XCLAIM", key, group_name, owner, b"0", id_text, b"TIME",
+            nack.delivery_time, b"RETRYCOUNT", nack.delivery_count, b"FORCE", b"JUSTID",
+            b"LASTID", last_id]
+
+
+def _setid_effect(key: bytes, group_name: bytes, group: Group) -> List[Any]:
+    """The XGROUP SETID Redis propagates for a group's new last ID when no XCLAIM
+    carries it (streamPropagateGroupID)."""
+    return [b"XGROUP", b"SETID", key, group_name, format_id(group.last_id),
+            b"ENTRIESREAD", group.entries_read]
 
 
 def _lookup(client, key: bytes, read: bool = True) -> Optional[Stream]:
