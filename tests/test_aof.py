@@ -315,7 +315,9 @@ def test_units_select_their_database_as_redis_does(workdir, redis_server):
               ["SELECT", "0"], ["MULTI"], ["SELECT", "5"], ["SET", "q", "1"],
               ["SET", "r", "1"], ["EXEC"], ["MULTI"], ["SET", "t", "1"], ["SET", "u", "1"],
               ["EXEC"]]
-    real = _fresh_redis(redis_server, "--appendonly", "yes")
+    # (appendfsync always: with everysec Redis may postpone its write() while the
+    # previous fsync runs, up to 2 s, so its file could still lack the last units.)
+    real = _fresh_redis(redis_server, "--appendonly", "yes", "--appendfsync", "always")
     try:
         with Server(port=0, appendonly=True, dir=workdir) as server:
             for port in (real.port, server.port):
