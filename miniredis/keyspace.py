@@ -529,10 +529,9 @@ class Database(ScanIndex):
         value."""
         if lazy:
             self.state.stats.lazyfreed_objects += len(self.index)
-        hook = self.state.key_hooks.get("watch")
-        if hook is not None:
-            for key in list(self.index):
-                hook(self, key)
+        if self.state.key_hooks.get("watch") is not None:
+            from .commands.transactions import db_replaced
+            db_replaced(self, None)
         self._signal_gone(None)
         self.index = {}
         self._values = []

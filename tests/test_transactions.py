@@ -122,6 +122,44 @@ def test_watch_by_other_client(differ, setup, interfere):
     compare_scenario(differ, _watch_scenario(setup, interfere))
 
 
+@pytest.mark.parametrize("k_in_0,k_in_9,interfere", [
+    ("expired", None, "FLUSHDB"),        # an expired key deleted: no logical change
+    ("expired", None, "FLUSHALL"),
+    ("live", None, "FLUSHDB"),
+    ("expired", None, "SWAPDB 0 9"),     # replaced by nothing
+    ("expired", "expired", "SWAPDB 0 9"),    # by an expired key: still expired
+    ("expired", "live", "SWAPDB 0 9"),
+    (None, "expired", "SWAPDB 0 9"),     # nothing replaced by an expired key
+    (None, "live", "SWAPDB 0 9"),
+    ("live", None, "SWAPDB 9 0"),
+    ("live", "expired", "SWAPDB 0 9"),
+])
+def test_watch_of_flushed_and_swapped_databases(differ, k_in_0, k_in_9, interfere):
+    """FLUSHDB/FLUSHALL/SWAPDB touch watched keys as touchAllWatchedKeysInDb does: a
+    key expired when watched that is then absent or expired again is unchanged (Redis's
+    multi suite: "FLUSHDB while watching stale keys should not fail EXEC")."""
+    def put(admin, db, state):
+        if state is not None:
+            admin.call("SELECT", db)
+            admin.call("SET", "k", db, *(("PX", "1") if state == "expired" else ()))
+    def scenario(port, protocol, admin):
+        admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        try:
+            put(admin, "9", k_in_9)
+            put(admin, "0", k_in_0)
+            admin.call("SELECT", "0")
+            time.sleep(0.01)
+            watcher = connect(port, protocol)
+            replies = [watcher.call("WATCH", "k"), admin.call(*interfere.split()),
+                       watcher.call("MULTI"), watcher.call("PING"), watcher.call("EXEC")]
+            watcher.close()
+            return replies
+        finally:
+            admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            admin.call("FLUSHALL")
+    compare_scenario(differ, scenario)
+
+
 @pytest.mark.parametrize("interfere", [["SET k 2"], ["UNWATCH", "SET k 2"], ["GET k"]])
 def test_watch_own_changes(differ, interfere):
     compare_scenario(differ, _watch_scenario(["SET k 1"], interfere, own=True))

@@ -17,6 +17,7 @@ from ..keyspace import Database
 from ..protocol import OK, Simple
 from ..notify import notify
 from . import command, container
+from .transactions import db_replaced
 
 
 @command("del", -2, "write", keys=(1, -1, 1), group="generic", since="1.0.0",
@@ -271,17 +272,11 @@ def swapdb(client, args: List[bytes]):
     if first == second:
         return OK
     a, b = dbs[first], dbs[second]
-    # WATCHed keys of both databases are touched, waiters see the new contents.
-    hook = client.state.key_hooks.get("watch")   # tracking is not told, as in Redis
-    if hook is not None:
-        for db in (a, b):
-            for key in list(db.data):
-                hook(db, key)
+    # WATCHed keys of both databases are touched (tracking is not told, as in Redis),
+    # waiters see the new contents.
+    db_replaced(a, b)
+    db_replaced(b, a)
     a.swap(b)
-    if hook is not None:
-        for db in (a, b):
-            for key in list(db.data):
-                hook(db, key)
     for db in (a, b):
         for key in list(db.data):
             signal_ready(db, key)

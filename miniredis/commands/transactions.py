@@ -17,7 +17,7 @@ unwatched traffic pays nothing for it.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, TYPE_CHECKING, Tuple
 
 from .. import errors
 from ..errors import CommandError
@@ -87,6 +87,35 @@ class Watches:
                 continue
             client.watch_dirty = True
 
+    def db_replaced(self, db: "Database", replacement: Optional["Database"]) -> None:
+        """``db`` is about to be emptied (FLUSHDB, FLUSHALL) or to take the contents of
+        ``replacement`` (SWAPDB): touch its watched keys as Redis's
+        touchAllWatchedKeysInDb does. A key already expired when watched that ends up
+        absent, or expired again, is no logical change; nor is an absent key replaced
+        by an expired one (it now counts as watched-expired)."""
+        db_id = db.id
+        now = self.state.clock.expiry_ms()
+        for (watched_id, key), clients in list(self.by_key.items()):
+            if watched_id != db_id:
+                continue
+            exists = key in db.data
+            replaced = replacement is not None and key in replacement.data
+            if not exists and not replaced:
+                continue
+            expired_after = replaced and _expired(replacement, key, now)  # type: ignore[arg-type]
+            entry = (db_id, key)
+            for client in list(clients):
+                if client.watched.get(entry):
+                    if not replaced:
+                        client.watched[entry] = False   # deleted: no longer "expired"
+                        continue
+                    if expired_after:
+                        continue
+                elif not exists and expired_after:
+                    client.watched[entry] = True
+                    continue
+                client.watch_dirty = True
+
     def expired_since_watch(self, client: "Client") -> bool:
         """Has a key that was alive when watched expired since (even if not deleted)?"""
         now = self.state.clock.ms()
@@ -99,6 +128,19 @@ class Watches:
             if when is not None and when <= now and key in dbs[db_id].data:
                 return True
         return False
+
+
+def _expired(db: "Database", key: bytes, now: int) -> bool:
+    """Is the key logically expired (not yet deleted)? Redis's keyIsExpired."""
+    when = db.expires.get(key) if db.expires else None
+    return when is not None and when <= now
+
+
+def db_replaced(db: "Database", replacement: Optional["Database"]) -> None:
+    """Tell the WATCHes that ``db`` is emptied or swapped (see Watches.db_replaced)."""
+    watches = db.state.__dict__.get("watches")
+    if watches is not None and watches.by_key:
+        watches.db_replaced(db, replacement)
 
 
 def _watches(state: "ServerState") -> Watches:
