@@ -224,10 +224,11 @@ REPLY_CHUNK = 16 * 1024         # PROTO_REPLY_CHUNK_BYTES
 PEAK_RESET_MS = 5000            # reply_buffer_peak_reset_time's default
 
 
-def resize_reply_buffer(client: Any, now: float) -> None:
+def resize_reply_buffer(client: Any, now: float, reset_ms: int = PEAK_RESET_MS) -> None:
     """clientsCronResizeOutputBuffer: the reply buffer (rbs) halves towards its
     recent peak (rbp) or doubles when that peak filled it; the peak restarts every
-    5 s (and, as in Redis, which starts the clock in seconds, at the first call)."""
+    ``reset_ms`` (5 s; never when negative: DEBUG REPLYBUFFER) and, as in Redis, which
+    starts the clock in seconds, at the first call."""
     size, peak = client.rb_size, client.rb_peak
     new = 0
     if size // 2 >= REPLY_MIN and peak < size // 2:
@@ -235,7 +236,7 @@ def resize_reply_buffer(client: Any, now: float) -> None:
     elif size * 2 < REPLY_CHUNK * 2 and peak == size:
         new = min(REPLY_CHUNK, size * 2)
     now_ms = int(now * 1000)
-    if now_ms - client.rb_reset >= PEAK_RESET_MS:
+    if reset_ms >= 0 and now_ms - client.rb_reset >= reset_ms:
         client.rb_peak = 0
         client.rb_reset = now_ms
     if new:
@@ -254,7 +255,8 @@ class ClientsCron:
         self._next = 0
         self._input_peaks = [0] * self.SLOTS
 
-    def run(self, clients: Iterable[Any], hz: int) -> None:
+    def run(self, clients: Iterable[Any], hz: int, reply_peak_reset_ms: int = PEAK_RESET_MS,
+            reply_resizing: bool = True) -> None:
         everyone = list(clients)
         count = len(everyone)
         now = time.time()
@@ -272,7 +274,8 @@ class ClientsCron:
             if client.closed:
                 continue
             resize(client, now)
-            resize_reply_buffer(client, now)
+            if reply_resizing:
+                resize_reply_buffer(client, now, reply_peak_reset_ms)
             usage = malloc_size(client.qb_alloc)
             if usage > peaks[slot]:
                 peaks[slot] = usage

@@ -423,7 +423,8 @@ class Server(DataAccess):
                 if state.blocking.ready:      # expired streams answer XREADGROUP waiters
                     state.blocking.serve_ready()
                 self._close_idle_clients()
-                state.clients_cron.run(state.clients.values(), hz)
+                state.clients_cron.run(state.clients.values(), hz,
+                                       state.reply_peak_reset_ms, state.reply_resizing)
                 state.memory_cron()           # used_memory follows idle-time writes
                 if state.tracking.clients:    # tracking-table-max-keys, as serverCron
                     state.tracking.limit()

@@ -13,7 +13,7 @@ from .clock import Clock
 from .config import Config
 from .keyspace import Database
 from .lazyfree import PendingFrees
-from .querybuf import ClientsCron
+from .querybuf import PEAK_RESET_MS, ClientsCron
 from .replication.state import ReplicationState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,8 +92,12 @@ class ServerState:
         self.repl = ReplicationState()      # replication IDs, offset and role
         # DEBUG switches (debug.c's globals): noscript commands allowed in scripts,
         # RESTORE's CRC check skipped, list elements this long dumped as plain nodes,
-        # and two accepted for tests but without effect here (AOF-FLUSH-SLEEP, PAUSE-CRON).
+        # the reply buffers' resizing (REPLYBUFFER: the peak's reset period in ms, -1
+        # never, and whether the cron resizes at all), and two accepted for tests but
+        # without effect here (AOF-FLUSH-SLEEP, PAUSE-CRON).
         self.script_disable_deny_script = 0
+        self.reply_peak_reset_ms = PEAK_RESET_MS
+        self.reply_resizing = 1
         self.skip_checksum_validation = 0
         self.packed_threshold = 1 << 30
         self.aof_flush_sleep = 0

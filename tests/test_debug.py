@@ -189,3 +189,46 @@ def test_debug_object_serialized_length(differ):
 def test_debug_metadata(mini, real_redis):
     assert command_metadata(mini.port, "debug") == command_metadata(real_redis.port, "debug")
 
+
+
+def test_debug_replybuffer(differ):
+    """DEBUG REPLYBUFFER: its replies, and the reply buffer (CLIENT LIST's rbs) of an
+    idle client shrinking within a second once the peak resets every 100 ms, then
+    growing under big replies while the peak never resets (Redis's replybufsize
+    suite, needs:debug)."""
+    differ.check("DEBUG REPLYBUFFER PEAK-RESET-TIME 100", "DEBUG REPLYBUFFER resizing 0",
+                 "DEBUG REPLYBUFFER peak-reset-time x", "DEBUG REPLYBUFFER foo 1",
+                 "DEBUG REPLYBUFFER resizing", "DEBUG REPLYBUFFER peak-reset-time never",
+                 "DEBUG REPLYBUFFER resizing 1", "DEBUG REPLYBUFFER peak-reset-time reset")
+
+    def rbs(admin: RawConnection) -> int:
+        listing = admin.call("CLIENT", "LIST").decode()
+        line = [item for item in listing.split("\n") if "name=watched " in item][0]
+        return int(line.split(" rbs=")[1].split()[0])
+
+    def wait_for(condition) -> bool:
+        deadline = time.time() + 3
+        while time.time() < deadline:
+            if condition():
+                return True
+            time.sleep(0.1)
+        return False
+
+    seen = []
+    for port in (differ.ports["redis"], differ.ports["miniredis"]):
+        admin, watched = RawConnection(port), RawConnection(port)
+        try:
+            admin.call("DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100")
+            watched.call("CLIENT", "SETNAME", "watched")
+            shrunk = wait_for(lambda: 1024 <= rbs(admin) < 2046)
+            admin.call("SET", "bigval", "x" * 32768)
+            admin.call("DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "never")
+            grown = wait_for(lambda: watched.call("GET", "bigval") is not None
+                             and 16384 <= rbs(admin) < 32768)
+            seen.append((shrunk, grown))
+        finally:
+            admin.call("DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "reset")
+            admin.call("DEL", "bigval")
+            watched.close()
+            admin.close()
+    assert seen == [(True, True), (True, True)]

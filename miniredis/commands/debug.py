@@ -5,7 +5,7 @@ Implemented: OBJECT, SLEEP, SET-ACTIVE-EXPIRE, ERROR, LOG, RELOAD, DIGEST,
 DIGEST-VALUE (Redis's SHA1 mix, so digests equal redis-server's for the same data),
 PROTOCOL, POPULATE, CHANGE-REPL-ID, QUICKLIST-PACKED-THRESHOLD, LISTPACK, QUICKLIST,
 STRINGMATCH-TEST, SET-DISABLE-DENY-SCRIPTS, SET-SKIP-CHECKSUM-VALIDATION, LEAK,
-AOF-FLUSH-SLEEP, PAUSE-CRON, HELP. The crash helpers (SEGFAULT, PANIC, ASSERT, OOM,
+AOF-FLUSH-SLEEP, PAUSE-CRON, REPLYBUFFER, HELP. The crash helpers (SEGFAULT, PANIC, ASSERT, OOM,
 RESTART...) and jemalloc/cluster ones are not offered: they get Redis's unknown
 subcommand error.
 """
@@ -20,6 +20,8 @@ import time as _time
 from typing import Any, Callable, Dict, List, Tuple
 
 from .. import configrewrite, errors
+from ..args import parse_int
+from ..querybuf import PEAK_RESET_MS
 from ..errors import CommandError
 from ..datatypes.names import encoding_of
 from ..datatypes.packed import PackedHash
@@ -490,6 +492,25 @@ def _setter(attribute: str) -> Callable[..., Any]:
     return handler
 
 
+def _debug_replybuffer(client, args: List[bytes]):
+    # The reply buffers' cron resizing: the peak's reset period, or resizing at all.
+    state = client.state
+    option, value = args[2].lower(), args[3].lower()
+    if option == b"peak-reset-time":
+        if value == b"never":
+            state.reply_peak_reset_ms = -1
+        elif value == b"reset":
+            state.reply_peak_reset_ms = PEAK_RESET_MS
+        else:
+            state.reply_peak_reset_ms = parse_int(args[3])
+    elif option == b"resizing":
+        state.reply_resizing = _atoi(args[3])
+    else:
+        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
+            args[1].decode("utf-8", "replace"), "DEBUG"))
+    return OK
+
+
 def _debug_ok(client, args: List[bytes]):
     return OK
 
@@ -526,6 +547,7 @@ _DEBUG: Dict[bytes, Tuple[Callable[..., Any], int, int]] = {
     b"aof-flush-sleep": (_setter("aof_flush_sleep"), 3, 3),
     b"pause-cron": (_setter("pause_cron"), 3, 3),
     b"config-rewrite-force-all": (_debug_config_rewrite_force_all, 2, 2),
+    b"replybuffer": (_debug_replybuffer, 4, 4),
 }
 
 
