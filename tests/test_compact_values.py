@@ -136,7 +136,7 @@ def test_hash_value_length_boundary(differ, length):
 
 def test_hash_limits_changed_at_runtime(differ):
     with configured(differ, ["hash-max-listpack-entries", "3", "hash-max-listpack-value", "5"],
-                    ["hash-max-listpack-entries", "128", "hash-max-listpack-value", "64"]):
+                    ["hash-max-listpack-entries", "512", "hash-max-listpack-value", "64"]):
         differ.check("HSET h a 1 b 2 c 3", "OBJECT ENCODING h", "HSET h d 4",
                      "OBJECT ENCODING h", "HSET s a 1", "HSET s b 123456",
                      "OBJECT ENCODING s", "HSET big a 1 b 2", "CONFIG SET "
@@ -177,6 +177,8 @@ def test_listpack_hash_is_one_packed_value(mini):
     from tests.harness import RawConnection
     conn = RawConnection(mini.port)
     try:
+        # (Redis 7.0's own default is 512; other tests may have left another value)
+        conn.call("CONFIG", "SET", "hash-max-listpack-entries", "128")
         conn.call("SELECT", "9")
         conn.call("FLUSHDB")
         conn.call("HSET", "small", "a", "1", "b", "2")
@@ -189,6 +191,7 @@ def test_listpack_hash_is_one_packed_value(mini):
         assert db.data[b"small"].__class__ is PackedHash
         assert isinstance(db.data[b"large"], dict)
     finally:
+        conn.call("CONFIG", "SET", "hash-max-listpack-entries", "512")
         conn.close()
 
 

@@ -640,7 +640,7 @@ def test_hset_runs_as_redis(differ):
             finally:
                 r.close()
         finally:
-            admin.call("CONFIG", "SET", "hash-max-listpack-entries", "128")
+            admin.call("CONFIG", "SET", "hash-max-listpack-entries", "512")
             admin.call("CONFIG", "SET", "hash-max-listpack-value", "64")
 
     compare_scenario(differ, scenario)
