@@ -621,20 +621,18 @@ class Client(RequestParser, ReplyWriter):
                 cmd.rejected_calls += 1
                 self._refuse(cmd, refusal)
                 return True
+        if self.in_exec:
+            # EXEC runs its queue checking only the ACL rules again (execCommand): the
+            # other refusals were decided when EXEC itself was gated.
+            return self.user.restricted and self._acl_refused(cmd, args)
         if not self.authenticated and not self.state.acl.open \
                 and "no_auth" not in cmd.flags:
             self._refuse(cmd, errors.NOAUTH)
             return True
         if self.user.restricted and not (self.multi is not None
-                                         and "no_multi" in cmd.flags):
-            # One call into security checks the command, its keys and channels.
-            reason, pos = self.user.check(cmd, args)
-            if reason:
-                refusal = self.state.acl.denied(self, cmd, args, reason, pos)
-                if not self.in_exec:
-                    cmd.rejected_calls += 1
-                self._refuse(cmd, refusal)
-                return True
+                                         and "no_multi" in cmd.flags) \
+                and self._acl_refused(cmd, args):
+            return True
         if self.state.maxmemory_gate and refuse_oom(self, cmd, args):
             return True
         denied = self.state.write_denied
@@ -687,6 +685,18 @@ class Client(RequestParser, ReplyWriter):
         if self.multi is not None:
             return queue_command(self, cmd, args)
         return False
+
+    def _acl_refused(self, cmd: Command, args: List[bytes]) -> bool:
+        """Refuse the request if the user's ACL rules deny it (one call into security
+        checks the command, its keys and channels)."""
+        reason, pos = self.user.check(cmd, args)
+        if not reason:
+            return False
+        refusal = self.state.acl.denied(self, cmd, args, reason, pos)
+        if not self.in_exec:
+            cmd.rejected_calls += 1
+        self._refuse(cmd, refusal)
+        return True
 
     def reply_error(self, message: str) -> None:
         """Send an error reply for a request refused before it ran."""
