@@ -59,7 +59,7 @@ def _set_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[An
     if reply is None and b"get" not in options:
         return []                       # NX/XX refused it: nothing changed
     for option in options:
-        if option in (b"ex", b"px", b"exat"):
+        if option in (b"ex", b"px", b"exat", b"pxat"):
             return _restate_string(client.db, args[1])
     return [args]
 
@@ -114,6 +114,11 @@ def _spop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[A
     return [[b"SREM", args[1]] + members]
 
 
+@effect("getdel")
+def _getdel_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    return [[b"DEL", args[1]]]
+
+
 @effect("blpop", "brpop")
 def _bpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
     if not isinstance(reply, list):
@@ -137,12 +142,16 @@ def _blmove_effect(client: "Client", args: List[bytes], reply: Any) -> List[List
 
 
 def _mpop_direction(args: List[bytes]) -> bytes:
-    numkeys = int(args[2])
-    return args[3 + numkeys].upper()
+    """LEFT/RIGHT or MIN/MAX of an [B]LMPOP or [B]ZMPOP (the blocking ones start with
+    a timeout)."""
+    at = 2 if args[0][:1] in (b"b", b"B") else 1
+    return args[at + 1 + int(args[at])].upper()
 
 
-@effect("blmpop")
-def _blmpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+# LMPOP/BLMPOP and ZMPOP/BZMPOP: the pop with a count of what was popped, on the key
+# it came from; BZPOPMIN/MAX: the pop without a count (t_list.c, t_zset.c, blocked.c).
+@effect("lmpop", "blmpop")
+def _lmpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
     if not isinstance(reply, list):
         return []
     key, elements = reply
@@ -154,15 +163,17 @@ def _blmpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List
 def _bzpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
     if not isinstance(reply, list):
         return []
-    return [[b"ZREM", reply[0], reply[1]]]
+    name = b"ZPOPMIN" if args[0].lower() == b"bzpopmin" else b"ZPOPMAX"
+    return [[name, reply[0]]]
 
 
-@effect("bzmpop")
-def _bzmpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+@effect("zmpop", "bzmpop")
+def _zmpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
     if not isinstance(reply, list):
         return []
     key, pairs = reply
-    return [[b"ZREM", key] + [pair[0] for pair in pairs]]
+    name = b"ZPOPMIN" if _mpop_direction(args) == b"MIN" else b"ZPOPMAX"
+    return [[name, key, len(pairs)]]
 
 
 def _trim_threshold(stream: Stream, maxlen: bool) -> List[Any]:
