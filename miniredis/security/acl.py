@@ -385,7 +385,8 @@ _SENSITIVE_CONFIGS = tuple(param.name.encode() for param in PARAMS if param.sens
 
 def redact_arguments(args: List[bytes]) -> List[bytes]:
     """``args`` as SLOWLOG may show them: passwords and ACL rules become "(redacted)"
-    (AUTH, HELLO ... AUTH, ACL SETUSER, CONFIG SET of a sensitive parameter)."""
+    (AUTH, HELLO ... AUTH, MIGRATE ... AUTH/AUTH2, ACL SETUSER, CONFIG SET of a
+    sensitive parameter)."""
     name = args[0].lower()
     hidden: List[int] = []
     if name == b"auth":
@@ -401,6 +402,8 @@ def redact_arguments(args: List[bytes]) -> List[bytes]:
                 i += 2
             else:
                 break
+    elif name == b"migrate":
+        hidden = _migrate_secrets(args)
     elif name == b"acl" and len(args) > 2 and args[1].lower() == b"setuser":
         hidden = list(range(2, len(args)))
     elif name == b"config" and len(args) > 3 and args[1].lower() == b"set":
@@ -412,6 +415,27 @@ def redact_arguments(args: List[bytes]) -> List[bytes]:
     for i in hidden:
         shown[i] = b"(redacted)"
     return shown
+
+
+def _migrate_secrets(args: List[bytes]) -> List[int]:
+    """Where MIGRATE's AUTH password and AUTH2 user and password are, as its option
+    loop redacts them (up to KEYS or an unknown option)."""
+    hidden: List[int] = []
+    j = 6
+    while j < len(args):
+        option = args[j].lower()
+        more = len(args) - 1 - j
+        if option in (b"copy", b"replace"):
+            j += 1
+        elif option == b"auth" and more >= 1:
+            hidden.append(j + 1)
+            j += 2
+        elif option == b"auth2" and more >= 2:
+            hidden += [j + 1, j + 2]
+            j += 3
+        else:
+            break
+    return hidden
 
 
 class ACLStartupError(Exception):
