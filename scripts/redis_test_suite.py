@@ -93,7 +93,8 @@ def server_command(kind: str, port: int, directory: str, redis_server: str,
 
 
 def run_unit(source: str, unit: str, kind: str, redis_server: str,
-             timeout: float, with_debug: bool = False) -> Tuple[Dict[str, str], str]:
+             timeout: float, with_debug: bool = False,
+             with_repl: bool = False) -> Tuple[Dict[str, str], str]:
     """Run one unit against a fresh server; returns ({test name: outcome}, status)."""
     directory = tempfile.mkdtemp(prefix="suite-%s-" % kind)
     port = _free_port()
@@ -108,10 +109,11 @@ def run_unit(source: str, unit: str, kind: str, redis_server: str,
         # runtest starts a test server and client processes of its own: on a timeout the
         # whole process group goes, or they would hold tests/tmp and ports for the next
         # unit.
+        tags = [] if with_repl else [
+            "--tags", DENY_TAGS_WITH_DEBUG if with_debug else DENY_TAGS]
         runner = subprocess.Popen(
             ["./runtest", "--host", "127.0.0.1", "--port", str(port), "--single", unit,
-             "--baseport", str(_base_port()), *RUNTEST_FLAGS, "--tags",
-             DENY_TAGS_WITH_DEBUG if with_debug else DENY_TAGS],
+             "--baseport", str(_base_port()), *RUNTEST_FLAGS, *tags],
             cwd=source, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", start_new_session=True)
         try:
@@ -157,7 +159,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="start both servers with enable-debug-command yes and run "
                              "the tests tagged needs:debug, needs:save... too (not "
                              "needs:repl)")
+    parser.add_argument("--with-repl", action="store_true",
+                        help="--with-debug and the tests tagged needs:repl too (most "
+                             "read the replication stream with SYNC and compare the "
+                             "commands propagated)")
     args = parser.parse_args(argv)
+    if args.with_repl:
+        args.with_debug = True
     source = os.path.abspath(args.source)
     units = args.units or all_units(source)
     kinds = ["redis", "mini"] if args.only == "both" else [args.only]
@@ -172,7 +180,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         row = {}
         for kind in kinds:
             results, status = run_unit(source, unit, kind, args.redis_server,
-                                       args.timeout, args.with_debug)
+                                       args.timeout, args.with_debug, args.with_repl)
             row[kind] = (results, status)
             for outcome in results.values():
                 totals[kind][outcome] = totals[kind].get(outcome, 0) + 1

@@ -13,7 +13,8 @@ import pytest
 import redis
 
 from tests.aofutil import assert_same, dump
-from tests.harness import RawConnection, RedisProcess, exchange, redis_server_or_skip
+from tests.harness import (RawConnection, RedisProcess, exchange, redis_server_or_skip,
+                           wait_blocked)
 from tests.replutil import Master, RawReplica, redis_master, wait_until
 from tests.test_aof import populate
 
@@ -52,6 +53,17 @@ _SEQUENCE = [
     ["LINSERT", "l", "BEFORE", "zz", "x"], ["RPOPLPUSH", "missing", "l"],
     ["XGROUP", "DESTROY", "st", "nog"], ["GEOADD", "geo", "13", "38", "p"],
     ["GEOADD", "geo", "13", "38", "p"], ["HSET", "h", "f", "v"],
+    # Rewritten as Redis rewrites them: GETDEL as DEL, SET ... PXAT restated, LMPOP and
+    # ZMPOP as a pop with the count popped, BZPOPMIN as ZPOPMIN, BZMPOP with a count.
+    ["SET", "gd", "1"], ["GETDEL", "gd"], ["GETDEL", "gd"],
+    ["SET", "px", "v", "pxat", "4102444800000"],
+    ["SET", "px", "v", "PXAT", "4102444800000", "GET"],
+    ["RPUSH", "ml", "a", "b", "c"], ["LMPOP", "2", "none", "ml", "LEFT"],
+    ["LMPOP", "1", "ml", "right", "COUNT", "5"], ["LMPOP", "1", "ml", "LEFT"],
+    ["ZADD", "mz", "1", "a", "2", "b", "3", "c", "4", "d"],
+    ["ZMPOP", "1", "mz", "MIN"], ["ZMPOP", "2", "none", "mz", "max", "COUNT", "2"],
+    ["BZPOPMIN", "mz", "0"], ["ZADD", "mz", "1", "a", "2", "b"], ["BZPOPMAX", "mz", "0"],
+    ["BZMPOP", "0", "1", "mz", "MIN", "COUNT", "9"], ["ZMPOP", "1", "mz", "MIN"],
     ["SELECT", "0"],
     ["PUBLISH", "chan", "message"],
     ["SET", "z", "1"],
@@ -167,6 +179,60 @@ def test_consumer_group_effects_match_redis_server():
         m.stop()
 
 
+# Blocked pops served later: (the waiting request, the write that serves it).
+_SERVED = [
+    (["BZPOPMIN", "bz", "0"], ["ZADD", "bz", "1", "a", "2", "b"]),
+    (["BZPOPMAX", "bz2", "none", "0"], ["ZADD", "bz2", "1", "a", "2", "b"]),
+    (["BZMPOP", "0", "2", "none", "bz3", "MAX", "COUNT", "5"],
+     ["ZADD", "bz3", "1", "a", "2", "b", "3", "c"]),
+    (["BLMPOP", "0", "1", "bl", "RIGHT", "COUNT", "2"], ["RPUSH", "bl", "a", "b", "c"]),
+    (["BLPOP", "bl2", "0"], ["RPUSH", "bl2", "x", "y"]),
+]
+
+
+def _served_stream(port: int) -> list:
+    raw = RawReplica(port)
+    try:
+        assert raw.psync().startswith(b"+FULLRESYNC")
+        admin = RawConnection(port)
+        before = int(admin.call("INFO", "replication").split(
+            b"master_repl_offset:")[1].split(b"\r\n")[0])
+        for wait, write in _SERVED:
+            waiter = RawConnection(port)
+            waiter.send(*wait)
+            wait_blocked(admin, 1)
+            admin.call(*write)
+            waiter.read_raw()
+            waiter.close()
+        after = int(admin.call("INFO", "replication").split(
+            b"master_repl_offset:")[1].split(b"\r\n")[0])
+        admin.close()
+        raw.reader.feed(raw.raw(after - before))
+        commands = []
+        item = raw.reader.gets()
+        while item is not False:
+            commands.append(item)
+            item = raw.reader.gets()
+        return commands
+    finally:
+        raw.close()
+
+
+def test_served_blocking_pops_propagate_as_redis_does():
+    """A blocked BZPOPMIN/MAX served later propagates as ZPOPMIN/MAX key, BZMPOP and
+    BLMPOP as the pop with the count popped, BLPOP as LPOP (blocked.c)."""
+    proc, real = redis_master("--repl-diskless-sync", "no")
+    m = Master(diskless=False)
+    try:
+        expected = _served_stream(proc.port)
+        assert _served_stream(m.port) == expected
+        assert [b"ZPOPMIN", b"bz"] in expected
+    finally:
+        real.close()
+        proc.stop()
+        m.stop()
+
+
 def test_hostile_replication_commands(differ):
     differ.check("REPLCONF", "REPLCONF foo", "REPLCONF foo bar",
                  "REPLCONF listening-port x", "REPLCONF listening-port 6380",
@@ -274,4 +340,28 @@ def test_redis_cli_replica_prints_the_stream(diskless):
         proc.terminate()
         proc.wait(10)
         os.unlink(out_path)
+        m.stop()
+
+
+def test_exec_runs_its_queue_after_replicaof_inside():
+    """EXEC checks only the ACL rules again for what it queued (execCommand): a write
+    after REPLICAOF in the same transaction runs; the next one gets READONLY (Redis's
+    multi suite, needs:repl)."""
+    script = [["SET", "foo", "bar"], ["MULTI"], ["SET", "foo2", "bar"],
+              ["REPLICAOF", "localhost", "9999"], ["SET", "foo3", "bar"], ["EXEC"],
+              ["SET", "foo4", "bar"], ["REPLICAOF", "NO", "ONE"],
+              ["MGET", "foo", "foo2", "foo3", "foo4"]]
+    proc, real = redis_master("--repl-diskless-sync", "no")
+    m = Master(diskless=False)
+    try:
+        replies = []
+        for port in (proc.port, m.port):
+            conn = RawConnection(port)
+            replies.append([conn.call(*command) for command in script])
+            conn.close()
+        assert replies[1] == replies[0]
+        assert replies[0][5] == b"*3\r\n+OK\r\n+OK\r\n+OK\r\n"
+    finally:
+        real.close()
+        proc.stop()
         m.stop()
