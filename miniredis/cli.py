@@ -38,7 +38,7 @@ Common options (any configuration parameter works as --name value):
   --appendonly yes|no       persistence through an append-only file
   --appendfsync always|everysec|no
   --loglevel debug|verbose|notice|warning|nothing
-  --logfile <path>          log to a file instead of stderr
+  --logfile <path>          log to a file instead of standard output
   --maxclients <n>          maximum simultaneous clients (default 10000)
 
 Examples:

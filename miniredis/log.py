@@ -11,7 +11,8 @@ _MARKS = {"debug": ".", "verbose": "-", "notice": "*", "warning": "#"}
 
 
 class Logger:
-    """Writes to stderr or the configured logfile, filtered by loglevel."""
+    """Writes to the configured logfile, or to standard output when it is empty (as
+    Redis's ``logfile ""`` does), filtered by loglevel."""
 
     def __init__(self, level: str = "notice", path: str = "", quiet: bool = False) -> None:
         self.level = level
@@ -27,7 +28,7 @@ class Logger:
         stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
         line = "%d:M %s.%03d %s %s\n" % (os.getpid(), stamp, int(now * 1000) % 1000,
                                          _MARKS.get(level, "*"), message)
-        stream = self._stream or sys.stderr
+        stream = self._stream or sys.stdout
         try:
             stream.write(line)
             stream.flush()

@@ -347,3 +347,25 @@ def test_commandstats_of_rejected_subcommands(differ):
                       and not line.startswith(("cmdstat_select", "cmdstat_hello")))
 
     compare_scenario(differ, scenario)
+
+
+def test_log_goes_to_standard_output_without_a_logfile():
+    """``logfile ""`` (the default) logs to standard output, as Redis does; nothing is
+    written to standard error by a clean start and SHUTDOWN."""
+    import subprocess
+    import sys
+    from tests.aofutil import ROOT
+    from tests.harness import redis_server_or_skip, start_process
+    outputs = {}
+    for kind, argv in (("redis", [redis_server_or_skip()]),
+                       ("miniredis", [sys.executable, "-m", "miniredis"])):
+        proc, port = start_process(
+            lambda port: argv + ["--port", str(port), "--save", "", "--bind", "127.0.0.1"],
+            None, kind, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        conn = RawConnection(port)
+        conn.send("SHUTDOWN", "NOSAVE")
+        out, err = proc.communicate(timeout=20)
+        conn.close()
+        outputs[kind] = (re.search(rb"ready to accept connections", out, re.I) is not None,
+                         re.search(rb"bye", out) is not None, err)
+    assert outputs["miniredis"] == outputs["redis"] == (True, True, b"")
