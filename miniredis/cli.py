@@ -3,7 +3,8 @@
 ``miniredis [/path/to/redis.conf] [--option value ...]``: every configuration
 parameter this server has is accepted as ``--name value`` (as redis-server does), the
 optional file is read first and the command line overrides it. Mistakes are one line
-on stderr and exit code 1, never a traceback.
+and exit code 1, never a traceback: on stderr for the command line and configuration,
+in the log (standard output by default) for a failed start-up, as redis-server does.
 """
 from __future__ import annotations
 
@@ -159,27 +160,38 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     _tune_allocator()
     try:
         server = Server(config=config, quiet=False)
-    except ACLStartupError as exc:
+    except ACLStartupError as exc:      # (user lines: configuration errors to Redis)
         print("miniredis: %s" % exc, file=sys.stderr)
         return 1
     except AOFLoadError as exc:
         # Refuse to start on a damaged or unwritable AOF (Redis exits too): the files
         # stay untouched.
-        print("miniredis: %s" % exc, file=sys.stderr)
-        return 1
+        return _fatal(config, str(exc))
     except OSError as exc:
-        print("miniredis: can't start: %s%s" % (
-            "%s: " % exc.filename if exc.filename else "", exc.strerror or exc),
-            file=sys.stderr)
-        return 1
+        return _fatal(config, "can't start: %s%s" % (
+            "%s: " % exc.filename if exc.filename else "", exc.strerror or exc))
     try:
         server.serve_forever()
     except OSError as exc:
-        print("miniredis: could not listen: %s" % exc, file=sys.stderr)
-        return 1
+        return _fatal(config, "could not listen: %s" % exc)
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _fatal(config: Config, message: str) -> int:
+    """A start-up failure, reported as Redis reports it before exiting: a warning in
+    the log (standard output, or the logfile). Configuration errors go to standard
+    error instead, as Redis's FATAL CONFIG FILE ERROR does."""
+    from .log import Logger
+    try:
+        logger = Logger(config["loglevel"], config["logfile"])
+    except OSError:                     # (a logfile it cannot open: say it here)
+        print("miniredis: %s" % message, file=sys.stderr)
+        return 1
+    logger("warning", message)
+    logger.close()
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -538,8 +538,8 @@ def test_torn_tail_refused_without_aof_load_truncated(workdir):
     done = run_mini(workdir, "--appendonly", "yes", "--aof-load-truncated", "no")
     assert done.returncode != 0
     assert b"Unexpected end of file reading the append only file appendonly.aof.1.incr" \
-        b".aof (valid up to byte offset %d)" % len(_GOOD) in done.stderr
-    assert b"aof-load-truncated" in done.stderr
+        b".aof (valid up to byte offset %d)" % len(_GOOD) in done.stdout
+    assert b"aof-load-truncated" in done.stdout
     assert open(path, "rb").read() == content
 
 
@@ -549,7 +549,7 @@ def test_corruption_in_the_middle_names_the_offset(workdir):
     done = run_mini(workdir, "--appendonly", "yes")
     assert done.returncode == 1
     assert b"Bad file format reading the append only file appendonly.aof.1.incr.aof " \
-        b"at byte offset 27" in done.stderr, done.stderr
+        b"at byte offset 27" in done.stdout, done.stdout
     assert open(path, "rb").read() == corrupt + _GOOD    # untouched
     with pytest.raises(aof_module.AOFLoadError):
         Server(port=0, appendonly=True, dir=workdir)
@@ -559,7 +559,7 @@ def test_torn_base_is_not_a_tail(workdir):
     # Only the last file may end early: a short base is corruption.
     _write_aof(workdir, _GOOD, base=_GOOD[:20])
     done = run_mini(workdir, "--appendonly", "yes")
-    assert done.returncode == 1 and b"Unexpected end of file" in done.stderr
+    assert done.returncode == 1 and b"Unexpected end of file" in done.stdout
 
 
 def test_unknown_command_refused(workdir):
@@ -567,7 +567,7 @@ def test_unknown_command_refused(workdir):
     done = run_mini(workdir, "--appendonly", "yes")
     assert done.returncode == 1
     assert b"Unknown command 'BOGUS' reading the append only file appendonly.aof.1.incr" \
-        b".aof at byte offset %d" % len(_GOOD) in done.stderr
+        b".aof at byte offset %d" % len(_GOOD) in done.stdout
 
 
 def test_loads_files_written_by_real_redis(workdir, redis_server):
@@ -720,10 +720,10 @@ def test_corrupt_rdb_refused(workdir):
     data[data.index(b"value")] ^= 1
     open(path, "wb").write(bytes(data))
     done = run_mini(workdir)
-    assert done.returncode == 1 and b"Wrong RDB checksum" in done.stderr
+    assert done.returncode == 1 and b"Wrong RDB checksum" in done.stdout
     open(path, "wb").write(bytes(data[:-15]))
     done = run_mini(workdir)
-    assert done.returncode == 1 and b"Short read" in done.stderr
+    assert done.returncode == 1 and b"Short read" in done.stdout
 
 
 def test_loads_real_redis_aof_with_rdb_preamble(workdir, redis_server):
