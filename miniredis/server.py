@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import socket as _stdsocket
+import sys
 import threading
 from typing import Any, Callable, List, Optional
 
@@ -153,7 +154,8 @@ class Server(DataAccess):
         """Serve in this thread until SHUTDOWN, SIGTERM/SIGINT or ``stop()``."""
         self._listen()
         self._install_signal_handlers()
-        self.logger("notice", self._ready_message())
+        for line in self._start_messages():
+            self.logger("notice", line)
         try:
             self._stopped.wait()
         finally:
@@ -312,14 +314,28 @@ class Server(DataAccess):
         self.logger("notice", "Listening on %s" % (", ".join(
             "%s:%d" % entry[2] for entry in live) or "no TCP port"))
 
-    def _ready_message(self) -> str:
+    def _start_messages(self) -> List[str]:
+        """What the log says once the server listens, in Redis's words where tools look
+        for them (its test suite waits for " PID: <pid>" and "Ready to accept
+        connections"; so do container health checks): the banner with always-show-logo
+        yes or on a terminal, else "Running mode=...", then where it listens."""
         where = []
         if self.state.tcp_port:
             where.append("%s:%d" % (self.host, self.state.tcp_port))
         if self.state.unixsocket:
             where.append("unix:%s" % self.state.unixsocket)
-        return "miniredis ready to accept connections on %s (pid %d)" % (
-            ", ".join(where), os.getpid())
+        pid = os.getpid()
+        if self.state.config["always-show-logo"] or (
+                not self.state.config["logfile"] and sys.stdout.isatty()):
+            from . import __version__
+            lines = ["miniredis %s (Redis 7.0 compatible), running in standalone mode"
+                     % __version__, "    Port: %d" % self.state.tcp_port,
+                     "    PID: %d" % pid]
+        else:
+            lines = ["Running mode=standalone, port=%d." % self.state.tcp_port]
+        return lines + ["miniredis listening on %s (pid %d)" % (", ".join(where) or
+                                                              "no TCP port", pid),
+                        "Ready to accept connections"]
 
     def _install_signal_handlers(self) -> None:
         import signal

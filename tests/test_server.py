@@ -349,9 +349,12 @@ def test_commandstats_of_rejected_subcommands(differ):
     compare_scenario(differ, scenario)
 
 
-def test_log_goes_to_standard_output_without_a_logfile():
-    """``logfile ""`` (the default) logs to standard output, as Redis does; nothing is
-    written to standard error by a clean start and SHUTDOWN."""
+@pytest.mark.parametrize("logo", ["no", "yes"])
+def test_log_goes_to_standard_output_without_a_logfile(logo):
+    """``logfile ""`` (the default) logs to standard output, as Redis does, with the
+    lines tools wait for: "Running mode=standalone, port=N." (or, with always-show-logo,
+    a banner with " PID: <pid>"), "Ready to accept connections", and "bye" at SHUTDOWN;
+    nothing on standard error."""
     import subprocess
     import sys
     from tests.aofutil import ROOT
@@ -360,12 +363,15 @@ def test_log_goes_to_standard_output_without_a_logfile():
     for kind, argv in (("redis", [redis_server_or_skip()]),
                        ("miniredis", [sys.executable, "-m", "miniredis"])):
         proc, port = start_process(
-            lambda port: argv + ["--port", str(port), "--save", "", "--bind", "127.0.0.1"],
+            lambda port: argv + ["--port", str(port), "--save", "", "--bind", "127.0.0.1",
+                                 "--always-show-logo", logo],
             None, kind, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         conn = RawConnection(port)
         conn.send("SHUTDOWN", "NOSAVE")
         out, err = proc.communicate(timeout=20)
         conn.close()
-        outputs[kind] = (re.search(rb"ready to accept connections", out, re.I) is not None,
-                         re.search(rb"bye", out) is not None, err)
-    assert outputs["miniredis"] == outputs["redis"] == (True, True, b"")
+        started = (b" PID: %d" % proc.pid) if logo == "yes" else (
+            b"Running mode=standalone, port=%d." % port)
+        outputs[kind] = (started in out, b"Ready to accept connections" in out,
+                         b"bye" in out, err)
+    assert outputs["miniredis"] == outputs["redis"] == (True, True, True, b"")
