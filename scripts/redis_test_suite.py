@@ -18,6 +18,7 @@ The source tree needs ``runtest`` and ``tests/``; ``tclsh`` must be installed (D
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import random
 import re
@@ -92,6 +93,63 @@ def server_command(kind: str, port: int, directory: str, redis_server: str,
             "--logfile", os.path.join(directory, "log")]
 
 
+def spawn_tree(source: str, kind: str, redis_server: str) -> str:
+    """A scratch copy of the suite (``tests/`` and ``runtest``) whose ``src/redis-server``
+    is ``kind``'s server, for runtest to start itself (spawn mode: every unit, the
+    integration ones included, with the servers and configurations it wants). The
+    other tools come from the redis-server's directory. The caller removes it."""
+    tree = tempfile.mkdtemp(prefix="suite-tree-%s-" % kind)
+    shutil.copytree(os.path.join(source, "tests"), os.path.join(tree, "tests"))
+    shutil.copy2(os.path.join(source, "runtest"), tree)
+    src = os.path.join(tree, "src")
+    os.mkdir(src)
+    server = os.path.join(src, "redis-server")
+    if kind == "redis":
+        os.symlink(redis_server, server)
+    else:
+        with open(server, "w") as handle:
+            handle.write('#!/bin/sh\nPYTHONPATH="%s" exec "%s" -m miniredis "$@"\n'
+                         % (ROOT, sys.executable))
+        os.chmod(server, 0o755)
+    tools = os.path.dirname(os.path.realpath(redis_server))
+    for tool in ("redis-cli", "redis-benchmark", "redis-check-aof", "redis-check-rdb"):
+        if os.path.exists(os.path.join(tools, tool)):
+            os.symlink(os.path.join(tools, tool), os.path.join(src, tool))
+    return tree
+
+
+def run_spawned(tree: str, unit: str, timeout: float,
+                with_debug: bool, with_repl: bool) -> Tuple[Dict[str, str], str]:
+    """Run one unit in spawn mode in ``tree`` (see :func:`spawn_tree`)."""
+    tags = [] if with_repl else ["--tags", DENY_TAGS_WITH_DEBUG if with_debug else DENY_TAGS]
+    runner = subprocess.Popen(
+        ["./runtest", "--single", unit, "--clients", "1", "--baseport", str(_base_port()),
+         *tags], cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        errors="replace", start_new_session=True)
+    return _results(runner, timeout)
+
+
+def _results(runner: subprocess.Popen, timeout: float) -> Tuple[Dict[str, str], str]:
+    """runtest's outcome per test, and how the run ended."""
+    status = "done"
+    try:
+        out = runner.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(runner.pid, signal.SIGKILL)
+        out = runner.communicate()[0]
+        status = "timeout"
+    results: Dict[str, str] = {}
+    for line in _ANSI.sub("", out).splitlines():
+        match = _RESULT.match(line.strip())
+        if match:
+            outcome = match.group(1)
+            results[match.group(2)] = {"exception": "err", "skip": "ignore"}.get(
+                outcome, outcome)
+        elif "[exception]" in line or "Killing still running" in line:
+            status = "exception"
+    return results, status
+
+
 def run_unit(source: str, unit: str, kind: str, redis_server: str,
              timeout: float, with_debug: bool = False,
              with_repl: bool = False) -> Tuple[Dict[str, str], str]:
@@ -116,20 +174,7 @@ def run_unit(source: str, unit: str, kind: str, redis_server: str,
              "--baseport", str(_base_port()), *RUNTEST_FLAGS, *tags],
             cwd=source, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", start_new_session=True)
-        try:
-            out = runner.communicate(timeout=timeout)[0]
-        except subprocess.TimeoutExpired:
-            os.killpg(runner.pid, signal.SIGKILL)
-            out = runner.communicate()[0]
-            status = "timeout"
-        for line in _ANSI.sub("", out).splitlines():
-            match = _RESULT.match(line.strip())
-            if match:
-                outcome = match.group(1)
-                results[match.group(2)] = {"exception": "err", "skip": "ignore"}.get(
-                    outcome, outcome)
-            elif "[exception]" in line or "Killing still running" in line:
-                status = "exception"
+        results, status = _results(runner, timeout)
         if proc.poll() is not None and status == "done":
             status = "server died"
     finally:
@@ -159,18 +204,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="start both servers with enable-debug-command yes and run "
                              "the tests tagged needs:debug, needs:save... too (not "
                              "needs:repl)")
+    parser.add_argument("--spawn", action="store_true",
+                        help="let runtest start the servers itself (not external mode), "
+                             "so the integration units run too: src/redis-server of a "
+                             "scratch copy of the suite is each server in turn; implies "
+                             "--with-repl")
     parser.add_argument("--with-repl", action="store_true",
                         help="--with-debug and the tests tagged needs:repl too (most "
                              "read the replication stream with SYNC and compare the "
                              "commands propagated)")
     args = parser.parse_args(argv)
+    if args.spawn:
+        args.with_repl = True
     if args.with_repl:
         args.with_debug = True
     source = os.path.abspath(args.source)
     units = args.units or all_units(source)
     kinds = ["redis", "mini"] if args.only == "both" else [args.only]
-    if "redis" in kinds and not args.redis_server:
+    if ("redis" in kinds or args.spawn) and not args.redis_server:
         parser.error("no redis-server found: pass --redis-server")
+    trees: Dict[str, str] = {}
+    if args.spawn:
+        for kind in kinds:
+            trees[kind] = spawn_tree(source, kind, args.redis_server)
+            atexit.register(shutil.rmtree, trees[kind], True)
 
     print("%-36s %-16s %-16s %s" % ("unit", "redis ok/err/ign", "mini ok/err/ign",
                                     "passing on redis only"))
@@ -179,8 +236,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for unit in units:
         row = {}
         for kind in kinds:
-            results, status = run_unit(source, unit, kind, args.redis_server,
-                                       args.timeout, args.with_debug, args.with_repl)
+            if args.spawn:
+                results, status = run_spawned(trees[kind], unit, args.timeout,
+                                              args.with_debug, args.with_repl)
+            else:
+                results, status = run_unit(source, unit, kind, args.redis_server,
+                                           args.timeout, args.with_debug, args.with_repl)
             row[kind] = (results, status)
             for outcome in results.values():
                 totals[kind][outcome] = totals[kind].get(outcome, 0) + 1
