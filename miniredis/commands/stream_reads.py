@@ -85,6 +85,12 @@ def _delivery_effects(effects: List[List[Any]], key: bytes, group_name: bytes,
                                      text))
 
 
+def _createconsumer_effect(key: bytes, group_name: bytes, name: bytes) -> List[Any]:
+    """What Redis propagates for a consumer a NOACK read created
+    (streamPropagateConsumerCreation): the other reads' XCLAIMs create theirs."""
+    return [b"XGROUP", b"CREATECONSUMER", key, group_name, name]
+
+
 def _history(stream: Stream, start: StreamID, count: int, consumer: Consumer,
              now: int) -> list:
     """XREADGROUP with an ID: the consumer's own pending entries from ``start``
@@ -235,8 +241,7 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
                 created = consumer_name not in group.consumers
                 consumer = _get_consumer(client.db, key, group, consumer_name, now)
                 if also is not None and created and noack:
-                    also.append([b"XGROUP", b"CREATECONSUMER", key, group_name,
-                                 consumer_name])
+                    also.append(_createconsumer_effect(key, group_name, consumer_name))
                 start = incr_id(gt) or MAX_ID   # type: ignore[arg-type]
                 if history:     # (propagates nothing: a reload forgets the deliveries)
                     entries = _history(stream, start, count, consumer, now)
@@ -287,8 +292,7 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
             if db.state.propagator is not None:
                 effects: List[List[Any]] = []
                 if created and noack:
-                    effects.append([b"XGROUP", b"CREATECONSUMER", key, group_name,
-                                    consumer_name])
+                    effects.append(_createconsumer_effect(key, group_name, consumer_name))
                 _delivery_effects(effects, key, group_name, group,  # type: ignore[arg-type]
                                   entries, noack)
                 db.state.propagation.also = effects

@@ -54,9 +54,7 @@ class Watches:
         entry = (db.id, key)
         if entry in client.watched:
             return
-        expires = db.expires.get(key) if db.expires else None
-        client.watched[entry] = (key in db.data and expires is not None
-                                 and expires <= self.state.clock.ms())
+        client.watched[entry] = key in db.data and _expired(db, key, self.state.clock.ms())
         self.by_key.setdefault(entry, set()).add(client)
         if "watch" not in self.state.key_hooks:
             self.state.set_key_hook("watch", self.key_modified)
@@ -123,9 +121,8 @@ class Watches:
         for (db_id, key), was_expired in client.watched.items():
             if was_expired:
                 continue
-            expires = dbs[db_id].expires
-            when = expires.get(key) if expires else None
-            if when is not None and when <= now and key in dbs[db_id].data:
+            db = dbs[db_id]
+            if _expired(db, key, now) and key in db.data:
                 return True
         return False
 
