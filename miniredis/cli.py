@@ -150,7 +150,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     from .persistence.aof import AOFLoadError
     from .security.acl import ACLStartupError
-    from .server import Server
+    from .server import ListenError, Server
     directory = config["dir"]
     if not os.path.isdir(directory):
         # Redis chdirs into dir at start-up and exits when it cannot.
@@ -159,10 +159,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     _tune_allocator()
     try:
-        server = Server(config=config, quiet=False)
+        # As redis-server: listen, log the banner, then load the data (serve_forever).
+        server = Server(config=config, quiet=False, defer_loading=True)
     except ACLStartupError as exc:      # (user lines: configuration errors to Redis)
         print("miniredis: %s" % exc, file=sys.stderr)
         return 1
+    except OSError as exc:
+        return _fatal(config, "can't start: %s%s" % (
+            "%s: " % exc.filename if exc.filename else "", exc.strerror or exc))
+    try:
+        server.serve_forever()
+    except ListenError as exc:
+        return _fatal(config, str(exc))
     except AOFLoadError as exc:
         # Refuse to start on a damaged or unwritable AOF (Redis exits too): the files
         # stay untouched.
@@ -170,10 +178,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except OSError as exc:
         return _fatal(config, "can't start: %s%s" % (
             "%s: " % exc.filename if exc.filename else "", exc.strerror or exc))
-    try:
-        server.serve_forever()
-    except OSError as exc:
-        return _fatal(config, "could not listen: %s" % exc)
     except KeyboardInterrupt:
         pass
     return 0

@@ -34,7 +34,12 @@ from .replication import replica
 from .security.protected import refuse_connection
 from .state import ServerState
 
-__all__ = ["Server"]
+__all__ = ["Server", "ListenError"]
+
+
+class ListenError(OSError):
+    """The server could not open a listening socket at start-up; the message is
+    Redis's log line for it (its test harness looks for "Failed listening on port")."""
 
 
 class Server(DataAccess):
@@ -50,7 +55,8 @@ class Server(DataAccess):
 
     def __init__(self, host: Optional[str] = None, port: Optional[int] = None,
                  unixsocket: Optional[str] = None, config: Optional[Config] = None,
-                 clock: Optional[Clock] = None, quiet: bool = True, **options: Any) -> None:
+                 clock: Optional[Clock] = None, quiet: bool = True,
+                 defer_loading: bool = False, **options: Any) -> None:
         commands.load_all()
         # Embedded (tests, applications): no automatic snapshots in the working
         # directory, and no dump.rdb picked up from it, unless a dir or dbfilename is
@@ -76,8 +82,13 @@ class Server(DataAccess):
         self.state.acl.load_at_startup()     # ACLStartupError: refuse to start
         self.logger = Logger(config["loglevel"], config["logfile"], quiet=quiet)
         self.state.log = self.logger
-        persistence.start(self.state, load_rdb)   # AOFLoadError: refuse to start
-        evict.apply_config(self.state, startup=True)   # maxmemory: gates, LFU maps
+        # The command line loads in serve_forever, after listening and the banner, as
+        # redis-server (whose test suite waits for the banner's PID, then for the
+        # load's outcome); an embedding caller learns of damaged files here.
+        self._load_rdb = load_rdb
+        self._loading_deferred = defer_loading
+        if not defer_loading:
+            self._load()
         self.state.shutdown_requested = self._shutdown_from_command
         self.state.rebind = self._rebind      # CONFIG SET bind/port
         # (socket, io watcher, key): key is (bind address, port), or None for the
@@ -94,6 +105,10 @@ class Server(DataAccess):
         self._cron: Optional[gevent.Greenlet] = None
         self._shutdown_save: Optional[bool] = None   # SHUTDOWN SAVE / NOSAVE / neither
         self.state.clock.on_advance(self._on_clock_advance)
+
+    def _load(self) -> None:
+        persistence.start(self.state, self._load_rdb)   # AOFLoadError: refuse to start
+        evict.apply_config(self.state, startup=True)   # maxmemory: gates, LFU maps
 
     # -- addresses ----------------------------------------------------------------
     @property
@@ -152,10 +167,8 @@ class Server(DataAccess):
 
     def serve_forever(self) -> None:
         """Serve in this thread until SHUTDOWN, SIGTERM/SIGINT or ``stop()``."""
-        self._listen()
+        self._listen(announce=True)
         self._install_signal_handlers()
-        for line in self._start_messages():
-            self.logger("notice", line)
         try:
             self._stopped.wait()
         finally:
@@ -180,7 +193,10 @@ class Server(DataAccess):
             self._stop_watcher = None
             gevent.get_hub().destroy(destroy_loop=True)
 
-    def _listen(self) -> None:
+    def _listen(self, announce: bool = False) -> None:
+        """Open the listeners, load the data if that was deferred, then serve them.
+        ``announce``: log the start-up lines (the banner once listening, as Redis's
+        initServer; "Ready to accept connections" once loaded)."""
         state = self.state
         config = self.config
         self._stopped = gevent.event.Event()
@@ -192,22 +208,37 @@ class Server(DataAccess):
         sockets = []
         try:
             if port != 0 or not config["unixsocket"]:
-                for address in config["bind"].split():
-                    listener = self._open_tcp(address, state.tcp_port or port)
-                    if listener is not None:
-                        state.tcp_port = listener.getsockname()[1]
-                        sockets.append((listener, (address, state.tcp_port)))
+                try:
+                    for address in config["bind"].split():
+                        listener = self._open_tcp(address, state.tcp_port or port)
+                        if listener is not None:
+                            state.tcp_port = listener.getsockname()[1]
+                            sockets.append((listener, (address, state.tcp_port)))
+                except OSError as exc:
+                    raise ListenError("Failed listening on port %d (TCP), aborting."
+                                      % port) from exc
             path = config["unixsocket"]
             if path:
-                if os.path.exists(path):
-                    os.unlink(path)
-                listener = _stdsocket.socket(_stdsocket.AF_UNIX, _stdsocket.SOCK_STREAM)
-                sockets.append((listener, None))
-                listener.bind(path)
-                if config["unixsocketperm"]:
-                    os.chmod(path, config["unixsocketperm"])
-                listener.listen(config["tcp-backlog"])
+                try:
+                    if os.path.exists(path):
+                        os.unlink(path)
+                    listener = _stdsocket.socket(_stdsocket.AF_UNIX,
+                                                 _stdsocket.SOCK_STREAM)
+                    sockets.append((listener, None))
+                    listener.bind(path)
+                    if config["unixsocketperm"]:
+                        os.chmod(path, config["unixsocketperm"])
+                    listener.listen(config["tcp-backlog"])
+                except OSError as exc:
+                    raise ListenError("Failed opening Unix socket: %s"
+                                      % (exc.strerror or exc)) from exc
                 state.unixsocket = path
+            if announce:
+                for line in self._banner():
+                    self.logger("notice", line)
+            if self._loading_deferred:
+                self._loading_deferred = False
+                self._load()
         except BaseException:
             for listener, _ in sockets:
                 listener.close()
@@ -216,6 +247,9 @@ class Server(DataAccess):
             self._watch(listener, key)
         self._cron = gevent.spawn(self._cron_loop)
         replica.start(state)        # replicaof in the configuration: connect to it
+        if announce:
+            self.logger("notice", self._listening_line())
+            self.logger("notice", "Ready to accept connections")
 
     def _open_tcp(self, address: str, port: int) -> Optional[Any]:
         """A listening TCP socket on ``address`` (Redis's spelling: ``*`` and ``::*``
@@ -236,8 +270,8 @@ class Server(DataAccess):
         except OSError as exc:
             if listener is not None:
                 listener.close()
-            self.logger("warning", "Could not create server TCP listening socket %s:%d: %s"
-                        % (address, port, exc.strerror or exc))
+            self.logger("warning", "Warning: Could not create server TCP listening "
+                        "socket %s:%d: bind: %s" % (address, port, exc.strerror or exc))
             if (exc.errno == errno.EADDRNOTAVAIL and optional) or exc.errno in (
                     errno.ENOPROTOOPT, errno.EPROTONOSUPPORT, errno.ESOCKTNOSUPPORT,
                     errno.EPFNOSUPPORT, errno.EAFNOSUPPORT):
@@ -314,28 +348,26 @@ class Server(DataAccess):
         self.logger("notice", "Listening on %s" % (", ".join(
             "%s:%d" % entry[2] for entry in live) or "no TCP port"))
 
-    def _start_messages(self) -> List[str]:
-        """What the log says once the server listens, in Redis's words where tools look
-        for them (its test suite waits for " PID: <pid>" and "Ready to accept
-        connections"; so do container health checks): the banner with always-show-logo
-        yes or on a terminal, else "Running mode=...", then where it listens."""
+    def _banner(self) -> List[str]:
+        """What the log says once the server listens, before loading, in Redis's words
+        where tools look for them (its test suite waits for " PID: <pid>"): the banner
+        with always-show-logo yes or on a terminal, else "Running mode=..."."""
+        if self.state.config["always-show-logo"] or (
+                not self.state.config["logfile"] and sys.stdout.isatty()):
+            from . import __version__
+            return ["miniredis %s (Redis 7.0 compatible), running in standalone mode"
+                    % __version__, "    Port: %d" % self.state.tcp_port,
+                    "    PID: %d" % os.getpid()]
+        return ["Running mode=standalone, port=%d." % self.state.tcp_port]
+
+    def _listening_line(self) -> str:
         where = []
         if self.state.tcp_port:
             where.append("%s:%d" % (self.host, self.state.tcp_port))
         if self.state.unixsocket:
             where.append("unix:%s" % self.state.unixsocket)
-        pid = os.getpid()
-        if self.state.config["always-show-logo"] or (
-                not self.state.config["logfile"] and sys.stdout.isatty()):
-            from . import __version__
-            lines = ["miniredis %s (Redis 7.0 compatible), running in standalone mode"
-                     % __version__, "    Port: %d" % self.state.tcp_port,
-                     "    PID: %d" % pid]
-        else:
-            lines = ["Running mode=standalone, port=%d." % self.state.tcp_port]
-        return lines + ["miniredis listening on %s (pid %d)" % (", ".join(where) or
-                                                              "no TCP port", pid),
-                        "Ready to accept connections"]
+        return "miniredis listening on %s (pid %d)" % (", ".join(where) or "no TCP port",
+                                                       os.getpid())
 
     def _install_signal_handlers(self) -> None:
         import signal

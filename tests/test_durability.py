@@ -476,7 +476,7 @@ def test_startup_names_the_directory_and_cause(workdir):
     assert done.returncode == 1
     message = done.stdout.decode()      # (in the log, as Redis's; no logfile: stdout)
     assert "appendonlydir" in message and "Not a directory" in message, message
-    assert "could not listen" not in message and not done.stderr
+    assert "Failed listening" not in message and not done.stderr
     missing = os.path.join(workdir, "missing")
     done = run_mini(missing)
     assert done.returncode == 1
@@ -489,7 +489,7 @@ def test_startup_on_a_read_only_file_system(read_only_tmpfs):
     assert done.returncode == 1
     message = done.stdout.decode()
     assert read_only_tmpfs in message and "Read-only file system" in message, message
-    assert "could not listen" not in message
+    assert "Failed listening" not in message
 
 
 # -- real full disks (tmpfs) -----------------------------------------------------------

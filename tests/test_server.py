@@ -375,3 +375,46 @@ def test_log_goes_to_standard_output_without_a_logfile(logo):
         outputs[kind] = (started in out, b"Ready to accept connections" in out,
                          b"bye" in out, err)
     assert outputs["miniredis"] == outputs["redis"] == (True, True, True, b"")
+
+
+def test_start_up_failures_logged_as_redis_does(tmp_path):
+    """Redis listens and logs its banner (with the PID its test harness waits for)
+    before it loads the data, so a damaged AOF is reported after " PID: <pid>"; a port
+    in use ends with "Failed listening on port N (TCP), aborting." (the harness
+    retries another port when it sees it)."""
+    import subprocess
+    import sys
+    from tests.harness import free_port, redis_server_or_skip
+    outcomes = {}
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen(1)
+    busy = holder.getsockname()[1]
+    try:
+        for kind, argv in (("redis", [redis_server_or_skip()]),
+                           ("miniredis", [sys.executable, "-m", "miniredis"])):
+            workdir = tmp_path / kind
+            (workdir / "appendonlydir").mkdir(parents=True)
+            (workdir / "appendonlydir" / "appendonly.aof.manifest").write_text(
+                "file appendonly.aof.1.incr.aof seq 1 type i\n")
+            (workdir / "appendonlydir" / "appendonly.aof.1.incr.aof").write_bytes(
+                b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n")
+            common = ["--save", "", "--bind", "127.0.0.1", "--always-show-logo", "yes",
+                      "--dir", str(workdir), "--aof-load-truncated", "no"]
+            damaged = subprocess.run(argv + common + ["--port", str(free_port()),
+                                                      "--appendonly", "yes"],
+                                     capture_output=True, timeout=30)
+            pid_at = damaged.stdout.find(b" PID: ")
+            failure_at = damaged.stdout.rfind(b"\n", 0, len(damaged.stdout.rstrip()))
+            in_use = subprocess.run(argv + common + ["--port", str(busy)],
+                                    capture_output=True, timeout=30)
+            outcomes[kind] = (damaged.returncode, 0 <= pid_at < failure_at,
+                              in_use.returncode,
+                              in_use.stdout.rstrip().endswith(
+                                  b"Failed listening on port %d (TCP), aborting." % busy),
+                              b"Could not create server TCP listening socket "
+                              b"127.0.0.1:%d: bind: Address already in use" % busy
+                              in in_use.stdout)
+    finally:
+        holder.close()
+    assert outcomes["miniredis"] == outcomes["redis"] == (1, True, 1, True, True)
