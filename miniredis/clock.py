@@ -12,6 +12,11 @@ from typing import Callable, List, Optional, Tuple
 wall_seconds = time.time     # (Clock.ms_terms)
 
 
+def _never_expires() -> int:
+    """Clock.expiry_ms while loading: before every TTL (some are below zero)."""
+    return -(1 << 65)
+
+
 class Clock:
     """Wall-clock milliseconds and monotonic seconds, optionally frozen.
 
@@ -63,8 +68,18 @@ class Clock:
         deadlines writes compute go on. Returns what to restore (holds nest: a script
         in EXEC judges at its own start)."""
         previous = self.expiry_ms
-        snapshot = self.ms()
-        self.expiry_ms = lambda: snapshot
+        if previous is not _never_expires:      # (loading: nothing expires, EXEC neither)
+            snapshot = self.ms()
+            self.expiry_ms = lambda: snapshot
+        return previous
+
+    def suspend_expiry(self) -> Callable[[], int]:
+        """No key expires until :meth:`restore_expiry` (Redis's keyIsExpired while
+        loading: an AOF replays its writes to keys whose TTLs passed while the server
+        was down, and they expire at their first lookup after). Returns what to
+        restore."""
+        previous = self.expiry_ms
+        self.expiry_ms = _never_expires
         return previous
 
     def restore_expiry(self, previous: Callable[[], int]) -> None:

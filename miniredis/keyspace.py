@@ -603,6 +603,12 @@ class Database(ScanIndex):
         """The absolute expiry time (ms) of ``key``, or None if it has none."""
         return self.expires.get(key) if self.expires else None
 
+    def deadline_passed(self, when: int, now: int) -> bool:
+        """Whether a TTL of ``when`` set at ``now`` deletes the key at once (Redis's
+        checkAlreadyExpired): not while an AOF loads, nor on a replica, which keep the
+        key with its past deadline (for the first lookup, or the master's DEL)."""
+        return when <= now and not self.state.loading and self.state.repl.master_host is None
+
     def persist(self, key: bytes) -> bool:
         """Drop the TTL of ``key``; True if it had one."""
         return self.expires.pop(key, None) is not None

@@ -103,6 +103,7 @@ class ServerState:
         self.aof_flush_sleep = 0
         self.pause_cron = 0
         self.dirty = 0                      # writes since the last save
+        self.loading = False                # replaying an AOF (see Database.deadline_passed)
         self.last_save = int(time.time())
         self.slowlog: List[SlowlogEntry] = []
         self.slowlog_next_id = 0

@@ -741,3 +741,57 @@ def test_loads_real_redis_aof_with_rdb_preamble(workdir, redis_server):
     assert aof_files(workdir)[0].endswith(".base.rdb")
     with Server(port=0, appendonly=True, dir=workdir) as server:
         assert_same(expected, dump(server.port))
+
+
+def _command_bytes(*args: object) -> bytes:
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+def test_nothing_expires_while_an_aof_loads(workdir, redis_server):
+    """Loading, no key expires and a TTL already past deletes nothing (Redis's
+    keyIsExpired and checkAlreadyExpired while loading): writes after a PEXPIREAT in
+    the past go to the old value, which expires at its first lookup once loaded."""
+    commands = [("SELECT", 0), ("RPUSH", "list", "foo"), ("PEXPIREAT", "list", 1000),
+                ("RPUSH", "list", "bar"), ("SET", "counter", 10), ("EXPIRE", "counter", -5),
+                ("INCR", "counter"), ("SET", "kept", "v"), ("PEXPIREAT", "kept", 1000),
+                ("SET", "kept", "w", "KEEPTTL"), ("SET", "g", "v"),
+                ("GETEX", "g", "PXAT", 1), ("APPEND", "g", "w"),
+                ("SET", "fresh", "1"), ("PEXPIREAT", "fresh", 1000), ("DEL", "fresh"),
+                ("SET", "fresh", "2"),
+                ("MULTI",), ("SET", "m", "1"), ("PEXPIREAT", "m", 1000), ("INCR", "m"),
+                ("EXEC",)]
+    reads = [["LLEN", "list"], ["GET", "counter"], ["GET", "kept"], ["GET", "g"],
+             ["GET", "fresh"], ["GET", "m"], ["DBSIZE"]]
+    replies = {}
+    for kind in ("redis", "miniredis"):
+        directory = os.path.join(workdir, kind)
+        os.makedirs(os.path.join(directory, "appendonlydir"))
+        with open(os.path.join(directory, "appendonlydir",
+                               "appendonly.aof.manifest"), "w") as handle:
+            handle.write("file appendonly.aof.1.incr.aof seq 1 type i\n")
+        with open(os.path.join(directory, "appendonlydir",
+                               "appendonly.aof.1.incr.aof"), "wb") as handle:
+            handle.write(b"".join(_command_bytes(*command) for command in commands))
+        if kind == "redis":
+            from tests.harness import start_process, stop_process
+            proc, port = start_process(
+                lambda port: [redis_server, "--port", str(port), "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "yes", "--dir", directory],
+                what="redis-server")
+            try:
+                conn = RawConnection(port)
+                replies[kind] = [conn.call(*read) for read in reads]
+                conn.close()
+            finally:
+                stop_process(proc, directory)
+        else:
+            with Server(port=0, dir=directory, appendonly="yes") as server:
+                conn = RawConnection(server.port)
+                replies[kind] = [conn.call(*read) for read in reads]
+                conn.close()
+    assert replies["miniredis"] == replies["redis"]
+    assert replies["redis"][0] == b":0\r\n" and replies["redis"][4] == b"$1\r\n2\r\n"

@@ -257,3 +257,20 @@ def test_sentinel_style_transactions(pair):
     differ.check("MULTI", "SLAVEOF 127.0.0.1 %d" % master.port, "CONFIG REWRITE",
                  "CLIENT KILL TYPE normal", "EXEC", protocols=(2,))
     wait_until(lambda: link_up(real.port) and link_up(mini.port), 20, "both links")
+
+
+def test_writable_replica_keeps_keys_given_a_past_ttl(pair):
+    """On a replica, EXPIRE/PEXPIREAT/GETEX/RESTORE with a time already past do not
+    delete the key (Redis's checkAlreadyExpired): it stays, logically expired, until
+    the master's DEL."""
+    _, real, mini, differ = pair
+    for port in (real.port, mini.port):
+        assert call(port, "CONFIG", "SET", "replica-read-only", "no") == b"OK"
+    differ.check("SET a 1", "EXPIRE a -1", "GET a", "EXISTS a", "DBSIZE",
+                 "SET b 1", "PEXPIREAT b 1000", "DBSIZE", "SET c 1", "GETEX c PXAT 1",
+                 "DBSIZE", "TTL c", "SET d 1", "DUMP d")
+    dumped = RawConnection(mini.port)
+    dumped.call("SELECT", 9)
+    payload = dumped.call("DUMP", "d").split(b"\r\n", 1)[1][:-2]
+    dumped.close()
+    differ.check(["RESTORE", "e", "1000", payload, "ABSTTL"], "DBSIZE", "GET e")

@@ -92,7 +92,7 @@ def _restore(client, args: List[bytes]):
         ttl += now
         if ttl >= 2 ** 63:         # C's signed overflow: a negative time, so expired
             ttl -= 2 ** 64
-    if ttl and ttl <= now:
+    if ttl and db.deadline_passed(ttl, now):
         if deleted:
             client.state.dirty += 1
             notify(db, "g", b"del", key)

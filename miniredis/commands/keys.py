@@ -334,7 +334,7 @@ def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
         if flags & _LT and current is not None and when >= current:
             return 0
     client.state.dirty += 1
-    if when <= now:
+    if db.deadline_passed(when, now):
         db.delete(key, client.state.config.values["lazyfree-lazy-expire"])
         notify(db, "g", b"del", key)
         return 1

@@ -535,7 +535,7 @@ def getex(client, args: List[bytes]):
         deadline = expire_deadline(client, expire_arg, unit, absolute, "getex", now)
     if deadline is not None:
         client.state.dirty += 1
-        if deadline <= now:
+        if db.deadline_passed(deadline, now):
             db.delete(key)
             notify(db, "g", b"del", key)
         else:

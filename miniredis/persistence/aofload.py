@@ -185,7 +185,14 @@ class Loader:
         if not batch:
             return
         client = self.client
-        client.run_requests(list(batch))
+        state = self.state
+        judged_at = state.clock.suspend_expiry()    # nothing expires while loading
+        state.loading = True                        # nor do EXPIREs in the past delete
+        try:
+            client.run_requests(list(batch))
+        finally:
+            state.loading = False
+            state.clock.restore_expiry(judged_at)
         client.out = []
         self.commands += len(batch)
         batch.clear()
