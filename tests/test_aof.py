@@ -332,6 +332,45 @@ def test_units_select_their_database_as_redis_does(workdir, redis_server):
     assert actual == expected
 
 
+def test_timestamp_annotations_as_redis(workdir, redis_server):
+    """aof-timestamp-enabled: a "#TS:<unix seconds>" line before the first effect of
+    each second in the incr file, and at the head of a rewritten (RESP) base; the
+    files are compared byte for byte with the first line's second masked."""
+    import re
+    script = [["CONFIG", "SET", "aof-timestamp-enabled", "yes"], ["SET", "foo", "bar"],
+              ["SELECT", "3"], ["MULTI"], ["SET", "a", "1"], ["SET", "b", "2"], ["EXEC"]]
+    real = _fresh_redis(redis_server, "--appendonly", "yes", "--appendfsync", "always",
+                        "--aof-use-rdb-preamble", "no")
+    files = {}
+    try:
+        with Server(port=0, appendonly=True, dir=workdir,
+                    aof_use_rdb_preamble=False) as server:
+            for kind, port, directory in (("redis", real.port, real.dir),
+                                          ("miniredis", server.port, workdir)):
+                conn = RawConnection(port)
+                for command in script:
+                    conn.call(*command)
+                incr = _incr_bytes(directory)
+                r = redis.Redis(port=port)
+                r.bgrewriteaof()
+                wait_rewrite_done(r)
+                r.close()
+                conn.close()
+                base = open(aof_files(directory)[0], "rb").read()
+                # (A second may end between two commands on one server only: the
+                # annotations after the first are dropped.)
+                files[kind] = [data[:data.find(b"\n") + 1] + re.sub(
+                    rb"#TS:\d+\r\n", b"", data[data.find(b"\n") + 1:])
+                    for data in (incr, base)]
+                files[kind] = [re.sub(rb"^#TS:\d+\r\n", b"#TS:<s>\r\n", data)
+                               for data in files[kind]]
+    finally:
+        real.stop()
+    assert files["miniredis"] == files["redis"]
+    assert files["redis"][0].startswith(b"#TS:<s>\r\n*2\r\n$6\r\nSELECT")
+    assert files["redis"][1].startswith(b"#TS:<s>\r\n")
+
+
 def test_lazy_and_active_expiry_logged_as_del(workdir):
     with Server(port=0, appendonly=True, dir=workdir) as server:
         r = redis.Redis(port=server.port)

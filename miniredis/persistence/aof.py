@@ -167,6 +167,7 @@ class AOF:
         self.group_scheduled = False
         self.releasing = False              # sending the held replies now
         self.file_db: Optional[int] = None  # the database the file has SELECTed
+        self.stamped_second = 0             # of the last "#TS:" annotation (_stamp)
         self.current_size = 0               # bytes in base + incr files
         self.base_size = 0                  # current_size after the last rewrite
         self.unsynced = False               # written since the last fsync
@@ -198,6 +199,8 @@ class AOF:
     def append_unit(self, ops: List[Tuple[int, Any]]) -> None:
         """Append the effects of one unit (from :class:`miniredis.propagate.Propagator`):
         (database id, encoded command) pairs, wrapped in MULTI/EXEC if more than one."""
+        if self.state.config.values["aof-timestamp-enabled"]:
+            self._stamp()
         if len(ops) == 1:
             self._emit(*ops[0])
             return
@@ -209,6 +212,15 @@ class AOF:
         for db_id, data in ops:
             self._emit(db_id, data)
         self.buf.append(_EXEC)
+
+    def _stamp(self) -> None:
+        """aof-timestamp-enabled: a "#TS:<unix seconds>" line before the first unit
+        of every second (Redis's genAofTimestampAnnotationIfNeeded; redis-check-aof
+        --truncate-to-timestamp cuts the file at one)."""
+        second = self.state.clock.ms() // 1000
+        if second > self.stamped_second:
+            self.stamped_second = second
+            self.buf.append(b"#TS:%d\r\n" % second)
 
     def _emit(self, db_id: int, data: Any) -> None:
         if db_id != self.file_db:

@@ -223,6 +223,8 @@ def write_base(state: "ServerState", path: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         chunk: List[bytes] = function_loads(state)
+        if state.config["aof-timestamp-enabled"]:    # (rewriteAppendOnlyFileRio)
+            chunk.insert(0, b"#TS:%d\r\n" % (state.clock.ms() // 1000))
         chunk_size = 0
         for db_id, _, _, items in iter_dataset(state, raw_strings=True):
             chunk.append(encode([b"SELECT", db_id]))
