@@ -338,7 +338,7 @@ def test_timestamp_annotations_as_redis(workdir, redis_server):
     files are compared byte for byte with the first line's second masked."""
     import re
     script = [["CONFIG", "SET", "aof-timestamp-enabled", "yes"], ["SET", "foo", "bar"],
-              ["SELECT", "3"], ["MULTI"], ["SET", "a", "1"], ["SET", "b", "2"], ["EXEC"]]
+              ["SELECT", "3"], ["MULTI"], ["SET", "a", "1"], ["INCR", "a"], ["EXEC"]]
     real = _fresh_redis(redis_server, "--appendonly", "yes", "--appendfsync", "always",
                         "--aof-use-rdb-preamble", "no")
     files = {}
