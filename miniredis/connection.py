@@ -72,6 +72,9 @@ class Client(RequestParser, ReplyWriter):
     )
 
     kind = "normal"     # CLIENT LIST/KILL TYPE: "master" for a replica's master client
+    # mustObeyClient: the AOF's loading client and a replica's master client (set on
+    # those instances) run what they are sent without the usual refusals.
+    obeyed = False
 
     def __init__(self, state: "ServerState", sock: Any, addr: str, laddr: str,
                  unix: bool = False) -> None:
@@ -176,6 +179,21 @@ class Client(RequestParser, ReplyWriter):
             or self.state.write_denied is not None or self.state.no_replicas \
             or self.tracking is not None \
             or self.state.gate_all or self.state.repl.gate
+
+    def pause_reading(self) -> bool:
+        """Stop reading this client's requests while the hub serves others from
+        inside its command (a slow script's hook: Redis's protectClient). True if it
+        was reading, for :meth:`resume_reading`."""
+        watcher = self._read_watcher
+        if watcher is None or not watcher.active:
+            return False
+        watcher.stop()
+        return True
+
+    def resume_reading(self) -> None:
+        """Read again after :meth:`pause_reading` returned True."""
+        if self._read_watcher is not None and not self.closed:
+            self._read_watcher.start(self.on_readable)
 
     def set_authenticated(self, value: bool, user: Any = None) -> None:
         """Mark the connection (un)authenticated, optionally as ``user``."""
@@ -661,8 +679,11 @@ class Client(RequestParser, ReplyWriter):
             cmd.rejected_calls += 1     # replica-serve-stale-data no, link down
             self._refuse(cmd, errors.MASTERDOWN)
             return True
-        if self.state.repl.loading and _denies(self, cmd, "loading"):
-            cmd.rejected_calls += 1     # a replica loading its master's RDB
+        if (self.state.repl.loading or (self.state.loading and not self.obeyed)) \
+                and _denies(self, cmd, "loading"):
+            # A replica loading its master's RDB, or (served from a slow script's
+            # hook) an AOF loading.
+            cmd.rejected_calls += 1
             self._refuse(cmd, errors.LOADING)
             return True
         if self.state.busy_script is not None and "allow_busy" not in cmd.flags:

@@ -235,3 +235,55 @@ def test_debug_loadaof_of_damaged_files_answers_an_error(tmp_path, damage):
             [b":0\r\n", b"+PONG\r\n"]
     finally:
         mini.kill()
+
+
+_SLOW_SCRIPT = ("redis.call('set', KEYS[1], 'y') "
+                "local t = redis.call('time') local start = t[1] * 1000000 + t[2] "
+                "repeat t = redis.call('time') until t[1] * 1000000 + t[2] - start > 300000 "
+                "return 'ok'")
+
+
+def test_slow_script_in_the_aof_serves_loading_errors(tmp_path, redis_server):
+    """A script in the AOF running past lua-time-limit: the others are served -LOADING
+    from its hook (not -BUSY), the log says "Slow script detected", and the data is
+    there once DEBUG LOADAOF answers (Redis's "EVAL timeout with slow verbatim Lua
+    script from AOF")."""
+    options = ["--save", "", "--appendonly", "yes", "--lua-time-limit", "1",
+               "--aof-use-rdb-preamble", "no", "--enable-debug-command", "yes"]
+    outcomes = {}
+    for kind in ("redis", "miniredis"):
+        work = tmp_path / kind
+        work.mkdir()
+        if kind == "redis":
+            server = RedisProcess(redis_server, options + ["--logfile", "redis.log"])
+            directory, log = server.dir, os.path.join(server.dir, "redis.log")
+        else:
+            server = MiniProcess(str(work), *options)
+            directory, log = str(work), server.log
+        try:
+            incr = [p for p in aof_files(directory) if p.endswith(".incr.aof")][-1]
+            with open(incr, "wb") as handle:
+                for command in (["SELECT", "9"], ["EVAL", _SLOW_SCRIPT, "1", "x"]):
+                    handle.write(b"*%d\r\n" % len(command) + b"".join(
+                        b"$%d\r\n%s\r\n" % (len(arg), arg.encode()) for arg in command))
+            loading = RawConnection(server.port)
+            loading.send("DEBUG", "LOADAOF")
+            other = RawConnection(server.port)
+            deadline = time.time() + 5
+            while True:
+                reply = other.call("PING")
+                if reply != b"+PONG\r\n" or time.time() > deadline:
+                    break
+                time.sleep(0.01)
+            done = loading.read_raw()
+            other.call("SELECT", "9")
+            with open(log) as handle:
+                slow = "Slow script detected" in handle.read()
+            outcomes[kind] = (reply, done, other.call("GET", "x"), slow)
+            loading.close()
+            other.close()
+        finally:
+            server.stop() if kind == "redis" else server.kill()
+    assert outcomes["miniredis"] == outcomes["redis"]
+    assert outcomes["redis"] == (b"-LOADING Redis is loading the dataset in memory\r\n",
+                                 b"+OK\r\n", b"$1\r\ny\r\n", True)

@@ -268,11 +268,16 @@ def _debug_loadaof(client, args: List[bytes]):
         raise CommandError(errors.DEBUG_LOADAOF_MISSING)
     _empty_data(state)
     state.propagator = None    # (the replay must not reach the AOF or replicas)
+    # A slow script in the AOF serves the other clients (-LOADING) from its hook; this
+    # one's further requests wait, as Redis's protectClient.
+    reading = client.pause_reading()
     try:
         aofload.load(state)
     except (AOFLoadError, OSError) as exc:
         raise CommandError(errors.DEBUG_LOADAOF_FAILED.format(exc)) from None
     finally:
+        if reading:
+            client.resume_reading()
         propagate.refresh(state)
     state.dirty = 0
     state.log("warning", "Append Only File loaded by DEBUG LOADAOF")

@@ -143,7 +143,7 @@ def function_load(client: "Client", args: List[bytes]) -> Any:
     if position >= len(args):
         raise CommandError(errors.FUNCTION_LOAD_NO_CODE)
     # The AOF's loading client (no socket) is obeyed without the load timeout.
-    obeyed = getattr(client, "obeyed", False)
+    obeyed = client.obeyed
     name = functions(client.state).registry.create(args[position], replace,
                                                    0 if obeyed else LOAD_TIMEOUT_MS)
     return name

@@ -227,7 +227,7 @@ class Scripting:
         if run.read_only and (cmd.is_write or "may_replicate" in flags):
             return self._refuse(client, cmd, errors.SCRIPT_READONLY)
         if cmd.is_write and not run.wrote and replica_read_only(self.state) \
-                and not getattr(client, "obeyed", False):
+                and not client.obeyed:
             return self._refuse(client, cmd, errors.READONLY_REPLICA)
         if cmd.is_write and self.state.write_denied is not None and not run.wrote:
             # Disk errors; a script that already wrote is not failed halfway (Redis).
@@ -319,10 +319,7 @@ class Scripting:
                           run.script.sha.decode("utf-8", "replace")))
         # The caller's further input waits (Redis protects the client), and the cron's
         # active expiry must not change data under the script.
-        watcher = run.client._read_watcher
-        run.watcher_was_active = bool(watcher is not None and watcher.active)
-        if run.watcher_was_active:
-            watcher.stop()
+        run.watcher_was_active = run.client.pause_reading()
         state.active_expire = lambda: None
         for other in list(state.clients.values()):
             other._update_gate()
@@ -331,10 +328,8 @@ class Scripting:
         state = self.state
         state.busy_script = None
         state.__dict__.pop("active_expire", None)
-        client = run.client
-        if run.watcher_was_active and client._read_watcher is not None \
-                and not client.closed:
-            client._read_watcher.start(client.on_readable)
+        if run.watcher_was_active:
+            run.client.resume_reading()
         for other in list(state.clients.values()):
             other._update_gate()
 
@@ -498,7 +493,7 @@ def prepare_run(client: "Client", script: Any, read_only: bool) -> None:
     refuses first on a disk error or missing replicas, *_RO commands included."""
     state = client.state
     may_write = not script.compat and not script.no_writes
-    if may_write and replica_read_only(state) and not getattr(client, "obeyed", False):
+    if may_write and replica_read_only(state) and not client.obeyed:
         raise CommandError(errors.READONLY_REPLICA)     # processCommand: a write command
     if state.repl.gate and not script.allow_stale and link_down_refuses_stale(state):
         # processCommand's MASTERDOWN: Redis 7.0 refuses EVAL without a shebang too,
