@@ -187,9 +187,9 @@ def _fatal(config: Config, message: str) -> int:
     """A start-up failure, reported as Redis reports it before exiting: a warning in
     the log (standard output, or the logfile). Configuration errors go to standard
     error instead, as Redis's FATAL CONFIG FILE ERROR does."""
-    from .log import Logger
+    from .log import configured_logger
     try:
-        logger = Logger(config["loglevel"], config["logfile"])
+        logger = configured_logger(config)
     except OSError:                     # (a logfile it cannot open: say it here)
         print("miniredis: %s" % message, file=sys.stderr)
         return 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Optional, TextIO
+from typing import Any, Optional, TextIO
 
 LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
 _MARKS = {"debug": ".", "verbose": "-", "notice": "*", "warning": "#"}
@@ -39,3 +39,11 @@ class Logger:
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+
+
+def configured_logger(config: Any, quiet: bool = False) -> Logger:
+    """The logger ``config`` asks for. A relative logfile is under ``dir``, where Redis
+    (which chdirs there at start-up) writes it."""
+    path = config["logfile"]
+    return Logger(config["loglevel"], os.path.join(config["dir"], path) if path else "",
+                  quiet=quiet)

@@ -28,7 +28,7 @@ from .config import Config
 from .connection import Client
 from .embed import DataAccess
 from .errors import MAX_CLIENTS
-from .log import Logger
+from .log import configured_logger
 from .readiness import ReadyQueue
 from .replication import replica
 from .security.protected import refuse_connection
@@ -80,7 +80,7 @@ class Server(DataAccess):
         self.config = config
         self.state = ServerState(config, clock)
         self.state.acl.load_at_startup()     # ACLStartupError: refuse to start
-        self.logger = Logger(config["loglevel"], config["logfile"], quiet=quiet)
+        self.logger = configured_logger(config, quiet=quiet)
         self.state.log = self.logger
         # The command line loads in serve_forever, after listening and the banner, as
         # redis-server (whose test suite waits for the banner's PID, then for the

@@ -126,10 +126,16 @@ def run_spawned(tree: str, unit: str, timeout: float,
         ["./runtest", "--single", unit, "--clients", "1", "--baseport", str(_base_port()),
          *tags], cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         errors="replace", start_new_session=True)
-    return _results(runner, timeout)
+    kind = "redis" if os.path.basename(tree).startswith("suite-tree-redis") else "mini"
+    return _results(runner, timeout, "%s.%s" % (unit, kind))
 
 
-def _results(runner: subprocess.Popen, timeout: float) -> Tuple[Dict[str, str], str]:
+# --logs: where runtest's output goes, one file per unit and server (None: nowhere).
+_log_dir: Optional[str] = None
+
+
+def _results(runner: subprocess.Popen, timeout: float,
+             log_name: str = "") -> Tuple[Dict[str, str], str]:
     """runtest's outcome per test, and how the run ended."""
     status = "done"
     try:
@@ -138,6 +144,9 @@ def _results(runner: subprocess.Popen, timeout: float) -> Tuple[Dict[str, str], 
         os.killpg(runner.pid, signal.SIGKILL)
         out = runner.communicate()[0]
         status = "timeout"
+    if _log_dir and log_name:
+        with open(os.path.join(_log_dir, log_name.replace("/", "_") + ".log"), "w") as log:
+            log.write(out)
     results: Dict[str, str] = {}
     for line in _ANSI.sub("", out).splitlines():
         match = _RESULT.match(line.strip())
@@ -174,7 +183,7 @@ def run_unit(source: str, unit: str, kind: str, redis_server: str,
              "--baseport", str(_base_port()), *RUNTEST_FLAGS, *tags],
             cwd=source, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", start_new_session=True)
-        results, status = _results(runner, timeout)
+        results, status = _results(runner, timeout, "%s.%s" % (unit, kind))
         if proc.poll() is not None and status == "done":
             status = "server died"
     finally:
@@ -213,7 +222,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="--with-debug and the tests tagged needs:repl too (most "
                              "read the replication stream with SYNC and compare the "
                              "commands propagated)")
+    parser.add_argument("--logs", metavar="DIR",
+                        help="keep runtest's output, one file per unit and server")
     args = parser.parse_args(argv)
+    global _log_dir
+    if args.logs:
+        os.makedirs(args.logs, exist_ok=True)
+        _log_dir = args.logs
     if args.spawn:
         args.with_repl = True
     if args.with_repl:

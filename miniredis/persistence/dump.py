@@ -197,13 +197,6 @@ def verify(payload: bytes, check_crc: bool = True) -> bool:
     return struct.unpack("<Q", payload[-8:])[0] == rdb.crc64(0, payload[:-8])
 
 
-def _empty(value: Any) -> bool:
-    if value.__class__ is bytes or value.__class__ is bytearray or \
-            isinstance(value, Stream):     # (a PackedHash is bytes too: sized below)
-        return False
-    return len(value) == 0
-
-
 def load(payload: bytes, config: Any) -> Any:
     """The value a verified payload holds (keyspace types). Raises PayloadError for
     anything that is not a well-formed value: unknown types, short or inconsistent
@@ -219,7 +212,7 @@ def load(payload: bytes, config: Any) -> Any:
         raise
     except Exception as exc:           # any malformation: short reads, bad encodings...
         raise PayloadError(str(exc)) from None
-    if _empty(value):
+    if rdb.is_empty_value(value):
         raise PayloadError("empty value")
     scores = getattr(value, "scores", None)
     if isinstance(scores, dict) and any(score != score for score in scores.values()):

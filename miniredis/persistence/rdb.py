@@ -31,6 +31,9 @@ _MAX_VERSION = 11
 T_STRING, T_LIST, T_SET, T_ZSET, T_HASH, T_ZSET_2 = 0, 1, 2, 3, 4, 5
 T_INTSET, T_HASH_LISTPACK, T_ZSET_LISTPACK, T_LIST_QUICKLIST_2 = 11, 16, 17, 18
 T_STREAM, T_STREAM_2, T_SET_LISTPACK, T_STREAM_3 = 15, 19, 20, 21
+# Encodings of older versions (read only: see rdb_legacy).
+T_HASH_ZIPMAP, T_LIST_ZIPLIST, T_ZSET_ZIPLIST, T_HASH_ZIPLIST, T_LIST_QUICKLIST = (
+    9, 10, 12, 13, 14)
 OP_FUNCTION_PRE_GA, OP_FUNCTION2, OP_MODULE_AUX, OP_IDLE, OP_FREQ = 246, 245, 247, 248, 249
 OP_AUX, OP_RESIZEDB, OP_EXPIRETIME_MS, OP_EXPIRETIME, OP_SELECTDB, OP_EOF = (
     250, 251, 252, 253, 254, 255)
@@ -596,7 +599,64 @@ def _read_value(reader: _Reader, kind: int, config: Any) -> Any:
     if kind in (T_STREAM, T_STREAM_2, T_STREAM_3):
         from .rdb_stream import read_stream
         return read_stream(reader, kind, config)
-    raise reader.fail("unsupported value type %d (old ziplist encodings, modules)" % kind)
+    if kind in (T_HASH_ZIPMAP, T_LIST_ZIPLIST, T_ZSET_ZIPLIST, T_HASH_ZIPLIST,
+                T_LIST_QUICKLIST):
+        return _read_legacy(reader, kind, config)
+    raise reader.fail("unsupported value type %d (modules)" % kind)
+
+
+def _read_legacy(reader: _Reader, kind: int, config: Any) -> Any:
+    """A value in an encoding of Redis 2.4-6.2 (zipmap, ziplist, quicklist of
+    ziplists), as Redis 7.0 converts it; the error words are rdbLoadObject's."""
+    from .rdb_legacy import LegacyEncodingError, parse_ziplist, parse_zipmap
+    what = {T_HASH_ZIPMAP: "Zipmap", T_LIST_ZIPLIST: "List ziplist",
+            T_ZSET_ZIPLIST: "Zset ziplist", T_HASH_ZIPLIST: "Hash ziplist",
+            T_LIST_QUICKLIST: "Ziplist"}[kind]
+    try:
+        if kind == T_LIST_QUICKLIST:
+            items = PackedList()
+            for _ in range(reader.number()):
+                blob = reader.string()
+                if not blob:
+                    raise LegacyEncodingError("empty node")
+                items.extend(_text(x) for x in parse_ziplist(blob))
+            return items
+        blob = reader.string()
+        if kind == T_LIST_ZIPLIST:
+            return PackedList(_text(x) for x in parse_ziplist(blob))
+        if kind == T_HASH_ZIPMAP:
+            pairs = parse_zipmap(blob)
+        else:
+            elements = parse_ziplist(blob)
+            if len(elements) % 2:
+                raise LegacyEncodingError("odd count")
+            pairs = [(_text(a), _text(b)) for a, b in _pairs(elements)]
+    except LegacyEncodingError:
+        raise reader.fail("%s integrity check failed." % what) from None
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        raise reader.fail("%s integrity check failed." % what)   # duplicates
+    if kind == T_ZSET_ZIPLIST:
+        from ..datatypes.zset import ZSet
+        try:
+            scores = {member: float(score) for member, score in fields.items()}
+        except ValueError:
+            raise reader.fail("%s integrity check failed." % what) from None
+        return ZSet.build(scores, (config["zset-max-listpack-entries"],
+                                   config["zset-max-listpack-value"]))
+    from ..commands.hashes import build_hash
+    return build_hash(fields, config)
+
+
+def is_empty_value(value: Any) -> bool:
+    """A collection with nothing in it (Redis refuses those in payloads and skips
+    them in RDB files: a key always holds something). Strings and streams never are."""
+    if value.__class__ is bytes or value.__class__ is bytearray:
+        return False
+    from ..datatypes.stream import Stream
+    if isinstance(value, Stream):       # (a PackedHash is bytes too: sized below)
+        return False
+    return len(value) == 0
 
 
 def load_bytes(state: "ServerState", data: bytes, name: str,
@@ -627,6 +687,7 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
     # iAmMaster test).
     replica_keeps = state.repl.master_host is not None
     db = state.dbs[0]
+    empty_skipped = 0
     expires_at: Optional[int] = None
     loaded = expired = 0
     while True:
@@ -660,7 +721,12 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
         else:
             key = reader.string()
             value = _read_value(reader, opcode, config)
-            if expires_at is not None and expires_at <= now and replica_keeps is False:
+            if is_empty_value(value):
+                if empty_skipped < 10:
+                    state.log("notice", "rdbLoadObject skipping empty key: %s"
+                              % key.decode("utf-8", "replace"))
+                empty_skipped += 1
+            elif expires_at is not None and expires_at <= now and replica_keeps is False:
                 expired += 1            # as a master does: expired keys are not loaded
             elif key in db.data and not merge:
                 raise reader.fail("duplicate key '%s'" % key.decode("utf-8", "replace"))
