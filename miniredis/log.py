@@ -28,12 +28,22 @@ class Logger:
         stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
         line = "%d:M %s.%03d %s %s\n" % (os.getpid(), stamp, int(now * 1000) % 1000,
                                          _MARKS.get(level, "*"), message)
+        self.raw(level, line)
+
+    def raw(self, level: str, text: str) -> None:
+        """``text`` as it is, without the line's prefix (Redis's LL_RAW)."""
+        if self.quiet or LEVELS.get(level, 2) < LEVELS.get(self.level, 2):
+            return
         stream = self._stream or sys.stdout
         try:
-            stream.write(line)
+            stream.write(text)
             stream.flush()
         except (OSError, ValueError):
             pass
+
+    def stream(self) -> TextIO:
+        """Where the lines go (the logfile, or standard output)."""
+        return self._stream or sys.stdout
 
     def close(self) -> None:
         if self._stream is not None:

@@ -22,7 +22,7 @@ import gevent
 import gevent.event
 
 from . import commands
-from . import evict, persistence
+from . import crash, evict, persistence
 from .clock import Clock
 from .config import Config
 from .connection import Client
@@ -378,6 +378,7 @@ class Server(DataAccess):
 
         gevent.signal_handler(signal.SIGTERM, on_signal, "SIGTERM")
         gevent.signal_handler(signal.SIGINT, on_signal, "SIGINT")
+        crash.install(self.state)     # (serve_forever: this server owns the process)
 
     def _shutdown(self) -> None:
         for listener, watcher, _ in self._listeners:

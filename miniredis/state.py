@@ -104,6 +104,7 @@ class ServerState:
         self.pause_cron = 0
         self.dirty = 0                      # writes since the last save
         self.loading = False                # replaying an AOF (see Database.deadline_passed)
+        self.owns_process = False           # the command line's server (see crash.py)
         self.last_save = int(time.time())
         self.slowlog: List[SlowlogEntry] = []
         self.slowlog_next_id = 0

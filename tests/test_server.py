@@ -418,3 +418,55 @@ def test_start_up_failures_logged_as_redis_does(tmp_path):
     finally:
         holder.close()
     assert outcomes["miniredis"] == outcomes["redis"] == (1, True, 1, True, True)
+
+
+@pytest.mark.parametrize("how", ["DEBUG SEGFAULT", "DEBUG PANIC", "DEBUG ASSERT", "SIGABRT",
+                                 "SIGABRT without crash log"])
+def test_crash_reports_as_redis(tmp_path, how):
+    """Redis's bug report (a banner, what happened, the stack, INFO, the clients), then
+    the death Redis dies: by SIGSEGV for DEBUG SEGFAULT, abort() (SIGABRT) for a panic
+    or a failed assertion, the signal itself for a SIGABRT sent to it. No report with
+    crash-log-enabled no."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+    from tests.harness import redis_server_or_skip, start_process
+    outcomes = {}
+    for kind, argv in (("redis", [redis_server_or_skip()]),
+                       ("miniredis", [sys.executable, "-m", "miniredis"])):
+        directory = tmp_path / kind
+        directory.mkdir()
+        options = ["--save", "", "--bind", "127.0.0.1", "--dir", str(directory),
+                   "--logfile", "log.txt", "--enable-debug-command", "yes",
+                   "--crash-memcheck-enabled", "no"]
+        if how.endswith("without crash log"):
+            options += ["--crash-log-enabled", "no"]
+        proc, port = start_process(
+            lambda port: argv + ["--port", str(port)] + options, what=kind,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0)))
+        if how.startswith("DEBUG"):
+            conn = RawConnection(port)
+            conn.send(*how.split())
+            assert conn.closed_by_peer(10)
+        else:
+            proc.send_signal(signal.SIGABRT)
+        proc.wait(20)
+        log = (directory / "log.txt").read_text()
+        outcomes[kind] = (proc.returncode,
+                          "=== REDIS BUG REPORT START" in log, "crashed by signal" in log,
+                          "Guru Meditation: DEBUG PANIC called" in log,
+                          "=== ASSERTION FAILED ===" in log, "------ INFO OUTPUT ------" in log,
+                          "=== REDIS BUG REPORT END" in log)
+    assert outcomes["miniredis"] == outcomes["redis"]
+
+
+def test_crash_helpers_refused_by_an_embedded_server():
+    """An embedded server must not kill the process it lives in."""
+    with Server(port=0) as server:
+        conn = RawConnection(server.port)
+        assert conn.call("DEBUG", "SEGFAULT") == (
+            b"-ERR unknown subcommand or wrong number of arguments for 'SEGFAULT'. "
+            b"Try DEBUG HELP.\r\n")
+        assert conn.call("PING") == b"+PONG\r\n"
+        conn.close()

@@ -5,9 +5,10 @@ Implemented: OBJECT, SLEEP, SET-ACTIVE-EXPIRE, ERROR, LOG, RELOAD, DIGEST,
 DIGEST-VALUE (Redis's SHA1 mix, so digests equal redis-server's for the same data),
 PROTOCOL, POPULATE, CHANGE-REPL-ID, QUICKLIST-PACKED-THRESHOLD, LISTPACK, QUICKLIST,
 STRINGMATCH-TEST, SET-DISABLE-DENY-SCRIPTS, SET-SKIP-CHECKSUM-VALIDATION, LEAK,
-AOF-FLUSH-SLEEP, PAUSE-CRON, REPLYBUFFER, HELP. The crash helpers (SEGFAULT, PANIC, ASSERT, OOM,
-RESTART...) and jemalloc/cluster ones are not offered: they get Redis's unknown
-subcommand error.
+AOF-FLUSH-SLEEP, PAUSE-CRON, REPLYBUFFER, HELP, and (only on a server that owns its
+process: the command line) the crash helpers SEGFAULT, PANIC and ASSERT. OOM, RESTART,
+CRASH-AND-RECOVER and the jemalloc/cluster ones are not offered: they get Redis's
+unknown subcommand error.
 """
 from __future__ import annotations
 
@@ -533,6 +534,17 @@ def _debug_config_rewrite_force_all(client, args: List[bytes]):
     return OK
 
 
+def _debug_crash(client, args: List[bytes]):
+    """SEGFAULT, PANIC, ASSERT: the crash report, then the process dies as Redis's
+    does. Only a server that owns its process (the command line): an embedded one
+    answers the unknown subcommand error rather than kill its host."""
+    if not client.state.owns_process:
+        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
+            args[1].decode("utf-8", "replace"), "DEBUG"))
+    from .. import crash
+    crash.on_debug(client.state, args[1].lower())
+
+
 # subcommand -> (handler, fewest and most arguments, DEBUG and the subcommand included)
 _MANY = 1 << 30
 _DEBUG: Dict[bytes, Tuple[Callable[..., Any], int, int]] = {
@@ -553,6 +565,8 @@ _DEBUG: Dict[bytes, Tuple[Callable[..., Any], int, int]] = {
     b"pause-cron": (_setter("pause_cron"), 3, 3),
     b"config-rewrite-force-all": (_debug_config_rewrite_force_all, 2, 2),
     b"replybuffer": (_debug_replybuffer, 4, 4),
+    b"segfault": (_debug_crash, 2, _MANY), b"panic": (_debug_crash, 2, _MANY),
+    b"assert": (_debug_crash, 2, _MANY),
 }
 
 
