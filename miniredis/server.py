@@ -72,6 +72,9 @@ class Server(DataAccess):
             config.set("bind", host, startup=True)
         if port is not None:
             config.set("port", str(port), startup=True)
+        # Server(port=0): any free port (the embedding API). A configuration's port 0
+        # means no TCP, as redis-server's.
+        self._any_port = port == 0
         if unixsocket is not None:
             config.set("unixsocket", unixsocket, startup=True)
         for name, value in options.items():
@@ -207,7 +210,7 @@ class Server(DataAccess):
         port = config["port"]
         sockets = []
         try:
-            if port != 0 or not config["unixsocket"]:
+            if port != 0 or (self._any_port and not config["unixsocket"]):
                 try:
                     for address in config["bind"].split():
                         listener = self._open_tcp(address, state.tcp_port or port)
@@ -233,6 +236,8 @@ class Server(DataAccess):
                     raise ListenError("Failed opening Unix socket: %s"
                                       % (exc.strerror or exc)) from exc
                 state.unixsocket = path
+            if not sockets:
+                raise ListenError("Configured to not listen anywhere, exiting.")
             if announce:
                 for line in self._banner():
                     self.logger("notice", line)

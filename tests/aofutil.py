@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import redis
 
-from tests.harness import RawConnection, parse_raw, start_process
+from tests.harness import RawConnection, free_port, parse_raw, start_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -166,9 +166,10 @@ class MiniProcess:
 
 
 def run_mini(directory: str, *options: str, timeout: float = 20) -> subprocess.CompletedProcess:
-    """Run miniredis expecting it to exit by itself (a refused start-up)."""
-    return subprocess.run([sys.executable, "-m", "miniredis", "--port", "0", "--dir",
-                           directory, *options], cwd=ROOT, capture_output=True,
+    """Run miniredis expecting it to exit by itself (a refused start-up; on a port,
+    as port 0 would mean: listen nowhere)."""
+    return subprocess.run([sys.executable, "-m", "miniredis", "--port", str(free_port()),
+                           "--dir", directory, *options], cwd=ROOT, capture_output=True,
                           timeout=timeout)
 
 

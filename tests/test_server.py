@@ -470,3 +470,20 @@ def test_crash_helpers_refused_by_an_embedded_server():
             b"Try DEBUG HELP.\r\n")
         assert conn.call("PING") == b"+PONG\r\n"
         conn.close()
+
+
+def test_port_zero_without_a_socket_listens_nowhere(tmp_path):
+    """From the command line (a configuration), port 0 means no TCP: with no unix
+    socket either, the server exits with Redis's "Configured to not listen anywhere,
+    exiting."; with one, it serves the socket only. (Server(port=0) picks a free port.)"""
+    import subprocess
+    import sys
+    from tests.harness import redis_server_or_skip
+    outcomes = {}
+    for kind, argv in (("redis", [redis_server_or_skip()]),
+                       ("miniredis", [sys.executable, "-m", "miniredis"])):
+        done = subprocess.run(argv + ["--port", "0", "--save", "", "--dir", str(tmp_path)],
+                              capture_output=True, timeout=30)
+        outcomes[kind] = (done.returncode, done.stdout.decode().rstrip().endswith(
+            "Configured to not listen anywhere, exiting."))
+    assert outcomes["miniredis"] == outcomes["redis"] == (1, True)
