@@ -56,11 +56,17 @@ def start(state: "ServerState", load_rdb: bool = True) -> None:
         if load_rdb and os.path.exists(path):
             started = time.monotonic()
             try:
-                loaded, expired = rdb.load_file(state, path)
-            except (rdb.RDBError, OSError) as exc:
-                raise _aof.AOFLoadError(str(exc)) from None
-            saves = snapshots(state)
-            saves.loaded, saves.expired = loaded, expired
+                rdb.load_file(state, path)
+            except rdb.RDBError as exc:
+                # rdbReportError's lines, then its exit (the command line logs that).
+                state.log("warning", str(exc))
+                if exc.reason:
+                    state.log("warning", "Internal error in RDB reading -> %s" % exc.reason)
+                raise _aof.AOFLoadError("Terminating server after rdb file reading "
+                                        "failure.") from None
+            except OSError as exc:
+                raise _aof.AOFLoadError("Fatal error loading the DB: %s. Exiting."
+                                        % diskio.strerror(exc)) from None
             state.log("notice", "DB loaded from disk: %.3f seconds"
                       % (time.monotonic() - started))
             state.last_save = int(os.path.getmtime(path))
@@ -253,7 +259,7 @@ class Snapshots:
         self.last_try = 0.0
         self.last_seconds = -1
         self.saves = 0
-        self.loaded = 0                    # keys loaded from the RDB at start-up
+        self.loaded = 0                    # keys the last RDB load loaded
         self.expired = 0                   # ... and skipped as already expired
 
     def save(self, state: "ServerState") -> None:

@@ -42,7 +42,12 @@ _U64 = 2 ** 64
 
 
 class RDBError(Exception):
-    """The RDB file cannot be loaded."""
+    """The RDB file cannot be loaded. ``reason``: what Redis's rdbReportCorruptRDB
+    says after the message (its log's "Internal error in RDB reading ..." line)."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 # -- CRC64 (Jones polynomial, reflected: Redis's crc64.c) -------------------------------
@@ -742,10 +747,24 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
             expires_at = None
     if version >= 5:
         stored = struct.unpack("<Q", reader.take(8))[0]
-        if stored and config["rdbchecksum"]:
-            if crc64(0, data[:reader.pos - 8]) != stored:
-                raise RDBError("Wrong RDB checksum expected: (%016x) got: (%016x). "
-                               "Aborting now." % (stored, crc64(0, data[:reader.pos - 8])))
+        if config["rdbchecksum"] and not state.skip_checksum_validation:
+            if not stored:
+                state.log("warning", "RDB file was saved with checksum disabled: no check "
+                                     "performed.")
+            elif crc64(0, data[:reader.pos - 8]) != stored:
+                raise RDBError("Wrong RDB checksum expected: (%x) but got (%x). Aborting now."
+                               % (crc64(0, data[:reader.pos - 8]), stored), "RDB CRC error")
+    # INFO's rdb_last_load_keys_loaded/expired: any load (start-up, DEBUG RELOAD, an AOF's
+    # preamble, a replica's sync), as rdbLoadRioWithLoadingCtx records them.
+    from . import snapshots
+    saves = snapshots(state)
+    saves.loaded, saves.expired = loaded, expired
+    if empty_skipped:
+        state.log("warning", "Done loading RDB, keys loaded: %d, keys expired: %d, empty "
+                             "keys skipped: %d." % (loaded, expired, empty_skipped))
+    else:
+        state.log("notice", "Done loading RDB, keys loaded: %d, keys expired: %d."
+                  % (loaded, expired))
     return loaded, expired, reader.pos
 
 

@@ -179,21 +179,19 @@ def _raw_or_copy(value: Any) -> Any:
 
 
 def iter_dataset(state: "ServerState", raw_strings: bool = False) -> Any:
-    """Every live key of every database as it is now, without copying the dataset:
-    yields (db id, key count, expiring count, generator of (key, value, expiry)),
-    values as :func:`_copy_value` gives them (``raw_strings``: strings as stored, a
-    bytearray too). Meant for a forked child, whose data is frozen at the fork, or
-    for work done before the event loop runs again."""
-    now = state.clock.ms()
+    """Every key of every database as it is now, without copying the dataset: yields
+    (db id, key count, expiring count, generator of (key, value, expiry)), values as
+    :func:`_copy_value` gives them (``raw_strings``: strings as stored, a bytearray
+    too). Keys whose TTL has passed but that no lookup or expiry cycle removed yet are
+    written too, with their TTL, as Redis's rdbSaveRio and AOF rewrite do (a load
+    skips or expires them). Meant for a forked child, whose data is frozen at the
+    fork, or for work done before the event loop runs again."""
     convert = _raw_or_copy if raw_strings else _copy_value
 
     def keys(db: "Database") -> Any:
         expires = db.expires
         for key, value in db.data.items():
-            when = expires.get(key) if expires else None
-            if when is not None and when <= now:
-                continue
-            yield key, convert(value), when
+            yield key, convert(value), expires.get(key) if expires else None
 
     for db in state.dbs:
         if db.data:

@@ -1,0 +1,101 @@
+"""Loading RDB files against redis-server: what INFO says about the last load, and how
+a damaged file stops the start-up (the log lines tools and Redis's own suite grep)."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from tests.harness import (RawConnection, free_port, redis_server_or_skip, start_process,
+                           stop_process)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _argv(kind: str) -> list:
+    return [redis_server_or_skip()] if kind == "redis" else [sys.executable, "-m", "miniredis"]
+
+
+def _start(kind: str, directory: str, *options: str):
+    return start_process(
+        lambda port: _argv(kind) + ["--port", str(port), "--bind", "127.0.0.1", "--dir",
+                                    directory, "--enable-debug-command", "yes",
+                                    "--logfile", "log.txt", *options],
+        what=kind, cwd=ROOT)
+
+
+def _info(conn: RawConnection, field: str) -> str:
+    text = conn.call("INFO", "persistence").decode()
+    return text.split(field + ":", 1)[1].split("\r\n", 1)[0]
+
+
+def test_last_load_counts_as_redis(tmp_path):
+    """rdb_last_load_keys_loaded/expired after DEBUG RELOAD (any load counts, not only
+    the start-up one): keys whose TTL passed are skipped and counted."""
+    outcomes = {}
+    for kind in ("redis", "miniredis"):
+        directory = str(tmp_path / kind)
+        os.mkdir(directory)
+        proc, port = _start(kind, directory, "--save", "")
+        try:
+            conn = RawConnection(port)
+            conn.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+            for i in range(20):
+                conn.call("SELECT", i % 16)
+                conn.call("SET", "live%d" % i, "v")
+                if i % 3:
+                    conn.call("SET", "short%d" % i, "v", "PX", "10")
+            time.sleep(0.05)
+            conn.call("SAVE")
+            conn.send("SHUTDOWN", "NOSAVE")
+            conn.closed_by_peer(10)
+            conn.close()
+            proc.wait(10)
+            proc, port = _start(kind, directory, "--save", "")
+            conn = RawConnection(port)
+            replies = [_info(conn, "rdb_last_load_keys_loaded"),
+                       _info(conn, "rdb_last_load_keys_expired")]
+            replies += [conn.call("DEBUG", "RELOAD"), _info(conn, "rdb_last_load_keys_loaded"),
+                        _info(conn, "rdb_last_load_keys_expired")]
+            conn.close()
+            with open(os.path.join(directory, "log.txt")) as handle:
+                log = handle.read()
+            replies.append("Done loading RDB, keys loaded: 20, keys expired: 13." in log)
+            outcomes[kind] = replies
+        finally:
+            stop_process(proc, directory)
+    assert outcomes["miniredis"] == outcomes["redis"] == [
+        "20", "13", b"+OK\r\n", "20", "0", True]
+
+
+def test_start_up_refused_on_a_bad_checksum(tmp_path):
+    """A dump.rdb whose CRC64 does not match: exit 1, and the log says so in Redis's
+    words (its own suite waits for "CRC error")."""
+    import subprocess
+    outcomes = {}
+    for kind in ("redis", "miniredis"):
+        directory = str(tmp_path / kind)
+        os.mkdir(directory)
+        proc, port = _start(kind, directory, "--save", "")
+        conn = RawConnection(port)
+        conn.call("SET", "k", "v")
+        conn.call("SAVE")
+        conn.send("SHUTDOWN", "NOSAVE")
+        conn.closed_by_peer(10)
+        conn.close()
+        proc.wait(10)
+        path = os.path.join(directory, "dump.rdb")
+        with open(path, "r+b") as handle:
+            handle.seek(-8, os.SEEK_END)
+            handle.write(b"foobar00")
+        done = subprocess.run(_argv(kind) + ["--port", str(free_port()), "--dir", directory],
+                              capture_output=True, timeout=30, cwd=ROOT)
+        lines = done.stdout.decode().splitlines()
+        # (Redis then runs its redis-check-rdb, whose report ends the log; miniredis
+        # ends with "Terminating server after rdb file reading failure.")
+        outcomes[kind] = (done.returncode, any("CRC error" in line for line in lines),
+                          any("Internal error in RDB reading" in line and
+                              line.endswith("-> RDB CRC error") for line in lines),
+                          any("Wrong RDB checksum expected: (" in line and ") but got ("
+                              in line for line in lines))
+    assert outcomes["miniredis"] == outcomes["redis"] == (1, True, True, True)
