@@ -21,14 +21,14 @@ Accepted, validated and reported, but with no effect on this server:
   dynamic-hz, active-expire-effort, server_cpulist, bio_cpulist, aof_rewrite_cpulist,
   bgsave_cpulist, oom-score-adj, oom-score-adj-values, disable-thp, set-proc-title,
   proc-title-template, daemonize, pidfile, supervised, always-show-logo,
-  crash-log-enabled, crash-memcheck-enabled, use-exit-on-panic, watchdog-period,
+  crash-memcheck-enabled, watchdog-period,
   socket-mark-id, bind-source-addr, tcp-keepalive, ignore-warnings,
   syslog-enabled, syslog-ident, syslog-facility, shutdown-on-sigint,
   shutdown-on-sigterm, shutdown-timeout, enable-module-command;
 - persistence tuning: rdbcompression, rdb-del-sync-files, rdb-save-incremental-fsync,
   aof-rewrite-incremental-fsync, no-appendfsync-on-rewrite, aof-disable-auto-gc,
   aof-use-rdb-preamble (the AOF base is always RESP),
-  rdb-key-save-delay, key-load-delay, loading-process-events-interval-bytes;
+  key-load-delay, loading-process-events-interval-bytes;
 - encodings and limits not modelled: list-max-listpack-size, list-compress-depth,
   sanitize-dump-payload, maxmemory-clients (no client eviction).
 

@@ -99,3 +99,61 @@ def test_start_up_refused_on_a_bad_checksum(tmp_path):
                           any("Wrong RDB checksum expected: (" in line and ") but got ("
                               in line for line in lines))
     assert outcomes["miniredis"] == outcomes["redis"] == (1, True, True, True)
+
+
+def _children(pid: int) -> list:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def test_a_killed_bgsave_child_as_redis(tmp_path):
+    """rdb-key-save-delay makes the save last; a child killed by SIGKILL is a failed
+    save (MISCONF for writes, scripts included, with save points), one stopped with
+    SIGUSR1 is not (Redis's way to stop a child without an error)."""
+    import signal
+    script = "return redis.call('set', KEYS[1], 1)"
+    outcomes = {}
+    for kind in ("redis", "miniredis"):
+        directory = str(tmp_path / kind)
+        os.mkdir(directory)
+        proc, port = _start(kind, directory, "--save", "900 1")
+        try:
+            conn = RawConnection(port)
+            conn.call("CONFIG", "SET", "rdb-key-save-delay", "10000000")
+            conn.call("DEBUG", "POPULATE", "100")
+            conn.call("SET", "x", "x")
+            replies = []
+            for signum in (signal.SIGUSR1, signal.SIGKILL):
+                replies.append(conn.call("BGSAVE"))
+                deadline = time.time() + 10
+                while not _children(proc.pid) and time.time() < deadline:
+                    time.sleep(0.01)
+                for child in _children(proc.pid):
+                    os.kill(child, signum)
+                while _info(conn, "rdb_bgsave_in_progress") != "0":
+                    assert time.time() < deadline
+                    time.sleep(0.01)
+                replies += [_info(conn, "rdb_last_bgsave_status"), conn.call("GET", "x"),
+                            conn.call("SET", "x", "y")[:8], conn.call("SET", "x", "x"),
+                            conn.call("EVAL", script, "1", "x")[:8]]
+            conn.call("CONFIG", "SET", "save", "")      # (no slow save at SIGTERM)
+            conn.close()
+            with open(os.path.join(directory, "log.txt")) as handle:
+                log = handle.read()
+            replies += ["Background saving terminated by signal 10" in log,
+                        "Background saving terminated by signal 9" in log,
+                        [name for name in os.listdir(directory) if name.startswith("temp-")]]
+            outcomes[kind] = replies
+        finally:
+            stop_process(proc, directory)
+    assert outcomes["miniredis"] == outcomes["redis"]
+    assert outcomes["redis"][1] == "ok" and outcomes["redis"][7] == "err"

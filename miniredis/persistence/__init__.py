@@ -25,6 +25,7 @@ BGREWRITEAOF) are in :mod:`miniredis.commands.persistence`.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from typing import TYPE_CHECKING, List, Optional
 
@@ -321,6 +322,13 @@ class Snapshots:
         if outcome:
             state.log("notice", "Background saving terminated with success")
             self._succeeded(state, self.dirty_at_start)
+        elif child.signal:
+            # backgroundSaveDoneHandlerDisk: the temporary file goes; SIGUSR1 is the
+            # way to stop a child without it counting as a failed save.
+            state.log("warning", "Background saving terminated by signal %d" % child.signal)
+            self._remove_temp(state, child.pid)
+            if child.signal != signal.SIGUSR1:
+                self._set_status(state, False)
         else:
             self._failed(state, child.error or "")
 
@@ -331,7 +339,11 @@ class Snapshots:
             return
         self.child = None
         child.kill()
-        path = os.path.join(os.path.dirname(_rdb_path(state)), "temp-%d.rdb" % child.pid)
+        self._remove_temp(state, child.pid)
+
+    @staticmethod
+    def _remove_temp(state: "ServerState", pid: int) -> None:
+        path = os.path.join(os.path.dirname(_rdb_path(state)), "temp-%d.rdb" % pid)
         try:
             os.unlink(path)
         except OSError:

@@ -131,6 +131,7 @@ class Child:
         self.pid = pid
         self._pipe = read_end
         self.error: Optional[str] = None
+        self.signal = 0                 # the signal that ended the child, if one did
 
     _frozen = 0                  # children alive that asked for gc.freeze()
 
@@ -177,7 +178,8 @@ class Child:
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
             return True
         if os.WIFSIGNALED(status):
-            self.error = "child terminated by signal %d" % os.WTERMSIG(status)
+            self.signal = os.WTERMSIG(status)
+            self.error = "child terminated by signal %d" % self.signal
         else:
             self.error = message.decode("utf-8", "replace") or "child failed"
         return False

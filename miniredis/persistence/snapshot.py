@@ -8,6 +8,8 @@ runs again. :func:`write_base` is the rewrite child's work.
 from __future__ import annotations
 
 import os
+import random
+import time
 from typing import TYPE_CHECKING, Any, List, Optional
 
 from hiredis import pack_command as _pack
@@ -178,6 +180,17 @@ def _raw_or_copy(value: Any) -> Any:
     return value if cls is bytes or cls is bytearray else _copy_value(value)
 
 
+def debug_delay(usec: int) -> None:
+    """rdb-key-save-delay's pause after each key written (Redis's debugDelay, which
+    tests use to make a save or a full synchronisation last): ``usec`` microseconds,
+    or, negative, one microsecond once in ``-usec`` keys. A plain sleep: the saving
+    child or a blocking SAVE stops, as Redis's does."""
+    if usec < 0:
+        usec = 1 if random.randrange(-usec) == 0 else 0
+    if usec:
+        time.sleep(usec / 1e6)
+
+
 def iter_dataset(state: "ServerState", raw_strings: bool = False) -> Any:
     """Every key of every database as it is now, without copying the dataset: yields
     (db id, key count, expiring count, generator of (key, value, expiry)), values as
@@ -187,11 +200,14 @@ def iter_dataset(state: "ServerState", raw_strings: bool = False) -> Any:
     skips or expires them). Meant for a forked child, whose data is frozen at the
     fork, or for work done before the event loop runs again."""
     convert = _raw_or_copy if raw_strings else _copy_value
+    delay = state.config.values["rdb-key-save-delay"]
 
     def keys(db: "Database") -> Any:
         expires = db.expires
         for key, value in db.data.items():
             yield key, convert(value), expires.get(key) if expires else None
+            if delay:
+                debug_delay(delay)
 
     for db in state.dbs:
         if db.data:
