@@ -125,6 +125,7 @@ def _section_memory(state) -> List[str]:
     total = _total_memory()
     scripts = memory.scripts()
     frag = rss / used if used else 0.0
+    replication_buffers, replica_buffers = state.replicas.buffer_memory()
     # Functions: counts, and estimates of their Lua runtime and registry (Redis
     # reports an empty Lua state as 32768 bytes).
     runner = getattr(state, "functions", None)
@@ -164,7 +165,8 @@ def _section_memory(state) -> List[str]:
         "mem_fragmentation_ratio:%.2f" % frag, "mem_fragmentation_bytes:%d" % (rss - used),
         "mem_not_counted_for_evict:%d" % figures["aof"], "mem_replication_backlog:%d" % (
             state.repl_feed.backlog.histlen if state.repl_feed is not None else 0),
-        "mem_total_replication_buffers:0", "mem_clients_slaves:0",
+        "mem_total_replication_buffers:%d" % replication_buffers,
+        "mem_clients_slaves:%d" % replica_buffers,
         "mem_clients_normal:%d" % memory.clients, "mem_cluster_links:0",
         "mem_aof_buffer:%d" % figures["aof"],
         # Values are freed as they leave, except long lists whose lazy free is still

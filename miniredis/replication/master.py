@@ -20,7 +20,7 @@ seconds after the last replica left. WAIT's deadlines are the blocking layer's.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .. import propagate
 from ..blocking import NOT_SERVED, block
@@ -528,6 +528,15 @@ class Master:
                          % (index, link.ip, link.conf.listening_port, link.info_state,
                             link.ack_offset, int(now - link.ack_time)))
         return lines
+
+    def buffer_memory(self) -> Tuple[int, int]:
+        """INFO memory's (mem_total_replication_buffers, mem_clients_slaves): Redis
+        shares one buffer between the backlog and the replicas, as long as the longest
+        of them needs; each replica counts the part it has not sent yet."""
+        pending = [link.stream_pending() for link in self.links.values()]
+        feed = self.state.repl_feed
+        backlog = feed.backlog.histlen if feed is not None else 0
+        return max([backlog] + pending), sum(pending)
 
     def backlog_lines(self) -> List[str]:
         feed = self.state.repl_feed
