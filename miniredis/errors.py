@@ -161,6 +161,9 @@ GETKEYS_NO_KEYS = "ERR The command has no key arguments"
 GETKEYS_INVALID_ARGS = "ERR Invalid arguments specified for command"
 SLOWLOG_COUNT = "ERR count should be greater than or equal to -1"
 SHUTDOWN_NOT_IN_PROGRESS = "ERR No shutdown in progress."
+SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs."
+SHUTDOWN_DENY_BLOCKING = ("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY "
+                          "BLOCKING client")
 
 # --- keyspace (appended) ---------------------------------------------------------------
 INT_RANGE = "ERR value is out of range, value must between -2147483648 and 2147483647"

@@ -39,6 +39,7 @@ class Pause:
         self.end_ms = 0                       # clock.ms() at which CLIENT PAUSE ends
         self.client_type = OFF                # CLIENT PAUSE's own part
         self.failover = False                 # FAILOVER's WRITE pause (no deadline)
+        self.shutdown = False                 # a shutdown waiting for replicas: the same
         self.postponed: Dict[int, Any] = {}   # client id -> client, in pause order
         self._timer: Any = None
 
@@ -59,6 +60,12 @@ class Pause:
         self.failover = on
         self._update()
 
+    def pause_shutdown(self, on: bool) -> None:
+        """A shutdown waiting for its replicas holds writes until it ends or is
+        aborted (Redis's PAUSE_DURING_SHUTDOWN); CLIENT UNPAUSE does not end it."""
+        self.shutdown = on
+        self._update()
+
     def unpause(self) -> None:
         """CLIENT UNPAUSE, or its deadline passed: end CLIENT PAUSE's part."""
         if self.client_type == OFF:
@@ -74,7 +81,7 @@ class Pause:
         """Recompute the effective type; when it gets less restrictive, postponed
         clients run again (held anew if a pause still applies to them)."""
         old = self.type
-        self.type = max(self.client_type, WRITE if self.failover else OFF)
+        self.type = max(self.client_type, WRITE if self.failover or self.shutdown else OFF)
         if self.type != old:
             self.state.refresh_gates()
         if self.type >= old or not self.postponed:

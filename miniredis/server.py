@@ -32,6 +32,7 @@ from .log import configured_logger
 from .readiness import ReadyQueue
 from .replication import replica
 from .security.protected import refuse_connection
+from .shutdown import Shutdown
 from .state import ServerState
 
 __all__ = ["Server", "ListenError"]
@@ -92,7 +93,7 @@ class Server(DataAccess):
         self._loading_deferred = defer_loading
         if not defer_loading:
             self._load()
-        self.state.shutdown_requested = self._shutdown_from_command
+        self.state.shutdown = Shutdown(self.state, self._exit_after_shutdown)
         self.state.rebind = self._rebind      # CONFIG SET bind/port
         # (socket, io watcher, key): key is (bind address, port), or None for the
         # unix socket.
@@ -106,7 +107,8 @@ class Server(DataAccess):
         self._stopped: Optional[gevent.event.Event] = None
         self._stop_watcher: Any = None
         self._cron: Optional[gevent.Greenlet] = None
-        self._shutdown_save: Optional[bool] = None   # SHUTDOWN SAVE / NOSAVE / neither
+        self._shutdown_save: Optional[bool] = None   # stop()'s save: as save points say
+        self._persisted = False     # a SHUTDOWN (or signal) saved what it had to
         self.state.clock.on_advance(self._on_clock_advance)
 
     def _load(self) -> None:
@@ -377,12 +379,8 @@ class Server(DataAccess):
     def _install_signal_handlers(self) -> None:
         import signal
 
-        def on_signal(signame: str) -> None:
-            self.logger("warning", "Received %s scheduling shutdown..." % signame)
-            self._stopped.set()
-
-        gevent.signal_handler(signal.SIGTERM, on_signal, "SIGTERM")
-        gevent.signal_handler(signal.SIGINT, on_signal, "SIGINT")
+        gevent.signal_handler(signal.SIGTERM, self.state.shutdown.on_signal, "SIGTERM")
+        gevent.signal_handler(signal.SIGINT, self.state.shutdown.on_signal, "SIGINT")
         crash.install(self.state)     # (serve_forever: this server owns the process)
 
     def _shutdown(self) -> None:
@@ -398,8 +396,9 @@ class Server(DataAccess):
         self.state.replicas.shutdown()       # a full sync's child
         for client in list(self.state.clients.values()):
             client.close()
-        # The AOF's last writes fsynced; an RDB save if SHUTDOWN/save points ask for it.
-        persistence.shutdown(self.state, self._shutdown_save)
+        # The AOF's last writes fsynced; an RDB save if save points ask for it (after
+        # SHUTDOWN or a signal, shutdown.py has done it).
+        persistence.shutdown(self.state, False if self._persisted else self._shutdown_save)
         path = self.state.unixsocket
         if path and os.path.exists(path):
             try:
@@ -411,8 +410,9 @@ class Server(DataAccess):
         self.state.loop = None
         self.logger("notice", "miniredis is now ready to exit, bye bye...")
 
-    def _shutdown_from_command(self, save: Optional[bool]) -> None:
-        self._shutdown_save = save
+    def _exit_after_shutdown(self) -> None:
+        """The shutdown sequence succeeded (see shutdown.py): stop serving."""
+        self._persisted = True
         if self._stopped is not None:
             self._stopped.set()
 
@@ -484,6 +484,7 @@ class Server(DataAccess):
                     state.tracking.limit()
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites
                 state.replicas.cron()         # replicas: pings, syncs, timeouts, backlog
+                state.shutdown.cron()         # a signal's shutdown; waiting for replicas
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)
 

@@ -120,7 +120,7 @@ class ServerState:
         self.on_key_expired: Optional[Callable[[Database, bytes], None]] = None
         self.on_client_reset: List[Callable[["Client"], None]] = []
         self.on_client_close: List[Callable[["Client"], None]] = []
-        self.shutdown_requested: Optional[Callable[[bool], None]] = None
+        self.shutdown: Any = None           # the server's Shutdown (shutdown.py)
         # Set by the Server: rebind(bind, port) swaps the TCP listeners (CONFIG SET
         # bind/port), raising OSError and keeping the old ones if it cannot.
         self.rebind: Optional[Callable[[str, int], None]] = None

@@ -86,12 +86,14 @@ def _section_server(state) -> List[str]:
         "lru_clock:%d" % (state.lru_clock & 0xFFFFFF),
         "executable:%s" % (state.executable or sys.executable),
         "config_file:%s" % state.config_file, "io_threads_active:0",
-    ]
+    ] + (state.shutdown.info_lines() if state.shutdown is not None else [])
 
 
 def _section_clients(state) -> List[str]:
     return [
-        "connected_clients:%d" % len(state.clients), "cluster_connections:0",
+        # (replicas are not counted, as in Redis: they have their own section)
+        "connected_clients:%d" % (len(state.clients) - len(state.replicas.links)),
+        "cluster_connections:0",
         "maxclients:%d" % state.config["maxclients"],
         "client_recent_max_input_buffer:%d" % state.clients_cron.recent_max_input(),
         "client_recent_max_output_buffer:0",
@@ -745,22 +747,14 @@ def lastsave(client, args: List[bytes]):
          group="server", since="1.0.0",
          summary="Synchronously save the dataset to disk and then shut down the server")
 def shutdown(client, args: List[bytes]):
-    save = None
-    for word in (arg.lower() for arg in args[1:]):
-        if word in (b"nosave", b"save"):
-            if save is not None:
-                raise CommandError(errors.SYNTAX)
-            save = word == b"save"
-        elif word in (b"now", b"force"):
-            pass
-        elif word == b"abort":
-            if len(args) != 2:   # ABORT takes no other option
-                raise CommandError(errors.SYNTAX)
+    from ..shutdown import parse_flags
+    flags, abort = parse_flags(args)
+    state = client.state
+    if abort:
+        if state.shutdown is None or not state.shutdown.abort():
             raise CommandError(errors.SHUTDOWN_NOT_IN_PROGRESS)
-        else:
-            raise CommandError(errors.SYNTAX)
-    hook = client.state.shutdown_requested
-    if hook is not None:
-        hook(save)      # None: save only if save points are configured
-    client.closing = True
-    return None
+        return OK
+    if state.shutdown is None:      # (a server that is not serving: nothing to stop)
+        client.closing = True
+        return None
+    return state.shutdown.command(client, flags)

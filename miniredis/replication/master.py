@@ -81,7 +81,7 @@ class Master:
     def free_backlog(self) -> None:
         state = self.state
         if state.repl_feed is not None:
-            self._settle()
+            self.settle()
             state.repl_feed.close_lane()
             state.repl_feed = None
             state.repl.lane = state.repl.encode_lane = None
@@ -148,7 +148,7 @@ class Master:
     def full_sync(self, client: "Client", pre_psync: bool) -> None:
         """Make ``client`` a replica waiting for an RDB (syncCommand's full resync)."""
         state = self.state
-        self._settle()
+        self.settle()
         self.sync_full += 1
         conf = self.conf(client)
         link = self._add_link(client, conf, pre_psync)
@@ -193,7 +193,7 @@ class Master:
         return link
 
     def _setup_full_resync(self, link: ReplicaLink, offset: int) -> None:
-        self._settle()          # bytes before ``offset`` are not this replica's
+        self.settle()           # bytes before ``offset`` are not this replica's
         link.initial_offset = offset
         link.state = WAIT_BGSAVE_END
         feed = self.state.repl_feed
@@ -239,7 +239,7 @@ class Master:
     def sync_finished(self, sync: FullSync, ok: bool) -> None:
         """The child is done: send the RDB (disk) or its end (diskless), then the
         stream; a failed child drops its replicas."""
-        self._settle()
+        self.settle()
         if self.sync is sync:
             self.sync = None
         links = [link for link in sync.links if not link.client.closed
@@ -324,7 +324,7 @@ class Master:
                 client.flush()
             self._check_limit(link)
 
-    def _settle(self) -> None:
+    def settle(self) -> None:
         """Bytes written this loop iteration reach the backlog and the replicas now:
         before a replica's place in the stream changes (see feed.py)."""
         feed = self.state.repl_feed
@@ -509,7 +509,7 @@ class Master:
             self.start_sync()
 
     def shutdown(self) -> None:
-        self._settle()
+        self.settle()
         if self.sync is not None:
             self.sync.kill()
             self.sync = None
