@@ -26,8 +26,7 @@ Accepted, validated and reported, but with no effect on this server:
   syslog-enabled, syslog-ident, syslog-facility, shutdown-on-sigint,
   shutdown-on-sigterm, shutdown-timeout, enable-module-command;
 - persistence tuning: rdbcompression, rdb-del-sync-files, rdb-save-incremental-fsync,
-  aof-rewrite-incremental-fsync, no-appendfsync-on-rewrite, aof-disable-auto-gc,
-  aof-use-rdb-preamble (the AOF base is always RESP),
+  aof-rewrite-incremental-fsync, no-appendfsync-on-rewrite,
   key-load-delay, loading-process-events-interval-bytes;
 - encodings and limits not modelled: list-max-listpack-size, list-compress-depth,
   sanitize-dump-payload, maxmemory-clients (no client eviction).

@@ -695,7 +695,8 @@ def test_failing_automatic_rewrites_are_limited(workdir, monkeypatch):
     monkeypatch.setattr(snapshot, "rewrite_commands", broken)
     log = os.path.join(workdir, "log.txt")
     with Server(port=0, appendonly=True, dir=workdir, logfile=log, quiet=False,
-                auto_aof_rewrite_min_size="1", auto_aof_rewrite_percentage="1") as server:
+                auto_aof_rewrite_min_size="1", auto_aof_rewrite_percentage="1",
+                aof_use_rdb_preamble=False) as server:
         r = redis.Redis(port=server.port)
         r.set("k", "v" * 1000)
         wait_until(lambda: "triggered the limit, will retry in 1 minutes" in _log(log))

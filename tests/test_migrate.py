@@ -160,7 +160,8 @@ def test_migrate_timeout_on_silent_target(mini):
 
 def test_migrate_logged_as_del(real_redis):
     workdir = tempfile.mkdtemp(prefix="mini-migrate-")
-    with Server(port=0, appendonly=True, dir=workdir) as server:
+    # (a RESP base: the files are piped into Redis below)
+    with Server(port=0, appendonly=True, dir=workdir, aof_use_rdb_preamble=False) as server:
         _call(real_redis.port, "FLUSHALL")
         _call(server.port, "SET", "a", "1")
         _call(server.port, "SET", "b", "2")

@@ -259,21 +259,22 @@ def _debug_loadaof(client, args: List[bytes]):
     from ..persistence import aofload
     from ..persistence.aof import AOFLoadError
     state = client.state
-    if state.aof is not None:
-        state.aof.write()      # flushAppendOnlyFile(1)
+    aof = persistence.files(state)
+    aof.write()                # flushAppendOnlyFile(1) (nothing when AOF is off)
     try:
-        missing = persistence.files(state).read_manifest() is None
+        aof.load_manifest()    # (the files on disk are the truth, as in Redis)
     except AOFLoadError as exc:
         raise CommandError(errors.DEBUG_LOADAOF_FAILED.format(exc)) from None
-    if missing:
+    if aof.manifest.empty and not os.path.isfile(os.path.join(aof.home, aof.prefix)):
         raise CommandError(errors.DEBUG_LOADAOF_MISSING)
     _empty_data(state)
+    aof.delete_history()
     state.propagator = None    # (the replay must not reach the AOF or replicas)
     # A slow script in the AOF serves the other clients (-LOADING) from its hook; this
     # one's further requests wait, as Redis's protectClient.
     reading = client.pause_reading()
     try:
-        aofload.load(state)
+        aofload.load(state, aof)
     except (AOFLoadError, OSError) as exc:
         raise CommandError(errors.DEBUG_LOADAOF_FAILED.format(exc)) from None
     finally:

@@ -6,7 +6,7 @@ from typing import Any, List
 
 from .. import errors
 from ..errors import CommandError
-from ..persistence import diskio, files, snapshots
+from ..persistence import files, snapshots
 from ..protocol import OK, Simple
 from . import command
 
@@ -21,17 +21,13 @@ def bgrewriteaof(client: Any, args: List[bytes]) -> Any:
     saves = getattr(state, "snapshots", None)
     if state.propagation.depth or client.no_blocking or (saves is not None and saves.child is not None):
         # Inside EXEC the transaction's effects are not logged yet: after it (Redis
-        # schedules the rewrite whenever it cannot start one at once).
+        # schedules the rewrite whenever it cannot start one at once). Asked for, it
+        # is not held back by earlier failures.
         aof.rewrite_scheduled = True
+        aof.rewrite_failures = 0
         return _status("Background append only file rewriting scheduled")
-    try:
-        aof.start_rewrite()
-    except OSError as exc:
-        aof.last_rewrite_ok = False
-        aof.rewrite_failures += 1
-        state.log("warning", "Can't rewrite append only file in background: %s"
-                  % diskio.strerror(exc))
-        raise CommandError(errors.REWRITE_CANT_START) from None
+    if not aof.start_rewrite():             # (logged)
+        raise CommandError(errors.REWRITE_CANT_START)
     return _status("Background append only file rewriting started")
 
 

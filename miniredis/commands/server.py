@@ -22,6 +22,7 @@ from . import COMMANDS, all_commands, command, container, lookup, stats_entries
 from .connection import REDIS_VERSION, help_reply
 from .pubsub import info_fields as pubsub_info
 from .. import configrewrite, evict, persistence
+from ..persistence import diskio
 
 
 def _flush_mode(client, args: List[bytes]) -> bool:
@@ -208,7 +209,7 @@ def _section_stats(state) -> List[str]:
         "pubsub_channels:%(pubsub_channels)d" % pubsub,
         "pubsub_patterns:%(pubsub_patterns)d" % pubsub,
         "pubsubshard_channels:%(pubsubshard_channels)d" % pubsub,
-        "latest_fork_usec:0", "total_forks:0", "migrate_cached_sockets:0",
+        "latest_fork_usec:0", "total_forks:%d" % diskio.Child.forks, "migrate_cached_sockets:0",
         "slave_expires_tracked_keys:0", "active_defrag_hits:0", "active_defrag_misses:0",
         "active_defrag_key_hits:0", "active_defrag_key_misses:0",
         "total_active_defrag_time:0", "current_active_defrag_time:0",
@@ -449,6 +450,14 @@ def _apply_appendonly(state, old: dict) -> Optional[str]:
     return persistence.appendonly_changed(state)
 
 
+def _apply_auto_gc(state, old: dict) -> Optional[str]:
+    # aof-disable-auto-gc no: the history files kept meanwhile go now (Redis's
+    # updateAofAutoGCEnabled).
+    if not state.config["aof-disable-auto-gc"]:
+        persistence.files(state).delete_history()
+    return None
+
+
 def _apply_write_denied(state, old: dict) -> Optional[str]:
     # Whether a failed bgsave still denies writes (MISCONF) depends on these.
     persistence.refresh_write_denied(state)
@@ -495,6 +504,7 @@ def _apply_listeners(error: str, for_port: bool):
 
 _APPLY = {
     "appendonly": _apply_appendonly,
+    "aof-disable-auto-gc": _apply_auto_gc,
     "requirepass": _apply_requirepass,
     "save": _apply_write_denied, "stop-writes-on-bgsave-error": _apply_write_denied,
     "min-replicas-to-write": _apply_min_replicas,

@@ -33,6 +33,7 @@ from . import aof as _aof
 from . import aofload, diskio, rdb, snapshot
 from .. import errors, propagate
 from ..commands import stats_entries
+from ..replication.restart import save_info
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
@@ -52,7 +53,11 @@ def start(state: "ServerState", load_rdb: bool = True) -> None:
 
     Raises :class:`miniredis.persistence.aof.AOFLoadError` when the files cannot be loaded.
     """
+    if load_rdb or state.config["appendonly"]:
+        files(state).load_manifest()      # (Redis reads it whatever appendonly says)
     if not state.config["appendonly"]:
+        if load_rdb:
+            files(state).delete_history()
         path = _rdb_path(state)
         if load_rdb and os.path.exists(path):
             started = time.monotonic()
@@ -72,21 +77,22 @@ def start(state: "ServerState", load_rdb: bool = True) -> None:
                       % (time.monotonic() - started))
             state.last_save = int(os.path.getmtime(path))
         return
-    manifest = aofload.load(state)
+    aof = files(state)
+    aofload.load(state, aof)
     # Loading ran commands: that is not traffic (Redis's loading client is not counted),
     # but their changes stay counted in the dirty counter, as Redis leaves them.
     state.stats.reset()
     for entry in stats_entries():
         entry.reset_stats()
     state.next_client_id = 1
-    aof = files(state)
     try:
-        aof.open_after_load(manifest)
+        aof.open_on_start()
     except OSError as exc:
         # Redis exits too: AOF on with files it cannot create or append to.
         where = exc.filename or aof.dir
         raise _aof.AOFLoadError("Can't open or create the append-only file %s: %s"
                                 % (where, diskio.strerror(exc))) from None
+    aof.delete_history()
     state.aof = aof
     propagate.refresh(state)
 
@@ -100,15 +106,7 @@ def appendonly_changed(state: "ServerState") -> Optional[str]:
     aof = files(state)
     if state.config["appendonly"]:
         if state.aof is None:
-            if aof.rewrite is not None:      # a BGREWRITEAOF with AOF off: superseded
-                aof.rewrite.abort("AOF turned on")
-            try:
-                aof.enable()
-            except OSError:
-                state.log("warning", "Redis needs to enable the AOF but can't trigger a "
-                                     "background AOF rewrite operation. Check the above "
-                                     "logs for more info about the error.")
-                aof.disable_after_failed_enable()
+            if not aof.enable():             # (logged)
                 return "Unable to turn on AOF. Check server logs."
             state.aof = aof
     elif state.aof is not None:
@@ -188,7 +186,7 @@ def shutdown(state: "ServerState", save: Optional[bool] = None) -> None:
     if state.aof is not None:
         aof.close()
     elif aof.rewrite is not None:
-        aof.rewrite.abort("the server is shutting down")
+        aof.rewrite.kill()
 
 
 def info_lines(state: "ServerState") -> List[str]:
@@ -269,7 +267,7 @@ class Snapshots:
         dirty = state.dirty
         try:
             rdb.write(_rdb_path(state), snapshot.iter_dataset(state, raw_strings=True),
-                      state.config, snapshot.function_records(state))
+                      state.config, snapshot.function_records(state), save_info(state))
         except OSError as exc:
             state.log("warning", "Write error saving DB on disk: %s" % diskio.strerror(exc))
             raise
@@ -286,10 +284,11 @@ class Snapshots:
         config = state.config
 
         functions = snapshot.function_records(state)
+        aux = save_info(state)          # (where this server stands in replication)
 
         def work() -> None:
             rdb.write(path, snapshot.iter_dataset(state, raw_strings=True), config,
-                      functions)
+                      functions, aux)
 
         if state.loop is None or not diskio.CAN_FORK:   # no loop to reap a child: inline
             try:

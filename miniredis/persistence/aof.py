@@ -1,18 +1,19 @@
-"""Append-only persistence: the writer (buffer, write, fsync policies, failures), the
-manifest and the rewrite's life cycle. Effects are in :mod:`.effects`, loading in
-:mod:`.aofload`, the dataset as commands in :mod:`.snapshot`.
+"""Append-only persistence: the writer (buffer, write, fsync policies, failures) and
+the AOF's files. The manifest is in :mod:`.manifest`, the rewrite's life cycle in
+:mod:`.aofrewrite`, effects in :mod:`.effects`, loading in :mod:`.aofload`, the
+dataset as commands in :mod:`.snapshot`.
 
-The layout is Redis 7.0's multi-part AOF (the default of real Redis 7): a directory
-(``appenddirname``, inside ``dir``) holding one *base* file (a compact rewrite of the
-dataset), the *incr* files written since, and ``<appendfilename>.manifest`` naming
-them in load order::
+The layout is Redis 7.0's multi-part AOF: a directory (``appenddirname``, inside
+``dir``) holding one *base* file (a rewrite of the dataset), the *incr* files written
+since, and ``<appendfilename>.manifest`` naming them in load order::
 
-    file appendonly.aof.1.base.aof seq 1 type b
+    file appendonly.aof.1.base.rdb seq 1 type b
     file appendonly.aof.1.incr.aof seq 1 type i
 
-Every file is plain RESP (``aof-use-rdb-preamble`` is not honoured: our base is always
-``.base.aof``), so a real redis-server 7 loads the directory as it is, and
-``cat base incr | redis-cli --pipe`` replays it into any Redis.
+The base is in RDB format with ``aof-use-rdb-preamble yes`` (Redis's default, and
+ours), in RESP (``.base.aof``) with ``no``; incr files are RESP. A real redis-server 7
+loads the directory as it is. A Redis 6 ``appendonly.aof`` in ``dir`` is moved into
+the directory as the base of a new manifest at start-up, as Redis 7 does.
 
 Effects, not requests, are logged (Redis's propagation): :mod:`miniredis.propagate`
 collects each write command's deterministic effect (:data:`.effects.EFFECTS`) once for
@@ -33,13 +34,7 @@ error that makes write commands get MISCONF until the cron's retry (once a secon
 succeeds; under ``always`` a failed write or fsync ends the process, as Redis exits.
 Error lines are logged at most once per 30 seconds, and once on recovery.
 
-Rewrite (BGREWRITEAOF, automatic, or turning AOF on): a new incr file takes every
-later write at once, and a forked child writes the dataset as it was at the fork into
-a temporary base file, so clients keep being served. The child fsyncs it; the parent
-(reaping the child from the cron) renames it, then a new manifest (base N+1, the new
-incr) replaces the old one atomically (temp file, fsync, rename, fsync of the
-directory). Until then the old manifest (old base, old incr, new incr) describes a
-complete dataset, so a crash or a failed rewrite loses nothing.
+Rewrite (BGREWRITEAOF, automatic, or turning AOF on): see :mod:`.aofrewrite`.
 """
 from __future__ import annotations
 
@@ -49,8 +44,11 @@ import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from . import diskio
-from .manifest import AOFLoadError, Manifest, write_atomically
-from .snapshot import encode, write_base
+from . import manifest as _manifest
+from . import aofrewrite
+from .aofrewrite import OFF, ON, WAIT_REWRITE, Rewrite, write_base_file
+from .manifest import AOFLoadError, Manifest  # noqa: F401 (the package's API)
+from .snapshot import encode
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -82,10 +80,11 @@ class AOF:
     def __init__(self, state: "ServerState") -> None:
         self.state = state
         config = state.config
-        self.dir = os.path.join(os.path.abspath(config["dir"]), config["appenddirname"])
+        self.home = os.path.abspath(config["dir"])
+        self.dir = os.path.join(self.home, config["appenddirname"])
         self.prefix = config["appendfilename"]
-        self.manifest_path = os.path.join(self.dir, self.prefix + ".manifest")
-        self.manifest = Manifest()
+        self.manifest = Manifest()          # server.aof_manifest: the files in use
+        self.status = OFF                   # aof_state: off, wait_rewrite or on
         self.fd = -1
         self.buf: List[bytes] = []          # committed effects not yet written
         self.waiting: Dict[Any, None] = {}  # clients whose replies wait for write()
@@ -106,7 +105,7 @@ class AOF:
         self.retried_at = 0.0               # last retry of a failed write (cron)
         self.incr_size = 0                  # bytes in the incr file being appended to
         self.delayed_fsync = 0
-        self.rewrite: Optional["_Rewrite"] = None
+        self.rewrite: Optional[Rewrite] = None
         self.rewrite_scheduled = False
         self.rewrites = 0
         self.rewrite_failures = 0           # consecutive
@@ -114,16 +113,15 @@ class AOF:
         self.limit_until = 0.0
         self.last_rewrite_ok = True
         self.last_rewrite_seconds = -1
-        # Does the manifest on disk describe the dataset? Not while the first rewrite
-        # after turning AOF on at runtime is running (Redis's AOF_WAIT_REWRITE).
-        self.complete = True
-        self.on = False                     # appendonly yes: effects are being logged
-        self.orphan: Optional[str] = None   # that rewrite's incr, not in a manifest yet
 
     # -- effects --------------------------------------------------------------------
     def append_unit(self, ops: List[Tuple[int, Any]]) -> None:
         """Append the effects of one unit (from :class:`miniredis.propagate.Propagator`):
-        (database id, encoded command) pairs, wrapped in MULTI/EXEC if more than one."""
+        (database id, encoded command) pairs, wrapped in MULTI/EXEC if more than one.
+        While AOF is being turned on, only a running rewrite's incr file takes them
+        (feedAppendOnlyFile): the rewrite that starts later covers the rest."""
+        if self.status != ON and self.rewrite is None:
+            return
         if self.state.config.values["aof-timestamp-enabled"]:
             self._stamp()
         if len(ops) == 1:
@@ -300,22 +298,11 @@ class AOF:
             return
         if self.rewrite_scheduled:
             if not self._rewrite_limited():
-                self._start_from_cron()
-        elif self.on and self._rewrite_due() and not self._rewrite_limited():
+                self.start_rewrite()
+        elif self.status == ON and self._rewrite_due() and not self._rewrite_limited():
             self.state.log("notice", "Starting automatic rewriting of AOF on %d%% growth"
                            % self._growth())
-            self._start_from_cron()
-
-    def _start_from_cron(self) -> None:
-        try:
             self.start_rewrite()
-        except OSError as exc:   # the directory, the new incr file, or fork: retry later
-            self.state.log("warning", "Can't rewrite append only file in background: %s"
-                           % diskio.strerror(exc))
-            self.last_rewrite_ok = False
-            self.rewrite_failures += 1
-            if self.on and not self.complete:
-                self.rewrite_scheduled = True
 
     def _rewrite_limited(self) -> bool:
         """Redis's aofRewriteLimited: after 3 consecutive failures, wait 1, 2, 4...
@@ -386,177 +373,181 @@ class AOF:
             self._status_changed()
 
     # -- files and manifest ---------------------------------------------------------
-    def _name(self, seq: int, kind: str) -> str:
-        return "%s.%d.%s.aof" % (self.prefix, seq, kind)
-
-    def _path(self, name: str) -> str:
+    def path(self, name: str) -> str:
+        """Where the AOF file ``name`` is (in the AOF directory)."""
         return os.path.join(self.dir, name)
 
-    def read_manifest(self) -> Optional[Manifest]:
-        """The manifest on disk, or None when there is none."""
+    def load_manifest(self) -> None:
+        """Read the manifest from disk (aofLoadManifestFromDisk): start-up, DEBUG
+        LOADAOF. Raises AOFLoadError for one Redis refuses (the lines Redis logs
+        before the error are logged here; the error is the exception's text)."""
         try:
-            with open(self.manifest_path, "rb") as handle:
-                text = handle.read()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise AOFLoadError("Can't open the AOF manifest %s for reading: %s"
-                               % (self.manifest_path, exc.strerror)) from None
-        return Manifest.parse(text, self.manifest_path)
-
-    def save_manifest(self, manifest: Manifest) -> None:
-        write_atomically(self.manifest_path, manifest.render())
-        self.manifest = manifest
-
-    def _open_incr(self, name: str) -> None:
-        """Make ``name`` the file effects are appended to (the previous one is closed)."""
-        try:
-            fd = os.open(self._path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        except OSError as exc:
-            self.state.log("warning", "Can't open the append-only file %s: %s"
-                           % (name, diskio.strerror(exc)))
+            self.manifest = _manifest.load(self.dir, self.prefix)
+        except _manifest.ManifestError as exc:
+            for line in exc.lines[:-1]:
+                self.state.log("warning", line)
             raise
+
+    def persist_manifest(self) -> None:
+        """Write the manifest if it changed (raises OSError, logged)."""
+        _manifest.persist(self.manifest, self.dir, self.prefix, self.state.log)
+
+    def switch_fd(self, fd: int) -> None:
+        """Make ``fd`` (a new, empty incr file) the file effects are appended to; the
+        previous one is fsynced and closed."""
         old = self.fd
-        self.write()
         if old >= 0:
             _fsync_quietly(old)
             os.close(old)
         self.fd = fd
-        self.incr_size = os.fstat(fd).st_size   # a short write is truncated back to it
+        self.incr_size = 0
         self.file_db = None   # a new file starts with no SELECTed database
         self.unsynced = False
 
-    def open_after_load(self, manifest: Optional[Manifest]) -> None:
-        """Start appending at server start (after loading ``manifest``, None: no AOF
-        existed, so an empty base and a first incr file are created, as Redis 7 does)."""
-        self.on = True
-        os.makedirs(self.dir, exist_ok=True)
-        if manifest is None or not manifest.incrs:
-            base_seq = manifest.base[1] if manifest and manifest.base else 1
-            if manifest is None or manifest.base is None:
-                write_atomically(self._path(self._name(base_seq, "base")), b"")
-                base = (self._name(base_seq, "base"), base_seq)
-            else:
-                base = manifest.base
-            incr = (self._name(1, "incr"), 1)
-            self._open_incr(incr[0])
-            self.save_manifest(Manifest(base, [incr]))
-        else:
-            self.manifest = manifest
-            self._open_incr(manifest.incrs[-1][0])
-        self.current_size = self._files_size(self.manifest)
-        if self.manifest.base is not None:
-            self.base_size = _size(self._path(self.manifest.base[0]))
+    def upgrade_from_single_file(self) -> None:
+        """Redis 6's ``dir/<appendfilename>`` becomes the base of a manifest and moves
+        into the AOF directory (aofUpgradePrepare); a crash at any point leaves a
+        state the next start upgrades again. Raises AOFLoadError."""
+        try:
+            diskio.create_dir_if_missing(self.dir)
+        except OSError as exc:
+            raise AOFLoadError("Can't open or create append-only dir %s: %s"
+                               % (self.state.config["appenddirname"],
+                                  diskio.strerror(exc))) from None
+        self.manifest.base = _manifest.AofInfo(self.prefix, 1, _manifest.BASE)
+        self.manifest.base_seq = 1
+        self.manifest.dirty = True
+        try:
+            self.persist_manifest()
+        except OSError as exc:
+            raise AOFLoadError(diskio.strerror(exc)) from None
+        try:
+            os.rename(os.path.join(self.home, self.prefix), self.path(self.prefix))
+        except OSError as exc:
+            raise AOFLoadError("Error trying to move the old AOF file %s into dir %s: %s"
+                               % (self.prefix, self.state.config["appenddirname"],
+                                  diskio.strerror(exc))) from None
+        self.state.log("notice", "Successfully migrated an old-style AOF file (%s) into "
+                                 "the AOF directory (%s)."
+                       % (self.prefix, self.state.config["appenddirname"]))
 
-    def _files_size(self, manifest: Manifest) -> int:
-        names = ([manifest.base[0]] if manifest.base else []) + [n for n, _ in manifest.incrs]
-        return sum(_size(self._path(name)) for name in names)
+    def open_on_start(self) -> None:
+        """Start appending at server start, after loading (aofOpenIfNeededOnServerStart):
+        with no AOF yet, a base of the (empty) dataset is written first; then the last
+        incr file is opened, or a first one created. Raises OSError (logged)."""
+        self.status = ON
+        log = self.state.log
+        try:
+            diskio.create_dir_if_missing(self.dir)
+        except OSError as exc:
+            log("warning", "Can't open or create append-only dir %s: %s"
+                % (self.state.config["appenddirname"], diskio.strerror(exc)))
+            raise
+        manifest = self.manifest
+        if manifest.empty:
+            name = manifest.new_base(self.prefix, self.state.config["aof-use-rdb-preamble"])
+            temp = os.path.join(self.home, "temp-rewriteaof-%d.aof" % os.getpid())
+            try:
+                write_base_file(self.state, temp)
+                os.replace(temp, self.path(name))
+            except OSError as exc:
+                _manifest.remove(temp)
+                log("warning", "Write error writing append only file on disk: %s"
+                    % diskio.strerror(exc))
+                raise
+            log("notice", "Creating AOF base file %s on server start" % name)
+        existed = bool(manifest.incrs)
+        name = manifest.last_incr(self.prefix)
+        try:
+            fd = os.open(self.path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as exc:
+            log("warning", "Can't open the append-only file %s: %s"
+                % (name, diskio.strerror(exc)))
+            raise
+        self.fd = fd
+        self.persist_manifest()
+        self.incr_size = os.fstat(fd).st_size   # a short write is truncated back to it
+        self.file_db = None
+        log("notice", "%s AOF incr file %s on server start"
+            % ("Opening" if existed else "Creating", name))
+        self.current_size = sum(_size(self.path(n)) for n in manifest.load_order())
+        if manifest.base is not None:
+            self.base_size = _size(self.path(manifest.base.name))
+
+    def delete_history(self) -> None:
+        """Delete the history files, unless aof-disable-auto-gc (aofDelHistoryFiles)."""
+        manifest = self.manifest
+        if self.state.config["aof-disable-auto-gc"] or not manifest.history:
+            return
+        for info in manifest.history:
+            self.state.log("notice", "Removing the history file %s in the background"
+                           % info.name)
+            _manifest.remove(self.path(info.name))
+        manifest.history = []
+        manifest.dirty = True
+        try:
+            self.persist_manifest()
+        except OSError:
+            pass                        # (logged; the next persist writes it)
 
     def close(self) -> None:
-        """Stop appending: write and fsync what is buffered (shutdown, appendonly no)."""
-        if self.rewrite is not None:
-            self.rewrite.abort("the AOF was turned off or the server is shutting down")
-        self.on = False
+        """Stop appending (stopAppendOnly: appendonly no, shutdown, a replica's full
+        sync): write and fsync what is buffered; a running rewrite is killed."""
         self.write()
         if self.fd >= 0:
             _fsync_quietly(self.fd)
             os.close(self.fd)
             self.fd = -1
+        self.status = OFF
+        self.rewrite_scheduled = False
+        self.incr_size = 0
+        if self.rewrite is not None:
+            self.rewrite.kill()
+        self.buf = []
 
     # -- rewrite ---------------------------------------------------------------------
-    def enable(self) -> None:
-        """CONFIG SET appendonly yes: log from now on; the first rewrite makes the base
-        (until it is done the manifest on disk is not touched, as in Redis). Raises
-        OSError when the directory or the first incr file cannot be created."""
-        self.on = True
-        self.complete = False
+    def enable(self) -> bool:
+        """CONFIG SET appendonly yes (startAppendOnly): log from the next rewrite on;
+        until it is done the manifest on disk is not touched. False (logged): the
+        rewrite cannot start, AOF stays off."""
+        log = self.state.log
+        self.status = WAIT_REWRITE
+        if _saving(self.state):
+            self.rewrite_scheduled = True
+            log("warning", "AOF was enabled but there is already another background "
+                           "operation. An AOF background was scheduled to start when "
+                           "possible.")
+        elif self.state.propagation.depth:
+            self.rewrite_scheduled = True
+            log("warning", "AOF was enabled during a transaction. An AOF background was "
+                           "scheduled to start when possible.")
+        else:
+            if self.rewrite is not None:
+                log("warning", "AOF was enabled but there is already an AOF rewriting in "
+                               "background. Stopping background AOF and starting a "
+                               "rewrite now.")
+                self.rewrite.kill()
+            if not self.start_rewrite():
+                self.status = OFF
+                log("warning", "Redis needs to enable the AOF but can't trigger a "
+                               "background AOF rewrite operation. Check the above logs "
+                               "for more info about the error.")
+                return False
+        self.last_fsync = time.monotonic()
         # Earlier errors belong to files no longer written (Redis's startAppendOnly).
         if not self.fsync_ok:
-            self.state.log("warning", "AOF reopen, just ignore the AOF fsync error in bio job")
+            log("warning", "AOF reopen, just ignore the AOF fsync error in bio job")
             self.fsync_ok = True
         if not self.last_write_ok:
-            self.state.log("warning", "AOF reopen, just ignore the last error.")
+            log("warning", "AOF reopen, just ignore the last error.")
             self.last_write_ok = True
             self.buf = []
-        self.start_rewrite()
+        return True
 
-    def disable_after_failed_enable(self) -> None:
-        """``enable`` raised: back to AOF off, no file left open."""
-        self.on = False
-        self.complete = True
-        if self.orphan:
-            _remove(self._path(self.orphan))
-            self.orphan = None
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
-    def start_rewrite(self) -> None:
-        """Begin a background rewrite (BGREWRITEAOF, growth, or turning AOF on).
-
-        With AOF off (BGREWRITEAOF only) the result is a base file and a manifest
-        naming it alone, as Redis 7 writes.
-        """
-        self.rewrite_scheduled = False
-        try:
-            os.makedirs(self.dir, exist_ok=True)
-        except OSError as exc:
-            self.state.log("warning", "Can't open or create append-only dir %s: %s"
-                           % (self.state.config["appenddirname"], diskio.strerror(exc)))
-            raise
-        # The files on disk describe the dataset only while AOF is on and complete;
-        # otherwise only their numbers matter, and they are replaced at the end.
-        trusted = self.on and self.complete
-        old = self.manifest if trusted else (_quiet_manifest(self) or Manifest())
-        base_seq = (old.base[1] if old.base else 0) + 1
-        incr: Optional[Tuple[str, int]] = None
-        if self.on:
-            incr_seq = max([seq for _, seq in old.incrs] + [0]) + 1
-            incr = (self._name(incr_seq, "incr"), incr_seq)
-            self._open_incr(incr[0])
-            if self.orphan and self.orphan != incr[0]:
-                _remove(self._path(self.orphan))   # an earlier attempt's lost incr
-                self.orphan = None
-            if trusted:
-                # A crash during the rewrite loads old base + old incrs + the new incr.
-                try:
-                    self.save_manifest(Manifest(old.base, old.incrs + [incr]))
-                except OSError:
-                    # The new incr is in no manifest: keep appending to the old one.
-                    if old.incrs:
-                        self._open_incr(old.incrs[-1][0])
-                    _remove(self._path(incr[0]))
-                    raise
-            else:
-                self.orphan = incr[0]
-        self.rewrite = _Rewrite(self, base_seq, incr, old)
-        try:
-            self.rewrite.start()
-        except OSError:                       # fork failed: nothing runs
-            self.rewrite = None
-            raise
-
-    def rewrite_finished(self, rewrite: "_Rewrite", error: Optional[str]) -> None:
-        self.rewrite = None
-        self.last_rewrite_seconds = int(time.monotonic() - rewrite.started)
-        if error is not None:
-            self.rewrite_failures += 1
-            self.last_rewrite_ok = False
-            self.state.log("warning", "Background AOF rewrite failed: %s" % error)
-            if self.on and not self.complete:
-                self.rewrite_scheduled = True   # turning AOF on must finish: retry
-            return
-        if self.on:
-            self.complete = True
-            self.orphan = None
-        self.rewrites += 1
-        self.rewrite_failures = 0
-        self.last_rewrite_ok = True
-        self.base_size = rewrite.size
-        self.current_size = rewrite.size + sum(len(chunk) for chunk in self.buf)
-        if rewrite.incr is not None:
-            self.current_size += _size(self._path(rewrite.incr[0]))
-        self.state.log("notice", "Background AOF rewrite finished successfully")
+    def start_rewrite(self) -> bool:
+        """Begin a background rewrite (BGREWRITEAOF, growth, turning AOF on; see
+        :mod:`.aofrewrite`). False when it could not start (logged)."""
+        return aofrewrite.start(self)
 
     def info_fields(self) -> List[str]:
         """The AOF part of INFO persistence (while AOF is on)."""
@@ -576,13 +567,6 @@ def _saving(state: "ServerState") -> bool:
     return saves is not None and saves.child is not None
 
 
-def _quiet_manifest(aof: AOF) -> Optional[Manifest]:
-    try:
-        return aof.read_manifest()
-    except AOFLoadError:
-        return None
-
-
 def _size(path: str) -> int:
     try:
         return os.path.getsize(path)
@@ -593,93 +577,5 @@ def _size(path: str) -> int:
 def _fsync_quietly(fd: int) -> None:
     try:
         os.fsync(fd)
-    except OSError:
-        pass
-
-
-class _Rewrite:
-    """One background rewrite: a forked child writes the dataset as it was at the
-    fork into a temporary base file (the parent keeps serving and logs later writes
-    into the new incr file); when the child is done, the parent installs the base
-    and a new manifest (a rename and a small file: no stall)."""
-
-    def __init__(self, aof: AOF, base_seq: int, incr: Optional[Tuple[str, int]],
-                 old: Manifest) -> None:
-        self.aof = aof
-        self.base_seq = base_seq
-        self.incr = incr
-        self.old = old                       # the files the new base replaces
-        self.started = time.monotonic()
-        self.size = 0
-        self.temp = os.path.join(aof.dir, "temp-rewriteaof-bg-%d.aof" % os.getpid())
-        self.child: Optional[diskio.Child] = None
-        self.aborted = False
-
-    def start(self) -> None:
-        """Fork the child (raises OSError when fork fails); without an event loop
-        (embedded, not serving) the base is written here and now."""
-        state = self.aof.state
-        if state.loop is None or not diskio.CAN_FORK:
-            try:
-                write_base(state, self.temp)
-            except Exception as exc:
-                self._failed(exc if not isinstance(exc, OSError)
-                             else diskio.strerror(exc))
-                return
-            self._install()
-            return
-        temp = self.temp
-        self.child = diskio.Child(lambda: write_base(state, temp))
-
-    def poll(self) -> None:
-        """Called by the cron: finish the rewrite once the child has exited."""
-        child = self.child
-        if child is None:
-            return
-        outcome = child.poll()
-        if outcome is None:
-            return
-        self.child = None
-        if outcome:
-            self._install()
-        else:
-            self._failed(child.error)
-
-    def abort(self, why: str) -> None:
-        self.aborted = True
-        if self.child is not None:
-            self.child.kill()
-            self.child = None
-        _remove(self.temp)
-        self.aof.rewrite_finished(self, why)
-
-    def _failed(self, why: Any) -> None:
-        _remove(self.temp)
-        if not self.aborted:
-            self.aof.rewrite_finished(self, str(why))
-
-    def _install(self) -> None:
-        aof = self.aof
-        try:
-            self.size = _size(self.temp)
-            base_name = aof._name(self.base_seq, "base")
-            os.replace(self.temp, aof._path(base_name))
-            old = self.old
-            incrs = [self.incr] if self.incr is not None else []
-            aof.save_manifest(Manifest((base_name, self.base_seq), incrs))
-            keep = [base_name] + [name for name, _ in incrs]
-            for name in ([old.base[0]] if old.base else []) + [n for n, _ in old.incrs]:
-                if name not in keep:
-                    _remove(aof._path(name))
-        except OSError as exc:  # disk full, permissions...: the old files stay in use
-            self._failed(diskio.strerror(exc))
-            return
-        if not self.aborted:
-            aof.rewrite_finished(self, None)
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
     except OSError:
         pass

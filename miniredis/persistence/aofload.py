@@ -3,12 +3,14 @@ client, a torn tail truncated per ``aof-load-truncated``, corruption refused wit
 offset (Redis's loadAppendOnlyFiles)."""
 from __future__ import annotations
 
+import errno
 import os
 import time
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from ..commands import lookup as lookup_command
-from .aof import AOF, AOFLoadError, Manifest
+from . import diskio
+from .aof import AOF, AOFLoadError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
@@ -84,33 +86,50 @@ def _parse_command(data: bytes, pos: int) -> Tuple[List[bytes], int]:
 class Loader:
     """Replays AOF files into the keyspace through a socket-less client."""
 
-    def __init__(self, state: "ServerState") -> None:
+    def __init__(self, state: "ServerState", prefix: str = "") -> None:
         from ..connection import Client
         self.state = state
+        self.prefix = prefix             # appendfilename: an upgraded Redis 6 file
         self.client = Client(state, _NoSocket(), "", "")
         self.client.set_authenticated(True, state.acl.superuser)   # no ACL checks
         self.client.obeyed = True        # mustObeyClient: FUNCTION LOAD without timeout
         self.commands = 0
 
-    def load_file(self, path: str, last: bool) -> int:
-        """Replay ``path``; returns the byte length of its valid part. A torn tail
-        (only allowed in the ``last`` file) is truncated per aof-load-truncated."""
+    def load_file(self, path: str, last: bool) -> Optional[int]:
+        """Replay ``path``; returns the byte length of its valid part (None: the file
+        is empty). A torn tail (only allowed in the ``last`` file) is truncated per
+        aof-load-truncated."""
         name = os.path.basename(path)
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
         except FileNotFoundError:
-            raise AOFLoadError("The AOF file %s doesn't exist" % name) from None
+            raise AOFLoadError("The append log file %s doesn't exist: %s"
+                               % (name, os.strerror(errno.ENOENT))) from None
+        except OSError as exc:
+            raise AOFLoadError("Fatal error: can't open the append log file %s for "
+                               "reading: %s" % (name, diskio.strerror(exc))) from None
+        if not data:
+            return None
         pos = 0
         size = len(data)
         if data[:5] == b"REDIS":
-            # An RDB preamble (Redis's default base, aof-use-rdb-preamble yes): the
-            # snapshot, then possibly commands.
+            # An RDB base (aof-use-rdb-preamble yes), or a Redis 6 AOF with an RDB
+            # preamble: the snapshot, then possibly commands.
             from .rdb import RDBError, load_bytes
+            old_style = name == self.prefix
+            self.state.log("notice", "Reading RDB preamble from AOF file..." if old_style
+                           else "Reading RDB base file on AOF loading...")
             try:
                 pos = load_bytes(self.state, data, name)[2]
             except RDBError as exc:
-                raise AOFLoadError(str(exc)) from None
+                self.state.log("warning", str(exc))
+                raise AOFLoadError(
+                    ("Error reading the RDB preamble of the AOF file %s, AOF loading "
+                     "aborted" if old_style else "Error reading the RDB base file %s, "
+                     "AOF loading aborted") % name) from None
+            if old_style:
+                self.state.log("notice", "Reading the remaining AOF tail...")
         in_multi_since = -1
         batch: List[List[bytes]] = []
         try:
@@ -203,23 +222,52 @@ class Loader:
         self.client._update_gate()
 
 
-def load(state: "ServerState") -> Optional[Manifest]:
-    """Load the AOF named by the manifest in ``dir``/``appenddirname`` at start-up.
-
-    Returns the manifest (None when there is no AOF: the server starts empty). Raises
-    AOFLoadError, leaving the files untouched, when they cannot be loaded.
-    """
-    aof = AOF(state)
-    manifest = aof.read_manifest()
-    if manifest is None:
-        return None
+def load(state: "ServerState", aof: AOF) -> bool:
+    """Load the files ``aof.manifest`` names (Redis's loadAppendOnlyFiles), after
+    moving a Redis 6 single-file AOF into the AOF directory when that is what ``dir``
+    holds (aofUpgradePrepare). Returns False when there is no AOF (the server starts
+    empty). Raises AOFLoadError when the files cannot be loaded."""
+    manifest = aof.manifest
+    if os.path.isfile(os.path.join(aof.home, aof.prefix)):
+        # Upgrade when no directory, no manifest, or an upgrade interrupted before
+        # the file was moved (a manifest naming it alone, not yet in the directory).
+        base = manifest.base
+        if not os.path.isdir(aof.dir) or manifest.empty or (
+                base is not None and not manifest.incrs and base.name == aof.prefix
+                and not os.path.isfile(aof.path(aof.prefix))):
+            aof.upgrade_from_single_file()
+    if manifest.empty:
+        return False
     started = time.monotonic()
-    loader = Loader(state)
-    files = ([manifest.base[0]] if manifest.base else []) + [n for n, _ in manifest.incrs]
-    for index, name in enumerate(files):
-        path = aof._path(name)
-        loader.load_file(path, last=index == len(files) - 1)
+    names = manifest.load_order()
+    total = 0
+    for name in names:
+        try:
+            total += os.stat(aof.path(name)).st_size
+        except OSError as exc:
+            raise AOFLoadError("Unable to obtain the AOF file %s length. stat: %s"
+                               % (name, diskio.strerror(exc))) from None
+    aof.current_size = total
+    aof.base_size = 0
+    if not total:
+        return True                    # (AOF_EMPTY: nothing to load)
+    loader = Loader(state, aof.prefix)
+    for index, name in enumerate(names):
+        began = time.monotonic()
+        if loader.load_file(aof.path(name), last=index == len(names) - 1) is not None:
+            state.log("notice", "DB loaded from %s file %s: %.3f seconds"
+                      % ("base" if manifest.base is not None and index == 0 else "incr",
+                         name, time.monotonic() - began))
+    if manifest.base is not None:
+        aof.base_size = _size(aof.path(manifest.base.name))
     loader.finish()
     state.log("notice", "DB loaded from append only file: %.3f seconds"
               % (time.monotonic() - started))
-    return manifest
+    return True
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0

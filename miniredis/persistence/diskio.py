@@ -69,6 +69,17 @@ def write_or_raise(fd: int, data: bytes) -> None:
         raise error
 
 
+def create_dir_if_missing(path: str) -> None:
+    """mkdir unless the directory is there (Redis's dirCreateIfMissing: anything else
+    in the way is "Not a directory"). Raises OSError."""
+    try:
+        os.mkdir(path, 0o755)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR),
+                                     path) from None
+
+
 def strerror(exc: BaseException) -> str:
     """The C library's text for an OSError (what Redis's strerror(errno) prints)."""
     if isinstance(exc, OSError) and exc.errno is not None:
@@ -128,12 +139,14 @@ class Child:
                 os._exit(status)
         os.close(write_end)
         os.set_blocking(read_end, False)
+        Child.forks += 1
         self.pid = pid
         self._pipe = read_end
         self.error: Optional[str] = None
         self.signal = 0                 # the signal that ended the child, if one did
 
     _frozen = 0                  # children alive that asked for gc.freeze()
+    forks = 0                    # children forked by this process (INFO total_forks)
 
     @staticmethod
     def _thaw() -> None:

@@ -311,7 +311,8 @@ class _Output:
         self.size += len(data)
 
 
-def write(path: str, dataset: Any, config: Any, functions: bytes = b"") -> int:
+def write(path: str, dataset: Any, config: Any, functions: bytes = b"",
+          aux: Tuple[Tuple[bytes, bytes], ...] = ()) -> int:
     """Write ``dataset`` (snapshot.iter_dataset's, with values kept as they are) to
     ``path`` atomically: a temp file, fsync, rename, fsync of the directory.
     Returns the file's size. Strings are stored raw (the format allows it), except
@@ -320,7 +321,7 @@ def write(path: str, dataset: Any, config: Any, functions: bytes = b"") -> int:
     temp = os.path.join(directory, "temp-%d.rdb" % os.getpid())
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        size = write_fd(fd, dataset, config, functions)
+        size = write_fd(fd, dataset, config, functions, aux)
         diskio.fsync(fd)
     except BaseException:
         os.close(fd)
@@ -340,9 +341,10 @@ def write(path: str, dataset: Any, config: Any, functions: bytes = b"") -> int:
 
 
 def write_fd(fd: int, dataset: Any, config: Any, functions: bytes = b"",
-             aux: Tuple[Tuple[bytes, bytes], ...] = ()) -> int:
+             aux: Tuple[Tuple[bytes, bytes], ...] = (), aof_base: bool = False) -> int:
     """Write the RDB of ``dataset`` to the open ``fd`` (a file, or the pipe a full
-    synchronisation streams to replicas); ``aux``: extra AUX fields (repl-id...).
+    synchronisation streams to replicas); ``aux``: extra AUX fields (repl-id...);
+    ``aof_base``: an AOF base file (its ``aof-base`` field says 1).
     Returns the number of bytes written."""
     node_entries = config["stream-node-max-entries"]
     compress = bool(config["rdbcompression"])
@@ -355,7 +357,7 @@ def write_fd(fd: int, dataset: Any, config: Any, functions: bytes = b"",
         add(piece)
     for name, value in aux:
         add(_aux(name, value))
-    add(_aux(b"aof-base", b"0"))
+    add(_aux(b"aof-base", b"1" if aof_base else b"0"))
     if functions:                     # the libraries' records, before the keys
         add(functions)
     for db_id, count, expiring, items in dataset:
@@ -689,8 +691,13 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
     config = state.config
     now = state.clock.ms()
     # A replica loads expired keys too: its master's DELs will follow (rdbLoad's
-    # iAmMaster test).
-    replica_keeps = state.repl.master_host is not None
+    # iAmMaster test; at start-up, replicaof in the configuration says it).
+    repl = state.repl
+    replica_keeps = repl.master_host is not None or bool(config.values["replicaof"])
+    # A master starting up puts a DEL for each expired key it skips in its backlog
+    # (RDBFLAGS_FEED_REPL), so the offset it restores stays true to its replicas.
+    feed = state.repl_feed if repl.feed_expired_on_load else None
+    aux_fields: Dict[bytes, bytes] = {}
     db = state.dbs[0]
     empty_skipped = 0
     expires_at: Optional[int] = None
@@ -709,8 +716,8 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
             reader.number()
             reader.number()
         elif opcode == OP_AUX:
-            reader.string()
-            reader.string()
+            name = reader.string()
+            aux_fields[name] = reader.string()
         elif opcode == OP_EXPIRETIME_MS:
             expires_at = struct.unpack("<q", reader.take(8))[0]
         elif opcode == OP_EXPIRETIME:
@@ -733,6 +740,10 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
                 empty_skipped += 1
             elif expires_at is not None and expires_at <= now and replica_keeps is False:
                 expired += 1            # as a master does: expired keys are not loaded
+                if feed is not None:
+                    from .snapshot import encode
+                    feed.append_one(db.id, encode([b"UNLINK" if config.values[
+                        "lazyfree-lazy-expire"] else b"DEL", key]))
             elif key in db.data and not merge:
                 raise reader.fail("duplicate key '%s'" % key.decode("utf-8", "replace"))
             else:
@@ -759,6 +770,7 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
     from . import snapshots
     saves = snapshots(state)
     saves.loaded, saves.expired = loaded, expired
+    repl.loaded_info = _replication_info(aux_fields)
     if empty_skipped:
         state.log("warning", "Done loading RDB, keys loaded: %d, keys expired: %d, empty "
                              "keys skipped: %d." % (loaded, expired, empty_skipped))
@@ -766,6 +778,20 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
         state.log("notice", "Done loading RDB, keys loaded: %d, keys expired: %d."
                   % (loaded, expired))
     return loaded, expired, reader.pos
+
+
+def _replication_info(aux: Dict[bytes, bytes]) -> Optional[Tuple[str, int, int]]:
+    """The file's repl-id, repl-offset and repl-stream-db (rdbPopulateSaveInfo's
+    fields), when all three are there and valid, else None."""
+    try:
+        replid = aux[b"repl-id"].decode("ascii")
+        offset = int(aux[b"repl-offset"])
+        stream_db = int(aux[b"repl-stream-db"])
+    except (KeyError, ValueError, UnicodeDecodeError):
+        return None
+    if len(replid) != 40 or offset < 0 or stream_db < 0:
+        return None
+    return replid, offset, stream_db
 
 
 def _load_function(state: "ServerState", reader: _Reader, pre_ga: bool,
