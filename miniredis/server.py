@@ -30,7 +30,7 @@ from .embed import DataAccess
 from .errors import MAX_CLIENTS
 from .log import configured_logger
 from .readiness import ReadyQueue
-from .replication import replica
+from .replication import replica, restart
 from .security.protected import refuse_connection
 from .shutdown import Shutdown
 from .state import ServerState
@@ -112,7 +112,9 @@ class Server(DataAccess):
         self.state.clock.on_advance(self._on_clock_advance)
 
     def _load(self) -> None:
+        restart.before_load(self.state)       # a master's backlog, for expired keys' DELs
         persistence.start(self.state, self._load_rdb)   # AOFLoadError: refuse to start
+        restart.after_load(self.state)        # the RDB's place in replication history
         evict.apply_config(self.state, startup=True)   # maxmemory: gates, LFU maps
 
     # -- addresses ----------------------------------------------------------------

@@ -733,7 +733,11 @@ def start(state: "ServerState") -> None:
     host, _, port = value.rpartition(" ")
     repl.master_host = host
     repl.master_port = int(port)
-    repl.link = MasterLink(state, host, int(port), None)
+    # Restarted from an RDB that recorded our place in the master's history (see
+    # restart.py): that is the cached master the first PSYNC continues from.
+    restored, repl.restored = repl.restored, None
+    cached = _Cached(*restored) if restored is not None else None
+    repl.link = MasterLink(state, host, int(port), cached)
     _refresh_gates(state)
     repl.link.start()
 

@@ -7,7 +7,7 @@ replicas of the old master can continue with a partial resynchronisation.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 
 def new_replid() -> str:
@@ -44,6 +44,12 @@ class ReplicationState:
         self.gate = False
         self.applying = False
         self.loading = False        # the master's RDB is loading: -LOADING (gated)
+        # PSYNC after a restart (replication/restart.py): the last RDB load's repl-id,
+        # repl-offset and repl-stream-db, and whether that load feeds the backlog the
+        # DELs of the expired keys it skips (a master starting up).
+        self.loaded_info: Optional[Tuple[str, int, int]] = None
+        self.feed_expired_on_load = False
+        self.restored: Optional[Tuple[str, int, int]] = None    # for the first link
 
     @property
     def offset(self) -> int:
