@@ -166,6 +166,7 @@ class Shutdown:
         """finishShutdown's files: no saving child left, the AOF fsynced, the final
         RDB written when asked. False when that save failed (without FORCE)."""
         from . import persistence
+        from .persistence.aofrewrite import WAIT_REWRITE
         state = self.state
         log = state.log
         save, _, force = self.flags
@@ -173,6 +174,15 @@ class Shutdown:
         if saves.child is not None:
             log("warning", "There is a child saving an .rdb. Killing it!")
             saves.kill(state)
+        files = getattr(state, "aof_files", None)
+        if files is not None and files.rewrite is not None:
+            if files.status == WAIT_REWRITE:    # the first rewrite holds the only copy
+                if not force:
+                    log("warning", "Writing initial AOF, can't exit.")
+                    return False
+                log("warning", "Writing initial AOF. Exit anyway.")
+            log("warning", "There is a child rewriting the AOF. Killing it!")
+            files.rewrite.kill()
         aof = state.aof
         if aof is not None:
             log("notice", "Calling fsync() on the AOF file.")

@@ -202,3 +202,36 @@ def test_a_failed_final_save_keeps_the_server(tmp_path):
     assert outcomes["miniredis"] == outcomes["redis"] == [
         b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n", b"+PONG\r\n", True, 0,
         True, True, True]
+
+
+def test_no_exit_while_the_first_aof_rewrite_runs(tmp_path):
+    """AOF just turned on: until its first rewrite is done the data is in no file, so
+    SHUTDOWN refuses ("Writing initial AOF, can't exit."); FORCE exits anyway."""
+    outcomes = {}
+    for kind in ("redis", "miniredis"):
+        directory = str(tmp_path / kind)
+        os.mkdir(directory)
+        proc, port = start_process(
+            lambda port: _argv(kind) + ["--port", str(port), "--bind", "127.0.0.1",
+                                        "--dir", directory, "--save", "",
+                                        "--logfile", "log.txt"], what=kind, cwd=ROOT)
+        try:
+            conn = RawConnection(port)
+            conn.call("SET", "k", "v")
+            conn.call("CONFIG", "SET", "rdb-key-save-delay", "30000000")
+            conn.call("CONFIG", "SET", "appendonly", "yes")
+            replies = [conn.call("SHUTDOWN"), conn.call("PING")]
+            conn.send("SHUTDOWN", "NOSAVE", "FORCE")
+            replies += [conn.closed_by_peer(10), proc.wait(10)]
+            conn.close()
+            with open(os.path.join(directory, "log.txt")) as handle:
+                log = handle.read()
+            replies += ["Writing initial AOF, can't exit." in log,
+                        "Writing initial AOF. Exit anyway." in log,
+                        "There is a child rewriting the AOF. Killing it!" in log]
+            outcomes[kind] = replies
+        finally:
+            stop_process(proc, directory)
+    assert outcomes["miniredis"] == outcomes["redis"] == [
+        b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n", b"+PONG\r\n", True, 0,
+        True, True, True]
