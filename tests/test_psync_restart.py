@@ -139,3 +139,28 @@ def test_replica_restart_continues_with_its_master(tmp_path):
             stop_process(master, mdir)
             stop_process(replica, rdir)
     assert outcomes["miniredis"] == outcomes["redis"] == ("1", "1", b":40\r\n", True)
+
+
+def test_resetstat_clears_the_sync_counters(tmp_path):
+    """CONFIG RESETSTAT zeroes sync_full/sync_partial_ok/err as Redis's
+    resetServerStats does (Redis's psync2 tests reset, then count)."""
+    outcomes = {}
+    for kind in ("redis", "miniredis"):
+        mdir, rdir = str(tmp_path / (kind + "-m")), str(tmp_path / (kind + "-r"))
+        os.mkdir(mdir)
+        os.mkdir(rdir)
+        mport, rport = free_port(), free_port()
+        master = _start(kind, mdir, mport, "--save", "")
+        replica = _start("redis", rdir, rport, "--save", "", "--replicaof",
+                         "127.0.0.1 %d" % mport)
+        try:
+            _wait(lambda: _in_sync(mport, rport))
+            before = _fields(mport, "stats")["sync_full"]
+            _call(mport, "CONFIG", "RESETSTAT")
+            stats = _fields(mport, "stats")
+            outcomes[kind] = (before, stats["sync_full"], stats["sync_partial_ok"],
+                              stats["sync_partial_err"])
+        finally:
+            stop_process(master, mdir)
+            stop_process(replica, rdir)
+    assert outcomes["miniredis"] == outcomes["redis"] == ("1", "0", "0", "0")

@@ -535,6 +535,8 @@ def config_help(client, args: List[bytes]):
 def config_resetstat(client, args: List[bytes]):
     state = client.state
     state.stats.reset()
+    replicas = state.replicas       # (resetServerStats: the sync counters too)
+    replicas.sync_full = replicas.sync_partial_ok = replicas.sync_partial_err = 0
     state.slowlog.clear()
     for entry in stats_entries():
         entry.reset_stats()     # latency histograms too
