@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .master import Master
 
 _PIPE_READ = 1 << 18            # bytes read from the diskless child's pipe at a time
-_PIPE_BACKLOG = 1 << 23         # pause reading while a replica has this much unsent
+_PIPE_BACKLOG = 1 << 20         # pause reading while a replica has this much unsent
 
 
 
@@ -91,9 +91,13 @@ class FullSync:
     # -- diskless: forwarding the pipe --------------------------------------------------
     def _on_pipe(self) -> None:
         links = [link for link in self.links if not link.client.closed]
+        if any(link.client.output_pending > _PIPE_BACKLOG for link in links):
+            self._pause()       # the slowest replica sets the pace (rdbPipeReadHandler)
+            return
         chunks: List[bytes] = []
         ended = False
-        for _ in range(64):
+        size = 0
+        while size < _PIPE_BACKLOG:     # (then the replicas' backlog is looked at)
             try:
                 data = os.read(self.pipe, _PIPE_READ)
             except (BlockingIOError, InterruptedError):
@@ -104,6 +108,7 @@ class FullSync:
                 ended = True
                 break
             chunks.append(data)
+            size += len(data)
         if chunks:
             data = b"".join(chunks)
             for link in links:
@@ -112,11 +117,14 @@ class FullSync:
         if ended:
             self._pipe_done()
             return
-        if any(len(link.client._unsent) > _PIPE_BACKLOG for link in links):
-            # The slowest replica sets the pace (rdbPipeReadHandler waits the same way).
-            self.watcher.stop()
-            self.timer = self.master.state.loop.timer(0.01)
-            self.timer.start(self._resume)
+        if any(link.client.output_pending > _PIPE_BACKLOG for link in links):
+            self._pause()
+
+    def _pause(self) -> None:
+        """Stop reading the child's pipe for a moment (it blocks on a full pipe)."""
+        self.watcher.stop()
+        self.timer = self.master.state.loop.timer(0.01)
+        self.timer.start(self._resume)
 
     def _resume(self) -> None:
         self.timer = None
@@ -136,6 +144,9 @@ class FullSync:
             self.pipe = -1
 
     def _pipe_done(self) -> None:
+        self.master.state.log("notice", "Diskless rdb transfer, done reading from pipe, %d "
+                                        "replicas still up." % sum(
+                                            1 for link in self.links if not link.client.closed))
         self._close_pipe()
         ok = self.child.wait() if self.child is not None else False
         if not ok:

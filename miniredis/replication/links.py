@@ -48,12 +48,29 @@ class ReplicaLink:
         self.start_on_ack = False           # diskless: the stream starts on its first ACK
         self.appended = 0                   # stream bytes put in its output since the RDB
         self.soft_since = 0.0
+        self._unsent_seen = 0               # (stalled_for: output left at the last look)
+        self._unsent_since = time.time()
 
     @property
     def ip(self) -> str:
         if self.conf.ip:
             return self.conf.ip
         return self.client.addr.rsplit(":", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """ip:listening-port, as Redis names a replica in its log."""
+        return "%s:%d" % (self.ip, self.conf.listening_port)
+
+    def stalled_for(self, now: float) -> float:
+        """Seconds this replica has taken none of the output waiting for it (0 when
+        nothing waits): a diskless transfer's repl_last_partial_write."""
+        unsent = self.client.output_pending
+        if not unsent or unsent != self._unsent_seen:
+            self._unsent_seen = unsent
+            self._unsent_since = now
+            return 0.0
+        return now - self._unsent_since
 
     @property
     def info_state(self) -> str:

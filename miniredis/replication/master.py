@@ -407,7 +407,7 @@ class Master:
         link = self.links.pop(client.id, None)
         if link is None:
             return
-        self.state.log("notice", "Connection with replica %s lost." % client.addr)
+        self.state.log("notice", "Connection with replica %s lost." % link.name)
         sync = self.sync
         if sync is not None and link in sync.links:
             sync.links.remove(link)
@@ -478,7 +478,15 @@ class Master:
             elif link.state == ONLINE and not link.pre_psync \
                     and wall - link.ack_time > timeout:
                 state.log("warning", "Disconnecting timedout replica (streaming sync): %s"
-                          % client.addr)
+                          % link.name)
+                client.close()
+                continue
+            elif link.state == WAIT_BGSAVE_END and self.sync is not None \
+                    and self.sync.socket_target and link.stalled_for(wall) > timeout:
+                # A diskless transfer paced by a replica that stopped reading: it
+                # would hold the child (and every other replica) for ever.
+                state.log("warning", "Disconnecting timedout replica (full sync): %s"
+                          % link.name)
                 client.close()
                 continue
             self._check_limit(link)
