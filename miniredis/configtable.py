@@ -12,8 +12,8 @@ mutability, protection and error texts. Defaults differ only for ``bind``
 
 Accepted, validated and reported, but with no effect on this server:
 
-- replication: replicaof/slaveof, masterauth, masteruser, replica-* / slave-*,
-  repl-*, min-replicas-*, propagation-error-behavior;
+- replication: repl-diskless-load (a replica receives the master's RDB whole, then
+  loads it), repl-disable-tcp-nodelay;
 - cluster: cluster-* ; TLS: tls-* (tls-port opens no listener);
 - threads, memory allocator and process: io-threads, io-threads-do-reads,
   jemalloc-bg-thread, activedefrag (only "no" is accepted, as on a Redis built
@@ -29,7 +29,7 @@ Accepted, validated and reported, but with no effect on this server:
   aof-rewrite-incremental-fsync, no-appendfsync-on-rewrite,
   key-load-delay, loading-process-events-interval-bytes;
 - encodings and limits not modelled: list-max-listpack-size, list-compress-depth,
-  sanitize-dump-payload, maxmemory-clients (no client eviction).
+  maxmemory-clients (no client eviction).
 
 lazyfree-lazy-* and replica-lazy-flush decide only what INFO's lazyfreed_objects counts
 (miniredis.datatypes.lazyfree): values are always freed as they leave.

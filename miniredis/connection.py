@@ -488,6 +488,8 @@ class Client(RequestParser, ReplyWriter):
             except CommandError as exc:
                 reply = exc
                 cmd.failed_calls += 1
+                if self.obeyed:     # (named in the divergence's log line: crash.py)
+                    self.last_command = cmd.fullname
             except Exception:  # a bug must never kill the connection or the server
                 state.log("warning", "Error running %s: %s"
                           % (cmd.fullname, traceback.format_exc()))
@@ -617,6 +619,9 @@ class Client(RequestParser, ReplyWriter):
         stats.total_error_replies += 1
         code = message.split(" ", 1)[0]
         stats.error_counts[code] = stats.error_counts.get(code, 0) + 1
+        if self.obeyed:     # our master's stream or the AOF: a divergence (crash.py)
+            from .crash import unexpected_error
+            unexpected_error(self, message)
 
     def _suppress_reply(self) -> bool:
         # CLIENT REPLY SKIP sets "skip_next": its own reply goes, then the next one.

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
     from .state import ServerState
@@ -105,6 +105,35 @@ def on_debug(state: "ServerState", what: bytes) -> None:
         sys.stdout.flush()
         os._exit(1)
     die()
+
+
+def unexpected_error(client: Any, message: str) -> None:
+    """An error reply to a client that must obey (our master's stream, the AOF being
+    loaded): the data set diverges, so Redis logs it (afterErrorReply) and, per
+    propagation-error-behavior, panics (a read-only replica with panic or
+    panic-on-replicas; the AOF with panic)."""
+    state = client.state
+    master = client.kind == "master"
+    state.stats.unexpected_error_replies += 1
+    command = "<unknown>" if message.startswith("ERR unknown command") \
+        else client.last_command.lower()
+    source, target = ("replica", "master") if master else ("server", "AOF-loading-client")
+    state.log("warning", "== CRITICAL == This %s is sending an error to its %s: '%s' after "
+                         "processing the command '%s'" % (source, target, message[:4096],
+                                                          command))
+    behavior = state.config["propagation-error-behavior"]
+    if master:
+        panics = state.config["replica-read-only"] and behavior in (
+            "panic", "panic-on-replicas")
+    else:
+        panics = behavior == "panic"
+    if panics and state.owns_process:
+        report(state, ["------------------------------------------------",
+                       "!!! Software Failure. Press left mouse button to continue",
+                       "Guru Meditation: This %s panicked sending an error to its %s after "
+                       "processing the command '%s' #networking.c:551"
+                       % (source, target, command)])
+        die()
 
 
 def _stacks() -> str:

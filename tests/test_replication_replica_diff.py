@@ -274,3 +274,17 @@ def test_writable_replica_keeps_keys_given_a_past_ttl(pair):
     payload = dumped.call("DUMP", "d").split(b"\r\n", 1)[1][:-2]
     dumped.close()
     differ.check(["RESTORE", "e", "1000", payload, "ABSTTL"], "DBSIZE", "GET e")
+
+
+def test_a_command_the_replica_cannot_run(pair):
+    """DEBUG REPLICATE puts a command no replica knows in the stream: each replica
+    counts an unexpected error reply (and logs "== CRITICAL ==") and goes on
+    (propagation-error-behavior ignore, the default)."""
+    master, real, mini, _ = pair
+    assert call(master.port, "DEBUG", "REPLICATE", "fake-command-1") == b"OK"
+    call(master.port, "SET", "after", "1")
+    wait_caught_up(master.port, real.port)
+    wait_caught_up(master.port, mini.port)
+    for port in (real.port, mini.port):
+        assert info(port, "stats")["unexpected_error_replies"] == "1"
+        assert call(port, "GET", "after") == b"1"

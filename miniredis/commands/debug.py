@@ -5,8 +5,8 @@ Implemented: OBJECT, SLEEP, SET-ACTIVE-EXPIRE, ERROR, LOG, RELOAD, DIGEST,
 DIGEST-VALUE (Redis's SHA1 mix, so digests equal redis-server's for the same data),
 PROTOCOL, POPULATE, CHANGE-REPL-ID, QUICKLIST-PACKED-THRESHOLD, LISTPACK, QUICKLIST,
 STRINGMATCH-TEST, SET-DISABLE-DENY-SCRIPTS, SET-SKIP-CHECKSUM-VALIDATION, LEAK,
-AOF-FLUSH-SLEEP, PAUSE-CRON, REPLYBUFFER, HELP, and (only on a server that owns its
-process: the command line) the crash helpers SEGFAULT, PANIC and ASSERT. OOM, RESTART,
+AOF-FLUSH-SLEEP, PAUSE-CRON, REPLYBUFFER, REPLICATE, HELP, and (only on a server that owns
+its process: the command line) the crash helpers SEGFAULT, PANIC and ASSERT. OOM, RESTART,
 CRASH-AND-RECOVER and the jemalloc/cluster ones are not offered: they get Redis's
 unknown subcommand error.
 """
@@ -535,6 +535,16 @@ def _debug_config_rewrite_force_all(client, args: List[bytes]):
     return OK
 
 
+def _debug_replicate(client, args: List[bytes]):
+    """DEBUG REPLICATE <command> [args...]: put the command in the replication stream
+    as it is (no SELECT), to test how replicas cope with what they cannot run."""
+    state = client.state
+    feed = state.repl_feed
+    if feed is not None and not state.repl.is_replica:     # (replicationFeedSlaves)
+        feed.command(list(args[2:]))
+    return OK
+
+
 def _debug_crash(client, args: List[bytes]):
     """SEGFAULT, PANIC, ASSERT: the crash report, then the process dies as Redis's
     does. Only a server that owns its process (the command line): an embedded one
@@ -566,6 +576,7 @@ _DEBUG: Dict[bytes, Tuple[Callable[..., Any], int, int]] = {
     b"pause-cron": (_setter("pause_cron"), 3, 3),
     b"config-rewrite-force-all": (_debug_config_rewrite_force_all, 2, 2),
     b"replybuffer": (_debug_replybuffer, 4, 4),
+    b"replicate": (_debug_replicate, 3, _MANY),
     b"segfault": (_debug_crash, 2, _MANY), b"panic": (_debug_crash, 2, _MANY),
     b"assert": (_debug_crash, 2, _MANY),
 }
