@@ -598,6 +598,11 @@ class Database(ScanIndex):
         heapq.heappush(self._heap, (when_ms, key))
         if len(self._heap) > 2 * len(self.expires) + 1024:
             self._rebuild_heap()
+        repl = self.state.repl
+        if repl.master_host is not None and not repl.applying:
+            # A writable replica's own TTL: nobody else will expire it (Redis's
+            # rememberSlaveKeyWithExpire; see ServerState.expire_replica_keys).
+            self.state.replica_expires.setdefault(key, set()).add(self.id)
 
     def get_expire(self, key: bytes) -> Optional[int]:
         """The absolute expiry time (ms) of ``key``, or None if it has none."""
@@ -622,6 +627,12 @@ class Database(ScanIndex):
             return not repl.applying
         if self.state.pause.type and self.state.pause.check():
             return True  # CLIENT PAUSE: reported missing, but kept until the pause ends
+        self.delete_expired(key)
+        return True
+
+    def delete_expired(self, key: bytes) -> None:
+        """Delete ``key``, whose deadline has passed: logged as DEL, notified (also a
+        writable replica's cron, for the keys it gave a TTL itself)."""
         threshold = self.state.config.values["latency-monitor-threshold"]
         lazy = self.state.config.values["lazyfree-lazy-expire"]
         if threshold:       # deleting a big value is a latency event of its own
@@ -639,7 +650,6 @@ class Database(ScanIndex):
         hook = self.state.on_key_expired
         if hook is not None:
             hook(self, key)
-        return True
 
     def _rebuild_heap(self) -> None:
         # Stale heap entries (TTL changed or key gone) pile up; start over from truth.

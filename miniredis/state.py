@@ -5,9 +5,10 @@ driven without sockets: tests and the embedding API touch data directly through 
 """
 from __future__ import annotations
 
+import itertools
 import os
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set
 
 from .clock import Clock
 from .config import Config
@@ -105,6 +106,9 @@ class ServerState:
         self.dirty = 0                      # writes since the last save
         self.loading = False                # replaying an AOF (see Database.deadline_passed)
         self.owns_process = False           # the command line's server (see crash.py)
+        # Keys a writable replica gave a TTL itself: key -> database ids (INFO's
+        # slave_expires_tracked_keys; see expire_replica_keys).
+        self.replica_expires: Dict[bytes, Set[int]] = {}
         self.last_save = int(time.time())
         self.slowlog: List[SlowlogEntry] = []
         self.slowlog_next_id = 0
@@ -238,7 +242,10 @@ class ServerState:
         if self.pause.type and self.pause.check():
             return      # paused: the data set stays constant (keys expire afterwards)
         if self.repl.master_host is not None:
-            return      # a replica: the master's DELs remove expired keys
+            # A replica: the master's DELs remove expired keys, but for those given a
+            # TTL here (a writable replica).
+            self.expire_replica_keys()
+            return
         now = self.clock.ms()
         threshold = self.config.values["latency-monitor-threshold"]
         started = time.perf_counter_ns() if threshold else 0
@@ -250,6 +257,31 @@ class ServerState:
         if threshold and worked:    # the cycle's duration is a latency event
             self.latency.add_if_needed(threshold, "expire-cycle",
                                        (time.perf_counter_ns() - started) // 1_000_000)
+
+    def expire_replica_keys(self, budget: int = 1000) -> None:
+        """Redis's expireSlaveKeys: delete the tracked keys whose TTL has passed,
+        forgetting those that lost their TTL or are gone; at most ``budget`` visited,
+        stopping after a few that are not due (the rest wait for the next cycle)."""
+        tracked = self.replica_expires
+        now = self.clock.ms()
+        not_due = 0
+        for key in list(itertools.islice(tracked, budget)):
+            ids = tracked.pop(key)
+            keep = set()
+            for db_id in ids:
+                db = self.dbs[db_id] if db_id < len(self.dbs) else None
+                when = db.expires.get(key) if db is not None and db.expires else None
+                if when is None:
+                    continue
+                if when <= now:
+                    db.delete_expired(key)
+                else:
+                    keep.add(db_id)
+                    not_due += 1
+            if keep:
+                tracked[key] = keep     # (at the end: the next cycle starts further on)
+            if not_due > 3:
+                break
 
     def uptime(self) -> float:
         return time.monotonic() - self.start_monotonic

@@ -288,3 +288,40 @@ def test_a_command_the_replica_cannot_run(pair):
     for port in (real.port, mini.port):
         assert info(port, "stats")["unexpected_error_replies"] == "1"
         assert call(port, "GET", "after") == b"1"
+
+
+def test_writable_replica_expiry(pair):
+    """A writable replica expires the keys it gave a TTL itself (tracked:
+    slave_expires_tracked_keys); a write to a key the master let expire starts a new
+    key without the old TTL; a read of one sees nothing but keeps it."""
+    master, real, mini, differ = pair
+    call(master.port, "DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    conn = RawConnection(master.port)
+    conn.call("SELECT", 9)
+    conn.call("SET", "key1", "5", "PX", 10)
+    conn.call("SET", "key2", "5", "PX", 10)
+    conn.close()
+    wait_caught_up(master.port, real.port)
+    wait_caught_up(master.port, mini.port)
+    time.sleep(0.05)
+    for port in (real.port, mini.port):
+        assert call(port, "CONFIG", "SET", "replica-read-only", "no") == b"OK"
+    checks = [["DBSIZE"], ["INCR", "key1"], ["TTL", "key1"], ["GET", "key2"], ["DBSIZE"],
+              ["SET", "own1", "1", "PX", "100"], ["SET", "own2", "1", "PX", "100"],
+              ["SET", "own3", "1"], ["EXPIRE", "own3", "100"], ["DBSIZE"]]
+    replies = {}
+    for port in (real.port, mini.port):
+        conn = RawConnection(port)
+        conn.call("SELECT", 9)
+        replies[port] = [conn.call(*check) for check in checks]
+        replies[port].append(info(port, "stats")["slave_expires_tracked_keys"])
+        conn.close()
+    time.sleep(0.5)
+    for port in (real.port, mini.port):
+        conn = RawConnection(port)
+        conn.call("SELECT", 9)
+        replies[port] += [conn.call("DBSIZE"), conn.call("EXISTS", "own3")]
+        conn.close()
+        replies[port].append(info(port, "stats")["slave_expires_tracked_keys"])
+    assert replies[mini.port] == replies[real.port]
+    assert replies[real.port][-3:] == [b":4\r\n", b":1\r\n", "1"]   # k key1 key2 own3

@@ -52,6 +52,7 @@ def flushall(client, args: List[bytes]):
     for db in client.state.dbs:
         client.state.dirty += len(db)
         db.flush(lazy)
+    client.state.replica_expires.clear()    # (flushSlaveKeysWithExpireList)
     persistence.flushed_all(client.state)   # no older snapshot may land after this
     client.state.tracking.flushed(client, lazy)
     return OK
@@ -210,7 +211,7 @@ def _section_stats(state) -> List[str]:
         "pubsub_patterns:%(pubsub_patterns)d" % pubsub,
         "pubsubshard_channels:%(pubsubshard_channels)d" % pubsub,
         "latest_fork_usec:0", "total_forks:%d" % diskio.Child.forks, "migrate_cached_sockets:0",
-        "slave_expires_tracked_keys:0", "active_defrag_hits:0", "active_defrag_misses:0",
+        "slave_expires_tracked_keys:%d" % len(state.replica_expires), "active_defrag_hits:0", "active_defrag_misses:0",
         "active_defrag_key_hits:0", "active_defrag_key_misses:0",
         "total_active_defrag_time:0", "current_active_defrag_time:0",
         "tracking_total_keys:%d" % len(state.tracking.table),

@@ -115,6 +115,7 @@ def flush_everything(state: "ServerState") -> None:
     lazy = state.config.values["replica-lazy-flush"]
     for db in state.dbs:
         db.flush(lazy)
+    state.replica_expires.clear()
     registry = functions(state).registry
     if lazy:
         state.stats.lazyfreed_objects += lazily_freed_entries(len(registry.functions))
