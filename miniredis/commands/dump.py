@@ -15,6 +15,7 @@ from ..args import to_int
 from ..errors import CommandError
 from ..notify import notify
 from ..persistence import dump as payloads
+from ..persistence.validate import deep_sanitization, report_line
 from ..persistence.effects import effect
 from ..protocol import OK, Simple
 from . import command
@@ -83,8 +84,11 @@ def _restore(client, args: List[bytes]):
     if not payloads.verify(payload, not client.state.skip_checksum_validation):
         raise CommandError(errors.DUMP_PAYLOAD_WRONG)
     try:
-        value = payloads.load(payload, client.state.config)
-    except payloads.PayloadError:
+        value = payloads.load(payload, client.state.config,
+                              deep_sanitization(client.state.config, client))
+    except payloads.PayloadError as exc:
+        if exc.reason:      # rdbReportError, in a RESTORE's context: logged, not fatal
+            client.state.log("verbose", report_line(exc.reason))
         raise CommandError(errors.BAD_DATA_FORMAT) from None
     deleted = db.delete(key) if replace else False
     now = client.state.clock.ms()

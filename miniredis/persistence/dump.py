@@ -16,7 +16,7 @@ written as rdbSaveRawString writes them, LZF included (see :mod:`.lzf`; strings 
 from __future__ import annotations
 
 import struct
-from typing import Any, List, Optional
+from typing import Any, List
 
 from ..datatypes.packedlist import PackedList
 from ..args import to_int
@@ -33,7 +33,13 @@ _SIZE_ESTIMATE_OVERHEAD = 8
 
 
 class PayloadError(Exception):
-    """The payload is not a value Redis could have dumped (RESTORE's Bad data format)."""
+    """The payload is not a value Redis could have dumped (RESTORE's Bad data format).
+    ``reason``: Redis's words for what is wrong (rdbReportCorruptRDB's), "" when Redis
+    would report nothing."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 _LZF_LIMIT = 1 << 16    # longer strings are stored uncompressed (Python LZF is slow)
@@ -197,34 +203,21 @@ def verify(payload: bytes, check_crc: bool = True) -> bool:
     return struct.unpack("<Q", payload[-8:])[0] == rdb.crc64(0, payload[:-8])
 
 
-def load(payload: bytes, config: Any) -> Any:
+def load(payload: bytes, config: Any, deep: bool = False) -> Any:
     """The value a verified payload holds (keyspace types). Raises PayloadError for
     anything that is not a well-formed value: unknown types, short or inconsistent
-    data, empty collections."""
+    data, empty collections. ``deep``: run the deep integrity checks too
+    (:func:`.validate.deep_sanitization`)."""
     # Like Redis, the value is read from the whole payload: a value that runs into the
     # version and CRC bytes is read from them, and bytes left over are ignored.
-    body = payload
-    reader = rdb._Reader(body, "DUMP payload")
+    reader = rdb._Reader(payload, "DUMP payload")
     try:
         kind = reader.byte()
-        value = rdb._read_value(reader, kind, config)
-    except PayloadError:
-        raise
-    except Exception as exc:           # any malformation: short reads, bad encodings...
+        value = rdb._read_value(reader, kind, config, deep)
+    except rdb.RDBError as exc:
+        raise PayloadError(str(exc), exc.reason) from None
+    except Exception as exc:           # any other malformation no check names
         raise PayloadError(str(exc)) from None
     if rdb.is_empty_value(value):
         raise PayloadError("empty value")
-    scores = getattr(value, "scores", None)
-    if isinstance(scores, dict) and any(score != score for score in scores.values()):
-        raise PayloadError("NaN score")         # would break the set's ordering
-    if isinstance(value, set) and kind == rdb.T_INTSET and len(value) != _intset_count(body):
-        raise PayloadError("duplicate intset members")
     return value
-
-
-def _intset_count(body: bytes) -> Optional[int]:
-    reader = rdb._Reader(body, "DUMP payload")
-    reader.byte()
-    blob = reader.string()
-    return struct.unpack("<I", blob[4:8])[0] if len(blob) >= 8 else None
-

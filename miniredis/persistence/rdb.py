@@ -18,7 +18,6 @@ import struct
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
-from ..datatypes.packedlist import PackedList
 from . import diskio
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -394,7 +393,9 @@ class _Reader:
         self.name = name
 
     def fail(self, why: str) -> "RDBError":
-        return RDBError("Bad RDB file %s at byte offset %d: %s" % (self.name, self.pos, why))
+        """A corrupt value: ``why`` is also the error's reason (rdbReportCorruptRDB's)."""
+        return RDBError("Bad RDB file %s at byte offset %d: %s" % (self.name, self.pos, why),
+                        why)
 
     def take(self, count: int) -> bytes:
         end = self.pos + count
@@ -422,7 +423,7 @@ class _Reader:
             return struct.unpack(">I", self.take(4))[0], False
         if first == 0x81:
             return struct.unpack(">Q", self.take(8))[0], False
-        raise self.fail("unknown length encoding 0x%02x" % first)
+        raise self.fail("Unknown length encoding %d in rdbLoadLen()" % kind)
 
     def number(self) -> int:
         value, encoded = self.length()
@@ -448,7 +449,7 @@ class _Reader:
             compressed = self.number()
             size = self.number()
             return lzf_decompress(self.take(compressed), size)
-        raise self.fail("unknown string encoding %d" % value)
+        raise self.fail("Unknown RDB string encoding type %d" % value)
 
     def double_text(self) -> float:
         size = self.byte()
@@ -461,12 +462,15 @@ class _Reader:
         return float(self.take(size))
 
 
+_BAD_LZF = "Invalid LZF compressed string"
+
+
 def lzf_decompress(data: bytes, size: int) -> bytes:
     """LZF, as lzf_d.c decodes it (RDBError for a truncated or corrupt one)."""
     try:
         return _lzf_decompress(data, size)
     except IndexError:          # a back reference or literal run cut short
-        raise RDBError("Invalid LZF compressed string") from None
+        raise RDBError(_BAD_LZF, _BAD_LZF) from None
 
 
 def _lzf_decompress(data: bytes, size: int) -> bytes:
@@ -487,7 +491,7 @@ def _lzf_decompress(data: bytes, size: int) -> bytes:
         ref = len(out) - ((ctrl & 0x1F) << 8) - data[i] - 1
         i += 1
         if ref < 0 or len(out) + length + 2 > size:
-            raise RDBError("Invalid LZF compressed string")
+            raise RDBError(_BAD_LZF, _BAD_LZF)
         length += 2
         distance = len(out) - ref
         if distance >= length:
@@ -495,13 +499,25 @@ def _lzf_decompress(data: bytes, size: int) -> bytes:
         else:                    # overlapping: the last ``distance`` bytes repeat
             out += (out[ref:] * (length // distance + 1))[:length]
     if len(out) != size:
-        raise RDBError("Invalid LZF compressed string")
+        raise RDBError(_BAD_LZF, _BAD_LZF)
     return bytes(out)
 
 
 def parse_listpack(blob: bytes) -> List[Any]:
-    """The elements of a listpack (ints for integer encodings, bytes for strings)."""
+    """The elements of a listpack (ints for integer encodings, bytes for strings).
+    RDBError (no reason: the caller names the value) for an entry that does not lie
+    within the blob or an unknown encoding; back lengths and the header are not
+    checked (see :mod:`.validate`)."""
     out: List[Any] = []
+    try:
+        _parse_entries(blob, out)
+    except (IndexError, struct.error):     # a length field cut by the blob's end
+        raise RDBError("Listpack entry past the end") from None
+    return out
+
+
+def _parse_entries(blob: bytes, out: List[Any]) -> None:
+    """parse_listpack's walk, appending to ``out``."""
     pos = 6
     end = len(blob) - 1
     while pos < end:
@@ -540,119 +556,33 @@ def parse_listpack(blob: bytes) -> List[Any]:
             size = 9
         else:
             raise RDBError("Invalid listpack entry encoding 0x%02x" % first)
-        out.append(value)
         pos += size + len(_backlen(size))
-    return out
+        if pos > end:
+            raise RDBError("Listpack entry past the end")
+        out.append(value)
 
 
 def _text(value: Any) -> bytes:
     return b"%d" % value if isinstance(value, int) else bytes(value)
 
 
-def _intset(blob: bytes) -> List[bytes]:
-    width, count = struct.unpack("<II", blob[:8])
-    code = {2: "h", 4: "i", 8: "q"}.get(width)
-    if code is None:
-        raise RDBError("Invalid intset encoding")
-    return [b"%d" % v for v in struct.unpack("<%d%s" % (count, code), blob[8:8 + width * count])]
-
-
-def _pairs(elements: List[Any]) -> List[Tuple[Any, Any]]:
-    return list(zip(elements[0::2], elements[1::2]))
-
-
-def _read_value(reader: _Reader, kind: int, config: Any) -> Any:
-    if kind == T_STRING:
-        return reader.string()
-    if kind == T_LIST:
-        return PackedList(reader.string() for _ in range(reader.number()))
-    if kind == T_LIST_QUICKLIST_2:
-        items = PackedList()
-        for _ in range(reader.number()):
-            container = reader.number()
-            blob = reader.string()
-            if container == 1:
-                items.append(blob)
-            else:
-                items.extend(_text(x) for x in parse_listpack(blob))
-        return items
-    if kind == T_SET:
-        return {reader.string() for _ in range(reader.number())}
-    if kind == T_INTSET:
-        return set(_intset(reader.string()))
-    if kind == T_SET_LISTPACK:
-        return {_text(x) for x in parse_listpack(reader.string())}
-    if kind == T_HASH:
-        from ..commands.hashes import build_hash
-        return build_hash({reader.string(): reader.string()
-                           for _ in range(reader.number())}, config)
-    if kind == T_HASH_LISTPACK:
-        from ..commands.hashes import build_hash
-        return build_hash({_text(f): _text(v)
-                           for f, v in _pairs(parse_listpack(reader.string()))}, config)
-    if kind in (T_ZSET, T_ZSET_2, T_ZSET_LISTPACK):
-        from ..datatypes.zset import ZSet
-        scores: Dict[bytes, float] = {}
-        if kind == T_ZSET_LISTPACK:
-            for member, score in _pairs(parse_listpack(reader.string())):
-                scores[_text(member)] = float(_text(score))
-        else:
-            for _ in range(reader.number()):
-                member = reader.string()
-                scores[member] = (struct.unpack("<d", reader.take(8))[0]
-                                  if kind == T_ZSET_2 else reader.double_text())
-        return ZSet.build(scores, (config["zset-max-listpack-entries"],
-                                   config["zset-max-listpack-value"]))
-    if kind in (T_STREAM, T_STREAM_2, T_STREAM_3):
-        from .rdb_stream import read_stream
-        return read_stream(reader, kind, config)
-    if kind in (T_HASH_ZIPMAP, T_LIST_ZIPLIST, T_ZSET_ZIPLIST, T_HASH_ZIPLIST,
-                T_LIST_QUICKLIST):
-        return _read_legacy(reader, kind, config)
-    raise reader.fail("unsupported value type %d (modules)" % kind)
-
-
-def _read_legacy(reader: _Reader, kind: int, config: Any) -> Any:
-    """A value in an encoding of Redis 2.4-6.2 (zipmap, ziplist, quicklist of
-    ziplists), as Redis 7.0 converts it; the error words are rdbLoadObject's."""
-    from .rdb_legacy import LegacyEncodingError, parse_ziplist, parse_zipmap
-    what = {T_HASH_ZIPMAP: "Zipmap", T_LIST_ZIPLIST: "List ziplist",
-            T_ZSET_ZIPLIST: "Zset ziplist", T_HASH_ZIPLIST: "Hash ziplist",
-            T_LIST_QUICKLIST: "Ziplist"}[kind]
+def _read_value(reader: _Reader, kind: int, config: Any,
+                deep: Optional[bool] = None) -> Any:
+    """One value of type ``kind`` (rdbLoadObject). ``deep``: run the deep integrity
+    checks (:func:`.validate.deep_sanitization`); None: as an RDB load does, only
+    with sanitize-dump-payload yes. RDBError for anything malformed."""
+    if deep is None:
+        deep = config["sanitize-dump-payload"] == "yes"
+    from .rdb_values import read_value
     try:
-        if kind == T_LIST_QUICKLIST:
-            items = PackedList()
-            for _ in range(reader.number()):
-                blob = reader.string()
-                if not blob:
-                    raise LegacyEncodingError("empty node")
-                items.extend(_text(x) for x in parse_ziplist(blob))
-            return items
-        blob = reader.string()
-        if kind == T_LIST_ZIPLIST:
-            return PackedList(_text(x) for x in parse_ziplist(blob))
-        if kind == T_HASH_ZIPMAP:
-            pairs = parse_zipmap(blob)
-        else:
-            elements = parse_ziplist(blob)
-            if len(elements) % 2:
-                raise LegacyEncodingError("odd count")
-            pairs = [(_text(a), _text(b)) for a, b in _pairs(elements)]
-    except LegacyEncodingError:
-        raise reader.fail("%s integrity check failed." % what) from None
-    fields = dict(pairs)
-    if len(fields) != len(pairs):
-        raise reader.fail("%s integrity check failed." % what)   # duplicates
-    if kind == T_ZSET_ZIPLIST:
-        from ..datatypes.zset import ZSet
-        try:
-            scores = {member: float(score) for member, score in fields.items()}
-        except ValueError:
-            raise reader.fail("%s integrity check failed." % what) from None
-        return ZSet.build(scores, (config["zset-max-listpack-entries"],
-                                   config["zset-max-listpack-value"]))
-    from ..commands.hashes import build_hash
-    return build_hash(fields, config)
+        return read_value(reader, kind, config, deep)
+    except RDBError:
+        raise
+    except (IndexError, ValueError, TypeError, KeyError, OverflowError, struct.error):
+        # a hostile value no check names (Redis, unsanitized, would load it and assert
+        # later): refused, without a reason
+        raise RDBError("Bad RDB file %s at byte offset %d: malformed value of type %d"
+                       % (reader.name, reader.pos, kind)) from None
 
 
 def is_empty_value(value: Any) -> bool:

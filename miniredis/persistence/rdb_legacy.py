@@ -135,6 +135,6 @@ def parse_zipmap(blob: bytes) -> List[Tuple[bytes, bytes]]:
             raise LegacyEncodingError("zipmap value")
         pairs.append((field, blob[pos:pos + vlen]))
         pos += vlen + free
-    if pos != size or (blob[0] < 254 and blob[0] != len(pairs)):
+    if pos != size or not pairs or (blob[0] < 254 and blob[0] != len(pairs)):
         raise LegacyEncodingError("zipmap count")
     return pairs

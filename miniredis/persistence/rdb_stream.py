@@ -15,8 +15,9 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from ..datatypes.stream import MAX_ID as MAX_STREAM_ID
 from ..datatypes.stream import Consumer, Group, Nack, Stream
-from .rdb import (T_STREAM_2, T_STREAM_3, _U64, _len, _lp_value, _raw_id, _string, _text,
-                  listpack, parse_listpack)
+from .rdb import (T_STREAM_2, T_STREAM_3, _U64, RDBError, _len, _lp_value, _raw_id,
+                  _string, _text, listpack, parse_listpack)
+from .validate import stream_listpack_ok
 
 
 def stream_value(stream: Stream, node_entries: int,
@@ -62,20 +63,40 @@ def stream_value(stream: Stream, node_entries: int,
 
 
 def read_stream_node(reader: Any, stream: Stream,
-                      after: Optional[Tuple[int, int]]) -> None:
+                      after: Optional[Tuple[int, int]], deep: bool = False) -> None:
     """One listpack node: its key (master ID) and listpack, kept as read (tombstones
-    and all) so that writing the stream again gives the same bytes."""
+    and all) so that writing the stream again gives the same bytes. The listpack is
+    checked as Redis checks it (``deep``: its whole layout, see
+    :func:`.validate.stream_listpack_ok`); one our parse cannot follow is refused
+    with the same reason, sanitized or not."""
     key = reader.string()
     if len(key) != 16:
         raise reader.fail("Stream node key entry is not the size of a stream ID")
     master = struct.unpack(">QQ", key)
     blob = bytes(reader.string())
-    elements = parse_listpack(blob)
-    if not elements:
+    if not stream_listpack_ok(blob, deep):
+        raise reader.fail(_BAD_NODE)
+    if blob[6] == 0xFF:
         raise reader.fail("Empty listpack inside stream")
     if after is not None and master <= after:
         raise reader.fail("Listpack re-added with existing key")
+    try:
+        _read_node_entries(reader, stream, master, blob, after)
+    except (RDBError, ValueError, TypeError, IndexError):
+        raise reader.fail(_BAD_NODE) from None
+
+
+_BAD_NODE = "Stream listpack integrity check failed."
+
+
+def _read_node_entries(reader: Any, stream: Stream, master: Tuple[int, int], blob: bytes,
+                       after: Optional[Tuple[int, int]]) -> None:
+    """The entries of a node's listpack into ``stream`` (ValueError and the like for
+    a layout that does not hold together)."""
+    elements = parse_listpack(blob)
     count, deleted, nfields = elements[0], elements[1], elements[2]
+    if min(count, deleted, nfields) < 0 or count + deleted == 0:
+        raise ValueError("Stream listpack inconsistent with its counts")
     fields = [_text(f) for f in elements[3:3 + nfields]]
     pos = 3 + nfields + 1
     entries = []
@@ -90,29 +111,31 @@ def read_stream_node(reader: Any, stream: Stream,
             pos += nfields
         else:
             own = elements[pos]
+            if own < 0:
+                raise ValueError("negative field count")
             pairs = [_text(x) for x in elements[pos + 1:pos + 1 + 2 * own]]
             pos += 1 + 2 * own
         pos += 1  # lp-count
         stream_id = (master[0] + ms_diff, master[1] + seq_diff)
         if (last is not None and stream_id <= last) or not (
                 0 <= stream_id[0] < _U64 and 0 <= stream_id[1] < _U64):
-            raise reader.fail("Stream entry IDs out of order")
+            raise ValueError("Stream entry IDs out of order")
         last = stream_id
         if not flags & 1:
             entries.append((stream_id, pairs))
-    if count < 0 or deleted < 0 or count + deleted == 0 or pos > len(elements):
-        raise reader.fail("Stream listpack inconsistent with its counts")
+    if pos > len(elements):
+        raise ValueError("Stream listpack inconsistent with its counts")
     stream.load_node(master, fields, entries, deleted, last, blob)
 
 
-def read_stream(reader: Any, kind: int, config: Any) -> Stream:
+def read_stream(reader: Any, kind: int, config: Any, deep: bool = False) -> Stream:
     """A stream (types 15, 19 and 21). Type 15 (Redis <= 6.2) lacks the first and
     max-deleted IDs, the entries-added counter and the groups' entries-read: they
     are derived as Redis 7.0's rdbLoadObject derives them."""
     stream = Stream()
     last: Optional[Tuple[int, int]] = None
     for _ in range(reader.number()):
-        read_stream_node(reader, stream, last)
+        read_stream_node(reader, stream, last, deep)
         last = stream.tail.last     # type: ignore[union-attr]
     length = reader.number()
     stream.last_id = (reader.number(), reader.number())
@@ -133,14 +156,20 @@ def read_stream(reader: Any, kind: int, config: Any) -> Stream:
         else:
             entries_read = stream.estimate_entries_read(last_id)
         if name in stream.groups:
-            raise reader.fail("Duplicated consumer group name")
+            raise reader.fail("Duplicated consumer group name %s"
+                              % name.decode("utf-8", "replace"))
         group = stream.groups[name] = Group(name, last_id, entries_read)
         for _ in range(reader.number()):
             stream_id = struct.unpack(">QQ", reader.take(16))
             when = struct.unpack("<q", reader.take(8))[0]
+            if stream_id in group.pel:
+                raise reader.fail("Duplicated global PEL entry loading stream consumer "
+                                  "group")
             group.pel[stream_id] = Nack(None, when, reader.number())
         for _ in range(reader.number()):
             consumer_name = reader.string()
+            if consumer_name in group.consumers:
+                raise reader.fail("Duplicate stream consumer detected.")
             seen = struct.unpack("<q", reader.take(8))[0]
             consumer = group.consumers[consumer_name] = Consumer(consumer_name, seen)
             if kind >= T_STREAM_3:
@@ -149,7 +178,15 @@ def read_stream(reader: Any, kind: int, config: Any) -> Stream:
                 stream_id = struct.unpack(">QQ", reader.take(16))
                 nack = group.pel.get(stream_id)
                 if nack is None:
-                    raise reader.fail("consumer PEL entry missing from the group PEL")
+                    raise reader.fail("Consumer entry not found in group global PEL")
+                if stream_id in consumer.pel:
+                    raise reader.fail("Duplicated consumer PEL entry  loading a stream "
+                                      "consumer group")
                 nack.consumer = consumer
                 consumer.pel[stream_id] = nack
+        orphans = [i for i, nack in group.pel.items() if nack.consumer is None]
+        if orphans and deep:
+            raise reader.fail("Stream CG PEL entry without consumer")
+        for stream_id in orphans:   # (unsanitized, Redis keeps them, and XPENDING crashes)
+            del group.pel[stream_id]
     return stream
