@@ -153,8 +153,9 @@ def test_info_inside_a_batch_sees_every_byte(master):
 
 
 def test_a_batch_larger_than_the_backlog_keeps_its_newest_bytes(master):
-    """One iteration writing more than repl-backlog-size: the backlog keeps exactly
-    the newest bytes, and the replica gets all of them in order."""
+    """One iteration writing more than repl-backlog-size: the replica gets all of it
+    in order; the backlog keeps what the replica has not read yet (Redis 7.0's shared
+    replication buffer), then, once it has, exactly the newest bytes."""
     master.r.config_set("repl-backlog-size", "16384")
     raw = _attached(master)
     try:
@@ -162,6 +163,10 @@ def test_a_batch_larger_than_the_backlog_keeps_its_newest_bytes(master):
         stream = b"".join(writes)
         assert _replies(master.port, stream, 40) == [b"OK"] * 40
         assert raw.raw(len(stream)) == stream
+        last = _resp(b"SET", b"last", b"1")      # (trimmed at the next write)
+        assert _replies(master.port, last, 1) == [b"OK"]
+        assert raw.raw(len(last)) == last
+        stream += last
         info = master.info()
         assert info["repl_backlog_histlen"] == 16384
         assert info["repl_backlog_first_byte_offset"] + 16384 - 1 == \

@@ -194,17 +194,21 @@ def info_lines(state: "ServerState") -> List[str]:
     saves = getattr(state, "snapshots", None) or Snapshots()
     aof = getattr(state, "aof_files", None)
     rewrite = aof.rewrite if aof is not None else None
+    # An RDB child: a BGSAVE's, or a full synchronisation's (Redis's CHILD_TYPE_RDB).
+    sync = state.replicas.sync
+    saving = saves.started if saves.child is not None else (
+        sync.started if sync is not None and sync.child is not None else None)
     lines = [
         "loading:%d" % state.repl.loading, "async_loading:0", "current_cow_peak:0", "current_cow_size:0",
         "current_cow_size_age:0", "current_fork_perc:0.00", "current_save_keys_processed:0",
         "current_save_keys_total:0",
         "rdb_changes_since_last_save:%d" % state.dirty,
-        "rdb_bgsave_in_progress:%d" % (saves.child is not None),
+        "rdb_bgsave_in_progress:%d" % (saving is not None),
         "rdb_last_save_time:%d" % state.last_save,
         "rdb_last_bgsave_status:%s" % ("ok" if saves.last_ok else "err"),
         "rdb_last_bgsave_time_sec:%d" % saves.last_seconds,
         "rdb_current_bgsave_time_sec:%d" % (
-            int(time.monotonic() - saves.started) if saves.child is not None else -1),
+            int(time.monotonic() - saving) if saving is not None else -1),
         "rdb_saves:%d" % saves.saves, "rdb_last_cow_size:0",
         "rdb_last_load_keys_expired:%d" % saves.expired,
         "rdb_last_load_keys_loaded:%d" % saves.loaded,

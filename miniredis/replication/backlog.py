@@ -27,14 +27,26 @@ class Backlog:
     def histlen(self) -> int:
         return len(self.data)
 
-    def append(self, chunk: Any) -> None:
-        """Add ``chunk`` (bytes-like) at the end, dropping the oldest bytes past size."""
+    def append(self, chunk: Any, retain: int = 0) -> None:
+        """Add ``chunk`` (bytes-like) at the end, dropping the oldest bytes past size,
+        or past ``retain`` when more: Redis 7.0 shares one buffer between the backlog
+        and the replicas' output, so the backlog keeps what a lagging replica (or one
+        waiting for its RDB) has yet to receive, and can serve a PSYNC from there."""
         data = self.data
         data += chunk
-        excess = len(data) - self.size
+        excess = len(data) - max(self.size, retain)
         if excess > 0:
             # bytearray deletes a prefix cheaply (it moves its start, not the bytes).
             del data[:excess]
+            self.first_offset += excess
+
+    def trim(self, retain: int) -> None:
+        """Drop the oldest bytes past size that no replica needs any more (``retain``:
+        the most any replica has yet to receive), as Redis's cron trims the shared
+        buffer once the replicas holding it have read or left."""
+        excess = len(self.data) - max(self.size, retain)
+        if excess > 0:
+            del self.data[:excess]
             self.first_offset += excess
 
     def resize(self, size: int) -> None:

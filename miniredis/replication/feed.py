@@ -176,9 +176,11 @@ class ReplicationFeed:
         size = state.config.values["repl-backlog-size"]
         if size != backlog.size and (size > MIN_SIZE or backlog.size != MIN_SIZE):
             backlog.resize(size)
-        backlog.append(data)
         replicas = state.replicas
-        if replicas.links:
+        links = replicas.links
+        backlog.append(data, max(link.stream_pending() for link in links.values())
+                       + len(data) if links else 0)
+        if links:
             replicas.deliver(data)
             replicas.flush_now()
 

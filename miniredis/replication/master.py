@@ -336,6 +336,10 @@ class Master:
         hard, soft, seconds = self.state.config["client-output-buffer-limit"]["slave"]
         if not hard and not soft:
             return
+        # A hard limit below repl-backlog-size would drop a replica right after a
+        # partial resync it was allowed: Redis uses the backlog size then.
+        if hard:
+            hard = max(hard, self.state.config.values["repl-backlog-size"])
         pending = link.stream_pending()
         over = bool(hard) and pending >= hard
         if soft and pending >= soft:
@@ -453,6 +457,10 @@ class Master:
             self.sync.poll()
         if self.links:
             self._start_delayed()
+        feed = state.repl_feed
+        if feed is not None and not feed.pending and not feed.lane:
+            feed.backlog.trim(max((link.stream_pending() for link in self.links.values()),
+                                  default=0))
         now = time.monotonic()
         if now - self.last_second < 1.0:
             return
