@@ -58,6 +58,9 @@ _SEQUENCE = [
     ["SET", "gd", "1"], ["GETDEL", "gd"], ["GETDEL", "gd"],
     ["SET", "px", "v", "pxat", "4102444800000"],
     ["SET", "px", "v", "PXAT", "4102444800000", "GET"],
+    # SET ... GET without its GETs, GETSET as SET.
+    ["SET", "sg", "1", "GET"], ["SET", "sg", "2", "get", "XX", "GET"],
+    ["GETSET", "sg", "3"], ["GETSET", "sg2", "4"],
     ["RPUSH", "ml", "a", "b", "c"], ["LMPOP", "2", "none", "ml", "LEFT"],
     ["LMPOP", "1", "ml", "right", "COUNT", "5"], ["LMPOP", "1", "ml", "LEFT"],
     ["ZADD", "mz", "1", "a", "2", "b", "3", "c", "4", "d"],

@@ -61,7 +61,14 @@ def _set_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[An
     for option in options:
         if option in (b"ex", b"px", b"exat", b"pxat"):
             return _restate_string(client.db, args[1])
+    if b"get" in options:       # propagated without its GETs, as setCommand does
+        return [args[:3] + [arg for arg in args[3:] if arg.lower() != b"get"]]
     return [args]
+
+
+@effect("getset")
+def _getset_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
+    return [[b"SET", args[1], args[2]]]     # (getsetCommand rewrites itself as SET)
 
 
 @effect("setex", "psetex")
