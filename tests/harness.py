@@ -355,6 +355,19 @@ def redis_server_or_skip() -> str:
     return executable
 
 
+# The repository's root: where ``python -m miniredis`` finds the package.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def server_argv(kind: str) -> List[str]:
+    """The command that starts a server of ``kind`` ("redis" or "miniredis") from the
+    command line (run it with ``cwd=ROOT``), for tests that compare the two processes."""
+    if kind == "redis":
+        return [redis_server_or_skip()]
+    import sys
+    return [sys.executable, "-m", "miniredis"]
+
+
 def find_redis_server() -> Optional[str]:
     return os.environ.get("REDIS_SERVER") or shutil.which("redis-server")
 

@@ -10,15 +10,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 import redis
 
-from tests.aofutil import ROOT
-from tests.harness import free_port, redis_server_or_skip, start_process
+from tests.harness import ROOT, free_port, server_argv, start_process
 
 _SET = "*3\r\n$3\r\nSET\r\n$2\r\n{0}\r\n$2\r\n{1}\r\n"
 
@@ -26,10 +24,6 @@ _SET = "*3\r\n$3\r\nSET\r\n$2\r\n{0}\r\n$2\r\n{1}\r\n"
 def _sets(*pairs: str) -> bytes:
     return "".join(_SET.format(k, v) for k, v in zip(pairs[0::2], pairs[1::2])).encode()
 
-
-def _argv(kind: str) -> List[str]:
-    return [redis_server_or_skip()] if kind == "redis" else [sys.executable, "-m",
-                                                              "miniredis"]
 
 
 def _options(workdir: str, *extra: str) -> List[str]:
@@ -73,7 +67,7 @@ class _Running:
     def __init__(self, kind: str, workdir: str, *extra: str) -> None:
         self.workdir = workdir
         self.proc, self.port = start_process(
-            lambda port: _argv(kind) + ["--port", str(port)] + _options(workdir, *extra),
+            lambda port: server_argv(kind) + ["--port", str(port)] + _options(workdir, *extra),
             what=kind, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.r = redis.Redis(port=self.port)
         deadline = time.time() + 20
@@ -162,7 +156,7 @@ def test_refused_manifest_as_redis(tmp_path, case):
     files[_MANIFEST] = text
 
     def scenario(kind: str, workdir: str) -> Any:
-        done = subprocess.run(_argv(kind) + ["--port", str(free_port())]
+        done = subprocess.run(server_argv(kind) + ["--port", str(free_port())]
                               + _options(workdir), cwd=ROOT, capture_output=True, timeout=30)
         log = _log(workdir)
         return (done.returncode, [(error, log.count(error)) for error in _ERRORS

@@ -5,22 +5,17 @@ replica (full sync)") instead of holding the child, and every later sync, for ev
 from __future__ import annotations
 
 import os
-import sys
 import time
 
-from tests.harness import (RawConnection, redis_server_or_skip, start_process,
+from tests.harness import (ROOT, server_argv, RawConnection, start_process,
                            stop_process)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-
-def _argv(kind: str) -> list:
-    return [redis_server_or_skip()] if kind == "redis" else [sys.executable, "-m", "miniredis"]
 
 
 def _start(kind: str, directory: str, *options: str):
     return start_process(
-        lambda port: _argv(kind) + ["--port", str(port), "--bind", "127.0.0.1", "--dir",
+        lambda port: server_argv(kind) + ["--port", str(port), "--bind", "127.0.0.1", "--dir",
                                     directory, "--save", "", "--logfile", "log.txt",
                                     "--enable-debug-command", "yes", *options],
         what=kind, cwd=ROOT)

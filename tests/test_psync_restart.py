@@ -7,22 +7,17 @@ and with redis-server in the role that restarts, and the INFO fields are compare
 from __future__ import annotations
 
 import os
-import sys
 import time
 
-from tests.harness import (RawConnection, free_port, redis_server_or_skip, start_process,
+from tests.harness import (ROOT, server_argv, RawConnection, free_port, start_process,
                            stop_process)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-
-def _argv(kind: str) -> list:
-    return [redis_server_or_skip()] if kind == "redis" else [sys.executable, "-m", "miniredis"]
 
 
 def _start(kind: str, directory: str, port: int, *options: str):
     proc, _ = start_process(
-        lambda port: _argv(kind) + ["--port", str(port), "--bind", "127.0.0.1", "--dir",
+        lambda port: server_argv(kind) + ["--port", str(port), "--bind", "127.0.0.1", "--dir",
                                     directory, "--logfile", "log.txt",
                                     "--repl-diskless-sync-delay", "0",
                                     "--enable-debug-command", "yes", *options],

@@ -3,22 +3,17 @@ a damaged file stops the start-up (the log lines tools and Redis's own suite gre
 from __future__ import annotations
 
 import os
-import sys
 import time
 
-from tests.harness import (RawConnection, free_port, redis_server_or_skip, start_process,
+from tests.harness import (ROOT, server_argv, RawConnection, free_port, start_process,
                            stop_process)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-
-def _argv(kind: str) -> list:
-    return [redis_server_or_skip()] if kind == "redis" else [sys.executable, "-m", "miniredis"]
 
 
 def _start(kind: str, directory: str, *options: str):
     return start_process(
-        lambda port: _argv(kind) + ["--port", str(port), "--bind", "127.0.0.1", "--dir",
+        lambda port: server_argv(kind) + ["--port", str(port), "--bind", "127.0.0.1", "--dir",
                                     directory, "--enable-debug-command", "yes",
                                     "--logfile", "log.txt", *options],
         what=kind, cwd=ROOT)
@@ -88,7 +83,7 @@ def test_start_up_refused_on_a_bad_checksum(tmp_path):
         with open(path, "r+b") as handle:
             handle.seek(-8, os.SEEK_END)
             handle.write(b"foobar00")
-        done = subprocess.run(_argv(kind) + ["--port", str(free_port()), "--dir", directory],
+        done = subprocess.run(server_argv(kind) + ["--port", str(free_port()), "--dir", directory],
                               capture_output=True, timeout=30, cwd=ROOT)
         lines = done.stdout.decode().splitlines()
         # (Redis then runs its redis-check-rdb, whose report ends the log; miniredis

@@ -12,20 +12,9 @@ import struct
 import pytest
 
 from miniredis import Server
-from miniredis.persistence.rdb import crc64
 from tests.harness import Differ, RawConnection, RedisProcess, redis_server_or_skip
-
-
-def _length(n: int) -> bytes:
-    if n < 64:
-        return bytes([n])
-    if n < 16384:
-        return bytes([0x40 | (n >> 8), n & 0xFF])
-    return b"\x80" + struct.pack(">I", n)
-
-
-def _string(data: bytes) -> bytes:
-    return _length(len(data)) + data
+from tests.test_rdb_legacy import _length, _string
+from tests.test_rdb_legacy import payload as _payload
 
 
 def _backlen(size: int) -> bytes:
@@ -52,8 +41,7 @@ def listpack(values: list, count: int = -1, size_delta: int = 0) -> bytes:
 
 
 def payload(kind: int, body: bytes) -> bytes:
-    data = bytes([kind]) + body + struct.pack("<H", 10)
-    return data + struct.pack("<Q", crc64(0, data))
+    return _payload(kind, body, 10)
 
 
 def _stream_node(lp_count: int = 4) -> list:

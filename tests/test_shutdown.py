@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 
-from tests.harness import RawConnection, redis_server_or_skip, start_process, stop_process
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.harness import ROOT, server_argv, RawConnection, start_process, stop_process
 
 
-def _argv(kind: str) -> list:
-    return [redis_server_or_skip()] if kind == "redis" else [sys.executable, "-m", "miniredis"]
 
 
 class _Pair:
@@ -32,7 +27,7 @@ class _Pair:
         for index, directory in enumerate(self.dirs):
             options = master_options if index == 0 else ()
             proc, port = start_process(
-                lambda port, directory=directory, options=options: _argv(kind) + [
+                lambda port, directory=directory, options=options: server_argv(kind) + [
                     "--port", str(port), "--bind", "127.0.0.1", "--dir", directory,
                     "--save", "", "--logfile", "log.txt", "--repl-diskless-sync-delay",
                     "0", "--enable-debug-command", "yes", *options],
@@ -177,7 +172,7 @@ def test_a_failed_final_save_keeps_the_server(tmp_path):
         os.mkdir(directory)
         os.mkdir(logs)
         proc, port = start_process(
-            lambda port: _argv(kind) + ["--port", str(port), "--bind", "127.0.0.1",
+            lambda port: server_argv(kind) + ["--port", str(port), "--bind", "127.0.0.1",
                                         "--dir", directory, "--save", "900 1", "--logfile",
                                         os.path.join(logs, "log.txt")],
             what=kind, cwd=ROOT)
@@ -212,7 +207,7 @@ def test_no_exit_while_the_first_aof_rewrite_runs(tmp_path):
         directory = str(tmp_path / kind)
         os.mkdir(directory)
         proc, port = start_process(
-            lambda port: _argv(kind) + ["--port", str(port), "--bind", "127.0.0.1",
+            lambda port: server_argv(kind) + ["--port", str(port), "--bind", "127.0.0.1",
                                         "--dir", directory, "--save", "",
                                         "--logfile", "log.txt"], what=kind, cwd=ROOT)
         try:
