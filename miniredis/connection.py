@@ -684,7 +684,7 @@ class Client(RequestParser, ReplyWriter):
             cmd.rejected_calls += 1     # replica-serve-stale-data no, link down
             self._refuse(cmd, errors.MASTERDOWN)
             return True
-        if (self.state.repl.loading or (self.state.loading and not self.obeyed)) \
+        if (self.state.repl.loading or self.state.loading) and not self.obeyed \
                 and _denies(self, cmd, "loading"):
             # A replica loading its master's RDB, or (served from a slow script's
             # hook) an AOF loading.

@@ -38,6 +38,10 @@ from .state import ServerState
 __all__ = ["Server", "ListenError"]
 
 
+class _LoadInterrupted(Exception):
+    """A shutdown arrived while the data was loading at start-up."""
+
+
 class ListenError(OSError):
     """The server could not open a listening socket at start-up; the message is
     Redis's log line for it (its test harness looks for "Failed listening on port")."""
@@ -174,8 +178,11 @@ class Server(DataAccess):
 
     def serve_forever(self) -> None:
         """Serve in this thread until SHUTDOWN, SIGTERM/SIGINT or ``stop()``."""
-        self._listen(announce=True)
-        self._install_signal_handlers()
+        try:
+            self._listen(announce=True)
+        except _LoadInterrupted:        # a shutdown while loading: nothing to save
+            self._shutdown()
+            return
         try:
             self._stopped.wait()
         finally:
@@ -208,6 +215,8 @@ class Server(DataAccess):
         config = self.config
         self._stopped = gevent.event.Event()
         self._loop = gevent.get_hub().loop
+        if announce:                # (the command line: signals from now on)
+            self._install_signal_handlers(loading=self._loading_deferred)
         self._ready_queue = ReadyQueue(self._loop)
         self._hub_thread = threading.get_ident()
         state.loop = self._loop
@@ -245,20 +254,55 @@ class Server(DataAccess):
             if announce:
                 for line in self._banner():
                     self.logger("notice", line)
-            if self._loading_deferred:
-                self._loading_deferred = False
-                self._load()
         except BaseException:
             for listener, _ in sockets:
                 listener.close()
             raise
         for listener, key in sockets:
             self._watch(listener, key)
+        if self._loading_deferred:
+            self._loading_deferred = False
+            try:
+                self._load_while_serving()
+            except BaseException:
+                self._close_listeners()
+                raise
+            if announce:
+                self._install_signal_handlers()
         self._cron = gevent.spawn(self._cron_loop)
         replica.start(state)        # replicaof in the configuration: connect to it
         if announce:
             self.logger("notice", self._listening_line())
             self.logger("notice", "Ready to accept connections")
+
+    def _load_while_serving(self) -> None:
+        """The start-up load of the command line, as Redis's: clients connect and get
+        -LOADING (INFO and the other commands flagged "loading" run), the hub being
+        served every so often from the loaders (state.load_progress); a shutdown
+        meanwhile ends the load (_LoadInterrupted)."""
+        state = self.state
+        state.repl.loading = True       # (-LOADING, INFO loading:1; every client gated)
+        state.refresh_gates()
+        state.load_progress = self._serve_while_loading
+        try:
+            self._load()
+        finally:
+            state.load_progress = None
+            state.repl.loading = False
+            state.refresh_gates()
+
+    def _serve_while_loading(self) -> None:
+        # One pass of the event loop: clients (their watchers run here), signals.
+        self._loop.run(nowait=True, once=True)
+        if self._stopped.is_set():
+            raise _LoadInterrupted()
+
+    def _close_listeners(self) -> None:
+        for listener, watcher, _ in self._listeners:
+            watcher.stop()
+            watcher.close()
+            listener.close()
+        self._listeners = []
 
     def _open_tcp(self, address: str, port: int) -> Optional[Any]:
         """A listening TCP socket on ``address`` (Redis's spelling: ``*`` and ``::*``
@@ -378,19 +422,22 @@ class Server(DataAccess):
         return "miniredis listening on %s (pid %d)" % (", ".join(where) or "no TCP port",
                                                        os.getpid())
 
-    def _install_signal_handlers(self) -> None:
+    def _install_signal_handlers(self, loading: bool = False) -> None:
+        """SIGTERM/SIGINT start a shutdown (shutdown.py). While the start-up load runs
+        the event loop from this greenlet, plain Python handlers (gevent's would
+        switch to a hub that is not running); gevent's once serving."""
         import signal
-
-        gevent.signal_handler(signal.SIGTERM, self.state.shutdown.on_signal, "SIGTERM")
-        gevent.signal_handler(signal.SIGINT, self.state.shutdown.on_signal, "SIGINT")
-        crash.install(self.state)     # (serve_forever: this server owns the process)
+        on_signal = self.state.shutdown.on_signal
+        for signum, name in ((signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")):
+            if loading:
+                signal.signal(signum, lambda _signum, _frame, name=name: on_signal(name))
+            else:
+                gevent.signal_handler(signum, on_signal, name)
+        if not loading:
+            crash.install(self.state)     # (serve_forever: this server owns the process)
 
     def _shutdown(self) -> None:
-        for listener, watcher, _ in self._listeners:
-            watcher.stop()
-            watcher.close()
-            listener.close()
-        self._listeners = []
+        self._close_listeners()
         if self._cron is not None:
             self._cron.kill(block=False)
             self._cron = None

@@ -92,7 +92,10 @@ class Shutdown:
         if self.signal is not None and signame == "SIGINT":
             log("warning", "You insist... exiting now.")
             os._exit(1)         # (not a clean shutdown: Redis exits 1 too)
-        log("warning", "Received %s scheduling shutdown..." % signame)
+        if self.state.repl.loading:
+            log("warning", "Received shutdown signal during loading, scheduling shutdown.")
+        else:
+            log("warning", "Received %s scheduling shutdown..." % signame)
         self.signal = signame
         loop = self.state.loop
         if loop is not None:    # (Redis notices it in its cron; no need to wait here)

@@ -106,6 +106,9 @@ class ServerState:
         self.dirty = 0                      # writes since the last save
         self.loading = False                # replaying an AOF (see Database.deadline_passed)
         self.owns_process = False           # the command line's server (see crash.py)
+        # Called every so often by a loading RDB or AOF: the command line's start-up
+        # load serves clients from it (-LOADING), as Redis's processEventsWhileBlocked.
+        self.load_progress: Optional[Callable[[], None]] = None
         # Keys a writable replica gave a TTL itself: key -> database ids (INFO's
         # slave_expires_tracked_keys; see expire_replica_keys).
         self.replica_expires: Dict[bytes, Set[int]] = {}
@@ -216,7 +219,7 @@ class ServerState:
 
     def refresh_gates(self) -> None:
         """Recompute ``gate_all`` and every client's slow-path flag after it changed."""
-        gate_all = bool(self.monitors) or self.pause.type != 0
+        gate_all = bool(self.monitors) or self.pause.type != 0 or self.repl.loading
         if gate_all != self.gate_all:
             self.gate_all = gate_all
             for client in list(self.clients.values()):

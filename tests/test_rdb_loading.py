@@ -152,3 +152,55 @@ def test_a_killed_bgsave_child_as_redis(tmp_path):
             stop_process(proc, directory)
     assert outcomes["miniredis"] == outcomes["redis"]
     assert outcomes["redis"][1] == "ok" and outcomes["redis"][7] == "err"
+
+
+def test_clients_served_while_the_data_loads(tmp_path):
+    """A start-up load that takes a while (key-load-delay): clients connect and get
+    -LOADING (INFO answers, loading:1); SIGTERM meanwhile ends the server at once
+    with Redis's "during loading" line, saving nothing."""
+    import signal
+    import subprocess
+    outcomes = {}
+    for kind in ("redis", "miniredis"):
+        directory = str(tmp_path / kind)
+        os.mkdir(directory)
+        proc, port = _start(kind, directory, "--save", "")
+        conn = RawConnection(port)
+        conn.call("DEBUG", "POPULATE", "50000", "key", "100")
+        conn.call("SAVE")
+        conn.send("SHUTDOWN", "NOSAVE")
+        conn.closed_by_peer(10)
+        conn.close()
+        proc.wait(10)
+        port = free_port()
+        proc = subprocess.Popen(server_argv(kind) + [
+            "--port", str(port), "--bind", "127.0.0.1", "--dir", directory, "--save",
+            "3600 1", "--logfile", "log.txt", "--key-load-delay", "100",
+            "--loading-process-events-interval-bytes", "1024"], cwd=ROOT,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.time() + 10
+            while True:
+                try:
+                    conn = RawConnection(port)
+                    break
+                except OSError:
+                    assert time.time() < deadline
+                    time.sleep(0.02)
+            replies = [conn.call("PING"), conn.call("GET", "key:1"),
+                       _info(conn, "loading")]
+            conn.close()
+            proc.send_signal(signal.SIGTERM)
+            replies.append(proc.wait(10))
+            with open(os.path.join(directory, "log.txt")) as handle:
+                log = handle.read()
+            replies += ["Received shutdown signal during loading, scheduling shutdown."
+                        in log, "Saving the final RDB snapshot" in log]
+            outcomes[kind] = replies
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            stop_process(proc, directory)
+    loading = b"-LOADING Redis is loading the dataset in memory\r\n"
+    assert outcomes["miniredis"] == outcomes["redis"] == [
+        loading, loading, "1", 0, True, False]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 from ..commands import lookup as lookup_command
 from . import diskio
 from .aof import AOF, AOFLoadError
+from .snapshot import debug_delay
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
@@ -214,7 +215,12 @@ class Loader:
             state.clock.restore_expiry(judged_at)
         client.out = []
         self.commands += len(batch)
+        delay = state.config.values["key-load-delay"]
+        if delay:                       # (Redis pauses after each command)
+            debug_delay(delay * len(batch) if delay > 0 else delay)
         batch.clear()
+        if state.load_progress is not None:
+            state.load_progress()       # the start-up load serves clients (-LOADING)
 
     def finish(self) -> None:
         """Leave the loading client's state (an unfinished MULTI, a SELECT) behind."""

@@ -607,8 +607,12 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
     NOFLUSH without MERGE: an error, as Redis's load without RDBFLAGS_ALLOW_DUP).
 
     Returns (keys loaded, expired keys skipped, offset after the RDB: an AOF tail may
-    follow in a preamble file). Raises RDBError.
+    follow in a preamble file). Raises RDBError. Without ``progress``, the start-up
+    load's (``state.load_progress``) is called; key-load-delay pauses after each key.
     """
+    if progress is None:
+        progress = state.load_progress
+    delay = state.config.values["key-load-delay"]
     reader = _Reader(data, name)
     if reader.take(5) != b"REDIS":
         raise RDBError("Wrong signature trying to load DB from file %s" % name)
@@ -683,6 +687,9 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
                 if expires_at is not None:
                     db.set_expire(key, expires_at)
                 loaded += 1
+                if delay:
+                    from .snapshot import debug_delay
+                    debug_delay(delay)
                 if progress is not None and not loaded & 1023:
                     progress()
             expires_at = None
