@@ -27,7 +27,7 @@ Accepted, validated and reported, but with no effect on this server:
   shutdown-on-sigterm, shutdown-timeout, enable-module-command;
 - persistence tuning: rdbcompression, rdb-del-sync-files, rdb-save-incremental-fsync,
   aof-rewrite-incremental-fsync, no-appendfsync-on-rewrite,
-  key-load-delay, loading-process-events-interval-bytes;
+  loading-process-events-interval-bytes;
 - encodings and limits not modelled: list-max-listpack-size, list-compress-depth,
   maxmemory-clients (no client eviction).
 
