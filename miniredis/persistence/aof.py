@@ -470,9 +470,9 @@ class AOF:
         self.file_db = None
         log("notice", "%s AOF incr file %s on server start"
             % ("Opening" if existed else "Creating", name))
-        self.current_size = sum(_size(self.path(n)) for n in manifest.load_order())
+        self.current_size = sum(diskio.file_size(self.path(n)) for n in manifest.load_order())
         if manifest.base is not None:
-            self.base_size = _size(self.path(manifest.base.name))
+            self.base_size = diskio.file_size(self.path(manifest.base.name))
 
     def delete_history(self) -> None:
         """Delete the history files, unless aof-disable-auto-gc (aofDelHistoryFiles)."""
@@ -565,13 +565,6 @@ def _saving(state: "ServerState") -> bool:
     """A BGSAVE child is running (one child at a time, as Redis)."""
     saves = getattr(state, "snapshots", None)
     return saves is not None and saves.child is not None
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
 
 
 def _fsync_quietly(fd: int) -> None:

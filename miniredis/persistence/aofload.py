@@ -265,15 +265,8 @@ def load(state: "ServerState", aof: AOF) -> bool:
                       % ("base" if manifest.base is not None and index == 0 else "incr",
                          name, time.monotonic() - began))
     if manifest.base is not None:
-        aof.base_size = _size(aof.path(manifest.base.name))
+        aof.base_size = diskio.file_size(aof.path(manifest.base.name))
     loader.finish()
     state.log("notice", "DB loaded from append only file: %.3f seconds"
               % (time.monotonic() - started))
     return True
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0

@@ -255,13 +255,6 @@ def _install(aof: "AOF", rewrite: Rewrite) -> bool:
         return False
     aof.manifest = manifest
     if aof.status != OFF:
-        aof.base_size = aof.current_size = _size(base_path) + aof.incr_size
+        aof.base_size = aof.current_size = diskio.file_size(base_path) + aof.incr_size
     aof.delete_history()
     return True
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0

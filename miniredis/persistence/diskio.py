@@ -80,6 +80,14 @@ def create_dir_if_missing(path: str) -> None:
                                      path) from None
 
 
+def file_size(path: str) -> int:
+    """The size of ``path``, 0 when it cannot be read (gone, unreadable)."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
 def strerror(exc: BaseException) -> str:
     """The C library's text for an OSError (what Redis's strerror(errno) prints)."""
     if isinstance(exc, OSError) and exc.errno is not None:
