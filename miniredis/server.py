@@ -423,16 +423,14 @@ class Server(DataAccess):
                                                        os.getpid())
 
     def _install_signal_handlers(self, loading: bool = False) -> None:
-        """SIGTERM/SIGINT start a shutdown (shutdown.py). While the start-up load runs
-        the event loop from this greenlet, plain Python handlers (gevent's would
-        switch to a hub that is not running); gevent's once serving."""
+        """SIGTERM/SIGINT start a shutdown (shutdown.py): plain Python handlers, which
+        run at once even while a long blocking save holds the event loop (a second
+        SIGINT then exits at once, as Redis's handler does); they only record the
+        request, the cron acts on it."""
         import signal
         on_signal = self.state.shutdown.on_signal
         for signum, name in ((signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")):
-            if loading:
-                signal.signal(signum, lambda _signum, _frame, name=name: on_signal(name))
-            else:
-                gevent.signal_handler(signum, on_signal, name)
+            signal.signal(signum, lambda _signum, _frame, name=name: on_signal(name))
         if not loading:
             crash.install(self.state)     # (serve_forever: this server owns the process)
 
@@ -521,6 +519,8 @@ class Server(DataAccess):
         while True:
             hz = max(1, min(500, self.config["hz"]))
             gevent.sleep(1.0 / hz)
+            if state.pause_cron:        # DEBUG PAUSE-CRON 1: serverCron skips its work
+                continue
             try:
                 state.active_expire()
                 if state.blocking.ready:      # expired streams answer XREADGROUP waiters

@@ -44,6 +44,7 @@ class Shutdown:
         self.deadline = 0.0                 # time.time() at which waiting ends; 0: none
         self.flags: Flags = _NO_FLAGS
         self.signal: Optional[str] = None   # a signal's shutdown, waiting for the cron
+        self.asap = False                   # a signal asked (shutdown_asap): until done
         self.waiting: List["Client"] = []   # SHUTDOWN callers, answered on failure
 
     @property
@@ -80,6 +81,7 @@ class Shutdown:
             self._cancel()
         elif self.signal is not None:
             self.signal = None
+            self.asap = False
         else:
             return False
         self.state.log("notice", "Shutdown manually aborted.")
@@ -89,17 +91,21 @@ class Shutdown:
         """SIGTERM or SIGINT (from the hub, not the handler): a second SIGINT exits
         now; otherwise the cron starts the shutdown, with shutdown-on-sig* flags."""
         log = self.state.log
-        if self.signal is not None and signame == "SIGINT":
+        if self.asap and signame == "SIGINT":
             log("warning", "You insist... exiting now.")
+            try:                # (a save in progress: its temporary file goes)
+                os.unlink(os.path.join(self.state.config["dir"], "temp-%d.rdb" % os.getpid()))
+            except OSError:
+                pass
             os._exit(1)         # (not a clean shutdown: Redis exits 1 too)
         if self.state.repl.loading:
             log("warning", "Received shutdown signal during loading, scheduling shutdown.")
         else:
             log("warning", "Received %s scheduling shutdown..." % signame)
-        self.signal = signame
-        loop = self.state.loop
-        if loop is not None:    # (Redis notices it in its cron; no need to wait here)
-            loop.run_callback(self.cron)
+        self.signal = signame   # (the cron starts it, as Redis's serverCron does)
+        self.asap = True
+        if self.state.repl.loading and self.state.load_progress is not None:
+            self.cron()         # (no cron runs during the start-up load)
 
     def cron(self) -> None:
         """serverCron's part: start a signal's shutdown; finish a waiting one when
@@ -211,6 +217,7 @@ class Shutdown:
         self.deadline = 0.0
         self.flags = _NO_FLAGS
         self.signal = None
+        self.asap = False
         waiting, self.waiting = self.waiting, []
         for client in waiting:
             if client.blocked is not None and not client.closed:

@@ -230,3 +230,48 @@ def test_no_exit_while_the_first_aof_rewrite_runs(tmp_path):
     assert outcomes["miniredis"] == outcomes["redis"] == [
         b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n", b"+PONG\r\n", True, 0,
         True, True, True]
+
+
+def test_signals_abort_and_insist(tmp_path):
+    """A SIGTERM waits for the cron (DEBUG PAUSE-CRON holds it) and SHUTDOWN ABORT
+    cancels it; a second SIGINT during the final save exits at once with status 1 and
+    removes the save's temporary file ("You insist... exiting now.")."""
+    outcomes = {}
+    for kind in ("redis", "miniredis"):
+        directory = str(tmp_path / kind)
+        os.mkdir(directory)
+        proc, port = start_process(
+            lambda port: server_argv(kind) + [
+                "--port", str(port), "--bind", "127.0.0.1", "--dir", directory,
+                "--save", "900 1", "--logfile", "log.txt", "--enable-debug-command",
+                "yes"], what=kind, cwd=ROOT)
+        try:
+            conn = RawConnection(port)
+            replies = [conn.call("DEBUG", "PAUSE-CRON", "1")]
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.2)
+            replies += [conn.call("SHUTDOWN", "ABORT"), conn.call("DEBUG", "PAUSE-CRON", "0"),
+                        conn.call("PING")]
+            time.sleep(0.3)
+            replies.append(proc.poll())
+            for i in range(20):
+                conn.call("SET", "k%d" % i, "v")
+            conn.call("CONFIG", "SET", "rdb-key-save-delay", "100000")
+            temp = os.path.join(directory, "temp-%d.rdb" % proc.pid)
+            proc.send_signal(signal.SIGINT)
+            deadline = time.time() + 5
+            while not os.path.exists(temp):
+                assert time.time() < deadline
+                time.sleep(0.01)
+            proc.send_signal(signal.SIGINT)
+            replies += [proc.wait(10), os.path.exists(temp)]
+            conn.close()
+            with open(os.path.join(directory, "log.txt")) as handle:
+                log = handle.read()
+            replies += ["Shutdown manually aborted." in log,
+                        "You insist... exiting now." in log]
+            outcomes[kind] = replies
+        finally:
+            stop_process(proc, directory)
+    assert outcomes["miniredis"] == outcomes["redis"] == [
+        b"+OK\r\n", b"+OK\r\n", b"+OK\r\n", b"+PONG\r\n", None, 1, False, True, True]
