@@ -22,7 +22,7 @@ Accepted, validated and reported, but with no effect on this server:
   bgsave_cpulist, oom-score-adj, oom-score-adj-values, disable-thp, set-proc-title,
   proc-title-template, daemonize, pidfile, supervised, always-show-logo,
   crash-memcheck-enabled, watchdog-period,
-  socket-mark-id, bind-source-addr, tcp-keepalive, ignore-warnings,
+  socket-mark-id, tcp-keepalive, ignore-warnings,
   syslog-enabled, syslog-ident, syslog-facility, shutdown-on-sigint,
   shutdown-on-sigterm, shutdown-timeout, enable-module-command;
 - persistence tuning: rdbcompression, rdb-del-sync-files, rdb-save-incremental-fsync,

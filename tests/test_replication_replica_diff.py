@@ -325,3 +325,24 @@ def test_writable_replica_expiry(pair):
         replies[port].append(info(port, "stats")["slave_expires_tracked_keys"])
     assert replies[mini.port] == replies[real.port]
     assert replies[real.port][-3:] == [b":4\r\n", b":1\r\n", "1"]   # k key1 key2 own3
+
+
+def test_bind_source_addr(tmp_path):
+    """bind-source-addr: the replica connects to its master from that address (the
+    master lists it as the replica's ip)."""
+    exe = redis_server_or_skip()
+    master = RedisProcess(exe, ["--protected-mode", "no"])
+    real = RedisProcess(exe, ["--bind-source-addr", "127.0.0.2"])
+    mini = Server(port=0, dir=str(tmp_path), bind_source_addr="127.0.0.2")
+    mini.start()
+    try:
+        for port in (real.port, mini.port):
+            call(port, "REPLICAOF", "127.0.0.1", master.port)
+        wait_until(lambda: link_up(real.port) and link_up(mini.port), 20, "both links")
+        lines = [value for name, value in info(master.port).items()
+                 if name.startswith("slave")]
+        assert len(lines) == 2 and all("ip=127.0.0.2," in line for line in lines), lines
+    finally:
+        mini.stop()
+        real.stop()
+        master.stop()

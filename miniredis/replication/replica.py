@@ -214,8 +214,11 @@ class MasterLink:
         values = state.config.values
         self.status = CONNECTING
         self._log("notice", "Connecting to MASTER %s:%d" % (self.host, self.port))
+        source = values["bind-source-addr"]     # (connConnect's source address)
         self.sock = gevent.socket.create_connection((self.host, self.port),
-                                                    timeout=values["repl-timeout"])
+                                                    timeout=values["repl-timeout"],
+                                                    source_address=(source, 0)
+                                                    if source else None)
         self.sock.setsockopt(_stdsocket.IPPROTO_TCP, _stdsocket.TCP_NODELAY, 1)
         self._log("notice", "MASTER <-> REPLICA sync started")
         self.status = HANDSHAKE
