@@ -19,7 +19,7 @@ Accepted, validated and reported, but with no effect on this server:
   jemalloc-bg-thread, activedefrag (only "no" is accepted, as on a Redis built
   without its jemalloc), active-defrag-*, activerehashing,
   dynamic-hz, active-expire-effort, server_cpulist, bio_cpulist, aof_rewrite_cpulist,
-  bgsave_cpulist, oom-score-adj, oom-score-adj-values, disable-thp, set-proc-title,
+  bgsave_cpulist, disable-thp, set-proc-title,
   proc-title-template, daemonize, pidfile, supervised, always-show-logo,
   crash-memcheck-enabled, watchdog-period,
   socket-mark-id, tcp-keepalive, ignore-warnings,

@@ -22,7 +22,8 @@ import gevent
 import gevent.event
 
 from . import commands
-from . import crash, evict, persistence
+from . import crash, evict, oomscore, persistence
+from .persistence import diskio
 from .clock import Clock
 from .config import Config
 from .connection import Client
@@ -433,6 +434,9 @@ class Server(DataAccess):
             signal.signal(signum, lambda _signum, _frame, name=name: on_signal(name))
         if not loading:
             crash.install(self.state)     # (serve_forever: this server owns the process)
+            state = self.state
+            oomscore.apply(state)         # (oom-score-adj, now that it owns the process)
+            diskio.Child.on_fork = lambda: oomscore.apply(state, oomscore.CHILD)
 
     def _shutdown(self) -> None:
         self._close_listeners()

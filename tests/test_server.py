@@ -487,3 +487,42 @@ def test_port_zero_without_a_socket_listens_nowhere(tmp_path):
         outcomes[kind] = (done.returncode, done.stdout.decode().rstrip().endswith(
             "Configured to not listen anywhere, exiting."))
     assert outcomes["miniredis"] == outcomes["redis"] == (1, True)
+
+
+def test_oom_score_adj_as_redis(tmp_path):
+    """oom-score-adj: /proc/<pid>/oom_score_adj follows the role's entry of
+    oom-score-adj-values (relative to the start-up value, or absolute), and goes back
+    with ``no``."""
+    import os
+    from tests.harness import ROOT, server_argv, start_process, stop_process
+    if not os.path.exists("/proc/self/oom_score_adj"):
+        pytest.skip("no /proc/<pid>/oom_score_adj on this system")
+    outcomes = {}
+    for kind in ("redis", "miniredis"):
+        directory = str(tmp_path / kind)
+        os.mkdir(directory)
+        proc, port = start_process(
+            lambda port: server_argv(kind) + ["--port", str(port), "--bind", "127.0.0.1",
+                                              "--save", "", "--dir", directory],
+            what=kind, cwd=ROOT)
+        path = "/proc/%d/oom_score_adj" % proc.pid
+
+        def score() -> int:
+            with open(path) as handle:
+                return int(handle.read())
+        try:
+            base = score()
+            conn = RawConnection(port)
+            seen = []
+            for command in (["CONFIG", "SET", "oom-score-adj-values", "10 20 30"],
+                            ["CONFIG", "SET", "oom-score-adj", "yes"],
+                            ["CONFIG", "SET", "oom-score-adj-values", "15 20 30"],
+                            ["REPLICAOF", "localhost", "1"], ["REPLICAOF", "NO", "ONE"],
+                            ["CONFIG", "SET", "oom-score-adj", "absolute"],
+                            ["CONFIG", "SET", "oom-score-adj", "no"]):
+                seen.append((conn.call(*command), score() - base))
+            conn.close()
+            outcomes[kind] = seen
+        finally:
+            stop_process(proc, directory)
+    assert outcomes["miniredis"] == outcomes["redis"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, List
 
-from .. import errors
+from .. import errors, oomscore
 from ..args import parse_int, to_int
 from ..errors import CommandError
 from ..protocol import OK, Simple
@@ -51,14 +51,16 @@ def _replicaof(client: Any, args: List[bytes]) -> Any:
          since="5.0.0", summary="Make the server a replica of another instance, or "
                                 "promote it as master.")
 def replicaof(client: Any, args: List[bytes]) -> Any:
-    return _replicaof(client, args)
+    reply = _replicaof(client, args)
+    oomscore.apply(client.state)        # (the role's oom-score-adj-values entry)
+    return reply
 
 
 @command("slaveof", 3, "admin noscript stale no_async_loading", group="server",
          since="1.0.0", summary="Make the server a replica of another instance, or "
                                 "promote it as master.")
 def slaveof(client: Any, args: List[bytes]) -> Any:
-    return _replicaof(client, args)
+    return replicaof(client, args)
 
 
 @command("failover", -1, "admin noscript stale", group="server", since="6.2.0",

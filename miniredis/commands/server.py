@@ -503,7 +503,15 @@ def _apply_listeners(error: str, for_port: bool):
     return apply
 
 
+def _apply_oom_score(state, old: dict) -> Optional[str]:
+    from .. import oomscore
+    if oomscore.apply(state):
+        return None
+    return "Failed to set current oom_score_adj. Check server logs."
+
+
 _APPLY = {
+    "oom-score-adj": _apply_oom_score, "oom-score-adj-values": _apply_oom_score,
     "appendonly": _apply_appendonly,
     "aof-disable-auto-gc": _apply_auto_gc,
     "requirepass": _apply_requirepass,

@@ -102,6 +102,10 @@ class Child:
     the parent reads it in :meth:`poll` once the child has exited.
     """
 
+    # Run first thing in every child (the command line sets it: oom-score-adj's
+    # forked-child class).
+    on_fork: Optional[Callable[[], None]] = None
+
     def __init__(self, work: Callable[[], None], keep: Tuple[int, ...] = ()) -> None:
         """``keep``: descriptors the child keeps open besides its error pipe (the
         pipe a diskless full synchronisation streams the RDB into)."""
@@ -133,6 +137,8 @@ class Child:
                 gc.disable()      # a collection would touch (copy) every object's page
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
+                if Child.on_fork is not None:
+                    Child.on_fork()
                 try:
                     work()
                     status = 0
