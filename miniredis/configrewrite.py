@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Set
 
 from .config import PARAMS, PARAMS_BY_NAME, Param
 from .configfile import quote, split_args, to_bytes, trim
+from .persistence.diskio import fsync_directory
 
 if TYPE_CHECKING:   # pragma: no cover
     from .state import ServerState
@@ -329,7 +330,7 @@ def overwrite(path: str, content: bytes) -> None:
         os.fchmod(fd, 0o644 & ~_UMASK)
         os.rename(temp, path)
         done = True
-        _fsync_directory(directory or ".")
+        fsync_directory(directory or ".")
     finally:
         os.close(fd)
         if not done:
@@ -337,14 +338,6 @@ def overwrite(path: str, content: bytes) -> None:
                 os.unlink(temp)
             except OSError:
                 pass
-
-
-def _fsync_directory(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def rewrite_config(server: "ServerState", force_all: bool = False) -> None:

@@ -80,6 +80,15 @@ def create_dir_if_missing(path: str) -> None:
                                      path) from None
 
 
+def fsync_directory(path: str) -> None:
+    """fsync a directory, so a file just created or renamed in it survives a crash."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def file_size(path: str) -> int:
     """The size of ``path``, 0 when it cannot be read (gone, unreadable)."""
     try:

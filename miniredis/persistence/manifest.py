@@ -263,19 +263,11 @@ def persist(manifest: Manifest, directory: str, prefix: str,
         os.replace(temp, os.path.join(directory, manifest_name(prefix)))
         step = "Fail to fsync AOF directory %s: %s."
         temp_name = os.path.join(directory, manifest_name(prefix))
-        _fsync_dir(directory)
+        diskio.fsync_directory(directory)
     except OSError as exc:
         log("warning", step % (temp_name, diskio.strerror(exc)))
         raise
     manifest.dirty = False
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def remove(path: str) -> None:

@@ -331,11 +331,7 @@ def write(path: str, dataset: Any, config: Any, functions: bytes = b"",
         raise
     os.close(fd)
     os.replace(temp, path)
-    dfd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    diskio.fsync_directory(directory)
     return size
 
 
