@@ -33,12 +33,12 @@ def save_info(state: "ServerState") -> Tuple[Tuple[bytes, bytes], ...]:
         stream_db = feed.selected_db or 0
     else:
         link = repl.link
-        client = getattr(link, "client", None) if link is not None else None
-        cached = getattr(link, "cached", None) if link is not None else None
-        if client is not None:
-            stream_db = client.db.id
-        elif cached is not None:
-            stream_db = cached.db
+        if link is None:
+            return ()
+        if link.client is not None:
+            stream_db = link.client.db.id
+        elif link.cached is not None:
+            stream_db = link.cached.db
         else:
             return ()
     return ((b"repl-stream-db", b"%d" % stream_db), (b"repl-id", repl.replid.encode()),
