@@ -238,3 +238,32 @@ def test_rdb_file_of_old_encodings_loads_at_start_up(tmp_path):
             stop_process(proc, str(directory))
     assert replies["miniredis"] == replies["redis"]
     assert replies["redis"][0] == b":5\r\n"
+
+
+def test_mutated_old_encodings_never_escape_as_python_errors():
+    """Hostile RDB files: random byte flips, cuts and insertions in every old
+    encoding load or fail with RDBError (what start-up and replicas handle), never
+    another exception (the start-up path catches nothing else)."""
+    import random
+    from miniredis.persistence import rdb
+    rnd = random.Random(34)
+    with Server(port=0) as server:
+        for _ in range(2000):
+            name, kind, body, _ = rnd.choice(_VALUES)
+            data = bytearray(body)
+            for _ in range(rnd.randint(1, 4)):
+                roll = rnd.random()
+                if roll < 0.6 and data:
+                    data[rnd.randrange(len(data))] = rnd.randrange(256)
+                elif roll < 0.8 and data:
+                    del data[rnd.randrange(len(data)):]
+                else:
+                    data.insert(rnd.randrange(len(data) + 1), rnd.randrange(256))
+            image = b"REDIS0009\xfe\x00" + bytes([kind]) + _string(name.encode()) \
+                + bytes(data) + b"\xff"
+            image += struct.pack("<Q", crc64(0, image))
+            server.state.dbs[0].flush(False)
+            try:
+                rdb.load_bytes(server.state, image, "fuzz.rdb")
+            except rdb.RDBError:
+                pass
