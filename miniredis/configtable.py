@@ -12,8 +12,8 @@ mutability, protection and error texts. Defaults differ only for ``bind``
 
 Accepted, validated and reported, but with no effect on this server:
 
-- replication: repl-diskless-load (a replica receives the master's RDB whole, then
-  loads it), repl-disable-tcp-nodelay;
+- replication: repl-disable-tcp-nodelay (repl-diskless-load is honoured:
+  miniredis.replication.disklessload);
 - cluster: cluster-* ; TLS: tls-* (tls-port opens no listener);
 - threads, memory allocator and process: io-threads, io-threads-do-reads,
   jemalloc-bg-thread, activedefrag (only "no" is accepted, as on a Redis built
@@ -26,8 +26,8 @@ Accepted, validated and reported, but with no effect on this server:
   syslog-enabled, syslog-ident, syslog-facility, shutdown-on-sigint,
   shutdown-on-sigterm, shutdown-timeout, enable-module-command;
 - persistence tuning: rdbcompression, rdb-del-sync-files, rdb-save-incremental-fsync,
-  aof-rewrite-incremental-fsync, no-appendfsync-on-rewrite,
-  loading-process-events-interval-bytes;
+  aof-rewrite-incremental-fsync, no-appendfsync-on-rewrite
+  (loading-process-events-interval-bytes paces a replica's diskless load only);
 - encodings and limits not modelled: list-max-listpack-size, list-compress-depth,
   maxmemory-clients (no client eviction).
 
@@ -111,8 +111,8 @@ class Param:
         self.multi = multi
         # HIDDEN_CONFIG: CONFIG GET answers it by exact name only, never for a pattern.
         self.hidden = hidden
-        # DENY_LOADING_CONFIG: refused while a dataset loads (there is no such moment
-        # here: loading is synchronous) - kept for completeness of the table.
+        # DENY_LOADING_CONFIG: CONFIG SET refuses it (-LOADING) while a dataset loads
+        # (a replica's diskless load, asynchronous or not; the start-up load).
         self.deny_loading = deny_loading
         # SENSITIVE_CONFIG: its CONFIG SET value is redacted from SLOWLOG and MONITOR.
         self.sensitive = sensitive

@@ -691,6 +691,11 @@ class Client(RequestParser, ReplyWriter):
             cmd.rejected_calls += 1
             self._refuse(cmd, errors.LOADING)
             return True
+        if self.state.repl.async_loading and _carries(self, cmd, "no_async_loading"):
+            # A replica loading its master's RDB beside the old data (swapdb).
+            cmd.rejected_calls += 1
+            self._refuse(cmd, errors.LOADING)
+            return True
         if self.state.busy_script is not None and "allow_busy" not in cmd.flags:
             # A script runs past busy-reply-threshold (we are served from its hook).
             cmd.rejected_calls += 1
@@ -745,6 +750,21 @@ def _denies(client: Client, cmd: Command, flag: str) -> bool:
             if queued is not None and queued.subcommands and len(args) > 1:
                 queued = queued.subcommands.get(args[1].lower(), queued)
             if queued is not None and flag not in queued.flags:
+                return True
+    return False
+
+
+def _carries(client: Client, cmd: Command, flag: str) -> bool:
+    """A command with ``flag``, or an EXEC whose queue holds one (Redis's
+    accumulated cmd_flags)."""
+    if flag in cmd.flags:
+        return True
+    if cmd.name == "exec" and cmd.parent is None and client.multi:
+        for args in client.multi:
+            queued = _LOOKUP.get(args[0])
+            if queued is not None and queued.subcommands and len(args) > 1:
+                queued = queued.subcommands.get(args[1].lower(), queued)
+            if queued is not None and flag in queued.flags:
                 return True
     return False
 

@@ -398,6 +398,9 @@ def config_set(client, args: List[bytes]):
     config = state.config
     pairs = []
     unknown = problem = None
+    # server.loading: start-up load, a replica's load, asynchronous or not.
+    loading = state.repl.loading or state.repl.async_loading or state.loading
+    denied = False
     for i in range(2, len(args), 2):
         name = args[i].decode("utf-8", "surrogateescape")
         param = get_param(name)
@@ -412,10 +415,16 @@ def config_set(client, args: List[bytes]):
             problem = (name, "can't set immutable config" if not param.mutable
                        else "can't set protected config")
             continue
+        if loading and param.deny_loading:
+            denied = True           # (the error of the first problem, as Redis's)
+            problem = (name, "")
+            continue
         # An alias and its parameter are distinct entries (both may be given once).
         if any(seen.lower() == name.lower() for seen, _, _ in pairs):
             problem = (name, "duplicate parameter")
         pairs.append((name, param, args[i + 1].decode("utf-8", "surrogateescape")))
+    if denied:                  # -LOADING takes precedence over the other errors
+        raise CommandError(errors.LOADING)
     if unknown is not None:
         raise CommandError(errors.CONFIG_SET_UNKNOWN.format(unknown))
     if problem is not None:

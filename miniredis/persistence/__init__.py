@@ -199,7 +199,8 @@ def info_lines(state: "ServerState") -> List[str]:
     saving = saves.started if saves.child is not None else (
         sync.started if sync is not None and sync.child is not None else None)
     lines = [
-        "loading:%d" % state.repl.loading, "async_loading:0", "current_cow_peak:0", "current_cow_size:0",
+        "loading:%d" % state.repl.loading, "async_loading:%d" % state.repl.async_loading,
+        "current_cow_peak:0", "current_cow_size:0",
         "current_cow_size_age:0", "current_fork_perc:0.00", "current_save_keys_processed:0",
         "current_save_keys_total:0",
         "rdb_changes_since_last_save:%d" % state.dirty,

@@ -405,6 +405,10 @@ class _Reader:
     def byte(self) -> int:
         return self.take(1)[0]
 
+    def checksum(self) -> int:
+        """CRC64 of every byte read so far (the RDB's trailer covers them)."""
+        return crc64(0, self.data[:self.pos])
+
     def length(self) -> Tuple[int, bool]:
         """(value, is_encoded): rdbLoadLenByRef."""
         first = self.byte()
@@ -608,8 +612,21 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
     """
     if progress is None:
         progress = state.load_progress
+    return load_reader(state, _Reader(data, name), name, merge, progress,
+                       replace_functions)
+
+
+def load_reader(state: "ServerState", reader: "_Reader", name: str,
+                merge: bool = False,
+                progress: Optional[Callable[[], None]] = None,
+                replace_functions: bool = True, dbs: Optional[List[Any]] = None,
+                registry: Any = None) -> Tuple[int, int, int]:
+    """:func:`load_bytes` from any reader (a socket's: miniredis.persistence.rdbstream),
+    into ``dbs`` and the function ``registry`` when given (a replica's swapdb load
+    fills databases set aside: Redis's rdbLoadingCtx), else into the server's."""
+    if dbs is None:
+        dbs = state.dbs
     delay = state.config.values["key-load-delay"]
-    reader = _Reader(data, name)
     if reader.take(5) != b"REDIS":
         raise RDBError("Wrong signature trying to load DB from file %s" % name)
     try:
@@ -628,7 +645,7 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
     # (RDBFLAGS_FEED_REPL), so the offset it restores stays true to its replicas.
     feed = state.repl_feed if repl.feed_expired_on_load else None
     aux_fields: Dict[bytes, bytes] = {}
-    db = state.dbs[0]
+    db = dbs[0]
     empty_skipped = 0
     expires_at: Optional[int] = None
     loaded = expired = 0
@@ -638,10 +655,10 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
             break
         if opcode == OP_SELECTDB:
             index = reader.number()
-            if index >= len(state.dbs):
+            if index >= len(dbs):
                 raise RDBError("FATAL: Data file was created with a Redis server configured "
-                               "to handle more than %d databases. Exiting" % len(state.dbs))
-            db = state.dbs[index]
+                               "to handle more than %d databases. Exiting" % len(dbs))
+            db = dbs[index]
         elif opcode == OP_RESIZEDB:
             reader.number()
             reader.number()
@@ -657,7 +674,8 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
         elif opcode == OP_IDLE:
             reader.number()
         elif opcode in (OP_FUNCTION2, OP_FUNCTION_PRE_GA):
-            _load_function(state, reader, opcode == OP_FUNCTION_PRE_GA, replace_functions)
+            _load_function(state, reader, opcode == OP_FUNCTION_PRE_GA, replace_functions,
+                           registry)
         elif opcode == OP_MODULE_AUX:
             raise reader.fail("modules are not supported")
         else:
@@ -690,14 +708,16 @@ def load_bytes(state: "ServerState", data: bytes, name: str,
                     progress()
             expires_at = None
     if version >= 5:
+        checking = config["rdbchecksum"] and not state.skip_checksum_validation
+        computed = reader.checksum() if checking else 0
         stored = struct.unpack("<Q", reader.take(8))[0]
-        if config["rdbchecksum"] and not state.skip_checksum_validation:
+        if checking:
             if not stored:
                 state.log("warning", "RDB file was saved with checksum disabled: no check "
                                      "performed.")
-            elif crc64(0, data[:reader.pos - 8]) != stored:
+            elif computed != stored:
                 raise RDBError("Wrong RDB checksum expected: (%x) but got (%x). Aborting now."
-                               % (crc64(0, data[:reader.pos - 8]), stored), "RDB CRC error")
+                               % (computed, stored), "RDB CRC error")
     # INFO's rdb_last_load_keys_loaded/expired: any load (start-up, DEBUG RELOAD, an AOF's
     # preamble, a replica's sync), as rdbLoadRioWithLoadingCtx records them.
     from . import snapshots
@@ -728,7 +748,7 @@ def _replication_info(aux: Dict[bytes, bytes]) -> Optional[Tuple[str, int, int]]
 
 
 def _load_function(state: "ServerState", reader: _Reader, pre_ga: bool,
-                   replace: bool = True) -> None:
+                   replace: bool = True, registry: Any = None) -> None:
     """A library of the file (rdbFunctionLoad): loaded at once, replacing one of the
     same name when ``replace``."""
     from ..commands.functions import functions
@@ -738,10 +758,16 @@ def _load_function(state: "ServerState", reader: _Reader, pre_ga: bool,
         code = read_pre_ga(reader) if pre_ga else reader.string()
     except CommandError as exc:
         raise reader.fail(exc.message) from None
+    runner = functions(state)
+    current = runner.registry
+    if registry is not None:        # (the library's Lua registers into it)
+        runner.registry = registry
     try:
-        functions(state).registry.create(code, replace, 0)
+        runner.registry.create(code, replace, 0)
     except CommandError as exc:
         raise reader.fail("Failed loading library, %s" % exc.message) from None
+    finally:
+        runner.registry = current
 
 
 def load_file(state: "ServerState", path: str) -> Tuple[int, int]:

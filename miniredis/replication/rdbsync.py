@@ -2,14 +2,16 @@
 
 The master announces the payload as ``$<length>`` (an RDB file it saved) or, for a
 diskless transfer, ``$EOF:<40-byte mark>`` followed by the RDB and the mark again.
-Newlines before the announcement are the master's keep-alives. The payload is
-collected in memory (Redis writes it to a temp file first; here nothing is left in
-``dir``), then the dataset and functions are replaced by it.
+Newlines before the announcement are the master's keep-alives. With
+repl-diskless-load disabled (or on-empty-db while the replica holds keys) the payload
+is collected in memory (Redis writes it to a temp file first; here nothing is left in
+``dir``), then the dataset and functions are replaced by it; otherwise it is parsed
+from the socket as it arrives (:mod:`.disklessload`).
 """
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable, Tuple
+from typing import TYPE_CHECKING, Callable, Optional, Tuple
 
 import gevent
 
@@ -22,9 +24,11 @@ if TYPE_CHECKING:  # pragma: no cover
 MARK_SIZE = 40
 
 
-def receive(link: "MasterLink", timeout: float) -> Tuple[bytes, bytearray]:
-    """Read the announcement and the payload from ``link``'s socket: (the RDB, the
-    bytes that followed it: the start of the command stream)."""
+def announcement(link: "MasterLink", timeout: float,
+                 diskless: Callable[[], bool]) -> Tuple[Optional[bytes], int]:
+    """Read the ``$`` line that announces the payload: (the ``$EOF:`` form's mark, or
+    None and the announced size). ``diskless`` says where the payload goes, for the
+    log line only."""
     from .replica import LinkError
     while True:
         line = link._readline(timeout)
@@ -38,12 +42,12 @@ def receive(link: "MasterLink", timeout: float) -> Tuple[bytes, bytearray]:
         raise LinkError("Bad protocol from MASTER, the first byte is not '$' (we received "
                         "'%s'), are you sure the host and port are right?"
                         % line.decode("utf-8", "replace"))
+    where = "to parser" if diskless() else "to disk"
     if line[1:5] == b"EOF:" and len(line) >= 5 + MARK_SIZE:
-        mark = bytes(line[5:5 + MARK_SIZE])
         link.transfer_size = 0
         link._log("notice", "MASTER <-> REPLICA sync: receiving streamed RDB from master "
-                            "with EOF into memory")
-        return _until_mark(link, mark, timeout)
+                            "with EOF %s" % where)
+        return bytes(line[5:5 + MARK_SIZE]), 0
     try:
         size = int(line[1:])
     except ValueError:
@@ -51,8 +55,17 @@ def receive(link: "MasterLink", timeout: float) -> Tuple[bytes, bytearray]:
     if size < 0:
         raise LinkError("Bad protocol from MASTER: negative RDB length")
     link.transfer_size = size
-    link._log("notice", "MASTER <-> REPLICA sync: receiving %d bytes from master into memory"
-              % size)
+    link._log("notice", "MASTER <-> REPLICA sync: receiving %d bytes from master %s"
+              % (size, where))
+    return None, size
+
+
+def receive(link: "MasterLink", mark: Optional[bytes], size: int,
+            timeout: float) -> Tuple[bytes, bytearray]:
+    """Read the whole payload from ``link``'s socket: (the RDB, the bytes that
+    followed it: the start of the command stream)."""
+    if mark is not None:
+        return _until_mark(link, mark, timeout)
     buf = link._buf
     while len(buf) < size:
         link.transfer_read = len(buf)
@@ -121,3 +134,37 @@ def flush_everything(state: "ServerState") -> None:
         state.stats.lazyfreed_objects += lazily_freed_entries(len(registry.functions))
     registry.flush()
     state.tracking.flushed(None, lazy)
+
+
+def pause_aof(link: "MasterLink", diskless: bool) -> None:
+    """Stop appending while the master's RDB replaces the data (stopAppendOnly)."""
+    from .. import persistence
+    saves = getattr(link.state, "snapshots", None)
+    if saves is not None and saves.child is not None:
+        if not diskless:
+            link._log("notice", "Replica is about to load the RDB file received from "
+                                "the master, but there is a pending RDB child running. "
+                                "Killing process %d and removing its temp file to avoid "
+                                "any race" % saves.child.pid)
+        saves.kill(link.state)          # its snapshot would be of the old data
+    if link.state.aof is not None:
+        aof = link.state.aof
+        link.state.aof = None
+        aof.close()
+        link._aof_paused = True
+        persistence.refresh_write_denied(link.state)
+        from .. import propagate
+        propagate.refresh(link.state)       # the AOF no longer wants effects
+
+
+def resume_aof(link: "MasterLink") -> None:
+    """appendonly is still on: start a fresh AOF from the new data
+    (restartAOFAfterSYNC)."""
+    if not link._aof_paused:
+        return
+    link._aof_paused = False
+    from .. import persistence
+    if link.state.config["appendonly"] and link.state.aof is None:
+        error = persistence.appendonly_changed(link.state)
+        if error:
+            link._log("warning", "Failed restarting the AOF after the sync: %s" % error)

@@ -4,15 +4,16 @@ replication.c).
 One :class:`MasterLink` exists while the server is a replica (``state.repl.link``). It
 owns a greenlet that connects to the master, runs the handshake (PING, AUTH, REPLCONF
 listening-port / ip-address / capa, PSYNC), receives the RDB of a full resynchronisation
-(``$<len>`` or the diskless ``$EOF:<mark>`` form, :mod:`.rdbsync`) or continues after
+(``$<len>`` or the diskless ``$EOF:<mark>`` form, :mod:`.rdbsync`; parsed as it
+arrives with repl-diskless-load, :mod:`.disklessload`) or continues after
 ``+CONTINUE``, and then applies the command stream through a :class:`MasterClient`
 (flag M in CLIENT LIST, no replies, not subject to read-only, ACL or OOM). Every applied
 byte is counted in ``state.repl.offset``; REPLCONF ACK goes to the master every second
 and in answer to REPLCONF GETACK. A dropped link keeps the master's replication ID and
 offset (Redis's cached master), so the next connection asks for a partial resync.
 
-Nothing here blocks the hub: the greenlet waits on gevent sockets; only loading a
-received RDB runs in one go, as Redis's disk-based load does.
+Nothing here blocks the hub: the greenlet waits on gevent sockets; loading an RDB
+serves the clients every so often (-LOADING, or the old data during an async load).
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ import gevent.socket
 import hiredis
 
 from .. import errors
-from . import rdbsync
+from . import disklessload, rdbsync
+from .disklessload import use_diskless_load
 from .failover import IN_PROGRESS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -147,7 +149,8 @@ class MasterLink:
             except gevent.GreenletExit:
                 raise
             except LinkError as exc:
-                self._log("warning", str(exc))
+                if str(exc):            # (empty: already logged)
+                    self._log("warning", str(exc))
             except _stdsocket.timeout:
                 self._log("warning", "Timeout on the link with MASTER %s:%d"
                           % (self.host, self.port))
@@ -406,17 +409,24 @@ class MasterLink:
 
     def _full_sync(self) -> None:
         """Receive the RDB, replace the dataset with it, become the master's replica
-        at its offset (readSyncBulkPayload)."""
+        at its offset (readSyncBulkPayload): read whole then loaded, or parsed as it
+        arrives (repl-diskless-load, :mod:`.disklessload`)."""
         self.status = TRANSFER
         self.transfer_size = -1
         self.transfer_read = 0
         self.transfer_lastio = time.time()
-        timeout = self.state.config.values["repl-timeout"]
-        payload, self._buf = rdbsync.receive(self, timeout)
         state = self.state
-        self._pause_aof()
-        _new_history(state, True)
-        rdbsync.load(state, payload, self._log)      # LinkError: flushed, retried
+        timeout = state.config.values["repl-timeout"]
+        mark, size = rdbsync.announcement(self, timeout, lambda: use_diskless_load(state))
+        diskless = use_diskless_load(state)
+        if not diskless:
+            payload, self._buf = rdbsync.receive(self, mark, size, timeout)
+        self._pause_aof(diskless)
+        if diskless:
+            disklessload.load(self, mark, size, timeout)   # LinkError: retried
+        else:
+            self.attach_to_new_master()
+            rdbsync.load(state, payload, self._log)      # LinkError: flushed, retried
         repl = state.repl
         self.cached = None
         repl.replid = self.master_replid or repl.replid
@@ -430,32 +440,20 @@ class MasterLink:
         self._log("notice", "MASTER <-> REPLICA sync: Finished with success")
         self._resume_aof()
 
-    def _pause_aof(self) -> None:
-        """Stop appending while the master's RDB replaces the data (stopAppendOnly)."""
-        from .. import persistence
-        saves = getattr(self.state, "snapshots", None)
-        if saves is not None and saves.child is not None:
-            saves.kill(self.state)          # its snapshot would be of the old data
-        if self.state.aof is not None:
-            aof = self.state.aof
-            self.state.aof = None
-            aof.close()
-            self._aof_paused = True
-            persistence.refresh_write_denied(self.state)
-            from .. import propagate
-            propagate.refresh(self.state)       # the AOF no longer wants effects
+    def attach_to_new_master(self) -> None:
+        """A new dataset from the master is about to replace ours (Redis's
+        replicationAttachToNewMaster): the cached master is useless now, and our own
+        replicas must resynchronise (their backlog is dropped)."""
+        if self.cached is not None:
+            self._log("notice", "Discarding previously cached master state.")
+            self.cached = None
+        _new_history(self.state, True)
+
+    def _pause_aof(self, diskless: bool) -> None:
+        rdbsync.pause_aof(self, diskless)
 
     def _resume_aof(self) -> None:
-        """appendonly is still on: start a fresh AOF from the new data
-        (restartAOFAfterSYNC)."""
-        if not self._aof_paused:
-            return
-        self._aof_paused = False
-        from .. import persistence
-        if self.state.config["appendonly"] and self.state.aof is None:
-            error = persistence.appendonly_changed(self.state)
-            if error:
-                self._log("warning", "Failed restarting the AOF after the sync: %s" % error)
+        rdbsync.resume_aof(self)
 
     def _attach(self, db_index: int) -> None:
         """The link is up: the master client applies the stream from here."""

@@ -44,6 +44,9 @@ class ReplicationState:
         self.gate = False
         self.applying = False
         self.loading = False        # the master's RDB is loading: -LOADING (gated)
+        # ... asynchronously (swapdb, same history: disklessload.py): the old data is
+        # served; only no_async_loading commands get -LOADING.
+        self.async_loading = False
         # PSYNC after a restart (replication/restart.py): the last RDB load's repl-id,
         # repl-offset and repl-stream-db, and whether that load feeds the backlog the
         # DELs of the expired keys it skips (a master starting up).
