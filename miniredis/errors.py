@@ -345,6 +345,20 @@ SCRIPT_NOT_ALLOWED = "ERR This Redis command is not allowed from script"
 SCRIPT_READONLY = "ERR Write commands are not allowed from read-only scripts."
 SCRIPT_KILLED = "ERR Script killed by user with SCRIPT KILL..."
 SCRIPT_FLUSH_OPTION = "ERR SCRIPT FLUSH only support SYNC|ASYNC option"
+# SCRIPT DEBUG and the Lua debugger (miniredis/scripting/ldb.py)
+LDB_MODE = "ERR Use SCRIPT DEBUG YES/SYNC/NO"
+LDB_PIPELINE = "ERR SCRIPT DEBUG must be called outside a pipeline"
+LDB_EVALSHA = "ERR Please use EVAL instead of EVALSHA for debugging"
+LDB_FORK = "ERR Fork() failed: can't run EVAL in debugging mode: {}"
+# ... raised inside the script being debugged
+LDB_PROTOCOL = b"ERR protocol error"
+LDB_BUFFER = b"ERR max client buffer reached"
+LDB_ABORT = b"ERR script aborted for user request"
+LDB_TIMEOUT_CLOSED = b"ERR timeout during Lua debugging with client closing connection"
+# ... and the debugger's own error lines
+LDB_UNKNOWN_COMMAND = (b"<error> Unknown Redis Lua debugger command or wrong number of "
+                       b"arguments.")
+LDB_NO_STACK = b"<error> Can't retrieve Lua stack."
 NOTBUSY = "NOTBUSY No scripts in execution right now."
 UNKILLABLE = ("UNKILLABLE Sorry the script already executed write commands against the "
               "dataset. You can either wait the script termination or kill the server in a "

@@ -179,6 +179,9 @@ class Shutdown:
         state = self.state
         log = state.log
         save, _, force = self.flags
+        scripting = getattr(state, "scripting", None)
+        if scripting is not None:
+            scripting.ldb.kill_forked_sessions()    # SCRIPT DEBUG YES sessions
         saves = persistence.snapshots(state)
         if saves.child is not None:
             log("warning", "There is a child saving an .rdb. Killing it!")

@@ -36,7 +36,7 @@ def _info_field(port: int, protocol: int, field: int = 8):
 def test_command_info_key_specs_of_every_command(differ, protocol):
     real = _info_field(differ.ports["redis"], protocol)
     mini = _info_field(differ.ports["miniredis"], protocol)
-    # Commands of Redis that miniredis lacks (replication, SCRIPT DEBUG) have no keys.
+    # Commands of Redis that miniredis lacks (replication) have no keys.
     assert all(real[name] == ((b"~" if protocol == 3 else b"*"), ())
                for name in set(real) - set(mini))
     wrong = {name.decode(): (real[name], mini[name])
@@ -107,15 +107,14 @@ def test_command_list_filterby_pattern(differ):
     differ.check(*(("COMMAND", "LIST", "FILTERBY", "PATTERN", pattern)
                    for pattern in ("set", "get", "non_exists", "non_exists*", "CONFIG",
                                    "config|rewrite")))
-    # SCRIPT DEBUG is not miniredis's; CLIENT SETINFO is Redis 7.2's.
-    absent = {b"script|debug"}
+    # CLIENT SETINFO is Redis 7.2's.
     for pattern in ("config*", "config|*re*", "cl*help", "cluster|*", "*|help",
                     "CLUSTER|S*", "x[ab]*", "*"):
         real, mini = (sorted(item[1] for item in parse_raw(RawConnection(port).call(
             "COMMAND", "LIST", "FILTERBY", "PATTERN", pattern))[1])
             for port in (differ.ports["redis"], differ.ports["miniredis"]))
         assert [name for name in mini if name != b"client|setinfo"] == \
-            [name for name in real if name not in absent], pattern
+            real, pattern
 
 
 def test_cluster_when_not_in_cluster_mode(differ):

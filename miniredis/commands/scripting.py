@@ -26,6 +26,7 @@ from ..errors import CommandError
 from ..datatypes.lazyfree import lazily_freed_entries
 from ..histogram import record as record_latency
 from ..scripting.lua import LuaEngine, ScriptError
+from ..scripting.ldb import Debugger
 from ..protocol import OK, RESP2, RESP3, Raw
 from . import _BARE, Command, command, container, lookup
 from .connection import REDIS_VERSION, help_reply
@@ -87,6 +88,7 @@ class Scripting:
         self.scripts: Dict[bytes, _Script] = {}
         self._engine: Optional[LuaEngine] = None
         self.running: Optional[_Run] = None
+        self.ldb = Debugger(self)        # SCRIPT DEBUG's Lua debugger
 
     @property
     def engine(self) -> LuaEngine:
@@ -143,13 +145,20 @@ class Scripting:
         begin_unit(state)           # the AOF logs the script's writes as one unit
         self.running = run
         judged_at = state.clock.hold_expiry()   # no key expires while the script runs
-        engine.sethook(self._tick, HOOK_INSTRUCTIONS)
+        debugging = engine.ldb is not None
+        if debugging:
+            self.ldb.sethook(engine)
+        else:
+            engine.sethook(self._tick, HOOK_INSTRUCTIONS)
         try:
             ok, value = self.invoke(engine, script, keys, argv)
         finally:
             self.running = None
             state.clock.restore_expiry(judged_at)
-            engine.sethook(None, 0)
+            if debugging:
+                engine.ldb_api[b"sethook"](None, 0)
+            else:
+                engine.sethook(None, 0)
             if run.busy:
                 self._leave_busy(run)
             end_unit(state)
@@ -209,6 +218,9 @@ class Scripting:
             return False, engine._error_table("ERR no script is running")
         client = run.client
         argv = list(args)
+        ldb = engine.ldb
+        if ldb is not None:
+            ldb.log_command(argv)
         cmd = _script_lookup(argv)
         if cmd is None:
             return self._refuse(client, None, errors.SCRIPT_UNKNOWN_COMMAND)
@@ -269,6 +281,10 @@ class Scripting:
             state.tracking.script_read(client)   # the script's declared keys were read
         if state.monitors and monitor_shown(cmd):
             monitor_feed(state, client, argv, lua=True)
+        if ldb is not None:
+            if isinstance(reply, CommandError):
+                ldb.log_error(b"-" + reply.message.encode("utf-8", "surrogateescape"))
+            ldb.log_reply(reply, engine.resp)
         if isinstance(reply, CommandError):
             client.count_error(reply.message)
             return False, engine.to_lua(reply)
@@ -283,6 +299,8 @@ class Scripting:
         if cmd is not None:
             cmd.rejected_calls += 1
         client.count_error(message)
+        if self.engine.ldb is not None:
+            self.engine.ldb.log_refusal(message)
         return False, self.engine._error_table(message)
 
     def _log(self, level: int, message: bytes) -> None:
@@ -464,6 +482,15 @@ def script_keys(args: List[bytes]) -> List[int]:
 def _eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) -> Any:
     if by_sha and len(args[1]) != 40:
         raise CommandError(errors.NOSCRIPT)   # checked before numkeys, as in Redis
+    if getattr(client, "lua_debug", None) is not None:
+        if by_sha:
+            raise CommandError(errors.LDB_EVALSHA)
+        return _scripting(client.state).ldb.run_eval(
+            client, args[1], lambda: _run_eval(client, args, by_sha, read_only))
+    return _run_eval(client, args, by_sha, read_only)
+
+
+def _run_eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool) -> Any:
     numkeys = parse_int(args[2])
     if numkeys > len(args) - 3:
         raise CommandError(errors.NUMKEYS_TOO_BIG)
@@ -540,6 +567,23 @@ def evalsha_ro(client: "Client", args: List[bytes]) -> Any:
 # -- SCRIPT ------------------------------------------------------------------------------
 container("script", -2, group="scripting", since="2.6.0",
           summary="A container for Lua scripts management commands")
+
+
+@command("script|debug", 3, "noscript", group="scripting", since="3.2.0",
+         summary="Set the debug mode for executed scripts.")
+def script_debug(client: "Client", args: List[bytes]) -> Any:
+    if client.out or client._unsent or client.in_exec:
+        # clientHasPendingReplies: a reply before it in the same read, or EXEC's
+        raise CommandError(errors.LDB_PIPELINE)
+    mode = args[2].lower()
+    ldb = _scripting(client.state).ldb
+    if mode == b"no":
+        ldb.disable(client)
+    elif mode in (b"yes", b"sync"):
+        ldb.enable(client, sync=mode == b"sync")
+    else:
+        raise CommandError(errors.LDB_MODE)
+    return OK
 
 
 @command("script|exists", -3, "noscript", group="scripting", since="2.6.0",

@@ -227,6 +227,8 @@ class LuaEngine:
         self.reply_depth = 0             # nesting of the last from_lua reply
         # argv -> may the script's caller run it (None: no such command); ACL's hook.
         self.acl_check: Optional[Callable[[List[bytes]], Optional[bool]]] = None
+        # The Lua debugger's session while one runs (miniredis.scripting.ldb.Debugger).
+        self.ldb: Any = None
         callbacks = rt.table_from({
             b"call": sealed(self._redis_call),
             b"pcall": sealed(self._redis_pcall),
@@ -242,6 +244,8 @@ class LuaEngine:
             b"randomseed": sealed(self._randomseed),
             b"unwrap": sealed(_unwrap),
             b"protected_table_error": sealed(self._protected_table_error),
+            b"ldb_log": sealed(self._ldb_log),
+            b"ldb_breakpoint": sealed(self._ldb_breakpoint),
             b"version": version.encode(),
             b"version_num": (major << 16) | (minor << 8) | patch,
         })
@@ -271,6 +275,7 @@ class LuaEngine:
         # Lua's debug library, which scripts never get: for diagnostics and the
         # sandbox tests (tests/test_lua_sandbox.py walks the runtime with it).
         self.debug = api[b"debug"]
+        self.ldb_api = api[b"ldb"]        # the debugger's Lua half (see the prelude)
 
     def _table(self) -> Any:
         """A new Lua table (of the main Lua thread, see new_table_function)."""
@@ -281,6 +286,8 @@ class LuaEngine:
     # -- the Python side of the redis library ------------------------------------------
     def raise_table(self, message: bytes) -> None:
         """Raise Redis's error table {err=message} in the calling script."""
+        if self.ldb is not None:      # luaPushError's log while stepping
+            self.ldb.log_error(message[4:] if message.startswith(b"ERR ") else message)
         raise LuaRaise(self._table_of({b"err": message}))
 
     def raise_here(self, message: str) -> None:
@@ -366,6 +373,18 @@ class LuaEngine:
         if flags & ~3:
             self.raise_table(b"ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
                              b"REPL_ALL or REPL_NONE.")
+
+    def _ldb_log(self, kind: bytes, text: bytes) -> None:
+        # redis.debug() and the error tables the prelude makes, during a session.
+        if self.ldb is not None:
+            if kind == b"debug":
+                self.ldb.log_debug(text)
+            else:
+                self.ldb.log_error(text)
+
+    def _ldb_breakpoint(self) -> None:
+        if self.ldb is not None:
+            self.ldb.luabp = True
 
     def _acl_check_cmd(self, *args: Any) -> bool:
         # The script's caller's rights, through the hook Scripting installs.

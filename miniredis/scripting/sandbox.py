@@ -77,6 +77,8 @@ local function error_value(e)
 end
 
 local redis = {}
+-- The Lua debugger's state (see redis.debug below and the end of this file).
+local ldb_on, ldb_repr, ldb_log = false, nil, as_function(py.ldb_log)
 -- Functions that can raise are Python callables (C functions to Lua): a tail call
 -- to them keeps the script's frame, so errors point at its line as in Redis.
 -- redis.call and redis.pcall are Lua functions around them: lupa's C wrapper needs
@@ -108,6 +110,7 @@ end
 
 -- "-CODE message" or "message" (gets the ERR code), trailing CR/LF trimmed.
 local function error_table(text)
+  if ldb_on then ldb_log('error', text) end   -- logged while stepping, as Redis does
   local code, message
   if text:sub(1, 1) == '-' then
     local space = text:find(' ', 1, true)
@@ -146,8 +149,24 @@ redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REP
 redis.REDIS_VERSION = py.version
 redis.REDIS_VERSION_NUM = py.version_num
 function redis.replicate_commands() return true end
-function redis.breakpoint() return false end
-function redis.debug() end
+-- The Lua debugger (SCRIPT DEBUG, miniredis/scripting/ldb.py): both do nothing
+-- unless a debugging session runs; its Lua half is at the end of this file.
+local ldb_breakpoint = as_function(py.ldb_breakpoint)
+function redis.breakpoint()
+  if not ldb_on then return false end
+  ldb_breakpoint()
+  return true
+end
+function redis.debug(...)
+  if not ldb_on then return end
+  local parts = {}
+  for i = 1, select('#', ...) do parts[i] = ldb_repr((select(i, ...)), 0) end
+  ldb_log('debug', table.concat(parts, ', '))
+end
+if py.register_function then
+  -- The runtime of FUNCTION: Redis registers these three for EVAL's runtime only.
+  redis.breakpoint, redis.debug, redis.replicate_commands = nil, nil, nil
+end
 G.redis = redis
 
 -- Redis's pcall: an error table raised by the redis library comes back as its text.
@@ -534,6 +553,167 @@ local function load_error(e)
   return 'ERR ' .. tostring(e)
 end
 
+-- The Lua debugger's Lua half (SCRIPT DEBUG; miniredis/scripting/ldb.py drives it):
+-- the line hook, and what its commands read from the stopped script's frames. The
+-- hook is this file's function, so scripts (which have no debug library) never see
+-- or change it; a stop calls Python, which reads the frames through these functions.
+local ldb_hook = nil
+local MAX_DEPTH = 10                 -- Redis's LDB_MAX_VALUES_DEPTH (LUA_MINSTACK/2)
+local function repr_byte(c)
+  if c == '\\' or c == '"' then return '\\' .. c end
+  if c == '\n' then return '\\n' end
+  if c == '\r' then return '\\r' end
+  if c == '\t' then return '\\t' end
+  if c == '\a' then return '\\a' end
+  if c == '\b' then return '\\b' end
+  return format('\\x%02x', c:byte())
+end
+local function pointer(v)
+  local text = tostring(v)
+  return text:match(': (.*)$') or text
+end
+-- ldbCatStackValue: a value as the debugger shows it (sdscatrepr for strings, %g
+-- for numbers, arrays as {a; b}, other tables as {[k]=v; ...} in next order).
+ldb_repr = function(v, level)
+  if level == MAX_DEPTH then return '<max recursion level reached! Nested table?>' end
+  level = level + 1
+  local kind = type(v)
+  if kind == 'string' then
+    return '"' .. (v:gsub('[%z\1-\31\34\92\127-\255]', repr_byte)) .. '"'
+  elseif kind == 'boolean' then
+    return v and 'true' or 'false'
+  elseif kind == 'number' then
+    return format('%g', v)
+  elseif kind == 'nil' then
+    return 'nil'
+  elseif kind == 'table' then
+    local expected, is_array, array, full = 1, true, {}, {}
+    for k, value in rawnext, real_of[v] or v do
+      if is_array and (type(k) ~= 'number' or k ~= expected) then is_array = false end
+      local shown = ldb_repr(value, level)
+      array[expected] = shown
+      full[expected] = '[' .. ldb_repr(k, level) .. ']=' .. shown
+      expected = expected + 1
+    end
+    return '{' .. concat(is_array and array or full, '; ') .. '}'
+  elseif kind == 'function' or kind == 'thread' then
+    return '"' .. kind .. '@' .. pointer(v) .. '"'
+  elseif kind == 'userdata' then
+    -- cjson.null, Redis's NULL light userdata; no other userdata reaches scripts.
+    return '"light-userdata@(nil)"'
+  end
+  return '"<unknown-lua-type>"'
+end
+-- The level, as the caller of this function counts, of the frame the hook stopped.
+local function stopped_level()
+  local level = 2
+  while true do
+    local i = dbg.getinfo(level, 'f')
+    if i == nil then return nil end
+    if i.func == ldb_hook then return level end
+    level = level + 1
+  end
+end
+local ldb_api = {
+  -- stop(is_count_event, line, short_src) on every line of user code (and every
+  -- ``count`` instructions); nil removes the hook.
+  sethook = function(stop, count)
+    if stop == nil then
+      ldb_on, ldb_hook = false, nil
+      dbg.sethook()
+      return
+    end
+    stop = as_function(stop)
+    ldb_on = true
+    ldb_hook = function(event)
+      local i = dbg.getinfo(2, 'Sl')
+      if i == nil or i.source == '=[redis]' then return end
+      stop(event == 'count', i.currentline, i.short_src)
+    end
+    dbg.sethook(ldb_hook, 'l', count)
+  end,
+  -- print: name, value, name, value... of the stopped frame's locals.
+  locals = function()
+    local out, level = {}, stopped_level()
+    if level == nil then return out end
+    local n = 1
+    while true do
+      local name, value = dbg.getlocal(level, n)
+      if name == nil then break end
+      if not name:find('(*temporary)', 1, true) then
+        out[#out + 1] = name
+        out[#out + 1] = ldb_repr(value, 0)
+      end
+      n = n + 1
+    end
+    return out
+  end,
+  -- print <var>: the innermost local of that name, from the stopped frame outwards;
+  -- then the globals KEYS and ARGV.
+  find = function(name)
+    local level = stopped_level()
+    while level ~= nil and dbg.getinfo(level, 'S') ~= nil do
+      if dbg.getinfo(level, 'S').source ~= '=[redis]' then
+        local n = 1
+        while true do
+          local found, value = dbg.getlocal(level, n)
+          if found == nil then break end
+          if found == name then return ldb_repr(value, 0) end
+          n = n + 1
+        end
+      end
+      level = level + 1
+    end
+    if name == 'KEYS' or name == 'ARGV' then return ldb_repr(rawget(G, name), 0) end
+    return nil
+  end,
+  -- trace: 'In'/'From', function name, line of every frame of the script's code.
+  trace = function()
+    local out, level = {}, stopped_level()
+    if level == nil then return out end
+    local depth = 0
+    while true do
+      local i = dbg.getinfo(level, 'Snl')
+      if i == nil then break end
+      if i.short_src:find('user_script', 1, true) then
+        out[#out + 1] = depth == 0 and 'In' or 'From'
+        out[#out + 1] = i.name or 'top level'
+        out[#out + 1] = i.currentline
+      end
+      depth = depth + 1
+      level = level + 1
+    end
+    return out
+  end,
+  -- eval <code>: as an expression, else as a statement; true and the value shown,
+  -- or false and the error. Compiled as text only, in the scripts' environment.
+  eval = function(code)
+    local f = nil
+    if code:byte(1) ~= 27 then f = rawloadstring('return ' .. code, '@ldb_eval') end
+    if f == nil then
+      local e
+      if code:byte(1) == 27 then
+        f, e = binary_chunk_error('@ldb_eval')
+      else
+        f, e = rawloadstring(code, '@ldb_eval')
+      end
+      if f == nil then return false, e end
+    end
+    setfenv(f, env)
+    local ok, value = rawpcall(f)
+    if not ok then
+      value = error_value(value)
+      if type(value) == 'table' then value = rawget(value, 'err') end
+      return false, tostring(value)
+    end
+    return true, ldb_repr(value, 0)
+  end,
+  -- redis <cmd>: redis.call, its error caught (the logs show it).
+  call = function(...)
+    rawpcall(redis.call, ...)
+  end,
+}
+
 -- Called from Python around every script run.
 return {
   compile = function(body)
@@ -603,6 +783,7 @@ return {
   end,
   type = type,
   debug = dbg,
+  ldb = ldb_api,
   -- luaL_where(L, 1) seen from a Python function: the frame that called it.
   -- Frames of this file's own functions (coroutine.resume's wrapper...) are skipped.
   where = function()
