@@ -143,6 +143,7 @@ def flushed_all(state: "ServerState") -> None:
     saves = getattr(state, "snapshots", None)
     if saves is not None and saves.child is not None:
         saves.kill(state)
+    state.replicas.kill_sync()              # (a full synchronisation's child too)
     if state.config["save"].strip():
         try:
             snapshots(state).save(state)

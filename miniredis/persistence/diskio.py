@@ -104,6 +104,14 @@ def strerror(exc: BaseException) -> str:
     return str(exc)
 
 
+def exit_if_orphaned() -> None:
+    """In a forked child whose server died (killed -9, say): exit now rather than
+    finish a snapshot nobody will read (Redis's child notices when its info pipe to
+    the parent breaks). Does nothing in the server itself."""
+    if Child.parent_pid and os.getppid() != Child.parent_pid:
+        os._exit(1)
+
+
 class Child:
     """A forked process doing one background job (``work`` raises on failure).
 
@@ -146,6 +154,7 @@ class Child:
                 gc.disable()      # a collection would touch (copy) every object's page
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
+                Child.parent_pid = os.getppid()
                 if Child.on_fork is not None:
                     Child.on_fork()
                 try:
@@ -169,6 +178,7 @@ class Child:
         self.signal = 0                 # the signal that ended the child, if one did
 
     _frozen = 0                  # children alive that asked for gc.freeze()
+    parent_pid = 0               # in a forked child: the server that forked it
     forks = 0                    # children forked by this process (INFO total_forks)
 
     @staticmethod
@@ -186,6 +196,14 @@ class Child:
         if pid == 0:
             return None
         return self._finished(status)
+
+    def exited(self) -> bool:
+        """Whether the child has exited, without reaping it (poll does that)."""
+        try:
+            return os.waitid(os.P_PID, self.pid,
+                             os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True
 
     def wait(self) -> bool:
         """Block until the child is done (no event loop to poll from)."""

@@ -304,6 +304,7 @@ class _Output:
             self._emit(data)
 
     def _emit(self, data: Any) -> None:
+        diskio.exit_if_orphaned()
         if self.checksum:
             self.crc = crc64(self.crc, data)
         diskio.write_or_raise(self.fd, data)

@@ -188,6 +188,7 @@ def debug_delay(usec: int) -> None:
     if usec < 0:
         usec = 1 if random.randrange(-usec) == 0 else 0
     if usec:
+        diskio.exit_if_orphaned()       # (a child slowed down this much may be orphaned)
         time.sleep(usec / 1e6)
 
 

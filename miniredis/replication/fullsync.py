@@ -79,6 +79,7 @@ class FullSync:
                 link.client.flush()
             self.watcher = state.loop.io(read_end, 1)
             self.watcher.start(self._on_pipe)
+            state.log("notice", "Background RDB transfer started by pid %d" % self.child.pid)
         else:
             self.path = os.path.join(os.path.abspath(config["dir"]), config["dbfilename"])
             path = self.path
@@ -87,11 +88,13 @@ class FullSync:
                 rdb.write(path, records(), config, functions)
 
             self.child = diskio.Child(work)
+            state.log("notice", "Background saving started by pid %d" % self.child.pid)
 
     # -- diskless: forwarding the pipe --------------------------------------------------
     def _on_pipe(self) -> None:
         links = [link for link in self.links if not link.client.closed]
-        if any(link.client.output_pending > _PIPE_BACKLOG for link in links):
+        if any(link.client.output_pending > _PIPE_BACKLOG for link in links) \
+                and not self._child_gone():
             self._pause()       # the slowest replica sets the pace (rdbPipeReadHandler)
             return
         chunks: List[bytes] = []
@@ -117,8 +120,14 @@ class FullSync:
         if ended:
             self._pipe_done()
             return
-        if any(link.client.output_pending > _PIPE_BACKLOG for link in links):
+        if any(link.client.output_pending > _PIPE_BACKLOG for link in links) \
+                and not self._child_gone():
             self._pause()
+
+    def _child_gone(self) -> bool:
+        """The child exited (killed, say): what is left in the pipe is read at once,
+        whatever the replicas' pace, so that its end is seen and the child reaped."""
+        return self.child is None or self.child.exited()
 
     def _pause(self) -> None:
         """Stop reading the child's pipe for a moment (it blocks on a full pipe)."""
@@ -148,10 +157,15 @@ class FullSync:
                                         "replicas still up." % sum(
                                             1 for link in self.links if not link.client.closed))
         self._close_pipe()
-        ok = self.child.wait() if self.child is not None else False
-        if not ok:
-            self.master.state.log("warning", "Diskless rdb transfer failed: %s"
-                                  % (self.child.error if self.child else ""))
+        child = self.child
+        ok = child.wait() if child is not None else False
+        log = self.master.state.log
+        if ok:
+            log("notice", "Background RDB transfer terminated with success")
+        elif child is not None and child.signal:
+            log("warning", "Background transfer terminated by signal %d" % child.signal)
+        else:
+            log("warning", "Background transfer error")
         self.child = None
         self.master.sync_finished(self, ok)
 
@@ -162,8 +176,14 @@ class FullSync:
         """Stop the child (every replica of this sync is gone, or shutdown)."""
         self._close_pipe()
         if self.child is not None:
+            pid = self.child.pid
             self.child.kill()
             self.child = None
+            if not self.socket_target:      # (its temp-<pid>.rdb, as rdbRemoveTempFile)
+                try:
+                    os.unlink(os.path.join(os.path.dirname(self.path), "temp-%d.rdb" % pid))
+                except OSError:
+                    pass
 
     # -- disk: the child's end -------------------------------------------------------
     def poll(self) -> None:
@@ -173,6 +193,11 @@ class FullSync:
         if outcome is None:
             return
         child, self.child = self.child, None
-        if not outcome:
-            self.master.state.log("warning", "Background saving error: %s" % child.error)
+        log = self.master.state.log
+        if outcome:
+            log("notice", "Background saving terminated with success")
+        elif child.signal:
+            log("warning", "Background saving terminated by signal %d" % child.signal)
+        else:
+            log("warning", "Background saving error: %s" % child.error)
         self.master.sync_finished(self, bool(outcome))

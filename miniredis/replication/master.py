@@ -421,6 +421,15 @@ class Master:
                 sync.kill()
                 self.sync = None
                 self._start_pending()
+            elif not sync.socket_target and link.state == WAIT_BGSAVE_END \
+                    and not self.state.config["save"].strip() \
+                    and not any(other.state == WAIT_BGSAVE_END
+                                for other in self.links.values()):
+                # Nobody waits for this RDB and no save point wants it: stop the child
+                # (unlinkClient's killRDBChild), the next sync forks a fresh one.
+                sync.kill()
+                self.sync = None
+                self._start_pending()
         if not self.links:
             self.alone_since = time.monotonic()
         self.refresh_good()
@@ -429,6 +438,14 @@ class Master:
         self.confs.pop(client.id, None)
         if client.id in self.links:
             self.forget(client)
+
+    def kill_sync(self) -> None:
+        """FLUSHALL (killRDBChild): the RDB being produced is of a dataset that is
+        gone; its replicas are dropped (they will sync again)."""
+        sync = self.sync
+        if sync is not None and sync.child is not None:
+            sync.kill()
+            self.sync_finished(sync, False)
 
     def disconnect_all(self) -> None:
         """Drop every replica (Redis's disconnectSlaves: this server is switching
