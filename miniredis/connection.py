@@ -364,7 +364,7 @@ class Client(RequestParser, ReplyWriter):
         """
         if self.closed:
             return
-        if self.reply_mode == "on" or not self._suppress_reply():
+        if self.reply_mode == "on" or not self._suppress_reply(reply):
             if reply.__class__ is CommandError:
                 self.count_error(reply.message)
             self.encoder.encode_into(reply, self.out)
@@ -503,7 +503,7 @@ class Client(RequestParser, ReplyWriter):
                 if out is not self.out:  # a handler swapped the buffer (EXEC)
                     out = self.out
                     append = out.append
-                if self.reply_mode != "on" and self._suppress_reply() \
+                if self.reply_mode != "on" and self._suppress_reply(reply, cmd) \
                         and not (cls is Raw and "pubsub" in cmd.flags):
                     pass    # (subscription notices are pushes: never silenced)
                 elif reply is OK:
@@ -596,7 +596,7 @@ class Client(RequestParser, ReplyWriter):
             cmd = cmd.subcommands.get(args[1].lower())
         if cmd is not None:
             cmd.rejected_calls += 1
-        if self.reply_mode != "on" and self._suppress_reply():
+        if self.reply_mode != "on" and self._suppress_reply(exc, cmd):
             if self.multi is not None:
                 flag_queue_error(self)
             return
@@ -612,6 +612,10 @@ class Client(RequestParser, ReplyWriter):
             message = exec_abort(self, message)
         elif self.multi is not None:
             flag_queue_error(self)
+        if self.reply_mode == "replica":
+            self.count_error(message)
+            self._replica_replied(cmd, CommandError(message))
+            return
         self.reply_error(message)
 
     def count_error(self, message: str) -> None:
@@ -623,7 +627,13 @@ class Client(RequestParser, ReplyWriter):
             from .crash import unexpected_error
             unexpected_error(self, message)
 
-    def _suppress_reply(self) -> bool:
+    def _suppress_reply(self, reply: Any = None, cmd: Optional[Command] = None) -> bool:
+        # A replica's link ("replica"): no reply ever goes; one produced (anything but
+        # the empty Raw of REPLCONF ACK & co) drops it.
+        if self.reply_mode == "replica":
+            if reply.__class__ is not Raw or reply:
+                self._replica_replied(cmd, reply)
+            return True
         # CLIENT REPLY SKIP sets "skip_next": its own reply goes, then the next one.
         if self.reply_mode == "skip_next":
             self.reply_mode = "skip"
@@ -633,6 +643,26 @@ class Client(RequestParser, ReplyWriter):
             self._update_gate()
             return True
         return self.reply_mode == "off"
+
+    def _replica_replied(self, cmd: Optional[Command], reply: Any) -> None:
+        """A replica's command produced a reply: Redis logs it and disconnects the
+        replica (_addReplyToBufferOrList, logInvalidUseAndFreeClientAsync); an error
+        is also logged as one sent to a replica (afterErrorReply)."""
+        if self.closing:
+            return
+        import time as _time
+        from .commands.connection import client_line
+        name = cmd.fullname if cmd is not None else "<unknown>"
+        log = self.state.log
+        log("warning", "Replica generated a reply to command '%s', disconnecting it: %s"
+            % (name, client_line(self, _time.time())))
+        if reply.__class__ is CommandError:
+            self.state.stats.unexpected_error_replies += 1
+            text = reply.message        # (Redis logs the text it was given: no "ERR ")
+            text = text[4:] if text.startswith("ERR ") else text
+            log("warning", "== CRITICAL == This master is sending an error to its replica: "
+                           "'%s' after processing the command '%s'" % (text[:4096], name))
+        self.kill()
 
     def _gate(self, cmd: Command, args: List[bytes]) -> bool:
         """Slow-path checks before running ``cmd``; True if the request was handled."""
@@ -700,6 +730,9 @@ class Client(RequestParser, ReplyWriter):
             # A script runs past busy-reply-threshold (we are served from its hook).
             cmd.rejected_calls += 1
             self._refuse(cmd, self.state.busy_script.busy_error)
+            return True
+        if self.reply_mode == "replica" and (may_replicate(cmd) or "readonly" in cmd.flags):
+            self._refuse(cmd, errors.REPLICA_KEYSPACE)      # (then dropped: a reply)
             return True
         state = self.state
         if state.gate_all:

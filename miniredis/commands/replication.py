@@ -50,6 +50,8 @@ def _start_sync(client: Any, args: List[bytes], psync: bool) -> Any:
     if psync:
         offset = to_int(args[2])
         if offset is None:
+            state.log("warning", "Replica %s asks for synchronization but with a wrong "
+                                 "offset" % client.addr)
             raise CommandError(errors.NOT_INTEGER)
         replid = args[1].decode("latin-1")
         if master.try_partial(client, replid, offset):

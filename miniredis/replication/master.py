@@ -188,7 +188,7 @@ class Master:
     def _add_link(self, client: "Client", conf: ReplConf, pre_psync: bool) -> ReplicaLink:
         link = ReplicaLink(client, conf, pre_psync)
         self.links[client.id] = link
-        client.reply_mode = "off"          # a replica gets the stream, never replies
+        client.reply_mode = "replica"      # never replies: one would drop it (connection.py)
         client._update_gate()
         return link
 
