@@ -47,7 +47,7 @@ def use_diskless_load(state: "ServerState") -> bool:
 class _Source:
     """The socket's bytes after the ``$`` line: what the reader asks for, chunk by
     chunk, up to ``limit`` bytes (the ``$<len>`` form) or without limit (``$EOF:``);
-    counts them for INFO and keeps the transfer's last I/O time."""
+    counts them in total_net_repl_input_bytes."""
 
     def __init__(self, link: "MasterLink", limit: Optional[int], timeout: float) -> None:
         self.link = link
@@ -76,9 +76,7 @@ class _Source:
             raise ShortRead("read error", exc.strerror or str(exc)) from None
         if not data:
             raise ShortRead("connection lost", "connection lost")
-        self.got += len(data)
-        link.transfer_read = self.got
-        link.transfer_lastio = time.time()
+        self.got += len(data)       # (INFO's master_sync_read_bytes stays 0, as Redis's)
         link.state.stats.total_net_repl_input_bytes += len(data)
         return data
 
@@ -119,6 +117,7 @@ def load(link: "MasterLink", mark: Optional[bytes], size: int, timeout: float) -
     if swapdb:
         temp_dbs, registry = _temp_dataset(state)
     else:
+        _after_busy_script(state)
         link.attach_to_new_master()
         from .rdbsync import flush_everything
         link._log("notice", "MASTER <-> REPLICA sync: Flushing old data")
@@ -174,6 +173,7 @@ def load(link: "MasterLink", mark: Optional[bytes], size: int, timeout: float) -
             flush_everything(state)
         raise LinkError("")
     if swapdb:
+        _after_busy_script(state)
         link.attach_to_new_master()
         link._log("notice", "MASTER <-> REPLICA sync: Swapping active DB with loaded DB")
         _swap(state, temp_dbs, registry)
@@ -181,6 +181,14 @@ def load(link: "MasterLink", mark: Optional[bytes], size: int, timeout: float) -
         link._log("notice", "MASTER <-> REPLICA sync: Discarding old DB in background")
     state.dirty += 1
     link._buf = bytearray(leftover if mark is None else reader.rest())
+
+
+def _after_busy_script(state: "ServerState") -> None:
+    """Wait for a script running past busy-reply-threshold to end: it serves the hub
+    from its hook, which may resume this greenlet, and must not see its data replaced
+    under it."""
+    while state.busy_script is not None:
+        gevent.sleep(0.01)
 
 
 def _start_loading(state: "ServerState", asynchronous: bool) -> None:
