@@ -91,6 +91,8 @@ class Server(DataAccess):
         self.state.acl.load_at_startup()     # ACLStartupError: refuse to start
         self.logger = configured_logger(config, quiet=quiet)
         self.state.log = self.logger
+        repl = self.state.repl
+        self.logger.is_replica = lambda: repl.master_host is not None
         # The command line loads in serve_forever, after listening and the banner, as
         # redis-server (whose test suite waits for the banner's PID, then for the
         # load's outcome); an embedding caller learns of damaged files here.
