@@ -449,6 +449,7 @@ class Server(DataAccess):
         self.state.replicas.shutdown()       # a full sync's child
         for client in list(self.state.clients.values()):
             client.close()
+        self.state.migrate_sockets.close_all()
         # The AOF's last writes fsynced; an RDB save if save points ask for it (after
         # SHUTDOWN or a signal, shutdown.py has done it).
         persistence.shutdown(self.state, False if self._persisted else self._shutdown_save)
@@ -540,6 +541,7 @@ class Server(DataAccess):
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites
                 state.replicas.cron()         # replicas: pings, syncs, timeouts, backlog
                 state.shutdown.cron()         # a signal's shutdown; waiting for replicas
+                state.migrate_sockets.close_idle()   # MIGRATE's unused connections
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)
 

@@ -15,6 +15,7 @@ from .config import Config
 from .keyspace import Database
 from .lazyfree import PendingFrees
 from .log import Logger
+from .migratecache import MigrateSockets
 from .querybuf import PEAK_RESET_MS, ClientsCron
 from .replication.state import ReplicationState
 
@@ -133,6 +134,7 @@ class ServerState:
         # bind/port), raising OSError and keeping the old ones if it cannot.
         self.rebind: Optional[Callable[[str, int], None]] = None
         self.log: Logger = Logger(quiet=True)   # the Server's logger replaces it
+        self.migrate_sockets = MigrateSockets()  # MIGRATE's open connections
         self.loop: Any = None               # the hub's libev loop, set by the Server
         # Long lists whose lazy free Redis would count, walked between requests.
         self.lazy_frees = PendingFrees(self)
