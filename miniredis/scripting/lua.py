@@ -227,6 +227,9 @@ class LuaEngine:
         self.reply_depth = 0             # nesting of the last from_lua reply
         # argv -> may the script's caller run it (None: no such command); ACL's hook.
         self.acl_check: Optional[Callable[[List[bytes]], Optional[bool]]] = None
+        # redis.set_repl(flags): where the script's next writes propagate (1 the AOF,
+        # 2 the replicas); Scripting's hook.
+        self.set_repl: Optional[Callable[[int], None]] = None
         callbacks = rt.table_from({
             b"call": sealed(self._redis_call),
             b"pcall": sealed(self._redis_pcall),
@@ -366,6 +369,8 @@ class LuaEngine:
         if flags & ~3:
             self.raise_table(b"ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
                              b"REPL_ALL or REPL_NONE.")
+        if self.set_repl is not None:
+            self.set_repl(flags)
 
     def _acl_check_cmd(self, *args: Any) -> bool:
         # The script's caller's rights, through the hook Scripting installs.
