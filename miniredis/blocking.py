@@ -173,7 +173,10 @@ class Blocking:
             self.ready[(db.id, key)] = None
 
     def serve_ready(self) -> None:
-        """Serve waiters on every ready key, oldest first, until nothing is ready."""
+        """Serve waiters on every ready key, oldest first, until nothing is ready
+        (later, inside EXEC or a script: their keys stay ready until it ends)."""
+        if self.suspended:
+            return
         ready = self.ready
         dbs = self.state.dbs
         tracking = self.state.tracking

@@ -1,10 +1,14 @@
-"""Redis-style log lines (``pid:M 23 Nov 2026 10:00:00.123 * message``)."""
+"""Redis-style log lines (``pid:M 23 Nov 2026 10:00:00.123 * message``).
+
+The letter after the pid is the role of the process that wrote the line, as in
+Redis's serverLogRaw: M for a master, S for a replica, C for a forked child (a
+background save or rewrite writing its file)."""
 from __future__ import annotations
 
 import os
 import sys
 import time
-from typing import Any, Optional, TextIO
+from typing import Any, Callable, Optional, TextIO
 
 LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
 _MARKS = {"debug": ".", "verbose": "-", "notice": "*", "warning": "#"}
@@ -17,6 +21,9 @@ class Logger:
     def __init__(self, level: str = "notice", path: str = "", quiet: bool = False) -> None:
         self.level = level
         self.quiet = quiet
+        # Whether the server is a replica now (set by the server; None: a master).
+        self.is_replica: Optional[Callable[[], bool]] = None
+        self._pid = os.getpid()     # a line from another pid is a forked child's
         self._stream: Optional[TextIO] = None
         if path:
             self._stream = open(path, "a", encoding="utf-8")
@@ -26,8 +33,13 @@ class Logger:
             return
         now = time.time()
         stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
-        line = "%d:M %s.%03d %s %s\n" % (os.getpid(), stamp, int(now * 1000) % 1000,
-                                         _MARKS.get(level, "*"), message)
+        pid = os.getpid()
+        if pid != self._pid:
+            role = "C"
+        else:
+            role = "S" if self.is_replica is not None and self.is_replica() else "M"
+        line = "%d:%s %s.%03d %s %s\n" % (pid, role, stamp, int(now * 1000) % 1000,
+                                          _MARKS.get(level, "*"), message)
         self.raw(level, line)
 
     def raw(self, level: str, text: str) -> None:
@@ -40,6 +52,10 @@ class Logger:
             stream.flush()
         except (OSError, ValueError):
             pass
+
+    def descriptors(self) -> tuple:
+        """The logfile's descriptor, for a forked child that logs (empty: stdout)."""
+        return (self._stream.fileno(),) if self._stream is not None else ()
 
     def stream(self) -> TextIO:
         """Where the lines go (the logfile, or standard output)."""

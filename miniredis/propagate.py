@@ -31,8 +31,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from .keyspace import Database
     from .state import ServerState
 
-# One effect: (database id, its RESP encoding: bytes, or a list of pieces when large).
-Op = Tuple[int, Any]
+# One effect: (database id, its RESP encoding: bytes, or a list of pieces when large);
+# a third item, when present, restricts its targets (redis.set_repl in a script).
+Op = Tuple[Any, ...]
+# Targets, as Redis's PROPAGATE_AOF and PROPAGATE_REPL (redis.REPL_AOF, REPL_REPLICA).
+TO_AOF, TO_REPLICAS = 1, 2
+ALL_TARGETS = TO_AOF | TO_REPLICAS
 
 class Propagator:
     """Collects effects and delivers them, unit by unit, to the AOF and the replicas."""
@@ -50,12 +54,22 @@ class Propagator:
         # Effects a handler worked out as it ran (Redis's alsoPropagate), for its
         # effect function to return: XREADGROUP's, which only the handler knows.
         self.also: List[List[Any]] = []
+        # Where effects go now: both, unless a running script said otherwise
+        # (redis.set_repl; only ever changed inside a unit).
+        self.targets = ALL_TARGETS
+
+    def reset_targets(self) -> None:
+        """A script starts or ends: its effects go to the AOF and the replicas."""
+        self.targets = ALL_TARGETS
 
     # -- collecting -----------------------------------------------------------------
     def propagate(self, db_id: int, argv: List[Any]) -> None:
         """Propagate ``argv`` as an effect in database ``db_id``."""
         if self.depth:
-            self.pending.append((db_id, encode_effect(argv)))
+            if self.targets != ALL_TARGETS:
+                self._restricted(db_id, encode_effect(argv))
+            else:
+                self.pending.append((db_id, encode_effect(argv)))
         else:
             self._deliver([(db_id, encode_effect(argv))])
 
@@ -84,7 +98,10 @@ class Propagator:
         data = encode_plain(args)
         if self.depth:
             self.writer = client
-            self.pending.append((client.db.id, data))
+            if self.targets != ALL_TARGETS:
+                self._restricted(client.db.id, data)
+            else:
+                self.pending.append((client.db.id, data))
             return
         state = self.state
         if state.aof is not None:
@@ -103,6 +120,11 @@ class Propagator:
             else:
                 feed.append_one(client.db.id, data)
                 client.woff = repl.offset
+
+    def _restricted(self, db_id: int, data: Any) -> None:
+        # (call()'s propagate_flags: with no target left, nothing is propagated)
+        if self.targets:
+            self.pending.append((db_id, data, self.targets))
 
     def _propagate_all(self, db_id: int, effects: List[List[Any]]) -> None:
         if len(effects) == 1 or self.depth:
@@ -145,6 +167,9 @@ class Propagator:
 
     def _deliver(self, ops: List[Op]) -> None:
         state = self.state
+        if any(len(op) == 3 for op in ops):
+            self._deliver_restricted(ops)
+            return
         if state.aof is not None:
             state.aof.append_unit(ops)
         feed = state.repl_feed
@@ -154,6 +179,25 @@ class Propagator:
             if writer is not None:
                 writer.woff = state.repl.offset
                 self.writer = None
+
+
+    def _deliver_restricted(self, ops: List[Op]) -> None:
+        """A unit some of whose effects a script kept from a target: each target gets
+        its own, wrapped as the whole unit is (propagatePendingCommands: MULTI and EXEC
+        go to both targets, in the first and the last effect's databases, even around
+        none of a target's own)."""
+        state = self.state
+        wrap = (ops[0][0], ops[-1][0]) if len(ops) > 1 else None
+        for target, sink in ((TO_AOF, state.aof), (TO_REPLICAS, state.repl_feed)):
+            if sink is None:
+                continue
+            mine = [(op[0], op[1]) for op in ops if len(op) == 2 or op[2] & target]
+            if mine or wrap is not None:
+                sink.append_unit(mine, wrap)
+        writer = self.writer
+        if writer is not None and state.repl_feed is not None:
+            writer.woff = state.repl.offset
+            self.writer = None
 
 
 def refresh(state: "ServerState") -> None:

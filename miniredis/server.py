@@ -91,6 +91,8 @@ class Server(DataAccess):
         self.state.acl.load_at_startup()     # ACLStartupError: refuse to start
         self.logger = configured_logger(config, quiet=quiet)
         self.state.log = self.logger
+        repl = self.state.repl
+        self.logger.is_replica = lambda: repl.master_host is not None
         # The command line loads in serve_forever, after listening and the banner, as
         # redis-server (whose test suite waits for the banner's PID, then for the
         # load's outcome); an embedding caller learns of damaged files here.
@@ -447,6 +449,7 @@ class Server(DataAccess):
         self.state.replicas.shutdown()       # a full sync's child
         for client in list(self.state.clients.values()):
             client.close()
+        self.state.migrate_sockets.close_all()
         # The AOF's last writes fsynced; an RDB save if save points ask for it (after
         # SHUTDOWN or a signal, shutdown.py has done it).
         persistence.shutdown(self.state, False if self._persisted else self._shutdown_save)
@@ -525,6 +528,11 @@ class Server(DataAccess):
             gevent.sleep(1.0 / hz)
             if state.pause_cron:        # DEBUG PAUSE-CRON 1: serverCron skips its work
                 continue
+            if state.busy_script is not None:
+                # A busy script serves clients from its hook (processEventsWhileBlocked):
+                # no serverCron then, so nothing (expiry, blocked clients served, AOF
+                # fsync...) happens under the script.
+                continue
             try:
                 state.active_expire()
                 if state.blocking.ready:      # expired streams answer XREADGROUP waiters
@@ -538,6 +546,7 @@ class Server(DataAccess):
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites
                 state.replicas.cron()         # replicas: pings, syncs, timeouts, backlog
                 state.shutdown.cron()         # a signal's shutdown; waiting for replicas
+                state.migrate_sockets.close_idle()   # MIGRATE's unused connections
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)
 

@@ -14,6 +14,8 @@ from .clock import Clock
 from .config import Config
 from .keyspace import Database
 from .lazyfree import PendingFrees
+from .log import Logger
+from .migratecache import MigrateSockets
 from .querybuf import PEAK_RESET_MS, ClientsCron
 from .replication.state import ReplicationState
 
@@ -131,7 +133,8 @@ class ServerState:
         # Set by the Server: rebind(bind, port) swaps the TCP listeners (CONFIG SET
         # bind/port), raising OSError and keeping the old ones if it cannot.
         self.rebind: Optional[Callable[[str, int], None]] = None
-        self.log: Callable[[str, str], None] = lambda level, message: None
+        self.log: Logger = Logger(quiet=True)   # the Server's logger replaces it
+        self.migrate_sockets = MigrateSockets()  # MIGRATE's open connections
         self.loop: Any = None               # the hub's libev loop, set by the Server
         # Long lists whose lazy free Redis would count, walked between requests.
         self.lazy_frees = PendingFrees(self)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -20,7 +21,7 @@ from miniredis.persistence import aof as aof_module
 from miniredis.persistence import snapshot as snapshot_module
 from tests.aofutil import (MiniProcess, aof_files, assert_same, dump, pipe_into, run_mini,
                            wait_rewrite_done)
-from tests.harness import RawConnection, RedisProcess, find_redis_server
+from tests.harness import ROOT, RawConnection, RedisProcess, find_redis_server
 
 
 @pytest.fixture
@@ -835,3 +836,79 @@ def test_nothing_expires_while_an_aof_loads(workdir, redis_server):
                 conn.close()
     assert replies["miniredis"] == replies["redis"]
     assert replies["redis"][0] == b":0\r\n" and replies["redis"][4] == b"$1\r\n2\r\n"
+
+
+@pytest.mark.parametrize("options", [
+    ("--min-replicas-to-write", "1"),
+    ("--maxmemory", "1", "--maxmemory-policy", "noeviction"),
+    ("--replicaof", "127.0.0.1", "1", "--replica-read-only", "yes"),
+], ids=["min-replicas", "maxmemory", "read-only-replica"])
+def test_an_aof_replays_whole_whatever_clients_would_be_refused(workdir, redis_server,
+                                                                options):
+    """Redis replays its AOF through a client it obeys without processCommand's
+    checks: no NOREPLICAS, OOM or READONLY refusal may drop an acknowledged write at
+    restart."""
+    commands = [("SELECT", 0), ("SET", "a", "1"), ("RPUSH", "l", "x", "y"),
+                ("MULTI",), ("SET", "m", "1"), ("INCR", "m"), ("EXEC",)]
+    reads = [["DBSIZE"], ["GET", "a"], ["LRANGE", "l", "0", "-1"], ["GET", "m"]]
+    replies = {}
+    for kind in ("redis", "miniredis"):
+        directory = os.path.join(workdir, kind)
+        os.makedirs(os.path.join(directory, "appendonlydir"))
+        with open(os.path.join(directory, "appendonlydir",
+                               "appendonly.aof.manifest"), "w") as handle:
+            handle.write("file appendonly.aof.1.incr.aof seq 1 type i\n")
+        with open(os.path.join(directory, "appendonlydir",
+                               "appendonly.aof.1.incr.aof"), "wb") as handle:
+            handle.write(b"".join(_command_bytes(*command) for command in commands))
+        from tests.harness import server_argv, start_process, stop_process
+        proc, port = start_process(
+            lambda port: server_argv(kind) + [
+                "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "yes", "--dir", directory, *options],
+            what=kind, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            conn = RawConnection(port)
+            replies[kind] = [conn.call(*read) for read in reads]
+            conn.close()
+        finally:
+            stop_process(proc, directory)
+    assert replies["miniredis"] == replies["redis"]
+    assert replies["redis"][0] == b":3\r\n"
+
+
+@pytest.mark.parametrize("setting", [
+    ("CONFIG", "SET", "min-replicas-to-write", "1"),
+    ("CONFIG", "SET", "maxmemory", "1"),
+    ("REPLICAOF", "127.0.0.1", "0"),
+], ids=["min-replicas", "maxmemory", "read-only-replica"])
+def test_debug_loadaof_replays_whole_whatever_clients_would_be_refused(workdir, setting):
+    """DEBUG LOADAOF (as in unit/functions' "debug loadaof in read-only slaves") runs
+    the file through the same obeyed client: nothing refused, nothing lost."""
+    from tests.harness import server_argv, start_process, stop_process
+    replies = {}
+    for kind in ("redis", "miniredis"):
+        directory = os.path.join(workdir, kind)
+        os.makedirs(directory)
+        proc, port = start_process(
+            lambda port: server_argv(kind) + [
+                "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "yes", "--dir", directory, "--enable-debug-command", "yes"],
+            what=kind, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            conn = RawConnection(port)
+            conn.call("SET", "a", "1")
+            conn.call("RPUSH", "l", "x", "y")
+            conn.call("FUNCTION", "LOAD",
+                      "#!lua name=test\nredis.register_function('test', "
+                      "function() return 'hello' end)")
+            conn.call(*setting)
+            replies[kind] = [conn.call("DEBUG", "LOADAOF"), conn.call("DBSIZE"),
+                             conn.call("LRANGE", "l", "0", "-1"),
+                             conn.call("FUNCTION", "LIST")]
+            conn.call("REPLICAOF", "NO", "ONE")
+            conn.close()
+        finally:
+            stop_process(proc, directory)
+    assert replies["miniredis"] == replies["redis"]
+    assert replies["redis"][:2] == [b"+OK\r\n", b":2\r\n"]

@@ -305,3 +305,39 @@ def test_batch_of_big_replies_some_clients_gone(differ):
         assert admin.call("LLEN", "big") == b":%d\r\n" % len(items)
         admin.call("DEL", "big")
         admin.close()
+
+
+def _busy_script_then_allowed_command(port: int, protocol: int,
+                                      admin: RawConnection) -> List[Any]:
+    """A busy script pushes to a list a client waits on, then waits for a command the
+    BUSY state allows (HELLO ... SETNAME) to arrive: nothing serves the waiter before
+    the script ends -- not that command, not the cron (Redis runs no serverCron while
+    a script is busy) -- so it pops the script's last push (unit/scripting's "Timedout
+    scripts and unblocked command")."""
+    waiter, runner, other = (connect(port, protocol) for _ in range(3))
+    try:
+        admin.call("DEL", "bx")
+        waiter.send("BLPOP", "bx", "0")
+        wait_blocked(admin, 1)
+        admin.call("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1")
+        admin.call("CONFIG", "SET", "busy-reply-threshold", "10")
+        runner.send("EVAL", "redis.call('lpush', KEYS[1], 'y') "
+                            "local clients "
+                            "while true do clients = redis.call('client', 'list') "
+                            "if string.find(clients, 'abortscript') ~= nil then break end "
+                            "end "
+                            "redis.call('lpush', KEYS[1], 'z') return 'done'", "1", "bx")
+        time.sleep(0.3)     # busy for a while: the cron (hz 10) had its chances
+        busy = admin.call("PING")
+        hello = other.call("HELLO", "2", "SETNAME", "abortscript")
+        return [busy[:5], hello[:1], waiter.read_raw(), runner.read_raw(),
+                admin.call("LRANGE", "bx", "0", "-1")]
+    finally:
+        admin.call("CONFIG", "SET", "busy-reply-threshold", "5000")
+        admin.call("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0")
+        for conn in (waiter, runner, other):
+            conn.close()
+
+
+def test_busy_script_serves_no_blocked_client(differ):
+    compare_scenario(differ, _busy_script_then_allowed_command, protocols=(2,))

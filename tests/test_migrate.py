@@ -199,3 +199,81 @@ def test_migrate_logged_as_del(real_redis):
 
 def _payload(port, key):
     return parse_raw(_call(port, "DUMP", key))[1]
+
+
+def _migrations_seen_by_a_target(source_port: int) -> list:
+    """MIGRATEs from ``source_port`` to a fresh redis-server, and what each shows: the
+    source's migrate_cached_sockets, and the connections and SELECTs the target got."""
+    import re
+    target = RedisProcess(find_redis_server())
+    observer = RawConnection(target.port)
+    source = RawConnection(source_port)
+
+    def seen() -> tuple:
+        stats = observer.call("INFO", "all").decode()
+        connections = int(re.search(r"total_connections_received:(\d+)", stats).group(1))
+        select = re.search(r"cmdstat_select:calls=(\d+)", stats)
+        cached = source.call("INFO", "stats").decode()
+        return (connections, int(select.group(1)) if select else 0,
+                int(re.search(r"migrate_cached_sockets:(\d+)", cached).group(1)))
+
+    def migrate(key: str, db: int) -> bytes:
+        return source.call("MIGRATE", "127.0.0.1", str(target.port), key, str(db), "2000")
+
+    try:
+        source.call("FLUSHALL")
+        for key in "abcdefg":
+            source.call("SET", key, key)
+        observer.call("SET", "d", "taken")
+        steps = [seen()]
+        for key, db in (("a", 0), ("b", 0), ("c", 1), ("d", 0), ("e", 0)):
+            steps.append((key, db, migrate(key, db), seen()))
+        # The target drops the cached connection: the next MIGRATE reconnects at once.
+        observer.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        steps.append(("f", 0, migrate("f", 0), seen()))
+        steps.append(("g", 2, migrate("g", 2), seen()))
+        return steps
+    finally:
+        source.close()
+        observer.close()
+        target.stop()
+
+
+def test_migrate_caches_its_connection_as_redis(real_redis, tmp_path):
+    """Redis keeps MIGRATE's connection to a target (INFO migrate_cached_sockets) and
+    sends SELECT only when the database differs from the last successful MIGRATE's
+    there; a target's error forces it next time; a connection the target closed is
+    replaced without an error. (Fresh sources: others' MIGRATEs are cached too.)"""
+    redis_source = RedisProcess(find_redis_server())
+    mini_source = Server(port=0, dir=str(tmp_path))
+    mini_source.start()
+    try:
+        steps = {kind: _migrations_seen_by_a_target(port)
+                 for kind, port in (("redis", redis_source.port),
+                                    ("miniredis", mini_source.port))}
+    finally:
+        redis_source.stop()
+        mini_source.stop()
+    assert steps["miniredis"] == steps["redis"]
+    assert steps["redis"][-1][2] == b"+OK\r\n"
+
+
+def test_idle_migrate_connections_are_closed_after_ten_seconds(monkeypatch):
+    """migrateCloseTimedoutSockets: unused for more than 10 seconds, closed."""
+    import socket
+    from miniredis import migratecache
+    now = [1000.0]
+    monkeypatch.setattr(migratecache.time, "time", lambda: now[0])
+    cache = migratecache.MigrateSockets()
+    first, second = socket.socketpair()
+    try:
+        cache.add(b"127.0.0.1:1", first)
+        now[0] += 10
+        cache.close_idle()
+        assert len(cache) == 1
+        now[0] += 1
+        cache.close_idle()
+        assert len(cache) == 0 and first.fileno() == -1
+    finally:
+        first.close()
+        second.close()

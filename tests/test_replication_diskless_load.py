@@ -211,6 +211,23 @@ def test_swapdb_success_replaces_the_data_and_functions(tmp_path, big_rdb):
     assert mini[:3] == (None, 400, b"new")
 
 
+def test_on_empty_db_failed_load_leaves_the_replica_empty(tmp_path, big_rdb):
+    """A load straight into the (empty) databases that fails half-way is flushed."""
+    def scenario(replica: _Replica) -> Any:
+        master = _fake_master(lambda n: _eof_form(big_rdb)[:len(big_rdb) // 2])
+        try:
+            call(replica.port, "REPLICAOF", "127.0.0.1", master.port)
+            wait_until(lambda: "Failed trying to load the MASTER synchronization DB from "
+                               "socket" in replica.log(), 20, "the load to fail")
+            return (call(replica.port, "DBSIZE"),
+                    info(replica.port, "persistence")["loading"],
+                    "Discarding temporary DB" in replica.log())
+        finally:
+            master.close()
+    real, mini = _both(tmp_path, {"repl-diskless-load": "on-empty-db"}, scenario)
+    assert real == mini == (0, "0", False)
+
+
 # -- async loading: the same history, the old data served meanwhile -----------------------
 def test_swapdb_async_loading_serves_the_old_data(tmp_path):
     """Resynchronised with the master whose history it has, a swapdb replica loads

@@ -368,3 +368,49 @@ def test_exec_runs_its_queue_after_replicaof_inside():
         real.close()
         proc.stop()
         m.stop()
+
+
+# redis.set_repl: each write goes where the script said (call()'s propagate_flags), and
+# a unit of several writes is wrapped in MULTI/EXEC for both targets, in the databases
+# of its first and last write, whatever each target gets of it.
+_SET_REPL_SEQUENCE = [
+    ["EVAL", "redis.call('set','a','1'); redis.set_repl(redis.REPL_NONE); "
+             "redis.call('set','b','2'); redis.set_repl(redis.REPL_AOF); "
+             "redis.call('set','c','3'); redis.set_repl(redis.REPL_ALL); "
+             "redis.call('set','d','4')", "0"],
+    ["EVAL", "redis.set_repl(redis.REPL_AOF); redis.call('set','e','1'); "
+             "redis.call('set','f','2')", "0"],
+    ["EVAL", "redis.call('select', 3); redis.set_repl(redis.REPL_REPLICA); "
+             "redis.call('set','g','1'); redis.call('select', 5); "
+             "redis.set_repl(redis.REPL_AOF); redis.call('set','h','2')", "0"],
+    ["EVAL", "redis.set_repl(redis.REPL_NONE); redis.call('set','i','1')", "0"],
+    ["EVAL", "redis.set_repl(redis.REPL_AOF); redis.call('set','j','1')", "0"],
+    ["EVAL", "redis.set_repl(redis.REPL_REPLICA); redis.call('incr','k'); "
+             "redis.set_repl(redis.REPL_ALL); redis.call('spop','nothing')", "0"],
+    ["EVAL", "return redis.set_repl(7)", "0"],
+    ["SET", "after", "1"],
+]
+
+
+def test_set_repl_targets_as_redis_server(tmp_path):
+    """The replication stream and the AOF after scripts calling redis.set_repl, byte
+    for byte as redis-server writes them (unit/scripting's "selective replication")."""
+    from tests.aofutil import aof_files
+    proc, real = redis_master("--repl-diskless-sync", "no", "--appendonly", "yes",
+                              "--appendfsync", "always")
+    m = Master(diskless=False, appendonly="yes", appendfsync="always")
+    try:
+        streams, files = {}, {}
+        for kind, port, directory in (("redis", proc.port, proc.dir),
+                                      ("miniredis", m.port, m.dir)):
+            streams[kind] = _stream_after(port, _SET_REPL_SEQUENCE)[1]
+            incr = [path for path in aof_files(directory) if path.endswith(".incr.aof")]
+            with open(incr[-1], "rb") as handle:
+                files[kind] = handle.read()
+        assert streams["miniredis"] == streams["redis"]
+        assert files["miniredis"] == files["redis"]
+        assert b"$1\r\nb\r\n" not in files["redis"] and b"$1\r\nc\r\n" in files["redis"]
+    finally:
+        real.close()
+        proc.stop()
+        m.stop()

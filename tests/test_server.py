@@ -526,3 +526,51 @@ def test_oom_score_adj_as_redis(tmp_path):
         finally:
             stop_process(proc, directory)
     assert outcomes["miniredis"] == outcomes["redis"]
+
+
+def test_log_lines_carry_the_role_of_the_process_that_wrote_them(tmp_path):
+    """The letter after the pid, as Redis's serverLogRaw writes it: C for a forked
+    child (a BGSAVE child's "DB saved on disk"), S while the server is a replica, M
+    for a master."""
+    import subprocess
+    import sys
+    from tests.aofutil import ROOT
+    from tests.harness import free_port, redis_server_or_skip, start_process
+    wanted = ("DB saved on disk", "Background saving terminated with success",
+              "Connecting to MASTER", "MASTER MODE enabled")
+    roles = {}
+    for kind, argv in (("redis", [redis_server_or_skip()]),
+                       ("miniredis", [sys.executable, "-m", "miniredis"])):
+        workdir = tmp_path / kind
+        workdir.mkdir()
+        log = workdir / "server.log"
+        proc, port = start_process(
+            lambda port: argv + ["--port", str(port), "--save", "", "--bind", "127.0.0.1",
+                                 "--dir", str(workdir), "--logfile", str(log)],
+            None, kind, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        conn = RawConnection(port)
+        try:
+            conn.call("SET", "k", "v")
+            conn.call("BGSAVE")
+            deadline = time.monotonic() + 20
+            while b"rdb_bgsave_in_progress:0" not in conn.call("INFO", "persistence") \
+                    or b"Background saving terminated" not in log.read_bytes():
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            conn.call("REPLICAOF", "127.0.0.1", str(free_port()))
+            time.sleep(0.3)
+            conn.call("REPLICAOF", "NO", "ONE")
+            conn.send("SHUTDOWN", "NOSAVE")
+        finally:
+            conn.close()
+            proc.wait(timeout=20)
+        found = {}
+        for line in log.read_text().splitlines():
+            match = re.match(r"\d+:([MSC]) .*? [.\-*#] (.*)", line)
+            for text in wanted:
+                if match and match.group(2).startswith(text):
+                    found[text] = match.group(1)
+        roles[kind] = found
+    assert roles["miniredis"] == roles["redis"] == {
+        "DB saved on disk": "C", "Background saving terminated with success": "M",
+        "Connecting to MASTER": "S", "MASTER MODE enabled": "M"}

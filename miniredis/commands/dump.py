@@ -2,7 +2,8 @@
 
 Payloads are built and read by :mod:`miniredis.persistence.dump`. MIGRATE talks to the
 target with a plain blocking socket and the given timeout: like Redis, the whole
-server waits for the transfer (Redis does MIGRATE synchronously too).
+server waits for the transfer (Redis does MIGRATE synchronously too). Its connections
+stay open for the next MIGRATE to the same target (:mod:`miniredis.migratecache`).
 """
 from __future__ import annotations
 
@@ -170,25 +171,6 @@ def _bulk(argv: List[bytes]) -> bytes:
     return b"".join(out)
 
 
-class _LineReader:
-    """Reads the target's one-line replies (syncReadLine: at most 1 KB kept)."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.buf = b""
-
-    def line(self) -> bytes:
-        while b"\n" not in self.buf:
-            data = self.sock.recv(65536)
-            if not data:
-                raise OSError("connection closed")
-            self.buf += data
-            if len(self.buf) > (1 << 20) and b"\n" not in self.buf:
-                raise OSError("reply line too long")
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line.rstrip(b"\r")[:1023]
-
-
 def _parse_migrate(args: List[bytes]) -> Tuple[bool, bool, Optional[bytes],
                                                Optional[bytes], List[bytes]]:
     copy = replace = False
@@ -237,35 +219,65 @@ def migrate(client, args: List[bytes]):
              if value is not None]
     if not found:
         return Simple("NOKEY")
-    try:
-        sock = socket.create_connection(
-            (args[1].decode("utf-8", "replace"), _atoi(args[2])),
-            timeout=timeout / 1000)
-    except ConnectionRefusedError:
-        # Redis's non-blocking connect sees a refusal as "writable": the failure shows
-        # when the commands are written.
-        raise CommandError(errors.MIGRATE_IO.format("writing")) from None
-    except (OSError, ValueError, OverflowError):
-        raise CommandError(errors.MIGRATE_CONNECT) from None
-    try:
-        return _transfer(client, sock, timeout, found, dbid, copy, replace,
-                         username, password)
-    finally:
-        sock.close()
+    cache = client.state.migrate_sockets
+    name = args[1] + b":" + args[2]
+    may_retry = True
+    while True:
+        cached = cache.get(name)
+        if cached is None:
+            try:
+                sock = socket.create_connection(
+                    (args[1].decode("utf-8", "replace"), _atoi(args[2])),
+                    timeout=timeout / 1000)
+            except ConnectionRefusedError:
+                # Redis's non-blocking connect sees a refusal as "writable": the
+                # failure shows when the commands are written (and is retried once).
+                if may_retry:
+                    may_retry = False
+                    continue
+                raise CommandError(errors.MIGRATE_IO.format("writing")) from None
+            except (OSError, ValueError, OverflowError):
+                raise CommandError(errors.MIGRATE_CONNECT) from None
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            cached = cache.add(name, sock)
+        cached.sock.settimeout(timeout / 1000)
+        failure = _transfer(client, cached, found, dbid, copy, replace, username,
+                            password, may_retry)
+        if cached.broken:
+            cache.close(name)
+        if failure is None:
+            return OK
+        if failure == _RETRY:
+            cache.close(name)
+            may_retry = False
+            continue
+        if failure in (_WRITING, _READING):
+            cache.close(name)
+            raise CommandError(errors.MIGRATE_IO.format(failure))
+        raise CommandError(errors.MIGRATE_TARGET.format(failure))
 
 
-def _transfer(client, sock: socket.socket, timeout: int, found: List[Tuple[bytes, Any]],
-              dbid: int, copy: bool, replace: bool, username: Optional[bytes],
-              password: Optional[bytes]):
-    """Send AUTH, SELECT and one RESTORE per key; delete what the target accepted."""
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+# What _transfer reports when it did not succeed (else: the target's error text).
+_RETRY, _WRITING, _READING = "retry", "writing", "reading"
+
+
+def _transfer(client, cached: Any, found: List[Tuple[bytes, Any]], dbid: int,
+              copy: bool, replace: bool, username: Optional[bytes],
+              password: Optional[bytes], may_retry: bool) -> Optional[str]:
+    """Send AUTH, SELECT (unless the connection's last MIGRATE selected ``dbid``) and
+    one RESTORE per key; delete what the target accepted. Returns None on success,
+    else _RETRY (a socket error before anything was processed, not a timeout: Redis
+    reconnects once), _WRITING/_READING (the IOERR to answer) or the target's error."""
     state = client.state
     db = client.db
+    sock = cached.sock
     requests: List[bytes] = []
     if password is not None:
         requests.append(_bulk([b"AUTH", username, password] if username is not None
                               else [b"AUTH", password]))
-    requests.append(_bulk([b"SELECT", b"%d" % dbid]))
+    select = cached.last_dbid != dbid
+    if select:
+        requests.append(_bulk([b"SELECT", b"%d" % dbid]))
     sent: List[bytes] = []
     now = state.clock.ms()
     for key, value in found:
@@ -282,37 +294,45 @@ def _transfer(client, sock: socket.socket, timeout: int, found: List[Tuple[bytes
             argv.append(b"REPLACE")
         requests.append(_bulk(argv))
         sent.append(key)
-    reader = _LineReader(sock)
+    reader = cached.reader
     try:
         sock.sendall(b"".join(requests))
-    except OSError:
-        raise CommandError(errors.MIGRATE_IO.format("writing")) from None
-    moved: List[bytes] = []
-    error: Optional[bytes] = None
+    except OSError as exc:
+        return _RETRY if may_retry and not isinstance(exc, TimeoutError) else _WRITING
     try:
         auth_reply = reader.line() if password is not None else b"+OK"
-        select_reply = reader.line()
-        for key in sent:
+        select_reply = reader.line() if select else b"+OK"
+    except OSError as exc:
+        return _RETRY if may_retry and not isinstance(exc, TimeoutError) else _READING
+    moved: List[bytes] = []
+    error: Optional[bytes] = None
+    for done, key in enumerate(sent):
+        try:
             reply = reader.line()
-            if auth_reply[:1] == b"-" or select_reply[:1] == b"-" or reply[:1] == b"-":
-                if error is None:
-                    error = (auth_reply if auth_reply[:1] == b"-" else select_reply
-                             if select_reply[:1] == b"-" else reply)
-            elif not copy:
-                db.delete(key)
-                notify(db, "g", b"del", key)
-                moved.append(key)
-    except OSError:
-        if error is None:
-            _log_partial(client, moved)
-            raise CommandError(errors.MIGRATE_IO.format("reading")) from None
+        except OSError as exc:
+            if error is None:
+                if done == 0 and may_retry and not isinstance(exc, TimeoutError):
+                    return _RETRY
+                _log_partial(client, moved)
+                return _READING
+            cached.broken = True        # the target's error is the answer; then closed
+            break
+        if auth_reply[:1] == b"-" or select_reply[:1] == b"-" or reply[:1] == b"-":
+            if error is None:
+                cached.last_dbid = -1       # (forces a SELECT next time)
+                error = (auth_reply if auth_reply[:1] == b"-" else select_reply
+                         if select_reply[:1] == b"-" else reply)
+        elif not copy:
+            db.delete(key)
+            notify(db, "g", b"del", key)
+            moved.append(key)
     if error is not None:
         _log_partial(client, moved)
-        raise CommandError(errors.MIGRATE_TARGET.format(
-            error[1:].decode("utf-8", "replace")))
+        return error[1:].decode("utf-8", "replace")
+    cached.last_dbid = dbid
     state.dirty += len(moved)
     client.migrated = moved          # for _migrate_effect, which runs right after
-    return OK
+    return None
 
 
 def _log_partial(client, moved: List[bytes]) -> None:

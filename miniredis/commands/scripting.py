@@ -95,7 +95,12 @@ class Scripting:
         if self._engine is None:
             self._engine = LuaEngine(self._call, self._log, REDIS_VERSION)
             self._engine.acl_check = self._acl_check_cmd
+            self._engine.set_repl = self._set_repl
         return self._engine
+
+    def _set_repl(self, flags: int) -> None:
+        """redis.set_repl: the running script's later writes go to these targets."""
+        self.state.propagation.targets = flags
 
     def _acl_check_cmd(self, argv: List[bytes]) -> Optional[bool]:
         """redis.acl_check_cmd: may the running script's caller run ``argv``?"""
@@ -143,6 +148,7 @@ class Scripting:
         client.no_blocking = True
         blocking.suspended += 1
         begin_unit(state)           # the AOF logs the script's writes as one unit
+        state.propagation.reset_targets()   # the AOF and replicas, until redis.set_repl
         self.running = run
         judged_at = state.clock.hold_expiry()   # no key expires while the script runs
         debugging = engine.ldb is not None
@@ -161,6 +167,7 @@ class Scripting:
                 engine.sethook(None, 0)
             if run.busy:
                 self._leave_busy(run)
+            state.propagation.reset_targets()
             end_unit(state)
             blocking.suspended -= 1
             client.no_blocking = saved_no_blocking

@@ -238,6 +238,7 @@ def _run_queued(client: "Client", queued: List[List[bytes]]) -> Raw:
     """Run the queued requests as one atomic step; their encoded replies as one array."""
     blocking = client.state.blocking
     saved_out, saved_mode = client.out, client.reply_mode
+    saved_no_blocking = client.no_blocking   # (the master's and the AOF's client: always)
     client.out = replies = []
     client.reply_mode = "on"
     client.no_blocking = True
@@ -252,7 +253,7 @@ def _run_queued(client: "Client", queued: List[List[bytes]]) -> Raw:
         client.in_exec = False
         end_unit(client.state)
         blocking.suspended -= 1
-        client.no_blocking = False
+        client.no_blocking = saved_no_blocking
         client.out = saved_out
         client.reply_mode = saved_mode
         client._update_gate()

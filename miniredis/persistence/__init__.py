@@ -295,6 +295,7 @@ class Snapshots:
         def work() -> None:
             rdb.write(path, snapshot.iter_dataset(state, raw_strings=True), config,
                       functions, aux)
+            state.log("notice", "DB saved on disk")     # (the child's line, as Redis's)
 
         if state.loop is None or not diskio.CAN_FORK:   # no loop to reap a child: inline
             try:
@@ -306,7 +307,7 @@ class Snapshots:
             self.last_seconds = int(time.monotonic() - self.started)
             return True
         try:
-            self.child = diskio.Child(work)
+            self.child = diskio.Child(work, keep=state.log.descriptors())
         except OSError as exc:
             state.log("warning", "Can't save in background: fork: %s" % diskio.strerror(exc))
             self._set_status(state, False)

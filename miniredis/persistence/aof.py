@@ -115,26 +115,27 @@ class AOF:
         self.last_rewrite_seconds = -1
 
     # -- effects --------------------------------------------------------------------
-    def append_unit(self, ops: List[Tuple[int, Any]]) -> None:
+    def append_unit(self, ops: List[Tuple[int, Any]],
+                    wrap: Optional[Tuple[int, int]] = None) -> None:
         """Append the effects of one unit (from :class:`miniredis.propagate.Propagator`):
-        (database id, encoded command) pairs, wrapped in MULTI/EXEC if more than one.
-        While AOF is being turned on, only a running rewrite's incr file takes them
-        (feedAppendOnlyFile): the rewrite that starts later covers the rest."""
+        (database id, encoded command) pairs, wrapped in MULTI/EXEC if more than one
+        (or if ``wrap`` gives the databases MULTI and EXEC are fed in: a script's unit
+        some of whose effects went to the replicas only). While AOF is being turned
+        on, only a running rewrite's incr file takes them (feedAppendOnlyFile): the
+        rewrite that starts later covers the rest."""
         if self.status != ON and self.rewrite is None:
             return
         if self.state.config.values["aof-timestamp-enabled"]:
             self._stamp()
-        if len(ops) == 1:
-            self._emit(*ops[0])
-            return
-        first = ops[0][0]
-        if first != self.file_db:   # as Redis: the SELECT comes before the MULTI
-            self.buf.append(encode([b"SELECT", first]))
-            self.file_db = first
-        self.buf.append(_MULTI)
+        if wrap is None:
+            if len(ops) == 1:
+                self._emit(*ops[0])
+                return
+            wrap = (ops[0][0], ops[-1][0])
+        self._emit(wrap[0], _MULTI)     # as Redis: the SELECT comes before the MULTI
         for db_id, data in ops:
             self._emit(db_id, data)
-        self.buf.append(_EXEC)
+        self._emit(wrap[1], _EXEC)
 
     def _stamp(self) -> None:
         """aof-timestamp-enabled: a "#TS:<unix seconds>" line before the first unit

@@ -88,12 +88,11 @@ class Loader:
     """Replays AOF files into the keyspace through a socket-less client."""
 
     def __init__(self, state: "ServerState", prefix: str = "") -> None:
-        from ..connection import Client
+        from ..obeyedclient import ObeyedClient
         self.state = state
         self.prefix = prefix             # appendfilename: an upgraded Redis 6 file
-        self.client = Client(state, _NoSocket(), "", "")
-        self.client.set_authenticated(True, state.acl.superuser)   # no ACL checks
-        self.client.obeyed = True        # mustObeyClient: FUNCTION LOAD without timeout
+        # (no ACL, OOM, NOREPLICAS, read-only replica... refusal: only MULTI queues)
+        self.client = ObeyedClient(state, _NoSocket(), "", "")
         self.commands = 0
 
     def load_file(self, path: str, last: bool) -> Optional[int]:

@@ -82,25 +82,25 @@ class ReplicationFeed:
         return self._backlog
 
     # -- effects ----------------------------------------------------------------------
-    def append_unit(self, ops: List[Tuple[int, Any]]) -> None:
-        """One unit of effects from the propagator (see the module doc)."""
+    def append_unit(self, ops: List[Tuple[int, Any]],
+                    wrap: Optional[Tuple[int, int]] = None) -> None:
+        """One unit of effects from the propagator (see the module doc); ``wrap``: the
+        databases MULTI and EXEC go in, when the unit is wrapped whatever ``ops``
+        holds (a script's unit some of whose effects went to the AOF only)."""
         if self.lane:
             self.encode_lane()
         if self.state.repl.master_host is not None:
             return      # a replica proxies its master's stream instead (feed_raw)
-        if len(ops) == 1:
+        if len(ops) == 1 and wrap is None:
             db_id, data = ops[0]
             if db_id == self.selected_db and data.__class__ is bytes:
                 self.write(data)                 # the common case: one effect, same db
                 return
+        if wrap is None and len(ops) > 1:
+            wrap = (ops[0][0], ops[-1][0])
+        body = [(wrap[0], _MULTI)] + ops + [(wrap[1], _EXEC)] if wrap is not None else ops
         parts: List[Any] = []
-        if len(ops) > 1:
-            first = ops[0][0]
-            if first != self.selected_db:
-                parts.append(_select(first))
-                self.selected_db = first
-            parts.append(_MULTI)
-        for db_id, data in ops:
+        for db_id, data in body:
             if db_id != self.selected_db:
                 parts.append(_select(db_id))
                 self.selected_db = db_id
@@ -108,8 +108,6 @@ class ReplicationFeed:
                 parts += data
             else:
                 parts.append(data)
-        if len(ops) > 1:
-            parts.append(_EXEC)
         self.write(parts[0] if len(parts) == 1 else b"".join(parts))
 
     def append_one(self, db_id: int, data: Any) -> None:

@@ -7,16 +7,15 @@ refusal, no OOM or MISCONF check, no CLIENT PAUSE, never blocking, and no replie
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from ..commands.transactions import queue_command
-from ..connection import Client
+from ..obeyedclient import ObeyedClient
 
 if TYPE_CHECKING:  # pragma: no cover
     from .replica import MasterLink
 
 
-class MasterClient(Client):
+class MasterClient(ObeyedClient):
     """The client the master's commands run as; closing it (CLIENT KILL TYPE master)
     drops the link, which then reconnects and asks for a partial resync."""
 
@@ -25,18 +24,6 @@ class MasterClient(Client):
     def __init__(self, link: "MasterLink", sock: Any, addr: str, laddr: str) -> None:
         super().__init__(link.state, sock, addr, laddr)
         self.link: Optional["MasterLink"] = link
-        self.set_authenticated(True, self.state.acl.superuser)
-        self.obeyed = True          # mustObeyClient: FUNCTION LOAD without timeout & co.
-        self.no_blocking = True     # a blocking command never parks the stream
-
-    def _update_gate(self) -> None:
-        # Only MULTI needs the slow path: its commands are queued until EXEC.
-        self.gated = self.multi is not None
-
-    def _gate(self, cmd: Any, args: List[bytes]) -> bool:
-        if self.multi is not None:
-            return queue_command(self, cmd, args)
-        return False
 
     def flush(self) -> None:
         self.out = []               # the master gets no replies

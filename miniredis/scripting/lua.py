@@ -229,6 +229,9 @@ class LuaEngine:
         self.acl_check: Optional[Callable[[List[bytes]], Optional[bool]]] = None
         # The Lua debugger's session while one runs (miniredis.scripting.ldb.Debugger).
         self.ldb: Any = None
+        # redis.set_repl(flags): where the script's next writes propagate (1 the AOF,
+        # 2 the replicas); Scripting's hook.
+        self.set_repl: Optional[Callable[[int], None]] = None
         callbacks = rt.table_from({
             b"call": sealed(self._redis_call),
             b"pcall": sealed(self._redis_pcall),
@@ -373,6 +376,8 @@ class LuaEngine:
         if flags & ~3:
             self.raise_table(b"ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
                              b"REPL_ALL or REPL_NONE.")
+        if self.set_repl is not None:
+            self.set_repl(flags)
 
     def _ldb_log(self, kind: bytes, text: bytes) -> None:
         # redis.debug() and the error tables the prelude makes, during a session.
