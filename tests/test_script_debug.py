@@ -187,6 +187,22 @@ return r
                          ("s",), ("s",), ("trace",), ("s",), ("s",)])
 
 
+def test_stepping_into_coroutines(ports):
+    script = """local co = coroutine.create(function(a)
+  local inner = a * 2
+  coroutine.yield(inner)
+  return inner + 1
+end)
+local ok, v = coroutine.resume(co, 5)
+local w = coroutine.wrap(function() local q = redis.call('incr', 'n')
+  return q end)
+local ok2, v2 = coroutine.resume(co)
+return {v, v2, w()}"""
+    same(ports, script, [("s",)] * 5 + [("p",), ("t",), ("p", "a"), ("e", "1"),
+                                        ("r", "get", "n"), ("s",), ("p", "v"), ("t",)]
+         + [("s",)] * 10)
+
+
 def test_abort_errors_and_early_failures(ports):
     same(ports, "redis.call('set', 'k', 'v')\nreturn 1", [("s",), ("a",)])
     same(ports, "local x = 1\nerror('boom')", [("c",)])
@@ -358,6 +374,25 @@ def test_timeout_stops_an_endless_loop(ports):
         admin.close()
         return out
     assert scenario(ports["miniredis"]) == scenario(ports["redis"])
+
+
+def test_client_leaving_an_endless_loop(ports):
+    # The script is stopped at the next timeout: the server serves again.
+    def scenario(port: int, mode: str) -> List[bytes]:
+        admin = RawConnection(port)
+        admin.call("CONFIG", "SET", "busy-reply-threshold", "100")
+        conn = RawConnection(port)
+        out = [conn.call("SCRIPT", "DEBUG", mode),
+               conn.call("EVAL", "redis.call('set', 'loop', 'started')\n"
+                         "while true do end", "0"), conn.call("c")]
+        conn.close()
+        out += [admin.call("PING"), admin.call("GET", "loop"),
+                admin.call("CONFIG", "SET", "busy-reply-threshold", "5000")]
+        admin.close()
+        return out
+    for mode in ("sync", "yes"):
+        assert scenario(ports["miniredis"], mode) == scenario(ports["redis"], mode)
+    assert _no_children(ports["mini_pid"])
 
 
 def _cli(port: int, options: Sequence[str], script: str, keys_args: Sequence[str],

@@ -314,6 +314,7 @@ class Debugger:
             self._end(client)
             client.encoder.encode_into(reply, client.out)
             self._write(b"".join(client.out))
+        self._reap()                        # (where no loop runs the reaper)
         try:
             child = diskio.Child(session, keep=(client.fd,))
         except OSError as exc:
@@ -388,7 +389,7 @@ class Debugger:
         self.children = []
 
     # -- the hook and the debugger's commands ------------------------------------------
-    def _hook(self, count_event: bool, line: int, short_src: bytes) -> None:
+    def _hook(self, _count_event: bool, line: int, short_src: bytes) -> None:
         """luaLdbLineHook: stop on a step, a breakpoint, redis.breakpoint(), or a
         script running past busy-reply-threshold since its last stop."""
         self.currentline = line
@@ -396,7 +397,11 @@ class Debugger:
         if b"user_script" not in short_src:
             return
         timeout = False
-        if count_event and not self.step and not stop:
+        if not self.step and not stop:
+            # Redis looks at the clock on its count events only. Lua counts the
+            # instructions of this Lua hook too, where no event can fire, and with a
+            # loop's fixed rhythm they may never land in the script: the clock is
+            # read on line events as well (a loop jumping back has one each turn).
             limit = self.state.config["busy-reply-threshold"] or 5000
             if (time.monotonic() - self.started) * 1000 < limit:
                 return

@@ -278,7 +278,9 @@ class LuaEngine:
         # Lua's debug library, which scripts never get: for diagnostics and the
         # sandbox tests (tests/test_lua_sandbox.py walks the runtime with it).
         self.debug = api[b"debug"]
-        self.ldb_api = api[b"ldb"]        # the debugger's Lua half (see the prelude)
+        # The debugger's Lua half (see the prelude), its functions fetched now: a
+        # lookup from Python while a coroutine runs does not give them back.
+        self.ldb_api = dict(api[b"ldb"].items())
 
     def _table(self) -> Any:
         """A new Lua table (of the main Lua thread, see new_table_function)."""

@@ -79,6 +79,7 @@ end
 local redis = {}
 -- The Lua debugger's state (see redis.debug below and the end of this file).
 local ldb_on, ldb_repr, ldb_log = false, nil, as_function(py.ldb_log)
+local ldb_hook, ldb_count = nil, 0   -- the line hook while a session runs
 -- Functions that can raise are Python callables (C functions to Lua): a tail call
 -- to them keeps the script's frame, so errors point at its line as in Redis.
 -- redis.call and redis.pcall are Lua functions around them: lupa's C wrapper needs
@@ -296,6 +297,9 @@ end
 local function tracked(f)
   return function(...)
     threads[#threads + 1] = running()
+    -- Lua's debug hooks are per thread: a debugging session's follows the script
+    -- into its coroutines, as Redis's C hook does.
+    if ldb_hook then dbg.sethook(ldb_hook, 'l', ldb_count) end
     return f(...)
   end
 end
@@ -557,7 +561,6 @@ end
 -- the line hook, and what its commands read from the stopped script's frames. The
 -- hook is this file's function, so scripts (which have no debug library) never see
 -- or change it; a stop calls Python, which reads the frames through these functions.
-local ldb_hook = nil
 local MAX_DEPTH = 10                 -- Redis's LDB_MAX_VALUES_DEPTH (LUA_MINSTACK/2)
 local function repr_byte(c)
   if c == '\\' or c == '"' then return '\\' .. c end
@@ -604,13 +607,27 @@ ldb_repr = function(v, level)
   end
   return '"<unknown-lua-type>"'
 end
--- The level, as the caller of this function counts, of the frame the hook stopped.
+-- The stopped script's frames are read on the thread the hook ran on: the main
+-- one, or a coroutine the script resumed (ldb_thread). On the main thread, levels
+-- are counted as the caller of frame_info/frame_local counts them.
+local ldb_thread = nil
+local function frame_info(level, what)
+  if ldb_thread then return dbg.getinfo(ldb_thread, level, what) end
+  return dbg.getinfo(level + 1, what)
+end
+local function frame_local(level, n)
+  if ldb_thread then return dbg.getlocal(ldb_thread, level, n) end
+  return dbg.getlocal(level + 1, n)
+end
+-- The level (as frame_info takes it, from the caller's point of view) of the frame
+-- the hook stopped in: the one below the hook's own.
 local function stopped_level()
-  local level = 2
+  local level = ldb_thread and 0 or 2
   while true do
-    local i = dbg.getinfo(level, 'f')
+    local i
+    if ldb_thread then i = dbg.getinfo(ldb_thread, level, 'f') else i = dbg.getinfo(level, 'f') end
     if i == nil then return nil end
-    if i.func == ldb_hook then return level end
+    if i.func == ldb_hook then return level + (ldb_thread and 1 or 0) end
     level = level + 1
   end
 end
@@ -619,7 +636,7 @@ local ldb_api = {
   -- ``count`` instructions); nil removes the hook.
   sethook = function(stop, count)
     if stop == nil then
-      ldb_on, ldb_hook = false, nil
+      ldb_on, ldb_hook, ldb_thread = false, nil, nil
       dbg.sethook()
       return
     end
@@ -628,8 +645,10 @@ local ldb_api = {
     ldb_hook = function(event)
       local i = dbg.getinfo(2, 'Sl')
       if i == nil or i.source == '=[redis]' then return end
+      ldb_thread = running()
       stop(event == 'count', i.currentline, i.short_src)
     end
+    ldb_count = count
     dbg.sethook(ldb_hook, 'l', count)
   end,
   -- print: name, value, name, value... of the stopped frame's locals.
@@ -638,7 +657,7 @@ local ldb_api = {
     if level == nil then return out end
     local n = 1
     while true do
-      local name, value = dbg.getlocal(level, n)
+      local name, value = frame_local(level, n)
       if name == nil then break end
       if not name:find('(*temporary)', 1, true) then
         out[#out + 1] = name
@@ -652,11 +671,11 @@ local ldb_api = {
   -- then the globals KEYS and ARGV.
   find = function(name)
     local level = stopped_level()
-    while level ~= nil and dbg.getinfo(level, 'S') ~= nil do
-      if dbg.getinfo(level, 'S').source ~= '=[redis]' then
+    while level ~= nil and frame_info(level, 'S') ~= nil do
+      if frame_info(level, 'S').source ~= '=[redis]' then
         local n = 1
         while true do
-          local found, value = dbg.getlocal(level, n)
+          local found, value = frame_local(level, n)
           if found == nil then break end
           if found == name then return ldb_repr(value, 0) end
           n = n + 1
@@ -673,7 +692,7 @@ local ldb_api = {
     if level == nil then return out end
     local depth = 0
     while true do
-      local i = dbg.getinfo(level, 'Snl')
+      local i = frame_info(level, 'Snl')
       if i == nil then break end
       if i.short_src:find('user_script', 1, true) then
         out[#out + 1] = depth == 0 and 'In' or 'From'
