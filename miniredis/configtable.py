@@ -21,7 +21,7 @@ Accepted, validated and reported, but with no effect on this server:
   dynamic-hz, active-expire-effort, server_cpulist, bio_cpulist, aof_rewrite_cpulist,
   bgsave_cpulist, disable-thp, set-proc-title,
   proc-title-template, daemonize, pidfile, supervised, always-show-logo,
-  crash-memcheck-enabled, watchdog-period,
+  crash-memcheck-enabled,
   socket-mark-id, tcp-keepalive, ignore-warnings,
   syslog-enabled, syslog-ident, syslog-facility, shutdown-on-sigint,
   shutdown-on-sigterm, shutdown-timeout, enable-module-command;

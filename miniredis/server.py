@@ -22,7 +22,7 @@ import gevent
 import gevent.event
 
 from . import commands
-from . import crash, evict, oomscore, persistence
+from . import crash, evict, oomscore, persistence, watchdog
 from .persistence import diskio
 from .clock import Clock
 from .config import Config
@@ -439,8 +439,10 @@ class Server(DataAccess):
             state = self.state
             oomscore.apply(state)         # (oom-score-adj, now that it owns the process)
             diskio.Child.on_fork = lambda: oomscore.apply(state, oomscore.CHILD)
+            watchdog.apply(state)         # (watchdog-period given at start-up)
 
     def _shutdown(self) -> None:
+        watchdog.disarm(self.state)
         self._close_listeners()
         if self._cron is not None:
             self._cron.kill(block=False)
@@ -546,6 +548,7 @@ class Server(DataAccess):
                 persistence.cron(state)       # AOF: write, fsync everysec, rewrites
                 state.replicas.cron()         # replicas: pings, syncs, timeouts, backlog
                 state.shutdown.cron()         # a signal's shutdown; waiting for replicas
+                watchdog.cron(state)          # watchdog-period: push the SIGALRM back
                 state.migrate_sockets.close_idle()   # MIGRATE's unused connections
             except Exception as exc:  # pragma: no cover - never let the cron die
                 self.logger("warning", "cron error: %r" % exc)

@@ -520,8 +520,15 @@ def _apply_oom_score(state, old: dict) -> Optional[str]:
     return "Failed to set current oom_score_adj. Check server logs."
 
 
+def _apply_watchdog(state, old: dict) -> Optional[str]:
+    from .. import watchdog
+    watchdog.apply(state)
+    return None
+
+
 _APPLY = {
     "oom-score-adj": _apply_oom_score, "oom-score-adj-values": _apply_oom_score,
+    "watchdog-period": _apply_watchdog,
     "appendonly": _apply_appendonly,
     "aof-disable-auto-gc": _apply_auto_gc,
     "requirepass": _apply_requirepass,
