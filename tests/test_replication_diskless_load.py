@@ -281,7 +281,8 @@ def test_swapdb_async_loading_serves_the_old_data(tmp_path):
 
 
 # -- hostile payloads ------------------------------------------------------------------
-@pytest.mark.parametrize("damage", ["garbage", "checksum", "mark", "truncated"])
+@pytest.mark.parametrize("damage", ["garbage", "checksum", "mark", "truncated",
+                                    "signature"])
 def test_corrupt_diskless_payload_keeps_the_old_data(tmp_path, big_rdb, damage):
     """A payload that does not load (Redis would exit on the corrupt ones: this server
     logs Redis's lines and retries): the swapdb replica keeps its data and serves."""
@@ -291,6 +292,8 @@ def test_corrupt_diskless_payload_keeps_the_old_data(tmp_path, big_rdb, damage):
         payload = _eof_form(big_rdb[:-8] + b"\x01" * 8)
     elif damage == "mark":
         payload = _eof_form(big_rdb, b"x" * 40)
+    elif damage == "signature":
+        payload = _eof_form(b"REDIX" + big_rdb[5:])
     else:
         payload = b"$%d\r\n" % len(big_rdb) + big_rdb[:-20]
     master = _fake_master(lambda n: payload)
@@ -311,8 +314,10 @@ def test_corrupt_diskless_payload_keeps_the_old_data(tmp_path, big_rdb, damage):
         expected = {"garbage": "Failure loading rdb format",
                     "checksum": "Wrong RDB checksum",
                     "mark": "Replication stream EOF marker is broken",
-                    "truncated": "Unexpected EOF reading RDB file"}[damage]
+                    "truncated": "Unexpected EOF reading RDB file",
+                    "signature": "Wrong signature trying to load DB from file\n"}[damage]
         assert expected in log
+        assert ("Internal error in RDB" in log) is (damage not in ("signature", "mark"))
     finally:
         replica.stop()
         master.close()

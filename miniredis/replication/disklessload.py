@@ -141,7 +141,12 @@ def load(link: "MasterLink", mark: Optional[bytes], size: int, timeout: float) -
             failure = exc
         except Exception as exc:  # a corrupt payload may fail anywhere in the decoders
             failure = rdb.RDBError(repr(exc), repr(exc))
-        if failure is not None:
+        if failure is not None and _refused_outright(failure):
+            # (rdbLoadRioWithLoadingCtx's own refusals: no rdbReportError line)
+            link._log("warning", str(failure).split(" the master's RDB")[0])
+            link._log("warning", "Failed trying to load the MASTER synchronization DB "
+                                 "from socket: Invalid argument")
+        elif failure is not None:
             if isinstance(failure, ShortRead):
                 link._log("warning", "Short read or OOM loading DB. Unrecoverable error, "
                                      "aborting now.")
@@ -181,6 +186,12 @@ def load(link: "MasterLink", mark: Optional[bytes], size: int, timeout: float) -
         link._log("notice", "MASTER <-> REPLICA sync: Discarding old DB in background")
     state.dirty += 1
     link._buf = bytearray(leftover if mark is None else reader.rest())
+
+
+def _refused_outright(failure: Exception) -> bool:
+    """A bad signature or an unknown RDB version: Redis logs just that."""
+    text = str(failure)
+    return text.startswith("Wrong signature") or text.startswith("Can't handle RDB format")
 
 
 def _after_busy_script(state: "ServerState") -> None:
