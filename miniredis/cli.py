@@ -11,14 +11,17 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple
 
 from . import __version__
-from .config import Config, ConfigError, get_param, parse_directives
-from .configfile import UnbalancedQuotes, absolute_path
+from .commands.connection import REDIS_VERSION
+from .config import Config, ConfigError, get_param
+from .configfile import (DEPRECATED, absolute_path, quote, read_directives, split_args,
+                         to_bytes, to_text)
 
-# (name, words): a directive of the config file or of the command line.
-Directive = Tuple[str, Union[str, List[str]]]
+# (name, words[, line number, line]): a directive of the configuration text (the
+# config file and the command line), or given directly (name, words).
+Directive = Tuple[Any, ...]
 
 USAGE = """\
 Usage: miniredis [/path/to/redis.conf] [options]
@@ -53,57 +56,114 @@ class UsageError(Exception):
     """A mistake on the command line: reported in one line, exit code 1."""
 
 
+class ConfigFileError(UsageError):
+    """A directive of the configuration (the file, standard input and the options,
+    as one text) that Redis refuses: reported as its FATAL CONFIG FILE ERROR."""
+
+    def __init__(self, number: int, line: str, reason: str) -> None:
+        super().__init__(reason)
+        self.number, self.line, self.reason = number, line, reason
+
+    def __str__(self) -> str:
+        return ("\n*** FATAL CONFIG FILE ERROR (Redis %s) ***\n"
+                "Reading the configuration file, at line %d\n>>> '%s'\n%s"
+                % (REDIS_VERSION, self.number, self.line, self.reason))
+
+
 def config_file_of(argv: Sequence[str]) -> str:
     """The config file named first on the command line, or ""."""
     return argv[0] if argv and not argv[0].startswith("-") else ""
 
 
+def options_text(args: Sequence[str], first: int = 0) -> Tuple[str, bool]:
+    """The options as the config lines redis-server's main() makes of them, and
+    whether a "-" asks for configuration on standard input. ``args`` are the
+    command line's arguments, ``first`` the position of the first option (after the
+    config file's name). An argument starting with "--" begins a line (its name, or
+    its name and value in one argument: "--port 6380"); any other argument is a
+    value, quoted, on the current line -- so is an argument starting with "--" right
+    after a name that came alone (``--proc-title-template --my--title``). A lone
+    ``--save`` before another option or at the end means ``save ""``."""
+    options = ""
+    from_stdin = False
+    handled = True        # the last name got a value (or came with one)
+    last = len(args) - 1
+    for j in range(first, len(args)):
+        arg = args[j]
+        if arg == "-" and (j == 0 or j == last):
+            from_stdin = True
+        elif handled and arg.startswith("--"):
+            if options:
+                options += "\n"
+            options += arg[2:] + " "
+            words = split_args(to_bytes(arg))
+            if words is not None and len(words) == 1:
+                handled = False
+                if arg.lower() in ("--save", "--sentinel"):
+                    following = j != last and args[j + 1].startswith("--")
+                    if arg.lower() == "--save" and (following or j == last):
+                        options += '""'
+                    handled = following or handled
+            else:
+                handled = True
+        else:
+            options += to_text(quote(to_bytes(arg))) + " "
+            handled = True
+    return options, from_stdin
+
+
 def parse_arguments(argv: Sequence[str]) -> List[Directive]:
-    """The (name, words) directives given by a config file and options, in order."""
+    """The directives of the config file, standard input ("-") and the options, in
+    order, as redis-server reads them: one text, line by line (loadServerConfig)."""
     args = list(argv)
-    directives: List[Directive] = []
-    if config_file_of(args):
-        path = args.pop(0)
+    data = b""
+    path = config_file_of(args)
+    if path:
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
         except OSError as exc:
             raise UsageError("Fatal error, can't open config file '%s': %s"
                              % (path, exc.strerror)) from None
-        try:
-            directives.extend(parse_directives(data))
-        except UnbalancedQuotes as exc:
-            raise UsageError(str(exc)) from None
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if not arg.startswith("--") or len(arg) == 2:
-            raise UsageError("Invalid argument '%s' (options start with --)" % arg)
-        name = arg[2:].lower()
-        values = []
-        i += 1
-        while i < len(args) and not args[i].startswith("--"):
-            values.append(args[i])
-            i += 1
-        directives.append((name, values))
+    options, from_stdin = options_text(args, 1 if path else 0)
+    if from_stdin:
+        data += sys.stdin.buffer.read()
+    data += b"\n" + to_bytes(options)
+    directives: List[Directive] = []
+    for number, line, words in read_directives(data):
+        if words is None:
+            raise ConfigFileError(number, to_text(line),
+                                  "Unbalanced quotes in configuration line")
+        name = to_text(words[0]).lower()
+        if DEPRECATED.get(name) == len(words):
+            continue
+        directives.append((name, [to_text(word) for word in words[1:]], number,
+                           to_text(line)))
     return directives
 
 
 def build_config(directives: Sequence[Directive], config_file: str = "") -> Config:
     """A Config with every directive applied, or UsageError naming the bad one. A
-    value may be its list of words or one string (a single word)."""
+    value may be its list of words or one string (a single word); a directive read
+    from the configuration text carries its line (number, text) for the error."""
     config = Config()
     if config_file:
         config.file = absolute_path(config_file)
-    for name, value in directives:
-        if get_param(name) is None and name != "user":
-            raise UsageError("Bad directive or wrong number of arguments: '%s'" % name)
+    for directive in directives:
+        name, value = directive[0], directive[1]
         words = [value] if isinstance(value, str) else list(value)
-        try:
-            config.set_args(name, words)
-        except ConfigError as exc:
-            raise UsageError("Invalid value for '%s' ('%s'): %s"
-                             % (name, " ".join(words), exc)) from None
+        reason = None
+        if get_param(name) is None and name != "user":
+            reason = "Bad directive or wrong number of arguments"
+        else:
+            try:
+                config.set_args(name, words)
+            except ConfigError as exc:
+                reason = str(exc)
+        if reason is not None:
+            if len(directive) == 4:
+                raise ConfigFileError(directive[2], directive[3], reason)
+            raise UsageError("'%s %s': %s" % (name, " ".join(words), reason))
     return config
 
 
@@ -145,6 +205,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     try:
         config = build_config(parse_arguments(args), config_file_of(args))
+    except ConfigFileError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     except UsageError as exc:
         print("miniredis: %s" % exc, file=sys.stderr)
         return 1

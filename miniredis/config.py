@@ -66,9 +66,8 @@ class Config:
                 raise ConfigError("wrong number of arguments")
             return self._store(param, param.parse(args[0]), True)
         if len(args) == 1 and args[0]:
-            words = split_args(to_bytes(args[0]))
-            if words is None:
-                raise ConfigError("Unbalanced quotes in configuration line")
+            # (sdssplitargs: no words at all when the quotes do not balance)
+            words = split_args(to_bytes(args[0])) or []
             args = [to_text(word) for word in words]
         return self._store(param, param.parse(args), True)
 

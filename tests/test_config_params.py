@@ -430,3 +430,69 @@ def test_unchanged_listeners_are_kept():
         assert conn.call("CONFIG", "SET", "port", str(server.port)) == b"+OK\r\n"
         assert [entry[0] for entry in server._listeners] == before
         conn.close()
+
+
+# -- the command line as redis-server's main() reads it ---------------------------------
+_BAD_COMMAND_LINES = [
+    ["--port"], ["--port", "6380", "--loglevel"], ["--port", "6379", "6380"],
+    ["--port", "--loglevel", "verbose"], ["--port", "--bla", "--loglevel", "verbose"],
+    ["--logfile", "--my--log--file", "--loglevel", "--bla"], ["--nosuch", "1"],
+    ["--save", "60"], ["--maxmemory 1gb 2gb"], ["--loglevel", "verbose", "stray"],
+    ["--port 1 \"2"], ["--oom-score-adj-values", "1", "2"],
+]
+
+
+def test_command_line_errors_as_redis(tmp_path):
+    """A bad command line gets redis-server's FATAL CONFIG FILE ERROR: the options
+    become config lines as main() builds them, the faulty one quoted with its number."""
+    import sys
+    from tests.harness import ROOT
+    executable = redis_server_or_skip()
+    conf = tmp_path / "redis.conf"
+    conf.write_text("port 7000\n# a comment\n\nloglevel notice\n")
+    cases = _BAD_COMMAND_LINES + [[str(conf), "--port", "1", "2"],
+                                  [str(conf), "loglevel", "bad"]]
+    for args in cases:
+        outcomes = []
+        for argv in ([executable], [sys.executable, "-m", "miniredis"]):
+            done = subprocess.run(argv + args, cwd=ROOT, capture_output=True, timeout=30)
+            outcomes.append((done.returncode, done.stderr.decode()))
+        assert outcomes[1] == outcomes[0], args
+        assert "FATAL CONFIG FILE ERROR" in outcomes[0][1]
+
+
+_GOOD_COMMAND_LINES = [
+    (["--maxmemory 700mb", "--maxmemory-policy volatile-lru"],
+     ["maxmemory", "maxmemory-policy"]),
+    (["--proc-title-template", "--my--title--template", "--loglevel", "verbose"],
+     ["proc-title-template", "loglevel"]),
+    (["--proc-title-template --my--title--template", "--loglevel verbose"],
+     ["proc-title-template", "loglevel"]),
+    (["--save", "--loglevel", "verbose"], ["save", "loglevel"]),
+    (["--loglevel", "verbose", "--save"], ["save", "loglevel"]),
+    (["--proc-title-template", "--save", "--save", "", "--loglevel", "verbose"],
+     ["proc-title-template", "save", "loglevel"]),
+    (["--shutdown-on-sigint", "nosave", "force", "now", "--shutdown-on-sigterm",
+      "nosave force"], ["shutdown-on-sigint", "shutdown-on-sigterm"]),
+]
+
+
+@pytest.mark.parametrize("args,names", _GOOD_COMMAND_LINES,
+                         ids=[" ".join(a) for a, _ in _GOOD_COMMAND_LINES])
+def test_command_line_forms_as_redis(args, names, tmp_path):
+    """Name and value in one argument, values starting with "--", a lone --save, and
+    (after a config file) values with no option name at all: what redis-server takes,
+    miniredis takes the same way (unit/introspection's command line tests)."""
+    executable = redis_server_or_skip()
+    real = RedisProcess(executable, args)
+    try:
+        expected = _pairs(real.port, *names)
+    finally:
+        real.stop()
+    assert {name: build_config(parse_arguments(args)).render(name) for name in names} \
+        == expected
+    conf = tmp_path / "redis.conf"
+    conf.write_text("")
+    loose = build_config(parse_arguments([str(conf), "loglevel", "verbose",
+                                          "--maxmemory '700mb'"]))
+    assert (loose.render("loglevel"), loose.render("maxmemory")) == ("verbose", "734003200")
