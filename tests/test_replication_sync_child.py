@@ -171,7 +171,7 @@ def test_sync_child_exits_when_its_server_is_killed(tmp_path, diskless):
             child = children[0] if children else None
             os.kill(master.proc.pid, signal.SIGKILL)
             master.proc.wait()
-            gone = child is not None and _wait(lambda: not _alive(child), 5)
+            gone = child is not None and _wait(lambda: not _alive(child), 10)
             replica.close()
             return started, gone
         finally:
