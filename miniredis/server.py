@@ -287,12 +287,23 @@ class Server(DataAccess):
         state.repl.loading = True       # (-LOADING, INFO loading:1; every client gated)
         state.refresh_gates()
         state.load_progress = self._serve_while_loading
+        state.loading_info = persistence.LoadingInfo(self._startup_load_size())
         try:
             self._load()
         finally:
             state.load_progress = None
+            state.loading_info = None
             state.repl.loading = False
             state.refresh_gates()
+
+    def _startup_load_size(self) -> int:
+        """INFO's loading_total_bytes: the RDB's size (0 for an AOF, or no file)."""
+        if self.config["appendonly"]:
+            return 0
+        try:
+            return os.path.getsize(os.path.join(self.config["dir"], self.config["dbfilename"]))
+        except OSError:
+            return 0
 
     def _serve_while_loading(self) -> None:
         # One pass of the event loop: clients (their watchers run here), signals.

@@ -107,6 +107,8 @@ class ServerState:
         self.pause_cron = 0
         self.dirty = 0                      # writes since the last save
         self.loading = False                # replaying an AOF (see Database.deadline_passed)
+        # INFO's loading_* figures while a dataset loads (persistence.LoadingInfo).
+        self.loading_info: Any = None
         self.owns_process = False           # the command line's server (see crash.py)
         # Called every so often by a loading RDB or AOF: the command line's start-up
         # load serves clients from it (-LOADING), as Redis's processEventsWhileBlocked.

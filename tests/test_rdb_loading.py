@@ -189,6 +189,10 @@ def test_clients_served_while_the_data_loads(tmp_path):
                     time.sleep(0.02)
             replies = [conn.call("PING"), conn.call("GET", "key:1"),
                        _info(conn, "loading")]
+            persistence = conn.call("INFO", "persistence").decode()
+            replies.append(all("\r\n%s:" % name in persistence for name in (
+                "loading_start_time", "loading_total_bytes", "loading_rdb_used_mem",
+                "loading_loaded_bytes", "loading_loaded_perc", "loading_eta_seconds")))
             conn.close()
             proc.send_signal(signal.SIGTERM)
             replies.append(proc.wait(10))
@@ -203,4 +207,4 @@ def test_clients_served_while_the_data_loads(tmp_path):
             stop_process(proc, directory)
     loading = b"-LOADING Redis is loading the dataset in memory\r\n"
     assert outcomes["miniredis"] == outcomes["redis"] == [
-        loading, loading, "1", 0, True, False]
+        loading, loading, "1", True, 0, True, False]

@@ -125,6 +125,7 @@ def test_on_empty_db_parses_the_payload_as_it_arrives(tmp_path, big_rdb):
         try:
             call(replica.port, "REPLICAOF", "127.0.0.1", master.port)
             seen = set()
+            names: List[str] = []
             partial = False
             refusals: List[Any] = []
             deadline = time.time() + 20
@@ -133,6 +134,7 @@ def test_on_empty_db_parses_the_payload_as_it_arrives(tmp_path, big_rdb):
                 keyspace = call(replica.port, "INFO", "keyspace").decode()
                 seen.add((fields["loading"], fields["async_loading"]))
                 if fields["loading"] == "1":
+                    names = names or sorted(fields)     # (loading_* fields added)
                     keys = int(keyspace.split("keys=")[1].split(",")[0]) \
                         if "keys=" in keyspace else 0
                     partial = partial or 0 < keys < 400
@@ -148,7 +150,7 @@ def test_on_empty_db_parses_the_payload_as_it_arrives(tmp_path, big_rdb):
             return (sorted(seen), partial, refusals, call(replica.port, "DBSIZE"),
                     "receiving streamed RDB from master with EOF to parser" in replica.log(),
                     "Loading DB in memory" in replica.log(),
-                    call(replica.port, "FCALL", "f", 0))
+                    call(replica.port, "FCALL", "f", 0), names)
         finally:
             master.close()
     real, mini = _both(tmp_path, {"repl-diskless-load": "on-empty-db",
@@ -158,6 +160,7 @@ def test_on_empty_db_parses_the_payload_as_it_arrives(tmp_path, big_rdb):
     assert mini[1] is True and mini[3] == 400 and mini[4] and mini[5]
     assert mini[2][0].startswith(b"LOADING") and mini[2][1].startswith(b"LOADING")
     assert mini[2][2] == b"OK"
+    assert "loading_eta_seconds" in mini[7] and "loading_loaded_perc" in mini[7]
 
 
 # -- swapdb: the old data survives a failed load ---------------------------------------

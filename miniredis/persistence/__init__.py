@@ -229,7 +229,41 @@ def info_lines(state: "ServerState") -> List[str]:
     ]
     if state.aof is not None:
         lines += state.aof.info_fields()
+    progress = getattr(state, "loading_info", None)
+    if progress is not None and (state.repl.loading or state.repl.async_loading):
+        lines += progress.lines()
     return lines
+
+
+class LoadingInfo:
+    """What INFO persistence adds while a dataset loads (startLoading's figures, set
+    as ``state.loading_info``): the start, the size when known (0 for a replica's
+    ``$EOF:`` payload), the bytes loaded so far and the RDB's used-mem field."""
+
+    __slots__ = ("started", "total", "loaded", "used_mem")
+
+    def __init__(self, total: int) -> None:
+        self.started = int(time.time())
+        self.total = total
+        self.loaded = 0
+        self.used_mem = 0
+
+    def lines(self) -> List[str]:
+        """Redis's loading_* fields, percentage and ETA computed as it does."""
+        perc = 0.0
+        remaining = 1
+        if self.total:
+            perc = self.loaded / self.total * 100
+            remaining = self.total - self.loaded
+        elif self.used_mem:
+            perc = min(self.loaded / self.used_mem * 100, 99.99)
+            remaining = max(self.used_mem - self.loaded, 1)
+        elapsed = int(time.time()) - self.started
+        eta = 1 if elapsed == 0 else elapsed * remaining // (self.loaded + 1)
+        return ["loading_start_time:%d" % self.started, "loading_total_bytes:%d" % self.total,
+                "loading_rdb_used_mem:%d" % self.used_mem,
+                "loading_loaded_bytes:%d" % self.loaded, "loading_loaded_perc:%.2f" % perc,
+                "loading_eta_seconds:%d" % eta]
 
 
 def begin_unit(state: "ServerState") -> None:

@@ -666,6 +666,11 @@ def load_reader(state: "ServerState", reader: "_Reader", name: str,
         elif opcode == OP_AUX:
             name = reader.string()
             aux_fields[name] = reader.string()
+            if name == b"used-mem" and getattr(state, "loading_info", None) is not None:
+                try:            # (INFO's loading_rdb_used_mem)
+                    state.loading_info.used_mem = int(aux_fields[name])
+                except ValueError:
+                    pass
         elif opcode == OP_EXPIRETIME_MS:
             expires_at = struct.unpack("<q", reader.take(8))[0]
         elif opcode == OP_EXPIRETIME:

@@ -93,6 +93,9 @@ class _Source:
                 sock.sendall(b"\n")
             except OSError:
                 pass
+        progress = self.link.state.loading_info
+        if progress is not None:
+            progress.loaded = pos           # (loadingAbsProgress)
         gevent.sleep(0)
         gevent.sleep(0)
 
@@ -131,7 +134,7 @@ def load(link: "MasterLink", mark: Optional[bytes], size: int, timeout: float) -
                           values["loading-process-events-interval-bytes"], source.progress,
                           bool(values["rdbchecksum"]))
     repl = state.repl
-    _start_loading(state, asynchronous)
+    _start_loading(state, asynchronous, size if mark is None else 0)
     failure = None
     try:
         try:
@@ -168,6 +171,7 @@ def load(link: "MasterLink", mark: Optional[bytes], size: int, timeout: float) -
     finally:
         repl.loading = False
         repl.async_loading = False
+        state.loading_info = None
     if failure is not None:
         if swapdb:
             _discard(state, temp_dbs)
@@ -202,10 +206,12 @@ def _after_busy_script(state: "ServerState") -> None:
         gevent.sleep(0.01)
 
 
-def _start_loading(state: "ServerState", asynchronous: bool) -> None:
+def _start_loading(state: "ServerState", asynchronous: bool, total: int) -> None:
     """startLoading: -LOADING for (nearly) everything, or only for the commands an
-    async load refuses; the last load's key counts start again."""
-    from ..persistence import snapshots
+    async load refuses; the last load's key counts start again; INFO's loading_*
+    figures (``total``: the announced size, 0 for the ``$EOF:`` form)."""
+    from ..persistence import LoadingInfo, snapshots
+    state.loading_info = LoadingInfo(total)
     saves = snapshots(state)
     saves.loaded = saves.expired = 0
     if asynchronous:

@@ -96,6 +96,8 @@ def load(state: "ServerState", payload: bytes, log: Callable[[str, str], None]) 
     flush_everything(state)
     log("notice", "MASTER <-> REPLICA sync: Loading DB in memory")
     started = time.monotonic()
+    from ..persistence import LoadingInfo
+    state.loading_info = LoadingInfo(len(payload))
     state.repl.loading = True
     try:
         # Every 1024 keys the hub serves clients: -LOADING, as processEventsWhileBlocked.
@@ -111,6 +113,7 @@ def load(state: "ServerState", payload: bytes, log: Callable[[str, str], None]) 
                         "%r" % exc) from None
     finally:
         state.repl.loading = False
+        state.loading_info = None
     if end != len(payload):
         flush_everything(state)
         raise LinkError("Failed trying to load the MASTER synchronization DB from disk: "
