@@ -18,6 +18,8 @@ import os
 import time
 from typing import Any
 
+from .security.outputlimits import close_if_over
+
 _write = os.write
 
 
@@ -33,6 +35,8 @@ class ReplyWriter:
         if not out or self.closed:
             return
         state = self.state
+        if state.normal_output_limited and close_if_over(self):
+            return
         aof = state.aof
         if aof is not None and aof.buf and aof.defer(self):
             return          # sent once the effects are in the file (one write per loop)
