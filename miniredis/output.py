@@ -127,6 +127,13 @@ class ReplyWriter:
         if self.closing and not self._unsent and not self.out:
             self.close()
 
+    def check_output_limits(self) -> None:
+        """The cron's look at a client with output waiting: its class's limits."""
+        if self.subscribed:
+            self._check_output_limit()
+        elif self.state.normal_output_limited:
+            close_if_over(self)
+
     def _check_output_limit(self) -> None:
         """Disconnect a subscriber whose unsent output passed its class's limits."""
         if not self.subscribed or self.closed:

@@ -122,3 +122,33 @@ def _endless_replies_stop(port: int, protocol: int, admin: RawConnection) -> Lis
 ], ids=lambda scenario: scenario.__name__.strip("_"))
 def test_normal_output_limit_as_redis(differ, scenario):
     compare_scenario(differ, scenario, protocols=(2,))
+
+
+def _soft_limit_without_traffic(port: int, protocol: int, admin: RawConnection) -> List[Any]:
+    """A subscriber that stopped reading, past its soft limit, is closed once the
+    limit's seconds are over even if nothing more is published (clientsCron)."""
+    import re
+    _limited(admin, "pubsub 0 100000 1")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    try:
+        sock.sendall(b"CLIENT SETNAME quiet\r\nSUBSCRIBE foo\r\n")
+        time.sleep(0.1)
+        omem = 0
+        deadline = time.monotonic() + 20
+        while omem <= 100000:
+            assert time.monotonic() < deadline
+            admin.call("PUBLISH", "foo", "x" * 50000)
+            line = [entry for entry in admin.call("CLIENT", "LIST").split(b"\n")
+                    if b"name=quiet" in entry]
+            omem = int(re.search(rb"omem=(\d+)", line[0]).group(1)) if line else 0
+        time.sleep(2.5)         # no traffic: the soft limit's second runs out
+        return [b"name=quiet" in admin.call("CLIENT", "LIST")]
+    finally:
+        sock.close()
+        _restore(admin)
+
+
+def test_soft_limit_runs_out_without_traffic(differ):
+    compare_scenario(differ, _soft_limit_without_traffic, protocols=(2,))
