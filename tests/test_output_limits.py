@@ -116,9 +116,27 @@ def _endless_replies_stop(port: int, protocol: int, admin: RawConnection) -> Lis
         _restore(admin)
 
 
+def _keys_past_the_limit(port: int, protocol: int, admin: RawConnection) -> List[Any]:
+    """KEYS whose reply passes the limit by more than the reply buffer's 16 KB."""
+    _limited(admin, "normal 100000 0 0")
+    try:
+        admin.call("FLUSHDB")
+        prefix = "long-key-name-prefix-of-100-chars" + "-" * 67
+        for i in range(1200):
+            admin.call("SET", "%s%d" % (prefix, i), "v")
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(b"SELECT 9\r\nKEYS *\r\n")
+        received = _drained(sock)
+        sock.close()
+        return [received, admin.call("PING")]
+    finally:
+        admin.call("FLUSHDB")
+        _restore(admin)
+
+
 @pytest.mark.parametrize("scenario", [
     _single_big_reply, _pipeline_crossing_the_limit, _transaction_runs_whole,
-    _endless_replies_stop,
+    _endless_replies_stop, _keys_past_the_limit,
 ], ids=lambda scenario: scenario.__name__.strip("_"))
 def test_normal_output_limit_as_redis(differ, scenario):
     compare_scenario(differ, scenario, protocols=(2,))

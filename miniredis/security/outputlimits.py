@@ -1,6 +1,7 @@
 """client-output-buffer-limit for normal clients, as Redis's checkClientOutputBufferLimits.
 
-A client's replies beyond its 16 KB static buffer count against its class's limits
+A client's replies beyond its reply buffer (16 KB, or what the clients cron resized it
+to: CLIENT LIST's rbs) count against its class's limits
 (``normal``; a subscribed client is ``pubsub``, handled where pushes are queued, see
 :mod:`miniredis.output`; replicas have their own, see :mod:`miniredis.replication`).
 Past the hard limit, or past the soft one for its seconds, the client is closed as soon
@@ -18,8 +19,6 @@ from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
-
-STATIC_BUFFER = 16 * 1024       # PROTO_REPLY_CHUNK_BYTES: replies there do not count
 
 
 def apply(state: "ServerState") -> None:
@@ -43,7 +42,7 @@ def room(client: Any) -> Optional[int]:
     hard = state.config.values["client-output-buffer-limit"]["normal"][0]
     if not hard:
         return None
-    return max(0, hard + STATIC_BUFFER - client.output_pending) + 1
+    return max(0, hard + client.rb_size - client.output_pending) + 1
 
 
 def draws(client: Any, wanted: int) -> int:
@@ -62,7 +61,7 @@ def close_if_over(client: Any) -> bool:
             or state.replicas.is_replica(client):
         return False
     hard, soft, seconds = state.config.values["client-output-buffer-limit"]["normal"]
-    used = client.output_pending - STATIC_BUFFER
+    used = client.output_pending - client.rb_size   # (the reply buffer's part is free)
     over = bool(hard) and used >= hard
     if soft and used >= soft:
         now = time.monotonic()
