@@ -15,10 +15,9 @@ by :meth:`ReplyWriter.push` and flushed once per publishing batch; a subscriber 
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
-from .security.outputlimits import close_if_over
+from .security.outputlimits import close_if_over, past_limits
 
 _write = os.write
 
@@ -138,17 +137,9 @@ class ReplyWriter:
         """Disconnect a subscriber whose unsent output passed its class's limits."""
         if not self.subscribed or self.closed:
             return
-        hard, soft, seconds = self.state.config["client-output-buffer-limit"]["pubsub"]
-        pending = len(self._unsent)
-        now = time.monotonic()
-        over = bool(hard) and pending >= hard
-        if soft and pending >= soft:
-            if not self._over_soft_limit_since:
-                self._over_soft_limit_since = now
-            elif now - self._over_soft_limit_since >= seconds:
-                over = True
-        else:
-            self._over_soft_limit_since = 0.0
+        over, self._over_soft_limit_since = past_limits(
+            len(self._unsent), self.state.config["client-output-buffer-limit"]["pubsub"],
+            self._over_soft_limit_since)
         if over:
             self.state.log("warning", "Client id=%d addr=%s closed for overcoming of output "
                            "buffer limits." % (self.id, self.addr))

@@ -15,10 +15,28 @@ output before each request, and the write path looks once more.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
+
+
+def past_limits(used: int, limits: Tuple[int, int, int],
+                since: float) -> Tuple[bool, float]:
+    """checkClientOutputBufferLimits for ``used`` bytes against a class's (hard, soft,
+    seconds): whether the client is over (the hard limit, or the soft one for its
+    seconds), and when it first passed the soft limit (``since``, 0.0: it is under)."""
+    hard, soft, seconds = limits
+    over = bool(hard) and used >= hard
+    if soft and used >= soft:
+        now = time.monotonic()
+        if not since:
+            since = now
+        elif now - since >= seconds:
+            over = True
+    else:
+        since = 0.0
+    return over, since
 
 
 def apply(state: "ServerState") -> None:
@@ -60,17 +78,10 @@ def close_if_over(client: Any) -> bool:
     if client.subscribed or client.kind != "normal" or client.closing \
             or state.replicas.is_replica(client):
         return False
-    hard, soft, seconds = state.config.values["client-output-buffer-limit"]["normal"]
     used = client.output_pending - client.rb_size   # (the reply buffer's part is free)
-    over = bool(hard) and used >= hard
-    if soft and used >= soft:
-        now = time.monotonic()
-        if not client._over_soft_limit_since:
-            client._over_soft_limit_since = now
-        elif now - client._over_soft_limit_since >= seconds:
-            over = True
-    elif soft:
-        client._over_soft_limit_since = 0.0
+    over, client._over_soft_limit_since = past_limits(
+        used, state.config.values["client-output-buffer-limit"]["normal"],
+        client._over_soft_limit_since)
     if not over:
         return False
     from ..commands.connection import client_line
