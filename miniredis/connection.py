@@ -29,6 +29,7 @@ from .monitor import feed as monitor_feed, shown as monitor_shown
 from .pause import may_replicate
 from .replication.replica import link_down_refuses_stale, read_only as replica_read_only
 from .protocol import BULK_HEADS, CRLF, OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
+from .security.outputlimits import close_if_over
 from .security.protected import PROTECTED_COMMANDS, command_refusal
 from .output import ReplyWriter
 from .parsing import RequestParser
@@ -278,6 +279,8 @@ class Client(RequestParser, ReplyWriter):
             self._protocol_error(error)
         out = self.out
         if out:
+            if self.gated and state.normal_output_limited and close_if_over(self):
+                return
             if self._unsent or state.aof is not None or self.closed:
                 self.flush()
             elif self._ready.serving is self and not self.closing:
@@ -678,6 +681,8 @@ class Client(RequestParser, ReplyWriter):
             # EXEC runs its queue checking only the ACL rules again (execCommand): the
             # other refusals were decided when EXEC itself was gated.
             return self.user.restricted and self._acl_refused(cmd, args)
+        if self.state.normal_output_limited and self.out and close_if_over(self):
+            return True     # past client-output-buffer-limit: nothing more runs
         if not self.authenticated and not self.state.acl.open \
                 and "no_auth" not in cmd.flags:
             self._refuse(cmd, errors.NOAUTH)

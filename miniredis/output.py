@@ -15,8 +15,9 @@ by :meth:`ReplyWriter.push` and flushed once per publishing batch; a subscriber 
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
+
+from .security.outputlimits import close_if_over, past_limits
 
 _write = os.write
 
@@ -33,6 +34,8 @@ class ReplyWriter:
         if not out or self.closed:
             return
         state = self.state
+        if state.normal_output_limited and close_if_over(self):
+            return
         aof = state.aof
         if aof is not None and aof.buf and aof.defer(self):
             return          # sent once the effects are in the file (one write per loop)
@@ -123,21 +126,20 @@ class ReplyWriter:
         if self.closing and not self._unsent and not self.out:
             self.close()
 
+    def check_output_limits(self) -> None:
+        """The cron's look at a client with output waiting: its class's limits."""
+        if self.subscribed:
+            self._check_output_limit()
+        elif self.state.normal_output_limited:
+            close_if_over(self)
+
     def _check_output_limit(self) -> None:
         """Disconnect a subscriber whose unsent output passed its class's limits."""
         if not self.subscribed or self.closed:
             return
-        hard, soft, seconds = self.state.config["client-output-buffer-limit"]["pubsub"]
-        pending = len(self._unsent)
-        now = time.monotonic()
-        over = bool(hard) and pending >= hard
-        if soft and pending >= soft:
-            if not self._over_soft_limit_since:
-                self._over_soft_limit_since = now
-            elif now - self._over_soft_limit_since >= seconds:
-                over = True
-        else:
-            self._over_soft_limit_since = 0.0
+        over, self._over_soft_limit_since = past_limits(
+            len(self._unsent), self.state.config["client-output-buffer-limit"]["pubsub"],
+            self._over_soft_limit_since)
         if over:
             self.state.log("warning", "Client id=%d addr=%s closed for overcoming of output "
                            "buffer limits." % (self.id, self.addr))

@@ -279,6 +279,10 @@ class ClientsCron:
             usage = malloc_size(client.qb_alloc)
             if usage > peaks[slot]:
                 peaks[slot] = usage
+            if client._unsent or client._over_soft_limit_since:
+                # clientsCron's closeClientOnOutputBufferLimitReached: a soft limit
+                # runs out without new output too.
+                client.check_output_limits()
         self._next = start + iterations
 
     def recent_max_input(self) -> int:

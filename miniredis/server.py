@@ -32,6 +32,7 @@ from .errors import MAX_CLIENTS
 from .log import configured_logger
 from .readiness import ReadyQueue
 from .replication import replica, restart
+from .security import outputlimits
 from .security.protected import refuse_connection
 from .shutdown import Shutdown
 from .state import ServerState
@@ -123,6 +124,7 @@ class Server(DataAccess):
         persistence.start(self.state, self._load_rdb)   # AOFLoadError: refuse to start
         restart.after_load(self.state)        # the RDB's place in replication history
         evict.apply_config(self.state, startup=True)   # maxmemory: gates, LFU maps
+        outputlimits.apply(self.state)      # client-output-buffer-limit normal
 
     # -- addresses ----------------------------------------------------------------
     @property

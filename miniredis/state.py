@@ -173,6 +173,8 @@ class ServerState:
         self.monitors: Dict[int, "Client"] = {}
         self.pause = Pause(self)
         self.gate_all = False
+        # client-output-buffer-limit normal is set (security/outputlimits.py)
+        self.normal_output_limited = False
         from .latency import LatencyMonitor
         self.latency = LatencyMonitor()     # LATENCY events (latency-monitor-threshold)
         self.on_client_close.append(self._forget_client)
@@ -224,7 +226,8 @@ class ServerState:
 
     def refresh_gates(self) -> None:
         """Recompute ``gate_all`` and every client's slow-path flag after it changed."""
-        gate_all = bool(self.monitors) or self.pause.type != 0 or self.repl.loading
+        gate_all = bool(self.monitors) or self.pause.type != 0 or self.repl.loading \
+            or self.normal_output_limited
         if gate_all != self.gate_all:
             self.gate_all = gate_all
             for client in list(self.clients.values()):

@@ -22,6 +22,7 @@ from bisect import bisect_left
 from typing import Any, Iterable, List, Optional, Tuple
 
 from .. import errors
+from ..security.outputlimits import draws
 from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..datatypes.memsize import alloc, register_sizer
 from ..datatypes.packed import EMPTY_HASH, PackedHash
@@ -526,7 +527,7 @@ def hrandfield(client, args: List[bytes]):
     if count < 0:
         # Repetitions allowed: -count independent draws.
         items = list(value.items())
-        chosen = random.choices(items, k=-count)
+        chosen = random.choices(items, k=draws(client, -count))
         return _pairs(chosen, resp3) if withvalues else [field for field, _ in chosen]
     if count >= len(value):
         chosen = list(value.items())           # the whole hash, in its own order

@@ -520,6 +520,12 @@ def _apply_oom_score(state, old: dict) -> Optional[str]:
     return "Failed to set current oom_score_adj. Check server logs."
 
 
+def _apply_output_limits(state, old: dict) -> Optional[str]:
+    from ..security import outputlimits
+    outputlimits.apply(state)
+    return None
+
+
 def _apply_watchdog(state, old: dict) -> Optional[str]:
     from .. import watchdog
     watchdog.apply(state)
@@ -529,6 +535,7 @@ def _apply_watchdog(state, old: dict) -> Optional[str]:
 _APPLY = {
     "oom-score-adj": _apply_oom_score, "oom-score-adj-values": _apply_oom_score,
     "watchdog-period": _apply_watchdog,
+    "client-output-buffer-limit": _apply_output_limits,
     "appendonly": _apply_appendonly,
     "aof-disable-auto-gc": _apply_auto_gc,
     "requirepass": _apply_requirepass,

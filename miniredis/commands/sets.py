@@ -18,6 +18,7 @@ import random
 from typing import Any, Iterable, List, Optional
 
 from .. import errors
+from ..security.outputlimits import draws
 from ..args import to_int
 from ..errors import CommandError
 from ..datatypes.names import register_encoding, register_type
@@ -367,7 +368,7 @@ def srandmember(client, args: List[bytes]):
     if value is None or count == 0:
         return []
     if count < 0:
-        return random.choices(tuple(value), k=-count)
+        return random.choices(tuple(value), k=draws(client, -count))
     if count >= len(value):
         return _ordered(value)
     return random.sample(tuple(value), count)

@@ -18,6 +18,7 @@ import random
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import errors
+from ..security.outputlimits import draws
 from ..args import LLONG_MAX, parse_int
 from ..blocking import signal_ready
 from ..datatypes.zset import ZSet
@@ -651,7 +652,8 @@ def zrandmember(client, args: List[bytes]):
         return []
     size = len(zset)
     if count < 0:
-        entries = [zset.entry(random.randrange(size)) for _ in range(-count)]
+        entries = [zset.entry(random.randrange(size))
+                   for _ in range(draws(client, -count))]
     elif count >= size:
         # The whole set, walked from the highest entry down as Redis's iterator does.
         entries = zset.slice(0, size, reverse=True)

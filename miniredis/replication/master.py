@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
+from ..security.outputlimits import past_limits
 from .. import propagate
 from ..blocking import NOT_SERVED, block
 from ..persistence import diskio
@@ -340,16 +341,8 @@ class Master:
         # partial resync it was allowed: Redis uses the backlog size then.
         if hard:
             hard = max(hard, self.state.config.values["repl-backlog-size"])
-        pending = link.stream_pending()
-        over = bool(hard) and pending >= hard
-        if soft and pending >= soft:
-            now = time.monotonic()
-            if not link.soft_since:
-                link.soft_since = now
-            elif now - link.soft_since >= seconds:
-                over = True
-        else:
-            link.soft_since = 0.0
+        over, link.soft_since = past_limits(link.stream_pending(), (hard, soft, seconds),
+                                            link.soft_since)
         if over:
             client = link.client
             self.state.log("warning", "Client id=%d addr=%s closed for overcoming of output "
