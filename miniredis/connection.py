@@ -809,14 +809,18 @@ def _carries(client: Client, cmd: Command, flag: str) -> bool:
 
 def _writes(client: Client, cmd: Command) -> bool:
     """A write command, or an EXEC whose queue holds one (Redis checks the
-    transaction's accumulated flags)."""
+    transaction's accumulated flags, a script's declared ones included)."""
     if cmd.is_write:
         return True
     if cmd.name == "exec" and cmd.parent is None and client.multi:
+        from .commands.scripting import declared_writes
         for args in client.multi:
             queued = _LOOKUP.get(args[0])
             if queued is not None and queued.subcommands and len(args) > 1:
                 queued = queued.subcommands.get(args[1].lower(), queued)
-            if queued is not None and queued.is_write:
+            if queued is None:
+                continue
+            writes = declared_writes(client.state, queued, args)
+            if queued.is_write if writes is None else writes:
                 return True
     return False

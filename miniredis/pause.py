@@ -124,14 +124,10 @@ class Pause:
         """may_replicate, with the flags a script or function declared: one marked
         no-writes is neither a write nor may-replicate (getCommandFlags in Redis)."""
         if cmd.parent is None and cmd.name in _SCRIPTS:
-            if cmd.name == "fcall":
-                from .commands.functions import declared_flags as function_flags
-                flags = function_flags(self.state, args)
-            else:
-                from .commands.scripting import declared_flags
-                flags = declared_flags(self.state, cmd, args)
-            if flags is not None:
-                return not flags[0]
+            from .commands.scripting import declared_writes
+            writes = declared_writes(self.state, cmd, args)
+            if writes is not None:
+                return writes
         return may_replicate(cmd)
 
     def postpone(self, client: Any, requests: List[List[bytes]]) -> None:

@@ -414,3 +414,42 @@ def test_set_repl_targets_as_redis_server(tmp_path):
         real.close()
         proc.stop()
         m.stop()
+
+
+def test_exec_of_a_queued_script_that_declares_writes_on_a_replica():
+    """At EXEC, a transaction whose queue holds a script whose shebang does not say
+    no-writes (or a function without it) counts as a write: on a read-only replica it
+    gets EXECABORT ... READONLY; a script without a shebang runs, and its write inside
+    gets READONLY; a no-writes one runs (unit/scripting's "no-writes shebang flag on
+    replica")."""
+    queued = [["EVAL", "#!lua\nreturn 1", "0"],
+              ["EVAL", "redis.call('set','x',1) return 1", "1", "x"],
+              ["EVAL", "#!lua flags=no-writes\nreturn 1", "0"],
+              ["FCALL", "writer", "0"], ["FCALL", "reader", "0"]]
+    library = ("#!lua name=execlib\n"
+               "redis.register_function('writer', function() return 1 end)\n"
+               "redis.register_function{function_name='reader', "
+               "callback=function() return 2 end, flags={'no-writes'}}")
+    proc, real = redis_master("--repl-diskless-sync", "no")
+    m = Master(diskless=False)
+    try:
+        outcomes = []
+        for port in (proc.port, m.port):
+            admin = RawConnection(port)
+            admin.call("FUNCTION", "LOAD", "REPLACE", library)
+            conns = [RawConnection(port) for _ in queued]
+            seen = []
+            for conn, command in zip(conns, queued):
+                seen += [conn.call("MULTI"), conn.call(*command)]
+            seen.append(admin.call("REPLICAOF", "127.0.0.1", "9"))
+            seen += [conn.call("EXEC") for conn in conns]
+            seen.append(admin.call("REPLICAOF", "NO", "ONE"))
+            for conn in conns + [admin]:
+                conn.close()
+            outcomes.append(seen)
+        assert outcomes[1] == outcomes[0]
+        assert outcomes[0][11].startswith(b"-EXECABORT")
+    finally:
+        real.close()
+        proc.stop()
+        m.stop()

@@ -461,6 +461,20 @@ def declared_flags(state: "ServerState", cmd: Command,
     return no_writes, allow_oom
 
 
+def declared_writes(state: "ServerState", cmd: Command, args: List[bytes]) -> Optional[bool]:
+    """Whether an EVAL, EVALSHA or FCALL may write as its script or function declared
+    it (no no-writes flag: Redis's scriptFlagsToCmdFlags adds CMD_WRITE), or None
+    where the command's own flags apply (no shebang, unknown script or function)."""
+    if cmd.parent is not None or cmd.name not in ("eval", "evalsha", "fcall"):
+        return None
+    if cmd.name == "fcall":
+        from .functions import declared_flags as function_flags
+        flags = function_flags(state, args)
+    else:
+        flags = declared_flags(state, cmd, args)
+    return None if flags is None else not flags[0]
+
+
 def script_denies_oom(state: "ServerState", cmd: Command, args: List[bytes]) -> bool:
     """EVAL & co. count as denyoom when the script has a shebang without allow-oom or
     no-writes (evalGetCommandFlags); a script without one keeps EVAL's own flags."""
