@@ -25,6 +25,7 @@ from .errors import CommandError, ProtocolError
 from .evict import refuse_oom
 from .histogram import record_overflow
 from .blocking import BLOCKED
+from .cmdflags import carries, denies, disk_denied, writes
 from .monitor import feed as monitor_feed, shown as monitor_shown
 from .pause import may_replicate
 from .replication.replica import link_down_refuses_stale, read_only as replica_read_only
@@ -694,17 +695,17 @@ class Client(RequestParser, ReplyWriter):
         if self.state.maxmemory_gate and refuse_oom(self, cmd, args):
             return True
         denied = self.state.write_denied
-        if denied is not None and _disk_denied(self, cmd):
+        if denied is not None and disk_denied(self, cmd):
             # Persistence fails (processCommand's writeCommandsDeniedByDiskError).
             cmd.rejected_calls += 1
             self._refuse(cmd, denied)
             return True
-        if self.state.no_replicas and _writes(self, cmd):
+        if self.state.no_replicas and writes(self, cmd):
             # processCommand's checkGoodReplicasStatus: no replica to write to.
             cmd.rejected_calls += 1
             self._refuse(cmd, errors.NOREPLICAS)
             return True
-        if self.state.repl.gate and replica_read_only(self.state) and _writes(self, cmd):
+        if self.state.repl.gate and replica_read_only(self.state) and writes(self, cmd):
             # A read-only replica (its master's MasterClient has a gate of its own).
             cmd.rejected_calls += 1
             self._refuse(cmd, errors.READONLY_REPLICA)
@@ -715,18 +716,18 @@ class Client(RequestParser, ReplyWriter):
                 self._refuse(cmd, refusal)
                 return True
         if self.state.repl.gate and link_down_refuses_stale(self.state) \
-                and _denies(self, cmd, "stale"):
+                and denies(self, cmd, "stale"):
             cmd.rejected_calls += 1     # replica-serve-stale-data no, link down
             self._refuse(cmd, errors.MASTERDOWN)
             return True
         if (self.state.repl.loading or self.state.loading) and not self.obeyed \
-                and _denies(self, cmd, "loading"):
+                and denies(self, cmd, "loading"):
             # A replica loading its master's RDB, or (served from a slow script's
             # hook) an AOF loading.
             cmd.rejected_calls += 1
             self._refuse(cmd, errors.LOADING)
             return True
-        if self.state.repl.async_loading and _carries(self, cmd, "no_async_loading"):
+        if self.state.repl.async_loading and carries(self, cmd, "no_async_loading"):
             # A replica loading its master's RDB beside the old data (swapdb).
             cmd.rejected_calls += 1
             self._refuse(cmd, errors.LOADING)
@@ -771,56 +772,3 @@ class Client(RequestParser, ReplyWriter):
         """Send an error reply for a request refused before it ran."""
         self.count_error(message)
         self.encoder.encode_into(CommandError(message), self.out)
-
-def _disk_denied(client: Client, cmd: Command) -> bool:
-    """Refused while the disk fails: write commands (see _writes) and PING."""
-    return (cmd.name == "ping" and cmd.parent is None) or _writes(client, cmd)
-
-
-def _denies(client: Client, cmd: Command, flag: str) -> bool:
-    """A command without ``flag`` ("stale", "loading"), or an EXEC whose queue holds
-    one (Redis's cmd_inv_flags)."""
-    if flag not in cmd.flags:
-        return True
-    if cmd.name == "exec" and cmd.parent is None and client.multi:
-        for args in client.multi:
-            queued = _LOOKUP.get(args[0])
-            if queued is not None and queued.subcommands and len(args) > 1:
-                queued = queued.subcommands.get(args[1].lower(), queued)
-            if queued is not None and flag not in queued.flags:
-                return True
-    return False
-
-
-def _carries(client: Client, cmd: Command, flag: str) -> bool:
-    """A command with ``flag``, or an EXEC whose queue holds one (Redis's
-    accumulated cmd_flags)."""
-    if flag in cmd.flags:
-        return True
-    if cmd.name == "exec" and cmd.parent is None and client.multi:
-        for args in client.multi:
-            queued = _LOOKUP.get(args[0])
-            if queued is not None and queued.subcommands and len(args) > 1:
-                queued = queued.subcommands.get(args[1].lower(), queued)
-            if queued is not None and flag in queued.flags:
-                return True
-    return False
-
-
-def _writes(client: Client, cmd: Command) -> bool:
-    """A write command, or an EXEC whose queue holds one (Redis checks the
-    transaction's accumulated flags, a script's declared ones included)."""
-    if cmd.is_write:
-        return True
-    if cmd.name == "exec" and cmd.parent is None and client.multi:
-        from .commands.scripting import declared_writes
-        for args in client.multi:
-            queued = _LOOKUP.get(args[0])
-            if queued is not None and queued.subcommands and len(args) > 1:
-                queued = queued.subcommands.get(args[1].lower(), queued)
-            if queued is None:
-                continue
-            writes = declared_writes(client.state, queued, args)
-            if queued.is_write if writes is None else writes:
-                return True
-    return False
