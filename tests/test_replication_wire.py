@@ -4,6 +4,7 @@ against a miniredis master."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 import shutil
 import subprocess
 import tempfile
@@ -77,6 +78,19 @@ _SEQUENCE = [
 ]
 
 
+
+@contextmanager
+def _redis_and_mini_masters(*redis_options: str, **mini_options: str):
+    """A redis-server master (its process) and a miniredis one, disk-based sync."""
+    proc, real = redis_master("--repl-diskless-sync", "no", *redis_options)
+    m = Master(diskless=False, **mini_options)
+    try:
+        yield proc, m
+    finally:
+        real.close()
+        proc.stop()
+        m.stop()
+
 def _stream_after(port: int, sequence=_SEQUENCE) -> tuple:
     """Attach a raw disk-synced replica, run ``sequence``, return the stream's
     requests and its length in bytes (master_repl_offset's growth)."""
@@ -104,18 +118,12 @@ def _stream_after(port: int, sequence=_SEQUENCE) -> tuple:
 
 
 def test_stream_bytes_match_redis_server():
-    proc, real = redis_master("--repl-diskless-sync", "no")
-    m = Master(diskless=False)
-    try:
+    with _redis_and_mini_masters() as (proc, m):
         expected, expected_bytes = _stream_after(proc.port)
         actual, actual_bytes = _stream_after(m.port)
         assert actual == expected
         assert actual_bytes == expected_bytes
         assert [b"SREM", b"s", b"only"] in actual and [b"MULTI"] in actual
-    finally:
-        real.close()
-        proc.stop()
-        m.stop()
 
 
 # Consumer groups: what reads, claims and group commands propagate (t_stream.c).
@@ -169,17 +177,11 @@ def test_consumer_group_effects_match_redis_server():
     read; XCLAIM/XAUTOCLAIM an XCLAIM per entry claimed or dropped, SETID only for a
     LASTID no XCLAIM carries; XGROUP commands as sent -- command for command as
     redis-server sends them (delivery times masked)."""
-    proc, real = redis_master("--repl-diskless-sync", "no")
-    m = Master(diskless=False)
-    try:
+    with _redis_and_mini_masters() as (proc, m):
         expected, _ = _stream_after(proc.port, _GROUP_SEQUENCE)
         actual, _ = _stream_after(m.port, _GROUP_SEQUENCE)
         assert _masked_times(actual) == _masked_times(expected)
         assert any(c[0] == b"XCLAIM" for c in actual)
-    finally:
-        real.close()
-        proc.stop()
-        m.stop()
 
 
 # Blocked pops served later: (the waiting request, the write that serves it).
@@ -224,16 +226,10 @@ def _served_stream(port: int) -> list:
 def test_served_blocking_pops_propagate_as_redis_does():
     """A blocked BZPOPMIN/MAX served later propagates as ZPOPMIN/MAX key, BZMPOP and
     BLMPOP as the pop with the count popped, BLPOP as LPOP (blocked.c)."""
-    proc, real = redis_master("--repl-diskless-sync", "no")
-    m = Master(diskless=False)
-    try:
+    with _redis_and_mini_masters() as (proc, m):
         expected = _served_stream(proc.port)
         assert _served_stream(m.port) == expected
         assert [b"ZPOPMIN", b"bz"] in expected
-    finally:
-        real.close()
-        proc.stop()
-        m.stop()
 
 
 def test_hostile_replication_commands(differ):
@@ -354,9 +350,7 @@ def test_exec_runs_its_queue_after_replicaof_inside():
               ["REPLICAOF", "localhost", "9999"], ["SET", "foo3", "bar"], ["EXEC"],
               ["SET", "foo4", "bar"], ["REPLICAOF", "NO", "ONE"],
               ["MGET", "foo", "foo2", "foo3", "foo4"]]
-    proc, real = redis_master("--repl-diskless-sync", "no")
-    m = Master(diskless=False)
-    try:
+    with _redis_and_mini_masters() as (proc, m):
         replies = []
         for port in (proc.port, m.port):
             conn = RawConnection(port)
@@ -364,10 +358,6 @@ def test_exec_runs_its_queue_after_replicaof_inside():
             conn.close()
         assert replies[1] == replies[0]
         assert replies[0][5] == b"*3\r\n+OK\r\n+OK\r\n+OK\r\n"
-    finally:
-        real.close()
-        proc.stop()
-        m.stop()
 
 
 # redis.set_repl: each write goes where the script said (call()'s propagate_flags), and
@@ -396,10 +386,8 @@ def test_set_repl_targets_as_redis_server(tmp_path):
     """The replication stream and the AOF after scripts calling redis.set_repl, byte
     for byte as redis-server writes them (unit/scripting's "selective replication")."""
     from tests.aofutil import aof_files
-    proc, real = redis_master("--repl-diskless-sync", "no", "--appendonly", "yes",
-                              "--appendfsync", "always")
-    m = Master(diskless=False, appendonly="yes", appendfsync="always")
-    try:
+    with _redis_and_mini_masters("--appendonly", "yes", "--appendfsync", "always",
+                                 appendonly="yes", appendfsync="always") as (proc, m):
         streams, files = {}, {}
         for kind, port, directory in (("redis", proc.port, proc.dir),
                                       ("miniredis", m.port, m.dir)):
@@ -410,10 +398,6 @@ def test_set_repl_targets_as_redis_server(tmp_path):
         assert streams["miniredis"] == streams["redis"]
         assert files["miniredis"] == files["redis"]
         assert b"$1\r\nb\r\n" not in files["redis"] and b"$1\r\nc\r\n" in files["redis"]
-    finally:
-        real.close()
-        proc.stop()
-        m.stop()
 
 
 def test_exec_of_a_queued_script_that_declares_writes_on_a_replica():
@@ -430,9 +414,7 @@ def test_exec_of_a_queued_script_that_declares_writes_on_a_replica():
                "redis.register_function('writer', function() return 1 end)\n"
                "redis.register_function{function_name='reader', "
                "callback=function() return 2 end, flags={'no-writes'}}")
-    proc, real = redis_master("--repl-diskless-sync", "no")
-    m = Master(diskless=False)
-    try:
+    with _redis_and_mini_masters() as (proc, m):
         outcomes = []
         for port in (proc.port, m.port):
             admin = RawConnection(port)
@@ -449,7 +431,3 @@ def test_exec_of_a_queued_script_that_declares_writes_on_a_replica():
             outcomes.append(seen)
         assert outcomes[1] == outcomes[0]
         assert outcomes[0][11].startswith(b"-EXECABORT")
-    finally:
-        real.close()
-        proc.stop()
-        m.stop()
