@@ -543,11 +543,6 @@ class Server(DataAccess):
             gevent.sleep(1.0 / hz)
             if state.pause_cron:        # DEBUG PAUSE-CRON 1: serverCron skips its work
                 continue
-            if state.busy_script is not None:
-                # A busy script serves clients from its hook (processEventsWhileBlocked):
-                # no serverCron then, so nothing (expiry, blocked clients served, AOF
-                # fsync...) happens under the script.
-                continue
             try:
                 state.active_expire()
                 if state.blocking.ready:      # expired streams answer XREADGROUP waiters

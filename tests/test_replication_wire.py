@@ -378,6 +378,13 @@ _SET_REPL_SEQUENCE = [
     ["EVAL", "redis.set_repl(redis.REPL_REPLICA); redis.call('incr','k'); "
              "redis.set_repl(redis.REPL_ALL); redis.call('spop','nothing')", "0"],
     ["EVAL", "return redis.set_repl(7)", "0"],
+    ["FUNCTION", "LOAD", "REPLACE",
+     "#!lua name=replib\nredis.register_function('f', function() "
+     "redis.call('set','fa','1'); redis.set_repl(redis.REPL_NONE); "
+     "redis.call('set','fb','2'); redis.set_repl(redis.REPL_AOF); "
+     "redis.call('set','fc','3'); redis.set_repl(redis.REPL_ALL); "
+     "redis.call('set','fd','4') end)"],
+    ["FCALL", "f", "0"],
     ["SET", "after", "1"],
 ]
 

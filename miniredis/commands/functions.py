@@ -40,9 +40,8 @@ class FunctionRunner(Scripting):
     @property
     def engine(self) -> LuaEngine:
         if self._engine is None:
-            self._engine = LuaEngine(self._call, self._log, REDIS_VERSION,
-                                     register=self._register)
-            self._engine.acl_check = self._acl_check_cmd
+            self._engine = self._hooked(LuaEngine(self._call, self._log, REDIS_VERSION,
+                                                  register=self._register))
         return self._engine
 
     def _register(self, *args: Any) -> None:

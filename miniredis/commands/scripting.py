@@ -93,10 +93,15 @@ class Scripting:
     @property
     def engine(self) -> LuaEngine:
         if self._engine is None:
-            self._engine = LuaEngine(self._call, self._log, REDIS_VERSION)
-            self._engine.acl_check = self._acl_check_cmd
-            self._engine.set_repl = self._set_repl
+            self._engine = self._hooked(LuaEngine(self._call, self._log, REDIS_VERSION))
         return self._engine
+
+    def _hooked(self, engine: LuaEngine) -> LuaEngine:
+        """``engine`` with the hooks its redis.* API calls back into (ACL checks,
+        redis.set_repl): scripts' and functions' runtimes alike."""
+        engine.acl_check = self._acl_check_cmd
+        engine.set_repl = self._set_repl
+        return engine
 
     def _set_repl(self, flags: int) -> None:
         """redis.set_repl: the running script's later writes go to these targets."""
