@@ -73,10 +73,10 @@ def draws(client: Any, wanted: int) -> int:
 
 def close_if_over(client: Any) -> bool:
     """Close ``client`` (dropping its pending replies) if its output is past the normal
-    class's limits; True if it was."""
+    class's limits; True if it was. Never the AOF's replaying client or a master's."""
     state = client.state
     if client.subscribed or client.kind != "normal" or client.closing \
-            or state.replicas.is_replica(client):
+            or client.obeyed or state.replicas.is_replica(client):
         return False
     used = client.output_pending - client.rb_size   # (the reply buffer's part is free)
     over, client._over_soft_limit_since = past_limits(
