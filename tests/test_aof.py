@@ -792,6 +792,18 @@ def _command_bytes(*args: object) -> bytes:
     return b"".join(parts)
 
 
+def _incr_only_aof(directory: str, commands: list) -> str:
+    """``directory`` with a multi-part AOF of one incr file holding ``commands``."""
+    os.makedirs(os.path.join(directory, "appendonlydir"))
+    with open(os.path.join(directory, "appendonlydir",
+                           "appendonly.aof.manifest"), "w") as handle:
+        handle.write("file appendonly.aof.1.incr.aof seq 1 type i\n")
+    with open(os.path.join(directory, "appendonlydir",
+                           "appendonly.aof.1.incr.aof"), "wb") as handle:
+        handle.write(b"".join(_command_bytes(*command) for command in commands))
+    return directory
+
+
 def test_nothing_expires_while_an_aof_loads(workdir, redis_server):
     """Loading, no key expires and a TTL already past deletes nothing (Redis's
     keyIsExpired and checkAlreadyExpired while loading): writes after a PEXPIREAT in
@@ -809,14 +821,7 @@ def test_nothing_expires_while_an_aof_loads(workdir, redis_server):
              ["GET", "fresh"], ["GET", "m"], ["DBSIZE"]]
     replies = {}
     for kind in ("redis", "miniredis"):
-        directory = os.path.join(workdir, kind)
-        os.makedirs(os.path.join(directory, "appendonlydir"))
-        with open(os.path.join(directory, "appendonlydir",
-                               "appendonly.aof.manifest"), "w") as handle:
-            handle.write("file appendonly.aof.1.incr.aof seq 1 type i\n")
-        with open(os.path.join(directory, "appendonlydir",
-                               "appendonly.aof.1.incr.aof"), "wb") as handle:
-            handle.write(b"".join(_command_bytes(*command) for command in commands))
+        directory = _incr_only_aof(os.path.join(workdir, kind), commands)
         if kind == "redis":
             from tests.harness import start_process, stop_process
             proc, port = start_process(
@@ -853,14 +858,7 @@ def test_an_aof_replays_whole_whatever_clients_would_be_refused(workdir, redis_s
     reads = [["DBSIZE"], ["GET", "a"], ["LRANGE", "l", "0", "-1"], ["GET", "m"]]
     replies = {}
     for kind in ("redis", "miniredis"):
-        directory = os.path.join(workdir, kind)
-        os.makedirs(os.path.join(directory, "appendonlydir"))
-        with open(os.path.join(directory, "appendonlydir",
-                               "appendonly.aof.manifest"), "w") as handle:
-            handle.write("file appendonly.aof.1.incr.aof seq 1 type i\n")
-        with open(os.path.join(directory, "appendonlydir",
-                               "appendonly.aof.1.incr.aof"), "wb") as handle:
-            handle.write(b"".join(_command_bytes(*command) for command in commands))
+        directory = _incr_only_aof(os.path.join(workdir, kind), commands)
         from tests.harness import server_argv, start_process, stop_process
         proc, port = start_process(
             lambda port: server_argv(kind) + [
