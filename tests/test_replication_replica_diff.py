@@ -346,3 +346,36 @@ def test_bind_source_addr(tmp_path):
         mini.stop()
         real.stop()
         master.stop()
+
+
+def test_client_pause_holds_the_masters_stream(pair):
+    """CLIENT PAUSE WRITE on a replica holds its master's writes too (processCommand
+    pauses every client but replicas): the stream is read (slave_read_repl_offset
+    grows) but not applied (slave_repl_offset stays) until the pause ends; a later
+    GETACK waits behind it (unit/pause's "replica paused, offset would not grow")."""
+    master, real, mini, _ = pair
+    call(master.port, "SET", "foo", "bar")
+    wait_caught_up(master.port, real.port)
+    wait_caught_up(master.port, mini.port)
+    seen = {}
+    for name, port in (("redis", real.port), ("miniredis", mini.port)):
+        old = int(info(port)["slave_repl_offset"])
+        call(port, "CLIENT", "PAUSE", "100000", "WRITE")
+        seen[name] = [old]
+    call(master.port, "SET", "foo2", "bar2")
+    call(master.port, "INCR", "counter")
+    target = int(info(master.port)["master_repl_offset"])
+    for name, port in (("redis", real.port), ("miniredis", mini.port)):
+        wait_until(lambda: int(info(port)["slave_read_repl_offset"]) == target, 10,
+                   "stream read")
+        fields = info(port)
+        seen[name] += [int(fields["slave_repl_offset"]) == seen[name][0],
+                       call(port, "GET", "foo2")]
+        call(port, "CLIENT", "UNPAUSE")
+    for name, port in (("redis", real.port), ("miniredis", mini.port)):
+        wait_until(lambda: int(info(port)["slave_repl_offset"]) == target, 10,
+                   "stream applied")
+        seen[name] += [call(port, "GET", "foo2"), call(port, "GET", "counter")]
+        seen[name][0] = None
+    assert seen["miniredis"] == seen["redis"]
+    assert seen["redis"][1:] == [True, None, b"bar2", b"1"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import socket as _stdsocket
 import time
 import traceback
-from typing import TYPE_CHECKING, Any, Callable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 import gevent
 import gevent.socket
@@ -116,6 +116,8 @@ class MasterLink:
         self._reader: Any = None
         self._raw = bytearray()     # stream bytes read, not yet applied and proxied
         self._in_multi = 0          # bytes applied inside a MULTI not yet EXECuted
+        # Stream commands held by CLIENT PAUSE, and what came after them.
+        self._waiting: Optional[List[Tuple[List[bytes], int]]] = None
         self._last_ack = 0.0
         self._greenlet: Optional[gevent.Greenlet] = None
         self._aof_paused = False    # appendonly was switched off for the load
@@ -483,6 +485,7 @@ class MasterLink:
         self._reader = hiredis.Reader()
         self._raw = bytearray()
         self._in_multi = 0
+        self._waiting = None
         if self.acks:
             self._send_ack()        # at once: a diskless master waits for it
 
@@ -522,8 +525,7 @@ class MasterLink:
         self._raw += data
         self.read_reploff += len(data)
         self.state.stats.total_net_repl_input_bytes += len(data)
-        batch: List[List[bytes]] = []
-        sizes: List[int] = []
+        items: List[Tuple[List[bytes], int]] = []
         while True:
             try:
                 request = reader.gets()
@@ -534,10 +536,30 @@ class MasterLink:
             if request.__class__ is not list or not request \
                     or any(arg.__class__ is not bytes for arg in request):
                 self._protocol_error("unexpected reply %r" % (request,))
-            size = _encoded_len(request)
+            items.append((request, _encoded_len(request)))
+        if self._waiting is not None:
+            self._waiting += items      # the stream waits behind a paused command
+        else:
+            self._run_items(items)
+        if self.reploff > self.read_reploff:
+            # More applied than read: a command was not in the canonical encoding
+            # whose size we count (hiredis keeps a partial command's parsed part, so
+            # only this direction can be checked).
+            self._protocol_error("stream out of step with its offset: applied %d, read %d"
+                                 % (self.reploff, self.read_reploff))
+
+    def _run_items(self, items: List[Tuple[List[bytes], int]]) -> None:
+        """Run (request, size) pairs of the stream in batches split at REPLCONF
+        GETACK, which is answered here; a command CLIENT PAUSE holds keeps it and
+        the rest waiting (``_waiting``) until the pause ends (resume_paused)."""
+        batch: List[List[bytes]] = []
+        sizes: List[int] = []
+        for position, (request, size) in enumerate(items):
             if len(request) >= 2 and request[0].lower() == b"replconf" \
                     and request[1].lower() == b"getack":
-                self._run_batch(batch, sizes)
+                if not self._run_batch(batch, sizes):
+                    self._waiting += items[position:]
+                    return
                 batch, sizes = [], []
                 if self.acks:
                     self._send_ack()
@@ -549,12 +571,17 @@ class MasterLink:
             batch.append(request)
             sizes.append(size)
         self._run_batch(batch, sizes)
-        if self.reploff > self.read_reploff:
-            # More applied than read: a command was not in the canonical encoding
-            # whose size we count (hiredis keeps a partial command's parsed part, so
-            # only this direction can be checked).
-            self._protocol_error("stream out of step with its offset: applied %d, read %d"
-                                 % (self.reploff, self.read_reploff))
+
+    def resume_paused(self) -> None:
+        """CLIENT PAUSE ended: apply what waited (Redis unblocks the master client and
+        processes its query buffer)."""
+        items, self._waiting = self._waiting, None
+        if items and self.client is not None:
+            try:
+                self._run_items(items)
+            except LinkError as exc:
+                self._log("warning", str(exc))
+                self.client.close()
 
     def _protocol_error(self, why: str) -> None:
         """Garbage from the master: drop the link and forget its position (Redis
@@ -568,9 +595,11 @@ class MasterLink:
         raise LinkError("Protocol error from MASTER %s:%d (%s): dropping the link"
                         % (self.host, self.port, why))
 
-    def _run_batch(self, batch: List[List[bytes]], sizes: List[int]) -> None:
+    def _run_batch(self, batch: List[List[bytes]], sizes: List[int]) -> bool:
+        """Apply ``batch``; False if CLIENT PAUSE held one of its commands (the rest
+        is then in ``_waiting``)."""
         if not batch:
-            return
+            return True
         client = self.client
         repl = self.state.repl
         repl.applying = True
@@ -580,6 +609,7 @@ class MasterLink:
             repl.applying = False
         client.out = []
         client._held = []
+        held = done < len(batch) and self.state.pause.postponed.get(client.id) is client
         # As Redis's commandProcessed: the applied offset does not move while the
         # master client is inside MULTI, so a link lost mid-transaction resumes at its
         # MULTI (and sub-replicas get whole transactions).
@@ -595,8 +625,12 @@ class MasterLink:
                 self._in_multi = sum(sizes[start - 1:done])
             else:
                 self._in_multi += sum(sizes[:done])
+        if held:
+            self._waiting = [(batch[i], sizes[i]) for i in range(done, len(batch))]
+            return False
         if done < len(batch):
             raise LinkError("Connection with master lost.")
+        return True
 
     def _applied(self, size: int) -> None:
         """``size`` more bytes of the stream were applied: proxy them, count them."""
