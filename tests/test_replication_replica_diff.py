@@ -278,7 +278,8 @@ def test_writable_replica_keeps_keys_given_a_past_ttl(pair):
         except AssertionError:
             if attempt == 2:
                 raise
-            differ.check("DEL a b c d")
+            for port in (real.port, mini.port):     # (their replies may differ)
+                _in_db9(port, ["DEL", "a", "b", "c", "d"])
     dumped = RawConnection(mini.port)
     dumped.call("SELECT", 9)
     payload = dumped.call("DUMP", "d").split(b"\r\n", 1)[1][:-2]
