@@ -279,7 +279,10 @@ def test_writable_replica_keeps_keys_given_a_past_ttl(pair):
             if attempt == 2:
                 raise
             for port in (real.port, mini.port):     # (their replies may differ)
-                _in_db9(port, ["DEL", "a", "b", "c", "d"])
+                conn = RawConnection(port)
+                conn.call("SELECT", 9)
+                conn.call("DEL", "a", "b", "c", "d")
+                conn.close()
     dumped = RawConnection(mini.port)
     dumped.call("SELECT", 9)
     payload = dumped.call("DUMP", "d").split(b"\r\n", 1)[1][:-2]
