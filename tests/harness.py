@@ -601,3 +601,30 @@ def command_info_and_docs(port: int, name: str) -> Tuple[list, tuple]:
     finally:
         conn.close()
     return info, fields
+
+
+def child_pids(pid: int) -> List[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def on_both_kinds(tmp_path: Any, scenario: Any) -> Any:
+    """``scenario(kind, directory)`` for "redis" then "miniredis", each in its own
+    directory under ``tmp_path``; asserts equal outcomes and returns miniredis's."""
+    outcomes: List[Any] = []
+    for kind in ("redis", "miniredis"):
+        directory = tmp_path / kind
+        directory.mkdir()
+        outcomes.append(scenario(kind, directory))
+    assert outcomes[0] == outcomes[1]
+    return outcomes[1]

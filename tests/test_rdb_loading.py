@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import time
 
-from tests.harness import (ROOT, server_argv, RawConnection, free_port, start_process,
-                           stop_process)
+from tests.harness import (ROOT, RawConnection, child_pids, free_port, server_argv,
+                           start_process, stop_process)
 
 
 
@@ -96,19 +96,6 @@ def test_start_up_refused_on_a_bad_checksum(tmp_path):
     assert outcomes["miniredis"] == outcomes["redis"] == (1, True, True, True)
 
 
-def _children(pid: int) -> list:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry))
-    return found
-
 
 def test_a_killed_bgsave_child_as_redis(tmp_path):
     """rdb-key-save-delay makes the save last; a child killed by SIGKILL is a failed
@@ -130,9 +117,9 @@ def test_a_killed_bgsave_child_as_redis(tmp_path):
             for signum in (signal.SIGUSR1, signal.SIGKILL):
                 replies.append(conn.call("BGSAVE"))
                 deadline = time.time() + 10
-                while not _children(proc.pid) and time.time() < deadline:
+                while not child_pids(proc.pid) and time.time() < deadline:
                     time.sleep(0.01)
-                for child in _children(proc.pid):
+                for child in child_pids(proc.pid):
                     os.kill(child, signum)
                 while _info(conn, "rdb_bgsave_in_progress") != "0":
                     assert time.time() < deadline

@@ -14,7 +14,7 @@ from typing import Any, Callable, List, Optional
 
 import pytest
 
-from tests.harness import (ROOT, RawConnection, server_argv, start_process,
+from tests.harness import (on_both_kinds, ROOT, RawConnection, server_argv, start_process,
                            stop_process)
 from tests.test_replication_replica import call, info
 
@@ -79,15 +79,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _both(tmp_path: Any, scenario: Callable[[str, Any], Any]) -> None:
-    outcomes = []
-    for kind in ("redis", "miniredis"):
-        directory = tmp_path / kind
-        directory.mkdir()
-        outcomes.append(scenario(kind, directory))
-    assert outcomes[0] == outcomes[1]
-    return outcomes[1]
-
 
 def test_flushall_kills_the_diskless_sync_child(tmp_path):
     def scenario(kind: str, directory: Any) -> Any:
@@ -107,7 +98,7 @@ def test_flushall_kills_the_diskless_sync_child(tmp_path):
             return started, ended, dropped, again
         finally:
             master.stop()
-    assert _both(tmp_path, scenario) == (True, True, True, True)
+    assert on_both_kinds(tmp_path, scenario) == (True, True, True, True)
 
 
 def test_disk_sync_child_nobody_waits_for_is_killed(tmp_path):
@@ -134,7 +125,7 @@ def test_disk_sync_child_nobody_waits_for_is_killed(tmp_path):
             return outcome
         finally:
             master.stop()
-    assert _both(tmp_path, scenario) == [True, "1", True, True, "1", False]
+    assert on_both_kinds(tmp_path, scenario) == [True, "1", True, True, "1", False]
 
 
 def test_child_killed_during_a_slow_diskless_transfer_is_reaped(tmp_path):
@@ -154,7 +145,7 @@ def test_child_killed_during_a_slow_diskless_transfer_is_reaped(tmp_path):
             return started, len(children), reaped
         finally:
             master.stop()
-    assert _both(tmp_path, scenario) == (True, 1, True)
+    assert on_both_kinds(tmp_path, scenario) == (True, 1, True)
 
 
 @pytest.mark.parametrize("diskless", ["yes", "no"])
@@ -178,4 +169,4 @@ def test_sync_child_exits_when_its_server_is_killed(tmp_path, diskless):
             master.stop()
             if child is not None and _alive(child):
                 os.kill(child, signal.SIGKILL)
-    assert _both(tmp_path, scenario) == (True, True)
+    assert on_both_kinds(tmp_path, scenario) == (True, True)

@@ -15,7 +15,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 import pytest
 
 from tests.aofutil import MiniProcess
-from tests.harness import RawConnection, RedisProcess, encode_command, redis_server_or_skip
+from tests.harness import (RawConnection, RedisProcess, child_pids, encode_command,
+                           redis_server_or_skip)
 
 ENDED = b"<endsession>"
 
@@ -295,25 +296,11 @@ def test_eval_inside_exec(ports):
     assert scenario(ports["miniredis"]) == scenario(ports["redis"])
 
 
-def _children(pid: int) -> List[int]:
-    """The processes whose parent is ``pid`` (Linux's /proc)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as handle:
-                    fields = handle.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry))
-    return found
-
 
 def _no_children(pid: int) -> bool:
     deadline = time.time() + 5
     while time.time() < deadline:
-        if not _children(pid):
+        if not child_pids(pid):
             return True
         time.sleep(0.05)
     return False

@@ -5,23 +5,15 @@ period is raised to two cron ticks at least; 0 disarms it."""
 from __future__ import annotations
 
 import time
-from typing import Any, List
+from typing import Any
 
 from tests.test_replication_diskless_load import _eof_form, _fake_master, _rdb_of
+from tests.harness import on_both_kinds
 from tests.test_replication_replica import call, link_up, wait_until
 from tests.test_replication_sync_child import _Master
 
 _EXPIRED = "--- WATCHDOG TIMER EXPIRED ---"
 
-
-def _both(tmp_path: Any, scenario: Any) -> Any:
-    outcomes: List[Any] = []
-    for kind in ("redis", "miniredis"):
-        directory = tmp_path / kind
-        directory.mkdir()
-        outcomes.append(scenario(kind, directory))
-    assert outcomes[0] == outcomes[1]
-    return outcomes[1]
 
 
 def test_debug_sleep_past_the_period_is_logged(tmp_path):
@@ -41,7 +33,7 @@ def test_debug_sleep_past_the_period_is_logged(tmp_path):
             return out
         finally:
             server.stop()
-    assert _both(tmp_path, scenario) == [b"OK", [b"watchdog-period", b"200"], True,
+    assert on_both_kinds(tmp_path, scenario) == [b"OK", [b"watchdog-period", b"200"], True,
                                          b"PONG", True]
 
 
@@ -68,4 +60,4 @@ def test_watchdog_expires_while_a_replica_loads_from_the_socket(tmp_path):
         finally:
             replica.stop()
             master.close()
-    assert _both(tmp_path, scenario) == (True, False, 1, 400)
+    assert on_both_kinds(tmp_path, scenario) == (True, False, 1, 400)
