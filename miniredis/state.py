@@ -33,6 +33,13 @@ def resident_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def lru_clock_now(clock: Clock) -> int:
+    """The LRU clock the access tables stamp: seconds from 2**31 up, below
+    keyspace.NO_ACCESS (2**32 - 1) for 68 years of uptime. Its low 24 bits, which INFO
+    and DEBUG OBJECT show as Redis's lru_clock, are the seconds' own."""
+    return (1 << 31) + int(clock.monotonic()) % 0x7FFFFFFF
+
+
 class Stats:
     """Counters reported by INFO stats (reset by CONFIG RESETSTAT where Redis does)."""
 
@@ -77,8 +84,8 @@ class ServerState:
     def __init__(self, config: Optional[Config] = None, clock: Optional[Clock] = None) -> None:
         self.config = config or Config()
         self.clock = clock or Clock()
-        # Seconds, refreshed by the cron; 31 bits, as the access tables store int32.
-        self.lru_clock = int(self.clock.monotonic()) & 0x7FFFFFFF
+        # Seconds, refreshed by the cron (see lru_clock_now).
+        self.lru_clock = lru_clock_now(self.clock)
         from .memory import Memory
         self.memory = Memory(self)          # used_memory and its parts
         self.clients_cron = ClientsCron()   # query-buffer resizing (clientsCron)
@@ -249,7 +256,7 @@ class ServerState:
 
     def active_expire(self) -> None:
         """One active-expiry cycle over every database (bounded work per db)."""
-        self.lru_clock = int(self.clock.monotonic()) & 0x7FFFFFFF
+        self.lru_clock = lru_clock_now(self.clock)
         if self.pause.type and self.pause.check():
             return      # paused: the data set stays constant (keys expire afterwards)
         if self.repl.master_host is not None:
