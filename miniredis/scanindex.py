@@ -46,9 +46,13 @@ class ScanIndex:
     index: Any
     state: Any
     expires: Any
+    touched: Any
+    settle: Any
 
     def _compact(self) -> None:
         """Squeeze out tombstones, keeping order; remember how old slots map to new."""
+        if self.touched:
+            self.settle()       # (touched slots are numbered the old way)
         slots = self._slots
         old_positions = array("q", [i for i, key in enumerate(slots) if key is not None])
         live: List[bytes] = [key for key in slots if key is not None]

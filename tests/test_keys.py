@@ -605,6 +605,31 @@ def test_compaction_keeps_values_access_and_estimates():
     assert db.peek(b"new") == b"x"
 
 
+def test_writes_pending_across_a_compaction_are_estimated_once():
+    """``touched`` holds slots (issue 17: a set of the index's own int objects costs
+    less than one of keys): writes not yet settled when deletions compact the slot
+    tables must be estimated at their new slots, and deleted keys not at all. The
+    total must equal that of a database written once with the survivors' values."""
+    from miniredis.state import ServerState
+    db = ServerState().dbs[0]
+    for i in range(5000):
+        db.set(b"k%d" % i, b"v%d" % i)
+    db.settle()
+    for i in range(5000):
+        db.set(b"k%d" % i, b"w" * (i % 50))         # pending: none settled
+    epoch = db._epoch
+    for i in range(5000):
+        if i % 7:
+            db.delete(b"k%d" % i)
+    assert db._epoch != epoch                      # compacted with writes pending
+    for i in range(0, 5000, 14):
+        db.set(b"k%d" % i, b"x" * 300)             # pending at the new slots
+    fresh = ServerState().dbs[0]
+    for i in range(0, 5000, 7):
+        fresh.set(b"k%d" % i, db.peek(b"k%d" % i))
+    assert db.settle() == fresh.settle() > 0
+
+
 def test_lookups_count_hits_misses_and_keymiss_as_redis(differ):
     """Which commands count keyspace hits and misses and publish ``keymiss``: Redis's
     lookupKeyRead (GET, DUMP, TOUCH, COPY...), LOOKUP_NOTOUCH (EXISTS, TYPE, the TTL

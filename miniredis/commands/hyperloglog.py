@@ -35,7 +35,7 @@ def _hll_value(client, key: bytes, value) -> bytearray:
         value = bytearray(value)
         db = client.db
         db.replace_value(key, value)    # unshared: not a modification (no WATCH)
-        db.touched.add(key)                  # but its memory estimate is redone
+        db.resized(key)                  # but its memory estimate is redone
         return value
     if not hll.is_valid(value):
         raise CommandError(errors.HLL_WRONGTYPE)
@@ -167,7 +167,7 @@ def pfdebug(client, args: List[bytes]):
         if value[4] == hll.SPARSE:
             if not hll.to_dense(value):
                 raise CommandError(errors.HLL_INVALID)
-            db.touched.add(key)              # grown: not signalled (as Redis), counted
+            db.resized(key)              # grown: not signalled (as Redis), counted
             client.state.dirty += 1
         return list(hll.dense_registers(value))
     if name == b"decode":
@@ -180,7 +180,7 @@ def pfdebug(client, args: List[bytes]):
         if value[4] == hll.SPARSE:
             if not hll.to_dense(value):
                 raise CommandError(errors.HLL_INVALID)
-            db.touched.add(key)
+            db.resized(key)
             client.state.dirty += 1
             return 1
         return 0

@@ -165,7 +165,7 @@ def _push_run(left: bool) -> Any:
             value = values[slot]
             if value.__class__ is not PackedList:
                 break
-            touched.add(key)
+            touched.add(slot)
             if len(args) == 3 and hook is None and not events:
                 # Pushes of one element to this key in a row (a producer filling a
                 # queue) go in together: the replies count up one by one.
@@ -232,8 +232,9 @@ def _pop_run(left: bool) -> Any:
             if events:
                 notify(db, "l", event, key)
             if empty:
-                db.delete_if_empty(key, value)
-            touched.add(key)
+                db.delete_if_empty(key, value)    # (its estimate subtracted)
+            else:
+                touched.add(slot)
             if hook is not None:
                 hook(db, key)
             try:

@@ -199,7 +199,7 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             value.add(member)
             added += 1
             value.draw_pool = None
-            touched.add(key)
+            touched.add(slot)
             if hook is not None:
                 hook(db, key)
             if events:

@@ -5,7 +5,7 @@ Reading through a group (XREADGROUP) lives with XREAD in ``stream_reads.py``;
 
 None of these is a signalled modification of the key in Redis 7.0 (no WATCH touch, no
 client-side caching invalidation), except XGROUP CREATE MKSTREAM creating the stream:
-their changes only have the key's memory estimate redone (``db.touched``).
+their changes only have the key's memory estimate redone (``db.resized``).
 """
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def xgroup_create(client, args: List[bytes]):
     if args[3] in stream.groups:
         raise CommandError(errors.BUSYGROUP)
     stream.groups[args[3]] = Group(args[3], last_id, entries_read)
-    client.db.touched.add(key)   # not signalled in Redis
+    client.db.resized(key)   # not signalled in Redis
     notify(client.db, "t", b"xgroup-create", key)
     return OK
 
@@ -104,7 +104,7 @@ def xgroup_setid(client, args: List[bytes]):
         last_id = parse_id(args[4], 0)[0]
     group.last_id = last_id  # type: ignore[union-attr]
     group.entries_read = entries_read  # type: ignore[union-attr]
-    client.db.touched.add(args[2])   # not signalled in Redis
+    client.db.resized(args[2])   # not signalled in Redis
     notify(client.db, "t", b"xgroup-setid", args[2])
     return OK
 
@@ -118,7 +118,7 @@ def xgroup_destroy(client, args: List[bytes]):
     del stream.groups[args[3]]  # type: ignore[union-attr]
     client.state.dirty += 1
     db = client.db
-    db.touched.add(args[2])   # not signalled in Redis
+    db.resized(args[2])   # not signalled in Redis
     notify(db, "t", b"xgroup-destroy", args[2])
     signal_ready(db, args[2])        # XREADGROUP waiters get -NOGROUP
     return 1
@@ -132,7 +132,7 @@ def xgroup_createconsumer(client, args: List[bytes]):
         return 0
     group.consumer(args[4], _now(client))  # type: ignore[union-attr]
     client.state.dirty += 1
-    client.db.touched.add(args[2])   # not signalled in Redis
+    client.db.resized(args[2])   # not signalled in Redis
     notify(client.db, "t", b"xgroup-createconsumer", args[2])
     return 1
 
@@ -146,7 +146,7 @@ def xgroup_delconsumer(client, args: List[bytes]):
         return 0
     pending = group.delete_consumer(consumer)  # type: ignore[union-attr]
     client.state.dirty += 1
-    client.db.touched.add(args[2])   # not signalled in Redis
+    client.db.resized(args[2])   # not signalled in Redis
     notify(client.db, "t", b"xgroup-delconsumer", args[2])
     return pending
 
@@ -193,7 +193,7 @@ def xack(client, args: List[bytes]):
             acknowledged += 1
     if acknowledged:
         client.state.dirty += acknowledged
-        client.db.touched.add(args[1])   # not signalled in Redis
+        client.db.resized(args[1])   # not signalled in Redis
     return acknowledged
 
 
@@ -374,7 +374,7 @@ def xclaim(client, args: List[bytes]):
             also.append(_setid_effect(key, group_name, group))
         client.state.propagation.also = also
     if changed:
-        client.db.touched.add(args[1])   # not signalled in Redis
+        client.db.resized(args[1])   # not signalled in Redis
     return out
 
 
@@ -441,7 +441,7 @@ def xautoclaim(client, args: List[bytes]):
     cursor = format_id(pending[position]) if position < len(pending) else b"0-0"
     if claimed or deleted:
         client.state.dirty += len(claimed) + len(deleted)
-        client.db.touched.add(args[1])   # not signalled in Redis
+        client.db.resized(args[1])   # not signalled in Redis
         if also:
             client.state.propagation.also = also
     return [cursor, claimed, deleted]

@@ -339,7 +339,7 @@ def xadd(client, args: List[bytes]):
     if parsed is not _NO_OPTIONS and parsed.trims and _trim(client, stream, parsed):
         notify(db, "t", b"xtrim", key)
     state.dirty += 1
-    db.touched.add(key)                 # db.signal_modified(key), inlined
+    db.resized(key)                     # db.signal_modified(key), inlined
     hook = state.on_key_modified
     if hook is not None:
         hook(db, key)
@@ -411,7 +411,7 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
                     max_bytes, max_entries)
                 if added:
                     count_accesses(access, slot, lru, added)
-                    touched.add(key)
+                    touched.add(slot)
                     if ms != stamp:
                         stamp = ms
                         prefix = b"%d-" % ms
@@ -435,7 +435,7 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
                       max_bytes, max_entries)
         if events:
             notify(db, "t", b"xadd", key)
-        touched.add(key)
+        touched.add(slot)
         if hook is not None:
             hook(db, key)
         if ms != stamp:
@@ -573,7 +573,7 @@ def xsetid(client, args: List[bytes]):
         stream.entries_added = entries_added
     if max_deleted != MIN_ID:
         stream.max_deleted_id = max_deleted
-    client.db.touched.add(args[1])   # not signalled in Redis
+    client.db.resized(args[1])   # not signalled in Redis
     notify(client.db, "t", b"xsetid", args[1])
     return OK
 

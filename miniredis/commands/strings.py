@@ -237,7 +237,7 @@ def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: b
             if expires:
                 expires.pop(key, None)
             access[slot] = lru
-            touched.add(key)
+            touched.add(slot)
             if hook is not None:
                 hook(db, key)
         append(OK_BYTES)
@@ -304,7 +304,7 @@ def _counter_run(delta: int) -> Any:
                     text = b"%d" % final
                     counters[text] = final
                     values[slot] = text
-                    touched.add(key)
+                    touched.add(slot)
                     append(integer_run(result + delta, stop - done, delta))
                     done = stop
                     continue
@@ -313,7 +313,7 @@ def _counter_run(delta: int) -> Any:
             counters[text] = result
             values[slot] = text
             access[slot] = lru
-            touched.add(key)
+            touched.add(slot)
             if hook is not None:
                 hook(db, key)
             if events:
@@ -394,6 +394,7 @@ def _mset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     index, values, access, expires, _, touched, hook, lru, _ = tables
     set_many = db.set_many
     store = db.set
+    touch = touched.add
     first = done
     while done < count:
         args = requests[done]
@@ -411,10 +412,10 @@ def _mset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
                 else:
                     values[slot] = value
                     access[slot] = lru
+                    touch(slot)
             if expires:
                 for key in keys:
                     expires.pop(key, None)
-            touched.update(keys)
         else:
             set_many(args, 1)
         append(OK_BYTES)

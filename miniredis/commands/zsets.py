@@ -257,7 +257,7 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
                 continue
             zset.update(member, number)
         changes += 1
-        touched.add(key)
+        touched.add(slot)
         if hook is not None:
             hook(db, key)
         if events:
