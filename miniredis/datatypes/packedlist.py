@@ -51,8 +51,25 @@ def _unpack(chunk: Chunk) -> List[bytes]:
     return unpack(chunk[0])     # (only ever a blob made by _pack)
 
 
+_last_read: Tuple[Chunk, List[bytes]] = ((b"", 0), [])
+
+
+def _read(chunk: Chunk) -> List[bytes]:
+    """The elements of ``chunk``, for reading only: the chunk read last stays unpacked
+    (a range polled again and again -- LRANGE 0 99 of a queue, LINDEX in a loop --
+    would otherwise unpickle it per request: a third of LRANGE_100's work). Chunks are
+    immutable and the memo holds its chunk, so identity tells it is the same."""
+    global _last_read
+    last = _last_read
+    if last[0] is chunk:
+        return last[1]
+    items = unpack(chunk[0])
+    _last_read = (chunk, items)
+    return items
+
+
 def _item(chunk: Chunk, index: int) -> bytes:
-    return unpack(chunk[0])[index]
+    return _read(chunk)[index]
 
 
 def _pack_all(items: List[bytes]) -> List[Chunk]:
@@ -398,7 +415,7 @@ class PackedList:
             for chunk in islice(self._chunks, first, None):
                 size = chunk[1]
                 if position + size > start:
-                    out += _unpack(chunk)[max(start - position, 0):stop - position]
+                    out += _read(chunk)[max(start - position, 0):stop - position]
                 position += size
                 if position >= stop:
                     break
