@@ -532,7 +532,16 @@ def _apply_watchdog(state, old: dict) -> Optional[str]:
     return None
 
 
+def _apply_loglevel(state, old: dict) -> Optional[str]:
+    # The logger filters by the level it was made with: tell it (Redis reads
+    # server.verbosity at each line).
+    if hasattr(state.log, "level"):
+        state.log.level = state.config["loglevel"]
+    return None
+
+
 _APPLY = {
+    "loglevel": _apply_loglevel,
     "oom-score-adj": _apply_oom_score, "oom-score-adj-values": _apply_oom_score,
     "watchdog-period": _apply_watchdog,
     "client-output-buffer-limit": _apply_output_limits,

@@ -27,10 +27,10 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from . import aof as _aof
-from . import aofload, diskio, rdb, snapshot
+from . import aofload, childinfo, diskio, rdb, snapshot
 from .. import errors, propagate
 from ..commands import stats_entries
 from ..replication.restart import save_info
@@ -121,6 +121,9 @@ def cron(state: "ServerState") -> None:
     """Called by the server's cron (``hz`` times a second)."""
     saves = getattr(state, "snapshots", None)
     aof = getattr(state, "aof_files", None)
+    stats = getattr(state, "fork_stats", None)
+    if stats is not None and stats.fd >= 0:
+        stats.receive()          # a saving child's progress (receiveChildInfo)
     if saves is not None and saves.child is not None:
         saves.poll(state)
     if state.aof is not None:
@@ -201,9 +204,7 @@ def info_lines(state: "ServerState") -> List[str]:
         sync.started if sync is not None and sync.child is not None else None)
     lines = [
         "loading:%d" % state.repl.loading, "async_loading:%d" % state.repl.async_loading,
-        "current_cow_peak:0", "current_cow_size:0",
-        "current_cow_size_age:0", "current_fork_perc:0.00", "current_save_keys_processed:0",
-        "current_save_keys_total:0",
+    ] + fork_stats(state).info_lines() + [
         "rdb_changes_since_last_save:%d" % state.dirty,
         "rdb_bgsave_in_progress:%d" % (saving is not None),
         "rdb_last_save_time:%d" % state.last_save,
@@ -211,7 +212,8 @@ def info_lines(state: "ServerState") -> List[str]:
         "rdb_last_bgsave_time_sec:%d" % saves.last_seconds,
         "rdb_current_bgsave_time_sec:%d" % (
             int(time.monotonic() - saving) if saving is not None else -1),
-        "rdb_saves:%d" % saves.saves, "rdb_last_cow_size:0",
+        "rdb_saves:%d" % saves.saves,
+        "rdb_last_cow_size:%d" % fork_stats(state).rdb_cow,
         "rdb_last_load_keys_expired:%d" % saves.expired,
         "rdb_last_load_keys_loaded:%d" % saves.loaded,
         "aof_enabled:%d" % (1 if state.config["appendonly"] else 0),
@@ -225,7 +227,8 @@ def info_lines(state: "ServerState") -> List[str]:
         "aof_rewrites:%d" % (aof.rewrites if aof else 0),
         "aof_rewrites_consecutive_failures:%d" % (aof.rewrite_failures if aof else 0),
         "aof_last_write_status:%s" % ("ok" if aof is None or aof.healthy else "err"),
-        "aof_last_cow_size:0", "module_fork_in_progress:0", "module_fork_last_cow_size:0",
+        "aof_last_cow_size:%d" % fork_stats(state).aof_cow,
+        "module_fork_in_progress:0", "module_fork_last_cow_size:0",
     ]
     if state.aof is not None:
         lines += state.aof.info_fields()
@@ -330,6 +333,7 @@ class Snapshots:
             rdb.write(path, snapshot.iter_dataset(state, raw_strings=True), config,
                       functions, aux)
             state.log("notice", "DB saved on disk")     # (the child's line, as Redis's)
+            childinfo.send_final(childinfo.RDB_COW_SIZE)
 
         if state.loop is None or not diskio.CAN_FORK:   # no loop to reap a child: inline
             try:
@@ -341,7 +345,8 @@ class Snapshots:
             self.last_seconds = int(time.monotonic() - self.started)
             return True
         try:
-            self.child = diskio.Child(work, keep=state.log.descriptors())
+            self.child = diskio.Child(work, keep=state.log.descriptors(),
+                                      report=child_report(state, "RDB"))
         except OSError as exc:
             state.log("warning", "Can't save in background: fork: %s" % diskio.strerror(exc))
             self._set_status(state, False)
@@ -405,6 +410,20 @@ class Snapshots:
         if ok != self.last_ok:
             self.last_ok = ok
             refresh_write_denied(state)
+
+
+def fork_stats(state: "ServerState") -> childinfo.ForkStats:
+    """What saving children reported (INFO persistence's copy-on-write figures)."""
+    stats = getattr(state, "fork_stats", None)
+    if stats is None:
+        stats = state.fork_stats = childinfo.ForkStats()
+    return stats
+
+
+def child_report(state: "ServerState", name: str) -> Tuple[str, Any, Any, int]:
+    """diskio.Child's ``report`` for a child writing the dataset (``name``: "RDB",
+    "AOF rewrite"): it reports its progress over every key of every database."""
+    return name, fork_stats(state), state.log, sum(len(db) for db in state.dbs)
 
 
 def snapshots(state: "ServerState") -> Snapshots:

@@ -23,7 +23,7 @@ import signal
 import time
 from typing import TYPE_CHECKING, Optional
 
-from . import diskio
+from . import childinfo, diskio
 from .manifest import persist, remove
 from .snapshot import function_records, iter_dataset, write_base
 
@@ -85,8 +85,13 @@ class Rewrite:
 
         def work() -> None:
             write_base_file(state, _temp_base(home, os.getpid()))
+            state.log("notice", "Successfully created the temporary AOF base file "
+                      "temp-rewriteaof-bg-%d.aof" % os.getpid())
+            childinfo.send_final(childinfo.AOF_COW_SIZE)
 
-        self.child = diskio.Child(work)
+        from . import child_report
+        self.child = diskio.Child(work, keep=state.log.descriptors(),
+                                  report=child_report(state, "AOF rewrite"))
         self.pid = self.child.pid
 
     def poll(self) -> None:

@@ -19,6 +19,8 @@ import resource
 import signal
 from typing import Any, Callable, List, Optional, Tuple
 
+from . import childinfo
+
 write = os.write
 fsync = os.fsync
 ftruncate = os.ftruncate
@@ -123,9 +125,20 @@ class Child:
     # forked-child class).
     on_fork: Optional[Callable[[], None]] = None
 
-    def __init__(self, work: Callable[[], None], keep: Tuple[int, ...] = ()) -> None:
+    def __init__(self, work: Callable[[], None], keep: Tuple[int, ...] = (),
+                 report: Optional[Tuple[str, Any, Callable[[str, str], None], int]] = None
+                 ) -> None:
         """``keep``: descriptors the child keeps open besides its error pipe (the
-        pipe a diskless full synchronisation streams the RDB into)."""
+        pipe a diskless full synchronisation streams the RDB into). ``report``: (what
+        the child does -- "RDB", "AOF rewrite" --, the parent's ForkStats, the log, the
+        number of keys to write) for a child that reports its progress and
+        copy-on-write size (persistence/childinfo.py)."""
+        info_read = info_write = -1
+        if report is not None and report[1].fd >= 0:
+            report = None       # another child reports (Redis forks one such at a time)
+        if report is not None:
+            info_read, info_write = os.pipe()
+            keep = keep + (info_write,)
         read_end, write_end = os.pipe()
         # Objects that exist now are left out of the parent's collections until the
         # child is done: a collection writes to every object it visits, which would
@@ -136,8 +149,9 @@ class Child:
             pid = os.fork()
         except OSError:
             self._thaw()
-            os.close(read_end)
-            os.close(write_end)
+            for fd in (read_end, write_end, info_read, info_write):
+                if fd >= 0:
+                    os.close(fd)
             raise
         if pid == 0:                                  # the child: never returns
             status = 1
@@ -155,6 +169,9 @@ class Child:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 Child.parent_pid = os.getppid()
+                if report is not None:
+                    childinfo.reporter = childinfo.Reporter(info_write, report[0],
+                                                            report[2])
                 if Child.on_fork is not None:
                     Child.on_fork()
                 try:
@@ -171,6 +188,12 @@ class Child:
                 os._exit(status)
         os.close(write_end)
         os.set_blocking(read_end, False)
+        self._stats = None
+        if report is not None:
+            os.close(info_write)
+            os.set_blocking(info_read, False)
+            self._stats = report[1]
+            self._stats.begin(info_read, report[3])
         Child.forks += 1
         self.pid = pid
         self._pipe = read_end
@@ -229,7 +252,11 @@ class Child:
             pass
         os.close(self._pipe)
         self._pipe = -1
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        succeeded = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        if self._stats is not None:
+            self._stats.end(succeeded)      # (its last records count if it succeeded)
+            self._stats = None
+        if succeeded:
             return True
         if os.WIFSIGNALED(status):
             self.signal = os.WTERMSIG(status)
@@ -252,4 +279,7 @@ class Child:
             pass
         os.close(self._pipe)
         self._pipe = -1
+        if self._stats is not None:
+            self._stats.end(False)
+            self._stats = None
         self._thaw()

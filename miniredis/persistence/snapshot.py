@@ -19,7 +19,7 @@ from ..datatypes.packedlist import PackedList
 from ..datatypes.stream import Stream, format_id
 from ..datatypes.zset import ZSet, frozen_items
 from ..protocol import format_double
-from . import diskio
+from . import childinfo, diskio
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..keyspace import Database
@@ -202,11 +202,14 @@ def iter_dataset(state: "ServerState", raw_strings: bool = False) -> Any:
     fork, or for work done before the event loop runs again."""
     convert = _raw_or_copy if raw_strings else _copy_value
     delay = state.config.values["rdb-key-save-delay"]
+    written = childinfo.key_written_hook()      # (a reporting child's progress)
 
     def keys(db: "Database") -> Any:
         expires = db.expires
         for key, value in db.data.items():
             yield key, convert(value), expires.get(key) if expires else None
+            if written is not None:
+                written()
             if delay:
                 debug_delay(delay)
 

@@ -8,7 +8,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, List, Optional
 
-from ..persistence import diskio, rdb, snapshot
+from ..persistence import childinfo, child_report, diskio, rdb, snapshot
 from .links import ReplicaLink
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,9 +63,11 @@ class FullSync:
 
             def work() -> None:
                 rdb.write_fd(write_end, records(), config, functions, aux)
+                childinfo.send_final(childinfo.RDB_COW_SIZE)
 
             try:
-                self.child = diskio.Child(work, keep=(write_end,))
+                self.child = diskio.Child(work, keep=(write_end,) + state.log.descriptors(),
+                                          report=child_report(state, "RDB"))
             except OSError:
                 os.close(read_end)
                 raise
@@ -86,8 +88,11 @@ class FullSync:
 
             def work() -> None:
                 rdb.write(path, records(), config, functions)
+                state.log("notice", "DB saved on disk")    # (rdbSave's, in the child)
+                childinfo.send_final(childinfo.RDB_COW_SIZE)
 
-            self.child = diskio.Child(work)
+            self.child = diskio.Child(work, keep=state.log.descriptors(),
+                                      report=child_report(state, "RDB"))
             state.log("notice", "Background saving started by pid %d" % self.child.pid)
 
     # -- diskless: forwarding the pipe --------------------------------------------------
