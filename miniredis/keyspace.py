@@ -22,11 +22,13 @@ value), ``access`` (an ``array`` of LRU clocks or packed LFU counters) and ``siz
 costs one dict entry, one int (its slot) and a few machine words. ``data`` is a small
 read-only mapping view (key -> value) for callers off the hot path.
 
-Memory accounting (INFO used_memory, maxmemory) is incremental: every write adds its
-key's slot to ``touched`` (one set insertion of an int that is the very object the
-index holds, the only cost on the write path: a key, equal to the stored one but
-another object, would be compared byte by byte, a tenth of a pipelined MSET's work),
-and :meth:`Database.settle` later re-estimates just those keys, keeping each key's last
+Memory accounting (INFO used_memory, maxmemory) is incremental: every write adds the
+key to ``touched`` (one set insertion, the only cost on the write path) -- its slot
+where the writer holds it (the commands' own loops: an int that is the very object
+the index holds hashes and compares at once, where a request's key, equal to the
+stored one but another object, is compared byte by byte, a tenth of a pipelined
+MSET's work), else the key itself (a handler would pay a lookup for the slot) -- and
+:meth:`Database.settle` later re-estimates just those keys, keeping each key's last
 estimate in ``sizes`` (indexed by its SCAN slot, so no per-key Python object) and
 their sum in ``used``. Removing a key subtracts its estimate at once.
 """
@@ -140,8 +142,8 @@ class Database(ScanIndex):
         # Last access (state.lru_clock seconds) per slot, for OBJECT IDLETIME; under an
         # LFU policy a miniredis.evict.LFUAccess holding packed LFU counters instead.
         self.access: array = state.new_access_map()
-        # Memory accounting (see the module docstring): slots of the keys written
-        # since the last settle, each slot's last estimate, and their sum.
+        # Memory accounting (see the module docstring): the keys (or their slots)
+        # written since the last settle, each slot's last estimate, and their sum.
         self.touched: set = set()
         self.sizes = array("I")
         self._big_sizes: Dict[bytes, int] = {}
@@ -173,7 +175,8 @@ class Database(ScanIndex):
 
     def tables_for_writes(self) -> Optional[Tuple[Any, ...]]:
         """What a command's own loop of writes works on (key -> slot, values and access
-        stamps by slot, TTLs and the time they are judged at, touched slots, the write
+        stamps by slot, TTLs and the time they are judged at, ``touched`` (add slots to
+        it), the write
         hook, the LRU clock, the settings); None when it may not write."""
         if not self.own_loops_may_write():
             return None
@@ -522,9 +525,7 @@ class Database(ScanIndex):
     def signal_modified(self, key: bytes) -> None:
         """A key changed: invalidate WATCHes on it (hooked by transactions) and have
         its memory estimate redone at the next :meth:`settle`."""
-        slot = self.index.get(key)
-        if slot is not None:        # (a removed key was subtracted by _remove)
-            self.touched.add(slot)
+        self.touched.add(key)
         hook = self.state.on_key_modified
         if hook is not None:
             hook(self, key)
@@ -561,9 +562,7 @@ class Database(ScanIndex):
     def resized(self, key: bytes) -> None:
         """Have the memory estimate of ``key`` redone at the next :meth:`settle`, for
         a change Redis does not signal (consumer groups, HLL encodings...)."""
-        slot = self.index.get(key)
-        if slot is not None:
-            self.touched.add(slot)
+        self.touched.add(key)
 
     def settle(self) -> int:
         """Re-estimate the keys written since the last call; return ``used``, this
@@ -575,10 +574,18 @@ class Database(ScanIndex):
             values = self._values
             sizes = self.sizes
             delta = 0
-            for slot in touched:
-                key = keys[slot]
-                if key is None:
-                    continue            # removed: _remove already subtracted it
+            index = self.index
+            for item in touched:
+                if item.__class__ is int:
+                    slot = item
+                    key = keys[slot]
+                    if key is None:
+                        continue        # removed: _remove already subtracted it
+                else:
+                    key = item
+                    slot = index.get(key)
+                    if slot is None:
+                        continue        # removed: _remove already subtracted it
                 value = values[slot]
                 if value.__class__ is bytes and len(key) < 480 and len(value) < 480:
                     # key_size of a small string written out (both objects below

@@ -240,7 +240,7 @@ def _set_one(client, key: bytes, field: bytes, data: bytes) -> int:
         value[field] = data
         _check_conversion(client, key, value, max(len(field), len(data)))
     state.dirty += 1
-    db.resized(key)                     # db.signal_modified(key), inlined
+    db.touched.add(key)                 # db.signal_modified(key), inlined
     hook = state.on_key_modified
     if hook is not None:
         hook(db, key)

@@ -339,7 +339,7 @@ def xadd(client, args: List[bytes]):
     if parsed is not _NO_OPTIONS and parsed.trims and _trim(client, stream, parsed):
         notify(db, "t", b"xtrim", key)
     state.dirty += 1
-    db.resized(key)                     # db.signal_modified(key), inlined
+    db.touched.add(key)                 # db.signal_modified(key), inlined
     hook = state.on_key_modified
     if hook is not None:
         hook(db, key)
