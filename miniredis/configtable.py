@@ -342,7 +342,8 @@ def _save(args: List[str]) -> str:
 
 
 def _replicaof(args: List[str]) -> str:
-    """"<host> <port>" or "no one"; stored, as replication is not implemented."""
+    """"<host> <port>", or "no one" (stored as ""): the master a replica follows from
+    start-up (CONFIG REWRITE keeps the one REPLICAOF set)."""
     if len(args) != 2:
         raise ConfigError("wrong number of arguments")
     if args[0].lower() == "no" and args[1].lower() == "one":
