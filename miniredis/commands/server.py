@@ -14,6 +14,7 @@ from ..glob import compile_pattern
 from ..commandtips import tips_of
 from ..keyspecs import has_keys, keys_and_flags, specs_of
 from ..state import resident_bytes
+from ..security import clientevict
 from ..security.categories import categories as _categories
 from ..histogram import has_histogram, percentiles
 from ..protocol import OK, Map, Set, Simple, Verbatim
@@ -204,7 +205,7 @@ def _section_stats(state) -> List[str]:
         "sync_partial_err:%d" % state.replicas.sync_partial_err,
         "expired_keys:%d" % stats.expired_keys, "expired_stale_perc:0.00",
         "expired_time_cap_reached_count:0", "expire_cycle_cpu_milliseconds:0",
-        "evicted_keys:%d" % stats.evicted_keys, "evicted_clients:0",
+        "evicted_keys:%d" % stats.evicted_keys, "evicted_clients:%d" % stats.evicted_clients,
         "total_eviction_exceeded_time:0", "current_eviction_exceeded_time:0",
         "keyspace_hits:%d" % stats.keyspace_hits, "keyspace_misses:%d" % stats.keyspace_misses,
         "pubsub_channels:%(pubsub_channels)d" % pubsub,
@@ -492,6 +493,12 @@ def _apply_memory(state, old: dict) -> Optional[str]:
     # gates, LFU maps, evict if now over
     evict.apply_config(state, maxmemory_changed=old.get("maxmemory", state.config["maxmemory"])
                        != state.config["maxmemory"])
+    clientevict.apply(state)    # (maxmemory-clients may be a percentage of maxmemory)
+    return None
+
+
+def _apply_client_eviction(state, old: dict) -> Optional[str]:
+    clientevict.apply(state)
     return None
 
 
@@ -552,6 +559,7 @@ _APPLY = {
     "min-replicas-to-write": _apply_min_replicas,
     "min-replicas-max-lag": _apply_min_replicas,
     "maxmemory": _apply_memory, "maxmemory-policy": _apply_memory,
+    "maxmemory-clients": _apply_client_eviction,
     "port": _apply_listeners("Unable to listen on this port. Check server logs.", True),
     "bind": _apply_listeners("Failed to bind to specified addresses.", False),
 }
