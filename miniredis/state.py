@@ -249,6 +249,7 @@ class ServerState:
 
     def _forget_client(self, client: "Client") -> None:
         self.pause.forget(client)
+        self.memory.clients_stale = True    # (its memory goes at the next look)
         if self.client_eviction is not None:
             self.client_eviction.forget(client)
         if self.monitors.pop(client.id, None) is not None:

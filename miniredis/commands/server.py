@@ -168,7 +168,7 @@ def _section_memory(state) -> List[str]:
         "allocator_rss_ratio:%.2f" % frag, "allocator_rss_bytes:%d" % (rss - used),
         "rss_overhead_ratio:1.00", "rss_overhead_bytes:0",
         "mem_fragmentation_ratio:%.2f" % frag, "mem_fragmentation_bytes:%d" % (rss - used),
-        "mem_not_counted_for_evict:%d" % figures["aof"], "mem_replication_backlog:%d" % (
+        "mem_not_counted_for_evict:%d" % memory.not_counted(), "mem_replication_backlog:%d" % (
             state.repl_feed.backlog.histlen if state.repl_feed is not None else 0),
         "mem_total_replication_buffers:%d" % replication_buffers,
         "mem_clients_slaves:%d" % replica_buffers,
