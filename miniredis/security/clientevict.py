@@ -95,16 +95,21 @@ class ClientEviction:
         return client.kind == "normal" and not client.obeyed \
             and not self.state.replicas.is_replica(client)
 
-    def update(self, client: Any, argv: Tuple[int, int] = (0, 0)) -> None:
+    def update(self, client: Any, argv: Tuple[int, int] = (0, 0),
+               cron: bool = False) -> None:
         """updateClientMemUsageAndBucket: count ``client``'s memory now (``argv``: the
-        arguments of a request it has not completed, :func:`argv_memory`)."""
+        arguments of a request it has not completed, :func:`argv_memory`). A client
+        that may not be evicted (NO-EVICT, a replica...) only leaves its bucket: as in
+        Redis, only the clients cron (``cron``) counts it again."""
         if client.closed or client.ev_bucket == _EVICTED:
             return
         counted = self._counted(client)
-        mem = client_memory(client, argv, _output_bytes(client)) if counted else 0
-        self.total += mem - client.ev_mem
-        client.ev_mem = mem
-        bucket = _bucket(mem) if counted and not client.no_evict else -1
+        evictable = counted and not client.no_evict
+        if evictable or cron:
+            mem = client_memory(client, argv, _output_bytes(client)) if counted else 0
+            self.total += mem - client.ev_mem
+            client.ev_mem = mem
+        bucket = _bucket(client.ev_mem) if evictable else -1
         old = client.ev_bucket
         if bucket != old:
             if old >= 0:
@@ -169,7 +174,7 @@ class ClientEviction:
     def cron(self, client: Any) -> None:
         """The clients cron's look at one client (clientsCron updates every client's
         figure about once a second)."""
-        self.update(client, argv_memory(client) if client._pending else (0, 0))
+        self.update(client, argv_memory(client) if client._pending else (0, 0), True)
 
     def info(self) -> str:
         """DEBUG CLIENT-EVICTION: each bucket's bounds, memory and clients."""
@@ -206,7 +211,7 @@ def apply(state: "ServerState") -> None:
         return
     tracker = state.client_eviction = ClientEviction(state)
     for client in list(state.clients.values()):
-        tracker.update(client)
+        tracker.update(client, cron=True)   # (Redis's cron has counted them all)
     state.refresh_gates()
 
 
