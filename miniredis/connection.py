@@ -30,7 +30,7 @@ from .monitor import feed as monitor_feed, shown as monitor_shown
 from .pause import may_replicate
 from .replication.replica import link_down_refuses_stale, read_only as replica_read_only
 from .protocol import BULK_HEADS, CRLF, OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
-from .security.outputlimits import close_if_over
+from .security.outputlimits import close_if_over, deferred_reply
 from .security.protected import PROTECTED_COMMANDS, command_refusal
 from .output import ReplyWriter
 from .parsing import RequestParser
@@ -69,7 +69,8 @@ class Client(RequestParser, ReplyWriter):
         "fd", "gated", "id", "in_callback", "in_exec", "laddr", "last_command",
         "last_interaction", "lib_name", "lib_ver", "multi", "multi_error", "multi_mem",
         "name", "no_blocking", "no_evict", "out", "psubscriptions", "qb_alloc", "qb_big",
-        "qb_fast", "qb_peak", "rb_peak", "rb_reset", "rb_size", "reader", "reply_mode",
+        "qb_fast", "qb_peak", "rb_defer", "rb_peak", "rb_reset", "rb_size", "reader",
+        "reply_mode",
         "resp", "sock", "ssubscriptions", "state", "sub_high", "subscribed",
         "subscriptions", "tracking", "unix", "user", "watch_dirty", "watched", "woff",
     )
@@ -157,6 +158,9 @@ class Client(RequestParser, ReplyWriter):
         self.rb_size = 16384            # Redis's reply buffer: size (rbs), peak (rbp)
         self.rb_peak = 16384
         self.rb_reset = int(now)        # (seconds, compared with ms: as Redis does)
+        # (reply list, bytes before it) when a deferred-length reply began: Redis's
+        # reply buffer takes nothing after it (security/outputlimits.py)
+        self.rb_defer: Any = None
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
 
@@ -694,8 +698,10 @@ class Client(RequestParser, ReplyWriter):
             # EXEC runs its queue checking only the ACL rules again (execCommand): the
             # other refusals were decided when EXEC itself was gated.
             return self.user.restricted and self._acl_refused(cmd, args)
-        if self.state.normal_output_limited and self.out and close_if_over(self):
-            return True     # past client-output-buffer-limit: nothing more runs
+        if self.state.normal_output_limited:
+            if self.out and close_if_over(self):
+                return True     # past client-output-buffer-limit: nothing more runs
+            deferred_reply(self, cmd, args)
         if not self.authenticated and not self.state.acl.open \
                 and "no_auth" not in cmd.flags:
             self._refuse(cmd, errors.NOAUTH)

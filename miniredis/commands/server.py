@@ -497,11 +497,6 @@ def _apply_memory(state, old: dict) -> Optional[str]:
     return None
 
 
-def _apply_client_eviction(state, old: dict) -> Optional[str]:
-    clientevict.apply(state)
-    return None
-
-
 def _apply_listeners(error: str, for_port: bool):
     """bind/port: the server opens the new listeners before closing the old ones; if
     it cannot, the old ones stay and CONFIG SET answers Redis's ``error``."""
@@ -559,7 +554,7 @@ _APPLY = {
     "min-replicas-to-write": _apply_min_replicas,
     "min-replicas-max-lag": _apply_min_replicas,
     "maxmemory": _apply_memory, "maxmemory-policy": _apply_memory,
-    "maxmemory-clients": _apply_client_eviction,
+    "maxmemory-clients": lambda state, old: clientevict.apply(state),
     "port": _apply_listeners("Unable to listen on this port. Check server logs.", True),
     "bind": _apply_listeners("Failed to bind to specified addresses.", False),
 }

@@ -90,9 +90,10 @@ class ClientEviction:
         self.buckets: List[Dict[int, Any]] = [{} for _ in range(BUCKETS)]
 
     def _counted(self, client: Any) -> bool:
-        """Normal and pub/sub clients (getClientType): not a replica, not our master's
-        link, not the AOF's client."""
+        """Normal and pub/sub clients (getClientType) with a connection: not a replica,
+        not our master's link, not the AOF's client nor an embedding's private one."""
         return client.kind == "normal" and not client.obeyed \
+            and self.state.clients.get(client.id) is client \
             and not self.state.replicas.is_replica(client)
 
     def update(self, client: Any, argv: Tuple[int, int] = (0, 0),
@@ -135,7 +136,9 @@ class ClientEviction:
             return
         for bucket in reversed(self.buckets):
             while bucket:
-                self._evict(next(iter(bucket.values())))
+                client = bucket.pop(next(iter(bucket)))     # (out of it whatever happens)
+                client.ev_bucket = -1
+                self._evict(client)
                 if self.total < limit:
                     return
         self.state.log("warning", "Over client maxmemory after evicting all evictable "
