@@ -65,14 +65,13 @@ class Client(RequestParser, ReplyWriter):
         "_pending", "_pending_inline", "_read_len", "_read_start", "_read_watcher",
         "_ready", "_scan_left", "_scan_pos", "_unsent", "_write_watcher", "addr",
         "authenticated", "blocked", "closed", "closing", "created", "db", "encoder",
-        "ev_bucket", "ev_mem", "ev_out",
-        "fd", "gated", "id", "in_callback", "in_exec", "laddr", "last_command",
-        "last_interaction", "lib_name", "lib_ver", "multi", "multi_error", "multi_mem",
-        "name", "no_blocking", "no_evict", "out", "psubscriptions", "qb_alloc", "qb_big",
-        "qb_fast", "qb_peak", "rb_defer", "rb_peak", "rb_reset", "rb_size", "reader",
-        "reply_mode",
-        "resp", "sock", "ssubscriptions", "state", "sub_high", "subscribed",
-        "subscriptions", "tracking", "unix", "user", "watch_dirty", "watched", "woff",
+        "ev_bucket", "ev_mem", "ev_out", "fd", "gated", "id", "in_callback", "in_exec",
+        "laddr", "last_command", "last_interaction", "lib_name", "lib_ver", "multi",
+        "multi_error", "multi_mem", "name", "no_blocking", "no_evict", "out",
+        "psubscriptions", "qb_alloc", "qb_big", "qb_fast", "qb_peak", "rb_defer",
+        "rb_peak", "rb_reset", "rb_size", "reader", "reply_mode", "resp", "sock",
+        "ssubscriptions", "state", "sub_high", "subscribed", "subscriptions",
+        "tracking", "unix", "user", "watch_dirty", "watched", "woff",
     )
 
     kind = "normal"     # CLIENT LIST/KILL TYPE: "master" for a replica's master client
