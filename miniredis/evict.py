@@ -142,7 +142,7 @@ def apply_config(state: "ServerState", startup: bool = False,
         for client in list(state.clients.values()):
             client._update_gate()
     if gate and not startup:
-        used = state.memory.used() - state.memory.not_counted()
+        used = state.memory.used() - state.memory.replicas_share()
         if maxmemory_changed and used > config["maxmemory"]:
             state.log("warning", "WARNING: the new maxmemory value set via CONFIG SET "
                       "(%d) is smaller than the current memory usage (%d). This will "
@@ -251,7 +251,7 @@ class Evictor:
             return EVICT_OK
         if state.repl.master_host is not None and config["replica-ignore-maxmemory"]:
             return EVICT_OK     # a replica: its master evicts (and sends the DELs)
-        used = state.memory.used() - state.memory.not_counted()
+        used = state.memory.used() - state.memory.replicas_share()
         if used <= limit:
             return EVICT_OK
         policy = config["maxmemory-policy"]

@@ -16,7 +16,7 @@
   its pending replies, the modelled query buffer, fixed costs), summed by the cron
   (``refresh_clients``) rather than on every command, replicas apart;
 * the replication buffer (backlog and replicas' unsent stream), of which maxmemory
-  leaves out what goes beyond the backlog's size (``not_counted``).
+  leaves out what goes beyond the backlog's size (``replicas_share``).
 """
 from __future__ import annotations
 
@@ -66,21 +66,24 @@ class Memory:
         replicas = getattr(self.state, "replicas", None)
         return replicas.buffer_memory()[0] if replicas is not None else 0
 
-    def not_counted(self) -> int:
-        """mem_not_counted_for_evict (freeMemoryGetNotCountedMemory): what maxmemory
-        leaves out, the replication buffer beyond the backlog's own size (the
-        replicas' share, with Redis's allowance for its blocks) and the AOF buffer."""
-        overhead = 0
+    def replicas_share(self) -> int:
+        """The replication buffer beyond the backlog's own size (with Redis's
+        allowance for its blocks): what lagging replicas hold, which maxmemory leaves
+        out of ``used`` (freeMemoryGetNotCountedMemory)."""
         shared = self.replication()
         size = self.state.config.values["repl-backlog-size"]
         if shared > size:
             counted = size + (size // 16384 + 1) * _REPL_BLOCK_OVERHEAD
             if shared > counted:
-                overhead = shared - counted
+                return shared - counted
+        return 0
+
+    def not_counted(self) -> int:
+        """INFO's mem_not_counted_for_evict: the replicas' share and the AOF buffer
+        (which ``used`` does not count in the first place)."""
         aof = self.state.aof
-        if aof is not None:
-            overhead += len(getattr(aof, "buf", b"") or b"")
-        return overhead
+        aof_buffer = len(getattr(aof, "buf", b"") or b"") if aof is not None else 0
+        return self.replicas_share() + aof_buffer
 
     def scripts(self) -> int:
         scripting = getattr(self.state, "scripting", None)

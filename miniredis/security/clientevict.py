@@ -145,6 +145,8 @@ class ClientEviction:
                                   "clients")
 
     def _evict(self, client: Any) -> None:
+        """Close one client (at once, or once its own request returns if it is the
+        one running), logged as Redis logs it."""
         from ..commands.connection import client_line
         self.state.log("notice", "Evicting client: %s" % client_line(client, time.time()))
         self.forget(client)
