@@ -28,8 +28,7 @@ Accepted, validated and reported, but with no effect on this server:
 - persistence tuning: rdbcompression, rdb-del-sync-files, rdb-save-incremental-fsync,
   aof-rewrite-incremental-fsync, no-appendfsync-on-rewrite
   (loading-process-events-interval-bytes paces a replica's diskless load only);
-- encodings and limits not modelled: list-max-listpack-size, list-compress-depth,
-  maxmemory-clients (no client eviction).
+- encodings not modelled: list-max-listpack-size, list-compress-depth.
 
 lazyfree-lazy-* and replica-lazy-flush decide only what INFO's lazyfreed_objects counts
 (miniredis.datatypes.lazyfree): values are always freed as they leave.

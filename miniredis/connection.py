@@ -30,7 +30,7 @@ from .monitor import feed as monitor_feed, shown as monitor_shown
 from .pause import may_replicate
 from .replication.replica import link_down_refuses_stale, read_only as replica_read_only
 from .protocol import BULK_HEADS, CRLF, OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
-from .security.outputlimits import close_if_over
+from .security.outputlimits import close_if_over, deferred_reply
 from .security.protected import PROTECTED_COMMANDS, command_refusal
 from .output import ReplyWriter
 from .parsing import RequestParser
@@ -65,11 +65,12 @@ class Client(RequestParser, ReplyWriter):
         "_pending", "_pending_inline", "_read_len", "_read_start", "_read_watcher",
         "_ready", "_scan_left", "_scan_pos", "_unsent", "_write_watcher", "addr",
         "authenticated", "blocked", "closed", "closing", "created", "db", "encoder",
-        "fd", "gated", "id", "in_callback", "in_exec", "laddr", "last_command",
-        "last_interaction", "lib_name", "lib_ver", "multi", "multi_error", "name",
-        "no_blocking", "no_evict", "out", "psubscriptions", "qb_alloc", "qb_big",
-        "qb_fast", "qb_peak", "rb_peak", "rb_reset", "rb_size", "reader", "reply_mode",
-        "resp", "sock", "ssubscriptions", "state", "subscribed", "subscriptions",
+        "ev_bucket", "ev_mem", "ev_out", "fd", "gated", "id", "in_callback", "in_exec",
+        "laddr", "last_command", "last_interaction", "lib_name", "lib_ver", "multi",
+        "multi_error", "multi_mem", "name", "no_blocking", "no_evict", "out",
+        "psubscriptions", "qb_alloc", "qb_big", "qb_fast", "qb_peak", "rb_defer",
+        "rb_peak", "rb_reset", "rb_size", "reader", "reply_mode", "resp", "sock",
+        "ssubscriptions", "state", "sub_high", "subscribed", "subscriptions",
         "tracking", "unix", "user", "watch_dirty", "watched", "woff",
     )
 
@@ -109,16 +110,23 @@ class Client(RequestParser, ReplyWriter):
         # for); set by the propagator and the replication feed's lane.
         self.woff = 0
         self.no_evict = False
+        # maxmemory-clients (security/clientevict.py): the memory last counted, the
+        # bucket (-1: none), the reply chunks already summed.
+        self.ev_mem = 0
+        self.ev_bucket = -1
+        self.ev_out: Any = None
         self.closing = False            # close once pending replies are written
         self.closed = False
         self.multi: Optional[List[List[bytes]]] = None  # queued requests in MULTI
         self.multi_error = False        # a command was refused while queueing
+        self.multi_mem = 0              # the queued arguments' bytes, 8 more each
         self.watched: Dict[Tuple[int, bytes], bool] = {}  # WATCHed (db, key) entries
         self.watch_dirty = False        # a watched key changed: EXEC will fail
         self.subscriptions: Dict[bytes, None] = {}   # channels (in subscription order)
         self.psubscriptions: Dict[bytes, None] = {}  # patterns
         self.ssubscriptions: Dict[bytes, None] = {}  # shard channels
         self.subscribed = False         # any of the three: RESP2 limits the commands
+        self.sub_high: Any = None       # (channels, shard channels): the most ever held
         self._flush_scheduled = False   # pushed messages wait for a loop callback
         self._over_soft_limit_since = 0.0
         self.out: List[bytes] = []
@@ -149,6 +157,9 @@ class Client(RequestParser, ReplyWriter):
         self.rb_size = 16384            # Redis's reply buffer: size (rbs), peak (rbp)
         self.rb_peak = 16384
         self.rb_reset = int(now)        # (seconds, compared with ms: as Redis does)
+        # (reply list, bytes before it) when a deferred-length reply began: Redis's
+        # reply buffer takes nothing after it (security/outputlimits.py)
+        self.rb_defer: Any = None
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
 
@@ -251,6 +262,10 @@ class Client(RequestParser, ReplyWriter):
                 self._serve_read(data, size)
             if self._pending and self.qb_big < 0:
                 querybuf_held(self)
+            # maxmemory-clients (every client is gated while it is set): count this
+            # client now, unless its replies wait for the batch's write (then after it).
+            if self.gated and self.state.client_eviction is not None and not self.out:
+                self.state.client_eviction.after_io(self)
         except Exception:  # never let a bug escape into the hub
             self.state.log("warning", "Closing client after internal error: %s"
                            % traceback.format_exc())
@@ -682,8 +697,10 @@ class Client(RequestParser, ReplyWriter):
             # EXEC runs its queue checking only the ACL rules again (execCommand): the
             # other refusals were decided when EXEC itself was gated.
             return self.user.restricted and self._acl_refused(cmd, args)
-        if self.state.normal_output_limited and self.out and close_if_over(self):
-            return True     # past client-output-buffer-limit: nothing more runs
+        if self.state.normal_output_limited:
+            if self.out and close_if_over(self):
+                return True     # past client-output-buffer-limit: nothing more runs
+            deferred_reply(self, cmd, args)
         if not self.authenticated and not self.state.acl.open \
                 and "no_auth" not in cmd.flags:
             self._refuse(cmd, errors.NOAUTH)
@@ -692,6 +709,9 @@ class Client(RequestParser, ReplyWriter):
                                          and "no_multi" in cmd.flags) \
                 and self._acl_refused(cmd, args):
             return True
+        eviction = self.state.client_eviction
+        if eviction is not None and eviction.before_command(self):
+            return True     # maxmemory-clients evicted this client: nothing more runs
         if self.state.maxmemory_gate and refuse_oom(self, cmd, args):
             return True
         denied = self.state.write_denied

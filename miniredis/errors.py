@@ -199,6 +199,7 @@ TRACKING_PREFIX_OVERLAP = (
     "ERR Prefix '{}' overlaps with another provided prefix '{}'. "
     "Prefixes for a single client must not overlap.")
 TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
+CLIENT_EVICTION_DISABLED = "ERR maxmemory-clients is disabled."  # DEBUG CLIENT-EVICTION
 UNKNOWN_SUBCOMMAND_OR_ARITY = ("ERR unknown subcommand or wrong number of arguments for '{}'. "
                                "Try {} HELP.")
 DEBUG_NOT_ALLOWED = (

@@ -142,14 +142,16 @@ def apply_config(state: "ServerState", startup: bool = False,
         for client in list(state.clients.values()):
             client._update_gate()
     if gate and not startup:
-        used = state.memory.used()
+        used = state.memory.used() - state.memory.replicas_share()
         if maxmemory_changed and used > config["maxmemory"]:
             state.log("warning", "WARNING: the new maxmemory value set via CONFIG SET "
                       "(%d) is smaller than the current memory usage (%d). This will "
                       "result in key eviction and/or the inability to accept new write "
                       "commands depending on the maxmemory-policy."
                       % (config["maxmemory"], used))
-        evictor(state).perform()
+        # As Redis's startEvictionTimeProc: evicted from the event loop, right after
+        # this command (inside EXEC, after the transaction), not from CONFIG SET itself.
+        evictor(state).start_soon()
 
 
 # -- the check before each command -----------------------------------------------------
@@ -249,7 +251,7 @@ class Evictor:
             return EVICT_OK
         if state.repl.master_host is not None and config["replica-ignore-maxmemory"]:
             return EVICT_OK     # a replica: its master evicts (and sends the DELs)
-        used = state.memory.used()
+        used = state.memory.used() - state.memory.replicas_share()
         if used <= limit:
             return EVICT_OK
         policy = config["maxmemory-policy"]
@@ -320,6 +322,17 @@ class Evictor:
         return size
 
     # -- carrying on later ----------------------------------------------------------------
+    def start_soon(self) -> None:
+        """Evict from a loop callback, once the running command (or batch) is done:
+        the invalidations and replies its evictions queue are then written before any
+        other client is read, as Redis's beforeSleep writes them after its eviction
+        timer. Without a loop (a bare state), at once."""
+        loop = self.state.loop
+        if loop is None:
+            self.perform()
+        else:
+            loop.run_callback(self.perform)
+
     def _start_timer(self) -> bool:
         """Go on evicting from the event loop; False if there is no loop (embedded
         state without a server: the caller just keeps going)."""

@@ -14,20 +14,23 @@
 * expiry entries: ``EXPIRE_OVERHEAD`` per key with a TTL (a count, O(1)).
 * clients: per connection CLIENT LIST's tot-mem (:func:`miniredis.querybuf.client_memory`:
   its pending replies, the modelled query buffer, fixed costs), summed by the cron
-  (``refresh_clients``) rather than on every command.
+  (``refresh_clients``) rather than on every command, replicas apart;
+* the replication buffer (backlog and replicas' unsent stream), of which maxmemory
+  leaves out what goes beyond the backlog's size (``replicas_share``).
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 from .datatypes.memsize import EXPIRE_OVERHEAD, KEY_OVERHEAD
-from .querybuf import client_memory
+from .querybuf import argv_memory, client_memory
 
 if TYPE_CHECKING:  # pragma: no cover
     from .state import ServerState
 
 STARTUP_BYTES = 1024 * 1024     # used_memory_startup (see the module docstring)
 SCRIPT_BYTES = 1024             # a cached script's compiled function and body
+_REPL_BLOCK_OVERHEAD = 40 + 24  # sizeof(replBufBlock) + sizeof(listNode)
 
 
 class Memory:
@@ -38,14 +41,49 @@ class Memory:
         self.startup = STARTUP_BYTES
         self.peak = STARTUP_BYTES
         self.clients = 0            # refreshed by refresh_clients (cron, INFO)
+        self.clients_stale = False  # a client closed since: re-sum before the next use
 
     def refresh_clients(self) -> int:
-        """Re-sum the clients' memory (O(clients): cron and INFO only)."""
+        """Re-sum the clients' memory (O(clients): cron and INFO only; after a client
+        closed, at the next look): the normal, pub/sub and master clients, Redis's
+        mem_clients_normal. A replica's unsent stream is the replication buffer's
+        (:meth:`replication`), as Redis's replicas share it."""
         total = 0
+        is_replica = self.state.replicas.is_replica
         for client in self.state.clients.values():
-            total += client_memory(client)
+            if not is_replica(client):
+                # (an incomplete request's arguments already read count: Redis has
+                # made them objects)
+                total += client_memory(client, argv_memory(client) if client._pending
+                                       else (0, 0))
         self.clients = total
+        self.clients_stale = False
         return total
+
+    def replication(self) -> int:
+        """The replication buffer Redis's backlog and replicas share (its
+        repl_buffer_mem): as long as the longest of them needs."""
+        replicas = getattr(self.state, "replicas", None)
+        return replicas.buffer_memory()[0] if replicas is not None else 0
+
+    def replicas_share(self) -> int:
+        """The replication buffer beyond the backlog's own size (with Redis's
+        allowance for its blocks): what lagging replicas hold, which maxmemory leaves
+        out of ``used`` (freeMemoryGetNotCountedMemory)."""
+        shared = self.replication()
+        size = self.state.config.values["repl-backlog-size"]
+        if shared > size:
+            counted = size + (size // 16384 + 1) * _REPL_BLOCK_OVERHEAD
+            if shared > counted:
+                return shared - counted
+        return 0
+
+    def not_counted(self) -> int:
+        """INFO's mem_not_counted_for_evict: the replicas' share and the AOF buffer
+        (which ``used`` does not count in the first place)."""
+        aof = self.state.aof
+        aof_buffer = len(getattr(aof, "buf", b"") or b"") if aof is not None else 0
+        return self.replicas_share() + aof_buffer
 
     def scripts(self) -> int:
         scripting = getattr(self.state, "scripting", None)
@@ -54,7 +92,9 @@ class Memory:
     def used(self) -> int:
         """used_memory now: settles every database's pending writes (cheap: only the
         keys written since the last call are re-estimated) and tracks the peak."""
-        total = self.startup + self.clients + self.scripts()
+        if self.clients_stale:
+            self.refresh_clients()
+        total = self.startup + self.clients + self.scripts() + self.replication()
         for db in self.state.dbs:
             if db.touched:
                 db.settle()
@@ -83,6 +123,6 @@ class Memory:
         aof = self.state.aof
         aof_buffer = len(getattr(aof, "buf", b"") or b"") if aof is not None else 0
         # The AOF buffer is shown but, as Redis does for eviction, not counted.
-        total = self.startup + self.clients + self.scripts() + tables
+        total = self.startup + self.clients + self.scripts() + tables + self.replication()
         return {"used": used, "dbs": dbs, "keys": keys, "overhead": total,
                 "aof": aof_buffer, "dataset": max(used - total, 0)}

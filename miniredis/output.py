@@ -4,9 +4,14 @@ A client's replies collect in ``out`` (a list of bytes) while its read is served
 leave in one ``os.write`` (:meth:`ReplyWriter.flush`), or together with the other
 clients of the same poll (:meth:`ReplyWriter.send_batched`, called by
 :class:`miniredis.readiness.ReadyQueue`). What the socket does not take waits in
-``_unsent`` and the client stops being read until it is written (back-pressure, as
-Redis's clients with pending writes). Pub/sub messages to other clients are queued
-by :meth:`ReplyWriter.push` and flushed once per publishing batch; a subscriber past
+``_unsent`` until the socket is writable again. Like Redis, which reads a client
+whatever replies it has not taken yet (a pipeline written whole before its replies
+are read must not dead-lock; client-output-buffer-limit and maxmemory-clients are
+what bound them), the client goes on being read meanwhile, but only until
+``UNSENT_READ_LIMIT`` bytes wait: then it is not read again until it takes them
+(back-pressure), so a client that never reads costs bounded memory even with no limit
+configured. Pub/sub messages to other clients are queued by
+:meth:`ReplyWriter.push` and flushed once per publishing batch; a subscriber past
 ``client-output-buffer-limit pubsub`` is disconnected.
 
 :class:`miniredis.connection.Client` inherits this; the attributes it uses (``out``,
@@ -20,6 +25,8 @@ from typing import Any
 from .security.outputlimits import close_if_over, past_limits
 
 _write = os.write
+
+UNSENT_READ_LIMIT = 64 * 1024 * 1024    # unsent replies past which reading stops
 
 
 class ReplyWriter:
@@ -47,6 +54,8 @@ class ReplyWriter:
         state.stats.total_net_output_bytes += size
         if self._unsent:
             self._unsent += data
+            if len(self._unsent) > UNSENT_READ_LIMIT and self._read_watcher is not None:
+                self._read_watcher.stop()       # back-pressure (see the module)
             return
         try:
             sent = _write(self.fd, data)    # (not closed: checked above)
@@ -67,14 +76,17 @@ class ReplyWriter:
             return
         if self.out:
             self.flush()
+        eviction = self.state.client_eviction
+        if eviction is not None:        # maxmemory-clients, after the write (beforeSleep)
+            eviction.after_io(self)
         if self.closing and not self._unsent and not self.out:
             self.close()
 
     def _wait_writable(self, data: bytes, sent: int) -> None:
-        """Back-pressure: keep what the socket did not take and stop reading until
-        the client takes its replies."""
+        """Keep what the socket did not take, to write when it is writable; past
+        ``UNSENT_READ_LIMIT`` stop reading the client until it takes its replies."""
         self._unsent = bytearray(data[sent:])
-        if self._read_watcher is not None:
+        if len(self._unsent) > UNSENT_READ_LIMIT and self._read_watcher is not None:
             self._read_watcher.stop()
         self._write_watcher = self._loop.io(self.fd, 2)
         self._write_watcher.start(self._on_writable)
@@ -88,15 +100,22 @@ class ReplyWriter:
             self.close()
             return
         del self._unsent[:sent]
+        eviction = self.state.client_eviction
+        if eviction is not None:        # (writeToClient updates the client's memory)
+            eviction.update(self)
+        watcher = self._read_watcher
         if self._unsent:
+            if watcher is not None and not watcher.active and not self.closing \
+                    and len(self._unsent) <= UNSENT_READ_LIMIT:
+                watcher.start(self.on_readable)     # under the limit again: read on
             return
         self._write_watcher.stop()
         self._write_watcher.close()
         self._write_watcher = None
         if self.closing:
             self.close()
-        elif self._read_watcher is not None:
-            self._read_watcher.start(self.on_readable)
+        elif watcher is not None and not watcher.active:
+            watcher.start(self.on_readable)
 
     def push(self, data: bytes) -> None:
         """Queue an out-of-band message (pub/sub) for this client.
@@ -108,6 +127,9 @@ class ReplyWriter:
         if self.closed:
             return
         self.out.append(data)
+        eviction = self.state.client_eviction
+        if eviction is not None:    # (as Redis: counted as the message is queued)
+            eviction.update(self)
         if self.in_callback or self._flush_scheduled:
             return
         if self._loop is None:
@@ -123,6 +145,9 @@ class ReplyWriter:
             return
         self.flush()
         self._check_output_limit()
+        eviction = self.state.client_eviction
+        if eviction is not None:        # maxmemory-clients, after the write (beforeSleep)
+            eviction.after_io(self)
         if self.closing and not self._unsent and not self.out:
             self.close()
 

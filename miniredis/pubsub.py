@@ -103,4 +103,12 @@ def update_subscribed(client: "Client") -> None:
     """Keep ``client.subscribed`` (and so its dispatch gate) true to its subscriptions."""
     client.subscribed = bool(client.subscriptions or client.psubscriptions
                              or client.ssubscriptions)
+    # The most channels each of its dicts held (their bucket arrays never shrink:
+    # tot-mem counts them, querybuf.structures_memory).
+    high = client.sub_high
+    channels, shard = len(client.subscriptions), len(client.ssubscriptions)
+    if channels or shard or high:
+        if not high or channels > high[0] or shard > high[1]:
+            client.sub_high = (max(channels, high[0] if high else 0),
+                               max(shard, high[1] if high else 0))
     client._update_gate()

@@ -28,6 +28,7 @@ other read is replayed here as the reads Redis would have made.
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from typing import Any, Iterable, List, Tuple
 
 IOBUF_LEN = 16 * 1024           # PROTO_IOBUF_LEN
@@ -256,7 +257,9 @@ class ClientsCron:
         self._input_peaks = [0] * self.SLOTS
 
     def run(self, clients: Iterable[Any], hz: int, reply_peak_reset_ms: int = PEAK_RESET_MS,
-            reply_resizing: bool = True) -> None:
+            reply_resizing: bool = True, eviction: Any = None) -> None:
+        """One call of clientsCron (``eviction``: maxmemory-clients' ClientEviction,
+        which counts each client seen and then evicts as beforeSleep would)."""
         everyone = list(clients)
         count = len(everyone)
         now = time.time()
@@ -279,11 +282,15 @@ class ClientsCron:
             usage = malloc_size(client.qb_alloc)
             if usage > peaks[slot]:
                 peaks[slot] = usage
+            if eviction is not None:
+                eviction.cron(client)
             if client._unsent or client._over_soft_limit_since:
                 # clientsCron's closeClientOnOutputBufferLimitReached: a soft limit
                 # runs out without new output too.
                 client.check_output_limits()
         self._next = start + iterations
+        if eviction is not None:
+            eviction.evict()
 
     def recent_max_input(self) -> int:
         """client_recent_max_input_buffer."""
@@ -326,9 +333,95 @@ def argv_memory(client: Any, args: Any = None) -> Tuple[int, int]:
     return total, count
 
 
-def client_memory(client: Any, argv: Tuple[int, int] = (0, 0)) -> int:
-    """tot-mem of CLIENT LIST (getClientMemoryUsage): replies, the query buffer's
-    allocation, the client structure, its reply buffer and its arguments (``argv``
-    from :func:`argv_memory`: their bytes plus a pointer each)."""
-    return (client.output_pending + malloc_size(client.qb_alloc) + CLIENT_FIXED
-            + client.rb_size + argv[0] + 8 * argv[1])
+def client_memory(client: Any, argv: Tuple[int, int] = (0, 0), output: int = -1) -> int:
+    """tot-mem of CLIENT LIST (getClientMemoryUsage): replies (``output``, when the
+    caller knows it), the query buffer's allocation, the client structure, its reply
+    buffer, its arguments (``argv`` from :func:`argv_memory`: their bytes plus a pointer
+    each) and what its transaction, watched keys, subscriptions and tracking prefixes
+    cost (:func:`structures_memory`)."""
+    if output < 0:
+        output = client.output_pending
+    return (output + malloc_size(client.qb_alloc) + CLIENT_FIXED
+            + client.rb_size + argv[0] + 8 * argv[1] + structures_memory(client))
+
+
+_WATCHED_KEY = 24 + 32          # a list node and a watchedKey per watched key
+_MULTI_CMD = 24                 # sizeof(multiCmd), per slot of the queue's array
+_DICT_ENTRY = 24                # sizeof(dictEntry); a bucket pointer is 8
+_RAX_NODE = 4 * 8               # sizeof(raxNode) * sizeof(raxNode*), as Redis counts it
+
+
+def dict_slots(high_water: int) -> int:
+    """The buckets of a dict that held at most ``high_water`` entries (it grows to the
+    next power of two when full, from 4, and never shrinks; a rehash in progress, whose
+    two tables both count in Redis, is not modelled: its pace depends on the keys'
+    random hashes)."""
+    if not high_water:
+        return 0
+    return max(4, 1 << (high_water - 1).bit_length())
+
+
+def structures_memory(client: Any) -> int:
+    """multiStateMemOverhead + pubsubMemOverhead + the tracking prefixes' rax: what
+    Redis adds to tot-mem for a client's queued commands (their arguments' bytes and a
+    pointer each, plus the queue's array, doubling from 2), its watched keys, its
+    patterns (a list node each), its channels and shard channels (an entry each plus
+    the dicts' buckets) and its BCAST prefixes (per rax node)."""
+    mem = len(client.watched) * _WATCHED_KEY
+    queued = client.multi
+    if queued:
+        mem += client.multi_mem + _MULTI_CMD * max(2, 1 << (len(queued) - 1).bit_length())
+    if client.sub_high:
+        mem += (_DICT_ENTRY * (len(client.subscriptions) + len(client.ssubscriptions))
+                + 8 * (dict_slots(client.sub_high[0]) + dict_slots(client.sub_high[1]))
+                + 24 * len(client.psubscriptions))
+    elif client.psubscriptions:
+        mem += 24 * len(client.psubscriptions)
+    tracking = client.tracking
+    if tracking is not None and tracking.rax is not None:
+        mem += _RAX_NODE * tracking.rax.nodes
+    return mem
+
+
+class RaxShape:
+    """How many nodes Redis's radix tree (rax) of a BCAST client's prefixes has, kept
+    as prefixes are added (they are never removed one by one). A rax node stands at
+    the root, at every key, at every position where keys branch and at each child of
+    such a branch; runs of single-child positions between them are compressed into
+    one node."""
+
+    __slots__ = ("keys", "_points")
+
+    def __init__(self) -> None:
+        self.keys: List[bytes] = []         # sorted
+        self._points = {b""}                # the positions that are nodes
+
+    @property
+    def nodes(self) -> int:
+        return len(self._points)
+
+    def add(self, key: bytes) -> None:
+        keys = self.keys
+        at = bisect_left(keys, key)
+        if at < len(keys) and keys[at] == key:
+            return
+        points = self._points
+        points.add(key)
+        # The neighbours in order share the longest prefixes with the new key.
+        for other in keys[max(0, at - 1):at + 1]:
+            common = _common_length(key, other)
+            if common < len(key) and common < len(other):
+                # They branch at ``common``: the branch and both children are nodes.
+                points.add(key[:common])
+                points.add(key[:common + 1])
+                points.add(other[:common + 1])
+        keys.insert(at, key)
+
+
+def _common_length(a: bytes, b: bytes) -> int:
+    """Length of the common prefix of ``a`` and ``b``."""
+    size = min(len(a), len(b))
+    i = 0
+    while i < size and a[i] == b[i]:
+        i += 1
+    return i

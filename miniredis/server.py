@@ -32,7 +32,7 @@ from .errors import MAX_CLIENTS
 from .log import configured_logger
 from .readiness import ReadyQueue
 from .replication import replica, restart
-from .security import outputlimits
+from .security import clientevict, outputlimits
 from .security.protected import refuse_connection
 from .shutdown import Shutdown
 from .state import ServerState
@@ -125,6 +125,7 @@ class Server(DataAccess):
         restart.after_load(self.state)        # the RDB's place in replication history
         evict.apply_config(self.state, startup=True)   # maxmemory: gates, LFU maps
         outputlimits.apply(self.state)      # client-output-buffer-limit normal
+        clientevict.apply(self.state)       # maxmemory-clients
 
     # -- addresses ----------------------------------------------------------------
     @property
@@ -549,7 +550,8 @@ class Server(DataAccess):
                     state.blocking.serve_ready()
                 self._close_idle_clients()
                 state.clients_cron.run(state.clients.values(), hz,
-                                       state.reply_peak_reset_ms, state.reply_resizing)
+                                       state.reply_peak_reset_ms, state.reply_resizing,
+                                       state.client_eviction)
                 state.memory_cron()           # used_memory follows idle-time writes
                 if state.tracking.clients:    # tracking-table-max-keys, as serverCron
                     state.tracking.limit()

@@ -54,6 +54,7 @@ class Stats:
         self.keyspace_misses = 0
         self.expired_keys = 0
         self.evicted_keys = 0
+        self.evicted_clients = 0        # maxmemory-clients (security/clientevict.py)
         self.lazyfreed_objects = 0      # INFO memory (miniredis.datatypes.lazyfree)
         self.total_net_input_bytes = 0
         self.total_net_output_bytes = 0
@@ -182,6 +183,8 @@ class ServerState:
         self.gate_all = False
         # client-output-buffer-limit normal is set (security/outputlimits.py)
         self.normal_output_limited = False
+        # maxmemory-clients is set: its ClientEviction (security/clientevict.py)
+        self.client_eviction: Any = None
         from .latency import LatencyMonitor
         self.latency = LatencyMonitor()     # LATENCY events (latency-monitor-threshold)
         self.on_client_close.append(self._forget_client)
@@ -234,7 +237,7 @@ class ServerState:
     def refresh_gates(self) -> None:
         """Recompute ``gate_all`` and every client's slow-path flag after it changed."""
         gate_all = bool(self.monitors) or self.pause.type != 0 or self.repl.loading \
-            or self.normal_output_limited
+            or self.normal_output_limited or self.client_eviction is not None
         if gate_all != self.gate_all:
             self.gate_all = gate_all
             for client in list(self.clients.values()):
@@ -246,6 +249,9 @@ class ServerState:
 
     def _forget_client(self, client: "Client") -> None:
         self.pause.forget(client)
+        self.memory.clients_stale = True    # (its memory goes at the next look)
+        if self.client_eviction is not None:
+            self.client_eviction.forget(client)
         if self.monitors.pop(client.id, None) is not None:
             self.refresh_gates()
 

@@ -31,6 +31,7 @@ import random
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .datatypes.lazyfree import tracking_table_freed
+from .querybuf import RaxShape
 from .scripting import script_running
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,7 +54,7 @@ class ClientTracking:
     """One client's tracking mode (its CLIENT_TRACKING_* flags in Redis)."""
 
     __slots__ = ("redirect", "bcast", "optin", "optout", "noloop", "caching",
-                 "broken", "prefixes", "candidate", "inner")
+                 "broken", "prefixes", "candidate", "inner", "rax")
 
     def __init__(self) -> None:
         self.redirect = 0                  # client id, 0: none
@@ -69,6 +70,7 @@ class ClientTracking:
         # the end of the batch.
         self.candidate: Optional[Tuple[Any, List[bytes], int, bool]] = None
         self.inner: Optional[Tuple[Any, List[bytes], int, bool]] = None  # within EXEC
+        self.rax: Any = None               # the prefixes' rax shape (tot-mem), BCAST
 
     def flags(self) -> List[bytes]:
         """TRACKINGINFO's flags after "on", in Redis's order."""
@@ -137,7 +139,10 @@ class Tracking:
         mode.bcast = mode.optin = mode.optout = mode.noloop = False
         if bcast:
             mode.bcast = True
+            if mode.rax is None:
+                mode.rax = RaxShape()
             for prefix in prefixes or [b""]:
+                mode.rax.add(prefix)
                 entry = self.prefixes.get(prefix)
                 if entry is None:
                     entry = self.prefixes[prefix] = _Prefix()

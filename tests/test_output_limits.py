@@ -134,9 +134,52 @@ def _keys_past_the_limit(port: int, protocol: int, admin: RawConnection) -> List
         _restore(admin)
 
 
+def _deferred_length_replies(port: int, protocol: int, admin: RawConnection) -> List[Any]:
+    """Redis's unit/obuf-limits "KEYS stopped mid-run": a reply of about 112 KB against
+    a 100,000-byte limit: KEYS (a deferred-length reply: none of it stays in the 16 KB
+    reply buffer) closes the client. An LRANGE reply of 86 KB (its first 16 KB in the
+    buffer) does not, nor do smaller deferred-length replies. (Sizes chosen away from
+    the limit: Redis counts its reply list in 20 KB allocations, we in bytes.)"""
+    _limited(admin, "normal 100000 0 0")
+    try:
+        admin.call("FLUSHDB")
+        prefix = "long-key-name-prefix-of-100-chars" + "-" * 67
+        for i in range(1000):
+            admin.call("SET", "%s%d" % (prefix, i), "v")
+        for _ in range(85):
+            admin.call("RPUSH", "list", "x" * 1000)
+        outcomes = []
+        for command in (b"KEYS long*", b"LRANGE list 0 -1", b"KEYS long-key-name-prefix*9",
+                        b"ZRANGEBYSCORE nosuchkey -inf +inf"):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(b"SELECT 9\r\nCLIENT SETNAME deferred\r\n" + command
+                         + b"\r\nPING\r\n")
+            time.sleep(0.2)
+            outcomes.append([_connected(admin, b"deferred"), len(_received_now(sock))])
+            sock.close()
+        return outcomes + [admin.call("PING")]
+    finally:
+        admin.call("FLUSHDB")
+        _restore(admin)
+
+
+def _received_now(sock: socket.socket) -> bytes:
+    """What the server has sent so far (or until it closed the connection)."""
+    sock.settimeout(0.5)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+    except (ConnectionResetError, socket.timeout):
+        return data
+
+
 @pytest.mark.parametrize("scenario", [
     _single_big_reply, _pipeline_crossing_the_limit, _transaction_runs_whole,
-    _endless_replies_stop, _keys_past_the_limit,
+    _endless_replies_stop, _keys_past_the_limit, _deferred_length_replies,
 ], ids=lambda scenario: scenario.__name__.strip("_"))
 def test_normal_output_limit_as_redis(differ, scenario):
     compare_scenario(differ, scenario, protocols=(2,))

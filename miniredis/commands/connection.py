@@ -8,6 +8,7 @@ from ..args import parse_int, to_int
 from ..errors import CommandError
 from ..protocol import OK, PONG, Map, Raw, Set, Simple, Verbatim
 from ..querybuf import argv_memory, client_memory
+from ..security.clientevict import no_evict_changed
 from . import command, container, lookup
 
 REDIS_VERSION = "7.0.15"
@@ -372,7 +373,7 @@ def client_line(client, now: float, args: Optional[List[bytes]] = None) -> str:
     argv = argv_memory(client, args)
     return (
         "id=%d addr=%s laddr=%s fd=%d name=%s age=%d idle=%d flags=%s db=%d sub=%d psub=%d "
-        "ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=0 rbs=%d rbp=%d "
+        "ssub=%d multi=%d qbuf=%d qbuf-free=%d argv-mem=%d multi-mem=%d rbs=%d rbp=%d "
         "obl=0 oll=0 omem=%d tot-mem=%d events=r cmd=%s user=%s redir=%d resp=%d "
         "lib-name=%s lib-ver=%s"
         % (client.id, client.addr, client.laddr, client.fd, client.name or "",
@@ -381,7 +382,8 @@ def client_line(client, now: float, args: Optional[List[bytes]] = None) -> str:
            client_flags(client), client.db.id, len(client.subscriptions),
            len(client.psubscriptions), len(client.ssubscriptions),
            -1 if client.multi is None else len(client.multi),
-           qbuf, max(client.qb_alloc - qbuf, 0), argv[0], client.rb_size, client.rb_peak,
+           qbuf, max(client.qb_alloc - qbuf, 0), argv[0], client.multi_mem, client.rb_size,
+           client.rb_peak,
            pending, client_memory(client, argv),
            client.last_command.lower(), client.user.name_text,
            -1 if client.tracking is None else client.tracking.redirect, client.resp,
@@ -537,6 +539,7 @@ def client_no_evict(client, args: List[bytes]):
     if mode not in (b"on", b"off"):
         raise CommandError(errors.SYNTAX)
     client.no_evict = mode == b"on"
+    no_evict_changed(client)        # (it leaves or joins maxmemory-clients' buckets)
     return OK
 
 

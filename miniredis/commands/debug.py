@@ -518,6 +518,15 @@ def _debug_replybuffer(client, args: List[bytes]):
     return OK
 
 
+def _debug_client_eviction(client, args: List[bytes]):
+    # maxmemory-clients' buckets (security/clientevict.py)
+    from ..security.clientevict import debug_info
+    text = debug_info(client.state)
+    if not text:
+        raise CommandError(errors.CLIENT_EVICTION_DISABLED)
+    return Verbatim(text)
+
+
 def _debug_ok(client, args: List[bytes]):
     return OK
 
@@ -576,6 +585,7 @@ _DEBUG: Dict[bytes, Tuple[Callable[..., Any], int, int]] = {
     b"pause-cron": (_setter("pause_cron"), 3, 3),
     b"config-rewrite-force-all": (_debug_config_rewrite_force_all, 2, 2),
     b"replybuffer": (_debug_replybuffer, 4, 4),
+    b"client-eviction": (_debug_client_eviction, 2, 2),
     b"replicate": (_debug_replicate, 3, _MANY),
     b"segfault": (_debug_crash, 2, _MANY), b"panic": (_debug_crash, 2, _MANY),
     b"assert": (_debug_crash, 2, _MANY),

@@ -14,6 +14,7 @@ from ..glob import compile_pattern
 from ..commandtips import tips_of
 from ..keyspecs import has_keys, keys_and_flags, specs_of
 from ..state import resident_bytes
+from ..security import clientevict
 from ..security.categories import categories as _categories
 from ..histogram import has_histogram, percentiles
 from ..protocol import OK, Map, Set, Simple, Verbatim
@@ -167,7 +168,7 @@ def _section_memory(state) -> List[str]:
         "allocator_rss_ratio:%.2f" % frag, "allocator_rss_bytes:%d" % (rss - used),
         "rss_overhead_ratio:1.00", "rss_overhead_bytes:0",
         "mem_fragmentation_ratio:%.2f" % frag, "mem_fragmentation_bytes:%d" % (rss - used),
-        "mem_not_counted_for_evict:%d" % figures["aof"], "mem_replication_backlog:%d" % (
+        "mem_not_counted_for_evict:%d" % memory.not_counted(), "mem_replication_backlog:%d" % (
             state.repl_feed.backlog.histlen if state.repl_feed is not None else 0),
         "mem_total_replication_buffers:%d" % replication_buffers,
         "mem_clients_slaves:%d" % replica_buffers,
@@ -204,7 +205,7 @@ def _section_stats(state) -> List[str]:
         "sync_partial_err:%d" % state.replicas.sync_partial_err,
         "expired_keys:%d" % stats.expired_keys, "expired_stale_perc:0.00",
         "expired_time_cap_reached_count:0", "expire_cycle_cpu_milliseconds:0",
-        "evicted_keys:%d" % stats.evicted_keys, "evicted_clients:0",
+        "evicted_keys:%d" % stats.evicted_keys, "evicted_clients:%d" % stats.evicted_clients,
         "total_eviction_exceeded_time:0", "current_eviction_exceeded_time:0",
         "keyspace_hits:%d" % stats.keyspace_hits, "keyspace_misses:%d" % stats.keyspace_misses,
         "pubsub_channels:%(pubsub_channels)d" % pubsub,
@@ -492,6 +493,7 @@ def _apply_memory(state, old: dict) -> Optional[str]:
     # gates, LFU maps, evict if now over
     evict.apply_config(state, maxmemory_changed=old.get("maxmemory", state.config["maxmemory"])
                        != state.config["maxmemory"])
+    clientevict.apply(state)    # (maxmemory-clients may be a percentage of maxmemory)
     return None
 
 
@@ -552,6 +554,7 @@ _APPLY = {
     "min-replicas-to-write": _apply_min_replicas,
     "min-replicas-max-lag": _apply_min_replicas,
     "maxmemory": _apply_memory, "maxmemory-policy": _apply_memory,
+    "maxmemory-clients": lambda state, old: clientevict.apply(state),
     "port": _apply_listeners("Unable to listen on this port. Check server logs.", True),
     "bind": _apply_listeners("Failed to bind to specified addresses.", False),
 }

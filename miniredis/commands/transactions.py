@@ -157,6 +157,7 @@ def _reset_client(client: "Client") -> None:
 def _end_multi(client: "Client") -> None:
     client.multi = None
     client.multi_error = False
+    client.multi_mem = 0
     client._update_gate()
 
 
@@ -169,7 +170,10 @@ def queue_command(client: "Client", cmd: Command, args: List[bytes]) -> bool:
     if "no_multi" in cmd.flags:
         client._refuse(cmd, errors.NOT_ALLOWED_IN_MULTI)
         return True
-    client.multi.append(args)
+    if not (client.multi_error or client.watch_dirty):
+        # (as Redis's queueMultiCommand: a doomed transaction queues nothing more)
+        client.multi.append(args)
+        client.multi_mem += sum(map(len, args)) + 8 * len(args)   # CLIENT LIST multi-mem
     client.out.append(b"+QUEUED\r\n")
     return True
 
@@ -198,6 +202,7 @@ def multi(client: "Client", args: List[bytes]) -> Any:
     _watches(client.state)  # registers the RESET and disconnect hooks
     client.multi = []
     client.multi_error = False
+    client.multi_mem = 0
     client._update_gate()
     return OK
 

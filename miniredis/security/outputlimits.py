@@ -11,6 +11,12 @@ CLOSE_ASAP). A transaction runs whole: the limit is looked at between requests, 
 EXEC is one request. With the default ``normal 0 0 0`` nothing here runs: while a
 normal limit is set every client takes the dispatcher's slow path, which looks at its
 output before each request, and the write path looks once more.
+
+Replies whose length Redis cannot know before building them (KEYS, SINTER, the
+BYSCORE/BYLEX ranges, XRANGE, SLOWLOG GET, PUBSUB CHANNELS: addReplyDeferredLen) start
+with a placeholder in the reply list; from then on the reply buffer takes nothing (it
+only fills while the list is empty), so such a reply counts whole against the limit,
+and the buffer absorbs only what came before it (:func:`deferred_reply`).
 """
 from __future__ import annotations
 
@@ -39,6 +45,37 @@ def past_limits(used: int, limits: Tuple[int, int, int],
     return over, since
 
 
+# Commands whose reply Redis starts with addReplyDeferredLen (ZRANGE: with BYSCORE or
+# BYLEX only).
+_DEFERRED_LEN = frozenset((
+    "keys", "sinter", "zrangebyscore", "zrevrangebyscore", "zrangebylex",
+    "zrevrangebylex", "xrange", "xrevrange", "slowlog|get", "pubsub|channels",
+    "pubsub|shardchannels"))
+
+
+def deferred_reply(client: Any, cmd: Any, args: Any) -> None:
+    """Before ``cmd`` runs (a normal limit is set): if its reply starts with a deferred
+    length, remember how much output came before it in this reply list."""
+    name = cmd.fullname
+    if name not in _DEFERRED_LEN and not (
+            name == "zrange" and any(arg.lower() in (b"byscore", b"bylex")
+                                     for arg in args[4:])):
+        return
+    marker = client.rb_defer
+    if marker is None or marker[0] is not client.out:
+        client.rb_defer = (client.out, client.output_pending)
+
+
+def _absorbed(client: Any) -> int:
+    """How much of the pending output Redis's reply buffer holds: all it can, unless
+    a deferred-length reply began in the current reply list, after which it takes
+    nothing."""
+    marker = client.rb_defer
+    if marker is not None and marker[0] is client.out:
+        return min(client.rb_size, marker[1])
+    return client.rb_size
+
+
 def apply(state: "ServerState") -> None:
     """The normal class's limits changed (or the server starts): put every client on
     the slow path while one is set."""
@@ -60,7 +97,7 @@ def room(client: Any) -> Optional[int]:
     hard = state.config.values["client-output-buffer-limit"]["normal"][0]
     if not hard:
         return None
-    return max(0, hard + client.rb_size - client.output_pending) + 1
+    return max(0, hard + _absorbed(client) - client.output_pending) + 1
 
 
 def draws(client: Any, wanted: int) -> int:
@@ -78,7 +115,7 @@ def close_if_over(client: Any) -> bool:
     if client.subscribed or client.kind != "normal" or client.closing \
             or client.obeyed or state.replicas.is_replica(client):
         return False
-    used = client.output_pending - client.rb_size   # (the reply buffer's part is free)
+    used = client.output_pending - _absorbed(client)   # (the reply buffer's part is free)
     over, client._over_soft_limit_since = past_limits(
         used, state.config.values["client-output-buffer-limit"]["normal"],
         client._over_soft_limit_since)
