@@ -246,11 +246,18 @@ class Evictor:
     def _run(self) -> int:
         state = self.state
         config = state.config.values
-        limit = config["maxmemory"]
-        if not limit or state.busy_script is not None:
-            return EVICT_OK
+        if state.busy_script is not None:
+            return EVICT_OK     # (isSafeToPerformEvictions: no metrics either)
         if state.repl.master_host is not None and config["replica-ignore-maxmemory"]:
             return EVICT_OK     # a replica: its master evicts (and sends the DELs)
+        return _exceeded(state.stats, self._evict_over_limit(config))
+
+    def _evict_over_limit(self, config: Any) -> int:
+        """performEvictions past its safety checks, up to its update_metrics."""
+        state = self.state
+        limit = config["maxmemory"]
+        if not limit:
+            return EVICT_OK
         used = state.memory.used() - state.memory.replicas_share()
         if used <= limit:
             return EVICT_OK
@@ -351,6 +358,29 @@ class Evictor:
             if timer is not None:
                 timer.stop()
                 timer.close()
+
+
+def _exceeded(stats: Any, result: int) -> int:
+    """performEvictions' update_metrics: a period over maxmemory starts with the first
+    result that is not EVICT_OK and ends (added to the total) with the next OK."""
+    if result != EVICT_OK:
+        if not stats.eviction_exceeded_since:
+            stats.eviction_exceeded_since = time.perf_counter()
+    elif stats.eviction_exceeded_since:
+        stats.total_eviction_exceeded_time += int(
+            (time.perf_counter() - stats.eviction_exceeded_since) * 1e6)
+        stats.eviction_exceeded_since = 0.0
+    return result
+
+
+def exceeded_time_lines(stats: Any) -> List[str]:
+    """INFO stats' total_eviction_exceeded_time and current_eviction_exceeded_time
+    (milliseconds; the total includes the open period)."""
+    current = int((time.perf_counter() - stats.eviction_exceeded_since) * 1e6) \
+        if stats.eviction_exceeded_since else 0
+    return ["total_eviction_exceeded_time:%d"
+            % ((stats.total_eviction_exceeded_time + current) // 1000),
+            "current_eviction_exceeded_time:%d" % (current // 1000)]
 
 
 def _scorer(state: "ServerState", policy: str) -> Any:

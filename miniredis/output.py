@@ -69,6 +69,14 @@ class ReplyWriter:
         if sent < size:
             self._wait_writable(data, sent)
 
+    def flush_replica(self) -> None:
+        """:meth:`flush` for a replica (set on it by the master): its bytes count as
+        total_net_repl_output_bytes too."""
+        stats = self.state.stats
+        before = stats.total_net_output_bytes
+        type(self).flush(self)
+        stats.total_net_repl_output_bytes += stats.total_net_output_bytes - before
+
     def send_batched(self) -> None:
         """Send the replies left for the batch's write (:meth:`ReadyQueue.write_later`);
         closes the client if it was told to close meanwhile."""

@@ -225,47 +225,59 @@ REPLY_CHUNK = 16 * 1024         # PROTO_REPLY_CHUNK_BYTES
 PEAK_RESET_MS = 5000            # reply_buffer_peak_reset_time's default
 
 
-def resize_reply_buffer(client: Any, now: float, reset_ms: int = PEAK_RESET_MS) -> None:
+def resize_reply_buffer(client: Any, now: float, reset_ms: int = PEAK_RESET_MS) -> int:
     """clientsCronResizeOutputBuffer: the reply buffer (rbs) halves towards its
     recent peak (rbp) or doubles when that peak filled it; the peak restarts every
     ``reset_ms`` (5 s; never when negative: DEBUG REPLYBUFFER) and, as in Redis, which
-    starts the clock in seconds, at the first call."""
+    starts the clock in seconds, at the first call. Returns -1 for a shrink, 1 for an
+    expansion, 0 otherwise (INFO's reply_buffer_shrinks/expands)."""
     size, peak = client.rb_size, client.rb_peak
     new = 0
+    change = 0
     if size // 2 >= REPLY_MIN and peak < size // 2:
         new = max(REPLY_MIN, peak + 1)
+        change = -1
     elif size * 2 < REPLY_CHUNK * 2 and peak == size:
         new = min(REPLY_CHUNK, size * 2)
+        change = 1
     now_ms = int(now * 1000)
     if reset_ms >= 0 and now_ms - client.rb_reset >= reset_ms:
         client.rb_peak = 0
         client.rb_reset = now_ms
     if new:
         client.rb_size = jemalloc_size(new)
+    return change
 
 
 class ClientsCron:
     """Redis's clientsCron rotation: each call serves numclients/hz clients, at least
     5 (all of them when fewer), so with many clients each is seen about once a second.
-    Also the 8 one-second slots of the largest input buffer seen
-    (clientsCronTrackExpansiveClients: INFO's client_recent_max_input_buffer)."""
+    Also the 8 one-second slots of the largest input and output buffers seen
+    (clientsCronTrackExpansiveClients: INFO's client_recent_max_input_buffer and
+    client_recent_max_output_buffer, the latter the replies a client has not taken
+    yet, as CLIENT LIST's omem), and the reply buffers' resizes (``stats``)."""
 
     SLOTS = 8
 
     def __init__(self) -> None:
         self._next = 0
         self._input_peaks = [0] * self.SLOTS
+        self._output_peaks = [0] * self.SLOTS
 
     def run(self, clients: Iterable[Any], hz: int, reply_peak_reset_ms: int = PEAK_RESET_MS,
-            reply_resizing: bool = True, eviction: Any = None) -> None:
+            reply_resizing: bool = True, eviction: Any = None,
+            stats: Any = None) -> None:
         """One call of clientsCron (``eviction``: maxmemory-clients' ClientEviction,
-        which counts each client seen and then evicts as beforeSleep would)."""
+        which counts each client seen and then evicts as beforeSleep would; ``stats``:
+        where the reply buffers' resizes are counted)."""
         everyone = list(clients)
         count = len(everyone)
         now = time.time()
         slot = int(now) % self.SLOTS
         peaks = self._input_peaks
         peaks[(slot + 1) % self.SLOTS] = 0
+        out_peaks = self._output_peaks
+        out_peaks[(slot + 1) % self.SLOTS] = 0
         if not count:
             return
         iterations = count // max(hz, 1)
@@ -278,10 +290,18 @@ class ClientsCron:
                 continue
             resize(client, now)
             if reply_resizing:
-                resize_reply_buffer(client, now, reply_peak_reset_ms)
+                change = resize_reply_buffer(client, now, reply_peak_reset_ms)
+                if change and stats is not None:
+                    if change < 0:
+                        stats.reply_buffer_shrinks += 1
+                    else:
+                        stats.reply_buffer_expands += 1
             usage = malloc_size(client.qb_alloc)
             if usage > peaks[slot]:
                 peaks[slot] = usage
+            usage = client.output_pending
+            if usage > out_peaks[slot]:
+                out_peaks[slot] = usage
             if eviction is not None:
                 eviction.cron(client)
             if client._unsent or client._over_soft_limit_since:
@@ -295,6 +315,10 @@ class ClientsCron:
     def recent_max_input(self) -> int:
         """client_recent_max_input_buffer."""
         return max(self._input_peaks)
+
+    def recent_max_output(self) -> int:
+        """client_recent_max_output_buffer."""
+        return max(self._output_peaks)
 
 
 def argv_memory(client: Any, args: Any = None) -> Tuple[int, int]:

@@ -545,13 +545,14 @@ class Server(DataAccess):
             if state.pause_cron:        # DEBUG PAUSE-CRON 1: serverCron skips its work
                 continue
             try:
+                state.stats.instant.cron(state.stats)   # instantaneous_*, every 100 ms
                 state.active_expire()
                 if state.blocking.ready:      # expired streams answer XREADGROUP waiters
                     state.blocking.serve_ready()
                 self._close_idle_clients()
                 state.clients_cron.run(state.clients.values(), hz,
                                        state.reply_peak_reset_ms, state.reply_resizing,
-                                       state.client_eviction)
+                                       state.client_eviction, state.stats)
                 state.memory_cron()           # used_memory follows idle-time writes
                 if state.tracking.clients:    # tracking-table-max-keys, as serverCron
                     state.tracking.limit()

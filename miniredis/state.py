@@ -23,6 +23,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .connection import Client
 
 
+_KEYS_PER_LOOP = 20     # ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP
+
+
 def resident_bytes() -> int:
     """The process's resident set size (INFO memory has no allocator to ask)."""
     try:
@@ -41,29 +44,51 @@ def lru_clock_now(clock: Clock) -> int:
 
 
 class Stats:
-    """Counters reported by INFO stats (reset by CONFIG RESETSTAT where Redis does)."""
+    """Counters reported by INFO stats; :meth:`reset` is CONFIG RESETSTAT's
+    resetServerStats, zeroing what Redis zeroes."""
 
     def __init__(self) -> None:
+        from .instmetrics import InstantMetrics
+        self.instant = InstantMetrics()     # instantaneous_* (sampled by the cron)
         self.reset()
-        self.total_connections_received = 0
-        self.rejected_connections = 0
 
-    def reset(self) -> None:
+    def reset(self, connections: bool = True) -> None:
+        """``connections`` False: keep the connection counts (the reset after an
+        AOF's load at start-up, which is not Redis's RESETSTAT)."""
         self.total_commands_processed = 0
+        if connections or not hasattr(self, "rejected_connections"):
+            self.total_connections_received = 0
+            self.rejected_connections = 0
         self.keyspace_hits = 0
         self.keyspace_misses = 0
         self.expired_keys = 0
+        # The active expiry cycle's (expire.c): the smoothed share of sampled keys
+        # found expired, cycles stopped by their time limit, microseconds used.
+        self.expired_stale_perc = 0.0
+        self.expired_time_cap_reached_count = 0
+        self.expire_cycle_time_used = 0
         self.evicted_keys = 0
         self.evicted_clients = 0        # maxmemory-clients (security/clientevict.py)
+        # Time over maxmemory while evicting (evict.c): closed periods, in
+        # microseconds, and the start (perf_counter) of the open one, 0 for none.
+        self.total_eviction_exceeded_time = 0
+        self.eviction_exceeded_since = 0.0
+        self.fork_time_usec = 0         # latest_fork_usec (stat_fork_time)
+        self.total_forks = 0
         self.lazyfreed_objects = 0      # INFO memory (miniredis.datatypes.lazyfree)
+        # total_net_output_bytes counts every byte written, the replicas' too (INFO
+        # shows that sum, as Redis); total_net_repl_output_bytes the replicas' part.
         self.total_net_input_bytes = 0
         self.total_net_output_bytes = 0
         self.total_net_repl_input_bytes = 0     # read from this replica's master
+        self.total_net_repl_output_bytes = 0    # written to replicas (stream, RDB)
         self.total_error_replies = 0
         self.unexpected_error_replies = 0
+        self.dump_payload_sanitizations = 0     # deep-checked encoded blobs (rdb.c)
+        self.reply_buffer_shrinks = 0           # clientsCronResizeOutputBuffer's
+        self.reply_buffer_expands = 0
         self.error_counts: Dict[str, int] = {}
-        self.total_connections_received = getattr(self, "total_connections_received", 0)
-        self.rejected_connections = getattr(self, "rejected_connections", 0)
+        self.instant.reset()
 
 
 class SlowlogEntry:
@@ -270,17 +295,43 @@ class ServerState:
             # TTL here (a writable replica).
             self.expire_replica_keys()
             return
+        if not getattr(self, "active_expire_enabled", True):
+            return      # DEBUG SET-ACTIVE-EXPIRE 0: no cycle at all
         now = self.clock.ms()
-        threshold = self.config.values["latency-monitor-threshold"]
-        started = time.perf_counter_ns() if threshold else 0
-        worked = False
+        values = self.config.values
+        started = time.perf_counter_ns()
+        effort = values["active-expire-effort"] - 1
+        # activeExpireCycle's slow cycle: (25 + 2 * effort)% of a cron period at most,
+        # and the keys it samples per database and loop.
+        deadline = started + max(1, (25 + 2 * effort) * 1_000_000 // max(1, values["hz"])
+                                 // 100) * 1000
+        per_loop = _KEYS_PER_LOOP + _KEYS_PER_LOOP // 4 * effort
+        sampled = expired = 0
         for db in self.dbs:
-            if db.expires:
-                db.active_expire(now)
-                worked = True
-        if threshold and worked:    # the cycle's duration is a latency event
-            self.latency.add_if_needed(threshold, "expire-cycle",
-                                       (time.perf_counter_ns() - started) // 1_000_000)
+            if not db.expires:
+                continue
+            done = db.active_expire(now, deadline_ns=deadline)
+            if done < 0:                # out of time: the next cycle goes on
+                expired -= done
+                sampled -= done
+                self.stats.expired_time_cap_reached_count += 1
+                break
+            # Redis samples keys with a TTL at random until few are found expired;
+            # the heap hands us the expired ones, then a last sample finds none.
+            expired += done
+            sampled += done + min(per_loop, len(db.expires))
+        self._expire_cycle_stats(started, sampled, expired)
+
+    def _expire_cycle_stats(self, started: int, sampled: int, expired: int) -> None:
+        """The end of activeExpireCycle: time used, the "expire-cycle" latency event
+        and the smoothed stale percentage (5% weight to this cycle's share)."""
+        stats = self.stats
+        elapsed_us = (time.perf_counter_ns() - started) // 1000
+        stats.expire_cycle_time_used += elapsed_us
+        self.latency.add_if_needed(self.config.values["latency-monitor-threshold"],
+                                   "expire-cycle", elapsed_us // 1000)
+        current = expired / sampled if sampled else 0.0
+        stats.expired_stale_perc = current * 0.05 + stats.expired_stale_perc * 0.95
 
     def expire_replica_keys(self, budget: int = 1000) -> None:
         """Redis's expireSlaveKeys: delete the tracked keys whose TTL has passed,

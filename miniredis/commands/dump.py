@@ -86,7 +86,8 @@ def _restore(client, args: List[bytes]):
         raise CommandError(errors.DUMP_PAYLOAD_WRONG)
     try:
         value = payloads.load(payload, client.state.config,
-                              deep_sanitization(client.state.config, client))
+                              deep_sanitization(client.state.config, client),
+                              client.state.stats)
     except payloads.PayloadError as exc:
         if exc.reason:      # rdbReportError, in a RESTORE's context: logged, not fatal
             client.state.log("verbose", report_line(exc.reason))

@@ -23,7 +23,6 @@ from . import COMMANDS, all_commands, command, container, lookup, stats_entries
 from .connection import REDIS_VERSION, help_reply
 from .pubsub import info_fields as pubsub_info
 from .. import configrewrite, evict, persistence
-from ..persistence import diskio
 
 
 def _flush_mode(client, args: List[bytes]) -> bool:
@@ -99,7 +98,7 @@ def _section_clients(state) -> List[str]:
         "cluster_connections:0",
         "maxclients:%d" % state.config["maxclients"],
         "client_recent_max_input_buffer:%d" % state.clients_cron.recent_max_input(),
-        "client_recent_max_output_buffer:0",
+        "client_recent_max_output_buffer:%d" % state.clients_cron.recent_max_output(),
         "blocked_clients:%d" % (state.blocking.count + len(state.pause.postponed)),
         "tracking_clients:%d" % state.tracking.clients,
         "clients_in_timeout_table:%d" % sum(
@@ -192,26 +191,29 @@ def _section_stats(state) -> List[str]:
     return [
         "total_connections_received:%d" % stats.total_connections_received,
         "total_commands_processed:%d" % stats.total_commands_processed,
-        "instantaneous_ops_per_sec:0",
-        "total_net_input_bytes:%d" % stats.total_net_input_bytes,
+        "instantaneous_ops_per_sec:%d" % stats.instant.ops_per_sec(),
+        # (the totals hold the replication bytes, as Redis's sums)
+        "total_net_input_bytes:%d" % (stats.total_net_input_bytes
+                                      + stats.total_net_repl_input_bytes),
         "total_net_output_bytes:%d" % stats.total_net_output_bytes,
         "total_net_repl_input_bytes:%d" % stats.total_net_repl_input_bytes,
-        "total_net_repl_output_bytes:0",
-        "instantaneous_input_kbps:0.00", "instantaneous_output_kbps:0.00",
-        "instantaneous_input_repl_kbps:0.00", "instantaneous_output_repl_kbps:0.00",
+        "total_net_repl_output_bytes:%d" % stats.total_net_repl_output_bytes,
+        *stats.instant.info_lines(),
         "rejected_connections:%d" % stats.rejected_connections,
         "sync_full:%d" % state.replicas.sync_full,
         "sync_partial_ok:%d" % state.replicas.sync_partial_ok,
         "sync_partial_err:%d" % state.replicas.sync_partial_err,
-        "expired_keys:%d" % stats.expired_keys, "expired_stale_perc:0.00",
-        "expired_time_cap_reached_count:0", "expire_cycle_cpu_milliseconds:0",
+        "expired_keys:%d" % stats.expired_keys,
+        "expired_stale_perc:%.2f" % (stats.expired_stale_perc * 100),
+        "expired_time_cap_reached_count:%d" % stats.expired_time_cap_reached_count,
+        "expire_cycle_cpu_milliseconds:%d" % (stats.expire_cycle_time_used // 1000),
         "evicted_keys:%d" % stats.evicted_keys, "evicted_clients:%d" % stats.evicted_clients,
-        "total_eviction_exceeded_time:0", "current_eviction_exceeded_time:0",
+        *evict.exceeded_time_lines(stats),
         "keyspace_hits:%d" % stats.keyspace_hits, "keyspace_misses:%d" % stats.keyspace_misses,
         "pubsub_channels:%(pubsub_channels)d" % pubsub,
         "pubsub_patterns:%(pubsub_patterns)d" % pubsub,
         "pubsubshard_channels:%(pubsubshard_channels)d" % pubsub,
-        "latest_fork_usec:0", "total_forks:%d" % diskio.Child.forks,
+        "latest_fork_usec:%d" % stats.fork_time_usec, "total_forks:%d" % stats.total_forks,
         "migrate_cached_sockets:%d" % len(state.migrate_sockets),
         "slave_expires_tracked_keys:%d" % len(state.replica_expires), "active_defrag_hits:0", "active_defrag_misses:0",
         "active_defrag_key_hits:0", "active_defrag_key_misses:0",
@@ -221,11 +223,12 @@ def _section_stats(state) -> List[str]:
         "tracking_total_prefixes:%d" % len(state.tracking.prefixes),
         "unexpected_error_replies:%d" % stats.unexpected_error_replies,
         "total_error_replies:%d" % stats.total_error_replies,
-        "dump_payload_sanitizations:0",
+        "dump_payload_sanitizations:%d" % stats.dump_payload_sanitizations,
         "total_reads_processed:%d" % getattr(stats, "total_reads_processed", 0),
         "total_writes_processed:%d" % getattr(stats, "total_writes_processed", 0),
         "io_threaded_reads_processed:0", "io_threaded_writes_processed:0",
-        "reply_buffer_shrinks:0", "reply_buffer_expands:0",
+        "reply_buffer_shrinks:%d" % stats.reply_buffer_shrinks,
+        "reply_buffer_expands:%d" % stats.reply_buffer_expands,
     ]
 
 
@@ -580,6 +583,7 @@ def config_help(client, args: List[bytes]):
 def config_resetstat(client, args: List[bytes]):
     state = client.state
     state.stats.reset()
+    persistence.reset_stats(state)
     replicas = state.replicas       # (resetServerStats: the sync counters too)
     replicas.sync_full = replicas.sync_partial_ok = replicas.sync_partial_err = 0
     state.slowlog.clear()

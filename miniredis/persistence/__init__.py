@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 from . import aof as _aof
 from . import aofload, childinfo, diskio, rdb, snapshot
@@ -81,7 +81,7 @@ def start(state: "ServerState", load_rdb: bool = True) -> None:
     aofload.load(state, aof)
     # Loading ran commands: that is not traffic (Redis's loading client is not counted),
     # but their changes stay counted in the dirty counter, as Redis leaves them.
-    state.stats.reset()
+    state.stats.reset(connections=False)
     for entry in stats_entries():
         entry.reset_stats()
     state.next_client_id = 1
@@ -191,6 +191,17 @@ def shutdown(state: "ServerState", save: Optional[bool] = None) -> None:
         aof.close()
     elif aof.rewrite is not None:
         aof.rewrite.kill()
+
+
+def reset_stats(state: "ServerState") -> None:
+    """CONFIG RESETSTAT's part here (resetServerStats): rdb_saves, aof_rewrites, the
+    consecutive rewrite failures and aof_delayed_fsync restart from 0."""
+    saves = getattr(state, "snapshots", None)
+    if saves is not None:
+        saves.saves = 0
+    aof = getattr(state, "aof_files", None)
+    if aof is not None:
+        aof.rewrites = aof.rewrite_failures = aof.delayed_fsync = 0
 
 
 def info_lines(state: "ServerState") -> List[str]:
@@ -346,7 +357,8 @@ class Snapshots:
             return True
         try:
             self.child = diskio.Child(work, keep=state.log.descriptors(),
-                                      report=child_report(state, "RDB"))
+                                      report=child_report(state, "RDB"),
+                                      forked=on_fork(state))
         except OSError as exc:
             state.log("warning", "Can't save in background: fork: %s" % diskio.strerror(exc))
             self._set_status(state, False)
@@ -418,6 +430,18 @@ def fork_stats(state: "ServerState") -> childinfo.ForkStats:
     if stats is None:
         stats = state.fork_stats = childinfo.ForkStats()
     return stats
+
+
+def on_fork(state: "ServerState") -> Callable[[int], None]:
+    """diskio.Child's ``forked`` for this server: redisFork's bookkeeping of
+    latest_fork_usec, total_forks and the "fork" latency event (in ms)."""
+    def forked(usec: int) -> None:
+        stats = state.stats
+        stats.fork_time_usec = usec
+        stats.total_forks += 1
+        state.latency.add_if_needed(state.config.values["latency-monitor-threshold"],
+                                    "fork", usec // 1000)
+    return forked
 
 
 def child_report(state: "ServerState", name: str) -> Tuple[str, Any, Any, int]:

@@ -89,9 +89,10 @@ class Rewrite:
                       "temp-rewriteaof-bg-%d.aof" % os.getpid())
             childinfo.send_final(childinfo.AOF_COW_SIZE)
 
-        from . import child_report
+        from . import child_report, on_fork as persistence_on_fork
         self.child = diskio.Child(work, keep=state.log.descriptors(),
-                                  report=child_report(state, "AOF rewrite"))
+                                  report=child_report(state, "AOF rewrite"),
+                                  forked=persistence_on_fork(state))
         self.pid = self.child.pid
 
     def poll(self) -> None:

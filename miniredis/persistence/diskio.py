@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import time
 import os
 import resource
 import signal
@@ -126,13 +127,15 @@ class Child:
     on_fork: Optional[Callable[[], None]] = None
 
     def __init__(self, work: Callable[[], None], keep: Tuple[int, ...] = (),
-                 report: Optional[Tuple[str, Any, Callable[[str, str], None], int]] = None
-                 ) -> None:
+                 report: Optional[Tuple[str, Any, Callable[[str, str], None], int]] = None,
+                 forked: Optional[Callable[[int], None]] = None) -> None:
         """``keep``: descriptors the child keeps open besides its error pipe (the
         pipe a diskless full synchronisation streams the RDB into). ``report``: (what
         the child does -- "RDB", "AOF rewrite" --, the parent's ForkStats, the log, the
         number of keys to write) for a child that reports its progress and
-        copy-on-write size (persistence/childinfo.py)."""
+        copy-on-write size (persistence/childinfo.py). ``forked``: called in the
+        parent with the fork's duration in microseconds (redisFork's stat_fork_time:
+        the pause clients saw, gc.freeze included)."""
         info_read = info_write = -1
         if report is not None and report[1].fd >= 0:
             report = None       # another child reports (Redis forks one such at a time)
@@ -143,6 +146,7 @@ class Child:
         # Objects that exist now are left out of the parent's collections until the
         # child is done: a collection writes to every object it visits, which would
         # copy (copy-on-write) each of their pages while the child holds them.
+        started = time.perf_counter()
         gc.freeze()
         Child._frozen += 1
         try:
@@ -186,6 +190,8 @@ class Child:
                         pass
             finally:
                 os._exit(status)
+        if forked is not None:
+            forked(int((time.perf_counter() - started) * 1e6))
         os.close(write_end)
         os.set_blocking(read_end, False)
         self._stats = None

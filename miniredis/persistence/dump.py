@@ -203,11 +203,12 @@ def verify(payload: bytes, check_crc: bool = True) -> bool:
     return struct.unpack("<Q", payload[-8:])[0] == rdb.crc64(0, payload[:-8])
 
 
-def load(payload: bytes, config: Any, deep: bool = False) -> Any:
+def load(payload: bytes, config: Any, deep: bool = False, stats: Any = None) -> Any:
     """The value a verified payload holds (keyspace types). Raises PayloadError for
     anything that is not a well-formed value: unknown types, short or inconsistent
     data, empty collections. ``deep``: run the deep integrity checks too
-    (:func:`.validate.deep_sanitization`)."""
+    (:func:`.validate.deep_sanitization`), counted in ``stats`` (INFO's
+    dump_payload_sanitizations: one per encoded blob checked, as rdbLoadObject)."""
     # Like Redis, the value is read from the whole payload: a value that runs into the
     # version and CRC bytes is read from them, and bytes left over are ignored.
     reader = rdb._Reader(payload, "DUMP payload")
@@ -218,6 +219,9 @@ def load(payload: bytes, config: Any, deep: bool = False) -> Any:
         raise PayloadError(str(exc), exc.reason) from None
     except Exception as exc:           # any other malformation no check names
         raise PayloadError(str(exc)) from None
+    finally:
+        if stats is not None:
+            stats.dump_payload_sanitizations += reader.sanitized
     if rdb.is_empty_value(value):
         raise PayloadError("empty value")
     return value

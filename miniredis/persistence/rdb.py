@@ -384,6 +384,11 @@ def write_fd(fd: int, dataset: Any, config: Any, functions: bytes = b"",
 
 # -- reading ------------------------------------------------------------------------------
 class _Reader:
+    """RDB bytes being read; ``sanitized`` counts the encoded blobs deep-checked
+    (INFO's dump_payload_sanitizations)."""
+
+    sanitized = 0
+
     def __init__(self, data: bytes, name: str) -> None:
         self.data = data
         self.pos = 0
@@ -686,7 +691,11 @@ def load_reader(state: "ServerState", reader: "_Reader", name: str,
             raise reader.fail("modules are not supported")
         else:
             key = reader.string()
-            value = _read_value(reader, opcode, config)
+            before = reader.sanitized
+            try:
+                value = _read_value(reader, opcode, config)
+            finally:        # (counted as checked, even when the check fails)
+                state.stats.dump_payload_sanitizations += reader.sanitized - before
             if is_empty_value(value):
                 if empty_skipped < 10:
                     state.log("notice", "rdbLoadObject skipping empty key: %s"

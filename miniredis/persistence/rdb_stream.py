@@ -74,6 +74,8 @@ def read_stream_node(reader: Any, stream: Stream,
         raise reader.fail("Stream node key entry is not the size of a stream ID")
     master = struct.unpack(">QQ", key)
     blob = bytes(reader.string())
+    if deep:
+        reader.sanitized += 1
     if not stream_listpack_ok(blob, deep):
         raise reader.fail(_BAD_NODE)
     if blob[6] == 0xFF:

@@ -48,6 +48,8 @@ def read_value(reader: _Reader, kind: int, config: Any, deep: bool) -> Any:
             if container == 1:
                 items.append(blob)
                 continue
+            if deep:
+                reader.sanitized += 1
             elements = validate.listpack(reader, blob, "Listpack integrity check failed.",
                                          deep)
             if blob[4:6] != b"\0\0":     # a node whose lpLength is 0 is skipped
@@ -60,6 +62,8 @@ def read_value(reader: _Reader, kind: int, config: Any, deep: bool) -> Any:
             raise reader.fail("Duplicate set members detected")
         return members
     if kind == T_INTSET:
+        if deep:
+            reader.sanitized += 1
         return set(_intset(reader, reader.string(), deep))
     if kind == T_SET_LISTPACK:
         return {_text(x) for x in validate.listpack(
@@ -68,6 +72,8 @@ def read_value(reader: _Reader, kind: int, config: Any, deep: bool) -> Any:
         pairs = [(reader.string(), reader.string()) for _ in range(reader.number())]
         return validate.hash_value(reader, pairs, config, deep, True)
     if kind == T_HASH_LISTPACK:
+        if deep:
+            reader.sanitized += 1
         elements = validate.listpack(reader, reader.string(),
                                      "Hash listpack integrity check failed.", deep, True)
         return validate.hash_value(reader, [(_text(f), _text(v)) for f, v in
@@ -77,6 +83,8 @@ def read_value(reader: _Reader, kind: int, config: Any, deep: bool) -> Any:
         limits = (config["zset-max-listpack-entries"], config["zset-max-listpack-value"])
         scores: Dict[bytes, float] = {}
         if kind == T_ZSET_LISTPACK:
+            if deep:
+                reader.sanitized += 1
             pairs = _pairs(validate.listpack(reader, reader.string(),
                                              "Zset listpack integrity check failed.",
                                              deep, True))

@@ -8,7 +8,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, List, Optional
 
-from ..persistence import childinfo, child_report, diskio, rdb, snapshot
+from ..persistence import childinfo, child_report, diskio, on_fork, rdb, snapshot
 from .links import ReplicaLink
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,7 +67,8 @@ class FullSync:
 
             try:
                 self.child = diskio.Child(work, keep=(write_end,) + state.log.descriptors(),
-                                          report=child_report(state, "RDB"))
+                                          report=child_report(state, "RDB"),
+                                          forked=on_fork(state))
             except OSError:
                 os.close(read_end)
                 raise
@@ -92,7 +93,8 @@ class FullSync:
                 childinfo.send_final(childinfo.RDB_COW_SIZE)
 
             self.child = diskio.Child(work, keep=state.log.descriptors(),
-                                      report=child_report(state, "RDB"))
+                                      report=child_report(state, "RDB"),
+                                          forked=on_fork(state))
             state.log("notice", "Background saving started by pid %d" % self.child.pid)
 
     # -- diskless: forwarding the pipe --------------------------------------------------

@@ -143,6 +143,7 @@ class Master:
         self.state.log("notice", "Partial resynchronization request from %s accepted. "
                                  "Sending %d bytes of backlog starting from offset %d."
                        % (client.addr, len(data), offset))
+        client.flush()      # (now: as replication output, see _add_link)
         self.refresh_good()
         return True
 
@@ -191,6 +192,9 @@ class Master:
         self.links[client.id] = link
         client.reply_mode = "replica"      # never replies: one would drop it (connection.py)
         client._update_gate()
+        # What is written to it from now on is replication output (writeToClient's
+        # CLIENT_TYPE_SLAVE): the stream, the RDB, GETACKs. Only replicas pay for it.
+        client.flush = client.flush_replica
         return link
 
     def _setup_full_resync(self, link: ReplicaLink, offset: int) -> None:

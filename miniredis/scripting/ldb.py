@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 from .. import errors
 from ..errors import CommandError
-from ..persistence import diskio
+from ..persistence import diskio, on_fork
 from ..protocol import RESP2, RESP3
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -316,7 +316,7 @@ class Debugger:
             self._write(b"".join(client.out))
         self._reap()                        # (where no loop runs the reaper)
         try:
-            child = diskio.Child(session, keep=(client.fd,))
+            child = diskio.Child(session, keep=(client.fd,), forked=on_fork(client.state))
         except OSError as exc:
             self.disable(client)
             raise CommandError(errors.LDB_FORK.format(diskio.strerror(exc)))
