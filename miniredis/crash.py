@@ -62,7 +62,7 @@ def report(state: "ServerState", lines: List[str], stack: bool = True) -> None:
     if stack and state.config["crash-log-enabled"]:
         log.raw("warning", "\n------ STACK TRACE ------\n" + _stacks())
         try:
-            from .commands.server import info_text
+            from .commands.info import info_text
             log.raw("warning", "\n------ INFO OUTPUT ------\n"
                     + info_text(state, ["all"]).replace("\r\n", "\n"))
             from .commands.connection import client_line
