@@ -240,6 +240,25 @@ class RawConnection:
             return True
 
 
+def received(sock: socket.socket, wait: float, must_close: bool = False) -> bytes:
+    """What the server sends on ``sock`` until it closes the connection or goes quiet
+    for ``wait`` seconds; quiet with ``must_close`` is an AssertionError."""
+    sock.settimeout(wait)
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+    except ConnectionResetError:
+        return data
+    except socket.timeout:
+        if must_close:
+            raise AssertionError("still connected; received %r" % data[:100]) from None
+        return data
+
+
 def exchange(port: int, data: bytes, wait: float = 0.3) -> bytes:
     """Send raw bytes on a new connection, then read until the server closes (marked
     ``<closed>``, also when it closed while we were still sending) or goes quiet for

@@ -21,7 +21,8 @@ from typing import Any, Callable, Dict, Iterator, List
 import pytest
 
 from miniredis import Server
-from tests.harness import RawConnection, RedisProcess, parse_raw, redis_server_or_skip
+from tests.harness import (RawConnection, RedisProcess, parse_raw, received,
+                           redis_server_or_skip)
 
 KB = 1024
 
@@ -102,23 +103,6 @@ def _send(sock: socket.socket, data: bytes) -> None:
         pass
 
 
-def _received_until_closed(sock: socket.socket, timeout: float = 10.0) -> bytes:
-    """What the server sends before it closes the connection (AssertionError if it
-    does not close it in ``timeout``)."""
-    sock.settimeout(timeout)
-    data = b""
-    try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return data
-            data += chunk
-    except ConnectionResetError:
-        return data
-    except socket.timeout:
-        raise AssertionError("still connected; received %r" % data[:100]) from None
-
-
 def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.time() + timeout
     while not condition():
@@ -137,10 +121,10 @@ def _query_buffer(port: int, admin: RawConnection) -> List[Any]:
     victim = _named(port, "victim")
     try:
         _send(victim, _incomplete(1500 * KB))
-        received = _received_until_closed(victim)
+        got = received(victim, 10.0, must_close=True)
     finally:
         victim.close()
-    return [received, "victim" in _listing(admin), _stat(admin, "evicted_clients"),
+    return [got, "victim" in _listing(admin), _stat(admin, "evicted_clients"),
             admin.call("EXISTS", "k")]
 
 
@@ -157,10 +141,10 @@ def _percentage(port: int, admin: RawConnection) -> List[Any]:
         _wait_for(lambda: int(_listing(admin)["victim"]["qbuf"]) >= 1500 * KB)
         kept = "victim" in _listing(admin)
         admin.call("CONFIG", "SET", "maxmemory", "10mb")   # the limit becomes 1 MB
-        received = _received_until_closed(victim)
+        got = received(victim, 10.0, must_close=True)
     finally:
         victim.close()
-    return [kept, received, _stat(admin, "evicted_clients"),
+    return [kept, got, _stat(admin, "evicted_clients"),
             admin.call("CONFIG", "GET", "maxmemory-clients")]
 
 
@@ -198,10 +182,10 @@ def _pipeline_stops(port: int, admin: RawConnection) -> List[Any]:
     victim = _named(port, "victim")
     try:
         victim.sendall(b"SET before 1\r\nGET big\r\nSET after 1\r\nGET big\r\n")
-        received = _received_until_closed(victim)
+        got = received(victim, 10.0, must_close=True)
     finally:
         victim.close()
-    return [received, admin.call("MGET", "before", "after"),
+    return [got, admin.call("MGET", "before", "after"),
             _stat(admin, "evicted_clients")]
 
 
@@ -251,8 +235,8 @@ def _no_evict(port: int, admin: RawConnection) -> List[Any]:
         admin.call("PING")
         still = sorted(_listing(admin))
         keeper.sendall(b"CLIENT NO-EVICT off\r\n")
-        received = _received_until_closed(keeper)
-        return [still, received, sorted(_listing(admin)), _stat(admin, "evicted_clients")]
+        got = received(keeper, 10.0, must_close=True)
+        return [still, got, sorted(_listing(admin)), _stat(admin, "evicted_clients")]
     finally:
         other.close()
         keeper.close()

@@ -10,7 +10,7 @@ from typing import Any, List
 
 import pytest
 
-from tests.harness import RawConnection, compare_scenario
+from tests.harness import RawConnection, compare_scenario, received
 
 
 def _drained(sock: socket.socket) -> bytes:
@@ -155,26 +155,12 @@ def _deferred_length_replies(port: int, protocol: int, admin: RawConnection) -> 
             sock.sendall(b"SELECT 9\r\nCLIENT SETNAME deferred\r\n" + command
                          + b"\r\nPING\r\n")
             time.sleep(0.2)
-            outcomes.append([_connected(admin, b"deferred"), len(_received_now(sock))])
+            outcomes.append([_connected(admin, b"deferred"), len(received(sock, 0.5))])
             sock.close()
         return outcomes + [admin.call("PING")]
     finally:
         admin.call("FLUSHDB")
         _restore(admin)
-
-
-def _received_now(sock: socket.socket) -> bytes:
-    """What the server has sent so far (or until it closed the connection)."""
-    sock.settimeout(0.5)
-    data = b""
-    try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return data
-            data += chunk
-    except (ConnectionResetError, socket.timeout):
-        return data
 
 
 @pytest.mark.parametrize("scenario", [
