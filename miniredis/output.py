@@ -69,13 +69,24 @@ class ReplyWriter:
         if sent < size:
             self._wait_writable(data, sent)
 
+    # Bytes at the head of a replica's output that Redis writes to the socket itself
+    # (connWrite: +FULLRESYNC, +CONTINUE) and so counts in no total.
+    uncounted = 0
+
     def flush_replica(self) -> None:
         """:meth:`flush` for a replica (set on it by the master): its bytes count as
-        total_net_repl_output_bytes too."""
+        total_net_repl_output_bytes too, but for ``uncounted`` ones."""
         stats = self.state.stats
         before = stats.total_net_output_bytes
         type(self).flush(self)
-        stats.total_net_repl_output_bytes += stats.total_net_output_bytes - before
+        sent = stats.total_net_output_bytes - before
+        uncounted = self.uncounted
+        if uncounted and sent:
+            left_out = min(uncounted, sent)
+            self.uncounted = uncounted - left_out
+            stats.total_net_output_bytes -= left_out
+            sent -= left_out
+        stats.total_net_repl_output_bytes += sent
 
     def send_batched(self) -> None:
         """Send the replies left for the batch's write (:meth:`ReadyQueue.write_later`);

@@ -104,6 +104,40 @@ def test_replica_traffic_is_replication_output(tmp_path):
     assert on_both_kinds(tmp_path, scenario) == [True] * 5
 
 
+def test_psync_answers_are_counted_nowhere(tmp_path):
+    """+FULLRESYNC and +CONTINUE go to the socket directly in Redis (connWrite): a
+    partial resynchronisation with nothing to send adds no replication output."""
+    def scenario(kind: str, directory: Any) -> Any:
+        server = _Master(kind, str(directory))
+        port = server.port
+        first = RawConnection(port)
+        try:
+            first.call("REPLCONF", "capa", "psync2")
+            first.send("PSYNC", "?", "-1")          # makes the backlog
+            wait_until(lambda: "slave0" in info(port) and "online" in info(port)["slave0"],
+                       10, "the first replica online")
+            first.close()
+            wait_until(lambda: "slave0" not in info(port), 10, "the replica gone")
+            replication = info(port)
+            before = _stats(port)
+            second = RawConnection(port)
+            second.call("REPLCONF", "capa", "psync2")
+            second.send("PSYNC", replication["master_replid"],
+                        str(int(replication["master_repl_offset"]) + 1))
+            second.sock.settimeout(5)
+            answer = second.sock.recv(100)
+            wait_until(lambda: "slave0" in info(port), 10, "the second replica")
+            after = _stats(port)
+            second.close()
+            return (answer == b"+CONTINUE %s\r\n" % replication["master_replid"].encode(),
+                    int(after["total_net_repl_output_bytes"])
+                    - int(before["total_net_repl_output_bytes"]))
+        finally:
+            first.close()
+            server.stop()
+    assert on_both_kinds(tmp_path, scenario) == (True, 0)
+
+
 def test_fork_time_and_its_latency_event(tmp_path):
     """latest_fork_usec after a BGSAVE, the "fork" latency event when it reaches the
     threshold, and RESETSTAT's zeroing of latest_fork_usec and total_forks (and of

@@ -135,8 +135,10 @@ class Master:
         link = self._add_link(client, conf, pre_psync=False)
         link.state = ONLINE
         data = feed.backlog.since(offset)
-        client.out.append(b"+CONTINUE %s\r\n" % repl.replid.encode()
-                          if conf.capa_psync2 else b"+CONTINUE\r\n")
+        line = b"+CONTINUE %s\r\n" % repl.replid.encode() if conf.capa_psync2 \
+            else b"+CONTINUE\r\n"
+        client.out.append(line)
+        client.uncounted = len(line)        # (Redis writes it to the socket itself)
         if data:
             client.out.append(data)
             link.appended += len(data)
@@ -205,8 +207,9 @@ class Master:
         if feed is not None:
             feed.selected_db = None            # the new stream starts with a SELECT
         if not link.pre_psync:
-            link.client.out.append(b"+FULLRESYNC %s %d\r\n"
-                                   % (self.state.repl.replid.encode(), offset))
+            line = b"+FULLRESYNC %s %d\r\n" % (self.state.repl.replid.encode(), offset)
+            link.client.out.append(line)
+            link.client.uncounted = len(line)   # (Redis writes it to the socket itself)
             link.client.flush()
 
     def start_sync(self) -> bool:
