@@ -95,11 +95,7 @@ class ReplyWriter:
             return
         if self.out:
             self.flush()
-        eviction = self.state.client_eviction
-        if eviction is not None:        # maxmemory-clients, after the write (beforeSleep)
-            eviction.after_io(self)
-        if self.closing and not self._unsent and not self.out:
-            self.close()
+        self._written()
 
     def _wait_writable(self, data: bytes, sent: int) -> None:
         """Keep what the socket did not take, to write when it is writable; past
@@ -164,8 +160,13 @@ class ReplyWriter:
             return
         self.flush()
         self._check_output_limit()
+        self._written()
+
+    def _written(self) -> None:
+        """After a loop callback's write: maxmemory-clients counts the client (as
+        beforeSleep), and a client told to close goes once nothing waits."""
         eviction = self.state.client_eviction
-        if eviction is not None:        # maxmemory-clients, after the write (beforeSleep)
+        if eviction is not None:
             eviction.after_io(self)
         if self.closing and not self._unsent and not self.out:
             self.close()

@@ -56,7 +56,7 @@ class Stats:
         """``connections`` False: keep the connection counts (the reset after an
         AOF's load at start-up, which is not Redis's RESETSTAT)."""
         self.total_commands_processed = 0
-        if connections or not hasattr(self, "rejected_connections"):
+        if connections:
             self.total_connections_received = 0
             self.rejected_connections = 0
         self.keyspace_hits = 0

@@ -116,14 +116,19 @@ def _endless_replies_stop(port: int, protocol: int, admin: RawConnection) -> Lis
         _restore(admin)
 
 
+def _long_keys(admin: RawConnection, count: int) -> None:
+    """The admin's database emptied, then ``count`` keys named with 100 bytes and more."""
+    admin.call("FLUSHDB")
+    prefix = "long-key-name-prefix-of-100-chars" + "-" * 67
+    for i in range(count):
+        admin.call("SET", "%s%d" % (prefix, i), "v")
+
+
 def _keys_past_the_limit(port: int, protocol: int, admin: RawConnection) -> List[Any]:
     """KEYS whose reply passes the limit by more than the reply buffer's 16 KB."""
     _limited(admin, "normal 100000 0 0")
     try:
-        admin.call("FLUSHDB")
-        prefix = "long-key-name-prefix-of-100-chars" + "-" * 67
-        for i in range(1200):
-            admin.call("SET", "%s%d" % (prefix, i), "v")
+        _long_keys(admin, 1200)
         sock = socket.create_connection(("127.0.0.1", port))
         sock.sendall(b"SELECT 9\r\nKEYS *\r\n")
         received = _drained(sock)
@@ -142,10 +147,7 @@ def _deferred_length_replies(port: int, protocol: int, admin: RawConnection) -> 
     the limit: Redis counts its reply list in 20 KB allocations, we in bytes.)"""
     _limited(admin, "normal 100000 0 0")
     try:
-        admin.call("FLUSHDB")
-        prefix = "long-key-name-prefix-of-100-chars" + "-" * 67
-        for i in range(1000):
-            admin.call("SET", "%s%d" % (prefix, i), "v")
+        _long_keys(admin, 1000)
         for _ in range(85):
             admin.call("RPUSH", "list", "x" * 1000)
         outcomes = []

@@ -6,23 +6,14 @@ import time
 
 import pytest
 
-from tests.harness import RawConnection, encode_command
+from tests.harness import RawConnection, encode_command, received
 
 
 def _exchange(port: int, data: bytes, wait: float = 0.3) -> bytes:
     """Send raw bytes, then read everything until the server closes or goes quiet."""
     sock = socket.create_connection(("127.0.0.1", port))
     sock.sendall(data)
-    sock.settimeout(wait)
-    out = b""
-    try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-    except socket.timeout:
-        pass
+    out = received(sock, wait)
     sock.close()
     return out
 
