@@ -4,8 +4,15 @@ hundred) must answer every list command exactly as Redis does, wherever in the l
 from __future__ import annotations
 
 import random
+from typing import Any, List
 
 from miniredis.datatypes.packedlist import CHUNK, PackedList
+from tests.harness import compare_scenario, connect, encode_command
+
+
+def _pipeline(conn: Any, commands: List[List[Any]]) -> List[bytes]:
+    conn.send_raw(b"".join(encode_command(c) for c in commands))
+    return [conn.read_raw() for _ in commands]
 
 
 def _values(start: int, count: int):
@@ -188,3 +195,43 @@ def test_several_pushed_at_once_leave_no_short_chunk():
                 (packed.appendleft if left else packed.append)(b"x")
             loose, inside, chunks = packed.layout()
             assert inside % CHUNK == 0 and chunks == inside // CHUNK
+
+
+def test_lists_of_one_width_reply_as_redis(differ):
+    """LRANGE (alone, pipelined, in MULTI, from Lua) of lists whose elements share a
+    length (protocol.bulk_run's shortcut), after each way an element of another length
+    can come in (or leave)."""
+    same = ["abcd"] * 400
+    steps = [
+        [["RPUSH", "l"] + same],
+        [["LSET", "l", 3, "ab"]],                      # a packed or loose element
+        [["LSET", "l", 3, "abcd"], ["LSET", "l", 399, "xyzw"]],
+        [["LINSERT", "l", "BEFORE", "xyzw", "12345"]],
+        [["LREM", "l", 0, "12345"]],                   # back to one length
+        [["RPUSH", "l", "a", "bcde"]],
+        [["LREM", "l", 0, "a"], ["LPUSH", "l", "efgh", "ijklmn"]],
+        [["LPOP", "l"], ["LMOVE", "l", "m", "RIGHT", "LEFT"], ["RPUSH", "m", "x"],
+         ["LMOVE", "m", "l", "LEFT", "LEFT"]],
+        [["LTRIM", "l", 1, -1], ["COPY", "l", "c"], ["SORT", "l", "ALPHA", "STORE", "s"]],
+        [["RPUSH", "n", "", ""], ["RPUSH", "w"] + ["é" * 600] * 3],
+    ]
+    reads = [["LRANGE", key, start, stop] for key in ("l", "m", "c", "s", "n", "w")
+             for start, stop in ((0, 99), (-3, -1), (395, 405), (0, -1))]
+
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        try:
+            seen = []
+            for step in steps:
+                for command in step:
+                    seen.append(conn.call(*command))
+                seen += [conn.call(*read) for read in reads]     # alone
+                seen += _pipeline(conn, reads)                   # LRANGE's own loop
+                seen += _pipeline(conn, [["MULTI"]] + reads[:4] + [["EXEC"]])
+                seen.append(conn.call("EVAL", "return redis.call('LRANGE', KEYS[1], 0, 5)",
+                                      1, "l"))
+            return seen
+        finally:
+            conn.close()
+
+    compare_scenario(differ, scenario)
