@@ -77,6 +77,10 @@ def _workloads() -> Dict[str, Tuple[List[bytes], List[List[bytes]]]]:
                  []),
         "LRANGE_100": ([b"LRANGE", b"mylist", b"0", b"99"],
                        [[b"LPUSH", b"mylist"] + [b"xxx"] * 600]),
+        # (redis-benchmark's list: LPUSHed one element at a time, so its first hundred
+        # are in the head deque, not packed as above)
+        "LRANGE_100_HEAD": ([b"LRANGE", b"mylist", b"0", b"99"],
+                            [[b"LPUSH", b"mylist", b"xxx"]] * 600),
         # (not redis-benchmark's: a cheap command without a loop of its own, so each
         # request of a run goes through its handler in runs.run_alike)
         "EXISTS": ([b"EXISTS", b"key:000000000001"],

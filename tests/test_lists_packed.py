@@ -197,6 +197,75 @@ def test_several_pushed_at_once_leave_no_short_chunk():
             assert inside % CHUNK == 0 and chunks == inside // CHUNK
 
 
+def test_a_remembered_width_holds_until_its_deque_changes():
+    # PackedList.read_range remembers a range of one length until its deque changes;
+    # every change (pushes, pops at either end, also straight on
+    # the deques as the own loops pop, packing, LSET, LINSERT...) must make it measure
+    # again. Elements of one length are common here, so the memo gets exercised.
+    rnd = random.Random(5)
+    hits = 0
+    for _ in range(25):
+        packed, plain = PackedList(), []
+        for _ in range(rnd.randrange(1, 1200)):
+            size = 3 if rnd.random() < .9 else rnd.choice((0, 2, 4))
+            value = bytes(rnd.randrange(97, 123) for _ in range(size))
+            op = rnd.random()
+            if op < .2:
+                items = [value] * rnd.choice((1, 1, 16, 300))
+                packed.extend(items)
+                plain.extend(items)
+            elif op < .4:
+                items = [value] * rnd.choice((1, 1, 16, 300))
+                packed.extendleft(items)
+                plain[:0] = items[::-1]
+            elif op < .45:
+                packed.appendleft(value)
+                plain.insert(0, value)
+            elif op < .5 and plain:
+                index = rnd.randrange(-len(plain), len(plain))
+                packed[index] = plain[index] = value
+            elif op < .55:
+                index = rnd.randrange(len(plain) + 1)
+                packed.insert(index, value)
+                plain.insert(index, value)
+            elif op < .65 and len(plain) > 1:
+                end = packed.head if rnd.random() < .5 and packed.head else packed.tail
+                if len(end) > 1:        # (as lists._pop_run pops)
+                    if end is packed.tail:
+                        assert end.pop() == plain.pop()
+                    else:
+                        assert end.popleft() == plain.pop(0)
+            elif op < .7 and plain:
+                count = rnd.randrange(1, 300)
+                left = rnd.random() < .5
+                got = packed.pop_many(count, left)
+                count = min(count, len(plain))
+                if left:
+                    assert got == plain[:count]
+                    del plain[:count]
+                else:
+                    assert got == plain[::-1][:count]
+                    del plain[len(plain) - count:]
+            elif op < .72:
+                packed = packed.copy()
+            elif op < .73:
+                packed.clear()
+                plain.clear()
+            for _ in range(3):     # ranges read, as LRANGE does
+                if not plain:
+                    break
+                start = rnd.randrange(len(plain))
+                stop = rnd.randrange(start + 1, min(len(plain), start + 120) + 1)
+                items, width = packed.read_range(start, stop)
+                assert items == plain[start:stop]
+                lengths = set(map(len, items))
+                assert width == (lengths.pop() if len(lengths) == 1 else -1), \
+                    (start, stop, width)
+                hits += packed._uniform is not None
+        assert list(packed) == plain
+    assert hits > 1000      # (the memo was there to be trusted or not)
+
+
 def test_lists_of_one_width_reply_as_redis(differ):
     """LRANGE (alone, pipelined, in MULTI, from Lua) of lists whose elements share a
     length (protocol.bulk_run's shortcut), after each way an element of another length
@@ -204,8 +273,9 @@ def test_lists_of_one_width_reply_as_redis(differ):
     same = ["abcd"] * 400
     steps = [
         [["RPUSH", "l"] + same],
-        [["LSET", "l", 3, "ab"]],                      # a packed or loose element
-        [["LSET", "l", 3, "abcd"], ["LSET", "l", 399, "xyzw"]],
+        [["LSET", "l", 3, "ab"], ["LSET", "l", -2, "ab"]],   # packed, loose elements
+        [["LSET", "l", 3, "abcd"], ["LSET", "l", -2, "abcd"], ["LSET", "l", 399, "xyzw"]],
+        [["LSET", "l", -3, "abcdefgh"]],
         [["LINSERT", "l", "BEFORE", "xyzw", "12345"]],
         [["LREM", "l", 0, "12345"]],                   # back to one length
         [["RPUSH", "l", "a", "bcde"]],

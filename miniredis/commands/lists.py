@@ -15,8 +15,8 @@ from ..args import LLONG_MIN, parse_int, to_int
 from ..datatypes.packedlist import PackedList
 from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
-from ..protocol import (BULK_HEADS, CRLF, NULL_ARRAY, OK, Bulks, bulk_run,
-                        integer_run)
+from ..protocol import (BULK_HEADS, CRLF, NULL_ARRAY, OK, Bulks, UniformBulks,
+                        bulk_run, integer_run)
 from ..notify import notify
 from . import (OWN_LOOP_ARGS, OWN_LOOP_ITEMS, command, count_accesses, lookup,
                numkeys_positions, one_key_run_end)
@@ -283,7 +283,12 @@ def lrange(client, args: List[bytes]):
     if bounds is None:
         return []
     start, end = bounds
-    return Bulks(values.slice(start, end + 1))
+    items, width = values.read_range(start, end + 1)
+    if width < 0:
+        return Bulks(items)
+    reply = UniformBulks(items)
+    reply.width = width
+    return reply
 
 
 def _range_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
@@ -327,9 +332,9 @@ def _range_run(client, requests: List[List[bytes]], done: int, count: int, name:
         if start > stop:
             append(b"*0\r\n")
         else:
-            items = value.slice(start, stop + 1)
+            items, width = value.read_range(start, stop + 1)
             append(b"*%d\r\n" % len(items))
-            append(bulk_run(items))
+            append(bulk_run(items, width))
         done += 1
     client.state.stats.keyspace_hits += done - first
     return done

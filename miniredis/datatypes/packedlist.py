@@ -23,6 +23,14 @@ them. A small list (never packed) keeps everything in the tail deque: its head a
 chunks are the shared empty tuple until the first packing, so it costs one deque (an
 empty deque is ~760 bytes) as the plain deque it replaces did.
 
+A range of one end deque found to hold elements all of one length is remembered
+(:meth:`read_range`) until that deque changes: a bulk reply
+of them then needs no ``len`` of each (:func:`miniredis.protocol.bulk_run`), about
+half of LRANGE 0 99's work. Nothing on the write paths pays for it: the deque's own
+mutation check (an iterator made at the time raises RuntimeError once the deque has
+changed) tells, and only item assignment escapes that check (:meth:`__setitem__`
+forgets the range itself).
+
 Positional access walks chunks from the nearer end (O(n / CHUNK) plus O(CHUNK)), as
 Redis walks quicklist nodes; :meth:`slice` skips whole chunks before the start. The
 class knows no commands: :mod:`miniredis.commands.lists` is its main user.
@@ -105,7 +113,7 @@ class PackedList:
     which is exactly what ``pop``/``popleft`` would do (two calls fewer per RPOP).
     """
 
-    __slots__ = ("head", "_chunks", "tail", "_middle")
+    __slots__ = ("head", "_chunks", "tail", "_middle", "_uniform")
 
     def __init__(self, items: Iterable[bytes] = ()) -> None:
         # () while small (everything in the tail); deques from the first packing on.
@@ -113,6 +121,7 @@ class PackedList:
         self._chunks: Any = ()
         self.tail: deque = deque()
         self._middle = 0   # elements held in chunks
+        self._uniform: Any = None  # (deque, its iterator, first, stop, width): see below
         iterator = iter(items)
         while True:        # in batches, so a long iterator never sits all unpacked
             batch = list(islice(iterator, 4096))
@@ -283,6 +292,7 @@ class PackedList:
         return out
 
     def clear(self) -> None:
+        self._uniform = None
         self.head = ()
         self._chunks = ()
         self.tail.clear()
@@ -340,6 +350,7 @@ class PackedList:
 
     def __setitem__(self, index: int, item: bytes) -> None:
         index = self._normalise(index)
+        self._uniform = None    # (assigning an item does not count as a deque change)
         head = len(self.head)
         if index < head:
             self.head[index] = item
@@ -424,6 +435,37 @@ class PackedList:
         if stop > 0:
             out += islice(self.tail, max(start, 0), stop)
         return out
+
+    # -- ranges known to hold elements of one length ----------------------------------
+    def read_range(self, start: int, stop: int) -> Tuple[List[bytes], int]:
+        """:meth:`slice`, and the length all its elements have (-1: several). A range
+        of one end deque found so stays known until that deque changes (see the
+        module), which spares a bulk reply of it a ``len`` per element."""
+        items = self.slice(start, stop)
+        known = self._uniform
+        if known is not None:
+            end, probe, first, last, width = known
+            head = self.head
+            offset = 0 if end is head else len(head) + self._middle
+            if first <= start - offset and stop - offset <= last and \
+                    (end is head or end is self.tail):
+                try:
+                    next(probe, None)   # RuntimeError once the deque has changed
+                    return items, width
+                except RuntimeError:
+                    self._uniform = None
+        width = len(items[0])
+        if width != len(items[-1]) or list(map(len, items)).count(width) != len(items):
+            return items, -1
+        head = self.head
+        if stop <= len(head):
+            self._uniform = (head, iter(head), start, stop, width)
+        else:
+            first = start - len(head) - self._middle
+            if first >= 0:
+                tail = self.tail
+                self._uniform = (tail, iter(tail), first, first + stop - start, width)
+        return items, width
 
     def layout(self) -> Tuple[int, int, int]:
         """(loose elements, packed elements, chunks): for size estimates."""

@@ -50,7 +50,7 @@ from .sandbox import PRELUDE
 
 from ..errors import CommandError
 from ..protocol import (NULL_ARRAY, BigNumber, Bool, Bulks, Double, Map, Push, Raw, Set,
-                       Simple, Verbatim, format_double)
+                        Simple, UniformBulks, Verbatim, format_double)
 
 INTERNAL_CHUNK = "=[redis]"
 LLONG_MIN = -(2 ** 63)
@@ -537,7 +537,7 @@ class LuaEngine:
             return reply.encode()
         if cls in (bytearray, memoryview):
             return bytes(reply)
-        if cls in (list, tuple, Push, Bulks):
+        if cls in (list, tuple, Push, Bulks, UniformBulks):
             return self._array(reply)
         if cls is Raw:
             return self._from_raw(reply)
