@@ -15,6 +15,17 @@ def _pipeline(conn: Any, commands: List[List[Any]]) -> List[bytes]:
     return [conn.read_raw() for _ in commands]
 
 
+def _assign(packed: PackedList, plain: List[bytes], rnd: random.Random, value: bytes) -> None:
+    index = rnd.randrange(-len(plain), len(plain))
+    packed[index] = plain[index] = value
+
+
+def _insert(packed: PackedList, plain: List[bytes], rnd: random.Random, value: bytes) -> None:
+    index = rnd.randrange(len(plain) + 1)
+    packed.insert(index, value)
+    plain.insert(index, value)
+
+
 def _values(start: int, count: int):
     return ["v%d" % (i % 37) for i in range(start, start + count)]
 
@@ -52,12 +63,9 @@ def test_packed_list_matches_a_python_list():
                 index = rnd.randrange(-len(plain), len(plain))
                 assert packed[index] == plain[index]
             elif op < .85 and plain:
-                index = rnd.randrange(-len(plain), len(plain))
-                packed[index] = plain[index] = value
+                _assign(packed, plain, rnd, value)
             elif op < .9:
-                index = rnd.randrange(len(plain) + 1)
-                packed.insert(index, value)
-                plain.insert(index, value)
+                _insert(packed, plain, rnd, value)
             elif op < .95:
                 start = rnd.randrange(len(plain) + 1)
                 stop = rnd.randrange(start, len(plain) + 1)
@@ -222,12 +230,9 @@ def test_a_remembered_width_holds_until_its_deque_changes():
                 packed.appendleft(value)
                 plain.insert(0, value)
             elif op < .5 and plain:
-                index = rnd.randrange(-len(plain), len(plain))
-                packed[index] = plain[index] = value
+                _assign(packed, plain, rnd, value)
             elif op < .55:
-                index = rnd.randrange(len(plain) + 1)
-                packed.insert(index, value)
-                plain.insert(index, value)
+                _insert(packed, plain, rnd, value)
             elif op < .65 and len(plain) > 1:
                 end = packed.head if rnd.random() < .5 and packed.head else packed.tail
                 if len(end) > 1:        # (as lists._pop_run pops)
