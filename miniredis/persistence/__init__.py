@@ -30,7 +30,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 from . import aof as _aof
-from . import aofload, childinfo, diskio, rdb, snapshot
+from . import aofload, childinfo, diskio, rdb, rdbwrite, snapshot
 from .. import errors, propagate
 from ..commands import stats_entries
 from ..replication.restart import save_info
@@ -320,7 +320,7 @@ class Snapshots:
         self.last_try = time.time()
         dirty = state.dirty
         try:
-            rdb.write(_rdb_path(state), snapshot.iter_dataset(state, raw_strings=True),
+            rdbwrite.write(_rdb_path(state), snapshot.iter_dataset(state, raw_strings=True),
                       state.config, snapshot.function_records(state), save_info(state))
         except OSError as exc:
             state.log("warning", "Write error saving DB on disk: %s" % diskio.strerror(exc))
@@ -341,7 +341,7 @@ class Snapshots:
         aux = save_info(state)          # (where this server stands in replication)
 
         def work() -> None:
-            rdb.write(path, snapshot.iter_dataset(state, raw_strings=True), config,
+            rdbwrite.write(path, snapshot.iter_dataset(state, raw_strings=True), config,
                       functions, aux)
             state.log("notice", "DB saved on disk")     # (the child's line, as Redis's)
             childinfo.send_final(childinfo.RDB_COW_SIZE)
