@@ -320,8 +320,9 @@ class Snapshots:
         self.last_try = time.time()
         dirty = state.dirty
         try:
-            rdbwrite.write(_rdb_path(state), snapshot.iter_dataset(state, raw_strings=True),
-                      state.config, snapshot.function_records(state), save_info(state))
+            rdbwrite.write(_rdb_path(state), snapshot.iter_dataset(state, stored=True),
+                           state.config, snapshot.function_records(state), save_info(state),
+                           state.packed_threshold)
         except OSError as exc:
             state.log("warning", "Write error saving DB on disk: %s" % diskio.strerror(exc))
             raise
@@ -341,8 +342,8 @@ class Snapshots:
         aux = save_info(state)          # (where this server stands in replication)
 
         def work() -> None:
-            rdbwrite.write(path, snapshot.iter_dataset(state, raw_strings=True), config,
-                      functions, aux)
+            rdbwrite.write(path, snapshot.iter_dataset(state, stored=True), config,
+                           functions, aux, state.packed_threshold)
             state.log("notice", "DB saved on disk")     # (the child's line, as Redis's)
             childinfo.send_final(childinfo.RDB_COW_SIZE)
 

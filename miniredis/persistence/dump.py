@@ -20,6 +20,7 @@ from typing import Any, List
 
 from ..datatypes.packedlist import PackedList
 from ..args import to_int
+from ..datatypes.names import encoding_of
 from ..datatypes.packed import PackedHash
 from ..datatypes.stream import Stream
 from . import lzf, rdb, rdb_stream
@@ -45,10 +46,14 @@ class PayloadError(Exception):
 _LZF_LIMIT = 1 << 16    # longer strings are stored uncompressed (Python LZF is slow)
 
 
-def _raw_string(value: bytes, compress: bool = True) -> bytes:
+_NUMBER_START = frozenset(b"-0123456789")
+
+
+def raw_string(value: Any, compress: bool = True) -> bytes:
     """rdbSaveRawString: short canonical integers as 1, 2 or 4 bytes, strings over 20
     bytes LZF-compressed when that saves more than 4 bytes, the rest verbatim."""
-    if len(value) <= 11:
+    size = len(value)
+    if size <= 11 and size and value[0] in _NUMBER_START:
         number = to_int(value)
         if number is not None:
             if -(2 ** 7) <= number < 2 ** 7:
@@ -57,12 +62,16 @@ def _raw_string(value: bytes, compress: bool = True) -> bytes:
                 return b"\xc1" + struct.pack("<h", number)
             if -(2 ** 31) <= number < 2 ** 31:
                 return b"\xc2" + struct.pack("<i", number)
-    size = len(value)
     if compress and 20 < size <= _LZF_LIMIT:
         packed = lzf.compress(bytes(value), size - 4)
         if packed is not None:
             return b"\xc3" + rdb._len(len(packed)) + rdb._len(size) + packed
-    return rdb._len(len(value)) + bytes(value)
+    if size < 64:
+        return _SHORT_LENGTHS[size] + bytes(value)
+    return rdb._len(size) + bytes(value)
+
+
+_SHORT_LENGTHS = [bytes((size,)) for size in range(64)]
 
 
 def _lp_element(value: bytes) -> Any:
@@ -143,11 +152,10 @@ def _intset(members: List[int]) -> bytes:
 
 def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
     """The RDB type byte and encoding of ``value`` (rdbSaveObjectType + rdbSaveObject)."""
-    from ..datatypes.names import encoding_of
     compress = bool(config["rdbcompression"])
 
     def string(data: bytes) -> bytes:
-        return _raw_string(data, compress)
+        return raw_string(data, compress)
 
     cls = value.__class__
     if cls is bytes or cls is bytearray:

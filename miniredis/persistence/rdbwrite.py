@@ -1,11 +1,14 @@
 """Writing Redis's RDB snapshot format (``dump.rdb``, an AOF's RDB base, the RDB a
 full synchronisation sends).
 
-Written files are RDB version 10 (Redis 7.0's) and load into a real redis-server:
-strings as raw strings, lists, sets and hashes in their plain encodings (types 1, 2,
-4), sorted sets as type 5 (binary doubles), streams as type 19 (:mod:`.rdb_stream`:
-listpack nodes, groups, PEL and consumers), expiry times in milliseconds, a CRC64
-trailer.
+Written files are RDB version 10 (Redis 7.0's), each value in the encoding Redis 7.0
+writes for it (rdbSaveObject), which is DUMP's (:func:`.dump.serialize`): lists as
+quicklists, intsets, listpack hashes and sorted sets, hash tables and skip lists in
+the plain types 4, 2 and 5, streams as type 19; keys and strings as rdbSaveRawString
+writes them (integer-encoded, LZF-compressed). Strings of 64 KB and more are written
+raw from where they are, or, mostly zero runs, LZF-encoded at C speed
+(:func:`lzf_zero_runs`): not Redis's bytes, but any LZF decoder reads them. Expiry
+times in milliseconds, a CRC64 trailer.
 """
 from __future__ import annotations
 
@@ -15,37 +18,14 @@ import time
 from typing import Any, List, Optional, Tuple
 
 from . import diskio
+from .dump import raw_string, serialize
 from .rdb import (OP_AUX, OP_EOF, OP_EXPIRETIME_MS, OP_RESIZEDB, OP_SELECTDB, RDB_VERSION,
-                  T_HASH, T_LIST, T_SET, T_STRING, T_STREAM_2, T_ZSET_2, _len, _string,
-                  crc64)
+                  T_STRING, _len, _string, crc64)
 
 
 # -- writing ------------------------------------------------------------------------------
 _LARGE = 65536   # values at least this long are written from where they are, uncopied
-
-
-def _value(value: Any, node_entries: int) -> Tuple[int, bytes]:
-    """(type byte, encoding) of a snapshot value (see snapshot.iter_dataset)."""
-    cls = value.__class__
-    if cls is bytes or cls is bytearray:
-        return T_STRING, _string(value)
-    kind, data = value
-    if kind == "list":
-        return T_LIST, _len(len(data)) + b"".join(_string(x) for x in data)
-    if kind == "set":
-        return T_SET, _len(len(data)) + b"".join(_string(x) for x in data)
-    if kind == "hash":
-        if data.__class__ is not list:
-            data = data.items()            # a shared PackedHash (snapshot._copy_value)
-        return T_HASH, _len(len(data)) + b"".join(_string(f) + _string(v) for f, v in data)
-    if kind == "zset":
-        if data.__class__ is bytes:        # a packed set (snapshot._copy_value)
-            from ..datatypes.zset import frozen_items
-            data = frozen_items(data)
-        return T_ZSET_2, _len(len(data)) + b"".join(
-            _string(m) + struct.pack("<d", s) for m, s in data)
-    from .rdb_stream import stream_value
-    return T_STREAM_2, stream_value(data, node_entries)
+_STRING = bytes((T_STRING,))
 
 
 def _aux(name: bytes, value: bytes) -> bytes:
@@ -149,16 +129,16 @@ class _Output:
 
 
 def write(path: str, dataset: Any, config: Any, functions: bytes = b"",
-          aux: Tuple[Tuple[bytes, bytes], ...] = ()) -> int:
-    """Write ``dataset`` (snapshot.iter_dataset's, with values kept as they are) to
+          aux: Tuple[Tuple[bytes, bytes], ...] = (), packed_threshold: int = 1 << 30) -> int:
+    """Write ``dataset`` (snapshot.iter_dataset's, ``stored``: values as they are) to
     ``path`` atomically: a temp file, fsync, rename, fsync of the directory.
-    Returns the file's size. Strings are stored raw (the format allows it), except
-    large ones that are mostly zero runs (see :func:`lzf_zero_runs`)."""
+    Returns the file's size."""
     directory = os.path.dirname(path) or "."
     temp = os.path.join(directory, "temp-%d.rdb" % os.getpid())
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        size = write_fd(fd, dataset, config, functions, aux)
+        size = write_fd(fd, dataset, config, functions, aux,
+                        packed_threshold=packed_threshold)
         diskio.fsync(fd)
     except BaseException:
         os.close(fd)
@@ -174,12 +154,14 @@ def write(path: str, dataset: Any, config: Any, functions: bytes = b"",
 
 
 def write_fd(fd: int, dataset: Any, config: Any, functions: bytes = b"",
-             aux: Tuple[Tuple[bytes, bytes], ...] = (), aof_base: bool = False) -> int:
-    """Write the RDB of ``dataset`` to the open ``fd`` (a file, or the pipe a full
-    synchronisation streams to replicas); ``aux``: extra AUX fields (repl-id...);
-    ``aof_base``: an AOF base file (its ``aof-base`` field says 1).
+             aux: Tuple[Tuple[bytes, bytes], ...] = (), aof_base: bool = False,
+             packed_threshold: int = 1 << 30) -> int:
+    """Write the RDB of ``dataset`` (snapshot.iter_dataset's, ``stored``) to the open
+    ``fd`` (a file, or the pipe a full synchronisation streams to replicas); ``aux``:
+    extra AUX fields (repl-id...); ``aof_base``: an AOF base file (its ``aof-base``
+    field says 1); ``packed_threshold``: the size from which a list element gets a
+    plain quicklist node (the server's, DEBUG QUICKLIST-PACKED-THRESHOLD's).
     Returns the number of bytes written."""
-    node_entries = config["stream-node-max-entries"]
     compress = bool(config["rdbcompression"])
     out = _Output(fd, bool(config["rdbchecksum"]))
     add = out.add
@@ -200,18 +182,22 @@ def write_fd(fd: int, dataset: Any, config: Any, functions: bytes = b"",
             if when is not None:
                 add(bytes((OP_EXPIRETIME_MS,)) + struct.pack("<q", when))
             cls = value.__class__
-            if (cls is bytes or cls is bytearray) and len(value) >= _LARGE:
+            if cls is bytes or cls is bytearray:
+                if len(value) < _LARGE:
+                    add(_STRING + raw_string(key, compress) + raw_string(value, compress))
+                    continue
                 packed = lzf_zero_runs(value) if compress else None
                 if packed is not None:
-                    add(bytes((T_STRING,)) + _string(key) + b"\xc3"
+                    add(_STRING + raw_string(key, compress) + b"\xc3"
                         + _len(len(packed)) + _len(len(value)))
                     add(packed)
                     continue
-                add(bytes((T_STRING,)) + _string(key) + _len(len(value)))
+                add(_STRING + raw_string(key, compress) + _len(len(value)))
                 add(value if cls is bytes else memoryview(value))
                 continue
-            kind, data = _value(value, node_entries)
-            add(bytes((kind,)) + _string(key) + data)
+            data = serialize(value, config, packed_threshold)
+            add(data[:1] + raw_string(key, compress))
+            add(memoryview(data)[1:])
     add(bytes((OP_EOF,)))
     out.flush()
     trailer = struct.pack("<Q", out.crc if out.checksum else 0)
