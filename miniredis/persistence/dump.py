@@ -76,8 +76,11 @@ _SHORT_LENGTHS = [bytes((size,)) for size in range(64)]
 
 def _lp_element(value: bytes) -> Any:
     """What lpAppend stores for a string: an integer when it is one (string2ll)."""
-    number = to_int(value) if len(value) <= 20 else None
-    return value if number is None else number
+    if value and len(value) <= 20 and value[0] in _NUMBER_START:
+        number = to_int(value)
+        if number is not None:
+            return number
+    return value
 
 
 def _score_element(score: float) -> Any:
@@ -89,15 +92,6 @@ def _score_element(score: float) -> Any:
     if -(2 ** 62) <= score <= 2 ** 62 and score == int(score):
         return int(score)
     return (b"%.17g" % score)
-
-
-def _entry_size(element: Any) -> int:
-    """Bytes of one listpack entry (encoding plus back length)."""
-    if isinstance(element, int):
-        size = len(rdb._lp_int(element))
-    else:
-        size = len(rdb._lp_str(element))
-    return size + len(rdb._backlen(size))
 
 
 def _quicklist(items: Any, fill: int, string: Any, plain_threshold: int) -> bytes:
@@ -114,7 +108,7 @@ def _quicklist(items: Any, fill: int, string: Any, plain_threshold: int) -> byte
                 current, size = [], 0
             nodes.append(bytes(item))
             continue
-        element = _lp_element(bytes(item))
+        entry = rdb.lp_entry(_lp_element(bytes(item)))
         if current:
             new_size = size + len(item) + _SIZE_ESTIMATE_OVERHEAD
             if limit is not None:
@@ -126,8 +120,8 @@ def _quicklist(items: Any, fill: int, string: Any, plain_threshold: int) -> byte
                 current, size = [], 0
         if not current:
             size = 7                       # empty listpack: header and end byte
-        current.append(element)
-        size += _entry_size(element)
+        current.append(entry)
+        size += len(entry)
     if current:
         nodes.append(current)
     parts = [rdb._len(len(nodes))]
@@ -135,7 +129,7 @@ def _quicklist(items: Any, fill: int, string: Any, plain_threshold: int) -> byte
         if isinstance(node, bytes):
             parts.append(b"\x01" + string(node))              # 1: plain container
         else:
-            parts.append(b"\x02" + string(rdb.listpack(node)))   # 2: packed container
+            parts.append(b"\x02" + string(rdb.listpack_of(node)))   # 2: packed container
     return b"".join(parts)
 
 
@@ -183,7 +177,7 @@ def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
     if hasattr(value, "entries") and hasattr(value, "listpack"):      # a ZSet
         if value.listpack:
             elements = []
-            for score, member in value.entries():
+            for member, score in value.member_scores():    # (a packed set stays so)
                 elements += [_lp_element(member), _score_element(score)]
             return bytes((rdb.T_ZSET_LISTPACK,)) + string(rdb.listpack(elements))
         entries = list(value.entries())

@@ -165,15 +165,35 @@ def _lp_value(value: Any) -> Any:
     return value
 
 
+_SMALL_INT_ENTRIES = [bytes((value, 1)) for value in range(128)]
+_SHORT_STR_HEADERS = [bytes((0x80 | size,)) for size in range(64)]
+_SHORT_BACKLENS = [bytes((size,)) for size in range(128)]
+
+
+def lp_entry(element: Any) -> bytes:
+    """One listpack entry and its back length: an int as an integer, else a string."""
+    if element.__class__ is int:
+        if 0 <= element <= 127:
+            return _SMALL_INT_ENTRIES[element]
+        entry = _lp_int(element)
+    else:
+        size = len(element)
+        if size < 64:                   # (one header byte, a back length of one byte)
+            return _SHORT_STR_HEADERS[size] + bytes(element) + _SHORT_BACKLENS[size + 1]
+        entry = _lp_str(bytes(element))
+    return entry + _backlen(len(entry))
+
+
+def listpack_of(entries: List[bytes]) -> bytes:
+    """The listpack of these entries (:func:`lp_entry`'s)."""
+    data = b"".join(entries)
+    count = len(entries) if len(entries) < 65535 else 65535
+    return struct.pack("<IH", 6 + len(data) + 1, count) + data + b"\xff"
+
+
 def listpack(elements: List[Any]) -> bytes:
     """A listpack holding ``elements`` (ints as integers, the rest as strings)."""
-    body = []
-    for element in elements:
-        entry = _lp_int(element) if isinstance(element, int) else _lp_str(bytes(element))
-        body.append(entry + _backlen(len(entry)))
-    data = b"".join(body)
-    count = len(elements) if len(elements) < 65535 else 65535
-    return struct.pack("<IH", 6 + len(data) + 1, count) + data + b"\xff"
+    return listpack_of([lp_entry(element) for element in elements])
 
 
 # -- reading ------------------------------------------------------------------------------

@@ -197,10 +197,10 @@ def iter_dataset(state: "ServerState", raw_strings: bool = False,
     """Every key of every database as it is now, without copying the dataset: yields
     (db id, key count, expiring count, generator of (key, value, expiry)), values as
     :func:`_copy_value` gives them (``raw_strings``: strings as stored, a bytearray
-    too; ``stored``: every value as stored, uncopied, for the RDB writer, which encodes
-    each from its class and encoding as DUMP does). Keys whose TTL has passed but that no lookup or expiry cycle removed yet are
-    written too, with their TTL, as Redis's rdbSaveRio and AOF rewrite do (a load
-    skips or expires them). Meant for a forked child, whose data is frozen at the
+    too; ``stored``: every value as stored, uncopied, for the RDB writer, which
+    encodes each from its class and encoding as DUMP does). Keys whose TTL has passed
+    but that no lookup or expiry cycle removed yet are written too, with their TTL, as
+    Redis's rdbSaveRio and AOF rewrite do (a load skips or expires them). Meant for a forked child, whose data is frozen at the
     fork, or for work done before the event loop runs again."""
     convert = _raw_or_copy if raw_strings else _copy_value
     delay = state.config.values["rdb-key-save-delay"]
