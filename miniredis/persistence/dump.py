@@ -47,6 +47,7 @@ _LZF_LIMIT = 1 << 16    # longer strings are stored uncompressed (Python LZF is 
 
 
 _NUMBER_START = frozenset(b"-0123456789")
+_SHORT_LENGTHS = [bytes((size,)) for size in range(64)]
 
 
 def raw_string(value: Any, compress: bool = True) -> bytes:
@@ -69,9 +70,6 @@ def raw_string(value: Any, compress: bool = True) -> bytes:
     if size < 64:
         return _SHORT_LENGTHS[size] + bytes(value)
     return rdb._len(size) + bytes(value)
-
-
-_SHORT_LENGTHS = [bytes((size,)) for size in range(64)]
 
 
 def _lp_element(value: bytes) -> Any:

@@ -200,8 +200,9 @@ def iter_dataset(state: "ServerState", raw_strings: bool = False,
     too; ``stored``: every value as stored, uncopied, for the RDB writer, which
     encodes each from its class and encoding as DUMP does). Keys whose TTL has passed
     but that no lookup or expiry cycle removed yet are written too, with their TTL, as
-    Redis's rdbSaveRio and AOF rewrite do (a load skips or expires them). Meant for a forked child, whose data is frozen at the
-    fork, or for work done before the event loop runs again."""
+    Redis's rdbSaveRio and AOF rewrite do (a load skips or expires them). Meant for a
+    forked child, whose data is frozen at the fork, or for work done before the event
+    loop runs again."""
     convert = _raw_or_copy if raw_strings else _copy_value
     delay = state.config.values["rdb-key-save-delay"]
     written = childinfo.key_written_hook()      # (a reporting child's progress)
