@@ -2,7 +2,9 @@
 sees during the background ones, miniredis next to redis-server.
 
 For each dataset (``keys``: 1,000,000 small strings loaded with ``redis-cli --pipe``;
-``bigstring``: ``SETBIT k 1016301586 0``, a 127 MB string) both servers are started
+``bigstring``: ``SETBIT k 1016301586 0``, a 127 MB string; ``collections``: ``keys``
+/ 10 each of small hashes, sets of integers, lists and sorted sets, plus one hash,
+set, list and sorted set of ``keys`` / 5 elements each) both servers are started
 with no save points, each in its own temporary directory on the same file system:
 
 - SAVE: the time of the command (every client waits that long, on both servers);
@@ -11,7 +13,8 @@ with no save points, each in its own temporary directory on the same file system
   the longest stall any client saw.
 
     python benchmarks/snapshot.py [--keys 1000000] [--datasets keys,bigstring]
-                                  [--pythonpath DIR]
+                                  [--pythonpath DIR]   (datasets: keys, bigstring,
+                                                        collections)
 
 ``--pythonpath`` runs miniredis from another source tree (e.g. an older checkout)
 for before/after figures. Same run, same machine: compare the ratios.
@@ -105,21 +108,45 @@ def _start(name: str, workdir: str, pythonpath: Optional[str]) -> subprocess.Pop
 
 
 def _load_keys(port: int, count: int) -> None:
+    _pipe(port, [[b"SET", b"key:%d" % i, b"value:%d" % i] for i in range(count)])
+
+
+def _pipe(port: int, commands: List[List[bytes]]) -> None:
     lines = []
-    for i in range(count):
-        key = b"key:%d" % i
-        value = b"value:%d" % i
-        lines.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
-                     % (len(key), key, len(value), value))
+    for argv in commands:
+        lines.append(b"*%d\r\n" % len(argv))
+        lines += [b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in argv]
     done = subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=b"".join(lines),
                           capture_output=True, timeout=1200)
     if done.returncode != 0 or b"errors: 0" not in done.stdout:
         raise SystemExit("loading failed: %r" % done.stdout[-300:])
 
 
+def _collection_commands(keys: int) -> List[List[bytes]]:
+    """Small collections (listpack, intset, quicklist encodings) and four big ones
+    (hashtable, skiplist, a quicklist of many nodes)."""
+    out = []
+    for i in range(keys // 10):
+        n = b"%d" % i
+        out += [[b"HSET", b"h:" + n, b"a", n, b"b", b"field:" + n],
+                [b"SADD", b"s:" + n, b"1", b"2", n],
+                [b"RPUSH", b"l:" + n, b"a", b"item:" + n, n],
+                [b"ZADD", b"z:" + n, b"1", b"a", b"2.5", b"member:" + n]]
+    big = keys // 5
+    for start in range(0, big, 100):
+        span = range(start, min(big, start + 100))
+        out += [[b"HSET", b"bighash"] + [x for i in span for x in (b"f%d" % i, b"v%d" % i)],
+                [b"SADD", b"bigset"] + [b"m%d" % i for i in span],
+                [b"RPUSH", b"biglist"] + [b"item:%d" % i for i in span],
+                [b"ZADD", b"bigzset"] + [x for i in span for x in (b"%d" % i, b"m%d" % i)]]
+    return out
+
+
 def _load(port: int, dataset: str, keys: int) -> None:
     if dataset == "keys":
         _load_keys(port, keys)
+    elif dataset == "collections":
+        _pipe(port, _collection_commands(keys))
     else:
         Conn(port).call("SETBIT", "k", "1016301586", "0")
 

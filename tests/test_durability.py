@@ -341,7 +341,8 @@ def test_save_of_a_large_string_is_fast_and_loads(workdir, redis_server):
 
 def test_zero_run_compression_round_trips():
     import random
-    from miniredis.persistence.rdb import lzf_decompress, lzf_zero_runs
+    from miniredis.persistence.rdb import lzf_decompress
+    from miniredis.persistence.rdbwrite import lzf_zero_runs
     rng = random.Random(7)
     packed_some = 0
     for _ in range(300):

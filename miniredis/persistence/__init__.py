@@ -30,7 +30,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 from . import aof as _aof
-from . import aofload, childinfo, diskio, rdb, snapshot
+from . import aofload, childinfo, diskio, rdb, rdbwrite, snapshot
 from .. import errors, propagate
 from ..commands import stats_entries
 from ..replication.restart import save_info
@@ -320,8 +320,9 @@ class Snapshots:
         self.last_try = time.time()
         dirty = state.dirty
         try:
-            rdb.write(_rdb_path(state), snapshot.iter_dataset(state, raw_strings=True),
-                      state.config, snapshot.function_records(state), save_info(state))
+            rdbwrite.write(_rdb_path(state), snapshot.iter_dataset(state, stored=True),
+                           state.config, snapshot.function_records(state), save_info(state),
+                           state.packed_threshold)
         except OSError as exc:
             state.log("warning", "Write error saving DB on disk: %s" % diskio.strerror(exc))
             raise
@@ -341,8 +342,8 @@ class Snapshots:
         aux = save_info(state)          # (where this server stands in replication)
 
         def work() -> None:
-            rdb.write(path, snapshot.iter_dataset(state, raw_strings=True), config,
-                      functions, aux)
+            rdbwrite.write(path, snapshot.iter_dataset(state, stored=True), config,
+                           functions, aux, state.packed_threshold)
             state.log("notice", "DB saved on disk")     # (the child's line, as Redis's)
             childinfo.send_final(childinfo.RDB_COW_SIZE)
 

@@ -41,11 +41,12 @@ def write_base_file(state: "ServerState", path: str) -> None:
     if not state.config["aof-use-rdb-preamble"]:
         write_base(state, path)
         return
-    from . import rdb
+    from . import rdbwrite
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        rdb.write_fd(fd, iter_dataset(state, raw_strings=True), state.config,
-                     function_records(state), aof_base=True)
+        rdbwrite.write_fd(fd, iter_dataset(state, stored=True), state.config,
+                          function_records(state), aof_base=True,
+                          packed_threshold=state.packed_threshold)
         diskio.fsync(fd)
     finally:
         os.close(fd)

@@ -20,6 +20,7 @@ from typing import Any, List
 
 from ..datatypes.packedlist import PackedList
 from ..args import to_int
+from ..datatypes.names import encoding_of
 from ..datatypes.packed import PackedHash
 from ..datatypes.stream import Stream
 from . import lzf, rdb, rdb_stream
@@ -45,10 +46,15 @@ class PayloadError(Exception):
 _LZF_LIMIT = 1 << 16    # longer strings are stored uncompressed (Python LZF is slow)
 
 
-def _raw_string(value: bytes, compress: bool = True) -> bytes:
+_NUMBER_START = frozenset(b"-0123456789")
+_SHORT_LENGTHS = [bytes((size,)) for size in range(64)]
+
+
+def raw_string(value: Any, compress: bool = True) -> bytes:
     """rdbSaveRawString: short canonical integers as 1, 2 or 4 bytes, strings over 20
     bytes LZF-compressed when that saves more than 4 bytes, the rest verbatim."""
-    if len(value) <= 11:
+    size = len(value)
+    if size <= 11 and size and value[0] in _NUMBER_START:
         number = to_int(value)
         if number is not None:
             if -(2 ** 7) <= number < 2 ** 7:
@@ -57,18 +63,22 @@ def _raw_string(value: bytes, compress: bool = True) -> bytes:
                 return b"\xc1" + struct.pack("<h", number)
             if -(2 ** 31) <= number < 2 ** 31:
                 return b"\xc2" + struct.pack("<i", number)
-    size = len(value)
     if compress and 20 < size <= _LZF_LIMIT:
         packed = lzf.compress(bytes(value), size - 4)
         if packed is not None:
             return b"\xc3" + rdb._len(len(packed)) + rdb._len(size) + packed
-    return rdb._len(len(value)) + bytes(value)
+    if size < 64:
+        return _SHORT_LENGTHS[size] + bytes(value)
+    return rdb._len(size) + bytes(value)
 
 
 def _lp_element(value: bytes) -> Any:
     """What lpAppend stores for a string: an integer when it is one (string2ll)."""
-    number = to_int(value) if len(value) <= 20 else None
-    return value if number is None else number
+    if value and len(value) <= 20 and value[0] in _NUMBER_START:
+        number = to_int(value)
+        if number is not None:
+            return number
+    return value
 
 
 def _score_element(score: float) -> Any:
@@ -80,15 +90,6 @@ def _score_element(score: float) -> Any:
     if -(2 ** 62) <= score <= 2 ** 62 and score == int(score):
         return int(score)
     return (b"%.17g" % score)
-
-
-def _entry_size(element: Any) -> int:
-    """Bytes of one listpack entry (encoding plus back length)."""
-    if isinstance(element, int):
-        size = len(rdb._lp_int(element))
-    else:
-        size = len(rdb._lp_str(element))
-    return size + len(rdb._backlen(size))
 
 
 def _quicklist(items: Any, fill: int, string: Any, plain_threshold: int) -> bytes:
@@ -105,7 +106,7 @@ def _quicklist(items: Any, fill: int, string: Any, plain_threshold: int) -> byte
                 current, size = [], 0
             nodes.append(bytes(item))
             continue
-        element = _lp_element(bytes(item))
+        entry = rdb.lp_entry(_lp_element(bytes(item)))
         if current:
             new_size = size + len(item) + _SIZE_ESTIMATE_OVERHEAD
             if limit is not None:
@@ -117,8 +118,8 @@ def _quicklist(items: Any, fill: int, string: Any, plain_threshold: int) -> byte
                 current, size = [], 0
         if not current:
             size = 7                       # empty listpack: header and end byte
-        current.append(element)
-        size += _entry_size(element)
+        current.append(entry)
+        size += len(entry)
     if current:
         nodes.append(current)
     parts = [rdb._len(len(nodes))]
@@ -126,7 +127,7 @@ def _quicklist(items: Any, fill: int, string: Any, plain_threshold: int) -> byte
         if isinstance(node, bytes):
             parts.append(b"\x01" + string(node))              # 1: plain container
         else:
-            parts.append(b"\x02" + string(rdb.listpack(node)))   # 2: packed container
+            parts.append(b"\x02" + string(rdb.listpack_of(node)))   # 2: packed container
     return b"".join(parts)
 
 
@@ -143,11 +144,10 @@ def _intset(members: List[int]) -> bytes:
 
 def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
     """The RDB type byte and encoding of ``value`` (rdbSaveObjectType + rdbSaveObject)."""
-    from ..datatypes.names import encoding_of
     compress = bool(config["rdbcompression"])
 
     def string(data: bytes) -> bytes:
-        return _raw_string(data, compress)
+        return raw_string(data, compress)
 
     cls = value.__class__
     if cls is bytes or cls is bytearray:
@@ -175,7 +175,7 @@ def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
     if hasattr(value, "entries") and hasattr(value, "listpack"):      # a ZSet
         if value.listpack:
             elements = []
-            for score, member in value.entries():
+            for member, score in value.member_scores():    # (a packed set stays so)
                 elements += [_lp_element(member), _score_element(score)]
             return bytes((rdb.T_ZSET_LISTPACK,)) + string(rdb.listpack(elements))
         entries = list(value.entries())

@@ -21,12 +21,26 @@ def _idx(h: int) -> int:
     return ((h >> 8) - h * 5) & (_HSIZE - 1)
 
 
+_PRECHECK = 4096
+
+
+def _repeats(data: bytes) -> int:
+    """How many positions start 3 bytes that occurred at an earlier position: a
+    back-reference of L bytes (2 or 3 bytes of output) needs L - 2 such positions, and
+    the first byte is a literal (one header byte at least), so no compression of
+    ``data`` is shorter than ``len(data) - _repeats(data) + 1``. Checked at C speed,
+    it spares the compressor most short strings it would fail on (listpacks...)."""
+    return len(data) - 2 - len(set(zip(data, data[1:], data[2:])))
+
+
 def compress(data: bytes, out_len: int) -> Optional[bytes]:
     """``data`` compressed into at most ``out_len`` bytes, or None when it does not fit
     (lzf_compress returning 0)."""
     in_len = len(data)
     if not in_len or not out_len:
         return None
+    if 3 <= in_len <= _PRECHECK and in_len - _repeats(data) + 1 > out_len:
+        return None                                  # (it could not fit: see _repeats)
     ip = data
     htab = {}
     out = bytearray(out_len + 64)

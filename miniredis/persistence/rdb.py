@@ -1,10 +1,6 @@
-"""Redis's RDB snapshot format: writing ``dump.rdb`` and loading one (ours or Redis's).
-
-Written files are RDB version 10 (Redis 7.0's) and load into a real redis-server:
-strings as raw strings, lists, sets and hashes in their plain encodings (types 1, 2,
-4), sorted sets as type 5 (binary doubles), streams as type 19 (:mod:`.rdb_stream`:
-listpack nodes, groups, PEL and consumers), expiry times in milliseconds, a CRC64
-trailer.
+"""Redis's RDB snapshot format: its constants and encodings (lengths, listpacks,
+CRC64), and loading a ``dump.rdb`` (ours or Redis's). Writing one is
+:mod:`.rdbwrite`'s.
 
 Loading accepts what Redis 7.0 (and 7.2) write: integer-encoded and LZF-compressed
 strings, quicklist-of-listpacks lists, intsets, listpack hashes, sets and sorted sets,
@@ -15,10 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
-import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
-
-from . import diskio
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
@@ -172,214 +165,35 @@ def _lp_value(value: Any) -> Any:
     return value
 
 
-def listpack(elements: List[Any]) -> bytes:
-    """A listpack holding ``elements`` (ints as integers, the rest as strings)."""
-    body = []
-    for element in elements:
-        entry = _lp_int(element) if isinstance(element, int) else _lp_str(bytes(element))
-        body.append(entry + _backlen(len(entry)))
-    data = b"".join(body)
-    count = len(elements) if len(elements) < 65535 else 65535
+_SMALL_INT_ENTRIES = [bytes((value, 1)) for value in range(128)]
+_SHORT_STR_HEADERS = [bytes((0x80 | size,)) for size in range(64)]
+_SHORT_BACKLENS = [bytes((size,)) for size in range(128)]
+
+
+def lp_entry(element: Any) -> bytes:
+    """One listpack entry and its back length: an int as an integer, else a string."""
+    if element.__class__ is int:
+        if 0 <= element <= 127:
+            return _SMALL_INT_ENTRIES[element]
+        entry = _lp_int(element)
+    else:
+        size = len(element)
+        if size < 64:                   # (one header byte, a back length of one byte)
+            return _SHORT_STR_HEADERS[size] + bytes(element) + _SHORT_BACKLENS[size + 1]
+        entry = _lp_str(bytes(element))
+    return entry + _backlen(len(entry))
+
+
+def listpack_of(entries: List[bytes]) -> bytes:
+    """The listpack of these entries (:func:`lp_entry`'s)."""
+    data = b"".join(entries)
+    count = len(entries) if len(entries) < 65535 else 65535
     return struct.pack("<IH", 6 + len(data) + 1, count) + data + b"\xff"
 
 
-# -- writing ------------------------------------------------------------------------------
-_LARGE = 65536   # values at least this long are written from where they are, uncopied
-
-
-def _value(value: Any, node_entries: int) -> Tuple[int, bytes]:
-    """(type byte, encoding) of a snapshot value (see snapshot.iter_dataset)."""
-    cls = value.__class__
-    if cls is bytes or cls is bytearray:
-        return T_STRING, _string(value)
-    kind, data = value
-    if kind == "list":
-        return T_LIST, _len(len(data)) + b"".join(_string(x) for x in data)
-    if kind == "set":
-        return T_SET, _len(len(data)) + b"".join(_string(x) for x in data)
-    if kind == "hash":
-        if data.__class__ is not list:
-            data = data.items()            # a shared PackedHash (snapshot._copy_value)
-        return T_HASH, _len(len(data)) + b"".join(_string(f) + _string(v) for f, v in data)
-    if kind == "zset":
-        if data.__class__ is bytes:        # a packed set (snapshot._copy_value)
-            from ..datatypes.zset import frozen_items
-            data = frozen_items(data)
-        return T_ZSET_2, _len(len(data)) + b"".join(
-            _string(m) + struct.pack("<d", s) for m, s in data)
-    from .rdb_stream import stream_value
-    return T_STREAM_2, stream_value(data, node_entries)
-
-
-def _aux(name: bytes, value: bytes) -> bytes:
-    return bytes((OP_AUX,)) + _string(name) + _string(value)
-
-
-# -- LZF for strings made mostly of zero runs (sparse bitmaps) ------------------------------
-# There is no maintained C LZF compressor on PyPI, and one in Python costs seconds per
-# 100 MB, so strings are stored raw, except large ones that are mostly runs of zero
-# bytes (SETBIT bitmaps): those are LZF-encoded here at C speed (bytes.find, lstrip),
-# as back-references at distance 1, which any LZF decoder (Redis's too) accepts.
-_RUN = 256                      # zero runs at least this long become back-references
-_ZEROS = bytes(_RUN)
-
-
-def _zero_runs(value: Any) -> List[Tuple[int, int]]:
-    """(start, end) of every run of at least _RUN zero bytes, in order."""
-    runs = []
-    size = len(value)
-    pos = value.find(_ZEROS)
-    while pos >= 0:
-        end = pos + _RUN
-        step = 4096
-        while end < size:
-            stop = min(size, end + step)
-            rest = value[end:stop].lstrip(b"\0")
-            if rest:
-                end = stop - len(rest)
-                break
-            end = stop
-            step = min(step * 2, 1 << 24)
-        runs.append((pos, end))
-        pos = value.find(_ZEROS, end)
-    return runs
-
-
-def _literals(out: List[bytes], value: Any, start: int, stop: int) -> None:
-    for at in range(start, stop, 32):
-        piece = bytes(value[at:min(stop, at + 32)])
-        out.append(bytes((len(piece) - 1,)) + piece)
-
-
-def lzf_zero_runs(value: Any) -> Optional[bytes]:
-    """``value`` LZF-compressed when at least 3/4 of it is long zero runs (else None:
-    store it raw)."""
-    runs = _zero_runs(value)
-    size = len(value)
-    if sum(end - start for start, end in runs) * 4 < size * 3:
-        return None
-    out: List[bytes] = []
-    pos = 0
-    for start, end in runs:
-        _literals(out, value, pos, start + 1)       # the run's first zero, literally
-        full, rest = divmod(end - start - 1, 264)  # then copies of the previous byte
-        out.append(b"\xe0\xff\x00" * full)
-        if rest >= 9:
-            out.append(bytes((0xE0, rest - 9, 0)))
-        elif rest >= 3:
-            out.append(bytes(((rest - 2) << 5, 0)))
-        elif rest:
-            out.append(bytes((rest - 1,)) + bytes(rest))
-        pos = end
-    _literals(out, value, pos, size)
-    return b"".join(out)
-
-
-class _Output:
-    """The RDB byte stream: buffered small pieces, large ones written in place, a
-    running CRC64, every write through :mod:`diskio` (faults surface as OSError)."""
-
-    def __init__(self, fd: int, checksum: bool) -> None:
-        self.fd = fd
-        self.checksum = checksum
-        self.crc = 0
-        self.size = 0
-        self.chunk: List[Any] = []
-        self.pending = 0
-
-    def add(self, data: Any) -> None:
-        if len(data) >= _LARGE:
-            self.flush()
-            self._emit(data)
-            return
-        self.chunk.append(data)
-        self.pending += len(data)
-        if self.pending >= _LARGE:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.chunk:
-            data = b"".join(self.chunk)
-            self.chunk, self.pending = [], 0
-            self._emit(data)
-
-    def _emit(self, data: Any) -> None:
-        diskio.exit_if_orphaned()
-        if self.checksum:
-            self.crc = crc64(self.crc, data)
-        diskio.write_or_raise(self.fd, data)
-        self.size += len(data)
-
-
-def write(path: str, dataset: Any, config: Any, functions: bytes = b"",
-          aux: Tuple[Tuple[bytes, bytes], ...] = ()) -> int:
-    """Write ``dataset`` (snapshot.iter_dataset's, with values kept as they are) to
-    ``path`` atomically: a temp file, fsync, rename, fsync of the directory.
-    Returns the file's size. Strings are stored raw (the format allows it), except
-    large ones that are mostly zero runs (see :func:`lzf_zero_runs`)."""
-    directory = os.path.dirname(path) or "."
-    temp = os.path.join(directory, "temp-%d.rdb" % os.getpid())
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        size = write_fd(fd, dataset, config, functions, aux)
-        diskio.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    os.close(fd)
-    os.replace(temp, path)
-    diskio.fsync_directory(directory)
-    return size
-
-
-def write_fd(fd: int, dataset: Any, config: Any, functions: bytes = b"",
-             aux: Tuple[Tuple[bytes, bytes], ...] = (), aof_base: bool = False) -> int:
-    """Write the RDB of ``dataset`` to the open ``fd`` (a file, or the pipe a full
-    synchronisation streams to replicas); ``aux``: extra AUX fields (repl-id...);
-    ``aof_base``: an AOF base file (its ``aof-base`` field says 1).
-    Returns the number of bytes written."""
-    node_entries = config["stream-node-max-entries"]
-    compress = bool(config["rdbcompression"])
-    out = _Output(fd, bool(config["rdbchecksum"]))
-    add = out.add
-    for piece in (b"REDIS%04d" % RDB_VERSION,
-                  _aux(b"redis-ver", b"7.0.15"), _aux(b"redis-bits", b"64"),
-                  _aux(b"ctime", b"%d" % int(time.time())),
-                  _aux(b"used-mem", b"0")):
-        add(piece)
-    for name, value in aux:
-        add(_aux(name, value))
-    add(_aux(b"aof-base", b"1" if aof_base else b"0"))
-    if functions:                     # the libraries' records, before the keys
-        add(functions)
-    for db_id, count, expiring, items in dataset:
-        add(bytes((OP_SELECTDB,)) + _len(db_id))
-        add(bytes((OP_RESIZEDB,)) + _len(count) + _len(expiring))
-        for key, value, when in items:
-            if when is not None:
-                add(bytes((OP_EXPIRETIME_MS,)) + struct.pack("<q", when))
-            cls = value.__class__
-            if (cls is bytes or cls is bytearray) and len(value) >= _LARGE:
-                packed = lzf_zero_runs(value) if compress else None
-                if packed is not None:
-                    add(bytes((T_STRING,)) + _string(key) + b"\xc3"
-                        + _len(len(packed)) + _len(len(value)))
-                    add(packed)
-                    continue
-                add(bytes((T_STRING,)) + _string(key) + _len(len(value)))
-                add(value if cls is bytes else memoryview(value))
-                continue
-            kind, data = _value(value, node_entries)
-            add(bytes((kind,)) + _string(key) + data)
-    add(bytes((OP_EOF,)))
-    out.flush()
-    trailer = struct.pack("<Q", out.crc if out.checksum else 0)
-    diskio.write_or_raise(fd, trailer)
-    return out.size + len(trailer)
+def listpack(elements: List[Any]) -> bytes:
+    """A listpack holding ``elements`` (ints as integers, the rest as strings)."""
+    return listpack_of([lp_entry(element) for element in elements])
 
 
 # -- reading ------------------------------------------------------------------------------

@@ -192,14 +192,17 @@ def debug_delay(usec: int) -> None:
         time.sleep(usec / 1e6)
 
 
-def iter_dataset(state: "ServerState", raw_strings: bool = False) -> Any:
+def iter_dataset(state: "ServerState", raw_strings: bool = False,
+                 stored: bool = False) -> Any:
     """Every key of every database as it is now, without copying the dataset: yields
     (db id, key count, expiring count, generator of (key, value, expiry)), values as
     :func:`_copy_value` gives them (``raw_strings``: strings as stored, a bytearray
-    too). Keys whose TTL has passed but that no lookup or expiry cycle removed yet are
-    written too, with their TTL, as Redis's rdbSaveRio and AOF rewrite do (a load
-    skips or expires them). Meant for a forked child, whose data is frozen at the
-    fork, or for work done before the event loop runs again."""
+    too; ``stored``: every value as stored, uncopied, for the RDB writer, which
+    encodes each from its class and encoding as DUMP does). Keys whose TTL has passed
+    but that no lookup or expiry cycle removed yet are written too, with their TTL, as
+    Redis's rdbSaveRio and AOF rewrite do (a load skips or expires them). Meant for a
+    forked child, whose data is frozen at the fork, or for work done before the event
+    loop runs again."""
     convert = _raw_or_copy if raw_strings else _copy_value
     delay = state.config.values["rdb-key-save-delay"]
     written = childinfo.key_written_hook()      # (a reporting child's progress)
@@ -207,7 +210,8 @@ def iter_dataset(state: "ServerState", raw_strings: bool = False) -> Any:
     def keys(db: "Database") -> Any:
         expires = db.expires
         for key, value in db.data.items():
-            yield key, convert(value), expires.get(key) if expires else None
+            yield (key, value if stored else convert(value),
+                   expires.get(key) if expires else None)
             if written is not None:
                 written()
             if delay:

@@ -8,7 +8,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any, List, Optional
 
-from ..persistence import childinfo, child_report, diskio, on_fork, rdb, snapshot
+from ..persistence import childinfo, child_report, diskio, on_fork, rdbwrite, snapshot
 from .links import ReplicaLink
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,7 +51,7 @@ class FullSync:
 
         def records() -> Any:
             return dataset if dataset is not None else snapshot.iter_dataset(
-                state, raw_strings=True)
+                state, stored=True)
 
         if self.socket_target:
             read_end, write_end = os.pipe()
@@ -62,7 +62,8 @@ class FullSync:
                 pass
 
             def work() -> None:
-                rdb.write_fd(write_end, records(), config, functions, aux)
+                rdbwrite.write_fd(write_end, records(), config, functions, aux,
+                                  packed_threshold=state.packed_threshold)
                 childinfo.send_final(childinfo.RDB_COW_SIZE)
 
             try:
@@ -88,7 +89,8 @@ class FullSync:
             path = self.path
 
             def work() -> None:
-                rdb.write(path, records(), config, functions)
+                rdbwrite.write(path, records(), config, functions,
+                               packed_threshold=state.packed_threshold)
                 state.log("notice", "DB saved on disk")    # (rdbSave's, in the child)
                 childinfo.send_final(childinfo.RDB_COW_SIZE)
 

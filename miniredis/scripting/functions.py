@@ -299,8 +299,8 @@ class Registry:
     # -- FUNCTION DUMP / RESTORE, and dump.rdb ---------------------------------------
     def rdb_records(self, compress: bool = True) -> bytes:
         """The libraries as dump.rdb stores them: FUNCTION2 opcode and code each."""
-        from ..persistence.dump import _raw_string
-        return b"".join(bytes((OP_FUNCTION2,)) + _raw_string(library.code, compress)
+        from ..persistence.dump import raw_string
+        return b"".join(bytes((OP_FUNCTION2,)) + raw_string(library.code, compress)
                         for library in self.libraries.values())
 
     def dump(self) -> bytes:
