@@ -403,69 +403,71 @@ class PackedList:
         raise ValueError("item not in list")
 
     def slice(self, start: int, stop: int) -> List[bytes]:
-        """Elements ``start`` to ``stop - 1`` (0 <= start <= stop <= len): whole chunks
-        before ``start`` are skipped, so the cost is O(start / CHUNK + stop - start)."""
+        """Elements ``start`` to ``stop - 1`` (0 <= start <= stop <= len)."""
+        return self.read_range(start, stop)[0]
+
+    def read_range(self, start: int, stop: int) -> Tuple[List[bytes], int]:
+        """Elements ``start`` to ``stop - 1`` (0 <= start <= stop <= len), and the
+        length they all have (-1: several, or none). Whole chunks before ``start`` are
+        skipped, so the cost is O(start / CHUNK + stop - start). A range of one end
+        deque found to hold one length stays known until that deque changes (see the
+        module), which spares a bulk reply of it a ``len`` per element."""
         out: List[bytes] = []
         if start >= stop:
-            return out
+            return out, -1
         head = self.head
-        if start < len(head):
-            out += islice(head, start, min(stop, len(head)))
-        start -= len(head)
-        stop -= len(head)
-        if stop > 0 and start < self._middle:
+        at, until = start, stop
+        if at < len(head):
+            out += islice(head, at, min(until, len(head)))
+        at -= len(head)
+        until -= len(head)
+        middle = self._middle
+        if until > 0 and at < middle:
             position, first = 0, 0
-            if start > self._middle // 2:   # find the first chunk from the nearer end
-                position = self._middle
+            if at > middle // 2:    # find the first chunk from the nearer end
+                position = middle
                 first = len(self._chunks)
                 for chunk in reversed(self._chunks):
-                    if position <= start:
+                    if position <= at:
                         break
                     position -= chunk[1]
                     first -= 1
             for chunk in islice(self._chunks, first, None):
                 size = chunk[1]
-                if position + size > start:
-                    out += _read(chunk)[max(start - position, 0):stop - position]
+                if position + size > at:
+                    out += _read(chunk)[max(at - position, 0):until - position]
                 position += size
-                if position >= stop:
+                if position >= until:
                     break
-        start -= self._middle
-        stop -= self._middle
-        if stop > 0:
-            out += islice(self.tail, max(start, 0), stop)
-        return out
-
-    # -- ranges known to hold elements of one length ----------------------------------
-    def read_range(self, start: int, stop: int) -> Tuple[List[bytes], int]:
-        """:meth:`slice`, and the length all its elements have (-1: several). A range
-        of one end deque found so stays known until that deque changes (see the
-        module), which spares a bulk reply of it a ``len`` per element."""
-        items = self.slice(start, stop)
+        at -= middle
+        until -= middle
+        if until > 0:
+            out += islice(self.tail, max(at, 0), until)
         known = self._uniform
         if known is not None:
             end, probe, first, last, width = known
-            head = self.head
-            offset = 0 if end is head else len(head) + self._middle
-            if first <= start - offset and stop - offset <= last and \
-                    (end is head or end is self.tail):
+            if end is head:
+                if first <= start and stop <= last:
+                    try:
+                        next(probe, None)   # RuntimeError once the deque has changed
+                        return out, width
+                    except RuntimeError:
+                        self._uniform = None
+            elif end is self.tail and first <= at and until <= last:
                 try:
-                    next(probe, None)   # RuntimeError once the deque has changed
-                    return items, width
+                    next(probe, None)
+                    return out, width
                 except RuntimeError:
                     self._uniform = None
-        width = len(items[0])
-        if width != len(items[-1]) or list(map(len, items)).count(width) != len(items):
-            return items, -1
-        head = self.head
+        width = len(out[0])
+        if width != len(out[-1]) or list(map(len, out)).count(width) != len(out):
+            return out, -1
         if stop <= len(head):
             self._uniform = (head, iter(head), start, stop, width)
-        else:
-            first = start - len(head) - self._middle
-            if first >= 0:
-                tail = self.tail
-                self._uniform = (tail, iter(tail), first, first + stop - start, width)
-        return items, width
+        elif at >= 0:
+            tail = self.tail
+            self._uniform = (tail, iter(tail), at, until, width)
+        return out, width
 
     def layout(self) -> Tuple[int, int, int]:
         """(loose elements, packed elements, chunks): for size estimates."""
