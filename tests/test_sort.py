@@ -215,3 +215,61 @@ def test_store_serves_blocked_clients(differ):
 def test_watch_sees_store(differ):
     differ.check("RPUSH l 1", "WATCH dst", "SORT l STORE dst", "MULTI", "PING", "EXEC",
                  "WATCH dst", "SORT missing STORE nothing", "MULTI", "PING", "EXEC")
+
+
+def _weighted_list(size: int) -> list:
+    """RPUSH of ``size`` elements and SETs of their weights: three values, so most
+    weights are shared, and every seventh weight missing."""
+    commands = [["RPUSH", "l"] + ["e%d" % i for i in range(size)]]
+    for i in range(size):
+        if i % 7:
+            commands.append(["SET", "w_e%d" % i, "abc"[(i * 5) % 3]])
+            commands.append(["HSET", "h_e%d" % i, "f", "xy"[i % 2]])
+    return commands
+
+
+@pytest.mark.parametrize("size", [8, 45, 120])
+def test_by_alpha_ties_under_limit(differ, size):
+    # BY with a LIMIT that leaves elements out is Redis's partial quicksort (pqsort),
+    # and ALPHA weights that are equal (or missing) are not ordered any further: their
+    # order is pqsort's. Without such a LIMIT, glibc's merge sort keeps list order.
+    differ.check(*_weighted_list(size),
+                 "SORT l BY w_* ALPHA LIMIT 0 5", "SORT l BY w_* ALPHA LIMIT 3 20",
+                 "SORT l BY w_* ALPHA DESC LIMIT 1 6", "SORT l BY w_* ALPHA LIMIT 0 -1",
+                 "SORT l BY w_* ALPHA", "SORT l BY w_* ALPHA DESC",
+                 "SORT l BY h_*->f ALPHA LIMIT 2 9 GET # GET w_*",
+                 "SORT l BY nosuch_* ALPHA LIMIT 1 4",
+                 "SORT_RO l BY w_* ALPHA LIMIT 4 4", "SORT l BY w_* LIMIT 0 7",
+                 "SORT l BY w_* ALPHA LIMIT 0 6 STORE d", "LRANGE d 0 -1",
+                 "EVAL \"return redis.call('sort', KEYS[1], 'by', 'w_*', 'alpha', "
+                 "'limit', 2, 5)\" 1 l")
+
+
+def test_c_strings(differ):
+    # strtod, and ALPHA's strcoll without STORE, read up to the first NUL byte (equal
+    # C strings keep their order); ALPHA with STORE compares every byte.
+    differ.check(["RPUSH", "l", "a\x00c", "b", "", "a\x00b", "\x00x", "a", "\x00"],
+                 "SORT l ALPHA", "SORT l ALPHA DESC", "SORT l ALPHA STORE d",
+                 "LRANGE d 0 -1", "SORT l ALPHA LIMIT 1 3",
+                 ["SET", "w_b", "\x00junk"], ["SET", "w_a", "2\x00x"],
+                 ["SET", "w_", "a\x00"], ["SET", "w_a\x00c", "a\x00z"],
+                 "SORT l BY w_*", "SORT l BY w_* ALPHA", "SORT l BY w_* ALPHA LIMIT 0 4",
+                 "SORT l BY w_* ALPHA STORE d", "LRANGE d 0 -1",
+                 ["RPUSH", "n", "3\x00x", "1", "2\x00"], "SORT n", "SORT n DESC",
+                 ["RPUSH", "bad", "1", "x\x002"], "SORT bad")
+
+
+def test_pqsort_sorts_the_range_without_recursion():
+    # An own stack, not recursion: crafted weights cannot exhaust Python's.
+    import random
+    from miniredis.pqsort import pqsort
+    rng = random.Random(7)
+    for size, low, high in ((3000, 0, 2999), (3000, 100, 120), (50, 49, 49), (9, 0, -1)):
+        items = [rng.randrange(40) for _ in range(size)]
+        expected = sorted(items)
+        pqsort(items, lambda a, b: (a > b) - (a < b), low, high)
+        assert items[low:high + 1] == expected[low:high + 1]
+        assert sorted(items) == expected
+    items = list(range(5000, 0, -1)) + list(range(5000))    # deep on one side
+    pqsort(items, lambda a, b: (a > b) - (a < b), 0, len(items) - 1)
+    assert items == sorted(items)

@@ -9,6 +9,11 @@ Follows Redis 7.0's sort.c step by step, because its quirks are visible to clien
 * numeric sorting parses with C's strtod (leading blanks and hex accepted, overflow,
   underflow and NaN refused with one error after the whole sort); equal scores are
   ordered by the elements' bytes; a missing BY key scores 0 (ALPHA: sorts first);
+* strtod, and ALPHA without STORE (strcoll), read a C string: up to its first NUL;
+  ALPHA with STORE compares every byte;
+* BY with a LIMIT that leaves elements out sorts with Redis's partial quicksort, which
+  decides the order of equal ALPHA weights; otherwise glibc's merge sort keeps them in
+  the value's order;
 * ``GET #`` is the element itself; ``GET``/``BY`` patterns substitute the element for
   the first ``*`` and may name a hash field after a following ``->``; every such key
   is read like GET reads it (keyspace hit/miss statistics);
@@ -29,6 +34,7 @@ from ..errors import CommandError
 from ..security.acl import full_key_read_access
 from ..datatypes.names import type_name
 from ..notify import notify
+from ..pqsort import pqsort
 from . import command
 
 # What SORT's key finder skips over (sortGetKeys): option -> arguments it takes.
@@ -191,12 +197,16 @@ def _sort(client, args: List[bytes], readonly: bool):
         if kind in ("list", "zset") and desc:
             elements.reverse()
     else:
+        # strtod, and ALPHA without STORE (strcoll), read C strings: up to a NUL.
+        c_strings = not alpha or store is None
         keyed: List[Tuple[Any, bytes]] = []
         for element in elements:
             source = element if by is None else _lookup_by_pattern(db, by, element)
+            if c_strings and source is not None and 0 in source:
+                source = source.split(b"\x00", 1)[0]
             if alpha:
                 # No BY: the element itself; BY: its value, a missing one first.
-                sort_key: Any = element if by is None else (
+                sort_key: Any = source if by is None else (
                     (0, b"") if source is None else (1, source))
             else:
                 score = 0.0 if source is None else _strtod(source)
@@ -205,7 +215,14 @@ def _sort(client, args: List[bytes], readonly: bool):
                     score = 0.0
                 sort_key = (score, element)
             keyed.append((sort_key, element))
-        keyed.sort(key=lambda pair: pair[0], reverse=desc)
+        if by is not None and (start != 0 or end != size - 1):
+            # BY with a LIMIT that leaves some out: Redis's partial quicksort, whose
+            # order of equal elements (ALPHA weights alike or missing) clients see.
+            sign = -1 if desc else 1
+            pqsort(keyed, lambda a, b: sign * ((a[0] > b[0]) - (a[0] < b[0])),
+                   start, end)
+        else:   # glibc's qsort, a merge sort: equal elements keep their order
+            keyed.sort(key=lambda pair: pair[0], reverse=desc)
         elements = [element for _, element in keyed]
 
     selected = elements[start:end + 1] if end >= start else []
