@@ -273,3 +273,16 @@ def test_pqsort_sorts_the_range_without_recursion():
     items = list(range(5000, 0, -1)) + list(range(5000))    # deep on one side
     pqsort(items, lambda a, b: (a > b) - (a < b), 0, len(items) - 1)
     assert items == sorted(items)
+
+
+def test_sorted_set_becomes_a_skiplist(differ):
+    # sort.c converts a sorted set to a skiplist before sorting it, whatever the
+    # options (SORT_RO and BY nosort too); a missing key or another type stays as is.
+    differ.check("ZADD z 1 a 2 b", "OBJECT ENCODING z", "SORT z BY nosort",
+                 "OBJECT ENCODING z", "ZADD z2 1 x", "SORT_RO z2 ALPHA LIMIT 0 0",
+                 "OBJECT ENCODING z2", "ZADD z3 3 c", "SORT z3 LIMIT 0 1 STORE d",
+                 "OBJECT ENCODING z3", "ZRANGE z3 0 -1 WITHSCORES", "ZADD z4 1 m",
+                 "EVAL \"return redis.call('sort', KEYS[1], 'alpha')\" 1 z4",
+                 "OBJECT ENCODING z4", "ZADD z5 1 m", "SORT z5 nope", "OBJECT ENCODING z5",
+                 "ZADD z4 5 n", "ZRANGE z4 0 -1 WITHSCORES", "ZCARD z4",
+                 "COPY z4 z6", "OBJECT ENCODING z6", "ZREM z4 m n", "EXISTS z4")

@@ -17,6 +17,8 @@ Follows Redis 7.0's sort.c step by step, because its quirks are visible to clien
 * ``GET #`` is the element itself; ``GET``/``BY`` patterns substitute the element for
   the first ``*`` and may name a hash field after a following ``->``; every such key
   is read like GET reads it (keyspace hit/miss statistics);
+* a sorted set is converted to a skiplist, as Redis does before sorting it (SORT_RO
+  too);
 * STORE writes a list (missing GET values become empty strings) or, when the result is
   empty, deletes the destination.
 """
@@ -184,6 +186,10 @@ def _sort(client, args: List[bytes], readonly: bool):
         kind, elements = _elements(value)
     if dontsort and kind == "set" and (store is not None or _in_script(client)):
         dontsort, alpha, by = False, True, None
+    if kind == "zset" and value.listpack:
+        # Redis converts a sorted set to a skiplist for SORT, whatever the options.
+        value.to_skiplist()
+        db.resized(args[1])
 
     size = len(elements)
     start = max(limit_start, 0)

@@ -312,6 +312,12 @@ class ZSet:
             other._order = ScoreList.from_sorted(list(self._order))
         return other
 
+    def to_skiplist(self) -> None:
+        """Take the skiplist encoding (as SORT's zsetConvert), unpacked for good."""
+        if self._scores is None:
+            self._hydrate()
+        self.listpack = False
+
     # -- single members ---------------------------------------------------------------
     def insert(self, member: bytes, score: float, limits: Tuple[int, int]) -> None:
         """Add a member that is not in the set yet, converting to skiplist as Redis
