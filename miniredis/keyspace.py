@@ -64,6 +64,8 @@ STRING_TYPES = (bytes, bytearray)
 # LFU_INIT_VAL on the first one; see miniredis.evict.LFUAccess).
 ACCESS_TYPE = "I"
 NO_ACCESS = (1 << 32) - 1
+# Redis's LRU_CLOCK_MAX: its lru field holds 24 bits of wall-clock seconds.
+LRU_CLOCK_MAX = (1 << 24) - 1
 # Memory estimates are array("I"); a key estimated at _BIG_SIZE bytes or more keeps
 # its estimate in Database._big_sizes instead.
 _BIG_SIZE = (1 << 32) - 1
@@ -416,12 +418,34 @@ class Database(ScanIndex):
         array.__setitem__(self.access, self.index[key], min(max(stamp, 0), NO_ACCESS - 1))
 
     def reset_access(self) -> None:
-        """Rebuild the access table for the current policy (LRU <-> LFU switch): every
-        key looks accessed now (LRU) or starts at the initial LFU counter."""
-        fresh = self.state.new_access_map()
-        initial = getattr(fresh, "initial", None)
-        start = initial() if initial is not None else self.state.lru_clock
-        fresh.extend(array(ACCESS_TYPE, [start]) * len(self._slots))
+        """Rebuild the access table for the current policy (LRU <-> LFU switch).
+
+        Redis leaves each key's 24-bit lru field as it is and reads it the other way:
+        an LFU entry (minutes << 8 | counter) as an LRU clock of wall seconds, an LRU
+        clock as an LFU entry. Each entry is converted to what Redis would then read
+        (OBJECT IDLETIME, OBJECT FREQ, eviction), so a switch back restores it too."""
+        state = self.state
+        fresh = state.new_access_map()
+        now = state.lru_clock
+        wall = state.clock.ms() // 1000
+        clock = wall & LRU_CLOCK_MAX
+        if getattr(fresh, "initial", None) is not None:     # LRU -> LFU
+            def field_of(stamp: int) -> int:
+                # The field whose idle time (below) is the key's: the inverse of the
+                # wrap-around below, so that a round trip gives back the same entry.
+                idle = max(now - stamp, 0)
+                field = clock - idle if idle <= clock else clock + LRU_CLOCK_MAX - idle
+                return field & LRU_CLOCK_MAX
+
+            entries = [stamp if stamp == NO_ACCESS else field_of(stamp)
+                       for stamp in self.access]
+        else:                                               # LFU -> LRU
+            # estimateObjectIdleTime, wrap-around included
+            entries = [field if field == NO_ACCESS
+                       else now - (clock - field if clock >= field
+                                   else clock + LRU_CLOCK_MAX - field)
+                       for field in self.access]
+        fresh.extend(array(ACCESS_TYPE, entries))
         self.access = fresh
 
     def _remove(self, key: bytes, lazy: bool = False) -> None:

@@ -305,6 +305,39 @@ def test_object_freq_and_idletime_follow_the_policy(servers):
     assert replies[2:4] == [b":5\r\n", b":6\r\n"]
 
 
+def test_policy_switches_reinterpret_the_access_field(servers):
+    # Redis keeps each key's 24-bit lru field across LRU <-> LFU switches and reads
+    # it the other way: a key written under LFU looks idle for weeks under LRU, an
+    # LRU clock read as LFU has mostly decayed, and a switch back restores both.
+    # Run command by command on both servers at once: the fields are wall-clock ones.
+    conns = {name: RawConnection(port) for name, port in servers.items()}
+    conns["redis"].call("SET", "t", "v")
+    payload = conns["redis"].call("DUMP", "t").split(b"\r\n", 1)[1][:-2]
+    steps = [["SET", "a", "xx"], ["RESTORE", "b", "0", payload, "IDLETIME", "1000"],
+             ["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"],
+             ["OBJECT", "FREQ", "a"], ["OBJECT", "FREQ", "b"], ["SET", "c", "xx"],
+             ["RESTORE", "d", "0", payload, "FREQ", "200"], ["GET", "c"],
+             ["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+             ["OBJECT", "IDLETIME", "a"], ["OBJECT", "IDLETIME", "b"],
+             ["OBJECT", "IDLETIME", "c"], ["OBJECT", "IDLETIME", "d"],
+             ["CONFIG", "SET", "maxmemory-policy", "volatile-lfu"],
+             ["OBJECT", "FREQ", "c"], ["OBJECT", "FREQ", "d"],
+             ["CONFIG", "SET", "maxmemory-policy", "volatile-lru"],
+             ["OBJECT", "IDLETIME", "b"], ["OBJECT", "IDLETIME", "c"]]
+    try:
+        for step in steps:
+            want, got = (conns[name].call(*step) for name in ("redis", "miniredis"))
+            if step[1] == "IDLETIME":   # seconds: the two reads may straddle one
+                assert abs(int(want[1:-2]) - int(got[1:-2])) <= 1, (step, want, got)
+            else:
+                assert got == want, (step, want, got)
+            if step[1:3] == ["FREQ", "d"]:
+                assert got == b":200\r\n"
+    finally:
+        for conn in conns.values():
+            conn.close()
+
+
 def test_lfu_counter_grows_logarithmically(servers):
     def run(conn: RawConnection) -> int:
         conn.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu", "lfu-log-factor", "0")
