@@ -388,7 +388,9 @@ class Database(ScanIndex):
             slot = free.pop()
             self._slots[slot] = key
             self._values[slot] = value
-            self.access[slot] = NO_ACCESS
+            # (not ``access[slot] =``: under LFU that is an access, which would count
+            # on the freed slot's last counter)
+            array.__setitem__(self.access, slot, NO_ACCESS)
         else:
             slot = len(self._slots)
             self._slots.append(key)

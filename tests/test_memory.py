@@ -305,6 +305,46 @@ def test_object_freq_and_idletime_follow_the_policy(servers):
     assert replies[2:4] == [b":5\r\n", b":6\r\n"]
 
 
+def test_lfu_counters_of_new_moved_and_copied_keys(servers):
+    # lfu-log-factor 0: every access counts. A new key starts at 5 even in the slot
+    # of a deleted one; RENAME and MOVE carry Redis's object and its counter (after
+    # their own lookup); COPY and a destination SMOVE creates are new objects.
+    def run(conn: RawConnection) -> List[bytes]:
+        conn.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu", "lfu-log-factor", "0")
+        out = []
+        try:
+            conn.call("SET", "a", "v")
+            for _ in range(5):
+                conn.call("GET", "a")
+            out.append(conn.call("OBJECT", "FREQ", "a"))
+            conn.call("DEL", "a")
+            conn.call("SET", "b", "v")
+            out.append(conn.call("OBJECT", "FREQ", "b"))
+            conn.call("GET", "b")
+            conn.call("RENAME", "b", "c")
+            out.append(conn.call("OBJECT", "FREQ", "c"))
+            conn.call("RENAMENX", "c", "d")
+            out.append(conn.call("OBJECT", "FREQ", "d"))
+            conn.call("COPY", "d", "e")
+            out += [conn.call("OBJECT", "FREQ", "d"), conn.call("OBJECT", "FREQ", "e")]
+            conn.call("MOVE", "d", "1")
+            conn.call("SELECT", "1")
+            out.append(conn.call("OBJECT", "FREQ", "d"))
+            conn.call("FLUSHDB")
+            conn.call("SELECT", "0")
+            conn.call("SADD", "s", "m")
+            for _ in range(4):
+                conn.call("SISMEMBER", "s", "m")
+            conn.call("SMOVE", "s", "t", "m")
+            out.append(conn.call("OBJECT", "FREQ", "t"))
+        finally:
+            conn.call("SELECT", "0")
+            conn.call("CONFIG", "SET", "lfu-log-factor", "10")
+        return out
+    assert _same(servers, run) == [b":10\r\n", b":5\r\n", b":7\r\n", b":8\r\n",
+                                   b":9\r\n", b":5\r\n", b":10\r\n", b":5\r\n"]
+
+
 def test_policy_switches_reinterpret_the_access_field(servers):
     # Redis keeps each key's 24-bit lru field across LRU <-> LFU switches and reads
     # it the other way: a key written under LFU looks idle for weeks under LRU, an

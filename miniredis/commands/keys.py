@@ -136,10 +136,16 @@ def scan(client, args: List[bytes]):
 
 # -- renaming, copying, moving -------------------------------------------------------
 def _move_value(source_db: Database, key: bytes, target_db: Database, new_key: bytes,
-                value: Any) -> None:
-    """Store ``value`` (with ``key``'s TTL) at ``new_key`` in ``target_db``."""
+                value: Any, moved: bool = True) -> None:
+    """Store ``value`` (with ``key``'s TTL) at ``new_key`` in ``target_db``. ``moved``
+    (MOVE, RENAME): Redis's object itself, whose access field (LRU clock or LFU
+    counter) goes with it; else a copy (COPY), a new object that starts afresh."""
     deadline = source_db.get_expire(key)
     target_db.set(new_key, value)
+    if moved:
+        stamp = source_db.access_of(key)
+        if stamp is not None:
+            target_db.set_access(new_key, stamp)
     if deadline is not None:
         target_db.set_expire(new_key, deadline)
     signal_ready(target_db, new_key)
@@ -157,12 +163,8 @@ def _rename(client, args: List[bytes], only_if_new: bool):
         if only_if_new:
             return 0
         db.delete(target)
-    deadline = db.get_expire(source)
+    _move_value(db, source, db, target, value)
     db.delete(source, False)    # (Redis holds a reference: never freed lazily)
-    db.set(target, value)
-    if deadline is not None:
-        db.set_expire(target, deadline)
-    signal_ready(db, target)
     notify(db, "g", b"rename_from", source)
     notify(db, "g", b"rename_to", target)
     client.state.dirty += 1
@@ -236,7 +238,7 @@ def copy(client, args: List[bytes]):
         if not replace:
             return 0
         target_db.delete(target)
-    _move_value(source_db, source, target_db, target, copy_value(value))
+    _move_value(source_db, source, target_db, target, copy_value(value), moved=False)
     notify(target_db, "g", b"copy_to", target)
     client.state.dirty += 1
     return 1
