@@ -66,6 +66,18 @@ ACCESS_TYPE = "I"
 NO_ACCESS = (1 << 32) - 1
 # Redis's LRU_CLOCK_MAX: its lru field holds 24 bits of wall-clock seconds.
 LRU_CLOCK_MAX = (1 << 24) - 1
+
+
+def idle_of_field(field: int, clock: int) -> int:
+    """estimateObjectIdleTime in seconds: the idle time Redis reads from a 24-bit
+    lru ``field`` when its LRU clock is ``clock`` (wrap-around included)."""
+    return clock - field if clock >= field else clock + LRU_CLOCK_MAX - field
+
+
+def field_of_idle(idle: int, clock: int) -> int:
+    """The lru field whose :func:`idle_of_field` is ``idle`` (its inverse)."""
+    field = clock - idle if idle <= clock else clock + LRU_CLOCK_MAX - idle
+    return field & LRU_CLOCK_MAX
 # Memory estimates are array("I"); a key estimated at _BIG_SIZE bytes or more keeps
 # its estimate in Database._big_sizes instead.
 _BIG_SIZE = (1 << 32) - 1
@@ -432,20 +444,12 @@ class Database(ScanIndex):
         wall = state.clock.ms() // 1000
         clock = wall & LRU_CLOCK_MAX
         if getattr(fresh, "initial", None) is not None:     # LRU -> LFU
-            def field_of(stamp: int) -> int:
-                # The field whose idle time (below) is the key's: the inverse of the
-                # wrap-around below, so that a round trip gives back the same entry.
-                idle = max(now - stamp, 0)
-                field = clock - idle if idle <= clock else clock + LRU_CLOCK_MAX - idle
-                return field & LRU_CLOCK_MAX
-
-            entries = [stamp if stamp == NO_ACCESS else field_of(stamp)
+            # (the inverse of the LFU -> LRU way: a round trip restores the entry)
+            entries = [stamp if stamp == NO_ACCESS
+                       else field_of_idle(max(now - stamp, 0), clock)
                        for stamp in self.access]
         else:                                               # LFU -> LRU
-            # estimateObjectIdleTime, wrap-around included
-            entries = [field if field == NO_ACCESS
-                       else now - (clock - field if clock >= field
-                                   else clock + LRU_CLOCK_MAX - field)
+            entries = [field if field == NO_ACCESS else now - idle_of_field(field, clock)
                        for field in self.access]
         fresh.extend(array(ACCESS_TYPE, entries))
         self.access = fresh

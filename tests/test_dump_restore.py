@@ -187,6 +187,29 @@ def test_restore_options(differ):
         "OBJECT FREQ k5")
 
 
+def test_restore_idletime_past_the_clock(mini, real_redis):
+    # Redis stores LRU_CLOCK() - IDLETIME in a 24-bit field of wall-clock seconds
+    # (+ LRU_CLOCK_MAX once if negative; the seconds scaled in 64 bits, wrapping), so an
+    # idle time past the clock reads back as that field gives: 16777215 as 0, 2**63-1
+    # as 16777214. Both servers are asked at once (one second apart at most).
+    good = _with_crc(b"\x00\x05hello")
+    conns = [RawConnection(real_redis.port), RawConnection(mini.port)]
+    try:
+        for idle in ("1000", "8388608", "16777215", "16777216", "20000000",
+                     "99999999999999", "9223372036854775", "9223372036854775807"):
+            seen = []
+            for conn in conns:
+                conn.call("DEL", "idle")
+                assert conn.call("RESTORE", "idle", "0", good, "IDLETIME", idle) \
+                    == b"+OK\r\n"
+                seen.append(int(conn.call("OBJECT", "IDLETIME", "idle")[1:-2]))
+            assert abs(seen[0] - seen[1]) <= 1, (idle, seen)
+    finally:
+        for conn in conns:
+            conn.call("DEL", "idle")
+            conn.close()
+
+
 def test_restore_freq_under_lfu(differ):
     good = _with_crc(b"\x00\x05hello")
     differ.check(
