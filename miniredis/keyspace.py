@@ -431,6 +431,40 @@ class Database(ScanIndex):
         LFU's increment (RESTORE IDLETIME/FREQ, OBJECT tests)."""
         array.__setitem__(self.access, self.index[key], min(max(stamp, 0), NO_ACCESS - 1))
 
+    def set_usage(self, key: bytes, idle: int, freq: int) -> None:
+        """objectSetLRUOrLFU, for RESTORE's IDLETIME/FREQ and an RDB's IDLE/FREQ
+        records (-1: not given): FREQ under an LFU policy, IDLETIME under the others.
+
+        Redis stores LRU_CLOCK() - idle (idle*1000/1000 in 64-bit arithmetic, which
+        wraps) in its 24-bit field, plus LRU_CLOCK_MAX once if that went negative, so
+        idle times past the clock read back as that field gives."""
+        state = self.state
+        if "lfu" in state.config.values["maxmemory-policy"]:
+            if freq >= 0:
+                from .evict import lfu_minutes
+                self.set_access(key, (lfu_minutes(state) << 8) | freq)
+        elif idle >= 0:
+            clock = (state.clock.ms() // 1000) & LRU_CLOCK_MAX
+            scaled = (idle * 1000) & 0xFFFFFFFFFFFFFFFF
+            if scaled >= 1 << 63:
+                scaled -= 1 << 64
+            scaled = -(-scaled // 1000) if scaled < 0 else scaled // 1000
+            field = clock - scaled
+            if field < 0:
+                field += LRU_CLOCK_MAX
+            self.set_access(key, state.lru_clock - idle_of_field(field & LRU_CLOCK_MAX, clock))
+
+    def usage(self, key: bytes, lfu: bool) -> int:
+        """What an RDB records of ``key``'s use (rdbSaveKeyValuePair): its idle
+        seconds, or (``lfu``) its decayed LFU counter, as OBJECT IDLETIME/FREQ read."""
+        stamp = self.access_of(key)
+        if stamp is None:
+            return 0
+        if lfu:
+            from .evict import lfu_counter
+            return lfu_counter(self.state, stamp)
+        return max(self.state.lru_clock - stamp, 0)
+
     def reset_access(self) -> None:
         """Rebuild the access table for the current policy (LRU <-> LFU switch).
 

@@ -210,6 +210,37 @@ def test_restore_idletime_past_the_clock(mini, real_redis):
             conn.close()
 
 
+def test_rdb_keeps_idle_times_and_counters(mini, real_redis):
+    # Under an LRU policy an RDB records each key's idle seconds, under an LFU one its
+    # counter (rdbSaveKeyValuePair), and a load applies them under its own policy:
+    # DEBUG RELOAD keeps OBJECT IDLETIME / FREQ; an LRU file loaded under LFU does not.
+    good = _with_crc(b"\x00\x05hello")
+    conns = [RawConnection(real_redis.port), RawConnection(mini.port)]
+    steps = [["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+             ["RESTORE", "u1", "0", good, "IDLETIME", "1000"], ["DEBUG", "RELOAD"],
+             ["OBJECT", "IDLETIME", "u1"],
+             ["CONFIG", "SET", "maxmemory-policy", "volatile-lfu"],
+             ["RESTORE", "u2", "0", good, "FREQ", "100"], ["DEBUG", "RELOAD"],
+             ["OBJECT", "FREQ", "u2"], ["OBJECT", "FREQ", "u1"],
+             ["CONFIG", "SET", "maxmemory-policy", "noeviction"], ["DEBUG", "RELOAD"],
+             ["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"],
+             ["OBJECT", "FREQ", "u2"]]
+    try:
+        for step in steps:
+            want, got = (conn.call(*step) for conn in conns)
+            if step[1] == "IDLETIME":   # seconds: the two reads may straddle one
+                assert abs(int(want[1:-2]) - int(got[1:-2])) <= 1, (step, want, got)
+            else:
+                assert got == want, (step, want, got)
+            if step[1:] == ["FREQ", "u2"] and step is steps[7]:
+                assert got == b":100\r\n"
+    finally:
+        for conn in conns:
+            conn.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
+            conn.call("DEL", "u1", "u2")
+            conn.close()
+
+
 def test_restore_freq_under_lfu(differ):
     good = _with_crc(b"\x00\x05hello")
     differ.check(

@@ -14,7 +14,6 @@ from typing import Any, List, Optional, Tuple
 from .. import errors
 from ..args import to_int
 from ..errors import CommandError
-from ..keyspace import LRU_CLOCK_MAX, idle_of_field
 from ..notify import notify
 from ..persistence import dump as payloads
 from ..persistence.validate import deep_sanitization, report_line
@@ -37,29 +36,6 @@ def dump(client, args: List[bytes]):
     if value is None:
         return None
     return payloads.create(value, client.state.config, client.state.packed_threshold)
-
-
-def _set_lru_or_lfu(client, key: bytes, idle: int, freq: int) -> None:
-    """objectSetLRUOrLFU: FREQ under an LFU policy, IDLETIME under the others."""
-    state = client.state
-    db = client.db
-    if "lfu" in state.config["maxmemory-policy"]:
-        if freq >= 0:
-            from ..evict import lfu_minutes
-            db.set_access(key, (lfu_minutes(state) << 8) | freq)
-    elif idle >= 0:
-        # Redis stores LRU_CLOCK() - idle (idle*1000/1000 in 64-bit arithmetic, which
-        # wraps) in its 24-bit field, plus LRU_CLOCK_MAX once if that went negative:
-        # idle times past the clock read back as what that field gives.
-        clock = (state.clock.ms() // 1000) & LRU_CLOCK_MAX
-        scaled = (idle * 1000) & 0xFFFFFFFFFFFFFFFF
-        if scaled >= 1 << 63:
-            scaled -= 1 << 64
-        scaled = -(-scaled // 1000) if scaled < 0 else scaled // 1000
-        field = clock - scaled
-        if field < 0:
-            field += LRU_CLOCK_MAX
-        db.set_access(key, state.lru_clock - idle_of_field(field & LRU_CLOCK_MAX, clock))
 
 
 def _restore(client, args: List[bytes]):
@@ -119,7 +95,7 @@ def _restore(client, args: List[bytes]):
     db.set(key, value)
     if ttl:
         db.set_expire(key, ttl)
-    _set_lru_or_lfu(client, key, idle, freq)
+    db.set_usage(key, idle, freq)
     notify(db, "g", b"restore", key)
     return OK
 

@@ -468,6 +468,7 @@ def load_reader(state: "ServerState", reader: "_Reader", name: str,
     db = dbs[0]
     empty_skipped = 0
     expires_at: Optional[int] = None
+    idle = freq = -1                    # the key's IDLE/FREQ records (objectSetLRUOrLFU)
     loaded = expired = 0
     while True:
         opcode = reader.byte()
@@ -495,9 +496,9 @@ def load_reader(state: "ServerState", reader: "_Reader", name: str,
         elif opcode == OP_EXPIRETIME:
             expires_at = struct.unpack("<i", reader.take(4))[0] * 1000
         elif opcode == OP_FREQ:
-            reader.byte()
+            freq = reader.byte()
         elif opcode == OP_IDLE:
-            reader.number()
+            idle = reader.signed()      # (past 2**63: negative, not applied)
         elif opcode in (OP_FUNCTION2, OP_FUNCTION_PRE_GA):
             _load_function(state, reader, opcode == OP_FUNCTION_PRE_GA, replace_functions,
                            registry)
@@ -529,6 +530,8 @@ def load_reader(state: "ServerState", reader: "_Reader", name: str,
                 db.set(key, value)
                 if expires_at is not None:
                     db.set_expire(key, expires_at)
+                if idle >= 0 or freq >= 0:
+                    db.set_usage(key, idle, freq)
                 loaded += 1
                 if delay:
                     from .snapshot import debug_delay
@@ -536,6 +539,7 @@ def load_reader(state: "ServerState", reader: "_Reader", name: str,
                 if progress is not None and not loaded & 1023:
                     progress()
             expires_at = None
+            idle = freq = -1
     if version >= 5:
         checking = config["rdbchecksum"] and not state.skip_checksum_validation
         computed = reader.checksum() if checking else 0

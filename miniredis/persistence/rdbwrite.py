@@ -19,8 +19,8 @@ from typing import Any, List, Optional, Tuple
 
 from . import diskio
 from .dump import raw_string, serialize
-from .rdb import (OP_AUX, OP_EOF, OP_EXPIRETIME_MS, OP_RESIZEDB, OP_SELECTDB, RDB_VERSION,
-                  T_STRING, _len, _string, crc64)
+from .rdb import (OP_AUX, OP_EOF, OP_EXPIRETIME_MS, OP_FREQ, OP_IDLE, OP_RESIZEDB,
+                  OP_SELECTDB, RDB_VERSION, T_STRING, _len, _string, crc64)
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -163,6 +163,7 @@ def write_fd(fd: int, dataset: Any, config: Any, functions: bytes = b"",
     plain quicklist node (the server's, DEBUG QUICKLIST-PACKED-THRESHOLD's).
     Returns the number of bytes written."""
     compress = bool(config["rdbcompression"])
+    lfu = "lfu" in config["maxmemory-policy"]
     out = _Output(fd, bool(config["rdbchecksum"]))
     add = out.add
     for piece in (b"REDIS%04d" % RDB_VERSION,
@@ -178,9 +179,11 @@ def write_fd(fd: int, dataset: Any, config: Any, functions: bytes = b"",
     for db_id, count, expiring, items in dataset:
         add(bytes((OP_SELECTDB,)) + _len(db_id))
         add(bytes((OP_RESIZEDB,)) + _len(count) + _len(expiring))
-        for key, value, when in items:
+        for key, value, when, usage in items:
             if when is not None:
                 add(bytes((OP_EXPIRETIME_MS,)) + struct.pack("<q", when))
+            if usage is not None:       # (an LRU policy's idle seconds, an LFU counter)
+                add(bytes((OP_FREQ, usage)) if lfu else bytes((OP_IDLE,)) + _len(usage))
             cls = value.__class__
             if cls is bytes or cls is bytearray:
                 if len(value) < _LARGE:

@@ -195,7 +195,9 @@ def debug_delay(usec: int) -> None:
 def iter_dataset(state: "ServerState", raw_strings: bool = False,
                  stored: bool = False) -> Any:
     """Every key of every database as it is now, without copying the dataset: yields
-    (db id, key count, expiring count, generator of (key, value, expiry)), values as
+    (db id, key count, expiring count, generator of (key, value, expiry, usage): under
+    an LRU policy usage is the key's idle seconds, under an LFU one its counter, else
+    None, what rdbSaveKeyValuePair records), values as
     :func:`_copy_value` gives them (``raw_strings``: strings as stored, a bytearray
     too; ``stored``: every value as stored, uncopied, for the RDB writer, which
     encodes each from its class and encoding as DUMP does). Keys whose TTL has passed
@@ -206,12 +208,16 @@ def iter_dataset(state: "ServerState", raw_strings: bool = False,
     convert = _raw_or_copy if raw_strings else _copy_value
     delay = state.config.values["rdb-key-save-delay"]
     written = childinfo.key_written_hook()      # (a reporting child's progress)
+    policy = state.config.values["maxmemory-policy"]
+    lfu = "lfu" in policy
+    usage = lfu or policy in ("allkeys-lru", "volatile-lru")
 
     def keys(db: "Database") -> Any:
         expires = db.expires
         for key, value in db.data.items():
             yield (key, value if stored else convert(value),
-                   expires.get(key) if expires else None)
+                   expires.get(key) if expires else None,
+                   db.usage(key, lfu) if usage else None)
             if written is not None:
                 written()
             if delay:
@@ -250,7 +256,7 @@ def write_base(state: "ServerState", path: str) -> None:
         chunk_size = 0
         for db_id, _, _, items in iter_dataset(state, raw_strings=True):
             chunk.append(encode([b"SELECT", db_id]))
-            for key, value, when in items:
+            for key, value, when, _ in items:
                 for argv in rewrite_commands(key, value, when):
                     data = encode_pieces(argv, frozen=True)
                     if data.__class__ is list:       # a large value: written in place
