@@ -479,6 +479,27 @@ def compare_scenario(differ: "Differ", scenario: Any, protocols: Sequence[int] =
         assert results["miniredis"] == results["redis"], (protocol, results)
 
 
+def same_in_lockstep(real_port: int, mini_port: int, steps: Sequence[Command]) -> List[bytes]:
+    """Run each step on redis-server, then at once on miniredis (one connection each),
+    and assert equal replies; OBJECT IDLETIME, whose seconds the two reads may straddle,
+    within one. For replies that follow the wall clock (LRU and LFU fields). Returns
+    miniredis's replies."""
+    conns = [RawConnection(real_port), RawConnection(mini_port)]
+    replies = []
+    try:
+        for step in steps:
+            want, got = (conn.call(*to_args(step)) for conn in conns)
+            if to_args(step)[1:2] == [b"IDLETIME"] and want[:1] == b":" == got[:1]:
+                assert abs(int(want[1:-2]) - int(got[1:-2])) <= 1, (step, want, got)
+            else:
+                assert got == want, (step, want, got)
+            replies.append(got)
+    finally:
+        for conn in conns:
+            conn.close()
+    return replies
+
+
 def wait_blocked(admin: RawConnection, count: int) -> None:
     """Wait until ``count`` clients are blocked (both servers report it in INFO)."""
     deadline = time.time() + 5
