@@ -2,10 +2,38 @@
 it orders equal elements: GEOSEARCH ... COUNT and SORT ... BY ... LIMIT."""
 from __future__ import annotations
 
+from functools import cmp_to_key
 from typing import Any, Callable, List
 
 
+class _TooSlow(Exception):
+    pass
+
+
 def pqsort(items: List[Any], cmp: Callable[[Any, Any], int], low: int,
+           high: int) -> None:
+    """:func:`_pqsort` within a budget of comparisons: crafted input can make any
+    quicksort quadratic, which Redis pays in C; past 8 n log n comparisons the list
+    is sorted stably instead (positions ``low..high`` sorted all the same, equal
+    elements perhaps in another order than Redis's)."""
+    size = len(items)
+    budget = 8 * size * max(size.bit_length(), 1) + 64
+    calls = 0
+
+    def counted(a: Any, b: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls > budget:
+            raise _TooSlow
+        return cmp(a, b)
+
+    try:
+        _pqsort(items, counted, low, high)
+    except _TooSlow:
+        items.sort(key=cmp_to_key(cmp))
+
+
+def _pqsort(items: List[Any], cmp: Callable[[Any, Any], int], low: int,
             high: int) -> None:
     """Redis's pqsort: Bentley-McIlroy quicksort that only recurses into the parts
     overlapping positions ``low..high``, so those end up sorted as Redis's do (equal

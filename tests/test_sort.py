@@ -286,3 +286,48 @@ def test_sorted_set_becomes_a_skiplist(differ):
                  "OBJECT ENCODING z4", "ZADD z5 1 m", "SORT z5 nope", "OBJECT ENCODING z5",
                  "ZADD z4 5 n", "ZRANGE z4 0 -1 WITHSCORES", "ZCARD z4",
                  "COPY z4 z6", "OBJECT ENCODING z6", "ZREM z4 m n", "EXISTS z4")
+
+
+def _quicksort_killer(size: int) -> list:
+    """McIlroy's adversary ("A Killer Adversary for Quicksort"): values decided while
+    the sort compares them, so that it goes quadratic on them."""
+    from miniredis.pqsort import _pqsort
+    gas = size
+    values = [gas] * size
+    state = {"solid": 0, "candidate": 0}
+
+    def compare(x: int, y: int) -> int:
+        if values[x] == gas and values[y] == gas:
+            frozen = x if x == state["candidate"] else y
+            values[frozen] = state["solid"]
+            state["solid"] += 1
+        if values[x] == gas:
+            state["candidate"] = x
+        elif values[y] == gas:
+            state["candidate"] = y
+        return values[x] - values[y]
+
+    _pqsort(list(range(size)), compare, 0, size - 1)
+    return values
+
+
+def test_pqsort_bounds_its_comparisons():
+    # Crafted weights make Redis's quicksort quadratic (in C); here it stops at a
+    # budget and sorts stably, so SORT BY ... ALPHA LIMIT cannot stall the server.
+    from miniredis.pqsort import _pqsort, pqsort
+    size = 4000
+    data = _quicksort_killer(size)
+    calls = [0]
+
+    def compare(a: int, b: int) -> int:
+        calls[0] += 1
+        return (a > b) - (a < b)
+
+    _pqsort(list(data), compare, 0, size - 1)
+    quadratic, calls[0] = calls[0], 0
+    items = list(data)
+    pqsort(items, compare, 0, size - 1)
+    budget = 8 * size * size.bit_length() + 64
+    assert quadratic > size * size // 20 > budget
+    assert calls[0] < budget + 2 * size * size.bit_length()
+    assert items == sorted(data)

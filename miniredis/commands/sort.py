@@ -221,13 +221,16 @@ def _sort(client, args: List[bytes], readonly: bool):
                     score = 0.0
                 sort_key = (score, element)
             keyed.append((sort_key, element))
-        if by is not None and (start != 0 or end != size - 1):
+        if alpha and by is not None and (start != 0 or end != size - 1) and \
+                len(set(key for key, _ in keyed)) < size:
             # BY with a LIMIT that leaves some out: Redis's partial quicksort, whose
-            # order of equal elements (ALPHA weights alike or missing) clients see.
+            # order of equal ALPHA weights (or missing ones) clients see. (Numeric
+            # scores are ordered by the element when equal, and distinct weights
+            # leave nothing to choose: any sort gives the same range.)
             sign = -1 if desc else 1
             pqsort(keyed, lambda a, b: sign * ((a[0] > b[0]) - (a[0] < b[0])),
                    start, end)
-        else:   # glibc's qsort, a merge sort: equal elements keep their order
+        else:   # glibc's qsort, a merge sort (equal elements keep their order)
             keyed.sort(key=lambda pair: pair[0], reverse=desc)
         elements = [element for _, element in keyed]
 
