@@ -14,8 +14,9 @@ from .links import ReplicaLink
 if TYPE_CHECKING:  # pragma: no cover
     from .master import Master
 
-_PIPE_READ = 1 << 18            # bytes read from the diskless child's pipe at a time
-_PIPE_BACKLOG = 1 << 20         # pause reading while a replica has this much unsent
+_PIPE_READ = 1 << 16            # bytes read from the diskless child's pipe at a time
+_PIPE_BACKLOG = 1 << 14         # pause reading while a replica has this much unsent
+                                # (Redis's PROTO_IOBUF_LEN: rdbPipeReadHandler's buffer)
 
 
 
@@ -54,12 +55,10 @@ class FullSync:
                 state, stored=True)
 
         if self.socket_target:
+            # (the pipe's default size, as Redis's: with the 16 KB the master holds
+            # per replica, it bounds what a replica that stops reading lets through
+            # before the child blocks, and the sync times out as on redis-server)
             read_end, write_end = os.pipe()
-            try:    # a 1 MB pipe: fewer round trips between the child and us (Linux)
-                import fcntl
-                fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-            except (OSError, ImportError):
-                pass
 
             def work() -> None:
                 rdbwrite.write_fd(write_end, records(), config, functions, aux,
