@@ -277,13 +277,13 @@ class Encoder:
     def _append_bulks(value: Bulks, out: List[bytes]) -> None:
         out.append(b"*%d\r\n" % len(value))
         if value:
-            out.append(bulk_run(value))
+            out.append(bulk_run(value[:]))  # (a plain list: join copies a subclass slowly)
 
     @staticmethod
     def _append_uniform_bulks(value: UniformBulks, out: List[bytes]) -> None:
         out.append(b"*%d\r\n" % len(value))
         if value:
-            out.append(bulk_run(value, value.width))
+            out.append(bulk_run(value[:], value.width))
 
     def _append_array(self, value: Any, out: List[bytes]) -> None:
         self._append_aggregate(b"*", value, out)
