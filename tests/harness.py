@@ -666,5 +666,5 @@ def on_both_kinds(tmp_path: Any, scenario: Any) -> Any:
         directory = tmp_path / kind
         directory.mkdir()
         outcomes.append(scenario(kind, directory))
-    assert outcomes[0] == outcomes[1]
+    assert outcomes[0] == outcomes[1], "redis: %r\nminiredis: %r" % tuple(outcomes)
     return outcomes[1]

@@ -179,20 +179,29 @@ def test_active_expiry_cycle_figures(tmp_path):
         try:
             fresh = _stats(port)
             out: List[Any] = [fresh["expired_stale_perc"], fresh["expired_time_cap_reached_count"]]
-            call(port, "DEBUG", "POPULATE", "30000", "key", "10")
-            call(port, "EVAL", _EXPIRE_ALL, "0", "30000", "300")
-            stale = 0.0
-            deadline = time.time() + 20
-            while time.time() < deadline:
+            # The stale share is a moving average that decays within a second or two
+            # of the last expiry: a test process starved that long (CI runs two
+            # workers on two cores) misses it, so the wave is tried again, three
+            # times at most, on either server.
+            for _ in range(3):
+                call(port, "CONFIG", "RESETSTAT")
+                call(port, "DEBUG", "POPULATE", "30000", "key", "10")
+                call(port, "EVAL", _EXPIRE_ALL, "0", "30000", "300")
+                stale = 0.0
+                deadline = time.time() + 20
+                while time.time() < deadline:
+                    stats = _stats(port)
+                    stale = max(stale, float(stats["expired_stale_perc"]))
+                    if stats["expired_keys"] == "30000":
+                        break
+                    time.sleep(0.01)
                 stats = _stats(port)
-                stale = max(stale, float(stats["expired_stale_perc"]))
-                if stats["expired_keys"] == "30000":
+                seen = [stats["expired_keys"], 0 < stale <= 100,
+                        int(stats["expired_time_cap_reached_count"]) >= 1,
+                        int(stats["expire_cycle_cpu_milliseconds"]) >= 1]
+                if seen == ["30000", True, True, True]:
                     break
-                time.sleep(0.01)
-            stats = _stats(port)
-            out += [stats["expired_keys"], 0 < stale <= 100,
-                    int(stats["expired_time_cap_reached_count"]) >= 1,
-                    int(stats["expire_cycle_cpu_milliseconds"]) >= 1]
+            out += seen
             call(port, "CONFIG", "RESETSTAT")
             stats = _stats(port)
             out += [stats["expired_stale_perc"], stats["expired_time_cap_reached_count"],
