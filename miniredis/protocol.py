@@ -87,7 +87,7 @@ class Bulks(list):
 
 class UniformBulks(Bulks):
     """:class:`Bulks` whose items all have ``width`` bytes (known to the handler, as
-    PackedList.known_width tells LRANGE): encoded without a ``len`` of each."""
+    PackedList.read_range tells LRANGE): encoded without a ``len`` of each."""
 
     __slots__ = ("width",)
 
@@ -189,25 +189,19 @@ _ONLY_BYTES = {bytes}
 _END = object()
 
 
-def common_length(items: Any) -> int:
-    """The length every one of ``items`` (not empty) has, or -1. The first and last
-    lengths gate the check (a ``len`` per item), so mixed lengths rarely pay for it."""
-    first = len(items[0])
-    if first == len(items[-1]) and list(map(len, items)).count(first) == len(items):
-        return first
-    return -1
-
-
 def bulk_run(items: Any, width: Optional[int] = None) -> bytes:
     """The bulk strings of ``items`` (all ``bytes``) as one bytes object. Built from
     three interleaved slices joined once: no per-item formatting in Python, about three
     times faster than appending each item's encoding (LRANGE, SMEMBERS, HKEYS...).
     Items all of one length (ids, hashes, fixed-width counters) share one head and are
     joined around it, with no Python step per item: half the time again. ``width`` is
-    that length when the caller knows it (-1: they have several), else
-    :func:`common_length` finds it."""
+    that length when the caller knows it (-1: they have several), else a check finds
+    it (a ``len`` per item), gated by the first and last lengths so that mixed lengths
+    rarely pay for it."""
     if width is None:
-        width = common_length(items)
+        width = len(items[0])
+        if width != len(items[-1]) or list(map(len, items)).count(width) != len(items):
+            width = -1
     if width >= 0:
         head = BULK_HEADS[width] if width < 1024 else b"$%d\r\n" % width
         return b"".join((head, (CRLF + head).join(items), CRLF))

@@ -446,16 +446,12 @@ class PackedList:
         known = self._uniform
         if known is not None:
             end, probe, first, last, width = known
-            if end is head:
-                if first <= start and stop <= last:
-                    try:
-                        next(probe, None)   # RuntimeError once the deque has changed
-                        return out, width
-                    except RuntimeError:
-                        self._uniform = None
-            elif end is self.tail and first <= at and until <= last:
+            # (the range in that deque's positions; -1: not in it)
+            low, high = (start, stop) if end is head else \
+                (at, until) if end is self.tail else (-1, -1)
+            if first <= low and high <= last:
                 try:
-                    next(probe, None)
+                    next(probe, None)   # RuntimeError once the deque has changed
                     return out, width
                 except RuntimeError:
                     self._uniform = None

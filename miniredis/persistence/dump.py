@@ -72,15 +72,6 @@ def raw_string(value: Any, compress: bool = True) -> bytes:
     return rdb._len(size) + bytes(value)
 
 
-def _lp_element(value: bytes) -> Any:
-    """What lpAppend stores for a string: an integer when it is one (string2ll)."""
-    if value and len(value) <= 20 and value[0] in _NUMBER_START:
-        number = to_int(value)
-        if number is not None:
-            return number
-    return value
-
-
 def _score_element(score: float) -> Any:
     """zzlInsertAt's score: an integer when exact (double2ll), else %.17g text."""
     if score != score:
@@ -106,7 +97,7 @@ def _quicklist(items: Any, fill: int, string: Any, plain_threshold: int) -> byte
                 current, size = [], 0
             nodes.append(bytes(item))
             continue
-        entry = rdb.lp_entry(_lp_element(bytes(item)))
+        entry = rdb.lp_entry(rdb.lp_value(bytes(item)))
         if current:
             new_size = size + len(item) + _SIZE_ESTIMATE_OVERHEAD
             if limit is not None:
@@ -159,7 +150,7 @@ def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
         if encoding_of(value, config) == "listpack":
             elements: List[Any] = []
             for field, item in value.items():
-                elements += [_lp_element(field), _lp_element(item)]
+                elements += [rdb.lp_value(field), rdb.lp_value(item)]
             return bytes((rdb.T_HASH_LISTPACK,)) + string(rdb.listpack(elements))
         return bytes((rdb.T_HASH,)) + rdb._len(len(value)) + b"".join(
             string(f) + string(v) for f, v in value.items())
@@ -176,7 +167,7 @@ def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
         if value.listpack:
             elements = []
             for member, score in value.member_scores():    # (a packed set stays so)
-                elements += [_lp_element(member), _score_element(score)]
+                elements += [rdb.lp_value(member), _score_element(score)]
             return bytes((rdb.T_ZSET_LISTPACK,)) + string(rdb.listpack(elements))
         entries = list(value.entries())
         return bytes((rdb.T_ZSET_2,)) + rdb._len(len(entries)) + b"".join(

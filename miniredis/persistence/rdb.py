@@ -13,6 +13,8 @@ import os
 import struct
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
+from ..args import to_int
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..state import ServerState
 
@@ -151,16 +153,15 @@ def _backlen(size: int) -> bytes:
                   ((size >> 7) & 127) | 128, (size & 127) | 128))
 
 
-def _lp_value(value: Any) -> Any:
+_NUMBER_START = frozenset(b"-0123456789")
+
+
+def lp_value(value: Any) -> Any:
     """What lpAppend stores for a string: an integer when string2ll reads it as one
     (canonical decimal, 64-bit), else the string."""
-    if len(value) <= 20 and value[:1] in b"-0123456789" and value:
-        text = bytes(value)
-        try:
-            number = int(text)
-        except ValueError:
-            return value
-        if b"%d" % number == text and -(2 ** 63) <= number < 2 ** 63:
+    if value and len(value) <= 20 and value[0] in _NUMBER_START:
+        number = to_int(value)
+        if number is not None:
             return number
     return value
 

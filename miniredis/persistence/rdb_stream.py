@@ -15,7 +15,7 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from ..datatypes.stream import MAX_ID as MAX_STREAM_ID
 from ..datatypes.stream import Consumer, Group, Nack, Stream
-from .rdb import (T_STREAM_2, T_STREAM_3, _U64, RDBError, _len, _lp_value, _raw_id,
+from .rdb import (T_STREAM_2, T_STREAM_3, _U64, RDBError, _len, lp_value, _raw_id,
                   _string, _text, listpack, parse_listpack)
 from .validate import stream_listpack_ok
 
@@ -30,18 +30,18 @@ def stream_value(stream: Stream, node_entries: int,
         if node.raw is not None:        # loaded and unchanged since: Redis's bytes
             parts.append(_string(node.raw))
             continue
-        fields = [_lp_value(f) for f in node.fields]
+        fields = [lp_value(f) for f in node.fields]
         entries = list(stream.index.items(master_id, node.last))
         elements: List[Any] = [len(entries), 0, len(fields)] + fields + [0]
         for stream_id, pairs in entries:
             ms_diff = stream_id[0] - master_id[0]
             seq_diff = stream_id[1] - master_id[1]
-            if [_lp_value(f) for f in pairs[0::2]] == fields:
-                elements += ([2, ms_diff, seq_diff] + [_lp_value(v) for v in pairs[1::2]]
+            if [lp_value(f) for f in pairs[0::2]] == fields:
+                elements += ([2, ms_diff, seq_diff] + [lp_value(v) for v in pairs[1::2]]
                              + [len(fields) + 3])
             else:
                 count = len(pairs) // 2
-                elements += ([0, ms_diff, seq_diff, count] + [_lp_value(v) for v in pairs]
+                elements += ([0, ms_diff, seq_diff, count] + [lp_value(v) for v in pairs]
                              + [2 * count + 4])
         parts.append(_string(listpack(elements)))
     parts += [_len(len(stream)), _len(stream.last_id[0]), _len(stream.last_id[1]),
