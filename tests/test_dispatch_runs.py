@@ -611,7 +611,7 @@ def test_hset_runs_as_redis(differ):
              ["HSET", "t", "f", "1"], ["HSET", "ttl", "f", "1"],
              ["EXPIRE", "ttl", "1000"], ["HSET", "gone", "f", "1"],
              ["PEXPIRE", "gone", "1"], ["SET", "string", "x"], ["HSET", "lv", "f", "1"],
-             ["HSET", "lf", "f", "1"]]
+             ["HSET", "lf", "f", "1"], ["HSET", "src", "f", "1"], ["COPY", "src", "dup"]]
     odd = [["grows", "b", "2"], ["grows", "b", "2"], ["grows", "b", "3"],
            ["grows", "c", "4"], ["grows", "d", "5"], ["grows", "e", "6"],
            ["grows", "f", "7"], ["grows", "a", "8"], ["table", "x", "1"],
@@ -626,7 +626,15 @@ def test_hset_runs_as_redis(differ):
     # command -- a known difference.)
     commands += [["HSET", "h", "f", "v"], ["HSET", "h", "f"], ["HSET", "h", "a", "1"],
                  ["HSET", "h", "f", "x"], ["hset", "h", "f", "y"], ["HSET", "h", "p", "3"]]
-    listpacks = ["h", "w", "t", "ttl", "gone", "new"]
+    # Repeats of the write before (no lookup: the hash left holding it), at keys that
+    # may share one immutable listpack (COPY).
+    commands += [["HSET", "src", "f", "1"], ["HSET", "dup", "f", "1"],
+                 ["HSET", "dup", "f", "1"], ["HSET", "src", "f", "1"],
+                 ["HSET", "dup", "f", "2"], ["HSET", "dup", "f", "2"],
+                 ["HSET", "src", "f", "1"], ["HSET", "src", "g", "1"],
+                 ["HSET", "src", "g", "1"], ["HSET", "dup", "g", "2"],
+                 ["HSET", "src", "k", "5"], ["HSET", "dup", "k", "5"]]
+    listpacks = ["h", "w", "t", "ttl", "gone", "new", "src", "dup"]
     tables = ["grows", "table", "lv", "lf"]
 
     def scenario(port, protocol, admin):

@@ -246,7 +246,9 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             break
         number = float(score)
         access[slot] = lru
-        current = zset.scores.get(member)
+        scores = zset._scores   # (the property is a call per request: read it
+        # directly, falling back to it when the set is packed at rest)
+        current = (scores if scores is not None else zset.scores).get(member)
         if current is None:
             zset.insert(member, number, limits)
             append(b":1\r\n")

@@ -31,8 +31,9 @@ Why a packed set cannot lose a write: packing (``compact``) never changes the hy
 structures, it only drops the set's references to them, and every write goes through
 a ZSet method that fetches them through those properties at its start and hydrates no
 other set before it returns. Code outside this module only reads them (``scores``,
-``order``); a reader holding them across the packing of its set still reads the same,
-unchanged contents.
+``order``; ZADD's own loop reads ``_scores`` itself, the property when that is None);
+a reader holding them across the packing of its set still reads the same, unchanged
+contents.
 """
 from __future__ import annotations
 
