@@ -499,7 +499,8 @@ class Client(RequestParser, ReplyWriter):
                 # A run of this command starts here: run_alike serves all of it,
                 # this request included (it always runs at least this one).
                 done = run_alike(self, cmd, requests, done - 1, slow, track)
-                started = perf()
+                if done < count:
+                    started = perf()
                 continue
             dirty = state.dirty     # (a write propagates only if it grows: dirty.py)
             try:
