@@ -67,15 +67,16 @@ def compress(data: bytes, out_len: int) -> Optional[bytes]:
     end = size - 2                       # positions hashed and matched: [0, end)
     if size < 3:
         return (bytes((size - 1,)) + data) if out_len >= 4 else None
-    even, odd = _bigrams(data)
     # A back-reference of L bytes (2 or 3 bytes of output) starts L - 2 positions
     # whose 3 bytes (so whose 2 first bytes) occurred before, and the first byte is a
     # literal: when too few positions repeat, the output cannot fit. A check at C
     # speed that spares the compressor most short strings (listpacks...).
-    distinct = set(even)
-    distinct.update(odd)
+    view = memoryview(data)
+    distinct = set(view[:size & ~1].cast("H"))
+    distinct.update(view[1:1 + ((size - 1) & ~1)].cast("H"))
     if len(distinct) + 2 > out_len:       # (size - repeats + 1)
         return None
+    even, odd = _bigrams(data)
     slots = _slots(size, even, odd)
     htab: Dict[int, int] = {}
     get = htab.get
