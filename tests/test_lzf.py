@@ -21,6 +21,18 @@ def _idx(h: int) -> int:
     return ((h >> 8) - h * 5) & (_HSIZE - 1)
 
 
+def _literal(out: bytearray, op: int, lit: int, byte: int) -> tuple:
+    """One literal byte out; a full run gets its header and the next one's reserved."""
+    lit += 1
+    out[op] = byte
+    op += 1
+    if lit == _MAX_LIT:
+        out[op - lit - 1] = lit - 1
+        lit = 0
+        op += 1
+    return op, lit
+
+
 def _reference(data: bytes, out_len: int) -> Optional[bytes]:
     """lzf_compress, byte by byte (the implementation before the skipping one)."""
     in_len = len(data)
@@ -92,25 +104,13 @@ def _reference(data: bytes, out_len: int) -> Optional[bytes]:
         else:
             if op >= out_len:
                 return None
-            lit += 1
-            out[op] = ip[pos]
-            op += 1
+            op, lit = _literal(out, op, lit, ip[pos])
             pos += 1
-            if lit == _MAX_LIT:
-                out[op - lit - 1] = lit - 1
-                lit = 0
-                op += 1
     if op + 3 > out_len:
         return None
     while pos < in_end:
-        lit += 1
-        out[op] = ip[pos]
-        op += 1
+        op, lit = _literal(out, op, lit, ip[pos])
         pos += 1
-        if lit == _MAX_LIT:
-            out[op - lit - 1] = lit - 1
-            lit = 0
-            op += 1
     out[op - lit - 1] = (lit - 1) & 0xFF             # end run
     if not lit:
         op -= 1
