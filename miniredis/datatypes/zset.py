@@ -252,6 +252,11 @@ class ZSet:
             return self._blob
         return list(self._scores.items())                 # type: ignore[union-attr]
 
+    def packed(self) -> Optional[List[Any]]:
+        """A packed set's [member, score...] (scores as the blob holds them: ints when
+        integral, else floats), else None."""
+        return None if self._blob is None else unpack(self._blob)
+
     def member_scores(self) -> List[Tuple[bytes, float]]:
         """(member, score) pairs in order, read without hydrating a packed set."""
         if self._blob is not None:

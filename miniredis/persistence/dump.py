@@ -16,12 +16,12 @@ written as rdbSaveRawString writes them, LZF included (see :mod:`.lzf`; strings 
 from __future__ import annotations
 
 import struct
-from typing import Any, List
+from typing import Any, Dict, List
 
 from ..datatypes.packedlist import PackedList
 from ..args import to_int
 from ..datatypes.names import encoding_of
-from ..datatypes.packed import PackedHash
+from ..datatypes.packed import PackedHash, unpack
 from ..datatypes.stream import Stream
 from . import lzf, rdb, rdb_stream
 
@@ -63,13 +63,108 @@ def raw_string(value: Any, compress: bool = True) -> bytes:
                 return b"\xc1" + struct.pack("<h", number)
             if -(2 ** 31) <= number < 2 ** 31:
                 return b"\xc2" + struct.pack("<i", number)
-    if compress and 20 < size <= _LZF_LIMIT:
+    if size <= 20 or not compress:
+        if size < 64:
+            return _SHORT_LENGTHS[size] + value      # (bytes, whatever value's type)
+    elif size <= _LZF_LIMIT:
         packed = lzf.compress(bytes(value), size - 4)
         if packed is not None:
             return b"\xc3" + rdb._len(len(packed)) + rdb._len(size) + packed
-    if size < 64:
-        return _SHORT_LENGTHS[size] + bytes(value)
+        if size < 64:
+            return _SHORT_LENGTHS[size] + value
     return rdb._len(size) + bytes(value)
+
+
+# -- listpacks of many small collections ---------------------------------------------
+# A save writes a listpack per small hash, list or sorted set, and the same few
+# elements (field names, small numbers) recur from one to the next: their entries are
+# remembered (up to _ENTRIES_KEPT, then the table starts afresh), so most elements cost
+# one dict lookup instead of an integer test and an encoding.
+_ENTRIES_KEPT = 1 << 14
+_entries: Dict[Any, bytes] = {}
+_STRING_HEADERS = [bytes((0x80 | size,)) for size in range(64)]
+_BACKLENS = [bytes((size,)) for size in range(128)]
+
+
+def _new_entry(element: Any) -> bytes:
+    """rdb.lp_entry(rdb.lp_value(element)) of bytes or an int, remembered."""
+    global _entries
+    if element.__class__ is int:
+        entry = rdb.lp_entry(element)
+    elif len(element) < 64 and (not element or element[0] not in _NUMBER_START):
+        size = len(element)
+        entry = _STRING_HEADERS[size] + element + _BACKLENS[size + 1]
+    else:
+        entry = rdb.lp_entry(rdb.lp_value(element))
+    table = _entries
+    if len(table) >= _ENTRIES_KEPT:
+        table = _entries = {}
+    table[element] = entry
+    return entry
+
+
+def _listpack(elements: List[Any]) -> bytes:
+    """rdb.listpack(map(rdb.lp_value, elements)) for a list of bytes (and ints)."""
+    get = _entries.get
+    data = b"".join([get(element) or _new_entry(element) for element in elements])
+    count = len(elements) if len(elements) < 65535 else 65535
+    return b"".join((_pack_header(7 + len(data), count), data, b"\xff"))
+
+
+def _packed_hash(value: PackedHash, config: Any, plain_threshold: int) -> bytes:
+    return _HASH_LISTPACK + raw_string(_listpack(unpack(value)),
+                                       bool(config["rdbcompression"]))
+
+
+def _packed_zset(value: Any, config: Any, plain_threshold: int) -> bytes:
+    flat = value.packed()
+    if flat is None:
+        return _serialize(value, config, plain_threshold)
+    return _ZSET_LISTPACK + raw_string(_listpack(_score_entries(flat)),
+                                       bool(config["rdbcompression"]))
+
+
+def _set(value: Any, config: Any, plain_threshold: int) -> bytes:
+    if value.hashtable:
+        return _serialize(value, config, plain_threshold)
+    return _INTSET + raw_string(_intset(list(map(int, value))),
+                                bool(config["rdbcompression"]))
+
+
+def _list(value: PackedList, config: Any, plain_threshold: int) -> bytes:
+    """A list whose elements all fit one node: one listpack (else see _quicklist)."""
+    items = list(value)
+    fill = config["list-max-listpack-size"]
+    limit = _FILL_LEVELS[-fill - 1] if -len(_FILL_LEVELS) <= fill < 0 else None
+    # a string entry is at most 10 bytes more than its string: no node is full when
+    # even that much fits (nor a plain node due: none is plain_threshold long)
+    room = 7 + sum(map(len, items)) + 10 * len(items)
+    if (room > (limit or _SIZE_SAFETY_LIMIT) or (limit is None and len(items) > fill)
+            or room - 7 >= plain_threshold):
+        return _serialize(value, config, plain_threshold)
+    try:
+        node = _listpack(items)
+    except TypeError:                    # (a bytearray: unhashable)
+        return _serialize(value, config, plain_threshold)
+    return _LIST + raw_string(node, bool(config["rdbcompression"]))
+
+
+def _score_entries(flat: List[Any]) -> List[Any]:
+    """A packed sorted set's [member, score...] (scores as ZSet stores them: ints when
+    integral and exact, else floats) as listpack elements (see _score_element)."""
+    out = flat[:]
+    for at in range(1, len(out), 2):
+        score = out[at]
+        if score.__class__ is not int:
+            out[at] = _score_element(score)
+    return out
+
+
+_HASH_LISTPACK = bytes((rdb.T_HASH_LISTPACK,))
+_ZSET_LISTPACK = bytes((rdb.T_ZSET_LISTPACK,))
+_INTSET = bytes((rdb.T_INTSET,))
+_LIST = bytes((rdb.T_LIST_QUICKLIST_2, 1, 2))       # one node, a packed one
+_pack_header = struct.Struct("<IH").pack
 
 
 def _score_element(score: float) -> Any:
@@ -135,6 +230,16 @@ def _intset(members: List[int]) -> bytes:
 
 def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
     """The RDB type byte and encoding of ``value`` (rdbSaveObjectType + rdbSaveObject)."""
+    if not _WRITERS:
+        _WRITERS.update(_writers())
+    writer = _WRITERS.get(value.__class__)
+    if writer is not None:
+        return writer(value, config, plain_threshold)
+    return _serialize(value, config, plain_threshold)
+
+
+def _serialize(value: Any, config: Any, plain_threshold: int) -> bytes:
+    """serialize for any value (the writers of _WRITERS are its short cuts)."""
     compress = bool(config["rdbcompression"])
 
     def string(data: bytes) -> bytes:
@@ -174,6 +279,17 @@ def serialize(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:
             string(member) + struct.pack("<d", score)
             for score, member in reversed(entries))
     raise TypeError("cannot dump values of type %r" % cls)
+
+
+def _writers() -> Dict[type, Any]:
+    """The writers of the commonest small values, by exact class."""
+    from ..commands.sets import SetValue
+    from ..datatypes.zset import ZSet
+    return {PackedHash: _packed_hash, ZSet: _packed_zset, SetValue: _set,
+            PackedList: _list}
+
+
+_WRITERS: Dict[type, Any] = {}
 
 
 def create(value: Any, config: Any, plain_threshold: int = 1 << 30) -> bytes:

@@ -1,132 +1,138 @@
 """LZF compression as Redis's bundled liblzf compresses (HLOG 16, VERY_FAST), so the
 strings a DUMP compresses are the same bytes Redis would write.
 
-Pure Python (a few MB/s): callers compress only moderately sized strings. One
-difference is unavoidable: Redis's hash table is not initialised between calls
-(INIT_HTAB 0), so in rare cases a stale slot makes Redis pick another, equally valid
-back-reference; this implementation always starts from an empty table.
+Pure Python: callers compress only moderately sized strings. One difference is
+unavoidable: Redis's hash table is not initialised between calls (INIT_HTAB 0), so in
+rare cases a stale slot makes Redis pick another, equally valid back-reference; this
+implementation always starts from an empty table.
+
+The walk is liblzf's, position by position, made cheaper where Python is slow: the
+hash slots of all positions are computed up front in one comprehension, literal runs
+are copied as slices when a back-reference ends them, a back-reference's length is
+read from the XOR of the two spans, and liblzf's room checks are made once per run
+(each implies those before it). tests/test_lzf.py compares the output and every
+"does not fit" with a byte-by-byte transcription of lzf_compress.
 """
 from __future__ import annotations
 
-from typing import Optional
+import sys
+from array import array
+from typing import Dict, List, Optional, Tuple
 
-_HSIZE = 1 << 16
 _MAX_LIT = 1 << 5
 _MAX_OFF = 1 << 13
 _MAX_REF = (1 << 8) + (1 << 3)
-_MASK32 = 0xFFFFFFFF
+
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
-def _idx(h: int) -> int:
-    return ((h >> 8) - h * 5) & (_HSIZE - 1)
+def _bigrams(data: bytes) -> Tuple[array, array]:
+    """The 2-byte words (first byte high) at the even positions and at the odd ones."""
+    size = len(data)
+    even = array("H", data[:size & ~1])
+    odd = array("H", data[1:1 + ((size - 1) & ~1)])
+    if not _BIG_ENDIAN:
+        even.byteswap()
+        odd.byteswap()
+    return even, odd
 
 
-_PRECHECK = 4096
+def _slots(size: int, even: array, odd: array) -> List[int]:
+    """liblzf's hash table slot of the 3 bytes at each position: IDX(h) =
+    ((h >> 8) - h * 5) & 0xffff of h = the 3 bytes, which is the 2-byte word there
+    minus 5 times the next one, modulo 2**16."""
+    words = [0] * (size - 1)
+    words[0::2] = even
+    words[1::2] = odd
+    return [(word - 5 * after) & 0xFFFF for word, after in zip(words, words[1:])]
 
 
-def _repeats(data: bytes) -> int:
-    """How many positions start 3 bytes that occurred at an earlier position: a
-    back-reference of L bytes (2 or 3 bytes of output) needs L - 2 such positions, and
-    the first byte is a literal (one header byte at least), so no compression of
-    ``data`` is shorter than ``len(data) - _repeats(data) + 1``. Checked at C speed,
-    it spares the compressor most short strings it would fail on (listpacks...)."""
-    return len(data) - 2 - len(set(zip(data, data[1:], data[2:])))
+def _literals(out: bytearray, data: bytes, start: int, stop: int) -> None:
+    """data[start:stop] as literal runs of at most 32 bytes, each after its header."""
+    while stop - start > _MAX_LIT:
+        out.append(_MAX_LIT - 1)
+        out += data[start:start + _MAX_LIT]
+        start += _MAX_LIT
+    if stop > start:
+        out.append(stop - start - 1)
+        out += data[start:stop]
 
 
 def compress(data: bytes, out_len: int) -> Optional[bytes]:
     """``data`` compressed into at most ``out_len`` bytes, or None when it does not fit
     (lzf_compress returning 0)."""
-    in_len = len(data)
-    if not in_len or not out_len:
+    size = len(data)
+    if not size or not out_len:
         return None
-    if 3 <= in_len <= _PRECHECK and in_len - _repeats(data) + 1 > out_len:
-        return None                                  # (it could not fit: see _repeats)
-    ip = data
-    htab = {}
-    out = bytearray(out_len + 64)
-    op = 0
-    in_end = in_len
+    end = size - 2                       # positions hashed and matched: [0, end)
+    if size < 3:
+        return (bytes((size - 1,)) + data) if out_len >= 4 else None
+    # A back-reference of L bytes (2 or 3 bytes of output) starts L - 2 positions
+    # whose 3 bytes (so whose 2 first bytes) occurred before, and the first byte is a
+    # literal: when too few positions repeat, the output cannot fit. A check at C
+    # speed that spares the compressor most short strings (listpacks...).
+    view = memoryview(data)
+    distinct = set(view[:size & ~1].cast("H"))
+    distinct.update(view[1:1 + ((size - 1) & ~1)].cast("H"))
+    if len(distinct) + 2 > out_len:       # (size - repeats + 1)
+        return None
+    even, odd = _bigrams(data)
+    slots = _slots(size, even, odd)
+    htab: Dict[int, int] = {}
+    get = htab.get
+    out = bytearray()
+    op = 1               # liblzf's output position (a literal run's header reserved)
+    start = 0            # the current literal run, data[start:pos]
     pos = 0
-    lit = 0
-    op += 1                                          # start run
-    hval = ((ip[0] << 8) | ip[1]) if in_len > 1 else 0
-    while pos < in_end - 2:
-        hval = ((hval << 8) | ip[pos + 2]) & _MASK32
-        slot = _idx(hval)
-        ref = htab.get(slot)
+    while pos < end:
+        slot = slots[pos]
+        ref = get(slot)
         htab[slot] = pos
-        if (ref is not None and ref < pos and pos - ref - 1 < _MAX_OFF and ref > 0
-                and ip[ref + 2] == ip[pos + 2] and ip[ref] == ip[pos]
-                and ip[ref + 1] == ip[pos + 1]):
-            off = pos - ref - 1
-            length = 2
-            maxlen = in_end - pos - length
-            if maxlen > _MAX_REF:
-                maxlen = _MAX_REF
-            if op + 3 + 1 >= out_len and op - (0 if lit else 1) + 3 + 1 >= out_len:
-                return None
-            out[op - lit - 1] = (lit - 1) & 0xFF      # stop run
-            if not lit:
-                op -= 1                              # undo run if length is zero
-            done = False
-            if maxlen > 16:
-                for _ in range(16):
-                    length += 1
-                    if ip[ref + length] != ip[pos + length]:
-                        done = True
-                        break
-            if not done:
-                while True:
-                    length += 1
-                    if not (length < maxlen and ip[ref + length] == ip[pos + length]):
-                        break
-            length -= 2                              # now #octets - 1
+        if (ref is None or not ref or pos - ref - 1 >= _MAX_OFF
+                or data[ref:ref + 3] != data[pos:pos + 3]):
             pos += 1
-            if length < 7:
-                out[op] = ((off >> 8) + (length << 5)) & 0xFF
-                op += 1
-            else:
-                out[op] = ((off >> 8) + (7 << 5)) & 0xFF
-                out[op + 1] = (length - 7) & 0xFF
-                op += 2
-            out[op] = off & 0xFF
-            op += 1
-            lit = 0
-            op += 1                                  # start run
-            pos += length + 1
-            if pos >= in_end - 2:
-                break
-            pos -= 2
-            hval = (ip[pos] << 8) | ip[pos + 1]
-            hval = ((hval << 8) | ip[pos + 2]) & _MASK32
-            htab[_idx(hval)] = pos
-            pos += 1
-            hval = ((hval << 8) | ip[pos + 2]) & _MASK32
-            htab[_idx(hval)] = pos
-            pos += 1
+            continue
+        # a back-reference: liblzf's room checks before each literal are implied by
+        # the one it makes here
+        lit = pos - start
+        op += lit + lit // _MAX_LIT
+        if op - (0 if lit % _MAX_LIT else 1) + 3 + 1 >= out_len:
+            return None
+        if lit:
+            _literals(out, data, start, pos)
+        if not lit % _MAX_LIT:
+            op -= 1                      # the reserved header unused
+        cap = size - pos - 2
+        if cap > _MAX_REF:
+            cap = _MAX_REF
+        # liblzf's first 16 steps check no limit: near the end a reference can reach
+        # 19 bytes where the limit says 17 or 18; it is 3 bytes at least
+        if 16 < cap < 19:
+            cap = 19
+        elif cap < 3:
+            cap = 3
+        diff = (int.from_bytes(data[ref:ref + cap], "big")
+                ^ int.from_bytes(data[pos:pos + cap], "big"))
+        length = (cap * 8 - diff.bit_length()) >> 3     # (the first byte differing)
+        off = pos - ref - 1
+        if length < 9:
+            out.append((off >> 8) + ((length - 2) << 5))
+            op += 3                      # (2, and the next run's header)
         else:
-            if op >= out_len:
-                return None
-            lit += 1
-            out[op] = ip[pos]
-            op += 1
-            pos += 1
-            if lit == _MAX_LIT:
-                out[op - lit - 1] = lit - 1
-                lit = 0
-                op += 1
-    if op + 3 > out_len:
+            out.append((off >> 8) + (7 << 5))
+            out.append(length - 9)
+            op += 4
+        out.append(off & 0xFF)
+        pos += length
+        start = pos
+        if pos >= end:
+            break
+        htab[slots[pos - 2]] = pos - 2
+        htab[slots[pos - 1]] = pos - 1
+    # the literals left: liblzf's check before those the main loop met implies the
+    # one before each
+    main = max(0, min(pos, end) - start)
+    if op + main + main // _MAX_LIT + 3 > out_len:
         return None
-    while pos < in_end:
-        lit += 1
-        out[op] = ip[pos]
-        op += 1
-        pos += 1
-        if lit == _MAX_LIT:
-            out[op - lit - 1] = lit - 1
-            lit = 0
-            op += 1
-    out[op - lit - 1] = (lit - 1) & 0xFF             # end run
-    if not lit:
-        op -= 1
-    return bytes(out[:op])
+    _literals(out, data, start, size)
+    return bytes(out)

@@ -117,7 +117,8 @@ class _Output:
     def flush(self) -> None:
         if self.chunk:
             data = b"".join(self.chunk)
-            self.chunk, self.pending = [], 0
+            self.chunk.clear()           # (in place: write_fd appends to it directly)
+            self.pending = 0
             self._emit(data)
 
     def _emit(self, data: Any) -> None:
@@ -166,6 +167,7 @@ def write_fd(fd: int, dataset: Any, config: Any, functions: bytes = b"",
     lfu = "lfu" in config["maxmemory-policy"]
     out = _Output(fd, bool(config["rdbchecksum"]))
     add = out.add
+    chunk = out.chunk
     for piece in (b"REDIS%04d" % RDB_VERSION,
                   _aux(b"redis-ver", b"7.0.15"), _aux(b"redis-bits", b"64"),
                   _aux(b"ctime", b"%d" % int(time.time())),
@@ -199,8 +201,15 @@ def write_fd(fd: int, dataset: Any, config: Any, functions: bytes = b"",
                 add(value if cls is bytes else memoryview(value))
                 continue
             data = serialize(value, config, packed_threshold)
-            add(data[:1] + raw_string(key, compress))
-            add(memoryview(data)[1:])
+            if len(data) >= _LARGE:
+                add(data[:1] + raw_string(key, compress))
+                add(memoryview(data)[1:])
+                continue
+            # (out.add inlined: most values are small collections)
+            chunk += (data[:1], raw_string(key, compress), memoryview(data)[1:])
+            out.pending += len(data) + len(key)
+            if out.pending >= _LARGE:
+                out.flush()
     add(bytes((OP_EOF,)))
     out.flush()
     trailer = struct.pack("<Q", out.crc if out.checksum else 0)
