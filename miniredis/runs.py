@@ -75,6 +75,7 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
     state = client.state
     name = requests[done][0]
     fast = cmd.run
+    declined = -1       # a request the own loop stopped at (the handler's, then)
     if fast is not None:
         # The commonest run: the command's own loop answers all of it (a read of
         # redis-benchmark's -P 16), with this call's bookkeeping and nothing more.
@@ -100,7 +101,7 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
                 state.dirty += calls    # (a run's changes, counted once: as below)
             if stop == count:
                 return stop
-            done = stop
+            done = declined = stop
         else:
             fast = None     # (it declines this run: propagation on, waiters...)
     blocking = state.blocking
@@ -128,7 +129,7 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
         # looked at again after each call that went through the handler.
         if client.gated or client.closing:
             break
-        if fast is not None:
+        if fast is not None and done != declined:
             start = done
             done = fast(client, requests, done, count, name, append)
             if done == start:
