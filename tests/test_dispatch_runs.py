@@ -222,6 +222,32 @@ def test_runs_reach_the_aof(tmp_path):
         r.close()
 
 
+def test_own_loop_resumes_after_a_request_it_left_to_the_handler(monkeypatch):
+    """A run's own loop stops at a request it does not answer (here LPUSH to a key
+    that does not exist yet); that request goes through the handler, and the own loop
+    takes the rest of the run again (runs.run_alike), not the handler one by one."""
+    from miniredis.commands import lookup
+    calls: List[Any] = []
+    with Server(port=0) as server:
+        cmd = lookup(b"lpush")      # (the table is filled once a server exists)
+        own_loop = cmd.run
+
+        def spy(client, requests, done, count, name, append):
+            stop = own_loop(client, requests, done, count, name, append)
+            calls.append((done, stop))
+            return stop
+
+        conn = RawConnection(server.port)
+        assert _pipeline(conn, [["LPUSH", "resume:a", "x"]]) == [b":1\r\n"]
+        monkeypatch.setattr(cmd, "run", spy)
+        replies = _pipeline(conn, [["LPUSH", "resume:a", 1], ["LPUSH", "resume:a", 2],
+                                   ["LPUSH", "resume:new", 1], ["LPUSH", "resume:a", 3],
+                                   ["LPUSH", "resume:a", 4]])
+        conn.close()
+    assert replies == [b":2\r\n", b":3\r\n", b":1\r\n", b":4\r\n", b":5\r\n"]
+    assert calls == [(0, 2), (3, 5)]
+
+
 def test_runs_reach_a_redis_replica():
     """A real redis-server replicating from us applies every write of the runs."""
     master = Master()
