@@ -49,20 +49,6 @@ _perf_counter = time.perf_counter
 _floor = math.floor
 
 
-def _answered(client: Any, cmd: Any, requests: Any, start: int, stop: int,
-              elapsed: float, track: bool, slow: float) -> None:
-    """What a command's own loop answered in one call, ``requests[start:stop]``, each
-    with the call's mean duration ``elapsed``: the latency histogram, SLOWLOG."""
-    if track:
-        try:
-            cmd.hist[_floor(elapsed * 1000000)] += stop - start
-        except IndexError:      # its first call, or 256 us and more
-            record(cmd, _floor(elapsed * 1000000), stop - start)
-    if elapsed >= slow:
-        for args in requests[start:stop]:
-            client.after_slow(cmd, args, elapsed, None)
-
-
 def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
               track: bool) -> int:
     """Run ``requests[done:]`` while they repeat ``cmd`` under the name
@@ -74,19 +60,24 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
     are kept (both as :meth:`Client.run_requests` read them for the batch)."""
     state = client.state
     name = requests[done][0]
+    count = len(requests)
     fast = cmd.run
-    declined = -1       # a request the own loop stopped at (the handler's, then)
+    resume = False      # the own loop answered a part: the handler takes one request
     if fast is not None:
-        # The commonest run: the command's own loop answers all of it (a read of
-        # redis-benchmark's -P 16), with this call's bookkeeping and nothing more.
-        count = len(requests)
+        # The command's own loop first: it answers the commonest run whole (a read
+        # of redis-benchmark's -P 16), with this call's bookkeeping and nothing more.
+        # When it stops before the end, the request it stopped at goes through the
+        # handler below, and the caller's loop calls this again for the rest (so the
+        # own loop is tried again after it); when it answers none, the handler takes
+        # the whole run.
         started = _perf_counter()
         stop = fast(client, requests, done, count, name, client.out.append)
         if stop > done:
             finished = _perf_counter()
             calls = stop - done
+            # Each request answered counts the call's mean duration (the latency
+            # histogram, SLOWLOG).
             elapsed = (finished - started) / calls
-            # (_answered, inlined: a call per read would cost 1.5% of a -P 16 GET)
             if track:
                 try:
                     cmd.hist[_floor(elapsed * 1000000)] += calls
@@ -101,9 +92,8 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
                 state.dirty += calls    # (a run's changes, counted once: as below)
             if stop == count:
                 return stop
-            done = declined = stop
-        else:
-            fast = None     # (it declines this run: propagation on, waiters...)
+            done = stop
+            resume = True
     blocking = state.blocking
     ready = blocking.ready
     handler = cmd.handler
@@ -117,7 +107,6 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
     # their own.
     adds_one = cmd.adds_one
     batched = adds_one and propagator is None
-    count = len(requests)
     first = done
     failed = 0
     out = client.out
@@ -129,19 +118,6 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
         # looked at again after each call that went through the handler.
         if client.gated or client.closing:
             break
-        if fast is not None and done != declined:
-            start = done
-            done = fast(client, requests, done, count, name, append)
-            if done == start:
-                fast = None     # (it declines this run: propagation on, waiters...)
-            else:
-                # (the calls are counted at the end)
-                finished = perf()
-                _answered(client, cmd, requests, start, done,
-                          (finished - started) / (done - start), track, slow)
-                started = finished
-                if done == count:
-                    break
         args = requests[done]
         if args[0] != name or not low <= len(args) <= high:
             break
@@ -198,6 +174,8 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
                     propagator.feed(client, cmd, args, reply)
         if ready and not blocking.suspended:
             blocking.serve_ready()
+        if resume:
+            break
     if done > first:
         # Each request's duration runs from the end of the one before (the clock
         # readings are chained), so together they make the run's.
