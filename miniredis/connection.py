@@ -233,8 +233,14 @@ class Client(RequestParser, ReplyWriter):
         if not in_turn:
             # libev calls the watchers of one poll last-in-first-out: unless this is
             # the only one, wait for the batch and be served in the kernel's order.
-            if self._loop.pendingcnt or self._ready.waiting:
-                self._ready.join(self)
+            # (ReadyQueue.join, inlined: a call per client of every batch)
+            ready = self._ready
+            if self._loop.pendingcnt or ready.waiting:
+                ready.waiting.append(self)
+                if not self._loop.pendingcnt:
+                    ready.run()
+                elif not ready.scheduled:
+                    ready.schedule()
                 return
         elif self.closed:
             return
@@ -300,7 +306,12 @@ class Client(RequestParser, ReplyWriter):
             if self._unsent or state.aof is not None or self.closed:
                 self.flush()
             elif self._ready.serving is self and not self.closing:
-                self._ready.write_later(self)   # one of a batch: sent with the others
+                # One of a batch: sent with the others (ReadyQueue.write_later, inlined).
+                ready = self._ready
+                ready.writes.append(self)
+                if not ready.writing:
+                    ready.writing = True
+                    ready.loop.run_callback(ready.send_writes)
             else:
                 # flush(), for a socket with nothing queued and no AOF to wait for.
                 data = out[0] if len(out) == 1 else b"".join(out)

@@ -38,21 +38,21 @@ class ReadyQueue:
     they are the server's hot path.
     """
 
-    __slots__ = ("waiting", "scheduled", "serving", "writes", "_writing", "_loop")
+    __slots__ = ("waiting", "scheduled", "serving", "writes", "writing", "loop")
 
     def __init__(self, loop: Any) -> None:
         self.waiting: List[Any] = []   # in the order libev called them (reversed)
         self.scheduled = False
         self.serving: Any = None        # the source run() is serving, if any
         self.writes: List[Any] = []     # clients whose replies wait (see write_later)
-        self._writing = False           # _send_writes is scheduled
-        self._loop = loop
+        self.writing = False            # send_writes is scheduled
+        self.loop = loop
 
     def join(self, source: Any) -> None:
         """``source``'s watcher was called while others of this poll are pending (or
         waiting): queue it; the batch's last watcher serves the batch."""
         self.waiting.append(source)
-        if not self._loop.pendingcnt:
+        if not self.loop.pendingcnt:
             self.run()
         elif not self.scheduled:
             self.schedule()
@@ -65,7 +65,7 @@ class ReadyQueue:
         reaches it, as do watchers of lower priority: this covers those cases.
         """
         self.scheduled = True
-        self._loop.run_callback(self._run_later)
+        self.loop.run_callback(self._run_later)
 
     def _run_later(self) -> None:
         self.scheduled = False
@@ -101,12 +101,13 @@ class ReadyQueue:
         ``beforeSleep`` runs in Redis's ``processEventsWhileBlocked``.
         """
         self.writes.append(client)
-        if not self._writing:
-            self._writing = True
-            self._loop.run_callback(self._send_writes)
+        if not self.writing:
+            self.writing = True
+            self.loop.run_callback(self.send_writes)
 
-    def _send_writes(self) -> None:
-        self._writing = False
+    def send_writes(self) -> None:
+        """The loop callback :meth:`write_later` schedules: each client's replies."""
+        self.writing = False
         writes, self.writes = self.writes, []
         for client in writes:
             try:
