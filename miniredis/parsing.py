@@ -22,6 +22,7 @@ inline splitting) lives in :mod:`miniredis.wire`.
 from __future__ import annotations
 
 import re
+from collections import deque
 from typing import List, Optional, Tuple
 
 import hiredis
@@ -38,6 +39,8 @@ _BIG_COUNT = re.compile(rb"\*[0-9]{4}").search
 # at a request boundary (inside a request it is an element).
 _PROBE = b"*0\r\n"
 _join = b"".join
+_list, _iter, _map, _all = list, iter, map, all
+_exhaust = deque(maxlen=0).extend     # consumes an iterator in C, keeping nothing
 _pack = hiredis.pack_command
 # Commands that may authenticate a client (and so lift the limits before AUTH).
 _AUTHENTICATING = (b"auth", b"hello")
@@ -326,25 +329,58 @@ class RequestParser:
         join = _join
         empty = 0           # '*0' requests: skipped, as Redis does
         stop_reason = None
-        try:
-            while True:
-                req = gets()
-                if req.__class__ is not list:
-                    if req is False:
+        if first < len(requests):
+            # The fast branch above parsed the first request, and '%~|>' are absent:
+            # every reply hiredis gives is then a list of bytes exactly when joining
+            # it works. The rest is read and checked by C loops (a Python loop costs
+            # ~7 lines per request); only a read holding something else is walked
+            # request by request, as below.
+            try:
+                more = _list(_iter(gets, False))
+            except Exception:  # hiredis's ProtocolError: stop before the first request
+                more = ()      # it read (the slow path parses them again)
+                stop_reason = "hiredis-error"
+            try:
+                _exhaust(_map(join, more))
+                whole = _all(more)      # ('*0' requests are empty lists)
+            except TypeError:
+                whole = False
+            if whole:
+                requests += more
+            else:
+                for req in more:
+                    if req.__class__ is not list:
+                        stop_reason = "not-multibulk"
                         break
-                    stop_reason = "not-multibulk"
-                    break
-                if not req:
-                    empty += 1
-                    continue
-                try:
-                    join(req)   # C-speed check that every element is a bulk string
-                except TypeError:
-                    stop_reason = "bad-element"
-                    break
-                append(req)
-        except Exception:  # ProtocolError; TypeError for a RESP3 set or map of lists...
-            stop_reason = "hiredis-error"
+                    if not req:
+                        empty += 1
+                        continue
+                    try:
+                        join(req)
+                    except TypeError:
+                        stop_reason = "bad-element"
+                        break
+                    append(req)
+        else:
+            try:
+                while True:
+                    req = gets()
+                    if req.__class__ is not list:
+                        if req is False:
+                            break
+                        stop_reason = "not-multibulk"
+                        break
+                    if not req:
+                        empty += 1
+                        continue
+                    try:
+                        join(req)   # C-speed check that every element is a bulk string
+                    except TypeError:
+                        stop_reason = "bad-element"
+                        break
+                    append(req)
+            except Exception:  # ProtocolError; TypeError for a RESP3 set or map of lists...
+                stop_reason = "hiredis-error"
         if verify and not _canonical(buf, pos, requests, first):
             # hiredis took a RESP3 string for an argument: parse it all here instead.
             self.reader = hiredis.Reader()

@@ -59,6 +59,27 @@ def test_malformed_input(differ, data):
     _same_raw(differ, data)
 
 
+_PING = b"*1\r\n$4\r\nPING\r\n"
+_ECHO = b"*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n"
+
+
+@pytest.mark.parametrize("tail", [
+    b"", _ECHO * 5, b"*0\r\n" + _ECHO + b"*0\r\n*0\r\n" + _PING, b"*1\r\n:5\r\n" + _PING,
+    b"*2\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n", _ECHO + b"+OK\r\n" + _PING,
+    b"$3\r\nfoo\r\n" + _PING, b"*1\r\n$-1\r\n", b"*1\r\n$0\r\n\r\n" + _PING, b":5\r\n",
+    b"$0\r\n\r\n" + _PING, b"*-1\r\n" + _PING, b"_\r\n", b"#t\r\n", b",1.5\r\n",
+    b"-ERR x\r\n" + _PING, b"!3\r\nerr\r\n", _ECHO + b"*1\r\n$4\r\nPI",
+    b"*2\r\n$4\r\nECHO\r\n$1\r\n", b"*1\r\n+PING\r\n", _ECHO + b"*1\r\n(5\r\n",
+    b"*2\r\n$4\r\nECHO\r\n$2\r\nhiXX" + _PING, _ECHO + b"*1\r\n$4\r\nPING\r\n\r\n" + _PING,
+    b"*2\r\n$4\r\nECHO\r\n_\r\n", b"*2\r\n$4\r\nECHO\r\n#f\r\n", b"PING\r\n" + _ECHO,
+])
+def test_pipeline_tail_after_a_whole_first_request(differ, tail):
+    """A read whose first request came whole (the parser's commonest case) and what
+    may follow it in the same read: valid requests, empty ones, RESP3 replies at the
+    top level or as arguments, inline commands, bad lengths, a cut-off request."""
+    _same_raw(differ, _PING + tail)
+
+
 def test_pipeline_of_ten_thousand(mini):
     conn = RawConnection(mini.port)
     conn.call("DEL", "pipe")
