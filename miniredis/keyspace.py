@@ -68,6 +68,14 @@ NO_ACCESS = (1 << 32) - 1
 LRU_CLOCK_MAX = (1 << 24) - 1
 
 
+def stamps_are_clocks(access: Any) -> bool:
+    """Whether ``access`` (a database's access table) holds LRU clocks, so storing a
+    key's stamp again within one run (the same clock) changes nothing; under an LFU
+    policy each store counts an access. The commands' own loops skip the lookup of a
+    key that repeats the previous request's only then."""
+    return access.__class__ is array
+
+
 def idle_of_field(field: int, clock: int) -> int:
     """estimateObjectIdleTime in seconds: the idle time Redis reads from a 24-bit
     lru ``field`` when its LRU clock is ``clock`` (wrap-around included)."""

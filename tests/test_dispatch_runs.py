@@ -833,6 +833,75 @@ def test_push_runs_of_one_key_without_events_as_redis(differ):
     compare_scenario(differ, scenario)
 
 
+def test_runs_at_one_key_as_redis(differ):
+    """Requests in a row at one key (the own loops look the key up once for the run):
+    GETs of a string, of a string grown in place and of a missing key, SETs over a
+    key with a TTL and over a list, SADDs, HSETs and ZADDs that convert their value
+    mid-run, pops that empty their list and go on, LRANGEs with a bad index among
+    them, each run broken by another key and resumed; with events, WATCH and
+    tracking looking on, then the values and their encodings."""
+    setup = [["CONFIG", "SET", "set-max-intset-entries", "4"],
+             ["CONFIG", "SET", "hash-max-listpack-entries", "4"],
+             ["CONFIG", "SET", "zset-max-listpack-entries", "4"],
+             ["SET", "s", "v"], ["APPEND", "grown", "ab"], ["SET", "ttl", "x", "EX", "1000"],
+             ["RPUSH", "list", "a"], ["SADD", "ints", "1"], ["HSET", "h", "f0", "0"],
+             ["ZADD", "z", "0", "m0"], ["RPUSH", "q", "a", "b"], ["RPUSH", "r", "1", "2", "3"],
+             ["SET", "t", "0"], ["SET", "w", "0"]]
+    commands = [["GET", "s"]] * 4 + [["GET", "grown"]] * 3 + [["GET", "missing"]] * 3
+    commands += [["GET", "s"], ["GET", "list"], ["GET", "s"]]
+    commands += [["SET", "ttl", "y%d" % i] for i in range(3)]
+    commands += [["SET", "list", "l%d" % i] for i in range(3)] + [["SET", "s", "v"]]
+    commands += [["SET", "t", "1"], ["SET", "t", "2"], ["SET", "w", "3"], ["SET", "w", "4"]]
+    commands += [["SADD", "ints", str(i)] for i in range(2, 8)] + [["SADD", "ints", "x"]] * 2
+    commands += [["SADD", "ints", "2"], ["SADD", "other", "a"], ["SADD", "ints", "9"]]
+    commands += [["HSET", "h", "f%d" % i, str(i)] for i in range(1, 7)]
+    commands += [["HSET", "h", "f1", "1"]] * 2 + [["HSET", "hx", "f", "v"], ["HSET", "h", "g", "1"]]
+    commands += [["ZADD", "z", str(i), "m%d" % i] for i in range(1, 7)]
+    commands += [["ZADD", "z", "1", "m1"]] * 2 + [["ZADD", "zx", "1", "a"], ["ZADD", "z", "2", "m0"]]
+    commands += [["RPOP", "q"]] * 4 + [["LPOP", "r"]] * 2 + [["LPUSH", "r", "n"]]
+    commands += [["LPOP", "r"]] * 4
+    commands += [["LRANGE", "r", 0, -1]] * 2 + [["LRANGE", "list", 0, -1], ["LRANGE", "r", 0, "x"],
+                                                 ["LRANGE", "r", 0, 1], ["LRANGE", "r", 0, 1]]
+    keys = ["s", "grown", "ttl", "list", "z", "q", "r", "t", "w"]
+    tables = ["ints", "h"]      # (hash tables: Redis's random order, compared sorted)
+
+    def scenario(port, protocol, admin):
+        try:
+            seen = _writes_observed(port, protocol, admin, setup, commands, keys,
+                                    dirty=False, tracked_keys=("t", "s"))
+            r = redis.Redis(port=port, protocol=protocol, db=9)
+            try:
+                return seen, [r.object("ENCODING", key) for key in keys + tables], \
+                    sorted(r.smembers("ints")), sorted(r.hgetall("h").items())
+            finally:
+                r.close()
+        finally:
+            admin.call("CONFIG", "SET", "set-max-intset-entries", "512")
+            admin.call("CONFIG", "SET", "hash-max-listpack-entries", "512")
+            admin.call("CONFIG", "SET", "zset-max-listpack-entries", "128")
+
+    compare_scenario(differ, scenario)
+
+
+@pytest.mark.parametrize("setup, request_", [
+    (["SET", "few", "v"], ["GET", "few"]),
+    (["SET", "few", "v"], ["SET", "few", "w"]),
+    (["SADD", "few", "a"], ["SADD", "few", "b"]),
+    (["HSET", "few", "f", "v"], ["HSET", "few", "g", "w"]),
+    (["ZADD", "few", "1", "a"], ["ZADD", "few", "2", "b"]),
+    (["RPUSH", "few"] + ["x"] * 30, ["RPOP", "few"]),
+    (["RPUSH", "few", "a", "b"], ["LRANGE", "few", "0", "-1"]),
+])
+def test_runs_at_one_key_count_every_access(differ, setup, request_):
+    """Under an LFU policy every request of a run at one key counts an access, as
+    Redis's lookups do (an LRU clock stored again changes nothing; a counter does)."""
+    def scenario(port, protocol, admin):
+        return _lfu_pipeline(port, protocol, admin, [setup], [request_] * 20,
+                             lambda conn: conn.call("TYPE", "few"))
+
+    compare_scenario(differ, scenario)
+
+
 def _without_clock_ids(reply: bytes) -> bytes:
     """A reply with the IDs XADD took from the clock (which differ between the
     servers) written as 'ID'; IDs after 9999999999999 (set by hand) are kept."""

@@ -29,6 +29,7 @@ from ..datatypes.packed import EMPTY_HASH, PackedHash
 from ..errors import CommandError
 from ..datatypes.names import register_encoding, register_type
 from ..protocol import OK, Map
+from ..keyspace import stamps_are_clocks
 from ..notify import notify
 from . import command, lookup
 from .keys import parse_cursor, parse_scan_options
@@ -275,6 +276,10 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     # hash still there that very object holds it still). An HSET repeating it
     # changes nothing (heartbeats, retried writes, redis-benchmark's HSET).
     kept = kept_field = kept_data = None
+    # The key of the previous request, found at ``slot`` and stamped: a run at one
+    # key looks it up once (the value is read again: a listpack is replaced).
+    last = None
+    clocks = stamps_are_clocks(access)
     while done < count:
         try:
             command, key, field, data = requests[done]  # (cheapest arity test)
@@ -282,9 +287,13 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             break
         if command != name:
             break
-        slot = index.get(key)
-        if slot is None or expires and key in expires and expires[key] <= now:
-            break
+        if key != last:
+            slot = index.get(key)
+            if slot is None or expires and key in expires and expires[key] <= now:
+                break
+            stamp = True
+        else:
+            stamp = False
         value = values[slot]
         if value.__class__ is PackedHash:
             if len(field) > max_value or len(data) > max_value:
@@ -303,8 +312,11 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             value[field] = data
         else:
             break
-        access[slot] = lru
-        touched.add(slot)
+        if stamp:
+            access[slot] = lru
+            touched.add(slot)
+            if clocks:
+                last = key
         if hook is not None:
             hook(db, key)
         if events:

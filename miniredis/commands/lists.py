@@ -17,6 +17,7 @@ from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
 from ..protocol import (BULK_HEADS, CRLF, NULL_ARRAY, OK, Bulks, UniformBulks,
                         bulk_run, integer_run)
+from ..keyspace import stamps_are_clocks
 from ..notify import notify
 from . import (OWN_LOOP_ARGS, OWN_LOOP_ITEMS, command, count_accesses, lookup,
                numkeys_positions, one_key_run_end)
@@ -208,6 +209,10 @@ def _pop_run(left: bool) -> Any:
         events = config["notify-keyspace-events"]
         extend = append.__self__.extend   # (a bulk reply in three pieces: protocol.py)
         first = done
+        # The key of the previous request while its list is the one at hand (until
+        # it empties), so a run at one key looks it up and stamps it once.
+        last = None
+        clocks = stamps_are_clocks(access)
         while done < count:
             try:
                 command, key = requests[done]  # (cheapest arity test)
@@ -215,13 +220,16 @@ def _pop_run(left: bool) -> Any:
                 break
             if command != name:
                 break
-            slot = index.get(key)
-            if slot is None or expires and key in expires and expires[key] <= now:
-                break
-            value = values[slot]
-            if value.__class__ is not PackedList:
-                break
-            access[slot] = lru
+            if key != last:
+                slot = index.get(key)
+                if slot is None or expires and key in expires and expires[key] <= now:
+                    break
+                value = values[slot]
+                if value.__class__ is not PackedList:
+                    break
+                access[slot] = lru
+                if clocks:
+                    last = key
             end = value.head if left else value.tail
             if len(end) > 1:        # (pop/popleft's commonest case, written out)
                 popped = end.popleft() if left else end.pop()
@@ -233,6 +241,7 @@ def _pop_run(left: bool) -> Any:
                 notify(db, "l", event, key)
             if empty:
                 db.delete_if_empty(key, value)    # (its estimate subtracted)
+                last = None
             else:
                 touched.add(slot)
             if hook is not None:
@@ -302,19 +311,29 @@ def _range_run(client, requests: List[List[bytes]], done: int, count: int, name:
     db = client.db
     index, values, access, expires, now, lru = db.tables_for_reads()
     first = done
+    # The key of the previous request, its list found and stamped (a run of reads
+    # at one key looks it up and stamps it once).
+    last = None
+    clocks = stamps_are_clocks(access)
     while done < count:
         try:
             command, key, start, stop = requests[done]  # (cheapest arity test)
         except ValueError:
             break
-        if command != name or expires and key in expires and expires[key] <= now:
+        if command != name:
             break
-        slot = index.get(key)
-        if slot is None:
-            break
-        value = values[slot]
-        if value.__class__ is not PackedList:
-            break
+        if key != last:
+            if expires and key in expires and expires[key] <= now:
+                break
+            slot = index.get(key)
+            if slot is None:
+                break
+            value = values[slot]
+            if value.__class__ is not PackedList:
+                break
+            stamp = True
+        else:
+            stamp = False
         start = to_int(start)
         stop = to_int(stop)
         if start is None or stop is None:
@@ -328,7 +347,10 @@ def _range_run(client, requests: List[List[bytes]], done: int, count: int, name:
             stop = size - 1
         if stop - start >= OWN_LOOP_ITEMS:
             break
-        access[slot] = lru
+        if stamp:
+            access[slot] = lru
+            if clocks:
+                last = key
         if start > stop:
             append(b"*0\r\n")
         else:

@@ -23,6 +23,7 @@ from ..args import to_int
 from ..errors import CommandError
 from ..datatypes.names import register_encoding, register_type
 from ..protocol import Set
+from ..keyspace import stamps_are_clocks
 from ..notify import notify
 from . import command, lookup, numkeys_positions
 from .hashes import parse_random_count, parse_scan, scan_members
@@ -175,6 +176,10 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     index, values, access, expires, now, touched, hook, lru, config = tables
     events = config["notify-keyspace-events"]
     max_intset = config["set-max-intset-entries"]
+    # The key of the previous request when its set is the one at hand (nothing in
+    # this loop replaces a set), so a run at one key looks it up once.
+    last = None
+    clocks = stamps_are_clocks(access)
     added = 0
     while done < count:
         try:
@@ -183,13 +188,16 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             break
         if command != name:
             break
-        slot = index.get(key)
-        if slot is None or expires and key in expires and expires[key] <= now:
-            break
-        value = values[slot]
-        if value.__class__ is not SetValue:
-            break
-        access[slot] = lru
+        if key != last:
+            slot = index.get(key)
+            if slot is None or expires and key in expires and expires[key] <= now:
+                break
+            value = values[slot]
+            if value.__class__ is not SetValue:
+                break
+            access[slot] = lru
+            if clocks:
+                last = key
         if member in value:
             append(b":0\r\n")
         else:

@@ -11,6 +11,7 @@ from .. import errors
 from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, OK, OK_BYTES, integer_run
+from ..keyspace import stamps_are_clocks
 from ..notify import notify
 from . import OWN_LOOP_ARGS, command, count_accesses, lookup, one_key_run_end
 
@@ -88,12 +89,22 @@ def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     extend = append.__self__.extend     # (a bulk reply in three pieces: protocol.py)
     first = done
     misses = 0
+    # The key of the previous request when it held bytes, found and stamped, and its
+    # reply: a run of GETs of one key looks it up once (nothing here writes).
+    last = reply = None
+    clocks = stamps_are_clocks(access)
     while done < count:
         try:
             command, key = requests[done]  # (cheapest arity test)
         except ValueError:
             break
-        if command != name or expires and key in expires and expires[key] <= now:
+        if command != name:
+            break
+        if key == last:
+            extend(reply)
+            done += 1
+            continue
+        if expires and key in expires and expires[key] <= now:
             break
         slot = index.get(key)
         if slot is None:
@@ -105,9 +116,12 @@ def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: b
             if value.__class__ is bytes:
                 access[slot] = lru
                 try:
-                    extend((BULK_HEADS[len(value)], value, CRLF))
+                    reply = (BULK_HEADS[len(value)], value, CRLF)
                 except IndexError:
-                    append(b"$%d\r\n%s\r\n" % (len(value), value))
+                    reply = (b"$%d\r\n" % len(value), value, CRLF)
+                extend(reply)
+                if clocks:
+                    last = key
             elif value.__class__ is bytearray:
                 access[slot] = lru
                 append(b"$%d\r\n%s\r\n" % (len(value), value))
@@ -218,6 +232,10 @@ def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     start = done
     store = db.set
     events = config["notify-keyspace-events"]
+    # The key of the previous request when it was found at ``slot``, its TTL dropped
+    # and its slot stamped and touched: a run of SETs of one key looks it up once.
+    last = None
+    clocks = stamps_are_clocks(access)
     while done < count:
         try:
             command, key, value = requests[done]  # (cheapest arity test)
@@ -225,6 +243,13 @@ def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: b
             break
         if command != name:
             break
+        if key == last:
+            values[slot] = value
+            if hook is not None:
+                hook(db, key)
+            append(OK_BYTES)
+            done += 1
+            continue
         slot = index.get(key)
         if slot is None or events:
             store(key, value)     # a new key (its slot, the "new" event), or events
@@ -240,6 +265,8 @@ def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: b
             touched.add(slot)
             if hook is not None:
                 hook(db, key)
+            if clocks:
+                last = key
         append(OK_BYTES)
         done += 1
     client.state.dirty += done - start

@@ -24,6 +24,7 @@ from ..blocking import signal_ready
 from ..datatypes.zset import ZSet
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, Bulks, Double
+from ..keyspace import stamps_are_clocks
 from ..notify import notify
 from . import command, lookup
 from .keys import parse_cursor, parse_scan_options
@@ -228,6 +229,10 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     index, values, access, expires, now, touched, hook, lru, config = tables
     events = config["notify-keyspace-events"]
     limits = config["zset-max-listpack-entries"], config["zset-max-listpack-value"]
+    # The key of the previous request when its sorted set is the one at hand (this
+    # loop replaces none), so a run at one key looks it up and stamps it once.
+    last = None
+    clocks = stamps_are_clocks(access)
     changes = 0
     while done < count:
         try:
@@ -238,14 +243,17 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             break
         if not score.isdigit() or len(score) >= 300:
             break
-        slot = index.get(key)
-        if slot is None or expires and key in expires and expires[key] <= now:
-            break
-        zset = values[slot]
-        if zset.__class__ is not ZSet:
-            break
+        if key != last:
+            slot = index.get(key)
+            if slot is None or expires and key in expires and expires[key] <= now:
+                break
+            zset = values[slot]
+            if zset.__class__ is not ZSet:
+                break
+            access[slot] = lru
+            if clocks:
+                last = key
         number = float(score)
-        access[slot] = lru
         scores = zset._scores   # (the property is a call per request: read it
         # directly, falling back to it when the set is packed at rest)
         current = (scores if scores is not None else zset.scores).get(member)
