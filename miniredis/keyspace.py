@@ -68,12 +68,12 @@ NO_ACCESS = (1 << 32) - 1
 LRU_CLOCK_MAX = (1 << 24) - 1
 
 
-def stamps_are_clocks(access: Any) -> bool:
-    """Whether ``access`` (a database's access table) holds LRU clocks, so storing a
-    key's stamp again within one run (the same clock) changes nothing; under an LFU
-    policy each store counts an access. The commands' own loops skip the lookup of a
-    key that repeats the previous request's only then."""
-    return access.__class__ is array
+def stamps_count(access: Any) -> bool:
+    """Whether storing into ``access`` (a database's access table) counts an access
+    (an LFU policy's counters). Else it holds LRU clocks, and storing a key's stamp
+    again within one run (the same clock) changes nothing: the commands' own loops,
+    which look a key repeating the previous request's up once, store it once then."""
+    return access.__class__ is not array
 
 
 def idle_of_field(field: int, clock: int) -> int:

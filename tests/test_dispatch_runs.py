@@ -848,8 +848,10 @@ def test_runs_at_one_key_as_redis(differ):
              ["ZADD", "z", "0", "m0"], ["RPUSH", "q", "a", "b"], ["RPUSH", "r", "1", "2", "3"],
              ["SET", "t", "0"], ["SET", "w", "0"]]
     commands = [["GET", "s"]] * 4 + [["GET", "grown"]] * 3 + [["GET", "missing"]] * 3
-    commands += [["GET", "s"], ["GET", "list"], ["GET", "s"]]
+    commands += [["GET", "s"], ["GET", "list"], ["GET", "s"], ["GET", "missing"],
+                 ["GET", "s"], ["GET", "grown"], ["GET", "s"]]
     commands += [["SET", "ttl", "y%d" % i] for i in range(3)]
+    commands += [["SET", "ttl", "y"], ["SET", "fresh", "n"], ["SET", "ttl", "z"]]
     commands += [["SET", "list", "l%d" % i] for i in range(3)] + [["SET", "s", "v"]]
     commands += [["SET", "t", "1"], ["SET", "t", "2"], ["SET", "w", "3"], ["SET", "w", "4"]]
     commands += [["SADD", "ints", str(i)] for i in range(2, 8)] + [["SADD", "ints", "x"]] * 2
@@ -862,7 +864,7 @@ def test_runs_at_one_key_as_redis(differ):
     commands += [["LPOP", "r"]] * 4
     commands += [["LRANGE", "r", 0, -1]] * 2 + [["LRANGE", "list", 0, -1], ["LRANGE", "r", 0, "x"],
                                                  ["LRANGE", "r", 0, 1], ["LRANGE", "r", 0, 1]]
-    keys = ["s", "grown", "ttl", "list", "z", "q", "r", "t", "w"]
+    keys = ["s", "grown", "ttl", "list", "z", "q", "r", "t", "w", "fresh"]
     tables = ["ints", "h"]      # (hash tables: Redis's random order, compared sorted)
 
     def scenario(port, protocol, admin):
@@ -883,21 +885,43 @@ def test_runs_at_one_key_as_redis(differ):
     compare_scenario(differ, scenario)
 
 
-@pytest.mark.parametrize("setup, request_", [
-    (["SET", "few", "v"], ["GET", "few"]),
-    (["SET", "few", "v"], ["SET", "few", "w"]),
-    (["SADD", "few", "a"], ["SADD", "few", "b"]),
-    (["HSET", "few", "f", "v"], ["HSET", "few", "g", "w"]),
-    (["ZADD", "few", "1", "a"], ["ZADD", "few", "2", "b"]),
-    (["RPUSH", "few"] + ["x"] * 30, ["RPOP", "few"]),
-    (["RPUSH", "few", "a", "b"], ["LRANGE", "few", "0", "-1"]),
-])
-def test_runs_at_one_key_count_every_access(differ, setup, request_):
+_ONE_KEY_PATTERNS = [
+    (["SET", "few", "v"], [["GET", "few"]]),
+    (["SET", "few", "v"], [["GET", "few"], ["GET", "few"], ["GET", "missing"]]),
+    (["SET", "few", "v"], [["SET", "few", "w"]]),
+    (["SET", "few", "v"], [["SET", "few", "w"], ["SET", "few", "x"], ["SET", "new", "y"]]),
+    (["SADD", "few", "a"], [["SADD", "few", "b"]]),
+    (["HSET", "few", "f", "v"], [["HSET", "few", "g", "w"]]),
+    (["ZADD", "few", "1", "a"], [["ZADD", "few", "2", "b"]]),
+    (["RPUSH", "few"] + ["x"] * 30, [["RPOP", "few"]]),
+    (["RPUSH", "few", "a", "b"], [["LRANGE", "few", "0", "-1"]]),
+]
+
+
+@pytest.mark.parametrize("setup, pattern", _ONE_KEY_PATTERNS)
+def test_runs_at_one_key_count_every_access(differ, setup, pattern):
     """Under an LFU policy every request of a run at one key counts an access, as
-    Redis's lookups do (an LRU clock stored again changes nothing; a counter does)."""
+    Redis's lookups do (an LRU clock stored again changes nothing; a counter does),
+    also when other keys come between."""
     def scenario(port, protocol, admin):
-        return _lfu_pipeline(port, protocol, admin, [setup], [request_] * 20,
+        return _lfu_pipeline(port, protocol, admin, [setup], pattern * (21 // len(pattern)),
                              lambda conn: conn.call("TYPE", "few"))
+
+    compare_scenario(differ, scenario)
+
+
+@pytest.mark.parametrize("setup, pattern", _ONE_KEY_PATTERNS)
+def test_runs_at_one_key_without_events_as_redis(differ, setup, pattern):
+    """The same runs with no keyspace events and an LRU policy (the stamp stored once
+    per run): the replies, the dirty counter and the value left."""
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        try:
+            replies, dirty = _setup_then_pipeline(conn, admin, [setup],
+                                                  pattern * (21 // len(pattern)))
+            return replies, dirty, conn.call("DUMP", "few"), conn.call("DUMP", "new")
+        finally:
+            conn.close()
 
     compare_scenario(differ, scenario)
 

@@ -11,7 +11,6 @@ A handler is ``handler(client, args) -> reply`` where ``args`` is the full argv
 """
 from __future__ import annotations
 
-from array import array
 from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .. import errors
@@ -19,6 +18,7 @@ from ..histogram import NO_HISTOGRAM
 from ..args import to_int
 from ..dirty import COUNTS_OWN, FORCED
 from ..errors import CommandError
+from ..keyspace import stamps_count
 from ..keyspecs import specs_of
 
 Handler = Callable[..., object]
@@ -58,7 +58,7 @@ def one_key_run_end(requests: List[List[bytes]], start: int, count: int, name: b
 def count_accesses(access: Any, slot: int, lru: int, times: int) -> None:
     """``times`` accesses to the key at ``slot`` by an own loop's run applied together:
     one stamp in an LRU table; an LFU table (``evict.LFUAccess``) counts each."""
-    if access.__class__ is array:
+    if not stamps_count(access):
         access[slot] = lru
     else:
         for _ in range(times):

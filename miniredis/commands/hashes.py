@@ -29,7 +29,7 @@ from ..datatypes.packed import EMPTY_HASH, PackedHash
 from ..errors import CommandError
 from ..datatypes.names import register_encoding, register_type
 from ..protocol import OK, Map
-from ..keyspace import stamps_are_clocks
+from ..keyspace import stamps_count
 from ..notify import notify
 from . import command, lookup
 from .keys import parse_cursor, parse_scan_options
@@ -279,7 +279,7 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     # The key of the previous request, found at ``slot`` and stamped: a run at one
     # key looks it up once (the value is read again: a listpack is replaced).
     last = None
-    clocks = stamps_are_clocks(access)
+    lfu = stamps_count(access)
     while done < count:
         try:
             command, key, field, data = requests[done]  # (cheapest arity test)
@@ -315,8 +315,9 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
         if stamp:
             access[slot] = lru
             touched.add(slot)
-            if clocks:
-                last = key
+            last = key
+        elif lfu:
+            access[slot] = lru
         if hook is not None:
             hook(db, key)
         if events:

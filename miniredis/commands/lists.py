@@ -17,7 +17,7 @@ from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
 from ..protocol import (BULK_HEADS, CRLF, NULL_ARRAY, OK, Bulks, UniformBulks,
                         bulk_run, integer_run)
-from ..keyspace import stamps_are_clocks
+from ..keyspace import stamps_count
 from ..notify import notify
 from . import (OWN_LOOP_ARGS, OWN_LOOP_ITEMS, command, count_accesses, lookup,
                numkeys_positions, one_key_run_end)
@@ -212,7 +212,7 @@ def _pop_run(left: bool) -> Any:
         # The key of the previous request while its list is the one at hand (until
         # it empties), so a run at one key looks it up and stamps it once.
         last = None
-        clocks = stamps_are_clocks(access)
+        lfu = stamps_count(access)
         while done < count:
             try:
                 command, key = requests[done]  # (cheapest arity test)
@@ -228,8 +228,9 @@ def _pop_run(left: bool) -> Any:
                 if value.__class__ is not PackedList:
                     break
                 access[slot] = lru
-                if clocks:
-                    last = key
+                last = key
+            elif lfu:
+                access[slot] = lru
             end = value.head if left else value.tail
             if len(end) > 1:        # (pop/popleft's commonest case, written out)
                 popped = end.popleft() if left else end.pop()
@@ -314,17 +315,15 @@ def _range_run(client, requests: List[List[bytes]], done: int, count: int, name:
     # The key of the previous request, its list found and stamped (a run of reads
     # at one key looks it up and stamps it once).
     last = None
-    clocks = stamps_are_clocks(access)
+    lfu = stamps_count(access)
     while done < count:
         try:
             command, key, start, stop = requests[done]  # (cheapest arity test)
         except ValueError:
             break
-        if command != name:
+        if command != name or expires and key in expires and expires[key] <= now:
             break
         if key != last:
-            if expires and key in expires and expires[key] <= now:
-                break
             slot = index.get(key)
             if slot is None:
                 break
@@ -349,8 +348,9 @@ def _range_run(client, requests: List[List[bytes]], done: int, count: int, name:
             break
         if stamp:
             access[slot] = lru
-            if clocks:
-                last = key
+            last = key
+        elif lfu:
+            access[slot] = lru
         if start > stop:
             append(b"*0\r\n")
         else:

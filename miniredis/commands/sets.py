@@ -23,7 +23,7 @@ from ..args import to_int
 from ..errors import CommandError
 from ..datatypes.names import register_encoding, register_type
 from ..protocol import Set
-from ..keyspace import stamps_are_clocks
+from ..keyspace import stamps_count
 from ..notify import notify
 from . import command, lookup, numkeys_positions
 from .hashes import parse_random_count, parse_scan, scan_members
@@ -179,7 +179,7 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     # The key of the previous request when its set is the one at hand (nothing in
     # this loop replaces a set), so a run at one key looks it up once.
     last = None
-    clocks = stamps_are_clocks(access)
+    lfu = stamps_count(access)
     added = 0
     while done < count:
         try:
@@ -196,8 +196,9 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             if value.__class__ is not SetValue:
                 break
             access[slot] = lru
-            if clocks:
-                last = key
+            last = key
+        elif lfu:
+            access[slot] = lru
         if member in value:
             append(b":0\r\n")
         else:

@@ -11,7 +11,7 @@ from .. import errors
 from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, OK, OK_BYTES, integer_run
-from ..keyspace import stamps_are_clocks
+from ..keyspace import stamps_count
 from ..notify import notify
 from . import OWN_LOOP_ARGS, command, count_accesses, lookup, one_key_run_end
 
@@ -92,22 +92,23 @@ def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     # The key of the previous request when it held bytes, found and stamped, and its
     # reply: a run of GETs of one key looks it up once (nothing here writes).
     last = reply = None
-    clocks = stamps_are_clocks(access)
+    lfu = stamps_count(access)
     while done < count:
         try:
             command, key = requests[done]  # (cheapest arity test)
         except ValueError:
             break
-        if command != name:
+        if command != name or expires and key in expires and expires[key] <= now:
             break
         if key == last:
+            if lfu:
+                access[slot] = lru
             extend(reply)
             done += 1
             continue
-        if expires and key in expires and expires[key] <= now:
-            break
         slot = index.get(key)
         if slot is None:
+            last = None     # (``slot`` is not the previous key's any more)
             misses += 1
             notify(db, "m", b"keymiss", key)
             append(null)
@@ -120,9 +121,9 @@ def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: b
                 except IndexError:
                     reply = (b"$%d\r\n" % len(value), value, CRLF)
                 extend(reply)
-                if clocks:
-                    last = key
+                last = key
             elif value.__class__ is bytearray:
+                last = None
                 access[slot] = lru
                 append(b"$%d\r\n%s\r\n" % (len(value), value))
             else:
@@ -235,7 +236,7 @@ def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     # The key of the previous request when it was found at ``slot``, its TTL dropped
     # and its slot stamped and touched: a run of SETs of one key looks it up once.
     last = None
-    clocks = stamps_are_clocks(access)
+    lfu = stamps_count(access)
     while done < count:
         try:
             command, key, value = requests[done]  # (cheapest arity test)
@@ -245,6 +246,8 @@ def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: b
             break
         if key == last:
             values[slot] = value
+            if lfu:
+                access[slot] = lru
             if hook is not None:
                 hook(db, key)
             append(OK_BYTES)
@@ -252,6 +255,7 @@ def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: b
             continue
         slot = index.get(key)
         if slot is None or events:
+            last = None           # (``slot`` is not the previous key's any more)
             store(key, value)     # a new key (its slot, the "new" event), or events
             if events:
                 notify(db, "$", b"set", key)
@@ -265,8 +269,7 @@ def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: b
             touched.add(slot)
             if hook is not None:
                 hook(db, key)
-            if clocks:
-                last = key
+            last = key
         append(OK_BYTES)
         done += 1
     client.state.dirty += done - start

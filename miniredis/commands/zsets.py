@@ -24,7 +24,7 @@ from ..blocking import signal_ready
 from ..datatypes.zset import ZSet
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, Bulks, Double
-from ..keyspace import stamps_are_clocks
+from ..keyspace import stamps_count
 from ..notify import notify
 from . import command, lookup
 from .keys import parse_cursor, parse_scan_options
@@ -232,7 +232,7 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     # The key of the previous request when its sorted set is the one at hand (this
     # loop replaces none), so a run at one key looks it up and stamps it once.
     last = None
-    clocks = stamps_are_clocks(access)
+    lfu = stamps_count(access)
     changes = 0
     while done < count:
         try:
@@ -251,8 +251,9 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             if zset.__class__ is not ZSet:
                 break
             access[slot] = lru
-            if clocks:
-                last = key
+            last = key
+        elif lfu:
+            access[slot] = lru
         number = float(score)
         scores = zset._scores   # (the property is a call per request: read it
         # directly, falling back to it when the set is packed at rest)
