@@ -114,6 +114,14 @@ class LFUAccess(array):
         array.__setitem__(self, slot, (lfu_minutes(state) << 8) | counter)
 
 
+def stamps_count(access: Any) -> bool:
+    """Whether storing into ``access`` (a database's access table) counts an access
+    (an LFU policy's counters). Else it holds LRU clocks, and storing a key's stamp
+    again within one run (the same clock) changes nothing: the commands' own loops,
+    which look a key repeating the previous request's up once, store it once then."""
+    return access.__class__ is not array
+
+
 def new_access_map(state: "ServerState") -> Any:
     """An empty access table of the kind the current policy needs."""
     if "lfu" in state.config.values["maxmemory-policy"]:

@@ -68,14 +68,6 @@ NO_ACCESS = (1 << 32) - 1
 LRU_CLOCK_MAX = (1 << 24) - 1
 
 
-def stamps_count(access: Any) -> bool:
-    """Whether storing into ``access`` (a database's access table) counts an access
-    (an LFU policy's counters). Else it holds LRU clocks, and storing a key's stamp
-    again within one run (the same clock) changes nothing: the commands' own loops,
-    which look a key repeating the previous request's up once, store it once then."""
-    return access.__class__ is not array
-
-
 def idle_of_field(field: int, clock: int) -> int:
     """estimateObjectIdleTime in seconds: the idle time Redis reads from a 24-bit
     lru ``field`` when its LRU clock is ``clock`` (wrap-around included)."""

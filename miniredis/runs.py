@@ -20,7 +20,11 @@ the handler); it stops at the first request it does not answer, which goes throu
 the handler here, and is called again after it (unless it answered none: then not
 again in this run). One-element LPUSH/RPUSHes and INCR/DECRs of one key in a row,
 with no keyspace events nor write hook, are applied together (one extend, one stored
-count), their replies counted up C-side.
+count), their replies counted up C-side; the loops of GET, SET, SADD, HSET, ZADD,
+LPOP/RPOP and LRANGE look a key repeating the previous request's up once (its slot
+and value are still the ones at hand: a miss, a new key or an emptied list forgets
+it), storing its access stamp again only under an LFU policy
+(:func:`miniredis.evict.stamps_count`).
 GET's and SET's are ``strings._get_run`` and ``strings._set_run``;
 INCR/DECR, HSET, SADD, ZADD, LPUSH/RPUSH, LPOP/RPOP, LRANGE (ranges of at most
 ``commands.OWN_LOOP_ITEMS`` elements), XADD and MSET have theirs next to their

@@ -18,7 +18,7 @@ from ..histogram import NO_HISTOGRAM
 from ..args import to_int
 from ..dirty import COUNTS_OWN, FORCED
 from ..errors import CommandError
-from ..keyspace import stamps_count
+from ..evict import stamps_count
 from ..keyspecs import specs_of
 
 Handler = Callable[..., object]

@@ -29,7 +29,7 @@ from ..datatypes.packed import EMPTY_HASH, PackedHash
 from ..errors import CommandError
 from ..datatypes.names import register_encoding, register_type
 from ..protocol import OK, Map
-from ..keyspace import stamps_count
+from ..evict import stamps_count
 from ..notify import notify
 from . import command, lookup
 from .keys import parse_cursor, parse_scan_options

@@ -17,7 +17,7 @@ from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
 from ..errors import CommandError
 from ..protocol import (BULK_HEADS, CRLF, NULL_ARRAY, OK, Bulks, UniformBulks,
                         bulk_run, integer_run)
-from ..keyspace import stamps_count
+from ..evict import stamps_count
 from ..notify import notify
 from . import (OWN_LOOP_ARGS, OWN_LOOP_ITEMS, command, count_accesses, lookup,
                numkeys_positions, one_key_run_end)

@@ -23,7 +23,7 @@ from ..args import to_int
 from ..errors import CommandError
 from ..datatypes.names import register_encoding, register_type
 from ..protocol import Set
-from ..keyspace import stamps_count
+from ..evict import stamps_count
 from ..notify import notify
 from . import command, lookup, numkeys_positions
 from .hashes import parse_random_count, parse_scan, scan_members

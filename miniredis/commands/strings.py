@@ -11,7 +11,7 @@ from .. import errors
 from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, OK, OK_BYTES, integer_run
-from ..keyspace import stamps_count
+from ..evict import stamps_count
 from ..notify import notify
 from . import OWN_LOOP_ARGS, command, count_accesses, lookup, one_key_run_end
 

@@ -24,7 +24,7 @@ from ..blocking import signal_ready
 from ..datatypes.zset import ZSet
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, Bulks, Double
-from ..keyspace import stamps_count
+from ..evict import stamps_count
 from ..notify import notify
 from . import command, lookup
 from .keys import parse_cursor, parse_scan_options
