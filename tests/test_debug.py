@@ -232,3 +232,31 @@ def test_debug_replybuffer(differ):
             watched.close()
             admin.close()
     assert seen == [(True, True), (True, True)]
+
+
+def test_debug_object_addresses_follow_redis_objects(mini, real_redis):
+    """DEBUG OBJECT's address as Redis's objects have it (unit/type/incr's "INCR can
+    modify objects in-place"): a private integer keeps its address through INCR and
+    DECR, the shared integers 0..9999 have one address per number whatever the key."""
+    def seen(port):
+        conn = RawConnection(port)
+
+        def at(key):
+            return conn.call("DEBUG", "OBJECT", key).split()[1]
+
+        try:
+            conn.call("FLUSHALL")
+            conn.call("SET", "foo", "20000")
+            conn.call("INCR", "foo")
+            first = at("foo")
+            conn.call("INCR", "foo")
+            conn.call("DECRBY", "foo", "5")
+            kept = at("foo") == first
+            conn.call("SET", "a", "42")
+            conn.call("SET", "b", "42")
+            conn.call("SET", "c", "43")
+            return kept, at("a") == at("b"), at("a") == at("c"), first.startswith(b"at:0x")
+        finally:
+            conn.close()
+
+    assert seen(mini.port) == seen(real_redis.port) == (True, True, False, True)

@@ -75,8 +75,26 @@ def _debug_object(client, args: List[bytes]):
     size = len(payloads.serialize(value, state.config)) - 1   # rdbSavedObjectLen
     refcount = refcount_of(value, state.config)
     return Simple("Value at:0x%x refcount:%d encoding:%s serializedlength:%d lru:%d "
-                  "lru_seconds_idle:%d" % (id(value), refcount, encoding, size,
+                  "lru_seconds_idle:%d" % (_address(client.db, key, value, encoding,
+                                                    refcount), refcount, encoding, size,
                                            state.lru_clock & 0xFFFFFF, idle))
+
+
+# Where DEBUG OBJECT says a value lives. Redis's integers 0..9999 are shared objects
+# (one address per number), and INCR/DECR change a private integer's object in place
+# (its address stays) while Python makes a new int string each time: those are named
+# by the number, and by the key's slot (the same while the key is there). Any other
+# value is named by its Python object.
+_SHARED_INTEGERS_AT = 0x7F0000000000
+_PRIVATE_INTEGERS_AT = 0x7F4000000000
+
+
+def _address(db: Any, key: bytes, value: Any, encoding: str, refcount: int) -> int:
+    if encoding != "int":
+        return id(value)
+    if refcount > 1:
+        return _SHARED_INTEGERS_AT + int(value) * 16
+    return _PRIVATE_INTEGERS_AT + (db.id << 36) + db.index[key] * 16
 
 
 def _debug_set_active_expire(client, args: List[bytes]):
