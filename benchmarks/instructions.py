@@ -132,7 +132,7 @@ def _child(tree: str, name: str, kind: str, per_read: int, reads: int) -> None:
         client._loop = _Loop()
         client._ready = _Ready()
         connection._read = lambda fd, size: data
-        connection._write = lambda fd, reply: len(reply)
+        _replace_write(lambda fd, reply: len(reply))
         step = client.on_readable   # type: ignore[assignment]
     for _ in range(max(200, reads // 2)):
         step()
@@ -148,6 +148,15 @@ def _child(tree: str, name: str, kind: str, per_read: int, reads: int) -> None:
         step()
     for served in getattr(step, "clients", [client]):
         check_open(served)
+
+
+def _replace_write(write: Any) -> None:
+    """The socket write of every module that writes replies (a tree may have it in
+    connection.py, output.py or both), replaced by ``write``."""
+    for name in ("miniredis.connection", "miniredis.output"):
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "_write"):
+            module._write = write
 
 
 def _batch(server: Any, connection: Any, data: bytes, clients: int) -> Any:
@@ -174,9 +183,7 @@ def _batch(server: Any, connection: Any, data: bytes, clients: int) -> Any:
         client._loop = loop
         client._ready = ready
     connection._read = lambda fd, size: data
-    for module in (connection, sys.modules.get("miniredis.output")):
-        if module is not None and hasattr(module, "_write"):
-            module._write = lambda fd, reply: len(reply)
+    _replace_write(lambda fd, reply: len(reply))
     in_libev_order = group[::-1]
 
     def step() -> None:

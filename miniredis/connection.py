@@ -163,8 +163,10 @@ class Client(RequestParser, ReplyWriter):
         self.gated = False              # a slow-path check applies (auth, MULTI...)
         self._update_gate()
 
-    # on_readable's shortcut (_serve_read) parses, runs and writes as process() and
-    # flush() do: only for a class that keeps both as they are here.
+    # on_readable's shortcut (_serve_read) and the batch's write (send_batched) parse,
+    # run and write as process() and flush() do: only for a class that keeps both as
+    # they are here, and a client whose flush is replaced on it (a replica's: the
+    # master's _add_link) is marked False too.
     _plain_io = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -233,11 +235,12 @@ class Client(RequestParser, ReplyWriter):
         if not in_turn:
             # libev calls the watchers of one poll last-in-first-out: unless this is
             # the only one, wait for the batch and be served in the kernel's order.
-            # (ReadyQueue.join, inlined: a call per client of every batch)
             ready = self._ready
-            if self._loop.pendingcnt or ready.waiting:
+            pending = self._loop.pendingcnt
+            if pending or ready.waiting:
+                # (ReadyQueue.join, written out: a call per client of every batch)
                 ready.waiting.append(self)
-                if not self._loop.pendingcnt:
+                if not pending:
                     ready.run()
                 elif not ready.scheduled:
                     ready.schedule()
@@ -313,7 +316,8 @@ class Client(RequestParser, ReplyWriter):
                     ready.writing = True
                     ready.loop.run_callback(ready.send_writes)
             else:
-                # flush(), for a socket with nothing queued and no AOF to wait for.
+                # ReplyWriter._write_out, written out for the lone read (goal 6's
+                # path: the call costs 2% of its instructions).
                 data = out[0] if len(out) == 1 else b"".join(out)
                 self.out = []
                 size = len(data)

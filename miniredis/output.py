@@ -46,6 +46,14 @@ class ReplyWriter:
         aof = state.aof
         if aof is not None and aof.buf and aof.defer(self):
             return          # sent once the effects are in the file (one write per loop)
+        self._write_out(out, state)
+
+    def _write_out(self, out: Any, state: Any) -> None:
+        """:meth:`flush` once nothing holds the replies back (no output limit passed,
+        no AOF to wait for): join ``out`` and write it, or queue it behind what the
+        socket has not taken yet. Also the batch's write (:meth:`send_batched`, which
+        checks that itself); ``Client._serve_read`` writes these lines out for a lone
+        read (a call is 2% of its instructions)."""
         data = out[0] if len(out) == 1 else b"".join(out)
         self.out = []
         size = len(data)
@@ -96,26 +104,10 @@ class ReplyWriter:
         out = self.out
         if out:
             state = self.state
-            if self._unsent or state.aof is not None or state.normal_output_limited:
-                self.flush()
+            if state.aof is None and not state.normal_output_limited and self._plain_io:
+                self._write_out(out, state)     # (flush's checks that can apply)
             else:
-                # flush(), for a socket with nothing queued, no AOF to wait for and no
-                # output limit to check (a call less per client of every batch).
-                data = out[0] if len(out) == 1 else b"".join(out)
-                self.out = []
-                size = len(data)
-                if size > self.rb_peak:         # the reply buffer's peak (querybuf.py)
-                    self.rb_peak = min(size, self.rb_size)
-                state.stats.total_net_output_bytes += size
-                try:
-                    sent = _write(self.fd, data)
-                except (BlockingIOError, InterruptedError):
-                    sent = 0
-                except OSError:
-                    sent = size
-                    self.close()
-                if sent < size:
-                    self._wait_writable(data, sent)
+                self.flush()
         # (_written, inlined: a call per client of every batch)
         eviction = self.state.client_eviction
         if eviction is not None:

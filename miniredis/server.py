@@ -628,13 +628,8 @@ class _Acceptor:
         server = self.server
         if not in_turn:
             ready = server._ready_queue
-            pending = server._loop.pendingcnt
-            if pending or ready.waiting:
-                ready.waiting.append(self)
-                if not pending:
-                    ready.run()
-                elif not ready.scheduled:
-                    ready.schedule()
+            if server._loop.pendingcnt or ready.waiting:
+                ready.join(self)
                 return
         if self.listener.fileno() >= 0:   # not closed meanwhile (CONFIG SET port)
             server._accept(self.listener, self.unix)

@@ -180,6 +180,26 @@ def test_subclass_with_its_own_flush_never_takes_the_inline_write():
     assert not Quiet._plain_io and not Parsing._plain_io
 
 
+def test_a_flush_replaced_on_the_instance_is_what_a_batch_calls():
+    """A replica's client gets its own flush (its bytes count as replication output):
+    the batch's write (send_batched) must go through it, not write around it."""
+    from benchmarks.inprocess import NullSocket
+    from miniredis import Server
+    from miniredis.connection import Client
+
+    server = Server()
+    plain = Client(server.state, NullSocket(), "127.0.0.1:1", "127.0.0.1:6379")
+    replica = Client(server.state, NullSocket(), "127.0.0.1:2", "127.0.0.1:6379")
+    calls = []
+    replica.flush = lambda: calls.append(replica.out[:]) or replica.out.clear()
+    replica._plain_io = False           # (as the master marks it: _add_link)
+    for client in (plain, replica):
+        client.out.append(b"+stream\r\n")
+        client.send_batched()
+    assert calls == [[b"+stream\r\n"]] and not replica.out and not plain.out
+    assert server.state.stats.total_net_output_bytes == len(b"+stream\r\n")
+
+
 def test_bulk_replies_are_pieces_that_never_share_a_stored_bytearray():
     """A bulk reply of bytes leaves as three pieces (head, value, CRLF) joined at the
     write, which for a batch of clients comes after the others ran: a string stored as

@@ -197,6 +197,7 @@ class Master:
         # What is written to it from now on is replication output (writeToClient's
         # CLIENT_TYPE_SLAVE): the stream, the RDB, GETACKs. Only replicas pay for it.
         client.flush = client.flush_replica
+        client._plain_io = False    # (so no shortcut writes around flush_replica)
         return link
 
     def _setup_full_resync(self, link: ReplicaLink, offset: int) -> None:
