@@ -6,7 +6,8 @@ from __future__ import annotations
 import random
 from typing import Any, List
 
-from miniredis.datatypes.packedlist import CHUNK, PackedList
+from miniredis.datatypes.packedlist import (_CHUNK_BYTES, CHUNK, PackedList, _pack_all,
+                                          _unpack)
 from tests.harness import compare_scenario, connect, encode_command
 
 
@@ -181,6 +182,43 @@ def test_chunks_hold_any_bytes_and_sizes():
         assert packed.pop() == expected.pop()
         if expected:
             assert packed.popleft() == expected.pop(0)
+
+
+def _chunk_counts(sizes: List[int]) -> List[int]:
+    # The rule chunks follow, element by element: a chunk closes at CHUNK elements or
+    # once its elements reach _CHUNK_BYTES.
+    counts, count, size = [], 0, 0
+    for length in sizes:
+        if count == CHUNK or size >= _CHUNK_BYTES:
+            counts.append(count)
+            count, size = 0, 0
+        count += 1
+        size += length
+    return counts + [count] if count else counts
+
+
+def test_chunks_close_where_the_byte_limit_says():
+    """A chunk packs its elements' blob first and trusts a short blob to fit: where
+    the elements together sit just under, at and over the byte limit (elements under
+    and over the pickle's 256-byte header change), chunks still close element by
+    element as the rule says."""
+    rng = random.Random(11)
+    cases = []
+    for length in (100, 255, 256, 511, 512, 516, 600):
+        fit = _CHUNK_BYTES // length
+        for count in (fit - 1, fit, fit + 1, fit + 2, CHUNK):
+            if 1 <= count <= 3 * CHUNK:
+                cases.append([length] * count)
+    for _ in range(200):
+        base = rng.choice((250, 256, 500, 520, 1000, 5000, 40000))
+        cases.append([max(0, base + rng.randrange(-8, 9))
+                      for _ in range(rng.randrange(1, 2 * CHUNK))])
+    for sizes in cases:
+        items = [bytes([len(sizes) % 256]) * size for size in sizes]
+        chunks = _pack_all(items)
+        assert [count for _, count in chunks] == _chunk_counts(sizes), sizes
+        assert [item for chunk in chunks for item in _unpack(chunk)] \
+            == items
 
 
 def test_several_pushed_at_once_leave_no_short_chunk():
