@@ -610,6 +610,16 @@ def test_counter_runs_of_one_key_without_events_as_redis(differ):
                      [op, "n"], ["INCR" if op == "DECR" else "DECR", "n"], [op, "n"],
                      [op, "text"], [op, "text"], [op, "float"], [op, "float"],
                      [op, "gone"], [op, "gone"], [op, "list"], [op, "n"], [op, "n"]]
+    # Identical requests (compared whole, a window at a time): long runs, runs
+    # broken every third request, identical refusals and errors.
+    # Each group after a PING, so the own loop starts it (a run it declined once goes
+    # to the handler to its end).
+    commands += [["PING"]] + [["INCR", "n"]] * 40
+    commands += [["PING"]] + ([["INCR", "n"]] * 2 + [["INCR", "other"]]) * 12
+    commands += [["PING"]] + [["DECR", "n"]] * 17 + [["PING"]] + [["INCR"]] * 18
+    commands += [["PING"]] + [["INCR", "n"]] * 3 + [["INCR", "n", "x"]] * 18
+    for key in ("float", "list", "max"):
+        commands += [["PING"]] + [["INCR", key]] * 18
     # (counters past 10,000: Redis shares the objects of smaller integers)
     setup = [["SET", "few", "100000"], ["SET", "n", "5"], ["SET", "other", "1"],
              ["SET", "max", str(2 ** 63 - 5)], ["SET", "min", str(-2 ** 63 + 5)],
@@ -822,6 +832,14 @@ def test_push_runs_of_one_key_without_events_as_redis(differ):
                      [push, "q", "k"], [push, "q", "m"], [push, "string", "n"],
                      [push, "q", "o"], [push, "q", "p"], [push, "gone", "s"],
                      [push, "gone", "t"], [push, "q", "u"], [push, "q", "v"]]
+        # Identical requests (compared whole, a window at a time), as above; each
+        # group after a PING, so the own loop starts it (a run it declined once goes
+        # to the handler to its end).
+        commands += [["PING"]] + [[push, "q", "same"]] * 40 + [[push, "q", "same"]] * 15 \
+            + [[push, "q", "odd"]] + [[push, "q", "same"]] * 20
+        commands += [["PING"]] + ([[push, "q", "s"]] * 2 + [[push, "other", "t"]]) * 12
+        commands += [["PING"]] + [[push, "q"]] * 18 + [["PING"]] + [[push, "string", "z"]] * 17
+        commands += [["PING"]] + [[push, "q", "same"]] * 3 + [[push, "q", "same", "x"]] * 18
 
     setup = [["RPUSH", "q", "first"], ["RPUSH", "few", "first"], ["RPUSH", "other", "first"],
              ["SET", "string", "x"], ["RPUSH", "gone", "first"], ["PEXPIRE", "gone", "1"]]

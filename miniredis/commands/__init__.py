@@ -41,11 +41,22 @@ OWN_LOOP_ARGS = 64
 OWN_LOOP_ITEMS = 256
 
 
+_WINDOW = 16   # requests one_key_run_end compares at once
+
+
 def one_key_run_end(requests: List[List[bytes]], start: int, count: int, name: bytes,
                     key: bytes, size: int) -> int:
     """Where the run that ``requests[start]`` begins ends: the requests after it of
     ``size`` arguments, under the name ``name``, at ``key`` (own loops that apply such
     a run together: LPUSH/RPUSH, INCR/DECR)."""
+    # A window of identical requests (an INCR repeated; a pipeline repeating one
+    # push) is told by one C comparison of each, once its last one matches (so a
+    # window that is not one costs a comparison).
+    end = start + _WINDOW if count - start > _WINDOW else count
+    first = requests[start]
+    if requests[end - 1] == first and end - start > 1 and \
+            requests[start:end].count(first) == end - start and len(first) == size:
+        return end
     stop = start + 1
     while stop < count:
         other = requests[stop]
