@@ -36,20 +36,22 @@ def make_app(url: str) -> Celery:
         result_expires=600,
     )
     side = redis.Redis.from_url(url + "/2")     # the tasks' own bookkeeping
+    # (shared=False: each test's app has its own tasks, not also the ones an earlier
+    # app in this process shared with every later one)
 
-    @app.task(name="add")
+    @app.task(name="add", shared=False)
     def add(a: int, b: int) -> int:
         return a + b
 
-    @app.task(name="fail")
+    @app.task(name="fail", shared=False)
     def fail(message: str) -> None:
         raise ValueError(message)
 
-    @app.task(name="total")
+    @app.task(name="total", shared=False)
     def total(values: List[int]) -> int:
         return sum(values)
 
-    @app.task(name="retrying", bind=True, max_retries=3)
+    @app.task(name="retrying", bind=True, max_retries=3, shared=False)
     def retrying(self: Any, counter: str) -> int:
         # Retried with a countdown: kombu holds the message until its ETA.
         attempt = side.incr(counter)
@@ -57,7 +59,7 @@ def make_app(url: str) -> Celery:
             raise self.retry(countdown=0.5)
         return attempt
 
-    @app.task(name="slow")
+    @app.task(name="slow", shared=False)
     def slow(marker: str, seconds: float) -> int:
         side.rpush(marker, os.getpid())
         time.sleep(seconds)

@@ -64,7 +64,7 @@ def test_burst_worker_statuses_results_registries_and_fetch(queue_url, conn, spa
     assert ok.get_status(refresh=True).value == "finished"
     assert ok.return_value() == 5
     fetched = Job.fetch(ok.id, connection=conn)
-    assert fetched.result == 5 and fetched.func_name == "tests.clients.tasks_rq.add"
+    assert fetched.return_value() == 5 and fetched.func_name == "tests.clients.tasks_rq.add"
     assert fetched.args == (2, 3)
     assert fetched.enqueued_at <= fetched.started_at <= fetched.ended_at
     assert failed.get_status(refresh=True).value == "failed"
