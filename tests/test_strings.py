@@ -11,7 +11,7 @@ from fractions import Fraction
 import pytest
 
 from miniredis.commands import load_all, lookup
-from miniredis.commands.strings import format_long_double, parse_long_double
+from miniredis.longdouble import format_long_double, parse_long_double
 from tests.harness import (assert_same_hits_and_misses, command_metadata,
                            configured, mini_signals, redis_signals)
 ALL_STRING_COMMANDS = (

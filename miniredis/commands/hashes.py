@@ -30,10 +30,10 @@ from ..errors import CommandError
 from ..datatypes.names import register_encoding, register_type
 from ..protocol import OK, Map
 from ..evict import stamps_count
+from ..longdouble import format_long_double, overflows, parse_long_double, to_extended
 from ..notify import notify
 from . import command, lookup
 from .keys import parse_cursor, parse_scan_options
-from .strings import _LONG_DOUBLE_MAX, _to_extended, format_long_double, parse_long_double
 
 
 class Hash(dict):
@@ -488,8 +488,8 @@ def hincrbyfloat(client, args: List[bytes]):
             raise CommandError(errors.HASH_NOT_FLOAT)
     if isinstance(current, float):               # a stored "inf": the sum is infinite
         raise CommandError(errors.INCR_FLOAT_NAN)
-    result = _to_extended(current + increment)
-    if abs(result) > _LONG_DOUBLE_MAX:
+    result = to_extended(current + increment)
+    if overflows(result):
         raise CommandError(errors.INCR_FLOAT_NAN)
     text = format_long_double(result)
     _store_counter(client, key, value, field, text)
