@@ -209,6 +209,10 @@ def test_chunks_close_where_the_byte_limit_says():
         for count in (fit - 1, fit, fit + 1, fit + 2, CHUNK):
             if 1 <= count <= 3 * CHUNK:
                 cases.append([length] * count)
+    # A short first element, then long ones (the blob made first is too long), and
+    # the reverse.
+    cases += [[10] + [1000] * 127, [10] * 127 + [70000], [10] * 64 + [2000] * 64,
+              [1] * 100 + [600] * 28, [70000] + [10] * 127, [40000, 40000], [10]]
     for _ in range(200):
         base = rng.choice((250, 256, 500, 520, 1000, 5000, 40000))
         cases.append([max(0, base + rng.randrange(-8, 9))

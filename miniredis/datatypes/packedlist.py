@@ -84,14 +84,19 @@ def _pack_all(items: List[bytes]) -> List[Chunk]:
     """``items`` as successive chunks (each at most CHUNK elements / ~_CHUNK_BYTES)."""
     if not items:
         return []
-    if len(items) <= CHUNK:
-        # The usual case: one chunk. Its blob is at least 4 bytes plus 2 per element
-        # longer than the elements together, so a short blob says they fit without a
-        # len() of each; a long one is looked at element by element.
-        blob = pack(items)
-        if len(blob) - 4 - 2 * len(items) < _CHUNK_BYTES or len(items) == 1 \
-                or sum(map(len, items[:-1])) < _CHUNK_BYTES:
-            return [(blob, len(items))]
+    count = len(items)
+    if count <= CHUNK:
+        # The usual case: one chunk. When the first element says they are likely to
+        # fit, the blob is made first: it is at least 4 bytes plus 2 per element
+        # longer than the elements together, so a short one proves they fit without a
+        # len() of each. Long elements are measured first (a blob too long for one
+        # chunk would be made for nothing); either way the loop below decides the rest.
+        if len(items[0]) * count < _CHUNK_BYTES // 2:
+            blob = pack(items)
+            if len(blob) - 4 - 2 * count < _CHUNK_BYTES:
+                return [(blob, count)]
+        elif count == 1 or sum(map(len, items[:-1])) < _CHUNK_BYTES:
+            return [_pack(items)]
     chunks = []
     start = 0
     while start < len(items):
