@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from . import errors
 from .datatypes.memsize import EXPIRE_OVERHEAD
-from .keyspace import ACCESS_TYPE, NO_ACCESS
+from .access import ACCESS_TYPE, NO_ACCESS
 from .notify import notify
 
 if TYPE_CHECKING:  # pragma: no cover

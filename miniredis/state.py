@@ -38,7 +38,7 @@ def resident_bytes() -> int:
 
 def lru_clock_now(clock: Clock) -> int:
     """The LRU clock the access tables stamp: seconds from 2**31 up, below
-    keyspace.NO_ACCESS (2**32 - 1) for 68 years of uptime. Its low 24 bits, which INFO
+    access.NO_ACCESS (2**32 - 1) for 68 years of uptime. Its low 24 bits, which INFO
     and DEBUG OBJECT show as Redis's lru_clock, are the seconds' own."""
     return (1 << 31) + int(clock.monotonic()) % 0x7FFFFFFF
 
