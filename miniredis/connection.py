@@ -4,8 +4,9 @@ Every complete request in a read is executed in order through the command table
 (:meth:`Client.run_requests`, the hot path) and all replies leave in one write. How
 bytes become requests (hiredis plus Redis's own rules for inline commands, huge
 announcements and unauthenticated clients) is :class:`miniredis.parsing.RequestParser`,
-and how replies leave (buffer, writes, back-pressure) is
-:class:`miniredis.output.ReplyWriter`; ``Client`` inherits both.
+how replies leave (buffer, writes, back-pressure) is
+:class:`miniredis.output.ReplyWriter`, and what refuses a request before it runs is
+:class:`miniredis.gate.RequestGate`; ``Client`` inherits all three.
 """
 from __future__ import annotations
 
@@ -17,21 +18,14 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import hiredis
 
-from . import errors
 from .commands import _LOOKUP, Command, resolve
-from .commands.pubsub import refused_while_subscribed
-from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError, ProtocolError
-from .evict import refuse_oom
 from .histogram import record_overflow
 from .blocking import BLOCKED
-from .cmdflags import carries, denies, disk_denied, writes
+from .gate import RequestGate
 from .monitor import feed as monitor_feed, shown as monitor_shown
-from .pause import may_replicate
-from .replication.replica import link_down_refuses_stale, read_only as replica_read_only
 from .protocol import BULK_HEADS, CRLF, OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
-from .security.outputlimits import close_if_over, deferred_reply
-from .security.protected import PROTECTED_COMMANDS, command_refusal
+from .security.outputlimits import close_if_over
 from .output import ReplyWriter
 from .parsing import RequestParser
 from .runs import run_alike
@@ -52,7 +46,7 @@ _write = os.write
 READ_SIZE = 64 * 1024
 
 
-class Client(RequestParser, ReplyWriter):
+class Client(RequestParser, ReplyWriter, RequestGate):
     """A connected client and all its per-connection state."""
 
     # Every attribute __init__ sets is a slot: a slot is read and written at a fixed
@@ -622,46 +616,6 @@ class Client(RequestParser, ReplyWriter):
                 threshold, "fast-command" if "fast" in cmd.flags else "command",
                 int(elapsed * 1_000_000) // 1000)
 
-    def _reject(self, args: List[bytes], exc: CommandError) -> None:
-        """An unknown command or bad arity: refused before it runs."""
-        cmd = _LOOKUP.get(args[0])
-        if cmd is not None and cmd.subcommands and len(args) >= 2:
-            # As Redis's lookupCommand: a bad arity counts on the subcommand itself, an
-            # unknown subcommand is an unknown command and counts nowhere.
-            cmd = cmd.subcommands.get(args[1].lower())
-        if cmd is not None:
-            cmd.rejected_calls += 1
-        if self.reply_mode != "on" and self._suppress_reply(exc, cmd):
-            if self.multi is not None:
-                flag_queue_error(self)
-            return
-        self._refuse(cmd, exc.message)
-
-    def _refuse(self, cmd: Optional[Command], message: str) -> None:
-        """Answer a request refused before it ran (rejectCommand in Redis).
-
-        Inside MULTI the refusal dooms the transaction; a refused EXEC ends it at once
-        with Redis's ``EXECABORT ... because of:`` text.
-        """
-        if cmd is not None and cmd.name == "exec" and cmd.parent is None:
-            message = exec_abort(self, message)
-        elif self.multi is not None:
-            flag_queue_error(self)
-        if self.reply_mode == "replica":
-            self.count_error(message)
-            self._replica_replied(cmd, CommandError(message))
-            return
-        self.reply_error(message)
-
-    def count_error(self, message: str) -> None:
-        stats = self.state.stats
-        stats.total_error_replies += 1
-        code = message.split(" ", 1)[0]
-        stats.error_counts[code] = stats.error_counts.get(code, 0) + 1
-        if self.obeyed:     # our master's stream or the AOF: a divergence (crash.py)
-            from .crash import unexpected_error
-            unexpected_error(self, message)
-
     def _suppress_reply(self, reply: Any = None, cmd: Optional[Command] = None) -> bool:
         # A replica's link ("replica"): no reply ever goes; one produced (anything but
         # the empty Raw of REPLCONF ACK & co) drops it.
@@ -698,113 +652,3 @@ class Client(RequestParser, ReplyWriter):
             log("warning", "== CRITICAL == This master is sending an error to its replica: "
                            "'%s' after processing the command '%s'" % (text[:4096], name))
         self.kill()
-
-    def _gate(self, cmd: Command, args: List[bytes]) -> bool:
-        """Slow-path checks before running ``cmd``; True if the request was handled."""
-        if self.tracking is not None:   # keys read by the previous command, own notices
-            self.state.tracking.before_command(self, cmd, args)
-        if cmd.name in PROTECTED_COMMANDS:  # DEBUG: refused before NOAUTH and MULTI
-            refusal = command_refusal(self, cmd.name)
-            if refusal is not None:
-                cmd.rejected_calls += 1
-                self._refuse(cmd, refusal)
-                return True
-        if self.in_exec:
-            # EXEC runs its queue checking only the ACL rules again (execCommand): the
-            # other refusals were decided when EXEC itself was gated.
-            return self.user.restricted and self._acl_refused(cmd, args)
-        if self.state.normal_output_limited:
-            if self.out and close_if_over(self):
-                return True     # past client-output-buffer-limit: nothing more runs
-            deferred_reply(self, cmd, args)
-        if not self.authenticated and not self.state.acl.open \
-                and "no_auth" not in cmd.flags:
-            self._refuse(cmd, errors.NOAUTH)
-            return True
-        if self.user.restricted and not (self.multi is not None
-                                         and "no_multi" in cmd.flags) \
-                and self._acl_refused(cmd, args):
-            return True
-        eviction = self.state.client_eviction
-        if eviction is not None and eviction.before_command(self):
-            return True     # maxmemory-clients evicted this client: nothing more runs
-        if self.state.maxmemory_gate and refuse_oom(self, cmd, args):
-            return True
-        denied = self.state.write_denied
-        if denied is not None and disk_denied(self, cmd):
-            # Persistence fails (processCommand's writeCommandsDeniedByDiskError).
-            cmd.rejected_calls += 1
-            self._refuse(cmd, denied)
-            return True
-        if self.state.no_replicas and writes(self, cmd):
-            # processCommand's checkGoodReplicasStatus: no replica to write to.
-            cmd.rejected_calls += 1
-            self._refuse(cmd, errors.NOREPLICAS)
-            return True
-        if self.state.repl.gate and replica_read_only(self.state) and writes(self, cmd):
-            # A read-only replica (its master's MasterClient has a gate of its own).
-            cmd.rejected_calls += 1
-            self._refuse(cmd, errors.READONLY_REPLICA)
-            return True
-        if self.subscribed and self.resp == 2:
-            refusal = refused_while_subscribed(self, cmd)
-            if refusal is not None:
-                self._refuse(cmd, refusal)
-                return True
-        if self.state.repl.gate and link_down_refuses_stale(self.state) \
-                and denies(self, cmd, "stale"):
-            cmd.rejected_calls += 1     # replica-serve-stale-data no, link down
-            self._refuse(cmd, errors.MASTERDOWN)
-            return True
-        if (self.state.repl.loading or self.state.loading) and not self.obeyed \
-                and denies(self, cmd, "loading"):
-            # A replica loading its master's RDB, or (served from a slow script's
-            # hook) an AOF loading.
-            cmd.rejected_calls += 1
-            self._refuse(cmd, errors.LOADING)
-            return True
-        if self.state.repl.async_loading and carries(self, cmd, "no_async_loading"):
-            # A replica loading its master's RDB beside the old data (swapdb).
-            cmd.rejected_calls += 1
-            self._refuse(cmd, errors.LOADING)
-            return True
-        if self.state.busy_script is not None and "allow_busy" not in cmd.flags:
-            # A script runs past busy-reply-threshold (we are served from its hook).
-            cmd.rejected_calls += 1
-            self._refuse(cmd, self.state.busy_script.busy_error)
-            return True
-        if self.reply_mode == "replica" and (may_replicate(cmd) or "readonly" in cmd.flags):
-            self._refuse(cmd, errors.REPLICA_KEYSPACE)      # (then dropped: a reply)
-            return True
-        state = self.state
-        if state.gate_all:
-            if self.id in state.monitors and not self.in_exec and (
-                    may_replicate(cmd) or "readonly" in cmd.flags):
-                self._refuse(cmd, errors.REPLICA_KEYSPACE)   # a monitor is a replica
-                return True
-            if state.pause.type and not self.in_exec and state.pause.holds(self, cmd, args):
-                state.pause.postpone(self, [args])
-                return True
-            if state.monitors and self.multi is None and "skip_monitor" in cmd.flags \
-                    and cmd.group == "scripting":
-                monitor_feed(state, self, args)   # EVAL & co.: before their commands
-        if self.multi is not None:
-            return queue_command(self, cmd, args)
-        return False
-
-    def _acl_refused(self, cmd: Command, args: List[bytes]) -> bool:
-        """Refuse the request if the user's ACL rules deny it (one call into security
-        checks the command, its keys and channels)."""
-        reason, pos = self.user.check(cmd, args)
-        if not reason:
-            return False
-        refusal = self.state.acl.denied(self, cmd, args, reason, pos)
-        if not self.in_exec:
-            cmd.rejected_calls += 1
-        self._refuse(cmd, refusal)
-        return True
-
-    def reply_error(self, message: str) -> None:
-        """Send an error reply for a request refused before it ran."""
-        self.count_error(message)
-        self.encoder.encode_into(CommandError(message), self.out)
