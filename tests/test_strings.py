@@ -215,6 +215,39 @@ def test_incrbyfloat(differ):
         "INCRBYFLOAT a", "INCRBYFLOAT a 1 2")
 
 
+def test_incrbyfloat_stores_an_embstr_even_when_integral(differ):
+    # Redis stores INCRBYFLOAT's result as it formats it (createStringObjectFromLongDouble),
+    # never as an integer: embstr (raw past 44 bytes) until the next write of the key;
+    # RENAME, MOVE and COPY keep the object. A one-digit result is no exception (CPython
+    # shares one object per byte value: a later SET of that digit is an int again).
+    differ.check(
+        "SET n 1", "INCRBYFLOAT n 1", "OBJECT ENCODING n", "OBJECT REFCOUNT n",
+        "SET n 2", "OBJECT ENCODING n", "OBJECT REFCOUNT n", "INCRBYFLOAT n 0",
+        "OBJECT ENCODING n", "INCR n", "OBJECT ENCODING n", "INCRBYFLOAT n 0.5",
+        "OBJECT ENCODING n", "INCRBYFLOAT n 0.5", "OBJECT ENCODING n",
+        "INCRBYFLOAT c 6", "RENAME c c2", "OBJECT ENCODING c2", "COPY c2 c3",
+        "OBJECT ENCODING c3", "SET six 6", "OBJECT ENCODING six", "OBJECT ENCODING c2",
+        "INCRBYFLOAT m -123456789012", "OBJECT ENCODING m", "GETEX m PERSIST",
+        "OBJECT ENCODING m", "APPEND m 1", "OBJECT ENCODING m",
+        "INCRBYFLOAT q 12345678901234567890", "OBJECT ENCODING q", "SET q 7",
+        "OBJECT ENCODING q", "INCRBYFLOAT big 1e50", "OBJECT ENCODING big",
+        "INCRBYFLOAT e 1e19", "OBJECT ENCODING e", "GET e")
+
+
+def test_plain_texts_are_forgotten_once_no_key_holds_them():
+    # The table that tells INCRBYFLOAT's results by identity holds them only while a
+    # key does: a counter rewritten a million times does not grow it.
+    from miniredis.datatypes import names
+    before = len(names._PLAIN_TEXTS)
+    kept = [names.plain_text(b"%d" % i) for i in range(100, 150)]
+    for i in range(20000):
+        names.plain_text(b"%d" % (1000 + i))
+    assert len(names._PLAIN_TEXTS) < before + 2100
+    assert all(names._PLAIN_TEXTS.get(id(value)) is value for value in kept)
+    one = names.plain_text(b"7")
+    assert one == b"7" and one is not b"%d" % 7
+
+
 FLOAT_TEXTS = [
     "10.5", "0.1", "-5", "1e3", "3.0e3", "1e-5", "5.0e3", "0.0001", "1.5e-7", "3.0",
     "1e308", "1.7976931348623157e308", "1e-300", "-1e-300",

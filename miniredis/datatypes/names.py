@@ -6,6 +6,7 @@ packed lists) declare theirs with :func:`register_type` and :func:`register_enco
 """
 from __future__ import annotations
 
+from sys import getrefcount as _getrefcount
 from typing import Any, Dict
 
 # Python type of a stored value -> Redis type name (TYPE, SCAN TYPE, OBJECT ENCODING).
@@ -30,10 +31,37 @@ def type_name(value: Any) -> str:
 
 
 # -- OBJECT ENCODING ------------------------------------------------------------------
+# Strings Redis stores without trying the integer encoding although they read as
+# integers: INCRBYFLOAT's result (createStringObjectFromLongDouble), an embstr until
+# the next write of the key replaces it (RENAME, MOVE and COPY keep it). bytes carry no
+# flag, so they are told by identity: id -> the very object, held here while a key
+# holds it (see plain_text).
+_PLAIN_TEXTS: Dict[int, bytes] = {}
+_prune_at = 1024
+
+
+def plain_text(value: bytes) -> bytes:
+    """``value`` to store as Redis stores a string it does not encode as an integer
+    (OBJECT ENCODING embstr or raw whatever it reads as). Store the object returned:
+    a one-byte string comes back as a copy of its own, as CPython shares one object
+    per byte value (a later SET of the same digit must read as int again)."""
+    global _prune_at
+    if len(value) == 1:
+        value = value[0].to_bytes(1, "big")     # (a new object, filled after allocation)
+    _PLAIN_TEXTS[id(value)] = value
+    if len(_PLAIN_TEXTS) >= _prune_at:
+        # Forget the strings no key holds any more (only this table refers to them).
+        for ident in list(_PLAIN_TEXTS):
+            if _getrefcount(_PLAIN_TEXTS[ident]) <= 2:
+                del _PLAIN_TEXTS[ident]
+        _prune_at = max(1024, 2 * len(_PLAIN_TEXTS))
+    return value
+
+
 def _string_encoding(value: Any, config: Any) -> str:
     if value.__class__ is bytearray:
         return "raw"       # grown in place by APPEND/SETRANGE/SETBIT: Redis says raw
-    if len(value) <= 20:
+    if len(value) <= 20 and _PLAIN_TEXTS.get(id(value)) is not value:
         from ..args import to_int
         if to_int(value) is not None:
             return "int"
