@@ -80,6 +80,24 @@ TEMPLATES: List[Tuple[str, Template]] = [
     ("EXEC", lambda k, v, i: [b"EXEC"]),
     ("DISCARD", lambda k, v, i: [b"DISCARD"]),
     ("NOSUCH", lambda k, v, i: [b"NOSUCH", k]),
+    # Commands without an own loop go through the dispatcher's short loop (runs.py).
+    ("STRLEN", lambda k, v, i: [b"STRLEN", k]),
+    ("GETDEL", lambda k, v, i: [b"GETDEL", k]),
+    ("INCRBYFLOAT", lambda k, v, i: [b"INCRBYFLOAT", k, v]),
+    ("SETBIT", lambda k, v, i: [b"SETBIT", k, b"%d" % (i * 3), b"1"]),
+    ("GETBIT", lambda k, v, i: [b"GETBIT", k, b"%d" % i]),
+    ("PFADD", lambda k, v, i: [b"PFADD", k, v]),
+    ("LLEN", lambda k, v, i: [b"LLEN", k]),
+    ("LINDEX", lambda k, v, i: [b"LINDEX", k, b"%d" % (i - 2)]),
+    ("SISMEMBER", lambda k, v, i: [b"SISMEMBER", k, v]),
+    ("SREM", lambda k, v, i: [b"SREM", k, v]),
+    ("HGET", lambda k, v, i: [b"HGET", k, b"f%d" % (i % 3)]),
+    ("HINCRBY", lambda k, v, i: [b"HINCRBY", k, b"f%d" % (i % 2), v]),
+    ("ZSCORE", lambda k, v, i: [b"ZSCORE", k, v]),
+    ("ZINCRBY", lambda k, v, i: [b"ZINCRBY", k, b"%d" % i, v]),
+    ("ZREM", lambda k, v, i: [b"ZREM", k, v]),
+    ("UNLINK", lambda k, v, i: [b"UNLINK", k]),
+    ("TOUCH", lambda k, v, i: [b"TOUCH", k]),
 ]
 
 
@@ -87,16 +105,17 @@ TEMPLATES: List[Tuple[str, Template]] = [
 # run next to another counter command, pushes next to pops (a run's own loop decides
 # where it ends by name, key and arity).
 FAMILIES = {
-    "counter": ["INCR", "DECR", "INCRBY", "GET", "SET", "APPEND", "TYPE"],
+    "counter": ["INCR", "DECR", "INCRBY", "GET", "SET", "APPEND", "TYPE", "INCRBYFLOAT"],
     "strings": ["GET", "get", "GET+", "SET", "SET-", "SETEX", "MSET", "MSET-", "APPEND",
-                "EXISTS", "DEL"],
-    "list": ["LPUSH", "RPUSH", "RPUSH2", "LPOP", "RPOP", "RPOPn", "LRANGE", "LRANGE2"],
-    "set": ["SADD", "SADD2", "TYPE", "DEL"],
-    "hash": ["HSET", "HSET-", "TYPE", "DEL"],
-    "zset": ["ZADD", "ZADDs", "ZADDnx", "TYPE"],
-    "stream": ["XADD", "TYPE"],
+                "EXISTS", "DEL", "STRLEN", "GETDEL", "SETBIT", "GETBIT", "PFADD"],
+    "list": ["LPUSH", "RPUSH", "RPUSH2", "LPOP", "RPOP", "RPOPn", "LRANGE", "LRANGE2",
+             "LLEN", "LINDEX"],
+    "set": ["SADD", "SADD2", "TYPE", "DEL", "SISMEMBER", "SREM"],
+    "hash": ["HSET", "HSET-", "TYPE", "DEL", "HGET", "HINCRBY"],
+    "zset": ["ZADD", "ZADDs", "ZADDnx", "TYPE", "ZSCORE", "ZINCRBY", "ZREM"],
+    "stream": ["XADD", "TYPE", "UNLINK"],
     "other": ["PING", "PINGv", "ECHO", "EXPIRE", "PERSIST", "MULTI", "EXEC", "DISCARD",
-              "NOSUCH"],
+              "NOSUCH", "TOUCH", "UNLINK"],
 }
 _INDEX = {name: i for i, (name, _) in enumerate(TEMPLATES)}
 NUMBERS = st.sampled_from([b"0", b"1", b"-3", b"10", b"007", b"9223372036854775806",
@@ -117,7 +136,7 @@ def _values_for(name: str) -> Any:
         return SCORES
     if name == "XADD":
         return IDS
-    if name in ("INCRBY", "SET", "APPEND"):
+    if name in ("INCRBY", "SET", "APPEND", "INCRBYFLOAT", "HINCRBY"):
         return st.one_of(NUMBERS, VALUES)
     return VALUES
 
