@@ -51,9 +51,11 @@ def plain_text(value: bytes) -> bytes:
     _PLAIN_TEXTS[id(value)] = value
     if len(_PLAIN_TEXTS) >= _prune_at:
         # Forget the strings no key holds any more (only this table refers to them).
+        # (embedded servers in other threads may prune too: nothing here may fail)
         for ident in list(_PLAIN_TEXTS):
-            if _getrefcount(_PLAIN_TEXTS[ident]) <= 2:
-                del _PLAIN_TEXTS[ident]
+            held = _PLAIN_TEXTS.get(ident)
+            if held is not None and _getrefcount(held) <= 3:   # (table, held, argument)
+                _PLAIN_TEXTS.pop(ident, None)
         _prune_at = max(1024, 2 * len(_PLAIN_TEXTS))
     return value
 
