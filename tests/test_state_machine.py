@@ -89,6 +89,10 @@ COMMANDS = {
         [b"1", b"-1.5", b"0.1", b"1e3", b"abc", b"inf", b"3.0e-2", b"10.50"])),
     "setbit": cmd(b"SETBIT", KEYS, BITS, st.sampled_from([b"0", b"1", b"2"])),
     "getbit": cmd(b"GETBIT", KEYS, BITS),
+    # Every type's encoding after every kind of write (INCRBYFLOAT's embstr, APPEND's
+    # raw, the listpack and intset conversions...), and the shared integers' refcount.
+    "encoding": cmd(b"OBJECT", b"ENCODING", KEYS),
+    "refcount": cmd(b"OBJECT", b"REFCOUNT", KEYS),
     "bitcount": st.tuples(KEYS, st.sampled_from([[], [b"0", b"-1"], [b"1", b"3", b"BIT"]]))
                 .map(lambda t: [b"BITCOUNT", t[0], *t[1]]),
     # keys
