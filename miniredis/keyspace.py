@@ -268,8 +268,14 @@ class Database(ScanIndex, AccessStamps):
         return len(self.index)
 
     # -- writes -------------------------------------------------------------------
-    def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
-        """Store ``value`` at ``key``, dropping any TTL unless ``keep_ttl``."""
+    def set(self, key: bytes, value: Any, keep_ttl: bool = False,
+            looked_up: bool = False) -> None:
+        """Store ``value`` at ``key``, dropping any TTL unless ``keep_ttl``.
+
+        Storing counts as an access (Redis's setKey looks the key up for writing),
+        unless the caller has just looked the key up itself (``looked_up``): then, as
+        Redis's dbOverwrite, the new value keeps the stamp that lookup left (under an
+        LFU policy a second access would count twice)."""
         state = self.state
         slot = self.index.get(key)
         if slot is not None:
@@ -280,10 +286,12 @@ class Database(ScanIndex, AccessStamps):
             self._values[slot] = value
             if not keep_ttl and self.expires:
                 self.expires.pop(key, None)
+            if not looked_up:
+                self.access[slot] = state.lru_clock
         else:
             slot = self._add_slot(key, value)
             notify(self, "n", b"new", key)
-        self.access[slot] = state.lru_clock
+            self.access[slot] = state.lru_clock
         self.touched.add(slot)
         hook = state.on_key_modified   # signal_modified, inlined: every write comes here
         if hook is not None:
@@ -339,12 +347,12 @@ class Database(ScanIndex, AccessStamps):
                 hook(self, key)
 
     def overwrite(self, key: bytes, value: Any) -> None:
-        """Replace the value of ``key``, which exists, keeping its TTL (INCR & co.):
+        """Replace the value of ``key``, which exists and the caller has just looked
+        up, keeping its TTL and access stamp (INCR & co.: Redis's dbOverwrite):
         :meth:`set` without the new-key and TTL work."""
         slot = self.index[key]
         self._values[slot] = value
         state = self.state
-        self.access[slot] = state.lru_clock
         self.touched.add(slot)
         hook = state.on_key_modified
         if hook is not None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 import random
 import time
 
-from tests.harness import (RawConnection, SameType, Unordered, compare_scenario, connect,
-                           encode_command,
-                           parse_raw, replies_until)
+from tests.harness import (RawConnection, SameType, Unordered, compare_scenario, configured,
+                           connect, encode_command, parse_raw, replies_until)
 
 
 def test_del_exists_type_touch(differ):
@@ -693,3 +692,52 @@ def test_pexpire_one_millisecond_ahead_never_deletes_at_once(mini):
         conn.call("CONFIG", "SET", "notify-keyspace-events", "")
         conn.close()
         subscriber.close()
+
+
+# A key's existing value and one command at it: Redis counts one access per lookup
+# (lookupKeyRead/Write); a value a write replaces keeps the field the lookup left
+# (dbOverwrite), and SET ... GET looks the key up twice.
+_ACCESS_SETUPS = {
+    "str": ["SET", "k", "10"], "txt": ["SET", "k", "abc"], "list": ["RPUSH", "k", "a", "b"],
+    "hash": ["HSET", "k", "f", "1"], "set": ["SADD", "k", "a", "b"],
+    "zset": ["ZADD", "k", "1", "a", "2", "b"], "stream": ["XADD", "k", "1-1", "f", "v"],
+}
+_ACCESS_CASES = [
+    ("str", "INCR k"), ("str", "INCRBY k 5"), ("str", "DECRBY k 100000"),
+    ("str", "INCRBYFLOAT k 1.5"), ("str", "APPEND k x"), ("str", "APPEND k ''"),
+    ("txt", "APPEND k y"), ("str", "SETRANGE k 1 x"), ("str", "GETSET k 5"),
+    ("str", "SET k 5 GET"), ("str", "SET k 1 XX"), ("str", "SET k 1 NX"),
+    ("str", "SET k 2 NX GET"), ("str", "SET k 2 XX GET"), ("str", "SET k 1 EX 100"),
+    ("str", "SET k 1 KEEPTTL"), ("str", "SETEX k 100 1"), ("str", "PSETEX k 100000 1"),
+    ("str", "SETNX k 1"), ("str", "MSETNX k 1"), ("str", "MSET k 3"), ("str", "GETDEL k"),
+    ("str", "GETEX k EX 100"), ("str", "SETBIT k 1 1"), ("str", "BITOP OR k k"),
+    ("str", "BITFIELD k INCRBY u8 0 1"), ("txt", "PFADD k a"), ("str", "COPY k k2"),
+    ("str", "RENAME k k2"), ("list", "LPUSH k x"), ("list", "LSET k 0 z"),
+    ("list", "LMOVE k k RIGHT LEFT"), ("list", "SORT k ALPHA STORE k"),
+    ("hash", "HSET k f 2"), ("hash", "HINCRBY k f 2"), ("hash", "HINCRBYFLOAT k f 2"),
+    ("set", "SADD k c"), ("set", "SINTERSTORE k k k"), ("set", "SMOVE k k a"),
+    ("zset", "ZADD k 5 a"), ("zset", "ZADD k INCR 1 a"), ("zset", "ZUNIONSTORE k 1 k"),
+    ("stream", "XADD k 2-1 f v"), ("str", "INCR new"), ("str", "INCRBYFLOAT new 1"),
+    ("str", "APPEND new v"), ("str", "HSET k f 2"), ("str", "HSET k f 2 g 3"),
+    ("str", "LPUSH k x"), ("str", "SADD k a"), ("str", "ZADD k 1 a"), ("str", "XADD k 2-1 f v"),
+    ("str", "HINCRBY k f 1"), ("list", "INCR k"), ("list", "APPEND k x"),
+    ("list", "INCRBYFLOAT k 1"), ("list", "SET k 1 XX"), ("list", "GETSET k 1"),
+    ("str", ["EVAL", "redis.call('INCR', KEYS[1]) return redis.call('GET', KEYS[1])",
+             "1", "k"]),
+]
+
+
+def test_writes_count_one_access_per_lookup_as_redis(differ):
+    # An LFU policy with a log factor of 0 and no decay counts every access exactly; a
+    # maxmemory far above the keys' use, as Redis shares the integers 0..9999 (and
+    # their LFU field) while it is 0.
+    commands: list = []
+    for kind, case in _ACCESS_CASES:
+        commands += [["DEL", "k", "k2", "new"], _ACCESS_SETUPS[kind], case,
+                     "OBJECT FREQ k", "OBJECT FREQ k2", "OBJECT FREQ new"]
+    commands += ["DEL k", "SET k 10", "MULTI", "GET k", "INCR k", "EXEC", "OBJECT FREQ k"]
+    with configured(differ, ["maxmemory", "1gb", "maxmemory-policy", "allkeys-lfu",
+                             "lfu-log-factor", "0", "lfu-decay-time", "0"],
+                    ["maxmemory", "0", "maxmemory-policy", "noeviction",
+                     "lfu-log-factor", "10", "lfu-decay-time", "1"]):
+        differ.check(*commands)

@@ -225,7 +225,9 @@ def _set_one(client, key: bytes, field: bytes, data: bytes) -> int:
     value = db.get(key)
     if value is not None and value.__class__ is not PackedHash and \
             value.__class__ is not Hash:
-        value = get_hash(client, key)    # a loader's dict adopted, or WRONGTYPE
+        if not isinstance(value, HASH_TYPES):
+            raise CommandError(errors.WRONGTYPE)
+        value = _adopt(db, key, value)   # a loader's dict
     config = state.config.values
     if value is None or value.__class__ is PackedHash:
         new, added, size = (value or EMPTY_HASH).put(field, data)

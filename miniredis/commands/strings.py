@@ -207,8 +207,11 @@ def set_(client, args: List[bytes]):
             and old.__class__ is not bytearray:
         raise CommandError(errors.WRONGTYPE)
     if (flags & _SET_NX and old is not None) or (flags & _SET_XX and old is None):
+        if flags & _SET_GET and old is not None:
+            db.get(key)     # (Redis's second lookup, for writing: an access all the same)
         return _snapshot(old) if flags & _SET_GET else None
-    db.set(key, value, keep_ttl=bool(flags & _SET_KEEPTTL))
+    # (with GET, Redis looks the key up twice: to read it, then to write it)
+    db.set(key, value, keep_ttl=bool(flags & _SET_KEEPTTL), looked_up=not flags & _SET_GET)
     client.state.dirty += 1
     notify(db, "$", b"set", key)
     if deadline is not None:
@@ -594,7 +597,7 @@ def append(client, args: List[bytes]):
     if value.__class__ is bytes:
         value = bytearray(value)   # grown in place from now on (Redis: raw encoding)
         value += args[2]
-        db.set(key, value, keep_ttl=True)
+        db.set(key, value, keep_ttl=True, looked_up=True)
     else:
         value += args[2]
         db.signal_modified(key)
@@ -704,6 +707,6 @@ def incrbyfloat(client, args: List[bytes]):
     text = format_long_double(result)
     if len(text) <= 20 and to_int(text) is not None:
         text = plain_text(text)     # an embstr in Redis, not an integer (names.py)
-    db.set(key, text, keep_ttl=True)
+    db.set(key, text, keep_ttl=True, looked_up=True)
     notify(db, "$", b"incrbyfloat", key)
     return text
