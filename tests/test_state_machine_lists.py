@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
-from tests.test_state_machine import COMMANDS, KEYS, VALUES, DifferentialMachine, cmd
+from tests.test_state_machine import (COMMANDS, KEYS, VALUES, DifferentialMachine, cmd,
+                                      restore_settings)
 
 INDEXES = st.integers(-6, 6)
 WHERE = st.sampled_from([b"LEFT", b"RIGHT"])
@@ -66,7 +67,11 @@ def test_lists_with_keys_and_strings(differ, protocol):
 
     Machine.ports = (differ.ports["redis"], differ.ports["miniredis"])
     Machine.protocol = protocol
+    Machine.lfu = protocol == 3
     examples = int(os.environ.get("MINIREDIS_HYPOTHESIS_EXAMPLES", "100"))
-    run_state_machine_as_test(Machine, settings=settings(
-        max_examples=examples, stateful_step_count=40, deadline=None,
-        suppress_health_check=list(HealthCheck)))
+    try:
+        run_state_machine_as_test(Machine, settings=settings(
+            max_examples=examples, stateful_step_count=40, deadline=None,
+            suppress_health_check=list(HealthCheck)))
+    finally:
+        restore_settings(Machine.ports)

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import initialize, rule, run_state_machine_as_test
 
 from tests.harness import parse_raw
-from tests.test_state_machine import COMMANDS, DifferentialMachine
+from tests.test_state_machine import COMMANDS, DifferentialMachine, restore_settings
 from tests.test_state_machine_lists import LIST_COMMANDS
 
 # Streams live on three of the shared keys (more collisions between stream commands);
@@ -353,10 +353,14 @@ def test_streams_with_strings_and_lists(differ, protocol):
 
     Machine.ports = (differ.ports["redis"], differ.ports["miniredis"])
     Machine.protocol = protocol
+    Machine.lfu = protocol == 3
     examples = int(os.environ.get("MINIREDIS_HYPOTHESIS_EXAMPLES", "60"))
-    run_state_machine_as_test(Machine, settings=settings(
-        max_examples=examples, stateful_step_count=50, deadline=None,
-        suppress_health_check=list(HealthCheck)))
+    try:
+        run_state_machine_as_test(Machine, settings=settings(
+            max_examples=examples, stateful_step_count=50, deadline=None,
+            suppress_health_check=list(HealthCheck)))
+    finally:
+        restore_settings(Machine.ports)
 
 
 def test_masking_keeps_everything_but_times():
