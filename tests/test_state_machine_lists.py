@@ -6,16 +6,14 @@ blocking pops are all exercised against a real redis-server.
 """
 from __future__ import annotations
 
-import os
 from typing import List
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import rule, run_state_machine_as_test
+from hypothesis.stateful import rule
 
 from tests.test_state_machine import (COMMANDS, KEYS, VALUES, DifferentialMachine, cmd,
-                                      restore_settings)
+                                      run_machine)
 
 INDEXES = st.integers(-6, 6)
 WHERE = st.sampled_from([b"LEFT", b"RIGHT"])
@@ -65,13 +63,4 @@ def test_lists_with_keys_and_strings(differ, protocol):
         def common_write(self, args: List[bytes]) -> None:
             self.both(args)
 
-    Machine.ports = (differ.ports["redis"], differ.ports["miniredis"])
-    Machine.protocol = protocol
-    Machine.lfu = protocol == 3
-    examples = int(os.environ.get("MINIREDIS_HYPOTHESIS_EXAMPLES", "100"))
-    try:
-        run_state_machine_as_test(Machine, settings=settings(
-            max_examples=examples, stateful_step_count=40, deadline=None,
-            suppress_health_check=list(HealthCheck)))
-    finally:
-        restore_settings(Machine.ports)
+    run_machine(Machine, differ, protocol, 100)

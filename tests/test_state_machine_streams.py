@@ -16,16 +16,14 @@ bookkeeping meet more than one node; the session servers' settings are restored 
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import initialize, rule, run_state_machine_as_test
+from hypothesis.stateful import initialize, rule
 
 from tests.harness import parse_raw
-from tests.test_state_machine import COMMANDS, DifferentialMachine, restore_settings
+from tests.test_state_machine import COMMANDS, DifferentialMachine, run_machine
 from tests.test_state_machine_lists import LIST_COMMANDS
 
 # Streams live on three of the shared keys (more collisions between stream commands);
@@ -351,16 +349,7 @@ def test_streams_with_strings_and_lists(differ, protocol):
     class Machine(StreamMachine):
         pass
 
-    Machine.ports = (differ.ports["redis"], differ.ports["miniredis"])
-    Machine.protocol = protocol
-    Machine.lfu = protocol == 3
-    examples = int(os.environ.get("MINIREDIS_HYPOTHESIS_EXAMPLES", "60"))
-    try:
-        run_state_machine_as_test(Machine, settings=settings(
-            max_examples=examples, stateful_step_count=50, deadline=None,
-            suppress_health_check=list(HealthCheck)))
-    finally:
-        restore_settings(Machine.ports)
+    run_machine(Machine, differ, protocol, 60, steps=50)
 
 
 def test_masking_keeps_everything_but_times():
