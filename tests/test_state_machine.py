@@ -91,9 +91,10 @@ COMMANDS = {
     "setbit": cmd(b"SETBIT", KEYS, BITS, st.sampled_from([b"0", b"1", b"2"])),
     "getbit": cmd(b"GETBIT", KEYS, BITS),
     # Every type's encoding after every kind of write (INCRBYFLOAT's embstr, APPEND's
-    # raw, the listpack and intset conversions...). Not OBJECT REFCOUNT: COPY of a
-    # shared integer makes a private one in Redis (README).
+    # raw, the listpack and intset conversions...), and the shared integers' refcount
+    # (COPY's private ones).
     "encoding": cmd(b"OBJECT", b"ENCODING", KEYS),
+    "refcount": cmd(b"OBJECT", b"REFCOUNT", KEYS),
     # Accesses as Redis counts them (one per lookup), where a machine runs under LFU
     # (``DifferentialMachine.lfu``); else Redis's error.
     "freq": cmd(b"OBJECT", b"FREQ", KEYS),

@@ -234,16 +234,30 @@ def test_incrbyfloat_stores_an_embstr_even_when_integral(differ):
         "INCRBYFLOAT e 1e19", "OBJECT ENCODING e", "GET e")
 
 
+def test_copy_of_a_shared_integer_is_a_private_one(differ):
+    # COPY duplicates the value (dupStringObject): an integer of the shared range 0..9999
+    # becomes an object of the new key's own (OBJECT REFCOUNT 1); the source stays
+    # shared, RENAME keeps the copy private, the next write of the key shares again.
+    differ.check(
+        "SET a 7", "COPY a b", "OBJECT REFCOUNT a", "OBJECT REFCOUNT b", "OBJECT ENCODING b",
+        "RENAME b c", "OBJECT REFCOUNT c", "SET c 7", "OBJECT REFCOUNT c",
+        "SET x 1234", "COPY x y", "OBJECT REFCOUNT y", "INCR y", "OBJECT REFCOUNT y",
+        "SET big 123456", "COPY big big2", "OBJECT REFCOUNT big2", "SET t abc",
+        "COPY t t2", "OBJECT REFCOUNT t2", "INCRBYFLOAT f 3", "COPY f f2",
+        "OBJECT ENCODING f2", "OBJECT REFCOUNT f2", "COPY a a2", "COPY a2 a3",
+        "OBJECT REFCOUNT a3", "OBJECT REFCOUNT a")
+
+
 def test_plain_texts_are_forgotten_once_no_key_holds_them():
     # The table that tells INCRBYFLOAT's results by identity holds them only while a
     # key does: a counter rewritten a million times does not grow it.
     from miniredis.datatypes import names
-    before = len(names._PLAIN_TEXTS)
+    before = len(names._MARKED)
     kept = [names.plain_text(b"%d" % i) for i in range(100, 150)]
     for i in range(20000):
         names.plain_text(b"%d" % (1000 + i))
-    assert len(names._PLAIN_TEXTS) < before + 2100
-    assert all(names._PLAIN_TEXTS.get(id(value)) is value for value in kept)
+    assert len(names._MARKED) < before + 2100
+    assert all(names.marked(value) == "plain" for value in kept)
     one = names.plain_text(b"7")
     assert one == b"7" and one is not b"%d" % 7
 

@@ -12,7 +12,7 @@ from ..blocking import signal_ready
 from ..errors import CommandError
 from ..glob import compile_pattern
 from ..evict import lfu_counter
-from ..datatypes.names import encoding_of, type_name
+from ..datatypes.names import encoding_of, marked, private_integer, type_name
 from ..keyspace import Database
 from ..protocol import OK, Simple
 from ..notify import notify
@@ -238,7 +238,10 @@ def copy(client, args: List[bytes]):
         if not replace:
             return 0
         target_db.delete(target)
-    _move_value(source_db, source, target_db, target, copy_value(value), moved=False)
+    copied = copy_value(value)
+    if copied.__class__ is bytes and refcount_of(value, client.state.config) > 1:
+        copied = private_integer(copied)    # (dupStringObject: an object of its own)
+    _move_value(source_db, source, target_db, target, copied, moved=False)
     notify(target_db, "g", b"copy_to", target)
     client.state.dirty += 1
     return 1
@@ -470,7 +473,7 @@ def refcount_of(value: Any, config: Any) -> int:
     unless maxmemory is set with an LRU/LFU policy, which needs a private object per
     key. (Redis decides when the value is stored; this looks at the current config.)"""
     if value.__class__ is bytes and encoding_of(value, config) == "int" \
-            and 0 <= int(value) < 10000 and not (
+            and 0 <= int(value) < 10000 and marked(value) != "private" and not (
                 config["maxmemory"] and ("lru" in config["maxmemory-policy"]
                                          or "lfu" in config["maxmemory-policy"])):
         return 2147483647

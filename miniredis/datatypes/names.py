@@ -7,7 +7,7 @@ packed lists) declare theirs with :func:`register_type` and :func:`register_enco
 from __future__ import annotations
 
 from sys import getrefcount as _getrefcount
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Tuple
 
 # Python type of a stored value -> Redis type name (TYPE, SCAN TYPE, OBJECT ENCODING).
 TYPE_NAMES: Dict[type, str] = {
@@ -31,39 +31,61 @@ def type_name(value: Any) -> str:
 
 
 # -- OBJECT ENCODING ------------------------------------------------------------------
-# Strings Redis stores without trying the integer encoding although they read as
-# integers: INCRBYFLOAT's result (createStringObjectFromLongDouble), an embstr until
-# the next write of the key replaces it (RENAME, MOVE and COPY keep it). bytes carry no
-# flag, so they are told by identity: id -> the very object, held here while a key
-# holds it (see plain_text).
-_PLAIN_TEXTS: Dict[int, bytes] = {}
+# Strings whose encoding is not what their contents say, told by identity (bytes carry
+# no flag): id -> (the very object, its kind), held here while a key holds it.
+#  "plain":   stored without trying the integer encoding although it reads as an
+#             integer -- INCRBYFLOAT's result (createStringObjectFromLongDouble): an
+#             embstr until the key's next write (RENAME, MOVE and COPY keep it);
+#  "private": an integer of the shared range 0..9999 held as an object of its own --
+#             COPY's (dupStringObject): OBJECT REFCOUNT 1 where a SET's is shared.
+_MARKED: Dict[int, Tuple[bytes, str]] = {}
 _prune_at = 1024
+
+
+def _mark(value: bytes, kind: str) -> bytes:
+    global _prune_at
+    _MARKED[id(value)] = (value, kind)
+    if len(_MARKED) >= _prune_at:
+        # Forget the strings no key holds any more (only this table refers to them).
+        # (embedded servers in other threads may prune too: nothing here may fail)
+        for ident in list(_MARKED):
+            entry = _MARKED.get(ident)
+            if entry is not None and _getrefcount(entry[0]) <= 2:  # (the entry, the argument)
+                _MARKED.pop(ident, None)
+        _prune_at = max(1024, 2 * len(_MARKED))
+    return value
+
+
+def _own_copy(value: bytes) -> bytes:
+    """An equal bytes object that is no other's: CPython shares one object per byte
+    value, so a one-byte string is rebuilt after allocation."""
+    return value[0].to_bytes(1, "big") if len(value) == 1 else bytes(bytearray(value))
 
 
 def plain_text(value: bytes) -> bytes:
     """``value`` to store as Redis stores a string it does not encode as an integer
     (OBJECT ENCODING embstr or raw whatever it reads as). Store the object returned:
-    a one-byte string comes back as a copy of its own, as CPython shares one object
-    per byte value (a later SET of the same digit must read as int again)."""
-    global _prune_at
-    if len(value) == 1:
-        value = value[0].to_bytes(1, "big")     # (a new object, filled after allocation)
-    _PLAIN_TEXTS[id(value)] = value
-    if len(_PLAIN_TEXTS) >= _prune_at:
-        # Forget the strings no key holds any more (only this table refers to them).
-        # (embedded servers in other threads may prune too: nothing here may fail)
-        for ident in list(_PLAIN_TEXTS):
-            held = _PLAIN_TEXTS.get(ident)
-            if held is not None and _getrefcount(held) <= 3:   # (table, held, argument)
-                _PLAIN_TEXTS.pop(ident, None)
-        _prune_at = max(1024, 2 * len(_PLAIN_TEXTS))
-    return value
+    a one-byte string comes back as a copy of its own (a later SET of the same digit
+    must read as int again)."""
+    return _mark(_own_copy(value) if len(value) == 1 else value, "plain")
+
+
+def private_integer(value: bytes) -> bytes:
+    """A copy of ``value`` (an integer string) that reads as an integer of its own, not
+    a shared one (OBJECT REFCOUNT 1), for another key to hold: COPY's."""
+    return _mark(_own_copy(value), "private")
+
+
+def marked(value: Any) -> Optional[str]:
+    """"plain", "private" or None: see _MARKED."""
+    entry = _MARKED.get(id(value))
+    return entry[1] if entry is not None and entry[0] is value else None
 
 
 def _string_encoding(value: Any, config: Any) -> str:
     if value.__class__ is bytearray:
         return "raw"       # grown in place by APPEND/SETRANGE/SETBIT: Redis says raw
-    if len(value) <= 20 and _PLAIN_TEXTS.get(id(value)) is not value:
+    if len(value) <= 20 and marked(value) != "plain":
         from ..args import to_int
         if to_int(value) is not None:
             return "int"
