@@ -10,7 +10,7 @@ from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, OK, OK_BYTES, integer_run
 from ..evict import stamps_count
-from ..datatypes.names import plain_text
+from ..datatypes.names import plain_text, reads_as_integer
 from ..longdouble import format_long_double, overflows, parse_long_double, to_extended
 from ..notify import notify
 from . import OWN_LOOP_ARGS, command, count_accesses, lookup, one_key_run_end
@@ -705,7 +705,7 @@ def incrbyfloat(client, args: List[bytes]):
     if overflows(result):
         raise CommandError(errors.INCR_FLOAT_NAN)
     text = format_long_double(result)
-    if len(text) <= 20 and to_int(text) is not None:
+    if reads_as_integer(text):
         text = plain_text(text)     # an embstr in Redis, not an integer (names.py)
     db.set(key, text, keep_ttl=True, looked_up=True)
     notify(db, "$", b"incrbyfloat", key)

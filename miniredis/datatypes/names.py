@@ -82,13 +82,19 @@ def marked(value: Any) -> Optional[str]:
     return entry[1] if entry is not None and entry[0] is value else None
 
 
+def reads_as_integer(value: bytes) -> bool:
+    """Whether Redis's tryObjectEncoding would store ``value`` as an integer."""
+    if len(value) > 20:
+        return False
+    from ..args import to_int
+    return to_int(value) is not None
+
+
 def _string_encoding(value: Any, config: Any) -> str:
     if value.__class__ is bytearray:
         return "raw"       # grown in place by APPEND/SETRANGE/SETBIT: Redis says raw
-    if len(value) <= 20 and marked(value) != "plain":
-        from ..args import to_int
-        if to_int(value) is not None:
-            return "int"
+    if reads_as_integer(value) and marked(value) != "plain":
+        return "int"
     return "embstr" if len(value) <= 44 else "raw"
 
 
