@@ -93,12 +93,15 @@ class ScanIndex:
         return position
 
     def scan(self, cursor: int, count: int,
-             matches: Optional[Callable[[bytes], bool]] = None) -> Tuple[int, List[bytes]]:
+             matches: Optional[Callable[[bytes], bool]] = None,
+             reclaim: bool = True) -> Tuple[int, List[bytes]]:
         """Walk about ``count`` keys from ``cursor``; return the next cursor (0 when the
         walk is complete) and those walked keys that pass ``matches`` and are live.
 
         As in Redis, the pattern is applied first and only matching keys are checked
         for expiry (and reclaimed if expired); keys failing the pattern stay untouched.
+        Without ``reclaim`` expired keys are returned too, for a caller that looks
+        each one up itself (SCAN's TYPE filter).
         """
         slots = self._slots
         position = self._resume(cursor)
@@ -116,7 +119,7 @@ class ScanIndex:
             walked += 1
             if matches is not None and not matches(key):
                 continue
-            if expires:
+            if expires and reclaim:
                 deadline = expires.get(key)
                 if deadline is not None and deadline <= now:
                     epoch = self._epoch

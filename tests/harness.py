@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 Command = Union[str, bytes, Sequence[Union[str, bytes, int]]]
 
@@ -396,9 +396,12 @@ class Differ:
 
     def __init__(self, real_port: int, mini_port: int) -> None:
         self.ports = {"redis": real_port, "miniredis": mini_port}
+        # per port: how the last replies() moved INFO's keyspace_hits/keyspace_misses
+        self.lookups: Dict[int, Optional[Tuple[int, int]]] = {}
 
     def replies(self, port: int, commands: Sequence[Any], protocol: int,
                 db: int = 9) -> List[bytes]:
+        before = _lookup_counts(port)
         conn = RawConnection(port)
         try:
             if protocol == 3:
@@ -416,6 +419,9 @@ class Differ:
                     out.append(raw[:1])
                 else:
                     out.append(raw)
+            after = _lookup_counts(port)
+            self.lookups[port] = None if before is None or after is None else (
+                after[0] - before[0], after[1] - before[1])
             return out
         finally:
             conn.close()
@@ -432,9 +438,44 @@ class Differ:
                 assert got == want, (
                     "RESP%d reply #%d to %r differs:\n  redis:     %r\n  miniredis: %r"
                     % (protocol, i, shown, want, got))
+            self.check_lookups(commands, protocol)
             if protocol == protocols[0]:
                 result = expected
         return result
+
+    def check_lookups(self, commands: Sequence[Any], protocol: int) -> None:
+        """Assert the last :meth:`replies` on each server moved keyspace_hits and
+        keyspace_misses alike: reads that look a key up count, even ones refused after
+        the lookup, as Redis does (skipped for a sequence that runs CONFIG RESETSTAT)."""
+        want = self.lookups.get(self.ports["redis"])
+        got = self.lookups.get(self.ports["miniredis"])
+        if want is None or got is None or _resets_stats(commands):
+            return
+        assert got == want, (
+            "RESP%d keyspace (hits, misses) after %r differ:\n  redis:     %r\n"
+            "  miniredis: %r" % (protocol, commands, want, got))
+
+
+def _resets_stats(commands: Sequence[Any]) -> bool:
+    """Whether a sequence runs CONFIG RESETSTAT (its lookups are then not a delta)."""
+    return any(b"RESETSTAT" in b" ".join(to_args(
+        command.command if isinstance(command, (Unordered, SameType)) else command)).upper()
+        for command in commands)
+
+
+def _lookup_counts(port: int) -> Optional[Tuple[int, int]]:
+    """INFO's (keyspace_hits, keyspace_misses) of the server at ``port``, or None when
+    it cannot say (stopped, or refusing a new connection's INFO)."""
+    try:
+        conn = RawConnection(port)
+        try:
+            info = conn.call("INFO", "stats").decode(errors="replace")
+        finally:
+            conn.close()
+        fields = dict(line.split(":", 1) for line in info.split("\r\n") if ":" in line)
+        return int(fields["keyspace_hits"]), int(fields["keyspace_misses"])
+    except (OSError, KeyError, ValueError, ConnectionError):
+        return None
 
 
 # -- scenarios over several connections ------------------------------------------------

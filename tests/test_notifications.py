@@ -89,7 +89,10 @@ CASES = {
               "BZPOPMIN y 1", "BZPOPMAX y 1", "ZSCORE nothing a"],
     "keymiss": ["GET nothing", "MGET a b", "SET a 1", "GET a", "STRLEN nothing",
                 "GETRANGE nothing 0 1", "LRANGE nothing 0 1", "HGET nothing f",
-                "SMEMBERS nothing", "HGETALL nothing", "SCARD nothing"],
+                "SMEMBERS nothing", "HGETALL nothing", "SCARD nothing",
+                # looked up before their arguments are refused, as in Redis
+                "LINDEX nothing x", "XAUTOCLAIM nothing g c x 0",
+                "XAUTOCLAIM nothing g c 0 0 COUNT 0"],
 }
 
 
@@ -97,6 +100,25 @@ CASES = {
 def test_events_of_commands(differ, name):
     flags = "KEA" if name != "keymiss" else "KEm"
     compare_scenario(differ, _events(CASES[name], flags=flags), protocols=(2,))
+
+
+def test_scan_type_looks_up_expired_keys(differ):
+    """SCAN's TYPE filter looks each walked key up (Redis's lookupKeyReadWithFlags):
+    an expired key is reclaimed there (expired, then keymiss), and TYPE none lists its
+    name, since the expiry check after it finds the key gone (Redis 7.0)."""
+    commands = ["SET e 1 PX 20", "SET s 1", "sleep", "SCAN 0 TYPE none", "DBSIZE",
+                "SET e 1 PX 20", "sleep", "SCAN 0 TYPE string", "DBSIZE",
+                "SET e 1 PX 20", "sleep", "SCAN 0 TYPE none MATCH s", "DBSIZE",
+                "SCAN 0 TYPE NONE", "DBSIZE", "SCAN 0 TYPE list"]
+    try:
+        compare_scenario(differ, _events(commands, flags="KEAm",
+                                         setup=["DEBUG SET-ACTIVE-EXPIRE 0"]),
+                         protocols=(2,))
+    finally:
+        for port in differ.ports.values():
+            conn = connect(port)
+            conn.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            conn.close()
 
 
 @pytest.mark.parametrize("flags", ["KEA", "K$", "El", "Kg", "KEx", "Ex", "KEn", "KEA$n", "E"])

@@ -407,7 +407,9 @@ def test_xautoclaim(differ):
         "XAUTOCLAIM s g c 0 0 COUNT 922337203685477580", "XAUTOCLAIM s g c 0 0 COUNT 576460752303423487",
         "XAUTOCLAIM s g c 0 0 COUNT", "XAUTOCLAIM s g c 0 0 FOO", "XAUTOCLAIM s nog c 0 0",
         "XAUTOCLAIM missing g c 0 0", "XAUTOCLAIM s g c 0 (18446744073709551615-18446744073709551615",
-        "SET str v", "XAUTOCLAIM str g c 0 0", "XAUTOCLAIM str g c 0 x", "XAUTOCLAIM s g c 0")
+        "SET str v", "XAUTOCLAIM str g c 0 0", "XAUTOCLAIM str g c 0 x", "XAUTOCLAIM s g c 0",
+        "XAUTOCLAIM str g c x 0", "XAUTOCLAIM str g c 0 0 COUNT 0", "XAUTOCLAIM str g c 0 0 FOO",
+        "XAUTOCLAIM missing g c x 0", "XAUTOCLAIM missing g c 0 0 JUSTID FOO")
 
 
 def test_xautoclaim_attempts_and_deleted_count(differ):
@@ -496,6 +498,7 @@ def _masked_check(differ, *commands):
         got = differ.replies(differ.ports["miniredis"], commands, protocol)
         for command, w, g in zip(commands, want, got):
             assert _masked(g) == _masked(w), (protocol, command, w, g)
+        differ.check_lookups(commands, protocol)
 
 
 def test_xinfo_full_and_consumers_masked(differ):

@@ -488,7 +488,8 @@ def _debug_packed_threshold(client, args: List[bytes]):
 
 
 def _encoded_object(client, key: bytes) -> Any:
-    value = client.db.peek(key)
+    # objectCommandLookupOrReply, as OBJECT: a hit or a miss, no keymiss event
+    value = client.db.peek_read(key, notify_miss=False)
     if value is None:
         raise CommandError(errors.NO_SUCH_KEY)
     return encoding_of(value, client.state.config)

@@ -128,9 +128,21 @@ def scan(client, args: List[bytes]):
     cursor = parse_cursor(args[1])
     matches, count, wanted_type = parse_scan_options(args, 2, allow_type=True)
     db = client.db
-    next_cursor, found = db.scan(cursor, count, matches)
-    if wanted_type is not None:
-        found = [key for key in found if type_name(db.peek_read(key)) == wanted_type]
+    if wanted_type is None:
+        next_cursor, found = db.scan(cursor, count, matches)
+        return [b"%d" % next_cursor, found]
+    # Redis looks each walked key up for its type (a hit, or a miss that reclaims an
+    # expired key) before the expiry check, which then finds a reclaimed key gone:
+    # TYPE none lists expired keys' names, as Redis 7.0 does.
+    next_cursor, walked = db.scan(cursor, count, matches, reclaim=False)
+    found = []
+    for key in walked:
+        value = db.peek_read(key)
+        if type_name(value) != wanted_type:
+            continue
+        if value is None and key in db.index:
+            continue        # logically expired but kept (a replica's, or paused)
+        found.append(key)
     return [b"%d" % next_cursor, found]
 
 

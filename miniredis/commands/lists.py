@@ -368,10 +368,10 @@ lookup(b"lrange").run = _range_run
 @command("lindex", 3, "readonly", keys=(1, 1, 1), group="list", since="1.0.0",
          summary="Returns an element from a list by its index.")
 def lindex(client, args: List[bytes]):
-    index = parse_int(args[2])
-    values = _read_list(client, args[1])
+    values = _read_list(client, args[1])    # first, as Redis: nil for a missing key
     if values is None:
         return None
+    index = parse_int(args[2])
     if index < 0:
         index += len(values)
     if 0 <= index < len(values):

@@ -197,8 +197,16 @@ def xack(client, args: List[bytes]):
     return acknowledged
 
 
-def _group_or_nogroup(client, args: List[bytes]) -> Tuple[Stream, Group]:
-    stream = _lookup(client, args[1])
+def _group_or_nogroup(client, args: List[bytes],
+                      looked_up: Any = False) -> Tuple[Stream, Group]:
+    """The stream at args[1] and its group args[2], else WRONGTYPE or NOGROUP.
+    ``looked_up``: the value a caller already read at the key (None if missing)."""
+    if looked_up is False:
+        stream = _lookup(client, args[1])
+    elif looked_up is not None and looked_up.__class__ is not Stream:
+        raise CommandError(errors.WRONGTYPE)
+    else:
+        stream = looked_up
     group = stream.groups.get(args[2]) if stream is not None else None
     if group is None:
         raise CommandError(errors.STREAM_NOGROUP.format(_text(args[1]), _text(args[2])))
@@ -382,6 +390,9 @@ def xclaim(client, args: List[bytes]):
          summary="Changes (or acquires) ownership of messages in a consumer group, as if "
                  "the messages were delivered to the specified consumer.")
 def xautoclaim(client, args: List[bytes]):
+    # Redis looks the key up before parsing the arguments (a hit or a miss, an
+    # access, even when they are refused) and checks its type after.
+    value = client.db.get_read(args[1])
     min_idle = max(parse_int(args[4], errors.XAUTOCLAIM_MIN_IDLE), 0)
     start = _interval_start(args[5])
     count = 100
@@ -401,7 +412,7 @@ def xautoclaim(client, args: List[bytes]):
         else:
             raise CommandError(errors.SYNTAX)
         j += 1
-    stream, group = _group_or_nogroup(client, args)
+    stream, group = _group_or_nogroup(client, args, value)
     if count * 16 > _memory_limit():
         raise CommandError(errors.XAUTOCLAIM_NO_MEMORY)
     attempts = count * 10
