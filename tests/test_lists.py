@@ -44,7 +44,7 @@ def test_index_set_insert(differ):
     differ.check(
         "RPUSH l a b c b a", "LINDEX l 0", "LINDEX l -1", "LINDEX l 5", "LINDEX l -6",
         "LINDEX l x", "LINDEX missing 0", "LINDEX missing x", "SET str v", "LINDEX str x",
-        "LSET l 1 B", "LSET l -1 A", "LSET l 5 x",
+        "LSET missing x y", "LSET str x y", "LSET l 1 B", "LSET l -1 A", "LSET l 5 x",
         "LSET l -6 x", "LSET missing 0 x", "LSET l x y", "LRANGE l 0 -1",
         "LINSERT l BEFORE b X", "LINSERT l after A Y", "LINSERT l before nothere z",
         "LINSERT l middle a z", "LINSERT missing before a b", "LRANGE l 0 -1")

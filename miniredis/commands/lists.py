@@ -383,10 +383,10 @@ def lindex(client, args: List[bytes]):
          summary="Sets the value of an element in a list by its index.")
 def lset(client, args: List[bytes]):
     key = args[1]
-    index = parse_int(args[2])
-    values = get_list(client, key)
+    values = get_list(client, key)      # first, as Redis: no such key, then the index
     if values is None:
         raise CommandError(errors.NO_SUCH_KEY)
+    index = parse_int(args[2])
     if index < 0:
         index += len(values)
     if not 0 <= index < len(values):
