@@ -27,7 +27,7 @@ from .monitor import feed as monitor_feed, shown as monitor_shown
 from .protocol import BULK_HEADS, CRLF, OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
 from .security.outputlimits import close_if_over
 from .output import ReplyWriter
-from .parsing import RequestParser
+from .parsing import RequestParser, request_sizes
 from .runs import run_alike
 from .querybuf import on_held as querybuf_held, on_read as querybuf_read
 
@@ -55,7 +55,8 @@ class Client(RequestParser, ReplyWriter, RequestGate):
     # lone request's read (PING 26,406 -> 24,813; GET 30,718 -> 29,229). The bases keep
     # a __dict__, so an attribute not listed here (a subclass's) still works.
     __slots__ = (
-        "_deferred", "_flush_scheduled", "_held", "_loop", "_over_soft_limit_since",
+        "_deferred", "_flush_scheduled", "_held", "_held_bytes", "_loop",
+        "_over_soft_limit_since",
         "_pending", "_pending_inline", "_read_len", "_read_start", "_read_watcher",
         "_ready", "_scan_left", "_scan_pos", "_unsent", "_write_watcher", "addr",
         "authenticated", "blocked", "closed", "closing", "created", "db", "encoder",
@@ -133,6 +134,9 @@ class Client(RequestParser, ReplyWriter, RequestGate):
         self.blocked: Any = None        # the blocking.Waiter while parked in BLPOP & co.
         self.no_blocking = False        # inside EXEC or a script: never park
         self._held: List[List[bytes]] = []  # requests waiting for the client to unblock
+        # Their size in Redis's query buffer, which parses nothing while the client is
+        # blocked or paused (CLIENT LIST qbuf; client-query-buffer-limit applies)
+        self._held_bytes = 0
         self.reader = hiredis.Reader()
         self._pending = bytearray()     # bytes of a request not complete yet
         self._pending_inline = False
@@ -351,7 +355,16 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                 return
             if self.blocked is not None or self._held:
                 self._held.extend(requests)     # run once the client is released
+                self._held_bytes += request_sizes(requests, 0)
                 requests = ()
+                if self._held_bytes + len(self._pending) > \
+                        self.state.config.values["client-query-buffer-limit"]:
+                    # (Redis keeps it all unparsed in the query buffer, and closes
+                    # a client whose buffer passes the limit, blocked or not)
+                    self.state.log("warning", "Closing client that reached max query "
+                                   "buffer length: %s" % self.addr)
+                    self.close()
+                    return
             self.in_callback = True
             self.run_requests(requests)
             self.in_callback = False
@@ -405,6 +418,7 @@ class Client(RequestParser, ReplyWriter, RequestGate):
         if self.closed or self.blocked is not None or not self._held:
             return
         held, self._held = self._held, []
+        self._held_bytes = 0    # (what blocks again is held again, and counted)
         self.in_callback = True
         try:
             self.run_requests(held)
@@ -500,6 +514,7 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                         # CLIENT PAUSE holds this request: it and the rest of the
                         # pipeline wait for the pause to end.
                         self._held[1:1] = requests[done:]
+                        self._held_bytes += request_sizes(requests, done)
                         done -= 1
                         break
                     continue
@@ -578,6 +593,7 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                 self.blocked.duration = elapsed  # SLOWLOG and latency sample when served
                 # No reply now; the rest of the pipeline waits for the release.
                 self._held[:0] = requests[done:]
+                self._held_bytes += request_sizes(requests, done)
                 break
             if cmd.changes_config:
                 track = state.config.dispatch[1]   # as Redis: read after the call

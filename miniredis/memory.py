@@ -52,9 +52,10 @@ class Memory:
         is_replica = self.state.replicas.is_replica
         for client in self.state.clients.values():
             if not is_replica(client):
-                # (an incomplete request's arguments already read count: Redis has
-                # made them objects)
+                # (an incomplete request's arguments already read count, and a
+                # blocked command's: Redis has made them objects)
                 total += client_memory(client, argv_memory(client) if client._pending
+                                       or client.blocked is not None or client._held
                                        else (0, 0))
         self.clients = total
         self.clients_stale = False

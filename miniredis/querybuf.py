@@ -323,8 +323,13 @@ class ClientsCron:
 
 def argv_memory(client: Any, args: Any = None) -> Tuple[int, int]:
     """(argv_len_sum, argc) of CLIENT LIST's argv-mem: the running command's
-    arguments (``args``, for the client asking), or those of an incomplete request
-    already read in full."""
+    arguments (``args``, for the client asking), a blocked or paused command's
+    (Redis keeps them until it runs), or those of an incomplete request already read
+    in full."""
+    if args is None and client.blocked is not None:
+        args = client.blocked.args
+    elif args is None and client._held and client.id in client.state.pause.postponed:
+        args = client._held[0]      # (the request CLIENT PAUSE holds)
     if args is not None:
         return sum(len(arg) for arg in args), len(args)
     pending = client._pending

@@ -173,3 +173,58 @@ def test_size_classes():
     assert querybuf.malloc_size(0) == 8
     assert [querybuf.jemalloc_size(n) for n in (1, 9, 17, 129, 1025, 4097)] == [
         8, 16, 32, 160, 1280, 5120]
+
+
+@pytest.mark.parametrize("hold", ["blocked", "paused"])
+def test_blocked_and_paused_clients_keep_their_input_unparsed(ports, hold):
+    """While a client is blocked (BLPOP) or held by CLIENT PAUSE, Redis parses nothing
+    more: CLIENT LIST shows the waiting command's arguments (argv-mem, tot-mem) and
+    every byte sent after it, complete requests or not, as qbuf."""
+    first = ["BLPOP", "qb:list", "0"] if hold == "blocked" else ["SET", "qb:key", "value"]
+    with _clients(ports, hz=1) as pairs:
+        for pair in pairs:
+            if hold == "paused":
+                pair["admin"].call("CLIENT", "PAUSE", "100000", "WRITE")
+            pair["client"].send_raw(encode_command(first) + encode_command(["GET", "qb:key"]))
+        time.sleep(0.2)
+        try:
+            _same(pairs, *FIELDS)
+            for pair in pairs:
+                pair["client"].send_raw(encode_command(["LPUSH", "qb:other", "x" * 100]))
+                pair["client"].send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$3\r\nab")
+            time.sleep(0.2)
+            _same(pairs, *FIELDS)
+        finally:
+            for pair in pairs:
+                pair["admin"].call("CLIENT", "UNPAUSE")
+                pair["admin"].call("SELECT", "9")
+                pair["admin"].call("RPUSH", "qb:list", "x")
+                pair["client"].send_raw(b"c\r\n")
+        replies = [[p["client"].read_raw() for _ in range(4)] for p in pairs]
+        assert replies[1] == replies[0]
+        for pair in pairs:
+            pair["admin"].call("DEL", "qb:list", "qb:key", "qb:other", "x")
+
+
+def test_a_blocked_client_past_the_query_buffer_limit_is_closed(ports):
+    """Redis keeps a blocked client's input in its query buffer, whose limit closes
+    it; miniredis, which parses it into held requests, must not hold more."""
+    chunk = encode_command(["PING"]) * 10000
+    seen = []
+    for port in ports:
+        admin, client = RawConnection(port), RawConnection(port)
+        admin.call("CONFIG", "SET", "client-query-buffer-limit", "1mb")
+        try:
+            client.send("BLPOP", "qb:never", "0")
+            time.sleep(0.1)
+            try:
+                for _ in range(40):     # 5.6 MB
+                    client.send_raw(chunk)
+            except OSError:
+                pass                    # (closed while sending)
+            seen.append(client.closed_by_peer())
+        finally:
+            admin.call("CONFIG", "SET", "client-query-buffer-limit", "1gb")
+            admin.close()
+            client.close()
+    assert seen == [True, True]
