@@ -259,3 +259,42 @@ def test_keys_do_not_expire_during_exec(differ):
     differ.check("FLUSHALL", "MULTI", "SET k v PX 1", "DEBUG SLEEP 0.01", "EXISTS k",
                  "EVAL \"return redis.call('EXISTS', KEYS[1])\" 1 k", "EXISTS k",
                  "EXEC", "EXISTS k")
+
+
+def test_client_list_flags_of_watching_subscribed_and_blocked_clients(differ):
+    """CLIENT LIST's flags in Redis's order (P, x, b, t, d...): d once a watched key
+    changed, until EXEC, DISCARD, UNWATCH or RESET; and, as Redis, a client made dirty
+    watches nothing more (tot-mem drops, a later WATCH adds nothing)."""
+    import re
+    from tests.harness import parse_raw
+
+    def scenario(port, protocol, admin):
+        watcher, other = connect(port, protocol), connect(port, 3)
+        watcher_id = int(parse_raw(watcher.call("CLIENT", "ID"))[1])
+        other_id = int(parse_raw(other.call("CLIENT", "ID"))[1])
+
+        def fields(client_id):
+            listing = parse_raw(admin.call("CLIENT", "LIST", "ID", str(client_id)))[1]
+            return re.findall(rb"flags=\S+|multi=\S+|multi-mem=\S+|tot-mem=\S+", listing)
+        seen = [watcher.call("WATCH", "k", "k2", "k3"), fields(watcher_id)]
+        seen += [admin.call("SET", "k", "1"), fields(watcher_id),
+                 watcher.call("WATCH", "k4", "k5"), fields(watcher_id)]
+        seen += [watcher.call("UNWATCH"), fields(watcher_id)]
+        seen += [watcher.call("WATCH", "k"), admin.call("DEL", "k"), admin.call("SET", "k", "2"),
+                 watcher.call("MULTI"), fields(watcher_id), watcher.call("EXEC"),
+                 fields(watcher_id)]
+        seen += [watcher.call("WATCH", "k"), admin.call("FLUSHDB"), fields(watcher_id),
+                 watcher.call("RESET"), fields(watcher_id)]
+        # RESP3: subscribed, in MULTI, then blocked with tracking on
+        seen += [other.call("CLIENT", "TRACKING", "ON", "BCAST"),
+                 other.call("SUBSCRIBE", "ch"), other.call("WATCH", "w"),
+                 admin.call("SET", "w", "1"), other.read_raw(),   # (the invalidation)
+                 other.call("MULTI"), fields(other_id),
+                 other.call("DISCARD"), fields(other_id)]
+        other.send("BLPOP", "list", "0")
+        time.sleep(0.1)
+        seen += [fields(other_id), admin.call("RPUSH", "list", "x"), other.read_raw()]
+        watcher.close()
+        other.close()
+        return seen
+    compare_scenario(differ, scenario)

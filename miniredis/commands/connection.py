@@ -343,20 +343,23 @@ _TYPE_NAMES = {b"normal": b"normal", b"master": b"master", b"replica": b"replica
 
 
 def client_flags(client) -> str:
+    """CLIENT LIST's flags=, in Redis's order (catClientInfoString)."""
     flags = "O" if client.id in client.state.monitors else ""
     if client.state.replicas.is_replica(client):
         flags += "S"
     if client.kind == "master":
         flags += "M"
-    if client.blocked is not None or client.id in client.state.pause.postponed:
-        flags += "b"            # blocked, or held by CLIENT PAUSE
-    if client.multi is not None:
-        flags += "x"
     if client.subscribed:
         flags += "P"
+    if client.multi is not None:
+        flags += "x"
+    if client.blocked is not None or client.id in client.state.pause.postponed:
+        flags += "b"            # blocked, or held by CLIENT PAUSE
     mode = client.tracking
     if mode is not None:
         flags += "t" + ("R" if mode.broken else "") + ("B" if mode.bcast else "")
+    if client.watch_dirty:
+        flags += "d"            # a watched key changed: EXEC will fail
     if client.unix:
         flags += "U"
     if client.no_evict:

@@ -78,11 +78,14 @@ class Watches:
         if not clients:
             return
         entry = (db.id, key)
-        for client in clients:
+        for client in list(clients):    # (a client made dirty leaves the set)
             if client.watched.get(entry) and key not in db.data:
                 # Watched while already expired, and now deleted: logically unchanged.
                 client.watched[entry] = False
                 continue
+            # As Redis's touchWatchedKey: once dirty, nothing else it watches can
+            # matter, so it watches nothing more (CLIENT LIST's tot-mem, flag d).
+            self.unwatch_all(client)
             client.watch_dirty = True
 
     def db_replaced(self, db: "Database", replacement: Optional["Database"]) -> None:
@@ -150,8 +153,14 @@ def _watches(state: "ServerState") -> Watches:
 def _reset_client(client: "Client") -> None:
     # RESET: leave any transaction and forget every watched key.
     _end_multi(client)
+    _forget_watches(client)
+
+
+def _forget_watches(client: "Client") -> None:
+    """UNWATCH, and the end of a transaction: no keys watched, not dirty."""
     if client.watched:
         _watches(client.state).unwatch_all(client)
+    client.watch_dirty = False
 
 
 def _end_multi(client: "Client") -> None:
@@ -181,8 +190,7 @@ def queue_command(client: "Client", cmd: Command, args: List[bytes]) -> bool:
 def exec_abort(client: "Client", message: str) -> str:
     """EXEC itself was refused (arity, auth): the transaction ends; the reply's text."""
     _end_multi(client)
-    if client.watched:
-        _watches(client.state).unwatch_all(client)
+    _forget_watches(client)
     if message.startswith("ERR "):
         message = message[4:]
     return errors.EXECABORT_BECAUSE + message
@@ -213,8 +221,7 @@ def discard(client: "Client", args: List[bytes]) -> Any:
     if client.multi is None:
         raise CommandError(errors.DISCARD_WITHOUT_MULTI)
     _end_multi(client)
-    if client.watched:
-        _watches(client.state).unwatch_all(client)
+    _forget_watches(client)
     return OK
 
 
@@ -226,12 +233,13 @@ def exec_(client: "Client", args: List[bytes]) -> Any:
     queued = client.multi
     aborted = client.multi_error
     _end_multi(client)
-    dirty = False
+    dirty = client.watch_dirty
     if client.watched:
         watches = _watches(client.state)
-        dirty = client.watch_dirty or watches.expired_since_watch(client)
+        dirty = dirty or watches.expired_since_watch(client)
         # Unwatch before running: the transaction's own writes touch nothing.
         watches.unwatch_all(client)
+    client.watch_dirty = False
     if aborted:
         raise CommandError(errors.EXECABORT)
     if dirty:
@@ -271,6 +279,8 @@ def _run_queued(client: "Client", queued: List[List[bytes]]) -> Raw:
 def watch(client: "Client", args: List[bytes]) -> Any:
     if client.multi is not None:
         raise CommandError(errors.WATCH_IN_MULTI)
+    if client.watch_dirty:
+        return OK       # (as Redis: no point watching more, EXEC will fail)
     watches = _watches(client.state)
     db = client.db
     for key in args[1:]:
@@ -281,6 +291,5 @@ def watch(client: "Client", args: List[bytes]) -> Any:
 @command("unwatch", 1, "noscript loading stale fast allow_busy", group="transactions",
          since="2.2.0", summary="Forget about all watched keys")
 def unwatch(client: "Client", args: List[bytes]) -> Any:
-    if client.watched:
-        _watches(client.state).unwatch_all(client)
+    _forget_watches(client)
     return OK
