@@ -5,9 +5,11 @@ tries the combinations nobody writes down: each case is one key command (from th
 real server's COMMAND, so new commands join by themselves) with arguments drawn from
 numbers, words, key names and the command's own option words (its COMMAND DOCS
 tokens), run where ``k`` and ``k2`` hold values of random types. Both servers must
-give the same reply and leave the same traces: keyspace hits and misses, access
-counts (OBJECT FREQ under allkeys-lfu counting every access), keyspace events,
-DEBUG DIGEST, the kind of TTL, and INFO's commandstats and errorstats. It found
+give the same reply and leave the same traces: keyspace hits and misses, expired
+keys, the changes counted towards a save (rdb_changes_since_last_save), INFO
+keyspace, access counts (OBJECT FREQ under allkeys-lfu counting every access),
+keyspace events, DEBUG DIGEST, the kind of TTL, and INFO's commandstats and
+errorstats. It found
 commands that Redis refuses only after looking their key up (LINDEX, LSET,
 XAUTOCLAIM), whose replies and counts differed.
 
@@ -139,9 +141,11 @@ def _traces(port: int, cases: Sequence[Any]) -> List[Any]:
             if args[0] == "multi":
                 conn.call("DISCARD")
             conn.call("SELECT", "9")    # (a SELECT or MOVE among the cases)
-            stats = conn.call("INFO", "stats").decode()
-            counts = re.findall(r"keyspace_(?:hits|misses):\d+|total_error_replies:\d+",
-                                stats)
+            stats = conn.call("INFO", "stats").decode() + \
+                conn.call("INFO", "persistence").decode() + conn.call("INFO", "keyspace").decode()
+            counts = re.findall(r"keyspace_(?:hits|misses):\d+|total_error_replies:\d+|"
+                                r"expired_keys:\d+|rdb_changes_since_last_save:\d+|"
+                                r"db\d+:keys=\d+,expires=\d+", stats)
             calls = sorted(re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", line)
                            for line in conn.call("INFO", "commandstats").decode().split()
                            if line.startswith("cmdstat_") and
