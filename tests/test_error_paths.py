@@ -4,7 +4,8 @@ The hand-written differential tests try each command's documented errors; this o
 tries the combinations nobody writes down: each case is one key command (from the
 real server's COMMAND, so new commands join by themselves) with arguments drawn from
 numbers, words, key names and the command's own option words (its COMMAND DOCS
-tokens), run where ``k`` and ``k2`` hold values of random types. Both servers must
+tokens), run where ``k`` and ``k2`` hold values of random types, alone, queued in
+MULTI/EXEC or called from a script (redis.pcall). Both servers must
 give the same reply and leave the same traces: keyspace hits and misses, expired
 keys, the changes counted towards a save (rdb_changes_since_last_save), INFO
 keyspace, access counts (OBJECT FREQ under allkeys-lfu counting every access),
@@ -43,6 +44,8 @@ WORDS = ["x", "-1", "0", "1", "2", "nan", "*", "a", "k", "k2", "k2", "f", "1-1"]
 SKIPPED = {"migrate", "restore-asking", "wait", "eval", "evalsha", "eval_ro",
            "evalsha_ro", "fcall", "fcall_ro", "debug", "memory|usage", "xread",
            "xreadgroup"}
+# How a case runs: alone, queued in MULTI/EXEC, or from a script (redis.pcall).
+WAYS = ["plain", "plain", "plain", "transaction", "script"]
 SETTINGS = ("maxmemory", "1gb", "maxmemory-policy", "allkeys-lfu", "lfu-log-factor", "0",
             "lfu-decay-time", "0", "notify-keyspace-events", "KEAmn")
 RESTORED = ("maxmemory", "0", "maxmemory-policy", "noeviction", "lfu-log-factor", "10",
@@ -119,7 +122,10 @@ def _cases(commands: Sequence[Any], rng: random.Random, count: int) -> List[Any]
                                        args[-1].upper() == "PX"):
                 word += "00000"
             args.append(word)
-        cases.append((rng.choice(list(SETUPS)), rng.choice(list(SETUPS)), args))
+        way = rng.choice(WAYS)
+        if way == "script":
+            args = ["EVAL", "return redis.pcall(unpack(ARGV))", "0"] + args
+        cases.append((rng.choice(list(SETUPS)), rng.choice(list(SETUPS)), args, way))
     return cases
 
 
@@ -129,7 +135,7 @@ def _traces(port: int, cases: Sequence[Any]) -> List[Any]:
         conn.call("SELECT", "9")
         events.call("PSUBSCRIBE", "__key*@9__:*")
         out = []
-        for kind, other, args in cases:
+        for kind, other, args, way in cases:
             conn.call("FLUSHALL")
             for key, setup in (("k", SETUPS[kind]), ("k2", SETUPS[other])):
                 if setup:
@@ -137,8 +143,14 @@ def _traces(port: int, cases: Sequence[Any]) -> List[Any]:
             conn.call("CONFIG", "RESETSTAT")
             conn.call("PUBLISH", "__keyspace@9__:start", "")
             replies_until(events, b"__keyspace@9__:start")
-            reply = conn.call(*args)
-            if args[0] == "multi":
+            if way == "transaction":
+                # (MULTI's reply, then the queued one, then EXEC's)
+                reply = conn.call("MULTI") + conn.call(*args) + conn.call("EXEC")
+                if args[0] == "multi":
+                    conn.call("DISCARD")
+            else:
+                reply = conn.call(*args)
+            if args[0] == "multi" and way != "transaction":
                 conn.call("DISCARD")
             conn.call("SELECT", "9")    # (a SELECT or MOVE among the cases)
             stats = conn.call("INFO", "stats").decode() + \
@@ -188,9 +200,9 @@ def test_key_commands_with_odd_arguments(differ):
         want, got = _traces(real, cases), _traces(mini, cases)
     finally:
         _configure((real, mini), RESTORED)
-    for (kind, other, args), expected, actual in zip(cases, want, got):
+    for (kind, other, args, way), expected, actual in zip(cases, want, got):
         for what in expected:
             assert actual[what] == expected[what], (
-                "MINIREDIS_AUDIT_SEED=%d: %s differ after %r (k a %s, k2 a %s)\n"
+                "MINIREDIS_AUDIT_SEED=%d: %s differ after %r (%s; k a %s, k2 a %s)\n"
                 "  redis:     %r\n  miniredis: %r"
-                % (seed, what, args, kind, other, expected[what], actual[what]))
+                % (seed, what, args, way, kind, other, expected[what], actual[what]))
