@@ -5,14 +5,13 @@ tries the combinations nobody writes down: each case is one key command (from th
 real server's COMMAND, so new commands join by themselves) with arguments drawn from
 numbers, words, key names and the command's own option words (its COMMAND DOCS
 tokens), run where ``k`` and ``k2`` hold values of random types, alone, queued in
-MULTI/EXEC or called from a script (redis.pcall). Both servers must
-give the same reply and leave the same traces: keyspace hits and misses, expired
-keys, the changes counted towards a save (rdb_changes_since_last_save), INFO
-keyspace, access counts (OBJECT FREQ under allkeys-lfu counting every access),
-keyspace events, DEBUG DIGEST, the kind of TTL, and INFO's commandstats and
-errorstats. It found
-commands that Redis refuses only after looking their key up (LINDEX, LSET,
-XAUTOCLAIM), whose replies and counts differed.
+MULTI/EXEC or called from a script (redis.pcall). Both servers must give the same
+reply and leave the same traces: keyspace hits and misses, expired keys, the changes
+counted towards a save (rdb_changes_since_last_save), INFO keyspace, access counts
+(OBJECT FREQ under allkeys-lfu counting every access), keyspace events, DEBUG
+DIGEST, the kind of TTL, and INFO's commandstats and errorstats. It found commands
+that Redis refuses only after looking their key up (LINDEX, LSET, XAUTOCLAIM), whose
+replies and counts differed.
 
 Cases are drawn from a seed (MINIREDIS_AUDIT_SEED, else random, printed on failure);
 MINIREDIS_HYPOTHESIS_EXAMPLES scales their number (default 400).
