@@ -30,13 +30,21 @@ from tests.harness import RawConnection, replies_until
 # One member per collection where Redis would pick at random (SPOP, SRANDMEMBER,
 # ZRANDMEMBER, HRANDFIELD), and integers for the set: an intset's order is fixed, a
 # hash table's follows Redis's random hash seed.
-SETUPS: Dict[str, Any] = {
-    "string": ["SET", "k", "10"], "list": ["RPUSH", "k", "a", "b", "c"],
-    "hash": ["HSET", "k", "f", "1"], "set": ["SADD", "k", "1"],
-    "zset": ["ZADD", "k", "1", "a"], "stream": ["XADD", "k", "1-1", "f", "v"],
-    "none": None,
+# Bigger ones take Redis's other encodings (quicklist, skiplist, raw strings); a
+# stream has a consumer group (no pending entries: their delivery times differ).
+SETUPS: Dict[str, List[List[str]]] = {
+    "string": [["SET", "k", "10"]], "text": [["SET", "k", "x" * 60]],
+    "list": [["RPUSH", "k", "a", "b", "c"]],
+    "long list": [["RPUSH", "k"] + ["i%d" % i for i in range(150)]],
+    "hash": [["HSET", "k", "f", "1"]], "set": [["SADD", "k", "1"]],
+    "zset": [["ZADD", "k", "1", "a"]],
+    "big zset": [["ZADD", "k"] + [w for i in range(150) for w in (str(i), "m%d" % i)]],
+    "stream": [["XADD", "k", "1-1", "f", "v"], ["XADD", "k", "2-1", "f", "w"],
+               ["XGROUP", "CREATE", "k", "g", "0"]],
+    "none": [],
 }
-WORDS = ["x", "-1", "0", "1", "2", "nan", "*", "a", "k", "k2", "k2", "f", "1-1"]
+WORDS = ["x", "-1", "0", "1", "2", "nan", "*", "a", "k", "k2", "k2", "f", "1-1", "g", "c",
+         "+", "-", "(1", "[a", "3"]
 # Never run: they wait (blocking commands, WAIT), subscribe (shard channels are keys),
 # reach out (MIGRATE), run code, or answer from memory layouts miniredis does not
 # share (MEMORY USAGE, README).
@@ -137,8 +145,8 @@ def _traces(port: int, cases: Sequence[Any]) -> List[Any]:
         for kind, other, args, way in cases:
             conn.call("FLUSHALL")
             for key, setup in (("k", SETUPS[kind]), ("k2", SETUPS[other])):
-                if setup:
-                    conn.call(*[key if word == "k" else word for word in setup])
+                for command in setup:
+                    conn.call(*[key if word == "k" else word for word in command])
             conn.call("CONFIG", "RESETSTAT")
             conn.call("PUBLISH", "__keyspace@9__:start", "")
             replies_until(events, b"__keyspace@9__:start")
