@@ -188,6 +188,10 @@ class Blocking:
                 continue
             db = dbs[db_key[0]]
             key = db_key[1]
+            # One lookup per ready key, as Redis's handleClientsBlockedOnKeys (an
+            # access, and an expired key reclaimed); the waiters' serve functions
+            # peek at it, save what their command itself looks up again.
+            db.get(key)
             for waiter in list(queue):
                 if waiter.client.blocked is not waiter:
                     continue

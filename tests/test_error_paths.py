@@ -45,12 +45,14 @@ SETUPS: Dict[str, List[List[str]]] = {
 }
 WORDS = ["x", "-1", "0", "1", "2", "nan", "*", "a", "k", "k2", "k2", "f", "1-1", "g", "c",
          "+", "-", "(1", "[a", "3"]
-# Never run: they wait (blocking commands, WAIT), subscribe (shard channels are keys),
+# Never run: they wait (WAIT), subscribe (shard channels are keys),
 # reach out (MIGRATE), run code, or answer from memory layouts miniredis does not
 # share (MEMORY USAGE, README).
 SKIPPED = {"migrate", "restore-asking", "wait", "eval", "evalsha", "eval_ro",
-           "evalsha_ro", "fcall", "fcall_ro", "debug", "memory|usage", "xread",
-           "xreadgroup"}
+           "evalsha_ro", "fcall", "fcall_ro", "debug", "memory|usage"}
+# Blocking commands run with a timeout of 10 ms or a bad one: where it is.
+TIMEOUT_FIRST = {"blmpop", "bzmpop"}
+TIMEOUTS = ["0.01", "0.01", "0.01", "x", "-1", "nan"]
 # How a case runs: alone, queued in MULTI/EXEC, or from a script (redis.pcall).
 WAYS = ["plain", "plain", "plain", "transaction", "script"]
 SETTINGS = ("maxmemory", "1gb", "maxmemory-policy", "allkeys-lfu", "lfu-log-factor", "0",
@@ -82,9 +84,10 @@ def _tokens(arguments: Any, out: set) -> set:
     return out
 
 
-def _key_commands(port: int) -> List[Tuple[List[str], int, int, List[str]]]:
-    """(words naming it, arity, first key's position, its option words) for every
-    command and subcommand with a key, as the real server describes them."""
+def _key_commands(port: int) -> List[Tuple[List[str], int, int, List[str], bool]]:
+    """(words naming it, arity, first key's position (0: after a count), its option
+    words, whether it blocks) for every command and subcommand with a key, as the
+    real server describes them."""
     conn = redis.Connection(port=port)
     try:
         conn.send_command("COMMAND")
@@ -103,18 +106,23 @@ def _key_commands(port: int) -> List[Tuple[List[str], int, int, List[str]]]:
         entries = entry[9] if len(entry) > 9 and entry[9] else [entry]
         for name, arity, flags, first in (e[:4] for e in entries):
             name = _text(name)
-            if first <= 0 or name in SKIPPED or name.split("|")[0] in SKIPPED or \
-                    b"blocking" in flags or b"pubsub" in flags:
+            if first <= 0 and b"movablekeys" not in flags or name in SKIPPED or \
+                    name.split("|")[0] in SKIPPED or b"pubsub" in flags:
                 continue
-            found.append((name.split("|"), arity, first, options.get(name, [])))
+            found.append((name.split("|"), arity, first, options.get(name, []),
+                          b"blocking" in flags))
     return sorted(found)
 
 
 def _cases(commands: Sequence[Any], rng: random.Random, count: int) -> List[Any]:
     cases = []
     for _ in range(count):
-        words, arity, first, options = rng.choice(commands)
+        words, arity, first, options, blocking = rng.choice(commands)
         args = list(words)
+        if first <= 0:      # (keys after a count: SINTERCARD, ZUNION, LMPOP, XREAD...)
+            if args[0] in TIMEOUT_FIRST:
+                args.append("0.01")
+            args.append(rng.choice(["1", "1", "2", "0", "x"]))
         while len(args) < first:
             args.append(rng.choice(WORDS))
         args.append("k")
@@ -129,12 +137,39 @@ def _cases(commands: Sequence[Any], rng: random.Random, count: int) -> List[Any]
                                                    args[-1].upper() == "PX"):
                 word += "00000"
             args.append(word)
+        if args[0] in ("xread", "xreadgroup") and rng.random() < 0.6:
+            args = _stream_read(args[0], rng)
+        if blocking:
+            if args[0] in TIMEOUT_FIRST:
+                args[1] = rng.choice(TIMEOUTS)
+            elif args[0] in ("xread", "xreadgroup"):
+                for i in range(1, len(args) - 1):
+                    if args[i].upper() == "BLOCK":
+                        args[i + 1] = rng.choice(["10", "x", "-1"])
+            else:
+                args[-1] = rng.choice(TIMEOUTS)
         way = rng.choice(WAYS)
         if way == "script":
             args = ["EVAL", "return redis.pcall(unpack(ARGV))", "0"] + args
         way += " RESP%d" % rng.choice((2, 2, 3))
         cases.append((rng.choice(list(SETUPS)), rng.choice(list(SETUPS)), args, way))
     return cases
+
+
+def _stream_read(name: str, rng: random.Random) -> List[str]:
+    """An XREAD or XREADGROUP in its documented shape, with odd values here and there."""
+    args = [name] + (["GROUP", rng.choice(["g", "g", "x"]), "c"] if name == "xreadgroup" else [])
+    if rng.random() < 0.5:
+        args += ["COUNT", rng.choice(["1", "2", "0", "-1", "x"])]
+    if rng.random() < 0.5:
+        args += ["BLOCK", "10"]
+    if name == "xreadgroup" and rng.random() < 0.3:
+        args.append("NOACK")
+    keys = ["k"] if rng.random() < 0.7 else ["k", "k2"]
+    ids = [rng.choice(["0", ">", ">", "$", "1-1", "+", "x"]) for _ in keys]
+    if rng.random() < 0.1:
+        ids.pop()       # (an ID short)
+    return args + ["STREAMS"] + keys + ids
 
 
 def _traces(port: int, cases: Sequence[Any]) -> List[Any]:

@@ -741,3 +741,41 @@ def test_writes_count_one_access_per_lookup_as_redis(differ):
                     ["maxmemory", "0", "maxmemory-policy", "noeviction",
                      "lfu-log-factor", "10", "lfu-decay-time", "1"]):
         differ.check(*commands)
+
+
+def test_served_blocked_clients_count_accesses_as_redis(differ):
+    """A ready key is looked up once for all its waiters (handleClientsBlockedOnKeys);
+    a sorted set once more per client served (genericZpopCommand), BLMOVE's
+    destination once; a blocking pop that finds a sorted set at once looks it up
+    twice. Counted exactly: LFU with a log factor of 0 and no decay."""
+    cases = [(["BLPOP l 0", "BLPOP l 0"], "RPUSH l a b"),
+             (["BZPOPMIN z 0", "BZMPOP 0 1 z MAX"], "ZADD z 1 a 2 b"),
+             (["BLMOVE l d LEFT RIGHT 0", "BRPOP l 0"], "RPUSH l a b c"),
+             (["BRPOPLPUSH l l 0"], "RPUSH l a"),
+             (["XREAD BLOCK 0 STREAMS s $", "BLMPOP 0 1 l LEFT"], "XADD s 1-1 f v")]
+
+    def scenario(port, protocol, admin):
+        seen = []
+        for blockers, feeder in cases:
+            admin.call("FLUSHALL")
+            waiting = []
+            for blocker in blockers:
+                conn = connect(port, protocol)
+                conn.send(*blocker.split())
+                waiting.append(conn)
+                time.sleep(0.05)
+            seen.append(admin.call(*feeder.split()))
+            time.sleep(0.05)
+            for key in ("l", "z", "d", "s"):
+                seen.append(admin.call("OBJECT", "FREQ", key))
+            for conn in waiting:
+                conn.close()
+        seen += [admin.call("ZADD", "z", "1", "a", "2", "b", "3", "c"),
+                 admin.call("BZPOPMIN", "z", "0"), admin.call("OBJECT", "FREQ", "z"),
+                 admin.call("BZMPOP", "0", "1", "z", "MAX"), admin.call("OBJECT", "FREQ", "z")]
+        return seen
+    with configured(differ, ["maxmemory", "1gb", "maxmemory-policy", "allkeys-lfu",
+                             "lfu-log-factor", "0", "lfu-decay-time", "0"],
+                    ["maxmemory", "0", "maxmemory-policy", "noeviction",
+                     "lfu-log-factor", "10", "lfu-decay-time", "1"]):
+        compare_scenario(differ, scenario)

@@ -98,7 +98,9 @@ def test_blocking_immediate_and_errors(differ):
         "BRPOPLPUSH l d 0", "BLMOVE l d RIGHT LEFT 0", "BLMOVE l d UP LEFT 0",
         "BLMOVE l d LEFT LEFT -1", "BRPOPLPUSH missing d 0.01", "BLMPOP 0.01 1 missing LEFT",
         "RPUSH l x y z", "BLMPOP 0 2 missing l RIGHT COUNT 2", "BLMPOP -1 1 l LEFT",
-        "BLMPOP 0 0 l LEFT", "BLMPOP 0 1 l LEFT COUNT 0", "BLPOP missing 0.01")
+        "BLMPOP 0 0 l LEFT", "BLMPOP 0 1 l LEFT COUNT 0", "BLPOP missing 0.01",
+        # the timeout is read after the rest, as in Redis
+        "BLMPOP nan 1 l UP", "BLMPOP -1 1 l LEFT x", "BLMPOP x 0 l LEFT", "BLMPOP x 1 l LEFT")
 
 
 # -- several connections -------------------------------------------------------------

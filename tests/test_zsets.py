@@ -361,7 +361,9 @@ def test_blocking_immediate_and_errors(differ):
         "BZMPOP 0 2 missing z MIN COUNT 10", "BZMPOP 0.01 1 missing MIN",
         "BZMPOP -1 1 z MIN", "BZMPOP x 1 z MIN", "BZMPOP 0 0 z MIN",
         "BZMPOP 0 1 z MIN COUNT 0", "BZMPOP 0 1 z UP", "BZMPOP 0 2 missing s MIN",
-        "BZMPOP 0 1 s MIN", "BZPOPMAX z")
+        "BZMPOP 0 1 s MIN", "BZPOPMAX z",
+        # the timeout is read after the rest, as in Redis
+        "BZMPOP nan 1 z UP", "BZMPOP -1 1 z MIN x", "BZMPOP x 0 z MIN", "BZMPOP x 1 z MIN")
 
 
 # -- several connections -------------------------------------------------------------------

@@ -538,11 +538,13 @@ def parse_where(word: bytes) -> bool:
 
 
 def move_element(client, source: bytes, destination: bytes, from_left: bool,
-                 to_left: bool, counted: bool = True) -> Optional[bytes]:
-    """LMOVE's effect: pop from ``source``, push onto ``destination`` (type-checked
-    first, as Redis does), and wake clients blocked on ``destination``. A change to
-    save unless not ``counted``."""
-    values = get_list(client, source)
+                 to_left: bool, counted: bool = True,
+                 values: Optional[PackedList] = None) -> Optional[bytes]:
+    """LMOVE's effect: pop from ``source`` (``values``, when the caller has it), push
+    onto ``destination`` (type-checked first, as Redis does), and wake clients
+    blocked on ``destination``. A change to save unless not ``counted``."""
+    if values is None:
+        values = get_list(client, source)
     if values is None:
         return None
     target = get_list(client, destination)
@@ -629,7 +631,7 @@ def lmpop(client, args: List[bytes]):
 def _serve_pop(left: bool):
     """A waiter's serve function for BLPOP/BRPOP: one element from the ready key."""
     def serve(client, db, key):
-        values = db.get(key)
+        values = db.peek(key)
         if values.__class__ is not PackedList or not values:
             return NOT_SERVED
         # Redis counts no change for a served BLPOP (it propagates its LPOP itself).
@@ -670,11 +672,13 @@ def _blocking_move(client, source: bytes, destination: bytes, from_left: bool,
         return move_element(client, source, destination, from_left, to_left)
 
     def serve(client, db, key):
-        ready = db.get(key)
+        ready = db.peek(key)
         if ready.__class__ is not PackedList or not ready:
             return NOT_SERVED
-        # Served: no change counted, as Redis (it propagates the LMOVE itself).
-        return move_element(client, source, destination, from_left, to_left, False)
+        # Served: no change counted, as Redis (it propagates the LMOVE itself), and
+        # the source not looked up again (only the destination).
+        return move_element(client, source, destination, from_left, to_left, False,
+                            values=ready)
     # Timing out answers a null array, but not blocking at all (MULTI) a null bulk.
     return block(client, [source], timeout, serve, NULL_ARRAY, unblockable_reply=None)
 
@@ -703,14 +707,14 @@ def blmove(client, args: List[bytes]):
          "element is available otherwise. Deletes the list if the last element was "
          "popped.", key_finder=lambda args: numkeys_positions(args, 2))
 def blmpop(client, args: List[bytes]):
-    timeout = parse_block_timeout(args[1])
     keys, left, count = parse_mpop(args, 2)
+    timeout = parse_block_timeout(args[1])     # (after the rest, as Redis)
     result = mpop_from(client, keys, left, count)
     if result is not None:
         return result
 
     def serve(client, db, key):
-        values = db.get(key)
+        values = db.peek(key)
         if values.__class__ is not PackedList or not values:
             return NOT_SERVED
         return [key, pop_elements(client, key, values, left, count)]

@@ -268,7 +268,7 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
 
     def serve(client, db, key):
         # Redis's serveClientsBlockedOnStreamKey for one waiter and one ready key.
-        stream = db.get(key)
+        stream = db.peek(key)      # (Blocking.serve_ready has looked it up)
         if stream.__class__ is not Stream:
             if group_name is not None:
                 return CommandError(errors.XREADGROUP_KEY_DELETED)

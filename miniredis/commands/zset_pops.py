@@ -78,11 +78,14 @@ def _parse_mpop(args: List[bytes], first: int) -> Tuple[List[bytes], bool, int]:
     return args[first + 1:where_at], where == b"max", count or 1
 
 
-def _mpop_from(client, keys: List[bytes], highest: bool, count: int) -> Any:
+def _mpop_from(client, keys: List[bytes], highest: bool, count: int,
+               blocking: bool = False) -> Any:
     """Pop from the first existing key (WRONGTYPE if it is not a sorted set)."""
     for key in keys:
         zset = get_zset(client, key)
         if zset is not None:
+            if blocking:
+                _look_up_again(client, key)
             return [key, _nested_pairs(_pop_from(client, key, zset, count, highest))]
     return None
 
@@ -96,6 +99,12 @@ def zmpop(client, args: List[bytes]):
     return NULL_ARRAY if result is None else result
 
 
+def _look_up_again(client, key: bytes) -> None:
+    """A blocking pop that finds a sorted set at once pops it as ZPOPMIN/ZPOPMAX do in
+    Redis (genericZpopCommand), which looks the key up once more: an access more."""
+    client.db.get(key)
+
+
 def _blocking_pop(client, args: List[bytes], highest: bool):
     """BZPOPMIN/BZPOPMAX: pop from the first non-empty key (type-checking the keys in
     order until then), else park the client; the reply is [key, member, score]."""
@@ -104,11 +113,12 @@ def _blocking_pop(client, args: List[bytes], highest: bool):
     for key in keys:
         zset = get_zset(client, key)
         if zset is not None:
+            _look_up_again(client, key)
             score, member = _pop_from(client, key, zset, 1, highest)[0]
             return [key, member, Double(score)]
 
     def serve(client, db, key):
-        zset = db.get(key)
+        zset = db.get(key)      # (genericZpopCommand looks it up for each waiter)
         if zset.__class__ is not ZSet or not zset:
             return NOT_SERVED
         score, member = _pop_from(client, key, zset, 1, highest)[0]
@@ -134,14 +144,14 @@ def bzpopmax(client, args: List[bytes]):
          since="7.0.0", summary="Remove and return members with scores in a sorted set or "
          "block until one is available", key_finder=lambda args: numkeys_positions(args, 2))
 def bzmpop(client, args: List[bytes]):
-    timeout = parse_block_timeout(args[1])
     keys, highest, count = _parse_mpop(args, 2)
-    result = _mpop_from(client, keys, highest, count)
+    timeout = parse_block_timeout(args[1])     # (after the rest, as Redis)
+    result = _mpop_from(client, keys, highest, count, blocking=True)
     if result is not None:
         return result
 
     def serve(client, db, key):
-        zset = db.get(key)
+        zset = db.get(key)      # (genericZpopCommand looks it up for each waiter)
         if zset.__class__ is not ZSet or not zset:
             return NOT_SERVED
         return [key, _nested_pairs(_pop_from(client, key, zset, count, highest))]
