@@ -255,11 +255,16 @@ def test_key_commands_with_odd_arguments(differ):
     finally:
         _configure((real, mini), RESTORED)
     for (kind, other, args, way), expected, actual in zip(cases, want, got):
-        if "big zset" in (kind, other) and \
-                args[3 if args[0] == "EVAL" else 0] == "zrandmember":
+        name = args[3 if args[0] == "EVAL" else 0]
+        if "big zset" in (kind, other) and name == "zrandmember":
             # (members picked at random: their number and kind must match)
             for trace in (expected, actual):
                 trace["reply"] = (trace["reply"][:1], trace["reply"].count(b"\r\n"))
+        elif "big zset" in (kind, other) and name == "zscan":
+            # (a skiplist's members are scanned in its hash table's order, which
+            # follows Redis's random hash seed: only the kind of reply must match)
+            for trace in (expected, actual):
+                trace["reply"] = trace["reply"][:1]
         for what in expected:
             assert actual[what] == expected[what], (
                 "MINIREDIS_AUDIT_SEED=%d: %s differ after %r (%s; k a %s, k2 a %s)\n"
