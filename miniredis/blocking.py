@@ -190,7 +190,7 @@ class Blocking:
             key = db_key[1]
             # One lookup per ready key, as Redis's handleClientsBlockedOnKeys (an
             # access, and an expired key reclaimed); the waiters' serve functions
-            # peek at it, save what their command itself looks up again.
+            # peek at it, except where their command itself looks it up again.
             db.get(key)
             for waiter in list(queue):
                 if waiter.client.blocked is not waiter:
