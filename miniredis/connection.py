@@ -51,7 +51,7 @@ class Client(RequestParser, ReplyWriter, RequestGate):
 
     # Every attribute __init__ sets is a slot: a slot is read and written at a fixed
     # offset, while past 30 attributes CPython keeps them in a real dict that every
-    # access looks up (the client has 61). About 6 percent of the instructions of a
+    # access looks up (the client has 68). About 6 percent of the instructions of a
     # lone request's read (PING 26,406 -> 24,813; GET 30,718 -> 29,229). The bases keep
     # a __dict__, so an attribute not listed here (a subclass's) still works.
     __slots__ = (
