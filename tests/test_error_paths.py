@@ -30,8 +30,9 @@ from tests.harness import RawConnection, replies_until
 # One member per collection where Redis would pick at random (SPOP, SRANDMEMBER,
 # ZRANDMEMBER, HRANDFIELD), and integers for the set: an intset's order is fixed, a
 # hash table's follows Redis's random hash seed.
-# Bigger ones take Redis's other encodings (quicklist, skiplist, raw strings); a
-# stream has a consumer group (no pending entries: their delivery times differ).
+# Bigger ones take Redis's other encodings (quicklist, skiplist, hash tables, raw
+# strings); a stream has a consumer group (no pending entries: their delivery times
+# differ).
 SETUPS: Dict[str, List[List[str]]] = {
     "string": [["SET", "k", "10"]], "text": [["SET", "k", "x" * 60]],
     "list": [["RPUSH", "k", "a", "b", "c"]],
@@ -39,6 +40,8 @@ SETUPS: Dict[str, List[List[str]]] = {
     "hash": [["HSET", "k", "f", "1"]], "set": [["SADD", "k", "1"]],
     "zset": [["ZADD", "k", "1", "a"]],
     "big zset": [["ZADD", "k"] + [w for i in range(150) for w in (str(i), "m%d" % i)]],
+    "big hash": [["HSET", "k"] + [w for i in range(150) for w in ("f%d" % i, str(i))]],
+    "big set": [["SADD", "k"] + ["m%d" % i for i in range(150)]],
     "stream": [["XADD", "k", "1-1", "f", "v"], ["XADD", "k", "2-1", "f", "w"],
                ["XGROUP", "CREATE", "k", "g", "0"]],
     "none": [],
@@ -227,6 +230,31 @@ def _traces(port: int, cases: Sequence[Any]) -> List[Any]:
         events.close()
 
 
+# A hash table's order follows Redis's random hash seed. Where one is read, replies
+# are compared as multisets of lines; where it decides which members come out (random
+# picks, scans, a serialization), by their kind and size; a random SPOP's effect on
+# the data is not compared.
+HASHED = {"big zset", "big hash", "big set"}
+UNORDERED = {"smembers", "sinter", "sunion", "sdiff", "hgetall", "hkeys", "hvals"}
+PICKED = {"zrandmember", "srandmember", "hrandfield", "spop", "zscan", "sscan", "hscan",
+          "dump", "sort", "sort_ro"}
+
+
+def _order_free(name: str, expected: Dict[str, Any], actual: Dict[str, Any]) -> None:
+    for trace in (expected, actual):
+        reply = trace["reply"]
+        if b"\r\n-" in b"\r\n" + reply:
+            continue                    # (errors are compared as they are)
+        if name in UNORDERED:
+            trace["reply"] = sorted(reply.split(b"\r\n"))
+        elif name in PICKED:
+            # (a scan of a hash table returns whole buckets: not even its size)
+            sized = name not in ("dump", "zscan", "sscan", "hscan")
+            trace["reply"] = (reply[:1], reply.count(b"\r\n") if sized else 0)
+            if name == "spop":
+                trace["DEBUG DIGEST"] = trace["events"] = None
+
+
 def _changes(conn: RawConnection) -> int:
     """INFO's rdb_changes_since_last_save: the dirty counter behind save points."""
     return int(re.search(rb"rdb_changes_since_last_save:(\d+)",
@@ -255,16 +283,8 @@ def test_key_commands_with_odd_arguments(differ):
     finally:
         _configure((real, mini), RESTORED)
     for (kind, other, args, way), expected, actual in zip(cases, want, got):
-        name = args[3 if args[0] == "EVAL" else 0]
-        if "big zset" in (kind, other) and name == "zrandmember":
-            # (members picked at random: their number and kind must match)
-            for trace in (expected, actual):
-                trace["reply"] = (trace["reply"][:1], trace["reply"].count(b"\r\n"))
-        elif "big zset" in (kind, other) and name == "zscan":
-            # (a skiplist's members are scanned in its hash table's order, which
-            # follows Redis's random hash seed: only the kind of reply must match)
-            for trace in (expected, actual):
-                trace["reply"] = trace["reply"][:1]
+        if HASHED & {kind, other}:
+            _order_free(args[3 if args[0] == "EVAL" else 0], expected, actual)
         for what in expected:
             assert actual[what] == expected[what], (
                 "MINIREDIS_AUDIT_SEED=%d: %s differ after %r (%s; k a %s, k2 a %s)\n"
