@@ -68,6 +68,14 @@ _SEQUENCE = [
     ["ZMPOP", "1", "mz", "MIN"], ["ZMPOP", "2", "none", "mz", "max", "COUNT", "2"],
     ["BZPOPMIN", "mz", "0"], ["ZADD", "mz", "1", "a", "2", "b"], ["BZPOPMAX", "mz", "0"],
     ["BZMPOP", "0", "1", "mz", "MIN", "COUNT", "9"], ["ZMPOP", "1", "mz", "MIN"],
+    # Expiries: absolute PEXPIREAT with the options kept; one already past as DEL, as
+    # UNLINK with lazyfree-lazy-expire (a replica keeps a key told expired).
+    ["SET", "ex", "1"], ["EXPIREAT", "ex", "4102444800", "NX"],
+    ["PEXPIREAT", "ex", "4102444800001", "GT"], ["PEXPIREAT", "ex", "0"],
+    ["SET", "ex", "1"], ["PEXPIREAT", "ex", "1", "NX"], ["SET", "ex", "1"],
+    ["CONFIG", "SET", "lazyfree-lazy-expire", "yes"], ["EXPIREAT", "ex", "1"],
+    ["SET", "ex", "1"], ["GETEX", "ex", "PXAT", "1"],
+    ["CONFIG", "SET", "lazyfree-lazy-expire", "no"],
     ["SELECT", "0"],
     ["PUBLISH", "chan", "message"],
     ["SET", "z", "1"],

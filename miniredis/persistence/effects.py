@@ -85,19 +85,29 @@ def _getex_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[
     if args[2].lower() == b"persist":
         return [[b"PERSIST", key]]
     if key not in db.data:
-        return [[b"DEL", key]]          # an expiry in the past deleted it
+        return _deleted_by_expiry(client, key)     # an expiry in the past deleted it
     return [[b"PEXPIREAT", key, db.expires[key]]]
 
 
-@effect("expire", "pexpire", "expireat")
+def _deleted_by_expiry(client: "Client", key: bytes) -> List[List[Any]]:
+    """A deadline already past deleted ``key``: Redis logs DEL, UNLINK with
+    lazyfree-lazy-expire (a replica keeps a key it is told expired, until the DEL)."""
+    lazy = client.state.config.values["lazyfree-lazy-expire"]
+    return [[b"UNLINK" if lazy else b"DEL", key]]
+
+
+@effect("expire", "pexpire", "expireat", "pexpireat")
 def _expire_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
     if reply != 1:
         return []
     key = args[1]
     db = client.db
     if key not in db.data:
-        return [[b"DEL", key]]
-    return [[b"PEXPIREAT", key, db.expires[key]]]
+        return _deleted_by_expiry(client, key)
+    if args[0].lower() == b"pexpireat":
+        return [args]
+    # As Redis: PEXPIREAT and the absolute deadline, the options (NX, GT...) kept.
+    return [[b"PEXPIREAT", key, db.expires[key]] + list(args[3:])]
 
 
 @effect("incrbyfloat")
