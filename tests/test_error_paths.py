@@ -304,3 +304,47 @@ def test_key_commands_with_odd_arguments(differ, encodings):
                 "MINIREDIS_AUDIT_SEED=%d: %s differ after %r (%s; k a %s, k2 a %s)\n"
                 "  redis:     %r\n  miniredis: %r"
                 % (seed, what, args, way, kind, other, expected[what], actual[what]))
+
+
+def test_effects_reach_a_real_replica_alike():
+    """miniredis as a master, redis-server as its replica: after every case (the same
+    kinds of cases, blocking commands, transactions and scripts included) the replica
+    holds what the master holds, DEBUG DIGEST over every database: each effect is
+    propagated in a form Redis applies to the same result (random pops as the
+    members taken, expiry as deletions, conversions alike)."""
+    from tests.replutil import Master, Replica, wait_caught_up
+
+    seed = int(os.environ.get("MINIREDIS_AUDIT_SEED", random.randrange(1 << 30)))
+    count = int(os.environ.get("MINIREDIS_HYPOTHESIS_EXAMPLES", "400")) // 2
+    master = Master()
+    replica = None
+    try:
+        commands = _key_commands(master.port)
+        replica = Replica(master.port)
+        replica.wait_up()
+        conns = {2: RawConnection(master.port), 3: RawConnection(master.port)}
+        conns[3].call("HELLO", "3")
+        probe = RawConnection(replica.port)
+        for kind, other, args, way in _cases(commands, random.Random(seed), count):
+            conn = conns[3 if way.endswith("3") else 2]
+            conn.call("SELECT", "9")
+            conn.call("FLUSHALL")
+            for key, setup in (("k", SETUPS[kind]), ("k2", SETUPS[other])):
+                for command in setup:
+                    conn.call(*[key if word == "k" else word for word in command])
+            if way.startswith("transaction"):
+                reply = conn.call("MULTI") + conn.call(*args) + conn.call("EXEC")
+            else:
+                reply = conn.call(*args)
+            if args[0] == "multi":
+                conn.call("DISCARD")
+            wait_caught_up(master, replica)
+            assert probe.call("DEBUG", "DIGEST") == conn.call("DEBUG", "DIGEST"), (
+                "MINIREDIS_AUDIT_SEED=%d: the replica differs after %r (%s; k a %s, "
+                "k2 a %s), which answered %r" % (seed, args, way, kind, other, reply))
+        for conn in list(conns.values()) + [probe]:
+            conn.close()
+    finally:
+        if replica is not None:
+            replica.stop()
+        master.stop()
