@@ -27,9 +27,10 @@ from .monitor import feed as monitor_feed, shown as monitor_shown
 from .protocol import BULK_HEADS, CRLF, OK, OK_BYTES, PONG, RESP2, RESP3, Encoder, Raw
 from .security.outputlimits import close_if_over
 from .output import ReplyWriter
-from .parsing import RequestParser, request_sizes
+from .parsing import RequestParser
 from .runs import run_alike
 from .querybuf import on_held as querybuf_held, on_read as querybuf_read
+from .wire import requests_length
 
 PONG_BYTES = b"+PONG\r\n"
 
@@ -355,7 +356,7 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                 return
             if self.blocked is not None or self._held:
                 self._held.extend(requests)     # run once the client is released
-                self._held_bytes += request_sizes(requests, 0)
+                self._held_bytes += requests_length(requests)
                 requests = ()
                 if self._held_bytes + len(self._pending) > \
                         self.state.config.values["client-query-buffer-limit"]:
@@ -513,8 +514,9 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                             and not self.in_exec:
                         # CLIENT PAUSE holds this request: it and the rest of the
                         # pipeline wait for the pause to end.
-                        self._held[1:1] = requests[done:]
-                        self._held_bytes += request_sizes(requests, done)
+                        rest = requests[done:]
+                        self._held[1:1] = rest
+                        self._held_bytes += requests_length(rest)
                         done -= 1
                         break
                     continue
@@ -592,8 +594,9 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                 self.blocked.command = cmd  # failed_calls if served with an error
                 self.blocked.duration = elapsed  # SLOWLOG and latency sample when served
                 # No reply now; the rest of the pipeline waits for the release.
-                self._held[:0] = requests[done:]
-                self._held_bytes += request_sizes(requests, done)
+                rest = requests[done:]
+                self._held[:0] = rest
+                self._held_bytes += requests_length(rest)
                 break
             if cmd.changes_config:
                 track = state.config.dispatch[1]   # as Redis: read after the call

@@ -46,19 +46,6 @@ _pack = hiredis.pack_command
 _AUTHENTICATING = (b"auth", b"hello")
 
 
-def request_sizes(requests: List[List[bytes]], start: int) -> int:
-    """The bytes ``requests[start:]`` take in a query buffer, as multibulk requests
-    (an inline one is counted so too: its original spelling is not kept)."""
-    total = 0
-    for i in range(start, len(requests)):
-        args = requests[i]
-        total += 3 + len(str(len(args)))
-        for arg in args:
-            size = len(arg)
-            total += 5 + len(str(size)) + size
-    return total
-
-
 def _canonical(buf: bytes, pos: int, requests: List[List[bytes]], first: int) -> bool:
     """Whether ``requests[first:]``, parsed by hiredis from ``buf[pos:]``, are exactly
     their canonical encoding there, in order (with '*0' requests between them): then

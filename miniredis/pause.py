@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List
 
-from .parsing import request_sizes
+from .wire import requests_length
 
 if TYPE_CHECKING:  # pragma: no cover
     from .state import ServerState
@@ -135,7 +135,7 @@ class Pause:
     def postpone(self, client: Any, requests: List[List[bytes]]) -> None:
         """Hold ``requests`` (the paused one first) until the pause ends."""
         client._held[:0] = requests
-        client._held_bytes += request_sizes(requests, 1)  # (the first is running)
+        client._held_bytes += requests_length(requests[1:])  # (the first is running)
         self.postponed[client.id] = client
 
     def forget(self, client: Any) -> None:
