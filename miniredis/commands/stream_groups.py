@@ -21,7 +21,7 @@ from ..protocol import NULL_ARRAY, OK
 from ..notify import notify
 from . import command, container
 from .connection import help_reply
-from .streams import (_claim_effect, _entry, _get_consumer, _interval_end,
+from .streams import (_claim_effect, as_stream, _entry, _get_consumer, _interval_end,
                       _interval_start, _lookup, _now, _setid_effect, _strict_id,
                       _subcommand_syntax, _text, parse_id)
 
@@ -197,16 +197,8 @@ def xack(client, args: List[bytes]):
     return acknowledged
 
 
-def _group_or_nogroup(client, args: List[bytes],
-                      looked_up: Any = False) -> Tuple[Stream, Group]:
-    """The stream at args[1] and its group args[2], else WRONGTYPE or NOGROUP.
-    ``looked_up``: the value a caller already read at the key (None if missing)."""
-    if looked_up is False:
-        stream = _lookup(client, args[1])
-    elif looked_up is not None and looked_up.__class__ is not Stream:
-        raise CommandError(errors.WRONGTYPE)
-    else:
-        stream = looked_up
+def _group_or_nogroup(args: List[bytes], stream: Optional[Stream]) -> Tuple[Stream, Group]:
+    """``stream`` (the one at args[1], or None) and its group args[2], else NOGROUP."""
     group = stream.groups.get(args[2]) if stream is not None else None
     if group is None:
         raise CommandError(errors.STREAM_NOGROUP.format(_text(args[1]), _text(args[2])))
@@ -236,7 +228,7 @@ def xpending(client, args: List[bytes]):
         end = _interval_end(args[first + 1])
         if first + 3 < n:
             consumer_name = args[first + 3]
-    stream, group = _group_or_nogroup(client, args)
+    stream, group = _group_or_nogroup(args, _lookup(client, args[1]))
     if n == 3:
         if not group.pel:
             return [0, None, None, NULL_ARRAY]
@@ -291,7 +283,7 @@ def _drop_nack(group: Group, stream_id: StreamID) -> None:
          summary="Changes (or acquires) ownership of a message in a consumer group, as if "
                  "the message was delivered to the specified consumer.")
 def xclaim(client, args: List[bytes]):
-    stream, group = _group_or_nogroup(client, args)
+    stream, group = _group_or_nogroup(args, _lookup(client, args[1]))
     min_idle = max(parse_int(args[4], errors.XCLAIM_MIN_IDLE), 0)
     n = len(args)
     ids: List[StreamID] = []
@@ -412,7 +404,7 @@ def xautoclaim(client, args: List[bytes]):
         else:
             raise CommandError(errors.SYNTAX)
         j += 1
-    stream, group = _group_or_nogroup(client, args, value)
+    stream, group = _group_or_nogroup(args, as_stream(value))
     if count * 16 > _memory_limit():
         raise CommandError(errors.XAUTOCLAIM_NO_MEMORY)
     attempts = count * 10

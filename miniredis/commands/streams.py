@@ -63,7 +63,12 @@ def _lookup(client, key: bytes, read: bool = True) -> Optional[Stream]:
     """The stream at ``key`` or None; WRONGTYPE for another type. ``read`` lookups
     count keyspace hits/misses (Redis's lookupKeyRead), write lookups do not."""
     db = client.db
-    value = db.get_read(key) if read else db.get(key)
+    return as_stream(db.get_read(key) if read else db.get(key))
+
+
+def as_stream(value: Any) -> Optional[Stream]:
+    """``value`` (a lookup's result) if it is a stream or None, else WRONGTYPE: for a
+    command that looks its key up before checking its arguments (XAUTOCLAIM)."""
     if value is not None and value.__class__ is not Stream:
         raise CommandError(errors.WRONGTYPE)
     return value
