@@ -1,0 +1,199 @@
+"""What the randomized differential audits (test_error_paths, test_blocking_audit)
+share: the values their keys start from, the servers' settings, the key commands as the
+real server describes them, and the traces a case leaves that both servers must agree
+on (replies aside)."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Sequence, Tuple
+
+import redis
+
+from tests.harness import RawConnection, replies_until
+
+# One member per collection where Redis would pick at random (SPOP, SRANDMEMBER,
+# ZRANDMEMBER, HRANDFIELD), and integers for the set: an intset's order is fixed, a
+# hash table's follows Redis's random hash seed.
+# Bigger ones take Redis's other encodings (quicklist, skiplist, hash tables, raw
+# strings); a stream has a consumer group, and in "pending stream" two consumers owe
+# entries whose delivery time is fixed (XCLAIM ... TIME) so that idle times and
+# MIN-IDLE-TIME decide alike (the clock's own readings are masked: untimed).
+SETUPS: Dict[str, List[List[str]]] = {
+    "string": [["SET", "k", "10"]], "text": [["SET", "k", "x" * 60]],
+    "list": [["RPUSH", "k", "a", "b", "c"]],
+    "long list": [["RPUSH", "k"] + ["i%d" % i for i in range(150)]],
+    "hash": [["HSET", "k", "f", "1"]], "set": [["SADD", "k", "1"]],
+    "zset": [["ZADD", "k", "1", "a"]],
+    "big zset": [["ZADD", "k"] + [w for i in range(150) for w in (str(i), "m%d" % i)]],
+    "big hash": [["HSET", "k"] + [w for i in range(150) for w in ("f%d" % i, str(i))]],
+    "big set": [["SADD", "k"] + ["m%d" % i for i in range(150)]],
+    "stream": [["XADD", "k", "1-1", "f", "v"], ["XADD", "k", "2-1", "f", "w"],
+               ["XGROUP", "CREATE", "k", "g", "0"]],
+    "pending stream": [
+        ["XADD", "k", "1-1", "f", "v"], ["XADD", "k", "2-1", "f", "w"],
+        ["XADD", "k", "3-1", "f", "x"], ["XGROUP", "CREATE", "k", "g", "0"],
+        ["XREADGROUP", "GROUP", "g", "c", "COUNT", "2", "STREAMS", "k", ">"],
+        ["XCLAIM", "k", "g", "c2", "0", "2-1", "TIME", "1000000000000"],
+        ["XCLAIM", "k", "g", "c", "0", "1-1", "TIME", "1000000000000"]],
+    "none": [],
+}
+WORDS = ["x", "-1", "0", "1", "2", "nan", "*", "a", "k", "k2", "k2", "f", "1-1", "g", "c",
+         "+", "-", "(1", "[a", "3"]
+# Never run: they wait (WAIT), subscribe (shard channels are keys),
+# reach out (MIGRATE), run code, or answer from memory layouts miniredis does not
+# share (MEMORY USAGE, README).
+SKIPPED = {"migrate", "restore-asking", "wait", "eval", "evalsha", "eval_ro",
+           "evalsha_ro", "fcall", "fcall_ro", "debug", "memory|usage"}
+SETTINGS = ("maxmemory", "1gb", "maxmemory-policy", "allkeys-lfu", "lfu-log-factor", "0",
+            "lfu-decay-time", "0", "notify-keyspace-events", "KEAmn")
+RESTORED = ("maxmemory", "0", "maxmemory-policy", "noeviction", "lfu-log-factor", "10",
+            "lfu-decay-time", "1", "notify-keyspace-events", "")
+# Encoding thresholds so small that the cases' own writes convert listpacks, intsets
+# and quicklist nodes (and back, for lists), and Redis's defaults to restore.
+SMALL_ENCODINGS = ("zset-max-listpack-entries", "3", "zset-max-listpack-value", "4",
+                   "hash-max-listpack-entries", "3", "hash-max-listpack-value", "4",
+                   "set-max-intset-entries", "3", "list-max-listpack-size", "3")
+DEFAULT_ENCODINGS = ("zset-max-listpack-entries", "128", "zset-max-listpack-value", "64",
+                     "hash-max-listpack-entries", "128", "hash-max-listpack-value", "64",
+                     "set-max-intset-entries", "512", "list-max-listpack-size", "-2")
+
+
+
+def _text(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _as_dict(reply: Any) -> Any:
+    """COMMAND DOCS's flat RESP2 maps as dicts."""
+    if isinstance(reply, list) and len(reply) % 2 == 0 and \
+            all(isinstance(k, (bytes, str)) for k in reply[0::2]):
+        return {_text(k): _as_dict(v) for k, v in zip(reply[0::2], reply[1::2])}
+    if isinstance(reply, list):
+        return [_as_dict(v) for v in reply]
+    return reply
+
+
+def _tokens(arguments: Any, out: set) -> set:
+    for argument in arguments or []:
+        if isinstance(argument, dict):
+            if argument.get("token"):
+                out.add(_text(argument["token"]))
+            _tokens(argument.get("arguments"), out)
+    return out
+
+
+def key_commands(port: int) -> List[Tuple[List[str], int, int, List[str], bool]]:
+    """(words naming it, arity, first key's position (0: after a count), its option
+    words, whether it blocks) for every command and subcommand with a key, as the
+    real server describes them."""
+    conn = redis.Connection(port=port)
+    try:
+        conn.send_command("COMMAND")
+        table = conn.read_response()
+        conn.send_command("COMMAND", "DOCS")
+        docs = _as_dict(conn.read_response())
+    finally:
+        conn.disconnect()
+    options = {}
+    for name, doc in docs.items():
+        options[name] = sorted(_tokens(doc.get("arguments"), set()))
+        for sub, subdoc in (doc.get("subcommands") or {}).items():
+            options[sub.lower()] = sorted(_tokens(subdoc.get("arguments"), set()))
+    found = []
+    for entry in table:
+        entries = entry[9] if len(entry) > 9 and entry[9] else [entry]
+        for name, arity, flags, first in (e[:4] for e in entries):
+            name = _text(name)
+            if first <= 0 and b"movablekeys" not in flags or name in SKIPPED or \
+                    name.split("|")[0] in SKIPPED or b"pubsub" in flags:
+                continue
+            found.append((name.split("|"), arity, first, options.get(name, []),
+                          b"blocking" in flags))
+    return sorted(found)
+
+
+# Redis keeps the argument objects of a script's last redis.call() for the next one
+# (script_lua.c's lua_args_cached_objects), access counter included: a value that an
+# MSET with a repeated key stored and replaced (taking the old value's counter) can
+# become a later script's new key with that counter. An MSET that stores an object
+# from each of those places empties them before every scripted case.
+EMPTY_LUA_ARGUMENT_CACHE = ["EVAL", "return redis.pcall('mset', unpack(ARGV))", "0"] + \
+    [word for i in range(15) for word in ("lua-cache-%d" % i, "")]
+
+
+def untimed(reply: bytes) -> bytes:
+    """A stream command's reply without the clock's readings: integers of ten digits
+    or more (delivery and seen times, idle times since the fixed delivery time) and a
+    consumer's idle time (since its last command, a few milliseconds)."""
+    reply = re.sub(rb"(\$4\r\nidle\r\n):\d+\r\n", rb"\1:T\r\n", reply)
+    return re.sub(rb":\d{10,}\r\n", b":T\r\n", reply)
+
+
+def streams(conn: RawConnection) -> List[bytes]:
+    """XINFO STREAM ... FULL of each key holding a stream: its groups, consumers and
+    pending entries, which DEBUG DIGEST leaves out."""
+    return [untimed(conn.call("XINFO", "STREAM", key, "FULL")) for key in ("k", "k2")
+            if conn.call("TYPE", key) == b"+stream\r\n"]
+
+
+def changes(conn: RawConnection) -> int:
+    """INFO's rdb_changes_since_last_save: the dirty counter behind save points."""
+    return int(re.search(rb"rdb_changes_since_last_save:(\d+)",
+                         conn.call("INFO", "persistence")).group(1))
+
+
+def configure(ports: Sequence[int], pairs: Sequence[str]) -> None:
+    for port in ports:
+        conn = RawConnection(port)
+        try:
+            assert conn.call("CONFIG", "SET", *pairs) == b"+OK\r\n"
+        finally:
+            conn.close()
+
+
+def prepare(conn: RawConnection, events: RawConnection, kind: str, other: str,
+            script: bool = False) -> int:
+    """Database 9 holds only ``k`` as ``kind`` and ``k2`` as ``other`` (SETUPS), the
+    statistics are reset and ``events`` has read every event so far. Returns the
+    changes counted towards a save so far (see :func:`observe`)."""
+    if script:
+        conn.call(*EMPTY_LUA_ARGUMENT_CACHE)
+    conn.call("FLUSHALL")
+    for key, setup in (("k", SETUPS[kind]), ("k2", SETUPS[other])):
+        for command in setup:
+            conn.call(*[key if word == "k" else word for word in command])
+    conn.call("CONFIG", "RESETSTAT")
+    dirty = changes(conn)
+    conn.call("PUBLISH", "__keyspace@9__:start", "")
+    replies_until(events, b"__keyspace@9__:start")
+    return dirty
+
+
+def observe(conn: RawConnection, events: RawConnection, dirty: int,
+            unstated: Sequence[str] = ()) -> Dict[str, Any]:
+    """What a case left on the server (``conn`` on database 9, ``events`` subscribed to
+    its keyspace events since :func:`prepare`): keyspace hits, misses and expired keys,
+    the changes counted since ``dirty``, INFO keyspace, commandstats (without INFO,
+    CONFIG and the ``unstated`` commands, as cmdstat names) and errorstats, the kind of
+    TTL and the access counts of both keys, DEBUG DIGEST, their streams' groups and the
+    events published."""
+    stats = conn.call("INFO", "stats").decode() + conn.call("INFO", "keyspace").decode()
+    counts = re.findall(r"keyspace_(?:hits|misses):\d+|total_error_replies:\d+|"
+                        r"expired_keys:\d+|db\d+:keys=\d+,expires=\d+", stats)
+    # (the server's count so far depends on the tests before: its growth)
+    counts.append("changes counted: %d" % (changes(conn) - dirty))
+    unstated = ("cmdstat_info", "cmdstat_config") + tuple(unstated)
+    calls = sorted(re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", line)
+                   for line in conn.call("INFO", "commandstats").decode().split()
+                   if line.startswith("cmdstat_") and not line.startswith(unstated))
+    errors = re.findall(r"errorstat_\S+", conn.call("INFO", "errorstats").decode())
+    ttls = [conn.call("PTTL", key) for key in ("k", "k2")]
+    ttls = [t if t in (b":-1\r\n", b":-2\r\n") else b"set" for t in ttls]
+    freqs = [conn.call("OBJECT", "FREQ", key) for key in ("k", "k2")]
+    digest = conn.call("DEBUG", "DIGEST")
+    groups = streams(conn)      # (after OBJECT FREQ: it counts an access)
+    conn.call("PUBLISH", "__keyspace@9__:end", "")
+    published = replies_until(events, b"__keyspace@9__:end")
+    return {"counts": counts, "commandstats": calls, "errorstats": errors,
+            "ttl kinds": ttls, "OBJECT FREQ": freqs, "DEBUG DIGEST": digest,
+            "events": published, "streams": groups}
