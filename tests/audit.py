@@ -4,6 +4,7 @@ real server describes them, and the traces a case leaves that both servers must 
 on (replies aside)."""
 from __future__ import annotations
 
+import random
 import re
 from typing import Any, Dict, List, Sequence, Tuple
 
@@ -110,6 +111,73 @@ def key_commands(port: int) -> List[Tuple[List[str], int, int, List[str], bool]]
             found.append((name.split("|"), arity, first, options.get(name, []),
                           b"blocking" in flags))
     return sorted(found)
+
+
+# Blocking commands run with a timeout of 10 ms or a bad one: where it is.
+TIMEOUT_FIRST = {"blmpop", "bzmpop"}
+TIMEOUTS = ["0.01", "0.01", "0.01", "x", "-1", "nan"]
+# How a case runs: alone, queued in MULTI/EXEC, or from a script (redis.pcall).
+WAYS = ["plain", "plain", "plain", "transaction", "script"]
+
+
+def random_cases(commands: Sequence[Any], rng: random.Random, count: int) -> List[Any]:
+    """``count`` cases (k's kind, k2's kind, arguments, way) of key commands from
+    :func:`key_commands` with arguments drawn from WORDS and their option words."""
+    cases = []
+    for _ in range(count):
+        words, arity, first, options, blocking = rng.choice(commands)
+        args = list(words)
+        if first <= 0:      # (keys after a count: SINTERCARD, ZUNION, LMPOP, XREAD...)
+            if args[0] in TIMEOUT_FIRST:
+                args.append("0.01")
+            args.append(rng.choice(["1", "1", "2", "0", "x"]))
+        while len(args) < first:
+            args.append(rng.choice(WORDS))
+        args.append("k")
+        length = abs(arity) + (rng.randrange(6) if arity < 0 else 0)
+        pool = WORDS + options * 2
+        while len(args) < length:
+            word = rng.choice(pool)
+            if word == "*" and args[0] == "xadd":
+                word = "2-2"        # (an ID made of the clock differs)
+            # (a TTL of a millisecond or two would race the clock)
+            if word.isdigit() and word != "0" and (args[0] in ("pexpire", "psetex") or
+                                                   args[-1].upper() == "PX"):
+                word += "00000"
+            args.append(word)
+        if args[0] in ("xread", "xreadgroup") and rng.random() < 0.6:
+            args = _stream_read(args[0], rng)
+        if blocking:
+            if args[0] in TIMEOUT_FIRST:
+                args[1] = rng.choice(TIMEOUTS)
+            elif args[0] in ("xread", "xreadgroup"):
+                for i in range(1, len(args) - 1):
+                    if args[i].upper() == "BLOCK":
+                        args[i + 1] = rng.choice(["10", "x", "-1"])
+            else:
+                args[-1] = rng.choice(TIMEOUTS)
+        way = rng.choice(WAYS)
+        if way == "script":
+            args = ["EVAL", "return redis.pcall(unpack(ARGV))", "0"] + args
+        way += " RESP%d" % rng.choice((2, 2, 3))
+        cases.append((rng.choice(list(SETUPS)), rng.choice(list(SETUPS)), args, way))
+    return cases
+
+
+def _stream_read(name: str, rng: random.Random) -> List[str]:
+    """An XREAD or XREADGROUP in its documented shape, with odd values here and there."""
+    args = [name] + (["GROUP", rng.choice(["g", "g", "x"]), "c"] if name == "xreadgroup" else [])
+    if rng.random() < 0.5:
+        args += ["COUNT", rng.choice(["1", "2", "0", "-1", "x"])]
+    if rng.random() < 0.5:
+        args += ["BLOCK", "10"]
+    if name == "xreadgroup" and rng.random() < 0.3:
+        args.append("NOACK")
+    keys = ["k"] if rng.random() < 0.7 else ["k", "k2"]
+    ids = [rng.choice(["0", ">", ">", "$", "1-1", "+", "x"]) for _ in keys]
+    if rng.random() < 0.1:
+        ids.pop()       # (an ID short)
+    return args + ["STREAMS"] + keys + ids
 
 
 # Redis keeps the argument objects of a script's last redis.call() for the next one

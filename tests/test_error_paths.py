@@ -29,74 +29,9 @@ from typing import Any, Dict, List, Sequence
 import pytest
 
 from tests.audit import (DEFAULT_ENCODINGS, RESTORED, SETTINGS, SETUPS,
-                         SMALL_ENCODINGS, WORDS, configure, key_commands, observe, prepare,
-                         streams, untimed)
+                         SMALL_ENCODINGS, configure, key_commands, observe, prepare,
+                         random_cases, streams, untimed)
 from tests.harness import RawConnection
-
-# Blocking commands run with a timeout of 10 ms or a bad one: where it is.
-TIMEOUT_FIRST = {"blmpop", "bzmpop"}
-TIMEOUTS = ["0.01", "0.01", "0.01", "x", "-1", "nan"]
-# How a case runs: alone, queued in MULTI/EXEC, or from a script (redis.pcall).
-WAYS = ["plain", "plain", "plain", "transaction", "script"]
-
-
-def _cases(commands: Sequence[Any], rng: random.Random, count: int) -> List[Any]:
-    cases = []
-    for _ in range(count):
-        words, arity, first, options, blocking = rng.choice(commands)
-        args = list(words)
-        if first <= 0:      # (keys after a count: SINTERCARD, ZUNION, LMPOP, XREAD...)
-            if args[0] in TIMEOUT_FIRST:
-                args.append("0.01")
-            args.append(rng.choice(["1", "1", "2", "0", "x"]))
-        while len(args) < first:
-            args.append(rng.choice(WORDS))
-        args.append("k")
-        length = abs(arity) + (rng.randrange(6) if arity < 0 else 0)
-        pool = WORDS + options * 2
-        while len(args) < length:
-            word = rng.choice(pool)
-            if word == "*" and args[0] == "xadd":
-                word = "2-2"        # (an ID made of the clock differs)
-            # (a TTL of a millisecond or two would race the clock)
-            if word.isdigit() and word != "0" and (args[0] in ("pexpire", "psetex") or
-                                                   args[-1].upper() == "PX"):
-                word += "00000"
-            args.append(word)
-        if args[0] in ("xread", "xreadgroup") and rng.random() < 0.6:
-            args = _stream_read(args[0], rng)
-        if blocking:
-            if args[0] in TIMEOUT_FIRST:
-                args[1] = rng.choice(TIMEOUTS)
-            elif args[0] in ("xread", "xreadgroup"):
-                for i in range(1, len(args) - 1):
-                    if args[i].upper() == "BLOCK":
-                        args[i + 1] = rng.choice(["10", "x", "-1"])
-            else:
-                args[-1] = rng.choice(TIMEOUTS)
-        way = rng.choice(WAYS)
-        if way == "script":
-            args = ["EVAL", "return redis.pcall(unpack(ARGV))", "0"] + args
-        way += " RESP%d" % rng.choice((2, 2, 3))
-        cases.append((rng.choice(list(SETUPS)), rng.choice(list(SETUPS)), args, way))
-    return cases
-
-
-def _stream_read(name: str, rng: random.Random) -> List[str]:
-    """An XREAD or XREADGROUP in its documented shape, with odd values here and there."""
-    args = [name] + (["GROUP", rng.choice(["g", "g", "x"]), "c"] if name == "xreadgroup" else [])
-    if rng.random() < 0.5:
-        args += ["COUNT", rng.choice(["1", "2", "0", "-1", "x"])]
-    if rng.random() < 0.5:
-        args += ["BLOCK", "10"]
-    if name == "xreadgroup" and rng.random() < 0.3:
-        args.append("NOACK")
-    keys = ["k"] if rng.random() < 0.7 else ["k", "k2"]
-    ids = [rng.choice(["0", ">", ">", "$", "1-1", "+", "x"]) for _ in keys]
-    if rng.random() < 0.1:
-        ids.pop()       # (an ID short)
-    return args + ["STREAMS"] + keys + ids
-
 
 def _traces(port: int, cases: Sequence[Any]) -> List[Any]:
     conn, events, conn3 = RawConnection(port), RawConnection(port), RawConnection(port)
@@ -161,7 +96,7 @@ def test_key_commands_with_odd_arguments(differ, encodings):
     real, mini = differ.ports["redis"], differ.ports["miniredis"]
     commands = key_commands(real)
     assert len(commands) > 150, len(commands)
-    cases = _cases(commands, random.Random(seed), count)
+    cases = random_cases(commands, random.Random(seed), count)
     small = encodings == "small"
     configure((real, mini), SETTINGS + (SMALL_ENCODINGS if small else ()))
     try:
@@ -213,7 +148,7 @@ def test_effects_reach_a_real_replica_alike():
         conns = {2: RawConnection(master.port), 3: RawConnection(master.port)}
         conns[3].call("HELLO", "3")
         probe = RawConnection(replica.port)
-        for kind, other, args, way in _cases(commands, random.Random(seed), count):
+        for kind, other, args, way in random_cases(commands, random.Random(seed), count):
             conn = conns[3 if way.endswith("3") else 2]
             conn.call("SELECT", "9")
             conn.call("FLUSHALL")
