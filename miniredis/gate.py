@@ -65,7 +65,10 @@ class RequestGate:
     def count_error(self, message: str) -> None:
         stats = self.state.stats
         stats.total_error_replies += 1
-        code = message.split(" ", 1)[0]
+        # (afterErrorReply: the code ends at a space among the reply's first 32 bytes,
+        # its "-" included; a script's error without one counts as ERR)
+        space = message.find(" ", 0, 31)
+        code = message[:space] if space >= 0 else "ERR"
         stats.error_counts[code] = stats.error_counts.get(code, 0) + 1
         if self.obeyed:     # our master's stream or the AOF: a divergence (crash.py)
             from .crash import unexpected_error

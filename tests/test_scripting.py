@@ -1,7 +1,9 @@
 """Lua scripting: EVAL & co. and SCRIPT, compared raw with a real redis-server."""
 from __future__ import annotations
 
+import re
 import time
+from typing import List
 
 import pytest
 
@@ -361,6 +363,59 @@ def test_stats_of_inner_commands(differ):
         else:
             got = counts, total
     assert got == want
+
+
+# Errors inside a script's reply (any depth, RESP2 or RESP3), from commands the script
+# ran or made by it, and error codes without a space in their first 31 bytes.
+_ERRORS_INSIDE_REPLIES = [
+    "return {redis.pcall('incr','str')}",
+    "return {1, {redis.pcall('incr','str')}, redis.pcall('lpush','str','y')}",
+    "return {1, {err='My Error'}, {err='-X other'}}",
+    "return {1, {err='Oops'}, redis.pcall('incr','str'), {err='E2 x'}}",
+    "return {redis.error_reply('E1'), {{{err=''}}}}",
+    "return {err='Oops'}", "return {err=''}", "return {err=' lead'}",
+    "return {err='%s x'}" % ("A" * 40), "return {err='%s x'}" % ("B" * 30),
+    "redis.setresp(3); return {map={a={err='In map'}}, set={[redis.pcall('get')]=true}}",
+    "local t = redis.pcall('incr','str'); return {1, 2}",
+]
+
+
+def _error_counts(conn: RawConnection) -> List[str]:
+    info = (conn.call("INFO", "commandstats") + conn.call("INFO", "errorstats") +
+            conn.call("INFO", "stats")).decode()
+    return sorted(re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", found) for found in
+                  re.findall(r"cmdstat_\S+|errorstat_\S+|total_error_replies:\d+", info)
+                  if not found.startswith(("cmdstat_info", "cmdstat_config")))
+
+
+def test_errors_inside_a_script_reply_count_as_redis(differ):
+    """Each error in a script's reply is an error reply of its own (luaReplyToRedisReply):
+    one a command gave counts once more as a failed EVAL/FCALL, one the script made
+    counts in the error statistics and fails the call once; codes as afterErrorReply
+    reads them."""
+    library = ("#!lua name=errs\nredis.register_function('errs', function(KEYS, ARGV) "
+               "return {1, {err='Fn failed'}, redis.pcall('incr', KEYS[1])} end)")
+    seen = {}
+    for name, port in differ.ports.items():
+        conn = RawConnection(port)
+        conn.call("SELECT", "9")
+        conn.call("FUNCTION", "FLUSH")
+        conn.call("FUNCTION", "LOAD", library)
+        conn.call("SET", "str", "x")
+        seen[name] = []
+        for protocol in (2, 3):
+            conn.call("HELLO", str(protocol))
+            for script in _ERRORS_INSIDE_REPLIES:
+                conn.call("CONFIG", "RESETSTAT")
+                seen[name].append((script, conn.call("EVAL", script, "0"),
+                                   _error_counts(conn)))
+            conn.call("CONFIG", "RESETSTAT")
+            seen[name].append(("FCALL", conn.call("FCALL", "errs", "1", "str"),
+                               _error_counts(conn)))
+        conn.call("FUNCTION", "FLUSH")
+        conn.close()
+    for want, got in zip(seen["redis"], seen["miniredis"]):
+        assert got == want
 
 
 def test_scripts_inside_multi(differ):

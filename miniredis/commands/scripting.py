@@ -141,9 +141,10 @@ class Scripting:
         return script
 
     # -- running -------------------------------------------------------------------
-    def execute(self, client: "Client", script: _Script, keys: List[bytes],
+    def execute(self, client: "Client", name: bytes, script: _Script, keys: List[bytes],
                 argv: List[bytes], read_only: bool) -> Any:
-        """Run ``script`` for ``client``; its reply (errors raised)."""
+        """Run ``script`` for ``client``, which called it with the command ``name``
+        (EVAL, FCALL...); its reply (errors raised)."""
         engine = self.engine
         state = self.state
         run = self.new_run(client, script, read_only)
@@ -182,6 +183,8 @@ class Scripting:
             reply = engine.from_lua(value, engine.resp)
             if isinstance(reply, CommandError):
                 raise reply
+            if engine.reply_errors:
+                _count_reply_errors(client, lookup(name), engine.reply_errors)
             if engine.reply_depth > _DEEP_REPLY:
                 # encoded here, without recursion (the reply encoder recurses)
                 return Raw((RESP3 if client.resp == 3 else RESP2).encode_deep(reply))
@@ -533,8 +536,24 @@ def _run_eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool
     prepare_run(client, script, read_only)
     keys = args[3:3 + numkeys]
     argv = args[3 + numkeys:]
-    return scripting.execute(client, script, keys, argv,
+    return scripting.execute(client, args[0], script, keys, argv,
                              read_only or (not script.compat and script.no_writes))
+
+
+def _count_reply_errors(client: "Client", cmd: Command, found: List[CommandError]) -> None:
+    """Errors inside a script's reply, counted as Redis's luaReplyToRedisReply and
+    call() do: one that a command the script ran gave was counted then, and counts
+    again only as a failed call of the script's command (EVAL, FCALL...); another
+    counts as an error reply, and the script's command fails once for them all."""
+    made = False
+    for error in found:
+        if error.__class__ is ScriptError:
+            cmd.failed_calls += 1
+        else:
+            client.count_error(error.message)
+            made = True
+    if made:
+        cmd.failed_calls += 1
 
 
 def prepare_run(client: "Client", script: Any, read_only: bool) -> None:

@@ -582,7 +582,9 @@ class LuaEngine:
         limit`` (each array level takes one slot, a map key four, a map value or set
         member three; the reply itself starts at two). A self-referencing table thus
         gives thousands of nested arrays ending in that error, as in Redis.
-        ``self.reply_depth`` is set to the nesting depth of the reply."""
+        ``self.reply_depth`` is set to the nesting depth of the reply, and
+        ``self.reply_errors`` lists the error replies made, in order."""
+        self.reply_errors: List[CommandError] = []
         frames: List[List[Any]] = []      # [container, source iterator, slots, map key]
         depth = 0
         result, child = self._convert(value, resp, _REPLY_SLOTS)
@@ -631,7 +633,9 @@ class LuaEngine:
         """(reply, None) for a value converted at once, or (empty container, frame)
         for a table whose elements the caller converts."""
         if slots + 4 > _LUA_STACK:
-            return CommandError("ERR reached lua stack limit"), None
+            error = CommandError("ERR reached lua stack limit")
+            self.reply_errors.append(error)
+            return error, None
         if value is None:
             return None, None
         cls = value.__class__
@@ -651,8 +655,11 @@ class LuaEngine:
         if err.__class__ is bytes:
             message = err.decode("utf-8", "surrogateescape")
             if rawget(value, b"ignore_error_stats_update") is True:
-                return ScriptError(message), None
-            return CommandError(message), None
+                error = ScriptError(message)
+            else:
+                error = CommandError(message)
+            self.reply_errors.append(error)
+            return error, None
         ok = rawget(value, b"ok")
         if ok.__class__ is bytes:
             return Simple(_map_newlines(ok).decode("utf-8", "surrogateescape")), None
