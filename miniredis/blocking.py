@@ -3,13 +3,16 @@
 A blocking command that finds nothing to pop calls :func:`block`, which queues the
 client on every key it waits for (one FIFO queue per (db, key)) and returns
 ``BLOCKED``: the dispatcher then sends no reply and holds the client's later pipelined
-requests. Writers call :func:`signal_ready` for keys they add data to; that only
-records the key when somebody waits on it. After every top-level command (EXEC and
-scripts count as one) the dispatcher calls :meth:`Blocking.serve_ready`, which visits
-the ready keys in the order they became ready and offers each key to its waiters,
-oldest first. A waiter's ``serve`` callback pops what it needs from that key (the
-command's own semantics) or declines. Serving can make more keys ready (BLMOVE pushes
-onward), and those are served in the same pass, as in Redis.
+requests. A key is signalled ready, with the type of its value, where Redis
+signals it (signalKeyAsReady): the database adds it, overwrites or deletes a stream
+there, XADD, XGROUP DESTROY, SWAPDB and FLUSH's scans; that only records the key
+when somebody waits on it and some client waits on a value of that type. After every
+top-level command (EXEC and scripts count as one) the dispatcher calls
+:meth:`Blocking.serve_ready`, which visits the ready keys in the order they became
+ready and offers each key to its waiters, oldest first: those waiting for the value's
+type, and XREADGROUP's where a stream went. A waiter's ``serve`` callback pops what it
+needs from that key (the command's own semantics) or declines. Serving can make more
+keys ready (BLMOVE pushes onward), and those are served in the same pass, as in Redis.
 
 Idle waiters cost nothing: timeouts wait in one heap ordered by deadline, watched by a
 single libev timer set for the earliest one (Redis keeps them in a radix tree the same
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, List, Optional, Tu
 from . import errors
 from .args import LLONG_MAX, parse_timeout
 from .errors import CommandError
+from .datatypes.names import type_name
 from .histogram import record as record_latency
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,11 +58,13 @@ class Waiter:
     """One blocked client: what it waits for and what to answer on timeout."""
 
     __slots__ = ("client", "db_id", "keys", "serve", "timeout_reply", "deadline",
-                 "command", "args", "duration")
+                 "command", "args", "duration", "kind")
 
     def __init__(self, client: "Client", keys: List[bytes], serve: ServeFunction,
-                 timeout_reply: Any, deadline: Optional[float], command: Any) -> None:
+                 timeout_reply: Any, deadline: Optional[float], command: Any,
+                 kind: Optional[str] = None) -> None:
         self.client = client
+        self.kind = kind              # the type of value it waits for (None: no key)
         self.db_id = client.db.id
         self.keys = keys
         self.serve = serve
@@ -79,6 +85,9 @@ class Blocking:
         # ordered set here). Mutated in place: the dispatcher holds a reference.
         self.ready: Dict[Tuple[int, bytes], None] = {}
         self.count = 0                # blocked clients (INFO clients: blocked_clients)
+        # Blocked clients by the type of value they wait for (blocked_clients_by_type):
+        # a key whose new value no client waits for is not signalled at all.
+        self.kinds: Dict[Optional[str], int] = {"list": 0, "zset": 0, "stream": 0, None: 0}
         self.suspended = 0            # >0 inside EXEC or a script: serve afterwards
         self._loop: Any = None
         # (deadline, sequence, waiter) for waiters with a timeout; entries of waiters
@@ -92,8 +101,9 @@ class Blocking:
     # -- parking ------------------------------------------------------------------
     def block(self, client: "Client", keys: List[bytes], timeout: float,
               serve: ServeFunction, timeout_reply: Any,
-              unblockable_reply: Any = NOT_SERVED) -> Any:
-        """Park ``client`` on ``keys`` for ``timeout`` seconds (0: forever).
+              unblockable_reply: Any = NOT_SERVED, kind: Optional[str] = None) -> Any:
+        """Park ``client`` on ``keys`` for ``timeout`` seconds (0: forever), waiting
+        for a value of type ``kind`` ("list", "zset", "stream"; None: no key).
 
         Returns ``BLOCKED``; where Redis would not block (inside MULTI/EXEC or a
         script) returns ``unblockable_reply`` (default: ``timeout_reply``) at once.
@@ -105,7 +115,7 @@ class Blocking:
         if millis > 0:
             deadline = self.state.clock.monotonic() + millis / 1000.0
         waiter = Waiter(client, list(dict.fromkeys(keys)), serve, timeout_reply, deadline,
-                        None)
+                        None, kind)
         db_id = waiter.db_id
         for key in waiter.keys:
             queue = self.queues.get((db_id, key))
@@ -114,6 +124,7 @@ class Blocking:
             queue.append(waiter)
         client.blocked = waiter
         self.count += 1
+        self.kinds[kind] += 1
         if deadline is not None:
             self._add_deadline(waiter)
         return BLOCKED
@@ -168,8 +179,9 @@ class Blocking:
         self._schedule()
 
     # -- waking -------------------------------------------------------------------
-    def signal_ready(self, db: "Database", key: bytes) -> None:
-        if (db.id, key) in self.queues:
+    def signal_ready(self, db: "Database", key: bytes, kind: str) -> None:
+        """``key`` in ``db`` now holds (or held) a value of type ``kind``."""
+        if self.kinds.get(kind) and (db.id, key) in self.queues:
             self.ready[(db.id, key)] = None
 
     def serve_ready(self) -> None:
@@ -183,17 +195,22 @@ class Blocking:
         while ready:
             db_key = next(iter(ready))
             del ready[db_key]
-            queue = self.queues.get(db_key)
-            if not queue:
-                continue
             db = dbs[db_key[0]]
             key = db_key[1]
             # One lookup per ready key, as Redis's handleClientsBlockedOnKeys (an
-            # access, and an expired key reclaimed); the waiters' serve functions
-            # peek at it, except where their command itself looks it up again.
-            db.get(key)
+            # access, and an expired key reclaimed), even when its waiters have been
+            # served from another key since; their serve functions peek at it,
+            # except where their command itself looks it up again. Only the waiters
+            # for the value's type are offered it; stream waiters are also told of a
+            # stream gone (XREADGROUP answers an error).
+            value = db.get(key)
+            queue = self.queues.get(db_key)
+            if not queue:
+                continue
+            kind = None if value is None else type_name(value)
             for waiter in list(queue):
-                if waiter.client.blocked is not waiter:
+                if waiter.client.blocked is not waiter or \
+                        waiter.kind != kind and waiter.kind != "stream":
                     continue
                 if tracking.clients:
                     # The served client runs its command now: its own invalidations
@@ -247,6 +264,7 @@ class Blocking:
         client = waiter.client
         client.blocked = None
         self.count -= 1
+        self.kinds[waiter.kind] -= 1
         for key in waiter.keys:
             db_key = (waiter.db_id, key)
             queue = self.queues.get(db_key)
@@ -290,18 +308,20 @@ class Blocking:
             record_latency(waiter.command, int((waiter.duration + serving) * 1_000_000))
 
 
-def signal_ready(db: "Database", key: bytes) -> None:
-    """``key`` in ``db`` received data: serve its waiters after this command."""
+def signal_ready(db: "Database", key: bytes, kind: str) -> None:
+    """``key`` in ``db`` holds (or held) a ``kind`` value: serve its waiters after
+    this command."""
     blocking = db.state.blocking
     if blocking.queues:
-        blocking.signal_ready(db, key)
+        blocking.signal_ready(db, key, kind)
 
 
 def block(client: "Client", keys: List[bytes], timeout: float, serve: ServeFunction,
-          timeout_reply: Any, unblockable_reply: Any = NOT_SERVED) -> Any:
+          timeout_reply: Any, unblockable_reply: Any = NOT_SERVED,
+          kind: Optional[str] = None) -> Any:
     """Park ``client``; see :meth:`Blocking.block`."""
     return client.state.blocking.block(client, keys, timeout, serve, timeout_reply,
-                                       unblockable_reply)
+                                       unblockable_reply, kind)
 
 
 def parse_block_timeout(value: bytes, now_ms: int = 0) -> float:

@@ -44,6 +44,7 @@ from typing import (TYPE_CHECKING, Any, Deque, Dict, Iterator, List, Optional,
 
 from . import errors
 from .datatypes.lazyfree import lazy_verdict
+from .datatypes.names import type_name
 from .datatypes.memsize import KEY_OVERHEAD, key_size
 from .errors import CommandError
 from .notify import notify
@@ -269,18 +270,19 @@ class Database(ScanIndex, AccessStamps):
 
     # -- writes -------------------------------------------------------------------
     def set(self, key: bytes, value: Any, keep_ttl: bool = False,
-            looked_up: bool = False) -> None:
+            looked_up: bool = False, loading: bool = False) -> None:
         """Store ``value`` at ``key``, dropping any TTL unless ``keep_ttl``.
 
         Storing counts as an access (Redis's setKey looks the key up for writing),
         unless the caller has just looked the key up itself (``looked_up``): then, as
         Redis's dbOverwrite, the new value keeps the stamp that lookup left (under an
-        LFU policy a second access would count twice)."""
+        LFU policy a second access would count twice). A new key is signalled ready
+        and published as "new", except when ``loading`` a snapshot (dbAddRDBLoad)."""
         state = self.state
         slot = self.index.get(key)
         if slot is not None:
-            if state.blocking.queues:
-                self._signal_gone(key)   # a replaced value may strand XREADGROUP waiters
+            if state.blocking.queues:   # (dbOverwrite: a stream replaced is signalled)
+                self._signal_gone(key, self._values[slot])
             if state.config.values["lazyfree-lazy-server-del"]:
                 self._overwritten(slot, value)
             self._values[slot] = value
@@ -290,7 +292,10 @@ class Database(ScanIndex, AccessStamps):
                 self.access[slot] = state.lru_clock
         else:
             slot = self._add_slot(key, value)
-            notify(self, "n", b"new", key)
+            if not loading:
+                if state.blocking.queues:   # (dbAdd: the new value's waiters)
+                    state.blocking.signal_ready(self, key, type_name(value))
+                notify(self, "n", b"new", key)
             self.access[slot] = state.lru_clock
         self.touched.add(slot)
         hook = state.on_key_modified   # signal_modified, inlined: every write comes here
@@ -333,7 +338,7 @@ class Database(ScanIndex, AccessStamps):
             slot = index.get(key)
             if slot is not None:
                 if waited:
-                    self._signal_gone(key)
+                    self._signal_gone(key, values[slot])
                 if lazy:
                     self._overwritten(slot, args[i + 1])
                 values[slot] = args[i + 1]
@@ -409,8 +414,9 @@ class Database(ScanIndex, AccessStamps):
         slot = self.index.pop(key)
         if self.expires:
             self.expires.pop(key, None)
+        value = self._values[slot]
         if lazy:
-            self.release(self._values[slot])
+            self.release(value)
         self._slots[slot] = None
         self._values[slot] = None
         sizes = self.sizes
@@ -419,7 +425,7 @@ class Database(ScanIndex, AccessStamps):
             size = self._big_sizes.pop(key)
         self.used -= size
         sizes[slot] = 0
-        self._signal_gone(key)
+        self._signal_gone(key, value)
         free = self._free
         free.append(slot)
         if len(free) > COMPACT_MIN_FREE and 4 * len(free) > 3 * len(self._slots):
@@ -488,18 +494,47 @@ class Database(ScanIndex, AccessStamps):
         notify(self, "g", b"del", key)
         return True
 
-    def _signal_gone(self, key: Optional[bytes]) -> None:
-        """A value left ``key`` (``None``: every key): its blocked clients are looked at
-        again, as Redis 7.0's signalDeletedKeyAsReady does (XREADGROUP gets an error)."""
+    def _signal_gone(self, key: bytes, value: Any) -> None:
+        """``value`` left ``key`` (deleted or replaced): a stream's XREADGROUP waiters
+        are looked at again (Redis's dbGenericDelete and dbOverwrite): they get an
+        error."""
+        blocking = getattr(self.state, "blocking", None)
+        if blocking is not None and blocking.queues and type_name(value) == "stream":
+            blocking.signal_ready(self, key, "stream")
+
+    def _waited_values(self) -> Iterator[Tuple[bytes, Any]]:
+        """(key, value or None) of every key of this database a client waits on, the
+        value as stored (a logically expired one too: Redis's dictFind)."""
         blocking = getattr(self.state, "blocking", None)
         if blocking is None or not blocking.queues:
             return
-        if key is not None:
-            blocking.signal_ready(self, key)
-            return
-        for db_id, waited in list(blocking.queues):
+        for db_id, key in list(blocking.queues):
             if db_id == self.id:
-                blocking.signal_ready(self, waited)
+                slot = self.index.get(key)
+                yield key, None if slot is None else self._values[slot]
+
+    def signal_streams_gone(self, replaced_with: Optional["Database"]) -> None:
+        """Before this database's contents are emptied (``replaced_with`` None) or
+        exchanged with ``replaced_with``'s: each waited key that holds a stream and
+        will not, signalled (scanDatabaseForDeletedStreams)."""
+        if not getattr(self.state, "blocking", None) or \
+                not self.state.blocking.kinds["stream"]:
+            return
+        for key, value in self._waited_values():
+            if type_name(value) != "stream":
+                continue
+            if replaced_with is not None:
+                slot = replaced_with.index.get(key)
+                if slot is not None and type_name(replaced_with._values[slot]) == "stream":
+                    continue
+            self.state.blocking.signal_ready(self, key, "stream")
+
+    def signal_waited_keys(self) -> None:
+        """Each waited key holding a value, signalled with its type (after SWAPDB or a
+        replication load: Redis's scanDatabaseForReadyKeys)."""
+        for key, value in self._waited_values():
+            if value is not None:
+                self.state.blocking.signal_ready(self, key, type_name(value))
 
     def signal_modified(self, key: bytes) -> None:
         """A key changed: invalidate WATCHes on it (hooked by transactions) and have
@@ -520,7 +555,7 @@ class Database(ScanIndex, AccessStamps):
         if self.state.key_hooks.get("watch") is not None:
             from .commands.transactions import db_replaced
             db_replaced(self, None)
-        self._signal_gone(None)
+        self.signal_streams_gone(None)
         self.index = {}
         self._values = []
         self.expires = {}
@@ -722,5 +757,3 @@ class Database(ScanIndex, AccessStamps):
             mine, theirs = getattr(self, name), getattr(other, name)
             setattr(self, name, theirs)
             setattr(other, name, mine)
-        self._signal_gone(None)
-        other._signal_gone(None)

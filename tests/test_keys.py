@@ -779,3 +779,58 @@ def test_served_blocked_clients_count_accesses_as_redis(differ):
                     ["maxmemory", "0", "maxmemory-policy", "noeviction",
                      "lfu-log-factor", "10", "lfu-decay-time", "1"]):
         compare_scenario(differ, scenario)
+
+
+def test_keys_are_signalled_ready_where_redis_signals_them(differ):
+    """Redis signals a key ready, with its value's type, where the database adds it,
+    overwrites or deletes a stream there, at XADD and XGROUP DESTROY, and in SWAPDB's
+    and FLUSH's scans -- and only when some client waits for a value of that type.
+    A signalled key is looked up (an access) even when its waiters were served from
+    another key since; a waiter for another type is not offered it. Compared: the
+    feeders' replies, who CLIENT UNBLOCK finds still waiting, each blocked client's
+    reply, and the keys' access counts."""
+    cases = [
+        # (setup, blocked commands, feeders)
+        ([], ["BZPOPMIN k 0"], ["LPUSH k a", "LPUSH k b"]),     # no list waiter at all
+        ([], ["BZPOPMIN k 0", "BLPOP other 0"], ["LPUSH k a"]),  # one elsewhere: looked up
+        (["RPUSH src 3 1 2"], ["BLPOP k 0"], ["SET k x", "SORT src STORE k"]),  # overwrite
+        ([], ["BLPOP k 0"], ["SET k x", "DEL k", "RPUSH k a"]),
+        ([], ["BLPOP k 0"], ["SET k x", "RENAME k k3", "RPUSH k2 a", "RENAME k2 k"]),
+        ([], ["XREAD BLOCK 0 STREAMS k s $ $"],
+         ["MULTI", "XADD k 1-1 f v", "XADD s 1-1 f v", "EXEC"]),
+        (["XGROUP CREATE s g $ MKSTREAM"], ["XREADGROUP GROUP g c BLOCK 0 STREAMS s >"],
+         ["SET s x"]),
+        (["XGROUP CREATE s g $ MKSTREAM"], ["XREADGROUP GROUP g c BLOCK 0 STREAMS s >",
+                                            "BLPOP s 0"], ["FLUSHDB"]),
+        (["XGROUP CREATE s g $ MKSTREAM"], ["XREAD BLOCK 0 STREAMS s $"],
+         ["XGROUP DESTROY s g"]),
+        (["SELECT 8", "RPUSH k a", "XADD s 1-1 f v", "SELECT 9"],
+         ["BLPOP k 0", "XREAD BLOCK 0 STREAMS s 0", "BZPOPMIN z 0"],
+         ["SWAPDB 9 8", "SELECT 8", "ZADD z 1 a", "SELECT 9", "SWAPDB 9 8"]),
+    ]
+
+    def scenario(port, protocol, admin):
+        seen = []
+        for setup, blockers, feeders in cases:
+            admin.call("FLUSHALL")
+            for command in setup:
+                admin.call(*command.split())
+            waiting = []
+            for blocker in blockers:
+                conn = connect(port, protocol)
+                waiting.append((conn, conn.call("CLIENT", "ID")[1:-2]))
+                conn.send(*blocker.split())
+                time.sleep(0.05)
+            seen += [admin.call(*feeder.split()) for feeder in feeders]
+            time.sleep(0.05)
+            for conn, client_id in waiting:
+                seen.append(admin.call("CLIENT", "UNBLOCK", client_id))
+                seen.append(conn.read_raw())
+                conn.close()
+            seen += [admin.call("OBJECT", "FREQ", key) for key in ("k", "k2", "s", "z")]
+        return seen
+    with configured(differ, ["maxmemory", "1gb", "maxmemory-policy", "allkeys-lfu",
+                             "lfu-log-factor", "0", "lfu-decay-time", "0"],
+                    ["maxmemory", "0", "maxmemory-policy", "noeviction",
+                     "lfu-log-factor", "10", "lfu-decay-time", "1"]):
+        compare_scenario(differ, scenario)

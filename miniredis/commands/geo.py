@@ -18,7 +18,6 @@ from typing import Any, Callable, List, Optional, Tuple
 
 from .. import errors
 from ..args import to_int
-from ..blocking import signal_ready
 from ..datatypes import geohash
 from ..datatypes.geohash import CIRCLE, BOX, Shape
 from ..datatypes.zset import ZSet
@@ -368,7 +367,6 @@ def _search(client, args: List[bytes], source_at: int, flags: int):
                                           values["zset-max-listpack-value"])))
     client.state.dirty += returned
     notify(db, "z", b"geosearchstore" if flags & _SEARCH else b"georadiusstore", store_key)
-    signal_ready(db, store_key)
     return returned
 
 

@@ -8,7 +8,6 @@ from typing import Any, List, Optional
 from ..datatypes.packedlist import PackedList
 from .. import errors
 from ..args import LLONG_MAX, parse_int, to_int
-from ..blocking import signal_ready
 from ..errors import CommandError
 from ..glob import compile_pattern
 from ..evict import lfu_counter
@@ -160,7 +159,6 @@ def _move_value(source_db: Database, key: bytes, target_db: Database, new_key: b
             target_db.set_access(new_key, stamp)
     if deadline is not None:
         target_db.set_expire(new_key, deadline)
-    signal_ready(target_db, new_key)
 
 
 def _rename(client, args: List[bytes], only_if_new: bool):
@@ -293,10 +291,11 @@ def swapdb(client, args: List[bytes]):
     # waiters see the new contents.
     db_replaced(a, b)
     db_replaced(b, a)
+    a.signal_streams_gone(b)
+    b.signal_streams_gone(a)
     a.swap(b)
-    for db in (a, b):
-        for key in list(db.data):
-            signal_ready(db, key)
+    a.signal_waited_keys()
+    b.signal_waited_keys()
     return OK
 
 

@@ -1,9 +1,9 @@
 """List commands. A Redis list is a :class:`~miniredis.datatypes.packedlist.PackedList`:
 O(1) amortised at both ends, elements packed in chunks.
 
-Every command that adds elements reports the key to the blocking machinery
-(:func:`miniredis.blocking.signal_ready`) so clients parked in BLPOP & co. are served
-after the command completes, oldest first, exactly as Redis does.
+A list the database adds is reported to the blocking machinery
+(:mod:`miniredis.blocking`) so clients parked in BLPOP & co. are served after the
+command completes, oldest first, exactly as Redis does.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any, List, Optional
 from .. import errors
 from ..args import LLONG_MIN, parse_int, to_int
 from ..datatypes.packedlist import PackedList
-from ..blocking import NOT_SERVED, block, parse_block_timeout, signal_ready
+from ..blocking import NOT_SERVED, block, parse_block_timeout
 from ..errors import CommandError
 from ..protocol import (BULK_HEADS, CRLF, NULL_ARRAY, OK, Bulks, UniformBulks,
                         bulk_run, integer_run)
@@ -49,7 +49,6 @@ def _push(client, args: List[bytes], left: bool, only_existing: bool) -> int:
     length = values.extendleft(args[2:]) if left else values.extend(args[2:])
     client.state.dirty += len(args) - 2
     db.signal_modified(key)
-    signal_ready(db, key)
     notify(db, "l", b"lpush" if left else b"rpush", key)
     return length
 
@@ -568,7 +567,6 @@ def move_element(client, source: bytes, destination: bytes, from_left: bool,
     db.delete_if_empty(source, values)
     db.signal_modified(source)
     db.signal_modified(destination)
-    signal_ready(db, destination)
     return element
 
 
@@ -646,7 +644,7 @@ def _blocking_pop(client, args: List[bytes], left: bool):
         values = get_list(client, key)
         if values:
             return [key, pop_elements(client, key, values, left, 1)[0]]
-    return block(client, keys, timeout, _serve_pop(left), NULL_ARRAY)
+    return block(client, keys, timeout, _serve_pop(left), NULL_ARRAY, kind="list")
 
 
 @command("blpop", -3, "write noscript blocking", keys=(1, -2, 1), group="list",
@@ -680,7 +678,8 @@ def _blocking_move(client, source: bytes, destination: bytes, from_left: bool,
         return move_element(client, source, destination, from_left, to_left, False,
                             values=ready)
     # Timing out answers a null array, but not blocking at all (MULTI) a null bulk.
-    return block(client, [source], timeout, serve, NULL_ARRAY, unblockable_reply=None)
+    return block(client, [source], timeout, serve, NULL_ARRAY, unblockable_reply=None,
+                 kind="list")
 
 
 @command("brpoplpush", 4, "write denyoom noscript blocking", keys=(1, 2, 1), group="list",
@@ -718,4 +717,4 @@ def blmpop(client, args: List[bytes]):
         if values.__class__ is not PackedList or not values:
             return NOT_SERVED
         return [key, pop_elements(client, key, values, left, count)]
-    return block(client, keys, timeout, serve, NULL_ARRAY)
+    return block(client, keys, timeout, serve, NULL_ARRAY, kind="list")

@@ -31,7 +31,6 @@ from typing import Any, Iterable, List, Optional, Tuple
 from ..datatypes.packedlist import PackedList
 from .. import errors
 from ..args import to_int
-from ..blocking import signal_ready
 from ..errors import CommandError
 from ..security.acl import full_key_read_access
 from ..datatypes.names import type_name
@@ -255,7 +254,6 @@ def _store(db, key: bytes, selected: Iterable[bytes], gets: List[bytes]) -> int:
     if items:
         db.state.dirty += len(items)
         db.set(key, PackedList(items))
-        signal_ready(db, key)
         notify(db, "l", b"sortstore", key)
     elif db.delete(key):
         db.state.dirty += 1

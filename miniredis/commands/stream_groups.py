@@ -120,7 +120,7 @@ def xgroup_destroy(client, args: List[bytes]):
     db = client.db
     db.resized(args[2])   # not signalled in Redis
     notify(db, "t", b"xgroup-destroy", args[2])
-    signal_ready(db, args[2])        # XREADGROUP waiters get -NOGROUP
+    signal_ready(db, args[2], "stream")  # XREADGROUP waiters get -NOGROUP
     return 1
 
 

@@ -299,7 +299,8 @@ def _xread(client, args: List[bytes], xreadgroup: bool):
         else:
             entries = _range_reply(stream, start, MAX_ID, serve_count)
         return _streams_reply(client, [(key, entries)])
-    return block(client, list(waits), timeout / 1000.0, serve, NULL_ARRAY)
+    return block(client, list(waits), timeout / 1000.0, serve, NULL_ARRAY,
+                 kind="stream")
 
 
 @command("xread", -4, "readonly blocking", keys=(0, 0, 0), group="stream",

@@ -348,8 +348,8 @@ def xadd(client, args: List[bytes]):
     hook = state.on_key_modified
     if hook is not None:
         hook(db, key)
-    if state.blocking.queues:           # signal_ready(db, key)
-        state.blocking.signal_ready(db, key)
+    if state.blocking.queues:           # signal_ready(db, key, "stream")
+        state.blocking.signal_ready(db, key, "stream")
     return b"%d-%d" % new_id            # format_id
 
 

@@ -123,7 +123,7 @@ def _blocking_pop(client, args: List[bytes], highest: bool):
             return NOT_SERVED
         score, member = _pop_from(client, key, zset, 1, highest)[0]
         return [key, member, Double(score)]
-    return block(client, keys, timeout, serve, NULL_ARRAY)
+    return block(client, keys, timeout, serve, NULL_ARRAY, kind="zset")
 
 
 @command("bzpopmin", -3, "write noscript blocking fast", keys=(1, -2, 1),
@@ -155,4 +155,4 @@ def bzmpop(client, args: List[bytes]):
         if zset.__class__ is not ZSet or not zset:
             return NOT_SERVED
         return [key, _nested_pairs(_pop_from(client, key, zset, count, highest))]
-    return block(client, keys, timeout, serve, NULL_ARRAY)
+    return block(client, keys, timeout, serve, NULL_ARRAY, kind="zset")

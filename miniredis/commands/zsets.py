@@ -20,7 +20,6 @@ from typing import Any, Dict, List, Optional, Tuple
 from .. import errors
 from ..security.outputlimits import draws
 from ..args import LLONG_MAX, parse_int
-from ..blocking import signal_ready
 from ..datatypes.zset import ZSet
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, Bulks, Double
@@ -104,7 +103,6 @@ def _store(client, key: bytes, scores: Dict[bytes, float], event: bytes) -> int:
     client.state.dirty += 1
     db.set(key, ZSet.build(scores, _limits(client)))
     notify(db, "z", event, key)
-    signal_ready(db, key)
     return len(scores)
 
 
@@ -148,7 +146,6 @@ def _zadd(client, args: List[bytes], incr: bool):
             return None if incr else 0
         zset = ZSet()
         db.set(key, zset)
-        signal_ready(db, key)
     limits = _limits(client)
     try:
         for score, member in pairs:
@@ -174,8 +171,6 @@ def _zadd(client, args: List[bytes], incr: bool):
         if added or updated:
             db.signal_modified(key)
             notify(db, "z", b"zincr" if incr else b"zadd", key)
-        if added:
-            signal_ready(db, key)
     client.state.dirty += added + updated       # (not after a NaN: as Redis)
     if incr:
         return Double(score) if processed else None
@@ -201,7 +196,6 @@ def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
     if zset is None:
         zset = ZSet()
         db.set(key, zset)
-        signal_ready(db, key)
     current = zset.scores.get(member)
     if current is not None:
         if score != current:
@@ -214,7 +208,6 @@ def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
     client.state.dirty += 1
     db.signal_modified(key)
     notify(db, "z", b"zadd", key)
-    signal_ready(db, key)
     return 1
 
 

@@ -528,7 +528,7 @@ def load_reader(state: "ServerState", reader: "_Reader", name: str,
             else:
                 if merge and key in db.data:
                     db.delete(key, False)       # (dbSyncDelete)
-                db.set(key, value)
+                db.set(key, value, loading=True)
                 if expires_at is not None:
                     db.set_expire(key, expires_at)
                 if idle >= 0 or freq >= 0:

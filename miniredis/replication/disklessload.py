@@ -236,13 +236,11 @@ def _swap(state: "ServerState", temp_dbs: List[Any], registry: Any) -> None:
     on keys that now exist are served, tracking clients are told as by a flush."""
     from ..commands.functions import functions
     from ..commands.transactions import db_replaced
-    blocking = state.blocking
     for db, loaded in zip(state.dbs, temp_dbs):
         db_replaced(db, loaded)
+        db.signal_streams_gone(loaded)
         db.swap(loaded)
-    for db_id, key in list(blocking.queues):
-        if db_id < len(state.dbs) and key in state.dbs[db_id].data:
-            blocking.signal_ready(state.dbs[db_id], key)
+        db.signal_waited_keys()
     state.tracking.flushed(None, True)
     state.replica_expires.clear()
     functions(state).registry = registry
