@@ -36,6 +36,7 @@ SETUPS: Dict[str, List[List[str]]] = {
         ["XREADGROUP", "GROUP", "g", "c", "COUNT", "2", "STREAMS", "k", ">"],
         ["XCLAIM", "k", "g", "c2", "0", "2-1", "TIME", "1000000000000"],
         ["XCLAIM", "k", "g", "c", "0", "1-1", "TIME", "1000000000000"]],
+    "waiting stream": [["XADD", "k", "1-1", "f", "v"], ["XGROUP", "CREATE", "k", "g", "$"]],
     "none": [],
 }
 WORDS = ["x", "-1", "0", "1", "2", "nan", "*", "a", "k", "k2", "k2", "f", "1-1", "g", "c",
