@@ -266,3 +266,15 @@ def observe(conn: RawConnection, events: RawConnection, dirty: int,
     return {"counts": counts, "commandstats": calls, "errorstats": errors,
             "ttl kinds": ttls, "OBJECT FREQ": freqs, "DEBUG DIGEST": digest,
             "events": published, "streams": groups}
+
+
+def replicated(conn: RawConnection) -> List[bytes]:
+    """What a replica must hold alike: every database's digest, the keys' absolute
+    deadlines, and a stream's groups, consumers and pending entries (which the digest
+    leaves out)."""
+    seen = [conn.call("DEBUG", "DIGEST")]
+    seen += [conn.call("PEXPIRETIME", key) for key in ("k", "k2")]
+    # (entries-read, and the lag from it, are not propagated by XREADGROUP's XCLAIMs:
+    # a real Redis replica of a real Redis master differs there too)
+    return seen + [re.sub(rb"(entries-read|lag)\r\n[:$_][^\r]*\r\n", b"", stream)
+                   for stream in streams(conn)]
