@@ -11,21 +11,26 @@ replies -- the writer's, CLIENT UNBLOCK's (who was served) and each blocked clie
 and leave the same traces (tests/audit.py's observe: hits and misses, events, access
 counts, digest, streams' groups and pending entries, commandstats and errorstats).
 
+A second test runs the same kinds of cases on a redis-server master and on a miniredis
+master, each with a redis-server replica, and compares the replicas after each case:
+what a served client did reaches a replica as Redis propagates it.
+
 Cases are drawn from a seed (MINIREDIS_AUDIT_SEED, else random, printed on failure);
-MINIREDIS_HYPOTHESIS_EXAMPLES scales their number (default 400: 300 cases).
+MINIREDIS_HYPOTHESIS_EXAMPLES scales their number (default 400: 300 cases, and 100
+for the replicas).
 """
 from __future__ import annotations
 
 import os
 import random
 import time
-from typing import Any, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import redis
 
 from tests.audit import (RESTORED, SETTINGS, SETUPS, configure, key_commands, observe,
-                         prepare, random_cases, untimed)
-from tests.harness import RawConnection
+                         prepare, random_cases, replicated, untimed)
+from tests.harness import RawConnection, RedisProcess, redis_server_or_skip
 
 SIDES = ["LEFT", "RIGHT"]
 # Writes that make a blocked client's key ready, or take it away, or change its type.
@@ -141,7 +146,10 @@ def _write(conn: RawConnection, writes: List[List[str]], way: str) -> bytes:
     return b"".join(conn.call(*args) for args in writes)
 
 
-def _traces(port: int, cases: Sequence[Any]) -> List[Dict[str, Any]]:
+def _traces(port: int, cases: Sequence[Any],
+            after: Optional[Callable[[Any, RawConnection], None]] = None
+            ) -> List[Dict[str, Any]]:
+    """Each case's replies and traces; ``after(case, conn)`` is called after each."""
     conn, events = RawConnection(port), RawConnection(port)
     waiting = {2: [RawConnection(port), RawConnection(port)],
                3: [RawConnection(port), RawConnection(port)]}
@@ -171,6 +179,8 @@ def _traces(port: int, cases: Sequence[Any]) -> List[Dict[str, Any]]:
             trace = observe(conn, events, dirty, unstated=("cmdstat_client|",
                                                            "cmdstat_ping", "cmdstat_select"))
             out.append(dict(trace, reply=reply, unblocked=unblocked, served=served))
+            if after is not None:
+                after((kind, other, blocked, writes, way, how), conn)
         return out
     finally:
         for client in everyone:
@@ -194,3 +204,62 @@ def test_blocked_clients_served_by_writes_as_redis(differ):
                 "k a %s, k2 a %s; CLIENT UNBLOCK ... %s)\n  redis:     %r\n  miniredis: %r"
                 % (seed, what, blocked, writes, way, kind, other, how, expected[what],
                    actual[what]))
+
+
+class _RealMaster:
+    """A redis-server master (the oracle's side), as tests.replutil's Master reads."""
+
+    def __init__(self) -> None:
+        self.proc = RedisProcess(redis_server_or_skip())
+        self.port = self.proc.port
+        self.r = redis.Redis(port=self.port)
+
+    def info(self, section: str = "replication") -> Dict[str, Any]:
+        return self.r.info(section)
+
+    def stop(self) -> None:
+        self.r.close()
+        self.proc.stop()
+
+
+def test_served_effects_reach_a_real_replica_alike():
+    """The same cases on a redis-server master and on a miniredis master, each with a
+    redis-server replica: after each case both replicas hold the same (DEBUG DIGEST,
+    deadlines, streams' groups, consumers and pending entries). A served blocking
+    command is propagated as what it did (BLMOVE as LMOVE, XREADGROUP as XCLAIMs...);
+    where Redis's own replica ends up unlike its master (a consumer a blocked
+    XREADGROUP created but delivered nothing to), miniredis's must too."""
+    from tests.replutil import Master, Replica, wait_caught_up
+
+    seed = int(os.environ.get("MINIREDIS_AUDIT_SEED", random.randrange(1 << 30)))
+    count = int(os.environ.get("MINIREDIS_HYPOTHESIS_EXAMPLES", "400")) // 4
+    masters: List[Any] = []
+    replicas: List[Any] = []
+    try:
+        masters = [_RealMaster(), Master()]
+        cases = _cases(key_commands(masters[0].port), _writing(masters[0].port),
+                       random.Random(seed), count)
+        held = []
+        for master in masters:
+            replica = Replica(master.port)
+            replicas.append(replica)
+            replica.wait_up()
+            probe = RawConnection(replica.port)
+            states: List[Any] = []
+
+            def after(case: Any, conn: RawConnection) -> None:
+                wait_caught_up(master, replica)
+                probe.call("SELECT", "9")
+                # (deadlines masked: the two masters run at different times)
+                states.append([untimed(part) for part in replicated(probe)])
+            _traces(master.port, cases, after)
+            probe.close()
+            held.append(states)
+        for case, want, got in zip(cases, *held):
+            assert got == want, (
+                "MINIREDIS_AUDIT_SEED=%d: the replicas differ after %r blocked, then %r "
+                "(%s; k a %s, k2 a %s)\n  redis's:     %r\n  miniredis's: %r"
+                % (seed, case[2], case[3], case[4], case[0], case[1], want, got))
+    finally:
+        for server in replicas + masters:
+            server.stop()
