@@ -280,6 +280,9 @@ class Database(ScanIndex, AccessStamps):
         and published as "new", except when ``loading`` a snapshot (dbAddRDBLoad)."""
         state = self.state
         slot = self.index.get(key)
+        if slot is not None and self.expires and key in self.expires and \
+                self.expires[key] <= state.clock.expiry_ms() and self._expire(key):
+            slot = self.index.get(key)  # (setKey's lookup for writing reclaimed it)
         if slot is not None:
             if state.blocking.queues:   # (dbOverwrite: a stream replaced is signalled)
                 self._signal_gone(key, self._values[slot])
@@ -308,6 +311,8 @@ class Database(ScanIndex, AccessStamps):
         checked that notify-keyspace-events is empty (else the events of successive
         keys must interleave with theirs)."""
         state = self.state
+        if self.expires:
+            self._expire_due(args[start::2])
         index = self.index
         values = self._values
         access = self.access
@@ -350,6 +355,16 @@ class Database(ScanIndex, AccessStamps):
             touched.add(slot)
             if hook is not None:
                 hook(self, key)
+
+    def _expire_due(self, keys: List[bytes]) -> None:
+        """Reclaim those of ``keys`` whose deadline has passed, as each one's lookup
+        for writing (setKey's) would, in order."""
+        expires = self.expires
+        now = self.state.clock.expiry_ms()
+        for key in keys:
+            deadline = expires.get(key)
+            if deadline is not None and deadline <= now:
+                self._expire(key)
 
     def overwrite(self, key: bytes, value: Any) -> None:
         """Replace the value of ``key``, which exists and the caller has just looked
@@ -437,6 +452,18 @@ class Database(ScanIndex, AccessStamps):
         lazyfree-lazy-user-del...); None: as its dbDelete, per
         lazyfree-lazy-server-del (a command's destination, RESTORE REPLACE...)."""
         if self.peek(key) is None:
+            return False
+        if lazy is None:
+            lazy = self.state.config.values["lazyfree-lazy-server-del"]
+        self._remove(key, lazy)
+        self.signal_modified(key)
+        return True
+
+    def delete_stored(self, key: bytes, lazy: Optional[bool] = None) -> bool:
+        """Remove ``key`` if it is stored, even logically expired (not counted as
+        expired): Redis's dbDelete, as commands call it on their destination (an
+        empty SUNIONSTORE, SORT ... STORE, RESTORE ... REPLACE...). True if it was."""
+        if key not in self.index:
             return False
         if lazy is None:
             lazy = self.state.config.values["lazyfree-lazy-server-del"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 
 from tests.harness import (RawConnection, SameType, Unordered, compare_scenario, configured,
@@ -833,4 +834,66 @@ def test_keys_are_signalled_ready_where_redis_signals_them(differ):
                              "lfu-log-factor", "0", "lfu-decay-time", "0"],
                     ["maxmemory", "0", "maxmemory-policy", "noeviction",
                      "lfu-log-factor", "10", "lfu-decay-time", "1"]):
+        compare_scenario(differ, scenario)
+
+
+# (setup making k, or k and k2, logically expired; the write)
+_OVER_EXPIRED = [
+    (["SADD k a"], "SUNIONSTORE k nosuch"), (["SADD k a"], "SINTERSTORE k nosuch"),
+    (["SADD k a"], "SDIFFSTORE k nosuch"), (["ZADD k 1 a"], "ZUNIONSTORE k 1 nosuch"),
+    (["ZADD k 1 a"], "ZRANGESTORE k nosuch 0 -1"), (["RPUSH k a"], "SORT nosuch STORE k"),
+    (["ZADD k 1 a"], "GEOSEARCHSTORE k nosuch FROMLONLAT 0 0 BYRADIUS 1 km"),
+    (["SET k x"], "BITOP AND k nosuch"), (["SET k x"], "RESTORE k 0 {dump} REPLACE"),
+    (["SET k x"], "SET k v"), (["RPUSH k a"], "SET k v NX"),
+    (["SET k x", "SET k2 y"], "MSET k v k2 w"), (["SET k x"], "MSETNX k v"),
+    (["SET k x"], "SET k v|SET k w|SET k2 u"), (["SET k x", "SET k2 y"], "MSET k v|MSET k2 w"),
+]
+
+
+def _changes_so_far(conn: RawConnection) -> int:
+    return int(re.search(rb"rdb_changes_since_last_save:(\d+)",
+                         conn.call("INFO", "persistence")).group(1))
+
+
+def test_writes_over_a_logically_expired_key_as_redis(differ):
+    """A key past its deadline that nothing reclaimed yet (active expiry off). A
+    command's destination deleted without a lookup (an empty SUNIONSTORE, SORT ...
+    STORE, RESTORE ... REPLACE: Redis's dbDelete) goes as a deletion -- a "del" event,
+    a change -- not as an expiry; a SET or MSET (also in a run of them in one read)
+    looks its key up for writing first, so it expires ("expired", then "new"). Compared:
+    replies, expired_keys, changes, keys and the events, in order."""
+    def scenario(port, protocol, admin):
+        admin.call("RPUSH", "src", "a", "b")
+        raw = admin.call("DUMP", "src")
+        dump = raw[raw.index(b"\r\n") + 2:-2]
+        events = connect(port, 2)
+        events.call("PSUBSCRIBE", "__key*@9__:*")
+        admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        seen = []
+        try:
+            for setup, write in _OVER_EXPIRED:
+                admin.call("FLUSHALL")
+                for command in setup:
+                    admin.call(*command.split())
+                    admin.call("PEXPIRE", command.split()[1], "2")
+                time.sleep(0.005)
+                admin.call("CONFIG", "RESETSTAT")
+                changes = _changes_so_far(admin)
+                admin.call("PUBLISH", "__keyspace@9__:start", "")
+                replies_until(events, b"__keyspace@9__:start")
+                requests = [[dump if word == "{dump}" else word for word in part.split()]
+                            for part in write.split("|")]
+                admin.send_raw(b"".join(encode_command(args) for args in requests))
+                seen.append([admin.read_raw() for _ in requests])
+                seen.append(re.findall(rb"expired_keys:\d+", admin.call("INFO", "stats")))
+                seen.append(_changes_so_far(admin) - changes)
+                seen.append(admin.call("DBSIZE"))
+                admin.call("PUBLISH", "__keyspace@9__:end", "")
+                seen.append(replies_until(events, b"__keyspace@9__:end"))
+        finally:
+            admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            events.close()
+        return seen
+    with configured(differ, ["notify-keyspace-events", "KEA"],
+                    ["notify-keyspace-events", ""]):
         compare_scenario(differ, scenario)

@@ -206,7 +206,7 @@ def bitop(client, args: List[bytes]):
     size = max(len(s) for s in sources)
     destination = args[2]
     if size == 0:
-        if db.delete(destination):
+        if db.delete_stored(destination):
             client.state.dirty += 1
             notify(db, "g", b"del", destination)
         return 0

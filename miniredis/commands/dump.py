@@ -80,7 +80,7 @@ def _restore(client, args: List[bytes]):
         if exc.reason:      # rdbReportError, in a RESTORE's context: logged, not fatal
             client.state.log("verbose", report_line(exc.reason))
         raise CommandError(errors.BAD_DATA_FORMAT) from None
-    deleted = db.delete(key) if replace else False
+    deleted = db.delete_stored(key) if replace else False
     now = client.state.clock.ms()
     if ttl and not absttl:
         ttl += now

@@ -316,7 +316,7 @@ def _search(client, args: List[bytes], source_at: int, flags: int):
 
     if zset is None:
         if store_key is not None:
-            if db.delete(store_key):
+            if db.delete_stored(store_key):
                 client.state.dirty += 1
                 notify(db, "g", b"del", store_key)
             return 0
@@ -354,7 +354,7 @@ def _search(client, args: List[bytes], source_at: int, flags: int):
             out.append(item)
         return out
     if not returned:
-        if db.delete(store_key):
+        if db.delete_stored(store_key):
             client.state.dirty += 1
             notify(db, "g", b"del", store_key)
         return 0

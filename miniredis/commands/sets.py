@@ -435,7 +435,7 @@ def _store(client, destination: bytes, members: Iterable[bytes], event: bytes) -
         db.set(destination, value)
         client.state.dirty += 1
         notify(db, "s", event, destination)
-    elif db.delete(destination):
+    elif db.delete_stored(destination):
         client.state.dirty += 1
         notify(db, "g", b"del", destination)
     return len(value)

@@ -255,7 +255,7 @@ def _store(db, key: bytes, selected: Iterable[bytes], gets: List[bytes]) -> int:
         db.state.dirty += len(items)
         db.set(key, PackedList(items))
         notify(db, "l", b"sortstore", key)
-    elif db.delete(key):
+    elif db.delete_stored(key):
         db.state.dirty += 1
         notify(db, "g", b"del", key)
     return len(items)

@@ -257,17 +257,15 @@ def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: b
             done += 1
             continue
         slot = index.get(key)
-        if slot is None or events:
+        if slot is None or events or expires and key in expires:
             last = None           # (``slot`` is not the previous key's any more)
-            store(key, value)     # a new key (its slot, the "new" event), or events
+            store(key, value)     # a new key (its slot, the "new" event), events, a TTL
             if events:
                 notify(db, "$", b"set", key)
         else:
-            # Database.set of a key that exists, written out: any type is replaced,
-            # a TTL dropped (no client waits on a key here: tables_for_writes).
+            # Database.set of a key that exists without a TTL, written out: any type
+            # is replaced (no client waits on a key here: tables_for_writes).
             values[slot] = value
-            if expires:
-                expires.pop(key, None)
             access[slot] = lru
             touched.add(slot)
             if hook is not None:

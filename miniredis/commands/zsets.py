@@ -96,7 +96,7 @@ def _store(client, key: bytes, scores: Dict[bytes, float], event: bytes) -> int:
     """STORE commands: replace ``key`` by a new set (or delete it when empty)."""
     db = client.db
     if not scores:
-        if db.delete(key):
+        if db.delete_stored(key):
             client.state.dirty += 1
             notify(db, "g", b"del", key)
         return 0
