@@ -453,11 +453,7 @@ class Database(ScanIndex, AccessStamps):
         lazyfree-lazy-server-del (a command's destination, RESTORE REPLACE...)."""
         if self.peek(key) is None:
             return False
-        if lazy is None:
-            lazy = self.state.config.values["lazyfree-lazy-server-del"]
-        self._remove(key, lazy)
-        self.signal_modified(key)
-        return True
+        return self.delete_stored(key, lazy)
 
     def delete_stored(self, key: bytes, lazy: Optional[bool] = None) -> bool:
         """Remove ``key`` if it is stored, even logically expired (not counted as

@@ -728,6 +728,13 @@ _ACCESS_CASES = [
 ]
 
 
+# LFU counting every access (log factor 0, no decay), and Redis's defaults to restore.
+_EXACT_LFU = (["maxmemory", "1gb", "maxmemory-policy", "allkeys-lfu", "lfu-log-factor", "0",
+               "lfu-decay-time", "0"],
+              ["maxmemory", "0", "maxmemory-policy", "noeviction", "lfu-log-factor", "10",
+               "lfu-decay-time", "1"])
+
+
 def test_writes_count_one_access_per_lookup_as_redis(differ):
     # An LFU policy with a log factor of 0 and no decay counts every access exactly; a
     # maxmemory far above the keys' use, as Redis shares the integers 0..9999 (and
@@ -737,10 +744,7 @@ def test_writes_count_one_access_per_lookup_as_redis(differ):
         commands += [["DEL", "k", "k2", "new"], _ACCESS_SETUPS[kind], case,
                      "OBJECT FREQ k", "OBJECT FREQ k2", "OBJECT FREQ new"]
     commands += ["DEL k", "SET k 10", "MULTI", "GET k", "INCR k", "EXEC", "OBJECT FREQ k"]
-    with configured(differ, ["maxmemory", "1gb", "maxmemory-policy", "allkeys-lfu",
-                             "lfu-log-factor", "0", "lfu-decay-time", "0"],
-                    ["maxmemory", "0", "maxmemory-policy", "noeviction",
-                     "lfu-log-factor", "10", "lfu-decay-time", "1"]):
+    with configured(differ, *_EXACT_LFU):
         differ.check(*commands)
 
 
@@ -775,10 +779,7 @@ def test_served_blocked_clients_count_accesses_as_redis(differ):
                  admin.call("BZPOPMIN", "z", "0"), admin.call("OBJECT", "FREQ", "z"),
                  admin.call("BZMPOP", "0", "1", "z", "MAX"), admin.call("OBJECT", "FREQ", "z")]
         return seen
-    with configured(differ, ["maxmemory", "1gb", "maxmemory-policy", "allkeys-lfu",
-                             "lfu-log-factor", "0", "lfu-decay-time", "0"],
-                    ["maxmemory", "0", "maxmemory-policy", "noeviction",
-                     "lfu-log-factor", "10", "lfu-decay-time", "1"]):
+    with configured(differ, *_EXACT_LFU):
         compare_scenario(differ, scenario)
 
 
@@ -830,10 +831,7 @@ def test_keys_are_signalled_ready_where_redis_signals_them(differ):
                 conn.close()
             seen += [admin.call("OBJECT", "FREQ", key) for key in ("k", "k2", "s", "z")]
         return seen
-    with configured(differ, ["maxmemory", "1gb", "maxmemory-policy", "allkeys-lfu",
-                             "lfu-log-factor", "0", "lfu-decay-time", "0"],
-                    ["maxmemory", "0", "maxmemory-policy", "noeviction",
-                     "lfu-log-factor", "10", "lfu-decay-time", "1"]):
+    with configured(differ, *_EXACT_LFU):
         compare_scenario(differ, scenario)
 
 
