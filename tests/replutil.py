@@ -1,5 +1,6 @@
-"""Helpers for the replication tests: a miniredis master, real redis-server replicas of
-it, waiting for them to catch up, and a raw-socket replica that reads the stream."""
+"""Helpers for the replication tests: a miniredis master (and a redis-server one to
+compare with), real redis-server replicas of it, waiting for them to catch up, and a
+raw-socket replica that reads the stream."""
 from __future__ import annotations
 
 import shutil
@@ -50,6 +51,23 @@ class Master:
         self.r.close()
         self.server.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class RealMaster:
+    """A redis-server master, read as :class:`Master` is: the oracle's side of a test
+    that compares a real replica of each."""
+
+    def __init__(self) -> None:
+        self.proc = RedisProcess(redis_server_or_skip())
+        self.port = self.proc.port
+        self.r = redis.Redis(port=self.port)
+
+    def info(self, section: str = "replication") -> Dict[str, Any]:
+        return self.r.info(section)
+
+    def stop(self) -> None:
+        self.r.close()
+        self.proc.stop()
 
 
 class Replica:

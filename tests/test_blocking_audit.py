@@ -31,7 +31,7 @@ import redis
 from tests.audit import (LIVE, RESTORED, SETTINGS, SETUPS, configure, expiry_paused,
                          key_commands, observe, prepare, random_cases, replicated,
                          untimed)
-from tests.harness import RawConnection, RedisProcess, redis_server_or_skip
+from tests.harness import RawConnection
 
 SIDES = ["LEFT", "RIGHT"]
 # Writes that make a blocked client's key ready, or take it away, or change its type.
@@ -209,22 +209,6 @@ def test_blocked_clients_served_by_writes_as_redis(differ):
                    actual[what]))
 
 
-class _RealMaster:
-    """A redis-server master (the oracle's side), as tests.replutil's Master reads."""
-
-    def __init__(self) -> None:
-        self.proc = RedisProcess(redis_server_or_skip())
-        self.port = self.proc.port
-        self.r = redis.Redis(port=self.port)
-
-    def info(self, section: str = "replication") -> Dict[str, Any]:
-        return self.r.info(section)
-
-    def stop(self) -> None:
-        self.r.close()
-        self.proc.stop()
-
-
 def test_served_effects_reach_a_real_replica_alike():
     """The same cases on a redis-server master and on a miniredis master, each with a
     redis-server replica: after each case both replicas hold the same (DEBUG DIGEST,
@@ -232,14 +216,14 @@ def test_served_effects_reach_a_real_replica_alike():
     command is propagated as what it did (BLMOVE as LMOVE, XREADGROUP as XCLAIMs...);
     where Redis's own replica ends up unlike its master (a consumer a blocked
     XREADGROUP created but delivered nothing to), miniredis's must too."""
-    from tests.replutil import Master, Replica, wait_caught_up
+    from tests.replutil import Master, RealMaster, Replica, wait_caught_up
 
     seed = int(os.environ.get("MINIREDIS_AUDIT_SEED", random.randrange(1 << 30)))
     count = int(os.environ.get("MINIREDIS_HYPOTHESIS_EXAMPLES", "400")) // 4
     masters: List[Any] = []
     replicas: List[Any] = []
     try:
-        masters = [_RealMaster(), Master()]
+        masters = [RealMaster(), Master()]
         cases = _cases(key_commands(masters[0].port), _writing(masters[0].port),
                        random.Random(seed), count, LIVE)
         held = []
