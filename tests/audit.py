@@ -40,6 +40,11 @@ SETUPS: Dict[str, List[List[str]]] = {
         ["XCLAIM", "k", "g", "c", "0", "1-1", "TIME", "1000000000000"]],
     "waiting stream": [["XADD", "k", "1-1", "f", "v"], ["XGROUP", "CREATE", "k", "g", "$"]],
     "none": [],
+    # With a deadline far ahead (EXPIRE's NX/XX/GT/LT, PERSIST, KEEPTTL, what a rename
+    # or copy keeps).
+    # (In 2100: a reading of it is long enough for untimed to mask.)
+    "string with ttl": [["SET", "k", "10", "EXAT", "4102444800"]],
+    "hash with ttl": [["HSET", "k", "f", "1"], ["PEXPIREAT", "k", "4102444800000"]],
     # Logically expired, not yet reclaimed (active expiry is off: expiry_paused):
     # the command's own lookup finds them gone, as Redis's expireIfNeeded. (Two
     # milliseconds: with one, Redis itself may find the deadline passed while it sets
@@ -206,8 +211,8 @@ EMPTY_LUA_ARGUMENT_CACHE = ["EVAL", "return redis.pcall('mset', unpack(ARGV))", 
 
 
 def untimed(reply: bytes) -> bytes:
-    """A stream command's reply without the clock's readings: integers of ten digits
-    or more (delivery and seen times, idle times since the fixed delivery time) and a
+    """A reply without the clock's readings: integers of ten digits or more (TTLs
+    until 2100, delivery and seen times, idle times since a fixed delivery time) and a
     consumer's idle time (since its last command, a few milliseconds)."""
     reply = re.sub(rb"(\$4\r\nidle\r\n):\d+\r\n", rb"\1:T\r\n", reply)
     return re.sub(rb":\d{10,}\r\n", b":T\r\n", reply)

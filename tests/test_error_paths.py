@@ -51,7 +51,8 @@ def _traces(port: int, cases: Sequence[Any]) -> List[Any]:
                     runner.call("DISCARD")
             else:
                 reply = runner.call(*args)
-            if args[3 if args[0] == "EVAL" else 0].startswith("x"):
+            name = args[3 if args[0] == "EVAL" else 0]
+            if name.startswith("x") or name in ("ttl", "pttl", "expiretime", "pexpiretime"):
                 reply = untimed(reply)
             if args[0] == "multi" and not way.startswith("transaction"):
                 runner.call("DISCARD")
