@@ -281,7 +281,7 @@ class Database(ScanIndex, AccessStamps):
         state = self.state
         slot = self.index.get(key)
         if slot is not None and self.expires and key in self.expires and \
-                self.expires[key] <= state.clock.expiry_ms() and self._expire(key):
+                self.peek(key) is None:
             slot = self.index.get(key)  # (setKey's lookup for writing reclaimed it)
         if slot is not None:
             if state.blocking.queues:   # (dbOverwrite: a stream replaced is signalled)
@@ -359,12 +359,9 @@ class Database(ScanIndex, AccessStamps):
     def _expire_due(self, keys: List[bytes]) -> None:
         """Reclaim those of ``keys`` whose deadline has passed, as each one's lookup
         for writing (setKey's) would, in order."""
-        expires = self.expires
-        now = self.state.clock.expiry_ms()
         for key in keys:
-            deadline = expires.get(key)
-            if deadline is not None and deadline <= now:
-                self._expire(key)
+            if key in self.expires:
+                self.peek(key)
 
     def overwrite(self, key: bytes, value: Any) -> None:
         """Replace the value of ``key``, which exists and the caller has just looked
@@ -533,24 +530,20 @@ class Database(ScanIndex, AccessStamps):
             return
         for db_id, key in list(blocking.queues):
             if db_id == self.id:
-                slot = self.index.get(key)
-                yield key, None if slot is None else self._values[slot]
+                yield key, self.data.get(key)
 
     def signal_streams_gone(self, replaced_with: Optional["Database"]) -> None:
         """Before this database's contents are emptied (``replaced_with`` None) or
         exchanged with ``replaced_with``'s: each waited key that holds a stream and
         will not, signalled (scanDatabaseForDeletedStreams)."""
-        if not getattr(self.state, "blocking", None) or \
-                not self.state.blocking.kinds["stream"]:
+        blocking = getattr(self.state, "blocking", None)
+        if blocking is None or not blocking.kinds["stream"]:
             return
         for key, value in self._waited_values():
-            if type_name(value) != "stream":
-                continue
-            if replaced_with is not None:
-                slot = replaced_with.index.get(key)
-                if slot is not None and type_name(replaced_with._values[slot]) == "stream":
-                    continue
-            self.state.blocking.signal_ready(self, key, "stream")
+            if type_name(value) == "stream" and (
+                    replaced_with is None or
+                    type_name(replaced_with.data.get(key)) != "stream"):
+                blocking.signal_ready(self, key, "stream")
 
     def signal_waited_keys(self) -> None:
         """Each waited key holding a value, signalled with its type (after SWAPDB or a

@@ -225,6 +225,7 @@ class LuaEngine:
         self._log = log
         self._where: Any = None
         self.reply_depth = 0             # nesting of the last from_lua reply
+        self.reply_errors: List[CommandError] = []  # its error replies, in order
         # argv -> may the script's caller run it (None: no such command); ACL's hook.
         self.acl_check: Optional[Callable[[List[bytes]], Optional[bool]]] = None
         # The Lua debugger's session while one runs (miniredis.scripting.ldb.Debugger).
@@ -584,7 +585,7 @@ class LuaEngine:
         gives thousands of nested arrays ending in that error, as in Redis.
         ``self.reply_depth`` is set to the nesting depth of the reply, and
         ``self.reply_errors`` lists the error replies made, in order."""
-        self.reply_errors: List[CommandError] = []
+        self.reply_errors = []
         frames: List[List[Any]] = []      # [container, source iterator, slots, map key]
         depth = 0
         result, child = self._convert(value, resp, _REPLY_SLOTS)
