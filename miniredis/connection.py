@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 import hiredis
 
 from .commands import _LOOKUP, Command, resolve
-from .errors import CommandError, ProtocolError
+from .errors import CommandError, ProtocolError, Refused
 from .histogram import record_overflow
 from .blocking import BLOCKED
 from .gate import RequestGate
@@ -532,6 +532,11 @@ class Client(RequestParser, ReplyWriter, RequestGate):
             try:
                 reply = cmd.handler(self, args)
             except CommandError as exc:
+                if exc.__class__ is Refused:    # (refused before the call: errors.py)
+                    cmd.rejected_calls += 1
+                    self._refuse(cmd, exc.message)
+                    started = perf()
+                    continue
                 reply = exc
                 cmd.failed_calls += 1
                 if self.obeyed:     # (named in the divergence's log line: crash.py)

@@ -17,6 +17,14 @@ class CommandError(Exception):
         self.message = message
 
 
+class Refused(CommandError):
+    """An error Redis gives in processCommand, before the call (a protected command
+    refused): a handler raising it is counted as a rejected call, as the gate's
+    refusals are, not as a failed one."""
+
+    __slots__ = ()
+
+
 class ProtocolError(Exception):
     """Malformed client input: the client gets the error, then is disconnected."""
 

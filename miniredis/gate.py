@@ -78,8 +78,8 @@ class RequestGate:
         """Slow-path checks before running ``cmd``; True if the request was handled."""
         if self.tracking is not None:   # keys read by the previous command, own notices
             self.state.tracking.before_command(self, cmd, args)
-        if cmd.name in PROTECTED_COMMANDS:  # DEBUG: refused before NOAUTH and MULTI
-            refusal = command_refusal(self, cmd.name)
+        if cmd.fullname in PROTECTED_COMMANDS:  # refused before NOAUTH and MULTI
+            refusal = command_refusal(self, cmd.fullname)
             if refusal is not None:
                 cmd.rejected_calls += 1
                 self._refuse(cmd, refusal)

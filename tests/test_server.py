@@ -8,8 +8,9 @@ import time
 import pytest
 
 from miniredis import Server
-from tests.harness import (RawConnection, SameType, Unordered, compare_scenario,
-                           encode_command, parse_raw)
+from tests.harness import (RawConnection, RedisProcess, SameType, Unordered,
+                           compare_scenario, encode_command, parse_raw,
+                           redis_server_or_skip)
 
 
 def test_client_name_id_errors(differ):
@@ -308,6 +309,40 @@ def test_debug_command_can_be_disabled():
         conn = RawConnection(server.port)
         assert conn.call("DEBUG", "SLEEP", "0").startswith(b"-ERR DEBUG command not allowed")
         conn.close()
+
+
+def _protected_traces(port: int) -> list:
+    conn = RawConnection(port)
+    try:
+        conn.call("CONFIG", "RESETSTAT")
+        replies = [conn.call(*command.split()) for command in (
+            "MODULE LOAD x", "MODULE LOADEX x ARGS 1", "MODULE UNLOAD x", "MODULE LIST",
+            "MODULE LOAD", "DEBUG SLEEP 0", "DEBUG")]
+        replies.append(conn.call("MULTI") + conn.call("MODULE", "LOAD", "x") +
+                       conn.call("GET", "k") + conn.call("EXEC"))
+        replies.append(conn.call("MULTI") + conn.call("DEBUG", "SLEEP", "0") +
+                       conn.call("EXEC"))
+        stats = conn.call("INFO", "commandstats").decode()
+        replies.append(sorted(re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", line)
+                              for line in stats.split() if line.startswith("cmdstat_")
+                              and not line.startswith("cmdstat_config")))
+        replies.append(conn.call("INFO", "errorstats"))
+        return replies
+    finally:
+        conn.close()
+
+
+def test_protected_commands_are_refused_before_they_run():
+    """DEBUG (enable-debug-command) and MODULE LOAD/LOADEX/UNLOAD
+    (enable-module-command) refused as Redis's processCommand refuses them: after the
+    arity check, as rejected calls (not failed ones), and inside MULTI when queued,
+    which dooms the transaction (EXECABORT)."""
+    real = RedisProcess(redis_server_or_skip(), ["--enable-debug-command", "no"])
+    try:
+        with Server(port=0, enable_debug_command="no") as server:
+            assert _protected_traces(server.port) == _protected_traces(real.port)
+    finally:
+        real.stop()
 
 
 def test_config_get_port_and_dir(mini):

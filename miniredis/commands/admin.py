@@ -11,13 +11,13 @@ from typing import List
 
 from .. import errors
 from ..args import LLONG_MAX, parse_int
-from ..errors import CommandError
+from ..errors import CommandError, Refused
 from ..pause import ALL, WRITE
 from ..protocol import OK, Raw, Set, Simple, Verbatim
 from . import command, container
 from . import server as _server   # COMMAND's container must exist before GETKEYSANDFLAGS
 from .connection import REDIS_VERSION, help_reply
-from .server import protected_allowed
+from ..security.protected import command_refusal
 
 
 def _timeout_ms(client, value: bytes) -> int:
@@ -101,15 +101,17 @@ def module_list(client, args: List[bytes]):
     return []
 
 
-def _check_module_allowed(client) -> None:
-    if not protected_allowed(client, "enable-module-command"):
-        raise CommandError(errors.MODULE_NOT_ALLOWED)
+def _check_module_allowed(client, args: List[bytes]) -> None:
+    # Also checked by Client._gate; here for clients on the ungated fast path.
+    refusal = command_refusal(client, "module|" + args[1].decode("latin-1").lower())
+    if refusal is not None:
+        raise Refused(refusal)
 
 
 @command("module|load", -3, "admin noscript no_async_loading", group="server",
          since="4.0.0", summary="Load a module")
 def module_load(client, args: List[bytes]):
-    _check_module_allowed(client)
+    _check_module_allowed(client, args)
     client.state.log("warning", "Module %s failed to load: this server cannot load "
                      "modules" % args[2].decode("utf-8", "replace"))
     raise CommandError(errors.MODULE_LOAD_FAILED)
@@ -124,7 +126,7 @@ def module_loadex(client, args: List[bytes]):
 @command("module|unload", 3, "admin noscript no_async_loading", group="server",
          since="4.0.0", summary="Unload a module")
 def module_unload(client, args: List[bytes]):
-    _check_module_allowed(client)
+    _check_module_allowed(client, args)
     raise CommandError(errors.MODULE_UNLOAD_MISSING)
 
 

@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Tuple
 from .. import configrewrite, errors
 from ..args import parse_int
 from ..querybuf import PEAK_RESET_MS
-from ..errors import CommandError
+from ..errors import CommandError, Refused
 from ..datatypes.names import encoding_of
 from ..datatypes.packed import PackedHash
 from ..datatypes.stream import Stream
@@ -618,7 +618,7 @@ def debug(client, args: List[bytes]):
     # does; here for clients on the ungated fast path.
     refusal = command_refusal(client, "debug")
     if refusal is not None:
-        raise CommandError(refusal)
+        raise Refused(refusal)
     entry = _DEBUG.get(args[1].lower())
     if entry is None or not entry[1] <= len(args) <= entry[2]:
         raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(

@@ -7,9 +7,10 @@ Redis 7.0's rules, in one place:
   ``127.0.0.1`` or ``::1``, as Redis compares them) is told ``-DENIED ...`` and closed;
   the unix socket and loopback are served. Decided once, when the connection is
   accepted (:func:`refuse_connection`).
-* **Protected commands**: DEBUG runs only where ``enable-debug-command`` allows it
-  (``yes``; ``local``: loopback or unix socket), checked before authentication, as in
-  Redis (:func:`command_refusal`).
+* **Protected commands**: DEBUG runs only where ``enable-debug-command`` allows it,
+  MODULE LOAD, LOADEX and UNLOAD where ``enable-module-command`` does (``yes``;
+  ``local``: loopback or unix socket), checked before authentication and MULTI
+  queueing, as in Redis (:func:`command_refusal`).
 * **Authentication required**: while a client must still authenticate, the parser
   holds it to small requests (see ``Client._parse_unauthenticated``):
   :func:`auth_required` says when.
@@ -31,8 +32,13 @@ __all__ = ["default_user_has_password", "auth_required", "is_loopback", "is_loca
 UNAUTH_MAX_ARGS = 10
 UNAUTH_MAX_BULK = 16384
 
-# Commands that run only where a yes/no/local option lets the client in.
-PROTECTED_COMMANDS: Dict[str, str] = {"debug": "enable-debug-command"}
+# Commands (full names) that run only where a yes/no/local option lets the client in
+# (CMD_PROTECTED), and the refusal each option gives.
+PROTECTED_COMMANDS: Dict[str, str] = {
+    "debug": "enable-debug-command", "module|load": "enable-module-command",
+    "module|loadex": "enable-module-command", "module|unload": "enable-module-command"}
+_REFUSALS = {"enable-debug-command": errors.DEBUG_NOT_ALLOWED,
+             "enable-module-command": errors.MODULE_NOT_ALLOWED}
 
 _LOOPBACK = ("127.0.0.1", "::1")
 
@@ -81,8 +87,9 @@ def _allowed(setting: str, client: Any) -> bool:
 
 
 def command_refusal(client: Any, name: str) -> Optional[str]:
-    """Redis's refusal of a protected command (DEBUG) for ``client``, or None."""
+    """Redis's refusal of a protected command (``name`` as PROTECTED_COMMANDS has it)
+    for ``client``, or None."""
     setting = PROTECTED_COMMANDS.get(name)
     if setting is None or _allowed(setting, client):
         return None
-    return errors.DEBUG_NOT_ALLOWED
+    return _REFUSALS[setting]
