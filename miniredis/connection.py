@@ -533,8 +533,7 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                 reply = cmd.handler(self, args)
             except CommandError as exc:
                 if exc.__class__ is Refused:    # (refused before the call: errors.py)
-                    cmd.rejected_calls += 1
-                    self._refuse(cmd, exc.message)
+                    self._rejected(cmd, exc.message)
                     started = perf()
                     continue
                 reply = exc

@@ -46,6 +46,12 @@ class RequestGate:
             return
         self._refuse(cmd, exc.message)
 
+    def _rejected(self, cmd: Command, message: str) -> None:
+        """A refusal of Redis's processCommand (rejectCommand): counted as one of the
+        command's rejected calls, then answered as :meth:`_refuse` does."""
+        cmd.rejected_calls += 1
+        self._refuse(cmd, message)
+
     def _refuse(self, cmd: Optional[Command], message: str) -> None:
         """Answer a request refused before it ran (rejectCommand in Redis).
 
@@ -81,8 +87,7 @@ class RequestGate:
         if cmd.fullname in PROTECTED_COMMANDS:  # refused before NOAUTH and MULTI
             refusal = command_refusal(self, cmd.fullname)
             if refusal is not None:
-                cmd.rejected_calls += 1
-                self._refuse(cmd, refusal)
+                self._rejected(cmd, refusal)
                 return True
         if self.in_exec:
             # EXEC runs its queue checking only the ACL rules again (execCommand): the
@@ -94,7 +99,7 @@ class RequestGate:
             deferred_reply(self, cmd, args)
         if not self.authenticated and not self.state.acl.open \
                 and "no_auth" not in cmd.flags:
-            self._refuse(cmd, errors.NOAUTH)
+            self._rejected(cmd, errors.NOAUTH)
             return True
         if self.user.restricted and not (self.multi is not None
                                          and "no_multi" in cmd.flags) \
@@ -108,54 +113,48 @@ class RequestGate:
         denied = self.state.write_denied
         if denied is not None and disk_denied(self, cmd):
             # Persistence fails (processCommand's writeCommandsDeniedByDiskError).
-            cmd.rejected_calls += 1
-            self._refuse(cmd, denied)
+            self._rejected(cmd, denied)
             return True
         if self.state.no_replicas and writes(self, cmd):
             # processCommand's checkGoodReplicasStatus: no replica to write to.
-            cmd.rejected_calls += 1
-            self._refuse(cmd, errors.NOREPLICAS)
+            self._rejected(cmd, errors.NOREPLICAS)
             return True
         if self.state.repl.gate and replica_read_only(self.state) and writes(self, cmd):
             # A read-only replica (its master's MasterClient has a gate of its own).
-            cmd.rejected_calls += 1
-            self._refuse(cmd, errors.READONLY_REPLICA)
+            self._rejected(cmd, errors.READONLY_REPLICA)
             return True
         if self.subscribed and self.resp == 2:
             refusal = refused_while_subscribed(self, cmd)
             if refusal is not None:
-                self._refuse(cmd, refusal)
+                self._rejected(cmd, refusal)
                 return True
         if self.state.repl.gate and link_down_refuses_stale(self.state) \
                 and denies(self, cmd, "stale"):
-            cmd.rejected_calls += 1     # replica-serve-stale-data no, link down
-            self._refuse(cmd, errors.MASTERDOWN)
+            # replica-serve-stale-data no, and the link to the master is down
+            self._rejected(cmd, errors.MASTERDOWN)
             return True
         if (self.state.repl.loading or self.state.loading) and not self.obeyed \
                 and denies(self, cmd, "loading"):
             # A replica loading its master's RDB, or (served from a slow script's
             # hook) an AOF loading.
-            cmd.rejected_calls += 1
-            self._refuse(cmd, errors.LOADING)
+            self._rejected(cmd, errors.LOADING)
             return True
         if self.state.repl.async_loading and carries(self, cmd, "no_async_loading"):
             # A replica loading its master's RDB beside the old data (swapdb).
-            cmd.rejected_calls += 1
-            self._refuse(cmd, errors.LOADING)
+            self._rejected(cmd, errors.LOADING)
             return True
         if self.state.busy_script is not None and "allow_busy" not in cmd.flags:
             # A script runs past busy-reply-threshold (we are served from its hook).
-            cmd.rejected_calls += 1
-            self._refuse(cmd, self.state.busy_script.busy_error)
+            self._rejected(cmd, self.state.busy_script.busy_error)
             return True
         if self.reply_mode == "replica" and (may_replicate(cmd) or "readonly" in cmd.flags):
-            self._refuse(cmd, errors.REPLICA_KEYSPACE)      # (then dropped: a reply)
+            self._rejected(cmd, errors.REPLICA_KEYSPACE)      # (then dropped: a reply)
             return True
         state = self.state
         if state.gate_all:
             if self.id in state.monitors and not self.in_exec and (
                     may_replicate(cmd) or "readonly" in cmd.flags):
-                self._refuse(cmd, errors.REPLICA_KEYSPACE)   # a monitor is a replica
+                self._rejected(cmd, errors.REPLICA_KEYSPACE)   # a monitor is a replica
                 return True
             if state.pause.type and not self.in_exec and state.pause.holds(self, cmd, args):
                 state.pause.postpone(self, [args])

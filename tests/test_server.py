@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+from typing import List
 
 import pytest
 
@@ -382,6 +383,44 @@ def test_commandstats_of_rejected_subcommands(differ):
                       and not line.startswith(("cmdstat_select", "cmdstat_hello")))
 
     compare_scenario(differ, scenario)
+
+
+def _commandstats(conn: RawConnection) -> List[str]:
+    text = parse_raw(conn.call("INFO", "commandstats"))[1].decode()
+    return sorted(re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", line)
+                  for line in text.split("\r\n")
+                  if line.startswith("cmdstat_") and not line.startswith("cmdstat_config"))
+
+
+def test_refusals_before_the_call_are_rejected_calls(differ):
+    """processCommand's refusals count as the command's rejected calls (rejectCommand),
+    never as calls: NOAUTH, a RESP2 subscriber's command, a no-multi command (SAVE)
+    queued in MULTI; the transaction's own errors (WATCH inside MULTI, nested MULTI)
+    are failed calls."""
+    traces = {}
+    for name, port in differ.ports.items():
+        admin = RawConnection(port)
+        admin.call("CONFIG", "SET", "requirepass", "pw")
+        admin.call("AUTH", "pw")
+        # (connected after the password is set: not authenticated)
+        conn, subscriber, queuer = (RawConnection(port) for _ in range(3))
+        try:
+            admin.call("CONFIG", "RESETSTAT")
+            replies = [conn.call("GET", "k"), conn.call("CLIENT", "LIST"),
+                       conn.call("AUTH", "pw")]
+            subscriber.call("AUTH", "pw")
+            subscriber.call("SUBSCRIBE", "ch")
+            replies += [subscriber.call("GET", "k"), subscriber.call("PING")]
+            queuer.call("AUTH", "pw")
+            replies.append(queuer.call("MULTI") + queuer.call("SAVE") +
+                           queuer.call("WATCH", "x") + queuer.call("EXEC"))
+            replies.append(queuer.call("MULTI") + queuer.call("MULTI") + queuer.call("EXEC"))
+            traces[name] = replies + _commandstats(admin) + [admin.call("INFO", "errorstats")]
+        finally:
+            admin.call("CONFIG", "SET", "requirepass", "")
+            for conn_ in (admin, conn, subscriber, queuer):
+                conn_.close()
+    assert traces["miniredis"] == traces["redis"]
 
 
 @pytest.mark.parametrize("logo", ["no", "yes"])

@@ -177,7 +177,7 @@ def queue_command(client: "Client", cmd: Command, args: List[bytes]) -> bool:
     if cmd.name in _RUN_IN_MULTI and cmd.parent is None:
         return False
     if "no_multi" in cmd.flags:
-        client._refuse(cmd, errors.NOT_ALLOWED_IN_MULTI)
+        client._rejected(cmd, errors.NOT_ALLOWED_IN_MULTI)
         return True
     if not (client.multi_error or client.watch_dirty):
         # (as Redis's queueMultiCommand: a doomed transaction queues nothing more)
