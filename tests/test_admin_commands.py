@@ -530,6 +530,14 @@ def test_wait_blocks_until_timeout_or_unblock(differ):
     compare_scenario(differ, scenario)
 
 
+def test_client_unblock_argument_errors(differ):
+    """CLIENT UNBLOCK reads its reason before its ID, and more than one reason is
+    clientCommand's own arity error."""
+    differ.check("CLIENT UNBLOCK x", "CLIENT UNBLOCK x y", "CLIENT UNBLOCK x TIMEOUT",
+                 "CLIENT UNBLOCK 1 y", "CLIENT UNBLOCK x ERROR z",
+                 "CLIENT UNBLOCK 999999 error", "CLIENT UNBLOCK -1 TIMEOUT")
+
+
 def test_reset_ends_monitor(differ):
     def scenario(port, protocol, admin):
         conn = connect(port, protocol)

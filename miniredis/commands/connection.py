@@ -549,15 +549,16 @@ def client_no_evict(client, args: List[bytes]):
 @command("client|unblock", -3, "admin noscript loading stale", group="connection",
          since="5.0.0", summary="Unblock a client blocked in a blocking command from a different connection")
 def client_unblock(client, args: List[bytes]):
-    target_id = parse_int(args[2])
+    if len(args) > 4:   # (clientCommand's own arity: as an unknown subcommand)
+        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
+            args[1].decode("utf-8", "replace"), "CLIENT"))
     as_error = False
-    if len(args) == 4:
+    if len(args) == 4:  # (the reason is read before the ID)
         mode = args[3].lower()
         if mode not in (b"timeout", b"error"):
             raise CommandError(errors.CLIENT_UNBLOCK_MODE)
         as_error = mode == b"error"
-    elif len(args) > 4:
-        raise CommandError(errors.SYNTAX)
+    target_id = parse_int(args[2])
     target = client.state.clients.get(target_id)
     if target is None:
         return 0
