@@ -103,10 +103,9 @@ def _tokens(arguments: Any, out: set) -> set:
     return out
 
 
-def key_commands(port: int) -> List[Tuple[List[str], int, int, List[str], bool]]:
-    """(words naming it, arity, first key's position (0: after a count), its option
-    words, whether it blocks) for every command and subcommand with a key, as the
-    real server describes them."""
+def described_commands(port: int) -> List[Tuple[str, int, int, List[bytes], List[str]]]:
+    """(full name, arity, first key's position, flags, option words from COMMAND
+    DOCS) of every command and subcommand, as the real server describes them."""
     conn = redis.Connection(port=port)
     try:
         conn.send_command("COMMAND")
@@ -125,12 +124,18 @@ def key_commands(port: int) -> List[Tuple[List[str], int, int, List[str], bool]]
         entries = entry[9] if len(entry) > 9 and entry[9] else [entry]
         for name, arity, flags, first in (e[:4] for e in entries):
             name = _text(name)
-            if first <= 0 and b"movablekeys" not in flags or name in SKIPPED or \
-                    name.split("|")[0] in SKIPPED or b"pubsub" in flags:
-                continue
-            found.append((name.split("|"), arity, first, options.get(name, []),
-                          b"blocking" in flags))
+            found.append((name, arity, first, flags, options.get(name, [])))
     return sorted(found)
+
+
+def key_commands(port: int) -> List[Tuple[List[str], int, int, List[str], bool]]:
+    """(words naming it, arity, first key's position (0: after a count), its option
+    words, whether it blocks) for every command and subcommand with a key, as the
+    real server describes them."""
+    return [(name.split("|"), arity, first, options, b"blocking" in flags)
+            for name, arity, first, flags, options in described_commands(port)
+            if not (first <= 0 and b"movablekeys" not in flags or name in SKIPPED or
+                    name.split("|")[0] in SKIPPED or b"pubsub" in flags)]
 
 
 # Blocking commands run with a timeout of 10 ms or a bad one: where it is.
