@@ -7,8 +7,9 @@ from typing import List
 
 import pytest
 
-from tests.harness import (RawConnection, command_info_and_docs, compare_scenario, connect,
-                           parse_raw, wait_blocked)
+from tests.harness import (RawConnection, RedisProcess, command_info_and_docs,
+                           compare_scenario, connect, parse_raw, redis_server_or_skip,
+                           wait_blocked)
 
 
 def test_metadata(differ):
@@ -178,6 +179,33 @@ def test_redis_library(differ):
         "redis.LOG_WARNING}' 0",
         "EVAL 'return {redis.REDIS_VERSION, redis.REDIS_VERSION_NUM}' 0",
         "EVAL \"return redis.acl_check_cmd('get', 'x')\" 0")
+
+
+def _random_sequence(port: int) -> List[bytes]:
+    conn = RawConnection(port)
+    try:
+        draw = "return tostring(math.random())"
+        library = ("#!lua name=lib\nredis.register_function('draw', function() "
+                   "return tostring(math.random()) end)")
+        return [conn.call("EVAL", draw, "0"), conn.call("EVAL", draw, "0"),
+                conn.call("FUNCTION", "LOAD", library), conn.call("FCALL", "draw", "0"),
+                conn.call("SCRIPT", "FLUSH"), conn.call("FUNCTION", "FLUSH"),
+                conn.call("EVAL", draw, "0"), conn.call("EVAL", "return math.random(100)", "0")]
+    finally:
+        conn.close()
+
+
+def test_math_random_starts_where_redis_starts():
+    """Without math.randomseed, a new server's scripts draw rand.c's sequence from its
+    static initial state, one sequence for EVAL and FUNCTION alike that SCRIPT FLUSH
+    does not restart."""
+    from miniredis import Server
+    real = RedisProcess(redis_server_or_skip())
+    try:
+        with Server(port=0) as server:
+            assert _random_sequence(server.port) == _random_sequence(real.port)
+    finally:
+        real.stop()
 
 
 def test_math_random_is_rand48(differ):

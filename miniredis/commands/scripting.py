@@ -25,7 +25,7 @@ from ..monitor import feed as monitor_feed, shown as monitor_shown
 from ..errors import CommandError
 from ..datatypes.lazyfree import lazily_freed_entries
 from ..histogram import record as record_latency
-from ..scripting.lua import LuaEngine, ScriptError
+from ..scripting.lua import LuaEngine, Rand48, ScriptError
 from ..scripting.ldb import Debugger
 from ..protocol import OK, RESP2, RESP3, Raw
 from . import _BARE, Command, command, container, lookup
@@ -101,6 +101,10 @@ class Scripting:
         redis.set_repl): scripts' and functions' runtimes alike."""
         engine.acl_check = self._acl_check_cmd
         engine.set_repl = self._set_repl
+        rand = getattr(self.state, "lua_rand", None)
+        if rand is None:
+            rand = self.state.lua_rand = Rand48()
+        engine.rand = rand
         return engine
 
     def _set_repl(self, flags: int) -> None:

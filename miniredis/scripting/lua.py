@@ -57,14 +57,16 @@ LLONG_MIN = -(2 ** 63)
 LLONG_MAX = 2 ** 63 - 1
 
 class Rand48:
-    """Redis's rand48 (redisLrand48): scripts' math.random, identical sequences."""
+    """Redis's rand48 (redisLrand48): scripts' math.random, identical sequences.
+    One per server, shared by EVAL's and FUNCTION's interpreters and kept across
+    SCRIPT FLUSH, as rand.c's static state; never reseeded but by math.randomseed."""
 
     _A = 0x5DEECE66D
     _C = 0xB
     _MASK = (1 << 48) - 1
 
     def __init__(self) -> None:
-        self.seed(0)
+        self.x = 0x1234ABCD330E     # (rand.c's static initializer: X2, X1, X0)
 
     def seed(self, value: int) -> None:
         self.x = (((value & 0xFFFFFFFF) << 16) | 0x330E) & self._MASK
