@@ -230,7 +230,17 @@ def test_bit_argument_conversion(differ):
         "return bit.band()", "return bit.lshift(1)", "return bit.bor(1, 2, {})",
         "return {pcall(bit.tohex, 1, {})}", "local f = bit.band return f({})",
         "return math.random(0/0)", "return {pcall(math.random, 'x')}",
-        "return math.random(1, 'x')", "return math.randomseed()"))
+        "return math.random(1, 'x')", "return math.randomseed()",
+        # (BIT_OP checks its first argument, then from the last one down)
+        "return {pcall(bit.band, 1, 'x', 'y')}", "return {pcall(bit.bxor, 1, 2, 'y', 4)}",
+        "return {pcall(bit.bor, 'z', 'x', 'y')}",
+        # (luaL_checkint: a 64-bit conversion, then its low 32 bits)
+        "math.randomseed(1) return math.random(2^32 + 5)",
+        "math.randomseed(1) return {math.random(-1/0, 3), math.random(2^40 + 1, 2^40 + 2)}",
+        "math.randomseed(1/0) return tostring(math.random())",
+        "math.randomseed(2^31) return tostring(math.random())",
+        "math.randomseed(1) return math.random(-2^31, -2^31 + 3)",
+        "return {pcall(math.random, 2^31)}"))
 
 
 def test_xread_block_inside_scripts(differ):

@@ -421,9 +421,12 @@ class LuaEngine:
         """luaL_checkint: the argument as a C int, or Lua's 'bad argument' error (named
         as the caller named the function, '?' from pcall, as Lua does)."""
         number = self.calls.check_number(args, index)
-        if number != number or number in (math.inf, -math.inf):
-            return -2 ** 31                  # (int) of NaN or Inf on x86-64
-        return int(number)
+        # (int)(lua_Integer)number on x86-64: a 64-bit conversion (INT64_MIN for NaN,
+        # infinities and what is out of range), then its low 32 bits
+        if number != number or not -2.0 ** 63 <= number < 2.0 ** 63:
+            return 0
+        value = int(number) & 0xFFFFFFFF
+        return value - (1 << 32) if value >= 1 << 31 else value
 
     def _random(self, *args: Any) -> Any:
         r = self.rand.random()

@@ -519,6 +519,9 @@ def install(engine: Any) -> None:
             wanted = max(len(args), 1) if count < 0 else count
             if name == b"tohex" and len(args) > 1:
                 wanted = 2   # the optional digit count
+            if count < 0:   # (BIT_OP checks its first argument, then from the last)
+                for i in [0] + list(range(wanted - 1, 0, -1)):
+                    calls.check_number(args, i)
             numbers = [calls.check_number(args, i) for i in range(wanted)]
             return function(*numbers)
         return run
