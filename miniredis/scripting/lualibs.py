@@ -14,6 +14,7 @@ import struct as _struct
 from typing import Any, Dict, List, Tuple
 
 from . import luapack
+from .luanumbers import to_int64
 from .lua import sealed
 
 _U32 = 0xFFFFFFFF
@@ -455,7 +456,7 @@ def _config_functions(calls: Any, config: _CJSONConfig) -> Dict[bytes, Any]:
 
     def integer(args: Tuple[Any, ...], index: int, name: str, low: int, high: int) -> int:
         if args[index] is not None:
-            value = luapack.to_int64(calls.check_number(args, index)) & 0xFFFFFFFF
+            value = to_int64(calls.check_number(args, index)) & 0xFFFFFFFF
             if value & 0x80000000:
                 value -= 1 << 32                  # stored in a C int
             if not low <= value <= high:

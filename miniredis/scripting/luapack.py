@@ -22,14 +22,13 @@ differently), which changes packed maps.
 """
 from __future__ import annotations
 
-import math
-import re
 import struct as _struct
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 from lupa import lua51
 
 from .lua import LuaRaise, sealed
+from .luanumbers import number_text, str2number, to_int64
 
 _MAXCSTACK = 8000                    # Lua 5.1's LUAI_MAXCSTACK
 _U64 = (1 << 64) - 1
@@ -41,57 +40,10 @@ _MAXALIGN = 8                        # '!' without a size: x86-64's max alignmen
 
 _TOO_MANY_VALUES = b"too many return values at once; use unpack_one or unpack_limit instead."
 
-# The C library's strtod, as Lua 5.1's luaO_str2d uses it (glibc: hex floats, inf, nan).
-_STRTOD = re.compile(
-    rb"[ \t\n\v\f\r]*[+-]?(?:"
-    rb"0[xX](?:[0-9a-fA-F]+(?:\.[0-9a-fA-F]*)?|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?"
-    rb"|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-    rb"|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?"
-    rb"|[nN][aA][nN](?:\([0-9A-Za-z_]*\))?)")
-_HEX_PREFIX = re.compile(rb"[ \t\n\v\f\r]*[+-]?0[xX]")
-
-
-def _str2number(data: bytes) -> Optional[float]:
-    """lua_tonumber of a string: strtod's longest prefix, then only spaces (or NUL)."""
-    text = data.split(b"\0", 1)[0]
-    match = _STRTOD.match(text)
-    if match is None:
-        return None
-    rest = text[match.end():]
-    if rest.strip(b" \t\n\v\f\r"):
-        return None
-    token = match.group().strip(b" \t\n\v\f\r")
-    if _HEX_PREFIX.match(token):
-        sign = -1.0 if token[:1] == b"-" else 1.0
-        body = token.lstrip(b"+-")
-        if b"p" not in body.lower():
-            body += b"p0"
-        return sign * float.fromhex(body.decode())
-    lowered = token.lower().lstrip(b"+-")
-    if lowered.startswith(b"nan"):
-        return -math.nan if token[:1] == b"-" else math.nan
-    return float(token.split(b"(")[0])
-
-
-def _number_text(number: Any) -> bytes:
-    """lua_tolstring of a number: "%.14g", with glibc's spelling of NaN."""
-    if number != number:
-        return b"-nan" if math.copysign(1.0, number) < 0 else b"nan"
-    return b"%.14g" % number
-
-
-def _to_int64(number: float) -> int:
-    """(long long)number on x86-64: truncation, and LLONG_MIN when out of range."""
-    if number != number or not -9.3e18 < number < 9.3e18:
-        return -_SIGN64
-    value = int(number)
-    return value if -_SIGN64 <= value < _SIGN64 else -_SIGN64
-
-
 def _to_uint64(number: float) -> int:
     """(unsigned long long)number as gcc compiles it for x86-64 (cvttsd2si twice)."""
     if number != number or number < 2.0 ** 63:
-        return _to_int64(number) & _U64
+        return to_int64(number) & _U64
     high = number - 2.0 ** 63
     if high >= 2.0 ** 63:
         return 0                     # 0x8000000000000000 ^ 0x8000000000000000
@@ -173,7 +125,7 @@ class _Calls:
         if cls is bytes:
             return value
         if cls is int or cls is float:
-            return _number_text(value)
+            return number_text(value)
         raise self.typeerror(args, index, b"string")
 
     def check_number(self, args: Tuple[Any, ...], index: int) -> float:
@@ -183,7 +135,7 @@ class _Calls:
         if cls is int or cls is float:
             return float(value)
         if cls is bytes:
-            number = _str2number(value)
+            number = str2number(value)
             if number is not None:
                 return number
         raise self.typeerror(args, index, b"number")
@@ -192,7 +144,7 @@ class _Calls:
         """luaL_optinteger: a lua_Integer (64 bits, truncated), or ``default``."""
         if index >= len(args) or args[index] is None:
             return default
-        return _to_int64(self.check_number(args, index))
+        return to_int64(self.check_number(args, index))
 
     def check_stack(self, used: int, extra: int, message: bytes) -> None:
         """luaL_checkstack with ``used`` slots taken by the function."""
@@ -489,7 +441,7 @@ def _cmsgpack_library(calls: _Calls) -> Dict[bytes, Callable[..., Any]]:
         return _unpack(calls, args[:1], 1, 1, offset)
 
     def unpack_limit(*args: Any) -> Tuple[Any, ...]:
-        limit = _to_int64(calls.check_number(args, 1))
+        limit = to_int64(calls.check_number(args, 1))
         offset = calls.opt_integer(args, 2, 0)
         return _unpack(calls, args[:1], 1, limit, offset)
 
@@ -570,11 +522,6 @@ def calls(runtime: Any, threads: Any, new_table: Any) -> _Calls:
     return _Calls(runtime, info, new_table)
 
 
-def to_int64(number: float) -> int:
-    """A Lua number as lua_Integer (x86-64's conversion)."""
-    return _to_int64(number)
-
-
 def tables(runtime: Any, checks: _Calls) -> Tuple[Any, Any]:
     """The ``cmsgpack`` and ``struct`` library tables for ``runtime`` (lualibs sets
     them as globals next to cjson and bit)."""
@@ -589,4 +536,4 @@ def tables(runtime: Any, checks: _Calls) -> Tuple[Any, Any]:
     return load(_TABLES.encode(), b"=[redis]")(py)
 
 
-__all__: List[str] = ["calls", "tables", "to_int64"]
+__all__: List[str] = ["calls", "tables"]

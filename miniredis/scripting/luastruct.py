@@ -10,8 +10,9 @@ import math
 import struct as _struct
 from typing import Any, Callable, Dict, List, Tuple
 
+from .luanumbers import str2number, to_int64
 from .luapack import (_INT_MAX, _MAXALIGN, _MAXINTSIZE, _U64, _Calls, _lua_number,
-                      _signed64, _str2number, _to_int64, _to_uint64)
+                      _signed64, _to_uint64)
 
 
 class _Header:
@@ -120,7 +121,7 @@ def _struct_pack(calls: _Calls, args: Tuple[Any, ...]) -> bytes:
         if opt in _INTEGER_OPTIONS:
             number = calls.check_number(_struct_arg(args, arg), arg)
             arg += 1
-            value = _to_int64(number) & _U64 if number < 0 else _to_uint64(number)
+            value = to_int64(number) & _U64 if number < 0 else _to_uint64(number)
             raw = (value & _U64).to_bytes(8, "little")[:size].ljust(size, b"\0")
             out += raw if fmt.header.little else raw[::-1]
         elif opt == 0x78:            # 'x'
@@ -187,7 +188,7 @@ def _struct_unpack(calls: _Calls, args: Tuple[Any, ...]) -> Tuple[Any, ...]:
             if size == 0:
                 previous = results[-1] if results else None
                 if previous.__class__ is bytes:
-                    previous = _str2number(previous)
+                    previous = str2number(previous)
                 if previous is None or previous.__class__ is bool:
                     raise calls.error(b"format 'c0' needs a previous size")
                 size = _to_uint64(float(previous))
