@@ -243,6 +243,42 @@ def test_bit_argument_conversion(differ):
         "return {pcall(math.random, 2^31)}"))
 
 
+def test_cjson_decodes_numbers_as_strtod_reads_them(differ):
+    """lua-cjson reads a number with strtod: hex, inf and nan, a plus sign and leading
+    zeros pass while decode_invalid_numbers is on (its default) and are refused when it
+    is off; a NUL ends the text; a number argument is decoded as its text."""
+    differ.check(*evals(
+        "return tostring(cjson.decode(-1/0))",
+        "return {tostring(cjson.decode('[1, nan]')[2]), tostring(cjson.decode('[Infinity]')[1]),"
+        " cjson.decode('[0x10, -0X1p4, +5, 012]')}",
+        "return {pcall(cjson.decode, '[1]\\0xyz')}", "return {pcall(cjson.decode, '[1e5x]')}",
+        "return {pcall(cjson.decode, '[1.5.5]')}", "return {pcall(cjson.decode, '[-]')}",
+        "return {pcall(cjson.decode, '[-infinity, NaN, INF, -nan]')}",
+        "return {pcall(cjson.decode, '[1e]')}", "return {pcall(cjson.decode, '[.5]')}",
+        "return {pcall(cjson.decode, '{\"a\":1}\\0')}",
+        "cjson.decode_invalid_numbers(false) return {pcall(cjson.decode, '[012]')}",
+        "cjson.decode_invalid_numbers(false) return {pcall(cjson.decode, '[0x1]')}",
+        "cjson.decode_invalid_numbers(false) return {pcall(cjson.decode, '[-inf]')}",
+        "cjson.decode_invalid_numbers(false) return {pcall(cjson.decode, '[+1]')}",
+        "cjson.decode_invalid_numbers(false) return {pcall(cjson.decode, '[1e400, 0.5]')}",
+        "cjson.decode_invalid_numbers(true) return 1"))     # (the setting lasts: put back)
+
+
+def test_redis_api_numbers_as_lua_reads_them(differ):
+    """redis.log, redis.setresp and redis.set_repl read their number as lua_tonumber
+    does (numeric strings, hex, inf, nan) and keep it in a C int (NaN and what is out of
+    range become INT_MIN)."""
+    differ.check(*evals(
+        "return {pcall(redis.log, 'inf', 'x')}", "return {pcall(redis.log, 0/0, 'x')}",
+        "return {pcall(redis.log, '0x3', 'x')}", "return {pcall(redis.log, ' 3 ', 'x')}",
+        "return {pcall(redis.log, 2^40, 'x')}", "return {pcall(redis.log, {}, 'x')}",
+        "return {pcall(redis.log, 3, 0/0, 1.5, 1e300, {}, 'x')}",
+        "return {pcall(redis.setresp, '0x1p1')}", "return {pcall(redis.setresp, 2.5)}",
+        "return {pcall(redis.setresp, 0/0)}", "return {pcall(redis.setresp, 'x')}",
+        "return {pcall(redis.set_repl, 2^40)}", "return {pcall(redis.set_repl, '1.9')}",
+        "return {pcall(redis.set_repl, {})}", "return {pcall(redis.sha1hex, 0/0)}"))
+
+
 def test_xread_block_inside_scripts(differ):
     differ.check(
         "XADD s 1-1 f v",

@@ -46,6 +46,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from lupa import lua51
 
 from . import tailcalls
+from .luanumbers import number_text, to_int, to_number
 from .sandbox import PRELUDE
 
 from ..errors import CommandError
@@ -159,29 +160,6 @@ def _refuse_get(obj: Any, name: Any) -> Any:
 def _refuse_set(obj: Any, name: Any, value: Any) -> None:
     """lupa's attribute setter for Python objects in Lua: every index refused."""
     raise LuaRaise(b"attempt to index a userdata value")
-
-
-def _lua_tostring(number: Any) -> bytes:
-    """Lua 5.1's number to string (LUA_NUMBER_FMT "%.14g")."""
-    return b"%.14g" % number
-
-
-def _lua_tonumber(value: Any) -> Any:
-    """lua_tonumber's conversion (strings in Lua number syntax too), or None."""
-    if value.__class__ in (int, float):
-        return value
-    if value.__class__ is bytes:
-        text = value.strip()
-        try:
-            if text[:2].lower() in (b"0x", b"-0x", b"+0x") or text[:3].lower() in (b"-0x",):
-                return float(int(text, 16))
-            number = float(text)
-        except ValueError:
-            return None
-        if text.lower().lstrip(b"+-") in (b"inf", b"nan", b"infinity"):
-            return None
-        return number
-    return None
 
 
 def _map_newlines(text: bytes) -> bytes:
@@ -349,7 +327,7 @@ class LuaEngine:
             self.raise_table(b"ERR wrong number of arguments")
         value = args[0]
         if value.__class__ in (int, float):
-            value = _lua_tostring(value)
+            value = number_text(value)
         elif value.__class__ is not bytes:
             value = b""
         return hashlib.sha1(value).hexdigest().encode()
@@ -357,27 +335,28 @@ class LuaEngine:
     def _redis_log(self, *args: Any) -> None:
         if len(args) < 2:
             self.raise_table(b"ERR redis.log() requires two arguments or more.")
-        level = args[0]
-        if level.__class__ not in (int, float):
+        level = to_number(args[0])
+        if level is None:
             self.raise_table(b"ERR First argument must be a number (log level).")
-        if not 0 <= int(level) <= 3:
+        level = to_int(level)
+        if not 0 <= level <= 3:
             self.raise_table(b"ERR Invalid debug level.")
-        parts = [_lua_tostring(a) if a.__class__ in (int, float) else a
+        parts = [number_text(a) if a.__class__ in (int, float) else a
                  for a in args[1:] if a.__class__ in (bytes, int, float)]
-        self._log(int(level), b" ".join(parts))
+        self._log(level, b" ".join(parts))
 
     def _setresp(self, *args: Any) -> None:
         if len(args) != 1:
             self.raise_table(b"ERR redis.setresp() requires one argument.")
-        version = _lua_tonumber(args[0])
+        version = to_int(to_number(args[0]) or 0)   # (int)lua_tonumber()
         if version not in (2, 3):
             self.raise_table(b"ERR RESP version must be 2 or 3.")
-        self.resp = int(version)
+        self.resp = version
 
     def _set_repl(self, *args: Any) -> None:
         if len(args) != 1:
             self.raise_table(b"ERR redis.set_repl() requires two arguments.")
-        flags = int(_lua_tonumber(args[0]) or 0)
+        flags = to_int(to_number(args[0]) or 0)     # (int)lua_tonumber()
         if flags & ~3:
             self.raise_table(b"ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
                              b"REPL_ALL or REPL_NONE.")
@@ -410,7 +389,7 @@ class LuaEngine:
             self.raise_here("Wrong number of arguments to luaProtectedTableError")
         name = args[1]
         if name.__class__ in (int, float):
-            name = _lua_tostring(name)
+            name = number_text(name)
         elif name.__class__ is not bytes:
             self.raise_here("Second argument to luaProtectedTableError must be a string or "
                             "number")

@@ -14,7 +14,7 @@ import struct as _struct
 from typing import Any, Dict, List, Tuple
 
 from . import luapack
-from .luanumbers import to_int64
+from .luanumbers import strtod, to_int64
 from .lua import sealed
 
 _U32 = 0xFFFFFFFF
@@ -233,18 +233,20 @@ _WS = b" \t\r\n"
 class _Decoder:
     """lua-cjson's decoder: tokens, Lua tables, its exact error texts."""
 
-    def __init__(self, new_table: Any, null: Any, data: bytes) -> None:
+    def __init__(self, new_table: Any, null: Any, data: bytes,
+                 invalid_numbers: bool = True) -> None:
         self.new_table = new_table
         self.null = null
         self.data = data
         self.pos = 0
+        self.invalid_numbers = invalid_numbers  # (decode_invalid_numbers)
 
     def token(self) -> Tuple[str, Any, int]:
         data, pos = self.data, self.pos
         while pos < len(data) and data[pos] in _WS:
             pos += 1
         start = pos
-        if pos >= len(data):
+        if pos >= len(data) or data[pos] == 0:     # (a NUL ends the text, as in C)
             self.pos = pos
             return "T_END", None, start
         c = chr(data[pos])
@@ -254,28 +256,43 @@ class _Decoder:
         if c == '"':
             return self._string(start)
         if c == "-" or c.isdigit():
+            if not self.invalid_numbers and self._invalid_number(start):
+                self.pos = start
+                return "T_ERROR", "invalid number", start
             return self._number(start)
         for word, kind, value in ((b"true", "T_BOOLEAN", True), (b"false", "T_BOOLEAN", False),
                                   (b"null", "T_NULL", None)):
             if data.startswith(word, pos):
                 self.pos = pos + len(word)
                 return kind, value, start
+        if self.invalid_numbers and c in "+iInN" and self._invalid_number(start):
+            return self._number(start)
         self.pos = pos
         return "T_ERROR", "invalid token", start
 
-    def _number(self, start: int) -> Tuple[str, Any, int]:
+    def _invalid_number(self, start: int) -> bool:
+        """json_is_invalid_number: what strtod reads but strict JSON refuses (a plus
+        sign, hex, leading zeros, inf, nan)."""
         data = self.data
-        end = start
-        while end < len(data) and chr(data[end]) in "0123456789+-.eExX":
-            end += 1
-        text = data[start:end].decode()
-        try:
-            value = float(text)
-        except ValueError:
+        if data[start:start + 1] == b"+":
+            return True
+        if data[start:start + 1] == b"-":
+            start += 1
+        first = data[start:start + 1]
+        if first == b"0":
+            second = data[start + 1:start + 2]
+            return second in (b"x", b"X") or second.isdigit()
+        if first <= b"9":
+            return False
+        return data[start:start + 3].lower() in (b"inf", b"nan")
+
+    def _number(self, start: int) -> Tuple[str, Any, int]:
+        read = strtod(self.data, start)    # (a NUL stops it: no number holds one)
+        if read is None:
             self.pos = start
             return "T_ERROR", "invalid number", start
-        self.pos = end
-        return "T_NUMBER", value, start
+        self.pos = read[1]
+        return "T_NUMBER", read[0], start
 
     def _string(self, start: int) -> Tuple[str, Any, int]:
         data = self.data
@@ -541,7 +558,8 @@ def install(engine: Any) -> None:
         text = calls.check_string(args, 0)
         if len(text) >= 2 and (text[0] == 0 or text[1] == 0):
             raise calls.error(b"JSON parser does not support UTF-16 or UTF-32")
-        decoder = _Decoder(calls.new_table, lib[1], text)
+        decoder = _Decoder(calls.new_table, lib[1], text,
+                           bool(config.values["decode_invalid_numbers"]))
         try:
             return decoder.document(config.values["decode_max_depth"])
         except _JSONError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 _SIGN64 = 1 << 63
 
@@ -19,26 +19,34 @@ _STRTOD = re.compile(
 _HEX_PREFIX = re.compile(rb"[ \t\n\v\f\r]*[+-]?0[xX]")
 
 
-def str2number(data: bytes) -> Optional[float]:
-    """lua_tonumber of a string: strtod's longest prefix, then only spaces (or NUL)."""
-    text = data.split(b"\0", 1)[0]
-    match = _STRTOD.match(text)
+def strtod(data: bytes, pos: int = 0) -> Optional[Tuple[float, int]]:
+    """glibc's strtod at ``data[pos:]``: the number its longest prefix reads and where
+    that prefix ends, or None where it reads nothing."""
+    match = _STRTOD.match(data, pos)
     if match is None:
         return None
-    rest = text[match.end():]
-    if rest.strip(b" \t\n\v\f\r"):
-        return None
     token = match.group().strip(b" \t\n\v\f\r")
+    sign = -1.0 if token[:1] == b"-" else 1.0
     if _HEX_PREFIX.match(token):
-        sign = -1.0 if token[:1] == b"-" else 1.0
         body = token.lstrip(b"+-")
         if b"p" not in body.lower():
             body += b"p0"
-        return sign * float.fromhex(body.decode())
-    lowered = token.lower().lstrip(b"+-")
-    if lowered.startswith(b"nan"):
-        return -math.nan if token[:1] == b"-" else math.nan
-    return float(token.split(b"(")[0])
+        try:
+            return sign * float.fromhex(body.decode()), match.end()
+        except OverflowError:   # (HUGE_VAL)
+            return sign * math.inf, match.end()
+    if token.lower().lstrip(b"+-").startswith(b"nan"):
+        return -math.nan if sign < 0 else math.nan, match.end()
+    return float(token.split(b"(")[0]), match.end()
+
+
+def str2number(data: bytes) -> Optional[float]:
+    """lua_tonumber of a string: strtod's longest prefix, then only spaces (or NUL)."""
+    text = data.split(b"\0", 1)[0]
+    read = strtod(text)
+    if read is None or text[read[1]:].strip(b" \t\n\v\f\r"):
+        return None
+    return read[0]
 
 
 def number_text(number: Any) -> bytes:
@@ -54,3 +62,21 @@ def to_int64(number: float) -> int:
         return -_SIGN64
     value = int(number)
     return value if -_SIGN64 <= value < _SIGN64 else -_SIGN64
+
+
+def to_number(value: Any) -> Optional[float]:
+    """lua_tonumber's reading of a Lua value: a number, a string in Lua's number syntax
+    (:func:`str2number`), else None (where lua_isnumber is false)."""
+    if value.__class__ in (int, float):
+        return value
+    if value.__class__ is bytes:
+        return str2number(value)
+    return None
+
+
+def to_int(number: float) -> int:
+    """(int)number on x86-64 (cvttsd2si): truncation, and INT_MIN for NaN and what is
+    out of range."""
+    if number != number or not -2147483649.0 < number < 2147483648.0:
+        return -2 ** 31
+    return int(number)
