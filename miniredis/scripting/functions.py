@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .. import errors
 from ..errors import CommandError
+from .luanumbers import number_text
 
 # scripts_flags_def, in Redis's order (FUNCTION LIST lists flags in this order).
 FLAG_NAMES = (b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster",
@@ -120,8 +121,7 @@ def _lua_string(value: Any) -> bytes:
     """lua_tostring of a string or number."""
     if value.__class__ is bytes:
         return value
-    from .lua import _lua_tostring
-    return _lua_tostring(value)
+    return number_text(value)
 
 
 def _named_arguments(engine: Any, table: Any) -> Tuple[bytes, Optional[bytes], Any,
