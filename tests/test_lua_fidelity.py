@@ -279,6 +279,20 @@ def test_redis_api_numbers_as_lua_reads_them(differ):
         "return {pcall(redis.set_repl, {})}", "return {pcall(redis.sha1hex, 0/0)}"))
 
 
+def test_pcall_as_redis_wraps_it(differ):
+    """Redis's pcall (luaRedisPcall): an error table's text in ``err`` replaces it; a
+    table without one comes back followed by its ``err`` field; with no arguments it
+    calls its own placeholder (a boolean)."""
+    differ.check(*evals(
+        "local function pack(...) return {n=select('#', ...), ...} end "
+        "local r = pack(pcall(error, {})) return {r.n, type(r[2]), tostring(r[3])}",
+        "local r = {pcall(error, {err={}})} return {#r, type(r[3])}",
+        "return {pcall(error, {err=5})}", "return {pcall(pcall)}", "return {pcall()}",
+        "return select('#', pcall(error, setmetatable({}, {__index=function() return 'x' "
+        "end})))",
+        "return {pcall(redis.call, 'nosuch')}", "return {pcall(error, {err='boom'})}"))
+
+
 def test_xread_block_inside_scripts(differ):
     differ.check(
         "XADD s 1-1 f v",

@@ -173,7 +173,9 @@ if py.register_function then
 end
 G.redis = redis
 
--- Redis's pcall: an error table raised by the redis library comes back as its text.
+-- Redis's pcall (luaRedisPcall): an error table raised by the redis library comes
+-- back as its text; a table without a text in ``err`` comes back with that field too
+-- (Redis leaves it on the stack); with nothing to call, it calls its own placeholder.
 local rawpcall, rawxpcall = pcall, xpcall
 local function pcall_result(ok, ...)
   if ok then return true, ... end
@@ -181,10 +183,12 @@ local function pcall_result(ok, ...)
   if type(e) == 'table' then
     local m = e.err
     if type(m) == 'string' or type(m) == 'number' then return false, m end
+    return false, e, m
   end
   return false, e
 end
 function pcall(...)
+  if select('#', ...) == 0 then return false, 'attempt to call a boolean value' end
   return pcall_result(rawpcall(...))
 end
 
