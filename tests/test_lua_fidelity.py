@@ -293,6 +293,18 @@ def test_pcall_as_redis_wraps_it(differ):
         "return {pcall(redis.call, 'nosuch')}", "return {pcall(error, {err='boom'})}"))
 
 
+def test_error_and_status_texts_end_at_a_nul(differ):
+    """Redis reads a script's error and status texts as C strings (sdsnew, %s): a NUL
+    ends them, in redis.error_reply and in the reply's err and ok fields; a big number
+    keeps its bytes."""
+    differ.check(*evals(
+        "return {pcall(redis.error_reply, '\\222\\0\\1')}",
+        "return redis.error_reply('-X\\0 y')", "return redis.error_reply('\\0')",
+        "return redis.status_reply('a\\0b')", "return {err='a\\0b'}",
+        "return {err='-X\\0b'}", "return {ok='\\0'}", "return {big_number='1\\0 2'}",
+        "return {1, {err='e\\0f'}, {ok='o\\0k'}}"))
+
+
 def test_xread_block_inside_scripts(differ):
     differ.check(
         "XADD s 1-1 f v",

@@ -638,7 +638,8 @@ class LuaEngine:
         rawget = self._rawget
         err = rawget(value, b"err")
         if err.__class__ is bytes:
-            message = err.decode("utf-8", "surrogateescape")
+            # (err and ok are read as C strings, sdsnew: a NUL ends them)
+            message = err.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
             if rawget(value, b"ignore_error_stats_update") is True:
                 error = ScriptError(message)
             else:
@@ -647,7 +648,8 @@ class LuaEngine:
             return error, None
         ok = rawget(value, b"ok")
         if ok.__class__ is bytes:
-            return Simple(_map_newlines(ok).decode("utf-8", "surrogateescape")), None
+            return Simple(_map_newlines(ok.split(b"\0", 1)[0]).decode(
+                "utf-8", "surrogateescape")), None
         double = rawget(value, b"double")
         if double.__class__ in (int, float):
             return Double(float(double)), None

@@ -112,9 +112,11 @@ function redis.pcall(...)
   return pcall_many(n, {...})
 end
 
--- "-CODE message" or "message" (gets the ERR code), trailing CR/LF trimmed.
+-- "-CODE message" or "message" (gets the ERR code), trailing CR/LF trimmed; read as
+-- a C string (luaPushErrorBuff): a NUL ends it.
 local function error_table(text)
   if ldb_on then ldb_log('error', text) end   -- logged while stepping, as Redis does
+  text = text:match('^[^%z]*')
   local code, message
   if text:sub(1, 1) == '-' then
     local space = text:find(' ', 1, true)
