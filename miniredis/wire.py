@@ -217,14 +217,27 @@ def requests_length(requests: List[List[bytes]]) -> int:
 _ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b",
             ord("a"): b"\a"}
 _SPACE = b" \t\n\r\v\f"        # isspace(): skipped between words, needed after a quote
-_WORD_END = b" \t\n\r\0"        # what ends an unquoted word ('\v' and '\f' do not)
+_WORD_END = b" \t\n\r"          # what ends an unquoted word ('\v' and '\f' do not)
 _HEX = b"0123456789abcdefABCDEF"
 
 
+def c_strchr(data: bytes, char: bytes) -> int:
+    """strchr() over ``data`` read as a C string: where ``char`` first occurs before
+    any NUL, else -1 (a script's or library's shebang line ends where strchr says)."""
+    end = data.find(char)
+    if end > 0 and data.find(b"\0", 0, end) >= 0:
+        return -1
+    return end
+
+
 def split_inline(line: bytes) -> Optional[List[bytes]]:
-    """Split an inline command line like Redis's sdssplitargs (None: bad quotes)."""
+    """Split an inline command line like Redis's sdssplitargs (None: bad quotes).
+    sdssplitargs reads a C string: a NUL ends the line (inside quotes too)."""
+    nul = line.find(b"\0")
+    if nul >= 0:
+        line = line[:nul]
     if b'"' not in line and b"'" not in line:
-        if b"\v" not in line and b"\f" not in line and b"\0" not in line:
+        if b"\v" not in line and b"\f" not in line:
             return line.split()  # words split on the same whitespace as sdssplitargs
     args: List[bytes] = []
     i = 0

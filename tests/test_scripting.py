@@ -181,6 +181,20 @@ def test_redis_library(differ):
         "EVAL \"return redis.acl_check_cmd('get', 'x')\" 0")
 
 
+def test_shebang_lines_end_at_a_nul(differ):
+    """Redis finds a script's or library's first line with strchr: a NUL before the
+    newline means there is none (splitting one once looped forever on the NUL)."""
+    differ.check(
+        ["FUNCTION", "LOAD", "#!lua name=a b=\0\nreturn 1"],
+        ["FUNCTION", "LOAD", "#!lua name=a\0 b\nredis.register_function('f', function() "
+                             "return 1 end)"],
+        ["FUNCTION", "LOAD", '#!lua name="a\0b"\nreturn 1'],
+        ["EVAL", "#!lua flags=x\0\nreturn 1", "0"], ["EVAL", "#!lua\0\nreturn 1", "0"],
+        ["EVAL", "#!lua flags=no-writes \0\nreturn 1", "0"],
+        ["EVAL", "#!lua '\0'\nreturn 1", "0"], ["EVAL", "return 1 -- \0", "0"],
+        ["EVAL", "#!lua\nreturn '\0'", "0"], ["FUNCTION", "LIST"], ["PING"])
+
+
 def _random_sequence(port: int) -> List[bytes]:
     conn = RawConnection(port)
     try:

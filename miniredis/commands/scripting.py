@@ -413,10 +413,10 @@ def _parse_shebang(body: bytes) -> Tuple[bool, bool, int]:
     """(compat mode, no-writes, length of the shebang line) for a script body."""
     if not body.startswith(b"#!"):
         return True, False, 0
-    end = body.find(b"\n")
+    from ..wire import c_strchr, split_inline
+    end = c_strchr(body, b"\n")
     if end < 0:
         raise CommandError(errors.SCRIPT_SHEBANG_INVALID)
-    from ..wire import split_inline
     parts = split_inline(body[:end])
     if not parts:
         raise CommandError(errors.SCRIPT_SHEBANG_NO_ENGINE)

@@ -68,10 +68,10 @@ def parse_metadata(code: bytes) -> Tuple[bytes, bytes, bytes]:
     (functionExtractLibMetaData), or Redis's error."""
     if not code.startswith(b"#!"):
         raise CommandError(errors.FUNCTION_NO_METADATA)
-    end = code.find(b"\n")
+    from ..wire import c_strchr, split_inline
+    end = c_strchr(code, b"\n")
     if end < 0:
         raise CommandError(errors.FUNCTION_BAD_METADATA)
-    from ..wire import split_inline
     parts = split_inline(code[:end])      # None: unbalanced quotes
     if not parts:
         raise CommandError(errors.FUNCTION_BAD_METADATA)
