@@ -58,10 +58,11 @@ def parse_memory(text: str) -> int:
 
     As in Redis, the digits may be absent (``""`` and ``"mb"`` are 0), a number too
     big saturates at 2**64-1 and the unit multiplication wraps modulo 2**64; a sign,
-    a space or an unknown unit is an error.
+    a space, an unknown unit or 128 digits or more is an error. The text is a C string
+    (a NUL ends it).
     """
-    match = re.fullmatch(r"(\d*)([a-zA-Z]*)", text)
-    if not match or match.group(2).lower() not in _MEMORY_UNITS:
+    match = re.fullmatch(r"(\d*)([a-zA-Z]*)", _c_string(text))
+    if not match or match.group(2).lower() not in _MEMORY_UNITS or len(match.group(1)) >= 128:
         raise ConfigError("argument must be a memory value")
     digits = min(int(match.group(1) or "0"), ULLONG_MAX)
     return (digits * _MEMORY_UNITS[match.group(2).lower()]) & ULLONG_MAX
@@ -148,7 +149,7 @@ def _memory(lo: int, hi: int) -> Callable[[str], int]:
 
 
 def _bool(text: str) -> bool:
-    low = text.lower()
+    low = _c_string(text).lower()      # (yesnotoi: strcasecmp)
     if low == "yes":
         return True
     if low == "no":
@@ -173,7 +174,7 @@ def _enum(*choices: str, canonical: Optional[Dict[str, str]] = None) -> Callable
     """One of ``choices`` (any case); ``canonical`` names synonyms by the spelling
     CONFIG GET shows (oom-score-adj "relative" reads back as "yes", as in Redis)."""
     def parse(text: str) -> str:
-        low = text.lower()
+        low = _c_string(text).lower()  # (strcasecmp)
         if low not in choices:
             raise ConfigError("argument(s) must be one of the following: " + ", ".join(choices))
         return (canonical or {}).get(low, low)
@@ -187,10 +188,11 @@ _SHUTDOWN_FLAGS = ("default", "save", "nosave", "now", "force")
 def _shutdown_flags(args: List[str]) -> str:
     flags = set()
     for arg in args:
-        if arg.lower() not in _SHUTDOWN_FLAGS:
+        arg = _c_string(arg).lower()    # (strcasecmp)
+        if arg not in _SHUTDOWN_FLAGS:
             args = []
             break
-        flags.add(arg.lower())
+        flags.add(arg)
     if not args:
         raise ConfigError("argument(s) must be one of the following: "
                           + ", ".join(_SHUTDOWN_FLAGS))
@@ -315,12 +317,13 @@ def _words(args: List[str]) -> List[str]:
 def _bind(args: List[str]) -> str:
     if len(args) > 16:
         raise ConfigError("Too many bind addresses specified.")
-    return " ".join(_words(args))
+    return " ".join(_c_string(word) for word in _words(args))     # (char *bindaddr[])
 
 
 def _strtoll(text: str) -> Optional[int]:
-    """C strtoll with a check that the whole text was consumed (leading space, sign ok)."""
-    match = re.fullmatch(r"[ \t\n\v\f\r]*([+-]?\d+)", text)
+    """C strtoll with a check that the whole text was consumed (leading space, sign ok):
+    the text is a C string (a NUL ends it)."""
+    match = re.fullmatch(r"[ \t\n\v\f\r]*([+-]?\d+)", _c_string(text))
     if not match:
         return None
     return max(-(2 ** 63), min(2 ** 63 - 1, int(match.group(1))))
@@ -392,7 +395,7 @@ def _client_output_buffer_limit(args: List[str]) -> Dict[str, Tuple[int, int, in
         raise ConfigError("Wrong number of arguments in buffer limit configuration.")
     limits: Dict[str, Tuple[int, int, int]] = {}
     for i in range(0, len(parts), 4):
-        kind = _BUFFER_CLASSES.get(parts[i].lower())
+        kind = _BUFFER_CLASSES.get(_c_string(parts[i]).lower())   # (getClientTypeByName)
         if kind is None:
             raise ConfigError("Invalid client class specified in buffer limit configuration.")
         try:
@@ -420,6 +423,7 @@ _NOTIFY_TYPES = "g$lshzxetd"
 
 
 def _notify_flags(text: str) -> str:
+    text = _c_string(text)      # (keyspaceEventsStringToFlags reads a C string)
     if any(ch not in "KEg$lshzxetmdnA" for ch in text):
         raise ConfigError("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
     flags = set(text.replace("A", _NOTIFY_TYPES))

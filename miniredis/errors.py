@@ -17,6 +17,12 @@ class CommandError(Exception):
         self.message = message
 
 
+def c_text(value: bytes) -> str:
+    """An argument as C's ``%s`` prints it into an error text: up to its first NUL."""
+    nul = value.find(b"\0")
+    return (value if nul < 0 else value[:nul]).decode("utf-8", "surrogateescape")
+
+
 class Refused(CommandError):
     """An error Redis gives in processCommand, before the call (a protected command
     refused): a handler raising it is counted as a rejected call, as the gate's

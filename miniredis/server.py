@@ -327,6 +327,7 @@ class Server(DataAccess):
         absent, or of a protocol this host lacks. OSError otherwise."""
         optional = address.startswith("-")
         host = address[1:] if optional else address
+        host = host.split("\0", 1)[0]     # (a C string is what Redis resolves)
         family = _stdsocket.AF_INET6 if ":" in host else _stdsocket.AF_INET
         host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
         listener = None
@@ -335,7 +336,11 @@ class Server(DataAccess):
             listener.setsockopt(_stdsocket.SOL_SOCKET, _stdsocket.SO_REUSEADDR, 1)
             if family == _stdsocket.AF_INET6:
                 listener.setsockopt(_stdsocket.IPPROTO_IPV6, _stdsocket.IPV6_V6ONLY, 1)
-            listener.bind((host, port))
+            try:
+                listener.bind((host, port))
+            except (UnicodeError, ValueError, TypeError):   # no resolver takes it
+                raise _stdsocket.gaierror(_stdsocket.EAI_NONAME,
+                                          "Name or service not known") from None
             listener.listen(self.config["tcp-backlog"])
         except OSError as exc:
             if listener is not None:

@@ -235,6 +235,11 @@ RULE_SETS = [
     ["", "on"],
     ["ON", "NOPASS", "ALLKEYS", "ALLCHANNELS", "+@ALL"],
     ["+GET", "+@STRING"],
+    # (a NUL inside a selector ends its rules, as sdssplitargs reads a C string; one
+    # split them forever and hung the server)
+    ["(~x \0 +get)"], ["(\0)"], ["('a\0')"], ["+get|x\0"], ["on", ">\0"],
+    ["+get\0x", "on\0x", "allkeys\0x"], ["+@all\0x", "-@read\0", "&c\0d", "~k\0"],
+    ["(+set\0x ~k)"],
 ]
 
 
@@ -251,6 +256,7 @@ RULE_ERRORS = [
     ["#abc"], ["+client|id|x"], ["+select|"], ["+client|nosuch"], ["-select|0"],
     ["-client|kill|x"], ["~a b"], ["%X~k"], ["%RR~k"], ["&a b"], ["(+get"],
     ["(+get", "~k"], ["(+nosuch)"], ["(bogus)"], ["on", ">pw", "+nosuch"],
+    ["~a\0b"], ["-@x\0"], ["(~x\0"],     # (named in the error up to the NUL)
 ]
 
 
@@ -381,7 +387,9 @@ def test_dryrun_like_redis(pair):
                 ("ACL", "DRYRUN", "u", "GET"), ("ACL", "DRYRUN", "u", "CONFIG", "NOSUCH"),
                 ("ACL", "DRYRUN", "u", "CONFIG", "GET", "x"),
                 ("ACL", "DRYRUN", "default", "SET", "a", "b"),
-                ("ACL", "DRYRUN", "u"), ("ACL", "LOG")], view=_log_view)
+                ("ACL", "DRYRUN", "u"), ("ACL", "DRYRUN", "u", "x\0y"),
+                ("ACL", "DRYRUN", "n\0o", "GET", "k"), ("ACL", "CAT", "x\0y"),
+                ("ACL", "LOG")], view=_log_view)
 
 
 # -- MULTI, EVAL ------------------------------------------------------------------------

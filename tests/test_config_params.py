@@ -196,6 +196,35 @@ def test_special_parameters(differ):
         "CONFIG SET bind '1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17'")
 
 
+# Values holding a NUL: Redis reads most as C strings (memtoull, strtoll, strcasecmp,
+# keyspaceEventsStringToFlags), so they end there; a plain integer (string2ll) and
+# the sds passwords keep every byte. Each group puts back what it changed.
+_NUL = "\0"
+_NUL_VALUES = [
+    ("notify-keyspace-events", _NUL), ("notify-keyspace-events", "KA" + _NUL + "x"),
+    ("notify-keyspace-events", ""), ("maxmemory", "1" + _NUL), ("maxmemory", "2mb" + _NUL + "x"),
+    ("maxmemory", "0" * 127 + "5"), ("maxmemory", "0" * 128 + "5"), ("maxmemory", "0"),
+    ("oom-score-adj-values", "1" + _NUL + " 2 3"), ("oom-score-adj-values", "0 200 800"),
+    ("activerehashing", "no" + _NUL + "x"), ("activerehashing", "yes"),
+    ("maxmemory-policy", "allkeys-lru" + _NUL + "x"), ("maxmemory-policy", "noeviction"),
+    ("hz", "5" + _NUL), ("save", "10 1" + _NUL + "0"), ("save", ""),
+    ("client-output-buffer-limit", "pubsub 1mb" + _NUL + " 2mb 3" + _NUL),
+    ("client-output-buffer-limit", "normal" + _NUL + "x 0 0 0"),
+    ("client-output-buffer-limit", "pubsub 32mb 8mb 60"),
+    ("masteruser", "a" + _NUL + "b"), ("masterauth", "a" + _NUL + "b"), ("masteruser", ""),
+    ("masterauth", ""), ("latency-tracking-info-percentiles", "50" + _NUL + " 99"),
+    ("latency-tracking-info-percentiles", "50 99 99.9"), ("loglevel", "warning" + _NUL + "z"),
+    ("loglevel", "notice"), ("proto-max-bulk-len", "1mb" + _NUL),
+    ("proto-max-bulk-len", "512mb"), ("dbfilename", "a" + _NUL + "/b"),
+    ("dbfilename", "dump.rdb"), ("shutdown-on-sigterm", "save" + _NUL + " now"),
+    ("shutdown-on-sigterm", "default")]
+
+
+def test_values_with_a_nul_as_redis_reads_them(differ):
+    differ.check(*[command for name, value in _NUL_VALUES
+                   for command in (("CONFIG", "SET", name, value), ("CONFIG", "GET", name))])
+
+
 def test_immutable_and_protected(differ):
     differ.check(
         "CONFIG SET DATABASES 3", "CONFIG SET unixsocketperm 1", "CONFIG SET daemonize no",
@@ -318,7 +347,13 @@ def test_config_set_port_busy_and_bad_bind_as_redis(real_redis):
                 ("CONFIG", "SET", "bind", "10.255.255.1"),
                 ("CONFIG", "SET", "hz", "20", "port", str(busy)),
                 ("CONFIG", "GET", "hz"),
-                ("CONFIG", "SET", "port", "abc", "bind", "10.255.255.1")]
+                ("CONFIG", "SET", "port", "abc", "bind", "10.255.255.1"),
+                # (addresses no resolver takes: a C string ends at the NUL; a Python
+                # socket refused these with a TypeError and a UnicodeError)
+                ("CONFIG", "SET", "bind", "a\0"), ("CONFIG", "SET", "bind", b"\xff"),
+                ("CONFIG", "SET", "bind", "x" * 300),
+                ("CONFIG", "SET", "bind", "127.0.0.1\0x"), ("CONFIG", "GET", "bind"),
+                ("CONFIG", "SET", "bind", "127.0.0.1")]
     try:
         with Server(port=0) as server:
             replies = {}

@@ -96,7 +96,7 @@ def acl_cat(client, args: List[bytes]):
         return [name.encode() for name in CATEGORIES]
     category = _text(args[2]).lower()
     if category not in CATEGORIES:
-        raise CommandError(errors.ACL_UNKNOWN_CATEGORY.format(_text(args[2][:128])))
+        raise CommandError(errors.ACL_UNKNOWN_CATEGORY.format(errors.c_text(args[2][:128])))
     return [cmd.fullname.encode() for cmd in aclrules.universe().members[category]]
 
 
@@ -149,14 +149,15 @@ def acl_log(client, args: List[bytes]):
 def acl_dryrun(client, args: List[bytes]):
     user = client.state.acl.get(args[2])
     if user is None:
-        raise CommandError(errors.ACL_DRYRUN_NO_USER.format(_text(args[2])))
+        raise CommandError(errors.ACL_DRYRUN_NO_USER.format(errors.c_text(args[2])))
     argv = list(args[3:])
     try:
         cmd = resolve(argv)
     except CommandError as exc:
         if "wrong number of arguments" in exc.message:
             raise
-        raise CommandError(errors.ACL_DRYRUN_NO_COMMAND.format(_text(args[3]))) from None
+        raise CommandError(errors.ACL_DRYRUN_NO_COMMAND.format(errors.c_text(args[3]))) \
+            from None
     reason, pos = user.check(cmd, argv)
     if not reason:
         return OK

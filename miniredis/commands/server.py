@@ -108,7 +108,7 @@ def config_set(client, args: List[bytes]):
         param = get_param(name)
         if param is None:
             if problem is None and unknown is None:
-                unknown = name
+                unknown = errors.c_text(args[i])
             continue
         if unknown is not None or problem is not None:
             continue

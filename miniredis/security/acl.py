@@ -490,8 +490,7 @@ class ACL:
         for rule in merged:
             problem = aclrules.apply_user_rule(staged, rule, self.pubsub_default())
             if problem is not None:
-                return errors.ACL_SETUSER_MODIFIER.format(
-                    rule.decode("utf-8", "surrogateescape"), problem)
+                return errors.ACL_SETUSER_MODIFIER.format(errors.c_text(rule), problem)
         staged.changed()
         if existing is not None:
             self._kill_revoked_subscribers(staged, existing)

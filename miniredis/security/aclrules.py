@@ -111,8 +111,11 @@ def _set_all_commands(selector: "Selector", allow: bool) -> None:
 
 
 def apply_selector_rule(selector: "Selector", op: bytes) -> None:
-    """One rule about commands, keys or channels (ACLSetSelector); RuleError if bad."""
-    low = op.lower()
+    """One rule about commands, keys or channels (ACLSetSelector); RuleError if bad.
+    Keywords, command and category names are read as C strings (strcasecmp, strlen:
+    a NUL ends them); key and channel patterns keep every byte."""
+    text = op.split(b"\0", 1)[0]
+    low = text.lower()
     if low in (b"allkeys", b"~*"):
         selector.allkeys = True
         selector.keys = []
@@ -140,15 +143,15 @@ def apply_selector_rule(selector: "Selector", op: bytes) -> None:
         if pattern not in selector.channels:
             selector.channels.append(pattern)
         selector.allchannels = False
-    elif op[:1] == b"+" and op[1:2] != b"@":
-        _allow_command(selector, op[1:])
-    elif op[:1] == b"-" and op[1:2] != b"@":
-        cmd = lookup_acl_command(op[1:])
+    elif text[:1] == b"+" and text[1:2] != b"@":
+        _allow_command(selector, text[1:])
+    elif text[:1] == b"-" and text[1:2] != b"@":
+        cmd = lookup_acl_command(text[1:])
         if cmd is None:
             raise RuleError(errors.ACL_RULE_UNKNOWN)
         change_command(selector, cmd, False)
-    elif op[:2] in (b"+@", b"-@"):
-        category = op[2:].decode("utf-8", "replace").lower()
+    elif text[:2] in (b"+@", b"-@"):
+        category = text[2:].decode("utf-8", "replace").lower()
         if category not in universe().members:
             raise RuleError(errors.ACL_RULE_UNKNOWN)
         change_category(selector, category, op[:1] == b"+")
@@ -236,7 +239,7 @@ def _apply_user_rule(user: "User", op: bytes, pubsub_all: bool) -> None:
     from .acl import Selector, hash_password
     if not op:
         return
-    low = op.lower()
+    low = op.split(b"\0", 1)[0].lower()     # (strcasecmp: a keyword is a C string)
     if low == b"on":
         user.enabled, user.disabled = True, False
     elif low == b"off":
@@ -304,8 +307,7 @@ def check_selector_brackets(rules: List[bytes]) -> Union[List[bytes], str]:
             continue
         merged.append(op)
     if current is not None:
-        return errors.ACL_UNMATCHED_PARENTHESIS.format(
-            rules[start].decode("utf-8", "surrogateescape"))
+        return errors.ACL_UNMATCHED_PARENTHESIS.format(errors.c_text(rules[start]))
     return merged
 
 
