@@ -6,6 +6,8 @@ it goes on the wire.
 """
 from __future__ import annotations
 
+from typing import List
+
 
 class CommandError(Exception):
     """A Redis error reply. ``message`` is the full text after the ``-``."""
@@ -21,6 +23,13 @@ def c_text(value: bytes) -> str:
     """An argument as C's ``%s`` prints it into an error text: up to its first NUL."""
     nul = value.find(b"\0")
     return (value if nul < 0 else value[:nul]).decode("utf-8", "surrogateescape")
+
+
+def subcommand_syntax_error(args: List[bytes]) -> str:
+    """addReplySubcommandSyntaxError: a container command's handler refusing its
+    subcommand or the count of its arguments (the subcommand as given, up to 128
+    bytes and its first NUL)."""
+    return UNKNOWN_SUBCOMMAND_OR_ARITY.format(c_text(args[1][:128]), c_text(args[0]).upper())
 
 
 class Refused(CommandError):

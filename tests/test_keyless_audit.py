@@ -83,7 +83,10 @@ MORE_WORDS = ["yes", "no", "1mb", "allkeys-lru", "volatile-ttl", "everysec", "10
               "callback=function() return 2 end, flags={'no-writes'}}",
               "#!lua name=lib engine=x", "#!lua\nreturn 1", "#!lua name=lib x=y",
               "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "return redis.call('get', KEYS[1])",
-              "return {1, 'a', {err='x'}}", "redis.pcall(", "FLUSH", "ASYNC", "SYNC"]
+              "return {1, 'a', {err='x'}}", "redis.pcall(", "FLUSH", "ASYNC", "SYNC",
+              # (NULs: Redis reads many arguments as C strings)
+              "x\0y", "\0", "1\0", "yes\0x", "#!lua name=l\0\nreturn 1", "(~k\0 +get)",
+              "+get\0x", "&c\0"]
 # CLIENT KILL's filters could close the audit's own connections.
 KILL_FILTERS = {"ID", "TYPE", "USER", "ADDR", "LADDR", "SKIPME"}
 WAYS = ["plain", "plain", "plain", "transaction", "script"]

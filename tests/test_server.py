@@ -392,6 +392,18 @@ def _commandstats(conn: RawConnection) -> List[str]:
                   if line.startswith("cmdstat_") and not line.startswith("cmdstat_config"))
 
 
+def test_error_texts_name_arguments_up_to_a_nul(differ):
+    """Redis prints an argument into an error text with %s: it ends at a NUL."""
+    differ.check(
+        ["DEBUG", "x\0y"], ["FUNCTION", "LOAD", "\0", "#!lua name=l\nreturn 1"],
+        ["FUNCTION", "LIST", "&c\0"], ["SET", "hll", "x"], ["PFDEBUG", "x\0y", "hll"],
+        ["CLIENT", "LIST", "TYPE", "x\0y"], ["CLIENT", "KILL", "TYPE", "x\0y"],
+        ["CLIENT", "KILL", "USER", "n\0o"], ["LATENCY", "GRAPH", "a\0b"],
+        ["SCAN", "1\0", "x"], ["SCAN", "0\0x"], ["REPLCONF", "x\0y", "1"],
+        ["EVAL", "return \0", "0"], ["ACL", "CAT", "x\0y"], ["CLIENT", "x\0y"],
+        ["XINFO", "x\0y"], ["OBJECT", "x\0y", "k"], ["DEL", "hll"])
+
+
 def test_refusals_before_the_call_are_rejected_calls(differ):
     """processCommand's refusals count as the command's rejected calls (rejectCommand),
     never as calls: NOAUTH, a RESP2 subscriber's command, a no-multi command (SAVE)

@@ -18,6 +18,7 @@ from ..security.acl import DENIED_CMD, DENIED_KEY
 from ..security.categories import CATEGORIES
 from . import command, container, resolve
 from .connection import help_reply
+from ..errors import c_text as _text
 
 _ADMIN = "admin noscript loading stale sentinel"
 _PLAIN = "noscript loading stale sentinel"
@@ -26,8 +27,6 @@ container("acl", -2, "sentinel", group="server", since="6.0.0",
           summary="A container for Access List Control commands ")
 
 
-def _text(value: bytes) -> str:
-    return value.decode("utf-8", "surrogateescape")
 
 
 @command("acl|setuser", -3, _ADMIN, group="server", since="6.0.0",
@@ -91,7 +90,7 @@ def acl_whoami(client, args: List[bytes]):
          summary="List the ACL categories or the commands inside a category")
 def acl_cat(client, args: List[bytes]):
     if len(args) > 3:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(_text(args[1]), "ACL"))
+        raise CommandError(errors.subcommand_syntax_error(args))
     if len(args) == 2:
         return [name.encode() for name in CATEGORIES]
     category = _text(args[2]).lower()
@@ -104,7 +103,7 @@ def acl_cat(client, args: List[bytes]):
          summary="Generate a pseudorandom secure password to use for ACL users")
 def acl_genpass(client, args: List[bytes]):
     if len(args) > 3:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(_text(args[1]), "ACL"))
+        raise CommandError(errors.subcommand_syntax_error(args))
     bits = 256
     if len(args) == 3:
         bits = to_int(args[2])
@@ -121,7 +120,7 @@ def acl_genpass(client, args: List[bytes]):
 def acl_log(client, args: List[bytes]):
     acl = client.state.acl
     if len(args) > 3:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(_text(args[1]), "ACL"))
+        raise CommandError(errors.subcommand_syntax_error(args))
     count = 10
     if len(args) == 3:
         if args[2].lower() == b"reset":

@@ -53,8 +53,7 @@ def monitor(client, args: List[bytes]):
          since="2.9.50", summary="Stop processing commands from clients for some time")
 def client_pause(client, args: List[bytes]):
     if len(args) > 4:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
-            args[1].decode("utf-8", "replace"), "CLIENT"))
+        raise CommandError(errors.subcommand_syntax_error(args))
     kind = ALL
     if len(args) == 4:
         mode = args[3].lower()

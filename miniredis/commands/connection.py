@@ -450,8 +450,7 @@ def client_list(client, args: List[bytes]):
         if option == b"type" and len(args) == 4:
             kind = _TYPE_NAMES.get(args[3].lower())
             if kind is None:
-                raise CommandError(errors.CLIENT_UNKNOWN_TYPE.format(
-                    args[3].decode("utf-8", "replace")))
+                raise CommandError(errors.CLIENT_UNKNOWN_TYPE.format(errors.c_text(args[3])))
             clients = [c for c in clients if client_type(c) == kind]
         elif option == b"id" and len(args) > 3:
             wanted = []
@@ -500,12 +499,12 @@ def client_kill(client, args: List[bytes]):
         elif option == b"type":
             kind = _TYPE_NAMES.get(value.lower())
             if kind is None:
-                raise CommandError(errors.CLIENT_UNKNOWN_TYPE.format(text))
+                raise CommandError(errors.CLIENT_UNKNOWN_TYPE.format(errors.c_text(value)))
             filters.append(lambda c, k=kind: client_type(c) == k)
         elif option == b"user":
             user = client.state.acl.get(value)
             if user is None:
-                raise CommandError(errors.NO_SUCH_USER.format(text))
+                raise CommandError(errors.NO_SUCH_USER.format(errors.c_text(value)))
             filters.append(lambda c, u=user: c.user is u)
         elif option == b"skipme":
             if value.lower() not in (b"yes", b"no"):
@@ -550,8 +549,7 @@ def client_no_evict(client, args: List[bytes]):
          since="5.0.0", summary="Unblock a client blocked in a blocking command from a different connection")
 def client_unblock(client, args: List[bytes]):
     if len(args) > 4:   # (clientCommand's own arity: as an unknown subcommand)
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
-            args[1].decode("utf-8", "replace"), "CLIENT"))
+        raise CommandError(errors.subcommand_syntax_error(args))
     as_error = False
     if len(args) == 4:  # (the reason is read before the ID)
         mode = args[3].lower()

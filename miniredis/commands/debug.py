@@ -532,8 +532,7 @@ def _debug_replybuffer(client, args: List[bytes]):
     elif option == b"resizing":
         state.reply_resizing = _atoi(args[3])
     else:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
-            args[1].decode("utf-8", "replace"), "DEBUG"))
+        raise CommandError(errors.subcommand_syntax_error(args))
     return OK
 
 
@@ -578,8 +577,7 @@ def _debug_crash(client, args: List[bytes]):
     does. Only a server that owns its process (the command line): an embedded one
     answers the unknown subcommand error rather than kill its host."""
     if not client.state.owns_process:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
-            args[1].decode("utf-8", "replace"), "DEBUG"))
+        raise CommandError(errors.subcommand_syntax_error(args))
     from .. import crash
     crash.on_debug(client.state, args[1].lower())
 
@@ -621,6 +619,5 @@ def debug(client, args: List[bytes]):
         raise Refused(refusal)
     entry = _DEBUG.get(args[1].lower())
     if entry is None or not entry[1] <= len(args) <= entry[2]:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
-            args[1].decode("utf-8", "replace"), "DEBUG"))
+        raise CommandError(errors.subcommand_syntax_error(args))
     return entry[0](client, args)

@@ -137,8 +137,7 @@ def function_load(client: "Client", args: List[bytes]) -> Any:
         if option.lower() == b"replace":
             replace = True
             continue
-        raise CommandError(errors.FUNCTION_LOAD_OPTION.format(
-            option.decode("utf-8", "surrogateescape")))
+        raise CommandError(errors.FUNCTION_LOAD_OPTION.format(errors.c_text(option)))
     if position >= len(args):
         raise CommandError(errors.FUNCTION_LOAD_NO_CODE)
     # The AOF's loading client (no socket) is obeyed without the load timeout.
@@ -171,8 +170,7 @@ def function_list(client: "Client", args: List[bytes]) -> Any:
             position += 1
             pattern = args[position]
         else:
-            raise CommandError(errors.FUNCTION_LIST_UNKNOWN.format(
-                arg.decode("utf-8", "surrogateescape")))
+            raise CommandError(errors.FUNCTION_LIST_UNKNOWN.format(errors.c_text(arg)))
         position += 1
     reply = []
     for library in functions(client.state).registry.libraries.values():
@@ -196,8 +194,7 @@ def function_list(client: "Client", args: List[bytes]) -> Any:
          summary="Deleting all functions")
 def function_flush(client: "Client", args: List[bytes]) -> Any:
     if len(args) > 3:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(_text(args[1]),
-                                                                     "FUNCTION"))
+        raise CommandError(errors.subcommand_syntax_error(args))
     if len(args) == 3 and args[2].lower() not in (b"sync", b"async"):
         raise CommandError(errors.FUNCTION_FLUSH_OPTION)
     registry = functions(client.state).registry
@@ -217,8 +214,7 @@ def function_dump(client: "Client", args: List[bytes]) -> Any:
          since="7.0.0", summary="Restore all the functions on the given payload")
 def function_restore(client: "Client", args: List[bytes]) -> Any:
     if len(args) > 4:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(_text(args[1]),
-                                                                     "FUNCTION"))
+        raise CommandError(errors.subcommand_syntax_error(args))
     policy = b"APPEND"
     if len(args) == 4:
         policy = args[3].upper()
@@ -305,5 +301,3 @@ def function_help(client: "Client", args: List[bytes]) -> Any:
     ])
 
 
-def _text(value: bytes) -> str:
-    return value.decode("utf-8", "surrogateescape")

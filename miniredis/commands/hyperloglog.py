@@ -184,8 +184,7 @@ def pfdebug(client, args: List[bytes]):
             client.state.dirty += 1
             return 1
         return 0
-    raise CommandError(errors.HLL_UNKNOWN_SUBCOMMAND.format(
-        sub.decode("utf-8", "surrogateescape")))
+    raise CommandError(errors.HLL_UNKNOWN_SUBCOMMAND.format(errors.c_text(sub)))
 
 
 # PFSELFTEST's sizes. Redis runs 1000 register passes and adds ten million elements;

@@ -85,7 +85,9 @@ _CURSOR = re.compile(rb"(?:[+-]?[0-9]+)?\Z")
 
 def parse_cursor(text: bytes) -> int:
     """A SCAN cursor as Redis reads it: strtoul (so "" is 0 and "-1" wraps around),
-    but a leading space is refused, as is anything after the digits."""
+    but a leading space is refused, as is anything after the digits; a C string (a NUL
+    ends it)."""
+    text = text.split(b"\0", 1)[0]
     if not _CURSOR.match(text):
         raise CommandError(errors.INVALID_CURSOR)
     if not text:

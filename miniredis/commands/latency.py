@@ -74,7 +74,7 @@ def latency_reset(client, args: List[bytes]):
 @command("latency|graph", 3, "admin noscript loading stale", group="server",
          since="2.8.13", summary="Return a latency graph for the event.")
 def latency_graph(client, args: List[bytes]):
-    event = args[2].decode("utf-8", "surrogateescape")
+    event = errors.c_text(args[2])      # (a C string, as Redis looks it up)
     monitor = monitor_of(client.state)
     if event not in monitor.events:
         raise CommandError(errors.LATENCY_NO_SAMPLES.format(event))

@@ -172,8 +172,7 @@ container("pubsub", -2, group="pubsub", since="2.8.0",
 
 def _at_most_one_pattern(args: List[bytes]) -> None:
     if len(args) > 3:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
-            args[1].decode("utf-8", "replace"), "PUBSUB"))
+        raise CommandError(errors.subcommand_syntax_error(args))
 
 
 def _channels(table: Dict[bytes, Subscribers], args: List[bytes]) -> List[bytes]:

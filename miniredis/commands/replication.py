@@ -121,11 +121,10 @@ def replconf(client: Any, args: List[bytes]) -> Any:
                 word = word.strip(b'"\'')
                 if word.lower() != b"functions":
                     raise CommandError(errors.REPLCONF_FILTER_UNSUPPORTED.format(
-                        word.decode("utf-8", "replace")))
+                        errors.c_text(word)))
             conf.functions_only = functions
         else:
-            raise CommandError(errors.REPLCONF_UNKNOWN.format(
-                args[i].decode("utf-8", "replace")))
+            raise CommandError(errors.REPLCONF_UNKNOWN.format(errors.c_text(args[i])))
     return OK
 
 

@@ -33,6 +33,7 @@ from .connection import REDIS_VERSION, help_reply
 from ..persistence import begin_unit, end_unit
 from ..security.acl import acl_check_script_call
 from ..replication.replica import link_down_refuses_stale, read_only as replica_read_only
+from ..errors import c_text as _text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -136,8 +137,7 @@ class Scripting:
         compat, no_writes, skip = _parse_shebang(body)
         function, error = self.engine.compile(body[skip:])
         if function is None:
-            raise CommandError(errors.SCRIPT_COMPILE.format(
-                error.decode("utf-8", "surrogateescape")))
+            raise CommandError(errors.SCRIPT_COMPILE.format(_text(error)))
         allow_oom = not compat and b"allow-oom" in _shebang_flags(body)
         allow_stale = not compat and b"allow-stale" in _shebang_flags(body)
         script = self.scripts[sha] = _Script(sha, function, compat, no_writes, allow_oom,
@@ -497,8 +497,6 @@ def script_denies_oom(state: "ServerState", cmd: Command, args: List[bytes]) -> 
     return not (allow_oom or no_writes)
 
 
-def _text(value: bytes) -> str:
-    return value.decode("utf-8", "surrogateescape")
 
 
 def script_keys(args: List[bytes]) -> List[int]:

@@ -26,8 +26,7 @@ def slowlog_get(client, args: List[bytes]):
         if count == -1:
             count = len(client.state.slowlog)
     elif len(args) > 3:
-        raise CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
-            args[1].decode("utf-8", "replace"), "SLOWLOG"))
+        raise CommandError(errors.subcommand_syntax_error(args))
     return [[entry.id, entry.time, entry.duration, list(entry.args),
              entry.addr.encode(), entry.name.encode()]
             for entry in client.state.slowlog[:count]]

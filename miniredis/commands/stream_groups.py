@@ -16,14 +16,14 @@ from ..args import LLONG_MAX, parse_int, to_int
 from ..blocking import signal_ready
 from ..datatypes.stream import (INVALID_ENTRIES_READ, MIN_ID, Consumer, Group, Nack,
                                 Stream, StreamID, format_id)
-from ..errors import CommandError
+from ..errors import CommandError, c_text as _text
 from ..protocol import NULL_ARRAY, OK
 from ..notify import notify
 from . import command, container
 from .connection import help_reply
 from .streams import (_claim_effect, as_stream, _entry, _get_consumer, _interval_end,
                       _interval_start, _lookup, _now, _setid_effect, _strict_id,
-                      _subcommand_syntax, _text, parse_id)
+                      _subcommand_syntax, parse_id)
 
 # -- XGROUP ----------------------------------------------------------------------------------
 container("xgroup", -2, group="stream", since="5.0.0",

@@ -7,11 +7,11 @@ from .. import errors
 from ..args import parse_int
 from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, Group, Stream,
                                 format_id)
-from ..errors import CommandError
+from ..errors import CommandError, c_text as _text
 from ..protocol import Map
 from . import command, container
 from .connection import help_reply
-from .streams import _lag, _lookup, _now, _range_reply, _subcommand_syntax, _text
+from .streams import _lag, _lookup, _now, _range_reply, _subcommand_syntax
 
 
 # -- XINFO ---------------------------------------------------------------------------------

@@ -15,13 +15,13 @@ from ..args import LLONG_MAX, parse_int
 from ..blocking import NOT_SERVED, block
 from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, Consumer, Group,
                                 Nack, Stream, StreamID, format_id, incr_id)
-from ..errors import CommandError
+from ..errors import CommandError, c_text as _text
 from ..protocol import NULL_ARRAY, PairMap
 from ..scripting import script_running
 from . import command
 from .streams import (_claim_effect, _entry, _estimate_entries_read, _get_consumer,
                       _lookup, _now, _range_has_tombstones, _range_reply, _setid_effect,
-                      _strict_id, _text)
+                      _strict_id)
 
 XREAD_BLOCKED_DEFAULT_COUNT = 1000
 

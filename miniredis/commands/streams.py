@@ -78,9 +78,6 @@ def _now(client) -> int:
     return client.state.clock.ms()
 
 
-def _text(value: bytes) -> str:
-    """An argument inside an error text (a C string: it ends at a NUL byte)."""
-    return value.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
 # -- numbers and IDs -------------------------------------------------------------------------
@@ -585,5 +582,4 @@ def xsetid(client, args: List[bytes]):
 
 # -- shared with the other stream modules -----------------------------------------------
 def _subcommand_syntax(args: List[bytes]) -> CommandError:
-    return CommandError(errors.UNKNOWN_SUBCOMMAND_OR_ARITY.format(
-        _text(args[1]), _text(args[0]).upper()))
+    return CommandError(errors.subcommand_syntax_error(args))

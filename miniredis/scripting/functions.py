@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from .. import errors
 from ..errors import CommandError
 from .luanumbers import number_text
+from ..errors import c_text as _text
 
 # scripts_flags_def, in Redis's order (FUNCTION LIST lists flags in this order).
 FLAG_NAMES = (b"no-writes", b"allow-oom", b"allow-stale", b"no-cluster",
@@ -89,8 +90,6 @@ def parse_metadata(code: bytes) -> Tuple[bytes, bytes, bytes]:
     return engine, name, code[end:]
 
 
-def _text(value: bytes) -> str:
-    return value.decode("utf-8", "surrogateescape")
 
 
 def read_pre_ga(reader: Any) -> bytes:
