@@ -31,6 +31,7 @@ import random
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .datatypes.lazyfree import tracking_table_freed
+from .errors import c_text as _text      # (the prefix printed with %s)
 from .querybuf import RaxShape
 from .scripting import script_running
 
@@ -499,8 +500,3 @@ def _overlap(first: bytes, second: bytes) -> bool:
     """Either is a prefix of the other."""
     size = min(len(first), len(second))
     return first[:size] == second[:size]
-
-
-def _text(value: bytes) -> str:
-    # Redis prints the prefix with %s: it stops at a NUL byte.
-    return value.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
