@@ -60,7 +60,8 @@ SETUPS: Dict[str, List[List[str]]] = {
 LIVE = [kind for kind in SETUPS if not kind.startswith("expired")]
 WORDS = ["x", "-1", "0", "1", "2", "nan", "*", "a", "k", "k2", "k2", "f", "1-1", "g", "c",
          "+", "-", "(1", "[a", "3",
-         "a\0b", "1\0"]   # (NULs: Redis reads many arguments as C strings)
+         "a\0b", "1\0",   # (NULs: Redis reads many arguments as C strings)
+         "\udcff", "\udcc3("]     # (bytes that are not UTF-8: 0xff, 0xc3 0x28)
 # Never run: they wait (WAIT), subscribe (shard channels are keys),
 # reach out (MIGRATE), run code, or answer from memory layouts miniredis does not
 # share (MEMORY USAGE, README).

@@ -139,7 +139,7 @@ def encode_command(args: Sequence[Union[str, bytes, int]]) -> bytes:
         if isinstance(arg, int):
             arg = str(arg)
         if isinstance(arg, str):
-            arg = arg.encode()
+            arg = arg.encode("utf-8", "surrogateescape")    # ("\udcff": the byte 0xff)
         parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
     return b"".join(parts)
 

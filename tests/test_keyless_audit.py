@@ -86,7 +86,7 @@ MORE_WORDS = ["yes", "no", "1mb", "allkeys-lru", "volatile-ttl", "everysec", "10
               "return {1, 'a', {err='x'}}", "redis.pcall(", "FLUSH", "ASYNC", "SYNC",
               # (NULs: Redis reads many arguments as C strings)
               "x\0y", "\0", "1\0", "yes\0x", "#!lua name=l\0\nreturn 1", "(~k\0 +get)",
-              "+get\0x", "&c\0"]
+              "+get\0x", "&c\0", "\udcff", "x\udcfe", "+@\udcff", "~\udcff"]
 # CLIENT KILL's filters could close the audit's own connections.
 KILL_FILTERS = {"ID", "TYPE", "USER", "ADDR", "LADDR", "SKIPME"}
 WAYS = ["plain", "plain", "plain", "transaction", "script"]
