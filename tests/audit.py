@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
+import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import redis
 
-from tests.harness import RawConnection, replies_until
+from tests.harness import (ROOT, RawConnection, RedisProcess, redis_server_or_skip,
+                           replies_until, start_process, stop_process)
 
 # One member per collection where Redis would pick at random (SPOP, SRANDMEMBER,
 # ZRANDMEMBER, HRANDFIELD), and integers for the set: an intset's order is fixed, a
@@ -335,3 +339,27 @@ def replicated(conn: RawConnection) -> List[bytes]:
     seen = [conn.call("DEBUG", "DIGEST")]
     seen += [conn.call("PEXPIRETIME", key) for key in ("k", "k2")]
     return seen + streams(conn)
+
+
+@contextmanager
+def own_pair(prefix: str) -> Iterator[Dict[str, int]]:
+    """A redis-server and a miniredis process for one audit alone (its cases change
+    users, settings or a Lua state that the session's servers must not keep): their
+    ports by name."""
+    real = RedisProcess(redis_server_or_skip())
+    directory = tempfile.mkdtemp(prefix=prefix)
+    try:
+        proc, port = start_process(
+            lambda port: [sys.executable, "-m", "miniredis", "--port", str(port), "--dir",
+                          directory, "--save", "", "--appendonly", "no",
+                          "--enable-debug-command", "yes"],
+            what="miniredis", cwd=ROOT, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+    except BaseException:
+        real.stop()
+        raise
+    try:
+        yield {"redis": real.port, "miniredis": port}
+    finally:
+        real.stop()
+        stop_process(proc, directory)

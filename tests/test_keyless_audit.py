@@ -24,16 +24,12 @@ from __future__ import annotations
 import os
 import random
 import re
-import subprocess
-import sys
-import tempfile
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import pytest
 
-from tests.audit import WORDS, described_commands, observe, prepare
-from tests.harness import (ROOT, RawConnection, RedisProcess, redis_server_or_skip,
-                           start_process, stop_process)
+from tests.audit import WORDS, described_commands, observe, own_pair, prepare
+from tests.harness import RawConnection
 
 # Never run: they shut down, crash or sleep (DEBUG, SHUTDOWN), turn the connection
 # into something else (MONITOR, SYNC, PSYNC, REPLCONF, subscriptions, CLIENT REPLY,
@@ -130,19 +126,8 @@ def random_cases(commands: Sequence[Any], rng: random.Random, count: int) -> Lis
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[Dict[str, int]]:
-    """A redis-server and a miniredis process of this module's own."""
-    real = RedisProcess(redis_server_or_skip())
-    directory = tempfile.mkdtemp(prefix="keyless-audit-")
-    proc, port = start_process(
-        lambda port: [sys.executable, "-m", "miniredis", "--port", str(port), "--dir",
-                      directory, "--save", "", "--appendonly", "no",
-                      "--enable-debug-command", "yes"],
-        what="miniredis", cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield {"redis": real.port, "miniredis": port}
-    finally:
-        real.stop()
-        stop_process(proc, directory)
+    with own_pair("keyless-audit-") as ports:
+        yield ports
 
 
 def _admin(port: int) -> Tuple[RawConnection, Dict[str, str]]:
