@@ -240,7 +240,11 @@ def test_bit_argument_conversion(differ):
         "math.randomseed(1/0) return tostring(math.random())",
         "math.randomseed(2^31) return tostring(math.random())",
         "math.randomseed(1) return math.random(-2^31, -2^31 + 3)",
-        "return {pcall(math.random, 2^31)}"))
+        "return {pcall(math.random, 2^31)}",
+        # (math.random(m, n) counts n - m + 1 in a C int; bit.tohex's -INT_MIN digits)
+        "math.randomseed(3) return {math.random(2^31, 32), math.random(-2^31, 2^31 - 1),"
+        " math.random(-5, 2^31 - 1)}",
+        "return {bit.tohex(1e308, 2^31), bit.tohex(255, -2^31), bit.tohex(-1, 2^31)}"))
 
 
 def test_cjson_decodes_numbers_as_strtod_reads_them(differ):

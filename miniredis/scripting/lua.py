@@ -421,7 +421,8 @@ class LuaEngine:
             upper = self.check_int(args, 1)
             if lower > upper:
                 raise self.calls.argerror(2, b"interval is empty")
-            return float(math.floor(r * (upper - lower + 1)) + lower)
+            span = (upper - lower + 1 + 2 ** 31) % 2 ** 32 - 2 ** 31   # (C int arithmetic)
+            return float(math.floor(r * span) + lower)
         self.raise_here("wrong number of arguments")
 
     def _randomseed(self, *args: Any) -> None:

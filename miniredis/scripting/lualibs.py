@@ -36,7 +36,7 @@ def _tohex(value: Any, digits: Any = 8) -> bytes:
     n = _bits(value)
     count = _signed(_bits(digits)) if digits is not None else 8
     upper = count < 0
-    count = min(abs(count), 8) if count != -2 ** 31 else 0
+    count = min(abs(count), 8)      # (-INT_MIN overflows; Redis's build shows 8 digits)
     if count == 0:
         return b""
     if count < 8:
