@@ -289,7 +289,10 @@ class LuaEngine:
             if cls is bytes:
                 argv.append(arg)
             elif cls is int or cls is float:
-                argv.append(b"%.17g" % arg)
+                if arg != arg:          # (glibc's printf shows NaN's sign)
+                    argv.append(b"-nan" if math.copysign(1.0, arg) < 0 else b"nan")
+                else:
+                    argv.append(b"%.17g" % arg)
             else:
                 self.raise_table(b"ERR Lua redis lib command arguments must be strings or "
                                  b"integers")
