@@ -137,8 +137,8 @@ def format_double(value: float) -> bytes:
     """Redis 7.0's ``%.17g`` rendering of a double (as ZSCORE and friends send it)."""
     if math.isinf(value):
         return b"inf" if value > 0 else b"-inf"
-    if math.isnan(value):
-        return b"nan"
+    if math.isnan(value):           # (only a script makes one; glibc shows its sign)
+        return b"-nan" if math.copysign(1.0, value) < 0 else b"nan"
     if value == 0:
         return b"-0" if math.copysign(1.0, value) < 0 else b"0"   # %.17g keeps the sign
     if value == int(value) and abs(value) < 1e17:

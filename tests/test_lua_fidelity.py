@@ -283,7 +283,8 @@ def test_redis_api_numbers_as_lua_reads_them(differ):
         "return {pcall(redis.set_repl, {})}", "return {pcall(redis.sha1hex, 0/0)}",
         # (a number argument of redis.call is "%.17g": glibc shows NaN's sign)
         "return redis.call('echo', 0/0)", "return redis.call('echo', -(0/0))",
-        "return redis.call('echo', -1/0)", "return redis.call('echo', 2^63)"))
+        "return redis.call('echo', -1/0)", "return redis.call('echo', 2^63)",
+        "redis.setresp(3) return {double=0/0}", "redis.setresp(3) return {double=-(0/0)}"))
 
 
 def test_pcall_as_redis_wraps_it(differ):
