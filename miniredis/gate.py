@@ -22,6 +22,7 @@ from .monitor import feed as monitor_feed
 from .pause import may_replicate
 from .replication.replica import link_down_refuses_stale, read_only as replica_read_only
 from .security.outputlimits import close_if_over, deferred_reply
+from .protocol import error_line
 from .security.protected import PROTECTED_COMMANDS, command_refusal
 
 
@@ -72,9 +73,11 @@ class RequestGate:
         stats = self.state.stats
         stats.total_error_replies += 1
         # (afterErrorReply: the code ends at a space among the reply's first 32 bytes,
-        # its "-" included; a script's error without one counts as ERR)
-        space = message.find(" ", 0, 31)
-        code = message[:space] if space >= 0 else "ERR"
+        # its "-" included, read as sent (protocol.error_line); a script's error
+        # without one counts as ERR)
+        head = error_line(message.rstrip("\r\n")[:31])[:31]
+        space = head.find(b" ")
+        code = head[:space].decode("utf-8", "surrogateescape") if space >= 0 else "ERR"
         stats.error_counts[code] = stats.error_counts.get(code, 0) + 1
         if self.obeyed:     # our master's stream or the AOF: a divergence (crash.py)
             from .crash import unexpected_error

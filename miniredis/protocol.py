@@ -18,6 +18,7 @@ handler returns               RESP2                 RESP3
 ``Set([...])``                array                 set ``~``
 ``Push([...])``               array                 push ``>``
 ``Verbatim("text")``          bulk string           verbatim ``=``
+``TaggedVerbatim(fmt, data)`` bulk string           verbatim ``=`` (its format)
 ``Bool(True)``                integer 1/0           boolean ``#``
 ``BigNumber("123")``          bulk string           big number ``(``
 ``CommandError``              error ``-``           error ``-``
@@ -102,6 +103,18 @@ class Verbatim(str):
     """Verbatim text (INFO, CLIENT INFO in RESP3): a bulk string in RESP2."""
 
     __slots__ = ()
+
+
+class TaggedVerbatim(tuple):
+    """Verbatim bytes with a format of their own, (format, data): what a script returns
+    as ``{verbatim_string={format=..., string=...}}``. The format takes three bytes, as
+    addReplyVerbatim copies them (cut, or padded with spaces after a NUL)."""
+
+    __slots__ = ()
+
+    def __new__(cls, fmt: bytes, data: bytes) -> "TaggedVerbatim":
+        fmt = (fmt.split(b"\0", 1)[0] + b"   ")[:3]
+        return super().__new__(cls, (fmt, data))
 
 
 class Bool(int):
@@ -243,6 +256,8 @@ class Encoder:
             enc[Set] = lambda v, out: self._append_aggregate(b"~", v, out)
             enc[Push] = lambda v, out: self._append_aggregate(b">", v, out)
             enc[Verbatim] = self._append_verbatim
+            enc[TaggedVerbatim] = lambda v, out: out.append(
+                b"=%d\r\n%s:%s\r\n" % (len(v[1]) + 4, v[0], v[1]))
             enc[Bool] = lambda v, out: out.append(b"#t\r\n" if v else b"#f\r\n")
             enc[BigNumber] = lambda v, out: out.append(b"(%s\r\n" % v.encode())
         else:
@@ -253,6 +268,7 @@ class Encoder:
             enc[Set] = self._append_array
             enc[Push] = self._append_array
             enc[Verbatim] = lambda v, out: append_bulk(v.encode(), out)
+            enc[TaggedVerbatim] = lambda v, out: append_bulk(v[1], out)
             enc[Bool] = lambda v, out: out.append(b":1\r\n" if v else b":0\r\n")
             enc[BigNumber] = lambda v, out: append_bulk(v.encode(), out)
 
@@ -369,13 +385,17 @@ class Encoder:
         return b"".join(out)
 
 
-def _error_text(message: str) -> bytes:
-    # An error reply is one line: Redis turns every CR and every LF of an error text
-    # into a space (so CRLF becomes two spaces).
+def error_line(message: str) -> bytes:
+    """An error text as its reply carries it (addReplyErrorFormatEx on "-%s"): one
+    line, CR and LF trimmed from its end and every other one made a space (CRLF:
+    two)."""
     text = message.encode("utf-8", "surrogateescape")
     if b"\r" in text or b"\n" in text:
-        text = text.replace(b"\n", b" ").replace(b"\r", b" ")
+        text = text.rstrip(b"\r\n").replace(b"\n", b" ").replace(b"\r", b" ")
     return text
+
+
+_error_text = error_line
 
 
 RESP2 = Encoder(resp3=False)

@@ -313,6 +313,22 @@ def test_error_and_status_texts_end_at_a_nul(differ):
         "return {1, {err='e\\0f'}, {ok='o\\0k'}}"))
 
 
+def test_verbatim_replies_keep_their_format(differ):
+    """A script's verbatim string keeps its format in RESP3, cut to three bytes or
+    padded with spaces (addReplyVerbatim), and its bytes as they are."""
+    differ.check(*evals(
+        "return {verbatim_string={format='txt', string='s'}}",
+        "return {verbatim_string={format='mkd', string='# t'}}",
+        "return {verbatim_string={format='x', string=''}}",
+        "return {verbatim_string={format='toolong', string='s'}}",
+        "return {verbatim_string={format='', string='s'}}",
+        "return {verbatim_string={format='a\\0b', string='s'}}",
+        "return {verbatim_string={format='txt', string='\\255\\0'}}",
+        "return {verbatim_string={format=1, string='s'}}",
+        "return {verbatim_string={format='txt', string=2}}",
+        "redis.setresp(3) return {1, {verbatim_string={format='mkd', string='s'}}}"))
+
+
 def test_xread_block_inside_scripts(differ):
     differ.check(
         "XADD s 1-1 f v",

@@ -419,6 +419,9 @@ _ERRORS_INSIDE_REPLIES = [
     "return {err='%s x'}" % ("A" * 40), "return {err='%s x'}" % ("B" * 30),
     "redis.setresp(3); return {map={a={err='In map'}}, set={[redis.pcall('get')]=true}}",
     "local t = redis.pcall('incr','str'); return {1, 2}",
+    # (the code is read from the reply as sent: CR and LF are spaces by then)
+    "return {err='a\\nb'}", "return {err='C\\r\\nD e'}", "return {err='%s\\n'}" % ("é" * 14),
+    "return {err='\\nX y\\r\\n'}", "return redis.error_reply('\\nE z')",
 ]
 
 

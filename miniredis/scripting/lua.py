@@ -51,7 +51,7 @@ from .sandbox import PRELUDE
 
 from ..errors import CommandError
 from ..protocol import (NULL_ARRAY, BigNumber, Bool, Bulks, Double, Map, Push, Raw, Set,
-                        Simple, UniformBulks, Verbatim, format_double)
+                        Simple, TaggedVerbatim, UniformBulks, Verbatim, format_double)
 
 INTERNAL_CHUNK = "=[redis]"
 LLONG_MIN = -(2 ** 63)
@@ -665,12 +665,7 @@ class LuaEngine:
             fmt = rawget(verbatim, b"format")
             text = rawget(verbatim, b"string")
             if fmt.__class__ is bytes and text.__class__ is bytes:
-                if fmt == b"txt":
-                    try:
-                        return Verbatim(text.decode()), None
-                    except UnicodeDecodeError:
-                        return text, None
-                return text, None
+                return TaggedVerbatim(fmt, text), None
         mapping = rawget(value, b"map")
         if mapping is not None and self.lua_type(mapping) == "table":
             result = PairsMap()
