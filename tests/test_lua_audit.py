@@ -14,6 +14,11 @@ Python returns one nil where Redis's C function returns nothing). Left out: -0 (
 hands it over as 0) and error() with a level (pcall is a Lua function here, one frame
 more).
 
+A second test returns random values from scripts -- nested tables holding err, ok,
+double, map, set, big_number and verbatim_string fields, numbers, booleans, holes,
+NULs and newlines -- under redis.setresp 2 or 3, read in RESP2 and RESP3: the replies
+and the error statistics they leave must be the same.
+
 The servers are this module's own pair: cases change the cjson settings and the random
 seed of their Lua state. Cases are drawn from a seed (MINIREDIS_AUDIT_SEED, else
 random, printed on failure); MINIREDIS_HYPOTHESIS_EXAMPLES scales their number
@@ -140,3 +145,74 @@ def test_lua_libraries_with_random_arguments(pair):
         assert actual == expected, (
             "MINIREDIS_AUDIT_SEED=%d: pcall(%s)\n  redis:     %r\n  miniredis: %r"
             % (seed, call, expected[:1000], actual[:1000]))
+
+
+# -- what a script returns ---------------------------------------------------------------
+LEAVES = ["nil", "true", "false", "0", "1", "-1", "1.5", "-2.5", "2^53", "2^63", "-2^63",
+          "1e20", "1/0", "-1/0", "0/0", "'a'", "''", "'x\\0y'", "'a\\r\\nb'", "{}",
+          "cjson.null", "'\\255'"]
+
+
+def _return_value(rng: random.Random, depth: int = 0) -> str:
+    if depth > 3 or rng.random() < 0.45:
+        return rng.choice(LEAVES)
+    kind = rng.choice(["array", "array", "err", "ok", "double", "map", "set", "big",
+                       "verbatim", "several", "nested"])
+    if kind == "array":
+        return "{%s}" % ", ".join(_return_value(rng, depth + 1)
+                                  for _ in range(rng.randrange(4)))
+    if kind == "err":
+        return "{err=%s}" % rng.choice(["'e'", "'-X y'", "'ERR z'", "''", "1", "{}",
+                                        "'a\\nb'", "'\\nX y\\r\\n'", "'x\\0y'"])
+    if kind == "ok":
+        return "{ok=%s}" % rng.choice(["'o'", "''", "1", "{}", "'a\\r\\nb'", "'o\\0k'"])
+    if kind == "double":
+        return "{double=%s}" % rng.choice(["1.5", "0", "1/0", "-1/0", "0/0", "'x'", "'2.5'",
+                                           "{}", "1e300", "3"])
+    if kind == "map":
+        return "{map={%s}}" % ", ".join(
+            "[%s]=%s" % (rng.choice(["'a'", "'b'", "1", "2", "true", "1.5"]),
+                         _return_value(rng, depth + 1)) for _ in range(rng.randrange(3)))
+    if kind == "set":
+        return "{set={%s}}" % ", ".join(
+            "[%s]=%s" % (rng.choice(["'a'", "'b'", "1", "2.5"]),
+                         rng.choice(["true", "false", "1", "'x'"]))
+            for _ in range(rng.randrange(3)))
+    if kind == "big":
+        return "{big_number=%s}" % rng.choice(["'123'", "'1\\r\\n2'", "1", "{}", "''"])
+    if kind == "verbatim":
+        return "{verbatim_string={format=%s, string=%s}}" % (
+            rng.choice(["'txt'", "'mkd'", "'x'", "1", "nil", "'toolong'", "''"]),
+            rng.choice(["'s'", "''", "1", "nil", "'\\255'"]))
+    if kind == "several":
+        return "{err='e', ok='o', double=1}"
+    return "{%s, {err='inner'}}" % _return_value(rng, depth + 1)
+
+
+def _replies(port: int, bodies: List[str]) -> List[bytes]:
+    out = []
+    for protocol in ("2", "3"):
+        conn = RawConnection(port)
+        try:
+            conn.call("HELLO", protocol)
+            conn.call("CONFIG", "RESETSTAT")
+            out += [conn.call("EVAL", body, "0") for body in bodies]
+            out.append(conn.call("INFO", "errorstats"))
+        finally:
+            conn.close()
+    return out
+
+
+def test_script_return_values_as_replies(pair):
+    seed = int(os.environ.get("MINIREDIS_AUDIT_SEED", random.randrange(1 << 30)))
+    count = int(os.environ.get("MINIREDIS_HYPOTHESIS_EXAMPLES", "400"))
+    rng = random.Random(seed)
+    bodies = [rng.choice(["", "redis.setresp(3) ", "redis.setresp(2) "]) + "return " +
+              _return_value(rng) for _ in range(count)]
+    want, got = _replies(pair["redis"], bodies), _replies(pair["miniredis"], bodies)
+    shown = bodies + ["INFO errorstats"]
+    for i, (expected, actual) in enumerate(zip(want, got)):
+        assert actual == expected, (
+            "MINIREDIS_AUDIT_SEED=%d: RESP%d, EVAL %r\n  redis:     %r\n  miniredis: %r"
+            % (seed, 2 + i // len(shown), shown[i % len(shown)], expected[:1000],
+               actual[:1000]))
