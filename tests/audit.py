@@ -148,7 +148,8 @@ def key_commands(port: int) -> List[Tuple[List[str], int, int, List[str], bool]]
 TIMEOUT_FIRST = {"blmpop", "bzmpop"}
 TIMEOUTS = ["0.01", "0.01", "0.01", "x", "-1", "nan"]
 # How a case runs: alone, queued in MULTI/EXEC, or from a script (redis.pcall).
-WAYS = ["plain", "plain", "plain", "transaction", "script"]
+# ("script3": the script reads the reply in RESP3 first, redis.setresp(3).)
+WAYS = ["plain", "plain", "plain", "transaction", "script", "script3"]
 
 
 def random_cases(commands: Sequence[Any], rng: random.Random, count: int,
@@ -191,6 +192,8 @@ def random_cases(commands: Sequence[Any], rng: random.Random, count: int,
         way = rng.choice(WAYS)
         if way == "script":
             args = ["EVAL", "return redis.pcall(unpack(ARGV))", "0"] + args
+        elif way == "script3":
+            args = ["EVAL", "redis.setresp(3) return redis.pcall(unpack(ARGV))", "0"] + args
         way += " RESP%d" % rng.choice((2, 2, 3))
         cases.append((rng.choice(kinds), rng.choice(kinds), args, way))
     return cases

@@ -85,7 +85,7 @@ MORE_WORDS = ["yes", "no", "1mb", "allkeys-lru", "volatile-ttl", "everysec", "10
               "+get\0x", "&c\0", "\udcff", "x\udcfe", "+@\udcff", "~\udcff"]
 # CLIENT KILL's filters could close the audit's own connections.
 KILL_FILTERS = {"ID", "TYPE", "USER", "ADDR", "LADDR", "SKIPME"}
-WAYS = ["plain", "plain", "plain", "transaction", "script"]
+WAYS = ["plain", "plain", "plain", "transaction", "script", "script3"]
 ADMIN = "audit-admin"     # (a user no case names: it puts everything back)
 # What the cases' own commands and _restore's leave in commandstats alike.
 UNSTATED = ("cmdstat_acl", "cmdstat_script", "cmdstat_function", "cmdstat_slowlog",
@@ -118,6 +118,8 @@ def random_cases(commands: Sequence[Any], rng: random.Random, count: int) -> Lis
         way = rng.choice(WAYS)
         if way == "script":
             args = ["EVAL", "return redis.pcall(unpack(ARGV))", "0"] + args
+        elif way == "script3":     # (the reply read in RESP3 inside the script)
+            args = ["EVAL", "redis.setresp(3) return redis.pcall(unpack(ARGV))", "0"] + args
         way += " RESP%d" % rng.choice((2, 2, 3))
         cases.append((rng.choice(["string", "list", "hash", "none"]),
                       rng.choice(["string", "zset", "none"]), args, way, name))
