@@ -16,8 +16,8 @@ from typing import Any, List, Optional, Sequence, Tuple
 from . import __version__
 from .commands.connection import REDIS_VERSION
 from .config import Config, ConfigError, get_param
-from .configfile import (DEPRECATED, absolute_path, quote, read_directives, split_args,
-                         to_bytes, to_text)
+from .configfile import (DEPRECATED, absolute_path, quote, read_as_redis, read_directives,
+                         split_args, to_bytes, to_text)
 
 # (name, words[, line number, line]): a directive of the configuration text (the
 # config file and the command line), or given directly (name, words).
@@ -121,19 +121,19 @@ def parse_arguments(argv: Sequence[str]) -> List[Directive]:
     if path:
         try:
             with open(path, "rb") as handle:
-                data = handle.read()
+                data = read_as_redis(handle.read())
         except OSError as exc:
             raise UsageError("Fatal error, can't open config file '%s': %s"
                              % (path, exc.strerror)) from None
     options, from_stdin = options_text(args, 1 if path else 0)
     if from_stdin:
-        data += sys.stdin.buffer.read()
+        data += read_as_redis(sys.stdin.buffer.read())
     data += b"\n" + to_bytes(options)
     directives: List[Directive] = []
     for number, line, words in read_directives(data):
-        if words is None:
-            raise ConfigFileError(number, to_text(line),
-                                  "Unbalanced quotes in configuration line")
+        if words is None:   # (refused when reached, after the lines before it)
+            directives.append(("", None, number, to_text(line)))
+            continue
         name = to_text(words[0]).lower()
         if DEPRECATED.get(name) == len(words):
             continue
@@ -151,6 +151,9 @@ def build_config(directives: Sequence[Directive], config_file: str = "") -> Conf
         config.file = absolute_path(config_file)
     for directive in directives:
         name, value = directive[0], directive[1]
+        if value is None:
+            raise ConfigFileError(directive[2], directive[3],
+                                  "Unbalanced quotes in configuration line")
         words = [value] if isinstance(value, str) else list(value)
         reason = None
         if get_param(name) is None and name != "user":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from .configfile import parse_directives, split_args, to_bytes, to_text
+from .configfile import parse_directives, read_as_redis, split_args, to_bytes, to_text
 from .configtable import PARAMS, PARAMS_BY_NAME, ConfigError, Param, _check_dir
 from .glob import compile_pattern
 
@@ -122,7 +122,7 @@ class Config:
     def load_file(self, path: str) -> List[Tuple[str, List[str]]]:
         """The (name, words) directives of a redis.conf-style file, in order."""
         with open(path, "rb") as handle:
-            return parse_directives(handle.read())
+            return parse_directives(read_as_redis(handle.read()))
 
 
 _DISPATCH_PARAMS = frozenset(("slowlog-log-slower-than", "latency-monitor-threshold",

@@ -63,6 +63,22 @@ def trim(line: bytes) -> bytes:
     return line.strip(b" \t\r\n")
 
 
+def read_as_redis(data: bytes) -> bytes:
+    """A config file's text as loadServerConfig gathers it: fgets chunks (a line, or
+    1024 bytes of a longer one) appended with sdscat, so a NUL drops the rest of its
+    chunk, newline included (the next line joins that one)."""
+    if b"\0" not in data:
+        return data
+    out = []
+    pos = 0
+    while pos < len(data):
+        end = data.find(b"\n", pos, pos + 1024)
+        end = end + 1 if end >= 0 else min(pos + 1024, len(data))
+        out.append(data[pos:end].split(b"\0", 1)[0])
+        pos = end
+    return b"".join(out)
+
+
 def read_directives(data: bytes) -> List[Tuple[int, bytes, Optional[List[bytes]]]]:
     """(line number from 1, trimmed line, its words or None if unbalanced) for each
     line of a config file that is not blank or a comment."""

@@ -485,8 +485,15 @@ def test_command_line_errors_as_redis(tmp_path):
     executable = redis_server_or_skip()
     conf = tmp_path / "redis.conf"
     conf.write_text("port 7000\n# a comment\n\nloglevel notice\n")
+    # (lines in file order: a bad line before one with unbalanced quotes is the one
+    # named; a NUL drops the rest of its fgets chunk, newline included, so the next
+    # line joins it)
+    ordered = tmp_path / "ordered.conf"
+    ordered.write_bytes(b'maxmemory 1 2\nhz "5\n')
+    nul = tmp_path / "nul.conf"
+    nul.write_bytes(b'maxmemory 1mb\0junk\nhz 7\0 x\nsave ""\nnotify-keyspace-events "KA\0x"\n')
     cases = _BAD_COMMAND_LINES + [[str(conf), "--port", "1", "2"],
-                                  [str(conf), "loglevel", "bad"]]
+                                  [str(conf), "loglevel", "bad"], [str(ordered)], [str(nul)]]
     for args in cases:
         outcomes = []
         for argv in ([executable], [sys.executable, "-m", "miniredis"]):
