@@ -16,6 +16,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 from . import __version__
 from .commands.connection import REDIS_VERSION
 from .config import Config, ConfigError, get_param
+from .configtable import check_dir
 from .configfile import (DEPRECATED, absolute_path, quote, read_as_redis, read_directives,
                          split_args, to_bytes, to_text)
 
@@ -156,11 +157,20 @@ def build_config(directives: Sequence[Directive], config_file: str = "") -> Conf
                                   "Unbalanced quotes in configuration line")
         words = [value] if isinstance(value, str) else list(value)
         reason = None
+        if name == "dir" and len(words) == 1:
+            # Redis chdir()s at the line itself: a later relative dir is relative to
+            # it, and one it cannot enter stops the start at that line.
+            words = [os.path.join(config["dir"], words[0])]
+            try:
+                check_dir(words[0])
+            except ConfigError as exc:
+                reason = str(exc)
         if get_param(name) is None and name != "user":
             reason = "Bad directive or wrong number of arguments"
         else:
             try:
-                config.set_args(name, words)
+                if reason is None:
+                    config.set_args(name, words)
             except ConfigError as exc:
                 reason = str(exc)
         if reason is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Tuple
 
 from .configfile import parse_directives, read_as_redis, split_args, to_bytes, to_text
-from .configtable import PARAMS, PARAMS_BY_NAME, ConfigError, Param, _check_dir
+from .configtable import PARAMS, PARAMS_BY_NAME, ConfigError, Param, check_dir
 from .glob import compile_pattern
 
 __all__ = ["Config", "ConfigError", "PARAMS", "PARAMS_BY_NAME", "Param", "get_param",
@@ -74,7 +74,7 @@ class Config:
     def _store(self, param: Param, value: Any, startup: bool) -> Any:
         """Keep a parsed value (``set`` and ``set_args`` share this)."""
         if param.name == "dir" and not startup:
-            _check_dir(value)
+            check_dir(value)
         if param.combine is not None:
             value = param.combine(self.values[param.name], value)
         if param.name == "save" and startup:

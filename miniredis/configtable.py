@@ -444,8 +444,9 @@ def _dir(text: str) -> str:
     return text
 
 
-def _check_dir(path: str) -> None:
-    """CONFIG SET dir: Redis chdir()s there and answers strerror() if it cannot."""
+def check_dir(path: str) -> None:
+    """dir (CONFIG SET, or a config line at start-up): Redis chdir()s there and
+    answers strerror() if it cannot."""
     if not os.path.exists(path):
         raise ConfigError(os.strerror(2))        # No such file or directory
     if not os.path.isdir(path):

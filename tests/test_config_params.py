@@ -492,8 +492,14 @@ def test_command_line_errors_as_redis(tmp_path):
     ordered.write_bytes(b'maxmemory 1 2\nhz "5\n')
     nul = tmp_path / "nul.conf"
     nul.write_bytes(b'maxmemory 1mb\0junk\nhz 7\0 x\nsave ""\nnotify-keyspace-events "KA\0x"\n')
+    # (dir is entered at its own line: a later relative one is relative to it)
+    dirs = tmp_path / "dirs.conf"
+    dirs.write_text("dir %s\ndir no-such-sub\nhz 0 0\n" % tmp_path)
+    missing = tmp_path / "missing.conf"
+    missing.write_text("hz 11\ndir /no-such-miniredis-dir\nhz 0 0\n")
     cases = _BAD_COMMAND_LINES + [[str(conf), "--port", "1", "2"],
-                                  [str(conf), "loglevel", "bad"], [str(ordered)], [str(nul)]]
+                                  [str(conf), "loglevel", "bad"], [str(ordered)], [str(nul)],
+                                  [str(dirs)], [str(missing)], [str(conf), "--dir", str(conf)]]
     for args in cases:
         outcomes = []
         for argv in ([executable], [sys.executable, "-m", "miniredis"]):
