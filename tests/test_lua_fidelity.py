@@ -329,6 +329,20 @@ def test_verbatim_replies_keep_their_format(differ):
         "redis.setresp(3) return {1, {verbatim_string={format='mkd', string='s'}}}"))
 
 
+def test_stream_reads_in_resp3_inside_scripts(differ):
+    """XREAD and XREADGROUP answer a map in RESP3 (keys may repeat): a script that
+    asked for RESP3 gets it as Lua's map table (it was refused as an unsupported type)."""
+    differ.check(
+        "DEL rs", "XADD rs 1-1 f v", "XADD rs 2-1 f w", "XGROUP CREATE rs g 0",
+        *evals("redis.setresp(3) return redis.pcall('xread', 'STREAMS', 'rs', '0')",
+               "redis.setresp(3) return redis.call('xread', 'STREAMS', 'rs', 'rs', '0', '1-1')",
+               "redis.setresp(3) return redis.pcall('xreadgroup', 'GROUP', 'g', 'c', "
+               "'COUNT', '-1', 'NOACK', 'STREAMS', 'rs', '>')",
+               "redis.setresp(3) local r = redis.call('xread', 'STREAMS', 'rs', '0') "
+               "return {type(r), type(r.map)}"),
+        "DEL rs")
+
+
 def test_xread_block_inside_scripts(differ):
     differ.check(
         "XADD s 1-1 f v",

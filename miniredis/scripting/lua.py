@@ -494,7 +494,7 @@ class LuaEngine:
             if resp3:
                 return bool(reply)
             return int(reply)
-        if cls is Map:
+        if cls is Map or isinstance(reply, Map):    # (PairMap: XREAD's RESP3 reply)
             if resp3:
                 inner = self._table()
                 for key, value in reply.items():
