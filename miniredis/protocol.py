@@ -244,7 +244,7 @@ class Encoder:
         enc[str] = lambda v, out: append_bulk(v.encode(), out)
         enc[int] = lambda v, out: out.append(_int(v))
         enc[Simple] = lambda v, out: out.append(b"+%s\r\n" % v.encode())
-        enc[CommandError] = lambda v, out: out.append(b"-%s\r\n" % _error_text(v.message))
+        enc[CommandError] = lambda v, out: out.append(b"-%s\r\n" % error_line(v.message))
         enc[list] = self._append_array
         enc[tuple] = self._append_array
         enc[Raw] = lambda v, out: out.append(v)
@@ -394,8 +394,6 @@ def error_line(message: str) -> bytes:
         text = text.rstrip(b"\r\n").replace(b"\n", b" ").replace(b"\r", b" ")
     return text
 
-
-_error_text = error_line
 
 
 RESP2 = Encoder(resp3=False)

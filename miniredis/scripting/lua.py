@@ -289,10 +289,7 @@ class LuaEngine:
             if cls is bytes:
                 argv.append(arg)
             elif cls is int or cls is float:
-                if arg != arg:          # (glibc's printf shows NaN's sign)
-                    argv.append(b"-nan" if math.copysign(1.0, arg) < 0 else b"nan")
-                else:
-                    argv.append(b"%.17g" % arg)
+                argv.append(number_text(arg, 17))
             else:
                 self.raise_table(b"ERR Lua redis lib command arguments must be strings or "
                                  b"integers")

@@ -49,11 +49,12 @@ def str2number(data: bytes) -> Optional[float]:
     return read[0]
 
 
-def number_text(number: Any) -> bytes:
-    """lua_tolstring of a number: "%.14g", with glibc's spelling of NaN."""
+def number_text(number: Any, digits: int = 14) -> bytes:
+    """lua_tolstring of a number: "%.14g" (or ``digits``: redis.call's arguments take
+    "%.17g"), with glibc's spelling of NaN, sign included."""
     if number != number:
         return b"-nan" if math.copysign(1.0, number) < 0 else b"nan"
-    return b"%.14g" % number
+    return b"%.*g" % (digits, number)
 
 
 def to_int64(number: float) -> int:
