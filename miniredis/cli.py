@@ -9,6 +9,7 @@ in the log (standard output by default) for a failed start-up, as redis-server d
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import sys
 from typing import Any, List, Optional, Sequence, Tuple
@@ -130,6 +131,11 @@ def parse_arguments(argv: Sequence[str]) -> List[Directive]:
     if from_stdin:
         data += read_as_redis(sys.stdin.buffer.read())
     data += b"\n" + to_bytes(options)
+    return _directives_of(data)
+
+
+def _directives_of(data: bytes) -> List[Directive]:
+    """The directives of one configuration text (loadServerConfigFromString's lines)."""
     directives: List[Directive] = []
     for number, line, words in read_directives(data):
         if words is None:   # (refused when reached, after the lines before it)
@@ -150,6 +156,17 @@ def build_config(directives: Sequence[Directive], config_file: str = "") -> Conf
     config = Config()
     if config_file:
         config.file = absolute_path(config_file)
+    _apply(config, directives, 0)
+    return config
+
+
+# How deep included files may include others (redis-server recurses until its stack
+# overflows, when a file includes itself).
+_MAX_INCLUDE_DEPTH = 100
+
+
+def _apply(config: Config, directives: Sequence[Directive], depth: int) -> None:
+    """Apply ``directives`` in order, an included file's where its include stands."""
     for directive in directives:
         name, value = directive[0], directive[1]
         if value is None:
@@ -165,7 +182,16 @@ def build_config(directives: Sequence[Directive], config_file: str = "") -> Conf
                 check_dir(words[0])
             except ConfigError as exc:
                 reason = str(exc)
-        if get_param(name) is None and name != "user":
+        if name == "include" and len(words) == 1 and get_param(name) is None:
+            if depth >= _MAX_INCLUDE_DEPTH:
+                reason = "Too many nested include directives"
+            else:
+                for data in _included(config, words[0]):
+                    _apply(config, _directives_of(data), depth + 1)
+                continue
+        elif name == "rename-command" and len(words) == 2 and get_param(name) is None:
+            reason = _rename(config, words[0], words[1])
+        elif get_param(name) is None and name != "user":
             reason = "Bad directive or wrong number of arguments"
         else:
             try:
@@ -177,7 +203,49 @@ def build_config(directives: Sequence[Directive], config_file: str = "") -> Conf
             if len(directive) == 4:
                 raise ConfigFileError(directive[2], directive[3], reason)
             raise UsageError("'%s %s': %s" % (name, " ".join(words), reason))
-    return config
+
+
+def _included(config: Config, path: str) -> List[bytes]:
+    """The text of each file an include names (relative to the directory the dir lines
+    entered), as loadServerConfig reads it: a path with glob characters reads every
+    match in sorted order (none is no error), any other path must open. A directory
+    opens and reads as empty, as fopen() and fgets() take it."""
+    base = config["dir"]
+    if any(ch in path for ch in "*?["):
+        # (glob(3) without flags: sorted, hidden names only matched by a leading dot)
+        paths = sorted(glob.glob(path, root_dir=base))
+    else:
+        paths = [path]
+    texts = []
+    for name in paths:
+        full = os.path.join(base, name)
+        if os.path.isdir(full):
+            texts.append(b"")
+            continue
+        try:
+            with open(full, "rb") as handle:
+                texts.append(read_as_redis(handle.read()))
+        except OSError as exc:
+            raise UsageError("Fatal error, can't open config file '%s': %s"
+                             % (name, exc.strerror)) from None
+    return texts
+
+
+def _rename(config: Config, old: str, new: str) -> Optional[str]:
+    """rename-command: ``old`` (a command's current name) is known by ``new`` from now
+    on, or by nothing when ``new`` is empty; Redis's refusal otherwise. A subcommand
+    ("config|get") is refused as unknown (redis-server fails an assertion there)."""
+    from .commands import CommandNames, load_all
+    load_all()      # (the table, as the server will have it)
+    old_name, new_name = to_bytes(old), to_bytes(new)
+    names = CommandNames(config.renamed)
+    if b"|" in old_name or names.lookup(old_name) is None:
+        return "No such command in rename-command"
+    if new_name and new_name.lower() != old_name.lower() \
+            and names.lookup(new_name) is not None:
+        return "Target command name already exists"
+    config.renamed.append((old_name, new_name))
+    return None
 
 
 # glibc's mallopt parameters (malloc.h) and the fixed threshold we set: see

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterator, List, Tuple
 
-from .commands import _LOOKUP
-
 if TYPE_CHECKING:  # pragma: no cover
     from .commands import Command
 
@@ -19,7 +17,7 @@ def queued(client: Any, cmd: "Command") -> Iterator[Tuple["Command", List[bytes]
     if cmd.name != "exec" or cmd.parent is not None or not client.multi:
         return
     for args in client.multi:
-        found = _LOOKUP.get(args[0])
+        found = client.state.names.lookup(args[0])
         if found is not None and found.subcommands and len(args) > 1:
             found = found.subcommands.get(args[1].lower(), found)
         if found is not None:

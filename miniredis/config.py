@@ -25,6 +25,8 @@ class Config:
         self.user_lines: List[str] = []
         # The config file's absolute path ("" without one): CONFIG REWRITE writes it.
         self.file = ""
+        # rename-command directives (old name, new name; b"" removes), in file order.
+        self.renamed: List[Tuple[bytes, bytes]] = []
         self._save_loaded = False       # the first startup "save" replaces the default
         self.dispatch: Tuple[float, bool] = (0.0, False)
         self._refresh_dispatch()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import hiredis
 
-from .commands import _LOOKUP, Command, resolve
+from .commands import Command
 from .errors import CommandError, ProtocolError, Refused
 from .histogram import record_overflow
 from .blocking import BLOCKED
@@ -482,7 +482,8 @@ class Client(RequestParser, ReplyWriter, RequestGate):
             # Every command takes the after_slow branch: MONITOR feed (as it does
             # with a latency monitor threshold: LATENCY events).
             slow = -1.0
-        table = _LOOKUP
+        names = state.names     # (rename-command)
+        table = names.fast
         perf = _perf_counter
         out = self.out
         append = out.append
@@ -501,7 +502,7 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                 cmd = None
             if cmd is None or not cmd.min_args <= len(args) <= cmd.max_args:
                 try:
-                    cmd = resolve(args)
+                    cmd = names.resolve(args)
                 except CommandError as exc:
                     cmd = None
                     self._reject(args, exc)
@@ -576,6 +577,12 @@ class Client(RequestParser, ReplyWriter, RequestGate):
             started = finished
             cmd.calls += 1
             cmd.seconds += elapsed
+            if cmd.changes_config:
+                # As Redis: the thresholds are read after the call (CONFIG SET
+                # slowlog-log-slower-than 0 logs itself), and hold for the rest.
+                slow, track = state.config.dispatch
+                if state.monitors:
+                    slow = -1.0
             if elapsed >= slow:
                 self.after_slow(cmd, args, elapsed, reply)
             if cmd.is_write:
@@ -602,8 +609,6 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                 self._held[:0] = rest
                 self._held_bytes += requests_length(rest)
                 break
-            if cmd.changes_config:
-                track = state.config.dispatch[1]   # as Redis: read after the call
             if track:   # (a blocked command counts when it is served, as in Redis)
                 try:
                     cmd.hist[_floor(elapsed * 1000000)] += 1   # (floor: cheaper than int)

@@ -186,7 +186,7 @@ def refuse_oom(client: "Client", cmd: "Command", args: List[bytes]) -> bool:
         client.multi is not None and not (cmd.parent is None
                                           and cmd.name in _MULTI_OOM_EXEMPT))
     if cmd.name == "exec" and cmd.parent is None and client.multi is not None:
-        reject = any(_denyoom(state, *_resolve(queued)) for queued in client.multi)
+        reject = any(_denyoom(state, *_resolve(state, queued)) for queued in client.multi)
     if not reject:
         return False
     cmd.rejected_calls += 1
@@ -194,10 +194,10 @@ def refuse_oom(client: "Client", cmd: "Command", args: List[bytes]) -> bool:
     return True
 
 
-def _resolve(args: List[bytes]) -> Tuple[Optional["Command"], List[bytes]]:
-    from .commands import resolve
+def _resolve(state: "ServerState", args: List[bytes]
+             ) -> Tuple[Optional["Command"], List[bytes]]:
     try:
-        return resolve(args), args
+        return state.names.resolve(args), args
     except Exception:
         return None, args
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from . import errors
-from .commands import _LOOKUP, Command
+from .commands import Command
 from .commands.pubsub import refused_while_subscribed
 from .commands.transactions import exec_abort, flag_queue_error, queue_command
 from .errors import CommandError
@@ -34,7 +34,7 @@ class RequestGate:
 
     def _reject(self, args: List[bytes], exc: CommandError) -> None:
         """An unknown command or bad arity: refused before it runs."""
-        cmd = _LOOKUP.get(args[0])
+        cmd = self.state.names.lookup(args[0])
         if cmd is not None and cmd.subcommands and len(args) >= 2:
             # As Redis's lookupCommand: a bad arity counts on the subcommand itself, an
             # unknown subcommand is an unknown command and counts nowhere.

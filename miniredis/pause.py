@@ -113,9 +113,8 @@ class Pause:
         if self._may_replicate(cmd, args):
             return True
         if cmd.name == "exec" and cmd.parent is None and client.multi:
-            from .commands import lookup
             for queued in client.multi:
-                target = lookup(queued[0])
+                target = client.state.names.lookup(queued[0])
                 if target is not None and target.subcommands and len(queued) > 1:
                     target = target.subcommands.get(queued[1].lower(), target)
                 if target is not None and self._may_replicate(target, queued):

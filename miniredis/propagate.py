@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from .blocking import BLOCKED
-from .commands import lookup as lookup_command
 from .persistence.effects import AS_SENT_WITH, EFFECTS
 from .persistence.snapshot import encode_effect, encode_pieces, encode_plain
 from .replication.feed import SETTLE_LIMIT as _SETTLE_LIMIT
@@ -138,7 +137,7 @@ class Propagator:
         args = getattr(waiter, "args", None)
         if args is None or isinstance(reply, Exception):
             return
-        cmd = lookup_command(args[0])
+        cmd = self.state.names.lookup(args[0])
         function = EFFECTS.get(cmd.fullname) if cmd is not None else None
         if function is None:
             return

@@ -156,6 +156,8 @@ class ServerState:
         self.unixsocket: Optional[str] = None
         self.executable = ""
         self.config_file = self.config.file   # absolute path, "" without one (CONFIG REWRITE)
+        from .commands import CommandNames
+        self.names = CommandNames(self.config.renamed)  # (rename-command)
         # Hooks later subsystems attach to (transactions, blocking, keyspace events).
         # on_key_modified is what the keyspace calls on every write: None, or the one
         # installed hook, or a function calling each (see set_key_hook).
@@ -368,7 +370,7 @@ class ServerState:
         max_len = self.config["slowlog-max-len"]
         from .security.acl import redact_arguments
         if args:    # (CLIENT UNBLOCK logs its target with none)
-            args = redact_arguments(args)  # no passwords or ACL rules in the log
+            args = redact_arguments(args, self.names)  # no passwords or ACL rules in the log
         shown: List[bytes] = []
         for i, arg in enumerate(args):
             if i == 31 and len(args) > 32:

@@ -594,9 +594,9 @@ def test_force_all_restarts_with_the_same_configuration(pair_dirs):
 
 
 def test_rename_command_and_include_lines_as_redis_keeps_them(tmp_path):
-    """This server loads neither rename-command nor include, but its rewrite treats
-    their lines as Redis's does (kept verbatim): the same old file and the same values
-    give the same new file. Redis also writes what an included file set (timeout)."""
+    """The rewrite treats rename-command and include lines as Redis's does (kept
+    verbatim): the same old file and the same values give the same new file. Redis
+    also writes what an included file set (timeout)."""
     included = _write(str(tmp_path / "inc.conf"), "timeout 5\n")
     old = ("bind 127.0.0.1\nrename-command flushdb badger\ninclude %s\nsave \"\"\n"
            "rename-command FLUSHALL \"\"\n# end\n" % included)

@@ -435,6 +435,22 @@ def test_refusals_before_the_call_are_rejected_calls(differ):
     assert traces["miniredis"] == traces["redis"]
 
 
+def test_bad_arity_counts_on_the_command_in_any_case(differ):
+    """A wrong number of arguments is a rejected call of the command, however its name
+    is spelled (lookupCommand ignores case); an unknown subcommand counts nowhere."""
+    traces = {}
+    for name, port in differ.ports.items():
+        admin = RawConnection(port)
+        try:
+            admin.call("CONFIG", "RESETSTAT")
+            replies = [admin.call("gEt", "x", "y"), admin.call("Get"), admin.call("GET", "x", "y"),
+                       admin.call("cOnFiG", "gEt"), admin.call("Config", "nosuch")]
+            traces[name] = replies + _commandstats(admin)
+        finally:
+            admin.close()
+    assert traces["miniredis"] == traces["redis"]
+
+
 @pytest.mark.parametrize("logo", ["no", "yes"])
 def test_log_goes_to_standard_output_without_a_logfile(logo):
     """``logfile ""`` (the default) logs to standard output, as Redis does, with the

@@ -298,3 +298,34 @@ def test_a_slow_request_followed_by_the_same_command_in_one_read(differ, order):
             assert len(slow) == 1 and len(fast) == len(order) - 1
             assert slow[0] > 3 * max(fast), entries
     assert logged["miniredis"] == logged["redis"]
+
+
+def _threshold_changes(port, protocol, admin):
+    """The threshold is read after each call: CONFIG SET slowlog-log-slower-than 0
+    logs itself, and the commands after it in the same read are logged too; setting
+    it back below zero logs nothing more (neither that CONFIG SET)."""
+    conn = connect(port, protocol)
+    seen = []
+    try:
+        admin.call("SLOWLOG", "RESET")
+        conn.call("CONFIG", "SET", "slowlog-log-slower-than", "0")
+        seen.append(_logged(admin))
+        conn.call("CONFIG", "SET", "slowlog-log-slower-than", "-1")
+        admin.call("SLOWLOG", "RESET")
+        # one read: the CONFIG SET and the PINGs after it
+        conn.send_raw(b"*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$23\r\n"
+                          b"slowlog-log-slower-than\r\n$1\r\n0\r\n"
+                          b"*2\r\n$4\r\nPING\r\n$1\r\na\r\n*2\r\n$4\r\nPING\r\n$1\r\nb\r\n")
+        for _ in range(3):
+            conn.read_raw()
+        conn.call("CONFIG", "SET", "slowlog-log-slower-than", "-1")
+        seen.append(_logged(admin))
+    finally:
+        conn.close()
+        admin.call("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+        admin.call("SLOWLOG", "RESET")
+    return seen
+
+
+def test_threshold_read_after_each_call(differ):
+    compare_scenario(differ, _threshold_changes)

@@ -232,24 +232,97 @@ def container(name: str, arity: int = -2, flags: str = "", group: str = "server"
     _LOOKUP[name.upper().encode()] = cmd
 
 
+class CommandNames:
+    """The names one server knows its commands by: Redis's ``server.commands``.
+
+    rename-command (config files only) renames or removes a command for that server;
+    every lookup Redis makes in ``server.commands`` -- dispatch, MULTI, scripts,
+    COMMAND, INFO commandstats, LATENCY HISTOGRAM, ACL DRYRUN -- goes through the
+    server's own. ACL rules keep the original names (``orig_commands``): they use the
+    module's table. Without renames the shared tables serve, so nothing is copied."""
+
+    __slots__ = ("by_name", "fast")
+
+    def __init__(self, renames: Iterable[Tuple[bytes, bytes]] = ()) -> None:
+        renames = list(renames)
+        # lower-case name -> Command, and ``fast``: also each upper-case spelling
+        self.by_name: Dict[bytes, Command] = COMMANDS
+        self.fast: Dict[bytes, Command] = _LOOKUP
+        if renames:
+            by_name = dict(COMMANDS)
+            for old, new in renames:
+                cmd = by_name.pop(old.lower())
+                if new:
+                    by_name[new.lower()] = cmd
+            self.by_name = by_name
+            self.fast = {}
+            for name, cmd in by_name.items():
+                self.fast[name] = self.fast[name.upper()] = cmd
+
+    def lookup(self, name: bytes) -> Optional[Command]:
+        """The command called ``name`` (any case), or None."""
+        cmd = self.fast.get(name)
+        if cmd is None:
+            try:
+                cmd = self.by_name.get(name.lower())
+            except AttributeError:
+                return None
+        return cmd
+
+    def commands(self) -> List[Command]:
+        """Every top-level command this server knows, in table order."""
+        return list(self.by_name.values())
+
+    def resolve(self, args: List[bytes]) -> Command:
+        """The command (or subcommand) ``args`` invokes, with its arity checked.
+
+        Raises the unknown-command, unknown-subcommand or wrong-arity error exactly as
+        Redis words them.
+        """
+        return _resolve(self.lookup(args[0]), args)
+
+    def stats_entries(self) -> List[Command]:
+        """Every command that keeps statistics (INFO commandstats and latencystats,
+        LATENCY HISTOGRAM), in table order: each command (the form run without a
+        subcommand where it has one, as COMMAND) followed by its subcommands."""
+        entries = []
+        for cmd in self.by_name.values():
+            entries.append(_BARE.get(cmd.name.encode(), cmd))
+            entries.extend(cmd.subcommands.values())
+        return entries
+
+    def by_fullname(self, name: bytes) -> List[Command]:
+        """LATENCY HISTOGRAM's lookup (lookupCommandBySds): ``name`` or ``parent|sub``
+        in any case; the entries holding its statistics: the command (its bare form
+        where it has one) then its subcommands. Empty when no such command."""
+        parts = name.lower().split(b"|")
+        if len(parts) > 2:
+            return []
+        cmd = self.by_name.get(parts[0])
+        if cmd is None:
+            return []
+        if len(parts) == 2:
+            sub = cmd.subcommands.get(parts[1])
+            return [sub] if sub is not None else []
+        return [_BARE.get(cmd.name.encode(), cmd)] + list(cmd.subcommands.values())
+
+
+# The names every server starts with (the module's own tables, filled as the command
+# modules register).
+SHARED_NAMES = CommandNames()
+
+
 def lookup(name: bytes) -> Optional[Command]:
-    """The command called ``name`` (any case), or None."""
-    cmd = _LOOKUP.get(name)
-    if cmd is None:
-        try:
-            cmd = COMMANDS.get(name.lower())
-        except AttributeError:
-            return None
-    return cmd
+    """The command called ``name`` (any case) by its original name, or None."""
+    return SHARED_NAMES.lookup(name)
 
 
 def resolve(args: List[bytes]) -> Command:
-    """The command (or subcommand) ``args`` invokes, with its arity checked.
+    """:meth:`CommandNames.resolve` with the original names."""
+    return SHARED_NAMES.resolve(args)
 
-    Raises the unknown-command, unknown-subcommand or wrong-arity error exactly as
-    Redis words them.
-    """
-    cmd = lookup(args[0])
+
+def _resolve(cmd: Optional[Command], args: List[bytes]) -> Command:
     if cmd is None:
         raise CommandError(unknown_command_message(args))
     if cmd.subcommands or cmd.handler is None:
@@ -305,30 +378,9 @@ def all_commands() -> List[Command]:
 
 
 def stats_entries() -> List[Command]:
-    """Every command that keeps statistics (INFO commandstats and latencystats, LATENCY
-    HISTOGRAM, CONFIG RESETSTAT), in table order: each command (the form run without a
-    subcommand where it has one, as COMMAND) followed by its subcommands."""
-    entries = []
-    for cmd in COMMANDS.values():
-        entries.append(_BARE.get(cmd.name.encode(), cmd))
-        entries.extend(cmd.subcommands.values())
-    return entries
-
-
-def by_fullname(name: bytes) -> List[Command]:
-    """LATENCY HISTOGRAM's lookup (lookupCommandBySds): ``name`` or ``parent|sub`` in any
-    case; the entries holding its statistics: the command (its bare form where it has
-    one) then its subcommands. Empty when no such command."""
-    parts = name.lower().split(b"|")
-    if len(parts) > 2:
-        return []
-    cmd = COMMANDS.get(parts[0])
-    if cmd is None:
-        return []
-    if len(parts) == 2:
-        sub = cmd.subcommands.get(parts[1])
-        return [sub] if sub is not None else []
-    return [_BARE.get(cmd.name.encode(), cmd)] + list(cmd.subcommands.values())
+    """Every command that keeps statistics, renamed or not (their counters are the
+    commands' own): what CONFIG RESETSTAT and a start-up load reset."""
+    return SHARED_NAMES.stats_entries()
 
 
 def load_all() -> None:

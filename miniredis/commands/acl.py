@@ -16,7 +16,7 @@ from ..protocol import OK, Double, Map, Set
 from ..security import aclrules
 from ..security.acl import DENIED_CMD, DENIED_KEY
 from ..security.categories import CATEGORIES
-from . import command, container, resolve
+from . import command, container
 from .connection import help_reply
 from ..errors import c_text as _text
 
@@ -151,7 +151,7 @@ def acl_dryrun(client, args: List[bytes]):
         raise CommandError(errors.ACL_DRYRUN_NO_USER.format(errors.c_text(args[2])))
     argv = list(args[3:])
     try:
-        cmd = resolve(argv)
+        cmd = client.state.names.resolve(argv)
     except CommandError as exc:
         if "wrong number of arguments" in exc.message:
             raise

@@ -146,4 +146,4 @@ def lolwut(client, args: List[bytes]):
          summary="Extract keys and access flags given a full Redis command")
 def command_getkeysandflags(client, args: List[bytes]):
     return [[args[2 + pos], Set([Simple(flag) for flag in flags])]
-            for pos, flags in _server.find_keys(args[2:])]
+            for pos, flags in _server.find_keys(client, args[2:])]

@@ -12,7 +12,7 @@ from .. import evict, persistence
 from ..histogram import has_histogram, percentiles
 from ..protocol import Verbatim
 from ..state import resident_bytes
-from . import command, stats_entries
+from . import command
 from .connection import REDIS_VERSION
 from .pubsub import info_fields as pubsub_info
 
@@ -223,7 +223,7 @@ def _section_keyspace(state) -> List[str]:
 
 def _section_commandstats(state) -> List[str]:
     lines = []
-    for entry in stats_entries():
+    for entry in state.names.stats_entries():
         if entry.calls or entry.rejected_calls or entry.failed_calls:
             usec = entry.usec
             lines.append(
@@ -243,7 +243,7 @@ def _section_latencystats(state) -> List[str]:
     names = values["latency-tracking-info-percentiles"].split()
     wanted = [float(name) for name in names]
     lines = []
-    for entry in stats_entries():
+    for entry in state.names.stats_entries():
         if has_histogram(entry):
             shown = ",".join("p%s=%.3f" % (name, value) for name, value
                              in zip(names, percentiles(entry, wanted)))

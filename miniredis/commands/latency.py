@@ -11,7 +11,7 @@ from ..errors import CommandError
 from ..histogram import distribution, has_histogram
 from ..latency import LatencyMonitor
 from ..protocol import Map, PairMap, Verbatim
-from . import by_fullname, command, container, stats_entries
+from . import command, container
 from .connection import help_reply
 
 
@@ -88,9 +88,10 @@ def latency_histogram(client, args: List[bytes]):
     """Every command with a histogram, or those named (a name that is no command is
     skipped; a command's subcommands come with it; a repeated name repeats)."""
     if len(args) == 2:
-        entries = stats_entries()
+        entries = client.state.names.stats_entries()
     else:
-        entries = [entry for name in args[2:] for entry in by_fullname(name)]
+        entries = [entry for name in args[2:]
+                   for entry in client.state.names.by_fullname(name)]
     return PairMap([(entry.fullname.encode(), _histogram_reply(entry))
                     for entry in entries if has_histogram(entry)])
 

@@ -28,7 +28,7 @@ from ..histogram import record as record_latency
 from ..scripting.lua import LuaEngine, Rand48, ScriptError
 from ..scripting.ldb import Debugger
 from ..protocol import OK, RESP2, RESP3, Raw
-from . import _BARE, Command, command, container, lookup
+from . import _BARE, Command, command, container
 from .connection import REDIS_VERSION, help_reply
 from ..persistence import begin_unit, end_unit
 from ..security.acl import acl_check_script_call
@@ -114,7 +114,7 @@ class Scripting:
 
     def _acl_check_cmd(self, argv: List[bytes]) -> Optional[bool]:
         """redis.acl_check_cmd: may the running script's caller run ``argv``?"""
-        cmd = _script_lookup(argv)
+        cmd = _script_lookup(self.state, argv)
         if cmd is None:
             return None
         run = self.running
@@ -188,7 +188,7 @@ class Scripting:
             if isinstance(reply, CommandError):
                 raise reply
             if engine.reply_errors:
-                _count_reply_errors(client, lookup(name), engine.reply_errors)
+                _count_reply_errors(client, state.names.lookup(name), engine.reply_errors)
             if engine.reply_depth > _DEEP_REPLY:
                 # encoded here, without recursion (the reply encoder recurses)
                 return Raw((RESP3 if client.resp == 3 else RESP2).encode_deep(reply))
@@ -240,7 +240,7 @@ class Scripting:
         ldb = engine.ldb
         if ldb is not None:
             ldb.log_command(argv)
-        cmd = _script_lookup(argv)
+        cmd = _script_lookup(self.state, argv)
         if cmd is None:
             return self._refuse(client, None, errors.SCRIPT_UNKNOWN_COMMAND)
         if not cmd.arity_ok(len(argv)):
@@ -397,9 +397,9 @@ def _scripting(state: "ServerState") -> Scripting:
     return scripting
 
 
-def _script_lookup(args: List[bytes]) -> Optional[Command]:
+def _script_lookup(state: "ServerState", args: List[bytes]) -> Optional[Command]:
     """The command a script names (lookupCommand: a container's subcommand or None)."""
-    cmd = lookup(args[0])
+    cmd = state.names.lookup(args[0])
     if cmd is None:
         return None
     if len(args) == 1 or not cmd.subcommands:

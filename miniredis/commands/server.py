@@ -15,7 +15,7 @@ from ..security import clientevict
 from ..security.categories import categories as _categories
 from ..protocol import OK, Map, Set, Simple
 from ..security.protected import is_local
-from . import COMMANDS, all_commands, command, container, lookup, stats_entries
+from . import COMMANDS, command, container, stats_entries
 from .connection import help_reply
 from .. import configrewrite, evict, persistence
 
@@ -366,22 +366,22 @@ def _command_info(cmd) -> list:
 @command("command", -1, "loading stale", group="server", since="2.8.13",
          summary="Get array of Redis command details")
 def command_(client, args: List[bytes]):
-    return [_command_info(cmd) for cmd in all_commands()]
+    return [_command_info(cmd) for cmd in client.state.names.commands()]
 
 
 # COMMAND without a subcommand is registered first; its subcommands follow.
 @command("command|count", 2, "loading stale", group="server", since="2.8.13",
          summary="Get total number of Redis commands")
 def command_count(client, args: List[bytes]):
-    return len(all_commands())
+    return len(client.state.names.by_name)
 
 
-def _named(args: List[bytes]) -> List[Optional[Any]]:
+def _named(client, args: List[bytes]) -> List[Optional[Any]]:
     """The commands COMMAND INFO/DOCS name: "get", or "config|get" for a subcommand."""
     found = []
     for name in args:
         parent, _, sub = name.partition(b"|")
-        cmd = lookup(parent)
+        cmd = client.state.names.lookup(parent)
         if cmd is not None and sub:
             cmd = cmd.subcommands.get(sub.lower())
         found.append(cmd)
@@ -393,8 +393,9 @@ def _named(args: List[bytes]) -> List[Optional[Any]]:
                  "given.")
 def command_info(client, args: List[bytes]):
     if len(args) == 2:
-        return [_command_info(cmd) for cmd in all_commands()]
-    return [None if cmd is None else _command_info(cmd) for cmd in _named(args[2:])]
+        return [_command_info(cmd) for cmd in client.state.names.commands()]
+    return [None if cmd is None else _command_info(cmd)
+            for cmd in _named(client, args[2:])]
 
 
 def _command_docs(cmd) -> Map:
@@ -409,33 +410,33 @@ def _command_docs(cmd) -> Map:
 @command("command|docs", -2, "loading stale", group="server", since="7.0.0",
          summary="Get array of specific Redis command documentation")
 def command_docs(client, args: List[bytes]):
-    commands = all_commands() if len(args) == 2 else \
-        [cmd for cmd in _named(args[2:]) if cmd is not None]
+    commands = client.state.names.commands() if len(args) == 2 else \
+        [cmd for cmd in _named(client, args[2:]) if cmd is not None]
     return Map((cmd.name.encode(), _command_docs(cmd)) for cmd in commands)
 
 
 @command("command|list", -2, "loading stale", group="server", since="7.0.0",
          summary="Get an array of Redis command names")
 def command_list(client, args: List[bytes]):
-    names = []
-    for cmd in all_commands():
-        names.append(cmd.name)
-        names.extend(sub.fullname for sub in cmd.subcommands.values())
+    listed = []     # (name, command)
+    for cmd in client.state.names.commands():
+        listed.append((cmd.name, cmd))
+        listed.extend((sub.fullname, sub) for sub in cmd.subcommands.values())
     if len(args) > 2:
         if len(args) != 5 or args[2].lower() != b"filterby":
             raise CommandError(errors.SYNTAX)
         kind, value = args[3].lower(), args[4]
         if kind == b"pattern":
             matches = compile_pattern(value, nocase=True)
-            names = [n for n in names if matches(n.encode())]
+            listed = [(n, cmd) for n, cmd in listed if matches(n.encode())]
         elif kind == b"aclcat":
             wanted = value.decode("utf-8", "replace").lower()
-            names = [n for n in names if wanted in _categories(_named([n.encode()])[0])]
+            listed = [(n, cmd) for n, cmd in listed if wanted in _categories(cmd)]
         elif kind == b"module":
-            names = []
+            listed = []
         else:
             raise CommandError(errors.SYNTAX)
-    return [name.encode() for name in names]
+    return [name.encode() for name, _ in listed]
 
 
 @command("command|help", 2, "loading stale", group="server", since="5.0.0",
@@ -466,13 +467,13 @@ def command_help(client, args: List[bytes]):
 @command("command|getkeys", -4, "loading stale", group="server", since="2.8.13",
          summary="Extract keys given a full Redis command")
 def command_getkeys(client, args: List[bytes]):
-    return [args[2 + pos] for pos, _ in find_keys(args[2:])]
+    return [args[2 + pos] for pos, _ in find_keys(client, args[2:])]
 
 
-def find_keys(target: List[bytes]) -> List[tuple]:
+def find_keys(client, target: List[bytes]) -> List[tuple]:
     """(position, key-spec flags) of the keys of the command ``target`` spells, with
     COMMAND GETKEYS's errors."""
-    cmd = lookup(target[0])
+    cmd = client.state.names.lookup(target[0])
     if cmd is not None and cmd.subcommands and len(target) > 1:
         cmd = cmd.subcommands.get(target[1].lower())    # "OBJECT FOO": no such command
     if cmd is None:

@@ -8,8 +8,8 @@ import os
 import time
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
-from ..commands import lookup as lookup_command
 from . import diskio
+from ..errors import c_text
 from .aof import AOF, AOFLoadError
 from .snapshot import debug_delay
 
@@ -132,6 +132,7 @@ class Loader:
                 self.state.log("notice", "Reading the remaining AOF tail...")
         in_multi_since = -1
         batch: List[List[bytes]] = []
+        lookup = self.state.names.lookup     # (rename-command)
         try:
             while pos < size:
                 if data[pos] == 35:  # '#': an annotation line (aof-timestamp-enabled)
@@ -141,15 +142,18 @@ class Loader:
                     pos = end + 1
                     continue
                 args, after = _parse_command(data, pos)
-                if lookup_command(args[0]) is None:
-                    raise AOFLoadError(
-                        "Unknown command '%s' reading the append only file %s at byte "
-                        "offset %d" % (args[0].decode("utf-8", "replace"), name, pos))
-                word = args[0].lower()
-                if word == b"multi":
+                cmd = lookup(args[0])
+                if cmd is not None and cmd.subcommands and len(args) > 1:
+                    # (lookupCommand: an unknown subcommand is no command)
+                    cmd = cmd.subcommands.get(args[1].lower())
+                if cmd is None:
+                    raise AOFLoadError("Unknown command '%s' reading the append only file %s"
+                                       % (c_text(args[0]), name))
+                word = cmd.fullname
+                if word == "multi":
                     self._run(batch)
                     in_multi_since = pos
-                elif word == b"exec":
+                elif word == "exec":
                     in_multi_since = -1
                 batch.append(args)
                 if in_multi_since < 0 and len(batch) >= 1024:
@@ -178,7 +182,7 @@ class Loader:
         if in_multi_since >= 0:
             # Drop the unfinished transaction (everything from its MULTI on).
             for i in range(len(batch) - 1, -1, -1):
-                if batch[i][0].lower() == b"multi":
+                if self.state.names.lookup(batch[i][0]).fullname == "multi":
                     del batch[i:]
                     break
         if not last or not self.state.config["aof-load-truncated"]:

@@ -36,6 +36,13 @@ def effect(*names: str) -> Callable[[EffectFunction], EffectFunction]:
     return register
 
 
+def _named(client: "Client", args: List[bytes]) -> str:
+    """The original name of the command ``args`` ran, whatever rename-command called
+    it (Redis tells these effects apart by the command, not by its name)."""
+    cmd = client.state.names.lookup(args[0])
+    return cmd.name if cmd is not None else ""
+
+
 def _restate_string(db: "Database", key: bytes) -> List[List[Any]]:
     """The string at ``key`` as it is now (value and absolute expiry), or its deletion:
     correct whatever the command did (SET NX that did nothing restates the same)."""
@@ -104,7 +111,7 @@ def _expire_effect(client: "Client", args: List[bytes], reply: Any) -> List[List
     db = client.db
     if key not in db.data:
         return _deleted_by_expiry(client, key)
-    if args[0].lower() == b"pexpireat":
+    if _named(client, args) == "pexpireat":
         return [args]
     # As Redis: PEXPIREAT and the absolute deadline, the options (NX, GT...) kept.
     return [[b"PEXPIREAT", key, db.expires[key]] + list(args[3:])]
@@ -140,7 +147,7 @@ def _getdel_effect(client: "Client", args: List[bytes], reply: Any) -> List[List
 def _bpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
     if not isinstance(reply, list):
         return []
-    name = b"LPOP" if args[0].lower() == b"blpop" else b"RPOP"
+    name = b"LPOP" if _named(client, args) == "blpop" else b"RPOP"
     return [[name, reply[0]]]
 
 
@@ -180,7 +187,7 @@ def _lmpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[
 def _bzpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
     if not isinstance(reply, list):
         return []
-    name = b"ZPOPMIN" if args[0].lower() == b"bzpopmin" else b"ZPOPMAX"
+    name = b"ZPOPMIN" if _named(client, args) == "bzpopmin" else b"ZPOPMAX"
     return [[name, reply[0]]]
 
 
@@ -283,6 +290,5 @@ def _geoadd_effect(client: "Client", args: List[bytes], reply: Any) -> List[List
 @effect("georadius", "georadiusbymember")
 def _georadius_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
     # A write command only with STORE/STOREDIST; then it is logged as it came.
-    from ..commands import lookup
-    cmd = lookup(args[0])
+    cmd = client.state.names.lookup(args[0])
     return [args] if cmd is not None and len(cmd.key_indexes(args)) > 1 else []

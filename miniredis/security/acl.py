@@ -364,8 +364,7 @@ def full_key_read_access(client: Any, args: List[bytes]) -> bool:
     user = client.user
     if not user.restricted:
         return True
-    from ..commands import resolve
-    cmd = resolve(args)
+    cmd = client.state.names.resolve(args)
     keys = None
     positions = cmd.key_indexes(args)
     if positions:
@@ -383,11 +382,13 @@ def full_key_read_access(client: Any, args: List[bytes]) -> bool:
 _SENSITIVE_CONFIGS = tuple(param.name.encode() for param in PARAMS if param.sensitive)
 
 
-def redact_arguments(args: List[bytes]) -> List[bytes]:
+def redact_arguments(args: List[bytes], names: Any = None) -> List[bytes]:
     """``args`` as SLOWLOG may show them: passwords and ACL rules become "(redacted)"
     (AUTH, HELLO ... AUTH, MIGRATE ... AUTH/AUTH2, ACL SETUSER, CONFIG SET of a
-    sensitive parameter)."""
-    name = args[0].lower()
+    sensitive parameter). ``names``, the server's CommandNames, knows the command by
+    whatever name rename-command gave it."""
+    cmd = names.lookup(args[0]) if names is not None else None
+    name = cmd.name.encode() if cmd is not None else args[0].lower()
     hidden: List[int] = []
     if name == b"auth":
         hidden = list(range(1, len(args)))

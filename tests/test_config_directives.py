@@ -1,0 +1,317 @@
+"""Config file directives that are not parameters: ``rename-command`` and ``include``,
+each compared with a real redis-server started from the same file.
+
+rename-command renames a command (or with "" removes it) for that server only: clients,
+MULTI, scripts, COMMAND, INFO commandstats, LATENCY HISTOGRAM and ACL DRYRUN know it by
+its new name, ACL rules by its original one, and the AOF logs it as it was called (an
+effect Redis rewrites, SET ... EX as SET ... PXAT, keeps Redis's own name). include
+reads another file where it stands (a relative path from the directory the dir lines
+entered; a glob pattern reads its matches in order, or nothing).
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+import subprocess
+from typing import Any, List, Sequence, Tuple
+
+import pytest
+
+from miniredis.cli import build_config, parse_arguments
+from miniredis.server import Server
+from tests.harness import (ROOT, RawConnection, ServerExited, free_port, parse_raw,
+                           redis_server_or_skip, server_argv, start_process,
+                           wait_serving)
+
+KINDS = ("redis", "miniredis")
+
+RENAMES = """rename-command flushall ""
+rename-command GET g1
+rename-command g1 G2
+rename-command config cfg
+rename-command set s2
+rename-command pexpireat pe
+rename-command blpop bl
+rename-command multi mu
+rename-command auth a2
+"""
+
+# Replies compared byte for byte.
+SAME = [
+    ("get", "x"), ("g2", "x"), ("G2", "x", "y"), ("gEt", "x", "y"), ("flushall",),
+    ("set", "k", "v"), ("s2", "k", "v"), ("s2", "k", "v", "EX", "100"),
+    ("pe", "k", "99999999999999"), ("expire", "k", "100"), ("getex", "k", "EX", "5"),
+    ("rpush", "l", "a", "b"), ("bl", "l", "0"), ("blpop", "l", "0"),
+    ("mu",), ("s2", "k2", "1"), ("incr", "k2"), ("exec",), ("multi",),
+    ("config", "get", "hz"), ("cfg", "get", "hz"), ("cfg", "nope"), ("CFG", "get"),
+    ("command", "info", "g2", "get", "flushall", "cfg|get", "config|get"),
+    ("command", "count"), ("command", "getkeys", "g2", "x"),
+    ("command", "getkeys", "get", "x"),
+    ("eval", "return redis.call('get','x')", "0"),
+    ("eval", "redis.call('s2','z','1') return redis.call('g2','z')", "0"),
+    ("eval", "return redis.acl_check_cmd('g2','x')", "0"),
+    ("eval", "return redis.acl_check_cmd('get','x')", "0"),
+    ("acl", "setuser", "u", "+g2"), ("acl", "setuser", "u", "+get", "+flushall", "on"),
+    ("acl", "dryrun", "u", "g2", "x"), ("acl", "dryrun", "u", "get", "x"),
+    ("a2", "secret"), ("auth", "secret"),
+]
+
+
+def _start(kind: str, conf: str, *options: str) -> Tuple[subprocess.Popen, int]:
+    return start_process(lambda port: server_argv(kind) + [conf, "--port", str(port),
+                                                           *options],
+                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _names(raw: bytes) -> List[bytes]:
+    """The keys of a flat RESP2 map reply (COMMAND DOCS, LATENCY HISTOGRAM)."""
+    items = parse_raw(raw)[1]
+    return [items[i][1] for i in range(0, len(items), 2)]
+
+
+def _commandstats(raw: bytes) -> List[str]:
+    """INFO commandstats without the timings, sorted (Redis lists them in hash order)."""
+    text = parse_raw(raw)[1].decode()
+    return sorted(re.sub(r"usec=\d+,usec_per_call=[\d.]+,", "", line)
+                  for line in text.splitlines() if line.startswith("cmdstat_"))
+
+
+def _renamed_session(kind: str, directory: str) -> Tuple[List[Any], bytes, bytes]:
+    """The replies of SAME and the readings compared otherwise, the AOF's incremental
+    file, and what a restart on that AOF (same renames) holds."""
+    conf = os.path.join(directory, "r.conf")
+    with open(conf, "w") as handle:
+        handle.write(RENAMES + "appendonly yes\nappendfsync always\ndir %s\n" % directory)
+    proc, port = _start(kind, conf)
+    try:
+        conn = RawConnection(port)
+        replies: List[Any] = [conn.call(*command) for command in SAME]
+        listed = parse_raw(conn.call("command"))[1]
+        replies.append((len(listed), sorted(entry[1][0][1] for entry in listed)))
+        replies.append(sorted(item[1] for item in parse_raw(conn.call("command", "list"))[1]
+                              if item[1] != b"client|setinfo"))   # (Redis 7.2's, kept)
+        replies.append(_names(conn.call("command", "docs", "g2", "get", "cfg")))
+        replies.append(_names(conn.call("latency", "histogram", "g2", "get", "cfg")))
+        replies.append(_commandstats(conn.call("info", "commandstats")))
+        # SLOWLOG redacts AUTH by what the command is, not by its name.
+        conn.call("cfg", "set", "slowlog-log-slower-than", "0")
+        conn.call("a2", "secret")
+        entry = parse_raw(conn.call("slowlog", "get", "1"))[1][0][1]
+        replies.append([arg[1] for arg in entry[3][1]])
+        conn.close()
+    finally:
+        _stop(proc)
+    aof = b"".join(open(path, "rb").read() for path in
+                   sorted(glob.glob(os.path.join(directory, "appendonlydir", "*.incr.aof"))))
+    return replies, re.sub(rb"\$13\r\n\d{13}\r\n", b"<ms>", aof), _restart(kind, conf)
+
+
+def _restart(kind: str, conf: str) -> Any:
+    """Start again on the same file and AOF: ("refused", exit code, the log's reason)
+    or ("loaded", what a few reads answer)."""
+    port = free_port()
+    proc = subprocess.Popen(server_argv(kind) + [conf, "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_serving(proc, port, 20, kind)
+    except ServerExited:
+        out = proc.stdout.read().decode()
+        proc.stdout.close()
+        return "refused", proc.returncode, re.search(r"# (.*)", out.splitlines()[-1]).group(1)
+    try:
+        conn = RawConnection(port)
+        loaded = [conn.call(*command) for command in
+                  (("g2", "k2"), ("g2", "z"), ("lrange", "l", "0", "-1"), ("g2", "k"))]
+        conn.close()
+    finally:
+        _stop(proc)
+        proc.stdout.close()
+    return "loaded", loaded
+
+
+def test_renamed_commands_as_redis(tmp_path):
+    redis_server_or_skip()
+    results = []
+    for kind in KINDS:
+        directory = tmp_path / kind
+        directory.mkdir()
+        results.append(_renamed_session(kind, str(directory)))
+    (real, real_aof, real_restart), (mini, mini_aof, mini_restart) = results
+    for label, expected, got in zip([" ".join(c) for c in SAME] +
+                                    ["COMMAND", "COMMAND LIST", "COMMAND DOCS",
+                                     "LATENCY HISTOGRAM", "INFO commandstats", "SLOWLOG"],
+                                    real, mini):
+        assert got == expected, label
+    assert b"s2" in real_aof and b"PXAT" in real_aof
+    assert mini_aof == real_aof
+    # SET ... EX was logged as SET ... PXAT, and SET is renamed: neither loads it.
+    assert real_restart[:2] == ("refused", 1)
+    assert mini_restart == real_restart
+
+
+def test_aof_of_renamed_commands_loads_again(tmp_path):
+    """Commands logged by their new names (in MULTI too) load back on a server with
+    the same renames (a renamed MULTI would not: Redis wraps a transaction in its own
+    MULTI/EXEC, as the test above shows for SET)."""
+    redis_server_or_skip()
+    restarts = []
+    for kind in KINDS:
+        conf = tmp_path / ("%s.conf" % kind)
+        (tmp_path / kind).mkdir()
+        conf.write_text("rename-command get g2\nrename-command incr up\n"
+                        "rename-command rpush rp\nappendonly yes\nappendfsync always\n"
+                        "dir %s\n" % (tmp_path / kind))
+        proc, port = _start(kind, str(conf))
+        try:
+            conn = RawConnection(port)
+            for command in (("multi",), ("rp", "l", "a", "b"), ("up", "k2"),
+                            ("exec",), ("eval", "redis.call('rp', 'l', 'c') "
+                                        "return redis.call('set', 'z', 1)", "0")):
+                conn.call(*command)
+            conn.close()
+        finally:
+            _stop(proc)
+        restarts.append(_restart(kind, str(conf)))
+    assert restarts[0][0] == "loaded", restarts
+    assert restarts[1] == restarts[0]
+
+
+def test_renames_belong_to_their_server():
+    """Two servers in one process: one started with renames, one without."""
+    config = build_config(parse_arguments(["--rename-command", "get", "fetch",
+                                           "--rename-command", "del", ""]))
+    with Server(port=0, config=config) as renamed, Server(port=0) as plain:
+        conn = RawConnection(renamed.port)
+        assert conn.call("get", "a").startswith(b"-ERR unknown command 'get'")
+        assert conn.call("fetch", "a") == b"$-1\r\n"
+        assert conn.call("del", "a").startswith(b"-ERR unknown command 'del'")
+        conn.close()
+        conn = RawConnection(plain.port)
+        assert conn.call("get", "a") == b"$-1\r\n"
+        assert conn.call("fetch", "a").startswith(b"-ERR unknown command 'fetch'")
+        assert conn.call("del", "a") == b":0\r\n"
+        conn.close()
+
+
+def _startup(kind: str, args: Sequence[str]) -> Tuple[int, str]:
+    """Exit code and what a server that refuses to start prints (stderr, or the log
+    line of a file it cannot open, which redis-server logs on standard output)."""
+    done = subprocess.run(server_argv(kind) + list(args), cwd=ROOT, capture_output=True,
+                          timeout=30)
+    text = done.stderr.decode()
+    if "can't open config file" in done.stdout.decode() + text:
+        text = re.search(r"Fatal error, can't open config file .*",
+                         done.stdout.decode() + text).group(0)
+    return done.returncode, text
+
+
+def test_directive_errors_as_redis(tmp_path):
+    """What redis-server refuses, refused with its FATAL CONFIG FILE ERROR (the line
+    named is the included file's own)."""
+    redis_server_or_skip()
+    files = {
+        "unknown.conf": "rename-command nosuch x\n",
+        "twice.conf": "rename-command get g\nrename-command get h\n",
+        "taken.conf": "hz 5\nrename-command get set\n",
+        "count.conf": "rename-command get\n",
+        "sub.conf": "rename-command get|x y\n",
+        "include_count.conf": "include a b\n",
+        "bad_inside.conf": "hz 11\ninclude %s\n" % (tmp_path / "inner.conf"),
+        "inner.conf": "maxmemory 1mb\n\nhz 0 0\n",
+        "missing.conf": "include %s\n" % (tmp_path / "nowhere.conf"),
+        "relative.conf": "dir %s\ninclude sub/deeper.conf\n" % tmp_path,
+        "sub/deeper.conf": "timeout 1 2\n",
+        "self_rename.conf": "rename-command get GET\nrename-command GET get\nhz 1 1\n",
+    }
+    (tmp_path / "sub").mkdir()
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    for name in files:
+        if name in ("inner.conf", "sub/deeper.conf"):
+            continue
+        args = [str(tmp_path / name)]
+        real, mini = (_startup(kind, args) for kind in KINDS)
+        assert mini == real, name
+        assert real[0] == 1
+
+
+def test_subcommand_rename_and_include_loop_are_refused(tmp_path):
+    """Two starts redis-server does not survive (an assertion, a stack overflow): this
+    server refuses them at the line instead."""
+    (tmp_path / "sub.conf").write_text("rename-command config|get x\n")
+    loop = tmp_path / "loop.conf"
+    loop.write_text("include %s\n" % loop)
+    code, text = _startup("miniredis", [str(tmp_path / "sub.conf")])
+    assert code == 1 and "No such command in rename-command" in text
+    code, text = _startup("miniredis", [str(loop)])
+    assert code == 1 and "Too many nested include directives" in text
+
+
+def test_include_as_redis(tmp_path):
+    """Included files apply where the include stands; later lines override them; a
+    relative path is taken from the dir lines' directory; a glob reads its matches in
+    sorted order, none is no error; a directory reads as empty."""
+    redis_server_or_skip()
+    conf_d = tmp_path / "conf.d"
+    conf_d.mkdir()
+    (conf_d / "20-b.conf").write_text("hz 20\nmaxmemory 2mb\n")
+    (conf_d / "10-a.conf").write_text("hz 10\ntimeout 7\nrename-command get fetch\n")
+    (conf_d / ".hidden.conf").write_text("timeout 99\n")
+    (conf_d / "empty-dir.conf").mkdir()
+    (tmp_path / "common.conf").write_text("maxmemory-policy allkeys-lru\n"
+                                          "maxmemory 5mb\n")
+    main = tmp_path / "main.conf"
+    main.write_text("dir %s\ninclude common.conf\nmaxmemory 3mb\n"
+                    "include conf.d/*.conf\ninclude conf.d/nothing-*.conf\n"
+                    "include conf.d/empty-dir.conf\nlatency-tracking no\n" % tmp_path)
+    seen = []
+    for kind in KINDS:
+        proc, port = _start(kind, str(main))
+        try:
+            conn = RawConnection(port)
+            seen.append([conn.call("config", "get", name) for name in
+                         ("hz", "maxmemory", "timeout", "maxmemory-policy",
+                          "latency-tracking")] +
+                        [conn.call("fetch", "x"), conn.call("get", "x")[:30]])
+            conn.close()
+        finally:
+            _stop(proc)
+    assert seen[1] == seen[0]
+    assert parse_raw(seen[0][0])[1][1][1] == b"20"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_renames_survive_config_rewrite(tmp_path, kind):
+    """CONFIG REWRITE keeps the rename-command and include lines, so the rewritten
+    file starts the same server again."""
+    if kind == "redis":
+        redis_server_or_skip()
+    (tmp_path / "inc.conf").write_text("timeout 5\n")
+    conf = tmp_path / "r.conf"
+    conf.write_text("rename-command config cfg\ninclude %s\nrename-command FLUSHALL \"\"\n"
+                    % (tmp_path / "inc.conf"))
+    for _ in range(2):
+        proc, port = _start(kind, str(conf), "--dir", str(tmp_path))
+        try:
+            conn = RawConnection(port)
+            assert conn.call("flushall").startswith(b"-ERR unknown command")
+            assert conn.call("cfg", "get", "timeout") == \
+                b"*2\r\n$7\r\ntimeout\r\n$1\r\n5\r\n"
+            assert conn.call("cfg", "set", "hz", "20") == b"+OK\r\n"
+            assert conn.call("cfg", "rewrite") == b"+OK\r\n"
+            conn.close()
+        finally:
+            _stop(proc)
+    text = conf.read_text()
+    assert text.startswith("rename-command config cfg\ninclude ")
+    assert "\nhz 20\n" in text
