@@ -191,6 +191,19 @@ def _apply(config: Config, directives: Sequence[Directive], depth: int) -> None:
                 continue
         elif name == "rename-command" and len(words) == 2 and get_param(name) is None:
             reason = _rename(config, words[0], words[1])
+        elif name == "loadmodule" and words:
+            config.modules.append(words[0])     # (refused once the file is read: main)
+            continue
+        elif "." in name and get_param(name) is None:
+            if not words:
+                reason = "Module config specified without value"
+            else:
+                config.module_configs.append(name)
+                continue
+        elif name == "sentinel" and get_param(name) is None:
+            if not words:
+                continue    # (a lone "sentinel" line: main() looks for --sentinel only)
+            reason = "sentinel directive while not in sentinel mode"
         elif get_param(name) is None and name != "user":
             reason = "Bad directive or wrong number of arguments"
         else:
@@ -218,7 +231,7 @@ def _included(config: Config, path: str) -> List[bytes]:
         paths = [path]
     texts = []
     for name in paths:
-        full = os.path.join(base, name)
+        full = os.path.join(base, name) if name else name
         if os.path.isdir(full):
             texts.append(b"")
             continue
@@ -295,6 +308,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .persistence.aof import AOFLoadError
     from .security.acl import ACLStartupError
     from .server import ListenError, Server
+    refusal = _module_refusal(config)
+    if refusal:
+        return _fatal(config, *refusal)
     directory = config["dir"]
     if not os.path.isdir(directory):
         # Redis chdirs into dir at start-up and exits when it cannot.
@@ -327,7 +343,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def _fatal(config: Config, message: str) -> int:
+def _module_refusal(config: Config) -> List[str]:
+    """What redis-server logs before it exits when the config file names modules
+    (moduleLoadFromQueue): no module loads here, so the first loadmodule fails, and
+    module parameters without their module abort the start."""
+    from .commands.admin import module_load_failure
+    for path in config.modules:
+        return [module_load_failure(path),
+                "Can't load module from %s: server aborting" % path]
+    if config.module_configs:
+        return ["Module Configuration detected without loadmodule directive or no "
+                "ApplyConfig call: aborting"]
+    return []
+
+
+def _fatal(config: Config, *messages: str) -> int:
     """A start-up failure, reported as Redis reports it before exiting: a warning in
     the log (standard output, or the logfile). Configuration errors go to standard
     error instead, as Redis's FATAL CONFIG FILE ERROR does."""
@@ -335,9 +365,11 @@ def _fatal(config: Config, message: str) -> int:
     try:
         logger = configured_logger(config)
     except OSError:                     # (a logfile it cannot open: say it here)
-        print("miniredis: %s" % message, file=sys.stderr)
+        for message in messages:
+            print("miniredis: %s" % message, file=sys.stderr)
         return 1
-    logger("warning", message)
+    for message in messages:
+        logger("warning", message)
     logger.close()
     return 1
 

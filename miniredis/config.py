@@ -27,6 +27,10 @@ class Config:
         self.file = ""
         # rename-command directives (old name, new name; b"" removes), in file order.
         self.renamed: List[Tuple[bytes, bytes]] = []
+        # loadmodule paths and module parameters ("name.param value") of the file:
+        # this server loads no modules, so either refuses the start (cli.main).
+        self.modules: List[str] = []
+        self.module_configs: List[str] = []
         self._save_loaded = False       # the first startup "save" replaces the default
         self.dispatch: Tuple[float, bool] = (0.0, False)
         self._refresh_dispatch()

@@ -232,6 +232,7 @@ def test_directive_errors_as_redis(tmp_path):
         "relative.conf": "dir %s\ninclude sub/deeper.conf\n" % tmp_path,
         "sub/deeper.conf": "timeout 1 2\n",
         "self_rename.conf": "rename-command get GET\nrename-command GET get\nhz 1 1\n",
+        "include_empty.conf": "include \"\"\n",
     }
     (tmp_path / "sub").mkdir()
     for name, text in files.items():
@@ -315,3 +316,43 @@ def test_renames_survive_config_rewrite(tmp_path, kind):
     text = conf.read_text()
     assert text.startswith("rename-command config cfg\ninclude ")
     assert "\nhz 20\n" in text
+
+
+def _log_warnings(kind: str, args: Sequence[str]) -> Tuple[int, List[str]]:
+    """Exit code and the module warnings a start that fails after reading its file
+    logs (standard output), without their pid/time prefix; or its FATAL text."""
+    done = subprocess.run(server_argv(kind) + list(args), cwd=ROOT, capture_output=True,
+                          timeout=30)
+    warnings = [line.split(" # ", 1)[1] for line in done.stdout.decode().splitlines()
+                if " # " in line and "odule" in line]
+    return done.returncode, warnings or [done.stderr.decode()]
+
+
+def test_module_and_sentinel_lines_as_redis(tmp_path):
+    """No module loads here: a loadmodule line fails as Redis's fails on a file it
+    cannot open or execute, module parameters without their module abort the start,
+    and sentinel lines are refused outside sentinel mode (a lone "sentinel" is
+    ignored)."""
+    redis_server_or_skip()
+    plain = tmp_path / "plain.so"
+    plain.write_text("")
+    lines = ["loadmodule %s" % (tmp_path / "nowhere.so"), "loadmodule %s a b" % plain,
+             "foo.bar 1", "foo.bar", "sentinel monitor m 127.0.0.1 1 2",
+             "hz 5\nfoo.bar 1\nloadmodule %s" % plain]
+    for number, text in enumerate(lines):
+        conf = tmp_path / ("%d.conf" % number)
+        conf.write_text("%s\n" % text)
+        real, mini = (_log_warnings(kind, [str(conf), "--port", str(free_port())])
+                      for kind in KINDS)
+        assert mini == real, text
+        assert real[0] == 1
+    conf = tmp_path / "lone.conf"
+    conf.write_text("sentinel\nhz 7\n")
+    for kind in KINDS:
+        proc, port = _start(kind, str(conf))
+        try:
+            conn = RawConnection(port)
+            assert conn.call("CONFIG", "GET", "hz") == b"*2\r\n$2\r\nhz\r\n$1\r\n7\r\n"
+            conn.close()
+        finally:
+            _stop(proc)

@@ -7,6 +7,9 @@ The mechanisms live outside the command layer (:mod:`miniredis.monitor`,
 """
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from typing import List
 
 from .. import errors
@@ -111,9 +114,23 @@ def _check_module_allowed(client, args: List[bytes]) -> None:
          since="4.0.0", summary="Load a module")
 def module_load(client, args: List[bytes]):
     _check_module_allowed(client, args)
-    client.state.log("warning", "Module %s failed to load: this server cannot load "
-                     "modules" % args[2].decode("utf-8", "replace"))
+    client.state.log("warning", module_load_failure(errors.c_text(args[2])))
     raise CommandError(errors.MODULE_LOAD_FAILED)
+
+
+def module_load_failure(path: str) -> str:
+    """The log line of moduleLoad failing on ``path``: a file without execute
+    permission, dlopen()'s reason for one it cannot open; any other, as this server
+    loads no modules."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        # (dlopen's dlerror() for a path it cannot open)
+        return "Module %s failed to load: %s: cannot open shared object file: %s" % (
+            path, path, os.strerror(exc.errno or errno.ENOENT))
+    if not mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH):
+        return "Module %s failed to load: It does not have execute permissions." % path
+    return "Module %s failed to load: %s: this server loads no modules" % (path, path)
 
 
 @command("module|loadex", -3, "admin noscript no_async_loading", group="server",
