@@ -153,6 +153,8 @@ def build_config(directives: Sequence[Directive], config_file: str = "") -> Conf
     """A Config with every directive applied, or UsageError naming the bad one. A
     value may be its list of words or one string (a single word); a directive read
     from the configuration text carries its line (number, text) for the error."""
+    from .commands import load_all
+    load_all()      # (the command table, as user and rename-command lines see it)
     config = Config()
     if config_file:
         config.file = absolute_path(config_file)
@@ -200,11 +202,17 @@ def _apply(config: Config, directives: Sequence[Directive], depth: int) -> None:
             else:
                 config.module_configs.append(name)
                 continue
+        elif name == "user" and words:
+            from .security.acl import check_user_line
+            reason = check_user_line(config.user_lines, [to_bytes(w) for w in words])
+            if reason is None:
+                config.set_args(name, words)
+                continue
         elif name == "sentinel" and get_param(name) is None:
             if not words:
                 continue    # (a lone "sentinel" line: main() looks for --sentinel only)
             reason = "sentinel directive while not in sentinel mode"
-        elif get_param(name) is None and name != "user":
+        elif get_param(name) is None:
             reason = "Bad directive or wrong number of arguments"
         else:
             try:
@@ -248,8 +256,7 @@ def _rename(config: Config, old: str, new: str) -> Optional[str]:
     """rename-command: ``old`` (a command's current name) is known by ``new`` from now
     on, or by nothing when ``new`` is empty; Redis's refusal otherwise. A subcommand
     ("config|get") is refused as unknown (redis-server fails an assertion there)."""
-    from .commands import CommandNames, load_all
-    load_all()      # (the table, as the server will have it)
+    from .commands import CommandNames
     old_name, new_name = to_bytes(old), to_bytes(new)
     names = CommandNames(config.renamed)
     if b"|" in old_name or names.lookup(old_name) is None:
@@ -321,9 +328,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         # As redis-server: listen, log the banner, then load the data (serve_forever).
         server = Server(config=config, quiet=False, defer_loading=True)
-    except ACLStartupError as exc:      # (user lines: configuration errors to Redis)
-        print("miniredis: %s" % exc, file=sys.stderr)
-        return 1
+    except ACLStartupError as exc:      # (logged, as ACLLoadUsersAtStartup does)
+        return _fatal(config, *exc.lines)
     except OSError as exc:
         return _fatal(config, "can't start: %s%s" % (
             "%s: " % exc.filename if exc.filename else "", exc.strerror or exc))

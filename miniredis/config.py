@@ -21,8 +21,9 @@ class Config:
 
     def __init__(self, **overrides: Any) -> None:
         self.values: Dict[str, Any] = {p.name: p.default for p in PARAMS}
-        # ``user`` directives (ACL users of the config file), applied at startup.
-        self.user_lines: List[str] = []
+        # ``user`` directives (ACL users of the config file: each line's words after
+        # "user"), applied at startup.
+        self.user_lines: List[List[bytes]] = []
         # The config file's absolute path ("" without one): CONFIG REWRITE writes it.
         self.file = ""
         # rename-command directives (old name, new name; b"" removes), in file order.
@@ -44,7 +45,8 @@ class Config:
     def set(self, name: str, text: str, startup: bool = False) -> Any:
         """Parse ``text`` and store it; raise ConfigError (or KeyError if unknown)."""
         if startup and name.lower() == "user":
-            self.user_lines.append(text)
+            words = split_args(to_bytes(text))
+            self.user_lines.append(words if words else to_bytes(text).split())
             return text
         param = PARAMS_BY_NAME[name.lower()]
         if not startup and not param.mutable:
@@ -64,7 +66,7 @@ class Config:
         if name.lower() == "user":
             if not args:
                 raise ConfigError("wrong number of arguments")
-            self.user_lines.append(" ".join(args))
+            self.user_lines.append([to_bytes(word) for word in args])
             return None
         param = PARAMS_BY_NAME[name.lower()]
         if not param.multi:

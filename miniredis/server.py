@@ -89,9 +89,9 @@ class Server(DataAccess):
             config.set(name.replace("_", "-"), text, startup=True)
         self.config = config
         self.state = ServerState(config, clock)
-        self.state.acl.load_at_startup()     # ACLStartupError: refuse to start
         self.logger = configured_logger(config, quiet=quiet)
         self.state.log = self.logger
+        self.state.acl.load_at_startup()     # ACLStartupError: refuse to start
         repl = self.state.repl
         self.logger.is_replica = lambda: repl.master_host is not None
         # The command line loads in serve_forever, after listening and the banner, as

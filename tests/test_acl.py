@@ -679,25 +679,6 @@ def test_config_file_user_lines():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.mark.parametrize("text", ["user alice on +nosuch\n", "user alice on bogus\n",
-                                  "user alice on\nuser alice off\n"])
-def test_config_file_bad_user_lines_refuse_to_start(text):
-    folder = tempfile.mkdtemp(prefix="acl-conf-")
-    config_path = os.path.join(folder, "redis.conf")
-    with open(config_path, "w") as handle:
-        handle.write(text)
-    try:
-        proc, port = _start_mini_cli(folder, config_path)
-        try:
-            assert proc.wait(20) == 1
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert b"miniredis:" in proc.stdout.read()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def test_default_user_has_password_helper():
     from miniredis.security.protected import default_user_has_password
     with Server(port=0) as server:

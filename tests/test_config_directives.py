@@ -356,3 +356,52 @@ def test_module_and_sentinel_lines_as_redis(tmp_path):
             conn.close()
         finally:
             _stop(proc)
+
+
+USER_LINES = [
+    'user bob on (~x', 'user bob on +nosuch', 'user bob on allkeys ~x',
+    'user "b c" on', 'user bob on\nuser bob off', 'user bob on %Z~x', 'user',
+    'user bob bogusrule', 'user bob on (+get ~x) (~y', 'user bob on >pw\nuser alice on >x',
+    'user bob on ">a b" +get', 'user default off nopass', 'user bob',
+]
+
+
+def _user_outcome(kind: str, text: str, directory: str) -> Any:
+    """A start on ``text``: refused (exit code, FATAL text or the logged ACL lines),
+    or served (ACL LIST, and whether "a b" is bob's password)."""
+    conf = os.path.join(directory, "%s.conf" % kind)
+    with open(conf, "w") as handle:
+        handle.write(text + "\n")
+    port = free_port()
+    proc = subprocess.Popen(server_argv(kind) + [conf, "--port", str(port)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_serving(proc, port, 20, kind)
+    except ServerExited:
+        logged = [line.split(" # ", 1)[1] for line in proc.stdout.read().decode().splitlines()
+                  if " # " in line and ("ACL" in line or "user" in line)]
+        return proc.returncode, proc.stderr.read().decode(), logged
+    finally:
+        if proc.poll() is not None:
+            proc.stdout.close()
+            proc.stderr.close()
+    try:
+        conn = RawConnection(port)
+        served = (conn.call("ACL", "LIST"), conn.call("AUTH", "bob", "a b"))
+        conn.close()
+    finally:
+        _stop(proc)
+        proc.stdout.close()
+        proc.stderr.close()
+    return served
+
+
+def test_user_lines_as_redis(tmp_path):
+    """"user" lines are checked where they stand (a duplicate, a bad rule, an unbalanced
+    selector: Redis's FATAL CONFIG FILE ERROR, naming the word it names), rules with
+    unknown commands when the users load (logged, then "Critical error while loading
+    ACLs"); quoted rules keep their spaces."""
+    redis_server_or_skip()
+    for text in USER_LINES:
+        assert _user_outcome("miniredis", text, str(tmp_path)) == \
+            _user_outcome("redis", text, str(tmp_path)), text

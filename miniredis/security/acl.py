@@ -440,7 +440,37 @@ def _migrate_secrets(args: List[bytes]) -> List[int]:
 
 
 class ACLStartupError(Exception):
-    """The ACL configuration (``user`` lines, ``aclfile``) is unusable: do not start."""
+    """The ACL configuration (``user`` lines, ``aclfile``) is unusable: do not start.
+    ``lines`` are what Redis logs before it exits."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__(lines[0])
+        self.lines = lines
+
+
+def check_user_line(loaded: List[List[bytes]], words: List[bytes]) -> Optional[str]:
+    """A config file's ``user <name> <rules...>`` line where it stands
+    (ACLAppendUserForLoading): None, or the reason Redis refuses the line. Rules
+    naming unknown commands pass here (refused when the users load). As in Redis, the
+    word the error names is the line's word at the failing rule's index among the
+    merged rules (argv[argc_err]), and an unbalanced selector gets the text errno was
+    left with (ENOENT's)."""
+    line = [b"user"] + words
+    if any(user[0] == words[0] for user in loaded):
+        return "Error in user declaration '%s': %s" % (errors.c_text(words[0]),
+                                                       errors.ACL_RULE_DUPLICATE_USER)
+    merged = aclrules.check_selector_brackets(words[1:])
+    if isinstance(merged, str):
+        opened = [i for i, op in enumerate(words[1:])
+                  if op[:1] == b"(" and op[-1:] != b")"]
+        return "Error in user declaration '%s': %s" % (errors.c_text(line[opened[-1]]),
+                                                       errors.ACL_RULE_UNKNOWN)
+    fake = User(b"", False)
+    for j, rule in enumerate(merged):
+        problem = aclrules.apply_user_rule(fake, rule, False)
+        if problem is not None and problem != errors.ACL_RULE_UNKNOWN:
+            return "Error in user declaration '%s': %s" % (errors.c_text(line[j]), problem)
+    return None
 
 
 class ACL:
@@ -658,7 +688,7 @@ class ACL:
                 "or declare users directly in your redis.conf, but not both.")
         error = self.load_config_users(config.user_lines)
         if error is not None:
-            raise ACLStartupError(error)
+            raise ACLStartupError(error, "Critical error while loading ACLs. Exiting.")
         if config["aclfile"]:
             error = self.load_file(self.file_path(), config["aclfile"])
             if error is not None:
@@ -706,34 +736,30 @@ class ACL:
         return b"".join(b"user " + user.name + b" " + user.describe() + b"\n"
                         for user in self.sorted_users())
 
-    def load_config_users(self, lines: List[str]) -> Optional[str]:
-        """``user`` directives of the config file (applied at startup)."""
-        seen = set()
-        for line in lines:
-            words = [w.encode("utf-8", "surrogateescape") for w in line.split()]
-            if not words:
-                return "Error in user declaration '': Wrong format"
+    def load_config_users(self, lines: List[List[bytes]]) -> Optional[str]:
+        """The config file's ``user`` lines (their words after "user", each line
+        checked where it stood: :func:`check_user_line`), applied at startup as
+        ACLLoadConfiguredUsers does; None, or what Redis logs before it gives up."""
+        for words in lines:
             name = words[0]
-            if name in seen:
-                return ("Error in user declaration '%s': Duplicate user found. A user "
-                        "can only be defined once in config files"
-                        % name.decode("utf-8", "surrogateescape"))
-            seen.add(name)
-            merged = aclrules.check_selector_brackets(words[1:])
-            if isinstance(merged, str):
-                return "Error in user declaration '%s': Syntax error" % \
-                    words[1].decode("utf-8", "surrogateescape")
+            if any(byte in b" \t\n\v\f\r\0" for byte in name):
+                return "Spaces not allowed in ACL usernames"
             user = self.users.get(name)
             if user is None:
                 user = User(name, self.pubsub_default())
-            else:
+            else:       # (only "default" exists already)
                 aclrules.apply_user_rule(user, b"reset", self.pubsub_default())
-            for rule in merged:
+            merged = aclrules.check_selector_brackets(words[1:])
+            for rule in (merged if isinstance(merged, list) else []):
                 problem = aclrules.apply_user_rule(user, rule, self.pubsub_default())
                 if problem is not None:
-                    return "Error in user declaration '%s': %s" % (
-                        rule.decode("utf-8", "surrogateescape"), problem)
+                    return "Error loading ACL rule '%s' for the user named '%s': %s" % (
+                        errors.c_text(rule), errors.c_text(name), problem)
             user.changed()
             self.users[name] = user
+            if not user.enabled:
+                self.state.log("notice", "The user '%s' is disabled (there is no 'on' "
+                               "modifier in the user description). Make sure this is "
+                               "not a configuration error." % errors.c_text(name))
         self.users_changed()
         return None
