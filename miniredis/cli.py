@@ -62,14 +62,16 @@ class ConfigFileError(UsageError):
     """A directive of the configuration (the file, standard input and the options,
     as one text) that Redis refuses: reported as its FATAL CONFIG FILE ERROR."""
 
-    def __init__(self, number: int, line: str, reason: str) -> None:
+    def __init__(self, number: Optional[int], line: str, reason: str) -> None:
         super().__init__(reason)
         self.number, self.line, self.reason = number, line, reason
 
     def __str__(self) -> str:
-        return ("\n*** FATAL CONFIG FILE ERROR (Redis %s) ***\n"
-                "Reading the configuration file, at line %d\n>>> '%s'\n%s"
-                % (REDIS_VERSION, self.number, self.line, self.reason))
+        where = "" if self.number is None else \
+            "Reading the configuration file, at line %d\n>>> '%s'\n" % (self.number,
+                                                                          self.line)
+        return "\n*** FATAL CONFIG FILE ERROR (Redis %s) ***\n%s%s" % (
+            REDIS_VERSION, where, self.reason)
 
 
 def config_file_of(argv: Sequence[str]) -> str:
@@ -224,6 +226,22 @@ def _apply(config: Config, directives: Sequence[Directive], depth: int) -> None:
             if len(directive) == 4:
                 raise ConfigFileError(directive[2], directive[3], reason)
             raise UsageError("'%s %s': %s" % (name, " ".join(words), reason))
+    _check_text_end(config)
+
+
+def _check_text_end(config: Config) -> None:
+    """What loadServerConfigFromString checks once a text (the file with the options,
+    or an included file) is read: that the log file opens, and no replicaof in
+    cluster mode. Refused without a line."""
+    logfile = config["logfile"]
+    if logfile:
+        try:
+            open(os.path.join(config["dir"], logfile), "a").close()
+        except OSError as exc:
+            raise ConfigFileError(None, "", "Can't open the log file: %s"
+                                  % os.strerror(exc.errno or errno.EACCES)) from None
+    if config["cluster-enabled"] and config["replicaof"]:
+        raise ConfigFileError(None, "", "replicaof directive not allowed in cluster mode")
 
 
 def _included(config: Config, path: str) -> List[bytes]:

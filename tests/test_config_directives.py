@@ -233,6 +233,9 @@ def test_directive_errors_as_redis(tmp_path):
         "sub/deeper.conf": "timeout 1 2\n",
         "self_rename.conf": "rename-command get GET\nrename-command GET get\nhz 1 1\n",
         "include_empty.conf": "include \"\"\n",
+        "badlog.conf": "logfile /nonexistent-dir/x.log\n",
+        "inc_badlog.conf": "include %s\nhz 0 0\n" % (tmp_path / "badlog.conf"),
+        "cluster_replica.conf": "cluster-enabled yes\nreplicaof 127.0.0.1 1\n",
     }
     (tmp_path / "sub").mkdir()
     for name, text in files.items():
