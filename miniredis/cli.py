@@ -58,6 +58,15 @@ class UsageError(Exception):
     """A mistake on the command line: reported in one line, exit code 1."""
 
 
+class ConfigOpenError(UsageError):
+    """A config file (or an included one) that cannot be opened: redis-server logs it
+    (to the logfile the lines before set, if any) and exits."""
+
+    def __init__(self, message: str, config: Optional[Config] = None) -> None:
+        super().__init__(message)
+        self.config = config
+
+
 class ConfigFileError(UsageError):
     """A directive of the configuration (the file, standard input and the options,
     as one text) that Redis refuses: reported as its FATAL CONFIG FILE ERROR."""
@@ -127,8 +136,8 @@ def parse_arguments(argv: Sequence[str]) -> List[Directive]:
             with open(path, "rb") as handle:
                 data = read_as_redis(handle.read())
         except OSError as exc:
-            raise UsageError("Fatal error, can't open config file '%s': %s"
-                             % (path, exc.strerror)) from None
+            raise ConfigOpenError("Fatal error, can't open config file '%s': %s"
+                                  % (path, exc.strerror)) from None
     options, from_stdin = options_text(args, 1 if path else 0)
     if from_stdin:
         data += read_as_redis(sys.stdin.buffer.read())
@@ -265,8 +274,8 @@ def _included(config: Config, path: str) -> List[bytes]:
             with open(full, "rb") as handle:
                 texts.append(read_as_redis(handle.read()))
         except OSError as exc:
-            raise UsageError("Fatal error, can't open config file '%s': %s"
-                             % (name, exc.strerror)) from None
+            raise ConfigOpenError("Fatal error, can't open config file '%s': %s"
+                                  % (name, exc.strerror), config) from None
     return texts
 
 
@@ -327,6 +336,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ConfigFileError as exc:
         print(exc, file=sys.stderr)
         return 1
+    except ConfigOpenError as exc:
+        return _fatal(exc.config or Config(), str(exc), early=True)
     except UsageError as exc:
         print("miniredis: %s" % exc, file=sys.stderr)
         return 1
@@ -381,13 +392,17 @@ def _module_refusal(config: Config) -> List[str]:
     return []
 
 
-def _fatal(config: Config, *messages: str) -> int:
+def _fatal(config: Config, *messages: str, early: bool = False) -> int:
     """A start-up failure, reported as Redis reports it before exiting: a warning in
     the log (standard output, or the logfile). Configuration errors go to standard
-    error instead, as Redis's FATAL CONFIG FILE ERROR does."""
+    error instead, as Redis's FATAL CONFIG FILE ERROR does. ``early``: before the
+    server exists, when Redis's lines carry the role "C" (its pid is not yet the
+    server's)."""
     from .log import configured_logger
     try:
         logger = configured_logger(config)
+        if early:
+            logger.as_child = True
     except OSError:                     # (a logfile it cannot open: say it here)
         for message in messages:
             print("miniredis: %s" % message, file=sys.stderr)

@@ -24,6 +24,7 @@ class Logger:
         # Whether the server is a replica now (set by the server; None: a master).
         self.is_replica: Optional[Callable[[], bool]] = None
         self._pid = os.getpid()     # a line from another pid is a forked child's
+        self.as_child = False       # lines before the server exists (role C, as Redis)
         self._stream: Optional[TextIO] = None
         if path:
             self._stream = open(path, "a", encoding="utf-8")
@@ -34,7 +35,7 @@ class Logger:
         now = time.time()
         stamp = time.strftime("%d %b %Y %H:%M:%S", time.localtime(now))
         pid = os.getpid()
-        if pid != self._pid:
+        if pid != self._pid or self.as_child:
             role = "C"
         else:
             role = "S" if self.is_replica is not None and self.is_replica() else "M"

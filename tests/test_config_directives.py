@@ -203,16 +203,20 @@ def test_renames_belong_to_their_server():
         conn.close()
 
 
-def _startup(kind: str, args: Sequence[str]) -> Tuple[int, str]:
-    """Exit code and what a server that refuses to start prints (stderr, or the log
-    line of a file it cannot open, which redis-server logs on standard output)."""
+def _startup(kind: str, args: Sequence[str], log: str = "") -> Tuple[int, str, List[str]]:
+    """Exit code, standard error (a FATAL CONFIG FILE ERROR) and the "Fatal error"
+    lines of the log (standard output, or the file ``log``) without pid and time: a
+    file redis-server cannot open is logged, with the role "C"."""
     done = subprocess.run(server_argv(kind) + list(args), cwd=ROOT, capture_output=True,
                           timeout=30)
-    text = done.stderr.decode()
-    if "can't open config file" in done.stdout.decode() + text:
-        text = re.search(r"Fatal error, can't open config file .*",
-                         done.stdout.decode() + text).group(0)
-    return done.returncode, text
+    out = done.stdout.decode()
+    if log and os.path.exists(log):
+        with open(log) as handle:
+            out += handle.read()
+        os.unlink(log)
+    logged = [re.sub(r"^\d+:([A-Z]) \d\d \w+ \d{4} [\d:.]+ ", r"\1 ", line)
+              for line in out.splitlines() if "Fatal error" in line]
+    return done.returncode, done.stderr.decode(), logged
 
 
 def test_directive_errors_as_redis(tmp_path):
@@ -236,6 +240,8 @@ def test_directive_errors_as_redis(tmp_path):
         "badlog.conf": "logfile /nonexistent-dir/x.log\n",
         "inc_badlog.conf": "include %s\nhz 0 0\n" % (tmp_path / "badlog.conf"),
         "cluster_replica.conf": "cluster-enabled yes\nreplicaof 127.0.0.1 1\n",
+        "logged.conf": "logfile %s\ninclude %s\n" % (tmp_path / "x.log",
+                                                     tmp_path / "nowhere.conf"),
     }
     (tmp_path / "sub").mkdir()
     for name, text in files.items():
@@ -244,7 +250,7 @@ def test_directive_errors_as_redis(tmp_path):
         if name in ("inner.conf", "sub/deeper.conf"):
             continue
         args = [str(tmp_path / name)]
-        real, mini = (_startup(kind, args) for kind in KINDS)
+        real, mini = (_startup(kind, args, str(tmp_path / "x.log")) for kind in KINDS)
         assert mini == real, name
         assert real[0] == 1
 
@@ -255,9 +261,9 @@ def test_subcommand_rename_and_include_loop_are_refused(tmp_path):
     (tmp_path / "sub.conf").write_text("rename-command config|get x\n")
     loop = tmp_path / "loop.conf"
     loop.write_text("include %s\n" % loop)
-    code, text = _startup("miniredis", [str(tmp_path / "sub.conf")])
+    code, text, _ = _startup("miniredis", [str(tmp_path / "sub.conf")])
     assert code == 1 and "No such command in rename-command" in text
-    code, text = _startup("miniredis", [str(loop)])
+    code, text, _ = _startup("miniredis", [str(loop)])
     assert code == 1 and "Too many nested include directives" in text
 
 
