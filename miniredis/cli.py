@@ -403,9 +403,7 @@ def _fatal(config: Config, *messages: str, early: bool = False) -> int:
         logger = configured_logger(config)
         if early:
             logger.as_child = True
-    except OSError:                     # (a logfile it cannot open: say it here)
-        for message in messages:
-            print("miniredis: %s" % message, file=sys.stderr)
+    except OSError:     # (a logfile it cannot open: as Redis's serverLog, nothing)
         return 1
     for message in messages:
         logger("warning", message)
