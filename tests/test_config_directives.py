@@ -14,6 +14,7 @@ import glob
 import os
 import re
 import subprocess
+import time
 from typing import Any, List, Sequence, Tuple
 
 import pytest
@@ -118,24 +119,30 @@ def _renamed_session(kind: str, directory: str) -> Tuple[List[Any], bytes, bytes
 
 def _restart(kind: str, conf: str) -> Any:
     """Start again on the same file and AOF: ("refused", exit code, the log's reason)
-    or ("loaded", what a few reads answer)."""
+    or ("loaded", what a few reads answer). (Both servers listen before they load: a
+    refusal may come after the first connection.)"""
     port = free_port()
     proc = subprocess.Popen(server_argv(kind) + [conf, "--port", str(port)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    loaded = None
     try:
         wait_serving(proc, port, 20, kind)
-    except ServerExited:
-        out = proc.stdout.read().decode()
-        proc.stdout.close()
-        return "refused", proc.returncode, re.search(r"# (.*)", out.splitlines()[-1]).group(1)
-    try:
         conn = RawConnection(port)
+        deadline = time.time() + 20
+        while conn.call("PING").startswith(b"-LOADING") and time.time() < deadline:
+            time.sleep(0.02)
         loaded = [conn.call(*command) for command in
                   (("g2", "k2"), ("g2", "z"), ("lrange", "l", "0", "-1"), ("g2", "k"))]
         conn.close()
-    finally:
-        _stop(proc)
+    except (ServerExited, OSError):
+        pass
+    if loaded is None:
+        proc.wait(20)
+        out = proc.stdout.read().decode()
         proc.stdout.close()
+        return "refused", proc.returncode, re.search(r"# (.*)", out.splitlines()[-1]).group(1)
+    _stop(proc)
+    proc.stdout.close()
     return "loaded", loaded
 
 
