@@ -107,9 +107,16 @@ def spawn_tree(source: str, kind: str, redis_server: str) -> str:
     if kind == "redis":
         os.symlink(redis_server, server)
     else:
+        # (a config file without a bind line gets redis-server's default, "* -::*",
+        # where miniredis's own is 127.0.0.1: tests of non-local clients need it;
+        # options given after it still win)
         with open(server, "w") as handle:
-            handle.write('#!/bin/sh\nPYTHONPATH="%s" exec "%s" -m miniredis "$@"\n'
-                         % (ROOT, sys.executable))
+            handle.write('#!/bin/sh\nexport PYTHONPATH="%s"\n'
+                         'if [ -f "$1" ] && ! grep -qi "^ *bind " "$1"; then\n'
+                         '  conf="$1"; shift\n'
+                         '  exec "%s" -m miniredis "$conf" --bind "* -::*" "$@"\n'
+                         'fi\nexec "%s" -m miniredis "$@"\n'
+                         % (ROOT, sys.executable, sys.executable))
         os.chmod(server, 0o755)
     tools = os.path.dirname(os.path.realpath(redis_server))
     for tool in ("redis-cli", "redis-benchmark", "redis-check-aof", "redis-check-rdb"):

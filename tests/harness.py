@@ -351,13 +351,19 @@ class RedisProcess:
 
 def stop_process(proc: subprocess.Popen, directory: str) -> None:
     """Terminate a server process (killed if it lingers) and remove its directory."""
+    terminate(proc)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def terminate(proc: subprocess.Popen, wait: float = 5) -> None:
+    """Stop a server process: SIGTERM, then SIGKILL if it lingers."""
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(5)
+            proc.wait(wait)
         except subprocess.TimeoutExpired:
             proc.kill()
-    shutil.rmtree(directory, ignore_errors=True)
+            proc.wait()
 
 
 def redis_server_or_skip() -> str:

@@ -23,7 +23,7 @@ from miniredis.cli import build_config, parse_arguments
 from miniredis.server import Server
 from tests.harness import (ROOT, RawConnection, ServerExited, free_port, parse_raw,
                            redis_server_or_skip, server_argv, start_process,
-                           wait_serving)
+                           terminate, wait_serving)
 
 KINDS = ("redis", "miniredis")
 
@@ -65,15 +65,6 @@ def _start(kind: str, conf: str, *options: str) -> Tuple[subprocess.Popen, int]:
                          cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def _names(raw: bytes) -> List[bytes]:
     """The keys of a flat RESP2 map reply (COMMAND DOCS, LATENCY HISTOGRAM)."""
     items = parse_raw(raw)[1]
@@ -111,7 +102,7 @@ def _renamed_session(kind: str, directory: str) -> Tuple[List[Any], bytes, bytes
         replies.append([arg[1] for arg in entry[3][1]])
         conn.close()
     finally:
-        _stop(proc)
+        terminate(proc)
     aof = b"".join(open(path, "rb").read() for path in
                    sorted(glob.glob(os.path.join(directory, "appendonlydir", "*.incr.aof"))))
     return replies, re.sub(rb"\$13\r\n\d{13}\r\n", b"<ms>", aof), _restart(kind, conf)
@@ -141,7 +132,7 @@ def _restart(kind: str, conf: str) -> Any:
         out = proc.stdout.read().decode()
         proc.stdout.close()
         return "refused", proc.returncode, re.search(r"# (.*)", out.splitlines()[-1]).group(1)
-    _stop(proc)
+    terminate(proc)
     proc.stdout.close()
     return "loaded", loaded
 
@@ -187,7 +178,7 @@ def test_aof_of_renamed_commands_loads_again(tmp_path):
                 conn.call(*command)
             conn.close()
         finally:
-            _stop(proc)
+            terminate(proc)
         restarts.append(_restart(kind, str(conf)))
     assert restarts[0][0] == "loaded", restarts
     assert restarts[1] == restarts[0]
@@ -302,7 +293,7 @@ def test_include_as_redis(tmp_path):
                         [conn.call("fetch", "x"), conn.call("get", "x")[:30]])
             conn.close()
         finally:
-            _stop(proc)
+            terminate(proc)
     assert seen[1] == seen[0]
     assert parse_raw(seen[0][0])[1][1][1] == b"20"
 
@@ -328,7 +319,7 @@ def test_renames_survive_config_rewrite(tmp_path, kind):
             assert conn.call("cfg", "rewrite") == b"+OK\r\n"
             conn.close()
         finally:
-            _stop(proc)
+            terminate(proc)
     text = conf.read_text()
     assert text.startswith("rename-command config cfg\ninclude ")
     assert "\nhz 20\n" in text
@@ -371,7 +362,7 @@ def test_module_and_sentinel_lines_as_redis(tmp_path):
             assert conn.call("CONFIG", "GET", "hz") == b"*2\r\n$2\r\nhz\r\n$1\r\n7\r\n"
             conn.close()
         finally:
-            _stop(proc)
+            terminate(proc)
 
 
 USER_LINES = [
@@ -406,7 +397,7 @@ def _user_outcome(kind: str, text: str, directory: str) -> Any:
         served = (conn.call("ACL", "LIST"), conn.call("AUTH", "bob", "a b"))
         conn.close()
     finally:
-        _stop(proc)
+        terminate(proc)
         proc.stdout.close()
         proc.stderr.close()
     return served
@@ -488,7 +479,7 @@ def _random_start(kind: str, text: str, directory: str) -> Any:
         read = [conn.call("AUTH", "a b")] + [conn.call(*command) for command in READINGS]
         conn.close()
     finally:
-        _stop(proc)
+        terminate(proc)
         proc.stdout.close()
     return "served", [reply.replace(directory.encode(), b"{d}") for reply in read]
 
