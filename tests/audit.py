@@ -345,17 +345,17 @@ def replicated(conn: RawConnection) -> List[bytes]:
 
 
 @contextmanager
-def own_pair(prefix: str) -> Iterator[Dict[str, int]]:
+def own_pair(prefix: str, extra: Sequence[str] = ()) -> Iterator[Dict[str, int]]:
     """A redis-server and a miniredis process for one audit alone (its cases change
-    users, settings or a Lua state that the session's servers must not keep): their
-    ports by name."""
-    real = RedisProcess(redis_server_or_skip())
+    users, settings or a Lua state that the session's servers must not keep), both
+    started with the options ``extra`` too: their ports by name."""
+    real = RedisProcess(redis_server_or_skip(), extra)
     directory = tempfile.mkdtemp(prefix=prefix)
     try:
         proc, port = start_process(
             lambda port: [sys.executable, "-m", "miniredis", "--port", str(port), "--dir",
                           directory, "--save", "", "--appendonly", "no",
-                          "--enable-debug-command", "yes"],
+                          "--enable-debug-command", "yes", *extra],
             what="miniredis", cwd=ROOT, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
     except BaseException:

@@ -344,6 +344,13 @@ def _resolve(cmd: Optional[Command], args: List[bytes]) -> Command:
     return cmd
 
 
+def own_name(client: Any, args: List[bytes]) -> str:
+    """The name Redis's errors give the running command (``cmd->fullname``): its own,
+    whatever rename-command called it."""
+    cmd = client.state.names.lookup(args[0])
+    return cmd.fullname if cmd is not None else errors.c_text(args[0]).lower()
+
+
 def unknown_command_message(args: List[bytes]) -> str:
     """Redis's text: the name, then quoted arguments until 128 characters are shown."""
     shown = ""

@@ -32,7 +32,7 @@ from ..protocol import OK, Map
 from ..evict import stamps_count
 from ..longdouble import format_long_double, overflows, parse_long_double, to_extended
 from ..notify import notify
-from . import command, lookup
+from . import command, lookup, own_name
 from .keys import parse_cursor, parse_scan_options
 
 
@@ -198,7 +198,7 @@ def parse_scan(args: List[bytes]) -> Tuple[Any, int]:
 # -- setting and getting ------------------------------------------------------------------
 def _set_pairs(client, args: List[bytes]) -> int:
     if len(args) % 2:
-        raise CommandError(errors.WRONG_ARITY.format(args[0].decode(errors="replace").lower()))
+        raise CommandError(errors.WRONG_ARITY.format(own_name(client, args)))
     key = args[1]
     value = get_hash(client, key)
     if value is None or value.__class__ is PackedHash:

@@ -15,7 +15,7 @@ from ..datatypes.names import encoding_of, marked, private_integer, type_name
 from ..keyspace import Database
 from ..protocol import OK, Simple
 from ..notify import notify
-from . import command, container
+from . import command, container, own_name
 from .transactions import db_replaced
 
 
@@ -324,7 +324,7 @@ def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
     if flags & _GT and flags & _LT:
         raise CommandError(errors.GT_AND_LT)
     amount = parse_int(args[2])  # Redis reads the options first, then the time
-    name = args[0].decode("latin-1").lower()
+    name = own_name(client, args)
     # C's LLONG_MIN / 1000 truncates toward zero: the bounds are symmetric.
     if unit_ms == 1000 and not -(LLONG_MAX // 1000) <= amount <= LLONG_MAX // 1000:
         raise CommandError(errors.INVALID_EXPIRE.format(name))

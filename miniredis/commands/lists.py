@@ -20,7 +20,7 @@ from ..protocol import (BULK_HEADS, CRLF, NULL_ARRAY, OK, Bulks, UniformBulks,
 from ..evict import stamps_count
 from ..notify import notify
 from . import (OWN_LOOP_ARGS, OWN_LOOP_ITEMS, command, count_accesses, lookup,
-               numkeys_positions, one_key_run_end)
+               numkeys_positions, one_key_run_end, own_name)
 
 _WHERE = {b"left": True, b"right": False}
 
@@ -98,7 +98,7 @@ def pop_elements(client, key: bytes, values: PackedList, left: bool, count: int,
 
 def _pop(client, args: List[bytes], left: bool):
     if len(args) > 3:
-        raise CommandError(errors.WRONG_ARITY.format(args[0].decode(errors="replace").lower()))
+        raise CommandError(errors.WRONG_ARITY.format(own_name(client, args)))
     key = args[1]
     count = None
     if len(args) == 3:

@@ -9,7 +9,7 @@ from .. import errors
 from ..args import parse_int, to_int
 from ..datatypes.zset import ZSet
 from ..errors import CommandError
-from . import command, numkeys_positions
+from . import command, numkeys_positions, own_name
 from .zset_args import _parse_score
 from .zsets import _pairs, _store
 
@@ -43,7 +43,7 @@ def _set_operation(client, args: List[bytes], numkeys_at: int, op: str, store: b
                    card_only: bool = False) -> Any:
     """zunionInterDiffGenericCommand: numkeys, key types, options, then the result
     (a dict member -> score, or the cardinality for ZINTERCARD)."""
-    name = args[0].decode("latin-1").lower()
+    name = own_name(client, args)
     setnum = parse_int(args[numkeys_at])
     if setnum < 1:
         raise CommandError(errors.ZSET_NEED_KEYS.format(name))

@@ -25,7 +25,7 @@ from ..errors import CommandError
 from ..protocol import NULL_ARRAY, Bulks, Double
 from ..evict import stamps_count
 from ..notify import notify
-from . import command, lookup
+from . import command, lookup, own_name
 from .keys import parse_cursor, parse_scan_options
 from .zset_args import _lex_range, _parse_score, _score_range, _score_range_empty
 
@@ -332,7 +332,7 @@ def zmscore(client, args: List[bytes]):
 def _rank(client, args: List[bytes], reverse: bool):
     # WITHSCORE is Redis 7.2's addition: [rank, score], or a null array when missing.
     if len(args) > 4:
-        raise CommandError(errors.WRONG_ARITY.format(args[0].decode("latin-1").lower()))
+        raise CommandError(errors.WRONG_ARITY.format(own_name(client, args)))
     with_score = False
     if len(args) == 4:
         if args[3].lower() != b"withscore":
