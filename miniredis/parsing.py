@@ -43,7 +43,7 @@ _list, _iter, _map, _all = list, iter, map, all
 _exhaust = deque(maxlen=0).extend     # consumes an iterator in C, keeping nothing
 _pack = hiredis.pack_command
 # Commands that may authenticate a client (and so lift the limits before AUTH).
-_AUTHENTICATING = (b"auth", b"hello")
+_AUTHENTICATING = ("auth", "hello")
 
 
 def _canonical(buf: bytes, pos: int, requests: List[List[bytes]], first: int) -> bool:
@@ -203,7 +203,9 @@ class RequestParser:
                     pos = newline + 1
                 if request:
                     requests.append(request)
-                    if request[0].lower() in _AUTHENTICATING:
+                    cmd = self.state.names.lookup(request[0])  # (renamed or not)
+                    if cmd is not None and cmd.parent is None and \
+                            cmd.name in _AUTHENTICATING:
                         break   # its success would lift the limits for what follows
         except ProtocolError as exc:
             return requests, str(exc)

@@ -21,7 +21,7 @@ import pytest
 
 from miniredis.cli import build_config, parse_arguments
 from miniredis.server import Server
-from tests.harness import (ROOT, RawConnection, ServerExited, free_port, parse_raw,
+from tests.harness import (RawConnection, ServerExited, free_port, parse_raw,
                            redis_server_or_skip, server_argv, start_process,
                            terminate, wait_serving)
 
@@ -62,7 +62,8 @@ SAME = [
 def _start(kind: str, conf: str, *options: str) -> Tuple[subprocess.Popen, int]:
     return start_process(lambda port: server_argv(kind) + [conf, "--port", str(port),
                                                            *options],
-                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         cwd=os.path.dirname(conf), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
 
 
 def _names(raw: bytes) -> List[bytes]:
@@ -113,7 +114,7 @@ def _restart(kind: str, conf: str) -> Any:
     or ("loaded", what a few reads answer). (Both servers listen before they load: a
     refusal may come after the first connection.)"""
     port = free_port()
-    proc = subprocess.Popen(server_argv(kind) + [conf, "--port", str(port)], cwd=ROOT,
+    proc = subprocess.Popen(server_argv(kind) + [conf, "--port", str(port)], cwd=os.path.dirname(conf),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     loaded = None
     try:
@@ -164,8 +165,10 @@ def test_aof_of_renamed_commands_loads_again(tmp_path):
     redis_server_or_skip()
     restarts = []
     for kind in KINDS:
-        conf = tmp_path / ("%s.conf" % kind)
+        # (the file in the server's own directory: it runs there, and a directory
+        # named "miniredis" beside it would shadow the package)
         (tmp_path / kind).mkdir()
+        conf = tmp_path / kind / "r.conf"
         conf.write_text("rename-command get g2\nrename-command incr up\n"
                         "rename-command rpush rp\nappendonly yes\nappendfsync always\n"
                         "dir %s\n" % (tmp_path / kind))
@@ -205,7 +208,7 @@ def _startup(kind: str, args: Sequence[str], log: str = "") -> Tuple[int, str, L
     """Exit code, standard error (a FATAL CONFIG FILE ERROR) and the "Fatal error"
     lines of the log (standard output, or the file ``log``) without pid and time: a
     file redis-server cannot open is logged, with the role "C"."""
-    done = subprocess.run(server_argv(kind) + list(args), cwd=ROOT, capture_output=True,
+    done = subprocess.run(server_argv(kind) + list(args), cwd=os.path.dirname(args[0]), capture_output=True,
                           timeout=30)
     out = done.stdout.decode()
     if log and os.path.exists(log):
@@ -328,7 +331,7 @@ def test_renames_survive_config_rewrite(tmp_path, kind):
 def _log_warnings(kind: str, args: Sequence[str]) -> Tuple[int, List[str]]:
     """Exit code and the module warnings a start that fails after reading its file
     logs (standard output), without their pid/time prefix; or its FATAL text."""
-    done = subprocess.run(server_argv(kind) + list(args), cwd=ROOT, capture_output=True,
+    done = subprocess.run(server_argv(kind) + list(args), cwd=os.path.dirname(args[0]), capture_output=True,
                           timeout=30)
     warnings = [line.split(" # ", 1)[1] for line in done.stdout.decode().splitlines()
                 if " # " in line and "odule" in line]
@@ -380,7 +383,7 @@ def _user_outcome(kind: str, text: str, directory: str) -> Any:
     with open(conf, "w") as handle:
         handle.write(text + "\n")
     port = free_port()
-    proc = subprocess.Popen(server_argv(kind) + [conf, "--port", str(port)], cwd=ROOT,
+    proc = subprocess.Popen(server_argv(kind) + [conf, "--port", str(port)], cwd=directory,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_serving(proc, port, 20, kind)
@@ -409,9 +412,11 @@ def test_user_lines_as_redis(tmp_path):
     unknown commands when the users load (logged, then "Critical error while loading
     ACLs"); quoted rules keep their spaces."""
     redis_server_or_skip()
+    for kind in KINDS:
+        (tmp_path / kind).mkdir()
     for text in USER_LINES:
-        assert _user_outcome("miniredis", text, str(tmp_path)) == \
-            _user_outcome("redis", text, str(tmp_path)), text
+        assert _user_outcome("miniredis", text, str(tmp_path / "miniredis")) == \
+            _user_outcome("redis", text, str(tmp_path / "redis")), text
 
 
 # Lines a random config file is made of ({d}: the test's directory). Not "user bob on
@@ -507,3 +512,25 @@ def test_random_config_files_as_redis(tmp_path):
             directory.mkdir(exist_ok=True)
             outcomes.append(_random_start(kind, text, str(directory)))
         assert outcomes[1] == outcomes[0], "MINIREDIS_AUDIT_SEED=%d: %r" % (seed, text)
+
+
+def test_renamed_auth_lifts_the_limits_for_what_follows(tmp_path):
+    """An unauthenticated client is held to small requests until AUTH succeeds, also
+    when AUTH goes by another name: the request after it in the same read is parsed
+    with the limits lifted."""
+    redis_server_or_skip()
+    conf = tmp_path / "auth.conf"
+    conf.write_text("requirepass pw\nrename-command auth a2\nsave \"\"\n")
+    payload = (b"*2\r\n$2\r\na2\r\n$2\r\npw\r\n" +
+               b"*12\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n" + b"$1\r\nx\r\n" * 10)
+    seen = []
+    for kind in KINDS:
+        proc, port = _start(kind, str(conf))
+        try:
+            conn = RawConnection(port)
+            conn.send_raw(payload)
+            seen.append([conn.read_raw(), conn.read_raw()])
+            conn.close()
+        finally:
+            terminate(proc)
+    assert seen[1] == seen[0] == [b"+OK\r\n", b":10\r\n"]
