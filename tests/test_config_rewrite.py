@@ -11,6 +11,7 @@ servers with the same values.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import stat
@@ -31,6 +32,19 @@ from tests.harness import RawConnection, free_port, parse_raw, redis_server_or_s
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+_WORKING: List[str] = []
+
+
+def _working_directory() -> str:
+    """Where every ConfServer of this process runs: one directory, so that both servers
+    of a comparison write the same default dir, and not the checkout (a server without
+    a dir line saves its dump.rdb there when it stops)."""
+    if not _WORKING:
+        _WORKING.append(tempfile.mkdtemp(prefix="cfgrw-cwd-"))
+        atexit.register(shutil.rmtree, _WORKING[0], True)
+    return _WORKING[0]
+
+
 class ConfServer:
     """redis-server or ``python -m miniredis`` started from a config file."""
 
@@ -42,7 +56,8 @@ class ConfServer:
             argv = [redis_server_or_skip(), conf]
         else:
             argv = [sys.executable, "-m", "miniredis", conf]
-        self.proc = subprocess.Popen(argv + ["--port", str(self.port), *options], cwd=ROOT,
+        self.proc = subprocess.Popen(argv + ["--port", str(self.port), *options],
+                                     cwd=_working_directory(),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_serving(self.proc, self.port, 20, kind)
         self.conn = RawConnection(self.port)
