@@ -204,10 +204,11 @@ def test_renames_belong_to_their_server():
         conn.close()
 
 
-def _startup(kind: str, args: Sequence[str], log: str = "") -> Tuple[int, str, List[str]]:
-    """Exit code, standard error (a FATAL CONFIG FILE ERROR) and the "Fatal error"
-    lines of the log (standard output, or the file ``log``) without pid and time: a
-    file redis-server cannot open is logged, with the role "C"."""
+def _startup(kind: str, args: Sequence[str], log: str = "",
+             told: Sequence[str] = ("Fatal error",)) -> Tuple[int, str, List[str]]:
+    """Exit code, standard error (a FATAL CONFIG FILE ERROR) and the log lines (standard
+    output, or the file ``log``) holding one of ``told``, without pid and time: a file
+    redis-server cannot open is logged, with the role "C"."""
     done = subprocess.run(server_argv(kind) + list(args), cwd=os.path.dirname(args[0]), capture_output=True,
                           timeout=30)
     out = done.stdout.decode()
@@ -216,7 +217,7 @@ def _startup(kind: str, args: Sequence[str], log: str = "") -> Tuple[int, str, L
             out += handle.read()
         os.unlink(log)
     logged = [re.sub(r"^\d+:([A-Z]) \d\d \w+ \d{4} [\d:.]+ ", r"\1 ", line)
-              for line in out.splitlines() if "Fatal error" in line]
+              for line in out.splitlines() if any(word in line for word in told)]
     return done.returncode, done.stderr.decode(), logged
 
 
@@ -328,16 +329,6 @@ def test_renames_survive_config_rewrite(tmp_path, kind):
     assert "\nhz 20\n" in text
 
 
-def _log_warnings(kind: str, args: Sequence[str]) -> Tuple[int, List[str]]:
-    """Exit code and the module warnings a start that fails after reading its file
-    logs (standard output), without their pid/time prefix; or its FATAL text."""
-    done = subprocess.run(server_argv(kind) + list(args), cwd=os.path.dirname(args[0]), capture_output=True,
-                          timeout=30)
-    warnings = [line.split(" # ", 1)[1] for line in done.stdout.decode().splitlines()
-                if " # " in line and "odule" in line]
-    return done.returncode, warnings or [done.stderr.decode()]
-
-
 def test_module_and_sentinel_lines_as_redis(tmp_path):
     """No module loads here: a loadmodule line fails as Redis's fails on a file it
     cannot open or execute, module parameters without their module abort the start,
@@ -352,8 +343,8 @@ def test_module_and_sentinel_lines_as_redis(tmp_path):
     for number, text in enumerate(lines):
         conf = tmp_path / ("%d.conf" % number)
         conf.write_text("%s\n" % text)
-        real, mini = (_log_warnings(kind, [str(conf), "--port", str(free_port())])
-                      for kind in KINDS)
+        real, mini = (_startup(kind, [str(conf), "--port", str(free_port())],
+                               told=("odule",)) for kind in KINDS)
         assert mini == real, text
         assert real[0] == 1
     conf = tmp_path / "lone.conf"
@@ -376,36 +367,6 @@ USER_LINES = [
 ]
 
 
-def _user_outcome(kind: str, text: str, directory: str) -> Any:
-    """A start on ``text``: refused (exit code, FATAL text or the logged ACL lines),
-    or served (ACL LIST, and whether "a b" is bob's password)."""
-    conf = os.path.join(directory, "%s.conf" % kind)
-    with open(conf, "w") as handle:
-        handle.write(text + "\n")
-    port = free_port()
-    proc = subprocess.Popen(server_argv(kind) + [conf, "--port", str(port)], cwd=directory,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        wait_serving(proc, port, 20, kind)
-    except ServerExited:
-        logged = [line.split(" # ", 1)[1] for line in proc.stdout.read().decode().splitlines()
-                  if " # " in line and ("ACL" in line or "user" in line)]
-        return proc.returncode, proc.stderr.read().decode(), logged
-    finally:
-        if proc.poll() is not None:
-            proc.stdout.close()
-            proc.stderr.close()
-    try:
-        conn = RawConnection(port)
-        served = (conn.call("ACL", "LIST"), conn.call("AUTH", "bob", "a b"))
-        conn.close()
-    finally:
-        terminate(proc)
-        proc.stdout.close()
-        proc.stderr.close()
-    return served
-
-
 def test_user_lines_as_redis(tmp_path):
     """"user" lines are checked where they stand (a duplicate, a bad rule, an unbalanced
     selector: Redis's FATAL CONFIG FILE ERROR, naming the word it names), rules with
@@ -415,8 +376,11 @@ def test_user_lines_as_redis(tmp_path):
     for kind in KINDS:
         (tmp_path / kind).mkdir()
     for text in USER_LINES:
-        assert _user_outcome("miniredis", text, str(tmp_path / "miniredis")) == \
-            _user_outcome("redis", text, str(tmp_path / "redis")), text
+        # (served: ACL LIST, and whether "a b" is bob's password)
+        outcomes = [_random_start(kind, text + "\n", str(tmp_path / kind),
+                                  [("ACL", "LIST"), ("AUTH", "bob", "a b")])
+                    for kind in KINDS]
+        assert outcomes[1] == outcomes[0], text
 
 
 # Lines a random config file is made of ({d}: the test's directory). Not "user bob on
@@ -455,7 +419,11 @@ READINGS = [("CONFIG", "GET", name) for name in
 TOLD = ("Fatal error", "odule", "ACL", "Spaces not allowed", "Critical error", "aclfile")
 
 
-def _random_start(kind: str, text: str, directory: str) -> Any:
+def _random_start(kind: str, text: str, directory: str,
+                  readings: Sequence[Any] = (("AUTH", "a b"),) + tuple(READINGS)) -> Any:
+    """A start on the config file ``text`` in ``directory``: ("refused", exit code,
+    standard error, the log lines that say why) or ("served", what ``readings``
+    answer, the directory's name masked)."""
     conf = os.path.join(directory, "r.conf")
     with open(conf, "wb") as handle:
         handle.write(text.encode("utf-8", "surrogateescape"))
@@ -481,7 +449,7 @@ def _random_start(kind: str, text: str, directory: str) -> Any:
         return "refused", proc.returncode, err, told
     try:
         conn = RawConnection(port)
-        read = [conn.call("AUTH", "a b")] + [conn.call(*command) for command in READINGS]
+        read = [conn.call(*command) for command in readings]
         conn.close()
     finally:
         terminate(proc)

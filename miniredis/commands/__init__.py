@@ -269,6 +269,18 @@ class CommandNames:
                 return None
         return cmd
 
+    def command_of(self, args: List[bytes]) -> Optional[Command]:
+        """lookupCommand: the command ``args`` runs (a container's subcommand, the
+        form run without one), or None -- an unknown subcommand is no command."""
+        cmd = self.lookup(args[0])
+        if cmd is None:
+            return None
+        if len(args) == 1 or not cmd.subcommands:
+            if cmd.handler is None:
+                return _BARE.get(cmd.name.encode(), cmd)
+            return cmd
+        return cmd.subcommands.get(args[1].lower())
+
     def commands(self) -> List[Command]:
         """Every top-level command this server knows, in table order."""
         return list(self.by_name.values())

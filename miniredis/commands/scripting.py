@@ -28,7 +28,7 @@ from ..histogram import record as record_latency
 from ..scripting.lua import LuaEngine, Rand48, ScriptError
 from ..scripting.ldb import Debugger
 from ..protocol import OK, RESP2, RESP3, Raw
-from . import _BARE, Command, command, container
+from . import Command, command, container
 from .connection import REDIS_VERSION, help_reply
 from ..persistence import begin_unit, end_unit
 from ..security.acl import acl_check_script_call
@@ -114,7 +114,7 @@ class Scripting:
 
     def _acl_check_cmd(self, argv: List[bytes]) -> Optional[bool]:
         """redis.acl_check_cmd: may the running script's caller run ``argv``?"""
-        cmd = _script_lookup(self.state, argv)
+        cmd = self.state.names.command_of(argv)
         if cmd is None:
             return None
         run = self.running
@@ -240,7 +240,7 @@ class Scripting:
         ldb = engine.ldb
         if ldb is not None:
             ldb.log_command(argv)
-        cmd = _script_lookup(self.state, argv)
+        cmd = self.state.names.command_of(argv)
         if cmd is None:
             return self._refuse(client, None, errors.SCRIPT_UNKNOWN_COMMAND)
         if not cmd.arity_ok(len(argv)):
@@ -395,18 +395,6 @@ def _scripting(state: "ServerState") -> Scripting:
     if scripting is None:
         scripting = state.scripting = Scripting(state)
     return scripting
-
-
-def _script_lookup(state: "ServerState", args: List[bytes]) -> Optional[Command]:
-    """The command a script names (lookupCommand: a container's subcommand or None)."""
-    cmd = state.names.lookup(args[0])
-    if cmd is None:
-        return None
-    if len(args) == 1 or not cmd.subcommands:
-        if cmd.handler is None:
-            return _BARE.get(cmd.name.encode(), cmd)
-        return cmd
-    return cmd.subcommands.get(args[1].lower())
 
 
 def _parse_shebang(body: bytes) -> Tuple[bool, bool, int]:

@@ -132,7 +132,7 @@ class Loader:
                 self.state.log("notice", "Reading the remaining AOF tail...")
         in_multi_since = -1
         batch: List[List[bytes]] = []
-        lookup = self.state.names.lookup     # (rename-command)
+        command_of = self.state.names.command_of     # (lookupCommand; rename-command)
         try:
             while pos < size:
                 if data[pos] == 35:  # '#': an annotation line (aof-timestamp-enabled)
@@ -142,10 +142,7 @@ class Loader:
                     pos = end + 1
                     continue
                 args, after = _parse_command(data, pos)
-                cmd = lookup(args[0])
-                if cmd is not None and cmd.subcommands and len(args) > 1:
-                    # (lookupCommand: an unknown subcommand is no command)
-                    cmd = cmd.subcommands.get(args[1].lower())
+                cmd = command_of(args)
                 if cmd is None:
                     raise AOFLoadError("Unknown command '%s' reading the append only file %s"
                                        % (c_text(args[0]), name))

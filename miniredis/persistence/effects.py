@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple
 
 from ..datatypes.stream import Stream, format_id
 from ..protocol import NULL_ARRAY
+from ..commands import own_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..connection import Client
@@ -34,13 +35,6 @@ def effect(*names: str) -> Callable[[EffectFunction], EffectFunction]:
             EFFECTS[name] = function
         return function
     return register
-
-
-def _named(client: "Client", args: List[bytes]) -> str:
-    """The original name of the command ``args`` ran, whatever rename-command called
-    it (Redis tells these effects apart by the command, not by its name)."""
-    cmd = client.state.names.lookup(args[0])
-    return cmd.name if cmd is not None else ""
 
 
 def _restate_string(db: "Database", key: bytes) -> List[List[Any]]:
@@ -111,7 +105,7 @@ def _expire_effect(client: "Client", args: List[bytes], reply: Any) -> List[List
     db = client.db
     if key not in db.data:
         return _deleted_by_expiry(client, key)
-    if _named(client, args) == "pexpireat":
+    if own_name(client, args) == "pexpireat":
         return [args]
     # As Redis: PEXPIREAT and the absolute deadline, the options (NX, GT...) kept.
     return [[b"PEXPIREAT", key, db.expires[key]] + list(args[3:])]
@@ -147,7 +141,7 @@ def _getdel_effect(client: "Client", args: List[bytes], reply: Any) -> List[List
 def _bpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
     if not isinstance(reply, list):
         return []
-    name = b"LPOP" if _named(client, args) == "blpop" else b"RPOP"
+    name = b"LPOP" if own_name(client, args) == "blpop" else b"RPOP"
     return [[name, reply[0]]]
 
 
@@ -187,7 +181,7 @@ def _lmpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[
 def _bzpop_effect(client: "Client", args: List[bytes], reply: Any) -> List[List[Any]]:
     if not isinstance(reply, list):
         return []
-    name = b"ZPOPMIN" if _named(client, args) == "bzpopmin" else b"ZPOPMAX"
+    name = b"ZPOPMIN" if own_name(client, args) == "bzpopmin" else b"ZPOPMAX"
     return [[name, reply[0]]]
 
 
