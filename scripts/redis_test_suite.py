@@ -125,13 +125,18 @@ def spawn_tree(source: str, kind: str, redis_server: str) -> str:
     return tree
 
 
+def _skips() -> List[str]:
+    """runtest's --skiptest arguments for the tests --skiptest named."""
+    return [arg for name in _skip_tests for arg in ("--skiptest", name)]
+
+
 def run_spawned(tree: str, unit: str, timeout: float,
                 with_debug: bool, with_repl: bool) -> Tuple[Dict[str, str], str]:
     """Run one unit in spawn mode in ``tree`` (see :func:`spawn_tree`)."""
     tags = [] if with_repl else ["--tags", DENY_TAGS_WITH_DEBUG if with_debug else DENY_TAGS]
     runner = subprocess.Popen(
         ["./runtest", "--single", unit, "--clients", "1", "--baseport", str(_base_port()),
-         *tags], cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+         *tags, *_skips()], cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         errors="replace", start_new_session=True)
     kind = "redis" if os.path.basename(tree).startswith("suite-tree-redis") else "mini"
     return _results(runner, timeout, "%s.%s" % (unit, kind))
@@ -139,6 +144,9 @@ def run_spawned(tree: str, unit: str, timeout: float,
 
 # --logs: where runtest's output goes, one file per unit and server (None: nowhere).
 _log_dir: Optional[str] = None
+# --skiptest: tests not to run (a test that ends its unit in an exception hides the
+# ones after it).
+_skip_tests: List[str] = []
 
 
 def _results(runner: subprocess.Popen, timeout: float,
@@ -187,7 +195,7 @@ def run_unit(source: str, unit: str, kind: str, redis_server: str,
             "--tags", DENY_TAGS_WITH_DEBUG if with_debug else DENY_TAGS]
         runner = subprocess.Popen(
             ["./runtest", "--host", "127.0.0.1", "--port", str(port), "--single", unit,
-             "--baseport", str(_base_port()), *RUNTEST_FLAGS, *tags],
+             "--baseport", str(_base_port()), *RUNTEST_FLAGS, *tags, *_skips()],
             cwd=source, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", start_new_session=True)
         results, status = _results(runner, timeout, "%s.%s" % (unit, kind))
@@ -231,8 +239,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                              "commands propagated)")
     parser.add_argument("--logs", metavar="DIR",
                         help="keep runtest's output, one file per unit and server")
+    parser.add_argument("--skiptest", action="append", default=[], metavar="NAME",
+                        help="a test not to run (runtest's --skiptest; repeatable)")
     args = parser.parse_args(argv)
     global _log_dir
+    _skip_tests[:] = args.skiptest
     if args.logs:
         os.makedirs(args.logs, exist_ok=True)
         _log_dir = args.logs

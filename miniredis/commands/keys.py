@@ -16,6 +16,7 @@ from ..keyspace import Database
 from ..protocol import OK, Simple
 from ..notify import notify
 from . import command, container, own_name
+from .connection import help_reply
 from .transactions import db_replaced
 
 
@@ -440,7 +441,6 @@ container("object", -2, group="generic", since="2.2.3",
           summary="A container for object introspection commands.")
 
 _OBJECT_HELP = [
-    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "ENCODING <key>",
     "    Return the kind of internal representation used in order to store the value",
     "    associated with a <key>.",
@@ -453,8 +453,6 @@ _OBJECT_HELP = [
     "REFCOUNT <key>",
     "    Return the number of references of the value associated with the specified",
     "    <key>.",
-    "HELP",
-    "    Prints this help.",
 ]
 
 
@@ -525,4 +523,4 @@ def object_freq(client, args: List[bytes]):
 @command("object|help", 2, "loading stale", group="generic", since="6.2.0",
          summary="Returns helpful text about the different subcommands.")
 def object_help(client, args: List[bytes]):
-    return [Simple(line) for line in _OBJECT_HELP]
+    return help_reply(args, _OBJECT_HELP)
