@@ -31,10 +31,48 @@ from tests.audit import (DEFAULT_ENCODINGS, LIVE, RESTORED, SETTINGS, SETUPS,
                          SMALL_ENCODINGS, configure, expiry_paused, key_commands, observe,
                          own_pair, prepare,
                          random_cases, replicated, untimed)
-from tests.harness import RawConnection
+from tests.harness import RawConnection, replies_until
+
+class _Signals:
+    """Who hears that a case modified a key (Redis's signalModifiedKey): a client
+    tracking every key in broadcast mode (its invalidations, gathered per event-loop
+    turn) and one client WATCHing each of ``k`` and ``k2`` (whether EXEC aborts)."""
+
+    def __init__(self, port: int) -> None:
+        self.tracker = RawConnection(port)
+        self.tracker.call("HELLO", "3")
+        self.tracker.call("CLIENT", "TRACKING", "ON", "BCAST")
+        self.watchers = [RawConnection(port) for _ in WATCHED]
+        for watcher in self.watchers:
+            watcher.call("SELECT", "9")
+
+    def start(self) -> None:
+        """Forget the set-up's invalidations; watch the keys as they are now."""
+        self._heard()
+        for watcher, key in zip(self.watchers, WATCHED):
+            watcher.call("WATCH", key)
+
+    def _heard(self) -> List[bytes]:
+        self.tracker.send("PING", "signals-heard")
+        return replies_until(self.tracker, b"signals-heard")
+
+    def read(self) -> Dict[str, Any]:
+        """The invalidations since :meth:`start`, and the watches a case broke."""
+        touched = [watcher.call("MULTI") and watcher.call("EXEC") == b"*-1\r\n"
+                   for watcher in self.watchers]
+        return {"invalidations": self._heard(), "watches broken": touched}
+
+    def close(self) -> None:
+        for each in [self.tracker] + self.watchers:
+            each.close()
+
+
+WATCHED = ("k", "k2")
+
 
 def _traces(port: int, cases: Sequence[Any], original: Dict[str, str] = {}) -> List[Any]:
     conn, events, conn3 = RawConnection(port), RawConnection(port), RawConnection(port)
+    signals = _Signals(port)
     try:
         conn.call("SELECT", "9")
         conn3.call("HELLO", "3")
@@ -43,6 +81,7 @@ def _traces(port: int, cases: Sequence[Any], original: Dict[str, str] = {}) -> L
         out = []
         for kind, other, args, way in cases:
             dirty = prepare(conn, events, kind, other, way.startswith("script"))
+            signals.start()
             runner = conn3 if way.endswith("3") else conn
             if way.startswith("transaction"):
                 # (MULTI's reply, then the queued one, then EXEC's)
@@ -58,12 +97,13 @@ def _traces(port: int, cases: Sequence[Any], original: Dict[str, str] = {}) -> L
             if args[0] == "multi" and not way.startswith("transaction"):
                 runner.call("DISCARD")
             runner.call("SELECT", "9")    # (a SELECT or MOVE among the cases)
-            out.append(dict(observe(conn, events, dirty), reply=reply))
+            out.append(dict(observe(conn, events, dirty), reply=reply, **signals.read()))
         return out
     finally:
         conn.close()
         conn3.close()
         events.close()
+        signals.close()
 
 
 # A hash table's order follows Redis's random hash seed. Where one is read, replies
@@ -132,7 +172,8 @@ def _compare(seed: int, cases: Sequence[Any], want: List[Any], got: List[Any],
 _KEPT_NAMES = {"set", "rpush", "hset", "sadd", "zadd", "xadd", "xgroup", "xreadgroup",
                "xclaim", "pexpire", "pexpireat", "select", "flushall", "multi", "exec",
                "discard", "eval", "config", "debug", "hello", "info", "publish",
-               "psubscribe", "pttl", "object", "xinfo", "script", "ping", "function"}
+               "psubscribe", "pttl", "object", "xinfo", "script", "ping", "function",
+               "client", "watch"}
 
 
 def test_key_commands_under_renames(differ):

@@ -121,8 +121,9 @@ def hello(client, args: List[bytes]):
             client.name = name.decode("utf-8", "surrogateescape") or None
             i += 2
         else:
-            raise CommandError("ERR Syntax error in HELLO option '%s'"
-                               % args[i].decode("utf-8", "surrogateescape"))
+            # (Redis formats the option as a C string: up to its first NUL)
+            raise CommandError("ERR Syntax error in HELLO option '%s'" % args[i].split(
+                b"\0", 1)[0].decode("utf-8", "surrogateescape"))
     if not client.authenticated:
         raise CommandError(
             "NOAUTH HELLO must be called with the client already authenticated, otherwise "
