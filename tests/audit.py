@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
 
 import redis
 
@@ -333,6 +333,45 @@ def observe(conn: RawConnection, events: RawConnection, dirty: int,
     return {"counts": counts, "commandstats": calls, "errorstats": errors,
             "ttl kinds": ttls, "OBJECT FREQ": freqs, "DEBUG DIGEST": digest,
             "events": published, "streams": groups}
+
+
+# The keys whose WATCHes Signals reads.
+WATCHED = ("k", "k2")
+
+
+class Signals:
+    """Who hears that a case modified a key (Redis's signalModifiedKey): a client
+    tracking every key in broadcast mode (its invalidations, gathered per event-loop
+    turn) and one client WATCHing each of ``k`` and ``k2`` (whether EXEC aborts)."""
+
+    def __init__(self, port: int,
+                 connect: Callable[[int], RawConnection] = RawConnection) -> None:
+        self.tracker = connect(port)
+        self.tracker.call("HELLO", "3")
+        self.tracker.call("CLIENT", "TRACKING", "ON", "BCAST")
+        self.watchers = [connect(port) for _ in WATCHED]
+        for watcher in self.watchers:
+            watcher.call("SELECT", "9")
+
+    def start(self) -> None:
+        """Forget the set-up's invalidations; watch the keys as they are now."""
+        self._heard()
+        for watcher, key in zip(self.watchers, WATCHED):
+            watcher.call("WATCH", key)
+
+    def _heard(self) -> List[bytes]:
+        self.tracker.send("PING", "signals-heard")
+        return replies_until(self.tracker, b"signals-heard")
+
+    def read(self) -> Dict[str, Any]:
+        """The invalidations since :meth:`start`, and the watches a case broke."""
+        touched = [watcher.call("MULTI") and watcher.call("EXEC") == b"*-1\r\n"
+                   for watcher in self.watchers]
+        return {"invalidations": self._heard(), "watches broken": touched}
+
+    def close(self) -> None:
+        for each in [self.tracker] + self.watchers:
+            each.close()
 
 
 def replicated(conn: RawConnection) -> List[bytes]:

@@ -28,51 +28,13 @@ from typing import Any, Dict, List, Sequence
 import pytest
 
 from tests.audit import (DEFAULT_ENCODINGS, LIVE, RESTORED, SETTINGS, SETUPS,
-                         SMALL_ENCODINGS, configure, expiry_paused, key_commands, observe,
-                         own_pair, prepare,
-                         random_cases, replicated, untimed)
-from tests.harness import RawConnection, replies_until
-
-class _Signals:
-    """Who hears that a case modified a key (Redis's signalModifiedKey): a client
-    tracking every key in broadcast mode (its invalidations, gathered per event-loop
-    turn) and one client WATCHing each of ``k`` and ``k2`` (whether EXEC aborts)."""
-
-    def __init__(self, port: int) -> None:
-        self.tracker = RawConnection(port)
-        self.tracker.call("HELLO", "3")
-        self.tracker.call("CLIENT", "TRACKING", "ON", "BCAST")
-        self.watchers = [RawConnection(port) for _ in WATCHED]
-        for watcher in self.watchers:
-            watcher.call("SELECT", "9")
-
-    def start(self) -> None:
-        """Forget the set-up's invalidations; watch the keys as they are now."""
-        self._heard()
-        for watcher, key in zip(self.watchers, WATCHED):
-            watcher.call("WATCH", key)
-
-    def _heard(self) -> List[bytes]:
-        self.tracker.send("PING", "signals-heard")
-        return replies_until(self.tracker, b"signals-heard")
-
-    def read(self) -> Dict[str, Any]:
-        """The invalidations since :meth:`start`, and the watches a case broke."""
-        touched = [watcher.call("MULTI") and watcher.call("EXEC") == b"*-1\r\n"
-                   for watcher in self.watchers]
-        return {"invalidations": self._heard(), "watches broken": touched}
-
-    def close(self) -> None:
-        for each in [self.tracker] + self.watchers:
-            each.close()
-
-
-WATCHED = ("k", "k2")
-
+                         SMALL_ENCODINGS, Signals, configure, expiry_paused, key_commands,
+                         observe, own_pair, prepare, random_cases, replicated, untimed)
+from tests.harness import RawConnection
 
 def _traces(port: int, cases: Sequence[Any], original: Dict[str, str] = {}) -> List[Any]:
     conn, events, conn3 = RawConnection(port), RawConnection(port), RawConnection(port)
-    signals = _Signals(port)
+    signals = Signals(port)
     try:
         conn.call("SELECT", "9")
         conn3.call("HELLO", "3")
