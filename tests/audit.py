@@ -335,14 +335,19 @@ def observe(conn: RawConnection, events: RawConnection, dirty: int,
             "events": published, "streams": groups}
 
 
-# The keys whose WATCHes Signals reads.
+# The keys whose WATCHes Signals reads, and the words it writes as keys after a case.
 WATCHED = ("k", "k2")
+TOUCHED = sorted(set(WORDS) - {""})
 
 
 class Signals:
     """Who hears that a case modified a key (Redis's signalModifiedKey): a client
     tracking every key in broadcast mode (its invalidations, gathered per event-loop
-    turn) and one client WATCHing each of ``k`` and ``k2`` (whether EXEC aborts)."""
+    turn) and one client WATCHing each of ``k`` and ``k2`` (whether EXEC aborts). And
+    which keys a case *read* for client-side caching: a runner made to :meth:`follow`
+    tracks the keys it reads (default mode, its invalidations redirected to a listener
+    here); after the case every key a case may name is written, and the listener hears
+    the ones the runner had read."""
 
     def __init__(self, port: int,
                  connect: Callable[[int], RawConnection] = RawConnection) -> None:
@@ -352,25 +357,45 @@ class Signals:
         self.watchers = [connect(port) for _ in WATCHED]
         for watcher in self.watchers:
             watcher.call("SELECT", "9")
+        self.listener = connect(port)
+        self.listener.call("HELLO", "3")
+        self.toucher = connect(port)
+        self.toucher.call("SELECT", "9")
+        self.following = False
+
+    def follow(self, runner: RawConnection) -> None:
+        """``runner`` tracks the keys it reads from now on (see the class)."""
+        listener = self.listener.call("CLIENT", "ID")[1:-2].decode()
+        assert runner.call("CLIENT", "TRACKING", "ON", "REDIRECT", listener) == b"+OK\r\n"
+        self.following = True
 
     def start(self) -> None:
         """Forget the set-up's invalidations; watch the keys as they are now."""
-        self._heard()
+        self._heard(self.tracker)
+        self._heard(self.listener)
         for watcher, key in zip(self.watchers, WATCHED):
             watcher.call("WATCH", key)
 
-    def _heard(self) -> List[bytes]:
-        self.tracker.send("PING", "signals-heard")
-        return replies_until(self.tracker, b"signals-heard")
+    @staticmethod
+    def _heard(conn: RawConnection) -> List[bytes]:
+        conn.send("PING", "signals-heard")
+        return replies_until(conn, b"signals-heard")
 
     def read(self) -> Dict[str, Any]:
-        """The invalidations since :meth:`start`, and the watches a case broke."""
+        """The invalidations since :meth:`start`, the watches a case broke and, for a
+        runner that follows, the keys it read (the invalidations its own case sent it
+        first)."""
         touched = [watcher.call("MULTI") and watcher.call("EXEC") == b"*-1\r\n"
                    for watcher in self.watchers]
-        return {"invalidations": self._heard(), "watches broken": touched}
+        heard = {"invalidations": self._heard(self.tracker), "watches broken": touched}
+        if self.following:
+            heard["own invalidations"] = self._heard(self.listener)
+            self.toucher.call("MSET", *[word for key in TOUCHED for word in (key, "t")])
+            heard["keys read"] = self._heard(self.listener)
+        return heard
 
     def close(self) -> None:
-        for each in [self.tracker] + self.watchers:
+        for each in [self.tracker, self.listener, self.toucher] + self.watchers:
             each.close()
 
 

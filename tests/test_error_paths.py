@@ -39,6 +39,7 @@ def _traces(port: int, cases: Sequence[Any], original: Dict[str, str] = {}) -> L
         conn.call("SELECT", "9")
         conn3.call("HELLO", "3")
         conn3.call("SELECT", "9")
+        signals.follow(conn3)   # (conn reads k and k2 for observe(): it cannot)
         events.call("PSUBSCRIBE", "__key*@9__:*")
         out = []
         for kind, other, args, way in cases:
