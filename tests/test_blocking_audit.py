@@ -28,9 +28,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import redis
 
-from tests.audit import (LIVE, RESTORED, SETTINGS, SETUPS, configure, expiry_paused,
-                         key_commands, observe, prepare, random_cases, replicated,
-                         untimed)
+from tests.audit import (LIVE, RESTORED, SETTINGS, SETUPS, Signals, configure,
+                         expiry_paused, key_commands, observe, prepare, random_cases,
+                         replicated, untimed)
 from tests.harness import RawConnection
 
 SIDES = ["LEFT", "RIGHT"]
@@ -156,12 +156,14 @@ def _traces(port: int, cases: Sequence[Any],
     waiting = {2: [RawConnection(port), RawConnection(port)],
                3: [RawConnection(port), RawConnection(port)]}
     everyone = [conn, events] + waiting[2] + waiting[3]
+    signals = Signals(port)
     try:
         for client in [conn] + waiting[2] + waiting[3]:
             if client in waiting[3]:
                 client.call("HELLO", "3")
             client.call("SELECT", "9")
         ids = {client: int(client.call("CLIENT", "ID")[1:]) for client in everyone}
+        signals.follow(waiting[3][0])   # (the keys its blocking reads track)
         events.call("PSUBSCRIBE", "__key*@9__:*")
         out = []
         for kind, other, blocked, writes, way, how in cases:
@@ -170,6 +172,7 @@ def _traces(port: int, cases: Sequence[Any],
                 client.call("SELECT", "9")      # (a SWAPDB or MOVE among the cases)
                 client.call("PING")
             dirty = prepare(conn, events, kind, other, way == "script")
+            signals.start()
             for client, (args, _) in zip(clients, blocked):
                 client.send(*args)
                 _wait_processed(conn, ids[client])
@@ -180,13 +183,15 @@ def _traces(port: int, cases: Sequence[Any],
             served = [untimed(client.read_raw()) for client in clients]
             trace = observe(conn, events, dirty, unstated=("cmdstat_client|",
                                                            "cmdstat_ping", "cmdstat_select"))
-            out.append(dict(trace, reply=reply, unblocked=unblocked, served=served))
+            out.append(dict(trace, reply=reply, unblocked=unblocked, served=served,
+                            **signals.read()))
             if after is not None:
                 after((kind, other, blocked, writes, way, how), conn)
         return out
     finally:
         for client in everyone:
             client.close()
+        signals.close()
 
 
 def test_blocked_clients_served_by_writes_as_redis(differ):
