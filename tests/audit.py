@@ -335,6 +335,9 @@ def observe(conn: RawConnection, events: RawConnection, dirty: int,
             "events": published, "streams": groups}
 
 
+# A MONITOR line's time, and its client's address (not a script's "lua").
+_UNTIMED_MONITOR = re.compile(rb"^\+\d+\.\d+ \[(\d+) (lua|unix)?[^\]]*\]")
+
 # The keys whose WATCHes Signals reads, and the words it writes as keys after a case.
 WATCHED = ("k", "k2")
 TOUCHED = sorted(set(WORDS) - {""})
@@ -362,6 +365,8 @@ class Signals:
         self.toucher = connect(port)
         self.toucher.call("SELECT", "9")
         self.following = False
+        self.monitor = connect(port)
+        assert self.monitor.call("MONITOR") == b"+OK\r\n"
 
     def follow(self, runner: RawConnection) -> None:
         """``runner`` tracks the keys it reads from now on (see the class)."""
@@ -370,9 +375,11 @@ class Signals:
         self.following = True
 
     def start(self) -> None:
-        """Forget the set-up's invalidations; watch the keys as they are now."""
+        """Forget the set-up's invalidations and commands; watch the keys as they are
+        now."""
         self._heard(self.tracker)
         self._heard(self.listener)
+        self._monitored()
         for watcher, key in zip(self.watchers, WATCHED):
             watcher.call("WATCH", key)
 
@@ -381,13 +388,21 @@ class Signals:
         conn.send("PING", "signals-heard")
         return replies_until(conn, b"signals-heard")
 
+    def _monitored(self) -> List[bytes]:
+        """What MONITOR showed since the last call (times and addresses masked)."""
+        self.toucher.call("ECHO", "signals-monitored")
+        return [_UNTIMED_MONITOR.sub(rb"+(time) [\1 \2]", line)
+                for line in replies_until(self.monitor, b"signals-monitored")]
+
     def read(self) -> Dict[str, Any]:
-        """The invalidations since :meth:`start`, the watches a case broke and, for a
-        runner that follows, the keys it read (the invalidations its own case sent it
-        first)."""
+        """What MONITOR showed, the invalidations since :meth:`start`, the watches a
+        case broke and, for a runner that follows, the keys it read (the invalidations
+        its own case sent it first)."""
+        monitored = self._monitored()
         touched = [watcher.call("MULTI") and watcher.call("EXEC") == b"*-1\r\n"
                    for watcher in self.watchers]
-        heard = {"invalidations": self._heard(self.tracker), "watches broken": touched}
+        heard = {"monitored": monitored, "invalidations": self._heard(self.tracker),
+                 "watches broken": touched}
         if self.following:
             heard["own invalidations"] = self._heard(self.listener)
             self.toucher.call("MSET", *[word for key in TOUCHED for word in (key, "t")])
@@ -395,7 +410,8 @@ class Signals:
         return heard
 
     def close(self) -> None:
-        for each in [self.tracker, self.listener, self.toucher] + self.watchers:
+        for each in [self.tracker, self.listener, self.toucher, self.monitor] + \
+                self.watchers:
             each.close()
 
 
