@@ -55,7 +55,7 @@ def feed(state: "ServerState", client: Any, args: List[bytes], lua: bool = False
         origin = client.addr.encode()
     line = b"+%d.%06d [%d %s] %s\r\n" % (
         seconds, int((now - seconds) * 1_000_000), client.db.id, origin,
-        b" ".join([quote(arg) for arg in redact_arguments(args, state.names)]))
+        b" ".join([quote(arg) for arg in redact_arguments(args, state.names, state.acl)]))
     loop = state.loop
     for monitor in list(monitors.values()):
         if monitor is client and loop is not None and not lua:

@@ -370,7 +370,7 @@ class ServerState:
         max_len = self.config["slowlog-max-len"]
         from .security.acl import redact_arguments
         if args:    # (CLIENT UNBLOCK logs its target with none)
-            args = redact_arguments(args, self.names)  # no passwords or ACL rules in the log
+            args = redact_arguments(args, self.names, self.acl)  # no passwords or ACL rules
         shown: List[bytes] = []
         for i, arg in enumerate(args):
             if i == 31 and len(args) > 32:

@@ -786,9 +786,19 @@ def test_slowlog_redacts_passwords_and_rules(pair):
     def slowlog(conns):
         entries = parse_raw(conns("main").call("SLOWLOG", "GET", "20"))[1]
         return [tuple(arg for _, arg in entry[1][3][1]) for entry in entries]
+    # (what each command had redacted when it returned: AUTH of more than three
+    # arguments nothing; HELLO the AUTH options before the first that failed, none
+    # after a refused protocol version)
     same(pair, [("CONFIG", "SET", "slowlog-log-slower-than", "0"), ("SLOWLOG", "RESET"),
                 ("AUTH", "x", "y"), ("AUTH", "x"), ("HELLO", "2", "AUTH", "a", "b",
                                                     "SETNAME", "n"),
+                ("AUTH", "x", "y", "z"), ("ACL", "SETUSER", "hu", "on", ">p", "+@all"),
+                ("HELLO", "3", "AUTH", "hu", "bad", "AUTH", "hu", "p"),
+                ("HELLO", "2", "AUTH", "hu", "p", "AUTH", "hu", "bad", "AUTH", "x", "y"),
+                ("HELLO", "2", "SETNAME", "a b", "AUTH", "hu", "p"),
+                ("HELLO", "02", "AUTH", "hu", "p"), ("HELLO", "4", "AUTH", "hu", "p"),
+                ("HELLO", "2", "AUTH", "hu", "p", "x", "AUTH", "hu", "p"),
+                ("HELLO", "2", "SETNAME", "ok", "AUTH", "hu", "p"), ("AUTH", "default", "x"),
                 ("ACL", "SETUSER", "zz", "on", ">p"),
                 ("CONFIG", "SET", "requirepass", "", "maxclients", "10000"),
                 ("ACL", "DRYRUN", "zz", "GET", "x"), slowlog,

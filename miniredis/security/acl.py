@@ -382,27 +382,22 @@ def full_key_read_access(client: Any, args: List[bytes]) -> bool:
 _SENSITIVE_CONFIGS = tuple(param.name.encode() for param in PARAMS if param.sensitive)
 
 
-def redact_arguments(args: List[bytes], names: Any = None) -> List[bytes]:
-    """``args`` as SLOWLOG may show them: passwords and ACL rules become "(redacted)"
-    (AUTH, HELLO ... AUTH, MIGRATE ... AUTH/AUTH2, ACL SETUSER, CONFIG SET of a
-    sensitive parameter). ``names``, the server's CommandNames, knows the command by
-    whatever name rename-command gave it."""
+def redact_arguments(args: List[bytes], names: Any = None,
+                     acl: Optional["ACL"] = None) -> List[bytes]:
+    """``args`` as SLOWLOG and MONITOR show them after the command ran: passwords and
+    ACL rules become "(redacted)" where Redis's command redacted them before it
+    returned (AUTH of two or three arguments, HELLO's AUTH options up to the first
+    option that fails, MIGRATE ... AUTH/AUTH2, ACL SETUSER, CONFIG SET of a sensitive
+    parameter). ``names``, the server's CommandNames, knows the command by whatever
+    name rename-command gave it; ``acl`` tells whether a HELLO's AUTH succeeded."""
     cmd = names.lookup(args[0]) if names is not None else None
     name = cmd.name.encode() if cmd is not None else args[0].lower()
     hidden: List[int] = []
     if name == b"auth":
-        hidden = list(range(1, len(args)))
+        if len(args) <= 3:      # (more: a syntax error, before any redaction)
+            hidden = list(range(1, len(args)))
     elif name == b"hello":
-        i = 2
-        while i < len(args):
-            option = args[i].lower()
-            if option == b"auth" and len(args) - i - 1 >= 2:
-                hidden += [i + 1, i + 2]
-                i += 3
-            elif option == b"setname" and len(args) - i - 1 >= 1:
-                i += 2
-            else:
-                break
+        hidden = _hello_secrets(args, acl)
     elif name == b"migrate":
         hidden = _migrate_secrets(args)
     elif name == b"acl" and len(args) > 2 and args[1].lower() == b"setuser":
@@ -416,6 +411,35 @@ def redact_arguments(args: List[bytes], names: Any = None) -> List[bytes]:
     for i in hidden:
         shown[i] = b"(redacted)"
     return shown
+
+
+def _hello_secrets(args: List[bytes], acl: Optional["ACL"]) -> List[int]:
+    """Where HELLO's option loop redacted AUTH's user and password: after a protocol
+    version it accepted, up to the first option that failed (a wrong password, an
+    invalid name, an unknown option)."""
+    from ..commands.connection import valid_client_name
+    if len(args) >= 2:
+        try:
+            version = int(args[1])
+        except ValueError:
+            return []
+        if not (2 <= version <= 3) or args[1] != b"%d" % version:
+            return []
+    hidden: List[int] = []
+    i = 2
+    while i < len(args):
+        option, more = args[i].lower(), len(args) - i - 1
+        if option == b"auth" and more >= 2:
+            hidden += [i + 1, i + 2]
+            user = acl.users.get(args[i + 1]) if acl is not None else None
+            if acl is not None and (user is None or not user.check_password(args[i + 2])):
+                break
+            i += 3
+        elif option == b"setname" and more >= 1 and valid_client_name(args[i + 1]):
+            i += 2
+        else:
+            break
+    return hidden
 
 
 def _migrate_secrets(args: List[bytes]) -> List[int]:
