@@ -116,7 +116,7 @@ def unexpected_error(client: Any, message: str) -> None:
     master = client.kind == "master"
     state.stats.unexpected_error_replies += 1
     command = "<unknown>" if message.startswith("ERR unknown command") \
-        else client.last_command.lower()
+        or client.last_command == "NULL" else client.last_command
     source, target = ("replica", "master") if master else ("server", "AOF-loading-client")
     state.log("warning", "== CRITICAL == This %s is sending an error to its %s: '%s' after "
                          "processing the command '%s'" % (source, target, message[:4096],

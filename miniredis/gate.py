@@ -34,7 +34,12 @@ class RequestGate:
 
     def _reject(self, args: List[bytes], exc: CommandError) -> None:
         """An unknown command or bad arity: refused before it runs."""
-        cmd = self.state.names.lookup(args[0])
+        names = self.state.names
+        # (CLIENT LIST's cmd=: Redis's lastcmd is what lookupCommand found, NULL for an
+        # unknown command or subcommand; run_requests leaves it so when it ends here)
+        looked = names.command_of(args)
+        self.last_command = looked.fullname if looked is not None else "NULL"
+        cmd = names.lookup(args[0])
         if cmd is not None and cmd.subcommands and len(args) >= 2:
             # As Redis's lookupCommand: a bad arity counts on the subcommand itself, an
             # unknown subcommand is an unknown command and counts nowhere.

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import redis
 
@@ -335,6 +335,9 @@ def observe(conn: RawConnection, events: RawConnection, dirty: int,
             "events": published, "streams": groups}
 
 
+# The fields of CLIENT LIST Signals.client compares.
+_CLIENT_FIELDS = {b"name", b"db", b"sub", b"psub", b"ssub", b"multi", b"watch", b"flags",
+                  b"cmd", b"user", b"resp"}
 # A MONITOR line's time, and its client's address (not a script's "lua").
 _UNTIMED_MONITOR = re.compile(rb"^\+\d+\.\d+ \[(\d+) (lua|unix)?[^\]]*\]")
 
@@ -408,6 +411,21 @@ class Signals:
             self.toucher.call("MSET", *[word for key in TOUCHED for word in (key, "t")])
             heard["keys read"] = self._heard(self.listener)
         return heard
+
+    def client(self, client_id: int, conn: Optional[RawConnection] = None) -> bytes:
+        """What CLIENT LIST says of the client ``client_id`` (asked on ``conn``, else
+        on a connection of ours) -- its name, database, subscriptions, transaction,
+        watches, flags, last command, user and protocol -- none of the fields of the
+        moment (addresses, ages, buffers, memory)."""
+        line = (conn or self.toucher).call("CLIENT", "LIST", "ID", client_id)
+        fields = []
+        for field in line[line.find(b"\n") + 1:].split():
+            name, _, value = field.partition(b"=")
+            if name in _CLIENT_FIELDS:
+                fields.append(field)
+            elif name == b"redir":
+                fields.append(b"redir=" + (value if value == b"-1" else b"(id)"))
+        return b" ".join(fields)
 
     def close(self) -> None:
         for each in [self.tracker, self.listener, self.toucher, self.monitor] + \

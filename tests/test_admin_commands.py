@@ -414,6 +414,25 @@ def test_client_list_qbuf(differ):
     compare_scenario(differ, scenario, protocols=(2,))
 
 
+def test_client_list_last_command(differ):
+    """CLIENT LIST's cmd= is what Redis's lookupCommand found for the client's last
+    request: NULL for an unknown command or subcommand (and before any), the command
+    for a wrong arity, EXEC after a transaction, EVAL after a script."""
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        client_id = int(conn.call("CLIENT", "ID")[1:])
+        seen = [re.search(rb"cmd=\S+", admin.call("CLIENT", "LIST", "ID", client_id))[0]]
+        for args in (["FOO"], ["GET"], ["CONFIG", "FOO"], ["CONFIG"], ["CONFIG", "GET"],
+                     ["PING"], ["MULTI"], ["GET", "a"], ["FOO"], ["EXEC"],
+                     ["EVAL", "return redis.call('get', 'x')", "0"], ["config|get", "x"]):
+            conn.call(*args)
+            seen.append(re.search(rb"cmd=\S+", admin.call("CLIENT", "LIST", "ID",
+                                                            client_id))[0])
+        conn.close()
+        return seen
+    compare_scenario(differ, scenario)
+
+
 # -- LATENCY -------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["latency", "latency|help", "latency|latest",
                                   "latency|history", "latency|reset", "latency|graph",

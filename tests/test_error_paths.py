@@ -40,6 +40,7 @@ def _traces(port: int, cases: Sequence[Any], original: Dict[str, str] = {}) -> L
         conn3.call("HELLO", "3")
         conn3.call("SELECT", "9")
         signals.follow(conn3)   # (conn reads k and k2 for observe(): it cannot)
+        ids = {each: int(each.call("CLIENT", "ID")[1:]) for each in (conn, conn3)}
         events.call("PSUBSCRIBE", "__key*@9__:*")
         out = []
         for kind, other, args, way in cases:
@@ -53,6 +54,7 @@ def _traces(port: int, cases: Sequence[Any], original: Dict[str, str] = {}) -> L
                     runner.call("DISCARD")
             else:
                 reply = runner.call(*args)
+            client = signals.client(ids[runner])
             name = args[3 if args[0] == "EVAL" else 0]
             name = original.get(name, name)
             if name.startswith("x") or name in ("ttl", "pttl", "expiretime", "pexpiretime"):
@@ -60,7 +62,8 @@ def _traces(port: int, cases: Sequence[Any], original: Dict[str, str] = {}) -> L
             if args[0] == "multi" and not way.startswith("transaction"):
                 runner.call("DISCARD")
             runner.call("SELECT", "9")    # (a SELECT or MOVE among the cases)
-            out.append(dict(observe(conn, events, dirty), reply=reply, **signals.read()))
+            out.append(dict(observe(conn, events, dirty), reply=reply, client=client,
+                            **signals.read()))
         return out
     finally:
         conn.close()

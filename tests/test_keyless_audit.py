@@ -233,9 +233,13 @@ def _traces(port: int, cases: Sequence[Any],
     events.call("PSUBSCRIBE", "__key*@9__:*")
     conn, conn3 = _runners(port, connect)
     signals = Signals(port, connect)
+    ids: Dict[RawConnection, int] = {}
     out = []
     try:
         for kind, other, args, way, name in cases:
+            for each in (conn, conn3):
+                if each not in ids:     # (a new connection, if a case closed one)
+                    ids[each] = int(each.call("CLIENT", "ID")[1:])
             dirty = prepare(conn, events, kind, other)
             signals.start()
             runner = conn3 if way.endswith("3") else conn
@@ -247,6 +251,7 @@ def _traces(port: int, cases: Sequence[Any],
             except (ConnectionError, OSError):
                 reply = b"(closed)"
             _restore(admin, saved)
+            client = signals.client(ids[runner], admin)     # (the admin is never paused)
             conn, conn3 = _reset(conn, port, connect), _reset(conn3, port, connect)
             for runner, hello in ((conn, ()), (conn3, ("HELLO", "3"))):
                 if hello:
@@ -254,7 +259,8 @@ def _traces(port: int, cases: Sequence[Any],
                 runner.call("SELECT", "9")
             # (after _restore: a case may have paused clients or taken PING away)
             out.append(dict(observe(conn, events, dirty, UNSTATED),
-                            reply=_masked(name, args, reply, way), **signals.read()))
+                            reply=_masked(name, args, reply, way), client=client,
+                            **signals.read()))
         return out
     finally:
         for each in (admin, events, conn, conn3):

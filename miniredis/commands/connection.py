@@ -389,7 +389,7 @@ def client_line(client, now: float, args: Optional[List[bytes]] = None) -> str:
            qbuf, max(client.qb_alloc - qbuf, 0), argv[0], client.multi_mem, client.rb_size,
            client.rb_peak,
            pending, client_memory(client, argv),
-           client.last_command.lower(), client.user.name_text,
+           client.last_command, client.user.name_text,
            -1 if client.tracking is None else client.tracking.redirect, client.resp,
            client.lib_name,
            client.lib_ver))
