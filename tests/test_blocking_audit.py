@@ -176,15 +176,17 @@ def _traces(port: int, cases: Sequence[Any],
             for client, (args, _) in zip(clients, blocked):
                 client.send(*args)
                 _wait_processed(conn, ids[client])
+            waiting_as = [signals.client(ids[client]) for client in clients]
             reply = untimed(_write(conn, writes, way))
             conn.call("SELECT", "9")
             unblocked = [conn.call("CLIENT", "UNBLOCK", ids[client], how)
                          for client in clients]
             served = [untimed(client.read_raw()) for client in clients]
+            served_as = [signals.client(ids[client]) for client in clients]
             trace = observe(conn, events, dirty, unstated=("cmdstat_client|",
                                                            "cmdstat_ping", "cmdstat_select"))
             out.append(dict(trace, reply=reply, unblocked=unblocked, served=served,
-                            **signals.read()))
+                            clients=(waiting_as, served_as), **signals.read()))
             if after is not None:
                 after((kind, other, blocked, writes, way, how), conn)
         return out
