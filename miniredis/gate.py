@@ -47,6 +47,7 @@ class RequestGate:
         if cmd is not None:
             cmd.rejected_calls += 1
         if self.reply_mode != "on" and self._suppress_reply(exc, cmd):
+            self.state.stats.total_commands_processed -= 1  # (as in _refuse)
             if self.multi is not None:
                 flag_queue_error(self)
             return
@@ -64,6 +65,9 @@ class RequestGate:
         Inside MULTI the refusal dooms the transaction; a refused EXEC ends it at once
         with Redis's ``EXECABORT ... because of:`` text.
         """
+        # (run_requests counts every request of its batch; Redis counts the calls made,
+        # and a refused command made none)
+        self.state.stats.total_commands_processed -= 1
         if cmd is not None and cmd.name == "exec" and cmd.parent is None:
             message = exec_abort(self, message)
         elif self.multi is not None:

@@ -313,9 +313,14 @@ def observe(conn: RawConnection, events: RawConnection, dirty: int,
     CONFIG and the ``unstated`` commands, as cmdstat names) and errorstats, the kind of
     TTL and the access counts of both keys, DEBUG DIGEST, their streams' groups and the
     events published."""
-    stats = conn.call("INFO", "stats").decode() + conn.call("INFO", "keyspace").decode()
+    stats = conn.call("INFO", "stats").decode() + conn.call("INFO", "keyspace").decode() \
+        + conn.call("INFO", "clients").decode()
     counts = re.findall(r"keyspace_(?:hits|misses):\d+|total_error_replies:\d+|"
-                        r"expired_keys:\d+|db\d+:keys=\d+,expires=\d+", stats)
+                        r"expired_keys:\d+|db\d+:keys=\d+,expires=\d+|"
+                        r"(?:total_commands_processed|evicted_keys|tracking_total_\w+|"
+                        r"pubsub_\w+|pubsubshard_channels|unexpected_error_replies|"
+                        r"(?:blocked|tracking|connected)_clients|"
+                        r"clients_in_timeout_table):\d+", stats)
     # (the server's count so far depends on the tests before: its growth)
     counts.append("changes counted: %d" % (changes(conn) - dirty))
     unstated = ("cmdstat_info", "cmdstat_config") + tuple(unstated)
@@ -370,6 +375,12 @@ class Signals:
         self.following = False
         self.monitor = connect(port)
         assert self.monitor.call("MONITOR") == b"+OK\r\n"
+        # (reads k and k2 before each case: their invalidations, in the order the case
+        # modified them)
+        self.reader = connect(port)
+        self.reader.call("HELLO", "3")
+        self.reader.call("SELECT", "9")
+        self.reader.call("CLIENT", "TRACKING", "ON")
 
     def follow(self, runner: RawConnection) -> None:
         """``runner`` tracks the keys it reads from now on (see the class)."""
@@ -382,6 +393,8 @@ class Signals:
         now."""
         self._heard(self.tracker)
         self._heard(self.listener)
+        self._heard(self.reader)
+        self.reader.call("MGET", *WATCHED)
         self._monitored()
         for watcher, key in zip(self.watchers, WATCHED):
             watcher.call("WATCH", key)
@@ -405,7 +418,7 @@ class Signals:
         touched = [watcher.call("MULTI") and watcher.call("EXEC") == b"*-1\r\n"
                    for watcher in self.watchers]
         heard = {"monitored": monitored, "invalidations": self._heard(self.tracker),
-                 "watches broken": touched}
+                 "watches broken": touched, "invalidation order": self._heard(self.reader)}
         if self.following:
             heard["own invalidations"] = self._heard(self.listener)
             self.toucher.call("MSET", *[word for key in TOUCHED for word in (key, "t")])
@@ -428,8 +441,8 @@ class Signals:
         return b" ".join(fields)
 
     def close(self) -> None:
-        for each in [self.tracker, self.listener, self.toucher, self.monitor] + \
-                self.watchers:
+        for each in [self.tracker, self.listener, self.toucher, self.monitor,
+                     self.reader] + self.watchers:
             each.close()
 
 

@@ -308,3 +308,32 @@ def test_reply_buffer_resizes_and_the_largest_output_buffer(tmp_path):
                 sleeper.close()
             server.stop()
     assert on_both_kinds(tmp_path, scenario) == [True, True, "0", "0"]
+
+
+def test_commands_processed_are_the_calls_made(differ):
+    """total_commands_processed counts Redis's call()s: not a command refused before
+    it runs (unknown, wrong arity, silenced by CLIENT REPLY OFF or not) nor one queued
+    in MULTI (counted when EXEC runs it), but each command a transaction or a script
+    runs."""
+    import re
+    sequences = [[["GET", "x"]], [["FOO"]], [["GET"]], [["MULTI"], ["GET", "a"], ["EXEC"]],
+                 [["MULTI"], ["GET"], ["EXEC"]], [["MULTI"], ["GET", "a"], ["DISCARD"]],
+                 [["EVAL", "redis.call('get','x') redis.call('set','y','1') return 1", "0"]],
+                 [["EVAL", "return redis.pcall('foo')", "0"]], [["EXEC"]],
+                 [["WATCH", "x"], ["MULTI"], ["EXEC"]],
+                 [["CLIENT", "REPLY", "OFF"], ["FOO"], ["GET"], ["CLIENT", "REPLY", "ON"]]]
+    counts: Dict[str, List[int]] = {}
+    for name, port in differ.ports.items():
+        conn, reader = RawConnection(port), RawConnection(port)
+        counts[name] = []
+        for sequence in sequences:
+            reader.call("CONFIG", "RESETSTAT")
+            for args in sequence:
+                conn.send(*args)
+            for _ in sequence if sequence[0][1:2] != ["REPLY"] else [1]:
+                conn.read_raw()     # (CLIENT REPLY OFF: only ON's reply comes)
+            counts[name].append(int(re.search(rb"total_commands_processed:(\d+)",
+                                              reader.call("INFO", "stats")).group(1)))
+        conn.close()
+        reader.close()
+    assert counts["miniredis"] == counts["redis"]

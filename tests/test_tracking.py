@@ -451,3 +451,40 @@ def test_bcast_noloop_script_writes(differ):
                 drain(tracker), tracker.call("MULTI"), tracker.call("SET", "k:2", "v"),
                 tracker.call("EXEC"), drain(tracker)]
     compare(differ, scenario)
+
+
+# Commands that modify two keys, each after a set-up; Redis signals them in its own
+# order (RENAME: source then target; LMOVE and RPOPLPUSH: destination then source;
+# SMOVE: source then destination...), and a client tracking both hears them so.
+TWO_KEY_WRITES = [
+    ([["SET", "a", "1"], ["SET", "b", "2"]], ["RENAME", "a", "b"]),
+    ([["SET", "a", "1"]], ["RENAME", "a", "b"]),
+    ([["SET", "a", "1"], ["SET", "b", "2"]], ["RENAMENX", "a", "b"]),
+    ([["SET", "a", "1"]], ["RENAMENX", "a", "b"]),
+    ([["RPUSH", "a", "x", "y"], ["RPUSH", "b", "z"]], ["LMOVE", "a", "b", "LEFT", "RIGHT"]),
+    ([["RPUSH", "a", "x"]], ["LMOVE", "a", "b", "LEFT", "RIGHT"]),
+    ([["RPUSH", "a", "x", "y"], ["RPUSH", "b", "z"]], ["RPOPLPUSH", "a", "b"]),
+    ([["RPUSH", "a", "x"], ["RPUSH", "b", "z"]], ["BLMOVE", "a", "b", "LEFT", "LEFT", "0"]),
+    ([["SADD", "a", "x", "y"], ["SADD", "b", "z"]], ["SMOVE", "a", "b", "x"]),
+    ([["SADD", "a", "x"]], ["SMOVE", "a", "b", "x"]),
+    ([["SET", "a", "1"], ["SET", "b", "2"]], ["COPY", "a", "b", "REPLACE"]),
+    ([["SADD", "a", "x"], ["SADD", "b", "y"]], ["SUNIONSTORE", "b", "a", "b"]),
+    ([["ZADD", "a", "1", "x"], ["ZADD", "b", "2", "y"]], ["ZUNIONSTORE", "b", "2", "a", "b"]),
+    ([["SET", "a", "1"], ["SET", "b", "2"]], ["MSET", "b", "3", "a", "4"]),
+    ([["SET", "a", "1"], ["SET", "b", "2"]], ["DEL", "b", "a"]),
+    ([["RPUSH", "a", "x"], ["RPUSH", "b", "y"]], ["LMPOP", "2", "b", "a", "LEFT"]),
+]
+
+
+@pytest.mark.parametrize("setup,command", TWO_KEY_WRITES,
+                         ids=[" ".join(c) for _, c in TWO_KEY_WRITES])
+def test_two_keys_are_invalidated_in_redis_order(differ, setup, command):
+    def scenario(w: World) -> List[Any]:
+        reader = w.connect(3)
+        writer = w.connect(2)
+        for args in setup:
+            writer.call(*args)
+        seen = [reader.call("CLIENT", "TRACKING", "on"), reader.call("MGET", "a", "b"),
+                writer.call(*command), drain(reader)]
+        return seen
+    compare(differ, scenario)

@@ -172,9 +172,13 @@ def _rename(client, args: List[bytes], only_if_new: bool):
         raise CommandError(errors.NO_SUCH_KEY)
     if source == target:
         return 0 if only_if_new else OK
-    if db.get(target) is not None:
-        if only_if_new:
-            return 0
+    replaced = db.get(target) is not None
+    if replaced and only_if_new:
+        return 0
+    # (Redis signals the source modified, then the target: a client tracking both is
+    # told in that order)
+    db.signal_modified(source)
+    if replaced:
         db.delete(target)
     _move_value(db, source, db, target, value)
     db.delete(source, False)    # (Redis holds a reference: never freed lazily)

@@ -561,12 +561,13 @@ def move_element(client, source: bytes, destination: bytes, from_left: bool,
         target.appendleft(element)
     else:
         target.append(element)
-    # Redis's order: the push on the destination, the pop on the source, its del.
+    # Redis's order: the push on the destination (signalled first), the pop on the
+    # source, its del, the source signalled.
+    db.signal_modified(destination)
     notify(db, "l", b"lpush" if to_left else b"rpush", destination)
     notify(db, "l", b"lpop" if from_left else b"rpop", source)
     db.delete_if_empty(source, values)
     db.signal_modified(source)
-    db.signal_modified(destination)
     return element
 
 

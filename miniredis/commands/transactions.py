@@ -184,6 +184,8 @@ def queue_command(client: "Client", cmd: Command, args: List[bytes]) -> bool:
         client.multi.append(args)
         client.multi_mem += sum(map(len, args)) + 8 * len(args)   # CLIENT LIST multi-mem
     client.out.append(b"+QUEUED\r\n")
+    # (counted when EXEC runs it: run_requests counted the request, Redis no call)
+    client.state.stats.total_commands_processed -= 1
     return True
 
 
