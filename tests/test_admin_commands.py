@@ -433,6 +433,20 @@ def test_client_list_last_command(differ):
     compare_scenario(differ, scenario)
 
 
+def test_reset_keeps_no_evict(differ):
+    """RESET clears the connection's state, but not CLIENT NO-EVICT in Redis 7.0
+    (clearClientConnectionState leaves the flag; later versions clear it)."""
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        seen = [conn.call("CLIENT", "NO-EVICT", "on"), conn.call("RESET")]
+        seen.append(re.search(rb"flags=\S+", conn.call("CLIENT", "INFO"))[0])
+        seen.append(conn.call("CLIENT", "NO-EVICT", "off"))
+        seen.append(re.search(rb"flags=\S+", conn.call("CLIENT", "INFO"))[0])
+        conn.close()
+        return seen
+    compare_scenario(differ, scenario)
+
+
 # -- LATENCY -------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["latency", "latency|help", "latency|latest",
                                   "latency|history", "latency|reset", "latency|graph",

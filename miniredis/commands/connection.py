@@ -150,8 +150,7 @@ def reset(client, args: List[bytes]):
     client.db = state.dbs[0]
     client.set_protocol(2)
     client.reply_mode = "on"
-    client.no_evict = False
-    client.name = None
+    client.name = None      # (CLIENT NO-EVICT stays on: 7.0's clearClientConnectionState)
     # Back to the default user, authenticated only if it needs no password.
     client.set_authenticated(state.acl.open, state.acl.default)
     return Simple("RESET")
