@@ -319,7 +319,7 @@ def observe(conn: RawConnection, events: RawConnection, dirty: int,
                         r"expired_keys:\d+|db\d+:keys=\d+,expires=\d+|"
                         r"(?:total_commands_processed|evicted_keys|tracking_total_\w+|"
                         r"pubsub_\w+|pubsubshard_channels|unexpected_error_replies|"
-                        r"(?:blocked|tracking|connected)_clients|"
+                        r"(?:blocked|tracking)_clients|"
                         r"clients_in_timeout_table):\d+", stats)
     # (the server's count so far depends on the tests before: its growth)
     counts.append("changes counted: %d" % (changes(conn) - dirty))

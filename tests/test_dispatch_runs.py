@@ -301,10 +301,10 @@ def test_get_runs_as_redis(differ):
         try:
             for command in (["SET", "a", "1"], ["SETBIT", "bits", "7", "1"],
                             ["SET", "c", "x"], ["APPEND", "c", "yz"],
-                            ["SET", "ttl", "t", "EX", "1000"], ["SET", "gone", "g", "PX", "1"],
+                            ["SET", "ttl", "t", "EX", "1000"], ["SET", "gone", "g", "PX", "5"],
                             ["LPUSH", "l", "1"], ["SET", "empty", ""]):
                 conn.call(*command)
-            time.sleep(0.01)
+            time.sleep(0.02)
             admin.call("CONFIG", "RESETSTAT")
             keys = ["a", "bits", "c", "missing", "ttl", "gone", "a", "empty", "l", "a",
                     "nope", "c"]
@@ -328,7 +328,7 @@ def test_lrange_runs_as_redis(differ):
              ["RPUSH", "big"] + big, ["LPUSH", "big"] + ["v" * (i % 7) for i in range(300)],
              ["RPUSH", "long"] + ["w" * 2000] * 20 + ["w" * 5], ["SET", "string", "x"],
              ["RPUSH", "ttl", "a", "b"], ["EXPIRE", "ttl", "1000"],
-             ["RPUSH", "gone", "a"], ["PEXPIRE", "gone", "1"]]
+             ["RPUSH", "gone", "a"], ["PEXPIRE", "gone", "5"]]
     ranges = [(0, -1), (0, 99), (-100, -1), (5, 2), (1000, 2000), (-5000, 5000),
               (299, 300), (1, 1), (-1, -1), (0, 0), (3, -3), (-3, 3),
               ("9223372036854775807", "9223372036854775807"),
@@ -350,7 +350,7 @@ def test_lrange_runs_as_redis(differ):
         try:
             for command in setup:
                 conn.call(*command)
-            time.sleep(0.01)
+            time.sleep(0.02)
             admin.call("CONFIG", "RESETSTAT")
             replies = _pipeline(conn, commands)
             return replies, _keyspace_stats(admin)
@@ -526,7 +526,7 @@ def _writes_observed(port, protocol, admin, setup, commands, keys, dirty=True,
         for key in tracked_keys:        # (read with TYPE: they may be of any type)
             tracked.call("TYPE", key)
         subscriber.call("PSUBSCRIBE", "__key*__:*")
-        time.sleep(0.01)                # (keys set with PX 1 are past their TTL)
+        time.sleep(0.02)                # (keys set with PX 5 are past their TTL)
         before = _dirty(admin)
         replies = _pipeline(conn, commands)
         changes = _dirty(admin) - before if dirty else None
@@ -551,7 +551,7 @@ def test_counter_runs_as_redis(differ):
     ends, keyspace events, WATCH, client tracking and the dirty counter."""
     setup = [["SET", "text", "41"], ["SET", "spaced", " 1"], ["APPEND", "grown", "1"],
              ["APPEND", "grown", "2"], ["SET", "ttl", "5", "EX", "1000"],
-             ["SET", "gone", "7", "PX", "1"], ["RPUSH", "list", "a"],
+             ["SET", "gone", "7", "PX", "5"], ["RPUSH", "list", "a"],
              ["SET", "max", str(2 ** 63 - 2)], ["SET", "min", str(-2 ** 63 + 1)],
              ["SET", "w", "1"], ["SET", "t", "1"], ["SET", "float", "1.5"]]
     # Each odd case comes after a counter the loop increments, so that the loop meets
@@ -579,7 +579,7 @@ def _setup_then_pipeline(conn, admin, setup, commands):
     ``commands`` as one pipeline: their replies and the dirty counter's change."""
     for command in setup:
         conn.call(*command)
-    time.sleep(0.01)
+    time.sleep(0.02)
     before = _dirty(admin)
     replies = _pipeline(conn, commands)
     return replies, _dirty(admin) - before
@@ -636,7 +636,7 @@ def test_counter_runs_of_one_key_without_events_as_redis(differ):
              ["SET", "max", str(2 ** 63 - 5)], ["SET", "min", str(-2 ** 63 + 5)],
              ["SET", "nearmax", str(2 ** 63 - 4)], ["SET", "nearmin", str(-2 ** 63 + 4)],
              ["SET", "text", "41"], ["SET", "float", "1.5"],
-             ["SET", "gone", "7", "PX", "1"], ["RPUSH", "list", "a"]]
+             ["SET", "gone", "7", "PX", "5"], ["RPUSH", "list", "a"]]
 
     def scenario(port, protocol, admin):
         return _lfu_pipeline(port, protocol, admin, setup, commands, lambda conn: conn.call(
@@ -657,7 +657,7 @@ def test_hset_runs_as_redis(differ):
              ["HSET", "table", "long-field-name", "1"], ["HSET", "w", "f", "1"],
              ["HSET", "t", "f", "1"], ["HSET", "ttl", "f", "1"],
              ["EXPIRE", "ttl", "1000"], ["HSET", "gone", "f", "1"],
-             ["PEXPIRE", "gone", "1"], ["SET", "string", "x"], ["HSET", "lv", "f", "1"],
+             ["PEXPIRE", "gone", "5"], ["SET", "string", "x"], ["HSET", "lv", "f", "1"],
              ["HSET", "lf", "f", "1"], ["HSET", "src", "f", "1"], ["COPY", "src", "dup"]]
     odd = [["grows", "b", "2"], ["grows", "b", "2"], ["grows", "b", "3"],
            ["grows", "c", "4"], ["grows", "d", "5"], ["grows", "e", "6"],
@@ -708,7 +708,7 @@ def test_sadd_runs_as_redis(differ):
     setup = [["CONFIG", "SET", "set-max-intset-entries", "4"], ["SADD", "s", "x"],
              ["SADD", "ints", "1"], ["SADD", "full", "1", "2", "3"], ["SADD", "w", "a"],
              ["SADD", "t", "a"], ["SADD", "ttl", "a"], ["EXPIRE", "ttl", "1000"],
-             ["SADD", "gone", "a"], ["PEXPIRE", "gone", "1"], ["SET", "string", "x"],
+             ["SADD", "gone", "a"], ["PEXPIRE", "gone", "5"], ["SET", "string", "x"],
              ["SADD", "sign", "1"]]
     odd = [["ints", "2"], ["ints", "2"], ["ints", "-3"], ["ints", "x"], ["ints", "4"],
            ["full", "4"], ["full", "5"], ["full", "6"], ["w", "b"], ["t", "b"],
@@ -747,7 +747,7 @@ def test_zadd_runs_as_redis(differ):
              ["CONFIG", "SET", "zset-max-listpack-value", "8"], ["ZADD", "z", "1", "x"],
              ["ZADD", "grows", "1", "a"], ["ZADD", "w", "1", "a"], ["ZADD", "t", "1", "a"],
              ["ZADD", "ttl", "1", "a"], ["EXPIRE", "ttl", "1000"], ["ZADD", "gone", "1", "a"],
-             ["PEXPIRE", "gone", "1"], ["SET", "string", "x"], ["ZADD", "long", "1", "a"]]
+             ["PEXPIRE", "gone", "5"], ["SET", "string", "x"], ["ZADD", "long", "1", "a"]]
     odd = [["grows", "2", "b"], ["grows", "2", "b"], ["grows", "3", "b"],
            ["grows", "0", "c"], ["grows", "4", "d"], ["grows", "5", "e"],
            ["grows", "00", "a"], ["grows", "6", "f"], ["w", "2", "a"], ["t", "1", "b"],
@@ -791,7 +791,7 @@ def test_push_and_pop_runs_as_redis(differ):
         setup += [["RPUSH", prefix + "one", "a"], ["RPUSH", prefix + "two", "a", "b"],
                   ["RPUSH", prefix + "w", "a"], ["RPUSH", prefix + "t", "a"],
                   ["RPUSH", prefix + "ttl", "a", "b"], ["EXPIRE", prefix + "ttl", "1000"],
-                  ["RPUSH", prefix + "gone", "a"], ["PEXPIRE", prefix + "gone", "1"]]
+                  ["RPUSH", prefix + "gone", "a"], ["PEXPIRE", prefix + "gone", "5"]]
     odd = ["one", "one", "two", "two", "two", "w", "t", "ttl", "gone", "new", "string"]
     commands = [["RPUSH", "big", "e%d" % i] for i in range(300)]
     commands += [["LPUSH", "big", "f%d" % i, "g%d" % i] for i in range(150)]
@@ -853,7 +853,7 @@ def test_push_runs_of_one_key_without_events_as_redis(differ):
         commands += [["PING"]] + [[push, "q", "same"]] * 3 + [[push, "q", "same", "x"]] * 18
 
     setup = [["RPUSH", "q", "first"], ["RPUSH", "few", "first"], ["RPUSH", "other", "first"],
-             ["SET", "string", "x"], ["RPUSH", "gone", "first"], ["PEXPIRE", "gone", "1"]]
+             ["SET", "string", "x"], ["RPUSH", "gone", "first"], ["PEXPIRE", "gone", "5"]]
 
     def scenario(port, protocol, admin):
         return _lfu_pipeline(port, protocol, admin, setup, commands, lambda conn: [
@@ -985,7 +985,7 @@ def test_xadd_runs_as_redis(differ, observed):
     setup = [["CONFIG", "SET", "stream-node-max-entries", "3"], ["XADD", "s", "1-1", "f", "v"],
              ["XADD", "w", "1-1", "f", "v"], ["XADD", "t", "1-1", "f", "v"],
              ["XADD", "ttl", "1-1", "f", "v"], ["EXPIRE", "ttl", "1000"],
-             ["XADD", "gone", "1-1", "f", "v"], ["PEXPIRE", "gone", "1"],
+             ["XADD", "gone", "1-1", "f", "v"], ["PEXPIRE", "gone", "5"],
              ["SET", "string", "x"], ["XADD", "far", "1-1", "f", "v"],
              ["XADD", "seq", "9999999999999-1020", "f", "v"]]
     odd = [["new", "*", "f", "v"], ["new", "*", "f", "v"], ["string", "*", "f", "v"],
