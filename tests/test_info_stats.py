@@ -6,6 +6,7 @@ resizes and the largest output buffer; and what CONFIG RESETSTAT zeroes. Rates a
 timings differ between the servers: only their relations and ranges are compared."""
 from __future__ import annotations
 
+import re
 import socket
 import time
 from typing import Any, Dict, List
@@ -315,7 +316,6 @@ def test_commands_processed_are_the_calls_made(differ):
     it runs (unknown, wrong arity, silenced by CLIENT REPLY OFF or not) nor one queued
     in MULTI (counted when EXEC runs it), but each command a transaction or a script
     runs."""
-    import re
     sequences = [[["GET", "x"]], [["FOO"]], [["GET"]], [["MULTI"], ["GET", "a"], ["EXEC"]],
                  [["MULTI"], ["GET"], ["EXEC"]], [["MULTI"], ["GET", "a"], ["DISCARD"]],
                  [["EVAL", "redis.call('get','x') redis.call('set','y','1') return 1", "0"]],

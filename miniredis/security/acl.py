@@ -417,13 +417,11 @@ def _hello_secrets(args: List[bytes], acl: Optional["ACL"]) -> List[int]:
     """Where HELLO's option loop redacted AUTH's user and password: after a protocol
     version it accepted, up to the first option that failed (a wrong password, an
     invalid name, an unknown option)."""
+    from ..args import to_int
     from ..commands.connection import valid_client_name
     if len(args) >= 2:
-        try:
-            version = int(args[1])
-        except ValueError:
-            return []
-        if not (2 <= version <= 3) or args[1] != b"%d" % version:
+        version = to_int(args[1])       # (as HELLO parses it)
+        if version is None or not 2 <= version <= 3:
             return []
     hidden: List[int] = []
     i = 2
@@ -431,8 +429,7 @@ def _hello_secrets(args: List[bytes], acl: Optional["ACL"]) -> List[int]:
         option, more = args[i].lower(), len(args) - i - 1
         if option == b"auth" and more >= 2:
             hidden += [i + 1, i + 2]
-            user = acl.users.get(args[i + 1]) if acl is not None else None
-            if acl is not None and (user is None or not user.check_password(args[i + 2])):
+            if acl is not None and not acl.accepts(args[i + 1], args[i + 2]):
                 break
             i += 3
         elif option == b"setname" and more >= 1 and valid_client_name(args[i + 1]):
@@ -614,12 +611,18 @@ class ACL:
                 client.kill()
 
     # -- authentication ------------------------------------------------------------
+    def accepts(self, username: bytes, password: bytes) -> bool:
+        """Whether AUTH ``username`` ``password`` would succeed (ACLCheckUserCredentials:
+        the user exists, is enabled and has the password), changing nothing."""
+        user = self.users.get(username)
+        return user is not None and user.check_password(password)
+
     def authenticate(self, client: Any, username: bytes, password: bytes,
                      command_name: bytes = b"auth") -> bool:
         """AUTH / HELLO AUTH: switch ``client`` to the user, or log the failure (the
         log's object is the command name as sent)."""
-        user = self.users.get(username)
-        if user is not None and user.check_password(password):
+        if self.accepts(username, password):
+            user = self.users[username]
             client.user = user
             client.authenticated = True
             client._update_gate()
