@@ -173,7 +173,7 @@ def test_packed_zset_keeps_writes_across_evictions() -> None:
         others.append(other)
     assert target.packed_size() is not None          # packed while we held it
     target.insert(b"b", 2.0, limits)
-    target.update(b"a", 3.0)
+    target.update(b"a", 3.0, target.score_of(b"a"))
     for other in others:                             # pack it again, then read
         other.insert(b"x", 0.5, limits)
     assert target.member_scores() == [(b"b", 2.0), (b"a", 3.0)]

@@ -784,7 +784,7 @@ def test_zset_value_class_unit():
     zset.insert(b"d", -0.0, limits)          # fourth member: past the entries limit
     assert not zset.listpack
     assert str(zset.scores[b"d"]) == "-0.0"
-    zset.update(b"d", 5.0)
+    zset.update(b"d", 5.0, zset.scores[b"d"])
     assert zset.pop(1, highest=True) == [(5.0, b"d")]
     copy = zset.copy()
     copy.remove(b"a")

@@ -161,7 +161,7 @@ def _zadd(client, args: List[bytes], incr: bool):
                     continue
                 processed += 1
                 if score != current:
-                    zset.update(member, score)
+                    zset.update(member, score, current)
                     updated += 1
             elif not xx:
                 zset.insert(member, score, limits)
@@ -199,7 +199,7 @@ def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
     current = zset.scores.get(member)
     if current is not None:
         if score != current:
-            zset.update(member, score)
+            zset.update(member, score, current)
             client.state.dirty += 1
             db.signal_modified(key)
             notify(db, "z", b"zadd", key)
@@ -259,7 +259,7 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             if number == current:
                 done += 1
                 continue
-            zset.update(member, number)
+            zset.update(member, number, current)
         changes += 1
         touched.add(slot)
         if hook is not None:

@@ -224,13 +224,32 @@ class ScoreList:
         anything moves. When the entry stays in its chunk, or leaves one that keeps
         at least _MIN entries for one with room, no chunk is split, merged or
         dropped, so the chunk lists and (within one chunk) the tree stay as they
-        are. Returns the stored member object; ValueError if the entry is absent."""
-        chunk, offset = self._find_present(score, member)
-        members = self._members[chunk]
-        scores = self._scores[chunk]
-        if offset >= len(members) or members[offset] != member \
-                or scores[offset] != score:
-            raise ValueError("%r not in list" % ((score, member),))
+        are. The entry must be present: its set's dict holds ``score`` for
+        ``member``, so a score held by one entry alone is that member's and no
+        member is read to find it (:meth:`_find_present`, written out: ZADD's
+        score update at a million members is mostly cache misses and calls).
+        Returns the stored member object; ValueError if no entry has ``score``."""
+        maxes = self._maxes
+        chunk = bisect_left(maxes, score)
+        if chunk < len(maxes) and maxes[chunk] != score:
+            scores = self._scores[chunk]
+            members = self._members[chunk]
+            offset = bisect_left(scores, score)
+            high = offset + 1
+            if high < len(scores) and scores[high] == score:
+                offset = bisect_left(members, member, offset,
+                                     bisect_right(scores, score, high))
+                if offset >= len(members) or members[offset] != member:
+                    raise ValueError("%r not in list" % ((score, member),))
+            elif scores[offset] != score:
+                raise ValueError("%r not in list" % ((score, member),))
+        else:       # the score may go on in the next chunk, or is past the last
+            chunk, offset = self._find(score, member)
+            members = self._members[chunk]
+            scores = self._scores[chunk]
+            if offset >= len(members) or members[offset] != member \
+                    or scores[offset] != score:
+                raise ValueError("%r not in list" % ((score, member),))
         # Where (new, member) goes in the list as it is: a valid place still once the
         # old entry has gone (positions after it, in its chunk, shift down by one).
         target, position = self._find(new, member)

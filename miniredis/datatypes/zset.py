@@ -338,16 +338,15 @@ class ZSet:
         if self._scan is not None:
             self._scan.add(member)
 
-    def update(self, member: bytes, score: float) -> None:
-        """Give an existing member a new (different) score."""
+    def update(self, member: bytes, score: float, current: float) -> None:
+        """Give an existing member a new (different) score; ``current`` is the score
+        it has (the caller looked it up: not looked up again)."""
         if self.listpack and score == 0:
             score = 0.0
         scores = self._scores
         if scores is None:                # packed: hydrate
             scores = self.scores
-        # The stored member object goes back in (the dict keeps its own key object
-        # too: the same one), not the request's copy.
-        self._order.move(scores[member], member, score)   # type: ignore[union-attr]
+        self._order.move(current, member, score)   # type: ignore[union-attr]
         scores[member] = score
 
     def remove(self, member: bytes) -> bool:
