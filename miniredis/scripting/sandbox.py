@@ -375,10 +375,17 @@ function G.next(...)
   return rawnext(real_of[t] or t, k)
 end
 
+-- pairs hands back the table it was given, as Lua's does (a view, never the table it
+-- shows: that one must stay out of scripts' reach, or rawset could write to it), and
+-- for a view an iterator that reads through it (not the global next, as in Redis).
+local function view_next(t, k)
+  return rawnext(real_of[t] or t, k)
+end
 function G.pairs(...)
   local t = ...
   if type(t) ~= 'table' then badarg(1, 'pairs', expected('table', 1, ...)) end
-  return rawnext, real_of[t] or t, nil
+  if real_of[t] then return view_next, t, nil end
+  return rawnext, t, nil
 end
 
 function G.rawget(...)
