@@ -33,6 +33,7 @@ import pytest
 from lupa import lua51
 
 from miniredis.protocol import Simple
+from miniredis.scripting import lua as lua_module
 from miniredis.scripting.lua import LuaEngine
 from tests.harness import RawConnection, parse_raw
 
@@ -379,3 +380,44 @@ def test_sandbox_state_is_put_back_after_each_script(differ):
         ["EVAL", "return type(coroutine.resume)", "0"],
         ["EVAL", "return {pcall(function() loadstring = function() end end)}", "0"],
         ["EVAL", "return select(2, loadstring(string.char(27)))", "0"])
+
+
+
+def test_sandbox_check_puts_back_what_a_hole_changed():
+    # After each run, what no script can reach is checked and put back, and a change
+    # logged: a view's own raw part at once, the tables behind the views (and the
+    # globals) every _FULL_CHECK_EVERY runs, the backstop for a hole not known yet.
+    # The holes are made here from Python, with the runtime's debug library.
+    logged = []
+    lua = LuaEngine(lambda *args: (True, None),
+                    lambda level, message: logged.append((level, message)), "7.0.15")
+    length, _ = lua.compile(b"return string.len('abc')")
+    forty_two, _ = lua.compile(b"return 42")
+    view = lua.runtime.globals()[b"string"]
+    meta = lua.debug.getmetatable(view)
+    real = meta[b"__index"]                     # the string library behind the view
+    warning = (3, b"Lua sandbox: a script changed tables it cannot reach; "
+                  b"they were put back")
+    # A raw entry in the view (it shadows the library): gone after that run.
+    lua.debug.setmetatable(view, None)
+    view[b"len"] = forty_two
+    lua.debug.setmetatable(view, meta)
+    assert lua.run(length, [], []) == (True, 42)
+    assert lua.run(length, [], []) == (True, 3)
+    assert logged == [warning]
+    # A changed library function: put back by the next full check.
+    logged.clear()
+    real[b"len"] = forty_two
+    poisoned = 0
+    while lua.run(length, [], []) == (True, 42) and poisoned < 100:
+        poisoned += 1
+    assert 1 <= poisoned <= lua_module._FULL_CHECK_EVERY and logged == [warning]
+    assert lua.run(length, [], []) == (True, 3)
+    # The globals too (a global the scripts would see).
+    logged.clear()
+    lua.runtime.globals()[b"tostring"] = forty_two
+    probe, _ = lua.compile(b"return tostring(1)")
+    poisoned = 0
+    while lua.run(probe, [], []) == (True, 42) and poisoned < 100:
+        poisoned += 1
+    assert 1 <= poisoned <= lua_module._FULL_CHECK_EVERY and logged == [warning]

@@ -263,7 +263,8 @@ class Registry:
             result = engine.load_library(body)
         finally:
             engine.sethook(None, 0)
-            engine.restore()
+            engine.ticking = False
+            engine.put_back(full=True)   # (a library's code ran: the full check)
             self._loading = None
         ok, error = (result if isinstance(result, tuple) else (result, None))
         if ok is None:

@@ -529,13 +529,16 @@ end
 protect.__newindex = refuse
 setmetatable(G, protect)
 
+-- Puts ``t`` back as ``want``; true if anything had changed.
 local function restore_table(t, want)
+  local changed = false
   for k in rawnext, t do
-    if want[k] == nil then rawset(t, k, nil) end
+    if want[k] == nil then rawset(t, k, nil) changed = true end
   end
   for k, v in rawnext, want do
-    if rawget(t, k) ~= v then rawset(t, k, v) end
+    if rawget(t, k) ~= v then rawset(t, k, v) changed = true end
   end
+  return changed
 end
 local empty = {}
 
@@ -589,16 +592,25 @@ return {
     rawset(G, 'ARGV', argv)
     return rawxpcall(fn, __redis__err__handler)
   end,
-  restore = function()
+  -- After a run: what no script can reach (the globals, every library behind its
+  -- view, the views' own raw parts) is checked and put back; true if anything had
+  -- changed (a hole in the sandbox). ``full``: the globals and the libraries too, a
+  -- comparison of every entry that costs more than a short script (see LuaEngine).
+  restore = function(full)
     for i = #threads, 1, -1 do threads[i] = nil end
-    if getmetatable(G) ~= protect then setmetatable(G, protect) end
-    saved.KEYS, saved.ARGV = rawget(G, 'KEYS'), rawget(G, 'ARGV')
-    restore_table(G, saved)
-    for name, copy in rawnext, libraries do restore_table(reals[name], copy) end
-    -- table.insert and friends write into views raw: emptied again.
+    local changed = false
+    if getmetatable(G) ~= protect then setmetatable(G, protect) changed = true end
     for v in rawnext, real_of do
-      if rawnext(v) ~= nil then restore_table(v, empty) end
+      if rawnext(v) ~= nil then restore_table(v, empty) changed = true end
     end
+    if full then
+      saved.KEYS, saved.ARGV = rawget(G, 'KEYS'), rawget(G, 'ARGV')
+      if restore_table(G, saved) then changed = true end
+      for name, copy in rawnext, libraries do
+        if restore_table(reals[name], copy) then changed = true end
+      end
+    end
+    return changed
   end,
   sethook = function(tick, count, message)
     -- A count hook asking Python (tick) whether to go on: SCRIPT KILL's way in.
