@@ -277,7 +277,8 @@ class Scripting:
             return self._refuse(client, cmd, errors.OOM)
         if cmd.is_write:
             run.wrote = True
-        client.set_protocol(engine.resp)
+        if client.resp != engine.resp:     # (redis.setresp; a RESP3 caller's first call)
+            client.set_protocol(engine.resp)
         started = time.perf_counter()
         dirty = state.dirty
         try:
