@@ -33,6 +33,13 @@ def test_numkeys_keys_argv(differ):
         "EVAL 'return 1' 1", "EVAL 'return 1' -1", "EVAL 'return 1' x", "EVAL 'return 1' 01",
         "EVAL 'return 1' 9999999999999999999999 a", "EVAL 'return 1'", "EVAL",
         "EVAL_RO 'return 1' -1", "EVALSHA x -1", "EVALSHA x 5", "EVAL 'return #KEYS' 0 a b")
+    # A few arguments reach Lua on its stack, more as tables first (lua._ARGS_IN_CALL):
+    # both sides of the limit, keys and arguments, the last of each.
+    script = "return {#KEYS, #ARGV, KEYS[#KEYS] or '-', ARGV[#ARGV] or '-', KEYS[0]}"
+    differ.check(*(["EVAL", script, str(keys)] + ["k%d" % i for i in range(keys)]
+                   + ["a%d" % i for i in range(argv)]
+                   for keys, argv in ((0, 0), (0, 64), (64, 0), (30, 34), (30, 35),
+                                      (0, 65), (65, 0), (1, 200), (200, 1))))
 
 
 def test_lua_to_resp(differ):

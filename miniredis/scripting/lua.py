@@ -152,6 +152,8 @@ def _unwrap(error: Any) -> Any:
 _LUA_SCALARS = (bytes, int, float, bool)
 # Runs between two full checks of the sandbox's tables (LuaEngine.put_back).
 _FULL_CHECK_EVERY = 32
+# Keys and arguments a script's run passes on the Lua stack (more: as tables first).
+_ARGS_IN_CALL = 64
 
 
 def _refuse_get(obj: Any, name: Any) -> Any:
@@ -252,6 +254,7 @@ class LuaEngine:
         api = chunk()
         self._compile = api[b"compile"]
         self._run = api[b"run"]
+        self._run_args = api[b"run_args"]
         self.load_library = api[b"load_library"]
         self._call_function = api[b"call_function"]
         self.restore = api[b"restore"]
@@ -442,8 +445,19 @@ class LuaEngine:
 
     def run(self, function: Any, keys: List[bytes], argv: List[bytes]) -> Tuple[bool, Any]:
         """Run a compiled script: (True, its value) or (False, Redis's error table)."""
-        rt = self.runtime
         self.resp = 2
+        if len(keys) + len(argv) <= _ARGS_IN_CALL:
+            # One call into Lua (its tables, the run, the check) instead of four.
+            try:
+                changed, ok, value = self._run_args(function, self._full_check_due(),
+                                                    len(keys), *keys, *argv)
+            except BaseException:
+                self.put_back()
+                raise
+            if changed:
+                self._log_hole()
+            return bool(ok), value
+        rt = self.runtime
         try:
             result = self._run(function, rt.table_from(keys), rt.table_from(argv))
         finally:
@@ -476,13 +490,19 @@ class LuaEngine:
         behind read-only views, and pairs, next, rawget and table.foreach hand back
         what they show, never the table), so the full comparison is the backstop for
         a hole not known yet, bounding how many scripts could see its effect."""
+        if self.restore(full or self._full_check_due()):
+            self._log_hole()
+
+    def _full_check_due(self) -> bool:
         self._runs += 1
         if self._runs >= _FULL_CHECK_EVERY:
             self._runs = 0
-            full = True
-        if self.restore(full):
-            self._log(3, b"Lua sandbox: a script changed tables it cannot reach; "
-                         b"they were put back")
+            return True
+        return False
+
+    def _log_hole(self) -> None:
+        self._log(3, b"Lua sandbox: a script changed tables it cannot reach; "
+                     b"they were put back")
 
     def lua_type(self, value: Any) -> str:
         if value is None:

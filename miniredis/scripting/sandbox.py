@@ -576,7 +576,28 @@ local function load_error(e)
   return 'ERR ' .. tostring(e)
 end
 
-""" + LDB_PRELUDE + r"""-- Called from Python around every script run.
+""" + LDB_PRELUDE + r"""-- After a run: what no script can reach (the globals, every library behind its
+-- view, the views' own raw parts) is checked and put back; true if anything had
+-- changed (a hole in the sandbox). ``full``: the globals and the libraries too, a
+-- comparison of every entry that costs more than a short script (see LuaEngine).
+local function restore(full)
+  for i = #threads, 1, -1 do threads[i] = nil end
+  local changed = false
+  if getmetatable(G) ~= protect then setmetatable(G, protect) changed = true end
+  for v in rawnext, real_of do
+    if rawnext(v) ~= nil then restore_table(v, empty) changed = true end
+  end
+  if full then
+    saved.KEYS, saved.ARGV = rawget(G, 'KEYS'), rawget(G, 'ARGV')
+    if restore_table(G, saved) then changed = true end
+    for name, copy in rawnext, libraries do
+      if restore_table(reals[name], copy) then changed = true end
+    end
+  end
+  return changed
+end
+
+-- Called from Python around every script run.
 return {
   compile = function(body)
     local f, e = rawloadstring(body, '@user_script')
@@ -592,26 +613,18 @@ return {
     rawset(G, 'ARGV', argv)
     return rawxpcall(fn, __redis__err__handler)
   end,
-  -- After a run: what no script can reach (the globals, every library behind its
-  -- view, the views' own raw parts) is checked and put back; true if anything had
-  -- changed (a hole in the sandbox). ``full``: the globals and the libraries too, a
-  -- comparison of every entry that costs more than a short script (see LuaEngine).
-  restore = function(full)
-    for i = #threads, 1, -1 do threads[i] = nil end
-    local changed = false
-    if getmetatable(G) ~= protect then setmetatable(G, protect) changed = true end
-    for v in rawnext, real_of do
-      if rawnext(v) ~= nil then restore_table(v, empty) changed = true end
-    end
-    if full then
-      saved.KEYS, saved.ARGV = rawget(G, 'KEYS'), rawget(G, 'ARGV')
-      if restore_table(G, saved) then changed = true end
-      for name, copy in rawnext, libraries do
-        if restore_table(reals[name], copy) then changed = true end
-      end
-    end
-    return changed
+  -- A script's run in one call from Python, for a few arguments (a call's are on the
+  -- C stack): KEYS (the first nkeys) and ARGV made here, the script run, then the
+  -- sandbox's check; returns the check's finding, xpcall's status, the first value.
+  run_args = function(fn, full, nkeys, ...)
+    local keys, argv = {...}, {select(nkeys + 1, ...)}
+    for i = select('#', ...), nkeys + 1, -1 do keys[i] = nil end
+    rawset(G, 'KEYS', keys)
+    rawset(G, 'ARGV', argv)
+    local ok, value = rawxpcall(fn, __redis__err__handler)
+    return restore(full), ok, value
   end,
+  restore = restore,
   sethook = function(tick, count, message)
     -- A count hook asking Python (tick) whether to go on: SCRIPT KILL's way in.
     -- Once killed it fires on every line, so pcall cannot swallow the kill.
