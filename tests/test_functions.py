@@ -180,6 +180,12 @@ def test_fcall_arguments_and_errors(differ):
         "FCALL set1 1 k v", "FCALL get1 1 k", "FCALL_RO get1 1 k", "FCALL_RO set1 1 k v",
         "FCALL nope 0", "FCALL get1 x", "FCALL get1 -1", "FCALL get1 3", "FCALL get1 01",
         "FCALL get1 99999999999999999999", "FCALL", "FCALL get1", "FCALL GET1 1 k")
+    # A few arguments reach Lua on its stack, more as tables first (lua._ARGS_IN_CALL).
+    counted = fn("counted", "return {#keys, #args, keys[#keys] or '-', args[#args] or '-'}")
+    differ.check(FLUSH, load(counted), *(
+        ["FCALL", "counted", str(keys)] + ["k%d" % i for i in range(keys)]
+        + ["a%d" % i for i in range(argv)]
+        for keys, argv in ((0, 0), (0, 64), (64, 0), (30, 35), (65, 0), (1, 200))))
 
 
 FCALL_BODIES = {

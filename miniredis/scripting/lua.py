@@ -255,6 +255,7 @@ class LuaEngine:
         self._compile = api[b"compile"]
         self._run = api[b"run"]
         self._run_args = api[b"run_args"]
+        self._call_function_args = api[b"call_function_args"]
         self.load_library = api[b"load_library"]
         self._call_function = api[b"call_function"]
         self.restore = api[b"restore"]
@@ -445,12 +446,22 @@ class LuaEngine:
 
     def run(self, function: Any, keys: List[bytes], argv: List[bytes]) -> Tuple[bool, Any]:
         """Run a compiled script: (True, its value) or (False, Redis's error table)."""
+        return self._run_script(self._run_args, self._run, function, keys, argv)
+
+    def run_function(self, function: Any, keys: List[bytes],
+                     argv: List[bytes]) -> Tuple[bool, Any]:
+        """Run a registered function (FCALL): KEYS and ARGV are its arguments."""
+        return self._run_script(self._call_function_args, self._call_function, function,
+                                keys, argv)
+
+    def _run_script(self, in_one: Any, tables_first: Any, function: Any,
+                    keys: List[bytes], argv: List[bytes]) -> Tuple[bool, Any]:
         self.resp = 2
         if len(keys) + len(argv) <= _ARGS_IN_CALL:
             # One call into Lua (its tables, the run, the check) instead of four.
             try:
-                changed, ok, value = self._run_args(function, self._full_check_due(),
-                                                    len(keys), *keys, *argv)
+                changed, ok, value = in_one(function, self._full_check_due(), len(keys),
+                                            *keys, *argv)
             except BaseException:
                 self.put_back()
                 raise
@@ -459,25 +470,10 @@ class LuaEngine:
             return bool(ok), value
         rt = self.runtime
         try:
-            result = self._run(function, rt.table_from(keys), rt.table_from(argv))
+            result = tables_first(function, rt.table_from(keys), rt.table_from(argv))
         finally:
             self.put_back()
         if not isinstance(result, tuple):  # xpcall's status alone: nothing returned
-            return bool(result), None
-        ok = result[0]
-        value = result[1] if len(result) > 1 else None
-        return bool(ok), value
-
-    def run_function(self, function: Any, keys: List[bytes],
-                     argv: List[bytes]) -> Tuple[bool, Any]:
-        """Run a registered function (FCALL): KEYS and ARGV are its arguments."""
-        rt = self.runtime
-        self.resp = 2
-        try:
-            result = self._call_function(function, rt.table_from(keys), rt.table_from(argv))
-        finally:
-            self.put_back()
-        if not isinstance(result, tuple):
             return bool(result), None
         return bool(result[0]), (result[1] if len(result) > 1 else None)
 

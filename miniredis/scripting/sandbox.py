@@ -597,6 +597,13 @@ local function restore(full)
   return changed
 end
 
+-- KEYS (the first nkeys arguments) and ARGV of a run, as tables.
+local function split_args(nkeys, ...)
+  local keys, argv = {...}, {select(nkeys + 1, ...)}
+  for i = select('#', ...), nkeys + 1, -1 do keys[i] = nil end
+  return keys, argv
+end
+
 -- Called from Python around every script run.
 return {
   compile = function(body)
@@ -617,8 +624,7 @@ return {
   -- C stack): KEYS (the first nkeys) and ARGV made here, the script run, then the
   -- sandbox's check; returns the check's finding, xpcall's status, the first value.
   run_args = function(fn, full, nkeys, ...)
-    local keys, argv = {...}, {select(nkeys + 1, ...)}
-    for i = select('#', ...), nkeys + 1, -1 do keys[i] = nil end
+    local keys, argv = split_args(nkeys, ...)
     rawset(G, 'KEYS', keys)
     rawset(G, 'ARGV', argv)
     local ok, value = rawxpcall(fn, __redis__err__handler)
@@ -656,6 +662,13 @@ return {
   -- FCALL: a registered function gets KEYS and ARGV as its two arguments.
   call_function = function(fn, keys, argv)
     return rawxpcall(function() return fn(keys, argv) end, __redis__err__handler)
+  end,
+  -- FCALL's run in one call, as run_args.
+  call_function_args = function(fn, full, nkeys, ...)
+    local keys, argv = split_args(nkeys, ...)
+    local ok, value = rawxpcall(function() return fn(keys, argv) end,
+                                __redis__err__handler)
+    return restore(full), ok, value
   end,
   rawget = rawget,
   -- t[i], t[i+1]... up to the first nil or 4000 of them, after their count: a
