@@ -559,7 +559,7 @@ def test_functions_runtime_holds_no_python_object():
     from miniredis.scripting.lua import LuaEngine
     from tests.test_lua_sandbox import _walk
 
-    def call(*args):
+    def call(argv):
         return True, engine.to_lua([b"a", 1, None, [b"nested"]])
 
     registry = Registry(lambda: engine)

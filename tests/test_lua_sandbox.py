@@ -175,8 +175,8 @@ return {
 
 @pytest.fixture
 def engine():
-    def call(*args):
-        if args[0] == b"fail":
+    def call(argv):
+        if argv[0] == b"fail":
             return False, lua._error_table("ERR failed")
         return True, lua.to_lua([b"a", 1, None, Simple("OK"), [b"nested"]])
     lua = LuaEngine(call, lambda level, message: None, "7.0.15")
@@ -389,7 +389,7 @@ def test_sandbox_check_puts_back_what_a_hole_changed():
     # globals) every _FULL_CHECK_EVERY runs, the backstop for a hole not known yet.
     # The holes are made here from Python, with the runtime's debug library.
     logged = []
-    lua = LuaEngine(lambda *args: (True, None),
+    lua = LuaEngine(lambda argv: (True, None),
                     lambda level, message: logged.append((level, message)), "7.0.15")
     length, _ = lua.compile(b"return string.len('abc')")
     forty_two, _ = lua.compile(b"return 42")

@@ -244,48 +244,49 @@ class Scripting:
             return ScriptError(text)
         return CommandError(text)
 
-    def _call(self, *args: bytes) -> Tuple[bool, Any]:
-        """redis.call/pcall: run one command for the script (scriptCall)."""
+    def _call(self, argv: List[bytes]) -> Tuple[bool, Any]:
+        """redis.call/pcall: run one command for the script (scriptCall). ``argv`` is
+        the call's arguments, each bytes (LuaEngine checked them)."""
         run = self.running
-        engine = self.engine
+        engine = self._engine
         if run is None:  # pragma: no cover - only scripts call this
             return False, engine._error_table("ERR no script is running")
         client = run.client
-        argv = list(args)
+        state = self.state
         ldb = engine.ldb
         if ldb is not None:
             ldb.log_command(argv)
-        cmd = self.state.names.command_of(argv)
+        cmd = state.names.command_of(argv)
         if cmd is None:
             return self._refuse(client, None, errors.SCRIPT_UNKNOWN_COMMAND)
-        if not cmd.arity_ok(len(argv)):
+        arity = cmd.arity
+        if (len(argv) != arity) if arity >= 0 else (len(argv) < -arity):
             return self._refuse(client, cmd, errors.SCRIPT_WRONG_ARITY)
         flags = cmd.flags
-        if "noscript" in flags and not client.state.script_disable_deny_script:
+        if "noscript" in flags and not state.script_disable_deny_script:
             return self._refuse(client, cmd, errors.SCRIPT_NOT_ALLOWED)
-        if self.state.repl.gate and "stale" not in flags \
-                and link_down_refuses_stale(self.state):
+        if state.repl.gate and "stale" not in flags and link_down_refuses_stale(state):
             return self._refuse(client, cmd, errors.SCRIPT_STALE_REPLICA)
         if client.user.restricted:
             refusal = acl_check_script_call(client, cmd, argv)
             if refusal is not None:
                 return self._refuse(client, cmd, refusal)
-        if run.read_only and (cmd.is_write or "may_replicate" in flags):
+        is_write = cmd.is_write
+        if run.read_only and (is_write or "may_replicate" in flags):
             return self._refuse(client, cmd, errors.SCRIPT_READONLY)
-        if cmd.is_write and not run.wrote and replica_read_only(self.state) \
-                and not client.obeyed:
-            return self._refuse(client, cmd, errors.READONLY_REPLICA)
-        if cmd.is_write and self.state.write_denied is not None and not run.wrote:
-            # Disk errors; a script that already wrote is not failed halfway (Redis).
-            return self._refuse(client, cmd, self.state.write_denied)
-        if cmd.is_write and self.state.no_replicas and not run.wrote:
-            return self._refuse(client, cmd, errors.NOREPLICAS)
-        state = self.state
+        if is_write and not run.wrote:
+            if replica_read_only(state) and not client.obeyed:
+                return self._refuse(client, cmd, errors.READONLY_REPLICA)
+            if state.write_denied is not None:
+                # Disk errors; a script that already wrote is not failed halfway (Redis).
+                return self._refuse(client, cmd, state.write_denied)
+            if state.no_replicas:
+                return self._refuse(client, cmd, errors.NOREPLICAS)
         if state.pre_command_oom and "denyoom" in flags and not run.wrote \
                 and not run.script.allow_oom and state.config.values["maxmemory"]:
             # scriptVerifyOOM: over maxmemory when the script began, and no write yet.
             return self._refuse(client, cmd, errors.OOM)
-        if cmd.is_write:
+        if is_write:
             run.wrote = True
         if client.resp != engine.resp:     # (redis.setresp; a RESP3 caller's first call)
             client.set_protocol(engine.resp)
@@ -323,7 +324,7 @@ class Scripting:
         if isinstance(reply, CommandError):
             client.count_error(reply.message)
             return False, engine.to_lua(reply)
-        if cmd.is_write and write_done(state, cmd, dirty, False):
+        if is_write and write_done(state, cmd, dirty, False):
             if state.propagator is not None:
                 state.propagator.feed(client, cmd, argv, reply)   # effects replication
         return True, engine.to_lua(reply)

@@ -185,7 +185,7 @@ class ScriptError(CommandError):
 class LuaEngine:
     """One Lua interpreter with Redis's sandbox and libraries, for one server."""
 
-    def __init__(self, call: Callable[..., Tuple[bool, Any]],
+    def __init__(self, call: Callable[[List[bytes]], Tuple[bool, Any]],
                  log: Callable[[int, bytes], None], version: str,
                  register: Optional[Callable[..., None]] = None) -> None:
         # ``register``: redis.register_function, given only for the runtime of
@@ -304,7 +304,13 @@ class LuaEngine:
         return argv
 
     def _redis_call(self, *args: Any) -> Any:
-        ok, reply = self._command(*self._command_args(args))
+        for arg in args:
+            if arg.__class__ is not bytes:      # (numbers, or an argument error)
+                argv = self._command_args(args)
+                break
+        else:       # the commonest call: strings only, taken as they are
+            argv = list(args) if args else self._command_args(args)
+        ok, reply = self._command(argv)
         if not ok:
             raise LuaRaise(reply)
         return reply
@@ -328,7 +334,7 @@ class LuaEngine:
             argv = self._command_args(args)
         except LuaRaise as exc:
             return exc.payload
-        return self._command(*argv)[1]
+        return self._command(argv)[1]
 
     def _sha1hex(self, *args: Any) -> bytes:
         if len(args) != 1:
