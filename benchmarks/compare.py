@@ -70,6 +70,16 @@ def stop_servers(procs: List[subprocess.Popen], workdir: str) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
+def tools_missing(what: str = "") -> bool:
+    """True (and says so) when redis-server or redis-benchmark is not installed."""
+    for tool in ("redis-server", "redis-benchmark"):
+        if shutil.which(tool) is None:
+            print("%s is required%s (Debian package redis-server / redis-tools)"
+                  % (tool, what))
+            return True
+    return False
+
+
 def run_benchmark(port: int, requests: int, tests: str, extra: List[str]) -> Dict[str, float]:
     output = subprocess.run(
         ["redis-benchmark", "-p", str(port), "-n", str(requests), "-t", tests, "--csv",
@@ -87,10 +97,8 @@ def main() -> int:
     parser.add_argument("--tests", default="ping,set,get,incr,mset,lpush,rpush,lpop,rpop,lrange_100")
     parser.add_argument("--quick", action="store_true", help="20000 requests per test")
     options = parser.parse_args()
-    for tool in ("redis-server", "redis-benchmark"):
-        if shutil.which(tool) is None:
-            print("%s is required (Debian package redis-server / redis-tools)" % tool)
-            return 1
+    if tools_missing():
+        return 1
     requests = 20000 if options.quick else options.requests
     workdir = tempfile.mkdtemp(prefix="miniredis-bench-")
     ports, procs = start_servers(workdir)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -23,7 +22,8 @@ from typing import List
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.compare import run_benchmark, start_servers, stop_servers  # noqa: E402
+from benchmarks.compare import (run_benchmark, start_servers, stop_servers,  # noqa: E402
+                                tools_missing)
 from miniredis.datatypes import hll  # noqa: E402
 from tests.harness import RawConnection  # noqa: E402
 
@@ -94,10 +94,8 @@ def main() -> int:
     parser.add_argument("-n", "--requests", type=int, default=50000)
     options = parser.parse_args()
     in_process()
-    for tool in ("redis-server", "redis-benchmark"):
-        if shutil.which(tool) is None:
-            print("%s is required for the network part" % tool)
-            return 1
+    if tools_missing(" for the network part"):
+        return 1
     workdir = tempfile.mkdtemp(prefix="miniredis-bench-")
     ports, procs = start_servers(workdir)
     try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -25,7 +24,8 @@ from typing import List, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.compare import run_benchmark, start_servers, stop_servers  # noqa: E402
+from benchmarks.compare import (run_benchmark, start_servers, stop_servers,  # noqa: E402
+                                tools_missing)
 from tests.harness import RawConnection  # noqa: E402
 
 GET_ONE = "return redis.call('get', KEYS[1])"
@@ -99,10 +99,8 @@ def main() -> int:
     parser.add_argument("-n", "--requests", type=int, default=50000)
     options = parser.parse_args()
     in_process(200)
-    for tool in ("redis-server", "redis-benchmark"):
-        if shutil.which(tool) is None:
-            print("%s is required for the network part" % tool)
-            return 1
+    if tools_missing(" for the network part"):
+        return 1
     workdir = tempfile.mkdtemp(prefix="miniredis-bench-")
     ports, procs = start_servers(workdir)
     try:
