@@ -259,8 +259,7 @@ class Scripting:
         cmd = state.names.command_of(argv)
         if cmd is None:
             return self._refuse(client, None, errors.SCRIPT_UNKNOWN_COMMAND)
-        arity = cmd.arity
-        if (len(argv) != arity) if arity >= 0 else (len(argv) < -arity):
+        if not cmd.arity_ok(len(argv)):
             return self._refuse(client, cmd, errors.SCRIPT_WRONG_ARITY)
         flags = cmd.flags
         if "noscript" in flags and not state.script_disable_deny_script:

@@ -289,6 +289,12 @@ class LuaEngine:
         raise LuaRaise(self._where() + message.encode())
 
     def _command_args(self, args: Tuple[Any, ...]) -> List[bytes]:
+        for arg in args:
+            if arg.__class__ is not bytes:
+                break
+        else:       # the commonest call: strings only, taken as they are
+            if args:
+                return list(args)
         if not args:
             self.raise_table(b"ERR Please specify at least one argument for this redis lib call")
         argv = []
@@ -304,13 +310,7 @@ class LuaEngine:
         return argv
 
     def _redis_call(self, *args: Any) -> Any:
-        for arg in args:
-            if arg.__class__ is not bytes:      # (numbers, or an argument error)
-                argv = self._command_args(args)
-                break
-        else:       # the commonest call: strings only, taken as they are
-            argv = list(args) if args else self._command_args(args)
-        ok, reply = self._command(argv)
+        ok, reply = self._command(self._command_args(args))
         if not ok:
             raise LuaRaise(reply)
         return reply
