@@ -60,7 +60,7 @@ class Client(RequestParser, ReplyWriter, RequestGate):
         "_over_soft_limit_since",
         "_pending", "_pending_inline", "_read_len", "_read_start", "_read_watcher",
         "_ready", "_scan_left", "_scan_pos", "_unsent", "_write_watcher", "addr",
-        "authenticated", "blocked", "closed", "closing", "created", "db", "encoder",
+        "authenticated", "batch", "blocked", "callers", "closed", "closing", "created", "db", "encoder",
         "ev_bucket", "ev_mem", "ev_out", "fd", "gated", "id", "in_callback", "in_exec",
         "laddr", "last_command", "last_interaction", "lib_name", "lib_ver", "multi",
         "multi_error", "multi_mem", "name", "no_blocking", "no_evict", "out",
@@ -97,6 +97,11 @@ class Client(RequestParser, ReplyWriter, RequestGate):
         self.user = acl.default          # the ACL user this connection runs as
         self.authenticated = acl.open    # as Redis: only a nopass, enabled default user
         self.in_exec = False             # running EXEC's queued commands (ACL context)
+        # The requests run_requests is running, and (batch, request) for each EXEC or
+        # script that runs commands of its own: where a command stands, for the
+        # counts a batch adds when it ends (requests_before).
+        self.batch: Any = ()
+        self.callers: List[Tuple[Any, List[bytes]]] = []
         now = time.time()
         self.created = now
         self.last_interaction = now
@@ -490,6 +495,8 @@ class Client(RequestParser, ReplyWriter, RequestGate):
         done = 0
         count = len(requests)
         cmd = None
+        outer = self.batch
+        self.batch = requests
         started = perf()
         while done < count:
             if self.closing:
@@ -621,7 +628,21 @@ class Client(RequestParser, ReplyWriter, RequestGate):
         if self.tracking is not None:
             state.tracking.after_batch(self)
         state.stats.total_commands_processed += done
+        self.batch = outer
         return done
+
+    def requests_before(self, request: List[bytes]) -> int:
+        """How many requests ran before ``request`` in the batches now running
+        (EXEC's and the one it came in): run_requests counts a batch's requests when
+        it ends, Redis after each call, so INFO and CONFIG RESETSTAT add this to see
+        Redis's total_commands_processed. Off the hot path: a search per level."""
+        position = 0
+        for batch, running in self.callers + [(self.batch, request)]:
+            for index, item in enumerate(batch):
+                if item is running:
+                    position += index
+                    break
+        return position
 
     def after_slow(self, cmd: Command, args: List[bytes], elapsed: float,
                    reply: Any) -> None:

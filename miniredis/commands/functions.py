@@ -102,7 +102,7 @@ def _fcall(client: "Client", args: List[bytes], read_only: bool) -> Any:
         raise CommandError(errors.FUNCTION_NUMKEYS_NEGATIVE)
     prepare_run(client, function, read_only)
     runner.calling = args
-    return runner.execute(client, args[0], function, args[3:3 + numkeys],
+    return runner.execute(client, args, function, args[3:3 + numkeys],
                           args[3 + numkeys:], read_only or function.no_writes)
 
 

@@ -294,7 +294,13 @@ def info_text(state, words: List[str]) -> str:
          summary="Get information and statistics about the server")
 def info(client, args: List[bytes]):
     words = [arg.decode("utf-8", "replace") for arg in args[1:]]
-    return Verbatim(info_text(client.state, words))
+    stats = client.state.stats
+    uncounted = client.requests_before(args)   # (counted when their batch ends)
+    stats.total_commands_processed += uncounted
+    try:
+        return Verbatim(info_text(client.state, words))
+    finally:
+        stats.total_commands_processed -= uncounted
 
 
 def _total_memory() -> int:

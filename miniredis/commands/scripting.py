@@ -154,10 +154,10 @@ class Scripting:
         return script
 
     # -- running -------------------------------------------------------------------
-    def execute(self, client: "Client", name: bytes, script: _Script, keys: List[bytes],
-                argv: List[bytes], read_only: bool) -> Any:
-        """Run ``script`` for ``client``, which called it with the command ``name``
-        (EVAL, FCALL...); its reply (errors raised)."""
+    def execute(self, client: "Client", request: List[bytes], script: _Script,
+                keys: List[bytes], argv: List[bytes], read_only: bool) -> Any:
+        """Run ``script`` for ``client``, which called it with ``request`` (EVAL,
+        FCALL...); its reply (errors raised)."""
         engine = self.engine
         state = self.state
         run = self.new_run(client, script, read_only)
@@ -170,6 +170,7 @@ class Scripting:
         state.propagation.reset_targets()   # the AOF and replicas, until redis.set_repl
         self.running = run
         judged_at = state.clock.hold_expiry()   # no key expires while the script runs
+        client.callers.append((client.batch, request))  # (Client.requests_before)
         debugging = engine.ldb is not None
         if debugging:
             self.ldb.sethook(engine)
@@ -182,6 +183,7 @@ class Scripting:
             ok, value = self.invoke(engine, script, keys, argv)
         finally:
             self.running = None
+            client.callers.pop()
             state.clock.restore_expiry(judged_at)
             if debugging:
                 engine.ldb_api[b"sethook"](None, 0)
@@ -203,7 +205,8 @@ class Scripting:
             if isinstance(reply, CommandError):
                 raise reply
             if engine.reply_errors:
-                _count_reply_errors(client, state.names.lookup(name), engine.reply_errors)
+                _count_reply_errors(client, state.names.lookup(request[0]),
+                                    engine.reply_errors)
             if engine.reply_depth > _DEEP_REPLY:
                 # encoded here, without recursion (the reply encoder recurses)
                 return Raw((RESP3 if client.resp == 3 else RESP2).encode_deep(reply))
@@ -542,7 +545,7 @@ def _run_eval(client: "Client", args: List[bytes], by_sha: bool, read_only: bool
     prepare_run(client, script, read_only)
     keys = args[3:3 + numkeys]
     argv = args[3 + numkeys:]
-    return scripting.execute(client, args[0], script, keys, argv,
+    return scripting.execute(client, args, script, keys, argv,
                              read_only or (not script.compat and script.no_writes))
 
 

@@ -280,6 +280,8 @@ def config_help(client, args: List[bytes]):
 def config_resetstat(client, args: List[bytes]):
     state = client.state
     state.stats.reset()
+    # The requests before this one in its batch are counted when the batch ends.
+    state.stats.total_commands_processed = -client.requests_before(args)
     persistence.reset_stats(state)
     replicas = state.replicas       # (resetServerStats: the sync counters too)
     replicas.sync_full = replicas.sync_partial_ok = replicas.sync_partial_err = 0

@@ -246,11 +246,12 @@ def exec_(client: "Client", args: List[bytes]) -> Any:
         raise CommandError(errors.EXECABORT)
     if dirty:
         return NULL_ARRAY
-    return _run_queued(client, queued)
+    return _run_queued(client, queued, args)
 
 
-def _run_queued(client: "Client", queued: List[List[bytes]]) -> Raw:
-    """Run the queued requests as one atomic step; their encoded replies as one array."""
+def _run_queued(client: "Client", queued: List[List[bytes]], request: List[bytes]) -> Raw:
+    """Run the queued requests as one atomic step (``request``: the EXEC); their
+    encoded replies as one array."""
     blocking = client.state.blocking
     saved_out, saved_mode = client.out, client.reply_mode
     saved_no_blocking = client.no_blocking   # (the master's and the AOF's client: always)
@@ -261,9 +262,11 @@ def _run_queued(client: "Client", queued: List[List[bytes]]) -> Raw:
     blocking.suspended += 1
     begin_unit(client.state)        # the AOF logs the effects as one MULTI/EXEC
     judged_at = client.state.clock.hold_expiry()    # no key expires during EXEC
+    client.callers.append((client.batch, request))  # (Client.requests_before)
     try:
         ran = client.run_requests(queued)
     finally:
+        client.callers.pop()
         client.state.clock.restore_expiry(judged_at)
         client.in_exec = False
         end_unit(client.state)
