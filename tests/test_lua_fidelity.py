@@ -402,3 +402,20 @@ def test_huge_scripts_compile_in_linear_time(differ):
                  ["EVAL", body, "0", "7"], ["EVAL", body, "0", "-19999"],
                  protocols=(2,))
     assert time.monotonic() - started < 30
+
+
+def test_math_library_nans_print_as_redis_prints_them(differ):
+    """A NaN's sign shows in tostring/format (glibc prints -nan): Redis's math.log of a
+    negative number gives the NaN with its sign set (lupa's own log gives nan), and
+    the replacement keeps log's argument errors, coercion and -inf at zero."""
+    calls = ["-1", "-2", "'-1'", "' -2 '", "-1/0", "0/0", "-(0/0)", "-0", "0", "'0x10'",
+             "1e308", "-1, 5"]
+    differ.check(*evals(*["return tostring(math.log(%s))" % call for call in calls],
+                        *["return tostring(math.%s)" % call for call in (
+                            "sqrt(-1)", "fmod(1, 0)", "acos(2)", "asin(-2)",
+                            "log10(-1)", "pow(-8, 1/3)", "exp(0/0)", "huge - math.huge")],
+                        "return math.log()", "return math.log(nil)", "return math.log({})",
+                        "return {pcall(math.log)}", "return {pcall(math.log, 'a')}",
+                        "local f = math.log return f('x')", "return string.dump(math.log)",
+                        "return cjson.encode({math.log(-1)})", "return math.log(-1)",
+                        "return string.format('%f %.3g', math.log(-1), math.log(-2))"))

@@ -266,6 +266,16 @@ function table.foreach(...)
   return rawforeach(real_of[t] or t, f)
 end
 
+-- math.log of a negative number: Redis's Lua (glibc's log) gives NaN with the sign
+-- set, printed -nan; lupa's build gives nan. 0/0 is that NaN.
+local rawlog = math.log
+function math.log(...)
+  local x = tonumber((...))
+  if x == nil then badarg(1, 'log', expected('number', 1, ...)) end
+  if x < 0 then return 0/0 end
+  return rawlog(x)
+end
+
 -- string.dump cannot dump C functions, which all of Redis's library functions are;
 -- this file's Lua functions (redis.call, next, table.insert...) are refused alike.
 local rawdump = string.dump
