@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import time
+from math import floor as _floor
+from time import perf_counter as _perf_counter
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from .. import errors
@@ -24,7 +26,7 @@ from ..dirty import write_done
 from ..monitor import feed as monitor_feed, shown as monitor_shown
 from ..errors import CommandError
 from ..datatypes.lazyfree import lazily_freed_entries
-from ..histogram import record as record_latency
+from ..histogram import record_overflow
 from ..scripting.lua import LuaEngine, Rand48, ScriptError
 from ..scripting.ldb import Debugger
 from ..protocol import OK, RESP2, RESP3, Raw
@@ -259,11 +261,14 @@ class Scripting:
         ldb = engine.ldb
         if ldb is not None:
             ldb.log_command(argv)
-        cmd = state.names.command_of(argv)
-        if cmd is None:
-            return self._refuse(client, None, errors.SCRIPT_UNKNOWN_COMMAND)
-        if not cmd.arity_ok(len(argv)):
-            return self._refuse(client, cmd, errors.SCRIPT_WRONG_ARITY)
+        names = state.names
+        cmd = names.fast.get(argv[0])   # (the dispatcher's shortest path, as there)
+        if cmd is None or not cmd.min_args <= len(argv) <= cmd.max_args:
+            cmd = names.command_of(argv)
+            if cmd is None:
+                return self._refuse(client, None, errors.SCRIPT_UNKNOWN_COMMAND)
+            if not cmd.arity_ok(len(argv)):
+                return self._refuse(client, cmd, errors.SCRIPT_WRONG_ARITY)
         flags = cmd.flags
         if "noscript" in flags and not state.script_disable_deny_script:
             return self._refuse(client, cmd, errors.SCRIPT_NOT_ALLOWED)
@@ -292,7 +297,7 @@ class Scripting:
             run.wrote = True
         if client.resp != engine.resp:     # (redis.setresp; a RESP3 caller's first call)
             client.set_protocol(engine.resp)
-        started = time.perf_counter()
+        started = _perf_counter()
         dirty = state.dirty
         try:
             reply = cmd.handler(client, argv)
@@ -305,16 +310,21 @@ class Scripting:
                       % (cmd.fullname, traceback.format_exc()))
             reply = CommandError("ERR internal error while running '%s'" % cmd.fullname)
             cmd.failed_calls += 1
-        elapsed = time.perf_counter() - started
+        elapsed = _perf_counter() - started
         cmd.calls += 1
         cmd.seconds += elapsed
-        if state.config.values["latency-tracking"]:
-            record_latency(cmd, int(elapsed * 1_000_000))  # as call() does for a script's
+        slow, track = state.config.dispatch
+        if track:   # as call() does for a script's commands (the dispatcher's increment)
+            try:
+                cmd.hist[_floor(elapsed * 1000000)] += 1
+            except IndexError:
+                record_overflow(cmd, elapsed)
         state.stats.total_commands_processed += 1
-        slowlog_usec = state.config.values["slowlog-log-slower-than"]
-        if 0 <= slowlog_usec <= elapsed * 1_000_000:
-            # Redis logs what scripts run too, as its Lua client (no address, no name).
-            state.add_slowlog(argv, int(elapsed * 1_000_000), None)
+        if elapsed >= slow:
+            slowlog_usec = state.config.values["slowlog-log-slower-than"]
+            if 0 <= slowlog_usec <= elapsed * 1_000_000:
+                # Redis logs what scripts run too, as its Lua client (no address, name).
+                state.add_slowlog(argv, int(elapsed * 1_000_000), None)
         if client.tracking is not None and "readonly" in flags:
             state.tracking.script_read(client)   # the script's declared keys were read
         if state.monitors and monitor_shown(cmd):
@@ -323,12 +333,15 @@ class Scripting:
             if isinstance(reply, CommandError):
                 ldb.log_error(b"-" + reply.message.encode("utf-8", "surrogateescape"))
             ldb.log_reply(reply, engine.resp)
-        if isinstance(reply, CommandError):
+        cls = reply.__class__
+        if cls is not bytes and cls is not int and isinstance(reply, CommandError):
             client.count_error(reply.message)
             return False, engine.to_lua(reply)
         if is_write and write_done(state, cmd, dirty, False):
             if state.propagator is not None:
                 state.propagator.feed(client, cmd, argv, reply)   # effects replication
+        if cls is bytes or cls is int:  # (to_lua's commonest answers: as they are)
+            return True, reply
         return True, engine.to_lua(reply)
 
     def _refuse(self, client: "Client", cmd: Optional[Command],
