@@ -218,9 +218,14 @@ local READONLY = 'Attempt to modify a readonly table'
 local function refuse() error(READONLY, 2) end
 local rawnext, rawloadstring, rawload, rawgetmetatable = next, loadstring, load, getmetatable
 local real_of = {}                   -- view -> the table it shows
+local views = {}                     -- the same views in an array (restore's check)
+local function shows(v, t)
+  real_of[v] = t
+  views[#views + 1] = v
+end
 local function view(t)
   local v = setmetatable({}, {__index = t, __newindex = refuse})
-  real_of[v] = t
+  shows(v, t)
   return v
 end
 
@@ -376,7 +381,7 @@ local string_mt_view = view(string_mt)
 local globals_mt_view = view({__index = as_function(py.protected_table_error)})
 
 local env = setmetatable({}, {__index = G, __newindex = refuse})
-real_of[env] = G
+shows(env, G)
 G._G = env
 
 function G.next(...)
@@ -573,7 +578,7 @@ if py.register_function then
   library_api = setmetatable({redis = api_redis}, {__index = missing, __newindex = refuse})
   library_mt = {__index = env, __newindex = refuse}
   library_env = setmetatable({}, library_mt)
-  real_of[library_env] = G
+  shows(library_env, G)
 end
 
 local function load_error(e)
@@ -594,7 +599,8 @@ local function restore(full)
   for i = #threads, 1, -1 do threads[i] = nil end
   local changed = false
   if getmetatable(G) ~= protect then setmetatable(G, protect) changed = true end
-  for v in rawnext, real_of do
+  for i = 1, #views do
+    local v = views[i]
     if rawnext(v) ~= nil then restore_table(v, empty) changed = true end
   end
   if full then
