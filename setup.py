@@ -22,6 +22,7 @@ setup(
         "lupa>=2.0",
         "anycrc>=2.1",
         "sortedcontainers>=2.4",
+        "setproctitle>=1.3",    # the process title (miniredis/proctitle.py)
     ],
     extras_require={
         "test": [

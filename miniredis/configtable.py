@@ -19,8 +19,8 @@ Accepted, validated and reported, but with no effect on this server:
   jemalloc-bg-thread, activedefrag (only "no" is accepted, as on a Redis built
   without its jemalloc), active-defrag-*, activerehashing,
   dynamic-hz, active-expire-effort, server_cpulist, bio_cpulist, aof_rewrite_cpulist,
-  bgsave_cpulist, disable-thp, set-proc-title,
-  proc-title-template, daemonize, pidfile, supervised, always-show-logo,
+  bgsave_cpulist, disable-thp (set-proc-title and proc-title-template are
+  honoured: miniredis.proctitle), daemonize, pidfile, supervised, always-show-logo,
   crash-memcheck-enabled,
   socket-mark-id, tcp-keepalive, ignore-warnings,
   syslog-enabled, syslog-ident, syslog-facility, shutdown-on-sigint,
@@ -38,6 +38,8 @@ from __future__ import annotations
 import os
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from . import proctitle
 
 
 class ConfigError(ValueError):
@@ -247,24 +249,8 @@ _TITLE_VARIABLES = {"title": "", "listen-addr": "*:0", "server-mode": "", "confi
 def _proc_title_template(text: str) -> str:
     """Redis's template check: known {variables}, "{{" for a brace, not blank."""
     text = _c_string(text)
-    out, i = [], 0
-    while i < len(text):
-        start = text.find("{", i)
-        if start < 0:
-            out.append(text[i:])
-            break
-        out.append(text[i:start])
-        if start + 1 < len(text) and text[start + 1] == "{":
-            out.append("{")
-            i = start + 2
-            continue
-        end = text.find("}", start + 1)
-        if start + 1 >= len(text) or end < 0 or text[start + 1:end] not in _TITLE_VARIABLES:
-            raise ConfigError("template format is invalid or contains unknown variables")
-        out.append(_TITLE_VARIABLES[text[start + 1:end]])
-        i = end + 1
-    if not "".join(out).strip(" "):
-        raise ConfigError("template format is invalid or contains unknown variables")
+    if not proctitle.expand(text, _TITLE_VARIABLES.get):
+        raise ConfigError(proctitle.TEMPLATE_ERROR)
     return text
 
 

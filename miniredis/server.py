@@ -22,7 +22,7 @@ import gevent
 import gevent.event
 
 from . import commands
-from . import crash, evict, oomscore, persistence, watchdog
+from . import crash, evict, oomscore, persistence, proctitle, watchdog
 from .persistence import diskio
 from .clock import Clock
 from .config import Config
@@ -260,6 +260,8 @@ class Server(DataAccess):
             if announce:
                 for line in self._banner():
                     self.logger("notice", line)
+                state.retitles = True       # (the command line's server: proctitle.py)
+                proctitle.on_listeners_changed(state)     # as redis-server's main
         except BaseException:
             for listener, _ in sockets:
                 listener.close()
@@ -458,6 +460,7 @@ class Server(DataAccess):
             state = self.state
             oomscore.apply(state)         # (oom-score-adj, now that it owns the process)
             diskio.Child.on_fork = lambda: oomscore.apply(state, oomscore.CHILD)
+            diskio.Child.retitle = lambda title: proctitle.retitle(state, title)
             watchdog.apply(state)         # (watchdog-period given at start-up)
 
     def _shutdown(self) -> None:

@@ -143,6 +143,7 @@ class ServerState:
         # INFO's loading_* figures while a dataset loads (persistence.LoadingInfo).
         self.loading_info: Any = None
         self.owns_process = False           # the command line's server (see crash.py)
+        self.retitles = False               # it sets the process title (proctitle.py)
         # Called every so often by a loading RDB or AOF: the command line's start-up
         # load serves clients from it (-LOADING), as Redis's processEventsWhileBlocked.
         self.load_progress: Optional[Callable[[], None]] = None

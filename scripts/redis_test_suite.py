@@ -27,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -109,14 +110,19 @@ def spawn_tree(source: str, kind: str, redis_server: str) -> str:
     else:
         # (a config file without a bind line gets redis-server's default, "* -::*",
         # where miniredis's own is 127.0.0.1: tests of non-local clients need it;
-        # options given after it still win)
+        # options given after it still win. ``exec -a``: the server runs under this
+        # file's name, as the program executed -- its process title says so; the
+        # interpreter, then unaware of its virtualenv, finds the libraries through
+        # PYTHONPATH.)
+        paths = sysconfig.get_paths()
+        libraries = ":".join(dict.fromkeys((ROOT, paths["purelib"], paths["platlib"])))
         with open(server, "w") as handle:
-            handle.write('#!/bin/sh\nexport PYTHONPATH="%s"\n'
+            handle.write('#!/bin/bash\nexport PYTHONPATH="%s"\n'
                          'if [ -f "$1" ] && ! grep -qi "^ *bind " "$1"; then\n'
                          '  conf="$1"; shift\n'
-                         '  exec "%s" -m miniredis "$conf" --bind "* -::*" "$@"\n'
-                         'fi\nexec "%s" -m miniredis "$@"\n'
-                         % (ROOT, sys.executable, sys.executable))
+                         '  exec -a "$0" "%s" -m miniredis "$conf" --bind "* -::*" "$@"\n'
+                         'fi\nexec -a "$0" "%s" -m miniredis "$@"\n'
+                         % (libraries, sys.executable, sys.executable))
         os.chmod(server, 0o755)
     tools = os.path.dirname(os.path.realpath(redis_server))
     for tool in ("redis-cli", "redis-benchmark", "redis-check-aof", "redis-check-rdb"):

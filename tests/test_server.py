@@ -630,6 +630,66 @@ def test_oom_score_adj_as_redis(tmp_path):
     assert outcomes["miniredis"] == outcomes["redis"]
 
 
+def _process_title(pid: int) -> str:
+    with open("/proc/%d/cmdline" % pid, "rb") as handle:
+        return handle.read().split(b"\0")[0].decode()
+
+
+def test_process_title_as_redis(tmp_path):
+    """set-proc-title / proc-title-template: the title a server run from the command
+    line gives its process (what ps shows), at start-up, after CONFIG SET of the
+    template and of the port, and in a BGSAVE child; the template's checks. The
+    program's name ({title}) is each server's own executable."""
+    import os
+    from tests.harness import ROOT, free_port, server_argv, start_process, stop_process
+    if not os.path.exists("/proc/self/cmdline"):
+        pytest.skip("no /proc/<pid>/cmdline on this system")
+    outcomes = {}
+    template = "TEST {title} {listen-addr} {port} {tls-port} {unixsocket} {config-file}"
+    for kind in ("redis", "miniredis"):
+        directory = str(tmp_path / kind)
+        os.mkdir(directory)
+        argv = server_argv(kind)
+        proc, port = start_process(
+            lambda port: argv + ["--port", str(port), "--bind", "127.0.0.1",
+                                 "--save", "", "--dir", directory],
+            what=kind, cwd=ROOT)
+        moved = free_port()
+
+        def title(pid: int = proc.pid) -> str:
+            text = _process_title(pid).replace(argv[0], "PROGRAM")
+            return text.replace(str(port), "PORT").replace(str(moved), "MOVED")
+        try:
+            conn = RawConnection(port)
+            seen = [title()]
+            for value in (template, "{invalid-var}", "{title}", "{unixsocket}", "{",
+                          "{{x} {title}", "   {title}  {port} ", template):
+                seen.append((conn.call("CONFIG", "SET", "proc-title-template", value),
+                             title()))
+            for i in range(50):
+                conn.call("SET", "k%d" % i, "v")
+            conn.call("CONFIG", "SET", "rdb-key-save-delay", "100000")
+            conn.call("BGSAVE")
+            deadline = time.monotonic() + 10
+            children: List[str] = []
+            while not children and time.monotonic() < deadline:
+                with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as handle:
+                    children = handle.read().split()
+                time.sleep(0.02)
+            time.sleep(0.2)     # (the child sets its title first thing)
+            seen.append(title(int(children[0])))
+            conn.call("CONFIG", "SET", "rdb-key-save-delay", "0")
+            os.kill(int(children[0]), 9)
+            conn.call("CONFIG", "SET", "port", str(moved))
+            conn.close()
+            seen.append(title())
+            outcomes[kind] = seen
+        finally:
+            stop_process(proc, directory)
+    assert outcomes["miniredis"] == outcomes["redis"]
+    assert outcomes["redis"][-1] == "TEST PROGRAM 127.0.0.1:MOVED MOVED 0  -"
+
+
 def test_log_lines_carry_the_role_of_the_process_that_wrote_them(tmp_path):
     """The letter after the pid, as Redis's serverLogRaw writes it: C for a forked
     child (a BGSAVE child's "DB saved on disk"), S while the server is a replica, M

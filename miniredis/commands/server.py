@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, List, Optional
 
-from .. import errors
+from .. import errors, proctitle
 from ..config import ConfigError, get_param
 from ..errors import CommandError
 from ..glob import compile_pattern
@@ -211,6 +211,7 @@ def _apply_listeners(error: str, for_port: bool):
             state.rebind(state.config["bind"], port)
         except OSError:
             return error
+        proctitle.on_listeners_changed(state)
         return None
     return apply
 
@@ -255,6 +256,8 @@ _APPLY = {
     "min-replicas-max-lag": _apply_min_replicas,
     "maxmemory": _apply_memory, "maxmemory-policy": _apply_memory,
     "maxmemory-clients": lambda state, old: clientevict.apply(state),
+    "proc-title-template": lambda state, old: None if proctitle.retitle(state)
+    else "failed to set process title",
     "port": _apply_listeners("Unable to listen on this port. Check server logs.", True),
     "bind": _apply_listeners("Failed to bind to specified addresses.", False),
 }

@@ -359,7 +359,7 @@ class Snapshots:
         try:
             self.child = diskio.Child(work, keep=state.log.descriptors(),
                                       report=child_report(state, "RDB"),
-                                      forked=on_fork(state))
+                                      forked=on_fork(state), title="redis-rdb-bgsave")
         except OSError as exc:
             state.log("warning", "Can't save in background: fork: %s" % diskio.strerror(exc))
             self._set_status(state, False)

@@ -93,7 +93,8 @@ class Rewrite:
         from . import child_report, on_fork as persistence_on_fork
         self.child = diskio.Child(work, keep=state.log.descriptors(),
                                   report=child_report(state, "AOF rewrite"),
-                                  forked=persistence_on_fork(state))
+                                  forked=persistence_on_fork(state),
+                                  title="redis-aof-rewrite")
         self.pid = self.child.pid
 
     def poll(self) -> None:

@@ -125,17 +125,21 @@ class Child:
     # Run first thing in every child (the command line sets it: oom-score-adj's
     # forked-child class).
     on_fork: Optional[Callable[[], None]] = None
+    # Sets the child's process title (the command line sets it: proctitle.py).
+    retitle: Optional[Callable[[str], Any]] = None
 
     def __init__(self, work: Callable[[], None], keep: Tuple[int, ...] = (),
                  report: Optional[Tuple[str, Any, Callable[[str, str], None], int]] = None,
-                 forked: Optional[Callable[[int], None]] = None) -> None:
+                 forked: Optional[Callable[[int], None]] = None,
+                 title: str = "") -> None:
         """``keep``: descriptors the child keeps open besides its error pipe (the
         pipe a diskless full synchronisation streams the RDB into). ``report``: (what
         the child does -- "RDB", "AOF rewrite" --, the parent's ForkStats, the log, the
         number of keys to write) for a child that reports its progress and
         copy-on-write size (persistence/childinfo.py). ``forked``: called in the
         parent with the fork's duration in microseconds (redisFork's stat_fork_time:
-        the pause clients saw, gc.freeze included)."""
+        the pause clients saw, gc.freeze included). ``title``: the child's process
+        title's {title} (redis-rdb-bgsave...)."""
         info_read = info_write = -1
         if report is not None and report[1].fd >= 0:
             report = None       # another child reports (Redis forks one such at a time)
@@ -178,6 +182,8 @@ class Child:
                                                             report[2])
                 if Child.on_fork is not None:
                     Child.on_fork()
+                if title and Child.retitle is not None:
+                    Child.retitle(title)
                 try:
                     work()
                     status = 0

@@ -68,7 +68,7 @@ class FullSync:
             try:
                 self.child = diskio.Child(work, keep=(write_end,) + state.log.descriptors(),
                                           report=child_report(state, "RDB"),
-                                          forked=on_fork(state))
+                                          forked=on_fork(state), title="redis-rdb-to-slaves")
             except OSError:
                 os.close(read_end)
                 raise
@@ -95,7 +95,7 @@ class FullSync:
 
             self.child = diskio.Child(work, keep=state.log.descriptors(),
                                       report=child_report(state, "RDB"),
-                                          forked=on_fork(state))
+                                          forked=on_fork(state), title="redis-rdb-bgsave")
             state.log("notice", "Background saving started by pid %d" % self.child.pid)
 
     # -- diskless: forwarding the pipe --------------------------------------------------
