@@ -102,7 +102,9 @@ def retitle(state: "ServerState", title: Optional[str] = None) -> bool:
                   _variables(state, program() if title is None else title))
     if text is None:
         return False
-    _setproctitle(text)
+    # (bytes that are not UTF-8 cannot reach the library, which takes text: each
+    # shows as U+FFFD where Redis writes the byte itself)
+    _setproctitle(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     return True
 
 

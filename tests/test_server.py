@@ -666,6 +666,9 @@ def test_process_title_as_redis(tmp_path):
                           "{{x} {title}", "   {title}  {port} ", template):
                 seen.append((conn.call("CONFIG", "SET", "proc-title-template", value),
                              title()))
+            # (not UTF-8: Redis writes the bytes, miniredis U+FFFD; no error either way)
+            seen.append(conn.call("CONFIG", "SET", "proc-title-template", b"\xff {title}"))
+            conn.call("CONFIG", "SET", "proc-title-template", template)
             for i in range(50):
                 conn.call("SET", "k%d" % i, "v")
             conn.call("CONFIG", "SET", "rdb-key-save-delay", "100000")
