@@ -226,7 +226,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--units", nargs="*", help="units to run (default: all_tests)")
     parser.add_argument("--redis-server", default=shutil.which("redis-server") or "",
                         help="the redis-server to compare with")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds per unit")
+    parser.add_argument("--timeout", type=float, default=1200, help="seconds per unit")
     parser.add_argument("--only", choices=("both", "mini", "redis"), default="both")
     parser.add_argument("--failures", action="store_true",
                         help="list the tests that pass on redis-server only")
