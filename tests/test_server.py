@@ -531,7 +531,6 @@ def test_crash_reports_as_redis(tmp_path, how):
     crash-log-enabled no."""
     import resource
     import signal
-    import subprocess
     import sys
     from tests.harness import redis_server_or_skip, start_process
     outcomes = {}
