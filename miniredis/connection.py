@@ -10,6 +10,7 @@ how replies leave (buffer, writes, back-pressure) is
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import time
@@ -47,6 +48,12 @@ _write = os.write
 READ_SIZE = 64 * 1024
 
 
+def _rotated(count: int, start: int) -> Any:
+    """0..count-1 from ``start`` on, then the ones before it."""
+    start = min(start, count)
+    return itertools.chain(range(start, count), range(start))
+
+
 class Client(RequestParser, ReplyWriter, RequestGate):
     """A connected client and all its per-connection state."""
 
@@ -60,8 +67,8 @@ class Client(RequestParser, ReplyWriter, RequestGate):
         "_over_soft_limit_since",
         "_pending", "_pending_inline", "_read_len", "_read_start", "_read_watcher",
         "_ready", "_scan_left", "_scan_pos", "_unsent", "_write_watcher", "addr",
-        "authenticated", "batch", "blocked", "callers", "closed", "closing", "created", "db", "encoder",
-        "ev_bucket", "ev_mem", "ev_out", "fd", "gated", "id", "in_callback", "in_exec",
+        "_found", "authenticated", "batch", "blocked", "callers", "closed", "closing",
+        "created", "db", "encoder", "ev_bucket", "ev_mem", "ev_out", "fd", "gated", "id", "in_callback", "in_exec",
         "laddr", "last_command", "last_interaction", "lib_name", "lib_ver", "multi",
         "multi_error", "multi_mem", "name", "no_blocking", "no_evict", "out",
         "psubscriptions", "qb_alloc", "qb_big", "qb_fast", "qb_peak", "rb_defer",
@@ -102,6 +109,10 @@ class Client(RequestParser, ReplyWriter, RequestGate):
         # counts a batch adds when it ends (requests_before).
         self.batch: Any = ()
         self.callers: List[Tuple[Any, List[bytes]]] = []
+        # batch id -> (batch, where the last search found its request): requests run
+        # in order, so each search goes on from there (a read of 10,000 INFOs, or a
+        # held pipeline of millions, is not searched from its start each time).
+        self._found: Dict[int, Tuple[Any, int]] = {}
         now = time.time()
         self.created = now
         self.last_interaction = now
@@ -636,10 +647,16 @@ class Client(RequestParser, ReplyWriter, RequestGate):
         (EXEC's and the one it came in): run_requests counts a batch's requests when
         it ends, Redis after each call, so INFO and CONFIG RESETSTAT add this to see
         Redis's total_commands_processed. Off the hot path: a search per level."""
+        found = self._found
+        if len(found) > 16:
+            found.clear()
         position = 0
         for batch, running in self.callers + [(self.batch, request)]:
-            for index, item in enumerate(batch):
-                if item is running:
+            last = found.get(id(batch))
+            start = last[1] if last is not None and last[0] is batch else 0
+            for index in _rotated(len(batch), start):
+                if batch[index] is running:
+                    found[id(batch)] = (batch, index)
                     position += index
                     break
         return position

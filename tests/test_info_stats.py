@@ -367,3 +367,23 @@ def test_commands_processed_inside_one_read(differ):
         conn.close()
     assert counts["miniredis"] == counts["redis"]
     assert counts["redis"][0] == [3]    # (the test can fail: the figure is Redis's)
+
+
+def test_commands_processed_along_a_long_read(differ):
+    """Each INFO of a long pipelined read (and of a transaction in it) sees the
+    commands before it, as on Redis. Each search for a request's place goes on from
+    where the previous one stopped: a read of thousands of INFOs is not quadratic."""
+    stats = ["INFO", "stats"]
+    sequence = [["PING"], stats] * 300 + [["MULTI"]] + [stats, ["PING"]] * 50 + [["EXEC"]] \
+        + [stats] * 100
+    figures: Dict[str, List[int]] = {}
+    for name, port in differ.ports.items():
+        conn = RawConnection(port)
+        conn.call("CONFIG", "RESETSTAT")
+        conn.send_raw(b"".join(encode_command(args) for args in sequence))
+        replies = b"".join(conn.read_raw() for _ in sequence)
+        found = [int(n) for n in re.findall(rb"total_commands_processed:(\d+)", replies)]
+        figures[name] = [later - found[0] for later in found]
+        conn.close()
+    assert figures["miniredis"] == figures["redis"]
+    assert len(figures["redis"]) == 450 and figures["redis"][1] == 2
