@@ -241,15 +241,10 @@ def _hostname(text: str) -> str:
     return text
 
 
-# proc-title-template variables, with stand-ins good enough to tell an empty title.
-_TITLE_VARIABLES = {"title": "", "listen-addr": "*:0", "server-mode": "", "config-file": "-",
-                    "port": "0", "tls-port": "0", "unixsocket": ""}
-
-
 def _proc_title_template(text: str) -> str:
     """Redis's template check: known {variables}, "{{" for a brace, not blank."""
     text = _c_string(text)
-    if not proctitle.expand(text, _TITLE_VARIABLES.get):
+    if not proctitle.valid(text):
         raise ConfigError(proctitle.TEMPLATE_ERROR)
     return text
 

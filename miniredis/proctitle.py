@@ -66,6 +66,17 @@ def program() -> str:
     return name
 
 
+# The variables with stand-ins good enough to tell an empty title (the check of a
+# template: validateProcTitleTemplate expands it with an empty {title}).
+_STAND_INS = {"title": "", "listen-addr": "*:0", "server-mode": "", "config-file": "-",
+              "port": "0", "tls-port": "0", "unixsocket": ""}
+
+
+def valid(template: str) -> bool:
+    """Whether CONFIG SET accepts ``template``: it expands, and not to blanks."""
+    return bool(expand(template, _STAND_INS.get))
+
+
 def _variables(state: "ServerState", title: str) -> Callable[[str], Optional[str]]:
     config = state.config
 

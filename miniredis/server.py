@@ -459,8 +459,7 @@ class Server(DataAccess):
             crash.install(self.state)     # (serve_forever: this server owns the process)
             state = self.state
             oomscore.apply(state)         # (oom-score-adj, now that it owns the process)
-            diskio.Child.on_fork = lambda: oomscore.apply(state, oomscore.CHILD)
-            diskio.Child.retitle = lambda title: proctitle.retitle(state, title)
+            diskio.Child.on_fork = lambda title: _forked_child(state, title)
             watchdog.apply(state)         # (watchdog-period given at start-up)
 
     def _shutdown(self) -> None:
@@ -648,3 +647,11 @@ def _format_addr(address: Any) -> str:
         host, port = address[0], address[1]
         return "%s:%d" % (host, port)
     return str(address)
+
+
+def _forked_child(state: "ServerState", title: str) -> None:
+    """First thing in a forked child of the command line's server: oom-score-adj's
+    child class, and the process title of what it does (redis-rdb-bgsave...)."""
+    oomscore.apply(state, oomscore.CHILD)
+    if title:
+        proctitle.retitle(state, title)

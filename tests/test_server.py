@@ -667,6 +667,10 @@ def test_process_title_as_redis(tmp_path):
                              title()))
             # (not UTF-8: Redis writes the bytes, miniredis U+FFFD; no error either way)
             seen.append(conn.call("CONFIG", "SET", "proc-title-template", b"\xff {title}"))
+            # (longer than argv's memory: cut short by both, the server unharmed)
+            seen.append(conn.call("CONFIG", "SET", "proc-title-template",
+                                  "x" * 100000 + " {title}"))
+            seen.append(title().startswith("xxxx"))
             conn.call("CONFIG", "SET", "proc-title-template", template)
             for i in range(50):
                 conn.call("SET", "k%d" % i, "v")

@@ -122,11 +122,9 @@ class Child:
     the parent reads it in :meth:`poll` once the child has exited.
     """
 
-    # Run first thing in every child (the command line sets it: oom-score-adj's
-    # forked-child class).
-    on_fork: Optional[Callable[[], None]] = None
-    # Sets the child's process title (the command line sets it: proctitle.py).
-    retitle: Optional[Callable[[str], Any]] = None
+    # Run first thing in every child with its ``title`` (the command line sets it:
+    # oom-score-adj's forked-child class, the process title).
+    on_fork: Optional[Callable[[str], None]] = None
 
     def __init__(self, work: Callable[[], None], keep: Tuple[int, ...] = (),
                  report: Optional[Tuple[str, Any, Callable[[str, str], None], int]] = None,
@@ -181,9 +179,7 @@ class Child:
                     childinfo.reporter = childinfo.Reporter(info_write, report[0],
                                                             report[2])
                 if Child.on_fork is not None:
-                    Child.on_fork()
-                if title and Child.retitle is not None:
-                    Child.retitle(title)
+                    Child.on_fork(title)
                 try:
                     work()
                     status = 0
