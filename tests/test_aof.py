@@ -514,8 +514,12 @@ def test_automatic_rewrite_on_growth(workdir):
         while r.info("persistence")["aof_rewrites"] < 1:
             assert time.time() < deadline
             time.sleep(0.02)
-        info = wait_rewrite_done(r)
-        assert info["aof_base_size"] < 200       # (an RDB base of one key)
+        wait_rewrite_done(r)
+        # The new base is an RDB of one key. (INFO's aof_base_size is not: as Redis's,
+        # it also counts the SETs that reached the new incr file during the rewrite,
+        # which a loaded machine makes many.)
+        base = aof_files(workdir)[0]
+        assert base.endswith(".base.rdb") and os.path.getsize(base) < 200
     with Server(port=0, appendonly=True, dir=workdir) as server:
         assert redis.Redis(port=server.port).get("same-key") == b"value-299"
 

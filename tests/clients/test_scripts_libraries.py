@@ -12,7 +12,7 @@ reply, as parsed values under RESP2 and RESP3 and as raw bytes.
 from __future__ import annotations
 
 import datetime
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, List, Tuple
 
 import pytest
 import redis
@@ -46,6 +46,27 @@ def snapshot(conn: redis.Redis, scores: bool = True,
             value = None
         out.append((key, kind, value, conn.pttl(key) > 0))
     return out
+
+
+def _burst_worker(*args: Any, **kwargs: Any) -> Any:
+    """An in-process rq ``SimpleWorker`` whose command-channel thread polls every 0.1 s.
+
+    rq runs that pub/sub thread with ``sleep_time=60`` and, at the end of a burst,
+    unsubscribes and then stops it; redis-py's ``PubSubWorkerThread.stop`` joins the
+    thread, which may already be waiting in ``get_message`` for a subscription that
+    will not come: the burst then ends 60 s late (seen on a loaded machine, whatever
+    the server). The same commands are sent; only the client's wait is shorter.
+    """
+    from rq import SimpleWorker
+
+    class _Worker(SimpleWorker):
+        def subscribe(self) -> None:
+            self.pubsub = self.connection.pubsub()
+            self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+            self.pubsub_thread = self.pubsub.run_in_thread(
+                sleep_time=0.1, daemon=True, exception_handler=self._pubsub_exception_handler)
+
+    return _Worker(*args, **kwargs)
 
 
 @pytest.fixture(params=[2, 3], ids=["resp2", "resp3"])
@@ -183,7 +204,7 @@ def test_rq_scheduler_lock_scripts(mini, real_redis, protocol):
 
 
 def test_rq_rate_limit_scripts(mini, real_redis, protocol):
-    from rq import Queue, SimpleWorker
+    from rq import Queue
     from rq.rate_limit import RateLimit
 
     from tests.clients.tasks_rq import add
@@ -196,7 +217,7 @@ def test_rq_rate_limit_scripts(mini, real_redis, protocol):
         seen: List[Any] = [[job.get_status().value for job in jobs], queue.job_ids,
                            snapshot(conn, scores=False)]
         # An in-process worker (no fork): each finished job lets the next one in.
-        SimpleWorker([queue], connection=conn).work(burst=True)
+        _burst_worker([queue], connection=conn).work(burst=True)
         seen.append([job.get_status(refresh=True).value for job in jobs])
         seen.append([job.return_value() for job in jobs])
         seen.append(sorted(k for k in conn.keys("rq:rate_limit*")))
@@ -377,7 +398,7 @@ def tee(mini, real_redis):
 
 
 def test_rq_flow_through_tee_proxy(tee):
-    from rq import Queue, Retry, SimpleWorker
+    from rq import Queue, Retry
     from rq.job import Job
     from rq.registry import FailedJobRegistry
 
@@ -392,11 +413,11 @@ def test_rq_flow_through_tee_proxy(tee):
     queue.enqueue_in(datetime.timedelta(seconds=100), add, 0, 0, job_id="e")
     queue.enqueue(add, 5, 5, job_id="f", at_front=True, result_ttl=0)
     # In-process worker without fork; its pub/sub connection is relayed, not compared.
-    SimpleWorker([queue], connection=conn, name="tee-worker").work(burst=True)
+    _burst_worker([queue], connection=conn, name="tee-worker").work(burst=True)
     assert [Job.fetch(i, connection=conn).get_status().value for i in "abcd"] == [
         "finished", "failed", "finished", "finished"]
     FailedJobRegistry(queue=queue).requeue("b")
-    SimpleWorker([queue], connection=conn, name="tee-worker-2").work(burst=True)
+    _burst_worker([queue], connection=conn, name="tee-worker-2").work(burst=True)
     queue.delete(delete_jobs=True)
     conn.close()
     assert tee.compared > 300
