@@ -152,6 +152,14 @@ def to_args(command: Command) -> List[bytes]:
     return [a if isinstance(a, bytes) else str(a).encode() for a in command]
 
 
+# RESP type bytes, as RawConnection._skip tells replies apart.
+_BULK = frozenset(b"$=!")
+_SIMPLE = frozenset(b"+-:,#_(")
+_AGGREGATE = frozenset(b"*~>%|")
+_PAIRS = frozenset(b"%|")
+_ATTRIBUTE = ord("|")
+
+
 class RawConnection:
     """A socket speaking raw RESP: send requests, read back one whole raw reply."""
 
@@ -174,46 +182,46 @@ class RawConnection:
             raise ConnectionError("connection closed by server")
         self.buf += data
 
-    def _line(self, pos: int) -> Tuple[bytes, int]:
-        while True:
-            end = self.buf.find(b"\r\n", pos)
-            if end >= 0:
-                return self.buf[pos:end], end + 2
-            self._fill()
-
     def _skip(self, pos: int) -> int:
         """Offset just past the reply starting at ``pos`` (reading more as needed).
-        Iterative: a script's reply may nest thousands of levels deep."""
+        Iterative: a script's reply may nest thousands of levels deep. (Byte codes and
+        local names: a reply of a million elements is read in well under a second.)"""
         remaining = 1                  # values still to skip
+        buf = self.buf
+        find = buf.find
         while remaining:
             remaining -= 1
-            while pos >= len(self.buf):
+            end = find(b"\r\n", pos)
+            while end < 0:
                 self._fill()
-            kind = self.buf[pos:pos + 1]
-            line, nxt = self._line(pos)
-            body = line[1:]
-            if kind in b"+-:,#_(":
-                pos = nxt
-            elif kind in b"$=!":
-                length = int(body)
+                buf = self.buf
+                find = buf.find
+                end = find(b"\r\n", pos)
+            kind = buf[pos]
+            if kind in _BULK:
+                length = int(buf[pos + 1:end])
                 if length < 0:
-                    pos = nxt
+                    pos = end + 2
                     continue
-                while len(self.buf) < nxt + length + 2:
+                pos = end + length + 4
+                while len(buf) < pos:
                     self._fill()
-                pos = nxt + length + 2
-            elif kind in b"*~>%|":
-                count = int(body)
-                pos = nxt
+                    buf = self.buf
+                    find = buf.find
+            elif kind in _SIMPLE:
+                pos = end + 2
+            elif kind in _AGGREGATE:
+                count = int(buf[pos + 1:end])
+                pos = end + 2
                 if count < 0:
                     continue
-                if kind in b"%|":
+                if kind in _PAIRS:
                     count *= 2
-                if kind == b"|":   # an attribute precedes the real reply
+                if kind == _ATTRIBUTE:   # an attribute precedes the real reply
                     count += 1
                 remaining += count
             else:
-                raise AssertionError("unparseable reply at %r" % self.buf[pos:pos + 50])
+                raise AssertionError("unparseable reply at %r" % buf[pos:pos + 50])
         return pos
 
     def read_raw(self) -> bytes:
