@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Run redis-py's own test suite against redis-server and against miniredis, and compare.
+
+redis-py's ``tests/`` (a redis-py source tree, never copied into this repository:
+``git archive v8.1.0`` of github.com/redis/redis-py) are written against a real Redis
+and decide what to run by the version INFO reports. This script installs that tree and
+its test tools in a virtualenv of their own, starts a fresh redis-server and a fresh
+miniredis on free ports, runs the standalone tests (no cluster, sentinel, TLS or
+modules) once against each, and prints the totals and every test whose outcome
+differs. The yardstick: no test passes on redis-server and fails on miniredis.
+
+    python scripts/redis_py_suite.py /path/to/redis-py
+    python scripts/redis_py_suite.py SRC --venv /tmp/rpy-venv -- -k "xadd or xgroup"
+
+A test that passes on miniredis and fails on redis-server is printed too: a command or
+behaviour of a later Redis that miniredis has (see README's Compatibility section).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from typing import Dict, List, Sequence
+
+# What the standalone run leaves out: other deployments (cluster, sentinel, TLS, the
+# multi-database client, fault scenarios) and the Redis Stack modules.
+_IGNORED_FILES = ["test_scenario", "test_multidb", "test_cluster.py",
+                  "test_cluster_transaction.py", "test_sentinel.py",
+                  "test_sentinel_managed_connection.py", "test_ssl.py", "test_bloom.py",
+                  "test_json.py", "test_search.py", "test_timeseries.py", "test_vsets.py"]
+_MARKERS = ("not onlycluster and not fixed_client and not multidb_integration and not "
+            "redismod and not ssl and not replica and not cp_integration")
+# The test tools redis-py's suite imports (its dev_requirements, less the linters).
+_TEST_PACKAGES = ["pytest", "pytest-asyncio", "pytest-timeout", "mock", "ujson", "numpy",
+                  "pybreaker", "xxhash", "uvloop", "aiohttp", "opentelemetry-api",
+                  "opentelemetry-sdk", "redis-entraid", "pytest-profiling"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the server on port %d did not start" % port)
+
+
+def prepare_venv(source: str, venv: str) -> str:
+    """A virtualenv at ``venv`` with ``source`` installed (editable) and the test tools;
+    returns its python. Made once: a later run reuses it."""
+    python = os.path.join(venv, "bin", "python")
+    stamp = os.path.join(venv, ".redis-py-suite")
+    if not os.path.exists(stamp):
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "-e", source,
+                        *_TEST_PACKAGES], check=True)
+        open(stamp, "w").close()
+    return python
+
+
+def run_against(kind: str, python: str, source: str, out: str,
+                extra: Sequence[str]) -> Dict[str, str]:
+    """Start a fresh server of ``kind`` ("redis" or "mini"), run the suite against it
+    and return each test's outcome (pass, failure, error or skipped)."""
+    port = _free_port()
+    directory = tempfile.mkdtemp(prefix="redis-py-suite-%s-" % kind)
+    options = ["--port", str(port), "--save", "", "--appendonly", "no", "--dir",
+               directory, "--enable-debug-command", "yes"]
+    if kind == "redis":
+        executable = shutil.which("redis-server")
+        if executable is None:
+            raise SystemExit("redis-server not found (Debian: redis-server)")
+        command = [executable, *options]
+    else:
+        command = [sys.executable, "-m", "miniredis", *options]
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    report = os.path.join(out, kind + ".xml")
+    try:
+        _wait_for_port(port, server)
+        ignores = [arg for name in _IGNORED_FILES
+                   for folder in ("tests", "tests/test_asyncio")
+                   for arg in ("--ignore", os.path.join(folder, name))]
+        url = "redis://localhost:%d" % port
+        with open(os.path.join(out, kind + ".log"), "w") as log:
+            subprocess.run([python, "-m", "pytest", "tests", *ignores,
+                            "--ignore", "tests/maint_notifications", "-m", _MARKERS,
+                            "--redis-url", url + "/0", "--redis-mod-url", url,
+                            "-p", "no:cacheprovider", "-q", "--timeout", "60",
+                            "-o", "addopts=", "--junitxml", report, *extra],
+                           cwd=source, stdout=log, stderr=subprocess.STDOUT)
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+    return outcomes(report)
+
+
+def outcomes(report: str) -> Dict[str, str]:
+    """Each test case of a JUnit XML report with its outcome."""
+    found = {}
+    for case in ElementTree.parse(report).iter("testcase"):
+        outcome = "pass"
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                outcome = child.tag
+                break
+        found["%s::%s" % (case.get("classname"), case.get("name"))] = outcome
+    return found
+
+
+def main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", help="a redis-py source tree (with tests/)")
+    parser.add_argument("--venv", default=os.path.join(tempfile.gettempdir(),
+                                                       "redis-py-suite-venv"))
+    parser.add_argument("--out", default=None, help="where the reports and logs go")
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    extra = argv[split + 1:]             # more pytest arguments
+    source = os.path.abspath(args.source)
+    out = args.out or tempfile.mkdtemp(prefix="redis-py-suite-")
+    os.makedirs(out, exist_ok=True)
+    python = prepare_venv(source, args.venv)
+    results = {kind: run_against(kind, python, source, out, extra)
+               for kind in ("redis", "mini")}
+    for kind, label in (("redis", "redis-server"), ("mini", "miniredis")):
+        counts: Dict[str, int] = {}
+        for outcome in results[kind].values():
+            counts[outcome] = counts.get(outcome, 0) + 1
+        print("%-13s %s" % (label, ", ".join("%d %s" % (counts[k], k)
+                                             for k in sorted(counts))))
+    worse = better = 0
+    for test in sorted(set(results["redis"]) | set(results["mini"])):
+        real, mini = results["redis"].get(test), results["mini"].get(test)
+        if real != mini:
+            print("%-8s redis-server, %-8s miniredis: %s" % (real, mini, test))
+            worse += real == "pass"
+            better += mini == "pass"
+    print("%d pass on redis-server only, %d on miniredis only (reports and logs: %s)"
+          % (worse, better, out))
+    return 1 if worse else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
