@@ -19,7 +19,7 @@ import redis
 from miniredis import Server
 from miniredis.persistence import aof as aof_module
 from miniredis.persistence import snapshot as snapshot_module
-from tests.aofutil import (MiniProcess, aof_files, assert_same, dump, pipe_into, run_mini,
+from tests.aofutil import (aof_files, assert_same, dump, pipe_into, run_mini,
                            wait_rewrite_done)
 from tests.harness import ROOT, RawConnection, RedisProcess, find_redis_server
 
