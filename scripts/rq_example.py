@@ -106,6 +106,10 @@ def run_example(url: str, timeout: float = 30.0,
     out("enqueued %d jobs; scheduled: %s" % (
         len(jobs), ", ".join(sorted(name for name, job in jobs.items()
                                     if job.get_status().value == "scheduled"))))
+    # (the time a scheduled job is due: whole seconds, as rq's registry keeps it)
+    scheduled = ScheduledJobRegistry(queue=queue)
+    due = {name: scheduled.get_scheduled_time(job) for name, job in jobs.items()
+           if job.get_status().value == "scheduled"}
     worker = start_worker(url)
     try:
         deadline = time.monotonic() + timeout
@@ -123,7 +127,8 @@ def run_example(url: str, timeout: float = 30.0,
         except subprocess.TimeoutExpired:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
-    report = {name: _describe(Job.fetch(job.id, connection=conn))
+    report = {name: dict(_describe(Job.fetch(job.id, connection=conn)),
+                         scheduled_for=due.get(name))
               for name, job in jobs.items()}
     for name, info in report.items():
         out("%-15s %-8s %s%r -> %r" % (name, info["status"], info["func_name"],

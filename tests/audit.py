@@ -216,12 +216,17 @@ def _stream_read(name: str, rng: random.Random) -> List[str]:
 
 
 # Redis keeps the argument objects of a script's last redis.call() for the next one
-# (script_lua.c's lua_args_cached_objects), access counter included: a value that an
-# MSET with a repeated key stored and replaced (taking the old value's counter) can
-# become a later script's new key with that counter. An MSET that stores an object
-# from each of those places empties them before every scripted case.
-EMPTY_LUA_ARGUMENT_CACHE = ["EVAL", "return redis.pcall('mset', unpack(ARGV))", "0"] + \
-    [word for i in range(15) for word in ("lua-cache-%d" % i, "")]
+# (script_lua.c's lua_args_cached_objects, one per argument place, reused for any
+# argument no longer than the kept one), access counter included: a value that an
+# MSET with a repeated key stored and replaced (taking the old value's counter) stays
+# in its place, a rewritten command moves it (GEOADD's member becomes ZADD's third
+# argument), and a later script's SETEX stores it as a new key with that counter.
+# Before every scripted case, an EXISTS with 64-byte arguments puts fresh objects in
+# every place that kept a shorter one, and an MSET stores (so empties) the even ones.
+EMPTY_LUA_ARGUMENT_CACHE = [
+    "EVAL", "redis.pcall('exists', unpack(ARGV))"
+    " return redis.pcall('mset', unpack(ARGV, 1, 30))", "0"] + \
+    ["lua-cache-%02d-" % i + "x" * 51 for i in range(31)]
 
 
 # An XINFO CONSUMERS row: miniredis adds Redis 7.2's "inactive" (as an issue asked;

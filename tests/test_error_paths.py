@@ -27,9 +27,10 @@ from typing import Any, Dict, List, Sequence
 
 import pytest
 
-from tests.audit import (DEFAULT_ENCODINGS, LIVE, RESTORED, SETTINGS, SETUPS,
-                         SMALL_ENCODINGS, Signals, configure, expiry_paused, key_commands,
-                         observe, own_pair, prepare, random_cases, replicated, untimed)
+from tests.audit import (DEFAULT_ENCODINGS, EMPTY_LUA_ARGUMENT_CACHE, LIVE, RESTORED,
+                         SETTINGS, SETUPS, SMALL_ENCODINGS, Signals, configure,
+                         expiry_paused, key_commands, observe, own_pair, prepare,
+                         random_cases, replicated, untimed)
 from tests.harness import RawConnection
 
 def _traces(port: int, cases: Sequence[Any], original: Dict[str, str] = {}) -> List[Any]:
@@ -141,6 +142,42 @@ _KEPT_NAMES = {"set", "mset", "mget", "rpush", "hset", "sadd", "zadd", "xadd", "
                "multi", "exec", "discard", "eval", "config", "debug", "hello", "info",
                "publish", "psubscribe", "pttl", "object", "xinfo", "script", "ping",
                "function", "client", "watch"}
+
+
+def test_emptied_lua_argument_cache_leaves_no_stale_counter(differ):
+    """The audit's emptying of Redis's kept script arguments (EMPTY_LUA_ARGUMENT_CACHE)
+    before a scripted case: a counter that an MSET and a GEOADD left in the third
+    place no longer reaches a later SETEX's new key (without it, it does on Redis)."""
+    ports = (differ.ports["redis"], differ.ports["miniredis"])
+    configure(ports, SETTINGS)
+    try:
+        freqs: Dict[str, List[bytes]] = {"kept": [], "emptied": []}
+        for port in ports:
+            conn = RawConnection(port)
+            try:
+                for way in freqs:
+                    conn.call("SELECT", "9")
+                    conn.call("FLUSHALL")
+                    conn.call("SET", "k", "v")
+                    for _ in range(40):
+                        conn.call("GET", "k")
+                    conn.call("EVAL", "return redis.pcall('mset', unpack(ARGV))", "0",
+                              "k", "aaaa", "k", "bbbb", "k", "cccc")
+                    conn.call("EVAL", "return redis.pcall('geoadd', unpack(ARGV))", "0",
+                              "g", "1", "1", "mm")
+                    conn.call("DEL", "k")
+                    if way == "emptied":
+                        conn.call(*EMPTY_LUA_ARGUMENT_CACHE)
+                    conn.call("EVAL", "return redis.pcall('setex', unpack(ARGV))", "0",
+                              "k", "3", "nan")
+                    freqs[way].append(conn.call("OBJECT", "FREQ", "k"))
+                conn.call("FLUSHALL")
+            finally:
+                conn.close()
+    finally:
+        configure(ports, RESTORED)
+    assert freqs["emptied"] == [b":5\r\n", b":5\r\n"], freqs
+    assert freqs["kept"][0] != b":5\r\n" and freqs["kept"][1] == b":5\r\n", freqs
 
 
 def test_key_commands_under_renames(differ):
