@@ -104,7 +104,11 @@ class RequestGate:
         if self.in_exec:
             # EXEC runs its queue checking only the ACL rules again (execCommand): the
             # other refusals were decided when EXEC itself was gated.
-            return self.user.restricted and self._acl_refused(cmd, args)
+            if self.user.restricted and self._acl_refused(cmd, args):
+                return True
+            if self.state.monitors:
+                self._monitor_script(cmd, args)
+            return False
         if self.state.normal_output_limited:
             if self.out and close_if_over(self):
                 return True     # past client-output-buffer-limit: nothing more runs
@@ -171,12 +175,17 @@ class RequestGate:
             if state.pause.type and not self.in_exec and state.pause.holds(self, cmd, args):
                 state.pause.postpone(self, [args])
                 return True
-            if state.monitors and self.multi is None and "skip_monitor" in cmd.flags \
-                    and cmd.group == "scripting":
-                monitor_feed(state, self, args)   # EVAL & co.: before their commands
+            if state.monitors and self.multi is None:
+                self._monitor_script(cmd, args)
         if self.multi is not None:
             return queue_command(self, cmd, args)
         return False
+
+    def _monitor_script(self, cmd: Command, args: List[bytes]) -> None:
+        """EVAL & co. (skip_monitor) show themselves to monitors before they run, so
+        that their script's commands follow them (evalCommand, fcallCommand)."""
+        if "skip_monitor" in cmd.flags and cmd.group == "scripting":
+            monitor_feed(self.state, self, args)
 
     def _acl_refused(self, cmd: Command, args: List[bytes]) -> bool:
         """Refuse the request if the user's ACL rules deny it (one call into security

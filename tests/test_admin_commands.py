@@ -128,6 +128,10 @@ def test_client_pause_errors(differ):
 _MONITORED = [
     ["SET", "a", b'b\n\x01"\xc3\xa9\\\t\r\x07\x08 \x7f'], ["MULTI"], ["SET", "x", "1"],
     ["GET", "x"], ["EXEC"],
+    # (scripts run by EXEC are shown before their own commands, found or not)
+    ["MULTI"], ["EVAL", "return redis.call('get','x')", "0"],
+    ["EVALSHA", "f" * 40, "0"], ["EVALSHA", "abc", "0"], ["FCALL", "nofunc", "0"],
+    ["EVAL_RO", "return 1", "0"], ["FCALL_RO", "nofunc", "0"], ["EXEC"],
     ["EVAL", "redis.call('set','k','v') return redis.pcall('get', 'k')", "0"],
     ["EVAL", "return redis.pcall('nosuch')", "0"],
     ["AUTH", "foo"], ["AUTH", "u", "p"], ["HELLO", "2", "AUTH", "default", "x"],
