@@ -20,13 +20,13 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ElementTree
 from typing import Dict, List, Sequence
+
+from suiteservers import compare, free_port, start_server, stop_server
 
 # What the standalone run leaves out: other deployments (cluster, sentinel, TLS, the
 # multi-database client, fault scenarios) and the Redis Stack modules.
@@ -40,25 +40,6 @@ _MARKERS = ("not onlycluster and not fixed_client and not multidb_integration an
 _TEST_PACKAGES = ["pytest", "pytest-asyncio", "pytest-timeout", "mock", "ujson", "numpy",
                   "pybreaker", "xxhash", "uvloop", "aiohttp", "opentelemetry-api",
                   "opentelemetry-sdk", "redis-entraid", "pytest-profiling"]
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("the server on port %d did not start" % port)
-
 
 def prepare_venv(source: str, venv: str) -> str:
     """A virtualenv at ``venv`` with ``source`` installed (editable) and the test tools;
@@ -77,22 +58,11 @@ def run_against(kind: str, python: str, source: str, out: str,
                 extra: Sequence[str]) -> Dict[str, str]:
     """Start a fresh server of ``kind`` ("redis" or "mini"), run the suite against it
     and return each test's outcome (pass, failure, error or skipped)."""
-    port = _free_port()
+    port = free_port()
     directory = tempfile.mkdtemp(prefix="redis-py-suite-%s-" % kind)
-    options = ["--port", str(port), "--save", "", "--appendonly", "no", "--dir",
-               directory, "--enable-debug-command", "yes"]
-    if kind == "redis":
-        executable = shutil.which("redis-server")
-        if executable is None:
-            raise SystemExit("redis-server not found (Debian: redis-server)")
-        command = [executable, *options]
-    else:
-        command = [sys.executable, "-m", "miniredis", *options]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = start_server(kind, port, directory)
     report = os.path.join(out, kind + ".xml")
     try:
-        _wait_for_port(port, server)
         ignores = [arg for name in _IGNORED_FILES
                    for folder in ("tests", "tests/test_asyncio")
                    for arg in ("--ignore", os.path.join(folder, name))]
@@ -105,8 +75,7 @@ def run_against(kind: str, python: str, source: str, out: str,
                             "-o", "addopts=", "--junitxml", report, *extra],
                            cwd=source, stdout=log, stderr=subprocess.STDOUT)
     finally:
-        server.terminate()
-        server.wait()
+        stop_server(server)
         shutil.rmtree(directory, ignore_errors=True)
     return outcomes(report)
 
@@ -139,23 +108,7 @@ def main(argv: List[str]) -> int:
     python = prepare_venv(source, args.venv)
     results = {kind: run_against(kind, python, source, out, extra)
                for kind in ("redis", "mini")}
-    for kind, label in (("redis", "redis-server"), ("mini", "miniredis")):
-        counts: Dict[str, int] = {}
-        for outcome in results[kind].values():
-            counts[outcome] = counts.get(outcome, 0) + 1
-        print("%-13s %s" % (label, ", ".join("%d %s" % (counts[k], k)
-                                             for k in sorted(counts))))
-    worse = better = 0
-    for test in sorted(set(results["redis"]) | set(results["mini"])):
-        real, mini = results["redis"].get(test), results["mini"].get(test)
-        if real != mini:
-            print("%-8s redis-server, %-8s miniredis: %s" % (real, mini, test))
-            worse += real == "pass"
-            better += mini == "pass"
-    print("%d pass on redis-server only, %d on miniredis only (reports and logs: %s)"
-          % (worse, better, out))
-    return 1 if worse else 0
-
+    return compare(results, out)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -24,13 +24,13 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import sysconfig
 import tempfile
-import time
 from typing import Dict, List, Optional, Sequence, Tuple
+
+from suiteservers import free_port, wait_for_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -44,25 +44,6 @@ RUNTEST_FLAGS = ["--singledb", "--durable", "--ignore-encoding", "--ignore-diges
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _RESULT = re.compile(r"^\[(ok|err|exception|ignore|skip)\]: (.*?)(?: \(\d+ ms\))?$")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def _base_port() -> int:
@@ -185,14 +166,14 @@ def run_unit(source: str, unit: str, kind: str, redis_server: str,
              with_repl: bool = False) -> Tuple[Dict[str, str], str]:
     """Run one unit against a fresh server; returns ({test name: outcome}, status)."""
     directory = tempfile.mkdtemp(prefix="suite-%s-" % kind)
-    port = _free_port()
+    port = free_port()
     command = server_command(kind, port, directory, redis_server, with_debug)
     proc = subprocess.Popen(command,
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     results: Dict[str, str] = {}
     status = "done"
     try:
-        if not _wait_for_port(port, proc):
+        if not wait_for_port(port, proc):
             return results, "no server"
         # runtest starts a test server and client processes of its own: on a timeout the
         # whole process group goes, or they would hold tests/tmp and ports for the next
