@@ -1,5 +1,5 @@
 """What the scripts that run other projects' test suites against both servers share
-(redis_test_suite.py, redis_py_suite.py, ioredis_suite.py): free ports, a fresh
+(redis_test_suite.py, redis_py_suite.py, node_suite.py): free ports, a fresh
 redis-server or miniredis, and the comparison of each test's outcome on the two.
 """
 from __future__ import annotations

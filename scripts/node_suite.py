@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Run a Node.js project's own Redis tests against redis-server and against miniredis,
+and compare: the client ioredis, or the job queue BullMQ.
+
+The source tree (``git archive v5.9.3`` of github.com/redis/ioredis, ``v5.81.3`` of
+github.com/taskforcesh/bullmq; never copied into this repository) is recognised by its
+package.json. Both test against a Redis on 127.0.0.1:6379, which their tests spell out.
+This script installs the tree's npm packages once (no install scripts), starts a fresh
+redis-server on 6379, runs the tests, stops it, does the same with a fresh miniredis,
+and prints the totals and every test whose outcome differs. The yardstick: no test
+passes on redis-server and fails on miniredis. Needs ``node`` and ``npm``; port 6379
+must be free.
+
+* ioredis: ``test/functional`` with mocha (ioredis's own helpers end each test with
+  FLUSHALL, SCRIPT FLUSH and CLIENT KILL NORMAL); about 20 s a server.
+* BullMQ: its vitest suite (queues, workers, flows, schedulers, rate limits: its Lua
+  scripts and blocking commands), after generating its scripts as its ``pretest``
+  does; about 9 minutes a server.
+
+    python scripts/node_suite.py /path/to/ioredis
+    python scripts/node_suite.py /path/to/ioredis -- --grep scripting
+    python scripts/node_suite.py /path/to/bullmq -- tests/queue.test.ts
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from typing import Dict, List, Sequence
+
+from suiteservers import compare, port_taken, start_server, stop_server
+
+PORT = 6379
+
+
+class _Ioredis:
+    """ioredis: mocha over its functional tests, a JSON report."""
+
+    def prepare(self, source: str) -> None:
+        _npm(source, "ci")
+
+    def command(self, source: str, report: str) -> List[str]:
+        return [os.path.join(source, "node_modules", ".bin", "mocha"),
+                "--no-experimental-strip-types", "test/helpers/*.ts",
+                "test/functional/**/*.ts", "--reporter", "json",
+                "--reporter-option", "output=" + report]
+
+    def environment(self) -> Dict[str, str]:
+        return {"TS_NODE_TRANSPILE_ONLY": "true", "NODE_ENV": "test"}
+
+    def outcomes(self, report: str) -> Dict[str, str]:
+        with open(report) as handle:
+            data = json.load(handle)
+        found: Dict[str, str] = {}
+        for test in data["tests"]:
+            name = "%s: %s" % (os.path.basename(test.get("file") or "?"),
+                               test["fullTitle"])
+            # (the report lists each test again under passes, failures or pending:
+            # equal objects, not the same ones; a hook's failure has no test)
+            outcome = next((kind for kind, listed in (("failure", data["failures"]),
+                                                      ("pending", data["pending"]),
+                                                      ("pass", data["passes"]))
+                            if test in listed), "failure")
+            _add(found, name, outcome)
+        return found
+
+
+class _Bullmq:
+    """BullMQ: vitest over its suite, a JSON report."""
+
+    def prepare(self, source: str) -> None:
+        _npm(source, "install")
+        if not os.path.isdir(os.path.join(source, "src", "scripts")):
+            for script in ("clean:scripts", "generate:raw:scripts", "transform:commands"):
+                subprocess.run(["npm", "run", script], cwd=source, check=True,
+                               stdout=subprocess.DEVNULL)
+
+    def command(self, source: str, report: str) -> List[str]:
+        return [os.path.join(source, "node_modules", ".bin", "vitest"), "run",
+                "--no-file-parallelism", "--reporter=json", "--outputFile=" + report]
+
+    def environment(self) -> Dict[str, str]:
+        return {}
+
+    def outcomes(self, report: str) -> Dict[str, str]:
+        with open(report) as handle:
+            data = json.load(handle)
+        found: Dict[str, str] = {}
+        for test_file in data["testResults"]:
+            for test in test_file["assertionResults"]:
+                name = "%s: %s" % (os.path.basename(test_file["name"]), test["fullName"])
+                status = test["status"]
+                _add(found, name, {"passed": "pass", "failed": "failure"}.get(
+                    status, status))
+        return found
+
+
+SUITES = {"ioredis": _Ioredis, "bullmq": _Bullmq}
+
+
+def _npm(source: str, how: str) -> None:
+    """``npm ci`` or ``npm install`` in ``source``, once (no install scripts)."""
+    if os.path.isdir(os.path.join(source, "node_modules")):
+        return
+    if shutil.which("npm") is None:
+        raise SystemExit("npm not found (Debian: npm)")
+    subprocess.run(["npm", how, "--ignore-scripts", "--no-audit", "--no-fund"],
+                   cwd=source, check=True)
+
+
+def _add(found: Dict[str, str], name: str, outcome: str) -> None:
+    """Record a test; a title met again (both runners allow it) gets ``#2``, ``#3``...
+    in the order of the run."""
+    numbered, seen = name, 1
+    while numbered in found:
+        seen += 1
+        numbered = "%s #%d" % (name, seen)
+    found[numbered] = outcome
+
+
+def run_against(kind: str, suite, source: str, out: str,
+                extra: Sequence[str]) -> Dict[str, str]:
+    """Start a fresh server of ``kind`` on 6379, run the tests against it and return
+    each test's outcome."""
+    if port_taken(PORT):
+        raise SystemExit("port %d is taken: the suite's tests need it" % PORT)
+    directory = tempfile.mkdtemp(prefix="node-suite-%s-" % kind)
+    report = os.path.join(out, kind + ".json")
+    server = start_server(kind, PORT, directory)
+    try:
+        env = dict(os.environ, **suite.environment())
+        with open(os.path.join(out, kind + ".log"), "w") as log:
+            subprocess.run([*suite.command(source, report), *extra], cwd=source,
+                           env=env, stdout=log, stderr=subprocess.STDOUT)
+    finally:
+        stop_server(server)
+        shutil.rmtree(directory, ignore_errors=True)
+    return suite.outcomes(report)
+
+
+def main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", help="an ioredis or BullMQ source tree")
+    parser.add_argument("--out", default=None, help="where the reports and logs go")
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    extra = argv[split + 1:]             # more arguments for the test runner
+    source = os.path.abspath(args.source)
+    with open(os.path.join(source, "package.json")) as handle:
+        name = json.load(handle).get("name")
+    if name not in SUITES:
+        raise SystemExit("%s is not one of %s" % (name, ", ".join(sorted(SUITES))))
+    suite = SUITES[name]()
+    out = os.path.abspath(args.out or tempfile.mkdtemp(prefix="node-suite-"))
+    os.makedirs(out, exist_ok=True)
+    suite.prepare(source)
+    results = {kind: run_against(kind, suite, source, out, extra)
+               for kind in ("redis", "mini")}
+    return compare(results, out)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
