@@ -23,10 +23,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import xml.etree.ElementTree as ElementTree
 from typing import Dict, List, Sequence
 
-from suiteservers import compare, free_port, start_server, stop_server
+from suiteservers import compare, free_port, junit_outcomes, start_server, stop_server
 
 # What the standalone run leaves out: other deployments (cluster, sentinel, TLS, the
 # multi-database client, fault scenarios) and the Redis Stack modules.
@@ -77,20 +76,7 @@ def run_against(kind: str, python: str, source: str, out: str,
     finally:
         stop_server(server)
         shutil.rmtree(directory, ignore_errors=True)
-    return outcomes(report)
-
-
-def outcomes(report: str) -> Dict[str, str]:
-    """Each test case of a JUnit XML report with its outcome."""
-    found = {}
-    for case in ElementTree.parse(report).iter("testcase"):
-        outcome = "pass"
-        for child in case:
-            if child.tag in ("failure", "error", "skipped"):
-                outcome = child.tag
-                break
-        found["%s::%s" % (case.get("classname"), case.get("name"))] = outcome
-    return found
+    return junit_outcomes(report)
 
 
 def main(argv: List[str]) -> int:

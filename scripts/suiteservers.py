@@ -1,5 +1,5 @@
 """What the scripts that run other projects' test suites against both servers share
-(redis_test_suite.py, redis_py_suite.py, node_suite.py): free ports, a fresh
+(redis_test_suite.py, redis_py_suite.py, pytest_suite.py, node_suite.py): free ports, a fresh
 redis-server or miniredis, and the comparison of each test's outcome on the two.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ElementTree
 from typing import Dict, Mapping, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,6 +71,20 @@ def start_server(kind: str, port: int, directory: str,
 def stop_server(server: subprocess.Popen) -> None:
     server.terminate()
     server.wait()
+
+
+def junit_outcomes(report: str) -> Dict[str, str]:
+    """Each test case of a JUnit XML report (pytest's ``--junitxml``) with its outcome:
+    pass, failure, error or skipped."""
+    found = {}
+    for case in ElementTree.parse(report).iter("testcase"):
+        outcome = "pass"
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                outcome = child.tag
+                break
+        found["%s::%s" % (case.get("classname"), case.get("name"))] = outcome
+    return found
 
 
 def compare(results: Mapping[str, Dict[str, str]], where: str) -> int:
