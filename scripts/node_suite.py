@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Run a Node.js project's own Redis tests against redis-server and against miniredis,
-and compare: the client ioredis, or the job queue BullMQ.
+and compare: the client ioredis, the job queue BullMQ, or socket.io's Redis adapter.
 
 The source tree (``git archive v5.9.3`` of github.com/redis/ioredis, ``v5.81.3`` of
-github.com/taskforcesh/bullmq; never copied into this repository) is recognised by its
-package.json. Both test against a Redis on 127.0.0.1:6379, which their tests spell out.
+github.com/taskforcesh/bullmq, ``8.3.0`` of github.com/socketio/socket.io-redis-adapter;
+never copied into this repository) is recognised by its package.json. They test
+against a Redis on 127.0.0.1:6379, which their tests spell out.
 This script installs the tree's npm packages once (no install scripts), starts a fresh
 redis-server on 6379, runs the tests, stops it, does the same with a fresh miniredis,
 and prints the totals and every test whose outcome differs. The yardstick: no test
@@ -16,6 +17,9 @@ must be free.
 * BullMQ: its vitest suite (queues, workers, flows, schedulers, rate limits: its Lua
   scripts and blocking commands), after generating its scripts as its ``pretest``
   does; about 9 minutes a server.
+* @socket.io/redis-adapter: its runner (three socket.io servers sharing rooms and
+  acknowledgements through pub/sub, over ioredis and node-redis 4 and 3, the sharded
+  adapter's SSUBSCRIBE/SPUBLISH); about 3 minutes a server.
 
     python scripts/node_suite.py /path/to/ioredis
     python scripts/node_suite.py /path/to/ioredis -- --grep scripting
@@ -69,6 +73,24 @@ class _Ioredis:
         return found
 
 
+class _SocketIoAdapter(_Ioredis):
+    """@socket.io/redis-adapter: mocha over its runner (ioredis, node-redis 4 and 3,
+    sharded pub/sub), a JSON report; ``--exit``: its cluster clients, with no cluster
+    to reach, would keep mocha alive."""
+
+    def prepare(self, source: str) -> None:
+        _npm(source, "ci" if os.path.exists(os.path.join(source, "package-lock.json"))
+             else "install")
+
+    def command(self, source: str, report: str) -> List[str]:
+        return [os.path.join(source, "node_modules", ".bin", "mocha"), "--require",
+                "ts-node/register", "test/test-runner.ts", "--exit", "--timeout", "5000",
+                "--reporter", "json", "--reporter-option", "output=" + report]
+
+    def environment(self) -> Dict[str, str]:
+        return {}
+
+
 class _Bullmq:
     """BullMQ: vitest over its suite, a JSON report."""
 
@@ -99,7 +121,8 @@ class _Bullmq:
         return found
 
 
-SUITES = {"ioredis": _Ioredis, "bullmq": _Bullmq}
+SUITES = {"ioredis": _Ioredis, "bullmq": _Bullmq,
+          "@socket.io/redis-adapter": _SocketIoAdapter}
 
 
 def _npm(source: str, how: str) -> None:
