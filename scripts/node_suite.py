@@ -36,7 +36,7 @@ import sys
 import tempfile
 from typing import Dict, List, Sequence
 
-from suiteservers import compare, port_taken, start_server, stop_server
+from suiteservers import compare, port_taken, run_with_server
 
 PORT = 6379
 
@@ -151,17 +151,10 @@ def run_against(kind: str, suite, source: str, out: str,
     each test's outcome."""
     if port_taken(PORT):
         raise SystemExit("port %d is taken: the suite's tests need it" % PORT)
-    directory = tempfile.mkdtemp(prefix="node-suite-%s-" % kind)
     report = os.path.join(out, kind + ".json")
-    server = start_server(kind, PORT, directory)
-    try:
-        env = dict(os.environ, **suite.environment())
-        with open(os.path.join(out, kind + ".log"), "w") as log:
-            subprocess.run([*suite.command(source, report), *extra], cwd=source,
-                           env=env, stdout=log, stderr=subprocess.STDOUT)
-    finally:
-        stop_server(server)
-        shutil.rmtree(directory, ignore_errors=True)
+    run_with_server(kind, PORT, [*suite.command(source, report), *extra], source,
+                    os.path.join(out, kind + ".log"),
+                    dict(os.environ, **suite.environment()))
     return suite.outcomes(report)
 
 

@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from typing import Dict, List, Optional, Sequence
 
-from suiteservers import (compare, junit_outcomes, port_taken, start_server,
-                          stop_server)
+from suiteservers import compare, junit_outcomes, port_taken, run_with_server
 
 PORT = 6379
 
@@ -38,19 +35,12 @@ def run_against(kind: str, python: str, source: str, out: str,
     test's outcome."""
     if port_taken(PORT):
         raise SystemExit("port %d is taken: the suite's tests need it" % PORT)
-    directory = tempfile.mkdtemp(prefix="pytest-suite-%s-" % kind)
     report = os.path.join(out, kind + ".xml")
     options = ["--unixsocket", unixsocket] if unixsocket else []
-    server = start_server(kind, PORT, directory, options)
-    try:
-        env = dict(os.environ, PYTHONPATH=source)
-        with open(os.path.join(out, kind + ".log"), "w") as log:
-            subprocess.run([python, "-m", "pytest", "-p", "no:cacheprovider",
-                            "--junitxml", report, *extra], cwd=source, env=env,
-                           stdout=log, stderr=subprocess.STDOUT)
-    finally:
-        stop_server(server)
-        shutil.rmtree(directory, ignore_errors=True)
+    run_with_server(kind, PORT, [python, "-m", "pytest", "-p", "no:cacheprovider",
+                                 "--junitxml", report, *extra],
+                    source, os.path.join(out, kind + ".log"),
+                    dict(os.environ, PYTHONPATH=source), options)
     return junit_outcomes(report)
 
 

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 from typing import Dict, List, Sequence
 
-from suiteservers import compare, free_port, junit_outcomes, start_server, stop_server
+from suiteservers import compare, free_port, junit_outcomes, run_with_server
 
 # What the standalone run leaves out: other deployments (cluster, sentinel, TLS, the
 # multi-database client, fault scenarios) and the Redis Stack modules.
@@ -58,24 +57,17 @@ def run_against(kind: str, python: str, source: str, out: str,
     """Start a fresh server of ``kind`` ("redis" or "mini"), run the suite against it
     and return each test's outcome (pass, failure, error or skipped)."""
     port = free_port()
-    directory = tempfile.mkdtemp(prefix="redis-py-suite-%s-" % kind)
-    server = start_server(kind, port, directory)
     report = os.path.join(out, kind + ".xml")
-    try:
-        ignores = [arg for name in _IGNORED_FILES
-                   for folder in ("tests", "tests/test_asyncio")
-                   for arg in ("--ignore", os.path.join(folder, name))]
-        url = "redis://localhost:%d" % port
-        with open(os.path.join(out, kind + ".log"), "w") as log:
-            subprocess.run([python, "-m", "pytest", "tests", *ignores,
-                            "--ignore", "tests/maint_notifications", "-m", _MARKERS,
-                            "--redis-url", url + "/0", "--redis-mod-url", url,
-                            "-p", "no:cacheprovider", "-q", "--timeout", "60",
-                            "-o", "addopts=", "--junitxml", report, *extra],
-                           cwd=source, stdout=log, stderr=subprocess.STDOUT)
-    finally:
-        stop_server(server)
-        shutil.rmtree(directory, ignore_errors=True)
+    ignores = [arg for name in _IGNORED_FILES
+               for folder in ("tests", "tests/test_asyncio")
+               for arg in ("--ignore", os.path.join(folder, name))]
+    url = "redis://localhost:%d" % port
+    run_with_server(kind, port, [python, "-m", "pytest", "tests", *ignores,
+                                 "--ignore", "tests/maint_notifications", "-m", _MARKERS,
+                                 "--redis-url", url + "/0", "--redis-mod-url", url,
+                                 "-p", "no:cacheprovider", "-q", "--timeout", "60",
+                                 "-o", "addopts=", "--junitxml", report, *extra],
+                    source, os.path.join(out, kind + ".log"))
     return junit_outcomes(report)
 
 

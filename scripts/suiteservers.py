@@ -9,9 +9,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
-from typing import Dict, Mapping, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LABELS = (("redis", "redis-server"), ("mini", "miniredis"))
@@ -71,6 +72,23 @@ def start_server(kind: str, port: int, directory: str,
 def stop_server(server: subprocess.Popen) -> None:
     server.terminate()
     server.wait()
+
+
+def run_with_server(kind: str, port: int, command: Sequence[str], cwd: str, log: str,
+                    env: Optional[Mapping[str, str]] = None,
+                    options: Sequence[str] = ()) -> None:
+    """Run ``command`` in ``cwd`` (its output to the file ``log``) while a fresh server
+    of ``kind`` listens on ``port`` (``options``: more of its options); the server and
+    its files are gone afterwards."""
+    directory = tempfile.mkdtemp(prefix="suite-%s-" % kind)
+    server = start_server(kind, port, directory, options)
+    try:
+        with open(log, "w") as handle:
+            subprocess.run(list(command), cwd=cwd, env=env, stdout=handle,
+                           stderr=subprocess.STDOUT)
+    finally:
+        stop_server(server)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def junit_outcomes(report: str) -> Dict[str, str]:
