@@ -190,6 +190,27 @@ def test_disconnected_waiter_is_forgotten(differ):
     _compare(differ, scenario)
 
 
+def test_waiter_closed_in_the_same_poll_as_a_push_is_served(differ):
+    """A BRPOPLPUSH sent with its connection's close, read in the same poll as another
+    client's push (the server busy meanwhile, in DEBUG SLEEP): the push serves the
+    waiter before its close is seen, and the element goes to the destination with it,
+    as in Redis. (A job queue whose worker sends BRPOPLPUSH and drops the connection at
+    once can lose the next job on both; bee-queue's "should recover from a connection
+    loss" did on miniredis under its suite's load, where the two land in one poll.)"""
+    def scenario(port, protocol, admin):
+        sleeper, waiter = _conn(port, protocol), _conn(port, protocol)
+        sleeper.send("DEBUG", "SLEEP", "0.2")
+        time.sleep(0.05)
+        waiter.send("BRPOPLPUSH", "q", "d", "0")
+        waiter.close()
+        time.sleep(0.05)
+        replies = [admin.call("LPUSH", "q", "v"), sleeper.read_raw(),
+                   admin.call("LRANGE", "q", "0", "-1"), admin.call("LRANGE", "d", "0", "-1")]
+        sleeper.close()
+        return replies
+    _compare(differ, scenario)
+
+
 @needs_multi
 def test_blocking_inside_multi_returns_at_once(differ):
     differ.check("MULTI", "BLPOP q 0", "BRPOPLPUSH q d 0", "BLMPOP 0 1 q LEFT", "EXEC")
