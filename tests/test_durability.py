@@ -26,8 +26,8 @@ from miniredis import Server, errors
 from miniredis.persistence import aofload
 from miniredis.persistence import diskio
 from tests.aofutil import ROOT, MiniProcess, aof_files, run_mini
-from tests.harness import RawConnection, RedisProcess, find_redis_server, free_port, \
-    wait_serving
+from tests.harness import RawConnection, RedisProcess, encode_command, find_redis_server, \
+    free_port, wait_serving
 
 MISCONF_ENOSPC = "MISCONF Errors writing to the AOF file: No space left on device"
 
@@ -367,13 +367,11 @@ def test_zero_run_compression_round_trips():
 def _load_hashes(port: int, count: int) -> None:
     """HSET h<i> f v g <i> for i < count, sent as one raw pipeline (redis-py's
     pipeline spends seconds encoding them)."""
-    words = (b"*6\r\n$4\r\nHSET\r\n$%d\r\nh%d\r\n$1\r\nf\r\n$1\r\nv\r\n"
-             b"$1\r\ng\r\n$%d\r\n%d\r\n")
-    payload = b"".join(words % (len(b"%d" % i) + 1, i, len(b"%d" % i), i)
+    payload = b"".join(encode_command((b"HSET", b"h%d" % i, b"f", b"v", b"g", b"%d" % i))
                        for i in range(count))
     with socket.create_connection(("127.0.0.1", port)) as conn:
         conn.sendall(payload + b"PING\r\n")
-        replies = b""
+        replies = bytearray()
         while not replies.endswith(b"+PONG\r\n"):
             more = conn.recv(1 << 20)
             assert more, "the server closed the connection"
