@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Run a Node.js project's own Redis tests against redis-server and against miniredis,
-and compare: the client ioredis, the job queue BullMQ, or socket.io's Redis adapter.
+and compare: the client ioredis, the job queues BullMQ and Bull, or socket.io's Redis
+adapter.
 
 The source tree (``git archive v5.9.3`` of github.com/redis/ioredis, ``v5.81.3`` of
-github.com/taskforcesh/bullmq, ``8.3.0`` of github.com/socketio/socket.io-redis-adapter;
-never copied into this repository) is recognised by its package.json. They test
+github.com/taskforcesh/bullmq, ``v4.15.0`` of github.com/OptimalBits/bull, ``8.3.0`` of
+github.com/socketio/socket.io-redis-adapter; never copied into this repository) is
+recognised by its package.json. They test
 against a Redis on 127.0.0.1:6379, which their tests spell out.
 This script installs the tree's npm packages once (no install scripts), starts a fresh
 redis-server on 6379, runs the tests, stops it, does the same with a fresh miniredis,
@@ -17,6 +19,9 @@ must be free.
 * BullMQ: its vitest suite (queues, workers, flows, schedulers, rate limits: its Lua
   scripts and blocking commands), after generating its scripts as its ``pretest``
   does; about 9 minutes a server.
+* Bull: its mocha suite (queues, workers, repeatable and delayed jobs, rate limits,
+  pause, sandboxed processes: ioredis 5 and its Lua scripts), after generating its
+  scripts; about 2 minutes a server.
 * @socket.io/redis-adapter: its runner (three socket.io servers sharing rooms and
   acknowledgements through pub/sub, over ioredis and node-redis 4 and 3, the sharded
   adapter's SSUBSCRIBE/SPUBLISH); about 3 minutes a server.
@@ -30,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -96,10 +102,7 @@ class _Bullmq:
 
     def prepare(self, source: str) -> None:
         _npm(source, "install")
-        if not os.path.isdir(os.path.join(source, "src", "scripts")):
-            for script in ("clean:scripts", "generate:raw:scripts", "transform:commands"):
-                subprocess.run(["npm", "run", script], cwd=source, check=True,
-                               stdout=subprocess.DEVNULL)
+        _generate_scripts(source, os.path.join("src", "scripts"))
 
     def command(self, source: str, report: str) -> List[str]:
         return [os.path.join(source, "node_modules", ".bin", "vitest"), "run",
@@ -121,8 +124,40 @@ class _Bullmq:
         return found
 
 
-SUITES = {"ioredis": _Ioredis, "bullmq": _Bullmq,
+class _Bull(_Ioredis):
+    """Bull (BullMQ's predecessor): mocha 8 over its tests, whose JSON report goes to
+    standard output (that mocha has no report file option)."""
+
+    def prepare(self, source: str) -> None:
+        _npm(source, "install")
+        _generate_scripts(source, os.path.join("lib", "scripts"))
+
+    def command(self, source: str, report: str) -> List[str]:
+        mocha = os.path.join(source, "node_modules", ".bin", "mocha")
+        return ["sh", "-c", 'exec "$0" "$@" > ' + shlex.quote(report), mocha,
+                "test/test_*", "--recursive", "--exit", "--reporter", "json"]
+
+    def outcomes(self, report: str) -> Dict[str, str]:
+        with open(report) as handle:
+            text = handle.read()
+        # (anything a test printed comes before the report)
+        start = text.find('{\n  "stats"')
+        with open(report, "w") as handle:
+            handle.write(text[start:])
+        return super().outcomes(report)
+
+
+SUITES = {"ioredis": _Ioredis, "bullmq": _Bullmq, "bull": _Bull,
           "@socket.io/redis-adapter": _SocketIoAdapter}
+
+
+def _generate_scripts(source: str, scripts: str) -> None:
+    """Generate the Lua scripts' JavaScript modules into ``scripts`` (relative to
+    ``source``) as the project's ``pretest`` does, once."""
+    if not os.path.isdir(os.path.join(source, scripts)):
+        for script in ("clean:scripts", "generate:raw:scripts", "transform:commands"):
+            subprocess.run(["npm", "run", script], cwd=source, check=True,
+                           stdout=subprocess.DEVNULL)
 
 
 def _npm(source: str, how: str) -> None:
@@ -160,7 +195,8 @@ def run_against(kind: str, suite, source: str, out: str,
 
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", help="an ioredis or BullMQ source tree")
+    parser.add_argument("source", help="an ioredis, BullMQ, Bull or socket.io adapter "
+                                          "source tree")
     parser.add_argument("--out", default=None, help="where the reports and logs go")
     split = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:split])
