@@ -32,6 +32,10 @@ GET_ONE = "return redis.call('get', KEYS[1])"
 INCR_GET = "redis.call('incr', KEYS[1]) return redis.call('get', KEYS[1])"
 TEN_KEYS = ("local n = 0 for i = 1, #KEYS do "
             "if redis.call('exists', KEYS[i]) == 1 then n = n + 1 end end return n")
+# One redis.call of 200 arguments (a script that pushes or reads a batch at once, as
+# limits' moving window does with 5,000): lupa's per-argument cost grows with the count.
+MGET_200 = ("local a = {} for i = 1, 200 do a[i] = KEYS[1] end "
+            "return #redis.call('mget', unpack(a))")
 LIBRARY = ("#!lua name=bench\n"
            "redis.register_function('getter', function(keys) "
            "return redis.call('get', keys[1]) end)")
@@ -43,6 +47,7 @@ SHAPES: List[Tuple[str, List[str]]] = [
     ("EVALSHA INCR+GET", ["EVALSHA", INCR_GET, "1", "bench:counter"]),
     ("EVAL 10 EXISTS", ["EVAL", TEN_KEYS, "10"] + ["bench:k%d" % i for i in range(10)]),
     ("FCALL one GET", ["FCALL", "getter", "1", "bench:key"]),
+    ("EVAL MGET of 200", ["EVAL", MGET_200, "1", "bench:key"]),
 ]
 
 

@@ -145,6 +145,31 @@ def test_redis_call_with_thousands_of_arguments(differ):
         "return redis.call('nosuch', unpack(a))"))
 
 
+def test_redis_call_with_dozens_to_thousands_of_arguments(differ):
+    # Calls of 80 arguments and more go through a table (lupa's own call costs more
+    # per argument as their count grows): the same replies and errors either side of
+    # that boundary, with numbers, nils and other types among the arguments.
+    cases = []
+    for count in (78, 79, 80, 81, 200, 5000):
+        fill = "local a = {} for i = 1, %d do a[i] = 'e' .. i end " % (count - 2)
+        cases += [
+            "%sreturn redis.call('rpush', 'l%d', 'x', unpack(a))" % (fill, count),
+            "%sreturn redis.call('lrange', 'l%d', -3, -1)" % ("", count),
+            "%sa[3] = 1.5 a[4] = 2^53 a[5] = 1e300 return redis.call('rpush', 'n%d', "
+            "unpack(a))" % (fill, count),
+            "return redis.call('lrange', 'n%d', 0, 4)" % count,
+            "%sa[10] = nil return redis.pcall('rpush', 'l%d', unpack(a, 1, %d))"
+            % (fill, count, count - 2),
+            "%sa[%d] = true return redis.pcall('rpush', 'l%d', unpack(a))"
+            % (fill, count - 2, count),
+            "%sa[1] = {} return redis.pcall('rpush', 'l%d', unpack(a))" % (fill, count),
+            "%sreturn redis.pcall('get', unpack(a))" % fill,
+            "%sreturn redis.pcall('nosuch', unpack(a))" % fill,
+            "%sreturn redis.call('del', unpack(a))" % fill,
+        ]
+    differ.check(*evals(*cases))
+
+
 def test_errors_in_tail_calls_name_the_line(differ):
     """redis.call and the sandbox's replacements (next, table.insert...) are Lua
     functions here, C functions in Redis; a tail call to them keeps the script's line
