@@ -170,6 +170,33 @@ def test_redis_call_with_dozens_to_thousands_of_arguments(differ):
     differ.check(*evals(*cases))
 
 
+def test_replies_handed_to_scripts_keep_their_shape(differ):
+    # A command's array reply reaches the script as a table filled in order, nil
+    # elements (RESP3 nulls) included, which shape it as Redis's lua_settable calls
+    # do: #t, ipairs and next see the same table. Nested replies and long ones (built
+    # 4,000 elements per call into Lua) too.
+    patterns = ["1", "0", "10", "01", "101", "0101", "1001", "110011", "1" * 9 + "0",
+                "0" * 5 + "1", "1" * 4001, "1" * 3999 + "0" * 3 + "1",
+                "1" * 4000 + "0", "0" * 4000 + "1"]
+    cases = ["redis.call('set', 'p1', 'v') return 1"]
+    for pattern in patterns:
+        keys = ", ".join("'p%s'" % bit for bit in pattern)
+        body = "local t = redis.call('mget', %s) " % keys
+        look = ("local n = 0 for _ in pairs(t) do n = n + 1 end "
+                "local i = 0 for _ in ipairs(t) do i = i + 1 end return {#t, n, i}")
+        cases += ["redis.setresp(3) %s%s" % (body, look), "%s%s" % (body, look)]
+    cases += [
+        "redis.call('del', 'x') for i = 1, 4003 do redis.call('xadd', 'x', i .. '-1', 'f', i) end "
+        "local t = redis.call('xrange', 'x', '-', '+') "
+        "return {#t, #t[1], #t[4001][2], t[4003][2][2], t[1][2][1]}",
+        "redis.setresp(3) local t = redis.call('xrange', 'x', '-', '+', 'count', 2) "
+        "return {#t, #t[2][2]}",
+        "return redis.call('xrange', 'x', '-', '+', 'count', 3)",
+        "redis.setresp(3) return redis.call('hello', 3)['proto']",
+    ]
+    differ.check(*evals(*cases))
+
+
 def test_errors_in_tail_calls_name_the_line(differ):
     """redis.call and the sandbox's replacements (next, table.insert...) are Lua
     functions here, C functions in Redis; a tail call to them keeps the script's line

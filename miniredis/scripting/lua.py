@@ -262,6 +262,9 @@ class LuaEngine:
         self.sethook = api[b"sethook"]
         self._rawget = api[b"rawget"]
         self._array_part = api[b"array_part"]
+        self._reply_shape = api[b"reply_shape"]
+        self._array_of = api[b"array_of"]
+        self._array_more = api[b"array_more"]
         self._type = api[b"type"]
         self._where = api[b"where"]
         # Lua's debug library, which scripts never get: for diagnostics and the
@@ -520,6 +523,8 @@ class LuaEngine:
             return reply
         if cls is int:
             return reply
+        if cls in _ARRAYS:
+            return self._array(reply)
         if reply is None or reply is NULL_ARRAY:
             return None if resp3 else False
         if cls is Simple:
@@ -566,8 +571,6 @@ class LuaEngine:
             return reply.encode()
         if cls in (bytearray, memoryview):
             return bytes(reply)
-        if cls in (list, tuple, Push, Bulks, UniformBulks):
-            return self._array(reply)
         if cls is Raw:
             return self._from_raw(reply)
         if cls is float:              # a RESP3 double decoded from a Raw reply (GEOPOS)
@@ -577,9 +580,16 @@ class LuaEngine:
         raise TypeError("reply of unsupported type %r" % cls)
 
     def _array(self, items: Any) -> Any:
-        table = self._table()
-        for i, item in enumerate(items, 1):
-            table[i] = self.to_lua(item)
+        # (strings and integers, most elements, are passed as they are)
+        converted = [item if item.__class__ is bytes or item.__class__ is int
+                     else self.to_lua(item) for item in items]
+        count = len(converted)
+        if count <= _ARRAY_PART:
+            return self._array_of(count, *converted)
+        table = self._array_of(_ARRAY_PART, *converted[:_ARRAY_PART])
+        for start in range(_ARRAY_PART, count, _ARRAY_PART):
+            chunk = converted[start:start + _ARRAY_PART]
+            self._array_more(table, start, len(chunk), *chunk)
         return table
 
     def _table_of(self, fields: Dict[bytes, Any]) -> Any:
@@ -676,48 +686,41 @@ class LuaEngine:
             return (1 if value else None), None
         if cls is int or cls is float:
             return lua_number_to_int(value), None
-        kind = self.lua_type(value)
-        if kind != "table":
+        shape = self._reply_shape(value)
+        kind = shape[0]
+        if kind == 0:
+            items: List[Any] = []
+            return items, [items, _array_items(self._array_part, value, shape[1:]), slots,
+                           None]
+        if kind < 0:
             return None, None
-        rawget = self._rawget
-        err = rawget(value, b"err")
-        if err.__class__ is bytes:
+        if kind == 1:
             # (err and ok are read as C strings, sdsnew: a NUL ends them)
-            message = err.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-            if rawget(value, b"ignore_error_stats_update") is True:
+            message = shape[1].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            if shape[2] is True:
                 error = ScriptError(message)
             else:
                 error = CommandError(message)
             self.reply_errors.append(error)
             return error, None
-        ok = rawget(value, b"ok")
-        if ok.__class__ is bytes:
-            return Simple(_map_newlines(ok.split(b"\0", 1)[0]).decode(
+        if kind == 2:
+            return Simple(_map_newlines(shape[1].split(b"\0", 1)[0]).decode(
                 "utf-8", "surrogateescape")), None
-        double = rawget(value, b"double")
-        if double.__class__ in (int, float):
-            return Double(float(double)), None
-        big = rawget(value, b"big_number")
-        if big.__class__ is bytes:
-            return BigNumber(_map_newlines(big).decode("utf-8", "surrogateescape")), None
-        verbatim = rawget(value, b"verbatim_string")
-        if verbatim is not None and self.lua_type(verbatim) == "table":
-            fmt = rawget(verbatim, b"format")
-            text = rawget(verbatim, b"string")
-            if fmt.__class__ is bytes and text.__class__ is bytes:
-                return TaggedVerbatim(fmt, text), None
-        mapping = rawget(value, b"map")
-        if mapping is not None and self.lua_type(mapping) == "table":
+        if kind == 3:
+            return Double(float(shape[1])), None
+        if kind == 4:
+            return BigNumber(_map_newlines(shape[1]).decode("utf-8", "surrogateescape")), None
+        if kind == 5:
+            return TaggedVerbatim(shape[1], shape[2]), None
+        if kind == 6:
             result = PairsMap()
-            return result, [result, _flat_items(mapping), slots, _DONE]
-        members = rawget(value, b"set")
-        if members is not None and self.lua_type(members) == "table":
-            result = Set()
-            return result, [result, iter(members.keys()), slots, None]
-        items: List[Any] = []
-        return items, [items, _array_items(self._array_part, value), slots, None]
+            return result, [result, _flat_items(shape[1]), slots, _DONE]
+        result = Set()
+        return result, [result, iter(shape[1].keys()), slots, None]
 
 
+_ARRAYS = (list, tuple, Push, Bulks, UniformBulks)   # replies that become arrays
+_ARRAY_PART = 4000             # values per call across Lua's C stack (array_of...)
 _LUA_STACK = 8000              # LUAI_MAXCSTACK
 _REPLY_SLOTS = 2               # the Lua stack a script's reply starts with in Redis
 _DONE = object()
@@ -730,18 +733,20 @@ def _flat_items(table: Any) -> Any:
         yield value
 
 
-def _array_items(array_part: Any, table: Any) -> Any:
+def _array_items(array_part: Any, table: Any, part: Any = None) -> Any:
     """t[1], t[2]... up to the first nil, read as Redis reads them (lua_rawget), a
-    few thousand per call into Lua."""
+    few thousand per call into Lua; ``part``: the first call's result, if made."""
     i = 1
     while True:
-        part = array_part(table, i)
+        if part is None:
+            part = array_part(table, i)
         if part.__class__ is not tuple:       # the count alone: no element
             return
         yield from part[1:]
         if part[0] < 4000:
             return
         i += part[0]
+        part = None
 
 
 def _store(frame: List[Any], value: Any) -> None:

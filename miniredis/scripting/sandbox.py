@@ -697,6 +697,47 @@ return {
     while j < i + 4000 and rawget(t, j) ~= nil do j = j + 1 end
     return j - i, unpack(t, i, j - 1)
   end,
+  -- A command's array reply as Redis hands it to a script: t[1], t[2]... set in
+  -- order, as redisProtocolToLuaType's lua_settable calls do (a nil element too:
+  -- it shapes the table, and so #t, as it does there); n of them, 4000 at most per
+  -- call, the rest through array_more. One call into Lua per table.
+  array_of = function(n, ...)
+    local a, t = {...}, {}
+    for i = 1, n do t[i] = a[i] end
+    return t
+  end,
+  array_more = function(t, start, n, ...)
+    local a = {...}
+    for i = 1, n do t[start + i] = a[i] end
+  end,
+  -- What a script's reply value is, as luaReplyToRedisReply asks in its order (err,
+  -- ok, double, big_number, verbatim_string, map, set, else an array), in one call
+  -- into Lua rather than one per field: -1 (not a table), 1 err (and
+  -- ignore_error_stats_update), 2 ok, 3 double, 4 big_number, 5 format and string,
+  -- 6 map, 7 set, or 0 and array_part's first part.
+  reply_shape = function(t)
+    if type(t) ~= 'table' then return -1, nil end
+    local v = rawget(t, 'err')
+    if type(v) == 'string' then return 1, v, rawget(t, 'ignore_error_stats_update') end
+    v = rawget(t, 'ok')
+    if type(v) == 'string' then return 2, v end
+    v = rawget(t, 'double')
+    if type(v) == 'number' then return 3, v end
+    v = rawget(t, 'big_number')
+    if type(v) == 'string' then return 4, v end
+    v = rawget(t, 'verbatim_string')
+    if type(v) == 'table' then
+      local f, s = rawget(v, 'format'), rawget(v, 'string')
+      if type(f) == 'string' and type(s) == 'string' then return 5, f, s end
+    end
+    v = rawget(t, 'map')
+    if type(v) == 'table' then return 6, v end
+    v = rawget(t, 'set')
+    if type(v) == 'table' then return 7, v end
+    local j = 1
+    while j <= 4000 and rawget(t, j) ~= nil do j = j + 1 end
+    return 0, j - 1, unpack(t, 1, j - 1)
+  end,
   type = type,
   debug = dbg,
   ldb = ldb_api,
