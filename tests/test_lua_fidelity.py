@@ -43,6 +43,31 @@ def test_self_referencing_tables_hit_the_lua_stack_limit(differ):
         "return {map={a={map={b=1}}, c={set={x=true}}}}"))
 
 
+def test_script_replies_of_every_shape(differ):
+    # A reply is flattened in Lua in one call (runs of strings passed as they are)
+    # and rebuilt in Python: the same replies for every mix of element types, for
+    # tables with other fields or holes, and for runs of strings reaching the Lua
+    # stack limit.
+    deep = ("local t = {} local c = t for i = 1, %d do c[1] = {} c = c[1] end "
+            "c[1], c[2], c[3] = 'a', 'b', 7 c[4] = {'d'} return t")
+    differ.check(*evals(
+        "return {'a', 'b', 1, 'c', 2.9, -3.5, true, false, 'd', nil, 'e'}",
+        "return {'a', {'b', 'c'}, 'd', {}, 'e', {{'f'}}, 'g'}",
+        "return {1, 2, foo='bar'}", "return {1, nil, 3}", "return {nil, 'x'}",
+        "return {err=1, 'a'}", "return {ok=1, 'a'}", "return {err='E x', ok='y'}",
+        "return {ok='fine', 'a', 'b'}", "return {'a', {err='inner'}, {ok='ok'}, 'b'}",
+        "return {double=1.5, 'a'}", "return {big_number='123', 'a'}",
+        "return {verbatim_string={format='txt', string='s'}, 'a'}",
+        "return {verbatim_string={format='txt'}, 'a'}",
+        "return {map={k={'a', 'b', 3}}}", "return {set={a=true}, 'x'}",
+        "return {'x', {map={a='b'}}, {set={c=true}}, 'y'}",
+        "local t = {} for i = 1, 9000 do t[i] = (i % 1000 == 0) and i or 's' .. i end "
+        "return t",
+        "local t = {} for i = 1, 5000 do t[i] = {'k' .. i, {'f', 'v'}} end return t",
+        "return {1e300, -1e300, 0/0, 1/0, -1/0, 2^63, -2^63, 2^53 + 1}",
+        deep % 7990, deep % 7991, deep % 7992, deep % 7993, deep % 7994))
+
+
 def test_deeply_nested_json_round_trips(differ):
     differ.check(*evals(
         "return cjson.decode(string.rep('[', 600) .. string.rep(']', 600))",

@@ -262,7 +262,7 @@ class LuaEngine:
         self.sethook = api[b"sethook"]
         self._rawget = api[b"rawget"]
         self._array_part = api[b"array_part"]
-        self._reply_shape = api[b"reply_shape"]
+        self._reply_tokens = api[b"reply_tokens"]
         self._array_of = api[b"array_of"]
         self._array_more = api[b"array_more"]
         self._type = api[b"type"]
@@ -615,151 +615,124 @@ class LuaEngine:
     def from_lua(self, value: Any, resp: int) -> Any:
         """A script's return value as Redis replies it (luaReplyToRedisReply).
 
-        Iterative, so that nesting is bounded by what Redis allows, not by Python's
-        recursion limit: Redis converts on the Lua stack, and a value reached when
-        fewer than 4 of its 8000 slots are left becomes ``-ERR reached lua stack
-        limit`` (each array level takes one slot, a map key four, a map value or set
-        member three; the reply itself starts at two). A self-referencing table thus
-        gives thousands of nested arrays ending in that error, as in Redis.
+        A table is flattened in Lua, in one call (the prelude's reply_tokens, which
+        says how), and rebuilt here without recursion, so that nesting is bounded by
+        what Redis allows, not by Python's recursion limit: Redis converts on the Lua
+        stack, and a value reached when fewer than 4 of its 8000 slots are left
+        becomes ``-ERR reached lua stack limit``. A self-referencing table thus gives
+        thousands of nested arrays ending in that error, as in Redis.
         ``self.reply_depth`` is set to the nesting depth of the reply, and
         ``self.reply_errors`` lists the error replies made, in order."""
         self.reply_errors = []
-        frames: List[List[Any]] = []      # [container, source iterator, slots, map key]
-        depth = 0
-        result, child = self._convert(value, resp, _REPLY_SLOTS)
-        if child is None:
-            self.reply_depth = 0
-            return result
-        frames.append(child)
-        root = result
-        while frames:
-            frame = frames[-1]
-            source = frame[1]
-            item = next(source, _DONE)
-            if item is _DONE:
-                frames.pop()
-                if frames:
-                    _store(frames[-1], frame[0])
-                continue
-            slots = frame[2]
-            container = frame[0]
-            if container.__class__ is list and slots < _LUA_STACK - 5:
-                cls = item.__class__            # the common elements, converted here
-                if cls is bytes:
-                    container.append(item)
-                    continue
-                if cls is int:
-                    container.append(item if LLONG_MIN <= item <= LLONG_MAX else LLONG_MIN)
-                    continue
-            if container.__class__ is PairsMap:
-                if frame[3] is _DONE:          # a key: its copy is a fourth slot
-                    converted, child = self._convert(item, resp, slots + 4)
-                else:
-                    converted, child = self._convert(item, resp, slots + 3)
-            else:
-                converted, child = self._convert(item, resp, slots + 1 if
-                                                 frame[0].__class__ is list else slots + 3)
-            if child is None:
-                _store(frame, converted)
-            else:
-                frames.append(child)
-                if len(frames) > depth:
-                    depth = len(frames)
-        self.reply_depth = depth
-        return root
-
-    def _convert(self, value: Any, resp: int, slots: int) -> Tuple[Any, Optional[List[Any]]]:
-        """(reply, None) for a value converted at once, or (empty container, frame)
-        for a table whose elements the caller converts."""
-        if slots + 4 > _LUA_STACK:
-            error = CommandError("ERR reached lua stack limit")
-            self.reply_errors.append(error)
-            return error, None
-        if value is None:
-            return None, None
+        self.reply_depth = 0
         cls = value.__class__
         if cls is bytes:
-            return value, None
-        if cls is bool:
-            if resp == 3:
-                return Bool(value), None
-            return (1 if value else None), None
+            return value
         if cls is int or cls is float:
-            return lua_number_to_int(value), None
-        shape = self._reply_shape(value)
-        kind = shape[0]
-        if kind == 0:
-            items: List[Any] = []
-            return items, [items, _array_items(self._array_part, value, shape[1:]), slots,
-                           None]
-        if kind < 0:
-            return None, None
-        if kind == 1:
-            # (err and ok are read as C strings, sdsnew: a NUL ends them)
-            message = shape[1].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-            if shape[2] is True:
-                error = ScriptError(message)
+            return lua_number_to_int(value)
+        if cls is bool:
+            return Bool(value) if resp == 3 else (1 if value else None)
+        if value is None:
+            return None
+        found = self._reply_tokens(value)
+        table, total = found[0], found[1]
+        tokens = found[2:]
+        if total > len(tokens):
+            tokens = list(tokens)
+            while len(tokens) < total:
+                tokens += self._array_part(table, len(tokens) + 1)[1:]
+        return self._rebuild(tokens, resp)
+
+    def _rebuild(self, tokens: Any, resp: int) -> Any:
+        """The reply reply_tokens flattened (see the prelude)."""
+        stack: List[Any] = []        # the containers being filled, innermost last
+        keys: List[Any] = []         # per container: a map's key waiting for its value
+        depth = 0
+        root = None
+        errors = self.reply_errors
+        i, end = 0, len(tokens)
+        while i < end:
+            tag = tokens[i]
+            payload = tokens[i + 1]
+            i += 2
+            if tag == 13:                   # a run of an array's strings
+                stack[-1] += tokens[i:i + payload]
+                i += payload
+                continue
+            if tag == 0:
+                cls = payload.__class__
+                if cls is bytes:
+                    item = payload
+                elif cls is bool:
+                    item = Bool(payload) if resp == 3 else (1 if payload else None)
+                else:
+                    item = lua_number_to_int(payload)
+            elif tag == 10:                 # the innermost container is complete
+                item = stack.pop()
+                keys.pop()
+            elif tag == 6 or tag == 7 or tag == 11:
+                stack.append([] if tag == 6 else PairsMap() if tag == 7 else Set())
+                keys.append(_DONE)
+                if len(stack) > depth:
+                    depth = len(stack)
+                continue
+            elif tag == 8:
+                item = None
+            elif tag == 1 or tag == 9 or tag == 12:
+                if tag == 12:
+                    item = CommandError("ERR reached lua stack limit")
+                else:
+                    # (err and ok are read as C strings, sdsnew: a NUL ends them)
+                    message = payload.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+                    item = ScriptError(message) if tag == 9 else CommandError(message)
+                errors.append(item)
+            elif tag == 2:
+                item = Simple(_map_newlines(payload.split(b"\0", 1)[0]).decode(
+                    "utf-8", "surrogateescape"))
+            elif tag == 3:
+                item = Double(float(payload))
+            elif tag == 4:
+                item = BigNumber(_map_newlines(payload).decode("utf-8", "surrogateescape"))
+            else:                           # 5: format, then the string
+                item = TaggedVerbatim(payload, tokens[i + 1])
+                i += 2
+            if not stack:
+                root = item
+                continue
+            container = stack[-1]
+            if container.__class__ is PairsMap:
+                key = keys[-1]
+                if key is _DONE:
+                    keys[-1] = item
+                else:
+                    container.pairs.append((key, item))
+                    keys[-1] = _DONE
             else:
-                error = CommandError(message)
-            self.reply_errors.append(error)
-            return error, None
-        if kind == 2:
-            return Simple(_map_newlines(shape[1].split(b"\0", 1)[0]).decode(
-                "utf-8", "surrogateescape")), None
-        if kind == 3:
-            return Double(float(shape[1])), None
-        if kind == 4:
-            return BigNumber(_map_newlines(shape[1]).decode("utf-8", "surrogateescape")), None
-        if kind == 5:
-            return TaggedVerbatim(shape[1], shape[2]), None
-        if kind == 6:
-            result = PairsMap()
-            return result, [result, _flat_items(shape[1]), slots, _DONE]
-        result = Set()
-        return result, [result, iter(shape[1].keys()), slots, None]
+                container.append(item)
+        # (a reply of one level counts as 0, as nesting was counted before)
+        self.reply_depth = depth if depth > 1 else 0
+        return root
+
+
+_DONE = object()
 
 
 _ARRAYS = (list, tuple, Push, Bulks, UniformBulks)   # replies that become arrays
 _ARRAY_PART = 4000             # values per call across Lua's C stack (array_of...)
-_LUA_STACK = 8000              # LUAI_MAXCSTACK
-_REPLY_SLOTS = 2               # the Lua stack a script's reply starts with in Redis
-_DONE = object()
 
 
-def _flat_items(table: Any) -> Any:
-    """A map's keys and values, alternately, in lua_next order."""
-    for key, value in table.items():
-        yield key
-        yield value
-
-
-def _array_items(array_part: Any, table: Any, part: Any = None) -> Any:
+def _array_items(array_part: Any, table: Any) -> Any:
     """t[1], t[2]... up to the first nil, read as Redis reads them (lua_rawget), a
-    few thousand per call into Lua; ``part``: the first call's result, if made."""
+    few thousand per call into Lua."""
     i = 1
     while True:
-        if part is None:
-            part = array_part(table, i)
+        part = array_part(table, i)
         if part.__class__ is not tuple:       # the count alone: no element
             return
         yield from part[1:]
         if part[0] < 4000:
             return
         i += part[0]
-        part = None
-
-
-def _store(frame: List[Any], value: Any) -> None:
-    """Put a converted element into the container being built by ``frame``."""
-    container = frame[0]
-    if container.__class__ is PairsMap:
-        if frame[3] is _DONE:
-            frame[3] = value
-        else:
-            container.pairs.append((frame[3], value))
-            frame[3] = _DONE
-    else:
-        container.append(value)
 
 
 class PairsMap(Map):

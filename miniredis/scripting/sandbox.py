@@ -623,8 +623,134 @@ local function split_args(nkeys, ...)
   return keys, argv
 end
 
+-- A script's reply value flattened for Python (LuaEngine.from_lua), in the order
+-- luaReplyToRedisReply converts it: pairs of tag and payload (never nil) --
+-- 0 a string, number or boolean; 8 nil (or a function, thread...); 1 an error (9:
+-- one with ignore_error_stats_update); 2 ok; 3 double; 4 big_number; 5 a verbatim
+-- string (two pairs: format, string); 6, 7 and 11 an array, a map and a set begin
+-- (a map's keys and values alternate, in next's order; a set's members are its
+-- keys); 10 the one begun last ends; 12 "reached lua stack limit"; 13 and a count:
+-- that many strings of an array follow, as they are (no tags). Each value takes
+-- Redis's Lua stack slots (two for the reply, one per array level, four for a map
+-- key, three for a map value or a set member): one reached with fewer than four of
+-- LUAI_MAXCSTACK's 8000 left is that error, as in Redis (a table holding itself
+-- nests until then). One call into Lua for any reply, instead of one per table.
+local STACK_SLOTS = 8000
+local function reply_tokens(v)
+  local out, n = {}, 0
+  -- the containers being walked: kind (6, 7, 11), table, position (an index or a
+  -- key), slots, and for a map the value waiting for its key to be done
+  local kinds, tables, places, frame_slots, waiting, top = {}, {}, {}, {}, {}, 0
+  local function value(x, slots)
+    if slots + 4 > STACK_SLOTS then out[n + 1], out[n + 2], n = 12, 0, n + 2 return end
+    local kind = type(x)
+    if kind == 'string' or kind == 'number' or kind == 'boolean' then
+      out[n + 1], out[n + 2], n = 0, x, n + 2
+      return
+    end
+    if kind ~= 'table' then out[n + 1], out[n + 2], n = 8, 0, n + 2 return end
+    -- Nothing past the array's border (the commonest table): no field to look for.
+    local border = #x
+    local after
+    if border == 0 then after = rawnext(x) else after = rawnext(x, border) end
+    if after ~= nil then
+      local f = rawget(x, 'err')
+      if type(f) == 'string' then
+        out[n + 1] = rawget(x, 'ignore_error_stats_update') == true and 9 or 1
+        out[n + 2], n = f, n + 2
+        return
+      end
+      f = rawget(x, 'ok')
+      if type(f) == 'string' then out[n + 1], out[n + 2], n = 2, f, n + 2 return end
+      f = rawget(x, 'double')
+      if type(f) == 'number' then out[n + 1], out[n + 2], n = 3, f, n + 2 return end
+      f = rawget(x, 'big_number')
+      if type(f) == 'string' then out[n + 1], out[n + 2], n = 4, f, n + 2 return end
+      f = rawget(x, 'verbatim_string')
+      if type(f) == 'table' then
+        local format, text = rawget(f, 'format'), rawget(f, 'string')
+        if type(format) == 'string' and type(text) == 'string' then
+          out[n + 1], out[n + 2], out[n + 3], out[n + 4], n = 5, format, 5, text, n + 4
+          return
+        end
+      end
+      f = rawget(x, 'map')
+      if type(f) == 'table' then
+        out[n + 1], out[n + 2], n = 7, 0, n + 2
+        top = top + 1
+        kinds[top], tables[top], places[top], frame_slots[top], waiting[top] =
+          7, f, nil, slots, false
+        return
+      end
+      f = rawget(x, 'set')
+      if type(f) == 'table' then
+        out[n + 1], out[n + 2], n = 11, 0, n + 2
+        top = top + 1
+        kinds[top], tables[top], places[top], frame_slots[top] = 11, f, nil, slots
+        return
+      end
+    end
+    out[n + 1], out[n + 2], n = 6, 0, n + 2
+    top = top + 1
+    kinds[top], tables[top], places[top], frame_slots[top] = 6, x, 0, slots
+  end
+  value(v, 2)
+  while top > 0 do
+    local kind, t, slots = kinds[top], tables[top], frame_slots[top]
+    if kind == 6 then
+      -- a run of strings goes as one token: 13, its length, the strings
+      local i = places[top] + 1
+      local e = rawget(t, i)
+      if type(e) == 'string' and slots + 5 <= STACK_SLOTS then
+        local head = n + 2
+        n = head
+        repeat
+          n = n + 1
+          out[n] = e
+          i = i + 1
+          e = rawget(t, i)
+        until type(e) ~= 'string'
+        out[head - 1], out[head] = 13, n - head
+      end
+      if e == nil then
+        out[n + 1], out[n + 2], n = 10, 0, n + 2
+        tables[top], top = nil, top - 1
+      else
+        places[top] = i
+        value(e, slots + 1)
+      end
+    elseif kind == 7 then
+      if waiting[top] then          -- the value of the key just converted
+        waiting[top] = false
+        value(rawget(t, places[top]), slots + 3)
+      else
+        local key = rawnext(t, places[top])
+        if key == nil then
+          out[n + 1], out[n + 2], n = 10, 0, n + 2
+          tables[top], top = nil, top - 1
+        else
+          places[top], waiting[top] = key, true
+          value(key, slots + 4)
+        end
+      end
+    else
+      local key = rawnext(t, places[top])
+      if key == nil then
+        out[n + 1], out[n + 2], n = 10, 0, n + 2
+        tables[top], top = nil, top - 1
+      else
+        places[top] = key
+        value(key, slots + 3)
+      end
+    end
+  end
+  if n <= 4000 then return out, n, unpack(out, 1, n) end
+  return out, n, unpack(out, 1, 4000)
+end
+
 -- Called from Python around every script run.
 return {
+  reply_tokens = reply_tokens,
   compile = function(body)
     local f, e = rawloadstring(body, '@user_script')
     if f then
@@ -709,34 +835,6 @@ return {
   array_more = function(t, start, n, ...)
     local a = {...}
     for i = 1, n do t[start + i] = a[i] end
-  end,
-  -- What a script's reply value is, as luaReplyToRedisReply asks in its order (err,
-  -- ok, double, big_number, verbatim_string, map, set, else an array), in one call
-  -- into Lua rather than one per field: -1 (not a table), 1 err (and
-  -- ignore_error_stats_update), 2 ok, 3 double, 4 big_number, 5 format and string,
-  -- 6 map, 7 set, or 0 and array_part's first part.
-  reply_shape = function(t)
-    if type(t) ~= 'table' then return -1, nil end
-    local v = rawget(t, 'err')
-    if type(v) == 'string' then return 1, v, rawget(t, 'ignore_error_stats_update') end
-    v = rawget(t, 'ok')
-    if type(v) == 'string' then return 2, v end
-    v = rawget(t, 'double')
-    if type(v) == 'number' then return 3, v end
-    v = rawget(t, 'big_number')
-    if type(v) == 'string' then return 4, v end
-    v = rawget(t, 'verbatim_string')
-    if type(v) == 'table' then
-      local f, s = rawget(v, 'format'), rawget(v, 'string')
-      if type(f) == 'string' and type(s) == 'string' then return 5, f, s end
-    end
-    v = rawget(t, 'map')
-    if type(v) == 'table' then return 6, v end
-    v = rawget(t, 'set')
-    if type(v) == 'table' then return 7, v end
-    local j = 1
-    while j <= 4000 and rawget(t, j) ~= nil do j = j + 1 end
-    return 0, j - 1, unpack(t, 1, j - 1)
   end,
   type = type,
   debug = dbg,
