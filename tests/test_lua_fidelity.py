@@ -218,6 +218,25 @@ def test_replies_handed_to_scripts_keep_their_shape(differ):
         "return {#t, #t[2][2]}",
         "return redis.call('xrange', 'x', '-', '+', 'count', 3)",
         "redis.setresp(3) return redis.call('hello', 3)['proto']",
+        # Nested replies with nulls, maps and doubles inside (built in one call).
+        "redis.call('geoadd', 'g', 1, 2, 'a', 3, 4, 'b') "
+        "local t = redis.call('geopos', 'g', 'a', 'nosuch', 'b') "
+        "return {#t, t[1][1], t[3][2], type(t[2])}",
+        "redis.setresp(3) local t = redis.call('geopos', 'g', 'nosuch', 'a', 'nosuch') "
+        "return {#t, type(t[1]), t[2][1].double, type(t[3])}",
+        "redis.setresp(3) return redis.call('geopos', 'g', 'a', 'nosuch', 'b')",
+        "local t = redis.call('command', 'info', 'get', 'nosuch', 'set') "
+        "return {#t, t[1][1], type(t[2]), t[3][1], #t[3]}",
+        "redis.setresp(3) local t = redis.call('command', 'info', 'set', 'nosuch') "
+        "return {#t, t[1][1], type(t[2]), #t[1]}",
+        "redis.call('xadd', 'c', '1-1', 'f', 'v') redis.call('xadd', 'c', '2-1', 'f', 'v') "
+        "redis.call('xgroup', 'create', 'c', 'grp', '0') "
+        "redis.call('xreadgroup', 'group', 'grp', 'me', 'streams', 'c', '>') "
+        "redis.call('xdel', 'c', '1-1') "
+        "local t = redis.call('xclaim', 'c', 'grp', 'you', 0, '1-1', '2-1') "
+        "return {#t, t[1][1], type(t[2])}",
+        "redis.setresp(3) local t = redis.call('xreadgroup', 'group', 'grp', 'me', "
+        "'streams', 'c', '0') return t",
     ]
     differ.check(*evals(*cases))
 

@@ -265,6 +265,10 @@ class LuaEngine:
         self._reply_tokens = api[b"reply_tokens"]
         self._array_of = api[b"array_of"]
         self._array_more = api[b"array_more"]
+        self._array_mark = api[b"array_mark"]
+        self._build_reply = api[b"build_reply"]
+        self._store_reply = api[b"store_reply"]
+        self._forget_reply = api[b"forget_reply"]
         self._type = api[b"type"]
         self._where = api[b"where"]
         # Lua's debug library, which scripts never get: for diagnostics and the
@@ -580,9 +584,16 @@ class LuaEngine:
         raise TypeError("reply of unsupported type %r" % cls)
 
     def _array(self, items: Any) -> Any:
-        # (strings and integers, most elements, are passed as they are)
-        converted = [item if item.__class__ is bytes or item.__class__ is int
-                     else self.to_lua(item) for item in items]
+        if items.__class__ is Bulks or items.__class__ is UniformBulks:
+            converted = items                   # strings only (LRANGE...)
+        else:
+            try:
+                converted = [item if item.__class__ is bytes or item.__class__ is int
+                             else self._element(item) for item in items]
+            except _Nested:                     # built in Lua in one call
+                values: List[Any] = []
+                self._flatten(items, values)
+                return self._build_nested(values)
         count = len(converted)
         if count <= _ARRAY_PART:
             return self._array_of(count, *converted)
@@ -591,6 +602,41 @@ class LuaEngine:
             chunk = converted[start:start + _ARRAY_PART]
             self._array_more(table, start, len(chunk), *chunk)
         return table
+
+    def _element(self, item: Any) -> Any:
+        """An element of a flat array reply, converted (_Nested: not flat)."""
+        if item.__class__ in _ARRAYS:
+            raise _Nested
+        return self.to_lua(item)
+
+    def _build_nested(self, values: List[Any]) -> Any:
+        count = len(values)
+        if count <= _ARRAY_PART:
+            return self._build_reply(count, *values)
+        for start in range(0, count, _ARRAY_PART):
+            chunk = values[start:start + _ARRAY_PART]
+            self._store_reply(start, len(chunk), *chunk)
+        try:
+            return self._build_reply(-count)
+        finally:
+            self._forget_reply()
+
+    def _flatten(self, items: Any, values: List[Any]) -> None:
+        """An array reply as build_reply takes it (see the prelude): the mark and
+        the length, then the elements, nested arrays flattened the same way."""
+        values.append(self._array_mark)
+        values.append(len(items))
+        if items.__class__ is Bulks or items.__class__ is UniformBulks:
+            values += items                     # strings only (LRANGE...)
+            return
+        for item in items:
+            cls = item.__class__
+            if cls is bytes or cls is int:      # (most elements)
+                values.append(item)
+            elif cls in _ARRAYS:
+                self._flatten(item, values)
+            else:
+                values.append(self.to_lua(item))
 
     def _table_of(self, fields: Dict[bytes, Any]) -> Any:
         table = self._table()
@@ -733,6 +779,10 @@ def _array_items(array_part: Any, table: Any) -> Any:
         if part[0] < 4000:
             return
         i += part[0]
+
+
+class _Nested(Exception):
+    """An array reply holds arrays: built by LuaEngine._build_nested."""
 
 
 class PairsMap(Map):

@@ -748,6 +748,28 @@ local function reply_tokens(v)
   return out, n, unpack(out, 1, 4000)
 end
 
+-- A reply's values as LuaEngine._array flattens them, back into tables (see
+-- build_reply below).
+local ARRAY = {}
+local stored = {}
+local function build_reply(values, count)
+  local pos = 2
+  local function array()        -- values[pos] is its length
+    local t = {}
+    for i = 1, values[pos] do
+      pos = pos + 1
+      local v = values[pos]
+      if v == ARRAY then
+        pos = pos + 1
+        v = array()
+      end
+      t[i] = v
+    end
+    return t
+  end
+  return array()
+end
+
 -- Called from Python around every script run.
 return {
   reply_tokens = reply_tokens,
@@ -825,8 +847,8 @@ return {
   end,
   -- A command's array reply as Redis hands it to a script: t[1], t[2]... set in
   -- order, as redisProtocolToLuaType's lua_settable calls do (a nil element too:
-  -- it shapes the table, and so #t, as it does there); n of them, 4000 at most per
-  -- call, the rest through array_more. One call into Lua per table.
+  -- it shapes the table, and so #t, as it does there). An array of strings and
+  -- numbers: n of them, 4000 at most per call, the rest through array_more.
   array_of = function(n, ...)
     local a, t = {...}, {}
     for i = 1, n do t[i] = a[i] end
@@ -836,6 +858,20 @@ return {
     local a = {...}
     for i = 1, n do t[start + i] = a[i] end
   end,
+  -- A nested one, in one call into Lua (see LuaEngine._flatten): values, each
+  -- array given as ARRAY and its length before its elements; 4000 values at most
+  -- per call, so a longer one is stored first (at start + 1...) and built from the
+  -- store (n < 0).
+  array_mark = ARRAY,
+  build_reply = function(n, ...)
+    if n < 0 then return build_reply(stored, -n) end
+    return build_reply({...}, n)
+  end,
+  store_reply = function(start, n, ...)
+    local a = {...}
+    for i = 1, n do stored[start + i] = a[i] end
+  end,
+  forget_reply = function() stored = {} end,
   type = type,
   debug = dbg,
   ldb = ldb_api,
