@@ -85,6 +85,13 @@ def _workloads() -> Dict[str, Tuple[List[bytes], List[List[bytes]]]]:
         # request of a run goes through its handler in runs.run_alike)
         "EXISTS": ([b"EXISTS", b"key:000000000001"],
                    [[b"SET", b"key:000000000001", b"xxx"]]),
+        # (scripts: benchmarks/scripts.py's shapes; the last returns a nested reply)
+        "EVAL_1": ([b"EVAL", b"return 1", b"0"], []),
+        "EVAL_GET": ([b"EVAL", b"return redis.call('get', KEYS[1])", b"1", b"key:1"],
+                     [[b"SET", b"key:1", b"xxx"]]),
+        "EVAL_NESTED": ([b"EVAL", b"local t = redis.call('xrange', KEYS[1], '-', '+') "
+                         b"return t", b"1", b"s"],
+                        [[b"XADD", b"s", b"%d-1" % i, b"f", b"v"] for i in range(1, 11)]),
     }
 
 
