@@ -641,6 +641,12 @@ local function reply_tokens(v)
   -- the containers being walked: kind (6, 7, 11), table, position (an index or a
   -- key), slots, and for a map the value waiting for its key to be done
   local kinds, tables, places, frame_slots, waiting, top = {}, {}, {}, {}, {}, 0
+  local function begin(kind, t, place, slots)
+    out[n + 1], out[n + 2], n = kind, 0, n + 2
+    top = top + 1
+    kinds[top], tables[top], places[top], frame_slots[top], waiting[top] =
+      kind, t, place, slots, false
+  end
   local function value(x, slots)
     if slots + 4 > STACK_SLOTS then out[n + 1], out[n + 2], n = 12, 0, n + 2 return end
     local kind = type(x)
@@ -675,24 +681,15 @@ local function reply_tokens(v)
         end
       end
       f = rawget(x, 'map')
-      if type(f) == 'table' then
-        out[n + 1], out[n + 2], n = 7, 0, n + 2
-        top = top + 1
-        kinds[top], tables[top], places[top], frame_slots[top], waiting[top] =
-          7, f, nil, slots, false
-        return
-      end
+      if type(f) == 'table' then return begin(7, f, nil, slots) end
       f = rawget(x, 'set')
-      if type(f) == 'table' then
-        out[n + 1], out[n + 2], n = 11, 0, n + 2
-        top = top + 1
-        kinds[top], tables[top], places[top], frame_slots[top] = 11, f, nil, slots
-        return
-      end
+      if type(f) == 'table' then return begin(11, f, nil, slots) end
     end
-    out[n + 1], out[n + 2], n = 6, 0, n + 2
-    top = top + 1
-    kinds[top], tables[top], places[top], frame_slots[top] = 6, x, 0, slots
+    begin(6, x, 0, slots)
+  end
+  local function done()              -- the innermost container is complete
+    out[n + 1], out[n + 2], n = 10, 0, n + 2
+    tables[top], top = nil, top - 1
   end
   value(v, 2)
   while top > 0 do
@@ -712,35 +709,27 @@ local function reply_tokens(v)
         until type(e) ~= 'string'
         out[head - 1], out[head] = 13, n - head
       end
-      if e == nil then
-        out[n + 1], out[n + 2], n = 10, 0, n + 2
-        tables[top], top = nil, top - 1
-      else
+      if e ~= nil then
         places[top] = i
         value(e, slots + 1)
-      end
-    elseif kind == 7 then
-      if waiting[top] then          -- the value of the key just converted
-        waiting[top] = false
-        value(rawget(t, places[top]), slots + 3)
       else
-        local key = rawnext(t, places[top])
-        if key == nil then
-          out[n + 1], out[n + 2], n = 10, 0, n + 2
-          tables[top], top = nil, top - 1
-        else
-          places[top], waiting[top] = key, true
-          value(key, slots + 4)
-        end
+        done()
       end
-    else
+    elseif waiting[top] then        -- a map's value, its key converted
+      waiting[top] = false
+      value(rawget(t, places[top]), slots + 3)
+    else                            -- a map's next key, or a set's next member
       local key = rawnext(t, places[top])
       if key == nil then
-        out[n + 1], out[n + 2], n = 10, 0, n + 2
-        tables[top], top = nil, top - 1
+        done()
       else
         places[top] = key
-        value(key, slots + 3)
+        if kind == 7 then
+          waiting[top] = true
+          value(key, slots + 4)
+        else
+          value(key, slots + 3)
+        end
       end
     end
   end
