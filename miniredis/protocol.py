@@ -309,6 +309,11 @@ class Encoder:
             t = type(item)
             if t is bytes:
                 out.append(b"$%d\r\n%s\r\n" % (len(item), item))
+            elif t is list:                 # (nested arrays: XRANGE, scripts' replies)
+                self._append_aggregate(b"*", item, out)
+            elif t is int:
+                out.append(_INT_CACHE[item + 1] if -1 <= item <= 10000
+                           else b":%d\r\n" % item)
             else:
                 encoder = enc.get(t)
                 if encoder is None:       # a subclass (a script's error, a bool...)
