@@ -27,7 +27,8 @@ from ..monitor import feed as monitor_feed, shown as monitor_shown
 from ..errors import CommandError
 from ..datatypes.lazyfree import lazily_freed_entries
 from ..histogram import record_overflow
-from ..scripting.lua import LuaEngine, Rand48, ScriptError
+from ..scripting.lua import LuaEngine, Rand48
+from ..scripting.replies import ScriptError
 from ..scripting.ldb import Debugger
 from ..protocol import OK, RESP2, RESP3, Raw
 from . import Command, command, container

@@ -41,21 +41,18 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from lupa import lua51
 
 from . import tailcalls
 from .luanumbers import number_text, to_int, to_number
+from .replies import REPLIES, ReplyConversions
 from .sandbox import PRELUDE
 
 from ..errors import CommandError
-from ..protocol import (NULL_ARRAY, BigNumber, Bool, Bulks, Double, Map, Push, Raw, Set,
-                        Simple, TaggedVerbatim, UniformBulks, Verbatim, format_double)
 
 INTERNAL_CHUNK = "=[redis]"
-LLONG_MIN = -(2 ** 63)
-LLONG_MAX = 2 ** 63 - 1
 
 class Rand48:
     """Redis's rand48 (redisLrand48): scripts' math.random, identical sequences.
@@ -79,16 +76,6 @@ class Rand48:
     def random(self) -> float:
         # (lrand48() % REDIS_LRAND48_MAX) / REDIS_LRAND48_MAX, REDIS_LRAND48_MAX = INT32_MAX
         return (self.next() % 0x7FFFFFFF) / 0x7FFFFFFF
-
-
-def lua_number_to_int(value: float) -> int:
-    """A Lua number as Redis replies it: C's (long long) cast (x86 gives LLONG_MIN)."""
-    if isinstance(value, int):
-        return value if LLONG_MIN <= value <= LLONG_MAX else LLONG_MIN
-    if math.isnan(value) or math.isinf(value):
-        return LLONG_MIN
-    truncated = int(value)
-    return truncated if LLONG_MIN <= truncated <= LLONG_MAX else LLONG_MIN
 
 
 class LuaRaise(Exception):
@@ -166,23 +153,7 @@ def _refuse_set(obj: Any, name: Any, value: Any) -> None:
     raise LuaRaise(b"attempt to index a userdata value")
 
 
-def _map_newlines(text: bytes) -> bytes:
-    return text.replace(b"\r", b" ").replace(b"\n", b" ")
-
-
-class ScriptError(CommandError):
-    """An error reply that Redis does not count again in the error statistics.
-
-    Errors produced by commands a script ran were counted when they happened; a
-    script that returns or raises one of them must not count it a second time (the
-    ``ignore_error_stats_update`` field of Redis's error tables). The dispatcher
-    counts only exact :class:`CommandError` instances.
-    """
-
-    __slots__ = ()
-
-
-class LuaEngine:
+class LuaEngine(ReplyConversions):
     """One Lua interpreter with Redis's sandbox and libraries, for one server."""
 
     def __init__(self, call: Callable[[List[bytes]], Tuple[bool, Any]],
@@ -247,7 +218,16 @@ class LuaEngine:
         self.calls = luapack.calls(rt, threads, self._table)   # Lua's argument checks
         callbacks[b"threads"] = threads
         lualibs.install(self)
-        # Compiled under the internal chunk name the error handler recognises.
+        # The replies' conversions (replies.py), then the sandbox: compiled under the
+        # internal chunk name the error handler and the SCRIPT KILL hook recognise.
+        replies = rt.globals()[b"loadstring"](REPLIES.encode(), INTERNAL_CHUNK.encode())()
+        self._reply_tokens = replies[b"reply_tokens"]
+        self._array_of = replies[b"array_of"]
+        self._array_more = replies[b"array_more"]
+        self._array_mark = replies[b"array_mark"]
+        self._build_reply = replies[b"build_reply"]
+        self._store_reply = replies[b"store_reply"]
+        self._forget_reply = replies[b"forget_reply"]
         chunk = rt.globals()[b"loadstring"](PRELUDE.encode(), INTERNAL_CHUNK.encode())
         if chunk is None or isinstance(chunk, tuple):  # pragma: no cover - a prelude bug
             raise RuntimeError("Lua prelude does not compile: %r" % (chunk,))
@@ -262,13 +242,6 @@ class LuaEngine:
         self.sethook = api[b"sethook"]
         self._rawget = api[b"rawget"]
         self._array_part = api[b"array_part"]
-        self._reply_tokens = api[b"reply_tokens"]
-        self._array_of = api[b"array_of"]
-        self._array_more = api[b"array_more"]
-        self._array_mark = api[b"array_mark"]
-        self._build_reply = api[b"build_reply"]
-        self._store_reply = api[b"store_reply"]
-        self._forget_reply = api[b"forget_reply"]
         self._type = api[b"type"]
         self._where = api[b"where"]
         # Lua's debug library, which scripts never get: for diagnostics and the
@@ -518,254 +491,6 @@ class LuaEngine:
             return "nil"
         return self._type(value).decode()
 
-    # -- typed reply -> Lua --------------------------------------------------------
-    def to_lua(self, reply: Any) -> Any:
-        """A handler's typed reply as Redis hands it to the script (redis.call)."""
-        cls = reply.__class__
-        resp3 = self.resp == 3
-        if cls is bytes:
-            return reply
-        if cls is int:
-            return reply
-        if cls in _ARRAYS:
-            return self._array(reply)
-        if reply is None or reply is NULL_ARRAY:
-            return None if resp3 else False
-        if cls is Simple:
-            return self._table_of({b"ok": reply.encode()})
-        if isinstance(reply, CommandError):
-            return self._error_table(reply.message)
-        if cls is Double:
-            if resp3:
-                return self._table_of({b"double": float(reply)})
-            return format_double(reply)
-        if cls is Bool or cls is bool:
-            if resp3:
-                return bool(reply)
-            return int(reply)
-        if cls is Map or isinstance(reply, Map):    # (PairMap: XREAD's RESP3 reply)
-            if resp3:
-                inner = self._table()
-                for key, value in reply.items():
-                    inner[self.to_lua(key)] = self.to_lua(value)
-                return self._table_of({b"map": inner})
-            flat = []
-            for key, value in reply.items():
-                flat.append(key)
-                flat.append(value)
-            return self._array(flat)
-        if cls is Set:
-            if resp3:
-                inner = self._table()
-                for member in reply:
-                    inner[self.to_lua(member)] = True
-                return self._table_of({b"set": inner})
-            return self._array(reply)
-        if cls is BigNumber:          # (only DEBUG PROTOCOL bignum answers one)
-            if resp3:
-                return self._table_of({b"big_number": reply.encode()})
-            return reply.encode()
-        if cls is Verbatim:
-            data = reply.encode()
-            if resp3:
-                return self._table_of({b"verbatim_string": self._table_of(
-                    {b"format": b"txt", b"string": data})})
-            return data
-        if cls is str:
-            return reply.encode()
-        if cls in (bytearray, memoryview):
-            return bytes(reply)
-        if cls is Raw:
-            return self._from_raw(reply)
-        if cls is float:              # a RESP3 double decoded from a Raw reply (GEOPOS)
-            return self.to_lua(Double(reply))
-        if isinstance(reply, int):
-            return int(reply)
-        raise TypeError("reply of unsupported type %r" % cls)
-
-    def _array(self, items: Any) -> Any:
-        if items.__class__ is Bulks or items.__class__ is UniformBulks:
-            converted = items                   # strings only (LRANGE...)
-        else:
-            try:
-                converted = [item if item.__class__ is bytes or item.__class__ is int
-                             else self._element(item) for item in items]
-            except _Nested:                     # built in Lua in one call
-                values: List[Any] = []
-                self._flatten(items, values)
-                return self._build_nested(values)
-        count = len(converted)
-        if count <= _ARRAY_PART:
-            return self._array_of(count, *converted)
-        table = self._array_of(_ARRAY_PART, *converted[:_ARRAY_PART])
-        for start in range(_ARRAY_PART, count, _ARRAY_PART):
-            chunk = converted[start:start + _ARRAY_PART]
-            self._array_more(table, start, len(chunk), *chunk)
-        return table
-
-    def _element(self, item: Any) -> Any:
-        """An element of a flat array reply, converted (_Nested: not flat)."""
-        if item.__class__ in _ARRAYS:
-            raise _Nested
-        return self.to_lua(item)
-
-    def _build_nested(self, values: List[Any]) -> Any:
-        count = len(values)
-        if count <= _ARRAY_PART:
-            return self._build_reply(count, *values)
-        for start in range(0, count, _ARRAY_PART):
-            chunk = values[start:start + _ARRAY_PART]
-            self._store_reply(start, len(chunk), *chunk)
-        try:
-            return self._build_reply(-count)
-        finally:
-            self._forget_reply()
-
-    def _flatten(self, items: Any, values: List[Any]) -> None:
-        """An array reply as build_reply takes it (see the prelude): the mark and
-        the length, then the elements, nested arrays flattened the same way."""
-        values.append(self._array_mark)
-        values.append(len(items))
-        if items.__class__ is Bulks or items.__class__ is UniformBulks:
-            values += items                     # strings only (LRANGE...)
-            return
-        for item in items:
-            cls = item.__class__
-            if cls is bytes or cls is int:      # (most elements)
-                values.append(item)
-            elif cls in _ARRAYS:
-                self._flatten(item, values)
-            else:
-                values.append(self.to_lua(item))
-
-    def _table_of(self, fields: Dict[bytes, Any]) -> Any:
-        table = self._table()
-        for key, value in fields.items():
-            table[key] = value
-        return table
-
-    def _error_table(self, message: str) -> Any:
-        text = message.encode("utf-8", "surrogateescape")
-        return self._table_of({b"err": text, b"ignore_error_stats_update": True})
-
-    def _from_raw(self, raw: bytes) -> Any:
-        # Already-encoded replies (EXEC's) never reach scripts; decoded for safety.
-        import hiredis
-        reader = hiredis.Reader()
-        reader.feed(raw)
-        if raw[:1] == b"|":
-            reader.gets()       # an attribute (DEBUG PROTOCOL attrib): Lua skips it
-        return self.to_lua(_plain(reader.gets()))
-
-    # -- Lua -> typed reply --------------------------------------------------------
-    def from_lua(self, value: Any, resp: int) -> Any:
-        """A script's return value as Redis replies it (luaReplyToRedisReply).
-
-        A table is flattened in Lua, in one call (the prelude's reply_tokens, which
-        says how), and rebuilt here without recursion, so that nesting is bounded by
-        what Redis allows, not by Python's recursion limit: Redis converts on the Lua
-        stack, and a value reached when fewer than 4 of its 8000 slots are left
-        becomes ``-ERR reached lua stack limit``. A self-referencing table thus gives
-        thousands of nested arrays ending in that error, as in Redis.
-        ``self.reply_depth`` is set to the nesting depth of the reply, and
-        ``self.reply_errors`` lists the error replies made, in order."""
-        self.reply_errors = []
-        self.reply_depth = 0
-        cls = value.__class__
-        if cls is bytes:
-            return value
-        if cls is int or cls is float:
-            return lua_number_to_int(value)
-        if cls is bool:
-            return Bool(value) if resp == 3 else (1 if value else None)
-        if value is None:
-            return None
-        found = self._reply_tokens(value)
-        table, total = found[0], found[1]
-        tokens = found[2:]
-        if total > len(tokens):
-            tokens = list(tokens)
-            while len(tokens) < total:
-                tokens += self._array_part(table, len(tokens) + 1)[1:]
-        return self._rebuild(tokens, resp)
-
-    def _rebuild(self, tokens: Any, resp: int) -> Any:
-        """The reply reply_tokens flattened (see the prelude)."""
-        stack: List[Any] = []        # the containers being filled, innermost last
-        keys: List[Any] = []         # per container: a map's key waiting for its value
-        depth = 0
-        root = None
-        errors = self.reply_errors
-        i, end = 0, len(tokens)
-        while i < end:
-            tag = tokens[i]
-            payload = tokens[i + 1]
-            i += 2
-            if tag == 13:                   # a run of an array's strings
-                stack[-1] += tokens[i:i + payload]
-                i += payload
-                continue
-            if tag == 0:
-                cls = payload.__class__
-                if cls is bytes:
-                    item = payload
-                elif cls is bool:
-                    item = Bool(payload) if resp == 3 else (1 if payload else None)
-                else:
-                    item = lua_number_to_int(payload)
-            elif tag == 10:                 # the innermost container is complete
-                item = stack.pop()
-                keys.pop()
-            elif tag == 6 or tag == 7 or tag == 11:
-                stack.append([] if tag == 6 else PairsMap() if tag == 7 else Set())
-                keys.append(_DONE)
-                if len(stack) > depth:
-                    depth = len(stack)
-                continue
-            elif tag == 8:
-                item = None
-            elif tag == 1 or tag == 9 or tag == 12:
-                if tag == 12:
-                    item = CommandError("ERR reached lua stack limit")
-                else:
-                    # (err and ok are read as C strings, sdsnew: a NUL ends them)
-                    message = payload.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-                    item = ScriptError(message) if tag == 9 else CommandError(message)
-                errors.append(item)
-            elif tag == 2:
-                item = Simple(_map_newlines(payload.split(b"\0", 1)[0]).decode(
-                    "utf-8", "surrogateescape"))
-            elif tag == 3:
-                item = Double(float(payload))
-            elif tag == 4:
-                item = BigNumber(_map_newlines(payload).decode("utf-8", "surrogateescape"))
-            else:                           # 5: format, then the string
-                item = TaggedVerbatim(payload, tokens[i + 1])
-                i += 2
-            if not stack:
-                root = item
-                continue
-            container = stack[-1]
-            if container.__class__ is PairsMap:
-                key = keys[-1]
-                if key is _DONE:
-                    keys[-1] = item
-                else:
-                    container.pairs.append((key, item))
-                    keys[-1] = _DONE
-            else:
-                container.append(item)
-        # (a reply of one level counts as 0, as nesting was counted before)
-        self.reply_depth = depth if depth > 1 else 0
-        return root
-
-
-_DONE = object()
-
-
-_ARRAYS = (list, tuple, Push, Bulks, UniformBulks)   # replies that become arrays
-_ARRAY_PART = 4000             # values per call across Lua's C stack (array_of...)
-
 
 def _array_items(array_part: Any, table: Any) -> Any:
     """t[1], t[2]... up to the first nil, read as Redis reads them (lua_rawget), a
@@ -779,30 +504,3 @@ def _array_items(array_part: Any, table: Any) -> Any:
         if part[0] < 4000:
             return
         i += part[0]
-
-
-class _Nested(Exception):
-    """An array reply holds arrays: built by LuaEngine._build_nested."""
-
-
-class PairsMap(Map):
-    """A script's map reply: the pairs in Lua's order, as Redis writes them (two keys
-    may convert to the same reply, 1 and 1.5 to :1, and a key may be a table)."""
-
-    __slots__ = ("pairs",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pairs: List[Tuple[Any, Any]] = []
-
-    def items(self) -> Any:  # type: ignore[override]
-        return self.pairs
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
