@@ -29,7 +29,7 @@ import hiredis
 
 from .errors import ProtocolError
 from .security.protected import auth_required
-from .wire import (INLINE_MAX, aggregate_too_big, decode_request,
+from .wire import (INLINE_MAX, USUAL_BULK, aggregate_too_big, decode_request,
                    inline_args, inline_end, requests_length, scan_headers)
 
 BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
@@ -143,10 +143,16 @@ class RequestParser:
         count = int(buf[1:newline])
         pos = newline + 2
         args = []
+        usual = USUAL_BULK.match        # (the usual header in one C call)
         for _ in range(count):
-            newline = buf.find(b"\r", pos)
-            start = newline + 2
-            stop = start + int(buf[pos + 1:newline])
+            found = usual(buf, pos)
+            if found is not None:
+                start = found.end() + 1
+                stop = start + int(found.group(1))
+            else:
+                newline = buf.find(b"\r", pos)
+                start = newline + 2
+                stop = start + int(buf[pos + 1:newline])
             args.append(bytes(view[start:stop]))
             pos = stop + 2
         rest = bytearray(view[end:])

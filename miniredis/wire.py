@@ -25,6 +25,8 @@ REDIS_READ = 16 * 1024          # PROTO_IOBUF_LEN: what Redis reads at a time
 # hiredis also reads) with 4 digits or more, wherever it is (an element may start two
 # bytes after a bulk string's data, whatever those bytes are).
 _BIG_AGGREGATE = re.compile(rb"[*>~|]([0-9]{4,})")
+# A bulk string's header as clients send it (scan_headers' short way).
+USUAL_BULK = re.compile(rb"\$(0|[1-9][0-9]{0,9})\r")
 
 
 def _header_end(buf: bytes, pos: int) -> int:
@@ -85,7 +87,22 @@ def scan_headers(buf: bytes, pos: int, left: int, read_start: int, max_bulk: int
         if count <= 0:
             return pos, 0
         left = count
+    usual = USUAL_BULK.match
     while left > 0 and pos < size:
+        # The usual header, "$" and up to ten digits without a leading zero, read
+        # here (its '\r' is the first one, no NUL hides it, and so short a line is
+        # never too long); anything else, and a header not all there yet (its '\r'
+        # needs a byte after it), by the general steps below.
+        found = usual(buf, pos)
+        if found is not None and found.end() < size:
+            length = int(found.group(1))
+            if length <= max_bulk and (length <= UNAUTH_MAX_BULK or not unauthenticated):
+                end = found.end() + 3 + length
+                if end > size:
+                    break
+                pos = end
+                left -= 1
+                continue
         newline = _header_end(buf, pos)
         _check_line(buf, pos, newline, read_start, errors.PROTO_BIG_BULK)
         if newline < 0:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import resource
 import socket
-import threading
 import time
 
 import pytest
@@ -349,3 +348,64 @@ def test_pipelines_split_anywhere_with_big_elements_and_counts(differ, piece):
         RawConnection(port).call("FLUSHALL")
         results.append(_replies_in_pieces(port, data, piece, len(commands)))
     assert results[1] == results[0]
+
+
+_ODD_HEADERS = [b"$01\r\nx\r\n", b"$-0\r\n", b"$-1\r\n", b"$ 1\r\nx\r\n",
+                b"$1\x00\r\nx\r\n", b"$1\rXx\r\n", b"$0\r\n\r\n", b"$12345678901\r\n",
+                b"$" + b"9" * 25 + b"\r\n", b"+1\r\n", b"$1\r\nxy\r\n"]
+
+
+def _sadd_request(count: int, odd: bytes = b"") -> bytes:
+    """SADD s 0 1 2... (``count`` members), ``odd`` in place of the 100th from the end."""
+    head = b"*%d\r\n$4\r\nSADD\r\n$1\r\ns\r\n" % (count + 2)
+    members = [b"$%d\r\n%d\r\n" % (len(b"%d" % i), i) for i in range(count)]
+    if odd:
+        members[-100] = odd
+    return head + b"".join(members)
+
+
+@pytest.mark.parametrize("count, odd", [(3000, odd) for odd in _ODD_HEADERS]
+                         + [(120000, _ODD_HEADERS[0])])
+def test_long_requests_arriving_in_pieces_with_an_odd_header(differ, count, odd):
+    """A request of thousands of arguments arrives over several reads, its headers
+    checked as they come (the usual "$<digits>" header a shorter way than the
+    others), with one odd header deep inside: both servers answer alike (an error
+    and a close, or nothing yet)."""
+    data = _sadd_request(count, odd)
+    replies = {name: _everything_in_pieces(port, data, 65536)
+               for name, port in differ.ports.items()}
+    assert replies["miniredis"] == replies["redis"], replies
+
+
+@pytest.mark.parametrize("count", [3000, 120000])
+def test_long_requests_arriving_in_pieces(differ, count):
+    """The same with usual headers only (past 1 MB: copied straight out of the
+    buffer), then a SCARD."""
+    data = _sadd_request(count) + _req(b"SCARD", b"s") + _req(b"DEL", b"s")
+    replies = {name: _replies_in_pieces(port, data, 65536, 3)
+               for name, port in differ.ports.items()}
+    assert replies["miniredis"] == replies["redis"], replies
+
+
+def _everything_in_pieces(port: int, data: bytes, piece: int) -> bytes:
+    """Send ``data`` in ``piece``-byte writes a moment apart; every byte answered
+    until the server closes or stays silent for 0.3 seconds."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    out = b""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for start in range(0, len(data), piece):
+            sock.sendall(data[start:start + piece])
+            time.sleep(0.001)
+        sock.settimeout(0.3)
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return out + b"<closed>"
+            out += chunk
+    except socket.timeout:
+        return out
+    except (ConnectionResetError, BrokenPipeError):
+        return out + b"<closed>"
+    finally:
+        sock.close()
