@@ -312,8 +312,7 @@ class Encoder:
             elif t is list:                 # (nested arrays: XRANGE, scripts' replies)
                 self._append_aggregate(b"*", item, out)
             elif t is int:
-                out.append(_INT_CACHE[item + 1] if -1 <= item <= 10000
-                           else b":%d\r\n" % item)
+                out.append(_int(item))
             else:
                 encoder = enc.get(t)
                 if encoder is None:       # a subclass (a script's error, a bool...)

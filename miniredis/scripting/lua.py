@@ -226,8 +226,6 @@ class LuaEngine(ReplyConversions):
         self._array_more = replies[b"array_more"]
         self._array_mark = replies[b"array_mark"]
         self._build_reply = replies[b"build_reply"]
-        self._store_reply = replies[b"store_reply"]
-        self._forget_reply = replies[b"forget_reply"]
         chunk = rt.globals()[b"loadstring"](PRELUDE.encode(), INTERNAL_CHUNK.encode())
         if chunk is None or isinstance(chunk, tuple):  # pragma: no cover - a prelude bug
             raise RuntimeError("Lua prelude does not compile: %r" % (chunk,))

@@ -148,8 +148,7 @@ end
 -- A reply's values as LuaEngine._array flattens them, back into tables (see
 -- build_reply below).
 local ARRAY = {}
-local stored = {}
-local function build_reply(values, count)
+local function build_reply(values)
   local pos = 2
   local function array()        -- values[pos] is its length
     local t = {}
@@ -183,19 +182,12 @@ return {
     for i = 1, n do t[start + i] = a[i] end
   end,
   -- A nested one, in one call into Lua (see LuaEngine._flatten): values, each
-  -- array given as ARRAY and its length before its elements; 4000 values at most
-  -- per call, so a longer one is stored first (at start + 1...) and built from the
-  -- store (n < 0).
+  -- array given as ARRAY and its length before its elements; past 4000 of them,
+  -- in a table of them made first (array_of, array_more).
   array_mark = ARRAY,
-  build_reply = function(n, ...)
-    if n < 0 then return build_reply(stored, -n) end
-    return build_reply({...}, n)
+  build_reply = function(values, ...)
+    return build_reply(values or {...})
   end,
-  store_reply = function(start, n, ...)
-    local a = {...}
-    for i = 1, n do stored[start + i] = a[i] end
-  end,
-  forget_reply = function() stored = {} end,
 }
 """
 
@@ -306,12 +298,17 @@ class ReplyConversions:
                 values: List[Any] = []
                 self._flatten(items, values)
                 return self._build_nested(values)
-        count = len(converted)
+        return self._lua_array(converted)
+
+    def _lua_array(self, values: Any) -> Any:
+        """A Lua table of ``values``, t[1], t[2]... set in order: in one call into Lua,
+        or one per 4000 values."""
+        count = len(values)
         if count <= _ARRAY_PART:
-            return self._array_of(count, *converted)
-        table = self._array_of(_ARRAY_PART, *converted[:_ARRAY_PART])
+            return self._array_of(count, *values)
+        table = self._array_of(_ARRAY_PART, *values[:_ARRAY_PART])
         for start in range(_ARRAY_PART, count, _ARRAY_PART):
-            chunk = converted[start:start + _ARRAY_PART]
+            chunk = values[start:start + _ARRAY_PART]
             self._array_more(table, start, len(chunk), *chunk)
         return table
 
@@ -322,16 +319,9 @@ class ReplyConversions:
         return self.to_lua(item)
 
     def _build_nested(self, values: List[Any]) -> Any:
-        count = len(values)
-        if count <= _ARRAY_PART:
-            return self._build_reply(count, *values)
-        for start in range(0, count, _ARRAY_PART):
-            chunk = values[start:start + _ARRAY_PART]
-            self._store_reply(start, len(chunk), *chunk)
-        try:
-            return self._build_reply(-count)
-        finally:
-            self._forget_reply()
+        if len(values) < _ARRAY_PART:
+            return self._build_reply(None, *values)
+        return self._build_reply(self._lua_array(values))
 
     def _flatten(self, items: Any, values: List[Any]) -> None:
         """An array reply as build_reply takes it (see REPLIES): the mark and
