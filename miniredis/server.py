@@ -30,7 +30,7 @@ from .connection import Client
 from .embed import DataAccess
 from .errors import MAX_CLIENTS
 from .log import configured_logger
-from .readiness import ReadyQueue
+from .readiness import ReadyQueue, serve_while_blocked
 from .replication import replica, restart
 from .security import clientevict, outputlimits
 from .security.protected import refuse_connection
@@ -226,6 +226,7 @@ class Server(DataAccess):
         self._ready_queue = ReadyQueue(self._loop)
         self._hub_thread = threading.get_ident()
         state.loop = self._loop
+        state.serve_while_blocked = self._serve_while_blocked
         port = config["port"]
         sockets = []
         try:
@@ -311,10 +312,13 @@ class Server(DataAccess):
             return 0
 
     def _serve_while_loading(self) -> None:
-        # One pass of the event loop: clients (their watchers run here), signals.
-        self._loop.run(nowait=True, once=True)
+        self._serve_while_blocked()     # clients (their watchers run here), signals
         if self._stopped.is_set():
             raise _LoadInterrupted()
+
+    def _serve_while_blocked(self) -> None:
+        # Redis's processEventsWhileBlocked (see readiness.serve_while_blocked).
+        serve_while_blocked(self._loop, self._ready_queue, self.state.stats)
 
     def _close_listeners(self) -> None:
         for listener, watcher, _ in self._listeners:
@@ -485,6 +489,7 @@ class Server(DataAccess):
         self._loop = None
         self._hub_thread = None
         self.state.loop = None
+        self.state.serve_while_blocked = None
         self.logger("notice", "miniredis is now ready to exit, bye bye...")
 
     def _exit_after_shutdown(self) -> None:

@@ -174,6 +174,8 @@ class ServerState:
         self.log: Logger = Logger(quiet=True)   # the Server's logger replaces it
         self.migrate_sockets = MigrateSockets()  # MIGRATE's open connections
         self.loop: Any = None               # the hub's libev loop, set by the Server
+        # Set by the Server: serve the other clients from inside a long command.
+        self.serve_while_blocked: Optional[Callable[[], None]] = None
         # Long lists whose lazy free Redis would count, walked between requests.
         self.lazy_frees = PendingFrees(self)
         from .blocking import Blocking

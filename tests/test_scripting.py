@@ -514,6 +514,47 @@ def test_busy_script_and_script_kill(differ):
     compare_scenario(differ, scenario, protocols=(2,))
 
 
+# Returns 1 if the first new connection's request was answered in the hook that
+# accepted it, 0 if not (yet), -1 if no connection came within 5 s. The empty loop
+# makes ten checks per count hook (every 100,000 Lua instructions).
+_ACCEPT_THEN_ANSWER = """
+local function stat(name)
+  return tonumber(string.match(redis.call('info', 'stats'), name .. ':(%d+)'))
+end
+local function now() local t = redis.call('time') return t[1] + t[2] / 1e6 end
+local conns, errors, start = stat('total_connections_received'),
+  stat('total_error_replies'), now()
+while now() - start < 5 do
+  for i = 1, 10000 do end
+  if stat('total_connections_received') > conns then
+    return stat('total_error_replies') - errors
+  end
+end
+return -1
+"""
+
+
+def test_busy_script_accepts_and_answers_in_one_hook(differ):
+    """A client that connects and sends a request while a script runs, before it is
+    busy: the first busy hook accepts it and answers -BUSY, not the next hook (Redis's
+    processEventsWhileBlocked goes round up to four times while there are events).
+    The EVAL is read before the connection is accepted: its bytes arrive first."""
+    def scenario(port, protocol, admin):
+        admin.call("CONFIG", "SET", "busy-reply-threshold", "200")
+        try:
+            runner = connect(port, protocol)
+            runner.send("EVAL", _ACCEPT_THEN_ANSWER, "0")
+            other = RawConnection(port)
+            other.send("PING")
+            seen = [other.read_raw()[:5], runner.read_raw()]
+            runner.close()
+            other.close()
+        finally:
+            admin.call("CONFIG", "SET", "busy-reply-threshold", "5000")
+        return seen
+    compare_scenario(differ, scenario, protocols=(2,))
+
+
 def test_redis_py_register_script_and_lock(mini):
     import redis
     client = redis.Redis(port=mini.port)

@@ -372,9 +372,9 @@ class Scripting:
             return False
         if not run.busy:
             self._enter_busy(run)
-        loop = self.state.loop
-        if loop is not None:
-            loop.run(nowait=True, once=True)   # serve other clients: -BUSY or KILL
+        serve = self.state.serve_while_blocked
+        if serve is not None:
+            serve()                 # serve the other clients: -BUSY, SCRIPT KILL...
         return run.killed
 
     def _enter_busy(self, run: _Run) -> None:
