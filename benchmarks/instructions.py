@@ -89,6 +89,8 @@ def _workloads() -> Dict[str, Tuple[List[bytes], List[List[bytes]]]]:
         "EVAL_1": ([b"EVAL", b"return 1", b"0"], []),
         "EVAL_GET": ([b"EVAL", b"return redis.call('get', KEYS[1])", b"1", b"key:1"],
                      [[b"SET", b"key:1", b"xxx"]]),
+        "EVAL_SET": ([b"EVAL", b"return redis.call('set', KEYS[1], ARGV[1])", b"1",
+                      b"key:1", b"xxx"], []),
         "EVAL_NESTED": ([b"EVAL", b"local t = redis.call('xrange', KEYS[1], '-', '+') "
                          b"return t", b"1", b"s"],
                         [[b"XADD", b"s", b"%d-1" % i, b"f", b"v"] for i in range(1, 11)]),

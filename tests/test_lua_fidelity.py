@@ -195,6 +195,31 @@ def test_redis_call_with_dozens_to_thousands_of_arguments(differ):
     differ.check(*evals(*cases))
 
 
+def test_redis_call_gives_one_value_of_each_kind(differ):
+    # redis.call and redis.pcall give the script exactly one value (Redis's C function
+    # returns 1): status replies as {ok=...}, arrays as tables either side of the
+    # 4,000 values a call passes at once (flat, and nested: an XRANGE entry flattens
+    # to 7 values), nulls as false or nil, errors from pcall as {err=...}.
+    look = ("local function look(...) local r = ... "
+            "return {select('#', ...), type(r), type(r) == 'table' and "
+            "(r.ok or r.err or #r) or tostring(r)} end ")
+    cases = ["redis.call('del', 'l', 'x') "
+             "for i = 1, 4001 do redis.call('rpush', 'l', i) end "
+             "for i = 1, 572 do redis.call('xadd', 'x', i .. '-1', 'f', i) end return 1"]
+    calls = ["'set', 'k', 'v'", "'ping'", "'get', 'k'", "'get', 'nosuch'",
+             "'lrange', 'l', 0, 3997", "'lrange', 'l', 0, 3998", "'lrange', 'l', 0, 3999",
+             "'lrange', 'l', 0, -1", "'lrange', 'nosuch', 0, -1",
+             "'xrange', 'x', '-', '+', 'count', 571",
+             "'xrange', 'x', '-', '+', 'count', 572", "'hgetall', 'nosuch'",
+             "'incr', 'l'", "'type', 'l'", "'mget', 'k', 'nosuch', 'k'", "'exists', 'k'"]
+    for call in calls:
+        for resp in ("", "redis.setresp(3) "):
+            cases.append("%s%sreturn {look(redis.pcall(%s)), look(redis.call(%s))}"
+                         % (look, resp, call, call) if call != "'incr', 'l'" else
+                         "%s%sreturn look(redis.pcall(%s))" % (look, resp, call))
+    differ.check(*evals(*cases))
+
+
 def test_replies_handed_to_scripts_keep_their_shape(differ):
     # A command's array reply reaches the script as a table filled in order, nil
     # elements (RESP3 nulls) included, which shape it as Redis's lua_settable calls

@@ -343,7 +343,7 @@ class Scripting:
                 state.propagator.feed(client, cmd, argv, reply)   # effects replication
         if cls is bytes or cls is int:  # (to_lua's commonest answers: as they are)
             return True, reply
-        return True, engine.to_lua(reply)
+        return True, engine.call_reply(reply)
 
     def _refuse(self, client: "Client", cmd: Optional[Command],
                 message: str) -> Tuple[bool, Any]:

@@ -225,6 +225,10 @@ class LuaEngine(ReplyConversions):
         self._array_of = replies[b"array_of"]
         self._array_more = replies[b"array_more"]
         self._array_mark = replies[b"array_mark"]
+        self._as_array = replies[b"as_array"]
+        self._as_status = replies[b"as_status"]
+        self._as_nested = replies[b"as_nested"]
+        callbacks[b"call_reply"] = replies[b"call_reply"]
         self._build_reply = replies[b"build_reply"]
         chunk = rt.globals()[b"loadstring"](PRELUDE.encode(), INTERNAL_CHUNK.encode())
         if chunk is None or isinstance(chunk, tuple):  # pragma: no cover - a prelude bug

@@ -94,13 +94,15 @@ local ldb_hook, ldb_count = nil, 0   -- the line hook while a session runs
 -- arguments the table is the faster way (limits' moving window pushes 5,000 at a
 -- time). A script's tail call to them stays an ordinary call (see tailcalls.py), so
 -- their errors still name the script's line.
+-- What the Python half returns becomes the reply in call_reply (replies.py).
 local MANY_ARGS = 80
 local call_command = as_function(py.call)
 local call_many = as_function(py.call_many)
+local call_reply = py.call_reply
 function redis.call(...)
   local n = select('#', ...)
-  if n < MANY_ARGS then return call_command(...) end
-  return call_many(n, {...})
+  if n < MANY_ARGS then return call_reply(call_command(...)) end
+  return call_reply(call_many(n, {...}))
 end
 redis.sha1hex = as_function(py.sha1hex)
 redis.log = as_function(py.log)
@@ -111,8 +113,8 @@ local pcall_command = py.pcall
 local pcall_many = as_function(py.pcall_many)
 function redis.pcall(...)
   local n = select('#', ...)
-  if n < MANY_ARGS then return pcall_command(...) end
-  return pcall_many(n, {...})
+  if n < MANY_ARGS then return call_reply(pcall_command(...)) end
+  return call_reply(pcall_many(n, {...}))
 end
 
 -- "-CODE message" or "message" (gets the ERR code), trailing CR/LF trimmed; read as
