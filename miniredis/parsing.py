@@ -33,6 +33,7 @@ from .wire import (INLINE_MAX, USUAL_BULK, aggregate_too_big, decode_request,
                    inline_args, inline_end, requests_length, scan_headers)
 
 BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
+_SMALL_ARGUMENT = 1024          # ... unless their arguments are this small on average
 # A '*' with 4 digits or more: maybe an aggregate header hiredis would size a list by.
 _BIG_COUNT = re.compile(rb"\*[0-9]{4}").search
 # Fed to hiredis after a read it consumed whole: '*0' parses as an empty request only
@@ -134,13 +135,26 @@ class RequestParser:
 
     def _take_big_request(self, end: int) -> List[bytes]:
         """The complete request that starts ``_pending`` (its headers validated by
-        :meth:`_scan_pending`), arguments copied straight out of the buffer, which
-        keeps only the bytes after ``end``. Through hiredis a large value would exist
-        four times at once (buffer, bytes copy, hiredis's buffer, the argument)."""
+        :meth:`_scan_pending`); the buffer keeps only the bytes after ``end``.
+
+        Arguments of 1 KB or less on average are read by hiredis (0.1 us each, against
+        0.7 in the loop below): its copy of the buffer then costs no more than the
+        arguments themselves. Larger ones are copied straight out of the buffer:
+        through hiredis a large value would exist four times at once (buffer, bytes
+        copy, hiredis's buffer, the argument). hiredis reads only headers written
+        "$<length>\\r\\n" (Redis reads up to the CR, whatever follows it), so a request
+        it refuses goes through the loop too."""
         buf = self._pending
-        view = memoryview(buf)
         newline = buf.find(b"\r")      # a header ends at its CR, as wire.py reads it
         count = int(buf[1:newline])
+        if end <= count * _SMALL_ARGUMENT:
+            args = _hiredis_request(buf, end, count)
+            if args is not None:
+                self._pending = buf[end:]
+                self._scan_pos = 0
+                self._scan_left = -1
+                return args
+        view = memoryview(buf)
         pos = newline + 2
         args = []
         usual = USUAL_BULK.match        # (the usual header in one C call)
@@ -447,3 +461,17 @@ class RequestParser:
         self._scan_left = left
         return -1 if left else pos
 
+
+def _hiredis_request(buf: bytearray, end: int, count: int) -> Optional[List[bytes]]:
+    """The ``count`` arguments of the request ``buf[:end]`` as hiredis reads them, or
+    None if it reads them otherwise (a header not ended by CR LF: see
+    RequestParser._take_big_request)."""
+    reader = hiredis.Reader()
+    reader.feed(buf, 0, end)
+    try:
+        args = reader.gets()
+        if reader.has_data() or args.__class__ is not list or len(args) != count:
+            return None
+    except hiredis.ProtocolError:
+        return None
+    return args

@@ -88,6 +88,7 @@ def scan_headers(buf: bytes, pos: int, left: int, read_start: int, max_bulk: int
             return pos, 0
         left = count
     usual = USUAL_BULK.match
+    last = None         # the previous argument's usual header
     while left > 0 and pos < size:
         # The usual header, "$" and up to ten digits without a leading zero, read
         # here (its '\r' is the first one, no NUL hides it, and so short a line is
@@ -100,8 +101,14 @@ def scan_headers(buf: bytes, pos: int, left: int, read_start: int, max_bulk: int
                 end = found.end() + 3 + length
                 if end > size:
                     break
-                pos = end
                 left -= 1
+                header = found.group()
+                if header == last and left:     # a run of one length: the rest of it
+                    skipped = _same_headers(buf, end, left, header, end - pos, size)
+                    end += skipped * (end - pos)
+                    left -= skipped
+                last = header
+                pos = end
                 continue
         newline = _header_end(buf, pos)
         _check_line(buf, pos, newline, read_start, errors.PROTO_BIG_BULK)
@@ -120,6 +127,29 @@ def scan_headers(buf: bytes, pos: int, left: int, read_start: int, max_bulk: int
         pos = end
         left -= 1
     return pos, left
+
+
+def _same_headers(buf: bytes, pos: int, left: int, header: bytes, stride: int,
+                  size: int) -> int:
+    """How many of the next ``left`` arguments, from ``pos``, are all there and start
+    with ``header`` (an accepted usual header, each argument ``stride`` bytes long):
+    the arguments of one length that requests of thousands of keys are made of,
+    checked by strided slices (one per byte of the header) 4, 8, 16... at a time
+    instead of one by one. Stops short at the first group that differs anywhere."""
+    done = 0
+    group = 4
+    width = len(header)
+    while True:
+        group = min(group, left - done, (size - pos) // stride)
+        if group < 2:
+            return done
+        stop = pos + group * stride
+        for j in range(width):
+            if buf[pos + j:stop:stride] != header[j:j + 1] * group:
+                return done
+        done += group
+        pos = stop
+        group *= 2
 
 
 def decode_request(buf: bytes, pos: int, end: int) -> List[bytes]:

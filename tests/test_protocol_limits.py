@@ -365,7 +365,8 @@ def _sadd_request(count: int, odd: bytes = b"") -> bytes:
 
 
 @pytest.mark.parametrize("count, odd", [(3000, odd) for odd in _ODD_HEADERS]
-                         + [(120000, _ODD_HEADERS[0])])
+                         + [(120000, _ODD_HEADERS[0]), (120000, _ODD_HEADERS[5]),
+                            (120000, _ODD_HEADERS[6])])
 def test_long_requests_arriving_in_pieces_with_an_odd_header(differ, count, odd):
     """A request of thousands of arguments arrives over several reads, its headers
     checked as they come (the usual "$<digits>" header a shorter way than the
@@ -387,9 +388,34 @@ def test_long_requests_arriving_in_pieces(differ, count):
     assert replies["miniredis"] == replies["redis"], replies
 
 
-def _everything_in_pieces(port: int, data: bytes, piece: int) -> bytes:
+_RUN_BREAKERS = [b"$7\r\n1234567\r\n", b"$9\r\n123456789\r\n", b"$8\rX12345678\r\n",
+                 b"$8\r\n1234567\r\n", b"$08\r\n12345678\r\n", b"$8\r\n12345678XY",
+                 b"$80\r\n" + b"8" * 80 + b"\r\n"]
+
+
+@pytest.mark.parametrize("breaker", _RUN_BREAKERS)
+def test_runs_of_one_length_broken_anywhere(differ, breaker):
+    """Arguments of one length are checked many at a time (wire._same_headers): an
+    argument of another length, an odd header or a bad one anywhere in such a run, in
+    a request read whole, in small pieces, and past 1 MB (hiredis, or the loop), gets
+    redis-server's answers."""
+    for count, offsets, piece in ((600, (2, 3, 4, 5, 6, 9, 13, 14, 29, 30, 61, 125, 253,
+                                         598, 599), 1021),
+                                  (600, (7, 300), 65536),
+                                  (70000, (3, 60000, 69999), 65536)):
+        for offset in offsets:
+            members = [b"$8\r\n%08d\r\n" % i for i in range(count)]
+            members[offset] = breaker
+            data = b"*%d\r\n$4\r\nSADD\r\n$1\r\ns\r\n" % (count + 2) + b"".join(members)
+            data += _req(b"SCARD", b"s") + _req(b"DEL", b"s") + _req(b"ECHO", b"the end")
+            replies = {name: _everything_in_pieces(port, data, piece, b"the end\r\n")
+                       for name, port in differ.ports.items()}
+            assert replies["miniredis"] == replies["redis"], (count, offset, replies)
+
+
+def _everything_in_pieces(port: int, data: bytes, piece: int, last: bytes = b"") -> bytes:
     """Send ``data`` in ``piece``-byte writes a moment apart; every byte answered
-    until the server closes or stays silent for 0.3 seconds."""
+    until the server closes, stays silent for 0.3 seconds, or answers ``last``."""
     sock = socket.create_connection(("127.0.0.1", port))
     out = b""
     try:
@@ -403,6 +429,8 @@ def _everything_in_pieces(port: int, data: bytes, piece: int) -> bytes:
             if not chunk:
                 return out + b"<closed>"
             out += chunk
+            if last and out.endswith(last):
+                return out
     except socket.timeout:
         return out
     except (ConnectionResetError, BrokenPipeError):
