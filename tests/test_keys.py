@@ -380,6 +380,29 @@ def test_scan_old_cursor_after_flush_restarts(mini):
     conn.close()
 
 
+# -- reads of many keys in one loop (Database.read_many) ---------------------------------
+def test_reads_of_many_keys_with_expired_missing_and_other_types(differ):
+    live = " ".join("k%d" % i for i in range(0, 40, 3))
+    mixed = " ".join("k%d" % i for i in range(40)) + " l nosuch e1 k1 e2 e1"
+    try:
+        differ.check(
+            "DEBUG SET-ACTIVE-EXPIRE 0", "MSET " + " ".join("k%d %d" % (i, i) for i in range(30)),
+            "RPUSH l x", "SET e1 v PX 10", "SET e2 v PX 10", "SET k31 v EX 1000",
+            "SETRANGE k32 0 abc", "APPEND k32 def", "DEBUG SLEEP 0.05",
+            "MGET " + mixed, "EXISTS " + mixed, "TOUCH " + mixed, "DBSIZE",
+            "MGET " + live, "EXISTS " + live, "SET e3 v PX 10", "DEBUG SLEEP 0.05",
+            "EXISTS e3 e3 k1", "DBSIZE", "SET e4 v PX 10", "DEBUG SLEEP 0.05",
+            "TOUCH e4 k2", "MGET e4", "DBSIZE", "CONFIG SET notify-keyspace-events Km",
+            "SET e5 v PX 10", "DEBUG SLEEP 0.05", "MGET e5 nosuch k3", "EXISTS e5 k3",
+            "CONFIG SET notify-keyspace-events ''", "DEBUG SET-ACTIVE-EXPIRE 1")
+    finally:
+        for port in differ.ports.values():
+            conn = RawConnection(port)
+            conn.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            conn.call("CONFIG", "SET", "notify-keyspace-events", "")
+            conn.close()
+
+
 # -- expiry with the active cycle off: lookups reclaim, DBSIZE counts the rest ---------
 def test_expired_keys_with_active_expiry_off(differ):
     try:

@@ -384,10 +384,8 @@ def decrby(client, args: List[bytes]):
 @command("mget", -2, "readonly fast", keys=(1, -1, 1), group="string", since="1.0.0",
          summary="Get the values of all the given keys")
 def mget(client, args: List[bytes]):
-    get_value = client.db.get_read
     result = []
-    for key in args[1:]:
-        value = get_value(key)
+    for value in client.db.read_many(args[1:]):
         if value.__class__ is bytes:
             result.append(value)
         elif value.__class__ is bytearray:
