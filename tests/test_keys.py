@@ -381,7 +381,7 @@ def test_scan_old_cursor_after_flush_restarts(mini):
 
 
 # -- reads of many keys in one loop (Database.read_many) ---------------------------------
-def test_reads_of_many_keys_with_expired_missing_and_other_types(differ):
+def test_many_keys_read_and_deleted_with_expired_missing_and_other_types(differ):
     live = " ".join("k%d" % i for i in range(0, 40, 3))
     mixed = " ".join("k%d" % i for i in range(40)) + " l nosuch e1 k1 e2 e1"
     try:
@@ -394,7 +394,10 @@ def test_reads_of_many_keys_with_expired_missing_and_other_types(differ):
             "EXISTS e3 e3 k1", "DBSIZE", "SET e4 v PX 10", "DEBUG SLEEP 0.05",
             "TOUCH e4 k2", "MGET e4", "DBSIZE", "CONFIG SET notify-keyspace-events Km",
             "SET e5 v PX 10", "DEBUG SLEEP 0.05", "MGET e5 nosuch k3", "EXISTS e5 k3",
-            "CONFIG SET notify-keyspace-events ''", "DEBUG SET-ACTIVE-EXPIRE 1")
+            "CONFIG SET notify-keyspace-events ''", "SET e6 v PX 10", "SET k40 v EX 100",
+            "DEBUG SLEEP 0.05", "WATCH k5", "DEL " + mixed + " k40 e6 k33", "MULTI",
+            "GET k1", "EXEC", "DBSIZE", "MSET a 1 b 2 c 3", "WATCH c", "UNLINK a b nosuch",
+            "MULTI", "GET c", "EXEC", "DBSIZE", "DEBUG SET-ACTIVE-EXPIRE 1")
     finally:
         for port in differ.ports.values():
             conn = RawConnection(port)
