@@ -484,34 +484,42 @@ def _wait_busy(admin) -> None:
         time.sleep(0.01)
 
 
-def test_busy_script_and_script_kill(differ):
+def _compare_busy(differ, threshold: str, body) -> None:
+    """compare_scenario of ``body(port, protocol, admin)`` with busy-reply-threshold
+    at ``threshold`` ms, put back to 5000 after."""
     def scenario(port, protocol, admin):
-        admin.call("CONFIG", "SET", "busy-reply-threshold", "50")
+        admin.call("CONFIG", "SET", "busy-reply-threshold", threshold)
         try:
-            runner = connect(port, protocol)
-            runner.send("EVAL", "local i = 0\nwhile true do i = i + 1 end", "0")
-            _wait_busy(admin)
-            other = connect(port, protocol)
-            seen = [admin.call("GET", "x"), admin.call("MULTI"), admin.call("GET", "x"),
-                    admin.call("DISCARD"), admin.call("SCRIPT", "KILL")]
-            seen.append(runner.read_raw())
-            seen.append(other.call("PING"))
-            seen.append(admin.call("SCRIPT", "KILL"))
-            # Busy for 2 s of wall time after a write: SCRIPT KILL refuses (long enough
-            # for a loaded machine to see it busy before it ends).
-            runner.send("EVAL", "redis.call('set', 'w', 1)\n"
-                        "local function now() local t = redis.call('time') "
-                        "return t[1] + t[2] / 1e6 end\n"
-                        "local start = now() while now() - start < 2 do end return 1", "0")
-            _wait_busy(admin)
-            seen.append(admin.call("SCRIPT", "KILL"))
-            seen.append(runner.read_raw())
-            runner.close()
-            other.close()
+            return body(port, protocol, admin)
         finally:
             admin.call("CONFIG", "SET", "busy-reply-threshold", "5000")
-        return seen
     compare_scenario(differ, scenario, protocols=(2,))
+
+
+def test_busy_script_and_script_kill(differ):
+    def body(port, protocol, admin):
+        runner = connect(port, protocol)
+        runner.send("EVAL", "local i = 0\nwhile true do i = i + 1 end", "0")
+        _wait_busy(admin)
+        other = connect(port, protocol)
+        seen = [admin.call("GET", "x"), admin.call("MULTI"), admin.call("GET", "x"),
+                admin.call("DISCARD"), admin.call("SCRIPT", "KILL")]
+        seen.append(runner.read_raw())
+        seen.append(other.call("PING"))
+        seen.append(admin.call("SCRIPT", "KILL"))
+        # Busy for 2 s of wall time after a write: SCRIPT KILL refuses (long enough
+        # for a loaded machine to see it busy before it ends).
+        runner.send("EVAL", "redis.call('set', 'w', 1)\n"
+                    "local function now() local t = redis.call('time') "
+                    "return t[1] + t[2] / 1e6 end\n"
+                    "local start = now() while now() - start < 2 do end return 1", "0")
+        _wait_busy(admin)
+        seen.append(admin.call("SCRIPT", "KILL"))
+        seen.append(runner.read_raw())
+        runner.close()
+        other.close()
+        return seen
+    _compare_busy(differ, "50", body)
 
 
 # Returns 1 if the first new connection's request was answered in the hook that
@@ -539,20 +547,16 @@ def test_busy_script_accepts_and_answers_in_one_hook(differ):
     busy: the first busy hook accepts it and answers -BUSY, not the next hook (Redis's
     processEventsWhileBlocked goes round up to four times while there are events).
     The EVAL is read before the connection is accepted: its bytes arrive first."""
-    def scenario(port, protocol, admin):
-        admin.call("CONFIG", "SET", "busy-reply-threshold", "200")
-        try:
-            runner = connect(port, protocol)
-            runner.send("EVAL", _ACCEPT_THEN_ANSWER, "0")
-            other = RawConnection(port)
-            other.send("PING")
-            seen = [other.read_raw()[:5], runner.read_raw()]
-            runner.close()
-            other.close()
-        finally:
-            admin.call("CONFIG", "SET", "busy-reply-threshold", "5000")
+    def body(port, protocol, admin):
+        runner = connect(port, protocol)
+        runner.send("EVAL", _ACCEPT_THEN_ANSWER, "0")
+        other = RawConnection(port)
+        other.send("PING")
+        seen = [other.read_raw()[:5], runner.read_raw()]
+        runner.close()
+        other.close()
         return seen
-    compare_scenario(differ, scenario, protocols=(2,))
+    _compare_busy(differ, "200", body)
 
 
 def test_redis_py_register_script_and_lock(mini):
