@@ -34,6 +34,7 @@ from .wire import (INLINE_MAX, USUAL_BULK, aggregate_too_big, decode_request,
 
 BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
 _SMALL_ARGUMENT = 1024          # ... unless their arguments are this small on average
+_HIREDIS_COPY = 64 * 1024 * 1024   # ... and the request no longer than this
 # A '*' with 4 digits or more: maybe an aggregate header hiredis would size a list by.
 _BIG_COUNT = re.compile(rb"\*[0-9]{4}").search
 # Fed to hiredis after a read it consumed whole: '*0' parses as an empty request only
@@ -139,7 +140,7 @@ class RequestParser:
 
         Arguments of 1 KB or less on average are read by hiredis (0.1 us each, against
         0.7 in the loop below): its copy of the buffer then costs no more than the
-        arguments themselves. Larger ones are copied straight out of the buffer:
+        arguments themselves, and at most 64 MB. Larger ones are copied straight out of the buffer:
         through hiredis a large value would exist four times at once (buffer, bytes
         copy, hiredis's buffer, the argument). hiredis reads only headers written
         "$<length>\\r\\n" (Redis reads up to the CR, whatever follows it), so a request
@@ -147,7 +148,7 @@ class RequestParser:
         buf = self._pending
         newline = buf.find(b"\r")      # a header ends at its CR, as wire.py reads it
         count = int(buf[1:newline])
-        if end <= count * _SMALL_ARGUMENT:
+        if end <= count * _SMALL_ARGUMENT and end <= _HIREDIS_COPY:
             args = _hiredis_request(buf, end, count)
             if args is not None:
                 self._pending = buf[end:]
