@@ -44,12 +44,14 @@ def test_self_referencing_tables_hit_the_lua_stack_limit(differ):
 
 
 def test_script_replies_of_every_shape(differ):
-    # A reply is flattened in Lua in one call (runs of strings passed as they are)
-    # and rebuilt in Python: the same replies for every mix of element types, for
-    # tables with other fields or holes, and for runs of strings reaching the Lua
-    # stack limit.
+    # A reply is flattened in Lua in one call (runs of strings and whole numbers
+    # passed as they are, an array of one run as one token) and rebuilt in Python:
+    # the same replies for every mix of element types, for tables with other fields
+    # or holes, and for runs reaching the Lua stack limit.
     deep = ("local t = {} local c = t for i = 1, %d do c[1] = {} c = c[1] end "
             "c[1], c[2], c[3] = 'a', 'b', 7 c[4] = {'d'} return t")
+    flat = ("local t = {} local c = t for i = 1, %d do c[1] = {} c = c[1] end "
+            "c[1], c[2], c[3] = 'a', 7, 'b' return t")
     differ.check(*evals(
         "return {'a', 'b', 1, 'c', 2.9, -3.5, true, false, 'd', nil, 'e'}",
         "return {'a', {'b', 'c'}, 'd', {}, 'e', {{'f'}}, 'g'}",
@@ -65,7 +67,15 @@ def test_script_replies_of_every_shape(differ):
         "return t",
         "local t = {} for i = 1, 5000 do t[i] = {'k' .. i, {'f', 'v'}} end return t",
         "return {1e300, -1e300, 0/0, 1/0, -1/0, 2^63, -2^63, 2^53 + 1}",
-        deep % 7990, deep % 7991, deep % 7992, deep % 7993, deep % 7994))
+        deep % 7990, deep % 7991, deep % 7992, deep % 7993, deep % 7994,
+        # Runs of strings and whole numbers (under 2^53), and arrays that are one run.
+        "return {1, 2, 3}", "return {{1, 2}, {'a', 3}, {}, {1.5}, {'b'}, {{}}}",
+        "return {{2^53, 2^53 - 1, -(2^53 - 1), -2^53, 2^53 + 2, -2^53 - 2}}",
+        "return {{-0.0, 0, 1.9999, -1.9999, 0/0, 1e20, -1e20, 1/0}}",
+        "return {{1, 2, nil, 4}, {1, 'a', true, 2}, {3, false}, {1, 2, foo='x'}}",
+        "return {{ok='x'}, {1, 2}, {err='y'}, {'z', {2, {3}}}}",
+        "return {map={k={1, 2}}, 'x'}", "return {set={[1]=true, [2]=true}}",
+        flat % 7990, flat % 7991, flat % 7992, flat % 7993, flat % 7994))
 
 
 def test_deeply_nested_json_round_trips(differ):

@@ -34,7 +34,7 @@ LLONG_MAX = 2 ** 63 - 1
 
 # Lua code returning the functions below, run once per runtime.
 REPLIES = r"""
-local type, rawget, rawnext, unpack = type, rawget, next, unpack
+local type, rawget, rawnext, unpack, floor = type, rawget, next, unpack, math.floor
 
 -- A script's reply value flattened for Python (LuaEngine.from_lua), in the order
 -- luaReplyToRedisReply converts it: pairs of tag and payload (never nil) --
@@ -42,13 +42,17 @@ local type, rawget, rawnext, unpack = type, rawget, next, unpack
 -- one with ignore_error_stats_update); 2 ok; 3 double; 4 big_number; 5 a verbatim
 -- string (two pairs: format, string); 6, 7 and 11 an array, a map and a set begin
 -- (a map's keys and values alternate, in next's order; a set's members are its
--- keys); 10 the one begun last ends; 12 "reached lua stack limit"; 13 and a count:
--- that many strings of an array follow, as they are (no tags). Each value takes
+-- keys); 10 the one begun last ends; 12 "reached lua stack limit"; 14: an array
+-- that is one run of 13 (which follows) and ends with it; 13 and a count:
+-- that many values of an array follow, as they are (no tags): strings, and whole
+-- numbers under 2^53 in size (lupa hands those to Python as ints, which is what
+-- Redis's (long long) cast makes of them). Each value takes
 -- Redis's Lua stack slots (two for the reply, one per array level, four for a map
 -- key, three for a map value or a set member): one reached with fewer than four of
 -- LUAI_MAXCSTACK's 8000 left is that error, as in Redis (a table holding itself
 -- nests until then). One call into Lua for any reply, instead of one per table.
 local STACK_SLOTS = 8000
+local EXACT = 2 ^ 53
 local function reply_tokens(v)
   local out, n = {}, 0
   -- the containers being walked: kind (6, 7, 11), table, position (an index or a
@@ -108,21 +112,32 @@ local function reply_tokens(v)
   while top > 0 do
     local kind, t, slots = kinds[top], tables[top], frame_slots[top]
     if kind == 6 then
-      -- a run of strings goes as one token: 13, its length, the strings
+      -- a run of strings and whole numbers goes as one token: 13, its length, them
       local i = places[top] + 1
       local e = rawget(t, i)
-      if type(e) == 'string' and slots + 5 <= STACK_SLOTS then
+      local k = type(e)
+      local whole = false
+      if (k == 'string' or k == 'number' and e == floor(e) and e < EXACT and e > -EXACT)
+          and slots + 5 <= STACK_SLOTS then
         local head = n + 2
+        whole = i == 1
         n = head
         repeat
           n = n + 1
           out[n] = e
           i = i + 1
           e = rawget(t, i)
-        until type(e) ~= 'string'
+          k = type(e)
+        until not (k == 'string' or
+                   k == 'number' and e == floor(e) and e < EXACT and e > -EXACT)
         out[head - 1], out[head] = 13, n - head
+        -- The whole array is the run: 14 in place of its 6 (just before), no 10.
+        whole = whole and e == nil
+        if whole then out[head - 3] = 14 end
       end
-      if e ~= nil then
+      if whole then
+        tables[top], top = nil, top - 1
+      elseif e ~= nil then
         places[top] = i
         value(e, slots + 1)
       else
@@ -429,32 +444,39 @@ class ReplyConversions:
             return Bool(value) if resp == 3 else (1 if value else None)
         if value is None:
             return None
-        found = self._reply_tokens(value)
+        found = self._reply_tokens(value)     # (table, total, tokens...)
         table, total = found[0], found[1]
-        tokens = found[2:]
-        if total > len(tokens):
-            tokens = list(tokens)
-            while len(tokens) < total:
-                tokens += self._array_part(table, len(tokens) + 1)[1:]
-        return self._rebuild(tokens, resp)
+        if total + 2 > len(found):
+            tokens = list(found)
+            while len(tokens) < total + 2:
+                tokens += self._array_part(table, len(tokens) - 1)[1:]
+            found = tokens
+        return self._rebuild(found, resp)
 
     def _rebuild(self, tokens: Any, resp: int) -> Any:
-        """The reply reply_tokens flattened (see REPLIES)."""
+        """The reply reply_tokens flattened (see REPLIES), its tokens from the third
+        of ``tokens`` on."""
         stack: List[Any] = []        # the containers being filled, innermost last
         keys: List[Any] = []         # per container: a map's key waiting for its value
         depth = 0
         root = None
         errors = self.reply_errors
-        i, end = 0, len(tokens)
+        i, end = 2, len(tokens)
         while i < end:
             tag = tokens[i]
             payload = tokens[i + 1]
             i += 2
-            if tag == 13:                   # a run of an array's strings
+            if tag == 13:                   # a run of an array's strings and integers
                 stack[-1] += tokens[i:i + payload]
                 i += payload
                 continue
-            if tag == 0:
+            if tag == 14:                   # an array of one run: 13, its count, it
+                count = tokens[i + 1]
+                item = list(tokens[i + 2:i + 2 + count])
+                i += 2 + count
+                if len(stack) >= depth:
+                    depth = len(stack) + 1
+            elif tag == 0:
                 cls = payload.__class__
                 if cls is bytes:
                     item = payload
