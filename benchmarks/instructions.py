@@ -29,7 +29,11 @@ with the set-up, the warm-up and the interpreter's exit cancelled out. The kinds
   one poll, one request each: their watchers called as libev calls them (last first,
   the pending count falling), so they join the ``ReadyQueue`` and are served in the
   kernel's order, and their replies are written together from the loop's callback
-  (``ReadyQueue.write_later``) -- the path 50 unpipelined clients take.
+  (``ReadyQueue.write_later``) -- the path 50 unpipelined clients take;
+* ``pieces``: one request of thousands of arguments (EXISTS_50K, MGET_50K) read 64 KB
+  at a time through ``Client.on_readable``: its headers checked as they arrive, the
+  request taken out of the buffer once complete (``--reads`` / 50 requests, two of
+  warm-up).
 
 Every timing the dispatcher takes reads 0 (its clock is replaced by a C call that
 returns 0.0), else the latency histogram's path would depend on valgrind's slowness.
@@ -37,7 +41,7 @@ What the set-up created is frozen (``gc.freeze``) before counting, so a full
 collection over it does not land in one run's reads and not the other's.
 
     python benchmarks/instructions.py [--tree DIR ...] [--only GET,SET,...]
-        [--kind pipelined,lone,read,batch] [--pipeline 16] [--clients 50] [--reads 200]
+        [--kind pipelined,lone,read,batch,pieces] [--pipeline 16] [--clients 50] [--reads 200]
 
 ``--tree`` (repeatable) measures other source trees side by side (``git archive
 <commit> | tar -x -C DIR``); the default is this checkout. Needs ``valgrind``
@@ -62,6 +66,7 @@ ROOT = os.path.dirname(HERE)
 def _workloads() -> Dict[str, Tuple[List[bytes], List[List[bytes]]]]:
     """name: (one request's words, set-up requests), as redis-benchmark spells them."""
     many = [b"xxx"] * 30000
+    keys = [b"key:%012d" % i for i in range(50000)]
     return {
         "PING": ([b"PING"], []),
         "GET": ([b"GET", b"key:000000000001"], [[b"SET", b"key:000000000001", b"xxx"]]),
@@ -89,6 +94,11 @@ def _workloads() -> Dict[str, Tuple[List[bytes], List[List[bytes]]]]:
         "EVAL_1": ([b"EVAL", b"return 1", b"0"], []),
         "EVAL_GET": ([b"EVAL", b"return redis.call('get', KEYS[1])", b"1", b"key:1"],
                      [[b"SET", b"key:1", b"xxx"]]),
+        # (thousands of keys, read 64 KB at a time: --kind pieces; 1.15 MB each)
+        "EXISTS_50K": ([b"EXISTS"] + keys, [[b"MSET"] + [w for k in keys[::2]
+                                                           for w in (k, b"x")]]),
+        "MGET_50K": ([b"MGET"] + keys, [[b"MSET"] + [w for k in keys[::2]
+                                                       for w in (k, b"x")]]),
         "EVAL_SET": ([b"EVAL", b"return redis.call('set', KEYS[1], ARGV[1])", b"1",
                       b"key:1", b"xxx"], []),
         "EVAL_NESTED": ([b"EVAL", b"local t = redis.call('xrange', KEYS[1], '-', '+') "
@@ -143,7 +153,9 @@ def _child(tree: str, name: str, kind: str, per_read: int, reads: int) -> None:
         connection._read = lambda fd, size: data
         _replace_write(lambda fd, reply: len(reply))
         step = client.on_readable   # type: ignore[assignment]
-    for _ in range(max(200, reads // 2)):
+        if kind == "pieces":
+            step = _in_pieces(connection, client, data)
+    for _ in range(2 if kind == "pieces" else max(200, reads // 2)):
         step()
     check_open(client)
     # What exists now is the set-up's: frozen, it is out of the collector's way, so
@@ -157,6 +169,20 @@ def _child(tree: str, name: str, kind: str, per_read: int, reads: int) -> None:
         step()
     for served in getattr(step, "clients", [client]):
         check_open(served)
+
+
+def _in_pieces(connection: Any, client: Any, data: bytes) -> Any:
+    """The step of the ``pieces`` kind: the request ``data`` read 64 KB at a time."""
+    pieces = [data[i:i + 65536] for i in range(0, len(data), 65536)]
+    feed = iter(pieces)
+    connection._read = lambda fd, size: next(feed)
+
+    def step() -> None:
+        nonlocal feed
+        feed = iter(pieces)
+        for _ in pieces:
+            client.on_readable()
+    return step
 
 
 def _replace_write(write: Any) -> None:
@@ -228,7 +254,7 @@ def _count(tree: str, name: str, kind: str, per_read: int, reads: int) -> int:
 
 def measure(tree: str, name: str, kind: str, per_read: int, reads: int) -> float:
     """Instructions per request: (count of 2K reads - count of K reads) / K / per_read."""
-    requests = 1 if kind == "lone" else per_read
+    requests = 1 if kind in ("lone", "pieces") else per_read
     short = _count(tree, name, kind, per_read, reads)
     long = _count(tree, name, kind, per_read, 2 * reads)
     return (long - short) / reads / requests
@@ -244,7 +270,7 @@ def main() -> int:
                         help="a source tree to measure (repeatable; default: this one)")
     parser.add_argument("--only", default="", help="comma-separated workload names")
     parser.add_argument("--kind", default="pipelined,lone",
-                        help="pipelined, lone, read, batch (comma-separated)")
+                        help="pipelined, lone, read, batch, pieces (comma-separated)")
     parser.add_argument("--pipeline", type=int, default=16, help="requests per read")
     parser.add_argument("--clients", type=int, default=50,
                         help="clients found ready by one poll (batch)")
@@ -257,7 +283,7 @@ def main() -> int:
     trees = [os.path.abspath(t) for t in options.tree] or [ROOT]
     names = [n for n in options.only.split(",") if n] or list(_workloads())
     kinds = [k for k in options.kind.split(",") if k]
-    kinds_known = {"pipelined", "lone", "read", "batch"}
+    kinds_known = {"pipelined", "lone", "read", "batch", "pieces"}
     unknown = set(names) - set(_workloads()) | set(kinds) - kinds_known
     if unknown:
         parser.error("unknown workload or kind: %s" % ", ".join(sorted(unknown)))
@@ -271,10 +297,13 @@ def main() -> int:
         for name in names:
             # One request per read runs far fewer reads' worth of instructions.
             reads = options.reads * (4 if kind == "lone" else 1)
+            if kind == "pieces":    # (one request of thousands of arguments per step)
+                reads = max(1, options.reads // 50)
             per_read = options.clients if kind == "batch" else options.pipeline
             counts = [measure(t, name, kind, per_read, reads) for t in trees]
             line = "%-12s %-10s" % (name, {"lone": "lone", "batch": "-c %d" % per_read,
-                                           "read": "read %d" % per_read}
+                                           "read": "read %d" % per_read,
+                                           "pieces": "64 KB"}
                                     .get(kind, "-P %d" % per_read))
             line += "".join("%14s" % format(round(c), ",") for c in counts)
             if len(trees) > 1:

@@ -96,6 +96,31 @@ def test_wrongtype(differ):
 
 
 # -- counters -----------------------------------------------------------------------------
+def test_counters_in_packed_hashes_keep_order_and_convert(differ):
+    # HINCRBY and HINCRBYFLOAT read and write a listpack hash in one unpack: a
+    # field whose name is another's value, order kept (a new field goes last), the
+    # conversion to a hash table at either limit, and the hash table after it.
+    try:
+        differ.check(
+            "CONFIG SET hash-max-listpack-entries 4", "CONFIG SET hash-max-listpack-value 8",
+            "HSET h a b b 5", "HINCRBY h b 1", "HINCRBY h a 1", "HGETALL h",
+            "HSET h a 2", "HINCRBY h a 1", "HINCRBYFLOAT h c 1.5", "HGETALL h",
+            "OBJECT ENCODING h", "HINCRBY h d 7", "OBJECT ENCODING h", "HINCRBY h e 1",
+            "OBJECT ENCODING h", Unordered(["HGETALL", "h"]), "HINCRBY h e 1", "HGET h e",
+            "HSET g x 1 y 2", "HINCRBYFLOAT g x 0.123456789", "OBJECT ENCODING g",
+            Unordered(["HGETALL", "g"]),
+            "HSET k x 1", "HINCRBY k x 99999999", "OBJECT ENCODING k", "HINCRBY k x 1",
+            "OBJECT ENCODING k", "HINCRBY fresh 5 5", "HGETALL fresh",
+            "OBJECT ENCODING fresh", "HINCRBYFLOAT fresh2 f 2.5", "HGETALL fresh2",
+            "HINCRBY h b x", Unordered(["HGETALL", "h"]))
+    finally:
+        for port in differ.ports.values():
+            conn = RawConnection(port)
+            conn.call("CONFIG", "SET", "hash-max-listpack-entries", "128")
+            conn.call("CONFIG", "SET", "hash-max-listpack-value", "64")
+            conn.close()
+
+
 def test_hincrby(differ):
     differ.check(
         "HINCRBY h n 5", "HINCRBY h n -7", "HINCRBY h n 0", "HGET h n", "HINCRBY h n x",

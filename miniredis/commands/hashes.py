@@ -119,17 +119,20 @@ def _store_packed(client, key: bytes, old: Any, new: PackedHash) -> None:
         client.db.replace_value(key, new)   # same key, same TTL: only the value object
 
 
-def _check_conversion(client, key: bytes, value: Any, longest: int) -> None:
+def _check_conversion(client, key: bytes, value: Any, longest: int,
+                      size: Optional[int] = None) -> None:
     """After a write: convert to a hash table as Redis would (a field or value longer
     than hash-max-listpack-value was written, or too many fields). Never back.
 
     A PackedHash is replaced in the keyspace by an equal Hash; a Hash not yet marked
-    (one adopted from a loader) is marked."""
+    (one adopted from a loader) is marked. ``size``: its number of fields, if known."""
     if value.hashtable:
         return
     config = client.state.config
+    if size is None:
+        size = len(value)
     if longest > config["hash-max-listpack-value"] or \
-            len(value) > config["hash-max-listpack-entries"]:
+            size > config["hash-max-listpack-entries"]:
         if value.__class__ is PackedHash:
             converted = Hash(value.items())
             converted.hashtable = True
@@ -456,17 +459,17 @@ def hgetall(client, args: List[bytes]):
 def hincrby(client, args: List[bytes]):
     key, field = args[1], args[2]
     increment = parse_int(args[3])
-    value = get_hash(client, key)
+    found = _counter(client, key, field)
     current = 0
-    if value is not None and field in value:
-        current = to_int(value[field])
+    if found[1] is not None:
+        current = to_int(found[1])
         if current is None:
             raise CommandError(errors.HASH_NOT_INTEGER)
     result = current + increment
     if not LLONG_MIN <= result <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
     text = b"%d" % result
-    _store_counter(client, key, value, field, text)
+    _store_counter(client, key, found, field, text)
     notify(client.db, "h", b"hincrby", key)
     return result
 
@@ -482,10 +485,10 @@ def hincrbyfloat(client, args: List[bytes]):
         raise CommandError(errors.NOT_FLOAT)
     if isinstance(increment, float):            # inf or -inf
         raise CommandError(errors.INCREMENT_NAN_OR_INFINITY)
-    value = get_hash(client, key)
+    found = _counter(client, key, field)
     current: Any = 0
-    if value is not None and field in value:
-        current = parse_long_double(value[field])
+    if found[1] is not None:
+        current = parse_long_double(found[1])
         if current is None:
             raise CommandError(errors.HASH_NOT_FLOAT)
     if isinstance(current, float):               # a stored "inf": the sum is infinite
@@ -494,20 +497,34 @@ def hincrbyfloat(client, args: List[bytes]):
     if overflows(result):
         raise CommandError(errors.INCR_FLOAT_NAN)
     text = format_long_double(result)
-    _store_counter(client, key, value, field, text)
+    _store_counter(client, key, found, field, text)
     notify(client.db, "h", b"hincrbyfloat", key)
     return text
 
 
-def _store_counter(client, key: bytes, value: Any, field: bytes,
-                   text: bytes) -> None:
-    if value is None or value.__class__ is PackedHash:
-        new = (value or EMPTY_HASH).updated((field, text))[0]
+def _counter(client, key: bytes, field: bytes) -> Tuple[Any, Optional[bytes], Any, int]:
+    """HINCRBY's and HINCRBYFLOAT's read: (the hash or None, the field's value or
+    None, and for a packed hash its fields and values unpacked and the field's place
+    in them, -1 if absent), for :func:`_store_counter`."""
+    value = get_hash(client, key)
+    if value is None:
+        return None, None, [], -1
+    if value.__class__ is PackedHash:
+        return (value, *value.lookup(field))
+    return value, value.get(field), None, -1
+
+
+def _store_counter(client, key: bytes, found: Tuple[Any, Optional[bytes], Any, int],
+                   field: bytes, text: bytes) -> None:
+    value, _, flat, at = found
+    longest = max(len(field), len(text))
+    if flat is not None:            # packed (or new): one pack, no unpack
+        new = PackedHash.with_value(flat, at, field, text)
         _store_packed(client, key, value, new)
-        value = new
+        _check_conversion(client, key, new, longest, len(flat) >> 1)
     else:
         value[field] = text
-    _check_conversion(client, key, value, max(len(field), len(text)))
+        _check_conversion(client, key, value, longest)
     client.db.signal_modified(key)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import pickle
 import threading
-from typing import Iterable, List, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 # One pickler per thread, reused for every pack (several embedded servers may run in
 # one process, each in its own thread); "fast" mode writes no memo opcodes, which
@@ -66,6 +66,17 @@ def pack(items: List[bytes]) -> bytes:
 # it; a tuple read and replaced whole, as embedded servers in other threads may too.
 _last_put: Tuple[bytes, List[bytes]] = (b"", [])
 _ABSENT = object()
+
+
+def _field_at(flat: List[bytes], field: bytes) -> int:
+    """Where the name ``field`` is in a hash's [field, value, ...] list; -1 if absent."""
+    try:
+        at = flat.index(field)
+        if at & 1:                      # (a value equal to the field's name)
+            at = 2 * flat[::2].index(field)
+    except ValueError:
+        return -1
+    return at
 
 
 class PackedHash(bytes):
@@ -116,13 +127,27 @@ class PackedHash(bytes):
     def get(self, field: bytes, default=None):
         last = _last_put        # (HGETs of a hash HSET wrote last: not unpacked again)
         flat = last[1] if last[0] is self else unpack(self)
-        try:
-            at = flat.index(field)
-            if at & 1:                      # (a value equal to the field's name)
-                at = 2 * flat[::2].index(field)
-        except ValueError:
-            return default
-        return flat[at + 1]
+        at = _field_at(flat, field)
+        return default if at < 0 else flat[at + 1]
+
+    def lookup(self, field: bytes) -> Tuple[Optional[bytes], List[bytes], int]:
+        """(``field``'s value or None, the hash unpacked, the field's place in it or
+        -1): the one unpack of a command that reads a field and writes it back
+        (HINCRBY), with :meth:`with_value`."""
+        flat = unpack(self)
+        at = _field_at(flat, field)
+        return (None if at < 0 else flat[at + 1]), flat, at
+
+    @classmethod
+    def with_value(cls, flat: List[bytes], at: int, field: bytes,
+                   value: bytes) -> "PackedHash":
+        """The hash ``flat`` (from :meth:`lookup`, changed here) with ``field``, at
+        ``at`` (-1: a new field, added last), set to ``value``."""
+        if at < 0:
+            flat += (field, value)
+        else:
+            flat[at + 1] = value
+        return bytes.__new__(cls, pack(flat))
 
     def __getitem__(self, field: bytes) -> bytes:   # type: ignore[override]
         value = self.get(field, _ABSENT)
