@@ -72,6 +72,14 @@ class PairMap(Map):
         return list(self.pairs)
 
 
+class FlatMap(list):
+    """A map reply whose keys and values are all ``bytes``, given flat: [key, value,
+    key, value...] (HGETALL). Encoded as :class:`Bulks` are, in one join, under a map
+    header in RESP3: no (key, value) pairs made, no encoding call per element."""
+
+    __slots__ = ()
+
+
 class Set(list):
     """A set reply: an array in RESP2."""
 
@@ -239,6 +247,7 @@ class Encoder:
         enc[bytes] = self._append_bytes
         enc[Bulks] = self._append_bulks
         enc[UniformBulks] = self._append_uniform_bulks
+        enc[FlatMap] = self._append_flat_map if resp3 else self._append_bulks
         enc[bytearray] = append_bulk
         enc[memoryview] = lambda v, out: append_bulk(bytes(v), out)
         enc[str] = lambda v, out: append_bulk(v.encode(), out)
@@ -294,6 +303,12 @@ class Encoder:
         out.append(b"*%d\r\n" % len(value))
         if value:
             out.append(bulk_run(value[:], value.width))
+
+    @staticmethod
+    def _append_flat_map(value: FlatMap, out: List[bytes]) -> None:
+        out.append(b"%%%d\r\n" % (len(value) >> 1))
+        if value:
+            out.append(bulk_run(value[:]))
 
     def _append_array(self, value: Any, out: List[bytes]) -> None:
         self._append_aggregate(b"*", value, out)

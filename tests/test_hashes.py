@@ -96,6 +96,22 @@ def test_wrongtype(differ):
 
 
 # -- counters -----------------------------------------------------------------------------
+def test_hgetall_everywhere(differ):
+    # HGETALL's reply (a flat map, encoded in one join) alone, in a transaction, in a
+    # script (a map table in RESP3, an array in RESP2), empty and missing, with
+    # binary and long fields, RESP2 and RESP3.
+    long = "x" * 300
+    differ.check(
+        "HSET h a 1 b '' c 333", "HGETALL h", "HGETALL nosuch", "MULTI", "HGETALL h",
+        "HGETALL nosuch", "EXEC", "HSET bin '\x00\r\n' '\xff' %s %s" % (long, long),
+        Unordered(["HGETALL", "bin"]), "EVAL \"return redis.call('hgetall', 'h')\" 0",
+        "EVAL \"redis.setresp(3) local t = redis.call('hgetall', 'h') "
+        "return {t.map.a, t.map.b, t.map.c}\" 0",
+        "EVAL \"redis.setresp(3) return redis.call('hgetall', 'h')\" 0",
+        "EVAL \"redis.setresp(3) return redis.call('hgetall', 'nosuch')\" 0",
+        "EVAL \"return #redis.call('hgetall', 'bin')\" 0", "HDEL h a b c", "HGETALL h")
+
+
 def test_counters_in_packed_hashes_keep_order_and_convert(differ):
     # HINCRBY and HINCRBYFLOAT read and write a listpack hash in one unpack: a
     # field whose name is another's value, order kept (a new field goes last), the

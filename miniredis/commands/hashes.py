@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_left
+from itertools import chain
 from typing import Any, Iterable, List, Optional, Tuple
 
 from .. import errors
@@ -28,7 +29,7 @@ from ..datatypes.memsize import alloc, register_sizer
 from ..datatypes.packed import EMPTY_HASH, PackedHash
 from ..errors import CommandError
 from ..datatypes.names import register_encoding, register_type
-from ..protocol import OK, Map
+from ..protocol import OK, FlatMap
 from ..evict import stamps_count
 from ..longdouble import format_long_double, overflows, parse_long_double, to_extended
 from ..notify import notify
@@ -450,7 +451,11 @@ def hvals(client, args: List[bytes]):
          summary="Get all the fields and values in a hash")
 def hgetall(client, args: List[bytes]):
     value = read_hash(client, args[1])
-    return Map() if value is None else Map(value.items())
+    if value is None:
+        return FlatMap()
+    if value.__class__ is PackedHash:
+        return FlatMap(value.flat())
+    return FlatMap(chain.from_iterable(value.items()))
 
 
 # -- counters -----------------------------------------------------------------------------

@@ -26,8 +26,9 @@ import math
 from typing import Any, Dict, List, Tuple
 
 from ..errors import CommandError
-from ..protocol import (NULL_ARRAY, BigNumber, Bool, Bulks, Double, Map, Push, Raw, Set,
-                        Simple, TaggedVerbatim, UniformBulks, Verbatim, format_double)
+from ..protocol import (NULL_ARRAY, BigNumber, Bool, Bulks, Double, FlatMap, Map, Push, Raw,
+                        Set, Simple, TaggedVerbatim, UniformBulks, Verbatim,
+                        format_double)
 
 LLONG_MIN = -(2 ** 63)
 LLONG_MAX = 2 ** 63 - 1
@@ -287,6 +288,8 @@ class ReplyConversions:
             if resp3:
                 return bool(reply)
             return int(reply)
+        if cls is FlatMap:                          # (HGETALL's)
+            return self.to_lua(Map(zip(reply[0::2], reply[1::2])))
         if cls is Map or isinstance(reply, Map):    # (PairMap: XREAD's RESP3 reply)
             if resp3:
                 inner = self._table()
