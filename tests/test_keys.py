@@ -380,6 +380,17 @@ def test_scan_old_cursor_after_flush_restarts(mini):
     conn.close()
 
 
+def test_expire_times_out_of_range(differ):
+    big = "9223372036854775807"
+    differ.check(
+        "SET k v", "EXPIRE k %s" % big, "EXPIRE k -%s" % big, "EXPIRE k 9223372036854775",
+        "EXPIRE k 9223372036854776", "EXPIRE k -9223372036854776", "PEXPIRE k %s" % big,
+        "PEXPIRE k 9223372036854775000", "EXPIREAT k %s" % big, "PEXPIREAT k %s" % big,
+        "EXPIREAT k 9223372036854776", "TTL k", "PEXPIRE k 100000", "EXPIRE k x",
+        "EXPIRE k 10 xx gt", "EXPIRE k 10 nx xx", "EXPIRE k 10 gt lt", "EXPIRE k 10 foo",
+        "EXPIRE nosuch %s" % big, "EXPIRE nosuch 10", "TTL k")
+
+
 # -- reads of many keys in one loop (Database.read_many) ---------------------------------
 def test_many_keys_read_and_deleted_with_expired_missing_and_other_types(differ):
     live = " ".join("k%d" % i for i in range(0, 40, 3))

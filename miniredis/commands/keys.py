@@ -332,10 +332,9 @@ def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
     if flags & _GT and flags & _LT:
         raise CommandError(errors.GT_AND_LT)
     amount = parse_int(args[2])  # Redis reads the options first, then the time
-    name = own_name(client, args)
     # C's LLONG_MIN / 1000 truncates toward zero: the bounds are symmetric.
     if unit_ms == 1000 and not -(LLONG_MAX // 1000) <= amount <= LLONG_MAX // 1000:
-        raise CommandError(errors.INVALID_EXPIRE.format(name))
+        raise CommandError(errors.INVALID_EXPIRE.format(own_name(client, args)))
     when = amount * unit_ms
     # One reading of the clock for the deadline and the "already past" test: two let
     # PEXPIRE key 1 delete the key at once whenever a millisecond ends between them
@@ -343,7 +342,7 @@ def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
     now = client.state.clock.ms()
     if not absolute:
         if when > LLONG_MAX - now:
-            raise CommandError(errors.INVALID_EXPIRE.format(name))
+            raise CommandError(errors.INVALID_EXPIRE.format(own_name(client, args)))
         when += now
     db = client.db
     if db.get(key) is None:
