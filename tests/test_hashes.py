@@ -116,9 +116,10 @@ def test_counters_in_packed_hashes_keep_order_and_convert(differ):
     # HINCRBY and HINCRBYFLOAT read and write a listpack hash in one unpack: a
     # field whose name is another's value, order kept (a new field goes last), the
     # conversion to a hash table at either limit, and the hash table after it.
-    try:
+    with configured(differ, ["hash-max-listpack-entries", "4",
+                             "hash-max-listpack-value", "8"],
+                    ["hash-max-listpack-entries", "128", "hash-max-listpack-value", "64"]):
         differ.check(
-            "CONFIG SET hash-max-listpack-entries 4", "CONFIG SET hash-max-listpack-value 8",
             "HSET h a b b 5", "HINCRBY h b 1", "HINCRBY h a 1", "HGETALL h",
             "HSET h a 2", "HINCRBY h a 1", "HINCRBYFLOAT h c 1.5", "HGETALL h",
             "OBJECT ENCODING h", "HINCRBY h d 7", "OBJECT ENCODING h", "HINCRBY h e 1",
@@ -129,12 +130,6 @@ def test_counters_in_packed_hashes_keep_order_and_convert(differ):
             "OBJECT ENCODING k", "HINCRBY fresh 5 5", "HGETALL fresh",
             "OBJECT ENCODING fresh", "HINCRBYFLOAT fresh2 f 2.5", "HGETALL fresh2",
             "HINCRBY h b x", Unordered(["HGETALL", "h"]))
-    finally:
-        for port in differ.ports.values():
-            conn = RawConnection(port)
-            conn.call("CONFIG", "SET", "hash-max-listpack-entries", "128")
-            conn.call("CONFIG", "SET", "hash-max-listpack-value", "64")
-            conn.close()
 
 
 def test_hincrby(differ):
