@@ -210,6 +210,18 @@ _ONLY_BYTES = {bytes}
 _END = object()
 
 
+def _append_bulk_items(items: Any, out: List[bytes], width: Optional[int] = None) -> None:
+    """The bulk strings of ``items`` (all ``bytes``) appended to ``out``: formatted one
+    by one when there are fewer than five (bulk_run's set-up costs more: 1.1 against
+    0.6 us for two), else joined by :func:`bulk_run` (``width`` as it takes it)."""
+    if len(items) < 5:
+        for item in items:
+            out.append(b"$%d\r\n%s\r\n" % (len(item), item))
+    else:
+        out.append(bulk_run(items[:], width))   # (a plain list: join copies a subclass
+                                                # slowly)
+
+
 def bulk_run(items: Any, width: Optional[int] = None) -> bytes:
     """The bulk strings of ``items`` (all ``bytes``) as one bytes object. Built from
     three interleaved slices joined once: no per-item formatting in Python, about three
@@ -295,20 +307,17 @@ class Encoder:
     @staticmethod
     def _append_bulks(value: Bulks, out: List[bytes]) -> None:
         out.append(b"*%d\r\n" % len(value))
-        if value:
-            out.append(bulk_run(value[:]))  # (a plain list: join copies a subclass slowly)
+        _append_bulk_items(value, out)
 
     @staticmethod
     def _append_uniform_bulks(value: UniformBulks, out: List[bytes]) -> None:
         out.append(b"*%d\r\n" % len(value))
-        if value:
-            out.append(bulk_run(value[:], value.width))
+        _append_bulk_items(value, out, value.width)
 
     @staticmethod
     def _append_flat_map(value: FlatMap, out: List[bytes]) -> None:
         out.append(b"%%%d\r\n" % (len(value) >> 1))
-        if value:
-            out.append(bulk_run(value[:]))
+        _append_bulk_items(value, out)
 
     def _append_array(self, value: Any, out: List[bytes]) -> None:
         self._append_aggregate(b"*", value, out)
