@@ -257,7 +257,7 @@ class Database(ScanIndex, AccessStamps):
     def get_typed_read(self, key: bytes, cls: Any) -> Any:
         """:meth:`get_typed` for read commands: counts a keyspace hit or miss and
         publishes the ``keymiss`` event, as Redis's lookupKeyRead does."""
-        value = self._read(key)
+        value = self.get_read(key)
         if value is not None and not isinstance(value, cls):
             raise CommandError(errors.WRONGTYPE)
         return value
@@ -265,16 +265,8 @@ class Database(ScanIndex, AccessStamps):
     def get_string(self, key: bytes) -> Optional[bytes]:
         """The string at ``key`` (bytes or bytearray), None, or WRONGTYPE.
 
-        Counts a keyspace hit or miss."""
-        value = self._read(key)
-        if value.__class__ is not bytes and value.__class__ is not bytearray \
-                and value is not None:
-            raise CommandError(errors.WRONGTYPE)
-        return value
-
-    def _read(self, key: bytes) -> Any:
-        """:meth:`get_read`, with :meth:`get` inlined: the lookup of every read
-        command's key (GET, HGET, LLEN...)."""
+        Counts a keyspace hit or miss. GET's path, so :meth:`get` is inlined.
+        """
         expires = self.expires
         if expires and key in expires \
                 and expires[key] <= self.state.clock.expiry_ms() and self._expire(key):
@@ -289,7 +281,10 @@ class Database(ScanIndex, AccessStamps):
         # A hit even when of another type, as Redis's lookupKeyRead counts it.
         state.stats.keyspace_hits += 1
         self.access[slot] = state.lru_clock
-        return self._values[slot]
+        value = self._values[slot]
+        if value.__class__ is not bytes and value.__class__ is not bytearray:
+            raise CommandError(errors.WRONGTYPE)
+        return value
 
     def tables_for_reads(self) -> Tuple[Any, ...]:
         """What a command's own loop of reads works on (key -> slot, values and access

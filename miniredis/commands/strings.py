@@ -384,8 +384,14 @@ def decrby(client, args: List[bytes]):
 @command("mget", -2, "readonly fast", keys=(1, -1, 1), group="string", since="1.0.0",
          summary="Get the values of all the given keys")
 def mget(client, args: List[bytes]):
+    if len(args) > 4:       # (fewer keys: read_many's set-up costs more than it saves)
+        return [value if value.__class__ is bytes else
+                bytes(value) if value.__class__ is bytearray else None
+                for value in client.db.read_many(args[1:])]
+    get_value = client.db.get_read
     result = []
-    for value in client.db.read_many(args[1:]):
+    for key in args[1:]:
+        value = get_value(key)
         if value.__class__ is bytes:
             result.append(value)
         elif value.__class__ is bytearray:
