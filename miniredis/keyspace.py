@@ -487,11 +487,17 @@ class Database(ScanIndex, AccessStamps):
         return self.delete_stored(key, lazy)
 
     def delete_many(self, keys: List[bytes], lazy: bool) -> int:
-        """:meth:`delete` of each key (DEL and UNLINK of many keys without keyspace
-        events), in one loop: a key without a TTL is removed without the lookup that
-        judges expiry. Returns how many were deleted."""
-        index, expires = self.index, self.expires
+        """DEL and UNLINK: :meth:`delete` of each key, each deleted one published as
+        ``del``; without keyspace events in one loop, a key without a TTL removed
+        without the lookup that judges expiry. Returns how many were deleted."""
         deleted = 0
+        if self.state.config.values["notify-keyspace-events"]:
+            for key in keys:
+                if self.delete(key, lazy):
+                    notify(self, "g", b"del", key)
+                    deleted += 1
+            return deleted
+        index, expires = self.index, self.expires
         for key in keys:
             if expires and key in expires:
                 if self.delete(key, lazy):

@@ -29,7 +29,7 @@ import hiredis
 
 from .errors import ProtocolError
 from .security.protected import auth_required
-from .wire import (INLINE_MAX, USUAL_BULK, aggregate_too_big, decode_request,
+from .wire import (INLINE_MAX, aggregate_too_big, decode_request,
                    inline_args, inline_end, requests_length, scan_headers)
 
 BIG_REQUEST = 1024 * 1024       # complete requests this long are split without hiredis
@@ -139,40 +139,21 @@ class RequestParser:
         :meth:`_scan_pending`); the buffer keeps only the bytes after ``end``.
 
         Arguments of 1 KB or less on average are read by hiredis (0.1 us each, against
-        0.7 in the loop below): its copy of the buffer then costs no more than the
-        arguments themselves, and at most 64 MB. Larger ones are copied straight out of the buffer:
-        through hiredis a large value would exist four times at once (buffer, bytes
-        copy, hiredis's buffer, the argument). hiredis reads only headers written
-        "$<length>\\r\\n" (Redis reads up to the CR, whatever follows it), so a request
-        it refuses goes through the loop too."""
+        0.7 in :func:`_copied_arguments`): its copy of the buffer then costs no more
+        than the arguments themselves, and at most 64 MB. Larger ones are copied
+        straight out of the buffer: through hiredis a large value would exist four
+        times at once (buffer, bytes copy, hiredis's buffer, the argument). hiredis
+        reads only headers written "$<length>\\r\\n" (Redis reads up to the CR,
+        whatever follows it), so a request it refuses is copied out too."""
         buf = self._pending
         newline = buf.find(b"\r")      # a header ends at its CR, as wire.py reads it
         count = int(buf[1:newline])
+        args = None
         if end <= count * _SMALL_ARGUMENT and end <= _HIREDIS_COPY:
             args = _hiredis_request(buf, end, count)
-            if args is not None:
-                self._pending = buf[end:]
-                self._scan_pos = 0
-                self._scan_left = -1
-                return args
-        view = memoryview(buf)
-        pos = newline + 2
-        args = []
-        usual = USUAL_BULK.match        # (the usual header in one C call)
-        for _ in range(count):
-            found = usual(buf, pos)
-            if found is not None:
-                start = found.end() + 1
-                stop = start + int(found.group(1))
-            else:
-                newline = buf.find(b"\r", pos)
-                start = newline + 2
-                stop = start + int(buf[pos + 1:newline])
-            args.append(bytes(view[start:stop]))
-            pos = stop + 2
-        rest = bytearray(view[end:])
-        view.release()
-        self._pending = rest
+        if args is None:
+            args = _copied_arguments(buf, newline + 2, count)
+        self._pending = buf[end:]
         self._scan_pos = 0
         self._scan_left = -1
         return args
@@ -461,6 +442,20 @@ class RequestParser:
         self._scan_pos = pos
         self._scan_left = left
         return -1 if left else pos
+
+
+def _copied_arguments(buf: bytearray, pos: int, count: int) -> List[bytes]:
+    """The ``count`` arguments whose headers start at ``pos``, copied out of ``buf``
+    (each header read up to its CR, as Redis reads it)."""
+    args = []
+    with memoryview(buf) as view:
+        for _ in range(count):
+            newline = buf.find(b"\r", pos)
+            start = newline + 2
+            stop = start + int(buf[pos + 1:newline])
+            args.append(bytes(view[start:stop]))
+            pos = stop + 2
+    return args
 
 
 def _hiredis_request(buf: bytearray, end: int, count: int) -> Optional[List[bytes]]:

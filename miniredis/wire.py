@@ -26,7 +26,7 @@ REDIS_READ = 16 * 1024          # PROTO_IOBUF_LEN: what Redis reads at a time
 # bytes after a bulk string's data, whatever those bytes are).
 _BIG_AGGREGATE = re.compile(rb"[*>~|]([0-9]{4,})")
 # A bulk string's header as clients send it (scan_headers' short way).
-USUAL_BULK = re.compile(rb"\$(0|[1-9][0-9]{0,9})\r")
+_USUAL_BULK = re.compile(rb"\$(0|[1-9][0-9]{0,9})\r")
 
 
 def _header_end(buf: bytes, pos: int) -> int:
@@ -87,7 +87,7 @@ def scan_headers(buf: bytes, pos: int, left: int, read_start: int, max_bulk: int
         if count <= 0:
             return pos, 0
         left = count
-    usual = USUAL_BULK.match
+    usual = _USUAL_BULK.match
     last = None         # the previous argument's usual header
     while left > 0 and pos < size:
         # The usual header, "$" and up to ten digits without a leading zero, read

@@ -34,15 +34,7 @@ def unlink(client, args: List[bytes]):
 
 def _delete_keys(client, args: List[bytes], lazy: bool) -> int:
     """DEL and UNLINK (delGenericCommand): ``lazy`` frees as dbAsyncDelete does."""
-    db = client.db
-    if client.state.config.values["notify-keyspace-events"]:
-        deleted = 0
-        for key in args[1:]:
-            if db.delete(key, lazy):
-                notify(db, "g", b"del", key)
-                deleted += 1
-    else:
-        deleted = db.delete_many(args[1:], lazy)
+    deleted = client.db.delete_many(args[1:], lazy)
     client.state.dirty += deleted
     return deleted
 

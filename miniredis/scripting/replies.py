@@ -341,16 +341,17 @@ class ReplyConversions:
                 if nested:
                     return (self._as_nested, *values)
                 return (self._as_array, len(values), *values)
-            return self._build_nested(values) if nested else self._lua_array(values)
+            return self._array_table(nested, values)
         if reply.__class__ is Simple:
             return self._as_status, reply.encode()
         return self.to_lua(reply)
 
     def _array(self, items: Any) -> Any:
-        nested, values = self._array_values(items)
-        if nested:
-            return self._build_nested(values)
-        return self._lua_array(values)
+        return self._array_table(*self._array_values(items))
+
+    def _array_table(self, nested: bool, values: Any) -> Any:
+        # (the Lua table of what _array_values gave)
+        return self._build_nested(values) if nested else self._lua_array(values)
 
     def _array_values(self, items: Any) -> Tuple[bool, Any]:
         """An array reply's values for Lua: (False, its elements converted) if it
