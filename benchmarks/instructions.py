@@ -63,8 +63,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def _workloads() -> Dict[str, Tuple[List[bytes], List[List[bytes]]]]:
-    """name: (one request's words, set-up requests), as redis-benchmark spells them."""
+def _workloads() -> Dict[str, Tuple[List[Any], List[List[bytes]]]]:
+    """name: (one request's words, or several requests taken in turn; set-up
+    requests), as redis-benchmark spells them."""
     many = [b"xxx"] * 30000
     keys = [b"key:%012d" % i for i in range(50000)]
     return {
@@ -104,12 +105,26 @@ def _workloads() -> Dict[str, Tuple[List[bytes], List[List[bytes]]]]:
         "EVAL_NESTED": ([b"EVAL", b"local t = redis.call('xrange', KEYS[1], '-', '+') "
                          b"return t", b"1", b"s"],
                         [[b"XADD", b"s", b"%d-1" % i, b"f", b"v"] for i in range(1, 11)]),
+        # (not redis-benchmark's: cheap commands without loops of their own, in turn,
+        # so each request goes through the general loop: Client.run_requests)
+        "MIX": ([[b"HGET", b"h", b"f"], [b"LLEN", b"l"], [b"TYPE", b"k"],
+                 [b"SISMEMBER", b"s", b"m"], [b"ZSCORE", b"z", b"m"], [b"TTL", b"k"],
+                 [b"ECHO", b"x"], [b"HEXISTS", b"h", b"f"]],
+                [[b"HSET", b"h", b"f", b"v"], [b"SADD", b"s", b"m"],
+                 [b"ZADD", b"z", b"1", b"m"], [b"RPUSH", b"l", b"a"],
+                 [b"SET", b"k", b"v"]]),
     }
 
 
 def _encode(words: List[bytes]) -> bytes:
     return b"*%d\r\n" % len(words) + b"".join(b"$%d\r\n%s\r\n" % (len(w), w)
                                                for w in words)
+
+
+def _requests(words: List[Any], count: int) -> bytes:
+    """``count`` requests: ``words`` repeated, or a workload's requests in turn."""
+    turns = words if isinstance(words[0], list) else [words]
+    return b"".join(_encode(turns[i % len(turns)]) for i in range(count))
 
 
 def _child(tree: str, name: str, kind: str, per_read: int, reads: int) -> None:
@@ -131,15 +146,15 @@ def _child(tree: str, name: str, kind: str, per_read: int, reads: int) -> None:
         client.process(_encode(request))
     client.out.clear()
     if kind == "pipelined":
-        data = _encode(words) * per_read
+        data = _requests(words, per_read)
         serve = client.process
 
         def step() -> None:
             serve(data)
     elif kind == "batch":
-        step = _batch(server, connection, _encode(words), per_read)
+        step = _batch(server, connection, _requests(words, 1), per_read)
     else:
-        data = _encode(words) * (per_read if kind == "read" else 1)
+        data = _requests(words, per_read if kind == "read" else 1)
 
         class _Loop:
             pendingcnt = 0      # no other watcher pending: served at once

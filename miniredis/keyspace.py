@@ -188,29 +188,44 @@ class Database(ScanIndex, AccessStamps):
         return None if slot is None else self._values[slot]
 
     def get_read(self, key: bytes) -> Any:
-        """Like :meth:`get`, counting a keyspace hit or miss (for read commands)."""
-        value = self.get(key)
-        stats = self.state.stats
-        if value is None:
-            stats.keyspace_misses += 1
-            notify(self, "m", b"keymiss", key)
+        """Like :meth:`get`, counting a keyspace hit or miss (for read commands).
+
+        Every read command's lookup, so :meth:`get` is inlined (a call costs more
+        than the lookup)."""
+        expires = self.expires
+        if expires and key in expires \
+                and expires[key] <= self.state.clock.expiry_ms() and self._expire(key):
+            slot = None
         else:
-            stats.keyspace_hits += 1
-        return value
+            slot = self.index.get(key)
+        state = self.state
+        if slot is None:
+            state.stats.keyspace_misses += 1
+            notify(self, "m", b"keymiss", key)
+            return None
+        state.stats.keyspace_hits += 1
+        self.access[slot] = state.lru_clock
+        return self._values[slot]
 
     def peek_read(self, key: bytes, notify_miss: bool = True) -> Any:
         """:meth:`peek` counting a keyspace hit or miss, and publishing ``keymiss`` unless
         ``notify_miss`` is false: Redis's LOOKUP_NOTOUCH (EXISTS, TYPE, TTL, SCAN's
-        TYPE) and, for OBJECT, LOOKUP_NOTOUCH|LOOKUP_NONOTIFY."""
-        value = self.peek(key)
+        TYPE) and, for OBJECT, LOOKUP_NOTOUCH|LOOKUP_NONOTIFY. :meth:`peek` inlined,
+        as in :meth:`get_read`."""
+        expires = self.expires
+        if expires and key in expires \
+                and expires[key] <= self.state.clock.expiry_ms() and self._expire(key):
+            slot = None
+        else:
+            slot = self.index.get(key)
         stats = self.state.stats
-        if value is None:
+        if slot is None:
             stats.keyspace_misses += 1
             if notify_miss:
                 notify(self, "m", b"keymiss", key)
-        else:
-            stats.keyspace_hits += 1
-        return value
+            return None
+        stats.keyspace_hits += 1
+        return self._values[slot]
 
     def read_many(self, keys: List[bytes], touch: bool = True) -> List[Any]:
         """``[get_read(key) for key in keys]``, or peek_read's if not ``touch``, in one

@@ -156,15 +156,17 @@ OK_BYTES = b"+OK\r\n"
 
 def format_double(value: float) -> bytes:
     """Redis 7.0's ``%.17g`` rendering of a double (as ZSCORE and friends send it)."""
+    if -1e17 < value < 1e17:    # (the common case first: finite, not NaN)
+        if value != int(value):
+            return b"%.17g" % value
+        if value or math.copysign(1.0, value) > 0:
+            return b"%d" % value
+        return b"-0"    # %.17g keeps the sign
     if math.isinf(value):
         return b"inf" if value > 0 else b"-inf"
     if math.isnan(value):           # (only a script makes one; glibc shows its sign)
         return b"-nan" if math.copysign(1.0, value) < 0 else b"nan"
-    if value == 0:
-        return b"-0" if math.copysign(1.0, value) < 0 else b"0"   # %.17g keeps the sign
-    if value == int(value) and abs(value) < 1e17:
-        return b"%d" % int(value)
-    return (b"%.17g" % value)
+    return b"%.17g" % value
 
 
 def _bulk(value: bytes) -> bytes:
@@ -284,7 +286,7 @@ class Encoder:
         else:
             enc[type(None)] = lambda v, out: out.append(b"$-1\r\n")
             enc[_NullArray] = lambda v, out: out.append(b"*-1\r\n")
-            enc[Double] = lambda v, out: append_bulk(format_double(v), out)
+            enc[Double] = self._append_double_bulk
             enc[Map] = self._append_map_as_array
             enc[Set] = self._append_array
             enc[Push] = self._append_array
@@ -292,6 +294,11 @@ class Encoder:
             enc[TaggedVerbatim] = lambda v, out: append_bulk(v[1], out)
             enc[Bool] = lambda v, out: out.append(b":1\r\n" if v else b":0\r\n")
             enc[BigNumber] = lambda v, out: append_bulk(v.encode(), out)
+
+    @staticmethod
+    def _append_double_bulk(value: float, out: List[bytes]) -> None:
+        text = format_double(value)
+        out.append(b"$%d\r\n%s\r\n" % (len(text), text))
 
     @staticmethod
     def _append_bulk(value: bytes, out: List[bytes]) -> None:

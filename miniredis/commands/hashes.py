@@ -83,7 +83,10 @@ def read_hash(client, key: bytes) -> Optional[Hash]:
     """The hash at ``key`` for a read command: counts a keyspace hit or miss."""
     db = client.db
     value = db.get_read(key)
-    if value is not None and not isinstance(value, HASH_TYPES):
+    cls = value.__class__
+    if cls is Hash or cls is PackedHash or value is None:
+        return value
+    if not isinstance(value, HASH_TYPES):
         raise CommandError(errors.WRONGTYPE)
     return _adopt(db, key, value)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy as _copy
 import re
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ..datatypes.packedlist import PackedList
 from .. import errors
@@ -57,7 +57,15 @@ def touch(client, args: List[bytes]):
 @command("type", 2, "readonly fast", keys=(1, 1, 1), group="generic", since="1.0.0",
          summary="Determines the type of value stored at a key.")
 def type_(client, args: List[bytes]):
-    return Simple(type_name(client.db.peek_read(args[1])))
+    name = type_name(client.db.peek_read(args[1]))
+    try:
+        return _TYPE_REPLIES[name]
+    except KeyError:
+        return _TYPE_REPLIES.setdefault(name, Simple(name))
+
+
+# TYPE's replies, one per type name, made once (a str subclass costs an allocation).
+_TYPE_REPLIES: Dict[str, Simple] = {}
 
 
 @command("keys", 2, "readonly", keys=(0, 0, 0), group="generic", since="1.0.0",
@@ -389,7 +397,8 @@ def _ttl_generic(client, key: bytes, in_ms: bool, absolute: bool) -> int:
     db = client.db
     if db.peek_read(key) is None:
         return -2
-    deadline = db.get_expire(key)
+    expires = db.expires     # (db.get_expire inlined: TTL is a common poll)
+    deadline = expires.get(key) if expires else None
     if deadline is None:
         return -1
     value = deadline if absolute else max(deadline - client.state.clock.ms(), 0)
