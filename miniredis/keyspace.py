@@ -325,12 +325,13 @@ class Database(ScanIndex, AccessStamps, Expiry):
         Storing counts as an access (Redis's setKey looks the key up for writing),
         unless the caller has just looked the key up itself (``looked_up``): then, as
         Redis's dbOverwrite, the new value keeps the stamp that lookup left (under an
-        LFU policy a second access would count twice). A new key is signalled ready
-        and published as "new", except when ``loading`` a snapshot (dbAddRDBLoad)."""
+        LFU policy a second access would count twice; and a key past its TTL is
+        already gone). A new key is signalled ready and published as "new", except
+        when ``loading`` a snapshot (dbAddRDBLoad)."""
         state = self.state
         slot = self.index.get(key)
-        if slot is not None and self.expires and key in self.expires and \
-                self.peek(key) is None:
+        if slot is not None and not looked_up and self.expires and key in self.expires \
+                and self.peek(key) is None:
             slot = self.index.get(key)  # (setKey's lookup for writing reclaimed it)
         if slot is not None:
             if state.blocking.queues:   # (dbOverwrite: a stream replaced is signalled)

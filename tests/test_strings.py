@@ -89,7 +89,11 @@ def test_set_options(differ):
         "SET a c NX GET", "GET a", "SET z c XX GET", "EXISTS z", "SET z c XX", "RPUSH l x",
         "SET l v NX", "SET l v XX", "TYPE l", "SET l v GET", "SET l v NX GET",
         "SET l v EX x GET", "SET l v EX 0 GET", "SET l v", "TYPE l", "SET a b ex 100 get",
-        "SET a b Px 100000 NX", "SET a b FOO", "SET a b EX 10 FOO", "SET a b GET FOO")
+        "SET a b Px 100000 NX", "SET a b FOO", "SET a b EX 10 FOO", "SET a b GET FOO",
+        # (SET key value EX|PX n, as clients spell it, skips the option loop)
+        "SET a b ex 100", "TTL a", "SET a b px 100000", "TTL a", "SET a b EX x",
+        "SET a b px -5", "SET a b PX 9223372036854775807", "TTL a", "RPUSH q x",
+        "SET q v EX 100", "TYPE q", "TTL q", "SET q w", "TTL q")
 
 
 def test_counters(differ):

@@ -245,6 +245,28 @@ def test_zrange_by_rank(differ):
         "ZRANGE z -9223372036854775808 9223372036854775807")
 
 
+def test_range_scores_as_replies_and_in_scripts(differ):
+    """Scores of every shape (fractions, -0, infinities, past 1e17) in range replies,
+    in both protocols and as a script sees them under either (RESP2 sends a score as
+    a bulk string, which the range commands make themselves), at both encodings."""
+    script = "redis.setresp(tonumber(ARGV[1])) return redis.call(unpack(ARGV, 2))"
+    commands = []
+    for size in (3, 200):     # a listpack, then a skiplist
+        commands += ["DEL z", "ZADD z 0.1 a -0 b 1e17 c 1e18 d -inf e inf f 2.5 g "
+                     "99999999999999984 h 3 i",
+                     "ZADD z " + " ".join("%d m%d" % (i, i) for i in range(size)),
+                     "ZRANGE z 0 -1 WITHSCORES", "ZRANGE z 0 5", "ZREVRANGE z 0 4 WITHSCORES",
+                     "ZRANGEBYSCORE z -inf +inf WITHSCORES LIMIT 0 12",
+                     "ZRANGE z (0 +inf BYSCORE WITHSCORES LIMIT 1 4", "ZSCORE z b",
+                     "ZCARD z"]
+        for resp in ("2", "3"):
+            commands += [["EVAL", script, "0", resp, "zrange", "z", "0", "-1", "withscores"],
+                         ["EVAL", script, "0", resp, "zrangebyscore", "z", "-inf", "+inf",
+                          "WITHSCORES", "LIMIT", "0", "9"],
+                         ["EVAL", script, "0", resp, "zrange", "z", "0", "3"]]
+    differ.check(*commands)
+
+
 def test_zrange_by_score(differ):
     differ.check(
         "ZADD z 1 a 2 b 2 bb 3 c 4 d 5 e -inf n inf p",

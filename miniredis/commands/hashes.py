@@ -380,6 +380,8 @@ def hmget(client, args: List[bytes]):
     value = read_hash(client, args[1])
     if value is None:
         return [None] * (len(args) - 2)
+    if value.__class__ is PackedHash:
+        return value.get_many(args[2:])
     get = value.get
     return [get(field) for field in args[2:]]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .. import errors
 from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
@@ -179,6 +179,40 @@ def set_(client, args: List[bytes]):
         client.state.dirty += 1
         notify(db, "$", b"set", key)
         return OK
+    unit = _TTL_UNITS.get(args[3]) if len(args) == 5 else None
+    if unit is not None:    # SET key value EX|PX n, the commonest form: no option loop
+        flags = 0
+        deadline = expire_deadline(client, args[4], unit, False, "set")
+    else:
+        flags, deadline = _set_options(client, args)
+    db = client.db
+    old = db.get_read(key) if flags & _SET_GET else db.get(key)
+    if flags & _SET_GET and old is not None and old.__class__ is not bytes \
+            and old.__class__ is not bytearray:
+        raise CommandError(errors.WRONGTYPE)
+    if (flags & _SET_NX and old is not None) or (flags & _SET_XX and old is None):
+        if flags & _SET_GET and old is not None:
+            db.get(key)     # (Redis's second lookup, for writing: an access all the same)
+        return _snapshot(old) if flags & _SET_GET else None
+    # (with GET, Redis looks the key up twice: to read it, then to write it)
+    db.set(key, value, flags & _SET_KEEPTTL != 0, not flags & _SET_GET)
+    client.state.dirty += 1
+    notify(db, "$", b"set", key)
+    if deadline is not None:
+        db.set_expire(key, deadline)
+        notify(db, "g", b"expire", key)
+    if flags & _SET_GET:
+        return _snapshot(old)
+    return OK
+
+
+# SET key value EX|PX n, as clients spell it: the option's unit in milliseconds
+_TTL_UNITS = {b"EX": 1000, b"ex": 1000, b"PX": 1, b"px": 1}
+
+
+def _set_options(client, args: List[bytes]) -> Tuple[int, Optional[int]]:
+    """SET's options after the value: (their flag bits, the deadline in ms or None),
+    with Redis's checks (every syntax error before the expire time's)."""
     flags = 0
     expire_arg = None
     i = 3
@@ -201,25 +235,7 @@ def set_(client, args: List[bytes]):
         unit = 1000 if flags & (_SET_EX | _SET_EXAT) else 1
         deadline = expire_deadline(client, expire_arg, unit,
                                    bool(flags & (_SET_EXAT | _SET_PXAT)), "set")
-    db = client.db
-    old = db.get_read(key) if flags & _SET_GET else db.get(key)
-    if flags & _SET_GET and old is not None and old.__class__ is not bytes \
-            and old.__class__ is not bytearray:
-        raise CommandError(errors.WRONGTYPE)
-    if (flags & _SET_NX and old is not None) or (flags & _SET_XX and old is None):
-        if flags & _SET_GET and old is not None:
-            db.get(key)     # (Redis's second lookup, for writing: an access all the same)
-        return _snapshot(old) if flags & _SET_GET else None
-    # (with GET, Redis looks the key up twice: to read it, then to write it)
-    db.set(key, value, keep_ttl=bool(flags & _SET_KEEPTTL), looked_up=not flags & _SET_GET)
-    client.state.dirty += 1
-    notify(db, "$", b"set", key)
-    if deadline is not None:
-        db.set_expire(key, deadline)
-        notify(db, "g", b"expire", key)
-    if flags & _SET_GET:
-        return _snapshot(old)
-    return OK
+    return flags, deadline
 
 
 def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,

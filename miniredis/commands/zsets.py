@@ -22,7 +22,7 @@ from ..security.outputlimits import draws
 from ..args import LLONG_MAX, parse_int
 from ..datatypes.zset import ZSet
 from ..errors import CommandError
-from ..protocol import NULL_ARRAY, Bulks, Double
+from ..protocol import NULL_ARRAY, Bulks, Double, format_double
 from ..evict import stamps_count
 from ..notify import notify
 from . import command, lookup, own_name
@@ -57,23 +57,26 @@ def _limits(client) -> Tuple[int, int]:
 def _pairs(client, entries, with_scores: bool = True) -> list:
     """Members, or member/score pairs: flat in RESP2, nested pairs in RESP3."""
     if not with_scores:
-        return [member for _, member in entries]
+        return Bulks([member for _, member in entries])
     if client.resp == 3:
         return [[member, Double(score)] for score, member in entries]
+    # RESP2 sends a Double as the bulk string format_double makes: made here, the
+    # reply is all bulks, encoded in one join (as in a script, where a Double
+    # becomes that string too).
     out: list = []
     for score, member in entries:
         out.append(member)
-        out.append(Double(score))
-    return out
+        out.append(format_double(score))
+    return Bulks(out)
 
 
 def _column_pairs(client, scores: List[float], members: List[bytes]) -> list:
     """:func:`_pairs` with scores, from a range's two columns."""
     if client.resp == 3:
         return [[member, Double(score)] for score, member in zip(scores, members)]
-    out: list = [None] * (2 * len(members))
+    out = Bulks([None] * (2 * len(members)))
     out[::2] = members
-    out[1::2] = map(Double, scores)
+    out[1::2] = map(format_double, scores)   # (RESP2's Double: see _pairs)
     return out
 
 
@@ -499,7 +502,7 @@ def _zrange(client, args: List[bytes], first: int, store: bool, kind: Optional[s
             start, stop = _range_span(zset, kind, reverse, bounds, offset, limit)
             scores, members = zset.columns(start, stop, reverse)
         if not with_scores:
-            return members
+            return Bulks(members)
         return _column_pairs(client, scores, members)
     else:
         entries = _range_entries(zset, kind, reverse, bounds, offset, limit)
