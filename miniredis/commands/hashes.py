@@ -29,7 +29,7 @@ from ..datatypes.memsize import alloc, register_sizer
 from ..datatypes.packed import EMPTY_HASH, PackedHash
 from ..errors import CommandError
 from ..datatypes.names import register_encoding, register_type
-from ..protocol import OK, FlatMap
+from ..protocol import OK, Bulks, FlatMap
 from ..evict import stamps_count
 from ..longdouble import format_long_double, overflows, parse_long_double, to_extended
 from ..notify import notify
@@ -442,14 +442,15 @@ def hstrlen(client, args: List[bytes]):
          summary="Get all the fields in a hash")
 def hkeys(client, args: List[bytes]):
     value = read_hash(client, args[1])
-    return [] if value is None else list(value)
+    # (keys(): one unpack of a listpack, where list() would unpack for its length too)
+    return Bulks() if value is None else Bulks(value.keys())
 
 
 @command("hvals", 2, "readonly", keys=(1, 1, 1), group="hash", since="2.0.0",
          summary="Get all the values in a hash")
 def hvals(client, args: List[bytes]):
     value = read_hash(client, args[1])
-    return [] if value is None else list(value.values())
+    return Bulks() if value is None else Bulks(value.values())
 
 
 @command("hgetall", 2, "readonly", keys=(1, 1, 1), group="hash", since="2.0.0",

@@ -349,7 +349,7 @@ def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
     db = client.db
     if db.get(key) is None:
         return 0
-    current = db.get_expire(key)
+    current = db.expires.get(key)   # (db.get_expire, inlined)
     if flags:
         if flags & _NX and current is not None:
             return 0
@@ -361,7 +361,7 @@ def _expire_generic(client, args: List[bytes], unit_ms: int, absolute: bool):
         if flags & _LT and current is not None and when >= current:
             return 0
     client.state.dirty += 1
-    if db.deadline_passed(when, now):
+    if when <= now and db.deadline_passed(when, now):
         db.delete(key, client.state.config.values["lazyfree-lazy-expire"])
         notify(db, "g", b"del", key)
         return 1
