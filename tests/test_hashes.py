@@ -112,6 +112,22 @@ def test_hgetall_everywhere(differ):
         "EVAL \"return #redis.call('hgetall', 'bin')\" 0", "HDEL h a b c", "HGETALL h")
 
 
+def test_field_lists_everywhere(differ):
+    # HKEYS/HVALS (bulks from one unpack of a listpack) and HMGET (one unpack for
+    # every field) of a listpack and a hash table: a field named as another's value,
+    # a field asked twice, missing ones, alone, in a transaction and in scripts.
+    long = "x" * 300
+    differ.check(
+        "HSET h a b b 5 '' e", "HKEYS h", "HVALS h", "HMGET h b a b nosuch ''",
+        "HMGET nosuch a", "HKEYS nosuch", "HVALS nosuch", "MULTI", "HKEYS h",
+        "HMGET h a nosuch", "EXEC", "EVAL \"return redis.call('hkeys', 'h')\" 0",
+        "EVAL \"redis.setresp(3) return redis.call('hvals', 'h')\" 0",
+        "EVAL \"return redis.call('hmget', 'h', 'a', 'x', 'b')\" 0",
+        "HSET big f %s" % long, "OBJECT ENCODING big", "HSET big a 1",
+        Unordered(["HKEYS", "big"]), Unordered(["HVALS", "big"]), "HMGET big a f x",
+        "SET s v", "HKEYS s", "HVALS s", "HMGET s a")
+
+
 def test_counters_in_packed_hashes_keep_order_and_convert(differ):
     # HINCRBY and HINCRBYFLOAT read and write a listpack hash in one unpack: a
     # field whose name is another's value, order kept (a new field goes last), the
