@@ -540,7 +540,7 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                         done -= 1
                         break
                     continue
-            elif done < count and cmd.alike and slow >= 0 and \
+            elif done < count and cmd.alike and slow >= 0.0 and \
                     requests[done][0] == args[0]:
                 # A run of this command starts here: run_alike serves all of it,
                 # this request included (it always runs at least this one).
