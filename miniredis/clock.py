@@ -40,7 +40,7 @@ class Clock:
         """Unix time in milliseconds."""
         if self._frozen_ms is not None:
             return self._frozen_ms
-        return int(time.time() * 1000) + self._offset_ms
+        return int(time.time() * 1000.0) + self._offset_ms   # (float * float: specialised)
 
     def ms_terms(self) -> Tuple[Optional[int], int]:
         """What :meth:`ms` is made of, for a loop that reads it per item without a call

@@ -630,7 +630,7 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                 break
             if track:   # (a blocked command counts when it is served, as in Redis)
                 try:
-                    cmd.hist[_floor(elapsed * 1000000)] += 1   # (floor: cheaper than int)
+                    cmd.hist[_floor(elapsed * 1e6)] += 1   # (floor: cheaper than int)
                 except IndexError:      # its first call, or 256 us and more
                     record_overflow(cmd, elapsed)
         if cmd is not None:

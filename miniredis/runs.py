@@ -84,9 +84,9 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
             elapsed = (finished - started) / calls
             if track:
                 try:
-                    cmd.hist[_floor(elapsed * 1000000)] += calls
+                    cmd.hist[_floor(elapsed * 1e6)] += calls
                 except IndexError:      # its first call, or 256 us and more
-                    record(cmd, _floor(elapsed * 1000000), calls)
+                    record(cmd, _floor(elapsed * 1e6), calls)
             if elapsed >= slow:
                 for args in requests[done:stop]:
                     client.after_slow(cmd, args, elapsed, None)
@@ -162,7 +162,7 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
             client.after_slow(cmd, args, elapsed, reply)
         if track:
             try:
-                cmd.hist[_floor(elapsed * 1000000)] += 1
+                cmd.hist[_floor(elapsed * 1e6)] += 1
             except IndexError:      # its first call, or 256 us and more
                 record_overflow(cmd, elapsed)
         if propagator is not None:

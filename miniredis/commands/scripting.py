@@ -317,7 +317,7 @@ class Scripting:
         slow, track = state.config.dispatch
         if track:   # as call() does for a script's commands (the dispatcher's increment)
             try:
-                cmd.hist[_floor(elapsed * 1000000)] += 1
+                cmd.hist[_floor(elapsed * 1e6)] += 1
             except IndexError:
                 record_overflow(cmd, elapsed)
         state.stats.total_commands_processed += 1
