@@ -275,7 +275,11 @@ class RequestParser:
         # '+=(>~|' or a '*' with 4 digits is: a few memchr scans rule that out, and a
         # look at the first header when it holds the only '*' (``lone``; else a regex
         # with a literal first byte). Otherwise, the exact (costlier) checks.
-        single = pos == 0 and len(buf) > 4 and (buf[2] == 13 or buf[3] == 13)
+        # (an if, not an expression: CPython 3.11 specialises a comparison only when a
+        # conditional jump follows it)
+        single = False
+        if pos == 0 and len(buf) > 4 and (buf[2] == 13 or buf[3] == 13):
+            single = True
         lone = single and 42 not in buf[3:]
         # '+=(': hiredis reads a line starting so as bytes, like a bulk string, where
         # Redis accepts only '$'. Such a line may start anywhere an element may: after
