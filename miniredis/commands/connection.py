@@ -32,9 +32,9 @@ def _ping_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     # Bare PINGs in a row (miniredis/runs.py): +PONG each, without a call.
     if client.subscribed and client.resp == 2:
         return done
-    while done < count:
+    for request in requests[done:count]:
         try:
-            command, = requests[done]   # (cheapest arity test)
+            command, = request   # (cheapest arity test)
         except ValueError:
             break
         if command != name:

@@ -289,9 +289,9 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     # key looks it up once (the value is read again: a listpack is replaced).
     last = None
     lfu = stamps_count(access)
-    while done < count:
+    for request in requests[done:count]:
         try:
-            command, key, field, data = requests[done]  # (cheapest arity test)
+            command, key, field, data = request  # (cheapest arity test)
         except ValueError:
             break
         if command != name:

@@ -212,9 +212,9 @@ def _pop_run(left: bool) -> Any:
         # it empties), so a run at one key looks it up and stamps it once.
         last = None
         lfu = stamps_count(access)
-        while done < count:
+        for request in requests[done:count]:
             try:
-                command, key = requests[done]  # (cheapest arity test)
+                command, key = request  # (cheapest arity test)
             except ValueError:
                 break
             if command != name:
@@ -315,9 +315,9 @@ def _range_run(client, requests: List[List[bytes]], done: int, count: int, name:
     # at one key looks it up and stamps it once).
     last = None
     lfu = stamps_count(access)
-    while done < count:
+    for request in requests[done:count]:
         try:
-            command, key, start, stop = requests[done]  # (cheapest arity test)
+            command, key, start, stop = request  # (cheapest arity test)
         except ValueError:
             break
         if command != name or expires and key in expires and expires[key] <= now:

@@ -181,9 +181,9 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     last = None
     lfu = stamps_count(access)
     added = 0
-    while done < count:
+    for request in requests[done:count]:
         try:
-            command, key, member = requests[done]  # (cheapest arity test)
+            command, key, member = request  # (cheapest arity test)
         except ValueError:
             break
         if command != name:

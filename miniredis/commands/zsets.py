@@ -230,9 +230,9 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     last = None
     lfu = stamps_count(access)
     changes = 0
-    while done < count:
+    for request in requests[done:count]:
         try:
-            command, key, score, member = requests[done]  # (cheapest arity test)
+            command, key, score, member = request  # (cheapest arity test)
         except ValueError:
             break
         if command != name:
