@@ -93,7 +93,8 @@ def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     # reply: a run of GETs of one key looks it up once (nothing here writes).
     last = reply = None
     lfu = stamps_count(access)
-    # (a for loop: CPython 3.11 leaves a while's test of a long loop generic)
+    # (a for loop: CPython 3.11 specialises a comparison only when the conditional
+    # jump after it fits in one byte, which a while's test of a long loop does not)
     for request in requests[done:count]:
         try:
             command, key = request  # (cheapest arity test)
