@@ -157,7 +157,7 @@ def draw(results: dict, path: str) -> None:
         _memory_panel(axes[2][1], results["memory"])
     else:
         axes[2][1].set_visible(False)
-    handles, labels = {}, {}
+    handles: dict = {}      # label -> the first handle drawn with it
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, handle)
