@@ -48,7 +48,8 @@ def one_key_run_end(requests: List[List[bytes]], start: int, count: int, name: b
                     key: bytes, size: int) -> int:
     """Where the run that ``requests[start]`` begins ends: the requests after it of
     ``size`` arguments, under the name ``name``, at ``key`` (own loops that apply such
-    a run together: LPUSH/RPUSH, INCR/DECR)."""
+    a run together: LPUSH/RPUSH, INCR/DECR). Negated when the run is a window of
+    requests identical to the first (a push run then repeats one element)."""
     # A window of identical requests (an INCR repeated; a pipeline repeating one
     # push) is told by one C comparison of each, once its last one matches (so a
     # window that is not one costs a comparison).
@@ -56,7 +57,7 @@ def one_key_run_end(requests: List[List[bytes]], start: int, count: int, name: b
     first = requests[start]
     if requests[end - 1] == first and end - start > 1 and \
             requests[start:end].count(first) == end - start and len(first) == size:
-        return end
+        return -end
     stop = start + 1
     while stop < count:
         other = requests[stop]

@@ -170,9 +170,13 @@ def _push_run(left: bool) -> Any:
                 # Pushes of one element to this key in a row (a producer filling a
                 # queue) go in together: the replies count up one by one.
                 stop = one_key_run_end(requests, done, count, name, key, 3)
+                if stop < 0:            # (a window of identical pushes: one element)
+                    stop = -stop
+                    items = [args[2]] * (stop - done)
+                elif stop > done + 1:
+                    items = [other[2] for other in requests[done:stop]]
                 if stop > done + 1:
                     count_accesses(access, slot, lru, stop - done)
-                    items = [other[2] for other in requests[done:stop]]
                     length = value.extendleft(items) if left else value.extend(items)
                     append(integer_run(length - len(items) + 1, len(items), 1))
                     done = stop

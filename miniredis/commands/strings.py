@@ -347,6 +347,8 @@ def _counter_run(delta: int) -> Any:
                 # Counts of this key in a row (a pipeline of hits on one counter) are
                 # applied together: the replies count up C-side.
                 stop = one_key_run_end(requests, done, count, name, key, 2)
+                if stop < 0:
+                    stop = -stop
                 final = result + delta * (stop - done)
                 if stop > done + 1 and LLONG_MIN <= final <= LLONG_MAX:
                     count_accesses(access, slot, lru, stop - done)
