@@ -113,6 +113,11 @@ def _workloads() -> Dict[str, Tuple[List[Any], List[List[bytes]]]]:
                 [[b"HSET", b"h", b"f", b"v"], [b"SADD", b"s", b"m"],
                  [b"ZADD", b"z", b"1", b"m"], [b"RPUSH", b"l", b"a"],
                  [b"SET", b"k", b"v"]]),
+        # (misses replied with a null: a field, a member, an index, an empty pop)
+        "NULLS": ([[b"HGET", b"h", b"g"], [b"ZSCORE", b"z", b"n"], [b"LINDEX", b"l", b"9"],
+                   [b"SPOP", b"nokey"]],
+                  [[b"HSET", b"h", b"f", b"v"], [b"ZADD", b"z", b"1", b"m"],
+                   [b"RPUSH", b"l", b"a"]]),
     }
 
 

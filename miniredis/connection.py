@@ -587,6 +587,8 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                         append(b"$%d\r\n%s\r\n" % (len(reply), reply))
                 elif cls is int:
                     append(b":%d\r\n" % reply)
+                elif reply is None:
+                    append(self.encoder.null)
                 else:
                     if cls is CommandError:
                         self.count_error(reply.message)

@@ -255,6 +255,7 @@ class Encoder:
 
     def __init__(self, resp3: bool) -> None:
         self.resp3 = resp3
+        self.null = b"_\r\n" if resp3 else b"$-1\r\n"   # (the dispatch loops' None)
         enc: Dict[type, Callable[[Any, List[bytes]], None]] = {}
         self._enc = enc
         append_bulk = self._append_bulk

@@ -152,6 +152,8 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
                 append(b"$%d\r\n%s\r\n" % (len(reply), reply))
         elif cls is int:
             append(b":%d\r\n" % reply)
+        elif reply is None:
+            append(client.encoder.null)
         else:
             if cls is CommandError:
                 client.count_error(reply.message)
