@@ -175,6 +175,7 @@ def _bulk(value: bytes) -> bytes:
 
 # Small integers are replied to constantly: cache their encodings.
 _INT_CACHE = [b":%d\r\n" % i for i in range(-1, 10001)]
+INT_REPLIES = _INT_CACHE[1:1025]     # ":n\r\n" for 0 <= n < 1024 (the dispatch loops)
 
 
 def _int(value: int) -> bytes:
