@@ -588,7 +588,7 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                         append(b"$%d\r\n%s\r\n" % (len(reply), reply))
                 elif cls is int:
                     # (a table for the commonest: formatting costs twice the lookup)
-                    append(INT_REPLIES[reply] if 0 <= reply < 1024 else b":%d\r\n" % reply)
+                    append(INT_REPLIES[reply + 2] if -2 <= reply <= 10000 else b":%d\r\n" % reply)
                 elif reply is None:
                     append(self.encoder.null)
                 else:

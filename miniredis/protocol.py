@@ -173,14 +173,14 @@ def _bulk(value: bytes) -> bytes:
     return b"$%d\r\n%s\r\n" % (len(value), value)
 
 
-# Small integers are replied to constantly: cache their encodings.
-_INT_CACHE = [b":%d\r\n" % i for i in range(-1, 10001)]
-INT_REPLIES = _INT_CACHE[1:1025]     # ":n\r\n" for 0 <= n < 1024 (the dispatch loops)
+# Small integers are replied to constantly: their encodings from -2 (TTL's) to 10000,
+# made once: INT_REPLIES[n + 2] (the dispatch loops read it too).
+INT_REPLIES = [b":%d\r\n" % i for i in range(-2, 10001)]
 
 
 def _int(value: int) -> bytes:
-    if -1 <= value <= 10000:
-        return _INT_CACHE[value + 1]
+    if -2 <= value <= 10000:
+        return INT_REPLIES[value + 2]
     return b":%d\r\n" % value
 
 

@@ -152,7 +152,7 @@ def run_alike(client: Any, cmd: Any, requests: Any, done: int, slow: float,
                 append(b"$%d\r\n%s\r\n" % (len(reply), reply))
         elif cls is int:
             # (a table for the commonest: formatting costs twice the lookup)
-            append(INT_REPLIES[reply] if 0 <= reply < 1024 else b":%d\r\n" % reply)
+            append(INT_REPLIES[reply + 2] if -2 <= reply <= 10000 else b":%d\r\n" % reply)
         elif reply is None:
             append(client.encoder.null)
         else:
