@@ -304,18 +304,17 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
         else:
             stamp = False
         value = values[slot]
-        if value.__class__ is PackedHash:
+        if value is kept and data == kept_data and field == kept_field:
+            added = 0       # (repeating the request before: nothing to look up)
+        elif value.__class__ is PackedHash:
             if len(field) > max_value or len(data) > max_value:
                 break                       # (converted to a hash table by HSET)
-            if value is kept and data == kept_data and field == kept_field:
-                added = 0   # (repeating the request before: nothing to look up)
-            else:
-                new, added, size = value.put(field, data)
-                if size > max_entries:
-                    break
-                if new is not value:
-                    values[slot] = new
-                kept, kept_field, kept_data = new, field, data
+            new, added, size = value.put(field, data)
+            if size > max_entries:
+                break
+            if new is not value:
+                values[slot] = new
+            kept, kept_field, kept_data = new, field, data
         elif value.__class__ is Hash and value.hashtable:
             added = field not in value
             value[field] = data
