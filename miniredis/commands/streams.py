@@ -24,7 +24,7 @@ from ..datatypes.stream import (INVALID_ENTRIES_READ, MAX_ID, MIN_ID, U64_MAX, C
 from ..errors import CommandError
 from ..protocol import BULK_HEADS, CRLF, DECIMALS, NULL_ARRAY, OK, bulk_run
 from ..notify import notify
-from . import OWN_LOOP_ARGS, command, count_accesses, lookup
+from . import OWN_LOOP_ARGS, command, count_accesses, identical_run_end, lookup
 
 _SPACES = b" \t\n\v\f\r"
 
@@ -399,18 +399,22 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             # Entries of one field added to this stream in a row (a producer's
             # pipeline) go in together, their IDs in this millisecond.
             field = args[3]
-            stop = done + 1
-            while stop < count:
-                other = requests[stop]
-                if len(other) != 5 or other[1] != key or other[3] != field \
-                        or other[2] != b"*" or other[0] != name:
-                    break
-                stop += 1
+            stop = identical_run_end(requests, done, count)
+            if stop > done:         # (a window repeating this request: one value)
+                added_values = [args[4]] * (stop - done)
+            else:
+                stop = done + 1
+                while stop < count:
+                    other = requests[stop]
+                    if len(other) != 5 or other[1] != key or other[3] != field \
+                            or other[2] != b"*" or other[0] != name:
+                        break
+                    stop += 1
+                added_values = [other[4] for other in requests[done:stop]]
             added = stop - done
             if added > 1 and seq + added <= U64_MAX:
-                added = stream.append_run(
-                    ms, seq, field, [other[4] for other in requests[done:stop]],
-                    max_bytes, max_entries)
+                added = stream.append_run(ms, seq, field, added_values, max_bytes,
+                                          max_entries)
                 if added:
                     count_accesses(access, slot, lru, added)
                     touched.add(slot)
