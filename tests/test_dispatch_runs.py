@@ -1110,3 +1110,32 @@ def test_mset_runs_as_redis(differ, observed):
                 other.close()
 
     compare_scenario(differ, scenario)
+
+
+def test_integer_and_null_replies_at_the_table_edges_as_redis(differ):
+    """Integer replies the dispatch loops take from protocol.INT_REPLIES (-2 to 10000)
+    and the ones they format (beyond it, at both ends), and null replies: alone, in a
+    run of one command (runs.run_alike's handler loop) and between other commands
+    (Client.run_requests), in RESP2 and RESP3."""
+    values = [-10001, -3, -2, -1, 0, 1, 1023, 1024, 9999, 10000, 10001, 2 ** 40]
+    setup = [["HSET", "h", "f%d" % i, v] for i, v in enumerate(values)]
+    # HINCRBY by 0 replies each value as it is; a miss replies a null.
+    run = [["HINCRBY", "h", "f%d" % i, "0"] for i in range(len(values))]
+    mixed = []
+    for i in range(len(values)):
+        mixed += [["HINCRBY", "h", "f%d" % i, "0"], ["HGET", "h", "nofield"],
+                  ["TTL", "nokey"], ["TTL", "h"], ["ZSCORE", "nokey", "m"]]
+    misses = [["HGET", "h", "nofield%d" % i] for i in range(5)]
+
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        try:
+            for command in setup:
+                conn.call(*command)
+            alone = [conn.call(*command) for command in run + mixed[:10]]
+            return alone, _pipeline(conn, run), _pipeline(conn, mixed), \
+                _pipeline(conn, misses)
+        finally:
+            conn.close()
+
+    compare_scenario(differ, scenario)
