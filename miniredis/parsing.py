@@ -292,7 +292,8 @@ class RequestParser:
                 and 37 not in buf and (lone or _BIG_COUNT(buf, 3) is None):
             # The commonest read: it starts with a request of fewer than 100
             # arguments (MSET of ten keys has 21: a count of two digits spares it the
-            # general path's probe, 11% of a lone MSET), and holds no byte hiredis could read as an aggregate
+            # general path's probe, 11% of a lone MSET), and holds no byte hiredis
+            # could read as an aggregate
             # ('>~|%'; no '*' with 4 digits or more: XADD's '*' and the headers of a
             # pipeline are arrays hiredis sizes cheaply), so hiredis may take all of
             # it. If it returns the first request whole and every argument is bytes:

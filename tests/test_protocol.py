@@ -54,6 +54,15 @@ _MSET_6 = encode_command(["MSET"] + [w for i in range(6)
     _MSET_6.replace(b"$2\r\nv3", b"*99999999"), b"*-10\r\nPING\r\n", b"*1a\r\n",
     b"*\r\n\r\n", b"*10\r\n", b"*12\r\n$4\r\nMSET\r\n", b"*10\r\n$3\r\nSET\r\n" * 2,
     b"*01\r\n$4\r\nPING\r\n", b"*00\r\nPING\r\n",
+    # One request whose RESP3 strings hiredis would take for arguments: a '+' or '('
+    # line is shorter than its bulk string, a verbatim one ('=') longer; four of the
+    # first and three of the second make the request as long as its canonical
+    # encoding would be.
+    b"*3\r\n$4\r\nECHO\r\n$2\r\nhi\r\n+inf\r\n", b"*2\r\n$4\r\nECHO\r\n(123\r\n",
+    b"*2\r\n$4\r\nECHO\r\n=7\r\ntxt:abc\r\n",
+    b"*8\r\n$3\r\nDEL\r\n" + b"+ab\r\n" * 4 + b"=6\r\ntxt:ab\r\n" * 3,
+    b"*8\r\n$3\r\nDEL\r\n" + b"=6\r\ntxt:ab\r\n" * 3 + b"(12\r\n" * 4,
+    b"*4\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$4\r\n+inf\r\n$5\r\n=7:ab\r\n",
 ])
 def test_malformed_input(differ, data):
     _same_raw(differ, data)
