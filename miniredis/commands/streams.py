@@ -290,9 +290,11 @@ def xadd(client, args: List[bytes]):
     # usual form "XADD key * field value..." parses no options.
     if args[2] == b"*":
         parsed, id_pos = _NO_OPTIONS, 2
+        # (a tuple of bytes: the GC stops tracking it)
+        pairs = (args[3], args[4]) if len(args) == 5 else tuple(args[3:])
     else:
         parsed, id_pos = _parse_trim_args(client, args, xadd=True)
-    pairs = tuple(args[id_pos + 1:])   # a tuple of bytes: the GC stops tracking it
+        pairs = tuple(args[id_pos + 1:])
     if len(pairs) < 2 or len(pairs) & 1:
         raise CommandError(errors.WRONG_ARITY.format("xadd"))
     id_given = parsed.id_given
@@ -347,9 +349,19 @@ def xadd(client, args: List[bytes]):
         hook(db, key)
     if state.blocking.queues:           # signal_ready(db, key, "stream")
         state.blocking.signal_ready(db, key, "stream")
+    ms, seq = new_id
+    if seq < 1024:
+        # The IDs of one millisecond share their "ms-" (format_id, in two pieces).
+        prefix = _ID_PREFIX
+        if prefix[0] != ms:
+            prefix[0] = ms
+            prefix[1] = b"%d-" % ms
+        return prefix[1] + DECIMALS[seq]
     return b"%d-%d" % new_id            # format_id
 
 
+# The millisecond of the last ID XADD spelled and its "ms-": a cache, any stream's.
+_ID_PREFIX: List[Any] = [-1, b""]
 # By a sequence's decimal width, the first sequence of the next width (DECIMALS holds
 # up to 1023).
 _NEXT_WIDTH = [0, 10, 100, 1000, 1024]
