@@ -587,7 +587,7 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                     except IndexError:
                         append(b"$%d\r\n%s\r\n" % (len(reply), reply))
                 elif cls is int:
-                    # (a table for the commonest: formatting costs twice the lookup)
+                    # (protocol._int, written out: formatting costs twice the lookup)
                     append(INT_REPLIES[reply + 2] if -2 <= reply <= 10000 else b":%d\r\n" % reply)
                 elif reply is None:
                     append(self.encoder.null)

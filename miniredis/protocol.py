@@ -256,7 +256,7 @@ class Encoder:
 
     def __init__(self, resp3: bool) -> None:
         self.resp3 = resp3
-        self.null = b"_\r\n" if resp3 else b"$-1\r\n"   # (the dispatch loops' None)
+        self.null = b"_\r\n" if resp3 else b"$-1\r\n"   # None's encoding
         enc: Dict[type, Callable[[Any, List[bytes]], None]] = {}
         self._enc = enc
         append_bulk = self._append_bulk
@@ -273,8 +273,9 @@ class Encoder:
         enc[list] = self._append_array
         enc[tuple] = self._append_array
         enc[Raw] = lambda v, out: out.append(v)
+        null = self.null
+        enc[type(None)] = lambda v, out: out.append(null)
         if resp3:
-            enc[type(None)] = lambda v, out: out.append(b"_\r\n")
             enc[_NullArray] = lambda v, out: out.append(b"_\r\n")
             enc[Double] = lambda v, out: out.append(b",%s\r\n" % format_double(v))
             enc[Map] = self._append_map
@@ -286,7 +287,6 @@ class Encoder:
             enc[Bool] = lambda v, out: out.append(b"#t\r\n" if v else b"#f\r\n")
             enc[BigNumber] = lambda v, out: out.append(b"(%s\r\n" % v.encode())
         else:
-            enc[type(None)] = lambda v, out: out.append(b"$-1\r\n")
             enc[_NullArray] = lambda v, out: out.append(b"*-1\r\n")
             enc[Double] = self._append_double_bulk
             enc[Map] = self._append_map_as_array

@@ -44,7 +44,7 @@ def _notice(client: "Client", kind: bytes, name: Optional[bytes], count: int) ->
     """A (un)subscribe confirmation: [kind, channel or pattern, count]."""
     head = b">3\r\n" if client.resp == 3 else b"*3\r\n"
     if name is None:
-        shown = b"_\r\n" if client.resp == 3 else b"$-1\r\n"
+        shown = client.encoder.null
     else:
         shown = b"$%d\r\n%s\r\n" % (len(name), name)
     return b"%s$%d\r\n%s\r\n%s:%d\r\n" % (head, len(kind), kind, shown, count)

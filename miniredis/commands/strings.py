@@ -85,7 +85,7 @@ def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     request, which the caller runs through GET itself."""
     db = client.db
     index, values, access, expires, now, lru = db.tables_for_reads()
-    null = b"_\r\n" if client.resp == 3 else b"$-1\r\n"
+    null = client.encoder.null
     extend = append.__self__.extend     # (a bulk reply in three pieces: protocol.py)
     first = done
     misses = 0
