@@ -143,6 +143,49 @@ def test_moves_keep_order_sizes_and_ranks(chunks) -> None:
     _check(order, model, rand)
 
 
+def test_waiting_size_changes_reach_the_tree(monkeypatch) -> None:
+    """Moves, adds and removes with the Fenwick tree built leave their size changes
+    waiting (ScoreList._pending); the next rank walks a few of them into the tree and
+    rebuilds it for many. Either way every rank and position matches a sorted list."""
+    monkeypatch.setattr(scorelist, "_MAX", 64)
+    monkeypatch.setattr(scorelist, "_MIN", 2)
+    rand = random.Random(5)
+    scores = {b"m%05d" % i: float(i) for i in range(2400)}   # some 75 chunks
+    order = ScoreList((s, m) for m, s in scores.items())
+    model = sorted((s, m) for m, s in scores.items())
+    members = sorted(scores)
+    walked = rebuilt = 0
+    for step in range(600):
+        for _ in range(rand.choice((1, 1, 2, 3, 40, 400))):    # few, or many, changes
+            member = rand.choice(members)
+            old = scores[member]
+            new = old + rand.choice((-7.5, -0.5, 0.25, 3.0, 60.0))
+            if rand.random() < 0.8:
+                order.move(old, member, new)
+            else:           # remove and add again: two changes of one chunk each
+                assert order.remove((old, member)) == member
+                order.add((new, member))
+            model.remove((old, member))
+            model.append((new, member))
+            scores[member] = new
+        model.sort()
+        waiting = len(order._pending)
+        tree = order._tree
+        probe = rand.choice(members)
+        assert order.position(scores[probe], probe) == model.index((scores[probe], probe))
+        if tree is not None and waiting and not order._pending:  # (a rank in the
+            if order._tree is tree:                             # first chunk needs no
+                walked += 1                                     # tree)
+            else:
+                rebuilt += 1
+        i = rand.randrange(len(model))
+        assert order[i] == model[i]
+        assert order.rank(scores[probe] + 0.1, b"") == \
+            bisect_left(model, (scores[probe] + 0.1, b""))
+    assert walked > 50 and rebuilt > 20
+    _check(order, model, rand)
+
+
 def test_bulk_building_and_ties(chunks) -> None:
     entries = [(float(i // 7), b"m%05d" % (i * 37 % 1000)) for i in range(1000)]
     model = sorted(entries)
