@@ -199,9 +199,15 @@ def integer_run(first: int, count: int, step: int) -> bytes:
     """The integer replies ``first``, ``first + step``... (``count`` of them, ``step``
     1 or -1: a run of pushes' lengths or of counts) as one bytes object. Numbers of one
     thousand share their leading digits and are joined around a table of three-digit
-    endings, with no Python step per reply; others are formatted one by one."""
+    endings, with no Python step per reply (from -2 to 10,000 they are INT_REPLIES'
+    own); others are formatted one by one."""
     last = first + step * (count - 1)
     low, high = (first, last) if step > 0 else (last, first)
+    if -2 <= low and high <= 10000:     # INT_REPLIES' range: one slice of the table
+        replies = INT_REPLIES[low + 2:high + 3]
+        if step < 0:
+            replies.reverse()
+        return b"".join(replies)
     if low >= 1000 and low // 1000 == high // 1000:
         lead = b":%d" % (low // 1000)
         ends = _THREE_DIGITS[low % 1000:high % 1000 + 1]

@@ -248,8 +248,9 @@ def test_integer_runs_match_reply_by_reply_encoding():
     thousand, across thousands, from negatives, near 64-bit limits, one reply."""
     from miniredis.protocol import integer_run
 
-    starts = [-1500, -1001, -999, -5, -1, 0, 1, 9, 998, 999, 1000, 1001, 1984, 1999,
-              2000, 123456, 999999, 1000000, 2 ** 63 - 40, -2 ** 63 + 40]
+    starts = [-1500, -1001, -999, -5, -3, -2, -1, 0, 1, 9, 998, 999, 1000, 1001, 1984,
+              1999, 2000, 9960, 9984, 9999, 10000, 10001, 10016, 123456, 999999, 1000000,
+              2 ** 63 - 40, -2 ** 63 + 40]
     for first in starts:
         for count in (1, 2, 3, 16, 17, 40):
             for step in (1, -1):
