@@ -113,6 +113,10 @@ def _meta(options: argparse.Namespace, peers: List[str]) -> dict:
         "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
         "quick": bool(options.quick), "rounds": options.rounds,
         "python": platform.python_version(),
+        # (which build: Debian's links libpython in and is PGO/LTO-built, a default
+        # source build's shared libpython is 6-13% slower -- see the README)
+        "python_executable": os.path.realpath(sys.executable),
+        "python_libpython_shared": _libpython_shared(),
         "redis_server": version(["redis-server", "--version"]),
         "commit": commit, "cpus": os.cpu_count(),
         "loadavg": open("/proc/loadavg").read().split()[:3],
@@ -120,6 +124,15 @@ def _meta(options: argparse.Namespace, peers: List[str]) -> dict:
         "missing_peers": {kind: servers.missing(kind) for kind in servers.PEERS
                           if servers.missing(kind)},
     }
+
+
+def _libpython_shared() -> Optional[bool]:
+    """Whether this interpreter runs from a shared libpython (None: no /proc)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            return "libpython" in maps.read()
+    except OSError:
+        return None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
