@@ -640,6 +640,11 @@ def test_counter_runs_of_one_key_without_events_as_redis(differ):
     commands += [["PING"]] + [["INCR", "n"]] * 3 + [["INCR", "n", "x"]] * 18
     for key in ("float", "list", "max"):
         commands += [["PING"]] + [["INCR", key]] * 18
+    # Counters of several keys in turn (the loop looks at the next request's key
+    # before it looks for a run), one named as the command, next to a refusal.
+    commands += [["PING"]] + [["INCR", k] for k in "nonnooxnnnoo"] + [["DECR", "n"]]
+    commands += [["PING"], ["INCR", "INCR"], ["INCR"], ["INCR", "INCR"], ["INCR", "INCR"],
+                 ["INCR", "n", "INCR"], ["INCR", "INCR"]]
     # (counters past 10,000: Redis shares the objects of smaller integers)
     setup = [["SET", "few", "100000"], ["SET", "n", "5"], ["SET", "other", "1"],
              ["SET", "max", str(2 ** 63 - 5)], ["SET", "min", str(-2 ** 63 + 5)],
@@ -860,6 +865,13 @@ def test_push_runs_of_one_key_without_events_as_redis(differ):
         commands += [["PING"]] + ([[push, "q", "s"]] * 2 + [[push, "other", "t"]]) * 12
         commands += [["PING"]] + [[push, "q"]] * 18 + [["PING"]] + [[push, "string", "z"]] * 17
         commands += [["PING"]] + [[push, "q", "same"]] * 3 + [[push, "q", "same", "x"]] * 18
+        # Pushes to several keys in turn (the loop looks at the next request's key
+        # before it looks for a run).
+        commands += [["PING"]] + [[push, k, "e%d" % i] for i, k in
+                                  enumerate(["q", "other", "q", "q", "other", "few",
+                                             "few", "q", "other", "other"])]
+        commands += [["PING"], [push, "q", "q"], [push, "q"], [push, "q", "q"],
+                     [push, "q", "q", "q"], [push, "q", "q"]]
 
     setup = [["RPUSH", "q", "first"], ["RPUSH", "few", "first"], ["RPUSH", "other", "first"],
              ["SET", "string", "x"], ["RPUSH", "gone", "first"], ["PEXPIRE", "gone", "5"]]

@@ -166,9 +166,11 @@ def _push_run(left: bool) -> Any:
             if value.__class__ is not PackedList:
                 break
             touched.add(slot)
-            if len(args) == 3 and hook is None and not events:
+            if len(args) == 3 and hook is None and not events and done + 1 < count \
+                    and len(requests[done + 1]) == 3 and requests[done + 1][1] == key:
                 # Pushes of one element to this key in a row (a producer filling a
-                # queue) go in together: the replies count up one by one.
+                # queue) go in together: the replies count up one by one. (The next
+                # request is looked at first: pushes to many keys in turn pay no call.)
                 stop = one_key_run_end(requests, done, count, name, key, 3)
                 if stop < 0:            # (a window of identical pushes: one element)
                     stop = -stop

@@ -407,9 +407,11 @@ def _xadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             ms, seq = last[0], last[1] + 1
         else:
             break                           # (the next millisecond, or exhausted)
-        if size == 5 and hook is None and not events:
+        if size == 5 and hook is None and not events and done + 1 < count and \
+                len(requests[done + 1]) == 5 and requests[done + 1][1] == key:
             # Entries of one field added to this stream in a row (a producer's
-            # pipeline) go in together, their IDs in this millisecond.
+            # pipeline) go in together, their IDs in this millisecond. (The next
+            # request is looked at first: entries to many streams in turn pay no call.)
             field = args[3]
             stop = identical_run_end(requests, done, count)
             if stop > done:         # (a window repeating this request: one value)

@@ -343,9 +343,11 @@ def _counter_run(delta: int) -> Any:
                     break
             if result == limit:
                 break
-            if hook is None and not events:
+            if hook is None and not events and done + 1 < count and \
+                    requests[done + 1][-1] == key:
                 # Counts of this key in a row (a pipeline of hits on one counter) are
-                # applied together: the replies count up C-side.
+                # applied together: the replies count up C-side. (The next request is
+                # looked at first: counters of many keys in turn pay no call each.)
                 stop = one_key_run_end(requests, done, count, name, key, 2)
                 if stop < 0:
                     stop = -stop
