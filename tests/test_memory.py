@@ -168,12 +168,14 @@ def test_small_sorted_sets_cost_the_same_hydrated_or_packed(own_mini):
     state = own_mini.state
     try:
         conn.call("FLUSHALL")
-        for i in range(40):    # the sets read below are smaller than those packed
-            pairs = [part for n in range(2 if i < 20 else 12)
+        from miniredis.datatypes.zset import _KEEP_HYDRATED
+        half = _KEEP_HYDRATED + 4       # (more than stay hydrated)
+        for i in range(2 * half):    # the sets read below are smaller than those packed
+            pairs = [part for n in range(2 if i < half else 12)
                      for part in ("%d.5" % n, "member:%d" % n)]
             conn.call("ZADD", "z%d" % i, *pairs)
         assert own_mini.call(state.memory.used) == own_mini.call(_full_estimate, state)
-        for i in range(20):
+        for i in range(half):
             conn.call("ZRANGE", "z%d" % i, "0", "-1")    # hydrates these, packs others
         assert own_mini.call(state.memory.used) == own_mini.call(_full_estimate, state)
         conn.call("FLUSHALL")
