@@ -93,10 +93,8 @@ class ScoreList:
         if not chunk:
             return 0
         tree = self._tree
-        if tree is None:
-            tree = self._fenwick()
-        elif self._pending:
-            tree = self._settled(tree)
+        if tree is None or self._pending:
+            tree = self._tree_now()
         total = 0
         while chunk:
             total += tree[chunk]
@@ -116,10 +114,8 @@ class ScoreList:
         if position >= tail:
             return last, position - tail
         tree = self._tree
-        if tree is None:
-            tree = self._fenwick()
-        elif self._pending:
-            tree = self._settled(tree)
+        if tree is None or self._pending:
+            tree = self._tree_now()
         size = len(tree) - 1
         chunk = 0
         bit = 1 << (size.bit_length() - 1)
@@ -137,13 +133,15 @@ class ScoreList:
             pending = self._pending
             pending[chunk] = pending.get(chunk, 0) + delta
 
-    def _settled(self, tree: array) -> array:
-        """The tree with the waiting size changes walked in (or rebuilt, when that
-        costs less: a walk is ~log2(chunks) steps, a rebuild ~1 per chunk)."""
+    def _tree_now(self) -> array:
+        """The tree, built if there is none, with the waiting size changes walked in
+        (or rebuilt, when that costs less: a walk is ~log2(chunks) steps, a rebuild ~1
+        per chunk). Its callers test ``_tree is None or _pending`` first."""
+        tree = self._tree
         pending = self._pending
-        size = len(tree)
-        if len(pending) * 4 > size:
+        if tree is None or len(pending) * 4 > len(tree):
             return self._fenwick()
+        size = len(tree)
         for chunk, delta in pending.items():
             if delta:
                 chunk += 1
