@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from miniredis.datatypes.packed import EMPTY, PackedHash, pack, unpack
+from miniredis.datatypes.packed import EMPTY, pack, unpack
+from miniredis.datatypes.packedhash import PackedHash, blob_length
 from tests.harness import Unordered, configured
 
 
@@ -30,7 +31,7 @@ def test_pack_round_trips(items):
 @pytest.mark.parametrize("first", [0, 1, 255, 256, 70000])
 @pytest.mark.parametrize("second", [0, 3, 255, 256])
 def test_two_elements_pack_as_the_pickler_writes_them(first, second):
-    """pack() joins a pair of short elements itself (a hash of one field): the same
+    """pack() joins a pair of short elements itself (a list of two): the same
     bytes the pickler writes, whatever the lengths (from 256 bytes on, it defers)."""
     import io
     import pickle
@@ -45,39 +46,74 @@ def test_two_elements_pack_as_the_pickler_writes_them(first, second):
     assert unpack(pack([b"m", 1.5])) == [b"m", 1.5] and unpack(pack([b"m", 2])) == [b"m", 2]
 
 
-def test_packed_hash_put_keeps_every_version_right():
-    """HSETs at one hash in a row reuse the elements put unpacked last (a memo of one
-    hash); writes to other hashes, and to older versions of the same one, in between
-    must each see their own fields, and a value equal to a field's name is no field
-    (for put, get and [])."""
+# Fields and values that try to confuse the blob's layout: its three reserved bytes
+# alone and in escape-like pairs, a field's whole encoding as a value, digits like the
+# count that closes the blob, and the empty string.
+_HOSTILE = [b"", b"a", b"b", b"1", b"12", b"\x00", b"\x01", b"\x02", b"\x02\x03",
+            b"\x02\x04", b"\x02\x05", b"\x02\x02", b"\x00a\x01", b"a\x01", b"\x00a",
+            b"\x01\x00", b"\x00\x01b\x00", b"\x03", b"\xff\x00\x02"]
+
+
+def test_packed_hash_layout():
+    """The documented blob: separators around each field, the count last; the three
+    reserved bytes escaped inside fields and values."""
+    assert bytes(PackedHash()) == b"\x000" and not PackedHash() and len(PackedHash()) == 0
+    assert bytes(PackedHash([(b"f", b"v"), (b"g", b"")])) == b"\x00f\x01v\x00g\x01\x002"
+    assert bytes(PackedHash([(b"\x00\x01", b"\x02")])) == b"\x00\x02\x03\x02\x04\x01\x02\x05\x001"
+    assert bytes(PackedHash().put(b"\x02", b"\x00")[0]) == b"\x00\x02\x05\x01\x02\x03\x001"
+
+
+def test_packed_hash_matches_a_dict_under_random_writes():
+    """Every operation the commands use, on hostile fields and values, against a dict
+    doing the same; each write makes a new hash, and every older one still reads as
+    it did (they are immutable: the keyspace and snapshots share them)."""
     import random
     rng = random.Random(7)
     versions = [(PackedHash(), {})]
-    for _ in range(3000):
+    for step in range(4000):
         packed, plain = versions[-1] if rng.random() < 0.7 else rng.choice(versions)
-        # (values spelled as field names too: put finds a field by its even place)
-        field = b"f%d" % rng.randrange(6)
-        value = (b"v%d" if rng.random() < 0.5 else b"f%d") % rng.randrange(6)
-        new, added, size = packed.put(field, value)
-        assert added == (field not in plain)
         plain = dict(plain)
-        plain[field] = value
-        assert new.items() == list(plain.items()) and size == len(plain)
-        assert (new is packed) == (packed.items() == new.items())
+        op = rng.random()
+        if op < 0.45:
+            field, value = rng.choice(_HOSTILE), rng.choice(_HOSTILE)
+            new, added = packed.put(field, value)
+            assert added == (field not in plain)
+            assert (new is packed) == (plain.get(field) == value)
+            plain[field] = value
+        elif op < 0.7:
+            pairs = [rng.choice(_HOSTILE) for _ in range(2 * rng.choice((1, 2, 4, 5, 9)))]
+            new, added = packed.updated(pairs)
+            before = len(plain)
+            for i in range(0, len(pairs), 2):
+                plain[pairs[i]] = pairs[i + 1]
+            assert added == len(plain) - before
+        else:
+            fields = [rng.choice(_HOSTILE) for _ in range(rng.choice((1, 2, 3)))]
+            new, deleted = packed.without(fields)
+            count = 0
+            for field in fields:
+                if not plain:
+                    break
+                if field in plain:
+                    del plain[field]
+                    count += 1
+            assert deleted == count and (new is packed) == (not count)
+        assert new.__class__ is PackedHash
         versions.append((new, plain))
-        # Reads (from the remembered elements when ``new`` is the hash put wrote last).
-        old, old_plain = rng.choice(versions)
-        for hash_, model in ((new, plain), (old, old_plain)):
-            asked = b"f%d" % rng.randrange(7)
-            assert hash_.get(asked) == model.get(asked)
-            assert hash_.get(asked, b"-") == model.get(asked, b"-")
-            if asked in model:
-                assert hash_[asked] == model[asked]
-            else:
-                with pytest.raises(KeyError):
-                    hash_[asked]
-    for packed, plain in versions:
-        assert packed.items() == list(plain.items())
+        for hash_, model in ((new, plain), rng.choice(versions)):
+            assert hash_.items() == list(model.items())
+            assert len(hash_) == len(model) and bool(hash_) == bool(model)
+            assert hash_.keys() == list(model) and list(hash_) == list(model)
+            assert hash_.values() == list(model.values())
+            assert hash_.flat() == [x for pair in model.items() for x in pair]
+            asked = rng.sample(_HOSTILE, 3)
+            assert hash_.get_many(asked) == [model.get(field) for field in asked]
+            for field in asked:
+                assert hash_.get(field, b"-") == model.get(field, b"-")
+                assert (field in hash_) == (field in model)
+            # (HSET's short cut: a blob of at most 2n + 2 bytes has at most n fields)
+            assert 2 * len(model) + 2 <= blob_length(hash_)
+    assert max(len(plain) for _, plain in versions) == len(_HOSTILE)
 
 
 def test_packed_hash_behaves_as_an_ordered_dict():
@@ -98,9 +134,7 @@ def test_packed_hash_behaves_as_an_ordered_dict():
     assert packed.keys() == list(plain) and packed.values() == list(plain.values())
     assert len(packed) == 4 and bool(packed) and b"a" in packed and b"5" not in packed
     assert packed.get(b"1") == b"a" and packed.get(b"a") == b"5" and packed.get(b"v") is None
-    assert packed[b"c"] == b"4" and list(packed) == list(plain)
-    with pytest.raises(KeyError):
-        packed[b"zz"]
+    assert packed.get(b"c") == b"4" and list(packed) == list(plain)
     emptied, deleted = packed.without([b"a", b"c", b"1", b"b", b"a"])
     assert deleted == 4 and not emptied and len(emptied) == 0
     assert packed.without([b"zz"]) == (packed, 0) and packed.copy() is packed
@@ -154,6 +188,29 @@ def test_hash_encodings_survive_reload_and_restore(differ):
                  "OBJECT ENCODING long", "OBJECT ENCODING shrunk", "HGETALL small",
                  "HGETALL shrunk", "HLEN large", "HGET large f150", "HSET small z 1",
                  "HGETALL small")
+
+
+def test_listpack_hash_with_reserved_bytes_as_redis(differ):
+    """Fields and values holding the bytes PackedHash's layout reserves, escape-like
+    pairs of them, and one field's whole packed form as another's value: read,
+    written, scanned, dumped and reloaded as in Redis."""
+    hostile = [b"\x00", b"\x01", b"\x02", b"\x02\x03", b"\x02\x05", b"\x00a\x01", b"a",
+               b"a\x01", b"", b"12", b"\x00\x01\x02"]
+    pairs = [w for i, field in enumerate(hostile)
+             for w in (field, hostile[(i + 3) % len(hostile)])]
+    commands: list = [["HSET", "h", *pairs], "HLEN h", "HGETALL h", "HKEYS h", "HVALS h",
+                      "HSCAN h 0", "HRANDFIELD h 100 WITHVALUES", "OBJECT ENCODING h"]
+    for field in hostile + [b"\x02\x04", b"\x01\x00", b"\x00a"]:
+        commands += [["HGET", "h", field], ["HEXISTS", "h", field], ["HSTRLEN", "h", field]]
+    commands += [["HMGET", "h", *hostile, b"\x02\x04"], ["HSET", "h", b"\x02\x03", b"\x00"],
+                 ["HSET", "h", b"\x00", b"\x02\x03"], ["HSETNX", "h", b"\x02\x04", b"\x01"],
+                 ["HSET", "h", b"a", b"\x00a\x01"], "HGETALL h",
+                 ["HDEL", "h", b"\x02\x05", b"\x00a\x01", b"zz"], "HGETALL h",
+                 ["HINCRBY", "h", b"\x01\x00", "5"], ["HINCRBYFLOAT", "h", b"12", "1.5"],
+                 ["HINCRBY", "h", b"\x00\x01\x02", "1"], "DUMP h", "DEBUG RELOAD", "HGETALL h",
+                 "OBJECT ENCODING h", ["HDEL", "h", *hostile, b"\x02\x04", b"\x01\x00"],
+                 "EXISTS h"]
+    differ.check(*commands)
 
 
 def test_hash_restore_of_both_encodings(differ):

@@ -25,7 +25,7 @@ from ..args import parse_int
 from ..querybuf import PEAK_RESET_MS
 from ..errors import CommandError, Refused
 from ..datatypes.names import encoding_of
-from ..datatypes.packed import PackedHash
+from ..datatypes.packedhash import PackedHash
 from ..datatypes.stream import Stream
 from ..persistence import dump as payloads
 from ..replication.state import new_replid

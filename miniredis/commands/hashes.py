@@ -26,7 +26,7 @@ from .. import errors
 from ..security.outputlimits import draws
 from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..datatypes.memsize import alloc, register_sizer
-from ..datatypes.packed import EMPTY_HASH, PackedHash
+from ..datatypes.packedhash import EMPTY_HASH, PackedHash, blob_length
 from ..errors import CommandError
 from ..datatypes.names import register_encoding, register_type
 from ..protocol import OK, Bulks, FlatMap
@@ -237,13 +237,14 @@ def _set_one(client, key: bytes, field: bytes, data: bytes) -> int:
         value = _adopt(db, key, value)   # a loader's dict
     config = state.config.values
     if value is None or value.__class__ is PackedHash:
-        new, added, size = (value or EMPTY_HASH).put(field, data)
+        new, added = (EMPTY_HASH if value is None else value).put(field, data)
         if new is not value:
             _store_packed(client, key, value, new)
             value = new
         longest = len(field) if len(field) > len(data) else len(data)
-        if size > config["hash-max-listpack-entries"] or \
-                longest > config["hash-max-listpack-value"]:
+        entries = config["hash-max-listpack-entries"]
+        if longest > config["hash-max-listpack-value"] or \
+                blob_length(value) > 2 * entries + 2 and len(value) > entries:
             _check_conversion(client, key, value, longest)
     else:
         added = field not in value
@@ -309,8 +310,8 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
         elif value.__class__ is PackedHash:
             if len(field) > max_value or len(data) > max_value:
                 break                       # (converted to a hash table by HSET)
-            new, added, size = value.put(field, data)
-            if size > max_entries:
+            new, added = value.put(field, data)
+            if blob_length(new) > 2 * max_entries + 2 and len(new) > max_entries:
                 break
             if new is not value:
                 values[slot] = new
@@ -512,26 +513,24 @@ def hincrbyfloat(client, args: List[bytes]):
     return text
 
 
-def _counter(client, key: bytes, field: bytes) -> Tuple[Any, Optional[bytes], Any, int]:
+def _counter(client, key: bytes, field: bytes) -> Tuple[Any, Optional[bytes]]:
     """HINCRBY's and HINCRBYFLOAT's read: (the hash or None, the field's value or
-    None, and for a packed hash its fields and values unpacked and the field's place
-    in them, -1 if absent), for :func:`_store_counter`."""
+    None), for :func:`_store_counter`."""
     value = get_hash(client, key)
     if value is None:
-        return None, None, [], -1
-    if value.__class__ is PackedHash:
-        return (value, *value.lookup(field))
-    return value, value.get(field), None, -1
+        return None, None
+    return value, value.get(field)
 
 
-def _store_counter(client, key: bytes, found: Tuple[Any, Optional[bytes], Any, int],
+def _store_counter(client, key: bytes, found: Tuple[Any, Optional[bytes]],
                    field: bytes, text: bytes) -> None:
-    value, _, flat, at = found
+    value = found[0]
     longest = max(len(field), len(text))
-    if flat is not None:            # packed (or new): one pack, no unpack
-        new = PackedHash.with_value(flat, at, field, text)
-        _store_packed(client, key, value, new)
-        _check_conversion(client, key, new, longest, len(flat) >> 1)
+    if value is None or value.__class__ is PackedHash:
+        new = (value or EMPTY_HASH).put(field, text)[0]
+        if new is not value:
+            _store_packed(client, key, value, new)
+        _check_conversion(client, key, new, longest)
     else:
         value[field] = text
         _check_conversion(client, key, value, longest)

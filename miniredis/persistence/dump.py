@@ -21,7 +21,7 @@ from typing import Any, Dict, List
 from ..datatypes.packedlist import PackedList
 from ..args import to_int
 from ..datatypes.names import encoding_of
-from ..datatypes.packed import PackedHash, unpack
+from ..datatypes.packedhash import PackedHash
 from ..datatypes.stream import Stream
 from . import lzf, rdb, rdb_stream
 
@@ -112,7 +112,7 @@ def _listpack(elements: List[Any]) -> bytes:
 
 
 def _packed_hash(value: PackedHash, config: Any, plain_threshold: int) -> bytes:
-    return _HASH_LISTPACK + raw_string(_listpack(unpack(value)),
+    return _HASH_LISTPACK + raw_string(_listpack(value.flat()),
                                        bool(config["rdbcompression"]))
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, List, Optional
 
 from hiredis import pack_command as _pack
 
-from ..datatypes.packed import PackedHash
+from ..datatypes.packedhash import PackedHash
 from ..datatypes.packedlist import PackedList
 from ..datatypes.stream import Stream, format_id
 from ..datatypes.zset import ZSet, frozen_items
