@@ -311,6 +311,36 @@ def test_many_small_zsets_stay_correct_when_packed_at_rest(differ):
                  "ZPOPMAX %s 5" % keys[-1], "EXISTS %s" % keys[-1])
 
 
+@pytest.mark.parametrize("scores", [
+    [], [0.0, 1.0, 255.0, 256.0, 70000.0], [-0.0, 0.0, 2.0 ** 53 - 1, -(2.0 ** 53) + 1],
+    [1.0, 2.0 ** 53, 2.0 ** 60], [float("-inf"), 1.0, float("inf")], [0.5, 1.0, 2.5],
+    [float(i) for i in range(1500)]])
+def test_zset_packs_and_hydrates_column_wise(scores):
+    """A listpack set is packed and rebuilt a column at a time (one ``map(int)`` for
+    integral scores): the blob must hold exactly what packing entry by entry held
+    (ints for integral scores within 2**53, else floats), and the rebuilt order the
+    same entries, across chunk boundaries (1,500 members: a raised listpack limit)."""
+    from miniredis.datatypes.scorelist import ScoreList
+    from miniredis.datatypes.zset import ZSet, _compact_score, _packed_flat
+    members = [b"m%05d" % i for i in range(len(scores))]
+    entries = sorted(zip(scores, members))
+    order = ScoreList.from_sorted(entries)
+    expected = [x for score, member in entries for x in (member, _compact_score(score))]
+    flat = _packed_flat(order)
+    assert flat == expected
+    assert [type(x) for x in flat] == [type(x) for x in expected]
+    rebuilt = ScoreList.from_columns([score for score, _ in entries],
+                                     [member for _, member in entries])
+    assert list(rebuilt) == entries and len(rebuilt) == len(entries)
+    if entries:
+        assert rebuilt.rank(*entries[-1]) == len(entries) - 1
+    zset = ZSet.build({m: s for s, m in entries}, (2000, 64))
+    zset.compact()
+    assert zset.packed() == [x if type(x) is bytes or x != 0 else 0 for x in expected]
+    assert zset.member_scores() == [(m, 0.0 if s == 0 else s) for s, m in entries]
+    assert list(zset.order) == [(0.0 if s == 0 else s, m) for s, m in entries]
+
+
 def test_listpack_zset_is_packed_at_rest(mini):
     from miniredis.datatypes.zset import _KEEP_HYDRATED, ZSet
     from tests.harness import RawConnection

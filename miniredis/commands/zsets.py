@@ -280,7 +280,35 @@ lookup(b"zadd").run = _zadd_run
 @command("zincrby", 4, "write denyoom fast", keys=(1, 1, 1), group="sorted-set",
          since="1.2.0", summary="Increment the score of a member in a sorted set")
 def zincrby(client, args: List[bytes]):
-    return _zadd(client, args, incr=True)
+    if args[2].lower() in _ZADD_FLAGS:  # ("ZINCRBY k nx m": an option, then one word)
+        return _zadd(client, args, incr=True)
+    return _zincrby_one(client, args[1], _parse_score(args[2]), args[3])
+
+
+def _zincrby_one(client, key: bytes, increment: float, member: bytes) -> Double:
+    """ZINCRBY without ZADD's options (it takes none): :func:`_zadd` with ``incr`` and
+    one pair, without the flag set and the pair list; same effects in the same order
+    (the member's new score; NaN refused before anything changes)."""
+    db = client.db
+    zset = get_zset(client, key)
+    if zset is None:
+        zset = ZSet()
+        db.set(key, zset)
+    current = zset.scores.get(member)
+    if current is None:
+        score = increment
+        zset.insert(member, score, _limits(client))
+    else:
+        score = increment + current
+        if math.isnan(score):
+            raise CommandError(errors.ZSET_NAN)
+        if score == current:
+            return Double(score)
+        zset.update(member, score, current)
+    db.signal_modified(key)
+    notify(db, "z", b"zincr", key)
+    client.state.dirty += 1
+    return Double(score)
 
 
 # -- simple reads and removal -----------------------------------------------------------

@@ -65,6 +65,19 @@ class ScoreList:
             order._load_sorted(entries)
         return order
 
+    @classmethod
+    def from_columns(cls, scores: List[float], members: List[bytes]) -> "ScoreList":
+        """A ScoreList of ``scores[i], members[i]``, already in order: chunks cut from
+        the two lists by slicing, with no step per entry (a listpack set's hydration)."""
+        order = cls()
+        half = _MAX // 2
+        for start in range(0, len(members), half):
+            order._scores.append(array("d", scores[start:start + half]))
+            order._members.append(members[start:start + half])
+            order._maxes.append(order._scores[-1][-1])
+        order._len = len(members)
+        return order
+
     def _load_sorted(self, entries: List[Entry]) -> None:
         half = _MAX // 2
         for start in range(0, len(entries), half):
