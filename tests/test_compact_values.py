@@ -341,6 +341,45 @@ def test_zset_packs_and_hydrates_column_wise(scores):
     assert list(zset.order) == [(0.0 if s == 0 else s, m) for s, m in entries]
 
 
+def test_packed_zsets_written_in_place_as_redis(differ):
+    """Sets packed at rest are read and written without being rebuilt (ZADD, ZINCRBY,
+    ZREM, ZRANK, ZRANGE on the blob): random writes over more sets than stay
+    hydrated, with equal scores (members ordered by their bytes), infinities, -0 and
+    growth past zset-max-listpack-entries, against Redis."""
+    import random
+    from miniredis.datatypes.zset import _KEEP_HYDRATED
+    rng = random.Random(11)
+    keys = ["z%d" % i for i in range(_KEEP_HYDRATED + 30)]
+    scores = ["0", "-0", "1", "1", "2.5", "-3", "inf", "-inf", "7", "1e300", "42"]
+    members = ["a", "b", "ab", "", "b\x00", "m%d", "zz", "a\x01"]
+    with configured(differ, ["zset-max-listpack-entries", "6"],
+                    ["zset-max-listpack-entries", "128"]):
+        commands: list = [["ZADD", key, "1", "a", "2", "b"] for key in keys]
+        for _ in range(900):
+            key = rng.choice(keys)
+            member = rng.choice(members)
+            if "%d" in member:
+                member = member % rng.randrange(5)
+            kind = rng.random()
+            if kind < 0.35:
+                commands.append(["ZADD", key, rng.choice(scores), member])
+            elif kind < 0.5:
+                commands.append(["ZINCRBY", key, rng.choice(["1", "-1", "0", "2.5"]), member])
+            elif kind < 0.6:
+                commands.append(["ZREM", key, member, rng.choice(members)])
+            elif kind < 0.7:
+                commands.append(["ZRANK", key, member])
+            elif kind < 0.8:
+                commands.append(["ZSCORE", key, member])
+            elif kind < 0.9:
+                commands.append(["ZRANGE", key, "0", "-1", "WITHSCORES"])
+            else:
+                commands.append(["ZREVRANGE", key, "1", "3", "WITHSCORES"])
+        commands += [["ZRANGE", key, "0", "-1", "WITHSCORES"] for key in keys]
+        commands += [["OBJECT", "ENCODING", key] for key in keys[:40]]
+        differ.check(*commands, protocols=(2,))
+
+
 def test_listpack_zset_is_packed_at_rest(mini):
     from miniredis.datatypes.zset import _KEEP_HYDRATED, ZSet
     from tests.harness import RawConnection

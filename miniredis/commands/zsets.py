@@ -152,7 +152,7 @@ def _zadd(client, args: List[bytes], incr: bool):
     limits = _limits(client)
     try:
         for score, member in pairs:
-            current = zset.scores.get(member)
+            current = zset.score_of(member)   # (a packed set is not hydrated)
             if current is not None:
                 if nx:
                     continue
@@ -199,7 +199,7 @@ def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
     if zset is None:
         zset = ZSet()
         db.set(key, zset)
-    current = zset.scores.get(member)
+    current = zset.score_of(member)   # (a packed set is not hydrated)
     if current is not None:
         if score != current:
             zset.update(member, score, current)
@@ -252,8 +252,9 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             access[slot] = lru
         number = float(score)
         scores = zset._scores   # (the property is a call per request: read it
-        # directly, falling back to it when the set is packed at rest)
-        current = (scores if scores is not None else zset.scores).get(member)
+        # directly; a set packed at rest is read and written as it is)
+        current = scores.get(member) if scores is not None else \
+            zset.score_of(member)
         if current is None:
             zset.insert(member, number, limits)
             append(b":1\r\n")
@@ -294,7 +295,7 @@ def _zincrby_one(client, key: bytes, increment: float, member: bytes) -> Double:
     if zset is None:
         zset = ZSet()
         db.set(key, zset)
-    current = zset.scores.get(member)
+    current = zset.score_of(member)   # (a packed set is not hydrated)
     if current is None:
         score = increment
         zset.insert(member, score, _limits(client))
