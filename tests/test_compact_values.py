@@ -59,7 +59,8 @@ def test_packed_hash_layout():
     reserved bytes escaped inside fields and values."""
     assert bytes(PackedHash()) == b"\x000" and not PackedHash() and len(PackedHash()) == 0
     assert bytes(PackedHash([(b"f", b"v"), (b"g", b"")])) == b"\x00f\x01v\x00g\x01\x002"
-    assert bytes(PackedHash([(b"\x00\x01", b"\x02")])) == b"\x00\x02\x03\x02\x04\x01\x02\x05\x001"
+    assert bytes(PackedHash([(b"\x00\x01", b"\x02")])) == \
+        b"\x00\x02\x03\x02\x04\x01\x02\x05\x001"
     assert bytes(PackedHash().put(b"\x02", b"\x00")[0]) == b"\x00\x02\x05\x01\x02\x03\x001"
 
 
@@ -343,9 +344,10 @@ def test_zset_packs_and_hydrates_column_wise(scores):
 
 def test_packed_zsets_written_in_place_as_redis(differ):
     """Sets packed at rest are read and written without being rebuilt (ZADD, ZINCRBY,
-    ZREM, ZRANK, ZRANGE on the blob): random writes over more sets than stay
-    hydrated, with equal scores (members ordered by their bytes), infinities, -0 and
-    growth past zset-max-listpack-entries, against Redis."""
+    ZREM, ZRANK, ranges by rank and by score, removals of ranges, pops on the blob):
+    random writes over more sets than stay hydrated, with equal scores (members
+    ordered by their bytes), infinities, -0 and growth past zset-max-listpack-entries,
+    against Redis."""
     import random
     from miniredis.datatypes.zset import _KEEP_HYDRATED
     rng = random.Random(11)
@@ -371,10 +373,20 @@ def test_packed_zsets_written_in_place_as_redis(differ):
                 commands.append(["ZRANK", key, member])
             elif kind < 0.8:
                 commands.append(["ZSCORE", key, member])
-            elif kind < 0.9:
+            elif kind < 0.85:
                 commands.append(["ZRANGE", key, "0", "-1", "WITHSCORES"])
-            else:
+            elif kind < 0.9:
                 commands.append(["ZREVRANGE", key, "1", "3", "WITHSCORES"])
+            else:
+                ends = ["-inf", "0", "(0", "1", "(1", "2.5", "7", "(7", "+inf"]
+                low, high = sorted(rng.sample(ends, 2), key=lambda x: float(x.strip("(")))
+                commands.append(rng.choice([
+                    ["ZCOUNT", key, low, high], ["ZRANGEBYSCORE", key, low, high],
+                    ["ZRANGEBYSCORE", key, low, high, "LIMIT", "0", "2"],
+                    ["ZRANGEBYSCORE", key, low, high, "WITHSCORES", "LIMIT", "1", "2"],
+                    ["ZREVRANGEBYSCORE", key, high, low, "LIMIT", "0", "2"],
+                    ["ZREMRANGEBYSCORE", key, low, high], ["ZREMRANGEBYRANK", key, "0", "0"],
+                    ["ZPOPMIN", key], ["ZPOPMAX", key, "2"], ["ZCARD", key]]))
         commands += [["ZRANGE", key, "0", "-1", "WITHSCORES"] for key in keys]
         commands += [["OBJECT", "ENCODING", key] for key in keys[:40]]
         differ.check(*commands, protocols=(2,))

@@ -579,7 +579,7 @@ def _score_page(client, args: List[bytes], limit: int) -> list:
     zset = _read_zset(client, args[1])
     if zset is None or _score_range_empty(low, low_ex, high, high_ex):
         return []
-    return Bulks(zset.order.score_members(low, low_ex, high, high_ex, limit))
+    return Bulks(zset.score_members(low, low_ex, high, high_ex, limit))
 
 
 @command("zrevrangebyscore", -4, "readonly", keys=(1, 1, 1), group="sorted-set",

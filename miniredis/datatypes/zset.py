@@ -486,12 +486,30 @@ class ZSet:
         """:meth:`columns` of the entries with low <= score <= high (ends open when
         ``*_ex``), ascending (descending when ``reverse``), at most ``limit`` of them
         (< 0: all)."""
+        if self._blob is not None:        # packed: positions by bisection, then read
+            start, stop = self.score_span(low, low_ex, high, high_ex, reverse, 0, limit)
+            return self.columns(start, stop, reverse)
         return self.order.score_columns(low, low_ex, high, high_ex, limit, reverse)
+
+    def score_members(self, low: float, low_ex: bool, high: float, high_ex: bool,
+                      limit: int = -1) -> List[bytes]:
+        """The members of :meth:`score_columns` (ascending), without their scores."""
+        if self._blob is not None:
+            start, stop = self.score_span(low, low_ex, high, high_ex, False, 0, limit)
+            return _unpacked(self._blob)[2 * start:2 * stop:2] if start < stop else []
+        return self.order.score_members(low, low_ex, high, high_ex, limit)
 
     def remove_slice(self, start: int, stop: int) -> int:
         """Remove the entries at positions ``start <= i < stop``; how many."""
         if start >= stop:
             return 0
+        if self._blob is not None:        # packed: written as it is
+            flat = _unpacked(self._blob)
+            stop = min(stop, len(flat) >> 1)
+            if start >= stop:
+                return 0
+            self._blob = pack(flat[:2 * start] + flat[2 * stop:])
+            return stop - start
         order = self.order
         removed = order[start:stop]
         del order[start:stop]
@@ -505,6 +523,9 @@ class ZSet:
 
     def score_start(self, low: float, exclusive: bool) -> int:
         """First position whose score is >= low (> low when ``exclusive``)."""
+        if self._blob is not None:        # packed: the blob's scores are in order
+            scores = _unpacked(self._blob)[1::2]
+            return bisect_right(scores, low) if exclusive else bisect_left(scores, low)
         if exclusive:
             return self.order.score_right(low)
         return self.order.score_left(low)
@@ -533,6 +554,9 @@ class ZSet:
 
     def score_stop(self, high: float, exclusive: bool) -> int:
         """One past the last position whose score is <= high (< high when exclusive)."""
+        if self._blob is not None:        # packed: the blob's scores are in order
+            scores = _unpacked(self._blob)[1::2]
+            return bisect_left(scores, high) if exclusive else bisect_right(scores, high)
         if exclusive:
             return self.order.score_left(high)
         return self.order.score_right(high)
@@ -612,7 +636,7 @@ class ZSet:
 
     def pop(self, count: int, highest: bool) -> List[Entry]:
         """Remove and return up to ``count`` entries from the low or high end."""
-        n = len(self.order)
+        n = len(self)
         count = min(count, n)
         if highest:
             taken = self.slice(n - count, n, reverse=True)
