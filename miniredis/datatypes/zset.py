@@ -260,7 +260,7 @@ class ZSet:
         self._order = value
 
     def _hydrate(self) -> None:
-        flat = unpack(self._blob)         # type: ignore[arg-type]
+        flat = _unpacked(self._blob)      # type: ignore[arg-type]
         members = flat[::2]
         scores = list(map(float, flat[1::2]))
         self._scores = dict(zip(members, scores))
@@ -413,7 +413,16 @@ class ZSet:
         if high > low:
             low = bisect_left(flat[0::2], member, low, high)
         flat[2 * low:2 * low] = (member, _compact_score(score))
-        self._blob = pack(flat)
+        self._repack(flat)
+
+    def _repack(self, flat: List[Any]) -> None:
+        """Store ``flat`` as this packed set's blob, and as the memo's elements of it
+        (the next command at this set -- a rate limiter's ZCARD after its ZADD --
+        reads them without unpacking). ``flat`` is not changed after this."""
+        global _last_unpacked
+        blob = pack(flat)
+        self._blob = blob
+        _last_unpacked = (blob, flat)
 
     def remove(self, member: bytes) -> bool:
         """Remove ``member``; False if it was not there."""
@@ -423,7 +432,7 @@ class ZSet:
                 at = flat.index(member)
             except ValueError:
                 return False
-            self._blob = pack(flat[:at] + flat[at + 2:])
+            self._repack(flat[:at] + flat[at + 2:])
             return True
         score = self.scores.pop(member, None)
         if score is None:
@@ -508,7 +517,7 @@ class ZSet:
             stop = min(stop, len(flat) >> 1)
             if start >= stop:
                 return 0
-            self._blob = pack(flat[:2 * start] + flat[2 * stop:])
+            self._repack(flat[:2 * start] + flat[2 * stop:])
             return stop - start
         order = self.order
         removed = order[start:stop]
