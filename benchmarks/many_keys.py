@@ -15,16 +15,14 @@ form that is slow to reach or to change when it is not the one just used.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import socket
-import subprocess
 import sys
 import tempfile
 from typing import Dict, List
 
 sys.path.insert(0, __file__.rsplit("/", 2)[0])
 from benchmarks.compare import start_servers, stop_servers, tools_missing  # noqa: E402
+from benchmarks.zset_scale import bench  # noqa: E402
 
 FIELDS, MEMBERS, ELEMENTS, SET_MEMBERS = 200, 50, 300, 50
 TESTS = [
@@ -80,18 +78,6 @@ def fill(port: int, keys: int) -> None:
         sock.close()
 
 
-def bench(port: int, args: List[str], requests: int, clients: int, pipeline: int,
-          keys: int) -> float:
-    output = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-n", str(requests), "-c", str(clients),
-         "-P", str(pipeline), "-r", str(keys), "--csv", *args],
-        capture_output=True, text=True, check=True).stdout
-    for row in csv.reader(io.StringIO(output)):
-        if len(row) >= 2 and row[0] != "test":
-            return float(row[1])
-    raise SystemExit("no result from redis-benchmark: %r" % output)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-n", "--requests", type=int, default=100_000)
@@ -108,8 +94,9 @@ def main() -> int:
             fill(port, options.keys)
         results: Dict[str, Dict[str, float]] = {}
         for label, args in TESTS:
-            results[label] = {name: bench(port, args, options.requests, options.clients,
-                                          options.pipeline, options.keys)
+            # (-r over the keys; -P before the command's words, as an option)
+            results[label] = {name: bench(port, ["-P", str(options.pipeline), *args],
+                                          options.requests, options.clients, options.keys)
                               for name, port in ports.items()}
         print("%-18s %14s %14s %7s   (-c %d -P %d, %d keys of each type)"
               % ("test", "redis-server", "miniredis", "ratio", options.clients,

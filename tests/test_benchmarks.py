@@ -11,7 +11,7 @@ import hiredis
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks import memory, servers, throughput  # noqa: E402
+from benchmarks import many_keys, memory, servers, throughput  # noqa: E402
 
 
 def _commands(path):
@@ -41,6 +41,26 @@ def test_datasets_hold_what_the_docstring_says(tmp_path):
     pushes = _commands(path)
     assert [len(c) - 2 for c in pushes] == [100, 100, 50]
     assert pushes[2][-1] == b"item:0000249"
+
+
+@pytest.mark.parametrize("kind", ["miniredis", "redis-server"])
+def test_many_keys_fills_what_its_docstring_says(tmp_path, kind):
+    """Hashes and sorted sets that Redis keeps as listpacks, lists and sets of the
+    stated sizes, named as redis-benchmark's __rand_int__ spells them."""
+    if shutil.which(kind if kind == "redis-server" else "redis-cli") is None:
+        pytest.skip("%s not installed" % kind)
+    with servers.Server(kind, str(tmp_path)) as server:
+        many_keys.fill(server.port, 3)
+        assert server.command("DBSIZE") == b":12\r\n"
+        key = "%012d" % 2
+        assert server.command("HLEN", "h:" + key) == b":%d\r\n" % many_keys.FIELDS
+        assert server.command("ZCARD", "z:" + key) == b":%d\r\n" % many_keys.MEMBERS
+        assert server.command("LLEN", "l:" + key) == b":%d\r\n" % many_keys.ELEMENTS
+        assert server.command("SCARD", "s:" + key) == b":%d\r\n" % many_keys.SET_MEMBERS
+        for name in ("h:", "z:"):
+            assert server.command("OBJECT", "ENCODING", name + key) == b"$8\r\nlistpack\r\n"
+        assert server.command("HGET", "h:" + key, "f:000000000100") != b"$-1\r\n"
+        assert server.command("ZSCORE", "z:" + key, "m:000000000007") != b"$-1\r\n"
 
 
 @pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-cli not installed")
