@@ -157,10 +157,10 @@ def test_random_long_list_operations(differ):
 
 
 def test_chunks_hold_any_bytes_and_sizes():
-    """Chunks are pickles of the elements (datatypes/packed.py): elements of every
-    byte value and of the sizes where the pickle's per-element header changes (255/256
-    bytes), where its frames split (64 KB and past) and empty ones, packed at both
-    ends, come back unchanged by position, by slice, by iteration and by pops."""
+    """Chunks are the elements joined by a separator, the reserved bytes escaped
+    (datatypes/packed.py): elements of every byte value, of sizes around 255/256
+    bytes, 64 KB and past, and empty ones, packed at both ends, come back unchanged
+    by position, by slice, by iteration and by pops."""
     rng = random.Random(7)
     sizes = [0, 1, 255, 256, 257, 65535, 65536, 70000, 200000]
     items = [bytes(rng.getrandbits(8) for _ in range(rng.choice(sizes[:5])))
@@ -184,6 +184,30 @@ def test_chunks_hold_any_bytes_and_sizes():
             assert packed.popleft() == expected.pop(0)
 
 
+def test_partial_chunk_reads_match_whole_ones():
+    """A few elements near one end of a chunk not read last are split off that end
+    alone (LINDEX 5, LRANGE 0 9 of lists read in turn); elements holding the
+    reserved bytes (escaped in the blob) come back as they were, at every position
+    of both halves, on a chunk's first read (split) and on the next (read whole)."""
+    from miniredis.datatypes import packedlist
+    rng = random.Random(5)
+    pieces = [b"", b"a", b"\x00", b"\x01", b"\x02", b"\x02\x03", b"\x02\x05", b"x\x00y"]
+    for hostile in (False, True):
+        items = [(rng.choice(pieces) if hostile else b"") + b"%d" % i for i in range(CHUNK)]
+        items[3] = b""
+        chunk = packedlist._pack(items)
+        assert (b"\x02" in chunk[0]) == hostile and chunk[1] == CHUNK
+        for start in range(CHUNK):
+            for width in (1, 2, 5, CHUNK // 4, CHUNK // 4 + 1, CHUNK - start):
+                stop = min(start + width, CHUNK)
+                packedlist._last_read = ((b"", 0), [])
+                packedlist._last_partial = (b"", 0)
+                assert packedlist._read_slice(chunk, start, stop) == items[start:stop]
+                assert packedlist._read_slice(chunk, start, stop) == items[start:stop]
+                assert packedlist._item(chunk, start) == items[start]
+        assert packedlist._unpack(chunk) == items
+
+
 def _chunk_counts(sizes: List[int]) -> List[int]:
     # The rule chunks follow, element by element: a chunk closes at CHUNK elements or
     # once its elements reach _CHUNK_BYTES.
@@ -199,9 +223,9 @@ def _chunk_counts(sizes: List[int]) -> List[int]:
 
 def test_chunks_close_where_the_byte_limit_says():
     """A chunk packs its elements' blob first and trusts a short blob to fit: where
-    the elements together sit just under, at and over the byte limit (elements under
-    and over the pickle's 256-byte header change), chunks still close element by
-    element as the rule says."""
+    the elements together sit just under, at and over the byte limit (elements of
+    255 and 256 bytes among others), chunks still close element by element as the
+    rule says."""
     rng = random.Random(11)
     cases = []
     for length in (100, 255, 256, 511, 512, 516, 600):

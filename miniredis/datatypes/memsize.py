@@ -67,10 +67,9 @@ def _sampled(container_bytes: int, count: int, items: Iterable[Any],
 
 def _list_size(value: Any, samples: int) -> int:
     # A PackedList: loose bytes objects at both ends (plus a deque slot each), packed
-    # elements (their bytes and a 2-byte pickle header: packed.pack), and per chunk a
-    # blob (with 4 bytes of pickle framing), a tuple and a deque slot. SAMPLES 0 sums
-    # the real lengths; otherwise the mean length of the first few elements stands
-    # for all.
+    # elements (their bytes and a separator each but one a chunk: packedlist._pack),
+    # and per chunk a blob, a tuple and a deque slot. SAMPLES 0 sums the real
+    # lengths; otherwise the mean length of the first few elements stands for all.
     loose, packed, chunks = value.layout()
     fixed = value.containers_size() + chunks * (alloc(33) + 56 + 8)
     count = loose + packed
@@ -79,8 +78,8 @@ def _list_size(value: Any, samples: int) -> int:
             value.packed_bytes()
     sample = list(islice(value.loose(), samples)) or list(islice(value, samples))
     mean = sum(map(len, sample)) / len(sample)
-    return int(fixed + loose * (alloc(33 + int(mean)) + 8) + packed * (mean + 2)
-               + 4 * chunks)
+    return int(fixed + loose * (alloc(33 + int(mean)) + 8) + packed * (mean + 1)
+               - chunks)    # (a separator between elements: one fewer than them)
 
 
 def _hash_size(value: Dict[bytes, bytes], samples: int) -> int:

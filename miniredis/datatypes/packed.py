@@ -60,3 +60,22 @@ def pack(items: List[bytes]) -> bytes:
     blob = out.getvalue()
     # Drop PROTO (2 bytes) and the first FRAME header (9), both optional to loads.
     return blob[11:] if blob[2] == _FRAME else blob[2:]
+
+
+# -- byte strings framed by separators (datatypes.packedhash, packedlist's chunks) ---------
+# A blob of elements joined by separator bytes is found in (``bytes.find``) and split
+# (``bytes.split``) in C, without an object per element, provided no element holds a
+# separator: the three bytes \x00, \x01 and \x02 are escaped inside elements
+# (\x02 followed by \x03, \x04 or \x05), so a separator in the blob is always one.
+# Text holds none of them: ``0 in x or 1 in x or 2 in x`` (memchr each) tells.
+def escape(data: bytes) -> bytes:
+    """``data`` with its reserved bytes escaped (``\x02`` first: the escapes add it)."""
+    return data.replace(b"\x02", b"\x02\x05").replace(b"\x00", b"\x02\x03") \
+        .replace(b"\x01", b"\x02\x04")
+
+
+def unescape(data: bytes) -> bytes:
+    """The inverse of :func:`escape`. Every ``\x02`` in escaped data starts an escape
+    (plain ``\x02`` bytes were escaped), so each replacement finds only escapes."""
+    return data.replace(b"\x02\x03", b"\x00").replace(b"\x02\x04", b"\x01") \
+        .replace(b"\x02\x05", b"\x02")

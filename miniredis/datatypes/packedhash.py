@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import Iterable, List, Optional, Sequence, Tuple
 
+from .packed import escape as _escape, unescape as _unescape
+
 _EMPTY_BLOB = b"\x000"
 # The blob's own length. A field takes at least two of its bytes (the separators), so
 # a hash whose blob is at most ``2 * n + 2`` bytes long has at most n fields: HSET's
@@ -30,22 +32,9 @@ _EMPTY_BLOB = b"\x000"
 blob_length = bytes.__len__
 
 
-def _escape(data: bytes) -> bytes:
-    """``data`` with its reserved bytes escaped (``\\x02`` first: the escapes add it)."""
-    return data.replace(b"\x02", b"\x02\x05").replace(b"\x00", b"\x02\x03") \
-        .replace(b"\x01", b"\x02\x04")
-
-
-def _unescape(data: bytes) -> bytes:
-    """The inverse of :func:`_escape`. Every ``\\x02`` in escaped data starts an escape
-    (plain ``\\x02`` bytes were escaped), so each replacement finds only escapes."""
-    return data.replace(b"\x02\x03", b"\x00").replace(b"\x02\x04", b"\x01") \
-        .replace(b"\x02\x05", b"\x02")
-
-
 def _needle(field: bytes) -> bytes:
     """What ``field`` looks like in a blob, with the separators around it. (Tested
-    for the reserved bytes one by one: an int's ``in`` is a memchr, a third of a
+    for the reserved bytes one by one: an int's ``in`` is a memchr, half a
     regular expression's search.)"""
     if 0 in field or 1 in field or 2 in field:
         field = _escape(field)

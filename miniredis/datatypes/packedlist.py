@@ -10,12 +10,14 @@ The two ends are plain deques, so pushes and pops run at C speed, and a small li
 few hundred elements) lives entirely in them. When an end reaches ``2 * CHUNK``
 elements its inner ones are packed in whole chunks of ``CHUNK``, leaving ``CHUNK`` to
 ``2 * CHUNK - 1`` (several pushed at once leave no short chunk). A chunk is a
-``(blob, count)`` pair where ``blob`` is :func:`miniredis.datatypes.packed.pack`'s pickle of the
-elements' list (a 2-byte header per element under 256 bytes, 5 above; nothing else per
-element), which ``pickle.loads`` unpacks at C speed: ~2 us for 128 short elements,
-where slicing them out of a joined blob by an offset array took ~15 us on this VM and
-4 more bytes each. A chunk holds at most CHUNK elements and stops growing past 64 KB;
-reading one element unpacks its chunk (O(CHUNK), as a listpack is scanned). Popping
+``(blob, count)`` pair where ``blob`` is the elements joined by ``\x00`` (the reserved
+bytes escaped inside them: :func:`miniredis.datatypes.packed.escape`; one byte per
+element besides its own), which ``bytes.split`` unpacks at C speed (~2 us for 128
+short elements, as ``pickle.loads`` of the pickled list that chunks were before;
+slicing them out of a joined blob by an offset array took ~15 us on this VM). A chunk
+holds at most CHUNK elements and stops growing past 64 KB; reading a few elements near
+one end of a chunk splits that end alone (LRANGE 0 9 or LINDEX 5 of lists read in
+turn), else the chunk is unpacked (O(CHUNK), as a listpack is scanned). Popping
 an end that is empty unpacks the nearest chunk into it, so push and pop are O(1)
 amortised at both ends.
 Chunks are immutable once built (a change replaces the chunk), so :meth:`copy` shares
@@ -42,7 +44,7 @@ from itertools import islice, repeat, starmap
 from sys import getsizeof
 from typing import Any, Iterable, Iterator, List, Tuple
 
-from .packed import pack, unpack
+from .packed import escape, unescape
 
 CHUNK = 128            # elements per packed chunk
 _CHUNK_BYTES = 1 << 16  # ...or fewer once the chunk holds this many bytes
@@ -52,14 +54,22 @@ Chunk = Tuple[bytes, int]
 
 
 def _pack(items: List[bytes]) -> Chunk:
-    return pack(items), len(items)
+    joined = b"".join(items)   # (one memchr per reserved byte for all the elements)
+    if 0 in joined or 1 in joined or 2 in joined:
+        items = [escape(x) if 0 in x or 1 in x or 2 in x else x for x in items]
+    return b"\x00".join(items), len(items)
 
 
 def _unpack(chunk: Chunk) -> List[bytes]:
-    return unpack(chunk[0])     # (only ever a blob made by _pack)
+    blob = chunk[0]
+    items = blob.split(b"\x00")
+    if 2 in blob:
+        items = [unescape(x) if 2 in x else x for x in items]
+    return items
 
 
 _last_read: Tuple[Chunk, List[bytes]] = ((b"", 0), [])
+_last_partial: Chunk = (b"", 0)
 
 
 def _read(chunk: Chunk) -> List[bytes]:
@@ -71,13 +81,35 @@ def _read(chunk: Chunk) -> List[bytes]:
     last = _last_read
     if last[0] is chunk:
         return last[1]
-    items = unpack(chunk[0])
+    items = _unpack(chunk)
     _last_read = (chunk, items)
     return items
 
 
+def _read_slice(chunk: Chunk, start: int, stop: int) -> List[bytes]:
+    """``_read(chunk)[start:stop]`` (0 <= start < stop <= its count). A few elements
+    near one end of a chunk not read last are split off that end alone (LRANGE 0 9
+    or LINDEX 5 of lists read in turn: no object for the rest of the chunk); a chunk
+    read so twice in a row is read whole, and stays so (a loop over one chunk)."""
+    global _last_partial
+    blob, count = chunk
+    if _last_read[0] is not chunk and _last_partial is not chunk \
+            and 4 * (stop - start) <= count:
+        _last_partial = chunk
+        if 2 * stop <= count:
+            items = blob.split(b"\x00", stop)[start:stop]
+        elif 2 * start >= count:
+            items = blob.rsplit(b"\x00", count - start)[1:stop - start + 1]
+        else:
+            return _read(chunk)[start:stop]
+        if 2 in blob:
+            items = [unescape(x) if 2 in x else x for x in items]
+        return items
+    return _read(chunk)[start:stop]
+
+
 def _item(chunk: Chunk, index: int) -> bytes:
-    return _read(chunk)[index]
+    return _read_slice(chunk, index, index + 1)[0]
 
 
 def _pack_all(items: List[bytes]) -> List[Chunk]:
@@ -87,14 +119,14 @@ def _pack_all(items: List[bytes]) -> List[Chunk]:
     count = len(items)
     if count <= CHUNK:
         # The usual case: one chunk. When the first element says they are likely to
-        # fit, the blob is made first: it is at least 4 bytes plus 2 per element
+        # fit, the blob is made first: it is at least a separator per element but one
         # longer than the elements together, so a short one proves they fit without a
         # len() of each. Long elements are measured first (a blob too long for one
         # chunk would be made for nothing); either way the loop below decides the rest.
         if len(items[0]) * count < _CHUNK_BYTES // 2:
-            blob = pack(items)
-            if len(blob) - 4 - 2 * count < _CHUNK_BYTES:
-                return [(blob, count)]
+            chunk = _pack(items)
+            if len(chunk[0]) - (count - 1) < _CHUNK_BYTES:
+                return [chunk]
         elif count == 1 or sum(map(len, items[:-1])) < _CHUNK_BYTES:
             return [_pack(items)]
     chunks = []
@@ -442,7 +474,8 @@ class PackedList:
             for chunk in islice(self._chunks, first, None):
                 size = chunk[1]
                 if position + size > at:
-                    out += _read(chunk)[max(at - position, 0):until - position]
+                    out += _read_slice(chunk, max(at - position, 0),
+                                       min(until - position, size))
                 position += size
                 if position >= until:
                     break
@@ -484,8 +517,8 @@ class PackedList:
         return size
 
     def packed_bytes(self) -> int:
-        """Total length of the chunks' blobs: the packed elements with their pickle
-        headers (O(chunks))."""
+        """Total length of the chunks' blobs: the packed elements with their
+        separators (O(chunks))."""
         return sum(len(blob) for blob, _ in self._chunks)
 
     def loose(self) -> Iterator[bytes]:
