@@ -1,19 +1,23 @@
-"""Packed sequences of byte strings: the memory-compact form of small collections.
+"""Packed sequences: the memory-compact forms of small collections.
 
-Redis keeps small lists and sorted sets in listpacks: one allocation holding every
-element, length-prefixed. A Python collection of n small byte strings costs an object
-per string (about 40 bytes each) plus the container, ten times what Redis spends; so
-small values are kept here as ONE immutable ``bytes`` blob instead.
+Redis keeps small hashes, lists and sorted sets in listpacks: one allocation holding
+every element, length-prefixed. A Python collection of n small byte strings costs an
+object per string (about 40 bytes each) plus the container, ten times what Redis
+spends; so small values are kept as ONE immutable ``bytes`` blob instead, in one of
+two forms:
 
-The blob is a pickle (protocol 4, without its PROTO header, frame or memo opcodes) of
-a list of bytes: per element one opcode, a length byte and the data (``C n data``;
-``B`` and a 4-byte length past 255 bytes), which is as compact as a listpack, and
-``pickle.loads`` unpacks it at C speed. Only blobs made here by :func:`pack`, from
-lists of bytes, are ever unpickled: never data that came from outside.
+* a pickle (protocol 4, without its PROTO header, frame or memo opcodes) of a list of
+  bytes and numbers -- a sorted set packed at rest (datatypes.zset), members and
+  scores -- per element one opcode, a length byte and the data (``C n data``; ``B``
+  and a 4-byte length past 255 bytes), which ``pickle.loads`` unpacks at C speed.
+  Only blobs made here by :func:`pack` are ever unpickled: never data that came from
+  outside;
+* byte strings framed by separator bytes (:func:`escape` below): a listpack hash
+  (datatypes.packedhash), searched in place by ``bytes.find``, and a list's chunks
+  (datatypes.packedlist), split in C.
 
-A write repacks the whole blob (O(n), as a listpack insert is O(n)); the sizes where
-this form is used are bounded by the *-max-listpack-* limits, so that stays small.
-(Hashes, read a field at a time, have a layout searched in place: datatypes.packedhash.)
+A write makes a new blob (O(n), as a listpack insert is O(n)); the sizes where these
+forms are used are bounded by the *-max-listpack-* limits, so that stays small.
 """
 from __future__ import annotations
 
@@ -29,24 +33,10 @@ _LOCAL = threading.local()
 _FRAME = 0x95
 EMPTY = b"]."            # pack([])
 unpack = pickle.loads      # the list of elements of a blob, as new bytes objects
-# SHORT_BINBYTES and its length byte, by length: how the pickler writes an element
-# under 256 bytes.
-_SHORT = [b"C" + bytes((n,)) for n in range(256)]
 
 
 def pack(items: List[bytes]) -> bytes:
-    """The blob holding ``items`` (a list of bytes) in order."""
-    if len(items) == 2:
-        # A sorted set of one member, or a list of two: the pickler's very bytes
-        # (EMPTY_LIST, MARK, the two elements, APPENDS, STOP), joined in a quarter of
-        # the time its set-up takes.
-        first, second = items
-        if first.__class__ is bytes and second.__class__ is bytes:  # (zsets: scores)
-            try:
-                return b"".join((b"](", _SHORT[len(first)], first, _SHORT[len(second)],
-                                 second, b"e."))
-            except IndexError:
-                pass
+    """The blob holding ``items`` (a list of bytes and numbers) in order."""
     try:
         out, pickler = _LOCAL.pickler
     except AttributeError:
