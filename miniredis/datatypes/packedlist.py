@@ -92,9 +92,11 @@ def _read_slice(chunk: Chunk, start: int, stop: int) -> List[bytes]:
     or LINDEX 5 of lists read in turn: no object for the rest of the chunk); a chunk
     read so twice in a row is read whole, and stays so (a loop over one chunk)."""
     global _last_partial
+    last = _last_read
+    if last[0] is chunk:
+        return last[1][start:stop]
     blob, count = chunk
-    if _last_read[0] is not chunk and _last_partial is not chunk \
-            and 4 * (stop - start) <= count:
+    if _last_partial is not chunk and 4 * (stop - start) <= count:
         _last_partial = chunk
         if 2 * stop <= count:
             items = blob.split(b"\x00", stop)[start:stop]
