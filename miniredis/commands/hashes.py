@@ -1,6 +1,6 @@
-"""Hash commands. A Redis hash is either a :class:`PackedHash` (datatypes.packed: the
-listpack encoding, one packed blob) or a :class:`Hash`: a ``dict`` of bytes fields to
-bytes values that also remembers its Redis encoding (the hash-table encoding).
+"""Hash commands. A Redis hash is either a :class:`PackedHash` (datatypes.packedhash:
+the listpack encoding, one packed blob) or a :class:`Hash`: a ``dict`` of bytes fields
+to bytes values that also remembers its Redis encoding (the hash-table encoding).
 
 Redis keeps a small hash as a listpack and converts it to a hash table once a field or
 value grows longer than ``hash-max-listpack-value`` or the hash gets more than
