@@ -1,9 +1,10 @@
 """Bytes per value in this process (tracemalloc): small hashes and sorted sets as the
 commands build them, in each encoding, next to what redis-server's listpack costs.
 
-The listpack encodings (datatypes.packed) keep a small hash or sorted set in one
-packed blob; this prints what one value costs, without the key's own overhead
-(benchmarks/memory.py measures whole keys as RSS growth, side by side with Redis).
+The listpack encodings (datatypes.packedhash, datatypes.zset) keep a small hash or
+sorted set in one blob; this prints what one value costs, without the key's own
+overhead (benchmarks/memory.py measures whole keys as RSS growth, side by side with
+Redis).
 
     python benchmarks/value_sizes.py [--count 5000] [--sizes 1,10,100,128,129]
 """
