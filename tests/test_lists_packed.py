@@ -200,7 +200,7 @@ def test_partial_chunk_reads_match_whole_ones():
         for start in range(CHUNK):
             for width in (1, 2, 5, CHUNK // 4, CHUNK // 4 + 1, CHUNK - start):
                 stop = min(start + width, CHUNK)
-                packedlist._last_read = ((b"", 0), [])
+                packedlist._LAST.keep(None, [])
                 packedlist._last_partial = (b"", 0)
                 assert packedlist._read_slice(chunk, start, stop) == items[start:stop]
                 assert packedlist._read_slice(chunk, start, stop) == items[start:stop]

@@ -527,7 +527,7 @@ def _store_counter(client, key: bytes, found: Tuple[Any, Optional[bytes]],
     value = found[0]
     longest = max(len(field), len(text))
     if value is None or value.__class__ is PackedHash:
-        new = (value or EMPTY_HASH).put(field, text)[0]
+        new = (EMPTY_HASH if value is None else value).put(field, text)[0]
         if new is not value:
             _store_packed(client, key, value, new)
         _check_conversion(client, key, new, longest)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import pickle
 import threading
-from typing import List
+from typing import Any, Callable, List, Tuple
 
 # One pickler per thread, reused for every pack (several embedded servers may run in
 # one process, each in its own thread); "fast" mode writes no memo opcodes, which
@@ -50,6 +50,33 @@ def pack(items: List[bytes]) -> bytes:
     blob = out.getvalue()
     # Drop PROTO (2 bytes) and the first FRAME header (9), both optional to loads.
     return blob[11:] if blob[2] == _FRAME else blob[2:]
+
+
+class LastUnpacked:
+    """A one-entry memo: the packed value unpacked last and its elements, so that the
+    next command at the same value (ZADD after its score's read, LRANGE polled again)
+    does not unpack it again. Packed values are immutable and the memo holds its key,
+    so identity tells it is the same. The elements are shared: read them, never
+    change them. One tuple, read and replaced whole (embedded servers may run in
+    several threads of one process)."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: Tuple[Any, List[Any]] = (None, [])
+
+    def read(self, key: Any, decode: Callable[[Any], List[Any]]) -> List[Any]:
+        """``decode(key)``, from the memo when ``key`` was read (or kept) last."""
+        last = self.last
+        if last[0] is key:
+            return last[1]
+        items = decode(key)
+        self.last = (key, items)
+        return items
+
+    def keep(self, key: Any, items: List[Any]) -> None:
+        """Remember ``items`` as ``key``'s elements (a write that just packed them)."""
+        self.last = (key, items)
 
 
 # -- byte strings framed by separators (datatypes.packedhash, packedlist's chunks) ---------

@@ -44,7 +44,7 @@ from itertools import islice, repeat, starmap
 from sys import getsizeof
 from typing import Any, Iterable, Iterator, List, Tuple
 
-from .packed import escape, unescape
+from .packed import LastUnpacked, escape, unescape
 
 CHUNK = 128            # elements per packed chunk
 _CHUNK_BYTES = 1 << 16  # ...or fewer once the chunk holds this many bytes
@@ -68,22 +68,16 @@ def _unpack(chunk: Chunk) -> List[bytes]:
     return items
 
 
-_last_read: Tuple[Chunk, List[bytes]] = ((b"", 0), [])
+_LAST = LastUnpacked()      # the chunk read whole last (see _read)
 _last_partial: Chunk = (b"", 0)
 
 
 def _read(chunk: Chunk) -> List[bytes]:
     """The elements of ``chunk``, for reading only: the chunk read last stays unpacked
     (a range polled again and again -- LRANGE 0 99 of a queue, LINDEX in a loop --
-    would otherwise unpickle it per request: a third of LRANGE_100's work). Chunks are
+    would otherwise unpack it per request: a third of LRANGE_100's work). Chunks are
     immutable and the memo holds its chunk, so identity tells it is the same."""
-    global _last_read
-    last = _last_read
-    if last[0] is chunk:
-        return last[1]
-    items = _unpack(chunk)
-    _last_read = (chunk, items)
-    return items
+    return _LAST.read(chunk, _unpack)
 
 
 def _read_slice(chunk: Chunk, start: int, stop: int) -> List[bytes]:
@@ -92,7 +86,7 @@ def _read_slice(chunk: Chunk, start: int, stop: int) -> List[bytes]:
     or LINDEX 5 of lists read in turn: no object for the rest of the chunk); a chunk
     read so twice in a row is read whole, and stays so (a loop over one chunk)."""
     global _last_partial
-    last = _last_read
+    last = _LAST.last
     if last[0] is chunk:
         return last[1][start:stop]
     blob, count = chunk

@@ -50,7 +50,7 @@ from bisect import bisect_left, bisect_right
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .names import register_encoding, register_type
-from .packed import EMPTY, pack, unpack
+from .packed import EMPTY, LastUnpacked, pack, unpack
 from .scorelist import ScoreList
 
 # Listpack sets kept hydrated at once (see the module docstring). More than any one
@@ -73,21 +73,15 @@ def _hydrated_sets() -> "Dict[ZSet, None]":
 _EXACT_INT = float(1 << 53)
 
 
-# The blob a packed set was last read from, and its elements (a one-entry memo: ZADD
-# reads a member's score, then writes the set). The list is never changed: a write
-# copies it. A tuple read and replaced whole (embedded servers in other threads).
-_last_unpacked: Tuple[Optional[bytes], List[Any]] = (None, [])
+# The blob a packed set was last read from, and its elements (ZADD reads a member's
+# score, then writes the set; a write keeps what it packed). Never changed: a write
+# copies the list.
+_LAST = LastUnpacked()
 
 
 def _unpacked(blob: bytes) -> List[Any]:
     """``unpack(blob)``, shared with the caller before (read it, never change it)."""
-    global _last_unpacked
-    last = _last_unpacked
-    if last[0] is blob:
-        return last[1]
-    flat = unpack(blob)
-    _last_unpacked = (blob, flat)
-    return flat
+    return _LAST.read(blob, unpack)
 
 
 def _compact_score(score: float) -> Any:
@@ -419,10 +413,9 @@ class ZSet:
         """Store ``flat`` as this packed set's blob, and as the memo's elements of it
         (the next command at this set -- a rate limiter's ZCARD after its ZADD --
         reads them without unpacking). ``flat`` is not changed after this."""
-        global _last_unpacked
         blob = pack(flat)
         self._blob = blob
-        _last_unpacked = (blob, flat)
+        _LAST.keep(blob, flat)
 
     def remove(self, member: bytes) -> bool:
         """Remove ``member``; False if it was not there."""
