@@ -221,6 +221,25 @@ def _chunk_counts(sizes: List[int]) -> List[int]:
     return counts + [count] if count else counts
 
 
+def test_packed_chunks_with_reserved_bytes_as_redis(differ):
+    """Lists whose packed chunks hold the bytes their layout reserves (escaped in the
+    blob) and escape-like pairs, read a few at a time near either end of a chunk
+    (split off that end), read again (whole), changed and dumped, against Redis."""
+    pieces = [b"", b"\x00", b"\x01", b"\x02", b"\x02\x03", b"\x02\x05", b"a\x00b", b"z"]
+    elements = [pieces[i % len(pieces)] + b"%d" % i for i in range(700)]
+    commands: list = [["RPUSH", "l"] + elements, ["RPUSH", "m"] + elements[::-1]]
+    for key in ("l", "m"):
+        for index in (0, 3, 5, 100, 127, 128, 130, 200, 250, 255, 256, 383, -300, -1):
+            commands.append(["LINDEX", key, str(index)])
+        for start, stop in ((0, 9), (0, 9), (120, 135), (250, 260), (0, 99), (300, 302)):
+            commands.append(["LRANGE", key, str(start), str(stop)])
+    commands += [["LSET", "l", "5", "\x00new\x02"], ["LINDEX", "l", "5"],
+                 ["LINSERT", "l", "BEFORE", "\x02\x033", "\x01ins"], ["LRANGE", "l", "0", "12"],
+                 ["LREM", "l", "0", "\x00\x01"], ["LPOS", "l", "\x02\x05\x05"], "DUMP l",
+                 "DEBUG RELOAD", ["LRANGE", "l", "0", "-1"], ["LRANGE", "m", "600", "-1"]]
+    differ.check(*commands)
+
+
 def test_chunks_close_where_the_byte_limit_says():
     """A chunk packs its elements' blob first and trusts a short blob to fit: where
     the elements together sit just under, at and over the byte limit (elements of
