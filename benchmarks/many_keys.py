@@ -42,6 +42,10 @@ TESTS = [
     ("LRANGE 0 9", ["LRANGE", "l:__rand_int__", "0", "9"]),
     ("LINDEX 5", ["LINDEX", "l:__rand_int__", "5"]),
     ("SADD", ["SADD", "s:__rand_int__", "__rand_int__"]),
+    ("SISMEMBER", ["SISMEMBER", "s:__rand_int__", "7"]),
+    ("LLEN", ["LLEN", "l:__rand_int__"]),
+    ("EXISTS", ["EXISTS", "h:__rand_int__"]),
+    ("TTL", ["TTL", "z:__rand_int__"]),
 ]
 
 

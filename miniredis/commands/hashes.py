@@ -35,6 +35,7 @@ from ..longdouble import format_long_double, overflows, parse_long_double, to_ex
 from ..notify import notify
 from . import command, lookup, own_name
 from .keys import parse_cursor, parse_scan_options
+from .reads import read_run
 
 
 class Hash(dict):
@@ -436,6 +437,17 @@ def hstrlen(client, args: List[bytes]):
     if value is None:
         return 0
     return len(value.get(args[2], b""))
+
+
+# Runs of one-key reads (commands/reads.py): each step as its handler's, on a hash.
+_HASHES = frozenset((Hash, PackedHash))
+lookup(b"hget").run = read_run(lambda value, args, client: value.get(args[2]), 3,
+                               _HASHES, None)
+lookup(b"hexists").run = read_run(
+    lambda value, args, client: 1 if args[2] in value else 0, 3, _HASHES, 0)
+lookup(b"hlen").run = read_run(lambda value, args, client: len(value), 2, _HASHES, 0)
+lookup(b"hstrlen").run = read_run(
+    lambda value, args, client: len(value.get(args[2], b"")), 3, _HASHES, 0)
 
 
 @command("hkeys", 2, "readonly", keys=(1, 1, 1), group="hash", since="2.0.0",

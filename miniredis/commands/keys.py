@@ -15,9 +15,10 @@ from ..datatypes.names import encoding_of, marked, private_integer, type_name
 from ..keyspace import Database
 from ..protocol import OK, Simple
 from ..notify import notify
-from . import command, container, own_name
+from . import command, container, lookup, own_name
 from .connection import help_reply
 from .transactions import db_replaced
+from .reads import read_run
 
 
 @command("del", -2, "write", keys=(1, -1, 1), group="generic", since="1.0.0",
@@ -59,7 +60,12 @@ def touch(client, args: List[bytes]):
 @command("type", 2, "readonly fast", keys=(1, 1, 1), group="generic", since="1.0.0",
          summary="Determines the type of value stored at a key.")
 def type_(client, args: List[bytes]):
-    name = type_name(client.db.peek_read(args[1]))
+    return _type_reply(client.db.peek_read(args[1]), args, client)
+
+
+def _type_reply(value: Any, args: List[bytes], client: Any) -> Simple:
+    """TYPE's answer for ``value`` (None for a missing key)."""
+    name = type_name(value)
     try:
         return _TYPE_REPLIES[name]
     except KeyError:
@@ -68,6 +74,8 @@ def type_(client, args: List[bytes]):
 
 # TYPE's replies, one per type name, made once (a str subclass costs an allocation).
 _TYPE_REPLIES: Dict[str, Simple] = {}
+lookup(b"type").run = read_run(_type_reply, 2, None, _type_reply(None, [], None),
+                               touch=False)    # (commands/reads.py; LOOKUP_NOTOUCH)
 
 
 @command("keys", 2, "readonly", keys=(0, 0, 0), group="generic", since="1.0.0",
@@ -396,10 +404,14 @@ def pexpireat(client, args: List[bytes]):
 
 
 def _ttl_generic(client, key: bytes, in_ms: bool, absolute: bool) -> int:
-    db = client.db
-    if db.peek_read(key) is None:
+    if client.db.peek_read(key) is None:
         return -2
-    expires = db.expires     # (db.get_expire inlined: TTL is a common poll)
+    return _time_to_live(client, key, in_ms, absolute)
+
+
+def _time_to_live(client, key: bytes, in_ms: bool, absolute: bool) -> int:
+    """TTL's (PTTL's, EXPIRETIME's...) answer for a key that exists."""
+    expires = client.db.expires     # (db.get_expire inlined: TTL is a common poll)
     deadline = expires.get(key) if expires else None
     if deadline is None:
         return -1
@@ -430,6 +442,17 @@ def expiretime(client, args: List[bytes]):
          "milliseconds timestamp.")
 def pexpiretime(client, args: List[bytes]):
     return _ttl_generic(client, args[1], in_ms=True, absolute=True)
+
+
+# Runs of one-key reads (commands/reads.py), each step as its handler's: a lookup that
+# does not stamp the key's access (LOOKUP_NOTOUCH), of a value of any type.
+for _name, _in_ms, _absolute in ((b"ttl", False, False), (b"pttl", True, False),
+                                 (b"expiretime", False, True),
+                                 (b"pexpiretime", True, True)):
+    lookup(_name).run = read_run(
+        lambda value, args, client, in_ms=_in_ms, absolute=_absolute:
+        _time_to_live(client, args[1], in_ms, absolute), 2, None, -2, touch=False)
+lookup(b"exists").run = read_run(lambda value, args, client: 1, 2, None, 0, touch=False)
 
 
 @command("persist", 2, "write fast", keys=(1, 1, 1), group="generic", since="2.2.0",

@@ -21,6 +21,7 @@ from ..evict import stamps_count
 from ..notify import notify
 from . import (OWN_LOOP_ARGS, OWN_LOOP_ITEMS, command, count_accesses, lookup,
                numkeys_positions, one_key_run_end, own_name)
+from .reads import read_run
 
 _WHERE = {b"left": True, b"right": False}
 
@@ -374,14 +375,24 @@ lookup(b"lrange").run = _range_run
          summary="Returns an element from a list by its index.")
 def lindex(client, args: List[bytes]):
     values = _read_list(client, args[1])    # first, as Redis: nil for a missing key
-    if values is None:
-        return None
+    return None if values is None else _element_at(values, args, client)
+
+
+def _element_at(values: PackedList, args: List[bytes], client: Any) -> Optional[bytes]:
+    """LINDEX's answer from the list at hand (CommandError for an index that is not
+    an integer)."""
     index = parse_int(args[2])
     if index < 0:
         index += len(values)
     if 0 <= index < len(values):
         return values[index]
     return None
+
+
+# Runs of one-key reads (commands/reads.py): each step as its handler's, on a list.
+_LISTS = frozenset((PackedList,))
+lookup(b"llen").run = read_run(lambda values, args, client: len(values), 2, _LISTS, 0)
+lookup(b"lindex").run = read_run(_element_at, 3, _LISTS, None)
 
 
 @command("lset", 4, "write denyoom", keys=(1, 1, 1), group="list", since="1.0.0",

@@ -28,6 +28,7 @@ from ..notify import notify
 from . import command, lookup, numkeys_positions
 from .hashes import parse_random_count, parse_scan, scan_members
 from .keys import parse_cursor
+from .reads import read_run
 
 # SPOP with a count rebuilds the set from the survivors when few of them remain
 # (Redis's SPOP_MOVE_STRATEGY_MUL): observable because the rebuilt set may be an intset.
@@ -256,6 +257,13 @@ def scard(client, args: List[bytes]):
 def sismember(client, args: List[bytes]):
     value = read_set(client, args[1])
     return int(value is not None and args[2] in value)
+
+
+# Runs of one-key reads (commands/reads.py): each step as its handler's, on a set.
+_SETS = frozenset((SetValue,))
+lookup(b"scard").run = read_run(lambda value, args, client: len(value), 2, _SETS, 0)
+lookup(b"sismember").run = read_run(
+    lambda value, args, client: 1 if args[2] in value else 0, 3, _SETS, 0)
 
 
 @command("smismember", -3, "readonly fast", keys=(1, 1, 1), group="set", since="6.2.0",

@@ -14,6 +14,7 @@ from ..datatypes.names import plain_text, reads_as_integer
 from ..longdouble import format_long_double, overflows, parse_long_double, to_extended
 from ..notify import notify
 from . import OWN_LOOP_ARGS, command, count_accesses, lookup, one_key_run_end
+from .reads import read_run
 
 
 def _snapshot(value):
@@ -638,6 +639,10 @@ def _check_size(size: int, client) -> None:
 def strlen(client, args: List[bytes]):
     value = client.db.get_string(args[1])
     return 0 if value is None else len(value)
+
+
+lookup(b"strlen").run = read_run(lambda value, args, client: len(value), 2,
+                                 frozenset((bytes, bytearray)), 0)  # (commands/reads.py)
 
 
 def _getrange(client, args: List[bytes]):

@@ -27,6 +27,7 @@ from ..evict import stamps_count
 from ..notify import notify
 from . import command, lookup, own_name
 from .keys import parse_cursor, parse_scan_options
+from .reads import read_run
 from .zset_args import _lex_range, _parse_score, _score_range, _score_range_empty
 
 
@@ -345,6 +346,11 @@ def zscore(client, args: List[bytes]):
     zset = _read_zset(client, args[1])
     if zset is None:
         return None
+    return _score_reply(zset, args, client)
+
+
+def _score_reply(zset: ZSet, args: List[bytes], client: Any) -> Optional[Double]:
+    """ZSCORE's answer from the sorted set at hand."""
     score = zset.score_of(args[2])
     return None if score is None else Double(score)
 
@@ -391,6 +397,14 @@ def zrank(client, args: List[bytes]):
         zset = _read_zset(client, args[1])
         return None if zset is None else zset.rank(args[2])
     return _rank(client, args, reverse=False)
+
+
+# Runs of one-key reads (commands/reads.py): each step as its handler's.
+_ZSETS = frozenset((ZSet,))
+lookup(b"zcard").run = read_run(lambda zset, args, client: len(zset), 2, _ZSETS, 0)
+lookup(b"zscore").run = read_run(_score_reply, 3, _ZSETS, None)
+lookup(b"zrank").run = read_run(lambda zset, args, client: zset.rank(args[2]), 3,
+                                _ZSETS, None)
 
 
 @command("zrevrank", -3, "readonly fast", keys=(1, 1, 1), group="sorted-set",
