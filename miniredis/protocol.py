@@ -193,6 +193,11 @@ BULK_HEADS = [b"$%d\r\n" % n for n in range(1024)]
 DECIMALS = [b"%d" % n for n in range(1024)]     # (replies written in pieces)
 CRLF = b"\r\n"
 _THREE_DIGITS = [b"%03d" % n for n in range(1000)]
+# integer_run's last thousand counted up through (a counter or a list's length: its
+# runs come in turn, 16 at a time under -P 16), and once a second run asked for it,
+# all its replies joined, one slice serving each later run: (thousand, block or None,
+# bytes per reply). One tuple, read and replaced whole (servers in several threads).
+_thousand: Tuple[Optional[int], Optional[bytes], int] = (None, None, 0)
 
 
 def integer_run(first: int, count: int, step: int) -> bytes:
@@ -200,7 +205,8 @@ def integer_run(first: int, count: int, step: int) -> bytes:
     1 or -1: a run of pushes' lengths or of counts) as one bytes object. Numbers of one
     thousand share their leading digits and are joined around a table of three-digit
     endings, with no Python step per reply (from -2 to 10,000 they are INT_REPLIES'
-    own); others are formatted one by one."""
+    own; counting up through one thousand again, a slice of ``_thousand``'s block);
+    others are formatted one by one."""
     last = first + step * (count - 1)
     low, high = (first, last) if step > 0 else (last, first)
     if -2 <= low and high <= 10000:     # INT_REPLIES' range: one slice of the table
@@ -209,7 +215,20 @@ def integer_run(first: int, count: int, step: int) -> bytes:
             replies.reverse()
         return b"".join(replies)
     if low >= 1000 and low // 1000 == high // 1000:
-        lead = b":%d" % (low // 1000)
+        thousand = low // 1000
+        if step > 0:
+            global _thousand
+            memo = _thousand
+            if memo[0] == thousand:
+                block = memo[1]
+                if block is None:       # (the second run in it: worth a block)
+                    lead = b":%d" % thousand
+                    block = b"".join((lead, (CRLF + lead).join(_THREE_DIGITS), CRLF))
+                    memo = _thousand = (thousand, block, len(lead) + 5)
+                width = memo[2]
+                return block[low % 1000 * width:(high % 1000 + 1) * width]
+            _thousand = (thousand, None, 0)
+        lead = b":%d" % thousand
         ends = _THREE_DIGITS[low % 1000:high % 1000 + 1]
         if step < 0:
             ends.reverse()

@@ -256,3 +256,29 @@ def test_integer_runs_match_reply_by_reply_encoding():
             for step in (1, -1):
                 expected = b"".join(b":%d\r\n" % (first + step * i) for i in range(count))
                 assert integer_run(first, count, step) == expected, (first, count, step)
+
+
+def test_integer_runs_counting_up_through_thousands():
+    """A counter counted up run by run (redis-benchmark's INCR, a list's lengths under
+    LPUSH): from the second run in one thousand its replies are slices of the whole
+    thousand joined (protocol._thousand); each run gives each reply's bytes, through
+    thousands of every width, runs of every length, two counters in turn."""
+    from miniredis.protocol import integer_run
+
+    def expected(first, count):
+        return b"".join(b":%d\r\n" % (first + i) for i in range(count))
+
+    for start in (1000, 9990, 99000, 999_000, 10 ** 12 - 2000, 2 ** 63 - 3000):
+        value = start
+        for count in [1, 16, 7, 16, 2, 999, 3] * 8:
+            if value + count - 1 > 2 ** 63 - 1:
+                break
+            assert integer_run(value, count, 1) == expected(value, count), (value, count)
+            value += count
+    # Two counters in turn, in one thousand and in two.
+    for other in (5000, 7000):
+        first, second = 5000, other + 500
+        for count in (16, 16, 1, 16, 999, 16):
+            for value in (first, second):
+                assert integer_run(value, count, 1) == expected(value, count)
+            first, second = first + count, second + count
