@@ -25,10 +25,10 @@ LPOP/RPOP and LRANGE look a key repeating the previous request's up once (its sl
 and value are still the ones at hand: a miss, a new key or an emptied list forgets
 it), storing its access stamp again only under an LFU policy
 (:func:`miniredis.evict.stamps_count`).
-GET's and SET's are ``strings._get_run`` and ``strings._set_run``;
-INCR/DECR, HSET, SADD, ZADD, LPUSH/RPUSH, LPOP/RPOP, LRANGE (ranges of at most
-``commands.OWN_LOOP_ITEMS`` elements), XADD and MSET have theirs next to their
-handlers. Those writes share one shape, written out in each on purpose (a call per
+GET's, SET's, INCR/DECR's and MSET's are in ``commands/string_runs.py``; HSET, SADD,
+ZADD, LPUSH/RPUSH, LPOP/RPOP, LRANGE (ranges of at most ``commands.OWN_LOOP_ITEMS``
+elements) and XADD have theirs next to their handlers, and one-key reads (HGET,
+SISMEMBER, TTL...) theirs made by ``commands/reads.py``. Those writes share one shape, written out in each on purpose (a call per
 request would cost what the loop saves): :meth:`Keyspace.tables_for_writes` (None while
 writes are propagated or clients wait on keys: they decline the run), then per request
 the arity, a key that exists and is not due to expire, the value's exact class, the

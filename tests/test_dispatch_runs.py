@@ -303,7 +303,7 @@ def _keyspace_stats(admin: RawConnection) -> Dict[bytes, bytes]:
 
 
 def test_get_runs_as_redis(differ):
-    """GETs in a row (strings._get_run): strings, strings edited in place, misses,
+    """GETs in a row (string_runs._get_run): strings, strings edited in place, misses,
     other types, keys with a TTL to come and keys past it, and the stats they count."""
     def scenario(port, protocol, admin):
         conn = connect(port, protocol)
@@ -394,7 +394,7 @@ def test_get_runs_notify_misses_and_count_lfu_accesses(differ):
 
 
 def test_set_runs_as_redis(differ):
-    """SETs in a row (strings._set_run): TTLs dropped, other types replaced, the
+    """SETs in a row (string_runs._set_run): TTLs dropped, other types replaced, the
     keyspace events in order, WATCH and client tracking told, the dirty counter."""
     def scenario(port, protocol, admin):
         conn = connect(port, protocol)
@@ -434,7 +434,7 @@ def test_set_runs_as_redis(differ):
 
 
 def test_set_runs_without_events_as_redis(differ):
-    """SETs in a row with no keyspace events (strings._set_run stores an existing key
+    """SETs in a row with no keyspace events (string_runs._set_run stores an existing key
     itself then): the TTL dropped, another type replaced, WATCH and client tracking
     told, the access counted (OBJECT FREQ under an LFU policy: a key's first access
     after its creation always takes its counter from 5 to 6), the dirty counter."""
@@ -555,7 +555,7 @@ def _writes_observed(port, protocol, admin, setup, commands, keys, dirty=True,
 
 
 def test_counter_runs_as_redis(differ):
-    """INCRs and DECRs in a row (strings._counter_run): new counters, text SET wrote,
+    """INCRs and DECRs in a row (string_runs._counter_run): new counters, text SET wrote,
     strings grown in place, other types, TTLs to come and past, overflows at both
     ends, keyspace events, WATCH, client tracking and the dirty counter."""
     setup = [["SET", "text", "41"], ["SET", "spaced", " 1"], ["APPEND", "grown", "1"],
@@ -615,7 +615,7 @@ def _lfu_pipeline(port, protocol, admin, setup, commands, look):
 
 def test_counter_runs_of_one_key_without_events_as_redis(differ):
     """INCRs (DECRs) of one key in a row, with no keyspace events, WATCH or tracking
-    (strings._counter_run applies them together then): runs that would cross either
+    (string_runs._counter_run applies them together then): runs that would cross either
     64-bit limit, INCR and DECR alternating, other keys and spellings, arity
     refusals, values that are no integers, a TTL past; the replies, each access
     counted (OBJECT FREQ under LFU), the dirty counter and the values."""
@@ -1083,7 +1083,7 @@ def test_xadd_runs_as_redis(differ, observed):
 
 @pytest.mark.parametrize("observed", [True, False])
 def test_mset_runs_as_redis(differ, observed):
-    """MSETs in a row (strings._mset_run, keyspace events off): TTLs dropped, other
+    """MSETs in a row (string_runs._mset_run, keyspace events off): TTLs dropped, other
     types replaced, keys repeated within one MSET, WATCH and tracking told (or
     nobody looking on: Keyspace.set_many's shorter loop), odd argument counts refused
     mid-run."""

@@ -7,7 +7,7 @@ bookkeeping and two or three calls of lookup helpers, several times the step its
 a pipeline of HGETs over many hashes (a cache's reads) or of TTLs is mostly that.
 :func:`read_run` makes a command's loop from its step: the lookup, the hit and miss
 counts, the access stamp and the reply's encoding are done here, in one loop per
-run, as GET's own loop does them (``strings._get_run``).
+run, as GET's own loop does them (``string_runs._get_run``).
 
 The step, ``reply_of(value, args, client)``, takes a value of one of the command's
 exact classes and returns its reply (``int``, ``bytes``, None, or any reply object

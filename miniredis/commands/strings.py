@@ -1,19 +1,19 @@
 """String commands: GET/SET and friends, counters, ranges and INCRBYFLOAT (LCS is in
-``string_lcs.py``, the bitmap commands in ``bitmaps.py``)."""
+``string_lcs.py``, the bitmap commands in ``bitmaps.py``, the own loops of GET, SET,
+INCR/DECR and MSET in ``string_runs.py``)."""
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .. import errors
 from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..errors import CommandError
-from ..protocol import BULK_HEADS, CRLF, OK, OK_BYTES, integer_run
-from ..evict import stamps_count
+from ..protocol import OK
 from ..datatypes.names import plain_text, reads_as_integer
 from ..longdouble import format_long_double, overflows, parse_long_double, to_extended
 from ..notify import notify
-from . import OWN_LOOP_ARGS, command, count_accesses, lookup, one_key_run_end
+from . import command, lookup
 from .reads import read_run
 
 
@@ -35,7 +35,7 @@ def _string_for_write(db, key: bytes):
 # Text -> value of the numbers INCR & co. stored: the next increment of a counter
 # skips parsing (Redis keeps counters int-encoded for the same reason). A memo of a
 # pure function, so it never needs invalidating; bounded by clearing.
-_COUNTER_VALUES: Dict[bytes, int] = {}
+COUNTER_VALUES: Dict[bytes, int] = {}
 
 
 def _incr_by(client, key: bytes, delta: int) -> int:
@@ -48,7 +48,7 @@ def _incr_by(client, key: bytes, delta: int) -> int:
         db.set(key, b"%d" % delta)
         notify(db, "$", b"incrby", key)
         return delta
-    current = _COUNTER_VALUES.get(value) if value.__class__ is bytes else None
+    current = COUNTER_VALUES.get(value) if value.__class__ is bytes else None
     if current is None:
         if value.__class__ is not bytes and value.__class__ is not bytearray:
             raise CommandError(errors.WRONGTYPE)
@@ -59,9 +59,9 @@ def _incr_by(client, key: bytes, delta: int) -> int:
     if not LLONG_MIN <= result <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
     text = b"%d" % result
-    if len(_COUNTER_VALUES) >= 65536:
-        _COUNTER_VALUES.clear()
-    _COUNTER_VALUES[text] = result
+    if len(COUNTER_VALUES) >= 65536:
+        COUNTER_VALUES.clear()
+    COUNTER_VALUES[text] = result
     db.overwrite(key, text)
     notify(db, "$", b"incrby", key)
     return result
@@ -76,69 +76,6 @@ def get(client, args: List[bytes]):
     if value.__class__ is bytearray:
         return bytes(value)
     return value
-
-
-def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
-             append: Any) -> int:
-    """GETs in a row (miniredis/runs.py), without a call each: appends the reply to
-    each of ``requests[done:]`` that is ``[name, key]`` with a string or nothing at a
-    key not due to expire, as GET would; returns the position of the first other
-    request, which the caller runs through GET itself."""
-    db = client.db
-    index, values, access, expires, now, lru = db.tables_for_reads()
-    null = client.encoder.null
-    extend = append.__self__.extend     # (a bulk reply in three pieces: protocol.py)
-    first = done
-    misses = 0
-    # The key of the previous request when it held bytes, found and stamped, and its
-    # reply: a run of GETs of one key looks it up once (nothing here writes).
-    last = reply = None
-    lfu = stamps_count(access)
-    # (a for loop: CPython 3.11 specialises a comparison only when the conditional
-    # jump after it fits in one byte, which a while's test of a long loop does not)
-    for request in requests[done:count]:
-        try:
-            command, key = request  # (cheapest arity test)
-        except ValueError:
-            break
-        if command != name or expires and key in expires and expires[key] <= now:
-            break
-        if key == last:
-            if lfu:
-                access[slot] = lru
-            extend(reply)
-            done += 1
-            continue
-        slot = index.get(key)
-        if slot is None:
-            last = None     # (``slot`` is not the previous key's any more)
-            misses += 1
-            notify(db, "m", b"keymiss", key)
-            append(null)
-        else:
-            value = values[slot]
-            if value.__class__ is bytes:
-                access[slot] = lru
-                try:
-                    reply = (BULK_HEADS[len(value)], value, CRLF)
-                except IndexError:
-                    reply = (b"$%d\r\n" % len(value), value, CRLF)
-                extend(reply)
-                last = key
-            elif value.__class__ is bytearray:
-                last = None
-                access[slot] = lru
-                append(b"$%d\r\n%s\r\n" % (len(value), value))
-            else:
-                break
-        done += 1
-    stats = client.state.stats
-    stats.keyspace_misses += misses
-    stats.keyspace_hits += done - first - misses
-    return done
-
-
-lookup(b"get").run = _get_run
 
 
 # SET's options: name -> (flag bit, takes a value)
@@ -241,152 +178,16 @@ def _set_options(client, args: List[bytes]) -> Tuple[int, Optional[int]]:
     return flags, deadline
 
 
-def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
-             append: Any) -> int:
-    """"SET key value"s in a row (miniredis/runs.py): stores each of ``requests[done:]``
-    that is ``[name, key, value]`` and appends ``+OK``, as SET would (unless
-    ``Database.own_loops_may_write`` says no); returns the position of the first other
-    request. Each is a change (INFO's dirty counter)."""
-    db = client.db
-    tables = db.tables_for_writes()
-    if tables is None:
-        return done
-    index, values, access, expires, _, touched, hook, lru, config = tables
-    start = done
-    store = db.set
-    events = config["notify-keyspace-events"]
-    # The key of the previous request when it was found at ``slot``, its TTL dropped
-    # and its slot stamped and touched: a run of SETs of one key looks it up once.
-    last = None
-    lfu = stamps_count(access)
-    for request in requests[done:count]:
-        try:
-            command, key, value = request  # (cheapest arity test)
-        except ValueError:
-            break
-        if command != name:
-            break
-        if key == last:
-            values[slot] = value
-            if lfu:
-                access[slot] = lru
-            if hook is not None:
-                hook(db, key)
-            append(OK_BYTES)
-            done += 1
-            continue
-        slot = index.get(key)
-        if slot is None or events or expires and key in expires:
-            last = None           # (``slot`` is not the previous key's any more)
-            store(key, value)     # a new key (its slot, the "new" event), events, a TTL
-            if events:
-                notify(db, "$", b"set", key)
-        else:
-            # Database.set of a key that exists without a TTL, written out: any type
-            # is replaced (no client waits on a key here: tables_for_writes).
-            values[slot] = value
-            access[slot] = lru
-            touched.add(slot)
-            if hook is not None:
-                hook(db, key)
-            last = key
-        append(OK_BYTES)
-        done += 1
-    client.state.dirty += done - start
-    return done
-
-
-lookup(b"set").run = _set_run
-
-
 @command("incr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
          summary="Increment the integer value of a key by one")
 def incr(client, args: List[bytes]):
     return _incr_by(client, args[1], 1)
 
 
-def _counter_run(delta: int) -> Any:
-    """The loop of INCRs (DECRs) in a row (miniredis/runs.py): _incr_by's commonest
-    case -- a counter that exists as a string of bytes, at a key not due to expire --
-    without a call each. Anything else (a new key, another type, a string grown in
-    place, text that is no number, an overflow) goes through the command itself."""
-    limit = LLONG_MAX if delta > 0 else LLONG_MIN
-
-    def run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
-            append: Any) -> int:
-        db = client.db
-        tables = db.tables_for_writes()
-        if tables is None:
-            return done
-        index, values, access, expires, now, touched, hook, lru, config = tables
-        events = config["notify-keyspace-events"]
-        counters = _COUNTER_VALUES
-        if len(counters) >= 65536 - (count - done):
-            counters.clear()    # (room for this whole run: checked once, not per INCR)
-        extend = append.__self__.extend
-        while done < count:
-            try:
-                command, key = requests[done]  # (cheapest arity test)
-            except ValueError:
-                break
-            if command != name:
-                break
-            slot = index.get(key)
-            if slot is None or expires and key in expires and expires[key] <= now:
-                break
-            value = values[slot]
-            if value.__class__ is not bytes:
-                break
-            result = counters.get(value)
-            if result is None:
-                result = to_int(value)      # (text SET wrote: read as INCR would)
-                if result is None:
-                    break
-            if result == limit:
-                break
-            if hook is None and not events and done + 1 < count and \
-                    requests[done + 1][-1] == key:
-                # Counts of this key in a row (a pipeline of hits on one counter) are
-                # applied together: the replies count up C-side. (The next request is
-                # looked at first: counters of many keys in turn pay no call each.)
-                stop = one_key_run_end(requests, done, count, name, key, 2)
-                if stop < 0:
-                    stop = -stop
-                final = result + delta * (stop - done)
-                if stop > done + 1 and LLONG_MIN <= final <= LLONG_MAX:
-                    count_accesses(access, slot, lru, stop - done)
-                    text = b"%d" % final
-                    counters[text] = final
-                    values[slot] = text
-                    touched.add(slot)
-                    append(integer_run(result + delta, stop - done, delta))
-                    done = stop
-                    continue
-            result += delta
-            text = b"%d" % result
-            counters[text] = result
-            values[slot] = text
-            access[slot] = lru
-            touched.add(slot)
-            if hook is not None:
-                hook(db, key)
-            if events:
-                notify(db, "$", b"incrby", key)
-            extend((b":", text, CRLF))
-            done += 1
-        return done
-
-    return run
-
-
 @command("decr", 2, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
          summary="Decrement the integer value of a key by one")
 def decr(client, args: List[bytes]):
     return _incr_by(client, args[1], -1)
-
-
-lookup(b"incr").run = _counter_run(1)
-lookup(b"decr").run = _counter_run(-1)
 
 
 @command("incrby", 3, "write denyoom fast", keys=(1, 1, 1), group="string", since="1.0.0",
@@ -438,51 +239,6 @@ def mset(client, args: List[bytes]):
         db.set(args[i], args[i + 1])
         notify(db, "$", b"set", args[i])
     return OK
-
-
-def _mset_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
-              append: Any) -> int:
-    # MSETs in a row (miniredis/runs.py), each stored as Keyspace.set_many does (MSET
-    # without keyspace events); declined while events are on, writes are propagated,
-    # clients wait on keys or overwritten values are freed lazily.
-    db = client.db
-    tables = db.tables_for_writes()
-    if tables is None or tables[8]["notify-keyspace-events"]:
-        return done
-    index, values, access, expires, _, touched, hook, lru, _ = tables
-    set_many = db.set_many
-    store = db.set
-    touch = touched.add
-    first = done
-    for args in requests[done:count]:
-        size = len(args)
-        if size < 3 or not size & 1 or size > OWN_LOOP_ARGS or args[0] != name:
-            break
-        if hook is None:
-            # Keyspace.set_many's usual case, written out: a call per MSET would cost
-            # a fifth of a 10-key one.
-            keys = args[1::2]
-            for key, value in zip(keys, args[2::2]):
-                slot = index.get(key)
-                if slot is None:
-                    store(key, value)
-                else:
-                    values[slot] = value
-                    access[slot] = lru
-                    touch(slot)
-            if expires:
-                for key in keys:
-                    expires.pop(key, None)
-        else:
-            set_many(args, 1)
-        append(OK_BYTES)
-        done += 1
-    # A change per key, summed once per run (no work per request).
-    db.state.dirty += (sum(map(len, requests[first:done])) - (done - first)) >> 1
-    return done
-
-
-lookup(b"mset").run = _mset_run
 
 
 # -- more setters and getters ----------------------------------------------------------
