@@ -10,7 +10,7 @@ from ..evict import stamps_count
 from ..notify import notify
 from ..protocol import BULK_HEADS, CRLF, OK_BYTES, integer_run
 from . import OWN_LOOP_ARGS, count_accesses, lookup, one_key_run_end
-from .strings import COUNTER_VALUES
+from .strings import COUNTER_VALUES, TTL_UNITS
 
 
 def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
@@ -81,7 +81,10 @@ def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     """"SET key value"s in a row (miniredis/runs.py): stores each of ``requests[done:]``
     that is ``[name, key, value]`` and appends ``+OK``, as SET would (unless
     ``Database.own_loops_may_write`` says no); returns the position of the first other
-    request. Each is a change (INFO's dirty counter)."""
+    request. Each is a change (INFO's dirty counter). A run that starts with a TTL
+    (``SET key value EX|PX n``) is :func:`_set_ttl_run`'s."""
+    if len(requests[done]) == 5:
+        return _set_ttl_run(client, requests, done, count, name, append)
     db = client.db
     tables = db.tables_for_writes()
     if tables is None:
@@ -128,6 +131,59 @@ def _set_run(client, requests: List[List[bytes]], done: int, count: int, name: b
         append(OK_BYTES)
         done += 1
     client.state.dirty += done - start
+    return done
+
+
+def _set_ttl_run(client, requests: List[List[bytes]], done: int, count: int,
+                 name: bytes, append: Any) -> int:
+    """"SET key value EX|PX n"s in a row (a cache's writes: django-redis and
+    Flask-Caching pipeline them), stored as SET's handler does (set_'s path for that
+    form), the deadlines from one clock reading for the run. Declined while keyspace
+    events are on and on a replica (the TTLs it sets itself are kept apart); a key due
+    to expire, a time that is no positive integer or overflows, another unit or arity
+    go through the handler."""
+    db = client.db
+    tables = db.tables_for_writes()
+    state = client.state
+    if tables is None or tables[8]["notify-keyspace-events"] \
+            or state.repl.master_host is not None:
+        return done
+    index, values, access, expires, now, touched, hook, lru, _ = tables
+    started = state.clock.ms()
+    store = db.set
+    set_expire = db.set_expire
+    start = done
+    for request in requests[done:count]:
+        try:
+            command, key, value, option, text = request  # (cheapest arity test)
+        except ValueError:
+            break
+        unit = TTL_UNITS.get(option)
+        if command != name or unit is None:
+            break
+        amount = to_int(text)
+        if amount is None or amount <= 0 or unit == 1000 and amount > LLONG_MAX // 1000:
+            break
+        deadline = amount * unit + started
+        if deadline > LLONG_MAX:
+            break
+        slot = index.get(key)
+        if slot is None:
+            store(key, value, False, True)      # (a new key: its slot, its stamp)
+        elif expires and key in expires and expires[key] <= now:
+            break
+        else:
+            # Database.set after SET's lookup, written out: the lookup's stamp, the
+            # value replaced whatever its type (no client waits on a key here).
+            access[slot] = lru
+            values[slot] = value
+            touched.add(slot)
+            if hook is not None:
+                hook(db, key)
+        set_expire(key, deadline)
+        append(OK_BYTES)
+        done += 1
+    state.dirty += done - start
     return done
 
 

@@ -119,7 +119,7 @@ def set_(client, args: List[bytes]):
         client.state.dirty += 1
         notify(db, "$", b"set", key)
         return OK
-    unit = _TTL_UNITS.get(args[3]) if len(args) == 5 else None
+    unit = TTL_UNITS.get(args[3]) if len(args) == 5 else None
     if unit is not None:    # SET key value EX|PX n, the commonest form: no option loop
         flags = 0
         deadline = expire_deadline(client, args[4], unit, False, "set")
@@ -147,7 +147,7 @@ def set_(client, args: List[bytes]):
 
 
 # SET key value EX|PX n, as clients spell it: the option's unit in milliseconds
-_TTL_UNITS = {b"EX": 1000, b"ex": 1000, b"PX": 1, b"px": 1}
+TTL_UNITS = {b"EX": 1000, b"ex": 1000, b"PX": 1, b"px": 1}
 
 
 def _set_options(client, args: List[bytes]) -> Tuple[int, Optional[int]]:

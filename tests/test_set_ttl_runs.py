@@ -1,0 +1,98 @@
+"""Runs of ``SET key value EX|PX n`` in a pipeline (string_runs._set_ttl_run): a cache's
+writes. Each case runs on redis-server too: the replies in order (RESP2 and RESP3),
+new keys, keys with and without a TTL, a key past its TTL, another type replaced,
+times that are no positive integer or overflow, other spellings and arities in the
+middle of a run, WATCH and client tracking told, the access stamps (OBJECT FREQ
+under LFU), the dirty counter, and the TTLs themselves (set, then expired)."""
+from __future__ import annotations
+
+import time
+
+from tests.harness import compare_scenario, connect
+from tests.test_dispatch_runs import _dirty, _pipeline, _ttl
+
+_KEYS = ["new", "old", "ttl", "list", "gone", "w", "t", "k", "few", "short1", "short2"]
+
+
+def _commands():
+    commands = [["SET", "new", "v1", "EX", "100"], ["SET", "old", "v2", "PX", "200000"],
+                ["SET", "ttl", "v3", "EX", "300"], ["SET", "list", "v4", "EX", "400"],
+                ["SET", "gone", "v5", "EX", "500"], ["SET", "w", "v6", "ex", "600"],
+                ["SET", "t", "v7", "px", "700000"], ["SET", "few", "v8", "EX", "800"]]
+    for text in ("0", "-1", "x", "", "1.5", "01", "9223372036854776",
+                 "9223372036854775807"):
+        for unit in ("EX", "PX"):
+            commands += [["SET", "k", "a", unit, "900"], ["SET", "k", "b", unit, text]]
+    commands += [["SET", "k", "c", "Ex", "900"], ["SET", "k", "d", "EX", "900"],
+                 ["set", "k", "e", "EX", "900"], ["SET", "k", "f", "EX", "900", "NX"],
+                 ["SET", "k", "g", "EX", "900"], ["SET", "k", "h"],
+                 ["SET", "k", "i", "PX", "900000"], ["SET", "k", "j", "NX", "GET"],
+                 ["SET", "k", "l", "KEEPTTL", "EX"], ["SET", "k", "m", "EX", "900"]]
+    commands += [["SET", "few", "v%d" % i, "EX", "800"] for i in range(5)]
+    commands += [["SET", "short1", "s", "PX", "30"], ["SET", "short2", "s", "PX", "30"]]
+    return commands
+
+
+def test_set_ttl_runs_as_redis(differ):
+    commands = _commands()
+
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        watcher = connect(port, protocol)
+        tracked = connect(port, 3)
+        admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+        admin.call("CONFIG", "SET", "lfu-log-factor", "0")   # every access counts
+        try:
+            for command in (["SET", "old", "x"], ["SET", "ttl", "x", "EX", "5000"],
+                            ["RPUSH", "list", "a"], ["SET", "gone", "x", "PX", "5"],
+                            ["SET", "few", "x"], ["SET", "w", "x"], ["SET", "t", "x"]):
+                conn.call(*command)
+            watcher.call("WATCH", "w")
+            tracked.call("CLIENT", "TRACKING", "ON")
+            tracked.call("GET", "t")
+            time.sleep(0.02)
+            before = _dirty(admin)
+            replies = _pipeline(conn, commands)
+            dirty = _dirty(admin) - before
+            watcher.call("MULTI")
+            watcher.call("GET", "w")
+            looks = [watcher.call("EXEC"), tracked.read_raw(),
+                     conn.call("OBJECT", "FREQ", "few"), conn.call("OBJECT", "FREQ", "gone"),
+                     [line for line in admin.call("INFO", "stats").split(b"\r\n")
+                      if line.startswith(b"expired_keys:")],
+                     conn.call("MGET", *_KEYS)] + [_ttl(conn, key) for key in _KEYS]
+            admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            time.sleep(0.3)     # (the PX 30 keys: gone, by active expiry or lookup)
+            looks += [conn.call("EXISTS", "short1"), conn.call("DBSIZE")]
+            return replies, dirty, looks
+        finally:
+            admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            admin.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
+            admin.call("CONFIG", "SET", "lfu-log-factor", "10")
+            for other in (conn, watcher, tracked):
+                other.close()
+
+    compare_scenario(differ, scenario)
+
+
+def test_set_ttl_runs_with_events_take_the_handler(differ):
+    """With keyspace events on, the run goes through SET's handler: set and expire
+    published for each key in order."""
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        subscriber = connect(port, protocol)
+        admin.call("CONFIG", "SET", "notify-keyspace-events", "KEA")
+        try:
+            subscriber.call("PSUBSCRIBE", "__key*__:*")
+            replies = _pipeline(conn, [["SET", "a", "1", "EX", "100"],
+                                       ["SET", "b", "2", "PX", "100000"],
+                                       ["SET", "a", "3", "EX", "100"]])
+            events = [subscriber.read_raw() for _ in range(10)]
+            return replies, events
+        finally:
+            admin.call("CONFIG", "SET", "notify-keyspace-events", "")
+            conn.close()
+            subscriber.close()
+
+    compare_scenario(differ, scenario)
