@@ -1081,6 +1081,32 @@ def test_xadd_runs_as_redis(differ, observed):
     compare_scenario(differ, scenario)
 
 
+def test_mset_runs_of_one_key_as_redis(differ):
+    """MSETs naming one key throughout (redis-benchmark's MSET: string_runs._mset_run
+    looks it up once and stores the last value): a key that exists, with a TTL, of
+    another type, missing; one pair, two, ten; a key repeated but not throughout
+    (first and last alike, another between; another at the end); each access counted
+    (OBJECT FREQ under LFU), the dirty counter and the values."""
+    def pairs(*keys):
+        return ["MSET"] + [w for i, key in enumerate(keys) for w in (key, "v%d" % i)]
+
+    commands = [pairs(*["few"] * 10), pairs("few", "few"), pairs("few"),
+                pairs(*["ttl"] * 3), pairs(*["list"] * 4), pairs(*["new"] * 5),
+                pairs("few", "other", "few"), pairs("few", "few", "other"),
+                pairs(*["few"] * 16), pairs("few", "few"), ["MSET", "few"],
+                pairs("few", "few"), ["mset", "few", "a", "few", "b"],
+                pairs(*["gone"] * 2), pairs("few", "few", "few")]
+    setup = [["SET", "few", "x"], ["SET", "ttl", "x", "EX", "1000"], ["RPUSH", "list", "a"],
+             ["SET", "other", "x"], ["SET", "gone", "x", "PX", "5"]]
+
+    def scenario(port, protocol, admin):
+        return _lfu_pipeline(port, protocol, admin, setup, commands, lambda conn: (
+            conn.call("MGET", "few", "ttl", "list", "new", "other", "gone"),
+            _ttl(conn, "ttl"), conn.call("TYPE", "list")))
+
+    compare_scenario(differ, scenario)
+
+
 @pytest.mark.parametrize("observed", [True, False])
 def test_mset_runs_as_redis(differ, observed):
     """MSETs in a row (string_runs._mset_run, keyspace events off): TTLs dropped, other

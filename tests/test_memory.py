@@ -20,8 +20,8 @@ import pytest
 
 from miniredis import Server
 from miniredis.datatypes.memsize import EXPIRE_OVERHEAD, key_size, value_size
-from tests.harness import (RawConnection, RedisProcess, command_metadata, redis_server_or_skip,
-                           parse_raw, same_in_lockstep)
+from tests.harness import (RawConnection, RedisProcess, command_metadata, encode_command,
+                           parse_raw, redis_server_or_skip, same_in_lockstep)
 
 OOM = b"-OOM command not allowed when used memory > 'maxmemory'.\r\n"
 
@@ -157,6 +157,38 @@ def test_used_memory_never_drifts_from_a_full_estimate(own_mini):
         used, estimate = own_mini.call(_used_and_estimate, state)
         assert used == estimate
     finally:
+        conn.close()
+
+
+def test_used_memory_never_drifts_under_pipelined_runs(own_mini):
+    """Runs of one command in one read (the commands' own loops: SET, SET EX, MSET of
+    one key and of several, INCR, LPUSH, HSET, SADD, ZADD, XADD) with values that
+    grow and shrink: each key they change is re-estimated (``touched``), so the
+    running total equals the from-scratch estimate."""
+    rng = random.Random(11)
+    conn = RawConnection(own_mini.port)
+    state = own_mini.state
+    runs = [lambda v, n: ["SET", "s%d" % n, v], lambda v, n: ["SET", "e%d" % n, v, "EX", "100"],
+            lambda v, n: ["MSET", "m%d" % n, v, "m%d" % n, v + "x"],
+            lambda v, n: ["MSET", "m%d" % n, v, "s%d" % n, v],
+            lambda v, n: ["INCR", "i%d" % n], lambda v, n: ["LPUSH", "l%d" % n, v],
+            lambda v, n: ["HSET", "h%d" % n, "f", v], lambda v, n: ["SADD", "z%d" % n, v],
+            lambda v, n: ["ZADD", "o%d" % n, str(len(v)), v],
+            lambda v, n: ["XADD", "x%d" % n, "*", "f", v]]
+    try:
+        conn.call("FLUSHALL")
+        for round_ in range(5):
+            for make in runs:
+                value = "v" * rng.choice((1, 5, 40, 300, 3000))
+                key = rng.randrange(3)
+                commands = [make(value * rng.choice((1, 2)), key) for _ in range(16)]
+                conn.send_raw(b"".join(encode_command(c) for c in commands))
+                for _ in commands:
+                    conn.read_raw()
+            used, estimate = own_mini.call(_used_and_estimate, state)
+            assert used == estimate, round_
+    finally:
+        conn.call("FLUSHALL")
         conn.close()
 
 

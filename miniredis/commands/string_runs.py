@@ -286,14 +286,26 @@ def _mset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
             # Keyspace.set_many's usual case, written out: a call per MSET would cost
             # a fifth of a 10-key one.
             keys = args[1::2]
-            for key, value in zip(keys, args[2::2]):
-                slot = index.get(key)
-                if slot is None:
-                    store(key, value)
-                else:
-                    values[slot] = value
-                    access[slot] = lru
-                    touch(slot)
+            key = keys[0]
+            # One key throughout that exists (a run of one key, which the INCR and
+            # LPUSH loops apply together too): looked up once, the last value stored,
+            # each access counted. Told by two C comparisons, so that MSETs of other
+            # keys pay one.
+            slot = index.get(key) if keys[-1] == key and keys.count(key) == len(keys) \
+                else None
+            if slot is not None:
+                values[slot] = args[-1]
+                count_accesses(access, slot, lru, len(keys))
+                touch(slot)
+            else:
+                for key, value in zip(keys, args[2::2]):
+                    slot = index.get(key)
+                    if slot is None:
+                        store(key, value)
+                    else:
+                        values[slot] = value
+                        access[slot] = lru
+                        touch(slot)
             if expires:
                 for key in keys:
                     expires.pop(key, None)
