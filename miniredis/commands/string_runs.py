@@ -23,6 +23,7 @@ def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     index, values, access, expires, now, lru = db.tables_for_reads()
     null = client.encoder.null
     extend = append.__self__.extend     # (a bulk reply in three pieces: protocol.py)
+    events = client.state.config.values["notify-keyspace-events"]
     first = done
     misses = 0
     # The key of the previous request when it held bytes, found and stamped, and its
@@ -48,7 +49,8 @@ def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: b
         if slot is None:
             last = None     # (``slot`` is not the previous key's any more)
             misses += 1
-            notify(db, "m", b"keymiss", key)
+            if events:
+                notify(db, "m", b"keymiss", key)
             append(null)
         else:
             value = values[slot]
