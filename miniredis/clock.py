@@ -12,6 +12,13 @@ from typing import Callable, List, Optional, Tuple
 wall_seconds = time.time     # (Clock.ms_terms)
 
 
+def _wall_ms() -> int:
+    """Unix time in milliseconds: :meth:`Clock.ms` while the clock is neither frozen
+    nor moved (a plain function: a lookup of a key with a TTL reads the clock, and a
+    method's attribute tests cost as much as the reading)."""
+    return int(wall_seconds() * 1000.0)   # (float * float: specialised)
+
+
 def _never_expires() -> int:
     """Clock.expiry_ms while loading: before every TTL (some are below zero)."""
     return -(1 << 65)
@@ -30,17 +37,34 @@ class Clock:
         self._frozen_mono: float = 0.0
         self._offset_ms = 0
         self._on_advance: List[Callable[[], None]] = []
+        # ms(): Unix time in milliseconds. An attribute: _wall_ms itself while the
+        # clock runs as the wall's, else _moved_ms (see _chosen).
+        self.ms: Callable[[], int] = _wall_ms
         # The time keys' TTLs are judged at: ms(), except while a script or EXEC runs
         # (see hold_expiry). An attribute, so the lookups that
         # call it pay nothing for the choice.
         self.expiry_ms: Callable[[], int] = self.ms
 
     # -- reading -----------------------------------------------------------------
-    def ms(self) -> int:
-        """Unix time in milliseconds."""
+    def _moved_ms(self) -> int:
+        """:meth:`ms` of a frozen or moved clock."""
         if self._frozen_ms is not None:
             return self._frozen_ms
-        return int(time.time() * 1000.0) + self._offset_ms   # (float * float: specialised)
+        return _wall_ms() + self._offset_ms
+
+    def _following(self, reader: Callable[[], int]) -> bool:
+        """Whether ``reader`` (what expiry_ms was) is one of ms()'s own functions,
+        not a hold's snapshot nor a load's suspension."""
+        return reader is _wall_ms or reader == self._moved_ms
+
+    def _chosen(self) -> None:
+        """Choose ms() after the clock was frozen, moved or let run again; expiry_ms
+        follows it unless held or suspended."""
+        following = self._following(self.expiry_ms)
+        self.ms = _wall_ms if self._frozen_ms is None and not self._offset_ms \
+            else self._moved_ms
+        if following:
+            self.expiry_ms = self.ms
 
     def ms_terms(self) -> Tuple[Optional[int], int]:
         """What :meth:`ms` is made of, for a loop that reads it per item without a call
@@ -83,8 +107,9 @@ class Clock:
         return previous
 
     def restore_expiry(self, previous: Callable[[], int]) -> None:
-        """End a :meth:`hold_expiry`, given what it returned."""
-        self.expiry_ms = previous
+        """End a :meth:`hold_expiry`, given what it returned (ms() itself, as it is
+        now, if that was ms(): the clock may have been frozen or moved since)."""
+        self.expiry_ms = self.ms if self._following(previous) else previous
 
     @property
     def frozen(self) -> bool:
@@ -97,6 +122,7 @@ class Clock:
         mono = self.monotonic()
         self._frozen_ms = now if at_ms is None else int(at_ms)
         self._frozen_mono = mono
+        self._chosen()
 
     def unfreeze(self) -> None:
         """Let time run again from where the frozen clock stands."""
@@ -104,6 +130,7 @@ class Clock:
             return
         self._offset_ms = self._frozen_ms - int(time.time() * 1000)
         self._frozen_ms = None
+        self._chosen()
 
     def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds`` and run the time-driven callbacks."""
@@ -113,6 +140,7 @@ class Clock:
             self._frozen_mono += delta_ms / 1000.0
         else:
             self._offset_ms += delta_ms
+        self._chosen()
         for callback in list(self._on_advance):
             callback()
 
