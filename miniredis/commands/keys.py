@@ -452,6 +452,7 @@ for _name, _in_ms, _absolute in ((b"ttl", False, False), (b"pttl", True, False),
     lookup(_name).run = read_run(
         lambda value, args, client, in_ms=_in_ms, absolute=_absolute:
         _time_to_live(client, args[1], in_ms, absolute), 2, None, -2, touch=False)
+del _name, _in_ms, _absolute
 lookup(b"exists").run = read_run(lambda value, args, client: 1, 2, None, 0, touch=False)
 
 

@@ -1,6 +1,7 @@
 """The string commands' own loops (``Command.run``, miniredis/runs.py): runs of GET,
-SET, INCR/DECR and MSET in a pipeline, each answered without a call per request (their
-handlers are in commands/strings.py, which serve every other case)."""
+SET (and SET with EX or PX), INCR/DECR and MSET in a pipeline, each answered without
+a call per request (their handlers are in commands/strings.py, which serve every other
+case)."""
 from __future__ import annotations
 
 from typing import Any, List
