@@ -47,8 +47,10 @@ TEMPLATES: List[Tuple[str, Template]] = [
     ("SET", lambda k, v, i: [b"SET", k, v]),
     ("SET-", lambda k, v, i: [b"SET", k]),                     # wrong arity
     ("SETEX", lambda k, v, i: [b"SET", k, v, b"EX", b"100"]),
+    ("SETPX", lambda k, v, i: [b"SET", k, v, b"px", b"%d" % (100000 + i)]),
     ("MSET", lambda k, v, i: [b"MSET", k, v, b"k3", b"%d" % i]),
     ("MSET-", lambda k, v, i: [b"MSET", k]),
+    ("MSET1", lambda k, v, i: [b"MSET", k, v, k, b"%d" % i]),      # one key throughout
     ("INCR", lambda k, v, i: [b"INCR", k]),
     ("DECR", lambda k, v, i: [b"DECR", k]),
     ("INCRBY", lambda k, v, i: [b"INCRBY", k, v]),
@@ -99,6 +101,14 @@ TEMPLATES: List[Tuple[str, Template]] = [
     ("ZREM", lambda k, v, i: [b"ZREM", k, v]),
     ("UNLINK", lambda k, v, i: [b"UNLINK", k]),
     ("TOUCH", lambda k, v, i: [b"TOUCH", k]),
+    # One-key reads (commands/reads.py).
+    ("TTL", lambda k, v, i: [b"TTL", k]),
+    ("SCARD", lambda k, v, i: [b"SCARD", k]),
+    ("HLEN", lambda k, v, i: [b"HLEN", k]),
+    ("HEXISTS", lambda k, v, i: [b"HEXISTS", k, b"f%d" % (i % 3)]),
+    ("HSTRLEN", lambda k, v, i: [b"HSTRLEN", k, b"f%d" % (i % 3)]),
+    ("ZCARD", lambda k, v, i: [b"ZCARD", k]),
+    ("ZRANK", lambda k, v, i: [b"ZRANK", k, v]),
 ]
 
 
@@ -107,16 +117,18 @@ TEMPLATES: List[Tuple[str, Template]] = [
 # where it ends by name, key and arity).
 FAMILIES = {
     "counter": ["INCR", "DECR", "INCRBY", "GET", "SET", "APPEND", "TYPE", "INCRBYFLOAT"],
-    "strings": ["GET", "get", "GET+", "SET", "SET-", "SETEX", "MSET", "MSET-", "APPEND",
-                "EXISTS", "DEL", "STRLEN", "GETDEL", "SETBIT", "GETBIT", "PFADD"],
+    "strings": ["GET", "get", "GET+", "SET", "SET-", "SETEX", "SETPX", "MSET", "MSET-",
+                "MSET1", "APPEND", "EXISTS", "DEL", "STRLEN", "GETDEL", "SETBIT", "GETBIT",
+                "PFADD", "TTL"],
     "list": ["LPUSH", "RPUSH", "RPUSH2", "LPOP", "RPOP", "RPOPn", "LRANGE", "LRANGE2",
              "LLEN", "LINDEX"],
-    "set": ["SADD", "SADD2", "TYPE", "DEL", "SISMEMBER", "SREM"],
-    "hash": ["HSET", "HSET-", "TYPE", "DEL", "HGET", "HINCRBY"],
-    "zset": ["ZADD", "ZADDs", "ZADDnx", "TYPE", "ZSCORE", "ZINCRBY", "ZREM"],
+    "set": ["SADD", "SADD2", "TYPE", "DEL", "SISMEMBER", "SREM", "SCARD"],
+    "hash": ["HSET", "HSET-", "TYPE", "DEL", "HGET", "HINCRBY", "HLEN", "HEXISTS", "HSTRLEN"],
+    "zset": ["ZADD", "ZADDs", "ZADDnx", "TYPE", "ZSCORE", "ZINCRBY", "ZREM", "ZCARD",
+             "ZRANK"],
     "stream": ["XADD", "TYPE", "UNLINK"],
     "other": ["PING", "PINGv", "ECHO", "EXPIRE", "PERSIST", "MULTI", "EXEC", "DISCARD",
-              "NOSUCH", "TOUCH", "UNLINK"],
+              "NOSUCH", "TOUCH", "UNLINK", "TTL"],
 }
 _INDEX = {name: i for i, (name, _) in enumerate(TEMPLATES)}
 NUMBERS = st.sampled_from([b"0", b"1", b"-3", b"10", b"007", b"9223372036854775806",
