@@ -87,10 +87,21 @@ def _workloads() -> Dict[str, Tuple[List[Any], List[List[bytes]]]]:
         # are in the head deque, not packed as above)
         "LRANGE_100_HEAD": ([b"LRANGE", b"mylist", b"0", b"99"],
                             [[b"LPUSH", b"mylist", b"xxx"]] * 600),
-        # (not redis-benchmark's: a cheap command without a loop of its own, so each
-        # request of a run goes through its handler in runs.run_alike)
+        # (not redis-benchmark's: a cheap read; until session 57 without a loop of its
+        # own, each request of a run going through its handler in runs.run_alike, now
+        # read_run's loop: commands/reads.py)
         "EXISTS": ([b"EXISTS", b"key:000000000001"],
                    [[b"SET", b"key:000000000001", b"xxx"]]),
+        # (a cheap command still without a loop of its own: its handler per request)
+        "GETBIT": ([b"GETBIT", b"key:000000000001", b"3"],
+                   [[b"SET", b"key:000000000001", b"xxx"]]),
+        # (other own loops than the goal tests': a hash's field read, a cache's write,
+        # redis-benchmark's MSET, which names one key ten times)
+        "HGET": ([b"HGET", b"myhash", b"element:1"],
+                 [[b"HSET", b"myhash", b"element:1", b"xxx"]]),
+        "SET_EX": ([b"SET", b"key:000000000001", b"xxx", b"EX", b"100"], []),
+        "MSET_ONE_KEY": ([b"MSET"] + [b"key:__rand_int__", b"xxx"] * 10,
+                         [[b"SET", b"key:__rand_int__", b"xxx"]]),
         # (scripts: benchmarks/scripts.py's shapes; the last returns a nested reply)
         "EVAL_1": ([b"EVAL", b"return 1", b"0"], []),
         "EVAL_GET": ([b"EVAL", b"return redis.call('get', KEYS[1])", b"1", b"key:1"],
