@@ -25,13 +25,15 @@ _SETUP = [
     ["SADD", "sbig"] + ["m%d" % i for i in range(200)],
     ["RPUSH", "l", "a", "", "c"], ["RPUSH", "lbig"] + ["e%d" % i for i in range(50)],
     ["ZADD", "z", "1", "a", "2.5", "b", "-0", "c"],
+    ["ZADD", "zf", "+inf", "a", "-inf", "b", "0.1", "c", "-1e300", "d", "123456789012", "e",
+     "-0", "f"],
     ["ZADD", "zbig"] + [x for i in range(20) for x in (str(i * 1.5), "m%d" % i)],
     ["HSET", "ttl", "f", "v"], ["EXPIRE", "ttl", "1000"],
     ["SADD", "gone", "f"], ["PEXPIRE", "gone", "5"],
     ["XADD", "stream", "1-1", "f", "v"],
 ]
 _KEYS = ["str", "num", "edited", "bits", "empty", "h", "hbig", "ints", "words", "sbig",
-         "l", "lbig", "z", "zbig", "ttl", "missing", "stream"]
+         "l", "lbig", "z", "zf", "zbig", "ttl", "missing", "stream"]
 
 # Each command with the arguments after its key.
 _READS = [
@@ -41,7 +43,9 @@ _READS = [
     ("SISMEMBER", ["m150"]), ("SISMEMBER", ["no"]), ("SCARD", []), ("LLEN", []),
     ("LINDEX", ["0"]), ("LINDEX", ["-1"]), ("LINDEX", ["25"]), ("LINDEX", ["-51"]),
     ("LINDEX", ["3"]), ("ZSCORE", ["a"]), ("ZSCORE", ["b"]), ("ZSCORE", ["c"]),
-    ("ZSCORE", ["m7"]), ("ZSCORE", ["no"]), ("ZCARD", []), ("ZRANK", ["b"]),
+    ("ZSCORE", ["m7"]), ("ZSCORE", ["d"]), ("ZSCORE", ["e"]), ("ZSCORE", ["f"]),
+    ("ZSCORE", ["no"]),
+    ("ZCARD", []), ("ZRANK", ["b"]),
     ("ZRANK", ["m19"]), ("ZRANK", ["no"]), ("STRLEN", []), ("EXISTS", []), ("TYPE", []),
     ("TTL", []), ("PTTL", []), ("EXPIRETIME", []), ("PEXPIRETIME", []),
 ]

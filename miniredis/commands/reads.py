@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, Callable, FrozenSet, List, Optional
 
 from ..notify import notify
-from ..protocol import BULK_HEADS, CRLF, INT_REPLIES
+from ..protocol import BULK_HEADS, CRLF, INT_REPLIES, Double, format_double
 
 ReplyOf = Callable[[Any, List[bytes], Any], Any]
 
@@ -41,7 +41,9 @@ def read_run(reply_of: ReplyOf, size: int, classes: Optional[FrozenSet[type]],
         events = client.state.config.values["notify-keyspace-events"]
         out = append.__self__
         extend = out.extend
-        null = client.encoder.null
+        encoder = client.encoder
+        null = encoder.null
+        resp3 = encoder.resp3
         first = done
         misses = 0
         for args in requests[done:count]:
@@ -77,8 +79,12 @@ def read_run(reply_of: ReplyOf, size: int, classes: Optional[FrozenSet[type]],
                     append(b"$%d\r\n%s\r\n" % (len(reply), reply))
             elif reply is None:
                 append(null)
+            elif cls is Double:     # (ZSCORE: the encoder's own two forms, inlined)
+                text = format_double(reply)
+                append(b",%s\r\n" % text if resp3
+                       else b"$%d\r\n%s\r\n" % (len(text), text))
             else:
-                client.encoder.encode_into(reply, out)
+                encoder.encode_into(reply, out)
             done += 1
         stats = client.state.stats
         stats.keyspace_misses += misses
