@@ -27,8 +27,8 @@ it), storing its access stamp again only under an LFU policy
 (:func:`miniredis.evict.stamps_count`).
 GET's, SET's, INCR/DECR's and MSET's are in ``commands/string_runs.py``; HSET, SADD,
 ZADD, LPUSH/RPUSH, LPOP/RPOP, LRANGE (ranges of at most ``commands.OWN_LOOP_ITEMS``
-elements) and XADD have theirs next to their handlers, and one-key reads (HGET,
-SISMEMBER, TTL...) theirs made by ``commands/reads.py``. Those writes share one shape, written out in each on purpose (a call per
+elements), XADD and EXPIRE/PEXPIRE have theirs next to their handlers, and one-key
+reads (HGET, SISMEMBER, TTL...) theirs made by ``commands/reads.py``. Those writes share one shape, written out in each on purpose (a call per
 request would cost what the loop saves): :meth:`Keyspace.tables_for_writes` (None while
 writes are propagated or clients wait on keys: they decline the run), then per request
 the arity, a key that exists and is not due to expire, the value's exact class, the

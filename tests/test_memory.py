@@ -162,7 +162,7 @@ def test_used_memory_never_drifts_from_a_full_estimate(own_mini):
 
 def test_used_memory_never_drifts_under_pipelined_runs(own_mini):
     """Runs of one command in one read (the commands' own loops: SET, SET EX, MSET of
-    one key and of several, INCR, LPUSH, HSET, SADD, ZADD, XADD) with values that
+    one key and of several, INCR, LPUSH, HSET, SADD, ZADD, XADD, EXPIRE) with values that
     grow and shrink: each key they change is re-estimated (``touched``), so the
     running total equals the from-scratch estimate."""
     rng = random.Random(11)
@@ -174,7 +174,8 @@ def test_used_memory_never_drifts_under_pipelined_runs(own_mini):
             lambda v, n: ["INCR", "i%d" % n], lambda v, n: ["LPUSH", "l%d" % n, v],
             lambda v, n: ["HSET", "h%d" % n, "f", v], lambda v, n: ["SADD", "z%d" % n, v],
             lambda v, n: ["ZADD", "o%d" % n, str(len(v)), v],
-            lambda v, n: ["XADD", "x%d" % n, "*", "f", v]]
+            lambda v, n: ["XADD", "x%d" % n, "*", "f", v],
+            lambda v, n: ["EXPIRE", "s%d" % n, "100"], lambda v, n: ["PERSIST", "s%d" % n]]
     try:
         conn.call("FLUSHALL")
         for round_ in range(5):

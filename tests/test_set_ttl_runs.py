@@ -96,3 +96,64 @@ def test_set_ttl_runs_with_events_take_the_handler(differ):
             subscriber.close()
 
     compare_scenario(differ, scenario)
+
+
+def test_expire_runs_as_redis(differ):
+    """EXPIREs and PEXPIREs in a row (keys._expire_run): keys with and without a TTL,
+    missing, past their TTL, of every type; times that are no positive integer or
+    overflow, options, other spellings and arities mid-run; WATCH and tracking told,
+    the accesses counted (OBJECT FREQ under LFU), the dirty counter, the TTLs set, and
+    short ones expiring."""
+    commands = [["EXPIRE", "plain", "100"], ["EXPIRE", "ttl", "200"], ["EXPIRE", "nokey", "5"],
+                ["EXPIRE", "list", "300"], ["EXPIRE", "gone", "400"], ["EXPIRE", "w", "500"],
+                ["EXPIRE", "t", "600"], ["EXPIRE", "few", "700"], ["expire", "few", "700"],
+                ["EXPIRE", "few", "700", "NX"], ["EXPIRE", "few", "800", "GT"],
+                ["EXPIRE", "few"], ["EXPIRE", "few", "700"]]
+    for text in ("0", "-1", "x", "", "1.5", "01", "9223372036854775", "9223372036854776",
+                 "9223372036854775807", "-9223372036854775808"):
+        for name in ("EXPIRE", "PEXPIRE"):
+            commands += [[name, "k", "900000"], [name, "k", text]]
+    commands += [["PEXPIRE", "few", "900000"] for _ in range(5)]
+    commands += [["PEXPIRE", "short1", "30"], ["PEXPIRE", "short2", "30"]]
+    keys = ["plain", "ttl", "nokey", "list", "gone", "w", "t", "few", "k", "short1", "short2"]
+
+    def scenario(port, protocol, admin):
+        conn = connect(port, protocol)
+        watcher = connect(port, protocol)
+        tracked = connect(port, 3)
+        admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
+        admin.call("CONFIG", "SET", "lfu-log-factor", "0")   # every access counts
+        try:
+            for command in (["SET", "plain", "x"], ["SET", "ttl", "x", "EX", "5000"],
+                            ["RPUSH", "list", "a"], ["SET", "gone", "x", "PX", "5"],
+                            ["SET", "few", "x"], ["SET", "w", "x"], ["SET", "t", "x"],
+                            ["HSET", "k", "f", "v"], ["SET", "short1", "x"],
+                            ["SET", "short2", "x"]):
+                conn.call(*command)
+            watcher.call("WATCH", "w")
+            tracked.call("CLIENT", "TRACKING", "ON")
+            tracked.call("GET", "t")
+            time.sleep(0.02)
+            before = _dirty(admin)
+            replies = _pipeline(conn, commands)
+            dirty = _dirty(admin) - before
+            watcher.call("MULTI")
+            watcher.call("GET", "w")
+            looks = [watcher.call("EXEC"), tracked.read_raw(),
+                     conn.call("OBJECT", "FREQ", "few"),
+                     [line for line in admin.call("INFO", "stats").split(b"\r\n")
+                      if line.startswith(b"expired_keys:")]]
+            looks += [_ttl(conn, key) for key in keys]
+            admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            time.sleep(0.3)     # (the PEXPIRE 30 keys: gone)
+            looks += [conn.call("EXISTS", "short1"), conn.call("DBSIZE")]
+            return replies, dirty, looks
+        finally:
+            admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            admin.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
+            admin.call("CONFIG", "SET", "lfu-log-factor", "10")
+            for other in (conn, watcher, tracked):
+                other.close()
+
+    compare_scenario(differ, scenario)
