@@ -542,7 +542,13 @@ def _store_counter(client, key: bytes, found: Tuple[Any, Optional[bytes]],
         new = (EMPTY_HASH if value is None else value).put(field, text)[0]
         if new is not value:
             _store_packed(client, key, value, new)
-        _check_conversion(client, key, new, longest)
+        # (_set_one's test, written out: the count is read only from a blob long
+        # enough to hold more fields than a listpack may)
+        config = client.state.config
+        entries = config["hash-max-listpack-entries"]
+        if longest > config["hash-max-listpack-value"] or \
+                blob_length(new) > 2 * entries + 2 and len(new) > entries:
+            _check_conversion(client, key, new, longest)
     else:
         value[field] = text
         _check_conversion(client, key, value, longest)
