@@ -179,6 +179,18 @@ class Database(ScanIndex, AccessStamps, Expiry):
                 state.clock.expiry_ms() if expires else 0, self.touched,
                 state.on_key_modified, state.lru_clock, state.config.values)
 
+    def tables_for_ttl_writes(self) -> Optional[Tuple[Any, ...]]:
+        """:meth:`tables_for_writes` for an own loop that sets TTLs (SET EX, EXPIRE),
+        then the clock reading its deadlines count from; None also while keyspace
+        events are on (their handlers publish two per key) and on a replica (the TTLs
+        it sets itself are kept apart: Expiry.set_expire)."""
+        tables = self.tables_for_writes()
+        state = self.state
+        if tables is None or tables[8]["notify-keyspace-events"] \
+                or state.repl.master_host is not None:
+            return None
+        return tables + (state.clock.ms(),)
+
     def peek(self, key: bytes) -> Any:
         """Like :meth:`get` but not counted as an access (OBJECT, TYPE-less checks)."""
         if self.expires and key in self.expires:

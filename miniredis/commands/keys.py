@@ -406,13 +406,10 @@ def _expire_run(unit_ms: int) -> Any:
     def run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
             append: Any) -> int:
         db = client.db
-        tables = db.tables_for_writes()
-        state = client.state
-        if tables is None or tables[8]["notify-keyspace-events"] \
-                or state.repl.master_host is not None:
+        tables = db.tables_for_ttl_writes()
+        if tables is None:
             return done
-        index, _, access, expires, now, touched, hook, lru, _ = tables
-        started = state.clock.ms()
+        index, _, access, expires, now, touched, hook, lru, _, started = tables
         set_expire = db.set_expire
         changes = 0
         for request in requests[done:count]:
@@ -439,7 +436,7 @@ def _expire_run(unit_ms: int) -> Any:
                 append(b":1\r\n")
                 changes += 1
             done += 1
-        state.dirty += changes
+        client.state.dirty += changes
         return done
 
     return run

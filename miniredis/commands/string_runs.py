@@ -146,13 +146,10 @@ def _set_ttl_run(client, requests: List[List[bytes]], done: int, count: int,
     to expire, a time that is no positive integer or overflows, another unit or arity
     go through the handler."""
     db = client.db
-    tables = db.tables_for_writes()
-    state = client.state
-    if tables is None or tables[8]["notify-keyspace-events"] \
-            or state.repl.master_host is not None:
+    tables = db.tables_for_ttl_writes()
+    if tables is None:
         return done
-    index, values, access, expires, now, touched, hook, lru, _ = tables
-    started = state.clock.ms()
+    index, values, access, expires, now, touched, hook, lru, _, started = tables
     store = db.set
     set_expire = db.set_expire
     start = done
@@ -186,7 +183,7 @@ def _set_ttl_run(client, requests: List[List[bytes]], done: int, count: int,
         set_expire(key, deadline)
         append(OK_BYTES)
         done += 1
-    state.dirty += done - start
+    client.state.dirty += done - start
     return done
 
 
