@@ -33,9 +33,12 @@ def _commands():
     return commands
 
 
-def test_set_ttl_runs_as_redis(differ):
-    commands = _commands()
-
+def _ttl_runs_scenario(setup, commands, keys):
+    """A scenario: ``setup`` one by one (WATCH on "w", client tracking of "t", active
+    expiry off, allkeys-lfu counting every access), then ``commands`` as one pipeline:
+    the replies, the dirty counter's change, EXEC after the WATCH, the tracking push,
+    OBJECT FREQ of "few" and "gone", expired_keys, the values and TTLs of ``keys``,
+    then, active expiry on again, whether "short1" is gone and DBSIZE."""
     def scenario(port, protocol, admin):
         conn = connect(port, protocol)
         watcher = connect(port, protocol)
@@ -44,9 +47,7 @@ def test_set_ttl_runs_as_redis(differ):
         admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
         admin.call("CONFIG", "SET", "lfu-log-factor", "0")   # every access counts
         try:
-            for command in (["SET", "old", "x"], ["SET", "ttl", "x", "EX", "5000"],
-                            ["RPUSH", "list", "a"], ["SET", "gone", "x", "PX", "5"],
-                            ["SET", "few", "x"], ["SET", "w", "x"], ["SET", "t", "x"]):
+            for command in setup:
                 conn.call(*command)
             watcher.call("WATCH", "w")
             tracked.call("CLIENT", "TRACKING", "ON")
@@ -61,9 +62,9 @@ def test_set_ttl_runs_as_redis(differ):
                      conn.call("OBJECT", "FREQ", "few"), conn.call("OBJECT", "FREQ", "gone"),
                      [line for line in admin.call("INFO", "stats").split(b"\r\n")
                       if line.startswith(b"expired_keys:")],
-                     conn.call("MGET", *_KEYS)] + [_ttl(conn, key) for key in _KEYS]
+                     conn.call("MGET", *keys)] + [_ttl(conn, key) for key in keys]
             admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
-            time.sleep(0.3)     # (the PX 30 keys: gone, by active expiry or lookup)
+            time.sleep(0.3)     # (the 30 ms keys: gone, by active expiry or lookup)
             looks += [conn.call("EXISTS", "short1"), conn.call("DBSIZE")]
             return replies, dirty, looks
         finally:
@@ -73,7 +74,14 @@ def test_set_ttl_runs_as_redis(differ):
             for other in (conn, watcher, tracked):
                 other.close()
 
-    compare_scenario(differ, scenario)
+    return scenario
+
+
+def test_set_ttl_runs_as_redis(differ):
+    setup = [["SET", "old", "x"], ["SET", "ttl", "x", "EX", "5000"], ["RPUSH", "list", "a"],
+             ["SET", "gone", "x", "PX", "5"], ["SET", "few", "x"], ["SET", "w", "x"],
+             ["SET", "t", "x"]]
+    compare_scenario(differ, _ttl_runs_scenario(setup, _commands(), _KEYS))
 
 
 def test_set_ttl_runs_with_events_take_the_handler(differ):
@@ -116,44 +124,8 @@ def test_expire_runs_as_redis(differ):
     commands += [["PEXPIRE", "few", "900000"] for _ in range(5)]
     commands += [["PEXPIRE", "short1", "30"], ["PEXPIRE", "short2", "30"]]
     keys = ["plain", "ttl", "nokey", "list", "gone", "w", "t", "few", "k", "short1", "short2"]
-
-    def scenario(port, protocol, admin):
-        conn = connect(port, protocol)
-        watcher = connect(port, protocol)
-        tracked = connect(port, 3)
-        admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
-        admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu")
-        admin.call("CONFIG", "SET", "lfu-log-factor", "0")   # every access counts
-        try:
-            for command in (["SET", "plain", "x"], ["SET", "ttl", "x", "EX", "5000"],
-                            ["RPUSH", "list", "a"], ["SET", "gone", "x", "PX", "5"],
-                            ["SET", "few", "x"], ["SET", "w", "x"], ["SET", "t", "x"],
-                            ["HSET", "k", "f", "v"], ["SET", "short1", "x"],
-                            ["SET", "short2", "x"]):
-                conn.call(*command)
-            watcher.call("WATCH", "w")
-            tracked.call("CLIENT", "TRACKING", "ON")
-            tracked.call("GET", "t")
-            time.sleep(0.02)
-            before = _dirty(admin)
-            replies = _pipeline(conn, commands)
-            dirty = _dirty(admin) - before
-            watcher.call("MULTI")
-            watcher.call("GET", "w")
-            looks = [watcher.call("EXEC"), tracked.read_raw(),
-                     conn.call("OBJECT", "FREQ", "few"),
-                     [line for line in admin.call("INFO", "stats").split(b"\r\n")
-                      if line.startswith(b"expired_keys:")]]
-            looks += [_ttl(conn, key) for key in keys]
-            admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
-            time.sleep(0.3)     # (the PEXPIRE 30 keys: gone)
-            looks += [conn.call("EXISTS", "short1"), conn.call("DBSIZE")]
-            return replies, dirty, looks
-        finally:
-            admin.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
-            admin.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
-            admin.call("CONFIG", "SET", "lfu-log-factor", "10")
-            for other in (conn, watcher, tracked):
-                other.close()
-
-    compare_scenario(differ, scenario)
+    setup = [["SET", "plain", "x"], ["SET", "ttl", "x", "EX", "5000"], ["RPUSH", "list", "a"],
+             ["SET", "gone", "x", "PX", "5"], ["SET", "few", "x"], ["SET", "w", "x"],
+             ["SET", "t", "x"], ["HSET", "k", "f", "v"], ["SET", "short1", "x"],
+             ["SET", "short2", "x"]]
+    compare_scenario(differ, _ttl_runs_scenario(setup, commands, keys))
