@@ -381,6 +381,46 @@ def test_packed_zsets_written_in_place_as_redis(differ):
         differ.check(*commands)
 
 
+def test_packed_zset_sizes_and_plain_rank_ranges_as_redis(differ):
+    """A packed set's size is kept after its pickle (one byte under 255 members, five
+    from 255): ZCARD and the ends of ``ZRANGE key start stop`` (its own short path,
+    members read without scores) read it, across that boundary, as sets grow and
+    shrink packed (more sets than stay hydrated), against Redis."""
+    from miniredis.datatypes.zset import _KEEP_HYDRATED
+    sizes = [0, 1, 2, 253, 254, 255, 256, 300, 600]
+    keys = ["p%d" % size for size in sizes if size]
+    ranges = [["0", "9"], ["-3", "-1"], ["5", "2"], ["0", "-1"], ["250", "260"],
+              ["-1000", "1"], ["1000", "2000"], ["254", "254"], ["-255", "-254"]]
+    with configured(differ, ["zset-max-listpack-entries", "1000"],
+                    ["zset-max-listpack-entries", "128"]):
+        commands: list = [["SET", "str", "x"]]
+        for size in sizes[1:]:
+            commands.append(["ZADD", "p%d" % size] +
+                            [x for i in range(size) for x in (str(i % 7), "m%04d" % i)])
+        # (pushes every p set out of the hydrated few: they are packed at rest)
+        commands += [["ZADD", "w%d" % i, "1", "a"] for i in range(_KEEP_HYDRATED + 4)]
+        for key in keys + ["missing"]:
+            commands.append(["ZCARD", key])
+            commands += [["ZRANGE", key] + bounds for bounds in ranges]
+        commands += [["ZRANGE", "str", "0", "1"], ["ZRANGE", "str", "x", "1"],
+                     ["ZRANGE", "missing", "x", "1"], ["ZRANGE", "p2", "0", "1.5"],
+                     ["ZRANGE", "p2", "0", "99999999999999999999"]]
+        # Shrink across the boundary and grow back, packed throughout.
+        for key, removals in (("p255", ["m0000"]), ("p256", ["m0000", "m0001"]),
+                              ("p254", ["m0003"])):
+            commands.append(["ZREM", key] + removals)
+            commands += [["ZCARD", key], ["ZRANGE", key, "250", "260"]]
+        commands += [["ZADD", "p254", "3", "new"], ["ZCARD", "p254"],
+                     ["ZRANGE", "p254", "-2", "-1"], ["ZPOPMIN", "p600", "346"],
+                     ["ZCARD", "p600"], ["ZRANGE", "p600", "250", "256"],
+                     ["ZREMRANGEBYRANK", "p300", "0", "44"], ["ZCARD", "p300"],
+                     ["ZRANGE", "p300", "-2", "-1"], ["DEBUG", "RELOAD"]]
+        commands += [["ZCARD", key] for key in keys]
+        commands += [["ZRANGE", key, "0", "-1"] for key in keys]
+        commands += [["OBJECT", "ENCODING", key] for key in keys]
+        differ.check(*commands)
+
+
 def test_listpack_zset_is_packed_at_rest(mini):
     from miniredis.datatypes.zset import _KEEP_HYDRATED, ZSet
     from tests.harness import RawConnection

@@ -559,7 +559,22 @@ def _zrange(client, args: List[bytes], first: int, store: bool, kind: Optional[s
 @command("zrange", -4, "readonly", keys=(1, 1, 1), group="sorted-set", since="1.2.0",
          summary="Return a range of members in a sorted set")
 def zrange(client, args: List[bytes]):
+    if len(args) == 4:
+        return _rank_page(client, args)
     return _zrange(client, args, 1, False, None, None)
+
+
+def _rank_page(client, args: List[bytes]) -> list:
+    """``ZRANGE key start stop``: what _zrange replies (the ranks, then the key read),
+    without its option loop, the members read without their scores."""
+    start, end = parse_int(args[2]), parse_int(args[3])
+    zset = _read_zset(client, args[1])
+    if zset is None:
+        return []
+    span = _rank_bounds(start, end, len(zset))
+    if span is None:
+        return []
+    return Bulks(zset.members(span[0], span[1] + 1))
 
 
 @command("zrangestore", -5, "write denyoom", keys=(1, 2, 1), group="sorted-set",

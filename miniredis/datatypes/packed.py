@@ -35,8 +35,10 @@ EMPTY = b"]."            # pack([])
 unpack = pickle.loads      # the list of elements of a blob, as new bytes objects
 
 
-def pack(items: List[bytes]) -> bytes:
-    """The blob holding ``items`` (a list of bytes and numbers) in order."""
+def pack(items: List[bytes], trailer: bytes = b"") -> bytes:
+    """The blob holding ``items`` (a list of bytes and numbers) in order, followed by
+    ``trailer`` (``pickle.loads`` ignores bytes past the pickle: a caller may keep
+    something there that it reads without unpacking)."""
     try:
         out, pickler = _LOCAL.pickler
     except AttributeError:
@@ -47,6 +49,8 @@ def pack(items: List[bytes]) -> bytes:
     out.seek(0)
     out.truncate()
     pickler.dump(items)
+    if trailer:
+        out.write(trailer)
     blob = out.getvalue()
     # Drop PROTO (2 bytes) and the first FRAME header (9), both optional to loads.
     return blob[11:] if blob[2] == _FRAME else blob[2:]

@@ -50,7 +50,7 @@ from bisect import bisect_left, bisect_right
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .names import register_encoding, register_type
-from .packed import EMPTY, LastUnpacked, pack, unpack
+from .packed import LastUnpacked, pack, unpack
 from .scorelist import ScoreList
 
 # Listpack sets kept hydrated at once (see the module docstring). More than any one
@@ -82,6 +82,25 @@ _LAST = LastUnpacked()
 def _unpacked(blob: bytes) -> List[Any]:
     """``unpack(blob)``, shared with the caller before (read it, never change it)."""
     return _LAST.read(blob, unpack)
+
+
+# A packed set's blob ends with its size (members) after the pickle, which unpacking
+# ignores: one byte under 255, else four (little-endian) and 255. ZCARD and every
+# len() of a packed set read it there: unpacking 50 members to count them cost 2.3 us.
+_SIZE_BYTES = [bytes((n,)) for n in range(255)]
+
+
+def _pack_set(flat: List[Any]) -> bytes:
+    """The blob of a packed set whose [member, score, ...] is ``flat``."""
+    size = len(flat) >> 1
+    return pack(flat, _SIZE_BYTES[size] if size < 255
+                else size.to_bytes(4, "little") + b"\xff")
+
+
+def _packed_size(blob: bytes) -> int:
+    """The number of members of a packed set, read from its blob's end."""
+    size = blob[-1]
+    return size if size < 255 else int.from_bytes(blob[-5:-1], "little")
 
 
 def _compact_score(score: float) -> Any:
@@ -266,7 +285,7 @@ class ZSet:
         """Pack a hydrated listpack set into its blob (a skiplist set stays as is)."""
         if not self.listpack or self._scores is None:
             return
-        self._blob = pack(_packed_flat(self._order))     # type: ignore[arg-type]
+        self._blob = _pack_set(_packed_flat(self._order))     # type: ignore[arg-type]
         self._scores = self._order = None
         _hydrated_sets().pop(self, None)
 
@@ -282,7 +301,7 @@ class ZSet:
             return 33 + len(self._blob)
         if not self.listpack:
             return None
-        return 33 + len(pack(_packed_flat(self._order)))  # type: ignore[arg-type]
+        return 33 + len(_pack_set(_packed_flat(self._order)))  # type: ignore[arg-type]
 
     def frozen(self) -> Any:
         """A copy for a snapshot, cheap to take: the (immutable) blob of a packed set,
@@ -305,12 +324,12 @@ class ZSet:
 
     def __len__(self) -> int:
         if self._blob is not None:        # answered from the blob: no hydration
-            return len(_unpacked(self._blob)) >> 1
+            return _packed_size(self._blob)
         return len(self._scores)                          # type: ignore[arg-type]
 
     def __bool__(self) -> bool:
         if self._blob is not None:
-            return self._blob != EMPTY
+            return self._blob[-1] != 0
         return bool(self._scores)
 
     def __contains__(self, member: bytes) -> bool:
@@ -413,7 +432,7 @@ class ZSet:
         """Store ``flat`` as this packed set's blob, and as the memo's elements of it
         (the next command at this set -- a rate limiter's ZCARD after its ZADD --
         reads them without unpacking). ``flat`` is not changed after this."""
-        blob = pack(flat)
+        blob = _pack_set(flat)
         self._blob = blob
         _LAST.keep(blob, flat)
 
@@ -481,6 +500,15 @@ class ZSet:
             scores.reverse()
             members.reverse()
         return scores, members
+
+    def members(self, start: int, stop: int) -> List[bytes]:
+        """The members at positions ``start <= i < stop``, ascending (ZRANGE's reply
+        without scores: none converted)."""
+        if start >= stop:
+            return []
+        if self._blob is not None:        # packed: read as it is
+            return _unpacked(self._blob)[2 * start:2 * stop:2]
+        return self.order.columns(start, stop - start)[1]
 
     def score_columns(self, low: float, low_ex: bool, high: float, high_ex: bool,
                       limit: int = -1,
