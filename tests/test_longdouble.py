@@ -14,8 +14,8 @@ import re
 from fractions import Fraction
 from typing import Any, List, Tuple
 
-from miniredis.longdouble import (format_long_double, overflows, parse_long_double,
-                                  to_extended)
+from miniredis.longdouble import (add_long_double, format_long_double, overflows,
+                                  parse_long_double)
 
 # -- the reference: miniredis/longdouble.py as of 41d9ffa (Fraction arithmetic) -----------
 _REFERENCE_LD_MIN_EXP = -16445
@@ -129,16 +129,22 @@ def _reference_format_long_double(number: Fraction) -> bytes:
 # -- the implementation under test, seen as exact Fractions ---------------------------------
 def _exact(value: Any) -> Any:
     """What parse_long_double or _add returned, as a Fraction (None and infinities as
-    they are)."""
-    return value
+    they are), after checking its form: m * 2**e with |m| < 2**64, e no finer than the
+    smallest subnormal's, zero only as (0, 0)."""
+    if value is None or isinstance(value, float):
+        return value
+    m, e = value
+    assert type(m) is int and type(e) is int, value
+    assert (e == 0) if m == 0 else (abs(m) < 2 ** 64 and e >= -16445), value
+    return Fraction(m) * Fraction(2) ** e
 
 
 def _add(a: Any, b: Any) -> Any:
-    return to_extended(a + b)
+    return add_long_double(a, b)
 
 
 def _negate(a: Any) -> Any:
-    return -a
+    return -a[0], a[1]
 
 
 # -- inputs --------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ from ..errors import CommandError
 from ..datatypes.names import register_encoding, register_type
 from ..protocol import OK, Bulks, FlatMap
 from ..evict import stamps_count
-from ..longdouble import format_long_double, overflows, parse_long_double, to_extended
+from ..longdouble import (ZERO, add_long_double, format_long_double, overflows,
+                          parse_long_double)
 from ..notify import notify
 from . import command, lookup, own_name
 from .keys import parse_cursor, parse_scan_options
@@ -509,14 +510,14 @@ def hincrbyfloat(client, args: List[bytes]):
     if isinstance(increment, float):            # inf or -inf
         raise CommandError(errors.INCREMENT_NAN_OR_INFINITY)
     found = _counter(client, key, field)
-    current: Any = 0
+    current: Any = ZERO
     if found[1] is not None:
         current = parse_long_double(found[1])
         if current is None:
             raise CommandError(errors.HASH_NOT_FLOAT)
     if isinstance(current, float):               # a stored "inf": the sum is infinite
         raise CommandError(errors.INCR_FLOAT_NAN)
-    result = to_extended(current + increment)
+    result = add_long_double(current, increment)
     if overflows(result):
         raise CommandError(errors.INCR_FLOAT_NAN)
     text = format_long_double(result)

@@ -3,7 +3,6 @@
 INCR/DECR and MSET in ``string_runs.py``)."""
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Dict, List, Optional, Tuple
 
 from .. import errors
@@ -11,7 +10,8 @@ from ..args import LLONG_MAX, LLONG_MIN, parse_int, to_int
 from ..errors import CommandError
 from ..protocol import OK
 from ..datatypes.names import plain_text, reads_as_integer
-from ..longdouble import format_long_double, overflows, parse_long_double, to_extended
+from ..longdouble import (ZERO, add_long_double, format_long_double, overflows,
+                          parse_long_double)
 from ..notify import notify
 from . import command, lookup
 from .reads import read_run
@@ -477,7 +477,7 @@ def incrbyfloat(client, args: List[bytes]):
     db = client.db
     key = args[1]
     current = _string_for_write(db, key)
-    base = Fraction(0) if current is None else parse_long_double(current)
+    base = ZERO if current is None else parse_long_double(current)
     if base is None:
         raise CommandError(errors.NOT_FLOAT)
     increment = parse_long_double(args[2])
@@ -485,7 +485,7 @@ def incrbyfloat(client, args: List[bytes]):
         raise CommandError(errors.NOT_FLOAT)
     if isinstance(base, float) or isinstance(increment, float):
         raise CommandError(errors.INCR_FLOAT_NAN)   # inf, -inf or inf - inf (NaN)
-    result = to_extended(base + increment)
+    result = add_long_double(base, increment)
     if overflows(result):
         raise CommandError(errors.INCR_FLOAT_NAN)
     text = format_long_double(result)
