@@ -107,6 +107,13 @@ def overflows(value: LongDouble) -> bool:
     return abs(m).bit_length() - 1 + e >= 16384
 
 
+# The two texts parsed last and what they read as, newest first: INCRBYFLOAT reads
+# back the text it wrote and usually adds the same increment again (a parse was a
+# quarter of its time). Equal bytes read alike; one tuple, replaced whole (embedded
+# servers may run in several threads of one process).
+_parsed: tuple = ((None, None), (None, None))
+
+
 def parse_long_double(text: bytes) -> Union[LongDouble, float, None]:
     """string2ld: ``text`` as strtold reads it, or None where Redis refuses it.
 
@@ -114,6 +121,20 @@ def parse_long_double(text: bytes) -> Union[LongDouble, float, None]:
     Refused: empty or >= 5 KB input, spaces, NUL bytes or any other trailing
     garbage, NaN, and results that overflow (ERANGE, HUGE_VAL) or underflow to zero.
     """
+    global _parsed
+    newest, older = _parsed
+    if text == newest[0]:
+        return newest[1]
+    if text == older[0]:
+        _parsed = (older, newest)      # (the increment stays, the value read goes)
+        return older[1]
+    value = _parse(text)
+    _parsed = ((bytes(text), value), newest)
+    return value
+
+
+def _parse(text: bytes) -> Union[LongDouble, float, None]:
+    """:func:`parse_long_double` without the memo."""
     if not text or len(text) >= _MAX_LONG_DOUBLE_CHARS:
         return None
     text = bytes(text)

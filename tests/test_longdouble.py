@@ -389,3 +389,23 @@ def test_known_verdicts():
     assert format_long_double(_add(parse_long_double(b"10.5"), parse_long_double(b"0.1"))) \
         == b"10.6"
     assert format_long_double(parse_long_double(b"-1e-18")) == b"0"
+
+
+def test_parse_memo_reads_as_a_fresh_parse():
+    """parse_long_double remembers the two texts it read last (INCRBYFLOAT's value and
+    increment): whatever the order, and for mutable input (a stored value may be a
+    bytearray that APPEND or SETRANGE change afterwards), it returns what a parse
+    without the memo returns."""
+    from miniredis import longdouble
+    rng = random.Random(5)
+    texts = [b"0.1", b"10.5", b"-0", b"1e4932", b"inf", b"abc", b"", b"0x1p3", b"7"]
+    for _ in range(3000):
+        text = rng.choice(texts)
+        if rng.random() < 0.3:
+            text = bytearray(text)
+        assert longdouble.parse_long_double(text) == longdouble._parse(bytes(text)), text
+    changing = bytearray(b"1.5")
+    first = longdouble.parse_long_double(changing)
+    changing[:] = b"2.5"
+    assert longdouble.parse_long_double(b"1.5") == first
+    assert longdouble.parse_long_double(changing) == longdouble._parse(b"2.5") != first
