@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from miniredis.datatypes.packed import EMPTY, pack, unpack
+from miniredis.datatypes import packedzset
 from miniredis.datatypes.packedhash import PackedHash, blob_length
 from tests.harness import Unordered, configured
 
@@ -17,22 +17,75 @@ def _fields(count: int, start: int = 0) -> str:
     return " ".join("f%d v%d" % (i, i) for i in range(start, start + count))
 
 
-# -- the packed blob ----------------------------------------------------------------------
+# -- the packed blobs ---------------------------------------------------------------------
 @pytest.mark.parametrize("items", [
     [], [b""], [b"a", b"", b"\x00\xff" * 3], [b"x" * 255, b"y" * 256, b"z" * 70000],
     [bytes([i % 256]) * i for i in range(300)],
 ])
-def test_pack_round_trips(items):
-    blob = pack(items)
-    assert unpack(blob) == items and blob.__class__ is bytes
-    assert (blob == EMPTY) == (not items)
+def test_packed_zset_members_round_trip(items):
+    """Members of any bytes (empty, the reserved bytes, long), any count (the header
+    holds a count from 255 in five bytes) come back as they went in."""
+    members = sorted(set(items))
+    blob = packedzset.encode([0.0] * len(members), members)
+    assert blob.__class__ is bytes and packedzset.count(blob) == len(members)
+    assert packedzset.columns(blob) == ([0.0] * len(members), members)
+    assert packedzset.flat(blob) == [x for member in members for x in (member, 0)]
+    for index, member in enumerate(members):
+        assert packedzset.rank(blob, member) == index
+        assert packedzset.score_of(blob, member) == 0.0
+    assert packedzset.score_of(blob, b"absent") is None
 
 
-def test_pack_round_trips_numbers():
-    """A packed sorted set's scores: ints and floats come back as they went in."""
-    items = [b"m", 1.5, b"n", 2, b"o", -(2 ** 53), b"", float("inf")]
-    assert unpack(pack(items)) == items
-    assert [type(x) for x in unpack(pack(items))] == [type(x) for x in items]
+def test_packed_zset_layout():
+    """The documented blob: the column's type, the count, the scores (narrowest
+    type), then the members between separators, reserved bytes escaped."""
+    assert packedzset.encode([], []) == b"\x00\x00\x00"
+    assert packedzset.encode([1.0, 2.0], [b"a", b"\x00"]) == \
+        b"\x00\x02\x01\x02\x00a\x00\x02\x03\x00"
+    assert packedzset.encode([-0.0, 300.0], [b"", b"\x02"]) == \
+        b"\x01\x02\x00\x00\x2c\x01\x00\x00\x02\x05\x00"
+    assert packedzset.encode([0.5], [b"m"])[:2] == b"\x04\x01"
+    big = packedzset.encode([0.0] * 300, [b"%03d" % i for i in range(300)])
+    assert big[:6] == b"\x00\xff" + (300).to_bytes(4, "little")
+
+
+# A score just inside and just outside every column type: (score, code).
+_SCORE_CODES = [
+    (0.0, 0), (-0.0, 0), (127.0, 0), (128.0, 1), (-128.0, 0), (-129.0, 1),
+    (32767.0, 1), (32768.0, 2), (-32768.0, 1), (-32769.0, 2),
+    (2.0 ** 31 - 1, 2), (2.0 ** 31, 3), (-2.0 ** 31, 2), (-2.0 ** 31 - 1, 3),
+    (2.0 ** 53 - 1, 3), (2.0 ** 53, 4), (-2.0 ** 53 + 1, 3), (-2.0 ** 53, 4),
+    (2.0 ** 53 + 2, 4), (0.5, 4), (-1e-300, 4), (1e300, 4), (float("inf"), 4),
+    (float("-inf"), 4)]
+
+
+@pytest.mark.parametrize("score,code", _SCORE_CODES)
+def test_packed_zset_score_types_round_trip(score, code):
+    """Each column type's boundaries: the narrowest type is chosen, the score reads
+    back exactly (as a float; ints when integral within 2**53 for DUMP), and a set
+    widens to take it and narrows back once it is removed (the blob is canonical)."""
+    blob = packedzset.encode([score], [b"m"])
+    assert blob[0] == code
+    stored = 0.0 if score == 0 else score        # (-0 is stored as 0, as a listpack)
+    assert packedzset.columns(blob) == ([stored], [b"m"])
+    assert str(packedzset.score_of(blob, b"m")) == str(stored)
+    compact = int(stored) if code < 4 else stored
+    assert packedzset.flat(blob) == [b"m", compact]
+    assert type(packedzset.flat(blob)[1]) is type(compact)
+    small = packedzset.encode([1.0, 2.0], [b"a", b"b"])
+    wide = packedzset.put(small, b"m", score, False)
+    assert wide[0] == max(code, 0)
+    assert wide == packedzset.encode(*_sorted_columns({b"a": 1.0, b"b": 2.0, b"m": stored}))
+    assert packedzset.remove(wide, b"m") == small
+    assert packedzset.put(wide, b"m", 1.5, True)[0] == 4
+    assert packedzset.put(packedzset.put(wide, b"m", 1.5, True), b"m", 3.0, True) == \
+        packedzset.encode([1.0, 2.0, 3.0], [b"a", b"b", b"m"])
+
+
+def _sorted_columns(model):
+    """(scores, members) of a dict member -> score, in Redis's order."""
+    entries = sorted((score, member) for member, score in model.items())
+    return [score for score, _ in entries], [member for _, member in entries]
 
 
 # Fields and values that try to confuse the blob's layout: its three reserved bytes
@@ -307,16 +360,22 @@ def test_many_small_zsets_stay_correct_when_packed_at_rest(differ):
     [float(i) for i in range(1500)]])
 def test_zset_packs_and_hydrates_column_wise(scores):
     """A listpack set is packed and rebuilt a column at a time (one ``map(int)`` for
-    integral scores): the blob must hold exactly what packing entry by entry held
-    (ints for integral scores within 2**53, else floats), and the rebuilt order the
-    same entries, across chunk boundaries (1,500 members: a raised listpack limit)."""
+    integral scores): the blob must give back what the pickle it replaced held (ints
+    for integral scores within 2**53, else floats: DUMP writes from it), and the
+    rebuilt order the same entries, across chunk boundaries (1,500 members: a raised
+    listpack limit)."""
     from miniredis.datatypes.scorelist import ScoreList
-    from miniredis.datatypes.zset import ZSet, _compact_score, _packed_flat
+    from miniredis.datatypes.zset import ZSet
+
+    def compact(score):
+        if score.is_integer() and -2.0 ** 53 < score < 2.0 ** 53:
+            return int(score)
+        return score
     members = [b"m%05d" % i for i in range(len(scores))]
     entries = sorted(zip(scores, members))
-    order = ScoreList.from_sorted(entries)
-    expected = [x for score, member in entries for x in (member, _compact_score(score))]
-    flat = _packed_flat(order)
+    expected = [x for score, member in entries for x in (member, compact(score))]
+    flat = packedzset.flat(packedzset.encode(*ScoreList.from_sorted(entries).columns(
+        0, len(entries))))
     assert flat == expected
     assert [type(x) for x in flat] == [type(x) for x in expected]
     rebuilt = ScoreList.from_columns([score for score, _ in entries],
@@ -329,6 +388,121 @@ def test_zset_packs_and_hydrates_column_wise(scores):
     assert zset.packed() == [x if type(x) is bytes or x != 0 else 0 for x in expected]
     assert zset.member_scores() == [(m, 0.0 if s == 0 else s) for s, m in entries]
     assert list(zset.order) == [(0.0 if s == 0 else s, m) for s, m in entries]
+
+
+# Members and scores that try to confuse a packed set: the reserved bytes alone and in
+# escape-like pairs, the empty member, a 64-byte member (the listpack limit), bytes
+# that look like a count or a column; scores at every column type's boundaries.
+_ZSET_MEMBERS = _HOSTILE + [b"m%d" % i for i in range(8)] + [
+    b"x" * 64, b"\x02\x03" * 32, b"\x7f\x00\x00\x00", b"\xff" * 3]
+# Members of one length as the blob holds them (three bytes, escapes included): the
+# separators of a set of them are evenly spaced, which the blob's reads use.
+_ZSET_EVEN = [b"aaa", b"abc", b"zzz", b"012", b"\x00a", b"\x01b", b"\x02c", b"a\x00",
+              b"q\x02", b"\x7f\xff\x7f", b"aab", b"ab"]
+_ZSET_SCORES = [score for score, _ in _SCORE_CODES] + [
+    1.0, 2.0, 3.0, -1.0, 5.0, 5.0, 100.0, -7.5, 2.0 ** 53 - 2, -(2.0 ** 53 - 2)]
+
+
+def test_packed_zset_matches_a_model_under_random_writes():
+    """A set packed at rest, written thousands of times in place (inserts, updates,
+    removals, removals of ranges by rank and by score, pops at both ends) with hostile
+    members and scores, against a dict and a sorted list doing the same: after every
+    write the blob is what packing the model anew gives (canonical: memory estimates
+    rely on it), the set is still packed, and every read -- score, rank, ranges by
+    rank and by score (forwards, backwards, limited), counts, size -- agrees. Some
+    sets hold members of one length only (evenly spaced separators), some start with
+    250-260 members (the count's two header forms)."""
+    import random
+    from miniredis.datatypes.zset import ZSet
+    rng = random.Random(58)
+    limits = (1 << 20, 1 << 20)
+    steps = 0
+    while steps < 6000:
+        # (some sets start with 250-260 members: the count's header crosses 255)
+        model: dict = {b"p%03d" % i: float(rng.randrange(-3, 300))
+                       for i in range(rng.choice((0, 0, rng.randrange(250, 260))))}
+        zset = ZSet.build(model, limits)
+        zset.compact()
+        pool = _ZSET_EVEN if rng.random() < 0.3 else _ZSET_MEMBERS
+        for _ in range(rng.randrange(50, 400)):
+            steps += 1
+            member = rng.choice(pool)
+            score = rng.choice(_ZSET_SCORES)
+            stored = 0.0 if score == 0 else score
+            entries = sorted((s, m) for m, s in model.items())
+            op = rng.random()
+            if op < 0.4:
+                current = zset.score_of(member)
+                assert current == model.get(member)
+                if current is None:
+                    zset.insert(member, score, limits)
+                elif stored != current:
+                    zset.update(member, score, current)
+                model[member] = stored
+            elif op < 0.6:
+                assert zset.remove(member) == (member in model)
+                model.pop(member, None)
+            elif op < 0.7 and entries:
+                start = rng.randrange(len(entries))
+                stop = start + rng.choice((1, 1, 2, 3, len(entries)))
+                assert zset.remove_slice(start, stop) == len(entries[start:stop])
+                for _, gone in entries[start:stop]:
+                    del model[gone]
+            elif op < 0.8 and entries:
+                low, high = sorted(rng.sample(_ZSET_SCORES, 2))
+                start, stop = zset.score_span(low, False, high, True)
+                zset.remove_slice(start, stop)
+                for s, gone in entries:
+                    if low <= s < high:
+                        del model[gone]
+            elif entries:
+                highest = rng.random() < 0.5
+                count = rng.choice((1, 1, 2, 5))
+                taken = zset.pop(count, highest)
+                want = entries[::-1][:count] if highest else entries[:count]
+                assert taken == want
+                for _, gone in want:
+                    del model[gone]
+            _check_packed_zset(rng, zset, model)
+
+
+def _check_packed_zset(rng, zset, model) -> None:
+    """Every read of the packed ``zset`` against ``model`` (member -> score)."""
+    entries = sorted((s, m) for m, s in model.items())
+    scores = [s for s, _ in entries]
+    members = [m for _, m in entries]
+    blob = zset._blob
+    assert blob is not None and blob == packedzset.encode(scores, members)
+    assert len(zset) == len(model) and bool(zset) == bool(model)
+    assert zset.packed_size() == zset.listpack_size() == 33 + len(blob)
+    for member in rng.sample(_ZSET_MEMBERS, 6) + rng.sample(_ZSET_EVEN, 2):
+        assert zset.score_of(member) == model.get(member)
+        assert (member in zset) == (member in model)
+        assert zset.rank(member) == (members.index(member) if member in model else None)
+    size = len(entries)
+    start = rng.randrange(size + 2)
+    stop = rng.randrange(start, size + 3)
+    assert zset.members(start, stop) == members[start:stop]
+    assert zset.columns(start, stop) == (scores[start:stop], members[start:stop])
+    assert zset.slice(start, stop, True) == entries[start:stop][::-1]
+    low, high = sorted(rng.sample(_ZSET_SCORES, 2))
+    low_ex, high_ex = rng.random() < 0.5, rng.random() < 0.5
+    inside = [(s, m) for s, m in entries if (low < s if low_ex else low <= s)
+              and (s < high if high_ex else s <= high)]
+    limit = rng.choice((-1, 0, 1, 3))
+    reverse = rng.random() < 0.5
+    want = inside[::-1] if reverse else inside
+    want = want if limit < 0 else want[:limit]
+    assert zset.score_columns(low, low_ex, high, high_ex, limit, reverse) == \
+        ([s for s, _ in want], [m for _, m in want])
+    assert zset.score_members(low, low_ex, high, high_ex, limit) == \
+        [m for _, m in (inside if limit < 0 else inside[:limit])]
+    first, stop = zset.score_span(low, low_ex, high, high_ex)
+    assert max(0, stop - first) == len(inside)
+    assert zset.score_start(low, low_ex) == first and zset.score_stop(high, high_ex) == stop
+    assert zset.packed() == [x for s, m in entries for x in (
+        m, int(s) if s.is_integer() and abs(s) < 2.0 ** 53 else s)]
+    assert zset.member_scores() == [(m, s) for s, m in entries]
 
 
 def test_packed_zsets_written_in_place_as_redis(differ):

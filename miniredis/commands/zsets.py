@@ -423,7 +423,8 @@ def zcount(client, args: List[bytes]):
     zset = _read_zset(client, args[1])
     if zset is None or _score_range_empty(low, low_ex, high, high_ex):
         return 0
-    return max(0, zset.score_stop(high, high_ex) - zset.score_start(low, low_ex))
+    start, stop = zset.score_span(low, low_ex, high, high_ex)
+    return max(0, stop - start)
 
 
 @command("zlexcount", 4, "readonly fast", keys=(1, 1, 1), group="sorted-set",
@@ -663,7 +664,7 @@ def _remove_range(client, args: List[bytes], kind: str) -> int:
             low, low_ex, high, high_ex = bounds
             if _score_range_empty(low, low_ex, high, high_ex):
                 return 0
-            start, stop = zset.score_start(low, low_ex), zset.score_stop(high, high_ex)
+            start, stop = zset.score_span(low, low_ex, high, high_ex)
         removed = zset.remove_slice(start, stop)
     if removed:
         _changed(client, key, zset, b"zremrangeby" + kind.encode(), removed)

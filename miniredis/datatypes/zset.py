@@ -19,15 +19,17 @@ visible through OBJECT ENCODING and in three behaviours we reproduce:
 
 Memory follows the encoding too. A dict and a ScoreList cost about 2.5 KB for ten
 members, where Redis's listpack costs 200 bytes; so a listpack-encoded set at rest is
-one packed blob (datatypes.packed: members and scores in order) and nothing else.
-The commonest commands work on the blob as it is, as Redis walks a listpack: ZSCORE,
-ZRANK, ZCARD and ranges by rank read it unpacked, and ZADD, ZINCRBY and ZREM of one
-member unpack it, move or insert the pair at its place (bisections over the scores,
-then over the members of that score) and pack it again -- O(n) within the listpack
-limits, a few microseconds, where building the structures and packing them again
-cost 15-20 at 50 members (sets written in turn, more than stay hydrated). Any other
-access *hydrates* the set (builds the dict and ScoreList, O(n) for n within the
-listpack limits, as a listpack walk is O(n)); the most recently hydrated sets stay so
+one blob (datatypes.packedzset: a column of scores of the narrowest type, then the
+members between separators, in order) and nothing else. The commonest commands work
+on the blob in place, as Redis walks a listpack, with a few C calls and no object a
+member: ZSCORE and ZRANK find the member and count the separators before it, ZCARD
+reads the header, ranges by rank split the members as far as the range, ranges by
+score and ZCOUNT bisect the score column, and ZADD, ZINCRBY, ZREM, pops and
+ZREMRANGEBY{RANK,SCORE} splice the blob -- O(n) bytes copied within the listpack
+limits, where building the structures and packing them again cost 15-20 us at 50
+members (sets written in turn, more than stay hydrated). Any other access
+*hydrates* the set (builds the dict and ScoreList, O(n) for n within the listpack
+limits, as a listpack walk is O(n)); the most recently hydrated sets stay so
 (``_hydrated_sets``, ``_KEEP_HYDRATED`` of them, per thread: embedded servers may run
 in several threads of one process, and one never packs another's sets), and older
 ones are packed again. A set a command hydrated stays so until the command returns
@@ -46,11 +48,10 @@ contents.
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left, bisect_right
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from . import packedzset
 from .names import register_encoding, register_type
-from .packed import LastUnpacked, pack, unpack
 from .scorelist import ScoreList
 
 # Listpack sets kept hydrated at once (see the module docstring). More than any one
@@ -70,66 +71,12 @@ def _hydrated_sets() -> "Dict[ZSet, None]":
     except AttributeError:
         _LOCAL.sets = {}
         return _LOCAL.sets
-_EXACT_INT = float(1 << 53)
 
 
-# The blob a packed set was last read from, and its elements (ZADD reads a member's
-# score, then writes the set; a write keeps what it packed). Never changed: a write
-# copies the list.
-_LAST = LastUnpacked()
+def _pack(order: ScoreList) -> bytes:
+    """The blob of a hydrated listpack set (datatypes.packedzset)."""
+    return packedzset.encode(*order.columns(0, len(order)))
 
-
-def _unpacked(blob: bytes) -> List[Any]:
-    """``unpack(blob)``, shared with the caller before (read it, never change it)."""
-    return _LAST.read(blob, unpack)
-
-
-# A packed set's blob ends with its size (members) after the pickle, which unpacking
-# ignores: one byte under 255, else four (little-endian) and 255. ZCARD and every
-# len() of a packed set read it there: unpacking 50 members to count them cost 2.3 us.
-_SIZE_BYTES = [bytes((n,)) for n in range(255)]
-
-
-def _pack_set(flat: List[Any]) -> bytes:
-    """The blob of a packed set whose [member, score, ...] is ``flat``."""
-    size = len(flat) >> 1
-    return pack(flat, _SIZE_BYTES[size] if size < 255
-                else size.to_bytes(4, "little") + b"\xff")
-
-
-def _packed_size(blob: bytes) -> int:
-    """The number of members of a packed set, read from its blob's end."""
-    size = blob[-1]
-    return size if size < 255 else int.from_bytes(blob[-5:-1], "little")
-
-
-def _compact_score(score: float) -> Any:
-    """A score as the packed blob holds it: an int when integral (2 bytes in the blob
-    for 0..255 instead of 9), the float otherwise; read back with float()."""
-    if score.is_integer() and -_EXACT_INT < score < _EXACT_INT:
-        return int(score)
-    return score
-
-
-def _packed_flat(order: ScoreList) -> List[Any]:
-    """[member, score, ...] of ``order`` as the blob holds them (:func:`_compact_score`).
-    Scores all integral and within 2**53 -- counters, timestamps, ranks: the usual
-    case -- are converted by one ``map(int)`` checked by one list comparison (an int
-    equals its float exactly then), with no Python step per entry."""
-    scores, members = order.columns(0, len(order))
-    try:
-        ints = list(map(int, scores))
-    except (OverflowError, ValueError):         # an infinite score
-        ints = None
-    if ints is not None and ints == scores and ints and \
-            -_EXACT_INT < min(ints) and max(ints) < _EXACT_INT:
-        scores = ints
-    else:
-        scores = list(map(_compact_score, scores))
-    flat: List[Any] = [None] * (2 * len(members))
-    flat[0::2] = members
-    flat[1::2] = scores
-    return flat
 
 Entry = Tuple[float, bytes]
 
@@ -273,9 +220,7 @@ class ZSet:
         self._order = value
 
     def _hydrate(self) -> None:
-        flat = _unpacked(self._blob)      # type: ignore[arg-type]
-        members = flat[::2]
-        scores = list(map(float, flat[1::2]))
+        scores, members = packedzset.columns(self._blob)  # type: ignore[arg-type]
         self._scores = dict(zip(members, scores))
         self._order = ScoreList.from_columns(scores, members)
         self._blob = None
@@ -285,7 +230,7 @@ class ZSet:
         """Pack a hydrated listpack set into its blob (a skiplist set stays as is)."""
         if not self.listpack or self._scores is None:
             return
-        self._blob = _pack_set(_packed_flat(self._order))     # type: ignore[arg-type]
+        self._blob = _pack(self._order)                   # type: ignore[arg-type]
         self._scores = self._order = None
         _hydrated_sets().pop(self, None)
 
@@ -301,7 +246,7 @@ class ZSet:
             return 33 + len(self._blob)
         if not self.listpack:
             return None
-        return 33 + len(_pack_set(_packed_flat(self._order)))  # type: ignore[arg-type]
+        return 33 + len(_pack(self._order))               # type: ignore[arg-type]
 
     def frozen(self) -> Any:
         """A copy for a snapshot, cheap to take: the (immutable) blob of a packed set,
@@ -311,25 +256,25 @@ class ZSet:
         return list(self._scores.items())                 # type: ignore[union-attr]
 
     def packed(self) -> Optional[List[Any]]:
-        """A packed set's [member, score...] (scores as the blob holds them: ints when
-        integral, else floats), else None."""
-        return None if self._blob is None else unpack(self._blob)
+        """A packed set's [member, score...] (scores as ints when integral within
+        2**53, else floats: what DUMP writes from), else None."""
+        return None if self._blob is None else packedzset.flat(self._blob)
 
     def member_scores(self) -> List[Tuple[bytes, float]]:
         """(member, score) pairs in order, read without hydrating a packed set."""
         if self._blob is not None:
-            flat = unpack(self._blob)
-            return list(zip(flat[::2], map(float, flat[1::2])))
+            scores, members = packedzset.columns(self._blob)
+            return list(zip(members, scores))
         return [(member, score) for score, member in self._order]  # type: ignore
 
     def __len__(self) -> int:
         if self._blob is not None:        # answered from the blob: no hydration
-            return _packed_size(self._blob)
+            return packedzset.count(self._blob)
         return len(self._scores)                          # type: ignore[arg-type]
 
     def __bool__(self) -> bool:
         if self._blob is not None:
-            return self._blob[-1] != 0
+            return self._blob[1] != 0          # (the count: see datatypes.packedzset)
         return bool(self._scores)
 
     def __contains__(self, member: bytes) -> bool:
@@ -339,11 +284,7 @@ class ZSet:
         """``member``'s score or None; a packed set is searched without hydrating it
         (ZSCORE on many small sets must not rebuild each one)."""
         if self._blob is not None:
-            flat = _unpacked(self._blob)
-            try:        # (scores are numbers: only a member can equal a member)
-                return float(flat[flat.index(member) + 1])
-            except ValueError:
-                return None
+            return packedzset.score_of(self._blob, member)
         return self._scores.get(member)                   # type: ignore[union-attr]
 
     def __repr__(self) -> str:
@@ -413,38 +354,18 @@ class ZSet:
 
     def _packed_put(self, member: bytes, score: float, present: bool) -> None:
         """Give ``member`` (in the set when ``present``) the score ``score`` in the
-        blob of a packed set, without hydrating it: unpack, move or insert the pair
-        at its place in Redis's order (found by bisections: the scores, then the
-        members of that score), pack -- O(n), as a listpack write is."""
-        flat = _unpacked(self._blob)[:]   # type: ignore[arg-type]
-        if present:
-            at = flat.index(member)
-            del flat[at:at + 2]
-        scores = flat[1::2]
-        low = bisect_left(scores, score)
-        high = bisect_right(scores, score, low)
-        if high > low:
-            low = bisect_left(flat[0::2], member, low, high)
-        flat[2 * low:2 * low] = (member, _compact_score(score))
-        self._repack(flat)
-
-    def _repack(self, flat: List[Any]) -> None:
-        """Store ``flat`` as this packed set's blob, and as the memo's elements of it
-        (the next command at this set -- a rate limiter's ZCARD after its ZADD --
-        reads them without unpacking). ``flat`` is not changed after this."""
-        blob = _pack_set(flat)
-        self._blob = blob
-        _LAST.keep(blob, flat)
+        blob of a packed set, without hydrating it: the pair is cut out and spliced in
+        at its place (datatypes.packedzset.put) -- O(n), as a listpack write is."""
+        self._blob = packedzset.put(self._blob, member, score,  # type: ignore[arg-type]
+                                    present)
 
     def remove(self, member: bytes) -> bool:
         """Remove ``member``; False if it was not there."""
         if self._blob is not None:        # packed: written as it is
-            flat = _unpacked(self._blob)
-            try:
-                at = flat.index(member)
-            except ValueError:
+            blob = packedzset.remove(self._blob, member)
+            if blob is None:
                 return False
-            self._repack(flat[:at] + flat[at + 2:])
+            self._blob = blob
             return True
         score = self.scores.pop(member, None)
         if score is None:
@@ -458,10 +379,8 @@ class ZSet:
         """0-based position of ``member`` in ascending order, or None."""
         scores = self._scores
         if scores is None:                # packed: read as it is (the blob is in order)
-            try:
-                return _unpacked(self._blob).index(member) >> 1  # type: ignore[arg-type]
-            except ValueError:
-                return None
+            index = packedzset.rank(self._blob, member)  # type: ignore[arg-type]
+            return None if index < 0 else index
         score = scores.get(member)
         if score is None:
             return None
@@ -490,10 +409,13 @@ class ZSet:
         descending when ``reverse``: no tuple per entry (the range replies)."""
         if start >= stop:
             return [], []
-        if self._blob is not None:        # packed: read as it is
-            flat = _unpacked(self._blob)
-            members = flat[2 * start:2 * stop:2]
-            scores = list(map(float, flat[2 * start + 1:2 * stop:2]))
+        blob = self._blob
+        if blob is not None:              # packed: read as it is
+            stop = min(stop, packedzset.count(blob))
+            if start >= stop:
+                return [], []
+            scores = packedzset.scores(blob, start, stop)
+            members = packedzset.members(blob, start, stop)
         else:
             scores, members = self.order.columns(start, stop - start)
         if reverse:
@@ -507,7 +429,7 @@ class ZSet:
         if start >= stop:
             return []
         if self._blob is not None:        # packed: read as it is
-            return _unpacked(self._blob)[2 * start:2 * stop:2]
+            return packedzset.members(self._blob, start, stop)
         return self.order.columns(start, stop - start)[1]
 
     def score_columns(self, low: float, low_ex: bool, high: float, high_ex: bool,
@@ -526,19 +448,19 @@ class ZSet:
         """The members of :meth:`score_columns` (ascending), without their scores."""
         if self._blob is not None:
             start, stop = self.score_span(low, low_ex, high, high_ex, False, 0, limit)
-            return _unpacked(self._blob)[2 * start:2 * stop:2] if start < stop else []
+            return packedzset.members(self._blob, start, stop) if start < stop else []
         return self.order.score_members(low, low_ex, high, high_ex, limit)
 
     def remove_slice(self, start: int, stop: int) -> int:
         """Remove the entries at positions ``start <= i < stop``; how many."""
         if start >= stop:
             return 0
-        if self._blob is not None:        # packed: written as it is
-            flat = _unpacked(self._blob)
-            stop = min(stop, len(flat) >> 1)
+        blob = self._blob
+        if blob is not None:              # packed: written as it is
+            stop = min(stop, packedzset.count(blob))
             if start >= stop:
                 return 0
-            self._repack(flat[:2 * start] + flat[2 * stop:])
+            self._blob = packedzset.remove_range(blob, start, stop)
             return stop - start
         order = self.order
         removed = order[start:stop]
@@ -554,8 +476,7 @@ class ZSet:
     def score_start(self, low: float, exclusive: bool) -> int:
         """First position whose score is >= low (> low when ``exclusive``)."""
         if self._blob is not None:        # packed: the blob's scores are in order
-            scores = _unpacked(self._blob)[1::2]
-            return bisect_right(scores, low) if exclusive else bisect_left(scores, low)
+            return packedzset.score_index(self._blob, low, exclusive)
         if exclusive:
             return self.order.score_right(low)
         return self.order.score_left(low)
@@ -574,8 +495,11 @@ class ZSet:
                    limit: int = -1) -> Tuple[int, int]:
         """The positions [start, stop) :meth:`score_range` returns (reversed when
         ``reverse``); start >= stop when there are none."""
-        first = self.score_start(low, low_ex)
-        stop = self.score_stop(high, high_ex)
+        if self._blob is not None:        # packed: both ends from one column read
+            first, stop = packedzset.score_span(self._blob, low, low_ex, high, high_ex)
+        else:
+            first = self.score_start(low, low_ex)
+            stop = self.score_stop(high, high_ex)
         if reverse:
             stop -= offset
             return (first if limit < 0 else max(first, stop - limit)), stop
@@ -585,8 +509,7 @@ class ZSet:
     def score_stop(self, high: float, exclusive: bool) -> int:
         """One past the last position whose score is <= high (< high when exclusive)."""
         if self._blob is not None:        # packed: the blob's scores are in order
-            scores = _unpacked(self._blob)[1::2]
-            return bisect_left(scores, high) if exclusive else bisect_right(scores, high)
+            return packedzset.score_index(self._blob, high, not exclusive)
         if exclusive:
             return self.order.score_left(high)
         return self.order.score_right(high)
@@ -705,8 +628,8 @@ class ZSet:
 def frozen_items(frozen: Any) -> List[Tuple[bytes, float]]:
     """The (member, score) pairs of a :meth:`ZSet.frozen` copy."""
     if frozen.__class__ is bytes:
-        flat = unpack(frozen)
-        return list(zip(flat[::2], map(float, flat[1::2])))
+        scores, members = packedzset.columns(frozen)
+        return list(zip(members, scores))
     return frozen
 
 
