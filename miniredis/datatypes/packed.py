@@ -38,6 +38,10 @@ class LastUnpacked:
         self.last = (key, items)
         return items
 
+    def keep(self, key: Any, items: List[Any]) -> None:
+        """Remember ``items`` as ``key``'s elements (``keep(None, [])`` forgets)."""
+        self.last = (key, items)
+
 
 # -- byte strings framed by separators (packedhash, packedlist's chunks, packedzset) ------
 # A blob of elements joined by separator bytes is found in (``bytes.find``) and split

@@ -2,9 +2,9 @@
 
 Redis keeps a hash of up to ``hash-max-listpack-entries`` (512) fields as a listpack
 and finds a field by scanning it in C. A pickled list of the fields and values (the
-form :mod:`miniredis.datatypes.packed` gives sorted sets at rest) would have to be
-unpacked whole -- a bytes object per field and value -- for every HGET or HSET: 15
-microseconds at 300 fields. Here the blob is laid out so that ``bytes.find`` locates
+form sorted sets at rest had before :mod:`miniredis.datatypes.packedzset`) would
+have to be unpacked whole -- a bytes object per field and value -- for every HGET or
+HSET: 15 microseconds at 300 fields. Here the blob is laid out so that ``bytes.find`` locates
 a field directly, with no Python step per field:
 
     b"\\x00" field b"\\x01" value b"\\x00" field b"\\x01" value b"\\x00" ... count
