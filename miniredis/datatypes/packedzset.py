@@ -70,6 +70,7 @@ _ZEROS = [bytes(n + 1) for n in range(256)]  # a set's separators, evenly spaced
 
 
 def _header(code: int, count: int) -> bytes:
+    """The header of a blob of ``count`` members with a column of type ``code``."""
     if count < 255:
         return _HEADERS[code][count]
     return bytes((code, 255)) + count.to_bytes(4, "little")
@@ -159,17 +160,18 @@ def flat(blob: bytes) -> List[Any]:
 
 
 def _floats(code: int, column: bytes) -> List[float]:
+    """A column's scores as floats (the ScoreList's and the replies' type)."""
     values = array(_TYPECODES[code], column)
     return values.tolist() if code == _FLOAT else list(map(float, values))
 
 
 def _stride(blob: bytes, base: int, size: int) -> int:
     """The distance between separators when every member has the same length (ids,
-    fixed-width keys, timestamps: the usual case), else 0: then a member's position
-    is its offset divided by it, and the reverse, where they otherwise take a count
-    or a split (an object a member passed). Told in C: the separators are the
-    ``size + 1`` zero bytes there are, so if every ``stride``-th byte is one, those
-    are all of them."""
+    fixed-width keys, timestamps: the usual case), else 0: then the offset of a
+    position is a product, where it otherwise takes a split (an object a member
+    passed). Told in C: the separators are the ``size + 1`` zero bytes there are, so
+    if every ``stride``-th byte is one, those are all of them. (A remainder tells
+    early, without the slice, that the lengths differ.)"""
     if size:
         stride, rest = divmod(len(blob) - 1 - base, size)
         if not rest and blob[base::stride] == (
@@ -178,20 +180,17 @@ def _stride(blob: bytes, base: int, size: int) -> int:
     return 0
 
 
-def _split(blob: bytes, base: int, size: int, start: int, stop: int,
-           stride: int = -1) -> List[bytes]:
+def _split(blob: bytes, base: int, size: int, start: int, stop: int) -> List[bytes]:
     """The members at positions ``start <= i < stop`` (0 <= start < stop <= size),
-    unescaped: one split of their bytes when the members have one length
-    (``stride``: see :func:`_stride`; -1, not known yet, is found out when more
-    than a few would be passed), else one split from the nearer end, stopping at
-    the range."""
+    unescaped: one split from the nearer end, stopping at the range; when more than
+    a few members would be passed and all have one length (:func:`_stride`), one
+    split of the range's own bytes."""
     if stop <= size - start:
         passed = start
     else:
         passed = size - stop
-    if passed > 3 and stride < 0:
-        stride = _stride(blob, base, size)
-    if passed and stride > 0:
+    stride = _stride(blob, base, size) if passed > 3 else 0
+    if stride:
         members = blob[base + start * stride + 1:base + stop * stride].split(b"\x00")
     elif stop <= size - start:
         members = blob[base + 1:].split(b"\x00", stop)[start:stop]
