@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Optional
+from typing import Optional, Tuple
 
 from . import errors
 from .errors import CommandError
@@ -104,3 +104,16 @@ def parse_timeout(value: bytes) -> float:
     if math.isinf(millis) or not -LLONG_MAX <= millis < LLONG_MAX or int(millis) < 0:
         raise CommandError(errors.TIMEOUT_NEGATIVE)
     return max(number, 0.0)
+
+
+def index_range(start: int, end: int, size: int) -> Optional[Tuple[int, int]]:
+    """Redis's normalisation of an inclusive index range over ``size`` items (LRANGE,
+    LTRIM, ZRANGE by rank and their family): negative indices count from the end,
+    the start is clamped at 0 and the end at the last item; None when it is empty."""
+    if start < 0:
+        start = max(size + start, 0)
+    if end < 0:
+        end += size
+    if start > end or start >= size:
+        return None
+    return start, min(end, size - 1)

@@ -11,7 +11,7 @@ from itertools import islice
 from typing import Any, List, Optional
 
 from .. import errors
-from ..args import LLONG_MIN, parse_int, to_int
+from ..args import LLONG_MIN, index_range, parse_int, to_int
 from ..datatypes.packedlist import PackedList
 from ..blocking import NOT_SERVED, block, parse_block_timeout
 from ..errors import CommandError
@@ -277,17 +277,6 @@ def llen(client, args: List[bytes]):
     return 0 if values is None else len(values)
 
 
-def _range_bounds(start: int, end: int, size: int) -> Optional[tuple]:
-    """Redis's index normalisation for LRANGE/LTRIM: an inclusive (start, end) or None."""
-    if start < 0:
-        start = max(size + start, 0)
-    if end < 0:
-        end += size
-    if start > end or start >= size:
-        return None
-    return start, min(end, size - 1)
-
-
 @command("lrange", 4, "readonly", keys=(1, 1, 1), group="list", since="1.0.0",
          summary="Returns a range of elements from a list.")
 def lrange(client, args: List[bytes]):
@@ -295,7 +284,7 @@ def lrange(client, args: List[bytes]):
     values = _read_list(client, args[1])
     if values is None:
         return []
-    bounds = _range_bounds(start, end, len(values))
+    bounds = index_range(start, end, len(values))
     if bounds is None:
         return []
     start, end = bounds
@@ -482,7 +471,7 @@ def ltrim(client, args: List[bytes]):
     if values is None:
         return OK
     size = len(values)
-    bounds = _range_bounds(start, end, size)
+    bounds = index_range(start, end, size)
     if bounds is None:
         values.clear()
     else:

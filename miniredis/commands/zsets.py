@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .. import errors
 from ..security.outputlimits import draws
-from ..args import LLONG_MAX, parse_int
+from ..args import LLONG_MAX, index_range, parse_int
 from ..datatypes.zset import ZSet
 from ..errors import CommandError
 from ..protocol import NULL_ARRAY, Bulks, Double, format_double
@@ -442,26 +442,13 @@ def zlexcount(client, args: List[bytes]):
 
 
 # -- ZRANGE and its family ----------------------------------------------------------------
-def _rank_bounds(start: int, end: int, size: int) -> Optional[Tuple[int, int]]:
-    """Redis's rank normalisation: an inclusive (start, end) or None when empty."""
-    if start < 0:
-        start += size
-    if end < 0:
-        end += size
-    if start < 0:
-        start = 0
-    if start > end or start >= size:
-        return None
-    return start, min(end, size - 1)
-
-
 def _range_span(zset: ZSet, kind: str, reverse: bool, bounds: Any, offset: int,
                 limit: int) -> Tuple[int, int]:
     """The positions [start, stop) a ZRANGE by rank or score selects (read backwards
     when ``reverse``); start >= stop when none."""
     size = len(zset)
     if kind == "rank":
-        span = _rank_bounds(bounds[0], bounds[1], size)
+        span = index_range(bounds[0], bounds[1], size)
         if span is None:
             return 0, 0
         start, end = span
@@ -572,7 +559,7 @@ def _rank_page(client, args: List[bytes]) -> list:
     zset = _read_zset(client, args[1])
     if zset is None:
         return []
-    span = _rank_bounds(start, end, len(zset))
+    span = index_range(start, end, len(zset))
     if span is None:
         return []
     return Bulks(zset.members(span[0], span[1] + 1))
@@ -656,7 +643,7 @@ def _remove_range(client, args: List[bytes], kind: str) -> int:
             start, start + len(zset.lex_walk(start, low, high, reverse=False)))
     else:
         if kind == "rank":
-            span = _rank_bounds(bounds[0], bounds[1], len(zset))
+            span = index_range(bounds[0], bounds[1], len(zset))
             if span is None:
                 return 0
             start, stop = span[0], span[1] + 1
