@@ -294,23 +294,7 @@ class ScoreList:
                 raise ValueError("%r not in list" % ((score, member),))
         # Where (new, member) goes in the list as it is: a valid place still once the
         # old entry has gone (positions after it, in its chunk, shift down by one).
-        # (_find, written out: a call is a twentieth of a move at a million members)
-        last = len(maxes) - 1
-        target = bisect_left(maxes, new)
-        if target > last:
-            target = last
-        elif maxes[target] == new:
-            all_members = self._members
-            while target < last and maxes[target] == new and \
-                    all_members[target][-1] < member:
-                target += 1
-        target_scores = self._scores[target]
-        position = bisect_left(target_scores, new)
-        if position < len(target_scores) and target_scores[position] == new:
-            high = position + 1
-            if high < len(target_scores) and target_scores[high] == new:
-                high = bisect_right(target_scores, new, high)
-            position = bisect_left(self._members[target], member, position, high)
+        target, position = self._find(new, member)
         if target == chunk:
             stored = members.pop(offset)
             del scores[offset]
@@ -328,6 +312,7 @@ class ScoreList:
         stored = members.pop(offset)
         del scores[offset]
         self._maxes[chunk] = scores[-1]
+        target_scores = self._scores[target]
         target_members.insert(position, stored)
         target_scores.insert(position, new)
         if position == len(target_members) - 1:
