@@ -393,6 +393,36 @@ def test_get_runs_notify_misses_and_count_lfu_accesses(differ):
     compare_scenario(differ, scenario)
 
 
+def test_identical_get_windows_as_redis(differ):
+    """Windows of identical GETs (string_runs._identical_gets: one lookup, the reply
+    repeated): values of 0..1,024 bytes and more (one piece or three a reply), a
+    string grown in place, a missing key, another type, a key past its TTL, windows
+    longer than 16, broken by another key, a pipeline ending in one, and the same
+    requests inside a run, where GET's loop serves them one by one; the replies,
+    the keyspace stats and each access counted (OBJECT FREQ under LFU)."""
+    setup = [["SET", "few", "v"], ["SET", "empty", ""], ["SET", "edge", "e" * 1023],
+             ["SET", "big", "b" * 1024], ["SET", "huge", "h" * 5000],
+             ["APPEND", "grown", "ab"], ["RPUSH", "list", "a"],
+             ["SET", "gone", "g", "PX", "5"]]
+    commands = [["GET", "few"]] * 40 + [["GET", "empty"]] * 3
+    for key in ("edge", "big", "huge", "grown", "missing", "list", "gone"):
+        # (a window is tried where a run of GETs starts: after a PING, and mid-run)
+        commands += [["PING"]] + [["GET", key]] * 17 + [["GET", "few"]] * 2
+        commands += [["GET", key]] * 3
+    commands += [["GET", "few"], ["GET", "few"], ["GET", "empty"], ["GET", "few"]]
+    commands += [["PING"]] + [["GET", "few"]] * 5
+
+    def scenario(port, protocol, admin):
+        def look(conn):
+            return [_keyspace_stats(admin)] + [conn.call("OBJECT", "FREQ", key)
+                                               for key in ("edge", "huge", "grown")]
+
+        admin.call("CONFIG", "RESETSTAT")
+        return _lfu_pipeline(port, protocol, admin, setup, commands, look)
+
+    compare_scenario(differ, scenario)
+
+
 def test_set_runs_as_redis(differ):
     """SETs in a row (string_runs._set_run): TTLs dropped, other types replaced, the
     keyspace events in order, WATCH and client tracking told, the dirty counter."""

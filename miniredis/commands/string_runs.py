@@ -10,7 +10,7 @@ from ..args import LLONG_MAX, LLONG_MIN, to_int
 from ..evict import stamps_count
 from ..notify import notify
 from ..protocol import BULK_HEADS, CRLF, OK_BYTES, integer_run
-from . import OWN_LOOP_ARGS, count_accesses, lookup, one_key_run_end
+from . import OWN_LOOP_ARGS, count_accesses, identical_run_end, lookup, one_key_run_end
 from .strings import COUNTER_VALUES, TTL_UNITS
 
 
@@ -31,6 +31,9 @@ def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     # reply: a run of GETs of one key looks it up once (nothing here writes).
     last = reply = None
     lfu = stamps_count(access)
+    if count - done > 1 and requests[done + 1] == requests[done]:
+        done = _identical_gets(requests, done, count, index, values, access, expires,
+                               now, lru, append.__self__)
     # (a for loop: CPython 3.11 specialises a comparison only when the conditional
     # jump after it fits in one byte, which a while's test of a long loop does not)
     for request in requests[done:count]:
@@ -73,6 +76,41 @@ def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     stats = client.state.stats
     stats.keyspace_misses += misses
     stats.keyspace_hits += done - first - misses
+    return done
+
+
+def _identical_gets(requests: List[List[bytes]], done: int, count: int, index: Any,
+                    values: Any, access: Any, expires: Any, now: int, lru: int,
+                    out: List[bytes]) -> int:
+    """Windows of identical GETs where a run of GETs starts (a pipeline reading one
+    key again and again: redis-benchmark's GET with ``-P 16``), each of a key holding
+    bytes answered by its one reply repeated, with an access counted for every
+    request; returns where the per-request loop of :func:`_get_run` takes over
+    (``done`` when the first window is no such one). ``requests[done]`` is a GET that
+    passed its arity check (run_alike's caller)."""
+    while count - done > 1:
+        end = identical_run_end(requests, done, count)
+        if end == done:
+            break
+        key = requests[done][1]
+        if expires and key in expires and expires[key] <= now:
+            break
+        slot = index.get(key)
+        if slot is None:
+            break
+        value = values[slot]
+        if value.__class__ is not bytes:
+            break
+        times = end - done
+        count_accesses(access, slot, lru, times)
+        size = len(value)
+        if size < 1024:
+            # One bytes object for the window: the write's join then copies one
+            # piece, not three a reply.
+            out.append((BULK_HEADS[size] + value + CRLF) * times)
+        else:
+            out.extend((b"$%d\r\n" % size, value, CRLF) * times)
+        done = end
     return done
 
 
