@@ -584,6 +584,76 @@ def _writes_observed(port, protocol, admin, setup, commands, keys, dirty=True,
             other.close()
 
 
+_UNCHANGED_SETUP = [["SADD", "ints", "1", "2", "3"], ["SADD", "strs", "a", "b", "c"],
+                    ["ZADD", "zl", "5", "m", "7", "n"], ["SET", "str", "x"],
+                    ["ZADD", "zs"] + [w for i in range(200) for w in (str(i), "m%d" % i)],
+                    ["ZADD", "neg", "-0", "m"], ["SADD", "gone", "1"],
+                    ["PEXPIRE", "gone", "5"], ["ZADD", "zgone", "1", "m"],
+                    ["PEXPIRE", "zgone", "5"], ["SADD", "ttl", "1"], ["EXPIRE", "ttl", "1000"]]
+
+
+def _unchanged_windows():
+    """Pipelines repeating SADDs and ZADDs, each window at a run's start (after a
+    PING) and again mid-run. (A window is 16 requests: unchanged_windows takes
+    none shorter but at the pipeline's end.)"""
+    windows = [(["SADD", "ints", "2"], 17), (["SADD", "ints", "9"], 16),
+               (["SADD", "strs", "b"], 16), (["SADD", "strs", "a", "z"], 16),
+               (["SADD", "gone", "1"], 16), (["SADD", "str", "a"], 16),
+               (["SADD", "ttl", "1"], 16), (["SADD", "missing", "1"], 16),
+               (["ZADD", "zl", "5", "m"], 17), (["ZADD", "zl", "05", "n"], 16),
+               (["ZADD", "zl", "7", "n"], 16), (["ZADD", "zl", "5.0", "m"], 16),
+               (["ZADD", "zl", "XX", "5", "m"], 16), (["ZADD", "zl", "6", "o"], 16),
+               (["ZADD", "zs", "150", "m150"], 16), (["ZADD", "zs", "0", "m150"], 16),
+               (["ZADD", "neg", "0", "m"], 16), (["ZADD", "zgone", "1", "m"], 16),
+               (["ZADD", "str", "1", "m"], 16), (["ZADD", "missing2", "1", "m"], 16)]
+    commands = []
+    for request, times in windows:
+        commands += [["PING"]] + [request] * times
+    for request, times in windows:
+        commands += [request] * times
+    return commands
+
+
+@pytest.mark.parametrize("watched", [["SADD", "w", "1"], ["ZADD", "w", "1", "m"]])
+def test_unchanged_write_windows_as_redis(differ, watched):
+    """Windows of identical SADDs and ZADDs that change nothing
+    (commands.unchanged_windows: answered together) among ones that do: intsets and
+    hash tables, listpacks and skiplists, members there and not, scores equal in
+    other spellings ("05", -0 and 0) and not, several members, options, keys past
+    their TTL or with one to come, missing keys, other types. WATCH is not told,
+    no event is published and no change counted for the unchanged ones; then the
+    values."""
+    setup = _UNCHANGED_SETUP + [watched, ["ZADD", "t", "1", "m"]]
+    commands = [["PING"]] + [watched] * 16 + _unchanged_windows()
+    commands += [["ZADD", "t", "1", "m"]] * 3 + [["ZADD", "t", "2", "m"]]
+    keys = ["ints", "zl", "zs", "neg", "gone", "zgone", "ttl", "missing", "missing2", "w"]
+
+    def scenario(port, protocol, admin):
+        seen = _writes_observed(port, protocol, admin, setup, commands, keys)
+        conn = connect(port, protocol)
+        try:
+            return seen, sorted(conn.call("SMEMBERS", "strs").split(b"\r\n"))
+        finally:
+            conn.close()
+
+    compare_scenario(differ, scenario)
+
+
+def test_unchanged_write_windows_count_each_access(differ):
+    """Under allkeys-lfu counting every access, each SADD and ZADD of a window that
+    changes nothing counts one (OBJECT FREQ), and changes count none (dirty)."""
+    setup = [["SADD", "few", "1"], ["ZADD", "z", "1", "m"], ["ZADD", "zs"]
+             + [w for i in range(200) for w in (str(i), "m%d" % i)]]
+    commands = [["SADD", "few", "1"]] * 40 + [["PING"]] + [["ZADD", "z", "1", "m"]] * 20
+    commands += [["PING"]] + [["ZADD", "zs", "3", "m3"]] * 30
+
+    def scenario(port, protocol, admin):
+        return _lfu_pipeline(port, protocol, admin, setup, commands, lambda conn: [
+            conn.call("OBJECT", "FREQ", key) for key in ("z", "zs")])
+
+    compare_scenario(differ, scenario)
+
+
 def test_counter_runs_as_redis(differ):
     """INCRs and DECRs in a row (string_runs._counter_run): new counters, text SET wrote,
     strings grown in place, other types, TTLs to come and past, overflows at both

@@ -57,6 +57,36 @@ def identical_run_end(requests: List[List[bytes]], start: int, count: int) -> in
     return start
 
 
+def unchanged_windows(requests: List[List[bytes]], done: int, count: int,
+                      tables: Tuple[Any, ...], kind: type,
+                      unchanged: Callable[[Any, List[bytes]], bool]) -> int:
+    """Windows of identical writes from ``requests[done]`` (a pipeline repeating one
+    SADD or ZADD: redis-benchmark's ``-P 16``) that would each change nothing: the
+    key holds a ``kind`` not due to expire and ``unchanged(value, request)`` (the
+    member is there, at that score). Nothing is written, told or counted as a change
+    then, as for each such request in Redis; each request's access is counted.
+    Returns where the own loop's per-request steps take over (``done``: no window).
+    ``tables`` is :meth:`Database.tables_for_writes`'s."""
+    index, values, access, expires, now, _, _, lru, _ = tables
+    while count - done > 1:
+        end = identical_run_end(requests, done, count)
+        if end == done:
+            break
+        request = requests[done]
+        key = request[1]
+        if expires and key in expires and expires[key] <= now:
+            break
+        slot = index.get(key)
+        if slot is None:
+            break
+        value = values[slot]
+        if value.__class__ is not kind or not unchanged(value, request):
+            break
+        count_accesses(access, slot, lru, end - done)
+        done = end
+    return done
+
+
 def one_key_run_end(requests: List[List[bytes]], start: int, count: int, name: bytes,
                     key: bytes, size: int) -> int:
     """Where the run that ``requests[start]`` begins ends: the requests after it of

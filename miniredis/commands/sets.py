@@ -25,7 +25,7 @@ from ..datatypes.names import register_encoding, register_type
 from ..protocol import Set
 from ..evict import stamps_count
 from ..notify import notify
-from . import command, lookup, numkeys_positions
+from . import command, lookup, numkeys_positions, unchanged_windows
 from .hashes import parse_random_count, parse_scan, scan_members
 from .keys import parse_cursor
 from .reads import read_run
@@ -182,6 +182,11 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     last = None
     lfu = stamps_count(access)
     added = 0
+    if count - done > 1 and requests[done + 1] == requests[done]:
+        stop = unchanged_windows(requests, done, count, tables, SetValue, _member_there)
+        if stop > done:
+            append(b":0\r\n" * (stop - done))
+            done = stop
     for request in requests[done:count]:
         try:
             command, key, member = request  # (cheapest arity test)
@@ -218,6 +223,11 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
         done += 1
     db.state.dirty += added     # (only the members added are changes)
     return done
+
+
+def _member_there(value: SetValue, request: List[bytes]) -> bool:
+    """A SADD of one member that is there already (it changes nothing)."""
+    return len(request) == 3 and request[2] in value
 
 
 lookup(b"sadd").run = _sadd_run

@@ -25,7 +25,7 @@ from ..errors import CommandError
 from ..protocol import NULL_ARRAY, Bulks, Double, format_double
 from ..evict import stamps_count
 from ..notify import notify
-from . import command, lookup, own_name
+from . import command, lookup, own_name, unchanged_windows
 from .keys import parse_cursor, parse_scan_options
 from .reads import read_run
 from .zset_args import _lex_range, _parse_score, _score_range, _score_range_empty
@@ -231,6 +231,11 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     last = None
     lfu = stamps_count(access)
     changes = 0
+    if count - done > 1 and requests[done + 1] == requests[done]:
+        stop = unchanged_windows(requests, done, count, tables, ZSet, _score_there)
+        if stop > done:
+            append(b":0\r\n" * (stop - done))
+            done = stop
     for request in requests[done:count]:
         try:
             command, key, score, member = request  # (cheapest arity test)
@@ -274,6 +279,16 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
         done += 1
     db.state.dirty += changes    # (members added or whose score changed)
     return done
+
+
+def _score_there(zset: ZSet, request: List[bytes]) -> bool:
+    """A plain ``ZADD key <digits> member`` (as :func:`_zadd_run` takes) of a member
+    that has that score already (it changes nothing)."""
+    if len(request) != 4:
+        return False
+    score = request[2]
+    return score.isdigit() and len(score) < 300 and \
+        zset.score_of(request[3]) == float(score)
 
 
 lookup(b"zadd").run = _zadd_run
