@@ -589,13 +589,16 @@ _UNCHANGED_SETUP = [["SADD", "ints", "1", "2", "3"], ["SADD", "strs", "a", "b", 
                     ["ZADD", "zs"] + [w for i in range(200) for w in (str(i), "m%d" % i)],
                     ["ZADD", "neg", "-0", "m"], ["SADD", "gone", "1"],
                     ["PEXPIRE", "gone", "5"], ["ZADD", "zgone", "1", "m"],
-                    ["PEXPIRE", "zgone", "5"], ["SADD", "ttl", "1"], ["EXPIRE", "ttl", "1000"]]
+                    ["PEXPIRE", "zgone", "5"], ["SADD", "ttl", "1"], ["EXPIRE", "ttl", "1000"],
+                    ["HSET", "hl", "f", "v", "g", "w"], ["HSET", "hgone", "f", "v"],
+                    ["PEXPIRE", "hgone", "5"], ["HSET", "ht", "f", "v", "long", "x" * 100]]
 
 
-def _unchanged_windows():
-    """Pipelines repeating SADDs and ZADDs, each window at a run's start (after a
-    PING) and again mid-run. (A window is 16 requests: unchanged_windows takes
-    none shorter but at the pipeline's end.)"""
+def _unchanged_windows(mid_run: bool = True):
+    """Pipelines repeating SADDs, ZADDs and HSETs, each window at a run's start
+    (after a PING), then again mid-run unless ``mid_run`` is false (the loops' own
+    steps, which would redo a write a window skipped). (A window is 16 requests:
+    unchanged_windows takes none shorter but at the pipeline's end.)"""
     windows = [(["SADD", "ints", "2"], 17), (["SADD", "ints", "9"], 16),
                (["SADD", "strs", "b"], 16), (["SADD", "strs", "a", "z"], 16),
                (["SADD", "gone", "1"], 16), (["SADD", "str", "a"], 16),
@@ -605,34 +608,43 @@ def _unchanged_windows():
                (["ZADD", "zl", "XX", "5", "m"], 16), (["ZADD", "zl", "6", "o"], 16),
                (["ZADD", "zs", "150", "m150"], 16), (["ZADD", "zs", "0", "m150"], 16),
                (["ZADD", "neg", "0", "m"], 16), (["ZADD", "zgone", "1", "m"], 16),
-               (["ZADD", "str", "1", "m"], 16), (["ZADD", "missing2", "1", "m"], 16)]
+               (["ZADD", "str", "1", "m"], 16), (["ZADD", "missing2", "1", "m"], 16),
+               (["HSET", "hl", "f", "v"], 17), (["HSET", "hl", "g", "x"], 16),
+               (["HSET", "hl", "f", "v", "g", "x"], 16), (["HSET", "hl", "new", "n"], 16),
+               (["HSET", "ht", "f", "v"], 16), (["HSET", "ht", "long", "y"], 16),
+               (["HSET", "hgone", "f", "v"], 16), (["HSET", "str", "f", "v"], 16),
+               (["HSET", "missing3", "f", "v"], 16)]
     commands = []
     for request, times in windows:
         commands += [["PING"]] + [request] * times
-    for request, times in windows:
+    for request, times in windows if mid_run else ():
         commands += [request] * times
     return commands
 
 
-@pytest.mark.parametrize("watched", [["SADD", "w", "1"], ["ZADD", "w", "1", "m"]])
+@pytest.mark.parametrize("watched", [["SADD", "w", "1"], ["ZADD", "w", "1", "m"],
+                                     ["HSET", "w", "f", "v"]])
 def test_unchanged_write_windows_as_redis(differ, watched):
-    """Windows of identical SADDs and ZADDs that change nothing
-    (commands.unchanged_windows: answered together) among ones that do: intsets and
-    hash tables, listpacks and skiplists, members there and not, scores equal in
-    other spellings ("05", -0 and 0) and not, several members, options, keys past
-    their TTL or with one to come, missing keys, other types. WATCH is not told,
-    no event is published and no change counted for the unchanged ones; then the
-    values."""
+    """Windows of identical SADDs, ZADDs and HSETs that leave their value as it is
+    (commands.unchanged_windows: answered together) among ones that do not:
+    intsets and hash tables, listpacks and skiplists, members there and not, scores
+    equal in other spellings ("05", -0 and 0) and not, fields holding the data and
+    not, several members or pairs, options, keys past their TTL or with one to
+    come, missing keys, other types. For SADD and ZADD, WATCH is not told, no event
+    is published and no change counted; an HSET does all three (so here, with
+    WATCH, tracking and events on, HSET's loop takes no window); then the values."""
     setup = _UNCHANGED_SETUP + [watched, ["ZADD", "t", "1", "m"]]
     commands = [["PING"]] + [watched] * 16 + _unchanged_windows()
     commands += [["ZADD", "t", "1", "m"]] * 3 + [["ZADD", "t", "2", "m"]]
-    keys = ["ints", "zl", "zs", "neg", "gone", "zgone", "ttl", "missing", "missing2", "w"]
+    keys = ["ints", "zl", "zs", "neg", "gone", "zgone", "ttl", "missing", "missing2", "w",
+            "hl", "hgone", "missing3"]
 
     def scenario(port, protocol, admin):
         seen = _writes_observed(port, protocol, admin, setup, commands, keys)
         conn = connect(port, protocol)
         try:
-            return seen, sorted(conn.call("SMEMBERS", "strs").split(b"\r\n"))
+            return seen, sorted(conn.call("SMEMBERS", "strs").split(b"\r\n")), \
+                sorted(conn.call("HGETALL", "ht").split(b"\r\n"))
         finally:
             conn.close()
 
@@ -640,16 +652,22 @@ def test_unchanged_write_windows_as_redis(differ, watched):
 
 
 def test_unchanged_write_windows_count_each_access(differ):
-    """Under allkeys-lfu counting every access, each SADD and ZADD of a window that
-    changes nothing counts one (OBJECT FREQ), and changes count none (dirty)."""
-    setup = [["SADD", "few", "1"], ["ZADD", "z", "1", "m"], ["ZADD", "zs"]
-             + [w for i in range(200) for w in (str(i), "m%d" % i)]]
+    """Under allkeys-lfu counting every access, with no one told of writes (HSET's
+    loop takes windows then): each SADD, ZADD and HSET of a window that leaves its
+    value as it is counts an access (OBJECT FREQ), the SADDs and ZADDs no change and
+    each HSET one (dirty); the same HSET windows as in
+    test_unchanged_write_windows_as_redis, then the hashes."""
+    setup = _UNCHANGED_SETUP + [["SADD", "few", "1"], ["ZADD", "z", "1", "m"]]
     commands = [["SADD", "few", "1"]] * 40 + [["PING"]] + [["ZADD", "z", "1", "m"]] * 20
     commands += [["PING"]] + [["ZADD", "zs", "3", "m3"]] * 30
+    commands += [request for request in _unchanged_windows(mid_run=False)
+                 if request[0] != "ZADD"]
 
     def scenario(port, protocol, admin):
         return _lfu_pipeline(port, protocol, admin, setup, commands, lambda conn: [
-            conn.call("OBJECT", "FREQ", key) for key in ("z", "zs")])
+            conn.call("OBJECT", "FREQ", key) for key in ("z", "zs", "hl", "ht")] + [
+            conn.call("HGETALL", "hl"), sorted(conn.call("HGETALL", "ht").split(b"\r\n")),
+            conn.call("HGETALL", "hgone"), conn.call("OBJECT", "ENCODING", "ht")])
 
     compare_scenario(differ, scenario)
 

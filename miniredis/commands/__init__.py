@@ -58,15 +58,17 @@ def identical_run_end(requests: List[List[bytes]], start: int, count: int) -> in
 
 
 def unchanged_windows(requests: List[List[bytes]], done: int, count: int,
-                      tables: Tuple[Any, ...], kind: type,
+                      tables: Tuple[Any, ...], kinds: Tuple[type, ...],
                       unchanged: Callable[[Any, List[bytes]], bool]) -> int:
     """Windows of identical writes from ``requests[done]`` (a pipeline repeating one
-    SADD or ZADD: redis-benchmark's ``-P 16``) that would each change nothing: the
-    key holds a ``kind`` not due to expire and ``unchanged(value, request)`` (the
-    member is there, at that score). Nothing is written, told or counted as a change
-    then, as for each such request in Redis; each request's access is counted.
-    Returns where the own loop's per-request steps take over (``done``: no window).
-    ``tables`` is :meth:`Database.tables_for_writes`'s."""
+    SADD, ZADD or HSET: redis-benchmark's ``-P 16``) that would each leave the value
+    as it is: the key holds one of ``kinds`` not due to expire and
+    ``unchanged(value, request)`` (the member is there, at that score; the field
+    holds that data). Each request's access is counted and nothing is written; the
+    caller replies and counts what Redis counts for each (SADD and ZADD then count
+    no change and tell no one; an HSET counts one, so its loop comes here only while
+    no one is told). Returns where the own loop's per-request steps take over
+    (``done``: no window). ``tables`` is :meth:`Database.tables_for_writes`'s."""
     index, values, access, expires, now, _, _, lru, _ = tables
     while count - done > 1:
         end = identical_run_end(requests, done, count)
@@ -80,7 +82,7 @@ def unchanged_windows(requests: List[List[bytes]], done: int, count: int,
         if slot is None:
             break
         value = values[slot]
-        if value.__class__ is not kind or not unchanged(value, request):
+        if value.__class__ not in kinds or not unchanged(value, request):
             break
         count_accesses(access, slot, lru, end - done)
         done = end

@@ -34,7 +34,7 @@ from ..evict import stamps_count
 from ..longdouble import (ZERO, add_long_double, format_long_double, overflows,
                           parse_long_double)
 from ..notify import notify
-from . import command, lookup, own_name
+from . import command, lookup, own_name, unchanged_windows
 from .keys import parse_cursor, parse_scan_options
 from .reads import read_run
 
@@ -292,6 +292,12 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     # key looks it up once (the value is read again: a listpack is replaced).
     last = None
     lfu = stamps_count(access)
+    if count - done > 1 and hook is None and not events and \
+            requests[done + 1] == requests[done]:
+        stop = unchanged_windows(requests, done, count, tables, _HASHES, _field_holds)
+        if stop > done:
+            append(b":0\r\n" * (stop - done))
+            done = stop
     for request in requests[done:count]:
         try:
             command, key, field, data = request  # (cheapest arity test)
@@ -337,6 +343,15 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
         done += 1
     db.state.dirty += done - first      # (one change per HSET of one field)
     return done
+
+
+_HASHES = (PackedHash, Hash)
+
+
+def _field_holds(value: Any, request: List[bytes]) -> bool:
+    """An ``HSET key field data`` whose field holds that data already (the hash
+    stays as it is, in either encoding)."""
+    return len(request) == 4 and value.get(request[2]) == request[3]
 
 
 lookup(b"hset").run = _hset_run
