@@ -64,6 +64,22 @@ def _canonical(buf: bytes, pos: int, requests: List[List[bytes]], first: int) ->
     return True
 
 
+def _only_bulks(buf: bytes, request: List[bytes]) -> bool:
+    """Whether ``buf``, exactly one request that hiredis parsed as ``request`` (all
+    bytes), sent every argument as a '$' bulk string, as Redis requires: none as a
+    line hiredis also reads as a string ('+', '(' or '=': ``ZRANGEBYSCORE k 1 +inf``
+    holds a '+' that is data). Without an '=', counting CRLFs tells: a canonical
+    encoding holds one per header and terminator, plus those inside the arguments
+    (joined around a NUL, so no two make one), and a '+' or '(' line holds one where
+    a bulk string holds two, where nothing holds more. Else, as a last resort, the
+    canonical encoding made and compared (0.7 us for seven arguments: three times
+    the count)."""
+    if 61 not in buf and buf.count(b"\r\n") == \
+            2 * len(request) + 1 + b"\x00".join(request).count(b"\r\n"):
+        return True
+    return buf == _pack(tuple(request))
+
+
 class RequestParser:
     """Request parsing for a Client: ``_parse`` turns each read into requests."""
 
@@ -307,7 +323,7 @@ class RequestParser:
                 if req.__class__ is list and req:
                     _join(req)      # TypeError unless every element is bytes
                     if not reader.has_data():
-                        if not strings or buf == _pack(tuple(req)):
+                        if not strings or _only_bulks(buf, req):
                             requests.append(req)
                             return -1
                         reader = None

@@ -63,6 +63,11 @@ _MSET_6 = encode_command(["MSET"] + [w for i in range(6)
     b"*8\r\n$3\r\nDEL\r\n" + b"+ab\r\n" * 4 + b"=6\r\ntxt:ab\r\n" * 3,
     b"*8\r\n$3\r\nDEL\r\n" + b"=6\r\ntxt:ab\r\n" * 3 + b"(12\r\n" * 4,
     b"*4\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$4\r\n+inf\r\n$5\r\n=7:ab\r\n",
+    # (parsing._only_bulks counts CRLFs: arguments holding some, canonical or not; a
+    # bulk string's data ending in CR whose two skipped bytes make a CRLF with it)
+    b"*3\r\n$3\r\nSET\r\n$3\r\nk\r\n\r\n+v\r\n", b"*2\r\n$4\r\nECHO\r\n$6\r\n+a\r\nbc\r\n",
+    b"*3\r\n$3\r\nSET\r\n$2\r\nk\r\nX+v\r\n", b"*3\r\n$3\r\nSET\r\n$2\r\nk\r\n\n+v\r\n",
+    b"*3\r\n$3\r\nSET\r\n$4\r\n\r\n\r\n\r\n(1\r\n", b"*2\r\n$4\r\nECHO\r\n$3\r\n(\r\r\n",
 ])
 def test_malformed_input(differ, data):
     _same_raw(differ, data)
