@@ -26,7 +26,7 @@ from .blocking import BLOCKED
 from .gate import RequestGate
 from .monitor import feed as monitor_feed, shown as monitor_shown
 from .protocol import (BULK_HEADS, CRLF, INT_REPLIES, OK, OK_BYTES, PONG, RESP2, RESP3,
-                       Encoder, Raw)
+                       Bulks, Encoder, Raw, append_bulk_items)
 from .security.outputlimits import close_if_over
 from .output import ReplyWriter
 from .parsing import RequestParser
@@ -591,6 +591,10 @@ class Client(RequestParser, ReplyWriter, RequestGate):
                     append(INT_REPLIES[reply + 2] if -2 <= reply <= 10000 else b":%d\r\n" % reply)
                 elif reply is None:
                     append(self.encoder.null)
+                elif cls is Bulks:
+                    # (Encoder.encode_into's way, two calls shorter: ranges' replies)
+                    append(b"*%d\r\n" % len(reply))
+                    append_bulk_items(reply, out)
                 else:
                     if cls is CommandError:
                         self.count_error(reply.message)
