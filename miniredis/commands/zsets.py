@@ -196,11 +196,16 @@ def _zadd_one(client, key: bytes, score: float, member: bytes) -> int:
     with digits): :func:`_zadd` without the option and pair lists, same effects in
     the same order."""
     db = client.db
-    zset = db.get_typed(key, ZSet)
+    zset = db.get(key)
     if zset is None:
         zset = ZSet()
         db.set(key, zset)
-    current = zset.score_of(member)   # (a packed set is not hydrated)
+    elif zset.__class__ is not ZSet:
+        raise CommandError(errors.WRONGTYPE)
+    # (score_of, written out for a hydrated set: a call is a sizeable share of a
+    # ZADD at a million members; a packed set is read in place, not hydrated)
+    scores = zset._scores
+    current = scores.get(member) if scores is not None else zset.score_of(member)
     if current is not None:
         if score != current:
             zset.update(member, score, current)
