@@ -70,23 +70,34 @@ def unchanged_windows(requests: List[List[bytes]], done: int, count: int,
     no one is told). Returns where the own loop's per-request steps take over
     (``done``: no window). ``tables`` is :meth:`Database.tables_for_writes`'s."""
     index, values, access, expires, now, _, _, lru, _ = tables
-    while count - done > 1:
-        end = identical_run_end(requests, done, count)
-        if end == done:
-            break
-        request = requests[done]
-        key = request[1]
-        if expires and key in expires and expires[key] <= now:
-            break
-        slot = index.get(key)
-        if slot is None:
-            break
-        value = values[slot]
-        if value.__class__ not in kinds or not unchanged(value, request):
-            break
+    while True:
+        window = identical_window(requests, done, count, index, values, expires, now)
+        if window is None:
+            return done
+        end, slot, value = window
+        if value.__class__ not in kinds or not unchanged(value, requests[done]):
+            return done
         count_accesses(access, slot, lru, end - done)
         done = end
-    return done
+
+
+def identical_window(requests: List[List[bytes]], done: int, count: int, index: Any,
+                     values: Any, expires: Any, now: int) -> Optional[Tuple[int, int, Any]]:
+    """The window of identical requests from ``requests[done]`` (identical_run_end:
+    two or more) when their key exists and is not due to expire: its end, the key's
+    slot and value (an own loop's tables); else None."""
+    if count - done < 2:
+        return None
+    end = identical_run_end(requests, done, count)
+    if end == done:
+        return None
+    key = requests[done][1]
+    if expires and key in expires and expires[key] <= now:
+        return None
+    slot = index.get(key)
+    if slot is None:
+        return None
+    return end, slot, values[slot]
 
 
 def one_key_run_end(requests: List[List[bytes]], start: int, count: int, name: bytes,

@@ -10,7 +10,7 @@ from ..args import LLONG_MAX, LLONG_MIN, to_int
 from ..evict import stamps_count
 from ..notify import notify
 from ..protocol import BULK_HEADS, CRLF, OK_BYTES, integer_run
-from . import OWN_LOOP_ARGS, count_accesses, identical_run_end, lookup, one_key_run_end
+from . import OWN_LOOP_ARGS, count_accesses, identical_window, lookup, one_key_run_end
 from .strings import COUNTER_VALUES, TTL_UNITS
 
 
@@ -88,19 +88,13 @@ def _identical_gets(requests: List[List[bytes]], done: int, count: int, index: A
     request; returns where the per-request loop of :func:`_get_run` takes over
     (``done`` when the first window is no such one). ``requests[done]`` is a GET that
     passed its arity check (run_alike's caller)."""
-    while count - done > 1:
-        end = identical_run_end(requests, done, count)
-        if end == done:
-            break
-        key = requests[done][1]
-        if expires and key in expires and expires[key] <= now:
-            break
-        slot = index.get(key)
-        if slot is None:
-            break
-        value = values[slot]
+    while True:
+        window = identical_window(requests, done, count, index, values, expires, now)
+        if window is None:
+            return done
+        end, slot, value = window
         if value.__class__ is not bytes:
-            break
+            return done
         times = end - done
         count_accesses(access, slot, lru, times)
         size = len(value)
@@ -111,7 +105,6 @@ def _identical_gets(requests: List[List[bytes]], done: int, count: int, index: A
         else:
             out.extend((b"$%d\r\n" % size, value, CRLF) * times)
         done = end
-    return done
 
 
 lookup(b"get").run = _get_run
