@@ -151,7 +151,14 @@ def _random_member(value: SetValue) -> bytes:
          summary="Add one or more members to a set")
 def sadd(client, args: List[bytes]):
     key = args[1]
-    value = get_set(client, key)
+    # (get_set, written out: SADD's path, one request a read)
+    value = client.db.get(key)
+    if value.__class__ is not SetValue:
+        if value is not None and not isinstance(value, set):
+            raise CommandError(errors.WRONGTYPE)
+        value = _adopt(client, key, value)
+    elif len(args) == 3 and args[2] in value:
+        return 0        # (the member there: nothing changes, nothing is told)
     if value is None:
         value = SetValue()
         # Redis creates an intset if the first member is an integer, else a hash table.
