@@ -113,11 +113,13 @@ def _pop(client, args: List[bytes], left: bool):
     if values.__class__ is not PackedList:
         raise CommandError(errors.WRONGTYPE)
     if count is None:
-        if not values:
+        try:
+            popped = values.popleft() if left else values.pop()
+        except IndexError:              # (an empty list, never stored: as before)
             return pop_elements(client, key, values, left, 1)[0]
-        popped = values.popleft() if left else values.pop()
         client.state.dirty += 1
-        notify(db, "l", b"lpop" if left else b"rpop", key)
+        if db.state.config.values["notify-keyspace-events"]:  # (notify's own test)
+            notify(db, "l", b"lpop" if left else b"rpop", key)
         db.delete_if_empty(key, values)
         db.signal_modified(key)
         return popped

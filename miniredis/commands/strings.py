@@ -63,7 +63,8 @@ def _incr_by(client, key: bytes, delta: int) -> int:
         COUNTER_VALUES.clear()
     COUNTER_VALUES[text] = result
     db.overwrite(key, text)
-    notify(db, "$", b"incrby", key)
+    if db.state.config.values["notify-keyspace-events"]:  # (notify's own first test)
+        notify(db, "$", b"incrby", key)
     return result
 
 
