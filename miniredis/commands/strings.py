@@ -117,8 +117,10 @@ def set_(client, args: List[bytes]):
     if len(args) == 3:
         db = client.db
         db.set(key, value)
-        client.state.dirty += 1
-        notify(db, "$", b"set", key)
+        state = client.state
+        state.dirty += 1
+        if state.config.values["notify-keyspace-events"]:    # (notify's own test)
+            notify(db, "$", b"set", key)
         return OK
     unit = TTL_UNITS.get(args[3]) if len(args) == 5 else None
     if unit is not None:    # SET key value EX|PX n, the commonest form: no option loop
