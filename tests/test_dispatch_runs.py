@@ -672,6 +672,34 @@ def test_unchanged_write_windows_count_each_access(differ):
     compare_scenario(differ, scenario)
 
 
+def test_unchanged_hset_windows_convert_as_redis(differ):
+    """An HSET that leaves its listpack hash as it is still converts it when its field
+    or data is past hash-max-listpack-value, or the hash past -entries, limits lowered
+    since it was written (Redis checks before and after every HSET): windows of such
+    HSETs convert as the first of them would, or stay packed; the replies, changes,
+    encodings and contents."""
+    setup = [["HSET", "long", "f", "vvvvvvvv"], ["HSET", "wide", "k", "x", "a", "1", "b", "2"],
+             ["HSET", "ok", "f", "v"], ["HSET", "field", "ffffffff", "v"],
+             ["CONFIG", "SET", "hash-max-listpack-value", "4"],
+             ["CONFIG", "SET", "hash-max-listpack-entries", "2"]]
+    commands = []
+    for request in (["HSET", "long", "f", "vvvvvvvv"], ["HSET", "wide", "k", "x"],
+                    ["HSET", "ok", "f", "v"], ["HSET", "field", "ffffffff", "v"]):
+        commands += [["PING"]] + [request] * 16
+    keys = ("long", "wide", "ok", "field")
+
+    def scenario(port, protocol, admin):
+        try:
+            return _lfu_pipeline(port, protocol, admin, setup, commands, lambda conn: [
+                (conn.call("OBJECT", "ENCODING", key),
+                 sorted(conn.call("HGETALL", key).split(b"\r\n"))) for key in keys])
+        finally:
+            admin.call("CONFIG", "SET", "hash-max-listpack-value", "64")
+            admin.call("CONFIG", "SET", "hash-max-listpack-entries", "128")
+
+    compare_scenario(differ, scenario)
+
+
 def test_counter_runs_as_redis(differ):
     """INCRs and DECRs in a row (string_runs._counter_run): new counters, text SET wrote,
     strings grown in place, other types, TTLs to come and past, overflows at both
