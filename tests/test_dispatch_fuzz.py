@@ -11,7 +11,9 @@ examples, keyspace notifications switched on (several own loops leave a run to t
 handlers then) and, for half, maxmemory-policy allkeys-lfu counting every access
 exactly (OBJECT FREQ compared). The keys are given values first, in reads of their own (an own loop
 starts only at a key that exists, with its type), and a pipeline's runs come mostly
-from one family of commands (counters, lists...) so that they meet at one key. Both
+from one family of commands (counters, lists...) so that they meet at one key. Runs
+of up to 20 requests at one key with one value make windows of 16 identical ones
+(GET, SADD, ZADD1, HSET1: commands.identical_window). Both
 servers must answer every request with the same bytes, in RESP2 and RESP3, and hold
 the same keys afterwards: type, encoding, TTL and contents.
 
@@ -67,9 +69,11 @@ TEMPLATES: List[Tuple[str, Template]] = [
     ("SADD2", lambda k, v, i: [b"SADD", k, v, b"%d" % i]),
     ("HSET", lambda k, v, i: [b"HSET", k, b"f%d" % (i % 3), v]),
     ("HSET-", lambda k, v, i: [b"HSET", k, v]),
+    ("HSET1", lambda k, v, i: [b"HSET", k, b"f", v]),          # windows of one HSET
     ("ZADD", lambda k, v, i: [b"ZADD", k, b"%d" % (i % 5), v]),
     ("ZADDs", lambda k, v, i: [b"ZADD", k, v, b"m%d" % (i % 3)]),
     ("ZADDnx", lambda k, v, i: [b"ZADD", k, b"NX", b"%d" % i, v]),
+    ("ZADD1", lambda k, v, i: [b"ZADD", k, b"1", v]),          # windows of one ZADD
     ("XADD", lambda k, v, i: [b"XADD", k, v, b"f", b"%d" % i]),
     ("PING", lambda k, v, i: [b"PING"]),
     ("PINGv", lambda k, v, i: [b"PING", v]),
@@ -123,8 +127,8 @@ FAMILIES = {
     "list": ["LPUSH", "RPUSH", "RPUSH2", "LPOP", "RPOP", "RPOPn", "LRANGE", "LRANGE2",
              "LLEN", "LINDEX"],
     "set": ["SADD", "SADD2", "TYPE", "DEL", "SISMEMBER", "SREM", "SCARD"],
-    "hash": ["HSET", "HSET-", "TYPE", "DEL", "HGET", "HINCRBY", "HLEN", "HEXISTS", "HSTRLEN"],
-    "zset": ["ZADD", "ZADDs", "ZADDnx", "TYPE", "ZSCORE", "ZINCRBY", "ZREM", "ZCARD",
+    "hash": ["HSET", "HSET-", "HSET1", "TYPE", "DEL", "HGET", "HINCRBY", "HLEN", "HEXISTS", "HSTRLEN"],
+    "zset": ["ZADD", "ZADDs", "ZADDnx", "ZADD1", "TYPE", "ZSCORE", "ZINCRBY", "ZREM", "ZCARD",
              "ZRANK"],
     "stream": ["XADD", "TYPE", "UNLINK"],
     "other": ["PING", "PINGv", "ECHO", "EXPIRE", "PERSIST", "MULTI", "EXEC", "DISCARD",
@@ -157,11 +161,17 @@ def _values_for(name: str) -> Any:
 def _run(index: int) -> Any:
     """A strategy for one run of TEMPLATES[index]: (template, key(s), values, count)."""
     name, _ = TEMPLATES[index]
-    return st.tuples(st.just(index),
-                     st.one_of(st.sampled_from(KEYS).map(lambda k: [k]),
-                               st.lists(st.sampled_from(KEYS), min_size=2, max_size=3)),
-                     st.lists(_values_for(name), min_size=1, max_size=3),
-                     st.integers(1, 20))
+    # (half the runs repeat one request: 16 or more of them make a window of
+    # identical requests, which several own loops answer together)
+    window = st.tuples(st.just(index), st.sampled_from(KEYS).map(lambda k: [k]),
+                       st.lists(_values_for(name), min_size=1, max_size=1),
+                       st.sampled_from([2, 15, 16, 17, 33]))
+    return st.one_of(window, st.tuples(
+        st.just(index),
+        st.one_of(st.sampled_from(KEYS).map(lambda k: [k]),
+                  st.lists(st.sampled_from(KEYS), min_size=2, max_size=3)),
+        st.lists(_values_for(name), min_size=1, max_size=3),
+        st.integers(1, 20)))
 
 
 def _runs(family: str) -> Any:

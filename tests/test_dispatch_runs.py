@@ -672,6 +672,32 @@ def test_unchanged_write_windows_count_each_access(differ):
     compare_scenario(differ, scenario)
 
 
+def test_windows_of_another_command_as_redis(differ):
+    """A window of identical requests that follows a window an own loop answered
+    together, at the same key and of the same shape but another command (TYPE after
+    GET, SREM after SADD, ZINCRBY after ZADD, HSETNX after HSET, GET spelt another
+    way or with an argument too many), is that command's: each answered and applied as Redis does (the
+    first version of commands.identical_window answered them as the run's command:
+    test_dispatch_fuzz found it)."""
+    setup = [["SET", "few", "v5"], ["SADD", "s", "m"], ["ZADD", "z", "1", "m"],
+             ["HSET", "h", "f", "v"]]
+    commands = [["PING"]] + [["GET", "few"]] * 16 + [["TYPE", "few"]] * 17
+    commands += [["GET", "few"]] * 16 + [["get", "few"]] * 16 + [["STRLEN", "few"]] * 2
+    commands += [["PING"]] + [["GET", "few"]] * 16 + [["GET", "few", "x"]] * 16
+    commands += [["PING"]] + [["SADD", "s", "m"]] * 16 + [["SREM", "s", "m"]] * 16
+    commands += [["SADD", "s", "m"]] * 16 + [["SISMEMBER", "s", "m"]] * 2
+    commands += [["PING"]] + [["ZADD", "z", "1", "m"]] * 16 + [["ZINCRBY", "z", "1", "m"]] * 16
+    commands += [["PING"]] + [["HSET", "h", "f", "v"]] * 16 + [["HSETNX", "h", "f", "v"]] * 16
+    commands += [["HSET", "h", "f", "v"]] * 16 + [["HSETNX", "h", "g", "w"]] * 16
+
+    def scenario(port, protocol, admin):
+        return _lfu_pipeline(port, protocol, admin, setup, commands, lambda conn: [
+            conn.call("SMEMBERS", "s"), conn.call("ZRANGE", "z", 0, -1, "WITHSCORES"),
+            sorted(conn.call("HGETALL", "h").split(b"\r\n"))])
+
+    compare_scenario(differ, scenario)
+
+
 def test_unchanged_hset_windows_convert_as_redis(differ):
     """An HSET that leaves its listpack hash as it is still converts it when its field
     or data is past hash-max-listpack-value, or the hash past -entries, limits lowered

@@ -57,7 +57,7 @@ def identical_run_end(requests: List[List[bytes]], start: int, count: int) -> in
     return start
 
 
-def unchanged_windows(requests: List[List[bytes]], done: int, count: int,
+def unchanged_windows(requests: List[List[bytes]], done: int, count: int, name: bytes,
                       tables: Tuple[Any, ...], kinds: Tuple[type, ...],
                       unchanged: Callable[[Any, List[bytes]], bool]) -> int:
     """Windows of identical writes from ``requests[done]`` (a pipeline repeating one
@@ -71,7 +71,8 @@ def unchanged_windows(requests: List[List[bytes]], done: int, count: int,
     (``done``: no window). ``tables`` is :meth:`Database.tables_for_writes`'s."""
     index, values, access, expires, now, _, _, lru, _ = tables
     while True:
-        window = identical_window(requests, done, count, index, values, expires, now)
+        window = identical_window(requests, done, count, name, index, values, expires,
+                                  now)
         if window is None:
             return done
         end, slot, value = window
@@ -81,17 +82,23 @@ def unchanged_windows(requests: List[List[bytes]], done: int, count: int,
         done = end
 
 
-def identical_window(requests: List[List[bytes]], done: int, count: int, index: Any,
-                     values: Any, expires: Any, now: int) -> Optional[Tuple[int, int, Any]]:
+def identical_window(requests: List[List[bytes]], done: int, count: int, name: bytes,
+                     index: Any, values: Any, expires: Any,
+                     now: int) -> Optional[Tuple[int, int, Any]]:
     """The window of identical requests from ``requests[done]`` (identical_run_end:
-    two or more) when their key exists and is not due to expire: its end, the key's
-    slot and value (an own loop's tables); else None."""
+    two or more) when they are the run's command (``name``, as it is spelt: a window
+    after the first may be another's) and their key exists and is not due to expire:
+    its end, the key's slot and value (an own loop's tables); else None. The caller
+    checks the arity."""
     if count - done < 2:
+        return None
+    request = requests[done]
+    if request[0] != name:
         return None
     end = identical_run_end(requests, done, count)
     if end == done:
         return None
-    key = requests[done][1]
+    key = request[1]
     if expires and key in expires and expires[key] <= now:
         return None
     slot = index.get(key)

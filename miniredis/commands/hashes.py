@@ -307,7 +307,7 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
                 return False
             return value.get(request[2]) == request[3]
 
-        stop = unchanged_windows(requests, done, count, tables, _HASHES, holds)
+        stop = unchanged_windows(requests, done, count, name, tables, _HASHES, holds)
         if stop > done:
             append(b":0\r\n" * (stop - done))
             done = stop

@@ -190,7 +190,8 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     lfu = stamps_count(access)
     added = 0
     if count - done > 1 and requests[done + 1] == requests[done]:
-        stop = unchanged_windows(requests, done, count, tables, (SetValue,), _member_there)
+        stop = unchanged_windows(requests, done, count, name, tables, (SetValue,),
+                                 _member_there)
         if stop > done:
             append(b":0\r\n" * (stop - done))
             done = stop

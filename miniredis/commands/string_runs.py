@@ -32,8 +32,8 @@ def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     last = reply = None
     lfu = stamps_count(access)
     if count - done > 1 and requests[done + 1] == requests[done]:
-        done = _identical_gets(requests, done, count, index, values, access, expires,
-                               now, lru, append.__self__)
+        done = _identical_gets(requests, done, count, name, index, values, access,
+                               expires, now, lru, append.__self__)
     # (a for loop: CPython 3.11 specialises a comparison only when the conditional
     # jump after it fits in one byte, which a while's test of a long loop does not)
     for request in requests[done:count]:
@@ -79,18 +79,18 @@ def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: b
     return done
 
 
-def _identical_gets(requests: List[List[bytes]], done: int, count: int, index: Any,
-                    values: Any, access: Any, expires: Any, now: int, lru: int,
-                    out: List[bytes]) -> int:
+def _identical_gets(requests: List[List[bytes]], done: int, count: int, name: bytes,
+                    index: Any, values: Any, access: Any, expires: Any, now: int,
+                    lru: int, out: List[bytes]) -> int:
     """Windows of identical GETs where a run of GETs starts (a pipeline reading one
     key again and again: redis-benchmark's GET with ``-P 16``), each of a key holding
     bytes answered by its one reply repeated, with an access counted for every
     request; returns where the per-request loop of :func:`_get_run` takes over
-    (``done`` when the first window is no such one). ``requests[done]`` is a GET that
-    passed its arity check (run_alike's caller)."""
+    (``done`` when the first window is no such one)."""
     while True:
-        window = identical_window(requests, done, count, index, values, expires, now)
-        if window is None:
+        window = identical_window(requests, done, count, name, index, values, expires,
+                                  now)
+        if window is None or len(requests[done]) != 2:
             return done
         end, slot, value = window
         if value.__class__ is not bytes:

@@ -237,7 +237,8 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     lfu = stamps_count(access)
     changes = 0
     if count - done > 1 and requests[done + 1] == requests[done]:
-        stop = unchanged_windows(requests, done, count, tables, (ZSet,), _score_there)
+        stop = unchanged_windows(requests, done, count, name, tables, (ZSet,),
+                                 _score_there)
         if stop > done:
             append(b":0\r\n" * (stop - done))
             done = stop
