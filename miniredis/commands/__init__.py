@@ -59,27 +59,34 @@ def identical_run_end(requests: List[List[bytes]], start: int, count: int) -> in
 
 def unchanged_windows(requests: List[List[bytes]], done: int, count: int, name: bytes,
                       tables: Tuple[Any, ...], kinds: Tuple[type, ...],
-                      unchanged: Callable[[Any, List[bytes]], bool]) -> int:
+                      unchanged: Callable[[Any, List[bytes]], bool], append: Any) -> int:
     """Windows of identical writes from ``requests[done]`` (a pipeline repeating one
     SADD, ZADD or HSET: redis-benchmark's ``-P 16``) that would each leave the value
     as it is: the key holds one of ``kinds`` not due to expire and
     ``unchanged(value, request)`` (the member is there, at that score; the field
-    holds that data). Each request's access is counted and nothing is written; the
-    caller replies and counts what Redis counts for each (SADD and ZADD then count
-    no change and tell no one; an HSET counts one, so its loop comes here only while
-    no one is told). Returns where the own loop's per-request steps take over
-    (``done``: no window). ``tables`` is :meth:`Database.tables_for_writes`'s."""
+    holds that data). Each request's access is counted, nothing is written and each
+    is answered ``:0`` (``append``); the caller counts what Redis counts for each
+    (SADD and ZADD then count no change and tell no one; an HSET counts one, so its
+    loop comes here only while no one is told). Returns where the own loop's
+    per-request steps take over (``done``: no window). ``tables`` is
+    :meth:`Database.tables_for_writes`'s."""
+    if count - done < 2 or requests[done + 1] != requests[done]:
+        return done     # (no window: one comparison)
     index, values, access, expires, now, _, _, lru, _ = tables
+    first = done
     while True:
         window = identical_window(requests, done, count, name, index, values, expires,
                                   now)
         if window is None:
-            return done
+            break
         end, slot, value = window
         if value.__class__ not in kinds or not unchanged(value, requests[done]):
-            return done
+            break
         count_accesses(access, slot, lru, end - done)
         done = end
+    if done > first:
+        append(b":0\r\n" * (done - first))
+    return done
 
 
 def identical_window(requests: List[List[bytes]], done: int, count: int, name: bytes,

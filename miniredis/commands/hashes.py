@@ -307,10 +307,8 @@ def _hset_run(client, requests: List[List[bytes]], done: int, count: int, name: 
                 return False
             return value.get(request[2]) == request[3]
 
-        stop = unchanged_windows(requests, done, count, name, tables, _HASHES, holds)
-        if stop > done:
-            append(b":0\r\n" * (stop - done))
-            done = stop
+        done = unchanged_windows(requests, done, count, name, tables, _HASHES, holds,
+                                 append)
     for request in requests[done:count]:
         try:
             command, key, field, data = request  # (cheapest arity test)

@@ -189,12 +189,8 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     last = None
     lfu = stamps_count(access)
     added = 0
-    if count - done > 1 and requests[done + 1] == requests[done]:
-        stop = unchanged_windows(requests, done, count, name, tables, (SetValue,),
-                                 _member_there)
-        if stop > done:
-            append(b":0\r\n" * (stop - done))
-            done = stop
+    done = unchanged_windows(requests, done, count, name, tables, (SetValue,),
+                             _member_there, append)
     for request in requests[done:count]:
         try:
             command, key, member = request  # (cheapest arity test)
