@@ -69,9 +69,8 @@ def unchanged_windows(requests: List[List[bytes]], done: int, count: int, name: 
     (SADD and ZADD then count no change and tell no one; an HSET counts one, so its
     loop comes here only while no one is told). Returns where the own loop's
     per-request steps take over (``done``: no window). ``tables`` is
-    :meth:`Database.tables_for_writes`'s."""
-    if count - done < 2 or requests[done + 1] != requests[done]:
-        return done     # (no window: one comparison)
+    :meth:`Database.tables_for_writes`'s. The callers call it only when the next
+    request repeats ``requests[done]`` (a comparison spares other runs a call)."""
     index, values, access, expires, now, _, _, lru, _ = tables
     first = done
     while True:

@@ -189,8 +189,9 @@ def _sadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     last = None
     lfu = stamps_count(access)
     added = 0
-    done = unchanged_windows(requests, done, count, name, tables, (SetValue,),
-                             _member_there, append)
+    if count - done > 1 and requests[done + 1] == requests[done]:
+        done = unchanged_windows(requests, done, count, name, tables, (SetValue,),
+                                 _member_there, append)
     for request in requests[done:count]:
         try:
             command, key, member = request  # (cheapest arity test)

@@ -236,8 +236,9 @@ def _zadd_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     last = None
     lfu = stamps_count(access)
     changes = 0
-    done = unchanged_windows(requests, done, count, name, tables, (ZSet,), _score_there,
-                             append)
+    if count - done > 1 and requests[done + 1] == requests[done]:
+        done = unchanged_windows(requests, done, count, name, tables, (ZSet,),
+                                 _score_there, append)
     for request in requests[done:count]:
         try:
             command, key, score, member = request  # (cheapest arity test)
