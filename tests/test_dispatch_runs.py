@@ -528,9 +528,14 @@ def test_set_run_over_a_stream_with_a_waiting_group_reader(differ):
 
 
 def test_ping_runs_as_redis(differ):
-    """PINGs in a row, bare and with a message, from a plain client and a subscriber."""
+    """PINGs in a row, bare and with a message, from a plain client and a subscriber;
+    windows of identical bare PINGs (answered together), and the identical requests of
+    another command, spelling or shape that follow one (each answered as itself)."""
     pings = [["PING"], ["PING"], ["ping"], ["PING", "hi"], ["PING"], ["PING", "a", "b"],
              ["PING"], ["PING"]]
+    pings += [["DBSIZE"]] + [["PING"]] * 32 + [["DBSIZE"]] * 16 + [["PING"]] * 16 + [["ping"]] * 17
+    pings += [["PING"]] * 16 + [["PING", "x"]] * 16 + [["PING"]] * 17 + [["PING"]]
+    pings += [["PING"]] * 16 + [["PING", "a", "b"]] * 16 + [["PING"]] * 2
 
     def scenario(port, protocol, admin):
         conn = connect(port, protocol)

@@ -9,7 +9,7 @@ from ..errors import CommandError
 from ..protocol import OK, PONG, Map, Raw, Set, Simple, Verbatim
 from ..querybuf import argv_memory, client_memory
 from ..security.clientevict import no_evict_changed
-from . import command, container, lookup
+from . import command, container, identical_run_end, lookup
 
 REDIS_VERSION = "7.0.15"
 
@@ -32,6 +32,17 @@ def _ping_run(client, requests: List[List[bytes]], done: int, count: int, name: 
     # Bare PINGs in a row (miniredis/runs.py): +PONG each, without a call.
     if client.subscribed and client.resp == 2:
         return done
+    while count - done > 1:
+        # Windows of identical bare PINGs (PING_MBULK's -P 16): +PONG repeated. (Each
+        # window's name is checked: the one after the first may be another command.)
+        first = requests[done]
+        if len(first) != 1 or first[0] != name:
+            break
+        end = identical_run_end(requests, done, count)
+        if end == done:
+            break
+        append(b"+PONG\r\n" * (end - done))
+        done = end
     for request in requests[done:count]:
         try:
             command, = request   # (cheapest arity test)
