@@ -94,6 +94,29 @@ def test_pipeline_tail_after_a_whole_first_request(differ, tail):
     _same_raw(differ, _PING + tail)
 
 
+# A request whose encoding is two copies of the same bytes (ECHO's argument holds the
+# header again): a read of two of them repeats a unit that is no whole request.
+_HALF = b"*2\r\n$4\r\nECHO\r\n$41\r\n" + b"x" * 10 + b"\r\n"
+
+
+@pytest.mark.parametrize("data", [
+    _PING * 16, _PING * 2, _ECHO * 3, _PING * 7 + _PING.replace(b"G", b"H") + _PING * 8, _PING * 16 + _PING[:5], _PING * 15 + _PING[:-3] + b"H\r\n",
+    encode_command(["INCR", "repeated:n"]) * 16, encode_command(["XADD", "x"]) * 4,
+    (encode_command(["GET", "repeated:a"]) + encode_command(["SET", "repeated:a", "1"])) * 8,
+    b"*2\r\n$4\r\nECHO\r\n$4\r\n+inf\r\n" * 4, b"*2\r\n$4\r\nECHO\r\n+inf\r\n" * 4,
+    b"*2\r\n$4\r\nECHO\r\n(123\r\n" * 2, b"*2\r\n$4\r\nECHO\r\n=7\r\ntxt:abc\r\n" * 3,
+    b"*2\r\n$4\r\nECHO\r\n$7\r\n=7:abc\r\r\n" * 3, (b"*0\r\n" + _PING) * 4,
+    b"*2\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n" * 3, _HALF * 4, _HALF * 2,
+    encode_command(["ZRANGEBYSCORE", "repeated:z", "-inf", "+inf"]) * 5,
+])
+def test_repeated_requests_in_one_read(differ, data):
+    """A read repeating one request (parsed once: parsing._repeated_unit), or bytes
+    that repeat without being one whole request each: two requests in turn, a cut-off
+    copy, RESP3 strings hiredis would take for arguments, an aggregate argument, a
+    request that is two copies of the same bytes."""
+    _same_raw(differ, data)
+
+
 def test_pipeline_of_ten_thousand(mini):
     conn = RawConnection(mini.port)
     conn.call("DEL", "pipe")
