@@ -423,6 +423,30 @@ def test_identical_get_windows_as_redis(differ):
     compare_scenario(differ, scenario)
 
 
+def test_identical_set_windows_as_redis(differ):
+    """Windows of identical SETs (string_runs._set_run after the first stores: the
+    value once, each access counted, +OK repeated): long ones, a key with a TTL,
+    another type, a key past its TTL, a new key, windows broken by another value,
+    spelling or arity; the replies, the dirty counter, the values and TTLs and each
+    access counted (OBJECT FREQ under LFU)."""
+    setup = [["SET", "few", "x"], ["SET", "ttl", "x", "EX", "1000"], ["RPUSH", "list", "a"],
+             ["SET", "gone", "g", "PX", "5"]]
+    commands = [["SET", "few", "v"]] * 40
+    commands += [["PING"]] + [["SET", "few", "w"]] * 17 + [["SET", "few", "v"]] * 2
+    for key in ("ttl", "list", "gone", "new"):
+        commands += [["PING"]] + [["SET", key, "v"]] * 18
+    commands += [["SET", "few", "y"]] * 16 + [["set", "few", "y"]] * 16
+    commands += [["SET", "few", "z"]] * 16 + [["SET", "few", "z", "NX"]] * 3
+    commands += [["SET", "few", "a"]] * 3 + [["SET", "few", "b"]] * 3
+
+    def scenario(port, protocol, admin):
+        return _lfu_pipeline(port, protocol, admin, setup, commands, lambda conn: (
+            conn.call("MGET", "few", "ttl", "list", "gone", "new"), _ttl(conn, "ttl"),
+            conn.call("TYPE", "list"), conn.call("OBJECT", "FREQ", "new")))
+
+    compare_scenario(differ, scenario)
+
+
 def test_set_runs_as_redis(differ):
     """SETs in a row (string_runs._set_run): TTLs dropped, other types replaced, the
     keyspace events in order, WATCH and client tracking told, the dirty counter."""
