@@ -336,14 +336,18 @@ class RequestParser:
                 period = 0 if lone else _repeated_unit(buf)
                 if period:
                     # A pipeline repeating one request (redis-benchmark's -P 16):
-                    # parsed once. Every request is then the same list (nothing
-                    # changes a request's list in place).
+                    # parsed once. Every request is then the same list: nothing
+                    # changes a request's list in place, and only commands that are
+                    # not alike (INFO, EXEC, scripts: Client.requests_before) ask
+                    # where theirs stands in the batch, by identity.
                     unit = buf[:period]
                     reader.feed(unit)
                     req = reader.gets()
                     if req.__class__ is list and req and not reader.has_data():
                         _join(req)      # TypeError unless every element is bytes
-                        if not strings or _only_bulks(unit, req):
+                        cmd = self.state.names.fast.get(req[0])
+                        if cmd is not None and cmd.alike and \
+                                (not strings or _only_bulks(unit, req)):
                             requests += [req] * (len(buf) // period)
                             return -1
                     reader.feed(buf[period:])   # not one whole request: as usual

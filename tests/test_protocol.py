@@ -117,6 +117,22 @@ def test_repeated_requests_in_one_read(differ, data):
     _same_raw(differ, data)
 
 
+@pytest.mark.parametrize("request_words", [
+    ["INFO", "stats"], ["EVAL", "return redis.call('info', 'stats')", "0"],
+])
+def test_repeated_requests_that_count_the_ones_before(differ, request_words):
+    """INFO (in a script too) in a read repeating it: each one sees the requests before
+    it counted in total_commands_processed (Client.requests_before finds a request's
+    place by identity: such requests are never one shared list)."""
+    data = encode_command(request_words) * 4
+    steps = {}
+    for name, port in differ.ports.items():
+        counts = [int(line.split(b":")[1]) for line in _exchange(port, data).split(b"\r\n")
+                  if line.startswith(b"total_commands_processed:")]
+        steps[name] = [later - earlier for earlier, later in zip(counts, counts[1:])]
+    assert steps["miniredis"] == steps["redis"] and len(steps["redis"]) == 3, steps
+
+
 def test_pipeline_of_ten_thousand(mini):
     conn = RawConnection(mini.port)
     conn.call("DEL", "pipe")
