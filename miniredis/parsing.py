@@ -80,19 +80,14 @@ def _only_bulks(buf: bytes, request: List[bytes]) -> bool:
     return buf == _pack(tuple(request))
 
 
-def _repeated_unit(buf: bytes) -> int:
-    """The length of the bytes ``buf`` repeats when it is two or more copies of
-    them (a candidate request: its first 16 bytes come again there), else 0. Told by
-    C scans: k non-overlapping copies of a unit as long as a k-th of ``buf`` cover
-    it."""
-    size = len(buf)
-    period = buf.find(buf[:16], 1)
-    if period <= 0 or size % period:
-        return 0
+def _repeats(buf: bytes, period: int) -> bool:
+    """Whether ``buf`` is two or more copies of its first ``period`` bytes (a candidate
+    request: its first 16 bytes come again there). Told by C scans: k non-overlapping
+    copies of a unit as long as a k-th of ``buf`` cover it."""
+    if len(buf) % period:
+        return False
     unit = buf[:period]
-    if buf.endswith(unit) and buf.count(unit) == size // period:
-        return period
-    return 0
+    return buf.endswith(unit) and buf.count(unit) == len(buf) // period
 
 
 class RequestParser:
@@ -333,8 +328,10 @@ class RequestParser:
             # follows (a pipeline), the loop below goes on with this reader.
             reader = self.reader
             try:
-                period = 0 if lone else _repeated_unit(buf)
-                if period:
+                # (where the first request's first 16 bytes come again, if they do:
+                # a scan spares a read of different requests a call)
+                period = -1 if lone else buf.find(buf[:16], 1)
+                if period > 0 and _repeats(buf, period):
                     # A pipeline repeating one request (redis-benchmark's -P 16):
                     # parsed once. Every request is then the same list: nothing
                     # changes a request's list in place, and only commands that are

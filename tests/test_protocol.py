@@ -110,7 +110,7 @@ _HALF = b"*2\r\n$4\r\nECHO\r\n$41\r\n" + b"x" * 10 + b"\r\n"
     encode_command(["ZRANGEBYSCORE", "repeated:z", "-inf", "+inf"]) * 5,
 ])
 def test_repeated_requests_in_one_read(differ, data):
-    """A read repeating one request (parsed once: parsing._repeated_unit), or bytes
+    """A read repeating one request (parsed once: parsing._repeats), or bytes
     that repeat without being one whole request each: two requests in turn, a cut-off
     copy, RESP3 strings hiredis would take for arguments, an aggregate argument, a
     request that is two copies of the same bytes."""
