@@ -195,9 +195,10 @@ CRLF = b"\r\n"
 _THREE_DIGITS = [b"%03d" % n for n in range(1000)]
 # integer_run's last thousand counted up through (a counter or a list's length: its
 # runs come in turn, 16 at a time under -P 16), and once a second run asked for it,
-# all its replies joined, one slice serving each later run: (thousand, block or None,
-# bytes per reply). One tuple, read and replaced whole (servers in several threads).
-_thousand: Tuple[Optional[int], Optional[bytes], int] = (None, None, 0)
+# all its replies joined, one slice serving each later run: (first number of the
+# thousand, block or None, bytes per reply). One tuple, read and replaced whole
+# (servers in several threads).
+_thousand: Tuple[int, Optional[bytes], int] = (-1, None, 0)
 
 
 def integer_run(first: int, count: int, step: int) -> bytes:
@@ -207,6 +208,17 @@ def integer_run(first: int, count: int, step: int) -> bytes:
     endings, with no Python step per reply (from -2 to 10,000 they are INT_REPLIES'
     own; counting up through one thousand again, a slice of ``_thousand``'s block);
     others are formatted one by one."""
+    if step == 1:
+        # The commonest run, first: counting up inside the thousand of the block.
+        base, block, width = _thousand
+        low = first - base
+        if block is not None and 0 <= low and low + count <= 1000:
+            return block[low * width:(low + count) * width]
+    return _integer_run(first, count, step)
+
+
+def _integer_run(first: int, count: int, step: int) -> bytes:
+    """:func:`integer_run` but for a slice of the block it has."""
     last = first + step * (count - 1)
     low, high = (first, last) if step > 0 else (last, first)
     if -2 <= low and high <= 10000:     # INT_REPLIES' range: one slice of the table
@@ -218,22 +230,21 @@ def integer_run(first: int, count: int, step: int) -> bytes:
         thousand = low // 1000
         if step > 0:
             global _thousand
-            memo = _thousand
-            if memo[0] == thousand:
-                block = memo[1]
-                if block is None:       # (the second run in it: worth a block)
-                    lead = b":%d" % thousand
-                    block = b"".join((lead, (CRLF + lead).join(_THREE_DIGITS), CRLF))
-                    memo = _thousand = (thousand, block, len(lead) + 5)
-                width = memo[2]
+            if _thousand[0] == thousand * 1000:     # (the second run in it: a block)
+                lead = b":%d" % thousand
+                block = b"".join((lead, (CRLF + lead).join(_THREE_DIGITS), CRLF))
+                width = len(lead) + 5
+                _thousand = (thousand * 1000, block, width)
                 return block[low % 1000 * width:(high % 1000 + 1) * width]
-            _thousand = (thousand, None, 0)
+            _thousand = (thousand * 1000, None, 0)
         lead = b":%d" % thousand
         ends = _THREE_DIGITS[low % 1000:high % 1000 + 1]
         if step < 0:
             ends.reverse()
         return b"".join((lead, (CRLF + lead).join(ends), CRLF))
     return b"".join(map(b":%d\r\n".__mod__, range(first, last + step, step)))
+
+
 _ONLY_BYTES = {bytes}
 _END = object()
 
