@@ -12,7 +12,7 @@ from ..notify import notify
 from ..protocol import BULK_HEADS, CRLF, OK_BYTES, integer_run
 from . import (OWN_LOOP_ARGS, count_accesses, identical_run_end, identical_window, lookup,
                one_key_run_end)
-from .strings import COUNTER_VALUES, TTL_UNITS
+from .strings import COUNTER_MEMO, COUNTER_VALUES, TTL_UNITS
 
 
 def _get_run(client, requests: List[List[bytes]], done: int, count: int, name: bytes,
@@ -248,7 +248,7 @@ def _counter_run(delta: int) -> Any:
         index, values, access, expires, now, touched, hook, lru, config = tables
         events = config["notify-keyspace-events"]
         counters = COUNTER_VALUES
-        if len(counters) >= 65536 - (count - done):
+        if len(counters) >= COUNTER_MEMO - (count - done):
             counters.clear()    # (room for this whole run: checked once, not per INCR)
         extend = append.__self__.extend
         while done < count:

@@ -36,6 +36,7 @@ def _string_for_write(db, key: bytes):
 # skips parsing (Redis keeps counters int-encoded for the same reason). A memo of a
 # pure function, so it never needs invalidating; bounded by clearing.
 COUNTER_VALUES: Dict[bytes, int] = {}
+COUNTER_MEMO = 1024     # entries it holds at most
 
 
 def _incr_by(client, key: bytes, delta: int) -> int:
@@ -59,7 +60,7 @@ def _incr_by(client, key: bytes, delta: int) -> int:
     if not LLONG_MIN <= result <= LLONG_MAX:
         raise CommandError(errors.OVERFLOW)
     text = b"%d" % result
-    if len(COUNTER_VALUES) >= 65536:
+    if len(COUNTER_VALUES) >= COUNTER_MEMO:
         COUNTER_VALUES.clear()
     COUNTER_VALUES[text] = result
     db.overwrite(key, text)
