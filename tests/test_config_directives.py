@@ -435,26 +435,43 @@ def _random_start(kind: str, text: str, directory: str,
     try:
         wait_serving(proc, port, 20, kind)
     except ServerExited:
-        out = proc.stdout.read().decode("utf-8", "replace")
-        log = os.path.join(directory, "ok.log")
-        if os.path.exists(log):
-            with open(log) as handle:
-                out += handle.read()
-            os.unlink(log)
-        told = [line.split(" # ", 1)[-1] for line in out.splitlines()
-                if any(word in line for word in TOLD)]
-        with open(errors, "rb") as handle:
-            err = handle.read().decode("utf-8", "replace")
-        proc.stdout.close()
-        return "refused", proc.returncode, err, told
+        return _refused(proc, directory, errors)
     try:
         conn = RawConnection(port)
         read = [conn.call(*command) for command in readings]
         conn.close()
+    except ConnectionError:
+        # Both servers listen before loading their users, and exit if that fails
+        # ("Critical error while loading ACLs"): a reading in between is reset.
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            terminate(proc)
+            proc.stdout.close()
+            raise
+        return _refused(proc, directory, errors)
     finally:
-        terminate(proc)
-        proc.stdout.close()
+        if proc.poll() is None:
+            terminate(proc)
+    proc.stdout.close()
     return "served", [reply.replace(directory.encode(), b"{d}") for reply in read]
+
+
+def _refused(proc: Any, directory: str, errors: str) -> Any:
+    """_random_start's outcome for a server that exited: ("refused", exit code,
+    standard error, the log lines that say why)."""
+    out = proc.stdout.read().decode("utf-8", "replace")
+    log = os.path.join(directory, "ok.log")
+    if os.path.exists(log):
+        with open(log) as handle:
+            out += handle.read()
+        os.unlink(log)
+    told = [line.split(" # ", 1)[-1] for line in out.splitlines()
+            if any(word in line for word in TOLD)]
+    with open(errors, "rb") as handle:
+        err = handle.read().decode("utf-8", "replace")
+    proc.stdout.close()
+    return "refused", proc.returncode, err, told
 
 
 def test_random_config_files_as_redis(tmp_path):
