@@ -550,3 +550,29 @@ def test_math_library_nans_print_as_redis_prints_them(differ):
                         "local f = math.log return f('x')", "return string.dump(math.log)",
                         "return cjson.encode({math.log(-1)})", "return math.log(-1)",
                         "return string.format('%f %.3g', math.log(-1), math.log(-2))"))
+
+
+def test_unpack_ranges_that_overflow_a_c_int(differ):
+    """unpack's count j - i + 1 is a C int: bounds far apart overflow it, which Redis's
+    Lua reports as "too many results to unpack"; lupa's build of Lua 5.1 lost that
+    test and crashed the server (unpack(t, 2^31): the Lua audit's seed 115). Every
+    error of unpack (raised at its caller's level, naming it as the caller did), the
+    bounds' conversion to int and the 8,000-slot stack, with the arguments' slots."""
+    differ.check(*evals(
+        "return {pcall(unpack, {1, 2}, 2^31)}", "return {pcall(unpack, {1, 2}, -2^31)}",
+        "return {pcall(unpack, {}, -2^31, 2^31 - 1)}", "return unpack({1, 2}, 2^31)",
+        "return {pcall(unpack, {1, 2, 3}, -2^31 + 5, 5)}",
+        "return {pcall(function() return unpack({}, 1, 2^31) end)}",
+        "return {pcall(unpack, {1, 2, 3}, 1.5)}", "return {pcall(unpack, {1, 2, 3}, '2')}",
+        "return {pcall(unpack, {1, 2, 3}, '0x2')}", "return {pcall(unpack, {1, 2, 3}, 2^32 + 1)}",
+        "return {pcall(unpack, {1, 2, 3}, 0/0)}", "return {pcall(unpack, {1, 2, 3}, 2^63)}",
+        "return {pcall(unpack, {1, 2, 3}, 1, 2^40)}", "return {unpack({1, 2, 3}, -1, 1)}",
+        "return {pcall(unpack, {1, 2, 3}, 'x')}", "return {pcall(unpack)}",
+        "return {pcall(unpack, nil, 1)}", "return unpack()", "return unpack({}, 'x')",
+        "return unpack({}, 1, {})", "return {pcall(unpack, {1, 2}, nil, nil)}",
+        "local u = unpack return {pcall(function() return u(nil) end)}",
+        "return select('#', unpack({}, 1, 7997))", "return {pcall(unpack, {}, 1, 7998)}",
+        "return select('#', unpack({}, 1, nil))",
+        "local t = {} for i = 1, 7999 do t[i] = i end return select('#', unpack(t))",
+        "local t = {} for i = 1, 8000 do t[i] = i end return {pcall(unpack, t)}"),
+        "PING")

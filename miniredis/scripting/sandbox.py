@@ -395,6 +395,51 @@ function G.next(...)
   return rawnext(real_of[t] or t, k)
 end
 
+-- unpack(t, i, j) counts its results as the C int j - i + 1, which overflows when
+-- i and j are far apart (unpack(t, 2^31): i becomes INT_MIN). Redis's Lua then sees
+-- a count <= 0 and raises "too many results to unpack"; lupa's build of Lua 5.1 has
+-- that test optimised away (the overflow is undefined in C) and pushed 2^31 values:
+-- the server crashed. So unpack's checks are made here, as the C function makes them
+-- (each bound through lua_Integer to int: truncated, INT64_MIN out of range, the low
+-- 32 bits kept; lua_checkstack's 8,000 slots, the arguments' among them), its errors
+-- raised at the caller's level as luaL_error's are; the real unpack only ever gets a
+-- range it can push.
+do
+  local function c_int(x)
+    if x ~= x or x >= 2^63 or x < -2^63 then return 0 end
+    if x >= 0 then x = floor(x) else x = -floor(-x) end
+    x = x % 2^32
+    if x >= 2^31 then x = x - 2^32 end
+    return x
+  end
+  function G.unpack(...)
+    local t, i, j = ...
+    if type(t) ~= 'table' then badarg(1, 'unpack', expected('table', 1, ...)) end
+    local first, last = 1, nil
+    if i ~= nil then
+      first = tonumber(i)
+      if first == nil then badarg(2, 'unpack', expected('number', 2, ...)) end
+      first = c_int(first)
+    end
+    if j ~= nil then
+      last = tonumber(j)
+      if last == nil then badarg(3, 'unpack', expected('number', 3, ...)) end
+      last = c_int(last)
+    else
+      last = #t
+    end
+    if first > last then return end
+    local n, count = last - first + 1, select('#', ...)
+    if n > 2147483647 or n + count > 8000 then
+      error('too many results to unpack', 2)
+    end
+    -- (as many arguments as it was given: they count among the stack's slots)
+    if count >= 3 then return unpack(t, first, last) end
+    if count == 2 then return unpack(t, first) end
+    return unpack(t)
+  end
+end
+
 -- pairs hands back the table it was given, as Lua's does (a view, never the table it
 -- shows: that one must stay out of scripts' reach, or rawset could write to it), and
 -- for a view an iterator that reads through it (not the global next, as in Redis).
